@@ -1,0 +1,31 @@
+/* buf — a growable byte buffer, the one string builder of the C core.
+ * Owns its memory; any thread may use a buffer it owns. Functions return 0 or
+ * -ENOMEM; on failure the buffer keeps its previous content. */
+#ifndef TYCHO_BUF_H
+#define TYCHO_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef struct tycho_buf {
+    char *data; /* NUL-terminated whenever len > 0 or after any append */
+    size_t len;
+    size_t cap;
+} tycho_buf_t;
+
+#define TYCHO_BUF_INIT {NULL, 0, 0}
+
+int tycho_buf_reserve(tycho_buf_t *b, size_t extra);
+int tycho_buf_append(tycho_buf_t *b, const void *p, size_t n);
+int tycho_buf_puts(tycho_buf_t *b, const char *s);
+int tycho_buf_printf(tycho_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int tycho_buf_vprintf(tycho_buf_t *b, const char *fmt, va_list ap);
+/* Appends s as a quoted JSON string: escapes quotes, backslash and control
+ * characters, and replaces invalid UTF-8 with U+FFFD. */
+int tycho_buf_append_json_string(tycho_buf_t *b, const char *s, size_t n);
+void tycho_buf_reset(tycho_buf_t *b); /* len = 0, memory kept */
+void tycho_buf_free(tycho_buf_t *b);
+/* Hands the memory to the caller (NUL-terminated, never NULL) and resets b. */
+char *tycho_buf_steal(tycho_buf_t *b);
+
+#endif

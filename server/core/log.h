@@ -1,0 +1,73 @@
+/* log — structured JSON log lines: one object per line, written through a
+ * replaceable sink (default: stdout). Any thread may log. Each thread may set
+ * a context (request id, trace and span ids) that is attached to its lines.
+ * Fields are typed key/value pairs; values are JSON-escaped here. */
+#ifndef TYCHO_LOG_H
+#define TYCHO_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { TYCHO_LOG_DEBUG, TYCHO_LOG_INFO, TYCHO_LOG_WARN, TYCHO_LOG_ERROR } tycho_log_level_t;
+
+typedef enum { TYCHO_LF_STR, TYCHO_LF_INT, TYCHO_LF_DBL, TYCHO_LF_BOOL, TYCHO_LF_JSON } tycho_lf_type_t;
+
+typedef struct tycho_log_field {
+    const char *key;
+    tycho_lf_type_t type;
+    const char *s; /* STR (len n, or strlen if n == SIZE_MAX), JSON (raw, already valid) */
+    size_t n;
+    long long i;
+    double d;
+} tycho_log_field_t;
+
+#define LF_STR(k, v) ((tycho_log_field_t){(k), TYCHO_LF_STR, (v), (size_t)-1, 0, 0})
+#define LF_STRN(k, v, len) ((tycho_log_field_t){(k), TYCHO_LF_STR, (v), (len), 0, 0})
+#define LF_INT(k, v) ((tycho_log_field_t){(k), TYCHO_LF_INT, NULL, 0, (long long)(v), 0})
+#define LF_DBL(k, v) ((tycho_log_field_t){(k), TYCHO_LF_DBL, NULL, 0, 0, (double)(v)})
+#define LF_BOOL(k, v) ((tycho_log_field_t){(k), TYCHO_LF_BOOL, NULL, 0, (v) ? 1 : 0, 0})
+#define LF_JSON(k, v) ((tycho_log_field_t){(k), TYCHO_LF_JSON, (v), (size_t)-1, 0, 0})
+
+/* Per-thread context attached to every line the thread writes (strings are
+ * borrowed: keep them alive while set; NULL or "" means absent). */
+typedef struct tycho_log_context {
+    const char *request_id;
+    const char *trace_id;
+    const char *span_id;
+} tycho_log_context_t;
+
+/* The sink receives one complete line, '\n' included. It must not block. */
+typedef void (*tycho_log_sink_fn)(const char *line, size_t len, void *ud);
+
+void tycho_log_set_level(tycho_log_level_t level);
+tycho_log_level_t tycho_log_get_level(void);
+int tycho_log_parse_level(const char *s, tycho_log_level_t *out); /* 0 or -EINVAL */
+const char *tycho_log_level_name(tycho_log_level_t level);
+void tycho_log_set_service(const char *service); /* copied; call before threads start */
+void tycho_log_set_sink(tycho_log_sink_fn fn, void *ud); /* NULL restores stdout */
+void tycho_log_set_context(const tycho_log_context_t *ctx); /* this thread; NULL clears */
+const tycho_log_context_t *tycho_log_get_context(void);
+int tycho_log_enabled(tycho_log_level_t level);
+
+void tycho_log_write(tycho_log_level_t level, const char *msg, const tycho_log_field_t *fields,
+                     size_t nfields);
+
+#define tycho_log(level, msg, ...)                                                                 \
+    do {                                                                                           \
+        if (tycho_log_enabled(level)) {                                                            \
+            const tycho_log_field_t tycho_lf_[] = {{0}, __VA_ARGS__};                              \
+            tycho_log_write((level), (msg), tycho_lf_ + 1,                                         \
+                            sizeof tycho_lf_ / sizeof tycho_lf_[0] - 1);                           \
+        }                                                                                          \
+    } while (0)
+
+#define tycho_log_info(msg, ...) tycho_log(TYCHO_LOG_INFO, msg, ##__VA_ARGS__)
+#define tycho_log_warn(msg, ...) tycho_log(TYCHO_LOG_WARN, msg, ##__VA_ARGS__)
+#define tycho_log_error(msg, ...) tycho_log(TYCHO_LOG_ERROR, msg, ##__VA_ARGS__)
+#define tycho_log_debug(msg, ...) tycho_log(TYCHO_LOG_DEBUG, msg, ##__VA_ARGS__)
+
+/* RFC 3339 UTC time with nanoseconds, e.g. 2026-11-25T16:22:32.123456789Z
+ * (out must hold 31 bytes). */
+void tycho_log_format_time(char out[31], int64_t unix_ns);
+
+#endif

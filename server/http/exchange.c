@@ -1,0 +1,99 @@
+#include "http/exchange.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+const tycho_slice_t *tycho_request_header(const tycho_request_t *req, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const tycho_header_t *h = &req->headers[i];
+        if (h->name.n == n && strncasecmp(h->name.p, name, n) == 0) return &h->value;
+    }
+    return NULL;
+}
+
+/* RFC 9110 5.6.2 tchar */
+static int is_tchar(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return 1;
+    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static int name_is(const char *name, size_t nlen, const char *what)
+{
+    return strlen(what) == nlen && strncasecmp(name, what, nlen) == 0;
+}
+
+int tycho_response_add_header(tycho_response_t *res, const char *name, size_t nlen,
+                              const char *value, size_t vlen, const char **why)
+{
+    static const char *const reserved[] = {"content-length", "transfer-encoding", "connection",
+                                           "date", "server"};
+    const char *dummy;
+    if (!why) why = &dummy;
+    if (nlen == 0) return *why = "empty header name", -EINVAL;
+    for (size_t i = 0; i < nlen; i++)
+        if (!is_tchar((unsigned char)name[i]))
+            return *why = "header name is not a token (RFC 9110)", -EINVAL;
+    for (size_t i = 0; i < vlen; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if (c == '\r' || c == '\n' || c == '\0')
+            return *why = "header value contains CR, LF or NUL", -EINVAL;
+    }
+    for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
+        if (name_is(name, nlen, reserved[i]))
+            return *why = "header is set by the server and cannot be set by a handler", -EINVAL;
+    if (tycho_buf_reserve(&res->header, nlen + vlen + 4) != 0) return *why = "out of memory", -ENOMEM;
+    tycho_buf_append(&res->header, name, nlen);
+    tycho_buf_append(&res->header, ": ", 2);
+    tycho_buf_append(&res->header, value, vlen);
+    tycho_buf_append(&res->header, "\r\n", 2);
+    if (name_is(name, nlen, "content-type")) res->has_content_type = 1;
+    return 0;
+}
+
+int tycho_response_set_body(tycho_response_t *res, const void *p, size_t n)
+{
+    tycho_buf_reset(&res->body);
+    return tycho_buf_append(&res->body, p, n);
+}
+
+int tycho_response_set_error(tycho_response_t *res, int status, const char *msg,
+                             const char *request_id)
+{
+    tycho_response_reset(res);
+    res->status = status;
+    tycho_buf_t *b = &res->body;
+    int rc = tycho_buf_puts(b, "{\"error\":");
+    rc |= tycho_buf_append_json_string(b, msg, strlen(msg));
+    if (request_id && *request_id) {
+        rc |= tycho_buf_puts(b, ",\"request_id\":");
+        rc |= tycho_buf_append_json_string(b, request_id, strlen(request_id));
+    }
+    rc |= tycho_buf_puts(b, "}");
+    rc |= tycho_response_add_header(res, "Content-Type", 12, "application/json", 16, NULL);
+    return rc ? -ENOMEM : 0;
+}
+
+void tycho_response_reset(tycho_response_t *res)
+{
+    res->status = 200;
+    tycho_buf_reset(&res->header);
+    tycho_buf_reset(&res->body);
+    res->has_content_type = 0;
+}
+
+void tycho_response_free(tycho_response_t *res)
+{
+    tycho_buf_free(&res->header);
+    tycho_buf_free(&res->body);
+}
+
+void tycho_exchange_finish(tycho_exchange_t *x)
+{
+    if (x->finished) return;
+    x->finished = 1;
+    if (x->on_finish) x->on_finish(x);
+}

@@ -1,0 +1,94 @@
+/* exchange — one HTTP request and its response, and the dispatch interface
+ * between the HTTP engine and an application (the Lua runtime, or a built-in
+ * handler). Threading: an exchange lives on one worker thread; every call
+ * below is made on that thread.
+ *
+ * Lifecycle: the owner (a connection, or the in-process test harness) fills
+ * x->req and calls handler->dispatch(ctx, x). The handler fills x->res and
+ * calls tycho_exchange_finish(x) exactly once, at once or later from the loop.
+ * If the owner has to drop the exchange before that (client gone, shutdown
+ * deadline), it calls handler->cancel(ctx, x); after cancel the handler must
+ * never touch x again and must not call finish. All request slices stay
+ * valid until finish or cancel. */
+#ifndef TYCHO_EXCHANGE_H
+#define TYCHO_EXCHANGE_H
+
+#include "core/buf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tycho_slice {
+    const char *p;
+    size_t n;
+} tycho_slice_t;
+
+typedef struct tycho_header {
+    tycho_slice_t name;
+    tycho_slice_t value;
+} tycho_header_t;
+
+typedef struct tycho_request {
+    tycho_slice_t method; /* upper case token, e.g. "GET" */
+    tycho_slice_t target; /* raw request-target as received */
+    tycho_slice_t path;   /* percent-encoded path, starts with '/', no query */
+    tycho_slice_t query;  /* after '?', without it; n == 0 when absent */
+    int http_minor;       /* HTTP/1.<minor>: 0 or 1 */
+    const tycho_header_t *headers;
+    size_t nheaders;
+    tycho_slice_t body;     /* complete body (chunked bodies are de-chunked) */
+    const char *request_id; /* NUL-terminated; incoming X-Request-Id or generated */
+    const char *peer_ip;    /* NUL-terminated socket peer address ("" in-process) */
+    int peer_port;
+    const char *local_ip; /* NUL-terminated address the request arrived on */
+    int local_port;
+    uint64_t start_ns; /* monotonic clock (uv_hrtime) when the request was complete */
+} tycho_request_t;
+
+typedef struct tycho_response {
+    int status;         /* 100..599 */
+    tycho_buf_t header; /* "Name: value\r\n" lines, added through tycho_response_add_header */
+    tycho_buf_t body;
+    unsigned has_content_type : 1;
+} tycho_response_t;
+
+typedef struct tycho_exchange tycho_exchange_t;
+typedef void (*tycho_exchange_finish_fn)(tycho_exchange_t *x);
+
+struct tycho_exchange {
+    tycho_request_t req;
+    tycho_response_t res;
+    const char *route;   /* matched route pattern (for metrics/spans); NULL when none */
+    void *handler_data;  /* the handler's, for the exchange's lifetime */
+    void *telemetry;     /* per-request telemetry state (span), owned by the telemetry module */
+    tycho_exchange_finish_fn on_finish; /* the owner's: called by tycho_exchange_finish */
+    void *owner;                        /* the owner's */
+    unsigned finished : 1;
+};
+
+typedef struct tycho_handler {
+    void (*dispatch)(void *ctx, tycho_exchange_t *x);
+    void (*cancel)(void *ctx, tycho_exchange_t *x); /* may be NULL if dispatch always finishes at once */
+    void *ctx;
+} tycho_handler_t;
+
+/* First header with this name (case-insensitive), or NULL. */
+const tycho_slice_t *tycho_request_header(const tycho_request_t *req, const char *name);
+
+/* Adds a response header after validating it: the name must be an RFC 9110
+ * token, the value must hold no CR, LF or NUL. Framing headers the engine owns
+ * (Content-Length, Transfer-Encoding, Connection, Date, Server) are refused.
+ * Returns 0, -EINVAL (bad name/value; *why says which) or -ENOMEM. */
+int tycho_response_add_header(tycho_response_t *res, const char *name, size_t nlen,
+                              const char *value, size_t vlen, const char **why);
+int tycho_response_set_body(tycho_response_t *res, const void *p, size_t n);
+/* A JSON error body {"error": msg, "request_id": id} with the given status. */
+int tycho_response_set_error(tycho_response_t *res, int status, const char *msg,
+                             const char *request_id);
+void tycho_response_reset(tycho_response_t *res);
+void tycho_response_free(tycho_response_t *res);
+
+/* Marks the exchange done and hands it back to its owner. Once only. */
+void tycho_exchange_finish(tycho_exchange_t *x);
+
+#endif
