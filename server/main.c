@@ -1,6 +1,51 @@
+/* tycho — command-line entry point: dispatches to the subcommands. */
+#include "core/serve.h"
+#include "lua/commands.h"
+
 #include <stdio.h>
-int main(void)
+#include <string.h>
+
+static int cmd_version(int argc, char **argv)
 {
+    (void)argc, (void)argv;
     printf("tycho %s\n", TYCHO_VERSION);
     return 0;
+}
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"serve", tycho_cmd_serve, "serve the routes over HTTP (the default deployment mode)"},
+    {"check", tycho_cmd_check, "load every route file without serving; non-zero exit on any error"},
+    {"spec", tycho_cmd_spec, "run busted specs inside the tycho runtime"},
+    {"version", cmd_version, "print the version"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: tycho <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n`tycho <command> --help` describes each command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(name, "--version") == 0) return cmd_version(0, NULL);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(name, commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "tycho: unknown command '%s'\n\n", name);
+    usage(stderr);
+    return 2;
 }

@@ -27,3 +27,16 @@ foreach(script ${TYCHO_SCRIPT_TESTS})
   set_tests_properties(${group}.${tname} PROPERTIES LABELS ${group} TIMEOUT 600
     ENVIRONMENT "TYCHO_BIN=$<TARGET_FILE:tycho>;TYCHO_SRC=${CMAKE_SOURCE_DIR};TYCHO_BUILD=${CMAKE_BINARY_DIR};TYCHO_SANITIZE=${TYCHO_SANITIZE}")
 endforeach()
+
+#  - tests/tools/<name>.c        : a helper program linked with tycho_core, not a test by itself;
+#                                   built as ${CMAKE_BINARY_DIR}/tools/<name> for scripts to drive
+file(GLOB TYCHO_TEST_TOOLS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/tools/*.c)
+foreach(src ${TYCHO_TEST_TOOLS})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(tool_${name} ${src})
+  set_target_properties(tool_${name} PROPERTIES OUTPUT_NAME ${name} RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tools)
+  target_compile_options(tool_${name} PRIVATE -Wall -Wextra -Werror)
+  target_link_libraries(tool_${name} PRIVATE tycho_core)
+  target_link_options(tool_${name} PRIVATE -Wl,-E)
+  add_dependencies(tycho tool_${name})
+endforeach()

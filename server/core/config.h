@@ -1,0 +1,67 @@
+/* config — every setting of `tycho serve`: defaults, then TYCHO_* environment
+ * variables, then command-line flags (flags win). Loaded and validated once on
+ * the main thread before any worker starts; read-only afterwards, so any
+ * thread may read it. A bad setting is reported as one line naming it:
+ * "TYCHO_LISTEN: port out of range: 99999". */
+#ifndef TYCHO_CONFIG_H
+#define TYCHO_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tycho_addr {
+    char host[64]; /* numeric IPv4/IPv6 or "localhost" */
+    int port;      /* 0 = ephemeral */
+} tycho_addr_t;
+
+typedef struct tycho_cidr {
+    uint8_t addr[16]; /* IPv4 stored as ::ffff:a.b.c.d */
+    int prefix;       /* 0..128 on the mapped address */
+} tycho_cidr_t;
+
+#define TYCHO_MAX_TRUSTED_PROXIES 32
+
+typedef struct tycho_config {
+    tycho_addr_t listen;       /* --listen / TYCHO_LISTEN, default 0.0.0.0:8080 */
+    tycho_addr_t admin_listen; /* --admin-listen / TYCHO_ADMIN_LISTEN, default 127.0.0.1:9090 */
+    int workers;               /* --workers / TYCHO_WORKERS, default: CPU count */
+    char routes_dir[4096];     /* --routes / TYCHO_ROUTES, default ./routes */
+    char lua_dir[4096];        /* --lua-dir / TYCHO_LUA_DIR, default: the lua/ shipped with tycho */
+    char data_dir[4096];       /* --data-dir / TYCHO_DATA_DIR, default ./.tycho */
+    int reload;                /* --no-reload / TYCHO_RELOAD=on|off, default on */
+    int log_level;             /* TYCHO_LOG_LEVEL, tycho_log_level_t */
+    int access_log;            /* TYCHO_ACCESS_LOG=on|off, default on */
+
+    /* HTTP limits */
+    size_t max_header_bytes; /* TYCHO_MAX_HEADER_BYTES, default 16384 -> 431 */
+    size_t max_uri_bytes;    /* TYCHO_MAX_URI_BYTES, default 8192 -> 414 */
+    size_t max_body_bytes;   /* TYCHO_MAX_BODY_BYTES, default 1 MiB -> 413 */
+    int max_connections;     /* TYCHO_MAX_CONNECTIONS per worker, default 4096 */
+    double header_timeout;   /* TYCHO_HEADER_TIMEOUT seconds, default 10 -> 408 */
+    double body_timeout;     /* TYCHO_BODY_TIMEOUT seconds, default 30 -> 408 */
+    double keepalive_timeout; /* TYCHO_KEEPALIVE_TIMEOUT seconds, default 75 (> ALB's 60) */
+    double drain_timeout;     /* TYCHO_DRAIN_TIMEOUT seconds, default 25 (< ECS's 30) */
+
+    /* Lua runtime */
+    double handler_timeout;   /* TYCHO_HANDLER_TIMEOUT seconds, default 30 -> 504 */
+    size_t lua_memory_limit;  /* TYCHO_LUA_MEMORY_LIMIT bytes per worker, default 256 MiB */
+    tycho_cidr_t trusted_proxies[TYCHO_MAX_TRUSTED_PROXIES]; /* TYCHO_TRUSTED_PROXIES, CIDRs */
+    int ntrusted_proxies;
+
+    /* AWS */
+    char aws_backend[16]; /* TYCHO_AWS_BACKEND=local|aws, default local */
+} tycho_config_t;
+
+/* Fills defaults, then the environment, then argv (flags of `serve`).
+ * Returns 0, or -1 with a one-line message in err (size errlen). */
+int tycho_config_load(tycho_config_t *cfg, int argc, char **argv, char *err, size_t errlen);
+void tycho_config_defaults(tycho_config_t *cfg);
+/* Parses "host:port" / "[v6]:port" / ":port" / "port". 0 or -1 with err. */
+int tycho_config_parse_addr(const char *s, tycho_addr_t *out, char *err, size_t errlen);
+/* Parses a comma-separated CIDR list into cfg->trusted_proxies. */
+int tycho_config_parse_cidrs(const char *s, tycho_config_t *cfg, char *err, size_t errlen);
+/* 1 if the textual IP address is inside one of the trusted proxy ranges. */
+int tycho_config_is_trusted_proxy(const tycho_config_t *cfg, const char *ip);
+void tycho_config_print_help(void);
+
+#endif
