@@ -1,0 +1,402 @@
+#include "router/router.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct entry {
+    char method[TYCHO_ROUTER_MAX_METHOD + 1];
+    char *pattern;
+    size_t nparams;
+    char *param_names[TYCHO_ROUTER_MAX_PARAMS]; /* point into names_buf */
+    size_t param_lens[TYCHO_ROUTER_MAX_PARAMS];
+    char *names_buf;
+    void *data;
+    struct entry *next_at_node; /* other methods on the same node */
+    struct entry *next_all;     /* insertion order */
+} entry_t;
+
+typedef struct node {
+    char *seg; /* static text of this node (static children only) */
+    size_t n;
+    struct node **statics;
+    size_t nstatics, capstatics;
+    struct node *param;
+    struct node *wild;
+    entry_t *entries;
+} node_t;
+
+struct tycho_router {
+    node_t root;
+    entry_t *first, *last;
+    size_t count;
+};
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* RFC 3986 pchar minus '%' (checked separately) */
+static int is_pchar(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return 1;
+    return c && strchr("-._~!$&'()*+,;=:@", c) != NULL;
+}
+
+static int is_hex(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int valid_name(const char *p, size_t n)
+{
+    if (n == 0 || n > 64) return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return 0;
+    }
+    return 1;
+}
+
+int tycho_method_valid(const char *m, size_t n)
+{
+    if (n == 0 || n > TYCHO_ROUTER_MAX_METHOD) return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)m[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return 0;
+    }
+    return 1;
+}
+
+int tycho_pattern_parse(const char *pat, size_t n, tycho_pattern_t *out, char *err, size_t errlen)
+{
+    out->nsegs = 0;
+    out->nparams = 0;
+    if (n == 0 || pat[0] != '/') return fail(err, errlen, "pattern must start with '/'");
+    size_t i = 1;
+    for (;;) {
+        size_t start = i;
+        while (i < n && pat[i] != '/') i++;
+        const char *s = pat + start;
+        size_t len = i - start;
+        int last = (i >= n);
+        size_t segno = out->nsegs + 1;
+        if (out->nsegs == TYCHO_ROUTER_MAX_SEGMENTS)
+            return fail(err, errlen, "more than %d segments", TYCHO_ROUTER_MAX_SEGMENTS);
+        tycho_pattern_seg_t *seg = &out->segs[out->nsegs++];
+        if (len > 0 && (s[0] == ':' || s[0] == '*')) {
+            int wild = s[0] == '*';
+            if (!valid_name(s + 1, len - 1))
+                return fail(err, errlen,
+                            "segment %zu: %s name must match [A-Za-z_][A-Za-z0-9_]* (got '%.*s')",
+                            segno, wild ? "wildcard" : "parameter", (int)len, s);
+            if (wild && !last)
+                return fail(err, errlen, "segment %zu: wildcard '%.*s' must be the last segment",
+                            segno, (int)len, s);
+            if (out->nparams == TYCHO_ROUTER_MAX_PARAMS)
+                return fail(err, errlen, "more than %d parameters", TYCHO_ROUTER_MAX_PARAMS);
+            for (size_t k = 0; k + 1 < out->nsegs; k++) {
+                const tycho_pattern_seg_t *o = &out->segs[k];
+                if (o->kind != TYCHO_SEG_STATIC && o->n == len - 1 && memcmp(o->p, s + 1, len - 1) == 0)
+                    return fail(err, errlen, "segment %zu: parameter name '%.*s' used twice", segno,
+                                (int)(len - 1), s + 1);
+            }
+            seg->kind = wild ? TYCHO_SEG_WILD : TYCHO_SEG_PARAM;
+            seg->p = s + 1;
+            seg->n = len - 1;
+            out->nparams++;
+        } else {
+            if (len == 0 && !last)
+                return fail(err, errlen, "segment %zu: empty segment ('//')", segno);
+            for (size_t k = 0; k < len; k++) {
+                unsigned char c = (unsigned char)s[k];
+                if (c == '%') {
+                    if (k + 2 >= len)
+                        return fail(err, errlen, "segment %zu: truncated percent-escape", segno);
+                    if (!is_hex((unsigned char)s[k + 1]) || !is_hex((unsigned char)s[k + 2]))
+                        return fail(err, errlen, "segment %zu: bad percent-escape", segno);
+                    k += 2;
+                } else if (!is_pchar(c)) {
+                    return fail(err, errlen, "segment %zu: character 0x%02x not allowed in a path",
+                                segno, c);
+                }
+            }
+            seg->kind = TYCHO_SEG_STATIC;
+            seg->p = s;
+            seg->n = len;
+        }
+        if (last) break;
+        i++; /* skip '/' */
+    }
+    return 0;
+}
+
+tycho_router_t *tycho_router_new(void) { return calloc(1, sizeof(tycho_router_t)); }
+
+static void node_free(node_t *nd)
+{
+    for (size_t i = 0; i < nd->nstatics; i++) {
+        node_free(nd->statics[i]);
+        free(nd->statics[i]);
+    }
+    free(nd->statics);
+    free(nd->seg);
+    if (nd->param) node_free(nd->param), free(nd->param);
+    if (nd->wild) node_free(nd->wild), free(nd->wild);
+}
+
+void tycho_router_free(tycho_router_t *r)
+{
+    if (!r) return;
+    node_free(&r->root);
+    for (entry_t *e = r->first, *next; e; e = next) {
+        next = e->next_all;
+        free(e->pattern);
+        free(e->names_buf);
+        free(e);
+    }
+    free(r);
+}
+
+static node_t *child(node_t *nd, const tycho_pattern_seg_t *seg)
+{
+    node_t **slot;
+    if (seg->kind == TYCHO_SEG_PARAM) {
+        slot = &nd->param;
+    } else if (seg->kind == TYCHO_SEG_WILD) {
+        slot = &nd->wild;
+    } else {
+        for (size_t i = 0; i < nd->nstatics; i++)
+            if (nd->statics[i]->n == seg->n && memcmp(nd->statics[i]->seg, seg->p, seg->n) == 0)
+                return nd->statics[i];
+        if (nd->nstatics == nd->capstatics) {
+            size_t cap = nd->capstatics ? nd->capstatics * 2 : 4;
+            node_t **ns = realloc(nd->statics, cap * sizeof *ns);
+            if (!ns) return NULL;
+            nd->statics = ns;
+            nd->capstatics = cap;
+        }
+        node_t *c = calloc(1, sizeof *c);
+        if (!c) return NULL;
+        c->seg = malloc(seg->n + 1);
+        if (!c->seg) return free(c), NULL;
+        memcpy(c->seg, seg->p, seg->n);
+        c->seg[seg->n] = 0;
+        c->n = seg->n;
+        nd->statics[nd->nstatics++] = c;
+        return c;
+    }
+    if (!*slot) *slot = calloc(1, sizeof(node_t));
+    return *slot;
+}
+
+int tycho_router_add(tycho_router_t *r, const char *method, const char *pattern, void *data,
+                     void **existing, char *err, size_t errlen)
+{
+    size_t mlen = strlen(method);
+    if (!tycho_method_valid(method, mlen))
+        return fail(err, errlen, "bad method '%s' (expected an upper-case token such as GET)",
+                    method);
+    tycho_pattern_t pat;
+    char perr[160];
+    if (tycho_pattern_parse(pattern, strlen(pattern), &pat, perr, sizeof perr) != 0)
+        return fail(err, errlen, "bad pattern '%s': %s", pattern, perr);
+    node_t *nd = &r->root;
+    for (size_t i = 0; i < pat.nsegs; i++) {
+        nd = child(nd, &pat.segs[i]);
+        if (!nd) return fail(err, errlen, "out of memory");
+    }
+    for (entry_t *e = nd->entries; e; e = e->next_at_node) {
+        if (strcmp(e->method, method) == 0) {
+            if (existing) *existing = e->data;
+            return TYCHO_ROUTER_CONFLICT;
+        }
+    }
+    entry_t *e = calloc(1, sizeof *e);
+    if (!e) return fail(err, errlen, "out of memory");
+    memcpy(e->method, method, mlen + 1);
+    e->pattern = strdup(pattern);
+    size_t names = 0;
+    for (size_t i = 0; i < pat.nsegs; i++)
+        if (pat.segs[i].kind != TYCHO_SEG_STATIC) names += pat.segs[i].n + 1;
+    e->names_buf = malloc(names + 1);
+    if (!e->pattern || !e->names_buf) {
+        free(e->pattern), free(e->names_buf), free(e);
+        return fail(err, errlen, "out of memory");
+    }
+    char *w = e->names_buf;
+    for (size_t i = 0; i < pat.nsegs; i++) {
+        const tycho_pattern_seg_t *s = &pat.segs[i];
+        if (s->kind == TYCHO_SEG_STATIC) continue;
+        memcpy(w, s->p, s->n);
+        w[s->n] = 0;
+        e->param_names[e->nparams] = w;
+        e->param_lens[e->nparams++] = s->n;
+        w += s->n + 1;
+    }
+    e->data = data;
+    e->next_at_node = nd->entries;
+    nd->entries = e;
+    if (r->last) r->last->next_all = e;
+    else r->first = e;
+    r->last = e;
+    r->count++;
+    return 0;
+}
+
+size_t tycho_router_count(const tycho_router_t *r) { return r->count; }
+
+/* --- lookup ---------------------------------------------------------------- */
+
+typedef struct walk {
+    const char *method;
+    size_t mlen;
+    int head;
+    const char *path;
+    size_t plen;
+    size_t nvals;
+    const char *vals[TYCHO_ROUTER_MAX_PARAMS];
+    size_t vlens[TYCHO_ROUTER_MAX_PARAMS];
+    /* allow mode */
+    int allow;
+    const entry_t *seen[64];
+    size_t nseen;
+} walk_t;
+
+static const entry_t *entry_for(const node_t *nd, const char *m, size_t mlen)
+{
+    for (const entry_t *e = nd->entries; e; e = e->next_at_node)
+        if (strlen(e->method) == mlen && memcmp(e->method, m, mlen) == 0) return e;
+    return NULL;
+}
+
+/* Returns the entry found (match mode) or NULL; in allow mode collects every
+ * terminal entry of every node matching the path and always returns NULL. */
+static const entry_t *walk(walk_t *w, const node_t *nd, size_t pos)
+{
+    if (pos > w->plen) {
+        /* the whole path is consumed: nd is a candidate terminal */
+        if (w->allow) {
+            for (const entry_t *e = nd->entries; e; e = e->next_at_node)
+                if (w->nseen < sizeof w->seen / sizeof *w->seen) w->seen[w->nseen++] = e;
+            return NULL;
+        }
+        const entry_t *e = entry_for(nd, w->method, w->mlen);
+        if (!e && w->head) e = entry_for(nd, "GET", 3);
+        return e;
+    }
+    size_t end = pos;
+    while (end < w->plen && w->path[end] != '/') end++;
+    const char *s = w->path + pos;
+    size_t n = end - pos;
+    for (size_t i = 0; i < nd->nstatics; i++) {
+        const node_t *c = nd->statics[i];
+        if (c->n == n && memcmp(c->seg, s, n) == 0) {
+            const entry_t *e = walk(w, c, end + 1);
+            if (e) return e;
+        }
+    }
+    if (nd->param && n > 0 && w->nvals < TYCHO_ROUTER_MAX_PARAMS) {
+        w->vals[w->nvals] = s;
+        w->vlens[w->nvals++] = n;
+        const entry_t *e = walk(w, nd->param, end + 1);
+        if (e) return e;
+        w->nvals--;
+    }
+    if (nd->wild && w->nvals < TYCHO_ROUTER_MAX_PARAMS) {
+        w->vals[w->nvals] = s;
+        w->vlens[w->nvals++] = w->plen - pos;
+        const entry_t *e = walk(w, nd->wild, w->plen + 1);
+        if (e) return e;
+        w->nvals--;
+    }
+    return NULL;
+}
+
+int tycho_router_match(const tycho_router_t *r, const char *method, size_t mlen,
+                       const char *path, size_t plen, tycho_route_match_t *m)
+{
+    if (plen == 0 || path[0] != '/') return TYCHO_ROUTE_NOT_FOUND;
+    walk_t w;
+    w.method = method;
+    w.mlen = mlen;
+    w.head = (mlen == 4 && memcmp(method, "HEAD", 4) == 0);
+    w.path = path;
+    w.plen = plen;
+    w.nvals = 0;
+    w.allow = 0;
+    w.nseen = 0;
+    const entry_t *e = walk(&w, &r->root, 1);
+    if (e) {
+        m->data = e->data;
+        m->pattern = e->pattern;
+        m->method = e->method;
+        m->nparams = e->nparams;
+        for (size_t i = 0; i < e->nparams; i++) {
+            m->params[i].name = e->param_names[i];
+            m->params[i].nlen = e->param_lens[i];
+            m->params[i].value = w.vals[i];
+            m->params[i].vlen = w.vlens[i];
+        }
+        return TYCHO_ROUTE_FOUND;
+    }
+    w.allow = 1;
+    w.nvals = 0;
+    walk(&w, &r->root, 1);
+    return w.nseen ? TYCHO_ROUTE_METHOD_NOT_ALLOWED : TYCHO_ROUTE_NOT_FOUND;
+}
+
+static void add_method(const char **list, size_t *n, size_t cap, const char *m)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(list[i], m) == 0) return;
+    if (*n < cap) list[(*n)++] = m;
+}
+
+size_t tycho_router_allow(const tycho_router_t *r, const char *path, size_t plen, char *out,
+                          size_t outlen)
+{
+    if (outlen) out[0] = 0;
+    if (plen == 0 || path[0] != '/') return 0;
+    walk_t w;
+    memset(&w, 0, sizeof w);
+    w.allow = 1;
+    w.path = path;
+    w.plen = plen;
+    walk(&w, &r->root, 1);
+    if (!w.nseen) return 0;
+    const char *list[80];
+    size_t n = 0;
+    /* insertion order, so the header is stable across reloads */
+    for (const entry_t *e = r->first; e; e = e->next_all)
+        for (size_t i = 0; i < w.nseen; i++)
+            if (w.seen[i] == e) {
+                add_method(list, &n, 78, e->method);
+                if (strcmp(e->method, "GET") == 0) add_method(list, &n, 78, "HEAD");
+            }
+    size_t distinct = n;
+    add_method(list, &n, 80, "OPTIONS");
+    size_t off = 0;
+    for (size_t i = 0; i < n && outlen; i++) {
+        int k = snprintf(out + off, outlen - off, "%s%s", i ? ", " : "", list[i]);
+        if (k < 0 || (size_t)k >= outlen - off) break;
+        off += (size_t)k;
+    }
+    return distinct;
+}
+
+void tycho_router_foreach(const tycho_router_t *r,
+                          void (*fn)(void *ud, const char *method, const char *pattern, void *data),
+                          void *ud)
+{
+    for (const entry_t *e = r->first; e; e = e->next_all) fn(ud, e->method, e->pattern, e->data);
+}
