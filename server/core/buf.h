@@ -13,7 +13,10 @@ typedef struct tycho_buf {
     size_t cap;
 } tycho_buf_t;
 
-#define TYCHO_BUF_INIT {NULL, 0, 0}
+#define TYCHO_BUF_INIT                                                                             \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 int tycho_buf_reserve(tycho_buf_t *b, size_t extra);
 int tycho_buf_append(tycho_buf_t *b, const void *p, size_t n);

@@ -33,18 +33,18 @@ typedef struct tycho_config {
     int access_log;            /* TYCHO_ACCESS_LOG=on|off, default on */
 
     /* HTTP limits */
-    size_t max_header_bytes; /* TYCHO_MAX_HEADER_BYTES, default 16384 -> 431 */
-    size_t max_uri_bytes;    /* TYCHO_MAX_URI_BYTES, default 8192 -> 414 */
-    size_t max_body_bytes;   /* TYCHO_MAX_BODY_BYTES, default 1 MiB -> 413 */
-    int max_connections;     /* TYCHO_MAX_CONNECTIONS per worker, default 4096 */
-    double header_timeout;   /* TYCHO_HEADER_TIMEOUT seconds, default 10 -> 408 */
-    double body_timeout;     /* TYCHO_BODY_TIMEOUT seconds, default 30 -> 408 */
+    size_t max_header_bytes;  /* TYCHO_MAX_HEADER_BYTES, default 16384 -> 431 */
+    size_t max_uri_bytes;     /* TYCHO_MAX_URI_BYTES, default 8192 -> 414 */
+    size_t max_body_bytes;    /* TYCHO_MAX_BODY_BYTES, default 1 MiB -> 413 */
+    int max_connections;      /* TYCHO_MAX_CONNECTIONS per worker, default 4096 */
+    double header_timeout;    /* TYCHO_HEADER_TIMEOUT seconds, default 10 -> 408 */
+    double body_timeout;      /* TYCHO_BODY_TIMEOUT seconds, default 30 -> 408 */
     double keepalive_timeout; /* TYCHO_KEEPALIVE_TIMEOUT seconds, default 75 (> ALB's 60) */
     double drain_timeout;     /* TYCHO_DRAIN_TIMEOUT seconds, default 25 (< ECS's 30) */
 
     /* Lua runtime */
-    double handler_timeout;   /* TYCHO_HANDLER_TIMEOUT seconds, default 30 -> 504 */
-    size_t lua_memory_limit;  /* TYCHO_LUA_MEMORY_LIMIT bytes per worker, default 256 MiB */
+    double handler_timeout;  /* TYCHO_HANDLER_TIMEOUT seconds, default 30 -> 504 */
+    size_t lua_memory_limit; /* TYCHO_LUA_MEMORY_LIMIT bytes per worker, default 256 MiB */
     tycho_cidr_t trusted_proxies[TYCHO_MAX_TRUSTED_PROXIES]; /* TYCHO_TRUSTED_PROXIES, CIDRs */
     int ntrusted_proxies;
 

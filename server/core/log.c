@@ -106,13 +106,23 @@ static void append_field(tycho_buf_t *b, const tycho_log_field_t *f)
     append_key(b, f->key);
     switch (f->type) {
     case TYCHO_LF_STR:
-        if (!f->s) tycho_buf_puts(b, "null");
-        else tycho_buf_append_json_string(b, f->s, f->n == (size_t)-1 ? strlen(f->s) : f->n);
+        if (!f->s)
+            tycho_buf_puts(b, "null");
+        else
+            tycho_buf_append_json_string(b, f->s, f->n == (size_t)-1 ? strlen(f->s) : f->n);
         break;
-    case TYCHO_LF_INT: tycho_buf_printf(b, "%lld", f->i); break;
-    case TYCHO_LF_DBL: tycho_buf_printf(b, "%.17g", f->d); break;
-    case TYCHO_LF_BOOL: tycho_buf_puts(b, f->i ? "true" : "false"); break;
-    case TYCHO_LF_JSON: tycho_buf_puts(b, f->s ? f->s : "null"); break;
+    case TYCHO_LF_INT:
+        tycho_buf_printf(b, "%lld", f->i);
+        break;
+    case TYCHO_LF_DBL:
+        tycho_buf_printf(b, "%.17g", f->d);
+        break;
+    case TYCHO_LF_BOOL:
+        tycho_buf_puts(b, f->i ? "true" : "false");
+        break;
+    case TYCHO_LF_JSON:
+        tycho_buf_puts(b, f->s ? f->s : "null");
+        break;
     }
 }
 
@@ -134,7 +144,8 @@ void tycho_log_write(tycho_log_level_t level, const char *msg, const tycho_log_f
     tycho_log_format_time(when, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
 
     tycho_buf_t b = TYCHO_BUF_INIT;
-    tycho_buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":", when, tycho_log_level_name(level));
+    tycho_buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":", when,
+                     tycho_log_level_name(level));
     tycho_buf_append_json_string(&b, msg, strlen(msg));
     append_key(&b, "service");
     tycho_buf_append_json_string(&b, g_service, strlen(g_service));
@@ -143,11 +154,14 @@ void tycho_log_write(tycho_log_level_t level, const char *msg, const tycho_log_f
         append_context_str(&b, "trace_id", t_ctx->trace_id);
         append_context_str(&b, "span_id", t_ctx->span_id);
     }
-    for (size_t i = 0; i < nfields; i++) append_field(&b, &fields[i]);
+    for (size_t i = 0; i < nfields; i++)
+        append_field(&b, &fields[i]);
     tycho_buf_append(&b, "}\n", 2);
     if (b.data) {
-        if (g_sink) g_sink(b.data, b.len, g_sink_ud);
-        else write_stdout(b.data, b.len);
+        if (g_sink)
+            g_sink(b.data, b.len, g_sink_ud);
+        else
+            write_stdout(b.data, b.len);
     }
     tycho_buf_free(&b);
 }

@@ -10,7 +10,13 @@
 
 typedef enum { TYCHO_LOG_DEBUG, TYCHO_LOG_INFO, TYCHO_LOG_WARN, TYCHO_LOG_ERROR } tycho_log_level_t;
 
-typedef enum { TYCHO_LF_STR, TYCHO_LF_INT, TYCHO_LF_DBL, TYCHO_LF_BOOL, TYCHO_LF_JSON } tycho_lf_type_t;
+typedef enum {
+    TYCHO_LF_STR,
+    TYCHO_LF_INT,
+    TYCHO_LF_DBL,
+    TYCHO_LF_BOOL,
+    TYCHO_LF_JSON
+} tycho_lf_type_t;
 
 typedef struct tycho_log_field {
     const char *key;
@@ -43,8 +49,8 @@ void tycho_log_set_level(tycho_log_level_t level);
 tycho_log_level_t tycho_log_get_level(void);
 int tycho_log_parse_level(const char *s, tycho_log_level_t *out); /* 0 or -EINVAL */
 const char *tycho_log_level_name(tycho_log_level_t level);
-void tycho_log_set_service(const char *service); /* copied; call before threads start */
-void tycho_log_set_sink(tycho_log_sink_fn fn, void *ud); /* NULL restores stdout */
+void tycho_log_set_service(const char *service);            /* copied; call before threads start */
+void tycho_log_set_sink(tycho_log_sink_fn fn, void *ud);    /* NULL restores stdout */
 void tycho_log_set_context(const tycho_log_context_t *ctx); /* this thread; NULL clears */
 const tycho_log_context_t *tycho_log_get_context(void);
 int tycho_log_enabled(tycho_log_level_t level);

@@ -1,10 +1,312 @@
+/* serve — the main thread of `tycho serve`: config, sockets, workers, the
+ * admin thread, signals, reloads and the graceful shutdown sequence. */
 #include "core/serve.h"
 
+#include "core/admin.h"
+#include "core/app.h"
+#include "core/config.h"
+#include "core/lifecycle.h"
+#include "core/log.h"
+#include "core/worker.h"
+#include "http/listen_socket.h"
+
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct serve {
+    tycho_config_t cfg;
+    const tycho_app_ops_t *ops;
+    uv_loop_t *loop;
+    tycho_worker_t *workers;
+    int nworkers;
+    tycho_admin_t *admin;
+    uv_signal_t sigterm, sigint, sighup;
+    uv_timer_t drain_timer;
+    uv_async_t events; /* workers and the admin thread post here */
+    atomic_int reload_requested, workers_reloaded, workers_exited;
+    int reloading, reload_again, reload_pending;
+    int shutting_down, exited;
+    char public_addr[80], admin_addr[80];
+} serve_t;
+
+/* Chosen at link time: the Lua runtime when it is built in. */
+const tycho_app_ops_t *tycho_default_app(void) __attribute__((weak));
+
+static void start_reload(serve_t *s);
+
+static void post(serve_t *s, atomic_int *counter)
+{
+    atomic_fetch_add(counter, 1);
+    uv_async_send(&s->events);
+}
+
+static void on_worker_reloaded(void *ud, tycho_worker_t *w)
+{
+    (void)w;
+    serve_t *s = ud;
+    post(s, &s->workers_reloaded);
+}
+
+static void on_worker_exit(void *ud, tycho_worker_t *w)
+{
+    (void)w;
+    serve_t *s = ud;
+    post(s, &s->workers_exited);
+}
+
+static void admin_request_reload(void *ud)
+{
+    serve_t *s = ud;
+    post(s, &s->reload_requested);
+}
+
+static void admin_status(void *ud, tycho_buf_t *out)
+{
+    serve_t *s = ud;
+    tycho_buf_puts(out, ",\"listen\":");
+    tycho_buf_append_json_string(out, s->public_addr, strlen(s->public_addr));
+    tycho_buf_puts(out, ",\"worker_generations\":[");
+    for (int i = 0; i < s->nworkers; i++)
+        tycho_buf_printf(out, "%s%llu", i ? "," : "",
+                         (unsigned long long)atomic_load(&s->workers[i].generation));
+    tycho_buf_puts(out, "]");
+}
+
+static void finish_reload(serve_t *s, int ok, const char *err)
+{
+    s->reloading = 0;
+    tycho_lifecycle_record_reload(ok, err);
+    if (ok) {
+        uint64_t gen = atomic_load(&s->workers[0].generation);
+        tycho_lifecycle_set_generation(gen);
+        tycho_log_info("routes reloaded", LF_INT("generation", gen));
+    } else {
+        tycho_log_error("reload failed; previous routes keep serving", LF_STR("error", err));
+    }
+    if (s->admin) tycho_admin_reload_done(s->admin, ok, err);
+    if (s->reload_again && !s->shutting_down) {
+        s->reload_again = 0;
+        start_reload(s);
+    }
+}
+
+/* All-or-nothing: the main thread pre-loads everything in a scratch state;
+ * only when that works does every worker load and swap. */
+static void start_reload(serve_t *s)
+{
+    if (s->reloading) {
+        s->reload_again = 1;
+        return;
+    }
+    char *err = NULL;
+    if (s->ops->check && s->ops->check(&s->cfg, &err) != 0) {
+        finish_reload(s, 0, err ? err : "reload check failed");
+        free(err);
+        return;
+    }
+    s->reloading = 1;
+    s->reload_pending = s->nworkers;
+    for (int i = 0; i < s->nworkers; i++)
+        tycho_worker_reload(&s->workers[i]);
+}
+
+static void stop_everything(serve_t *s)
+{
+    uv_close((uv_handle_t *)&s->events, NULL);
+    uv_close((uv_handle_t *)&s->drain_timer, NULL);
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+    uv_close((uv_handle_t *)&s->sighup, NULL);
+}
+
+static void on_events(uv_async_t *a)
+{
+    serve_t *s = a->data;
+    if (atomic_exchange(&s->reload_requested, 0)) start_reload(s);
+    int reloaded = atomic_exchange(&s->workers_reloaded, 0);
+    if (reloaded && s->reloading) {
+        s->reload_pending -= reloaded;
+        if (s->reload_pending <= 0) {
+            int ok = 1;
+            for (int i = 0; i < s->nworkers; i++)
+                ok &= atomic_load(&s->workers[i].reload_rc) == 0;
+            finish_reload(s, ok,
+                          ok ? NULL : "a worker failed to load the routes (see its log line)");
+        }
+    }
+    s->exited += atomic_exchange(&s->workers_exited, 0);
+    if (s->shutting_down && s->exited >= s->nworkers) stop_everything(s);
+}
+
+static void on_drain_timeout(uv_timer_t *t)
+{
+    serve_t *s = t->data;
+    tycho_log_warn("drain timeout reached; closing remaining connections",
+                   LF_DBL("drain_timeout_s", s->cfg.drain_timeout));
+    for (int i = 0; i < s->nworkers; i++)
+        tycho_worker_abort(&s->workers[i]);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    serve_t *s = h->data;
+    if (signum == SIGHUP) {
+        tycho_log_info("SIGHUP: reloading routes");
+        start_reload(s);
+        return;
+    }
+    if (s->shutting_down) {
+        tycho_log_warn("second signal: exiting now", LF_INT("signal", signum));
+        _exit(1);
+    }
+    s->shutting_down = 1;
+    tycho_lifecycle_set_draining();
+    tycho_log_info("shutting down: draining connections", LF_INT("signal", signum),
+                   LF_DBL("drain_timeout_s", s->cfg.drain_timeout));
+    for (int i = 0; i < s->nworkers; i++)
+        tycho_worker_drain(&s->workers[i]);
+    uv_timer_start(&s->drain_timer, on_drain_timeout, (uint64_t)(s->cfg.drain_timeout * 1000), 0);
+}
+
+static void format_addr(char *out, size_t n, const tycho_addr_t *a, int port)
+{
+    snprintf(out, n, strchr(a->host, ':') ? "[%s]:%d" : "%s:%d", a->host, port);
+}
+
+/* Binds every socket before any thread starts, so a bad address fails fast. */
+static int open_sockets(serve_t *s, int *fds, int *admin_fd)
+{
+    char err[256];
+    int port = s->cfg.listen.port;
+    tycho_addr_t addr = s->cfg.listen;
+    for (int i = 0; i < s->nworkers; i++) {
+        fds[i] = tycho_listen_socket(&addr, 1, &port, err, sizeof err);
+        if (fds[i] < 0) {
+            fprintf(stderr, "tycho: TYCHO_LISTEN: %s\n", err);
+            return -1;
+        }
+        addr.port = port; /* an ephemeral port: every worker binds the one the first got */
+    }
+    format_addr(s->public_addr, sizeof s->public_addr, &s->cfg.listen, port);
+    int aport;
+    *admin_fd = tycho_listen_socket(&s->cfg.admin_listen, 0, &aport, err, sizeof err);
+    if (*admin_fd < 0) {
+        fprintf(stderr, "tycho: TYCHO_ADMIN_LISTEN: %s\n", err);
+        return -1;
+    }
+    if (aport == port && strcmp(s->cfg.admin_listen.host, s->cfg.listen.host) == 0) {
+        fprintf(stderr, "tycho: TYCHO_ADMIN_LISTEN: must not be the public listener\n");
+        return -1;
+    }
+    format_addr(s->admin_addr, sizeof s->admin_addr, &s->cfg.admin_listen, aport);
+    return 0;
+}
+
+static int start_workers(serve_t *s, int *fds)
+{
+    for (int i = 0; i < s->nworkers; i++) {
+        tycho_worker_t *w = &s->workers[i];
+        w->id = i;
+        w->cfg = &s->cfg;
+        w->ops = s->ops;
+        w->fd = fds[i];
+        w->on_reloaded = on_worker_reloaded;
+        w->on_exit = on_worker_exit;
+        w->ud = s;
+        char *err = NULL;
+        if (tycho_worker_start(w, &err) != 0) {
+            tycho_log_error("worker failed to start", LF_INT("worker", i),
+                            LF_STR("error", err ? err : "?"));
+            fprintf(stderr, "tycho: %s\n", err ? err : "worker failed to start");
+            free(err);
+            for (int j = 0; j < i; j++)
+                tycho_worker_abort(&s->workers[j]);
+            for (int j = 0; j < i; j++)
+                tycho_worker_join(&s->workers[j]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int has_flag(int argc, char **argv, const char *flag)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], flag) == 0) return 1;
+    return 0;
+}
 
 int tycho_cmd_serve(int argc, char **argv)
 {
-    (void)argc, (void)argv;
-    fprintf(stderr, "tycho serve: not built yet\n");
-    return 2;
+    if (has_flag(argc, argv, "--help") || has_flag(argc, argv, "-h")) {
+        tycho_config_print_help();
+        return 0;
+    }
+    serve_t *s = calloc(1, sizeof *s);
+    char err[512];
+    if (!s) return 1;
+    if (tycho_config_load(&s->cfg, argc, argv, err, sizeof err) != 0) {
+        fprintf(stderr, "tycho: %s\n", err);
+        free(s);
+        return 2;
+    }
+    tycho_log_set_level((tycho_log_level_t)s->cfg.log_level);
+    const char *service = getenv("OTEL_SERVICE_NAME");
+    if (service && *service) tycho_log_set_service(service);
+    tycho_lifecycle_init();
+    signal(SIGPIPE, SIG_IGN);
+    s->ops = tycho_default_app ? tycho_default_app() : &tycho_builtin_app;
+    s->nworkers = s->cfg.workers;
+    s->workers = calloc((size_t)s->nworkers, sizeof *s->workers);
+    int *fds = calloc((size_t)s->nworkers, sizeof *fds);
+    int admin_fd = -1, rc = 1;
+    if (!s->workers || !fds || open_sockets(s, fds, &admin_fd) != 0) goto out;
+
+    s->loop = uv_default_loop();
+    uv_async_init(s->loop, &s->events, on_events);
+    s->events.data = s;
+    uv_timer_init(s->loop, &s->drain_timer);
+    s->drain_timer.data = s;
+    if (start_workers(s, fds) != 0) goto out;
+    char *aerr = NULL;
+    s->admin = tycho_admin_start(
+        &s->cfg, admin_fd, (tycho_admin_hooks_t){admin_request_reload, admin_status, s}, &aerr);
+    if (!s->admin) {
+        fprintf(stderr, "tycho: admin listener: %s\n", aerr ? aerr : "failed");
+        free(aerr);
+        for (int i = 0; i < s->nworkers; i++)
+            tycho_worker_abort(&s->workers[i]);
+        for (int i = 0; i < s->nworkers; i++)
+            tycho_worker_join(&s->workers[i]);
+        goto out;
+    }
+    tycho_lifecycle_set_generation(atomic_load(&s->workers[0].generation));
+    uv_signal_t *sigs[] = {&s->sigterm, &s->sigint, &s->sighup};
+    int signums[] = {SIGTERM, SIGINT, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(s->loop, sigs[i]);
+        sigs[i]->data = s;
+        uv_signal_start(sigs[i], on_signal, signums[i]);
+    }
+    tycho_log_info("listening", LF_STR("public", s->public_addr), LF_STR("admin", s->admin_addr),
+                   LF_INT("workers", s->nworkers), LF_STR("app", s->ops->name),
+                   LF_STR("routes", s->cfg.routes_dir), LF_STR("version", TYCHO_VERSION));
+
+    uv_run(s->loop, UV_RUN_DEFAULT);
+
+    for (int i = 0; i < s->nworkers; i++)
+        tycho_worker_join(&s->workers[i]);
+    tycho_admin_stop(s->admin);
+    uv_loop_close(s->loop);
+    tycho_log_info("stopped");
+    rc = 0;
+out:
+    free(fds);
+    free(s->workers);
+    free(s);
+    return rc;
 }

@@ -45,7 +45,8 @@ int tycho_response_add_header(tycho_response_t *res, const char *name, size_t nl
     for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
         if (name_is(name, nlen, reserved[i]))
             return *why = "header is set by the server and cannot be set by a handler", -EINVAL;
-    if (tycho_buf_reserve(&res->header, nlen + vlen + 4) != 0) return *why = "out of memory", -ENOMEM;
+    if (tycho_buf_reserve(&res->header, nlen + vlen + 4) != 0)
+        return *why = "out of memory", -ENOMEM;
     tycho_buf_append(&res->header, name, nlen);
     tycho_buf_append(&res->header, ": ", 2);
     tycho_buf_append(&res->header, value, vlen);

@@ -58,9 +58,9 @@ typedef void (*tycho_exchange_finish_fn)(tycho_exchange_t *x);
 struct tycho_exchange {
     tycho_request_t req;
     tycho_response_t res;
-    const char *route;   /* matched route pattern (for metrics/spans); NULL when none */
-    void *handler_data;  /* the handler's, for the exchange's lifetime */
-    void *telemetry;     /* per-request telemetry state (span), owned by the telemetry module */
+    const char *route;  /* matched route pattern (for metrics/spans); NULL when none */
+    void *handler_data; /* the handler's, for the exchange's lifetime */
+    void *telemetry;    /* per-request telemetry state (span), owned by the telemetry module */
     tycho_exchange_finish_fn on_finish; /* the owner's: called by tycho_exchange_finish */
     void *owner;                        /* the owner's */
     unsigned finished : 1;
@@ -68,7 +68,8 @@ struct tycho_exchange {
 
 typedef struct tycho_handler {
     void (*dispatch)(void *ctx, tycho_exchange_t *x);
-    void (*cancel)(void *ctx, tycho_exchange_t *x); /* may be NULL if dispatch always finishes at once */
+    void (*cancel)(void *ctx,
+                   tycho_exchange_t *x); /* may be NULL if dispatch always finishes at once */
     void *ctx;
 } tycho_handler_t;
 

@@ -1,0 +1,190 @@
+#include "core/admin.h"
+
+#include "core/lifecycle.h"
+#include "core/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_RELOAD_WAITERS 64
+
+struct tycho_admin {
+    const tycho_config_t *cfg;
+    tycho_admin_hooks_t hooks;
+    uv_thread_t thread;
+    uv_loop_t loop;
+    uv_async_t wake;
+    uv_sem_t started;
+    int start_rc;
+    tycho_http_server_t http;
+    int fd;
+    /* cross-thread: guarded by lock */
+    uv_mutex_t lock;
+    int stop, reload_result_ready, reload_ok;
+    char *reload_err;
+    /* admin thread only */
+    tycho_exchange_t *waiters[MAX_RELOAD_WAITERS];
+    int nwaiters;
+};
+
+static void reply_json(tycho_exchange_t *x, int status, const char *body)
+{
+    x->res.status = status;
+    tycho_response_add_header(&x->res, "Content-Type", 12, "application/json", 16, NULL);
+    tycho_response_set_body(&x->res, body, strlen(body));
+    tycho_exchange_finish(x);
+}
+
+static int is(const tycho_slice_t *s, const char *lit)
+{
+    return s->n == strlen(lit) && memcmp(s->p, lit, s->n) == 0;
+}
+
+static void status_page(tycho_admin_t *a, tycho_exchange_t *x)
+{
+    tycho_buf_t b = TYCHO_BUF_INIT;
+    tycho_buf_printf(&b, "{\"version\":\"%s\",\"workers\":%d,\"routes_dir\":", TYCHO_VERSION,
+                     a->cfg->workers);
+    tycho_buf_append_json_string(&b, a->cfg->routes_dir, strlen(a->cfg->routes_dir));
+    tycho_buf_puts(&b, ",");
+    tycho_lifecycle_status_json(&b);
+    if (a->hooks.status) a->hooks.status(a->hooks.ud, &b);
+    tycho_buf_puts(&b, "}");
+    reply_json(x, 200, b.data);
+    tycho_buf_free(&b);
+}
+
+static void dispatch(void *ctx, tycho_exchange_t *x)
+{
+    tycho_admin_t *a = ctx;
+    const tycho_slice_t *m = &x->req.method, *p = &x->req.path;
+    int get = is(m, "GET") || is(m, "HEAD");
+    if (is(p, "/-/healthy") && get) return reply_json(x, 200, "{\"status\":\"ok\"}");
+    if (is(p, "/-/ready") && get)
+        return tycho_lifecycle_draining() ? reply_json(x, 503, "{\"status\":\"draining\"}")
+                                          : reply_json(x, 200, "{\"status\":\"ready\"}");
+    if (is(p, "/-/status") && get) return status_page(a, x);
+    if (is(p, "/-/reload") && is(m, "POST")) {
+        if (a->nwaiters == MAX_RELOAD_WAITERS)
+            return reply_json(x, 429, "{\"error\":\"too many reloads waiting\"}");
+        a->waiters[a->nwaiters++] = x;
+        a->hooks.request_reload(a->hooks.ud);
+        return;
+    }
+    int known =
+        is(p, "/-/healthy") || is(p, "/-/ready") || is(p, "/-/status") || is(p, "/-/reload");
+    if (known) {
+        tycho_response_set_error(&x->res, 405, "method not allowed", x->req.request_id);
+        tycho_response_add_header(&x->res, "Allow", 5, is(p, "/-/reload") ? "POST" : "GET, HEAD",
+                                  is(p, "/-/reload") ? 4 : 9, NULL);
+        return tycho_exchange_finish(x);
+    }
+    tycho_response_set_error(&x->res, 404, "not found", x->req.request_id);
+    tycho_exchange_finish(x);
+}
+
+static void cancel(void *ctx, tycho_exchange_t *x)
+{
+    tycho_admin_t *a = ctx;
+    for (int i = 0; i < a->nwaiters; i++)
+        if (a->waiters[i] == x) a->waiters[i] = a->waiters[--a->nwaiters];
+}
+
+static void answer_waiters(tycho_admin_t *a, int ok, const char *err)
+{
+    tycho_buf_t b = TYCHO_BUF_INIT;
+    if (ok) {
+        tycho_buf_printf(&b, "{\"status\":\"reloaded\",\"generation\":%llu}",
+                         (unsigned long long)tycho_lifecycle_generation());
+    } else {
+        tycho_buf_puts(&b, "{\"status\":\"failed\",\"error\":");
+        tycho_buf_append_json_string(&b, err ? err : "reload failed",
+                                     strlen(err ? err : "reload failed"));
+        tycho_buf_puts(&b, "}");
+    }
+    int n = a->nwaiters;
+    a->nwaiters = 0;
+    for (int i = 0; i < n; i++)
+        reply_json(a->waiters[i], ok ? 200 : 422, b.data);
+    tycho_buf_free(&b);
+}
+
+static void on_wake(uv_async_t *h)
+{
+    tycho_admin_t *a = h->data;
+    uv_mutex_lock(&a->lock);
+    int stop = a->stop, ready = a->reload_result_ready, ok = a->reload_ok;
+    char *err = a->reload_err;
+    a->reload_err = NULL;
+    a->reload_result_ready = 0;
+    uv_mutex_unlock(&a->lock);
+    if (ready) answer_waiters(a, ok, err);
+    free(err);
+    if (stop) {
+        tycho_http_server_abort(&a->http);
+        uv_close((uv_handle_t *)&a->wake, NULL);
+    }
+}
+
+static void run(void *arg)
+{
+    tycho_admin_t *a = arg;
+    tycho_handler_t h = {dispatch, cancel, a};
+    a->start_rc = tycho_http_server_start(&a->http, &a->loop, a->cfg, a->fd, h, -1);
+    uv_sem_post(&a->started);
+    if (a->start_rc != 0) return;
+    uv_run(&a->loop, UV_RUN_DEFAULT);
+}
+
+tycho_admin_t *tycho_admin_start(const tycho_config_t *cfg, int fd, tycho_admin_hooks_t hooks,
+                                 char **err)
+{
+    tycho_admin_t *a = calloc(1, sizeof *a);
+    if (!a) return *err = strdup("out of memory"), NULL;
+    a->cfg = cfg;
+    a->hooks = hooks;
+    a->fd = fd;
+    uv_loop_init(&a->loop);
+    uv_async_init(&a->loop, &a->wake, on_wake);
+    a->wake.data = a;
+    uv_mutex_init(&a->lock);
+    uv_sem_init(&a->started, 0);
+    if (uv_thread_create(&a->thread, run, a) != 0) {
+        *err = strdup("cannot create the admin thread");
+        return NULL;
+    }
+    uv_sem_wait(&a->started);
+    if (a->start_rc != 0) {
+        *err = strdup(uv_strerror(a->start_rc));
+        uv_thread_join(&a->thread);
+        return NULL;
+    }
+    return a;
+}
+
+void tycho_admin_reload_done(tycho_admin_t *a, int ok, const char *err)
+{
+    uv_mutex_lock(&a->lock);
+    a->reload_result_ready = 1;
+    a->reload_ok = ok;
+    free(a->reload_err);
+    a->reload_err = err ? strdup(err) : NULL;
+    uv_async_send(&a->wake);
+    uv_mutex_unlock(&a->lock);
+}
+
+void tycho_admin_stop(tycho_admin_t *a)
+{
+    if (!a) return;
+    uv_mutex_lock(&a->lock);
+    a->stop = 1;
+    uv_async_send(&a->wake);
+    uv_mutex_unlock(&a->lock);
+    uv_thread_join(&a->thread);
+    uv_run(&a->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&a->loop);
+    uv_mutex_destroy(&a->lock);
+    uv_sem_destroy(&a->started);
+    free(a->reload_err);
+    free(a);
+}

@@ -1,0 +1,32 @@
+/* admin — the admin listener's thread: its own uv loop serving /-/healthy,
+ * /-/ready, /-/status, POST /-/reload (and /metrics once telemetry lands).
+ * Never the public port. Started and stopped by the main thread; reload
+ * requests are forwarded to the main thread through request_reload. */
+#ifndef TYCHO_ADMIN_H
+#define TYCHO_ADMIN_H
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "http/server.h"
+
+#include <uv.h>
+
+typedef struct tycho_admin tycho_admin_t;
+
+typedef struct tycho_admin_hooks {
+    /* Called on the admin thread; must be thread-safe (posts to main). */
+    void (*request_reload)(void *ud);
+    /* Appends extra members to /-/status (no braces), on the admin thread. */
+    void (*status)(void *ud, tycho_buf_t *out);
+    void *ud;
+} tycho_admin_hooks_t;
+
+/* Starts the thread serving the bound fd. NULL + *err on failure. */
+tycho_admin_t *tycho_admin_start(const tycho_config_t *cfg, int fd, tycho_admin_hooks_t hooks,
+                                 char **err);
+/* Main thread: a reload finished; answers every waiting POST /-/reload. */
+void tycho_admin_reload_done(tycho_admin_t *a, int ok, const char *err);
+/* Stops the listener and joins the thread. */
+void tycho_admin_stop(tycho_admin_t *a);
+
+#endif

@@ -1,0 +1,389 @@
+#include "core/config.h"
+
+#include "core/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* One table drives flags, environment variables, help and validation: each
+ * setting is parsed by one function from text, whichever source it came
+ * from, so `--listen X` and `TYCHO_LISTEN=X` can never disagree. */
+
+typedef int (*parse_fn)(tycho_config_t *cfg, void *field, const char *value, char *why,
+                        size_t wlen);
+
+typedef struct setting {
+    const char *flag; /* "--listen" */
+    const char *env;  /* "TYCHO_LISTEN" */
+    size_t offset;
+    parse_fn parse;
+    double min, max; /* for numbers */
+    const char *help;
+    int is_switch; /* a flag that takes no value (sets "off"/"on" per its help) */
+    const char *switch_value;
+} setting_t;
+
+static void say(char *why, size_t wlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *why, size_t wlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, wlen, fmt, ap);
+    va_end(ap);
+}
+
+int tycho_config_parse_addr(const char *s, tycho_addr_t *out, char *err, size_t errlen)
+{
+    const char *host = "0.0.0.0", *port;
+    size_t hostlen = 7;
+    const char *colon = strrchr(s, ':');
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':') return say(err, errlen, "expected [ipv6]:port: %s", s), -1;
+        host = s + 1;
+        hostlen = (size_t)(close - s - 1);
+        port = close + 2;
+    } else if (colon) {
+        if (colon != s) host = s, hostlen = (size_t)(colon - s);
+        port = colon + 1;
+    } else {
+        port = s;
+    }
+    if (hostlen == 0 || hostlen >= sizeof out->host) return say(err, errlen, "bad host: %s", s), -1;
+    char *end;
+    errno = 0;
+    long p = strtol(port, &end, 10);
+    if (*port == '\0' || *end != '\0' || errno) return say(err, errlen, "bad port: %s", s), -1;
+    if (p < 0 || p > 65535) return say(err, errlen, "port out of range: %ld", p), -1;
+    memcpy(out->host, host, hostlen);
+    out->host[hostlen] = '\0';
+    if (strcmp(out->host, "localhost") == 0) strcpy(out->host, "127.0.0.1");
+    unsigned char tmp[16];
+    if (inet_pton(AF_INET, out->host, tmp) != 1 && inet_pton(AF_INET6, out->host, tmp) != 1)
+        return say(err, errlen, "not a numeric IP address: %s", out->host), -1;
+    out->port = (int)p;
+    return 0;
+}
+
+/* Stores any address as an IPv4-mapped IPv6 address so one comparison serves both. */
+static int ip_to_mapped(const char *ip, uint8_t out[16], int *is_v4)
+{
+    struct in_addr a4;
+    if (inet_pton(AF_INET, ip, &a4) == 1) {
+        memset(out, 0, 10);
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, &a4, 4);
+        *is_v4 = 1;
+        return 0;
+    }
+    *is_v4 = 0;
+    return inet_pton(AF_INET6, ip, out) == 1 ? 0 : -1;
+}
+
+int tycho_config_parse_cidrs(const char *s, tycho_config_t *cfg, char *err, size_t errlen)
+{
+    char copy[2048];
+    if (strlen(s) >= sizeof copy) return say(err, errlen, "list too long"), -1;
+    strcpy(copy, s);
+    cfg->ntrusted_proxies = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        if (cfg->ntrusted_proxies == TYCHO_MAX_TRUSTED_PROXIES)
+            return say(err, errlen, "more than %d ranges", TYCHO_MAX_TRUSTED_PROXIES), -1;
+        tycho_cidr_t *c = &cfg->trusted_proxies[cfg->ntrusted_proxies];
+        char *slash = strchr(tok, '/');
+        if (slash) *slash = '\0';
+        int v4;
+        if (ip_to_mapped(tok, c->addr, &v4) != 0)
+            return say(err, errlen, "not an IP address: %s", tok), -1;
+        int maxp = v4 ? 32 : 128, prefix = maxp;
+        if (slash) {
+            char *end;
+            long p = strtol(slash + 1, &end, 10);
+            if (slash[1] == '\0' || *end || p < 0 || p > maxp)
+                return say(err, errlen, "bad prefix length in %s/%s", tok, slash + 1), -1;
+            prefix = (int)p;
+        }
+        c->prefix = v4 ? prefix + 96 : prefix;
+        cfg->ntrusted_proxies++;
+    }
+    return 0;
+}
+
+int tycho_config_is_trusted_proxy(const tycho_config_t *cfg, const char *ip)
+{
+    uint8_t a[16];
+    int v4;
+    if (ip_to_mapped(ip, a, &v4) != 0) return 0;
+    for (int i = 0; i < cfg->ntrusted_proxies; i++) {
+        const tycho_cidr_t *c = &cfg->trusted_proxies[i];
+        int full = c->prefix / 8, rest = c->prefix % 8;
+        if (memcmp(a, c->addr, (size_t)full) != 0) continue;
+        if (rest && ((a[full] ^ c->addr[full]) & (0xff << (8 - rest)) & 0xff)) continue;
+        return 1;
+    }
+    return 0;
+}
+
+/* --- field parsers ------------------------------------------------------ */
+
+static int p_addr(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen)
+{
+    (void)cfg;
+    return tycho_config_parse_addr(v, f, why, wlen);
+}
+
+static int p_path(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen)
+{
+    (void)cfg;
+    if (*v == '\0') return say(why, wlen, "empty path"), -1;
+    if (strlen(v) >= 4096) return say(why, wlen, "path too long"), -1;
+    strcpy(f, v);
+    return 0;
+}
+
+static int parse_number(const char *v, double *out, char *why, size_t wlen)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (*v == '\0' || *end != '\0' || errno || !isfinite(d))
+        return say(why, wlen, "not a number: %s", v), -1;
+    *out = d;
+    return 0;
+}
+
+static int p_bool(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen)
+{
+    (void)cfg;
+    static const char *const on[] = {"on", "true", "1", "yes"}, *const off[] = {"off", "false", "0",
+                                                                                "no"};
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(v, on[i]) == 0) return *(int *)f = 1, 0;
+        if (strcasecmp(v, off[i]) == 0) return *(int *)f = 0, 0;
+    }
+    return say(why, wlen, "expected on or off: %s", v), -1;
+}
+
+static int p_log_level(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen)
+{
+    (void)cfg;
+    tycho_log_level_t lvl;
+    if (tycho_log_parse_level(v, &lvl) != 0)
+        return say(why, wlen, "expected debug, info, warn or error: %s", v), -1;
+    *(int *)f = (int)lvl;
+    return 0;
+}
+
+static int p_cidrs(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen)
+{
+    (void)f;
+    return tycho_config_parse_cidrs(v, cfg, why, wlen);
+}
+
+static int p_backend(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen)
+{
+    (void)cfg;
+    if (strcmp(v, "local") != 0 && strcmp(v, "aws") != 0)
+        return say(why, wlen, "expected local or aws: %s", v), -1;
+    strcpy(f, v);
+    return 0;
+}
+
+/* Numbers: the parser is chosen by field type; ranges come from the table. */
+static int p_int(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen);
+static int p_size(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen);
+static int p_secs(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen);
+
+#define OFF(field) offsetof(tycho_config_t, field)
+
+static const setting_t settings[] = {
+    {"--listen", "TYCHO_LISTEN", OFF(listen), p_addr, 0, 0,
+     "public listener address [0.0.0.0:8080]", 0, 0},
+    {"--admin-listen", "TYCHO_ADMIN_LISTEN", OFF(admin_listen), p_addr, 0, 0,
+     "admin listener (/metrics, /-/ready, /-/status, /-/reload) [127.0.0.1:9090]", 0, 0},
+    {"--workers", "TYCHO_WORKERS", OFF(workers), p_int, 1, 256, "worker threads [CPU count]", 0, 0},
+    {"--routes", "TYCHO_ROUTES", OFF(routes_dir), p_path, 0, 0, "routes directory [./routes]", 0,
+     0},
+    {"--lua-dir", "TYCHO_LUA_DIR", OFF(lua_dir), p_path, 0, 0, "framework Lua directory [built in]",
+     0, 0},
+    {"--data-dir", "TYCHO_DATA_DIR", OFF(data_dir), p_path, 0, 0, "local backend data [./.tycho]",
+     0, 0},
+    {"--reload", "TYCHO_RELOAD", OFF(reload), p_bool, 0, 0,
+     "watch routes and reload on change [on]", 0, 0},
+    {"--no-reload", NULL, OFF(reload), p_bool, 0, 0, "same as --reload off", 1, "off"},
+    {"--log-level", "TYCHO_LOG_LEVEL", OFF(log_level), p_log_level, 0, 0,
+     "debug|info|warn|error [info]", 0, 0},
+    {"--access-log", "TYCHO_ACCESS_LOG", OFF(access_log), p_bool, 0, 0,
+     "one log line per request [on]", 0, 0},
+    {"--max-header-bytes", "TYCHO_MAX_HEADER_BYTES", OFF(max_header_bytes), p_size, 256, 1 << 20,
+     "request line + headers limit, 431 past it [16384]", 0, 0},
+    {"--max-uri-bytes", "TYCHO_MAX_URI_BYTES", OFF(max_uri_bytes), p_size, 16, 1 << 20,
+     "request-target limit, 414 past it [8192]", 0, 0},
+    {"--max-body-bytes", "TYCHO_MAX_BODY_BYTES", OFF(max_body_bytes), p_size, 0, 1 << 30,
+     "request body limit, 413 past it [1048576]", 0, 0},
+    {"--max-connections", "TYCHO_MAX_CONNECTIONS", OFF(max_connections), p_int, 1, 1000000,
+     "open connections per worker; accepting pauses past it [4096]", 0, 0},
+    {"--header-timeout", "TYCHO_HEADER_TIMEOUT", OFF(header_timeout), p_secs, 0.01, 3600,
+     "seconds to receive the request headers, 408 past it [10]", 0, 0},
+    {"--body-timeout", "TYCHO_BODY_TIMEOUT", OFF(body_timeout), p_secs, 0.01, 3600,
+     "seconds to receive the request body, 408 past it [30]", 0, 0},
+    {"--keepalive-timeout", "TYCHO_KEEPALIVE_TIMEOUT", OFF(keepalive_timeout), p_secs, 0.01, 86400,
+     "idle keep-alive seconds; keep above the load balancer's idle timeout [75]", 0, 0},
+    {"--drain-timeout", "TYCHO_DRAIN_TIMEOUT", OFF(drain_timeout), p_secs, 0, 3600,
+     "seconds in-flight requests get on SIGTERM [25]", 0, 0},
+    {"--handler-timeout", "TYCHO_HANDLER_TIMEOUT", OFF(handler_timeout), p_secs, 0.001, 3600,
+     "seconds a Lua handler may take, 504 past it [30]", 0, 0},
+    {"--lua-memory-limit", "TYCHO_LUA_MEMORY_LIMIT", OFF(lua_memory_limit), p_size, 1 << 20, 1e12,
+     "bytes of Lua heap per worker [268435456]", 0, 0},
+    {"--trusted-proxies", "TYCHO_TRUSTED_PROXIES", 0, p_cidrs, 0, 0,
+     "CIDRs whose X-Forwarded-For is believed, comma-separated [none]", 0, 0},
+    {"--aws-backend", "TYCHO_AWS_BACKEND", OFF(aws_backend), p_backend, 0, 0, "local|aws [local]",
+     0, 0},
+};
+
+static const setting_t *current; /* the setting being parsed, for range checks (main thread) */
+
+static int check_range(double d, char *why, size_t wlen)
+{
+    if (d < current->min || d > current->max)
+        return say(why, wlen, "out of range [%g, %g]: %g", current->min, current->max, d), -1;
+    return 0;
+}
+
+static int p_int(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen)
+{
+    (void)cfg;
+    double d;
+    if (parse_number(v, &d, why, wlen) || check_range(d, why, wlen)) return -1;
+    if (d != floor(d)) return say(why, wlen, "not a whole number: %s", v), -1;
+    *(int *)f = (int)d;
+    return 0;
+}
+
+static int p_size(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen)
+{
+    (void)cfg;
+    double d;
+    if (parse_number(v, &d, why, wlen) || check_range(d, why, wlen)) return -1;
+    if (d != floor(d)) return say(why, wlen, "not a whole number: %s", v), -1;
+    *(size_t *)f = (size_t)d;
+    return 0;
+}
+
+static int p_secs(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen)
+{
+    (void)cfg;
+    double d;
+    if (parse_number(v, &d, why, wlen) || check_range(d, why, wlen)) return -1;
+    *(double *)f = d;
+    return 0;
+}
+
+void tycho_config_defaults(tycho_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    tycho_config_parse_addr("0.0.0.0:8080", &cfg->listen, NULL, 0);
+    tycho_config_parse_addr("127.0.0.1:9090", &cfg->admin_listen, NULL, 0);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->workers = n > 0 ? (int)n : 1;
+    strcpy(cfg->routes_dir, "./routes");
+    strcpy(cfg->data_dir, "./.tycho");
+    cfg->reload = 1;
+    cfg->log_level = TYCHO_LOG_INFO;
+    cfg->access_log = 1;
+    cfg->max_header_bytes = 16384;
+    cfg->max_uri_bytes = 8192;
+    cfg->max_body_bytes = 1 << 20;
+    cfg->max_connections = 4096;
+    cfg->header_timeout = 10;
+    cfg->body_timeout = 30;
+    cfg->keepalive_timeout = 75;
+    cfg->drain_timeout = 25;
+    cfg->handler_timeout = 30;
+    cfg->lua_memory_limit = (size_t)256 << 20;
+    strcpy(cfg->aws_backend, "local");
+}
+
+static int apply(tycho_config_t *cfg, const setting_t *s, const char *source, const char *value,
+                 char *err, size_t errlen)
+{
+    char why[512];
+    current = s;
+    if (s->parse(cfg, (char *)cfg + s->offset, value, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s: %s", source, why);
+        return -1;
+    }
+    return 0;
+}
+
+static int same_addr(const tycho_addr_t *a, const tycho_addr_t *b)
+{
+    if (a->port != b->port || a->port == 0) return 0;
+    int any_a = !strcmp(a->host, "0.0.0.0") || !strcmp(a->host, "::");
+    int any_b = !strcmp(b->host, "0.0.0.0") || !strcmp(b->host, "::");
+    return any_a || any_b || strcmp(a->host, b->host) == 0;
+}
+
+static int validate(const tycho_config_t *cfg, char *err, size_t errlen)
+{
+    if (same_addr(&cfg->listen, &cfg->admin_listen)) {
+        snprintf(err, errlen,
+                 "TYCHO_ADMIN_LISTEN: the admin listener must not share the public address %s:%d",
+                 cfg->admin_listen.host, cfg->admin_listen.port);
+        return -1;
+    }
+    return 0;
+}
+
+int tycho_config_load(tycho_config_t *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    const size_t n = sizeof settings / sizeof *settings;
+    tycho_config_defaults(cfg);
+    for (size_t i = 0; i < n; i++) {
+        const char *v = settings[i].env ? getenv(settings[i].env) : NULL;
+        if (v && apply(cfg, &settings[i], settings[i].env, v, err, errlen) != 0) return -1;
+    }
+    for (int a = 1; a < argc; a++) {
+        const char *arg = argv[a];
+        const char *eq = strchr(arg, '=');
+        size_t flen = eq ? (size_t)(eq - arg) : strlen(arg);
+        const setting_t *s = NULL;
+        for (size_t i = 0; i < n && !s; i++)
+            if (strlen(settings[i].flag) == flen && strncmp(settings[i].flag, arg, flen) == 0)
+                s = &settings[i];
+        if (!s) {
+            snprintf(err, errlen, "unknown option: %s (see tycho serve --help)", arg);
+            return -1;
+        }
+        const char *value = s->is_switch ? s->switch_value
+                            : eq         ? eq + 1
+                                         : (a + 1 < argc ? argv[++a] : NULL);
+        if (!value) {
+            snprintf(err, errlen, "%s: missing value", s->flag);
+            return -1;
+        }
+        if (apply(cfg, s, s->flag, value, err, errlen) != 0) return -1;
+    }
+    return validate(cfg, err, errlen);
+}
+
+void tycho_config_print_help(void)
+{
+    printf("usage: tycho serve [options]\n\n"
+           "Every option can also be set by the environment variable shown; flags win.\n\n");
+    for (size_t i = 0; i < sizeof settings / sizeof *settings; i++) {
+        const setting_t *s = &settings[i];
+        char left[96];
+        snprintf(left, sizeof left, "%s%s%s", s->flag, s->env ? "  " : "", s->env ? s->env : "");
+        printf("  %-46s %s\n", left, s->help);
+    }
+}

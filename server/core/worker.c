@@ -1,0 +1,142 @@
+#include "core/worker.h"
+
+#include "core/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+static void finish(tycho_worker_t *w)
+{
+    uv_mutex_lock(&w->wake_lock);
+    if (!w->wake_closed) uv_close((uv_handle_t *)&w->wake, NULL);
+    w->wake_closed = 1;
+    uv_mutex_unlock(&w->wake_lock);
+}
+
+static void post(tycho_worker_t *w, atomic_int *flag)
+{
+    atomic_store(flag, 1);
+    uv_mutex_lock(&w->wake_lock);
+    if (!w->wake_closed) uv_async_send(&w->wake);
+    uv_mutex_unlock(&w->wake_lock);
+}
+
+static void on_http_empty(tycho_http_server_t *srv)
+{
+    finish(srv->loop->data);
+}
+
+static void on_wake(uv_async_t *a)
+{
+    tycho_worker_t *w = a->data;
+    if (atomic_exchange(&w->want_reload, 0)) {
+        char *err = NULL;
+        int rc = w->ops->reload(w->app, &err);
+        if (rc != 0)
+            tycho_log_error("reload failed on worker", LF_INT("worker", w->id),
+                            LF_STR("error", err ? err : "?"));
+        free(err);
+        atomic_store(&w->generation, w->ops->generation(w->app));
+        atomic_store(&w->reload_rc, rc);
+        if (w->on_reloaded) w->on_reloaded(w->ud, w);
+    }
+    if (atomic_exchange(&w->want_abort, 0)) {
+        tycho_http_server_abort(&w->http);
+        finish(w);
+        return;
+    }
+    if (atomic_exchange(&w->want_drain, 0)) tycho_http_server_drain(&w->http);
+}
+
+static void run(void *arg)
+{
+    tycho_worker_t *w = arg;
+    tycho_handler_t handler;
+    w->app = w->ops->create(&w->loop, w->cfg, w->id, &handler, &w->start_err);
+    if (!w->app) {
+        w->start_rc = -1;
+        uv_sem_post(&w->started);
+        return;
+    }
+    int rc = tycho_http_server_start(&w->http, &w->loop, w->cfg, w->fd, handler, w->id);
+    if (rc != 0) {
+        w->start_rc = -1;
+        w->start_err = strdup(uv_strerror(rc));
+        w->ops->destroy(w->app);
+        uv_sem_post(&w->started);
+        return;
+    }
+    w->http.on_empty = on_http_empty;
+    atomic_store(&w->generation, w->ops->generation(w->app));
+    uv_sem_post(&w->started);
+
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    /* The wake handle is closed: nothing new arrives. Close what is left
+     * (the app's own timers and watchers) and let their callbacks run. */
+    if (w->on_exit) w->on_exit(w->ud, w);
+    uv_walk(&w->loop, close_walk, NULL);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    w->ops->destroy(w->app);
+    w->app = NULL;
+    uv_walk(&w->loop, close_walk, NULL);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+int tycho_worker_start(tycho_worker_t *w, char **err)
+{
+    int rc = uv_loop_init(&w->loop);
+    if (rc) {
+        *err = strdup(uv_strerror(rc));
+        return -1;
+    }
+    w->loop.data = w;
+    uv_async_init(&w->loop, &w->wake, on_wake);
+    w->wake.data = w;
+    uv_sem_init(&w->started, 0);
+    uv_mutex_init(&w->wake_lock);
+    w->wake_closed = 0;
+    if (uv_thread_create(&w->thread, run, w) != 0) {
+        *err = strdup("cannot create the worker thread");
+        return -1;
+    }
+    uv_sem_wait(&w->started);
+    uv_sem_destroy(&w->started);
+    if (w->start_rc != 0) {
+        uv_thread_join(&w->thread);
+        uv_close((uv_handle_t *)&w->wake, NULL);
+        uv_run(&w->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&w->loop);
+        *err = w->start_err;
+        w->start_err = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void tycho_worker_drain(tycho_worker_t *w)
+{
+    post(w, &w->want_drain);
+}
+
+void tycho_worker_abort(tycho_worker_t *w)
+{
+    post(w, &w->want_abort);
+}
+
+void tycho_worker_reload(tycho_worker_t *w)
+{
+    post(w, &w->want_reload);
+}
+
+void tycho_worker_join(tycho_worker_t *w)
+{
+    uv_thread_join(&w->thread);
+    uv_loop_close(&w->loop);
+    uv_mutex_destroy(&w->wake_lock);
+}

@@ -1,0 +1,51 @@
+/* worker — one serving thread: its own uv loop, its public listener socket
+ * (SO_REUSEPORT), its app (Lua runtime) and its connections. The main thread
+ * starts it and talks to it only through tycho_worker_* calls below, which
+ * post to the worker's loop through a uv_async (safe from any thread). */
+#ifndef TYCHO_WORKER_H
+#define TYCHO_WORKER_H
+
+#include "core/app.h"
+#include "core/config.h"
+#include "http/server.h"
+
+#include <stdatomic.h>
+#include <uv.h>
+
+typedef struct tycho_worker tycho_worker_t;
+
+/* Called on the worker's thread; the main thread's handler re-posts to its loop. */
+typedef void (*tycho_worker_event_fn)(void *ud, tycho_worker_t *w);
+
+struct tycho_worker {
+    int id;
+    const tycho_config_t *cfg;
+    const tycho_app_ops_t *ops;
+    int fd;
+    uv_thread_t thread;
+    uv_loop_t loop;
+    uv_async_t wake;
+    uv_mutex_t wake_lock; /* guards wake_closed: posts never race the close */
+    int wake_closed;
+    atomic_ullong generation; /* the app's, after start and each reload */
+    atomic_int want_drain, want_abort, want_reload;
+    tycho_http_server_t http;
+    void *app;
+    uv_sem_t started;
+    int start_rc;
+    char *start_err;
+    /* results the main thread reads after an event */
+    atomic_int reload_rc;
+    tycho_worker_event_fn on_reloaded; /* reload finished (reload_rc) */
+    tycho_worker_event_fn on_exit;     /* the loop is about to end */
+    void *ud;
+};
+
+/* Starts the thread and waits until it serves (0) or failed (-1, *err set). */
+int tycho_worker_start(tycho_worker_t *w, char **err);
+void tycho_worker_drain(tycho_worker_t *w);
+void tycho_worker_abort(tycho_worker_t *w);
+void tycho_worker_reload(tycho_worker_t *w);
+void tycho_worker_join(tycho_worker_t *w);
+
+#endif

@@ -1,0 +1,473 @@
+/* conn — one client connection: reads into a per-connection buffer, frames
+ * requests with the parser, dispatches one exchange at a time (pipelined
+ * requests wait in the buffer, so responses go out in order), writes each
+ * response with one uv_write of two iovecs, and enforces the timeouts. */
+#include "core/log.h"
+#include "http/request_id.h"
+#include "http/response_head.h"
+#include "http/server.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum state {
+    IDLE,    /* between requests (keep-alive timeout runs) */
+    READING, /* part of a request received (header or body timeout runs) */
+    ACTIVE,  /* a request is with the handler */
+    LINGER,  /* final response sent, FIN sent, draining what the client still sends */
+};
+
+#define READ_CHUNK 8192
+#define LINGER_MS 1000
+
+typedef struct write_req {
+    uv_write_t req;
+    tycho_conn_t *conn;
+    tycho_buf_t head;
+    tycho_buf_t body;
+    int close_after;
+} write_req_t;
+
+struct tycho_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    tycho_http_server_t *srv;
+    tycho_conn_t *prev, *next;
+    tycho_http_parser_t parser;
+    char *rbuf;
+    size_t rlen, rcap, rpos;
+    tycho_exchange_t x;
+    enum state state;
+    int closing, handles_open, in_process, read_paused, close_after_response, writes_pending;
+    int body_phase; /* the body timeout is armed for the current request */
+    size_t bytes_in;
+    write_req_t *spare;
+    char request_id[TYCHO_REQUEST_ID_MAX + 1];
+    char peer_ip[46], local_ip[46];
+    int peer_port, local_port;
+};
+
+static void process(tycho_conn_t *c);
+static void start_reading(tycho_conn_t *c);
+
+tycho_conn_t *tycho_conn_next(tycho_conn_t *c)
+{
+    return c->next;
+}
+
+static uint64_t ms(double seconds)
+{
+    return (uint64_t)(seconds * 1000.0 + 0.5);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    tycho_conn_t *c = h->data;
+    if (--c->handles_open > 0) return;
+    tycho_http_server_t *srv = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    srv->stats.open--;
+    srv->stats.closed++;
+    tycho_http_parser_free(&c->parser);
+    tycho_response_free(&c->x.res);
+    if (c->spare) {
+        tycho_buf_free(&c->spare->head);
+        tycho_buf_free(&c->spare->body);
+        free(c->spare);
+    }
+    free(c->rbuf);
+    free(c);
+    if (srv->accept_pending && !srv->draining && srv->stats.open < srv->max_conns) {
+        srv->accept_pending = 0;
+        tycho_conn_accept(srv);
+    }
+    if (srv->draining && !srv->conns && !srv->listening && srv->on_empty) srv->on_empty(srv);
+}
+
+void tycho_conn_close(tycho_conn_t *c)
+{
+    if (c->closing) return;
+    c->closing = 1;
+    if (c->state == ACTIVE && !c->x.finished) {
+        /* The client went away (or shutdown forced it) while the handler ran. */
+        c->x.finished = 1;
+        c->srv->stats.in_flight--;
+        if (c->srv->handler.cancel) c->srv->handler.cancel(c->srv->handler.ctx, &c->x);
+    }
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+}
+
+static void on_timeout(uv_timer_t *t);
+
+static void arm_timer(tycho_conn_t *c, double seconds)
+{
+    uv_timer_start(&c->timer, on_timeout, ms(seconds), 0);
+}
+
+/* --- writing ------------------------------------------------------------ */
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    tycho_conn_t *c = req->data;
+    free(req);
+    if (status < 0 || c->closing) {
+        tycho_conn_close(c);
+        return;
+    }
+    /* Lingering close: read and drop what the client still sends, so the
+     * kernel does not answer it with a RST that could destroy our response. */
+    c->state = LINGER;
+    uv_timer_start(&c->timer, on_timeout, LINGER_MS, 0);
+    start_reading(c);
+}
+
+static void finish_close(tycho_conn_t *c)
+{
+    uv_shutdown_t *req = malloc(sizeof *req);
+    if (!req || uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+        free(req);
+        tycho_conn_close(c);
+        return;
+    }
+    req->data = c;
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    write_req_t *w = (write_req_t *)req;
+    tycho_conn_t *c = w->conn;
+    int close_after = w->close_after;
+    c->writes_pending--;
+    if (!c->spare && !c->closing) {
+        tycho_buf_reset(&w->head);
+        tycho_buf_reset(&w->body);
+        c->spare = w;
+    } else {
+        tycho_buf_free(&w->head);
+        tycho_buf_free(&w->body);
+        free(w);
+    }
+    if (c->closing) return;
+    if (status < 0) {
+        tycho_conn_close(c);
+        return;
+    }
+    if (close_after)
+        finish_close(c);
+    else if (c->srv->draining && c->state == IDLE && !c->writes_pending)
+        tycho_conn_close(c);
+}
+
+static write_req_t *take_write_req(tycho_conn_t *c)
+{
+    write_req_t *w = c->spare;
+    if (w) {
+        c->spare = NULL;
+        return w;
+    }
+    w = calloc(1, sizeof *w);
+    if (w) w->conn = c;
+    return w;
+}
+
+/* Queues raw bytes (100 Continue). Returns 0 or -1 (connection closed). */
+static int write_raw(tycho_conn_t *c, const char *s, size_t n)
+{
+    write_req_t *w = take_write_req(c);
+    if (!w || tycho_buf_append(&w->head, s, n) != 0) goto fail;
+    uv_buf_t b = uv_buf_init(w->head.data, (unsigned)w->head.len);
+    w->close_after = 0;
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) goto fail;
+    c->writes_pending++;
+    return 0;
+fail:
+    if (w) {
+        tycho_buf_free(&w->head);
+        free(w);
+    }
+    tycho_conn_close(c);
+    return -1;
+}
+
+/* Serialises x->res and queues it; the body buffer moves to the write request. */
+static void send_response(tycho_conn_t *c, int keep_alive)
+{
+    tycho_exchange_t *x = &c->x;
+    write_req_t *w = take_write_req(c);
+    int send_body = 0;
+    if (!w || tycho_response_head(&w->head, &x->res, &x->req, keep_alive, &send_body) != 0) {
+        if (w) {
+            tycho_buf_free(&w->head);
+            free(w);
+        }
+        tycho_conn_close(c);
+        return;
+    }
+    tycho_buf_t tmp = w->body; /* swap: the exchange keeps an empty buffer with capacity */
+    w->body = x->res.body;
+    x->res.body = tmp;
+    tycho_buf_reset(&x->res.body);
+    uv_buf_t bufs[2] = {uv_buf_init(w->head.data, (unsigned)w->head.len),
+                        uv_buf_init(w->body.data, (unsigned)w->body.len)};
+    w->close_after = !keep_alive;
+    size_t out = w->head.len + (send_body ? w->body.len : 0);
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, send_body && w->body.len ? 2 : 1,
+                 on_write) != 0) {
+        tycho_buf_free(&w->head);
+        tycho_buf_free(&w->body);
+        free(w);
+        tycho_conn_close(c);
+        return;
+    }
+    c->writes_pending++;
+    c->srv->stats.requests++;
+    if (c->srv->observer) c->srv->observer(c->srv->observer_ud, x, c->bytes_in, out);
+}
+
+/* An error the engine answers itself (malformed request, limits, timeouts):
+ * the connection closes after the response. */
+static void send_error(tycho_conn_t *c, int status, const char *reason)
+{
+    tycho_exchange_t *x = &c->x;
+    memset(&x->req, 0, sizeof x->req);
+    x->req.http_minor = 1;
+    x->route = NULL;
+    tycho_request_id_assign(&x->req, c->request_id);
+    x->req.request_id = c->request_id;
+    x->req.peer_ip = c->peer_ip;
+    tycho_response_set_error(&x->res, status, reason, c->request_id);
+    tycho_log_info("request rejected", LF_INT("status", status), LF_STR("reason", reason),
+                   LF_STR("client_ip", c->peer_ip), LF_STR("request_id", c->request_id));
+    c->close_after_response = 1;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_timer_stop(&c->timer);
+    c->state = LINGER;
+    send_response(c, 0);
+}
+
+/* --- exchanges ------------------------------------------------------------ */
+
+static void on_exchange_finish(tycho_exchange_t *x)
+{
+    tycho_conn_t *c = x->owner;
+    tycho_http_server_t *srv = c->srv;
+    srv->stats.in_flight--;
+    if (c->closing) return;
+    int keep_alive = c->parser.keep_alive && !srv->draining && !c->close_after_response;
+    send_response(c, keep_alive);
+    if (c->closing) return;
+    tycho_response_reset(&x->res);
+    tycho_http_parser_next(&c->parser);
+    c->bytes_in = 0;
+    c->state = IDLE;
+    if (!keep_alive) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->state = LINGER;
+        return;
+    }
+    arm_timer(c, srv->cfg->keepalive_timeout);
+    if (!c->in_process) process(c);
+}
+
+static void dispatch(tycho_conn_t *c)
+{
+    tycho_exchange_t *x = &c->x;
+    tycho_http_server_t *srv = c->srv;
+    tycho_request_t saved = c->parser.req;
+    x->req = saved;
+    tycho_request_id_assign(&x->req, c->request_id);
+    x->req.request_id = c->request_id;
+    x->req.peer_ip = c->peer_ip;
+    x->req.peer_port = c->peer_port;
+    x->req.local_ip = c->local_ip;
+    x->req.local_port = c->local_port;
+    x->req.start_ns = uv_hrtime();
+    x->route = NULL;
+    x->handler_data = NULL;
+    x->telemetry = NULL;
+    x->finished = 0;
+    x->on_finish = on_exchange_finish;
+    x->owner = c;
+    tycho_response_reset(&x->res);
+    c->state = ACTIVE;
+    uv_timer_stop(&c->timer);
+    srv->stats.in_flight++;
+    srv->handler.dispatch(srv->handler.ctx, x);
+}
+
+/* Drops parsed bytes from the front of the read buffer. */
+static void compact(tycho_conn_t *c)
+{
+    size_t keep_from = c->rpos;
+    if (tycho_http_parser_mid_headers(&c->parser)) {
+        size_t start = tycho_http_parser_message_start(&c->parser);
+        if (start < keep_from) keep_from = start;
+        if (keep_from) tycho_http_parser_shift(&c->parser, keep_from);
+    }
+    if (keep_from == 0) return;
+    memmove(c->rbuf, c->rbuf + keep_from, c->rlen - keep_from);
+    c->rlen -= keep_from;
+    c->rpos -= keep_from;
+}
+
+static void process(tycho_conn_t *c)
+{
+    tycho_http_server_t *srv = c->srv;
+    c->in_process = 1;
+    while (!c->closing && c->state != ACTIVE && c->state != LINGER && c->rpos < c->rlen) {
+        size_t used = 0, before = c->rpos;
+        tycho_parse_result_t r =
+            tycho_http_parser_execute(&c->parser, c->rbuf, c->rpos, c->rlen, &used);
+        c->rpos += used;
+        c->bytes_in += c->rpos - before;
+        if (r == TYCHO_PARSE_MORE) {
+            if (c->state == IDLE) {
+                c->state = READING;
+                c->body_phase = 0;
+                arm_timer(c, srv->cfg->header_timeout);
+            }
+            if (c->parser.headers_done && c->parser.in_message && !c->body_phase) {
+                c->body_phase = 1;
+                arm_timer(c, srv->cfg->body_timeout);
+            }
+            break;
+        }
+        if (r == TYCHO_PARSE_HEADERS_CONTINUE) {
+            if (write_raw(c, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 0) break;
+            c->body_phase = 1;
+            arm_timer(c, srv->cfg->body_timeout);
+            continue;
+        }
+        if (r == TYCHO_PARSE_ERROR) {
+            send_error(c, c->parser.error_status, c->parser.error_reason);
+            break;
+        }
+        dispatch(c); /* TYCHO_PARSE_REQUEST; may finish synchronously */
+    }
+    c->in_process = 0;
+    if (!c->closing) compact(c);
+    if (!c->closing && c->read_paused && c->state != ACTIVE && c->state != LINGER) start_reading(c);
+}
+
+/* --- reading ------------------------------------------------------------- */
+
+static size_t read_cap(const tycho_conn_t *c)
+{
+    /* Unparsed bytes we hold while a request is with its handler. */
+    return c->srv->limits.max_header_bytes + 2 * READ_CHUNK;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    tycho_conn_t *c = h->data;
+    if (c->rcap - c->rlen < READ_CHUNK) {
+        size_t cap = c->rcap ? c->rcap * 2 : 2 * READ_CHUNK;
+        while (cap - c->rlen < READ_CHUNK)
+            cap *= 2;
+        char *p = realloc(c->rbuf, cap);
+        if (!p) {
+            *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS: the connection closes */
+            return;
+        }
+        c->rbuf = p;
+        c->rcap = cap;
+    }
+    *buf = uv_buf_init(c->rbuf + c->rlen, (unsigned)(c->rcap - c->rlen));
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    (void)buf;
+    tycho_conn_t *c = s->data;
+    if (n == 0 || c->closing) return;
+    if (n < 0) {
+        tycho_conn_close(c);
+        return;
+    }
+    if (c->state == LINGER) return; /* discard */
+    c->rlen += (size_t)n;
+    if (c->state == ACTIVE) {
+        if (c->rlen - c->rpos > read_cap(c)) {
+            uv_read_stop(s); /* back-pressure until the response is out */
+            c->read_paused = 1;
+        }
+        return;
+    }
+    process(c);
+}
+
+static void start_reading(tycho_conn_t *c)
+{
+    c->read_paused = 0;
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) tycho_conn_close(c);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    tycho_conn_t *c = t->data;
+    if (c->state == READING)
+        send_error(c, 408, "request timeout");
+    else
+        tycho_conn_close(c); /* idle keep-alive, or the end of a lingering close */
+}
+
+static void addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, int *port)
+{
+    ip[0] = '\0';
+    *port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        uv_ip4_name(a, ip, iplen);
+        *port = ntohs(a->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        uv_ip6_name(a, ip, iplen);
+        *port = ntohs(a->sin6_port);
+        if (strncmp(ip, "::ffff:", 7) == 0 && strchr(ip, '.'))
+            memmove(ip, ip + 7, strlen(ip + 7) + 1);
+    }
+}
+
+void tycho_conn_accept(tycho_http_server_t *srv)
+{
+    tycho_conn_t *c = calloc(1, sizeof *c);
+    if (!c) return;
+    c->srv = srv;
+    uv_tcp_init(srv->loop, &c->tcp);
+    uv_timer_init(srv->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->handles_open = 2;
+    c->next = srv->conns;
+    if (srv->conns) srv->conns->prev = c;
+    srv->conns = c;
+    srv->stats.open++;
+    srv->stats.accepted++;
+    tycho_http_parser_init(&c->parser, &srv->limits);
+    if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&c->tcp) != 0) {
+        tycho_conn_close(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+        addr_text(&ss, c->peer_ip, sizeof c->peer_ip, &c->peer_port);
+    len = sizeof ss;
+    if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+        addr_text(&ss, c->local_ip, sizeof c->local_ip, &c->local_port);
+    c->state = IDLE;
+    arm_timer(c, srv->cfg->header_timeout);
+    start_reading(c);
+}
+
+void tycho_conn_drain(tycho_conn_t *c)
+{
+    if (c->state == IDLE && !c->writes_pending && c->rpos == c->rlen) tycho_conn_close(c);
+    /* otherwise the response in progress goes out with Connection: close */
+}

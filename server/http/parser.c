@@ -1,0 +1,373 @@
+#include "http/parser.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+static tycho_http_parser_t *P(llhttp_t *ll)
+{
+    return ll->data;
+}
+
+static int fail(tycho_http_parser_t *p, int status, const char *reason)
+{
+    if (!p->error_status) {
+        p->error_status = status;
+        p->error_reason = reason;
+    }
+    return -1;
+}
+
+static int check_header_size(tycho_http_parser_t *p, const char *end)
+{
+    size_t pos = (size_t)(end - p->base);
+    if (pos - p->msg_start > p->limits.max_header_bytes)
+        return fail(p, 431, "request header section too large");
+    return 0;
+}
+
+static void extend(tycho_http_parser_t *p, span_off_t *s, const char *at, size_t len)
+{
+    if (s->len == 0) s->off = (size_t)(at - p->base);
+    s->len += len;
+}
+
+static int on_message_begin(llhttp_t *ll)
+{
+    tycho_http_parser_t *p = P(ll);
+    p->in_message = 1;
+    p->headers_done = 0;
+    p->nheaders = 0;
+    p->in_value = 0;
+    p->method = p->url = (span_off_t){0, 0};
+    p->expect_continue = 0;
+    tycho_buf_reset(&p->body);
+    tycho_buf_reset(&p->head);
+    return 0;
+}
+
+static int on_method(llhttp_t *ll, const char *at, size_t len)
+{
+    tycho_http_parser_t *p = P(ll);
+    if (p->method.len == 0) p->msg_start = (size_t)(at - p->base);
+    extend(p, &p->method, at, len);
+    return check_header_size(p, at + len);
+}
+
+static int on_url(llhttp_t *ll, const char *at, size_t len)
+{
+    tycho_http_parser_t *p = P(ll);
+    extend(p, &p->url, at, len);
+    if (p->url.len > p->limits.max_uri_bytes) return fail(p, 414, "request-target too long");
+    return check_header_size(p, at + len);
+}
+
+static int on_header_field(llhttp_t *ll, const char *at, size_t len)
+{
+    tycho_http_parser_t *p = P(ll);
+    if (p->nheaders == 0 || p->in_value) {
+        if (p->nheaders == TYCHO_MAX_HEADERS) return fail(p, 431, "too many header fields");
+        p->hname[p->nheaders] = p->hvalue[p->nheaders] = (span_off_t){0, 0};
+        p->nheaders++;
+        p->in_value = 0;
+    }
+    extend(p, &p->hname[p->nheaders - 1], at, len);
+    return check_header_size(p, at + len);
+}
+
+static int on_header_value(llhttp_t *ll, const char *at, size_t len)
+{
+    tycho_http_parser_t *p = P(ll);
+    p->in_value = 1;
+    extend(p, &p->hvalue[p->nheaders - 1], at, len);
+    return check_header_size(p, at + len);
+}
+
+static int on_header_value_complete(llhttp_t *ll)
+{
+    P(ll)->in_value = 1; /* an empty value never calls on_header_value */
+    return 0;
+}
+
+static int slice_is(const tycho_slice_t *s, const char *lit)
+{
+    size_t n = strlen(lit);
+    return s->n == n && strncasecmp(s->p, lit, n) == 0;
+}
+
+static const tycho_slice_t *find_header(tycho_http_parser_t *p, const char *name, int *count)
+{
+    const tycho_slice_t *first = NULL;
+    *count = 0;
+    for (size_t i = 0; i < p->nheaders; i++) {
+        if (slice_is(&p->headers[i].name, name)) {
+            if (!first) first = &p->headers[i].value;
+            (*count)++;
+        }
+    }
+    return first;
+}
+
+/* Copies the request line and header section out of the caller's buffer so
+ * the caller may reuse it while the body arrives. */
+static int copy_head(tycho_http_parser_t *p)
+{
+    size_t end = p->url.off + p->url.len;
+    for (size_t i = 0; i < p->nheaders; i++) {
+        size_t e = p->hvalue[i].len ? p->hvalue[i].off + p->hvalue[i].len
+                                    : p->hname[i].off + p->hname[i].len;
+        if (e > end) end = e;
+    }
+    size_t start = p->msg_start;
+    if (tycho_buf_append(&p->head, p->base + start, end - start) != 0)
+        return fail(p, 503, "out of memory");
+    const char *h = p->head.data;
+    for (size_t i = 0; i < p->nheaders; i++) {
+        tycho_slice_t v = {h + p->hvalue[i].off - start, p->hvalue[i].len};
+        while (v.n && (v.p[v.n - 1] == ' ' || v.p[v.n - 1] == '\t'))
+            v.n--;
+        if (p->hvalue[i].len == 0) v.p = "";
+        p->headers[i].name = (tycho_slice_t){h + p->hname[i].off - start, p->hname[i].len};
+        p->headers[i].value = v;
+    }
+    p->req.method = (tycho_slice_t){h + p->method.off - start, p->method.len};
+    p->req.target = (tycho_slice_t){h + p->url.off - start, p->url.len};
+    return 0;
+}
+
+/* RFC 9112 3.2: origin-form, absolute-form, asterisk-form (OPTIONS only);
+ * authority-form is CONNECT's, which tycho does not implement. */
+static int split_target(tycho_http_parser_t *p)
+{
+    tycho_request_t *r = &p->req;
+    const char *t = r->target.p;
+    size_t n = r->target.n;
+    if (p->ll.method == HTTP_CONNECT) return fail(p, 501, "CONNECT is not supported");
+    if (n == 1 && t[0] == '*') {
+        if (p->ll.method != HTTP_OPTIONS)
+            return fail(p, 400, "asterisk-form target is only valid for OPTIONS");
+        r->path = r->target;
+        r->query = (tycho_slice_t){t + n, 0};
+        return 0;
+    }
+    if (memchr(t, '#', n)) return fail(p, 400, "fragment in request-target");
+    const char *path = t;
+    if (t[0] != '/') {
+        size_t skip = 0;
+        if (n > 7 && strncasecmp(t, "http://", 7) == 0)
+            skip = 7;
+        else if (n > 8 && strncasecmp(t, "https://", 8) == 0)
+            skip = 8;
+        else
+            return fail(p, 400, "invalid request-target");
+        path = t + skip;
+        while (path < t + n && *path != '/' && *path != '?')
+            path++;
+        if (path == t + skip) return fail(p, 400, "absolute-form target without a host");
+    }
+    const char *end = t + n;
+    const char *q = memchr(path, '?', (size_t)(end - path));
+    const char *pend = q ? q : end;
+    if (pend == path)
+        r->path = (tycho_slice_t){"/", 1};
+    else if (*path != '/')
+        return fail(p, 400, "invalid request-target");
+    else
+        r->path = (tycho_slice_t){path, (size_t)(pend - path)};
+    r->query = q ? (tycho_slice_t){q + 1, (size_t)(end - q - 1)} : (tycho_slice_t){end, 0};
+    return 0;
+}
+
+static int valid_host(const tycho_slice_t *v)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        unsigned char c = (unsigned char)v->p[i];
+        if (!(isalnum(c) || strchr("-._~!$&'()*+,;=:%[]", c))) return 0;
+    }
+    return 1;
+}
+
+/* Next comma-separated token of a header value, OWS trimmed; 0 at the end. */
+static int next_token(const tycho_slice_t *v, size_t *pos, tycho_slice_t *tok)
+{
+    while (*pos < v->n) {
+        size_t b = *pos;
+        while (b < v->n && v->p[b] != ',')
+            b++;
+        *tok = (tycho_slice_t){v->p + *pos, b - *pos};
+        *pos = b + 1;
+        while (tok->n && (*tok->p == ' ' || *tok->p == '\t'))
+            tok->p++, tok->n--;
+        while (tok->n && (tok->p[tok->n - 1] == ' ' || tok->p[tok->n - 1] == '\t'))
+            tok->n--;
+        if (tok->n) return 1;
+    }
+    return 0;
+}
+
+/* RFC 9112 6.1: chunked must be the final coding (else 400: the length
+ * cannot be known); a coding tycho does not implement is 501. */
+static int check_transfer_encoding(tycho_http_parser_t *p)
+{
+    int seen = 0, last_chunked = 0, chunked_not_final = 0, unknown = 0;
+    for (size_t i = 0; i < p->nheaders; i++) {
+        if (!slice_is(&p->headers[i].name, "transfer-encoding")) continue;
+        if (p->ll.http_minor == 0) return fail(p, 400, "Transfer-Encoding in an HTTP/1.0 request");
+        size_t pos = 0;
+        tycho_slice_t tok;
+        while (next_token(&p->headers[i].value, &pos, &tok)) {
+            if (last_chunked) chunked_not_final = 1;
+            last_chunked = slice_is(&tok, "chunked");
+            unknown |= !last_chunked;
+            seen = 1;
+        }
+    }
+    if (!seen) return 0;
+    if (chunked_not_final || !last_chunked)
+        return fail(p, 400, "chunked is not the final transfer coding");
+    if (unknown) return fail(p, 501, "unsupported transfer coding");
+    return 0;
+}
+
+static int on_headers_complete(llhttp_t *ll)
+{
+    tycho_http_parser_t *p = P(ll);
+    int n;
+    p->headers_done = 1;
+    p->ll.upgrade = 0; /* tycho never switches protocols: Upgrade is ignored (RFC 9110 7.8) */
+    if (ll->http_major != 1 || ll->http_minor > 1)
+        return fail(p, 505, "HTTP version not supported");
+    if (copy_head(p) != 0) return -1;
+    p->req.headers = p->headers;
+    p->req.nheaders = p->nheaders;
+    p->req.http_minor = ll->http_minor;
+    if (split_target(p) != 0) return -1;
+
+    const tycho_slice_t *host = find_header(p, "host", &n);
+    if (n > 1) return fail(p, 400, "duplicate Host header");
+    if (n == 0 && ll->http_minor == 1) return fail(p, 400, "missing Host header");
+    if (host && !valid_host(host)) return fail(p, 400, "invalid Host header");
+
+    find_header(p, "content-length", &n);
+    if (n > 1) return fail(p, 400, "duplicate Content-Length");
+    int te_count;
+    find_header(p, "transfer-encoding", &te_count);
+    if (n && te_count) return fail(p, 400, "both Content-Length and Transfer-Encoding");
+    if (check_transfer_encoding(p) != 0) return -1;
+    int has_body =
+        (ll->flags & F_CHUNKED) || ((ll->flags & F_CONTENT_LENGTH) && ll->content_length > 0);
+    if ((ll->flags & F_CONTENT_LENGTH) && ll->content_length > p->limits.max_body_bytes)
+        return fail(p, 413, "request body too large");
+
+    const tycho_slice_t *expect = find_header(p, "expect", &n);
+    if (expect) {
+        if (!slice_is(expect, "100-continue")) return fail(p, 417, "unsupported Expect");
+        if (ll->http_minor == 1 && has_body) {
+            p->expect_continue = 1;
+            return HPE_PAUSED;
+        }
+    }
+    return 0;
+}
+
+static int on_body(llhttp_t *ll, const char *at, size_t len)
+{
+    tycho_http_parser_t *p = P(ll);
+    if (p->body.len + len > p->limits.max_body_bytes) return fail(p, 413, "request body too large");
+    if (tycho_buf_append(&p->body, at, len) != 0) return fail(p, 503, "out of memory");
+    return 0;
+}
+
+static int on_message_complete(llhttp_t *ll)
+{
+    tycho_http_parser_t *p = P(ll);
+    p->req.body = (tycho_slice_t){p->body.data ? p->body.data : "", p->body.len};
+    p->keep_alive = llhttp_should_keep_alive(ll);
+    p->in_message = 0;
+    return HPE_PAUSED;
+}
+
+static const llhttp_settings_t settings = {
+    .on_message_begin = on_message_begin,
+    .on_method = on_method,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_header_value_complete = on_header_value_complete,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+void tycho_http_parser_init(tycho_http_parser_t *p, const tycho_http_limits_t *limits)
+{
+    memset(p, 0, sizeof *p);
+    p->limits = *limits;
+    llhttp_init(&p->ll, HTTP_REQUEST, &settings);
+    p->ll.data = p;
+}
+
+void tycho_http_parser_free(tycho_http_parser_t *p)
+{
+    tycho_buf_free(&p->head);
+    tycho_buf_free(&p->body);
+}
+
+tycho_parse_result_t tycho_http_parser_execute(tycho_http_parser_t *p, const char *base,
+                                               size_t from, size_t len, size_t *consumed)
+{
+    if (llhttp_get_errno(&p->ll) == HPE_PAUSED) llhttp_resume(&p->ll);
+    p->base = base;
+    const char *start = base + from;
+    llhttp_errno_t e = llhttp_execute(&p->ll, start, len - from);
+    if (e == HPE_OK) {
+        *consumed = len - from;
+        return TYCHO_PARSE_MORE;
+    }
+    const char *pos = llhttp_get_error_pos(&p->ll);
+    *consumed = pos ? (size_t)(pos - start) : len - from;
+    if (e == HPE_PAUSED) {
+        if (p->in_message && p->expect_continue) {
+            p->expect_continue = 0;
+            return TYCHO_PARSE_HEADERS_CONTINUE;
+        }
+        return TYCHO_PARSE_REQUEST;
+    }
+    if (!p->error_status) {
+        p->error_status = 400;
+        p->error_reason = llhttp_get_error_reason(&p->ll);
+        if (!p->error_reason) p->error_reason = llhttp_errno_name(e);
+    }
+    return TYCHO_PARSE_ERROR;
+}
+
+int tycho_http_parser_mid_headers(const tycho_http_parser_t *p)
+{
+    return p->in_message && !p->headers_done;
+}
+
+size_t tycho_http_parser_message_start(const tycho_http_parser_t *p)
+{
+    return p->msg_start;
+}
+
+void tycho_http_parser_shift(tycho_http_parser_t *p, size_t shift)
+{
+    p->msg_start -= shift;
+    if (p->method.len) p->method.off -= shift;
+    if (p->url.len) p->url.off -= shift;
+    for (size_t i = 0; i < p->nheaders; i++) {
+        if (p->hname[i].len) p->hname[i].off -= shift;
+        if (p->hvalue[i].len) p->hvalue[i].off -= shift;
+    }
+}
+
+void tycho_http_parser_next(tycho_http_parser_t *p)
+{
+    p->nheaders = 0;
+    p->headers_done = 0;
+    p->in_message = 0;
+    tycho_buf_reset(&p->body);
+    tycho_buf_reset(&p->head);
+    memset(&p->req, 0, sizeof p->req);
+}

@@ -1,0 +1,82 @@
+/* parser — HTTP/1.1 request framing on llhttp (strict mode), with the limits
+ * and the RFC 9112 checks tycho enforces (Host rules, Transfer-Encoding,
+ * smuggling vectors, target forms, Expect). Pure: no I/O, no loop; one parser
+ * per connection, used on the connection's thread.
+ *
+ * The caller appends bytes to its own buffer and calls execute() on the
+ * unparsed part. When a request is complete, execute() returns
+ * TYCHO_PARSE_REQUEST and stops; the request stays valid (it owns copies of
+ * the header block and body) until the next execute() or reset. */
+#ifndef TYCHO_HTTP_PARSER_H
+#define TYCHO_HTTP_PARSER_H
+
+#include "core/buf.h"
+#include "http/exchange.h"
+
+#include <llhttp.h>
+#include <stddef.h>
+
+#define TYCHO_MAX_HEADERS 100
+
+typedef struct tycho_http_limits {
+    size_t max_header_bytes; /* request line + header section, 431 past it */
+    size_t max_uri_bytes;    /* request-target, 414 past it */
+    size_t max_body_bytes;   /* body (decoded), 413 past it */
+} tycho_http_limits_t;
+
+typedef enum {
+    TYCHO_PARSE_MORE,             /* all input consumed, request incomplete */
+    TYCHO_PARSE_HEADERS_CONTINUE, /* headers done with Expect: 100-continue; send 100 then call
+                                     again */
+    TYCHO_PARSE_REQUEST,          /* a complete request is ready */
+    TYCHO_PARSE_ERROR,            /* error_status/error_reason set; close after answering */
+} tycho_parse_result_t;
+
+typedef struct span_off {
+    size_t off, len;
+} span_off_t;
+
+typedef struct tycho_http_parser {
+    llhttp_t ll;
+    tycho_http_limits_t limits;
+    /* request being assembled: offsets into the caller's buffer until the
+     * header section completes, then into `head` */
+    const char *base;
+    span_off_t method, url, hname[TYCHO_MAX_HEADERS], hvalue[TYCHO_MAX_HEADERS];
+    size_t nheaders;
+    int in_value;     /* last callback was a header value */
+    size_t msg_start; /* offset of the first byte of the request in the caller's buffer */
+    int in_message;   /* a request line has started */
+    int headers_done;
+    int expect_continue;
+    int host_count;
+    size_t header_bytes_at_end;
+    tycho_buf_t head; /* copy of the request line + headers */
+    tycho_buf_t body;
+    /* the finished request (slices into head/body) */
+    tycho_header_t headers[TYCHO_MAX_HEADERS];
+    tycho_request_t req;
+    int keep_alive;
+    int error_status;
+    const char *error_reason;
+} tycho_http_parser_t;
+
+void tycho_http_parser_init(tycho_http_parser_t *p, const tycho_http_limits_t *limits);
+void tycho_http_parser_free(tycho_http_parser_t *p);
+
+/* Parses buf[from, len). base..len is the caller's whole buffer; bytes before
+ * `from` of the current request must stay in place until the header section is
+ * complete (tycho_http_parser_mid_headers tells when it is safe to discard
+ * them). *consumed = bytes parsed from `from`. */
+tycho_parse_result_t tycho_http_parser_execute(tycho_http_parser_t *p, const char *base,
+                                               size_t from, size_t len, size_t *consumed);
+/* 1 while a request's header section is partly received: the caller must keep
+ * the bytes from tycho_http_parser_message_start() on. */
+int tycho_http_parser_mid_headers(const tycho_http_parser_t *p);
+size_t tycho_http_parser_message_start(const tycho_http_parser_t *p);
+/* Tells the parser the caller moved its buffer's content `shift` bytes left. */
+void tycho_http_parser_shift(tycho_http_parser_t *p, size_t shift);
+/* After TYCHO_PARSE_REQUEST: ready for the next request on the connection. */
+void tycho_http_parser_next(tycho_http_parser_t *p);
+
+#endif

@@ -1,0 +1,16 @@
+/* response_head — serialises a response's status line and header section
+ * (RFC 9112 4 and 6): framing (Content-Length), Connection, Date, Server and
+ * X-Request-Id are the engine's; the handler's validated headers follow. */
+#ifndef TYCHO_HTTP_RESPONSE_HEAD_H
+#define TYCHO_HTTP_RESPONSE_HEAD_H
+
+#include "core/buf.h"
+#include "http/exchange.h"
+
+/* Appends the head to out. *send_body is set to 0 when the body must not be
+ * sent (HEAD, 1xx, 204, 304). Returns 0 or -ENOMEM. */
+int tycho_response_head(tycho_buf_t *out, const tycho_response_t *res, const tycho_request_t *req,
+                        int keep_alive, int *send_body);
+const char *tycho_http_reason(int status);
+
+#endif

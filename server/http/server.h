@@ -1,0 +1,62 @@
+/* server — one HTTP/1.1 server on one libuv loop: a listening socket, its
+ * connections, and the handler requests are dispatched to. A worker's public
+ * listener and the admin listener are each one of these. Everything here runs
+ * on the loop's thread; nothing is shared with another server. */
+#ifndef TYCHO_HTTP_SERVER_H
+#define TYCHO_HTTP_SERVER_H
+
+#include "core/config.h"
+#include "http/exchange.h"
+#include "http/parser.h"
+
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct tycho_conn tycho_conn_t;
+typedef struct tycho_http_server tycho_http_server_t;
+
+/* Called once per request after its response is queued for writing (access
+ * log, metrics). x is valid only during the call. */
+typedef void (*tycho_http_observer_fn)(void *ud, const tycho_exchange_t *x, size_t bytes_in,
+                                       size_t bytes_out);
+
+typedef struct tycho_http_stats {
+    uint64_t accepted, closed, requests;
+    int64_t open, in_flight;
+} tycho_http_stats_t;
+
+struct tycho_http_server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    const tycho_config_t *cfg;
+    tycho_http_limits_t limits;
+    tycho_handler_t handler;
+    tycho_http_observer_fn observer;
+    void *observer_ud;
+    int worker_id;
+    int max_conns;
+    int accept_pending; /* a connection waits in the backlog while at max_conns */
+    int listening;
+    int draining;
+    tycho_conn_t *conns; /* all open connections */
+    tycho_http_stats_t stats;
+    void (*on_empty)(tycho_http_server_t *srv); /* draining and the last connection closed */
+};
+
+/* Starts serving on an already bound listening socket fd (ownership moves to
+ * the server). Returns 0 or a negative libuv error. */
+int tycho_http_server_start(tycho_http_server_t *srv, uv_loop_t *loop, const tycho_config_t *cfg,
+                            int fd, tycho_handler_t handler, int worker_id);
+/* Stops accepting, closes idle connections and lets in-flight requests end
+ * with Connection: close; on_empty fires when none remain. */
+void tycho_http_server_drain(tycho_http_server_t *srv);
+/* Closes every connection now, cancelling in-flight requests. */
+void tycho_http_server_abort(tycho_http_server_t *srv);
+
+/* Connection side (http/conn.c), called by the server. */
+void tycho_conn_accept(tycho_http_server_t *srv);
+void tycho_conn_drain(tycho_conn_t *c);
+void tycho_conn_close(tycho_conn_t *c);
+tycho_conn_t *tycho_conn_next(tycho_conn_t *c);
+
+#endif
