@@ -1,18 +1,197 @@
+/* `tycho check` and `tycho spec`: the Lua runtime driven from the main thread
+ * without the HTTP server. */
 #include "lua/commands.h"
 
-#include <stdio.h>
+#include "core/config.h"
+#include "core/log.h"
+#include "lua/gen.h"
+#include "lua/runtime.h"
+#include "lua/scheduler.h"
 
-/* Placeholder until the Lua runtime lands. */
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+/* Defaults + TYCHO_* environment, then this command's own flags; other
+ * arguments are collected in rest. Returns 0, 1 (--help printed) or -1. */
+static int load_config(const char *cmd, int argc, char **argv, tycho_config_t *cfg, char **rest,
+                       int *nrest, int positional_routes)
+{
+    char err[512];
+    char *argv0[] = {(char *)cmd, NULL};
+    if (tycho_config_load(cfg, 1, argv0, err, sizeof err) != 0) {
+        fprintf(stderr, "tycho %s: %s\n", cmd, err);
+        return -1;
+    }
+    *nrest = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+        char *field = NULL;
+        size_t flen = 0;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return 1;
+        if (strncmp(a, "--routes", 8) == 0 && (a[8] == 0 || a[8] == '=')) {
+            field = cfg->routes_dir, flen = sizeof cfg->routes_dir;
+            val = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
+        } else if (strncmp(a, "--lua-dir", 9) == 0 && (a[9] == 0 || a[9] == '=')) {
+            field = cfg->lua_dir, flen = sizeof cfg->lua_dir;
+            val = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
+        } else if (positional_routes && a[0] != '-') {
+            field = cfg->routes_dir, flen = sizeof cfg->routes_dir;
+            val = a;
+        } else {
+            rest[(*nrest)++] = argv[i];
+            continue;
+        }
+        if (!val || !*val) {
+            fprintf(stderr, "tycho %s: %s: missing value\n", cmd, a);
+            return -1;
+        }
+        if (strlen(val) >= flen) {
+            fprintf(stderr, "tycho %s: %s: path too long\n", cmd, a);
+            return -1;
+        }
+        strcpy(field, val);
+    }
+    return 0;
+}
+
 int tycho_cmd_check(int argc, char **argv)
 {
-    (void)argc, (void)argv;
-    fprintf(stderr, "tycho check: not available yet (Lua runtime not built)\n");
-    return 2;
+    tycho_config_t cfg;
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    int nrest = 0;
+    int rc = rest ? load_config("check", argc, argv, &cfg, rest, &nrest, 1) : -1;
+    if (rc == 0 && nrest > 0) {
+        fprintf(stderr, "tycho check: unknown option: %s (see tycho check --help)\n", rest[0]);
+        rc = -1;
+    }
+    free(rest);
+    if (rc == 1) {
+        printf("usage: tycho check [ROUTES_DIR] [--routes DIR] [--lua-dir DIR]\n\n"
+               "Loads every route file (and the modules they require) the way `tycho serve`\n"
+               "does, builds the route table, and exits non-zero with file:line on the first\n"
+               "error. ROUTES_DIR defaults to $TYCHO_ROUTES or ./routes.\n");
+        return 0;
+    }
+    if (rc != 0) return 2;
+    tycho_log_set_level(cfg.log_level);
+    char *err = NULL;
+    if (tycho_lua_check(&cfg, &err) != 0) {
+        fprintf(stderr, "%s\n", err ? err : "tycho check: failed");
+        free(err);
+        return 1;
+    }
+    printf("tycho check: %s: ok\n", cfg.routes_dir);
+    return 0;
+}
+
+/* --- tycho spec ------------------------------------------------------------------- */
+
+typedef struct spec_result {
+    int done;
+    int status;
+    double passed, failed;
+    char *error;
+} spec_result_t;
+
+static void spec_done(tycho_lua_task_t *t, int status, int nres)
+{
+    spec_result_t *r = t->ud;
+    lua_State *co = t->co;
+    r->done = 1;
+    r->status = status;
+    if (status == TYCHO_TASK_OK && nres >= 2) {
+        int base = lua_gettop(co) - nres;
+        r->passed = lua_tonumber(co, base + 1);
+        r->failed = lua_tonumber(co, base + 2);
+        if (nres >= 3 && lua_isstring(co, base + 3)) r->error = strdup(lua_tostring(co, base + 3));
+    } else if (status != TYCHO_TASK_OK) {
+        const char *m = lua_isstring(co, -1) ? lua_tostring(co, -1) : "spec runner failed";
+        r->error = strdup(m);
+    }
+}
+
+static void log_to_stderr(const char *line, size_t len, void *ud)
+{
+    (void)ud;
+    fwrite(line, 1, len, stderr);
 }
 
 int tycho_cmd_spec(int argc, char **argv)
 {
-    (void)argc, (void)argv;
-    fprintf(stderr, "tycho spec: not available yet (Lua runtime not built)\n");
-    return 2;
+    tycho_config_t cfg;
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    int nrest = 0;
+    int rc = rest ? load_config("spec", argc, argv, &cfg, rest, &nrest, 0) : -1;
+    if (rc == 1) {
+        printf("usage: tycho spec [--routes DIR] [--lua-dir DIR] [busted options] [PATHS...]\n\n"
+               "Runs busted specs (default path: spec/) inside the tycho runtime: the same\n"
+               "LuaJIT, modules and bindings as `tycho serve`, with the routes of DIR\n"
+               "($TYCHO_ROUTES or ./routes; optional) loaded. Specs call routes in-process\n"
+               "with require('tycho.test').request(...). Ends with 'N passed, N failed';\n"
+               "exits non-zero when anything failed. Logs go to stderr.\n"
+               "Other options are busted's (e.g. -o TAP, --filter PATTERN).\n");
+        free(rest);
+        return 0;
+    }
+    if (rc != 0) {
+        free(rest);
+        return 2;
+    }
+    tycho_log_set_level(cfg.log_level);
+    tycho_log_set_sink(log_to_stderr, NULL);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    char *err = NULL;
+    tycho_lua_runtime_t *rt = tycho_lua_runtime_new_for_specs(&loop, &cfg, &err);
+    if (!rt) {
+        fprintf(stderr, "tycho spec: %s\n", err ? err : "cannot start the Lua runtime");
+        free(err);
+        free(rest);
+        uv_loop_close(&loop);
+        return 1;
+    }
+    tycho_lua_gen_t *g = tycho_lua_runtime_current_gen(rt);
+    spec_result_t result = {0};
+    tycho_lua_task_t *t = tycho_lua_task_new(tycho_lua_runtime_sched(rt), g, spec_done, &result);
+    t->deadline_ns = 0; /* the whole run is one task: no handler timeout */
+    lua_State *co = t->co;
+    lua_getglobal(co, "require");
+    lua_pushliteral(co, "tycho.spec_runner");
+    int exit_code = 1;
+    if (lua_pcall(co, 1, 1, 0) != 0) {
+        fprintf(stderr, "tycho spec: %s\n", lua_tostring(co, -1));
+        tycho_lua_task_cancel(t);
+    } else {
+        lua_createtable(co, nrest, 0);
+        for (int i = 0; i < nrest; i++) {
+            lua_pushstring(co, rest[i]);
+            lua_rawseti(co, -2, i + 1);
+        }
+        tycho_lua_task_run(t, 1);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        if (!result.done) {
+            fprintf(stderr, "tycho spec: the spec run stalled (waiting on an operation that "
+                            "never completes)\n");
+            tycho_lua_task_cancel(t);
+        } else if (result.status != TYCHO_TASK_OK) {
+            fprintf(stderr, "tycho spec: %s\n", result.error ? result.error : "failed");
+        } else {
+            if (result.error) fprintf(stderr, "tycho spec: %s\n", result.error);
+            fflush(stdout);
+            printf("%.0f passed, %.0f failed\n", result.passed, result.failed);
+            exit_code = result.failed > 0 || result.error ? 1 : 0;
+        }
+    }
+    fflush(stdout);
+    free(result.error);
+    free(rest);
+    tycho_lua_runtime_free(rt);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    tycho_log_set_sink(NULL, NULL);
+    return exit_code;
 }

@@ -1,0 +1,119 @@
+-- tycho.test — helpers for specs run by `tycho spec`.
+--
+--   local t = require "tycho.test"
+--   local res = t.request("GET", "/get-data/42", { headers = {...}, body = "..." | table })
+--   res.status, res.headers["content-type"], res.body (decoded JSON, or the
+--   string), res.raw (the body as sent), res.route (the matched pattern)
+--   t.get / t.post / t.put / t.patch / t.delete (path, opts)
+--
+--   local srv = t.serve { routes = "spec/fixtures/routes", workers = 1 }
+--   srv.port, srv.url "/path", srv:stop()
+local core = require "tycho._test"
+local json = require "tycho.json"
+
+local M = {}
+
+local HEADERS_MT = {
+  __index = function(h, k)
+    if type(k) == "string" then return rawget(h, k:lower()) end
+  end,
+}
+
+function M.request(method, target, opts)
+  opts = opts or {}
+  local o = { headers = {}, peer_ip = opts.peer_ip, request_id = opts.request_id }
+  for k, v in pairs(opts.headers or {}) do o.headers[k] = v end
+  local body = opts.body
+  if type(body) == "table" then
+    body = json.encode(body)
+    local has_ct = false
+    for k in pairs(o.headers) do
+      if k:lower() == "content-type" then has_ct = true end
+    end
+    if not has_ct then o.headers["Content-Type"] = "application/json" end
+  end
+  o.body = body
+  local status, headers, raw, route = core.request(method, target, o)
+  setmetatable(headers, HEADERS_MT)
+  local res = { status = status, headers = headers, raw = raw, body = raw,
+                route = route ~= "" and route or nil }
+  local ct = headers["content-type"]
+  if ct and ct:find("json", 1, true) and #raw > 0 then
+    local ok, decoded = pcall(json.decode, raw)
+    if ok then res.body = decoded end
+  end
+  return res
+end
+
+for _, m in ipairs { "get", "post", "put", "patch", "delete", "head", "options" } do
+  M[m] = function(target, opts) return M.request(m:upper(), target, opts) end
+end
+
+-- Loads the routes again into a new generation (what a hot reload does);
+-- returns the new generation number, or nil and the error.
+M.reload = core.reload
+-- The runtime's counters: generation, memory, inflight, reloads, errors...
+M.stats = core.stats
+-- The path of the running tycho binary.
+M.exe = core.exe
+
+-- Starts `tycho serve` on free loopback ports for end-to-end specs. Waits (on
+-- the loop: other requests keep running) until it prints its "listening" line.
+function M.serve(opts)
+  opts = opts or {}
+  local time = require "tycho.time"
+  local tmp = os.tmpname()
+  local exe = opts.exe or core.exe()
+  local args = {
+    "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+    "--routes", opts.routes or "routes", "--workers", tostring(opts.workers or 1),
+  }
+  for _, a in ipairs(opts.args or {}) do args[#args + 1] = a end
+  local quoted = {}
+  for i, a in ipairs(args) do quoted[i] = ("%q"):format(a) end
+  local envs = {}
+  for k, v in pairs(opts.env or {}) do envs[#envs + 1] = ("%s=%q"):format(k, v) end
+  local cmd = ("%s %q %s > %q 2>&1 & echo $!"):format(
+    #envs > 0 and ("env " .. table.concat(envs, " ")) or "", exe, table.concat(quoted, " "), tmp)
+  local p = assert(io.popen(cmd))
+  local pid = tonumber(p:read "*l")
+  p:close()
+  local deadline = time.monotonic() + (opts.timeout or 10)
+  local srv = { pid = pid, log = tmp }
+  while time.monotonic() < deadline do
+    local f = io.open(tmp)
+    local text = f and f:read "*a" or ""
+    if f then f:close() end
+    for line in text:gmatch "[^\n]+" do
+      if line:find('"listening"', 1, true) then
+        local ok, rec = pcall(json.decode, line)
+        if ok and rec.public then
+          srv.public, srv.admin = rec.public, rec.admin
+          srv.port = tonumber(rec.public:match ":(%d+)$")
+          srv.admin_port = rec.admin and tonumber(rec.admin:match ":(%d+)$")
+          srv.url = function(path) return "http://" .. srv.public .. (path or "/") end
+          srv.stop = function(self)
+            os.execute(("kill -TERM %d 2>/dev/null"):format(pid))
+            local until_ = time.monotonic() + 10
+            while time.monotonic() < until_ do
+              local alive = os.execute(("kill -0 %d 2>/dev/null"):format(pid))
+              if alive ~= 0 and alive ~= true then break end
+              time.sleep(0.05)
+            end
+            os.remove(tmp)
+          end
+          return srv
+        end
+      end
+    end
+    time.sleep(0.05)
+  end
+  os.execute(("kill -KILL %d 2>/dev/null"):format(pid))
+  local f = io.open(tmp)
+  local out = f and f:read "*a" or ""
+  if f then f:close() end
+  os.remove(tmp)
+  error("tycho.test.serve: no 'listening' line within the timeout; output:\n" .. out, 2)
+end
+
+return M

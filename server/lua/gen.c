@@ -1,0 +1,187 @@
+#define _GNU_SOURCE
+#include "lua/gen.h"
+
+#include "core/log.h"
+#include "lua/libs.h"
+#include "lua/request.h"
+
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char GEN_KEY[] = "tycho.gen";
+
+char *tycho_lua_strdupf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0) s = NULL;
+    va_end(ap);
+    return s;
+}
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+void tycho_lua_resolve_lua_dir(const tycho_config_t *cfg, char *out, size_t outlen)
+{
+    if (cfg && cfg->lua_dir[0]) {
+        snprintf(out, outlen, "%s", cfg->lua_dir);
+        return;
+    }
+#ifdef TYCHO_SOURCE_LUA_DIR
+    if (is_dir(TYCHO_SOURCE_LUA_DIR "/tycho")) {
+        snprintf(out, outlen, "%s", TYCHO_SOURCE_LUA_DIR);
+        return;
+    }
+#endif
+#ifdef TYCHO_INSTALL_LUA_DIR
+    if (is_dir(TYCHO_INSTALL_LUA_DIR "/tycho")) {
+        snprintf(out, outlen, "%s", TYCHO_INSTALL_LUA_DIR);
+        return;
+    }
+#endif
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        snprintf(out, outlen, "./lua");
+        return;
+    }
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = 0;
+    snprintf(out, outlen, "%s/../share/tycho/lua", exe);
+}
+
+static int panic(lua_State *L)
+{
+    const char *msg = lua_tostring(L, -1);
+    tycho_log_error("lua panic (unprotected error)", LF_STR("error", msg ? msg : "?"));
+    abort();
+}
+
+tycho_lua_gen_t *tycho_lua_gen_of(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, GEN_KEY);
+    tycho_lua_gen_t *g = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return g;
+}
+
+/* package.path: the framework dir first (so a route folder cannot shadow
+ * tycho.*), then the routes dir, then LuaJIT's defaults (which include the
+ * Debian /usr/share/lua/5.1 tree); cpath gets the Debian lua-* C module dirs. */
+static void set_paths(lua_State *L, const char *lua_dir, const char *routes_dir)
+{
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "path");
+    const char *def = lua_tostring(L, -1);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;", lua_dir, lua_dir);
+    luaL_addvalue(&b);
+    if (routes_dir) {
+        lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;", routes_dir, routes_dir);
+        luaL_addvalue(&b);
+    }
+    luaL_addstring(&b, def ? def : "");
+    if (!strstr(def ? def : "", "/usr/share/lua/5.1/"))
+        luaL_addstring(&b, ";/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua");
+    luaL_pushresult(&b);
+    lua_setfield(L, -3, "path");
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "cpath");
+    lua_pushfstring(L,
+                    "%s;/usr/local/lib/lua/5.1/?.so;/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;"
+                    "/usr/lib/lua/5.1/?.so",
+                    lua_tostring(L, -1));
+    lua_setfield(L, -3, "cpath");
+    lua_pop(L, 2);
+}
+
+static char *strip_dot(const char *dir)
+{
+    while (dir[0] == '.' && dir[1] == '/') dir += 2;
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/') n--;
+    return strndup(dir, n);
+}
+
+tycho_lua_gen_t *tycho_lua_gen_new(const tycho_lua_gen_opts_t *o, char **err)
+{
+    *err = NULL;
+    tycho_lua_gen_t *g = calloc(1, sizeof *g);
+    if (!g) goto nomem;
+    g->id = o->id;
+    g->cfg = o->cfg;
+    g->sched = o->sched;
+    g->runtime = o->runtime;
+    g->intern = o->intern;
+    g->lua_dir = strdup(o->lua_dir);
+    if (!g->lua_dir) goto nomem;
+    if (o->routes_dir) {
+        g->routes_dir = strip_dot(o->routes_dir);
+        if (!g->routes_dir) goto nomem;
+    }
+    g->router = tycho_router_new();
+    if (!g->router) goto nomem;
+    /* GC64 LuaJIT (x64 default since 2.1) accepts a custom allocator; without
+     * GC64 lua_newstate refuses one and returns NULL. */
+    g->L = lua_newstate(tycho_lua_alloc_fn, o->alloc);
+    if (!g->L) {
+        *err = tycho_lua_strdupf("cannot create a Lua state (LuaJIT built without GC64 refuses "
+                                 "custom allocators, or out of memory)");
+        goto fail;
+    }
+    lua_atpanic(g->L, panic);
+    luaL_openlibs(g->L);
+    lua_pushlightuserdata(g->L, g);
+    lua_setfield(g->L, LUA_REGISTRYINDEX, GEN_KEY);
+    set_paths(g->L, g->lua_dir, g->routes_dir);
+    tycho_lua_open_libs(g->L);
+    tycho_lua_request_init(g->L);
+    if (g->routes_dir) {
+        if (!is_dir(g->routes_dir)) {
+            if (!o->routes_optional) {
+                *err = tycho_lua_strdupf("%s: routes directory not found", g->routes_dir);
+                goto fail;
+            }
+        } else if (tycho_lua_load_routes(g, g->routes_dir, err) != 0) {
+            goto fail;
+        }
+    }
+    lua_settop(g->L, 0);
+    lua_gc(g->L, LUA_GCCOLLECT, 0);
+    return g;
+nomem:
+    *err = tycho_lua_strdupf("out of memory");
+fail:
+    tycho_lua_gen_free(g);
+    return NULL;
+}
+
+void tycho_lua_gen_free(tycho_lua_gen_t *g)
+{
+    if (!g) return;
+    if (g->L) lua_close(g->L);
+    tycho_router_free(g->router);
+    for (size_t i = 0; i < g->nroutes; i++) {
+        free(g->routes[i]->pattern);
+        free(g->routes[i]->where);
+        free(g->routes[i]);
+    }
+    free(g->routes);
+    free(g->pool);
+    free(g->routes_dir);
+    free(g->lua_dir);
+    free(g);
+}

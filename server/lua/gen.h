@@ -1,0 +1,76 @@
+/* gen — one generation of a worker's Lua application: its own lua_State
+ * (framework modules, route modules, module state), the route table built
+ * from the route files, and a pool of idle coroutines. A reload builds a new
+ * generation next to the serving one; the old one is freed once its last
+ * in-flight request finishes, which closes its state and so releases
+ * everything it created. Worker thread only (or the main thread for
+ * `tycho check` / `tycho spec`). */
+#ifndef TYCHO_LUA_GEN_H
+#define TYCHO_LUA_GEN_H
+
+#include "core/config.h"
+#include "lua/alloc.h"
+#include "router/router.h"
+
+#include <lua.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tycho_lua_sched;
+
+typedef struct tycho_lua_route {
+    int ref; /* handler function, registry ref in the generation's state */
+    char method[TYCHO_ROUTER_MAX_METHOD + 1];
+    char *pattern;
+    char *where; /* "routes/users.lua:12", the handler's definition */
+    const char *label; /* interned pattern (runtime lifetime): x->route */
+} tycho_lua_route_t;
+
+typedef struct tycho_lua_gen {
+    lua_State *L;
+    uint64_t id;
+    tycho_router_t *router;
+    tycho_lua_route_t **routes;
+    size_t nroutes, caproutes;
+    size_t inflight; /* tasks running on this generation */
+    int retired;
+    int *pool; /* registry refs of idle coroutines */
+    size_t npool, cappool;
+    const tycho_config_t *cfg;
+    struct tycho_lua_sched *sched; /* NULL when the generation only loads (tycho check) */
+    void *runtime;                 /* owning tycho_lua_runtime_t, or NULL */
+    const char *(*intern)(void *runtime, const char *s);
+    char *routes_dir;
+    char *lua_dir;
+} tycho_lua_gen_t;
+
+typedef struct tycho_lua_gen_opts {
+    const tycho_config_t *cfg;
+    const char *routes_dir; /* NULL: no routes loaded (specs without routes) */
+    int routes_optional;    /* a missing routes_dir is not an error */
+    const char *lua_dir;    /* resolved framework dir */
+    tycho_lua_alloc_t *alloc;
+    struct tycho_lua_sched *sched;
+    void *runtime;
+    const char *(*intern)(void *runtime, const char *s);
+    uint64_t id;
+} tycho_lua_gen_opts_t;
+
+/* Creates the state and loads every route file. NULL + *err (malloc'd,
+ * "routes/x.lua:12: ...") on failure. */
+tycho_lua_gen_t *tycho_lua_gen_new(const tycho_lua_gen_opts_t *o, char **err);
+void tycho_lua_gen_free(tycho_lua_gen_t *g);
+/* The generation that owns a state (any of its coroutines), or NULL. */
+tycho_lua_gen_t *tycho_lua_gen_of(lua_State *L);
+
+/* Resolves the framework Lua dir: cfg->lua_dir, else the source tree's lua/,
+ * else the install dir, else <exe dir>/../share/tycho/lua. */
+void tycho_lua_resolve_lua_dir(const tycho_config_t *cfg, char *out, size_t outlen);
+
+/* Loads the route files under dir into g (loader.c). 0 or -1 + *err. */
+int tycho_lua_load_routes(tycho_lua_gen_t *g, const char *dir, char **err);
+
+/* malloc'd printf, for error strings handed to callers. */
+char *tycho_lua_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,323 @@
+/* tycho.json — JSON for Lua on cJSON (decoding) and a direct encoder.
+ * Rules (docs/routes.md):
+ * - json.null (a light userdata) stands for JSON null both ways.
+ * - Decoded arrays carry the json.array metatable, so `[]` re-encodes as `[]`.
+ * - Encoding a table: the json.array metatable -> array (1..#t); keys exactly
+ *   1..n (n >= 1) -> array; only string keys -> object; an empty table -> {}
+ *   (use json.array({}) for []); other key mixes (sparse arrays, numbers and
+ *   strings) are an error. NaN/inf, functions, userdata and cycles (depth >
+ *   128) are errors. Integral numbers up to 2^53 print without a fraction. */
+#include "lua/libs.h"
+
+#include <cJSON.h>
+#include <lauxlib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARRAY_MT "tycho.json.array"
+#define MAX_DEPTH 128
+
+typedef struct enc {
+    lua_State *L;
+    tycho_buf_t *out;
+    char *err;
+    size_t errlen;
+    int depth;
+} enc_t;
+
+static int enc_fail(enc_t *e, const char *what)
+{
+    if (e->err && e->errlen) snprintf(e->err, e->errlen, "%s", what);
+    return -1;
+}
+
+static int put_number(tycho_buf_t *b, double d)
+{
+    char tmp[32];
+    if (d == floor(d) && fabs(d) < 9007199254740992.0) {
+        snprintf(tmp, sizeof tmp, "%lld", (long long)d);
+    } else {
+        snprintf(tmp, sizeof tmp, "%.15g", d);
+        if (strtod(tmp, NULL) != d) snprintf(tmp, sizeof tmp, "%.17g", d);
+    }
+    return tycho_buf_puts(b, tmp);
+}
+
+static int is_array_mt(lua_State *L, int idx)
+{
+    if (!lua_getmetatable(L, idx)) return 0;
+    luaL_getmetatable(L, ARRAY_MT);
+    int eq = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return eq;
+}
+
+static int enc_value(enc_t *e, int idx);
+
+static int enc_table(enc_t *e, int idx)
+{
+    lua_State *L = e->L;
+    if (++e->depth > MAX_DEPTH) return enc_fail(e, "nested too deep (a cycle?)");
+    size_t n = lua_objlen(L, idx);
+    int array = is_array_mt(L, idx);
+    if (!array) {
+        size_t count = 0, maxk = 0;
+        int strings = 0, others = 0;
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            lua_pop(L, 1);
+            count++;
+            if (lua_type(L, -1) == LUA_TSTRING) {
+                strings = 1;
+            } else if (lua_type(L, -1) == LUA_TNUMBER) {
+                double k = lua_tonumber(L, -1);
+                if (k >= 1 && k == floor(k) && k < 1e15) {
+                    if ((size_t)k > maxk) maxk = (size_t)k;
+                } else {
+                    others = 1;
+                }
+            } else {
+                others = 1;
+            }
+        }
+        if (others) return enc_fail(e, "cannot encode a table key that is not a string or a positive integer");
+        if (count > 0 && !strings) {
+            if (maxk != count) return enc_fail(e, "cannot encode a sparse array (use json.null for holes)");
+            array = 1;
+            n = count;
+        } else if (strings && count > 0 && maxk > 0) {
+            return enc_fail(e, "cannot encode a table mixing array items and string keys");
+        }
+    }
+    int rc = 0;
+    if (array) {
+        rc |= tycho_buf_puts(e->out, "[");
+        for (size_t i = 1; i <= n && rc == 0; i++) {
+            if (i > 1) rc |= tycho_buf_puts(e->out, ",");
+            lua_rawgeti(L, idx, (int)i);
+            rc = rc ? rc : enc_value(e, lua_gettop(L));
+            lua_pop(L, 1);
+        }
+        rc = rc ? rc : tycho_buf_puts(e->out, "]");
+    } else {
+        rc |= tycho_buf_puts(e->out, "{");
+        int first = 1;
+        lua_pushnil(L);
+        while (rc == 0 && lua_next(L, idx)) {
+            size_t kl;
+            const char *k = lua_tolstring(L, -2, &kl); /* keys are strings here */
+            if (!first) rc |= tycho_buf_puts(e->out, ",");
+            first = 0;
+            rc |= tycho_buf_append_json_string(e->out, k, kl);
+            rc |= tycho_buf_puts(e->out, ":");
+            rc = rc ? rc : enc_value(e, lua_gettop(L));
+            lua_pop(L, 1);
+        }
+        rc = rc ? rc : tycho_buf_puts(e->out, "}");
+    }
+    e->depth--;
+    return rc ? -1 : 0;
+}
+
+static int enc_value(enc_t *e, int idx)
+{
+    lua_State *L = e->L;
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+        return tycho_buf_puts(e->out, "null");
+    case LUA_TBOOLEAN:
+        return tycho_buf_puts(e->out, lua_toboolean(L, idx) ? "true" : "false");
+    case LUA_TNUMBER: {
+        double d = lua_tonumber(L, idx);
+        if (isnan(d) || isinf(d)) return enc_fail(e, "cannot encode NaN or infinity");
+        return put_number(e->out, d);
+    }
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(L, idx, &n);
+        return tycho_buf_append_json_string(e->out, s, n);
+    }
+    case LUA_TTABLE:
+        return enc_table(e, idx);
+    case LUA_TLIGHTUSERDATA:
+        if (lua_touserdata(L, idx) == NULL) return tycho_buf_puts(e->out, "null");
+        /* fall through */
+    default: {
+        char msg[80];
+        snprintf(msg, sizeof msg, "cannot encode a value of type %s", luaL_typename(L, idx));
+        return enc_fail(e, msg);
+    }
+    }
+}
+
+int tycho_json_encode(lua_State *L, int idx, tycho_buf_t *out, char *err, size_t errlen)
+{
+    if (idx < 0) idx = lua_gettop(L) + idx + 1;
+    if (!lua_checkstack(L, MAX_DEPTH * 2 + 8)) {
+        if (err && errlen) snprintf(err, errlen, "out of Lua stack");
+        return -1;
+    }
+    enc_t e = {L, out, err, errlen, 0};
+    int top = lua_gettop(L);
+    int rc = enc_value(&e, idx);
+    lua_settop(L, top);
+    if (rc != 0 && err && errlen && !err[0]) snprintf(err, errlen, "out of memory");
+    return rc ? -1 : 0;
+}
+
+/* --- decoding ----------------------------------------------------------------- */
+
+static void push_item(lua_State *L, const cJSON *it, int depth)
+{
+    if (depth > 1000) luaL_error(L, "JSON nested too deep");
+    luaL_checkstack(L, 4, "JSON nested too deep");
+    if (cJSON_IsNull(it)) {
+        lua_pushlightuserdata(L, NULL);
+    } else if (cJSON_IsFalse(it)) {
+        lua_pushboolean(L, 0);
+    } else if (cJSON_IsTrue(it)) {
+        lua_pushboolean(L, 1);
+    } else if (cJSON_IsNumber(it)) {
+        lua_pushnumber(L, it->valuedouble);
+    } else if (cJSON_IsString(it)) {
+        lua_pushstring(L, it->valuestring);
+    } else if (cJSON_IsArray(it)) {
+        lua_createtable(L, cJSON_GetArraySize(it), 0);
+        int i = 1;
+        for (const cJSON *c = it->child; c; c = c->next) {
+            push_item(L, c, depth + 1);
+            lua_rawseti(L, -2, i++);
+        }
+        luaL_getmetatable(L, ARRAY_MT);
+        lua_setmetatable(L, -2);
+    } else if (cJSON_IsObject(it)) {
+        lua_createtable(L, 0, cJSON_GetArraySize(it));
+        for (const cJSON *c = it->child; c; c = c->next) {
+            lua_pushstring(L, c->string);
+            push_item(L, c, depth + 1);
+            lua_rawset(L, -3);
+        }
+    } else {
+        lua_pushnil(L);
+    }
+}
+
+static int box_gc(lua_State *L)
+{
+    cJSON **box = lua_touserdata(L, 1);
+    if (box && *box) cJSON_Delete(*box), *box = NULL;
+    return 0;
+}
+
+static void where(const char *s, size_t n, const char *at, char *err, size_t errlen,
+                  const char *what)
+{
+    size_t off = at && at >= s && at <= s + n ? (size_t)(at - s) : n;
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i < off; i++) {
+        if (s[i] == '\n') line++, col = 1;
+        else col++;
+    }
+    if (off >= n)
+        snprintf(err, errlen, "%s at line %zu, column %zu (byte %zu): unexpected end of input", what,
+                 line, col, off + 1);
+    else
+        snprintf(err, errlen, "%s at line %zu, column %zu (byte %zu) near '%.*s'", what, line, col,
+                 off + 1, (int)(n - off < 12 ? n - off : 12), s + off);
+}
+
+int tycho_json_decode(lua_State *L, const char *s, size_t n, char *err, size_t errlen)
+{
+    /* the tree is boxed in a userdata with __gc so a Lua error (memory limit)
+     * while converting it cannot leak it */
+    cJSON **box = lua_newuserdata(L, sizeof *box);
+    *box = NULL;
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, box_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(s, n, &end, 0);
+    if (!root) {
+        lua_pop(L, 1);
+        where(s, n, end, err, errlen, "invalid JSON");
+        return -1;
+    }
+    *box = root;
+    while (end && end < s + n && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n' || *end == 0))
+        end++;
+    if (end && end < s + n) {
+        cJSON_Delete(root);
+        *box = NULL;
+        lua_pop(L, 1);
+        where(s, n, end, err, errlen, "trailing characters after the JSON value");
+        return -1;
+    }
+    push_item(L, root, 0);
+    cJSON_Delete(root);
+    *box = NULL;
+    lua_remove(L, -2);
+    return 0;
+}
+
+static int l_encode(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    tycho_buf_t b = TYCHO_BUF_INIT;
+    char err[160] = "";
+    if (tycho_json_encode(L, 1, &b, err, sizeof err) != 0) {
+        tycho_buf_free(&b);
+        return luaL_error(L, "json.encode: %s", err);
+    }
+    lua_pushlstring(L, b.data ? b.data : "", b.len);
+    tycho_buf_free(&b);
+    return 1;
+}
+
+static int l_decode(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    char err[200];
+    if (tycho_json_decode(L, s, n, err, sizeof err) != 0) return luaL_error(L, "json.decode: %s", err);
+    return 1;
+}
+
+static int l_array(lua_State *L)
+{
+    if (lua_isnoneornil(L, 1)) {
+        lua_settop(L, 0);
+        lua_newtable(L);
+    }
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_getmetatable(L, ARRAY_MT);
+    lua_setmetatable(L, 1);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int l_is_array(lua_State *L)
+{
+    lua_pushboolean(L, lua_istable(L, 1) && is_array_mt(L, 1));
+    return 1;
+}
+
+int luaopen_tycho_json(lua_State *L)
+{
+    luaL_newmetatable(L, ARRAY_MT);
+    lua_pushliteral(L, "array");
+    lua_setfield(L, -2, "__jsontype");
+    lua_pop(L, 1);
+    static const luaL_Reg fns[] = {{"encode", l_encode}, {"decode", l_decode},
+                                   {"array", l_array},   {"is_array", l_is_array},
+                                   {NULL, NULL}};
+    lua_newtable(L);
+    luaL_register(L, NULL, fns);
+    lua_pushlightuserdata(L, NULL);
+    lua_setfield(L, -2, "null");
+    luaL_getmetatable(L, ARRAY_MT);
+    lua_setfield(L, -2, "array_mt");
+    return 1;
+}

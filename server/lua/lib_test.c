@@ -1,0 +1,285 @@
+/* tycho._test — in-process requests for specs (wrapped by lua/tycho/test.lua):
+ * request(method, target, opts) builds a tycho_exchange_t, dispatches it to
+ * the runtime's handler (the real router and handler, yields included) and
+ * yields until the exchange finishes; returns status, headers, body.
+ * Also reload() and stats() of the runtime, and exe() (this binary). */
+#include "lua/async.h"
+#include "lua/gen.h"
+#include "lua/libs.h"
+#include "lua/runtime.h"
+#include "lua/scheduler.h"
+
+#include <ctype.h>
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct test_req {
+    tycho_lua_op_t op;
+    tycho_exchange_t x;
+    tycho_handler_t handler;
+    tycho_header_t *headers;
+    char *mem; /* every string of the request, in one block */
+    uv_timer_t defer;
+    int timer_init, dispatched, finished;
+} test_req_t;
+
+static void free_req(test_req_t *tr)
+{
+    tycho_response_free(&tr->x.res);
+    free(tr->headers);
+    free(tr->mem);
+    free(tr);
+}
+
+static void on_closed(uv_handle_t *h) { free_req(h->data); }
+
+static void release(test_req_t *tr)
+{
+    if (tr->timer_init) uv_close((uv_handle_t *)&tr->defer, on_closed);
+    else free_req(tr);
+}
+
+static void push_headers(lua_State *co, const tycho_buf_t *h)
+{
+    lua_newtable(co);
+    const char *p = h->data, *end = h->data ? h->data + h->len : NULL;
+    while (p && p < end) {
+        const char *eol = strstr(p, "\r\n");
+        if (!eol) break;
+        const char *colon = memchr(p, ':', (size_t)(eol - p));
+        if (colon) {
+            luaL_Buffer b;
+            luaL_buffinit(co, &b);
+            for (const char *c = p; c < colon; c++) luaL_addchar(&b, (char)tolower((unsigned char)*c));
+            luaL_pushresult(&b);
+            const char *v = colon + 1;
+            while (v < eol && *v == ' ') v++;
+            lua_pushvalue(co, -1);
+            lua_rawget(co, -3);
+            if (lua_isnil(co, -1)) {
+                lua_pop(co, 1);
+                lua_pushlstring(co, v, (size_t)(eol - v));
+            } else { /* repeated header (Set-Cookie): an array */
+                if (!lua_istable(co, -1)) {
+                    lua_createtable(co, 2, 0);
+                    lua_insert(co, -2);
+                    lua_rawseti(co, -2, 1);
+                }
+                lua_pushlstring(co, v, (size_t)(eol - v));
+                lua_rawseti(co, -2, (int)lua_objlen(co, -2) + 1);
+            }
+            lua_rawset(co, -3);
+        }
+        p = eol + 2;
+    }
+}
+
+static void deliver(uv_timer_t *timer)
+{
+    test_req_t *tr = timer->data;
+    lua_State *co = tycho_lua_op_thread(&tr->op);
+    lua_pushinteger(co, tr->x.res.status);
+    push_headers(co, &tr->x.res.header);
+    lua_pushlstring(co, tr->x.res.body.data ? tr->x.res.body.data : "", tr->x.res.body.len);
+    lua_pushstring(co, tr->x.route ? tr->x.route : "");
+    tycho_lua_op_resume(&tr->op, 4);
+    release(tr);
+}
+
+/* The resume is deferred to a fresh loop callback so the spec never runs
+ * nested inside the handler task that just finished. */
+static void on_finish(tycho_exchange_t *x)
+{
+    test_req_t *tr = x->owner;
+    tr->finished = 1;
+    uv_timer_start(&tr->defer, deliver, 0, 0);
+}
+
+static void start(tycho_lua_op_t *op)
+{
+    test_req_t *tr = (test_req_t *)op;
+    uv_timer_init(tycho_lua_op_loop(op), &tr->defer);
+    tr->defer.data = tr;
+    tr->timer_init = 1;
+    tr->dispatched = 1;
+    tr->handler.dispatch(tr->handler.ctx, &tr->x);
+}
+
+static void cancel(tycho_lua_op_t *op)
+{
+    test_req_t *tr = (test_req_t *)op;
+    if (tr->dispatched && !tr->finished && tr->handler.cancel)
+        tr->handler.cancel(tr->handler.ctx, &tr->x);
+    if (tr->timer_init) uv_timer_stop(&tr->defer);
+    release(tr);
+}
+
+static struct tycho_lua_runtime *runtime_of(lua_State *L)
+{
+    tycho_lua_gen_t *g = tycho_lua_gen_of(L);
+    if (!g || !g->runtime) luaL_error(L, "tycho.test: only available under `tycho spec`");
+    return g->runtime;
+}
+
+/* request(method, target, { headers = {...}, body = "...", peer_ip = "...", request_id = "..." }) */
+static int l_request(lua_State *L)
+{
+    struct tycho_lua_runtime *rt = runtime_of(L);
+    size_t mlen, tlen, blen = 0;
+    const char *method = luaL_checklstring(L, 1, &mlen);
+    const char *target = luaL_checklstring(L, 2, &tlen);
+    if (tlen == 0 || target[0] != '/') return luaL_argerror(L, 2, "target must start with '/'");
+    int opts = lua_istable(L, 3) ? 3 : 0;
+    const char *body = NULL, *peer = "", *rid = NULL;
+    size_t nheaders = 0, hbytes = 0;
+    if (opts) {
+        lua_getfield(L, opts, "body");
+        body = lua_tolstring(L, -1, &blen); /* left on the stack: keeps it alive */
+        lua_getfield(L, opts, "peer_ip");
+        if (lua_isstring(L, -1)) peer = lua_tostring(L, -1);
+        lua_getfield(L, opts, "request_id");
+        if (lua_isstring(L, -1)) rid = lua_tostring(L, -1);
+        lua_getfield(L, opts, "headers");
+        if (lua_istable(L, -1)) {
+            lua_pushnil(L);
+            while (lua_next(L, -2)) {
+                size_t kn = 0, vn = 0;
+                if (lua_type(L, -2) != LUA_TSTRING || !lua_isstring(L, -1))
+                    return luaL_error(L, "tycho.test.request: headers must map strings to strings");
+                lua_tolstring(L, -2, &kn);
+                lua_tolstring(L, -1, &vn);
+                nheaders++;
+                hbytes += kn + vn;
+                lua_pop(L, 1);
+            }
+        }
+    }
+    char idbuf[37];
+    if (!rid) {
+        tycho_uuid_v4(idbuf);
+        rid = idbuf;
+    }
+    test_req_t *tr = calloc(1, sizeof *tr);
+    size_t total = mlen + tlen + blen + hbytes + strlen(peer) + strlen(rid) + 8;
+    if (tr) tr->mem = malloc(total);
+    if (tr) tr->headers = calloc(nheaders ? nheaders : 1, sizeof *tr->headers);
+    if (!tr || !tr->mem || !tr->headers) {
+        if (tr) free(tr->mem), free(tr->headers), free(tr);
+        return luaL_error(L, "out of memory");
+    }
+    char *w = tr->mem;
+#define COPY(dst, src, n)                                                                          \
+    do {                                                                                           \
+        memcpy(w, (src), (n));                                                                     \
+        (dst) = w;                                                                                 \
+        w += (n);                                                                                  \
+        *w++ = 0;                                                                                  \
+    } while (0)
+    tycho_request_t *r = &tr->x.req;
+    const char *p;
+    COPY(p, method, mlen);
+    r->method = (tycho_slice_t){p, mlen};
+    COPY(p, target, tlen);
+    r->target = (tycho_slice_t){p, tlen};
+    const char *q = memchr(p, '?', tlen);
+    r->path = (tycho_slice_t){p, q ? (size_t)(q - p) : tlen};
+    r->query = q ? (tycho_slice_t){q + 1, tlen - (size_t)(q - p) - 1} : (tycho_slice_t){p + tlen, 0};
+    if (body) {
+        COPY(p, body, blen);
+        r->body = (tycho_slice_t){p, blen};
+    }
+    COPY(r->peer_ip, peer, strlen(peer));
+    COPY(r->request_id, rid, strlen(rid));
+    r->local_ip = "";
+    r->http_minor = 1;
+    r->start_ns = uv_hrtime();
+    if (nheaders) {
+        size_t i = 0;
+        lua_pushnil(L);
+        while (lua_next(L, -2) && i < nheaders) {
+            size_t kn, vn;
+            const char *k = lua_tolstring(L, -2, &kn);
+            const char *v = lua_tolstring(L, -1, &vn);
+            COPY(tr->headers[i].name.p, k, kn);
+            tr->headers[i].name.n = kn;
+            COPY(tr->headers[i].value.p, v, vn);
+            tr->headers[i].value.n = vn;
+            i++;
+            lua_pop(L, 1);
+        }
+        r->headers = tr->headers;
+        r->nheaders = i;
+    }
+#undef COPY
+    tr->x.res.status = 200;
+    tr->x.on_finish = on_finish;
+    tr->x.owner = tr;
+    tr->handler = tycho_lua_runtime_handler(rt);
+    tr->op.start = start;
+    tr->op.cancel = cancel;
+    return tycho_lua_suspend(L, &tr->op);
+}
+
+static int l_reload(lua_State *L)
+{
+    struct tycho_lua_runtime *rt = runtime_of(L);
+    char *err = NULL;
+    if (tycho_lua_runtime_reload(rt, &err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err ? err : "reload failed");
+        free(err);
+        return 2;
+    }
+    lua_pushinteger(L, (lua_Integer)tycho_lua_runtime_generation(rt));
+    return 1;
+}
+
+static int l_stats(lua_State *L)
+{
+    struct tycho_lua_runtime *rt = runtime_of(L);
+    tycho_lua_runtime_stats_t s;
+    tycho_lua_runtime_stats(rt, &s);
+    lua_createtable(L, 0, 16);
+#define NUM(k, v) (lua_pushnumber(L, (double)(v)), lua_setfield(L, -2, k))
+    NUM("generation", s.generation);
+    NUM("loaded_at", s.loaded_at);
+    NUM("routes", s.routes);
+    NUM("memory", s.memory);
+    NUM("memory_peak", s.memory_peak);
+    NUM("memory_limit", s.memory_limit);
+    NUM("inflight", s.inflight);
+    NUM("retired", s.retired);
+    NUM("reloads", s.reloads);
+    NUM("reload_failures", s.reload_failures);
+    NUM("handler_errors", s.handler_errors);
+    NUM("timeouts", s.timeouts);
+    NUM("cpu_timeouts", s.cpu_timeouts);
+    NUM("oom", s.oom);
+#undef NUM
+    lua_pushstring(L, s.last_error);
+    lua_setfield(L, -2, "last_error");
+    return 1;
+}
+
+static int l_exe(lua_State *L)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return 0;
+    lua_pushlstring(L, exe, (size_t)n);
+    return 1;
+}
+
+int luaopen_tycho_test(lua_State *L)
+{
+    static const luaL_Reg fns[] = {{"request", l_request},
+                                   {"reload", l_reload},
+                                   {"stats", l_stats},
+                                   {"exe", l_exe},
+                                   {NULL, NULL}};
+    lua_newtable(L);
+    luaL_register(L, NULL, fns);
+    return 1;
+}

@@ -1,0 +1,19 @@
+#include "lua/libs.h"
+
+#include <lauxlib.h>
+
+void tycho_lua_open_libs(lua_State *L)
+{
+    static const luaL_Reg mods[] = {
+        {"tycho.json", luaopen_tycho_json}, {"tycho.time", luaopen_tycho_time},
+        {"tycho.log", luaopen_tycho_log},   {"tycho.uuid", luaopen_tycho_uuid},
+        {"tycho._test", luaopen_tycho_test}, {NULL, NULL},
+    };
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "preload");
+    for (const luaL_Reg *m = mods; m->name; m++) {
+        lua_pushcfunction(L, m->func);
+        lua_setfield(L, -2, m->name);
+    }
+    lua_pop(L, 2);
+}

@@ -1,0 +1,33 @@
+/* libs — the C modules the runtime provides to Lua (package.preload):
+ * tycho.json, tycho.time, tycho.log, tycho.uuid, tycho._test. Each lib_*.c
+ * implements one. Any thread that owns a state may call them for that state. */
+#ifndef TYCHO_LUA_LIBS_H
+#define TYCHO_LUA_LIBS_H
+
+#include "core/buf.h"
+
+#include <lua.h>
+#include <stddef.h>
+
+/* Registers every tycho C module in package.preload of L. */
+void tycho_lua_open_libs(lua_State *L);
+
+int luaopen_tycho_json(lua_State *L);
+int luaopen_tycho_time(lua_State *L);
+int luaopen_tycho_log(lua_State *L);
+int luaopen_tycho_uuid(lua_State *L);
+int luaopen_tycho_test(lua_State *L);
+
+/* Encodes the value at idx as JSON into out. Raises no Lua error and
+ * allocates no Lua object (safe outside a protected call). Returns 0, or -1
+ * with err ("cannot encode a function at .items[2]"). */
+int tycho_json_encode(lua_State *L, int idx, tycho_buf_t *out, char *err, size_t errlen);
+/* Decodes JSON text and pushes the value. Must run inside a protected call (it
+ * allocates). Returns 0, or -1 with err ("invalid JSON at line 1, column 9:
+ * ...") and nothing pushed. */
+int tycho_json_decode(lua_State *L, const char *s, size_t n, char *err, size_t errlen);
+
+/* 16 random bytes formatted as an RFC 9562 version 4 UUID (out: 37 bytes). */
+void tycho_uuid_v4(char out[37]);
+
+#endif

@@ -1,0 +1,263 @@
+/* loader — route files -> a generation's route table. Every *.lua file under
+ * the routes dir (subfolders included, sorted by path) returns a table of
+ * routes:
+ *   { "GET", "/users/:id", handler }                  -- array entries
+ *   { method = "GET", path = "/users/:id", handler = handler }
+ *   ["GET /users/:id"] = handler                      -- string keys
+ * Files and folders whose name starts with '_' or '.' are not route files
+ * (helpers for `require`, editor temporaries). */
+#include "lua/gen.h"
+
+#include <dirent.h>
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct files {
+    char **v;
+    size_t n, cap;
+} files_t;
+
+static int push_file(files_t *f, char *path)
+{
+    if (!path) return -1;
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 16;
+        char **v = realloc(f->v, cap * sizeof *v);
+        if (!v) return free(path), -1;
+        f->v = v;
+        f->cap = cap;
+    }
+    f->v[f->n++] = path;
+    return 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n > m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int scan(const char *dir, files_t *f, int depth, char **err)
+{
+    if (depth > 32) return *err = tycho_lua_strdupf("%s: folders nested too deep", dir), -1;
+    DIR *d = opendir(dir);
+    if (!d) return *err = tycho_lua_strdupf("%s: cannot open directory: %m", dir), -1;
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        const char *name = e->d_name;
+        if (name[0] == '.' || name[0] == '_' || name[0] == '#') continue;
+        char *path = tycho_lua_strdupf("%s/%s", dir, name);
+        if (!path) {
+            rc = -1;
+            break;
+        }
+        struct stat st;
+        if (stat(path, &st) != 0) { /* vanished meanwhile (editor rename): skip */
+            free(path);
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            rc = scan(path, f, depth + 1, err);
+            free(path);
+        } else if (S_ISREG(st.st_mode) && ends_with(name, ".lua")) {
+            rc = push_file(f, path);
+        } else {
+            free(path);
+        }
+    }
+    closedir(d);
+    if (rc != 0 && !*err) *err = tycho_lua_strdupf("%s: out of memory", dir);
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int traceback(lua_State *L)
+{
+    if (!lua_isstring(L, 1)) return 1;
+    luaL_traceback(L, L, lua_tostring(L, 1), 1);
+    return 1;
+}
+
+/* First line of a Lua error message (the "file:line: msg" part). */
+static char *first_line(const char *msg)
+{
+    if (!msg) return strdup("(error object is not a string)");
+    const char *nl = strchr(msg, '\n');
+    return nl ? strndup(msg, (size_t)(nl - msg)) : strdup(msg);
+}
+
+static int add_route(tycho_lua_gen_t *g, const char *file, const char *method,
+                     const char *pattern, int fn_idx, int entry_line, char **err)
+{
+    lua_State *L = g->L;
+    int line = entry_line;
+    lua_Debug ar;
+    lua_pushvalue(L, fn_idx);
+    if (lua_getinfo(L, ">S", &ar) && ar.linedefined > 0) line = ar.linedefined;
+    tycho_lua_route_t *r = calloc(1, sizeof *r);
+    if (!r) return *err = tycho_lua_strdupf("out of memory"), -1;
+    r->pattern = strdup(pattern);
+    r->where = tycho_lua_strdupf("%s:%d", file, line);
+    if (!r->pattern || !r->where || strlen(method) > TYCHO_ROUTER_MAX_METHOD) {
+        if (r->pattern && r->where)
+            *err = tycho_lua_strdupf("%s:%d: bad method '%s'", file, line, method);
+        else
+            *err = tycho_lua_strdupf("out of memory");
+        goto fail;
+    }
+    strcpy(r->method, method);
+    if (g->nroutes == g->caproutes) {
+        size_t cap = g->caproutes ? g->caproutes * 2 : 16;
+        tycho_lua_route_t **v = realloc(g->routes, cap * sizeof *v);
+        if (!v) {
+            *err = tycho_lua_strdupf("out of memory");
+            goto fail;
+        }
+        g->routes = v;
+        g->caproutes = cap;
+    }
+    char rerr[256];
+    void *prev = NULL;
+    int rc = tycho_router_add(g->router, method, pattern, r, &prev, rerr, sizeof rerr);
+    if (rc == TYCHO_ROUTER_CONFLICT) {
+        const tycho_lua_route_t *p = prev;
+        *err = tycho_lua_strdupf("%s: route %s %s is already declared at %s (as %s)", r->where,
+                                 method, pattern, p->where, p->pattern);
+        goto fail;
+    }
+    if (rc != 0) {
+        *err = tycho_lua_strdupf("%s: %s", r->where, rerr);
+        goto fail;
+    }
+    lua_pushvalue(L, fn_idx);
+    r->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    r->label = g->intern ? g->intern(g->runtime, pattern) : NULL;
+    if (!r->label) r->label = r->pattern;
+    g->routes[g->nroutes++] = r;
+    return 0;
+fail:
+    free(r->pattern);
+    free(r->where);
+    free(r);
+    return -1;
+}
+
+/* The route table returned by a file is at index `t`. */
+static int read_routes(tycho_lua_gen_t *g, const char *file, int t, char **err)
+{
+    lua_State *L = g->L;
+    size_t n = lua_objlen(L, t);
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, t, (int)i);
+        int e = lua_gettop(L);
+        if (!lua_istable(L, e)) {
+            *err = tycho_lua_strdupf("%s: route #%zu: expected { \"METHOD\", \"/path\", handler }, "
+                                     "got a %s", file, i, luaL_typename(L, e));
+            return -1;
+        }
+        lua_rawgeti(L, e, 1);
+        lua_rawgeti(L, e, 2);
+        lua_rawgeti(L, e, 3);
+        if (lua_isnil(L, -3)) {
+            lua_settop(L, e);
+            lua_getfield(L, e, "method");
+            lua_getfield(L, e, "path");
+            lua_getfield(L, e, "handler");
+        }
+        if (lua_type(L, -3) != LUA_TSTRING || lua_type(L, -2) != LUA_TSTRING ||
+            lua_type(L, -1) != LUA_TFUNCTION) {
+            *err = tycho_lua_strdupf("%s: route #%zu: expected { \"METHOD\", \"/path\", handler } "
+                                     "(got %s, %s, %s)", file, i, luaL_typename(L, -3),
+                                     luaL_typename(L, -2), luaL_typename(L, -1));
+            return -1;
+        }
+        if (add_route(g, file, lua_tostring(L, -3), lua_tostring(L, -2), lua_gettop(L), 0, err) != 0)
+            return -1;
+        lua_settop(L, e - 1);
+    }
+    /* string keys "METHOD /path" = handler; the array part was handled above */
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        int kt = lua_type(L, -2);
+        if (kt == LUA_TNUMBER) {
+            double k = lua_tonumber(L, -2);
+            if (k >= 1 && k <= (double)n && k == (double)(size_t)k) {
+                lua_pop(L, 1);
+                continue;
+            }
+        }
+        if (kt != LUA_TSTRING) {
+            *err = tycho_lua_strdupf("%s: unexpected key of type %s in the route table", file,
+                                     lua_typename(L, kt));
+            return -1;
+        }
+        const char *key = lua_tostring(L, -2);
+        const char *sp = strchr(key, ' ');
+        if (!sp || sp == key || sp[1] != '/' || lua_type(L, -1) != LUA_TFUNCTION) {
+            *err = tycho_lua_strdupf("%s: key '%s': expected [\"METHOD /path\"] = handler", file, key);
+            return -1;
+        }
+        char method[TYCHO_ROUTER_MAX_METHOD + 2];
+        size_t mlen = (size_t)(sp - key);
+        if (mlen > TYCHO_ROUTER_MAX_METHOD) mlen = TYCHO_ROUTER_MAX_METHOD + 1;
+        memcpy(method, key, mlen);
+        method[mlen] = 0;
+        const char *pattern = sp + 1;
+        while (*pattern == ' ') pattern++;
+        if (add_route(g, file, method, pattern, lua_gettop(L), 0, err) != 0) return -1;
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+static int load_file(tycho_lua_gen_t *g, const char *file, char **err)
+{
+    lua_State *L = g->L;
+    int base = lua_gettop(L);
+    lua_pushcfunction(L, traceback);
+    if (luaL_loadfile(L, file) != 0) {
+        char *m = first_line(lua_tostring(L, -1));
+        *err = m;
+        lua_settop(L, base);
+        return -1;
+    }
+    if (lua_pcall(L, 0, 1, base + 1) != 0) {
+        char *m = first_line(lua_tostring(L, -1));
+        *err = tycho_lua_strdupf("%s (while loading %s)", m ? m : "error", file);
+        free(m);
+        lua_settop(L, base);
+        return -1;
+    }
+    int rc = 0;
+    if (!lua_istable(L, -1)) {
+        *err = tycho_lua_strdupf("%s: a route file must return a table of routes (got %s)", file,
+                                 luaL_typename(L, -1));
+        rc = -1;
+    } else {
+        rc = read_routes(g, file, lua_gettop(L), err);
+    }
+    lua_settop(L, base);
+    return rc;
+}
+
+int tycho_lua_load_routes(tycho_lua_gen_t *g, const char *dir, char **err)
+{
+    files_t f = {0};
+    *err = NULL;
+    int rc = scan(dir, &f, 0, err);
+    if (rc == 0) {
+        qsort(f.v, f.n, sizeof *f.v, cmp_str);
+        for (size_t i = 0; i < f.n && rc == 0; i++) rc = load_file(g, f.v[i], err);
+    }
+    for (size_t i = 0; i < f.n; i++) free(f.v[i]);
+    free(f.v);
+    if (rc != 0 && !*err) *err = tycho_lua_strdupf("%s: out of memory", dir);
+    return rc;
+}

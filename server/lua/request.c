@@ -1,0 +1,350 @@
+#include "lua/request.h"
+
+#include "lua/gen.h"
+#include "lua/libs.h"
+#include "lua/scheduler.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <lauxlib.h>
+#include <string.h>
+
+#define REQ_MT "tycho.req"
+#define HEADERS_MT "tycho.req.headers"
+#define HTTP_ERROR_MT "tycho.http_error"
+
+typedef struct req_ud {
+    tycho_lua_task_t *t;
+    uint64_t serial;
+} req_ud_t;
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+void tycho_lua_push_decoded(lua_State *L, const char *s, size_t n, int plus)
+{
+    size_t i = 0;
+    while (i < n && s[i] != '%' && !(plus && s[i] == '+')) i++;
+    if (i == n) {
+        lua_pushlstring(L, s, n);
+        return;
+    }
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, s, i);
+    for (; i < n; i++) {
+        char c = s[i];
+        if (c == '%' && i + 2 < n) {
+            int h = hexval((unsigned char)s[i + 1]), l = hexval((unsigned char)s[i + 2]);
+            if (h >= 0 && l >= 0) {
+                luaL_addchar(&b, (char)(h * 16 + l));
+                i += 2;
+                continue;
+            }
+        }
+        luaL_addchar(&b, plus && c == '+' ? ' ' : c);
+    }
+    luaL_pushresult(&b);
+}
+
+static void raise_http_error(lua_State *L, int status, const char *msg)
+{
+    lua_createtable(L, 0, 2);
+    lua_pushinteger(L, status);
+    lua_setfield(L, -2, "status");
+    lua_pushstring(L, msg);
+    lua_setfield(L, -2, "message");
+    luaL_getmetatable(L, HTTP_ERROR_MT);
+    lua_setmetatable(L, -2);
+    lua_error(L);
+}
+
+static int http_error_tostring(lua_State *L)
+{
+    lua_getfield(L, 1, "status");
+    lua_getfield(L, 1, "message");
+    lua_pushfstring(L, "HTTP %d: %s", (int)lua_tointeger(L, -2),
+                    lua_isstring(L, -1) ? lua_tostring(L, -1) : "");
+    return 1;
+}
+
+static tycho_lua_reqctx_t *live_req(lua_State *L, int idx)
+{
+    req_ud_t *u = luaL_checkudata(L, idx, REQ_MT);
+    if (!u->t || u->t->serial != u->serial || !u->t->live || !u->t->rq.x) return NULL;
+    return &u->t->rq;
+}
+
+static void push_query(lua_State *L, tycho_slice_t q)
+{
+    lua_newtable(L);
+    int t = lua_gettop(L);
+    size_t i = 0;
+    while (i < q.n) {
+        size_t start = i;
+        while (i < q.n && q.p[i] != '&') i++;
+        const char *part = q.p + start;
+        size_t plen = i - start;
+        i++;
+        if (plen == 0) continue;
+        const char *eq = memchr(part, '=', plen);
+        size_t klen = eq ? (size_t)(eq - part) : plen;
+        tycho_lua_push_decoded(L, part, klen, 1);
+        if (eq) tycho_lua_push_decoded(L, eq + 1, plen - klen - 1, 1);
+        else lua_pushliteral(L, "");
+        lua_pushvalue(L, -2);
+        lua_rawget(L, t);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            lua_rawset(L, t);
+        } else if (lua_istable(L, -1)) {
+            lua_pushvalue(L, -2);
+            lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
+            lua_pop(L, 3);
+        } else { /* second occurrence: becomes an array */
+            lua_createtable(L, 2, 0);
+            lua_insert(L, -2);
+            lua_rawseti(L, -2, 1);
+            lua_insert(L, -2);
+            lua_rawseti(L, -2, 2);
+            lua_rawset(L, t);
+        }
+    }
+}
+
+static void push_headers(lua_State *L, const tycho_request_t *r)
+{
+    lua_createtable(L, 0, (int)r->nheaders);
+    int t = lua_gettop(L);
+    char name[256];
+    for (size_t i = 0; i < r->nheaders; i++) {
+        const tycho_header_t *h = &r->headers[i];
+        size_t n = h->name.n < sizeof name ? h->name.n : sizeof name;
+        for (size_t k = 0; k < n; k++) name[k] = (char)tolower((unsigned char)h->name.p[k]);
+        lua_pushlstring(L, name, n);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, t);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            lua_pushlstring(L, h->value.p, h->value.n);
+        } else { /* repeated field: combined as RFC 9110 5.3 says (cookies with "; ") */
+            int cookie = n == 6 && memcmp(name, "cookie", 6) == 0;
+            lua_pushstring(L, cookie ? "; " : ", ");
+            lua_pushlstring(L, h->value.p, h->value.n);
+            lua_concat(L, 3);
+        }
+        lua_rawset(L, t);
+    }
+    luaL_getmetatable(L, HEADERS_MT);
+    lua_setmetatable(L, t);
+}
+
+static int headers_index(lua_State *L)
+{
+    size_t n;
+    const char *k = lua_tolstring(L, 2, &n);
+    if (!k || lua_type(L, 2) != LUA_TSTRING) return 0;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; i < n; i++) {
+        char c = (char)tolower((unsigned char)k[i]);
+        luaL_addchar(&b, c == '_' ? '-' : c);
+    }
+    luaL_pushresult(&b);
+    lua_rawget(L, 1);
+    return 1;
+}
+
+static int valid_ip(const char *s)
+{
+    unsigned char buf[16];
+    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* X-Forwarded-For is believed only from a trusted proxy, and then read from
+ * the right, skipping further trusted proxies: the first untrusted address is
+ * the client (the leftmost entries can be forged by the client). */
+static void push_client_ip(lua_State *L, const tycho_lua_reqctx_t *rq)
+{
+    const tycho_request_t *r = &rq->x->req;
+    const char *peer = r->peer_ip ? r->peer_ip : "";
+    const tycho_slice_t *xff = tycho_request_header(r, "X-Forwarded-For");
+    if (!xff || !rq->cfg || rq->cfg->ntrusted_proxies == 0 ||
+        !tycho_config_is_trusted_proxy(rq->cfg, peer)) {
+        lua_pushstring(L, peer);
+        return;
+    }
+    char ip[64];
+    size_t end = xff->n;
+    char last_good[64];
+    snprintf(last_good, sizeof last_good, "%s", peer);
+    for (;;) {
+        size_t start = end;
+        while (start > 0 && xff->p[start - 1] != ',') start--;
+        size_t a = start, b = end;
+        while (a < b && (xff->p[a] == ' ' || xff->p[a] == '\t')) a++;
+        while (b > a && (xff->p[b - 1] == ' ' || xff->p[b - 1] == '\t')) b--;
+        if (b - a == 0 || b - a >= sizeof ip) break;
+        memcpy(ip, xff->p + a, b - a);
+        ip[b - a] = 0;
+        if (!valid_ip(ip)) break;
+        snprintf(last_good, sizeof last_good, "%s", ip);
+        if (!tycho_config_is_trusted_proxy(rq->cfg, ip) || start == 0) break;
+        end = start - 1;
+    }
+    lua_pushstring(L, last_good);
+}
+
+static int req_json(lua_State *L)
+{
+    tycho_lua_reqctx_t *rq = live_req(L, 1);
+    if (!rq) return luaL_error(L, "req:json(): request is finished");
+    tycho_slice_t body = rq->x->req.body;
+    if (body.n == 0) raise_http_error(L, 400, "request body is empty (expected JSON)");
+    char err[256], msg[300];
+    if (tycho_json_decode(L, body.p, body.n, err, sizeof err) != 0) {
+        snprintf(msg, sizeof msg, "invalid JSON body: %s", err);
+        raise_http_error(L, 400, msg);
+    }
+    return 1;
+}
+
+static int req_index(lua_State *L)
+{
+    lua_getfenv(L, 1);
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2);
+    if (!lua_isnil(L, -1)) return 1;
+    lua_pop(L, 1);
+    size_t n;
+    const char *k = lua_tolstring(L, 2, &n);
+    if (!k || lua_type(L, 2) != LUA_TSTRING) return 0;
+    if (strcmp(k, "json") == 0) {
+        lua_pushcfunction(L, req_json);
+        return 1;
+    }
+    tycho_lua_reqctx_t *rq = live_req(L, 1);
+    if (!rq) return luaL_error(L, "req.%s: request is finished (read fields while handling it)", k);
+    const tycho_request_t *r = &rq->x->req;
+    switch (k[0]) {
+    case 'm':
+        if (strcmp(k, "method") == 0) lua_pushlstring(L, r->method.p, r->method.n);
+        else return 0;
+        break;
+    case 'p':
+        if (strcmp(k, "path") == 0) {
+            lua_pushlstring(L, r->path.p, r->path.n);
+        } else if (strcmp(k, "params") == 0) {
+            lua_createtable(L, 0, (int)rq->match.nparams);
+            for (size_t i = 0; i < rq->match.nparams; i++) {
+                const tycho_route_param_t *p = &rq->match.params[i];
+                lua_pushlstring(L, p->name, p->nlen);
+                tycho_lua_push_decoded(L, p->value, p->vlen, 0);
+                lua_rawset(L, -3);
+            }
+        } else if (strcmp(k, "peer_ip") == 0) {
+            lua_pushstring(L, r->peer_ip ? r->peer_ip : "");
+        } else {
+            return 0;
+        }
+        break;
+    case 'q':
+        if (strcmp(k, "query") == 0) push_query(L, r->query);
+        else if (strcmp(k, "query_string") == 0) lua_pushlstring(L, r->query.p, r->query.n);
+        else return 0;
+        break;
+    case 'h':
+        if (strcmp(k, "headers") == 0) push_headers(L, r);
+        else return 0;
+        break;
+    case 'b':
+        if (strcmp(k, "body") == 0) lua_pushlstring(L, r->body.p ? r->body.p : "", r->body.n);
+        else return 0;
+        break;
+    case 'c':
+        if (strcmp(k, "client_ip") == 0) push_client_ip(L, rq);
+        else return 0;
+        break;
+    case 'i':
+        if (strcmp(k, "id") == 0) lua_pushstring(L, r->request_id ? r->request_id : "");
+        else return 0;
+        break;
+    case 'r':
+        if (strcmp(k, "route") == 0) lua_pushstring(L, rq->route ? rq->route->pattern : "");
+        else return 0;
+        break;
+    case 't':
+        if (strcmp(k, "target") == 0) lua_pushlstring(L, r->target.p, r->target.n);
+        else return 0;
+        break;
+    default:
+        return 0;
+    }
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 3); /* cache in the env table */
+    return 1;
+}
+
+static int req_newindex(lua_State *L)
+{
+    lua_getfenv(L, 1);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    lua_rawset(L, -3);
+    return 0;
+}
+
+static int req_tostring(lua_State *L)
+{
+    tycho_lua_reqctx_t *rq = live_req(L, 1);
+    if (!rq) {
+        lua_pushliteral(L, "req (finished)");
+        return 1;
+    }
+    const tycho_request_t *r = &rq->x->req;
+    lua_pushliteral(L, "req ");
+    lua_pushlstring(L, r->method.p, r->method.n);
+    lua_pushliteral(L, " ");
+    lua_pushlstring(L, r->target.p, r->target.n);
+    lua_concat(L, 4);
+    return 1;
+}
+
+void tycho_lua_request_init(lua_State *L)
+{
+    luaL_newmetatable(L, REQ_MT);
+    lua_pushcfunction(L, req_index);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, req_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushcfunction(L, req_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, "tycho.req");
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+    luaL_newmetatable(L, HEADERS_MT);
+    lua_pushcfunction(L, headers_index);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+    luaL_newmetatable(L, HTTP_ERROR_MT);
+    lua_pushcfunction(L, http_error_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pop(L, 1);
+}
+
+void tycho_lua_request_push(lua_State *co, tycho_lua_task_t *t)
+{
+    req_ud_t *u = lua_newuserdata(co, sizeof *u);
+    u->t = t;
+    u->serial = t->serial;
+    luaL_getmetatable(co, REQ_MT);
+    lua_setmetatable(co, -2);
+    lua_createtable(co, 0, 4);
+    lua_setfenv(co, -2);
+}

@@ -1,0 +1,23 @@
+/* response — a handler's return values -> tycho_response_t:
+ *   return status, body, headers     status 100..599
+ *   return body, headers             status 200
+ *   return                           204, no body
+ * body: table -> JSON (application/json), string -> as is (text/plain;
+ * charset=utf-8 unless a Content-Type header is given), nil -> empty.
+ * headers: { Name = "value" | number | { "v1", "v2" } }; validated by
+ * tycho_response_add_header (CR, LF, NUL or a framing header -> error).
+ * Raises no Lua error and allocates no Lua object. Worker thread only. */
+#ifndef TYCHO_LUA_RESPONSE_H
+#define TYCHO_LUA_RESPONSE_H
+
+#include "http/exchange.h"
+
+#include <lua.h>
+#include <stddef.h>
+
+/* Values at co's stack indexes first..first+nres-1. 0, or -1 with err (res is
+ * then reset, nothing of the handler's output kept). */
+int tycho_lua_response_build(lua_State *co, int first, int nres, tycho_response_t *res, char *err,
+                             size_t errlen);
+
+#endif

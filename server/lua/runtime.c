@@ -1,0 +1,413 @@
+#include "lua/runtime.h"
+
+#include "core/log.h"
+#include "lua/gen.h"
+#include "lua/response.h"
+#include "lua/scheduler.h"
+
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct tycho_lua_runtime {
+    uv_loop_t *loop;
+    tycho_config_t cfg;
+    int worker_id;
+    int routes_optional;
+    int stopped;
+    char lua_dir[4096];
+    tycho_lua_alloc_t alloc;
+    tycho_lua_sched_t sched;
+    tycho_lua_gen_t *cur;
+    tycho_lua_gen_t **retired;
+    size_t nretired, capretired;
+    uint64_t next_id;
+    double loaded_at;
+    char *last_error;
+    double last_error_at;
+    unsigned long long reloads, reload_failures, handler_errors;
+    char **interned;
+    size_t ninterned, capinterned;
+};
+
+static double unix_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Route labels (x->route) must outlive the generation that matched them: the
+ * engine may read x->route after the exchange finished (access log, metrics). */
+static const char *intern(void *ud, const char *s)
+{
+    tycho_lua_runtime_t *rt = ud;
+    for (size_t i = 0; i < rt->ninterned; i++)
+        if (strcmp(rt->interned[i], s) == 0) return rt->interned[i];
+    if (rt->ninterned == rt->capinterned) {
+        size_t cap = rt->capinterned ? rt->capinterned * 2 : 32;
+        char **v = realloc(rt->interned, cap * sizeof *v);
+        if (!v) return NULL;
+        rt->interned = v;
+        rt->capinterned = cap;
+    }
+    char *c = strdup(s);
+    if (!c) return NULL;
+    rt->interned[rt->ninterned++] = c;
+    return c;
+}
+
+static tycho_lua_gen_t *load_gen(tycho_lua_runtime_t *rt, char **err)
+{
+    tycho_lua_gen_opts_t o = {
+        .cfg = &rt->cfg,
+        .routes_dir = rt->cfg.routes_dir[0] ? rt->cfg.routes_dir : NULL,
+        .routes_optional = rt->routes_optional,
+        .lua_dir = rt->lua_dir,
+        .alloc = &rt->alloc,
+        .sched = &rt->sched,
+        .runtime = rt,
+        .intern = intern,
+        .id = rt->next_id,
+    };
+    tycho_lua_gen_t *g = tycho_lua_gen_new(&o, err);
+    if (g) rt->next_id++;
+    return g;
+}
+
+static void free_gen(tycho_lua_gen_t *g, void *ud)
+{
+    tycho_lua_runtime_t *rt = ud;
+    for (size_t i = 0; i < rt->nretired; i++)
+        if (rt->retired[i] == g) {
+            rt->retired[i] = rt->retired[--rt->nretired];
+            break;
+        }
+    tycho_lua_gen_free(g);
+}
+
+static tycho_lua_runtime_t *create(uv_loop_t *loop, const tycho_config_t *cfg, int worker_id,
+                                   int routes_optional, char **err)
+{
+    *err = NULL;
+    tycho_lua_runtime_t *rt = calloc(1, sizeof *rt);
+    if (!rt) {
+        *err = tycho_lua_strdupf("out of memory");
+        return NULL;
+    }
+    rt->loop = loop;
+    rt->cfg = *cfg;
+    rt->worker_id = worker_id;
+    rt->routes_optional = routes_optional;
+    rt->next_id = 1;
+    rt->alloc.limit = cfg->lua_memory_limit;
+    tycho_lua_resolve_lua_dir(cfg, rt->lua_dir, sizeof rt->lua_dir);
+    if (tycho_lua_sched_init(&rt->sched, loop, &rt->alloc, cfg->handler_timeout) != 0) {
+        *err = tycho_lua_strdupf("out of memory");
+        free(rt);
+        return NULL;
+    }
+    rt->sched.gen_release = free_gen;
+    rt->sched.gen_release_ud = rt;
+    rt->cur = load_gen(rt, err);
+    if (!rt->cur) {
+        tycho_lua_sched_close(&rt->sched);
+        if (loop) uv_run(loop, UV_RUN_NOWAIT); /* finish closing the timer */
+        free(rt);
+        return NULL;
+    }
+    rt->loaded_at = unix_now();
+    return rt;
+}
+
+tycho_lua_runtime_t *tycho_lua_runtime_new(uv_loop_t *loop, const tycho_config_t *cfg,
+                                           int worker_id, char **err)
+{
+    return create(loop, cfg, worker_id, 0, err);
+}
+
+tycho_lua_runtime_t *tycho_lua_runtime_new_for_specs(uv_loop_t *loop, const tycho_config_t *cfg,
+                                                     char **err)
+{
+    return create(loop, cfg, 0, 1, err);
+}
+
+int tycho_lua_runtime_reload(tycho_lua_runtime_t *rt, char **err)
+{
+    char *e = NULL;
+    tycho_lua_gen_t *g = load_gen(rt, &e);
+    if (!g) {
+        rt->reload_failures++;
+        free(rt->last_error);
+        rt->last_error = strdup(e ? e : "reload failed");
+        rt->last_error_at = unix_now();
+        if (err) *err = e;
+        else free(e);
+        return -1;
+    }
+    tycho_lua_gen_t *old = rt->cur;
+    rt->cur = g;
+    rt->loaded_at = unix_now();
+    rt->reloads++;
+    free(rt->last_error);
+    rt->last_error = NULL;
+    old->retired = 1;
+    if (old->inflight == 0) {
+        tycho_lua_gen_free(old);
+    } else {
+        if (rt->nretired == rt->capretired) {
+            size_t cap = rt->capretired ? rt->capretired * 2 : 4;
+            tycho_lua_gen_t **v = realloc(rt->retired, cap * sizeof *v);
+            if (v) rt->retired = v, rt->capretired = cap;
+        }
+        if (rt->nretired < rt->capretired) rt->retired[rt->nretired++] = old;
+        /* else: freed by free_gen all the same; only the list entry is lost */
+    }
+    if (err) *err = NULL;
+    return 0;
+}
+
+uint64_t tycho_lua_runtime_generation(const tycho_lua_runtime_t *rt) { return rt->cur->id; }
+
+size_t tycho_lua_runtime_memory(const tycho_lua_runtime_t *rt)
+{
+    return __atomic_load_n(&rt->alloc.used, __ATOMIC_RELAXED);
+}
+
+void tycho_lua_runtime_stats(const tycho_lua_runtime_t *rt, tycho_lua_runtime_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->generation = rt->cur->id;
+    out->loaded_at = rt->loaded_at;
+    out->last_error = rt->last_error ? rt->last_error : "";
+    out->last_error_at = rt->last_error ? rt->last_error_at : 0;
+    out->routes = rt->cur->nroutes;
+    out->memory = rt->alloc.used;
+    out->memory_peak = rt->alloc.peak;
+    out->memory_limit = rt->alloc.limit;
+    out->inflight = rt->sched.nlive;
+    out->retired = rt->nretired;
+    out->reloads = rt->reloads;
+    out->reload_failures = rt->reload_failures;
+    out->handler_errors = rt->handler_errors;
+    out->timeouts = rt->sched.timeouts;
+    out->cpu_timeouts = rt->sched.cpu_timeouts;
+    out->oom = rt->sched.oom;
+}
+
+void tycho_lua_runtime_routes(const tycho_lua_runtime_t *rt,
+                              void (*fn)(void *ud, const char *method, const char *pattern,
+                                         const char *where),
+                              void *ud)
+{
+    for (size_t i = 0; i < rt->cur->nroutes; i++) {
+        const tycho_lua_route_t *r = rt->cur->routes[i];
+        fn(ud, r->method, r->pattern, r->where);
+    }
+}
+
+/* --- dispatch ------------------------------------------------------------------ */
+
+static const char *error_text(lua_State *co, int idx, char *buf, size_t len)
+{
+    if (lua_type(co, idx) == LUA_TSTRING || lua_type(co, idx) == LUA_TNUMBER) {
+        size_t n;
+        const char *s = lua_tolstring(co, idx, &n);
+        return s;
+    }
+    snprintf(buf, len, "(error object is a %s value)", lua_typename(co, lua_type(co, idx)));
+    return buf;
+}
+
+static void handler_failed(tycho_lua_runtime_t *rt, tycho_lua_task_t *t, int status)
+{
+    tycho_exchange_t *x = t->rq.x;
+    const tycho_lua_route_t *route = t->rq.route;
+    const char *rid = x->req.request_id;
+    lua_State *co = t->co;
+    int e = lua_gettop(co);
+    /* error({ status = 4xx, message = "..." }) is an HTTP error, not a crash */
+    if (status == TYCHO_TASK_ERROR && lua_istable(co, e)) {
+        lua_getfield(co, e, "status");
+        lua_getfield(co, e, "message");
+        if (lua_isnil(co, -1)) {
+            lua_pop(co, 1);
+            lua_getfield(co, e, "error");
+        }
+        double st = lua_tonumber(co, -2);
+        if (lua_type(co, -2) == LUA_TNUMBER && st >= 400 && st <= 599 && st == (int)st) {
+            const char *msg = lua_type(co, -1) == LUA_TSTRING ? lua_tostring(co, -1) : "error";
+            tycho_response_set_error(&x->res, (int)st, msg, rid);
+            if (st >= 500)
+                tycho_log_warn("handler raised an HTTP error", LF_STR("route", route->pattern),
+                               LF_STR("request_id", rid), LF_INT("status", (int)st),
+                               LF_STR("error", msg));
+            lua_settop(co, e);
+            return;
+        }
+        lua_settop(co, e);
+    }
+    char buf[96];
+    const char *msg = error_text(co, e, buf, sizeof buf);
+    lua_State *L = t->gen->L;
+    luaL_traceback(L, co, msg, 0);
+    const char *tb = lua_tostring(L, -1);
+    int code = 500;
+    const char *what = "handler error";
+    if (status == TYCHO_TASK_CPU_TIMEOUT) {
+        code = 504;
+        what = "handler timeout: interrupted after running past TYCHO_HANDLER_TIMEOUT";
+    } else if (status == TYCHO_TASK_NOMEM) {
+        what = "handler error: Lua memory limit reached (TYCHO_LUA_MEMORY_LIMIT)";
+    }
+    rt->handler_errors++;
+    tycho_log_error(what, LF_STR("route", route->pattern),
+                    LF_STRN("method", x->req.method.p, x->req.method.n),
+                    LF_STR("handler", route->where), LF_STR("request_id", rid),
+                    LF_STR("error", msg), LF_STR("traceback", tb ? tb : ""));
+    lua_pop(L, 1);
+    tycho_response_set_error(&x->res, code, code == 504 ? "handler timeout" : "internal error", rid);
+}
+
+static void on_done(tycho_lua_task_t *t, int status, int nres)
+{
+    tycho_lua_runtime_t *rt = t->ud;
+    tycho_exchange_t *x = t->rq.x;
+    if (!x) return;
+    const tycho_lua_route_t *route = t->rq.route;
+    const char *rid = x->req.request_id;
+    if (status == TYCHO_TASK_OK) {
+        char err[300];
+        int first = lua_gettop(t->co) - nres + 1;
+        if (tycho_lua_response_build(t->co, first, nres, &x->res, err, sizeof err) != 0) {
+            rt->handler_errors++;
+            tycho_log_error("handler error: invalid response", LF_STR("route", route->pattern),
+                            LF_STR("handler", route->where), LF_STR("request_id", rid),
+                            LF_STR("error", err));
+            tycho_response_set_error(&x->res, 500, "internal error", rid);
+        }
+    } else if (status == TYCHO_TASK_TIMEOUT) {
+        tycho_log_warn("handler timeout: still waiting after TYCHO_HANDLER_TIMEOUT",
+                       LF_STR("route", route->pattern), LF_STR("handler", route->where),
+                       LF_STR("request_id", rid), LF_DBL("timeout", rt->cfg.handler_timeout));
+        tycho_response_set_error(&x->res, 504, "handler timeout", rid);
+    } else {
+        handler_failed(rt, t, status);
+    }
+    t->rq.x = NULL;
+    x->handler_data = NULL;
+    tycho_exchange_finish(x);
+}
+
+static void finish_now(tycho_exchange_t *x, int status, const char *msg, const char *allow)
+{
+    tycho_response_t *res = &x->res;
+    if (status == 204) {
+        tycho_response_reset(res);
+        res->status = 204;
+    } else {
+        tycho_response_set_error(res, status, msg, x->req.request_id);
+    }
+    if (allow) tycho_response_add_header(res, "Allow", 5, allow, strlen(allow), NULL);
+    tycho_exchange_finish(x);
+}
+
+static void dispatch(void *ctx, tycho_exchange_t *x)
+{
+    tycho_lua_runtime_t *rt = ctx;
+    x->route = NULL;
+    x->handler_data = NULL;
+    if (rt->stopped) {
+        finish_now(x, 503, "shutting down", NULL);
+        return;
+    }
+    tycho_lua_gen_t *g = rt->cur;
+    const tycho_request_t *r = &x->req;
+    tycho_route_match_t m;
+    int rc = tycho_router_match(g->router, r->method.p, r->method.n, r->path.p, r->path.n, &m);
+    if (rc == TYCHO_ROUTE_NOT_FOUND) {
+        finish_now(x, 404, "not found", NULL);
+        return;
+    }
+    if (rc == TYCHO_ROUTE_METHOD_NOT_ALLOWED) {
+        char allow[256];
+        tycho_router_allow(g->router, r->path.p, r->path.n, allow, sizeof allow);
+        int options = r->method.n == 7 && memcmp(r->method.p, "OPTIONS", 7) == 0;
+        finish_now(x, options ? 204 : 405, "method not allowed", allow);
+        return;
+    }
+    tycho_lua_route_t *route = m.data;
+    x->route = route->label;
+    tycho_lua_task_t *t = tycho_lua_task_new(&rt->sched, g, on_done, rt);
+    if (!t) {
+        finish_now(x, 503, "out of memory", NULL);
+        return;
+    }
+    t->rq.x = x;
+    t->rq.route = route;
+    t->rq.match = m;
+    t->rq.cfg = &rt->cfg;
+    t->logctx.request_id = r->request_id;
+    x->handler_data = t;
+    lua_rawgeti(t->co, LUA_REGISTRYINDEX, route->ref);
+    tycho_lua_request_push(t->co, t);
+    tycho_lua_task_run(t, 1);
+}
+
+static void cancel(void *ctx, tycho_exchange_t *x)
+{
+    (void)ctx;
+    tycho_lua_task_t *t = x->handler_data;
+    x->handler_data = NULL;
+    if (!t || t->rq.x != x) return;
+    t->rq.x = NULL;
+    tycho_lua_task_cancel(t);
+}
+
+tycho_handler_t tycho_lua_runtime_handler(tycho_lua_runtime_t *rt)
+{
+    return (tycho_handler_t){dispatch, cancel, rt};
+}
+
+void tycho_lua_runtime_stop(tycho_lua_runtime_t *rt) { rt->stopped = 1; }
+
+void tycho_lua_runtime_free(tycho_lua_runtime_t *rt)
+{
+    if (!rt) return;
+    rt->stopped = 1;
+    /* tasks first (their coroutines live in the states), then the states, then
+     * the task memory: a __gc run by lua_close may still look at a req */
+    rt->sched.gen_release = NULL;
+    tycho_lua_sched_cancel_all(&rt->sched);
+    for (size_t i = 0; i < rt->nretired; i++) tycho_lua_gen_free(rt->retired[i]);
+    free(rt->retired);
+    tycho_lua_gen_free(rt->cur);
+    tycho_lua_sched_close(&rt->sched);
+    for (size_t i = 0; i < rt->ninterned; i++) free(rt->interned[i]);
+    free(rt->interned);
+    free(rt->last_error);
+    free(rt);
+}
+
+int tycho_lua_check(const tycho_config_t *cfg, char **err)
+{
+    tycho_lua_alloc_t alloc = {0};
+    char lua_dir[4096];
+    tycho_lua_resolve_lua_dir(cfg, lua_dir, sizeof lua_dir);
+    tycho_lua_gen_opts_t o = {
+        .cfg = cfg,
+        .routes_dir = cfg->routes_dir[0] ? cfg->routes_dir : "./routes",
+        .lua_dir = lua_dir,
+        .alloc = &alloc,
+        .id = 0,
+    };
+    tycho_lua_gen_t *g = tycho_lua_gen_new(&o, err);
+    if (!g) return -1;
+    tycho_lua_gen_free(g);
+    return 0;
+}
+
+/* Internal accessors for the commands and tycho._test (same layer). */
+tycho_lua_gen_t *tycho_lua_runtime_current_gen(tycho_lua_runtime_t *rt) { return rt->cur; }
+tycho_lua_sched_t *tycho_lua_runtime_sched(tycho_lua_runtime_t *rt) { return &rt->sched; }

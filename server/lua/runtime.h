@@ -1,0 +1,73 @@
+/* runtime — a worker's Lua application: the current generation of routes
+ * (gen.h), the retired ones still finishing requests, the coroutine scheduler
+ * and the Lua memory accounting. It is the tycho_handler_t the HTTP engine
+ * dispatches exchanges to. Everything here runs on the worker thread that
+ * created the runtime, except tycho_lua_runtime_memory/_generation (a racy
+ * read, fine for metrics) and tycho_lua_check (any thread, own state). */
+#ifndef TYCHO_LUA_RUNTIME_H
+#define TYCHO_LUA_RUNTIME_H
+
+#include "core/config.h"
+#include "http/exchange.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct tycho_lua_runtime tycho_lua_runtime_t;
+
+/* Creates a worker's Lua runtime on `loop` (worker thread) and loads
+ * generation 1 from cfg->routes_dir (+ the framework lua dir on package.path).
+ * cfg is copied. NULL + *err (malloc'd, "routes/x.lua:12: ...") on failure. */
+tycho_lua_runtime_t *tycho_lua_runtime_new(uv_loop_t *loop, const tycho_config_t *cfg,
+                                           int worker_id, char **err);
+/* Same, for tycho spec: a missing routes dir is not an error (no routes). */
+tycho_lua_runtime_t *tycho_lua_runtime_new_for_specs(uv_loop_t *loop, const tycho_config_t *cfg,
+                                                     char **err);
+
+/* The handler the HTTP engine dispatches exchanges to. It sets x->route to the
+ * matched pattern (a string interned for the runtime's lifetime), answers 404
+ * / 405 (+Allow) / OPTIONS (204 + Allow) itself, runs the handler otherwise. */
+tycho_handler_t tycho_lua_runtime_handler(tycho_lua_runtime_t *rt);
+
+/* Loads a new generation; on success swaps it in (the old generation is freed
+ * once its in-flight requests finish) and returns 0; on failure keeps the
+ * current one and returns -1 with *err (malloc'd; also kept as last_error). */
+int tycho_lua_runtime_reload(tycho_lua_runtime_t *rt, char **err);
+uint64_t tycho_lua_runtime_generation(const tycho_lua_runtime_t *rt);
+size_t tycho_lua_runtime_memory(const tycho_lua_runtime_t *rt); /* bytes, all generations */
+
+typedef struct tycho_lua_runtime_stats {
+    uint64_t generation;
+    double loaded_at;       /* unix seconds when the serving generation was loaded */
+    const char *last_error; /* last failed reload ("" when the last attempt succeeded) */
+    double last_error_at;   /* unix seconds, 0 if none */
+    size_t routes;
+    size_t memory, memory_peak, memory_limit;
+    size_t inflight;        /* live request tasks */
+    size_t retired;         /* retired generations still finishing requests */
+    unsigned long long reloads, reload_failures, handler_errors, timeouts, cpu_timeouts, oom;
+} tycho_lua_runtime_stats_t;
+/* Worker thread; strings valid until the next reload. */
+void tycho_lua_runtime_stats(const tycho_lua_runtime_t *rt, tycho_lua_runtime_stats_t *out);
+/* Calls fn for each route of the serving generation (method, pattern, "file:line"). */
+void tycho_lua_runtime_routes(const tycho_lua_runtime_t *rt,
+                              void (*fn)(void *ud, const char *method, const char *pattern,
+                                         const char *where),
+                              void *ud);
+
+/* Stops accepting work (new exchanges get 503); in-flight coroutines continue
+ * until they finish or tycho_lua_runtime_free. */
+void tycho_lua_runtime_stop(tycho_lua_runtime_t *rt);
+/* On the worker thread, after the loop drained: cancels what is left (pending
+ * ops cancelled, exchanges NOT finished: their owner is gone), closes every
+ * state, and closes its uv handles — run the loop once more
+ * (uv_run(loop, UV_RUN_DEFAULT)) before uv_loop_close so they finish closing. */
+void tycho_lua_runtime_free(tycho_lua_runtime_t *rt);
+
+/* Loads everything in a scratch state without serving (tycho check, and the
+ * main thread's pre-check before telling workers to reload). 0, or -1 +
+ * *err (malloc'd, "routes/x.lua:12: ..."). */
+int tycho_lua_check(const tycho_config_t *cfg, char **err);
+
+#endif

@@ -1,0 +1,35 @@
+/* watchdog — interrupts Lua code that runs past its deadline without
+ * yielding. One process-wide thread polls the registered worker slots every
+ * 50 ms; when a slot's running task is past its deadline it signals that
+ * worker thread (SIGRTMIN+6), whose handler installs a Lua hook — the same
+ * technique as the luajit CLI's Ctrl-C handler. The hook raises "handler
+ * timeout" in the running coroutine.
+ *
+ * Limit: hooks run in the interpreter only. A loop that LuaJIT has compiled
+ * into a trace that never exits (e.g. `while true do end`) is not interrupted;
+ * code that calls into the interpreter, into C functions or that allocates
+ * usually is. Run a route with jit.off() if it must always be interruptible.
+ *
+ * Threading: register/unregister/enter/leave on the worker thread that owns
+ * the slot. */
+#ifndef TYCHO_LUA_WATCHDOG_H
+#define TYCHO_LUA_WATCHDOG_H
+
+#include <lua.h>
+#include <stdint.h>
+
+typedef struct tycho_watchdog_slot tycho_watchdog_slot_t;
+
+/* NULL if the watchdog cannot start (then CPU timeouts are not enforced). */
+tycho_watchdog_slot_t *tycho_watchdog_register(void);
+void tycho_watchdog_unregister(tycho_watchdog_slot_t *s);
+
+/* Marks co as running until leave, with a deadline (uv_hrtime ns; 0 = none).
+ * Returns the previous deadline, to restore for nested runs. */
+uint64_t tycho_watchdog_enter(tycho_watchdog_slot_t *s, lua_State *co, uint64_t deadline_ns);
+/* Restores the outer run (prev_co/prev_deadline from the enclosing enter, or
+ * NULL/0) and removes the hook if it was installed. Returns 1 if the hook fired
+ * (interrupted the code) during this run. */
+int tycho_watchdog_leave(tycho_watchdog_slot_t *s, lua_State *prev_co, uint64_t prev_deadline);
+
+#endif
