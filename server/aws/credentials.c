@@ -1,0 +1,467 @@
+/* The provider: cache, refresh windows (botocore credentials.py
+ * RefreshableCredentials: advisory 15 min, mandatory 10 min), one fetch shared
+ * by all waiters, and the chain that picks a source. The sources that speak
+ * HTTP live in credentials_http.c. */
+#include "aws/credentials.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "aws/credentials_http.h"
+#include "aws/credentials_profile.h"
+#include "core/log.h"
+
+#define ADVISORY_RETRY_SECS 30 /* after a failed advisory refresh */
+
+struct tycho_aws_creds_wait {
+    tycho_aws_creds_provider_t *p;
+    tycho_aws_creds_wait_t *prev, *next;
+    tycho_aws_creds_cb cb;
+    void *ud;
+};
+
+struct tycho_aws_creds_provider {
+    uv_loop_t *loop;
+    tycho_aws_creds_source_t src;
+    tycho_aws_creds_options_t opts;
+    tycho_aws_creds_t creds;
+    int have, stale;
+    int fetching, fetch_is_advisory;
+    int64_t next_advisory;
+    uint64_t generation;
+    tycho_aws_creds_wait_t *head, *tail;
+    uv_timer_t kick; /* delivers to waiters from the loop, never inline */
+    int closing;
+    char last_error[256];
+    tycho_aws_creds_stats_t stats;
+};
+
+static int64_t now_of(const tycho_aws_creds_provider_t *p)
+{
+    return p->opts.now ? p->opts.now(p->opts.now_ud) : (int64_t)time(NULL);
+}
+
+static void wipe_free(char *s)
+{
+    if (!s) return;
+    memset(s, 0, strlen(s));
+    free(s);
+}
+
+static void creds_clear(tycho_aws_creds_t *c)
+{
+    wipe_free(c->access_key_id);
+    wipe_free(c->secret_access_key);
+    wipe_free(c->session_token);
+    c->access_key_id = c->secret_access_key = c->session_token = NULL;
+}
+
+int tycho_aws_parse_time(const char *s, int64_t *out)
+{
+    int Y, M, D, h, m, sec, n = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &Y, &M, &D, &h, &m, &sec, &n) != 6)
+        return -EINVAL;
+    const char *p = s + n;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            ;
+    int off = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2) return -EINVAL;
+        off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
+        p += 6;
+    } else if (*p) {
+        return -EINVAL;
+    }
+    if (*p || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60) return -EINVAL;
+    struct tm tm = {0};
+    tm.tm_year = Y - 1900;
+    tm.tm_mon = M - 1;
+    tm.tm_mday = D;
+    tm.tm_hour = h;
+    tm.tm_min = m;
+    tm.tm_sec = sec;
+    *out = (int64_t)timegm(&tm) - off;
+    return 0;
+}
+
+/* --- delivery ------------------------------------------------------------ */
+
+static void waiter_unlink(tycho_aws_creds_wait_t *w)
+{
+    tycho_aws_creds_provider_t *p = w->p;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        p->head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        p->tail = w->prev;
+    w->prev = w->next = NULL;
+}
+
+/* Fresh enough to hand out without waiting. */
+static int fresh(tycho_aws_creds_provider_t *p, int64_t now)
+{
+    if (!p->have || p->stale) return 0;
+    return p->creds.expiration == 0 || p->creds.expiration - now > p->opts.mandatory_secs;
+}
+
+static void start_fetch(tycho_aws_creds_provider_t *p, int advisory);
+
+static void on_kick(uv_timer_t *t)
+{
+    tycho_aws_creds_provider_t *p = t->data;
+    int64_t now = now_of(p);
+    const tycho_aws_creds_t *c = NULL;
+    const char *err = NULL;
+    if (fresh(p, now)) {
+        c = &p->creds;
+    } else if (p->fetching) {
+        return; /* the fetch in flight will kick again */
+    } else if (p->have && !p->stale && p->creds.expiration > now) {
+        /* refresh failed inside the mandatory window: still valid, use it */
+        c = &p->creds;
+    } else {
+        err = p->last_error[0] ? p->last_error : "no credentials";
+    }
+    /* serve the waiters present now; callbacks may add (served next kick) or
+     * cancel waiters, or close the provider (close fails the rest) */
+    size_t n = 0;
+    for (tycho_aws_creds_wait_t *w = p->head; w; w = w->next)
+        n++;
+    while (n-- > 0 && p->head && !p->closing) {
+        tycho_aws_creds_wait_t *w = p->head;
+        waiter_unlink(w);
+        p->stats.waiters_served++;
+        w->cb(c, err, w->ud);
+        free(w);
+    }
+}
+
+static void schedule_kick(tycho_aws_creds_provider_t *p)
+{
+    if (!p->closing) uv_timer_start(&p->kick, on_kick, 0, 0);
+}
+
+void tycho_aws_creds_fetch_done(tycho_aws_creds_provider_t *p, const tycho_aws_creds_fetched_t *f)
+{
+    if (!p->fetching) return;
+    p->fetching = 0;
+    int64_t now = now_of(p);
+    if (!f->error && f->access_key_id && *f->access_key_id && f->secret_access_key &&
+        *f->secret_access_key) {
+        tycho_aws_creds_t n = {0};
+        n.access_key_id = strdup(f->access_key_id);
+        n.secret_access_key = strdup(f->secret_access_key);
+        n.session_token = f->session_token && *f->session_token ? strdup(f->session_token) : NULL;
+        if (!n.access_key_id || !n.secret_access_key ||
+            (f->session_token && *f->session_token && !n.session_token)) {
+            creds_clear(&n);
+            snprintf(p->last_error, sizeof p->last_error, "%s: out of memory", p->src.name);
+            p->stats.fetch_failures++;
+        } else {
+            creds_clear(&p->creds);
+            p->creds = n;
+            p->creds.expiration = f->expiration;
+            p->creds.provider = p->src.name;
+            p->creds.generation = ++p->generation;
+            p->have = 1;
+            p->stale = 0;
+            p->last_error[0] = '\0';
+            p->stats.fetches++;
+            char d[160];
+            tycho_aws_creds_describe_creds(&p->creds, d, sizeof d);
+            tycho_log_debug("aws credentials fetched", LF_STR("credentials", d));
+        }
+    } else {
+        snprintf(p->last_error, sizeof p->last_error, "%s",
+                 f->error ? f->error : "credentials incomplete");
+        p->stats.fetch_failures++;
+        if (p->fetch_is_advisory) p->next_advisory = now + ADVISORY_RETRY_SECS;
+        tycho_log_warn("aws credentials refresh failed", LF_STR("provider", p->src.name),
+                       LF_STR("error", p->last_error), LF_BOOL("advisory", p->fetch_is_advisory));
+    }
+    schedule_kick(p);
+}
+
+static void start_fetch(tycho_aws_creds_provider_t *p, int advisory)
+{
+    if (p->fetching || p->closing) return;
+    p->fetching = 1;
+    p->fetch_is_advisory = advisory;
+    if (advisory) p->stats.advisory_refreshes++;
+    p->src.fetch(p, p->src.ud);
+}
+
+/* --- public -------------------------------------------------------------- */
+
+tycho_aws_creds_provider_t *tycho_aws_creds_provider_new(uv_loop_t *loop,
+                                                         const tycho_aws_creds_source_t *src,
+                                                         const tycho_aws_creds_options_t *opts)
+{
+    tycho_aws_creds_provider_t *p = calloc(1, sizeof *p);
+    if (!p) {
+        if (src->destroy) src->destroy(src->ud);
+        return NULL;
+    }
+    p->loop = loop;
+    p->src = *src;
+    if (opts) p->opts = *opts;
+    if (p->opts.advisory_secs <= 0) p->opts.advisory_secs = 900;
+    if (p->opts.mandatory_secs <= 0) p->opts.mandatory_secs = 600;
+    p->opts.profile = NULL; /* not kept */
+    uv_timer_init(loop, &p->kick);
+    p->kick.data = p;
+    return p;
+}
+
+const tycho_aws_creds_t *tycho_aws_creds_peek(tycho_aws_creds_provider_t *p)
+{
+    int64_t now = now_of(p);
+    if (!fresh(p, now)) return NULL;
+    if (p->creds.expiration && p->creds.expiration - now <= p->opts.advisory_secs &&
+        now >= p->next_advisory)
+        start_fetch(p, 1);
+    /* a synchronous source may have replaced the set: re-check */
+    return fresh(p, now) ? &p->creds : NULL;
+}
+
+int tycho_aws_creds_get(tycho_aws_creds_provider_t *p, tycho_aws_creds_cb cb, void *ud,
+                        tycho_aws_creds_wait_t **out)
+{
+    if (out) *out = NULL;
+    if (p->closing) return -ESHUTDOWN;
+    tycho_aws_creds_wait_t *w = calloc(1, sizeof *w);
+    if (!w) return -ENOMEM;
+    w->p = p;
+    w->cb = cb;
+    w->ud = ud;
+    w->prev = p->tail;
+    if (p->tail)
+        p->tail->next = w;
+    else
+        p->head = w;
+    p->tail = w;
+    if (out) *out = w;
+    if (tycho_aws_creds_peek(p))
+        schedule_kick(p);
+    else if (!p->fetching)
+        start_fetch(p, 0);
+    return 0;
+}
+
+void tycho_aws_creds_wait_cancel(tycho_aws_creds_wait_t *w)
+{
+    if (!w) return;
+    waiter_unlink(w);
+    free(w);
+}
+
+void tycho_aws_creds_invalidate(tycho_aws_creds_provider_t *p, uint64_t generation)
+{
+    if (!p->have || p->creds.generation != generation || p->stale) return;
+    p->stale = 1;
+    start_fetch(p, 0);
+}
+
+void tycho_aws_creds_describe_creds(const tycho_aws_creds_t *c, char *out, size_t n)
+{
+    if (!c || !c->access_key_id) {
+        snprintf(out, n, "none");
+        return;
+    }
+    char exp[40] = "";
+    if (c->expiration) {
+        time_t t = (time_t)c->expiration;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(exp, sizeof exp, " expires %Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    snprintf(out, n, "%s %.8s...%s", c->provider ? c->provider : "?", c->access_key_id, exp);
+}
+
+void tycho_aws_creds_describe(tycho_aws_creds_provider_t *p, char *out, size_t n)
+{
+    if (!p->have) {
+        snprintf(out, n, "%s none", p->src.name);
+        return;
+    }
+    tycho_aws_creds_describe_creds(&p->creds, out, n);
+}
+
+const char *tycho_aws_creds_source_name(const tycho_aws_creds_provider_t *p)
+{
+    return p->src.name;
+}
+
+void tycho_aws_creds_stats(const tycho_aws_creds_provider_t *p, tycho_aws_creds_stats_t *out)
+{
+    *out = p->stats;
+}
+
+static void on_kick_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void tycho_aws_creds_provider_close(tycho_aws_creds_provider_t *p)
+{
+    if (!p || p->closing) return;
+    p->closing = 1;
+    if (p->fetching && p->src.cancel) p->src.cancel(p->src.ud);
+    p->fetching = 0;
+    while (p->head) {
+        tycho_aws_creds_wait_t *w = p->head;
+        waiter_unlink(w);
+        w->cb(NULL, "credentials provider closed", w->ud);
+        free(w);
+    }
+    if (p->src.destroy) p->src.destroy(p->src.ud);
+    creds_clear(&p->creds);
+    uv_timer_stop(&p->kick);
+    uv_close((uv_handle_t *)&p->kick, on_kick_closed);
+}
+
+/* --- environment and shared-file sources (synchronous) -------------------- */
+
+static const char *env(const char *k)
+{
+    const char *v = getenv(k);
+    return v && *v ? v : NULL;
+}
+
+static void env_fetch(tycho_aws_creds_provider_t *p, void *ud)
+{
+    (void)ud;
+    tycho_aws_creds_fetched_t f = {0};
+    f.access_key_id = env("AWS_ACCESS_KEY_ID");
+    f.secret_access_key = env("AWS_SECRET_ACCESS_KEY");
+    f.session_token = env("AWS_SESSION_TOKEN");
+    if (!f.session_token) f.session_token = env("AWS_SECURITY_TOKEN");
+    if (!f.access_key_id || !f.secret_access_key)
+        f.error = "env: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must both be set";
+    tycho_aws_creds_fetch_done(p, &f);
+}
+
+int tycho_aws_source_env(tycho_aws_creds_source_t *out, char *err, size_t errlen)
+{
+    if (!env("AWS_ACCESS_KEY_ID") || !env("AWS_SECRET_ACCESS_KEY")) {
+        snprintf(err, errlen, "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY not set");
+        return 0;
+    }
+    memset(out, 0, sizeof *out);
+    out->name = "env";
+    out->fetch = env_fetch;
+    return 1;
+}
+
+typedef struct file_src {
+    char profile[128];
+} file_src_t;
+
+static void file_fetch(tycho_aws_creds_provider_t *p, void *ud)
+{
+    file_src_t *s = ud;
+    tycho_aws_profile_t prof;
+    tycho_aws_creds_fetched_t f = {0};
+    char err[200];
+    if (tycho_aws_profile_load(s->profile, &prof) != 0) {
+        f.error = "shared-file: out of memory";
+        tycho_aws_creds_fetch_done(p, &f);
+        return;
+    }
+    f.access_key_id = tycho_aws_profile_get(&prof, "aws_access_key_id");
+    f.secret_access_key = tycho_aws_profile_get(&prof, "aws_secret_access_key");
+    f.session_token = tycho_aws_profile_get(&prof, "aws_session_token");
+    if (!f.access_key_id || !f.secret_access_key) {
+        snprintf(err, sizeof err,
+                 "shared-file: profile '%s' has no aws_access_key_id / "
+                 "aws_secret_access_key",
+                 s->profile);
+        f.error = err;
+    }
+    tycho_aws_creds_fetch_done(p, &f);
+    tycho_aws_profile_free(&prof);
+}
+
+static int truthy(const char *v)
+{
+    return v && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
+tycho_aws_creds_provider_t *tycho_aws_creds_chain_new(uv_loop_t *loop, tycho_http_client_t *http,
+                                                      const tycho_aws_creds_options_t *opts,
+                                                      char *err, size_t errlen)
+{
+    tycho_aws_creds_source_t src;
+    tycho_aws_profile_t prof;
+    char why[256] = "";
+    if (tycho_aws_profile_load(opts ? opts->profile : NULL, &prof) != 0) {
+        snprintf(err, errlen, "aws credentials: out of memory");
+        return NULL;
+    }
+    int rc;
+    /* 1. environment */
+    if ((rc = tycho_aws_source_env(&src, why, sizeof why)) > 0) goto found;
+    /* 2. web identity (env or profile) */
+    rc = tycho_aws_source_web_identity(loop, http, &prof, &src, err, errlen);
+    if (rc > 0) goto found;
+    if (rc < 0) goto fail;
+    /* 3. shared files */
+    if (tycho_aws_profile_get(&prof, "aws_access_key_id") &&
+        tycho_aws_profile_get(&prof, "aws_secret_access_key")) {
+        file_src_t *s = calloc(1, sizeof *s);
+        if (!s) goto oom;
+        snprintf(s->profile, sizeof s->profile, "%s", prof.name);
+        memset(&src, 0, sizeof src);
+        src.name = "shared-file";
+        src.fetch = file_fetch;
+        src.destroy = free;
+        src.ud = s;
+        goto found;
+    }
+    if (tycho_aws_profile_get(&prof, "role_arn") ||
+        tycho_aws_profile_get(&prof, "credential_process") ||
+        tycho_aws_profile_get(&prof, "sso_start_url") ||
+        tycho_aws_profile_get(&prof, "sso_session")) {
+        snprintf(err, errlen,
+                 "aws credentials: profile '%s' uses role_arn/source_profile, credential_process "
+                 "or SSO, which tycho does not support; use keys, web identity or a container role",
+                 prof.name);
+        goto fail;
+    }
+    /* 4. container */
+    rc = tycho_aws_source_container(loop, http, &src, err, errlen);
+    if (rc > 0) goto found;
+    if (rc < 0) goto fail;
+    /* 5. EC2 instance metadata */
+    if (truthy(env("AWS_EC2_METADATA_DISABLED"))) {
+        snprintf(err, errlen,
+                 "aws credentials: none found (env, web identity, shared files '%s', container "
+                 "tried; IMDS disabled by AWS_EC2_METADATA_DISABLED)",
+                 prof.name);
+        goto fail;
+    }
+    rc = tycho_aws_source_imds(loop, http, &src, err, errlen);
+    if (rc > 0) goto found;
+    goto fail;
+found:
+    tycho_aws_profile_free(&prof);
+    tycho_aws_creds_provider_t *p = tycho_aws_creds_provider_new(loop, &src, opts);
+    if (!p) snprintf(err, errlen, "aws credentials: out of memory");
+    return p;
+oom:
+    snprintf(err, errlen, "aws credentials: out of memory");
+fail:
+    tycho_aws_profile_free(&prof);
+    return NULL;
+}

@@ -1,0 +1,28 @@
+# ports.sh — free loopback ports for tests. Source it from a test script:
+#   . "$TYCHO_SRC/tests/lib/ports.sh"
+#   port=$(tycho_free_port)            # a port nobody listens on right now
+#   tycho_wait_port "$port" 10         # waits up to 10 s until 127.0.0.1:$port accepts
+# A free port can be taken by someone else before it is used; tests run with
+# ctest -j2, so start the server right away and fail clearly if it did not bind.
+
+# Prints a TCP port that is free on 127.0.0.1 (the kernel picks it).
+tycho_free_port() {
+    /usr/bin/python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+# tycho_wait_port PORT [TIMEOUT_SECONDS=10]: 0 once 127.0.0.1:PORT accepts a
+# connection, 1 after the timeout.
+tycho_wait_port() {
+    local port=$1 timeout=${2:-10} i
+    for ((i = 0; i < timeout * 20; i++)); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    return 1
+}

@@ -1,0 +1,447 @@
+/* Credential provider logic with a fake clock and a scripted source:
+ * refresh windows (advisory / mandatory), one fetch for many waiters,
+ * failed refreshes, forced refresh, redaction; plus the parsers (time, shared
+ * files, STS XML) and the container host rule. The HTTP sources themselves
+ * are tested against loopback servers in tests/aws/test_credentials.sh. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aws/credentials.h"
+#include "aws/credentials_http.h"
+#include "aws/credentials_profile.h"
+
+static uv_loop_t loop;
+static int64_t fake_now = 1700000000;
+static int64_t clock_fn(void *ud)
+{
+    (void)ud;
+    return fake_now;
+}
+
+/* A source that completes from a timer, so fetches are really asynchronous. */
+typedef struct fake_src {
+    uv_timer_t t;
+    tycho_aws_creds_provider_t *p;
+    int fetches;
+    int fail_next;
+    int64_t lifetime; /* 0: no expiry */
+    int sync;         /* complete inside fetch */
+} fake_src_t;
+
+static void fake_complete(fake_src_t *s)
+{
+    char akid[32];
+    snprintf(akid, sizeof akid, "ASIATEST%04d", s->fetches);
+    tycho_aws_creds_fetched_t f = {akid, "super-secret-key", "super-session-token",
+                                   s->lifetime ? fake_now + s->lifetime : 0, NULL};
+    if (s->fail_next) {
+        s->fail_next--;
+        memset(&f, 0, sizeof f);
+        f.error = "fake: endpoint down";
+    }
+    tycho_aws_creds_fetch_done(s->p, &f);
+}
+
+static void on_fake_timer(uv_timer_t *t)
+{
+    fake_complete(t->data);
+}
+
+static void fake_fetch(tycho_aws_creds_provider_t *p, void *ud)
+{
+    fake_src_t *s = ud;
+    s->p = p;
+    s->fetches++;
+    if (s->sync)
+        fake_complete(s);
+    else
+        uv_timer_start(&s->t, on_fake_timer, 5, 0);
+}
+
+static void fake_cancel(void *ud)
+{
+    uv_timer_stop(&((fake_src_t *)ud)->t);
+}
+
+static tycho_aws_creds_provider_t *new_provider(fake_src_t *s, int64_t lifetime)
+{
+    memset(s, 0, sizeof *s);
+    s->lifetime = lifetime;
+    uv_timer_init(&loop, &s->t);
+    s->t.data = s;
+    tycho_aws_creds_source_t src = {"fake", fake_fetch, fake_cancel, NULL, s};
+    tycho_aws_creds_options_t o = {.now = clock_fn};
+    return tycho_aws_creds_provider_new(&loop, &src, &o);
+}
+
+static void done_provider(tycho_aws_creds_provider_t *p, fake_src_t *s)
+{
+    tycho_aws_creds_provider_close(p);
+    uv_close((uv_handle_t *)&s->t, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+}
+
+typedef struct got {
+    int calls, ok;
+    char akid[32];
+    char err[128];
+    uint64_t gen;
+} got_t;
+
+static void on_got(const tycho_aws_creds_t *c, const char *err, void *ud)
+{
+    got_t *g = ud;
+    g->calls++;
+    if (c) {
+        g->ok++;
+        snprintf(g->akid, sizeof g->akid, "%s", c->access_key_id);
+        g->gen = c->generation;
+    } else {
+        snprintf(g->err, sizeof g->err, "%s", err);
+    }
+}
+
+static void test_waiters_share_one_fetch(void **state)
+{
+    (void)state;
+    fake_src_t s;
+    tycho_aws_creds_provider_t *p = new_provider(&s, 3600);
+    assert_null(tycho_aws_creds_peek(p));
+    got_t g[20];
+    memset(g, 0, sizeof g);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(tycho_aws_creds_get(p, on_got, &g[i], NULL), 0);
+    assert_int_equal(g[0].calls, 0); /* never synchronous */
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(s.fetches, 1);
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(g[i].ok, 1);
+        assert_string_equal(g[i].akid, "ASIATEST0001");
+    }
+    /* cached: no more fetches, still asynchronous */
+    got_t again = {0};
+    tycho_aws_creds_get(p, on_got, &again, NULL);
+    assert_int_equal(again.calls, 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(again.ok, 1);
+    assert_int_equal(s.fetches, 1);
+    assert_non_null(tycho_aws_creds_peek(p));
+    done_provider(p, &s);
+}
+
+static void test_refresh_windows(void **state)
+{
+    (void)state;
+    fake_src_t s;
+    tycho_aws_creds_provider_t *p = new_provider(&s, 3600);
+    got_t g = {0};
+    tycho_aws_creds_get(p, on_got, &g, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_string_equal(g.akid, "ASIATEST0001");
+
+    /* 20 minutes left: fresh, nothing happens */
+    fake_now += 3600 - 20 * 60;
+    assert_non_null(tycho_aws_creds_peek(p));
+    assert_int_equal(s.fetches, 1);
+    /* 14 minutes left: advisory; current creds returned, refresh in background */
+    fake_now += 6 * 60;
+    const tycho_aws_creds_t *c = tycho_aws_creds_peek(p);
+    assert_non_null(c);
+    assert_string_equal(c->access_key_id, "ASIATEST0001");
+    assert_int_equal(s.fetches, 2);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    c = tycho_aws_creds_peek(p);
+    assert_string_equal(c->access_key_id, "ASIATEST0002");
+
+    /* advisory refresh that fails keeps the old set */
+    fake_now += 3600 - 14 * 60;
+    s.fail_next = 1;
+    c = tycho_aws_creds_peek(p);
+    assert_non_null(c);
+    assert_int_equal(s.fetches, 3);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    c = tycho_aws_creds_peek(p);
+    assert_non_null(c);
+    assert_string_equal(c->access_key_id, "ASIATEST0002");
+    assert_int_equal(s.fetches, 3); /* no retry storm right after a failure */
+
+    /* 9 minutes left: mandatory; peek refuses, get waits for the new set */
+    fake_now += 5 * 60;
+    assert_null(tycho_aws_creds_peek(p));
+    got_t m = {0};
+    tycho_aws_creds_get(p, on_got, &m, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_string_equal(m.akid, "ASIATEST0004");
+
+    /* mandatory refresh failing while the old set is still valid: use it */
+    fake_now += 3600 - 9 * 60;
+    s.fail_next = 1;
+    got_t f = {0};
+    tycho_aws_creds_get(p, on_got, &f, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(f.ok, 1);
+    assert_string_equal(f.akid, "ASIATEST0004");
+    /* expired and the refresh fails: an error */
+    fake_now += 10 * 60;
+    s.fail_next = 1;
+    got_t e = {0};
+    tycho_aws_creds_get(p, on_got, &e, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(e.ok, 0);
+    assert_string_equal(e.err, "fake: endpoint down");
+    tycho_aws_creds_stats_t st;
+    tycho_aws_creds_stats(p, &st);
+    assert_int_equal(st.fetch_failures, 3);
+    done_provider(p, &s);
+}
+
+static void test_invalidate(void **state)
+{
+    (void)state;
+    fake_src_t s;
+    tycho_aws_creds_provider_t *p = new_provider(&s, 0); /* static: never expire */
+    got_t g = {0};
+    tycho_aws_creds_get(p, on_got, &g, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    fake_now += 10 * 365 * 86400;
+    assert_non_null(tycho_aws_creds_peek(p));
+    /* two calls saw the same expired set: one refetch */
+    tycho_aws_creds_invalidate(p, g.gen);
+    tycho_aws_creds_invalidate(p, g.gen);
+    assert_null(tycho_aws_creds_peek(p));
+    got_t h = {0};
+    tycho_aws_creds_get(p, on_got, &h, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(s.fetches, 2);
+    assert_string_equal(h.akid, "ASIATEST0002");
+    /* a stale generation does nothing */
+    tycho_aws_creds_invalidate(p, g.gen);
+    assert_non_null(tycho_aws_creds_peek(p));
+    assert_int_equal(s.fetches, 2);
+    done_provider(p, &s);
+}
+
+static void test_cancel_and_close(void **state)
+{
+    (void)state;
+    fake_src_t s;
+    tycho_aws_creds_provider_t *p = new_provider(&s, 3600);
+    got_t a = {0}, b = {0};
+    tycho_aws_creds_wait_t *w = NULL;
+    tycho_aws_creds_get(p, on_got, &a, &w);
+    tycho_aws_creds_get(p, on_got, &b, NULL);
+    tycho_aws_creds_wait_cancel(w);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(a.calls, 0);
+    assert_int_equal(b.ok, 1);
+    /* close with a waiter and a fetch in flight */
+    tycho_aws_creds_invalidate(p, b.gen);
+    got_t c = {0};
+    tycho_aws_creds_get(p, on_got, &c, NULL);
+    done_provider(p, &s);
+    assert_int_equal(c.calls, 1);
+    assert_string_equal(c.err, "credentials provider closed");
+}
+
+static void test_sync_source(void **state)
+{
+    (void)state;
+    fake_src_t s;
+    tycho_aws_creds_provider_t *p = new_provider(&s, 0);
+    s.sync = 1;
+    got_t g = {0};
+    tycho_aws_creds_get(p, on_got, &g, NULL);
+    assert_int_equal(g.calls, 0); /* still delivered from the loop */
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(g.ok, 1);
+    done_provider(p, &s);
+}
+
+static void test_describe_redacts(void **state)
+{
+    (void)state;
+    tycho_aws_creds_t c = {.access_key_id = "ASIAEXAMPLEKEY123456",
+                           .secret_access_key = "very-secret",
+                           .session_token = "very-secret-token",
+                           .expiration = 1767225600,
+                           .provider = "container"};
+    char d[200];
+    tycho_aws_creds_describe_creds(&c, d, sizeof d);
+    assert_string_equal(d, "container ASIAEXAM... expires 2026-01-01T00:00:00Z");
+    assert_null(strstr(d, "secret"));
+    tycho_aws_creds_describe_creds(NULL, d, sizeof d);
+    assert_string_equal(d, "none");
+}
+
+static void test_parse_time(void **state)
+{
+    (void)state;
+    int64_t t;
+    assert_int_equal(tycho_aws_parse_time("2016-02-25T06:03:31Z", &t), 0);
+    assert_int_equal(t, 1456380211);
+    assert_int_equal(tycho_aws_parse_time("2016-02-25T06:03:31.123Z", &t), 0);
+    assert_int_equal(t, 1456380211);
+    assert_int_equal(tycho_aws_parse_time("2016-02-25T08:03:31+02:00", &t), 0);
+    assert_int_equal(t, 1456380211);
+    assert_int_equal(tycho_aws_parse_time("2016-02-25 06:03:31", &t), -EINVAL);
+    assert_int_equal(tycho_aws_parse_time("2016-13-25T06:03:31Z", &t), -EINVAL);
+    assert_int_equal(tycho_aws_parse_time("", &t), -EINVAL);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_profile_files(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/tycho-profile-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg[256], cred[256];
+    snprintf(cfg, sizeof cfg, "%s/config", dir);
+    snprintf(cred, sizeof cred, "%s/credentials", dir);
+    write_file(cfg, "# comment\n[default]\nregion = eu-west-1\nAWS_ACCESS_KEY_ID = CFG\n"
+                    "[profile app]\nregion=us-west-2\nservices = local\nendpoint_url = "
+                    "http://global:1\n[app]\nregion = ignored\n"
+                    "[services local]\nsqs =\n  endpoint_url = http://127.0.0.1:9324\n"
+                    "dynamodb =\n  endpoint_url = http://127.0.0.1:8000\n");
+    write_file(cred, "[default]\naws_access_key_id = CRED\n; other comment\n"
+                     "aws_secret_access_key = s\n[app]\naws_access_key_id = APPKEY\n");
+    tycho_aws_profile_t p;
+    assert_int_equal(tycho_aws_profile_load_files(NULL, cfg, cred, &p), 0);
+    assert_true(p.found);
+    assert_string_equal(tycho_aws_profile_get(&p, "aws_access_key_id"), "CRED");
+    assert_string_equal(tycho_aws_profile_get(&p, "region"), "eu-west-1");
+    assert_null(tycho_aws_profile_service_endpoint(&p, "sqs"));
+    tycho_aws_profile_free(&p);
+    assert_int_equal(tycho_aws_profile_load_files("app", cfg, cred, &p), 0);
+    assert_string_equal(tycho_aws_profile_get(&p, "region"), "us-west-2");
+    assert_string_equal(tycho_aws_profile_get(&p, "aws_access_key_id"), "APPKEY");
+    assert_string_equal(tycho_aws_profile_service_endpoint(&p, "sqs"), "http://127.0.0.1:9324");
+    assert_string_equal(tycho_aws_profile_service_endpoint(&p, "dynamodb"),
+                        "http://127.0.0.1:8000");
+    tycho_aws_profile_free(&p);
+    assert_int_equal(tycho_aws_profile_load_files("missing", cfg, cred, &p), 0);
+    assert_false(p.found);
+    assert_null(tycho_aws_profile_get(&p, "region"));
+    tycho_aws_profile_free(&p);
+    assert_int_equal(tycho_aws_profile_load_files(NULL, "/nonexistent", NULL, &p), 0);
+    tycho_aws_profile_free(&p);
+    unlink(cfg);
+    unlink(cred);
+    rmdir(dir);
+}
+
+static void test_sts_parse(void **state)
+{
+    (void)state;
+    const char *ok = "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult>"
+                     "<Credentials><SessionToken>tok&amp;en</SessionToken><SecretAccessKey>sec"
+                     "</SecretAccessKey><Expiration>2026-01-01T00:00:00Z</Expiration>"
+                     "<AccessKeyId>ASIA1</AccessKeyId></Credentials>"
+                     "</AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>";
+    tycho_aws_sts_creds_t c;
+    assert_int_equal(tycho_aws_sts_parse(ok, strlen(ok), &c), 0);
+    assert_string_equal(c.access_key_id, "ASIA1");
+    assert_string_equal(c.secret_access_key, "sec");
+    assert_string_equal(c.session_token, "tok&en");
+    assert_string_equal(c.expiration, "2026-01-01T00:00:00Z");
+    tycho_aws_sts_creds_free(&c);
+    const char *err = "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+                      "<Message>Not authorized &lt;x&gt;</Message></Error></ErrorResponse>";
+    assert_int_equal(tycho_aws_sts_parse(err, strlen(err), &c), -EINVAL);
+    assert_string_equal(c.code, "AccessDenied");
+    assert_string_equal(c.message, "Not authorized <x>");
+    tycho_aws_sts_creds_free(&c);
+    assert_int_equal(tycho_aws_sts_parse("<x", 2, &c), -EINVAL);
+    tycho_aws_sts_creds_free(&c);
+}
+
+static void test_container_host_rule(void **state)
+{
+    (void)state;
+    assert_true(tycho_aws_container_host_allowed("127.0.0.1"));
+    assert_true(tycho_aws_container_host_allowed("127.1.2.3"));
+    assert_true(tycho_aws_container_host_allowed("::1"));
+    assert_true(tycho_aws_container_host_allowed("169.254.170.2"));
+    assert_true(tycho_aws_container_host_allowed("169.254.170.23"));
+    assert_true(tycho_aws_container_host_allowed("fd00:ec2::23"));
+    assert_true(tycho_aws_container_host_allowed("::ffff:127.0.0.1"));
+    assert_false(tycho_aws_container_host_allowed("169.254.169.254"));
+    assert_false(tycho_aws_container_host_allowed("192.0.2.1"));
+    assert_false(tycho_aws_container_host_allowed("fd00:ec2::254"));
+    assert_false(tycho_aws_container_host_allowed("example.com"));
+
+    /* the chain refuses such a URI up front (no request is made) */
+    clearenv();
+    setenv("HOME", "/nonexistent", 1);
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://192.0.2.1/creds", 1);
+    tycho_http_client_t *http = tycho_http_client_new(&loop, NULL);
+    char err[300];
+    assert_null(tycho_aws_creds_chain_new(&loop, http, NULL, err, sizeof err));
+    assert_non_null(strstr(err, "not 192.0.2.1"));
+    /* https to any host is fine */
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "https://creds.example.com/x", 1);
+    tycho_aws_creds_provider_t *p = tycho_aws_creds_chain_new(&loop, http, NULL, err, sizeof err);
+    assert_non_null(p);
+    assert_string_equal(tycho_aws_creds_source_name(p), "container");
+    tycho_aws_creds_provider_close(p);
+    /* nothing configured and IMDS disabled */
+    unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    assert_null(tycho_aws_creds_chain_new(&loop, http, NULL, err, sizeof err));
+    assert_non_null(strstr(err, "none found"));
+    /* the IMDS source is chosen last (it is not contacted here) */
+    unsetenv("AWS_EC2_METADATA_DISABLED");
+    setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1", 1);
+    p = tycho_aws_creds_chain_new(&loop, http, NULL, err, sizeof err);
+    assert_non_null(p);
+    assert_string_equal(tycho_aws_creds_source_name(p), "imds");
+    tycho_aws_creds_provider_close(p);
+    tycho_http_client_close(http);
+    uv_run(&loop, UV_RUN_DEFAULT);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return uv_loop_init(&loop);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    uv_run(&loop, UV_RUN_DEFAULT);
+    return uv_loop_close(&loop);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_waiters_share_one_fetch),
+        cmocka_unit_test(test_refresh_windows),
+        cmocka_unit_test(test_invalidate),
+        cmocka_unit_test(test_cancel_and_close),
+        cmocka_unit_test(test_sync_source),
+        cmocka_unit_test(test_describe_redacts),
+        cmocka_unit_test(test_parse_time),
+        cmocka_unit_test(test_profile_files),
+        cmocka_unit_test(test_sts_parse),
+        cmocka_unit_test(test_container_host_rule),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
