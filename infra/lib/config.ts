@@ -1,0 +1,145 @@
+// Deployment settings, read once from CDK context (cdk.json or `-c key=value`).
+// Nothing here names an account or a region: every stack is environment-agnostic,
+// and the account/region come from the credentials `cdk deploy` runs with.
+import { Node } from 'constructs';
+
+/**
+ * tycho's own timing defaults (server/core/config.h). The load balancer and ECS
+ * timings below are derived from them so that the relations the drain logic
+ * depends on hold by construction (and are asserted by test/app.test.ts):
+ *   ALB deregistration delay < drain timeout < ECS stopTimeout
+ *   ALB idle timeout         < keep-alive timeout
+ */
+export const TYCHO = {
+  port: 8080,
+  adminListen: '127.0.0.1:9090',
+  drainTimeoutSeconds: 25,
+  keepAliveTimeoutSeconds: 75,
+  binary: '/usr/local/bin/tycho',
+  routesDir: '/app/routes',
+  /** uid:gid of the `tycho` user created by the root Dockerfile. */
+  user: '10001:10001',
+  /** the writable scratch volume; TYCHO_DATA_DIR points here (root fs is read-only). */
+  tmpDir: '/tmp',
+} as const;
+
+export interface TychoConfig {
+  /** Prefix for stack ids and the few physical names that must be predictable. */
+  readonly prefix: string;
+  /** Lower-case form of prefix, for resource names (SQS queues, AMP alias). */
+  readonly name: string;
+  readonly vpcCidr: string;
+  readonly natGateways: number;
+  /** Route 53 private zone; Loki and Grafana are `loki.<zone>` and `grafana.<zone>`. */
+  readonly zoneName: string;
+  /** Image tags pushed by .github/workflows/deploy.yml (the commit SHA). */
+  readonly imageTag: string;
+  readonly grafanaImageTag: string;
+  readonly lokiImageTag: string;
+  /** ECR repository names (created by the registry stack, pushed to by CI). */
+  readonly repositories: { readonly tycho: string; readonly grafana: string; readonly loki: string };
+  /** Client VPN (mutual TLS): created only when both ACM certificate ARNs are given. */
+  readonly vpnServerCertificateArn?: string;
+  readonly vpnClientCertificateArn?: string;
+  readonly vpnClientCidr: string;
+  /** Optional ACM certificate for an HTTPS listener on the public ALB. */
+  readonly appCertificateArn?: string;
+  readonly appDesiredCount: number;
+  readonly appMaxCount: number;
+  readonly appCpu: number;
+  readonly appMemoryMiB: number;
+  /** Target-tracking goals for the tycho service. */
+  readonly scaleCpuPercent: number;
+  readonly scaleRequestsPerTarget: number;
+  /** Transaction Search is one per account and region: turn off if another stack owns it. */
+  readonly transactionSearch: boolean;
+  readonly transactionSearchIndexingPercent: number;
+  /** CloudWatch log retention for container and flow logs. */
+  readonly logRetentionDays: number;
+  /** Days Loki's objects stay in S3 before the bucket lifecycle removes them (backstop to Loki's own retention). */
+  readonly lokiObjectExpirationDays: number;
+}
+
+function str(node: Node, key: string, fallback: string): string {
+  const v = node.tryGetContext(key);
+  if (v === undefined || v === null || v === '') return fallback;
+  return String(v);
+}
+
+function optStr(node: Node, key: string): string | undefined {
+  const v = node.tryGetContext(key);
+  return v === undefined || v === null || v === '' ? undefined : String(v);
+}
+
+function num(node: Node, key: string, fallback: number): number {
+  const raw = node.tryGetContext(key);
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v)) throw new Error(`context ${key}: not a number: ${JSON.stringify(raw)}`);
+  return v;
+}
+
+function bool(node: Node, key: string, fallback: boolean): boolean {
+  const raw = node.tryGetContext(key);
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  if (raw === true || raw === 'true') return true;
+  if (raw === false || raw === 'false') return false;
+  throw new Error(`context ${key}: expected true or false, got ${JSON.stringify(raw)}`);
+}
+
+export function loadConfig(node: Node): TychoConfig {
+  const prefix = str(node, 'prefix', 'Tycho');
+  if (!/^[A-Za-z][A-Za-z0-9]{0,19}$/.test(prefix)) {
+    throw new Error(`context prefix: use 1-20 letters or digits, starting with a letter (got ${prefix})`);
+  }
+  const name = prefix.toLowerCase();
+  const imageTag = str(node, 'imageTag', 'latest');
+  const vpnServerCertificateArn = optStr(node, 'vpnServerCertificateArn');
+  const vpnClientCertificateArn = optStr(node, 'vpnClientCertificateArn');
+  if ((vpnServerCertificateArn === undefined) !== (vpnClientCertificateArn === undefined)) {
+    throw new Error('context vpnServerCertificateArn and vpnClientCertificateArn: give both (mutual TLS) or neither');
+  }
+  const cfg: TychoConfig = {
+    prefix,
+    name,
+    vpcCidr: str(node, 'vpcCidr', '10.0.0.0/16'),
+    natGateways: num(node, 'natGateways', 1),
+    zoneName: str(node, 'zoneName', `${name}.internal`),
+    imageTag,
+    grafanaImageTag: str(node, 'grafanaImageTag', imageTag),
+    lokiImageTag: str(node, 'lokiImageTag', imageTag),
+    repositories: { tycho: name, grafana: `${name}-grafana`, loki: `${name}-loki` },
+    vpnServerCertificateArn,
+    vpnClientCertificateArn,
+    vpnClientCidr: str(node, 'vpnClientCidr', '10.100.0.0/22'),
+    appCertificateArn: optStr(node, 'appCertificateArn'),
+    appDesiredCount: num(node, 'appDesiredCount', 2),
+    appMaxCount: num(node, 'appMaxCount', 6),
+    appCpu: num(node, 'appCpu', 512),
+    appMemoryMiB: num(node, 'appMemoryMiB', 1024),
+    scaleCpuPercent: num(node, 'scaleCpuPercent', 60),
+    scaleRequestsPerTarget: num(node, 'scaleRequestsPerTarget', 1000),
+    transactionSearch: bool(node, 'transactionSearch', true),
+    transactionSearchIndexingPercent: num(node, 'transactionSearchIndexingPercent', 1),
+    logRetentionDays: num(node, 'logRetentionDays', 30),
+    lokiObjectExpirationDays: num(node, 'lokiObjectExpirationDays', 100),
+  };
+  if (cfg.appMaxCount < cfg.appDesiredCount) {
+    throw new Error(`context appMaxCount (${cfg.appMaxCount}) is below appDesiredCount (${cfg.appDesiredCount})`);
+  }
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(cfg.zoneName)) {
+    throw new Error(`context zoneName: not a DNS name: ${cfg.zoneName}`);
+  }
+  return cfg;
+}
+
+/** The VPC's Amazon DNS resolver: base of the VPC CIDR + 2 (what Client VPN clients must use for the private zone). */
+export function vpcResolver(cidr: string): string {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+  if (!m) throw new Error(`not an IPv4 CIDR: ${cidr}`);
+  const ip = ((+m[1] << 24) | (+m[2] << 16) | (+m[3] << 8) | +m[4]) >>> 0;
+  const bits = +m[5];
+  const base = bits === 0 ? 0 : (ip & (~0 << (32 - bits))) >>> 0;
+  const r = base + 2;
+  return [r >>> 24, (r >>> 16) & 255, (r >>> 8) & 255, r & 255].join('.');
+}

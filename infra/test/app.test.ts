@@ -1,0 +1,218 @@
+// The tycho service: load balancer, task definition, timings, scaling, IAM,
+// security groups. Timing relations are computed from the template itself,
+// so changing one number without the other fails here.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Match } from 'aws-cdk-lib/assertions';
+import { asArray, buildApp, only, resources, template } from './helpers.js';
+
+const { stacks } = buildApp({ imageTag: 'abc1234' });
+const t = template(stacks.app);
+const [, taskDef] = only(resources(t, 'AWS::ECS::TaskDefinition'), 'task definition');
+const containers = taskDef.Properties.ContainerDefinitions;
+const tycho = only<any>(containers, 'container (no sidecar: tycho exports its own telemetry)');
+const env: Record<string, unknown> = Object.fromEntries(tycho.Environment.map((e: any) => [e.Name, e.Value]));
+const [, targetGroup] = only(resources(t, 'AWS::ElasticLoadBalancingV2::TargetGroup'), 'target group');
+const [albId, alb] = only(resources(t, 'AWS::ElasticLoadBalancingV2::LoadBalancer'), 'load balancer');
+const [, service] = only(resources(t, 'AWS::ECS::Service'), 'ECS service');
+
+function attr(list: { Key: string; Value: string }[], key: string): number {
+  const a = list.find((x) => x.Key === key);
+  assert.ok(a, `attribute ${key} is set`);
+  return Number(a.Value);
+}
+
+describe('tycho service: load balancer and health', () => {
+  it('public ALB, health check on /health', () => {
+    assert.equal(alb.Properties.Scheme, 'internet-facing');
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      HealthCheckPath: '/health',
+      Matcher: { HttpCode: '200' },
+      Port: 8080,
+      TargetType: 'ip',
+    });
+  });
+
+  it('ALB access logs are on', () => {
+    assert.equal(alb.Properties.LoadBalancerAttributes.find((a: any) => a.Key === 'access_logs.s3.enabled')?.Value, 'true');
+  });
+
+  it('HTTP listener forwards to tycho without a certificate; HTTPS + redirect with one', () => {
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, Protocol: 'HTTP' });
+    const https = buildApp({ appCertificateArn: 'arn:aws:acm:eu-west-1:111111111111:certificate/app-test' });
+    const h = template(https.stacks.app);
+    h.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 443, Protocol: 'HTTPS',
+      Certificates: [{ CertificateArn: 'arn:aws:acm:eu-west-1:111111111111:certificate/app-test' }],
+    });
+    h.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 80, DefaultActions: [Match.objectLike({ Type: 'redirect' })],
+    });
+  });
+
+  it('container health check runs the tycho binary itself (no curl in the image)', () => {
+    assert.deepEqual(tycho.HealthCheck.Command,
+      ['CMD', '/usr/local/bin/tycho', 'health', '--url', 'http://127.0.0.1:8080/health']);
+  });
+});
+
+describe('tycho service: shutdown and keep-alive timings', () => {
+  const drain = Number(env.TYCHO_DRAIN_TIMEOUT);
+  const keepAlive = Number(env.TYCHO_KEEPALIVE_TIMEOUT);
+
+  it('tycho gets its drain and keep-alive timeouts from the task definition', () => {
+    assert.equal(drain, 25);
+    assert.equal(keepAlive, 75);
+  });
+
+  it('ALB deregistration delay < TYCHO_DRAIN_TIMEOUT', () => {
+    const delay = attr(targetGroup.Properties.TargetGroupAttributes, 'deregistration_delay.timeout_seconds');
+    assert.ok(delay < drain, `deregistration delay ${delay}s must be below the drain timeout ${drain}s`);
+  });
+
+  it('ALB idle timeout < TYCHO_KEEPALIVE_TIMEOUT', () => {
+    const idle = attr(alb.Properties.LoadBalancerAttributes, 'idle_timeout.timeout_seconds');
+    assert.ok(idle < keepAlive, `ALB idle timeout ${idle}s must be below tycho's keep-alive ${keepAlive}s`);
+  });
+
+  it('ECS stopTimeout > TYCHO_DRAIN_TIMEOUT (and within Fargate\'s 120 s)', () => {
+    assert.ok(tycho.StopTimeout > drain, `stopTimeout ${tycho.StopTimeout}s must exceed the drain timeout ${drain}s`);
+    assert.ok(tycho.StopTimeout <= 120);
+  });
+});
+
+describe('tycho service: deployment and scaling', () => {
+  it('deployment circuit breaker with rollback, private subnets, no public IP', () => {
+    assert.deepEqual(service.Properties.DeploymentConfiguration.DeploymentCircuitBreaker, { Enable: true, Rollback: true });
+    assert.equal(service.Properties.DeploymentConfiguration.MinimumHealthyPercent, 100);
+    assert.equal(service.Properties.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp, 'DISABLED');
+    assert.equal(service.Properties.LaunchType, 'FARGATE');
+  });
+
+  it('target tracking on CPU and on ALB requests per target', () => {
+    const types = resources(t, 'AWS::ApplicationAutoScaling::ScalingPolicy')
+      .map(([, p]) => p.Properties.TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification.PredefinedMetricType)
+      .sort();
+    assert.deepEqual(types, ['ALBRequestCountPerTarget', 'ECSServiceAverageCPUUtilization']);
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 2, MaxCapacity: 6 });
+  });
+
+  it('image comes from the registry stack at the tag given as context', () => {
+    const image = JSON.stringify(tycho.Image);
+    assert.match(image, /TychoRegistry/);
+    assert.match(image, /:abc1234"/);
+  });
+});
+
+describe('tycho container: hardening', () => {
+  it('read-only root file system with a writable /tmp volume, non-root user', () => {
+    assert.equal(tycho.ReadonlyRootFilesystem, true);
+    assert.deepEqual(tycho.MountPoints, [{ ContainerPath: '/tmp', ReadOnly: false, SourceVolume: 'tmp' }]);
+    assert.ok(taskDef.Properties.Volumes.some((v: any) => v.Name === 'tmp'));
+    assert.equal(env.TYCHO_DATA_DIR, '/tmp');
+    assert.ok(tycho.User && !/^(root|0)(:|$)/.test(tycho.User), `user ${tycho.User} is not root`);
+  });
+
+  it('logs to CloudWatch (awslogs), listens on 8080', () => {
+    assert.equal(tycho.LogConfiguration.LogDriver, 'awslogs');
+    assert.deepEqual(tycho.PortMappings.map((p: any) => p.ContainerPort), [8080]);
+  });
+});
+
+describe('tycho container: environment wired from the other stacks', () => {
+  const ref = (v: unknown) => JSON.stringify(v);
+  it('backend and service name', () => {
+    assert.equal(env.TYCHO_AWS_BACKEND, 'aws');
+    assert.equal(env.OTEL_SERVICE_NAME, 'tycho');
+    assert.equal(env.TYCHO_LISTEN, '0.0.0.0:8080');
+    assert.equal(env.TYCHO_ADMIN_LISTEN, '127.0.0.1:9090');
+    assert.deepEqual(env.AWS_REGION, { Ref: 'AWS::Region' });
+  });
+  it('queue URL and table name from the data stack', () => {
+    assert.match(ref(env.SQS_MESSAGE_QUEUE_URL), /TychoData.*RefQueue/);
+    assert.match(ref(env.SQS_DEAD_LETTER_QUEUE_URL), /TychoData.*RefDeadLetterQueue/);
+    assert.match(ref(env.DYNAMODB_APP_TABLE), /TychoData.*RefTable/);
+  });
+  it('AMP remote-write URL = workspace endpoint + api/v1/remote_write', () => {
+    assert.match(ref(env.TYCHO_REMOTE_WRITE_URL), /TychoObservability.*WorkspacePrometheusEndpoint.*"api\/v1\/remote_write"/);
+  });
+  it('X-Ray OTLP endpoint of the stack region', () => {
+    assert.deepEqual(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+      { 'Fn::Join': ['', ['https://xray.', { Ref: 'AWS::Region' }, '.amazonaws.com/v1/traces']] });
+  });
+  it('Loki push URL through the private zone', () => {
+    assert.equal(env.TYCHO_LOKI_URL, 'http://loki.tycho.internal/loki/api/v1/push');
+  });
+});
+
+describe('tycho task role: least privilege', () => {
+  const policies = resources(t, 'AWS::IAM::Policy');
+  const taskRoleId = taskDef.Properties.TaskRoleArn['Fn::GetAtt'][0];
+  const [, taskPolicy] = only(policies.filter(([, p]) => p.Properties.Roles.some((r: any) => r.Ref === taskRoleId)), 'task role policy');
+  const statements: any[] = taskPolicy.Properties.PolicyDocument.Statement;
+  const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
+  const actions = (s: any) => asArray<string>(s.Action).slice().sort();
+
+  it('exactly the SQS actions on its queue (and read-only depth of the DLQ)', () => {
+    assert.deepEqual(actions(bySid.Queue), ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:SendMessage']);
+    assert.match(JSON.stringify(bySid.Queue.Resource), /TychoData.*Queue4A7E3555Arn/);
+    assert.deepEqual(actions(bySid.DeadLetterQueueDepth), ['sqs:GetQueueAttributes']);
+    assert.match(JSON.stringify(bySid.DeadLetterQueueDepth.Resource), /DeadLetterQueue.*Arn/);
+  });
+
+  it('DynamoDB item actions on its table and its user-index', () => {
+    for (const a of actions(bySid.Table)) assert.match(a, /^dynamodb:(Get|Put|Update|Delete|BatchGet|BatchWrite|ConditionCheck)Item$|^dynamodb:Query$/);
+    const res = asArray(bySid.Table.Resource).map((r) => JSON.stringify(r));
+    assert.equal(res.length, 2);
+    assert.match(res[0], /Table.*Arn/);
+    assert.match(res[1], /\/index\/user-index/);
+  });
+
+  it('aps:RemoteWrite on its workspace only', () => {
+    assert.deepEqual(actions(bySid.RemoteWrite), ['aps:RemoteWrite']);
+    assert.match(JSON.stringify(bySid.RemoteWrite.Resource), /TychoObservability.*WorkspaceArn/);
+  });
+
+  it('only the X-Ray write actions need Resource "*"; no statement has a wildcard action', () => {
+    assert.deepEqual(Object.keys(bySid).sort(), ['DeadLetterQueueDepth', 'Queue', 'RemoteWrite', 'Table', 'XRayOtlp']);
+    for (const s of statements) {
+      for (const a of asArray<string>(s.Action)) assert.ok(!a.includes('*'), `wildcard action ${a}`);
+      if (s.Sid === 'XRayOtlp') {
+        assert.deepEqual(actions(s), ['xray:PutSpans', 'xray:PutSpansForIndexing', 'xray:PutTraceSegments']);
+      } else {
+        for (const r of asArray(s.Resource)) assert.notEqual(r, '*', `statement ${s.Sid} is scoped to resource ARNs`);
+      }
+    }
+  });
+
+  it('no managed policies on any role of any stack (the original attached *FullAccess)', () => {
+    for (const stack of [stacks.network, stacks.registry, stacks.data, stacks.observability, stacks.app]) {
+      for (const [id, role] of resources(template(stack), 'AWS::IAM::Role')) {
+        const managed = JSON.stringify(role.Properties.ManagedPolicyArns ?? []);
+        assert.doesNotMatch(managed, /FullAccess/, `${stack.stackName}/${id}`);
+        if (!id.startsWith('CustomVpcRestrictDefaultSG')) {
+          assert.equal(managed, '[]', `${stack.stackName}/${id} has managed policies ${managed}`);
+        }
+      }
+    }
+  });
+});
+
+describe('tycho security groups', () => {
+  it('the tasks accept traffic from their ALB only, on 8080', () => {
+    const serviceSg = only<any>(service.Properties.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups, 'service SG');
+    const serviceSgId = serviceSg['Fn::GetAtt'][0];
+    const albSgId = alb.Properties.SecurityGroups[0]['Fn::GetAtt'][0];
+    const [, sg] = only(resources(t, 'AWS::EC2::SecurityGroup').filter(([id]) => id === serviceSgId), 'service SG');
+    assert.equal(sg.Properties.SecurityGroupIngress, undefined, 'no inline ingress (no CIDR rules)');
+    const ingress = resources(t, 'AWS::EC2::SecurityGroupIngress')
+      .filter(([, r]) => r.Properties.GroupId['Fn::GetAtt']?.[0] === serviceSgId);
+    assert.equal(ingress.length, 1);
+    const [, rule] = ingress[0];
+    assert.deepEqual(rule.Properties.SourceSecurityGroupId, { 'Fn::GetAtt': [albSgId, 'GroupId'] });
+    assert.equal(rule.Properties.FromPort, 8080);
+    assert.equal(rule.Properties.ToPort, 8080);
+    assert.ok(albId);
+  });
+});

