@@ -75,17 +75,39 @@ static int on_header_field(llhttp_t *ll, const char *at, size_t len)
     return check_header_size(p, at + len);
 }
 
+/* llhttp 8.1 accepts obs-fold even in strict mode: it reports the folded
+ * line as a second, non-adjacent piece of the value (or, after an empty first
+ * line, as a value preceded by CRLF and whitespace). RFC 9112 5.2 lets a
+ * server reject it with 400, which closes the smuggling vector. */
+static int is_obs_fold(tycho_http_parser_t *p, const span_off_t *v, const char *at)
+{
+    size_t pos = (size_t)(at - p->base);
+    if (v->len) return pos != v->off + v->len;
+    const char *b = at, *start = p->base + p->msg_start;
+    while (b > start && (b[-1] == ' ' || b[-1] == '\t'))
+        b--;
+    return b > start && b[-1] == '\n';
+}
+
 static int on_header_value(llhttp_t *ll, const char *at, size_t len)
 {
     tycho_http_parser_t *p = P(ll);
     p->in_value = 1;
-    extend(p, &p->hvalue[p->nheaders - 1], at, len);
+    if (p->nheaders == 0 || p->hname[p->nheaders - 1].len == 0)
+        return fail(p, 400, "empty header field name");
+    span_off_t *v = &p->hvalue[p->nheaders - 1];
+    if (len == 0) return 0; /* llhttp reports an empty value as an empty span, past its CRLF */
+    if (is_obs_fold(p, v, at)) return fail(p, 400, "obsolete line folding in a header field");
+    extend(p, v, at, len);
     return check_header_size(p, at + len);
 }
 
 static int on_header_value_complete(llhttp_t *ll)
 {
-    P(ll)->in_value = 1; /* an empty value never calls on_header_value */
+    tycho_http_parser_t *p = P(ll);
+    p->in_value = 1; /* an empty value never calls on_header_value */
+    if (p->nheaders == 0 || p->hname[p->nheaders - 1].len == 0)
+        return fail(p, 400, "empty header field name");
     return 0;
 }
 
