@@ -340,14 +340,43 @@ tycho_parse_result_t tycho_http_parser_execute(tycho_http_parser_t *p, const cha
 {
     if (llhttp_get_errno(&p->ll) == HPE_PAUSED) llhttp_resume(&p->ll);
     p->base = base;
-    const char *start = base + from;
-    llhttp_errno_t e = llhttp_execute(&p->ll, start, len - from);
+    size_t pos = from;
+    llhttp_errno_t e = HPE_OK;
+    while (pos < len && e == HPE_OK) {
+        /* While a header section is incomplete, llhttp never gets more than
+         * the bytes the limit still allows: it skips some bytes without a
+         * callback (OWS, CRLF), so checking in callbacks alone would let a
+         * partial section grow the caller's buffer without bound, and would
+         * make the verdict depend on where reads were cut. */
+        size_t n = len - pos;
+        int in_head = !p->in_message || !p->headers_done;
+        if (in_head) {
+            size_t start = p->in_message ? p->msg_start : pos;
+            size_t room = start + p->limits.max_header_bytes - pos;
+            if (n > room) n = room;
+            if (n == 0) break; /* max_header_bytes == 0: nothing fits */
+        }
+        e = llhttp_execute(&p->ll, base + pos, n);
+        if (e != HPE_OK) break;
+        pos += n;
+        if (in_head && tycho_http_parser_mid_headers(p) &&
+            pos - p->msg_start >= p->limits.max_header_bytes) {
+            *consumed = pos - from;
+            fail(p, 431, "request header section too large");
+            return TYCHO_PARSE_ERROR;
+        }
+    }
+    if (e == HPE_OK && pos < len) {
+        *consumed = pos - from;
+        fail(p, 431, "request header section too large");
+        return TYCHO_PARSE_ERROR;
+    }
     if (e == HPE_OK) {
         *consumed = len - from;
         return TYCHO_PARSE_MORE;
     }
-    const char *pos = llhttp_get_error_pos(&p->ll);
-    *consumed = pos ? (size_t)(pos - start) : len - from;
+    const char *err_at = llhttp_get_error_pos(&p->ll);
+    *consumed = err_at ? (size_t)(err_at - base) - from : pos - from;
     if (e == HPE_PAUSED) {
         if (p->in_message && p->expect_continue) {
             p->expect_continue = 0;

@@ -218,6 +218,10 @@ static inline void feed_bytes(http_feed_t *f, const char *data, size_t n)
         }
     }
     if (!f->done) feed_compact(f);
+    /* conn.c bounds what it holds for a partial header section */
+    if (!f->done && tycho_http_parser_mid_headers(&f->parser))
+        FEED_CHECK(f->len - tycho_http_parser_message_start(&f->parser) <=
+                   f->limits.max_header_bytes);
 }
 
 /* Feeds data cut at the given increasing offsets; returns the log (owned by f). */

@@ -306,6 +306,39 @@ static void test_uri_limit(void **state)
     free(p100);
 }
 
+static void test_header_limit(void **state)
+{
+    (void)state;
+    tycho_http_limits_t lim = {256, 128, 64};
+    /* "GET / HTTP/1.1\r\nHost: a\r\nX: " is 28 bytes; the section ends with the
+     * empty line (4 more bytes) */
+    char *v = repeat('v', 256 - 28 - 4), *v1 = repeat('v', 256 - 28 - 4 + 1);
+    assert_int_equal(status_fmt(&lim, "GET / HTTP/1.1\r\nHost: a\r\nX: %s\r\n\r\n", v), 0);
+    assert_int_equal(status_fmt(&lim, "GET / HTTP/1.1\r\nHost: a\r\nX: %s\r\n\r\n", v1), 431);
+    /* many small fields */
+    tycho_buf_t b = TYCHO_BUF_INIT;
+    tycho_buf_puts(&b, "GET / HTTP/1.1\r\nHost: a\r\n");
+    for (int i = 0; i < 40; i++)
+        tycho_buf_printf(&b, "X-%02d: 1\r\n", i);
+    tycho_buf_puts(&b, "\r\n");
+    assert_int_equal(status_of(&lim, b.data, b.len), 431);
+    tycho_buf_free(&b);
+    /* whitespace llhttp skips without a callback counts too, however it arrives */
+    char *sp = repeat(' ', 300);
+    assert_int_equal(status_fmt(&lim, "GET / HTTP/1.1\r\nHost: a\r\nX:%s\r\n\r\n", sp), 431);
+    assert_int_equal(status_fmt(&lim, "GET / HTTP/1.1\r\nHost: a\r\nX:%sv\r\n\r\n", sp), 431);
+    free(sp);
+    /* a long name, and a long request line */
+    assert_int_equal(status_fmt(&lim, "GET / HTTP/1.1\r\nHost: a\r\n%s: 1\r\n\r\n", v1), 431);
+    lim.max_uri_bytes = 1000;
+    char *t = repeat('t', 256 - 27); /* "GET /" + t + " HTTP/1.1\r\nHost: a\r\n\r\n" = 256 */
+    assert_int_equal(status_fmt(&lim, "GET /%s HTTP/1.1\r\nHost: a\r\n\r\n", t), 0);
+    assert_int_equal(status_fmt(&lim, "GET /%st HTTP/1.1\r\nHost: a\r\n\r\n", t), 431);
+    free(t);
+    free(v);
+    free(v1);
+}
+
 static void test_header_count_limit(void **state)
 {
     (void)state;
@@ -423,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_split_invariance),
         cmocka_unit_test(test_uri_limit),
+        cmocka_unit_test(test_header_limit),
         cmocka_unit_test(test_header_count_limit),
         cmocka_unit_test(test_body_limit_zero),
         cmocka_unit_test(test_pipelining_many),
