@@ -300,6 +300,16 @@ static int on_body(llhttp_t *ll, const char *at, size_t len)
     return 0;
 }
 
+/* A chunk that would take the body past the limit is refused when its size
+ * line arrives, not after its data was read. */
+static int on_chunk_header(llhttp_t *ll)
+{
+    tycho_http_parser_t *p = P(ll);
+    if (ll->content_length > p->limits.max_body_bytes - p->body.len)
+        return fail(p, 413, "request body too large");
+    return 0;
+}
+
 static int on_message_complete(llhttp_t *ll)
 {
     tycho_http_parser_t *p = P(ll);
@@ -318,6 +328,7 @@ static const llhttp_settings_t settings = {
     .on_header_value_complete = on_header_value_complete,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
+    .on_chunk_header = on_chunk_header,
     .on_message_complete = on_message_complete,
 };
 

@@ -168,6 +168,10 @@ static const pcase_t cases[] = {
     C("chunk size trailing space", POST CHUNKED "\r\n3 \r\nabc\r\n0\r\n\r\n", "ERR 400\n"),
     C("chunk size bare LF", POST CHUNKED "\r\n3\nabc\r\n0\r\n\r\n", "ERR 400\n"),
     C("chunk data too long", POST CHUNKED "\r\n3\r\nabcX\r\n0\r\n\r\n", "ERR 400\n"),
+    C("chunked body over the limit", POST CHUNKED "\r\n41\r\n", "ERR 413\n"),
+    C("chunks over the limit", POST CHUNKED "\r\n20\r\n01234567890123456789012345678901\r\n"
+                               "20\r\n01234567890123456789012345678901\r\n1\r\n",
+      "ERR 413\n"),
     C("TE in HTTP/1.0", "POST / HTTP/1.0\r\n" CHUNKED "\r\n0\r\n\r\n", "ERR 400\n"),
     C("chunked not final", POST "Transfer-Encoding: chunked, gzip\r\n\r\n", "ERR 400\n"),
     C("only gzip", POST "Transfer-Encoding: gzip\r\n\r\n", "ERR 400\n"),
