@@ -41,6 +41,7 @@ static int on_message_begin(llhttp_t *ll)
     p->in_value = 0;
     p->method = p->url = (span_off_t){0, 0};
     p->expect_continue = 0;
+    p->trailer_bytes = 0;
     tycho_buf_reset(&p->body);
     tycho_buf_reset(&p->head);
     return 0;
@@ -62,9 +63,21 @@ static int on_url(llhttp_t *ll, const char *at, size_t len)
     return check_header_size(p, at + len);
 }
 
+/* Trailer fields (after a chunked body) are read and dropped (RFC 9110
+ * 6.5.1 lets a recipient discard them); their bytes get their own budget of
+ * max_header_bytes, since the body before them is not part of the head. */
+static int on_trailer(tycho_http_parser_t *p, size_t len)
+{
+    p->trailer_bytes += len;
+    if (p->trailer_bytes > p->limits.max_header_bytes)
+        return fail(p, 431, "trailer section too large");
+    return 0;
+}
+
 static int on_header_field(llhttp_t *ll, const char *at, size_t len)
 {
     tycho_http_parser_t *p = P(ll);
+    if (p->headers_done) return on_trailer(p, len);
     if (p->nheaders == 0 || p->in_value) {
         if (p->nheaders == TYCHO_MAX_HEADERS) return fail(p, 431, "too many header fields");
         p->hname[p->nheaders] = p->hvalue[p->nheaders] = (span_off_t){0, 0};
@@ -92,6 +105,7 @@ static int is_obs_fold(tycho_http_parser_t *p, const span_off_t *v, const char *
 static int on_header_value(llhttp_t *ll, const char *at, size_t len)
 {
     tycho_http_parser_t *p = P(ll);
+    if (p->headers_done) return on_trailer(p, len);
     p->in_value = 1;
     if (p->nheaders == 0 || p->hname[p->nheaders - 1].len == 0)
         return fail(p, 400, "empty header field name");
@@ -105,6 +119,7 @@ static int on_header_value(llhttp_t *ll, const char *at, size_t len)
 static int on_header_value_complete(llhttp_t *ll)
 {
     tycho_http_parser_t *p = P(ll);
+    if (p->headers_done) return 0; /* a trailer field */
     p->in_value = 1; /* an empty value never calls on_header_value */
     if (p->nheaders == 0 || p->hname[p->nheaders - 1].len == 0)
         return fail(p, 400, "empty header field name");

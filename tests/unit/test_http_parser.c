@@ -435,6 +435,36 @@ static void test_compaction_keeps_partial_header(void **state)
     }
 }
 
+/* Trailers after a body larger than the header limit: dropped, with their
+ * own budget, wherever the reads were cut (the body before them is compacted
+ * away by then). */
+static void test_trailers(void **state)
+{
+    (void)state;
+    tycho_http_limits_t lim = {256, 128, 4096};
+    char *body = repeat('b', 1024), *big = repeat('t', 300);
+    tycho_buf_t in = TYCHO_BUF_INIT;
+    tycho_buf_printf(&in, "POST / HTTP/1.1\r\nHost: a\r\n" CHUNKED "\r\n400\r\n%s\r\n0\r\n"
+                     "X-T: 1\r\nY: 2\r\n\r\nGET /n HTTP/1.1\r\nHost: a\r\n\r\n", body);
+    assert_int_equal(status_of(&lim, in.data, in.len), 0);
+    size_t cuts[] = {10, 80, 600, 1090, 1100, 1105};
+    for (int mode = 0; mode < 2; mode++) {
+        http_feed_t f;
+        feed_init(&f, &lim);
+        feed_split(&f, in.data, in.len, cuts, mode ? 6 : 0);
+        assert_int_equal(f.nreq, 2);
+        assert_non_null(strstr(f.log.data, "REQ GET /n path=/n"));
+        assert_null(strstr(f.log.data, "X-T"));
+        feed_free(&f);
+    }
+    tycho_buf_free(&in);
+    assert_int_equal(status_fmt(&lim, "POST / HTTP/1.1\r\nHost: a\r\n" CHUNKED
+                                      "\r\n400\r\n%s\r\n0\r\nX-T: %s\r\n\r\n", body, big),
+                     431);
+    free(body);
+    free(big);
+}
+
 static void test_reason_and_slices(void **state)
 {
     (void)state;
@@ -465,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_body_limit_zero),
         cmocka_unit_test(test_pipelining_many),
         cmocka_unit_test(test_compaction_keeps_partial_header),
+        cmocka_unit_test(test_trailers),
         cmocka_unit_test(test_reason_and_slices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
