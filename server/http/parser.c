@@ -246,10 +246,11 @@ static int next_token(const tycho_slice_t *v, size_t *pos, tycho_slice_t *tok)
  * cannot be known); a coding tycho does not implement is 501. */
 static int check_transfer_encoding(tycho_http_parser_t *p)
 {
-    int seen = 0, last_chunked = 0, chunked_not_final = 0, unknown = 0;
+    int fields = 0, seen = 0, last_chunked = 0, chunked_not_final = 0, unknown = 0;
     for (size_t i = 0; i < p->nheaders; i++) {
         if (!slice_is(&p->headers[i].name, "transfer-encoding")) continue;
         if (p->ll.http_minor == 0) return fail(p, 400, "Transfer-Encoding in an HTTP/1.0 request");
+        fields++;
         size_t pos = 0;
         tycho_slice_t tok;
         while (next_token(&p->headers[i].value, &pos, &tok)) {
@@ -259,7 +260,9 @@ static int check_transfer_encoding(tycho_http_parser_t *p)
             seen = 1;
         }
     }
-    if (!seen) return 0;
+    if (!fields) return 0;
+    /* an empty field would leave the framing to whoever reads it next */
+    if (!seen) return fail(p, 400, "empty Transfer-Encoding");
     if (chunked_not_final || !last_chunked)
         return fail(p, 400, "chunked is not the final transfer coding");
     if (unknown) return fail(p, 501, "unsupported transfer coding");

@@ -179,6 +179,8 @@ static const pcase_t cases[] = {
     C("unknown coding before chunked", POST "Transfer-Encoding: gzip, chunked\r\n\r\n", "ERR 501\n"),
     C("unknown coding in two fields", POST "Transfer-Encoding: gzip\r\n" CHUNKED "\r\n", "ERR 501\n"),
     C("chunked twice", POST CHUNKED CHUNKED "\r\n0\r\n\r\n", "ERR 400\n"),
+    C("TE empty", POST "Transfer-Encoding:\r\n\r\n", "ERR 400\n"),
+    C("TE only a comma", POST "Transfer-Encoding: ,\r\n\r\n", "ERR 400\n"),
     C("TE with a space in coding", POST "Transfer-Encoding: chun ked\r\n\r\n", "ERR 400\n"),
 
     /* --- Expect (RFC 9110 10.1.1) --- */
