@@ -1,0 +1,275 @@
+"""Shared helpers for the integration tests: start the real tycho binary on
+ephemeral loopback ports, talk to it with raw sockets, read its JSON log.
+
+Standard library only; run with /usr/bin/python3. The binary comes from
+$TYCHO_BIN (set by ctest), else build/tycho under $TYCHO_SRC or the repo.
+"""
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+SRC = os.environ.get("TYCHO_SRC") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("TYCHO_BIN") or os.path.join(SRC, "build", "tycho")
+SANITIZED = os.environ.get("TYCHO_SANITIZE", "").upper() in ("ON", "1", "TRUE", "YES")
+# Time scale: sanitizer and valgrind builds are slower.
+SLOW = 3.0 if SANITIZED else 1.0
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+class Server:
+    """A running `tycho serve`: .public and .admin are (host, port)."""
+
+    def __init__(self, args=(), env=None, workers=1, cwd=None, wrapper=(), start_timeout=10.0):
+        e = {k: v for k, v in os.environ.items() if not k.startswith("TYCHO_") or k in ("TYCHO_BIN",)}
+        e.setdefault("TYCHO_RELOAD", "off")
+        e["TYCHO_ROUTES"] = e.get("TYCHO_ROUTES", os.path.join(cwd or "/nonexistent", "routes"))
+        if env:
+            e.update({k: str(v) for k, v in env.items()})
+        cmd = list(wrapper) + [BIN, "serve", "--listen", "127.0.0.1:0", "--admin-listen",
+                               "127.0.0.1:0", "--workers", str(workers)] + list(args)
+        self.cmd = cmd
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e,
+                                     cwd=cwd, start_new_session=True)
+        self.lines = []
+        self.stderr = []
+        self._cv = threading.Condition()
+        threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines), daemon=True).start()
+        threading.Thread(target=self._pump, args=(self.proc.stderr, self.stderr), daemon=True).start()
+        first = self.wait_log(lambda r: r.get("msg") == "listening", start_timeout * SLOW)
+        if not first:
+            self.kill()
+            raise Failure("tycho did not start: stdout=%r stderr=%r" % (self.lines[-5:], self.stderr[-5:]))
+        self.public = _addr(first["public"])
+        self.admin = _addr(first["admin"])
+
+    def _pump(self, f, out):
+        for raw in iter(f.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self._cv:
+                out.append(line)
+                self._cv.notify_all()
+        with self._cv:
+            self._cv.notify_all()
+
+    def records(self):
+        out = []
+        with self._cv:
+            lines = list(self.lines)
+        for line in lines:
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+    def wait_log(self, pred, timeout=5.0):
+        end = time.time() + timeout
+        seen = 0
+        while True:
+            with self._cv:
+                lines = self.lines[seen:]
+                seen = len(self.lines)
+            for line in lines:
+                try:
+                    r = json.loads(line)
+                except ValueError:
+                    continue
+                if pred(r):
+                    return r
+            left = end - time.time()
+            if left <= 0 or self.proc.poll() is not None and seen == len(self.lines):
+                return None
+            with self._cv:
+                if len(self.lines) == seen:
+                    self._cv.wait(min(left, 0.2))
+
+    def signal(self, sig=signal.SIGTERM):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout=30.0):
+        try:
+            return self.proc.wait(timeout * SLOW)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise Failure("tycho did not exit within %.0fs" % (timeout * SLOW))
+
+    def stop(self, timeout=30.0):
+        if self.proc.poll() is None:
+            self.signal(signal.SIGTERM)
+        return self.wait(timeout)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def cpu_seconds(self):
+        """User + system CPU time of the process so far (from /proc)."""
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        tick = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+
+
+def _addr(s):
+    host, port = s.rsplit(":", 1)
+    return host.strip("[]"), int(port)
+
+
+# --- raw HTTP/1.1 client -----------------------------------------------------
+
+class Response:
+    def __init__(self, status, reason, headers, body, raw):
+        self.status = status
+        self.reason = reason
+        self.headers = headers  # list of (name, value)
+        self.body = body
+        self.raw = raw
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def headers_named(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    def __repr__(self):
+        return "<%d %s %r>" % (self.status, self.reason, self.body[:80])
+
+
+class Conn:
+    """A raw socket to the server; reads responses with a strict parser."""
+
+    def __init__(self, addr, timeout=5.0):
+        self.sock = socket.create_connection(addr, timeout=timeout * SLOW)
+        self.buf = b""
+        self.closed = False  # the server closed its side (EOF read)
+        self.reset = False
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode("latin-1")
+        self.sock.sendall(data)
+
+    def _fill(self, timeout):
+        self.sock.settimeout(timeout)
+        try:
+            d = self.sock.recv(65536)
+        except ConnectionResetError:
+            self.reset = True
+            self.closed = True
+            return False
+        except socket.timeout:
+            return None
+        if not d:
+            self.closed = True
+            return False
+        self.buf += d
+        return True
+
+    def read_response(self, head=False, timeout=5.0):
+        """The next response (1xx included); None if the connection closed
+        first; raises Failure on a truncated or malformed response."""
+        timeout *= SLOW
+        end = time.time() + timeout
+        while b"\r\n\r\n" not in self.buf:
+            if self.closed:
+                check(not self.buf, "truncated response head: %r" % self.buf[:200])
+                return None
+            left = end - time.time()
+            check(left > 0, "timeout waiting for a response head (have %r)" % self.buf[:200])
+            self._fill(left)
+        hend = self.buf.index(b"\r\n\r\n")
+        head_bytes = self.buf[:hend].decode("latin-1")
+        self.buf = self.buf[hend + 4:]
+        lines = head_bytes.split("\r\n")
+        parts = lines[0].split(" ", 2)
+        check(len(parts) >= 2 and parts[0] == "HTTP/1.1" and parts[1].isdigit() and len(parts[1]) == 3,
+              "bad status line %r" % lines[0])
+        status = int(parts[1])
+        headers = []
+        for line in lines[1:]:
+            check(":" in line and not line[0].isspace(), "bad header line %r" % line)
+            k, v = line.split(":", 1)
+            check(k == k.strip() and k, "bad header name %r" % line)
+            headers.append((k, v.strip()))
+        r = Response(status, parts[2] if len(parts) > 2 else "", headers, b"", head_bytes)
+        if status < 200 or status in (204, 304) or head:
+            check(r.header("Transfer-Encoding") is None, "TE on a bodiless response")
+            return r
+        cl = r.headers_named("Content-Length")
+        check(len(cl) == 1 and cl[0].isdigit(), "response without one Content-Length: %r" % headers)
+        n = int(cl[0])
+        while len(self.buf) < n:
+            check(not self.closed, "truncated body: %d of %d bytes" % (len(self.buf), n))
+            left = end - time.time()
+            check(left > 0, "timeout reading a body")
+            self._fill(left)
+        r.body, self.buf = self.buf[:n], self.buf[n:]
+        return r
+
+    def wait_closed(self, timeout=3.0):
+        """True if the server closes the connection (EOF or reset) within
+        timeout, with no further bytes."""
+        end = time.time() + timeout * SLOW
+        while not self.closed:
+            left = end - time.time()
+            if left <= 0:
+                return False
+            if self._fill(left) is None:
+                return False
+        return not self.buf
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def request(addr, method="GET", path="/", headers=(), body=b"", timeout=5.0):
+    """One request on a new connection; returns the Response."""
+    c = Conn(addr, timeout)
+    try:
+        h = "".join("%s: %s\r\n" % kv for kv in headers)
+        if body and not any(k.lower() == "content-length" for k, _ in headers):
+            h += "Content-Length: %d\r\n" % len(body)
+        c.send(("%s %s HTTP/1.1\r\nHost: t\r\n%s\r\n" % (method, path, h)).encode("latin-1") + body)
+        r = c.read_response(head=(method == "HEAD"), timeout=timeout)
+        check(r is not None, "connection closed without a response")
+        return r
+    finally:
+        c.close()
+
+
+def run_main(main):
+    """Runs main() and prints the closing line; exit 1 on failure."""
+    t0 = time.time()
+    try:
+        main()
+    except Failure as e:
+        print("FAIL: %s" % e)
+        sys.exit(1)
+    print("ok (%.1fs)" % (time.time() - t0))
