@@ -339,6 +339,9 @@ static void process(tycho_conn_t *c)
         }
         if (r == TYCHO_PARSE_HEADERS_CONTINUE) {
             if (write_raw(c, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 0) break;
+            /* The head may have come in one read from IDLE: the request is
+             * under way, so the timeout answers 408 and a drain waits for it. */
+            c->state = READING;
             c->body_phase = 1;
             arm_timer(c, srv->cfg->body_timeout);
             continue;

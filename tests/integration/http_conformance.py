@@ -195,6 +195,8 @@ ROWS = [
         timing=(0.0, 1.5)),
     Row("body timeout", POST + "Content-Length: 10\r\n\r\nabc", [408], True, timing=(0.8, 3.0)),
     Row("chunked body timeout", POST + TE + "\r\n5\r\nhe", [408], True, timing=(0.8, 3.0)),
+    Row("body timeout after 100-continue", [POST + "Expect: 100-continue\r\nContent-Length: 10\r\n\r\n", "WAIT100"],
+        [100, 408], True, timing=(0.8, 3.0)),
     Row("idle keep-alive closed", GET + "\r\n", [404], "idle", timing=(1.8, 4.0)),
     Row("silent connection closed", "", [], True, timing=(0.8, 3.0)),
 ]
