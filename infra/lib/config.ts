@@ -1,6 +1,7 @@
 // Deployment settings, read once from CDK context (cdk.json or `-c key=value`).
 // Nothing here names an account or a region: every stack is environment-agnostic,
 // and the account/region come from the credentials `cdk deploy` runs with.
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Node } from 'constructs';
 
 /**
@@ -124,6 +125,9 @@ export function loadConfig(node: Node): TychoConfig {
     logRetentionDays: num(node, 'logRetentionDays', 30),
     lokiObjectExpirationDays: num(node, 'lokiObjectExpirationDays', 100),
   };
+  if (!(Object.values(RetentionDays) as number[]).includes(cfg.logRetentionDays)) {
+    throw new Error(`context logRetentionDays: ${cfg.logRetentionDays} is not a CloudWatch Logs retention value`);
+  }
   if (cfg.appMaxCount < cfg.appDesiredCount) {
     throw new Error(`context appMaxCount (${cfg.appMaxCount}) is below appDesiredCount (${cfg.appDesiredCount})`);
   }

@@ -30,6 +30,11 @@ export class NetworkStack extends Stack {
       ],
     });
 
+    // Gateway endpoints are free and keep S3 (Loki, ECR layers) and DynamoDB
+    // traffic off the NAT gateway.
+    this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3 });
+    this.vpc.addGatewayEndpoint('DynamoDb', { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB });
+
     const flowLogGroup = new logs.LogGroup(this, 'FlowLogGroup', {
       retention: config.logRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,

@@ -205,7 +205,7 @@ export class ObservabilityStack extends Stack {
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       assignPublicIp: false,
       circuitBreaker: { enable: true, rollback: true },
-      enableExecuteCommand: false,
+      healthCheckGracePeriod: Duration.seconds(90), // /ready turns 200 some seconds after the ring settles
     });
     this.fileSystem.connections.allowDefaultPortFrom(this.lokiService, 'NFS from Loki');
     listener.addTargets('Loki', {
@@ -269,6 +269,7 @@ export class ObservabilityStack extends Stack {
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       assignPublicIp: false,
       circuitBreaker: { enable: true, rollback: true },
+      healthCheckGracePeriod: Duration.seconds(90), // first start migrates the database
     });
     this.fileSystem.connections.allowDefaultPortFrom(this.grafanaService, 'NFS from Grafana');
     listener.addTargets('Grafana', {

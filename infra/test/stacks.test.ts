@@ -231,3 +231,17 @@ describe('observability: Client VPN', () => {
     assert.equal(vpcResolver('172.31.16.0/20'), '172.31.16.2');
   });
 });
+
+describe('configuration', () => {
+  it('rejects bad context values with the key in the message', () => {
+    assert.throws(() => buildApp({ logRetentionDays: 31 }), /logRetentionDays/);
+    assert.throws(() => buildApp({ appDesiredCount: 4, appMaxCount: 2 }), /appMaxCount/);
+    assert.throws(() => buildApp({ zoneName: 'not a zone' }), /zoneName/);
+    assert.throws(() => buildApp({ transactionSearch: 'yes' }), /transactionSearch/);
+  });
+  it('gateway endpoints keep S3 and DynamoDB traffic off the NAT gateway', () => {
+    const services = resources(network, 'AWS::EC2::VPCEndpoint').map(([, e]) => JSON.stringify(e.Properties.ServiceName));
+    assert.equal(services.length, 2);
+    assert.ok(services.some((s) => s.includes('.s3')) && services.some((s) => s.includes('.dynamodb')));
+  });
+});

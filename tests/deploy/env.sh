@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by tests/deploy/test_*.sh: repository paths, AWS isolation, and the
 # infra npm dependencies (which also bring the workflow linter).
 #
@@ -8,7 +9,7 @@
 
 TYCHO_SRC=${TYCHO_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 export TYCHO_SRC
-PY=/usr/bin/python3 # Debian's Python (python3-yaml); `python3` on PATH may be another one
+export PY=/usr/bin/python3 # Debian's Python (python3-yaml); `python3` on PATH may be another one
 
 deploy_tmp=$(mktemp -d "${TMPDIR:-/tmp}/tycho-deploy.XXXXXX")
 trap 'rm -rf "$deploy_tmp"' EXIT

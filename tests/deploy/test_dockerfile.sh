@@ -4,6 +4,7 @@
 # COPY source present and not excluded by .dockerignore. Then a mutated copy
 # must be rejected.
 set -euo pipefail
+# shellcheck source=tests/deploy/env.sh
 source "$(dirname "$0")/env.sh"
 
 "$PY" "$TYCHO_SRC/tests/deploy/check_dockerfile.py" "$TYCHO_SRC"

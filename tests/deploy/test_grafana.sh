@@ -3,6 +3,7 @@
 # and dashboards are loadable and consistent (check_grafana.py), and the
 # checker itself rejects a broken copy.
 set -euo pipefail
+# shellcheck source=tests/deploy/env.sh
 source "$(dirname "$0")/env.sh"
 g="$TYCHO_SRC/grafana"
 

@@ -4,6 +4,7 @@
 # plugin and fails synth on any unacknowledged finding), then the node:test
 # suites (assertions + cdk-nag validateScope). No credentials, no network.
 set -euo pipefail
+# shellcheck source=tests/deploy/env.sh
 source "$(dirname "$0")/env.sh"
 ensure_infra_deps
 cd "$TYCHO_SRC/infra"

@@ -5,6 +5,7 @@
 # names. To check against a live tycho:
 #   curl -s http://127.0.0.1:9090/metrics > scrape.txt && tests/deploy/check_metric_names scrape.txt
 set -euo pipefail
+# shellcheck source=tests/deploy/env.sh
 source "$(dirname "$0")/env.sh"
 d="$TYCHO_SRC/tests/deploy"
 

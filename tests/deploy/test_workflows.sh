@@ -3,6 +3,7 @@
 # script, file and working directory the workflows reference exists. Both
 # checks must also reject a broken workflow.
 set -euo pipefail
+# shellcheck source=tests/deploy/env.sh
 source "$(dirname "$0")/env.sh"
 ensure_infra_deps
 
