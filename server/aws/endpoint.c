@@ -129,7 +129,7 @@ int tycho_aws_endpoint_resolve(const char *service, const char *region, const ch
     tycho_aws_service_info_t si;
     char scratch[64];
     tycho_aws_service_info(service, &si, scratch);
-    const char *url = NULL, *source = NULL;
+    const char *url = NULL, *source = NULL, *label = NULL; /* label: what an error names */
     char name[96];
     snprintf(name, sizeof name, "AWS_ENDPOINT_URL_%s", si.env_suffix);
     int ignore = truthy(env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) ||
@@ -140,6 +140,7 @@ int tycho_aws_endpoint_resolve(const char *service, const char *region, const ch
     } else if (!ignore && env(name)) {
         url = env(name);
         source = "AWS_ENDPOINT_URL_<SERVICE>";
+        label = name;
     } else if (!ignore && env("AWS_ENDPOINT_URL")) {
         url = env("AWS_ENDPOINT_URL");
         source = "AWS_ENDPOINT_URL";
@@ -153,7 +154,7 @@ int tycho_aws_endpoint_resolve(const char *service, const char *region, const ch
     if (url) {
         if (tycho_aws_endpoint_parse(url, out) != 0) {
             snprintf(err, errlen, "%s: not an http(s)://host[:port][/path] URL: %s",
-                     strcmp(source, "AWS_ENDPOINT_URL_<SERVICE>") == 0 ? name : source, url);
+                     label ? label : source, url);
             return -EINVAL;
         }
         out->source = source;
