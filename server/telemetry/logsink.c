@@ -1,0 +1,554 @@
+#include "telemetry/logsink.h"
+
+#include "core/buf.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH_TARGET (64 * 1024)  /* bytes gathered before one write(2) */
+#define TICK_BUDGET (1024 * 1024) /* bytes written per timer tick, then yield */
+#define REC_HDR sizeof(uint32_t)
+
+/* One producing thread's byte ring: records are a u32 length then the line,
+ * both possibly wrapping around the end. */
+struct producer {
+    alignas(64) atomic_size_t head;                  /* bytes consumed: consumer */
+    atomic_uint_fast64_t popped;                     /* lines consumed: consumer */
+    alignas(64) atomic_size_t tail;                  /* bytes produced: producer */
+    atomic_uint_fast64_t pushed;                     /* lines produced: producer */
+    atomic_uint_fast64_t dropped[TYCHO_DROP_COUNT_]; /* producer */
+    size_t head_cache;
+    alignas(64) atomic_int ready; /* buf allocated, owner set */
+    pthread_t owner;
+    char *buf;
+    size_t cap; /* power of two */
+};
+
+struct tycho_logsink {
+    tycho_logsink_opts_t o;
+    char *service_json; /* the service name as a JSON string literal */
+    uint64_t gen;
+    struct producer *prods; /* max_producers private ones + 1 shared (the last) */
+    atomic_uint nclaimed;
+    atomic_flag shared_busy;
+    atomic_uint_fast64_t contended; /* shared ring busy: queue_full drops by any thread */
+
+    /* consumer side: one thread */
+    atomic_uint_fast64_t consumer_dropped[TYCHO_DROP_COUNT_]; /* write_error, shutdown */
+    uv_loop_t *loop;
+    uv_timer_t timer;
+    uv_poll_t poll;
+    bool started, poll_ok, polling, timer_init;
+    int saved_flags;
+    unsigned interval;
+    char *batch;
+    size_t batch_len, batch_off, batch_cap;
+    uint64_t reported;
+    uint64_t last_report_ms;
+};
+
+static atomic_uint_fast64_t g_gen = 1;
+
+static _Thread_local struct {
+    uint64_t gen;
+    struct producer *p;
+    bool shared;
+} t_slot;
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t c = 1024;
+    while (c < n)
+        c <<= 1;
+    return c;
+}
+
+tycho_logsink_t *tycho_logsink_new(const tycho_logsink_opts_t *opts)
+{
+    tycho_logsink_t *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    if (opts) s->o = *opts;
+    if (s->o.fd <= 0) s->o.fd = STDOUT_FILENO;
+    if (!s->o.producer_bytes) s->o.producer_bytes = 256 * 1024;
+    if (!s->o.max_producers) s->o.max_producers = 64;
+    if (!s->o.max_line) s->o.max_line = 64 * 1024;
+    if (!s->o.report_interval_ms) s->o.report_interval_ms = 1000;
+    if (!s->o.poll_min_ms) s->o.poll_min_ms = 2;
+    if (s->o.poll_max_ms < s->o.poll_min_ms) s->o.poll_max_ms = s->o.poll_min_ms * 10;
+    s->gen = atomic_fetch_add(&g_gen, 1);
+    atomic_flag_clear(&s->shared_busy);
+    s->interval = s->o.poll_min_ms;
+
+    tycho_buf_t b = TYCHO_BUF_INIT;
+    const char *svc = s->o.service ? s->o.service : "tycho";
+    if (tycho_buf_append_json_string(&b, svc, strlen(svc)) != 0) goto err;
+    s->service_json = tycho_buf_steal(&b);
+    s->o.service = NULL; /* not kept: the caller's string may go away */
+
+    size_t cap = pow2_at_least(s->o.producer_bytes);
+    if (s->o.max_line + 1 + REC_HDR > cap) s->o.max_line = cap - 1 - REC_HDR;
+    if (posix_memalign((void **)&s->prods, 64, (s->o.max_producers + 1) * sizeof *s->prods) != 0) {
+        s->prods = NULL;
+        goto err;
+    }
+    memset(s->prods, 0, (s->o.max_producers + 1) * sizeof *s->prods);
+    for (unsigned i = 0; i <= s->o.max_producers; i++)
+        s->prods[i].cap = cap;
+    struct producer *shared = &s->prods[s->o.max_producers];
+    if (!(shared->buf = malloc(cap))) goto err;
+    atomic_store(&shared->ready, 1);
+
+    s->batch_cap = BATCH_TARGET + s->o.max_line + 512;
+    if (!(s->batch = malloc(s->batch_cap))) goto err;
+    return s;
+err:
+    tycho_logsink_free(s);
+    return NULL;
+}
+
+void tycho_logsink_free(tycho_logsink_t *s)
+{
+    if (!s) return;
+    if (s->prods)
+        for (unsigned i = 0; i <= s->o.max_producers; i++)
+            free(s->prods[i].buf);
+    free(s->prods);
+    free(s->batch);
+    free(s->service_json);
+    free(s);
+}
+
+/* --- producer side ------------------------------------------------------------ */
+
+/* This thread's ring, claimed on its first line (a lock-free slot claim; the
+ * only allocation). NULL when the shared ring is busy. */
+static struct producer *producer_for(tycho_logsink_t *s, bool *shared)
+{
+    *shared = false;
+    if (t_slot.gen != s->gen) {
+        t_slot.gen = s->gen;
+        t_slot.p = NULL;
+        t_slot.shared = false;
+        pthread_t self = pthread_self();
+        unsigned n = atomic_load_explicit(&s->nclaimed, memory_order_acquire);
+        if (n > s->o.max_producers) n = s->o.max_producers;
+        for (unsigned i = 0; i < n && !t_slot.p; i++) /* a thread alternating sinks */
+            if (atomic_load_explicit(&s->prods[i].ready, memory_order_acquire) == 1 &&
+                pthread_equal(s->prods[i].owner, self))
+                t_slot.p = &s->prods[i];
+        if (!t_slot.p) {
+            unsigned idx = atomic_fetch_add(&s->nclaimed, 1);
+            if (idx < s->o.max_producers) {
+                struct producer *p = &s->prods[idx];
+                p->buf = malloc(p->cap);
+                p->owner = self;
+                if (p->buf) {
+                    atomic_store_explicit(&p->ready, 1, memory_order_release);
+                    t_slot.p = p;
+                } else {
+                    atomic_store_explicit(&p->ready, 2, memory_order_release); /* dead slot */
+                }
+            }
+            if (!t_slot.p) t_slot.shared = true;
+        }
+    }
+    if (!t_slot.shared) return t_slot.p;
+    if (atomic_flag_test_and_set_explicit(&s->shared_busy, memory_order_acquire)) return NULL;
+    *shared = true;
+    return &s->prods[s->o.max_producers];
+}
+
+static void ring_put(struct producer *p, size_t pos, const void *src, size_t n)
+{
+    size_t off = pos & (p->cap - 1), first = p->cap - off;
+    if (first >= n) {
+        memcpy(p->buf + off, src, n);
+    } else {
+        memcpy(p->buf + off, src, first);
+        memcpy(p->buf, (const char *)src + first, n - first);
+    }
+}
+
+static void ring_get(const struct producer *p, size_t pos, void *dst, size_t n)
+{
+    size_t off = pos & (p->cap - 1), first = p->cap - off;
+    if (first >= n) {
+        memcpy(dst, p->buf + off, n);
+    } else {
+        memcpy(dst, p->buf + off, first);
+        memcpy((char *)dst + first, p->buf, n - first);
+    }
+}
+
+static void count_drop(struct producer *p, tycho_drop_reason_t r)
+{
+    /* Single writer (the owner, or whoever holds the shared ring). */
+    uint64_t v = atomic_load_explicit(&p->dropped[r], memory_order_relaxed);
+    atomic_store_explicit(&p->dropped[r], v + 1, memory_order_relaxed);
+}
+
+void tycho_logsink_write(const char *line, size_t len, void *ud)
+{
+    tycho_logsink_t *s = ud;
+    bool shared;
+    struct producer *p = producer_for(s, &shared);
+    if (!p) {
+        atomic_fetch_add_explicit(&s->contended, 1, memory_order_relaxed);
+        return;
+    }
+    bool add_nl = len == 0 || line[len - 1] != '\n'; /* every record is one whole line */
+    size_t rec = len + (add_nl ? 1 : 0);
+    if (rec > s->o.max_line) {
+        count_drop(p, TYCHO_DROP_TOO_LARGE);
+        goto out;
+    }
+    size_t t = atomic_load_explicit(&p->tail, memory_order_relaxed);
+    if (p->cap - (t - p->head_cache) < REC_HDR + rec) {
+        p->head_cache = atomic_load_explicit(&p->head, memory_order_acquire);
+        if (p->cap - (t - p->head_cache) < REC_HDR + rec) {
+            count_drop(p, TYCHO_DROP_QUEUE_FULL);
+            goto out;
+        }
+    }
+    uint32_t n32 = (uint32_t)rec;
+    ring_put(p, t, &n32, REC_HDR);
+    ring_put(p, t + REC_HDR, line, len);
+    if (add_nl) ring_put(p, t + REC_HDR + len, "\n", 1);
+    atomic_store_explicit(&p->tail, t + REC_HDR + rec, memory_order_release);
+    uint64_t pushed = atomic_load_explicit(&p->pushed, memory_order_relaxed);
+    atomic_store_explicit(&p->pushed, pushed + 1, memory_order_relaxed);
+out:
+    if (shared) atomic_flag_clear_explicit(&s->shared_busy, memory_order_release);
+}
+
+/* --- accounting -------------------------------------------------------------- */
+
+uint64_t tycho_logsink_dropped(const tycho_logsink_t *s, tycho_drop_reason_t reason)
+{
+    if ((unsigned)reason >= TYCHO_DROP_COUNT_) return 0;
+    tycho_logsink_t *m = (tycho_logsink_t *)s;
+    uint64_t n = atomic_load_explicit(&m->consumer_dropped[reason], memory_order_relaxed);
+    for (unsigned i = 0; i <= s->o.max_producers; i++)
+        n += atomic_load_explicit(&m->prods[i].dropped[reason], memory_order_relaxed);
+    if (reason == TYCHO_DROP_QUEUE_FULL)
+        n += atomic_load_explicit(&m->contended, memory_order_relaxed);
+    return n;
+}
+
+static uint64_t dropped_total(const tycho_logsink_t *s)
+{
+    uint64_t n = 0;
+    for (int r = 0; r < TYCHO_DROP_COUNT_; r++)
+        n += tycho_logsink_dropped(s, (tycho_drop_reason_t)r);
+    return n;
+}
+
+size_t tycho_logsink_queued(const tycho_logsink_t *s)
+{
+    tycho_logsink_t *m = (tycho_logsink_t *)s;
+    uint64_t n = 0;
+    for (unsigned i = 0; i <= s->o.max_producers; i++) {
+        uint64_t popped = atomic_load_explicit(&m->prods[i].popped, memory_order_relaxed);
+        uint64_t pushed = atomic_load_explicit(&m->prods[i].pushed, memory_order_relaxed);
+        if (pushed > popped) n += pushed - popped;
+    }
+    return (size_t)n;
+}
+
+static double metric_queue_full(void *ud)
+{
+    return (double)tycho_logsink_dropped(ud, TYCHO_DROP_QUEUE_FULL);
+}
+static double metric_too_large(void *ud)
+{
+    return (double)tycho_logsink_dropped(ud, TYCHO_DROP_TOO_LARGE);
+}
+static double metric_write_error(void *ud)
+{
+    return (double)tycho_logsink_dropped(ud, TYCHO_DROP_WRITE_ERROR);
+}
+static double metric_shutdown(void *ud)
+{
+    return (double)tycho_logsink_dropped(ud, TYCHO_DROP_SHUTDOWN);
+}
+static double metric_depth(void *ud)
+{
+    return (double)tycho_logsink_queued(ud);
+}
+
+int tycho_logsink_register_metrics(tycho_logsink_t *s, tycho_dropcount_t *d)
+{
+    int rc = tycho_dropcount_set_source(d, TYCHO_SIGNAL_LOGS, TYCHO_DROP_QUEUE_FULL,
+                                        metric_queue_full, s);
+    if (!rc)
+        rc = tycho_dropcount_set_source(d, TYCHO_SIGNAL_LOGS, TYCHO_DROP_TOO_LARGE,
+                                        metric_too_large, s);
+    if (!rc)
+        rc = tycho_dropcount_set_source(d, TYCHO_SIGNAL_LOGS, TYCHO_DROP_WRITE_ERROR,
+                                        metric_write_error, s);
+    if (!rc)
+        rc = tycho_dropcount_set_source(d, TYCHO_SIGNAL_LOGS, TYCHO_DROP_SHUTDOWN, metric_shutdown,
+                                        s);
+    if (!rc) rc = tycho_dropcount_set_depth_source(d, TYCHO_SIGNAL_LOGS, metric_depth, s);
+    return rc;
+}
+
+/* --- consumer side ------------------------------------------------------------ */
+
+static void consumer_count(tycho_logsink_t *s, tycho_drop_reason_t r, uint64_t n)
+{
+    uint64_t v = atomic_load_explicit(&s->consumer_dropped[r], memory_order_relaxed);
+    atomic_store_explicit(&s->consumer_dropped[r], v + n, memory_order_relaxed);
+}
+
+/* Appends the drop report when lines were lost since the last one and the
+ * interval has passed (force: always). */
+static void maybe_report(tycho_logsink_t *s, bool force)
+{
+    uint64_t total = dropped_total(s);
+    if (total <= s->reported) return;
+    uint64_t now = now_ms();
+    if (!force && s->last_report_ms && now - s->last_report_ms < s->o.report_interval_ms) return;
+    if (s->batch_cap - s->batch_len < 512 + strlen(s->service_json)) return; /* next time */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char when[31];
+    tycho_log_format_time(when, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+    int n = snprintf(s->batch + s->batch_len, s->batch_cap - s->batch_len,
+                     "{\"time\":\"%s\",\"level\":\"warn\",\"msg\":\"log lines dropped: output "
+                     "too slow or unavailable\",\"service\":%s,\"dropped\":%llu,"
+                     "\"dropped_total\":%llu,\"queue_full\":%llu,\"too_large\":%llu,"
+                     "\"write_error\":%llu}\n",
+                     when, s->service_json, (unsigned long long)(total - s->reported),
+                     (unsigned long long)total,
+                     (unsigned long long)tycho_logsink_dropped(s, TYCHO_DROP_QUEUE_FULL),
+                     (unsigned long long)tycho_logsink_dropped(s, TYCHO_DROP_TOO_LARGE),
+                     (unsigned long long)tycho_logsink_dropped(s, TYCHO_DROP_WRITE_ERROR));
+    if (n <= 0 || (size_t)n >= s->batch_cap - s->batch_len) return;
+    s->batch_len += (size_t)n;
+    s->reported = total;
+    s->last_report_ms = now;
+}
+
+/* Moves whole lines from the rings into the batch, up to BATCH_TARGET.
+ * Returns the number of lines moved. */
+static size_t fill_batch(tycho_logsink_t *s, bool force_report)
+{
+    maybe_report(s, force_report);
+    size_t moved = 0;
+    bool progress = true;
+    while (progress && s->batch_len < BATCH_TARGET) {
+        progress = false;
+        for (unsigned i = 0; i <= s->o.max_producers && s->batch_len < BATCH_TARGET; i++) {
+            struct producer *p = &s->prods[i];
+            if (atomic_load_explicit(&p->ready, memory_order_acquire) != 1) continue;
+            size_t h = atomic_load_explicit(&p->head, memory_order_relaxed);
+            size_t t = atomic_load_explicit(&p->tail, memory_order_acquire);
+            if (h == t) continue;
+            uint32_t n;
+            ring_get(p, h, &n, REC_HDR);
+            if (s->batch_cap - s->batch_len < n) continue; /* room next round */
+            ring_get(p, h + REC_HDR, s->batch + s->batch_len, n);
+            s->batch_len += n;
+            atomic_store_explicit(&p->head, h + REC_HDR + n, memory_order_release);
+            uint64_t popped = atomic_load_explicit(&p->popped, memory_order_relaxed);
+            atomic_store_explicit(&p->popped, popped + 1, memory_order_relaxed);
+            moved++;
+            progress = true;
+        }
+    }
+    return moved;
+}
+
+static uint64_t count_lines(const char *p, size_t n)
+{
+    uint64_t k = 0;
+    for (const char *e = p + n; (p = memchr(p, '\n', (size_t)(e - p))); p++)
+        k++;
+    return k;
+}
+
+/* Writes the batch. 0 when it is empty, -EAGAIN when the output is full.
+ * A hard write error discards the batch (counted as write_error). */
+static int write_batch(tycho_logsink_t *s, size_t *written)
+{
+    while (s->batch_off < s->batch_len) {
+        ssize_t n = write(s->o.fd, s->batch + s->batch_off, s->batch_len - s->batch_off);
+        if (n > 0) {
+            s->batch_off += (size_t)n;
+            if (written) *written += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return -EAGAIN;
+        /* EPIPE, EBADF, ENOSPC...: nothing can be written; keep draining so
+         * producers keep going, and count what is lost. */
+        consumer_count(s, TYCHO_DROP_WRITE_ERROR,
+                       count_lines(s->batch + s->batch_off, s->batch_len - s->batch_off));
+        break;
+    }
+    s->batch_off = s->batch_len = 0;
+    return 0;
+}
+
+static void arm(tycho_logsink_t *s);
+
+static void on_writable(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    tycho_logsink_t *s = h->data;
+    uv_poll_stop(&s->poll);
+    s->polling = false;
+    arm(s);
+}
+
+/* One drain pass on the loop: fill, write, up to TICK_BUDGET bytes. */
+static void tick(uv_timer_t *t)
+{
+    tycho_logsink_t *s = t->data;
+    size_t written = 0;
+    size_t moved_total = 0;
+    for (;;) {
+        int rc = write_batch(s, &written);
+        if (rc == -EAGAIN) {
+            if (s->poll_ok && uv_poll_start(&s->poll, UV_WRITABLE, on_writable) == 0) {
+                s->polling = true;
+                return; /* the poll callback re-arms the timer */
+            }
+            s->interval = s->o.poll_min_ms;
+            break;
+        }
+        if (written >= TICK_BUDGET) {
+            s->interval = 0; /* more to do: come back right after other events */
+            break;
+        }
+        size_t moved = fill_batch(s, false);
+        moved_total += moved;
+        if (s->batch_len == 0) {
+            /* Idle: back off; a pending (rate-limited) report keeps us busy. */
+            bool pending = dropped_total(s) > s->reported;
+            s->interval =
+                moved_total || pending ? s->o.poll_min_ms : (s->interval ? s->interval * 2 : 1);
+            if (s->interval > s->o.poll_max_ms) s->interval = s->o.poll_max_ms;
+            break;
+        }
+    }
+    uv_timer_start(&s->timer, tick, s->interval, 0);
+}
+
+int tycho_logsink_drain(tycho_logsink_t *s)
+{
+    for (;;) {
+        if (write_batch(s, NULL) == -EAGAIN) return -EAGAIN;
+        fill_batch(s, false);
+        if (s->batch_len == 0) return 0;
+    }
+}
+
+static void arm(tycho_logsink_t *s)
+{
+    uv_timer_start(&s->timer, tick, 0, 0);
+}
+
+int tycho_logsink_start(tycho_logsink_t *s, uv_loop_t *loop)
+{
+    s->loop = loop;
+    int fl = fcntl(s->o.fd, F_GETFL);
+    if (fl < 0) return uv_translate_sys_error(errno);
+    s->saved_flags = fl;
+    /* Shared with whoever else holds this open file (a terminal, a parent's
+     * pipe): restored by stop. */
+    if (!(fl & O_NONBLOCK) && fcntl(s->o.fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return uv_translate_sys_error(errno);
+    int rc = uv_timer_init(loop, &s->timer);
+    if (rc) return rc;
+    s->timer_init = true;
+    s->timer.data = s;
+    /* Regular files cannot be polled (and never return EAGAIN). */
+    s->poll_ok = uv_poll_init(loop, &s->poll, s->o.fd) == 0;
+    if (s->poll_ok) s->poll.data = s;
+    s->started = true;
+    arm(s);
+    return 0;
+}
+
+/* Drops everything still queued in the rings (shutdown deadline). */
+static void discard_rings(tycho_logsink_t *s)
+{
+    uint64_t lost = count_lines(s->batch + s->batch_off, s->batch_len - s->batch_off);
+    s->batch_off = s->batch_len = 0;
+    for (unsigned i = 0; i <= s->o.max_producers; i++) {
+        struct producer *p = &s->prods[i];
+        if (atomic_load_explicit(&p->ready, memory_order_acquire) != 1) continue;
+        size_t t = atomic_load_explicit(&p->tail, memory_order_acquire);
+        uint64_t popped = atomic_load_explicit(&p->popped, memory_order_relaxed);
+        atomic_store_explicit(&p->head, t, memory_order_release);
+        /* A producer still running may be one line ahead of this count. */
+        uint64_t now_pushed = atomic_load_explicit(&p->pushed, memory_order_relaxed);
+        lost += now_pushed > popped ? now_pushed - popped : 0;
+        atomic_store_explicit(&p->popped, now_pushed, memory_order_relaxed);
+    }
+    consumer_count(s, TYCHO_DROP_SHUTDOWN, lost);
+}
+
+int tycho_logsink_flush(tycho_logsink_t *s, unsigned timeout_ms)
+{
+    uint64_t deadline = now_ms() + timeout_ms;
+    if (s->started) {
+        uv_timer_stop(&s->timer);
+        if (s->polling) uv_poll_stop(&s->poll);
+        s->polling = false;
+    }
+    for (;;) {
+        int rc = write_batch(s, NULL);
+        if (rc == 0) {
+            fill_batch(s, true);
+            if (s->batch_len == 0) break;
+            continue;
+        }
+        uint64_t now = now_ms();
+        if (now >= deadline) {
+            discard_rings(s);
+            maybe_report(s, true); /* best effort, without waiting */
+            write_batch(s, NULL);
+            s->batch_off = s->batch_len = 0;
+            return -ETIMEDOUT;
+        }
+        struct pollfd pfd = {.fd = s->o.fd, .events = POLLOUT};
+        poll(&pfd, 1, (int)(deadline - now));
+    }
+    if (s->started && s->loop) uv_timer_start(&s->timer, tick, s->o.poll_min_ms, 0);
+    return 0;
+}
+
+void tycho_logsink_stop(tycho_logsink_t *s)
+{
+    if (!s->started) return;
+    s->started = false;
+    uv_timer_stop(&s->timer);
+    uv_close((uv_handle_t *)&s->timer, NULL);
+    if (s->poll_ok) {
+        uv_poll_stop(&s->poll);
+        uv_close((uv_handle_t *)&s->poll, NULL);
+    }
+    if (!(s->saved_flags & O_NONBLOCK)) fcntl(s->o.fd, F_SETFL, s->saved_flags);
+}

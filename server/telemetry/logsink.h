@@ -1,0 +1,65 @@
+/* logsink — non-blocking stdout for log lines. tycho_logsink_write is a
+ * tycho_log_sink_fn: any thread may call it; it copies the line into that
+ * thread's own bounded byte ring and returns, never waiting (a full ring
+ * drops the line and counts it). The telemetry thread drains every ring to
+ * the (O_NONBLOCK) output with write(2) and uv_poll; if the output is slow,
+ * producers drop, and once it recovers one line reports how many were lost.
+ * Lines are written whole: never torn, never interleaved. */
+#ifndef TYCHO_TELEMETRY_LOGSINK_H
+#define TYCHO_TELEMETRY_LOGSINK_H
+
+#include "telemetry/dropcount.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct tycho_logsink_opts {
+    int fd;                      /* output; default (0 given) STDOUT_FILENO */
+    size_t producer_bytes;       /* ring per producing thread; default 256 KiB */
+    unsigned max_producers;      /* threads with their own ring; default 64, then a shared one */
+    size_t max_line;             /* longer lines are dropped (too_large); default 64 KiB */
+    unsigned report_interval_ms; /* at most one drop report per interval; default 1000 */
+    unsigned poll_min_ms;        /* drain period while busy; default 2 */
+    unsigned poll_max_ms;        /* drain period when idle; default 20 */
+    const char *service;         /* "service" of the drop report line; default "tycho" */
+} tycho_logsink_opts_t;
+
+typedef struct tycho_logsink tycho_logsink_t;
+
+/* NULL on ENOMEM. opts may be NULL (all defaults). */
+tycho_logsink_t *tycho_logsink_new(const tycho_logsink_opts_t *opts);
+/* On the telemetry thread: sets the output O_NONBLOCK (restored by stop) and
+ * starts draining on loop. 0 or a negative uv error. */
+int tycho_logsink_start(tycho_logsink_t *s, uv_loop_t *loop);
+/* The sink: tycho_log_set_sink(tycho_logsink_write, sink). Any thread, also
+ * before start (lines wait in the ring) and after stop (they are dropped
+ * when the ring fills; nothing is ever freed under a producer). */
+void tycho_logsink_write(const char *line, size_t len, void *ud);
+/* One non-blocking drain pass now (the timer does this on its own): on the
+ * consumer thread. 0 when everything queued was written, -EAGAIN when the
+ * output is full. */
+int tycho_logsink_drain(tycho_logsink_t *s);
+/* Shutdown: on the telemetry thread (or any one thread once that loop no
+ * longer runs), writes out everything queued, waiting for the output with
+ * poll(2) up to timeout_ms. Lines left when the deadline passes are counted
+ * as dropped (reason shutdown). A final report line is written if lines were
+ * lost since the last one. 0, or -ETIMEDOUT. */
+int tycho_logsink_flush(tycho_logsink_t *s, unsigned timeout_ms);
+/* Telemetry thread: stops draining and closes the uv handles (their close
+ * callbacks run on the loop's next iteration), restores the output's flags. */
+void tycho_logsink_stop(tycho_logsink_t *s);
+/* After stop's close callbacks ran (or if never started), and once no thread
+ * can call tycho_logsink_write with this sink any more. */
+void tycho_logsink_free(tycho_logsink_t *s);
+
+/* Lines dropped so far for that reason (queue_full, too_large, write_error,
+ * shutdown); any thread. */
+uint64_t tycho_logsink_dropped(const tycho_logsink_t *s, tycho_drop_reason_t reason);
+/* Lines queued in the rings, approximate; any thread. */
+size_t tycho_logsink_queued(const tycho_logsink_t *s);
+/* Wires the drop counters and the queue depth into the dropcount metrics
+ * (signal "logs"). Main thread, once. */
+int tycho_logsink_register_metrics(tycho_logsink_t *s, tycho_dropcount_t *d);
+
+#endif

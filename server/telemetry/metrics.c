@@ -1,0 +1,1008 @@
+#include "telemetry/metrics.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CACHE_LINE 64
+
+const double TYCHO_METRICS_LATENCY_BUCKETS[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                0.5,   1,    2.5,   5,    10};
+const size_t TYCHO_METRICS_LATENCY_NBUCKETS =
+    sizeof TYCHO_METRICS_LATENCY_BUCKETS / sizeof TYCHO_METRICS_LATENCY_BUCKETS[0];
+
+/* An interned label set of one family: immutable once published, never freed
+ * before the registry. idx orders series in snapshots. */
+struct labelset {
+    uint64_t hash;
+    uint32_t idx;
+    bool overflow;
+    bool admitted;            /* counts against the cap (not the overflow or a callback-only set) */
+    tycho_metric_value_fn fn; /* callback series; guarded by the metric lock */
+    void *ud;
+    const char *values[]; /* nlabels pointers; the strings follow in the same block */
+};
+
+/* One value cell set of one label set on one shard. Only the owner thread
+ * stores into the cells; the scraper loads them. */
+struct tycho_series {
+    _Atomic uint64_t value; /* double bits: counter/gauge value, histogram sum */
+    _Atomic uint64_t stamp; /* gauges (LAST merge): CLOCK_MONOTONIC ns of the last write */
+    struct tycho_series *next;
+    const struct labelset *ls;
+    tycho_metric_t *metric;
+    _Atomic uint64_t buckets[]; /* histogram: per-bucket (non-cumulative) counts, nbounds + 1 */
+};
+
+/* A family's view of one shard: the owner looks series up here without a
+ * lock; it inserts (and the scraper walks) under the shard's lock. */
+struct mshard {
+    tycho_series_t **table; /* open addressing, power-of-two capacity */
+    size_t tcap;
+    size_t count;
+    size_t admitted;               /* series of admitted label sets on this shard */
+    tycho_series_t *head;          /* every series, for the scraper */
+    tycho_series_t *overflow;      /* the overflow series, once needed */
+    tycho_series_t *overflow_hits; /* this family's overflow counter on this shard */
+};
+
+struct tycho_metric {
+    tycho_metrics_t *reg;
+    char *name;
+    char *help;
+    tycho_metric_type_t type;
+    tycho_gauge_merge_t merge;
+    char **label_names;
+    size_t nlabels;
+    double *bounds;
+    size_t nbounds;
+    size_t max_series;
+
+    pthread_mutex_t lock;   /* the label table below */
+    struct labelset **sets; /* by idx */
+    size_t nsets, setcap;
+    struct labelset **itab; /* open addressing on hash */
+    size_t itcap;
+    size_t admitted;  /* non-overflow, non-callback label sets */
+    atomic_bool full; /* admitted reached max_series */
+    struct labelset *overflow_set;
+
+    struct mshard *shards; /* nshards */
+};
+
+struct shard_lock {
+    alignas(CACHE_LINE) pthread_mutex_t lock;
+};
+
+struct tycho_metrics {
+    pthread_mutex_t lock; /* families, registration, snapshots */
+    unsigned nshards;
+    size_t default_max_series;
+    struct shard_lock *shards;
+    tycho_metric_t **families;
+    size_t nfamilies, famcap;
+    tycho_metric_t *overflow_metric;
+};
+
+/* --- small helpers ------------------------------------------------------ */
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static inline uint64_t dbl_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+static inline double bits_dbl(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+static uint64_t now_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static const char *val_or_empty(const char *const *values, size_t i)
+{
+    return values && values[i] ? values[i] : "";
+}
+
+/* FNV-1a over the values, each followed by 0xff (never in UTF-8). */
+static uint64_t hash_values(const char *const *values, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        for (const unsigned char *p = (const unsigned char *)val_or_empty(values, i); *p; p++) {
+            h ^= *p;
+            h *= 1099511628211ull;
+        }
+        h ^= 0xff;
+        h *= 1099511628211ull;
+    }
+    return h ? h : 1;
+}
+
+static bool values_equal(const struct labelset *ls, const char *const *values, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ls->values[i], val_or_empty(values, i)) != 0) return false;
+    return true;
+}
+
+static int check_values(const tycho_metric_t *m, const char *const *values)
+{
+    if (m->nlabels && !values) return -EINVAL;
+    for (size_t i = 0; i < m->nlabels; i++)
+        if (strlen(val_or_empty(values, i)) > TYCHO_METRICS_MAX_LABEL_VALUE) return -E2BIG;
+    return 0;
+}
+
+/* --- validation --------------------------------------------------------- */
+
+int tycho_metrics_valid_name(const char *name)
+{
+    if (!name || !*name || strlen(name) > TYCHO_METRICS_MAX_NAME) return 0;
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+        if (!alpha && !(p != name && c >= '0' && c <= '9')) return 0;
+    }
+    return 1;
+}
+
+int tycho_metrics_valid_label_name(const char *name)
+{
+    if (!name || !*name || strlen(name) > TYCHO_METRICS_MAX_NAME) return 0;
+    if (name[0] == '_' && name[1] == '_') return 0;
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        if (!alpha && !(p != name && c >= '0' && c <= '9')) return 0;
+    }
+    return 1;
+}
+
+static const char *type_name(tycho_metric_type_t t)
+{
+    switch (t) {
+    case TYCHO_METRIC_COUNTER:
+        return "counter";
+    case TYCHO_METRIC_GAUGE:
+        return "gauge";
+    case TYCHO_METRIC_HISTOGRAM:
+        return "histogram";
+    }
+    return "?";
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Sample names a family puts on the wire collide with another family's? A
+ * histogram "x" owns x_bucket, x_sum and x_count. */
+static bool names_collide(const char *a, tycho_metric_type_t ta, const char *b,
+                          tycho_metric_type_t tb)
+{
+    static const char *const hsuffix[] = {"_bucket", "_sum", "_count"};
+    if (ta == TYCHO_METRIC_HISTOGRAM) {
+        size_t n = strlen(a);
+        for (size_t i = 0; i < 3; i++)
+            if (ends_with(b, hsuffix[i]) && strlen(b) == n + strlen(hsuffix[i]) &&
+                strncmp(a, b, n) == 0)
+                return true;
+    }
+    if (tb == TYCHO_METRIC_HISTOGRAM) return names_collide(b, tb, a, TYCHO_METRIC_COUNTER);
+    return false;
+}
+
+static void describe_labels(char *out, size_t outlen, const char *const *names, size_t n)
+{
+    size_t off = 0;
+    out[0] = 0;
+    off += (size_t)snprintf(out + off, outlen - off, "[");
+    for (size_t i = 0; i < n && off < outlen; i++)
+        off += (size_t)snprintf(out + off, outlen - off, "%s%s", i ? "," : "", names[i]);
+    if (off < outlen) snprintf(out + off, outlen - off, "]");
+}
+
+/* --- registry ----------------------------------------------------------- */
+
+tycho_metrics_t *tycho_metrics_new(unsigned nshards, size_t default_max_series)
+{
+    if (nshards == 0 || nshards > 4096) return NULL;
+    tycho_metrics_t *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->nshards = nshards;
+    r->default_max_series =
+        default_max_series ? default_max_series : TYCHO_METRICS_DEFAULT_MAX_SERIES;
+    pthread_mutex_init(&r->lock, NULL);
+    if (posix_memalign((void **)&r->shards, CACHE_LINE, nshards * sizeof *r->shards) != 0) {
+        r->shards = NULL;
+        goto err;
+    }
+    for (unsigned i = 0; i < nshards; i++)
+        pthread_mutex_init(&r->shards[i].lock, NULL);
+
+    static const char *const labels[] = {"metric"};
+    tycho_metric_opts_t o = {
+        .name = TYCHO_METRICS_OVERFLOW_METRIC,
+        .help = "Updates folded into a metric's overflow series because the metric reached its "
+                "series cap.",
+        .type = TYCHO_METRIC_COUNTER,
+        .label_names = labels,
+        .nlabels = 1,
+        .max_series = 100000,
+    };
+    if (tycho_metrics_register(r, &o, &r->overflow_metric, NULL, 0) != 0) goto err;
+    return r;
+err:
+    tycho_metrics_free(r);
+    return NULL;
+}
+
+unsigned tycho_metrics_nshards(const tycho_metrics_t *r)
+{
+    return r->nshards;
+}
+
+static void metric_free(tycho_metric_t *m, unsigned nshards)
+{
+    if (!m) return;
+    if (m->shards) {
+        for (unsigned k = 0; k < nshards; k++) {
+            tycho_series_t *s = m->shards[k].head;
+            while (s) {
+                tycho_series_t *next = s->next;
+                free(s);
+                s = next;
+            }
+            free(m->shards[k].table);
+        }
+        free(m->shards);
+    }
+    for (size_t i = 0; i < m->nsets; i++)
+        free(m->sets[i]);
+    free(m->sets);
+    free(m->itab);
+    for (size_t i = 0; i < m->nlabels; i++)
+        free(m->label_names[i]);
+    free(m->label_names);
+    free(m->bounds);
+    free(m->name);
+    free(m->help);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+void tycho_metrics_free(tycho_metrics_t *r)
+{
+    if (!r) return;
+    for (size_t i = 0; i < r->nfamilies; i++)
+        metric_free(r->families[i], r->nshards);
+    free(r->families);
+    if (r->shards) {
+        for (unsigned i = 0; i < r->nshards; i++)
+            pthread_mutex_destroy(&r->shards[i].lock);
+        free(r->shards);
+    }
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}
+
+static tycho_metric_t *find_locked(tycho_metrics_t *r, const char *name)
+{
+    for (size_t i = 0; i < r->nfamilies; i++)
+        if (strcmp(r->families[i]->name, name) == 0) return r->families[i];
+    return NULL;
+}
+
+tycho_metric_t *tycho_metrics_find(tycho_metrics_t *r, const char *name)
+{
+    pthread_mutex_lock(&r->lock);
+    tycho_metric_t *m = find_locked(r, name);
+    pthread_mutex_unlock(&r->lock);
+    return m;
+}
+
+const char *tycho_metric_name(const tycho_metric_t *m)
+{
+    return m->name;
+}
+
+tycho_metric_type_t tycho_metric_type(const tycho_metric_t *m)
+{
+    return m->type;
+}
+
+size_t tycho_metric_nlabels(const tycho_metric_t *m)
+{
+    return m->nlabels;
+}
+
+/* Bounds as they will be stored: the given ones minus a trailing +Inf. */
+static int validate_opts(const tycho_metric_opts_t *o, const double **bounds, size_t *nbounds,
+                         char *err, size_t errlen)
+{
+    if (!tycho_metrics_valid_name(o->name)) {
+        seterr(err, errlen, "metric \"%s\": invalid name (want [a-zA-Z_:][a-zA-Z0-9_:]*)",
+               o->name ? o->name : "(null)");
+        return -EINVAL;
+    }
+    if (o->type != TYCHO_METRIC_COUNTER && o->type != TYCHO_METRIC_GAUGE &&
+        o->type != TYCHO_METRIC_HISTOGRAM) {
+        seterr(err, errlen, "metric \"%s\": unknown type %d", o->name, (int)o->type);
+        return -EINVAL;
+    }
+    if (o->nlabels > TYCHO_METRICS_MAX_LABELS || (o->nlabels && !o->label_names)) {
+        seterr(err, errlen, "metric \"%s\": at most %d labels", o->name, TYCHO_METRICS_MAX_LABELS);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < o->nlabels; i++) {
+        const char *l = o->label_names[i];
+        if (!tycho_metrics_valid_label_name(l)) {
+            seterr(err, errlen,
+                   "metric \"%s\": invalid label name \"%s\" (want [a-zA-Z_][a-zA-Z0-9_]*, "
+                   "not starting with __)",
+                   o->name, l ? l : "(null)");
+            return -EINVAL;
+        }
+        if (o->type == TYCHO_METRIC_HISTOGRAM && strcmp(l, "le") == 0) {
+            seterr(err, errlen, "metric \"%s\": label \"le\" is reserved for histogram buckets",
+                   o->name);
+            return -EINVAL;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(l, o->label_names[j]) == 0) {
+                seterr(err, errlen, "metric \"%s\": duplicate label name \"%s\"", o->name, l);
+                return -EINVAL;
+            }
+    }
+    *bounds = NULL;
+    *nbounds = 0;
+    if (o->type == TYCHO_METRIC_HISTOGRAM) {
+        const double *b = o->buckets ? o->buckets : TYCHO_METRICS_LATENCY_BUCKETS;
+        size_t n = o->buckets ? o->nbuckets : TYCHO_METRICS_LATENCY_NBUCKETS;
+        if (n > 0 && isinf(b[n - 1]) && b[n - 1] > 0) n--;
+        if (n == 0 || n > TYCHO_METRICS_MAX_BUCKETS) {
+            seterr(err, errlen, "metric \"%s\": a histogram needs 1 to %d bucket bounds", o->name,
+                   TYCHO_METRICS_MAX_BUCKETS);
+            return -EINVAL;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (!isfinite(b[i]) || (i > 0 && !(b[i] > b[i - 1]))) {
+                seterr(err, errlen,
+                       "metric \"%s\": bucket bounds must be finite and strictly increasing",
+                       o->name);
+                return -EINVAL;
+            }
+        }
+        *bounds = b;
+        *nbounds = n;
+    }
+    return 0;
+}
+
+static bool same_shape(const tycho_metric_t *m, const tycho_metric_opts_t *o, const double *bounds,
+                       size_t nbounds)
+{
+    if (m->type != o->type || m->nlabels != o->nlabels) return false;
+    for (size_t i = 0; i < m->nlabels; i++)
+        if (strcmp(m->label_names[i], o->label_names[i]) != 0) return false;
+    if (m->type == TYCHO_METRIC_HISTOGRAM) {
+        if (m->nbounds != nbounds) return false;
+        for (size_t i = 0; i < nbounds; i++)
+            if (m->bounds[i] != bounds[i]) return false;
+    }
+    if (m->type == TYCHO_METRIC_GAUGE && m->merge != o->merge) return false;
+    return true;
+}
+
+static struct labelset *labelset_new(const tycho_metric_t *m, const char *const *values,
+                                     uint64_t hash)
+{
+    size_t bytes = sizeof(struct labelset) + m->nlabels * sizeof(char *);
+    for (size_t i = 0; i < m->nlabels; i++)
+        bytes += strlen(val_or_empty(values, i)) + 1;
+    struct labelset *ls = calloc(1, bytes);
+    if (!ls) return NULL;
+    ls->hash = hash;
+    char *p = (char *)ls + sizeof(struct labelset) + m->nlabels * sizeof(char *);
+    for (size_t i = 0; i < m->nlabels; i++) {
+        const char *v = val_or_empty(values, i);
+        size_t n = strlen(v) + 1;
+        memcpy(p, v, n);
+        ls->values[i] = p;
+        p += n;
+    }
+    return ls;
+}
+
+/* Adds ls to the label table. Metric lock held. */
+static int intern_add(tycho_metric_t *m, struct labelset *ls)
+{
+    if (m->nsets == m->setcap) {
+        size_t ncap = m->setcap ? m->setcap * 2 : 8;
+        struct labelset **n = realloc(m->sets, ncap * sizeof *n);
+        if (!n) return -ENOMEM;
+        m->sets = n;
+        m->setcap = ncap;
+    }
+    if ((m->nsets + 1) * 2 > m->itcap) {
+        size_t ncap = m->itcap ? m->itcap * 2 : 16;
+        struct labelset **t = calloc(ncap, sizeof *t);
+        if (!t) return -ENOMEM;
+        for (size_t i = 0; i < m->nsets; i++) {
+            size_t j = m->sets[i]->hash & (ncap - 1);
+            while (t[j])
+                j = (j + 1) & (ncap - 1);
+            t[j] = m->sets[i];
+        }
+        free(m->itab);
+        m->itab = t;
+        m->itcap = ncap;
+    }
+    ls->idx = (uint32_t)m->nsets;
+    m->sets[m->nsets++] = ls;
+    size_t j = ls->hash & (m->itcap - 1);
+    while (m->itab[j])
+        j = (j + 1) & (m->itcap - 1);
+    m->itab[j] = ls;
+    return 0;
+}
+
+/* Metric lock held. */
+static struct labelset *intern_find(tycho_metric_t *m, const char *const *values, uint64_t hash)
+{
+    if (!m->itcap) return NULL;
+    for (size_t j = hash & (m->itcap - 1); m->itab[j]; j = (j + 1) & (m->itcap - 1)) {
+        struct labelset *ls = m->itab[j];
+        if (ls->hash == hash && !ls->overflow && values_equal(ls, values, m->nlabels)) return ls;
+    }
+    return NULL;
+}
+
+int tycho_metrics_register(tycho_metrics_t *r, const tycho_metric_opts_t *o, tycho_metric_t **out,
+                           char *err, size_t errlen)
+{
+    const double *bounds;
+    size_t nbounds;
+    int rc = validate_opts(o, &bounds, &nbounds, err, errlen);
+    if (rc) return rc;
+
+    pthread_mutex_lock(&r->lock);
+    tycho_metric_t *m = find_locked(r, o->name);
+    if (m) {
+        if (same_shape(m, o, bounds, nbounds)) {
+            *out = m;
+            pthread_mutex_unlock(&r->lock);
+            return 0;
+        }
+        char have[512], want[512];
+        describe_labels(have, sizeof have, (const char *const *)m->label_names, m->nlabels);
+        describe_labels(want, sizeof want, o->label_names, o->nlabels);
+        seterr(err, errlen,
+               "metric \"%s\": already registered as %s with labels %s%s; cannot register it as "
+               "%s with labels %s%s",
+               o->name, type_name(m->type), have,
+               m->type == TYCHO_METRIC_HISTOGRAM ? " and its buckets" : "", type_name(o->type),
+               want, o->type == TYCHO_METRIC_HISTOGRAM ? " and these buckets" : "");
+        pthread_mutex_unlock(&r->lock);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < r->nfamilies; i++) {
+        tycho_metric_t *f = r->families[i];
+        if (names_collide(o->name, o->type, f->name, f->type)) {
+            seterr(err, errlen, "metric \"%s\": its samples would collide with %s \"%s\"", o->name,
+                   type_name(f->type), f->name);
+            pthread_mutex_unlock(&r->lock);
+            return -EINVAL;
+        }
+    }
+
+    rc = -ENOMEM;
+    m = calloc(1, sizeof *m);
+    if (!m) goto fail;
+    pthread_mutex_init(&m->lock, NULL);
+    m->reg = r;
+    m->type = o->type;
+    m->merge = o->merge == TYCHO_GAUGE_MERGE_LAST ? TYCHO_GAUGE_MERGE_LAST : TYCHO_GAUGE_MERGE_SUM;
+    m->max_series = o->max_series ? o->max_series : r->default_max_series;
+    m->name = strdup(o->name);
+    m->help = strdup(o->help && *o->help ? o->help : o->name);
+    m->nlabels = o->nlabels;
+    m->label_names = calloc(o->nlabels + 1, sizeof *m->label_names);
+    m->shards = calloc(r->nshards, sizeof *m->shards);
+    if (!m->name || !m->help || !m->label_names || !m->shards) goto fail;
+    for (size_t i = 0; i < o->nlabels; i++)
+        if (!(m->label_names[i] = strdup(o->label_names[i]))) goto fail;
+    if (nbounds) {
+        m->bounds = malloc(nbounds * sizeof *m->bounds);
+        if (!m->bounds) goto fail;
+        memcpy(m->bounds, bounds, nbounds * sizeof *bounds);
+        m->nbounds = nbounds;
+    }
+    if (m->nlabels == 0) {
+        /* An unlabelled family always exports its one series, 0 before any update. */
+        struct labelset *ls = labelset_new(m, NULL, hash_values(NULL, 0));
+        if (!ls || intern_add(m, ls) != 0) {
+            free(ls);
+            goto fail;
+        }
+        ls->admitted = true;
+        m->admitted = 1;
+    }
+    if (r->nfamilies == r->famcap) {
+        size_t ncap = r->famcap ? r->famcap * 2 : 32;
+        tycho_metric_t **n = realloc(r->families, ncap * sizeof *n);
+        if (!n) goto fail;
+        r->families = n;
+        r->famcap = ncap;
+    }
+    r->families[r->nfamilies++] = m;
+    *out = m;
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+fail:
+    metric_free(m, r->nshards);
+    pthread_mutex_unlock(&r->lock);
+    seterr(err, errlen, "metric \"%s\": out of memory", o->name);
+    return rc;
+}
+
+/* --- series lookup and creation ---------------------------------------- */
+
+static tycho_series_t *shard_find(const struct mshard *ms, const char *const *values, size_t n,
+                                  uint64_t hash)
+{
+    if (!ms->tcap) return NULL;
+    for (size_t j = hash & (ms->tcap - 1); ms->table[j]; j = (j + 1) & (ms->tcap - 1)) {
+        tycho_series_t *s = ms->table[j];
+        if (s->ls->hash == hash && !s->ls->overflow && values_equal(s->ls, values, n)) return s;
+    }
+    return NULL;
+}
+
+static tycho_series_t *series_alloc(tycho_metric_t *m, const struct labelset *ls)
+{
+    size_t nb = m->type == TYCHO_METRIC_HISTOGRAM ? m->nbounds + 1 : 0;
+    size_t bytes = sizeof(tycho_series_t) + nb * sizeof(_Atomic uint64_t);
+    bytes = (bytes + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE;
+    void *p;
+    /* Cache-line aligned so two shards' cells never share a line. */
+    if (posix_memalign(&p, CACHE_LINE, bytes) != 0) return NULL;
+    memset(p, 0, bytes);
+    tycho_series_t *s = p;
+    atomic_init(&s->value, dbl_bits(0.0));
+    atomic_init(&s->stamp, 0);
+    for (size_t i = 0; i < nb; i++)
+        atomic_init(&s->buckets[i], 0);
+    s->ls = ls;
+    s->metric = m;
+    return s;
+}
+
+/* Inserts a new series for ls into this shard (owner thread). */
+static tycho_series_t *shard_insert(tycho_metric_t *m, unsigned shard, const struct labelset *ls)
+{
+    struct mshard *ms = &m->shards[shard];
+    tycho_series_t *s = series_alloc(m, ls);
+    if (!s) return NULL;
+    pthread_mutex_t *lock = &m->reg->shards[shard].lock;
+    pthread_mutex_lock(lock);
+    if (!ls->overflow && (ms->count + 1) * 2 > ms->tcap) {
+        size_t ncap = ms->tcap ? ms->tcap * 2 : 8;
+        tycho_series_t **t = calloc(ncap, sizeof *t);
+        if (!t) {
+            pthread_mutex_unlock(lock);
+            free(s);
+            return NULL;
+        }
+        for (size_t i = 0; i < ms->tcap; i++) {
+            tycho_series_t *e = ms->table[i];
+            if (!e) continue;
+            size_t j = e->ls->hash & (ncap - 1);
+            while (t[j])
+                j = (j + 1) & (ncap - 1);
+            t[j] = e;
+        }
+        free(ms->table);
+        ms->table = t;
+        ms->tcap = ncap;
+    }
+    if (ls->overflow) {
+        ms->overflow = s;
+    } else {
+        size_t j = ls->hash & (ms->tcap - 1);
+        while (ms->table[j])
+            j = (j + 1) & (ms->tcap - 1);
+        ms->table[j] = s;
+        ms->count++;
+        if (ls->admitted) ms->admitted++;
+    }
+    s->next = ms->head;
+    ms->head = s;
+    pthread_mutex_unlock(lock);
+    return s;
+}
+
+static void count_overflow(tycho_metric_t *m, unsigned shard)
+{
+    tycho_metrics_t *r = m->reg;
+    if (m == r->overflow_metric) return; /* no recursion on our own counter */
+    struct mshard *ms = &m->shards[shard];
+    if (!ms->overflow_hits) {
+        const char *v[] = {m->name};
+        ms->overflow_hits = tycho_metric_series(r->overflow_metric, shard, v, NULL);
+        if (!ms->overflow_hits) return;
+    }
+    tycho_series_inc(ms->overflow_hits, 1);
+}
+
+static tycho_series_t *overflow_series(tycho_metric_t *m, unsigned shard)
+{
+    struct mshard *ms = &m->shards[shard];
+    if (ms->overflow) return ms->overflow;
+    pthread_mutex_lock(&m->lock);
+    if (!m->overflow_set) {
+        const char *vals[TYCHO_METRICS_MAX_LABELS];
+        for (size_t i = 0; i < m->nlabels; i++)
+            vals[i] = TYCHO_METRICS_OVERFLOW_VALUE;
+        struct labelset *ls = labelset_new(m, vals, hash_values(vals, m->nlabels));
+        if (ls) {
+            ls->overflow = true;
+            if (intern_add(m, ls) == 0)
+                m->overflow_set = ls;
+            else
+                free(ls);
+        }
+    }
+    struct labelset *ls = m->overflow_set;
+    pthread_mutex_unlock(&m->lock);
+    return ls ? shard_insert(m, shard, ls) : NULL;
+}
+
+/* Slow path: the label set is not on this shard yet. */
+static tycho_series_t *series_create(tycho_metric_t *m, unsigned shard, const char *const *values,
+                                     uint64_t hash, bool *folded)
+{
+    struct mshard *ms = &m->shards[shard];
+    *folded = false;
+    /* Once the family is full its admitted sets are frozen: a shard that
+     * already holds all of them knows without a lock that this set is new. */
+    if (atomic_load_explicit(&m->full, memory_order_acquire) && ms->admitted >= m->max_series) {
+        *folded = true;
+        return overflow_series(m, shard);
+    }
+    pthread_mutex_lock(&m->lock);
+    struct labelset *ls = intern_find(m, values, hash);
+    if (!ls) {
+        if (m->admitted >= m->max_series) {
+            atomic_store_explicit(&m->full, true, memory_order_release);
+            pthread_mutex_unlock(&m->lock);
+            *folded = true;
+            return overflow_series(m, shard);
+        }
+        ls = labelset_new(m, values, hash);
+        if (!ls || intern_add(m, ls) != 0) {
+            free(ls);
+            pthread_mutex_unlock(&m->lock);
+            return NULL;
+        }
+        ls->admitted = true;
+        if (++m->admitted >= m->max_series)
+            atomic_store_explicit(&m->full, true, memory_order_release);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return shard_insert(m, shard, ls);
+}
+
+static tycho_series_t *lookup(tycho_metric_t *m, unsigned shard, const char *const *values, int *rc,
+                              bool count_folds)
+{
+    if (shard >= m->reg->nshards) {
+        *rc = -EINVAL;
+        return NULL;
+    }
+    int vrc = check_values(m, values);
+    if (vrc) {
+        *rc = vrc;
+        return NULL;
+    }
+    uint64_t hash = hash_values(values, m->nlabels);
+    tycho_series_t *s = shard_find(&m->shards[shard], values, m->nlabels, hash);
+    if (s) return s;
+    bool folded;
+    s = series_create(m, shard, values, hash, &folded);
+    if (!s) {
+        *rc = -ENOMEM;
+        return NULL;
+    }
+    if (folded && count_folds) count_overflow(m, shard);
+    return s;
+}
+
+tycho_series_t *tycho_metric_series(tycho_metric_t *m, unsigned shard, const char *const *values,
+                                    int *rc)
+{
+    int dummy = 0;
+    return lookup(m, shard, values, rc ? rc : &dummy, true);
+}
+
+/* --- updates ------------------------------------------------------------- */
+
+/* Single writer per cell: relaxed load + store, no read-modify-write. */
+static inline void cell_add(_Atomic uint64_t *cell, double v)
+{
+    double cur = bits_dbl(atomic_load_explicit(cell, memory_order_relaxed));
+    atomic_store_explicit(cell, dbl_bits(cur + v), memory_order_relaxed);
+}
+
+static inline void cell_inc_u64(_Atomic uint64_t *cell)
+{
+    uint64_t cur = atomic_load_explicit(cell, memory_order_relaxed);
+    atomic_store_explicit(cell, cur + 1, memory_order_relaxed);
+}
+
+int tycho_series_inc(tycho_series_t *s, double v)
+{
+    tycho_metric_t *m = s->metric;
+    if (m->type == TYCHO_METRIC_COUNTER) {
+        if (!(v >= 0) || isinf(v)) return -EINVAL;
+        cell_add(&s->value, v);
+        return 0;
+    }
+    if (m->type == TYCHO_METRIC_GAUGE) {
+        cell_add(&s->value, v);
+        if (m->merge == TYCHO_GAUGE_MERGE_LAST)
+            atomic_store_explicit(&s->stamp, now_mono_ns(), memory_order_relaxed);
+        return 0;
+    }
+    return -EINVAL;
+}
+
+int tycho_series_set(tycho_series_t *s, double v)
+{
+    tycho_metric_t *m = s->metric;
+    if (m->type != TYCHO_METRIC_GAUGE) return -EINVAL;
+    atomic_store_explicit(&s->value, dbl_bits(v), memory_order_relaxed);
+    if (m->merge == TYCHO_GAUGE_MERGE_LAST)
+        atomic_store_explicit(&s->stamp, now_mono_ns(), memory_order_relaxed);
+    return 0;
+}
+
+int tycho_series_observe(tycho_series_t *s, double v)
+{
+    tycho_metric_t *m = s->metric;
+    if (m->type != TYCHO_METRIC_HISTOGRAM || !isfinite(v)) return -EINVAL;
+    size_t i = 0;
+    while (i < m->nbounds && v > m->bounds[i])
+        i++; /* le: v <= bound */
+    cell_inc_u64(&s->buckets[i]);
+    cell_add(&s->value, v);
+    return 0;
+}
+
+double tycho_series_value(const tycho_series_t *s)
+{
+    tycho_metric_t *m = s->metric;
+    if (m->type == TYCHO_METRIC_HISTOGRAM) {
+        uint64_t n = 0;
+        for (size_t i = 0; i <= m->nbounds; i++)
+            n += atomic_load_explicit(&((tycho_series_t *)s)->buckets[i], memory_order_relaxed);
+        return (double)n;
+    }
+    return bits_dbl(atomic_load_explicit(&((tycho_series_t *)s)->value, memory_order_relaxed));
+}
+
+int tycho_metric_inc(tycho_metric_t *m, unsigned shard, const char *const *values, double v)
+{
+    if (m->type == TYCHO_METRIC_HISTOGRAM) return -EINVAL;
+    if (m->type == TYCHO_METRIC_COUNTER && (!(v >= 0) || isinf(v))) return -EINVAL;
+    int rc = 0;
+    tycho_series_t *s = lookup(m, shard, values, &rc, true);
+    return s ? tycho_series_inc(s, v) : rc;
+}
+
+int tycho_metric_set(tycho_metric_t *m, unsigned shard, const char *const *values, double v)
+{
+    if (m->type != TYCHO_METRIC_GAUGE) return -EINVAL;
+    int rc = 0;
+    tycho_series_t *s = lookup(m, shard, values, &rc, true);
+    return s ? tycho_series_set(s, v) : rc;
+}
+
+int tycho_metric_observe(tycho_metric_t *m, unsigned shard, const char *const *values, double v)
+{
+    if (m->type != TYCHO_METRIC_HISTOGRAM || !isfinite(v)) return -EINVAL;
+    int rc = 0;
+    tycho_series_t *s = lookup(m, shard, values, &rc, true);
+    return s ? tycho_series_observe(s, v) : rc;
+}
+
+int tycho_metric_set_callback(tycho_metric_t *m, const char *const *values,
+                              tycho_metric_value_fn fn, void *ud)
+{
+    if (m->type == TYCHO_METRIC_HISTOGRAM || !fn) return -EINVAL;
+    int rc = check_values(m, values);
+    if (rc) return rc;
+    uint64_t hash = hash_values(values, m->nlabels);
+    /* The registry lock orders us against snapshots, which call fn. */
+    pthread_mutex_lock(&m->reg->lock);
+    pthread_mutex_lock(&m->lock);
+    struct labelset *ls = intern_find(m, values, hash);
+    if (!ls) {
+        ls = labelset_new(m, values, hash);
+        if (!ls || intern_add(m, ls) != 0) {
+            free(ls);
+            rc = -ENOMEM;
+            goto out;
+        }
+    }
+    ls->fn = fn;
+    ls->ud = ud;
+out:
+    pthread_mutex_unlock(&m->lock);
+    pthread_mutex_unlock(&m->reg->lock);
+    return rc;
+}
+
+/* --- snapshots ----------------------------------------------------------- */
+
+struct acc {
+    double value;
+    uint64_t stamp;
+    bool seen;
+};
+
+static int snapshot_family(tycho_metrics_t *r, tycho_metric_t *m, tycho_snapshot_family_t *f)
+{
+    f->name = m->name;
+    f->help = m->help;
+    f->type = m->type;
+    f->label_names = (const char *const *)m->label_names;
+    f->nlabels = m->nlabels;
+    f->bounds = m->bounds;
+    f->nbounds = m->nbounds;
+
+    pthread_mutex_lock(&m->lock);
+    size_t n = m->nsets;
+    struct labelset **sets = n ? malloc(n * sizeof *sets) : NULL;
+    if (n && !sets) {
+        pthread_mutex_unlock(&m->lock);
+        return -ENOMEM;
+    }
+    if (n) memcpy(sets, m->sets, n * sizeof *sets);
+    pthread_mutex_unlock(&m->lock);
+
+    size_t nb = m->type == TYCHO_METRIC_HISTOGRAM ? m->nbounds + 1 : 0;
+    struct acc *acc = calloc(n ? n : 1, sizeof *acc);
+    uint64_t *buckets = nb ? calloc(n ? n * nb : 1, sizeof *buckets) : NULL;
+    f->series = calloc(n ? n : 1, sizeof *f->series);
+    if (!acc || (nb && !buckets) || !f->series) {
+        free(sets);
+        free(acc);
+        free(buckets);
+        free(f->series);
+        f->series = NULL;
+        return -ENOMEM;
+    }
+
+    for (unsigned k = 0; k < r->nshards; k++) {
+        pthread_mutex_lock(&r->shards[k].lock);
+        for (tycho_series_t *s = m->shards[k].head; s; s = s->next) {
+            uint32_t idx = s->ls->idx;
+            if (idx >= n) continue; /* created after we copied the table */
+            struct acc *a = &acc[idx];
+            double v = bits_dbl(atomic_load_explicit(&s->value, memory_order_relaxed));
+            if (m->type == TYCHO_METRIC_GAUGE && m->merge == TYCHO_GAUGE_MERGE_LAST) {
+                uint64_t st = atomic_load_explicit(&s->stamp, memory_order_relaxed);
+                if (!a->seen || st >= a->stamp) {
+                    a->value = v;
+                    a->stamp = st;
+                }
+            } else {
+                a->value += v;
+            }
+            a->seen = true;
+            for (size_t i = 0; i < nb; i++)
+                buckets[idx * nb + i] += atomic_load_explicit(&s->buckets[i], memory_order_relaxed);
+        }
+        pthread_mutex_unlock(&r->shards[k].lock);
+    }
+
+    size_t out = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct labelset *ls = sets[i];
+        /* An overflow set only shows once used. */
+        if (ls->overflow && !acc[i].seen) continue;
+        tycho_snapshot_series_t *s = &f->series[out++];
+        s->label_values = ls->values;
+        if (ls->fn) {
+            s->value = acc[i].value + ls->fn(ls->ud);
+        } else if (nb) {
+            uint64_t *b = &buckets[i * nb];
+            for (size_t j = 1; j < nb; j++)
+                b[j] += b[j - 1];
+            s->buckets = b;
+            s->count = b[nb - 1];
+            s->sum = acc[i].value;
+        } else {
+            s->value = acc[i].value;
+        }
+    }
+    f->nseries = out;
+    f->internal_ = buckets; /* freed with the snapshot */
+    free(sets);
+    free(acc);
+    return 0;
+}
+
+tycho_metrics_snapshot_t *tycho_metrics_snapshot(tycho_metrics_t *r)
+{
+    tycho_metrics_snapshot_t *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    s->timestamp_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+
+    pthread_mutex_lock(&r->lock);
+    s->families = calloc(r->nfamilies ? r->nfamilies : 1, sizeof *s->families);
+    if (!s->families) goto fail;
+    for (size_t i = 0; i < r->nfamilies; i++) {
+        if (snapshot_family(r, r->families[i], &s->families[i]) != 0) goto fail;
+        s->nfamilies++;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return s;
+fail:
+    pthread_mutex_unlock(&r->lock);
+    tycho_metrics_snapshot_free(s);
+    return NULL;
+}
+
+void tycho_metrics_snapshot_free(tycho_metrics_snapshot_t *s)
+{
+    if (!s) return;
+    for (size_t i = 0; i < s->nfamilies; i++) {
+        tycho_snapshot_family_t *f = &s->families[i];
+        free(f->internal_);
+        free(f->series);
+    }
+    free(s->families);
+    free(s);
+}
+
+const tycho_snapshot_family_t *tycho_metrics_snapshot_find(const tycho_metrics_snapshot_t *s,
+                                                           const char *name)
+{
+    for (size_t i = 0; i < s->nfamilies; i++)
+        if (strcmp(s->families[i].name, name) == 0) return &s->families[i];
+    return NULL;
+}

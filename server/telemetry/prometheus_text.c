@@ -1,0 +1,169 @@
+#include "telemetry/prometheus_text.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
+ * surrogates, max U+10FFFF), or 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80) return 1;
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else
+        return 0;
+    if (n < len) return 0;
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
+    return len;
+}
+
+int tycho_prom_append_escaped(tycho_buf_t *out, const char *s, size_t n, int help)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    /* Worst case: every byte becomes 3 (U+FFFD) or 2 (an escape). */
+    if (n > SIZE_MAX / 3 - 1 || tycho_buf_reserve(out, n * 3 + 1) != 0) return -ENOMEM;
+    char *o = out->data + out->len;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = u[i];
+        if (c == '\\' || (c == '"' && !help)) {
+            *o++ = '\\';
+            *o++ = (char)c;
+            i++;
+        } else if (c == '\n') {
+            *o++ = '\\';
+            *o++ = 'n';
+            i++;
+        } else {
+            size_t len = utf8_len(u + i, n - i);
+            if (len == 0) {
+                *o++ = (char)0xEF, *o++ = (char)0xBF, *o++ = (char)0xBD;
+                i++;
+            } else {
+                memcpy(o, u + i, len);
+                o += len;
+                i += len;
+            }
+        }
+    }
+    out->len = (size_t)(o - out->data);
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+size_t tycho_prom_format_double(double v, char out[32])
+{
+    int n;
+    if (isnan(v))
+        n = snprintf(out, 32, "NaN");
+    else if (isinf(v))
+        n = snprintf(out, 32, v > 0 ? "+Inf" : "-Inf");
+    else if (v == trunc(v) && fabs(v) < 1e15)
+        n = snprintf(out, 32, "%.0f", v);
+    else {
+        /* The shortest of %.15g..%.17g that parses back to the same double. */
+        n = 0;
+        for (int prec = 15; prec <= 17; prec++) {
+            n = snprintf(out, 32, "%.*g", prec, v);
+            if (strtod(out, NULL) == v) break;
+        }
+    }
+    return (size_t)n;
+}
+
+static const char *type_word(tycho_metric_type_t t)
+{
+    switch (t) {
+    case TYCHO_METRIC_COUNTER:
+        return "counter";
+    case TYCHO_METRIC_GAUGE:
+        return "gauge";
+    case TYCHO_METRIC_HISTOGRAM:
+        return "histogram";
+    }
+    return "untyped";
+}
+
+/* name{l1="v1",...[,le="x"]} value\n */
+static int sample(tycho_buf_t *b, const char *name, const char *suffix,
+                  const tycho_snapshot_family_t *f, const tycho_snapshot_series_t *s,
+                  const char *le, double v)
+{
+    int rc = tycho_buf_puts(b, name);
+    if (suffix) rc |= tycho_buf_puts(b, suffix);
+    if (f->nlabels || le) {
+        rc |= tycho_buf_append(b, "{", 1);
+        for (size_t i = 0; i < f->nlabels; i++) {
+            if (i) rc |= tycho_buf_append(b, ",", 1);
+            rc |= tycho_buf_puts(b, f->label_names[i]);
+            rc |= tycho_buf_append(b, "=\"", 2);
+            const char *val = s->label_values[i];
+            rc |= tycho_prom_append_escaped(b, val, strlen(val), 0);
+            rc |= tycho_buf_append(b, "\"", 1);
+        }
+        if (le) {
+            if (f->nlabels) rc |= tycho_buf_append(b, ",", 1);
+            rc |= tycho_buf_printf(b, "le=\"%s\"", le);
+        }
+        rc |= tycho_buf_append(b, "}", 1);
+    }
+    char num[32];
+    size_t n = tycho_prom_format_double(v, num);
+    rc |= tycho_buf_append(b, " ", 1);
+    rc |= tycho_buf_append(b, num, n);
+    rc |= tycho_buf_append(b, "\n", 1);
+    return rc ? -ENOMEM : 0;
+}
+
+static int family(tycho_buf_t *b, const tycho_snapshot_family_t *f)
+{
+    int rc = tycho_buf_printf(b, "# HELP %s ", f->name);
+    rc |= tycho_prom_append_escaped(b, f->help, strlen(f->help), 1);
+    rc |= tycho_buf_printf(b, "\n# TYPE %s %s\n", f->name, type_word(f->type));
+    if (rc) return -ENOMEM;
+    for (size_t i = 0; i < f->nseries; i++) {
+        const tycho_snapshot_series_t *s = &f->series[i];
+        if (f->type != TYCHO_METRIC_HISTOGRAM) {
+            if (sample(b, f->name, NULL, f, s, NULL, s->value)) return -ENOMEM;
+            continue;
+        }
+        char le[32];
+        for (size_t j = 0; j <= f->nbounds; j++) {
+            if (j < f->nbounds)
+                tycho_prom_format_double(f->bounds[j], le);
+            else
+                memcpy(le, "+Inf", 5);
+            if (sample(b, f->name, "_bucket", f, s, le, (double)s->buckets[j])) return -ENOMEM;
+        }
+        if (sample(b, f->name, "_sum", f, s, NULL, s->sum) ||
+            sample(b, f->name, "_count", f, s, NULL, (double)s->count))
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+int tycho_prom_render(const tycho_metrics_snapshot_t *snap, tycho_buf_t *out)
+{
+    for (size_t i = 0; i < snap->nfamilies; i++) {
+        const tycho_snapshot_family_t *f = &snap->families[i];
+        if (f->nseries == 0) continue; /* like client_golang: no samples, no family */
+        if (family(out, f) != 0) return -ENOMEM;
+    }
+    return 0;
+}

@@ -1,0 +1,475 @@
+#include "telemetry/span.h"
+
+#include "telemetry/prometheus_text.h"
+#include "telemetry/trace_context.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Bytes of arena allocated together with the span itself: enough for a
+ * typical server span (a dozen attributes, no events) in one malloc. */
+#define INLINE_ARENA 1536
+#define CHUNK_MIN 4096
+
+struct tycho_span_chunk {
+    struct tycho_span_chunk *next;
+    max_align_t align_[];
+};
+
+uint64_t tycho_span_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void env_u32(const char *name, uint32_t *out)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) return;
+    char *end;
+    unsigned long n = strtoul(v, &end, 10);
+    if (*end || v[0] == '-' || n > UINT32_MAX) return; /* invalid: ignored, as the spec says */
+    *out = (uint32_t)n;
+}
+
+void tycho_span_limits_from_env(tycho_span_limits_t *l)
+{
+    uint32_t generic = l->max_attrs;
+    env_u32("OTEL_ATTRIBUTE_COUNT_LIMIT", &generic);
+    l->max_attrs = l->max_event_attrs = l->max_link_attrs = generic;
+    env_u32("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", &l->max_attrs);
+    env_u32("OTEL_SPAN_EVENT_COUNT_LIMIT", &l->max_events);
+    env_u32("OTEL_SPAN_LINK_COUNT_LIMIT", &l->max_links);
+    env_u32("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", &l->max_event_attrs);
+    env_u32("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", &l->max_link_attrs);
+    env_u32("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", &l->max_value_len);
+    env_u32("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", &l->max_value_len);
+}
+
+/* --- arena --------------------------------------------------------------- */
+
+static void *arena_alloc(tycho_span_t *s, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    if (n > s->left) {
+        if (s->used + n > s->limits.max_bytes) return NULL;
+        size_t size = n > CHUNK_MIN ? n : CHUNK_MIN;
+        struct tycho_span_chunk *c = malloc(sizeof *c + size);
+        if (!c) return NULL;
+        c->next = s->chunks;
+        s->chunks = c;
+        s->cur = (char *)c->align_;
+        s->left = size;
+    }
+    if (s->used + n > s->limits.max_bytes) return NULL;
+    void *p = s->cur;
+    s->cur += n;
+    s->left -= n;
+    s->used += n;
+    return p;
+}
+
+/* Copies n bytes (cut at max_value_len on a UTF-8 boundary when limit). */
+static const char *arena_strndup_len(tycho_span_t *s, const char *p, size_t n, int limit,
+                                     size_t *outlen)
+{
+    if (limit && s->limits.max_value_len && n > s->limits.max_value_len) {
+        n = s->limits.max_value_len;
+        while (n > 0 && ((unsigned char)p[n] & 0xC0) == 0x80)
+            n--; /* not mid-sequence */
+    }
+    char *d = arena_alloc(s, n + 1);
+    if (!d) return NULL;
+    memcpy(d, p, n);
+    d[n] = 0;
+    if (outlen) *outlen = n;
+    return d;
+}
+
+static const char *arena_strndup(tycho_span_t *s, const char *p, size_t n, int limit)
+{
+    return arena_strndup_len(s, p, n, limit, NULL);
+}
+
+static const char *arena_strdup(tycho_span_t *s, const char *p)
+{
+    return arena_strndup(s, p ? p : "", p ? strlen(p) : 0, 0);
+}
+
+/* Grows an arena array (the old block stays in the arena until free). */
+static void *grow(tycho_span_t *s, void *items, uint32_t n, uint32_t *cap, size_t elem)
+{
+    if (n < *cap) return items;
+    uint32_t ncap = *cap ? *cap * 2 : 4;
+    void *p = arena_alloc(s, ncap * elem);
+    if (!p) return NULL;
+    if (n) memcpy(p, items, n * elem);
+    *cap = ncap;
+    return p;
+}
+
+/* --- lifecycle ----------------------------------------------------------- */
+
+tycho_span_t *tycho_span_new(const char *name, tycho_span_kind_t kind,
+                             const tycho_span_limits_t *limits)
+{
+    static const tycho_span_limits_t defaults = TYCHO_SPAN_LIMITS_DEFAULT;
+    tycho_span_t *s = malloc(sizeof *s + INLINE_ARENA);
+    if (!s) return NULL;
+    memset(s, 0, sizeof *s);
+    s->limits = limits ? *limits : defaults;
+    if (s->limits.max_bytes < INLINE_ARENA) s->limits.max_bytes = INLINE_ARENA;
+    s->cur = (char *)(s + 1);
+    s->left = INLINE_ARENA;
+    s->kind = kind;
+    s->start_ns = tycho_span_now_ns();
+    s->trace_state = "";
+    s->status_message = "";
+    s->attrs.max = s->limits.max_attrs;
+    if (!(s->name = arena_strdup(s, name))) {
+        tycho_span_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void tycho_span_free(tycho_span_t *s)
+{
+    if (!s) return;
+    struct tycho_span_chunk *c = s->chunks;
+    while (c) {
+        struct tycho_span_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    free(s);
+}
+
+void tycho_span_set_ids(tycho_span_t *s, const uint8_t trace_id[16], const uint8_t span_id[8],
+                        const uint8_t *parent_span_id, int parent_is_remote, uint8_t flags)
+{
+    memcpy(s->trace_id, trace_id, 16);
+    memcpy(s->span_id, span_id, 8);
+    s->has_parent = parent_span_id != NULL;
+    if (parent_span_id)
+        memcpy(s->parent_span_id, parent_span_id, 8);
+    else
+        memset(s->parent_span_id, 0, 8);
+    s->parent_is_remote = parent_span_id && parent_is_remote;
+    s->flags = flags;
+}
+
+int tycho_span_set_name(tycho_span_t *s, const char *name)
+{
+    const char *n = arena_strdup(s, name);
+    if (!n) return -ENOMEM;
+    s->name = n;
+    return 0;
+}
+
+int tycho_span_set_trace_state(tycho_span_t *s, const char *ts)
+{
+    const char *n = arena_strdup(s, ts);
+    if (!n) return -ENOMEM;
+    s->trace_state = n;
+    return 0;
+}
+
+void tycho_span_end(tycho_span_t *s, uint64_t end_ns)
+{
+    s->end_ns = end_ns ? end_ns : tycho_span_now_ns();
+    if (s->end_ns < s->start_ns) s->end_ns = s->start_ns; /* OTLP: end >= start */
+}
+
+int tycho_span_sampled(const tycho_span_t *s)
+{
+    return (s->flags & TYCHO_TRACE_FLAG_SAMPLED) != 0;
+}
+
+void tycho_span_set_status(tycho_span_t *s, tycho_span_status_t code, const char *message)
+{
+    if (code == TYCHO_SPAN_STATUS_UNSET || s->status == TYCHO_SPAN_STATUS_OK) return;
+    s->status = code;
+    s->status_message = "";
+    if (code == TYCHO_SPAN_STATUS_ERROR && message && *message) {
+        const char *m = arena_strndup(s, message, strlen(message), 1);
+        if (m) s->status_message = m;
+    }
+}
+
+/* --- attributes, events, links -------------------------------------------- */
+
+const tycho_attr_t *tycho_span_get_attr(const tycho_attrs_t *a, const char *key)
+{
+    for (uint32_t i = 0; i < a->n; i++)
+        if (strcmp(a->items[i].key, key) == 0) return &a->items[i];
+    return NULL;
+}
+
+static int attrs_set(tycho_span_t *s, tycho_attrs_t *a, const char *key, tycho_attr_value_t v)
+{
+    if (!key || !*key) return -EINVAL;
+    tycho_attr_t *slot = (tycho_attr_t *)tycho_span_get_attr(a, key);
+    tycho_attr_t nv = {.type = v.type};
+    if (v.type == TYCHO_ATTR_STRING) {
+        const char *p = v.s ? v.s : "";
+        size_t n = v.s ? (v.n == (size_t)-1 ? strlen(p) : v.n) : 0;
+        size_t stored;
+        const char *copy = arena_strndup_len(s, p, n, 1, &stored);
+        if (!copy) goto drop;
+        nv.v.s.p = copy;
+        nv.v.s.n = stored;
+    } else if (v.type == TYCHO_ATTR_INT)
+        nv.v.i = v.i;
+    else if (v.type == TYCHO_ATTR_DOUBLE)
+        nv.v.d = v.d;
+    else
+        nv.v.b = v.b ? 1 : 0;
+    if (slot) { /* replacing keeps the key and position */
+        nv.key = slot->key;
+        *slot = nv;
+        return 0;
+    }
+    if (a->n >= a->max) goto drop;
+    tycho_attr_t *items = grow(s, a->items, a->n, &a->cap, sizeof *items);
+    if (!items || !(nv.key = arena_strdup(s, key))) goto drop;
+    a->items = items;
+    a->items[a->n++] = nv;
+    return 0;
+drop:
+    a->dropped++;
+    return -ENOSPC;
+}
+
+int tycho_span_set_attr(tycho_span_t *s, const char *key, tycho_attr_value_t v)
+{
+    return attrs_set(s, &s->attrs, key, v);
+}
+
+int tycho_span_event_set_attr(tycho_span_t *s, tycho_span_event_t *ev, const char *key,
+                              tycho_attr_value_t v)
+{
+    return attrs_set(s, &ev->attrs, key, v);
+}
+
+int tycho_span_link_set_attr(tycho_span_t *s, tycho_span_link_t *link, const char *key,
+                             tycho_attr_value_t v)
+{
+    return attrs_set(s, &link->attrs, key, v);
+}
+
+tycho_span_event_t *tycho_span_add_event(tycho_span_t *s, const char *name, uint64_t time_ns)
+{
+    if (s->nevents >= s->limits.max_events) goto drop;
+    tycho_span_event_t *evs = grow(s, s->events, s->nevents, &s->events_cap, sizeof *evs);
+    if (!evs) goto drop;
+    s->events = evs;
+    const char *n = arena_strdup(s, name);
+    if (!n) goto drop;
+    tycho_span_event_t *ev = &s->events[s->nevents++];
+    memset(ev, 0, sizeof *ev);
+    ev->name = n;
+    ev->time_ns = time_ns ? time_ns : tycho_span_now_ns();
+    ev->attrs.max = s->limits.max_event_attrs;
+    return ev;
+drop:
+    s->dropped_events++;
+    return NULL;
+}
+
+int tycho_span_record_exception(tycho_span_t *s, const char *type, const char *message,
+                                const char *stacktrace, uint64_t time_ns)
+{
+    tycho_span_event_t *ev = tycho_span_add_event(s, "exception", time_ns);
+    if (!ev) return -ENOSPC;
+    int rc = 0;
+    if (type) rc |= tycho_span_event_set_attr(s, ev, "exception.type", TYCHO_AV_STR(type));
+    if (message) rc |= tycho_span_event_set_attr(s, ev, "exception.message", TYCHO_AV_STR(message));
+    if (stacktrace)
+        rc |= tycho_span_event_set_attr(s, ev, "exception.stacktrace", TYCHO_AV_STR(stacktrace));
+    return rc ? -ENOSPC : 0;
+}
+
+tycho_span_link_t *tycho_span_add_link(tycho_span_t *s, const uint8_t trace_id[16],
+                                       const uint8_t span_id[8], uint8_t flags, int is_remote,
+                                       const char *trace_state)
+{
+    if (s->nlinks >= s->limits.max_links) goto drop;
+    tycho_span_link_t *ls = grow(s, s->links, s->nlinks, &s->links_cap, sizeof *ls);
+    if (!ls) goto drop;
+    s->links = ls;
+    const char *ts = arena_strdup(s, trace_state);
+    if (!ts) goto drop;
+    tycho_span_link_t *l = &s->links[s->nlinks++];
+    memset(l, 0, sizeof *l);
+    memcpy(l->trace_id, trace_id, 16);
+    memcpy(l->span_id, span_id, 8);
+    l->flags = flags;
+    l->is_remote = is_remote;
+    l->trace_state = ts;
+    l->attrs.max = s->limits.max_link_attrs;
+    return l;
+drop:
+    s->dropped_links++;
+    return NULL;
+}
+
+const char *tycho_span_kind_name(tycho_span_kind_t k)
+{
+    switch (k) {
+    case TYCHO_SPAN_KIND_INTERNAL:
+        return "INTERNAL";
+    case TYCHO_SPAN_KIND_SERVER:
+        return "SERVER";
+    case TYCHO_SPAN_KIND_CLIENT:
+        return "CLIENT";
+    case TYCHO_SPAN_KIND_PRODUCER:
+        return "PRODUCER";
+    case TYCHO_SPAN_KIND_CONSUMER:
+        return "CONSUMER";
+    }
+    return "UNSPECIFIED";
+}
+
+const char *tycho_span_status_name(tycho_span_status_t c)
+{
+    switch (c) {
+    case TYCHO_SPAN_STATUS_UNSET:
+        return "UNSET";
+    case TYCHO_SPAN_STATUS_OK:
+        return "OK";
+    case TYCHO_SPAN_STATUS_ERROR:
+        return "ERROR";
+    }
+    return "UNSET";
+}
+
+/* --- JSON ------------------------------------------------------------------ */
+
+static int json_str(tycho_buf_t *b, const char *s)
+{
+    return tycho_buf_append_json_string(b, s, strlen(s));
+}
+
+static int json_hex(tycho_buf_t *b, const char *key, const uint8_t *id, size_t n)
+{
+    char hex[33];
+    tycho_hex_encode(id, n, hex);
+    return tycho_buf_printf(b, ",\"%s\":\"%s\"", key, hex);
+}
+
+static int json_attrs(tycho_buf_t *b, const tycho_attrs_t *a)
+{
+    int rc = tycho_buf_puts(b, "\"attributes\":{");
+    for (uint32_t i = 0; i < a->n; i++) {
+        const tycho_attr_t *at = &a->items[i];
+        if (i) rc |= tycho_buf_puts(b, ",");
+        rc |= json_str(b, at->key);
+        rc |= tycho_buf_puts(b, ":");
+        switch (at->type) {
+        case TYCHO_ATTR_STRING:
+            rc |= tycho_buf_append_json_string(b, at->v.s.p, at->v.s.n);
+            break;
+        case TYCHO_ATTR_INT:
+            rc |= tycho_buf_printf(b, "%lld", (long long)at->v.i);
+            break;
+        case TYCHO_ATTR_BOOL:
+            rc |= tycho_buf_puts(b, at->v.b ? "true" : "false");
+            break;
+        case TYCHO_ATTR_DOUBLE:
+            if (isnan(at->v.d))
+                rc |= tycho_buf_puts(b, "\"NaN\"");
+            else if (isinf(at->v.d))
+                rc |= tycho_buf_puts(b, at->v.d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+            else {
+                char num[32];
+                size_t n = tycho_prom_format_double(at->v.d, num);
+                rc |= tycho_buf_append(b, num, n);
+            }
+            break;
+        }
+    }
+    rc |= tycho_buf_puts(b, "}");
+    if (a->dropped) rc |= tycho_buf_printf(b, ",\"dropped_attributes_count\":%u", a->dropped);
+    return rc;
+}
+
+int tycho_span_to_json(const tycho_span_t *s, tycho_buf_t *b)
+{
+    size_t mark = b->len;
+    int rc = tycho_buf_puts(b, "{\"name\":");
+    rc |= json_str(b, s->name);
+    rc |= tycho_buf_printf(b, ",\"kind\":\"%s\"", tycho_span_kind_name(s->kind));
+    rc |= json_hex(b, "trace_id", s->trace_id, 16);
+    rc |= json_hex(b, "span_id", s->span_id, 8);
+    if (s->has_parent) {
+        rc |= json_hex(b, "parent_span_id", s->parent_span_id, 8);
+        if (s->parent_is_remote) rc |= tycho_buf_puts(b, ",\"parent_is_remote\":true");
+    }
+    if (*s->trace_state) {
+        rc |= tycho_buf_puts(b, ",\"trace_state\":");
+        rc |= json_str(b, s->trace_state);
+    }
+    rc |= tycho_buf_printf(b, ",\"flags\":%u,\"sampled\":%s", s->flags,
+                           tycho_span_sampled(s) ? "true" : "false");
+    rc |= tycho_buf_printf(b, ",\"start_time_unix_nano\":%llu,\"end_time_unix_nano\":%llu",
+                           (unsigned long long)s->start_ns, (unsigned long long)s->end_ns);
+    if (s->end_ns >= s->start_ns)
+        rc |= tycho_buf_printf(b, ",\"duration_ms\":%.3f", (double)(s->end_ns - s->start_ns) / 1e6);
+    rc |= tycho_buf_printf(b, ",\"status\":{\"code\":\"%s\"", tycho_span_status_name(s->status));
+    if (*s->status_message) {
+        rc |= tycho_buf_puts(b, ",\"message\":");
+        rc |= json_str(b, s->status_message);
+    }
+    rc |= tycho_buf_puts(b, "},");
+    rc |= json_attrs(b, &s->attrs);
+    if (s->nevents) {
+        rc |= tycho_buf_puts(b, ",\"events\":[");
+        for (uint32_t i = 0; i < s->nevents; i++) {
+            const tycho_span_event_t *e = &s->events[i];
+            rc |= tycho_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+            rc |= json_str(b, e->name);
+            rc |= tycho_buf_printf(b, ",\"time_unix_nano\":%llu,", (unsigned long long)e->time_ns);
+            rc |= json_attrs(b, &e->attrs);
+            rc |= tycho_buf_puts(b, "}");
+        }
+        rc |= tycho_buf_puts(b, "]");
+    }
+    if (s->dropped_events)
+        rc |= tycho_buf_printf(b, ",\"dropped_events_count\":%u", s->dropped_events);
+    if (s->nlinks) {
+        rc |= tycho_buf_puts(b, ",\"links\":[");
+        for (uint32_t i = 0; i < s->nlinks; i++) {
+            const tycho_span_link_t *l = &s->links[i];
+            rc |= tycho_buf_puts(b, i ? ",{" : "{");
+            char hex[33];
+            tycho_hex_encode(l->trace_id, 16, hex);
+            rc |= tycho_buf_printf(b, "\"trace_id\":\"%s\"", hex);
+            rc |= json_hex(b, "span_id", l->span_id, 8);
+            rc |= tycho_buf_printf(b, ",\"flags\":%u", l->flags);
+            if (l->is_remote) rc |= tycho_buf_puts(b, ",\"is_remote\":true");
+            if (*l->trace_state) {
+                rc |= tycho_buf_puts(b, ",\"trace_state\":");
+                rc |= json_str(b, l->trace_state);
+            }
+            rc |= tycho_buf_puts(b, ",");
+            rc |= json_attrs(b, &l->attrs);
+            rc |= tycho_buf_puts(b, "}");
+        }
+        rc |= tycho_buf_puts(b, "]");
+    }
+    if (s->dropped_links)
+        rc |= tycho_buf_printf(b, ",\"dropped_links_count\":%u", s->dropped_links);
+    rc |= tycho_buf_puts(b, "}\n");
+    if (rc) {
+        /* Never leave half a line behind. */
+        b->len = mark;
+        if (b->data) b->data[mark] = 0;
+        return -ENOMEM;
+    }
+    return 0;
+}

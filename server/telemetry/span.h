@@ -1,0 +1,191 @@
+/* span — the span model, one allocation per span: the struct carries a small
+ * arena that holds its strings, attributes, events and links (overflow
+ * chunks only for big spans), so tycho_span_free releases everything. Every
+ * OTLP Span field has a home here (PROTOCOLS.md section 3). A span belongs to
+ * one thread at a time: the worker that builds it, then (after it is pushed
+ * on a ring) the telemetry thread that encodes and frees it. */
+#ifndef TYCHO_TELEMETRY_SPAN_H
+#define TYCHO_TELEMETRY_SPAN_H
+
+#include "core/buf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Numbered as OTLP's SpanKind. */
+typedef enum {
+    TYCHO_SPAN_KIND_INTERNAL = 1,
+    TYCHO_SPAN_KIND_SERVER = 2,
+    TYCHO_SPAN_KIND_CLIENT = 3,
+    TYCHO_SPAN_KIND_PRODUCER = 4,
+    TYCHO_SPAN_KIND_CONSUMER = 5,
+} tycho_span_kind_t;
+
+/* Numbered as OTLP's Status.StatusCode. */
+typedef enum {
+    TYCHO_SPAN_STATUS_UNSET = 0,
+    TYCHO_SPAN_STATUS_OK = 1,
+    TYCHO_SPAN_STATUS_ERROR = 2,
+} tycho_span_status_t;
+
+typedef enum {
+    TYCHO_ATTR_STRING,
+    TYCHO_ATTR_INT,
+    TYCHO_ATTR_DOUBLE,
+    TYCHO_ATTR_BOOL,
+} tycho_attr_type_t;
+
+/* A value to set (borrowed by the setter, copied into the span). */
+typedef struct tycho_attr_value {
+    tycho_attr_type_t type;
+    const char *s;
+    size_t n; /* string length; (size_t)-1 -> strlen */
+    int64_t i;
+    double d;
+    int b;
+} tycho_attr_value_t;
+
+#define TYCHO_AV_STR(v) ((tycho_attr_value_t){TYCHO_ATTR_STRING, (v), (size_t)-1, 0, 0, 0})
+#define TYCHO_AV_STRN(v, len) ((tycho_attr_value_t){TYCHO_ATTR_STRING, (v), (len), 0, 0, 0})
+#define TYCHO_AV_INT(v) ((tycho_attr_value_t){TYCHO_ATTR_INT, NULL, 0, (int64_t)(v), 0, 0})
+#define TYCHO_AV_DBL(v) ((tycho_attr_value_t){TYCHO_ATTR_DOUBLE, NULL, 0, 0, (double)(v), 0})
+#define TYCHO_AV_BOOL(v) ((tycho_attr_value_t){TYCHO_ATTR_BOOL, NULL, 0, 0, 0, (v) ? 1 : 0})
+
+/* A stored attribute (strings live in the span's arena). */
+typedef struct tycho_attr {
+    const char *key;
+    tycho_attr_type_t type;
+    union {
+        struct {
+            const char *p;
+            size_t n;
+        } s;
+        int64_t i;
+        double d;
+        int b;
+    } v;
+} tycho_attr_t;
+
+typedef struct tycho_attrs {
+    tycho_attr_t *items;
+    uint32_t n, cap, max;
+    uint32_t dropped; /* over the count limit, or the span's byte budget */
+} tycho_attrs_t;
+
+typedef struct tycho_span_event {
+    const char *name;
+    uint64_t time_ns;
+    tycho_attrs_t attrs;
+} tycho_span_event_t;
+
+typedef struct tycho_span_link {
+    uint8_t trace_id[16];
+    uint8_t span_id[8];
+    uint8_t flags; /* W3C trace flags of the linked context */
+    int is_remote;
+    const char *trace_state; /* "" when none */
+    tycho_attrs_t attrs;
+} tycho_span_link_t;
+
+/* OTEL_SPAN_*_LIMIT semantics; 0 in max_value_len means unlimited. max_bytes
+ * bounds the arena: what does not fit is dropped and counted. */
+typedef struct tycho_span_limits {
+    uint32_t max_attrs, max_events, max_links, max_event_attrs, max_link_attrs;
+    uint32_t max_value_len;
+    size_t max_bytes;
+} tycho_span_limits_t;
+
+#define TYCHO_SPAN_LIMITS_DEFAULT                                                                  \
+    {                                                                                              \
+        128, 128, 128, 128, 128, 0, 64 * 1024                                                      \
+    }
+
+struct tycho_span_chunk;
+
+typedef struct tycho_span {
+    uint8_t trace_id[16];
+    uint8_t span_id[8];
+    uint8_t parent_span_id[8]; /* zero when has_parent is 0 */
+    int has_parent;
+    int parent_is_remote;
+    uint8_t flags;           /* W3C trace flags; sampled = flags & TYCHO_TRACE_FLAG_SAMPLED */
+    const char *trace_state; /* "" when none */
+    const char *name;
+    tycho_span_kind_t kind;
+    uint64_t start_ns, end_ns; /* unix ns; end 0 until ended */
+    tycho_attrs_t attrs;
+    tycho_span_event_t *events;
+    uint32_t nevents, events_cap, dropped_events;
+    tycho_span_link_t *links;
+    uint32_t nlinks, links_cap, dropped_links;
+    tycho_span_status_t status;
+    const char *status_message; /* "" unless ERROR with a description */
+
+    /* arena, private */
+    tycho_span_limits_t limits;
+    struct tycho_span_chunk *chunks;
+    char *cur;
+    size_t left;
+    size_t used;
+} tycho_span_t;
+
+/* Reads OTEL_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT,
+ * OTEL_SPAN_EVENT_COUNT_LIMIT, OTEL_SPAN_LINK_COUNT_LIMIT,
+ * OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT, OTEL_LINK_ATTRIBUTE_COUNT_LIMIT and
+ * OTEL_[SPAN_]ATTRIBUTE_VALUE_LENGTH_LIMIT over the defaults. Invalid values
+ * are ignored. Main thread, before workers start. */
+void tycho_span_limits_from_env(tycho_span_limits_t *l);
+
+/* Unix time now, in ns. */
+uint64_t tycho_span_now_ns(void);
+
+/* A span named name, started now (start_ns may be overwritten), with zero
+ * ids: set them with tycho_span_set_ids. limits NULL -> defaults. NULL on
+ * ENOMEM. */
+tycho_span_t *tycho_span_new(const char *name, tycho_span_kind_t kind,
+                             const tycho_span_limits_t *limits);
+/* Frees the span and everything it holds. NULL is fine. */
+void tycho_span_free(tycho_span_t *s);
+
+/* parent_span_id NULL -> a root span. */
+void tycho_span_set_ids(tycho_span_t *s, const uint8_t trace_id[16], const uint8_t span_id[8],
+                        const uint8_t *parent_span_id, int parent_is_remote, uint8_t flags);
+int tycho_span_set_name(tycho_span_t *s, const char *name);      /* 0 or -ENOMEM */
+int tycho_span_set_trace_state(tycho_span_t *s, const char *ts); /* 0 or -ENOMEM */
+/* end_ns 0 -> now. */
+void tycho_span_end(tycho_span_t *s, uint64_t end_ns);
+int tycho_span_sampled(const tycho_span_t *s);
+
+/* OTel rules: UNSET is ignored; OK is final; the message is kept only for
+ * ERROR. */
+void tycho_span_set_status(tycho_span_t *s, tycho_span_status_t code, const char *message);
+
+/* Sets (or replaces) an attribute. 0; -ENOSPC when dropped (count limit or
+ * byte budget; counted in dropped); -EINVAL for an empty key. */
+int tycho_span_set_attr(tycho_span_t *s, const char *key, tycho_attr_value_t v);
+/* Events and links: NULL when dropped (counted) or on ENOMEM. */
+tycho_span_event_t *tycho_span_add_event(tycho_span_t *s, const char *name, uint64_t time_ns);
+int tycho_span_event_set_attr(tycho_span_t *s, tycho_span_event_t *ev, const char *key,
+                              tycho_attr_value_t v);
+/* An "exception" event with exception.type/.message/.stacktrace (NULLs are
+ * skipped), per the OTel semantic conventions. time_ns 0 -> now. */
+int tycho_span_record_exception(tycho_span_t *s, const char *type, const char *message,
+                                const char *stacktrace, uint64_t time_ns);
+tycho_span_link_t *tycho_span_add_link(tycho_span_t *s, const uint8_t trace_id[16],
+                                       const uint8_t span_id[8], uint8_t flags, int is_remote,
+                                       const char *trace_state);
+int tycho_span_link_set_attr(tycho_span_t *s, tycho_span_link_t *link, const char *key,
+                             tycho_attr_value_t v);
+
+/* Looks an attribute up (NULL if absent). */
+const tycho_attr_t *tycho_span_get_attr(const tycho_attrs_t *a, const char *key);
+const char *tycho_span_kind_name(tycho_span_kind_t k);     /* "SERVER", ... */
+const char *tycho_span_status_name(tycho_span_status_t c); /* "UNSET", "OK", "ERROR" */
+
+/* Appends the span as one JSON object and '\n' (the TYCHO_TRACES_STDOUT
+ * debug sink): ids lowercase hex, times in unix ns, attributes as an object,
+ * non-finite doubles as the strings "NaN"/"Infinity"/"-Infinity", strings
+ * JSON-escaped with invalid UTF-8 replaced. 0 or -ENOMEM. */
+int tycho_span_to_json(const tycho_span_t *s, tycho_buf_t *out);
+
+#endif

@@ -1,0 +1,475 @@
+/* metrics registry: registration rules, updates, shard merge, cardinality. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "telemetry/metrics.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+static const tycho_snapshot_series_t *find_series(const tycho_snapshot_family_t *f,
+                                                  const char *const *values)
+{
+    for (size_t i = 0; i < f->nseries; i++) {
+        size_t j;
+        for (j = 0; j < f->nlabels; j++)
+            if (strcmp(f->series[i].label_values[j], values[j]) != 0) break;
+        if (j == f->nlabels) return &f->series[i];
+    }
+    return NULL;
+}
+
+static double value_of(tycho_metrics_t *r, const char *name, const char *const *values)
+{
+    tycho_metrics_snapshot_t *s = tycho_metrics_snapshot(r);
+    assert_non_null(s);
+    const tycho_snapshot_family_t *f = tycho_metrics_snapshot_find(s, name);
+    assert_non_null(f);
+    const tycho_snapshot_series_t *se = find_series(f, values);
+    double v = se ? (f->type == TYCHO_METRIC_HISTOGRAM ? (double)se->count : se->value) : NAN;
+    tycho_metrics_snapshot_free(s);
+    return v;
+}
+
+static void test_register_idempotent(void **state)
+{
+    (void)state;
+    tycho_metrics_t *r = tycho_metrics_new(2, 0);
+    assert_non_null(r);
+    const char *labels[] = {"method", "route"};
+    tycho_metric_opts_t o = {.name = "http_requests_total",
+                             .help = "Requests.",
+                             .type = TYCHO_METRIC_COUNTER,
+                             .label_names = labels,
+                             .nlabels = 2};
+    tycho_metric_t *a, *b;
+    char err[256] = "";
+    assert_int_equal(tycho_metrics_register(r, &o, &a, err, sizeof err), 0);
+    /* A reload registers again: same family, and its series survive. */
+    assert_int_equal(tycho_metric_inc(a, 0, (const char *[]){"GET", "/"}, 3), 0);
+    o.help = "Changed help is ignored.";
+    assert_int_equal(tycho_metrics_register(r, &o, &b, err, sizeof err), 0);
+    assert_ptr_equal(a, b);
+    assert_true(value_of(r, "http_requests_total", (const char *[]){"GET", "/"}) == 3);
+    assert_ptr_equal(tycho_metrics_find(r, "http_requests_total"), a);
+    assert_null(tycho_metrics_find(r, "nope"));
+
+    /* Different type: a clear error. */
+    o.type = TYCHO_METRIC_GAUGE;
+    assert_int_equal(tycho_metrics_register(r, &o, &b, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "already registered as counter with labels [method,route]"));
+    assert_non_null(strstr(err, "gauge"));
+    /* Different labels (set or order). */
+    o.type = TYCHO_METRIC_COUNTER;
+    const char *other[] = {"route", "method"};
+    o.label_names = other;
+    assert_int_equal(tycho_metrics_register(r, &o, &b, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "[route,method]"));
+    o.nlabels = 1;
+    assert_int_equal(tycho_metrics_register(r, &o, &b, err, sizeof err), -EINVAL);
+
+    /* Histograms: same buckets idempotent, other buckets an error. */
+    double b1[] = {0.1, 1, 10};
+    double b2[] = {0.1, 1};
+    tycho_metric_opts_t h = {.name = "lat_seconds",
+                             .help = "Latency.",
+                             .type = TYCHO_METRIC_HISTOGRAM,
+                             .buckets = b1,
+                             .nbuckets = 3};
+    tycho_metric_t *h1, *h2;
+    assert_int_equal(tycho_metrics_register(r, &h, &h1, err, sizeof err), 0);
+    assert_int_equal(tycho_metrics_register(r, &h, &h2, err, sizeof err), 0);
+    assert_ptr_equal(h1, h2);
+    h.buckets = b2;
+    h.nbuckets = 2;
+    assert_int_equal(tycho_metrics_register(r, &h, &h2, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "buckets"));
+    /* Gauge merge mode is part of the shape. */
+    tycho_metric_opts_t g = {.name = "g", .help = "G.", .type = TYCHO_METRIC_GAUGE};
+    assert_int_equal(tycho_metrics_register(r, &g, &h2, err, sizeof err), 0);
+    g.merge = TYCHO_GAUGE_MERGE_LAST;
+    assert_int_equal(tycho_metrics_register(r, &g, &h2, err, sizeof err), -EINVAL);
+    tycho_metrics_free(r);
+}
+
+static void test_validation(void **state)
+{
+    (void)state;
+    assert_true(tycho_metrics_valid_name("a"));
+    assert_true(tycho_metrics_valid_name("_a:b_c9"));
+    assert_true(tycho_metrics_valid_name(":x"));
+    assert_false(tycho_metrics_valid_name(""));
+    assert_false(tycho_metrics_valid_name("9a"));
+    assert_false(tycho_metrics_valid_name("a-b"));
+    assert_false(tycho_metrics_valid_name("a b"));
+    assert_false(tycho_metrics_valid_name("é"));
+    assert_false(tycho_metrics_valid_name(NULL));
+    assert_true(tycho_metrics_valid_label_name("route"));
+    assert_true(tycho_metrics_valid_label_name("_x"));
+    assert_false(tycho_metrics_valid_label_name("__name__"));
+    assert_false(tycho_metrics_valid_label_name("__x"));
+    assert_false(tycho_metrics_valid_label_name("a:b"));
+    assert_false(tycho_metrics_valid_label_name("1a"));
+    assert_false(tycho_metrics_valid_label_name(""));
+
+    tycho_metrics_t *r = tycho_metrics_new(1, 0);
+    tycho_metric_t *m;
+    char err[256];
+    tycho_metric_opts_t o = {.name = "bad-name", .type = TYCHO_METRIC_COUNTER};
+    assert_int_equal(tycho_metrics_register(r, &o, &m, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "invalid name"));
+    o.name = "ok_total";
+    o.label_names = (const char *[]){"__reserved"};
+    o.nlabels = 1;
+    assert_int_equal(tycho_metrics_register(r, &o, &m, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "invalid label name \"__reserved\""));
+    o.label_names = (const char *[]){"a", "a"};
+    o.nlabels = 2;
+    assert_int_equal(tycho_metrics_register(r, &o, &m, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "duplicate label"));
+    /* le is reserved for histograms only. */
+    o.label_names = (const char *[]){"le"};
+    o.nlabels = 1;
+    assert_int_equal(tycho_metrics_register(r, &o, &m, err, sizeof err), 0);
+    tycho_metric_opts_t h = {.name = "h_seconds",
+                             .type = TYCHO_METRIC_HISTOGRAM,
+                             .label_names = (const char *[]){"le"},
+                             .nlabels = 1};
+    assert_int_equal(tycho_metrics_register(r, &h, &m, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "reserved"));
+    /* Buckets: increasing, finite; a trailing +Inf is fine. */
+    h.nlabels = 0;
+    h.buckets = (double[]){1, 1};
+    h.nbuckets = 2;
+    assert_int_equal(tycho_metrics_register(r, &h, &m, err, sizeof err), -EINVAL);
+    h.buckets = (double[]){1, NAN};
+    assert_int_equal(tycho_metrics_register(r, &h, &m, err, sizeof err), -EINVAL);
+    h.buckets = (double[]){1, INFINITY};
+    assert_int_equal(tycho_metrics_register(r, &h, &m, err, sizeof err), 0);
+    /* Histogram sample names collide with other families. */
+    tycho_metric_opts_t c = {.name = "h_seconds_count", .type = TYCHO_METRIC_GAUGE};
+    assert_int_equal(tycho_metrics_register(r, &c, &m, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "collide"));
+    c.name = "h_seconds_bucket_x";
+    assert_int_equal(tycho_metrics_register(r, &c, &m, err, sizeof err), 0);
+    tycho_metric_opts_t h2 = {.name = "ok", .type = TYCHO_METRIC_HISTOGRAM};
+    tycho_metric_opts_t g2 = {.name = "ok_sum", .type = TYCHO_METRIC_GAUGE};
+    assert_int_equal(tycho_metrics_register(r, &g2, &m, err, sizeof err), 0);
+    assert_int_equal(tycho_metrics_register(r, &h2, &m, err, sizeof err), -EINVAL);
+    tycho_metrics_free(r);
+}
+
+static void test_updates(void **state)
+{
+    (void)state;
+    tycho_metrics_t *r = tycho_metrics_new(3, 0);
+    char err[256];
+    tycho_metric_t *c, *g, *h, *plain;
+    const char *l[] = {"k"};
+    tycho_metric_opts_t o = {
+        .name = "c_total", .type = TYCHO_METRIC_COUNTER, .label_names = l, .nlabels = 1};
+    assert_int_equal(tycho_metrics_register(r, &o, &c, err, sizeof err), 0);
+    o = (tycho_metric_opts_t){
+        .name = "g", .type = TYCHO_METRIC_GAUGE, .label_names = l, .nlabels = 1};
+    assert_int_equal(tycho_metrics_register(r, &o, &g, err, sizeof err), 0);
+    o = (tycho_metric_opts_t){.name = "h_seconds",
+                              .type = TYCHO_METRIC_HISTOGRAM,
+                              .buckets = (double[]){1, 2},
+                              .nbuckets = 2};
+    assert_int_equal(tycho_metrics_register(r, &o, &h, err, sizeof err), 0);
+    o = (tycho_metric_opts_t){.name = "plain_total", .type = TYCHO_METRIC_COUNTER};
+    assert_int_equal(tycho_metrics_register(r, &o, &plain, err, sizeof err), 0);
+
+    const char *a[] = {"a"};
+    assert_int_equal(tycho_metric_inc(c, 0, a, 1), 0);
+    assert_int_equal(tycho_metric_inc(c, 1, a, 2.5), 0);
+    assert_int_equal(tycho_metric_inc(c, 2, (const char *[]){NULL}, 1), 0); /* NULL = "" */
+    assert_int_equal(tycho_metric_inc(c, 0, a, -1), -EINVAL);
+    assert_int_equal(tycho_metric_inc(c, 0, a, NAN), -EINVAL);
+    assert_int_equal(tycho_metric_inc(c, 3, a, 1), -EINVAL); /* no such shard */
+    assert_int_equal(tycho_metric_set(c, 0, a, 1), -EINVAL);
+    assert_int_equal(tycho_metric_observe(c, 0, a, 1), -EINVAL);
+    char big[TYCHO_METRICS_MAX_LABEL_VALUE + 2];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    assert_int_equal(tycho_metric_inc(c, 0, (const char *[]){big}, 1), -E2BIG);
+
+    assert_int_equal(tycho_metric_set(g, 0, a, 5), 0);
+    assert_int_equal(tycho_metric_inc(g, 1, a, -2), 0); /* gauges add any value */
+    assert_int_equal(tycho_metric_observe(h, 0, NULL, 0.5), 0);
+    assert_int_equal(tycho_metric_observe(h, 1, NULL, 1), 0); /* le is inclusive */
+    assert_int_equal(tycho_metric_observe(h, 1, NULL, 1.5), 0);
+    assert_int_equal(tycho_metric_observe(h, 2, NULL, 100), 0);
+    assert_int_equal(tycho_metric_observe(h, 2, NULL, INFINITY), -EINVAL);
+
+    tycho_metrics_snapshot_t *s = tycho_metrics_snapshot(r);
+    const tycho_snapshot_family_t *f = tycho_metrics_snapshot_find(s, "c_total");
+    assert_int_equal(f->nseries, 2);
+    assert_true(find_series(f, a)->value == 3.5);
+    assert_true(find_series(f, (const char *[]){""})->value == 1);
+    f = tycho_metrics_snapshot_find(s, "g");
+    assert_true(find_series(f, a)->value == 3);
+    f = tycho_metrics_snapshot_find(s, "h_seconds");
+    assert_int_equal(f->nseries, 1);
+    assert_int_equal(f->nbounds, 2);
+    assert_int_equal(f->series[0].buckets[0], 2); /* 0.5, 1 */
+    assert_int_equal(f->series[0].buckets[1], 3); /* + 1.5 */
+    assert_int_equal(f->series[0].buckets[2], 4); /* + 100 (+Inf) */
+    assert_int_equal(f->series[0].count, 4);
+    assert_true(f->series[0].sum == 103);
+    /* An unlabelled family shows 0 before any update. */
+    f = tycho_metrics_snapshot_find(s, "plain_total");
+    assert_int_equal(f->nseries, 1);
+    assert_true(f->series[0].value == 0);
+    tycho_metrics_snapshot_free(s);
+
+    /* Pre-resolved handles: zero lookups, same cells. */
+    int rc = 0;
+    tycho_series_t *se = tycho_metric_series(c, 1, a, &rc);
+    assert_non_null(se);
+    assert_int_equal(tycho_series_inc(se, 10), 0);
+    assert_true(tycho_series_value(se) == 12.5);
+    assert_ptr_equal(tycho_metric_series(c, 1, a, NULL), se);
+    assert_int_equal(tycho_series_set(se, 1), -EINVAL);
+    assert_int_equal(tycho_series_observe(se, 1), -EINVAL);
+    assert_true(value_of(r, "c_total", a) == 13.5);
+    tycho_series_t *hs = tycho_metric_series(h, 0, NULL, NULL);
+    assert_int_equal(tycho_series_observe(hs, 0.1), 0);
+    assert_true(tycho_series_value(hs) == 2);
+    tycho_metrics_free(r);
+}
+
+static void test_gauge_merge_modes(void **state)
+{
+    (void)state;
+    tycho_metrics_t *r = tycho_metrics_new(2, 0);
+    tycho_metric_t *sum, *last;
+    tycho_metric_opts_t o = {.name = "inflight", .type = TYCHO_METRIC_GAUGE};
+    assert_int_equal(tycho_metrics_register(r, &o, &sum, NULL, 0), 0);
+    o = (tycho_metric_opts_t){
+        .name = "generation", .type = TYCHO_METRIC_GAUGE, .merge = TYCHO_GAUGE_MERGE_LAST};
+    assert_int_equal(tycho_metrics_register(r, &o, &last, NULL, 0), 0);
+    tycho_metric_set(sum, 0, NULL, 3);
+    tycho_metric_set(sum, 1, NULL, 4);
+    tycho_metric_set(last, 0, NULL, 7);
+    tycho_metric_set(last, 1, NULL, 8);
+    assert_true(value_of(r, "inflight", NULL) == 7);
+    assert_true(value_of(r, "generation", NULL) == 8);
+    tycho_metric_set(last, 0, NULL, 9);
+    assert_true(value_of(r, "generation", NULL) == 9);
+    tycho_metrics_free(r);
+}
+
+static double cb_value = 41;
+static double cb(void *ud)
+{
+    return *(double *)ud;
+}
+static double cb2(void *ud)
+{
+    (void)ud;
+    return 100;
+}
+
+static void test_callbacks(void **state)
+{
+    (void)state;
+    tycho_metrics_t *r = tycho_metrics_new(1, 0);
+    tycho_metric_t *m, *h;
+    const char *l[] = {"signal"};
+    tycho_metric_opts_t o = {
+        .name = "depth", .type = TYCHO_METRIC_GAUGE, .label_names = l, .nlabels = 1};
+    assert_int_equal(tycho_metrics_register(r, &o, &m, NULL, 0), 0);
+    assert_int_equal(tycho_metric_set_callback(m, (const char *[]){"spans"}, cb, &cb_value), 0);
+    assert_true(value_of(r, "depth", (const char *[]){"spans"}) == 41);
+    cb_value = 42;
+    assert_true(value_of(r, "depth", (const char *[]){"spans"}) == 42);
+    /* Again for the same labels: replaced, not duplicated. */
+    assert_int_equal(tycho_metric_set_callback(m, (const char *[]){"spans"}, cb2, NULL), 0);
+    tycho_metrics_snapshot_t *s = tycho_metrics_snapshot(r);
+    assert_int_equal(tycho_metrics_snapshot_find(s, "depth")->nseries, 1);
+    tycho_metrics_snapshot_free(s);
+    assert_true(value_of(r, "depth", (const char *[]){"spans"}) == 100);
+    /* Shard values for the same label set add up with the callback. */
+    tycho_metric_inc(m, 0, (const char *[]){"spans"}, 5);
+    assert_true(value_of(r, "depth", (const char *[]){"spans"}) == 105);
+    tycho_metric_opts_t ho = {.name = "hh", .type = TYCHO_METRIC_HISTOGRAM};
+    assert_int_equal(tycho_metrics_register(r, &ho, &h, NULL, 0), 0);
+    assert_int_equal(tycho_metric_set_callback(h, NULL, cb2, NULL), -EINVAL);
+    tycho_metrics_free(r);
+}
+
+/* --- concurrency: one writer per shard, a scraper in parallel ------------- */
+
+#define WRITERS 4
+#define ITER 200000
+static const char *const keys[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+
+struct writer_arg {
+    tycho_metric_t *c, *h, *g;
+    unsigned shard;
+};
+
+static void *writer(void *p)
+{
+    struct writer_arg *a = p;
+    tycho_series_t *fixed = tycho_metric_series(a->c, a->shard, (const char *[]){"fixed"}, NULL);
+    for (int i = 0; i < ITER; i++) {
+        const char *v[] = {keys[i % 8]};
+        tycho_metric_inc(a->c, a->shard, v, 1);
+        tycho_series_inc(fixed, 2);
+        tycho_metric_observe(a->h, a->shard, NULL, (i % 4) * 0.5);
+        tycho_metric_set(a->g, a->shard, NULL, (double)i);
+    }
+    return NULL;
+}
+
+static atomic_int scraping_done;
+
+static void *scraper(void *p)
+{
+    tycho_metrics_t *r = p;
+    double last = 0;
+    int snaps = 0;
+    while (!atomic_load(&scraping_done) || snaps < 3) {
+        tycho_metrics_snapshot_t *s = tycho_metrics_snapshot(r);
+        const tycho_snapshot_family_t *f = tycho_metrics_snapshot_find(s, "work_total");
+        double total = 0;
+        for (size_t i = 0; i < f->nseries; i++)
+            total += f->series[i].value;
+        /* Counters only grow, even while being merged mid-update. */
+        if (total < last) fail_msg("counter went backwards: %f < %f", total, last);
+        last = total;
+        const tycho_snapshot_family_t *h = tycho_metrics_snapshot_find(s, "work_seconds");
+        if (h->series[0].buckets[h->nbounds] != h->series[0].count)
+            fail_msg("count != +Inf bucket");
+        tycho_metrics_snapshot_free(s);
+        snaps++;
+    }
+    return NULL;
+}
+
+static void test_shard_merge_threads(void **state)
+{
+    (void)state;
+    tycho_metrics_t *r = tycho_metrics_new(WRITERS + 1, 0);
+    tycho_metric_t *c, *h, *g;
+    const char *l[] = {"key"};
+    tycho_metric_opts_t o = {
+        .name = "work_total", .type = TYCHO_METRIC_COUNTER, .label_names = l, .nlabels = 1};
+    assert_int_equal(tycho_metrics_register(r, &o, &c, NULL, 0), 0);
+    o = (tycho_metric_opts_t){.name = "work_seconds",
+                              .type = TYCHO_METRIC_HISTOGRAM,
+                              .buckets = (double[]){0.25, 0.75},
+                              .nbuckets = 2};
+    assert_int_equal(tycho_metrics_register(r, &o, &h, NULL, 0), 0);
+    o = (tycho_metric_opts_t){
+        .name = "last_i", .type = TYCHO_METRIC_GAUGE, .merge = TYCHO_GAUGE_MERGE_LAST};
+    assert_int_equal(tycho_metrics_register(r, &o, &g, NULL, 0), 0);
+
+    pthread_t th[WRITERS], sc;
+    struct writer_arg args[WRITERS];
+    atomic_store(&scraping_done, 0);
+    pthread_create(&sc, NULL, scraper, r);
+    for (unsigned i = 0; i < WRITERS; i++) {
+        args[i] = (struct writer_arg){c, h, g, i};
+        pthread_create(&th[i], NULL, writer, &args[i]);
+    }
+    for (unsigned i = 0; i < WRITERS; i++)
+        pthread_join(th[i], NULL);
+    atomic_store(&scraping_done, 1);
+    pthread_join(sc, NULL);
+
+    tycho_metrics_snapshot_t *s = tycho_metrics_snapshot(r);
+    const tycho_snapshot_family_t *f = tycho_metrics_snapshot_find(s, "work_total");
+    assert_int_equal(f->nseries, 9);
+    for (int k = 0; k < 8; k++)
+        assert_true(find_series(f, (const char *[]){keys[k]})->value == WRITERS * ITER / 8);
+    assert_true(find_series(f, (const char *[]){"fixed"})->value == 2.0 * WRITERS * ITER);
+    f = tycho_metrics_snapshot_find(s, "work_seconds");
+    assert_int_equal(f->series[0].count, WRITERS * ITER);
+    assert_int_equal(f->series[0].buckets[0], WRITERS * ITER / 4); /* 0 */
+    assert_int_equal(f->series[0].buckets[1], WRITERS * ITER / 2); /* + 0.5 */
+    assert_true(f->series[0].sum == WRITERS * (ITER / 4) * (0.5 + 1.0 + 1.5));
+    f = tycho_metrics_snapshot_find(s, "last_i");
+    assert_true(f->series[0].value == ITER - 1);
+    tycho_metrics_snapshot_free(s);
+    tycho_metrics_free(r);
+}
+
+/* --- cardinality cap --------------------------------------------------------- */
+
+static void test_cardinality_cap(void **state)
+{
+    (void)state;
+    tycho_metrics_t *r = tycho_metrics_new(2, 1000);
+    tycho_metric_t *m, *small;
+    const char *l[] = {"user", "route"};
+    tycho_metric_opts_t o = {
+        .name = "by_user_total", .type = TYCHO_METRIC_COUNTER, .label_names = l, .nlabels = 2};
+    assert_int_equal(tycho_metrics_register(r, &o, &m, NULL, 0), 0);
+    o = (tycho_metric_opts_t){.name = "small",
+                              .type = TYCHO_METRIC_GAUGE,
+                              .label_names = l,
+                              .nlabels = 1,
+                              .max_series = 3};
+    assert_int_equal(tycho_metrics_register(r, &o, &small, NULL, 0), 0);
+
+    char v[32];
+    for (int i = 0; i < 100000; i++) {
+        snprintf(v, sizeof v, "u%d", i);
+        assert_int_equal(tycho_metric_inc(m, (unsigned)(i & 1), (const char *[]){v, "/x"}, 1), 0);
+    }
+    /* Admitted label sets keep counting on both shards. */
+    assert_int_equal(tycho_metric_inc(m, 1, (const char *[]){"u0", "/x"}, 1), 0);
+    tycho_metrics_snapshot_t *s = tycho_metrics_snapshot(r);
+    const tycho_snapshot_family_t *f = tycho_metrics_snapshot_find(s, "by_user_total");
+    assert_int_equal(f->nseries, 1001); /* the cap, plus the overflow series */
+    const tycho_snapshot_series_t *of = find_series(
+        f, (const char *[]){TYCHO_METRICS_OVERFLOW_VALUE, TYCHO_METRICS_OVERFLOW_VALUE});
+    assert_non_null(of);
+    assert_true(of->value == 99000);
+    assert_true(find_series(f, (const char *[]){"u0", "/x"})->value == 2);
+    double total = 0;
+    for (size_t i = 0; i < f->nseries; i++)
+        total += f->series[i].value;
+    assert_true(total == 100001); /* nothing lost, only folded */
+    const tycho_snapshot_family_t *ov =
+        tycho_metrics_snapshot_find(s, TYCHO_METRICS_OVERFLOW_METRIC);
+    assert_true(find_series(ov, (const char *[]){"by_user_total"})->value == 99000);
+    tycho_metrics_snapshot_free(s);
+
+    /* Resolving a handle past the cap yields the overflow series. */
+    tycho_metric_set(small, 0, (const char *[]){"a"}, 1);
+    tycho_metric_set(small, 0, (const char *[]){"b"}, 1);
+    tycho_metric_set(small, 1, (const char *[]){"c"}, 1);
+    tycho_series_t *x = tycho_metric_series(small, 1, (const char *[]){"d"}, NULL);
+    tycho_series_t *y = tycho_metric_series(small, 1, (const char *[]){"e"}, NULL);
+    assert_non_null(x);
+    assert_ptr_equal(x, y);
+    /* Shard 1 has not seen "a" yet but it is admitted: a real series. */
+    assert_ptr_not_equal(tycho_metric_series(small, 1, (const char *[]){"a"}, NULL), x);
+    assert_true(value_of(r, TYCHO_METRICS_OVERFLOW_METRIC, (const char *[]){"small"}) == 2);
+    tycho_metrics_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_register_idempotent),
+        cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_updates),
+        cmocka_unit_test(test_gauge_merge_modes),
+        cmocka_unit_test(test_callbacks),
+        cmocka_unit_test(test_shard_merge_threads),
+        cmocka_unit_test(test_cardinality_cap),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

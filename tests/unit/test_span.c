@@ -1,0 +1,255 @@
+/* span model: attributes, limits, events, links, status, JSON encoding. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "telemetry/span.h"
+#include "telemetry/trace_context.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const uint8_t TID[16] = {0x57, 0x59, 0xe9, 0x88, 0xbd, 0x86, 0x2e, 0x3f,
+                                0xe1, 0xbe, 0x46, 0xa9, 0x94, 0x27, 0x27, 0x93};
+static const uint8_t SID[8] = {0x53, 0x99, 0x5c, 0x3f, 0x42, 0xcd, 0x8a, 0xd8};
+static const uint8_t PID[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+
+static cJSON *encode(const tycho_span_t *s)
+{
+    tycho_buf_t b = TYCHO_BUF_INIT;
+    assert_int_equal(tycho_span_to_json(s, &b), 0);
+    assert_true(b.len > 2);
+    assert_int_equal(b.data[b.len - 1], '\n');
+    assert_null(memchr(b.data, '\n', b.len - 1)); /* exactly one line */
+    cJSON *j = cJSON_Parse(b.data);
+    if (!j) fail_msg("not JSON: %s", b.data);
+    tycho_buf_free(&b);
+    return j;
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void test_server_span_json(void **state)
+{
+    (void)state;
+    tycho_span_t *s = tycho_span_new("GET /users/:id", TYCHO_SPAN_KIND_SERVER, NULL);
+    assert_non_null(s);
+    tycho_span_set_ids(s, TID, SID, PID, 1, TYCHO_TRACE_FLAG_SAMPLED);
+    tycho_span_set_trace_state(s, "congo=t61rcWkgMzE");
+    s->start_ns = 1700000000000000000ull;
+    assert_int_equal(tycho_span_set_attr(s, "http.request.method", TYCHO_AV_STR("GET")), 0);
+    assert_int_equal(tycho_span_set_attr(s, "http.response.status_code", TYCHO_AV_INT(500)), 0);
+    assert_int_equal(tycho_span_set_attr(s, "ratio", TYCHO_AV_DBL(0.25)), 0);
+    assert_int_equal(tycho_span_set_attr(s, "nan", TYCHO_AV_DBL(NAN)), 0);
+    assert_int_equal(tycho_span_set_attr(s, "inf", TYCHO_AV_DBL(-INFINITY)), 0);
+    assert_int_equal(tycho_span_set_attr(s, "cached", TYCHO_AV_BOOL(0)), 0);
+    assert_int_equal(tycho_span_set_attr(s, "esc", TYCHO_AV_STR("q\"b\\n\nt\t\x01\xff")), 0);
+    assert_int_equal(tycho_span_set_attr(s, "bin", TYCHO_AV_STRN("a\0b", 3)), 0);
+    assert_int_equal(tycho_span_get_attr(&s->attrs, "bin")->v.s.n, 3); /* length, not strlen */
+    assert_int_equal(tycho_span_set_attr(s, "", TYCHO_AV_INT(1)), -EINVAL);
+    /* Setting a key again replaces its value in place. */
+    assert_int_equal(tycho_span_set_attr(s, "http.response.status_code", TYCHO_AV_INT(503)), 0);
+    assert_int_equal(s->attrs.n, 8);
+    assert_int_equal(tycho_span_record_exception(s, "error", "boom \"x\"", "stack:1\nstack:2", 0),
+                     0);
+    tycho_span_set_status(s, TYCHO_SPAN_STATUS_ERROR, "handler failed");
+    uint8_t ltid[16], lsid[8];
+    tycho_trace_new_trace_id(ltid);
+    tycho_trace_new_span_id(lsid);
+    tycho_span_link_t *l = tycho_span_add_link(s, ltid, lsid, 1, 1, "");
+    assert_non_null(l);
+    assert_int_equal(tycho_span_link_set_attr(s, l, "messaging.system", TYCHO_AV_STR("aws_sqs")),
+                     0);
+    tycho_span_end(s, s->start_ns + 1500000);
+
+    cJSON *j = encode(s);
+    assert_string_equal(jstr(j, "name"), "GET /users/:id");
+    assert_string_equal(jstr(j, "kind"), "SERVER");
+    assert_string_equal(jstr(j, "trace_id"), "5759e988bd862e3fe1be46a994272793");
+    assert_string_equal(jstr(j, "span_id"), "53995c3f42cd8ad8");
+    assert_string_equal(jstr(j, "parent_span_id"), "0000000000000001");
+    assert_string_equal(jstr(j, "trace_state"), "congo=t61rcWkgMzE");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "sampled")));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "parent_is_remote")));
+    assert_true(cJSON_GetObjectItem(j, "duration_ms")->valuedouble == 1.5);
+    assert_true(cJSON_GetObjectItem(j, "end_time_unix_nano")->valuedouble ==
+                (double)(1700000000000000000ull + 1500000));
+    cJSON *st = cJSON_GetObjectItem(j, "status");
+    assert_string_equal(jstr(st, "code"), "ERROR");
+    assert_string_equal(jstr(st, "message"), "handler failed");
+    cJSON *a = cJSON_GetObjectItem(j, "attributes");
+    assert_string_equal(jstr(a, "http.request.method"), "GET");
+    assert_int_equal(cJSON_GetObjectItem(a, "http.response.status_code")->valueint, 503);
+    assert_true(cJSON_GetObjectItem(a, "ratio")->valuedouble == 0.25);
+    assert_string_equal(jstr(a, "nan"), "NaN");
+    assert_string_equal(jstr(a, "inf"), "-Infinity");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(a, "cached")));
+    assert_string_equal(jstr(a, "esc"), "q\"b\\n\nt\t\x01\xef\xbf\xbd");
+    assert_int_equal(strlen(jstr(a, "bin")), 1); /* "a\u0000b": cJSON stops at the NUL */
+    cJSON *ev = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "events"), 0);
+    assert_string_equal(jstr(ev, "name"), "exception");
+    cJSON *ea = cJSON_GetObjectItem(ev, "attributes");
+    assert_string_equal(jstr(ea, "exception.type"), "error");
+    assert_string_equal(jstr(ea, "exception.message"), "boom \"x\"");
+    assert_string_equal(jstr(ea, "exception.stacktrace"), "stack:1\nstack:2");
+    cJSON *lk = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "links"), 0);
+    char hex[33];
+    tycho_hex_encode(ltid, 16, hex);
+    assert_string_equal(jstr(lk, "trace_id"), hex);
+    assert_string_equal(jstr(cJSON_GetObjectItem(lk, "attributes"), "messaging.system"), "aws_sqs");
+    cJSON_Delete(j);
+    tycho_span_free(s);
+}
+
+static void test_root_span_and_status(void **state)
+{
+    (void)state;
+    tycho_span_t *s = tycho_span_new("work", TYCHO_SPAN_KIND_INTERNAL, NULL);
+    tycho_span_set_ids(s, TID, SID, NULL, 1, 0);
+    assert_false(s->has_parent);
+    assert_false(s->parent_is_remote);
+    assert_false(tycho_span_sampled(s));
+    tycho_span_set_status(s, TYCHO_SPAN_STATUS_UNSET, "ignored");
+    assert_int_equal(s->status, TYCHO_SPAN_STATUS_UNSET);
+    tycho_span_set_status(s, TYCHO_SPAN_STATUS_OK, "ignored too");
+    assert_string_equal(s->status_message, "");
+    tycho_span_set_status(s, TYCHO_SPAN_STATUS_ERROR, "too late: OK is final");
+    assert_int_equal(s->status, TYCHO_SPAN_STATUS_OK);
+    tycho_span_end(s, 1); /* before start: clamped so end >= start */
+    assert_true(s->end_ns == s->start_ns);
+    cJSON *j = encode(s);
+    assert_null(cJSON_GetObjectItem(j, "parent_span_id"));
+    assert_null(cJSON_GetObjectItem(j, "trace_state"));
+    assert_null(cJSON_GetObjectItem(j, "events"));
+    assert_string_equal(jstr(cJSON_GetObjectItem(j, "status"), "code"), "OK");
+    assert_string_equal(jstr(j, "kind"), "INTERNAL");
+    cJSON_Delete(j);
+    assert_int_equal(tycho_span_set_name(s, "renamed"), 0);
+    assert_string_equal(s->name, "renamed");
+    tycho_span_free(s);
+    tycho_span_free(NULL);
+}
+
+static void test_limits(void **state)
+{
+    (void)state;
+    tycho_span_limits_t lim = TYCHO_SPAN_LIMITS_DEFAULT;
+    lim.max_attrs = 3;
+    lim.max_events = 2;
+    lim.max_links = 1;
+    lim.max_event_attrs = 1;
+    lim.max_value_len = 4;
+    tycho_span_t *s = tycho_span_new("x", TYCHO_SPAN_KIND_CLIENT, &lim);
+    assert_int_equal(tycho_span_set_attr(s, "a", TYCHO_AV_INT(1)), 0);
+    assert_int_equal(tycho_span_set_attr(s, "b", TYCHO_AV_STR("abcdefgh")), 0);
+    assert_int_equal(tycho_span_set_attr(s, "c", TYCHO_AV_STR("\xc3\xa9\xc3\xa9\xc3\xa9")), 0);
+    assert_int_equal(tycho_span_set_attr(s, "d", TYCHO_AV_INT(4)), -ENOSPC);
+    assert_int_equal(tycho_span_set_attr(s, "a", TYCHO_AV_INT(5)), 0); /* replacing is fine */
+    assert_int_equal(s->attrs.dropped, 1);
+    assert_string_equal(tycho_span_get_attr(&s->attrs, "b")->v.s.p, "abcd");
+    assert_int_equal(tycho_span_get_attr(&s->attrs, "b")->v.s.n, 4);
+    /* Truncation never splits a UTF-8 sequence. */
+    assert_string_equal(tycho_span_get_attr(&s->attrs, "c")->v.s.p, "\xc3\xa9\xc3\xa9");
+    tycho_span_event_t *e = tycho_span_add_event(s, "e1", 5);
+    assert_non_null(e);
+    assert_int_equal(tycho_span_event_set_attr(s, e, "k", TYCHO_AV_INT(1)), 0);
+    assert_int_equal(tycho_span_event_set_attr(s, e, "k2", TYCHO_AV_INT(1)), -ENOSPC);
+    assert_non_null(tycho_span_add_event(s, "e2", 0));
+    assert_null(tycho_span_add_event(s, "e3", 0));
+    assert_int_equal(s->dropped_events, 1);
+    assert_non_null(tycho_span_add_link(s, TID, SID, 0, 0, NULL));
+    assert_null(tycho_span_add_link(s, TID, SID, 0, 0, NULL));
+    assert_int_equal(s->dropped_links, 1);
+    tycho_span_end(s, 0);
+    cJSON *j = encode(s);
+    assert_int_equal(cJSON_GetObjectItem(j, "dropped_attributes_count")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(j, "dropped_events_count")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(j, "dropped_links_count")->valueint, 1);
+    cJSON *ev = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "events"), 0);
+    assert_int_equal(cJSON_GetObjectItem(ev, "dropped_attributes_count")->valueint, 1);
+    cJSON_Delete(j);
+    tycho_span_free(s);
+
+    /* The byte budget bounds a span's memory whatever is thrown at it. */
+    tycho_span_limits_t small = TYCHO_SPAN_LIMITS_DEFAULT;
+    small.max_bytes = 8192;
+    s = tycho_span_new("big", TYCHO_SPAN_KIND_SERVER, &small);
+    char *huge = malloc(100000);
+    memset(huge, 'h', 99999);
+    huge[99999] = 0;
+    assert_int_equal(tycho_span_set_attr(s, "huge", TYCHO_AV_STR(huge)), -ENOSPC);
+    int ok = 0;
+    for (int i = 0; i < 1000; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "k%d", i);
+        if (tycho_span_set_attr(s, k, TYCHO_AV_STR("0123456789")) == 0) ok++;
+    }
+    assert_true(ok > 10 && ok < 128);
+    assert_true(s->used <= small.max_bytes);
+    assert_int_equal(s->attrs.dropped, 1 + 1000 - ok);
+    free(huge);
+    tycho_span_free(s);
+}
+
+static void test_limits_from_env(void **state)
+{
+    (void)state;
+    tycho_span_limits_t l = TYCHO_SPAN_LIMITS_DEFAULT;
+    setenv("OTEL_ATTRIBUTE_COUNT_LIMIT", "10", 1);
+    setenv("OTEL_SPAN_EVENT_COUNT_LIMIT", "7", 1);
+    setenv("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "bogus", 1);
+    setenv("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "64", 1);
+    tycho_span_limits_from_env(&l);
+    assert_int_equal(l.max_attrs, 10);
+    assert_int_equal(l.max_event_attrs, 10);
+    assert_int_equal(l.max_link_attrs, 10); /* invalid value ignored */
+    assert_int_equal(l.max_events, 7);
+    assert_int_equal(l.max_links, 128);
+    assert_int_equal(l.max_value_len, 64);
+    unsetenv("OTEL_ATTRIBUTE_COUNT_LIMIT");
+    unsetenv("OTEL_SPAN_EVENT_COUNT_LIMIT");
+    unsetenv("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT");
+    unsetenv("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT");
+}
+
+static void test_many_events_arena_growth(void **state)
+{
+    (void)state;
+    tycho_span_t *s = tycho_span_new("grow", TYCHO_SPAN_KIND_CONSUMER, NULL);
+    for (int i = 0; i < 100; i++) {
+        tycho_span_event_t *e = tycho_span_add_event(s, "tick", (uint64_t)i + 1);
+        assert_non_null(e);
+        tycho_span_event_set_attr(s, e, "i", TYCHO_AV_INT(i));
+        tycho_span_set_attr(s, "last", TYCHO_AV_INT(i));
+    }
+    assert_int_equal(s->nevents, 100);
+    assert_int_equal(s->events[99].attrs.items[0].v.i, 99);
+    assert_int_equal(s->events[0].time_ns, 1);
+    cJSON *j = encode(s);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "events")), 100);
+    assert_string_equal(jstr(j, "kind"), "CONSUMER");
+    cJSON_Delete(j);
+    tycho_span_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_server_span_json),
+        cmocka_unit_test(test_root_span_and_status),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_limits_from_env),
+        cmocka_unit_test(test_many_events_arena_growth),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
