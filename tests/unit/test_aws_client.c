@@ -1,0 +1,143 @@
+/* Pure pieces of the AWS client and endpoint resolution: error codes, retry
+ * classification, CRC32, endpoint/region precedence. The retry loop itself
+ * runs against a loopback fake in tests/aws/test_aws_faults.sh. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/client.h"
+#include "aws/endpoint.h"
+
+static void test_error_code(void **state)
+{
+    (void)state;
+    char c[64];
+    tycho_aws_error_code("com.amazonaws.dynamodb.v20120810#ResourceNotFoundException", c, sizeof c);
+    assert_string_equal(c, "ResourceNotFoundException");
+    tycho_aws_error_code("com.amazon.coral.validate#ValidationException", c, sizeof c);
+    assert_string_equal(c, "ValidationException");
+    tycho_aws_error_code("ThrottlingException:http://internal.amazon.com/coral/", c, sizeof c);
+    assert_string_equal(c, "ThrottlingException");
+    tycho_aws_error_code("aws.protocoltests#Weird:http://x#y", c, sizeof c);
+    assert_string_equal(c, "Weird");
+    tycho_aws_error_code("Plain", c, sizeof c);
+    assert_string_equal(c, "Plain");
+    tycho_aws_error_code(NULL, c, sizeof c);
+    assert_string_equal(c, "");
+    tycho_aws_error_code("a#VeryLongErrorCodeThatDoesNotFit", c, 8);
+    assert_string_equal(c, "VeryLon");
+}
+
+static void test_classification(void **state)
+{
+    (void)state;
+    assert_true(tycho_aws_is_throttling_code("ThrottlingException"));
+    assert_true(tycho_aws_is_throttling_code("ProvisionedThroughputExceededException"));
+    assert_true(tycho_aws_is_throttling_code("RequestThrottled"));
+    assert_true(tycho_aws_is_throttling_code("TransactionInProgressException"));
+    assert_false(tycho_aws_is_throttling_code("ConditionalCheckFailedException"));
+    assert_false(tycho_aws_is_throttling_code(""));
+    assert_true(tycho_aws_is_transient_code("RequestTimeout"));
+    assert_true(tycho_aws_is_transient_code("IDPCommunicationError"));
+    assert_false(tycho_aws_is_transient_code("ValidationException"));
+}
+
+static void test_crc32(void **state)
+{
+    (void)state;
+    assert_int_equal(tycho_aws_crc32("", 0), 0);
+    assert_int_equal(tycho_aws_crc32("123456789", 9), 0xCBF43926u);
+    assert_int_equal(tycho_aws_crc32("{}", 2), 2745614147u); /* dynalite's {} reply */
+}
+
+static void test_endpoint_precedence(void **state)
+{
+    (void)state;
+    tycho_aws_endpoint_t ep;
+    char err[200];
+    clearenv();
+    assert_int_equal(
+        tycho_aws_endpoint_resolve("sqs", "eu-west-1", NULL, NULL, &ep, err, sizeof err), 0);
+    assert_string_equal(ep.url, "https://sqs.eu-west-1.amazonaws.com/");
+    assert_string_equal(ep.host, "sqs.eu-west-1.amazonaws.com");
+    assert_string_equal(ep.source, "default");
+    assert_int_equal(
+        tycho_aws_endpoint_resolve("aps", "us-west-2", NULL, NULL, &ep, err, sizeof err), 0);
+    assert_string_equal(ep.host, "aps-workspaces.us-west-2.amazonaws.com");
+    assert_int_equal(
+        tycho_aws_endpoint_resolve("dynamodb", "cn-north-1", NULL, NULL, &ep, err, sizeof err), 0);
+    assert_string_equal(ep.host, "dynamodb.cn-north-1.amazonaws.com.cn");
+
+    setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566", 1);
+    assert_int_equal(
+        tycho_aws_endpoint_resolve("sqs", "eu-west-1", NULL, NULL, &ep, err, sizeof err), 0);
+    assert_string_equal(ep.host, "127.0.0.1:4566");
+    assert_string_equal(ep.source, "AWS_ENDPOINT_URL");
+    setenv("AWS_ENDPOINT_URL_SQS", "HTTP://LocalHost:9324/base/path", 1);
+    assert_int_equal(
+        tycho_aws_endpoint_resolve("sqs", "eu-west-1", NULL, NULL, &ep, err, sizeof err), 0);
+    assert_string_equal(ep.url, "http://localhost:9324/base/path");
+    assert_string_equal(ep.path, "/base/path");
+    assert_int_equal(ep.https, 0);
+    /* another service still takes the global one */
+    assert_int_equal(
+        tycho_aws_endpoint_resolve("dynamodb", "eu-west-1", NULL, NULL, &ep, err, sizeof err), 0);
+    assert_string_equal(ep.host, "127.0.0.1:4566");
+    /* explicit beats everything */
+    assert_int_equal(tycho_aws_endpoint_resolve("sqs", "eu-west-1", "https://x.example:443", NULL,
+                                                &ep, err, sizeof err),
+                     0);
+    assert_string_equal(ep.host, "x.example");
+    assert_string_equal(ep.url, "https://x.example/");
+    /* AWS_IGNORE_CONFIGURED_ENDPOINT_URLS */
+    setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", 1);
+    assert_int_equal(
+        tycho_aws_endpoint_resolve("sqs", "eu-west-1", NULL, NULL, &ep, err, sizeof err), 0);
+    assert_string_equal(ep.source, "default");
+    unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+    /* bad URLs are reported with the variable name */
+    setenv("AWS_ENDPOINT_URL_SQS", "localhost:9324", 1);
+    assert_int_equal(
+        tycho_aws_endpoint_resolve("sqs", "eu-west-1", NULL, NULL, &ep, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "AWS_ENDPOINT_URL_SQS"));
+    clearenv();
+    assert_int_equal(tycho_aws_endpoint_resolve("sqs", NULL, NULL, NULL, &ep, err, sizeof err),
+                     -EINVAL);
+    assert_non_null(strstr(err, "AWS_REGION"));
+    /* IPv6 literal keeps its brackets in Host */
+    assert_int_equal(tycho_aws_endpoint_parse("http://[::1]:8000", &ep), 0);
+    assert_string_equal(ep.host, "[::1]:8000");
+    assert_int_equal(tycho_aws_endpoint_parse("http://user@host/", &ep), -EINVAL);
+    assert_int_equal(tycho_aws_endpoint_parse("http://host:99999/", &ep), -EINVAL);
+}
+
+static void test_region(void **state)
+{
+    (void)state;
+    char r[64];
+    clearenv();
+    assert_int_equal(tycho_aws_region(NULL, r, sizeof r), -ENOENT);
+    setenv("AWS_DEFAULT_REGION", "eu-central-1", 1);
+    assert_int_equal(tycho_aws_region(NULL, r, sizeof r), 0);
+    assert_string_equal(r, "eu-central-1");
+    setenv("AWS_REGION", "ap-south-1", 1);
+    assert_int_equal(tycho_aws_region(NULL, r, sizeof r), 0);
+    assert_string_equal(r, "ap-south-1");
+    clearenv();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_error_code), cmocka_unit_test(test_classification),
+        cmocka_unit_test(test_crc32),      cmocka_unit_test(test_endpoint_precedence),
+        cmocka_unit_test(test_region),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
