@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum state {
     IDLE,    /* between requests (keep-alive timeout runs) */
@@ -19,6 +20,10 @@ enum state {
 
 #define READ_CHUNK 8192
 #define LINGER_MS 1000
+/* On a drain, an idle keep-alive connection stays open this long: a request
+ * already on its way is answered (with Connection: close) rather than meeting
+ * a closed socket; a client that keeps sending never sees the race. */
+#define DRAIN_IDLE_GRACE_S 0.5
 
 typedef struct write_req {
     uv_write_t req;
@@ -160,7 +165,7 @@ static void on_write(uv_write_t *req, int status)
     if (close_after)
         finish_close(c);
     else if (c->srv->draining && c->state == IDLE && !c->writes_pending)
-        tycho_conn_close(c);
+        tycho_conn_drain(c);
 }
 
 static write_req_t *take_write_req(tycho_conn_t *c)
@@ -439,8 +444,16 @@ static void addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen,
 
 void tycho_conn_accept(tycho_http_server_t *srv)
 {
+    tycho_conn_accept_fd(srv, -1);
+}
+
+void tycho_conn_accept_fd(tycho_http_server_t *srv, int fd)
+{
     tycho_conn_t *c = calloc(1, sizeof *c);
-    if (!c) return;
+    if (!c) {
+        if (fd >= 0) close(fd);
+        return;
+    }
     c->srv = srv;
     uv_tcp_init(srv->loop, &c->tcp);
     uv_timer_init(srv->loop, &c->timer);
@@ -452,7 +465,10 @@ void tycho_conn_accept(tycho_http_server_t *srv)
     srv->stats.open++;
     srv->stats.accepted++;
     tycho_http_parser_init(&c->parser, &srv->limits);
-    if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&c->tcp) != 0) {
+    int rc = fd >= 0 ? uv_tcp_open(&c->tcp, fd)
+                     : uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&c->tcp);
+    if (rc != 0) {
+        if (fd >= 0) close(fd);
         tycho_conn_close(c);
         return;
     }
@@ -471,6 +487,9 @@ void tycho_conn_accept(tycho_http_server_t *srv)
 
 void tycho_conn_drain(tycho_conn_t *c)
 {
-    if (c->state == IDLE && !c->writes_pending && c->rpos == c->rlen) tycho_conn_close(c);
+    double grace = c->srv->cfg->keepalive_timeout < DRAIN_IDLE_GRACE_S
+                       ? c->srv->cfg->keepalive_timeout
+                       : DRAIN_IDLE_GRACE_S;
+    if (c->state == IDLE && !c->writes_pending && c->rpos == c->rlen) arm_timer(c, grace);
     /* otherwise the response in progress goes out with Connection: close */
 }

@@ -1,8 +1,11 @@
+#define _GNU_SOURCE /* accept4 */
 #include "http/server.h"
 
 #include "core/log.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static void on_listener_closed(uv_handle_t *h)
 {
@@ -53,12 +56,31 @@ int tycho_http_server_start(tycho_http_server_t *srv, uv_loop_t *loop, const tyc
     return rc;
 }
 
+/* Closing a listening socket resets the connections still queued in its
+ * backlog: clients whose handshake completed and who sent a request would see
+ * a reset. Take them first, so they are answered (with Connection: close). */
+static void accept_backlog(tycho_http_server_t *srv)
+{
+    uv_os_fd_t lfd;
+    if (uv_fileno((uv_handle_t *)&srv->listener, &lfd) != 0) return;
+    while (srv->stats.open < srv->max_conns) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR) continue;
+            return; /* EAGAIN: empty; anything else: leave it to the close */
+        }
+        tycho_conn_accept_fd(srv, fd);
+    }
+}
+
 void tycho_http_server_drain(tycho_http_server_t *srv)
 {
     if (srv->draining) return;
     srv->draining = 1;
-    if (srv->listening && !uv_is_closing((uv_handle_t *)&srv->listener))
+    if (srv->listening && !uv_is_closing((uv_handle_t *)&srv->listener)) {
+        accept_backlog(srv);
         uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
+    }
     for (tycho_conn_t *c = srv->conns, *next; c; c = next) {
         next = tycho_conn_next(c);
         tycho_conn_drain(c);

@@ -47,14 +47,17 @@ struct tycho_http_server {
  * the server). Returns 0 or a negative libuv error. */
 int tycho_http_server_start(tycho_http_server_t *srv, uv_loop_t *loop, const tycho_config_t *cfg,
                             int fd, tycho_handler_t handler, int worker_id);
-/* Stops accepting, closes idle connections and lets in-flight requests end
- * with Connection: close; on_empty fires when none remain. */
+/* Stops accepting (connections already queued in the backlog are still
+ * served), closes idle connections after a short grace and lets in-flight
+ * requests end with Connection: close; on_empty fires when none remain. */
 void tycho_http_server_drain(tycho_http_server_t *srv);
 /* Closes every connection now, cancelling in-flight requests. */
 void tycho_http_server_abort(tycho_http_server_t *srv);
 
 /* Connection side (http/conn.c), called by the server. */
 void tycho_conn_accept(tycho_http_server_t *srv);
+/* Serves an already accepted socket (ownership moves; closed on failure). */
+void tycho_conn_accept_fd(tycho_http_server_t *srv, int fd);
 void tycho_conn_drain(tycho_conn_t *c);
 void tycho_conn_close(tycho_conn_t *c);
 tycho_conn_t *tycho_conn_next(tycho_conn_t *c);

@@ -1,0 +1,306 @@
+"""Graceful shutdown, back-pressure and the admin listener, against the real
+binary: SIGTERM under keep-alive load with a slow upload in progress, the
+drain timeout, a second signal, TYCHO_MAX_CONNECTIONS without a busy loop.
+Run by test_http_lifecycle.sh with /usr/bin/python3."""
+import errno
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import tycho  # noqa: E402
+from tycho import check  # noqa: E402
+
+GET = b"GET /load HTTP/1.1\r\nHost: t\r\n\r\n"
+
+
+class LoadClient(threading.Thread):
+    """Loops keep-alive requests until the server refuses connections.
+
+    Outcomes per request: a complete response (ok); a connection found
+    closed before the request was sent (clean); a close after the request was
+    sent with no byte of a response (counted by kind; the test requires none);
+    anything else is a failure: a truncated or malformed response, a reset
+    after part of a response, a hang."""
+
+    def __init__(self, addr, stop_at):
+        super().__init__(daemon=True)
+        self.addr = addr
+        self.stop_at = stop_at
+        self.ok = 0
+        self.closed_ok = 0  # responses carrying Connection: close
+        self.idle_close = 0
+        self.kinds = {}  # how each idle close was seen
+        self.refused = False
+        self.failures = []
+
+    def _count(self, kind):
+        self.idle_close += 1
+        self.kinds[kind] = self.kinds.get(kind, 0) + 1
+
+    def run(self):
+        try:
+            self._run()
+        except Exception as e:  # noqa: BLE001 - any surprise is a failure
+            self.failures.append("%s: %s" % (type(e).__name__, e))
+
+    def _run(self):
+        c = None
+        while time.time() < self.stop_at:
+            if c is None:
+                try:
+                    c = tycho.Conn(self.addr, timeout=5)
+                except ConnectionRefusedError:
+                    self.refused = True
+                    return
+            # a stale connection: the server closed it while idle
+            r, _, _ = select.select([c.sock], [], [], 0)
+            if r:
+                c._fill(0.1)
+                if c.closed:
+                    check(not c.buf, "bytes before a close on an idle connection: %r" % c.buf[:80])
+                    self._count("stale before send")
+                    c.close()
+                    c = None
+                    continue
+            try:
+                c.send(GET)
+            except (BrokenPipeError, ConnectionResetError):
+                self._count("send failed")
+                c.close()
+                c = None
+                continue
+            try:
+                resp = c.read_response(timeout=10)
+            except tycho.Failure as e:
+                self.failures.append(str(e))
+                return
+            if resp is None:
+                # closed with no response byte: not processed (see above)
+                self._count("reset after send" if c.reset else "EOF after send")
+                c.close()
+                c = None
+                continue
+            if resp.status != 404:
+                self.failures.append("status %d" % resp.status)
+                return
+            self.ok += 1
+            if resp.header("Connection") == "close":
+                self.closed_ok += 1
+                check(c.wait_closed(3), "no close after Connection: close")
+                c.close()
+                c = None
+        if c:
+            c.close()
+
+
+def slow_upload(addr, total, step, pause, result):
+    """A POST whose body trickles in; records the final status."""
+    try:
+        c = tycho.Conn(addr, timeout=30)
+        c.send(b"POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % total)
+        sent = 0
+        while sent < total:
+            n = min(step, total - sent)
+            try:
+                c.send(b"u" * n)
+            except OSError as e:
+                result["error"] = "send after %d bytes: %s" % (sent, e)
+                return
+            sent += n
+            result["sent"] = sent
+            time.sleep(pause)
+        r = c.read_response(timeout=10)
+        result["status"] = r.status if r else None
+        result["connection"] = r.header("Connection") if r else None
+        result["closed"] = c.wait_closed(3)
+        c.close()
+    except Exception as e:  # noqa: BLE001
+        result["error"] = "%s: %s" % (type(e).__name__, e)
+
+
+def ready_status(srv):
+    try:
+        return tycho.request(srv.admin, path="/-/ready", timeout=2).status
+    except (OSError, tycho.Failure):
+        return None
+
+
+def test_drain_under_load():
+    env = {"TYCHO_DRAIN_TIMEOUT": 15, "TYCHO_ACCESS_LOG": "off", "TYCHO_KEEPALIVE_TIMEOUT": 30}
+    with tycho.Server(env=env, workers=2) as srv:
+        check(ready_status(srv) == 200, "ready before the signal")
+        up = {}
+        # 40 x 50 bytes, 0.05 s apart: about 2 s of upload
+        t_up = threading.Thread(target=slow_upload, args=(srv.public, 2000, 50, 0.05, up), daemon=True)
+        t_up.start()
+        clients = [LoadClient(srv.public, time.time() + 20) for _ in range(4)]
+        for c in clients:
+            c.start()
+        time.sleep(0.6)
+        before = sum(c.ok for c in clients)
+        check(before > 50, "load clients made only %d requests before the signal" % before)
+        check(up.get("sent", 0) > 0 and "error" not in up, "upload under way: %r" % up)
+        srv.signal(signal.SIGTERM)
+        t_sig = time.time()
+        # readiness turns 503 while the upload keeps the drain going
+        ready = None
+        while time.time() - t_sig < 1.0:
+            ready = ready_status(srv)
+            if ready == 503:
+                break
+            time.sleep(0.05)
+        check(ready == 503, "/-/ready during the drain: %r" % ready)
+        check(srv.proc.poll() is None, "exited before the upload finished")
+        for c in clients:
+            c.join(25)
+        t_up.join(25)
+        rc = srv.wait(20)
+        took = time.time() - t_sig
+        fails = [f for c in clients for f in c.failures]
+        total = sum(c.ok for c in clients)
+        idle = sum(c.idle_close for c in clients)
+        kinds = {}
+        for c in clients:
+            for k, v in c.kinds.items():
+                kinds[k] = kinds.get(k, 0) + v
+        print("drain: %d requests answered (%d with Connection: close), %d closes without a response %r, "
+              "upload %r, exit %s after %.2fs" % (total, sum(c.closed_ok for c in clients), idle, kinds, up, rc, took))
+        check(not fails, "load client failures: %s" % fails[:5])
+        # A request already sent must be answered: only a close seen before
+        # sending (or a refused connect) is clean.
+        lost = {k: v for k, v in kinds.items() if k != "stale before send"}
+        check(not lost, "requests sent but not answered during the drain: %r" % lost)
+        check(all(c.closed_ok or c.kinds for c in clients), "each client saw the drain close its connection")
+        check(all(c.refused or not c.is_alive() for c in clients), "clients ended")
+        check(up.get("status") == 404 and up.get("connection") == "close" and up.get("closed"),
+              "the upload in progress must finish with Connection: close: %r" % up)
+        check(rc == 0, "exit code %s" % rc)
+        check(took >= 1.0, "the drain did not wait for the upload (%.2fs)" % took)
+        check(srv.wait_log(lambda r: r.get("msg") == "stopped", 1), "no 'stopped' log line")
+
+
+def test_drain_timeout():
+    env = {"TYCHO_DRAIN_TIMEOUT": 1, "TYCHO_ACCESS_LOG": "off"}
+    with tycho.Server(env=env) as srv:
+        c = tycho.Conn(srv.public)
+        c.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc")
+        time.sleep(0.2)
+        srv.signal(signal.SIGTERM)
+        t = time.time()
+        rc = srv.wait(10)
+        took = time.time() - t
+        check(rc == 0, "exit code %s after the drain timeout" % rc)
+        check(0.8 <= took <= 3.0 * tycho.SLOW, "drain timeout 1s, exited after %.2fs" % took)
+        check(c.wait_closed(2), "the stuck upload's connection is closed")
+        check(srv.wait_log(lambda r: "drain timeout" in r.get("msg", ""), 1), "drain timeout logged")
+
+
+def test_second_signal():
+    with tycho.Server(env={"TYCHO_DRAIN_TIMEOUT": 30}) as srv:
+        c = tycho.Conn(srv.public)
+        c.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc")
+        time.sleep(0.2)
+        srv.signal(signal.SIGTERM)
+        time.sleep(0.3)
+        check(srv.proc.poll() is None, "still draining")
+        srv.signal(signal.SIGINT)
+        t = time.time()
+        rc = srv.wait(5)
+        check(time.time() - t < 1.0 * tycho.SLOW, "a second signal exits at once")
+        check(rc != 0, "a second signal is not a clean exit (got %s)" % rc)
+        c.close()
+
+
+def test_idle_server_exits():
+    with tycho.Server() as srv:
+        idle = tycho.Conn(srv.public)
+        idle.send(GET)
+        check(idle.read_response().status == 404, "first request")
+        t = time.time()
+        rc = srv.stop(10)
+        check(rc == 0 and time.time() - t < 2 * tycho.SLOW, "an idle server stops at once (rc %s)" % rc)
+        check(idle.wait_closed(1), "idle keep-alive connection closed by the drain")
+
+
+def test_max_connections():
+    env = {"TYCHO_MAX_CONNECTIONS": 5, "TYCHO_ACCESS_LOG": "off", "TYCHO_HEADER_TIMEOUT": 30,
+           "TYCHO_KEEPALIVE_TIMEOUT": 30}
+    with tycho.Server(env=env, workers=1) as srv:
+        held = []
+        for i in range(5):
+            c = tycho.Conn(srv.public)
+            c.send(GET)
+            check(c.read_response().status == 404, "connection %d served" % i)
+            held.append(c)
+        sixth = tycho.Conn(srv.public)  # the kernel completes the handshake
+        sixth.send(GET)
+        cpu0 = srv.cpu_seconds()
+        t0 = time.time()
+        r, _, _ = select.select([sixth.sock], [], [], 1.5)
+        check(not r, "the 6th connection was served while 5 were open")
+        cpu = srv.cpu_seconds() - cpu0
+        dt = time.time() - t0
+        print("max-connections: %.3fs CPU over %.2fs while the 6th waited" % (cpu, dt))
+        check(cpu < 0.15 * tycho.SLOW, "busy loop while at max connections: %.3fs CPU in %.2fs" % (cpu, dt))
+        # the held connections still work
+        held[1].send(GET)
+        check(held[1].read_response().status == 404, "held connection still served")
+        held[0].close()
+        resp = sixth.read_response(timeout=3)
+        check(resp is not None and resp.status == 404, "the 6th is served once one closes: %r" % resp)
+        for c in held[1:] + [sixth]:
+            c.close()
+        # and again: the limit is reached and left repeatedly
+        for round_ in range(3):
+            conns = [tycho.Conn(srv.public) for _ in range(7)]
+            for c in conns:
+                c.send(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            for c in conns:
+                r = c.read_response(timeout=5)
+                check(r is not None and r.status == 404, "round %d: every connection served" % round_)
+                c.close()
+        check(srv.stop() == 0, "clean exit")
+
+
+def test_admin():
+    with tycho.Server(workers=2) as srv:
+        check(srv.admin != srv.public, "admin and public listeners differ")
+        r = tycho.request(srv.admin, path="/-/healthy")
+        check(r.status == 200 and json.loads(r.body)["status"] == "ok", "healthy: %r" % r)
+        r = tycho.request(srv.admin, path="/-/ready")
+        check(r.status == 200, "ready: %r" % r)
+        r = tycho.request(srv.admin, path="/-/status")
+        doc = json.loads(r.body)
+        check(r.status == 200 and doc["workers"] == 2 and doc["draining"] is False, "status: %r" % doc)
+        r = tycho.request(srv.admin, "HEAD", "/-/status")
+        check(r.status == 200 and r.body == b"", "HEAD /-/status")
+        r = tycho.request(srv.admin, "POST", "/-/reload")
+        check(r.status in (200, 422), "reload: %r" % r)
+        r = tycho.request(srv.admin, "GET", "/-/reload")
+        check(r.status == 405 and r.header("Allow") == "POST", "GET /-/reload: %r" % r)
+        r = tycho.request(srv.admin, "DELETE", "/-/ready")
+        check(r.status == 405 and r.header("Allow") == "GET, HEAD", "DELETE /-/ready: %r" % r)
+        r = tycho.request(srv.admin, path="/nope")
+        check(r.status == 404, "unknown admin path")
+        # the public port does not serve the admin endpoints
+        r = tycho.request(srv.public, path="/-/status")
+        check(b"\"workers\"" not in r.body, "admin status served on the public port")
+        check(srv.stop() == 0, "clean exit")
+
+
+def main():
+    for t in (test_admin, test_idle_server_exits, test_max_connections, test_drain_timeout,
+              test_second_signal, test_drain_under_load):
+        t0 = time.time()
+        t()
+        print("%s ok (%.1fs)" % (t.__name__, time.time() - t0))
+
+
+if __name__ == "__main__":
+    tycho.run_main(main)
