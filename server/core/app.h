@@ -25,7 +25,9 @@ typedef struct tycho_app_ops {
     void (*destroy)(void *app); /* after the worker's loop has drained */
 } tycho_app_ops_t;
 
-/* Answers 404 JSON to everything: what serve runs without route support. */
+/* The Lua runtime (core/lua_app.c): what `tycho serve` runs. */
+extern const tycho_app_ops_t tycho_lua_app;
+/* Answers 404 JSON to everything (tests of the engine alone). */
 extern const tycho_app_ops_t tycho_builtin_app;
 
 #endif

@@ -143,10 +143,10 @@ static int p_addr(tycho_config_t *cfg, void *f, const char *v, char *why, size_t
 
 static int p_path(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen)
 {
-    (void)cfg;
     if (*v == '\0') return say(why, wlen, "empty path"), -1;
     if (strlen(v) >= 4096) return say(why, wlen, "path too long"), -1;
     strcpy(f, v);
+    if (f == cfg->routes_dir) cfg->routes_explicit = 1;
     return 0;
 }
 

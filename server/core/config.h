@@ -26,6 +26,8 @@ typedef struct tycho_config {
     tycho_addr_t admin_listen; /* --admin-listen / TYCHO_ADMIN_LISTEN, default 127.0.0.1:9090 */
     int workers;               /* --workers / TYCHO_WORKERS, default: CPU count */
     char routes_dir[4096];     /* --routes / TYCHO_ROUTES, default ./routes */
+    int routes_explicit;       /* set by --routes or TYCHO_ROUTES */
+    int routes_optional;       /* serve no routes (the default dir is missing) */
     char lua_dir[4096];        /* --lua-dir / TYCHO_LUA_DIR, default: the lua/ shipped with tycho */
     char data_dir[4096];       /* --data-dir / TYCHO_DATA_DIR, default ./.tycho */
     int reload;                /* --no-reload / TYCHO_RELOAD=on|off, default on */

@@ -9,12 +9,15 @@
 #include "core/log.h"
 #include "core/worker.h"
 #include "http/listen_socket.h"
+#include "lua/gen.h"
+#include "lua/watcher.h"
 
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct serve {
@@ -27,14 +30,13 @@ typedef struct serve {
     uv_signal_t sigterm, sigint, sighup;
     uv_timer_t drain_timer;
     uv_async_t events; /* workers and the admin thread post here */
+    tycho_watcher_t *watcher;
+    char lua_dir[4096]; /* resolved framework dir, watched */
     atomic_int reload_requested, workers_reloaded, workers_exited;
     int reloading, reload_again, reload_pending;
     int shutting_down, exited;
     char public_addr[80], admin_addr[80];
 } serve_t;
-
-/* Chosen at link time: the Lua runtime when it is built in. */
-const tycho_app_ops_t *tycho_default_app(void) __attribute__((weak));
 
 static void start_reload(serve_t *s);
 
@@ -114,8 +116,28 @@ static void start_reload(serve_t *s)
         tycho_worker_reload(&s->workers[i]);
 }
 
+static void on_files_changed(void *ud)
+{
+    serve_t *s = ud;
+    tycho_log_info("route files changed: reloading");
+    start_reload(s);
+}
+
+/* Watches the routes and the framework Lua dir (every subfolder). */
+static void start_watcher(serve_t *s)
+{
+    if (!s->cfg.reload) return;
+    tycho_lua_resolve_lua_dir(&s->cfg, s->lua_dir, sizeof s->lua_dir);
+    const char *dirs[] = {s->cfg.routes_dir, s->lua_dir};
+    s->watcher = tycho_watcher_start(s->loop, dirs, 2, 150, on_files_changed, s);
+    if (!s->watcher)
+        tycho_log_warn("cannot watch the route files; reload with SIGHUP or POST /-/reload");
+}
+
 static void stop_everything(serve_t *s)
 {
+    if (s->watcher) tycho_watcher_stop(s->watcher);
+    s->watcher = NULL;
     uv_close((uv_handle_t *)&s->events, NULL);
     uv_close((uv_handle_t *)&s->drain_timer, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
@@ -165,6 +187,8 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     s->shutting_down = 1;
     tycho_lifecycle_set_draining();
+    if (s->watcher) tycho_watcher_stop(s->watcher);
+    s->watcher = NULL;
     tycho_log_info("shutting down: draining connections", LF_INT("signal", signum),
                    LF_DBL("drain_timeout_s", s->cfg.drain_timeout));
     for (int i = 0; i < s->nworkers; i++)
@@ -233,6 +257,21 @@ static int start_workers(serve_t *s, int *fds)
     return 0;
 }
 
+/* An explicitly configured routes dir must exist; the default ./routes may
+ * be absent (then nothing but 404s is served, and the admin listener). */
+static int check_routes_dir(tycho_config_t *cfg)
+{
+    struct stat st;
+    if (stat(cfg->routes_dir, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+    if (!cfg->routes_explicit) {
+        tycho_log_warn("no routes directory: serving no routes", LF_STR("routes", cfg->routes_dir));
+        cfg->routes_optional = 1;
+        return 0;
+    }
+    fprintf(stderr, "tycho: TYCHO_ROUTES: not a directory: %s\n", cfg->routes_dir);
+    return -1;
+}
+
 static int has_flag(int argc, char **argv, const char *flag)
 {
     for (int i = 1; i < argc; i++)
@@ -259,7 +298,11 @@ int tycho_cmd_serve(int argc, char **argv)
     if (service && *service) tycho_log_set_service(service);
     tycho_lifecycle_init();
     signal(SIGPIPE, SIG_IGN);
-    s->ops = tycho_default_app ? tycho_default_app() : &tycho_builtin_app;
+    s->ops = &tycho_lua_app;
+    if (check_routes_dir(&s->cfg) != 0) {
+        free(s);
+        return 2;
+    }
     s->nworkers = s->cfg.workers;
     s->workers = calloc((size_t)s->nworkers, sizeof *s->workers);
     int *fds = calloc((size_t)s->nworkers, sizeof *fds);
@@ -292,6 +335,7 @@ int tycho_cmd_serve(int argc, char **argv)
         sigs[i]->data = s;
         uv_signal_start(sigs[i], on_signal, signums[i]);
     }
+    start_watcher(s);
     tycho_log_info("listening", LF_STR("public", s->public_addr), LF_STR("admin", s->admin_addr),
                    LF_INT("workers", s->nworkers), LF_STR("app", s->ops->name),
                    LF_STR("routes", s->cfg.routes_dir), LF_STR("version", TYCHO_VERSION));

@@ -17,6 +17,9 @@ static void finish(tycho_worker_t *w)
     if (!w->wake_closed) uv_close((uv_handle_t *)&w->wake, NULL);
     w->wake_closed = 1;
     uv_mutex_unlock(&w->wake_lock);
+    /* The app may keep timers of its own (watchdogs): end the loop here and
+     * let destroy close them. */
+    uv_stop(&w->loop);
 }
 
 static void post(tycho_worker_t *w, atomic_int *flag)
@@ -77,13 +80,12 @@ static void run(void *arg)
     uv_sem_post(&w->started);
 
     uv_run(&w->loop, UV_RUN_DEFAULT);
-    /* The wake handle is closed: nothing new arrives. Close what is left
-     * (the app's own timers and watchers) and let their callbacks run. */
+    /* Every connection is closed and the wake handle too: nothing new
+     * arrives. The app closes its own handles; anything left is closed here. */
     if (w->on_exit) w->on_exit(w->ud, w);
-    uv_walk(&w->loop, close_walk, NULL);
-    uv_run(&w->loop, UV_RUN_DEFAULT);
     w->ops->destroy(w->app);
     w->app = NULL;
+    uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_walk(&w->loop, close_walk, NULL);
     uv_run(&w->loop, UV_RUN_DEFAULT);
 }

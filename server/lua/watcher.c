@@ -1,0 +1,182 @@
+#define _GNU_SOURCE
+#include "lua/watcher.h"
+
+#include "core/log.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct watch {
+    uv_fs_event_t h;
+    char *path;
+    struct tycho_watcher *w; /* NULL once stopped */
+    int seen;                /* mark for the rescan */
+} watch_t;
+
+struct tycho_watcher {
+    uv_loop_t *loop;
+    char **roots;
+    size_t nroots;
+    unsigned debounce_ms;
+    void (*on_change)(void *ud);
+    void *ud;
+    uv_timer_t *timer;
+    watch_t **watches;
+    size_t nwatches, cap;
+};
+
+static void on_event(uv_fs_event_t *h, const char *filename, int events, int status);
+
+static void free_watch(uv_handle_t *h)
+{
+    watch_t *wt = h->data;
+    free(wt->path);
+    free(wt);
+}
+
+static void free_timer(uv_handle_t *h) { free(h); }
+
+static watch_t *find(tycho_watcher_t *w, const char *path)
+{
+    for (size_t i = 0; i < w->nwatches; i++)
+        if (strcmp(w->watches[i]->path, path) == 0) return w->watches[i];
+    return NULL;
+}
+
+static void add_watch(tycho_watcher_t *w, const char *path)
+{
+    watch_t *wt = find(w, path);
+    if (wt) {
+        wt->seen = 1;
+        return;
+    }
+    if (w->nwatches == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 16;
+        watch_t **v = realloc(w->watches, cap * sizeof *v);
+        if (!v) return;
+        w->watches = v;
+        w->cap = cap;
+    }
+    wt = calloc(1, sizeof *wt);
+    if (!wt || !(wt->path = strdup(path))) {
+        free(wt);
+        return;
+    }
+    uv_fs_event_init(w->loop, &wt->h);
+    wt->h.data = wt;
+    wt->w = w;
+    wt->seen = 1;
+    int rc = uv_fs_event_start(&wt->h, on_event, path, 0);
+    if (rc != 0) {
+        tycho_log_warn("cannot watch folder for reload", LF_STR("path", path),
+                       LF_STR("error", uv_strerror(rc)));
+        uv_close((uv_handle_t *)&wt->h, free_watch);
+        return;
+    }
+    w->watches[w->nwatches++] = wt;
+}
+
+static void scan(tycho_watcher_t *w, const char *dir, int depth)
+{
+    struct stat st;
+    if (depth > 32 || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return;
+    add_watch(w, dir);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char *p = NULL;
+        if (asprintf(&p, "%s/%s", dir, e->d_name) < 0) continue;
+        if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) scan(w, p, depth + 1);
+        free(p);
+    }
+    closedir(d);
+}
+
+/* Watches every folder that exists now, drops watches of vanished ones. */
+static void rescan(tycho_watcher_t *w)
+{
+    for (size_t i = 0; i < w->nwatches; i++) w->watches[i]->seen = 0;
+    for (size_t i = 0; i < w->nroots; i++) scan(w, w->roots[i], 0);
+    size_t k = 0;
+    for (size_t i = 0; i < w->nwatches; i++) {
+        watch_t *wt = w->watches[i];
+        if (wt->seen) {
+            w->watches[k++] = wt;
+        } else {
+            wt->w = NULL;
+            uv_close((uv_handle_t *)&wt->h, free_watch);
+        }
+    }
+    w->nwatches = k;
+}
+
+static void on_quiet(uv_timer_t *t)
+{
+    tycho_watcher_t *w = t->data;
+    rescan(w);
+    w->on_change(w->ud);
+}
+
+static int relevant(const char *name)
+{
+    if (!name) return 1;
+    size_t n = strlen(name);
+    if (n > 4 && strcmp(name + n - 4, ".lua") == 0) return 1;
+    return strchr(name, '.') == NULL && name[n ? n - 1 : 0] != '~'; /* maybe a folder */
+}
+
+static void on_event(uv_fs_event_t *h, const char *filename, int events, int status)
+{
+    (void)events;
+    watch_t *wt = h->data;
+    tycho_watcher_t *w = wt->w;
+    if (!w) return;
+    if (status != 0 || !relevant(filename)) return;
+    uv_timer_start(w->timer, on_quiet, w->debounce_ms, 0);
+}
+
+tycho_watcher_t *tycho_watcher_start(uv_loop_t *loop, const char *const *dirs, size_t ndirs,
+                                     unsigned debounce_ms, void (*on_change)(void *ud), void *ud)
+{
+    tycho_watcher_t *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->loop = loop;
+    w->debounce_ms = debounce_ms;
+    w->on_change = on_change;
+    w->ud = ud;
+    w->roots = calloc(ndirs ? ndirs : 1, sizeof *w->roots);
+    w->timer = malloc(sizeof *w->timer);
+    if (!w->roots || !w->timer) {
+        free(w->roots);
+        free(w->timer);
+        free(w);
+        return NULL;
+    }
+    for (size_t i = 0; i < ndirs; i++)
+        if (dirs[i] && dirs[i][0] && (w->roots[w->nroots] = strdup(dirs[i]))) w->nroots++;
+    uv_timer_init(loop, w->timer);
+    w->timer->data = w;
+    rescan(w);
+    return w;
+}
+
+void tycho_watcher_stop(tycho_watcher_t *w)
+{
+    if (!w) return;
+    for (size_t i = 0; i < w->nwatches; i++) {
+        w->watches[i]->w = NULL;
+        uv_close((uv_handle_t *)&w->watches[i]->h, free_watch);
+    }
+    uv_close((uv_handle_t *)w->timer, free_timer);
+    for (size_t i = 0; i < w->nroots; i++) free(w->roots[i]);
+    free(w->roots);
+    free(w->watches);
+    free(w);
+}
+
+size_t tycho_watcher_count(const tycho_watcher_t *w) { return w->nwatches; }

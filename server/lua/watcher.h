@@ -1,0 +1,25 @@
+/* watcher — watches directory trees (the routes dir and the lua dir, every
+ * subfolder included) and calls on_change once a burst of edits has been
+ * quiet for debounce_ms. libuv's fs watcher is not recursive on Linux: one
+ * inotify watch per folder, and the tree is rescanned after each burst so
+ * folders created later are watched too. Only events on *.lua files or on
+ * folders count (editor swap/backup files are ignored). Runs on the loop's
+ * thread (the main thread in tycho serve). */
+#ifndef TYCHO_LUA_WATCHER_H
+#define TYCHO_LUA_WATCHER_H
+
+#include <stddef.h>
+#include <uv.h>
+
+typedef struct tycho_watcher tycho_watcher_t;
+
+/* Starts watching; dirs that do not exist are skipped (watched once they
+ * appear under a watched folder). NULL on out of memory. */
+tycho_watcher_t *tycho_watcher_start(uv_loop_t *loop, const char *const *dirs, size_t ndirs,
+                                     unsigned debounce_ms, void (*on_change)(void *ud), void *ud);
+/* Stops and frees (its handles finish closing on the next loop iteration). */
+void tycho_watcher_stop(tycho_watcher_t *w);
+/* Number of folders currently watched (tests, /-/status). */
+size_t tycho_watcher_count(const tycho_watcher_t *w);
+
+#endif
