@@ -153,7 +153,10 @@ void tycho_buf_free(tycho_buf_t *b)
 
 char *tycho_buf_steal(tycho_buf_t *b)
 {
-    if (!b->data && tycho_buf_reserve(b, 0) != 0) return NULL;
+    if (!b->data) {
+        if (tycho_buf_reserve(b, 0) != 0) return NULL;
+        b->data[0] = '\0';
+    }
     char *p = b->data;
     b->data = NULL;
     b->len = b->cap = 0;
