@@ -54,6 +54,18 @@ static void status_page(tycho_admin_t *a, tycho_exchange_t *x)
     tycho_buf_free(&b);
 }
 
+static void metrics_page(tycho_admin_t *a, tycho_exchange_t *x)
+{
+    static const char ctype[] = "text/plain; version=0.0.4; charset=utf-8";
+    if (a->hooks.metrics(a->hooks.ud, &x->res.body) != 0) {
+        tycho_response_set_error(&x->res, 500, "cannot render metrics", x->req.request_id);
+        return tycho_exchange_finish(x);
+    }
+    x->res.status = 200;
+    tycho_response_add_header(&x->res, "Content-Type", 12, ctype, sizeof ctype - 1, NULL);
+    tycho_exchange_finish(x);
+}
+
 static void dispatch(void *ctx, tycho_exchange_t *x)
 {
     tycho_admin_t *a = ctx;
@@ -64,6 +76,7 @@ static void dispatch(void *ctx, tycho_exchange_t *x)
         return tycho_lifecycle_draining() ? reply_json(x, 503, "{\"status\":\"draining\"}")
                                           : reply_json(x, 200, "{\"status\":\"ready\"}");
     if (is(p, "/-/status") && get) return status_page(a, x);
+    if (is(p, "/metrics") && get && a->hooks.metrics) return metrics_page(a, x);
     if (is(p, "/-/reload") && is(m, "POST")) {
         if (a->nwaiters == MAX_RELOAD_WAITERS)
             return reply_json(x, 429, "{\"error\":\"too many reloads waiting\"}");
@@ -121,6 +134,7 @@ static void on_wake(uv_async_t *h)
     if (ready) answer_waiters(a, ok, err);
     free(err);
     if (stop) {
+        if (a->hooks.on_stop) a->hooks.on_stop(a->hooks.ud);
         tycho_http_server_abort(&a->http);
         uv_close((uv_handle_t *)&a->wake, NULL);
     }
@@ -131,6 +145,7 @@ static void run(void *arg)
     tycho_admin_t *a = arg;
     tycho_handler_t h = {dispatch, cancel, a};
     a->start_rc = tycho_http_server_start(&a->http, &a->loop, a->cfg, a->fd, h, -1);
+    if (a->start_rc == 0 && a->hooks.on_start) a->hooks.on_start(a->hooks.ud, &a->loop);
     uv_sem_post(&a->started);
     if (a->start_rc != 0) return;
     uv_run(&a->loop, UV_RUN_DEFAULT);

@@ -1,5 +1,7 @@
-/* admin — the admin listener's thread: its own uv loop serving /-/healthy,
- * /-/ready, /-/status, POST /-/reload (and /metrics once telemetry lands).
+/* admin — the admin listener's thread, which is also the telemetry thread:
+ * its own uv loop serving /metrics, /-/healthy, /-/ready, /-/status and
+ * POST /-/reload, and hosting what on_start puts on the loop (span and log
+ * draining, exporters).
  * Never the public port. Started and stopped by the main thread; reload
  * requests are forwarded to the main thread through request_reload. */
 #ifndef TYCHO_ADMIN_H
@@ -18,6 +20,11 @@ typedef struct tycho_admin_hooks {
     void (*request_reload)(void *ud);
     /* Appends extra members to /-/status (no braces), on the admin thread. */
     void (*status)(void *ud, tycho_buf_t *out);
+    /* The /metrics body (Prometheus text 0.0.4); 0 or -1. Admin thread. */
+    int (*metrics)(void *ud, tycho_buf_t *out);
+    /* On the admin (telemetry) thread: after its loop starts / before it ends. */
+    void (*on_start)(void *ud, uv_loop_t *loop);
+    void (*on_stop)(void *ud);
     void *ud;
 } tycho_admin_hooks_t;
 

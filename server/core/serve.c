@@ -6,6 +6,7 @@
 #include "core/app.h"
 #include "core/config.h"
 #include "core/lifecycle.h"
+#include "core/telemetry_hub.h"
 #include "core/log.h"
 #include "core/worker.h"
 #include "http/listen_socket.h"
@@ -27,6 +28,7 @@ typedef struct serve {
     tycho_worker_t *workers;
     int nworkers;
     tycho_admin_t *admin;
+    tycho_hub_t *hub;
     uv_signal_t sigterm, sigint, sighup;
     uv_timer_t drain_timer;
     uv_async_t events; /* workers and the admin thread post here */
@@ -66,9 +68,30 @@ static void admin_request_reload(void *ud)
     post(s, &s->reload_requested);
 }
 
+static int admin_metrics(void *ud, tycho_buf_t *out)
+{
+    serve_t *s = ud;
+    return tycho_hub_render_metrics(s->hub, out);
+}
+
+static void admin_start(void *ud, uv_loop_t *loop)
+{
+    serve_t *s = ud;
+    int rc = tycho_hub_start(s->hub, loop);
+    if (rc != 0)
+        tycho_log_error("telemetry thread failed to start", LF_STR("error", uv_strerror(rc)));
+}
+
+static void admin_stop(void *ud)
+{
+    serve_t *s = ud;
+    tycho_hub_stop(s->hub);
+}
+
 static void admin_status(void *ud, tycho_buf_t *out)
 {
     serve_t *s = ud;
+    tycho_hub_status_json(s->hub, out);
     tycho_buf_puts(out, ",\"listen\":");
     tycho_buf_append_json_string(out, s->public_addr, strlen(s->public_addr));
     tycho_buf_puts(out, ",\"worker_generations\":[");
@@ -82,8 +105,9 @@ static void finish_reload(serve_t *s, int ok, const char *err)
 {
     s->reloading = 0;
     tycho_lifecycle_record_reload(ok, err);
+    uint64_t gen = atomic_load(&s->workers[0].generation);
+    tycho_hub_record_reload(s->hub, ok, gen);
     if (ok) {
-        uint64_t gen = atomic_load(&s->workers[0].generation);
         tycho_lifecycle_set_generation(gen);
         tycho_log_info("routes reloaded", LF_INT("generation", gen));
     } else {
@@ -241,6 +265,7 @@ static int start_workers(serve_t *s, int *fds)
         w->on_reloaded = on_worker_reloaded;
         w->on_exit = on_worker_exit;
         w->ud = s;
+        w->hub = s->hub;
         char *err = NULL;
         if (tycho_worker_start(w, &err) != 0) {
             tycho_log_error("worker failed to start", LF_INT("worker", i),
@@ -304,6 +329,12 @@ int tycho_cmd_serve(int argc, char **argv)
         return 2;
     }
     s->nworkers = s->cfg.workers;
+    s->hub = tycho_hub_new(&s->cfg, s->nworkers, err, sizeof err);
+    if (!s->hub) {
+        fprintf(stderr, "tycho: %s\n", err);
+        free(s);
+        return 2;
+    }
     s->workers = calloc((size_t)s->nworkers, sizeof *s->workers);
     int *fds = calloc((size_t)s->nworkers, sizeof *fds);
     int admin_fd = -1, rc = 1;
@@ -316,8 +347,10 @@ int tycho_cmd_serve(int argc, char **argv)
     s->drain_timer.data = s;
     if (start_workers(s, fds) != 0) goto out;
     char *aerr = NULL;
-    s->admin = tycho_admin_start(
-        &s->cfg, admin_fd, (tycho_admin_hooks_t){admin_request_reload, admin_status, s}, &aerr);
+    s->admin = tycho_admin_start(&s->cfg, admin_fd,
+                                 (tycho_admin_hooks_t){admin_request_reload, admin_status,
+                                                       admin_metrics, admin_start, admin_stop, s},
+                                 &aerr);
     if (!s->admin) {
         fprintf(stderr, "tycho: admin listener: %s\n", aerr ? aerr : "failed");
         free(aerr);
@@ -328,6 +361,7 @@ int tycho_cmd_serve(int argc, char **argv)
         goto out;
     }
     tycho_lifecycle_set_generation(atomic_load(&s->workers[0].generation));
+    tycho_hub_set_generation(s->hub, atomic_load(&s->workers[0].generation));
     uv_signal_t *sigs[] = {&s->sigterm, &s->sigint, &s->sighup};
     int signums[] = {SIGTERM, SIGINT, SIGHUP};
     for (int i = 0; i < 3; i++) {
@@ -349,6 +383,7 @@ int tycho_cmd_serve(int argc, char **argv)
     tycho_log_info("stopped");
     rc = 0;
 out:
+    tycho_hub_free(s->hub);
     free(fds);
     free(s->workers);
     free(s);

@@ -17,6 +17,8 @@ static void finish(tycho_worker_t *w)
     if (!w->wake_closed) uv_close((uv_handle_t *)&w->wake, NULL);
     w->wake_closed = 1;
     uv_mutex_unlock(&w->wake_lock);
+    if (w->obs && !uv_is_closing((uv_handle_t *)&w->sync_timer))
+        uv_close((uv_handle_t *)&w->sync_timer, NULL);
     /* The app may keep timers of its own (watchdogs): end the loop here and
      * let destroy close them. */
     uv_stop(&w->loop);
@@ -57,6 +59,19 @@ static void on_wake(uv_async_t *a)
     if (atomic_exchange(&w->want_drain, 0)) tycho_http_server_drain(&w->http);
 }
 
+/* Publishes per-worker stats (connections, Lua memory) as metrics. */
+static void on_sync(uv_timer_t *t)
+{
+    tycho_worker_t *w = t->data;
+    tycho_obs_sync(w->obs, &w->http.stats, w->ops->memory ? w->ops->memory(w->app) : 0);
+}
+
+static void start_observing(tycho_worker_t *w, tycho_handler_t *handler)
+{
+    if (!w->hub || !(w->obs = tycho_obs_new(w->hub, w->cfg, w->id))) return;
+    *handler = tycho_obs_wrap(w->obs, *handler);
+}
+
 static void run(void *arg)
 {
     tycho_worker_t *w = arg;
@@ -67,15 +82,24 @@ static void run(void *arg)
         uv_sem_post(&w->started);
         return;
     }
+    start_observing(w, &handler);
     int rc = tycho_http_server_start(&w->http, &w->loop, w->cfg, w->fd, handler, w->id);
     if (rc != 0) {
         w->start_rc = -1;
         w->start_err = strdup(uv_strerror(rc));
         w->ops->destroy(w->app);
+        tycho_obs_free(w->obs);
         uv_sem_post(&w->started);
         return;
     }
     w->http.on_empty = on_http_empty;
+    if (w->obs) {
+        w->http.observer = tycho_obs_on_response;
+        w->http.observer_ud = w->obs;
+        uv_timer_init(&w->loop, &w->sync_timer);
+        w->sync_timer.data = w;
+        uv_timer_start(&w->sync_timer, on_sync, 0, 1000);
+    }
     atomic_store(&w->generation, w->ops->generation(w->app));
     uv_sem_post(&w->started);
 
@@ -85,6 +109,8 @@ static void run(void *arg)
     if (w->on_exit) w->on_exit(w->ud, w);
     w->ops->destroy(w->app);
     w->app = NULL;
+    tycho_obs_free(w->obs);
+    w->obs = NULL;
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_walk(&w->loop, close_walk, NULL);
     uv_run(&w->loop, UV_RUN_DEFAULT);

@@ -7,6 +7,8 @@
 
 #include "core/app.h"
 #include "core/config.h"
+#include "core/request_obs.h"
+#include "core/telemetry_hub.h"
 #include "http/server.h"
 
 #include <stdatomic.h>
@@ -31,6 +33,9 @@ struct tycho_worker {
     atomic_int want_drain, want_abort, want_reload;
     tycho_http_server_t http;
     void *app;
+    tycho_hub_t *hub; /* set by the main thread before start; NULL = no telemetry */
+    tycho_obs_t *obs; /* worker thread */
+    uv_timer_t sync_timer;
     uv_sem_t started;
     int start_rc;
     char *start_err;

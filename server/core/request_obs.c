@@ -1,0 +1,306 @@
+#include "core/request_obs.h"
+
+#include "http/client_ip.h"
+#include "http/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FREE_TRACES_MAX 256
+
+struct tycho_obs {
+    tycho_hub_t *hub;
+    const tycho_config_t *cfg;
+    int worker_id;
+    unsigned shard;
+    const tycho_hub_families_t *fam;
+    tycho_series_t *in_flight, *conns_open, *conns_accepted, *conns_closed, *lua_memory;
+    uint64_t last_accepted, last_closed;
+    tycho_handler_t inner;
+    tycho_req_trace_t *free_traces[FREE_TRACES_MAX]; /* reused: requests cost no malloc here */
+    size_t nfree;
+};
+
+static _Thread_local tycho_obs_t *t_current;
+
+tycho_obs_t *tycho_obs_current(void)
+{
+    return t_current;
+}
+
+tycho_req_trace_t *tycho_obs_trace(const tycho_exchange_t *x)
+{
+    return x ? x->telemetry : NULL;
+}
+
+unsigned tycho_obs_shard(const tycho_obs_t *o)
+{
+    return o->shard;
+}
+
+tycho_metrics_t *tycho_obs_registry(const tycho_obs_t *o)
+{
+    return tycho_hub_registry(o->hub);
+}
+
+tycho_obs_t *tycho_obs_new(tycho_hub_t *hub, const tycho_config_t *cfg, int worker_id)
+{
+    tycho_obs_t *o = calloc(1, sizeof *o);
+    if (!o) return NULL;
+    o->hub = hub;
+    o->cfg = cfg;
+    o->worker_id = worker_id;
+    o->shard = (unsigned)worker_id;
+    o->fam = tycho_hub_families(hub);
+    char w[16];
+    snprintf(w, sizeof w, "%d", worker_id);
+    o->in_flight = tycho_metric_series(o->fam->in_flight, o->shard, NULL, NULL);
+    o->conns_open = tycho_metric_series(o->fam->conns_open, o->shard, NULL, NULL);
+    o->conns_accepted = tycho_metric_series(o->fam->conns_accepted, o->shard, NULL, NULL);
+    o->conns_closed = tycho_metric_series(o->fam->conns_closed, o->shard, NULL, NULL);
+    o->lua_memory = tycho_metric_series(o->fam->lua_memory, o->shard, (const char *[]){w}, NULL);
+    if (!o->in_flight || !o->conns_open || !o->conns_accepted || !o->conns_closed ||
+        !o->lua_memory) {
+        free(o);
+        return NULL;
+    }
+    t_current = o;
+    return o;
+}
+
+void tycho_obs_free(tycho_obs_t *o)
+{
+    if (!o) return;
+    if (t_current == o) t_current = NULL;
+    for (size_t i = 0; i < o->nfree; i++)
+        free(o->free_traces[i]);
+    free(o);
+}
+
+static tycho_req_trace_t *take_trace(tycho_obs_t *o)
+{
+    if (o->nfree) return o->free_traces[--o->nfree];
+    return malloc(sizeof(tycho_req_trace_t));
+}
+
+static void give_trace(tycho_obs_t *o, tycho_req_trace_t *t)
+{
+    if (o->nfree < FREE_TRACES_MAX)
+        o->free_traces[o->nfree++] = t;
+    else
+        free(t);
+}
+
+static const char *header(const tycho_request_t *r, const char *name, size_t *n)
+{
+    const tycho_slice_t *v = tycho_request_header(r, name);
+    *n = v ? v->n : 0;
+    return v ? v->p : NULL;
+}
+
+static tycho_parent_state_t parent_state(const tycho_trace_incoming_t *in)
+{
+    if (in->source == TYCHO_TRACE_SRC_NONE || in->source == TYCHO_TRACE_SRC_XRAY_ROOT)
+        return in->source == TYCHO_TRACE_SRC_NONE ? TYCHO_PARENT_NONE : TYCHO_PARENT_UNDECIDED;
+    if (!in->sampling_decided) return TYCHO_PARENT_UNDECIDED;
+    return (in->flags & TYCHO_TRACE_FLAG_SAMPLED) ? TYCHO_PARENT_SAMPLED : TYCHO_PARENT_NOT_SAMPLED;
+}
+
+/* Continues the incoming context (or starts a trace) and opens the server span. */
+static void start(tycho_obs_t *o, tycho_exchange_t *x)
+{
+    tycho_req_trace_t *t = take_trace(o);
+    x->telemetry = t;
+    if (!t) return;
+    memset(t, 0, sizeof *t);
+    const tycho_request_t *r = &x->req;
+    size_t tpn, tsn, xn;
+    const char *tp = header(r, "traceparent", &tpn), *ts = header(r, "tracestate", &tsn);
+    const char *xa = header(r, "X-Amzn-Trace-Id", &xn);
+    tycho_trace_incoming_t in;
+    tycho_trace_extract(tp, tpn, ts, tsn, xa, xn, &in);
+    if (in.source == TYCHO_TRACE_SRC_NONE) {
+        tycho_trace_new_trace_id(t->trace_id);
+        t->flags = TYCHO_TRACE_FLAG_RANDOM;
+    } else {
+        memcpy(t->trace_id, in.trace_id, 16);
+        t->flags = in.flags & TYCHO_TRACE_FLAG_RANDOM;
+    }
+    t->tracestate = in.tracestate;
+    t->xray = in.xray;
+    tycho_trace_new_span_id(t->span_id);
+    t->sampled =
+        tycho_sampler_should_sample(tycho_hub_sampler(o->hub), t->trace_id, parent_state(&in));
+    if (t->sampled) t->flags |= TYCHO_TRACE_FLAG_SAMPLED;
+    tycho_hex_encode(t->trace_id, 16, t->trace_hex);
+    tycho_hex_encode(t->span_id, 8, t->span_hex);
+    t->logctx = (tycho_log_context_t){r->request_id, t->trace_hex, t->span_hex};
+    if (!t->sampled) return;
+    char name[24];
+    snprintf(name, sizeof name, "%.*s", (int)r->method.n, r->method.p);
+    t->span = tycho_span_new(name, TYCHO_SPAN_KIND_SERVER, tycho_hub_span_limits(o->hub));
+    if (!t->span) return;
+    tycho_span_set_ids(t->span, t->trace_id, t->span_id, in.has_parent ? in.parent_span_id : NULL,
+                       1, t->flags);
+    if (t->tracestate.str[0]) tycho_span_set_trace_state(t->span, t->tracestate.str);
+}
+
+static void dispatch(void *ctx, tycho_exchange_t *x)
+{
+    tycho_obs_t *o = ctx;
+    start(o, x);
+    tycho_series_inc(o->in_flight, 1);
+    tycho_req_trace_t *t = x->telemetry;
+    const tycho_log_context_t *prev = tycho_log_get_context();
+    if (t) tycho_log_set_context(&t->logctx);
+    o->inner.dispatch(o->inner.ctx, x);
+    tycho_log_set_context(prev);
+}
+
+static void set_str(tycho_span_t *s, const char *key, const char *p, size_t n)
+{
+    tycho_span_set_attr(s, key, TYCHO_AV_STRN(p, n));
+}
+
+static void finish_span(tycho_obs_t *o, tycho_req_trace_t *t, const tycho_exchange_t *x, int status,
+                        const char *client_ip)
+{
+    tycho_span_t *s = t->span;
+    const tycho_request_t *r = &x->req;
+    char name[300];
+    snprintf(name, sizeof name, "%.*s %s", (int)r->method.n, r->method.p, x->route ? x->route : "");
+    if (x->route) tycho_span_set_name(s, name);
+    set_str(s, "http.request.method", r->method.p, r->method.n);
+    set_str(s, "url.path", r->path.p, r->path.n);
+    if (r->query.n) set_str(s, "url.query", r->query.p, r->query.n);
+    if (x->route) tycho_span_set_attr(s, "http.route", TYCHO_AV_STR(x->route));
+    tycho_span_set_attr(s, "http.response.status_code", TYCHO_AV_INT(status));
+    tycho_span_set_attr(s, "client.address", TYCHO_AV_STR(client_ip));
+    size_t n;
+    const char *ua = header(r, "User-Agent", &n);
+    if (ua) set_str(s, "user_agent.original", ua, n);
+    const char *host = header(r, "Host", &n);
+    if (host) {
+        const char *colon = memchr(host, ':', n);
+        set_str(s, "server.address", host, colon ? (size_t)(colon - host) : n);
+    }
+    if (r->local_port) tycho_span_set_attr(s, "server.port", TYCHO_AV_INT(r->local_port));
+    tycho_span_set_attr(s, "network.protocol.version", TYCHO_AV_STR(r->http_minor ? "1.1" : "1.0"));
+    tycho_span_set_attr(s, "http.request.id", TYCHO_AV_STR(r->request_id ? r->request_id : ""));
+    if (status >= 500 || t->error) tycho_span_set_status(s, TYCHO_SPAN_STATUS_ERROR, NULL);
+    t->span = NULL;
+    tycho_obs_span_finish(o, s);
+}
+
+static void access_log(const tycho_exchange_t *x, int status, double seconds, size_t in, size_t out,
+                       const char *client_ip)
+{
+    const tycho_request_t *r = &x->req;
+    size_t uan = 0;
+    const char *ua = header(r, "User-Agent", &uan);
+    tycho_log_info("access", LF_STRN("method", r->method.p, r->method.n),
+                   LF_STR("route", x->route ? x->route : ""), LF_STRN("path", r->path.p, r->path.n),
+                   LF_INT("status", status), LF_DBL("duration_ms", seconds * 1e3),
+                   LF_INT("bytes_in", in), LF_INT("bytes_out", out), LF_STR("client_ip", client_ip),
+                   LF_STRN("user_agent", ua ? ua : "", uan));
+}
+
+void tycho_obs_on_response(void *ud, const tycho_exchange_t *x, size_t bytes_in, size_t bytes_out)
+{
+    tycho_obs_t *o = ud;
+    const tycho_request_t *r = &x->req;
+    int status = x->res.status;
+    double seconds = r->start_ns ? (double)(uv_hrtime() - r->start_ns) / 1e9 : 0;
+    char method[16], code[8], client_ip[TYCHO_CLIENT_IP_MAX];
+    snprintf(method, sizeof method, "%.*s", (int)(r->method.n < 15 ? r->method.n : 15),
+             r->method.p ? r->method.p : "");
+    snprintf(code, sizeof code, "%d", status);
+    const char *route = x->route ? x->route : "";
+    const char *mrs[] = {method, route, code}, *mr[] = {method, route};
+    tycho_metric_inc(o->fam->requests, o->shard, mrs, 1);
+    tycho_metric_observe(o->fam->duration, o->shard, mr, seconds);
+    tycho_metric_observe(o->fam->request_size, o->shard, mr, (double)bytes_in);
+    tycho_metric_observe(o->fam->response_size, o->shard, mr, (double)bytes_out);
+    tycho_client_ip(o->cfg, r, client_ip);
+
+    tycho_req_trace_t *t = x->telemetry;
+    const tycho_log_context_t *prev = tycho_log_get_context();
+    if (t) tycho_log_set_context(&t->logctx);
+    if (tycho_hub_access_log(o->hub))
+        access_log(x, status, seconds, bytes_in, bytes_out, client_ip);
+    tycho_log_set_context(prev);
+    if (!t) return; /* an engine error (400, 408...): no handler ran */
+    tycho_series_inc(o->in_flight, -1);
+    if (t->span) finish_span(o, t, x, status, client_ip);
+    ((tycho_exchange_t *)x)->telemetry = NULL;
+    give_trace(o, t);
+}
+
+static void cancel(void *ctx, tycho_exchange_t *x)
+{
+    tycho_obs_t *o = ctx;
+    if (o->inner.cancel) o->inner.cancel(o->inner.ctx, x);
+    tycho_req_trace_t *t = x->telemetry;
+    if (!t) return;
+    tycho_series_inc(o->in_flight, -1);
+    if (t->span) {
+        tycho_span_set_status(t->span, TYCHO_SPAN_STATUS_ERROR, "client closed the connection");
+        tycho_obs_span_finish(o, t->span);
+    }
+    x->telemetry = NULL;
+    give_trace(o, t);
+}
+
+tycho_handler_t tycho_obs_wrap(tycho_obs_t *o, tycho_handler_t inner)
+{
+    o->inner = inner;
+    return (tycho_handler_t){dispatch, cancel, o};
+}
+
+void tycho_obs_sync(tycho_obs_t *o, const void *http_stats, size_t lua_memory)
+{
+    const tycho_http_stats_t *st = http_stats;
+    tycho_series_set(o->conns_open, (double)st->open);
+    tycho_series_inc(o->conns_accepted, (double)(st->accepted - o->last_accepted));
+    tycho_series_inc(o->conns_closed, (double)(st->closed - o->last_closed));
+    o->last_accepted = st->accepted;
+    o->last_closed = st->closed;
+    tycho_series_set(o->lua_memory, (double)lua_memory);
+}
+
+void tycho_obs_record_error(tycho_exchange_t *x, const char *message, const char *stacktrace)
+{
+    tycho_req_trace_t *t = tycho_obs_trace(x);
+    if (!t) return;
+    t->error = 1;
+    if (!t->span) return;
+    tycho_span_record_exception(t->span, "LuaError", message, stacktrace, 0);
+    tycho_span_set_status(t->span, TYCHO_SPAN_STATUS_ERROR, message);
+}
+
+tycho_span_t *tycho_obs_span_start(tycho_obs_t *o, const tycho_req_trace_t *t,
+                                   const uint8_t parent_span_id[8], const char *name,
+                                   tycho_span_kind_t kind)
+{
+    if (!t || !t->sampled) return NULL;
+    tycho_span_t *s = tycho_span_new(name, kind, tycho_hub_span_limits(o->hub));
+    if (!s) return NULL;
+    uint8_t id[8];
+    tycho_trace_new_span_id(id);
+    tycho_span_set_ids(s, t->trace_id, id, parent_span_id ? parent_span_id : t->span_id, 0,
+                       t->flags);
+    return s;
+}
+
+void tycho_obs_span_finish(tycho_obs_t *o, tycho_span_t *span)
+{
+    tycho_span_end(span, 0);
+    if (tycho_ring_try_push(tycho_hub_span_ring(o->hub, o->worker_id), span) != 0) {
+        tycho_dropcount_add(tycho_hub_drops(o->hub), o->shard, TYCHO_SIGNAL_SPANS,
+                            TYCHO_DROP_QUEUE_FULL, 1);
+        tycho_span_free(span);
+        return;
+    }
+    tycho_hub_notify(o->hub);
+}

@@ -1,0 +1,286 @@
+#include "core/telemetry_hub.h"
+
+#include "core/log.h"
+#include "telemetry/logsink.h"
+#include "telemetry/process_metrics.h"
+#include "telemetry/prometheus_text.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SPAN_RING_CAPACITY 4096
+#define DRAIN_INTERVAL_MS 200
+
+struct tycho_hub {
+    tycho_metrics_t *reg;
+    unsigned nshards;
+    int nworkers;
+    tycho_hub_families_t fam;
+    tycho_dropcount_t *drops;
+    tycho_sampler_t sampler;
+    tycho_span_limits_t limits;
+    tycho_ring_t **rings;
+    tycho_logsink_t *logsink;
+    int access_log, traces_stdout;
+    /* telemetry thread */
+    uv_loop_t *loop;
+    uv_async_t wake;
+    uv_timer_t timer;
+    int started;
+    uint64_t spans_handled;
+    tycho_buf_t scratch;
+};
+
+static int reg(tycho_hub_t *h, tycho_metric_t **out, const char *name, const char *help,
+               tycho_metric_type_t type, const char *const *labels, size_t nlabels,
+               const double *buckets, size_t nbuckets, tycho_gauge_merge_t merge, char *err,
+               size_t errlen)
+{
+    tycho_metric_opts_t o = {.name = name,
+                             .help = help,
+                             .type = type,
+                             .label_names = labels,
+                             .nlabels = nlabels,
+                             .buckets = buckets,
+                             .nbuckets = nbuckets,
+                             .merge = merge};
+    return tycho_metrics_register(h->reg, &o, out, err, errlen);
+}
+
+static int register_builtins(tycho_hub_t *h, char *err, size_t errlen)
+{
+    static const char *const mrs[] = {"method", "route", "status"}, *const mr[] = {"method",
+                                                                                   "route"};
+    static const char *const worker[] = {"worker"}, *const result[] = {"result"};
+    static const double sizes[] = {64, 256, 1024, 4096, 16384, 65536, 262144, 1048576};
+    tycho_hub_families_t *f = &h->fam;
+    const size_t ns = sizeof sizes / sizeof *sizes;
+    int rc = 0;
+    rc |= reg(h, &f->requests, "tycho_http_requests_total",
+              "HTTP requests served, by method, route pattern and status.", TYCHO_METRIC_COUNTER,
+              mrs, 3, NULL, 0, 0, err, errlen);
+    rc |= reg(h, &f->duration, "tycho_http_request_duration_seconds",
+              "Time from a complete request to its response being queued.", TYCHO_METRIC_HISTOGRAM,
+              mr, 2, NULL, 0, 0, err, errlen);
+    rc |= reg(h, &f->request_size, "tycho_http_request_size_bytes",
+              "Request sizes as received (head and body).", TYCHO_METRIC_HISTOGRAM, mr, 2, sizes,
+              ns, 0, err, errlen);
+    rc |= reg(h, &f->response_size, "tycho_http_response_size_bytes",
+              "Response sizes as sent (head and body).", TYCHO_METRIC_HISTOGRAM, mr, 2, sizes, ns,
+              0, err, errlen);
+    rc |= reg(h, &f->in_flight, "tycho_http_requests_in_flight", "Requests being handled now.",
+              TYCHO_METRIC_GAUGE, NULL, 0, NULL, 0, TYCHO_GAUGE_MERGE_SUM, err, errlen);
+    rc |= reg(h, &f->conns_open, "tycho_http_connections_open", "Open client connections.",
+              TYCHO_METRIC_GAUGE, NULL, 0, NULL, 0, TYCHO_GAUGE_MERGE_SUM, err, errlen);
+    rc |=
+        reg(h, &f->conns_accepted, "tycho_http_connections_accepted_total",
+            "Client connections accepted.", TYCHO_METRIC_COUNTER, NULL, 0, NULL, 0, 0, err, errlen);
+    rc |= reg(h, &f->conns_closed, "tycho_http_connections_closed_total",
+              "Client connections closed.", TYCHO_METRIC_COUNTER, NULL, 0, NULL, 0, 0, err, errlen);
+    rc |= reg(h, &f->lua_memory, "tycho_lua_memory_bytes", "Lua heap in use, per worker.",
+              TYCHO_METRIC_GAUGE, worker, 1, NULL, 0, TYCHO_GAUGE_MERGE_LAST, err, errlen);
+    rc |= reg(h, &f->reloads, "tycho_reloads_total", "Route reloads, by result.",
+              TYCHO_METRIC_COUNTER, result, 1, NULL, 0, 0, err, errlen);
+    rc |= reg(h, &f->generation, "tycho_reload_generation", "The route generation being served.",
+              TYCHO_METRIC_GAUGE, NULL, 0, NULL, 0, TYCHO_GAUGE_MERGE_LAST, err, errlen);
+    return rc ? -1 : 0;
+}
+
+static double span_queue_depth(void *ud)
+{
+    tycho_hub_t *h = ud;
+    size_t n = 0;
+    for (int i = 0; i < h->nworkers; i++)
+        n += tycho_ring_depth(h->rings[i]);
+    return (double)n;
+}
+
+tycho_hub_t *tycho_hub_new(const tycho_config_t *cfg, int nworkers, char *err, size_t errlen)
+{
+    tycho_hub_t *h = calloc(1, sizeof *h);
+    if (!h) return snprintf(err, errlen, "out of memory"), NULL;
+    h->nworkers = nworkers;
+    h->nshards = (unsigned)nworkers + 1;
+    h->access_log = cfg->access_log;
+    const char *ts = getenv("TYCHO_TRACES_STDOUT");
+    h->traces_stdout = ts && (!strcmp(ts, "1") || !strcmp(ts, "on") || !strcmp(ts, "true"));
+    char msg[256] = "";
+    int src = tycho_sampler_from_env(&h->sampler, msg, sizeof msg);
+    if (src < 0) {
+        snprintf(err, errlen, "OTEL_TRACES_SAMPLER: %s", msg);
+        free(h);
+        return NULL;
+    }
+    if (src > 0) tycho_log_warn("OTEL_TRACES_SAMPLER_ARG ignored", LF_STR("reason", msg));
+    h->limits = (tycho_span_limits_t)TYCHO_SPAN_LIMITS_DEFAULT;
+    tycho_span_limits_from_env(&h->limits);
+    h->reg = tycho_metrics_new(h->nshards, 0);
+    h->rings = calloc((size_t)nworkers, sizeof *h->rings);
+    h->logsink = tycho_logsink_new(NULL);
+    if (!h->reg || !h->rings || !h->logsink) goto oom;
+    for (int i = 0; i < nworkers; i++)
+        if (!(h->rings[i] = tycho_ring_new(SPAN_RING_CAPACITY))) goto oom;
+    if (register_builtins(h, err, errlen) != 0 ||
+        tycho_process_metrics_register(h->reg, err, errlen) != 0 ||
+        !(h->drops = tycho_dropcount_register(h->reg, err, errlen)) ||
+        tycho_logsink_register_metrics(h->logsink, h->drops) != 0) {
+        tycho_hub_free(h);
+        return NULL;
+    }
+    tycho_dropcount_set_depth_source(h->drops, TYCHO_SIGNAL_SPANS, span_queue_depth, h);
+    /* Both outcomes exist from the first scrape, at 0. */
+    tycho_metric_inc(h->fam.reloads, h->nshards - 1, (const char *[]){"success"}, 0);
+    tycho_metric_inc(h->fam.reloads, h->nshards - 1, (const char *[]){"failure"}, 0);
+    return h;
+oom:
+    snprintf(err, errlen, "out of memory");
+    tycho_hub_free(h);
+    return NULL;
+}
+
+void tycho_hub_free(tycho_hub_t *h)
+{
+    if (!h) return;
+    for (int i = 0; h->rings && i < h->nworkers; i++) {
+        if (!h->rings[i]) continue;
+        for (void *p; (p = tycho_ring_pop(h->rings[i]));)
+            tycho_span_free(p);
+        tycho_ring_free(h->rings[i]);
+    }
+    free(h->rings);
+    if (h->logsink) tycho_logsink_free(h->logsink);
+    tycho_dropcount_free(h->drops);
+    tycho_metrics_free(h->reg);
+    tycho_buf_free(&h->scratch);
+    free(h);
+}
+
+tycho_metrics_t *tycho_hub_registry(tycho_hub_t *h)
+{
+    return h->reg;
+}
+const tycho_hub_families_t *tycho_hub_families(tycho_hub_t *h)
+{
+    return &h->fam;
+}
+tycho_dropcount_t *tycho_hub_drops(tycho_hub_t *h)
+{
+    return h->drops;
+}
+const tycho_sampler_t *tycho_hub_sampler(tycho_hub_t *h)
+{
+    return &h->sampler;
+}
+const tycho_span_limits_t *tycho_hub_span_limits(tycho_hub_t *h)
+{
+    return &h->limits;
+}
+tycho_ring_t *tycho_hub_span_ring(tycho_hub_t *h, int worker_id)
+{
+    return h->rings[worker_id];
+}
+unsigned tycho_hub_telemetry_shard(tycho_hub_t *h)
+{
+    return h->nshards - 1;
+}
+int tycho_hub_access_log(const tycho_hub_t *h)
+{
+    return h->access_log;
+}
+
+void tycho_hub_notify(tycho_hub_t *h)
+{
+    if (h->started) uv_async_send(&h->wake);
+}
+
+/* The span sink until an exporter takes them: the debug stdout sink
+ * (TYCHO_TRACES_STDOUT=1) writes one JSON line per span through the log sink. */
+static void handle_span(tycho_hub_t *h, tycho_span_t *span)
+{
+    h->spans_handled++;
+    if (h->traces_stdout) {
+        tycho_buf_reset(&h->scratch);
+        if (tycho_span_to_json(span, &h->scratch) == 0)
+            tycho_logsink_write(h->scratch.data, h->scratch.len, h->logsink);
+    }
+    tycho_span_free(span);
+}
+
+static void drain_spans(tycho_hub_t *h)
+{
+    for (int i = 0; i < h->nworkers; i++)
+        for (void *p; (p = tycho_ring_pop(h->rings[i]));)
+            handle_span(h, p);
+}
+
+static void on_wake(uv_async_t *a)
+{
+    drain_spans(a->data);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    drain_spans(t->data);
+}
+
+int tycho_hub_start(tycho_hub_t *h, uv_loop_t *loop)
+{
+    h->loop = loop;
+    int rc = uv_async_init(loop, &h->wake, on_wake);
+    if (rc) return rc;
+    h->wake.data = h;
+    uv_timer_init(loop, &h->timer);
+    h->timer.data = h;
+    uv_timer_start(&h->timer, on_timer, DRAIN_INTERVAL_MS, DRAIN_INTERVAL_MS);
+    uv_unref((uv_handle_t *)&h->timer);
+    if ((rc = tycho_logsink_start(h->logsink, loop)) != 0) return rc;
+    tycho_log_set_sink(tycho_logsink_write, h->logsink);
+    h->started = 1;
+    return 0;
+}
+
+void tycho_hub_stop(tycho_hub_t *h)
+{
+    if (!h->started) return;
+    h->started = 0;
+    drain_spans(h);
+    tycho_logsink_flush(h->logsink, 2000);
+    tycho_logsink_stop(h->logsink);
+    tycho_log_set_sink(NULL, NULL);
+    uv_close((uv_handle_t *)&h->wake, NULL);
+    uv_close((uv_handle_t *)&h->timer, NULL);
+}
+
+int tycho_hub_render_metrics(tycho_hub_t *h, tycho_buf_t *out)
+{
+    tycho_metrics_snapshot_t *snap = tycho_metrics_snapshot(h->reg);
+    if (!snap) return -1;
+    int rc = tycho_prom_render(snap, out);
+    tycho_metrics_snapshot_free(snap);
+    return rc;
+}
+
+void tycho_hub_status_json(tycho_hub_t *h, tycho_buf_t *out)
+{
+    tycho_buf_printf(
+        out,
+        ",\"telemetry\":{\"span_queue\":%.0f,\"spans_handled\":%llu,\"log_queue_bytes\":%zu,"
+        "\"logs_dropped\":%llu,\"sampler\":\"%s\"}",
+        span_queue_depth(h), (unsigned long long)h->spans_handled, tycho_logsink_queued(h->logsink),
+        (unsigned long long)tycho_logsink_dropped(h->logsink, TYCHO_DROP_QUEUE_FULL),
+        tycho_sampler_name(&h->sampler));
+}
+
+void tycho_hub_set_generation(tycho_hub_t *h, uint64_t generation)
+{
+    tycho_metric_set(h->fam.generation, h->nshards - 1, NULL, (double)generation);
+}
+
+void tycho_hub_record_reload(tycho_hub_t *h, int ok, uint64_t generation)
+{
+    tycho_metric_inc(h->fam.reloads, h->nshards - 1, (const char *[]){ok ? "success" : "failure"},
+                     1);
+    tycho_hub_set_generation(h, generation);
+}

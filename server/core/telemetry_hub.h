@@ -1,0 +1,58 @@
+/* telemetry_hub — the process's telemetry plumbing: the metrics registry
+ * (one shard per worker + one for the telemetry thread), the built-in metric
+ * families, the span rings (one per worker), the sampler, the log sink, and
+ * what drains them on the telemetry thread (the admin thread's loop).
+ * Created on the main thread before workers start; tycho_hub_start/stop run
+ * on the telemetry thread; workers reach it through their tycho_obs_t. */
+#ifndef TYCHO_TELEMETRY_HUB_H
+#define TYCHO_TELEMETRY_HUB_H
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "telemetry/dropcount.h"
+#include "telemetry/metrics.h"
+#include "telemetry/ring.h"
+#include "telemetry/sampler.h"
+#include "telemetry/span.h"
+
+#include <uv.h>
+
+typedef struct tycho_hub_families {
+    tycho_metric_t *requests, *duration, *request_size, *response_size, *in_flight;
+    tycho_metric_t *conns_open, *conns_accepted, *conns_closed, *lua_memory;
+    tycho_metric_t *reloads, *generation;
+} tycho_hub_families_t;
+
+typedef struct tycho_hub tycho_hub_t;
+
+/* NULL + a one-line error naming the setting (OTEL_TRACES_SAMPLER, ...). */
+tycho_hub_t *tycho_hub_new(const tycho_config_t *cfg, int nworkers, char *err, size_t errlen);
+void tycho_hub_free(tycho_hub_t *h);
+
+tycho_metrics_t *tycho_hub_registry(tycho_hub_t *h);
+const tycho_hub_families_t *tycho_hub_families(tycho_hub_t *h);
+tycho_dropcount_t *tycho_hub_drops(tycho_hub_t *h);
+const tycho_sampler_t *tycho_hub_sampler(tycho_hub_t *h);
+const tycho_span_limits_t *tycho_hub_span_limits(tycho_hub_t *h);
+tycho_ring_t *tycho_hub_span_ring(tycho_hub_t *h, int worker_id);
+/* Wakes the telemetry thread to drain the span rings (any thread). */
+void tycho_hub_notify(tycho_hub_t *h);
+unsigned tycho_hub_telemetry_shard(tycho_hub_t *h);
+int tycho_hub_access_log(const tycho_hub_t *h);
+
+/* Telemetry thread: routes log lines through the non-blocking sink, starts
+ * draining spans. 0 or a negative uv error. */
+int tycho_hub_start(tycho_hub_t *h, uv_loop_t *loop);
+/* Telemetry thread: drains what is queued, flushes logs (bounded), restores
+ * direct stdout logging, closes its handles. */
+void tycho_hub_stop(tycho_hub_t *h);
+/* Telemetry thread: the Prometheus text exposition of every metric. */
+int tycho_hub_render_metrics(tycho_hub_t *h, tycho_buf_t *out);
+/* Appends `,"telemetry":{...}` (queue depths, drops, spans handled). */
+void tycho_hub_status_json(tycho_hub_t *h, tycho_buf_t *out);
+/* Main thread: the generation being served. */
+void tycho_hub_set_generation(tycho_hub_t *h, uint64_t generation);
+/* Main thread: counts a reload outcome and the new generation. */
+void tycho_hub_record_reload(tycho_hub_t *h, int ok, uint64_t generation);
+
+#endif

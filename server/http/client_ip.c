@@ -1,0 +1,40 @@
+#include "http/client_ip.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+static int valid_ip(const char *s)
+{
+    unsigned char buf[16];
+    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+void tycho_client_ip(const tycho_config_t *cfg, const tycho_request_t *req,
+                     char out[TYCHO_CLIENT_IP_MAX])
+{
+    const char *peer = req->peer_ip ? req->peer_ip : "";
+    snprintf(out, TYCHO_CLIENT_IP_MAX, "%s", peer);
+    const tycho_slice_t *xff = tycho_request_header(req, "X-Forwarded-For");
+    if (!xff || !cfg || cfg->ntrusted_proxies == 0 || !tycho_config_is_trusted_proxy(cfg, peer))
+        return;
+    char ip[TYCHO_CLIENT_IP_MAX];
+    size_t end = xff->n;
+    for (;;) {
+        size_t start = end;
+        while (start > 0 && xff->p[start - 1] != ',')
+            start--;
+        size_t a = start, b = end;
+        while (a < b && (xff->p[a] == ' ' || xff->p[a] == '\t'))
+            a++;
+        while (b > a && (xff->p[b - 1] == ' ' || xff->p[b - 1] == '\t'))
+            b--;
+        if (b == a || b - a >= sizeof ip) return;
+        memcpy(ip, xff->p + a, b - a);
+        ip[b - a] = '\0';
+        if (!valid_ip(ip)) return;
+        memcpy(out, ip, b - a + 1);
+        if (!tycho_config_is_trusted_proxy(cfg, ip) || start == 0) return;
+        end = start - 1;
+    }
+}

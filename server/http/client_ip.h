@@ -1,0 +1,16 @@
+/* client_ip — the client's address for a request: the socket peer, or, when
+ * the peer is a trusted proxy (TYCHO_TRUSTED_PROXIES), the first untrusted
+ * address of X-Forwarded-For read from the right (the leftmost entries can be
+ * forged by the client). Pure; any thread. */
+#ifndef TYCHO_HTTP_CLIENT_IP_H
+#define TYCHO_HTTP_CLIENT_IP_H
+
+#include "core/config.h"
+#include "http/exchange.h"
+
+#define TYCHO_CLIENT_IP_MAX 64
+
+void tycho_client_ip(const tycho_config_t *cfg, const tycho_request_t *req,
+                     char out[TYCHO_CLIENT_IP_MAX]);
+
+#endif
