@@ -115,7 +115,7 @@ static void append_field(tycho_buf_t *b, const tycho_log_field_t *f)
         tycho_buf_printf(b, "%lld", f->i);
         break;
     case TYCHO_LF_DBL:
-        tycho_buf_printf(b, "%.17g", f->d);
+        tycho_buf_printf(b, "%.15g", f->d);
         break;
     case TYCHO_LF_BOOL:
         tycho_buf_puts(b, f->i ? "true" : "false");
