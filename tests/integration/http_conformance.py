@@ -65,6 +65,22 @@ def error_body(rs):
     check(r.header("Content-Type") == "application/json", "error Content-Type")
 
 
+def body_is(want):
+    def f(rs):
+        check(rs[-1].body == want, "body %r, want %r" % (rs[-1].body, want))
+    return f
+
+
+def head_then_get(rs):
+    check(rs[0].body == b"" and rs[0].header("Content-Length") == str(len(rs[1].body)),
+          "HEAD announces the GET's length without a body: %r / %r" % (rs[0].raw, rs[1].body))
+
+
+def bodiless_then_json(rs):
+    check(rs[0].header("Content-Length") is None and rs[0].body == b"", "%d with a body: %r" % (rs[0].status, rs[0].raw))
+    check(rs[1].body == b'{"ok":true}', "the next response is intact: %r" % rs[1].body)
+
+
 def id_echo(want):
     def f(rs):
         check(rs[0].header("X-Request-Id") == want, "X-Request-Id %r, want %r" % (rs[0].header("X-Request-Id"), want))
@@ -183,6 +199,28 @@ ROWS = [
     Row("100-continue without body", GET + "Expect: 100-continue\r\n\r\n", [404], False),
     Row("100-continue in HTTP/1.0", "POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx", [404], True),
     Row("unknown expectation", POST + "Expect: 200-ok\r\nContent-Length: 1\r\n\r\nx", [417], True),
+    # --- responses from Lua handlers: bodies, HEAD, 204, 304, order ---
+    Row("JSON body", "GET /json HTTP/1.1\r\n" + H + "\r\n", [200], False, check=body_is(b'{"ok":true}')),
+    Row("HEAD of a route", "HEAD /json HTTP/1.1\r\n" + H + "\r\n" + "GET /json HTTP/1.1\r\n" + H + "\r\n",
+        [200, 200], False, methods=["HEAD", None], check=head_then_get),
+    Row("204 has no body", "GET /status/204 HTTP/1.1\r\n" + H + "\r\n" + "GET /json HTTP/1.1\r\n" + H + "\r\n",
+        [204, 200], False, check=bodiless_then_json),
+    Row("304 has no body", "GET /status/304 HTTP/1.1\r\n" + H + "\r\n" + "GET /json HTTP/1.1\r\n" + H + "\r\n",
+        [304, 200], False, check=bodiless_then_json),
+    Row("HEAD of a 204", "HEAD /status/204 HTTP/1.1\r\n" + H + "\r\n", [204], False, methods=["HEAD"]),
+    Row("any final status", "GET /status/418 HTTP/1.1\r\n" + H + "\r\n", [418], False, check=body_is(b"body of 418")),
+    Row("pipelined behind a slow handler", "GET /sleep/150 HTTP/1.1\r\n" + H + "\r\n" + "GET /json HTTP/1.1\r\n" + H +
+        "\r\n", [200, 200], False, check=lambda rs: check(b"slept_ms" in rs[0].body and rs[1].body == b'{"ok":true}',
+                                                       "responses out of order: %r" % rs)),
+    Row("echo CL body", "POST /echo HTTP/1.1\r\n" + H + "Content-Length: 5\r\n\r\nhello", [200], False,
+        check=body_is(b"hello")),
+    Row("echo chunked body", "POST /echo HTTP/1.1\r\n" + H + TE + "\r\n3\r\nhel\r\n2;x=1\r\nlo\r\n0\r\nT: v\r\n\r\n",
+        [200], False, check=body_is(b"hello")),
+    Row("echo binary body", b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\n\0\r\n\xff", [200], False,
+        check=body_is(b"\0\r\n\xff")),
+    Row("echo after 100-continue", ["POST /echo HTTP/1.1\r\n" + H + "Expect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+                                    "WAIT100", "ok"], [100, 200], False, check=body_is(b"ok")),
+    Row("wrong method on a route", "DELETE /json HTTP/1.1\r\n" + H + "\r\n", [405], False),
     # --- request id ---
     Row("request id echoed", GET + "X-Request-Id: abc-123_XYZ.9\r\n\r\n", [404], False, check=id_echo("abc-123_XYZ.9")),
     Row("request id with space replaced", GET + "X-Request-Id: a b\r\n\r\n", [404], False, check=id_replaced),

@@ -16,6 +16,8 @@ import time
 
 SRC = os.environ.get("TYCHO_SRC") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("TYCHO_BIN") or os.path.join(SRC, "build", "tycho")
+# The routes the HTTP engine tests use (JSON, echo, any status, a sleeping handler).
+ROUTES = os.path.join(SRC, "tests", "integration", "routes")
 SANITIZED = os.environ.get("TYCHO_SANITIZE", "").upper() in ("ON", "1", "TRUE", "YES")
 # Time scale: sanitizer and valgrind builds are slower.
 SLOW = 3.0 if SANITIZED else 1.0
@@ -33,10 +35,12 @@ def check(cond, msg):
 class Server:
     """A running `tycho serve`: .public and .admin are (host, port)."""
 
-    def __init__(self, args=(), env=None, workers=1, cwd=None, wrapper=(), start_timeout=10.0):
+    def __init__(self, args=(), env=None, workers=1, cwd=None, wrapper=(), start_timeout=10.0,
+                 routes=ROUTES):
         e = {k: v for k, v in os.environ.items() if not k.startswith("TYCHO_") or k in ("TYCHO_BIN",)}
-        e.setdefault("TYCHO_RELOAD", "off")
-        e["TYCHO_ROUTES"] = e.get("TYCHO_ROUTES", os.path.join(cwd or "/nonexistent", "routes"))
+        e["TYCHO_RELOAD"] = "off"
+        e["TYCHO_ROUTES"] = routes
+        e["TYCHO_DATA_DIR"] = os.path.join(os.environ.get("TMPDIR", "/tmp"), "tycho-test-%d" % os.getpid())
         if env:
             e.update({k: str(v) for k, v in env.items()})
         cmd = list(wrapper) + [BIN, "serve", "--listen", "127.0.0.1:0", "--admin-listen",
