@@ -263,6 +263,13 @@ static void on_exchange_finish(tycho_exchange_t *x)
     tycho_http_server_t *srv = c->srv;
     srv->stats.in_flight--;
     if (c->closing) return;
+    if (x->res.status < 200 || x->res.status > 599) {
+        /* A 1xx is interim (RFC 9110 15.2): sent as the answer, it would
+         * leave the client waiting for the final response. */
+        tycho_log_error("handler returned a status that cannot end a request",
+                        LF_INT("status", x->res.status), LF_STR("request_id", x->req.request_id));
+        tycho_response_set_error(&x->res, 500, "invalid response status", x->req.request_id);
+    }
     int keep_alive = c->parser.keep_alive && !srv->draining && !c->close_after_response;
     send_response(c, keep_alive);
     if (c->closing) return;

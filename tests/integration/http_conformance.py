@@ -209,6 +209,8 @@ ROWS = [
         [304, 200], False, check=bodiless_then_json),
     Row("HEAD of a 204", "HEAD /status/204 HTTP/1.1\r\n" + H + "\r\n", [204], False, methods=["HEAD"]),
     Row("any final status", "GET /status/418 HTTP/1.1\r\n" + H + "\r\n", [418], False, check=body_is(b"body of 418")),
+    Row("handler 1xx is not final", "GET /status/101 HTTP/1.1\r\n" + H + "\r\n", [500], False),
+    Row("handler 100 is not final", "GET /status/100 HTTP/1.1\r\n" + H + "\r\n", [500], False),
     Row("pipelined behind a slow handler", "GET /sleep/150 HTTP/1.1\r\n" + H + "\r\n" + "GET /json HTTP/1.1\r\n" + H +
         "\r\n", [200, 200], False, check=lambda rs: check(b"slept_ms" in rs[0].body and rs[1].body == b'{"ok":true}',
                                                        "responses out of order: %r" % rs)),
