@@ -142,6 +142,20 @@ def test_drain_under_load():
         clients = [LoadClient(srv.public, time.time() + 20) for _ in range(4)]
         for c in clients:
             c.start()
+        slow = {}
+
+        def slow_get():
+            try:
+                c = tycho.Conn(srv.public, timeout=10)
+                c.send(b"GET /sleep/1000 HTTP/1.1\r\nHost: t\r\n\r\n")
+                r = c.read_response(timeout=10)
+                slow.update(status=r.status if r else None, connection=r.header("Connection") if r else None)
+                c.close()
+            except Exception as e:  # noqa: BLE001
+                slow["error"] = "%s: %s" % (type(e).__name__, e)
+
+        t_slow = threading.Thread(target=slow_get, daemon=True)
+        t_slow.start()
         time.sleep(0.6)
         before = sum(c.ok for c in clients)
         check(before > 50, "load clients made only %d requests before the signal" % before)
@@ -160,6 +174,7 @@ def test_drain_under_load():
         for c in clients:
             c.join(25)
         t_up.join(25)
+        t_slow.join(10)
         rc = srv.wait(20)
         took = time.time() - t_sig
         fails = [f for c in clients for f in c.failures]
@@ -180,6 +195,8 @@ def test_drain_under_load():
         check(all(c.refused or not c.is_alive() for c in clients), "clients ended")
         check(up.get("status") == 404 and up.get("connection") == "close" and up.get("closed"),
               "the upload in progress must finish with Connection: close: %r" % up)
+        check(slow.get("status") == 200 and slow.get("connection") == "close",
+              "a handler running at SIGTERM finishes, with Connection: close: %r" % slow)
         check(rc == 0, "exit code %s" % rc)
         check(took >= 1.0, "the drain did not wait for the upload (%.2fs)" % took)
         check(srv.wait_log(lambda r: r.get("msg") == "stopped", 1), "no 'stopped' log line")
@@ -190,6 +207,8 @@ def test_drain_timeout():
     with tycho.Server(env=env) as srv:
         c = tycho.Conn(srv.public)
         c.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc")
+        h = tycho.Conn(srv.public)  # a handler that outlives the drain: cancelled
+        h.send(b"GET /sleep/5000 HTTP/1.1\r\nHost: t\r\n\r\n")
         time.sleep(0.2)
         srv.signal(signal.SIGTERM)
         t = time.time()
@@ -198,6 +217,7 @@ def test_drain_timeout():
         check(rc == 0, "exit code %s after the drain timeout" % rc)
         check(0.8 <= took <= 3.0 * tycho.SLOW, "drain timeout 1s, exited after %.2fs" % took)
         check(c.wait_closed(2), "the stuck upload's connection is closed")
+        check(h.wait_closed(2), "the cancelled handler's connection is closed without a response")
         check(srv.wait_log(lambda r: "drain timeout" in r.get("msg", ""), 1), "drain timeout logged")
 
 
