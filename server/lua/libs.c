@@ -7,7 +7,8 @@ void tycho_lua_open_libs(lua_State *L)
     static const luaL_Reg mods[] = {
         {"tycho.json", luaopen_tycho_json}, {"tycho.time", luaopen_tycho_time},
         {"tycho.log", luaopen_tycho_log},   {"tycho.uuid", luaopen_tycho_uuid},
-        {"tycho._test", luaopen_tycho_test}, {NULL, NULL},
+        {"tycho._test", luaopen_tycho_test}, {"tycho.server", luaopen_tycho_server},
+        {NULL, NULL},
     };
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "preload");

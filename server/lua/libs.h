@@ -17,6 +17,7 @@ int luaopen_tycho_time(lua_State *L);
 int luaopen_tycho_log(lua_State *L);
 int luaopen_tycho_uuid(lua_State *L);
 int luaopen_tycho_test(lua_State *L);
+int luaopen_tycho_server(lua_State *L);
 
 /* Encodes the value at idx as JSON into out. Raises no Lua error and
  * allocates no Lua object (safe outside a protected call). Returns 0, or -1

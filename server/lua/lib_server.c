@@ -1,0 +1,30 @@
+/* tycho.server — the serving state a route may report: draining() (true
+ * after SIGTERM, so a health route can answer 503 while the load balancer
+ * deregisters the task), generation() (the route generation being served),
+ * version. Reads core/lifecycle, which any thread may read. */
+#include "core/lifecycle.h"
+#include "lua/libs.h"
+
+#include <lauxlib.h>
+
+static int l_draining(lua_State *L)
+{
+    lua_pushboolean(L, tycho_lifecycle_draining());
+    return 1;
+}
+
+static int l_generation(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number)tycho_lifecycle_generation());
+    return 1;
+}
+
+int luaopen_tycho_server(lua_State *L)
+{
+    static const luaL_Reg fns[] = {{"draining", l_draining}, {"generation", l_generation}, {NULL, NULL}};
+    lua_newtable(L);
+    luaL_register(L, NULL, fns);
+    lua_pushstring(L, TYCHO_VERSION);
+    lua_setfield(L, -2, "version");
+    return 1;
+}
