@@ -255,7 +255,8 @@ static const setting_t *current; /* the setting being parsed, for range checks (
 static int check_range(double d, char *why, size_t wlen)
 {
     if (d < current->min || d > current->max)
-        return say(why, wlen, "out of range [%g, %g]: %g", current->min, current->max, d), -1;
+        return say(why, wlen, "out of range [%.15g, %.15g]: %.15g", current->min, current->max, d),
+               -1;
     return 0;
 }
 

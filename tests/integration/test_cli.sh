@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# CLI contract of the real binary: --help of every subcommand, bad settings
+# stop start-up with exit 2 and one line naming the setting, the admin
+# listener is never the public one, unknown commands and options.
+set -uo pipefail
+BIN=${TYCHO_BIN:-$(dirname "$0")/../../build/tycho}
+ROUTES="$(cd "$(dirname "$0")" && pwd)/routes"
+fails=0
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# --- help ---------------------------------------------------------------------
+for args in "--help" "help" "-h" "serve --help" "serve -h" "check --help" "spec --help"; do
+  # shellcheck disable=SC2086
+  out=$(timeout 10 "$BIN" $args 2>&1); rc=$?
+  if [ $rc -eq 0 ] && grep -qi "usage" <<<"$out"; then ok "tycho $args"; else bad "tycho $args: rc=$rc: $(head -c 200 <<<"$out")"; fi
+done
+out=$("$BIN" serve --help)
+for s in TYCHO_LISTEN TYCHO_ADMIN_LISTEN TYCHO_WORKERS TYCHO_MAX_HEADER_BYTES TYCHO_MAX_URI_BYTES \
+         TYCHO_MAX_BODY_BYTES TYCHO_HEADER_TIMEOUT TYCHO_BODY_TIMEOUT TYCHO_KEEPALIVE_TIMEOUT \
+         TYCHO_DRAIN_TIMEOUT TYCHO_MAX_CONNECTIONS; do
+  grep -q "$s" <<<"$out" || bad "serve --help does not document $s"
+done
+out=$("$BIN" version); [[ $out =~ ^tycho\ [0-9]+\.[0-9]+ ]] && ok "version: $out" || bad "version: $out"
+# `version` takes no options: --help prints usage or the version, and succeeds
+out=$("$BIN" version --help 2>&1); rc=$?
+[ $rc -eq 0 ] && { grep -qi usage <<<"$out" || [[ $out =~ ^tycho\ [0-9] ]]; } && ok "tycho version --help" ||
+  bad "tycho version --help: rc=$rc $out"
+"$BIN" >/dev/null 2>&1; rc=$?; [ $rc -eq 2 ] && ok "no command -> 2" || bad "no command: rc=$rc"
+out=$("$BIN" frobnicate 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -q "unknown command 'frobnicate'" <<<"$out" && ok "unknown command" || bad "unknown command: rc=$rc $out"
+
+# --- bad settings: exit 2, exactly one line on stderr, naming the setting -------
+# expect_bad "<what the line starts with>" env... -- args...
+expect_bad() {
+  local want=$1; shift
+  local envs=() args=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  args=("$@")
+  env -u TYCHO_LISTEN "${envs[@]}" timeout 10 "$BIN" serve --routes "$ROUTES" "${args[@]}" \
+    >"$tmp/out" 2>"$tmp/err"
+  local rc=$? lines
+  lines=$(wc -l <"$tmp/err")
+  if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -q "^tycho: $want" "$tmp/err" && [ ! -s "$tmp/out" ]; then
+    ok "exit 2: $(cat "$tmp/err")"
+  else
+    bad "want exit 2 + one line 'tycho: $want...'; got rc=$rc, $lines lines: $(head -c 300 "$tmp/err") stdout: $(head -c 200 "$tmp/out")"
+  fi
+}
+expect_bad "TYCHO_LISTEN: port out of range: 99999" TYCHO_LISTEN=127.0.0.1:99999
+expect_bad "--listen: port out of range: 99999" -- --listen 127.0.0.1:99999
+expect_bad "TYCHO_LISTEN: not a numeric IP address: example.com" TYCHO_LISTEN=example.com:80
+expect_bad "TYCHO_WORKERS: out of range" TYCHO_WORKERS=0
+expect_bad "TYCHO_WORKERS: not a number: many" TYCHO_WORKERS=many
+expect_bad "TYCHO_MAX_HEADER_BYTES: out of range \[256, 1048576\]: 10$" TYCHO_MAX_HEADER_BYTES=10
+expect_bad "TYCHO_MAX_URI_BYTES: not a number: 8k" TYCHO_MAX_URI_BYTES=8k
+expect_bad "TYCHO_MAX_BODY_BYTES: out of range" TYCHO_MAX_BODY_BYTES=-1
+expect_bad "TYCHO_MAX_CONNECTIONS: out of range" TYCHO_MAX_CONNECTIONS=0
+expect_bad "TYCHO_HEADER_TIMEOUT: not a number: 10s" TYCHO_HEADER_TIMEOUT=10s
+expect_bad "TYCHO_BODY_TIMEOUT: out of range" TYCHO_BODY_TIMEOUT=0
+expect_bad "TYCHO_KEEPALIVE_TIMEOUT: not a number: forever" TYCHO_KEEPALIVE_TIMEOUT=forever
+expect_bad "TYCHO_DRAIN_TIMEOUT: out of range" TYCHO_DRAIN_TIMEOUT=-1
+expect_bad "TYCHO_LOG_LEVEL: expected debug, info, warn or error: loud" TYCHO_LOG_LEVEL=loud
+expect_bad "TYCHO_RELOAD: expected on or off: sometimes" TYCHO_RELOAD=sometimes
+expect_bad "TYCHO_TRUSTED_PROXIES: bad prefix length" TYCHO_TRUSTED_PROXIES=10.0.0.0/40
+expect_bad "TYCHO_AWS_BACKEND: expected local or aws: s3" TYCHO_AWS_BACKEND=s3
+expect_bad "unknown option: --frob" -- --frob
+expect_bad "--workers: missing value" -- --workers
+expect_bad "TYCHO_ADMIN_LISTEN: the admin listener must not share the public address" \
+  -- --listen 127.0.0.1:18181 --admin-listen 127.0.0.1:18181
+expect_bad "TYCHO_ADMIN_LISTEN: the admin listener must not share the public address" \
+  -- --listen 0.0.0.0:18182 --admin-listen 127.0.0.1:18182
+expect_bad "TYCHO_ADMIN_LISTEN: the admin listener must not share the public address" \
+  TYCHO_LISTEN=127.0.0.1:18183 TYCHO_ADMIN_LISTEN=localhost:18183
+# a flag wins over a good environment value, and its own error names the flag
+expect_bad "--max-body-bytes: out of range" TYCHO_MAX_BODY_BYTES=10 -- --max-body-bytes -5
+
+# a port already in use: start-up fails with one line (not a config error: exit 1 or 2)
+/usr/bin/python3 -c '
+import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True); time.sleep(30)' >"$tmp/port" &
+holder=$!
+for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+port=$(cat "$tmp/port")
+timeout 10 "$BIN" serve --routes "$ROUTES" --listen "127.0.0.1:$port" --admin-listen 127.0.0.1:0 \
+  >"$tmp/out" 2>"$tmp/err"; rc=$?
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+if [ $rc -ne 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "TYCHO_LISTEN: cannot bind 127.0.0.1:$port" "$tmp/err"; then
+  ok "port in use: rc=$rc $(cat "$tmp/err")"
+else
+  bad "port in use: rc=$rc $(cat "$tmp/err")"
+fi
+
+echo "cli: $fails failures"
+[ $fails -eq 0 ]

@@ -1,0 +1,289 @@
+/* Unit tests of `tycho serve` settings (server/core/config.c): defaults,
+ * environment, flags (flags win), and one clear line naming the setting for
+ * every bad value. */
+#include "core/config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+extern char **environ;
+
+static void clear_env(void)
+{
+    for (int again = 1; again;) {
+        again = 0;
+        for (char **e = environ; *e; e++) {
+            if (strncmp(*e, "TYCHO_", 6) == 0) {
+                char name[128];
+                size_t n = strcspn(*e, "=");
+                if (n >= sizeof name) continue;
+                memcpy(name, *e, n);
+                name[n] = '\0';
+                unsetenv(name);
+                again = 1;
+                break;
+            }
+        }
+    }
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    clear_env();
+    return 0;
+}
+
+/* Loads with argv = {"serve", args...}; returns the rc, fills cfg and err. */
+static int load(tycho_config_t *cfg, char *err, size_t errlen, const char *const *args)
+{
+    char *argv[32] = {"serve"};
+    int argc = 1;
+    for (; args && args[argc - 1]; argc++)
+        argv[argc] = (char *)args[argc - 1];
+    err[0] = '\0';
+    return tycho_config_load(cfg, argc, argv, err, errlen);
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    tycho_config_t cfg;
+    char err[512];
+    assert_int_equal(load(&cfg, err, sizeof err, NULL), 0);
+    assert_string_equal(cfg.listen.host, "0.0.0.0");
+    assert_int_equal(cfg.listen.port, 8080);
+    assert_string_equal(cfg.admin_listen.host, "127.0.0.1");
+    assert_int_equal(cfg.admin_listen.port, 9090);
+    assert_true(cfg.workers >= 1);
+    assert_string_equal(cfg.routes_dir, "./routes");
+    assert_int_equal(cfg.reload, 1);
+    assert_int_equal(cfg.max_header_bytes, 16384);
+    assert_int_equal(cfg.max_uri_bytes, 8192);
+    assert_int_equal(cfg.max_body_bytes, 1 << 20);
+    assert_true(cfg.keepalive_timeout > 60); /* above the ALB's idle timeout */
+    assert_true(cfg.drain_timeout < 30);     /* below ECS's stop timeout */
+    assert_string_equal(cfg.aws_backend, "local");
+}
+
+static void test_env_and_flags(void **state)
+{
+    (void)state;
+    tycho_config_t cfg;
+    char err[512];
+    setenv("TYCHO_LISTEN", "127.0.0.1:1234", 1);
+    setenv("TYCHO_WORKERS", "3", 1);
+    setenv("TYCHO_MAX_BODY_BYTES", "0", 1);
+    setenv("TYCHO_HEADER_TIMEOUT", "2.5", 1);
+    setenv("TYCHO_RELOAD", "off", 1);
+    setenv("TYCHO_TRUSTED_PROXIES", "10.0.0.0/8, ::1", 1);
+    assert_int_equal(load(&cfg, err, sizeof err, NULL), 0);
+    assert_int_equal(cfg.listen.port, 1234);
+    assert_int_equal(cfg.workers, 3);
+    assert_int_equal(cfg.max_body_bytes, 0);
+    assert_true(cfg.header_timeout == 2.5);
+    assert_int_equal(cfg.reload, 0);
+    assert_int_equal(cfg.ntrusted_proxies, 2);
+    assert_true(tycho_config_is_trusted_proxy(&cfg, "10.1.2.3"));
+    assert_true(tycho_config_is_trusted_proxy(&cfg, "::1"));
+    assert_false(tycho_config_is_trusted_proxy(&cfg, "11.0.0.1"));
+    assert_false(tycho_config_is_trusted_proxy(&cfg, "not an ip"));
+
+    /* flags win over the environment, in both spellings */
+    const char *args[] = {"--workers", "5", "--listen=[::1]:0", "--reload", "on", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, args), 0);
+    assert_int_equal(cfg.workers, 5);
+    assert_string_equal(cfg.listen.host, "::1");
+    assert_int_equal(cfg.listen.port, 0);
+    assert_int_equal(cfg.reload, 1);
+    assert_int_equal(cfg.max_body_bytes, 0); /* still from the environment */
+
+    const char *sw[] = {"--no-reload", NULL};
+    setenv("TYCHO_RELOAD", "on", 1);
+    assert_int_equal(load(&cfg, err, sizeof err, sw), 0);
+    assert_int_equal(cfg.reload, 0);
+
+    const char *lh[] = {"--listen", "localhost:80", "--admin-listen", ":9999", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, lh), 0);
+    assert_string_equal(cfg.listen.host, "127.0.0.1");
+    assert_string_equal(cfg.admin_listen.host, "0.0.0.0");
+    assert_int_equal(cfg.admin_listen.port, 9999);
+}
+
+typedef struct bad {
+    const char *env;   /* environment variable (flag derived from it) */
+    const char *value; /* a bad value */
+    const char *why;   /* expected text after "NAME: " (prefix match) */
+} bad_t;
+
+static const bad_t bads[] = {
+    {"TYCHO_LISTEN", "127.0.0.1:99999", "port out of range: 99999"},
+    {"TYCHO_LISTEN", "127.0.0.1:-1", "port out of range: -1"},
+    {"TYCHO_LISTEN", "127.0.0.1:http", "bad port"},
+    {"TYCHO_LISTEN", "127.0.0.1:", "bad port"},
+    {"TYCHO_LISTEN", "example.com:80", "not a numeric IP address: example.com"},
+    {"TYCHO_LISTEN", "[::1", "expected [ipv6]:port"},
+    {"TYCHO_LISTEN", "[::1]80", "expected [ipv6]:port"},
+    {"TYCHO_LISTEN", "", "bad port"},
+    {"TYCHO_ADMIN_LISTEN", "1.2.3.4:70000", "port out of range: 70000"},
+    {"TYCHO_WORKERS", "0", "out of range"},
+    {"TYCHO_WORKERS", "257", "out of range"},
+    {"TYCHO_WORKERS", "two", "not a number: two"},
+    {"TYCHO_WORKERS", "1.5", "not a whole number: 1.5"},
+    {"TYCHO_WORKERS", "", "not a number"},
+    {"TYCHO_ROUTES", "", "empty path"},
+    {"TYCHO_DATA_DIR", "", "empty path"},
+    {"TYCHO_RELOAD", "maybe", "expected on or off: maybe"},
+    {"TYCHO_ACCESS_LOG", "2", "expected on or off: 2"},
+    {"TYCHO_LOG_LEVEL", "loud", "expected debug, info, warn or error: loud"},
+    {"TYCHO_MAX_HEADER_BYTES", "100", "out of range [256, 1048576]: 100"},
+    {"TYCHO_MAX_HEADER_BYTES", "16k", "not a number: 16k"},
+    {"TYCHO_MAX_HEADER_BYTES", "-1", "out of range"},
+    {"TYCHO_MAX_URI_BYTES", "15", "out of range"},
+    {"TYCHO_MAX_BODY_BYTES", "-1", "out of range"},
+    {"TYCHO_MAX_BODY_BYTES", "1073741825", "out of range [0, 1073741824]: 1073741825"},
+    {"TYCHO_MAX_BODY_BYTES", "1.5", "not a whole number"},
+    {"TYCHO_MAX_CONNECTIONS", "0", "out of range"},
+    {"TYCHO_HEADER_TIMEOUT", "0", "out of range [0.01, 3600]: 0"},
+    {"TYCHO_HEADER_TIMEOUT", "inf", "not a number: inf"},
+    {"TYCHO_HEADER_TIMEOUT", "nan", "not a number: nan"},
+    {"TYCHO_HEADER_TIMEOUT", "10s", "not a number: 10s"},
+    {"TYCHO_BODY_TIMEOUT", "-5", "out of range"},
+    {"TYCHO_KEEPALIVE_TIMEOUT", "0", "out of range"},
+    {"TYCHO_DRAIN_TIMEOUT", "-1", "out of range"},
+    {"TYCHO_DRAIN_TIMEOUT", "3601", "out of range"},
+    {"TYCHO_HANDLER_TIMEOUT", "0", "out of range"},
+    {"TYCHO_LUA_MEMORY_LIMIT", "1000", "out of range"},
+    {"TYCHO_TRUSTED_PROXIES", "1.2.3.4/33", "bad prefix length in 1.2.3.4/33"},
+    {"TYCHO_TRUSTED_PROXIES", "::1/129", "bad prefix length in ::1/129"},
+    {"TYCHO_TRUSTED_PROXIES", "10.0.0.0/", "bad prefix length"},
+    {"TYCHO_TRUSTED_PROXIES", "proxy.local", "not an IP address: proxy.local"},
+    {"TYCHO_AWS_BACKEND", "s3", "expected local or aws: s3"},
+};
+
+/* "TYCHO_MAX_BODY_BYTES" -> "--max-body-bytes" */
+static void flag_of(const char *env, char *out, size_t n)
+{
+    snprintf(out, n, "--%s", env + 6);
+    for (char *p = out + 2; *p; p++) {
+        if (*p == '_')
+            *p = '-';
+        else if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    }
+}
+
+static void expect_one_line(const char *err, const char *name, const char *why)
+{
+    char want[256];
+    snprintf(want, sizeof want, "%s: %s", name, why);
+    if (strncmp(err, want, strlen(want)) != 0) fail_msg("error %s\n   expected %s...", err, want);
+    assert_null(strchr(err, '\n'));
+}
+
+static void test_bad_values(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof bads / sizeof *bads; i++) {
+        const bad_t *b = &bads[i];
+        tycho_config_t cfg;
+        char err[512];
+        clear_env();
+        setenv(b->env, b->value, 1);
+        if (load(&cfg, err, sizeof err, NULL) != -1) fail_msg("%s=%s accepted", b->env, b->value);
+        expect_one_line(err, b->env, b->why);
+
+        /* the same value as a flag is reported under the flag's name */
+        clear_env();
+        char flag[64];
+        flag_of(b->env, flag, sizeof flag);
+        const char *args[] = {flag, b->value, NULL};
+        if (load(&cfg, err, sizeof err, args) != -1) fail_msg("%s %s accepted", flag, b->value);
+        expect_one_line(err, flag, b->why);
+    }
+}
+
+static void test_bad_arguments(void **state)
+{
+    (void)state;
+    tycho_config_t cfg;
+    char err[512];
+    const char *unknown[] = {"--listn", "1", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, unknown), -1);
+    assert_string_equal(err, "unknown option: --listn (see tycho serve --help)");
+    const char *positional[] = {"routes", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, positional), -1);
+    assert_non_null(strstr(err, "unknown option: routes"));
+    const char *missing[] = {"--workers", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, missing), -1);
+    assert_string_equal(err, "--workers: missing value");
+}
+
+static void test_admin_not_public(void **state)
+{
+    (void)state;
+    tycho_config_t cfg;
+    char err[512];
+    static const char *const same[][2] = {
+        {"127.0.0.1:8080", "127.0.0.1:8080"}, {"0.0.0.0:9090", "127.0.0.1:9090"},
+        {"127.0.0.1:9090", "0.0.0.0:9090"},   {"[::]:7000", "127.0.0.1:7000"},
+        {"localhost:7001", "127.0.0.1:7001"},
+    };
+    for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+        const char *args[] = {"--listen", same[i][0], "--admin-listen", same[i][1], NULL};
+        if (load(&cfg, err, sizeof err, args) != -1)
+            fail_msg("admin %s accepted with public %s", same[i][1], same[i][0]);
+        expect_one_line(err, "TYCHO_ADMIN_LISTEN", "the admin listener must not share");
+    }
+    /* the default admin port with a public listener on all addresses */
+    const char *dflt[] = {"--listen", ":9090", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, dflt), -1);
+    /* different ports, or both ephemeral, are fine */
+    const char *ok1[] = {"--listen", "127.0.0.1:8080", "--admin-listen", "127.0.0.1:8081", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, ok1), 0);
+    const char *ok2[] = {"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, ok2), 0);
+    const char *ok3[] = {"--listen", "127.0.0.2:9090", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, ok3), 0);
+}
+
+static void test_parse_addr(void **state)
+{
+    (void)state;
+    tycho_addr_t a;
+    char err[256];
+    assert_int_equal(tycho_config_parse_addr("8081", &a, err, sizeof err), 0);
+    assert_string_equal(a.host, "0.0.0.0");
+    assert_int_equal(a.port, 8081);
+    assert_int_equal(tycho_config_parse_addr("[fe80::1]:65535", &a, err, sizeof err), 0);
+    assert_string_equal(a.host, "fe80::1");
+    assert_int_equal(a.port, 65535);
+    assert_int_equal(tycho_config_parse_addr("1.2.3.4:0", &a, err, sizeof err), 0);
+    assert_int_equal(tycho_config_parse_addr("1.2.3.4:65536", &a, err, sizeof err), -1);
+    assert_string_equal(err, "port out of range: 65536");
+    assert_int_equal(tycho_config_parse_addr("1.2.3.4:99999999999999999999", &a, err, sizeof err),
+                     -1);
+    char longhost[200];
+    memset(longhost, '1', sizeof longhost - 4);
+    strcpy(longhost + sizeof longhost - 4, ":80");
+    assert_int_equal(tycho_config_parse_addr(longhost, &a, err, sizeof err), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_defaults, setup),
+        cmocka_unit_test_setup(test_env_and_flags, setup),
+        cmocka_unit_test_setup(test_bad_values, setup),
+        cmocka_unit_test_setup(test_bad_arguments, setup),
+        cmocka_unit_test_setup(test_admin_not_public, setup),
+        cmocka_unit_test_setup(test_parse_addr, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
