@@ -120,7 +120,7 @@ static int on_header_value_complete(llhttp_t *ll)
 {
     tycho_http_parser_t *p = P(ll);
     if (p->headers_done) return 0; /* a trailer field */
-    p->in_value = 1; /* an empty value never calls on_header_value */
+    p->in_value = 1;               /* an empty value never calls on_header_value */
     if (p->nheaders == 0 || p->hname[p->nheaders - 1].len == 0)
         return fail(p, 400, "empty header field name");
     return 0;

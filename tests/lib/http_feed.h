@@ -31,7 +31,7 @@
 #define FEED_CHECK(cond)                                                                           \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: FEED_CHECK failed: %s\n", __FILE__, __LINE__, #cond);         \
+            fprintf(stderr, "%s:%d: FEED_CHECK failed: %s\n", __FILE__, __LINE__, #cond);          \
             abort();                                                                               \
         }                                                                                          \
     } while (0)
@@ -225,8 +225,8 @@ static inline void feed_bytes(http_feed_t *f, const char *data, size_t n)
 }
 
 /* Feeds data cut at the given increasing offsets; returns the log (owned by f). */
-static inline const char *feed_split(http_feed_t *f, const char *data, size_t n,
-                                     const size_t *cuts, size_t ncuts)
+static inline const char *feed_split(http_feed_t *f, const char *data, size_t n, const size_t *cuts,
+                                     size_t ncuts)
 {
     size_t at = 0;
     for (size_t i = 0; i <= ncuts; i++) {

@@ -23,7 +23,10 @@ typedef struct pcase {
     const char *log; /* expected http_feed log */
 } pcase_t;
 
-#define C(name, in, log) {name, in, sizeof(in) - 1, log}
+#define C(name, in, log)                                                                           \
+    {                                                                                              \
+        name, in, sizeof(in) - 1, log                                                              \
+    }
 #define HOST "Host: a\r\n"
 #define GET "GET / HTTP/1.1\r\n" HOST
 #define POST "POST / HTTP/1.1\r\n" HOST
@@ -34,8 +37,9 @@ typedef struct pcase {
 static const pcase_t cases[] = {
     /* --- framing and pipelining (RFC 9112 2, 9.3) --- */
     C("simple", GET "\r\n", REQ_GET),
-    C("pipelined three", "GET /a?b=1 HTTP/1.1\r\n" HOST "\r\nGET /c HTTP/1.1\r\n" HOST
-      "\r\nPOST /d HTTP/1.1\r\n" HOST "Content-Length: 2\r\n\r\nhi",
+    C("pipelined three",
+      "GET /a?b=1 HTTP/1.1\r\n" HOST "\r\nGET /c HTTP/1.1\r\n" HOST "\r\nPOST /d HTTP/1.1\r\n" HOST
+      "Content-Length: 2\r\n\r\nhi",
       "REQ GET /a?b=1 path=/a query=b=1 1.1 ka=1\nH Host: a\n"
       "REQ GET /c path=/c query= 1.1 ka=1\nH Host: a\n"
       "REQ POST /d path=/d query= 1.1 ka=1\nH Host: a\nH Content-Length: 2\nB \"hi\"\n"),
@@ -54,7 +58,8 @@ static const pcase_t cases[] = {
     /* --- versions and Connection (RFC 9112 2.3, 9.3) --- */
     C("HTTP/1.0 closes", "GET / HTTP/1.0\r\n\r\nGET /2 HTTP/1.0\r\n\r\n",
       "REQ GET / path=/ query= 1.0 ka=0\nCLOSE\n"),
-    C("HTTP/1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n",
+    C("HTTP/1.0 keep-alive",
+      "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n",
       "REQ GET / path=/ query= 1.0 ka=1\nH Connection: keep-alive\n"
       "REQ GET /2 path=/2 query= 1.0 ka=0\nCLOSE\n"),
     C("Connection close stops reading", GET "Connection: close\r\n\r\n" GET "\r\n",
@@ -102,7 +107,8 @@ static const pcase_t cases[] = {
       "REQ GET / path=/ query= 1.0 ka=0\nCLOSE\n"),
     C("duplicate Host", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "ERR 400\n"),
     C("duplicate Host same value", "GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", "ERR 400\n"),
-    C("empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", "REQ GET / path=/ query= 1.1 ka=1\nH Host: \n"),
+    C("empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n",
+      "REQ GET / path=/ query= 1.1 ka=1\nH Host: \n"),
     C("Host with port and v6", "GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n",
       "REQ GET / path=/ query= 1.1 ka=1\nH Host: [::1]:80\n"),
     C("Host with space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", "ERR 400\n"),
@@ -117,8 +123,9 @@ static const pcase_t cases[] = {
     C("NUL in value", GET "X: a\0b\r\n\r\n", "ERR 400\n"),
     C("CR in value", GET "X: a\rb\r\n\r\n", "ERR 400\n"),
     C("LF in value", GET "X: a\nb\r\n\r\n", "ERR 400\n"),
-    C("DEL in value", GET "X: a\x7f"
-                          "b\r\n\r\n",
+    C("DEL in value",
+      GET "X: a\x7f"
+          "b\r\n\r\n",
       "ERR 400\n"),
     C("OWS trimmed", GET "X:  a b \t\r\n\r\n", REQ_GET "H X: a b\n"),
     C("empty value", GET "X:\r\n\r\n", REQ_GET "H X: \n"),
@@ -132,7 +139,8 @@ static const pcase_t cases[] = {
     C("name case kept", GET "x-CUSTOM: v\r\n\r\n", REQ_GET "H x-CUSTOM: v\n"),
 
     /* --- Content-Length (RFC 9112 6.3) --- */
-    C("GET with body", GET "Content-Length: 3\r\n\r\nabc", REQ_GET "H Content-Length: 3\nB \"abc\"\n"),
+    C("GET with body", GET "Content-Length: 3\r\n\r\nabc",
+      REQ_GET "H Content-Length: 3\nB \"abc\"\n"),
     C("duplicate CL", POST "Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc", "ERR 400\n"),
     C("duplicate CL different", POST "Content-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
       "ERR 400\n"),
@@ -143,8 +151,9 @@ static const pcase_t cases[] = {
     C("CL empty", POST "Content-Length:\r\n\r\n", "ERR 400\n"),
     C("CL overflow", POST "Content-Length: 99999999999999999999999\r\n\r\n", "ERR 400\n"),
     C("CL over the limit", POST "Content-Length: 65\r\n\r\n", "ERR 413\n"),
-    C("CL at the limit", POST "Content-Length: 64\r\n\r\n"
-                              "0123456789012345678901234567890123456789012345678901234567890123",
+    C("CL at the limit",
+      POST "Content-Length: 64\r\n\r\n"
+           "0123456789012345678901234567890123456789012345678901234567890123",
       REQ_POST "H Content-Length: 64\n"
                "B \"0123456789012345678901234567890123456789012345678901234567890123\"\n"),
     C("CL and TE", POST "Content-Length: 3\r\n" CHUNKED "\r\n3\r\nabc\r\n0\r\n\r\n", "ERR 400\n"),
@@ -157,7 +166,8 @@ static const pcase_t cases[] = {
       REQ_POST "H Transfer-Encoding: Chunked\nB \"x\"\n"),
     C("chunked empty body then pipelined", GET CHUNKED "\r\n0\r\n\r\n" GET "\r\n",
       REQ_GET "H Transfer-Encoding: chunked\n" REQ_GET),
-    C("chunk extensions", POST CHUNKED "\r\nA;name=\"q v\";x\r\n0123456789\r\n1;a=b\r\nZ\r\n0;e\r\n\r\n",
+    C("chunk extensions",
+      POST CHUNKED "\r\nA;name=\"q v\";x\r\n0123456789\r\n1;a=b\r\nZ\r\n0;e\r\n\r\n",
       REQ_POST "H Transfer-Encoding: chunked\nB \"0123456789Z\"\n"),
     C("trailers are dropped", POST CHUNKED "\r\n3\r\nabc\r\n0\r\nX-T: 1\r\nY: 2\r\n\r\n" GET "\r\n",
       REQ_POST "H Transfer-Encoding: chunked\nB \"abc\"\n" REQ_GET),
@@ -169,15 +179,18 @@ static const pcase_t cases[] = {
     C("chunk size bare LF", POST CHUNKED "\r\n3\nabc\r\n0\r\n\r\n", "ERR 400\n"),
     C("chunk data too long", POST CHUNKED "\r\n3\r\nabcX\r\n0\r\n\r\n", "ERR 400\n"),
     C("chunked body over the limit", POST CHUNKED "\r\n41\r\n", "ERR 413\n"),
-    C("chunks over the limit", POST CHUNKED "\r\n20\r\n01234567890123456789012345678901\r\n"
-                               "20\r\n01234567890123456789012345678901\r\n1\r\n",
+    C("chunks over the limit",
+      POST CHUNKED "\r\n20\r\n01234567890123456789012345678901\r\n"
+                   "20\r\n01234567890123456789012345678901\r\n1\r\n",
       "ERR 413\n"),
     C("TE in HTTP/1.0", "POST / HTTP/1.0\r\n" CHUNKED "\r\n0\r\n\r\n", "ERR 400\n"),
     C("chunked not final", POST "Transfer-Encoding: chunked, gzip\r\n\r\n", "ERR 400\n"),
     C("only gzip", POST "Transfer-Encoding: gzip\r\n\r\n", "ERR 400\n"),
     C("identity", POST "Transfer-Encoding: identity\r\n\r\n", "ERR 400\n"),
-    C("unknown coding before chunked", POST "Transfer-Encoding: gzip, chunked\r\n\r\n", "ERR 501\n"),
-    C("unknown coding in two fields", POST "Transfer-Encoding: gzip\r\n" CHUNKED "\r\n", "ERR 501\n"),
+    C("unknown coding before chunked", POST "Transfer-Encoding: gzip, chunked\r\n\r\n",
+      "ERR 501\n"),
+    C("unknown coding in two fields", POST "Transfer-Encoding: gzip\r\n" CHUNKED "\r\n",
+      "ERR 501\n"),
     C("chunked twice", POST CHUNKED CHUNKED "\r\n0\r\n\r\n", "ERR 400\n"),
     C("TE empty", POST "Transfer-Encoding:\r\n\r\n", "ERR 400\n"),
     C("TE only a comma", POST "Transfer-Encoding: ,\r\n\r\n", "ERR 400\n"),
@@ -192,7 +205,8 @@ static const pcase_t cases[] = {
       "CONTINUE\n" REQ_POST "H Expect: 100-continue\nH Transfer-Encoding: chunked\nB \"x\"\n"),
     C("100-continue without body", GET "Expect: 100-continue\r\n\r\n",
       REQ_GET "H Expect: 100-continue\n"),
-    C("100-continue HTTP/1.0", "POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx",
+    C("100-continue HTTP/1.0",
+      "POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx",
       "REQ POST / path=/ query= 1.0 ka=0\nH Expect: 100-continue\nH Content-Length: 1\nB "
       "\"x\"\nCLOSE\n"),
     C("100-continue too large", POST "Expect: 100-continue\r\nContent-Length: 100\r\n\r\n",
@@ -215,7 +229,8 @@ static void test_cases(void **state)
         http_feed_t f;
         const char *log = feed_once(&f, &cases[i]);
         if (strcmp(log, cases[i].log) != 0) {
-            print_error("case '%s':\n--- expected\n%s--- got\n%s", cases[i].name, cases[i].log, log);
+            print_error("case '%s':\n--- expected\n%s--- got\n%s", cases[i].name, cases[i].log,
+                        log);
             bad++;
         }
         feed_free(&f);
@@ -248,7 +263,8 @@ static void test_split_invariance(void **state)
         feed_init(&f, &LIMITS);
         const char *log = feed_split(&f, c->in, c->n, cuts, c->n);
         if (strcmp(log, c->log) != 0) {
-            print_error("case '%s' byte by byte:\n--- expected\n%s--- got\n%s", c->name, c->log, log);
+            print_error("case '%s' byte by byte:\n--- expected\n%s--- got\n%s", c->name, c->log,
+                        log);
             bad++;
         }
         feed_free(&f);
@@ -304,7 +320,7 @@ static void test_uri_limit(void **state)
     (void)state;
     tycho_http_limits_t lim = {4096, 100, 64};
     char *p99 = repeat('a', 99), *p100 = repeat('a', 100);
-    assert_int_equal(status_fmt(&lim, "GET /%s HTTP/1.1\r\nHost: a\r\n\r\n", p99), 0);   /* 100 */
+    assert_int_equal(status_fmt(&lim, "GET /%s HTTP/1.1\r\nHost: a\r\n\r\n", p99), 0);    /* 100 */
     assert_int_equal(status_fmt(&lim, "GET /%s HTTP/1.1\r\nHost: a\r\n\r\n", p100), 414); /* 101 */
     /* the target limit is hit before the request line ends */
     assert_int_equal(status_fmt(&lim, "GET /%s", p100), 414);
@@ -364,11 +380,11 @@ static void test_body_limit_zero(void **state)
 {
     (void)state;
     tycho_http_limits_t lim = {1024, 128, 0};
-    assert_int_equal(status_fmt(&lim, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"), 0);
+    assert_int_equal(status_fmt(&lim, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"),
+                     0);
     assert_int_equal(status_fmt(&lim, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx"),
                      413);
-    assert_int_equal(
-        status_fmt(&lim, "POST / HTTP/1.1\r\nHost: a\r\n" CHUNKED "\r\n0\r\n\r\n"), 0);
+    assert_int_equal(status_fmt(&lim, "POST / HTTP/1.1\r\nHost: a\r\n" CHUNKED "\r\n0\r\n\r\n"), 0);
     assert_int_equal(
         status_fmt(&lim, "POST / HTTP/1.1\r\nHost: a\r\n" CHUNKED "\r\n1\r\nx\r\n0\r\n\r\n"), 413);
 }
@@ -382,8 +398,9 @@ static void test_pipelining_many(void **state)
     for (int i = 0; i < 200; i++) {
         if (i % 3 == 0) {
             tycho_buf_printf(&in, "GET /r%d?i=%d HTTP/1.1\r\nHost: h%d\r\n\r\n", i, i, i);
-            tycho_buf_printf(&want, "REQ GET /r%d?i=%d path=/r%d query=i=%d 1.1 ka=1\nH Host: h%d\n",
-                             i, i, i, i, i);
+            tycho_buf_printf(&want,
+                             "REQ GET /r%d?i=%d path=/r%d query=i=%d 1.1 ka=1\nH Host: h%d\n", i, i,
+                             i, i, i);
         } else if (i % 3 == 1) {
             tycho_buf_printf(&in, "POST /r%d HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n%0*d",
                              i, 5, 5, i);
@@ -392,9 +409,9 @@ static void test_pipelining_many(void **state)
                              "H Content-Length: 5\nB \"%05d\"\n",
                              i, i, i);
         } else {
-            tycho_buf_printf(&in,
-                             "PUT /r%d HTTP/1.1\r\nHost: h\r\n" CHUNKED "\r\n2\r\n%02d\r\n0\r\n\r\n",
-                             i, i % 100);
+            tycho_buf_printf(
+                &in, "PUT /r%d HTTP/1.1\r\nHost: h\r\n" CHUNKED "\r\n2\r\n%02d\r\n0\r\n\r\n", i,
+                i % 100);
             tycho_buf_printf(&want,
                              "REQ PUT /r%d path=/r%d query= 1.1 ka=1\nH Host: h\n"
                              "H Transfer-Encoding: chunked\nB \"%02d\"\n",
@@ -446,8 +463,10 @@ static void test_trailers(void **state)
     tycho_http_limits_t lim = {256, 128, 4096};
     char *body = repeat('b', 1024), *big = repeat('t', 300);
     tycho_buf_t in = TYCHO_BUF_INIT;
-    tycho_buf_printf(&in, "POST / HTTP/1.1\r\nHost: a\r\n" CHUNKED "\r\n400\r\n%s\r\n0\r\n"
-                     "X-T: 1\r\nY: 2\r\n\r\nGET /n HTTP/1.1\r\nHost: a\r\n\r\n", body);
+    tycho_buf_printf(&in,
+                     "POST / HTTP/1.1\r\nHost: a\r\n" CHUNKED "\r\n400\r\n%s\r\n0\r\n"
+                     "X-T: 1\r\nY: 2\r\n\r\nGET /n HTTP/1.1\r\nHost: a\r\n\r\n",
+                     body);
     assert_int_equal(status_of(&lim, in.data, in.len), 0);
     size_t cuts[] = {10, 80, 600, 1090, 1100, 1105};
     for (int mode = 0; mode < 2; mode++) {
@@ -460,8 +479,10 @@ static void test_trailers(void **state)
         feed_free(&f);
     }
     tycho_buf_free(&in);
-    assert_int_equal(status_fmt(&lim, "POST / HTTP/1.1\r\nHost: a\r\n" CHUNKED
-                                      "\r\n400\r\n%s\r\n0\r\nX-T: %s\r\n\r\n", body, big),
+    assert_int_equal(status_fmt(&lim,
+                                "POST / HTTP/1.1\r\nHost: a\r\n" CHUNKED
+                                "\r\n400\r\n%s\r\n0\r\nX-T: %s\r\n\r\n",
+                                body, big),
                      431);
     free(body);
     free(big);
