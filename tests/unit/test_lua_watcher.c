@@ -1,0 +1,96 @@
+/* The reload watcher: recursive, picks up new subfolders, debounces bursts. */
+#include "lua/watcher.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+static int changes;
+
+static void on_change(void *ud)
+{
+    (void)ud;
+    changes++;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void noop(uv_timer_t *t) { (void)t; }
+
+/* Runs the loop for ms milliseconds. */
+static void spin(uv_loop_t *loop, unsigned ms)
+{
+    uv_timer_t t;
+    uv_timer_init(loop, &t);
+    uv_timer_start(&t, noop, ms, 0);
+    uint64_t end = uv_now(loop) + ms;
+    while (uv_now(loop) < end) uv_run(loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
+static void test_recursive_debounced(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/tycho-watch-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    char path[512];
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    const char *dirs[] = {root};
+    tycho_watcher_t *w = tycho_watcher_start(&loop, dirs, 1, 50, on_change, NULL);
+    assert_non_null(w);
+    assert_int_equal(tycho_watcher_count(w), 1);
+
+    /* a burst of edits -> one change */
+    changes = 0;
+    snprintf(path, sizeof path, "%s/a.lua", root);
+    for (int i = 0; i < 5; i++) write_file(path, "return {}\n");
+    spin(&loop, 200);
+    assert_int_equal(changes, 1);
+
+    /* a new subfolder is watched after the burst that created it */
+    snprintf(path, sizeof path, "%s/sub", root);
+    assert_int_equal(mkdir(path, 0755), 0);
+    spin(&loop, 200);
+    assert_int_equal(changes, 2);
+    assert_int_equal(tycho_watcher_count(w), 2);
+    snprintf(path, sizeof path, "%s/sub/b.lua", root);
+    write_file(path, "return {}\n");
+    spin(&loop, 200);
+    assert_int_equal(changes, 3);
+
+    /* editor leftovers do not count */
+    snprintf(path, sizeof path, "%s/sub/.b.lua.swp", root);
+    write_file(path, "x");
+    snprintf(path, sizeof path, "%s/sub/b.lua~", root);
+    write_file(path, "x");
+    spin(&loop, 200);
+    assert_int_equal(changes, 3);
+
+    tycho_watcher_stop(w);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_recursive_debounced)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
