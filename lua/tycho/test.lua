@@ -5,6 +5,7 @@
 --   res.status, res.headers["content-type"], res.body (decoded JSON, or the
 --   string), res.raw (the body as sent), res.route (the matched pattern)
 --   t.get / t.post / t.put / t.patch / t.delete (path, opts)
+--   local p = t.start("GET", "/slow"); ...; local res = p:wait()   (or p:cancel())
 --
 --   local srv = t.serve { routes = "spec/fixtures/routes", workers = 1 }
 --   srv.port, srv.url "/path", srv:stop()
@@ -19,7 +20,7 @@ local HEADERS_MT = {
   end,
 }
 
-function M.request(method, target, opts)
+local function build(opts)
   opts = opts or {}
   local o = { headers = {}, peer_ip = opts.peer_ip, request_id = opts.request_id }
   for k, v in pairs(opts.headers or {}) do o.headers[k] = v end
@@ -33,7 +34,10 @@ function M.request(method, target, opts)
     if not has_ct then o.headers["Content-Type"] = "application/json" end
   end
   o.body = body
-  local status, headers, raw, route = core.request(method, target, o)
+  return o
+end
+
+local function response(status, headers, raw, route)
   setmetatable(headers, HEADERS_MT)
   local res = { status = status, headers = headers, raw = raw, body = raw,
                 route = route ~= "" and route or nil }
@@ -43,6 +47,24 @@ function M.request(method, target, opts)
     if ok then res.body = decoded end
   end
   return res
+end
+
+local Pending = {}
+Pending.__index = Pending
+-- Waits (yielding: other requests and timers run) for the response.
+function Pending:wait() return response(core.wait(self.handle)) end
+-- Drops the request as a client disconnect does; true if it was still running.
+function Pending:cancel() return core.cancel(self.handle) end
+function Pending:done() return core.done(self.handle) end
+
+-- Starts a request without waiting: the handler runs until it first waits.
+-- Use it for concurrency, in-flight reloads and disconnect tests.
+function M.start(method, target, opts)
+  return setmetatable({ handle = core.start(method, target, build(opts)) }, Pending)
+end
+
+function M.request(method, target, opts)
+  return M.start(method, target, opts):wait()
 end
 
 for _, m in ipairs { "get", "post", "put", "patch", "delete", "head", "options" } do
@@ -56,6 +78,23 @@ M.reload = core.reload
 M.stats = core.stats
 -- The path of the running tycho binary.
 M.exe = core.exe
+-- Serves another routes folder from now on (a reload); returns the generation
+-- or nil, err. M.routes_dir() is the folder in use.
+M.use_routes = core.use_routes
+M.routes_dir = core.routes_dir
+-- Changes limits for the following requests:
+-- { handler_timeout = seconds, memory_limit = bytes, trusted_proxies = "10.0.0.0/8,..." }
+M.set_limits = core.set_limits
+-- Captures the JSON log lines written from now on; M.logs() decodes them.
+function M.capture_logs(on) core.capture_logs(on ~= false) end
+function M.logs()
+  local out = {}
+  for line in core.logs():gmatch "[^\n]+" do
+    local ok, rec = pcall(json.decode, line)
+    out[#out + 1] = ok and rec or line
+  end
+  return out
+end
 
 -- Starts `tycho serve` on free loopback ports for end-to-end specs. Waits (on
 -- the loop: other requests keep running) until it prints its "listening" line.

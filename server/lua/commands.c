@@ -5,6 +5,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "lua/gen.h"
+#include "lua/libs.h"
 #include "lua/runtime.h"
 #include "lua/scheduler.h"
 
@@ -114,12 +115,6 @@ static void spec_done(tycho_lua_task_t *t, int status, int nres)
     }
 }
 
-static void log_to_stderr(const char *line, size_t len, void *ud)
-{
-    (void)ud;
-    fwrite(line, 1, len, stderr);
-}
-
 int tycho_cmd_spec(int argc, char **argv)
 {
     tycho_config_t cfg;
@@ -142,7 +137,7 @@ int tycho_cmd_spec(int argc, char **argv)
         return 2;
     }
     tycho_log_set_level(cfg.log_level);
-    tycho_log_set_sink(log_to_stderr, NULL);
+    tycho_log_set_sink(tycho_lua_test_log_sink, NULL);
     uv_loop_t loop;
     uv_loop_init(&loop);
     char *err = NULL;

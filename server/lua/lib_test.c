@@ -10,35 +10,37 @@
 #include "lua/scheduler.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#define HANDLE_MT "tycho.test.pending"
+
+/* One in-process request. The Lua handle (a userdata pointing here) owns it:
+ * __gc frees it, cancelling the exchange first if it is still running. */
 typedef struct test_req {
-    tycho_lua_op_t op;
+    tycho_lua_op_t wait_op; /* the spec waiting for the response */
     tycho_exchange_t x;
     tycho_handler_t handler;
     tycho_header_t *headers;
     char *mem; /* every string of the request, in one block */
     uv_timer_t defer;
-    int timer_init, dispatched, finished;
+    int dispatched, finished, waiting;
 } test_req_t;
 
-static void free_req(test_req_t *tr)
+typedef struct handle {
+    test_req_t *tr;
+} handle_t;
+
+static void on_closed(uv_handle_t *h)
 {
+    test_req_t *tr = h->data;
     tycho_response_free(&tr->x.res);
     free(tr->headers);
     free(tr->mem);
     free(tr);
-}
-
-static void on_closed(uv_handle_t *h) { free_req(h->data); }
-
-static void release(test_req_t *tr)
-{
-    if (tr->timer_init) uv_close((uv_handle_t *)&tr->defer, on_closed);
-    else free_req(tr);
 }
 
 static void push_headers(lua_State *co, const tycho_buf_t *h)
@@ -76,44 +78,55 @@ static void push_headers(lua_State *co, const tycho_buf_t *h)
     }
 }
 
-static void deliver(uv_timer_t *timer)
+static int push_results(lua_State *co, test_req_t *tr)
 {
-    test_req_t *tr = timer->data;
-    lua_State *co = tycho_lua_op_thread(&tr->op);
     lua_pushinteger(co, tr->x.res.status);
     push_headers(co, &tr->x.res.header);
     lua_pushlstring(co, tr->x.res.body.data ? tr->x.res.body.data : "", tr->x.res.body.len);
     lua_pushstring(co, tr->x.route ? tr->x.route : "");
-    tycho_lua_op_resume(&tr->op, 4);
-    release(tr);
+    return 4;
 }
 
-/* The resume is deferred to a fresh loop callback so the spec never runs
- * nested inside the handler task that just finished. */
+static void deliver(uv_timer_t *timer)
+{
+    test_req_t *tr = timer->data;
+    if (!tr->waiting) return;
+    tr->waiting = 0;
+    push_results(tycho_lua_op_thread(&tr->wait_op), tr);
+    tycho_lua_op_resume(&tr->wait_op, 4);
+}
+
+/* The waiter is resumed from a fresh loop callback, never nested inside the
+ * handler task that just finished. */
 static void on_finish(tycho_exchange_t *x)
 {
     test_req_t *tr = x->owner;
     tr->finished = 1;
-    uv_timer_start(&tr->defer, deliver, 0, 0);
+    if (tr->waiting) uv_timer_start(&tr->defer, deliver, 0, 0);
 }
 
-static void start(tycho_lua_op_t *op)
+static void wait_cancel(tycho_lua_op_t *op)
 {
-    test_req_t *tr = (test_req_t *)op;
-    uv_timer_init(tycho_lua_op_loop(op), &tr->defer);
-    tr->defer.data = tr;
-    tr->timer_init = 1;
-    tr->dispatched = 1;
-    tr->handler.dispatch(tr->handler.ctx, &tr->x);
+    test_req_t *tr = (test_req_t *)op; /* wait_op is the first member */
+    tr->waiting = 0;
+    uv_timer_stop(&tr->defer);
 }
 
-static void cancel(tycho_lua_op_t *op)
+static void drop(test_req_t *tr)
 {
-    test_req_t *tr = (test_req_t *)op;
     if (tr->dispatched && !tr->finished && tr->handler.cancel)
         tr->handler.cancel(tr->handler.ctx, &tr->x);
-    if (tr->timer_init) uv_timer_stop(&tr->defer);
-    release(tr);
+    tr->finished = 1;
+    uv_timer_stop(&tr->defer);
+    uv_close((uv_handle_t *)&tr->defer, on_closed);
+}
+
+static int handle_gc(lua_State *L)
+{
+    handle_t *h = luaL_checkudata(L, 1, HANDLE_MT);
+    if (h->tr) drop(h->tr);
+    h->tr = NULL;
+    return 0;
 }
 
 static struct tycho_lua_runtime *runtime_of(lua_State *L)
@@ -123,8 +136,8 @@ static struct tycho_lua_runtime *runtime_of(lua_State *L)
     return g->runtime;
 }
 
-/* request(method, target, { headers = {...}, body = "...", peer_ip = "...", request_id = "..." }) */
-static int l_request(lua_State *L)
+/* start(method, target, { headers = {...}, body = "...", peer_ip = "...", request_id = "..." }) */
+static int l_start(lua_State *L)
 {
     struct tycho_lua_runtime *rt = runtime_of(L);
     size_t mlen, tlen, blen = 0;
@@ -217,9 +230,47 @@ static int l_request(lua_State *L)
     tr->x.on_finish = on_finish;
     tr->x.owner = tr;
     tr->handler = tycho_lua_runtime_handler(rt);
-    tr->op.start = start;
-    tr->op.cancel = cancel;
-    return tycho_lua_suspend(L, &tr->op);
+    tr->wait_op.cancel = wait_cancel;
+    uv_timer_init(tycho_lua_runtime_sched(rt)->loop, &tr->defer);
+    tr->defer.data = tr;
+    handle_t *h = lua_newuserdata(L, sizeof *h);
+    h->tr = tr;
+    luaL_getmetatable(L, HANDLE_MT);
+    lua_setmetatable(L, -2);
+    /* dispatched now: the handler runs until it finishes or first waits */
+    tr->dispatched = 1;
+    tr->handler.dispatch(tr->handler.ctx, &tr->x);
+    return 1;
+}
+
+/* wait(handle) -> status, headers, body, route (yields until finished) */
+static int l_wait(lua_State *L)
+{
+    handle_t *h = luaL_checkudata(L, 1, HANDLE_MT);
+    test_req_t *tr = h->tr;
+    if (!tr) return luaL_error(L, "tycho.test: request was cancelled");
+    if (tr->finished) return push_results(L, tr);
+    if (tr->waiting) return luaL_error(L, "tycho.test: someone is already waiting for this request");
+    tr->waiting = 1;
+    return tycho_lua_suspend(L, &tr->wait_op);
+}
+
+/* cancel(handle): what the engine does when the client disconnects */
+static int l_cancel(lua_State *L)
+{
+    handle_t *h = luaL_checkudata(L, 1, HANDLE_MT);
+    int was_running = h->tr && !h->tr->finished;
+    if (h->tr) drop(h->tr);
+    h->tr = NULL;
+    lua_pushboolean(L, was_running);
+    return 1;
+}
+
+static int l_done(lua_State *L)
+{
+    handle_t *h = luaL_checkudata(L, 1, HANDLE_MT);
+    lua_pushboolean(L, h->tr && h->tr->finished);
+    return 1;
 }
 
 static int l_reload(lua_State *L)
@@ -263,6 +314,78 @@ static int l_stats(lua_State *L)
     return 1;
 }
 
+/* use_routes(dir) -> generation | nil, err */
+static int l_use_routes(lua_State *L)
+{
+    struct tycho_lua_runtime *rt = runtime_of(L);
+    char *err = NULL;
+    if (tycho_lua_runtime_use_routes(rt, luaL_checkstring(L, 1), &err) != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, err ? err : "reload failed");
+        free(err);
+        return 2;
+    }
+    lua_pushinteger(L, (lua_Integer)tycho_lua_runtime_generation(rt));
+    return 1;
+}
+
+static int l_routes_dir(lua_State *L)
+{
+    lua_pushstring(L, tycho_lua_runtime_config(runtime_of(L))->routes_dir);
+    return 1;
+}
+
+/* set_limits{ handler_timeout = s, memory_limit = bytes, trusted_proxies = "cidr,..." } */
+static int l_set_limits(lua_State *L)
+{
+    struct tycho_lua_runtime *rt = runtime_of(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    tycho_config_t *cfg = tycho_lua_runtime_config(rt);
+    double timeout = cfg->handler_timeout;
+    size_t limit = cfg->lua_memory_limit;
+    lua_getfield(L, 1, "handler_timeout");
+    if (lua_isnumber(L, -1)) timeout = lua_tonumber(L, -1);
+    lua_getfield(L, 1, "memory_limit");
+    if (lua_isnumber(L, -1)) limit = (size_t)lua_tonumber(L, -1);
+    lua_getfield(L, 1, "trusted_proxies");
+    if (lua_isstring(L, -1)) {
+        char err[256];
+        cfg->ntrusted_proxies = 0;
+        if (lua_tostring(L, -1)[0] && tycho_config_parse_cidrs(lua_tostring(L, -1), cfg, err, sizeof err) != 0)
+            return luaL_error(L, "trusted_proxies: %s", err);
+    }
+    tycho_lua_runtime_set_limits(rt, timeout, limit);
+    lua_pushnumber(L, timeout);
+    lua_pushnumber(L, (double)limit);
+    return 2;
+}
+
+/* Log capture: under tycho spec the logger's sink is tycho_lua_test_log_sink. */
+static __thread tycho_buf_t captured;
+static __thread int capturing;
+
+void tycho_lua_test_log_sink(const char *line, size_t len, void *ud)
+{
+    (void)ud;
+    if (capturing) tycho_buf_append(&captured, line, len);
+    else fwrite(line, 1, len, stderr);
+}
+
+/* capture_logs(on): starts (clearing) or stops capturing; logs() -> the lines so far */
+static int l_capture_logs(lua_State *L)
+{
+    capturing = lua_toboolean(L, 1);
+    tycho_buf_reset(&captured);
+    if (!capturing) tycho_buf_free(&captured);
+    return 0;
+}
+
+static int l_logs(lua_State *L)
+{
+    lua_pushlstring(L, captured.data ? captured.data : "", captured.len);
+    return 1;
+}
+
 static int l_exe(lua_State *L)
 {
     char exe[4096];
@@ -274,10 +397,22 @@ static int l_exe(lua_State *L)
 
 int luaopen_tycho_test(lua_State *L)
 {
-    static const luaL_Reg fns[] = {{"request", l_request},
+    luaL_newmetatable(L, HANDLE_MT);
+    lua_pushcfunction(L, handle_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+    static const luaL_Reg fns[] = {{"start", l_start},
+                                   {"wait", l_wait},
+                                   {"cancel", l_cancel},
+                                   {"done", l_done},
                                    {"reload", l_reload},
                                    {"stats", l_stats},
                                    {"exe", l_exe},
+                                   {"use_routes", l_use_routes},
+                                   {"routes_dir", l_routes_dir},
+                                   {"set_limits", l_set_limits},
+                                   {"capture_logs", l_capture_logs},
+                                   {"logs", l_logs},
                                    {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);

@@ -28,6 +28,10 @@ int tycho_json_encode(lua_State *L, int idx, tycho_buf_t *out, char *err, size_t
  * ...") and nothing pushed. */
 int tycho_json_decode(lua_State *L, const char *s, size_t n, char *err, size_t errlen);
 
+/* The log sink `tycho spec` installs: stderr, or the capture buffer of
+ * tycho.test.capture_logs. */
+void tycho_lua_test_log_sink(const char *line, size_t len, void *ud);
+
 /* 16 random bytes formatted as an RFC 9562 version 4 UUID (out: 37 bytes). */
 void tycho_uuid_v4(char out[37]);
 

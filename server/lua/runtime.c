@@ -411,3 +411,34 @@ int tycho_lua_check(const tycho_config_t *cfg, char **err)
 /* Internal accessors for the commands and tycho._test (same layer). */
 tycho_lua_gen_t *tycho_lua_runtime_current_gen(tycho_lua_runtime_t *rt) { return rt->cur; }
 tycho_lua_sched_t *tycho_lua_runtime_sched(tycho_lua_runtime_t *rt) { return &rt->sched; }
+
+int tycho_lua_runtime_use_routes(tycho_lua_runtime_t *rt, const char *dir, char **err)
+{
+    char old[sizeof rt->cfg.routes_dir];
+    if (strlen(dir) >= sizeof rt->cfg.routes_dir) {
+        *err = tycho_lua_strdupf("%s: path too long", dir);
+        return -1;
+    }
+    strcpy(old, rt->cfg.routes_dir);
+    strcpy(rt->cfg.routes_dir, dir);
+    if (tycho_lua_runtime_reload(rt, err) != 0) {
+        strcpy(rt->cfg.routes_dir, old);
+        return -1;
+    }
+    return 0;
+}
+
+void tycho_lua_runtime_set_limits(tycho_lua_runtime_t *rt, double handler_timeout,
+                                  size_t memory_limit)
+{
+    rt->cfg.handler_timeout = handler_timeout;
+    rt->cfg.lua_memory_limit = memory_limit;
+    rt->sched.timeout = handler_timeout > 0 ? handler_timeout : 0;
+    rt->alloc.limit = memory_limit;
+    if (rt->sched.sweep_on) {
+        uv_timer_stop(rt->sched.sweep);
+        rt->sched.sweep_on = 0;
+    }
+}
+
+tycho_config_t *tycho_lua_runtime_config(tycho_lua_runtime_t *rt) { return &rt->cfg; }

@@ -129,8 +129,7 @@ static void step(tycho_lua_task_t *t, int nargs)
     tycho_lua_sched_t *s = t->sched;
     for (;;) {
         tycho_lua_task_t *prev = tls_current;
-        const tycho_log_context_t *prev_log = tycho_log_get_context();
-        tycho_log_context_t saved_log = prev_log ? *prev_log : (tycho_log_context_t){0};
+        const tycho_log_context_t *prev_log = tycho_log_get_context(); /* a pointer: restored as is */
         int prev_enforce = s->alloc ? s->alloc->enforce : 0;
         lua_State *prev_co = NULL;
         uint64_t prev_deadline = 0;
@@ -150,7 +149,7 @@ static void step(tycho_lua_task_t *t, int nargs)
         if (s->alloc) s->alloc->enforce = prev_enforce;
         t->running = 0;
         tls_current = prev;
-        tycho_log_set_context(prev_log ? &saved_log : NULL);
+        tycho_log_set_context(prev_log);
 
         tycho_lua_op_t *op = t->op;
         if (status == LUA_YIELD && op && t->armed && !op->started && !t->cancelled) {

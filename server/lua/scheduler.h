@@ -87,5 +87,11 @@ tycho_lua_task_t *tycho_lua_task_current(void);
 struct tycho_lua_runtime;
 tycho_lua_gen_t *tycho_lua_runtime_current_gen(struct tycho_lua_runtime *rt);
 tycho_lua_sched_t *tycho_lua_runtime_sched(struct tycho_lua_runtime *rt);
+/* tycho.test hooks: switch the routes dir (a reload), change the limits, and
+ * the runtime's own config copy (trusted proxies). */
+int tycho_lua_runtime_use_routes(struct tycho_lua_runtime *rt, const char *dir, char **err);
+void tycho_lua_runtime_set_limits(struct tycho_lua_runtime *rt, double handler_timeout,
+                                  size_t memory_limit);
+tycho_config_t *tycho_lua_runtime_config(struct tycho_lua_runtime *rt);
 
 #endif
