@@ -215,6 +215,9 @@ static void where(const char *s, size_t n, const char *at, char *err, size_t err
                   const char *what)
 {
     size_t off = at && at >= s && at <= s + n ? (size_t)(at - s) : n;
+    size_t rest = off;
+    while (rest < n && (s[rest] == ' ' || s[rest] == '\t' || s[rest] == '\r' || s[rest] == '\n')) rest++;
+    if (rest >= n) off = n; /* only blanks left: the text ended too early */
     size_t line = 1, col = 1;
     for (size_t i = 0; i < off; i++) {
         if (s[i] == '\n') line++, col = 1;

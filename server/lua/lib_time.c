@@ -28,6 +28,9 @@ static void sleep_start(tycho_lua_op_t *op)
     sleep_op_t *s = (sleep_op_t *)op;
     uv_timer_init(tycho_lua_op_loop(op), &s->timer);
     s->timer.data = s;
+    /* the loop's cached time is stale after a long callback: refresh it, or
+     * the timer would fire early */
+    uv_update_time(tycho_lua_op_loop(op));
     uv_timer_start(&s->timer, sleep_done, (uint64_t)(s->secs * 1000 + 0.5), 0);
 }
 

@@ -186,7 +186,8 @@ void tycho_lua_runtime_stats(const tycho_lua_runtime_t *rt, tycho_lua_runtime_st
     out->memory = rt->alloc.used;
     out->memory_peak = rt->alloc.peak;
     out->memory_limit = rt->alloc.limit;
-    out->inflight = rt->sched.nlive;
+    for (const tycho_lua_task_t *t = rt->sched.live; t; t = t->next)
+        if (t->rq.x) out->inflight++;
     out->retired = rt->nretired;
     out->reloads = rt->reloads;
     out->reload_failures = rt->reload_failures;

@@ -1,0 +1,130 @@
+-- Requests run in coroutines: waiting bindings yield to the loop, what may
+-- yield, cancellation on disconnect, the handler timeout and the memory cap.
+local t = require "tycho.test"
+local time = require "tycho.time"
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
+
+describe("request coroutines", function()
+  local original, limits
+  setup(function()
+    original = t.routes_dir()
+    assert(t.use_routes(here .. "/fixtures/basic"))
+    limits = { t.set_limits {} }
+  end)
+  teardown(function()
+    t.set_limits { handler_timeout = limits[1], memory_limit = limits[2] }
+    t.capture_logs(false)
+    t.use_routes(original)
+  end)
+
+  it("sleeps without blocking other requests", function()
+    local start = time.monotonic()
+    local pending = {}
+    for i = 1, 10 do pending[i] = t.start("GET", "/sleep/100") end
+    for i = 1, 10 do assert.same({ slept = 100 }, pending[i]:wait().body) end
+    local took = time.monotonic() - start
+    assert.is_true(took >= 0.095, "took " .. took)
+    assert.is_true(took < 0.5, "10 concurrent 100 ms sleeps took " .. took .. " s")
+  end)
+
+  it("serves a fast request while a slow one waits", function()
+    local slow = t.start("GET", "/sleep/200")
+    local fast = t.get("/users/1")
+    assert.equal(200, fast.status)
+    assert.is_false(slow:done())
+    assert.equal(200, slow:wait().status)
+  end)
+
+  it("reuses coroutines across requests", function()
+    for _ = 1, 50 do assert.equal(200, t.get("/users/1").status) end
+    assert.equal(0, t.stats().inflight) -- nothing left running
+  end)
+
+  describe("what may yield (LuaJIT 2.1)", function()
+    it("yields across pcall, including an error after the yield", function()
+      assert.same({ ok = true, v = "inside pcall" }, t.get("/yield/pcall").body)
+      assert.same({ ok = false, err = "after sleep" }, t.get("/yield/error-in-pcall").body)
+    end)
+
+    it("yields inside metamethods and iterators", function()
+      assert.same({ v = "x!" }, t.get("/yield/metamethod").body)
+      assert.same({ seen = { 1, 2, 3 } }, t.get("/yield/iterator").body)
+    end)
+
+    it("fails cleanly across a C call boundary (table.sort comparator)", function()
+      t.capture_logs()
+      local res = t.get("/yield/c-boundary")
+      local logs = t.logs()
+      t.capture_logs(false)
+      assert.equal(500, res.status)
+      assert.matches("attempt to yield across C%-call boundary", logs[1].error)
+      local caught = t.get("/yield/c-boundary-caught").body
+      assert.is_false(caught.ok)
+      assert.matches("C%-call boundary", caught.err)
+    end)
+
+    it("refuses to wait inside a coroutine the handler created, and bare yields", function()
+      t.capture_logs()
+      assert.equal(500, t.get("/yield/nested-coroutine").status)
+      assert.equal(500, t.get("/yield/bare").status)
+      local logs = t.logs()
+      t.capture_logs(false)
+      assert.matches("cannot wait here", logs[1].error)
+      assert.matches("coroutine.yield%(%) is not allowed", logs[2].error)
+    end)
+  end)
+
+  it("cancels a suspended request when its client goes away", function()
+    local before = t.stats().inflight
+    local p = t.start("GET", "/sleep/5000")
+    assert.equal(before + 1, t.stats().inflight)
+    assert.is_true(p:cancel())
+    assert.equal(before, t.stats().inflight)
+    time.sleep(0.01) -- the cancelled timer never resumes anything
+    assert.equal(200, t.get("/users/1").status)
+  end)
+
+  it("answers 504 when a suspended handler passes the handler timeout", function()
+    t.set_limits { handler_timeout = 0.2 }
+    t.capture_logs()
+    local start = time.monotonic()
+    local res = t.get("/sleep/3000", { request_id = "rid-slow" })
+    local logs = t.logs()
+    t.capture_logs(false)
+    t.set_limits { handler_timeout = limits[1] }
+    assert.equal(504, res.status)
+    assert.same({ error = "handler timeout", request_id = "rid-slow" }, res.body)
+    assert.is_true(time.monotonic() - start < 1.5)
+    assert.equal("warn", logs[1].level)
+    assert.equal("/sleep/:ms", logs[1].route)
+  end)
+
+  it("interrupts a handler that runs past the timeout without yielding (interpreted code)", function()
+    t.set_limits { handler_timeout = 0.3 }
+    t.capture_logs()
+    local res = t.get("/spin/5")
+    local res2 = t.get("/spin-caught/5")
+    local logs = t.logs()
+    t.capture_logs(false)
+    t.set_limits { handler_timeout = limits[1] }
+    assert.equal(504, res.status)
+    assert.equal(504, res2.status)
+    assert.matches("handler timeout", logs[1].msg)
+    assert.is_true(t.stats().cpu_timeouts >= 2)
+    assert.equal(200, t.get("/users/1").status)
+  end)
+
+  it("fails a request over the Lua memory limit, not the process", function()
+    local used = t.stats().memory
+    t.set_limits { memory_limit = used + 16 * 1024 * 1024 }
+    t.capture_logs()
+    local res = t.get("/alloc/64")
+    local logs = t.logs()
+    t.capture_logs(false)
+    assert.equal(500, res.status)
+    assert.matches("memory limit", logs[1].msg)
+    assert.equal(200, t.get("/alloc/2").status) -- small requests still work
+    t.set_limits { memory_limit = limits[2] }
+    assert.is_true(t.stats().oom >= 1)
+  end)
+end)

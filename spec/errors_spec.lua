@@ -1,0 +1,58 @@
+-- A Lua error in a handler: 500 JSON with the request id, one JSON log line
+-- with route, request id, error and traceback; the runtime keeps serving.
+local t = require "tycho.test"
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
+
+describe("handler errors", function()
+  local original
+  setup(function()
+    original = t.routes_dir()
+    assert(t.use_routes(here .. "/fixtures/basic"))
+  end)
+  teardown(function()
+    t.capture_logs(false)
+    t.use_routes(original)
+  end)
+
+  it("answers 500 with the request id and logs error + traceback", function()
+    t.capture_logs()
+    local res = t.get("/boom", { request_id = "rid-boom" })
+    local logs = t.logs()
+    t.capture_logs(false)
+    assert.equal(500, res.status)
+    assert.same({ error = "internal error", request_id = "rid-boom" }, res.body)
+    assert.equal(1, #logs)
+    local line = logs[1]
+    assert.equal("error", line.level)
+    assert.equal("handler error", line.msg)
+    assert.equal("/boom", line.route)
+    assert.equal("GET", line.method)
+    assert.equal("rid-boom", line.request_id)
+    assert.matches("basic/api.lua:%d+: kaboom", line.error)
+    assert.matches("stack traceback", line.traceback)
+    assert.matches("basic/api.lua:%d+$", line.handler)
+  end)
+
+  it("describes non-string error values", function()
+    t.capture_logs()
+    assert.equal(500, t.get("/boom-table").status)
+    local logs = t.logs()
+    t.capture_logs(false)
+    assert.equal("(error object is a table value)", logs[1].error)
+  end)
+
+  it("turns tycho.error(status, message) into that response, not a crash", function()
+    t.capture_logs()
+    local res = t.get("/http-error", { request_id = "rid-409" })
+    local logs = t.logs()
+    t.capture_logs(false)
+    assert.equal(409, res.status)
+    assert.same({ error = "already exists", request_id = "rid-409" }, res.body)
+    assert.equal(0, #logs)
+  end)
+
+  it("keeps serving after errors", function()
+    for _ = 1, 20 do t.get("/boom") end
+    assert.equal(200, t.get("/users/1").status)
+  end)
+end)

@@ -1,0 +1,67 @@
+local json = require "tycho.json"
+
+describe("tycho.json", function()
+  it("round-trips values", function()
+    local v = { a = 1, b = "two", c = { 1, 2, 3 }, d = true, e = { nested = { x = 1.5 } } }
+    assert.same(v, json.decode(json.encode(v)))
+  end)
+
+  it("encodes integers without a fraction and floats exactly", function()
+    assert.equal("[1,-2,0.1,1e+300,9007199254740991]", json.encode { 1, -2, 0.1, 1e300, 2 ^ 53 - 1 })
+  end)
+
+  it("uses json.null both ways", function()
+    assert.equal('{"a":null}', json.encode { a = json.null })
+    local v = json.decode '{"a":null,"b":[1,null,3]}'
+    assert.equal(json.null, v.a)
+    assert.equal(json.null, v.b[2])
+    assert.equal(3, #v.b)
+  end)
+
+  it("encodes an empty table as an object, json.array() as an array", function()
+    assert.equal("{}", json.encode {})
+    assert.equal("[]", json.encode(json.array()))
+    assert.equal("[]", json.encode(json.array {}))
+    assert.equal('{"items":[]}', json.encode { items = json.array() })
+  end)
+
+  it("keeps decoded arrays arrays, even empty ones", function()
+    local v = json.decode '{"list":[],"obj":{}}'
+    assert.is_true(json.is_array(v.list))
+    assert.is_false(json.is_array(v.obj))
+    assert.equal('[]', json.encode(v.list))
+    assert.equal('{}', json.encode(v.obj))
+  end)
+
+  it("escapes strings and replaces invalid UTF-8", function()
+    assert.equal([["a\"b\\c\nd\u0001"]], json.encode 'a"b\\c\nd\1')
+    assert.equal('"caf\xc3\xa9"', json.encode "caf\xc3\xa9")
+    assert.equal('"\xef\xbf\xbd"', json.encode "\xff")
+    assert.equal("é", json.decode '"\\u00e9"')
+  end)
+
+  it("refuses what JSON cannot say", function()
+    assert.has_error(function() json.encode { 1, 2, nil, 4, x = 1 } end)
+    assert.error_matches(function() json.encode { [1] = 1, [3] = 3 } end, "sparse array")
+    assert.error_matches(function() json.encode { 1, x = 2 } end, "mixing array items and string keys")
+    assert.error_matches(function() json.encode { f = print } end, "cannot encode a value of type function")
+    assert.error_matches(function() json.encode(0 / 0) end, "NaN")
+    local cyc = {}
+    cyc.self = cyc
+    assert.error_matches(function() json.encode(cyc) end, "nested too deep")
+  end)
+
+  it("reports decode errors with line, column and what is there", function()
+    assert.error_matches(function() json.decode '{"a": 1,\n "b": }' end,
+      "json.decode: invalid JSON at line 2, column 7 %(byte 16%) near '}'")
+    assert.error_matches(function() json.decode '{"a": ' end, "unexpected end of input")
+    assert.error_matches(function() json.decode '{} x' end, "trailing characters after the JSON value at line 1, column 4")
+    assert.error_matches(function() json.decode "" end, "invalid JSON")
+  end)
+
+  it("decodes scalars at the top level", function()
+    assert.equal(42, json.decode "42")
+    assert.equal("s", json.decode '"s"')
+    assert.equal(false, json.decode " false ")
+  end)
+end)

@@ -1,0 +1,66 @@
+-- The req object handed to handlers.
+local t = require "tycho.test"
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
+
+describe("req", function()
+  local original
+  setup(function()
+    original = t.routes_dir()
+    assert(t.use_routes(here .. "/fixtures/basic"))
+  end)
+  teardown(function()
+    t.set_limits { trusted_proxies = "" }
+    t.use_routes(original)
+  end)
+
+  it("gives method, path, id, route and body", function()
+    local res = t.request("GET", "/echo?x=1", { request_id = "rid-1", body = "raw body" })
+    assert.equal("GET", res.body.method)
+    assert.equal("/echo", res.body.path)
+    assert.equal("rid-1", res.body.id)
+    assert.equal("/echo", res.body.route)
+    assert.equal("raw body", res.body.body)
+  end)
+
+  it("decodes the query, repeated keys as arrays", function()
+    local q = t.get("/echo?a=1&b=x%20y&a=2&c&d=e+f&a=3&&").body.query
+    assert.same({ a = { "1", "2", "3" }, b = "x y", c = "", d = "e f" }, q)
+    assert.same({}, t.get("/echo").body.query)
+  end)
+
+  it("looks headers up case-insensitively (and _ as -)", function()
+    local b = t.get("/echo", { headers = { ["user-agent"] = "spec/1" } }).body
+    assert.equal("spec/1", b.ua)
+    assert.equal("spec/1", b.ua2)
+  end)
+
+  it("decodes JSON bodies with req:json()", function()
+    local res = t.post("/json", { body = { name = "x", list = { 1, 2 } } })
+    assert.equal(200, res.status)
+    assert.same({ name = "x", list = { 1, 2 } }, res.body.got)
+  end)
+
+  it("answers a bad JSON body with a 400 naming the problem", function()
+    local res = t.post("/json", { body = '{"name": }', request_id = "rid-json" })
+    assert.equal(400, res.status)
+    assert.equal("invalid JSON body: invalid JSON at line 1, column 10 (byte 10) near '}'", res.body.error)
+    assert.equal("rid-json", res.body.request_id)
+    res = t.post("/json", { body = "" })
+    assert.equal(400, res.status)
+    assert.matches("empty", res.body.error)
+  end)
+
+  it("uses the peer address as client_ip unless the peer is a trusted proxy", function()
+    local xff = { ["X-Forwarded-For"] = "1.2.3.4, 10.0.0.7" }
+    assert.equal("10.0.0.9", t.get("/echo", { peer_ip = "10.0.0.9", headers = xff }).body.client_ip)
+    t.set_limits { trusted_proxies = "10.0.0.0/8" }
+    -- read from the right, skipping trusted proxies: 1.2.3.4 is the client
+    assert.equal("1.2.3.4", t.get("/echo", { peer_ip = "10.0.0.9", headers = xff }).body.client_ip)
+    -- an untrusted peer's X-Forwarded-For is ignored
+    assert.equal("8.8.8.8", t.get("/echo", { peer_ip = "8.8.8.8", headers = xff }).body.client_ip)
+    -- a forged leftmost entry does not win over the first untrusted hop
+    local forged = { ["X-Forwarded-For"] = "6.6.6.6, 5.5.5.5, 10.1.1.1" }
+    assert.equal("5.5.5.5", t.get("/echo", { peer_ip = "10.0.0.9", headers = forged }).body.client_ip)
+    t.set_limits { trusted_proxies = "" }
+  end)
+end)
