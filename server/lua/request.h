@@ -21,6 +21,8 @@ typedef struct tycho_lua_reqctx {
     const struct tycho_lua_route *route;
     tycho_route_match_t match;
     const tycho_config_t *cfg;
+    /* tasks without an exchange (SQS consumer handlers): their trace context */
+    struct tycho_req_trace *trace;
 } tycho_lua_reqctx_t;
 
 /* Creates the metatables in L's registry (once per state). */

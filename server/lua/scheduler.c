@@ -151,8 +151,13 @@ static void step(tycho_lua_task_t *t, int nargs)
         tls_current = prev;
         tycho_log_set_context(prev_log);
 
+        if (status == LUA_YIELD && t->cpu_timeout) { /* yielded by the watchdog's hook */
+            lua_settop(t->co, 0);
+            lua_pushliteral(t->co, "handler timeout: ran past TYCHO_HANDLER_TIMEOUT without "
+                                   "yielding");
+        }
         tycho_lua_op_t *op = t->op;
-        if (status == LUA_YIELD && op && t->armed && !op->started && !t->cancelled) {
+        if (status == LUA_YIELD && !t->cpu_timeout && op && t->armed && !op->started && !t->cancelled) {
             op->started = 1;
             t->suspended = 1;
             ensure_sweep(s);
@@ -180,6 +185,10 @@ static void step(tycho_lua_task_t *t, int nargs)
         if (status == 0) {
             st = TYCHO_TASK_OK;
             nres = lua_gettop(t->co);
+        } else if (status == LUA_YIELD && t->cpu_timeout) {
+            st = TYCHO_TASK_CPU_TIMEOUT;
+            nres = 1;
+            s->cpu_timeouts++;
         } else if (status == LUA_YIELD) {
             /* a bare coroutine.yield(): nothing would ever resume it */
             lua_settop(t->co, 0);

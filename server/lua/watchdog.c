@@ -39,8 +39,14 @@ static void hook(lua_State *L, lua_Debug *ar)
         return;
     }
     s->fired = 1;
-    /* stay armed: a pcall that catches this error is interrupted again */
+    /* stay armed, for the fallback below */
     lua_sethook(L, hook, LUA_MASKCOUNT, 1000);
+    /* A yield from a hook unwinds through pcall frames (LuaJIT), so the
+     * handler cannot swallow it; the scheduler then abandons the coroutine.
+     * Where a yield is impossible (inside a C call such as a table.sort
+     * comparator, or a coroutine the handler created) this raises an error
+     * instead, and the re-armed hook raises again if a pcall catches it. */
+    if (L == s->co) lua_yield(L, 0);
     luaL_error(L, "handler timeout: ran past TYCHO_HANDLER_TIMEOUT without yielding");
 }
 
