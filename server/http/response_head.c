@@ -83,6 +83,21 @@ const char *tycho_http_reason(int status)
     }
 }
 
+/* Appends n as decimal digits (no printf: this runs once per response). */
+static char *put_uint(char *o, size_t n)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    memcpy(o, tmp + i, sizeof tmp - i);
+    return o + (sizeof tmp - i);
+}
+
+#define PUT(o, lit) (memcpy((o), (lit), sizeof(lit) - 1), (o) + sizeof(lit) - 1)
+
 int tycho_response_head(tycho_buf_t *out, const tycho_response_t *res, const tycho_request_t *req,
                         int keep_alive, int *send_body)
 {
@@ -91,19 +106,47 @@ int tycho_response_head(tycho_buf_t *out, const tycho_response_t *res, const tyc
     int is_head = req && req->method.n == 4 && memcmp(req->method.p, "HEAD", 4) == 0;
     *send_body = !bodyless && !is_head;
     int minor = req ? req->http_minor : 1;
+    const char *reason = tycho_http_reason(status);
+    const char *id = req && req->request_id ? req->request_id : "";
+    size_t reason_len = strlen(reason), id_len = strlen(id);
 
-    int rc = tycho_buf_reserve(out, 160 + res->header.len);
-    if (rc) return rc;
-    rc |= tycho_buf_printf(out, "HTTP/1.1 %d %s\r\nServer: tycho\r\nDate: %s\r\n", status,
-                           tycho_http_reason(status), tycho_http_date_now());
-    if (!bodyless) rc |= tycho_buf_printf(out, "Content-Length: %zu\r\n", res->body.len);
+    /* the fixed parts below take at most 160 bytes besides reason, id and headers */
+    size_t need = 160 + reason_len + id_len + res->header.len;
+    if (tycho_buf_reserve(out, need) != 0) return -ENOMEM;
+    char *start = out->data + out->len, *o = start;
+    o = PUT(o, "HTTP/1.1 ");
+    if (status < 100 || status > 999) status = 500; /* keep the status line well-formed */
+    *o++ = (char)('0' + status / 100);
+    *o++ = (char)('0' + status / 10 % 10);
+    *o++ = (char)('0' + status % 10);
+    *o++ = ' ';
+    memcpy(o, reason, reason_len);
+    o += reason_len;
+    o = PUT(o, "\r\nServer: tycho\r\nDate: ");
+    memcpy(o, tycho_http_date_now(), TYCHO_HTTP_DATE_LEN);
+    o += TYCHO_HTTP_DATE_LEN;
+    o = PUT(o, "\r\n");
+    if (!bodyless) {
+        o = PUT(o, "Content-Length: ");
+        o = put_uint(o, res->body.len);
+        o = PUT(o, "\r\n");
+    }
     if (!keep_alive)
-        rc |= tycho_buf_puts(out, "Connection: close\r\n");
+        o = PUT(o, "Connection: close\r\n");
     else if (minor == 0)
-        rc |= tycho_buf_puts(out, "Connection: keep-alive\r\n");
-    if (req && req->request_id && *req->request_id)
-        rc |= tycho_buf_printf(out, "X-Request-Id: %s\r\n", req->request_id);
-    if (res->header.len) rc |= tycho_buf_append(out, res->header.data, res->header.len);
-    rc |= tycho_buf_append(out, "\r\n", 2);
-    return rc ? -ENOMEM : 0;
+        o = PUT(o, "Connection: keep-alive\r\n");
+    if (id_len) {
+        o = PUT(o, "X-Request-Id: ");
+        memcpy(o, id, id_len);
+        o += id_len;
+        o = PUT(o, "\r\n");
+    }
+    if (res->header.len) {
+        memcpy(o, res->header.data, res->header.len);
+        o += res->header.len;
+    }
+    o = PUT(o, "\r\n");
+    out->len += (size_t)(o - start);
+    out->data[out->len] = '\0';
+    return 0;
 }
