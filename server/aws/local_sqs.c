@@ -1,0 +1,2224 @@
+/* local_sqs — see local_sqs.h. Request and response shapes follow the SQS
+ * JSON 1.0 protocol (PROTOCOLS.md §7); validation rules and error __types
+ * follow local-aws-sqs 2.0.2 (PEERS.md item 2), which mirrors SQS. Where SQS
+ * documents a behaviour local-aws-sqs does not have, SQS wins and LOCAL.md
+ * says so (stale receipt handles, purge timing). */
+#include "aws/local_sqs.h"
+#include "aws/local_av.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T_QUEUE_MISSING "com.amazonaws.sqs#QueueDoesNotExist"
+#define T_INVALID_PARAM "com.amazon.coral.service#InvalidParameterValueException"
+#define T_MISSING_PARAM "com.amazon.coral.service#MissingRequiredParameterException"
+#define T_INVALID_ATTR "com.amazon.coral.service#InvalidAttributeName"
+#define T_QUEUE_EXISTS "com.amazonaws.sqs#QueueNameExists"
+#define T_RECEIPT "com.amazonaws.sqs#ReceiptHandleIsInvalid"
+#define T_NOT_INFLIGHT "com.amazonaws.sqs#MessageNotInflight"
+#define T_CONTENTS "com.amazonaws.sqs#InvalidMessageContents"
+#define T_UNSUPPORTED "com.amazonaws.sqs#UnsupportedOperation"
+#define T_PURGE "com.amazonaws.sqs#PurgeQueueInProgress"
+
+#define Q_MISSING "AWS.SimpleQueueService.NonExistentQueue"
+
+#define MAX_MESSAGE_SIZE 1048576
+#define ALLOWED_CHARS "#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"
+
+typedef struct queue {
+    char name[81];
+    int visibility;
+    int delay;
+    int retention;
+    int wait;
+    int max_size;
+    int max_receive; /* 0: no redrive */
+    char dlq[81];    /* redrive target queue name */
+    cJSON *attrs;    /* stored attributes (strings), owned */
+} queue_t;
+
+static void queue_free(queue_t *q)
+{
+    cJSON_Delete(q->attrs);
+    q->attrs = NULL;
+}
+
+static void internal(tycho_local_store_t *s, tycho_local_result_t *res)
+{
+    tycho_local_error(res, 500, LT_SQS_INTERNAL, "InternalFailure", "local store: %s",
+                      sqlite3_errmsg(s->db));
+}
+
+static void invalid(tycho_local_result_t *res, const char *fmt, const char *a, const char *b)
+{
+    tycho_local_error(res, 400, T_INVALID_PARAM, "InvalidParameterValue", fmt, a ? a : "",
+                      b ? b : "");
+}
+
+static void missing(tycho_local_result_t *res, const char *param)
+{
+    tycho_local_error(res, 400, T_MISSING_PARAM, "MissingParameter",
+                      "The request must contain the parameter %s.", param);
+}
+
+static void queue_missing(tycho_local_result_t *res)
+{
+    tycho_local_error(res, 400, T_QUEUE_MISSING, Q_MISSING, "The specified queue does not exist.");
+}
+
+/* ---- request helpers ---------------------------------------------------- */
+
+static void type_error(tycho_local_result_t *res, const cJSON *v, const char *want)
+{
+    const char *got = cJSON_IsString(v)   ? "STRING_VALUE"
+                      : cJSON_IsNumber(v) ? "NUMBER_VALUE"
+                      : cJSON_IsBool(v)   ? (cJSON_IsTrue(v) ? "TRUE_VALUE" : "FALSE_VALUE")
+                      : cJSON_IsArray(v)  ? NULL
+                      : cJSON_IsObject(v) ? NULL
+                                          : "NULL_VALUE";
+    if (!got)
+        tycho_local_error(res, 400, LT_SERIALIZATION, "MalformedInput",
+                          "Start of %s found where not expected",
+                          cJSON_IsArray(v) ? "list" : "structure or map");
+    else
+        tycho_local_error(res, 400, LT_SERIALIZATION, "MalformedInput",
+                          "%s can not be converted to %s", got, want);
+}
+
+/* Optional integer member: 1 present (value in *out), 0 absent, -1 error set. */
+static int get_int(const cJSON *req, const char *name, long *out, tycho_local_result_t *res)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, name);
+    if (!v || cJSON_IsNull(v)) return 0;
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
+        fabs(v->valuedouble) > 1e15) {
+        type_error(res, v, "an Integer");
+        return -1;
+    }
+    *out = (long)v->valuedouble;
+    return 1;
+}
+
+/* Optional string member: the string, NULL absent; *bad set on a type error. */
+static const char *get_str(const cJSON *req, const char *name, tycho_local_result_t *res, int *bad)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, name);
+    if (!v || cJSON_IsNull(v)) return NULL;
+    if (!cJSON_IsString(v)) {
+        type_error(res, v, "a String");
+        *bad = 1;
+        return NULL;
+    }
+    return v->valuestring;
+}
+
+static int valid_queue_name(const char *n)
+{
+    size_t len = strlen(n);
+    if (len < 1 || len > 80) return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)n[i]) && n[i] != '-' && n[i] != '_') return 0;
+    return 1;
+}
+
+/* The queue name a QueueUrl names: its last path segment (any host, any
+ * account), or the whole string when it has no '/'. */
+static void name_from_url(const char *url, char out[81])
+{
+    const char *end = url + strlen(url);
+    while (end > url && end[-1] == '/')
+        end--;
+    const char *start = end;
+    while (start > url && start[-1] != '/')
+        start--;
+    size_t n = (size_t)(end - start);
+    if (n > 80) n = 0; /* too long to be a queue name: resolves to nothing */
+    memcpy(out, start, n);
+    out[n] = '\0';
+}
+
+static void queue_url(const tycho_local_store_t *s, const char *name, char *out, size_t n)
+{
+    snprintf(out, n, "http://localhost/%s/%s", s->account, name);
+}
+
+static void queue_arn(const tycho_local_store_t *s, const char *name, char *out, size_t n)
+{
+    snprintf(out, n, "arn:aws:sqs:%s:%s:%s", s->region, s->account, name);
+}
+
+/* ---- queue records ------------------------------------------------------ */
+
+static int attr_int(const cJSON *attrs, const char *name, int dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(attrs, name);
+    return cJSON_IsString(v) ? atoi(v->valuestring) : dflt;
+}
+
+static void queue_decode(queue_t *q)
+{
+    q->visibility = attr_int(q->attrs, "VisibilityTimeout", 30);
+    q->delay = attr_int(q->attrs, "DelaySeconds", 0);
+    q->retention = attr_int(q->attrs, "MessageRetentionPeriod", 345600);
+    q->wait = attr_int(q->attrs, "ReceiveMessageWaitTimeSeconds", 0);
+    q->max_size = attr_int(q->attrs, "MaximumMessageSize", MAX_MESSAGE_SIZE);
+    q->max_receive = 0;
+    q->dlq[0] = '\0';
+    const cJSON *rp = cJSON_GetObjectItemCaseSensitive(q->attrs, "RedrivePolicy");
+    if (cJSON_IsString(rp)) {
+        cJSON *p = cJSON_Parse(rp->valuestring);
+        const cJSON *arn = cJSON_GetObjectItemCaseSensitive(p, "deadLetterTargetArn");
+        const cJSON *mrc = cJSON_GetObjectItemCaseSensitive(p, "maxReceiveCount");
+        if (cJSON_IsString(arn) && cJSON_IsNumber(mrc)) {
+            const char *c = strrchr(arn->valuestring, ':');
+            snprintf(q->dlq, sizeof q->dlq, "%s", c ? c + 1 : arn->valuestring);
+            q->max_receive = mrc->valueint;
+        }
+        cJSON_Delete(p);
+    }
+}
+
+/* 1 found, 0 absent, -1 store error (res set). */
+static int queue_load(tycho_local_store_t *s, const char *name, queue_t *q,
+                      tycho_local_result_t *res)
+{
+    memset(q, 0, sizeof *q);
+    sqlite3_stmt *st = tycho_local_stmt(s, "SELECT attrs FROM sqs_queues WHERE name = ?");
+    if (!st) {
+        internal(s, res);
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) return 0;
+    if (rc != SQLITE_ROW) {
+        internal(s, res);
+        return -1;
+    }
+    snprintf(q->name, sizeof q->name, "%s", name);
+    q->attrs = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+    if (!q->attrs) q->attrs = cJSON_CreateObject();
+    sqlite3_reset(st);
+    queue_decode(q);
+    return 1;
+}
+
+static int queue_store(tycho_local_store_t *s, const char *name, const cJSON *attrs, int64_t now_ms,
+                       int insert)
+{
+    char *json = cJSON_PrintUnformatted(attrs);
+    if (!json) return -1;
+    sqlite3_stmt *st =
+        insert ? tycho_local_stmt(s, "INSERT INTO sqs_queues(name, attrs, created_s, modified_s) "
+                                     "VALUES(?1, ?2, ?3, ?3)")
+               : tycho_local_stmt(
+                     s, "UPDATE sqs_queues SET attrs = ?2, modified_s = ?3 WHERE name = ?1");
+    int rc = -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, json, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, now_ms / 1000);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+        sqlite3_reset(st);
+    }
+    free(json);
+    return rc;
+}
+
+static cJSON *default_attrs(void)
+{
+    cJSON *a = cJSON_CreateObject();
+    if (!a) return NULL;
+    cJSON_AddStringToObject(a, "VisibilityTimeout", "30");
+    cJSON_AddStringToObject(a, "DelaySeconds", "0");
+    cJSON_AddStringToObject(a, "MessageRetentionPeriod", "345600");
+    cJSON_AddStringToObject(a, "ReceiveMessageWaitTimeSeconds", "0");
+    cJSON_AddStringToObject(a, "MaximumMessageSize", "1048576");
+    return a;
+}
+
+static int create_plain_queue(tycho_local_store_t *s, const char *name, int64_t now_ms)
+{
+    cJSON *a = default_attrs();
+    int rc = a ? queue_store(s, name, a, now_ms, 1) : -1;
+    cJSON_Delete(a);
+    return rc;
+}
+
+/* Loads the queue a request names by QueueUrl; creates it on first use when
+ * auto-creation is on. 1 found, 0 error set. */
+static int request_queue(tycho_local_store_t *s, const cJSON *req, int64_t now_ms, queue_t *q,
+                         tycho_local_result_t *res)
+{
+    int bad = 0;
+    const char *url = get_str(req, "QueueUrl", res, &bad);
+    if (bad) return 0;
+    if (!url || !*url) {
+        missing(res, "QueueUrl");
+        return 0;
+    }
+    char name[81];
+    name_from_url(url, name);
+    int found = valid_queue_name(name) ? queue_load(s, name, q, res) : 0;
+    if (found < 0) return 0;
+    if (!found && s->auto_create_queues && valid_queue_name(name)) {
+        if (create_plain_queue(s, name, now_ms)) {
+            internal(s, res);
+            return 0;
+        }
+        found = queue_load(s, name, q, res);
+        if (found < 0) return 0;
+    }
+    if (!found) {
+        queue_missing(res);
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- queue attributes --------------------------------------------------- */
+
+static const char *const SETTABLE[] = {"DelaySeconds",
+                                       "MaximumMessageSize",
+                                       "MessageRetentionPeriod",
+                                       "ReceiveMessageWaitTimeSeconds",
+                                       "VisibilityTimeout",
+                                       "RedrivePolicy",
+                                       "Policy",
+                                       "RedriveAllowPolicy",
+                                       "KmsMasterKeyId",
+                                       "KmsDataKeyReusePeriodSeconds",
+                                       "SqsManagedSseEnabled",
+                                       NULL};
+
+static int parse_uint_str(const char *v, long *out)
+{
+    if (!*v || strlen(v) > 9) return -1;
+    for (const char *p = v; *p; p++)
+        if (!isdigit((unsigned char)*p)) return -1;
+    *out = atol(v);
+    return 0;
+}
+
+/* Validates and normalizes a RedrivePolicy JSON string into out (a new
+ * string). 0, or -1 with the error set. */
+static int redrive_normalize(tycho_local_store_t *s, const char *v, int64_t now_ms, char **out,
+                             tycho_local_result_t *res)
+{
+    cJSON *p = cJSON_Parse(v);
+    const cJSON *arn = cJSON_GetObjectItemCaseSensitive(p, "deadLetterTargetArn");
+    const cJSON *mrc = cJSON_GetObjectItemCaseSensitive(p, "maxReceiveCount");
+    long max = -1;
+    if (cJSON_IsNumber(mrc) && mrc->valuedouble == floor(mrc->valuedouble))
+        max = (long)mrc->valuedouble;
+    else if (cJSON_IsString(mrc) && parse_uint_str(mrc->valuestring, &max))
+        max = -1;
+    *out = NULL;
+    if (!cJSON_IsObject(p) || !cJSON_IsString(arn)) {
+        cJSON_Delete(p);
+        tycho_local_error(res, 400, T_INVALID_PARAM, "InvalidParameterValue",
+                          "Value %s for parameter RedrivePolicy is invalid. Reason: Redrive policy "
+                          "is not a valid JSON map with deadLetterTargetArn.",
+                          v);
+        return -1;
+    }
+    if (!mrc) max = 10; /* SQS's default maxReceiveCount */
+    if (max < 1 || max > 1000) {
+        tycho_local_error(
+            res, 400, T_INVALID_PARAM, "InvalidParameterValue",
+            "Value %s for parameter RedrivePolicy is invalid. Reason: Invalid value for "
+            "maxReceiveCount: %s, valid values are from 1 to 1000 both inclusive.",
+            v, cJSON_IsString(mrc) ? mrc->valuestring : "?");
+        cJSON_Delete(p);
+        return -1;
+    }
+    /* arn:<partition>:sqs:<region>:<account>:<name> */
+    char parts[6][128];
+    int np = 0;
+    const char *c = arn->valuestring;
+    while (np < 6) {
+        const char *e = np < 5 ? strchr(c, ':') : c + strlen(c);
+        if (!e || (size_t)(e - c) >= sizeof parts[0]) break;
+        memcpy(parts[np], c, (size_t)(e - c));
+        parts[np][e - c] = '\0';
+        np++;
+        c = *e ? e + 1 : e;
+    }
+    if (np != 6 || strcmp(parts[0], "arn") != 0 || strcmp(parts[2], "sqs") != 0 ||
+        !valid_queue_name(parts[5])) {
+        tycho_local_error(res, 400, T_INVALID_PARAM, "InvalidParameterValue",
+                          "Value %s for parameter RedrivePolicy is invalid. Reason: Only SQS "
+                          "queues are valid resources for deadLetterTargetArn.",
+                          v);
+        cJSON_Delete(p);
+        return -1;
+    }
+    queue_t dlq;
+    int found = queue_load(s, parts[5], &dlq, res);
+    queue_free(&dlq);
+    if (found < 0) {
+        cJSON_Delete(p);
+        return -1;
+    }
+    if (!found) {
+        if (!s->auto_create_queues) {
+            tycho_local_error(res, 400, T_INVALID_PARAM, "InvalidParameterValue",
+                              "Value %s for parameter RedrivePolicy is invalid. Reason: Dead "
+                              "letter target does not exist.",
+                              v);
+            cJSON_Delete(p);
+            return -1;
+        }
+        if (create_plain_queue(s, parts[5], now_ms)) {
+            internal(s, res);
+            cJSON_Delete(p);
+            return -1;
+        }
+    }
+    cJSON *n = cJSON_CreateObject();
+    char norm_arn[256];
+    snprintf(norm_arn, sizeof norm_arn, "%s", arn->valuestring);
+    if (n && cJSON_AddStringToObject(n, "deadLetterTargetArn", norm_arn) &&
+        cJSON_AddNumberToObject(n, "maxReceiveCount", (double)max))
+        *out = cJSON_PrintUnformatted(n);
+    cJSON_Delete(n);
+    cJSON_Delete(p);
+    if (!*out) {
+        internal(s, res);
+        return -1;
+    }
+    return 0;
+}
+
+/* Applies an Attributes map onto attrs (validated). 0 or -1 with error set. */
+static int apply_attributes(tycho_local_store_t *s, const char *qname, cJSON *attrs,
+                            const cJSON *in, int64_t now_ms, tycho_local_result_t *res)
+{
+    if (!in) return 0;
+    if (!cJSON_IsObject(in)) {
+        type_error(res, in, "a Map");
+        return -1;
+    }
+    for (const cJSON *a = in->child; a; a = a->next) {
+        const char *k = a->string;
+        if (!cJSON_IsString(a)) {
+            type_error(res, a, "a String");
+            return -1;
+        }
+        const char *v = a->valuestring;
+        if (strcmp(k, "FifoQueue") == 0 || strcmp(k, "ContentBasedDeduplication") == 0 ||
+            strcmp(k, "DeduplicationScope") == 0 || strcmp(k, "FifoThroughputLimit") == 0) {
+            tycho_local_error(
+                res, 400, T_UNSUPPORTED, "AWS.SimpleQueueService.UnsupportedOperation",
+                "FIFO queues (attribute %s) are not supported by the tycho local backend", k);
+            return -1;
+        }
+        int known = 0;
+        for (int i = 0; SETTABLE[i]; i++)
+            known |= strcmp(k, SETTABLE[i]) == 0;
+        if (!known) {
+            tycho_local_error(res, 400, T_INVALID_ATTR, "InvalidAttributeName",
+                              "Unknown Attribute %s.", k);
+            return -1;
+        }
+        static const struct {
+            const char *name;
+            long lo, hi;
+        } ranges[] = {{"DelaySeconds", 0, 900},
+                      {"MaximumMessageSize", 1024, MAX_MESSAGE_SIZE},
+                      {"MessageRetentionPeriod", 60, 1209600},
+                      {"ReceiveMessageWaitTimeSeconds", 0, 20},
+                      {"VisibilityTimeout", 0, 43200},
+                      {"KmsDataKeyReusePeriodSeconds", 60, 86400}};
+        for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+            long n;
+            if (strcmp(k, ranges[i].name) != 0) continue;
+            if (parse_uint_str(v, &n) || n < ranges[i].lo || n > ranges[i].hi) {
+                invalid(res, "Invalid value for the parameter %s.%s", k, NULL);
+                return -1;
+            }
+            char buf[16];
+            snprintf(buf, sizeof buf, "%ld", n);
+            cJSON_DeleteItemFromObjectCaseSensitive(attrs, k);
+            cJSON_AddStringToObject(attrs, k, buf);
+        }
+        if (strcmp(k, "RedrivePolicy") == 0) {
+            cJSON_DeleteItemFromObjectCaseSensitive(attrs, k);
+            if (*v) { /* "" removes the policy, as in SQS */
+                char *norm;
+                if (redrive_normalize(s, v, now_ms, &norm, res)) return -1;
+                cJSON *np = cJSON_Parse(norm);
+                const cJSON *arn = cJSON_GetObjectItemCaseSensitive(np, "deadLetterTargetArn");
+                const char *dname = arn ? strrchr(arn->valuestring, ':') : NULL;
+                if (dname && strcmp(dname + 1, qname) == 0) {
+                    free(norm);
+                    cJSON_Delete(np);
+                    invalid(res,
+                            "Value %s for parameter RedrivePolicy is invalid. Reason: Dead-letter "
+                            "target can't be the source queue.",
+                            v, NULL);
+                    return -1;
+                }
+                cJSON_Delete(np);
+                cJSON_AddStringToObject(attrs, k, norm);
+                free(norm);
+            }
+        } else if (strcmp(k, "SqsManagedSseEnabled") == 0) {
+            if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
+                invalid(res, "Invalid value for the parameter %s.%s", k, NULL);
+                return -1;
+            }
+            cJSON_DeleteItemFromObjectCaseSensitive(attrs, k);
+            cJSON_AddStringToObject(attrs, k, v);
+        } else if (strcmp(k, "Policy") == 0 || strcmp(k, "RedriveAllowPolicy") == 0 ||
+                   strcmp(k, "KmsMasterKeyId") == 0) {
+            /* Stored and returned; the local backend has no IAM or KMS. */
+            cJSON_DeleteItemFromObjectCaseSensitive(attrs, k);
+            if (*v) cJSON_AddStringToObject(attrs, k, v);
+        }
+    }
+    return 0;
+}
+
+/* ---- MD5 ---------------------------------------------------------------- */
+
+void tycho_local_sqs_md5_hex(const void *p, size_t n, char out[33])
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int dn = 0;
+    EVP_Digest(p, n, d, &dn, EVP_md5(), NULL);
+    for (unsigned i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+static int put_u32(tycho_buf_t *b, size_t n)
+{
+    unsigned char x[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
+                          (unsigned char)(n >> 8), (unsigned char)n};
+    return tycho_buf_append(b, x, 4);
+}
+
+int tycho_local_sqs_md5_attributes(const cJSON *attrs, char out[33])
+{
+    int n = cJSON_GetArraySize(attrs), rc = -1;
+    if (n <= 0) return -1;
+    const cJSON **sorted = malloc(sizeof *sorted * (size_t)n);
+    tycho_buf_t b = TYCHO_BUF_INIT;
+    if (!sorted) return -1;
+    int i = 0;
+    for (const cJSON *c = attrs->child; c; c = c->next)
+        sorted[i++] = c;
+    qsort(sorted, (size_t)n, sizeof *sorted, cmp_names);
+    for (i = 0; i < n; i++) {
+        const cJSON *a = sorted[i];
+        const cJSON *dt = cJSON_GetObjectItemCaseSensitive(a, "DataType");
+        if (!cJSON_IsString(dt)) goto out;
+        int binary = strncmp(dt->valuestring, "Binary", 6) == 0;
+        const cJSON *v =
+            cJSON_GetObjectItemCaseSensitive(a, binary ? "BinaryValue" : "StringValue");
+        if (!cJSON_IsString(v)) goto out;
+        if (put_u32(&b, strlen(a->string)) || tycho_buf_append(&b, a->string, strlen(a->string)) ||
+            put_u32(&b, strlen(dt->valuestring)) ||
+            tycho_buf_append(&b, dt->valuestring, strlen(dt->valuestring)) ||
+            tycho_buf_append(&b, binary ? "\x02" : "\x01", 1))
+            goto out;
+        if (binary) {
+            unsigned char *raw;
+            size_t rn;
+            if (tycho_b64_decode(v->valuestring, strlen(v->valuestring), &raw, &rn)) goto out;
+            int e = put_u32(&b, rn) || tycho_buf_append(&b, raw, rn);
+            free(raw);
+            if (e) goto out;
+        } else if (put_u32(&b, strlen(v->valuestring)) ||
+                   tycho_buf_append(&b, v->valuestring, strlen(v->valuestring))) {
+            goto out;
+        }
+    }
+    tycho_local_sqs_md5_hex(b.data ? b.data : "", b.len, out);
+    rc = 0;
+out:
+    tycho_buf_free(&b);
+    free(sorted);
+    return rc;
+}
+
+/* ---- message validation ------------------------------------------------- */
+
+/* First codepoint outside SQS's allowed set, or -1 when the body is fine. */
+static long bad_char(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p, cp, len;
+        if (c < 0x80) {
+            cp = c;
+            len = 1;
+        } else if ((c & 0xE0) == 0xC0) {
+            cp = c & 0x1F;
+            len = 2;
+        } else if ((c & 0xF0) == 0xE0) {
+            cp = c & 0x0F;
+            len = 3;
+        } else {
+            cp = c & 0x07;
+            len = 4;
+        }
+        for (unsigned k = 1; k < len && p[k]; k++)
+            cp = cp << 6 | (p[k] & 0x3F);
+        if (!(cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
+              (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF)))
+            return (long)cp;
+        p += len;
+    }
+    return -1;
+}
+
+/* Validates a MessageAttributes (or MessageSystemAttributes when system)
+ * map. Adds name+type+value bytes to *size. 0, or -1 with code/msg set. */
+static int check_attributes(const cJSON *attrs, int system, size_t *size, const char **code,
+                            char *msg, size_t msglen)
+{
+    const char *kind = system ? "system" : "(user)";
+    *code = "InvalidParameterValue";
+    if (!cJSON_IsObject(attrs)) {
+        snprintf(msg, msglen, "Message%s attributes must be a map.", system ? " system" : "");
+        return -1;
+    }
+    int n = cJSON_GetArraySize(attrs);
+    if (n > 10) {
+        snprintf(msg, msglen, "Number of message attributes [%d] exceeds the allowed maximum [10].",
+                 n);
+        return -1;
+    }
+    for (const cJSON *a = attrs->child; a; a = a->next) {
+        const char *name = a->string;
+        size_t nl = strlen(name);
+        if (system && strcmp(name, "AWSTraceHeader") != 0) {
+            snprintf(msg, msglen, "Message system attribute name '%s' is invalid.", name);
+            return -1;
+        }
+        if (nl == 0) {
+            snprintf(msg, msglen, "The request must contain non-empty message %s attribute names.",
+                     kind);
+            return -1;
+        }
+        if (nl > 256) {
+            snprintf(msg, msglen, "Message %s attribute name must be shorter than 256 bytes.",
+                     kind);
+            return -1;
+        }
+        for (size_t i = 0; i < nl; i++)
+            if (!isalnum((unsigned char)name[i]) && name[i] != '_' && name[i] != '-' &&
+                name[i] != '.') {
+                snprintf(msg, msglen, "Message %s attribute name '%s' contains invalid characters.",
+                         kind, name);
+                return -1;
+            }
+        if (strncasecmp(name, "AWS.", 4) == 0 || strncasecmp(name, "Amazon.", 7) == 0) {
+            snprintf(msg, msglen,
+                     "You can't use message attribute names beginning with 'AWS.' or 'Amazon'. "
+                     "These strings are reserved for internal use.");
+            return -1;
+        }
+        if (name[0] == '.' || name[nl - 1] == '.' || strstr(name, "..")) {
+            snprintf(
+                msg, msglen,
+                "Message %s attribute name '%s' must not begin or end with '.' or contain '..'.",
+                kind, name);
+            return -1;
+        }
+        if (!cJSON_IsObject(a) || !a->child) {
+            snprintf(
+                msg, msglen,
+                "The message %s attribute '%s' must contain a non-empty message attribute value.",
+                kind, name);
+            return -1;
+        }
+        const cJSON *dt = cJSON_GetObjectItemCaseSensitive(a, "DataType");
+        const cJSON *sv = cJSON_GetObjectItemCaseSensitive(a, "StringValue");
+        const cJSON *bv = cJSON_GetObjectItemCaseSensitive(a, "BinaryValue");
+        if (cJSON_GetObjectItemCaseSensitive(a, "StringListValues") ||
+            cJSON_GetObjectItemCaseSensitive(a, "BinaryListValues")) {
+            *code = "AWS.SimpleQueueService.UnsupportedOperation";
+            snprintf(msg, msglen,
+                     "Message attribute list values in SendMessage operation are not supported.");
+            return -1;
+        }
+        if (!cJSON_IsString(dt) || !dt->valuestring[0]) {
+            snprintf(
+                msg, msglen,
+                "The message %s attribute '%s' must contain a non-empty message attribute type.",
+                kind, name);
+            return -1;
+        }
+        const char *t = dt->valuestring;
+        int is_s = strncmp(t, "String", 6) == 0 && (t[6] == '\0' || t[6] == '.');
+        int is_n = strncmp(t, "Number", 6) == 0 && (t[6] == '\0' || t[6] == '.');
+        int is_b = strncmp(t, "Binary", 6) == 0 && (t[6] == '\0' || t[6] == '.');
+        if (!is_s && !is_n && !is_b) {
+            snprintf(msg, msglen,
+                     "The type of message %s attribute '%s' is invalid. You must use only the "
+                     "following supported type prefixes: Binary, Number, String.",
+                     kind, name);
+            return -1;
+        }
+        if (strlen(t) > 256) {
+            snprintf(msg, msglen, "Message %s attribute type must be shorter than 256 bytes.",
+                     kind);
+            return -1;
+        }
+        if ((sv && bv) || cJSON_GetArraySize(a) > 2) {
+            snprintf(msg, msglen, "Message %s attribute '%s' must have a single value.", kind,
+                     name);
+            return -1;
+        }
+        const cJSON *v = is_b ? bv : sv;
+        if (!cJSON_IsString(v) || !v->valuestring[0]) {
+            snprintf(msg, msglen, "Message %s attribute '%s' with type '%s' must use field '%s'.",
+                     kind, name, t, is_b ? "Binary" : "String");
+            return -1;
+        }
+        if (system && !is_s) {
+            snprintf(msg, msglen, "Message system attribute '%s' must be of type String.", name);
+            return -1;
+        }
+        if (is_n) {
+            tycho_dec_t d;
+            const char *why;
+            char *end;
+            /* SQS numbers: up to 38 digits, range 10^-128 .. 10^+126. */
+            if (tycho_dec_parse(v->valuestring, &d, &why) &&
+                (strtod(v->valuestring, &end), *end != '\0')) {
+                snprintf(msg, msglen,
+                         "Can't cast the value of message %s attribute '%s' to a number.", kind,
+                         name);
+                return -1;
+            }
+        }
+        if (is_b) {
+            unsigned char *raw;
+            size_t rn;
+            if (tycho_b64_decode(v->valuestring, strlen(v->valuestring), &raw, &rn)) {
+                snprintf(msg, msglen,
+                         "Message %s attribute '%s' has an invalid base64 BinaryValue.", kind,
+                         name);
+                return -1;
+            }
+            free(raw);
+        }
+        if (!system) *size += nl + strlen(t) + strlen(v->valuestring);
+    }
+    return 0;
+}
+
+typedef struct send_in {
+    const char *body;
+    long delay;
+    const cJSON *attrs;
+    const cJSON *sys;
+    const char *group;
+} send_in_t;
+
+/* Validates one message (SendMessage or a batch entry). 0, or -1 with
+ * *code / msg / *type describing the failure. */
+static int check_message(const queue_t *q, const cJSON *m, send_in_t *in, const char **code,
+                         const char **type, char *msg, size_t msglen)
+{
+    memset(in, 0, sizeof *in);
+    in->delay = -1;
+    *type = T_INVALID_PARAM;
+    *code = "InvalidParameterValue";
+    const cJSON *body = cJSON_GetObjectItemCaseSensitive(m, "MessageBody");
+    if (!body || cJSON_IsNull(body) || (cJSON_IsString(body) && !body->valuestring[0])) {
+        *type = T_MISSING_PARAM;
+        *code = "MissingParameter";
+        snprintf(msg, msglen, "The request must contain the parameter MessageBody.");
+        return -1;
+    }
+    if (!cJSON_IsString(body)) {
+        *type = LT_SERIALIZATION;
+        *code = "MalformedInput";
+        snprintf(msg, msglen, "MessageBody must be a string");
+        return -1;
+    }
+    in->body = body->valuestring;
+    long bc = bad_char(in->body);
+    if (bc >= 0) {
+        *type = T_CONTENTS;
+        *code = "InvalidMessageContents";
+        snprintf(msg, msglen,
+                 "Invalid binary character '#x%lX' was found in the message body, the set of "
+                 "allowed characters is %s",
+                 bc, ALLOWED_CHARS);
+        return -1;
+    }
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(m, "DelaySeconds");
+    if (d && !cJSON_IsNull(d)) {
+        if (!cJSON_IsNumber(d) || d->valuedouble != floor(d->valuedouble)) {
+            *type = LT_SERIALIZATION;
+            *code = "MalformedInput";
+            snprintf(msg, msglen, "STRING_VALUE can not be converted to an Integer");
+            return -1;
+        }
+        if (d->valuedouble < 0 || d->valuedouble > 900) {
+            snprintf(msg, msglen,
+                     "Value %.0f for parameter DelaySeconds is invalid. Reason: DelaySeconds must "
+                     "be >= 0 and <= 900.",
+                     d->valuedouble);
+            return -1;
+        }
+        in->delay = (long)d->valuedouble;
+    }
+    if (cJSON_GetObjectItemCaseSensitive(m, "MessageDeduplicationId")) {
+        snprintf(msg, msglen,
+                 "The request include parameter MessageDeduplicationId which is not valid for this "
+                 "queue type");
+        return -1;
+    }
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(m, "MessageGroupId");
+    if (g && !cJSON_IsNull(g)) {
+        size_t gl = cJSON_IsString(g) ? strlen(g->valuestring) : 0;
+        int ok = gl >= 1 && gl <= 128;
+        for (size_t i = 0; ok && i < gl; i++)
+            ok = g->valuestring[i] > 0x20 && g->valuestring[i] < 0x7F;
+        if (!ok) {
+            snprintf(msg, msglen,
+                     "Value for parameter MessageGroupId is invalid. Reason: MessageGroupId can "
+                     "only include alphanumeric and punctuation characters. 1 to 128 in length.");
+            return -1;
+        }
+        in->group = g->valuestring;
+    }
+    size_t size = strlen(in->body);
+    in->attrs = cJSON_GetObjectItemCaseSensitive(m, "MessageAttributes");
+    if (in->attrs && cJSON_IsNull(in->attrs)) in->attrs = NULL;
+    if (in->attrs && !in->attrs->child) in->attrs = NULL; /* {} is the same as no attributes */
+    if (in->attrs && check_attributes(in->attrs, 0, &size, code, msg, msglen)) return -1;
+    in->sys = cJSON_GetObjectItemCaseSensitive(m, "MessageSystemAttributes");
+    if (in->sys && (cJSON_IsNull(in->sys) || !in->sys->child)) in->sys = NULL;
+    if (in->sys && check_attributes(in->sys, 1, &size, code, msg, msglen)) return -1;
+    if (size > (size_t)q->max_size) {
+        snprintf(
+            msg, msglen,
+            "One or more parameters are invalid. Reason: Message must be shorter than %d bytes.",
+            q->max_size);
+        return -1;
+    }
+    return 0;
+}
+
+/* Stores a validated message; fills the response fields into out. */
+static int store_message(tycho_local_store_t *s, const queue_t *q, const send_in_t *in,
+                         int64_t now_ms, cJSON *out, tycho_local_result_t *res)
+{
+    char mid[37], md5b[33], md5a[33], md5s[33];
+    char *attrs_json = NULL;
+    const char *trace = NULL;
+    tycho_local_uuid(mid);
+    tycho_local_sqs_md5_hex(in->body, strlen(in->body), md5b);
+    if (in->attrs) {
+        if (tycho_local_sqs_md5_attributes(in->attrs, md5a) ||
+            !(attrs_json = cJSON_PrintUnformatted(in->attrs)))
+            return -1;
+    }
+    if (in->sys) {
+        const cJSON *th = cJSON_GetObjectItemCaseSensitive(in->sys, "AWSTraceHeader");
+        trace = cJSON_GetObjectItemCaseSensitive(th, "StringValue")->valuestring;
+        if (tycho_local_sqs_md5_attributes(in->sys, md5s)) {
+            free(attrs_json);
+            return -1;
+        }
+    }
+    long delay = in->delay >= 0 ? in->delay : q->delay;
+    sqlite3_stmt *st = tycho_local_stmt(
+        s,
+        "INSERT INTO sqs_messages(queue, message_id, body, md5_body, attrs, md5_attrs, "
+        "trace_header, group_id,"
+        " sent_ms, visible_ms, expires_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    if (!st) {
+        free(attrs_json);
+        internal(s, res);
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, q->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, mid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, in->body, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, md5b, -1, SQLITE_STATIC);
+    if (attrs_json) {
+        sqlite3_bind_text(st, 5, attrs_json, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, md5a, -1, SQLITE_STATIC);
+    }
+    if (trace) sqlite3_bind_text(st, 7, trace, -1, SQLITE_STATIC);
+    if (in->group) sqlite3_bind_text(st, 8, in->group, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, now_ms);
+    sqlite3_bind_int64(st, 10, now_ms + delay * 1000);
+    sqlite3_bind_int64(st, 11, now_ms + (int64_t)q->retention * 1000);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    free(attrs_json);
+    if (rc != SQLITE_DONE) {
+        internal(s, res);
+        return -1;
+    }
+    if (delay == 0) tycho_local_notify(res, q->name);
+    cJSON_AddStringToObject(out, "MD5OfMessageBody", md5b);
+    if (in->attrs) cJSON_AddStringToObject(out, "MD5OfMessageAttributes", md5a);
+    if (in->sys) cJSON_AddStringToObject(out, "MD5OfMessageSystemAttributes", md5s);
+    cJSON_AddStringToObject(out, "MessageId", mid);
+    return 0;
+}
+
+/* ---- receipt handles ---------------------------------------------------- */
+
+/* Opaque to clients: base64("<row id>:<32 hex random>:<queue>"). The random
+ * part changes on every receive, so an older handle is recognisably stale. */
+static int make_receipt(const char *queue, sqlite3_int64 id, char token[33], tycho_buf_t *out)
+{
+    unsigned char r[16];
+    char raw[160];
+    if (tycho_local_random(r, sizeof r)) return -1;
+    for (int i = 0; i < 16; i++)
+        snprintf(token + 2 * i, 3, "%02x", r[i]);
+    int n = snprintf(raw, sizeof raw, "%lld:%s:%s", (long long)id, token, queue);
+    return tycho_b64_encode(out, (const unsigned char *)raw, (size_t)n);
+}
+
+typedef struct receipt {
+    sqlite3_int64 id;
+    char token[33];
+    char queue[81];
+} receipt_t;
+
+static int parse_receipt(const char *h, receipt_t *r)
+{
+    unsigned char *raw;
+    size_t n;
+    if (!h || tycho_b64_decode(h, strlen(h), &raw, &n)) return -1;
+    int ok = 0;
+    char *p = (char *)raw, *c1 = strchr(p, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (c1 && c2 && c2 - c1 - 1 == 32 && strlen(c2 + 1) <= 80 && strlen(p) == n) {
+        char *end;
+        r->id = strtoll(p, &end, 10);
+        memcpy(r->token, c1 + 1, 32);
+        r->token[32] = '\0';
+        snprintf(r->queue, sizeof r->queue, "%s", c2 + 1);
+        ok = end == c1 && r->id > 0;
+    }
+    free(raw);
+    return ok ? 0 : -1;
+}
+
+typedef struct msg_state {
+    int exists;
+    int in_flight;
+    int current; /* token matches the latest receive */
+} msg_state_t;
+
+static int message_state(tycho_local_store_t *s, const receipt_t *r, int64_t now_ms,
+                         msg_state_t *ms)
+{
+    memset(ms, 0, sizeof *ms);
+    sqlite3_stmt *st =
+        tycho_local_stmt(s, "SELECT receipt, visible_ms, receive_count FROM sqs_messages "
+                            "WHERE id = ? AND queue = ?");
+    if (!st) return -1;
+    sqlite3_bind_int64(st, 1, r->id);
+    sqlite3_bind_text(st, 2, r->queue, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *tok = (const char *)sqlite3_column_text(st, 0);
+        ms->exists = 1;
+        ms->current = tok && strcmp(tok, r->token) == 0;
+        ms->in_flight = sqlite3_column_int64(st, 1) > now_ms && sqlite3_column_int(st, 2) > 0;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Deletes by handle. 0 ok (including already deleted / stale handle, as SQS
+ * answers success), 1 invalid handle (msg set), -1 store error. */
+static int delete_by_handle(tycho_local_store_t *s, const queue_t *q, const char *h, char *msg,
+                            size_t msglen)
+{
+    receipt_t r;
+    if (parse_receipt(h, &r) || strcmp(r.queue, q->name) != 0) {
+        snprintf(msg, msglen, "The input receipt handle \"%s\" is not a valid receipt handle.", h);
+        return 1;
+    }
+    /* SQS: "you must provide the most recently received ReceiptHandle for the
+     * message (otherwise, the request succeeds, but the message will not be
+     * deleted)". So a stale handle deletes nothing and still succeeds. */
+    sqlite3_stmt *st =
+        tycho_local_stmt(s, "DELETE FROM sqs_messages WHERE id = ? AND queue = ? AND receipt = ?");
+    if (!st) return -1;
+    sqlite3_bind_int64(st, 1, r.id);
+    sqlite3_bind_text(st, 2, r.queue, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, r.token, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Changes visibility by handle. 0 ok, 1 client error (type/code/msg set),
+ * -1 store error. */
+static int change_visibility(tycho_local_store_t *s, const queue_t *q, const char *h, long vt,
+                             int64_t now_ms, const char **type, const char **code, char *msg,
+                             size_t msglen, tycho_local_result_t *res)
+{
+    receipt_t r;
+    msg_state_t ms;
+    *type = T_RECEIPT;
+    *code = "ReceiptHandleIsInvalid";
+    if (parse_receipt(h, &r) || strcmp(r.queue, q->name) != 0) {
+        snprintf(msg, msglen, "The input receipt handle \"%s\" is not a valid receipt handle.", h);
+        return 1;
+    }
+    if (message_state(s, &r, now_ms, &ms)) return -1;
+    if (!ms.exists) {
+        snprintf(msg, msglen, "The input receipt handle \"%s\" is not a valid receipt handle.", h);
+        return 1;
+    }
+    if (!ms.in_flight) {
+        *type = T_NOT_INFLIGHT;
+        *code = "AWS.SimpleQueueService.MessageNotInflight";
+        snprintf(msg, msglen,
+                 "Value %s for parameter ReceiptHandle is invalid. Reason: Message does not exist "
+                 "or is not available for visibility timeout change.",
+                 h);
+        return 1;
+    }
+    if (!ms.current) {
+        *type = T_INVALID_PARAM;
+        *code = "InvalidParameterValue";
+        snprintf(msg, msglen,
+                 "Value %s for parameter ReceiptHandle is invalid. Reason: The receipt handle has "
+                 "expired.",
+                 h);
+        return 1;
+    }
+    sqlite3_stmt *st = tycho_local_stmt(s, "UPDATE sqs_messages SET visible_ms = ? WHERE id = ?");
+    if (!st) return -1;
+    sqlite3_bind_int64(st, 1, now_ms + (int64_t)vt * 1000);
+    sqlite3_bind_int64(st, 2, r.id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) return -1;
+    if (vt == 0) tycho_local_notify(res, q->name);
+    return 0;
+}
+
+/* ---- operations --------------------------------------------------------- */
+
+static void op_create_queue(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+                            tycho_local_result_t *res)
+{
+    int bad = 0;
+    const char *name = get_str(req, "QueueName", res, &bad);
+    if (bad) return;
+    if (!name) {
+        invalid(res,
+                "Value for parameter QueueName is invalid. Reason: Must specify a queue name.%s%s",
+                NULL, NULL);
+        return;
+    }
+    if (strlen(name) > 5 && strcmp(name + strlen(name) - 5, ".fifo") == 0) {
+        tycho_local_error(res, 400, T_UNSUPPORTED, "AWS.SimpleQueueService.UnsupportedOperation",
+                          "FIFO queues are not supported by the tycho local backend");
+        return;
+    }
+    if (!valid_queue_name(name)) {
+        invalid(res,
+                "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in "
+                "length%s%s",
+                NULL, NULL);
+        return;
+    }
+    cJSON *attrs = default_attrs();
+    queue_t q;
+    if (!attrs) {
+        internal(s, res);
+        return;
+    }
+    if (apply_attributes(s, name, attrs, cJSON_GetObjectItemCaseSensitive(req, "Attributes"),
+                         now_ms, res)) {
+        cJSON_Delete(attrs);
+        return;
+    }
+    int found = queue_load(s, name, &q, res);
+    if (found < 0) {
+        cJSON_Delete(attrs);
+        return;
+    }
+    if (found) {
+        /* SQS: same name and same attribute values returns the existing
+         * queue; any difference is QueueNameExists. */
+        const char *diff = NULL;
+        for (int i = 0; SETTABLE[i] && !diff; i++) {
+            const cJSON *a = cJSON_GetObjectItemCaseSensitive(attrs, SETTABLE[i]);
+            const cJSON *b = cJSON_GetObjectItemCaseSensitive(q.attrs, SETTABLE[i]);
+            if ((a == NULL) != (b == NULL) || (a && strcmp(a->valuestring, b->valuestring) != 0))
+                diff = SETTABLE[i];
+        }
+        queue_free(&q);
+        cJSON_Delete(attrs);
+        if (diff) {
+            tycho_local_error(
+                res, 400, T_QUEUE_EXISTS, "QueueAlreadyExists",
+                "A queue already exists with the same name and a different value for attribute %s",
+                diff);
+            return;
+        }
+    } else {
+        int rc = queue_store(s, name, attrs, now_ms, 1);
+        cJSON_Delete(attrs);
+        if (rc) {
+            internal(s, res);
+            return;
+        }
+    }
+    char url[256];
+    queue_url(s, name, url, sizeof url);
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddStringToObject(out, "QueueUrl", url);
+    tycho_local_ok(res, out);
+    cJSON_Delete(out);
+}
+
+static void op_get_queue_url(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+                             tycho_local_result_t *res)
+{
+    int bad = 0;
+    const char *name = get_str(req, "QueueName", res, &bad);
+    if (bad) return;
+    if (!name || !*name) {
+        invalid(res,
+                "Value for parameter QueueName is invalid. Reason: Must specify a queue name.%s%s",
+                NULL, NULL);
+        return;
+    }
+    queue_t q;
+    int found = valid_queue_name(name) ? queue_load(s, name, &q, res) : 0;
+    if (found < 0) return;
+    queue_free(&q);
+    if (!found && s->auto_create_queues && valid_queue_name(name)) {
+        if (create_plain_queue(s, name, now_ms)) {
+            internal(s, res);
+            return;
+        }
+        found = 1;
+    }
+    if (!found) {
+        queue_missing(res);
+        return;
+    }
+    char url[256];
+    queue_url(s, name, url, sizeof url);
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddStringToObject(out, "QueueUrl", url);
+    tycho_local_ok(res, out);
+    cJSON_Delete(out);
+}
+
+static int drop_expired(tycho_local_store_t *s, const char *queue, int64_t now_ms)
+{
+    sqlite3_stmt *st =
+        tycho_local_stmt(s, "DELETE FROM sqs_messages WHERE queue = ? AND expires_ms <= ?");
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, queue, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now_ms);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static long long count_where(tycho_local_store_t *s, const char *sql, const char *queue,
+                             int64_t now_ms)
+{
+    sqlite3_stmt *st = tycho_local_stmt(s, sql);
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, queue, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now_ms);
+    long long n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    return n;
+}
+
+static const char *const READABLE[] = {"ApproximateNumberOfMessages",
+                                       "ApproximateNumberOfMessagesNotVisible",
+                                       "ApproximateNumberOfMessagesDelayed",
+                                       "CreatedTimestamp",
+                                       "LastModifiedTimestamp",
+                                       "QueueArn",
+                                       "VisibilityTimeout",
+                                       "MaximumMessageSize",
+                                       "MessageRetentionPeriod",
+                                       "DelaySeconds",
+                                       "ReceiveMessageWaitTimeSeconds",
+                                       "RedrivePolicy",
+                                       "Policy",
+                                       "RedriveAllowPolicy",
+                                       "KmsMasterKeyId",
+                                       "KmsDataKeyReusePeriodSeconds",
+                                       "SqsManagedSseEnabled",
+                                       NULL};
+
+static void op_get_queue_attributes(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+                                    tycho_local_result_t *res)
+{
+    queue_t q;
+    if (!request_queue(s, req, now_ms, &q, res)) return;
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(req, "AttributeNames");
+    cJSON *out = cJSON_CreateObject(), *attrs = NULL;
+    int all = 0;
+    if (names && !cJSON_IsNull(names)) {
+        if (!cJSON_IsArray(names)) {
+            type_error(res, names, "a List");
+            goto done;
+        }
+        for (const cJSON *n = names->child; n; n = n->next) {
+            if (!cJSON_IsString(n)) {
+                type_error(res, n, "a String");
+                goto done;
+            }
+            int known = strcmp(n->valuestring, "All") == 0;
+            all |= known;
+            for (int i = 0; READABLE[i] && !known; i++)
+                known = strcmp(n->valuestring, READABLE[i]) == 0;
+            if (!known && (strncmp(n->valuestring, "Fifo", 4) == 0 ||
+                           strcmp(n->valuestring, "ContentBasedDeduplication") == 0 ||
+                           strcmp(n->valuestring, "DeduplicationScope") == 0))
+                known = 1; /* valid names that a standard queue does not have */
+            if (!known) {
+                tycho_local_error(res, 400, T_INVALID_ATTR, "InvalidAttributeName",
+                                  "Unknown Attribute %s.", n->valuestring);
+                goto done;
+            }
+        }
+        if (drop_expired(s, q.name, now_ms)) {
+            internal(s, res);
+            goto done;
+        }
+        attrs = cJSON_AddObjectToObject(out, "Attributes");
+        for (int i = 0; READABLE[i]; i++) {
+            const char *k = READABLE[i];
+            int want = all;
+            for (const cJSON *n = names->child; n && !want; n = n->next)
+                want = strcmp(n->valuestring, k) == 0;
+            if (!want) continue;
+            char buf[300];
+            const char *v = NULL;
+            long long c = -2;
+            if (strcmp(k, "ApproximateNumberOfMessages") == 0)
+                c = count_where(
+                    s, "SELECT COUNT(*) FROM sqs_messages WHERE queue = ? AND visible_ms <= ?",
+                    q.name, now_ms);
+            else if (strcmp(k, "ApproximateNumberOfMessagesNotVisible") == 0)
+                c = count_where(s,
+                                "SELECT COUNT(*) FROM sqs_messages WHERE queue = ? AND visible_ms "
+                                "> ? AND receive_count > 0",
+                                q.name, now_ms);
+            else if (strcmp(k, "ApproximateNumberOfMessagesDelayed") == 0)
+                c = count_where(s,
+                                "SELECT COUNT(*) FROM sqs_messages WHERE queue = ? AND visible_ms "
+                                "> ? AND receive_count = 0",
+                                q.name, now_ms);
+            else if (strcmp(k, "CreatedTimestamp") == 0 || strcmp(k, "LastModifiedTimestamp") == 0)
+                c = count_where(
+                    s,
+                    k[0] == 'C' ? "SELECT created_s FROM sqs_queues WHERE name = ? AND ?2 = ?2"
+                                : "SELECT modified_s FROM sqs_queues WHERE name = ? AND ?2 = ?2",
+                    q.name, now_ms);
+            else if (strcmp(k, "QueueArn") == 0) {
+                queue_arn(s, q.name, buf, sizeof buf);
+                v = buf;
+            } else if (strcmp(k, "SqsManagedSseEnabled") == 0) {
+                const cJSON *a = cJSON_GetObjectItemCaseSensitive(q.attrs, k);
+                v = cJSON_IsString(a) ? a->valuestring : "false"; /* nothing is encrypted locally */
+            } else {
+                const cJSON *a = cJSON_GetObjectItemCaseSensitive(q.attrs, k);
+                v = cJSON_IsString(a) ? a->valuestring : NULL;
+            }
+            if (c == -1) {
+                internal(s, res);
+                goto done;
+            }
+            if (c >= 0) {
+                snprintf(buf, sizeof buf, "%lld", c);
+                v = buf;
+            }
+            if (v) cJSON_AddStringToObject(attrs, k, v);
+        }
+    }
+    tycho_local_ok(res, out);
+done:
+    cJSON_Delete(out);
+    queue_free(&q);
+}
+
+static void op_set_queue_attributes(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+                                    tycho_local_result_t *res)
+{
+    queue_t q;
+    if (!request_queue(s, req, now_ms, &q, res)) return;
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(req, "Attributes");
+    if (!in || !cJSON_IsObject(in) || !in->child) {
+        missing(res, "Attribute.Name");
+    } else if (!apply_attributes(s, q.name, q.attrs, in, now_ms, res)) {
+        if (queue_store(s, q.name, q.attrs, now_ms, 0))
+            internal(s, res);
+        else {
+            cJSON *out = cJSON_CreateObject();
+            tycho_local_ok(res, out);
+            cJSON_Delete(out);
+        }
+    }
+    queue_free(&q);
+}
+
+static void op_delete_queue(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+                            tycho_local_result_t *res)
+{
+    queue_t q;
+    int bad = 0;
+    const char *url = get_str(req, "QueueUrl", res, &bad);
+    char name[81];
+    if (bad) return;
+    if (!url || !*url) {
+        missing(res, "QueueUrl");
+        return;
+    }
+    (void)now_ms;
+    name_from_url(url, name);
+    int found = valid_queue_name(name) ? queue_load(s, name, &q, res) : 0;
+    if (found < 0) return;
+    queue_free(&q);
+    if (!found) {
+        queue_missing(res);
+        return;
+    }
+    sqlite3_stmt *a = tycho_local_stmt(s, "DELETE FROM sqs_messages WHERE queue = ?");
+    if (!a) {
+        internal(s, res);
+        return;
+    }
+    sqlite3_bind_text(a, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(a);
+    sqlite3_reset(a);
+    sqlite3_stmt *b = tycho_local_stmt(s, "DELETE FROM sqs_queues WHERE name = ?");
+    if (rc != SQLITE_DONE || !b) {
+        internal(s, res);
+        return;
+    }
+    sqlite3_bind_text(b, 1, name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(b);
+    sqlite3_reset(b);
+    if (rc != SQLITE_DONE) {
+        internal(s, res);
+        return;
+    }
+    cJSON *out = cJSON_CreateObject();
+    tycho_local_ok(res, out);
+    cJSON_Delete(out);
+}
+
+static void op_send_message(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+                            tycho_local_result_t *res)
+{
+    queue_t q;
+    send_in_t in;
+    const char *code, *type;
+    char msg[512];
+    if (!request_queue(s, req, now_ms, &q, res)) return;
+    if (check_message(&q, req, &in, &code, &type, msg, sizeof msg)) {
+        tycho_local_error(res, 400, type, code, "%s", msg);
+    } else {
+        cJSON *out = cJSON_CreateObject();
+        if (out && !store_message(s, &q, &in, now_ms, out, res))
+            tycho_local_ok(res, out);
+        else if (!res->body)
+            internal(s, res);
+        cJSON_Delete(out);
+    }
+    queue_free(&q);
+}
+
+static int valid_batch_id(const cJSON *id)
+{
+    if (!cJSON_IsString(id)) return 0;
+    size_t n = strlen(id->valuestring);
+    if (n < 1 || n > 80) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)id->valuestring[i]) && id->valuestring[i] != '-' &&
+            id->valuestring[i] != '_')
+            return 0;
+    return 1;
+}
+
+/* Common checks of a batch request. Returns the Entries array or NULL with
+ * the error set. */
+static const cJSON *batch_entries(const cJSON *req, const char *what, tycho_local_result_t *res)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(req, "Entries");
+    if (!e || cJSON_IsNull(e)) {
+        missing(res, "Entries");
+        return NULL;
+    }
+    if (!cJSON_IsArray(e)) {
+        type_error(res, e, "a List");
+        return NULL;
+    }
+    int n = cJSON_GetArraySize(e);
+    if (n == 0) {
+        tycho_local_error(res, 400, "com.amazonaws.sqs#EmptyBatchRequest",
+                          "AWS.SimpleQueueService.EmptyBatchRequest",
+                          "There should be at least one %s in the request.", what);
+        return NULL;
+    }
+    if (n > 10) {
+        tycho_local_error(res, 400, "com.amazonaws.sqs#TooManyEntriesInBatchRequest",
+                          "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+                          "Maximum number of entries per request are 10. You have sent %d.", n);
+        return NULL;
+    }
+    for (const cJSON *x = e->child; x; x = x->next) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(x, "Id");
+        if (!cJSON_IsObject(x) || !id) {
+            missing(res, "Id");
+            return NULL;
+        }
+        if (!valid_batch_id(id)) {
+            tycho_local_error(res, 400, "com.amazonaws.sqs#InvalidBatchEntryId",
+                              "AWS.SimpleQueueService.InvalidBatchEntryId",
+                              "A batch entry id can only contain alphanumeric characters, hyphens "
+                              "and underscores. It can be at most 80 letters long.");
+            return NULL;
+        }
+        for (const cJSON *y = e->child; y != x; y = y->next)
+            if (strcmp(cJSON_GetObjectItemCaseSensitive(y, "Id")->valuestring, id->valuestring) ==
+                0) {
+                tycho_local_error(res, 400, "com.amazonaws.sqs#BatchEntryIdsNotDistinct",
+                                  "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+                                  "Id %s repeated.", id->valuestring);
+                return NULL;
+            }
+    }
+    return e;
+}
+
+static void add_failed(cJSON *failed, const char *id, const char *code, const char *msg)
+{
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "Id", id);
+    cJSON_AddBoolToObject(f, "SenderFault", 1);
+    cJSON_AddStringToObject(f, "Code", code);
+    cJSON_AddStringToObject(f, "Message", msg);
+    cJSON_AddItemToArray(failed, f);
+}
+
+static void op_send_message_batch(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+                                  tycho_local_result_t *res)
+{
+    queue_t q;
+    if (!request_queue(s, req, now_ms, &q, res)) return;
+    const cJSON *entries = batch_entries(req, "SendMessageBatchRequestEntry", res);
+    if (!entries) {
+        queue_free(&q);
+        return;
+    }
+    size_t total = 0;
+    for (const cJSON *x = entries->child; x; x = x->next) {
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(x, "MessageBody");
+        if (cJSON_IsString(b)) total += strlen(b->valuestring);
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(x, "MessageAttributes");
+        for (const cJSON *c = cJSON_IsObject(a) ? a->child : NULL; c; c = c->next) {
+            total += strlen(c->string);
+            for (const cJSON *f = c->child; f; f = f->next)
+                if (cJSON_IsString(f)) total += strlen(f->valuestring);
+        }
+    }
+    if (total > MAX_MESSAGE_SIZE) {
+        tycho_local_error(
+            res, 400, "com.amazonaws.sqs#BatchRequestTooLong",
+            "AWS.SimpleQueueService.BatchRequestTooLong",
+            "Batch requests cannot be longer than 1048576 bytes. You have sent %zu bytes.", total);
+        queue_free(&q);
+        return;
+    }
+    cJSON *out = cJSON_CreateObject();
+    cJSON *ok = cJSON_AddArrayToObject(out, "Successful");
+    cJSON *failed = cJSON_AddArrayToObject(out, "Failed");
+    for (const cJSON *x = entries->child; x; x = x->next) {
+        const char *id = cJSON_GetObjectItemCaseSensitive(x, "Id")->valuestring;
+        send_in_t in;
+        const char *code, *type;
+        char msg[512];
+        if (check_message(&q, x, &in, &code, &type, msg, sizeof msg)) {
+            add_failed(failed, id, code, msg);
+            continue;
+        }
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "Id", id);
+        if (store_message(s, &q, &in, now_ms, e, res)) {
+            cJSON_Delete(e);
+            cJSON_Delete(out);
+            queue_free(&q);
+            if (!res->body) internal(s, res);
+            return;
+        }
+        cJSON_AddItemToArray(ok, e);
+    }
+    tycho_local_ok(res, out);
+    cJSON_Delete(out);
+    queue_free(&q);
+}
+
+static const char *const SYS_NAMES[] = {"SenderId",
+                                        "SentTimestamp",
+                                        "ApproximateReceiveCount",
+                                        "ApproximateFirstReceiveTimestamp",
+                                        "AWSTraceHeader",
+                                        "DeadLetterQueueSourceArn",
+                                        "MessageGroupId",
+                                        "SequenceNumber",
+                                        "MessageDeduplicationId",
+                                        NULL};
+
+/* Collects requested system attribute names into a bit set; -1 on error. */
+static int sys_wanted(const cJSON *req, unsigned *mask, tycho_local_result_t *res)
+{
+    *mask = 0;
+    const char *members[] = {"AttributeNames", "MessageSystemAttributeNames"};
+    for (int m = 0; m < 2; m++) {
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(req, members[m]);
+        if (!l || cJSON_IsNull(l)) continue;
+        if (!cJSON_IsArray(l)) {
+            type_error(res, l, "a List");
+            return -1;
+        }
+        for (const cJSON *n = l->child; n; n = n->next) {
+            if (!cJSON_IsString(n)) {
+                type_error(res, n, "a String");
+                return -1;
+            }
+            if (strcmp(n->valuestring, "All") == 0) {
+                *mask = ~0u;
+                continue;
+            }
+            int found = 0;
+            for (int i = 0; SYS_NAMES[i]; i++)
+                if (strcmp(n->valuestring, SYS_NAMES[i]) == 0) {
+                    *mask |= 1u << i;
+                    found = 1;
+                }
+            /* Queue attribute names are accepted here too (the old API
+             * shared one enum); they simply select nothing. */
+            for (int i = 0; READABLE[i] && !found; i++)
+                found = strcmp(n->valuestring, READABLE[i]) == 0;
+            if (!found) {
+                tycho_local_error(res, 400, T_INVALID_ATTR, "InvalidAttributeName",
+                                  "Unknown Attribute %s.", n->valuestring);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int attr_name_wanted(const cJSON *names, const char *name)
+{
+    for (const cJSON *n = names ? names->child : NULL; n; n = n->next) {
+        if (!cJSON_IsString(n)) continue;
+        const char *w = n->valuestring;
+        size_t wl = strlen(w);
+        if (strcmp(w, "All") == 0 || strcmp(w, ".*") == 0 || strcmp(w, name) == 0) return 1;
+        /* "prefix.*" selects names starting with prefix (as local-aws-sqs
+         * does; SQS documents "bar.*" as "starting with the prefix bar"). */
+        if (wl >= 2 && strcmp(w + wl - 2, ".*") == 0 && strncmp(name, w, wl - 2) == 0) return 1;
+    }
+    return 0;
+}
+
+static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+                               tycho_local_result_t *res)
+{
+    queue_t q;
+    long max = 1, wait = -1, vt = -1;
+    int r;
+    if (!request_queue(s, req, now_ms, &q, res)) return;
+    cJSON *out = NULL;
+    char num[32];
+    if ((r = get_int(req, "MaxNumberOfMessages", &max, res)) < 0) goto done;
+    if (r && (max < 1 || max > 10)) {
+        snprintf(num, sizeof num, "%ld", max);
+        invalid(res,
+                "Value %s for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 "
+                "and 10, if provided.%s",
+                num, NULL);
+        goto done;
+    }
+    if ((r = get_int(req, "WaitTimeSeconds", &wait, res)) < 0) goto done;
+    if (r && (wait < 0 || wait > 20)) {
+        snprintf(num, sizeof num, "%ld", wait);
+        invalid(res,
+                "Value %s for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= "
+                "20, if provided.%s",
+                num, NULL);
+        goto done;
+    }
+    if ((r = get_int(req, "VisibilityTimeout", &vt, res)) < 0) goto done;
+    if (r && (vt < 0 || vt > 43200)) {
+        snprintf(num, sizeof num, "%ld", vt);
+        invalid(res,
+                "Value %s for parameter VisibilityTimeout is invalid. Reason: Must be >= 0 and <= "
+                "43200, if provided.%s",
+                num, NULL);
+        goto done;
+    }
+    if (!r) vt = q.visibility;
+    if (wait < 0) wait = q.wait;
+    unsigned mask;
+    if (sys_wanted(req, &mask, res)) goto done;
+    const cJSON *mnames = cJSON_GetObjectItemCaseSensitive(req, "MessageAttributeNames");
+    if (mnames && !cJSON_IsNull(mnames) && !cJSON_IsArray(mnames)) {
+        type_error(res, mnames, "a List");
+        goto done;
+    }
+    if (drop_expired(s, q.name, now_ms)) {
+        internal(s, res);
+        goto done;
+    }
+    queue_t dlq;
+    int have_dlq = 0;
+    memset(&dlq, 0, sizeof dlq);
+    if (q.max_receive > 0 && q.dlq[0]) {
+        have_dlq = queue_load(s, q.dlq, &dlq, res);
+        if (have_dlq < 0) goto done;
+    }
+    out = cJSON_CreateObject();
+    cJSON *msgs = NULL;
+    sqlite3_int64 after = 0;
+    int got = 0;
+    char src_arn[300];
+    queue_arn(s, q.name, src_arn, sizeof src_arn);
+    while (got < max) {
+        sqlite3_stmt *st = tycho_local_stmt(
+            s, "SELECT id, message_id, body, md5_body, attrs, trace_header, group_id, dlq_source, "
+               "sent_ms,"
+               " receive_count, first_receive_ms, expires_ms FROM sqs_messages"
+               " WHERE queue = ?1 AND visible_ms <= ?2 AND id > ?3 ORDER BY id LIMIT 1");
+        if (!st) {
+            internal(s, res);
+            goto fail;
+        }
+        sqlite3_bind_text(st, 1, q.name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now_ms);
+        sqlite3_bind_int64(st, 3, after);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE) {
+            sqlite3_reset(st);
+            break;
+        }
+        if (rc != SQLITE_ROW) {
+            internal(s, res);
+            goto fail;
+        }
+        sqlite3_int64 id = sqlite3_column_int64(st, 0);
+        int count = sqlite3_column_int(st, 9);
+        after = id;
+        if (have_dlq > 0 && count >= q.max_receive) {
+            /* Redrive: the receive that would exceed maxReceiveCount moves
+             * the message to the dead-letter queue instead (§7 "Redrive"). */
+            sqlite3_int64 sent = sqlite3_column_int64(st, 8);
+            sqlite3_reset(st);
+            sqlite3_stmt *mv = tycho_local_stmt(
+                s, "UPDATE sqs_messages SET queue = ?1, receive_count = 0, first_receive_ms = 0, "
+                   "receipt = NULL,"
+                   " visible_ms = ?2, dlq_source = ?3, expires_ms = ?4 WHERE id = ?5");
+            if (!mv) {
+                internal(s, res);
+                goto fail;
+            }
+            sqlite3_bind_text(mv, 1, dlq.name, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(mv, 2, now_ms);
+            sqlite3_bind_text(mv, 3, src_arn, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(mv, 4, sent + (int64_t)dlq.retention * 1000);
+            sqlite3_bind_int64(mv, 5, id);
+            rc = sqlite3_step(mv);
+            sqlite3_reset(mv);
+            if (rc != SQLITE_DONE) {
+                internal(s, res);
+                goto fail;
+            }
+            tycho_local_notify(res, dlq.name);
+            continue;
+        }
+        cJSON *m = cJSON_CreateObject();
+        if (!msgs) msgs = cJSON_AddArrayToObject(out, "Messages");
+        cJSON_AddItemToArray(msgs, m);
+        cJSON_AddStringToObject(m, "MessageId", (const char *)sqlite3_column_text(st, 1));
+        char token[33];
+        tycho_buf_t h = TYCHO_BUF_INIT;
+        if (make_receipt(q.name, id, token, &h)) {
+            tycho_buf_free(&h);
+            sqlite3_reset(st);
+            internal(s, res);
+            goto fail;
+        }
+        cJSON_AddStringToObject(m, "ReceiptHandle", h.data);
+        tycho_buf_free(&h);
+        cJSON_AddStringToObject(m, "MD5OfBody", (const char *)sqlite3_column_text(st, 3));
+        cJSON_AddStringToObject(m, "Body", (const char *)sqlite3_column_text(st, 2));
+        int64_t first = sqlite3_column_int64(st, 10);
+        if (first == 0) first = now_ms;
+        if (mask) {
+            cJSON *a = cJSON_CreateObject();
+            char b[32];
+            for (int i = 0; SYS_NAMES[i]; i++) {
+                if (!(mask & (1u << i))) continue;
+                const char *v = NULL;
+                switch (i) {
+                case 0:
+                    v = s->account;
+                    break;
+                case 1:
+                    snprintf(b, sizeof b, "%lld", (long long)sqlite3_column_int64(st, 8));
+                    v = b;
+                    break;
+                case 2:
+                    snprintf(b, sizeof b, "%d", count + 1);
+                    v = b;
+                    break;
+                case 3:
+                    snprintf(b, sizeof b, "%lld", (long long)first);
+                    v = b;
+                    break;
+                case 4:
+                    v = (const char *)sqlite3_column_text(st, 5);
+                    break;
+                case 5:
+                    v = (const char *)sqlite3_column_text(st, 7);
+                    break;
+                case 6:
+                    v = (const char *)sqlite3_column_text(st, 6);
+                    break;
+                default:
+                    break;
+                }
+                if (v) cJSON_AddStringToObject(a, SYS_NAMES[i], v);
+            }
+            if (a->child)
+                cJSON_AddItemToObject(m, "Attributes", a);
+            else
+                cJSON_Delete(a);
+        }
+        const char *attrs_json = (const char *)sqlite3_column_text(st, 4);
+        if (attrs_json && mnames && cJSON_IsArray(mnames)) {
+            cJSON *all = cJSON_Parse(attrs_json), *sel = cJSON_CreateObject();
+            for (cJSON *c = all ? all->child : NULL; c; c = c->next)
+                if (attr_name_wanted(mnames, c->string))
+                    cJSON_AddItemToObject(sel, c->string, cJSON_Duplicate(c, 1));
+            char md5[33];
+            if (sel->child && !tycho_local_sqs_md5_attributes(sel, md5)) {
+                cJSON_AddStringToObject(m, "MD5OfMessageAttributes", md5);
+                cJSON_AddItemToObject(m, "MessageAttributes", sel);
+            } else {
+                cJSON_Delete(sel);
+            }
+            cJSON_Delete(all);
+        }
+        sqlite3_reset(st);
+        sqlite3_stmt *up = tycho_local_stmt(
+            s, "UPDATE sqs_messages SET receive_count = receive_count + 1,"
+               " first_receive_ms = ?1, visible_ms = ?2, receipt = ?3 WHERE id = ?4");
+        if (!up) {
+            internal(s, res);
+            goto fail;
+        }
+        sqlite3_bind_int64(up, 1, first);
+        sqlite3_bind_int64(up, 2, now_ms + (int64_t)vt * 1000);
+        sqlite3_bind_text(up, 3, token, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(up, 4, id);
+        rc = sqlite3_step(up);
+        sqlite3_reset(up);
+        if (rc != SQLITE_DONE) {
+            internal(s, res);
+            goto fail;
+        }
+        if (vt == 0) tycho_local_notify(res, q.name);
+        got++;
+    }
+    tycho_local_ok(res, out);
+    if (got == 0 && wait > 0 && res->status == 200) {
+        res->wait_ms = (int64_t)wait * 1000;
+        snprintf(res->wait_queue, sizeof res->wait_queue, "%s", q.name);
+        long long next = count_where(s,
+                                     "SELECT COALESCE(MIN(visible_ms), 0) FROM sqs_messages WHERE "
+                                     "queue = ? AND visible_ms > ?",
+                                     q.name, now_ms);
+        res->next_ready_ms = next > 0 ? next : 0;
+    }
+fail:
+    queue_free(&dlq);
+done:
+    cJSON_Delete(out);
+    queue_free(&q);
+}
+
+static void op_delete_message(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+                              tycho_local_result_t *res)
+{
+    queue_t q;
+    if (!request_queue(s, req, now_ms, &q, res)) return;
+    int bad = 0;
+    const char *h = get_str(req, "ReceiptHandle", res, &bad);
+    char msg[600];
+    if (bad) {
+    } else if (!h || !*h) {
+        missing(res, "ReceiptHandle");
+    } else {
+        int rc = delete_by_handle(s, &q, h, msg, sizeof msg);
+        if (rc < 0)
+            internal(s, res);
+        else if (rc > 0)
+            tycho_local_error(res, 400, T_RECEIPT, "ReceiptHandleIsInvalid", "%s", msg);
+        else {
+            cJSON *out = cJSON_CreateObject();
+            tycho_local_ok(res, out);
+            cJSON_Delete(out);
+        }
+    }
+    queue_free(&q);
+}
+
+static void op_delete_message_batch(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+                                    tycho_local_result_t *res)
+{
+    queue_t q;
+    if (!request_queue(s, req, now_ms, &q, res)) return;
+    const cJSON *entries = batch_entries(req, "DeleteMessageBatchRequestEntry", res);
+    if (entries) {
+        cJSON *out = cJSON_CreateObject();
+        cJSON *ok = cJSON_AddArrayToObject(out, "Successful");
+        cJSON *failed = cJSON_AddArrayToObject(out, "Failed");
+        int err = 0;
+        for (const cJSON *x = entries->child; x && !err; x = x->next) {
+            const char *id = cJSON_GetObjectItemCaseSensitive(x, "Id")->valuestring;
+            const cJSON *h = cJSON_GetObjectItemCaseSensitive(x, "ReceiptHandle");
+            char msg[600];
+            if (!cJSON_IsString(h) || !h->valuestring[0]) {
+                add_failed(failed, id, "MissingParameter",
+                           "The request must contain the parameter ReceiptHandle.");
+                continue;
+            }
+            int rc = delete_by_handle(s, &q, h->valuestring, msg, sizeof msg);
+            if (rc < 0) {
+                err = 1;
+            } else if (rc > 0) {
+                add_failed(failed, id, "ReceiptHandleIsInvalid", msg);
+            } else {
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddStringToObject(e, "Id", id);
+                cJSON_AddItemToArray(ok, e);
+            }
+        }
+        if (err)
+            internal(s, res);
+        else
+            tycho_local_ok(res, out);
+        cJSON_Delete(out);
+    }
+    queue_free(&q);
+}
+
+static void op_change_visibility(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+                                 tycho_local_result_t *res)
+{
+    queue_t q;
+    if (!request_queue(s, req, now_ms, &q, res)) return;
+    int bad = 0, r;
+    long vt = 0;
+    const char *h = get_str(req, "ReceiptHandle", res, &bad);
+    if (bad) goto done;
+    if (!h || !*h) {
+        missing(res, "ReceiptHandle");
+        goto done;
+    }
+    if ((r = get_int(req, "VisibilityTimeout", &vt, res)) < 0) goto done;
+    if (!r) {
+        missing(res, "VisibilityTimeout");
+        goto done;
+    }
+    if (vt < 0 || vt > 43200) {
+        char num[32];
+        snprintf(num, sizeof num, "%ld", vt);
+        invalid(res,
+                "Value %s for parameter VisibilityTimeout is invalid. Reason: Must be between 0 "
+                "and 43200.%s",
+                num, NULL);
+        goto done;
+    }
+    const char *type, *code;
+    char msg[700];
+    int rc = change_visibility(s, &q, h, vt, now_ms, &type, &code, msg, sizeof msg, res);
+    if (rc < 0)
+        internal(s, res);
+    else if (rc > 0)
+        tycho_local_error(res, 400, type, code, "%s", msg);
+    else {
+        cJSON *out = cJSON_CreateObject();
+        tycho_local_ok(res, out);
+        cJSON_Delete(out);
+    }
+done:
+    queue_free(&q);
+}
+
+static void op_change_visibility_batch(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+                                       tycho_local_result_t *res)
+{
+    queue_t q;
+    if (!request_queue(s, req, now_ms, &q, res)) return;
+    const cJSON *entries = batch_entries(req, "ChangeMessageVisibilityBatchRequestEntry", res);
+    if (entries) {
+        cJSON *out = cJSON_CreateObject();
+        cJSON *ok = cJSON_AddArrayToObject(out, "Successful");
+        cJSON *failed = cJSON_AddArrayToObject(out, "Failed");
+        int err = 0;
+        for (const cJSON *x = entries->child; x && !err; x = x->next) {
+            const char *id = cJSON_GetObjectItemCaseSensitive(x, "Id")->valuestring;
+            const cJSON *h = cJSON_GetObjectItemCaseSensitive(x, "ReceiptHandle");
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(x, "VisibilityTimeout");
+            char msg[700];
+            const char *type, *code;
+            if (!cJSON_IsString(h) || !h->valuestring[0]) {
+                add_failed(failed, id, "MissingParameter",
+                           "The request must contain the parameter ReceiptHandle.");
+                continue;
+            }
+            if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
+                v->valuedouble < 0 || v->valuedouble > 43200) {
+                add_failed(failed, id, "InvalidParameterValue",
+                           "Value for parameter VisibilityTimeout is invalid. Reason: "
+                           "VisibilityTimeout must be an integer between 0 and 43200.");
+                continue;
+            }
+            int rc = change_visibility(s, &q, h->valuestring, (long)v->valuedouble, now_ms, &type,
+                                       &code, msg, sizeof msg, res);
+            if (rc < 0) {
+                err = 1;
+            } else if (rc > 0) {
+                add_failed(failed, id, code, msg);
+            } else {
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddStringToObject(e, "Id", id);
+                cJSON_AddItemToArray(ok, e);
+            }
+        }
+        if (err)
+            internal(s, res);
+        else
+            tycho_local_ok(res, out);
+        cJSON_Delete(out);
+    }
+    queue_free(&q);
+}
+
+static void op_purge_queue(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+                           tycho_local_result_t *res)
+{
+    queue_t q;
+    if (!request_queue(s, req, now_ms, &q, res)) return;
+    /* SQS allows one purge per queue every 60 seconds. */
+    long long last = count_where(s, "SELECT purged_ms FROM sqs_queues WHERE name = ? AND ?2 = ?2",
+                                 q.name, now_ms);
+    if (last < 0) {
+        internal(s, res);
+    } else if (last > 0 && now_ms - last < 60000) {
+        tycho_local_error(res, 403, T_PURGE, "AWS.SimpleQueueService.PurgeQueueInProgress",
+                          "Only one PurgeQueue operation on %s is allowed every 60 seconds.",
+                          q.name);
+    } else {
+        sqlite3_stmt *a = tycho_local_stmt(s, "DELETE FROM sqs_messages WHERE queue = ?");
+        sqlite3_stmt *b =
+            a ? tycho_local_stmt(s, "UPDATE sqs_queues SET purged_ms = ? WHERE name = ?") : NULL;
+        int ok = 0;
+        if (a && b) {
+            sqlite3_bind_text(a, 1, q.name, -1, SQLITE_STATIC);
+            ok = sqlite3_step(a) == SQLITE_DONE;
+            sqlite3_reset(a);
+            sqlite3_bind_int64(b, 1, now_ms);
+            sqlite3_bind_text(b, 2, q.name, -1, SQLITE_STATIC);
+            ok = ok && sqlite3_step(b) == SQLITE_DONE;
+            sqlite3_reset(b);
+        }
+        if (!ok)
+            internal(s, res);
+        else {
+            cJSON *out = cJSON_CreateObject();
+            tycho_local_ok(res, out);
+            cJSON_Delete(out);
+        }
+    }
+    queue_free(&q);
+}
+
+static void op_list_queues(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+                           tycho_local_result_t *res)
+{
+    (void)now_ms;
+    int bad = 0, r;
+    long max = 0;
+    const char *prefix = get_str(req, "QueueNamePrefix", res, &bad);
+    const char *token = bad ? NULL : get_str(req, "NextToken", res, &bad);
+    if (bad || (r = get_int(req, "MaxResults", &max, res)) < 0) return;
+    if (r && (max < 1 || max > 1000)) {
+        invalid(res,
+                "Value for parameter MaxResults is invalid. Reason: MaxResults must be an integer "
+                "between 1 and 1000.%s%s",
+                NULL, NULL);
+        return;
+    }
+    if (token && !r) {
+        invalid(res,
+                "MaxResults is a mandatory parameter when you provide a value for NextToken.%s%s",
+                NULL, NULL);
+        return;
+    }
+    char after[81] = "";
+    if (token) {
+        unsigned char *raw;
+        size_t n;
+        if (tycho_b64_decode(token, strlen(token), &raw, &n) || n > 80) {
+            free(raw);
+            invalid(res, "Invalid NextToken value.%s%s", NULL, NULL);
+            return;
+        }
+        memcpy(after, raw, n);
+        after[n] = '\0';
+        free(raw);
+    }
+    long limit = r ? max : 1000;
+    sqlite3_stmt *st = tycho_local_stmt(
+        s, "SELECT name FROM sqs_queues WHERE name > ?1 AND substr(name, 1, length(?2)) = ?2"
+           " ORDER BY name LIMIT ?3");
+    if (!st) {
+        internal(s, res);
+        return;
+    }
+    sqlite3_bind_text(st, 1, after, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, prefix ? prefix : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, limit + 1);
+    cJSON *out = cJSON_CreateObject();
+    cJSON *urls = cJSON_AddArrayToObject(out, "QueueUrls");
+    long n = 0;
+    char last[81] = "";
+    int more = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        if (n == limit) {
+            more = 1;
+            break;
+        }
+        char url[256];
+        queue_url(s, name, url, sizeof url);
+        cJSON_AddItemToArray(urls, cJSON_CreateString(url));
+        snprintf(last, sizeof last, "%s", name);
+        n++;
+    }
+    sqlite3_reset(st);
+    if (more && r) {
+        tycho_buf_t t = TYCHO_BUF_INIT;
+        tycho_b64_encode(&t, (const unsigned char *)last, strlen(last));
+        cJSON_AddStringToObject(out, "NextToken", t.data ? t.data : "");
+        tycho_buf_free(&t);
+    }
+    tycho_local_ok(res, out);
+    cJSON_Delete(out);
+}
+
+typedef void (*sqs_op_fn)(tycho_local_store_t *, cJSON *, int64_t, tycho_local_result_t *);
+
+void tycho_local_sqs_exec(tycho_local_store_t *s, const char *op, cJSON *req, int64_t now_ms,
+                          tycho_local_result_t *res)
+{
+    static const struct {
+        const char *name;
+        sqs_op_fn fn;
+    } ops[] = {{"CreateQueue", op_create_queue},
+               {"GetQueueUrl", op_get_queue_url},
+               {"GetQueueAttributes", op_get_queue_attributes},
+               {"SetQueueAttributes", op_set_queue_attributes},
+               {"DeleteQueue", op_delete_queue},
+               {"ListQueues", op_list_queues},
+               {"SendMessage", op_send_message},
+               {"SendMessageBatch", op_send_message_batch},
+               {"ReceiveMessage", op_receive_message},
+               {"DeleteMessage", op_delete_message},
+               {"DeleteMessageBatch", op_delete_message_batch},
+               {"ChangeMessageVisibility", op_change_visibility},
+               {"ChangeMessageVisibilityBatch", op_change_visibility_batch},
+               {"PurgeQueue", op_purge_queue}};
+    static const char *const unsupported[] = {"AddPermission",
+                                              "RemovePermission",
+                                              "TagQueue",
+                                              "UntagQueue",
+                                              "ListQueueTags",
+                                              "ListDeadLetterSourceQueues",
+                                              "StartMessageMoveTask",
+                                              "CancelMessageMoveTask",
+                                              "ListMessageMoveTasks",
+                                              NULL};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (strcmp(op, ops[i].name) == 0) {
+            ops[i].fn(s, req, now_ms, res);
+            if (!res->body)
+                tycho_local_error(res, 500, LT_SQS_INTERNAL, "InternalFailure",
+                                  "local store: out of memory");
+            return;
+        }
+    for (int i = 0; unsupported[i]; i++)
+        if (strcmp(op, unsupported[i]) == 0) {
+            tycho_local_error(res, 400, T_UNSUPPORTED,
+                              "AWS.SimpleQueueService.UnsupportedOperation",
+                              "%s is not supported by the tycho local backend", op);
+            return;
+        }
+    tycho_local_error(res, 400, LT_UNKNOWN_OP, NULL, "Unknown operation AmazonSQS.%s", op);
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+/* TYCHO_LOCAL_QUEUES := queue (';' queue)*
+ * queue := name (':' key '=' value)*   keys: visibility, delay, retention,
+ * wait, max_size, dlq, max_receive. */
+int tycho_local_sqs_configure(tycho_local_store_t *s, const char *spec, int64_t now_ms, char *err,
+                              size_t errlen)
+{
+    char *copy = strdup(spec ? spec : "");
+    if (!copy) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = 0;
+    char *save = NULL;
+    for (char *q = strtok_r(copy, ";", &save); q && !rc; q = strtok_r(NULL, ";", &save)) {
+        while (isspace((unsigned char)*q))
+            q++;
+        char *e = q + strlen(q);
+        while (e > q && isspace((unsigned char)e[-1]))
+            *--e = '\0';
+        if (!*q) continue;
+        char *save2 = NULL;
+        char *name = strtok_r(q, ":", &save2);
+        if (!valid_queue_name(name)) {
+            snprintf(err, errlen, "invalid queue name \"%s\" (1-80 of A-Z a-z 0-9 - _)", name);
+            rc = -1;
+            break;
+        }
+        cJSON *in = cJSON_CreateObject();
+        const char *dlq = NULL;
+        const char *max_receive = "3";
+        for (char *opt = strtok_r(NULL, ":", &save2); opt; opt = strtok_r(NULL, ":", &save2)) {
+            char *eq = strchr(opt, '=');
+            if (!eq) {
+                snprintf(err, errlen, "queue %s: option \"%s\" is not key=value", name, opt);
+                rc = -1;
+                break;
+            }
+            *eq = '\0';
+            const char *k = opt, *v = eq + 1;
+            static const struct {
+                const char *key, *attr;
+            } map[] = {{"visibility", "VisibilityTimeout"},
+                       {"delay", "DelaySeconds"},
+                       {"retention", "MessageRetentionPeriod"},
+                       {"wait", "ReceiveMessageWaitTimeSeconds"},
+                       {"max_size", "MaximumMessageSize"}};
+            int known = 0;
+            for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+                if (strcmp(k, map[i].key) == 0) {
+                    cJSON_AddStringToObject(in, map[i].attr, v);
+                    known = 1;
+                }
+            if (strcmp(k, "dlq") == 0) {
+                dlq = v;
+                known = 1;
+            } else if (strcmp(k, "max_receive") == 0) {
+                max_receive = v;
+                known = 1;
+            }
+            if (!known) {
+                snprintf(err, errlen,
+                         "queue %s: unknown option \"%s\" (visibility, delay, retention, wait, "
+                         "max_size, dlq, max_receive)",
+                         name, k);
+                rc = -1;
+                break;
+            }
+        }
+        if (!rc && dlq) {
+            if (!valid_queue_name(dlq)) {
+                snprintf(err, errlen, "queue %s: invalid dlq name \"%s\"", name, dlq);
+                rc = -1;
+            } else {
+                queue_t d;
+                tycho_local_result_t tmp;
+                memset(&tmp, 0, sizeof tmp);
+                int f = queue_load(s, dlq, &d, &tmp);
+                queue_free(&d);
+                tycho_local_result_free(&tmp);
+                if (f < 0 || (!f && create_plain_queue(s, dlq, now_ms))) {
+                    snprintf(err, errlen, "queue %s: cannot create dlq %s: %s", name, dlq,
+                             sqlite3_errmsg(s->db));
+                    rc = -1;
+                } else {
+                    char policy[512];
+                    snprintf(policy, sizeof policy,
+                             "{\"deadLetterTargetArn\":\"arn:aws:sqs:%s:%s:%s\","
+                             "\"maxReceiveCount\":\"%s\"}",
+                             s->region, s->account, dlq, max_receive);
+                    cJSON_AddStringToObject(in, "RedrivePolicy", policy);
+                }
+            }
+        }
+        if (!rc) {
+            /* Config is declarative: the named attributes are (re)applied on
+             * every start; messages are kept. */
+            tycho_local_result_t tmp;
+            queue_t cur;
+            memset(&tmp, 0, sizeof tmp);
+            int f = queue_load(s, name, &cur, &tmp);
+            cJSON *attrs = f > 0 ? cJSON_Duplicate(cur.attrs, 1) : default_attrs();
+            queue_free(&cur);
+            if (f < 0 || !attrs) {
+                snprintf(err, errlen, "queue %s: %s", name, sqlite3_errmsg(s->db));
+                rc = -1;
+            } else if (apply_attributes(s, name, attrs, in, now_ms, &tmp)) {
+                const cJSON *m = NULL;
+                cJSON *body = tmp.body ? cJSON_Parse(tmp.body) : NULL;
+                m = cJSON_GetObjectItemCaseSensitive(body, "message");
+                snprintf(err, errlen, "queue %s: %s", name,
+                         cJSON_IsString(m) ? m->valuestring : "invalid attribute");
+                cJSON_Delete(body);
+                rc = -1;
+            } else if (queue_store(s, name, attrs, now_ms, f == 0)) {
+                snprintf(err, errlen, "queue %s: %s", name, sqlite3_errmsg(s->db));
+                rc = -1;
+            }
+            cJSON_Delete(attrs);
+            tycho_local_result_free(&tmp);
+        }
+        cJSON_Delete(in);
+    }
+    free(copy);
+    return rc;
+}

@@ -1,0 +1,468 @@
+/* local_store — see local_store.h. */
+#include "aws/local_store.h"
+#include "aws/local_ddb.h"
+#include "aws/local_sqs.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* Schema version 1. Messages keep their queue by name; items keep the
+ * order-preserving key bytes of local_av.h so SQLite's memcmp BLOB order is
+ * DynamoDB's key order. */
+static const char SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS sqs_queues(name TEXT PRIMARY KEY, attrs TEXT NOT NULL,"
+    " created_s INTEGER NOT NULL, modified_s INTEGER NOT NULL, purged_ms INTEGER NOT NULL DEFAULT "
+    "0);"
+    "CREATE TABLE IF NOT EXISTS sqs_messages(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " queue TEXT NOT NULL, message_id TEXT NOT NULL, body TEXT NOT NULL, md5_body TEXT NOT NULL,"
+    " attrs TEXT, md5_attrs TEXT, trace_header TEXT, group_id TEXT, dlq_source TEXT,"
+    " sent_ms INTEGER NOT NULL, visible_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
+    " receive_count INTEGER NOT NULL DEFAULT 0, first_receive_ms INTEGER NOT NULL DEFAULT 0,"
+    " receipt TEXT);"
+    "CREATE INDEX IF NOT EXISTS sqs_messages_ready ON sqs_messages(queue, visible_ms, id);"
+    "CREATE TABLE IF NOT EXISTS ddb_tables(name TEXT PRIMARY KEY, def TEXT NOT NULL, ttl_attr "
+    "TEXT);"
+    "CREATE TABLE IF NOT EXISTS ddb_items(tbl TEXT NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL,"
+    " item TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY(tbl, pk, sk)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS ddb_index(tbl TEXT NOT NULL, idx TEXT NOT NULL, gpk BLOB NOT NULL,"
+    " gsk BLOB NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL,"
+    " PRIMARY KEY(tbl, idx, gpk, gsk, pk, sk)) WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO meta(k, v) VALUES('schema', '1');";
+
+void tycho_local_config_init(tycho_local_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->queues, sizeof cfg->queues, "%s", TYCHO_LOCAL_DEFAULT_QUEUES);
+    snprintf(cfg->tables, sizeof cfg->tables, "%s", TYCHO_LOCAL_DEFAULT_TABLES);
+    cfg->auto_create_queues = 1;
+    cfg->sync_full = 1;
+    snprintf(cfg->region, sizeof cfg->region, "us-east-1");
+    snprintf(cfg->account, sizeof cfg->account, "000000000000");
+}
+
+static int copy_env(const char *name, char *dst, size_t cap, char *err, size_t errlen)
+{
+    const char *v = getenv(name);
+    if (!v) return 0;
+    if (strlen(v) >= cap) {
+        snprintf(err, errlen, "%s: too long (at most %zu bytes)", name, cap - 1);
+        return -1;
+    }
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+static int onoff(const char *name, const char *v, int *out, const char *on, const char *off,
+                 char *err, size_t errlen)
+{
+    if (!v) return 0;
+    if (strcasecmp(v, on) == 0 ||
+        (strcmp(on, "on") == 0 && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0)))
+        *out = 1;
+    else if (strcasecmp(v, off) == 0 ||
+             (strcmp(off, "off") == 0 && (strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0)))
+        *out = 0;
+    else {
+        snprintf(err, errlen, "%s: expected %s or %s, got \"%s\"", name, on, off, v);
+        return -1;
+    }
+    return 0;
+}
+
+int tycho_local_config_from_env(tycho_local_config_t *cfg, char *err, size_t errlen)
+{
+    if (copy_env("TYCHO_LOCAL_QUEUES", cfg->queues, sizeof cfg->queues, err, errlen) ||
+        copy_env("TYCHO_LOCAL_TABLES", cfg->tables, sizeof cfg->tables, err, errlen))
+        return -1;
+    if (onoff("TYCHO_LOCAL_AUTO_CREATE", getenv("TYCHO_LOCAL_AUTO_CREATE"),
+              &cfg->auto_create_queues, "on", "off", err, errlen) ||
+        onoff("TYCHO_LOCAL_SYNC", getenv("TYCHO_LOCAL_SYNC"), &cfg->sync_full, "full", "normal",
+              err, errlen))
+        return -1;
+    const char *region = getenv("AWS_REGION");
+    const char *rname = "AWS_REGION";
+    if (!region || !*region) {
+        region = getenv("AWS_DEFAULT_REGION");
+        rname = "AWS_DEFAULT_REGION";
+    }
+    if (region && *region) {
+        size_t n = strlen(region);
+        if (n >= sizeof cfg->region) {
+            snprintf(err, errlen, "%s: too long", rname);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (!isalnum((unsigned char)region[i]) && region[i] != '-') {
+                snprintf(err, errlen, "%s: not a region name: \"%s\"", rname, region);
+                return -1;
+            }
+        memcpy(cfg->region, region, n + 1);
+    }
+    const char *acct = getenv("TYCHO_LOCAL_ACCOUNT");
+    if (acct) {
+        size_t n = strlen(acct);
+        int ok = n == 12;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = isdigit((unsigned char)acct[i]);
+        if (!ok) {
+            snprintf(err, errlen, "TYCHO_LOCAL_ACCOUNT: expected 12 digits, got \"%s\"", acct);
+            return -1;
+        }
+        memcpy(cfg->account, acct, n + 1);
+    }
+    return 0;
+}
+
+int64_t tycho_local_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int tycho_local_exec_sql(tycho_local_store_t *s, const char *sql)
+{
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+sqlite3_stmt *tycho_local_stmt(tycho_local_store_t *s, const char *sql)
+{
+    for (int i = 0; i < s->nstmts; i++)
+        if (s->stmts[i].sql == sql) {
+            sqlite3_reset(s->stmts[i].stmt);
+            sqlite3_clear_bindings(s->stmts[i].stmt);
+            return s->stmts[i].stmt;
+        }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return NULL;
+    if (s->nstmts < (int)(sizeof s->stmts / sizeof s->stmts[0])) {
+        s->stmts[s->nstmts].sql = sql;
+        s->stmts[s->nstmts++].stmt = st;
+        return st;
+    }
+    /* Cache full (a bug: every statement is a static string): fail loudly. */
+    sqlite3_finalize(st);
+    return NULL;
+}
+
+int tycho_local_store_open(const char *dir, const tycho_local_config_t *cfg, int64_t now_ms,
+                           tycho_local_store_t **out, char *err, size_t errlen)
+{
+    char path[4200];
+    *out = NULL;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "local backend: cannot create data directory %s: %s", dir,
+                 strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, TYCHO_LOCAL_DB_FILE);
+    tycho_local_store_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "local backend: out of memory");
+        return -1;
+    }
+    s->auto_create_queues = cfg->auto_create_queues;
+    snprintf(s->region, sizeof s->region, "%s", cfg->region);
+    snprintf(s->account, sizeof s->account, "%s", cfg->account);
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "local backend: cannot open %s: %s", path,
+                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    char *emsg = NULL;
+    /* WAL + synchronous=FULL: every COMMIT fsyncs the WAL, so a request is
+     * answered only once its writes are durable (kill -9 and power loss).
+     * NORMAL (opt-in) survives kill -9 but may lose the last commits on power
+     * loss. */
+    const char *pragmas = cfg->sync_full ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                                         : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+    if (sqlite3_exec(s->db, pragmas, NULL, NULL, &emsg) != SQLITE_OK ||
+        sqlite3_exec(s->db, "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;", NULL, NULL,
+                     &emsg) != SQLITE_OK ||
+        sqlite3_exec(s->db, SCHEMA, NULL, NULL, &emsg) != SQLITE_OK) {
+        snprintf(err, errlen, "local backend: %s: %s", path, emsg ? emsg : sqlite3_errmsg(s->db));
+        sqlite3_free(emsg);
+        goto fail;
+    }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW &&
+            strcasecmp((const char *)sqlite3_column_text(st, 0), "wal") != 0) {
+            snprintf(err, errlen, "local backend: %s: the file system does not support WAL mode",
+                     path);
+            sqlite3_finalize(st);
+            goto fail;
+        }
+        sqlite3_finalize(st);
+    }
+    char cerr[512];
+    if (tycho_local_exec_sql(s, "BEGIN IMMEDIATE")) {
+        snprintf(err, errlen, "local backend: %s: %s", path, sqlite3_errmsg(s->db));
+        goto fail;
+    }
+    if (tycho_local_sqs_configure(s, cfg->queues, now_ms, cerr, sizeof cerr)) {
+        snprintf(err, errlen, "TYCHO_LOCAL_QUEUES: %s", cerr);
+        tycho_local_exec_sql(s, "ROLLBACK");
+        goto fail;
+    }
+    if (tycho_local_ddb_configure(s, cfg->tables, now_ms, cerr, sizeof cerr)) {
+        snprintf(err, errlen, "TYCHO_LOCAL_TABLES: %s", cerr);
+        tycho_local_exec_sql(s, "ROLLBACK");
+        goto fail;
+    }
+    if (tycho_local_exec_sql(s, "COMMIT")) {
+        snprintf(err, errlen, "local backend: %s: %s", path, sqlite3_errmsg(s->db));
+        tycho_local_exec_sql(s, "ROLLBACK");
+        goto fail;
+    }
+    *out = s;
+    return 0;
+fail:
+    tycho_local_store_close(s);
+    return -1;
+}
+
+void tycho_local_store_close(tycho_local_store_t *s)
+{
+    if (!s) return;
+    for (int i = 0; i < s->nstmts; i++)
+        sqlite3_finalize(s->stmts[i].stmt);
+    if (s->db) {
+        /* Fold the WAL back into the database so the file is self-contained. */
+        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        sqlite3_close(s->db);
+    }
+    free(s);
+}
+
+int tycho_local_store_sweep(tycho_local_store_t *s, int64_t now_ms)
+{
+    if (tycho_local_exec_sql(s, "BEGIN IMMEDIATE")) return -1;
+    sqlite3_stmt *st = tycho_local_stmt(s, "DELETE FROM sqs_messages WHERE expires_ms <= ?");
+    int ok = st != NULL;
+    if (st) {
+        sqlite3_bind_int64(st, 1, now_ms);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+        sqlite3_reset(st);
+    }
+    ok = ok && tycho_local_ddb_sweep(s, now_ms) == 0;
+    if (ok && tycho_local_exec_sql(s, "COMMIT") == 0) return 0;
+    tycho_local_exec_sql(s, "ROLLBACK");
+    return -1;
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+static void set_body(tycho_local_result_t *res, char *body)
+{
+    free(res->body);
+    res->body = body;
+    res->len = body ? strlen(body) : 0;
+}
+
+void tycho_local_error(tycho_local_result_t *res, int status, const char *type,
+                       const char *query_code, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    res->status = status;
+    res->wait_ms = 0;
+    res->nnotify = 0;
+    snprintf(res->query_error, sizeof res->query_error, "%s%s", query_code ? query_code : "",
+             query_code ? (status >= 500 ? ";Receiver" : ";Sender") : "");
+    cJSON *o = cJSON_CreateObject();
+    if (o && cJSON_AddStringToObject(o, "__type", type) &&
+        cJSON_AddStringToObject(o, "message", msg))
+        set_body(res, cJSON_PrintUnformatted(o));
+    else
+        set_body(res, NULL);
+    cJSON_Delete(o);
+}
+
+void tycho_local_ok(tycho_local_result_t *res, const cJSON *obj)
+{
+    res->status = 200;
+    res->query_error[0] = '\0';
+    set_body(res, cJSON_PrintUnformatted(obj));
+    if (!res->body) tycho_local_error(res, 500, LT_SQS_INTERNAL, NULL, "out of memory");
+}
+
+void tycho_local_notify(tycho_local_result_t *res, const char *queue)
+{
+    for (int i = 0; i < res->nnotify; i++)
+        if (strcmp(res->notify[i], queue) == 0) return;
+    if (res->nnotify < 2) snprintf(res->notify[res->nnotify++], sizeof res->notify[0], "%s", queue);
+}
+
+int tycho_local_random(unsigned char *p, size_t n)
+{
+    return RAND_bytes(p, (int)n) == 1 ? 0 : -1;
+}
+
+void tycho_local_uuid(char out[37])
+{
+    unsigned char b[16];
+    if (tycho_local_random(b, sizeof b)) memset(b, 0, sizeof b);
+    b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+void tycho_local_result_free(tycho_local_result_t *res)
+{
+    if (!res) return;
+    free(res->body);
+    res->body = NULL;
+    res->len = 0;
+}
+
+/* ---- exec --------------------------------------------------------------- */
+
+static int utf8_valid(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        unsigned cp;
+        if ((c & 0xE0) == 0xC0) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + len > n) return 0;
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xC0) != 0x80) return 0;
+            cp = cp << 6 | (p[i + k] & 0x3F);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+            (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
+/* cJSON stores strings NUL-terminated, so a "\u0000" escape would silently
+ * truncate a value; such bodies are refused instead. */
+static int has_nul_escape(const char *p, size_t n)
+{
+    for (size_t i = 0; i + 5 < n; i++) {
+        if (p[i] != '\\') continue;
+        if (p[i + 1] == 'u' && memcmp(p + i + 2, "0000", 4) == 0) return 1;
+        i++; /* skip the escaped character ("\\" included) */
+    }
+    return 0;
+}
+
+int tycho_local_exec(tycho_local_store_t *s, const char *target, const char *body, size_t len,
+                     int64_t now_ms, tycho_local_result_t *res)
+{
+    memset(res, 0, sizeof *res);
+    int sqs;
+    const char *op;
+    if (target && strncmp(target, "AmazonSQS.", 10) == 0) {
+        sqs = 1;
+        op = target + 10;
+    } else if (target && strncmp(target, "DynamoDB_20120810.", 18) == 0) {
+        sqs = 0;
+        op = target + 18;
+    } else {
+        tycho_local_error(res, 400, LT_UNKNOWN_OP, NULL, "Unknown operation: %s",
+                          target ? target : "(no X-Amz-Target)");
+        return res->body ? 0 : -ENOMEM;
+    }
+    cJSON *req = NULL;
+    if (len == 0) {
+        req = cJSON_CreateObject(); /* an empty body is an empty request */
+    } else if (!utf8_valid((const unsigned char *)body, len)) {
+        tycho_local_error(res, 400, LT_SERIALIZATION, NULL, "Request body is not valid UTF-8");
+        return res->body ? 0 : -ENOMEM;
+    } else {
+        const char *end = NULL;
+        req = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+        if (req) {
+            while (end && end < body + len &&
+                   (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+                end++;
+            if (end != body + len || !cJSON_IsObject(req)) {
+                cJSON_Delete(req);
+                req = NULL;
+            }
+        }
+        if (!req) {
+            tycho_local_error(
+                res, 400, LT_SERIALIZATION, NULL,
+                "Start of structure or map expected: the request body is not a JSON object");
+            return res->body ? 0 : -ENOMEM;
+        }
+    }
+    if (!req) {
+        tycho_local_error(res, 500, sqs ? LT_SQS_INTERNAL : LT_DDB_INTERNAL, NULL, "out of memory");
+        return res->body ? 0 : -ENOMEM;
+    }
+    if (len && has_nul_escape(body, len)) {
+        if (sqs)
+            tycho_local_error(res, 400, "com.amazonaws.sqs#InvalidMessageContents",
+                              "InvalidMessageContents",
+                              "Invalid binary character '#x0' was found in the message body, the "
+                              "set of allowed characters is #x9 | #xA | #xD | #x20 to #xD7FF | "
+                              "#xE000 to #xFFFD | #x10000 to #x10FFFF");
+        else
+            tycho_local_error(
+                res, 400, LT_DDB_VALIDATION, NULL,
+                "U+0000 characters in strings are not supported by the tycho local backend");
+        cJSON_Delete(req);
+        return res->body ? 0 : -ENOMEM;
+    }
+    if (tycho_local_exec_sql(s, "BEGIN IMMEDIATE")) {
+        tycho_local_error(res, 500, sqs ? LT_SQS_INTERNAL : LT_DDB_INTERNAL, NULL,
+                          "local store: %s", sqlite3_errmsg(s->db));
+        cJSON_Delete(req);
+        return res->body ? 0 : -ENOMEM;
+    }
+    if (sqs)
+        tycho_local_sqs_exec(s, op, req, now_ms, res);
+    else
+        tycho_local_ddb_exec(s, op, req, now_ms, res);
+    if (res->status == 200) {
+        if (tycho_local_exec_sql(s, "COMMIT")) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(s->db));
+            tycho_local_exec_sql(s, "ROLLBACK");
+            tycho_local_error(res, 500, sqs ? LT_SQS_INTERNAL : LT_DDB_INTERNAL, NULL,
+                              "local store: commit failed: %s", msg);
+        }
+    } else {
+        tycho_local_exec_sql(s, "ROLLBACK");
+    }
+    cJSON_Delete(req);
+    return res->body ? 0 : -ENOMEM;
+}

@@ -1,0 +1,122 @@
+/* local_store — the synchronous executor of the embedded local AWS backend:
+ * one SQLite database (<dir>/local-aws.sqlite3) that executes the same AWS
+ * JSON 1.0 requests tycho sends to SQS and DynamoDB and answers with the same
+ * status codes, bodies and error __types (PROTOCOLS.md §7, §8; LOCAL.md).
+ *
+ * Durability: WAL with synchronous=FULL and one transaction per request, so
+ * a response is produced only after its writes are fsynced; an acknowledged
+ * write survives kill -9 and power loss.
+ *
+ * Threading: a store is used by one thread at a time (in tycho, the local
+ * backend's owner thread, local_backend.h). Time comes from the caller
+ * (now_ms, Unix epoch milliseconds) so tests can drive the clock. */
+#ifndef TYCHO_LOCAL_STORE_H
+#define TYCHO_LOCAL_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TYCHO_LOCAL_DB_FILE "local-aws.sqlite3"
+#define TYCHO_LOCAL_DEFAULT_QUEUES "tycho-messages:dlq=tycho-messages-dlq:max_receive=3"
+#define TYCHO_LOCAL_DEFAULT_TABLES                                                                 \
+    "tycho-app-data:pk=id/S:sk=timestamp/S:gsi=user-index/user_id/S/created_at/S:ttl=ttl"
+
+typedef struct tycho_local_config {
+    char queues[4096];      /* TYCHO_LOCAL_QUEUES (syntax in LOCAL.md); default above */
+    char tables[4096];      /* TYCHO_LOCAL_TABLES; default above */
+    int auto_create_queues; /* TYCHO_LOCAL_AUTO_CREATE=on|off, default on */
+    int sync_full;          /* TYCHO_LOCAL_SYNC=full|normal, default full */
+    char region[32];        /* AWS_REGION, then AWS_DEFAULT_REGION, default us-east-1 */
+    char account[16];       /* TYCHO_LOCAL_ACCOUNT, 12 digits, default 000000000000 */
+} tycho_local_config_t;
+
+typedef struct tycho_local_store tycho_local_store_t;
+
+#define TYCHO_LOCAL_NAME_MAX 256
+
+typedef struct tycho_local_result {
+    int status; /* HTTP status: 200, 400, 403, 500 */
+    char *body; /* malloc'd JSON, NUL-terminated; owned by the result */
+    size_t len;
+    /* SQS errors: the x-amzn-query-error header value ("Code;Sender"), else "". */
+    char query_error[96];
+    /* An empty ReceiveMessage that asked to wait (WaitTimeSeconds, or the
+     * queue's ReceiveMessageWaitTimeSeconds): the caller may run the same
+     * request again until now + wait_ms, whenever wait_queue gets a message. */
+    int64_t wait_ms;
+    char wait_queue[TYCHO_LOCAL_NAME_MAX];
+    int64_t
+        next_ready_ms; /* earliest time a hidden message of wait_queue becomes visible, 0 none */
+    /* Queues in which this request made messages receivable now. */
+    int nnotify;
+    char notify[2][TYCHO_LOCAL_NAME_MAX];
+} tycho_local_result_t;
+
+/* Defaults (above); then tycho_local_config_from_env reads the variables.
+ * 0, or -1 with a one-line message naming the variable. */
+void tycho_local_config_init(tycho_local_config_t *cfg);
+int tycho_local_config_from_env(tycho_local_config_t *cfg, char *err, size_t errlen);
+
+/* Opens (creating) <dir>/local-aws.sqlite3 and applies the configured queues
+ * and tables. 0, or -1 with a one-line message in err. */
+int tycho_local_store_open(const char *dir, const tycho_local_config_t *cfg, int64_t now_ms,
+                           tycho_local_store_t **out, char *err, size_t errlen);
+void tycho_local_store_close(tycho_local_store_t *s);
+
+/* Executes one request. target is the X-Amz-Target value
+ * ("AmazonSQS.SendMessage", "DynamoDB_20120810.PutItem"). Always fills res
+ * (errors included) and returns 0; -ENOMEM only if no response could be
+ * built at all. Free with tycho_local_result_free. */
+int tycho_local_exec(tycho_local_store_t *s, const char *target, const char *body, size_t len,
+                     int64_t now_ms, tycho_local_result_t *res);
+void tycho_local_result_free(tycho_local_result_t *res);
+
+int64_t tycho_local_now_ms(void); /* wall clock, Unix epoch ms */
+
+/* Housekeeping: deletes SQS messages past their retention period and items
+ * past their TTL (reads already ignore both). 0 or -1. */
+int tycho_local_store_sweep(tycho_local_store_t *s, int64_t now_ms);
+
+/* ---- internal: shared by local_store.c, local_sqs.c, local_ddb.c only ---- */
+
+#include <cJSON.h>
+#include <sqlite3.h>
+
+struct tycho_local_store {
+    sqlite3 *db;
+    int auto_create_queues;
+    char region[32];
+    char account[16];
+    struct {
+        const char *sql;
+        sqlite3_stmt *stmt;
+    } stmts[96];
+    int nstmts;
+};
+
+/* Error __types (the prefix before '#' is what the real services send). */
+#define LT_SERIALIZATION "com.amazon.coral.service#SerializationException"
+#define LT_UNKNOWN_OP "com.amazon.coral.service#UnknownOperationException"
+#define LT_DDB_VALIDATION "com.amazon.coral.validate#ValidationException"
+#define LT_DDB_NOT_FOUND "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException"
+#define LT_DDB_IN_USE "com.amazonaws.dynamodb.v20120810#ResourceInUseException"
+#define LT_DDB_CONDITION "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException"
+#define LT_DDB_INTERNAL "com.amazonaws.dynamodb.v20120810#InternalServerError"
+#define LT_SQS_INTERNAL "com.amazon.coral.service#InternalFailure"
+
+/* A prepared statement for a static SQL string, cached per store, reset and
+ * with bindings cleared. NULL on error (sqlite3_errmsg has details). */
+sqlite3_stmt *tycho_local_stmt(tycho_local_store_t *s, const char *sql);
+/* Sets an error response: HTTP status, __type, optional query-error code. */
+void tycho_local_error(tycho_local_result_t *res, int status, const char *type,
+                       const char *query_code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Serializes obj as the response body (status 200); obj stays the caller's. */
+void tycho_local_ok(tycho_local_result_t *res, const cJSON *obj);
+void tycho_local_notify(tycho_local_result_t *res, const char *queue);
+int tycho_local_random(unsigned char *p, size_t n);
+void tycho_local_uuid(char out[37]);
+/* Runs a statement that returns no rows. 0 or -1. */
+int tycho_local_exec_sql(tycho_local_store_t *s, const char *sql);
+
+#endif

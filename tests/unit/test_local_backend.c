@@ -1,0 +1,287 @@
+/* Unit tests for local_backend: the owner thread and its clients on two uv
+ * loops in two threads. A long poll on one client is woken by a send from
+ * another client on another thread; waits end at their deadline or on a
+ * visibility expiry; cancel, close and stop are clean (run under ASan and
+ * valgrind). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "aws/local_backend.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct env {
+    char dir[64];
+    tycho_local_backend_t *b;
+} env_t;
+
+typedef struct reply {
+    atomic_int done;
+    int status;
+    char body[4096];
+    uint64_t at_ms;
+} reply_t;
+
+static void on_reply(int status, const char *body, size_t len, void *ud)
+{
+    reply_t *r = ud;
+    r->status = status;
+    snprintf(r->body, sizeof r->body, "%.*s", (int)len, body);
+    r->at_ms = uv_hrtime() / 1000000;
+    atomic_store(&r->done, 1);
+}
+
+static int setup(void **state)
+{
+    env_t *e = calloc(1, sizeof *e);
+    tycho_local_config_t cfg;
+    char err[512];
+    snprintf(e->dir, sizeof e->dir, "/tmp/tycho-backend-XXXXXX");
+    assert_non_null(mkdtemp(e->dir));
+    tycho_local_config_init(&cfg);
+    snprintf(cfg.queues, sizeof cfg.queues, "q;q2");
+    if (tycho_local_backend_start(e->dir, &cfg, &e->b, err, sizeof err)) fail_msg("start: %s", err);
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    env_t *e = *state;
+    char cmd[128];
+    tycho_local_backend_stop(e->b);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", e->dir);
+    assert_int_equal(system(cmd), 0);
+    free(e);
+    return 0;
+}
+
+/* Runs one call to completion on loop (the calling thread's). */
+static void call_sync(tycho_local_client_t *c, uv_loop_t *loop, const char *target,
+                      const char *body, reply_t *r)
+{
+    memset(r, 0, sizeof *r);
+    assert_non_null(tycho_local_client_call(c, target, body, strlen(body), on_reply, r));
+    while (!atomic_load(&r->done))
+        uv_run(loop, UV_RUN_ONCE);
+}
+
+static void closed_cb(void *ud)
+{
+    atomic_store((atomic_int *)ud, 1);
+}
+
+static void close_client(tycho_local_client_t *c, uv_loop_t *loop)
+{
+    atomic_int closed = 0;
+    tycho_local_client_close(c, closed_cb, &closed);
+    while (!atomic_load(&closed))
+        uv_run(loop, UV_RUN_ONCE);
+}
+
+typedef struct poller {
+    tycho_local_backend_t *b;
+    const char *body;
+    reply_t reply;
+    atomic_int started;
+    uint64_t start_ms;
+} poller_t;
+
+/* Thread A: its own loop and client; one long poll, then close. */
+static void poller_main(void *arg)
+{
+    poller_t *p = arg;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    tycho_local_client_t *c = tycho_local_client_new(p->b, &loop);
+    p->start_ms = uv_hrtime() / 1000000;
+    assert_non_null(tycho_local_client_call(c, "AmazonSQS.ReceiveMessage", p->body, strlen(p->body),
+                                            on_reply, &p->reply));
+    atomic_store(&p->started, 1);
+    while (!atomic_load(&p->reply.done))
+        uv_run(&loop, UV_RUN_ONCE);
+    atomic_int closed = 0;
+    tycho_local_client_close(c, closed_cb, &closed);
+    while (!atomic_load(&closed))
+        uv_run(&loop, UV_RUN_ONCE);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+}
+
+static void test_long_poll_woken_by_other_thread(void **state)
+{
+    env_t *e = *state;
+    poller_t p;
+    memset(&p, 0, sizeof p);
+    p.b = e->b;
+    p.body = "{\"QueueUrl\":\"http://localhost/000000000000/q\",\"WaitTimeSeconds\":10}";
+    uv_thread_t t;
+    assert_int_equal(uv_thread_create(&t, poller_main, &p), 0);
+    while (!atomic_load(&p.started))
+        usleep(1000);
+    usleep(200000); /* the poll is waiting on the owner thread now */
+    assert_false(atomic_load(&p.reply.done));
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    tycho_local_client_t *c = tycho_local_client_new(e->b, &loop);
+    reply_t r;
+    call_sync(c, &loop, "AmazonSQS.SendMessage",
+              "{\"QueueUrl\":\"http://localhost/000000000000/q\",\"MessageBody\":\"wake\"}", &r);
+    assert_int_equal(r.status, 200);
+    uv_thread_join(&t);
+    assert_int_equal(p.reply.status, 200);
+    assert_non_null(strstr(p.reply.body, "\"Body\":\"wake\""));
+    uint64_t waited = p.reply.at_ms - p.start_ms;
+    if (waited > 3000)
+        fail_msg("long poll took %llu ms; it should wake on the send", (unsigned long long)waited);
+    close_client(c, &loop);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_long_poll_deadline_and_visibility(void **state)
+{
+    env_t *e = *state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    tycho_local_client_t *c = tycho_local_client_new(e->b, &loop);
+    reply_t r;
+    uint64_t t0 = uv_hrtime() / 1000000;
+    call_sync(c, &loop, "AmazonSQS.ReceiveMessage",
+              "{\"QueueUrl\":\"http://localhost/000000000000/q2\",\"WaitTimeSeconds\":1}", &r);
+    uint64_t took = r.at_ms - t0;
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{}");
+    assert_true(took >= 950 && took < 3000);
+    /* a message hidden for 1 s wakes a waiting poll when it becomes visible */
+    call_sync(c, &loop, "AmazonSQS.SendMessage",
+              "{\"QueueUrl\":\"http://localhost/000000000000/q2\",\"MessageBody\":\"again\"}", &r);
+    call_sync(c, &loop, "AmazonSQS.ReceiveMessage",
+              "{\"QueueUrl\":\"http://localhost/000000000000/q2\",\"VisibilityTimeout\":1}", &r);
+    assert_non_null(strstr(r.body, "again"));
+    t0 = uv_hrtime() / 1000000;
+    call_sync(c, &loop, "AmazonSQS.ReceiveMessage",
+              "{\"QueueUrl\":\"http://localhost/000000000000/"
+              "q2\",\"WaitTimeSeconds\":10,\"AttributeNames\":[\"All\"]}",
+              &r);
+    took = r.at_ms - t0;
+    assert_non_null(strstr(r.body, "\"ApproximateReceiveCount\":\"2\""));
+    assert_true(took < 3000);
+    /* other requests are not blocked by a waiting poll */
+    reply_t waiting;
+    memset(&waiting, 0, sizeof waiting);
+    const char *lp = "{\"QueueUrl\":\"http://localhost/000000000000/q\",\"WaitTimeSeconds\":20}";
+    assert_non_null(
+        tycho_local_client_call(c, "AmazonSQS.ReceiveMessage", lp, strlen(lp), on_reply, &waiting));
+    call_sync(c, &loop, "DynamoDB_20120810.ListTables", "{}", &r);
+    assert_int_equal(r.status, 200);
+    assert_false(atomic_load(&waiting.done));
+    /* closing the client cancels the waiting poll: its callback never runs */
+    close_client(c, &loop);
+    assert_false(atomic_load(&waiting.done));
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_cancel(void **state)
+{
+    env_t *e = *state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    tycho_local_client_t *c = tycho_local_client_new(e->b, &loop);
+    reply_t a, r;
+    memset(&a, 0, sizeof a);
+    const char *lp = "{\"QueueUrl\":\"http://localhost/000000000000/q\",\"WaitTimeSeconds\":20}";
+    tycho_local_call_t *call =
+        tycho_local_client_call(c, "AmazonSQS.ReceiveMessage", lp, strlen(lp), on_reply, &a);
+    assert_non_null(call);
+    tycho_local_call_cancel(call);
+    /* the next call still works; the cancelled poll did not take the message */
+    call_sync(c, &loop, "AmazonSQS.SendMessage",
+              "{\"QueueUrl\":\"http://localhost/000000000000/q\",\"MessageBody\":\"kept\"}", &r);
+    call_sync(c, &loop, "AmazonSQS.ReceiveMessage",
+              "{\"QueueUrl\":\"http://localhost/000000000000/q\",\"WaitTimeSeconds\":1}", &r);
+    assert_non_null(strstr(r.body, "kept"));
+    assert_false(atomic_load(&a.done));
+    call_sync(c, &loop, "AmazonSQS.Bogus", "{}", &r);
+    assert_int_equal(r.status, 400);
+    close_client(c, &loop);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_stop_with_waiter_then_call(void **state)
+{
+    env_t *e = *state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    tycho_local_client_t *c = tycho_local_client_new(e->b, &loop);
+    reply_t w, r;
+    memset(&w, 0, sizeof w);
+    const char *lp = "{\"QueueUrl\":\"http://localhost/000000000000/q\",\"WaitTimeSeconds\":20}";
+    assert_non_null(
+        tycho_local_client_call(c, "AmazonSQS.ReceiveMessage", lp, strlen(lp), on_reply, &w));
+    usleep(100000);
+    uint64_t t0 = uv_hrtime() / 1000000;
+    tycho_local_backend_stop(e->b); /* ends the poll with its empty answer */
+    e->b = NULL;
+    while (!atomic_load(&w.done))
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(w.status, 200);
+    assert_string_equal(w.body, "{}");
+    assert_true(uv_hrtime() / 1000000 - t0 < 3000);
+    /* after stop: a clean 503, still delivered asynchronously */
+    call_sync(c, &loop, "AmazonSQS.ListQueues", "{}", &r);
+    assert_int_equal(r.status, 503);
+    assert_non_null(strstr(r.body, "ServiceUnavailable"));
+    close_client(c, &loop); /* frees the backend's memory too */
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void test_start_error(void **state)
+{
+    (void)state;
+    tycho_local_config_t cfg;
+    tycho_local_backend_t *b = NULL;
+    char err[512];
+    tycho_local_config_init(&cfg);
+    snprintf(cfg.queues, sizeof cfg.queues, "bad name");
+    assert_int_equal(tycho_local_backend_start("/tmp", &cfg, &b, err, sizeof err), -1);
+    assert_null(b);
+    assert_non_null(strstr(err, "TYCHO_LOCAL_QUEUES"));
+    tycho_local_config_init(&cfg);
+    assert_int_equal(tycho_local_backend_start("/proc/nonexistent/dir", &cfg, &b, err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "local backend"));
+}
+
+static int noop_teardown(void **state)
+{
+    env_t *e = *state;
+    if (e->b) tycho_local_backend_stop(e->b);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", e->dir);
+    assert_int_equal(system(cmd), 0);
+    free(e);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_long_poll_woken_by_other_thread, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_poll_deadline_and_visibility, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_with_waiter_then_call, setup, noop_teardown),
+        cmocka_unit_test(test_start_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,829 @@
+/* Unit tests for the DynamoDB half of the local executor, driven through
+ * tycho_local_exec with an injected clock: tables, items, conditional
+ * writes, update expressions, ReturnValues, Query/Scan (key conditions,
+ * GSIs, filters, projections, pagination), batches, TTL, limits, errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "aws/local_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct env {
+    char dir[64];
+    tycho_local_store_t *s;
+    int64_t now;
+    int status;
+    cJSON *body;
+} env_t;
+
+static int env_open(env_t *e, const char *tables)
+{
+    tycho_local_config_t cfg;
+    char err[512];
+    tycho_local_config_init(&cfg);
+    cfg.queues[0] = '\0';
+    snprintf(cfg.tables, sizeof cfg.tables, "%s", tables);
+    if (tycho_local_store_open(e->dir, &cfg, e->now, &e->s, err, sizeof err)) {
+        fprintf(stderr, "open: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int setup(void **state)
+{
+    env_t *e = calloc(1, sizeof *e);
+    snprintf(e->dir, sizeof e->dir, "/tmp/tycho-ddb-XXXXXX");
+    assert_non_null(mkdtemp(e->dir));
+    e->now = 1700000000000;
+    assert_int_equal(env_open(e, ""), 0);
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    env_t *e = *state;
+    char cmd[128];
+    cJSON_Delete(e->body);
+    tycho_local_store_close(e->s);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", e->dir);
+    assert_int_equal(system(cmd), 0);
+    free(e);
+    return 0;
+}
+
+static cJSON *ddb(env_t *e, const char *op, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static cJSON *ddb(env_t *e, const char *op, const char *fmt, ...)
+{
+    char body[16384], target[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof body, fmt, ap);
+    va_end(ap);
+    snprintf(target, sizeof target, "DynamoDB_20120810.%s", op);
+    tycho_local_result_t r;
+    assert_int_equal(tycho_local_exec(e->s, target, body, strlen(body), e->now, &r), 0);
+    cJSON_Delete(e->body);
+    e->status = r.status;
+    e->body = cJSON_Parse(r.body);
+    if (!e->body) fail_msg("%s: unparsable response %s", op, r.body);
+    tycho_local_result_free(&r);
+    return e->body;
+}
+
+static const char *type_of(env_t *e)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(e->body, "__type");
+    return cJSON_IsString(t) ? t->valuestring : "";
+}
+
+static const char *msg_of(env_t *e)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(e->body, "message");
+    return cJSON_IsString(t) ? t->valuestring : "";
+}
+
+#define VALIDATION "com.amazon.coral.validate#ValidationException"
+#define EXPECT_ERR(e, type, needle)                                                                \
+    do {                                                                                           \
+        assert_int_equal((e)->status, 400);                                                        \
+        assert_string_equal(type_of(e), (type));                                                   \
+        if (!strstr(msg_of(e), (needle)))                                                          \
+            fail_msg("message '%s' lacks '%s'", msg_of(e), (needle));                              \
+    } while (0)
+
+/* Compact JSON of a member of the last response (caller frees). */
+static char *member(env_t *e, const char *name)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(e->body, name);
+    return m ? cJSON_PrintUnformatted(m) : strdup("(none)");
+}
+
+#define EXPECT_MEMBER(e, name, want)                                                               \
+    do {                                                                                           \
+        char *m_ = member((e), (name));                                                            \
+        if (strcmp(m_, (want)) != 0) fail_msg("%s = %s, want %s", (name), m_, (want));             \
+        free(m_);                                                                                  \
+    } while (0)
+
+static double num(env_t *e, const char *name)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(e->body, name);
+    return cJSON_IsNumber(m) ? m->valuedouble : -1;
+}
+
+static const char APP_TABLE[] =
+    "{\"TableName\":\"app\",\"AttributeDefinitions\":[{\"AttributeName\":\"id\",\"AttributeType\":"
+    "\"S\"},"
+    "{\"AttributeName\":\"ts\",\"AttributeType\":\"N\"},{\"AttributeName\":\"user\","
+    "\"AttributeType\":\"S\"},"
+    "{\"AttributeName\":\"created\",\"AttributeType\":\"S\"}],"
+    "\"KeySchema\":[{\"AttributeName\":\"id\",\"KeyType\":\"HASH\"},{\"AttributeName\":\"ts\","
+    "\"KeyType\":\"RANGE\"}],"
+    "\"GlobalSecondaryIndexes\":[{\"IndexName\":\"by-user\",\"KeySchema\":[{\"AttributeName\":"
+    "\"user\",\"KeyType\":\"HASH\"},"
+    "{\"AttributeName\":\"created\",\"KeyType\":\"RANGE\"}],\"Projection\":{\"ProjectionType\":"
+    "\"ALL\"}},"
+    "{\"IndexName\":\"keys\",\"KeySchema\":[{\"AttributeName\":\"user\",\"KeyType\":\"HASH\"}],"
+    "\"Projection\":{\"ProjectionType\":\"KEYS_ONLY\"}}],"
+    "\"BillingMode\":\"PAY_PER_REQUEST\"}";
+
+static void test_tables(void **state)
+{
+    env_t *e = *state;
+    ddb(e, "CreateTable", "%s", APP_TABLE);
+    assert_int_equal(e->status, 200);
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(e->body, "TableDescription");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(d, "TableStatus")->valuestring, "ACTIVE");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(d, "TableArn")->valuestring,
+                        "arn:aws:dynamodb:us-east-1:000000000000:table/app");
+    assert_int_equal(
+        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "GlobalSecondaryIndexes")), 2);
+    ddb(e, "CreateTable", "%s", APP_TABLE);
+    EXPECT_ERR(e, "com.amazonaws.dynamodb.v20120810#ResourceInUseException",
+               "Table already exists: app");
+    ddb(e, "CreateTable",
+        "{\"TableName\":\"t1\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
+        "\"AttributeType\":\"S\"}],"
+        "\"KeySchema\":[{\"AttributeName\":\"a\",\"KeyType\":\"HASH\"}],\"BillingMode\":\"PAY_PER_"
+        "REQUEST\"}");
+    EXPECT_ERR(e, VALIDATION, "length greater than or equal to 3");
+    ddb(e, "CreateTable",
+        "{\"TableName\":\"bad name\",\"AttributeDefinitions\":[],\"KeySchema\":[]}");
+    EXPECT_ERR(e, VALIDATION, "regular expression pattern");
+    ddb(e, "CreateTable",
+        "{\"TableName\":\"tab\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
+        "\"AttributeType\":\"S\"},"
+        "{\"AttributeName\":\"b\",\"AttributeType\":\"S\"}],\"KeySchema\":[{\"AttributeName\":"
+        "\"a\",\"KeyType\":\"HASH\"}],"
+        "\"BillingMode\":\"PAY_PER_REQUEST\"}");
+    EXPECT_ERR(e, VALIDATION, "does not exactly match number of attributes defined");
+    ddb(e, "CreateTable",
+        "{\"TableName\":\"tab\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
+        "\"AttributeType\":\"S\"}],"
+        "\"KeySchema\":[{\"AttributeName\":\"a\",\"KeyType\":\"RANGE\"}],\"BillingMode\":\"PAY_PER_"
+        "REQUEST\"}");
+    EXPECT_ERR(e, VALIDATION, "first KeySchemaElement is not a HASH");
+    ddb(e, "CreateTable",
+        "{\"TableName\":\"tab\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
+        "\"AttributeType\":\"S\"}],"
+        "\"KeySchema\":[{\"AttributeName\":\"a\",\"KeyType\":\"HASH\"}]}");
+    EXPECT_ERR(e, VALIDATION, "must both be specified when BillingMode is PROVISIONED");
+    ddb(e, "CreateTable",
+        "{\"TableName\":\"tab\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
+        "\"AttributeType\":\"X\"}],"
+        "\"KeySchema\":[{\"AttributeName\":\"a\",\"KeyType\":\"HASH\"}],\"BillingMode\":\"PAY_PER_"
+        "REQUEST\"}");
+    EXPECT_ERR(e, VALIDATION, "enum value set: [B, N, S]");
+    ddb(e, "CreateTable",
+        "{\"TableName\":\"tab\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
+        "\"AttributeType\":\"S\"},"
+        "{\"AttributeName\":\"b\",\"AttributeType\":\"S\"}],\"KeySchema\":[{\"AttributeName\":"
+        "\"a\",\"KeyType\":\"HASH\"}],"
+        "\"LocalSecondaryIndexes\":[{\"IndexName\":\"lsi\",\"KeySchema\":[{\"AttributeName\":\"a\","
+        "\"KeyType\":\"HASH\"},"
+        "{\"AttributeName\":\"b\",\"KeyType\":\"RANGE\"}],\"Projection\":{\"ProjectionType\":"
+        "\"ALL\"}}],\"BillingMode\":\"PAY_PER_REQUEST\"}");
+    EXPECT_ERR(e, VALIDATION, "not supported by the tycho local backend");
+    ddb(e, "CreateTable",
+        "{\"TableName\":\"prov\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
+        "\"AttributeType\":\"B\"}],"
+        "\"KeySchema\":[{\"AttributeName\":\"a\",\"KeyType\":\"HASH\"}],\"ProvisionedThroughput\":{"
+        "\"ReadCapacityUnits\":5,\"WriteCapacityUnits\":5}}");
+    assert_int_equal(e->status, 200);
+    ddb(e, "ListTables", "{}");
+    EXPECT_MEMBER(e, "TableNames", "[\"app\",\"prov\"]");
+    ddb(e, "ListTables", "{\"Limit\":1}");
+    EXPECT_MEMBER(e, "TableNames", "[\"app\"]");
+    EXPECT_MEMBER(e, "LastEvaluatedTableName", "\"app\"");
+    ddb(e, "ListTables", "{\"Limit\":1,\"ExclusiveStartTableName\":\"app\"}");
+    EXPECT_MEMBER(e, "TableNames", "[\"prov\"]");
+    EXPECT_MEMBER(e, "LastEvaluatedTableName", "(none)");
+    ddb(e, "DescribeTable", "{\"TableName\":\"prov\"}");
+    assert_int_equal(e->status, 200);
+    ddb(e, "DeleteTable", "{\"TableName\":\"prov\"}");
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(e->body, "TableDescription"), "TableStatus")
+            ->valuestring,
+        "DELETING");
+    ddb(e, "DescribeTable", "{\"TableName\":\"prov\"}");
+    EXPECT_ERR(e, "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException",
+               "Requested resource not found");
+    ddb(e, "DescribeTable", "{}");
+    EXPECT_ERR(e, VALIDATION, "Member must not be null");
+    ddb(e, "DescribeTable", "{\"TableName\":5}");
+    assert_string_equal(type_of(e), "com.amazon.coral.service#SerializationException");
+    ddb(e, "TransactWriteItems", "{}");
+    EXPECT_ERR(e, VALIDATION, "not supported by the tycho local backend");
+    ddb(e, "NoSuchThing", "{}");
+    assert_string_equal(type_of(e), "com.amazon.coral.service#UnknownOperationException");
+}
+
+static void test_items(void **state)
+{
+    env_t *e = *state;
+    ddb(e, "CreateTable", "%s", APP_TABLE);
+    ddb(e, "PutItem",
+        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1.0\"},\"v\":{\"N\":"
+        "\"007\"},\"l\":{\"L\":[]}}}");
+    assert_int_equal(e->status, 200);
+    EXPECT_MEMBER(e, "Attributes", "(none)");
+    ddb(e, "GetItem",
+        "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
+        "\"ConsistentRead\":true}");
+    EXPECT_MEMBER(
+        e, "Item",
+        "{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"},\"v\":{\"N\":\"7\"},\"l\":{\"L\":[]}}");
+    ddb(e, "GetItem",
+        "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"2\"}}}");
+    assert_int_equal(e->status, 200);
+    assert_int_equal(cJSON_GetArraySize(e->body), 0);
+    ddb(e, "GetItem", "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"}}}");
+    EXPECT_ERR(e, VALIDATION, "The provided key element does not match the schema");
+    ddb(e, "GetItem",
+        "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"},\"ts\":{\"S\":\"1\"}}}");
+    EXPECT_ERR(e, VALIDATION, "The provided key element does not match the schema");
+    ddb(e, "GetItem",
+        "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"},\"x\":{\"S\":"
+        "\"\"}}}");
+    EXPECT_ERR(e, VALIDATION, "The provided key element does not match the schema");
+    ddb(e, "PutItem",
+        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"\"},\"ts\":{\"N\":\"1\"}}}");
+    EXPECT_ERR(e, VALIDATION, "cannot contain an empty string value. Key: id");
+    ddb(e, "PutItem", "{\"TableName\":\"app\",\"Item\":{\"ts\":{\"N\":\"1\"}}}");
+    EXPECT_ERR(e, VALIDATION, "Missing the key id in the item");
+    ddb(e, "PutItem",
+        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"N\":\"1\"},\"ts\":{\"N\":\"1\"}}}");
+    EXPECT_ERR(e, VALIDATION, "Type mismatch for key id expected: S actual: N");
+    ddb(e, "PutItem",
+        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"b\"},\"ts\":{\"N\":\"1\"},\"user\":{"
+        "\"N\":\"1\"}}}");
+    EXPECT_ERR(e, VALIDATION,
+               "Type mismatch for Index Key user Expected: S Actual: N IndexName: by-user");
+    ddb(e, "PutItem",
+        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"b\"},\"ts\":{\"N\":\"1\"},\"n\":{\"N\":"
+        "\"1e200\"}}}");
+    EXPECT_ERR(e, VALIDATION, "Number overflow");
+    ddb(e, "PutItem",
+        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"b\"},\"ts\":{\"N\":\"1\"},\"s\":{\"SS\":["
+        "\"x\",\"x\"]}}}");
+    EXPECT_ERR(e, VALIDATION, "duplicates");
+    ddb(e, "PutItem", "{\"TableName\":\"nope\",\"Item\":{\"id\":{\"S\":\"b\"}}}");
+    assert_string_equal(type_of(e), "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException");
+    ddb(e, "PutItem",
+        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"b\"},\"ts\":{\"N\":\"1\"}},\"Expected\":{"
+        "}}");
+    EXPECT_ERR(e, VALIDATION, "Expected is not supported");
+    ddb(e, "PutItem",
+        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"b\"},\"ts\":{\"N\":\"1\"}},"
+        "\"ReturnValues\":\"ALL_NEW\"}");
+    EXPECT_ERR(e, VALIDATION, "ReturnValues can only be ALL_OLD or NONE");
+    /* 400 KB limit */
+    size_t n = 409600;
+    char *big = malloc(n + 200);
+    int k = snprintf(big, n + 200,
+                     "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"b\"},\"ts\":{\"N\":\"1\"},"
+                     "\"blob\":{\"S\":\"");
+    memset(big + k, 'x', n);
+    strcpy(big + k + n, "\"}}}");
+    tycho_local_result_t r;
+    assert_int_equal(
+        tycho_local_exec(e->s, "DynamoDB_20120810.PutItem", big, strlen(big), e->now, &r), 0);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "Item size has exceeded the maximum allowed size"));
+    tycho_local_result_free(&r);
+    free(big);
+    /* conditions */
+    ddb(e, "PutItem",
+        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
+        "\"ConditionExpression\":\"attribute_not_exists(id)\"}");
+    EXPECT_ERR(e, "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+               "The conditional request failed");
+    EXPECT_MEMBER(e, "Item", "(none)");
+    ddb(e, "PutItem",
+        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
+        "\"ConditionExpression\":\"attribute_not_exists(id)\","
+        "\"ReturnValuesOnConditionCheckFailure\":\"ALL_OLD\"}");
+    EXPECT_MEMBER(
+        e, "Item",
+        "{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"},\"v\":{\"N\":\"7\"},\"l\":{\"L\":[]}}");
+    ddb(e, "PutItem",
+        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"},\"v\":{\"N\":"
+        "\"8\"}},\"ConditionExpression\":\"v = :seven\","
+        "\"ExpressionAttributeValues\":{\":seven\":{\"N\":\"7.00\"}},\"ReturnValues\":\"ALL_"
+        "OLD\"}");
+    assert_int_equal(e->status, 200);
+    EXPECT_MEMBER(
+        e, "Attributes",
+        "{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"},\"v\":{\"N\":\"7\"},\"l\":{\"L\":[]}}");
+    ddb(e, "PutItem",
+        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
+        "\"ConditionExpression\":\"v = :x\"}");
+    EXPECT_ERR(e, VALIDATION, "An expression attribute value used in expression is not defined");
+    ddb(e, "PutItem",
+        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
+        "\"ExpressionAttributeValues\":{\":x\":{\"N\":\"1\"}}}");
+    EXPECT_ERR(e, VALIDATION,
+               "ExpressionAttributeValues can only be specified when using expressions");
+    ddb(e, "PutItem",
+        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
+        "\"ConditionExpression\":\"v = :x\","
+        "\"ExpressionAttributeValues\":{\":x\":{\"N\":\"1\"},\":y\":{\"N\":\"1\"}}}");
+    EXPECT_ERR(e, VALIDATION, "unused in expressions: keys: {:y}");
+    /* delete */
+    ddb(e, "DeleteItem",
+        "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
+        "\"ConditionExpression\":\"v > :x\","
+        "\"ExpressionAttributeValues\":{\":x\":{\"N\":\"100\"}}}");
+    assert_string_equal(type_of(e),
+                        "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException");
+    ddb(e, "DeleteItem",
+        "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
+        "\"ReturnValues\":\"ALL_OLD\"}");
+    EXPECT_MEMBER(e, "Attributes",
+                  "{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"},\"v\":{\"N\":\"8\"}}");
+    ddb(e, "DeleteItem",
+        "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
+        "\"ReturnValues\":\"ALL_OLD\"}");
+    assert_int_equal(e->status, 200);
+    EXPECT_MEMBER(e, "Attributes", "(none)");
+}
+
+static void test_update(void **state)
+{
+    env_t *e = *state;
+    ddb(e, "CreateTable", "%s", APP_TABLE);
+    const char *key = "\"Key\":{\"id\":{\"S\":\"u\"},\"ts\":{\"N\":\"5\"}}";
+    /* creates the item */
+    ddb(e, "UpdateItem",
+        "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"SET #c = if_not_exists(#c, :zero) + "
+        ":one, tags = :tags\","
+        "\"ExpressionAttributeNames\":{\"#c\":\"count\"},\"ExpressionAttributeValues\":{\":zero\":{"
+        "\"N\":\"0\"},\":one\":{\"N\":\"1\"},"
+        "\":tags\":{\"SS\":[\"a\"]}},\"ReturnValues\":\"ALL_NEW\"}",
+        key);
+    assert_int_equal(e->status, 200);
+    EXPECT_MEMBER(e, "Attributes",
+                  "{\"id\":{\"S\":\"u\"},\"ts\":{\"N\":\"5\"},\"count\":{\"N\":\"1\"},\"tags\":{"
+                  "\"SS\":[\"a\"]}}");
+    ddb(e, "UpdateItem",
+        "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"ADD #c :big, tags "
+        ":more\",\"ExpressionAttributeNames\":{\"#c\":\"count\"},"
+        "\"ExpressionAttributeValues\":{\":big\":{\"N\":\"0.1\"},\":more\":{\"SS\":[\"b\"]}},"
+        "\"ReturnValues\":\"UPDATED_NEW\"}",
+        key);
+    EXPECT_MEMBER(e, "Attributes", "{\"count\":{\"N\":\"1.1\"},\"tags\":{\"SS\":[\"a\",\"b\"]}}");
+    ddb(e, "UpdateItem",
+        "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"REMOVE tags SET m = "
+        ":m\",\"ExpressionAttributeValues\":{\":m\":{\"M\":{\"x\":{\"L\":[{\"N\":\"1\"}]}}}},"
+        "\"ReturnValues\":\"UPDATED_OLD\"}",
+        key);
+    EXPECT_MEMBER(e, "Attributes", "{\"tags\":{\"SS\":[\"a\",\"b\"]}}");
+    ddb(e, "UpdateItem",
+        "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"SET m.x[0] = :two, m.y = "
+        ":two\",\"ExpressionAttributeValues\":{\":two\":{\"N\":\"2\"}},"
+        "\"ReturnValues\":\"UPDATED_NEW\"}",
+        key);
+    EXPECT_MEMBER(e, "Attributes",
+                  "{\"m\":{\"M\":{\"x\":{\"L\":[{\"N\":\"2\"}]},\"y\":{\"N\":\"2\"}}}}");
+    ddb(e, "UpdateItem",
+        "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"SET #c = #c + "
+        ":one\",\"ConditionExpression\":\"#c > :one\","
+        "\"ExpressionAttributeNames\":{\"#c\":\"count\"},\"ExpressionAttributeValues\":{\":one\":{"
+        "\"N\":\"1\"}},\"ReturnValues\":\"ALL_OLD\"}",
+        key);
+    assert_int_equal(e->status, 200);
+    ddb(e, "GetItem",
+        "{\"TableName\":\"app\",%s,\"ProjectionExpression\":\"#c, "
+        "m.x\",\"ExpressionAttributeNames\":{\"#c\":\"count\"}}",
+        key);
+    EXPECT_MEMBER(e, "Item",
+                  "{\"count\":{\"N\":\"2.1\"},\"m\":{\"M\":{\"x\":{\"L\":[{\"N\":\"2\"}]}}}}");
+    /* errors */
+    ddb(e, "UpdateItem",
+        "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"SET id = "
+        ":v\",\"ExpressionAttributeValues\":{\":v\":{\"S\":\"x\"}}}",
+        key);
+    EXPECT_ERR(e, VALIDATION, "Cannot update attribute id. This attribute is part of the key");
+    ddb(e, "UpdateItem",
+        "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"SET #u = "
+        ":v\",\"ExpressionAttributeNames\":{\"#u\":\"user\"},"
+        "\"ExpressionAttributeValues\":{\":v\":{\"N\":\"1\"}}}",
+        key);
+    EXPECT_ERR(e, VALIDATION, "Type mismatch for Index Key user");
+    ddb(e, "UpdateItem",
+        "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"SET q = nothere + "
+        ":v\",\"ExpressionAttributeValues\":{\":v\":{\"N\":\"1\"}}}",
+        key);
+    EXPECT_ERR(e, VALIDATION, "refers to an attribute that does not exist");
+    ddb(e, "UpdateItem",
+        "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"SET q = "
+        ":v\",\"ConditionExpression\":\"attribute_not_exists(id)\","
+        "\"ExpressionAttributeValues\":{\":v\":{\"N\":\"1\"}},"
+        "\"ReturnValuesOnConditionCheckFailure\":\"ALL_OLD\"}",
+        key);
+    assert_string_equal(type_of(e),
+                        "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException");
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(e->body, "Item"));
+    ddb(e, "UpdateItem",
+        "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"SET q = "
+        ":v\",\"ExpressionAttributeValues\":{\":v\":{\"N\":\"1\"}},\"ReturnValues\":\"BOGUS\"}",
+        key);
+    EXPECT_ERR(e, VALIDATION, "enum value set");
+    ddb(e, "UpdateItem",
+        "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"SET timestamp = "
+        ":v\",\"ExpressionAttributeValues\":{\":v\":{\"N\":\"1\"}}}",
+        key);
+    EXPECT_ERR(e, VALIDATION, "reserved keyword: timestamp");
+    ddb(e, "UpdateItem", "{\"TableName\":\"app\",%s,\"AttributeUpdates\":{}}", key);
+    EXPECT_ERR(e, VALIDATION, "AttributeUpdates is not supported");
+    /* decimal overflow is an error, never a rounded value */
+    ddb(e, "UpdateItem",
+        "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"SET big = "
+        ":b\",\"ExpressionAttributeValues\":{\":b\":{\"N\":"
+        "\"12345678901234567890123456789012345678\"}}}",
+        key);
+    ddb(e, "UpdateItem",
+        "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"ADD big "
+        ":f\",\"ExpressionAttributeValues\":{\":f\":{\"N\":\"0.5\"}}}",
+        key);
+    EXPECT_ERR(e, VALIDATION, "38 significant digits");
+}
+
+static void put(env_t *e, const char *id, const char *ts, const char *user, const char *created,
+                const char *extra)
+{
+    char attrs[512] = "";
+    if (user)
+        snprintf(attrs, sizeof attrs, ",\"user\":{\"S\":\"%s\"},\"created\":{\"S\":\"%s\"}", user,
+                 created);
+    ddb(e, "PutItem",
+        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"%s\"},\"ts\":{\"N\":\"%s\"}%s%s}}", id,
+        ts, attrs, extra ? extra : "");
+    assert_int_equal(e->status, 200);
+}
+
+static char *sks(env_t *e)
+{
+    /* the ts values of Items, comma separated */
+    static char out[512];
+    out[0] = '\0';
+    const cJSON *items = cJSON_GetObjectItemCaseSensitive(e->body, "Items");
+    for (const cJSON *i = items ? items->child : NULL; i; i = i->next) {
+        const cJSON *ts =
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(i, "ts"), "N");
+        snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s", out[0] ? "," : "",
+                 ts ? ts->valuestring : "?");
+    }
+    return out;
+}
+
+static void test_query(void **state)
+{
+    env_t *e = *state;
+    ddb(e, "CreateTable", "%s", APP_TABLE);
+    /* numeric sort keys sort numerically, not as strings */
+    const char *tss[] = {"10", "9", "-1", "2.5", "100", "0.001"};
+    for (int i = 0; i < 6; i++)
+        put(e, "p", tss[i], i % 2 ? "alice" : "bob", i % 2 ? "2024-01-0" : "2023-12-3",
+            i == 4 ? ",\"flag\":{\"BOOL\":true}" : NULL);
+    put(e, "other", "1", NULL, NULL, NULL);
+    const char *p = "\"ExpressionAttributeValues\":{\":p\":{\"S\":\"p\"}";
+    ddb(e, "Query", "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p\",%s}}", p);
+    assert_string_equal(sks(e), "-1,0.001,2.5,9,10,100");
+    assert_int_equal((int)num(e, "Count"), 6);
+    assert_int_equal((int)num(e, "ScannedCount"), 6);
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = "
+        ":p\",\"ScanIndexForward\":false,%s}}",
+        p);
+    assert_string_equal(sks(e), "100,10,9,2.5,0.001,-1");
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p AND ts BETWEEN :a AND "
+        ":b\",%s,\":a\":{\"N\":\"0\"},\":b\":{\"N\":\"10\"}}}",
+        p);
+    assert_string_equal(sks(e), "0.001,2.5,9,10");
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"KeyConditionExpression\":\":a < ts AND id = "
+        ":p\",%s,\":a\":{\"N\":\"9\"}}}",
+        p);
+    assert_string_equal(sks(e), "10,100");
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p AND ts <= "
+        ":a\",%s,\":a\":{\"N\":\"2.5\"}}}",
+        p);
+    assert_string_equal(sks(e), "-1,0.001,2.5");
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p AND ts = "
+        ":a\",%s,\":a\":{\"N\":\"9.0\"}}}",
+        p);
+    assert_string_equal(sks(e), "9");
+    /* filter: ScannedCount counts before the filter */
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = "
+        ":p\",\"FilterExpression\":\"attribute_exists(flag)\",%s}}",
+        p);
+    assert_string_equal(sks(e), "100");
+    assert_int_equal((int)num(e, "Count"), 1);
+    assert_int_equal((int)num(e, "ScannedCount"), 6);
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p\",\"Select\":\"COUNT\",%s}}",
+        p);
+    EXPECT_MEMBER(e, "Items", "(none)");
+    assert_int_equal((int)num(e, "Count"), 6);
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = "
+        ":p\",\"ProjectionExpression\":\"ts\",\"Limit\":1,%s}}",
+        p);
+    EXPECT_MEMBER(e, "Items", "[{\"ts\":{\"N\":\"-1\"}}]");
+    /* pagination: Limit + LastEvaluatedKey / ExclusiveStartKey walks every item once */
+    char seen[256] = "";
+    char esk[512] = "";
+    for (int page = 0; page < 10; page++) {
+        ddb(e, "Query",
+            "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p\",\"Limit\":4%s%s,%s}}",
+            esk[0] ? ",\"ExclusiveStartKey\":" : "", esk, p);
+        snprintf(seen + strlen(seen), sizeof seen - strlen(seen), "%s%s",
+                 seen[0] && sks(e)[0] ? "," : "", sks(e));
+        const cJSON *lek = cJSON_GetObjectItemCaseSensitive(e->body, "LastEvaluatedKey");
+        if (!lek) break;
+        char *s = cJSON_PrintUnformatted(lek);
+        snprintf(esk, sizeof esk, "%s", s);
+        free(s);
+    }
+    assert_string_equal(seen, "-1,0.001,2.5,9,10,100");
+    /* GSI: by user, sorted by created, then table key */
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"IndexName\":\"by-user\",\"KeyConditionExpression\":\"#u = :u AND "
+        "begins_with(created, :c)\","
+        "\"ExpressionAttributeNames\":{\"#u\":\"user\"},\"ExpressionAttributeValues\":{\":u\":{"
+        "\"S\":\"alice\"},\":c\":{\"S\":\"2024\"}}}");
+    assert_int_equal(e->status, 200);
+    assert_string_equal(sks(e), "0.001,2.5,9"); /* same created: table key order */
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"IndexName\":\"by-user\",\"KeyConditionExpression\":\"#u = "
+        ":u\",\"Limit\":2,"
+        "\"ExpressionAttributeNames\":{\"#u\":\"user\"},\"ExpressionAttributeValues\":{\":u\":{"
+        "\"S\":\"alice\"}}}");
+    char *lek = member(e, "LastEvaluatedKey");
+    assert_string_equal(lek, "{\"id\":{\"S\":\"p\"},\"ts\":{\"N\":\"2.5\"},\"user\":{\"S\":"
+                             "\"alice\"},\"created\":{\"S\":\"2024-01-0\"}}");
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"IndexName\":\"by-user\",\"KeyConditionExpression\":\"#u = "
+        ":u\",\"ExclusiveStartKey\":%s,"
+        "\"ExpressionAttributeNames\":{\"#u\":\"user\"},\"ExpressionAttributeValues\":{\":u\":{"
+        "\"S\":\"alice\"}}}",
+        lek);
+    free(lek);
+    assert_string_equal(sks(e), "9");
+    /* KEYS_ONLY index returns only keys */
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"IndexName\":\"keys\",\"KeyConditionExpression\":\"#u = "
+        ":u\",\"Limit\":1,"
+        "\"ExpressionAttributeNames\":{\"#u\":\"user\"},\"ExpressionAttributeValues\":{\":u\":{"
+        "\"S\":\"bob\"}}}");
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(e->body, "Items")->child;
+    assert_int_equal(cJSON_GetArraySize(it), 3);
+    assert_null(cJSON_GetObjectItemCaseSensitive(it, "created"));
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"IndexName\":\"keys\",\"Select\":\"ALL_ATTRIBUTES\","
+        "\"KeyConditionExpression\":\"#u = :u\","
+        "\"ExpressionAttributeNames\":{\"#u\":\"user\"},\"ExpressionAttributeValues\":{\":u\":{"
+        "\"S\":\"bob\"}}}");
+    EXPECT_ERR(e, VALIDATION, "projection type is not ALL");
+    /* errors */
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"ts = "
+        ":a\",\"ExpressionAttributeValues\":{\":a\":{\"N\":\"1\"}}}");
+    EXPECT_ERR(e, VALIDATION, "Query condition missed key schema element: id");
+    ddb(e, "Query", "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p OR id = :p\",%s}}",
+        p);
+    EXPECT_ERR(e, VALIDATION, "Invalid operator used in KeyConditionExpression: OR");
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p AND begins_with(ts, "
+        ":a)\",%s,\":a\":{\"N\":\"1\"}}}",
+        p);
+    EXPECT_ERR(e, VALIDATION, "begins_with");
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = "
+        ":a\",\"ExpressionAttributeValues\":{\":a\":{\"N\":\"1\"}}}");
+    EXPECT_ERR(e, VALIDATION, "Condition parameter type does not match schema type");
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p\",\"FilterExpression\":\"ts > "
+        ":a\",%s,\":a\":{\"N\":\"1\"}}}",
+        p);
+    EXPECT_ERR(
+        e, VALIDATION,
+        "Filter Expression can only contain non-primary key attributes: Primary key attribute: ts");
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"IndexName\":\"nope\",\"KeyConditionExpression\":\"id = :p\",%s}}",
+        p);
+    EXPECT_ERR(e, VALIDATION, "The table does not have the specified index: nope");
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"IndexName\":\"by-user\",\"ConsistentRead\":true,"
+        "\"KeyConditionExpression\":\"id = :p\",%s}}",
+        p);
+    EXPECT_ERR(e, VALIDATION, "Consistent reads are not supported on global secondary indexes");
+    ddb(e, "Query", "{\"TableName\":\"app\",%s}}", p);
+    EXPECT_ERR(e, VALIDATION, "ExpressionAttributeValues can only be specified");
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = "
+        ":p\",\"ExclusiveStartKey\":{\"id\":{\"S\":\"p\"}},%s}}",
+        p);
+    EXPECT_ERR(e, VALIDATION, "The provided starting key is invalid");
+    ddb(e, "Query",
+        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p\",\"Limit\":0,%s}}", p);
+    EXPECT_ERR(e, VALIDATION, "greater than or equal to 1");
+}
+
+static void test_scan_and_batches(void **state)
+{
+    env_t *e = *state;
+    ddb(e, "CreateTable", "%s", APP_TABLE);
+    char items[4096] = "";
+    for (int i = 0; i < 25; i++)
+        snprintf(items + strlen(items), sizeof items - strlen(items),
+                 "%s{\"PutRequest\":{\"Item\":{\"id\":{\"S\":\"k%02d\"},\"ts\":{\"N\":\"%d\"},"
+                 "\"odd\":{\"BOOL\":%s}}}}",
+                 i ? "," : "", i, i, i % 2 ? "true" : "false");
+    ddb(e, "BatchWriteItem", "{\"RequestItems\":{\"app\":[%s]}}", items);
+    assert_int_equal(e->status, 200);
+    EXPECT_MEMBER(e, "UnprocessedItems", "{}");
+    ddb(e, "Scan",
+        "{\"TableName\":\"app\",\"FilterExpression\":\"odd = "
+        ":t\",\"ExpressionAttributeValues\":{\":t\":{\"BOOL\":true}}}");
+    assert_int_equal((int)num(e, "Count"), 12);
+    assert_int_equal((int)num(e, "ScannedCount"), 25);
+    int total = 0, pages = 0;
+    char esk[512] = "";
+    for (;;) {
+        ddb(e, "Scan", "{\"TableName\":\"app\",\"Limit\":10%s%s}",
+            esk[0] ? ",\"ExclusiveStartKey\":" : "", esk);
+        total += (int)num(e, "Count");
+        pages++;
+        const cJSON *lek = cJSON_GetObjectItemCaseSensitive(e->body, "LastEvaluatedKey");
+        if (!lek) break;
+        char *s = cJSON_PrintUnformatted(lek);
+        snprintf(esk, sizeof esk, "%s", s);
+        free(s);
+    }
+    assert_int_equal(total, 25);
+    assert_int_equal(pages, 3);
+    int seg_total = 0;
+    for (int seg = 0; seg < 3; seg++) {
+        ddb(e, "Scan",
+            "{\"TableName\":\"app\",\"Segment\":%d,\"TotalSegments\":3,\"Select\":\"COUNT\"}", seg);
+        seg_total += (int)num(e, "Count");
+    }
+    assert_int_equal(seg_total, 25);
+    ddb(e, "BatchWriteItem",
+        "{\"RequestItems\":{\"app\":[%s,{\"DeleteRequest\":{\"Key\":{\"id\":{\"S\":\"k00\"},\"ts\":"
+        "{\"N\":\"0\"}}}}]}}",
+        items);
+    EXPECT_ERR(e, VALIDATION, "Too many items requested for the BatchWriteItem call");
+    ddb(e, "BatchWriteItem",
+        "{\"RequestItems\":{\"app\":[{\"DeleteRequest\":{\"Key\":{\"id\":{\"S\":\"k00\"},\"ts\":{"
+        "\"N\":\"0\"}}}},"
+        "{\"DeleteRequest\":{\"Key\":{\"id\":{\"S\":\"k00\"},\"ts\":{\"N\":\"0\"}}}}]}}");
+    EXPECT_ERR(e, VALIDATION, "Provided list of item keys contains duplicates");
+    ddb(e, "BatchWriteItem",
+        "{\"RequestItems\":{\"app\":[{\"DeleteRequest\":{\"Key\":{\"id\":{\"S\":\"k00\"},\"ts\":{"
+        "\"N\":\"0\"}}}}],"
+        "\"nope\":[{\"DeleteRequest\":{\"Key\":{\"id\":{\"S\":\"x\"}}}}]}}");
+    assert_string_equal(type_of(e), "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException");
+    /* the failed batch wrote nothing */
+    ddb(e, "GetItem",
+        "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"k00\"},\"ts\":{\"N\":\"0\"}}}");
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(e->body, "Item"));
+    ddb(e, "BatchGetItem",
+        "{\"RequestItems\":{\"app\":{\"Keys\":[{\"id\":{\"S\":\"k01\"},\"ts\":{\"N\":\"1\"}},{"
+        "\"id\":{\"S\":\"k02\"},\"ts\":{\"N\":\"2\"}},"
+        "{\"id\":{\"S\":\"zz\"},\"ts\":{\"N\":\"2\"}}],\"ProjectionExpression\":\"id\"}}}");
+    assert_int_equal(e->status, 200);
+    const cJSON *resp = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(e->body, "Responses"), "app");
+    assert_int_equal(cJSON_GetArraySize(resp), 2);
+    assert_int_equal(cJSON_GetArraySize(resp->child), 1);
+    EXPECT_MEMBER(e, "UnprocessedKeys", "{}");
+    ddb(e, "BatchGetItem",
+        "{\"RequestItems\":{\"app\":{\"Keys\":[{\"id\":{\"S\":\"k01\"},\"ts\":{\"N\":\"1\"}},{"
+        "\"id\":{\"S\":\"k01\"},\"ts\":{\"N\":\"1.0\"}}]}}}");
+    EXPECT_ERR(e, VALIDATION, "duplicates");
+}
+
+static void test_ttl(void **state)
+{
+    env_t *e = *state;
+    ddb(e, "CreateTable", "%s", APP_TABLE);
+    ddb(e, "DescribeTimeToLive", "{\"TableName\":\"app\"}");
+    EXPECT_MEMBER(e, "TimeToLiveDescription", "{\"TimeToLiveStatus\":\"DISABLED\"}");
+    ddb(e, "UpdateTimeToLive",
+        "{\"TableName\":\"app\",\"TimeToLiveSpecification\":{\"Enabled\":true,\"AttributeName\":"
+        "\"ttl\"}}");
+    EXPECT_MEMBER(e, "TimeToLiveSpecification", "{\"Enabled\":true,\"AttributeName\":\"ttl\"}");
+    ddb(e, "UpdateTimeToLive",
+        "{\"TableName\":\"app\",\"TimeToLiveSpecification\":{\"Enabled\":true,\"AttributeName\":"
+        "\"ttl\"}}");
+    EXPECT_ERR(e, VALIDATION, "TimeToLive is already enabled");
+    ddb(e, "DescribeTimeToLive", "{\"TableName\":\"app\"}");
+    EXPECT_MEMBER(e, "TimeToLiveDescription",
+                  "{\"TimeToLiveStatus\":\"ENABLED\",\"AttributeName\":\"ttl\"}");
+    int64_t now_s = e->now / 1000;
+    put(e, "t", "1", NULL, NULL, ",\"ttl\":{\"N\":\"1700000010\"}");
+    put(e, "t", "2", NULL, NULL, ",\"ttl\":{\"N\":\"1800000000\"}");
+    put(e, "t", "3", NULL, NULL, ",\"ttl\":{\"S\":\"1\"}"); /* not a number: never expires */
+    put(e, "t", "4", NULL, NULL,
+        ",\"ttl\":{\"N\":\"1000\"}"); /* > 5 years in the past: ignored, as AWS does */
+    (void)now_s;
+    const char *q = "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = "
+                    ":p\",\"ExpressionAttributeValues\":{\":p\":{\"S\":\"t\"}}}";
+    ddb(e, "Query", "%s", q);
+    assert_string_equal(sks(e), "1,2,3,4");
+    e->now += 11000;
+    ddb(e, "Query", "%s", q);
+    assert_string_equal(sks(e), "2,3,4");
+    ddb(e, "GetItem",
+        "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"t\"},\"ts\":{\"N\":\"1\"}}}");
+    EXPECT_MEMBER(e, "Item", "(none)");
+    /* an expired item is gone for conditions too */
+    ddb(e, "PutItem",
+        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"t\"},\"ts\":{\"N\":\"1\"}},"
+        "\"ConditionExpression\":\"attribute_not_exists(id)\"}");
+    assert_int_equal(e->status, 200);
+    e->now += 200000000000LL;
+    assert_int_equal(tycho_local_store_sweep(e->s, e->now), 0);
+    ddb(e, "Scan", "{\"TableName\":\"app\",\"Select\":\"COUNT\"}");
+    assert_int_equal((int)num(e, "Count"), 3);
+    ddb(e, "UpdateTimeToLive",
+        "{\"TableName\":\"app\",\"TimeToLiveSpecification\":{\"Enabled\":false,\"AttributeName\":"
+        "\"other\"}}");
+    EXPECT_ERR(e, VALIDATION, "does not match");
+    ddb(e, "UpdateTimeToLive",
+        "{\"TableName\":\"app\",\"TimeToLiveSpecification\":{\"Enabled\":false,\"AttributeName\":"
+        "\"ttl\"}}");
+    assert_int_equal(e->status, 200);
+}
+
+static void test_config_tables(void **state)
+{
+    env_t *e = *state;
+    tycho_local_store_close(e->s);
+    assert_int_equal(env_open(e, TYCHO_LOCAL_DEFAULT_TABLES ";small:pk=k/N"), 0);
+    ddb(e, "DescribeTable", "{\"TableName\":\"tycho-app-data\"}");
+    assert_int_equal(e->status, 200);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(e->body, "Table");
+    char *ks = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(t, "KeySchema"));
+    assert_string_equal(ks, "[{\"AttributeName\":\"id\",\"KeyType\":\"HASH\"},{\"AttributeName\":"
+                            "\"timestamp\",\"KeyType\":\"RANGE\"}]");
+    free(ks);
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(t, "GlobalSecondaryIndexes")->child;
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(g, "IndexName")->valuestring,
+                        "user-index");
+    ddb(e, "DescribeTimeToLive", "{\"TableName\":\"tycho-app-data\"}");
+    EXPECT_MEMBER(e, "TimeToLiveDescription",
+                  "{\"TimeToLiveStatus\":\"ENABLED\",\"AttributeName\":\"ttl\"}");
+    ddb(e, "PutItem", "{\"TableName\":\"small\",\"Item\":{\"k\":{\"N\":\"1\"}}}");
+    assert_int_equal(e->status, 200);
+    tycho_local_store_close(e->s);
+    e->s = NULL;
+    /* reopening with a different key schema for an existing table fails */
+    tycho_local_config_t cfg;
+    char err[512];
+    tycho_local_config_init(&cfg);
+    cfg.queues[0] = '\0';
+    snprintf(cfg.tables, sizeof cfg.tables, "small:pk=k/S");
+    tycho_local_store_t *s = NULL;
+    assert_int_equal(tycho_local_store_open(e->dir, &cfg, e->now, &s, err, sizeof err), -1);
+    assert_non_null(strstr(err, "different key schema"));
+    const char *bad[] = {"ab:pk=x", "tab", "tab:pk=x/Q", "tab:pk=x:gsi=ix", "tab:pk=x:foo=1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(cfg.tables, sizeof cfg.tables, "%s", bad[i]);
+        assert_int_equal(tycho_local_store_open(e->dir, &cfg, e->now, &s, err, sizeof err), -1);
+        assert_non_null(strstr(err, "TYCHO_LOCAL_TABLES"));
+    }
+    assert_int_equal(env_open(e, ""), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_tables, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_items, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_update, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_query, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_and_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ttl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_tables, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,561 @@
+/* Unit tests for the SQS half of the local executor, driven through
+ * tycho_local_exec with an injected clock: MD5 vectors (PROTOCOLS.md §7),
+ * send/receive/delete, visibility expiry and redelivery, receipt handles,
+ * delay, redrive to a DLQ, batches, purge, attributes, errors, config. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "aws/local_sqs.h"
+#include "aws/local_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct env {
+    char dir[64];
+    tycho_local_store_t *s;
+    int64_t now;
+    int status;
+    int64_t wait_ms;
+    cJSON *body;
+} env_t;
+
+static void rm_dir(const char *dir)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "cleanup of %s failed\n", dir);
+}
+
+static int env_open(env_t *e, const char *queues, int auto_create)
+{
+    tycho_local_config_t cfg;
+    char err[512];
+    tycho_local_config_init(&cfg);
+    snprintf(cfg.queues, sizeof cfg.queues, "%s", queues);
+    cfg.tables[0] = '\0';
+    cfg.auto_create_queues = auto_create;
+    if (tycho_local_store_open(e->dir, &cfg, e->now, &e->s, err, sizeof err)) {
+        fprintf(stderr, "open: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int setup(void **state)
+{
+    env_t *e = calloc(1, sizeof *e);
+    snprintf(e->dir, sizeof e->dir, "/tmp/tycho-sqs-XXXXXX");
+    assert_non_null(mkdtemp(e->dir));
+    e->now = 1700000000000;
+    assert_int_equal(env_open(e, "", 0), 0);
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    env_t *e = *state;
+    cJSON_Delete(e->body);
+    tycho_local_store_close(e->s);
+    rm_dir(e->dir);
+    free(e);
+    return 0;
+}
+
+/* Runs AmazonSQS.<op> with a printf-formatted body; keeps status/body. */
+static cJSON *sqs(env_t *e, const char *op, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static cJSON *sqs(env_t *e, const char *op, const char *fmt, ...)
+{
+    char body[8192], target[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof body, fmt, ap);
+    va_end(ap);
+    snprintf(target, sizeof target, "AmazonSQS.%s", op);
+    tycho_local_result_t r;
+    assert_int_equal(tycho_local_exec(e->s, target, body, strlen(body), e->now, &r), 0);
+    cJSON_Delete(e->body);
+    e->status = r.status;
+    e->wait_ms = r.wait_ms;
+    e->body = cJSON_Parse(r.body);
+    if (!e->body) fail_msg("%s: unparsable response %s", op, r.body);
+    tycho_local_result_free(&r);
+    return e->body;
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const char *err_type(env_t *e)
+{
+    return str(e->body, "__type");
+}
+
+#define Q "http://localhost/000000000000/"
+
+static const cJSON *first_msg(env_t *e)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(e->body, "Messages");
+    return m ? m->child : NULL;
+}
+
+static void test_md5_vectors(void **state)
+{
+    (void)state;
+    char out[33];
+    cJSON *a = cJSON_Parse(
+        "{\"attribName1\":{\"DataType\":\"String\",\"StringValue\":\"attribValue 1\"}}");
+    assert_int_equal(tycho_local_sqs_md5_attributes(a, out), 0);
+    assert_string_equal(out, "19e27d4e946b072f3f58da80d94fd778");
+    cJSON_Delete(a);
+    /* "Hello binary world!" in base64 */
+    a = cJSON_Parse("{\"binaryAttribute\":{\"DataType\":\"Binary\",\"BinaryValue\":"
+                    "\"SGVsbG8gYmluYXJ5IHdvcmxkIQ==\"}}");
+    assert_int_equal(tycho_local_sqs_md5_attributes(a, out), 0);
+    assert_string_equal(out, "31a92b15d92f8db860eda32aceb656c3");
+    cJSON_Delete(a);
+    tycho_local_sqs_md5_hex("hello", 5, out);
+    assert_string_equal(out, "5d41402abc4b2a76b9719d911017c592");
+}
+
+static void test_queue_lifecycle(void **state)
+{
+    env_t *e = *state;
+    sqs(e, "CreateQueue", "{\"QueueName\":\"jobs\",\"Attributes\":{\"VisibilityTimeout\":\"10\"}}");
+    assert_int_equal(e->status, 200);
+    assert_string_equal(str(e->body, "QueueUrl"), Q "jobs");
+    /* idempotent with the same attributes, an error with different ones */
+    sqs(e, "CreateQueue", "{\"QueueName\":\"jobs\",\"Attributes\":{\"VisibilityTimeout\":\"10\"}}");
+    assert_int_equal(e->status, 200);
+    sqs(e, "CreateQueue", "{\"QueueName\":\"jobs\",\"Attributes\":{\"VisibilityTimeout\":\"11\"}}");
+    assert_int_equal(e->status, 400);
+    assert_string_equal(err_type(e), "com.amazonaws.sqs#QueueNameExists");
+    sqs(e, "CreateQueue", "{\"QueueName\":\"bad name\"}");
+    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
+    sqs(e, "CreateQueue", "{\"QueueName\":\"q.fifo\",\"Attributes\":{\"FifoQueue\":\"true\"}}");
+    assert_string_equal(err_type(e), "com.amazonaws.sqs#UnsupportedOperation");
+    sqs(e, "CreateQueue", "{\"QueueName\":\"x\",\"Attributes\":{\"Bogus\":\"1\"}}");
+    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidAttributeName");
+    sqs(e, "CreateQueue", "{\"QueueName\":\"x\",\"Attributes\":{\"VisibilityTimeout\":\"43201\"}}");
+    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
+    sqs(e, "CreateQueue",
+        "{\"QueueName\":\"x\",\"Attributes\":{\"RedrivePolicy\":\"{\\\"deadLetterTargetArn\\\":"
+        "\\\"arn:aws:sqs:us-east-1:000000000000:missing\\\",\\\"maxReceiveCount\\\":3}\"}}");
+    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
+    sqs(e, "GetQueueUrl", "{\"QueueName\":\"jobs\"}");
+    assert_string_equal(str(e->body, "QueueUrl"), Q "jobs");
+    sqs(e, "GetQueueUrl", "{\"QueueName\":\"nope\"}");
+    assert_int_equal(e->status, 400);
+    assert_string_equal(err_type(e), "com.amazonaws.sqs#QueueDoesNotExist");
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "nope\",\"MessageBody\":\"x\"}");
+    assert_string_equal(err_type(e), "com.amazonaws.sqs#QueueDoesNotExist");
+    /* any host/account: the last path segment names the queue */
+    sqs(e, "SendMessage",
+        "{\"QueueUrl\":\"https://sqs.eu-west-1.amazonaws.com/123456789012/"
+        "jobs\",\"MessageBody\":\"x\"}");
+    assert_int_equal(e->status, 200);
+    sqs(e, "CreateQueue", "{\"QueueName\":\"alpha\"}");
+    sqs(e, "CreateQueue", "{\"QueueName\":\"beta\"}");
+    sqs(e, "ListQueues", "{}");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e->body, "QueueUrls")), 3);
+    sqs(e, "ListQueues", "{\"QueueNamePrefix\":\"a\"}");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e->body, "QueueUrls")), 1);
+    sqs(e, "ListQueues", "{\"MaxResults\":2}");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e->body, "QueueUrls")), 2);
+    char token[128];
+    snprintf(token, sizeof token, "%s", str(e->body, "NextToken"));
+    sqs(e, "ListQueues", "{\"MaxResults\":2,\"NextToken\":\"%s\"}", token);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e->body, "QueueUrls")), 1);
+    assert_null(str(e->body, "NextToken"));
+    sqs(e, "SetQueueAttributes",
+        "{\"QueueUrl\":\"" Q "beta\",\"Attributes\":{\"DelaySeconds\":\"5\"}}");
+    assert_int_equal(e->status, 200);
+    sqs(e, "GetQueueAttributes",
+        "{\"QueueUrl\":\"" Q "beta\",\"AttributeNames\":[\"DelaySeconds\",\"QueueArn\"]}");
+    const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(e->body, "Attributes");
+    assert_string_equal(str(attrs, "DelaySeconds"), "5");
+    assert_string_equal(str(attrs, "QueueArn"), "arn:aws:sqs:us-east-1:000000000000:beta");
+    sqs(e, "GetQueueAttributes", "{\"QueueUrl\":\"" Q "beta\",\"AttributeNames\":[\"Nope\"]}");
+    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidAttributeName");
+    sqs(e, "DeleteQueue", "{\"QueueUrl\":\"" Q "beta\"}");
+    assert_int_equal(e->status, 200);
+    sqs(e, "GetQueueUrl", "{\"QueueName\":\"beta\"}");
+    assert_string_equal(err_type(e), "com.amazonaws.sqs#QueueDoesNotExist");
+    sqs(e, "TagQueue", "{\"QueueUrl\":\"" Q "jobs\",\"Tags\":{}}");
+    assert_string_equal(err_type(e), "com.amazonaws.sqs#UnsupportedOperation");
+    sqs(e, "Frobnicate", "{}");
+    assert_string_equal(err_type(e), "com.amazon.coral.service#UnknownOperationException");
+}
+
+static void test_send_receive_delete(void **state)
+{
+    env_t *e = *state;
+    sqs(e, "CreateQueue", "{\"QueueName\":\"jobs\"}");
+    sqs(e, "SendMessage",
+        "{\"QueueUrl\":\"" Q
+        "jobs\",\"MessageBody\":\"hello\",\"MessageAttributes\":{\"attribName1\":{\"DataType\":"
+        "\"String\",\"StringValue\":\"attribValue 1\"},"
+        "\"bin\":{\"DataType\":\"Binary\",\"BinaryValue\":\"AAE=\"},\"n.x\":{\"DataType\":\"Number."
+        "int\",\"StringValue\":\"12\"}},"
+        "\"MessageSystemAttributes\":{\"AWSTraceHeader\":{\"DataType\":\"String\",\"StringValue\":"
+        "\"Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1\"}}}");
+    assert_int_equal(e->status, 200);
+    assert_string_equal(str(e->body, "MD5OfMessageBody"), "5d41402abc4b2a76b9719d911017c592");
+    assert_non_null(str(e->body, "MD5OfMessageAttributes"));
+    assert_non_null(str(e->body, "MD5OfMessageSystemAttributes"));
+    char mid[64];
+    snprintf(mid, sizeof mid, "%s", str(e->body, "MessageId"));
+    sqs(e, "ReceiveMessage",
+        "{\"QueueUrl\":\"" Q "jobs\",\"MaxNumberOfMessages\":10,\"MessageSystemAttributeNames\":["
+                             "\"All\"],\"MessageAttributeNames\":[\"attrib.*\",\"n.*\"]}");
+    const cJSON *m = first_msg(e);
+    assert_non_null(m);
+    assert_string_equal(str(m, "MessageId"), mid);
+    assert_string_equal(str(m, "Body"), "hello");
+    assert_string_equal(str(m, "MD5OfBody"), "5d41402abc4b2a76b9719d911017c592");
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(m, "Attributes");
+    assert_string_equal(str(a, "ApproximateReceiveCount"), "1");
+    assert_string_equal(str(a, "SentTimestamp"), "1700000000000");
+    assert_string_equal(str(a, "ApproximateFirstReceiveTimestamp"), "1700000000000");
+    assert_string_equal(str(a, "AWSTraceHeader"),
+                        "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1");
+    const cJSON *ma = cJSON_GetObjectItemCaseSensitive(m, "MessageAttributes");
+    assert_int_equal(cJSON_GetArraySize(ma), 2); /* prefix.* selects attribName1 and n.x, not bin */
+    assert_null(cJSON_GetObjectItemCaseSensitive(ma, "bin"));
+    char h1[512];
+    snprintf(h1, sizeof h1, "%s", str(m, "ReceiptHandle"));
+    /* in flight: nothing more to receive, and an empty receive is {} */
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "jobs\"}");
+    assert_null(first_msg(e));
+    assert_int_equal(cJSON_GetArraySize(e->body), 0);
+    assert_int_equal(e->wait_ms, 0);
+    sqs(e, "GetQueueAttributes", "{\"QueueUrl\":\"" Q "jobs\",\"AttributeNames\":[\"All\"]}");
+    const cJSON *qa = cJSON_GetObjectItemCaseSensitive(e->body, "Attributes");
+    assert_string_equal(str(qa, "ApproximateNumberOfMessages"), "0");
+    assert_string_equal(str(qa, "ApproximateNumberOfMessagesNotVisible"), "1");
+    /* visibility expires after the default 30 s: redelivered with a new handle */
+    e->now += 30000;
+    sqs(e, "ReceiveMessage",
+        "{\"QueueUrl\":\"" Q "jobs\",\"AttributeNames\":[\"ApproximateReceiveCount\"]}");
+    m = first_msg(e);
+    assert_non_null(m);
+    assert_string_equal(
+        str(cJSON_GetObjectItemCaseSensitive(m, "Attributes"), "ApproximateReceiveCount"), "2");
+    char h2[512];
+    snprintf(h2, sizeof h2, "%s", str(m, "ReceiptHandle"));
+    assert_string_not_equal(h1, h2);
+    /* a stale handle succeeds but deletes nothing (SQS DeleteMessage docs) */
+    sqs(e, "DeleteMessage", "{\"QueueUrl\":\"" Q "jobs\",\"ReceiptHandle\":\"%s\"}", h1);
+    assert_int_equal(e->status, 200);
+    sqs(e, "GetQueueAttributes",
+        "{\"QueueUrl\":\"" Q
+        "jobs\",\"AttributeNames\":[\"ApproximateNumberOfMessagesNotVisible\"]}");
+    assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(e->body, "Attributes"),
+                            "ApproximateNumberOfMessagesNotVisible"),
+                        "1");
+    sqs(e, "DeleteMessage", "{\"QueueUrl\":\"" Q "jobs\",\"ReceiptHandle\":\"%s\"}", h2);
+    assert_int_equal(e->status, 200);
+    sqs(e, "DeleteMessage", "{\"QueueUrl\":\"" Q "jobs\",\"ReceiptHandle\":\"%s\"}",
+        h2); /* twice: still 200 */
+    assert_int_equal(e->status, 200);
+    e->now += 60000;
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "jobs\"}");
+    assert_null(first_msg(e));
+    sqs(e, "DeleteMessage", "{\"QueueUrl\":\"" Q "jobs\",\"ReceiptHandle\":\"garbage\"}");
+    assert_string_equal(err_type(e), "com.amazonaws.sqs#ReceiptHandleIsInvalid");
+    sqs(e, "DeleteMessage", "{\"QueueUrl\":\"" Q "jobs\"}");
+    assert_string_equal(err_type(e), "com.amazon.coral.service#MissingRequiredParameterException");
+}
+
+static void test_validation(void **state)
+{
+    env_t *e = *state;
+    sqs(e, "CreateQueue", "{\"QueueName\":\"v\",\"Attributes\":{\"MaximumMessageSize\":\"1024\"}}");
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"\"}");
+    assert_string_equal(err_type(e), "com.amazon.coral.service#MissingRequiredParameterException");
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"a\\u0001b\"}");
+    assert_string_equal(err_type(e), "com.amazonaws.sqs#InvalidMessageContents");
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"a\\uFFFFb\"}");
+    assert_string_equal(err_type(e), "com.amazonaws.sqs#InvalidMessageContents");
+    sqs(e, "SendMessage",
+        "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"tab\\tnl\\n\\u00e9\\ud83d\\ude00\"}");
+    assert_int_equal(e->status, 200);
+    char big[1100];
+    memset(big, 'x', 1025);
+    big[1025] = '\0';
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"%s\"}", big);
+    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"DelaySeconds\":901}");
+    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"DelaySeconds\":\"x\"}");
+    assert_string_equal(err_type(e), "com.amazon.coral.service#SerializationException");
+    sqs(e, "SendMessage",
+        "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"MessageAttributes\":{\"AWS.x\":{"
+                             "\"DataType\":\"String\",\"StringValue\":\"v\"}}}");
+    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
+    sqs(e, "SendMessage",
+        "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"MessageAttributes\":{\"a\":{\"DataType\":"
+                             "\"Date\",\"StringValue\":\"v\"}}}");
+    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
+    sqs(e, "SendMessage",
+        "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"MessageAttributes\":{\"a\":{\"DataType\":"
+                             "\"Number\",\"StringValue\":\"abc\"}}}");
+    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
+    sqs(e, "SendMessage",
+        "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"MessageSystemAttributes\":{\"Other\":{"
+                             "\"DataType\":\"String\",\"StringValue\":\"v\"}}}");
+    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
+    sqs(e, "SendMessage",
+        "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"MessageDeduplicationId\":\"d\"}");
+    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "v\",\"MaxNumberOfMessages\":11}");
+    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "v\",\"WaitTimeSeconds\":21}");
+    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "v\",\"AttributeNames\":[\"Nope\"]}");
+    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidAttributeName");
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "v\",\"MaxNumberOfMessages\":\"3\"}");
+    assert_string_equal(err_type(e), "com.amazon.coral.service#SerializationException");
+}
+
+static void test_delay_and_visibility(void **state)
+{
+    env_t *e = *state;
+    sqs(e, "CreateQueue", "{\"QueueName\":\"d\",\"Attributes\":{\"DelaySeconds\":\"2\"}}");
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "d\",\"MessageBody\":\"queue delay\"}");
+    sqs(e, "SendMessage",
+        "{\"QueueUrl\":\"" Q "d\",\"MessageBody\":\"no delay\",\"DelaySeconds\":0}");
+    sqs(e, "SendMessage",
+        "{\"QueueUrl\":\"" Q "d\",\"MessageBody\":\"long delay\",\"DelaySeconds\":10}");
+    sqs(e, "GetQueueAttributes", "{\"QueueUrl\":\"" Q "d\",\"AttributeNames\":[\"All\"]}");
+    const cJSON *qa = cJSON_GetObjectItemCaseSensitive(e->body, "Attributes");
+    assert_string_equal(str(qa, "ApproximateNumberOfMessages"), "1");
+    assert_string_equal(str(qa, "ApproximateNumberOfMessagesDelayed"), "2");
+    sqs(e, "ReceiveMessage",
+        "{\"QueueUrl\":\"" Q "d\",\"MaxNumberOfMessages\":10,\"VisibilityTimeout\":5}");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e->body, "Messages")), 1);
+    assert_string_equal(str(first_msg(e), "Body"), "no delay");
+    char h[512];
+    snprintf(h, sizeof h, "%s", str(first_msg(e), "ReceiptHandle"));
+    /* an empty long poll reports how long it may wait */
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "d\",\"WaitTimeSeconds\":3}");
+    assert_null(first_msg(e));
+    assert_int_equal(e->wait_ms, 3000);
+    e->now += 2000;
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "d\",\"MaxNumberOfMessages\":10}");
+    assert_string_equal(str(first_msg(e), "Body"), "queue delay");
+    /* ChangeMessageVisibility to 0 makes the first message visible again */
+    sqs(e, "ChangeMessageVisibility",
+        "{\"QueueUrl\":\"" Q "d\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":0}", h);
+    assert_int_equal(e->status, 200);
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "d\",\"VisibilityTimeout\":100}");
+    assert_string_equal(str(first_msg(e), "Body"), "no delay");
+    char h2[512];
+    snprintf(h2, sizeof h2, "%s", str(first_msg(e), "ReceiptHandle"));
+    /* the old handle has expired now */
+    sqs(e, "ChangeMessageVisibility",
+        "{\"QueueUrl\":\"" Q "d\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":10}", h);
+    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
+    sqs(e, "ChangeMessageVisibility",
+        "{\"QueueUrl\":\"" Q "d\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":43201}", h2);
+    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
+    /* extending keeps it hidden past the original timeout */
+    sqs(e, "ChangeMessageVisibility",
+        "{\"QueueUrl\":\"" Q "d\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":1000}", h2);
+    e->now += 200000;
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "d\",\"MaxNumberOfMessages\":10}");
+    cJSON *msgs = cJSON_GetObjectItemCaseSensitive(e->body, "Messages");
+    assert_int_equal(cJSON_GetArraySize(msgs), 2); /* queue delay (redelivered) + long delay */
+    e->now += 2000000;
+    sqs(e, "ChangeMessageVisibility",
+        "{\"QueueUrl\":\"" Q "d\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":5}", h2);
+    assert_string_equal(err_type(e), "com.amazonaws.sqs#MessageNotInflight");
+}
+
+static void test_redrive(void **state)
+{
+    env_t *e = *state;
+    sqs(e, "CreateQueue", "{\"QueueName\":\"jobs-dlq\"}");
+    sqs(e, "CreateQueue",
+        "{\"QueueName\":\"jobs\",\"Attributes\":{\"VisibilityTimeout\":\"1\",\"RedrivePolicy\":"
+        "\"{\\\"deadLetterTargetArn\\\":\\\"arn:aws:sqs:us-east-1:000000000000:jobs-dlq\\\","
+        "\\\"maxReceiveCount\\\":\\\"2\\\"}\"}}");
+    assert_int_equal(e->status, 200);
+    sqs(e, "GetQueueAttributes",
+        "{\"QueueUrl\":\"" Q "jobs\",\"AttributeNames\":[\"RedrivePolicy\"]}");
+    assert_string_equal(
+        str(cJSON_GetObjectItemCaseSensitive(e->body, "Attributes"), "RedrivePolicy"),
+        "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:jobs-dlq\","
+        "\"maxReceiveCount\":2}");
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "jobs\",\"MessageBody\":\"poison\"}");
+    for (int i = 1; i <= 2; i++) {
+        sqs(e, "ReceiveMessage",
+            "{\"QueueUrl\":\"" Q "jobs\",\"AttributeNames\":[\"ApproximateReceiveCount\"]}");
+        assert_non_null(first_msg(e));
+        e->now += 1000;
+    }
+    /* the third receive would exceed maxReceiveCount: moved instead */
+    tycho_local_result_t r;
+    const char *body = "{\"QueueUrl\":\"" Q "jobs\"}";
+    assert_int_equal(
+        tycho_local_exec(e->s, "AmazonSQS.ReceiveMessage", body, strlen(body), e->now, &r), 0);
+    assert_string_equal(r.body, "{}");
+    assert_int_equal(r.nnotify, 1);
+    assert_string_equal(r.notify[0], "jobs-dlq");
+    tycho_local_result_free(&r);
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "jobs-dlq\",\"AttributeNames\":[\"All\"]}");
+    const cJSON *m = first_msg(e);
+    assert_non_null(m);
+    assert_string_equal(str(m, "Body"), "poison");
+    assert_string_equal(
+        str(cJSON_GetObjectItemCaseSensitive(m, "Attributes"), "DeadLetterQueueSourceArn"),
+        "arn:aws:sqs:us-east-1:000000000000:jobs");
+    sqs(e, "CreateQueue",
+        "{\"QueueName\":\"self\",\"Attributes\":{\"RedrivePolicy\":\"{\\\"deadLetterTargetArn\\\":"
+        "\\\"arn:aws:sqs:us-east-1:000000000000:jobs\\\",\\\"maxReceiveCount\\\":0}\"}}");
+    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
+}
+
+static void test_batches_and_purge(void **state)
+{
+    env_t *e = *state;
+    sqs(e, "CreateQueue", "{\"QueueName\":\"b\"}");
+    sqs(e, "SendMessageBatch",
+        "{\"QueueUrl\":\"" Q "b\",\"Entries\":[{\"Id\":\"1\",\"MessageBody\":\"one\"},"
+        "{\"Id\":\"2\",\"MessageBody\":\"\"},{\"Id\":\"3\",\"MessageBody\":\"three\","
+        "\"DelaySeconds\":1000}]}");
+    assert_int_equal(e->status, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e->body, "Successful")),
+                     1);
+    const cJSON *failed = cJSON_GetObjectItemCaseSensitive(e->body, "Failed");
+    assert_int_equal(cJSON_GetArraySize(failed), 2);
+    assert_string_equal(str(failed->child, "Id"), "2");
+    assert_string_equal(str(failed->child, "Code"), "MissingParameter");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(failed->child, "SenderFault")));
+    sqs(e, "SendMessageBatch", "{\"QueueUrl\":\"" Q "b\",\"Entries\":[]}");
+    assert_string_equal(err_type(e), "com.amazonaws.sqs#EmptyBatchRequest");
+    sqs(e, "SendMessageBatch",
+        "{\"QueueUrl\":\"" Q "b\",\"Entries\":[{\"Id\":\"1\",\"MessageBody\":\"a\"},{\"Id\":\"1\","
+                             "\"MessageBody\":\"b\"}]}");
+    assert_string_equal(err_type(e), "com.amazonaws.sqs#BatchEntryIdsNotDistinct");
+    sqs(e, "SendMessageBatch",
+        "{\"QueueUrl\":\"" Q "b\",\"Entries\":[{\"Id\":\"a b\",\"MessageBody\":\"a\"}]}");
+    assert_string_equal(err_type(e), "com.amazonaws.sqs#InvalidBatchEntryId");
+    char entries[4096] = "";
+    for (int i = 0; i < 11; i++)
+        snprintf(entries + strlen(entries), sizeof entries - strlen(entries),
+                 "%s{\"Id\":\"m%d\",\"MessageBody\":\"x\"}", i ? "," : "", i);
+    sqs(e, "SendMessageBatch", "{\"QueueUrl\":\"" Q "b\",\"Entries\":[%s]}", entries);
+    assert_string_equal(err_type(e), "com.amazonaws.sqs#TooManyEntriesInBatchRequest");
+    sqs(e, "SendMessageBatch",
+        "{\"QueueUrl\":\"" Q "b\",\"Entries\":[{\"Id\":\"x\",\"MessageBody\":\"two\"}]}");
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "b\",\"MaxNumberOfMessages\":10}");
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(e->body, "Messages");
+    assert_int_equal(cJSON_GetArraySize(msgs), 2);
+    char del[2048];
+    snprintf(del, sizeof del,
+             "{\"Id\":\"a\",\"ReceiptHandle\":\"%s\"},{\"Id\":\"b\",\"ReceiptHandle\":\"bogus\"}",
+             str(msgs->child, "ReceiptHandle"));
+    char vis[2048];
+    snprintf(vis, sizeof vis,
+             "{\"Id\":\"a\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":0},{\"Id\":\"b\","
+             "\"ReceiptHandle\":\"bogus\",\"VisibilityTimeout\":0}",
+             str(msgs->child->next, "ReceiptHandle"));
+    sqs(e, "ChangeMessageVisibilityBatch", "{\"QueueUrl\":\"" Q "b\",\"Entries\":[%s]}", vis);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e->body, "Successful")),
+                     1);
+    assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(e->body, "Failed")->child, "Code"),
+                        "ReceiptHandleIsInvalid");
+    sqs(e, "DeleteMessageBatch", "{\"QueueUrl\":\"" Q "b\",\"Entries\":[%s]}", del);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e->body, "Successful")),
+                     1);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e->body, "Failed")), 1);
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "b\"}");
+    assert_string_equal(str(first_msg(e), "Body"), "two");
+    sqs(e, "PurgeQueue", "{\"QueueUrl\":\"" Q "b\"}");
+    assert_int_equal(e->status, 200);
+    sqs(e, "PurgeQueue", "{\"QueueUrl\":\"" Q "b\"}");
+    assert_int_equal(e->status, 403);
+    assert_string_equal(err_type(e), "com.amazonaws.sqs#PurgeQueueInProgress");
+    e->now += 2000000;
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "b\",\"MaxNumberOfMessages\":10}");
+    assert_null(first_msg(e)); /* the delayed "three" went too */
+}
+
+static void test_retention(void **state)
+{
+    env_t *e = *state;
+    sqs(e, "CreateQueue",
+        "{\"QueueName\":\"r\",\"Attributes\":{\"MessageRetentionPeriod\":\"60\"}}");
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "r\",\"MessageBody\":\"old\"}");
+    e->now += 61000;
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "r\"}");
+    assert_null(first_msg(e));
+}
+
+static void test_config_and_auto_create(void **state)
+{
+    env_t *e = *state;
+    tycho_local_store_close(e->s);
+    /* the reference app's default */
+    assert_int_equal(env_open(e, TYCHO_LOCAL_DEFAULT_QUEUES ";other:visibility=5:wait=2", 1), 0);
+    sqs(e, "GetQueueAttributes",
+        "{\"QueueUrl\":\"" Q
+        "tycho-messages\",\"AttributeNames\":[\"RedrivePolicy\",\"VisibilityTimeout\"]}");
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(e->body, "Attributes");
+    assert_string_equal(str(a, "RedrivePolicy"),
+                        "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:tycho-"
+                        "messages-dlq\",\"maxReceiveCount\":3}");
+    assert_string_equal(str(a, "VisibilityTimeout"), "30");
+    sqs(e, "GetQueueUrl", "{\"QueueName\":\"tycho-messages-dlq\"}");
+    assert_int_equal(e->status, 200);
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "other\"}");
+    assert_int_equal(e->wait_ms, 2000); /* the queue's ReceiveMessageWaitTimeSeconds */
+    /* auto-create on first use */
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "fresh\",\"MessageBody\":\"x\"}");
+    assert_int_equal(e->status, 200);
+    sqs(e, "GetQueueUrl", "{\"QueueName\":\"fresh2\"}");
+    assert_int_equal(e->status, 200);
+    tycho_local_store_close(e->s);
+    e->s = NULL;
+    tycho_local_config_t cfg;
+    char err[512];
+    tycho_local_config_init(&cfg);
+    cfg.tables[0] = '\0';
+    const char *bad[] = {"bad name", "q:visibility", "q:colour=red", "q:visibility=99999",
+                         "q:dlq=bad name"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(cfg.queues, sizeof cfg.queues, "%s", bad[i]);
+        tycho_local_store_t *s = NULL;
+        assert_int_equal(tycho_local_store_open(e->dir, &cfg, e->now, &s, err, sizeof err), -1);
+        assert_null(s);
+        assert_non_null(strstr(err, "TYCHO_LOCAL_QUEUES"));
+    }
+    assert_int_equal(env_open(e, "", 0), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_md5_vectors),
+        cmocka_unit_test_setup_teardown(test_queue_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_send_receive_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delay_and_visibility, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redrive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batches_and_purge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_and_auto_create, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,214 @@
+/* Unit tests for local_store: request framing (target, JSON body), the
+ * environment configuration, durability across close/reopen, and an
+ * acknowledged write surviving kill -9 of the process that made it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "aws/local_store.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct env {
+    char dir[64];
+} env_t;
+
+static int setup(void **state)
+{
+    env_t *e = calloc(1, sizeof *e);
+    snprintf(e->dir, sizeof e->dir, "/tmp/tycho-store-XXXXXX");
+    assert_non_null(mkdtemp(e->dir));
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    env_t *e = *state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", e->dir);
+    assert_int_equal(system(cmd), 0);
+    free(e);
+    return 0;
+}
+
+static tycho_local_store_t *open_store(const char *dir)
+{
+    tycho_local_config_t cfg;
+    tycho_local_store_t *s;
+    char err[512];
+    tycho_local_config_init(&cfg);
+    if (tycho_local_store_open(dir, &cfg, 1700000000000, &s, err, sizeof err))
+        fail_msg("open: %s", err);
+    return s;
+}
+
+static int exec(tycho_local_store_t *s, const char *target, const char *body, size_t len, char *out,
+                size_t outlen)
+{
+    tycho_local_result_t r;
+    assert_int_equal(tycho_local_exec(s, target, body, len, 1700000000000, &r), 0);
+    snprintf(out, outlen, "%s", r.body);
+    int st = r.status;
+    tycho_local_result_free(&r);
+    return st;
+}
+
+static void test_framing(void **state)
+{
+    env_t *e = *state;
+    tycho_local_store_t *s = open_store(e->dir);
+    char out[1024];
+    assert_int_equal(exec(s, "Kinesis_20131202.PutRecord", "{}", 2, out, sizeof out), 400);
+    assert_non_null(strstr(out, "com.amazon.coral.service#UnknownOperationException"));
+    assert_int_equal(exec(s, NULL, "{}", 2, out, sizeof out), 400);
+    assert_non_null(strstr(out, "UnknownOperationException"));
+    const char *bodies[] = {"{", "[]", "\"x\"", "{} x", "{\"a\":1,}"};
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        assert_int_equal(
+            exec(s, "DynamoDB_20120810.ListTables", bodies[i], strlen(bodies[i]), out, sizeof out),
+            400);
+        assert_non_null(strstr(out, "com.amazon.coral.service#SerializationException"));
+    }
+    assert_int_equal(exec(s, "AmazonSQS.ListQueues", "{\"x\":\"\xff\"}", 9, out, sizeof out), 400);
+    assert_non_null(strstr(out, "SerializationException"));
+    /* empty body = empty request */
+    assert_int_equal(exec(s, "DynamoDB_20120810.ListTables", "", 0, out, sizeof out), 200);
+    assert_non_null(strstr(out, "tycho-app-data"));
+    /* embedded NUL escapes are refused instead of truncated */
+    const char *nul = "{\"TableName\":\"tycho-app-data\",\"Item\":{\"id\":{\"S\":\"a\\u0000b\"},"
+                      "\"timestamp\":{\"S\":\"t\"}}}";
+    assert_int_equal(exec(s, "DynamoDB_20120810.PutItem", nul, strlen(nul), out, sizeof out), 400);
+    assert_non_null(strstr(out, "ValidationException"));
+    const char *esc = "{\"TableName\":\"tycho-app-data\",\"Item\":{\"id\":{\"S\":\"a\\\\u0000b\"},"
+                      "\"timestamp\":{\"S\":\"t\"}}}";
+    assert_int_equal(exec(s, "DynamoDB_20120810.PutItem", esc, strlen(esc), out, sizeof out), 200);
+    const char *snul = "{\"QueueUrl\":\"http://localhost/000000000000/"
+                       "tycho-messages\",\"MessageBody\":\"a\\u0000\"}";
+    assert_int_equal(exec(s, "AmazonSQS.SendMessage", snul, strlen(snul), out, sizeof out), 400);
+    assert_non_null(strstr(out, "InvalidMessageContents"));
+    tycho_local_store_close(s);
+}
+
+static void test_config_env(void **state)
+{
+    (void)state;
+    tycho_local_config_t cfg;
+    char err[256];
+    tycho_local_config_init(&cfg);
+    assert_string_equal(cfg.queues, TYCHO_LOCAL_DEFAULT_QUEUES);
+    assert_string_equal(cfg.region, "us-east-1");
+    setenv("TYCHO_LOCAL_QUEUES", "a;b", 1);
+    setenv("TYCHO_LOCAL_TABLES", "", 1);
+    setenv("TYCHO_LOCAL_AUTO_CREATE", "off", 1);
+    setenv("TYCHO_LOCAL_SYNC", "normal", 1);
+    setenv("AWS_REGION", "eu-west-2", 1);
+    setenv("TYCHO_LOCAL_ACCOUNT", "123456789012", 1);
+    assert_int_equal(tycho_local_config_from_env(&cfg, err, sizeof err), 0);
+    assert_string_equal(cfg.queues, "a;b");
+    assert_string_equal(cfg.tables, "");
+    assert_int_equal(cfg.auto_create_queues, 0);
+    assert_int_equal(cfg.sync_full, 0);
+    assert_string_equal(cfg.region, "eu-west-2");
+    assert_string_equal(cfg.account, "123456789012");
+    setenv("TYCHO_LOCAL_AUTO_CREATE", "maybe", 1);
+    assert_int_equal(tycho_local_config_from_env(&cfg, err, sizeof err), -1);
+    assert_non_null(strstr(err, "TYCHO_LOCAL_AUTO_CREATE"));
+    unsetenv("TYCHO_LOCAL_AUTO_CREATE");
+    setenv("TYCHO_LOCAL_ACCOUNT", "12", 1);
+    assert_int_equal(tycho_local_config_from_env(&cfg, err, sizeof err), -1);
+    assert_non_null(strstr(err, "TYCHO_LOCAL_ACCOUNT"));
+    unsetenv("TYCHO_LOCAL_ACCOUNT");
+    setenv("AWS_REGION", "eu west", 1);
+    assert_int_equal(tycho_local_config_from_env(&cfg, err, sizeof err), -1);
+    assert_non_null(strstr(err, "AWS_REGION"));
+    unsetenv("AWS_REGION");
+    unsetenv("TYCHO_LOCAL_QUEUES");
+    unsetenv("TYCHO_LOCAL_TABLES");
+    unsetenv("TYCHO_LOCAL_SYNC");
+}
+
+static void test_reopen(void **state)
+{
+    env_t *e = *state;
+    tycho_local_store_t *s = open_store(e->dir);
+    char out[2048];
+    const char *put = "{\"TableName\":\"tycho-app-data\",\"Item\":{\"id\":{\"S\":\"k\"},"
+                      "\"timestamp\":{\"S\":\"1\"},\"n\":{\"N\":\"42\"}}}";
+    const char *send = "{\"QueueUrl\":\"http://localhost/000000000000/"
+                       "tycho-messages\",\"MessageBody\":\"persist me\"}";
+    assert_int_equal(exec(s, "DynamoDB_20120810.PutItem", put, strlen(put), out, sizeof out), 200);
+    assert_int_equal(exec(s, "AmazonSQS.SendMessage", send, strlen(send), out, sizeof out), 200);
+    tycho_local_store_close(s);
+    s = open_store(e->dir);
+    const char *get = "{\"TableName\":\"tycho-app-data\",\"Key\":{\"id\":{\"S\":\"k\"},"
+                      "\"timestamp\":{\"S\":\"1\"}}}";
+    assert_int_equal(exec(s, "DynamoDB_20120810.GetItem", get, strlen(get), out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"42\""));
+    const char *recv = "{\"QueueUrl\":\"http://localhost/000000000000/tycho-messages\"}";
+    assert_int_equal(exec(s, "AmazonSQS.ReceiveMessage", recv, strlen(recv), out, sizeof out), 200);
+    assert_non_null(strstr(out, "persist me"));
+    tycho_local_store_close(s);
+}
+
+static void test_kill9_after_ack(void **state)
+{
+    env_t *e = *state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* Child: acknowledge each write to the parent, then hang until killed. */
+        close(fds[0]);
+        tycho_local_store_t *s = open_store(e->dir);
+        for (int i = 0; i < 20; i++) {
+            char body[256], out[512];
+            snprintf(body, sizeof body,
+                     "{\"TableName\":\"tycho-app-data\",\"Item\":{\"id\":{\"S\":\"k%d\"},"
+                     "\"timestamp\":{\"S\":\"1\"}}}",
+                     i);
+            if (exec(s, "DynamoDB_20120810.PutItem", body, strlen(body), out, sizeof out) != 200)
+                _exit(3);
+            if (write(fds[1], "a", 1) != 1) _exit(4);
+        }
+        for (;;)
+            pause();
+    }
+    close(fds[1]);
+    char buf[20];
+    size_t got = 0;
+    while (got < sizeof buf) {
+        ssize_t n = read(fds[0], buf + got, sizeof buf - got);
+        assert_true(n > 0);
+        got += (size_t)n;
+    }
+    kill(pid, SIGKILL); /* no close, no checkpoint: only the fsynced WAL remains */
+    int status;
+    waitpid(pid, &status, 0);
+    close(fds[0]);
+    tycho_local_store_t *s = open_store(e->dir);
+    char out[512];
+    const char *scan = "{\"TableName\":\"tycho-app-data\",\"Select\":\"COUNT\"}";
+    assert_int_equal(exec(s, "DynamoDB_20120810.Scan", scan, strlen(scan), out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"Count\":20"));
+    tycho_local_store_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_framing, setup, teardown),
+        cmocka_unit_test(test_config_env),
+        cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill9_after_ack, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
