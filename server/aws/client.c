@@ -348,7 +348,8 @@ static void attempt_hook(tycho_aws_call_t *call, const char *outcome, long statu
                              type ? type : "",
                              seconds_since(call->attempt_ns),
                              will_retry,
-                             backoff};
+                             backoff,
+                             call->ud};
     c->opts.on_attempt(&a, c->opts.on_attempt_ud);
 }
 

@@ -33,6 +33,7 @@ typedef struct tycho_aws_attempt {
     double duration;        /* seconds, this attempt's HTTP exchange */
     int will_retry;
     double backoff; /* seconds before the next attempt, when will_retry */
+    void *call_ud;  /* the ud given to tycho_aws_call for this call */
 } tycho_aws_attempt_t;
 
 typedef void (*tycho_aws_attempt_fn)(const tycho_aws_attempt_t *a, void *ud);

@@ -44,6 +44,11 @@ tycho_metrics_t *tycho_obs_registry(const tycho_obs_t *o)
     return tycho_hub_registry(o->hub);
 }
 
+tycho_hub_t *tycho_obs_hub(const tycho_obs_t *o)
+{
+    return o->hub;
+}
+
 tycho_obs_t *tycho_obs_new(tycho_hub_t *hub, const tycho_config_t *cfg, int worker_id)
 {
     tycho_obs_t *o = calloc(1, sizeof *o);

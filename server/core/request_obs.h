@@ -44,6 +44,7 @@ tycho_obs_t *tycho_obs_current(void);
 tycho_req_trace_t *tycho_obs_trace(const tycho_exchange_t *x);
 unsigned tycho_obs_shard(const tycho_obs_t *o);
 tycho_metrics_t *tycho_obs_registry(const tycho_obs_t *o);
+tycho_hub_t *tycho_obs_hub(const tycho_obs_t *o); /* sampler, span limits (SQS consumers) */
 /* Marks the request's span as failed with an exception event (Lua errors). */
 void tycho_obs_record_error(tycho_exchange_t *x, const char *message, const char *stacktrace);
 

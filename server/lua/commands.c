@@ -2,6 +2,8 @@
  * without the HTTP server. */
 #include "lua/commands.h"
 
+#include "aws/local_backend.h"
+#include "aws/services.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "lua/gen.h"
@@ -104,6 +106,7 @@ static void spec_done(tycho_lua_task_t *t, int status, int nres)
     lua_State *co = t->co;
     r->done = 1;
     r->status = status;
+    uv_stop(t->sched->loop); /* the services keep handles open: end the run here */
     if (status == TYCHO_TASK_OK && nres >= 2) {
         int base = lua_gettop(co) - nres;
         r->passed = lua_tonumber(co, base + 1);
@@ -141,11 +144,28 @@ int tycho_cmd_spec(int argc, char **argv)
     uv_loop_t loop;
     uv_loop_init(&loop);
     char *err = NULL;
+    /* the same outbound services as a serve worker: tycho.http, tycho.aws
+     * (TYCHO_AWS_BACKEND=local: the embedded backend under TYCHO_DATA_DIR) */
+    char serr[512];
+    tycho_local_backend_t *backend = NULL;
+    tycho_aws_services_t *svc = NULL;
+    if (tycho_aws_local_start(&cfg, &backend, serr, sizeof serr) != 0 ||
+        !(svc = tycho_aws_services_new(&loop, &(tycho_aws_services_options_t){.local = backend},
+                                       serr, sizeof serr))) {
+        fprintf(stderr, "tycho spec: %s\n", serr);
+        if (backend) tycho_local_backend_stop(backend);
+        free(rest);
+        uv_loop_close(&loop);
+        return 1;
+    }
     tycho_lua_runtime_t *rt = tycho_lua_runtime_new_for_specs(&loop, &cfg, &err);
     if (!rt) {
         fprintf(stderr, "tycho spec: %s\n", err ? err : "cannot start the Lua runtime");
         free(err);
         free(rest);
+        tycho_aws_services_close(svc);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        if (backend) tycho_local_backend_stop(backend);
         uv_loop_close(&loop);
         return 1;
     }
@@ -185,7 +205,9 @@ int tycho_cmd_spec(int argc, char **argv)
     free(result.error);
     free(rest);
     tycho_lua_runtime_free(rt);
+    tycho_aws_services_close(svc);
     uv_run(&loop, UV_RUN_DEFAULT);
+    if (backend) tycho_local_backend_stop(backend);
     uv_loop_close(&loop);
     tycho_log_set_sink(NULL, NULL);
     return exit_code;

@@ -8,6 +8,7 @@ void tycho_lua_open_libs(lua_State *L)
         {"tycho.json", luaopen_tycho_json}, {"tycho.time", luaopen_tycho_time},
         {"tycho.log", luaopen_tycho_log},   {"tycho.uuid", luaopen_tycho_uuid},
         {"tycho._test", luaopen_tycho_test}, {"tycho.server", luaopen_tycho_server},
+        {"tycho._http", luaopen_tycho_http_core}, {"tycho._aws", luaopen_tycho_aws_core},
         {NULL, NULL},
     };
     lua_getglobal(L, "package");

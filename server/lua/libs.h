@@ -17,6 +17,8 @@ int luaopen_tycho_time(lua_State *L);
 int luaopen_tycho_log(lua_State *L);
 int luaopen_tycho_uuid(lua_State *L);
 int luaopen_tycho_test(lua_State *L);
+int luaopen_tycho_http_core(lua_State *L); /* tycho._http (lib_http.c) */
+int luaopen_tycho_aws_core(lua_State *L);  /* tycho._aws (lib_aws.c) */
 int luaopen_tycho_server(lua_State *L);
 
 /* Encodes the value at idx as JSON into out. Raises no Lua error and

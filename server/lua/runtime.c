@@ -228,9 +228,14 @@ static void handler_failed(tycho_lua_runtime_t *rt, tycho_lua_task_t *t, int sta
     const char *rid = x->req.request_id;
     lua_State *co = t->co;
     int e = lua_gettop(co);
-    /* error({ status = 4xx, message = "..." }) is an HTTP error, not a crash */
+    /* error({ status = 4xx, message = "..." }) is an HTTP error, not a crash;
+     * http_status wins over status (AWS errors: status is AWS's own) */
     if (status == TYCHO_TASK_ERROR && lua_istable(co, e)) {
-        lua_getfield(co, e, "status");
+        lua_getfield(co, e, "http_status");
+        if (lua_isnil(co, -1)) {
+            lua_pop(co, 1);
+            lua_getfield(co, e, "status");
+        }
         lua_getfield(co, e, "message");
         if (lua_isnil(co, -1)) {
             lua_pop(co, 1);

@@ -1,0 +1,105 @@
+-- tycho.aws — the generic signed AWS JSON 1.0 call that tycho.sqs and
+-- tycho.dynamodb are built on (docs/routes.md, "AWS").
+--
+--   local aws = require "tycho.aws"
+--   local out = aws.call("dynamodb", "DynamoDB_20120810.DescribeTable", { TableName = "t" })
+--
+-- It yields until the call is done (retries included: the SDKs' standard
+-- mode) and returns the decoded response. A failure raises an aws.Error:
+--   err.type       AWS error code ("ThrottlingException") or "TransportError",
+--                  "CredentialsError", "ConfigurationError", "MD5Mismatch", ...
+--   err.message    one clear line; err.status (AWS's HTTP status, 0 if none);
+--   err.retryable; err.request_id; err.attempts; err.service; err.operation;
+--   err.details    the decoded error body, when there is one;
+--   err.http_status what a handler answers if it lets the error escape
+--                  (409 conditional check, 503 throttled, 504/502 transport
+--                  and AWS 5xx, else 500).
+-- With TYCHO_AWS_BACKEND=local the same call runs on the embedded backend.
+local core = require "tycho._aws"
+local json = require "tycho.json"
+
+local aws = {}
+
+local Error = {}
+Error.__index = Error
+Error.__tostring = function(e)
+  local s = ("%s.%s failed: %s"):format(e.service_name or e.service or "?", e.operation or "?",
+    e.message or e.type or "error")
+  if (e.attempts or 0) > 1 then s = s .. (" (after %d attempts)"):format(e.attempts) end
+  return s
+end
+aws.Error = Error
+
+local DISPLAY = { sqs = "SQS", dynamodb = "DynamoDB" }
+
+local CONFLICT = { ConditionalCheckFailedException = true, TransactionConflictException = true }
+local THROTTLING = {
+  Throttling = true, ThrottlingException = true, ThrottledException = true,
+  RequestThrottledException = true, TooManyRequestsException = true,
+  ProvisionedThroughputExceededException = true, TransactionInProgressException = true,
+  RequestLimitExceeded = true, BandwidthLimitExceeded = true, LimitExceededException = true,
+  RequestThrottled = true, SlowDown = true, PriorRequestNotComplete = true,
+  EC2ThrottledException = true, KmsThrottled = true, OverLimit = true,
+}
+local TIMEOUT = { [-5] = true, [-6] = true } -- TYCHO_HTTP_E_CONNECT_TIMEOUT, _TIMEOUT
+
+local function http_status(e)
+  if CONFLICT[e.type] then return 409 end
+  if THROTTLING[e.type] or e.quota_exhausted then return 503 end
+  if e.type == "TransportError" then return TIMEOUT[e.transport_error] and 504 or 502 end
+  if (e.status or 0) >= 500 then return 502 end
+  return 500
+end
+
+-- Builds an aws.Error from fields (type and message at least).
+function aws.error(fields)
+  local e = setmetatable(fields, Error)
+  e.status = e.status or 0
+  e.retryable = e.retryable or false
+  e.service_name = e.service_name or DISPLAY[e.service] or e.service
+  e.http_status = e.http_status or http_status(e)
+  return e
+end
+
+-- true when err is an aws.Error (of that type, when given).
+function aws.is_error(err, typ)
+  return getmetatable(err) == Error and (typ == nil or err.type == typ)
+end
+
+local function decode(body)
+  if body == nil or body == "" then return {} end -- SQS may answer 200 with no body
+  local ok, v = pcall(json.decode, body)
+  if ok and type(v) == "table" then return v end
+  return nil
+end
+
+-- call(service, target, params [, opts]) -> decoded response, or raises aws.Error.
+-- opts: endpoint (URL), timeout (seconds per attempt), producer (true for
+-- sends: PRODUCER span + AWSTraceHeader), table / queue_url (span attributes).
+function aws.call(service, target, params, opts)
+  if type(service) ~= "string" or type(target) ~= "string" then
+    error("tycho.aws.call(service, target, params): service and target must be strings", 2)
+  end
+  local ok, body, info = core.call(service, target, params, opts)
+  local operation = target:match("[^.]+$")
+  if ok then
+    local res = decode(body)
+    if res then return res end
+    error(aws.error { type = "SerializationError", service = service, operation = operation,
+      message = "the response is not a JSON object: " .. body:sub(1, 120),
+      request_id = info.request_id, attempts = info.attempts }, 2)
+  end
+  info.service = service
+  info.operation = operation
+  info.details = decode(body)
+  if info.message == "" then info.message = info.type end
+  error(aws.error(info), 2)
+end
+
+-- "local" (embedded backend) or "aws".
+aws.backend = core.backend
+aws.md5 = core.md5
+aws.b64encode = core.b64encode
+aws.b64decode = core.b64decode
+
+return aws

@@ -1,0 +1,358 @@
+-- tycho.sqs — Amazon SQS queues (docs/routes.md, "SQS"), on tycho.aws.call.
+--
+--   local sqs = require "tycho.sqs"
+--   local q = sqs.queue(os.getenv "SQS_QUEUE_URL")   -- a URL, or a queue name
+--   local id = q:send({ order = 42 }, { attributes = { kind = "order" }, delay = 5 })
+--   for _, m in ipairs(q:receive { max = 10, wait = 20 }) do
+--     handle(m:json()); q:delete(m)
+--   end
+--
+-- Every call yields (long polls too) and raises an aws.Error on failure
+-- (tycho.aws). Bodies are strings; a table body is sent as JSON. Sends carry
+-- the current trace in the AWSTraceHeader system attribute. MD5 digests of
+-- bodies and message attributes are checked both ways.
+local aws = require "tycho.aws"
+local json = require "tycho.json"
+local bit = require "bit"
+
+local sqs = {}
+
+local Queue = {}
+Queue.__index = Queue
+
+local Message = {}
+Message.__index = Message
+
+-- Decodes the body as JSON.
+function Message:json() return json.decode(self.body) end
+
+local url_cache = {} -- queue name -> URL (GetQueueUrl answers), per Lua state
+
+local function call(q, op, params, opts)
+  opts = opts or {}
+  opts.queue_url = params.QueueUrl
+  return aws.call("sqs", "AmazonSQS." .. op, params, opts)
+end
+
+local function fail(q, op, typ, msg)
+  error(aws.error { type = typ, message = msg, service = "sqs", operation = op }, 3)
+end
+
+-- sqs.queue(url_or_name) -> Queue. A name is resolved with GetQueueUrl on
+-- first use (and cached); q.name is always set.
+function sqs.queue(url_or_name)
+  if type(url_or_name) ~= "string" or url_or_name == "" then
+    error("tycho.sqs.queue: expected a queue URL or name", 2)
+  end
+  local q = setmetatable({}, Queue)
+  if url_or_name:match("^https?://") then
+    q._url = url_or_name
+    q.name = url_or_name:match("([^/]+)/*$")
+  else
+    q.name = url_or_name
+  end
+  return q
+end
+
+-- sqs.create_queue(name [, attributes]) -> Queue (CreateQueue; idempotent
+-- with the same attributes). attributes: { VisibilityTimeout = "30", ... }.
+function sqs.create_queue(name, attributes)
+  local params = { QueueName = name }
+  if attributes and next(attributes) then
+    params.Attributes = {}
+    for k, v in pairs(attributes) do params.Attributes[k] = tostring(v) end
+  end
+  local res = aws.call("sqs", "AmazonSQS.CreateQueue", params)
+  url_cache[name] = res.QueueUrl
+  return sqs.queue(res.QueueUrl)
+end
+
+-- The queue's URL (GetQueueUrl on first use for a queue given by name).
+function Queue:url()
+  if self._url then return self._url end
+  local u = url_cache[self.name]
+  if not u then
+    u = aws.call("sqs", "AmazonSQS.GetQueueUrl", { QueueName = self.name }).QueueUrl
+    url_cache[self.name] = u
+  end
+  self._url = u
+  return u
+end
+
+-- --- message attributes --------------------------------------------------------
+
+local function number_string(n)
+  if n == math.floor(n) and math.abs(n) < 2 ^ 53 then return ("%d"):format(n) end
+  for p = 15, 17 do
+    local s = ("%." .. p .. "g"):format(n)
+    if tonumber(s) == n then return s end
+  end
+  return ("%.17g"):format(n)
+end
+
+-- Lua attributes -> the wire form. A value is a string (String), a number
+-- (Number), or { type = "Binary"|"String"|"Number"[.custom], value = ... }.
+local function encode_attributes(attrs, op)
+  if attrs == nil then return nil end
+  if type(attrs) ~= "table" then fail(nil, op, "InvalidParameterValue", "attributes must be a table") end
+  local out, n = {}, 0
+  for name, v in pairs(attrs) do
+    local t = type(v)
+    if t == "string" then
+      out[name] = { DataType = "String", StringValue = v }
+    elseif t == "number" then
+      out[name] = { DataType = "Number", StringValue = number_string(v) }
+    elseif t == "table" and type(v.type) == "string" and v.value ~= nil then
+      if v.type:match("^Binary") then
+        out[name] = { DataType = v.type, BinaryValue = aws.b64encode(tostring(v.value)) }
+      else
+        local s = type(v.value) == "number" and number_string(v.value) or tostring(v.value)
+        out[name] = { DataType = v.type, StringValue = s }
+      end
+    else
+      fail(nil, op, "InvalidParameterValue",
+        ("message attribute %s: expected a string, a number or { type = ..., value = ... }"):format(name))
+    end
+    n = n + 1
+  end
+  if n == 0 then return nil end
+  return out
+end
+
+local function decode_attributes(wire)
+  local out = {}
+  for name, a in pairs(wire or {}) do
+    local dt = a.DataType or "String"
+    if dt:match("^Binary") then
+      out[name] = aws.b64decode(a.BinaryValue or "")
+    elseif dt:match("^Number") then
+      out[name] = tonumber(a.StringValue) or a.StringValue
+    else
+      out[name] = a.StringValue
+    end
+  end
+  return out
+end
+
+local function u32(n)
+  return string.char(bit.band(bit.rshift(n, 24), 255), bit.band(bit.rshift(n, 16), 255),
+    bit.band(bit.rshift(n, 8), 255), bit.band(n, 255))
+end
+
+-- MD5OfMessageAttributes over the wire form (PROTOCOLS.md section 7).
+local function md5_of_attributes(wire)
+  local names = {}
+  for k in pairs(wire) do names[#names + 1] = k end
+  table.sort(names)
+  local parts = {}
+  for _, name in ipairs(names) do
+    local a = wire[name]
+    parts[#parts + 1] = u32(#name) .. name .. u32(#a.DataType) .. a.DataType
+    if a.BinaryValue then
+      local raw = aws.b64decode(a.BinaryValue) or ""
+      parts[#parts + 1] = "\2" .. u32(#raw) .. raw
+    else
+      parts[#parts + 1] = "\1" .. u32(#a.StringValue) .. a.StringValue
+    end
+  end
+  return aws.md5(table.concat(parts))
+end
+sqs.md5_of_attributes = md5_of_attributes
+
+local function body_string(body, op)
+  if type(body) == "table" then body = json.encode(body) end
+  if type(body) ~= "string" or body == "" then
+    fail(nil, op, "InvalidParameterValue", "the message body must be a non-empty string or a table")
+  end
+  return body
+end
+
+-- Checks the digests SQS computed over what it stored. nil or a reason.
+local function md5_problem(sent_body, wire_attrs, md5_body, md5_attrs)
+  if md5_body and md5_body ~= aws.md5(sent_body) then
+    return "MD5OfMessageBody does not match the body sent"
+  end
+  if wire_attrs and md5_attrs and md5_attrs ~= md5_of_attributes(wire_attrs) then
+    return "MD5OfMessageAttributes does not match the attributes sent"
+  end
+  return nil
+end
+
+-- --- sending -----------------------------------------------------------------------
+
+local function send_params(body, opts, op)
+  opts = opts or {}
+  return {
+    MessageBody = body_string(body, op),
+    DelaySeconds = opts.delay,
+    MessageAttributes = encode_attributes(opts.attributes, op),
+    MessageGroupId = opts.group_id,
+    MessageDeduplicationId = opts.dedup_id,
+  }
+end
+
+-- q:send(body [, { attributes, delay, group_id, dedup_id }]) -> message id, response
+function Queue:send(body, opts)
+  local p = send_params(body, opts, "SendMessage")
+  p.QueueUrl = self:url()
+  local res = call(self, "SendMessage", p, { producer = true })
+  local problem = md5_problem(p.MessageBody, p.MessageAttributes, res.MD5OfMessageBody,
+    res.MD5OfMessageAttributes)
+  if problem then fail(self, "SendMessage", "MD5Mismatch", problem) end
+  return res.MessageId, res
+end
+
+-- q:send_batch(entries) -> { successful = { {id, index, message_id} },
+--                            failed = { {id, index, code, message, sender_fault} } }
+-- entries: bodies, or { body, id, attributes, delay, group_id, dedup_id }.
+-- Sent 10 per request; a failed entry is reported in `failed`, never hidden.
+function Queue:send_batch(entries)
+  if type(entries) ~= "table" then fail(self, "SendMessageBatch", "InvalidParameterValue", "entries must be a list") end
+  local out = { successful = {}, failed = {} }
+  local url = #entries > 0 and self:url()
+  for first = 1, #entries, 10 do
+    local batch, sent = {}, {}
+    for i = first, math.min(first + 9, #entries) do
+      local e = entries[i]
+      if type(e) ~= "table" or e.body == nil then e = { body = e } end
+      local p = send_params(e.body, e, "SendMessageBatch")
+      p.Id = e.id and tostring(e.id) or tostring(i)
+      batch[#batch + 1] = p
+      sent[p.Id] = { index = i, p = p }
+    end
+    local res = call(self, "SendMessageBatch", { QueueUrl = url, Entries = batch }, { producer = true })
+    for _, s in ipairs(res.Successful or {}) do
+      local src = sent[s.Id] or { p = {} }
+      local problem = src.p.MessageBody and
+        md5_problem(src.p.MessageBody, src.p.MessageAttributes, s.MD5OfMessageBody, s.MD5OfMessageAttributes)
+      if problem then
+        out.failed[#out.failed + 1] = { id = s.Id, index = src.index, code = "MD5Mismatch",
+          message = problem, sender_fault = false }
+      else
+        out.successful[#out.successful + 1] = { id = s.Id, index = src.index, message_id = s.MessageId }
+      end
+    end
+    for _, f in ipairs(res.Failed or {}) do
+      out.failed[#out.failed + 1] = { id = f.Id, index = sent[f.Id] and sent[f.Id].index,
+        code = f.Code, message = f.Message, sender_fault = f.SenderFault == true }
+    end
+  end
+  table.sort(out.successful, function(a, b) return (a.index or 0) < (b.index or 0) end)
+  table.sort(out.failed, function(a, b) return (a.index or 0) < (b.index or 0) end)
+  return out
+end
+
+-- --- receiving ----------------------------------------------------------------------
+
+local function check_range(op, name, v, lo, hi)
+  if v ~= nil and (type(v) ~= "number" or v < lo or v > hi or v ~= math.floor(v)) then
+    fail(nil, op, "InvalidParameterValue", ("%s must be an integer from %d to %d"):format(name, lo, hi))
+  end
+end
+
+-- Turns a received SQS message into a tycho message object. nil + a reason
+-- when its MD5 digests do not match.
+function sqs.message(m, queue)
+  if m.MD5OfBody and m.MD5OfBody ~= aws.md5(m.Body or "") then
+    return nil, "MD5OfBody does not match the body received"
+  end
+  if m.MessageAttributes and next(m.MessageAttributes) and m.MD5OfMessageAttributes and
+     m.MD5OfMessageAttributes ~= md5_of_attributes(m.MessageAttributes) then
+    return nil, "MD5OfMessageAttributes does not match the attributes received"
+  end
+  local attrs = m.Attributes or {}
+  return setmetatable({
+    id = m.MessageId,
+    body = m.Body,
+    receipt_handle = m.ReceiptHandle,
+    attributes = attrs,
+    message_attributes = decode_attributes(m.MessageAttributes),
+    receive_count = tonumber(attrs.ApproximateReceiveCount),
+    sent_at = tonumber(attrs.SentTimestamp) and tonumber(attrs.SentTimestamp) / 1000,
+    trace_header = attrs.AWSTraceHeader,
+    queue = queue,
+  }, Message)
+end
+
+-- q:receive{ max = 1..10, wait = 0..20 (long poll), visibility = seconds,
+--            attributes = { "All" } (system attribute names) } -> { messages }
+function Queue:receive(opts)
+  opts = opts or {}
+  check_range("ReceiveMessage", "max", opts.max, 1, 10)
+  check_range("ReceiveMessage", "wait", opts.wait, 0, 20)
+  check_range("ReceiveMessage", "visibility", opts.visibility, 0, 43200)
+  local wait = opts.wait or 0
+  local res = call(self, "ReceiveMessage", {
+    QueueUrl = self:url(),
+    MaxNumberOfMessages = opts.max or 1,
+    WaitTimeSeconds = wait,
+    VisibilityTimeout = opts.visibility,
+    AttributeNames = json.array(opts.attributes or { "All" }),
+    MessageAttributeNames = json.array { "All" },
+  }, { timeout = wait + 10 })
+  local out = {}
+  for _, m in ipairs(res.Messages or {}) do
+    local msg, problem = sqs.message(m, self)
+    if not msg then fail(self, "ReceiveMessage", "MD5Mismatch", problem .. " (message " .. tostring(m.MessageId) .. ")") end
+    out[#out + 1] = msg
+  end
+  return out
+end
+
+local function handle_of(h, op)
+  if type(h) == "table" then h = h.receipt_handle end
+  if type(h) ~= "string" or h == "" then
+    fail(nil, op, "InvalidParameterValue", "expected a receipt handle or a received message")
+  end
+  return h
+end
+
+-- q:delete(message_or_handle)
+function Queue:delete(h)
+  call(self, "DeleteMessage", { QueueUrl = self:url(), ReceiptHandle = handle_of(h, "DeleteMessage") })
+end
+
+-- q:delete_batch(messages_or_handles) -> { successful = { {id, index} }, failed = { {id, index, code, message} } }
+function Queue:delete_batch(list)
+  local out = { successful = {}, failed = {} }
+  local url = #list > 0 and self:url()
+  for first = 1, #list, 10 do
+    local entries = {}
+    for i = first, math.min(first + 9, #list) do
+      entries[#entries + 1] = { Id = tostring(i), ReceiptHandle = handle_of(list[i], "DeleteMessageBatch") }
+    end
+    local res = call(self, "DeleteMessageBatch", { QueueUrl = url, Entries = entries })
+    for _, s in ipairs(res.Successful or {}) do
+      out.successful[#out.successful + 1] = { id = s.Id, index = tonumber(s.Id) }
+    end
+    for _, f in ipairs(res.Failed or {}) do
+      out.failed[#out.failed + 1] = { id = f.Id, index = tonumber(f.Id), code = f.Code,
+        message = f.Message, sender_fault = f.SenderFault == true }
+    end
+  end
+  return out
+end
+
+-- q:change_visibility(message_or_handle, seconds)
+function Queue:change_visibility(h, seconds)
+  check_range("ChangeMessageVisibility", "seconds", seconds, 0, 43200)
+  call(self, "ChangeMessageVisibility", { QueueUrl = self:url(),
+    ReceiptHandle = handle_of(h, "ChangeMessageVisibility"), VisibilityTimeout = seconds })
+end
+
+-- q:attributes([names]) -> { ApproximateNumberOfMessages = 3, ... } (numbers
+-- where SQS sends digits; RedrivePolicy and the like stay strings)
+function Queue:attributes(names)
+  if type(names) == "string" then names = { names } end
+  local res = call(self, "GetQueueAttributes", { QueueUrl = self:url(),
+    AttributeNames = json.array(names or { "All" }) })
+  local out = {}
+  for k, v in pairs(res.Attributes or {}) do
+    out[k] = (type(v) == "string" and v:match("^%-?%d+$")) and tonumber(v) or v
+  end
+  return out
+end
+
+sqs.Queue = Queue
+sqs.Message = Message
+return sqs

@@ -1,0 +1,511 @@
+#include "aws/services.h"
+
+#include "aws/endpoint.h"
+#include "aws/local_backend.h"
+#include "core/config.h"
+#include "core/telemetry_hub.h"
+#include "telemetry/trace_context.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct host_cache {
+    char service[32];
+    char host[300];
+} host_cache_t;
+
+struct tycho_aws_services {
+    uv_loop_t *loop;
+    tycho_http_client_t *http;
+    tycho_aws_creds_provider_t *creds;
+    tycho_aws_client_t *aws;
+    tycho_local_client_t *local;
+    tycho_aws_svc_call_t *calls;
+    char region[64];
+    host_cache_t hosts[8];
+    int nhosts;
+    /* metric families, registered on first use in the worker's registry */
+    tycho_metrics_t *registry;
+    tycho_metric_t *m_requests, *m_duration, *m_http;
+};
+
+struct tycho_aws_svc_call {
+    tycho_aws_services_t *s;
+    tycho_aws_svc_call_t *prev, *next;
+    tycho_aws_done_fn cb;
+    void *ud;
+    tycho_aws_call_t *aws_call;
+    tycho_local_call_t *local_call;
+    uv_timer_t *defer;
+    tycho_span_t *span;
+    char service[32];
+    char operation[64];
+    uint64_t start_ns;
+    char fail_type[32];
+    char fail_msg[300];
+};
+
+static _Thread_local tycho_aws_services_t *t_current;
+
+tycho_aws_services_t *tycho_aws_services_current(void) { return t_current; }
+void tycho_aws_services_set_current(tycho_aws_services_t *s) { t_current = s; }
+uv_loop_t *tycho_aws_services_loop(const tycho_aws_services_t *s) { return s->loop; }
+tycho_http_client_t *tycho_aws_services_http(tycho_aws_services_t *s) { return s->http; }
+int tycho_aws_services_is_local(const tycho_aws_services_t *s) { return s->local != NULL; }
+const char *tycho_aws_services_backend(const tycho_aws_services_t *s)
+{
+    return s->local ? "local" : "aws";
+}
+
+const char *tycho_aws_service_display(const char *service)
+{
+    if (!service) return "";
+    if (strcmp(service, "sqs") == 0) return "SQS";
+    if (strcmp(service, "dynamodb") == 0) return "DynamoDB";
+    if (strcmp(service, "sts") == 0) return "STS";
+    if (strcmp(service, "logs") == 0) return "CloudWatchLogs";
+    return service;
+}
+
+/* --- metrics ------------------------------------------------------------------ */
+
+static int metrics_ready(tycho_aws_services_t *s, tycho_obs_t **obs)
+{
+    tycho_obs_t *o = tycho_obs_current();
+    *obs = o;
+    if (!o) return 0;
+    tycho_metrics_t *r = tycho_obs_registry(o);
+    if (s->registry == r) return s->m_requests && s->m_duration && s->m_http;
+    s->registry = r;
+    char err[200];
+    static const char *const req_labels[] = {"service", "operation", "outcome"};
+    static const char *const dur_labels[] = {"service", "operation"};
+    static const char *const http_labels[] = {"host", "status_class"};
+    tycho_metrics_register(r,
+                           &(tycho_metric_opts_t){.name = "aws_requests_total",
+                                                  .help = "AWS API call attempts by outcome "
+                                                          "(success, throttled, client_error, "
+                                                          "server_error, transport_error, "
+                                                          "crc32_mismatch)",
+                                                  .type = TYCHO_METRIC_COUNTER,
+                                                  .label_names = req_labels,
+                                                  .nlabels = 3},
+                           &s->m_requests, err, sizeof err);
+    tycho_metrics_register(r,
+                           &(tycho_metric_opts_t){.name = "aws_request_duration_seconds",
+                                                  .help = "AWS API call attempt duration",
+                                                  .type = TYCHO_METRIC_HISTOGRAM,
+                                                  .label_names = dur_labels,
+                                                  .nlabels = 2},
+                           &s->m_duration, err, sizeof err);
+    tycho_metrics_register(r,
+                           &(tycho_metric_opts_t){.name =
+                                                      "tycho_http_client_request_duration_seconds",
+                                                  .help = "Outbound HTTP request duration (tycho.http "
+                                                          "and AWS calls)",
+                                                  .type = TYCHO_METRIC_HISTOGRAM,
+                                                  .label_names = http_labels,
+                                                  .nlabels = 2},
+                           &s->m_http, err, sizeof err);
+    return s->m_requests && s->m_duration && s->m_http;
+}
+
+void tycho_aws_services_observe_http(tycho_aws_services_t *s, const char *host, long status,
+                                     double seconds)
+{
+    tycho_obs_t *o;
+    if (!metrics_ready(s, &o)) return;
+    char cls[8];
+    if (status >= 100 && status <= 999) snprintf(cls, sizeof cls, "%ldxx", status / 100);
+    else snprintf(cls, sizeof cls, "error");
+    const char *v[] = {host ? host : "", cls};
+    tycho_metric_observe(s->m_http, tycho_obs_shard(o), v, seconds);
+}
+
+/* The Host an AWS service's calls go to (for the HTTP client histogram). */
+static const char *service_host(tycho_aws_services_t *s, const char *service)
+{
+    for (int i = 0; i < s->nhosts; i++)
+        if (strcmp(s->hosts[i].service, service) == 0) return s->hosts[i].host;
+    tycho_aws_endpoint_t ep;
+    char err[200];
+    const char *host = service;
+    if (tycho_aws_endpoint_resolve(service, s->region, NULL, NULL, &ep, err, sizeof err) == 0)
+        host = ep.host;
+    if (s->nhosts < (int)(sizeof s->hosts / sizeof s->hosts[0]) &&
+        strlen(service) < sizeof s->hosts[0].service) {
+        host_cache_t *h = &s->hosts[s->nhosts++];
+        snprintf(h->service, sizeof h->service, "%s", service);
+        snprintf(h->host, sizeof h->host, "%s", host);
+        return h->host;
+    }
+    return service;
+}
+
+static void record_attempt(tycho_aws_services_t *s, const char *service, const char *operation,
+                           const char *outcome, long status, double seconds)
+{
+    tycho_obs_t *o;
+    if (!metrics_ready(s, &o)) return;
+    unsigned shard = tycho_obs_shard(o);
+    const char *rv[] = {service, operation, outcome};
+    const char *dv[] = {service, operation};
+    tycho_metric_inc(s->m_requests, shard, rv, 1);
+    tycho_metric_observe(s->m_duration, shard, dv, seconds);
+    if (!s->local) tycho_aws_services_observe_http(s, service_host(s, service), status, seconds);
+}
+
+/* --- lifecycle ------------------------------------------------------------------ */
+
+static int mkdir_p(const char *dir)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) return -1;
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int tycho_aws_local_start(const struct tycho_config *cfg, struct tycho_local_backend **out,
+                          char *err, size_t errlen)
+{
+    *out = NULL;
+    if (strcmp(cfg->aws_backend, "local") != 0) return 0;
+    if (mkdir_p(cfg->data_dir) != 0) {
+        snprintf(err, errlen, "TYCHO_DATA_DIR: cannot create %s: %s", cfg->data_dir,
+                 strerror(errno));
+        return -1;
+    }
+    tycho_local_config_t lc;
+    tycho_local_config_init(&lc);
+    if (tycho_local_config_from_env(&lc, err, errlen) != 0) return -1;
+    char e[400];
+    if (tycho_local_backend_start(cfg->data_dir, &lc, out, e, sizeof e) != 0) {
+        snprintf(err, errlen, "local AWS backend (TYCHO_AWS_BACKEND=local, TYCHO_DATA_DIR=%.200s): "
+                              "%.300s", cfg->data_dir, e);
+        return -1;
+    }
+    return 0;
+}
+
+static void on_attempt(const tycho_aws_attempt_t *a, void *ud)
+{
+    tycho_aws_services_t *s = ud;
+    record_attempt(s, a->service, a->operation, a->outcome, a->status, a->duration);
+    tycho_aws_svc_call_t *c = a->call_ud;
+    if (!c || !c->span || !a->will_retry) return;
+    tycho_span_event_t *ev = tycho_span_add_event(c->span, "retry", 0);
+    if (!ev) return;
+    tycho_span_event_set_attr(c->span, ev, "aws.attempt", TYCHO_AV_INT(a->attempt));
+    tycho_span_event_set_attr(c->span, ev, "aws.outcome", TYCHO_AV_STR(a->outcome));
+    if (a->status)
+        tycho_span_event_set_attr(c->span, ev, "http.response.status_code", TYCHO_AV_INT(a->status));
+    if (a->error_type && *a->error_type)
+        tycho_span_event_set_attr(c->span, ev, "error.type", TYCHO_AV_STR(a->error_type));
+    tycho_span_event_set_attr(c->span, ev, "aws.backoff_seconds", TYCHO_AV_DBL(a->backoff));
+}
+
+tycho_aws_services_t *tycho_aws_services_new(uv_loop_t *loop,
+                                             const tycho_aws_services_options_t *o, char *err,
+                                             size_t errlen)
+{
+    tycho_aws_services_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->loop = loop;
+    s->http = tycho_http_client_new(loop, NULL);
+    if (!s->http) {
+        snprintf(err, errlen, "cannot create the outbound HTTP client (libcurl)");
+        free(s);
+        return NULL;
+    }
+    if (o && o->local) {
+        s->local = tycho_local_client_new(o->local, loop);
+        if (!s->local) {
+            snprintf(err, errlen, "out of memory");
+            tycho_http_client_close(s->http);
+            free(s);
+            return NULL;
+        }
+        snprintf(s->region, sizeof s->region, "local");
+    } else if (tycho_aws_region(NULL, s->region, sizeof s->region) != 0) {
+        s->region[0] = 0;
+    }
+    t_current = s;
+    return s;
+}
+
+static void unlink_call(tycho_aws_svc_call_t *c)
+{
+    tycho_aws_services_t *s = c->s;
+    if (c->prev) c->prev->next = c->next;
+    else if (s->calls == c) s->calls = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void free_timer(uv_handle_t *h) { free(h); }
+
+static void free_call(tycho_aws_svc_call_t *c)
+{
+    unlink_call(c);
+    if (c->defer) uv_close((uv_handle_t *)c->defer, free_timer);
+    if (c->span) tycho_span_free(c->span);
+    free(c);
+}
+
+void tycho_aws_services_close(tycho_aws_services_t *s)
+{
+    if (!s) return;
+    while (s->calls) tycho_aws_services_cancel(s->calls);
+    if (s->aws) tycho_aws_client_close(s->aws);
+    if (s->creds) tycho_aws_creds_provider_close(s->creds);
+    if (s->local) tycho_local_client_close(s->local, NULL, NULL);
+    tycho_http_client_close(s->http);
+    if (t_current == s) t_current = NULL;
+    free(s);
+}
+
+/* The AWS client, created on first use: its region and credentials come
+ * from the environment. 0, or -1 with the error type and message set. */
+static int ensure_aws(tycho_aws_services_t *s, tycho_aws_svc_call_t *c)
+{
+    if (s->aws) return 0;
+    char err[300];
+    if (!s->creds) {
+        s->creds = tycho_aws_creds_chain_new(s->loop, s->http, NULL, err, sizeof err);
+        if (!s->creds) {
+            snprintf(c->fail_type, sizeof c->fail_type, "CredentialsError");
+            snprintf(c->fail_msg, sizeof c->fail_msg, "no AWS credentials: %.250s", err);
+            return -1;
+        }
+    }
+    tycho_aws_client_options_t opts = {.on_attempt = on_attempt, .on_attempt_ud = s};
+    s->aws = tycho_aws_client_new(s->loop, s->http, s->creds, &opts, err, sizeof err);
+    if (!s->aws) {
+        snprintf(c->fail_type, sizeof c->fail_type, "ConfigurationError");
+        snprintf(c->fail_msg, sizeof c->fail_msg, "%s", err);
+        return -1;
+    }
+    snprintf(s->region, sizeof s->region, "%s", tycho_aws_client_region(s->aws));
+    return 0;
+}
+
+/* --- trace context ------------------------------------------------------------- */
+
+void tycho_aws_trace_headers(const tycho_req_trace_t *t, const uint8_t span_id[8],
+                             tycho_trace_headers_t *out)
+{
+    tycho_trace_inject(t->trace_id, span_id, t->flags, &t->tracestate, &t->xray, out);
+}
+
+static const char *queue_name(const char *url)
+{
+    const char *slash = strrchr(url, '/');
+    return slash ? slash + 1 : url;
+}
+
+static void span_begin(tycho_aws_svc_call_t *c, const tycho_aws_svc_request_t *req,
+                       const uint8_t span_id[8])
+{
+    const tycho_aws_trace_parent_t *p = req->parent;
+    tycho_obs_t *o = tycho_obs_current();
+    if (!o || !p || !p->trace || !p->trace->sampled) return;
+    char name[128];
+    snprintf(name, sizeof name, "%s.%s", tycho_aws_service_display(c->service), c->operation);
+    tycho_span_kind_t kind = req->kind ? req->kind : TYCHO_SPAN_KIND_CLIENT;
+    tycho_span_t *sp = tycho_obs_span_start(o, p->trace, p->parent_span_id, name, kind);
+    if (!sp) return;
+    tycho_span_set_ids(sp, p->trace->trace_id, span_id, p->parent_span_id, 0, p->trace->flags);
+    tycho_span_set_attr(sp, "rpc.system", TYCHO_AV_STR("aws-api"));
+    tycho_span_set_attr(sp, "rpc.service", TYCHO_AV_STR(tycho_aws_service_display(c->service)));
+    tycho_span_set_attr(sp, "rpc.method", TYCHO_AV_STR(c->operation));
+    tycho_span_set_attr(sp, "tycho.aws.backend", TYCHO_AV_STR(c->s->local ? "local" : "aws"));
+    if (strcmp(c->service, "dynamodb") == 0) {
+        tycho_span_set_attr(sp, "db.system", TYCHO_AV_STR("dynamodb"));
+        if (req->table_name)
+            tycho_span_set_attr(sp, "aws.dynamodb.table_names", TYCHO_AV_STR(req->table_name));
+    } else if (strcmp(c->service, "sqs") == 0) {
+        tycho_span_set_attr(sp, "messaging.system", TYCHO_AV_STR("aws_sqs"));
+        if (req->queue_url) {
+            tycho_span_set_attr(sp, "messaging.destination.name",
+                                TYCHO_AV_STR(queue_name(req->queue_url)));
+            tycho_span_set_attr(sp, "aws.sqs.queue_url", TYCHO_AV_STR(req->queue_url));
+        }
+    }
+    c->span = sp;
+}
+
+static void span_end(tycho_aws_svc_call_t *c, const tycho_aws_result_t *r)
+{
+    tycho_span_t *sp = c->span;
+    if (!sp) return;
+    c->span = NULL;
+    tycho_obs_t *o = tycho_obs_current();
+    if (!o) {
+        tycho_span_free(sp);
+        return;
+    }
+    if (c->s->region[0]) tycho_span_set_attr(sp, "cloud.region", TYCHO_AV_STR(c->s->region));
+    if (r->request_id && *r->request_id)
+        tycho_span_set_attr(sp, "aws.request_id", TYCHO_AV_STR(r->request_id));
+    if (r->status) tycho_span_set_attr(sp, "http.response.status_code", TYCHO_AV_INT(r->status));
+    tycho_span_set_attr(sp, "aws.attempts", TYCHO_AV_INT(r->attempts));
+    if (!r->ok) {
+        tycho_span_set_attr(sp, "error.type", TYCHO_AV_STR(r->error_type));
+        tycho_span_set_status(sp, TYCHO_SPAN_STATUS_ERROR, r->message);
+    }
+    tycho_obs_span_finish(o, sp);
+}
+
+/* --- completion ------------------------------------------------------------------ */
+
+static void complete(tycho_aws_svc_call_t *c, const tycho_aws_result_t *r)
+{
+    span_end(c, r);
+    tycho_aws_done_fn cb = c->cb;
+    void *ud = c->ud;
+    free_call(c);
+    cb(r, ud);
+}
+
+static void on_aws_done(const tycho_aws_result_t *r, void *ud)
+{
+    tycho_aws_svc_call_t *c = ud;
+    c->aws_call = NULL;
+    complete(c, r);
+}
+
+static void on_defer(uv_timer_t *t)
+{
+    tycho_aws_svc_call_t *c = t->data;
+    tycho_aws_result_t r = {.body = "",
+                            .error_type = c->fail_type,
+                            .message = c->fail_msg,
+                            .request_id = "",
+                            .duration = (double)(uv_hrtime() - c->start_ns) / 1e9};
+    complete(c, &r);
+}
+
+/* A local backend answer as a tycho_aws_result_t (same rules as the HTTP
+ * client: code after '#', message or Message). */
+static void on_local_done(int status, const char *body, size_t len, void *ud)
+{
+    tycho_aws_svc_call_t *c = ud;
+    c->local_call = NULL;
+    double secs = (double)(uv_hrtime() - c->start_ns) / 1e9;
+    tycho_aws_result_t r = {.ok = status >= 200 && status < 300,
+                            .status = status,
+                            .body = body ? body : "",
+                            .body_len = body ? len : 0,
+                            .error_type = "",
+                            .message = "",
+                            .attempts = 1,
+                            .request_id = "",
+                            .duration = secs};
+    char code[96] = "", msg[400] = "";
+    const char *outcome = "success";
+    if (!r.ok) {
+        cJSON *j = body && len ? cJSON_ParseWithLength(body, len) : NULL;
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "__type");
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
+        if (!cJSON_IsString(m)) m = cJSON_GetObjectItemCaseSensitive(j, "Message");
+        if (cJSON_IsString(t)) tycho_aws_error_code(t->valuestring, code, sizeof code);
+        if (!code[0]) snprintf(code, sizeof code, "%s", status >= 500 ? "ServiceError" : "ClientError");
+        snprintf(msg, sizeof msg, "%s: %s (HTTP %d)", code,
+                 cJSON_IsString(m) ? m->valuestring : "no message", status);
+        cJSON_Delete(j);
+        r.error_type = code;
+        r.message = msg;
+        int throttled = tycho_aws_is_throttling_code(code);
+        r.retryable = throttled || status >= 500 || tycho_aws_is_transient_code(code);
+        outcome = throttled ? "throttled" : status >= 500 ? "server_error" : "client_error";
+    }
+    record_attempt(c->s, c->service, c->operation, outcome, status, secs);
+    complete(c, &r);
+}
+
+int tycho_aws_services_call(tycho_aws_services_t *s, const tycho_aws_svc_request_t *req,
+                            tycho_aws_done_fn cb, void *ud, tycho_aws_svc_call_t **out)
+{
+    if (!req->service || !req->target || !cb) return -EINVAL;
+    tycho_aws_svc_call_t *c = calloc(1, sizeof *c);
+    if (!c) return -ENOMEM;
+    c->s = s;
+    c->cb = cb;
+    c->ud = ud;
+    c->start_ns = uv_hrtime();
+    snprintf(c->service, sizeof c->service, "%s", req->service);
+    const char *dot = strrchr(req->target, '.');
+    snprintf(c->operation, sizeof c->operation, "%s", dot ? dot + 1 : req->target);
+    c->next = s->calls;
+    if (s->calls) s->calls->prev = c;
+    s->calls = c;
+    if (out) *out = c;
+
+    uint8_t span_id[8];
+    const tycho_aws_trace_parent_t *p = req->parent;
+    if (req->span_id) memcpy(span_id, req->span_id, 8);
+    else if (p && p->trace && p->trace->sampled) tycho_trace_new_span_id(span_id);
+    else if (p && p->trace) memcpy(span_id, p->parent_span_id, 8);
+    span_begin(c, req, span_id);
+
+    int rc;
+    if (s->local) {
+        c->local_call = tycho_local_client_call(s->local, req->target, req->body ? req->body : "",
+                                                req->body ? req->body_len : 0, on_local_done, c);
+        rc = c->local_call ? 0 : -ENOMEM;
+    } else if (ensure_aws(s, c) != 0) {
+        c->defer = malloc(sizeof *c->defer);
+        rc = c->defer ? 0 : -ENOMEM;
+        if (c->defer) {
+            uv_timer_init(s->loop, c->defer);
+            c->defer->data = c;
+            uv_timer_start(c->defer, on_defer, 0, 0);
+        }
+    } else {
+        tycho_trace_headers_t th;
+        tycho_http_header_t hdr[1];
+        size_t nh = 0;
+        if (p && p->trace) {
+            tycho_aws_trace_headers(p->trace, span_id, &th);
+            hdr[nh++] = (tycho_http_header_t){"X-Amzn-Trace-Id", th.xamzn};
+        }
+        tycho_aws_request_t ar = {.service = req->service,
+                                  .target = req->target,
+                                  .body = req->body ? req->body : "",
+                                  .body_len = req->body ? req->body_len : 0,
+                                  .endpoint = req->endpoint,
+                                  .headers = nh ? hdr : NULL,
+                                  .nheaders = nh,
+                                  .timeout_ms = req->timeout_ms};
+        rc = tycho_aws_call(s->aws, &ar, on_aws_done, c, &c->aws_call);
+    }
+    if (rc != 0) {
+        c->aws_call = NULL;
+        c->local_call = NULL;
+        free_call(c);
+        if (out) *out = NULL;
+    }
+    return rc;
+}
+
+void tycho_aws_services_cancel(tycho_aws_svc_call_t *c)
+{
+    if (!c) return;
+    if (c->aws_call) tycho_aws_call_cancel(c->aws_call);
+    if (c->local_call) tycho_local_call_cancel(c->local_call);
+    c->aws_call = NULL;
+    c->local_call = NULL;
+    free_call(c);
+}

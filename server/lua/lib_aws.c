@@ -1,0 +1,324 @@
+/* tycho._aws — the C half of tycho.aws (lua/tycho/aws.lua), which tycho.sqs
+ * and tycho.dynamodb are built on.
+ *   call(service, target, params, opts) yields until the signed AWS JSON 1.0
+ *     call (or the local backend's answer) is done; returns
+ *     true, body (the response JSON text) or false, body, err where err is a
+ *     table { type, message, status, retryable, request_id, attempts,
+ *     quota_exhausted, transport_error }. params: a table (encoded as JSON)
+ *     or a JSON string. opts: { endpoint = url, timeout = seconds per
+ *     attempt, producer = true (a PRODUCER span, and the AWSTraceHeader
+ *     system attribute set on params and on each of params.Entries),
+ *     table = name, queue_url = url (span attributes) }.
+ *   md5(s) (hex), b64encode(s), b64decode(s) (nil on bad input), backend(),
+ *   region(). */
+#include "core/buf.h"
+#include "lua/async.h"
+#include "lua/libs.h"
+#include "lua/outbound.h"
+#include "telemetry/trace_context.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct aws_op {
+    tycho_lua_op_t op;
+    tycho_aws_services_t *svc;
+    tycho_aws_svc_call_t *call;
+    tycho_aws_svc_request_t req;
+    tycho_aws_trace_parent_t parent;
+    int has_parent;
+    uint8_t span_id[8];
+    char *service, *target, *body, *endpoint, *table, *queue_url;
+    size_t body_len;
+} aws_op_t;
+
+static void op_free(aws_op_t *a)
+{
+    free(a->service);
+    free(a->target);
+    free(a->body);
+    free(a->endpoint);
+    free(a->table);
+    free(a->queue_url);
+    free(a);
+}
+
+#define SETSTR(k, v) (lua_pushstring(co, (v) ? (v) : ""), lua_setfield(co, -2, k))
+#define SETNUM(k, v) (lua_pushnumber(co, (double)(v)), lua_setfield(co, -2, k))
+#define SETBOOL(k, v) (lua_pushboolean(co, (v)), lua_setfield(co, -2, k))
+
+static void on_done(const tycho_aws_result_t *r, void *ud)
+{
+    aws_op_t *a = ud;
+    a->call = NULL;
+    lua_State *co = tycho_lua_op_thread(&a->op);
+    lua_pushboolean(co, r->ok);
+    lua_pushlstring(co, r->body ? r->body : "", r->body ? r->body_len : 0);
+    lua_createtable(co, 0, 10);
+    SETSTR("type", r->error_type);
+    SETSTR("message", r->message);
+    SETNUM("status", r->status);
+    SETBOOL("retryable", r->retryable);
+    SETSTR("request_id", r->request_id);
+    SETNUM("attempts", r->attempts);
+    SETBOOL("quota_exhausted", r->quota_exhausted);
+    SETNUM("transport_error", r->transport_error);
+    SETNUM("duration", r->duration);
+    tycho_lua_op_resume(&a->op, 3);
+    op_free(a);
+}
+
+static void op_start(tycho_lua_op_t *op)
+{
+    aws_op_t *a = (aws_op_t *)op;
+    int rc = tycho_aws_services_call(a->svc, &a->req, on_done, a, &a->call);
+    if (rc != 0) {
+        tycho_aws_result_t r = {.error_type = "ClientError",
+                                .message = rc == -ESHUTDOWN ? "shutting down" : "out of memory",
+                                .body = "",
+                                .request_id = ""};
+        on_done(&r, a);
+    }
+}
+
+static void op_cancel(tycho_lua_op_t *op)
+{
+    aws_op_t *a = (aws_op_t *)op;
+    if (a->call) tycho_aws_services_cancel(a->call);
+    op_free(a);
+}
+
+static char *opt_string(lua_State *L, int t, const char *k)
+{
+    if (!t) return NULL;
+    lua_getfield(L, t, k);
+    char *v = NULL;
+    if (lua_type(L, -1) == LUA_TSTRING) v = strdup(lua_tostring(L, -1));
+    else if (!lua_isnil(L, -1)) luaL_error(L, "tycho.aws.call: opts.%s must be a string", k);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* Sets t.MessageSystemAttributes.AWSTraceHeader unless the caller set one. */
+static void set_trace_attr(lua_State *L, int t, const char *header)
+{
+    lua_getfield(L, t, "MessageSystemAttributes");
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, t, "MessageSystemAttributes");
+    }
+    lua_getfield(L, -1, "AWSTraceHeader");
+    int present = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    if (!present) {
+        lua_createtable(L, 0, 2);
+        lua_pushliteral(L, "String");
+        lua_setfield(L, -2, "DataType");
+        lua_pushstring(L, header);
+        lua_setfield(L, -2, "StringValue");
+        lua_setfield(L, -2, "AWSTraceHeader");
+    }
+    lua_pop(L, 1);
+}
+
+static int l_call(lua_State *L)
+{
+    const char *service = luaL_checkstring(L, 1);
+    const char *target = luaL_checkstring(L, 2);
+    int opts = lua_istable(L, 4) ? 4 : 0;
+    tycho_aws_services_t *svc = tycho_lua_services(L);
+    if (!tycho_lua_can_suspend(L))
+        return luaL_error(L, "tycho.aws.call: AWS calls work only inside a handler (not at "
+                             "module load time)");
+    aws_op_t *a = calloc(1, sizeof *a);
+    if (!a) return luaL_error(L, "out of memory");
+    a->svc = svc;
+    a->has_parent = tycho_lua_outbound_parent(L, &a->parent);
+    int producer = 0;
+    double timeout = 0;
+    if (opts) {
+        lua_getfield(L, opts, "producer");
+        producer = lua_toboolean(L, -1);
+        lua_getfield(L, opts, "timeout");
+        timeout = lua_tonumber(L, -1);
+        lua_pop(L, 2);
+        if (timeout < 0 || timeout > 3600) {
+            free(a);
+            return luaL_error(L, "tycho.aws.call: opts.timeout out of range (0..3600 s)");
+        }
+    }
+    if (a->has_parent) {
+        if (a->parent.trace->sampled) tycho_trace_new_span_id(a->span_id);
+        else memcpy(a->span_id, a->parent.parent_span_id, 8);
+    }
+    if (producer && a->has_parent && lua_istable(L, 3)) {
+        tycho_trace_headers_t th;
+        tycho_aws_trace_headers(a->parent.trace, a->span_id, &th);
+        set_trace_attr(L, 3, th.xamzn);
+        lua_getfield(L, 3, "Entries");
+        if (lua_istable(L, -1)) {
+            int e = lua_gettop(L);
+            for (int i = 1;; i++) {
+                lua_rawgeti(L, e, i);
+                if (!lua_istable(L, -1)) {
+                    lua_pop(L, 1);
+                    break;
+                }
+                set_trace_attr(L, lua_gettop(L), th.xamzn);
+                lua_pop(L, 1);
+            }
+            /* a batch carries the header per entry, not at the top level */
+            lua_pushnil(L);
+            lua_setfield(L, 3, "MessageSystemAttributes");
+        }
+        lua_pop(L, 1);
+    }
+    if (lua_type(L, 3) == LUA_TSTRING) {
+        size_t n;
+        const char *s = lua_tolstring(L, 3, &n);
+        a->body = malloc(n + 1);
+        if (a->body) memcpy(a->body, s, n + 1);
+        a->body_len = n;
+    } else if (lua_istable(L, 3) || lua_isnoneornil(L, 3)) {
+        tycho_buf_t b = TYCHO_BUF_INIT;
+        char err[160] = "";
+        if (lua_isnoneornil(L, 3)) {
+            tycho_buf_puts(&b, "{}");
+        } else if (tycho_json_encode(L, 3, &b, err, sizeof err) != 0) {
+            tycho_buf_free(&b);
+            free(a);
+            return luaL_error(L, "tycho.aws.call: params: %s", err);
+        }
+        a->body_len = b.len;
+        a->body = tycho_buf_steal(&b);
+    } else {
+        free(a);
+        return luaL_error(L, "tycho.aws.call: params must be a table or a JSON string");
+    }
+    a->service = strdup(service);
+    a->target = strdup(target);
+    a->endpoint = opt_string(L, opts, "endpoint");
+    a->table = opt_string(L, opts, "table");
+    a->queue_url = opt_string(L, opts, "queue_url");
+    if (!a->body || !a->service || !a->target) {
+        op_free(a);
+        return luaL_error(L, "out of memory");
+    }
+    a->req = (tycho_aws_svc_request_t){
+        .service = a->service,
+        .target = a->target,
+        .body = a->body,
+        .body_len = a->body_len,
+        .endpoint = a->endpoint,
+        .timeout_ms = (long)(timeout * 1000 + 0.5),
+        .parent = a->has_parent ? &a->parent : NULL,
+        .kind = producer ? TYCHO_SPAN_KIND_PRODUCER : TYCHO_SPAN_KIND_CLIENT,
+        .span_id = a->has_parent ? a->span_id : NULL,
+        .table_name = a->table,
+        .queue_url = a->queue_url,
+    };
+    a->op.start = op_start;
+    a->op.cancel = op_cancel;
+    return tycho_lua_suspend(L, &a->op);
+}
+
+static int l_md5(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int dl = 0;
+    if (!EVP_Digest(s, n, d, &dl, EVP_md5(), NULL)) return luaL_error(L, "md5 failed");
+    char hex[2 * EVP_MAX_MD_SIZE + 1];
+    tycho_hex_encode(d, dl, hex);
+    lua_pushstring(L, hex);
+    return 1;
+}
+
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int l_b64encode(lua_State *L)
+{
+    size_t n;
+    const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)s[i] << 16;
+        if (i + 1 < n) v |= (unsigned)s[i + 1] << 8;
+        if (i + 2 < n) v |= s[i + 2];
+        luaL_addchar(&b, B64[(v >> 18) & 63]);
+        luaL_addchar(&b, B64[(v >> 12) & 63]);
+        luaL_addchar(&b, i + 1 < n ? B64[(v >> 6) & 63] : '=');
+        luaL_addchar(&b, i + 2 < n ? B64[v & 63] : '=');
+    }
+    luaL_pushresult(&b);
+    return 1;
+}
+
+static int b64val(int c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+}
+
+static int l_b64decode(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    unsigned v = 0;
+    int bits = 0, pad = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if (c == '=') {
+            pad++;
+            continue;
+        }
+        if (c == '\n' || c == '\r') continue;
+        int d = b64val(c);
+        if (d < 0 || pad) {
+            lua_pushnil(L);
+            return 1;
+        }
+        v = (v << 6) | (unsigned)d;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            luaL_addchar(&b, (char)((v >> bits) & 0xff));
+        }
+    }
+    luaL_pushresult(&b);
+    return 1;
+}
+
+static int l_backend(lua_State *L)
+{
+    tycho_aws_services_t *s = tycho_aws_services_current();
+    lua_pushstring(L, s ? tycho_aws_services_backend(s) : "none");
+    return 1;
+}
+
+int luaopen_tycho_aws_core(lua_State *L)
+{
+    static const luaL_Reg fns[] = {{"call", l_call},
+                                   {"md5", l_md5},
+                                   {"b64encode", l_b64encode},
+                                   {"b64decode", l_b64decode},
+                                   {"backend", l_backend},
+                                   {NULL, NULL}};
+    lua_newtable(L);
+    luaL_register(L, NULL, fns);
+    return 1;
+}

@@ -1,0 +1,384 @@
+/* tycho._http — the C half of tycho.http (lua/tycho/http.lua): request(opts)
+ * yields the calling task until the exchange is done, on the worker's HTTP
+ * client (libcurl multi on the worker loop: never a blocking call). Returns
+ * status, headers (lowercase names; a repeated header is an array), body; or
+ * nil, message, kind on a transport error (kind: "timeout",
+ * "connect_timeout", "connect", "resolve", "connection", "too_large", "tls",
+ * "protocol", "invalid", "cancelled", "other").
+ * Each request carries traceparent/tracestate (and X-Amzn-Trace-Id to AWS
+ * hosts), records a CLIENT span and
+ * tycho_http_client_request_duration_seconds{host,status_class}. */
+#include "core/buf.h"
+#include "lua/async.h"
+#include "lua/libs.h"
+#include "lua/outbound.h"
+#include "telemetry/trace_context.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_HEADERS 64
+
+typedef struct http_op {
+    tycho_lua_op_t op;
+    tycho_aws_services_t *svc;
+    tycho_http_req_t *req;
+    tycho_http_request_t r;
+    tycho_http_header_t headers[MAX_HEADERS + 3];
+    size_t nheaders;
+    tycho_buf_t mem; /* strings of the request */
+    char *url, *method, *body;
+    size_t body_len;
+    char host[256];
+    int port;
+    tycho_span_t *span;
+    char url_full[1024];
+} http_op_t;
+
+static void op_free(http_op_t *h)
+{
+    if (h->span) tycho_span_free(h->span);
+    free(h->url);
+    free(h->method);
+    free(h->body);
+    for (size_t i = 0; i < h->nheaders; i++) {
+        free((char *)h->headers[i].name);
+        free((char *)h->headers[i].value);
+    }
+    free(h);
+}
+
+static const char *error_kind(int e)
+{
+    switch (e) {
+    case TYCHO_HTTP_E_TIMEOUT: return "timeout";
+    case TYCHO_HTTP_E_CONNECT_TIMEOUT: return "connect_timeout";
+    case TYCHO_HTTP_E_CONNECT: return "connect";
+    case TYCHO_HTTP_E_RESOLVE: return "resolve";
+    case TYCHO_HTTP_E_CONNECTION: return "connection";
+    case TYCHO_HTTP_E_TOO_LARGE: return "too_large";
+    case TYCHO_HTTP_E_TLS: return "tls";
+    case TYCHO_HTTP_E_PROTOCOL: return "protocol";
+    case TYCHO_HTTP_E_INVALID: return "invalid";
+    case TYCHO_HTTP_E_CANCELLED: return "cancelled";
+    default: return "other";
+    }
+}
+
+static void push_headers(lua_State *co, const tycho_http_response_t *res)
+{
+    lua_createtable(co, 0, (int)res->nheaders);
+    for (size_t i = 0; i < res->nheaders; i++) {
+        const char *n = res->headers[i].name;
+        luaL_Buffer b;
+        luaL_buffinit(co, &b);
+        for (; *n; n++) luaL_addchar(&b, (char)tolower((unsigned char)*n));
+        luaL_pushresult(&b);
+        lua_pushvalue(co, -1);
+        lua_rawget(co, -3);
+        if (lua_isnil(co, -1)) {
+            lua_pop(co, 1);
+            lua_pushstring(co, res->headers[i].value);
+        } else {
+            if (!lua_istable(co, -1)) {
+                lua_createtable(co, 2, 0);
+                lua_insert(co, -2);
+                lua_rawseti(co, -2, 1);
+            }
+            lua_pushstring(co, res->headers[i].value);
+            lua_rawseti(co, -2, (int)lua_objlen(co, -2) + 1);
+        }
+        lua_rawset(co, -3);
+    }
+}
+
+static void on_done(const tycho_http_response_t *res, void *ud)
+{
+    http_op_t *h = ud;
+    h->req = NULL;
+    tycho_aws_services_observe_http(h->svc, h->host, res->error ? 0 : res->status, res->elapsed);
+    tycho_obs_t *o = tycho_obs_current();
+    if (h->span && o) {
+        if (res->error) {
+            tycho_span_set_attr(h->span, "error.type", TYCHO_AV_STR(error_kind(res->error)));
+            tycho_span_set_status(h->span, TYCHO_SPAN_STATUS_ERROR, res->error_message);
+        } else {
+            tycho_span_set_attr(h->span, "http.response.status_code", TYCHO_AV_INT(res->status));
+            if (res->status >= 400) {
+                char code[24];
+                snprintf(code, sizeof code, "%ld", res->status);
+                tycho_span_set_attr(h->span, "error.type", TYCHO_AV_STR(code));
+                tycho_span_set_status(h->span, TYCHO_SPAN_STATUS_ERROR, NULL);
+            }
+        }
+        tycho_obs_span_finish(o, h->span);
+        h->span = NULL;
+    }
+    lua_State *co = tycho_lua_op_thread(&h->op);
+    int n;
+    if (res->error) {
+        lua_pushnil(co);
+        lua_pushfstring(co, "%s %s: %s", h->method, h->url_full, res->error_message);
+        lua_pushstring(co, error_kind(res->error));
+        n = 3;
+    } else {
+        lua_pushinteger(co, res->status);
+        push_headers(co, res);
+        lua_pushlstring(co, res->body ? res->body : "", res->body_len);
+        n = 3;
+    }
+    tycho_lua_op_resume(&h->op, n);
+    op_free(h);
+}
+
+static void op_start(tycho_lua_op_t *op)
+{
+    http_op_t *h = (http_op_t *)op;
+    int rc = tycho_http_request(tycho_aws_services_http(h->svc), &h->r, on_done, h, &h->req);
+    if (rc != 0) {
+        lua_State *co = tycho_lua_op_thread(op);
+        lua_pushnil(co);
+        lua_pushfstring(co, "%s %s: cannot start the request (%s)", h->method, h->url_full,
+                        rc == -EINVAL ? "invalid request" : "client closing or out of memory");
+        lua_pushstring(co, rc == -EINVAL ? "invalid" : "other");
+        if (h->span) {
+            tycho_span_free(h->span);
+            h->span = NULL;
+        }
+        tycho_lua_op_resume(op, 3);
+        op_free(h);
+    }
+}
+
+static void op_cancel(tycho_lua_op_t *op)
+{
+    http_op_t *h = (http_op_t *)op;
+    if (h->req) tycho_http_cancel(h->req);
+    h->req = NULL;
+    tycho_obs_t *o = tycho_obs_current();
+    if (h->span && o && op->started) {
+        tycho_span_set_attr(h->span, "error.type", TYCHO_AV_STR("cancelled"));
+        tycho_span_set_status(h->span, TYCHO_SPAN_STATUS_ERROR, "the caller went away");
+        tycho_obs_span_finish(o, h->span);
+        h->span = NULL;
+    }
+    op_free(h);
+}
+
+/* scheme://[userinfo@]host[:port][/path][?query]: host, port, and the URL
+ * without userinfo nor query (for spans and messages). 0 or -1. */
+static int parse_url(const char *url, http_op_t *h)
+{
+    int https;
+    const char *p;
+    if (strncasecmp(url, "http://", 7) == 0) https = 0, p = url + 7;
+    else if (strncasecmp(url, "https://", 8) == 0) https = 1, p = url + 8;
+    else return -1;
+    const char *auth_end = p + strcspn(p, "/?#");
+    const char *at = memchr(p, '@', (size_t)(auth_end - p));
+    const char *hs = at ? at + 1 : p;
+    const char *he;
+    if (*hs == '[') {
+        he = memchr(hs, ']', (size_t)(auth_end - hs));
+        if (!he) return -1;
+        he++;
+    } else {
+        he = hs + strcspn(hs, ":/?#");
+    }
+    size_t hl = (size_t)(he - hs);
+    if (hl == 0 || hl >= sizeof h->host) return -1;
+    memcpy(h->host, hs, hl);
+    h->host[hl] = 0;
+    h->port = https ? 443 : 80;
+    if (*he == ':') h->port = atoi(he + 1);
+    if (h->port <= 0 || h->port > 65535) return -1;
+    size_t pl = strcspn(auth_end, "?#");
+    snprintf(h->url_full, sizeof h->url_full, "%s://%.*s%.*s", https ? "https" : "http",
+             (int)(auth_end - hs), hs, (int)pl, auth_end);
+    return 0;
+}
+
+static int is_aws_host(const char *host)
+{
+    size_t n = strlen(host);
+    static const char *const sfx[] = {".amazonaws.com", ".amazonaws.com.cn", ".api.aws"};
+    for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+        size_t m = strlen(sfx[i]);
+        if (n > m && strcasecmp(host + n - m, sfx[i]) == 0) return 1;
+    }
+    return 0;
+}
+
+static int add_header(http_op_t *h, const char *name, const char *value)
+{
+    if (h->nheaders >= sizeof h->headers / sizeof h->headers[0]) return -1;
+    char *n = strdup(name), *v = strdup(value);
+    if (!n || !v) {
+        free(n);
+        free(v);
+        return -1;
+    }
+    h->headers[h->nheaders++] = (tycho_http_header_t){n, v};
+    return 0;
+}
+
+static int has_header(const http_op_t *h, const char *name)
+{
+    for (size_t i = 0; i < h->nheaders; i++)
+        if (strcasecmp(h->headers[i].name, name) == 0) return 1;
+    return 0;
+}
+
+static double opt_number(lua_State *L, int t, const char *k, double dflt, double lo, double hi)
+{
+    lua_getfield(L, t, k);
+    double v = dflt;
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "tycho.http.request: %s must be a number", k);
+        v = lua_tonumber(L, -1);
+        if (!(v >= lo && v <= hi))
+            luaL_error(L, "tycho.http.request: %s out of range (%g..%g)", k, lo, hi);
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+/* request{ method, url, headers, body, timeout, connect_timeout, max_response_bytes } */
+static int l_request(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    tycho_aws_services_t *svc = tycho_lua_services(L);
+    if (!tycho_lua_can_suspend(L))
+        return luaL_error(L, "tycho.http.request: outbound calls work only inside a handler "
+                             "(not at module load time)");
+    lua_getfield(L, 1, "url");
+    if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "tycho.http.request: url is required");
+    const char *url = lua_tostring(L, -1);
+    lua_getfield(L, 1, "method");
+    const char *method = lua_isnil(L, -1) ? "GET" : lua_tostring(L, -1);
+    if (!method || !*method || strlen(method) > 16)
+        return luaL_error(L, "tycho.http.request: method must be a string like \"GET\"");
+    for (const char *m = method; *m; m++)
+        if (!isupper((unsigned char)*m) && *m != '-')
+            return luaL_error(L, "tycho.http.request: bad method '%s' (use upper case)", method);
+    double timeout = opt_number(L, 1, "timeout", 30, 0.001, 3600);
+    double ctimeout = opt_number(L, 1, "connect_timeout", timeout < 5 ? timeout : 5, 0.001, 3600);
+    double maxb = opt_number(L, 1, "max_response_bytes", 16 * 1024 * 1024, 1, 1024.0 * 1024 * 1024);
+
+    http_op_t *h = calloc(1, sizeof *h);
+    if (!h) return luaL_error(L, "out of memory");
+    if (parse_url(url, h) != 0) {
+        free(h);
+        return luaL_error(L, "tycho.http.request: bad url '%s' (http:// or https:// with a host)",
+                          url);
+    }
+    h->svc = svc;
+    h->url = strdup(url);
+    h->method = strdup(method);
+    if (!h->url || !h->method) goto nomem;
+
+    lua_getfield(L, 1, "headers");
+    if (lua_istable(L, -1)) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            if (lua_type(L, -2) != LUA_TSTRING || !lua_isstring(L, -1)) {
+                op_free(h);
+                return luaL_error(L, "tycho.http.request: headers must map names to strings");
+            }
+            if (add_header(h, lua_tostring(L, -2), lua_tostring(L, -1)) != 0) {
+                op_free(h);
+                return luaL_error(L, "tycho.http.request: too many headers (max %d)", MAX_HEADERS);
+            }
+            lua_pop(L, 1);
+        }
+    } else if (!lua_isnil(L, -1)) {
+        op_free(h);
+        return luaL_error(L, "tycho.http.request: headers must be a table");
+    }
+    lua_pop(L, 1);
+
+    lua_getfield(L, 1, "body");
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        tycho_buf_t b = TYCHO_BUF_INIT;
+        char err[160] = "";
+        if (tycho_json_encode(L, lua_gettop(L), &b, err, sizeof err) != 0) {
+            tycho_buf_free(&b);
+            op_free(h);
+            return luaL_error(L, "tycho.http.request: body: %s", err);
+        }
+        h->body_len = b.len;
+        h->body = tycho_buf_steal(&b);
+        if (!has_header(h, "content-type") && add_header(h, "Content-Type", "application/json") != 0)
+            goto nomem;
+    } else if (lua_type(L, -1) == LUA_TSTRING) {
+        size_t n;
+        const char *s = lua_tolstring(L, -1, &n);
+        h->body = malloc(n ? n : 1);
+        if (!h->body) goto nomem;
+        memcpy(h->body, s, n);
+        h->body_len = n;
+    } else if (!lua_isnil(L, -1)) {
+        op_free(h);
+        return luaL_error(L, "tycho.http.request: body must be a string or a table (JSON)");
+    }
+    lua_pop(L, 1);
+
+    /* trace context: a CLIENT span when sampled, headers always */
+    tycho_aws_trace_parent_t parent;
+    if (tycho_lua_outbound_parent(L, &parent)) {
+        uint8_t span_id[8];
+        memcpy(span_id, parent.parent_span_id, 8);
+        tycho_obs_t *o = tycho_obs_current();
+        if (o && parent.trace->sampled) {
+            h->span = tycho_obs_span_start(o, parent.trace, parent.parent_span_id, method,
+                                           TYCHO_SPAN_KIND_CLIENT);
+            if (h->span) {
+                memcpy(span_id, h->span->span_id, 8);
+                tycho_span_set_attr(h->span, "http.request.method", TYCHO_AV_STR(method));
+                tycho_span_set_attr(h->span, "url.full", TYCHO_AV_STR(h->url_full));
+                tycho_span_set_attr(h->span, "server.address", TYCHO_AV_STR(h->host));
+                tycho_span_set_attr(h->span, "server.port", TYCHO_AV_INT(h->port));
+                tycho_span_set_attr(h->span, "network.protocol.version", TYCHO_AV_STR("1.1"));
+            }
+        }
+        tycho_trace_headers_t th;
+        tycho_aws_trace_headers(parent.trace, span_id, &th);
+        if (!has_header(h, "traceparent") && add_header(h, "traceparent", th.traceparent) != 0)
+            goto nomem;
+        if (th.tracestate[0] && !has_header(h, "tracestate") &&
+            add_header(h, "tracestate", th.tracestate) != 0)
+            goto nomem;
+        if (is_aws_host(h->host) && !has_header(h, "x-amzn-trace-id") &&
+            add_header(h, "X-Amzn-Trace-Id", th.xamzn) != 0)
+            goto nomem;
+    }
+
+    h->r = (tycho_http_request_t){.method = h->method,
+                                  .url = h->url,
+                                  .headers = h->headers,
+                                  .nheaders = h->nheaders,
+                                  .body = h->body,
+                                  .body_len = h->body_len,
+                                  .connect_timeout_ms = (long)(ctimeout * 1000 + 0.5),
+                                  .timeout_ms = (long)(timeout * 1000 + 0.5),
+                                  .max_response_bytes = (size_t)maxb};
+    h->op.start = op_start;
+    h->op.cancel = op_cancel;
+    return tycho_lua_suspend(L, &h->op);
+nomem:
+    op_free(h);
+    return luaL_error(L, "out of memory");
+}
+
+int luaopen_tycho_http_core(lua_State *L)
+{
+    static const luaL_Reg fns[] = {{"request", l_request}, {NULL, NULL}};
+    lua_newtable(L);
+    luaL_register(L, NULL, fns);
+    return 1;
+}
