@@ -51,8 +51,10 @@ class Server:
         self.lines = []
         self.stderr = []
         self._cv = threading.Condition()
-        threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines), daemon=True).start()
-        threading.Thread(target=self._pump, args=(self.proc.stderr, self.stderr), daemon=True).start()
+        self._pumps = [threading.Thread(target=self._pump, args=(f, out), daemon=True)
+                       for f, out in ((self.proc.stdout, self.lines), (self.proc.stderr, self.stderr))]
+        for t in self._pumps:
+            t.start()
         first = self.wait_log(lambda r: r.get("msg") == "listening", start_timeout * SLOW)
         if not first:
             self.kill()
@@ -95,8 +97,14 @@ class Server:
                 if pred(r):
                     return r
             left = end - time.time()
-            if left <= 0 or self.proc.poll() is not None and seen == len(self.lines):
+            if left <= 0:
                 return None
+            if self.proc.poll() is not None:
+                for t in self._pumps:  # read what the process wrote before it exited
+                    t.join(2)
+                if seen == len(self.lines):
+                    return None
+                continue
             with self._cv:
                 if len(self.lines) == seen:
                     self._cv.wait(min(left, 0.2))
