@@ -193,45 +193,67 @@ static int write_raw(tycho_conn_t *c, const char *s, size_t n)
 fail:
     if (w) {
         tycho_buf_free(&w->head);
+        tycho_buf_free(&w->body);
         free(w);
     }
     tycho_conn_close(c);
     return -1;
 }
 
-/* Serialises x->res and queues it; the body buffer moves to the write request. */
+/* Serialises x->res and writes it. With nothing queued, a keep-alive
+ * response goes out through uv_try_write: the socket usually takes it whole,
+ * with no write request and no callback. Otherwise (or for the rest of a
+ * partial write) it is queued, and the body buffer moves to the write
+ * request. A response that closes the connection always takes the queued
+ * path: its callback starts the lingering close. */
 static void send_response(tycho_conn_t *c, int keep_alive)
 {
     tycho_exchange_t *x = &c->x;
     write_req_t *w = take_write_req(c);
     int send_body = 0;
-    if (!w || tycho_response_head(&w->head, &x->res, &x->req, keep_alive, &send_body) != 0) {
-        if (w) {
-            tycho_buf_free(&w->head);
-            free(w);
-        }
-        tycho_conn_close(c);
-        return;
-    }
-    tycho_buf_t tmp = w->body; /* swap: the exchange keeps an empty buffer with capacity */
-    w->body = x->res.body;
-    x->res.body = tmp;
-    tycho_buf_reset(&x->res.body);
+    if (!w || tycho_response_head(&w->head, &x->res, &x->req, keep_alive, &send_body) != 0)
+        goto fail;
     uv_buf_t bufs[2] = {uv_buf_init(w->head.data, (unsigned)w->head.len),
-                        uv_buf_init(w->body.data, (unsigned)w->body.len)};
-    w->close_after = !keep_alive;
-    size_t out = w->head.len + (send_body ? w->body.len : 0);
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, send_body && w->body.len ? 2 : 1,
-                 on_write) != 0) {
+                        uv_buf_init(x->res.body.data, (unsigned)x->res.body.len)};
+    unsigned nbufs = send_body && x->res.body.len ? 2 : 1;
+    size_t out = w->head.len + (nbufs == 2 ? x->res.body.len : 0), done = 0;
+    if (keep_alive && !c->writes_pending) {
+        int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, nbufs);
+        if (n < 0 && n != UV_EAGAIN) goto fail;
+        if (n > 0) done = (size_t)n;
+    }
+    if (done == out) {
+        tycho_buf_reset(&w->head);
+        c->spare = w; /* take_write_req left it empty */
+    } else {
+        tycho_buf_t tmp = w->body; /* swap: the exchange keeps an empty buffer with capacity */
+        w->body = x->res.body;
+        x->res.body = tmp;
+        tycho_buf_reset(&x->res.body);
+        uv_buf_t rest[2];
+        unsigned nrest = 0;
+        for (unsigned i = 0; i < nbufs; i++) {
+            if (done >= bufs[i].len) {
+                done -= bufs[i].len;
+                continue;
+            }
+            rest[nrest++] = uv_buf_init(bufs[i].base + done, bufs[i].len - (unsigned)done);
+            done = 0;
+        }
+        w->close_after = !keep_alive;
+        if (uv_write(&w->req, (uv_stream_t *)&c->tcp, rest, nrest, on_write) != 0) goto fail;
+        c->writes_pending++;
+    }
+    c->srv->stats.requests++;
+    if (c->srv->observer) c->srv->observer(c->srv->observer_ud, x, c->bytes_in, out);
+    return;
+fail:
+    if (w) {
         tycho_buf_free(&w->head);
         tycho_buf_free(&w->body);
         free(w);
-        tycho_conn_close(c);
-        return;
     }
-    c->writes_pending++;
-    c->srv->stats.requests++;
-    if (c->srv->observer) c->srv->observer(c->srv->observer_ud, x, c->bytes_in, out);
+    tycho_conn_close(c);
 }
 
 /* An error the engine answers itself (malformed request, limits, timeouts):
