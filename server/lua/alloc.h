@@ -12,10 +12,10 @@
 #include <stddef.h>
 
 typedef struct tycho_lua_alloc {
-    size_t used;  /* bytes currently allocated by all states sharing this allocator */
+    size_t used; /* bytes currently allocated by all states sharing this allocator */
     size_t peak;
-    size_t limit; /* 0 = none */
-    int enforce;  /* limit applies only while non-zero */
+    size_t limit;               /* 0 = none */
+    int enforce;                /* limit applies only while non-zero */
     unsigned long long refused; /* allocations refused because of the limit */
 } tycho_lua_alloc_t;
 

@@ -110,9 +110,11 @@ static void set_paths(lua_State *L, const char *lua_dir, const char *routes_dir)
 
 static char *strip_dot(const char *dir)
 {
-    while (dir[0] == '.' && dir[1] == '/') dir += 2;
+    while (dir[0] == '.' && dir[1] == '/')
+        dir += 2;
     size_t n = strlen(dir);
-    while (n > 1 && dir[n - 1] == '/') n--;
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
     return strndup(dir, n);
 }
 

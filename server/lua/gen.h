@@ -22,7 +22,7 @@ typedef struct tycho_lua_route {
     int ref; /* handler function, registry ref in the generation's state */
     char method[TYCHO_ROUTER_MAX_METHOD + 1];
     char *pattern;
-    char *where; /* "routes/users.lua:12", the handler's definition */
+    char *where;       /* "routes/users.lua:12", the handler's definition */
     const char *label; /* interned pattern (runtime lifetime): x->route */
 } tycho_lua_route_t;
 

@@ -82,9 +82,12 @@ static int enc_table(enc_t *e, int idx)
                 others = 1;
             }
         }
-        if (others) return enc_fail(e, "cannot encode a table key that is not a string or a positive integer");
+        if (others)
+            return enc_fail(e,
+                            "cannot encode a table key that is not a string or a positive integer");
         if (count > 0 && !strings) {
-            if (maxk != count) return enc_fail(e, "cannot encode a sparse array (use json.null for holes)");
+            if (maxk != count)
+                return enc_fail(e, "cannot encode a sparse array (use json.null for holes)");
             array = 1;
             n = count;
         } else if (strings && count > 0 && maxk > 0) {
@@ -216,16 +219,19 @@ static void where(const char *s, size_t n, const char *at, char *err, size_t err
 {
     size_t off = at && at >= s && at <= s + n ? (size_t)(at - s) : n;
     size_t rest = off;
-    while (rest < n && (s[rest] == ' ' || s[rest] == '\t' || s[rest] == '\r' || s[rest] == '\n')) rest++;
+    while (rest < n && (s[rest] == ' ' || s[rest] == '\t' || s[rest] == '\r' || s[rest] == '\n'))
+        rest++;
     if (rest >= n) off = n; /* only blanks left: the text ended too early */
     size_t line = 1, col = 1;
     for (size_t i = 0; i < off; i++) {
-        if (s[i] == '\n') line++, col = 1;
-        else col++;
+        if (s[i] == '\n')
+            line++, col = 1;
+        else
+            col++;
     }
     if (off >= n)
-        snprintf(err, errlen, "%s at line %zu, column %zu (byte %zu): unexpected end of input", what,
-                 line, col, off + 1);
+        snprintf(err, errlen, "%s at line %zu, column %zu (byte %zu): unexpected end of input",
+                 what, line, col, off + 1);
     else
         snprintf(err, errlen, "%s at line %zu, column %zu (byte %zu) near '%.*s'", what, line, col,
                  off + 1, (int)(n - off < 12 ? n - off : 12), s + off);
@@ -249,7 +255,8 @@ int tycho_json_decode(lua_State *L, const char *s, size_t n, char *err, size_t e
         return -1;
     }
     *box = root;
-    while (end && end < s + n && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n' || *end == 0))
+    while (end && end < s + n &&
+           (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n' || *end == 0))
         end++;
     if (end && end < s + n) {
         cJSON_Delete(root);
@@ -284,7 +291,8 @@ static int l_decode(lua_State *L)
     size_t n;
     const char *s = luaL_checklstring(L, 1, &n);
     char err[200];
-    if (tycho_json_decode(L, s, n, err, sizeof err) != 0) return luaL_error(L, "json.decode: %s", err);
+    if (tycho_json_decode(L, s, n, err, sizeof err) != 0)
+        return luaL_error(L, "json.decode: %s", err);
     return 1;
 }
 
@@ -313,8 +321,10 @@ int luaopen_tycho_json(lua_State *L)
     lua_pushliteral(L, "array");
     lua_setfield(L, -2, "__jsontype");
     lua_pop(L, 1);
-    static const luaL_Reg fns[] = {{"encode", l_encode}, {"decode", l_decode},
-                                   {"array", l_array},   {"is_array", l_is_array},
+    static const luaL_Reg fns[] = {{"encode", l_encode},
+                                   {"decode", l_decode},
+                                   {"array", l_array},
+                                   {"is_array", l_is_array},
                                    {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);

@@ -34,8 +34,10 @@ static int do_log(lua_State *L, tycho_log_level_t level)
             switch (lua_type(L, -1)) {
             case LUA_TNUMBER: {
                 double d = lua_tonumber(L, -1);
-                if (d == floor(d) && fabs(d) < 9e15) f[n++] = LF_INT(k, (long long)d);
-                else f[n++] = LF_DBL(k, d);
+                if (d == floor(d) && fabs(d) < 9e15)
+                    f[n++] = LF_INT(k, (long long)d);
+                else
+                    f[n++] = LF_DBL(k, d);
                 break;
             }
             case LUA_TBOOLEAN:
@@ -68,14 +70,27 @@ static int do_log(lua_State *L, tycho_log_level_t level)
         if (n == MAX_FIELDS) lua_settop(L, 2);
     }
     tycho_log_write(level, msg, f, n);
-    for (size_t i = 0; i < nj; i++) tycho_buf_free(&json[i]);
+    for (size_t i = 0; i < nj; i++)
+        tycho_buf_free(&json[i]);
     return 0;
 }
 
-static int l_debug(lua_State *L) { return do_log(L, TYCHO_LOG_DEBUG); }
-static int l_info(lua_State *L) { return do_log(L, TYCHO_LOG_INFO); }
-static int l_warn(lua_State *L) { return do_log(L, TYCHO_LOG_WARN); }
-static int l_error(lua_State *L) { return do_log(L, TYCHO_LOG_ERROR); }
+static int l_debug(lua_State *L)
+{
+    return do_log(L, TYCHO_LOG_DEBUG);
+}
+static int l_info(lua_State *L)
+{
+    return do_log(L, TYCHO_LOG_INFO);
+}
+static int l_warn(lua_State *L)
+{
+    return do_log(L, TYCHO_LOG_WARN);
+}
+static int l_error(lua_State *L)
+{
+    return do_log(L, TYCHO_LOG_ERROR);
+}
 
 static int l_enabled(lua_State *L)
 {
@@ -88,7 +103,7 @@ static int l_enabled(lua_State *L)
 
 int luaopen_tycho_log(lua_State *L)
 {
-    static const luaL_Reg fns[] = {{"debug", l_debug}, {"info", l_info},     {"warn", l_warn},
+    static const luaL_Reg fns[] = {{"debug", l_debug}, {"info", l_info},       {"warn", l_warn},
                                    {"error", l_error}, {"enabled", l_enabled}, {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);

@@ -8,6 +8,7 @@
 #include "lua/libs.h"
 #include "lua/runtime.h"
 #include "lua/scheduler.h"
+#include "lua/spec_telemetry.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -54,10 +55,12 @@ static void push_headers(lua_State *co, const tycho_buf_t *h)
         if (colon) {
             luaL_Buffer b;
             luaL_buffinit(co, &b);
-            for (const char *c = p; c < colon; c++) luaL_addchar(&b, (char)tolower((unsigned char)*c));
+            for (const char *c = p; c < colon; c++)
+                luaL_addchar(&b, (char)tolower((unsigned char)*c));
             luaL_pushresult(&b);
             const char *v = colon + 1;
-            while (v < eol && *v == ' ') v++;
+            while (v < eol && *v == ' ')
+                v++;
             lua_pushvalue(co, -1);
             lua_rawget(co, -3);
             if (lua_isnil(co, -1)) {
@@ -102,6 +105,7 @@ static void on_finish(tycho_exchange_t *x)
 {
     test_req_t *tr = x->owner;
     tr->finished = 1;
+    tycho_spec_telemetry_answered(x); /* server span, HTTP metrics, access log */
     if (tr->waiting) uv_timer_start(&tr->defer, deliver, 0, 0);
 }
 
@@ -198,7 +202,8 @@ static int l_start(lua_State *L)
     r->target = (tycho_slice_t){p, tlen};
     const char *q = memchr(p, '?', tlen);
     r->path = (tycho_slice_t){p, q ? (size_t)(q - p) : tlen};
-    r->query = q ? (tycho_slice_t){q + 1, tlen - (size_t)(q - p) - 1} : (tycho_slice_t){p + tlen, 0};
+    r->query =
+        q ? (tycho_slice_t){q + 1, tlen - (size_t)(q - p) - 1} : (tycho_slice_t){p + tlen, 0};
     if (body) {
         COPY(p, body, blen);
         r->body = (tycho_slice_t){p, blen};
@@ -229,7 +234,7 @@ static int l_start(lua_State *L)
     tr->x.res.status = 200;
     tr->x.on_finish = on_finish;
     tr->x.owner = tr;
-    tr->handler = tycho_lua_runtime_handler(rt);
+    tr->handler = tycho_spec_telemetry_wrap(tycho_lua_runtime_handler(rt));
     tr->wait_op.cancel = wait_cancel;
     uv_timer_init(tycho_lua_runtime_sched(rt)->loop, &tr->defer);
     tr->defer.data = tr;
@@ -250,7 +255,8 @@ static int l_wait(lua_State *L)
     test_req_t *tr = h->tr;
     if (!tr) return luaL_error(L, "tycho.test: request was cancelled");
     if (tr->finished) return push_results(L, tr);
-    if (tr->waiting) return luaL_error(L, "tycho.test: someone is already waiting for this request");
+    if (tr->waiting)
+        return luaL_error(L, "tycho.test: someone is already waiting for this request");
     tr->waiting = 1;
     return tycho_lua_suspend(L, &tr->wait_op);
 }
@@ -351,7 +357,8 @@ static int l_set_limits(lua_State *L)
     if (lua_isstring(L, -1)) {
         char err[256];
         cfg->ntrusted_proxies = 0;
-        if (lua_tostring(L, -1)[0] && tycho_config_parse_cidrs(lua_tostring(L, -1), cfg, err, sizeof err) != 0)
+        if (lua_tostring(L, -1)[0] &&
+            tycho_config_parse_cidrs(lua_tostring(L, -1), cfg, err, sizeof err) != 0)
             return luaL_error(L, "trusted_proxies: %s", err);
     }
     tycho_lua_runtime_set_limits(rt, timeout, limit);
@@ -367,8 +374,10 @@ static __thread int capturing;
 void tycho_lua_test_log_sink(const char *line, size_t len, void *ud)
 {
     (void)ud;
-    if (capturing) tycho_buf_append(&captured, line, len);
-    else fwrite(line, 1, len, stderr);
+    if (capturing)
+        tycho_buf_append(&captured, line, len);
+    else
+        fwrite(line, 1, len, stderr);
 }
 
 /* capture_logs(on): starts (clearing) or stops capturing; logs() -> the lines so far */
@@ -413,6 +422,7 @@ int luaopen_tycho_test(lua_State *L)
                                    {"set_limits", l_set_limits},
                                    {"capture_logs", l_capture_logs},
                                    {"logs", l_logs},
+                                   {"spans", tycho_spec_telemetry_spans},
                                    {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);

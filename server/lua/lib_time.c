@@ -14,7 +14,10 @@ typedef struct sleep_op {
     double secs;
 } sleep_op_t;
 
-static void free_op(uv_handle_t *h) { free(h->data); }
+static void free_op(uv_handle_t *h)
+{
+    free(h->data);
+}
 
 static void sleep_done(uv_timer_t *timer)
 {

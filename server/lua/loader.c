@@ -93,8 +93,8 @@ static char *first_line(const char *msg)
     return nl ? strndup(msg, (size_t)(nl - msg)) : strdup(msg);
 }
 
-static int add_route(tycho_lua_gen_t *g, const char *file, const char *method,
-                     const char *pattern, int fn_idx, int entry_line, char **err)
+static int add_route(tycho_lua_gen_t *g, const char *file, const char *method, const char *pattern,
+                     int fn_idx, int entry_line, char **err)
 {
     lua_State *L = g->L;
     int line = entry_line;
@@ -159,7 +159,8 @@ static int read_routes(tycho_lua_gen_t *g, const char *file, int t, char **err)
         int e = lua_gettop(L);
         if (!lua_istable(L, e)) {
             *err = tycho_lua_strdupf("%s: route #%zu: expected { \"METHOD\", \"/path\", handler }, "
-                                     "got a %s", file, i, luaL_typename(L, e));
+                                     "got a %s",
+                                     file, i, luaL_typename(L, e));
             return -1;
         }
         lua_rawgeti(L, e, 1);
@@ -174,11 +175,13 @@ static int read_routes(tycho_lua_gen_t *g, const char *file, int t, char **err)
         if (lua_type(L, -3) != LUA_TSTRING || lua_type(L, -2) != LUA_TSTRING ||
             lua_type(L, -1) != LUA_TFUNCTION) {
             *err = tycho_lua_strdupf("%s: route #%zu: expected { \"METHOD\", \"/path\", handler } "
-                                     "(got %s, %s, %s)", file, i, luaL_typename(L, -3),
-                                     luaL_typename(L, -2), luaL_typename(L, -1));
+                                     "(got %s, %s, %s)",
+                                     file, i, luaL_typename(L, -3), luaL_typename(L, -2),
+                                     luaL_typename(L, -1));
             return -1;
         }
-        if (add_route(g, file, lua_tostring(L, -3), lua_tostring(L, -2), lua_gettop(L), 0, err) != 0)
+        if (add_route(g, file, lua_tostring(L, -3), lua_tostring(L, -2), lua_gettop(L), 0, err) !=
+            0)
             return -1;
         lua_settop(L, e - 1);
     }
@@ -201,7 +204,8 @@ static int read_routes(tycho_lua_gen_t *g, const char *file, int t, char **err)
         const char *key = lua_tostring(L, -2);
         const char *sp = strchr(key, ' ');
         if (!sp || sp == key || sp[1] != '/' || lua_type(L, -1) != LUA_TFUNCTION) {
-            *err = tycho_lua_strdupf("%s: key '%s': expected [\"METHOD /path\"] = handler", file, key);
+            *err =
+                tycho_lua_strdupf("%s: key '%s': expected [\"METHOD /path\"] = handler", file, key);
             return -1;
         }
         char method[TYCHO_ROUTER_MAX_METHOD + 2];
@@ -210,7 +214,8 @@ static int read_routes(tycho_lua_gen_t *g, const char *file, int t, char **err)
         memcpy(method, key, mlen);
         method[mlen] = 0;
         const char *pattern = sp + 1;
-        while (*pattern == ' ') pattern++;
+        while (*pattern == ' ')
+            pattern++;
         if (add_route(g, file, method, pattern, lua_gettop(L), 0, err) != 0) return -1;
         lua_pop(L, 1);
     }
@@ -254,9 +259,11 @@ int tycho_lua_load_routes(tycho_lua_gen_t *g, const char *dir, char **err)
     int rc = scan(dir, &f, 0, err);
     if (rc == 0) {
         qsort(f.v, f.n, sizeof *f.v, cmp_str);
-        for (size_t i = 0; i < f.n && rc == 0; i++) rc = load_file(g, f.v[i], err);
+        for (size_t i = 0; i < f.n && rc == 0; i++)
+            rc = load_file(g, f.v[i], err);
     }
-    for (size_t i = 0; i < f.n; i++) free(f.v[i]);
+    for (size_t i = 0; i < f.n; i++)
+        free(f.v[i]);
     free(f.v);
     if (rc != 0 && !*err) *err = tycho_lua_strdupf("%s: out of memory", dir);
     return rc;

@@ -29,7 +29,8 @@ static int hexval(int c)
 void tycho_lua_push_decoded(lua_State *L, const char *s, size_t n, int plus)
 {
     size_t i = 0;
-    while (i < n && s[i] != '%' && !(plus && s[i] == '+')) i++;
+    while (i < n && s[i] != '%' && !(plus && s[i] == '+'))
+        i++;
     if (i == n) {
         lua_pushlstring(L, s, n);
         return;
@@ -87,7 +88,8 @@ static void push_query(lua_State *L, tycho_slice_t q)
     size_t i = 0;
     while (i < q.n) {
         size_t start = i;
-        while (i < q.n && q.p[i] != '&') i++;
+        while (i < q.n && q.p[i] != '&')
+            i++;
         const char *part = q.p + start;
         size_t plen = i - start;
         i++;
@@ -95,8 +97,10 @@ static void push_query(lua_State *L, tycho_slice_t q)
         const char *eq = memchr(part, '=', plen);
         size_t klen = eq ? (size_t)(eq - part) : plen;
         tycho_lua_push_decoded(L, part, klen, 1);
-        if (eq) tycho_lua_push_decoded(L, eq + 1, plen - klen - 1, 1);
-        else lua_pushliteral(L, "");
+        if (eq)
+            tycho_lua_push_decoded(L, eq + 1, plen - klen - 1, 1);
+        else
+            lua_pushliteral(L, "");
         lua_pushvalue(L, -2);
         lua_rawget(L, t);
         if (lua_isnil(L, -1)) {
@@ -125,7 +129,8 @@ static void push_headers(lua_State *L, const tycho_request_t *r)
     for (size_t i = 0; i < r->nheaders; i++) {
         const tycho_header_t *h = &r->headers[i];
         size_t n = h->name.n < sizeof name ? h->name.n : sizeof name;
-        for (size_t k = 0; k < n; k++) name[k] = (char)tolower((unsigned char)h->name.p[k]);
+        for (size_t k = 0; k < n; k++)
+            name[k] = (char)tolower((unsigned char)h->name.p[k]);
         lua_pushlstring(L, name, n);
         lua_pushvalue(L, -1);
         lua_rawget(L, t);
@@ -185,10 +190,13 @@ static void push_client_ip(lua_State *L, const tycho_lua_reqctx_t *rq)
     snprintf(last_good, sizeof last_good, "%s", peer);
     for (;;) {
         size_t start = end;
-        while (start > 0 && xff->p[start - 1] != ',') start--;
+        while (start > 0 && xff->p[start - 1] != ',')
+            start--;
         size_t a = start, b = end;
-        while (a < b && (xff->p[a] == ' ' || xff->p[a] == '\t')) a++;
-        while (b > a && (xff->p[b - 1] == ' ' || xff->p[b - 1] == '\t')) b--;
+        while (a < b && (xff->p[a] == ' ' || xff->p[a] == '\t'))
+            a++;
+        while (b > a && (xff->p[b - 1] == ' ' || xff->p[b - 1] == '\t'))
+            b--;
         if (b - a == 0 || b - a >= sizeof ip) break;
         memcpy(ip, xff->p + a, b - a);
         ip[b - a] = 0;
@@ -233,8 +241,10 @@ static int req_index(lua_State *L)
     const tycho_request_t *r = &rq->x->req;
     switch (k[0]) {
     case 'm':
-        if (strcmp(k, "method") == 0) lua_pushlstring(L, r->method.p, r->method.n);
-        else return 0;
+        if (strcmp(k, "method") == 0)
+            lua_pushlstring(L, r->method.p, r->method.n);
+        else
+            return 0;
         break;
     case 'p':
         if (strcmp(k, "path") == 0) {
@@ -254,33 +264,48 @@ static int req_index(lua_State *L)
         }
         break;
     case 'q':
-        if (strcmp(k, "query") == 0) push_query(L, r->query);
-        else if (strcmp(k, "query_string") == 0) lua_pushlstring(L, r->query.p, r->query.n);
-        else return 0;
+        if (strcmp(k, "query") == 0)
+            push_query(L, r->query);
+        else if (strcmp(k, "query_string") == 0)
+            lua_pushlstring(L, r->query.p, r->query.n);
+        else
+            return 0;
         break;
     case 'h':
-        if (strcmp(k, "headers") == 0) push_headers(L, r);
-        else return 0;
+        if (strcmp(k, "headers") == 0)
+            push_headers(L, r);
+        else
+            return 0;
         break;
     case 'b':
-        if (strcmp(k, "body") == 0) lua_pushlstring(L, r->body.p ? r->body.p : "", r->body.n);
-        else return 0;
+        if (strcmp(k, "body") == 0)
+            lua_pushlstring(L, r->body.p ? r->body.p : "", r->body.n);
+        else
+            return 0;
         break;
     case 'c':
-        if (strcmp(k, "client_ip") == 0) push_client_ip(L, rq);
-        else return 0;
+        if (strcmp(k, "client_ip") == 0)
+            push_client_ip(L, rq);
+        else
+            return 0;
         break;
     case 'i':
-        if (strcmp(k, "id") == 0) lua_pushstring(L, r->request_id ? r->request_id : "");
-        else return 0;
+        if (strcmp(k, "id") == 0)
+            lua_pushstring(L, r->request_id ? r->request_id : "");
+        else
+            return 0;
         break;
     case 'r':
-        if (strcmp(k, "route") == 0) lua_pushstring(L, rq->route ? rq->route->pattern : "");
-        else return 0;
+        if (strcmp(k, "route") == 0)
+            lua_pushstring(L, rq->route ? rq->route->pattern : "");
+        else
+            return 0;
         break;
     case 't':
-        if (strcmp(k, "target") == 0) lua_pushlstring(L, r->target.p, r->target.n);
-        else return 0;
+        if (strcmp(k, "target") == 0)
+            lua_pushlstring(L, r->target.p, r->target.n);
+        else
+            return 0;
         break;
     default:
         return 0;

@@ -17,8 +17,10 @@ static int add_header(tycho_response_t *res, const char *name, size_t nlen, lua_
         val = lua_tolstring(co, v, &vlen);
     } else if (lua_type(co, v) == LUA_TNUMBER) {
         double d = lua_tonumber(co, v);
-        if (d == floor(d) && fabs(d) < 1e15) snprintf(num, sizeof num, "%lld", (long long)d);
-        else snprintf(num, sizeof num, "%.17g", d);
+        if (d == floor(d) && fabs(d) < 1e15)
+            snprintf(num, sizeof num, "%lld", (long long)d);
+        else
+            snprintf(num, sizeof num, "%.17g", d);
         val = num;
         vlen = strlen(num);
     } else {
@@ -88,8 +90,10 @@ int tycho_lua_response_build(lua_State *co, int first, int nres, tycho_response_
         res->status = (int)st;
         body = first + 1;
         headers = first + 2;
-        if (nres < 2) body = headers = 0;
-        else if (nres < 3) headers = 0;
+        if (nres < 2)
+            body = headers = 0;
+        else if (nres < 3)
+            headers = 0;
     } else if (lua_type(co, first) == LUA_TTABLE || lua_type(co, first) == LUA_TSTRING) {
         res->status = 200;
         if (nres < 2) headers = 0;
@@ -105,7 +109,8 @@ int tycho_lua_response_build(lua_State *co, int first, int nres, tycho_response_
         const char *s = lua_tolstring(co, body, &n);
         if (tycho_response_set_body(res, s, n) != 0) goto nomem;
         if (!res->has_content_type &&
-            tycho_response_add_header(res, "Content-Type", 12, "text/plain; charset=utf-8", 25, NULL))
+            tycho_response_add_header(res, "Content-Type", 12, "text/plain; charset=utf-8", 25,
+                                      NULL))
             goto nomem;
     } else if (bt == LUA_TTABLE || (bt == LUA_TLIGHTUSERDATA && !lua_touserdata(co, body))) {
         char jerr[160] = "";

@@ -1,6 +1,7 @@
 #include "lua/runtime.h"
 
 #include "core/log.h"
+#include "core/request_obs.h"
 #include "lua/gen.h"
 #include "lua/response.h"
 #include "lua/scheduler.h"
@@ -142,8 +143,10 @@ int tycho_lua_runtime_reload(tycho_lua_runtime_t *rt, char **err)
         free(rt->last_error);
         rt->last_error = strdup(e ? e : "reload failed");
         rt->last_error_at = unix_now();
-        if (err) *err = e;
-        else free(e);
+        if (err)
+            *err = e;
+        else
+            free(e);
         return -1;
     }
     tycho_lua_gen_t *old = rt->cur;
@@ -168,7 +171,10 @@ int tycho_lua_runtime_reload(tycho_lua_runtime_t *rt, char **err)
     return 0;
 }
 
-uint64_t tycho_lua_runtime_generation(const tycho_lua_runtime_t *rt) { return rt->cur->id; }
+uint64_t tycho_lua_runtime_generation(const tycho_lua_runtime_t *rt)
+{
+    return rt->cur->id;
+}
 
 size_t tycho_lua_runtime_memory(const tycho_lua_runtime_t *rt)
 {
@@ -247,8 +253,7 @@ static void handler_failed(tycho_lua_runtime_t *rt, tycho_lua_task_t *t, int sta
             tycho_response_set_error(&x->res, (int)st, msg, rid);
             if (st >= 500)
                 tycho_log_warn("handler raised an HTTP error", LF_STR("route", route->pattern),
-                               LF_STR("request_id", rid), LF_INT("status", (int)st),
-                               LF_STR("error", msg));
+                               LF_INT("status", (int)st), LF_STR("error", msg));
             lua_settop(co, e);
             return;
         }
@@ -268,12 +273,13 @@ static void handler_failed(tycho_lua_runtime_t *rt, tycho_lua_task_t *t, int sta
         what = "handler error: Lua memory limit reached (TYCHO_LUA_MEMORY_LIMIT)";
     }
     rt->handler_errors++;
-    tycho_log_error(what, LF_STR("route", route->pattern),
-                    LF_STRN("method", x->req.method.p, x->req.method.n),
-                    LF_STR("handler", route->where), LF_STR("request_id", rid),
-                    LF_STR("error", msg), LF_STR("traceback", tb ? tb : ""));
+    tycho_log_error(
+        what, LF_STR("route", route->pattern), LF_STRN("method", x->req.method.p, x->req.method.n),
+        LF_STR("handler", route->where), LF_STR("error", msg), LF_STR("traceback", tb ? tb : ""));
+    tycho_obs_record_error(x, msg, tb); /* the server span: status ERROR, exception event */
     lua_pop(L, 1);
-    tycho_response_set_error(&x->res, code, code == 504 ? "handler timeout" : "internal error", rid);
+    tycho_response_set_error(&x->res, code, code == 504 ? "handler timeout" : "internal error",
+                             rid);
 }
 
 static void on_done(tycho_lua_task_t *t, int status, int nres)
@@ -283,24 +289,29 @@ static void on_done(tycho_lua_task_t *t, int status, int nres)
     if (!x) return;
     const tycho_lua_route_t *route = t->rq.route;
     const char *rid = x->req.request_id;
+    /* lines about the request carry its ids (request, trace, server span),
+     * also when it ends from a timer (timeouts) */
+    const tycho_req_trace_t *tr = tycho_obs_trace(x);
+    const tycho_log_context_t *prev_log = tycho_log_get_context();
+    tycho_log_set_context(tr ? &tr->logctx : &t->logctx);
     if (status == TYCHO_TASK_OK) {
         char err[300];
         int first = lua_gettop(t->co) - nres + 1;
         if (tycho_lua_response_build(t->co, first, nres, &x->res, err, sizeof err) != 0) {
             rt->handler_errors++;
             tycho_log_error("handler error: invalid response", LF_STR("route", route->pattern),
-                            LF_STR("handler", route->where), LF_STR("request_id", rid),
-                            LF_STR("error", err));
+                            LF_STR("handler", route->where), LF_STR("error", err));
             tycho_response_set_error(&x->res, 500, "internal error", rid);
         }
     } else if (status == TYCHO_TASK_TIMEOUT) {
         tycho_log_warn("handler timeout: still waiting after TYCHO_HANDLER_TIMEOUT",
                        LF_STR("route", route->pattern), LF_STR("handler", route->where),
-                       LF_STR("request_id", rid), LF_DBL("timeout", rt->cfg.handler_timeout));
+                       LF_DBL("timeout", rt->cfg.handler_timeout));
         tycho_response_set_error(&x->res, 504, "handler timeout", rid);
     } else {
         handler_failed(rt, t, status);
     }
+    tycho_log_set_context(prev_log);
     t->rq.x = NULL;
     x->handler_data = NULL;
     tycho_exchange_finish(x);
@@ -354,7 +365,10 @@ static void dispatch(void *ctx, tycho_exchange_t *x)
     t->rq.route = route;
     t->rq.match = m;
     t->rq.cfg = &rt->cfg;
-    t->logctx.request_id = r->request_id;
+    /* every line the handler logs names the request and its trace; a
+     * tycho.trace.span moves span_id to the child while it is open */
+    const tycho_req_trace_t *tr = tycho_obs_trace(x);
+    t->logctx = tr ? tr->logctx : (tycho_log_context_t){r->request_id, NULL, NULL};
     x->handler_data = t;
     lua_rawgeti(t->co, LUA_REGISTRYINDEX, route->ref);
     tycho_lua_request_push(t->co, t);
@@ -376,7 +390,10 @@ tycho_handler_t tycho_lua_runtime_handler(tycho_lua_runtime_t *rt)
     return (tycho_handler_t){dispatch, cancel, rt};
 }
 
-void tycho_lua_runtime_stop(tycho_lua_runtime_t *rt) { rt->stopped = 1; }
+void tycho_lua_runtime_stop(tycho_lua_runtime_t *rt)
+{
+    rt->stopped = 1;
+}
 
 void tycho_lua_runtime_free(tycho_lua_runtime_t *rt)
 {
@@ -386,11 +403,13 @@ void tycho_lua_runtime_free(tycho_lua_runtime_t *rt)
      * the task memory: a __gc run by lua_close may still look at a req */
     rt->sched.gen_release = NULL;
     tycho_lua_sched_cancel_all(&rt->sched);
-    for (size_t i = 0; i < rt->nretired; i++) tycho_lua_gen_free(rt->retired[i]);
+    for (size_t i = 0; i < rt->nretired; i++)
+        tycho_lua_gen_free(rt->retired[i]);
     free(rt->retired);
     tycho_lua_gen_free(rt->cur);
     tycho_lua_sched_close(&rt->sched);
-    for (size_t i = 0; i < rt->ninterned; i++) free(rt->interned[i]);
+    for (size_t i = 0; i < rt->ninterned; i++)
+        free(rt->interned[i]);
     free(rt->interned);
     free(rt->last_error);
     free(rt);
@@ -415,8 +434,14 @@ int tycho_lua_check(const tycho_config_t *cfg, char **err)
 }
 
 /* Internal accessors for the commands and tycho._test (same layer). */
-tycho_lua_gen_t *tycho_lua_runtime_current_gen(tycho_lua_runtime_t *rt) { return rt->cur; }
-tycho_lua_sched_t *tycho_lua_runtime_sched(tycho_lua_runtime_t *rt) { return &rt->sched; }
+tycho_lua_gen_t *tycho_lua_runtime_current_gen(tycho_lua_runtime_t *rt)
+{
+    return rt->cur;
+}
+tycho_lua_sched_t *tycho_lua_runtime_sched(tycho_lua_runtime_t *rt)
+{
+    return &rt->sched;
+}
 
 int tycho_lua_runtime_use_routes(tycho_lua_runtime_t *rt, const char *dir, char **err)
 {
@@ -447,4 +472,7 @@ void tycho_lua_runtime_set_limits(tycho_lua_runtime_t *rt, double handler_timeou
     }
 }
 
-tycho_config_t *tycho_lua_runtime_config(tycho_lua_runtime_t *rt) { return &rt->cfg; }
+tycho_config_t *tycho_lua_runtime_config(tycho_lua_runtime_t *rt)
+{
+    return &rt->cfg;
+}

@@ -44,8 +44,8 @@ typedef struct tycho_lua_runtime_stats {
     double last_error_at;   /* unix seconds, 0 if none */
     size_t routes;
     size_t memory, memory_peak, memory_limit;
-    size_t inflight;        /* live request tasks */
-    size_t retired;         /* retired generations still finishing requests */
+    size_t inflight; /* live request tasks */
+    size_t retired;  /* retired generations still finishing requests */
     unsigned long long reloads, reload_failures, handler_errors, timeouts, cpu_timeouts, oom;
 } tycho_lua_runtime_stats_t;
 /* Worker thread; strings valid until the next reload. */

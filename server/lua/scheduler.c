@@ -10,7 +10,10 @@
 
 static __thread tycho_lua_task_t *tls_current;
 
-tycho_lua_task_t *tycho_lua_task_current(void) { return tls_current; }
+tycho_lua_task_t *tycho_lua_task_current(void)
+{
+    return tls_current;
+}
 
 static void sweep_cb(uv_timer_t *timer);
 
@@ -43,8 +46,10 @@ static void link_live(tycho_lua_sched_t *s, tycho_lua_task_t *t)
 
 static void unlink_live(tycho_lua_sched_t *s, tycho_lua_task_t *t)
 {
-    if (t->prev) t->prev->next = t->next;
-    else s->live = t->next;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        s->live = t->next;
     if (t->next) t->next->prev = t->prev;
     t->prev = t->next = NULL;
     s->nlive--;
@@ -129,7 +134,8 @@ static void step(tycho_lua_task_t *t, int nargs)
     tycho_lua_sched_t *s = t->sched;
     for (;;) {
         tycho_lua_task_t *prev = tls_current;
-        const tycho_log_context_t *prev_log = tycho_log_get_context(); /* a pointer: restored as is */
+        const tycho_log_context_t *prev_log =
+            tycho_log_get_context(); /* a pointer: restored as is */
         int prev_enforce = s->alloc ? s->alloc->enforce : 0;
         lua_State *prev_co = NULL;
         uint64_t prev_deadline = 0;
@@ -157,7 +163,8 @@ static void step(tycho_lua_task_t *t, int nargs)
                                    "yielding");
         }
         tycho_lua_op_t *op = t->op;
-        if (status == LUA_YIELD && !t->cpu_timeout && op && t->armed && !op->started && !t->cancelled) {
+        if (status == LUA_YIELD && !t->cpu_timeout && op && t->armed && !op->started &&
+            !t->cancelled) {
             op->started = 1;
             t->suspended = 1;
             ensure_sweep(s);
@@ -197,7 +204,7 @@ static void step(tycho_lua_task_t *t, int nargs)
             st = TYCHO_TASK_ERROR;
             nres = 1;
         } else {
-            st = t->cpu_timeout ? TYCHO_TASK_CPU_TIMEOUT
+            st = t->cpu_timeout         ? TYCHO_TASK_CPU_TIMEOUT
                  : status == LUA_ERRMEM ? TYCHO_TASK_NOMEM
                                         : TYCHO_TASK_ERROR;
             nres = 1;
@@ -211,7 +218,10 @@ static void step(tycho_lua_task_t *t, int nargs)
     }
 }
 
-void tycho_lua_task_run(tycho_lua_task_t *t, int nargs) { step(t, nargs); }
+void tycho_lua_task_run(tycho_lua_task_t *t, int nargs)
+{
+    step(t, nargs);
+}
 
 void tycho_lua_task_cancel(tycho_lua_task_t *t)
 {
@@ -253,10 +263,14 @@ static void sweep_cb(uv_timer_t *timer)
 
 void tycho_lua_sched_cancel_all(tycho_lua_sched_t *s)
 {
-    while (s->live) tycho_lua_task_cancel(s->live);
+    while (s->live)
+        tycho_lua_task_cancel(s->live);
 }
 
-static void free_timer(uv_handle_t *h) { free(h); }
+static void free_timer(uv_handle_t *h)
+{
+    free(h);
+}
 
 void tycho_lua_sched_close(tycho_lua_sched_t *s)
 {
@@ -307,9 +321,15 @@ int tycho_lua_suspend(lua_State *L, tycho_lua_op_t *op)
     return rc;
 }
 
-lua_State *tycho_lua_op_thread(const tycho_lua_op_t *op) { return op->task->co; }
+lua_State *tycho_lua_op_thread(const tycho_lua_op_t *op)
+{
+    return op->task->co;
+}
 
-uv_loop_t *tycho_lua_op_loop(const tycho_lua_op_t *op) { return op->task->sched->loop; }
+uv_loop_t *tycho_lua_op_loop(const tycho_lua_op_t *op)
+{
+    return op->task->sched->loop;
+}
 
 void tycho_lua_op_resume(tycho_lua_op_t *op, int nresults)
 {

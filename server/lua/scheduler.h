@@ -51,8 +51,8 @@ struct tycho_lua_task {
 struct tycho_lua_sched {
     uv_loop_t *loop;
     tycho_lua_alloc_t *alloc;
-    double timeout; /* seconds, 0 = none */
-    tycho_lua_task_t *live;  /* every running or suspended task */
+    double timeout;         /* seconds, 0 = none */
+    tycho_lua_task_t *live; /* every running or suspended task */
     tycho_lua_task_t *free_tasks;
     size_t nlive;
     uv_timer_t *sweep; /* deadline checks while tasks are suspended */

@@ -28,7 +28,10 @@ static int running;
 static int sig_installed;
 static __thread tycho_watchdog_slot_t *tls_slot;
 
-static int watchdog_signal(void) { return SIGRTMIN + 6; }
+static int watchdog_signal(void)
+{
+    return SIGRTMIN + 6;
+}
 
 static void hook(lua_State *L, lua_Debug *ar)
 {

@@ -37,7 +37,10 @@ static void free_watch(uv_handle_t *h)
     free(wt);
 }
 
-static void free_timer(uv_handle_t *h) { free(h); }
+static void free_timer(uv_handle_t *h)
+{
+    free(h);
+}
 
 static watch_t *find(tycho_watcher_t *w, const char *path)
 {
@@ -91,7 +94,8 @@ static void scan(tycho_watcher_t *w, const char *dir, int depth)
         if (e->d_name[0] == '.') continue;
         char *p = NULL;
         if (asprintf(&p, "%s/%s", dir, e->d_name) < 0) continue;
-        if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) scan(w, p, depth + 1);
+        if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN || e->d_type == DT_LNK)
+            scan(w, p, depth + 1);
         free(p);
     }
     closedir(d);
@@ -100,8 +104,10 @@ static void scan(tycho_watcher_t *w, const char *dir, int depth)
 /* Watches every folder that exists now, drops watches of vanished ones. */
 static void rescan(tycho_watcher_t *w)
 {
-    for (size_t i = 0; i < w->nwatches; i++) w->watches[i]->seen = 0;
-    for (size_t i = 0; i < w->nroots; i++) scan(w, w->roots[i], 0);
+    for (size_t i = 0; i < w->nwatches; i++)
+        w->watches[i]->seen = 0;
+    for (size_t i = 0; i < w->nroots; i++)
+        scan(w, w->roots[i], 0);
     size_t k = 0;
     for (size_t i = 0; i < w->nwatches; i++) {
         watch_t *wt = w->watches[i];
@@ -173,10 +179,14 @@ void tycho_watcher_stop(tycho_watcher_t *w)
         uv_close((uv_handle_t *)&w->watches[i]->h, free_watch);
     }
     uv_close((uv_handle_t *)w->timer, free_timer);
-    for (size_t i = 0; i < w->nroots; i++) free(w->roots[i]);
+    for (size_t i = 0; i < w->nroots; i++)
+        free(w->roots[i]);
     free(w->roots);
     free(w->watches);
     free(w);
 }
 
-size_t tycho_watcher_count(const tycho_watcher_t *w) { return w->nwatches; }
+size_t tycho_watcher_count(const tycho_watcher_t *w)
+{
+    return w->nwatches;
+}

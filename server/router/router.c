@@ -85,7 +85,8 @@ int tycho_pattern_parse(const char *pat, size_t n, tycho_pattern_t *out, char *e
     size_t i = 1;
     for (;;) {
         size_t start = i;
-        while (i < n && pat[i] != '/') i++;
+        while (i < n && pat[i] != '/')
+            i++;
         const char *s = pat + start;
         size_t len = i - start;
         int last = (i >= n);
@@ -106,7 +107,8 @@ int tycho_pattern_parse(const char *pat, size_t n, tycho_pattern_t *out, char *e
                 return fail(err, errlen, "more than %d parameters", TYCHO_ROUTER_MAX_PARAMS);
             for (size_t k = 0; k + 1 < out->nsegs; k++) {
                 const tycho_pattern_seg_t *o = &out->segs[k];
-                if (o->kind != TYCHO_SEG_STATIC && o->n == len - 1 && memcmp(o->p, s + 1, len - 1) == 0)
+                if (o->kind != TYCHO_SEG_STATIC && o->n == len - 1 &&
+                    memcmp(o->p, s + 1, len - 1) == 0)
                     return fail(err, errlen, "segment %zu: parameter name '%.*s' used twice", segno,
                                 (int)(len - 1), s + 1);
             }
@@ -140,7 +142,10 @@ int tycho_pattern_parse(const char *pat, size_t n, tycho_pattern_t *out, char *e
     return 0;
 }
 
-tycho_router_t *tycho_router_new(void) { return calloc(1, sizeof(tycho_router_t)); }
+tycho_router_t *tycho_router_new(void)
+{
+    return calloc(1, sizeof(tycho_router_t));
+}
 
 static void node_free(node_t *nd)
 {
@@ -246,14 +251,19 @@ int tycho_router_add(tycho_router_t *r, const char *method, const char *pattern,
     e->data = data;
     e->next_at_node = nd->entries;
     nd->entries = e;
-    if (r->last) r->last->next_all = e;
-    else r->first = e;
+    if (r->last)
+        r->last->next_all = e;
+    else
+        r->first = e;
     r->last = e;
     r->count++;
     return 0;
 }
 
-size_t tycho_router_count(const tycho_router_t *r) { return r->count; }
+size_t tycho_router_count(const tycho_router_t *r)
+{
+    return r->count;
+}
 
 /* --- lookup ---------------------------------------------------------------- */
 
@@ -295,7 +305,8 @@ static const entry_t *walk(walk_t *w, const node_t *nd, size_t pos)
         return e;
     }
     size_t end = pos;
-    while (end < w->plen && w->path[end] != '/') end++;
+    while (end < w->plen && w->path[end] != '/')
+        end++;
     const char *s = w->path + pos;
     size_t n = end - pos;
     for (size_t i = 0; i < nd->nstatics; i++) {
@@ -322,8 +333,8 @@ static const entry_t *walk(walk_t *w, const node_t *nd, size_t pos)
     return NULL;
 }
 
-int tycho_router_match(const tycho_router_t *r, const char *method, size_t mlen,
-                       const char *path, size_t plen, tycho_route_match_t *m)
+int tycho_router_match(const tycho_router_t *r, const char *method, size_t mlen, const char *path,
+                       size_t plen, tycho_route_match_t *m)
 {
     if (plen == 0 || path[0] != '/') return TYCHO_ROUTE_NOT_FOUND;
     walk_t w;
@@ -398,5 +409,6 @@ void tycho_router_foreach(const tycho_router_t *r,
                           void (*fn)(void *ud, const char *method, const char *pattern, void *data),
                           void *ud)
 {
-    for (const entry_t *e = r->first; e; e = e->next_all) fn(ud, e->method, e->pattern, e->data);
+    for (const entry_t *e = r->first; e; e = e->next_all)
+        fn(ud, e->method, e->pattern, e->data);
 }

@@ -62,7 +62,7 @@ typedef struct tycho_route_match {
 
 enum {
     TYCHO_ROUTE_FOUND = 0,
-    TYCHO_ROUTE_NOT_FOUND = 1,       /* no pattern matches the path */
+    TYCHO_ROUTE_NOT_FOUND = 1,         /* no pattern matches the path */
     TYCHO_ROUTE_METHOD_NOT_ALLOWED = 2 /* some pattern matches the path, none for this method */
 };
 
@@ -83,8 +83,8 @@ size_t tycho_router_count(const tycho_router_t *r);
 /* Finds the route for method + path (HEAD falls back to GET when no HEAD
  * route matches). On TYCHO_ROUTE_FOUND, *m is filled; m's strings are valid as
  * long as the router and the path are. */
-int tycho_router_match(const tycho_router_t *r, const char *method, size_t mlen,
-                       const char *path, size_t plen, tycho_route_match_t *m);
+int tycho_router_match(const tycho_router_t *r, const char *method, size_t mlen, const char *path,
+                       size_t plen, tycho_route_match_t *m);
 
 /* Writes the Allow value for a path ("GET, HEAD, POST, OPTIONS"; HEAD listed
  * when GET is, OPTIONS always) into out, NUL-terminated. Returns the number of

@@ -28,7 +28,10 @@ static void write_file(const char *path, const char *text)
     fclose(f);
 }
 
-static void noop(uv_timer_t *t) { (void)t; }
+static void noop(uv_timer_t *t)
+{
+    (void)t;
+}
 
 /* Runs the loop for ms milliseconds. */
 static void spin(uv_loop_t *loop, unsigned ms)
@@ -37,7 +40,8 @@ static void spin(uv_loop_t *loop, unsigned ms)
     uv_timer_init(loop, &t);
     uv_timer_start(&t, noop, ms, 0);
     uint64_t end = uv_now(loop) + ms;
-    while (uv_now(loop) < end) uv_run(loop, UV_RUN_ONCE);
+    while (uv_now(loop) < end)
+        uv_run(loop, UV_RUN_ONCE);
     uv_close((uv_handle_t *)&t, NULL);
     uv_run(loop, UV_RUN_NOWAIT);
 }
@@ -58,7 +62,8 @@ static void test_recursive_debounced(void **state)
     /* a burst of edits -> one change */
     changes = 0;
     snprintf(path, sizeof path, "%s/a.lua", root);
-    for (int i = 0; i < 5; i++) write_file(path, "return {}\n");
+    for (int i = 0; i < 5; i++)
+        write_file(path, "return {}\n");
     spin(&loop, 200);
     assert_int_equal(changes, 1);
 

@@ -34,7 +34,8 @@ static const char *match(tycho_router_t *r, const char *method, const char *path
 static void param_is(const tycho_route_match_t *m, const char *name, const char *value)
 {
     for (size_t i = 0; i < m->nparams; i++)
-        if (m->params[i].nlen == strlen(name) && memcmp(m->params[i].name, name, m->params[i].nlen) == 0) {
+        if (m->params[i].nlen == strlen(name) &&
+            memcmp(m->params[i].name, name, m->params[i].nlen) == 0) {
             assert_int_equal(m->params[i].vlen, strlen(value));
             assert_memory_equal(m->params[i].value, value, strlen(value));
             return;
@@ -47,8 +48,13 @@ static void test_precedence(void **state)
     (void)state;
     /* inserted in reverse precedence order on purpose */
     static const char *const routes[] = {
-        "GET", "/files/*rest", "GET", "/users/:id", "GET", "/users/me", "GET", "/",
-        "GET", "/users/:id/posts/:post", "POST", "/users/:uid", "GET", "/users/me/*tail",
+        "GET",  "/files/*rest",
+        "GET",  "/users/:id",
+        "GET",  "/users/me",
+        "GET",  "/",
+        "GET",  "/users/:id/posts/:post",
+        "POST", "/users/:uid",
+        "GET",  "/users/me/*tail",
     };
     tycho_router_t *r = build(routes, sizeof routes / sizeof *routes);
     tycho_route_match_t m;
@@ -118,8 +124,8 @@ static void test_bad_patterns(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "", "x", "/a//b", "/:", "/:1x", "/*rest/x", "/a b", "/%zz", "/%4", "/:a/:a", "/a?b",
-        "/*", "/:a-b",
+        "",     "x",   "/a//b",  "/:",   "/:1x", "/*rest/x", "/a b",
+        "/%zz", "/%4", "/:a/:a", "/a?b", "/*",   "/:a-b",
     };
     tycho_pattern_t p;
     char err[160];
@@ -161,8 +167,8 @@ static void test_many_routes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_precedence), cmocka_unit_test(test_allow),
-        cmocka_unit_test(test_conflicts), cmocka_unit_test(test_bad_patterns),
+        cmocka_unit_test(test_precedence),  cmocka_unit_test(test_allow),
+        cmocka_unit_test(test_conflicts),   cmocka_unit_test(test_bad_patterns),
         cmocka_unit_test(test_many_routes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
