@@ -95,6 +95,11 @@ function M.logs()
   end
   return out
 end
+-- The spans finished since the last call (server spans of in-process requests,
+-- tycho.trace.span children...), oldest first, then forgotten: tables with
+-- name, kind, trace_id, span_id, parent_span_id, parent_is_remote, sampled,
+-- trace_state, status, status_message, start, duration, attributes, events.
+M.spans = core.spans
 
 -- Starts `tycho serve` on free loopback ports for end-to-end specs. Waits (on
 -- the loop: other requests keep running) until it prints its "listening" line.

@@ -10,6 +10,7 @@
 #include "lua/libs.h"
 #include "lua/runtime.h"
 #include "lua/scheduler.h"
+#include "lua/spec_telemetry.h"
 
 #include <lauxlib.h>
 #include <stdio.h>
@@ -141,6 +142,13 @@ int tycho_cmd_spec(int argc, char **argv)
     }
     tycho_log_set_level(cfg.log_level);
     tycho_log_set_sink(tycho_lua_test_log_sink, NULL);
+    /* before the runtime: route files register their metrics as they load */
+    char terr[512];
+    if (tycho_spec_telemetry_start(&cfg, terr, sizeof terr) != 0) {
+        fprintf(stderr, "tycho spec: %s\n", terr);
+        free(rest);
+        return 1;
+    }
     uv_loop_t loop;
     uv_loop_init(&loop);
     char *err = NULL;
@@ -209,6 +217,7 @@ int tycho_cmd_spec(int argc, char **argv)
     uv_run(&loop, UV_RUN_DEFAULT);
     if (backend) tycho_local_backend_stop(backend);
     uv_loop_close(&loop);
+    tycho_spec_telemetry_stop();
     tycho_log_set_sink(NULL, NULL);
     return exit_code;
 }

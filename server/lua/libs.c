@@ -1,5 +1,7 @@
 #include "lua/libs.h"
 
+#include "lua/lib_metrics.h"
+#include "lua/lib_trace.h"
 
 #include <lauxlib.h>
 
@@ -12,6 +14,8 @@ void tycho_lua_open_libs(lua_State *L)
         {"tycho.uuid", luaopen_tycho_uuid},
         {"tycho._test", luaopen_tycho_test},
         {"tycho.server", luaopen_tycho_server},
+        {"tycho.metrics", luaopen_tycho_metrics},
+        {"tycho._trace", luaopen_tycho_trace_c},
         {"tycho._http", luaopen_tycho_http_core},
         {"tycho._aws", luaopen_tycho_aws_core},
         {NULL, NULL},

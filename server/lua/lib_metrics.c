@@ -1,0 +1,644 @@
+/* tycho.metrics — Prometheus counters, gauges and histograms from Lua:
+ *
+ *   local metrics = require "tycho.metrics"
+ *   local visits = metrics.counter("app_visits_total", "Visits by action.", { "action" })
+ *   visits:inc { action = "visit" }                 -- labels first (a table), then the amount
+ *   visits:inc({ action = "visit" }, 2)
+ *   local depth = metrics.gauge("app_queue_depth", "Items waiting.")
+ *   depth:set(12)  depth:add(-1)  depth:inc()  depth:dec(2)
+ *   local work = metrics.histogram("app_work_seconds", "Work time.", { "kind" }, { 0.01, 0.1, 1 })
+ *   work:observe({ kind = "fast" }, 0.012)
+ *
+ * Registry: the process registry, reached through the calling thread's worker
+ * observer (tycho_obs_current()); updates go to that worker's shard. Where a
+ * state has no observer — `tycho check`, the main thread's reload pre-check,
+ * a worker's first load (the worker makes its observer after its app) — a
+ * definition is registered in a scratch registry owned by the state, so names,
+ * labels, buckets and conflicts are still checked at load time, and the
+ * metric binds to the process registry at its first update on a worker.
+ *
+ * Resolved series are cached per metric (nested tables keyed by label value,
+ * at most CACHE_MAX entries: past that, updates take the registry's keyed
+ * path, so 100k distinct label values cost the state no memory). */
+#include "lua/lib_metrics.h"
+
+#include "core/request_obs.h"
+#include "telemetry/metrics.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCRATCH_MT "tycho.metrics.scratch"
+#define STATE_KEY "tycho.metrics.state" /* registry: { byname = {...}, scratch = ud } */
+#define CACHE_MAX 1024
+#define RESERVED_PREFIX "tycho_"
+
+typedef struct lmetric {
+    /* the definition, owned: registered again when the metric binds */
+    char *name, *help;
+    tycho_metric_type_t type;
+    tycho_gauge_merge_t merge;
+    char **labels;
+    size_t nlabels;
+    double *buckets;
+    size_t nbuckets;
+    /* where updates go now */
+    tycho_metric_t *fam;
+    unsigned shard;
+    int bound;          /* fam is in the process registry */
+    tycho_series_t *s0; /* unlabelled: the resolved series */
+    size_t ncached;     /* leaves in the cache table (the userdata's environment) */
+} lmetric_t;
+
+/* Registry keys of the metatables, by tycho_metric_type_t. */
+static const char *const METRIC_MT[] = {"tycho.metrics.counter", "tycho.metrics.gauge",
+                                        "tycho.metrics.histogram"};
+
+typedef struct scratch {
+    tycho_metrics_t *reg;
+} scratch_t;
+
+static const char *type_name(tycho_metric_type_t t)
+{
+    return t == TYCHO_METRIC_COUNTER ? "counter" : t == TYCHO_METRIC_GAUGE ? "gauge" : "histogram";
+}
+
+/* --- per-state data ------------------------------------------------------------ */
+
+static void push_state(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, STATE_KEY);
+    if (lua_istable(L, -1)) return;
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 2);
+    lua_newtable(L);
+    lua_setfield(L, -2, "byname");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, STATE_KEY);
+}
+
+static int scratch_gc(lua_State *L)
+{
+    scratch_t *s = luaL_checkudata(L, 1, SCRATCH_MT);
+    tycho_metrics_free(s->reg);
+    s->reg = NULL;
+    return 0;
+}
+
+/* The state's scratch registry (one shard), created on first use. */
+static tycho_metrics_t *scratch_registry(lua_State *L)
+{
+    push_state(L);
+    lua_getfield(L, -1, "scratch");
+    scratch_t *s = lua_touserdata(L, -1);
+    if (s) {
+        lua_pop(L, 2);
+        return s->reg;
+    }
+    lua_pop(L, 1);
+    s = lua_newuserdata(L, sizeof *s);
+    s->reg = NULL;
+    if (luaL_newmetatable(L, SCRATCH_MT)) {
+        lua_pushcfunction(L, scratch_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    if (!(s->reg = tycho_metrics_new(1, 0))) luaL_error(L, "tycho.metrics: out of memory");
+    lua_setfield(L, -2, "scratch");
+    lua_pop(L, 1);
+    return s->reg;
+}
+
+/* The registry and shard this thread updates: the worker's, else the scratch. */
+static tycho_metrics_t *target_registry(lua_State *L, unsigned *shard, int *bound)
+{
+    tycho_obs_t *o = tycho_obs_current();
+    if (o) {
+        *shard = tycho_obs_shard(o);
+        *bound = 1;
+        return tycho_obs_registry(o);
+    }
+    *shard = 0;
+    *bound = 0;
+    return scratch_registry(L);
+}
+
+/* --- definitions ------------------------------------------------------------------- */
+
+static tycho_metric_t *register_def(lua_State *L, tycho_metrics_t *reg, const lmetric_t *m)
+{
+    tycho_metric_opts_t o = {.name = m->name,
+                             .help = m->help,
+                             .type = m->type,
+                             .label_names = (const char *const *)m->labels,
+                             .nlabels = m->nlabels,
+                             .buckets = m->buckets,
+                             .nbuckets = m->nbuckets,
+                             .merge = m->merge};
+    tycho_metric_t *fam = NULL;
+    char err[600];
+    if (tycho_metrics_register(reg, &o, &fam, err, sizeof err) != 0) luaL_error(L, "%s", err);
+    return fam;
+}
+
+static void free_def(lmetric_t *m)
+{
+    for (size_t i = 0; m->labels && i < m->nlabels; i++)
+        free(m->labels[i]);
+    free(m->labels);
+    free(m->buckets);
+    free(m->name);
+    free(m->help);
+    memset(m, 0, sizeof *m);
+}
+
+static int metric_gc(lua_State *L)
+{
+    free_def(lua_touserdata(L, 1));
+    return 0;
+}
+
+/* Points m at fam and forgets what was resolved before. m's userdata at idx. */
+static void attach(lua_State *L, int idx, lmetric_t *m, tycho_metric_t *fam, unsigned shard,
+                   int bound)
+{
+    m->fam = fam;
+    m->shard = shard;
+    m->bound = bound;
+    m->s0 = NULL;
+    m->ncached = 0;
+    lua_newtable(L);
+    lua_setfenv(L, idx);
+}
+
+/* The definition's strings and arrays, copied out of the arguments. Raises on
+ * a bad argument; m is freed by __gc either way. */
+static void read_def(lua_State *L, lmetric_t *m, tycho_metric_type_t type)
+{
+    m->type = type;
+    const char *name = luaL_checkstring(L, 1);
+    const char *help = luaL_optstring(L, 2, "");
+    if (strncmp(name, RESERVED_PREFIX, sizeof RESERVED_PREFIX - 1) == 0)
+        luaL_error(L,
+                   "metric \"%s\": names starting with \"" RESERVED_PREFIX
+                   "\" are reserved for tycho's own metrics",
+                   name);
+    if (!(m->name = strdup(name)) || !(m->help = strdup(help)))
+        luaL_error(L, "tycho.metrics: out of memory");
+    if (!lua_isnoneornil(L, 3)) {
+        if (!lua_istable(L, 3))
+            luaL_error(L, "metric \"%s\": label names must be an array of strings", name);
+        size_t n = lua_objlen(L, 3);
+        if (n > TYCHO_METRICS_MAX_LABELS)
+            luaL_error(L, "metric \"%s\": at most %d labels", name, TYCHO_METRICS_MAX_LABELS);
+        if (n && !(m->labels = calloc(n, sizeof *m->labels)))
+            luaL_error(L, "tycho.metrics: out of memory");
+        for (size_t i = 0; i < n; i++) {
+            lua_rawgeti(L, 3, (int)i + 1);
+            if (lua_type(L, -1) != LUA_TSTRING)
+                luaL_error(L, "metric \"%s\": label names must be strings (#%d is a %s)", name,
+                           (int)i + 1, luaL_typename(L, -1));
+            if (!(m->labels[i] = strdup(lua_tostring(L, -1))))
+                luaL_error(L, "tycho.metrics: out of memory");
+            m->nlabels = i + 1;
+            lua_pop(L, 1);
+        }
+    }
+    if (type == TYCHO_METRIC_HISTOGRAM && !lua_isnoneornil(L, 4)) {
+        if (!lua_istable(L, 4))
+            luaL_error(L, "metric \"%s\": buckets must be an array of numbers", name);
+        size_t n = lua_objlen(L, 4);
+        if (n == 0 || n > TYCHO_METRICS_MAX_BUCKETS)
+            luaL_error(L, "metric \"%s\": 1 to %d buckets", name, TYCHO_METRICS_MAX_BUCKETS);
+        if (!(m->buckets = calloc(n, sizeof *m->buckets)))
+            luaL_error(L, "tycho.metrics: out of memory");
+        for (size_t i = 0; i < n; i++) {
+            lua_rawgeti(L, 4, (int)i + 1);
+            if (lua_type(L, -1) != LUA_TNUMBER)
+                luaL_error(L, "metric \"%s\": buckets must be numbers (#%d is a %s)", name,
+                           (int)i + 1, luaL_typename(L, -1));
+            m->buckets[i] = lua_tonumber(L, -1);
+            lua_pop(L, 1);
+        }
+        m->nbuckets = n;
+    }
+    if (type == TYCHO_METRIC_GAUGE && !lua_isnoneornil(L, 4)) {
+        luaL_checktype(L, 4, LUA_TTABLE);
+        lua_getfield(L, 4, "merge");
+        const char *merge = lua_isnil(L, -1) ? "sum" : lua_tostring(L, -1);
+        if (merge && strcmp(merge, "sum") == 0) m->merge = TYCHO_GAUGE_MERGE_SUM;
+        else if (merge && strcmp(merge, "last") == 0) m->merge = TYCHO_GAUGE_MERGE_LAST;
+        else luaL_error(L, "metric \"%s\": merge must be \"sum\" or \"last\"", name);
+        lua_pop(L, 1);
+    }
+}
+
+/* counter/gauge/histogram(name, help, label_names, buckets | {merge=...}) */
+static int define(lua_State *L, tycho_metric_type_t type)
+{
+    lua_settop(L, 4);
+    lmetric_t *m = lua_newuserdata(L, sizeof *m); /* index 5 */
+    memset(m, 0, sizeof *m);
+    lua_getfield(L, LUA_REGISTRYINDEX, METRIC_MT[type]);
+    lua_setmetatable(L, -2);
+    read_def(L, m, type);
+
+    unsigned shard;
+    int bound;
+    tycho_metrics_t *reg = target_registry(L, &shard, &bound);
+    tycho_metric_t *fam = register_def(L, reg, m); /* raises the registry's message */
+
+    /* Registering again in the same state (a module required twice) returns
+     * the object made the first time. */
+    push_state(L);
+    lua_getfield(L, -1, "byname");
+    lua_getfield(L, -1, m->name);
+    lmetric_t *old = lua_touserdata(L, -1);
+    if (old && old->fam == fam) return 1;
+    if (old && !old->bound && bound) { /* made before this thread had an observer */
+        attach(L, lua_gettop(L), old, fam, shard, bound);
+        return 1;
+    }
+    lua_pop(L, 1);
+    attach(L, 5, m, fam, shard, bound);
+    lua_pushvalue(L, 5);
+    lua_setfield(L, -2, m->name);
+    lua_pushvalue(L, 5);
+    return 1;
+}
+
+static int l_counter(lua_State *L)
+{
+    return define(L, TYCHO_METRIC_COUNTER);
+}
+static int l_gauge(lua_State *L)
+{
+    return define(L, TYCHO_METRIC_GAUGE);
+}
+static int l_histogram(lua_State *L)
+{
+    return define(L, TYCHO_METRIC_HISTOGRAM);
+}
+
+/* --- label resolution -------------------------------------------------------------- */
+
+/* Raises fmt with the metric's name, what, and its label names ("a, b"). */
+static int label_error(lua_State *L, const lmetric_t *m, const char *fmt, const char *what)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; i < m->nlabels; i++) {
+        if (i) luaL_addstring(&b, ", ");
+        luaL_addstring(&b, m->labels[i]);
+    }
+    luaL_pushresult(&b);
+    return luaL_error(L, fmt, m->name, what, lua_tostring(L, -1));
+}
+
+/* Pushes the values of m's labels from the table at idx (nlabels strings) and
+ * points vals at them. Raises on a missing, unknown or badly typed label. */
+static void read_labels(lua_State *L, const lmetric_t *m, int idx, const char **vals)
+{
+    luaL_checkstack(L, (int)m->nlabels + 4, "too many labels");
+    for (size_t i = 0; i < m->nlabels; i++) {
+        lua_getfield(L, idx, m->labels[i]);
+        int t = lua_type(L, -1);
+        if (t == LUA_TNIL)
+            label_error(L, m, "metric \"%s\": missing label \"%s\" (labels: %s)", m->labels[i]);
+        if (t != LUA_TSTRING && t != LUA_TNUMBER)
+            luaL_error(L, "metric \"%s\": label \"%s\" must be a string or a number, not a %s",
+                       m->name, m->labels[i], lua_typename(L, t));
+        size_t n;
+        vals[i] = lua_tolstring(L, -1, &n); /* a number becomes its string, in place */
+        if (strlen(vals[i]) != n)
+            luaL_error(L, "metric \"%s\": label \"%s\" holds a NUL byte", m->name, m->labels[i]);
+    }
+    /* every label was found, so more keys than labels means an unknown one */
+    size_t nkeys = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        nkeys++;
+    }
+    if (nkeys == m->nlabels) return;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "metric \"%s\": label names are strings, not a %s", m->name,
+                       luaL_typename(L, -1));
+        const char *k = lua_tostring(L, -1);
+        size_t i = 0;
+        while (i < m->nlabels && strcmp(k, m->labels[i]) != 0)
+            i++;
+        if (i == m->nlabels)
+            label_error(L, m,
+                        m->nlabels ? "metric \"%s\": unknown label \"%s\" (labels: %s)"
+                                   : "metric \"%s\": unknown label \"%s\" (it has no labels%s)",
+                        k);
+    }
+}
+
+static tycho_series_t *series_or_raise(lua_State *L, lmetric_t *m, const char *const *vals)
+{
+    int rc = 0;
+    tycho_series_t *s = tycho_metric_series(m->fam, m->shard, vals, &rc);
+    if (!s && rc == -E2BIG)
+        luaL_error(L, "metric \"%s\": a label value is longer than %d bytes", m->name,
+                   TYCHO_METRICS_MAX_LABEL_VALUE);
+    if (!s) luaL_error(L, "metric \"%s\": cannot update (%s)", m->name, strerror(-rc));
+    return s;
+}
+
+/* Binds m (its userdata at idx) to the worker's registry once this thread has
+ * an observer. */
+static void bind_if_possible(lua_State *L, int idx, lmetric_t *m)
+{
+    if (m->bound) return;
+    tycho_obs_t *o = tycho_obs_current();
+    if (!o) return;
+    tycho_metric_t *fam = register_def(L, tycho_obs_registry(o), m);
+    attach(L, idx, m, fam, tycho_obs_shard(o), 1);
+}
+
+/* The series of m (userdata at 1) for the labels table at idx (0: none
+ * given). The cache (the userdata's environment) is a tree of tables keyed
+ * by label value, one level per label, lightuserdata leaves. */
+static tycho_series_t *resolve(lua_State *L, lmetric_t *m, int idx, const char *method)
+{
+    bind_if_possible(L, 1, m);
+    if (m->nlabels == 0) {
+        if (idx) read_labels(L, m, idx, NULL); /* only checks for unknown keys */
+        if (!m->s0) m->s0 = series_or_raise(L, m, NULL);
+        return m->s0;
+    }
+    if (!idx)
+        label_error(L, m, "metric \"%s\": %s needs its labels as a table first (labels: %s)",
+                    method);
+    const int n = (int)m->nlabels, top = lua_gettop(L), node = top + n + 1;
+    const char *vals[TYCHO_METRICS_MAX_LABELS];
+    read_labels(L, m, idx, vals); /* values at top+1 .. top+n */
+    lua_getfenv(L, 1);            /* node */
+    int i = 0;
+    for (; i < n; i++) {
+        lua_pushvalue(L, top + 1 + i);
+        lua_rawget(L, node);
+        if (lua_isnil(L, -1)) break;
+        lua_replace(L, node);
+    }
+    if (i == n) {
+        tycho_series_t *s = lua_touserdata(L, node);
+        lua_settop(L, top);
+        return s;
+    }
+    tycho_series_t *s = series_or_raise(L, m, vals);
+    if (m->ncached < CACHE_MAX) { /* node is the deepest table found; build the rest */
+        lua_settop(L, node);
+        for (; i + 1 < n; i++) {
+            lua_newtable(L);
+            lua_pushvalue(L, top + 1 + i);
+            lua_pushvalue(L, -2);
+            lua_rawset(L, node);
+            lua_replace(L, node);
+        }
+        lua_pushvalue(L, top + n);
+        lua_pushlightuserdata(L, s);
+        lua_rawset(L, node);
+        m->ncached++;
+    }
+    lua_settop(L, top);
+    return s;
+}
+
+/* --- updates: m:method(labels?, value?) ---------------------------------------------- */
+
+static const char sentinel = 0; /* a key every metric metatable holds */
+
+static lmetric_t *check_metric(lua_State *L)
+{
+    lmetric_t *m = lua_touserdata(L, 1);
+    if (m && lua_getmetatable(L, 1)) {
+        lua_pushlightuserdata(L, (void *)&sentinel);
+        lua_rawget(L, -2);
+        int ok = lua_toboolean(L, -1);
+        lua_pop(L, 2);
+        if (ok) return m;
+    }
+    luaL_typerror(L, 1, "tycho.metrics metric (call it as m:method(...))");
+    return NULL;
+}
+
+/* Labels (a table) come first when the metric has any; the value follows.
+ * Returns the value (dflt when absent; a NAN dflt means required). */
+static double args(lua_State *L, lmetric_t *m, const char *method, int *labels, double dflt)
+{
+    *labels = lua_istable(L, 2) ? 2 : 0;
+    int vi = *labels ? 3 : 2;
+    int t = lua_type(L, vi);
+    if (t == LUA_TNUMBER) {
+        if (!*labels && lua_istable(L, 3))
+            luaL_error(L, "metric \"%s\": labels come first: m:%s({ ... }, %s)", m->name, method,
+                       lua_tostring(L, 2));
+        return lua_tonumber(L, vi);
+    }
+    if (t == LUA_TNONE || t == LUA_TNIL) {
+        if (!isnan(dflt)) return dflt;
+        luaL_error(L, "metric \"%s\": %s needs a number: m:%s(%s)", m->name, method, method,
+                   m->nlabels ? "{ labels }, value" : "value");
+    }
+    return luaL_error(L, "metric \"%s\": %s: expected a number, got a %s", m->name, method,
+                      lua_typename(L, t));
+}
+
+/* counter:inc(labels?, n=1) (n >= 0); gauge:inc(labels?, n=1) */
+static int l_inc(lua_State *L)
+{
+    lmetric_t *m = check_metric(L);
+    int labels;
+    double v = args(L, m, "inc", &labels, 1);
+    if (m->type == TYCHO_METRIC_COUNTER && !(v >= 0 && isfinite(v)))
+        luaL_error(L, "metric \"%s\": a counter only goes up (inc by a finite amount >= 0, got %f)",
+                   m->name, v);
+    if (!isfinite(v)) luaL_error(L, "metric \"%s\": inc: the value must be finite", m->name);
+    tycho_series_inc(resolve(L, m, labels, "inc"), v);
+    return 0;
+}
+
+static int gauge_add(lua_State *L, const char *method, double sign, double dflt)
+{
+    lmetric_t *m = check_metric(L);
+    int labels;
+    double v = args(L, m, method, &labels, dflt);
+    if (!isfinite(v)) luaL_error(L, "metric \"%s\": %s: the value must be finite", m->name, method);
+    tycho_series_inc(resolve(L, m, labels, method), sign * v);
+    return 0;
+}
+
+/* gauge:add(labels?, v) (any sign) and gauge:dec(labels?, n=1) */
+static int l_add(lua_State *L)
+{
+    return gauge_add(L, "add", 1, NAN);
+}
+static int l_dec(lua_State *L)
+{
+    return gauge_add(L, "dec", -1, 1);
+}
+
+/* gauge:set(labels?, v) */
+static int l_set(lua_State *L)
+{
+    lmetric_t *m = check_metric(L);
+    int labels;
+    double v = args(L, m, "set", &labels, NAN);
+    if (!isfinite(v)) luaL_error(L, "metric \"%s\": set: the value must be finite", m->name);
+    tycho_series_set(resolve(L, m, labels, "set"), v);
+    return 0;
+}
+
+/* histogram:observe(labels?, v) */
+static int l_observe(lua_State *L)
+{
+    lmetric_t *m = check_metric(L);
+    int labels;
+    double v = args(L, m, "observe", &labels, NAN);
+    if (!isfinite(v))
+        luaL_error(L, "metric \"%s\": observe: the value must be finite", m->name);
+    tycho_series_observe(resolve(L, m, labels, "observe"), v);
+    return 0;
+}
+
+static int l_tostring(lua_State *L)
+{
+    lmetric_t *m = check_metric(L);
+    lua_pushfstring(L, "tycho.metrics.%s(\"%s\")", type_name(m->type), m->name);
+    return 1;
+}
+
+static const char *const METHODS_OF[] = {"counters have inc",
+                                         "gauges have set, add, inc, dec",
+                                         "histograms have observe"};
+
+/* __index of a methods table: an unknown method is an error naming the right ones. */
+static int l_no_method(lua_State *L)
+{
+    lua_pushliteral(L, "__kind");
+    lua_rawget(L, 1);
+    int type = (int)lua_tointeger(L, -1);
+    return luaL_error(L, "tycho.metrics: a %s has no method \"%s\" (%s)",
+                      type_name((tycho_metric_type_t)type), luaL_checkstring(L, 2),
+                      METHODS_OF[type]);
+}
+
+/* One metatable per type: __index is that type's methods table. */
+static void make_metatable(lua_State *L, tycho_metric_type_t type, const luaL_Reg *methods)
+{
+    lua_newtable(L); /* the metatable */
+    lua_pushlightuserdata(L, (void *)&sentinel);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_newtable(L); /* methods */
+    luaL_register(L, NULL, methods);
+    lua_pushinteger(L, type);
+    lua_setfield(L, -2, "__kind");
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, l_no_method);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, metric_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, "tycho.metrics");
+    lua_setfield(L, -2, "__metatable");
+    lua_setfield(L, LUA_REGISTRYINDEX, METRIC_MT[type]);
+}
+
+/* --- introspection: value(name, labels) ------------------------------------------ */
+
+static const tycho_snapshot_series_t *find_series(const tycho_snapshot_family_t *f,
+                                                  const char *const *vals)
+{
+    for (size_t i = 0; i < f->nseries; i++) {
+        size_t j = 0;
+        while (j < f->nlabels && strcmp(f->series[i].label_values[j], vals[j]) == 0)
+            j++;
+        if (j == f->nlabels) return &f->series[i];
+    }
+    return NULL;
+}
+
+/* value(name, labels) -> the merged value of one series across every worker
+ * (counters, gauges), or { count, sum, buckets = { [bound] = cumulative } }
+ * for a histogram; nil when there is no such metric or series. For specs and
+ * diagnostics: it snapshots the whole registry, don't call it per request. */
+static int l_value(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    unsigned shard;
+    int bound;
+    tycho_metrics_t *reg = target_registry(L, &shard, &bound);
+    tycho_metric_t *fam = tycho_metrics_find(reg, name);
+    if (!fam) return 0;
+    size_t n = tycho_metric_nlabels(fam);
+    const char *vals[TYCHO_METRICS_MAX_LABELS] = {0};
+    lua_settop(L, 2);
+    if (n) luaL_checktype(L, 2, LUA_TTABLE);
+    tycho_metrics_snapshot_t *snap = tycho_metrics_snapshot(reg);
+    if (!snap) return luaL_error(L, "tycho.metrics.value: out of memory");
+    const tycho_snapshot_family_t *f = tycho_metrics_snapshot_find(snap, name);
+    for (size_t i = 0; f && i < n; i++) {
+        lua_getfield(L, 2, f->label_names[i]);
+        if (!lua_isstring(L, -1)) {
+            tycho_metrics_snapshot_free(snap);
+            return luaL_error(L, "tycho.metrics.value: \"%s\" needs label \"%s\"", name,
+                              f->label_names[i]);
+        }
+        vals[i] = lua_tostring(L, -1);
+    }
+    const tycho_snapshot_series_t *s = f ? find_series(f, vals) : NULL;
+    int nret = 0;
+    if (s && f->type != TYCHO_METRIC_HISTOGRAM) {
+        lua_pushnumber(L, s->value);
+        nret = 1;
+    } else if (s) {
+        lua_createtable(L, 0, 3);
+        lua_pushnumber(L, (double)s->count);
+        lua_setfield(L, -2, "count");
+        lua_pushnumber(L, s->sum);
+        lua_setfield(L, -2, "sum");
+        lua_createtable(L, 0, (int)f->nbounds + 1);
+        for (size_t i = 0; i < f->nbounds; i++) {
+            lua_pushnumber(L, (double)s->buckets[i]);
+            lua_rawseti(L, -2, (int)i + 1);
+        }
+        lua_pushnumber(L, (double)s->buckets[f->nbounds]);
+        lua_setfield(L, -2, "inf");
+        lua_setfield(L, -2, "buckets");
+        nret = 1;
+    }
+    tycho_metrics_snapshot_free(snap);
+    return nret;
+}
+
+int luaopen_tycho_metrics(lua_State *L)
+{
+    static const luaL_Reg counter[] = {{"inc", l_inc}, {NULL, NULL}};
+    static const luaL_Reg gauge[] = {
+        {"set", l_set}, {"add", l_add}, {"inc", l_inc}, {"dec", l_dec}, {NULL, NULL}};
+    static const luaL_Reg histogram[] = {{"observe", l_observe}, {NULL, NULL}};
+    make_metatable(L, TYCHO_METRIC_COUNTER, counter);
+    make_metatable(L, TYCHO_METRIC_GAUGE, gauge);
+    make_metatable(L, TYCHO_METRIC_HISTOGRAM, histogram);
+    static const luaL_Reg fns[] = {{"counter", l_counter},
+                                   {"gauge", l_gauge},
+                                   {"histogram", l_histogram},
+                                   {"value", l_value},
+                                   {NULL, NULL}};
+    lua_newtable(L);
+    luaL_register(L, NULL, fns);
+    return 1;
+}

@@ -1,0 +1,432 @@
+/* tycho._trace — the C half of tycho.trace (lua/tycho/trace.lua wraps it):
+ *
+ *   current()            -> handle on the innermost active span of the running
+ *                           request (a child span, else the server span), or nil
+ *   start(name, attrs)   -> a child span (INTERNAL) of the innermost active one,
+ *                           made current for the task; nil outside a request
+ *   finish(s, failed, message, traceback)
+ *                        -> ends it (ERROR + exception event when failed) and
+ *                           makes its parent current again
+ *   headers()            -> traceparent / tracestate / X-Amzn-Trace-Id for a call
+ *
+ * "Current" is per request task, never per thread: the registry table
+ * STACKS_KEY maps each task (lightuserdata, checked against its serial since
+ * task structs are reused) to the array of its open child spans. A task
+ * sleeping inside a span keeps it; other requests running meanwhile have
+ * their own. While a child span is open the task's log context carries its
+ * span id, so tycho.log lines inside it name it.
+ *
+ * Handles stay safe when kept past their request: a server-span handle checks
+ * that its task still runs the same request (else its methods do nothing), a
+ * child handle whose span has ended does nothing. */
+#include "lua/lib_trace.h"
+
+#include "lua/scheduler.h"
+#include "lua/trace_api.h"
+#include "telemetry/trace_context.h"
+
+#include <lauxlib.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SPAN_MT "tycho.trace.span"
+#define STACKS_KEY "tycho.trace.stacks"
+
+typedef struct lspan {
+    tycho_span_t *span;     /* a child span being recorded; NULL: unsampled, ended, or server */
+    tycho_lua_task_t *task; /* the request task it belongs to */
+    uint64_t serial;        /* task->serial when it was made */
+    int server;             /* a handle on the request's server span */
+    int ended;
+    int sampled;
+    uint8_t span_id[8];
+    char trace_hex[33], span_hex[17];
+} lspan_t;
+
+/* A task's trace context: its request's, or (tasks without an exchange, such
+ * as SQS consumer handlers) the one it was given. */
+static tycho_req_trace_t *task_trace(const tycho_lua_task_t *t)
+{
+    return t->rq.x ? tycho_obs_trace(t->rq.x) : t->rq.trace;
+}
+
+/* The running request's trace context and task, or NULL outside a request. */
+static tycho_req_trace_t *request_trace(tycho_lua_task_t **task)
+{
+    tycho_lua_task_t *t = tycho_lua_task_current();
+    *task = t;
+    return t ? task_trace(t) : NULL;
+}
+
+/* The trace context s was made in, while that request still runs. */
+static tycho_req_trace_t *live_trace(const lspan_t *s)
+{
+    const tycho_lua_task_t *t = s->task;
+    if (!t || !t->live || t->serial != s->serial) return NULL;
+    return task_trace(t);
+}
+
+/* --- the per-task stack of open child spans ----------------------------------- */
+
+/* Pushes the task's stack table, or nil when it has none (create: makes one). */
+static void push_stack(lua_State *L, tycho_lua_task_t *task, int create)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, STACKS_KEY);
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, STACKS_KEY);
+    }
+    lua_pushlightuserdata(L, task);
+    lua_rawget(L, -2);
+    if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "serial");
+        int same = (uint64_t)lua_tonumber(L, -1) == task->serial;
+        lua_pop(L, 1);
+        if (same) {
+            lua_remove(L, -2);
+            return;
+        }
+    }
+    lua_pop(L, 1); /* nil, or the stack of a request this task struct ran before */
+    if (!create) {
+        lua_pushlightuserdata(L, task);
+        lua_pushnil(L);
+        lua_rawset(L, -3);
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        return;
+    }
+    lua_createtable(L, 4, 1);
+    lua_pushnumber(L, (double)task->serial);
+    lua_setfield(L, -2, "serial");
+    lua_pushlightuserdata(L, task);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -4);
+    lua_remove(L, -2);
+}
+
+/* Pushes the innermost open child span of the task (its userdata) and
+ * returns it, or returns NULL with nothing pushed. */
+static lspan_t *push_top(lua_State *L, tycho_lua_task_t *task)
+{
+    push_stack(L, task, 0);
+    int n = lua_istable(L, -1) ? (int)lua_objlen(L, -1) : 0;
+    if (!n) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    lua_rawgeti(L, -1, n);
+    lua_remove(L, -2);
+    return lua_touserdata(L, -1);
+}
+
+/* The task's log context follows the innermost span. */
+static void sync_log_context(lua_State *L, tycho_lua_task_t *task, tycho_req_trace_t *t)
+{
+    lspan_t *top = push_top(L, task);
+    task->logctx.span_id = top ? top->span_hex : t->span_hex;
+    if (top) lua_pop(L, 1);
+}
+
+int tycho_lua_trace_current(lua_State *L, const tycho_req_trace_t **out, uint8_t parent[8])
+{
+    tycho_lua_task_t *task;
+    tycho_req_trace_t *t = request_trace(&task);
+    *out = t;
+    if (!t) return -1;
+    lspan_t *top = push_top(L, task);
+    memcpy(parent, top ? top->span_id : t->span_id, 8);
+    if (top) lua_pop(L, 1);
+    return 0;
+}
+
+/* --- attributes ---------------------------------------------------------------------- */
+
+/* The value at idx as an attribute; raises for types OTel has no place for. */
+static tycho_attr_value_t attr_value(lua_State *L, int idx, const char *key)
+{
+    size_t n;
+    switch (lua_type(L, idx)) {
+    case LUA_TSTRING: {
+        const char *s = lua_tolstring(L, idx, &n);
+        return TYCHO_AV_STRN(s, n);
+    }
+    case LUA_TNUMBER: {
+        double d = lua_tonumber(L, idx);
+        if (d == floor(d) && fabs(d) < 9007199254740992.0) return TYCHO_AV_INT((int64_t)d);
+        return TYCHO_AV_DBL(d);
+    }
+    case LUA_TBOOLEAN:
+        return TYCHO_AV_BOOL(lua_toboolean(L, idx));
+    default:
+        luaL_error(L, "tycho.trace: attribute \"%s\" must be a string, number or boolean, not a %s",
+                   key, luaL_typename(L, idx));
+        return TYCHO_AV_BOOL(0);
+    }
+}
+
+/* Checks every key/value of the attributes table at idx; sets them on span
+ * (and ev, when an event's) unless span is NULL. */
+static void set_attrs(lua_State *L, int idx, tycho_span_t *span, tycho_span_event_t *ev)
+{
+    if (lua_isnoneornil(L, idx)) return;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            luaL_error(L, "tycho.trace: attribute names are strings, not a %s",
+                       luaL_typename(L, -2));
+        const char *k = lua_tostring(L, -2);
+        tycho_attr_value_t v = attr_value(L, -1, k);
+        if (span && ev) tycho_span_event_set_attr(span, ev, k, v);
+        else if (span) tycho_span_set_attr(span, k, v);
+        lua_pop(L, 1);
+    }
+}
+
+/* --- span handles -------------------------------------------------------------------- */
+
+static lspan_t *new_handle(lua_State *L, tycho_lua_task_t *task, const tycho_req_trace_t *t)
+{
+    lspan_t *s = lua_newuserdata(L, sizeof *s);
+    memset(s, 0, sizeof *s);
+    luaL_getmetatable(L, SPAN_MT);
+    lua_setmetatable(L, -2);
+    s->task = task;
+    s->serial = task->serial;
+    s->sampled = t->sampled;
+    memcpy(s->trace_hex, t->trace_hex, sizeof s->trace_hex);
+    return s;
+}
+
+/* The span a handle's methods act on, or NULL when that is a no-op. For the
+ * server span, *t is the running request's trace context. */
+static tycho_span_t *target(lspan_t *s, tycho_req_trace_t **t)
+{
+    *t = NULL;
+    if (!s->server) return s->ended ? NULL : s->span;
+    if (!(*t = live_trace(s))) return NULL;
+    return (*t)->span;
+}
+
+static int l_set_attribute(lua_State *L)
+{
+    lspan_t *s = luaL_checkudata(L, 1, SPAN_MT);
+    const char *k = luaL_checkstring(L, 2);
+    if (!*k) return luaL_argerror(L, 2, "empty attribute name");
+    tycho_attr_value_t v = attr_value(L, 3, k);
+    tycho_req_trace_t *t;
+    tycho_span_t *span = target(s, &t);
+    if (span) tycho_span_set_attr(span, k, v);
+    return 0;
+}
+
+static int l_add_event(lua_State *L)
+{
+    lspan_t *s = luaL_checkudata(L, 1, SPAN_MT);
+    const char *name = luaL_checkstring(L, 2);
+    tycho_req_trace_t *t;
+    tycho_span_t *span = target(s, &t);
+    tycho_span_event_t *ev = span ? tycho_span_add_event(span, name, 0) : NULL;
+    set_attrs(L, 3, ev ? span : NULL, ev);
+    return 0;
+}
+
+/* record_error(err, traceback?): the span's status becomes ERROR with an
+ * exception event. On the server span the request counts as failed (status
+ * ERROR even when the response is not a 5xx). */
+static int l_record_error(lua_State *L)
+{
+    lspan_t *s = luaL_checkudata(L, 1, SPAN_MT);
+    luaL_checkany(L, 2);
+    lua_settop(L, 3);
+    if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TNUMBER) {
+        lua_getglobal(L, "tostring"); /* tables with __tostring (tycho.error) read well */
+        lua_pushvalue(L, 2);
+        if (lua_pcall(L, 1, 1, 0) == 0 && lua_isstring(L, -1)) lua_replace(L, 2);
+        else lua_pop(L, 1);
+    }
+    const char *msg = lua_isstring(L, 2) ? lua_tostring(L, 2) : "error";
+    const char *tb = lua_isstring(L, 3) ? lua_tostring(L, 3) : NULL;
+    tycho_req_trace_t *t;
+    tycho_span_t *span = target(s, &t);
+    if (t) t->error = 1; /* what tycho_obs_record_error does, exchange or not */
+    if (span) {
+        tycho_span_record_exception(span, "LuaError", msg, tb, 0);
+        tycho_span_set_status(span, TYCHO_SPAN_STATUS_ERROR, msg);
+    }
+    return 0;
+}
+
+static int l_tostring(lua_State *L)
+{
+    lspan_t *s = luaL_checkudata(L, 1, SPAN_MT);
+    lua_pushfstring(L, "tycho.trace span %s/%s%s", s->trace_hex, s->span_hex,
+                    s->server ? " (server)" : "");
+    return 1;
+}
+
+/* Fields: trace_id, span_id (lowercase hex), sampled; then the methods. */
+static int l_index(lua_State *L)
+{
+    lspan_t *s = luaL_checkudata(L, 1, SPAN_MT);
+    const char *k = luaL_checkstring(L, 2);
+    if (strcmp(k, "trace_id") == 0) return lua_pushstring(L, s->trace_hex), 1;
+    if (strcmp(k, "span_id") == 0) return lua_pushstring(L, s->span_hex), 1;
+    if (strcmp(k, "sampled") == 0) return lua_pushboolean(L, s->sampled), 1;
+    lua_pushvalue(L, 2);
+    lua_rawget(L, lua_upvalueindex(1));
+    return 1;
+}
+
+static int l_gc(lua_State *L)
+{
+    lspan_t *s = lua_touserdata(L, 1);
+    /* a span whose request was dropped mid-way (client gone, timeout) */
+    if (s && s->span) tycho_span_free(s->span);
+    if (s) s->span = NULL;
+    return 0;
+}
+
+/* --- module functions ---------------------------------------------------------------- */
+
+static int l_current(lua_State *L)
+{
+    tycho_lua_task_t *task;
+    tycho_req_trace_t *t = request_trace(&task);
+    if (!t) return 0;
+    if (push_top(L, task)) return 1;
+    lspan_t *s = new_handle(L, task, t);
+    s->server = 1;
+    memcpy(s->span_id, t->span_id, 8);
+    memcpy(s->span_hex, t->span_hex, sizeof s->span_hex);
+    return 1;
+}
+
+static int l_start(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    tycho_lua_task_t *task;
+    tycho_req_trace_t *t = request_trace(&task);
+    if (!t) {
+        set_attrs(L, 2, NULL, NULL); /* same checks in and out of a request */
+        return 0;
+    }
+    lspan_t *parent = push_top(L, task);
+    uint8_t pid[8];
+    memcpy(pid, parent ? parent->span_id : t->span_id, 8);
+    if (parent) lua_pop(L, 1);
+    lspan_t *s = new_handle(L, task, t); /* index 3 */
+    tycho_obs_t *o = tycho_obs_current();
+    s->span = o ? tycho_obs_span_start(o, t, pid, name, TYCHO_SPAN_KIND_INTERNAL) : NULL;
+    if (s->span) memcpy(s->span_id, s->span->span_id, 8);
+    else tycho_trace_new_span_id(s->span_id); /* unsampled: an id for logs and propagation */
+    tycho_hex_encode(s->span_id, 8, s->span_hex);
+    set_attrs(L, 2, s->span, NULL); /* may raise: s is garbage then, __gc frees its span */
+    push_stack(L, task, 1);
+    lua_pushvalue(L, 3);
+    lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
+    lua_pop(L, 1);
+    task->logctx.span_id = s->span_hex;
+    return 1;
+}
+
+/* finish(s, failed, message, traceback): never raises before s is off the stack. */
+static int l_finish(lua_State *L)
+{
+    lspan_t *s = luaL_checkudata(L, 1, SPAN_MT);
+    if (s->server || s->ended) return 0;
+    s->ended = 1;
+    tycho_req_trace_t *t = live_trace(s);
+    if (t) {
+        push_stack(L, s->task, 0);
+        int n = lua_istable(L, -1) ? (int)lua_objlen(L, -1) : 0;
+        int i = n;
+        while (i > 0) { /* normally the top; anywhere if spans ended out of order */
+            lua_rawgeti(L, -1, i);
+            int found = lua_touserdata(L, -1) == s;
+            lua_pop(L, 1);
+            if (found) break;
+            i--;
+        }
+        for (; i > 0 && i < n; i++) {
+            lua_rawgeti(L, -1, i + 1);
+            lua_rawseti(L, -2, i);
+        }
+        if (i > 0) {
+            lua_pushnil(L);
+            lua_rawseti(L, -2, n);
+        }
+        lua_pop(L, 1);
+        sync_log_context(L, s->task, t);
+    }
+    tycho_span_t *span = s->span;
+    s->span = NULL;
+    if (!span) return 0;
+    if (lua_toboolean(L, 2)) {
+        const char *msg = lua_isstring(L, 3) ? lua_tostring(L, 3) : "error";
+        tycho_span_record_exception(span, "LuaError", msg,
+                                    lua_isstring(L, 4) ? lua_tostring(L, 4) : NULL, 0);
+        tycho_span_set_status(span, TYCHO_SPAN_STATUS_ERROR, msg);
+    }
+    tycho_obs_t *o = tycho_obs_current();
+    if (o) tycho_obs_span_finish(o, span);
+    else tycho_span_free(span);
+    return 0;
+}
+
+/* headers() -> { traceparent = ..., tracestate = ... (when any),
+ * ["X-Amzn-Trace-Id"] = ... } naming the innermost active span as the parent;
+ * nil outside a request. */
+static int l_headers(lua_State *L)
+{
+    const tycho_req_trace_t *t;
+    uint8_t parent[8];
+    if (tycho_lua_trace_current(L, &t, parent) != 0) return 0;
+    tycho_trace_headers_t h;
+    tycho_trace_inject(t->trace_id, parent, t->flags, &t->tracestate, &t->xray, &h);
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, h.traceparent);
+    lua_setfield(L, -2, "traceparent");
+    if (h.tracestate[0]) {
+        lua_pushstring(L, h.tracestate);
+        lua_setfield(L, -2, "tracestate");
+    }
+    lua_pushstring(L, h.xamzn);
+    lua_setfield(L, -2, "X-Amzn-Trace-Id");
+    return 1;
+}
+
+int luaopen_tycho_trace_c(lua_State *L)
+{
+    static const luaL_Reg methods[] = {{"set_attribute", l_set_attribute},
+                                       {"add_event", l_add_event},
+                                       {"record_error", l_record_error},
+                                       {NULL, NULL}};
+    if (luaL_newmetatable(L, SPAN_MT)) {
+        lua_newtable(L);
+        luaL_register(L, NULL, methods);
+        lua_pushcclosure(L, l_index, 1);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, l_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, l_tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushliteral(L, "tycho.trace.span");
+        lua_setfield(L, -2, "__metatable");
+    }
+    lua_pop(L, 1);
+    static const luaL_Reg fns[] = {{"current", l_current},
+                                   {"start", l_start},
+                                   {"finish", l_finish},
+                                   {"headers", l_headers},
+                                   {NULL, NULL}};
+    lua_newtable(L);
+    luaL_register(L, NULL, fns);
+    return 1;
+}

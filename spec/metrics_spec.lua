@@ -1,0 +1,177 @@
+-- tycho.metrics: definitions, updates through real requests, the registry's
+-- rules surfacing as Lua errors, and the cardinality cap.
+local t = require "tycho.test"
+local metrics = require "tycho.metrics"
+
+local HERE = debug.getinfo(1, "S").source:match "^@(.*)/[^/]*$" or "."
+local FIXTURES = HERE .. "/fixtures/telemetry"
+
+local function value(name, labels)
+  return metrics.value(name, labels) or 0
+end
+
+local function errmsg(fn, ...)
+  local ok, err = pcall(fn, ...)
+  assert.is_false(ok, "expected an error")
+  return tostring(err)
+end
+
+describe("tycho.metrics", function()
+  local previous
+  setup(function()
+    previous = t.routes_dir()
+    assert(t.use_routes(FIXTURES))
+  end)
+  teardown(function() t.use_routes(previous) end)
+
+  describe("updates from route handlers", function()
+    it("counts each request once, per label value", function()
+      local v0 = value("spec_visits_total", { action = "visit" })
+      local b0 = value("spec_visits_total", { action = "buy" })
+      assert.equal(204, t.post("/metrics/visit/visit").status)
+      assert.equal(204, t.post("/metrics/visit/visit").status)
+      assert.equal(204, t.post("/metrics/visit/buy").status)
+      assert.equal(v0 + 2, value("spec_visits_total", { action = "visit" }))
+      assert.equal(b0 + 1, value("spec_visits_total", { action = "buy" }))
+    end)
+
+    it("observes into histogram buckets", function()
+      local h0 = metrics.value("spec_work_seconds", { kind = "fast" })
+      local c0, s0 = h0 and h0.count or 0, h0 and h0.sum or 0
+      local b0 = h0 and h0.buckets or { 0, 0, 0, inf = 0 }
+      t.post("/metrics/work/fast/0.05")
+      t.post("/metrics/work/fast/0.7")
+      t.post("/metrics/work/fast/3")
+      local h = metrics.value("spec_work_seconds", { kind = "fast" })
+      assert.equal(c0 + 3, h.count)
+      assert.near(s0 + 3.75, h.sum, 1e-9)
+      assert.equal(b0[1] + 1, h.buckets[1]) -- le 0.1
+      assert.equal(b0[2] + 1, h.buckets[2]) -- le 0.5 (cumulative)
+      assert.equal(b0[3] + 2, h.buckets[3]) -- le 1
+      assert.equal(b0.inf + 3, h.buckets.inf)
+    end)
+
+    it("sets and adds to a gauge", function()
+      t.put("/metrics/depth/12")
+      assert.equal(12, value("spec_queue_depth"))
+      t.post("/metrics/depth/add/-5")
+      assert.equal(7, value("spec_queue_depth"))
+    end)
+
+    it("counts the request in the built-in HTTP metrics too", function()
+      local labels = { method = "POST", route = "/metrics/visit/:action", status = "204" }
+      local n0 = value("tycho_http_requests_total", labels)
+      t.post("/metrics/visit/x")
+      assert.equal(n0 + 1, value("tycho_http_requests_total", labels))
+    end)
+  end)
+
+  describe("registration", function()
+    it("returns the same metric when registered again, in a handler or after a reload", function()
+      assert.is_true(t.get("/metrics/same").body.same)
+      local a = metrics.counter("spec_again_total", "Again.", { "k" })
+      local b = metrics.counter("spec_again_total", "Again.", { "k" })
+      assert.is_true(rawequal(a, b))
+      local before = value("spec_visits_total", { action = "reload" })
+      t.post("/metrics/visit/reload")
+      assert(t.reload())
+      t.post("/metrics/visit/reload")
+      assert.equal(before + 2, value("spec_visits_total", { action = "reload" }))
+    end)
+
+    it("refuses a conflicting definition with the registry's message", function()
+      metrics.counter("spec_conflict_total", "A counter.", { "a" })
+      local e = errmsg(metrics.counter, "spec_conflict_total", "A counter.", { "b" })
+      assert.matches('metric "spec_conflict_total": already registered as counter with labels %[a%]', e)
+      e = errmsg(metrics.gauge, "spec_conflict_total", "A gauge.", { "a" })
+      assert.matches("cannot register it as gauge", e)
+      metrics.histogram("spec_conflict_seconds", nil, nil, { 1, 2 })
+      e = errmsg(metrics.histogram, "spec_conflict_seconds", nil, nil, { 1, 3 })
+      assert.matches("buckets", e)
+    end)
+
+    it("rejects bad names, labels and buckets", function()
+      assert.matches("invalid name", errmsg(metrics.counter, "bad-name"))
+      assert.matches("label", errmsg(metrics.counter, "spec_bad_label_total", "", { "bad-label" }))
+      assert.matches("label", errmsg(metrics.counter, "spec_bad_label2_total", "", { 1 }))
+      assert.matches("bucket", errmsg(metrics.histogram, "spec_bad_buckets", "", nil, { 2, 1 }))
+      assert.matches("reserved", errmsg(metrics.counter, "tycho_mine_total"))
+      assert.matches('merge must be "sum" or "last"',
+        errmsg(metrics.gauge, "spec_bad_merge", "", nil, { merge = "max" }))
+    end)
+
+    it("is checked by tycho check, outside any worker", function()
+      local exe = t.exe()
+      local ok = os.execute(("%q check %q >/dev/null 2>&1"):format(exe, FIXTURES))
+      assert.is_true(ok == 0 or ok == true)
+      local p = io.popen(("%q check %q 2>&1; echo rc=$?"):format(exe, HERE .. "/fixtures/telemetry_conflict"))
+      local out = p:read "*a"
+      p:close()
+      assert.matches('already registered as counter with labels %[a%]', out)
+      assert.matches("rc=1", out)
+    end)
+  end)
+
+  describe("labels", function()
+    local c = metrics.counter("spec_labels_total", "Labels.", { "method", "code" })
+    local g = metrics.gauge("spec_labels_gauge", "Labels.", { "pool" })
+    local h = metrics.histogram("spec_labels_seconds", "Labels.", { "op" })
+
+    it("takes label values as strings or numbers", function()
+      c:inc { method = "GET", code = 200 }
+      c:inc({ method = "GET", code = "200" }, 2)
+      assert.equal(3, value("spec_labels_total", { method = "GET", code = "200" }))
+    end)
+
+    it("names a missing label", function()
+      assert.matches('missing label "code"', errmsg(c.inc, c, { method = "GET" }))
+    end)
+
+    it("names an unknown label", function()
+      assert.matches('unknown label "colour"', errmsg(c.inc, c, { method = "GET", code = 1, colour = "x" }))
+    end)
+
+    it("wants labels first, as a table", function()
+      assert.matches("labels come first", errmsg(h.observe, h, 0.1, { op = "x" }))
+      assert.matches("needs its labels", errmsg(c.inc, c))
+      assert.matches("must be a string or a number", errmsg(g.set, g, { pool = {} }, 1))
+    end)
+
+    it("rejects what a metric type cannot do", function()
+      assert.matches("a counter only goes up", errmsg(c.inc, c, { method = "a", code = 1 }, -1))
+      assert.matches("set needs a number", errmsg(g.set, g, { pool = "a" }))
+      assert.matches("must be finite", errmsg(h.observe, h, { op = "x" }, 0 / 0))
+      assert.matches('has no method "set"', errmsg(function() return c.set end))
+      assert.matches("expected a number", errmsg(g.add, g, { pool = "a" }, "1"))
+    end)
+
+    it("works without labels", function()
+      local u = metrics.gauge("spec_unlabelled", "No labels.")
+      u:set(5)
+      u:inc()
+      u:dec(2)
+      u:add(0.5)
+      assert.equal(4.5, value("spec_unlabelled"))
+      assert.matches('unknown label "x"', errmsg(u.set, u, { x = 1 }, 1))
+    end)
+  end)
+
+  it("holds the cardinality cap with 100k distinct label values", function()
+    local c = metrics.counter("spec_cardinality_total", "One label value per update.", { "id" })
+    collectgarbage "collect"
+    local heap0 = collectgarbage "count"
+    for i = 1, 100000 do
+      c:inc { id = tostring(i) }
+    end
+    collectgarbage "collect"
+    local grown_kb = collectgarbage "count" - heap0
+    -- the first 1000 label sets are admitted; the rest fold into __overflow__
+    assert.equal(1, value("spec_cardinality_total", { id = "1" }))
+    assert.equal(1, value("spec_cardinality_total", { id = "1000" }))
+    assert.is_nil(metrics.value("spec_cardinality_total", { id = "1001" }))
+    assert.equal(99000, value("spec_cardinality_total", { id = "__overflow__" }))
+    assert.equal(99000, value("tycho_metrics_overflow_total", { metric = "spec_cardinality_total" }))
+    -- the Lua side caches at most 1024 resolved series per metric
+    assert.is_true(grown_kb < 1024, ("Lua heap grew by %d KiB"):format(grown_kb))
+  end)
+end)
