@@ -8,6 +8,7 @@
 #include "lua/libs.h"
 #include "lua/runtime.h"
 #include "lua/scheduler.h"
+#include "lua/spec_telemetry.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -104,6 +105,7 @@ static void on_finish(tycho_exchange_t *x)
 {
     test_req_t *tr = x->owner;
     tr->finished = 1;
+    tycho_spec_telemetry_answered(x); /* server span, HTTP metrics, access log */
     if (tr->waiting) uv_timer_start(&tr->defer, deliver, 0, 0);
 }
 
@@ -232,7 +234,7 @@ static int l_start(lua_State *L)
     tr->x.res.status = 200;
     tr->x.on_finish = on_finish;
     tr->x.owner = tr;
-    tr->handler = tycho_lua_runtime_handler(rt);
+    tr->handler = tycho_spec_telemetry_wrap(tycho_lua_runtime_handler(rt));
     tr->wait_op.cancel = wait_cancel;
     uv_timer_init(tycho_lua_runtime_sched(rt)->loop, &tr->defer);
     tr->defer.data = tr;
@@ -420,6 +422,7 @@ int luaopen_tycho_test(lua_State *L)
                                    {"set_limits", l_set_limits},
                                    {"capture_logs", l_capture_logs},
                                    {"logs", l_logs},
+                                   {"spans", tycho_spec_telemetry_spans},
                                    {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);
