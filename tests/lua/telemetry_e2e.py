@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""tycho.metrics and tycho.trace against a real `tycho serve`
+(routes: tests/lua/telemetry_routes):
+
+1. One request -> exactly one SERVER span line (TYCHO_TRACES_STDOUT=1), its
+   child span, one access-log line and the handler's log line, all with the
+   same trace id (and the child's span id on the line logged inside it);
+   the built-in request counter and the route's own Lua metrics +1 on the
+   admin /metrics (summed over two workers), and `promtool check metrics`
+   has nothing to say about the exposition.
+2. stdout a pipe nobody reads: requests keep answering fast while every one
+   of them logs ~4 KB, and the dropped lines are counted.
+"""
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import tycho  # noqa: E402
+from tycho import check  # noqa: E402
+
+ROUTES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "telemetry_routes")
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def scrape(addr):
+    r = tycho.request(addr, "GET", "/metrics")
+    check(r.status == 200, "/metrics answered %d" % r.status)
+    return r.body.decode()
+
+
+def value(text, name, **labels):
+    """The sample's value, or None when the exposition has no such series."""
+    for line in text.splitlines():
+        m = SAMPLE.match(line)
+        if not m or m.group(1) != name:
+            continue
+        if dict(LABEL.findall(m.group(2) or "")) == labels:
+            return float(m.group(3))
+    return None
+
+
+def promtool_check(text):
+    promtool = shutil.which("promtool")
+    check(promtool, "promtool is required (Debian package prometheus): not found")
+    p = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True)
+    out = (p.stdout + p.stderr).decode().strip()
+    check(p.returncode == 0 and not out, "promtool check metrics: rc=%d %s" % (p.returncode, out))
+
+
+def correlated():
+    env = {"TYCHO_TRACES_STDOUT": "1"}
+    with tycho.Server(env=env, workers=2, routes=ROUTES) as srv:
+        before = scrape(srv.admin)
+        check(value(before, "e2e_visits_total", action="hello") is None,
+              "a labelled Lua metric shows no series before its first update")
+        check(value(before, "tycho_http_requests_total", method="GET", route="/hello",
+                    status="200") is None, "no request counted yet")
+
+        r = tycho.request(srv.public, "GET", "/hello", headers=[("X-Request-Id", "e2e-req-1")])
+        check(r.status == 200, "GET /hello -> %d" % r.status)
+        body = json.loads(r.body)
+        tid, sid, child = body["trace_id"], body["span_id"], body["child"]
+
+        server = srv.wait_log(lambda x: x.get("kind") == "SERVER" and x.get("trace_id") == tid,
+                              5 * tycho.SLOW)
+        check(server, "no SERVER span line for trace %s" % tid)
+        check(srv.wait_log(lambda x: x.get("msg") == "access" and x.get("trace_id") == tid,
+                           5 * tycho.SLOW), "no access line for trace %s" % tid)
+        time.sleep(0.5 * tycho.SLOW)  # anything duplicated would be out by now
+        recs = [x for x in srv.records() if x.get("trace_id") == tid]
+        servers = [x for x in recs if x.get("kind") == "SERVER"]
+        check(len(servers) == 1, "%d SERVER span lines for one request" % len(servers))
+        check(servers[0]["span_id"] == sid and servers[0]["name"] == "GET /hello",
+              "server span %r" % servers[0])
+        access = [x for x in recs if x.get("msg") == "access"]
+        check(len(access) == 1, "%d access lines for one request" % len(access))
+        check(access[0]["span_id"] == sid and access[0]["request_id"] == "e2e-req-1",
+              "access line %r" % access[0])
+        work = [x for x in recs if x.get("kind") == "INTERNAL" and x.get("name") == "work"]
+        check(len(work) == 1 and work[0]["span_id"] == child and work[0]["parent_span_id"] == sid,
+              "child span lines %r" % work)
+        check(work[0]["attributes"].get("e2e.kind") == "greeting", "child attributes %r" % work[0])
+        logged = [x for x in recs if x.get("msg") == "e2e: in the child span"]
+        check(len(logged) == 1, "%d handler log lines" % len(logged))
+        check(logged[0]["span_id"] == child and logged[0]["request_id"] == "e2e-req-1"
+              and logged[0]["route"] == "/hello", "handler log line %r" % logged[0])
+
+        after = scrape(srv.admin)
+        n = value(after, "tycho_http_requests_total", method="GET", route="/hello", status="200")
+        check(n == 1, "tycho_http_requests_total{/hello} = %r after one request" % n)
+        check(value(after, "e2e_visits_total", action="hello") == 1,
+              "e2e_visits_total = %r" % value(after, "e2e_visits_total", action="hello"))
+        check(value(after, "e2e_work_seconds_count", kind="greeting") == 1, "histogram count")
+        check(value(after, "e2e_work_seconds_bucket", kind="greeting", le="0.01") == 1,
+              "histogram bucket")
+        check("# TYPE e2e_visits_total counter" in after and
+              "# HELP e2e_visits_total Visits by action." in after, "HELP/TYPE of the Lua metric")
+        promtool_check(after)
+
+        # more requests, new connections: both workers' shards add up
+        for _ in range(40):
+            check(tycho.request(srv.public, "GET", "/hello").status == 200, "GET /hello")
+        final = scrape(srv.admin)
+        check(value(final, "e2e_visits_total", action="hello") == 41,
+              "e2e_visits_total = %r after 41 requests" % value(final, "e2e_visits_total",
+                                                                  action="hello"))
+        promtool_check(final)
+        check(srv.stop() == 0, "exit status")
+
+
+def blocked_stdout():
+    """stdout is a pipe nobody reads after the first line."""
+    e = {k: v for k, v in os.environ.items() if not k.startswith("TYCHO_")}
+    e.update(TYCHO_RELOAD="off", TYCHO_ROUTES=ROUTES, TYCHO_TRACES_STDOUT="1",
+             E2E_LOG_PADDING="4000",
+             TYCHO_DATA_DIR=os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                                         "tycho-test-%d" % os.getpid()))
+    cmd = [tycho.BIN, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+           "--workers", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=e,
+                            start_new_session=True)
+    try:
+        first = None
+        deadline = time.time() + 10 * tycho.SLOW
+        while time.time() < deadline and not first:
+            line = proc.stdout.readline()
+            check(line, "tycho exited before listening")
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if rec.get("msg") == "listening":
+                first = rec
+        check(first, "no listening line")
+        public, admin = tycho._addr(first["public"]), tycho._addr(first["admin"])
+        # from here on nobody reads stdout: the pipe (64 KiB) fills within
+        # the first ~15 requests, the log rings right after
+
+        c = tycho.Conn(public)
+        lat = []
+        t0 = time.time()
+        for _ in range(3000):
+            s = time.time()
+            c.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+            r = c.read_response()
+            lat.append(time.time() - s)
+            check(r is not None and r.status == 200, "GET /hello -> %r" % r)
+        total = time.time() - t0
+        c.close()
+        lat.sort()
+        p50, p99, worst = statistics.median(lat), lat[int(len(lat) * 0.99)], lat[-1]
+        print("blocked stdout: 3000 requests in %.2fs, p50 %.2fms p99 %.2fms max %.1fms"
+              % (total, p50 * 1e3, p99 * 1e3, worst * 1e3))
+        check(worst < 1.0 * tycho.SLOW, "a request took %.2fs with stdout blocked" % worst)
+        check(p99 < 0.05 * tycho.SLOW, "p99 %.1fms with stdout blocked" % (p99 * 1e3))
+        check(total < 20 * tycho.SLOW, "3000 requests took %.1fs" % total)
+
+        text = scrape(admin)  # the admin listener shares the thread that writes stdout
+        dropped = value(text, "tycho_telemetry_dropped_total", signal="logs", reason="queue_full")
+        check(dropped and dropped > 1000, "dropped log lines counted: %r" % dropped)
+        check(value(text, "e2e_visits_total", action="hello") == 3000, "metrics kept counting")
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+
+
+def main():
+    correlated()
+    blocked_stdout()
+
+
+if __name__ == "__main__":
+    tycho.run_main(main)
