@@ -44,6 +44,7 @@ struct tycho_conn {
     tycho_exchange_t x;
     enum state state;
     int closing, handles_open, in_process, read_paused, close_after_response, writes_pending;
+    int peer_eof;   /* the client half-closed: answer what it sent, then close */
     int body_phase; /* the body timeout is armed for the current request */
     size_t bytes_in;
     write_req_t *spare;
@@ -162,7 +163,7 @@ static void on_write(uv_write_t *req, int status)
         tycho_conn_close(c);
         return;
     }
-    if (close_after)
+    if (close_after || (c->peer_eof && c->state != ACTIVE && !c->writes_pending))
         finish_close(c);
     else if (c->srv->draining && c->state == IDLE && !c->writes_pending)
         tycho_conn_drain(c);
@@ -292,7 +293,8 @@ static void on_exchange_finish(tycho_exchange_t *x)
                         LF_INT("status", x->res.status), LF_STR("request_id", x->req.request_id));
         tycho_response_set_error(&x->res, 500, "invalid response status", x->req.request_id);
     }
-    int keep_alive = c->parser.keep_alive && !srv->draining && !c->close_after_response;
+    int keep_alive = c->parser.keep_alive && !srv->draining && !c->close_after_response &&
+                     !(c->peer_eof && c->rpos == c->rlen);
     send_response(c, keep_alive);
     if (c->closing) return;
     tycho_response_reset(&x->res);
@@ -360,6 +362,10 @@ static void process(tycho_conn_t *c)
         c->rpos += used;
         c->bytes_in += c->rpos - before;
         if (r == TYCHO_PARSE_MORE) {
+            if (c->peer_eof) { /* the rest of this request will never come */
+                tycho_conn_close(c);
+                break;
+            }
             if (c->state == IDLE) {
                 c->state = READING;
                 c->body_phase = 0;
@@ -424,6 +430,14 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     tycho_conn_t *c = s->data;
     if (n == 0 || c->closing) return;
     if (n < 0) {
+        /* A client may shut down its sending side once its requests are out
+         * (RFC 9112 9.6): the ones received are still answered. */
+        if (n == UV_EOF && (c->state == ACTIVE || c->writes_pending)) {
+            c->peer_eof = 1;
+            uv_read_stop(s);
+            c->read_paused = 0;
+            return;
+        }
         tycho_conn_close(c);
         return;
     }

@@ -115,6 +115,13 @@ ROWS = [
     Row("Upgrade ignored", GET + "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n", [404], False),
     Row("bare LF line ends", "GET / HTTP/1.1\nHost: t\n\n", [400], True, check=error_body),
     Row("half-close after request", [GET + "\r\n", "SHUT_WR"], [404], True),
+    Row("half-close during a slow handler", ["GET /sleep/100 HTTP/1.1\r\n" + H + "\r\n", "SHUT_WR"], [200], True,
+        check=has_conn_close),
+    Row("half-close after pipelined requests", ["GET /sleep/50 HTTP/1.1\r\n" + H + "\r\n" + GET + "\r\n" +
+                                               "GET /json HTTP/1.1\r\n" + H + "\r\n", "SHUT_WR"],
+        [200, 404, 200], True, check=has_conn_close),
+    Row("half-close with a partial request left", ["GET /sleep/50 HTTP/1.1\r\n" + H + "\r\nGET /json HT", "SHUT_WR"],
+        [200], True),
     # --- request-target (RFC 9112 3.2) ---
     Row("absolute-form", "GET http://example.com/a?b=1 HTTP/1.1\r\nHost: example.com\r\n\r\n", [404], False),
     Row("absolute-form https port", "GET https://e.com:8443/p HTTP/1.1\r\nHost: x\r\n\r\n", [404], False),

@@ -288,6 +288,25 @@ def test_max_connections():
         check(srv.stop() == 0, "clean exit")
 
 
+def test_half_close_large_response():
+    """A client that half-closes right after a large upload still gets the
+    whole (queued, partially written) echo before the server closes."""
+    size = 8 << 20
+    with tycho.Server(env={"TYCHO_MAX_BODY_BYTES": 16 << 20, "TYCHO_ACCESS_LOG": "off"}) as srv:
+        c = tycho.Conn(srv.public, timeout=20)
+        body = os.urandom(size)
+        sender = threading.Thread(target=lambda: (c.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n"
+                                                        % size + body), c.sock.shutdown(socket.SHUT_WR)))
+        sender.start()
+        time.sleep(1.0)  # let the server queue what the socket does not take
+        r = c.read_response(timeout=20)
+        sender.join(20)
+        check(r is not None and r.status == 200, "echo after a half-close: %r" % r)
+        check(r.body == body, "the whole body came back (%d of %d bytes)" % (len(r.body), size))
+        check(c.wait_closed(3), "closed after the answer")
+        check(srv.stop() == 0, "clean exit")
+
+
 def test_admin():
     with tycho.Server(workers=2) as srv:
         check(srv.admin != srv.public, "admin and public listeners differ")
@@ -315,7 +334,7 @@ def test_admin():
 
 
 def main():
-    for t in (test_admin, test_idle_server_exits, test_max_connections, test_drain_timeout,
+    for t in (test_admin, test_half_close_large_response, test_idle_server_exits, test_max_connections, test_drain_timeout,
               test_second_signal, test_drain_under_load):
         t0 = time.time()
         t()
