@@ -23,6 +23,10 @@ typedef struct tycho_app_ops {
     /* Pre-check of a reload on the main thread, without serving. NULL = always ok. */
     int (*check)(const tycho_config_t *cfg, char **err);
     void (*destroy)(void *app); /* after the worker's loop has drained */
+    /* Drain (SIGTERM): finish background work (SQS consumers); done(ud) runs
+     * on the worker's loop once it has, possibly before drain returns. NULL =
+     * nothing to drain. */
+    void (*drain)(void *app, void (*done)(void *ud), void *ud);
 } tycho_app_ops_t;
 
 /* The Lua runtime (core/lua_app.c): what `tycho serve` runs. */

@@ -37,6 +37,11 @@ static void destroy(void *app)
     tycho_lua_runtime_free(app);
 }
 
+static void drain(void *app, void (*done)(void *ud), void *ud)
+{
+    tycho_lua_runtime_drain(app, done, ud);
+}
+
 const tycho_app_ops_t tycho_lua_app = {
     .name = "lua",
     .create = create,
@@ -45,4 +50,5 @@ const tycho_app_ops_t tycho_lua_app = {
     .memory = memory,
     .check = check,
     .destroy = destroy,
+    .drain = drain,
 };

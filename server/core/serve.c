@@ -2,6 +2,8 @@
  * admin thread, signals, reloads and the graceful shutdown sequence. */
 #include "core/serve.h"
 
+#include "aws/local_backend.h"
+#include "aws/services.h"
 #include "core/admin.h"
 #include "core/app.h"
 #include "core/config.h"
@@ -29,6 +31,7 @@ typedef struct serve {
     int nworkers;
     tycho_admin_t *admin;
     tycho_hub_t *hub;
+    tycho_local_backend_t *aws_local; /* TYCHO_AWS_BACKEND=local: the embedded backend */
     uv_signal_t sigterm, sigint, sighup;
     uv_timer_t drain_timer;
     uv_async_t events; /* workers and the admin thread post here */
@@ -266,6 +269,7 @@ static int start_workers(serve_t *s, int *fds)
         w->on_exit = on_worker_exit;
         w->ud = s;
         w->hub = s->hub;
+        w->aws_local = s->aws_local;
         char *err = NULL;
         if (tycho_worker_start(w, &err) != 0) {
             tycho_log_error("worker failed to start", LF_INT("worker", i),
@@ -339,6 +343,13 @@ int tycho_cmd_serve(int argc, char **argv)
     int *fds = calloc((size_t)s->nworkers, sizeof *fds);
     int admin_fd = -1, rc = 1;
     if (!s->workers || !fds || open_sockets(s, fds, &admin_fd) != 0) goto out;
+    /* the local AWS backend's owner thread runs before any worker and stops
+     * after the last one (and its services) has gone */
+    if (tycho_aws_local_start(&s->cfg, &s->aws_local, err, sizeof err) != 0) {
+        fprintf(stderr, "tycho: %s\n", err);
+        rc = 2;
+        goto out;
+    }
 
     s->loop = uv_default_loop();
     uv_async_init(s->loop, &s->events, on_events);
@@ -372,7 +383,8 @@ int tycho_cmd_serve(int argc, char **argv)
     start_watcher(s);
     tycho_log_info("listening", LF_STR("public", s->public_addr), LF_STR("admin", s->admin_addr),
                    LF_INT("workers", s->nworkers), LF_STR("app", s->ops->name),
-                   LF_STR("routes", s->cfg.routes_dir), LF_STR("version", TYCHO_VERSION));
+                   LF_STR("routes", s->cfg.routes_dir), LF_STR("aws_backend", s->cfg.aws_backend),
+                   LF_STR("version", TYCHO_VERSION));
 
     uv_run(s->loop, UV_RUN_DEFAULT);
 
@@ -383,6 +395,7 @@ int tycho_cmd_serve(int argc, char **argv)
     tycho_log_info("stopped");
     rc = 0;
 out:
+    if (s->aws_local) tycho_local_backend_stop(s->aws_local);
     tycho_hub_free(s->hub);
     free(fds);
     free(s->workers);

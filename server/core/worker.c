@@ -1,5 +1,6 @@
 #include "core/worker.h"
 
+#include "aws/services.h"
 #include "core/log.h"
 
 #include <stdlib.h>
@@ -32,9 +33,25 @@ static void post(tycho_worker_t *w, atomic_int *flag)
     uv_mutex_unlock(&w->wake_lock);
 }
 
+/* A drain ends when the connections are gone and the app's background work
+ * (SQS consumers) has finished. */
+static void maybe_finish(tycho_worker_t *w)
+{
+    if (w->http_empty && w->app_drained) finish(w);
+}
+
 static void on_http_empty(tycho_http_server_t *srv)
 {
-    finish(srv->loop->data);
+    tycho_worker_t *w = srv->loop->data;
+    w->http_empty = 1;
+    maybe_finish(w);
+}
+
+static void on_app_drained(void *ud)
+{
+    tycho_worker_t *w = ud;
+    w->app_drained = 1;
+    maybe_finish(w);
 }
 
 static void on_wake(uv_async_t *a)
@@ -56,7 +73,11 @@ static void on_wake(uv_async_t *a)
         finish(w);
         return;
     }
-    if (atomic_exchange(&w->want_drain, 0)) tycho_http_server_drain(&w->http);
+    if (atomic_exchange(&w->want_drain, 0)) {
+        if (w->ops->drain) w->ops->drain(w->app, on_app_drained, w);
+        else w->app_drained = 1;
+        tycho_http_server_drain(&w->http);
+    }
 }
 
 /* Publishes per-worker stats (connections, Lua memory) as metrics. */
@@ -76,8 +97,21 @@ static void run(void *arg)
 {
     tycho_worker_t *w = arg;
     tycho_handler_t handler;
+    /* outbound HTTP/AWS for this worker's bindings (before the app: route
+     * files may start SQS consumers as they load) */
+    char serr[512];
+    w->services = tycho_aws_services_new(
+        &w->loop, &(tycho_aws_services_options_t){.local = w->aws_local}, serr, sizeof serr);
+    if (!w->services) {
+        w->start_rc = -1;
+        w->start_err = strdup(serr);
+        uv_sem_post(&w->started);
+        return;
+    }
     w->app = w->ops->create(&w->loop, w->cfg, w->id, &handler, &w->start_err);
     if (!w->app) {
+        tycho_aws_services_close(w->services); /* its handles close in the main thread's run */
+        w->services = NULL;
         w->start_rc = -1;
         uv_sem_post(&w->started);
         return;
@@ -88,6 +122,8 @@ static void run(void *arg)
         w->start_rc = -1;
         w->start_err = strdup(uv_strerror(rc));
         w->ops->destroy(w->app);
+        tycho_aws_services_close(w->services);
+        w->services = NULL;
         tycho_obs_free(w->obs);
         uv_sem_post(&w->started);
         return;
@@ -109,6 +145,8 @@ static void run(void *arg)
     if (w->on_exit) w->on_exit(w->ud, w);
     w->ops->destroy(w->app);
     w->app = NULL;
+    tycho_aws_services_close(w->services); /* after the app: its calls are cancelled */
+    w->services = NULL;
     tycho_obs_free(w->obs);
     w->obs = NULL;
     uv_run(&w->loop, UV_RUN_DEFAULT);

@@ -34,6 +34,11 @@ struct tycho_worker {
     tycho_http_server_t http;
     void *app;
     tycho_hub_t *hub; /* set by the main thread before start; NULL = no telemetry */
+    /* set by the main thread before start: the embedded AWS backend
+     * (TYCHO_AWS_BACKEND=local), NULL for aws */
+    struct tycho_local_backend *aws_local;
+    struct tycho_aws_services *services; /* worker thread: outbound HTTP and AWS */
+    int http_empty, app_drained;         /* worker thread: drain progress */
     tycho_obs_t *obs; /* worker thread */
     uv_timer_t sync_timer;
     uv_sem_t started;

@@ -4,8 +4,10 @@
  *   { "GET", "/users/:id", handler }                  -- array entries
  *   { method = "GET", path = "/users/:id", handler = handler }
  *   ["GET /users/:id"] = handler                      -- string keys
+ *   consumers = { { queue = ..., handler = ... } }      -- SQS consumers (consumer.h)
  * Files and folders whose name starts with '_' or '.' are not route files
  * (helpers for `require`, editor temporaries). */
+#include "lua/consumer.h"
 #include "lua/gen.h"
 
 #include <dirent.h>
@@ -202,6 +204,11 @@ static int read_routes(tycho_lua_gen_t *g, const char *file, int t, char **err)
             return -1;
         }
         const char *key = lua_tostring(L, -2);
+        if (strcmp(key, "consumers") == 0) { /* SQS consumers (consumer.h) */
+            if (tycho_lua_consumers_read(g, file, lua_gettop(L), err) != 0) return -1;
+            lua_pop(L, 1);
+            continue;
+        }
         const char *sp = strchr(key, ' ');
         if (!sp || sp == key || sp[1] != '/' || lua_type(L, -1) != LUA_TFUNCTION) {
             *err =

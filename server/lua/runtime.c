@@ -2,6 +2,7 @@
 
 #include "core/log.h"
 #include "core/request_obs.h"
+#include "lua/consumer.h"
 #include "lua/gen.h"
 #include "lua/response.h"
 #include "lua/scheduler.h"
@@ -29,6 +30,7 @@ struct tycho_lua_runtime {
     double last_error_at;
     unsigned long long reloads, reload_failures, handler_errors;
     char **interned;
+    tycho_consumers_t *consumers; /* SQS consumers of the route files (serve only) */
     size_t ninterned, capinterned;
 };
 
@@ -88,6 +90,11 @@ static void free_gen(tycho_lua_gen_t *g, void *ud)
     tycho_lua_gen_free(g);
 }
 
+static tycho_lua_gen_t *consumers_gen(void *ud)
+{
+    return ((tycho_lua_runtime_t *)ud)->cur;
+}
+
 static tycho_lua_runtime_t *create(uv_loop_t *loop, const tycho_config_t *cfg, int worker_id,
                                    int routes_optional, char **err)
 {
@@ -119,6 +126,12 @@ static tycho_lua_runtime_t *create(uv_loop_t *loop, const tycho_config_t *cfg, i
         return NULL;
     }
     rt->loaded_at = unix_now();
+    /* SQS consumers poll in `tycho serve` only (specs call handlers directly) */
+    if (!routes_optional) {
+        rt->consumers = tycho_consumers_new(loop, &rt->sched, &rt->cfg, worker_id,
+                                            consumers_gen, rt);
+        if (rt->consumers) tycho_consumers_bind(rt->consumers, rt->cur);
+    }
     return rt;
 }
 
@@ -152,6 +165,7 @@ int tycho_lua_runtime_reload(tycho_lua_runtime_t *rt, char **err)
     tycho_lua_gen_t *old = rt->cur;
     rt->cur = g;
     rt->loaded_at = unix_now();
+    if (rt->consumers) tycho_consumers_bind(rt->consumers, g); /* new messages: new handlers */
     rt->reloads++;
     free(rt->last_error);
     rt->last_error = NULL;
@@ -395,6 +409,12 @@ void tycho_lua_runtime_stop(tycho_lua_runtime_t *rt)
     rt->stopped = 1;
 }
 
+void tycho_lua_runtime_drain(tycho_lua_runtime_t *rt, void (*done)(void *ud), void *ud)
+{
+    if (rt->consumers) tycho_consumers_drain(rt->consumers, done, ud);
+    else done(ud);
+}
+
 void tycho_lua_runtime_free(tycho_lua_runtime_t *rt)
 {
     if (!rt) return;
@@ -402,6 +422,8 @@ void tycho_lua_runtime_free(tycho_lua_runtime_t *rt)
     /* tasks first (their coroutines live in the states), then the states, then
      * the task memory: a __gc run by lua_close may still look at a req */
     rt->sched.gen_release = NULL;
+    tycho_consumers_free(rt->consumers); /* cancels its handler tasks */
+    rt->consumers = NULL;
     tycho_lua_sched_cancel_all(&rt->sched);
     for (size_t i = 0; i < rt->nretired; i++)
         tycho_lua_gen_free(rt->retired[i]);

@@ -1,0 +1,1150 @@
+#include "lua/consumer.h"
+
+#include "aws/services.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/request_obs.h"
+#include "core/telemetry_hub.h"
+#include "telemetry/trace_context.h"
+
+#include <cJSON.h>
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REG_DECLS "tycho.consumers"   /* registry: queue -> declaration table */
+#define REG_RUNNER "tycho.consumer.run" /* registry: the task function */
+#define MAX_PENDING_DELETES 1000
+
+/* --- declarations (loader side) ----------------------------------------------- */
+
+typedef struct num_opt {
+    const char *name;
+    double lo, hi, dflt;
+    int integer;
+} num_opt_t;
+
+static const num_opt_t NUM_OPTS[] = {
+    {"batch", 1, 10, 10, 1},        {"concurrency", 1, 10000, 0, 1}, /* 0: = batch */
+    {"visibility", 1, 43200, 30, 1}, {"wait", 0, 20, 20, 1},
+    {"timeout", 0, 43200, 0, 0},     /* 0: TYCHO_HANDLER_TIMEOUT */
+    {"retry_delay", -1, 43200, -1, 1}, /* -1: leave the visibility timeout as it is */
+};
+#define NNUM (sizeof NUM_OPTS / sizeof NUM_OPTS[0])
+
+static int known_key(const char *k)
+{
+    if (strcmp(k, "queue") == 0 || strcmp(k, "handler") == 0) return 1;
+    for (size_t i = 0; i < NNUM; i++)
+        if (strcmp(k, NUM_OPTS[i].name) == 0) return 1;
+    return 0;
+}
+
+int tycho_lua_consumers_read(tycho_lua_gen_t *g, const char *file, int idx, char **err)
+{
+    lua_State *L = g->L;
+    if (idx < 0) idx = lua_gettop(L) + idx + 1;
+    if (!lua_istable(L, idx)) {
+        *err = tycho_lua_strdupf("%s: consumers must be a list of { queue = ..., handler = ... }", file);
+        return -1;
+    }
+    int top = lua_gettop(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_DECLS);
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, REG_DECLS);
+    }
+    int decls = lua_gettop(L);
+    size_t n = lua_objlen(L, idx);
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, (int)i);
+        int e = lua_gettop(L);
+        if (!lua_istable(L, e)) {
+            *err = tycho_lua_strdupf("%s: consumers[%zu]: expected { queue = ..., handler = ... }", file, i);
+            goto fail;
+        }
+        lua_pushnil(L);
+        while (lua_next(L, e)) {
+            if (lua_type(L, -2) != LUA_TSTRING || !known_key(lua_tostring(L, -2))) {
+                *err = tycho_lua_strdupf("%s: consumers[%zu]: unknown option '%s' (queue, handler, "
+                                         "batch, concurrency, visibility, wait, timeout, retry_delay)",
+                                         file, i, lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
+                goto fail;
+            }
+            lua_pop(L, 1);
+        }
+        lua_getfield(L, e, "queue");
+        if (lua_type(L, -1) != LUA_TSTRING || lua_objlen(L, -1) == 0) {
+            *err = tycho_lua_strdupf("%s: consumers[%zu]: queue is required (a queue URL or name; "
+                                     "an unset environment variable?)", file, i);
+            goto fail;
+        }
+        const char *queue = lua_tostring(L, -1);
+        lua_getfield(L, e, "handler");
+        if (lua_type(L, -1) != LUA_TFUNCTION) {
+            *err = tycho_lua_strdupf("%s: consumers[%zu] (%s): handler must be a function", file, i, queue);
+            goto fail;
+        }
+        int line = 0;
+        lua_Debug ar;
+        lua_pushvalue(L, -1);
+        if (lua_getinfo(L, ">S", &ar)) line = ar.linedefined;
+        lua_getfield(L, decls, queue);
+        if (!lua_isnil(L, -1)) {
+            lua_getfield(L, -1, "where");
+            *err = tycho_lua_strdupf("%s:%d: consumer of queue %s is already declared at %s", file,
+                                     line, queue, lua_tostring(L, -1));
+            goto fail;
+        }
+        lua_pop(L, 1);
+        lua_createtable(L, 0, 10);
+        int d = lua_gettop(L);
+        lua_pushvalue(L, e + 2);
+        lua_setfield(L, d, "handler");
+        lua_pushfstring(L, "%s:%d", file, line);
+        lua_setfield(L, d, "where");
+        for (size_t k = 0; k < NNUM; k++) {
+            const num_opt_t *o = &NUM_OPTS[k];
+            lua_getfield(L, e, o->name);
+            double v = o->dflt;
+            if (!lua_isnil(L, -1)) {
+                v = lua_tonumber(L, -1);
+                if (lua_type(L, -1) != LUA_TNUMBER || !(v >= o->lo && v <= o->hi) ||
+                    (o->integer && v != (double)(long)v) || (o->lo == -1 && v < 0)) {
+                    *err = tycho_lua_strdupf("%s: consumers[%zu] (%s): %s must be %s from %g to %g",
+                                             file, i, queue, o->name,
+                                             o->integer ? "an integer" : "a number",
+                                             o->lo < 0 ? 0 : o->lo, o->hi);
+                    goto fail;
+                }
+            }
+            lua_pop(L, 1);
+            lua_pushnumber(L, v);
+            lua_setfield(L, d, o->name);
+        }
+        lua_setfield(L, decls, queue);
+        lua_settop(L, decls);
+    }
+    lua_settop(L, top);
+    return 0;
+fail:
+    lua_settop(L, top);
+    return -1;
+}
+
+int tycho_lua_consumers_count(tycho_lua_gen_t *g)
+{
+    lua_State *L = g->L;
+    int n = 0;
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_DECLS);
+    if (lua_istable(L, -1)) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            n++;
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+    return n;
+}
+
+/* --- runtime side ------------------------------------------------------------------ */
+
+typedef struct cqueue cqueue_t;
+typedef struct cmsg cmsg_t;
+typedef struct aux_call aux_call_t;
+
+typedef struct pending_del {
+    char *handle;
+    int tries;
+} pending_del_t;
+
+struct cqueue {
+    tycho_consumers_t *c;
+    cqueue_t *next;
+    char *key; /* as declared: URL or name */
+    char *url; /* resolved */
+    char name[128];
+    int batch, share, visibility, wait, retry_delay;
+    double timeout;
+    int active, resolving, dead, dispatching;
+    tycho_aws_svc_call_t *recv; /* GetQueueUrl or ReceiveMessage in flight */
+    int recv_is_poll;
+    cmsg_t *msgs;
+    int inflight;
+    pending_del_t *dels;
+    int ndels, capdels;
+    tycho_aws_svc_call_t *del_call;
+    pending_del_t *del_batch; /* the entries of del_call */
+    int ndel_batch;
+    int aux; /* fire-and-forget calls in flight */
+    aux_call_t *aux_calls;
+    uv_timer_t *backoff;
+    int errors;
+    /* depth (worker 0) */
+    uv_timer_t *depth_timer;
+    tycho_aws_svc_call_t *depth_call;
+    char *dlq_name, *dlq_url;
+    int depth_step;
+};
+
+struct cmsg {
+    cqueue_t *q;
+    cmsg_t *prev, *next;
+    char *id, *handle, *raw;
+    int receive_count;
+    tycho_lua_task_t *task;
+    uv_timer_t *vis_timer;
+    tycho_aws_svc_call_t *vis_call;
+    uint64_t start_ns;
+    tycho_req_trace_t trace;
+    tycho_span_t *span;
+    tycho_log_context_t logctx;
+};
+
+struct tycho_consumers {
+    uv_loop_t *loop;
+    tycho_lua_sched_t *sched;
+    const tycho_config_t *cfg;
+    int worker_id;
+    tycho_aws_services_t *svc;
+    tycho_lua_gen_t *(*current_gen)(void *ud);
+    void *gen_ud;
+    cqueue_t *queues;
+    int draining;
+    void (*drain_cb)(void *ud);
+    void *drain_ud;
+    uv_timer_t *drain_timer; /* runs drain_cb from the loop */
+    double depth_interval;
+    tycho_metrics_t *registry;
+    tycho_metric_t *m_received, *m_processed, *m_failed, *m_duration, *m_depth;
+    unsigned long long received, processed, failed, deleted;
+};
+
+static void free_handle(uv_handle_t *h) { free(h); }
+
+static uv_timer_t *timer_new(tycho_consumers_t *c, void *data)
+{
+    uv_timer_t *t = malloc(sizeof *t);
+    if (!t) return NULL;
+    uv_timer_init(c->loop, t);
+    t->data = data;
+    return t;
+}
+
+static void timer_free(uv_timer_t **t)
+{
+    if (!*t) return;
+    uv_close((uv_handle_t *)*t, free_handle);
+    *t = NULL;
+}
+
+/* --- metrics ------------------------------------------------------------------------- */
+
+static int metrics(tycho_consumers_t *c, unsigned *shard)
+{
+    tycho_obs_t *o = tycho_obs_current();
+    if (!o) return 0;
+    *shard = tycho_obs_shard(o);
+    tycho_metrics_t *r = tycho_obs_registry(o);
+    if (c->registry == r) return c->m_received != NULL;
+    c->registry = r;
+    static const char *const ql[] = {"queue"};
+    char err[200];
+#define REG(field, nm, hp, ty, extra)                                                              \
+    tycho_metrics_register(r,                                                                      \
+                           &(tycho_metric_opts_t){.name = nm, .help = hp, .type = ty,              \
+                                                  .label_names = ql, .nlabels = 1, extra},         \
+                           &c->field, err, sizeof err)
+    REG(m_received, "tycho_sqs_consumer_received_total", "SQS messages received by consumers",
+        TYCHO_METRIC_COUNTER, .max_series = 0);
+    REG(m_processed, "tycho_sqs_consumer_processed_total",
+        "SQS messages whose handler succeeded (then deleted)", TYCHO_METRIC_COUNTER, .max_series = 0);
+    REG(m_failed, "tycho_sqs_consumer_failed_total",
+        "SQS messages whose handler failed (left for redelivery)", TYCHO_METRIC_COUNTER,
+        .max_series = 0);
+    REG(m_duration, "tycho_sqs_consumer_handler_duration_seconds", "SQS consumer handler duration",
+        TYCHO_METRIC_HISTOGRAM, .max_series = 0);
+    REG(m_depth, "tycho_sqs_queue_depth",
+        "ApproximateNumberOfMessages of consumed queues and their dead-letter queues",
+        TYCHO_METRIC_GAUGE, .merge = TYCHO_GAUGE_MERGE_LAST);
+#undef REG
+    return c->m_received && c->m_processed && c->m_failed && c->m_duration && c->m_depth;
+}
+
+static void count(tycho_consumers_t *c, tycho_metric_t **m, const char *queue, double v)
+{
+    unsigned shard;
+    if (!metrics(c, &shard)) return;
+    const char *lv[] = {queue};
+    if (m == &c->m_duration) tycho_metric_observe(*m, shard, lv, v);
+    else if (m == &c->m_depth) tycho_metric_set(*m, shard, lv, v);
+    else tycho_metric_inc(*m, shard, lv, v);
+}
+
+/* --- calls ----------------------------------------------------------------------------- */
+
+static int sqs_call(cqueue_t *q, const char *op, const char *body, size_t len, long timeout_ms,
+                    tycho_aws_done_fn cb, void *ud, tycho_aws_svc_call_t **out)
+{
+    char target[64];
+    snprintf(target, sizeof target, "AmazonSQS.%s", op);
+    tycho_aws_svc_request_t req = {.service = "sqs",
+                                   .target = target,
+                                   .body = body,
+                                   .body_len = len,
+                                   .timeout_ms = timeout_ms,
+                                   .queue_url = q->url};
+    return tycho_aws_services_call(q->c->svc, &req, cb, ud, out);
+}
+
+static void json_kv(tycho_buf_t *b, const char *k, const char *v, int first)
+{
+    if (!first) tycho_buf_puts(b, ",");
+    tycho_buf_append_json_string(b, k, strlen(k));
+    tycho_buf_puts(b, ":");
+    tycho_buf_append_json_string(b, v, strlen(v));
+}
+
+static void maybe_drained(tycho_consumers_t *c);
+static void poll_queue(cqueue_t *q);
+static void queue_maybe_free(cqueue_t *q);
+
+/* A call nobody waits for (visibility changes after a failure). */
+struct aux_call {
+    cqueue_t *q;
+    aux_call_t *next;
+    tycho_aws_svc_call_t *call;
+    char what[40];
+};
+
+static void aux_unlink(aux_call_t *a)
+{
+    for (aux_call_t **p = &a->q->aux_calls; *p; p = &(*p)->next)
+        if (*p == a) {
+            *p = a->next;
+            break;
+        }
+    a->q->aux--;
+}
+
+static void on_aux_done(const tycho_aws_result_t *r, void *ud)
+{
+    aux_call_t *a = ud;
+    cqueue_t *q = a->q;
+    tycho_consumers_t *c = q->c;
+    if (!r->ok && strcmp(r->error_type, "Cancelled") != 0)
+        tycho_log_warn("sqs consumer: call failed", LF_STR("queue", q->name), LF_STR("call", a->what),
+                       LF_STR("error", r->message));
+    aux_unlink(a);
+    free(a);
+    queue_maybe_free(q);
+    maybe_drained(c);
+}
+
+static void fire(cqueue_t *q, const char *op, tycho_buf_t *body)
+{
+    aux_call_t *a = calloc(1, sizeof *a);
+    if (!a) return;
+    a->q = q;
+    snprintf(a->what, sizeof a->what, "%s", op);
+    if (sqs_call(q, op, body->data, body->len, 0, on_aux_done, a, &a->call) != 0) {
+        free(a);
+        return;
+    }
+    a->next = q->aux_calls;
+    q->aux_calls = a;
+    q->aux++;
+}
+
+/* --- deletes -------------------------------------------------------------------------- */
+
+static void flush_deletes(cqueue_t *q);
+
+static void on_deleted(const tycho_aws_result_t *r, void *ud)
+{
+    cqueue_t *q = ud;
+    q->del_call = NULL;
+    int n = q->ndel_batch;
+    pending_del_t *batch = q->del_batch;
+    q->del_batch = NULL;
+    q->ndel_batch = 0;
+    cJSON *j = r->ok ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+    const cJSON *failed = cJSON_GetObjectItemCaseSensitive(j, "Failed");
+    int nfailed = 0;
+    if (r->ok) {
+        const cJSON *f;
+        cJSON_ArrayForEach(f, failed)
+        {
+            nfailed++;
+            const cJSON *code = cJSON_GetObjectItemCaseSensitive(f, "Code");
+            tycho_log_warn("sqs consumer: a processed message could not be deleted (it will be "
+                           "delivered again)",
+                           LF_STR("queue", q->name),
+                           LF_STR("error", cJSON_IsString(code) ? code->valuestring : "?"));
+        }
+        q->c->deleted += (unsigned long long)(n - nfailed);
+        for (int i = 0; i < n; i++) free(batch[i].handle);
+    } else if (strcmp(r->error_type, "Cancelled") != 0) {
+        /* put them back for another try (a few, then SQS redelivers them) */
+        int kept = 0;
+        for (int i = 0; i < n; i++) {
+            if (++batch[i].tries < 3 && q->ndels < MAX_PENDING_DELETES) {
+                if (q->ndels == q->capdels) {
+                    int cap = q->capdels ? q->capdels * 2 : 16;
+                    pending_del_t *v = realloc(q->dels, (size_t)cap * sizeof *v);
+                    if (!v) {
+                        free(batch[i].handle);
+                        continue;
+                    }
+                    q->dels = v;
+                    q->capdels = cap;
+                }
+                q->dels[q->ndels++] = batch[i];
+                kept++;
+            } else {
+                free(batch[i].handle);
+            }
+        }
+        tycho_log_warn("sqs consumer: DeleteMessageBatch failed", LF_STR("queue", q->name),
+                       LF_STR("error", r->message), LF_INT("retrying", kept));
+    } else {
+        for (int i = 0; i < n; i++) free(batch[i].handle);
+    }
+    cJSON_Delete(j);
+    free(batch);
+    tycho_consumers_t *c = q->c;
+    if (!c->draining || q->ndels) flush_deletes(q);
+    queue_maybe_free(q);
+    maybe_drained(c);
+}
+
+static void flush_deletes(cqueue_t *q)
+{
+    if (q->del_call || q->ndels == 0 || !q->url) return;
+    int n = q->ndels < 10 ? q->ndels : 10;
+    pending_del_t *batch = malloc((size_t)n * sizeof *batch);
+    if (!batch) return;
+    memcpy(batch, q->dels, (size_t)n * sizeof *batch);
+    memmove(q->dels, q->dels + n, (size_t)(q->ndels - n) * sizeof *q->dels);
+    q->ndels -= n;
+    tycho_buf_t b = TYCHO_BUF_INIT;
+    tycho_buf_puts(&b, "{");
+    json_kv(&b, "QueueUrl", q->url, 1);
+    tycho_buf_puts(&b, ",\"Entries\":[");
+    for (int i = 0; i < n; i++) {
+        tycho_buf_printf(&b, "%s{\"Id\":\"%d\",", i ? "," : "", i);
+        json_kv(&b, "ReceiptHandle", batch[i].handle, 1);
+        tycho_buf_puts(&b, "}");
+    }
+    tycho_buf_puts(&b, "]}");
+    q->del_batch = batch;
+    q->ndel_batch = n;
+    if (sqs_call(q, "DeleteMessageBatch", b.data, b.len, 0, on_deleted, q, &q->del_call) != 0) {
+        for (int i = 0; i < n; i++) free(batch[i].handle);
+        free(batch);
+        q->del_batch = NULL;
+        q->ndel_batch = 0;
+    }
+    tycho_buf_free(&b);
+}
+
+static void add_delete(cqueue_t *q, char *handle)
+{
+    if (q->ndels == q->capdels) {
+        int cap = q->capdels ? q->capdels * 2 : 16;
+        pending_del_t *v = realloc(q->dels, (size_t)cap * sizeof *v);
+        if (!v) {
+            free(handle);
+            return;
+        }
+        q->dels = v;
+        q->capdels = cap;
+    }
+    q->dels[q->ndels++] = (pending_del_t){handle, 0};
+    flush_deletes(q);
+}
+
+/* --- messages ------------------------------------------------------------------------- */
+
+static void msg_unlink(cmsg_t *m)
+{
+    cqueue_t *q = m->q;
+    if (m->prev) m->prev->next = m->next;
+    else q->msgs = m->next;
+    if (m->next) m->next->prev = m->prev;
+    q->inflight--;
+}
+
+static void msg_free(cmsg_t *m)
+{
+    timer_free(&m->vis_timer);
+    if (m->vis_call) tycho_aws_services_cancel(m->vis_call);
+    if (m->span) tycho_span_free(m->span);
+    free(m->id);
+    free(m->handle);
+    free(m->raw);
+    free(m);
+}
+
+static void on_vis_done(const tycho_aws_result_t *r, void *ud)
+{
+    cmsg_t *m = ud;
+    m->vis_call = NULL;
+    if (!r->ok)
+        tycho_log_warn("sqs consumer: could not extend a message's visibility",
+                       LF_STR("queue", m->q->name), LF_STR("message_id", m->id),
+                       LF_STR("error", r->message));
+    else if (m->span)
+        tycho_span_add_event(m->span, "visibility_extended", 0);
+}
+
+static void on_vis_timer(uv_timer_t *t)
+{
+    cmsg_t *m = t->data;
+    cqueue_t *q = m->q;
+    if (m->vis_call || !q->url) return;
+    tycho_buf_t b = TYCHO_BUF_INIT;
+    tycho_buf_puts(&b, "{");
+    json_kv(&b, "QueueUrl", q->url, 1);
+    json_kv(&b, "ReceiptHandle", m->handle, 0);
+    tycho_buf_printf(&b, ",\"VisibilityTimeout\":%d}", q->visibility);
+    sqs_call(q, "ChangeMessageVisibility", b.data, b.len, 0, on_vis_done, m, &m->vis_call);
+    tycho_buf_free(&b);
+}
+
+static const char *error_text(lua_State *co, char *buf, size_t n)
+{
+    int t = lua_type(co, -1);
+    if (t == LUA_TSTRING || t == LUA_TNUMBER) return lua_tostring(co, -1);
+    if (t == LUA_TTABLE && luaL_callmeta(co, -1, "__tostring")) {
+        snprintf(buf, n, "%s", lua_tostring(co, -1) ? lua_tostring(co, -1) : "?");
+        lua_pop(co, 1);
+        return buf;
+    }
+    if (t == LUA_TTABLE) {
+        lua_getfield(co, -1, "message");
+        snprintf(buf, n, "%s", lua_isstring(co, -1) ? lua_tostring(co, -1) : "(an error table)");
+        lua_pop(co, 1);
+        return buf;
+    }
+    snprintf(buf, n, "(error object is a %s value)", lua_typename(co, t));
+    return buf;
+}
+
+static void on_task_done(tycho_lua_task_t *t, int status, int nres)
+{
+    cmsg_t *m = t->ud;
+    cqueue_t *q = m->q;
+    tycho_consumers_t *c = q->c;
+    m->task = NULL;
+    double secs = (double)(uv_hrtime() - m->start_ns) / 1e9;
+    count(c, &c->m_duration, q->name, secs);
+    int ok = status == TYCHO_TASK_OK && (nres == 0 || lua_toboolean(t->co, lua_gettop(t->co) - nres + 1));
+    tycho_obs_t *o = tycho_obs_current();
+    if (ok) {
+        c->processed++;
+        count(c, &c->m_processed, q->name, 1);
+        add_delete(q, m->handle);
+        m->handle = NULL;
+    } else {
+        c->failed++;
+        count(c, &c->m_failed, q->name, 1);
+        char buf[512];
+        const char *msg = status == TYCHO_TASK_TIMEOUT ? "handler timeout"
+                          : status == TYCHO_TASK_OK    ? "the handler returned false"
+                                                       : error_text(t->co, buf, sizeof buf);
+        const char *tb = "";
+        lua_State *L = t->gen->L;
+        int pushed = 0;
+        if (status == TYCHO_TASK_ERROR || status == TYCHO_TASK_CPU_TIMEOUT) {
+            luaL_traceback(L, t->co, msg, 0);
+            tb = lua_tostring(L, -1);
+            pushed = 1;
+        }
+        const tycho_log_context_t *prev = tycho_log_get_context();
+        tycho_log_set_context(&m->logctx);
+        tycho_log_error("sqs consumer: handler failed; the message will be delivered again",
+                        LF_STR("queue", q->name), LF_STR("message_id", m->id),
+                        LF_INT("receive_count", m->receive_count), LF_STR("error", msg),
+                        LF_STR("traceback", tb ? tb : ""));
+        tycho_log_set_context(prev);
+        if (m->span) {
+            tycho_span_record_exception(m->span, "LuaError", msg, tb, 0);
+            tycho_span_set_status(m->span, TYCHO_SPAN_STATUS_ERROR, msg);
+        }
+        if (pushed) lua_pop(L, 1);
+        if (q->retry_delay >= 0 && q->url) {
+            tycho_buf_t b = TYCHO_BUF_INIT;
+            tycho_buf_puts(&b, "{");
+            json_kv(&b, "QueueUrl", q->url, 1);
+            json_kv(&b, "ReceiptHandle", m->handle, 0);
+            tycho_buf_printf(&b, ",\"VisibilityTimeout\":%d}", q->retry_delay);
+            fire(q, "ChangeMessageVisibility", &b);
+            tycho_buf_free(&b);
+        }
+    }
+    if (m->span && o) {
+        tycho_obs_span_finish(o, m->span);
+        m->span = NULL;
+    }
+    msg_unlink(m);
+    msg_free(m);
+    poll_queue(q);
+    queue_maybe_free(q);
+    maybe_drained(c);
+}
+
+/* The trace of a message: continued from AWSTraceHeader when it has one. */
+static void start_trace(cmsg_t *m, const char *xamzn)
+{
+    cqueue_t *q = m->q;
+    tycho_req_trace_t *t = &m->trace;
+    memset(t, 0, sizeof *t);
+    tycho_xray_header_t xh;
+    memset(&xh, 0, sizeof xh);
+    int has_root = xamzn && tycho_xray_parse(xamzn, strlen(xamzn), &xh) == 0;
+    tycho_parent_state_t ps = TYCHO_PARENT_NONE;
+    if (has_root) {
+        memcpy(t->trace_id, xh.root, 16);
+        t->xray = xh;
+        ps = xh.sampled == TYCHO_XRAY_SAMPLED_YES  ? TYCHO_PARENT_SAMPLED
+             : xh.sampled == TYCHO_XRAY_SAMPLED_NO ? TYCHO_PARENT_NOT_SAMPLED
+                                                   : TYCHO_PARENT_UNDECIDED;
+    } else {
+        tycho_trace_new_trace_id(t->trace_id);
+        t->flags = TYCHO_TRACE_FLAG_RANDOM;
+    }
+    tycho_tracestate_init(&t->tracestate);
+    tycho_trace_new_span_id(t->span_id);
+    tycho_obs_t *o = tycho_obs_current();
+    tycho_hub_t *hub = o ? tycho_obs_hub(o) : NULL;
+    t->sampled = hub ? tycho_sampler_should_sample(tycho_hub_sampler(hub), t->trace_id, ps) : 0;
+    if (t->sampled) t->flags |= TYCHO_TRACE_FLAG_SAMPLED;
+    tycho_hex_encode(t->trace_id, 16, t->trace_hex);
+    tycho_hex_encode(t->span_id, 8, t->span_hex);
+    m->logctx = (tycho_log_context_t){m->id, t->trace_hex, t->span_hex};
+    t->logctx = m->logctx;
+    if (!t->sampled || !hub) return;
+    char name[200];
+    snprintf(name, sizeof name, "%s process", q->name);
+    tycho_span_t *s = tycho_span_new(name, TYCHO_SPAN_KIND_CONSUMER, tycho_hub_span_limits(hub));
+    if (!s) return;
+    int has_parent = has_root && xh.has_parent;
+    tycho_span_set_ids(s, t->trace_id, t->span_id, has_parent ? xh.parent : NULL, 1, t->flags);
+    if (has_parent)
+        tycho_span_add_link(s, xh.root, xh.parent,
+                            xh.sampled == TYCHO_XRAY_SAMPLED_YES ? TYCHO_TRACE_FLAG_SAMPLED : 0, 1, "");
+    tycho_span_set_attr(s, "messaging.system", TYCHO_AV_STR("aws_sqs"));
+    tycho_span_set_attr(s, "messaging.operation.type", TYCHO_AV_STR("process"));
+    tycho_span_set_attr(s, "messaging.operation.name", TYCHO_AV_STR("process"));
+    tycho_span_set_attr(s, "messaging.destination.name", TYCHO_AV_STR(q->name));
+    tycho_span_set_attr(s, "messaging.message.id", TYCHO_AV_STR(m->id));
+    tycho_span_set_attr(s, "aws.sqs.receive_count", TYCHO_AV_INT(m->receive_count));
+    if (q->url) tycho_span_set_attr(s, "aws.sqs.queue_url", TYCHO_AV_STR(q->url));
+    t->span = s;
+    m->span = s;
+}
+
+/* Pushes the task function of generation g (compiled once per state). */
+static int push_runner(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_RUNNER);
+    if (lua_isfunction(L, -1)) return 0;
+    lua_pop(L, 1);
+    static const char src[] = "local handler, raw, url = ...\n"
+                              "return require('tycho.sqs_consumer').run(handler, raw, url)\n";
+    if (luaL_loadbuffer(L, src, sizeof src - 1, "=tycho.consumer") != 0) {
+        lua_pop(L, 1);
+        return -1;
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, REG_RUNNER);
+    return 0;
+}
+
+static void dispatch(cqueue_t *q, const cJSON *jm)
+{
+    tycho_consumers_t *c = q->c;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(jm, "MessageId");
+    const cJSON *rh = cJSON_GetObjectItemCaseSensitive(jm, "ReceiptHandle");
+    const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(jm, "Attributes");
+    const cJSON *th = cJSON_GetObjectItemCaseSensitive(attrs, "AWSTraceHeader");
+    const cJSON *rc = cJSON_GetObjectItemCaseSensitive(attrs, "ApproximateReceiveCount");
+    if (!cJSON_IsString(rh)) return;
+    c->received++;
+    count(c, &c->m_received, q->name, 1);
+    cmsg_t *m = calloc(1, sizeof *m);
+    if (!m) return;
+    m->q = q;
+    m->id = strdup(cJSON_IsString(id) ? id->valuestring : "");
+    m->handle = strdup(rh->valuestring);
+    m->raw = cJSON_PrintUnformatted(jm);
+    m->receive_count = cJSON_IsString(rc) ? atoi(rc->valuestring) : 0;
+    m->start_ns = uv_hrtime();
+    if (!m->id || !m->handle || !m->raw) {
+        msg_free(m);
+        return;
+    }
+    m->next = q->msgs;
+    if (q->msgs) q->msgs->prev = m;
+    q->msgs = m;
+    q->inflight++;
+    start_trace(m, cJSON_IsString(th) ? th->valuestring : NULL);
+
+    tycho_lua_gen_t *g = c->current_gen(c->gen_ud);
+    lua_State *L = g->L;
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_DECLS);
+    lua_getfield(L, -1, q->key);
+    lua_getfield(L, -1, "handler");
+    int have = lua_isfunction(L, -1);
+    lua_pop(L, 3);
+    if (have && push_runner(L) == 0) lua_pop(L, 1);
+    else have = 0;
+    tycho_lua_task_t *t = have ? tycho_lua_task_new(c->sched, g, on_task_done, m) : NULL;
+    if (!t) {
+        tycho_log_error("sqs consumer: cannot run the handler (no handler in the current routes, "
+                        "or out of memory); the message will be delivered again",
+                        LF_STR("queue", q->name), LF_STR("message_id", m->id));
+        msg_unlink(m);
+        msg_free(m);
+        return;
+    }
+    m->task = t;
+    double timeout = q->timeout > 0 ? q->timeout : c->cfg->handler_timeout;
+    t->deadline_ns = timeout > 0 ? t->start_ns + (uint64_t)(timeout * 1e9) : 0;
+    t->rq.trace = &m->trace;
+    t->rq.cfg = c->cfg;
+    t->logctx = m->logctx;
+    uint64_t every = (uint64_t)q->visibility * 1000 / 2;
+    if (every < 500) every = 500;
+    m->vis_timer = timer_new(c, m);
+    if (m->vis_timer) uv_timer_start(m->vis_timer, on_vis_timer, every, every);
+    lua_State *co = t->co;
+    push_runner(co);
+    lua_getfield(co, LUA_REGISTRYINDEX, REG_DECLS);
+    lua_getfield(co, -1, q->key);
+    lua_getfield(co, -1, "handler");
+    lua_replace(co, -3);
+    lua_pop(co, 1);
+    lua_pushstring(co, m->raw);
+    lua_pushstring(co, q->url);
+    tycho_lua_task_run(t, 3); /* may finish (and free m) right here */
+}
+
+/* --- polling ------------------------------------------------------------------------------ */
+
+static void on_backoff(uv_timer_t *t)
+{
+    cqueue_t *q = t->data;
+    poll_queue(q);
+}
+
+static void backoff(cqueue_t *q)
+{
+    q->errors++;
+    uint64_t ms = 1000;
+    for (int i = 1; i < q->errors && ms < 30000; i++) ms *= 2;
+    if (ms > 30000) ms = 30000;
+    if (!q->backoff) q->backoff = timer_new(q->c, q);
+    if (q->backoff) uv_timer_start(q->backoff, on_backoff, ms, 0);
+}
+
+static void on_received(const tycho_aws_result_t *r, void *ud)
+{
+    cqueue_t *q = ud;
+    tycho_consumers_t *c = q->c;
+    q->recv = NULL;
+    if (!r->ok) {
+        if (strcmp(r->error_type, "Cancelled") != 0) {
+            tycho_log_warn("sqs consumer: ReceiveMessage failed; retrying", LF_STR("queue", q->name),
+                           LF_STR("error", r->message), LF_INT("consecutive_errors", q->errors + 1));
+            backoff(q);
+        }
+        queue_maybe_free(q);
+        maybe_drained(c);
+        return;
+    }
+    q->errors = 0;
+    cJSON *j = r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(j, "Messages");
+    const cJSON *jm;
+    q->dispatching = 1; /* a handler finishing at once must not free q meanwhile */
+    cJSON_ArrayForEach(jm, msgs) dispatch(q, jm);
+    q->dispatching = 0;
+    cJSON_Delete(j);
+    poll_queue(q);
+    queue_maybe_free(q);
+    maybe_drained(c);
+}
+
+static void on_resolved(const tycho_aws_result_t *r, void *ud)
+{
+    cqueue_t *q = ud;
+    tycho_consumers_t *c = q->c;
+    q->recv = NULL;
+    q->resolving = 0;
+    cJSON *j = r->ok ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "QueueUrl");
+    if (cJSON_IsString(u)) {
+        free(q->url);
+        q->url = strdup(u->valuestring);
+    } else if (strcmp(r->error_type, "Cancelled") != 0) {
+        tycho_log_warn("sqs consumer: cannot resolve the queue URL; retrying",
+                       LF_STR("queue", q->name), LF_STR("error", r->ok ? "no QueueUrl" : r->message));
+        backoff(q);
+    }
+    cJSON_Delete(j);
+    poll_queue(q);
+    queue_maybe_free(q);
+    maybe_drained(c);
+}
+
+static void poll_queue(cqueue_t *q)
+{
+    tycho_consumers_t *c = q->c;
+    if (!q->active || c->draining || q->recv || q->dead) return;
+    if (q->backoff && uv_is_active((uv_handle_t *)q->backoff)) return;
+    if (!q->url) {
+        tycho_buf_t b = TYCHO_BUF_INIT;
+        tycho_buf_puts(&b, "{");
+        json_kv(&b, "QueueName", q->key, 1);
+        tycho_buf_puts(&b, "}");
+        q->resolving = 1;
+        if (sqs_call(q, "GetQueueUrl", b.data, b.len, 0, on_resolved, q, &q->recv) != 0) {
+            q->resolving = 0;
+            backoff(q);
+        }
+        tycho_buf_free(&b);
+        return;
+    }
+    int room = q->share - q->inflight;
+    if (room <= 0) return;
+    int max = room < q->batch ? room : q->batch;
+    tycho_buf_t b = TYCHO_BUF_INIT;
+    tycho_buf_puts(&b, "{");
+    json_kv(&b, "QueueUrl", q->url, 1);
+    tycho_buf_printf(&b,
+                     ",\"MaxNumberOfMessages\":%d,\"WaitTimeSeconds\":%d,\"VisibilityTimeout\":%d,"
+                     "\"AttributeNames\":[\"All\"],\"MessageAttributeNames\":[\"All\"]}",
+                     max, q->wait, q->visibility);
+    if (sqs_call(q, "ReceiveMessage", b.data, b.len, (long)(q->wait + 10) * 1000, on_received, q,
+                 &q->recv) != 0)
+        backoff(q);
+    tycho_buf_free(&b);
+}
+
+/* --- depth (worker 0) ------------------------------------------------------------------- */
+
+static void depth_next(cqueue_t *q);
+
+static void on_depth(const tycho_aws_result_t *r, void *ud)
+{
+    cqueue_t *q = ud;
+    q->depth_call = NULL;
+    cJSON *j = r->ok ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+    int step = q->depth_step;
+    if (!r->ok) {
+        if (strcmp(r->error_type, "Cancelled") != 0)
+            tycho_log_warn("sqs consumer: queue depth poll failed", LF_STR("queue", q->name),
+                           LF_STR("error", r->message));
+        cJSON_Delete(j);
+        return;
+    }
+    if (step == 0 || step == 2) { /* GetQueueAttributes of the queue / of the DLQ */
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "Attributes");
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(a, "ApproximateNumberOfMessages");
+        if (cJSON_IsString(n))
+            count(q->c, &q->c->m_depth, step == 0 ? q->name : q->dlq_name, atof(n->valuestring));
+        const cJSON *rp = cJSON_GetObjectItemCaseSensitive(a, "RedrivePolicy");
+        if (step == 0 && cJSON_IsString(rp)) {
+            cJSON *p = cJSON_Parse(rp->valuestring);
+            const cJSON *arn = cJSON_GetObjectItemCaseSensitive(p, "deadLetterTargetArn");
+            if (cJSON_IsString(arn)) {
+                const char *colon = strrchr(arn->valuestring, ':');
+                const char *dn = colon ? colon + 1 : arn->valuestring;
+                if (!q->dlq_name || strcmp(q->dlq_name, dn) != 0) {
+                    free(q->dlq_name);
+                    free(q->dlq_url);
+                    q->dlq_name = strdup(dn);
+                    q->dlq_url = NULL;
+                }
+            }
+            cJSON_Delete(p);
+        }
+        q->depth_step = step == 0 && q->dlq_name ? (q->dlq_url ? 2 : 1) : 0;
+    } else if (step == 1) { /* GetQueueUrl of the DLQ */
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "QueueUrl");
+        if (cJSON_IsString(u)) {
+            free(q->dlq_url);
+            q->dlq_url = strdup(u->valuestring);
+        }
+        q->depth_step = q->dlq_url ? 2 : 0;
+    }
+    cJSON_Delete(j);
+    if (q->depth_step) depth_next(q);
+}
+
+static void depth_next(cqueue_t *q)
+{
+    if (q->depth_call || !q->url || q->c->draining) return;
+    tycho_buf_t b = TYCHO_BUF_INIT;
+    const char *op = "GetQueueAttributes";
+    tycho_buf_puts(&b, "{");
+    if (q->depth_step == 1) {
+        op = "GetQueueUrl";
+        json_kv(&b, "QueueName", q->dlq_name, 1);
+        tycho_buf_puts(&b, "}");
+    } else {
+        json_kv(&b, "QueueUrl", q->depth_step == 2 ? q->dlq_url : q->url, 1);
+        tycho_buf_puts(&b, ",\"AttributeNames\":[\"ApproximateNumberOfMessages\",\"RedrivePolicy\"]}");
+    }
+    sqs_call(q, op, b.data, b.len, 0, on_depth, q, &q->depth_call);
+    tycho_buf_free(&b);
+}
+
+static void on_depth_timer(uv_timer_t *t)
+{
+    cqueue_t *q = t->data;
+    if (!q->active) return;
+    q->depth_step = 0;
+    depth_next(q);
+}
+
+/* --- queues --------------------------------------------------------------------------------- */
+
+static int queue_idle(const cqueue_t *q)
+{
+    return !q->recv && !q->msgs && !q->ndels && !q->del_call && !q->aux && !q->depth_call &&
+           !q->dispatching;
+}
+
+static void queue_free(cqueue_t *q)
+{
+    tycho_consumers_t *c = q->c;
+    for (cqueue_t **p = &c->queues; *p; p = &(*p)->next)
+        if (*p == q) {
+            *p = q->next;
+            break;
+        }
+    timer_free(&q->backoff);
+    timer_free(&q->depth_timer);
+    for (int i = 0; i < q->ndels; i++) free(q->dels[i].handle);
+    free(q->dels);
+    free(q->key);
+    free(q->url);
+    free(q->dlq_name);
+    free(q->dlq_url);
+    free(q);
+}
+
+/* A queue no longer declared goes once its last message is done. */
+static void queue_maybe_free(cqueue_t *q)
+{
+    if (!q->active && !q->c->draining && queue_idle(q)) queue_free(q);
+}
+
+static void stop_polling(cqueue_t *q)
+{
+    if (q->recv) {
+        tycho_aws_services_cancel(q->recv);
+        q->recv = NULL;
+        q->resolving = 0;
+    }
+    if (q->backoff) uv_timer_stop(q->backoff);
+    if (q->depth_timer) uv_timer_stop(q->depth_timer);
+    if (q->depth_call) {
+        tycho_aws_services_cancel(q->depth_call);
+        q->depth_call = NULL;
+    }
+}
+
+static cqueue_t *queue_find(tycho_consumers_t *c, const char *key)
+{
+    for (cqueue_t *q = c->queues; q; q = q->next)
+        if (strcmp(q->key, key) == 0) return q;
+    return NULL;
+}
+
+tycho_consumers_t *tycho_consumers_new(uv_loop_t *loop, tycho_lua_sched_t *sched,
+                                       const tycho_config_t *cfg, int worker_id,
+                                       tycho_lua_gen_t *(*current_gen)(void *ud), void *ud)
+{
+    tycho_aws_services_t *svc = tycho_aws_services_current();
+    if (!svc) return NULL;
+    tycho_consumers_t *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->loop = loop;
+    c->sched = sched;
+    c->cfg = cfg;
+    c->worker_id = worker_id;
+    c->svc = svc;
+    c->current_gen = current_gen;
+    c->gen_ud = ud;
+    const char *di = getenv("TYCHO_SQS_DEPTH_INTERVAL");
+    c->depth_interval = di && atof(di) > 0 ? atof(di) : 15;
+    return c;
+}
+
+void tycho_consumers_bind(tycho_consumers_t *c, tycho_lua_gen_t *g)
+{
+    if (!c || c->draining) return;
+    lua_State *L = g->L;
+    int nworkers = c->cfg->workers > 0 ? c->cfg->workers : 1;
+    for (cqueue_t *q = c->queues; q; q = q->next) q->active = 0;
+    int top = lua_gettop(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_DECLS);
+    if (lua_istable(L, -1)) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            const char *key = lua_tostring(L, -2);
+            int d = lua_gettop(L);
+#define NUM(k) (lua_getfield(L, d, k), lua_tonumber(L, -1))
+            int batch = (int)NUM("batch");
+            int conc = (int)NUM("concurrency");
+            int vis = (int)NUM("visibility");
+            int wait = (int)NUM("wait");
+            double timeout = NUM("timeout");
+            int retry = (int)NUM("retry_delay");
+#undef NUM
+            lua_settop(L, d);
+            if (conc <= 0) conc = batch;
+            int share = conc / nworkers + (c->worker_id < conc % nworkers ? 1 : 0);
+            if (share > 0) {
+                cqueue_t *q = queue_find(c, key);
+                if (!q) {
+                    q = calloc(1, sizeof *q);
+                    if (q) q->key = strdup(key);
+                    if (q && !q->key) {
+                        free(q);
+                        q = NULL;
+                    }
+                    if (q) {
+                        q->c = c;
+                        const char *slash = strrchr(key, '/');
+                        int is_url = strncmp(key, "http://", 7) == 0 || strncmp(key, "https://", 8) == 0;
+                        snprintf(q->name, sizeof q->name, "%s", is_url && slash ? slash + 1 : key);
+                        if (is_url) q->url = strdup(key);
+                        q->next = c->queues;
+                        c->queues = q;
+                    }
+                }
+                if (q) {
+                    q->active = 1;
+                    q->batch = batch;
+                    q->share = share;
+                    q->visibility = vis;
+                    q->wait = wait;
+                    q->timeout = timeout;
+                    q->retry_delay = retry;
+                }
+            }
+            lua_pop(L, 1);
+        }
+    }
+    lua_settop(L, top);
+    for (cqueue_t *q = c->queues, *next; q; q = next) {
+        next = q->next;
+        if (!q->active) {
+            stop_polling(q);
+            queue_maybe_free(q);
+            continue;
+        }
+        if (c->worker_id == 0 && !q->depth_timer) {
+            q->depth_timer = timer_new(c, q);
+            if (q->depth_timer) {
+                uint64_t ms = (uint64_t)(c->depth_interval * 1000);
+                uv_timer_start(q->depth_timer, on_depth_timer, 1000, ms);
+            }
+        }
+        poll_queue(q);
+    }
+}
+
+static void on_drain_timer(uv_timer_t *t)
+{
+    tycho_consumers_t *c = t->data;
+    timer_free(&c->drain_timer);
+    void (*cb)(void *) = c->drain_cb;
+    c->drain_cb = NULL;
+    if (cb) cb(c->drain_ud);
+}
+
+static void maybe_drained(tycho_consumers_t *c)
+{
+    if (!c->draining || !c->drain_cb || c->drain_timer) return;
+    for (cqueue_t *q = c->queues; q; q = q->next) {
+        if (q->ndels && !q->del_call) flush_deletes(q);
+        if (!queue_idle(q)) return;
+    }
+    c->drain_timer = timer_new(c, c);
+    if (c->drain_timer) uv_timer_start(c->drain_timer, on_drain_timer, 0, 0);
+}
+
+void tycho_consumers_drain(tycho_consumers_t *c, void (*done)(void *ud), void *ud)
+{
+    c->draining = 1;
+    c->drain_cb = done;
+    c->drain_ud = ud;
+    int inflight = 0;
+    for (cqueue_t *q = c->queues; q; q = q->next) {
+        stop_polling(q);
+        inflight += q->inflight;
+    }
+    if (inflight)
+        tycho_log_info("sqs consumers: stopped polling; finishing in-flight messages",
+                       LF_INT("in_flight", inflight));
+    maybe_drained(c);
+}
+
+void tycho_consumers_free(tycho_consumers_t *c)
+{
+    if (!c) return;
+    c->draining = 1;
+    c->drain_cb = NULL;
+    timer_free(&c->drain_timer);
+    while (c->queues) {
+        cqueue_t *q = c->queues;
+        stop_polling(q);
+        while (q->msgs) {
+            cmsg_t *m = q->msgs;
+            if (m->task) tycho_lua_task_cancel(m->task);
+            m->task = NULL;
+            msg_unlink(m);
+            msg_free(m);
+        }
+        if (q->del_call) {
+            tycho_aws_services_cancel(q->del_call);
+            q->del_call = NULL;
+            for (int i = 0; i < q->ndel_batch; i++) free(q->del_batch[i].handle);
+            free(q->del_batch);
+        }
+        while (q->aux_calls) {
+            aux_call_t *a = q->aux_calls;
+            q->aux_calls = a->next;
+            tycho_aws_services_cancel(a->call);
+            free(a);
+        }
+        q->aux = 0;
+        queue_free(q);
+    }
+    free(c);
+}
+
+void tycho_consumers_stats(const tycho_consumers_t *c, tycho_consumers_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!c) return;
+    for (const cqueue_t *q = c->queues; q; q = q->next) {
+        out->queues++;
+        out->polling += q->recv != NULL;
+        out->inflight += q->inflight;
+    }
+    out->received = c->received;
+    out->processed = c->processed;
+    out->failed = c->failed;
+    out->deleted = c->deleted;
+}

@@ -1,0 +1,67 @@
+-- Routes for the tests/awslua script tests: outbound HTTP and AWS through
+-- the Lua API, and an SQS consumer that records what it processed in
+-- DynamoDB (so a test can count how often each message was handled).
+local http = require "tycho.http"
+local sqs = require "tycho.sqs"
+local ddb = require "tycho.dynamodb"
+local aws = require "tycho.aws"
+local env = require "tycho.env"
+local time = require "tycho.time"
+
+local QUEUE = env.get("TEST_QUEUE", "tycho-test-jobs")
+local TABLE = env.get("TEST_TABLE", "tycho-test-seen")
+local queue = sqs.queue(QUEUE)
+local seen = ddb.table(TABLE)
+
+local function aws_error(err)
+  if aws.is_error(err) then
+    return { type = err.type, message = err.message, status = err.status,
+             retryable = err.retryable, attempts = err.attempts, http_status = err.http_status }
+  end
+  return { type = "LuaError", message = tostring(err) }
+end
+
+return {
+  { "GET", "/health", function() return 200, { ok = true } end },
+
+  -- outbound HTTP: ?url=...&timeout=...
+  { "GET", "/fetch", function(req)
+      local status, headers, body = http.request { url = req.query.url,
+        timeout = tonumber(req.query.timeout) or 5 }
+      if not status then return 502, { error = headers, kind = body } end
+      return 200, { status = status, body = body, traceparent = headers["x-seen-traceparent"] }
+  end },
+
+  -- a generic AWS call: POST { service, target, params }
+  { "POST", "/aws", function(req)
+      local b = req:json()
+      local ok, res = pcall(aws.call, b.service, b.target, b.params or {})
+      if not ok then return 200, { ok = false, error = aws_error(res) } end
+      return 200, { ok = true, result = res }
+  end },
+
+  -- send a message: POST { body = ..., attributes = ... }
+  { "POST", "/send", function(req)
+      local b = req:json()
+      local id = queue:send(b.body, { attributes = b.attributes })
+      return 200, { id = id }
+  end },
+
+  { "GET", "/seen/:key", function(req)
+      local item = seen:get { key = req.params.key }
+      return 200, { count = item and item.count or 0, item = item }
+  end },
+
+  consumers = {
+    { queue = QUEUE, concurrency = tonumber(env.get("TEST_CONCURRENCY", "4")),
+      batch = 10, visibility = tonumber(env.get("TEST_VISIBILITY", "30")), wait = 1,
+      retry_delay = tonumber(env.get("TEST_RETRY_DELAY", "")),
+      handler = function(msg)
+        local job = msg:json()
+        if job.sleep then time.sleep(job.sleep) end
+        if job.fail then error("job " .. tostring(job.key) .. " failed on purpose") end
+        seen:update({ key = job.key }, { add = { count = 1 },
+          set = { trace = msg.trace_header or "", receive_count = msg.receive_count } })
+      end },
+  },
+}
