@@ -223,6 +223,34 @@ describe("tycho.trace", function()
       assert.equal("ERROR", spans["GET /trace/error-in-span"].status)
     end)
 
+    it("are dropped with their request when the client goes away", function()
+      local p = t.start("GET", "/trace/nested/200")
+      require("tycho.time").sleep(0.05)
+      assert.is_true(p:cancel())
+      collectgarbage "collect" -- the abandoned coroutine and its open span
+      local spans = t.spans()
+      assert.equal(1, #spans)
+      assert.equal("SERVER", spans[1].kind)
+      assert.equal("ERROR", spans[1].status)
+      assert.equal(200, t.get("/trace/ids").status) -- the next request is fine
+    end)
+
+    it("end with the request on a handler timeout, and the timeout line names it", function()
+      local limits = { t.set_limits {} }
+      t.set_limits { handler_timeout = 0.05 }
+      t.capture_logs()
+      local res = t.get("/trace/nested/100", { request_id = "req-timeout-1" })
+      t.set_limits { handler_timeout = limits[1] }
+      assert.equal(504, res.status)
+      local server = t.spans()[1]
+      assert.equal("ERROR", server.status)
+      local rec = lines("handler timeout: still waiting after TYCHO_HANDLER_TIMEOUT")[1]
+      assert.equal("req-timeout-1", rec.request_id)
+      assert.equal(server.trace_id, rec.trace_id)
+      assert.equal(server.span_id, rec.span_id)
+      collectgarbage "collect"
+    end)
+
     it("are plain calls outside a request", function()
       assert.is_nil(trace.current())
       assert.is_nil(trace.headers())

@@ -10,8 +10,8 @@
  *   headers()            -> traceparent / tracestate / X-Amzn-Trace-Id for a call
  *
  * "Current" is per request task, never per thread: the registry table
- * STACKS_KEY maps each task (lightuserdata, checked against its serial since
- * task structs are reused) to the array of its open child spans. A task
+ * STACKS_KEY maps each task (by its coroutine, with the task's serial since
+ * coroutines are pooled) to the array of its open child spans. A task
  * sleeping inside a span keeps it; other requests running meanwhile have
  * their own. While a child span is open the task's log context carries its
  * span id, so tycho.log lines inside it name it.
@@ -69,43 +69,52 @@ static tycho_req_trace_t *live_trace(const lspan_t *s)
 
 /* --- the per-task stack of open child spans ----------------------------------- */
 
-/* Pushes the task's stack table, or nil when it has none (create: makes one). */
+/* Pushes the task's stack table, or nil when it has none (create: makes one).
+ * Keyed by the task's coroutine in a weak-keyed table: a task dropped inside
+ * a span (client gone, timeout) abandons its coroutine, and the entry goes
+ * with it; the serial tells a pooled coroutine's next task from the last. */
 static void push_stack(lua_State *L, tycho_lua_task_t *task, int create)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, STACKS_KEY);
     if (!lua_istable(L, -1)) {
         lua_pop(L, 1);
         lua_newtable(L);
+        lua_createtable(L, 0, 1);
+        lua_pushliteral(L, "k");
+        lua_setfield(L, -2, "__mode");
+        lua_setmetatable(L, -2);
         lua_pushvalue(L, -1);
         lua_setfield(L, LUA_REGISTRYINDEX, STACKS_KEY);
     }
-    lua_pushlightuserdata(L, task);
-    lua_rawget(L, -2);
+    int stacks = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, task->co_ref); /* the key: the task's coroutine */
+    lua_pushvalue(L, -1);
+    lua_rawget(L, stacks);
     if (lua_istable(L, -1)) {
         lua_getfield(L, -1, "serial");
         int same = (uint64_t)lua_tonumber(L, -1) == task->serial;
         lua_pop(L, 1);
         if (same) {
-            lua_remove(L, -2);
+            lua_replace(L, stacks);
+            lua_settop(L, stacks);
             return;
         }
     }
-    lua_pop(L, 1); /* nil, or the stack of a request this task struct ran before */
+    lua_pop(L, 1); /* nil, or what an earlier task on this coroutine left */
     if (!create) {
-        lua_pushlightuserdata(L, task);
         lua_pushnil(L);
-        lua_rawset(L, -3);
-        lua_pop(L, 1);
+        lua_rawset(L, stacks);
         lua_pushnil(L);
+        lua_replace(L, stacks);
         return;
     }
     lua_createtable(L, 4, 1);
     lua_pushnumber(L, (double)task->serial);
     lua_setfield(L, -2, "serial");
-    lua_pushlightuserdata(L, task);
-    lua_pushvalue(L, -2);
-    lua_rawset(L, -4);
-    lua_remove(L, -2);
+    lua_pushvalue(L, -1);
+    lua_insert(L, stacks + 1); /* stacks, stack, key, stack */
+    lua_rawset(L, stacks);
+    lua_replace(L, stacks);
 }
 
 /* Pushes the innermost open child span of the task (its userdata) and
