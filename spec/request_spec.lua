@@ -50,6 +50,15 @@ describe("req", function()
     assert.matches("empty", res.body.error)
   end)
 
+  it("keeps what a handler read from req; other fields of a finished request raise", function()
+    t.get("/stash")
+    local b = t.get("/stashed").body
+    assert.equal("GET", b.method)
+    assert.equal("kept", b.mine)
+    assert.is_false(b.ok)
+    assert.matches("req.query: request is finished", b.err)
+  end)
+
   it("uses the peer address as client_ip unless the peer is a trusted proxy", function()
     local xff = { ["X-Forwarded-For"] = "1.2.3.4, 10.0.0.7" }
     assert.equal("10.0.0.9", t.get("/echo", { peer_ip = "10.0.0.9", headers = xff }).body.client_ip)
