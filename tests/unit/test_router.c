@@ -164,12 +164,124 @@ static void test_many_routes(void **state)
     tycho_router_free(r);
 }
 
+/* Reference matcher: among the routes matching method + path, the one whose
+ * segment kinds (static 0 < param 1 < wildcard 2) are lexicographically
+ * smallest wins; that is what the tree's ordered backtracking computes. */
+typedef struct ref_route {
+    char method[8];
+    char pattern[64];
+    tycho_pattern_t pat;
+} ref_route_t;
+
+static int ref_matches(const ref_route_t *r, const char *path, int kinds[], size_t *nk)
+{
+    const char *p = path + 1;
+    size_t i = 0;
+    for (;; i++) {
+        const char *end = strchr(p, '/');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (i >= r->pat.nsegs) return 0;
+        const tycho_pattern_seg_t *s = &r->pat.segs[i];
+        kinds[i] = s->kind == TYCHO_SEG_STATIC ? 0 : s->kind == TYCHO_SEG_PARAM ? 1 : 2;
+        if (s->kind == TYCHO_SEG_WILD) break;
+        if (s->kind == TYCHO_SEG_STATIC && (s->n != n || memcmp(s->p, p, n) != 0)) return 0;
+        if (s->kind == TYCHO_SEG_PARAM && n == 0) return 0;
+        if (!end) {
+            if (i + 1 != r->pat.nsegs) return 0;
+            break;
+        }
+        p = end + 1;
+    }
+    *nk = i + 1;
+    return 1;
+}
+
+static void test_random_vs_reference(void **state)
+{
+    (void)state;
+    static const char *const segs[] = {"a", "b", ":p", "*w", "c"};
+    static const char *const psegs[] = {"a", "b", "c", "x", ""};
+    static const char *const methods[] = {"GET", "POST"};
+    unsigned seed = 12345;
+#define RND(n) ((seed = seed * 1103515245u + 12345u) >> 16) % (n)
+    for (int round = 0; round < 300; round++) {
+        tycho_router_t *r = tycho_router_new();
+        ref_route_t routes[24];
+        size_t nroutes = 0;
+        char err[160];
+        for (int k = 0; k < 24; k++) {
+            ref_route_t *rr = &routes[nroutes];
+            snprintf(rr->method, sizeof rr->method, "%s", methods[RND(2)]);
+            size_t depth = 1 + RND(3), off = 0;
+            for (size_t d = 0; d < depth; d++) {
+                const char *sg = segs[RND(5)];
+                char name[24];
+                if (sg[0] == ':' || sg[0] == '*')
+                    snprintf(name, sizeof name, "%c%c%zu", sg[0], sg[1], d);
+                else
+                    snprintf(name, sizeof name, "%s", sg);
+                off += (size_t)snprintf(rr->pattern + off, sizeof rr->pattern - off, "/%s", name);
+                if (sg[0] == '*') break;
+            }
+            int rc = tycho_router_add(r, rr->method, rr->pattern, rr, NULL, err, sizeof err);
+            if (rc == TYCHO_ROUTER_CONFLICT) continue;
+            assert_int_equal(rc, 0);
+            assert_int_equal(
+                tycho_pattern_parse(rr->pattern, strlen(rr->pattern), &rr->pat, err, sizeof err),
+                0);
+            nroutes++;
+        }
+        for (int q = 0; q < 60; q++) {
+            char path[64];
+            size_t depth = 1 + RND(4), off = 0;
+            for (size_t d = 0; d < depth; d++)
+                off += (size_t)snprintf(path + off, sizeof path - off, "/%s", psegs[RND(5)]);
+            const char *method = methods[RND(2)];
+            const ref_route_t *best = NULL;
+            int best_k[TYCHO_ROUTER_MAX_SEGMENTS];
+            size_t best_n = 0;
+            int any_path = 0;
+            for (size_t i = 0; i < nroutes; i++) {
+                int kinds[TYCHO_ROUTER_MAX_SEGMENTS];
+                size_t nk;
+                if (!ref_matches(&routes[i], path, kinds, &nk)) continue;
+                any_path = 1;
+                if (strcmp(routes[i].method, method) != 0) continue;
+                int better = !best;
+                for (size_t j = 0; !better && j < nk && j < best_n; j++) {
+                    if (kinds[j] != best_k[j]) {
+                        better = kinds[j] < best_k[j];
+                        break;
+                    }
+                }
+                if (better) {
+                    best = &routes[i];
+                    memcpy(best_k, kinds, nk * sizeof *kinds);
+                    best_n = nk;
+                }
+            }
+            tycho_route_match_t m;
+            int rc = tycho_router_match(r, method, strlen(method), path, strlen(path), &m);
+            if (best) {
+                if (rc != TYCHO_ROUTE_FOUND || m.data != best)
+                    fail_msg("%s %s: router %d %s, reference %s", method, path, rc,
+                             rc == TYCHO_ROUTE_FOUND ? m.pattern : "-", best->pattern);
+            } else {
+                assert_int_equal(rc,
+                                 any_path ? TYCHO_ROUTE_METHOD_NOT_ALLOWED : TYCHO_ROUTE_NOT_FOUND);
+            }
+        }
+        tycho_router_free(r);
+    }
+#undef RND
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_precedence),  cmocka_unit_test(test_allow),
         cmocka_unit_test(test_conflicts),   cmocka_unit_test(test_bad_patterns),
-        cmocka_unit_test(test_many_routes),
+        cmocka_unit_test(test_many_routes), cmocka_unit_test(test_random_vs_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
