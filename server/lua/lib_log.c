@@ -1,7 +1,9 @@
 /* tycho.log — structured log lines through the core's JSON logger:
  *   log.info("order placed", { order = id, total = 12.5 })
  * debug/info/warn/error; fields: strings, numbers, booleans, tables (as
- * JSON). Inside a request the request id (and the route) are attached. */
+ * JSON). Inside a request the route and the request's ids are attached:
+ * request_id, trace_id, and span_id (the innermost tycho.trace.span's, else
+ * the server span's) come from the task's log context (runtime.c, lib_trace.c). */
 #include "core/log.h"
 #include "lua/gen.h"
 #include "lua/libs.h"
