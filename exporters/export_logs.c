@@ -1,0 +1,134 @@
+/* The logs pipeline: JSON log lines batched by size (TYCHO_LOKI_BATCH_BYTES)
+ * and time (TYCHO_LOKI_FLUSH_INTERVAL) into Loki pushes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exporters/exporters_internal.h"
+#include "exporters/loki_encode.h"
+
+static size_t queued(const export_pipe_t *p)
+{
+    return ((const logs_pipe_t *)p)->n;
+}
+
+static tycho_loki_entry_t *pop(logs_pipe_t *l)
+{
+    tycho_loki_entry_t *en = l->q[l->head];
+    l->head = (l->head + 1) % l->cap;
+    l->n--;
+    l->queued_line_bytes -= en->line_len;
+    export_mem_release(l->base.e, en->mem);
+    return en;
+}
+
+static int produce(export_pipe_t *p, int force, tycho_buf_t *body, size_t *items,
+                   uint64_t *give_up_at)
+{
+    logs_pipe_t *l = (logs_pipe_t *)p;
+    tycho_exporters_t *e = p->e;
+    size_t limit = e->cfg.logs.batch_bytes;
+    if (!l->n || (!force && l->queued_line_bytes < limit)) return 0;
+    /* up to batch_bytes of lines, at least one */
+    size_t k = 0, bytes = 0;
+    while (k < l->n) {
+        size_t len = l->q[(l->head + k) % l->cap]->line_len;
+        if (k && bytes + len > limit) break;
+        bytes += len;
+        k++;
+    }
+    tycho_loki_entry_t **batch = malloc(k * sizeof *batch);
+    if (!batch) return 0;
+    for (size_t i = 0; i < k; i++)
+        batch[i] = pop(l);
+    tycho_loki_options_t o = {&e->cfg.logs.labels, e->cfg.logs.service, e->cfg.logs.json};
+    int rc = tycho_loki_encode(batch, k, &o, body);
+    for (size_t i = 0; i < k; i++)
+        free(batch[i]);
+    free(batch);
+    if (rc != 0) {
+        export_pipe_drop(p, TYCHO_DROP_EXPORT_FAILED, k);
+        return 0;
+    }
+    *items = k;
+    *give_up_at = 0;
+    return 1;
+}
+
+static void drop_all(export_pipe_t *p, tycho_drop_reason_t reason)
+{
+    logs_pipe_t *l = (logs_pipe_t *)p;
+    size_t n = l->n;
+    while (l->n)
+        free(pop(l));
+    export_pipe_drop(p, reason, n);
+}
+
+static void destroy(export_pipe_t *p)
+{
+    logs_pipe_t *l = (logs_pipe_t *)p;
+    while (l->n)
+        free(pop(l));
+    free(l->q);
+    l->q = NULL;
+}
+
+static const export_pipe_ops_t ops = {
+    .produce = produce,
+    .queued = queued,
+    .drop_all = drop_all,
+    .tick = NULL,
+    .shutdown = NULL,
+    .destroy = destroy,
+};
+
+int export_logs_init(tycho_exporters_t *e, char *err, size_t errlen)
+{
+    logs_pipe_t *l = &e->logs;
+    l->base.e = e;
+    l->base.ops = &ops;
+    l->base.signal = TYCHO_SIGNAL_LOGS;
+    l->base.name = "logs";
+    l->base.target = &e->cfg.logs.target;
+    if (!e->cfg.logs.enabled) return 0;
+    l->cap = e->cfg.logs.max_queue;
+    if (!(l->q = calloc(l->cap, sizeof *l->q))) {
+        snprintf(err, errlen, "exporters: out of memory");
+        return -1;
+    }
+    l->base.interval_ms = e->cfg.logs.flush_interval_ms;
+    l->base.enabled = 1;
+    return 0;
+}
+
+void export_logs_add(tycho_exporters_t *e, const char *line, size_t len)
+{
+    logs_pipe_t *l = &e->logs;
+    export_pipe_t *p = &l->base;
+    if (e->finishing) {
+        export_pipe_drop(p, TYCHO_DROP_SHUTDOWN, 1);
+        return;
+    }
+    if (len > e->cfg.logs.max_line) {
+        export_pipe_drop(p, TYCHO_DROP_TOO_LARGE, 1);
+        return;
+    }
+    if (l->n == l->cap) {
+        export_pipe_drop(p, TYCHO_DROP_QUEUE_FULL, 1);
+        return;
+    }
+    tycho_loki_entry_t *en = tycho_loki_entry_new(line, len, (int64_t)export_wall_ns());
+    if (!en || export_mem_reserve(e, en->mem) != 0) {
+        free(en);
+        export_pipe_drop(p, TYCHO_DROP_QUEUE_FULL, 1);
+        export_pipe_depth(p);
+        return;
+    }
+    l->q[(l->head + l->n) % l->cap] = en;
+    l->n++;
+    l->queued_line_bytes += en->line_len;
+    if (l->queued_line_bytes >= e->cfg.logs.batch_bytes)
+        export_pipe_kick(p, 0);
+    else
+        export_pipe_depth(p);
+}

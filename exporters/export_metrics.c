@@ -1,0 +1,154 @@
+/* The metrics pipeline: a registry snapshot every TYCHO_REMOTE_WRITE_INTERVAL
+ * becomes remote-write requests, queued in order and sent one at a time
+ * (a receiver refuses samples older than what it has, so order matters).
+ * When the queue or the byte budget is full the oldest requests go first:
+ * the newest values matter most. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "exporters/exporters_internal.h"
+#include "exporters/remote_write.h"
+
+static size_t queued(const export_pipe_t *p)
+{
+    return ((const metrics_pipe_t *)p)->queued_samples;
+}
+
+static metrics_batch_t pop(metrics_pipe_t *m)
+{
+    metrics_batch_t b = m->q[m->head];
+    m->q[m->head] = (metrics_batch_t){TYCHO_BUF_INIT, 0};
+    m->head = (m->head + 1) % m->cap;
+    m->n--;
+    m->queued_samples -= b.samples;
+    export_mem_release(m->base.e, b.body.cap);
+    return b;
+}
+
+static void drop_oldest(metrics_pipe_t *m, tycho_drop_reason_t reason)
+{
+    metrics_batch_t b = pop(m);
+    tycho_buf_free(&b.body);
+    export_pipe_drop(&m->base, reason, b.samples);
+}
+
+static int emit(tycho_buf_t *body, size_t nsamples, void *ud)
+{
+    metrics_pipe_t *m = ud;
+    tycho_exporters_t *e = m->base.e;
+    size_t need = body->len + 1;
+    /* make room: the queue bound, then the byte budget */
+    while (m->n && (m->n == m->cap || export_mem_reserve(e, need) != 0)) {
+        drop_oldest(m, TYCHO_DROP_QUEUE_FULL);
+    }
+    if (m->n == m->cap) return 0; /* cap of 0 cannot happen; defensive */
+    if (!m->n && export_mem_reserve(e, need) != 0) {
+        export_pipe_drop(&m->base, TYCHO_DROP_QUEUE_FULL, nsamples);
+        return 0;
+    }
+    /* keep an exact-size copy: the encoder reuses its buffer */
+    metrics_batch_t b = {TYCHO_BUF_INIT, nsamples};
+    if (tycho_buf_reserve(&b.body, need) != 0 || tycho_buf_append(&b.body, body->data, body->len)) {
+        export_mem_release(e, need);
+        tycho_buf_free(&b.body);
+        export_pipe_drop(&m->base, TYCHO_DROP_EXPORT_FAILED, nsamples);
+        return 0;
+    }
+    /* account what the buffer really holds */
+    export_mem_release(e, need);
+    e->mem_used += b.body.cap;
+    m->q[(m->head + m->n) % m->cap] = b;
+    m->n++;
+    m->queued_samples += nsamples;
+    return 0;
+}
+
+static void take_snapshot(metrics_pipe_t *m)
+{
+    tycho_exporters_t *e = m->base.e;
+    if (!e->registry) return;
+    tycho_metrics_snapshot_t *snap = tycho_metrics_snapshot(e->registry);
+    if (!snap) return;
+    tycho_rw_options_t o = {e->cfg.metrics.job, e->cfg.metrics.instance,
+                            e->cfg.metrics.max_samples};
+    int rc = tycho_rw_encode(snap, &o, emit, m);
+    tycho_metrics_snapshot_free(snap);
+    if (rc != 0) tycho_log_warn("exporter metrics: cannot encode a snapshot", LF_INT("rc", rc));
+    export_pipe_depth(&m->base);
+}
+
+static void tick(export_pipe_t *p)
+{
+    take_snapshot((metrics_pipe_t *)p);
+    export_pipe_kick(p, 1);
+}
+
+static void shutdown_(export_pipe_t *p)
+{
+    take_snapshot((metrics_pipe_t *)p); /* the final values */
+}
+
+static int produce(export_pipe_t *p, int force, tycho_buf_t *body, size_t *items,
+                   uint64_t *give_up_at)
+{
+    (void)force;
+    metrics_pipe_t *m = (metrics_pipe_t *)p;
+    if (!m->n) return 0;
+    metrics_batch_t b = pop(m);
+    *body = b.body;
+    *items = b.samples;
+    *give_up_at = 0;
+    return 1;
+}
+
+static void drop_all(export_pipe_t *p, tycho_drop_reason_t reason)
+{
+    metrics_pipe_t *m = (metrics_pipe_t *)p;
+    while (m->n)
+        drop_oldest(m, reason);
+}
+
+static void destroy(export_pipe_t *p)
+{
+    metrics_pipe_t *m = (metrics_pipe_t *)p;
+    while (m->n) {
+        metrics_batch_t b = pop(m);
+        tycho_buf_free(&b.body);
+    }
+    free(m->q);
+    m->q = NULL;
+}
+
+static const export_pipe_ops_t ops = {
+    .produce = produce,
+    .queued = queued,
+    .drop_all = drop_all,
+    .tick = tick,
+    .shutdown = shutdown_,
+    .destroy = destroy,
+};
+
+int export_metrics_init(tycho_exporters_t *e, char *err, size_t errlen)
+{
+    metrics_pipe_t *m = &e->metrics;
+    m->base.e = e;
+    m->base.ops = &ops;
+    m->base.signal = TYCHO_SIGNAL_METRICS;
+    m->base.name = "metrics";
+    m->base.target = &e->cfg.metrics.target;
+    if (!e->cfg.metrics.enabled) return 0;
+    if (!e->registry) {
+        snprintf(err, errlen, "TYCHO_REMOTE_WRITE_URL: no metrics registry to export");
+        return -1;
+    }
+    m->cap = e->cfg.metrics.max_pending;
+    if (!(m->q = calloc(m->cap, sizeof *m->q))) {
+        snprintf(err, errlen, "exporters: out of memory");
+        return -1;
+    }
+    m->base.interval_ms = e->cfg.metrics.interval_ms;
+    m->base.enabled = 1;
+    return 0;
+}

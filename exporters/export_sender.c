@@ -1,0 +1,424 @@
+#define _GNU_SOURCE /* strcasestr */
+#include "exporters/export_sender.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "aws/sigv4.h"
+#include "core/log.h"
+#include "exporters/otlp_encode.h"
+#include "exporters/remote_write.h"
+
+#define LOG_EVERY_MS 60000 /* at most one drop/reject line per sender per minute */
+#define MAX_HEADERS 40
+
+struct tycho_export_sender {
+    tycho_export_sender_opts_t o;
+    uv_timer_t timer;
+    int busy;
+    tycho_buf_t body;
+    uint64_t give_up_at, deadline;
+    unsigned attempts;
+    tycho_http_req_t *req;
+    tycho_aws_creds_wait_t *wait;
+    uint64_t creds_generation;
+    tycho_sigv4_key_cache_t keys;
+    uint64_t rng;
+
+    /* health */
+    uint64_t requests, retries;
+    int64_t last_success_ns, last_error_ns;
+    char last_error[300];
+    int failing;
+    uint64_t last_log_ms;
+    unsigned suppressed;
+
+    void (*closed)(void *ud);
+    void *closed_ud;
+    int is_closed;
+};
+
+static int64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static uint64_t next_rand(tycho_export_sender_t *s)
+{
+    uint64_t x = s->rng; /* xorshift64* */
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    s->rng = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+tycho_export_sender_t *tycho_export_sender_new(const tycho_export_sender_opts_t *o)
+{
+    tycho_export_sender_t *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->o = *o;
+    s->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)s ^ 0x9E3779B97F4A7C15ULL;
+    if (!s->rng) s->rng = 1;
+    uv_timer_init(o->loop, &s->timer);
+    s->timer.data = s;
+    return s;
+}
+
+int tycho_export_sender_busy(const tycho_export_sender_t *s)
+{
+    return s->busy;
+}
+
+void tycho_export_sender_set_deadline(tycho_export_sender_t *s, uint64_t deadline)
+{
+    s->deadline = deadline;
+}
+
+/* The earliest of the batch's give-up time and the shutdown deadline. */
+static uint64_t limit_of(const tycho_export_sender_t *s)
+{
+    uint64_t l = s->give_up_at;
+    if (s->deadline && (!l || s->deadline < l)) l = s->deadline;
+    return l;
+}
+
+static void finish(tycho_export_sender_t *s, tycho_export_outcome_t outcome, int64_t rejected)
+{
+    tycho_export_result_t r = {outcome, rejected, s->attempts};
+    s->busy = 0;
+    s->req = NULL;
+    s->wait = NULL;
+    uv_timer_stop(&s->timer);
+    tycho_buf_free(&s->body);
+    s->o.done(s, &r, s->o.ud);
+}
+
+/* A line about a dropped batch: at most one a minute, with how many were
+ * suppressed since. */
+static void log_drop(tycho_export_sender_t *s, const char *what)
+{
+    uint64_t now = uv_now(s->o.loop);
+    if (s->last_log_ms && now - s->last_log_ms < LOG_EVERY_MS) {
+        s->suppressed++;
+        return;
+    }
+    tycho_log_warn(what, LF_STR("exporter", s->o.name), LF_STR("endpoint", s->o.target->display),
+                   LF_STR("error", s->last_error), LF_INT("attempts", s->attempts),
+                   LF_INT("suppressed", s->suppressed));
+    s->last_log_ms = now;
+    s->suppressed = 0;
+}
+
+static void set_error(tycho_export_sender_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void set_error(tycho_export_sender_t *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->last_error, sizeof s->last_error, fmt, ap);
+    va_end(ap);
+    s->last_error_ns = wall_ns();
+}
+
+static void attempt(tycho_export_sender_t *s);
+
+static void on_timer(uv_timer_t *t)
+{
+    attempt(t->data);
+}
+
+/* A transient failure: another attempt after a delay, unless a bound is hit. */
+static void retry_later(tycho_export_sender_t *s, const char *retry_after)
+{
+    if (!s->failing) {
+        s->failing = 1;
+        tycho_log_warn("exporter failing, retrying", LF_STR("exporter", s->o.name),
+                       LF_STR("endpoint", s->o.target->display), LF_STR("error", s->last_error));
+    }
+    if (s->attempts > s->o.retry->max_retries) {
+        log_drop(s, "exporter dropped a batch: retries exhausted");
+        finish(s, TYCHO_EXPORT_FAILED, 0);
+        return;
+    }
+    uint64_t delay;
+    if (retry_after &&
+        tycho_export_parse_retry_after(retry_after, (int64_t)time(NULL), &delay) == 0) {
+        if (delay > s->o.retry->retry_after_max_ms) delay = s->o.retry->retry_after_max_ms;
+    } else {
+        delay = tycho_export_backoff_ms(s->o.retry, s->attempts, next_rand(s));
+    }
+    uint64_t now = uv_now(s->o.loop), limit = limit_of(s);
+    if (limit && now + delay >= limit) {
+        log_drop(s, "exporter dropped a batch: no time left to retry");
+        finish(s, TYCHO_EXPORT_FAILED, 0);
+        return;
+    }
+    s->retries++;
+    uv_timer_start(&s->timer, on_timer, delay, 0);
+}
+
+static void on_response(const tycho_http_response_t *res, void *ud)
+{
+    tycho_export_sender_t *s = ud;
+    s->req = NULL;
+    s->requests++;
+    if (res->error == TYCHO_HTTP_E_CANCELLED) {
+        set_error(s, "cancelled");
+        finish(s, TYCHO_EXPORT_ABORTED, 0);
+        return;
+    }
+    tycho_export_verdict_t v = tycho_export_classify(s->o.proto, res->error != 0, res->status);
+    if (v == TYCHO_EXPORT_DONE) {
+        int64_t rejected = 0;
+        if (s->o.proto == TYCHO_EXPORT_PROTO_OTLP) {
+            char msg[200];
+            if (tycho_otlp_parse_response(res->body, res->body_len, &rejected, msg, sizeof msg) ==
+                    0 &&
+                (rejected > 0 || msg[0])) {
+                set_error(s, "partial success: %lld rejected: %s", (long long)rejected, msg);
+                log_drop(s, "exporter: receiver accepted part of a batch");
+            }
+        }
+        s->last_success_ns = wall_ns();
+        if (s->failing) {
+            s->failing = 0;
+            tycho_log_info("exporter recovered", LF_STR("exporter", s->o.name),
+                           LF_STR("endpoint", s->o.target->display));
+        }
+        finish(s, TYCHO_EXPORT_SENT, rejected > 0 ? rejected : 0);
+        return;
+    }
+    if (res->error) {
+        set_error(s, "%s",
+                  res->error_message && *res->error_message ? res->error_message
+                                                            : tycho_http_strerror(res->error));
+    } else {
+        /* the body verbatim (cut), as remote write asks for 4xx */
+        size_t n = res->body_len > 200 ? 200 : res->body_len;
+        char body[201];
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            body[k++] = (res->body[i] == '\n' || res->body[i] == '\r') ? ' ' : res->body[i];
+        body[k] = 0;
+        set_error(s, "HTTP %ld%s%s", res->status, k ? ": " : "", body);
+    }
+    if (v == TYCHO_EXPORT_REJECT) {
+        if (s->o.creds && res->status == 403 && res->body && strcasestr(res->body, "expired"))
+            tycho_aws_creds_invalidate(s->o.creds, s->creds_generation);
+        log_drop(s, "exporter dropped a batch the receiver rejected");
+        finish(s, TYCHO_EXPORT_REJECTED, 0);
+        return;
+    }
+    retry_later(s, res->error ? NULL : tycho_http_response_header(res, "retry-after"));
+}
+
+static void request(tycho_export_sender_t *s, const tycho_aws_creds_t *creds)
+{
+    const tycho_export_target_t *t = s->o.target;
+    tycho_http_header_t h[MAX_HEADERS];
+    size_t n = 0;
+    h[n++] = (tycho_http_header_t){"Content-Type", s->o.content_type};
+    if (s->o.content_encoding)
+        h[n++] = (tycho_http_header_t){"Content-Encoding", s->o.content_encoding};
+    if (s->o.proto == TYCHO_EXPORT_PROTO_PRW)
+        h[n++] = (tycho_http_header_t){"X-Prometheus-Remote-Write-Version", TYCHO_RW_VERSION};
+    for (size_t i = 0; i < t->headers.n && n < MAX_HEADERS - 5; i++)
+        h[n++] = (tycho_http_header_t){t->headers.items[i].key, t->headers.items[i].value};
+
+    tycho_sigv4_output_t sig;
+    memset(&sig, 0, sizeof sig);
+    int signed_ = 0;
+    if (creds) {
+        tycho_sigv4_header_t sh[MAX_HEADERS];
+        for (size_t i = 0; i < n; i++)
+            sh[i] = (tycho_sigv4_header_t){h[i].name, h[i].value};
+        tycho_sigv4_request_t rq = {
+            .method = "POST",
+            .host = t->host,
+            .path = t->path,
+            .query = t->query,
+            .headers = sh,
+            .nheaders = n,
+            .body = s->body.data,
+            .body_len = s->body.len,
+            .service = t->sigv4_service,
+            .region = t->sigv4_region,
+            .access_key_id = creds->access_key_id,
+            .secret_access_key = creds->secret_access_key,
+            .session_token = creds->session_token,
+            .time = (int64_t)time(NULL),
+        };
+        if (tycho_sigv4_sign(&rq, &s->keys, &sig, NULL, NULL) != 0) {
+            s->attempts++;
+            set_error(s, "SigV4 signing failed");
+            retry_later(s, NULL);
+            return;
+        }
+        s->creds_generation = creds->generation;
+        signed_ = 1;
+        /* Host as signed (curl would send the same, but say it once). */
+        h[n++] = (tycho_http_header_t){"Host", t->host};
+        h[n++] = (tycho_http_header_t){"X-Amz-Date", sig.amz_date};
+        if (sig.security_token)
+            h[n++] = (tycho_http_header_t){"X-Amz-Security-Token", sig.security_token};
+        h[n++] = (tycho_http_header_t){"Authorization", sig.authorization.data};
+    }
+
+    long timeout = t->timeout_ms;
+    uint64_t now = uv_now(s->o.loop), limit = limit_of(s);
+    if (limit) {
+        if (now >= limit) {
+            if (signed_) tycho_buf_free(&sig.authorization);
+            set_error(s, "no time left for another attempt");
+            log_drop(s, "exporter dropped a batch: no time left to retry");
+            finish(s, TYCHO_EXPORT_FAILED, 0);
+            return;
+        }
+        if ((uint64_t)timeout > limit - now) timeout = (long)(limit - now);
+    }
+    tycho_http_request_t rq = {
+        .method = "POST",
+        .url = t->url,
+        .headers = h,
+        .nheaders = n,
+        .body = s->body.data,
+        .body_len = s->body.len,
+        .connect_timeout_ms = timeout < 5000 ? timeout : 5000,
+        .timeout_ms = timeout,
+        .max_response_bytes = 1 << 20,
+    };
+    s->attempts++;
+    int rc = tycho_http_request(s->o.http, &rq, on_response, s, &s->req);
+    if (signed_) tycho_buf_free(&sig.authorization);
+    if (rc != 0) {
+        s->req = NULL;
+        set_error(s, "cannot start the request (%s)", strerror(-rc));
+        if (rc == -ESHUTDOWN) {
+            finish(s, TYCHO_EXPORT_ABORTED, 0);
+            return;
+        }
+        retry_later(s, NULL);
+    }
+}
+
+static void on_creds(const tycho_aws_creds_t *creds, const char *error, void *ud)
+{
+    tycho_export_sender_t *s = ud;
+    s->wait = NULL;
+    if (!creds) {
+        s->attempts++;
+        set_error(s, "credentials: %s", error ? error : "unavailable");
+        retry_later(s, NULL);
+        return;
+    }
+    request(s, creds);
+}
+
+static void attempt(tycho_export_sender_t *s)
+{
+    if (!s->o.target->sigv4_service[0]) {
+        request(s, NULL);
+        return;
+    }
+    if (!s->o.creds) {
+        s->attempts++;
+        set_error(s, "credentials: no provider");
+        retry_later(s, NULL);
+        return;
+    }
+    const tycho_aws_creds_t *c = tycho_aws_creds_peek(s->o.creds);
+    if (c) {
+        request(s, c);
+        return;
+    }
+    int rc = tycho_aws_creds_get(s->o.creds, on_creds, s, &s->wait);
+    if (rc != 0) {
+        s->wait = NULL;
+        s->attempts++;
+        set_error(s, "credentials: %s", strerror(-rc));
+        if (rc == -ESHUTDOWN) {
+            finish(s, TYCHO_EXPORT_ABORTED, 0);
+            return;
+        }
+        retry_later(s, NULL);
+    }
+}
+
+int tycho_export_sender_send(tycho_export_sender_t *s, tycho_buf_t *body, uint64_t give_up_at)
+{
+    if (s->busy) return -EBUSY;
+    s->busy = 1;
+    s->body = *body;
+    *body = (tycho_buf_t)TYCHO_BUF_INIT;
+    s->give_up_at = give_up_at;
+    s->attempts = 0;
+    attempt(s);
+    return 0;
+}
+
+void tycho_export_sender_abort(tycho_export_sender_t *s)
+{
+    if (!s->busy) return;
+    if (s->req) tycho_http_cancel(s->req);
+    if (s->wait) tycho_aws_creds_wait_cancel(s->wait);
+    s->req = NULL;
+    s->wait = NULL;
+    set_error(s, "abandoned at shutdown");
+    finish(s, TYCHO_EXPORT_ABORTED, 0);
+}
+
+static void append_time(tycho_buf_t *out, const char *key, int64_t ns)
+{
+    tycho_buf_printf(out, ",\"%s\":", key);
+    if (!ns) {
+        tycho_buf_puts(out, "null");
+        return;
+    }
+    char t[31];
+    tycho_log_format_time(t, ns);
+    tycho_buf_printf(out, "\"%s\"", t);
+}
+
+void tycho_export_sender_status_json(const tycho_export_sender_t *s, tycho_buf_t *out)
+{
+    tycho_buf_printf(out, "\"requests\":%llu,\"retries\":%llu,\"failing\":%s",
+                     (unsigned long long)s->requests, (unsigned long long)s->retries,
+                     s->failing ? "true" : "false");
+    append_time(out, "last_success", s->last_success_ns);
+    tycho_buf_puts(out, ",\"last_error\":");
+    if (s->last_error_ns)
+        tycho_buf_append_json_string(out, s->last_error, strlen(s->last_error));
+    else
+        tycho_buf_puts(out, "null");
+    append_time(out, "last_error_time", s->last_error_ns);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    tycho_export_sender_t *s = h->data;
+    s->is_closed = 1;
+    if (s->closed) s->closed(s->closed_ud);
+}
+
+void tycho_export_sender_free(tycho_export_sender_t *s)
+{
+    if (!s) return;
+    tycho_buf_free(&s->body);
+    free(s);
+}
+
+void tycho_export_sender_close(tycho_export_sender_t *s, void (*closed)(void *ud), void *ud)
+{
+    tycho_export_sender_abort(s);
+    s->closed = closed;
+    s->closed_ud = ud;
+    uv_close((uv_handle_t *)&s->timer, on_closed);
+}

@@ -1,0 +1,547 @@
+#define _GNU_SOURCE /* qsort_r */
+#include "exporters/loki_encode.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "exporters/export_arena.h"
+#include "exporters/export_snappy.h"
+#include "loki_push.pb-c.h"
+
+/* --- reading a log line ---------------------------------------------------- */
+
+static const char *ws(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    return p;
+}
+
+/* p at the opening quote; returns the position after the closing quote. */
+static const char *string_end(const char *p, const char *e, int *escaped)
+{
+    *escaped = 0;
+    for (p++; p < e; p++) {
+        if (*p == '\\') {
+            *escaped = 1;
+            p++;
+        } else if (*p == '"') {
+            return p + 1;
+        }
+    }
+    return NULL;
+}
+
+static const char *value_end(const char *p, const char *e)
+{
+    int depth = 0, esc;
+    while (p < e) {
+        char c = *p;
+        if (c == '"') {
+            if (!(p = string_end(p, e, &esc))) return NULL;
+            if (!depth) return p;
+            continue;
+        }
+        if (c == '{' || c == '[')
+            depth++;
+        else if (c == '}' || c == ']') {
+            if (!depth) return p; /* end of the enclosing object */
+            if (--depth == 0) return p + 1;
+        } else if (!depth && (c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
+            return p;
+        }
+        p++;
+    }
+    return depth ? NULL : p;
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        int c = (unsigned char)p[i], d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+        else
+            return -1;
+        v = v * 16 + (unsigned)d;
+    }
+    *out = v;
+    return 0;
+}
+
+static size_t put_utf8(char *o, unsigned cp)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Unescapes the JSON string body s[0..n) into o (room for n + 1 bytes:
+ * every escape is at least as long as what it stands for). */
+static size_t unescape(const char *s, size_t n, char *o)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '\\' || i + 1 >= n) {
+            o[k++] = s[i];
+            continue;
+        }
+        char c = s[++i];
+        switch (c) {
+        case 'n':
+            o[k++] = '\n';
+            break;
+        case 't':
+            o[k++] = '\t';
+            break;
+        case 'r':
+            o[k++] = '\r';
+            break;
+        case 'b':
+            o[k++] = '\b';
+            break;
+        case 'f':
+            o[k++] = '\f';
+            break;
+        case 'u': {
+            unsigned cp;
+            if (i + 4 >= n || hex4(s + i + 1, &cp) != 0) {
+                o[k++] = '?';
+                break;
+            }
+            i += 4;
+            if (cp >= 0xD800 && cp <= 0xDBFF && i + 6 < n && s[i + 1] == '\\' && s[i + 2] == 'u') {
+                unsigned lo;
+                if (hex4(s + i + 3, &lo) == 0 && lo >= 0xDC00 && lo <= 0xDFFF) {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    i += 6;
+                }
+            }
+            if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;
+            k += put_utf8(o + k, cp);
+            break;
+        }
+        default:
+            o[k++] = c;
+            break; /* \" \\ \/ */
+        }
+    }
+    o[k] = 0;
+    return k;
+}
+
+int tycho_loki_parse_time(const char *s, size_t n, int64_t *ns)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *p = s, *e = s + n;
+    int v[6];
+    static const int width[6] = {4, 2, 2, 2, 2, 2};
+    static const char sep[6] = {'-', '-', 'T', ':', ':', 0};
+    for (int f = 0; f < 6; f++) {
+        if (e - p < width[f]) return -1;
+        int x = 0;
+        for (int i = 0; i < width[f]; i++) {
+            if (!isdigit((unsigned char)p[i])) return -1;
+            x = x * 10 + (p[i] - '0');
+        }
+        v[f] = x;
+        p += width[f];
+        if (sep[f]) {
+            if (p >= e) return -1;
+            if (f == 2 ? (*p != 'T' && *p != 't' && *p != ' ') : *p != sep[f]) return -1;
+            p++;
+        }
+    }
+    if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
+        return -1;
+    int64_t frac = 0;
+    if (p < e && *p == '.') {
+        p++;
+        int digits = 0;
+        while (p < e && isdigit((unsigned char)*p)) {
+            if (digits < 9) frac = frac * 10 + (*p - '0');
+            digits++;
+            p++;
+        }
+        if (!digits) return -1;
+        for (; digits < 9; digits++)
+            frac *= 10;
+    }
+    int64_t offset = 0;
+    if (p < e && (*p == 'Z' || *p == 'z')) {
+        p++;
+    } else if (p + 6 == e && (*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
+               isdigit((unsigned char)p[2]) && p[3] == ':' && isdigit((unsigned char)p[4]) &&
+               isdigit((unsigned char)p[5])) {
+        int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
+        offset = (int64_t)(hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
+        p += 6;
+    } else {
+        return -1;
+    }
+    if (p != e) return -1;
+    tm.tm_year = v[0] - 1900;
+    tm.tm_mon = v[1] - 1;
+    tm.tm_mday = v[2];
+    tm.tm_hour = v[3];
+    tm.tm_min = v[4];
+    tm.tm_sec = v[5];
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1 && v[0] != 1969) return -1;
+    *ns = ((int64_t)t - offset) * 1000000000 + frac;
+    return 0;
+}
+
+static const char *norm_level(const char *s, size_t n)
+{
+    static const struct {
+        const char *in, *out;
+    } map[] = {{"trace", "trace"},    {"debug", "debug"}, {"info", "info"},   {"warn", "warn"},
+               {"warning", "warn"},   {"error", "error"}, {"err", "error"},   {"fatal", "fatal"},
+               {"critical", "fatal"}, {"crit", "fatal"},  {"panic", "fatal"}, {"notice", "info"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strlen(map[i].in) == n && strncasecmp(map[i].in, s, n) == 0) return map[i].out;
+    return "unknown";
+}
+
+#define MAX_FIELD 128
+
+enum { F_TIME, F_LEVEL, F_SERVICE, F_TRACE, F_SPAN, F_REQUEST, F_COUNT };
+static const char *const field_names[F_COUNT] = {"time",     "level",   "service",
+                                                 "trace_id", "span_id", "request_id"};
+
+tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, int64_t now_ns)
+{
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    struct {
+        const char *p;
+        size_t n;
+        int esc;
+    } f[F_COUNT];
+    memset(f, 0, sizeof f);
+
+    const char *p = line, *e = line + len;
+    p = ws(p, e);
+    if (p < e && *p == '{') {
+        p = ws(p + 1, e);
+        while (p < e && *p == '"') {
+            int kesc, vesc = 0;
+            const char *kend = string_end(p, e, &kesc);
+            if (!kend) break;
+            const char *k = p + 1;
+            size_t kn = (size_t)(kend - 1 - k);
+            p = ws(kend, e);
+            if (p >= e || *p != ':') break;
+            p = ws(p + 1, e);
+            if (p >= e) break;
+            const char *vs = p, *vend;
+            if (*p == '"') {
+                if (!(vend = string_end(p, e, &vesc))) break;
+                if (!kesc)
+                    for (int i = 0; i < F_COUNT; i++)
+                        if (strlen(field_names[i]) == kn && memcmp(field_names[i], k, kn) == 0 &&
+                            !f[i].p && (size_t)(vend - vs - 2) <= MAX_FIELD * 6) {
+                            f[i].p = vs + 1;
+                            f[i].n = (size_t)(vend - vs - 2);
+                            f[i].esc = vesc;
+                        }
+            } else if (!(vend = value_end(p, e))) {
+                break;
+            }
+            p = ws(vend, e);
+            if (p < e && *p == ',')
+                p = ws(p + 1, e);
+            else
+                break;
+        }
+    }
+
+    size_t need = sizeof(tycho_loki_entry_t) + len + 1;
+    for (int i = F_SERVICE; i < F_COUNT; i++)
+        if (f[i].p) need += f[i].n + 1;
+    tycho_loki_entry_t *en = malloc(need);
+    if (!en) return NULL;
+    memset(en, 0, sizeof *en);
+    char *d = (char *)(en + 1);
+    memcpy(d, line, len);
+    d[len] = 0;
+    en->line = d;
+    en->line_len = len;
+    d += len + 1;
+    en->mem = need;
+
+    char tmp[MAX_FIELD * 6 + 1];
+    en->ts_ns = now_ns;
+    if (f[F_TIME].p && !f[F_TIME].esc) {
+        int64_t t;
+        if (tycho_loki_parse_time(f[F_TIME].p, f[F_TIME].n, &t) == 0) en->ts_ns = t;
+    }
+    en->level = "unknown";
+    if (f[F_LEVEL].p) {
+        size_t n = f[F_LEVEL].esc ? unescape(f[F_LEVEL].p, f[F_LEVEL].n, tmp) : f[F_LEVEL].n;
+        en->level = norm_level(f[F_LEVEL].esc ? tmp : f[F_LEVEL].p, n);
+    }
+    const char **dst[F_COUNT] = {NULL,          NULL,         &en->service,
+                                 &en->trace_id, &en->span_id, &en->request_id};
+    for (int i = F_SERVICE; i < F_COUNT; i++) {
+        if (!f[i].p) continue;
+        size_t n;
+        if (f[i].esc) {
+            n = unescape(f[i].p, f[i].n, d);
+        } else {
+            memcpy(d, f[i].p, f[i].n);
+            n = f[i].n;
+            d[n] = 0;
+        }
+        /* bounded, printable, valid UTF-8: anything else is not a label or id */
+        int ok = n > 0 && n <= MAX_FIELD && tycho_export_utf8_valid(d, n);
+        for (size_t j = 0; ok && j < n; j++)
+            if ((unsigned char)d[j] < 0x20 || d[j] == 0x7f) ok = 0;
+        if (ok) *dst[i] = d;
+        d += f[i].n + 1;
+    }
+    return en;
+}
+
+/* --- encoding ----------------------------------------------------------- */
+
+typedef struct stream {
+    const char *service;
+    const char *level;
+    size_t *idx;
+    size_t n, cap;
+} stream_t;
+
+static int by_time(const void *a, const void *b, void *ctx)
+{
+    tycho_loki_entry_t *const *en = ctx;
+    size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+    int64_t ta = en[ia]->ts_ns, tb = en[ib]->ts_ns;
+    if (ta != tb) return ta < tb ? -1 : 1;
+    return ia < ib ? -1 : ia > ib; /* stable: arrival order */
+}
+
+int tycho_loki_append_selector(tycho_buf_t *out, const char *const *names,
+                               const char *const *values, size_t n)
+{
+    if (tycho_buf_puts(out, "{")) return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (tycho_buf_printf(out, "%s%s=\"", i ? ", " : "", names[i])) return -ENOMEM;
+        for (const char *c = values[i]; *c; c++) {
+            const char *esc = *c == '"' ? "\\\"" : *c == '\\' ? "\\\\" : *c == '\n' ? "\\n" : NULL;
+            if (esc ? tycho_buf_puts(out, esc) : tycho_buf_append(out, c, 1)) return -ENOMEM;
+        }
+        if (tycho_buf_puts(out, "\"")) return -ENOMEM;
+    }
+    return tycho_buf_puts(out, "}");
+}
+
+/* The stream's label names/values, sorted by name. Returns the count. */
+static size_t stream_labels(const stream_t *s, const tycho_loki_options_t *o, const char **names,
+                            const char **values)
+{
+    size_t n = 0;
+    const tycho_export_kvs_t *st = o->labels;
+    const char *fixed_n[2] = {"level", "service"};
+    const char *fixed_v[2] = {s->level, s->service};
+    size_t i = 0, j = 0, ns = st ? st->n : 0;
+    while (i < 2 || j < ns) {
+        if (j >= ns || (i < 2 && strcmp(fixed_n[i], st->items[j].key) < 0)) {
+            names[n] = fixed_n[i];
+            values[n++] = fixed_v[i++];
+        } else {
+            names[n] = st->items[j].key;
+            values[n++] = st->items[j++].value;
+        }
+    }
+    return n;
+}
+
+static int encode_json(tycho_loki_entry_t *const *en, const stream_t *st, size_t nst,
+                       const tycho_loki_options_t *o, tycho_buf_t *out)
+{
+    const char *names[16], *values[16];
+    if (tycho_buf_puts(out, "{\"streams\":[")) return -ENOMEM;
+    for (size_t s = 0; s < nst; s++) {
+        size_t nl = stream_labels(&st[s], o, names, values);
+        if (tycho_buf_puts(out, s ? ",{\"stream\":{" : "{\"stream\":{")) return -ENOMEM;
+        for (size_t i = 0; i < nl; i++) {
+            if ((i && tycho_buf_puts(out, ",")) ||
+                tycho_buf_append_json_string(out, names[i], strlen(names[i])) ||
+                tycho_buf_puts(out, ":") ||
+                tycho_buf_append_json_string(out, values[i], strlen(values[i])))
+                return -ENOMEM;
+        }
+        if (tycho_buf_puts(out, "},\"values\":[")) return -ENOMEM;
+        for (size_t k = 0; k < st[s].n; k++) {
+            const tycho_loki_entry_t *e = en[st[s].idx[k]];
+            /* the timestamp MUST be a string of unix nanoseconds */
+            if (tycho_buf_printf(out, "%s[\"%lld\",", k ? "," : "", (long long)e->ts_ns) ||
+                tycho_buf_append_json_string(out, e->line, e->line_len))
+                return -ENOMEM;
+            const char *mk[3] = {"trace_id", "span_id", "request_id"};
+            const char *mv[3] = {e->trace_id, e->span_id, e->request_id};
+            int any = 0;
+            for (int m = 0; m < 3; m++) {
+                if (!mv[m]) continue;
+                if (tycho_buf_puts(out, any ? "," : ",{") ||
+                    tycho_buf_append_json_string(out, mk[m], strlen(mk[m])) ||
+                    tycho_buf_puts(out, ":") ||
+                    tycho_buf_append_json_string(out, mv[m], strlen(mv[m])))
+                    return -ENOMEM;
+                any = 1;
+            }
+            if ((any && tycho_buf_puts(out, "}")) || tycho_buf_puts(out, "]")) return -ENOMEM;
+        }
+        if (tycho_buf_puts(out, "]}")) return -ENOMEM;
+    }
+    return tycho_buf_puts(out, "]}");
+}
+
+static int encode_proto(tycho_loki_entry_t *const *en, const stream_t *st, size_t nst,
+                        const tycho_loki_options_t *o, tycho_buf_t *out)
+{
+    tycho_export_arena_t a = TYCHO_EXPORT_ARENA_INIT;
+    tycho_buf_t sel = TYCHO_BUF_INIT, raw = TYCHO_BUF_INIT;
+    const char *names[16], *values[16];
+    int rc = -ENOMEM;
+    Tycho__Loki__PushRequest req = TYCHO__LOKI__PUSH_REQUEST__INIT;
+    req.streams = tycho_export_arena_array(&a, nst, sizeof *req.streams);
+    if (!req.streams) goto out;
+    for (size_t s = 0; s < nst; s++) {
+        Tycho__Loki__StreamAdapter *sa = tycho_export_arena_alloc(&a, sizeof *sa);
+        if (!sa) goto out;
+        *sa = (Tycho__Loki__StreamAdapter)TYCHO__LOKI__STREAM_ADAPTER__INIT;
+        size_t nl = stream_labels(&st[s], o, names, values);
+        tycho_buf_reset(&sel);
+        if (tycho_loki_append_selector(&sel, names, values, nl)) goto out;
+        if (!(sa->labels = tycho_export_arena_utf8(&a, sel.data, sel.len))) goto out;
+        if (sa->labels == sel.data) { /* sel is reused: keep a copy */
+            char *c = tycho_export_arena_alloc(&a, sel.len + 1);
+            if (!c) goto out;
+            memcpy(c, sel.data, sel.len + 1);
+            sa->labels = c;
+        }
+        sa->entries = tycho_export_arena_array(&a, st[s].n, sizeof *sa->entries);
+        if (!sa->entries) goto out;
+        for (size_t k = 0; k < st[s].n; k++) {
+            const tycho_loki_entry_t *e = en[st[s].idx[k]];
+            Tycho__Loki__EntryAdapter *ea = tycho_export_arena_alloc(&a, sizeof *ea);
+            Tycho__Loki__Timestamp *ts = tycho_export_arena_alloc(&a, sizeof *ts);
+            if (!ea || !ts) goto out;
+            *ea = (Tycho__Loki__EntryAdapter)TYCHO__LOKI__ENTRY_ADAPTER__INIT;
+            *ts = (Tycho__Loki__Timestamp)TYCHO__LOKI__TIMESTAMP__INIT;
+            int64_t sec = e->ts_ns / 1000000000, nsec = e->ts_ns % 1000000000;
+            if (nsec < 0) {
+                nsec += 1000000000;
+                sec -= 1;
+            }
+            ts->seconds = sec;
+            ts->nanos = (int32_t)nsec;
+            ea->timestamp = ts;
+            if (!(ea->line = tycho_export_arena_utf8(&a, e->line, e->line_len))) goto out;
+            const char *mk[3] = {"trace_id", "span_id", "request_id"};
+            const char *mv[3] = {e->trace_id, e->span_id, e->request_id};
+            size_t nm = 0;
+            for (int m = 0; m < 3; m++)
+                nm += mv[m] != NULL;
+            if (nm) {
+                ea->structured_metadata =
+                    tycho_export_arena_array(&a, nm, sizeof *ea->structured_metadata);
+                if (!ea->structured_metadata) goto out;
+                for (int m = 0; m < 3; m++) {
+                    if (!mv[m]) continue;
+                    Tycho__Loki__LabelPairAdapter *lp = tycho_export_arena_alloc(&a, sizeof *lp);
+                    if (!lp) goto out;
+                    *lp = (Tycho__Loki__LabelPairAdapter)TYCHO__LOKI__LABEL_PAIR_ADAPTER__INIT;
+                    lp->name = (char *)mk[m];
+                    lp->value = (char *)mv[m];
+                    ea->structured_metadata[ea->n_structured_metadata++] = lp;
+                }
+            }
+            sa->entries[k] = ea;
+        }
+        sa->n_entries = st[s].n;
+        req.streams[s] = sa;
+    }
+    req.n_streams = nst;
+    size_t size = tycho__loki__push_request__get_packed_size(&req);
+    if (tycho_buf_reserve(&raw, size + 1)) goto out;
+    tycho__loki__push_request__pack(&req, (uint8_t *)raw.data);
+    raw.len = size;
+    rc = tycho_export_snappy(raw.data, raw.len, out);
+out:
+    tycho_export_arena_free(&a);
+    tycho_buf_free(&sel);
+    tycho_buf_free(&raw);
+    return rc;
+}
+
+int tycho_loki_encode(tycho_loki_entry_t *const *entries, size_t n, const tycho_loki_options_t *o,
+                      tycho_buf_t *out)
+{
+    stream_t *st = NULL;
+    size_t nst = 0, cap = 0;
+    int rc = -ENOMEM;
+    const char *defsvc = o->default_service && *o->default_service ? o->default_service : "tycho";
+    for (size_t i = 0; i < n; i++) {
+        const char *svc = entries[i]->service ? entries[i]->service : defsvc;
+        size_t s;
+        for (s = 0; s < nst; s++)
+            if (st[s].level == entries[i]->level && strcmp(st[s].service, svc) == 0) break;
+        if (s == nst) {
+            if (nst == cap) {
+                size_t nc = cap ? cap * 2 : 8;
+                stream_t *p = realloc(st, nc * sizeof *st);
+                if (!p) goto out;
+                st = p;
+                cap = nc;
+            }
+            st[nst++] = (stream_t){svc, entries[i]->level, NULL, 0, 0};
+        }
+        if (st[s].n == st[s].cap) {
+            size_t nc = st[s].cap ? st[s].cap * 2 : 16;
+            size_t *p = realloc(st[s].idx, nc * sizeof *p);
+            if (!p) goto out;
+            st[s].idx = p;
+            st[s].cap = nc;
+        }
+        st[s].idx[st[s].n++] = i;
+    }
+    for (size_t s = 0; s < nst; s++)
+        qsort_r(st[s].idx, st[s].n, sizeof *st[s].idx, by_time, (void *)entries);
+    rc = o->json ? encode_json(entries, st, nst, o, out) : encode_proto(entries, st, nst, o, out);
+out:
+    for (size_t s = 0; s < nst; s++)
+        free(st[s].idx);
+    free(st);
+    return rc;
+}

@@ -1,0 +1,56 @@
+/* loki_encode — Loki push bodies from tycho's JSON log lines (PROTOCOLS.md
+ * section 2). A line is read just enough to route it: its top-level "time"
+ * (RFC 3339, ns), "level", "service", "trace_id", "span_id" and
+ * "request_id". Streams are keyed by a small fixed label set — service,
+ * level and the static TYCHO_LOKI_LABELS — never by request data; trace,
+ * span and request ids travel as structured metadata. Entries of a stream
+ * are sent in timestamp order. The line itself is pushed unchanged (minus
+ * its newline). Pure functions, any thread. */
+#ifndef TYCHO_EXPORTERS_LOKI_ENCODE_H
+#define TYCHO_EXPORTERS_LOKI_ENCODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "exporters/export_config.h"
+
+#define TYCHO_LOKI_CONTENT_TYPE_PROTOBUF "application/x-protobuf"
+#define TYCHO_LOKI_CONTENT_TYPE_JSON "application/json"
+
+/* One queued line, in a single allocation (free with free()). The string
+ * fields point into it and are NUL-terminated; NULL when absent. */
+typedef struct tycho_loki_entry {
+    int64_t ts_ns;
+    const char *line; /* without the trailing newline */
+    size_t line_len;
+    const char *level;   /* normalised: trace debug info warn error fatal unknown */
+    const char *service; /* NULL: the default service */
+    const char *trace_id, *span_id, *request_id;
+    size_t mem; /* bytes this entry holds */
+} tycho_loki_entry_t;
+
+/* Parses line[0..len) (a JSON object; anything else is kept as an
+ * "unknown"-level line). now_ns stamps lines without a readable time. NULL on
+ * ENOMEM. */
+tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, int64_t now_ns);
+
+typedef struct tycho_loki_options {
+    const tycho_export_kvs_t *labels; /* static labels, sorted by name */
+    const char *default_service;
+    int json; /* 1: the JSON push body (uncompressed); 0: protobuf + snappy */
+} tycho_loki_options_t;
+
+/* Appends the push body for entries[0..n) to out. 0, -ENOMEM or -EIO. */
+int tycho_loki_encode(tycho_loki_entry_t *const *entries, size_t n, const tycho_loki_options_t *o,
+                      tycho_buf_t *out);
+
+/* RFC 3339 time ("2026-11-25T16:22:32.123456789Z", offsets allowed) to unix
+ * ns. 0 or -1. */
+int tycho_loki_parse_time(const char *s, size_t n, int64_t *ns);
+
+/* Appends {name="value",...} with Go-style escapes in values. */
+int tycho_loki_append_selector(tycho_buf_t *out, const char *const *names,
+                               const char *const *values, size_t n);
+
+#endif

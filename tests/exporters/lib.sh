@@ -1,0 +1,137 @@
+# Shared by tests/exporters/test_*.sh: peers, receiver, driver, assertions.
+# Every helper fails the test (exit 1) when what it needs is missing.
+set -euo pipefail
+: "${TYCHO_SRC:?}" "${TYCHO_BUILD:?}"
+EXP_DIR="$TYCHO_SRC/tests/exporters"
+DRIVER="$TYCHO_BUILD/tools/export_driver"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tycho-exp.XXXXXX")
+PIDS=()
+
+cleanup() {
+    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+[ -x "$DRIVER" ] || fail "missing $DRIVER (build the tools: make tool_export_driver)"
+command -v node >/dev/null || fail "node not found (install nodejs; scripts/setup does)"
+# The decoders come from npm (scripts/setup installs them); tests running in
+# parallel take a lock so only one of them runs npm ci.
+(
+    flock 9
+    if [ ! -d "$EXP_DIR/node_modules/@opentelemetry/otlp-transformer" ] ||
+        [ ! -d "$EXP_DIR/node_modules/snappyjs" ]; then
+        cd "$EXP_DIR" && npm ci --no-audit --no-fund --loglevel=error
+    fi
+) 9>"${TMPDIR:-/tmp}/tycho-exporters-npm.lock" ||
+    fail "npm ci in tests/exporters failed (the test decoders come from npm)"
+
+# start_receiver NAME: a loopback receiver.js; sets ${NAME}_PORT and ${NAME}_PID.
+start_receiver() {
+    local name=$1 port=${2:-0} out="$WORK/$1.port"
+    node "$EXP_DIR/receiver.js" "$port" >"$out" 2>"$WORK/$1.err" &
+    local pid=$!
+    PIDS+=("$pid")
+    for _ in $(seq 100); do
+        if grep -q '^PORT ' "$out" 2>/dev/null; then break; fi
+        kill -0 "$pid" 2>/dev/null || fail "receiver $name died: $(cat "$WORK/$1.err")"
+        sleep 0.05
+    done
+    grep -q '^PORT ' "$out" || fail "receiver $name did not start"
+    printf -v "${name}_PORT" '%s' "$(sed -n 's/^PORT //p' "$out")"
+    printf -v "${name}_PID" '%s' "$pid"
+}
+
+# stop_pid PID: stops one process we started.
+stop_pid() {
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+# mode PORT JSON: sets the receiver's behaviour.
+mode() {
+    curl -sf -X POST -d "$2" "http://127.0.0.1:$1/__mode" >/dev/null || fail "cannot set mode on :$1"
+}
+
+# captured PORT FILE: saves what the receiver captured.
+captured() {
+    curl -sf "http://127.0.0.1:$1/__captured" >"$2" || fail "cannot read captures from :$1"
+}
+
+reset_captured() {
+    curl -sf -X POST "http://127.0.0.1:$1/__reset" >/dev/null || fail "cannot reset :$1"
+}
+
+# last_status FILE: the last STATUS json the driver printed.
+last_status() {
+    sed -n 's/^STATUS //p' "$1" | tail -n1
+}
+
+# jsget JSON EXPR: evaluates a JS expression over the parsed JSON (as `s`).
+jsget() {
+    node -e 'const s = JSON.parse(process.argv[1]); const v = eval(process.argv[2]); console.log(typeof v === "object" ? JSON.stringify(v) : v)' "$1" "$2"
+}
+
+tycho_version() {
+    sed -n 's/^project(tycho VERSION \([0-9.]*\).*/\1/p' "$TYCHO_SRC/CMakeLists.txt"
+}
+
+free_port() {
+    node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# start_prometheus: Debian prometheus with the remote-write receiver on a
+# free loopback port; sets PROM_PORT.
+start_prometheus() {
+    command -v prometheus >/dev/null ||
+        fail "prometheus not found (Debian package prometheus; scripts/setup installs it)"
+    PROM_PORT=$(free_port)
+    mkdir -p "$WORK/prom/data"
+    cat >"$WORK/prom/prometheus.yml" <<YML
+global:
+  scrape_interval: 1h
+  evaluation_interval: 1h
+YML
+    prometheus --config.file="$WORK/prom/prometheus.yml" --storage.tsdb.path="$WORK/prom/data" \
+        --web.listen-address="127.0.0.1:$PROM_PORT" --web.enable-remote-write-receiver \
+        --log.level=warn >"$WORK/prom/log" 2>&1 &
+    PIDS+=("$!")
+    local pid=$!
+    for _ in $(seq 200); do
+        curl -sf "http://127.0.0.1:$PROM_PORT/-/ready" >/dev/null 2>&1 && return 0
+        kill -0 "$pid" 2>/dev/null || fail "prometheus died: $(tail -5 "$WORK/prom/log")"
+        sleep 0.1
+    done
+    fail "prometheus not ready: $(tail -5 "$WORK/prom/log")"
+}
+
+# promql QUERY: the instant-query result array (JSON).
+promql() {
+    curl -sfG "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1" |
+        node -e 'let d="";process.stdin.on("data",c=>d+=c).on("end",()=>{const j=JSON.parse(d);if(j.status!=="success")process.exit(1);console.log(JSON.stringify(j.data.result))})'
+}
+
+# wait_lines FILE PATTERN N [SECONDS]: waits until FILE has N lines matching.
+wait_lines() {
+    local file=$1 pat=$2 n=$3 secs=${4:-30}
+    for _ in $(seq $((secs * 20))); do
+        [ "$(grep -c "$pat" "$file" 2>/dev/null || true)" -ge "$n" ] && return 0
+        sleep 0.05
+    done
+    fail "timed out waiting for $n x '$pat' in $file: $(cat "$file")"
+}
+
+# nth_status FILE N: the N-th STATUS json (1-based).
+nth_status() {
+    sed -n 's/^STATUS //p' "$1" | sed -n "${2}p"
+}
+
+summary() { # FILE KIND
+    node "$EXP_DIR/capture_summary.js" "$1" "$2"
+}

@@ -1,0 +1,510 @@
+/* Unit tests of the exporters' configuration (exporters/export_config):
+ * the OTLP endpoint rules, percent-decoded k=v lists, durations and sizes,
+ * URLs, AWS host recognition, and whole configurations read through a fake
+ * environment (defaults, disabling, precedence, one-line errors). */
+#include "exporters/export_config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+/* --- a fake environment: NULL-terminated name/value pairs ---------------- */
+
+static const char *fake_env(const char *name, void *ud)
+{
+    const char *const *kv = ud;
+    for (size_t i = 0; kv[i]; i += 2)
+        if (strcmp(kv[i], name) == 0) return kv[i + 1];
+    return NULL;
+}
+
+static char warned[512];
+static void on_warn(const char *msg, void *ud)
+{
+    (void)ud;
+    snprintf(warned, sizeof warned, "%s", msg);
+}
+
+static int load(tycho_export_config_t *c, const char *const *env, char *err, size_t n)
+{
+    warned[0] = 0;
+    return tycho_export_config_load(c, fake_env, (void *)env, on_warn, err, n);
+}
+
+/* Expects a load error whose message starts with prefix. */
+static void expect_error(const char *const *env, const char *prefix)
+{
+    tycho_export_config_t c;
+    char err[512];
+    int rc = load(&c, env, err, sizeof err);
+    if (rc == 0) {
+        tycho_export_config_free(&c);
+        fail_msg("accepted; expected an error starting with \"%s\"", prefix);
+    }
+    if (strncmp(err, prefix, strlen(prefix)) != 0)
+        fail_msg("error \"%s\" does not start with \"%s\"", err, prefix);
+    assert_null(strchr(err, '\n'));
+}
+
+static void test_otlp_url(void **state)
+{
+    (void)state;
+    struct {
+        const char *generic, *specific, *want;
+    } cases[] = {
+        {"http://c:4318", NULL, "http://c:4318/v1/traces"},
+        {"http://c:4318/", NULL, "http://c:4318/v1/traces"},
+        {"http://c:4318/x/", NULL, "http://c:4318/x/v1/traces"},
+        {"http://c:4318/x", NULL, "http://c:4318/x/v1/traces"},
+        {"http://ignored:1", "http://c:4318/custom", "http://c:4318/custom"},
+        {NULL, "http://c:4318/v1/traces/", "http://c:4318/v1/traces/"},
+        {NULL, "http://c:4318", "http://c:4318/"},
+        {NULL, "https://xray.us-east-1.amazonaws.com/v1/traces",
+         "https://xray.us-east-1.amazonaws.com/v1/traces"},
+        {"", "", NULL},
+        {NULL, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *u = tycho_export_otlp_traces_url(cases[i].generic, cases[i].specific);
+        if (!cases[i].want) {
+            assert_null(u);
+            continue;
+        }
+        assert_non_null(u);
+        assert_string_equal(u, cases[i].want);
+        free(u);
+    }
+}
+
+static void test_kv_list(void **state)
+{
+    (void)state;
+    tycho_export_kvs_t kv = {0};
+    char err[200];
+    assert_int_equal(
+        tycho_export_parse_kv_list(" a = 1 ,b=x%20y%2Cz%3D, ,c=,a=2", &kv, err, sizeof err), 0);
+    assert_int_equal(kv.n, 3);
+    assert_string_equal(tycho_export_kvs_get(&kv, "a"), "2"); /* the last one wins */
+    assert_string_equal(tycho_export_kvs_get(&kv, "b"), "x y,z=");
+    assert_string_equal(tycho_export_kvs_get(&kv, "c"), "");
+    tycho_export_kvs_free(&kv);
+
+    assert_int_equal(tycho_export_parse_kv_list("k%41y=v+w", &kv, err, sizeof err), 0);
+    assert_string_equal(tycho_export_kvs_get(&kv, "kAy"), "v+w"); /* '+' stays */
+    tycho_export_kvs_free(&kv);
+
+    const char *bad[] = {"novalue", "=v", "a=%zz", "a=%4", "a=b,c"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(tycho_export_parse_kv_list(bad[i], &kv, err, sizeof err), -1);
+        assert_true(strlen(err) > 0);
+        tycho_export_kvs_free(&kv);
+    }
+}
+
+static void test_durations_sizes(void **state)
+{
+    (void)state;
+    uint64_t ms;
+    assert_int_equal(tycho_export_parse_duration("15", 1000, &ms), 0);
+    assert_int_equal(ms, 15000);
+    assert_int_equal(tycho_export_parse_duration("0.25", 1000, &ms), 0);
+    assert_int_equal(ms, 250);
+    assert_int_equal(tycho_export_parse_duration("5000", 1, &ms), 0);
+    assert_int_equal(ms, 5000);
+    assert_int_equal(tycho_export_parse_duration("500ms", 1000, &ms), 0);
+    assert_int_equal(ms, 500);
+    assert_int_equal(tycho_export_parse_duration("2m", 1, &ms), 0);
+    assert_int_equal(ms, 120000);
+    assert_int_equal(tycho_export_parse_duration("1h", 1, &ms), 0);
+    assert_int_equal(ms, 3600000);
+    const char *bad[] = {"", "-1", "abc", "5x", "1e400", "nan", "s"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(tycho_export_parse_duration(bad[i], 1, &ms), -1);
+
+    size_t sz;
+    assert_int_equal(tycho_export_parse_size("65536", &sz), 0);
+    assert_int_equal(sz, 65536);
+    assert_int_equal(tycho_export_parse_size("64MiB", &sz), 0);
+    assert_int_equal(sz, 64u << 20);
+    assert_int_equal(tycho_export_parse_size("2K", &sz), 0);
+    assert_int_equal(sz, 2048);
+    assert_int_equal(tycho_export_parse_size("1g", &sz), 0);
+    assert_int_equal(sz, 1u << 30);
+    assert_int_equal(tycho_export_parse_size("10MB", &sz), 0);
+    assert_int_equal(sz, 10u << 20);
+    assert_int_equal(tycho_export_parse_size("12X", &sz), -1);
+    assert_int_equal(tycho_export_parse_size("-1", &sz), -1);
+    assert_int_equal(tycho_export_parse_size("99999999999999999999", &sz), -1);
+}
+
+static void test_target_url(void **state)
+{
+    (void)state;
+    tycho_export_target_t t = {0};
+    char err[200];
+    assert_int_equal(
+        tycho_export_target_set_url(&t,
+                                    "https://user:pw@APS-Workspaces.us-west-2.amazonaws.com:443/"
+                                    "workspaces/ws-1/api/v1/remote_write?a=1#frag",
+                                    err, sizeof err),
+        0);
+    assert_string_equal(t.host,
+                        "aps-workspaces.us-west-2.amazonaws.com"); /* default port dropped */
+    assert_string_equal(t.path, "/workspaces/ws-1/api/v1/remote_write");
+    assert_string_equal(t.query, "a=1");
+    assert_string_equal(
+        t.display,
+        "https://APS-Workspaces.us-west-2.amazonaws.com:443/workspaces/ws-1/api/v1/remote_write");
+    assert_null(strstr(t.display, "pw")); /* userinfo never shown */
+    assert_null(strchr(t.url, '#'));
+
+    assert_int_equal(tycho_export_target_set_url(&t, "http://127.0.0.1:9090", err, sizeof err), 0);
+    assert_string_equal(t.host, "127.0.0.1:9090");
+    assert_string_equal(t.path, "/");
+    assert_null(t.query);
+    assert_int_equal(
+        tycho_export_target_set_url(&t, "http://[::1]:3100/loki/api/v1/push", err, sizeof err), 0);
+    assert_string_equal(t.host, "[::1]:3100");
+    assert_string_equal(t.path, "/loki/api/v1/push");
+
+    const char *bad[] = {"ftp://x/",        "http://",      "http://:80/", "http://h:0/",
+                         "http://h:99999/", "http://h:8a/", "http://a b/", "localhost:3100"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (tycho_export_target_set_url(&t, bad[i], err, sizeof err) != -1)
+            fail_msg("accepted %s", bad[i]);
+    free(t.url);
+    free(t.display);
+    free(t.host);
+    free(t.path);
+    free(t.query);
+}
+
+static void test_aws_host(void **state)
+{
+    (void)state;
+    char svc[32], reg[64];
+    assert_int_equal(tycho_export_aws_host("aps-workspaces.eu-west-1.amazonaws.com", svc,
+                                           sizeof svc, reg, sizeof reg),
+                     0);
+    assert_string_equal(svc, "aps");
+    assert_string_equal(reg, "eu-west-1");
+    assert_int_equal(
+        tycho_export_aws_host("xray.us-east-2.amazonaws.com:443", svc, sizeof svc, reg, sizeof reg),
+        0);
+    assert_string_equal(svc, "xray");
+    assert_string_equal(reg, "us-east-2");
+    assert_int_equal(tycho_export_aws_host("aps-workspaces.cn-north-1.amazonaws.com.cn", svc,
+                                           sizeof svc, reg, sizeof reg),
+                     0);
+    assert_string_equal(reg, "cn-north-1");
+    assert_int_equal(tycho_export_aws_host("localhost:9090", svc, sizeof svc, reg, sizeof reg), -1);
+    assert_int_equal(tycho_export_aws_host("amazonaws.com", svc, sizeof svc, reg, sizeof reg), -1);
+    assert_int_equal(tycho_export_aws_host("a.b.c.amazonaws.com", svc, sizeof svc, reg, sizeof reg),
+                     -1);
+}
+
+static void test_nothing_configured(void **state)
+{
+    (void)state;
+    const char *env[] = {"OTEL_SERVICE_NAME", "x", "TYCHO_LOKI_LABELS", "env=prod", NULL};
+    tycho_export_config_t c;
+    char err[256];
+    assert_int_equal(load(&c, env, err, sizeof err), 0);
+    assert_false(c.traces.enabled);
+    assert_false(c.metrics.enabled);
+    assert_false(c.logs.enabled);
+    assert_int_equal(c.max_bytes, 64u << 20);
+    tycho_export_config_free(&c);
+}
+
+static void test_traces_defaults_and_resource(void **state)
+{
+    (void)state;
+    const char *env[] = {"OTEL_EXPORTER_OTLP_ENDPOINT",
+                         "http://collector:4318",
+                         "OTEL_RESOURCE_ATTRIBUTES",
+                         "service.name=from-attrs,deployment.environment=prod%20eu",
+                         "OTEL_SERVICE_NAME",
+                         "api",
+                         "OTEL_EXPORTER_OTLP_HEADERS",
+                         "a=1",
+                         "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                         "b=2",
+                         NULL};
+    tycho_export_config_t c;
+    char err[256];
+    assert_int_equal(load(&c, env, err, sizeof err), 0);
+    assert_true(c.traces.enabled);
+    assert_string_equal(c.traces.target.url, "http://collector:4318/v1/traces");
+    assert_int_equal(c.traces.target.timeout_ms, 10000);
+    assert_int_equal(c.traces.schedule_delay_ms, 5000);
+    assert_int_equal(c.traces.export_timeout_ms, 30000);
+    assert_int_equal(c.traces.max_queue, 2048);
+    assert_int_equal(c.traces.max_batch, 512);
+    assert_string_equal(c.traces.target.sigv4_service, "");
+    /* OTEL_SERVICE_NAME wins over the attribute; the signal-specific headers win */
+    assert_string_equal(tycho_export_kvs_get(&c.traces.resource, "service.name"), "api");
+    assert_string_equal(tycho_export_kvs_get(&c.traces.resource, "deployment.environment"),
+                        "prod eu");
+    assert_string_equal(tycho_export_kvs_get(&c.traces.resource, "service.version"), TYCHO_VERSION);
+    assert_string_equal(tycho_export_kvs_get(&c.traces.resource, "telemetry.sdk.name"), "tycho");
+    assert_int_equal(c.traces.target.headers.n, 1);
+    assert_string_equal(tycho_export_kvs_get(&c.traces.target.headers, "b"), "2");
+    assert_null(c.traces.ecs_metadata_uri);
+    tycho_export_config_free(&c);
+
+    /* a bad OTEL_RESOURCE_ATTRIBUTES is discarded whole (spec), with a warning */
+    const char *env2[] = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                          "http://c/t",
+                          "OTEL_RESOURCE_ATTRIBUTES",
+                          "a=1,b=%zz",
+                          "OTEL_EXPORTER_OTLP_TIMEOUT",
+                          "2500",
+                          "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+                          "1500",
+                          "OTEL_BSP_SCHEDULE_DELAY",
+                          "250",
+                          "ECS_CONTAINER_METADATA_URI_V4",
+                          "http://169.254.170.2/v4/abc",
+                          NULL};
+    assert_int_equal(load(&c, env2, err, sizeof err), 0);
+    assert_null(tycho_export_kvs_get(&c.traces.resource, "a"));
+    assert_string_equal(tycho_export_kvs_get(&c.traces.resource, "service.name"),
+                        "unknown_service:tycho");
+    assert_non_null(strstr(warned, "OTEL_RESOURCE_ATTRIBUTES"));
+    assert_string_equal(c.traces.target.url, "http://c/t");
+    assert_int_equal(c.traces.target.timeout_ms, 1500);
+    assert_int_equal(c.traces.schedule_delay_ms, 250);
+    assert_string_equal(c.traces.ecs_metadata_uri, "http://169.254.170.2/v4/abc");
+    tycho_export_config_free(&c);
+}
+
+static void test_traces_disabled(void **state)
+{
+    (void)state;
+    const char *const envs[][7] = {
+        {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318", "OTEL_TRACES_EXPORTER", "none", NULL},
+        {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318", "OTEL_SDK_DISABLED", "True", NULL},
+        {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318", "OTEL_TRACES_EXPORTER", "otlp,none", NULL},
+        {"OTEL_EXPORTER_OTLP_ENDPOINT", "", NULL},
+    };
+    for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
+        tycho_export_config_t c;
+        char err[256];
+        assert_int_equal(load(&c, envs[i], err, sizeof err), 0);
+        assert_false(c.traces.enabled);
+        tycho_export_config_free(&c);
+    }
+    /* "false" (or anything but true) does not disable */
+    const char *env[] = {"OTEL_EXPORTER_OTLP_ENDPOINT",
+                         "http://c:4318",
+                         "OTEL_SDK_DISABLED",
+                         "false",
+                         "OTEL_TRACES_EXPORTER",
+                         "otlp",
+                         NULL};
+    tycho_export_config_t c;
+    char err[256];
+    assert_int_equal(load(&c, env, err, sizeof err), 0);
+    assert_true(c.traces.enabled);
+    tycho_export_config_free(&c);
+}
+
+static void test_sigv4_inference(void **state)
+{
+    (void)state;
+    const char *env[] = {
+        "TYCHO_REMOTE_WRITE_URL",
+        "https://aps-workspaces.eu-central-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "https://xray.us-east-1.amazonaws.com/v1/traces",
+        "AWS_REGION",
+        "ap-southeast-2",
+        NULL};
+    tycho_export_config_t c;
+    char err[256];
+    assert_int_equal(load(&c, env, err, sizeof err), 0);
+    assert_string_equal(c.metrics.target.sigv4_service, "aps");
+    assert_string_equal(c.metrics.target.sigv4_region, "eu-central-1"); /* the host wins */
+    assert_string_equal(c.traces.target.sigv4_service, "xray");
+    assert_string_equal(c.traces.target.sigv4_region, "us-east-1");
+    tycho_export_config_free(&c);
+
+    /* explicit service on a non-AWS host: region from AWS_REGION, then AWS_DEFAULT_REGION */
+    const char *env2[] = {"TYCHO_REMOTE_WRITE_URL",
+                          "http://127.0.0.1:9/w",
+                          "TYCHO_REMOTE_WRITE_SIGV4_SERVICE",
+                          "aps",
+                          "AWS_DEFAULT_REGION",
+                          "us-west-1",
+                          NULL};
+    assert_int_equal(load(&c, env2, err, sizeof err), 0);
+    assert_string_equal(c.metrics.target.sigv4_service, "aps");
+    assert_string_equal(c.metrics.target.sigv4_region, "us-west-1");
+    tycho_export_config_free(&c);
+
+    /* "none" turns signing off even on an AWS host */
+    const char *env3[] = {"TYCHO_REMOTE_WRITE_URL",
+                          "https://aps-workspaces.eu-central-1.amazonaws.com/x",
+                          "TYCHO_REMOTE_WRITE_SIGV4_SERVICE", "none", NULL};
+    assert_int_equal(load(&c, env3, err, sizeof err), 0);
+    assert_string_equal(c.metrics.target.sigv4_service, "");
+    tycho_export_config_free(&c);
+
+    /* a collector in front of X-Ray is not signed unless asked */
+    const char *env4[] = {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318", NULL};
+    assert_int_equal(load(&c, env4, err, sizeof err), 0);
+    assert_string_equal(c.traces.target.sigv4_service, "");
+    tycho_export_config_free(&c);
+
+    const char *env5[] = {"TYCHO_REMOTE_WRITE_URL", "http://127.0.0.1:9/w",
+                          "TYCHO_REMOTE_WRITE_SIGV4_SERVICE", "aps", NULL};
+    expect_error(env5,
+                 "TYCHO_REMOTE_WRITE_SIGV4_SERVICE: SigV4 signing (service aps) needs a region");
+}
+
+static void test_metrics_and_logs(void **state)
+{
+    (void)state;
+    const char *env[] = {"TYCHO_REMOTE_WRITE_URL",
+                         "http://prom:9090/api/v1/write",
+                         "TYCHO_REMOTE_WRITE_INTERVAL",
+                         "30",
+                         "TYCHO_REMOTE_WRITE_INSTANCE",
+                         "i-1:8080",
+                         "TYCHO_LOKI_URL",
+                         "http://loki:3100/loki/api/v1/push",
+                         "TYCHO_LOKI_LABELS",
+                         "zone=b,app=tycho,env=prod",
+                         "TYCHO_LOKI_TENANT",
+                         "team-a",
+                         "TYCHO_LOKI_FORMAT",
+                         "json",
+                         "TYCHO_LOKI_FLUSH_INTERVAL",
+                         "250ms",
+                         "TYCHO_TELEMETRY_MAX_BYTES",
+                         "8MiB",
+                         "TYCHO_EXPORT_MAX_RETRIES",
+                         "3",
+                         NULL};
+    tycho_export_config_t c;
+    char err[256];
+    assert_int_equal(load(&c, env, err, sizeof err), 0);
+    assert_true(c.metrics.enabled);
+    assert_int_equal(c.metrics.interval_ms, 30000);
+    assert_string_equal(c.metrics.job, "tycho");
+    assert_string_equal(c.metrics.instance, "i-1:8080");
+    assert_int_equal(c.metrics.target.timeout_ms, 30000);
+    assert_true(c.logs.enabled);
+    assert_true(c.logs.json);
+    assert_int_equal(c.logs.flush_interval_ms, 250);
+    assert_int_equal(c.logs.labels.n, 3); /* sorted by name */
+    assert_string_equal(c.logs.labels.items[0].key, "app");
+    assert_string_equal(c.logs.labels.items[1].key, "env");
+    assert_string_equal(c.logs.labels.items[2].key, "zone");
+    assert_string_equal(tycho_export_kvs_get(&c.logs.target.headers, "X-Scope-OrgID"), "team-a");
+    assert_int_equal(c.max_bytes, 8u << 20);
+    assert_int_equal(c.retry.max_retries, 3);
+    tycho_export_config_free(&c);
+
+    /* the default instance: hostname and the port of TYCHO_LISTEN */
+    const char *env2[] = {"TYCHO_REMOTE_WRITE_URL", "http://prom:9090/api/v1/write", "TYCHO_LISTEN",
+                          "0.0.0.0:8181", NULL};
+    assert_int_equal(load(&c, env2, err, sizeof err), 0);
+    size_t n = strlen(c.metrics.instance);
+    assert_true(n > 5 && strcmp(c.metrics.instance + n - 5, ":8181") == 0);
+    assert_int_equal(c.metrics.interval_ms, 15000);
+    tycho_export_config_free(&c);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+#define BAD(var, val, prefix)                                                                      \
+    do {                                                                                           \
+        const char *env_[] = {"OTEL_EXPORTER_OTLP_ENDPOINT",                                       \
+                              "http://c:4318",                                                     \
+                              "TYCHO_REMOTE_WRITE_URL",                                            \
+                              "http://p/w",                                                        \
+                              "TYCHO_LOKI_URL",                                                    \
+                              "http://l/push",                                                     \
+                              var,                                                                 \
+                              val,                                                                 \
+                              NULL};                                                               \
+        expect_error(env_, prefix);                                                                \
+    } while (0)
+    BAD("OTEL_BSP_MAX_QUEUE_SIZE", "0", "OTEL_BSP_MAX_QUEUE_SIZE: ");
+    BAD("OTEL_BSP_MAX_QUEUE_SIZE", "12k", "OTEL_BSP_MAX_QUEUE_SIZE: ");
+    BAD("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "3000", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE: ");
+    BAD("OTEL_BSP_SCHEDULE_DELAY", "soon", "OTEL_BSP_SCHEDULE_DELAY: ");
+    BAD("OTEL_BSP_EXPORT_TIMEOUT", "0", "OTEL_BSP_EXPORT_TIMEOUT: ");
+    BAD("OTEL_EXPORTER_OTLP_TIMEOUT", "0", "OTEL_EXPORTER_OTLP_TIMEOUT: ");
+    BAD("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "OTEL_EXPORTER_OTLP_PROTOCOL: ");
+    BAD("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: ");
+    BAD("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", "OTEL_EXPORTER_OTLP_COMPRESSION: ");
+    BAD("OTEL_EXPORTER_OTLP_HEADERS", "a", "OTEL_EXPORTER_OTLP_HEADERS: missing '='");
+    BAD("OTEL_EXPORTER_OTLP_HEADERS", "bad name=x",
+        "OTEL_EXPORTER_OTLP_HEADERS: not a header name");
+    BAD("OTEL_EXPORTER_OTLP_HEADERS", "a=x%0D%0AInjected: 1",
+        "OTEL_EXPORTER_OTLP_HEADERS: control");
+    BAD("OTEL_EXPORTER_OTLP_HEADERS", "Content-Type=text/plain", "OTEL_EXPORTER_OTLP_HEADERS: ");
+    BAD("OTEL_TRACES_EXPORTER", "jaeger", "OTEL_TRACES_EXPORTER: ");
+    BAD("TYCHO_OTLP_SIGV4_SERVICE", "X Ray", "TYCHO_OTLP_SIGV4_SERVICE: ");
+    BAD("ECS_CONTAINER_METADATA_URI_V4", "file:///etc/passwd", "ECS_CONTAINER_METADATA_URI_V4: ");
+    BAD("TYCHO_REMOTE_WRITE_INTERVAL", "0", "TYCHO_REMOTE_WRITE_INTERVAL: ");
+    BAD("TYCHO_REMOTE_WRITE_INTERVAL", "fast", "TYCHO_REMOTE_WRITE_INTERVAL: ");
+    BAD("TYCHO_REMOTE_WRITE_TIMEOUT", "-1", "TYCHO_REMOTE_WRITE_TIMEOUT: ");
+    BAD("TYCHO_LOKI_LABELS", "service=x", "TYCHO_LOKI_LABELS: ");
+    BAD("TYCHO_LOKI_LABELS", "__x=1", "TYCHO_LOKI_LABELS: not a label name");
+    BAD("TYCHO_LOKI_LABELS", "a=", "TYCHO_LOKI_LABELS: empty value");
+    BAD("TYCHO_LOKI_LABELS", "a-b=1", "TYCHO_LOKI_LABELS: not a label name");
+    BAD("TYCHO_LOKI_FORMAT", "otlp", "TYCHO_LOKI_FORMAT: ");
+    BAD("TYCHO_LOKI_BATCH_BYTES", "10", "TYCHO_LOKI_BATCH_BYTES: ");
+    BAD("TYCHO_LOKI_MAX_QUEUE", "0", "TYCHO_LOKI_MAX_QUEUE: ");
+    BAD("TYCHO_LOKI_TENANT", "a\nb", "TYCHO_LOKI_TENANT: ");
+    BAD("TYCHO_TELEMETRY_MAX_BYTES", "1k", "TYCHO_TELEMETRY_MAX_BYTES: ");
+    BAD("TYCHO_TELEMETRY_MAX_BYTES", "lots", "TYCHO_TELEMETRY_MAX_BYTES: ");
+    BAD("TYCHO_EXPORT_MAX_RETRIES", "-2", "TYCHO_EXPORT_MAX_RETRIES: ");
+    BAD("TYCHO_EXPORT_BACKOFF_MIN", "1h1", "TYCHO_EXPORT_BACKOFF_MIN: ");
+    BAD("TYCHO_EXPORT_BACKOFF_MAX", "1ms", "TYCHO_EXPORT_BACKOFF_MAX: ");
+#undef BAD
+    const char *e0[] = {"TYCHO_REMOTE_WRITE_URL",
+                        "http://p/w",
+                        "TYCHO_REMOTE_WRITE_SIGV4_SERVICE",
+                        "aps",
+                        "TYCHO_REMOTE_WRITE_SIGV4_REGION",
+                        "Not A Region",
+                        NULL};
+    expect_error(e0, "TYCHO_REMOTE_WRITE_SIGV4_REGION: not a region name");
+    const char *e1[] = {"TYCHO_REMOTE_WRITE_URL", "prom:9090", NULL};
+    expect_error(e1, "TYCHO_REMOTE_WRITE_URL: not an http");
+    const char *e2[] = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:99999/x", NULL};
+    expect_error(e2, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: bad port");
+    const char *e3[] = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                        "https://xray.us-east-1.amazonaws.com/v1/traces",
+                        "OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20x", NULL};
+    expect_error(e3, "OTEL_EXPORTER_OTLP_HEADERS: Authorization conflicts with SigV4");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_otlp_url),
+        cmocka_unit_test(test_kv_list),
+        cmocka_unit_test(test_durations_sizes),
+        cmocka_unit_test(test_target_url),
+        cmocka_unit_test(test_aws_host),
+        cmocka_unit_test(test_nothing_configured),
+        cmocka_unit_test(test_traces_defaults_and_resource),
+        cmocka_unit_test(test_traces_disabled),
+        cmocka_unit_test(test_sigv4_inference),
+        cmocka_unit_test(test_metrics_and_logs),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,506 @@
+/* Unit tests of the exporters' encoders: OTLP traces (and the response
+ * reader), remote write (labels, histograms, splitting, snappy block), Loki
+ * (line reading, streams, order, metadata, protobuf and JSON bodies) and the
+ * UTF-8 clean-up they share. The bodies are decoded back with protobuf-c
+ * and snappy here; the independent decoders live in tests/exporters/. */
+#include "exporters/export_arena.h"
+#include "exporters/export_snappy.h"
+#include "exporters/loki_encode.h"
+#include "exporters/otlp_encode.h"
+#include "exporters/remote_write.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <snappy-c.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "loki_push.pb-c.h"
+#include "otlp_trace.pb-c.h"
+#include "prw.pb-c.h"
+
+/* --- helpers --------------------------------------------------------------- */
+
+static tycho_buf_t unsnappy(const tycho_buf_t *in)
+{
+    tycho_buf_t out = TYCHO_BUF_INIT;
+    size_t n;
+    assert_int_equal(snappy_uncompressed_length(in->data, in->len, &n), SNAPPY_OK);
+    assert_int_equal(tycho_buf_reserve(&out, n + 1), 0);
+    assert_int_equal(snappy_uncompress(in->data, in->len, out.data, &n), SNAPPY_OK);
+    out.len = n;
+    return out;
+}
+
+static const Tycho__Otlp__AnyValue *attr(Tycho__Otlp__KeyValue **kv, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(kv[i]->key, key) == 0) return kv[i]->value;
+    return NULL;
+}
+
+/* --- UTF-8 --------------------------------------------------------------- */
+
+static void test_utf8(void **state)
+{
+    (void)state;
+    tycho_export_arena_t a = TYCHO_EXPORT_ARENA_INIT;
+    const char *ok = "h\xC3\xA9llo \xF0\x9F\x98\x80";
+    assert_ptr_equal(tycho_export_arena_utf8(&a, ok, strlen(ok)), ok); /* no copy */
+    assert_string_equal(tycho_export_arena_utf8(&a,
+                                                "a\xFF"
+                                                "b",
+                                                3),
+                        "a\xEF\xBF\xBD"
+                        "b");
+    assert_string_equal(tycho_export_arena_utf8(&a, "\xC0\xAF", 2), "\xEF\xBF\xBD\xEF\xBF\xBD");
+    assert_string_equal(tycho_export_arena_utf8(&a, "\xED\xA0\x80", 3), /* surrogate */
+                        "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+    assert_string_equal(tycho_export_arena_utf8(&a, "x\xE2\x82", 3), "x\xEF\xBF\xBD\xEF\xBF\xBD");
+    const char nul[] = {'a', 0, 'b', 0};
+    assert_string_equal(tycho_export_arena_utf8(&a, nul, 3), "a\xEF\xBF\xBD"
+                                                             "b");
+    assert_false(tycho_export_utf8_valid("\xF4\x90\x80\x80", 4)); /* > U+10FFFF */
+    assert_true(tycho_export_utf8_valid("\xF4\x8F\xBF\xBF", 4));
+    tycho_export_arena_free(&a);
+}
+
+static void test_snappy_block(void **state)
+{
+    (void)state;
+    char raw[3000];
+    for (size_t i = 0; i < sizeof raw; i++)
+        raw[i] = (char)('a' + i % 7);
+    tycho_buf_t z = TYCHO_BUF_INIT;
+    assert_int_equal(tycho_export_snappy(raw, sizeof raw, &z), 0);
+    /* block format: a varint of the raw length first (3000 = 0xB8 0x17), no stream header */
+    assert_int_equal((unsigned char)z.data[0], 0xB8);
+    assert_int_equal((unsigned char)z.data[1], 0x17);
+    assert_true(z.len < sizeof raw);
+    tycho_buf_t back = unsnappy(&z);
+    assert_int_equal(back.len, sizeof raw);
+    assert_memory_equal(back.data, raw, sizeof raw);
+    tycho_buf_free(&z);
+    tycho_buf_free(&back);
+}
+
+/* --- OTLP --------------------------------------------------------------- */
+
+static void test_otlp(void **state)
+{
+    (void)state;
+    tycho_span_t *s = tycho_span_new("op", TYCHO_SPAN_KIND_CLIENT, NULL);
+    uint8_t tid[16], sid[8], pid[8];
+    for (int i = 0; i < 16; i++)
+        tid[i] = (uint8_t)(i + 1);
+    for (int i = 0; i < 8; i++)
+        sid[i] = (uint8_t)(0xA0 + i), pid[i] = (uint8_t)(0xB0 + i);
+    tycho_span_set_ids(s, tid, sid, pid, 0, 0x01);
+    s->start_ns = 1000;
+    tycho_span_set_attr(s, "s", TYCHO_AV_STR("v"));
+    tycho_span_set_attr(s, "i", TYCHO_AV_INT(-7));
+    tycho_span_set_attr(s, "d", TYCHO_AV_DBL(1.5));
+    tycho_span_set_attr(s, "b", TYCHO_AV_BOOL(0));
+    tycho_span_add_event(s, "ev", 1500);
+    tycho_span_set_status(s, TYCHO_SPAN_STATUS_OK, "ignored for OK");
+    tycho_span_end(s, 2000);
+    tycho_span_t *root = tycho_span_new("root", TYCHO_SPAN_KIND_SERVER, NULL);
+    tycho_span_set_ids(root, tid, pid, NULL, 0, 0x00);
+    root->start_ns = 3000;
+    root->end_ns = 1; /* an end before the start is clamped */
+
+    tycho_export_kvs_t res = {0};
+    tycho_export_kvs_set(&res, "service.name", "svc");
+    tycho_export_kvs_set(&res, "aws.log.group.names", "/a,/b");
+    tycho_span_t *spans[] = {s, root};
+    tycho_buf_t out = TYCHO_BUF_INIT;
+    assert_int_equal(tycho_otlp_encode_traces(&res, spans, 2, &out), 0);
+    Tycho__Otlp__ExportTraceServiceRequest *r =
+        tycho__otlp__export_trace_service_request__unpack(NULL, out.len, (uint8_t *)out.data);
+    assert_non_null(r);
+    assert_int_equal(r->n_resource_spans, 1);
+    Tycho__Otlp__ResourceSpans *rs = r->resource_spans[0];
+    const Tycho__Otlp__AnyValue *v =
+        attr(rs->resource->attributes, rs->resource->n_attributes, "service.name");
+    assert_string_equal(v->string_value, "svc");
+    v = attr(rs->resource->attributes, rs->resource->n_attributes, "aws.log.group.names");
+    assert_int_equal(v->value_case, TYCHO__OTLP__ANY_VALUE__VALUE_ARRAY_VALUE);
+    assert_int_equal(v->array_value->n_values, 2);
+    assert_string_equal(v->array_value->values[1]->string_value, "/b");
+    assert_int_equal(rs->n_scope_spans, 1);
+    assert_string_equal(rs->scope_spans[0]->scope->name, "tycho");
+    assert_string_equal(rs->scope_spans[0]->scope->version, TYCHO_VERSION);
+    assert_int_equal(rs->scope_spans[0]->n_spans, 2);
+    Tycho__Otlp__Span *m = rs->scope_spans[0]->spans[0];
+    assert_int_equal(m->trace_id.len, 16);
+    assert_memory_equal(m->trace_id.data, tid, 16);
+    assert_memory_equal(m->span_id.data, sid, 8);
+    assert_memory_equal(m->parent_span_id.data, pid, 8);
+    assert_int_equal(m->flags, 0x101); /* sampled, has-is-remote, local parent */
+    assert_int_equal(m->kind, TYCHO__OTLP__SPAN__SPAN_KIND__SPAN_KIND_CLIENT);
+    assert_int_equal(m->start_time_unix_nano, 1000);
+    assert_int_equal(m->end_time_unix_nano, 2000);
+    assert_int_equal(m->n_attributes, 4);
+    assert_int_equal(attr(m->attributes, 4, "i")->int_value, -7);
+    assert_true(attr(m->attributes, 4, "d")->double_value == 1.5);
+    v = attr(m->attributes, 4, "b");
+    assert_int_equal(v->value_case, TYCHO__OTLP__ANY_VALUE__VALUE_BOOL_VALUE); /* false is sent */
+    assert_int_equal(m->n_events, 1);
+    assert_int_equal(m->events[0]->time_unix_nano, 1500);
+    assert_int_equal(m->status->code, TYCHO__OTLP__STATUS__STATUS_CODE__STATUS_CODE_OK);
+    assert_string_equal(m->status->message, "");
+    Tycho__Otlp__Span *m2 = rs->scope_spans[0]->spans[1];
+    assert_int_equal(m2->parent_span_id.len, 0);
+    assert_int_equal(m2->flags, 0x100);
+    assert_null(m2->status); /* UNSET is not sent */
+    assert_int_equal(m2->end_time_unix_nano, 3000);
+    tycho__otlp__export_trace_service_request__free_unpacked(r, NULL);
+    tycho_buf_free(&out);
+    tycho_export_kvs_free(&res);
+    tycho_span_free(s);
+    tycho_span_free(root);
+}
+
+static void test_otlp_response(void **state)
+{
+    (void)state;
+    int64_t rejected;
+    char msg[100];
+    assert_int_equal(tycho_otlp_parse_response("", 0, &rejected, msg, sizeof msg), 0);
+    assert_int_equal(rejected, 0);
+    Tycho__Otlp__ExportTracePartialSuccess ps = TYCHO__OTLP__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
+    ps.rejected_spans = 3;
+    ps.error_message = "too old";
+    Tycho__Otlp__ExportTraceServiceResponse resp = TYCHO__OTLP__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
+    resp.partial_success = &ps;
+    uint8_t buf[64];
+    size_t n = tycho__otlp__export_trace_service_response__pack(&resp, buf);
+    assert_int_equal(tycho_otlp_parse_response(buf, n, &rejected, msg, sizeof msg), 0);
+    assert_int_equal(rejected, 3);
+    assert_string_equal(msg, "too old");
+    assert_int_equal(tycho_otlp_parse_response("\xff\xff\xff", 3, &rejected, msg, sizeof msg),
+                     -EINVAL);
+}
+
+/* --- remote write ------------------------------------------------------- */
+
+static tycho_metrics_t *sample_registry(void)
+{
+    tycho_metrics_t *r = tycho_metrics_new(1, 0);
+    char err[200];
+    static const char *const lab2[] = {"route", "method"};
+    static const char *const lab_inst[] = {"Alpha", "instance"};
+    static const char *const lab1[] = {"route"};
+    static const double b[] = {0.1, 1, 2.5};
+    tycho_metric_t *c, *g, *h, *ci;
+    tycho_metric_opts_t o = {.name = "http_requests_total",
+                             .type = TYCHO_METRIC_COUNTER,
+                             .label_names = lab2,
+                             .nlabels = 2};
+    assert_int_equal(tycho_metrics_register(r, &o, &c, err, sizeof err), 0);
+    o = (tycho_metric_opts_t){.name = "up_gauge", .type = TYCHO_METRIC_GAUGE};
+    assert_int_equal(tycho_metrics_register(r, &o, &g, err, sizeof err), 0);
+    o = (tycho_metric_opts_t){.name = "Zeta_counter_total",
+                              .type = TYCHO_METRIC_COUNTER,
+                              .label_names = lab_inst,
+                              .nlabels = 2};
+    assert_int_equal(tycho_metrics_register(r, &o, &ci, err, sizeof err), 0);
+    o = (tycho_metric_opts_t){.name = "latency_seconds",
+                              .type = TYCHO_METRIC_HISTOGRAM,
+                              .label_names = lab1,
+                              .nlabels = 1,
+                              .buckets = b,
+                              .nbuckets = 3};
+    assert_int_equal(tycho_metrics_register(r, &o, &h, err, sizeof err), 0);
+    const char *v1[] = {"/a", "GET"}, *v2[] = {"/a", ""}, *vi[] = {"A", "own:1"}, *vh[] = {"/b"};
+    tycho_metric_inc(c, 0, v1, 5);
+    tycho_metric_inc(c, 0, v2, 2); /* method "" is left out */
+    tycho_metric_set(g, 0, NULL, 1);
+    tycho_metric_inc(ci, 0, vi, 1);
+    tycho_metric_observe(h, 0, vh, 0.05);
+    tycho_metric_observe(h, 0, vh, 2);
+    tycho_metric_observe(h, 0, vh, 7);
+    return r;
+}
+
+static Tycho__Prw__TimeSeries *find_series(Tycho__Prw__WriteRequest *w, const char *name,
+                                           const char *lname, const char *lvalue)
+{
+    for (size_t i = 0; i < w->n_timeseries; i++) {
+        Tycho__Prw__TimeSeries *t = w->timeseries[i];
+        int name_ok = 0, label_ok = !lname;
+        for (size_t j = 0; j < t->n_labels; j++) {
+            if (!strcmp(t->labels[j]->name, "__name__") && !strcmp(t->labels[j]->value, name))
+                name_ok = 1;
+            if (lname && !strcmp(t->labels[j]->name, lname) && !strcmp(t->labels[j]->value, lvalue))
+                label_ok = 1;
+        }
+        if (name_ok && label_ok) return t;
+    }
+    return NULL;
+}
+
+static const char *label(const Tycho__Prw__TimeSeries *t, const char *name)
+{
+    for (size_t j = 0; j < t->n_labels; j++)
+        if (!strcmp(t->labels[j]->name, name)) return t->labels[j]->value;
+    return NULL;
+}
+
+typedef struct emitted {
+    size_t bodies, samples;
+} emitted_t;
+
+static int emit(tycho_buf_t *body, size_t n, void *ud)
+{
+    emitted_t *acc = ud;
+    assert_true(n <= 3);
+    tycho_buf_t raw = unsnappy(body);
+    Tycho__Prw__WriteRequest *w =
+        tycho__prw__write_request__unpack(NULL, raw.len, (uint8_t *)raw.data);
+    assert_non_null(w);
+    assert_int_equal(w->n_timeseries, n);
+    tycho__prw__write_request__free_unpacked(w, NULL);
+    tycho_buf_free(&raw);
+    acc->bodies++;
+    acc->samples += n;
+    return 0;
+}
+
+static void test_remote_write(void **state)
+{
+    (void)state;
+    tycho_metrics_t *reg = sample_registry();
+    tycho_metrics_snapshot_t *snap = tycho_metrics_snapshot(reg);
+    tycho_rw_options_t o = {"tycho", "host:8080", 0};
+    tycho_buf_t raw = TYCHO_BUF_INIT;
+    assert_int_equal(tycho_rw_encode_raw(snap, &o, &raw), 0);
+    Tycho__Prw__WriteRequest *w =
+        tycho__prw__write_request__unpack(NULL, raw.len, (uint8_t *)raw.data);
+    assert_non_null(w);
+    for (size_t i = 0; i < w->n_timeseries; i++) {
+        Tycho__Prw__TimeSeries *t = w->timeseries[i];
+        assert_int_equal(t->n_samples, 1);
+        assert_int_equal(t->samples[0]->timestamp, snap->timestamp_ms);
+        for (size_t j = 1; j < t->n_labels; j++) /* sorted by bytes, no duplicates */
+            assert_true(strcmp(t->labels[j - 1]->name, t->labels[j]->name) < 0);
+        for (size_t j = 0; j < t->n_labels; j++)
+            assert_true(t->labels[j]->value[0] != 0);
+    }
+    Tycho__Prw__TimeSeries *t = find_series(w, "http_requests_total", "method", "GET");
+    assert_non_null(t);
+    assert_int_equal(t->n_labels, 5);
+    assert_string_equal(t->labels[0]->name, "__name__");
+    assert_string_equal(label(t, "job"), "tycho");
+    assert_string_equal(label(t, "instance"), "host:8080");
+    assert_true(t->samples[0]->value == 5);
+    t = find_series(w, "http_requests_total", "route", "/a");
+    assert_non_null(t);
+    int seen_empty = 0;
+    for (size_t i = 0; i < w->n_timeseries; i++) {
+        Tycho__Prw__TimeSeries *x = w->timeseries[i];
+        const char *n = label(x, "__name__");
+        if (!strcmp(n, "http_requests_total") && !label(x, "method")) {
+            seen_empty = 1;
+            assert_true(x->samples[0]->value == 2);
+        }
+    }
+    assert_true(seen_empty);
+    /* a label of the series' own wins over the configured one; uppercase sorts first */
+    t = find_series(w, "Zeta_counter_total", NULL, NULL);
+    assert_string_equal(label(t, "instance"), "own:1");
+    assert_int_equal(t->n_labels, 4);
+    assert_string_equal(t->labels[0]->name, "Alpha"); /* 'A' < '_' < 'i' < 'j' */
+    assert_string_equal(t->labels[1]->name, "__name__");
+    assert_string_equal(t->labels[2]->name, "instance");
+    assert_string_equal(t->labels[3]->name, "job");
+    /* histograms: cumulative buckets with +Inf, _sum, _count */
+    struct {
+        const char *le;
+        double v;
+    } want[] = {{"0.1", 1}, {"1", 1}, {"2.5", 2}, {"+Inf", 3}};
+    for (size_t i = 0; i < 4; i++) {
+        t = find_series(w, "latency_seconds_bucket", "le", want[i].le);
+        if (!t) fail_msg("no bucket le=%s", want[i].le);
+        assert_true(t->samples[0]->value == want[i].v);
+        assert_string_equal(label(t, "route"), "/b");
+    }
+    t = find_series(w, "latency_seconds_sum", NULL, NULL);
+    assert_true(t->samples[0]->value == 9.05);
+    assert_null(label(t, "le"));
+    t = find_series(w, "latency_seconds_count", NULL, NULL);
+    assert_true(t->samples[0]->value == 3);
+    assert_null(find_series(w, "latency_seconds", NULL, NULL));
+    size_t total = w->n_timeseries;
+    tycho__prw__write_request__free_unpacked(w, NULL);
+    tycho_buf_free(&raw);
+
+    /* split into requests of at most 3 samples, every body snappy block */
+    emitted_t acc = {0, 0};
+    tycho_rw_options_t o3 = {"tycho", "host:8080", 3};
+    assert_int_equal(tycho_rw_encode(snap, &o3, emit, &acc), 0);
+    assert_int_equal(acc.samples, total);
+    assert_int_equal(acc.bodies, (total + 2) / 3);
+    tycho_metrics_snapshot_free(snap);
+    tycho_metrics_free(reg);
+}
+
+/* --- Loki --------------------------------------------------------------- */
+
+static void test_loki_time(void **state)
+{
+    (void)state;
+    int64_t ns;
+    const char *t1 = "2026-11-25T16:22:32.123456789Z";
+    assert_int_equal(tycho_loki_parse_time(t1, strlen(t1), &ns), 0);
+    assert_int_equal(ns, 1795623752123456789LL);
+    const char *t2 = "2026-11-25T17:22:32.5+01:00";
+    assert_int_equal(tycho_loki_parse_time(t2, strlen(t2), &ns), 0);
+    assert_int_equal(ns, 1795623752500000000LL);
+    const char *t3 = "1970-01-01T00:00:00Z";
+    assert_int_equal(tycho_loki_parse_time(t3, strlen(t3), &ns), 0);
+    assert_int_equal(ns, 0);
+    const char *bad[] = {"2026-11-25",
+                         "2026-13-01T00:00:00Z",
+                         "2026-11-25T16:22:32",
+                         "2026-11-25T16:22:32.Z",
+                         "2026-11-25T16:22:32Zjunk",
+                         "x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(tycho_loki_parse_time(bad[i], strlen(bad[i]), &ns), -1);
+}
+
+static void test_loki_entry(void **state)
+{
+    (void)state;
+    const char *l1 = "{\"time\":\"2026-01-01T00:00:00Z\",\"level\":\"WARNING\",\"msg\":\"m\","
+                     "\"service\":\"api\",\"trace_id\":\"t\\u0031\",\"span_id\":\"s1\","
+                     "\"request_id\":\"r1\",\"x\":{\"level\":\"debug\"}}\n";
+    tycho_loki_entry_t *e = tycho_loki_entry_new(l1, strlen(l1), 5);
+    assert_int_equal(e->ts_ns, 1767225600000000000LL);
+    assert_string_equal(e->level, "warn");
+    assert_string_equal(e->service, "api");
+    assert_string_equal(e->trace_id, "t1");
+    assert_string_equal(e->span_id, "s1");
+    assert_string_equal(e->request_id, "r1");
+    assert_int_equal(e->line_len, strlen(l1) - 1); /* newline dropped */
+    free(e);
+
+    e = tycho_loki_entry_new("plain text", 10, 42);
+    assert_int_equal(e->ts_ns, 42);
+    assert_string_equal(e->level, "unknown");
+    assert_null(e->service);
+    assert_null(e->trace_id);
+    free(e);
+
+    /* bounded fields: a huge or control-laden value is not a label or id */
+    char big[600];
+    int n = snprintf(big, sizeof big,
+                     "{\"level\":\"info\",\"service\":\"%0300d\",\"trace_id\":\"a\\nb\"}", 0);
+    e = tycho_loki_entry_new(big, (size_t)n, 1);
+    assert_null(e->service);
+    assert_null(e->trace_id);
+    assert_string_equal(e->level, "info");
+    free(e);
+
+    /* truncated JSON still gives what came before the damage */
+    const char *l3 = "{\"level\":\"error\",\"msg\":\"unterminated";
+    e = tycho_loki_entry_new(l3, strlen(l3), 1);
+    assert_string_equal(e->level, "error");
+    free(e);
+}
+
+static void test_loki_encode(void **state)
+{
+    (void)state;
+    const char *lines[] = {
+        "{\"time\":\"2026-01-01T00:00:02Z\",\"level\":\"info\",\"service\":\"api\",\"msg\":\"b\","
+        "\"trace_id\":\"t2\"}",
+        "{\"time\":\"2026-01-01T00:00:01Z\",\"level\":\"info\",\"service\":\"api\",\"msg\":\"a\","
+        "\"request_id\":\"r1\"}",
+        "{\"time\":\"2026-01-01T00:00:03Z\",\"level\":\"error\",\"service\":\"api\",\"msg\":\"c\"}",
+        "{\"time\":\"2026-01-01T00:00:00Z\",\"level\":\"info\",\"service\":\"q\\\"x\",\"msg\":"
+        "\"d\"}",
+        "no json",
+    };
+    tycho_loki_entry_t *en[5];
+    for (int i = 0; i < 5; i++)
+        en[i] = tycho_loki_entry_new(lines[i], strlen(lines[i]), 7);
+    tycho_export_kvs_t labels = {0};
+    tycho_export_kvs_set(&labels, "app", "tycho");
+    tycho_export_kvs_set(&labels, "zone", "b");
+    tycho_loki_options_t o = {&labels, "defsvc", 0};
+    tycho_buf_t z = TYCHO_BUF_INIT;
+    assert_int_equal(tycho_loki_encode(en, 5, &o, &z), 0);
+    tycho_buf_t raw = unsnappy(&z);
+    Tycho__Loki__PushRequest *p =
+        tycho__loki__push_request__unpack(NULL, raw.len, (uint8_t *)raw.data);
+    assert_non_null(p);
+    assert_int_equal(p->n_streams, 4);
+    /* first-seen order; labels sorted by name; Go-style escapes */
+    assert_string_equal(p->streams[0]->labels,
+                        "{app=\"tycho\", level=\"info\", service=\"api\", zone=\"b\"}");
+    assert_string_equal(p->streams[1]->labels,
+                        "{app=\"tycho\", level=\"error\", service=\"api\", zone=\"b\"}");
+    assert_string_equal(p->streams[2]->labels,
+                        "{app=\"tycho\", level=\"info\", service=\"q\\\"x\", zone=\"b\"}");
+    assert_string_equal(p->streams[3]->labels,
+                        "{app=\"tycho\", level=\"unknown\", service=\"defsvc\", zone=\"b\"}");
+    Tycho__Loki__StreamAdapter *s0 = p->streams[0];
+    assert_int_equal(s0->n_entries, 2);
+    assert_string_equal(s0->entries[0]->line, lines[1]); /* sorted by time */
+    assert_int_equal(s0->entries[0]->timestamp->seconds, 1767225601);
+    assert_int_equal(s0->entries[0]->timestamp->nanos, 0);
+    assert_int_equal(s0->entries[0]->n_structured_metadata, 1);
+    assert_string_equal(s0->entries[0]->structured_metadata[0]->name, "request_id");
+    assert_string_equal(s0->entries[0]->structured_metadata[0]->value, "r1");
+    assert_string_equal(s0->entries[1]->line, lines[0]);
+    assert_string_equal(s0->entries[1]->structured_metadata[0]->name, "trace_id");
+    assert_int_equal(p->streams[3]->entries[0]->timestamp->nanos, 7);
+    tycho__loki__push_request__free_unpacked(p, NULL);
+    tycho_buf_free(&raw);
+    tycho_buf_free(&z);
+
+    /* JSON: timestamps as strings, metadata as the third element */
+    o.json = 1;
+    tycho_buf_t j = TYCHO_BUF_INIT;
+    assert_int_equal(tycho_loki_encode(en, 5, &o, &j), 0);
+    cJSON *doc = cJSON_Parse(j.data);
+    assert_non_null(doc);
+    cJSON *streams = cJSON_GetObjectItem(doc, "streams");
+    assert_int_equal(cJSON_GetArraySize(streams), 4);
+    cJSON *st0 = cJSON_GetArrayItem(streams, 0);
+    cJSON *lab = cJSON_GetObjectItem(st0, "stream");
+    assert_string_equal(cJSON_GetObjectItem(lab, "service")->valuestring, "api");
+    assert_string_equal(cJSON_GetObjectItem(lab, "zone")->valuestring, "b");
+    cJSON *v0 = cJSON_GetArrayItem(cJSON_GetObjectItem(st0, "values"), 0);
+    assert_string_equal(cJSON_GetArrayItem(v0, 0)->valuestring, "1767225601000000000");
+    assert_string_equal(cJSON_GetArrayItem(v0, 1)->valuestring, lines[1]);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(v0, 2), "request_id")->valuestring,
+                        "r1");
+    cJSON *st2 = cJSON_GetArrayItem(streams, 2);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(st2, "stream"), "service")->valuestring, "q\"x");
+    cJSON_Delete(doc);
+    tycho_buf_free(&j);
+    for (int i = 0; i < 5; i++)
+        free(en[i]);
+    tycho_export_kvs_free(&labels);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_utf8),         cmocka_unit_test(test_snappy_block),
+        cmocka_unit_test(test_otlp),         cmocka_unit_test(test_otlp_response),
+        cmocka_unit_test(test_remote_write), cmocka_unit_test(test_loki_time),
+        cmocka_unit_test(test_loki_entry),   cmocka_unit_test(test_loki_encode),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
