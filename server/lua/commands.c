@@ -62,6 +62,12 @@ static int load_config(const char *cmd, int argc, char **argv, tycho_config_t *c
     return 0;
 }
 
+static void print_route(void *ud, const char *method, const char *pattern, const char *where)
+{
+    ++*(size_t *)ud;
+    printf("  %-7s %-40s %s\n", method, pattern, where);
+}
+
 int tycho_cmd_check(int argc, char **argv)
 {
     tycho_config_t cfg;
@@ -83,12 +89,13 @@ int tycho_cmd_check(int argc, char **argv)
     if (rc != 0) return 2;
     tycho_log_set_level(cfg.log_level);
     char *err = NULL;
-    if (tycho_lua_check(&cfg, &err) != 0) {
+    size_t n = 0;
+    if (tycho_lua_check_routes(&cfg, print_route, &n, &err) != 0) {
         fprintf(stderr, "%s\n", err ? err : "tycho check: failed");
         free(err);
         return 1;
     }
-    printf("tycho check: %s: ok\n", cfg.routes_dir);
+    printf("tycho check: %s: ok, %zu route%s\n", cfg.routes_dir, n, n == 1 ? "" : "s");
     return 0;
 }
 

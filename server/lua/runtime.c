@@ -439,6 +439,14 @@ void tycho_lua_runtime_free(tycho_lua_runtime_t *rt)
 
 int tycho_lua_check(const tycho_config_t *cfg, char **err)
 {
+    return tycho_lua_check_routes(cfg, NULL, NULL, err);
+}
+
+int tycho_lua_check_routes(const tycho_config_t *cfg,
+                           void (*fn)(void *ud, const char *method, const char *pattern,
+                                      const char *where),
+                           void *ud, char **err)
+{
     tycho_lua_alloc_t alloc = {0};
     char lua_dir[4096];
     tycho_lua_resolve_lua_dir(cfg, lua_dir, sizeof lua_dir);
@@ -451,6 +459,8 @@ int tycho_lua_check(const tycho_config_t *cfg, char **err)
     };
     tycho_lua_gen_t *g = tycho_lua_gen_new(&o, err);
     if (!g) return -1;
+    for (size_t i = 0; fn && i < g->nroutes; i++)
+        fn(ud, g->routes[i]->method, g->routes[i]->pattern, g->routes[i]->where);
     tycho_lua_gen_free(g);
     return 0;
 }

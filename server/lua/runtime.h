@@ -72,5 +72,10 @@ void tycho_lua_runtime_free(tycho_lua_runtime_t *rt);
  * main thread's pre-check before telling workers to reload). 0, or -1 +
  * *err (malloc'd, "routes/x.lua:12: ..."). */
 int tycho_lua_check(const tycho_config_t *cfg, char **err);
+/* Same, and on success calls fn for every route (method, pattern, "file:line"). */
+int tycho_lua_check_routes(const tycho_config_t *cfg,
+                           void (*fn)(void *ud, const char *method, const char *pattern,
+                                      const char *where),
+                           void *ud, char **err);
 
 #endif
