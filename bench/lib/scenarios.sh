@@ -1,0 +1,319 @@
+# shellcheck shell=bash
+# bench/run's scenarios, one function each (sourced after common.sh and
+# servers.sh). Every one records rows with `record` and stops what it started.
+
+# 1. The Lua JSON route: tycho vs OpenResty vs FastAPI (two stacks). All four
+#    servers stay up (idle servers cost nothing) and are loaded in turn,
+#    interleaved run by run.
+scenario_1() {
+  log "1: JSON route, wrk -t1 -c$CONNECTIONS ${DURATION}s x $RUNS, then open-loop at $RATE req/s"
+  local -A url
+  start_tycho s1
+  url[tycho]=$SRV_URL
+  start_openresty s1
+  url[openresty]=$SRV_URL
+  start_fastapi s1-uvloop uvloop
+  url[fastapi-uvloop]=$SRV_URL
+  start_fastapi s1-h11 h11
+  url[fastapi-h11]=$SRV_URL
+  local order=(tycho openresty fastapi-uvloop fastapi-h11) s i
+  for s in "${order[@]}"; do
+    log "  $s: $(curl -s -D - -o /dev/null "${url[$s]}" | tr -d '\r' | grep -iE '^content-(length|type)' | tr '\n' ' ')body $(curl -s "${url[$s]}")"
+    timeout 20 taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP"s "${url[$s]}" >/dev/null 2>&1 || true
+  done
+  note s1 "load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-min load average at the start)"
+  for i in $(seq "$RUNS"); do
+    for s in "${order[@]}"; do run_wrk s1 "$s" "$i" "${url[$s]}"; done
+  done
+  for i in $(seq "$RUNS"); do
+    for s in "${order[@]}"; do run_rate s1 "$s" "$i" "${url[$s]}" "$RATE" "$RATE_DURATION"; done
+  done
+  stop_all
+}
+
+# 2. tycho with its telemetry on (metrics, every request traced, access log to
+#    /dev/null, spans exported over OTLP/HTTP to a loopback sink when the
+#    binary has the exporter) vs off, and OpenResty bare as the yardstick.
+scenario_2() {
+  log "2: telemetry on vs off, wrk -t1 -c$CONNECTIONS ${DURATION}s x $RUNS"
+  local -A url
+  local otlp=() sinkpid=""
+  if grep -q OTEL_EXPORTER_OTLP_TRACES_ENDPOINT "$TYCHO_BIN" 2>/dev/null; then
+    local sport
+    sport=$(free_port)
+    spawn "$WORK/otlp-sink.log" env SINK_COUNT="$WORK/otlp-sink" taskset -c "$CLIENT_CPU" "$PY" "$BENCH/lib/drivers.py" otlp-sink "$sport"
+    sinkpid=$SPAWNED
+    otlp=(OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://127.0.0.1:$sport/v1/traces")
+    note s2 "telemetry on: spans exported as OTLP/HTTP protobuf to a loopback sink (bench/lib/drivers.py otlp-sink, on the client core)"
+  else
+    note s2 "telemetry on: this binary has no OTLP exporter wired, so spans are made, sampled and drained on the telemetry thread but not exported"
+  fi
+  start_tycho s2-off TYCHO_ACCESS_LOG=off OTEL_TRACES_SAMPLER=always_off
+  url[tycho-telemetry-off]=$SRV_URL
+  TYCHO_LOG_FILE=/dev/null start_tycho s2-on TYCHO_ACCESS_LOG=on OTEL_TRACES_SAMPLER=always_on "${otlp[@]}"
+  url[tycho-telemetry-on]=$SRV_URL
+  local onadmin=$SRV_ADMIN
+  start_openresty s2
+  url[openresty]=$SRV_URL
+  local order=(tycho-telemetry-on tycho-telemetry-off openresty) s i
+  for s in "${order[@]}"; do
+    timeout 20 taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP"s "${url[$s]}" >/dev/null 2>&1 || true
+  done
+  for i in $(seq "$RUNS"); do
+    for s in "${order[@]}"; do run_wrk s2 "$s" "$i" "${url[$s]}"; done
+  done
+  # What the telemetry-on server says it did (spans dropped, metrics present).
+  curl -s -m 5 "$onadmin/metrics" >"$RAW/s2-telemetry-on.metrics" || true
+  local dropped
+  dropped=$(awk '/^tycho_telemetry_dropped_total/ {s += $NF} END {print s + 0}' "$RAW/s2-telemetry-on.metrics")
+  note s2 "telemetry-on server's tycho_telemetry_dropped_total at the end: $dropped"
+  stop_all
+  if [ -n "$sinkpid" ] && [ -f "$WORK/otlp-sink.count" ]; then
+    note s2 "OTLP sink received: $(cat "$WORK/otlp-sink.count")"
+  fi
+}
+
+# 3. Instructions per request under callgrind: each server runs under
+#    valgrind twice, once sending W warm-up + N requests, once sending the W
+#    warm-up requests and then idling as long as the N took; Ir difference / N.
+cg_total() { # callgrind.out file -> total Ir
+  awk '/^(summary|totals):/ {print $2; exit}' "$1"
+}
+cg_run() { # subject mode(req|idle) seconds-to-idle -> sets CG_OUT, CG_SECS
+  local subj=$1 mode=$2 idle=${3:-0}
+  CG_OUT="$WORK/cg-$subj-$mode.out"
+  local vg=(valgrind --tool=callgrind --callgrind-out-file="$CG_OUT" --dump-instr=no)
+  if [ "$subj" = tycho ]; then
+    # valgrind runs threads one at a time: a single-core world, like the pin.
+    TYCHO_WRAPPER="${vg[*]}" TYCHO_START_TIMEOUT=120 start_tycho "cg-$mode"
+  else
+    NGINX_MAIN="master_process off;" NGINX_WRAPPER="${vg[*]}" NGINX_START_TIMEOUT=120 start_openresty "cg-$mode"
+  fi
+  local pid=$SRV_PID
+  timeout 300 "$PY" "$BENCH/lib/drivers.py" sequential "$SRV_URL" "$CG_WARM" >/dev/null
+  if [ "$mode" = req ]; then
+    CG_SECS=$(timeout 600 "$PY" "$BENCH/lib/drivers.py" sequential "$SRV_URL" "$CG_REQUESTS")
+  else
+    sleep "$idle"
+  fi
+  stop_pid "$pid" TERM
+  BENCH_PIDS=()
+  [ -s "$CG_OUT" ] || die "callgrind wrote no profile for $subj ($mode)"
+}
+scenario_3() {
+  command -v valgrind >/dev/null || {
+    note s3 "skipped: valgrind missing"
+    return 0
+  }
+  log "3: callgrind, $CG_WARM warm-up + $CG_REQUESTS keep-alive requests (one connection, one at a time)"
+  local s req base secs
+  for s in tycho openresty; do
+    cg_run "$s" req
+    req=$(cg_total "$CG_OUT")
+    secs=$CG_SECS
+    cp "$CG_OUT" "$RAW/s3-$s.callgrind"
+    cg_run "$s" idle "$secs"
+    base=$(cg_total "$CG_OUT")
+    local per=$(((req - base) / CG_REQUESTS))
+    record s3 "$s" ir_per_request 1 "$per"
+    record s3 "$s" ir_total_with_requests 1 "$req"
+    record s3 "$s" ir_total_baseline 1 "$base"
+    log "  $s: $req Ir with requests, $base without -> $per Ir/request"
+  done
+  note s3 "valgrind $(valgrind --version | sed 's/valgrind-//'); one run each (callgrind counts are deterministic up to timer and scheduling noise); the requests are sequential on one keep-alive connection, so per-request syscalls (read, write, epoll) are included"
+}
+
+# 4. The reference app's /workflow on the local backend and on dynalite +
+#    local-aws-sqs: only when the reference app has it.
+scenario_4() {
+  if [ ! -f "$ROOT/routes/workflow.lua" ]; then
+    note s4 "skipped: not available (routes/workflow.lua does not exist in this tree)"
+    log "4: skipped: routes/workflow.lua not available"
+    return 0
+  fi
+  note s4 "skipped: not available (routes/workflow.lua exists, but this suite has no driver for its API yet)"
+  log "4: skipped: no driver for /workflow yet"
+}
+
+# 5. Non-blocking: /health latency while 500 requests wait on a slow loopback
+#    "AWS" (bench/nonblocking.sh, written alongside the HTTP engine tests).
+scenario_5() {
+  if [ ! -x "$BENCH/nonblocking.sh" ]; then
+    note s5 "skipped: not available (bench/nonblocking.sh does not exist in this tree)"
+    log "5: skipped: bench/nonblocking.sh not available"
+    return 0
+  fi
+  log "5: bench/nonblocking.sh"
+  if timeout 900 env TYCHO_BIN="$TYCHO_BIN" RESULTS="$RESULTS" SERVER_CPU="$SERVER_CPU" CLIENT_CPU="$CLIENT_CPU" \
+    "$BENCH/nonblocking.sh" >"$RAW/s5-nonblocking.txt" 2>&1; then
+    note s5 "bench/nonblocking.sh finished; its output (last lines):"
+  else
+    note s5 "bench/nonblocking.sh FAILED (exit $?); its output (last lines):"
+  fi
+  tail -8 "$RAW/s5-nonblocking.txt" | while IFS= read -r line; do note s5 "    $line"; done
+  local p99
+  p99=$(grep -oiE 'health[^0-9]*p99[^0-9]*[0-9.]+ ?ms' "$RAW/s5-nonblocking.txt" | grep -oE '[0-9.]+ ?ms' | tail -1 | tr -d ' ms' || true)
+  [ -z "$p99" ] || record s5 tycho health_p99_ms 1 "$p99"
+}
+
+# 6. Reload under load: wrk against tycho while its route file is rewritten
+#    every 100 ms (hot reload through the watcher), interleaved with runs
+#    without reloads.
+scenario_6() {
+  log "6: reload every ${RELOAD_INTERVAL}s under wrk -c$CONNECTIONS ${DURATION}s x $RUNS"
+  local rdir="$WORK/reload-routes"
+  mkdir -p "$rdir"
+  cp "$BENCH"/routes/*.lua "$rdir/"
+  local -A url admin
+  TYCHO_ROUTES_DIR=$rdir start_tycho s6-reload TYCHO_RELOAD=on
+  url[tycho-reloading]=$SRV_URL
+  admin[tycho-reloading]=$SRV_ADMIN
+  start_tycho s6-steady
+  url[tycho-steady]=$SRV_URL
+  local s i
+  timeout 20 taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP"s "${url[tycho-reloading]}" >/dev/null 2>&1 || true
+  timeout 20 taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP"s "${url[tycho-steady]}" >/dev/null 2>&1 || true
+  for i in $(seq "$RUNS"); do
+    local g0 g1 rpid
+    g0=$(curl -s -m 2 "${admin[tycho-reloading]}/-/status" | grep -oE '"generation": ?[0-9]+' | head -1 | grep -oE '[0-9]+$')
+    # The rewriter runs on the client core: it is load, not server work.
+    (
+      n=0
+      end=$((SECONDS + DURATION))
+      while ((SECONDS < end)); do
+        n=$((n + 1))
+        { cat "$BENCH/routes/bench.lua"; echo "-- rewrite $n"; } >"$rdir/bench.lua.tmp"
+        mv "$rdir/bench.lua.tmp" "$rdir/bench.lua"
+        sleep "$RELOAD_INTERVAL"
+      done
+    ) &
+    rpid=$!
+    run_wrk s6 tycho-reloading "$i" "${url[tycho-reloading]}"
+    wait "$rpid" || true
+    sleep 0.5
+    g1=$(curl -s -m 2 "${admin[tycho-reloading]}/-/status" | grep -oE '"generation": ?[0-9]+' | head -1 | grep -oE '[0-9]+$')
+    if [ -n "$g0" ] && [ -n "$g1" ]; then
+      record s6 tycho-reloading reloads "$i" $((g1 - g0))
+      log "  reloads during run $i: $((g1 - g0))"
+    fi
+    run_wrk s6 tycho-steady "$i" "${url[tycho-steady]}"
+  done
+  curl -s -m 2 "${admin[tycho-reloading]}/-/status" >"$RAW/s6-status.json" || true
+  stop_all
+}
+
+# 7. Memory: RSS with 10k idle keep-alive connections (tycho and OpenResty),
+#    then tycho's RSS over a soak at a fixed rate with telemetry on.
+scenario_7() {
+  log "7: RSS with $IDLE_CONNS idle keep-alive connections, then a ${SOAK}s soak at $SOAK_RATE req/s"
+  local s
+  for s in tycho openresty; do
+    if [ "$s" = tycho ]; then
+      start_tycho s7-idle -- --max-connections $((IDLE_CONNS + 100))
+    else
+      WORKER_CONNECTIONS=$((IDLE_CONNS + 100)) NGINX_MAIN="worker_rlimit_nofile $((IDLE_CONNS + 1000));" start_openresty s7-idle
+    fi
+    local pid=$SRV_PID u=$SRV_URL fifo="$WORK/idle-$s.fifo"
+    timeout 20 taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d1s "$u" >/dev/null 2>&1 || true
+    sleep 0.5
+    local before after line
+    before=$(rss_tree_kb "$pid")
+    mkfifo "$fifo"
+    taskset -c "$CLIENT_CPU" "$PY" "$BENCH/lib/drivers.py" idle-conns "$u" "$IDLE_CONNS" "$fifo" >"$WORK/idle-$s.out" 2>&1 &
+    local cpid=$!
+    for _ in $(seq 600); do
+      grep -q READY "$WORK/idle-$s.out" && break
+      sleep 0.1
+    done
+    line=$(grep READY "$WORK/idle-$s.out" || echo "READY 0 0")
+    sleep 1
+    after=$(rss_tree_kb "$pid")
+    echo x >"$fifo" || true
+    wait "$cpid" || true
+    rm -f "$fifo"
+    record s7 "$s" rss_idle_mb 1 "$(echo "$before" | awk '{printf "%.2f", $1/1024}')"
+    record s7 "$s" rss_10k_mb 1 "$(echo "$after" | awk '{printf "%.2f", $1/1024}')"
+    record s7 "$s" conns_open 1 "$(echo "$line" | awk '{print $2}')"
+    record s7 "$s" conns_answered 1 "$(echo "$line" | awk '{print $3}')"
+    log "  $s: RSS $((before / 1024)) MB idle -> $((after / 1024)) MB with $line (open, answered)"
+    stop_all
+  done
+  note s7 "RSS is the sum over the process tree (nginx: master + worker); the connections each carried one answered GET /json and then stayed open"
+
+  # Soak: tycho with telemetry on (access log to /dev/null, every request
+  # traced), open-loop at SOAK_RATE; RSS sampled once a second.
+  TYCHO_LOG_FILE=/dev/null start_tycho s7-soak TYCHO_ACCESS_LOG=on OTEL_TRACES_SAMPLER=always_on
+  local pid=$SRV_PID u=$SRV_URL
+  timeout 20 taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP"s "$u" >/dev/null 2>&1 || true
+  : >"$RESULTS_DATA/soak_rss.dat"
+  (
+    t=0
+    while kill -0 "$pid" 2>/dev/null; do
+      echo "$t $(rss_tree_kb "$pid")" >>"$WORK/soak.rss"
+      sleep 1
+      t=$((t + 1))
+    done
+  ) &
+  local mpid=$!
+  BENCH_PIDS+=("$mpid")
+  run_rate s7 tycho-soak 1 "$u" "$SOAK_RATE" "$SOAK"
+  stop_all
+  awk '{printf "%d %.3f\n", $1, $2/1024}' "$WORK/soak.rss" >"$RESULTS_DATA/soak_rss.dat"
+  # Drift: the last 10 % of the samples against the 10 % after the first tenth.
+  "$PY" - "$RESULTS_DATA/soak_rss.dat" "$TSV" <<'EOF'
+import sys
+rows = [tuple(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+rss = [r[1] for r in rows]
+n = len(rss)
+if n >= 10:
+    k = max(1, n // 10)
+    early = sorted(rss[k:2 * k])[len(rss[k:2 * k]) // 2]
+    late = sorted(rss[-k:])[k // 2]
+    with open(sys.argv[2], "a") as f:
+        for m, v in (("soak_rss_early_mb", early), ("soak_rss_late_mb", late), ("soak_rss_max_mb", max(rss)),
+                     ("soak_drift_pct", (late - early) / early * 100), ("soak_samples", n)):
+            f.write("s7\ttycho-soak\t%s\t1\t%.3f\n" % (m, v))
+EOF
+}
+
+# 8. Start-up to ready (exec -> first 200 on the admin /-/ready; nginx: first
+#    200 on /json, as a reference), and the size of the binary and its
+#    runtime dependencies.
+scenario_8() {
+  log "8: start-up x $STARTUP_RUNS, binary and dependency sizes"
+  local i
+  for i in $(seq "$STARTUP_RUNS"); do
+    local port admin cmd ms
+    port=$(free_port)
+    admin=$(free_port)
+    cmd=$(printf '["env","TYCHO_ACCESS_LOG=off","TYCHO_RELOAD=off","TYCHO_DATA_DIR=%s","taskset","-c","%s","%s","serve","--workers","1","--routes","%s","--listen","127.0.0.1:%s","--admin-listen","127.0.0.1:%s"]' \
+      "$WORK/startup-data" "$SERVER_CPU" "$TYCHO_BIN" "$BENCH/routes" "$port" "$admin")
+    ms=$(timeout 30 "$PY" "$BENCH/lib/drivers.py" startup "$cmd" "http://127.0.0.1:$admin/-/ready") &&
+      record s8 tycho startup_ms "$i" "$ms"
+    # OpenResty (reference): exec -> first 200 on /json.
+    port=$(free_port)
+    local prefix="$WORK/nginx-startup"
+    mkdir -p "$prefix/tmp"
+    sed -e "s|__PORT__|$port|" -e "s|__PREFIX__|$prefix|g" "$BENCH/openresty/nginx.conf" >"$prefix/nginx.conf"
+    cmd=$(printf '["taskset","-c","%s","nginx","-c","%s","-p","%s"]' "$SERVER_CPU" "$prefix/nginx.conf" "$prefix")
+    ms=$(timeout 30 "$PY" "$BENCH/lib/drivers.py" startup "$cmd" "http://127.0.0.1:$port/json") &&
+      record s8 openresty startup_ms "$i" "$ms"
+  done
+  # Sizes: the binary as built and stripped, and every shared library ldd
+  # resolves (followed through symlinks), summed.
+  local stripped="$WORK/tycho.stripped"
+  strip -o "$stripped" "$TYCHO_BIN"
+  record s8 tycho binary_kb 1 "$(($(stat -c %s "$TYCHO_BIN") / 1024))"
+  record s8 tycho binary_stripped_kb 1 "$(($(stat -c %s "$stripped") / 1024))"
+  ldd "$TYCHO_BIN" | awk '$3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u >"$RAW/s8-ldd.txt"
+  local libs_kb n
+  libs_kb=$(xargs -a "$RAW/s8-ldd.txt" du -kLc | awk 'END {print $1}')
+  n=$(wc -l <"$RAW/s8-ldd.txt")
+  record s8 tycho deps_kb 1 "$libs_kb"
+  record s8 tycho deps_count 1 "$n"
+  local luadir
+  luadir=$(grep -oE 'TYCHO_SOURCE_LUA_DIR=\\"[^\\]*' "$(dirname "$TYCHO_BIN")/CMakeFiles/tycho_core.dir/flags.make" 2>/dev/null | head -1 | cut -d'"' -f2 || true)
+  [ -d "${luadir:-/nonexistent}" ] || luadir=$ROOT/lua
+  if [ -d "$luadir" ]; then record s8 tycho lua_dir_kb 1 "$(du -skL "$luadir" | cut -f1)"; fi
+  note s8 "tycho's shared libraries ($n, from ldd): $(xargs -a "$RAW/s8-ldd.txt" -n1 basename | tr '\n' ' ')"
+}
