@@ -208,7 +208,7 @@ end
 -- Sent 10 per request; a failed entry is reported in `failed`, never hidden.
 function Queue:send_batch(entries)
   if type(entries) ~= "table" then fail(self, "SendMessageBatch", "InvalidParameterValue", "entries must be a list") end
-  local out = { successful = {}, failed = {} }
+  local out = { successful = json.array {}, failed = json.array {} }
   local url = #entries > 0 and self:url()
   for first = 1, #entries, 10 do
     local batch, sent = {}, {}
@@ -314,7 +314,7 @@ end
 
 -- q:delete_batch(messages_or_handles) -> { successful = { {id, index} }, failed = { {id, index, code, message} } }
 function Queue:delete_batch(list)
-  local out = { successful = {}, failed = {} }
+  local out = { successful = json.array {}, failed = json.array {} }
   local url = #list > 0 and self:url()
   for first = 1, #list, 10 do
     local entries = {}

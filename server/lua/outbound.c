@@ -1,20 +1,22 @@
 #include "lua/outbound.h"
 
-#include "lua/scheduler.h"
+#include "lua/trace_api.h"
 
 #include <lauxlib.h>
 #include <string.h>
 
+/* The request's (or SQS message's) trace, parented on the innermost active
+ * span: a tycho.trace.span the Lua code is inside, else the server or
+ * consumer span (trace_api.h). */
 int tycho_lua_outbound_parent(lua_State *L, tycho_aws_trace_parent_t *out)
 {
-    (void)L;
     memset(out, 0, sizeof *out);
-    tycho_lua_task_t *t = tycho_lua_task_current();
-    if (!t) return 0;
-    const tycho_req_trace_t *tr = t->rq.x ? tycho_obs_trace(t->rq.x) : t->rq.trace;
-    if (!tr) return 0;
-    out->trace = tr;
-    memcpy(out->parent_span_id, tr->span_id, 8);
+    const tycho_req_trace_t *t = NULL;
+    if (tycho_lua_trace_current(L, &t, out->parent_span_id) != 0 || !t) {
+        out->trace = NULL;
+        return 0;
+    }
+    out->trace = t;
     return 1;
 }
 

@@ -1,0 +1,201 @@
+-- tycho.sqs against whatever backend the run uses: the embedded local one
+-- (TYCHO_AWS_BACKEND=local, the default) or real SQS over HTTP
+-- (TYCHO_AWS_BACKEND=aws; tests/awslua/test_specs_parity.sh points it at
+-- local-aws-sqs). Every assertion holds for both. Queues are created per run.
+local sqs = require "tycho.sqs"
+local aws = require "tycho.aws"
+local json = require "tycho.json"
+local time = require "tycho.time"
+
+local run = require("tycho.uuid").v4():sub(1, 8)
+local n = 0
+local function new_queue(attributes)
+  n = n + 1
+  return sqs.create_queue(("spec-%s-%d"):format(run, n), attributes)
+end
+
+local function catch(f, ...)
+  local ok, err = pcall(f, ...)
+  assert.is_false(ok, "expected an error")
+  return err
+end
+
+describe("tycho.sqs", function()
+  it("sends and receives a message with attributes (MD5s checked both ways)", function()
+    local q = new_queue()
+    local id, res = q:send("hello", { attributes = { kind = "greeting", n = 42, pi = 3.25,
+      raw = { type = "Binary", value = "\0\1\2" }, custom = { type = "String.custom", value = "c" } } })
+    assert.is_string(id)
+    assert.equal(aws.md5("hello"), res.MD5OfMessageBody)
+    assert.equal(sqs.md5_of_attributes({
+      kind = { DataType = "String", StringValue = "greeting" },
+      n = { DataType = "Number", StringValue = "42" },
+      pi = { DataType = "Number", StringValue = "3.25" },
+      raw = { DataType = "Binary", BinaryValue = aws.b64encode("\0\1\2") },
+      custom = { DataType = "String.custom", StringValue = "c" },
+    }), res.MD5OfMessageAttributes)
+    local msgs = q:receive { max = 10, wait = 1 }
+    assert.equal(1, #msgs)
+    local m = msgs[1]
+    assert.equal(id, m.id)
+    assert.equal("hello", m.body)
+    assert.is_string(m.receipt_handle)
+    assert.equal(1, m.receive_count)
+    assert.is_number(m.sent_at)
+    assert.is_true(math.abs(m.sent_at - time.now()) < 60)
+    assert.same({ kind = "greeting", n = 42, pi = 3.25, raw = "\0\1\2", custom = "c" }, m.message_attributes)
+    q:delete(m)
+    assert.same({}, q:receive { wait = 0 })
+  end)
+
+  it("matches the AWS MD5 vectors for message attributes", function()
+    assert.equal("19e27d4e946b072f3f58da80d94fd778",
+      sqs.md5_of_attributes { attribName1 = { DataType = "String", StringValue = "attribValue 1" } })
+    assert.equal("31a92b15d92f8db860eda32aceb656c3", sqs.md5_of_attributes {
+      binaryAttribute = { DataType = "Binary", BinaryValue = aws.b64encode("Hello binary world!") } })
+  end)
+
+  it("sends a table as JSON and decodes it with msg:json()", function()
+    local q = new_queue()
+    q:send { order = 7, items = { "a", "b" } }
+    local m = q:receive({ wait = 1 })[1]
+    assert.same({ order = 7, items = { "a", "b" } }, m:json())
+    q:delete(m.receipt_handle)
+  end)
+
+  it("long-polls: an empty receive with wait returns after the wait, yielding", function()
+    local q = new_queue()
+    local t0 = time.monotonic()
+    local msgs = q:receive { wait = 1 }
+    local dt = time.monotonic() - t0
+    assert.same({}, msgs)
+    assert.is_true(dt >= 0.9 and dt < 5, "waited " .. dt)
+  end)
+
+  it("reports partial batch failures instead of hiding them", function()
+    local q = new_queue()
+    local r = q:send_batch { "one", { body = "two", id = "second" }, { body = "three", delay = 901 }, "four" }
+    assert.equal(3, #r.successful)
+    assert.same({ 1, 2, 4 }, { r.successful[1].index, r.successful[2].index, r.successful[3].index })
+    assert.equal("second", r.successful[2].id)
+    assert.is_string(r.successful[1].message_id)
+    assert.equal(1, #r.failed)
+    assert.equal(3, r.failed[1].index)
+    assert.equal("InvalidParameterValue", r.failed[1].code)
+    assert.is_true(r.failed[1].sender_fault)
+    local got = {}
+    for _ = 1, 5 do
+      for _, m in ipairs(q:receive { max = 10, wait = 1 }) do got[#got + 1] = m.body end
+      if #got >= 3 then break end
+    end
+    table.sort(got)
+    assert.same({ "four", "one", "two" }, got)
+  end)
+
+  it("sends more than 10 entries in batches of 10", function()
+    local q = new_queue()
+    local entries = {}
+    for i = 1, 23 do entries[i] = "m" .. i end
+    local r = q:send_batch(entries)
+    assert.equal(23, #r.successful)
+    assert.equal(0, #r.failed)
+    assert.equal(23, r.successful[23].index)
+  end)
+
+  it("raises a structured error for a whole-batch failure", function()
+    local q = new_queue()
+    local err = catch(q.send_batch, q, { { id = "x", body = "1" }, { id = "x", body = "2" } })
+    assert.is_true(aws.is_error(err, "BatchEntryIdsNotDistinct"))
+    assert.equal(400, err.status)
+    assert.is_false(err.retryable)
+    assert.equal("SendMessageBatch", err.operation)
+    assert.matches("BatchEntryIdsNotDistinct", tostring(err))
+  end)
+
+  it("changes visibility: a message made visible again comes back with receive_count 2", function()
+    local q = new_queue()
+    q:send "again"
+    local m = q:receive({ wait = 1, visibility = 30 })[1]
+    assert.same({}, q:receive { wait = 0 })
+    q:change_visibility(m, 0)
+    local m2 = q:receive({ wait = 1 })[1]
+    assert.equal(m.id, m2.id)
+    assert.is_true(m2.receive_count >= 2) -- approximate: local-aws-sqs may count more
+    q:delete(m2)
+  end)
+
+  it("deletes in batches and reports bad handles per entry", function()
+    local q = new_queue()
+    q:send_batch { "a", "b" }
+    local msgs = {}
+    for _ = 1, 5 do
+      for _, m in ipairs(q:receive { max = 10, wait = 1 }) do msgs[#msgs + 1] = m end
+      if #msgs >= 2 then break end
+    end
+    assert.equal(2, #msgs)
+    local r = q:delete_batch { msgs[1], "not-a-receipt-handle", msgs[2].receipt_handle }
+    assert.equal(2, #r.successful)
+    assert.equal(1, #r.failed)
+    assert.equal(2, r.failed[1].index)
+    assert.equal("ReceiptHandleIsInvalid", r.failed[1].code)
+    local err = catch(q.delete, q, "not-a-receipt-handle")
+    assert.is_true(aws.is_error(err, "ReceiptHandleIsInvalid"))
+  end)
+
+  it("reads queue attributes as numbers", function()
+    local q = new_queue { VisibilityTimeout = 45 }
+    q:send "x"
+    q:send "y"
+    local a
+    for _ = 1, 40 do -- the count is approximate: it may lag the sends a little
+      a = q:attributes { "ApproximateNumberOfMessages", "VisibilityTimeout" }
+      if a.ApproximateNumberOfMessages == 2 then break end
+      time.sleep(0.05)
+    end
+    assert.equal(2, a.ApproximateNumberOfMessages)
+    assert.equal(45, a.VisibilityTimeout)
+  end)
+
+  it("redrives to the dead-letter queue after maxReceiveCount receives", function()
+    local dlq = new_queue()
+    local arn = dlq:attributes({ "QueueArn" }).QueueArn
+    local q = new_queue { RedrivePolicy = json.encode { deadLetterTargetArn = arn, maxReceiveCount = "2" } }
+    local id = q:send "poison"
+    for i = 1, 2 do
+      local m = q:receive({ wait = 1, visibility = 0 })[1]
+      assert.equal(id, m.id)
+      assert.equal(i, m.receive_count)
+    end
+    assert.same({}, q:receive { wait = 0 })
+    local dead = dlq:receive({ wait = 1 })[1]
+    assert.equal(id, dead.id)
+    assert.equal("poison", dead.body)
+  end)
+
+  it("resolves a queue given by name", function()
+    local q = new_queue()
+    local byname = sqs.queue(q.name)
+    assert.equal(q:url(), byname:url())
+    byname:send "by name"
+    assert.equal("by name", q:receive({ wait = 1 })[1].body)
+  end)
+
+  it("rejects bad arguments before calling AWS", function()
+    local q = new_queue()
+    assert.is_true(aws.is_error(catch(q.send, q, ""), "InvalidParameterValue"))
+    assert.is_true(aws.is_error(catch(q.receive, q, { max = 11 }), "InvalidParameterValue"))
+    assert.is_true(aws.is_error(catch(q.receive, q, { wait = 21 }), "InvalidParameterValue"))
+    assert.has_error(function() sqs.queue(nil) end)
+  end)
+
+  it("carries the service's own error types", function()
+    local q = new_queue()
+    local err = catch(aws.call, "sqs", "AmazonSQS.ReceiveMessage", { QueueUrl = q:url(), MaxNumberOfMessages = 11 })
+    assert.is_true(aws.is_error(err))
+    assert.equal(400, err.status)
+    assert.is_false(err.retryable)
+    assert.equal(500, err.http_status)
+    assert.equal("sqs", err.service)
+    assert.equal("ReceiveMessage", err.operation)
+  end)
+end)
