@@ -147,9 +147,12 @@ static int map_error(tycho_http_req_t *r, CURLcode code, const char **what)
     case CURLE_COULDNT_CONNECT:
         return TYCHO_HTTP_E_CONNECT;
     case CURLE_OPERATION_TIMEDOUT: {
-        curl_off_t t = 0;
+        /* a reused keep-alive connection has no connect time: a request
+         * that reached the transfer phase timed out after connecting */
+        curl_off_t t = 0, pre = 0;
         curl_easy_getinfo(r->easy, CURLINFO_CONNECT_TIME_T, &t);
-        return t > 0 ? TYCHO_HTTP_E_TIMEOUT : TYCHO_HTTP_E_CONNECT_TIMEOUT;
+        curl_easy_getinfo(r->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
+        return t > 0 || pre > 0 ? TYCHO_HTTP_E_TIMEOUT : TYCHO_HTTP_E_CONNECT_TIMEOUT;
     }
     case CURLE_FILESIZE_EXCEEDED:
         return TYCHO_HTTP_E_TOO_LARGE;

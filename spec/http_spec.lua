@@ -1,0 +1,131 @@
+-- tycho.http against a loopback server (tests/aws/fake_http.py, started here):
+-- results, JSON bodies, every HTTP status as a result, transport errors as
+-- nil + message + kind, timeouts, size cap, bad arguments.
+local http = require "tycho.http"
+local json = require "tycho.json"
+local time = require "tycho.time"
+
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
+
+local server = {}
+
+local function start_server()
+  local out = os.tmpname()
+  local p = assert(io.popen(("/usr/bin/python3 %q/../tests/aws/fake_http.py > %q 2>&1 & echo $!")
+    :format(here, out)))
+  server.pid = tonumber(p:read "*l")
+  p:close()
+  for _ = 1, 200 do
+    local f = io.open(out)
+    local port = f and f:read "*l"
+    if f then f:close() end
+    if port and tonumber(port) then
+      server.url = "http://127.0.0.1:" .. port
+      break
+    end
+    time.sleep(0.025)
+  end
+  os.remove(out)
+  assert(server.url, "fake_http.py did not start")
+end
+
+-- a loopback port nobody listens on (bound, then closed)
+local function closed_port()
+  local p = assert(io.popen("/usr/bin/python3 -c 'import socket; s = socket.socket(); " ..
+    "s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1]); s.close()'"))
+  local port = p:read "*l"
+  p:close()
+  return port
+end
+
+describe("tycho.http", function()
+  setup(start_server)
+  teardown(function() if server.pid then os.execute("kill " .. server.pid) end end)
+
+  it("makes a request and returns status, headers and body", function()
+    local status, headers, body = http.request {
+      method = "POST", url = server.url .. "/echo?x=1",
+      headers = { ["X-Custom"] = "yes", ["Content-Type"] = "text/plain" }, body = "payload" }
+    assert.equal(200, status)
+    assert.equal("yes", headers["x-echo"])
+    assert.equal("application/json", headers["content-type"])
+    local echo = json.decode(body)
+    assert.equal("POST", echo.method)
+    assert.equal("/echo?x=1", echo.path)
+    assert.equal("payload", echo.body)
+    local seen = {}
+    for _, kv in ipairs(echo.headers) do seen[kv[1]:lower()] = kv[2] end
+    assert.equal("yes", seen["x-custom"])
+    assert.equal("text/plain", seen["content-type"])
+    assert.matches("^tycho/", seen["user-agent"])
+  end)
+
+  it("sends a table body as JSON", function()
+    local status, headers, body = http.post(server.url .. "/echo", { a = 1, list = { 1, 2 } })
+    assert.equal(200, status)
+    local echo = assert(http.json(headers, body))
+    assert.same({ a = 1, list = { 1, 2 } }, json.decode(echo.body))
+    local ct
+    for _, kv in ipairs(echo.headers) do if kv[1]:lower() == "content-type" then ct = kv[2] end end
+    assert.equal("application/json", ct)
+  end)
+
+  it("returns any HTTP status as a result, not an error", function()
+    for _, code in ipairs { 201, 404, 500, 503 } do
+      local status = http.get(server.url .. "/status?code=" .. code)
+      assert.equal(code, status)
+    end
+  end)
+
+  it("yields while waiting: two slow requests in a row take their time, the loop keeps running", function()
+    local t0 = time.monotonic()
+    local status, _, body = http.get(server.url .. "/delay?ms=200")
+    assert.equal(200, status)
+    assert.same({ delayed = true }, json.decode(body))
+    assert.is_true(time.monotonic() - t0 >= 0.19)
+  end)
+
+  it("reports a timeout as nil, a clear message and the kind", function()
+    local t0 = time.monotonic()
+    local status, err, kind = http.request { url = server.url .. "/delay?ms=2000", timeout = 0.2 }
+    assert.is_nil(status)
+    assert.equal("timeout", kind)
+    assert.matches("GET http://127.0.0.1:%d+/delay", err)
+    assert.is_true(time.monotonic() - t0 < 1.5)
+  end)
+
+  it("reports a refused connection", function()
+    local status, err, kind = http.get("http://127.0.0.1:" .. closed_port() .. "/")
+    assert.is_nil(status)
+    assert.equal("connect", kind)
+    assert.is_string(err)
+  end)
+
+  it("reports a reset or closed connection", function()
+    local status, _, kind = http.get(server.url .. "/reset")
+    assert.is_nil(status)
+    assert.equal("connection", kind)
+  end)
+
+  it("caps the response size", function()
+    local status, _, kind = http.request { url = server.url .. "/big?n=100000", max_response_bytes = 1000 }
+    assert.is_nil(status)
+    assert.equal("too_large", kind)
+    local ok, _, body = http.request { url = server.url .. "/big-chunked?n=50000" }
+    assert.equal(200, ok)
+    assert.equal(50000, #body)
+  end)
+
+  it("rejects bad arguments with a Lua error", function()
+    assert.has_error(function() http.request { url = "ftp://x/" } end)
+    assert.has_error(function() http.request { url = "http:///nohost" } end)
+    assert.has_error(function() http.request { method = "get", url = server.url } end)
+    assert.has_error(function() http.request { url = server.url, timeout = -1 } end)
+    assert.has_error(function() http.request { url = server.url, headers = { ["X-Bad"] = {} } } end)
+    assert.has_error(function() http.request { url = server.url, body = function() end } end)
+    local status, err, kind = http.request { url = server.url, headers = { ["X-Bad"] = "a\r\nb" } }
+    assert.is_nil(status)
+    assert.equal("invalid", kind)
+    assert.is_string(err)
+  end)
+end)
