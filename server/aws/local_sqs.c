@@ -1105,7 +1105,7 @@ static void op_get_queue_url(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                 NULL, NULL);
         return;
     }
-    queue_t q;
+    queue_t q = {.attrs = NULL}; /* queue_load does not run for an invalid name */
     int found = valid_queue_name(name) ? queue_load(s, name, &q, res) : 0;
     if (found < 0) return;
     queue_free(&q);
@@ -1287,7 +1287,7 @@ static void op_set_queue_attributes(tycho_local_store_t *s, cJSON *req, int64_t 
 static void op_delete_queue(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                             tycho_local_result_t *res)
 {
-    queue_t q;
+    queue_t q = {.attrs = NULL}; /* queue_load does not run for an invalid name */
     int bad = 0;
     const char *url = get_str(req, "QueueUrl", res, &bad);
     char name[81];
