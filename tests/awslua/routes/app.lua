@@ -21,7 +21,7 @@ local function aws_error(err)
   return { type = "LuaError", message = tostring(err) }
 end
 
-return {
+local routes = {
   { "GET", "/health", function() return 200, { ok = true } end },
 
   -- outbound HTTP: ?url=...&timeout=...
@@ -35,7 +35,7 @@ return {
   -- a generic AWS call: POST { service, target, params }
   { "POST", "/aws", function(req)
       local b = req:json()
-      local ok, res = pcall(aws.call, b.service, b.target, b.params or {})
+      local ok, res = pcall(aws.call, b.service, b.target, b.params or {}, { timeout = b.timeout })
       if not ok then return 200, { ok = false, error = aws_error(res) } end
       return 200, { ok = true, result = res }
   end },
@@ -52,7 +52,11 @@ return {
       return 200, { count = item and item.count or 0, item = item }
   end },
 
-  consumers = {
+}
+
+-- TEST_CONSUMER=off: no consumer (its polls would take the fake's scripted answers)
+if env.bool("TEST_CONSUMER", true) then
+  routes.consumers = {
     { queue = QUEUE, concurrency = tonumber(env.get("TEST_CONCURRENCY", "4")),
       batch = 10, visibility = tonumber(env.get("TEST_VISIBILITY", "30")), wait = 1,
       retry_delay = tonumber(env.get("TEST_RETRY_DELAY", "")),
@@ -63,5 +67,7 @@ return {
         seen:update({ key = job.key }, { add = { count = 1 },
           set = { trace = msg.trace_header or "", receive_count = msg.receive_count } })
       end },
-  },
-}
+  }
+end
+
+return routes

@@ -1,0 +1,44 @@
+# lib.sh — shared bits of the tests/awslua script tests (on top of
+# tests/aws/lib.sh: check, jget, fake_ctl, finish, peers).
+#   serve_start NAME [serve args...]   starts tycho serve (routes: $ROUTES, default
+#                                      tests/awslua/routes) on free ports with the
+#                                      current environment; sets PORT, ADMIN, PID, LOG
+#   serve_stop [SIGNAL]                signals it (TERM) and waits (10 s)
+#   get PATH / post PATH JSON          curl the public port
+#   metric NAME_WITH_LABELS            a value from /metrics ("" when absent)
+. "$(dirname "${BASH_SOURCE[0]}")/../aws/lib.sh"
+: "${TYCHO_BIN:?}"
+ROUTES=${ROUTES:-$TYCHO_SRC/tests/awslua/routes}
+
+serve_start() {
+    local name=$1
+    shift
+    PORT=$(tycho_free_port)
+    ADMIN=$(tycho_free_port)
+    LOG="$TEST_TMP/$name.log"
+    "$TYCHO_BIN" serve --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$ADMIN" \
+        --routes "$ROUTES" "$@" >"$LOG" 2>&1 &
+    PID=$!
+    if ! tycho_wait_port "$PORT" 15; then
+        echo "tycho did not start; its log:" >&2
+        tail -n 30 "$LOG" >&2
+        return 1
+    fi
+}
+
+serve_stop() {
+    local sig=${1:-TERM} i
+    kill -"$sig" "$PID" 2>/dev/null
+    for ((i = 0; i < 200; i++)); do
+        kill -0 "$PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    wait "$PID" 2>/dev/null
+    SERVE_RC=$?
+}
+
+get() { curl -sS --max-time 30 "http://127.0.0.1:$PORT$1"; }
+post() { curl -sS --max-time 60 -X POST "http://127.0.0.1:$PORT$1" -H 'Content-Type: application/json' -d "$2"; }
+metric() {
+    curl -sS "http://127.0.0.1:$ADMIN/metrics" | grep -F "$1 " | head -n1 | awk '{print $NF}'
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# AWS faults through the Lua API (tycho.aws.call in a route) against the
+# fault-injecting fake (tests/aws/fake_aws.py): throttling retried then a
+# clear error, 500/503, connection reset, timeout; every attempt counted in
+# aws_requests_total and visible on the CLIENT span (retry events); the
+# X-Amzn-Trace-Id sent carries the request's trace. Also tycho.http's trace
+# headers and CLIENT span against a loopback echo server.
+. "$(dirname "$0")/lib.sh"
+tycho_start_fake_aws || exit 1
+aws_clean_env
+export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=fake-secret AWS_REGION=us-east-1
+export AWS_ENDPOINT_URL="$FAKE_AWS_URL" TYCHO_AWS_BACKEND=aws TYCHO_TRACES_STDOUT=1 TEST_CONSUMER=off
+serve_start faults --workers 1 || exit 1
+
+script() { fake_ctl reset '{}' >/dev/null; fake_ctl script "{\"responses\":$1}" >/dev/null; }
+call() { post /aws "{\"service\":\"dynamodb\",\"target\":\"DynamoDB_20120810.GetItem\",\"params\":{\"TableName\":\"t\"}${1:+,$1}}"; }
+THROTTLE='{"status":400,"body":{"__type":"com.amazon.coral.availability#ThrottlingException","message":"Rate exceeded"}}'
+
+# throttled twice, then success: retried, the handler sees the result
+script "[$THROTTLE,$THROTTLE,{\"status\":200,\"body\":{\"Item\":{\"pk\":{\"S\":\"x\"}}},\"headers\":{\"x-amzn-RequestId\":\"REQ-1\"}}]"
+r=$(curl -sS -X POST "http://127.0.0.1:$PORT/aws" -H 'traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' \
+    -d '{"service":"dynamodb","target":"DynamoDB_20120810.GetItem","params":{"TableName":"t"}}')
+check "throttling: retried to success" [ "$(jget "$r" ok)/$(jget "$r" result.Item.pk.S)" = "True/x" ]
+check "throttling: the fake saw 3 attempts" [ "$(jget "$(fake_ctl log)" counts.aws)" = 3 ]
+log=$(fake_ctl log)
+check "X-Amzn-Trace-Id carries the request's trace" /usr/bin/python3 -c '
+import json, sys
+reqs = [r for r in json.loads(sys.argv[1])["requests"] if "x-amz-target" in r["headers"]]
+ids = [r["headers"].get("x-amzn-trace-id", "") for r in reqs]
+assert len(ids) == 3 and all(i.startswith("Root=1-0af76519-16cd43dd8448eb211c80319c;Parent=") and "Sampled=1" in i for i in ids), ids' "$log"
+sleep 0.3
+check "CLIENT span: DynamoDB.GetItem, aws-api, request id, 2 retry events, parent = the server span" \
+    /usr/bin/python3 -c '
+import json, sys
+spans = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{") and "\"kind\"" in l and "\"trace_id\"" in l]
+c = [s for s in spans if s.get("name") == "DynamoDB.GetItem" and s["trace_id"] == "0af7651916cd43dd8448eb211c80319c"]
+assert len(c) == 1, [s.get("name") for s in spans]
+s = c[0]; a = s["attributes"]
+assert s["kind"] == "CLIENT", s
+assert a["rpc.system"] == "aws-api" and a["rpc.service"] == "DynamoDB" and a["rpc.method"] == "GetItem", a
+assert a["aws.request_id"] == "REQ-1" and a["aws.attempts"] == 3, a
+assert [e["name"] for e in s["events"]] == ["retry", "retry"], s["events"]
+srv = [x for x in spans if x["kind"] == "SERVER" and x["trace_id"] == s["trace_id"]]
+assert srv and s["parent_span_id"] == srv[0]["span_id"], (s, srv)' "$LOG"
+check "metrics: throttled attempts counted" \
+    [ "$(metric 'aws_requests_total{service="dynamodb",operation="GetItem",outcome="throttled"}')" = 2 ]
+check "metrics: the success counted" \
+    [ "$(metric 'aws_requests_total{service="dynamodb",operation="GetItem",outcome="success"}')" = 1 ]
+
+# throttled on every attempt: a clear, structured error after 3 attempts
+script "[$THROTTLE,$THROTTLE,$THROTTLE,$THROTTLE]"
+r=$(call)
+check "throttling: structured error after max attempts" \
+    [ "$(jget "$r" ok)/$(jget "$r" error.type)/$(jget "$r" error.status)/$(jget "$r" error.retryable)/$(jget "$r" error.attempts)/$(jget "$r" error.http_status)" = "False/ThrottlingException/400/True/3/503" ]
+check "throttling: the message says what happened" grep -q "Rate exceeded" <<<"$(jget "$r" error.message)"
+
+# 500 then 503 then 500: gives up, retryable server error
+script '[{"status":500,"body":{"__type":"InternalServerError","message":"boom"}},{"status":503,"body":{}},{"status":500,"body":{"__type":"InternalServerError","message":"boom 3"}}]'
+r=$(call)
+check "5xx: error after 3 attempts" \
+    [ "$(jget "$r" error.type)/$(jget "$r" error.status)/$(jget "$r" error.retryable)/$(jget "$r" error.attempts)/$(jget "$r" error.http_status)" = "InternalServerError/500/True/3/502" ]
+# 503 once, then success
+script '[{"status":503,"body":{"__type":"ServiceUnavailable","message":"busy"}},{"status":200,"body":{"ok":1}}]'
+r=$(call)
+check "503 then success" [ "$(jget "$r" ok)/$(jget "$r" result.ok)" = "True/1" ]
+
+# connection reset on every attempt: transport error
+script '[{"action":"reset"},{"action":"reset"},{"action":"reset"},{"action":"reset"},{"action":"reset"},{"action":"reset"}]'
+r=$(call)
+check "reset: TransportError, retryable, 502" \
+    [ "$(jget "$r" error.type)/$(jget "$r" error.retryable)/$(jget "$r" error.http_status)/$(jget "$r" error.status)" = "TransportError/True/502/0" ]
+
+# timeout on every attempt (per-attempt timeout 0.3 s): transport error 504
+script '[{"delay_ms":2000},{"delay_ms":2000},{"delay_ms":2000}]'
+t0=$(date +%s.%N)
+r=$(call '"timeout":0.3')
+t1=$(date +%s.%N)
+check "timeout: TransportError, 504" [ "$(jget "$r" error.type)/$(jget "$r" error.http_status)/$(jget "$r" error.attempts)" = "TransportError/504/3" ]
+check "timeout: the message says timeout" grep -qi "timeout" <<<"$(jget "$r" error.message)"
+check "timeout: bounded by the attempts" /usr/bin/python3 -c "import sys; assert float(sys.argv[2]) - float(sys.argv[1]) < 8" "$t0" "$t1"
+check "the worker kept serving meanwhile" [ "$(jget "$(get /health)" ok)" = True ]
+
+# a handler that lets an AWS error escape answers its http_status
+script "[$THROTTLE,$THROTTLE,$THROTTLE]"
+code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$PORT/send" -d '{"body":"x"}')
+check "an escaped AWS error answers its http_status (throttled: 503)" [ "$code" = 503 ]
+
+# tycho.http: traceparent/tracestate sent, CLIENT span recorded
+ECHO_PORT=$(tycho_free_port)
+/usr/bin/python3 "$TYCHO_SRC/tests/aws/fake_http.py" "$ECHO_PORT" >/dev/null 2>&1 &
+_tycho_peers_track $!
+tycho_wait_port "$ECHO_PORT" 10
+r=$(curl -sS "http://127.0.0.1:$PORT/fetch?url=http://127.0.0.1:$ECHO_PORT/echo" \
+    -H 'traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' -H 'tracestate: vendor=x')
+check "tycho.http: traceparent continues the request's trace, tracestate kept" /usr/bin/python3 -c '
+import json, sys
+echo = json.loads(json.loads(sys.argv[1])["body"])
+h = {k.lower(): v for k, v in echo["headers"]}
+tp = h["traceparent"].split("-")
+assert tp[0] == "00" and tp[1] == "4bf92f3577b34da6a3ce929d0e0e4736" and tp[3] == "01", h
+assert tp[2] != "00f067aa0ba902b7", h
+assert h["tracestate"] == "vendor=x", h
+assert "x-amzn-trace-id" not in h, h' "$r"
+sleep 0.3
+check "tycho.http: CLIENT span with the HTTP client attributes" /usr/bin/python3 -c '
+import json, sys
+spans = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{") and "\"trace_id\"" in l and "\"kind\"" in l]
+c = [s for s in spans if s["kind"] == "CLIENT" and s["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"]
+assert len(c) == 1, c
+a = c[0]["attributes"]
+assert a["http.request.method"] == "GET" and a["http.response.status_code"] == 200, a
+assert a["server.address"] == "127.0.0.1" and a["url.full"].endswith("/echo"), a' "$LOG"
+check "tycho_http_client_request_duration_seconds{host,status_class}" \
+    [ "$(metric 'tycho_http_client_request_duration_seconds_count{host="127.0.0.1",status_class="2xx"}')" = 1 ]
+r=$(get "/fetch?url=http://127.0.0.1:$(tycho_free_port)/")
+check "tycho.http: a refused connection is nil + message + kind" [ "$(jget "$r" kind)" = connect ]
+
+serve_stop
+check "tycho exits 0 on SIGTERM" [ "$SERVE_RC" = 0 ]
+finish
