@@ -236,11 +236,11 @@ describe("tycho.trace", function()
     end)
 
     it("end with the request on a handler timeout, and the timeout line names it", function()
-      local limits = { t.set_limits {} }
+      local timeout = t.set_limits {}
+      finally(function() t.set_limits { handler_timeout = timeout } end)
       t.set_limits { handler_timeout = 0.05 }
       t.capture_logs()
       local res = t.get("/trace/nested/100", { request_id = "req-timeout-1" })
-      t.set_limits { handler_timeout = limits[1] }
       assert.equal(504, res.status)
       local server = t.spans()[1]
       assert.equal("ERROR", server.status)
