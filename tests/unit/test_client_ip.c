@@ -1,0 +1,103 @@
+/* Unit tests of the client address (server/http/client_ip.c): the socket
+ * peer, bounded to TYCHO_CLIENT_IP_MAX - 1 characters; X-Forwarded-For only
+ * when the peer is a trusted proxy, read from the right, stopping at the
+ * first untrusted address, ignored when an entry is not an IP address. */
+#include "core/config.h"
+#include "http/client_ip.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+static tycho_request_t req_with(const char *peer, const char *xff, tycho_header_t *h)
+{
+    tycho_request_t r;
+    memset(&r, 0, sizeof r);
+    r.peer_ip = peer;
+    if (xff) {
+        h->name = (tycho_slice_t){"x-forwarded-for", 15};
+        h->value = (tycho_slice_t){xff, strlen(xff)};
+        r.headers = h;
+        r.nheaders = 1;
+    }
+    return r;
+}
+
+static void trusted(tycho_config_t *cfg, const char *cidrs)
+{
+    char err[256];
+    tycho_config_defaults(cfg);
+    if (cidrs) assert_int_equal(tycho_config_parse_cidrs(cidrs, cfg, err, sizeof err), 0);
+}
+
+static void peer_without_proxies(void **state)
+{
+    (void)state;
+    tycho_config_t cfg;
+    trusted(&cfg, NULL);
+    tycho_header_t h;
+    char out[TYCHO_CLIENT_IP_MAX];
+    tycho_request_t r = req_with("192.0.2.7", "203.0.113.9", &h);
+    tycho_client_ip(&cfg, &r, out);
+    assert_string_equal(out, "192.0.2.7"); /* XFF not believed */
+    tycho_client_ip(NULL, &r, out);
+    assert_string_equal(out, "192.0.2.7");
+    r.peer_ip = NULL;
+    tycho_client_ip(&cfg, &r, out);
+    assert_string_equal(out, "");
+}
+
+static void long_peer_is_truncated(void **state)
+{
+    (void)state;
+    char peer[200];
+    memset(peer, 'a', sizeof peer - 1);
+    peer[sizeof peer - 1] = '\0';
+    tycho_header_t h;
+    tycho_request_t r = req_with(peer, NULL, &h);
+    char out[TYCHO_CLIENT_IP_MAX];
+    tycho_client_ip(NULL, &r, out);
+    assert_int_equal(strlen(out), TYCHO_CLIENT_IP_MAX - 1);
+    assert_memory_equal(out, peer, TYCHO_CLIENT_IP_MAX - 1);
+}
+
+static void forwarded_through_trusted_proxies(void **state)
+{
+    (void)state;
+    tycho_config_t cfg;
+    trusted(&cfg, "10.0.0.0/8, ::1");
+    tycho_header_t h;
+    char out[TYCHO_CLIENT_IP_MAX];
+    /* rightmost untrusted entry wins; the forged leftmost one is not read */
+    tycho_request_t r = req_with("10.1.2.3", "1.1.1.1, 203.0.113.9, 10.9.9.9", &h);
+    tycho_client_ip(&cfg, &r, out);
+    assert_string_equal(out, "203.0.113.9");
+    /* every hop trusted: the leftmost */
+    r = req_with("::1", " 10.0.0.5 ,10.0.0.6", &h);
+    tycho_client_ip(&cfg, &r, out);
+    assert_string_equal(out, "10.0.0.5");
+    /* a peer outside the trusted ranges: its XFF is ignored */
+    r = req_with("198.51.100.1", "203.0.113.9", &h);
+    tycho_client_ip(&cfg, &r, out);
+    assert_string_equal(out, "198.51.100.1");
+    /* garbage stops the walk at the last good address */
+    r = req_with("10.1.2.3", "203.0.113.9, not-an-ip", &h);
+    tycho_client_ip(&cfg, &r, out);
+    assert_string_equal(out, "10.1.2.3");
+    r = req_with("10.1.2.3", "garbage, 203.0.113.9", &h);
+    tycho_client_ip(&cfg, &r, out);
+    assert_string_equal(out, "203.0.113.9");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(peer_without_proxies),
+        cmocka_unit_test(long_peer_is_truncated),
+        cmocka_unit_test(forwarded_through_trusted_proxies),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
