@@ -2277,8 +2277,11 @@ static void op_batch_get(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
         exprs_t x;
         table_t t;
         int consistent = 0;
-        if (opt_bool(tb, "ConsistentRead", &consistent, res) || parse_exprs(tb, E_PROJ, &x, res))
+        memset(&x, 0, sizeof x);
+        if (opt_bool(tb, "ConsistentRead", &consistent, res) || parse_exprs(tb, E_PROJ, &x, res)) {
+            exprs_free(&x); /* a failed parse keeps its context */
             goto fail;
+        }
         if (request_table(s, tb->string, &t, res)) {
             exprs_free(&x);
             goto fail;
