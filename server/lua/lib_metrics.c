@@ -229,9 +229,12 @@ static void read_def(lua_State *L, lmetric_t *m, tycho_metric_type_t type)
         luaL_checktype(L, 4, LUA_TTABLE);
         lua_getfield(L, 4, "merge");
         const char *merge = lua_isnil(L, -1) ? "sum" : lua_tostring(L, -1);
-        if (merge && strcmp(merge, "sum") == 0) m->merge = TYCHO_GAUGE_MERGE_SUM;
-        else if (merge && strcmp(merge, "last") == 0) m->merge = TYCHO_GAUGE_MERGE_LAST;
-        else luaL_error(L, "metric \"%s\": merge must be \"sum\" or \"last\"", name);
+        if (merge && strcmp(merge, "sum") == 0)
+            m->merge = TYCHO_GAUGE_MERGE_SUM;
+        else if (merge && strcmp(merge, "last") == 0)
+            m->merge = TYCHO_GAUGE_MERGE_LAST;
+        else
+            luaL_error(L, "metric \"%s\": merge must be \"sum\" or \"last\"", name);
         lua_pop(L, 1);
     }
 }
@@ -504,8 +507,7 @@ static int l_observe(lua_State *L)
     lmetric_t *m = check_metric(L);
     int labels;
     double v = args(L, m, "observe", &labels, NAN);
-    if (!isfinite(v))
-        luaL_error(L, "metric \"%s\": observe: the value must be finite", m->name);
+    if (!isfinite(v)) luaL_error(L, "metric \"%s\": observe: the value must be finite", m->name);
     tycho_series_observe(resolve(L, m, labels, "observe"), v);
     return 0;
 }
@@ -517,8 +519,7 @@ static int l_tostring(lua_State *L)
     return 1;
 }
 
-static const char *const METHODS_OF[] = {"counters have inc",
-                                         "gauges have set, add, inc, dec",
+static const char *const METHODS_OF[] = {"counters have inc", "gauges have set, add, inc, dec",
                                          "histograms have observe"};
 
 /* __index of a methods table: an unknown method is an error naming the right ones. */

@@ -190,8 +190,10 @@ static void set_attrs(lua_State *L, int idx, tycho_span_t *span, tycho_span_even
                        luaL_typename(L, -2));
         const char *k = lua_tostring(L, -2);
         tycho_attr_value_t v = attr_value(L, -1, k);
-        if (span && ev) tycho_span_event_set_attr(span, ev, k, v);
-        else if (span) tycho_span_set_attr(span, k, v);
+        if (span && ev)
+            tycho_span_event_set_attr(span, ev, k, v);
+        else if (span)
+            tycho_span_set_attr(span, k, v);
         lua_pop(L, 1);
     }
 }
@@ -255,8 +257,10 @@ static int l_record_error(lua_State *L)
     if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TNUMBER) {
         lua_getglobal(L, "tostring"); /* tables with __tostring (tycho.error) read well */
         lua_pushvalue(L, 2);
-        if (lua_pcall(L, 1, 1, 0) == 0 && lua_isstring(L, -1)) lua_replace(L, 2);
-        else lua_pop(L, 1);
+        if (lua_pcall(L, 1, 1, 0) == 0 && lua_isstring(L, -1))
+            lua_replace(L, 2);
+        else
+            lua_pop(L, 1);
     }
     const char *msg = lua_isstring(L, 2) ? lua_tostring(L, 2) : "error";
     const char *tb = lua_isstring(L, 3) ? lua_tostring(L, 3) : NULL;
@@ -333,8 +337,10 @@ static int l_start(lua_State *L)
     lspan_t *s = new_handle(L, task, t); /* index 3 */
     tycho_obs_t *o = tycho_obs_current();
     s->span = o ? tycho_obs_span_start(o, t, pid, name, TYCHO_SPAN_KIND_INTERNAL) : NULL;
-    if (s->span) memcpy(s->span_id, s->span->span_id, 8);
-    else tycho_trace_new_span_id(s->span_id); /* unsampled: an id for logs and propagation */
+    if (s->span)
+        memcpy(s->span_id, s->span->span_id, 8);
+    else
+        tycho_trace_new_span_id(s->span_id); /* unsampled: an id for logs and propagation */
     tycho_hex_encode(s->span_id, 8, s->span_hex);
     set_attrs(L, 2, s->span, NULL); /* may raise: s is garbage then, __gc frees its span */
     push_stack(L, task, 1);
@@ -384,8 +390,10 @@ static int l_finish(lua_State *L)
         tycho_span_set_status(span, TYCHO_SPAN_STATUS_ERROR, msg);
     }
     tycho_obs_t *o = tycho_obs_current();
-    if (o) tycho_obs_span_finish(o, span);
-    else tycho_span_free(span);
+    if (o)
+        tycho_obs_span_finish(o, span);
+    else
+        tycho_span_free(span);
     return 0;
 }
 
