@@ -14,6 +14,9 @@ typedef struct watch {
     char *path;
     struct tycho_watcher *w; /* NULL once stopped */
     int seen;                /* mark for the rescan */
+    int dead;                /* the folder itself went away (IN_DELETE_SELF/IN_IGNORED) */
+    dev_t dev;               /* the folder watched: a folder deleted and created */
+    ino_t ino;               /* again under the same name needs a new watch */
 } watch_t;
 
 struct tycho_watcher {
@@ -49,12 +52,18 @@ static watch_t *find(tycho_watcher_t *w, const char *path)
     return NULL;
 }
 
-static void add_watch(tycho_watcher_t *w, const char *path)
+static void add_watch(tycho_watcher_t *w, const char *path, const struct stat *st)
 {
     watch_t *wt = find(w, path);
-    if (wt) {
+    if (wt && !wt->dead && wt->dev == st->st_dev && wt->ino == st->st_ino) {
         wt->seen = 1;
         return;
+    }
+    if (wt) { /* same name, another folder: drop the stale watch */
+        for (size_t i = 0; i < w->nwatches; i++)
+            if (w->watches[i] == wt) w->watches[i] = w->watches[--w->nwatches];
+        wt->w = NULL;
+        uv_close((uv_handle_t *)&wt->h, free_watch);
     }
     if (w->nwatches == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 16;
@@ -72,6 +81,8 @@ static void add_watch(tycho_watcher_t *w, const char *path)
     wt->h.data = wt;
     wt->w = w;
     wt->seen = 1;
+    wt->dev = st->st_dev;
+    wt->ino = st->st_ino;
     int rc = uv_fs_event_start(&wt->h, on_event, path, 0);
     if (rc != 0) {
         tycho_log_warn("cannot watch folder for reload", LF_STR("path", path),
@@ -86,7 +97,7 @@ static void scan(tycho_watcher_t *w, const char *dir, int depth)
 {
     struct stat st;
     if (depth > 32 || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return;
-    add_watch(w, dir);
+    add_watch(w, dir, &st);
     DIR *d = opendir(dir);
     if (!d) return;
     struct dirent *e;
@@ -142,6 +153,20 @@ static void on_event(uv_fs_event_t *h, const char *filename, int events, int sta
     watch_t *wt = h->data;
     tycho_watcher_t *w = wt->w;
     if (!w) return;
+    if (status == 0 && filename) {
+        /* libuv names events about the watched folder itself (deleted, its
+         * watch gone) with the folder's own name; a child of that name is
+         * told apart by existing. The folder may already be back (and even
+         * reuse the inode number), so only this event says the watch is dead. */
+        const char *base = strrchr(wt->path, '/');
+        base = base ? base + 1 : wt->path;
+        char *child = NULL;
+        struct stat st;
+        if (strcmp(filename, base) == 0 && asprintf(&child, "%s/%s", wt->path, filename) >= 0) {
+            if (stat(child, &st) != 0) wt->dead = 1;
+            free(child);
+        }
+    }
     if (status != 0 || !relevant(filename)) return;
     uv_timer_start(w->timer, on_quiet, w->debounce_ms, 0);
 }

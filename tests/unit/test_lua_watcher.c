@@ -86,10 +86,24 @@ static void test_recursive_debounced(void **state)
     spin(&loop, 200);
     assert_int_equal(changes, 3);
 
+    /* a subfolder deleted and created again within one burst (git checkout)
+     * is watched anew: same name, another inode */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/sub'", root);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/sub", root);
+    assert_int_equal(mkdir(path, 0755), 0);
+    spin(&loop, 200);
+    int before = changes;
+    snprintf(path, sizeof path, "%s/sub/c.lua", root);
+    write_file(path, "return {}\n");
+    spin(&loop, 200);
+    assert_int_equal(changes, before + 1);
+    assert_int_equal(tycho_watcher_count(w), 2);
+
     tycho_watcher_stop(w);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&loop), 0);
-    char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     assert_int_equal(system(cmd), 0);
 }
