@@ -61,8 +61,12 @@ int tycho_config_parse_addr(const char *s, tycho_addr_t *out, char *err, size_t 
     char *end;
     errno = 0;
     long p = strtol(port, &end, 10);
-    if (*port == '\0' || *end != '\0' || errno) return say(err, errlen, "bad port: %s", s), -1;
-    if (p < 0 || p > 65535) return say(err, errlen, "port out of range: %ld", p), -1;
+    /* digits only (a '-' gets the range error): strtol alone also takes
+     * leading blanks and '+' (": 80", ":+80") */
+    if (!((*port >= '0' && *port <= '9') || *port == '-') || *end != '\0' || errno)
+        return say(err, errlen, "bad port: %s", s), -1;
+    if (p < 0 || p > 65535 || *port == '-')
+        return say(err, errlen, "port out of range: %s", port), -1;
     memcpy(out->host, host, hostlen);
     out->host[hostlen] = '\0';
     if (strcmp(out->host, "localhost") == 0) strcpy(out->host, "127.0.0.1");
@@ -108,7 +112,7 @@ int tycho_config_parse_cidrs(const char *s, tycho_config_t *cfg, char *err, size
         if (slash) {
             char *end;
             long p = strtol(slash + 1, &end, 10);
-            if (slash[1] == '\0' || *end || p < 0 || p > maxp)
+            if (slash[1] < '0' || slash[1] > '9' || *end || p < 0 || p > maxp)
                 return say(err, errlen, "bad prefix length in %s/%s", tok, slash + 1), -1;
             prefix = (int)p;
         }
