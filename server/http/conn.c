@@ -19,6 +19,9 @@ enum state {
 };
 
 #define READ_CHUNK 8192
+/* Past this many bytes of responses queued on a connection (a client that
+ * pipelines without reading), no further request is taken from it. */
+#define WRITE_HIGH_WATER (64 * 1024)
 #define LINGER_MS 1000
 /* On a drain, an idle keep-alive connection stays open this long: a request
  * already on its way is answered (with Connection: close) rather than meeting
@@ -44,8 +47,9 @@ struct tycho_conn {
     tycho_exchange_t x;
     enum state state;
     int closing, handles_open, in_process, read_paused, close_after_response, writes_pending;
-    int peer_eof;   /* the client half-closed: answer what it sent, then close */
-    int body_phase; /* the body timeout is armed for the current request */
+    int peer_eof;      /* the client half-closed: answer what it sent, then close */
+    int write_blocked; /* requests held back until queued responses drain */
+    int body_phase;    /* the body timeout is armed for the current request */
     size_t bytes_in;
     write_req_t *spare;
     char request_id[TYCHO_REQUEST_ID_MAX + 1];
@@ -55,6 +59,12 @@ struct tycho_conn {
 
 static void process(tycho_conn_t *c);
 static void start_reading(tycho_conn_t *c);
+static size_t read_cap(const tycho_conn_t *c);
+
+static int write_backlogged(tycho_conn_t *c)
+{
+    return uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > WRITE_HIGH_WATER;
+}
 
 tycho_conn_t *tycho_conn_next(tycho_conn_t *c)
 {
@@ -167,6 +177,16 @@ static void on_write(uv_write_t *req, int status)
         finish_close(c);
     else if (c->srv->draining && c->state == IDLE && !c->writes_pending)
         tycho_conn_drain(c);
+    else if (c->write_blocked && !c->in_process && !write_backlogged(c)) {
+        /* The client reads again: its held-back requests get fresh timeouts
+         * (the time they waited was ours, not the client's). */
+        c->write_blocked = 0;
+        if (c->state == READING)
+            arm_timer(c, c->body_phase ? c->srv->cfg->body_timeout : c->srv->cfg->header_timeout);
+        else if (c->state == IDLE)
+            arm_timer(c, c->srv->cfg->keepalive_timeout);
+        process(c);
+    }
 }
 
 static write_req_t *take_write_req(tycho_conn_t *c)
@@ -355,7 +375,8 @@ static void process(tycho_conn_t *c)
 {
     tycho_http_server_t *srv = c->srv;
     c->in_process = 1;
-    while (!c->closing && c->state != ACTIVE && c->state != LINGER && c->rpos < c->rlen) {
+    while (!c->closing && c->state != ACTIVE && c->state != LINGER && c->rpos < c->rlen &&
+           !write_backlogged(c)) {
         size_t used = 0, before = c->rpos;
         tycho_parse_result_t r =
             tycho_http_parser_execute(&c->parser, c->rbuf, c->rpos, c->rlen, &used);
@@ -394,7 +415,19 @@ static void process(tycho_conn_t *c)
     }
     c->in_process = 0;
     if (!c->closing) compact(c);
-    if (!c->closing && c->read_paused && c->state != ACTIVE && c->state != LINGER) start_reading(c);
+    if (c->closing || c->state == ACTIVE || c->state == LINGER) return;
+    if (c->rpos < c->rlen && write_backlogged(c) && !c->write_blocked) {
+        /* A client that pipelines without reading its responses: take no
+         * more requests; if it does not read for keepalive_timeout, close. */
+        c->write_blocked = 1;
+        arm_timer(c, c->srv->cfg->keepalive_timeout);
+    }
+    if (c->rlen - c->rpos > read_cap(c)) {
+        if (!c->read_paused) uv_read_stop((uv_stream_t *)&c->tcp); /* until responses drain */
+        c->read_paused = 1;
+    } else if (c->read_paused && !c->peer_eof) {
+        start_reading(c);
+    }
 }
 
 /* --- reading ------------------------------------------------------------- */
@@ -462,7 +495,9 @@ static void start_reading(tycho_conn_t *c)
 static void on_timeout(uv_timer_t *t)
 {
     tycho_conn_t *c = t->data;
-    if (c->state == READING)
+    if (c->write_blocked)
+        tycho_conn_close(c); /* responses unread for keepalive_timeout */
+    else if (c->state == READING)
         send_error(c, 408, "request timeout");
     else
         tycho_conn_close(c); /* idle keep-alive, or the end of a lingering close */

@@ -307,6 +307,56 @@ def test_half_close_large_response():
         check(srv.stop() == 0, "clean exit")
 
 
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int([line for line in f if line.startswith("VmRSS")][0].split()[1])
+
+
+def test_pipelining_without_reading():
+    """A client that pipelines requests and never reads the responses must
+    not make the server queue them without bound: it stops taking requests
+    (TCP back-pressure), then answers every one, in order, once the client
+    reads."""
+    n = 200000
+    with tycho.Server(env={"TYCHO_ACCESS_LOG": "off"}) as srv:
+        c = tycho.Conn(srv.public, timeout=60)
+        base = rss_kb(srv.proc.pid)
+        reqs = b"".join(b"GET /json HTTP/1.1\r\nHost: t\r\nX-Request-Id: r%d\r\n\r\n" % i for i in range(n))
+        sender = threading.Thread(target=c.send, args=(reqs,), daemon=True)
+        sender.start()
+        time.sleep(1.5)
+        grown = rss_kb(srv.proc.pid) - base
+        print("pipelining without reading: %d bytes of requests sent so far, server RSS +%d kB"
+              % (len(reqs), grown))
+        check(sender.is_alive(), "the server took all %d requests without the client reading" % n)
+        check(grown < 40000 * tycho.SLOW, "server RSS grew by %d kB while the client did not read" % grown)
+        for i in range(n):
+            r = c.read_response(timeout=30)
+            check(r is not None and r.status == 200 and r.header("X-Request-Id") == "r%d" % i,
+                  "response %d: %r" % (i, r))
+        sender.join(10)
+        check(srv.stop() == 0, "clean exit")
+    # a client that never reads is closed after the keep-alive timeout
+    with tycho.Server(env={"TYCHO_ACCESS_LOG": "off", "TYCHO_KEEPALIVE_TIMEOUT": 1}) as srv:
+        c = tycho.Conn(srv.public, timeout=10)
+        err = {}
+
+        def send():
+            try:
+                c.send(reqs)
+            except OSError as e:
+                err["e"] = e
+
+        sender = threading.Thread(target=send, daemon=True)
+        t0 = time.time()
+        sender.start()
+        sender.join(8 * tycho.SLOW)
+        check(not sender.is_alive() and err, "the server closed the non-reading client (%r)" % err)
+        print("non-reading client closed after %.1fs: %s" % (time.time() - t0, err["e"]))
+        c.close()
+        check(srv.stop() == 0, "clean exit")
+
+
 def test_admin():
     with tycho.Server(workers=2) as srv:
         check(srv.admin != srv.public, "admin and public listeners differ")
@@ -334,7 +384,7 @@ def test_admin():
 
 
 def main():
-    for t in (test_admin, test_half_close_large_response, test_idle_server_exits, test_max_connections, test_drain_timeout,
+    for t in (test_admin, test_half_close_large_response, test_pipelining_without_reading, test_idle_server_exits, test_max_connections, test_drain_timeout,
               test_second_signal, test_drain_under_load):
         t0 = time.time()
         t()
