@@ -20,7 +20,7 @@ valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indire
   --errors-for-leak-kinds=definite,indirect,possible --log-file="$log" \
   "$TYCHO_BIN" spec --routes /nonexistent spec/router_spec.lua spec/json_spec.lua \
   spec/request_spec.lua spec/response_spec.lua spec/errors_spec.lua spec/coroutines_spec.lua \
-  spec/reload_spec.lua spec/libs_spec.lua 2>/dev/null | tail -2 || rc=$?
+  spec/reload_spec.lua spec/libs_spec.lua spec/stress_spec.lua 2>/dev/null | tail -2 || rc=$?
 grep -E "ERROR SUMMARY|in use at exit" "$log" || true
 if [ "$rc" != 0 ]; then
   echo "FAIL: valgrind/spec exit status $rc"
