@@ -42,6 +42,7 @@ typedef struct tycho_lua_gen {
     const char *(*intern)(void *runtime, const char *s);
     char *routes_dir;
     char *lua_dir;
+    int req_mt_ref; /* registry ref of the req metatable */
 } tycho_lua_gen_t;
 
 typedef struct tycho_lua_gen_opts {

@@ -341,7 +341,7 @@ static int req_tostring(lua_State *L)
     return 1;
 }
 
-void tycho_lua_request_init(lua_State *L)
+int tycho_lua_request_init(lua_State *L)
 {
     luaL_newmetatable(L, REQ_MT);
     lua_pushcfunction(L, req_index);
@@ -352,7 +352,7 @@ void tycho_lua_request_init(lua_State *L)
     lua_setfield(L, -2, "__tostring");
     lua_pushliteral(L, "tycho.req");
     lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 1);
+    int ref = luaL_ref(L, LUA_REGISTRYINDEX); /* the hot path fetches it by number */
     luaL_newmetatable(L, HEADERS_MT);
     lua_pushcfunction(L, headers_index);
     lua_setfield(L, -2, "__index");
@@ -361,6 +361,7 @@ void tycho_lua_request_init(lua_State *L)
     lua_pushcfunction(L, http_error_tostring);
     lua_setfield(L, -2, "__tostring");
     lua_pop(L, 1);
+    return ref;
 }
 
 void tycho_lua_request_push(lua_State *co, tycho_lua_task_t *t)
@@ -368,7 +369,7 @@ void tycho_lua_request_push(lua_State *co, tycho_lua_task_t *t)
     req_ud_t *u = lua_newuserdata(co, sizeof *u);
     u->t = t;
     u->serial = t->serial;
-    luaL_getmetatable(co, REQ_MT);
+    lua_rawgeti(co, LUA_REGISTRYINDEX, t->gen->req_mt_ref);
     lua_setmetatable(co, -2);
     lua_createtable(co, 0, 4);
     lua_setfenv(co, -2);

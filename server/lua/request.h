@@ -25,8 +25,9 @@ typedef struct tycho_lua_reqctx {
     struct tycho_req_trace *trace;
 } tycho_lua_reqctx_t;
 
-/* Creates the metatables in L's registry (once per state). */
-void tycho_lua_request_init(lua_State *L);
+/* Creates the metatables in L's registry (once per state); returns the
+ * registry ref of req's metatable (gen->req_mt_ref). */
+int tycho_lua_request_init(lua_State *L);
 /* Pushes the req object of task t (its rq must be filled) onto co. */
 void tycho_lua_request_push(lua_State *co, struct tycho_lua_task *t);
 

@@ -7,6 +7,7 @@
 
 typedef struct entry {
     char method[TYCHO_ROUTER_MAX_METHOD + 1];
+    size_t mlen;
     char *pattern;
     size_t nparams;
     char *param_names[TYCHO_ROUTER_MAX_PARAMS]; /* point into names_buf */
@@ -229,6 +230,7 @@ int tycho_router_add(tycho_router_t *r, const char *method, const char *pattern,
     entry_t *e = calloc(1, sizeof *e);
     if (!e) return fail(err, errlen, "out of memory");
     memcpy(e->method, method, mlen + 1);
+    e->mlen = mlen;
     e->pattern = strdup(pattern);
     size_t names = 0;
     for (size_t i = 0; i < pat.nsegs; i++)
@@ -285,7 +287,7 @@ typedef struct walk {
 static const entry_t *entry_for(const node_t *nd, const char *m, size_t mlen)
 {
     for (const entry_t *e = nd->entries; e; e = e->next_at_node)
-        if (strlen(e->method) == mlen && memcmp(e->method, m, mlen) == 0) return e;
+        if (e->mlen == mlen && memcmp(e->method, m, mlen) == 0) return e;
     return NULL;
 }
 
