@@ -86,7 +86,7 @@ for i in $(seq 1 "$RUNS"); do
   run_wrk openresty "$NGINX_URL" "$i"
 done
 
-/usr/bin/python3 - "$work/results" "$RESULTS/http_engine.md" <<'EOF'
+/usr/bin/python3 - "$work/results" "$RESULTS/raw/http_engine-summary.md" <<'EOF'
 import statistics, sys, time
 
 def ms(s):  # wrk latency: 512.00us, 1.20ms, 2.00s
