@@ -8,6 +8,7 @@ local aws = require "tycho.aws"
 local env = require "tycho.env"
 local time = require "tycho.time"
 
+local VERSION = "v1" -- test_consumers.sh rewrites this line to check reloads
 local QUEUE = env.get("TEST_QUEUE", "tycho-test-jobs")
 local TABLE = env.get("TEST_TABLE", "tycho-test-seen")
 local queue = sqs.queue(QUEUE)
@@ -65,7 +66,7 @@ if env.bool("TEST_CONSUMER", true) then
         if job.sleep then time.sleep(job.sleep) end
         if job.fail then error("job " .. tostring(job.key) .. " failed on purpose") end
         seen:update({ key = job.key }, { add = { count = 1 },
-          set = { trace = msg.trace_header or "", receive_count = msg.receive_count } })
+          set = { trace = msg.trace_header or "", receive_count = msg.receive_count, version = VERSION } })
       end },
   }
 end
