@@ -59,6 +59,12 @@ describe("tycho.json", function()
     assert.error_matches(function() json.decode "" end, "invalid JSON")
   end)
 
+  it("refuses a \\u0000 escape instead of cutting the string short", function()
+    assert.error_matches(function() json.decode '{"user":"admin\\u0000x"}' end,
+      "unsupported \\u0000 %(NUL%) in a string at line 1, column 15")
+    assert.equal("a\\u0000b", json.decode '"a\\\\u0000b"') -- an escaped backslash, then text
+  end)
+
   it("decodes scalars at the top level", function()
     assert.equal(42, json.decode "42")
     assert.equal("s", json.decode '"s"')

@@ -237,6 +237,20 @@ static void where(const char *s, size_t n, const char *at, char *err, size_t err
                  off + 1, (int)(n - off < 12 ? n - off : 12), s + off);
 }
 
+/* cJSON keeps strings NUL-terminated without a length, so a "\u0000" escape
+ * would silently cut a string (or key) short: "a\u0000b" -> "a". Such a text
+ * is refused instead. Runs on valid JSON only, where a backslash can only be
+ * inside a string and "\\" is skipped as one escape. */
+static const char *nul_escape(const char *s, size_t n)
+{
+    for (size_t i = 0; i + 5 < n; i++) {
+        if (s[i] != '\\') continue;
+        if (s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0) return s + i;
+        i++;
+    }
+    return NULL;
+}
+
 int tycho_json_decode(lua_State *L, const char *s, size_t n, char *err, size_t errlen)
 {
     /* the tree is boxed in a userdata with __gc so a Lua error (memory limit)
@@ -263,6 +277,14 @@ int tycho_json_decode(lua_State *L, const char *s, size_t n, char *err, size_t e
         *box = NULL;
         lua_pop(L, 1);
         where(s, n, end, err, errlen, "trailing characters after the JSON value");
+        return -1;
+    }
+    const char *nul = nul_escape(s, n);
+    if (nul) {
+        cJSON_Delete(root);
+        *box = NULL;
+        lua_pop(L, 1);
+        where(s, n, nul, err, errlen, "unsupported \\u0000 (NUL) in a string");
         return -1;
     }
     push_item(L, root, 0);
