@@ -193,7 +193,9 @@ static void finish_span(tycho_obs_t *o, tycho_req_trace_t *t, const tycho_exchan
     if (r->local_port) tycho_span_set_attr(s, "server.port", TYCHO_AV_INT(r->local_port));
     tycho_span_set_attr(s, "network.protocol.version", TYCHO_AV_STR(r->http_minor ? "1.1" : "1.0"));
     tycho_span_set_attr(s, "http.request.id", TYCHO_AV_STR(r->request_id ? r->request_id : ""));
-    if (status >= 500 || t->error) tycho_span_set_status(s, TYCHO_SPAN_STATUS_ERROR, NULL);
+    /* An error recorded by the handler keeps its message. */
+    if ((status >= 500 || t->error) && s->status != TYCHO_SPAN_STATUS_ERROR)
+        tycho_span_set_status(s, TYCHO_SPAN_STATUS_ERROR, NULL);
     t->span = NULL;
     tycho_obs_span_finish(o, s);
 }

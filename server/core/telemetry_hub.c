@@ -1,6 +1,8 @@
 #include "core/telemetry_hub.h"
 
 #include "core/log.h"
+#include "exporters/export_config.h"
+#include "exporters/exporters.h"
 #include "telemetry/logsink.h"
 #include "telemetry/process_metrics.h"
 #include "telemetry/prometheus_text.h"
@@ -12,6 +14,7 @@
 
 #define SPAN_RING_CAPACITY 4096
 #define DRAIN_INTERVAL_MS 200
+#define EXPORT_FLUSH_MS 3000 /* final export flush at shutdown */
 
 struct tycho_hub {
     tycho_metrics_t *reg;
@@ -29,6 +32,7 @@ struct tycho_hub {
     uv_async_t wake;
     uv_timer_t timer;
     int started;
+    tycho_exporters_t *exporters; /* telemetry thread; NULL when none could start */
     uint64_t spans_handled;
     tycho_buf_t scratch;
 };
@@ -97,6 +101,16 @@ static double span_queue_depth(void *ud)
     return (double)n;
 }
 
+/* The exporters start on the telemetry thread; their settings are checked
+ * here first so a bad one stops start-up with its one-line message. */
+static int check_export_config(char *err, size_t errlen)
+{
+    tycho_export_config_t c;
+    if (tycho_export_config_load(&c, NULL, NULL, NULL, err, errlen) != 0) return -1;
+    tycho_export_config_free(&c);
+    return 0;
+}
+
 tycho_hub_t *tycho_hub_new(const tycho_config_t *cfg, int nworkers, char *err, size_t errlen)
 {
     tycho_hub_t *h = calloc(1, sizeof *h);
@@ -109,13 +123,17 @@ tycho_hub_t *tycho_hub_new(const tycho_config_t *cfg, int nworkers, char *err, s
     char msg[256] = "";
     int src = tycho_sampler_from_env(&h->sampler, msg, sizeof msg);
     if (src < 0) {
-        snprintf(err, errlen, "OTEL_TRACES_SAMPLER: %s", msg);
+        snprintf(err, errlen, "%s", msg); /* names the variable already */
         free(h);
         return NULL;
     }
     if (src > 0) tycho_log_warn("OTEL_TRACES_SAMPLER_ARG ignored", LF_STR("reason", msg));
     h->limits = (tycho_span_limits_t)TYCHO_SPAN_LIMITS_DEFAULT;
     tycho_span_limits_from_env(&h->limits);
+    if (check_export_config(err, errlen) != 0) {
+        free(h);
+        return NULL;
+    }
     h->reg = tycho_metrics_new(h->nshards, 0);
     h->rings = calloc((size_t)nworkers, sizeof *h->rings);
     h->logsink = tycho_logsink_new(NULL);
@@ -195,8 +213,8 @@ void tycho_hub_notify(tycho_hub_t *h)
     if (h->started) uv_async_send(&h->wake);
 }
 
-/* The span sink until an exporter takes them: the debug stdout sink
- * (TYCHO_TRACES_STDOUT=1) writes one JSON line per span through the log sink. */
+/* Spans go to the OTLP exporter when one is configured; the debug stdout
+ * sink (TYCHO_TRACES_STDOUT=1) also writes one JSON line per span. */
 static void handle_span(tycho_hub_t *h, tycho_span_t *span)
 {
     h->spans_handled++;
@@ -205,7 +223,10 @@ static void handle_span(tycho_hub_t *h, tycho_span_t *span)
         if (tycho_span_to_json(span, &h->scratch) == 0)
             tycho_logsink_write(h->scratch.data, h->scratch.len, h->logsink);
     }
-    tycho_span_free(span);
+    if (h->exporters && tycho_exporters_wants_spans(h->exporters))
+        tycho_exporters_add_span(h->exporters, span);
+    else
+        tycho_span_free(span);
 }
 
 static void drain_spans(tycho_hub_t *h)
@@ -225,6 +246,24 @@ static void on_timer(uv_timer_t *t)
     drain_spans(t->data);
 }
 
+static void tap_log(void *ud, const char *line, size_t len)
+{
+    tycho_hub_t *h = ud;
+    if (h->exporters && tycho_exporters_wants_logs(h->exporters))
+        tycho_exporters_add_log(h->exporters, line, len);
+}
+
+static void start_exporters(tycho_hub_t *h)
+{
+    char err[512];
+    h->exporters = tycho_exporters_new(h->loop, h->reg, h->nshards - 1, err, sizeof err);
+    if (!h->exporters) {
+        tycho_log_error("telemetry exporters disabled", LF_STR("error", err));
+        return;
+    }
+    tycho_logsink_set_tap(h->logsink, tap_log, h);
+}
+
 int tycho_hub_start(tycho_hub_t *h, uv_loop_t *loop)
 {
     h->loop = loop;
@@ -238,7 +277,26 @@ int tycho_hub_start(tycho_hub_t *h, uv_loop_t *loop)
     if ((rc = tycho_logsink_start(h->logsink, loop)) != 0) return rc;
     tycho_log_set_sink(tycho_logsink_write, h->logsink);
     h->started = 1;
+    start_exporters(h);
     return 0;
+}
+
+static void stop_logs(tycho_hub_t *h)
+{
+    tycho_logsink_set_tap(h->logsink, NULL, NULL);
+    tycho_logsink_flush(h->logsink, 2000);
+    tycho_logsink_stop(h->logsink);
+    tycho_log_set_sink(NULL, NULL);
+    uv_close((uv_handle_t *)&h->wake, NULL);
+    uv_close((uv_handle_t *)&h->timer, NULL);
+}
+
+static void on_exporters_flushed(void *ud)
+{
+    tycho_hub_t *h = ud;
+    tycho_exporters_free(h->exporters);
+    h->exporters = NULL;
+    stop_logs(h);
 }
 
 void tycho_hub_stop(tycho_hub_t *h)
@@ -246,11 +304,14 @@ void tycho_hub_stop(tycho_hub_t *h)
     if (!h->started) return;
     h->started = 0;
     drain_spans(h);
-    tycho_logsink_flush(h->logsink, 2000);
-    tycho_logsink_stop(h->logsink);
-    tycho_log_set_sink(NULL, NULL);
-    uv_close((uv_handle_t *)&h->wake, NULL);
-    uv_close((uv_handle_t *)&h->timer, NULL);
+    if (!h->exporters) {
+        stop_logs(h);
+        return;
+    }
+    /* The exporters flush first (their "unsent" line must still reach
+     * stdout), then the log sink; the loop runs until both are done. */
+    tycho_logsink_drain(h->logsink);
+    tycho_exporters_shutdown(h->exporters, EXPORT_FLUSH_MS, on_exporters_flushed, h);
 }
 
 int tycho_hub_render_metrics(tycho_hub_t *h, tycho_buf_t *out)
@@ -264,6 +325,10 @@ int tycho_hub_render_metrics(tycho_hub_t *h, tycho_buf_t *out)
 
 void tycho_hub_status_json(tycho_hub_t *h, tycho_buf_t *out)
 {
+    if (h->exporters) {
+        tycho_buf_puts(out, ",");
+        tycho_exporters_status_json(h->exporters, out);
+    }
     tycho_buf_printf(
         out,
         ",\"telemetry\":{\"span_queue\":%.0f,\"spans_handled\":%llu,\"log_queue_bytes\":%zu,"

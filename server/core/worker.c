@@ -74,8 +74,10 @@ static void on_wake(uv_async_t *a)
         return;
     }
     if (atomic_exchange(&w->want_drain, 0)) {
-        if (w->ops->drain) w->ops->drain(w->app, on_app_drained, w);
-        else w->app_drained = 1;
+        if (w->ops->drain)
+            w->ops->drain(w->app, on_app_drained, w);
+        else
+            w->app_drained = 1;
         tycho_http_server_drain(&w->http);
     }
 }
@@ -87,10 +89,11 @@ static void on_sync(uv_timer_t *t)
     tycho_obs_sync(w->obs, &w->http.stats, w->ops->memory ? w->ops->memory(w->app) : 0);
 }
 
-static void start_observing(tycho_worker_t *w, tycho_handler_t *handler)
+/* Before the app loads, so metrics its routes register land in the
+ * process registry (and conflicts show at load). */
+static void start_observing(tycho_worker_t *w)
 {
-    if (!w->hub || !(w->obs = tycho_obs_new(w->hub, w->cfg, w->id))) return;
-    *handler = tycho_obs_wrap(w->obs, *handler);
+    if (w->hub) w->obs = tycho_obs_new(w->hub, w->cfg, w->id);
 }
 
 static void run(void *arg)
@@ -108,15 +111,18 @@ static void run(void *arg)
         uv_sem_post(&w->started);
         return;
     }
+    start_observing(w);
     w->app = w->ops->create(&w->loop, w->cfg, w->id, &handler, &w->start_err);
     if (!w->app) {
+        tycho_obs_free(w->obs);
+        w->obs = NULL;
         tycho_aws_services_close(w->services); /* its handles close in the main thread's run */
         w->services = NULL;
         w->start_rc = -1;
         uv_sem_post(&w->started);
         return;
     }
-    start_observing(w, &handler);
+    if (w->obs) handler = tycho_obs_wrap(w->obs, handler);
     int rc = tycho_http_server_start(&w->http, &w->loop, w->cfg, w->fd, handler, w->id);
     if (rc != 0) {
         w->start_rc = -1;

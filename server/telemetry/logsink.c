@@ -36,6 +36,8 @@ struct producer {
 };
 
 struct tycho_logsink {
+    tycho_logsink_tap_fn tap; /* consumer thread: sees every line drained */
+    void *tap_ud;
     tycho_logsink_opts_t o;
     char *service_json; /* the service name as a JSON string literal */
     uint64_t gen;
@@ -367,6 +369,7 @@ static size_t fill_batch(tycho_logsink_t *s, bool force_report)
             ring_get(p, h, &n, REC_HDR);
             if (s->batch_cap - s->batch_len < n) continue; /* room next round */
             ring_get(p, h + REC_HDR, s->batch + s->batch_len, n);
+            if (s->tap) s->tap(s->tap_ud, s->batch + s->batch_len, n);
             s->batch_len += n;
             atomic_store_explicit(&p->head, h + REC_HDR + n, memory_order_release);
             uint64_t popped = atomic_load_explicit(&p->popped, memory_order_relaxed);
@@ -453,6 +456,12 @@ static void tick(uv_timer_t *t)
         }
     }
     uv_timer_start(&s->timer, tick, s->interval, 0);
+}
+
+void tycho_logsink_set_tap(tycho_logsink_t *s, tycho_logsink_tap_fn fn, void *ud)
+{
+    s->tap = fn;
+    s->tap_ud = ud;
 }
 
 int tycho_logsink_drain(tycho_logsink_t *s)

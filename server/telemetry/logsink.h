@@ -36,6 +36,11 @@ int tycho_logsink_start(tycho_logsink_t *s, uv_loop_t *loop);
  * before start (lines wait in the ring) and after stop (they are dropped
  * when the ring fills; nothing is ever freed under a producer). */
 void tycho_logsink_write(const char *line, size_t len, void *ud);
+/* A tap sees every line (with its '\n') as it is drained, before stdout;
+ * e.g. the Loki exporter. Telemetry thread; fn must not block. */
+typedef void (*tycho_logsink_tap_fn)(void *ud, const char *line, size_t len);
+void tycho_logsink_set_tap(tycho_logsink_t *s, tycho_logsink_tap_fn fn, void *ud);
+
 /* One non-blocking drain pass now (the timer does this on its own): on the
  * consumer thread. 0 when everything queued was written, -EAGAIN when the
  * output is full. */
