@@ -173,11 +173,9 @@ static void on_write(uv_write_t *req, int status)
         tycho_conn_close(c);
         return;
     }
-    if (close_after || (c->peer_eof && c->state != ACTIVE && !c->writes_pending))
+    if (close_after) {
         finish_close(c);
-    else if (c->srv->draining && c->state == IDLE && !c->writes_pending)
-        tycho_conn_drain(c);
-    else if (c->write_blocked && !c->in_process && !write_backlogged(c)) {
+    } else if (c->write_blocked && !c->in_process && !write_backlogged(c)) {
         /* The client reads again: its held-back requests get fresh timeouts
          * (the time they waited was ours, not the client's). */
         c->write_blocked = 0;
@@ -186,6 +184,10 @@ static void on_write(uv_write_t *req, int status)
         else if (c->state == IDLE)
             arm_timer(c, c->srv->cfg->keepalive_timeout);
         process(c);
+    } else if (c->peer_eof && !c->write_blocked && c->state != ACTIVE && !c->writes_pending) {
+        finish_close(c);
+    } else if (c->srv->draining && c->state == IDLE && !c->writes_pending) {
+        tycho_conn_drain(c);
     }
 }
 

@@ -304,6 +304,19 @@ def test_half_close_large_response():
         check(r is not None and r.status == 200, "echo after a half-close: %r" % r)
         check(r.body == body, "the whole body came back (%d of %d bytes)" % (len(r.body), size))
         check(c.wait_closed(3), "closed after the answer")
+        # a large answer still queued, a small request held back behind it,
+        # and the client half-closed: both are answered
+        c = tycho.Conn(srv.public, timeout=20)
+        c.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % size + body +
+               b"GET /json HTTP/1.1\r\nHost: t\r\n\r\n")
+        c.sock.shutdown(socket.SHUT_WR)
+        time.sleep(1.0)
+        r = c.read_response(timeout=20)
+        check(r is not None and r.body == body, "the large echo")
+        r = c.read_response(timeout=20)
+        check(r is not None and r.status == 200 and r.header("Connection") == "close",
+              "the request held back behind it: %r" % r)
+        check(c.wait_closed(3), "closed after the last answer")
         check(srv.stop() == 0, "clean exit")
 
 
@@ -322,7 +335,8 @@ def test_pipelining_without_reading():
         c = tycho.Conn(srv.public, timeout=60)
         base = rss_kb(srv.proc.pid)
         reqs = b"".join(b"GET /json HTTP/1.1\r\nHost: t\r\nX-Request-Id: r%d\r\n\r\n" % i for i in range(n))
-        sender = threading.Thread(target=c.send, args=(reqs,), daemon=True)
+        # the client also half-closes once everything is sent: all are still answered
+        sender = threading.Thread(target=lambda: (c.send(reqs), c.sock.shutdown(socket.SHUT_WR)), daemon=True)
         sender.start()
         time.sleep(1.5)
         grown = rss_kb(srv.proc.pid) - base
@@ -334,6 +348,7 @@ def test_pipelining_without_reading():
             r = c.read_response(timeout=30)
             check(r is not None and r.status == 200 and r.header("X-Request-Id") == "r%d" % i,
                   "response %d: %r" % (i, r))
+        check(r.header("Connection") == "close" and c.wait_closed(3), "closed after the last answer")
         sender.join(10)
         check(srv.stop() == 0, "clean exit")
     # a client that never reads is closed after the keep-alive timeout
