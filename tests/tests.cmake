@@ -2,7 +2,7 @@
 #  - tests/unit/test_<module>.c   : a cmocka program linked with tycho_core -> ctest "unit.<module>"
 #  - tests/<dir>/test_<name>.sh   : a script run with TYCHO_BIN, TYCHO_SRC, TYCHO_BUILD set
 #                                   -> ctest "<dir>.<name>" (label <dir>)
-#  - spec/                        : `tycho spec` -> ctest "spec"
+#  - spec/                        : `tycho spec spec/` -> ctest "spec" (registered at the end)
 tycho_require_pkg(CMOCKA cmocka libcmocka-dev)
 
 file(GLOB TYCHO_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
@@ -40,3 +40,7 @@ foreach(src ${TYCHO_TEST_TOOLS})
   target_link_options(tool_${name} PRIVATE -Wl,-E)
   add_dependencies(tycho tool_${name})
 endforeach()
+
+# The busted specs of every Lua module and route file, inside the tycho runtime.
+add_test(NAME spec COMMAND tycho spec spec/ WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(spec PROPERTIES LABELS spec TIMEOUT 600)
