@@ -99,7 +99,7 @@ static void on_handle_closed(uv_handle_t *h)
     free(c);
     if (srv->accept_pending && !srv->draining && srv->stats.open < srv->max_conns) {
         srv->accept_pending = 0;
-        tycho_conn_accept(srv);
+        tycho_http_server_accept(srv);
     }
     if (srv->draining && !srv->conns && !srv->listening && srv->on_empty) srv->on_empty(srv);
 }
@@ -522,11 +522,6 @@ static void addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen,
     }
 }
 
-void tycho_conn_accept(tycho_http_server_t *srv)
-{
-    tycho_conn_accept_fd(srv, -1);
-}
-
 void tycho_conn_accept_fd(tycho_http_server_t *srv, int fd)
 {
     tycho_conn_t *c = calloc(1, sizeof *c);
@@ -545,10 +540,9 @@ void tycho_conn_accept_fd(tycho_http_server_t *srv, int fd)
     srv->stats.open++;
     srv->stats.accepted++;
     tycho_http_parser_init(&c->parser, &srv->limits);
-    int rc = fd >= 0 ? uv_tcp_open(&c->tcp, fd)
-                     : uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&c->tcp);
+    int rc = uv_tcp_open(&c->tcp, fd);
     if (rc != 0) {
-        if (fd >= 0) close(fd);
+        close(fd);
         tycho_conn_close(c);
         return;
     }

@@ -6,31 +6,96 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+/* Accepting is ours rather than uv_listen's. Out of descriptors
+ * (EMFILE/ENFILE), libuv sheds the whole backlog with its reserve-fd trick,
+ * silently; and once another thread (a second worker, curl) has taken the
+ * reserve's slot, it retries accept() in a loop that never returns to the
+ * event loop: the worker spins at 100% CPU and, unable to run its timers, may
+ * never close a connection to get out (tests/abuse/test_fd_flood.sh, two
+ * workers under `ulimit -n 256`). Here a failed accept stops polling the
+ * listener for ACCEPT_BACKOFF_MS, as nginx does: clients wait in the kernel
+ * backlog and are served once descriptors free up; one warning per episode. */
+#define ACCEPT_BACKOFF_MS 100
 
 static void on_listener_closed(uv_handle_t *h)
 {
     tycho_http_server_t *srv = h->data;
+    if (--srv->listener_handles > 0) return;
+    close(srv->listen_fd);
     srv->listening = 0;
     if (srv->draining && !srv->conns && srv->on_empty) srv->on_empty(srv);
 }
 
-static void on_connection(uv_stream_t *listener, int status)
+static void on_accept_timer(uv_timer_t *t)
 {
-    tycho_http_server_t *srv = listener->data;
+    tycho_http_server_accept(t->data);
+}
+
+static void accepting_again(tycho_http_server_t *srv)
+{
+    if (!srv->accept_paused_at) return;
+    tycho_log_info("accepting again", LF_INT("worker", srv->worker_id),
+                   LF_INT("paused_ms", (int64_t)(uv_now(srv->loop) - srv->accept_paused_at)),
+                   LF_INT("failed_accepts", (int64_t)srv->accept_errors));
+    srv->accept_paused_at = 0;
+}
+
+static void accept_all(tycho_http_server_t *srv)
+{
+    while (!srv->draining) {
+        if (srv->stats.open >= srv->max_conns) {
+            /* Leave the rest in the backlog; a closing connection resumes. */
+            uv_poll_stop(&srv->listener);
+            srv->accept_pending = 1;
+            return;
+        }
+        int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0 && (errno == EINTR || errno == ECONNABORTED)) continue;
+        if (fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            accepting_again(srv);
+            return;
+        }
+        if (fd < 0) {
+            int err = errno;
+            if (!srv->accept_paused_at) {
+                srv->accept_paused_at = uv_now(srv->loop);
+                srv->accept_errors = 0;
+                tycho_log_warn(err == EMFILE || err == ENFILE
+                                   ? "out of file descriptors: accepting paused"
+                                   : "accept failed: accepting paused",
+                               LF_STR("error", strerror(err)), LF_INT("worker", srv->worker_id),
+                               LF_INT("open_connections", srv->stats.open));
+            }
+            srv->accept_errors++;
+            uv_poll_stop(&srv->listener);
+            uv_timer_start(&srv->accept_timer, on_accept_timer, ACCEPT_BACKOFF_MS, 0);
+            return;
+        }
+        accepting_again(srv);
+        tycho_conn_accept_fd(srv, fd);
+    }
+}
+
+static void on_readable(uv_poll_t *p, int status, int events)
+{
+    (void)events;
+    tycho_http_server_t *srv = p->data;
     if (status < 0) {
-        /* EMFILE/ENFILE: libuv's reserve-fd trick already shed the connection;
-         * say so and keep listening. */
-        tycho_log_warn("accept failed", LF_STR("error", uv_strerror(status)),
+        tycho_log_warn("listener poll failed", LF_STR("error", uv_strerror(status)),
                        LF_INT("worker", srv->worker_id));
+        uv_timer_start(&srv->accept_timer, on_accept_timer, ACCEPT_BACKOFF_MS, 0); /* retry */
         return;
     }
-    if (srv->stats.open >= srv->max_conns) {
-        /* Leave it in the backlog: libuv stops polling the listener until we
-         * accept, so there is no busy loop. A closing connection accepts it. */
-        srv->accept_pending = 1;
-        return;
-    }
-    tycho_conn_accept(srv);
+    accept_all(srv);
+}
+
+void tycho_http_server_accept(tycho_http_server_t *srv)
+{
+    if (srv->draining || !srv->listening) return;
+    if (uv_poll_start(&srv->listener, UV_READABLE, on_readable) != 0) return;
+    accept_all(srv);
 }
 
 int tycho_http_server_start(tycho_http_server_t *srv, uv_loop_t *loop, const tycho_config_t *cfg,
@@ -44,15 +109,21 @@ int tycho_http_server_start(tycho_http_server_t *srv, uv_loop_t *loop, const tyc
     srv->max_conns = cfg->max_connections;
     srv->limits =
         (tycho_http_limits_t){cfg->max_header_bytes, cfg->max_uri_bytes, cfg->max_body_bytes};
-    int rc = uv_tcp_init(loop, &srv->listener);
-    if (rc) return rc;
-    srv->listener.data = srv;
-    if ((rc = uv_tcp_open(&srv->listener, fd)) == 0 &&
-        (rc = uv_listen((uv_stream_t *)&srv->listener, 1024, on_connection)) == 0) {
-        srv->listening = 1;
-        return 0;
+    srv->listen_fd = fd;
+    /* listening already (listen_socket.c); uv_poll_init makes it non-blocking */
+    int rc = uv_poll_init(loop, &srv->listener, fd);
+    if (rc) {
+        close(fd);
+        return rc;
     }
-    uv_close((uv_handle_t *)&srv->listener, NULL);
+    uv_timer_init(loop, &srv->accept_timer);
+    srv->listener.data = srv->accept_timer.data = srv;
+    srv->listener_handles = 2;
+    srv->listening = 1;
+    if ((rc = uv_poll_start(&srv->listener, UV_READABLE, on_readable)) == 0) return 0;
+    srv->draining = 1; /* no on_empty: nobody waits for this server */
+    uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
+    uv_close((uv_handle_t *)&srv->accept_timer, on_listener_closed);
     return rc;
 }
 
@@ -61,10 +132,8 @@ int tycho_http_server_start(tycho_http_server_t *srv, uv_loop_t *loop, const tyc
  * a reset. Take them first, so they are answered (with Connection: close). */
 static void accept_backlog(tycho_http_server_t *srv)
 {
-    uv_os_fd_t lfd;
-    if (uv_fileno((uv_handle_t *)&srv->listener, &lfd) != 0) return;
     while (srv->stats.open < srv->max_conns) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR) continue;
             return; /* EAGAIN: empty; anything else: leave it to the close */
@@ -80,6 +149,7 @@ void tycho_http_server_drain(tycho_http_server_t *srv)
     if (srv->listening && !uv_is_closing((uv_handle_t *)&srv->listener)) {
         accept_backlog(srv);
         uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
+        uv_close((uv_handle_t *)&srv->accept_timer, on_listener_closed);
     }
     for (tycho_conn_t *c = srv->conns, *next; c; c = next) {
         next = tycho_conn_next(c);

@@ -27,7 +27,14 @@ typedef struct tycho_http_stats {
 
 struct tycho_http_server {
     uv_loop_t *loop;
-    uv_tcp_t listener;
+    /* Accepting is done here, not by uv_listen (server.c says why): a poll on
+     * the listening socket and a timer that resumes it after a backoff. */
+    uv_poll_t listener;
+    uv_timer_t accept_timer;
+    uv_os_fd_t listen_fd;
+    int listener_handles;        /* listener + accept_timer not yet closed */
+    uint64_t accept_paused_at;   /* loop time (ms) accepting stopped on an error, 0 = accepting */
+    unsigned long accept_errors; /* failed accepts since then */
     const tycho_config_t *cfg;
     tycho_http_limits_t limits;
     tycho_handler_t handler;
@@ -35,7 +42,7 @@ struct tycho_http_server {
     void *observer_ud;
     int worker_id;
     int max_conns;
-    int accept_pending; /* a connection waits in the backlog while at max_conns */
+    int accept_pending; /* connections wait in the backlog while at max_conns */
     int listening;
     int draining;
     tycho_conn_t *conns; /* all open connections */
@@ -54,8 +61,11 @@ void tycho_http_server_drain(tycho_http_server_t *srv);
 /* Closes every connection now, cancelling in-flight requests. */
 void tycho_http_server_abort(tycho_http_server_t *srv);
 
+/* Accepts what waits in the backlog again after a connection closed at
+ * max_conns (called by http/conn.c). */
+void tycho_http_server_accept(tycho_http_server_t *srv);
+
 /* Connection side (http/conn.c), called by the server. */
-void tycho_conn_accept(tycho_http_server_t *srv);
 /* Serves an already accepted socket (ownership moves; closed on failure). */
 void tycho_conn_accept_fd(tycho_http_server_t *srv, int fd);
 void tycho_conn_drain(tycho_conn_t *c);
