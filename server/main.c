@@ -1,4 +1,5 @@
 /* tycho — command-line entry point: dispatches to the subcommands. */
+#include "core/health_cmd.h"
 #include "core/serve.h"
 #include "lua/commands.h"
 
@@ -7,7 +8,10 @@
 
 static int cmd_version(int argc, char **argv)
 {
-    (void)argc, (void)argv;
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: tycho version\n\nPrints tycho's version.\n");
+        return 0;
+    }
     printf("tycho %s\n", TYCHO_VERSION);
     return 0;
 }
@@ -20,6 +24,8 @@ static const struct {
     {"serve", tycho_cmd_serve, "serve the routes over HTTP (the default deployment mode)"},
     {"check", tycho_cmd_check, "load every route file without serving; non-zero exit on any error"},
     {"spec", tycho_cmd_spec, "run busted specs inside the tycho runtime"},
+    {"health", tycho_cmd_health,
+     "exit 0 when a running tycho answers its health URL (container checks)"},
     {"version", cmd_version, "print the version"},
 };
 
