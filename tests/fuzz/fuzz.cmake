@@ -1,6 +1,10 @@
-# -DTYCHO_FUZZ=ON adds `make fuzz`: builds the libFuzzer targets with clang and
-# runs them (FUZZ_SECONDS, default 60). ctest runs the same script as fuzz.http.
-add_custom_target(fuzz
-  COMMAND ${CMAKE_COMMAND} -E env TYCHO_SRC=${CMAKE_SOURCE_DIR} TYCHO_BUILD=${CMAKE_BINARY_DIR}
-          bash ${CMAKE_SOURCE_DIR}/tests/fuzz/test_fuzz_http.sh
-  USES_TERMINAL)
+# -DTYCHO_FUZZ=ON adds `make fuzz`: builds every libFuzzer target with clang and
+# runs it (tests/fuzz/test_fuzz_*.sh; FUZZ_SECONDS per target). ctest runs the
+# same scripts as fuzz.<name>.
+file(GLOB TYCHO_FUZZ_SCRIPTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/test_fuzz_*.sh)
+set(TYCHO_FUZZ_COMMANDS "")
+foreach(script ${TYCHO_FUZZ_SCRIPTS})
+  list(APPEND TYCHO_FUZZ_COMMANDS COMMAND ${CMAKE_COMMAND} -E env TYCHO_SRC=${CMAKE_SOURCE_DIR}
+       TYCHO_BUILD=${CMAKE_BINARY_DIR} bash ${script})
+endforeach()
+add_custom_target(fuzz ${TYCHO_FUZZ_COMMANDS} USES_TERMINAL)

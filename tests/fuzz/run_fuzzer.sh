@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Builds one libFuzzer target of tests/fuzz/fuzz_<name>.c with clang + ASan +
+# UBSan (only the sources it needs, no CMake) and runs it for a bounded time on
+# its seed corpus tests/fuzz/corpus/<name>/. Any crash, leak, UB report,
+# timeout or broken invariant (the target aborts) fails.
+#   run_fuzzer.sh <name>    e.g. run_fuzzer.sh router   (the test_fuzz_<name>.sh scripts call it)
+#   FUZZ_SECONDS=20         how long to fuzz (default 20: eight targets stay near 3 min of CI)
+#   FUZZ_RUNS=N             stop after N executions instead (libFuzzer -runs)
+#   FUZZ_ARGS="..."         extra libFuzzer flags (e.g. -jobs=4 -workers=4 for a long local run)
+# New inputs are kept in $TYCHO_BUILD/fuzz/corpus-<name>/ between runs; crash
+# artifacts go to $TYCHO_BUILD/fuzz/<name>-crash-*, never into the repo.
+# To reproduce: $TYCHO_BUILD/fuzz/fuzz_<name> <artifact>.
+set -euo pipefail
+name=${1:?usage: run_fuzzer.sh <target>}
+SRC=${TYCHO_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+OUT=${TYCHO_BUILD:-$SRC/build}/fuzz
+command -v clang >/dev/null || { echo "clang is not installed (scripts/setup installs clang libclang-rt-14-dev)"; exit 1; }
+
+# What each target compiles besides its fuzz_<name>.c, and the pkg-config
+# packages it links. Keep these minimal: a target that needs the whole core
+# belongs in an integration test, not here.
+case $name in
+router) srcs=(server/router/router.c) pkgs=() ;;
+json) srcs=(server/lua/lib_json.c server/lua/alloc.c server/core/buf.c) pkgs=(luajit libcjson) ;;
+trace_context) srcs=(server/telemetry/trace_context.c) pkgs=() ;;
+sigv4) srcs=(server/aws/sigv4.c server/core/buf.c) pkgs=(libcrypto) ;;
+local_expr) srcs=(server/aws/local_expr.c server/aws/local_av.c server/core/buf.c) pkgs=(libcjson) ;;
+local_store)
+  srcs=(server/aws/local_{store,sqs,ddb,expr,av}.c server/core/buf.c)
+  pkgs=(libcjson sqlite3 libcrypto)
+  ;;
+config) srcs=(server/core/config.c server/core/log.c server/core/buf.c) pkgs=() ;;
+*) echo "run_fuzzer.sh: unknown target '$name'"; exit 2 ;;
+esac
+
+mkdir -p "$OUT/corpus-$name"
+bin=$OUT/fuzz_$name
+pc=()
+[ ${#pkgs[@]} -gt 0 ] && read -ra pc <<<"$(pkg-config --cflags --libs "${pkgs[@]}")"
+clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=gnu11 \
+  -Wall -Wextra -Werror -Wshadow -I"$SRC/server" -I"$SRC" \
+  "$SRC/tests/fuzz/fuzz_$name.c" "${srcs[@]/#/$SRC/}" "${pc[@]}" -lm -lpthread -o "$bin"
+
+limit=(-max_total_time="${FUZZ_SECONDS:-20}")
+[ -n "${FUZZ_RUNS:-}" ] && limit=(-runs="$FUZZ_RUNS")
+read -ra extra <<<"${FUZZ_ARGS:-}"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+cd "$OUT"
+set +e
+"$bin" "${limit[@]}" -max_len=8192 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  -artifact_prefix="$OUT/$name-" "${extra[@]}" "$OUT/corpus-$name" "$SRC/tests/fuzz/corpus/$name" 2>&1 |
+  grep -v -E '^(#[0-9]+\s+(NEW|REDUCE|pulse)|"|###### |\s+NEW_FUNC)' | tail -n 60
+rc=${PIPESTATUS[0]}
+set -e
+[ "$rc" -eq 0 ] && echo "fuzz $name: no crash" || echo "fuzz $name: FAILED (rc $rc), artifacts in $OUT/$name-*"
+exit "$rc"
