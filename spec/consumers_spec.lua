@@ -1,0 +1,97 @@
+-- SQS consumer declarations (checked at load time, `tycho check` included)
+-- and the per-message runner the consumers use. The polling itself runs
+-- under `tycho serve`: tests/awslua/test_consumers.sh.
+local t = require "tycho.test"
+local json = require "tycho.json"
+local aws = require "tycho.aws"
+local runner = require "tycho.sqs_consumer"
+
+local function check_source(src)
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute(("mkdir -p %q"):format(dir)))
+  local f = assert(io.open(dir .. "/jobs.lua", "w"))
+  f:write(src)
+  f:close()
+  local out_file = os.tmpname()
+  local rc = os.execute(("%q check %q > %q 2>&1"):format(t.exe(), dir, out_file))
+  local o = io.open(out_file)
+  local out = o:read "*a"
+  o:close()
+  os.remove(out_file)
+  os.execute(("rm -rf %q"):format(dir))
+  return rc == 0 or rc == true, out
+end
+
+local function raw_message(body, extra)
+  local m = { MessageId = "m-1", ReceiptHandle = "rh-1", Body = body, MD5OfBody = aws.md5(body),
+              Attributes = { ApproximateReceiveCount = "2", SentTimestamp = "1700000000000" } }
+  for k, v in pairs(extra or {}) do m[k] = v end
+  return json.encode(m)
+end
+
+describe("consumer declarations", function()
+  it("accept a full declaration next to routes", function()
+    local ok, out = check_source [[
+      return {
+        { "GET", "/x", function() return 200 end },
+        consumers = { { queue = "jobs", handler = function(m) end, batch = 5, concurrency = 8,
+                        visibility = 60, wait = 10, timeout = 20, retry_delay = 0 } },
+      }]]
+    assert.is_true(ok, out)
+  end)
+
+  it("reject a missing queue (an unset environment variable)", function()
+    local ok, out = check_source [[return { consumers = { { queue = os.getenv "UNSET_QUEUE_VAR_XYZ", handler = print } } }]]
+    assert.is_false(ok)
+    assert.matches("jobs.lua: consumers%[1%]: queue is required", out)
+  end)
+
+  it("reject unknown options, bad ranges and a missing handler", function()
+    local ok, out = check_source [[return { consumers = { { queue = "q", handler = print, batchsize = 3 } } }]]
+    assert.is_false(ok)
+    assert.matches("unknown option 'batchsize'", out)
+    ok, out = check_source [[return { consumers = { { queue = "q", handler = print, wait = 21 } } }]]
+    assert.is_false(ok)
+    assert.matches("wait must be an integer from 0 to 20", out)
+    ok, out = check_source [[return { consumers = { { queue = "q" } } }]]
+    assert.is_false(ok)
+    assert.matches("handler must be a function", out)
+    ok, out = check_source [[return { consumers = "q" }]]
+    assert.is_false(ok)
+    assert.matches("consumers must be a list", out)
+  end)
+
+  it("reject the same queue declared twice", function()
+    local ok, out = check_source [[return { consumers = {
+      { queue = "q", handler = function() end }, { queue = "q", handler = function() end } } }]]
+    assert.is_false(ok)
+    assert.matches("consumer of queue q is already declared at", out)
+  end)
+end)
+
+describe("the consumer runner", function()
+  it("hands the handler a tycho.sqs message", function()
+    local got
+    local ok = runner.run(function(m) got = m end, raw_message('{"a":1}'), "http://localhost/000000000000/jobs")
+    assert.is_true(ok)
+    assert.equal("m-1", got.id)
+    assert.same({ a = 1 }, got:json())
+    assert.equal(2, got.receive_count)
+    assert.equal(1700000000, got.sent_at)
+    assert.equal("jobs", got.queue.name)
+  end)
+
+  it("treats `return false` as a failure, and lets errors through", function()
+    assert.is_false(runner.run(function() return false end, raw_message "x", "q"))
+    assert.is_true(runner.run(function() return nil end, raw_message "x", "q"))
+    assert.has_error(function() runner.run(function() error("boom") end, raw_message "x", "q") end)
+  end)
+
+  it("rejects a message whose body does not match its MD5", function()
+    local raw = raw_message("x", { MD5OfBody = aws.md5("y") })
+    local ok, err = pcall(runner.run, function() end, raw, "q")
+    assert.is_false(ok)
+    assert.matches("MD5OfBody does not match", err)
+  end)
+end)
