@@ -50,13 +50,35 @@ suite() {
     echo "=== $be"
     # visibility 1 s: a failed message comes back a second later (retry_delay
     # is not used here: local-aws-sqs counts a visibility change as a receive)
-    TEST_VISIBILITY=1 serve_start "$be-1" --workers 2 || return 1
+    TEST_VISIBILITY=1 TYCHO_TRACES_STDOUT=1 serve_start "$be-1" --workers 2 || return 1
 
     # 1. every message once, trace carried
     for i in $(seq 1 20); do send "{\"key\":\"$be-a$i\"}"; done
     check "$be: 20 messages processed exactly once" wait_until 20 all_seen "$be-a" 20
     check "$be: the producer's trace rode in AWSTraceHeader" \
         grep -q '^Root=1-[0-9a-f]\{8\}-[0-9a-f]\{24\};Parent=[0-9a-f]\{16\};Sampled=1' <<<"$(jget "$(get "/seen/$be-a1")" item.trace)"
+    sleep 0.5
+    check "$be: spans: PRODUCER SQS.SendMessage -> CONSUMER (parent and link) -> CLIENT DynamoDB.UpdateItem" \
+        /usr/bin/python3 -c '
+import json, sys
+spans = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{") and "\"kind\"" in l and "\"trace_id\"" in l]
+prod = [s for s in spans if s["name"] == "SQS.SendMessage" and s["kind"] == "PRODUCER"]
+assert len(prod) >= 20, len(prod)
+cons = {s["trace_id"]: s for s in spans if s["kind"] == "CONSUMER"}
+n = 0
+for p in prod:
+    c = cons.get(p["trace_id"])
+    if not c:
+        continue
+    assert c["name"] == "tycho-test-jobs process", c
+    assert c["parent_span_id"] == p["span_id"], (c, p)
+    assert c["links"][0]["span_id"] == p["span_id"], c
+    a = c["attributes"]
+    assert a["messaging.system"] == "aws_sqs" and a["messaging.destination.name"] == "tycho-test-jobs", a
+    upd = [s for s in spans if s["trace_id"] == p["trace_id"] and s["name"] == "DynamoDB.UpdateItem"]
+    assert upd and upd[0]["parent_span_id"] == c["span_id"], upd
+    n += 1
+assert n >= 20, n' "$LOG"
     check "$be: received/processed counters" wait_until 5 metric_is "tycho_sqs_consumer_processed_total$Q" 20
     check "$be: handler duration histogram" metric_is "tycho_sqs_consumer_handler_duration_seconds_count$Q" 20
     check "$be: queue depth gauge" wait_until 5 metric_is "tycho_sqs_queue_depth$Q" 0
