@@ -15,6 +15,7 @@
 #include "lua/gen.h"
 #include "lua/watcher.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -327,6 +328,14 @@ int tycho_cmd_serve(int argc, char **argv)
     if (service && *service) tycho_log_set_service(service);
     tycho_lifecycle_init();
     signal(SIGPIPE, SIG_IGN);
+#ifdef M_MMAP_THRESHOLD
+    /* glibc raises its mmap threshold (up to 32 MB) each time a large block
+     * is freed, so later request bodies and read buffers are carved from the
+     * heap and stay with the process, fragmented: +10-20 MB after a few
+     * rounds of 1 MB bodies (tests/abuse/test_huge_requests.sh). Pinning the
+     * default 128 KB keeps big buffers in mappings that free returns. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
     s->ops = &tycho_lua_app;
     if (check_routes_dir(&s->cfg) != 0) {
         free(s);
