@@ -92,13 +92,12 @@ static void op_cancel(tycho_lua_op_t *op)
     op_free(a);
 }
 
+/* opts.k as a malloc'd string, NULL when absent (types checked by l_call) */
 static char *opt_string(lua_State *L, int t, const char *k)
 {
     if (!t) return NULL;
     lua_getfield(L, t, k);
-    char *v = NULL;
-    if (lua_type(L, -1) == LUA_TSTRING) v = strdup(lua_tostring(L, -1));
-    else if (!lua_isnil(L, -1)) luaL_error(L, "tycho.aws.call: opts.%s must be a string", k);
+    char *v = lua_type(L, -1) == LUA_TSTRING ? strdup(lua_tostring(L, -1)) : NULL;
     lua_pop(L, 1);
     return v;
 }
@@ -136,6 +135,16 @@ static int l_call(lua_State *L)
     if (!tycho_lua_can_suspend(L))
         return luaL_error(L, "tycho.aws.call: AWS calls work only inside a handler (not at "
                              "module load time)");
+    /* every check that can raise comes before anything is allocated */
+    static const char *const str_opts[] = {"endpoint", "table", "queue_url"};
+    for (size_t i = 0; opts && i < sizeof str_opts / sizeof str_opts[0]; i++) {
+        lua_getfield(L, opts, str_opts[i]);
+        if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+            return luaL_error(L, "tycho.aws.call: opts.%s must be a string", str_opts[i]);
+        lua_pop(L, 1);
+    }
+    if (!lua_istable(L, 3) && !lua_isnoneornil(L, 3) && lua_type(L, 3) != LUA_TSTRING)
+        return luaL_error(L, "tycho.aws.call: params must be a table or a JSON string");
     aws_op_t *a = calloc(1, sizeof *a);
     if (!a) return luaL_error(L, "out of memory");
     a->svc = svc;

@@ -31,7 +31,6 @@ typedef struct http_op {
     tycho_http_request_t r;
     tycho_http_header_t headers[MAX_HEADERS + 3];
     size_t nheaders;
-    tycho_buf_t mem; /* strings of the request */
     char *url, *method, *body;
     size_t body_len;
     char host[256];
