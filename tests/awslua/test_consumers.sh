@@ -48,9 +48,9 @@ Q='{queue="tycho-test-jobs"}'
 suite() {
     local be=$1
     echo "=== $be"
-    # visibility 1 s: a failed message comes back a second later (retry_delay
-    # is not used here: local-aws-sqs counts a visibility change as a receive)
-    TEST_VISIBILITY=1 TYCHO_TRACES_STDOUT=1 serve_start "$be-1" --workers 2 || return 1
+    # visibility 2 s: a failed message comes back 2 s later (retry_delay is
+    # not used here: local-aws-sqs counts a visibility change as a receive)
+    TEST_VISIBILITY=2 TYCHO_TRACES_STDOUT=1 serve_start "$be-1" --workers 2 || return 1
 
     # 1. every message once, trace carried
     for i in $(seq 1 20); do send "{\"key\":\"$be-a$i\"}"; done
@@ -93,19 +93,20 @@ assert n >= 20, n' "$LOG"
     check "$be: the failures were logged with the error" grep -q "job $be-poison failed on purpose" "$LOG"
     serve_stop
 
-    # 3. kill -9 while handlers run (visibility 2 s, handlers 3 s), on a
+    # 3. kill -9 while handlers run (visibility 4 s, extended every 2 s;
+    # handlers 5 s; the kill comes after the first extension), on a
     # queue without a redrive policy (local-aws-sqs counts each visibility
     # extension as a receive, and would move the message to the DLQ)
     export TEST_QUEUE=tycho-test-kill
     Q='{queue="tycho-test-kill"}'
-    TEST_VISIBILITY=2 serve_start "$be-2" --workers 2 || return 1
-    for i in 1 2 3 4; do send "{\"key\":\"$be-k$i\",\"sleep\":3}"; done
+    TEST_VISIBILITY=4 serve_start "$be-2" --workers 2 || return 1
+    for i in 1 2 3 4; do send "{\"key\":\"$be-k$i\",\"sleep\":5}"; done
     check "$be: 4 handlers running" wait_until 10 metric_is "tycho_sqs_consumer_received_total$Q" 4
-    sleep 1.5 # past one visibility extension
+    sleep 2.5 # past one visibility extension
     serve_stop KILL
-    TEST_VISIBILITY=2 serve_start "$be-3" --workers 2 || return 1
-    check "$be: after kill -9 the messages come back and are processed" wait_until 25 all_seen "$be-k" 4
-    sleep 4
+    TEST_VISIBILITY=4 serve_start "$be-3" --workers 2 || return 1
+    check "$be: after kill -9 the messages come back and are processed" wait_until 30 all_seen "$be-k" 4
+    sleep 5
     check "$be: ... exactly once" all_seen "$be-k" 4
     check "$be: ... on their second delivery" [ "$(jget "$(get "/seen/$be-k1")" item.receive_count)" -ge 2 ] 2>/dev/null
 
@@ -115,9 +116,9 @@ assert n >= 20, n' "$LOG"
     serve_stop TERM
     check "$be: drain: tycho exits 0" [ "$SERVE_RC" = 0 ]
     check "$be: drain: the log says it waited" grep -q 'finishing in-flight messages' "$LOG"
-    TEST_VISIBILITY=2 serve_start "$be-4" --workers 2 || return 1
+    TEST_VISIBILITY=4 serve_start "$be-4" --workers 2 || return 1
     check "$be: drain: the handler had finished" [ "$(count_of "$be-drain")" = 1 ]
-    sleep 3.5
+    sleep 5
     check "$be: drain: its message was deleted (not delivered again)" \
         [ "$(metric "tycho_sqs_consumer_received_total$Q")" = "" ] || metric_is "tycho_sqs_consumer_received_total$Q" 0
 
