@@ -1,17 +1,66 @@
 -- GET /health: the load balancer's health check. 200 while serving, 503
 -- once tycho is draining after SIGTERM, so the ALB stops sending traffic
--- before the task goes away.
+-- before the task goes away. GET /health?deep=1 also checks the AWS
+-- backend (queue attributes, a table read) and reports each check; it
+-- answers 503 when one fails. Keep the ALB on the shallow check: a backend
+-- outage should not take every task out of the target group.
+local aws = require "tycho.aws"
 local server = require "tycho.server"
+local sqs = require "tycho.sqs"
+local time = require "tycho.time"
 
-local function iso_now()
-  return os.date("!%Y-%m-%dT%H:%M:%SZ")
+local clock = require "_app.clock"
+local config = require "_app.config"
+local metrics = require "_app.metrics"
+local store = require "_app.store"
+
+local dead_letters = sqs.queue(config.dead_letter_queue)
+
+local function depth(queue)
+  return { messages = queue:attributes({ "ApproximateNumberOfMessages" }).ApproximateNumberOfMessages }
+end
+
+local CHECKS = {
+  { "queue", "sqs", "GetQueueAttributes", function() return depth(store.queue) end },
+  { "dead_letter_queue", "sqs", "GetQueueAttributes", function() return depth(dead_letters) end },
+  -- a key that never exists: a cheap read that needs only dynamodb:GetItem
+  { "table", "dynamodb", "GetItem", function()
+      store.items:get { id = "health-check", timestamp = "0" }
+      return {}
+  end },
+}
+
+-- Runs every check: healthy, { name = { status = "ok" | "error", duration_seconds, ... } }
+local function deep_checks()
+  local checks, healthy = {}, true
+  for _, c in ipairs(CHECKS) do
+    local name, service, operation, run = c[1], c[2], c[3], c[4]
+    local t0 = time.monotonic()
+    local ok, res = metrics.aws(service, operation, run)
+    local out = ok and res or { error = aws.is_error(res) and res.type or tostring(res),
+                                message = aws.is_error(res) and res.message or nil }
+    out.status = ok and "ok" or "error"
+    out.duration_seconds = clock.since(t0)
+    checks[name] = out
+    healthy = healthy and ok
+  end
+  return healthy, checks
 end
 
 return {
-  { "GET", "/health", function ()
+  { "GET", "/health", function(req)
       if server.draining() then
-        return 503, { status = "draining", timestamp = iso_now() }
+        return 503, { status = "draining", timestamp = clock.iso() }
       end
-      return 200, { status = "healthy", timestamp = iso_now(), generation = server.generation() }
+      local body = { status = "healthy", timestamp = clock.iso(), generation = server.generation() }
+      if req.query.deep == "1" or req.query.deep == "true" then
+        local healthy, checks = deep_checks()
+        body.checks = checks
+        if not healthy then
+          body.status = "unhealthy"
+          return 503, body
+        end
+      end
+      return 200, body
   end },
 }

@@ -1,0 +1,47 @@
+-- The reference app's settings, read once per load from the environment.
+-- Every variable is optional: with none set, the app runs on tycho's
+-- embedded local backend (queue `tycho-messages`, table `tycho-app-data`).
+-- A bad value stops the load with a message naming the variable.
+local env = require "tycho.env"
+local uuid = require "tycho.uuid"
+
+local function range(name, v, lo, hi)
+  if v < lo or v > hi then
+    error(("environment variable %s: %s is out of range (%s to %s)"):format(name, v, lo, hi), 0)
+  end
+  return v
+end
+
+-- SIMULATED_WORK_MS: "250" or "100-500" (a random duration in that range)
+local function work_range(name)
+  local v = env.get(name, "0")
+  local lo, hi = v:match("^(%d+)%-(%d+)$")
+  if not lo then lo = v:match("^%d+$"); hi = lo end
+  if not lo or tonumber(lo) > tonumber(hi) then
+    error(("environment variable %s: expected milliseconds (\"250\") or a range (\"100-500\"), got %q")
+      :format(name, v), 0)
+  end
+  return { tonumber(lo) / 1000, tonumber(hi) / 1000 }
+end
+
+-- math.random starts from the same seed in every Lua state: seed it once per load.
+math.randomseed(tonumber(uuid():sub(1, 8), 16))
+
+return {
+  -- where the data goes (a queue URL, or a queue name resolved with GetQueueUrl)
+  queue = env.get("SQS_MESSAGE_QUEUE_URL", "tycho-messages"),
+  dead_letter_queue = env.get("SQS_DEAD_LETTER_QUEUE_URL", "tycho-messages-dlq"),
+  table = env.get("DYNAMODB_APP_TABLE", "tycho-app-data"),
+  -- consume the queue in this process (routes/workflow.lua)
+  consumer = env.bool("SQS_CONSUMER", true),
+  -- simulated work before answering GET / and /test-telemetry (seconds; 0 = none)
+  work = work_range("SIMULATED_WORK_MS"),
+  -- share of /test-telemetry requests that record a simulated error
+  error_rate = range("SIMULATED_ERROR_RATE", env.number("SIMULATED_ERROR_RATE", 0.1), 0, 1),
+  -- largest JSON body /send-message, /save-data and /workflow accept
+  max_payload = range("MAX_PAYLOAD_BYTES", env.number("MAX_PAYLOAD_BYTES", 65536), 1, 262144),
+  -- seconds between sample log lines (0 = off)
+  sample_log_interval = range("SAMPLE_LOG_INTERVAL", env.number("SAMPLE_LOG_INTERVAL", 0), 0, 86400),
+  -- saved items expire (DynamoDB TTL) after a day
+  ttl_seconds = 24 * 3600,
+}

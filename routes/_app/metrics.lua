@@ -1,0 +1,46 @@
+-- The app's business metrics (the names the Grafana dashboards query; see
+-- grafana/dashboards/tycho-aws.json). Labels take a handful of values each:
+-- never put ids or raw input in a label.
+local metrics = require "tycho.metrics"
+local time = require "tycho.time"
+local aws = require "tycho.aws"
+
+local M = {
+  -- action: visit, test_telemetry, send_message, receive_messages, save_data, get_data, workflow
+  user_actions = metrics.counter("user_actions_total", "User actions, by action.", { "action" }),
+  -- error_type: simulated, validation, sqs_error, dynamodb_error, invalid_message
+  errors = metrics.counter("errors_total", "Application errors, by type.", { "error_type" }),
+  -- message_type: test, custom, workflow (received: also other)
+  sqs_sent = metrics.counter("sqs_messages_sent_total", "Messages sent to SQS.", { "message_type" }),
+  sqs_received = metrics.counter("sqs_messages_received_total", "Messages received from SQS.",
+    { "message_type" }),
+  -- operation: PutItem, Query, UpdateItem, GetItem; status: success, condition_failed, error
+  dynamodb_ops = metrics.counter("dynamodb_operations_total", "DynamoDB operations, by result.",
+    { "operation", "status" }),
+  aws_duration = metrics.histogram("aws_service_duration_seconds",
+    "AWS calls as the app sees them (retries included).", { "service", "operation" }),
+}
+
+local MESSAGE_TYPES = { test = true, custom = true, workflow = true }
+
+-- A message_type label value: one of the app's types, or "other".
+function M.message_type(v)
+  return MESSAGE_TYPES[v] and v or "other"
+end
+
+-- M.aws("dynamodb", "PutItem", fn, ...) runs fn(...) and records its duration
+-- (and, for DynamoDB, the operation's result). Returns pcall's results:
+-- true, fn's results — or false, the error. A failed condition is an
+-- answer, not an error: it is not counted in errors_total.
+function M.aws(service, operation, fn, ...)
+  local t0 = time.monotonic()
+  local ok, a, b = pcall(fn, ...)
+  M.aws_duration:observe({ service = service, operation = operation }, time.monotonic() - t0)
+  local status = ok and "success" or aws.is_error(a, "ConditionalCheckFailedException")
+    and "condition_failed" or "error"
+  if service == "dynamodb" then M.dynamodb_ops:inc { operation = operation, status = status } end
+  if status == "error" then M.errors:inc { error_type = service .. "_error" } end
+  return ok, a, b
+end
+
+return M

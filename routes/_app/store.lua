@@ -1,0 +1,65 @@
+-- The app's data: items in the DynamoDB table (partition key `id`, sort key
+-- `timestamp`) and messages on the SQS queue, shared by the route files.
+-- Each call is timed and counted in the business metrics and returns
+-- ok, result — or false, an aws.Error (see store.failure).
+local aws = require "tycho.aws"
+local ddb = require "tycho.dynamodb"
+local sqs = require "tycho.sqs"
+local time = require "tycho.time"
+local uuid = require "tycho.uuid"
+
+local config = require "_app.config"
+local clock = require "_app.clock"
+local metrics = require "_app.metrics"
+
+local store = {
+  items = ddb.table(config.table),
+  queue = sqs.queue(config.queue),
+}
+
+-- Saves a new item; returns true, item or false, err.
+--   fields: user_id, data, and any extra attributes (status...)
+function store.save(fields)
+  local now = time.now()
+  local item = {
+    id = uuid(),
+    timestamp = clock.iso(now),
+    created_at = clock.iso(now),
+    ttl = math.floor(now) + config.ttl_seconds,
+  }
+  for k, v in pairs(fields) do item[k] = v end
+  local ok, err = metrics.aws("dynamodb", "PutItem", store.items.put, store.items, item)
+  if not ok then return false, err end
+  return true, item
+end
+
+-- The newest item saved under id (nil when there is none); true, item or false, err.
+function store.latest(id)
+  local ok, page = metrics.aws("dynamodb", "Query", store.items.query, store.items,
+    { key = { id = id }, forward = false, limit = 1 })
+  if not ok then return false, page end
+  return true, page.items[1]
+end
+
+-- Sends body (a table, sent as JSON) with the MessageType and Source
+-- message attributes (plus `attributes`); tycho.sqs adds the trace
+-- (AWSTraceHeader). Returns true, the SQS message id, or false, err.
+function store.send(body, message_type, attributes)
+  local attrs = { MessageType = message_type, Source = "tycho-sample-app" }
+  for k, v in pairs(attributes or {}) do attrs[k] = v end
+  local ok, id = metrics.aws("sqs", "SendMessage", store.queue.send, store.queue, body,
+    { attributes = attrs })
+  if not ok then return false, id end
+  metrics.sqs_sent:inc { message_type = message_type }
+  return true, id
+end
+
+-- The answer for a failed backend call: 502 with the AWS error type (the
+-- backend failed us, not the client). Anything that is not an AWS error is
+-- a bug in the app: raise it again (the client gets a 500, the log a traceback).
+function store.failure(err, what)
+  if not aws.is_error(err) then error(err, 0) end
+  return 502, { error = what .. " failed", type = err.type, message = err.message }
+end
+
+return store

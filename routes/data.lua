@@ -1,0 +1,38 @@
+-- POST /save-data and GET /get-data/:id: items in the DynamoDB table
+-- (DYNAMODB_APP_TABLE; locally `tycho-app-data`), partition key `id`, sort
+-- key `timestamp`. An item expires a day after it was saved (TTL).
+local aws = require "tycho.aws"
+local log = require "tycho.log"
+
+local input = require "_app.input"
+local metrics = require "_app.metrics"
+local store = require "_app.store"
+
+return {
+  -- optional body: any JSON object, stored as `data` (a string `user_id` in
+  -- it also becomes the item's user_id); without one, sample data
+  { "POST", "/save-data", function(req)
+      local fields = input.item_fields(req)
+      metrics.user_actions:inc { action = "save_data" }
+      local ok, item = store.save(fields)
+      if not ok then
+        if aws.is_error(item, "ValidationException") then -- e.g. nested deeper than DynamoDB allows
+          return 400, { error = "DynamoDB refused the data", message = item.message }
+        end
+        return store.failure(item, "DynamoDB PutItem")
+      end
+      log.info("data saved", { id = item.id, user_id = item.user_id })
+      return 201, { message = "Data saved", id = item.id, timestamp = item.timestamp }
+  end },
+
+  -- the newest item saved under :id
+  { "GET", "/get-data/:id", function(req)
+      local id = req.params.id
+      if #id > 2048 then return 404, { error = "not found" } end -- longer than any DynamoDB key
+      metrics.user_actions:inc { action = "get_data" }
+      local ok, item = store.latest(id)
+      if not ok then return store.failure(item, "DynamoDB Query") end
+      if not item then return 404, { error = "not found" } end
+      return { data = item }
+  end },
+}

@@ -1,0 +1,116 @@
+-- routes/data.lua: POST /save-data, GET /get-data/:id
+local t = require "tycho.test"
+local ddb = require "tycho.dynamodb"
+local time = require "tycho.time"
+local HERE = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
+local app = dofile(HERE .. "/fixtures/app/helper.lua")
+
+local ISO = "^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d%d%dZ$"
+
+describe("POST /save-data and GET /get-data/:id", function()
+  setup(app.setup)
+  teardown(app.teardown)
+  before_each(function()
+    app.reset()
+    t.spans()
+  end)
+
+  it("stores the body as data with id, timestamp, user_id, created_at, ttl; get-data returns it", function()
+    local ops = app.count("dynamodb_operations_total", { operation = "PutItem", status = "success" })
+    local res = t.post("/save-data", { body = { user_id = "alice", score = 42, tags = { "a", "b" } } })
+    assert.equal(201, res.status)
+    assert.equal("Data saved", res.body.message)
+    assert.matches("^%x+%-%x+%-%x+%-%x+%-%x+$", res.body.id)
+    assert.matches(ISO, res.body.timestamp)
+    assert.equal(ops + 1, app.count("dynamodb_operations_total", { operation = "PutItem", status = "success" }))
+    local put = app.spans()["DynamoDB.PutItem"]
+    assert.equal("CLIENT", put.kind)
+    assert.equal(app.TABLE, put.attributes["aws.dynamodb.table_names"])
+
+    -- as stored, read with the table's own key
+    local item = ddb.table(app.TABLE):get { id = res.body.id, timestamp = res.body.timestamp }
+    assert.equal("alice", item.user_id)
+    assert.equal(item.timestamp, item.created_at)
+    assert.same({ user_id = "alice", score = 42, tags = { "a", "b" } }, item.data)
+    assert.is_true(math.abs(item.ttl - (time.now() + 86400)) < 60)
+
+    local got = t.get("/get-data/" .. res.body.id)
+    assert.equal(200, got.status)
+    assert.same(item, got.body.data)
+  end)
+
+  it("without a body, stores generated sample data", function()
+    local res = t.post("/save-data")
+    assert.equal(201, res.status)
+    local item = t.get("/get-data/" .. res.body.id).body.data
+    assert.matches("^user_%d+$", item.user_id)
+    assert.equal("sample", item.data.action)
+    assert.is_number(item.data.value)
+  end)
+
+  it("get-data returns the newest item saved under an id", function()
+    local items = ddb.table(app.TABLE)
+    local id = "spec-" .. require("tycho.uuid")()
+    items:put { id = id, timestamp = "2026-01-01T00:00:00.000Z", v = 1 }
+    items:put { id = id, timestamp = "2026-01-02T00:00:00.000Z", v = 2 }
+    items:put { id = id, timestamp = "2025-12-31T00:00:00.000Z", v = 0 }
+    local res = t.get("/get-data/" .. id)
+    assert.equal(200, res.status)
+    assert.equal(2, res.body.data.v)
+    assert.equal("Query", app.spans()["DynamoDB.Query"].attributes["rpc.method"])
+  end)
+
+  it("get-data answers 404 for an id never saved", function()
+    local before = app.count("user_actions_total", { action = "get_data" })
+    local res = t.get("/get-data/never-saved")
+    assert.equal(404, res.status)
+    assert.same({ error = "not found" }, res.body)
+    assert.equal(before + 1, app.count("user_actions_total", { action = "get_data" }))
+    assert.equal(404, t.get("/get-data/" .. ("x"):rep(3000)).status)
+  end)
+
+  it("answers 400 to bad bodies and 413 past MAX_PAYLOAD_BYTES, storing nothing", function()
+    local before = app.count("dynamodb_operations_total", { operation = "PutItem", status = "success" })
+    local invalid = t.post("/save-data", { body = '{"a":' })
+    assert.equal(400, invalid.status)
+    assert.matches("invalid JSON body", invalid.body.error)
+    assert.equal(400, t.post("/save-data", { body = "42" }).status)
+    assert.equal(400, t.post("/save-data", { body = "[]" }).status)
+    assert.equal(400, t.post("/save-data", { body = { user_id = 7 } }).status)
+    assert.equal(400, t.post("/save-data", { body = { user_id = ("u"):rep(200) } }).status)
+    app.configure { MAX_PAYLOAD_BYTES = 64 }
+    assert.equal(413, t.post("/save-data", { body = { blob = ("x"):rep(100) } }).status)
+    assert.equal(before, app.count("dynamodb_operations_total", { operation = "PutItem", status = "success" }))
+  end)
+
+  it("answers 400 to data nested deeper than 16 levels (DynamoDB's limit is 32)", function()
+    local nested = function(n) return ('{"a":'):rep(n) .. "1" .. ("}"):rep(n) end
+    local res = t.post("/save-data", { body = nested(17) })
+    assert.equal(400, res.status)
+    assert.matches("nested deeper than 16 levels", res.body.error)
+    assert.equal(201, t.post("/save-data", { body = nested(16) }).status)
+  end)
+
+  it("answers 400 with DynamoDB's reason when it refuses the data", function()
+    local res = t.post("/save-data", { body = '{"n": 1e127}' })
+    assert.equal(400, res.status)
+    assert.equal("DynamoDB refused the data", res.body.error)
+    assert.matches("Number overflow", res.body.message)
+  end)
+
+  it("answers 502 with the AWS error type when the table does not exist", function()
+    app.configure { DYNAMODB_APP_TABLE = "app-spec-no-such-table" }
+    local before = app.count("dynamodb_operations_total", { operation = "PutItem", status = "error" })
+    local errors = app.count("errors_total", { error_type = "dynamodb_error" })
+    local res = t.post("/save-data", { body = { a = 1 } })
+    assert.equal(502, res.status)
+    assert.equal("DynamoDB PutItem failed", res.body.error)
+    assert.equal("ResourceNotFoundException", res.body.type)
+    assert.equal(before + 1, app.count("dynamodb_operations_total", { operation = "PutItem", status = "error" }))
+    assert.equal(errors + 1, app.count("errors_total", { error_type = "dynamodb_error" }))
+    local got = t.get("/get-data/x")
+    assert.equal(502, got.status)
+    assert.equal("ResourceNotFoundException", got.body.type)
+    assert.is_true(app.count("aws_service_duration_seconds", { service = "dynamodb", operation = "Query" }).count > 0)
+  end)
+end)

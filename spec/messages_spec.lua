@@ -1,0 +1,153 @@
+-- routes/messages.lua: POST /send-message, GET /receive-messages
+local t = require "tycho.test"
+local HERE = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
+local app = dofile(HERE .. "/fixtures/app/helper.lua")
+
+describe("POST /send-message", function()
+  setup(app.setup)
+  teardown(app.teardown)
+  before_each(function()
+    app.reset()
+    app.drain(0)
+    t.spans()
+  end)
+
+  it("without a body, sends a generated test message with its attributes and the trace", function()
+    local before = app.count("sqs_messages_sent_total", { message_type = "test" })
+    local res = t.post("/send-message", { peer_ip = "192.0.2.1" })
+    assert.equal(202, res.status)
+    assert.equal("Message sent", res.body.message)
+    assert.is_string(res.body.message_id)
+    assert.is_string(res.body.sqs_message_id)
+    assert.is_string(res.body.timestamp)
+    assert.equal(before + 1, app.count("sqs_messages_sent_total", { message_type = "test" }))
+
+    local producer = app.spans()["SQS.SendMessage"]
+    assert.equal("PRODUCER", producer.kind)
+    local m = app.drain()[1]
+    assert.equal(res.body.sqs_message_id, m.id)
+    local body = m:json()
+    assert.equal(res.body.message_id, body.id)
+    assert.equal("tycho-sample-app", body.source)
+    assert.equal("Test message from tycho", body.content)
+    assert.equal("192.0.2.1", body.client_ip)
+    assert.equal(res.body.timestamp, body.timestamp)
+    assert.same({ MessageType = "test", Source = "tycho-sample-app" }, m.message_attributes)
+    assert.matches("^Root=1%-" .. producer.trace_id:sub(1, 8) .. "%-" .. producer.trace_id:sub(9)
+      .. ";Parent=" .. producer.span_id, m.trace_header)
+  end)
+
+  it("sends the body's content and attributes as a custom message", function()
+    local before = app.count("sqs_messages_sent_total", { message_type = "custom" })
+    local res = t.post("/send-message", { body = { content = { order = 7 }, attributes = { tenant = "a", n = 3 } } })
+    assert.equal(202, res.status)
+    assert.equal(before + 1, app.count("sqs_messages_sent_total", { message_type = "custom" }))
+    local m = app.drain()[1]
+    assert.same({ order = 7 }, m:json().content)
+    assert.same({ MessageType = "custom", Source = "tycho-sample-app", tenant = "a", n = 3 },
+      m.message_attributes)
+  end)
+
+  it("answers 400 to a body that is not JSON or not an object, and sends nothing", function()
+    local before = app.count("errors_total", { error_type = "validation" })
+    local res = t.post("/send-message", { body = "{nope", headers = { ["Content-Type"] = "application/json" } })
+    assert.equal(400, res.status)
+    assert.matches("invalid JSON", res.body.error)
+    assert.equal(400, t.post("/send-message", { body = "[1, 2]" }).status)
+    assert.equal(400, t.post("/send-message", { body = { attributes = { MessageType = "x" } } }).status)
+    assert.equal(400, t.post("/send-message", { body = { attributes = { ["bad name"] = "x" } } }).status)
+    assert.equal(400, t.post("/send-message", { body = { attributes = { a = true } } }).status)
+    assert.equal(400, t.post("/send-message", { body = { attributes = "x" } }).status)
+    assert.equal(before + 6, app.count("errors_total", { error_type = "validation" }))
+    assert.same({}, app.drain(0))
+  end)
+
+  it("answers 413 past MAX_PAYLOAD_BYTES", function()
+    app.configure { MAX_PAYLOAD_BYTES = 100 }
+    local res = t.post("/send-message", { body = { content = ("x"):rep(200) } })
+    assert.equal(413, res.status)
+    assert.equal(202, t.post("/send-message", { body = { content = "short" } }).status)
+  end)
+
+  it("answers 502 with the AWS error type when the queue does not exist", function()
+    app.configure { SQS_MESSAGE_QUEUE_URL = "app-spec-no-such-queue!" }
+    local before = app.count("errors_total", { error_type = "sqs_error" })
+    local res = t.post("/send-message")
+    assert.equal(502, res.status)
+    assert.equal("SQS SendMessage failed", res.body.error)
+    assert.equal("QueueDoesNotExist", res.body.type)
+    assert.is_string(res.body.message)
+    assert.equal(before + 1, app.count("errors_total", { error_type = "sqs_error" }))
+  end)
+end)
+
+describe("GET /receive-messages", function()
+  setup(app.setup)
+  teardown(app.teardown)
+  before_each(function()
+    app.reset()
+    app.drain(0)
+  end)
+
+  it("receives what was sent, decodes JSON bodies, deletes what it returns", function()
+    local sent = t.post("/send-message", { body = { content = "hello" } }).body
+    app.queue:send("plain text, not JSON", { attributes = { MessageType = "other" } })
+    local before = app.count("sqs_messages_received_total", { message_type = "custom" })
+    local res = t.get("/receive-messages?wait=1")
+    assert.equal(200, res.status)
+    assert.is_string(res.body.timestamp)
+    assert.equal("Received 2 message(s)", res.body.message)
+    local by_id = {}
+    for _, m in ipairs(res.body.messages) do by_id[m.message_id] = m end
+    local custom = by_id[sent.sqs_message_id]
+    assert.equal("hello", custom.body.content)
+    assert.equal(sent.message_id, custom.body.id)
+    assert.equal("custom", custom.attributes.MessageType)
+    assert.equal(1, custom.receive_count)
+    assert.is_string(custom.sent_at)
+    local plain
+    for id, m in pairs(by_id) do if id ~= sent.sqs_message_id then plain = m end end
+    assert.equal("plain text, not JSON", plain.body)
+    assert.equal(before + 1, app.count("sqs_messages_received_total", { message_type = "custom" }))
+    -- deleted: nothing comes back, even after the visibility timeout
+    assert.same({}, app.queue:receive { wait = 0, visibility = 0 })
+    local empty = t.get("/receive-messages?wait=0")
+    assert.equal(200, empty.status)
+    assert.same({}, empty.body.messages)
+    assert.equal("[]", empty.raw:match('"messages":(%[%])'))
+  end)
+
+  it("takes at most ?max messages", function()
+    for i = 1, 3 do app.queue:send("m" .. i) end
+    local res = t.get("/receive-messages?max=2&wait=1")
+    assert.is_true(#res.body.messages >= 1 and #res.body.messages <= 2)
+    local rest = #app.drain()
+    assert.equal(3, #res.body.messages + rest)
+  end)
+
+  it("long-polls ?wait seconds without blocking other requests", function()
+    local time = require "tycho.time"
+    local t0 = time.monotonic()
+    local p = t.start("GET", "/receive-messages?wait=1")
+    assert.equal(200, t.get("/health").status)
+    assert.is_true(time.monotonic() - t0 < 0.5)
+    local res = p:wait()
+    assert.equal(200, res.status)
+    assert.is_true(time.monotonic() - t0 >= 0.9)
+  end)
+
+  it("answers 400 to max or wait out of range", function()
+    for _, q in ipairs { "max=0", "max=11", "max=x", "wait=21", "wait=-1", "max=1&max=2", "wait=1.5" } do
+      local res = t.get("/receive-messages?" .. q)
+      assert.equal(400, res.status, q)
+      assert.is_string(res.body.error)
+    end
+  end)
+
+  it("answers 502 with the AWS error type when the queue does not exist", function()
+    app.configure { SQS_MESSAGE_QUEUE_URL = "app-spec-no-such-queue!" }
+    local res = t.get("/receive-messages?wait=0")
+    assert.equal(502, res.status)
+    assert.equal("QueueDoesNotExist", res.body.type)
+  end)
+end)
