@@ -97,10 +97,7 @@ static void on_handle_closed(uv_handle_t *h)
     }
     free(c->rbuf);
     free(c);
-    if (srv->accept_pending && !srv->draining && srv->stats.open < srv->max_conns) {
-        srv->accept_pending = 0;
-        tycho_http_server_accept(srv);
-    }
+    tycho_http_server_conn_closed(srv);
     if (srv->draining && !srv->conns && !srv->listening && srv->on_empty) srv->on_empty(srv);
 }
 

@@ -43,6 +43,7 @@ struct tycho_http_server {
     int worker_id;
     int max_conns;
     int accept_pending; /* connections wait in the backlog while at max_conns */
+    int64_t open_peak;  /* most connections open since memory was last trimmed */
     int listening;
     int draining;
     tycho_conn_t *conns; /* all open connections */
@@ -61,9 +62,10 @@ void tycho_http_server_drain(tycho_http_server_t *srv);
 /* Closes every connection now, cancelling in-flight requests. */
 void tycho_http_server_abort(tycho_http_server_t *srv);
 
-/* Accepts what waits in the backlog again after a connection closed at
- * max_conns (called by http/conn.c). */
-void tycho_http_server_accept(tycho_http_server_t *srv);
+/* A connection is gone (called by http/conn.c once its memory is freed):
+ * resumes accepting if max_conns had paused it, and hands memory back to the
+ * system after a burst of connections ended. */
+void tycho_http_server_conn_closed(tycho_http_server_t *srv);
 
 /* Connection side (http/conn.c), called by the server. */
 /* Serves an already accepted socket (ownership moves; closed on failure). */
