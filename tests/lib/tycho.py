@@ -6,11 +6,12 @@ $TYCHO_BIN (set by ctest), else build/tycho under $TYCHO_SRC or the repo.
 """
 import json
 import os
-import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -40,7 +41,8 @@ class Server:
         e = {k: v for k, v in os.environ.items() if not k.startswith("TYCHO_") or k in ("TYCHO_BIN",)}
         e["TYCHO_RELOAD"] = "off"
         e["TYCHO_ROUTES"] = routes
-        e["TYCHO_DATA_DIR"] = os.path.join(os.environ.get("TMPDIR", "/tmp"), "tycho-test-%d" % os.getpid())
+        self.data_dir = tempfile.mkdtemp(prefix="tycho-test-")
+        e["TYCHO_DATA_DIR"] = self.data_dir
         if env:
             e.update({k: str(v) for k, v in env.items()})
         cmd = list(wrapper) + [BIN, "serve", "--listen", "127.0.0.1:0", "--admin-listen",
@@ -125,9 +127,11 @@ class Server:
         return self.wait(timeout)
 
     def kill(self):
+        """Ends the process if it still runs and removes its data directory."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def cpu_seconds(self):
         """User + system CPU time of the process so far (from /proc)."""
