@@ -6,6 +6,7 @@ Run by test_http_conformance.sh with /usr/bin/python3."""
 import concurrent.futures
 import json
 import os
+import random
 import re
 import sys
 import time
@@ -296,6 +297,62 @@ def run_row(addr, row):
         c.close()
 
 
+def pipeline_rows():
+    """Rows whose bytes can be concatenated into one pipelined stream: one
+    piece, no pauses, no timeouts."""
+    out = []
+    for row in ROWS:
+        if len(row.send) != 1 or not isinstance(row.send[0], (str, bytes)) or row.timing:
+            continue
+        if not row.send[0] or row.closes == "idle" or "half-close" in row.name or "slow" in row.name:
+            continue
+        if len(row.send[0]) > 1200:  # keep the streams short
+            continue
+        out.append(row)
+    return out
+
+
+def run_random_pipelines(addr, rng, rounds):
+    """Random sequences of rows sent as one stream cut at random points with
+    small pauses: the statuses must be the rows' statuses in order, up to and
+    including the first row that closes the connection."""
+    rows = pipeline_rows()
+    keep = [r for r in rows if not r.closes]
+    closing = [r for r in rows if r.closes]
+    for i in range(rounds):
+        seq = [rng.choice(keep) for _ in range(rng.randint(1, 6))]
+        if rng.random() < 0.5:
+            seq.append(rng.choice(closing))
+        data = b"".join(r.send[0].encode("latin-1") if isinstance(r.send[0], str) else r.send[0] for r in seq)
+        want, methods = [], []
+        for r in seq:
+            want += r.expect
+            methods += r.methods or [None] * len(r.expect)
+        cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randint(0, 8))))
+        c = tycho.Conn(addr)
+        try:
+            at = 0
+            for cut in cuts + [len(data)]:
+                c.send(data[at:cut])
+                at = cut
+                if rng.random() < 0.3:
+                    time.sleep(0.002)
+            got = []
+            for k in range(len(want)):
+                r = c.read_response(head=methods[k] == "HEAD")
+                check(r is not None, "round %d: closed after %d of %d responses" % (i, k, len(want)))
+                got.append(r.status)
+            check(got == want, "round %d (%s): statuses %s, expected %s" % (i, [r.name for r in seq], got, want))
+            if seq[-1].closes:
+                check(c.wait_closed(4.0), "round %d: not closed after %s" % (i, seq[-1].name))
+            else:
+                c.send(GET + "\r\n")
+                r = c.read_response()
+                check(r is not None and r.status == 404, "round %d: connection not usable afterwards" % i)
+        finally:
+            c.close()
+
+
 def main():
     with tycho.Server(env=LIMITS, workers=2) as srv:
         failures = []
@@ -307,6 +364,15 @@ def main():
                     f.result()
                 except (tycho.Failure, OSError, ValueError) as e:
                     failures.append("%s: %s" % (row.name, e))
+        seed = int(os.environ.get("CONFORMANCE_SEED", int(time.time())))
+        print("random pipelines: seed %d (CONFORMANCE_SEED reproduces)" % seed)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            futs = [pool.submit(run_random_pipelines, srv.public, random.Random(seed + k), 50) for k in range(4)]
+            for f in futs:
+                try:
+                    f.result()
+                except (tycho.Failure, OSError, ValueError) as e:
+                    failures.append("random pipelines: %s" % e)
         for f in failures:
             print("FAIL row %s" % f)
         check(srv.proc.poll() is None, "tycho died during the table")
