@@ -3,9 +3,9 @@
 
   drivers.py sequential URL N            N keep-alive GETs on one connection, one at a
                                          time; prints the seconds it took
-  drivers.py idle-conns URL N FIFO       opens N connections, one GET each (keep-alive),
-                                         prints READY <open>, holds them until a line
-                                         arrives on FIFO (or 120 s), then closes them
+  drivers.py idle-conns URL N DONE_FILE  opens N connections, one GET each (keep-alive),
+                                         prints READY <open> <answered>, holds them until
+                                         DONE_FILE exists (or 120 s), then closes them
   drivers.py startup CMD_JSON READY_URL  exec CMD, poll READY_URL every 0.5 ms until 200;
                                          prints the milliseconds from exec to that answer,
                                          then SIGTERMs the process and waits (bounded)
@@ -17,7 +17,6 @@ Standard library only (Debian's /usr/bin/python3).
 """
 import json
 import os
-import select
 import signal
 import socket
 import subprocess
@@ -77,37 +76,40 @@ def sequential(url, n):
     print("%.3f" % dt)
 
 
-def idle_conns(url, n, fifo):
+def idle_conns(url, n, done_file):
     host, port, path = addr(url)
     req = request(host, port, path)
     socks = []
-    for i in range(n):
-        try:
-            s = socket.create_connection((host, port), timeout=10)
-        except OSError as e:
-            print("connect %d failed: %s" % (i, e), file=sys.stderr)
-            break
-        socks.append(s)
     ok = 0
-    # One request each, sent before reading any answer, then every answer read.
-    for s in socks:
-        try:
-            s.sendall(req)
-        except OSError:
-            pass
-    for s in socks:
-        try:
-            status, _ = read_response(s)
-            ok += status == 200
-        except (OSError, ValueError):
-            pass
-    print("READY %d %d" % (len(socks), ok), flush=True)
-    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        r, _, _ = select.select([fd], [], [], 0.2)
-        if r and os.read(fd, 100):
+    # In batches of 250 (connect, send, then read every answer) so that the
+    # server's accept queue never overflows.
+    while len(socks) < n:
+        batch = []
+        for _ in range(min(250, n - len(socks))):
+            try:
+                s = socket.create_connection((host, port), timeout=10)
+            except OSError as e:
+                print("connect %d failed: %s" % (len(socks) + len(batch), e), file=sys.stderr)
+                break
+            batch.append(s)
+        for s in batch:
+            try:
+                s.sendall(req)
+            except OSError:
+                pass
+        for s in batch:
+            try:
+                status, _ = read_response(s)
+                ok += status == 200
+            except (OSError, ValueError):
+                pass
+        socks.extend(batch)
+        if len(batch) == 0 or len(socks) % 250:
             break
+    print("READY %d %d" % (len(socks), ok), flush=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not os.path.exists(done_file):
+        time.sleep(0.1)
     for s in socks:
         s.close()
 

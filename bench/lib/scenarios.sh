@@ -156,50 +156,50 @@ scenario_5() {
   [ -z "$p99" ] || record s5 tycho health_p99_ms 1 "$p99"
 }
 
-# 6. Reload under load: wrk against tycho while its route file is rewritten
-#    every 100 ms (hot reload through the watcher), interleaved with runs
-#    without reloads.
+# 6. Reload under load: wrk against tycho while, every 100 ms, its route file
+#    is rewritten and POST /-/reload is sent to the admin listener (each one a
+#    full reload: load, check, swap on the worker), interleaved with runs of
+#    the same server without reloads.
 scenario_6() {
   log "6: reload every ${RELOAD_INTERVAL}s under wrk -c$CONNECTIONS ${DURATION}s x $RUNS"
   local rdir="$WORK/reload-routes"
   mkdir -p "$rdir"
   cp "$BENCH"/routes/*.lua "$rdir/"
-  local -A url admin
-  TYCHO_ROUTES_DIR=$rdir start_tycho s6-reload TYCHO_RELOAD=on
-  url[tycho-reloading]=$SRV_URL
-  admin[tycho-reloading]=$SRV_ADMIN
-  start_tycho s6-steady
-  url[tycho-steady]=$SRV_URL
-  local s i
-  timeout 20 taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP"s "${url[tycho-reloading]}" >/dev/null 2>&1 || true
-  timeout 20 taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP"s "${url[tycho-steady]}" >/dev/null 2>&1 || true
+  TYCHO_ROUTES_DIR=$rdir start_tycho s6
+  local u=$SRV_URL admin=$SRV_ADMIN i
+  timeout 20 taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP"s "$u" >/dev/null 2>&1 || true
   for i in $(seq "$RUNS"); do
     local g0 g1 rpid
-    g0=$(curl -s -m 2 "${admin[tycho-reloading]}/-/status" | grep -oE '"generation": ?[0-9]+' | head -1 | grep -oE '[0-9]+$')
-    # The rewriter runs on the client core: it is load, not server work.
+    g0=$(generation "$admin")
+    # The reloader runs on the client core: it is load, not server work.
     (
-      n=0
+      n=0 bad=0
       end=$((SECONDS + DURATION))
       while ((SECONDS < end)); do
         n=$((n + 1))
         { cat "$BENCH/routes/bench.lua"; echo "-- rewrite $n"; } >"$rdir/bench.lua.tmp"
         mv "$rdir/bench.lua.tmp" "$rdir/bench.lua"
+        code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' -X POST "$admin/-/reload") || true
+        [ "$code" = 200 ] || bad=$((bad + 1))
         sleep "$RELOAD_INTERVAL"
       done
+      echo "$n $bad" >"$WORK/reloader.out"
     ) &
     rpid=$!
-    run_wrk s6 tycho-reloading "$i" "${url[tycho-reloading]}"
+    run_wrk s6 tycho-reloading "$i" "$u"
     wait "$rpid" || true
-    sleep 0.5
-    g1=$(curl -s -m 2 "${admin[tycho-reloading]}/-/status" | grep -oE '"generation": ?[0-9]+' | head -1 | grep -oE '[0-9]+$')
-    if [ -n "$g0" ] && [ -n "$g1" ]; then
-      record s6 tycho-reloading reloads "$i" $((g1 - g0))
-      log "  reloads during run $i: $((g1 - g0))"
-    fi
-    run_wrk s6 tycho-steady "$i" "${url[tycho-steady]}"
+    g1=$(generation "$admin")
+    read -r sent failed <"$WORK/reloader.out" || true
+    record s6 tycho-reloading reloads "$i" $((g1 - g0))
+    record s6 tycho-reloading reload_failures "$i" "${failed:-0}"
+    log "  run $i: ${sent:-?} reloads requested, generation +$((g1 - g0)), ${failed:-?} not answered 200"
+    run_wrk s6 tycho-steady "$i" "$u"
   done
-  curl -s -m 2 "${admin[tycho-reloading]}/-/status" >"$RAW/s6-status.json" || true
+  curl -s -m 2 "$admin/-/status" >"$RAW/s6-status.json" || true
   stop_all
+}
+generation() { # admin url -> the route generation /-/status reports
+  curl -s -m 2 "$1/-/status" | "$PY" -c 'import json, sys; print(json.load(sys.stdin).get("generation", 0))' 2>/dev/null || echo 0
 }
 
 # 7. Memory: RSS with 10k idle keep-alive connections (tycho and OpenResty),
@@ -213,13 +213,12 @@ scenario_7() {
     else
       WORKER_CONNECTIONS=$((IDLE_CONNS + 100)) NGINX_MAIN="worker_rlimit_nofile $((IDLE_CONNS + 1000));" start_openresty s7-idle
     fi
-    local pid=$SRV_PID u=$SRV_URL fifo="$WORK/idle-$s.fifo"
+    local pid=$SRV_PID u=$SRV_URL done_file="$WORK/idle-$s.done"
     timeout 20 taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d1s "$u" >/dev/null 2>&1 || true
     sleep 0.5
     local before after line
     before=$(rss_tree_kb "$pid")
-    mkfifo "$fifo"
-    taskset -c "$CLIENT_CPU" "$PY" "$BENCH/lib/drivers.py" idle-conns "$u" "$IDLE_CONNS" "$fifo" >"$WORK/idle-$s.out" 2>&1 &
+    timeout 300 taskset -c "$CLIENT_CPU" "$PY" "$BENCH/lib/drivers.py" idle-conns "$u" "$IDLE_CONNS" "$done_file" >"$WORK/idle-$s.out" 2>&1 &
     local cpid=$!
     for _ in $(seq 600); do
       grep -q READY "$WORK/idle-$s.out" && break
@@ -228,9 +227,8 @@ scenario_7() {
     line=$(grep READY "$WORK/idle-$s.out" || echo "READY 0 0")
     sleep 1
     after=$(rss_tree_kb "$pid")
-    echo x >"$fifo" || true
+    touch "$done_file"
     wait "$cpid" || true
-    rm -f "$fifo"
     record s7 "$s" rss_idle_mb 1 "$(echo "$before" | awk '{printf "%.2f", $1/1024}')"
     record s7 "$s" rss_10k_mb 1 "$(echo "$after" | awk '{printf "%.2f", $1/1024}')"
     record s7 "$s" conns_open 1 "$(echo "$line" | awk '{print $2}')"
