@@ -73,8 +73,9 @@ static void dispatch(void *ctx, tycho_exchange_t *x)
     int get = is(m, "GET") || is(m, "HEAD");
     if (is(p, "/-/healthy") && get) return reply_json(x, 200, "{\"status\":\"ok\"}");
     if (is(p, "/-/ready") && get)
-        return tycho_lifecycle_draining() ? reply_json(x, 503, "{\"status\":\"draining\"}")
-                                          : reply_json(x, 200, "{\"status\":\"ready\"}");
+        return tycho_lifecycle_draining()   ? reply_json(x, 503, "{\"status\":\"draining\"}")
+               : !tycho_lifecycle_serving() ? reply_json(x, 503, "{\"status\":\"starting\"}")
+                                            : reply_json(x, 200, "{\"status\":\"ready\"}");
     if (is(p, "/-/status") && get) return status_page(a, x);
     if (is(p, "/metrics") && get && a->hooks.metrics) return metrics_page(a, x);
     if (is(p, "/-/reload") && is(m, "POST")) {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-static atomic_int g_draining;
+static atomic_int g_draining, g_serving;
 static _Atomic uint64_t g_generation = 1;
 static _Atomic uint64_t g_reload_ok, g_reload_failed;
 static double g_start_time;
@@ -32,6 +32,16 @@ void tycho_lifecycle_init(void)
 double tycho_lifecycle_start_time(void)
 {
     return g_start_time;
+}
+
+void tycho_lifecycle_set_serving(void)
+{
+    atomic_store(&g_serving, 1);
+}
+
+int tycho_lifecycle_serving(void)
+{
+    return atomic_load_explicit(&g_serving, memory_order_relaxed);
 }
 
 void tycho_lifecycle_set_draining(void)

@@ -9,6 +9,9 @@
 
 #include <stdint.h>
 
+/* Every worker serves (before that, /-/ready answers 503 "starting"). */
+void tycho_lifecycle_set_serving(void);
+int tycho_lifecycle_serving(void);
 void tycho_lifecycle_set_draining(void);
 int tycho_lifecycle_draining(void);
 void tycho_lifecycle_set_generation(uint64_t generation);

@@ -365,7 +365,9 @@ int tycho_cmd_serve(int argc, char **argv)
     s->events.data = s;
     uv_timer_init(s->loop, &s->drain_timer);
     s->drain_timer.data = s;
-    if (start_workers(s, fds) != 0) goto out;
+    /* The admin (telemetry) thread first: it installs the log sink and the
+     * span drain before any worker can log or finish a span. Its reload
+     * requests reach the main loop, which runs only once workers are up. */
     char *aerr = NULL;
     s->admin = tycho_admin_start(&s->cfg, admin_fd,
                                  (tycho_admin_hooks_t){admin_request_reload, admin_status,
@@ -374,12 +376,13 @@ int tycho_cmd_serve(int argc, char **argv)
     if (!s->admin) {
         fprintf(stderr, "tycho: admin listener: %s\n", aerr ? aerr : "failed");
         free(aerr);
-        for (int i = 0; i < s->nworkers; i++)
-            tycho_worker_abort(&s->workers[i]);
-        for (int i = 0; i < s->nworkers; i++)
-            tycho_worker_join(&s->workers[i]);
         goto out;
     }
+    if (start_workers(s, fds) != 0) {
+        tycho_admin_stop(s->admin);
+        goto out;
+    }
+    tycho_lifecycle_set_serving();
     tycho_lifecycle_set_generation(atomic_load(&s->workers[0].generation));
     tycho_hub_set_generation(s->hub, atomic_load(&s->workers[0].generation));
     uv_signal_t *sigs[] = {&s->sigterm, &s->sigint, &s->sighup};
