@@ -4,7 +4,7 @@ into results.md (tables, ratios, goals) and the data files bench/plot.gp
 draws. Usage: report.py results.tsv results.md data_dir "parameters line"
 """
 import collections
-import math
+import os
 import statistics
 import sys
 import time
@@ -90,7 +90,7 @@ r = ratio(t1, fu)
 goal("tycho ≥ 5× FastAPI uvloop+httptools, req/s (1)", rfmt(r), None if r is None else r >= 5)
 r = ratio(med("s3", "tycho", "ir_per_request"), med("s3", "openresty", "ir_per_request"))
 goal("instructions/request ≤ 0.8× OpenResty (3)", rfmt(r), None if r is None else r <= 0.8)
-h = med("s5", "tycho", "health_p99_ms")
+h = max(vals[("s5", "tycho", "health_p99_ms")]) if ("s5", "tycho", "health_p99_ms") in vals else None
 goal("`/health` p99 < 2 ms while 500 requests wait on a slow AWS (5)",
      "—" if h is None else "%.3f ms" % h, None if h is None else h < 2)
 e = vals.get(("s6", "tycho-reloading", "errors"))
@@ -130,8 +130,12 @@ def wrk_table(sc, base):
 
 
 def notes_of(sc):
+    table = False
     for n in notes.get(sc, []):
-        w("- " + n if not n.startswith("    ") else "  `" + n.strip() + "`")
+        if n.startswith("|") != table:
+            w("")
+            table = not table
+        w(n if table else "- " + n)
     if notes.get(sc):
         w("")
 
@@ -230,9 +234,10 @@ if not notes.get("s3") and not subjects.get("s3"):
 for sc, title in (("s4", "4. Reference app `/workflow`"), ("s5", "5. Non-blocking: `/health` while requests wait on a slow AWS")):
     w("## " + title)
     w("")
-    for (s_, subj, metric), v in sorted(vals.items()):
-        if s_ == sc:
-            w("- %s %s: %s" % (subj, metric, cell(sc, subj, metric, "%.3f")))
+    if sc == "s4" and subjects.get("s4"):
+        w("`GET /workflow` of the reference app (routes/), closed loop `wrk -t1 -c%s`." % os.environ.get("WORKFLOW_CONNECTIONS", "10"))
+        w("")
+        wrk_table("s4", "workflow-local")
     notes_of(sc)
     if not notes.get(sc) and not subjects.get(sc):
         w("not run")

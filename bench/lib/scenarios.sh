@@ -123,37 +123,91 @@ scenario_3() {
   note s3 "valgrind $(valgrind --version | sed 's/valgrind-//'); one run each (callgrind counts are deterministic up to timer and scheduling noise); the requests are sequential on one keep-alive connection, so per-request syscalls (read, write, epoll) are included"
 }
 
-# 4. The reference app's /workflow on the local backend and on dynalite +
-#    local-aws-sqs: only when the reference app has it.
+# 4. The reference app's /workflow (save an item, send an SQS message, the
+#    in-process consumer marks the item processed): on the embedded local
+#    backend, and over HTTP on dynalite + local-aws-sqs (the test peers, on the
+#    client core: they stand in for AWS), interleaved. wrk at -c$WORKFLOW_CONNECTIONS.
+aws_json() { # url target body: one unsigned JSON 1.0 call (the peers check no signature)
+  curl -sf -m 10 "$1" -H "X-Amz-Target: $2" -H 'Content-Type: application/x-amz-json-1.0' \
+    -H 'Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/x/aws4_request, SignedHeaders=host, Signature=0' \
+    -H 'X-Amz-Date: 20240101T000000Z' -d "$3"
+}
 scenario_4() {
   if [ ! -f "$ROOT/routes/workflow.lua" ]; then
     note s4 "skipped: not available (routes/workflow.lua does not exist in this tree)"
     log "4: skipped: routes/workflow.lua not available"
     return 0
   fi
-  note s4 "skipped: not available (routes/workflow.lua exists, but this suite has no driver for its API yet)"
-  log "4: skipped: no driver for /workflow yet"
+  local peers=$ROOT/tests/peers/node_modules
+  log "4: /workflow, wrk -t1 -c$WORKFLOW_CONNECTIONS ${DURATION}s x $RUNS, local backend vs dynalite + local-aws-sqs"
+  local -A wurl
+  TYCHO_ROUTES_DIR=$ROOT/routes start_tycho s4-local TYCHO_AWS_BACKEND=local
+  wurl[workflow-local]=${SRV_URL%/json}/workflow
+  if [ -d "$peers/dynalite" ] && [ -d "$peers/local-aws-sqs" ] && command -v node >/dev/null; then
+    local dport sport
+    dport=$(free_port)
+    sport=$(free_port)
+    spawn "$WORK/dynalite.log" taskset -c "$CLIENT_CPU" node "$peers/dynalite/cli.js" --host 127.0.0.1 --port "$dport" --createTableMs 0
+    spawn "$WORK/local-sqs.log" taskset -c "$CLIENT_CPU" node "$ROOT/tests/peers/sqs_server.js" "$sport"
+    local i
+    for i in $(seq 100); do
+      curl -s -m 1 -o /dev/null "http://127.0.0.1:$dport/" && curl -s -m 1 -o /dev/null "http://127.0.0.1:$sport/" && break
+      sleep 0.1
+    done
+    aws_json "http://127.0.0.1:$dport/" DynamoDB_20120810.CreateTable '{"TableName":"bench-app-data","BillingMode":"PAY_PER_REQUEST",
+      "AttributeDefinitions":[{"AttributeName":"id","AttributeType":"S"},{"AttributeName":"timestamp","AttributeType":"S"},
+        {"AttributeName":"user_id","AttributeType":"S"},{"AttributeName":"created_at","AttributeType":"S"}],
+      "KeySchema":[{"AttributeName":"id","KeyType":"HASH"},{"AttributeName":"timestamp","KeyType":"RANGE"}],
+      "GlobalSecondaryIndexes":[{"IndexName":"user-index","KeySchema":[{"AttributeName":"user_id","KeyType":"HASH"},
+        {"AttributeName":"created_at","KeyType":"RANGE"}],"Projection":{"ProjectionType":"ALL"}}]}' >/dev/null ||
+      die "dynalite: CreateTable failed"
+    aws_json "http://127.0.0.1:$sport/" AmazonSQS.CreateQueue '{"QueueName":"bench-messages-dlq"}' >/dev/null
+    local qurl
+    qurl=$(aws_json "http://127.0.0.1:$sport/" AmazonSQS.CreateQueue '{"QueueName":"bench-messages"}' |
+      "$PY" -c 'import json, sys; print(json.load(sys.stdin)["QueueUrl"])') || die "local-aws-sqs: CreateQueue failed"
+    TYCHO_ROUTES_DIR=$ROOT/routes start_tycho s4-peers TYCHO_AWS_BACKEND=aws \
+      AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dport" AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$sport" \
+      AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+      DYNAMODB_APP_TABLE=bench-app-data SQS_MESSAGE_QUEUE_URL="$qurl" SQS_DEAD_LETTER_QUEUE_URL="${qurl}-dlq"
+    wurl[workflow-dynalite+sqs]=${SRV_URL%/json}/workflow
+  else
+    note s4 "dynalite + local-aws-sqs: skipped, tests/peers/node_modules missing (scripts/setup runs npm ci there)"
+  fi
+  local s
+  for s in "${!wurl[@]}"; do
+    log "  $s: $(curl -s -m 5 -o /dev/null -w '%{http_code}' "${wurl[$s]}") $(curl -s -m 5 "${wurl[$s]}" | head -c 160)"
+    timeout 20 taskset -c "$CLIENT_CPU" wrk -t1 -c"$WORKFLOW_CONNECTIONS" -d"$WARMUP"s "${wurl[$s]}" >/dev/null 2>&1 || true
+  done
+  for i in $(seq "$RUNS"); do
+    for s in workflow-local workflow-dynalite+sqs; do
+      [ -n "${wurl[$s]:-}" ] || continue
+      CONNECTIONS=$WORKFLOW_CONNECTIONS run_wrk s4 "$s" "$i" "${wurl[$s]}"
+    done
+  done
+  note s4 "each request: DynamoDB PutItem + SQS SendMessage in one trace, the consumer (4 in flight, same worker) receives, updates the item and deletes the message; the local backend is SQLite with fsync on every acknowledged write; the peers (node) run on the client core"
+  stop_all
 }
 
 # 5. Non-blocking: /health latency while 500 requests wait on a slow loopback
-#    "AWS" (bench/nonblocking.sh, written alongside the HTTP engine tests).
+#    "AWS" (bench/nonblocking.sh, written with the HTTP engine tests).
 scenario_5() {
   if [ ! -x "$BENCH/nonblocking.sh" ]; then
     note s5 "skipped: not available (bench/nonblocking.sh does not exist in this tree)"
     log "5: skipped: bench/nonblocking.sh not available"
     return 0
   fi
-  log "5: bench/nonblocking.sh"
-  if timeout 900 env TYCHO_BIN="$TYCHO_BIN" RESULTS="$RESULTS" SERVER_CPU="$SERVER_CPU" CLIENT_CPU="$CLIENT_CPU" \
-    "$BENCH/nonblocking.sh" >"$RAW/s5-nonblocking.txt" 2>&1; then
-    note s5 "bench/nonblocking.sh finished; its output (last lines):"
-  else
-    note s5 "bench/nonblocking.sh FAILED (exit $?); its output (last lines):"
-  fi
-  tail -8 "$RAW/s5-nonblocking.txt" | while IFS= read -r line; do note s5 "    $line"; done
-  local p99
-  p99=$(grep -oiE 'health[^0-9]*p99[^0-9]*[0-9.]+ ?ms' "$RAW/s5-nonblocking.txt" | grep -oE '[0-9.]+ ?ms' | tail -1 | tr -d ' ms' || true)
-  [ -z "$p99" ] || record s5 tycho health_p99_ms 1 "$p99"
+  log "5: bench/nonblocking.sh (${DURATION}s per load)"
+  local rc=0
+  timeout 300 env TYCHO_BIN="$TYCHO_BIN" DURATION="$((DURATION < 4 ? 4 : DURATION))" SERVER_CPU="$SERVER_CPU" \
+    CLIENT_CPU="$CLIENT_CPU" "$BENCH/nonblocking.sh" >"$RAW/s5-nonblocking.txt" 2>&1 || rc=$?
+  note s5 "bench/nonblocking.sh exit $rc; its table:"
+  local line
+  while IFS= read -r line; do note s5 "$line"; done < <(grep -E '^\|' "$RAW/s5-nonblocking.txt")
+  grep -E '^(PASS|FAIL)' "$RAW/s5-nonblocking.txt" | while IFS= read -r line; do note s5 "$line"; done
+  # /health p99 under each load: column 4 of the rows for /slow-*
+  awk -F'|' '$2 ~ /\/slow-/ {gsub(/ /, "", $4); print $4}' "$RAW/s5-nonblocking.txt" | while read -r p; do
+    record s5 tycho health_p99_ms 1 "$p"
+  done
 }
 
 # 6. Reload under load: wrk against tycho while, every 100 ms, its route file

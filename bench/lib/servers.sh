@@ -1,7 +1,8 @@
 # shellcheck shell=bash disable=SC2034 # SRV_* are read by the scenarios
 # Starting the servers under test (sourced by bench/run after common.sh).
 # Each start_* runs one server pinned to $SERVER_CPU with one worker on
-# loopback, waits (bounded) until GET /json answers, and sets:
+# loopback, waits (bounded) until it answers (tycho: the admin /-/ready;
+# the others: GET /json), and sets:
 #   SRV_PID   the pid to stop (stop_pid)
 #   SRV_URL   http://127.0.0.1:<port>/json
 # start_tycho also sets SRV_ADMIN (http://127.0.0.1:<admin port>).
@@ -38,7 +39,7 @@ start_tycho() { # tag [VAR=value ...] [-- extra serve flags]
   SRV_PID=$SPAWNED
   SRV_URL="http://127.0.0.1:$port/json"
   SRV_ADMIN="http://127.0.0.1:$admin"
-  wait_http "$SRV_URL" "${TYCHO_START_TIMEOUT:-20}" || {
+  wait_http "$SRV_ADMIN/-/ready" "${TYCHO_START_TIMEOUT:-20}" || {
     tail -5 "${TYCHO_LOG_FILE:-$WORK/tycho-$tag.log}" >&2
     die "tycho ($tag) did not come up"
   }
