@@ -141,7 +141,7 @@ static void start(tycho_obs_t *o, tycho_exchange_t *x)
     tycho_hex_encode(t->trace_id, 16, t->trace_hex);
     tycho_hex_encode(t->span_id, 8, t->span_hex);
     t->logctx = (tycho_log_context_t){r->request_id, t->trace_hex, t->span_hex};
-    if (!t->sampled) return;
+    if (!t->sampled || !tycho_hub_spans_wanted(o->hub)) return;
     char name[24];
     snprintf(name, sizeof name, "%.*s", (int)r->method.n, r->method.p);
     t->span = tycho_span_new(name, TYCHO_SPAN_KIND_SERVER, tycho_hub_span_limits(o->hub));
@@ -290,7 +290,7 @@ tycho_span_t *tycho_obs_span_start(tycho_obs_t *o, const tycho_req_trace_t *t,
                                    const uint8_t parent_span_id[8], const char *name,
                                    tycho_span_kind_t kind)
 {
-    if (!t || !t->sampled) return NULL;
+    if (!t || !t->sampled || !tycho_hub_spans_wanted(o->hub)) return NULL;
     tycho_span_t *s = tycho_span_new(name, kind, tycho_hub_span_limits(o->hub));
     if (!s) return NULL;
     uint8_t id[8];

@@ -27,6 +27,7 @@ struct tycho_hub {
     tycho_ring_t **rings;
     tycho_logsink_t *logsink;
     int access_log, traces_stdout;
+    atomic_int spans_wanted; /* 0 once start found no consumer for spans */
     /* telemetry thread */
     uv_loop_t *loop;
     uv_async_t wake;
@@ -118,6 +119,7 @@ tycho_hub_t *tycho_hub_new(const tycho_config_t *cfg, int nworkers, char *err, s
     h->nworkers = nworkers;
     h->nshards = (unsigned)nworkers + 1;
     h->access_log = cfg->access_log;
+    atomic_store(&h->spans_wanted, 1); /* until start knows better (specs read the rings) */
     const char *ts = getenv("TYCHO_TRACES_STDOUT");
     h->traces_stdout = ts && (!strcmp(ts, "1") || !strcmp(ts, "on") || !strcmp(ts, "true"));
     char msg[256] = "";
@@ -203,6 +205,11 @@ unsigned tycho_hub_telemetry_shard(tycho_hub_t *h)
 {
     return h->nshards - 1;
 }
+int tycho_hub_spans_wanted(tycho_hub_t *h)
+{
+    return atomic_load_explicit(&h->spans_wanted, memory_order_relaxed);
+}
+
 int tycho_hub_access_log(const tycho_hub_t *h)
 {
     return h->access_log;
@@ -278,6 +285,8 @@ int tycho_hub_start(tycho_hub_t *h, uv_loop_t *loop)
     tycho_log_set_sink(tycho_logsink_write, h->logsink);
     h->started = 1;
     start_exporters(h);
+    int wanted = h->traces_stdout || (h->exporters && tycho_exporters_wants_spans(h->exporters));
+    atomic_store(&h->spans_wanted, wanted);
     return 0;
 }
 

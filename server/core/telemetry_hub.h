@@ -39,6 +39,9 @@ tycho_ring_t *tycho_hub_span_ring(tycho_hub_t *h, int worker_id);
 void tycho_hub_notify(tycho_hub_t *h);
 unsigned tycho_hub_telemetry_shard(tycho_hub_t *h);
 int tycho_hub_access_log(const tycho_hub_t *h);
+/* 0 when nothing consumes spans (no OTLP exporter, no stdout sink): workers
+ * then propagate and log trace context without building span objects. */
+int tycho_hub_spans_wanted(tycho_hub_t *h);
 
 /* Telemetry thread: routes log lines through the non-blocking sink, starts
  * draining spans. 0 or a negative uv error. */
