@@ -55,6 +55,21 @@ int tycho_response_add_header(tycho_response_t *res, const char *name, size_t nl
     return 0;
 }
 
+int tycho_response_add_own_content_type(tycho_response_t *res, const char *value, size_t vlen)
+{
+    static const char name[] = "Content-Type: ";
+    const size_t nlen = sizeof name - 1;
+    if (tycho_buf_reserve(&res->header, nlen + vlen + 2) != 0) return -ENOMEM;
+    char *o = res->header.data + res->header.len;
+    memcpy(o, name, nlen);
+    memcpy(o + nlen, value, vlen);
+    memcpy(o + nlen + vlen, "\r\n", 2);
+    res->header.len += nlen + vlen + 2;
+    res->header.data[res->header.len] = '\0';
+    res->has_content_type = 1;
+    return 0;
+}
+
 int tycho_response_set_body(tycho_response_t *res, const void *p, size_t n)
 {
     tycho_buf_reset(&res->body);

@@ -82,6 +82,10 @@ const tycho_slice_t *tycho_request_header(const tycho_request_t *req, const char
  * Returns 0, -EINVAL (bad name/value; *why says which) or -ENOMEM. */
 int tycho_response_add_header(tycho_response_t *res, const char *name, size_t nlen,
                               const char *value, size_t vlen, const char **why);
+/* Adds "Content-Type: <value>" without the validation pass, for a value the
+ * server itself chose (a literal such as "application/json"), never one from
+ * a handler: the per-request default of every Lua answer. 0 or -ENOMEM. */
+int tycho_response_add_own_content_type(tycho_response_t *res, const char *value, size_t vlen);
 int tycho_response_set_body(tycho_response_t *res, const void *p, size_t n);
 /* A JSON error body {"error": msg, "request_id": id} with the given status. */
 int tycho_response_set_error(tycho_response_t *res, int status, const char *msg,

@@ -109,8 +109,7 @@ int tycho_lua_response_build(lua_State *co, int first, int nres, tycho_response_
         const char *s = lua_tolstring(co, body, &n);
         if (tycho_response_set_body(res, s, n) != 0) goto nomem;
         if (!res->has_content_type &&
-            tycho_response_add_header(res, "Content-Type", 12, "text/plain; charset=utf-8", 25,
-                                      NULL))
+            tycho_response_add_own_content_type(res, "text/plain; charset=utf-8", 25))
             goto nomem;
     } else if (bt == LUA_TTABLE || (bt == LUA_TLIGHTUSERDATA && !lua_touserdata(co, body))) {
         char jerr[160] = "";
@@ -119,7 +118,7 @@ int tycho_lua_response_build(lua_State *co, int first, int nres, tycho_response_
             goto fail;
         }
         if (!res->has_content_type &&
-            tycho_response_add_header(res, "Content-Type", 12, "application/json", 16, NULL))
+            tycho_response_add_own_content_type(res, "application/json", 16))
             goto nomem;
     } else if (bt != LUA_TNIL) {
         snprintf(err, errlen, "response body must be a table, a string or nil, got %s",

@@ -155,6 +155,31 @@ static void test_handler_headers(void **state)
     tycho_response_free(&res);
 }
 
+/* The server's own Content-Type (the default of a Lua answer): the same line
+ * tycho_response_add_header would write, after any handler headers. */
+static void test_own_content_type(void **state)
+{
+    (void)state;
+    tycho_response_t res = {0}, ref = {0};
+    tycho_response_reset(&res);
+    tycho_response_reset(&ref);
+    assert_int_equal(tycho_response_add_header(&res, "X-A", 3, "1", 1, NULL), 0);
+    assert_int_equal(tycho_response_add_header(&ref, "X-A", 3, "1", 1, NULL), 0);
+    assert_int_equal(tycho_response_add_own_content_type(&res, "application/json", 16), 0);
+    assert_int_equal(
+        tycho_response_add_header(&ref, "Content-Type", 12, "application/json", 16, NULL), 0);
+    assert_int_equal(res.has_content_type, 1);
+    assert_int_equal(res.header.len, ref.header.len);
+    assert_string_equal(res.header.data, ref.header.data);
+    assert_string_equal(res.header.data, "X-A: 1\r\nContent-Type: application/json\r\n");
+    /* on an empty header buffer too (the usual case) */
+    tycho_response_reset(&res);
+    assert_int_equal(tycho_response_add_own_content_type(&res, "text/plain; charset=utf-8", 25), 0);
+    assert_string_equal(res.header.data, "Content-Type: text/plain; charset=utf-8\r\n");
+    tycho_response_free(&res);
+    tycho_response_free(&ref);
+}
+
 static void test_error_body(void **state)
 {
     (void)state;
@@ -177,7 +202,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_framing),    cmocka_unit_test(test_connection),
         cmocka_unit_test(test_reasons),    cmocka_unit_test(test_handler_headers),
-        cmocka_unit_test(test_error_body),
+        cmocka_unit_test(test_error_body), cmocka_unit_test(test_own_content_type),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
