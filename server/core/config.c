@@ -17,8 +17,9 @@
  * setting is parsed by one function from text, whichever source it came
  * from, so `--listen X` and `TYCHO_LISTEN=X` can never disagree. */
 
-typedef int (*parse_fn)(tycho_config_t *cfg, void *field, const char *value, char *why,
-                        size_t wlen);
+struct setting;
+typedef int (*parse_fn)(tycho_config_t *cfg, const struct setting *s, void *field,
+                        const char *value, char *why, size_t wlen);
 
 typedef struct setting {
     const char *flag; /* "--listen" */
@@ -139,14 +140,18 @@ int tycho_config_is_trusted_proxy(const tycho_config_t *cfg, const char *ip)
 
 /* --- field parsers ------------------------------------------------------ */
 
-static int p_addr(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen)
+static int p_addr(tycho_config_t *cfg, const struct setting *s, void *f, const char *v, char *why,
+                  size_t wlen)
 {
+    (void)s;
     (void)cfg;
     return tycho_config_parse_addr(v, f, why, wlen);
 }
 
-static int p_path(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen)
+static int p_path(tycho_config_t *cfg, const struct setting *s, void *f, const char *v, char *why,
+                  size_t wlen)
 {
+    (void)s;
     if (*v == '\0') return say(why, wlen, "empty path"), -1;
     if (strlen(v) >= 4096) return say(why, wlen, "path too long"), -1;
     strcpy(f, v);
@@ -165,8 +170,10 @@ static int parse_number(const char *v, double *out, char *why, size_t wlen)
     return 0;
 }
 
-static int p_bool(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen)
+static int p_bool(tycho_config_t *cfg, const struct setting *s, void *f, const char *v, char *why,
+                  size_t wlen)
 {
+    (void)s;
     (void)cfg;
     static const char *const on[] = {"on", "true", "1", "yes"}, *const off[] = {"off", "false", "0",
                                                                                 "no"};
@@ -177,8 +184,10 @@ static int p_bool(tycho_config_t *cfg, void *f, const char *v, char *why, size_t
     return say(why, wlen, "expected on or off: %s", v), -1;
 }
 
-static int p_log_level(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen)
+static int p_log_level(tycho_config_t *cfg, const struct setting *s, void *f, const char *v,
+                       char *why, size_t wlen)
 {
+    (void)s;
     (void)cfg;
     tycho_log_level_t lvl;
     if (tycho_log_parse_level(v, &lvl) != 0)
@@ -187,14 +196,18 @@ static int p_log_level(tycho_config_t *cfg, void *f, const char *v, char *why, s
     return 0;
 }
 
-static int p_cidrs(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen)
+static int p_cidrs(tycho_config_t *cfg, const struct setting *s, void *f, const char *v, char *why,
+                   size_t wlen)
 {
+    (void)s;
     (void)f;
     return tycho_config_parse_cidrs(v, cfg, why, wlen);
 }
 
-static int p_backend(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen)
+static int p_backend(tycho_config_t *cfg, const struct setting *s, void *f, const char *v,
+                     char *why, size_t wlen)
 {
+    (void)s;
     (void)cfg;
     if (strcmp(v, "local") != 0 && strcmp(v, "aws") != 0)
         return say(why, wlen, "expected local or aws: %s", v), -1;
@@ -203,9 +216,12 @@ static int p_backend(tycho_config_t *cfg, void *f, const char *v, char *why, siz
 }
 
 /* Numbers: the parser is chosen by field type; ranges come from the table. */
-static int p_int(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen);
-static int p_size(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen);
-static int p_secs(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen);
+static int p_int(tycho_config_t *cfg, const struct setting *s, void *f, const char *v, char *why,
+                 size_t wlen);
+static int p_size(tycho_config_t *cfg, const struct setting *s, void *f, const char *v, char *why,
+                  size_t wlen);
+static int p_secs(tycho_config_t *cfg, const struct setting *s, void *f, const char *v, char *why,
+                  size_t wlen);
 
 #define OFF(field) offsetof(tycho_config_t, field)
 
@@ -254,41 +270,41 @@ static const setting_t settings[] = {
      0, 0},
 };
 
-static const setting_t *current; /* the setting being parsed, for range checks (main thread) */
-
-static int check_range(double d, char *why, size_t wlen)
+static int check_range(const setting_t *s, double d, char *why, size_t wlen)
 {
-    if (d < current->min || d > current->max)
-        return say(why, wlen, "out of range [%.15g, %.15g]: %.15g", current->min, current->max, d),
-               -1;
+    if (d < s->min || d > s->max)
+        return say(why, wlen, "out of range [%.15g, %.15g]: %.15g", s->min, s->max, d), -1;
     return 0;
 }
 
-static int p_int(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen)
+static int p_int(tycho_config_t *cfg, const struct setting *s, void *f, const char *v, char *why,
+                 size_t wlen)
 {
     (void)cfg;
     double d;
-    if (parse_number(v, &d, why, wlen) || check_range(d, why, wlen)) return -1;
+    if (parse_number(v, &d, why, wlen) || check_range(s, d, why, wlen)) return -1;
     if (d != floor(d)) return say(why, wlen, "not a whole number: %s", v), -1;
     *(int *)f = (int)d;
     return 0;
 }
 
-static int p_size(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen)
+static int p_size(tycho_config_t *cfg, const struct setting *s, void *f, const char *v, char *why,
+                  size_t wlen)
 {
     (void)cfg;
     double d;
-    if (parse_number(v, &d, why, wlen) || check_range(d, why, wlen)) return -1;
+    if (parse_number(v, &d, why, wlen) || check_range(s, d, why, wlen)) return -1;
     if (d != floor(d)) return say(why, wlen, "not a whole number: %s", v), -1;
     *(size_t *)f = (size_t)d;
     return 0;
 }
 
-static int p_secs(tycho_config_t *cfg, void *f, const char *v, char *why, size_t wlen)
+static int p_secs(tycho_config_t *cfg, const struct setting *s, void *f, const char *v, char *why,
+                  size_t wlen)
 {
     (void)cfg;
     double d;
-    if (parse_number(v, &d, why, wlen) || check_range(d, why, wlen)) return -1;
+    if (parse_number(v, &d, why, wlen) || check_range(s, d, why, wlen)) return -1;
     *(double *)f = d;
     return 0;
 }
@@ -322,8 +338,7 @@ static int apply(tycho_config_t *cfg, const setting_t *s, const char *source, co
                  char *err, size_t errlen)
 {
     char why[512];
-    current = s;
-    if (s->parse(cfg, (char *)cfg + s->offset, value, why, sizeof why) != 0) {
+    if (s->parse(cfg, s, (char *)cfg + s->offset, value, why, sizeof why) != 0) {
         snprintf(err, errlen, "%s: %s", source, why);
         return -1;
     }
