@@ -3,8 +3,8 @@
 #include "lua/gen.h"
 #include "lua/libs.h"
 #include "lua/scheduler.h"
+#include "http/client_ip.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <lauxlib.h>
 #include <string.h>
@@ -165,47 +165,12 @@ static int headers_index(lua_State *L)
     return 1;
 }
 
-static int valid_ip(const char *s)
-{
-    unsigned char buf[16];
-    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
-}
-
-/* X-Forwarded-For is believed only from a trusted proxy, and then read from
- * the right, skipping further trusted proxies: the first untrusted address is
- * the client (the leftmost entries can be forged by the client). */
+/* X-Forwarded-For is believed only from a trusted proxy (http/client_ip.h). */
 static void push_client_ip(lua_State *L, const tycho_lua_reqctx_t *rq)
 {
-    const tycho_request_t *r = &rq->x->req;
-    const char *peer = r->peer_ip ? r->peer_ip : "";
-    const tycho_slice_t *xff = tycho_request_header(r, "X-Forwarded-For");
-    if (!xff || !rq->cfg || rq->cfg->ntrusted_proxies == 0 ||
-        !tycho_config_is_trusted_proxy(rq->cfg, peer)) {
-        lua_pushstring(L, peer);
-        return;
-    }
-    char ip[64];
-    size_t end = xff->n;
-    char last_good[64];
-    snprintf(last_good, sizeof last_good, "%s", peer);
-    for (;;) {
-        size_t start = end;
-        while (start > 0 && xff->p[start - 1] != ',')
-            start--;
-        size_t a = start, b = end;
-        while (a < b && (xff->p[a] == ' ' || xff->p[a] == '\t'))
-            a++;
-        while (b > a && (xff->p[b - 1] == ' ' || xff->p[b - 1] == '\t'))
-            b--;
-        if (b - a == 0 || b - a >= sizeof ip) break;
-        memcpy(ip, xff->p + a, b - a);
-        ip[b - a] = 0;
-        if (!valid_ip(ip)) break;
-        snprintf(last_good, sizeof last_good, "%s", ip);
-        if (!tycho_config_is_trusted_proxy(rq->cfg, ip) || start == 0) break;
-        end = start - 1;
-    }
-    lua_pushstring(L, last_good);
+    char ip[TYCHO_CLIENT_IP_MAX];
+    tycho_client_ip(rq->cfg, &rq->x->req, ip);
+    lua_pushstring(L, ip);
 }
 
 static int req_json(lua_State *L)
