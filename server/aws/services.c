@@ -223,7 +223,11 @@ tycho_aws_services_t *tycho_aws_services_new(uv_loop_t *loop,
         return NULL;
     }
     s->loop = loop;
-    s->http = tycho_http_client_new(loop, NULL);
+    /* keep up to 1024 idle connections: a burst of concurrent calls to one
+     * host (DynamoDB, a slow API) reuses its connections instead of closing
+     * all but 64 of them after each exchange */
+    tycho_http_client_options_t hopts = {.max_idle_connections = 1024};
+    s->http = tycho_http_client_new(loop, &hopts);
     if (!s->http) {
         snprintf(err, errlen, "cannot create the outbound HTTP client (libcurl)");
         free(s);
