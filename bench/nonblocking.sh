@@ -78,6 +78,12 @@ for path in slow-aws slow-http; do
     grep -q "Non-2xx" "$TMP/$path.txt" && { echo "  /$path: non-2xx answers:"; grep -E "Non-2xx|Socket errors" "$TMP/$path.txt"; fail=1; }
     awk -v p="$p99" -v l="$LIMIT_MS" 'BEGIN { exit !(p < l) }' || fail=1
 done
+idle99=$(pct "$TMP/idle.txt" 99%)
+echo
+for path in slow-aws slow-http; do
+    awk -v a="$(pct "$TMP/h-$path.txt" 50%)" -v b="$(pct "$TMP/idle.txt" 50%)" -v c="$(pct "$TMP/h-$path.txt" 99%)" -v d="$idle99" -v p="$path" \
+        'BEGIN { printf "/health under /%s: p50 %+.3f ms, p99 %+.3f ms against no load\n", p, a - b, c - d }'
+done
 expected=$(awk -v c="$CONNECTIONS" -v d="$DELAY_MS" 'BEGIN { printf "%d", c * 1000 / d }')
 echo
 echo "(a fully concurrent server answers about $expected slow requests/s: $CONNECTIONS connections / ${DELAY_MS} ms)"
