@@ -83,6 +83,13 @@ describe("tycho.dynamodb", function()
     assert.same({ 1, 2.5 }, ns)
     assert.equal("BS", ddb.set_type(got.bs))
     assert.equal(2, #got.bs)
+    -- ddb.plain: JSON-ready
+    local plain = ddb.plain(got)
+    assert.equal("12345678901234567890.123456789", plain.big)
+    assert.equal(aws.b64encode("\0\1\255"), plain.bin)
+    assert.equal(2, #plain.ss)
+    assert.is_string(json.encode(plain))
+    assert.matches('"beyond":"9007199254740993"', json.encode(plain))
     -- what was written comes back the same, AttributeValue for AttributeValue
     local before, after = ddb.marshal(item), ddb.marshal(got)
     for _, k in ipairs { "s", "int", "frac", "big", "beyond", "bin", "map", "list" } do

@@ -425,6 +425,20 @@ end
 function Table:query_pages(q) return pages(self, q or {}, Table.query) end
 function Table:scan_pages(q) return pages(self, q or {}, Table.scan) end
 
+-- ddb.plain(value): a copy fit for tycho.json (a handler's response):
+-- ddb.number -> its decimal string, ddb.binary -> base64 text, sets -> arrays;
+-- everything else as it is.
+function ddb.plain(v)
+  if type(v) ~= "table" then return v end
+  local mt = getmetatable(v)
+  if mt == Number then return v.value end
+  if mt == Binary then return aws.b64encode(v.value) end
+  local out = {}
+  for k, x in pairs(v) do out[k] = ddb.plain(x) end
+  if ddb.set_type(v) or mt == ARRAY_MT then return json.array(out) end
+  return out
+end
+
 -- true when err is a failed ConditionExpression
 function ddb.is_condition_failed(err) return aws.is_error(err, "ConditionalCheckFailedException") end
 
