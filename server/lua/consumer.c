@@ -628,7 +628,7 @@ static void start_trace(cmsg_t *m, const char *xamzn)
     tycho_hex_encode(t->span_id, 8, t->span_hex);
     m->logctx = (tycho_log_context_t){m->id, t->trace_hex, t->span_hex};
     t->logctx = m->logctx;
-    if (!t->sampled || !hub) return;
+    if (!t->sampled || !hub || !tycho_hub_spans_wanted(hub)) return; /* context only */
     char name[200];
     snprintf(name, sizeof name, "%s process", q->name);
     tycho_span_t *s = tycho_span_new(name, TYCHO_SPAN_KIND_CONSUMER, tycho_hub_span_limits(hub));
