@@ -166,7 +166,8 @@ describe("/workflow under tycho serve", function()
     local ok, err = pcall(function()
       local res = curl(srv.url "/workflow")
       assert.is_string(res.data_id, tostring(res))
-      -- local-aws-sqs answers a long poll only when its wait (20 s) is over
+      -- local-aws-sqs holds a long poll for 10 messages until its wait (20 s) is
+      -- over, even when fewer are there (SQS answers as soon as there is one)
       local item
       local deadline = time.monotonic() + 30
       repeat

@@ -4,6 +4,7 @@
 # over HTTP against real peers (local-aws-sqs, dynalite) with
 # TYCHO_AWS_BACKEND=aws — what the routes meet on AWS. Both runs must pass
 # every test, and the same tests.
+# shellcheck source=tests/aws/lib.sh
 . "$(dirname "$0")/../aws/lib.sh"
 tycho_start_dynalite || exit 1
 tycho_start_local_sqs || exit 1

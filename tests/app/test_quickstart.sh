@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# The README's walkthrough, as a newcomer runs it: `tycho serve --routes
+# routes` with no AWS or app configuration at all (the embedded local
+# backend creates the queue and the table), then a curl for every endpoint,
+# checking statuses and shapes — including the workflow reaching
+# "processed" through the SQS consumer — and the live edit of a route.
+# The checks below are single-quoted on purpose: `check` evals them.
+# shellcheck source=tests/aws/lib.sh disable=SC2016,SC2034
+. "$(dirname "$0")/../aws/lib.sh"
+aws_clean_env
+for v in $(compgen -e | grep -E '^(TYCHO_|SQS_|DYNAMODB_|OTEL_|SIMULATED_|SAMPLE_LOG_|MAX_PAYLOAD_)' |
+    grep -vE '^TYCHO_(BIN|SRC|BUILD|SANITIZE|PEERS_.*)$'); do
+    unset "$v"
+done
+
+# start ROUTES_DIR: tycho serve on ports the kernel picks; sets URL, ADMIN, PID, LOG
+start() {
+    LOG="$TEST_TMP/serve-$RANDOM.log"
+    (cd "$TYCHO_SRC" && exec "$TYCHO_BIN" serve --routes "$1" --listen 127.0.0.1:0 \
+        --admin-listen 127.0.0.1:0 --data-dir "$TEST_TMP/data" >"$LOG" 2>&1) &
+    PID=$!
+    local i line
+    for ((i = 0; i < 200; i++)); do
+        line=$(grep -m1 '"msg":"listening"' "$LOG" 2>/dev/null) && break
+        sleep 0.05
+    done
+    [ -n "$line" ] || { echo "tycho did not start:"; cat "$LOG"; return 1; }
+    URL="http://$(jget "$line" public)"
+    ADMIN="http://$(jget "$line" admin)"
+}
+stop() {
+    kill -TERM "$PID" 2>/dev/null
+    wait "$PID" 2>/dev/null
+}
+
+# req METHOD PATH [BODY]: sets STATUS and BODY
+req() {
+    local out
+    if [ $# -ge 3 ]; then
+        out=$(curl -sS --max-time 30 -X "$1" "$URL$2" -H 'Content-Type: application/json' -d "$3" -w '\n%{http_code}')
+    else
+        out=$(curl -sS --max-time 30 -X "$1" "$URL$2" -w '\n%{http_code}')
+    fi
+    STATUS=${out##*$'\n'}
+    BODY=${out%$'\n'*}
+}
+# has FIELD...: every field is present in BODY
+has() {
+    local f
+    for f in "$@"; do
+        [ -n "$(jget "$BODY" "$f")" ] || { echo "  missing $f in $BODY"; return 1; }
+    done
+}
+is() { [ "$(jget "$BODY" "$1")" = "$2" ] || { echo "  $1 is '$(jget "$BODY" "$1")', not '$2': $BODY"; return 1; }; }
+
+start routes || exit 1
+check "no configuration: serves on the local backend" grep -q '"aws_backend":"local"' "$LOG"
+
+req GET /
+check "GET / -> 200 { message, visit_time }" eval '[ "$STATUS" = 200 ] && has message visit_time'
+req GET /health
+check "GET /health -> 200 healthy" eval '[ "$STATUS" = 200 ] && is status healthy && has timestamp generation'
+req GET "/health?deep=1"
+check "GET /health?deep=1 -> 200, queue, dead-letter queue and table ok" eval '[ "$STATUS" = 200 ] && is checks.queue.status ok &&
+    is checks.dead_letter_queue.status ok && is checks.table.status ok'
+req GET /test-telemetry
+check "GET /test-telemetry -> 200 with the trace id" eval '[ "$STATUS" = 200 ] &&
+    has message timestamp response_time telemetry_enabled trace_id'
+req POST /send-message
+check "POST /send-message -> 202" eval '[ "$STATUS" = 202 ] && has message message_id sqs_message_id timestamp'
+req POST /send-message '{"content": {"order": 42}, "attributes": {"priority": "high"}}'
+check "POST /send-message with a body -> 202" eval '[ "$STATUS" = 202 ] && has sqs_message_id'
+req GET "/receive-messages?max=10&wait=1"
+check "GET /receive-messages -> 200 { message, messages, timestamp }" eval '[ "$STATUS" = 200 ] &&
+    has message timestamp && [ "$(jget "$BODY" messages | head -c1)" = "[" ]'
+req POST /save-data '{"user_id": "alice", "score": 42}'
+check "POST /save-data -> 201 { message, id, timestamp }" eval '[ "$STATUS" = 201 ] && has message id timestamp'
+id=$(jget "$BODY" id)
+req GET "/get-data/$id"
+check "GET /get-data/:id -> 200, what was saved" eval '[ "$STATUS" = 200 ] && is data.user_id alice &&
+    is data.data.score 42 && is data.id "$id" && has data.timestamp data.created_at data.ttl'
+req GET /get-data/no-such-id
+check "GET /get-data/<unknown> -> 404 not found" eval '[ "$STATUS" = 404 ] && is error "not found"'
+req POST /save-data '{"score": '
+check "POST /save-data with bad JSON -> 400" eval '[ "$STATUS" = 400 ] && has error'
+req GET /workflow
+check "GET /workflow -> 200 { message, data_id, workflow_time, timestamp, steps_completed }" eval '
+    [ "$STATUS" = 200 ] && has message data_id workflow_time timestamp steps_completed'
+data_id=$(jget "$BODY" data_id)
+for ((i = 0; i < 100; i++)); do
+    req GET "/get-data/$data_id"
+    [ "$(jget "$BODY" data.status)" = processed ] && break
+    sleep 0.1
+done
+check "the consumer marks the workflow's item processed" eval 'is data.status processed && has data.processed_at'
+req POST /workflow '{"user_id": "bob"}'
+check "POST /workflow with a body -> 200" eval '[ "$STATUS" = 200 ] && has data_id'
+
+metrics=$(curl -sS "$ADMIN/metrics")
+for m in 'user_actions_total{action="visit"}' 'user_actions_total{action="workflow"}' \
+    'sqs_messages_sent_total{message_type="workflow"}' 'sqs_messages_received_total{message_type="workflow"}' \
+    'dynamodb_operations_total{operation="PutItem",status="success"}' 'tycho_sqs_consumer_processed_total{queue="tycho-messages"}'; do
+    check "admin /metrics has $m" grep -qF "$m" <<<"$metrics"
+done
+check "the access log names the route pattern" grep -q '"route":"/get-data/:id"' "$LOG"
+stop
+
+# Edit a route while tycho runs: the next request is served by the new code.
+cp -r "$TYCHO_SRC/routes" "$TEST_TMP/routes"
+start "$TEST_TMP/routes" || exit 1
+req GET /
+check "before the edit: Hello from tycho!" is message "Hello from tycho!"
+sed -i 's/Hello from tycho!/Hello again!/' "$TEST_TMP/routes/index.lua"
+for ((i = 0; i < 100; i++)); do
+    req GET /
+    [ "$(jget "$BODY" message)" = "Hello again!" ] && break
+    sleep 0.05
+done
+check "after the edit: Hello again!, without a restart" is message "Hello again!"
+check "the reload is logged" grep -q '"msg":"routes reloaded"' "$LOG"
+sed -i 's/return { message = "Hello again!"/return { message = /' "$TEST_TMP/routes/index.lua"
+sleep 1
+req GET /
+check "a broken edit keeps the previous routes serving" is message "Hello again!"
+status=$(curl -sS "$ADMIN/-/status")
+check "/-/status shows the reload error with file:line" grep -q 'index.lua:[0-9]' <<<"$status"
+stop
+finish

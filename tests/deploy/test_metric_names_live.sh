@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Every metric name the Grafana dashboards and alert rules use exists in what
+# tycho really exports (not only in fixtures/metrics.txt): tycho serves the
+# reference app as deployed (TYCHO_AWS_BACKEND=aws, here against dynalite and
+# local-aws-sqs, so AWS calls go over HTTP), traffic goes through every
+# route — the workflow and a message the consumer fails on included — and
+# check_metric_names reads a scrape of the admin /metrics.
+# shellcheck source=tests/awslua/lib.sh
+. "$(dirname "$0")/../awslua/lib.sh" # serve_start, get, post, metric; check, jget, peers
+tycho_start_dynalite || exit 1
+tycho_start_local_sqs || exit 1
+aws_clean_env
+export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=fake-secret AWS_REGION=us-east-1 AWS_PAGER=""
+awscli() { /usr/bin/aws --output text "$@"; }
+
+# the deployed resources (infra/lib/data-stack.ts), on the peers
+dlq=$(awscli --endpoint-url "$LOCAL_SQS_URL" sqs create-queue --queue-name tycho-messages-dlq --query QueueUrl)
+dlq_arn=$(awscli --endpoint-url "$LOCAL_SQS_URL" sqs get-queue-attributes --queue-url "$dlq" \
+    --attribute-names QueueArn --query Attributes.QueueArn)
+queue=$(awscli --endpoint-url "$LOCAL_SQS_URL" sqs create-queue --queue-name tycho-messages --attributes \
+    "{\"RedrivePolicy\":\"{\\\"deadLetterTargetArn\\\":\\\"$dlq_arn\\\",\\\"maxReceiveCount\\\":\\\"3\\\"}\"}" \
+    --query QueueUrl)
+awscli --endpoint-url "$DYNALITE_URL" dynamodb create-table --table-name tycho-app-data \
+    --billing-mode PAY_PER_REQUEST \
+    --attribute-definitions AttributeName=id,AttributeType=S AttributeName=timestamp,AttributeType=S \
+    --key-schema AttributeName=id,KeyType=HASH AttributeName=timestamp,KeyType=RANGE >/dev/null
+check "the queue exists on local-aws-sqs" [ -n "$queue" ]
+check "the dead-letter queue exists on local-aws-sqs" [ -n "$dlq" ]
+
+export TYCHO_AWS_BACKEND=aws AWS_ENDPOINT_URL_SQS="$LOCAL_SQS_URL" AWS_ENDPOINT_URL_DYNAMODB="$DYNALITE_URL" \
+    SQS_MESSAGE_QUEUE_URL="$queue" SQS_DEAD_LETTER_QUEUE_URL="$dlq" DYNAMODB_APP_TABLE=tycho-app-data \
+    TYCHO_SQS_DEPTH_INTERVAL=1 SIMULATED_ERROR_RATE=0.5
+ROUTES="$TYCHO_SRC/routes" serve_start app --workers 2 || exit 1
+
+code() { curl -sS -o /dev/null -w '%{http_code}' --max-time 30 "$@"; }
+U="http://127.0.0.1:$PORT"
+check "GET /" [ "$(code "$U/")" = 200 ]
+check "GET /health" [ "$(code "$U/health")" = 200 ]
+check "GET /health?deep=1" [ "$(code "$U/health?deep=1")" = 200 ]
+for i in $(seq 1 10); do code "$U/test-telemetry" >/dev/null; done
+check "GET /test-telemetry" [ "$(code "$U/test-telemetry")" = 200 ]
+check "POST /send-message" [ "$(code -X POST "$U/send-message")" = 202 ]
+check "GET /receive-messages" [ "$(code "$U/receive-messages?wait=0")" = 200 ]
+check "POST /save-data with bad JSON" [ "$(code -X POST "$U/save-data" -d '{')" = 400 ]
+id=$(jget "$(post /save-data '{"user_id":"alice"}')" id)
+check "GET /get-data/:id" [ "$(code "$U/get-data/$id")" = 200 ]
+check "GET /get-data/<unknown>" [ "$(code "$U/get-data/nope")" = 404 ]
+data_id=$(jget "$(get /workflow)" data_id)
+check "GET /workflow" [ -n "$data_id" ]
+# a workflow message whose key DynamoDB refuses: the consumer fails on it
+awscli --endpoint-url "$LOCAL_SQS_URL" sqs send-message --queue-url "$queue" \
+    --message-body '{"data_id":"x","data_timestamp":""}' \
+    --message-attributes 'MessageType={DataType=String,StringValue=workflow}' >/dev/null
+
+processed() { [ "$(jget "$(get "/get-data/$data_id")" data.status)" = processed ]; }
+failed() { [ -n "$(metric 'tycho_sqs_consumer_failed_total{queue="tycho-messages"}')" ]; }
+wait_until() { # SECONDS CMD...
+    local i
+    for ((i = 0; i < $1 * 5; i++)); do "${@:2}" && return 0; sleep 0.2; done
+    return 1
+}
+check "the consumer processed the workflow" wait_until 45 processed
+check "the consumer failed on the bad message" wait_until 45 failed
+sleep 2 # a queue depth poll
+curl -sS "http://127.0.0.1:$ADMIN/metrics" >"$TEST_TMP/scrape.txt"
+serve_stop TERM
+check "tycho exited cleanly" [ "$SERVE_RC" = 0 ]
+
+out=$("$TYCHO_SRC/tests/deploy/check_metric_names" "$TEST_TMP/scrape.txt" 2>&1)
+rc=$?
+echo "$out"
+check "every metric the dashboards and alerts use is in the live scrape" [ "$rc" = 0 ]
+finish
