@@ -37,9 +37,12 @@ mkdir -p "$OUT/corpus-$name"
 bin=$OUT/fuzz_$name
 pc=()
 [ ${#pkgs[@]} -gt 0 ] && read -ra pc <<<"$(pkg-config --cflags --libs "${pkgs[@]}")"
-clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=gnu11 \
-  -Wall -Wextra -Werror -Wshadow -I"$SRC/server" -I"$SRC" \
-  "$SRC/tests/fuzz/fuzz_$name.c" "${srcs[@]/#/$SRC/}" "${pc[@]}" -lm -lpthread -o "$bin"
+# rebuilt when anything under server/ or the target changed since the last build
+if [ ! -x "$bin" ] || [ -n "$(find "$SRC/server" "$SRC/tests/fuzz/fuzz_$name.c" "$0" -newer "$bin" -print -quit)" ]; then
+  clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=gnu11 \
+    -Wall -Wextra -Werror -Wshadow -I"$SRC/server" -I"$SRC" \
+    "$SRC/tests/fuzz/fuzz_$name.c" "${srcs[@]/#/$SRC/}" "${pc[@]}" -lm -lpthread -o "$bin"
+fi
 
 limit=(-max_total_time="${FUZZ_SECONDS:-20}")
 [ -n "${FUZZ_RUNS:-}" ] && limit=(-runs="$FUZZ_RUNS")
