@@ -55,14 +55,14 @@ local function consume(msg)
   local message_type = (msg.message_attributes or {}).MessageType
   metrics.sqs_received:inc { message_type = metrics.message_type(message_type) }
   if message_type ~= "workflow" then
-    log.info("message consumed", { message_id = msg.id, message_type = tostring(message_type) })
+    log.info("message consumed", { message_type = tostring(message_type) })
     return
   end
   local ok, body = pcall(msg.json, msg)
   if not ok or type(body) ~= "table" or type(body.data_id) ~= "string"
      or type(body.data_timestamp) ~= "string" then
     metrics.errors:inc { error_type = "invalid_message" }
-    log.warn("workflow message without data_id and data_timestamp: dropped", { message_id = msg.id })
+    log.warn("workflow message without data_id and data_timestamp: dropped")
     return -- another try would not help
   end
   local key = { id = body.data_id, timestamp = body.data_timestamp }

@@ -100,6 +100,13 @@ describe("/workflow", function()
     assert.equal(invalid + 1, app.count("errors_total", { error_type = "invalid_message" }))
   end)
 
+  it("declares the consumer of the queue unless SQS_CONSUMER=off", function()
+    local c = app.load("workflow.lua").consumers[1]
+    assert.equal(app.queue:url(), c.queue)
+    app.configure { SQS_CONSUMER = "off" }
+    assert.is_nil(app.load("workflow.lua").consumers)
+  end)
+
   it("the consumer raises when the table fails, so the message is retried", function()
     local res = t.get("/workflow")
     local m = message_for(res.body.data_id)
