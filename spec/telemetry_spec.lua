@@ -63,6 +63,13 @@ describe("GET /test-telemetry", function()
     assert.is_true(n >= 8 and n <= 60, n .. " errors in 300 requests")
   end)
 
+  it("the app's counters exist at 0 before their first event (routes/_app/metrics.lua)", function()
+    local metrics = require "tycho.metrics"
+    assert.is_number(metrics.value("errors_total", { error_type = "invalid_message" }))
+    assert.is_number(metrics.value("sqs_messages_received_total", { message_type = "other" }))
+    assert.is_number(metrics.value("dynamodb_operations_total", { operation = "GetItem", status = "condition_failed" }))
+  end)
+
   it("refuses a SIMULATED_ERROR_RATE outside 0..1 at load", function()
     local ok, err = pcall(app.configure, { SIMULATED_ERROR_RATE = 2 })
     assert.is_false(ok)

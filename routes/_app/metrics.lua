@@ -6,20 +6,34 @@ local time = require "tycho.time"
 local aws = require "tycho.aws"
 
 local M = {
-  -- action: visit, test_telemetry, send_message, receive_messages, save_data, get_data, workflow
   user_actions = metrics.counter("user_actions_total", "User actions, by action.", { "action" }),
-  -- error_type: simulated, validation, sqs_error, dynamodb_error, invalid_message
   errors = metrics.counter("errors_total", "Application errors, by type.", { "error_type" }),
-  -- message_type: test, custom, workflow (received: also other)
   sqs_sent = metrics.counter("sqs_messages_sent_total", "Messages sent to SQS.", { "message_type" }),
   sqs_received = metrics.counter("sqs_messages_received_total", "Messages received from SQS.",
     { "message_type" }),
-  -- operation: PutItem, Query, UpdateItem, GetItem; status: success, condition_failed, error
   dynamodb_ops = metrics.counter("dynamodb_operations_total", "DynamoDB operations, by result.",
     { "operation", "status" }),
   aws_duration = metrics.histogram("aws_service_duration_seconds",
     "AWS calls as the app sees them (retries included).", { "service", "operation" }),
 }
+
+-- Every label value the app uses. Each series starts at 0, so dashboards
+-- and rate() see it before its first event.
+local LABELS = {
+  { M.user_actions, "action",
+    { "visit", "test_telemetry", "send_message", "receive_messages", "save_data", "get_data", "workflow" } },
+  { M.errors, "error_type", { "simulated", "validation", "sqs_error", "dynamodb_error", "invalid_message" } },
+  { M.sqs_sent, "message_type", { "test", "custom", "workflow" } },
+  { M.sqs_received, "message_type", { "test", "custom", "workflow", "other" } },
+}
+for _, l in ipairs(LABELS) do
+  for _, v in ipairs(l[3]) do l[1]:inc({ [l[2]] = v }, 0) end
+end
+for _, op in ipairs { "PutItem", "Query", "UpdateItem", "GetItem" } do
+  for _, status in ipairs { "success", "condition_failed", "error" } do
+    M.dynamodb_ops:inc({ operation = op, status = status }, 0)
+  end
+end
 
 local MESSAGE_TYPES = { test = true, custom = true, workflow = true }
 
