@@ -1,7 +1,6 @@
 -- POST /save-data and GET /get-data/:id: items in the DynamoDB table
 -- (DYNAMODB_APP_TABLE; locally `tycho-app-data`), partition key `id`, sort
 -- key `timestamp`. An item expires a day after it was saved (TTL).
-local aws = require "tycho.aws"
 local log = require "tycho.log"
 
 local input = require "_app.input"
@@ -15,12 +14,7 @@ return {
       local fields = input.item_fields(req)
       metrics.user_actions:inc { action = "save_data" }
       local ok, item = store.save(fields)
-      if not ok then
-        if aws.is_error(item, "ValidationException") then -- e.g. nested deeper than DynamoDB allows
-          return 400, { error = "DynamoDB refused the data", message = item.message }
-        end
-        return store.failure(item, "DynamoDB PutItem")
-      end
+      if not ok then return store.failure(item, "DynamoDB PutItem") end
       log.info("data saved", { id = item.id, user_id = item.user_id })
       return 201, { message = "Data saved", id = item.id, timestamp = item.timestamp }
   end },

@@ -128,6 +128,13 @@ describe("/workflow", function()
     assert.equal("pending", ddb.table(app.TABLE):query({ key = { id = res.body.data_id } }).items[1].status)
   end)
 
+  it("answers 400 when DynamoDB refuses the data, sending nothing", function()
+    local res = t.post("/workflow", { body = '{"n": 1e127}' })
+    assert.equal(400, res.status)
+    assert.equal("ValidationException", res.body.type)
+    assert.same({}, app.drain(0))
+  end)
+
   it("answers 502 when the table does not exist, sending nothing", function()
     app.configure { DYNAMODB_APP_TABLE = "app-spec-no-such-table" }
     local res = t.get("/workflow")
