@@ -83,6 +83,8 @@ export class AppStack extends Stack {
         TYCHO_DRAIN_TIMEOUT: String(TYCHO.drainTimeoutSeconds),
         TYCHO_KEEPALIVE_TIMEOUT: String(TYCHO.keepAliveTimeoutSeconds),
         TYCHO_AWS_BACKEND: 'aws',
+        // The ALB is the socket peer: believe its X-Forwarded-For (and only its).
+        TYCHO_TRUSTED_PROXIES: vpc.vpcCidrBlock,
         TYCHO_DATA_DIR: TYCHO.tmpDir,
         AWS_REGION: Aws.REGION,
         SQS_MESSAGE_QUEUE_URL: props.queue.queueUrl,

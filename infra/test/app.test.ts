@@ -128,6 +128,9 @@ describe('tycho container: environment wired from the other stacks', () => {
     assert.equal(env.TYCHO_ADMIN_LISTEN, '127.0.0.1:9090');
     assert.deepEqual(env.AWS_REGION, { Ref: 'AWS::Region' });
   });
+  it('the ALB (anywhere in the VPC) is the only trusted proxy for X-Forwarded-For', () => {
+    assert.match(ref(env.TYCHO_TRUSTED_PROXIES), /TychoNetwork.*Vpc.*CidrBlock/);
+  });
   it('queue URL and table name from the data stack', () => {
     assert.match(ref(env.SQS_MESSAGE_QUEUE_URL), /TychoData.*RefQueue/);
     assert.match(ref(env.SQS_DEAD_LETTER_QUEUE_URL), /TychoData.*RefDeadLetterQueue/);
