@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/worker.h"
 #include "http/listen_socket.h"
+#include "lua/consumer.h"
 #include "lua/gen.h"
 #include "lua/watcher.h"
 
@@ -354,7 +355,8 @@ int tycho_cmd_serve(int argc, char **argv)
     if (!s->workers || !fds || open_sockets(s, fds, &admin_fd) != 0) goto out;
     /* the local AWS backend's owner thread runs before any worker and stops
      * after the last one (and its services) has gone */
-    if (tycho_aws_local_start(&s->cfg, &s->aws_local, err, sizeof err) != 0) {
+    if (tycho_consumers_check_env(err, sizeof err) != 0 ||
+        tycho_aws_local_start(&s->cfg, &s->aws_local, err, sizeof err) != 0) {
         fprintf(stderr, "tycho: %s\n", err);
         rc = 2;
         goto out;

@@ -969,6 +969,27 @@ static cqueue_t *queue_find(tycho_consumers_t *c, const char *key)
     return NULL;
 }
 
+static int depth_interval(double *out)
+{
+    const char *v = getenv("TYCHO_SQS_DEPTH_INTERVAL");
+    *out = 15;
+    if (!v || !*v) return 0;
+    char *end;
+    double d = strtod(v, &end);
+    if (*end || !(d > 0) || d > 86400) return -1;
+    *out = d;
+    return 0;
+}
+
+int tycho_consumers_check_env(char *err, size_t errlen)
+{
+    double d;
+    if (depth_interval(&d) == 0) return 0;
+    snprintf(err, errlen, "TYCHO_SQS_DEPTH_INTERVAL: expected seconds between 0 and 86400, got \"%s\"",
+             getenv("TYCHO_SQS_DEPTH_INTERVAL"));
+    return -1;
+}
+
 tycho_consumers_t *tycho_consumers_new(uv_loop_t *loop, tycho_lua_sched_t *sched,
                                        const tycho_config_t *cfg, int worker_id,
                                        tycho_lua_gen_t *(*current_gen)(void *ud), void *ud)
@@ -984,8 +1005,7 @@ tycho_consumers_t *tycho_consumers_new(uv_loop_t *loop, tycho_lua_sched_t *sched
     c->svc = svc;
     c->current_gen = current_gen;
     c->gen_ud = ud;
-    const char *di = getenv("TYCHO_SQS_DEPTH_INTERVAL");
-    c->depth_interval = di && atof(di) > 0 ? atof(di) : 15;
+    depth_interval(&c->depth_interval); /* checked at start (tycho_consumers_check_env) */
     return c;
 }
 

@@ -43,6 +43,10 @@
 
 typedef struct tycho_consumers tycho_consumers_t;
 
+/* Checks the consumers' settings (TYCHO_SQS_DEPTH_INTERVAL: seconds > 0).
+ * 0, or -1 with one line naming the variable in err. Main thread, at start. */
+int tycho_consumers_check_env(char *err, size_t errlen);
+
 /* Loader: the `consumers` value of a route file is at idx of g->L; checks it
  * and records each consumer in the generation's registry. 0, or -1 with
  * *err ("routes/jobs.lua: consumers[1]: queue is required"). */
