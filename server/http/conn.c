@@ -370,6 +370,15 @@ static void compact(tycho_conn_t *c)
     c->rpos -= keep_from;
 }
 
+/* An idle keep-alive connection holds no read buffer: the next read
+ * allocates one (10k idle connections cost their structs, not 16 KiB each). */
+static void release_read_buffer(tycho_conn_t *c)
+{
+    free(c->rbuf);
+    c->rbuf = NULL;
+    c->rcap = c->rlen = c->rpos = 0;
+}
+
 static void process(tycho_conn_t *c)
 {
     tycho_http_server_t *srv = c->srv;
@@ -415,6 +424,7 @@ static void process(tycho_conn_t *c)
     c->in_process = 0;
     if (!c->closing) compact(c);
     if (c->closing || c->state == ACTIVE || c->state == LINGER) return;
+    if (c->state == IDLE && c->rlen == 0) release_read_buffer(c);
     if (c->rpos < c->rlen && write_backlogged(c) && !c->write_blocked) {
         /* A client that pipelines without reading its responses: take no
          * more requests; if it does not read for keepalive_timeout, close. */

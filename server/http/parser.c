@@ -1,6 +1,7 @@
 #include "http/parser.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -35,6 +36,7 @@ static void extend(tycho_http_parser_t *p, span_off_t *s, const char *at, size_t
 static int on_message_begin(llhttp_t *ll)
 {
     tycho_http_parser_t *p = P(ll);
+    if (!p->f && !(p->f = malloc(sizeof *p->f))) return fail(p, 503, "out of memory");
     p->in_message = 1;
     p->headers_done = 0;
     p->nheaders = 0;
@@ -80,11 +82,11 @@ static int on_header_field(llhttp_t *ll, const char *at, size_t len)
     if (p->headers_done) return on_trailer(p, len);
     if (p->nheaders == 0 || p->in_value) {
         if (p->nheaders == TYCHO_MAX_HEADERS) return fail(p, 431, "too many header fields");
-        p->hname[p->nheaders] = p->hvalue[p->nheaders] = (span_off_t){0, 0};
+        p->f->name[p->nheaders] = p->f->value[p->nheaders] = (span_off_t){0, 0};
         p->nheaders++;
         p->in_value = 0;
     }
-    extend(p, &p->hname[p->nheaders - 1], at, len);
+    extend(p, &p->f->name[p->nheaders - 1], at, len);
     return check_header_size(p, at + len);
 }
 
@@ -107,9 +109,9 @@ static int on_header_value(llhttp_t *ll, const char *at, size_t len)
     tycho_http_parser_t *p = P(ll);
     if (p->headers_done) return on_trailer(p, len);
     p->in_value = 1;
-    if (p->nheaders == 0 || p->hname[p->nheaders - 1].len == 0)
+    if (p->nheaders == 0 || p->f->name[p->nheaders - 1].len == 0)
         return fail(p, 400, "empty header field name");
-    span_off_t *v = &p->hvalue[p->nheaders - 1];
+    span_off_t *v = &p->f->value[p->nheaders - 1];
     if (len == 0) return 0; /* llhttp reports an empty value as an empty span, past its CRLF */
     if (is_obs_fold(p, v, at)) return fail(p, 400, "obsolete line folding in a header field");
     extend(p, v, at, len);
@@ -121,7 +123,7 @@ static int on_header_value_complete(llhttp_t *ll)
     tycho_http_parser_t *p = P(ll);
     if (p->headers_done) return 0; /* a trailer field */
     p->in_value = 1;               /* an empty value never calls on_header_value */
-    if (p->nheaders == 0 || p->hname[p->nheaders - 1].len == 0)
+    if (p->nheaders == 0 || p->f->name[p->nheaders - 1].len == 0)
         return fail(p, 400, "empty header field name");
     return 0;
 }
@@ -137,8 +139,8 @@ static const tycho_slice_t *find_header(tycho_http_parser_t *p, const char *name
     const tycho_slice_t *first = NULL;
     *count = 0;
     for (size_t i = 0; i < p->nheaders; i++) {
-        if (slice_is(&p->headers[i].name, name)) {
-            if (!first) first = &p->headers[i].value;
+        if (slice_is(&p->f->headers[i].name, name)) {
+            if (!first) first = &p->f->headers[i].value;
             (*count)++;
         }
     }
@@ -151,8 +153,8 @@ static int copy_head(tycho_http_parser_t *p)
 {
     size_t end = p->url.off + p->url.len;
     for (size_t i = 0; i < p->nheaders; i++) {
-        size_t e = p->hvalue[i].len ? p->hvalue[i].off + p->hvalue[i].len
-                                    : p->hname[i].off + p->hname[i].len;
+        size_t e = p->f->value[i].len ? p->f->value[i].off + p->f->value[i].len
+                                      : p->f->name[i].off + p->f->name[i].len;
         if (e > end) end = e;
     }
     size_t start = p->msg_start;
@@ -160,12 +162,12 @@ static int copy_head(tycho_http_parser_t *p)
         return fail(p, 503, "out of memory");
     const char *h = p->head.data;
     for (size_t i = 0; i < p->nheaders; i++) {
-        tycho_slice_t v = {h + p->hvalue[i].off - start, p->hvalue[i].len};
+        tycho_slice_t v = {h + p->f->value[i].off - start, p->f->value[i].len};
         while (v.n && (v.p[v.n - 1] == ' ' || v.p[v.n - 1] == '\t'))
             v.n--;
-        if (p->hvalue[i].len == 0) v.p = "";
-        p->headers[i].name = (tycho_slice_t){h + p->hname[i].off - start, p->hname[i].len};
-        p->headers[i].value = v;
+        if (p->f->value[i].len == 0) v.p = "";
+        p->f->headers[i].name = (tycho_slice_t){h + p->f->name[i].off - start, p->f->name[i].len};
+        p->f->headers[i].value = v;
     }
     p->req.method = (tycho_slice_t){h + p->method.off - start, p->method.len};
     p->req.target = (tycho_slice_t){h + p->url.off - start, p->url.len};
@@ -248,12 +250,12 @@ static int check_transfer_encoding(tycho_http_parser_t *p)
 {
     int fields = 0, seen = 0, last_chunked = 0, chunked_not_final = 0, unknown = 0;
     for (size_t i = 0; i < p->nheaders; i++) {
-        if (!slice_is(&p->headers[i].name, "transfer-encoding")) continue;
+        if (!slice_is(&p->f->headers[i].name, "transfer-encoding")) continue;
         if (p->ll.http_minor == 0) return fail(p, 400, "Transfer-Encoding in an HTTP/1.0 request");
         fields++;
         size_t pos = 0;
         tycho_slice_t tok;
-        while (next_token(&p->headers[i].value, &pos, &tok)) {
+        while (next_token(&p->f->headers[i].value, &pos, &tok)) {
             if (last_chunked) chunked_not_final = 1;
             last_chunked = slice_is(&tok, "chunked");
             unknown |= !last_chunked;
@@ -278,7 +280,7 @@ static int on_headers_complete(llhttp_t *ll)
     if (ll->http_major != 1 || ll->http_minor > 1)
         return fail(p, 505, "HTTP version not supported");
     if (copy_head(p) != 0) return -1;
-    p->req.headers = p->headers;
+    p->req.headers = p->f->headers;
     p->req.nheaders = p->nheaders;
     p->req.http_minor = ll->http_minor;
     if (split_target(p) != 0) return -1;
@@ -360,6 +362,8 @@ void tycho_http_parser_init(tycho_http_parser_t *p, const tycho_http_limits_t *l
 
 void tycho_http_parser_free(tycho_http_parser_t *p)
 {
+    free(p->f);
+    p->f = NULL;
     tycho_buf_free(&p->head);
     tycho_buf_free(&p->body);
 }
@@ -436,14 +440,16 @@ void tycho_http_parser_shift(tycho_http_parser_t *p, size_t shift)
     p->msg_start -= shift;
     if (p->method.len) p->method.off -= shift;
     if (p->url.len) p->url.off -= shift;
-    for (size_t i = 0; i < p->nheaders; i++) {
-        if (p->hname[i].len) p->hname[i].off -= shift;
-        if (p->hvalue[i].len) p->hvalue[i].off -= shift;
+    for (size_t i = 0; p->f && i < p->nheaders; i++) {
+        if (p->f->name[i].len) p->f->name[i].off -= shift;
+        if (p->f->value[i].len) p->f->value[i].off -= shift;
     }
 }
 
 void tycho_http_parser_next(tycho_http_parser_t *p)
 {
+    free(p->f);
+    p->f = NULL;
     p->nheaders = 0;
     p->headers_done = 0;
     p->in_message = 0;

@@ -36,13 +36,22 @@ typedef struct span_off {
     size_t off, len;
 } span_off_t;
 
+typedef struct tycho_http_fields {
+    span_off_t name[TYCHO_MAX_HEADERS], value[TYCHO_MAX_HEADERS];
+    tycho_header_t headers[TYCHO_MAX_HEADERS];
+} tycho_http_fields_t;
+
 typedef struct tycho_http_parser {
     llhttp_t ll;
     tycho_http_limits_t limits;
     /* request being assembled: offsets into the caller's buffer until the
      * header section completes, then into `head` */
     const char *base;
-    span_off_t method, url, hname[TYCHO_MAX_HEADERS], hvalue[TYCHO_MAX_HEADERS];
+    span_off_t method, url;
+    /* header offsets and the finished header slices: allocated when a
+     * request starts and released by tycho_http_parser_next, so an idle
+     * keep-alive connection does not carry them */
+    tycho_http_fields_t *f;
     size_t nheaders;
     int in_value;     /* last callback was a header value */
     size_t msg_start; /* offset of the first byte of the request in the caller's buffer */
@@ -52,10 +61,9 @@ typedef struct tycho_http_parser {
     int host_count;
     size_t header_bytes_at_end;
     size_t trailer_bytes; /* trailer fields seen (they are dropped) */
-    tycho_buf_t head; /* copy of the request line + headers */
+    tycho_buf_t head;     /* copy of the request line + headers */
     tycho_buf_t body;
-    /* the finished request (slices into head/body) */
-    tycho_header_t headers[TYCHO_MAX_HEADERS];
+    /* the finished request (slices into head/body and f->headers) */
     tycho_request_t req;
     int keep_alive;
     int error_status;
