@@ -5,10 +5,12 @@
  *   { method = "GET", path = "/users/:id", handler = handler }
  *   ["GET /users/:id"] = handler                      -- string keys
  *   consumers = { { queue = ..., handler = ... } }      -- SQS consumers (consumer.h)
+ *   timers = { { name = ..., every = 30, handler = ... } } -- periodic handlers (timers.h)
  * Files and folders whose name starts with '_' or '.' are not route files
  * (helpers for `require`, editor temporaries). */
 #include "lua/consumer.h"
 #include "lua/gen.h"
+#include "lua/timers.h"
 
 #include <dirent.h>
 #include <lauxlib.h>
@@ -206,6 +208,11 @@ static int read_routes(tycho_lua_gen_t *g, const char *file, int t, char **err)
         const char *key = lua_tostring(L, -2);
         if (strcmp(key, "consumers") == 0) { /* SQS consumers (consumer.h) */
             if (tycho_lua_consumers_read(g, file, lua_gettop(L), err) != 0) return -1;
+            lua_pop(L, 1);
+            continue;
+        }
+        if (strcmp(key, "timers") == 0) { /* periodic handlers (timers.h) */
+            if (tycho_lua_timers_read(g, file, lua_gettop(L), err) != 0) return -1;
             lua_pop(L, 1);
             continue;
         }

@@ -6,6 +6,7 @@
 #include "lua/gen.h"
 #include "lua/response.h"
 #include "lua/scheduler.h"
+#include "lua/timers.h"
 
 #include <lauxlib.h>
 #include <stdlib.h>
@@ -31,6 +32,10 @@ struct tycho_lua_runtime {
     unsigned long long reloads, reload_failures, handler_errors;
     char **interned;
     tycho_consumers_t *consumers; /* SQS consumers of the route files (serve only) */
+    tycho_timers_t *timers;       /* timers of the route files (serve, worker 0 only) */
+    void (*drain_done)(void *ud); /* drain: waits for the consumers and the timers */
+    void *drain_ud;
+    int drain_pending;
     size_t ninterned, capinterned;
 };
 
@@ -131,6 +136,9 @@ static tycho_lua_runtime_t *create(uv_loop_t *loop, const tycho_config_t *cfg, i
         rt->consumers = tycho_consumers_new(loop, &rt->sched, &rt->cfg, worker_id,
                                             consumers_gen, rt);
         if (rt->consumers) tycho_consumers_bind(rt->consumers, rt->cur);
+        if (worker_id == 0)
+            rt->timers = tycho_timers_new(loop, &rt->sched, &rt->cfg, consumers_gen, rt);
+        if (rt->timers) tycho_timers_bind(rt->timers, rt->cur);
     }
     return rt;
 }
@@ -166,6 +174,7 @@ int tycho_lua_runtime_reload(tycho_lua_runtime_t *rt, char **err)
     rt->cur = g;
     rt->loaded_at = unix_now();
     if (rt->consumers) tycho_consumers_bind(rt->consumers, g); /* new messages: new handlers */
+    if (rt->timers) tycho_timers_bind(rt->timers, g);          /* next runs: new handlers */
     rt->reloads++;
     free(rt->last_error);
     rt->last_error = NULL;
@@ -409,10 +418,20 @@ void tycho_lua_runtime_stop(tycho_lua_runtime_t *rt)
     rt->stopped = 1;
 }
 
+static void drained_one(void *ud)
+{
+    tycho_lua_runtime_t *rt = ud;
+    if (--rt->drain_pending == 0 && rt->drain_done) rt->drain_done(rt->drain_ud);
+}
+
 void tycho_lua_runtime_drain(tycho_lua_runtime_t *rt, void (*done)(void *ud), void *ud)
 {
-    if (rt->consumers) tycho_consumers_drain(rt->consumers, done, ud);
-    else done(ud);
+    rt->drain_done = done;
+    rt->drain_ud = ud;
+    rt->drain_pending = 1 + (rt->consumers != NULL) + (rt->timers != NULL);
+    if (rt->consumers) tycho_consumers_drain(rt->consumers, drained_one, rt);
+    if (rt->timers) tycho_timers_drain(rt->timers, drained_one, rt);
+    drained_one(rt);
 }
 
 void tycho_lua_runtime_free(tycho_lua_runtime_t *rt)
@@ -424,6 +443,8 @@ void tycho_lua_runtime_free(tycho_lua_runtime_t *rt)
     rt->sched.gen_release = NULL;
     tycho_consumers_free(rt->consumers); /* cancels its handler tasks */
     rt->consumers = NULL;
+    tycho_timers_free(rt->timers); /* cancels a running timer handler */
+    rt->timers = NULL;
     tycho_lua_sched_cancel_all(&rt->sched);
     for (size_t i = 0; i < rt->nretired; i++)
         tycho_lua_gen_free(rt->retired[i]);

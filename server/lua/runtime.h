@@ -60,7 +60,8 @@ void tycho_lua_runtime_routes(const tycho_lua_runtime_t *rt,
  * until they finish or tycho_lua_runtime_free. */
 void tycho_lua_runtime_stop(tycho_lua_runtime_t *rt);
 /* Drain (SIGTERM): SQS consumers stop polling and finish their in-flight
- * messages; done(ud) runs once they have (at once when there are none). */
+ * messages, timers stop firing and finish a running handler; done(ud) runs
+ * once they have (at once when there are none). */
 void tycho_lua_runtime_drain(tycho_lua_runtime_t *rt, void (*done)(void *ud), void *ud);
 /* On the worker thread, after the loop drained: cancels what is left (pending
  * ops cancelled, exchanges NOT finished: their owner is gone), closes every

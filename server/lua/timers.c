@@ -1,0 +1,418 @@
+#include "lua/timers.h"
+
+#include "core/log.h"
+
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REG_DECLS "tycho.timers" /* registry: name -> { handler, every, timeout, where } */
+
+/* --- declarations (loader side) ----------------------------------------------- */
+
+/* The line to blame for timers[i] of file: its handler's definition, else the
+ * first line naming it ("sample-log"), else the line of `timers`. 0: unknown. */
+static int decl_line(lua_State *L, int e, const char *file, const char *name)
+{
+    lua_getfield(L, e, "handler");
+    if (lua_isfunction(L, -1)) {
+        lua_Debug ar;
+        if (lua_getinfo(L, ">S", &ar) && ar.linedefined > 0) return ar.linedefined;
+    } else {
+        lua_pop(L, 1);
+    }
+    FILE *f = fopen(file, "r");
+    if (!f) return 0;
+    char buf[4096], q1[300] = "", q2[300] = "";
+    if (name) {
+        snprintf(q1, sizeof q1, "\"%s\"", name);
+        snprintf(q2, sizeof q2, "'%s'", name);
+    }
+    int line = 0, at = 0, timers_at = 0;
+    while (!at && fgets(buf, sizeof buf, f)) {
+        line++;
+        if (name && (strstr(buf, q1) || strstr(buf, q2))) at = line;
+        if (!timers_at && strstr(buf, "timers")) timers_at = line;
+    }
+    fclose(f);
+    return at ? at : timers_at;
+}
+
+static int fail(char **err, lua_State *L, int e, const char *file, size_t i, const char *name,
+                const char *msg)
+{
+    int line = decl_line(L, e, file, name);
+    char where[64] = "";
+    if (line > 0) snprintf(where, sizeof where, ":%d", line);
+    if (name)
+        *err = tycho_lua_strdupf("%s%s: timers[%zu] (%s): %s", file, where, i, name, msg);
+    else
+        *err = tycho_lua_strdupf("%s%s: timers[%zu]: %s", file, where, i, msg);
+    return -1;
+}
+
+int tycho_lua_timers_read(tycho_lua_gen_t *g, const char *file, int idx, char **err)
+{
+    lua_State *L = g->L;
+    if (idx < 0) idx = lua_gettop(L) + idx + 1;
+    int top = lua_gettop(L);
+    if (!lua_istable(L, idx)) {
+        *err = tycho_lua_strdupf("%s: timers must be a list of { name = ..., every = seconds, "
+                                 "handler = function }", file);
+        return -1;
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_DECLS);
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, REG_DECLS);
+    }
+    int decls = lua_gettop(L);
+    size_t n = lua_objlen(L, idx);
+    int rc = 0;
+    for (size_t i = 1; i <= n && rc == 0; i++) {
+        lua_settop(L, decls);
+        lua_rawgeti(L, idx, (int)i);
+        int e = lua_gettop(L);
+        if (!lua_istable(L, e)) {
+            rc = fail(err, L, e, file, i, NULL, "expected { name = ..., every = seconds, handler = function }");
+            break;
+        }
+        lua_getfield(L, e, "name");
+        const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        if (!lua_isnil(L, -1) && (!name || !*name)) {
+            rc = fail(err, L, e, file, i, NULL, "name must be a non-empty string");
+            break;
+        }
+        int name_idx = lua_gettop(L);
+        lua_pushnil(L);
+        while (lua_next(L, e)) {
+            const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+            if (!k || (strcmp(k, "name") && strcmp(k, "every") && strcmp(k, "handler") &&
+                       strcmp(k, "timeout"))) {
+                char m[160];
+                snprintf(m, sizeof m, "unknown option '%.64s' (name, every, handler, timeout)",
+                         k ? k : "?");
+                rc = fail(err, L, e, file, i, name, m);
+                break;
+            }
+            lua_pop(L, 1);
+        }
+        if (rc) break;
+        lua_getfield(L, e, "every");
+        double every = lua_tonumber(L, -1);
+        if (lua_type(L, -1) != LUA_TNUMBER || !(every > 0) || every > 31536000) {
+            rc = fail(err, L, e, file, i, name, "every must be a number of seconds > 0");
+            break;
+        }
+        lua_getfield(L, e, "timeout");
+        double timeout = lua_tonumber(L, -1);
+        if (!lua_isnil(L, -1) && (lua_type(L, -1) != LUA_TNUMBER || !(timeout >= 0) ||
+                                  timeout > 31536000)) {
+            rc = fail(err, L, e, file, i, name, "timeout must be a number of seconds >= 0");
+            break;
+        }
+        lua_getfield(L, e, "handler");
+        int h = lua_gettop(L);
+        if (!lua_isfunction(L, h)) {
+            rc = fail(err, L, e, file, i, name, "handler must be a function");
+            break;
+        }
+        int line = decl_line(L, e, file, name);
+        lua_pushfstring(L, "%s:%d", file, line);
+        int where = lua_gettop(L);
+        if (!name) {
+            lua_pushvalue(L, where);
+            lua_replace(L, name_idx);
+            name = lua_tostring(L, name_idx);
+        }
+        lua_getfield(L, decls, name);
+        if (!lua_isnil(L, -1)) {
+            lua_getfield(L, -1, "where");
+            *err = tycho_lua_strdupf("%s: timer %s is already declared at %s", lua_tostring(L, where),
+                                     name, lua_tostring(L, -1));
+            rc = -1;
+            break;
+        }
+        lua_pop(L, 1);
+        lua_createtable(L, 0, 4);
+        lua_pushvalue(L, h);
+        lua_setfield(L, -2, "handler");
+        lua_pushnumber(L, every);
+        lua_setfield(L, -2, "every");
+        lua_pushnumber(L, timeout);
+        lua_setfield(L, -2, "timeout");
+        lua_pushvalue(L, where);
+        lua_setfield(L, -2, "where");
+        lua_setfield(L, decls, name);
+    }
+    lua_settop(L, top);
+    return rc;
+}
+
+/* --- runtime side ------------------------------------------------------------------ */
+
+typedef struct ctimer ctimer_t;
+
+struct ctimer {
+    tycho_timers_t *tm;
+    char *name, *where;
+    double every, timeout;
+    uv_timer_t *tick;       /* NULL once stopped */
+    tycho_lua_task_t *task; /* the run in progress */
+    unsigned long long skipped;
+    int active;
+    ctimer_t *next;
+};
+
+struct tycho_timers {
+    uv_loop_t *loop;
+    tycho_lua_sched_t *sched;
+    const tycho_config_t *cfg;
+    tycho_lua_gen_t *(*current_gen)(void *ud);
+    void *gen_ud;
+    ctimer_t *timers;
+    int draining;
+    void (*drain_cb)(void *ud);
+    void *drain_ud;
+    uv_timer_t *drain_timer;
+};
+
+static void free_handle(uv_handle_t *h) { free(h); }
+
+static void handle_close(uv_timer_t **t)
+{
+    if (!*t) return;
+    uv_close((uv_handle_t *)*t, free_handle);
+    *t = NULL;
+}
+
+static void ctimer_free(ctimer_t *ct)
+{
+    tycho_timers_t *tm = ct->tm;
+    for (ctimer_t **p = &tm->timers; *p; p = &(*p)->next)
+        if (*p == ct) {
+            *p = ct->next;
+            break;
+        }
+    handle_close(&ct->tick);
+    free(ct->name);
+    free(ct->where);
+    free(ct);
+}
+
+static void on_drained(uv_timer_t *t)
+{
+    tycho_timers_t *tm = t->data;
+    handle_close(&tm->drain_timer);
+    void (*cb)(void *) = tm->drain_cb;
+    tm->drain_cb = NULL;
+    if (cb) cb(tm->drain_ud);
+}
+
+static void maybe_drained(tycho_timers_t *tm)
+{
+    if (!tm->draining || !tm->drain_cb || tm->drain_timer) return;
+    for (ctimer_t *ct = tm->timers; ct; ct = ct->next)
+        if (ct->task) return;
+    tm->drain_timer = malloc(sizeof *tm->drain_timer);
+    if (!tm->drain_timer) return;
+    uv_timer_init(tm->loop, tm->drain_timer);
+    tm->drain_timer->data = tm;
+    uv_timer_start(tm->drain_timer, on_drained, 0, 0);
+}
+
+static const char *error_text(lua_State *co, char *buf, size_t n)
+{
+    int t = lua_type(co, -1);
+    if (t == LUA_TSTRING || t == LUA_TNUMBER) return lua_tostring(co, -1);
+    if (t == LUA_TTABLE && luaL_callmeta(co, -1, "__tostring")) {
+        snprintf(buf, n, "%s", lua_tostring(co, -1) ? lua_tostring(co, -1) : "?");
+        lua_pop(co, 1);
+        return buf;
+    }
+    if (t == LUA_TTABLE) {
+        lua_getfield(co, -1, "message");
+        snprintf(buf, n, "%s", lua_isstring(co, -1) ? lua_tostring(co, -1) : "(an error table)");
+        lua_pop(co, 1);
+        return buf;
+    }
+    snprintf(buf, n, "(error object is a %s value)", lua_typename(co, t));
+    return buf;
+}
+
+static void on_done(tycho_lua_task_t *t, int status, int nres)
+{
+    (void)nres;
+    ctimer_t *ct = t->ud;
+    tycho_timers_t *tm = ct->tm;
+    ct->task = NULL;
+    if (status == TYCHO_TASK_TIMEOUT) {
+        tycho_log_error("timer handler timeout: still waiting after its timeout; cancelled",
+                        LF_STR("timer", ct->name), LF_STR("handler", ct->where),
+                        LF_DBL("timeout", ct->timeout > 0 ? ct->timeout : tm->cfg->handler_timeout));
+    } else if (status != TYCHO_TASK_OK) {
+        char buf[512];
+        const char *msg = error_text(t->co, buf, sizeof buf);
+        lua_State *L = t->gen->L;
+        luaL_traceback(L, t->co, msg, 0);
+        const char *tb = lua_tostring(L, -1);
+        tycho_log_error(status == TYCHO_TASK_NOMEM      ? "timer handler failed: Lua memory limit reached"
+                        : status == TYCHO_TASK_CPU_TIMEOUT ? "timer handler interrupted after running past its timeout"
+                                                           : "timer handler failed",
+                        LF_STR("timer", ct->name), LF_STR("handler", ct->where), LF_STR("error", msg),
+                        LF_STR("traceback", tb ? tb : ""));
+        lua_pop(L, 1);
+    }
+    if (!ct->active) ctimer_free(ct); /* dropped by a reload meanwhile */
+    maybe_drained(tm);
+}
+
+static void on_tick(uv_timer_t *h)
+{
+    ctimer_t *ct = h->data;
+    tycho_timers_t *tm = ct->tm;
+    if (tm->draining) return;
+    if (ct->task) {
+        ct->skipped++;
+        tycho_log_warn("timer run skipped: the previous run is still going", LF_STR("timer", ct->name),
+                       LF_DBL("every", ct->every), LF_INT("skipped", (long long)ct->skipped));
+        return;
+    }
+    tycho_lua_gen_t *g = tm->current_gen(tm->gen_ud);
+    lua_State *L = g->L;
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_DECLS);
+    int have = lua_istable(L, -1);
+    if (have) {
+        lua_getfield(L, -1, ct->name);
+        have = lua_istable(L, -1);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    tycho_lua_task_t *t = have ? tycho_lua_task_new(tm->sched, g, on_done, ct) : NULL;
+    if (!t) {
+        if (have) tycho_log_error("timer: cannot start a run (out of memory)", LF_STR("timer", ct->name));
+        return;
+    }
+    if (ct->timeout > 0) t->deadline_ns = t->start_ns + (uint64_t)(ct->timeout * 1e9);
+    t->rq.cfg = tm->cfg;
+    ct->task = t;
+    lua_State *co = t->co;
+    lua_getfield(co, LUA_REGISTRYINDEX, REG_DECLS);
+    lua_getfield(co, -1, ct->name);
+    lua_getfield(co, -1, "handler");
+    lua_replace(co, -3);
+    lua_pop(co, 1);
+    tycho_lua_task_run(t, 0); /* may finish (on_done) right here */
+}
+
+tycho_timers_t *tycho_timers_new(uv_loop_t *loop, tycho_lua_sched_t *sched,
+                                 const tycho_config_t *cfg,
+                                 tycho_lua_gen_t *(*current_gen)(void *ud), void *ud)
+{
+    tycho_timers_t *tm = calloc(1, sizeof *tm);
+    if (!tm) return NULL;
+    tm->loop = loop;
+    tm->sched = sched;
+    tm->cfg = cfg;
+    tm->current_gen = current_gen;
+    tm->gen_ud = ud;
+    return tm;
+}
+
+void tycho_timers_bind(tycho_timers_t *tm, tycho_lua_gen_t *g)
+{
+    if (!tm || tm->draining) return;
+    lua_State *L = g->L;
+    for (ctimer_t *ct = tm->timers; ct; ct = ct->next)
+        ct->active = 0;
+    int top = lua_gettop(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_DECLS);
+    if (lua_istable(L, -1)) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            const char *name = lua_tostring(L, -2);
+            lua_getfield(L, -1, "every");
+            lua_getfield(L, -2, "timeout");
+            lua_getfield(L, -3, "where");
+            double every = lua_tonumber(L, -3), timeout = lua_tonumber(L, -2);
+            char *where = strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
+            lua_pop(L, 4);
+            ctimer_t *ct = tm->timers;
+            while (ct && strcmp(ct->name, name) != 0)
+                ct = ct->next;
+            if (!ct && where && (ct = calloc(1, sizeof *ct)) != NULL) {
+                ct->tm = tm;
+                ct->name = strdup(name);
+                if (!ct->name) {
+                    free(ct);
+                    ct = NULL;
+                } else {
+                    ct->next = tm->timers;
+                    tm->timers = ct;
+                }
+            }
+            if (!ct || !where) {
+                free(where);
+                tycho_log_error("timer: cannot start it (out of memory)", LF_STR("timer", name));
+                continue;
+            }
+            ct->active = 1;
+            free(ct->where);
+            ct->where = where;
+            ct->timeout = timeout;
+            if (!ct->tick) {
+                ct->tick = malloc(sizeof *ct->tick);
+                if (!ct->tick) continue;
+                uv_timer_init(tm->loop, ct->tick);
+                ct->tick->data = ct;
+                ct->every = 0;
+            }
+            if (ct->every != every) { /* new, or its period changed: (re)start the schedule */
+                ct->every = every;
+                uint64_t ms = (uint64_t)(every * 1000 + 0.5);
+                if (ms < 1) ms = 1;
+                uv_timer_start(ct->tick, on_tick, ms, ms);
+            }
+        }
+    }
+    lua_settop(L, top);
+    for (ctimer_t *ct = tm->timers, *next; ct; ct = next) {
+        next = ct->next;
+        if (ct->active) continue;
+        handle_close(&ct->tick); /* stops firing; a run in progress finishes (on_done frees) */
+        if (!ct->task) ctimer_free(ct);
+    }
+}
+
+void tycho_timers_drain(tycho_timers_t *tm, void (*done)(void *ud), void *ud)
+{
+    tm->draining = 1;
+    tm->drain_cb = done;
+    tm->drain_ud = ud;
+    int running = 0;
+    for (ctimer_t *ct = tm->timers; ct; ct = ct->next) {
+        handle_close(&ct->tick);
+        running += ct->task != NULL;
+    }
+    if (running)
+        tycho_log_info("timers: stopped; finishing running handlers", LF_INT("running", running));
+    maybe_drained(tm);
+}
+
+void tycho_timers_free(tycho_timers_t *tm)
+{
+    if (!tm) return;
+    tm->draining = 1;
+    tm->drain_cb = NULL;
+    handle_close(&tm->drain_timer);
+    while (tm->timers) {
+        ctimer_t *ct = tm->timers;
+        if (ct->task) tycho_lua_task_cancel(ct->task);
+        ct->task = NULL;
+        ctimer_free(ct);
+    }
+    free(tm);
+}
