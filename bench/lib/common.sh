@@ -124,7 +124,7 @@ run_rate() { # scenario subject run url rate seconds
   timeout $((secs + 40)) taskset -c "$CLIENT_CPU" "$PY" "$BENCH/lib/openloop.py" \
     --url "$url" --rate "$rate" --duration "$secs" --connections "$RATE_CONNECTIONS" >"$out" 2>&1 || true
   local vals
-  vals=$(awk '/^RESULT/ {print $2, $3, $4, $5, $6}' "$out")
+  vals=$(awk '/^RESULT/ {print $2, $3, $4, $5, $6, $7}' "$out")
   [ -n "$vals" ] || {
     log "open-loop client failed for $subj: $(tail -3 "$out" | tr '\n' ' ')"
     return 0
@@ -136,6 +136,7 @@ run_rate() { # scenario subject run url rate seconds
   record "$sc" "$subj" rate_p999_ms "$run" "$3"
   record "$sc" "$subj" rate_errors "$run" "$4"
   record "$sc" "$subj" rate_achieved "$run" "$5"
+  record "$sc" "$subj" rate_client_lag_max_ms "$run" "${6:-0}"
   printf '  %-22s run %d: %s req/s offered, p50 %7.3f ms  p99 %7.3f ms  p99.9 %7.3f ms  errors %s\n' \
     "$subj" "$run" "$rate" "$1" "$2" "$3" "$4" >&2
 }

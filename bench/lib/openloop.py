@@ -10,7 +10,10 @@ a server that stalls is charged for every request that queued behind the stall
 sleeping, for sub-millisecond pacing; run it pinned to its own core.
 
 Prints one human line and one machine line:
-  RESULT <p50_ms> <p99_ms> <p99.9_ms> <errors> <achieved_req_per_s>
+  RESULT <p50_ms> <p99_ms> <p99.9_ms> <errors> <achieved_req_per_s> <client_lag_max_ms>
+client lag = how late the client itself sent a request that found an idle
+connection (its own scheduling, not the server's): when it is large, a long
+latency tail says more about the client's core than about the server.
 errors = non-2xx answers + connection failures + requests unanswered 10 s
 after the last one was due. Standard library only (Debian's /usr/bin/python3).
 """
@@ -60,6 +63,7 @@ for _ in range(args.connections):
 total = int(args.rate * args.duration)
 interval = 1.0 / args.rate
 lat = []
+lag = []  # due -> sent, for requests that found an idle connection
 errors = 0
 backlog = collections.deque()  # due times of requests waiting for a connection
 sent = 0
@@ -151,6 +155,7 @@ while done < total:
         due = t0 + sent * interval
         sent += 1
         if idle:
+            lag.append(now - due)
             send(idle.popleft(), due)
         else:
             backlog.append(due)
@@ -189,5 +194,7 @@ print("open-loop %s: %d requests at %.0f/s over %d connections: p50 %.3f ms, p99
       "p99.9 %.3f ms, max %.3f ms, errors %d (unanswered %d)"
       % (args.url, total, args.rate, args.connections, pct(50), pct(99), pct(99.9),
          (lat[-1] * 1e3 if lat else float("nan")), errors, missing))
-print("RESULT %.4f %.4f %.4f %d %.1f" % (pct(50), pct(99), pct(99.9), errors, achieved))
+lag_max = max(lag) * 1e3 if lag else 0.0
+print("client lag (idle connection available, request sent late by the client): max %.3f ms" % lag_max)
+print("RESULT %.4f %.4f %.4f %d %.1f %.4f" % (pct(50), pct(99), pct(99.9), errors, achieved, lag_max))
 sys.exit(0)

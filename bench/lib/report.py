@@ -280,6 +280,14 @@ if subjects.get("s7"):
               med("s7", "tycho-soak", "soak_drift_pct"), med("s7", "tycho-soak", "soak_rss_max_mb"),
               med("s7", "tycho-soak", "soak_samples"), cell("s7", "tycho-soak", "rate_p50_ms", "%.3f"),
               cell("s7", "tycho-soak", "rate_p99_ms", "%.3f"), sum(vals.get(("s7", "tycho-soak", "rate_errors"), [0]))))
+        if ("s7", "tycho-soak", "rate_client_lag_max_ms") in vals or ("s7", "tycho-soak", "server_share_over_5ms") in vals:
+            w("")
+            w("Reading the latency tail: the client sent a request late by up to %s ms on its own (an idle "
+              "connection was there; its core is shared with the rest of the machine); the server's own "
+              "histogram puts %s of the requests above 5 ms and %s above 100 ms (handler start to answer queued)." % (
+                  cell("s7", "tycho-soak", "rate_client_lag_max_ms", "%.1f"),
+                  "%.4f %%" % (100 * med("s7", "tycho-soak", "server_share_over_5ms")) if med("s7", "tycho-soak", "server_share_over_5ms") is not None else "—",
+                  "%.4f %%" % (100 * med("s7", "tycho-soak", "server_share_over_100ms")) if med("s7", "tycho-soak", "server_share_over_100ms") is not None else "—"))
         w("")
         w("![soak RSS](s7_soak_rss.png)")
         w("")

@@ -309,6 +309,22 @@ scenario_7() {
   local mpid=$!
   BENCH_PIDS+=("$mpid")
   run_rate s7 tycho-soak 1 "$u" "$SOAK_RATE" "$SOAK"
+  # The server's own view of the same requests (handler start -> answer
+  # queued), to tell a slow server from a late client in the latency tail.
+  curl -s -m 5 "$SRV_ADMIN/metrics" >"$RAW/s7-soak.metrics" || true
+  "$PY" - "$RAW/s7-soak.metrics" <<'PY' | while read -r over5 over100; do
+import re, sys
+c = {}
+for line in open(sys.argv[1]):
+    m = re.match(r'tycho_http_request_duration_seconds_bucket\{.*route="/json".*le="([^"]+)"\} (\S+)', line)
+    if m:
+        c[m.group(1)] = float(m.group(2))
+if c.get("+Inf"):
+    print("%.6f %.6f" % (1 - c["0.005"] / c["+Inf"], 1 - c["0.1"] / c["+Inf"]))
+PY
+    record s7 tycho-soak server_share_over_5ms 1 "$over5"
+    record s7 tycho-soak server_share_over_100ms 1 "$over100"
+  done
   stop_all
   awk '{printf "%d %.3f\n", $1, $2/1024}' "$WORK/soak.rss" >"$RESULTS_DATA/soak_rss.dat"
   # Drift: the last 10 % of the samples against the 10 % after the first tenth.
