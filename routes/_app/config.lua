@@ -40,6 +40,8 @@ return {
   error_rate = range("SIMULATED_ERROR_RATE", env.number("SIMULATED_ERROR_RATE", 0.1), 0, 1),
   -- largest JSON body /send-message, /save-data and /workflow accept
   max_payload = range("MAX_PAYLOAD_BYTES", env.number("MAX_PAYLOAD_BYTES", 65536), 1, 262144),
+  -- seconds between random sample log lines (routes/sample_log.lua); 0 or unset = off
+  sample_log_interval = range("SAMPLE_LOG_INTERVAL", env.number("SAMPLE_LOG_INTERVAL", 0), 0, 86400),
   -- saved items expire (DynamoDB TTL) after a day
   ttl_seconds = 24 * 3600,
 }
