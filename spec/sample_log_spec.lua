@@ -1,0 +1,68 @@
+-- routes/sample_log.lua: SAMPLE_LOG_INTERVAL=N logs a random sample line
+-- every N seconds (a timer: worker 0 of a real `tycho serve`); unset, none.
+local t = require "tycho.test"
+local json = require "tycho.json"
+local time = require "tycho.time"
+
+local ROUTES = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") .. "/../routes"
+
+local function serve(interval)
+  local dir = os.tmpname()
+  os.remove(dir)
+  local srv = t.serve { routes = ROUTES, workers = 2,
+                        env = { SAMPLE_LOG_INTERVAL = interval, SQS_CONSUMER = "off",
+                                TYCHO_DATA_DIR = dir } }
+  srv.data = dir
+  return srv
+end
+
+local function samples(srv)
+  local f = assert(io.open(srv.log))
+  local out = {}
+  for l in f:read("*a"):gmatch "[^\n]+" do
+    local ok, rec = pcall(json.decode, l)
+    if ok and type(rec) == "table" and rec.sample == true then out[#out + 1] = rec end
+  end
+  f:close()
+  return out
+end
+
+local function stop(srv)
+  srv:stop()
+  os.execute(("rm -rf %q"):format(srv.data))
+end
+
+describe("SAMPLE_LOG_INTERVAL", function()
+  it("logs a random sample line every interval", function()
+    local srv = serve "0.1"
+    local deadline = time.monotonic() + 5
+    while #samples(srv) < 5 and time.monotonic() < deadline do time.sleep(0.05) end
+    local got = samples(srv)
+    stop(srv)
+    assert.is_true(#got >= 5, "sample lines: " .. #got)
+    for _, rec in ipairs(got) do
+      assert.is_truthy(({ info = true, warn = true, error = true })[rec.level], rec.level)
+      assert.is_string(rec.msg)
+      assert.is_true(#rec.msg > 0)
+    end
+  end)
+
+  it("logs none when unset", function()
+    local srv = serve ""
+    time.sleep(0.6)
+    local got = samples(srv)
+    stop(srv)
+    assert.equal(0, #got)
+  end)
+
+  it("is checked when the routes load", function()
+    local out = os.tmpname()
+    local rc = os.execute(("SAMPLE_LOG_INTERVAL=-1 %q check %q > %q 2>&1"):format(t.exe(), ROUTES, out))
+    local f = io.open(out)
+    local text = f:read "*a"
+    f:close()
+    os.remove(out)
+    assert.is_false(rc == 0 or rc == true)
+    assert.matches("SAMPLE_LOG_INTERVAL", text)
+  end)
+end)
