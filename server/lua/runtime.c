@@ -131,7 +131,8 @@ static tycho_lua_runtime_t *create(uv_loop_t *loop, const tycho_config_t *cfg, i
         return NULL;
     }
     rt->loaded_at = unix_now();
-    /* SQS consumers poll in `tycho serve` only (specs call handlers directly) */
+    /* SQS consumers and timers run in `tycho serve` only (specs call handlers
+     * directly); timers on worker 0 only */
     if (!routes_optional) {
         rt->consumers = tycho_consumers_new(loop, &rt->sched, &rt->cfg, worker_id,
                                             consumers_gen, rt);

@@ -59,7 +59,8 @@ int tycho_lua_timers_read(tycho_lua_gen_t *g, const char *file, int idx, char **
     int top = lua_gettop(L);
     if (!lua_istable(L, idx)) {
         *err = tycho_lua_strdupf("%s: timers must be a list of { name = ..., every = seconds, "
-                                 "handler = function }", file);
+                                 "handler = function }",
+                                 file);
         return -1;
     }
     lua_getfield(L, LUA_REGISTRYINDEX, REG_DECLS);
@@ -77,7 +78,8 @@ int tycho_lua_timers_read(tycho_lua_gen_t *g, const char *file, int idx, char **
         lua_rawgeti(L, idx, (int)i);
         int e = lua_gettop(L);
         if (!lua_istable(L, e)) {
-            rc = fail(err, L, e, file, i, NULL, "expected { name = ..., every = seconds, handler = function }");
+            rc = fail(err, L, e, file, i, NULL,
+                      "expected { name = ..., every = seconds, handler = function }");
             break;
         }
         lua_getfield(L, e, "name");
@@ -109,8 +111,8 @@ int tycho_lua_timers_read(tycho_lua_gen_t *g, const char *file, int idx, char **
         }
         lua_getfield(L, e, "timeout");
         double timeout = lua_tonumber(L, -1);
-        if (!lua_isnil(L, -1) && (lua_type(L, -1) != LUA_TNUMBER || !(timeout >= 0) ||
-                                  timeout > 31536000)) {
+        if (!lua_isnil(L, -1) &&
+            (lua_type(L, -1) != LUA_TNUMBER || !(timeout >= 0) || timeout > 31536000)) {
             rc = fail(err, L, e, file, i, name, "timeout must be a number of seconds >= 0");
             break;
         }
@@ -131,8 +133,8 @@ int tycho_lua_timers_read(tycho_lua_gen_t *g, const char *file, int idx, char **
         lua_getfield(L, decls, name);
         if (!lua_isnil(L, -1)) {
             lua_getfield(L, -1, "where");
-            *err = tycho_lua_strdupf("%s: timer %s is already declared at %s", lua_tostring(L, where),
-                                     name, lua_tostring(L, -1));
+            *err = tycho_lua_strdupf("%s: timer %s is already declared at %s",
+                                     lua_tostring(L, where), name, lua_tostring(L, -1));
             rc = -1;
             break;
         }
@@ -180,7 +182,10 @@ struct tycho_timers {
     uv_timer_t *drain_timer;
 };
 
-static void free_handle(uv_handle_t *h) { free(h); }
+static void free_handle(uv_handle_t *h)
+{
+    free(h);
+}
 
 static void handle_close(uv_timer_t **t)
 {
@@ -250,20 +255,23 @@ static void on_done(tycho_lua_task_t *t, int status, int nres)
     tycho_timers_t *tm = ct->tm;
     ct->task = NULL;
     if (status == TYCHO_TASK_TIMEOUT) {
-        tycho_log_error("timer handler timeout: still waiting after its timeout; cancelled",
-                        LF_STR("timer", ct->name), LF_STR("handler", ct->where),
-                        LF_DBL("timeout", ct->timeout > 0 ? ct->timeout : tm->cfg->handler_timeout));
+        tycho_log_error(
+            "timer handler timeout: still waiting after its timeout; cancelled",
+            LF_STR("timer", ct->name), LF_STR("handler", ct->where),
+            LF_DBL("timeout", ct->timeout > 0 ? ct->timeout : tm->cfg->handler_timeout));
     } else if (status != TYCHO_TASK_OK) {
         char buf[512];
         const char *msg = error_text(t->co, buf, sizeof buf);
         lua_State *L = t->gen->L;
         luaL_traceback(L, t->co, msg, 0);
         const char *tb = lua_tostring(L, -1);
-        tycho_log_error(status == TYCHO_TASK_NOMEM      ? "timer handler failed: Lua memory limit reached"
-                        : status == TYCHO_TASK_CPU_TIMEOUT ? "timer handler interrupted after running past its timeout"
-                                                           : "timer handler failed",
-                        LF_STR("timer", ct->name), LF_STR("handler", ct->where), LF_STR("error", msg),
-                        LF_STR("traceback", tb ? tb : ""));
+        tycho_log_error(status == TYCHO_TASK_NOMEM
+                            ? "timer handler failed: Lua memory limit reached"
+                        : status == TYCHO_TASK_CPU_TIMEOUT
+                            ? "timer handler interrupted after running past its timeout"
+                            : "timer handler failed",
+                        LF_STR("timer", ct->name), LF_STR("handler", ct->where),
+                        LF_STR("error", msg), LF_STR("traceback", tb ? tb : ""));
         lua_pop(L, 1);
     }
     if (!ct->active) ctimer_free(ct); /* dropped by a reload meanwhile */
@@ -277,8 +285,9 @@ static void on_tick(uv_timer_t *h)
     if (tm->draining) return;
     if (ct->task) {
         ct->skipped++;
-        tycho_log_warn("timer run skipped: the previous run is still going", LF_STR("timer", ct->name),
-                       LF_DBL("every", ct->every), LF_INT("skipped", (long long)ct->skipped));
+        tycho_log_warn("timer run skipped: the previous run is still going",
+                       LF_STR("timer", ct->name), LF_DBL("every", ct->every),
+                       LF_INT("skipped", (long long)ct->skipped));
         return;
     }
     tycho_lua_gen_t *g = tm->current_gen(tm->gen_ud);
@@ -293,7 +302,8 @@ static void on_tick(uv_timer_t *h)
     lua_pop(L, 1);
     tycho_lua_task_t *t = have ? tycho_lua_task_new(tm->sched, g, on_done, ct) : NULL;
     if (!t) {
-        if (have) tycho_log_error("timer: cannot start a run (out of memory)", LF_STR("timer", ct->name));
+        if (have)
+            tycho_log_error("timer: cannot start a run (out of memory)", LF_STR("timer", ct->name));
         return;
     }
     if (ct->timeout > 0) t->deadline_ns = t->start_ns + (uint64_t)(ct->timeout * 1e9);
