@@ -37,6 +37,7 @@ struct producer {
 
 struct tycho_logsink {
     tycho_logsink_tap_fn tap; /* consumer thread: sees every line drained */
+    bool output_dead; /* a hard write error (EPIPE...): nothing more is written or reported */
     void *tap_ud;
     tycho_logsink_opts_t o;
     char *service_json; /* the service name as a JSON string literal */
@@ -326,7 +327,7 @@ static void consumer_count(tycho_logsink_t *s, tycho_drop_reason_t r, uint64_t n
 static void maybe_report(tycho_logsink_t *s, bool force)
 {
     uint64_t total = dropped_total(s);
-    if (total <= s->reported) return;
+    if (s->output_dead || total <= s->reported) return;
     uint64_t now = now_ms();
     if (!force && s->last_report_ms && now - s->last_report_ms < s->o.report_interval_ms) return;
     if (s->batch_cap - s->batch_len < 512 + strlen(s->service_json)) return; /* next time */
@@ -394,6 +395,11 @@ static uint64_t count_lines(const char *p, size_t n)
 static int write_batch(tycho_logsink_t *s, size_t *written)
 {
     while (s->batch_off < s->batch_len) {
+        if (s->output_dead) { /* an earlier hard error: count what is lost */
+            consumer_count(s, TYCHO_DROP_WRITE_ERROR,
+                           count_lines(s->batch + s->batch_off, s->batch_len - s->batch_off));
+            break;
+        }
         ssize_t n = write(s->o.fd, s->batch + s->batch_off, s->batch_len - s->batch_off);
         if (n > 0) {
             s->batch_off += (size_t)n;
@@ -403,7 +409,9 @@ static int write_batch(tycho_logsink_t *s, size_t *written)
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return -EAGAIN;
         /* EPIPE, EBADF, ENOSPC...: nothing can be written; keep draining so
-         * producers keep going, and count what is lost. */
+         * producers keep going, and count what is lost. No drop report is
+         * written after that: it could only fail too (and loop). */
+        s->output_dead = true;
         consumer_count(s, TYCHO_DROP_WRITE_ERROR,
                        count_lines(s->batch + s->batch_off, s->batch_len - s->batch_off));
         break;

@@ -236,6 +236,11 @@ static void test_more_threads_than_slots(void **state)
     int count[4] = {0}, next[4] = {0};
     for (char *l = rd.data; *l;) {
         int id, i;
+        if (*l == '{') { /* the drop report the flush writes when the shared ring was busy */
+            assert_non_null(strstr(l, "log lines dropped"));
+            l = strchr(l, '\n') + 1;
+            continue;
+        }
         assert_int_equal(sscanf(l, "t%d %d", &id, &i), 2);
         assert_true(i >= next[id]); /* per-thread order kept */
         next[id] = i + 1;
