@@ -343,7 +343,9 @@ def test_pipelining_without_reading():
         print("pipelining without reading: %d bytes of requests sent so far, server RSS +%d kB"
               % (len(reqs), grown))
         check(sender.is_alive(), "the server took all %d requests without the client reading" % n)
-        check(grown < 40000 * tycho.SLOW, "server RSS grew by %d kB while the client did not read" % grown)
+        # ASan's quarantine keeps every freed per-request block: RSS means nothing there.
+        if not tycho.SANITIZED:
+            check(grown < 40000, "server RSS grew by %d kB while the client did not read" % grown)
         for i in range(n):
             r = c.read_response(timeout=30)
             check(r is not None and r.status == 200 and r.header("X-Request-Id") == "r%d" % i,
