@@ -252,8 +252,10 @@ for sc, title in (("s4", "4. Reference app `/workflow`"), ("s5", "5. Non-blockin
 if subjects.get("s6"):
     w("## 6. Reload under load")
     w("")
-    w("tycho with hot reload on while `bench/routes/bench.lua` is rewritten (write + rename) every "
-      "100 ms during each wrk run, against the same tycho without reloads, interleaved.")
+    w("While wrk runs, every 100 ms `bench/routes/bench.lua` is rewritten (write + rename) and "
+      "`POST /-/reload` is sent to the admin listener (a full reload each: load, check, swap); runs "
+      "without reloads on the same server interleaved. A reload takes longer than 100 ms on a busy "
+      "core, so the reloads per run are counted, not assumed.")
     w("")
     wrk_table("s6", "tycho-steady")
     rl = vals.get(("s6", "tycho-reloading", "reloads"))
