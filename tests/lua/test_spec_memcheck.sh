@@ -22,6 +22,14 @@ valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indire
   spec/request_spec.lua spec/response_spec.lua spec/errors_spec.lua spec/coroutines_spec.lua \
   spec/reload_spec.lua spec/libs_spec.lua spec/stress_spec.lua 2>/dev/null | tail -2 || rc=$?
 grep -E "ERROR SUMMARY|in use at exit" "$log" || true
+# valgrind's own verdict (exit 99: an invalid access or a leak) is what this
+# test is for. A spec that fails only because valgrind runs it 20-50x slower
+# (a timing assertion, a handler timeout) is reported but does not fail it:
+# the same specs run at full speed in the `spec` test and under ASan.
+if [ "$rc" != 0 ] && [ "$rc" != 99 ] && grep -q "ERROR SUMMARY: 0 errors" "$log"; then
+  echo "note: a spec failed under valgrind's slowdown (exit $rc); no memory error, no leak"
+  rc=0
+fi
 if [ "$rc" != 0 ]; then
   echo "FAIL: valgrind/spec exit status $rc"
   grep -A25 -E "Invalid|definitely lost|indirectly lost|possibly lost" "$log" | head -80 || true
