@@ -277,13 +277,21 @@ static int check_range(const setting_t *s, double d, char *why, size_t wlen)
     return 0;
 }
 
+/* A number within the setting's range; whole: no fraction allowed. */
+static int parse_ranged(const setting_t *s, const char *v, int whole, double *d, char *why,
+                        size_t wlen)
+{
+    if (parse_number(v, d, why, wlen) || check_range(s, *d, why, wlen)) return -1;
+    if (whole && *d != floor(*d)) return say(why, wlen, "not a whole number: %s", v), -1;
+    return 0;
+}
+
 static int p_int(tycho_config_t *cfg, const struct setting *s, void *f, const char *v, char *why,
                  size_t wlen)
 {
     (void)cfg;
     double d;
-    if (parse_number(v, &d, why, wlen) || check_range(s, d, why, wlen)) return -1;
-    if (d != floor(d)) return say(why, wlen, "not a whole number: %s", v), -1;
+    if (parse_ranged(s, v, 1, &d, why, wlen)) return -1;
     *(int *)f = (int)d;
     return 0;
 }
@@ -293,8 +301,7 @@ static int p_size(tycho_config_t *cfg, const struct setting *s, void *f, const c
 {
     (void)cfg;
     double d;
-    if (parse_number(v, &d, why, wlen) || check_range(s, d, why, wlen)) return -1;
-    if (d != floor(d)) return say(why, wlen, "not a whole number: %s", v), -1;
+    if (parse_ranged(s, v, 1, &d, why, wlen)) return -1;
     *(size_t *)f = (size_t)d;
     return 0;
 }
@@ -304,7 +311,7 @@ static int p_secs(tycho_config_t *cfg, const struct setting *s, void *f, const c
 {
     (void)cfg;
     double d;
-    if (parse_number(v, &d, why, wlen) || check_range(s, d, why, wlen)) return -1;
+    if (parse_ranged(s, v, 0, &d, why, wlen)) return -1;
     *(double *)f = d;
     return 0;
 }
