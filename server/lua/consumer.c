@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REG_DECLS "tycho.consumers"   /* registry: queue -> declaration table */
+#define REG_DECLS "tycho.consumers"     /* registry: queue -> declaration table */
 #define REG_RUNNER "tycho.consumer.run" /* registry: the task function */
 #define MAX_PENDING_DELETES 1000
 
@@ -26,9 +26,9 @@ typedef struct num_opt {
 } num_opt_t;
 
 static const num_opt_t NUM_OPTS[] = {
-    {"batch", 1, 10, 10, 1},        {"concurrency", 1, 10000, 0, 1}, /* 0: = batch */
-    {"visibility", 1, 43200, 30, 1}, {"wait", 0, 20, 20, 1},
-    {"timeout", 0, 43200, 0, 0},     /* 0: TYCHO_HANDLER_TIMEOUT */
+    {"batch", 1, 10, 10, 1},           {"concurrency", 1, 10000, 0, 1}, /* 0: = batch */
+    {"visibility", 1, 43200, 30, 1},   {"wait", 0, 20, 20, 1},
+    {"timeout", 0, 43200, 0, 0},       /* 0: TYCHO_HANDLER_TIMEOUT */
     {"retry_delay", -1, 43200, -1, 1}, /* -1: leave the visibility timeout as it is */
 };
 #define NNUM (sizeof NUM_OPTS / sizeof NUM_OPTS[0])
@@ -46,7 +46,8 @@ int tycho_lua_consumers_read(tycho_lua_gen_t *g, const char *file, int idx, char
     lua_State *L = g->L;
     if (idx < 0) idx = lua_gettop(L) + idx + 1;
     if (!lua_istable(L, idx)) {
-        *err = tycho_lua_strdupf("%s: consumers must be a list of { queue = ..., handler = ... }", file);
+        *err = tycho_lua_strdupf("%s: consumers must be a list of { queue = ..., handler = ... }",
+                                 file);
         return -1;
     }
     int top = lua_gettop(L);
@@ -63,15 +64,17 @@ int tycho_lua_consumers_read(tycho_lua_gen_t *g, const char *file, int idx, char
         lua_rawgeti(L, idx, (int)i);
         int e = lua_gettop(L);
         if (!lua_istable(L, e)) {
-            *err = tycho_lua_strdupf("%s: consumers[%zu]: expected { queue = ..., handler = ... }", file, i);
+            *err = tycho_lua_strdupf("%s: consumers[%zu]: expected { queue = ..., handler = ... }",
+                                     file, i);
             goto fail;
         }
         lua_pushnil(L);
         while (lua_next(L, e)) {
             if (lua_type(L, -2) != LUA_TSTRING || !known_key(lua_tostring(L, -2))) {
-                *err = tycho_lua_strdupf("%s: consumers[%zu]: unknown option '%s' (queue, handler, "
-                                         "batch, concurrency, visibility, wait, timeout, retry_delay)",
-                                         file, i, lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
+                *err = tycho_lua_strdupf(
+                    "%s: consumers[%zu]: unknown option '%s' (queue, handler, "
+                    "batch, concurrency, visibility, wait, timeout, retry_delay)",
+                    file, i, lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
                 goto fail;
             }
             lua_pop(L, 1);
@@ -79,13 +82,15 @@ int tycho_lua_consumers_read(tycho_lua_gen_t *g, const char *file, int idx, char
         lua_getfield(L, e, "queue");
         if (lua_type(L, -1) != LUA_TSTRING || lua_objlen(L, -1) == 0) {
             *err = tycho_lua_strdupf("%s: consumers[%zu]: queue is required (a queue URL or name; "
-                                     "an unset environment variable?)", file, i);
+                                     "an unset environment variable?)",
+                                     file, i);
             goto fail;
         }
         const char *queue = lua_tostring(L, -1);
         lua_getfield(L, e, "handler");
         if (lua_type(L, -1) != LUA_TFUNCTION) {
-            *err = tycho_lua_strdupf("%s: consumers[%zu] (%s): handler must be a function", file, i, queue);
+            *err = tycho_lua_strdupf("%s: consumers[%zu] (%s): handler must be a function", file, i,
+                                     queue);
             goto fail;
         }
         int line = 0;
@@ -224,7 +229,10 @@ struct tycho_consumers {
     unsigned long long received, processed, failed, deleted;
 };
 
-static void free_handle(uv_handle_t *h) { free(h); }
+static void free_handle(uv_handle_t *h)
+{
+    free(h);
+}
 
 static uv_timer_t *timer_new(tycho_consumers_t *c, void *data)
 {
@@ -255,14 +263,16 @@ static int metrics(tycho_consumers_t *c, unsigned *shard)
     static const char *const ql[] = {"queue"};
     char err[200];
 #define REG(field, nm, hp, ty, extra)                                                              \
-    tycho_metrics_register(r,                                                                      \
-                           &(tycho_metric_opts_t){.name = nm, .help = hp, .type = ty,              \
-                                                  .label_names = ql, .nlabels = 1, extra},         \
-                           &c->field, err, sizeof err)
+    tycho_metrics_register(                                                                        \
+        r,                                                                                         \
+        &(tycho_metric_opts_t){                                                                    \
+            .name = nm, .help = hp, .type = ty, .label_names = ql, .nlabels = 1, extra},           \
+        &c->field, err, sizeof err)
     REG(m_received, "tycho_sqs_consumer_received_total", "SQS messages received by consumers",
         TYCHO_METRIC_COUNTER, .max_series = 0);
     REG(m_processed, "tycho_sqs_consumer_processed_total",
-        "SQS messages whose handler succeeded (then deleted)", TYCHO_METRIC_COUNTER, .max_series = 0);
+        "SQS messages whose handler succeeded (then deleted)", TYCHO_METRIC_COUNTER,
+        .max_series = 0);
     REG(m_failed, "tycho_sqs_consumer_failed_total",
         "SQS messages whose handler failed (left for redelivery)", TYCHO_METRIC_COUNTER,
         .max_series = 0);
@@ -280,9 +290,12 @@ static void count(tycho_consumers_t *c, tycho_metric_t **m, const char *queue, d
     unsigned shard;
     if (!metrics(c, &shard)) return;
     const char *lv[] = {queue};
-    if (m == &c->m_duration) tycho_metric_observe(*m, shard, lv, v);
-    else if (m == &c->m_depth) tycho_metric_set(*m, shard, lv, v);
-    else tycho_metric_inc(*m, shard, lv, v);
+    if (m == &c->m_duration)
+        tycho_metric_observe(*m, shard, lv, v);
+    else if (m == &c->m_depth)
+        tycho_metric_set(*m, shard, lv, v);
+    else
+        tycho_metric_inc(*m, shard, lv, v);
 }
 
 /* --- calls ----------------------------------------------------------------------------- */
@@ -337,8 +350,8 @@ static void on_aux_done(const tycho_aws_result_t *r, void *ud)
     cqueue_t *q = a->q;
     tycho_consumers_t *c = q->c;
     if (!r->ok && strcmp(r->error_type, "Cancelled") != 0)
-        tycho_log_warn("sqs consumer: call failed", LF_STR("queue", q->name), LF_STR("call", a->what),
-                       LF_STR("error", r->message));
+        tycho_log_warn("sqs consumer: call failed", LF_STR("queue", q->name),
+                       LF_STR("call", a->what), LF_STR("error", r->message));
     aux_unlink(a);
     free(a);
     queue_maybe_free(q);
@@ -387,7 +400,8 @@ static void on_deleted(const tycho_aws_result_t *r, void *ud)
                            LF_STR("error", cJSON_IsString(code) ? code->valuestring : "?"));
         }
         q->c->deleted += (unsigned long long)(n - nfailed);
-        for (int i = 0; i < n; i++) free(batch[i].handle);
+        for (int i = 0; i < n; i++)
+            free(batch[i].handle);
     } else if (strcmp(r->error_type, "Cancelled") != 0) {
         /* put them back for another try (a few, then SQS redelivers them) */
         int kept = 0;
@@ -412,7 +426,8 @@ static void on_deleted(const tycho_aws_result_t *r, void *ud)
         tycho_log_warn("sqs consumer: DeleteMessageBatch failed", LF_STR("queue", q->name),
                        LF_STR("error", r->message), LF_INT("retrying", kept));
     } else {
-        for (int i = 0; i < n; i++) free(batch[i].handle);
+        for (int i = 0; i < n; i++)
+            free(batch[i].handle);
     }
     cJSON_Delete(j);
     free(batch);
@@ -444,7 +459,8 @@ static void flush_deletes(cqueue_t *q)
     q->del_batch = batch;
     q->ndel_batch = n;
     if (sqs_call(q, "DeleteMessageBatch", b.data, b.len, 0, on_deleted, q, &q->del_call) != 0) {
-        for (int i = 0; i < n; i++) free(batch[i].handle);
+        for (int i = 0; i < n; i++)
+            free(batch[i].handle);
         free(batch);
         q->del_batch = NULL;
         q->ndel_batch = 0;
@@ -473,8 +489,10 @@ static void add_delete(cqueue_t *q, char *handle)
 static void msg_unlink(cmsg_t *m)
 {
     cqueue_t *q = m->q;
-    if (m->prev) m->prev->next = m->next;
-    else q->msgs = m->next;
+    if (m->prev)
+        m->prev->next = m->next;
+    else
+        q->msgs = m->next;
     if (m->next) m->next->prev = m->prev;
     q->inflight--;
 }
@@ -516,25 +534,6 @@ static void on_vis_timer(uv_timer_t *t)
     tycho_buf_free(&b);
 }
 
-static const char *error_text(lua_State *co, char *buf, size_t n)
-{
-    int t = lua_type(co, -1);
-    if (t == LUA_TSTRING || t == LUA_TNUMBER) return lua_tostring(co, -1);
-    if (t == LUA_TTABLE && luaL_callmeta(co, -1, "__tostring")) {
-        snprintf(buf, n, "%s", lua_tostring(co, -1) ? lua_tostring(co, -1) : "?");
-        lua_pop(co, 1);
-        return buf;
-    }
-    if (t == LUA_TTABLE) {
-        lua_getfield(co, -1, "message");
-        snprintf(buf, n, "%s", lua_isstring(co, -1) ? lua_tostring(co, -1) : "(an error table)");
-        lua_pop(co, 1);
-        return buf;
-    }
-    snprintf(buf, n, "(error object is a %s value)", lua_typename(co, t));
-    return buf;
-}
-
 static void on_task_done(tycho_lua_task_t *t, int status, int nres)
 {
     cmsg_t *m = t->ud;
@@ -543,7 +542,8 @@ static void on_task_done(tycho_lua_task_t *t, int status, int nres)
     m->task = NULL;
     double secs = (double)(uv_hrtime() - m->start_ns) / 1e9;
     count(c, &c->m_duration, q->name, secs);
-    int ok = status == TYCHO_TASK_OK && (nres == 0 || lua_toboolean(t->co, lua_gettop(t->co) - nres + 1));
+    int ok = status == TYCHO_TASK_OK &&
+             (nres == 0 || lua_toboolean(t->co, lua_gettop(t->co) - nres + 1));
     tycho_obs_t *o = tycho_obs_current();
     if (ok) {
         c->processed++;
@@ -556,7 +556,7 @@ static void on_task_done(tycho_lua_task_t *t, int status, int nres)
         char buf[512];
         const char *msg = status == TYCHO_TASK_TIMEOUT ? "handler timeout"
                           : status == TYCHO_TASK_OK    ? "the handler returned false"
-                                                       : error_text(t->co, buf, sizeof buf);
+                                                    : tycho_lua_error_text(t->co, buf, sizeof buf);
         const char *tb = "";
         lua_State *L = t->gen->L;
         int pushed = 0;
@@ -637,7 +637,8 @@ static void start_trace(cmsg_t *m, const char *xamzn)
     tycho_span_set_ids(s, t->trace_id, t->span_id, has_parent ? xh.parent : NULL, 1, t->flags);
     if (has_parent)
         tycho_span_add_link(s, xh.root, xh.parent,
-                            xh.sampled == TYCHO_XRAY_SAMPLED_YES ? TYCHO_TRACE_FLAG_SAMPLED : 0, 1, "");
+                            xh.sampled == TYCHO_XRAY_SAMPLED_YES ? TYCHO_TRACE_FLAG_SAMPLED : 0, 1,
+                            "");
     tycho_span_set_attr(s, "messaging.system", TYCHO_AV_STR("aws_sqs"));
     tycho_span_set_attr(s, "messaging.operation.type", TYCHO_AV_STR("process"));
     tycho_span_set_attr(s, "messaging.operation.name", TYCHO_AV_STR("process"));
@@ -702,8 +703,10 @@ static void dispatch(cqueue_t *q, const cJSON *jm)
     lua_getfield(L, -1, "handler");
     int have = lua_isfunction(L, -1);
     lua_pop(L, 3);
-    if (have && push_runner(L) == 0) lua_pop(L, 1);
-    else have = 0;
+    if (have && push_runner(L) == 0)
+        lua_pop(L, 1);
+    else
+        have = 0;
     tycho_lua_task_t *t = have ? tycho_lua_task_new(c->sched, g, on_task_done, m) : NULL;
     if (!t) {
         tycho_log_error("sqs consumer: cannot run the handler (no handler in the current routes, "
@@ -747,7 +750,8 @@ static void backoff(cqueue_t *q)
 {
     q->errors++;
     uint64_t ms = 1000;
-    for (int i = 1; i < q->errors && ms < 30000; i++) ms *= 2;
+    for (int i = 1; i < q->errors && ms < 30000; i++)
+        ms *= 2;
     if (ms > 30000) ms = 30000;
     if (!q->backoff) q->backoff = timer_new(q->c, q);
     if (q->backoff) uv_timer_start(q->backoff, on_backoff, ms, 0);
@@ -760,8 +764,9 @@ static void on_received(const tycho_aws_result_t *r, void *ud)
     q->recv = NULL;
     if (!r->ok) {
         if (strcmp(r->error_type, "Cancelled") != 0) {
-            tycho_log_warn("sqs consumer: ReceiveMessage failed; retrying", LF_STR("queue", q->name),
-                           LF_STR("error", r->message), LF_INT("consecutive_errors", q->errors + 1));
+            tycho_log_warn("sqs consumer: ReceiveMessage failed; retrying",
+                           LF_STR("queue", q->name), LF_STR("error", r->message),
+                           LF_INT("consecutive_errors", q->errors + 1));
             backoff(q);
         }
         queue_maybe_free(q);
@@ -794,7 +799,8 @@ static void on_resolved(const tycho_aws_result_t *r, void *ud)
         q->url = strdup(u->valuestring);
     } else if (strcmp(r->error_type, "Cancelled") != 0) {
         tycho_log_warn("sqs consumer: cannot resolve the queue URL; retrying",
-                       LF_STR("queue", q->name), LF_STR("error", r->ok ? "no QueueUrl" : r->message));
+                       LF_STR("queue", q->name),
+                       LF_STR("error", r->ok ? "no QueueUrl" : r->message));
         backoff(q);
     }
     cJSON_Delete(j);
@@ -900,7 +906,8 @@ static void depth_next(cqueue_t *q)
         tycho_buf_puts(&b, "}");
     } else {
         json_kv(&b, "QueueUrl", q->depth_step == 2 ? q->dlq_url : q->url, 1);
-        tycho_buf_puts(&b, ",\"AttributeNames\":[\"ApproximateNumberOfMessages\",\"RedrivePolicy\"]}");
+        tycho_buf_puts(&b,
+                       ",\"AttributeNames\":[\"ApproximateNumberOfMessages\",\"RedrivePolicy\"]}");
     }
     sqs_call(q, op, b.data, b.len, 0, on_depth, q, &q->depth_call);
     tycho_buf_free(&b);
@@ -932,7 +939,8 @@ static void queue_free(cqueue_t *q)
         }
     timer_free(&q->backoff);
     timer_free(&q->depth_timer);
-    for (int i = 0; i < q->ndels; i++) free(q->dels[i].handle);
+    for (int i = 0; i < q->ndels; i++)
+        free(q->dels[i].handle);
     free(q->dels);
     free(q->key);
     free(q->url);
@@ -985,7 +993,8 @@ int tycho_consumers_check_env(char *err, size_t errlen)
 {
     double d;
     if (depth_interval(&d) == 0) return 0;
-    snprintf(err, errlen, "TYCHO_SQS_DEPTH_INTERVAL: expected seconds between 0 and 86400, got \"%s\"",
+    snprintf(err, errlen,
+             "TYCHO_SQS_DEPTH_INTERVAL: expected seconds between 0 and 86400, got \"%s\"",
              getenv("TYCHO_SQS_DEPTH_INTERVAL"));
     return -1;
 }
@@ -1014,7 +1023,8 @@ void tycho_consumers_bind(tycho_consumers_t *c, tycho_lua_gen_t *g)
     if (!c || c->draining) return;
     lua_State *L = g->L;
     int nworkers = c->cfg->workers > 0 ? c->cfg->workers : 1;
-    for (cqueue_t *q = c->queues; q; q = q->next) q->active = 0;
+    for (cqueue_t *q = c->queues; q; q = q->next)
+        q->active = 0;
     int top = lua_gettop(L);
     lua_getfield(L, LUA_REGISTRYINDEX, REG_DECLS);
     if (lua_istable(L, -1)) {
@@ -1045,7 +1055,8 @@ void tycho_consumers_bind(tycho_consumers_t *c, tycho_lua_gen_t *g)
                     if (q) {
                         q->c = c;
                         const char *slash = strrchr(key, '/');
-                        int is_url = strncmp(key, "http://", 7) == 0 || strncmp(key, "https://", 8) == 0;
+                        int is_url =
+                            strncmp(key, "http://", 7) == 0 || strncmp(key, "https://", 8) == 0;
                         snprintf(q->name, sizeof q->name, "%s", is_url && slash ? slash + 1 : key);
                         if (is_url) q->url = strdup(key);
                         q->next = c->queues;
@@ -1139,7 +1150,8 @@ void tycho_consumers_free(tycho_consumers_t *c)
         if (q->del_call) {
             tycho_aws_services_cancel(q->del_call);
             q->del_call = NULL;
-            for (int i = 0; i < q->ndel_batch; i++) free(q->del_batch[i].handle);
+            for (int i = 0; i < q->ndel_batch; i++)
+                free(q->del_batch[i].handle);
             free(q->del_batch);
         }
         while (q->aux_calls) {

@@ -229,25 +229,6 @@ static void maybe_drained(tycho_timers_t *tm)
     uv_timer_start(tm->drain_timer, on_drained, 0, 0);
 }
 
-static const char *error_text(lua_State *co, char *buf, size_t n)
-{
-    int t = lua_type(co, -1);
-    if (t == LUA_TSTRING || t == LUA_TNUMBER) return lua_tostring(co, -1);
-    if (t == LUA_TTABLE && luaL_callmeta(co, -1, "__tostring")) {
-        snprintf(buf, n, "%s", lua_tostring(co, -1) ? lua_tostring(co, -1) : "?");
-        lua_pop(co, 1);
-        return buf;
-    }
-    if (t == LUA_TTABLE) {
-        lua_getfield(co, -1, "message");
-        snprintf(buf, n, "%s", lua_isstring(co, -1) ? lua_tostring(co, -1) : "(an error table)");
-        lua_pop(co, 1);
-        return buf;
-    }
-    snprintf(buf, n, "(error object is a %s value)", lua_typename(co, t));
-    return buf;
-}
-
 static void on_done(tycho_lua_task_t *t, int status, int nres)
 {
     (void)nres;
@@ -261,7 +242,7 @@ static void on_done(tycho_lua_task_t *t, int status, int nres)
             LF_DBL("timeout", ct->timeout > 0 ? ct->timeout : tm->cfg->handler_timeout));
     } else if (status != TYCHO_TASK_OK) {
         char buf[512];
-        const char *msg = error_text(t->co, buf, sizeof buf);
+        const char *msg = tycho_lua_error_text(t->co, buf, sizeof buf);
         lua_State *L = t->gen->L;
         luaL_traceback(L, t->co, msg, 0);
         const char *tb = lua_tostring(L, -1);
