@@ -55,7 +55,10 @@ class LoadClient(threading.Thread):
             if c is None:
                 try:
                     c = tycho.Conn(self.addr, timeout=5)
-                except ConnectionRefusedError:
+                except (ConnectionRefusedError, ConnectionResetError):
+                    # Reset: the kernel completed the handshake into the
+                    # listen backlog, then the listener closed before tycho
+                    # accepted it. Nothing was sent: the same as a refusal.
                     self.refused = True
                     return
             # a stale connection: the server closed it while idle
