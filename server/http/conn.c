@@ -18,7 +18,8 @@ enum state {
     LINGER,  /* final response sent, FIN sent, draining what the client still sends */
 };
 
-#define READ_CHUNK 8192
+/* Room wanted for each read; a read buffer starts at two of them. */
+#define READ_CHUNK (TYCHO_CONN_READ_BUFFER / 2)
 /* Past this many bytes of responses queued on a connection (a client that
  * pipelines without reading), no further request is taken from it. */
 #define WRITE_HIGH_WATER (64 * 1024)
@@ -76,6 +77,18 @@ static uint64_t ms(double seconds)
     return (uint64_t)(seconds * 1000.0 + 0.5);
 }
 
+/* A read buffer of the pool's size goes back to it; one grown past that
+ * (a large header section) is freed. */
+static void give_read_buffer(tycho_conn_t *c)
+{
+    if (c->rcap == TYCHO_CONN_READ_BUFFER)
+        tycho_block_pool_give(&c->srv->read_buffers, c->rbuf);
+    else
+        free(c->rbuf);
+    c->rbuf = NULL;
+    c->rcap = c->rlen = c->rpos = 0;
+}
+
 static void on_handle_closed(uv_handle_t *h)
 {
     tycho_conn_t *c = h->data;
@@ -95,7 +108,7 @@ static void on_handle_closed(uv_handle_t *h)
         tycho_buf_free(&c->spare->body);
         free(c->spare);
     }
-    free(c->rbuf);
+    give_read_buffer(c);
     free(c);
     tycho_http_server_conn_closed(srv);
     if (srv->draining && !srv->conns && !srv->listening && srv->on_empty) srv->on_empty(srv);
@@ -370,15 +383,6 @@ static void compact(tycho_conn_t *c)
     c->rpos -= keep_from;
 }
 
-/* An idle keep-alive connection holds no read buffer: the next read
- * allocates one (10k idle connections cost their structs, not 16 KiB each). */
-static void release_read_buffer(tycho_conn_t *c)
-{
-    free(c->rbuf);
-    c->rbuf = NULL;
-    c->rcap = c->rlen = c->rpos = 0;
-}
-
 static void process(tycho_conn_t *c)
 {
     tycho_http_server_t *srv = c->srv;
@@ -424,7 +428,9 @@ static void process(tycho_conn_t *c)
     c->in_process = 0;
     if (!c->closing) compact(c);
     if (c->closing || c->state == ACTIVE || c->state == LINGER) return;
-    if (c->state == IDLE && c->rlen == 0) release_read_buffer(c);
+    /* An idle keep-alive connection holds no read buffer: the next read
+     * takes one (10k idle connections cost their structs, not 16 KiB each). */
+    if (c->state == IDLE && c->rlen == 0) give_read_buffer(c);
     if (c->rpos < c->rlen && write_backlogged(c) && !c->write_blocked) {
         /* A client that pipelines without reading its responses: take no
          * more requests; if it does not read for keepalive_timeout, close. */
@@ -451,8 +457,14 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     tycho_conn_t *c = h->data;
-    if (c->rcap - c->rlen < READ_CHUNK) {
-        size_t cap = c->rcap ? c->rcap * 2 : 2 * READ_CHUNK;
+    if (!c->rbuf) {
+        if (!(c->rbuf = tycho_block_pool_take(&c->srv->read_buffers))) {
+            *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS: the connection closes */
+            return;
+        }
+        c->rcap = TYCHO_CONN_READ_BUFFER;
+    } else if (c->rcap - c->rlen < READ_CHUNK) {
+        size_t cap = c->rcap * 2;
         while (cap - c->rlen < READ_CHUNK)
             cap *= 2;
         char *p = realloc(c->rbuf, cap);
@@ -547,6 +559,7 @@ void tycho_conn_accept_fd(tycho_http_server_t *srv, int fd)
     srv->stats.open++;
     srv->stats.accepted++;
     tycho_http_parser_init(&c->parser, &srv->limits);
+    c->parser.fields_pool = &srv->header_arrays;
     int rc = uv_tcp_open(&c->tcp, fd);
     if (rc != 0) {
         close(fd);

@@ -33,10 +33,24 @@ static void extend(tycho_http_parser_t *p, span_off_t *s, const char *at, size_t
     s->len += len;
 }
 
+static tycho_http_fields_t *take_fields(tycho_http_parser_t *p)
+{
+    return p->fields_pool ? tycho_block_pool_take(p->fields_pool) : malloc(sizeof *p->f);
+}
+
+static void release_fields(tycho_http_parser_t *p)
+{
+    if (p->fields_pool)
+        tycho_block_pool_give(p->fields_pool, p->f);
+    else
+        free(p->f);
+    p->f = NULL;
+}
+
 static int on_message_begin(llhttp_t *ll)
 {
     tycho_http_parser_t *p = P(ll);
-    if (!p->f && !(p->f = malloc(sizeof *p->f))) return fail(p, 503, "out of memory");
+    if (!p->f && !(p->f = take_fields(p))) return fail(p, 503, "out of memory");
     p->in_message = 1;
     p->headers_done = 0;
     p->nheaders = 0;
@@ -362,8 +376,7 @@ void tycho_http_parser_init(tycho_http_parser_t *p, const tycho_http_limits_t *l
 
 void tycho_http_parser_free(tycho_http_parser_t *p)
 {
-    free(p->f);
-    p->f = NULL;
+    release_fields(p);
     tycho_buf_free(&p->head);
     tycho_buf_free(&p->body);
 }
@@ -448,8 +461,7 @@ void tycho_http_parser_shift(tycho_http_parser_t *p, size_t shift)
 
 void tycho_http_parser_next(tycho_http_parser_t *p)
 {
-    free(p->f);
-    p->f = NULL;
+    release_fields(p);
     p->nheaders = 0;
     p->headers_done = 0;
     p->in_message = 0;

@@ -11,6 +11,7 @@
 #define TYCHO_HTTP_PARSER_H
 
 #include "core/buf.h"
+#include "http/block_pool.h"
 #include "http/exchange.h"
 
 #include <llhttp.h>
@@ -48,10 +49,13 @@ typedef struct tycho_http_parser {
      * header section completes, then into `head` */
     const char *base;
     span_off_t method, url;
-    /* header offsets and the finished header slices: allocated when a
-     * request starts and released by tycho_http_parser_next, so an idle
-     * keep-alive connection does not carry them */
+    /* header offsets and the finished header slices: taken when a request
+     * starts and released by tycho_http_parser_next, so an idle keep-alive
+     * connection does not carry them */
     tycho_http_fields_t *f;
+    /* where f comes from and goes back to (blocks of sizeof *f): the
+     * server's, set by the caller after init; NULL = malloc and free */
+    tycho_block_pool_t *fields_pool;
     size_t nheaders;
     int in_value;     /* last callback was a header value */
     size_t msg_start; /* offset of the first byte of the request in the caller's buffer */

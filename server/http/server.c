@@ -46,8 +46,18 @@ static void on_accept_timer(uv_timer_t *t)
     server_accept(t->data);
 }
 
+/* Once a draining server has no connection left, none will borrow a block
+ * again (only the drain itself accepts, from the backlog): the pools go. */
+static void free_pools_if_done(tycho_http_server_t *srv)
+{
+    if (!srv->draining || srv->conns) return;
+    tycho_block_pool_clear(&srv->read_buffers);
+    tycho_block_pool_clear(&srv->header_arrays);
+}
+
 void tycho_http_server_conn_closed(tycho_http_server_t *srv)
 {
+    free_pools_if_done(srv);
     if (srv->accept_pending && !srv->draining && srv->stats.open < srv->max_conns) {
         srv->accept_pending = 0;
         server_accept(srv);
@@ -139,6 +149,8 @@ int tycho_http_server_start(tycho_http_server_t *srv, uv_loop_t *loop, const tyc
     srv->limits =
         (tycho_http_limits_t){cfg->max_header_bytes, cfg->max_uri_bytes, cfg->max_body_bytes};
     srv->listen_fd = fd;
+    tycho_block_pool_init(&srv->read_buffers, TYCHO_CONN_READ_BUFFER);
+    tycho_block_pool_init(&srv->header_arrays, sizeof(tycho_http_fields_t));
     /* listening already (listen_socket.c); uv_poll_init makes it non-blocking */
     int rc = uv_poll_init(loop, &srv->listener, fd);
     if (rc) {
@@ -184,6 +196,7 @@ void tycho_http_server_drain(tycho_http_server_t *srv)
         next = tycho_conn_next(c);
         tycho_conn_drain(c);
     }
+    free_pools_if_done(srv);
 }
 
 void tycho_http_server_abort(tycho_http_server_t *srv)

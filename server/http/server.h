@@ -6,6 +6,7 @@
 #define TYCHO_HTTP_SERVER_H
 
 #include "core/config.h"
+#include "http/block_pool.h"
 #include "http/exchange.h"
 #include "http/parser.h"
 
@@ -48,6 +49,11 @@ struct tycho_http_server {
     int draining;
     tycho_conn_t *conns; /* all open connections */
     tycho_http_stats_t stats;
+    /* Blocks requests borrow from their connection's start of reading until
+     * it goes idle (http/block_pool.h): read buffers of
+     * TYCHO_CONN_READ_BUFFER bytes and parser header arrays. Emptied when the
+     * last connection of a draining server closes. */
+    tycho_block_pool_t read_buffers, header_arrays;
     void (*on_empty)(tycho_http_server_t *srv); /* draining and the last connection closed */
 };
 
@@ -63,11 +69,14 @@ void tycho_http_server_drain(tycho_http_server_t *srv);
 void tycho_http_server_abort(tycho_http_server_t *srv);
 
 /* A connection is gone (called by http/conn.c once its memory is freed):
- * resumes accepting if max_conns had paused it, and hands memory back to the
- * system after a burst of connections ended. */
+ * resumes accepting if max_conns had paused it, hands memory back to the
+ * system after a burst of connections ended, and frees the block pools once
+ * a drain has closed the last connection. */
 void tycho_http_server_conn_closed(tycho_http_server_t *srv);
 
 /* Connection side (http/conn.c), called by the server. */
+/* A connection's first read buffer (it may grow past it for a large head). */
+#define TYCHO_CONN_READ_BUFFER (16 * 1024)
 /* Serves an already accepted socket (ownership moves; closed on failure). */
 void tycho_conn_accept_fd(tycho_http_server_t *srv, int fd);
 void tycho_conn_drain(tycho_conn_t *c);
