@@ -1,5 +1,6 @@
 #include "core/request_obs.h"
 
+#include "core/request_series.h"
 #include "http/client_ip.h"
 #include "http/server.h"
 
@@ -20,6 +21,7 @@ struct tycho_obs {
     tycho_handler_t inner;
     tycho_req_trace_t *free_traces[FREE_TRACES_MAX]; /* reused: requests cost no malloc here */
     size_t nfree;
+    tycho_request_series_cache_t series;
 };
 
 static _Thread_local tycho_obs_t *t_current;
@@ -58,6 +60,7 @@ tycho_obs_t *tycho_obs_new(tycho_hub_t *hub, const tycho_config_t *cfg, int work
     o->worker_id = worker_id;
     o->shard = (unsigned)worker_id;
     o->fam = tycho_hub_families(hub);
+    tycho_request_series_init(&o->series, o->fam, o->shard);
     char w[16];
     snprintf(w, sizeof w, "%d", worker_id);
     o->in_flight = tycho_metric_series(o->fam->in_flight, o->shard, NULL, NULL);
@@ -219,16 +222,13 @@ void tycho_obs_on_response(void *ud, const tycho_exchange_t *x, size_t bytes_in,
     const tycho_request_t *r = &x->req;
     int status = x->res.status;
     double seconds = r->start_ns ? (double)(uv_hrtime() - r->start_ns) / 1e9 : 0;
-    char method[16], code[8], client_ip[TYCHO_CLIENT_IP_MAX];
-    snprintf(method, sizeof method, "%.*s", (int)(r->method.n < 15 ? r->method.n : 15),
-             r->method.p ? r->method.p : "");
-    snprintf(code, sizeof code, "%d", status);
-    const char *route = x->route ? x->route : "";
-    const char *mrs[] = {method, route, code}, *mr[] = {method, route};
-    tycho_metric_inc(o->fam->requests, o->shard, mrs, 1);
-    tycho_metric_observe(o->fam->duration, o->shard, mr, seconds);
-    tycho_metric_observe(o->fam->request_size, o->shard, mr, (double)bytes_in);
-    tycho_metric_observe(o->fam->response_size, o->shard, mr, (double)bytes_out);
+    char client_ip[TYCHO_CLIENT_IP_MAX];
+    tycho_request_series_t s;
+    tycho_request_series_get(&o->series, r->method.p, r->method.n, x->route, status, &s);
+    if (s.requests) tycho_series_inc(s.requests, 1);
+    if (s.duration) tycho_series_observe(s.duration, seconds);
+    if (s.request_size) tycho_series_observe(s.request_size, (double)bytes_in);
+    if (s.response_size) tycho_series_observe(s.response_size, (double)bytes_out);
     tycho_client_ip(o->cfg, r, client_ip);
 
     tycho_req_trace_t *t = x->telemetry;

@@ -809,6 +809,11 @@ int tycho_series_observe(tycho_series_t *s, double v)
     return 0;
 }
 
+int tycho_series_is_overflow(const tycho_series_t *s)
+{
+    return s->ls->overflow;
+}
+
 double tycho_series_value(const tycho_series_t *s)
 {
     tycho_metric_t *m = s->metric;

@@ -108,6 +108,10 @@ tycho_series_t *tycho_metric_series(tycho_metric_t *m, unsigned shard, const cha
 int tycho_series_inc(tycho_series_t *s, double v);
 int tycho_series_set(tycho_series_t *s, double v);
 int tycho_series_observe(tycho_series_t *s, double v);
+/* 1 when s is its metric's overflow series (a handle resolved past the
+ * cap): a caller keeping handles must resolve such a label set again on each
+ * update, so that every folded update is counted. */
+int tycho_series_is_overflow(const tycho_series_t *s);
 /* The value of this shard's cell (counter/gauge) or the observation count
  * (histogram). Owner thread, or any thread for an approximate read. */
 double tycho_series_value(const tycho_series_t *s);
