@@ -113,9 +113,8 @@ static void complete(tycho_local_call_t *c)
 
 static void fail_stopped(tycho_local_call_t *c)
 {
-    static const char body[] =
-        "{\"__type\":\"com.amazon.coral.service#ServiceUnavailableException\","
-        "\"message\":\"the local AWS backend is stopped\"}";
+    static const char body[] = "{\"__type\":\"" LT_UNAVAILABLE "\","
+                               "\"message\":\"the local AWS backend is stopped\"}";
     char *copy = strdup(body);
     set_result(c, copy ? 503 : 0, copy, copy ? sizeof body - 1 : 0);
     complete(c);

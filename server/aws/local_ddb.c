@@ -62,7 +62,7 @@ static void serr(tycho_local_result_t *res, const char *msg)
 
 static void internal(tycho_local_store_t *s, tycho_local_result_t *res)
 {
-    tycho_local_error(res, 500, LT_DDB_INTERNAL, NULL, "local store: %s", sqlite3_errmsg(s->db));
+    tycho_local_db_error(s, res, 0, NULL);
 }
 
 static void not_found(tycho_local_result_t *res, const char *table)

@@ -49,8 +49,7 @@ static void queue_free(queue_t *q)
 
 static void internal(tycho_local_store_t *s, tycho_local_result_t *res)
 {
-    tycho_local_error(res, 500, LT_SQS_INTERNAL, "InternalFailure", "local store: %s",
-                      sqlite3_errmsg(s->db));
+    tycho_local_db_error(s, res, 1, NULL);
 }
 
 static void invalid(tycho_local_result_t *res, const char *fmt, const char *a, const char *b)

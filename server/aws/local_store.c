@@ -293,6 +293,27 @@ void tycho_local_error(tycho_local_result_t *res, int status, const char *type,
     cJSON_Delete(o);
 }
 
+void tycho_local_db_error(tycho_local_store_t *s, tycho_local_result_t *res, int sqs,
+                          const char *context)
+{
+    int rc = sqlite3_errcode(s->db);
+    /* SQLite reports ENOSPC on a write as SQLITE_FULL; on an fsync, a
+     * truncate or a -shm extension it is an SQLITE_IOERR_* whose system
+     * errno says ENOSPC. */
+    int full = (rc & 0xff) == SQLITE_FULL ||
+               ((rc & 0xff) == SQLITE_IOERR && sqlite3_system_errno(s->db) == ENOSPC);
+    const char *sep = context ? ": " : "";
+    if (full)
+        tycho_local_error(res, 503, LT_UNAVAILABLE, sqs ? "ServiceUnavailable" : NULL,
+                          "local store: storage full, no space left for the data directory "
+                          "(%s%s%s); the write was not made",
+                          context ? context : "", sep, sqlite3_errmsg(s->db));
+    else
+        tycho_local_error(res, 500, sqs ? LT_SQS_INTERNAL : LT_DDB_INTERNAL,
+                          sqs ? "InternalFailure" : NULL, "local store: %s%s%s",
+                          context ? context : "", sep, sqlite3_errmsg(s->db));
+}
+
 void tycho_local_ok(tycho_local_result_t *res, const cJSON *obj)
 {
     res->status = 200;
@@ -443,8 +464,7 @@ int tycho_local_exec(tycho_local_store_t *s, const char *target, const char *bod
         return res->body ? 0 : -ENOMEM;
     }
     if (tycho_local_exec_sql(s, "BEGIN IMMEDIATE")) {
-        tycho_local_error(res, 500, sqs ? LT_SQS_INTERNAL : LT_DDB_INTERNAL, NULL,
-                          "local store: %s", sqlite3_errmsg(s->db));
+        tycho_local_db_error(s, res, sqs, NULL);
         cJSON_Delete(req);
         return res->body ? 0 : -ENOMEM;
     }
@@ -454,11 +474,8 @@ int tycho_local_exec(tycho_local_store_t *s, const char *target, const char *bod
         tycho_local_ddb_exec(s, op, req, now_ms, res);
     if (res->status == 200) {
         if (tycho_local_exec_sql(s, "COMMIT")) {
-            char msg[256];
-            snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(s->db));
+            tycho_local_db_error(s, res, sqs, "commit failed");
             tycho_local_exec_sql(s, "ROLLBACK");
-            tycho_local_error(res, 500, sqs ? LT_SQS_INTERNAL : LT_DDB_INTERNAL, NULL,
-                              "local store: commit failed: %s", msg);
         }
     } else {
         tycho_local_exec_sql(s, "ROLLBACK");

@@ -35,7 +35,7 @@ typedef struct tycho_local_store tycho_local_store_t;
 #define TYCHO_LOCAL_NAME_MAX 256
 
 typedef struct tycho_local_result {
-    int status; /* HTTP status: 200, 400, 403, 500 */
+    int status; /* HTTP status: 200, 400, 403, 500, 503 (storage full) */
     char *body; /* malloc'd JSON, NUL-terminated; owned by the result */
     size_t len;
     /* SQS errors: the x-amzn-query-error header value ("Code;Sender"), else "". */
@@ -103,6 +103,8 @@ struct tycho_local_store {
 #define LT_DDB_CONDITION "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException"
 #define LT_DDB_INTERNAL "com.amazonaws.dynamodb.v20120810#InternalServerError"
 #define LT_SQS_INTERNAL "com.amazon.coral.service#InternalFailure"
+/* 503: the store cannot take writes now (its filesystem is full). */
+#define LT_UNAVAILABLE "com.amazon.coral.service#ServiceUnavailableException"
 
 /* A prepared statement for a static SQL string, cached per store, reset and
  * with bindings cleared. NULL on error (sqlite3_errmsg has details). */
@@ -113,6 +115,14 @@ void tycho_local_error(tycho_local_result_t *res, int status, const char *type,
     __attribute__((format(printf, 5, 6)));
 /* Serializes obj as the response body (status 200); obj stays the caller's. */
 void tycho_local_ok(tycho_local_result_t *res, const cJSON *obj);
+/* Sets the error response for the SQLite call that just failed on s->db:
+ * 503 ServiceUnavailableException naming "storage full" when the data
+ * directory's filesystem is full (SQLITE_FULL, or an I/O error with ENOSPC),
+ * else 500 with the service's internal error. context prefixes the SQLite
+ * message ("commit failed"), or NULL. Call it before ROLLBACK (which resets
+ * the error). */
+void tycho_local_db_error(tycho_local_store_t *s, tycho_local_result_t *res, int sqs,
+                          const char *context);
 void tycho_local_notify(tycho_local_result_t *res, const char *queue);
 int tycho_local_random(unsigned char *p, size_t n);
 void tycho_local_uuid(char out[37]);

@@ -1,6 +1,8 @@
 /* Unit tests for local_store: request framing (target, JSON body), the
- * environment configuration, durability across close/reopen, and an
- * acknowledged write surviving kill -9 of the process that made it. */
+ * environment configuration, durability across close/reopen, an
+ * acknowledged write surviving kill -9 of the process that made it, and a
+ * full store answering 503 (tests/local/test_disk_full.sh fills a real
+ * filesystem; here SQLite's max_page_count stands in for it). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -202,6 +204,61 @@ static void test_kill9_after_ack(void **state)
     tycho_local_store_close(s);
 }
 
+/* prefix, 60000 copies of c, suffix: a request too large to fit in the pages
+ * the store already has. */
+static const char *big_body(char *buf, size_t cap, const char *prefix, char c, const char *suffix)
+{
+    int n = snprintf(buf, cap, "%s", prefix);
+    memset(buf + n, c, 60000);
+    snprintf(buf + n + 60000, cap - (size_t)n - 60000, "%s", suffix);
+    return buf;
+}
+
+static void test_storage_full(void **state)
+{
+    env_t *e = *state;
+    tycho_local_store_t *s = open_store(e->dir);
+    char out[2048], big[80000];
+    const char *put = "{\"TableName\":\"tycho-app-data\",\"Item\":{\"id\":{\"S\":\"k\"},"
+                      "\"timestamp\":{\"S\":\"1\"}}}";
+    const char *put_big = "{\"TableName\":\"tycho-app-data\",\"Item\":{\"id\":{\"S\":\"big\"},"
+                          "\"timestamp\":{\"S\":\"1\"},\"v\":{\"S\":\"";
+    assert_int_equal(exec(s, "DynamoDB_20120810.PutItem", put, strlen(put), out, sizeof out), 200);
+    /* the store may not grow by a single page from now on (SQLite keeps the
+     * limit at the current size when asked for less) */
+    assert_int_equal(sqlite3_exec(s->db, "PRAGMA max_page_count = 1", NULL, NULL, NULL), SQLITE_OK);
+    big_body(big, sizeof big, put_big, 'x', "\"}}}");
+    assert_int_equal(exec(s, "DynamoDB_20120810.PutItem", big, strlen(big), out, sizeof out), 503);
+    assert_non_null(strstr(out, "\"com.amazon.coral.service#ServiceUnavailableException\""));
+    assert_non_null(strstr(out, "storage full"));
+
+    big_body(big, sizeof big,
+             "{\"QueueUrl\":\"http://localhost/000000000000/tycho-messages\",\"MessageBody\":\"",
+             'y', "\"}");
+    tycho_local_result_t r;
+    assert_int_equal(
+        tycho_local_exec(s, "AmazonSQS.SendMessage", big, strlen(big), 1700000000000, &r), 0);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(r.query_error, "ServiceUnavailable;Receiver");
+    assert_non_null(strstr(r.body, "storage full"));
+    tycho_local_result_free(&r);
+
+    /* reads keep working; the failed writes left nothing behind */
+    const char *get = "{\"TableName\":\"tycho-app-data\",\"Key\":{\"id\":{\"S\":\"k\"},"
+                      "\"timestamp\":{\"S\":\"1\"}}}";
+    assert_int_equal(exec(s, "DynamoDB_20120810.GetItem", get, strlen(get), out, sizeof out), 200);
+    assert_non_null(strstr(out, "\"Item\""));
+    assert_int_equal(sqlite3_exec(s->db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL),
+                     SQLITE_OK);
+    const char *recv = "{\"QueueUrl\":\"http://localhost/000000000000/tycho-messages\"}";
+    assert_int_equal(exec(s, "AmazonSQS.ReceiveMessage", recv, strlen(recv), out, sizeof out), 200);
+    assert_null(strstr(out, "yyyy"));
+    /* room again: the same write succeeds */
+    big_body(big, sizeof big, put_big, 'x', "\"}}}");
+    assert_int_equal(exec(s, "DynamoDB_20120810.PutItem", big, strlen(big), out, sizeof out), 200);
+    tycho_local_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_config_env),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_after_ack, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_storage_full, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
