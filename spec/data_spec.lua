@@ -114,4 +114,19 @@ describe("POST /save-data and GET /get-data/:id", function()
     assert.equal("ResourceNotFoundException", got.body.type)
     assert.is_true(app.count("aws_service_duration_seconds", { service = "dynamodb", operation = "Query" }).count > 0)
   end)
+
+  -- the local backend answers 503 when its disk is full (tests/local/test_disk_full.sh
+  -- runs it on a real full filesystem)
+  it("answers 503 naming the cause when the backend is unavailable", function()
+    local aws = require "tycho.aws"
+    local store = require "_app.store"
+    local err = aws.error { type = "ServiceUnavailableException", status = 503, service = "dynamodb",
+      operation = "PutItem", message = "ServiceUnavailableException: local store: storage full, "
+        .. "no space left for the data directory (database or disk is full) (HTTP 503)" }
+    local status, body = store.failure(err, "DynamoDB PutItem")
+    assert.equal(503, status)
+    assert.equal("DynamoDB PutItem failed: service unavailable", body.error)
+    assert.equal("ServiceUnavailableException", body.type)
+    assert.matches("storage full", body.message)
+  end)
 end)

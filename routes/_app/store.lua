@@ -55,13 +55,18 @@ function store.send(body, message_type, attributes)
 end
 
 -- The answer for a failed backend call: 502 with the AWS error type (the
--- backend failed us, not the client) — or 400 when DynamoDB refused the
--- client's data (a number out of its range...). Anything that is not an AWS
--- error is a bug in the app: raise it again (500, and a traceback in the log).
+-- backend failed us, not the client) — 503 when the backend answered 503,
+-- unavailable for now (the local backend does when its disk is full: the
+-- message says "storage full") — or 400 when DynamoDB refused the client's
+-- data (a number out of its range...). Anything that is not an AWS error is
+-- a bug in the app: raise it again (500, and a traceback in the log).
 function store.failure(err, what)
   if not aws.is_error(err) then error(err, 0) end
   if err.type == "ValidationException" then
     return 400, { error = what .. ": the data was refused", type = err.type, message = err.message }
+  end
+  if err.status == 503 then
+    return 503, { error = what .. " failed: service unavailable", type = err.type, message = err.message }
   end
   return 502, { error = what .. " failed", type = err.type, message = err.message }
 end
