@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define FREE_TRACES_MAX 256
 
@@ -115,19 +116,48 @@ static tycho_parent_state_t parent_state(const tycho_trace_incoming_t *in)
     return (in->flags & TYCHO_TRACE_FLAG_SAMPLED) ? TYCHO_PARENT_SAMPLED : TYCHO_PARENT_NOT_SAMPLED;
 }
 
-/* Continues the incoming context (or starts a trace) and opens the server span. */
+/* The trace headers of a request in one pass over its fields (the first of
+ * each name, as tycho_request_header would find). */
+typedef struct trace_headers {
+    const char *tp, *ts, *xa;
+    size_t tpn, tsn, xan;
+} trace_headers_t;
+
+static void find_trace_headers(const tycho_request_t *r, trace_headers_t *h)
+{
+    *h = (trace_headers_t){0};
+    for (size_t i = 0; i < r->nheaders; i++) {
+        const tycho_slice_t *n = &r->headers[i].name, *v = &r->headers[i].value;
+        if (n->n == 11 && !h->tp && strncasecmp(n->p, "traceparent", 11) == 0)
+            h->tp = v->p, h->tpn = v->n;
+        else if (n->n == 10 && !h->ts && strncasecmp(n->p, "tracestate", 10) == 0)
+            h->ts = v->p, h->tsn = v->n;
+        else if (n->n == 15 && !h->xa && strncasecmp(n->p, "x-amzn-trace-id", 15) == 0)
+            h->xa = v->p, h->xan = v->n;
+    }
+}
+
+/* Continues the incoming context (or starts a trace) and opens the server
+ * span. Without traceparent or X-Amzn-Trace-Id (the common case) there is
+ * nothing to extract: a new trace, as tycho_trace_extract would decide. */
 static void start(tycho_obs_t *o, tycho_exchange_t *x)
 {
     tycho_req_trace_t *t = take_trace(o);
     x->telemetry = t;
     if (!t) return;
-    memset(t, 0, sizeof *t);
     const tycho_request_t *r = &x->req;
-    size_t tpn, tsn, xn;
-    const char *tp = header(r, "traceparent", &tpn), *ts = header(r, "tracestate", &tsn);
-    const char *xa = header(r, "X-Amzn-Trace-Id", &xn);
+    trace_headers_t h;
+    find_trace_headers(r, &h);
     tycho_trace_incoming_t in;
-    tycho_trace_extract(tp, tpn, ts, tsn, xa, xn, &in);
+    tycho_parent_state_t ps = TYCHO_PARENT_NONE;
+    const uint8_t *parent_span_id = NULL;
+    if (h.tp || h.xa) {
+        tycho_trace_extract(h.tp, h.tpn, h.ts, h.tsn, h.xa, h.xan, &in);
+        ps = parent_state(&in);
+        if (in.has_parent) parent_span_id = in.parent_span_id;
+    } else {
+        in.source = TYCHO_TRACE_SRC_NONE;
+    }
     if (in.source == TYCHO_TRACE_SRC_NONE) {
         tycho_trace_new_trace_id(t->trace_id);
         t->flags = TYCHO_TRACE_FLAG_RANDOM;
@@ -135,11 +165,17 @@ static void start(tycho_obs_t *o, tycho_exchange_t *x)
         memcpy(t->trace_id, in.trace_id, 16);
         t->flags = in.flags & TYCHO_TRACE_FLAG_RANDOM;
     }
-    t->tracestate = in.tracestate;
-    t->xray = in.xray;
+    if (h.tp || h.xa) {
+        t->tracestate = in.tracestate;
+        t->xray = in.xray;
+    } else {
+        tycho_tracestate_init(&t->tracestate);
+        tycho_xray_header_init(&t->xray);
+    }
+    t->span = NULL;
+    t->error = 0;
     tycho_trace_new_span_id(t->span_id);
-    t->sampled =
-        tycho_sampler_should_sample(tycho_hub_sampler(o->hub), t->trace_id, parent_state(&in));
+    t->sampled = tycho_sampler_should_sample(tycho_hub_sampler(o->hub), t->trace_id, ps);
     if (t->sampled) t->flags |= TYCHO_TRACE_FLAG_SAMPLED;
     tycho_hex_encode(t->trace_id, 16, t->trace_hex);
     tycho_hex_encode(t->span_id, 8, t->span_hex);
@@ -149,8 +185,7 @@ static void start(tycho_obs_t *o, tycho_exchange_t *x)
     snprintf(name, sizeof name, "%.*s", (int)r->method.n, r->method.p);
     t->span = tycho_span_new(name, TYCHO_SPAN_KIND_SERVER, tycho_hub_span_limits(o->hub));
     if (!t->span) return;
-    tycho_span_set_ids(t->span, t->trace_id, t->span_id, in.has_parent ? in.parent_span_id : NULL,
-                       1, t->flags);
+    tycho_span_set_ids(t->span, t->trace_id, t->span_id, parent_span_id, 1, t->flags);
     if (t->tracestate.str[0]) tycho_span_set_trace_state(t->span, t->tracestate.str);
 }
 

@@ -11,13 +11,19 @@
 
 /* --- hex and ids ---------------------------------------------------------- */
 
+#define HEX_ROW(h)                                                                                 \
+    h "0" h "1" h "2" h "3" h "4" h "5" h "6" h "7" h "8" h "9" h "a" h "b" h "c" h "d" h "e" h "f"
+
+/* Both digits of byte b at 2b, copied in one move: every request encodes 24
+ * id bytes for its log context. */
+static const char hex_pairs[] = HEX_ROW("0") HEX_ROW("1") HEX_ROW("2") HEX_ROW("3") HEX_ROW("4")
+    HEX_ROW("5") HEX_ROW("6") HEX_ROW("7") HEX_ROW("8") HEX_ROW("9") HEX_ROW("a") HEX_ROW("b")
+        HEX_ROW("c") HEX_ROW("d") HEX_ROW("e") HEX_ROW("f");
+
 void tycho_hex_encode(const uint8_t *in, size_t n, char *out)
 {
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[in[i] >> 4];
-        out[2 * i + 1] = hex[in[i] & 15];
-    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(out + 2 * i, hex_pairs + 2 * in[i], 2);
     out[2 * n] = 0;
 }
 
@@ -357,6 +363,15 @@ static bool printable(const char *s, size_t n)
 static bool key_is(const char *k, size_t klen, const char *name)
 {
     return klen == strlen(name) && memcmp(k, name, klen) == 0;
+}
+
+void tycho_xray_header_init(tycho_xray_header_t *h)
+{
+    h->has_root = h->has_parent = 0;
+    memset(h->root, 0, sizeof h->root);
+    memset(h->parent, 0, sizeof h->parent);
+    h->sampled = TYCHO_XRAY_SAMPLED_ABSENT;
+    h->self[0] = h->lineage[0] = h->extra[0] = 0;
 }
 
 int tycho_xray_parse(const char *s, size_t n, tycho_xray_header_t *out)

@@ -100,6 +100,9 @@ typedef struct tycho_xray_header {
     char extra[TYCHO_XRAY_EXTRA_MAX + 1];     /* unknown fields "K=v;K2=v2", arrival order */
 } tycho_xray_header_t;
 
+/* An absent header: no Root or Parent, Sampled absent, no Self, Lineage or
+ * extras (what tycho_trace_extract leaves without X-Amzn-Trace-Id). */
+void tycho_xray_header_init(tycho_xray_header_t *h);
 /* Parses X-Amzn-Trace-Id. Fields are split on ';' (spaces trimmed, keys are
  * case-sensitive as AWS writes them); an invalid Root or Parent is treated as
  * absent; hex in Root/Parent is accepted in either case and normalised.

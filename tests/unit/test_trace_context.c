@@ -319,6 +319,51 @@ static void test_extract_precedence(void **state)
     assert_int_equal(in.tracestate.len, 0);
 }
 
+/* request_obs skips tycho_trace_extract when neither header is present and
+ * starts from tycho_xray_header_init instead: both must leave the same
+ * carry (what tycho_trace_inject reads). */
+static void test_absent_xray_header(void **state)
+{
+    (void)state;
+    tycho_trace_incoming_t in;
+    tycho_trace_extract(NULL, 0, "congo=t61rcWkgMzE", 17, NULL, 0, &in);
+    tycho_xray_header_t h;
+    memset(&h, 0x5a, sizeof h);
+    tycho_xray_header_init(&h);
+    assert_int_equal(h.has_root, in.xray.has_root);
+    assert_int_equal(h.has_parent, in.xray.has_parent);
+    assert_int_equal(h.sampled, TYCHO_XRAY_SAMPLED_ABSENT);
+    assert_int_equal(h.sampled, in.xray.sampled);
+    assert_string_equal(h.self, in.xray.self);
+    assert_string_equal(h.lineage, in.xray.lineage);
+    assert_string_equal(h.extra, in.xray.extra);
+    uint8_t id[16] = {1}, span[8] = {2};
+    tycho_trace_headers_t a, b;
+    tycho_trace_inject(id, span, 1, NULL, &h, &a);
+    tycho_trace_inject(id, span, 1, NULL, &in.xray, &b);
+    assert_string_equal(a.xamzn, b.xamzn);
+}
+
+static void test_hex_every_byte(void **state)
+{
+    (void)state;
+    uint8_t all[256];
+    char hex[513], want[3];
+    for (int i = 0; i < 256; i++)
+        all[i] = (uint8_t)i;
+    tycho_hex_encode(all, 256, hex);
+    assert_int_equal(strlen(hex), 512);
+    for (int i = 0; i < 256; i++) {
+        snprintf(want, sizeof want, "%02x", i);
+        assert_memory_equal(hex + 2 * i, want, 2);
+    }
+    uint8_t back[256];
+    assert_int_equal(tycho_hex_decode(hex, 256, back, 0), 0);
+    assert_memory_equal(back, all, 256);
+    tycho_hex_encode(all, 0, hex);
+    assert_string_equal(hex, "");
+}
+
 static void test_inject(void **state)
 {
     (void)state;
@@ -397,6 +442,8 @@ int main(void)
         cmocka_unit_test(test_tracestate_truncation),
         cmocka_unit_test(test_xray_parse),
         cmocka_unit_test(test_extract_precedence),
+        cmocka_unit_test(test_absent_xray_header),
+        cmocka_unit_test(test_hex_every_byte),
         cmocka_unit_test(test_inject),
         cmocka_unit_test(test_id_generation),
     };
