@@ -66,11 +66,12 @@ post 100 0.1 &
 POSTER=$!
 
 DB=$DATA/local-aws.sqlite3
-# Kill once two items are processed and messages are in flight (received, not deleted).
+# Kill once two items are processed, messages are in flight (received, not
+# deleted) and the client has had a POST acknowledged.
 for ((i = 0; i < 400; i++)); do
     state=$(sql "$DB" "SELECT (SELECT count(*) FROM ddb_items WHERE json_extract(item, '\$.status.S') = 'processed'),
         (SELECT count(*) FROM sqs_messages WHERE queue = 'tycho-messages' AND receive_count > 0)" 2>/dev/null)
-    [ "${state%|*}" -ge 2 ] 2>/dev/null && [ "${state#*|}" -ge 1 ] && break
+    [ "${state%|*}" -ge 2 ] 2>/dev/null && [ "${state#*|}" -ge 1 ] && [ "$(wc -l <"$ACKED")" -gt "$BATCH" ] && break
     sleep 0.05
 done
 app_kill9
