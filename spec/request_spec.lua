@@ -59,6 +59,17 @@ describe("req", function()
     assert.matches("req.query: request is finished", b.err)
   end)
 
+  it("gives every request its own fields, whether or not a handler stored any", function()
+    for _, path in ipairs { "/own-fields", "/no-fields", "/own-fields" } do
+      local b = t.get(path).body
+      if path == "/own-fields" then
+        assert.is_nil(b.seen)
+        assert.equal("mine", b.note)
+        assert.equal("/own-fields", b.path)
+      end
+    end
+  end)
+
   it("uses the peer address as client_ip unless the peer is a trusted proxy", function()
     local xff = { ["X-Forwarded-For"] = "1.2.3.4, 10.0.0.7" }
     assert.equal("10.0.0.9", t.get("/echo", { peer_ip = "10.0.0.9", headers = xff }).body.client_ip)

@@ -187,6 +187,21 @@ static int req_json(lua_State *L)
     return 1;
 }
 
+/* A req's fields (cached and the handler's own) live in its environment
+ * table, created on the first store: until then the environment is one
+ * shared, always empty table (upvalue 1 of req_index and req_newindex), so a
+ * handler that never touches req allocates nothing for it. Replaces that
+ * placeholder with a fresh table if needed; stack unchanged. */
+static void own_fields(lua_State *L)
+{
+    lua_getfenv(L, 1);
+    if (lua_rawequal(L, -1, lua_upvalueindex(1))) {
+        lua_createtable(L, 0, 4);
+        lua_setfenv(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
 static int req_index(lua_State *L)
 {
     lua_getfenv(L, 1);
@@ -275,14 +290,18 @@ static int req_index(lua_State *L)
     default:
         return 0;
     }
+    own_fields(L);
+    lua_getfenv(L, 1);
     lua_pushvalue(L, 2);
-    lua_pushvalue(L, -2);
-    lua_rawset(L, 3); /* cache in the env table */
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3); /* cache in the env table */
+    lua_pop(L, 1);
     return 1;
 }
 
 static int req_newindex(lua_State *L)
 {
+    own_fields(L);
     lua_getfenv(L, 1);
     lua_pushvalue(L, 2);
     lua_pushvalue(L, 3);
@@ -309,9 +328,13 @@ static int req_tostring(lua_State *L)
 int tycho_lua_request_init(lua_State *L)
 {
     luaL_newmetatable(L, REQ_MT);
-    lua_pushcfunction(L, req_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, req_newindex);
+    lua_newtable(L); /* the fields of a req that has stored none: see own_fields */
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, -3, 1); /* mt[1], for tycho_lua_request_push */
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, req_index, 1);
+    lua_setfield(L, -3, "__index");
+    lua_pushcclosure(L, req_newindex, 1);
     lua_setfield(L, -2, "__newindex");
     lua_pushcfunction(L, req_tostring);
     lua_setfield(L, -2, "__tostring");
@@ -335,7 +358,7 @@ void tycho_lua_request_push(lua_State *co, tycho_lua_task_t *t)
     u->t = t;
     u->serial = t->serial;
     lua_rawgeti(co, LUA_REGISTRYINDEX, t->gen->req_mt_ref);
+    lua_rawgeti(co, -1, 1); /* the shared empty fields (own_fields) */
+    lua_setfenv(co, -3);
     lua_setmetatable(co, -2);
-    lua_createtable(co, 0, 4);
-    lua_setfenv(co, -2);
 }
