@@ -1,17 +1,27 @@
 // Summarises what a receiver captured, for the fault tests:
-//   node capture_summary.js CAPTURED.json otlp|loki|loki-json|prw
+//   node capture_summary.js CAPTURED.json otlp|loki|loki-json|prw [MORE.json...]
+// (more capture files are appended in order: one summary of them all)
 // prints {"requests", "acked" (2xx the sender saw), "statuses", "items_acked",
 // "distinct_acked", "dups_acked" (items in more than one acknowledged request),
-// "items_all", "gaps_ms" (time from each answer to the next request)}.
+// "items_all", "distinct_all", "gaps_ms" (time from each answer to the next
+// request), "repeats" (requests whose body an earlier one carried: retries),
+// "retry_gaps_ms" (for each repeat, the time since the previous attempt with
+// that body was answered, or sent when it never was)}.
 // Items: OTLP span ids, Loki lines, remote-write (series, timestamp) pairs.
 'use strict';
 const fs = require('fs');
 const {decodeOtlp, decodeLoki, decodeLokiJson, decodeRemoteWrite} = require('./decoders.js');
 
-const [file, kind] = process.argv.slice(2);
-const reqs = JSON.parse(fs.readFileSync(file));
+const [file, kind, ...more] = process.argv.slice(2);
+const reqs = [file, ...more].flatMap((f) => JSON.parse(fs.readFileSync(f)));
 
+const decoded = new Map(); // body -> items: a retried batch is decoded once
 function items(body) {
+  if (!decoded.has(body)) decoded.set(body, decode(body));
+  return decoded.get(body);
+}
+
+function decode(body) {
   const buf = Buffer.from(body, 'base64');
   if (kind === 'otlp') {
     const out = [];
@@ -34,13 +44,19 @@ function items(body) {
 }
 
 const acked = new Map();
+const all = new Set();
+const lastByBody = new Map();
 let itemsAll = 0, itemsAcked = 0, dups = 0, ackedReqs = 0;
-const gaps = [];
+const gaps = [], retryGaps = [];
 for (let i = 0; i < reqs.length; i++) {
   const r = reqs[i];
   const its = items(r.body);
   itemsAll += its.length;
+  for (const it of its) all.add(it);
   if (i > 0 && reqs[i - 1].answered) gaps.push(r.t - reqs[i - 1].answered);
+  const prev = lastByBody.get(r.body);
+  if (prev) retryGaps.push(r.t - (prev.answered || prev.t));
+  lastByBody.set(r.body, r);
   const ok = r.status >= 200 && r.status < 300 && !r.client_gone && r.answered;
   if (!ok) continue;
   ackedReqs++;
@@ -53,4 +69,5 @@ for (let i = 0; i < reqs.length; i++) {
 console.log(JSON.stringify({requests: reqs.length, acked: ackedReqs,
                             statuses: reqs.map((r) => (r.client_gone ? 'gone' : r.status)),
                             items_acked: itemsAcked, distinct_acked: acked.size, dups_acked: dups,
-                            items_all: itemsAll, gaps_ms: gaps}));
+                            items_all: itemsAll, distinct_all: all.size, gaps_ms: gaps,
+                            repeats: retryGaps.length, retry_gaps_ms: retryGaps}));

@@ -64,6 +64,11 @@ captured() {
     curl -sf "http://127.0.0.1:$1/__captured" >"$2" || fail "cannot read captures from :$1"
 }
 
+# take_captured PORT FILE: saves what the receiver captured and forgets it, in one step.
+take_captured() {
+    curl -sf -X POST "http://127.0.0.1:$1/__take" >"$2" || fail "cannot take captures from :$1"
+}
+
 reset_captured() {
     curl -sf -X POST "http://127.0.0.1:$1/__reset" >/dev/null || fail "cannot reset :$1"
 }

@@ -11,6 +11,8 @@
 //                       "client_gone":true when the sender hung up before the
 //                       answer (so it never saw a 2xx)}] in arrival order
 //   POST /__reset     forgets what was captured
+//   POST /__take      what /__captured returns, forgetting it in the same step
+//                     (nothing captured between a read and a reset is lost)
 //   GET  /ecs[/task]  ECS task metadata v4 documents (fixtures below)
 //
 // usage: node receiver.js [PORT]
@@ -61,6 +63,11 @@ const server = http.createServer((req, res) => {
     if (path === '/__reset' && req.method === 'POST') {
       captured = [];
       return send(res, 200, '{}');
+    }
+    if (path === '/__take' && req.method === 'POST') {
+      const taken = JSON.stringify(captured);
+      captured = [];
+      return send(res, 200, taken);
     }
     if (path === '/ecs' || path === '/ecs/') return send(res, 200, JSON.stringify(ECS_CONTAINER));
     if (path === '/ecs/task') return send(res, 200, JSON.stringify(ECS_TASK));
