@@ -51,7 +51,7 @@ static int cacheable(const tycho_request_series_t *s)
 void tycho_request_series_get(tycho_request_series_cache_t *c, const char *method, size_t mlen,
                               const char *route, int status, tycho_request_series_t *out)
 {
-    if (!method) mlen = 0;
+    if (!method) method = "", mlen = 0; /* an engine error's request has no method */
     if (mlen > TYCHO_REQUEST_SERIES_METHOD_MAX) mlen = TYCHO_REQUEST_SERIES_METHOD_MAX;
     if (!route) route = "";
     /* The interned route pointer spreads entries well; the match below is on
