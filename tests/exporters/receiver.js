@@ -2,10 +2,12 @@
 // and answers the way the test asks. Prints "PORT <n>" once listening.
 //
 //   POST /__mode      {"status":200,"delay_ms":0,"retry_after":null,"fail_first":0,
-//                      "fail_status":503,"body":"","body_b64":null,"content_type":null}
+//                      "fail_status":503,"body":"","body_b64":null,"content_type":null,
+//                      "keep":true}
 //                     body_b64: a binary answer body (base64), e.g. an OTLP response
 //                     fail_first N: the next N requests get fail_status (with
 //                     Retry-After when retry_after is set), then status again
+//                     keep false: nothing is captured (a benchmark's sink)
 //   GET  /__captured  [{"t":ms,"method","path","headers":{lowercase:value},
 //                       "body":base64,"status":answered,"answered":ms,
 //                       "client_gone":true when the sender hung up before the
@@ -20,7 +22,7 @@
 const http = require('http');
 
 let mode = {status: 200, delay_ms: 0, retry_after: null, fail_first: 0, fail_status: 503,
-            body: '', body_b64: null, content_type: null};
+            body: '', body_b64: null, content_type: null, keep: true};
 let captured = [];
 
 const ECS_CONTAINER = {
@@ -85,8 +87,8 @@ const server = http.createServer((req, res) => {
     }
     if (mode.content_type) extra['Content-Type'] = mode.content_type;
     const entry = {t: Date.now(), method: req.method, path, headers,
-                   body: body.toString('base64'), status};
-    captured.push(entry);
+                   body: mode.keep ? body.toString('base64') : '', status};
+    if (mode.keep) captured.push(entry);
     res.on('close', () => {
       if (!entry.answered) entry.client_gone = true; // the sender timed out first
     });
