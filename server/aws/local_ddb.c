@@ -1187,7 +1187,7 @@ static void op_list_tables(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
             serr(res, "Unexpected value type in payload");
             return;
         }
-        limit = (long)lim->valuedouble;
+        limit = tycho_local_long(lim->valuedouble);
         if (limit < 1 || limit > 100) {
             verr(res,
                  "1 validation error detected: Value '%ld' at 'limit' failed to satisfy "
@@ -1729,7 +1729,7 @@ static int read_opts_parse(cJSON *req, int query, const exprs_t *x, read_opts_t 
                  lim->valuedouble);
             return -1;
         }
-        o->limit = lim->valuedouble > 1e9 ? 1000000000L : (long)lim->valuedouble;
+        o->limit = lim->valuedouble > 1e9 ? 1000000000L : tycho_local_long(lim->valuedouble);
     }
     if (!query) {
         const cJSON *seg = cJSON_GetObjectItemCaseSensitive(req, "Segment");
@@ -1744,8 +1744,8 @@ static int read_opts_parse(cJSON *req, int query, const exprs_t *x, read_opts_t 
                 serr(res, "Unexpected value type in payload");
                 return -1;
             }
-            o->segment = (long)seg->valuedouble;
-            o->total_segments = (long)tot->valuedouble;
+            o->segment = tycho_local_long(seg->valuedouble);
+            o->total_segments = tycho_local_long(tot->valuedouble);
             if (o->total_segments < 1 || o->total_segments > 1000000 || o->segment < 0 ||
                 o->segment >= o->total_segments) {
                 verr(res,

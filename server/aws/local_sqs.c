@@ -313,7 +313,7 @@ static int redrive_normalize(tycho_local_store_t *s, const char *v, int64_t now_
     const cJSON *mrc = cJSON_GetObjectItemCaseSensitive(p, "maxReceiveCount");
     long max = -1;
     if (cJSON_IsNumber(mrc) && mrc->valuedouble == floor(mrc->valuedouble))
-        max = (long)mrc->valuedouble;
+        max = tycho_local_long(mrc->valuedouble);
     else if (cJSON_IsString(mrc) && parse_uint_str(mrc->valuestring, &max))
         max = -1;
     *out = NULL;

@@ -345,6 +345,12 @@ void tycho_local_uuid(char out[37])
              b[14], b[15]);
 }
 
+long tycho_local_long(double v)
+{
+    if (!(v > -1e15)) return (long)-1e15; /* NaN too */
+    return v < 1e15 ? (long)v : (long)1e15;
+}
+
 void tycho_local_result_free(tycho_local_result_t *res)
 {
     if (!res) return;

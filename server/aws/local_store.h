@@ -126,6 +126,9 @@ void tycho_local_db_error(tycho_local_store_t *s, tycho_local_result_t *res, int
 void tycho_local_notify(tycho_local_result_t *res, const char *queue);
 int tycho_local_random(unsigned char *p, size_t n);
 void tycho_local_uuid(char out[37]);
+/* A JSON number as a long, saturated to +-1e15 (a request's 1e49 must not
+ * overflow the cast); range checks then see an out-of-range value. */
+long tycho_local_long(double v);
 /* Runs a statement that returns no rows. 0 or -1. */
 int tycho_local_exec_sql(tycho_local_store_t *s, const char *sql);
 

@@ -208,6 +208,13 @@ static void test_tables(void **state)
     ddb(e, "ListTables", "{\"Limit\":1,\"ExclusiveStartTableName\":\"app\"}");
     EXPECT_MEMBER(e, "TableNames", "[\"prov\"]");
     EXPECT_MEMBER(e, "LastEvaluatedTableName", "(none)");
+    /* out of long's range: a validation error, not an overflowing cast */
+    ddb(e, "ListTables", "{\"Limit\":1e49}");
+    EXPECT_ERR(e, VALIDATION, "less than or equal to 100");
+    ddb(e, "ListTables", "{\"Limit\":-1e49}");
+    EXPECT_ERR(e, VALIDATION, "greater than or equal to 1");
+    ddb(e, "Scan", "{\"TableName\":\"prov\",\"Segment\":1e49,\"TotalSegments\":-1e49}");
+    EXPECT_ERR(e, VALIDATION, "Segment parameter is zero-based");
     ddb(e, "DescribeTable", "{\"TableName\":\"prov\"}");
     assert_int_equal(e->status, 200);
     ddb(e, "DeleteTable", "{\"TableName\":\"prov\"}");
