@@ -51,6 +51,19 @@ describe("tycho.json", function()
     assert.error_matches(function() json.encode(cyc) end, "nested too deep")
   end)
 
+  it("checks a table's keys before its values, whatever order they come in", function()
+    local bad_key = "not a string or a positive integer"
+    local t = { a = 1, b = 2, c = 3, d = 4, e = 5 }
+    t[true] = 1
+    assert.error_matches(function() json.encode(t) end, bad_key)
+    assert.error_matches(function() json.encode { a = print, b = 1, [2.5] = 1 } end, bad_key)
+    assert.error_matches(function() json.encode { a = { b = print }, [true] = 1 } end, bad_key)
+    assert.error_matches(function() json.encode { a = { b = print }, c = 1 } end, "type function")
+    assert.error_matches(function() json.encode { a = { [true] = 1 }, [1] = 2 } end, "mixing")
+    assert.equal('{"a":{"b":[1,{"c":"d"}]}}', json.encode { a = { b = { 1, { c = "d" } } } })
+    assert.equal('[0,-7,123456789012,9007199254740992]', json.encode { -0.0, -7, 123456789012, 2 ^ 53 })
+  end)
+
   it("reports decode errors with line, column and what is there", function()
     assert.error_matches(function() json.decode '{"a": 1,\n "b": }' end,
       "json.decode: invalid JSON at line 2, column 7 %(byte 16%) near '}'")

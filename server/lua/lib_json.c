@@ -33,15 +33,26 @@ static int enc_fail(enc_t *e, const char *what)
     return -1;
 }
 
+/* A literal token: its length is known at compile time. */
+#define PUT_LIT(b, lit) tycho_buf_append((b), (lit), sizeof(lit) - 1)
+
 static int put_number(tycho_buf_t *b, double d)
 {
     char tmp[32];
     if (d == floor(d) && fabs(d) < 9007199254740992.0) {
-        snprintf(tmp, sizeof tmp, "%lld", (long long)d);
-    } else {
-        snprintf(tmp, sizeof tmp, "%.15g", d);
-        if (strtod(tmp, NULL) != d) snprintf(tmp, sizeof tmp, "%.17g", d);
+        /* what "%lld" prints, without printf's machinery */
+        long long v = (long long)d;
+        unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+        char *p = tmp + sizeof tmp;
+        do {
+            *--p = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (v < 0) *--p = '-';
+        return tycho_buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
     }
+    snprintf(tmp, sizeof tmp, "%.15g", d);
+    if (strtod(tmp, NULL) != d) snprintf(tmp, sizeof tmp, "%.17g", d);
     return tycho_buf_puts(b, tmp);
 }
 
@@ -56,72 +67,118 @@ static int is_array_mt(lua_State *L, int idx)
 
 static int enc_value(enc_t *e, int idx);
 
+/* Checks every key of a table without the json.array metatable. Returns 0
+ * (with *array = 1 and *n set for keys exactly 1..n, *array = 0 for an
+ * object) or -1 with the error. */
+static int check_keys(enc_t *e, int idx, int *array, size_t *n)
+{
+    lua_State *L = e->L;
+    size_t count = 0, maxk = 0;
+    int strings = 0, others = 0;
+    *array = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        count++;
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            strings = 1;
+        } else if (lua_type(L, -1) == LUA_TNUMBER) {
+            double k = lua_tonumber(L, -1);
+            if (k >= 1 && k == floor(k) && k < 1e15) {
+                if ((size_t)k > maxk) maxk = (size_t)k;
+            } else {
+                others = 1;
+            }
+        } else {
+            others = 1;
+        }
+    }
+    if (others)
+        return enc_fail(e, "cannot encode a table key that is not a string or a positive integer");
+    if (count > 0 && !strings) {
+        if (maxk != count)
+            return enc_fail(e, "cannot encode a sparse array (use json.null for holes)");
+        *array = 1;
+        *n = count;
+    } else if (strings && count > 0 && maxk > 0) {
+        return enc_fail(e, "cannot encode a table mixing array items and string keys");
+    }
+    return 0;
+}
+
+static int enc_array(enc_t *e, int idx, size_t n)
+{
+    lua_State *L = e->L;
+    int rc = PUT_LIT(e->out, "[");
+    for (size_t i = 1; i <= n && rc == 0; i++) {
+        if (i > 1) rc |= PUT_LIT(e->out, ",");
+        lua_rawgeti(L, idx, (int)i);
+        rc = rc ? rc : enc_value(e, lua_gettop(L));
+        lua_pop(L, 1);
+    }
+    rc = rc ? rc : PUT_LIT(e->out, "]");
+    return rc ? -1 : 0;
+}
+
+/* A table whose first key (pushed, with its value) is a string: an object,
+ * encoded in the same pass that checks its keys. A later key that is not a
+ * string makes the table an error, and a value that fails may hide a key
+ * error further on: either way the keys are checked in full, so a table gets
+ * the error it would get had they been checked before any value. */
+static int enc_object(enc_t *e, int idx)
+{
+    lua_State *L = e->L;
+    int rc = PUT_LIT(e->out, "{"), first = 1;
+    do {
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            lua_pop(L, 2);
+            rc = -1;
+            break;
+        }
+        size_t kl;
+        const char *k = lua_tolstring(L, -2, &kl);
+        if (!first) rc |= PUT_LIT(e->out, ",");
+        first = 0;
+        rc |= tycho_buf_append_json_string(e->out, k, kl);
+        rc |= PUT_LIT(e->out, ":");
+        rc = rc ? rc : enc_value(e, lua_gettop(L));
+        lua_pop(L, 1);
+        if (rc) {
+            lua_pop(L, 1);
+            break;
+        }
+    } while (lua_next(L, idx));
+    if (rc == 0) return PUT_LIT(e->out, "}") ? -1 : 0;
+    int array;
+    size_t n;
+    check_keys(e, idx, &array, &n); /* a key error replaces the value's */
+    return -1;
+}
+
 static int enc_table(enc_t *e, int idx)
 {
     lua_State *L = e->L;
     if (++e->depth > MAX_DEPTH) return enc_fail(e, "nested too deep (a cycle?)");
-    size_t n = lua_objlen(L, idx);
-    int array = is_array_mt(L, idx);
+    int rc, array = is_array_mt(L, idx);
+    size_t n = array ? lua_objlen(L, idx) : 0;
     if (!array) {
-        size_t count = 0, maxk = 0;
-        int strings = 0, others = 0;
         lua_pushnil(L);
-        while (lua_next(L, idx)) {
-            lua_pop(L, 1);
-            count++;
-            if (lua_type(L, -1) == LUA_TSTRING) {
-                strings = 1;
-            } else if (lua_type(L, -1) == LUA_TNUMBER) {
-                double k = lua_tonumber(L, -1);
-                if (k >= 1 && k == floor(k) && k < 1e15) {
-                    if ((size_t)k > maxk) maxk = (size_t)k;
-                } else {
-                    others = 1;
-                }
-            } else {
-                others = 1;
-            }
+        if (!lua_next(L, idx)) {
+            e->depth--;
+            return PUT_LIT(e->out, "{}") ? -1 : 0; /* json.array({}) for [] */
         }
-        if (others)
-            return enc_fail(e,
-                            "cannot encode a table key that is not a string or a positive integer");
-        if (count > 0 && !strings) {
-            if (maxk != count)
-                return enc_fail(e, "cannot encode a sparse array (use json.null for holes)");
-            array = 1;
-            n = count;
-        } else if (strings && count > 0 && maxk > 0) {
-            return enc_fail(e, "cannot encode a table mixing array items and string keys");
+        int string_key = lua_type(L, -2) == LUA_TSTRING;
+        if (string_key) {
+            rc = enc_object(e, idx);
+            e->depth--;
+            return rc;
         }
+        lua_pop(L, 2);
+        if (check_keys(e, idx, &array, &n) != 0) return -1;
     }
-    int rc = 0;
-    if (array) {
-        rc |= tycho_buf_puts(e->out, "[");
-        for (size_t i = 1; i <= n && rc == 0; i++) {
-            if (i > 1) rc |= tycho_buf_puts(e->out, ",");
-            lua_rawgeti(L, idx, (int)i);
-            rc = rc ? rc : enc_value(e, lua_gettop(L));
-            lua_pop(L, 1);
-        }
-        rc = rc ? rc : tycho_buf_puts(e->out, "]");
-    } else {
-        rc |= tycho_buf_puts(e->out, "{");
-        int first = 1;
-        lua_pushnil(L);
-        while (rc == 0 && lua_next(L, idx)) {
-            size_t kl;
-            const char *k = lua_tolstring(L, -2, &kl); /* keys are strings here */
-            if (!first) rc |= tycho_buf_puts(e->out, ",");
-            first = 0;
-            rc |= tycho_buf_append_json_string(e->out, k, kl);
-            rc |= tycho_buf_puts(e->out, ":");
-            rc = rc ? rc : enc_value(e, lua_gettop(L));
-            lua_pop(L, 1);
-        }
-        rc = rc ? rc : tycho_buf_puts(e->out, "}");
-    }
+    rc = enc_array(e, idx, n);
     e->depth--;
-    return rc ? -1 : 0;
+    return rc;
 }
 
 static int enc_value(enc_t *e, int idx)
@@ -129,9 +186,9 @@ static int enc_value(enc_t *e, int idx)
     lua_State *L = e->L;
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
-        return tycho_buf_puts(e->out, "null");
+        return PUT_LIT(e->out, "null");
     case LUA_TBOOLEAN:
-        return tycho_buf_puts(e->out, lua_toboolean(L, idx) ? "true" : "false");
+        return lua_toboolean(L, idx) ? PUT_LIT(e->out, "true") : PUT_LIT(e->out, "false");
     case LUA_TNUMBER: {
         double d = lua_tonumber(L, idx);
         if (isnan(d) || isinf(d)) return enc_fail(e, "cannot encode NaN or infinity");
@@ -145,7 +202,7 @@ static int enc_value(enc_t *e, int idx)
     case LUA_TTABLE:
         return enc_table(e, idx);
     case LUA_TLIGHTUSERDATA:
-        if (lua_touserdata(L, idx) == NULL) return tycho_buf_puts(e->out, "null");
+        if (lua_touserdata(L, idx) == NULL) return PUT_LIT(e->out, "null");
         /* fall through */
     default: {
         char msg[80];
