@@ -148,17 +148,33 @@ static int slice_is(const tycho_slice_t *s, const char *lit)
     return s->n == n && strncasecmp(s->p, lit, n) == 0;
 }
 
-static const tycho_slice_t *find_header(tycho_http_parser_t *p, const char *name, int *count)
+/* The fields that frame a request (RFC 9112 6, 9110 7.2, 10.1.1), found in
+ * one pass: the first Host and Expect, and how many of each there are. */
+typedef struct framing_fields {
+    const tycho_slice_t *host, *expect;
+    int hosts, content_lengths, transfer_encodings;
+} framing_fields_t;
+
+static void scan_framing_fields(const tycho_http_parser_t *p, framing_fields_t *ff)
 {
-    const tycho_slice_t *first = NULL;
-    *count = 0;
+    *ff = (framing_fields_t){0};
     for (size_t i = 0; i < p->nheaders; i++) {
-        if (slice_is(&p->f->headers[i].name, name)) {
-            if (!first) first = &p->f->headers[i].value;
-            (*count)++;
+        const tycho_header_t *h = &p->f->headers[i];
+        switch (h->name.n) {
+        case 4:
+            if (strncasecmp(h->name.p, "host", 4) == 0 && !ff->hosts++) ff->host = &h->value;
+            break;
+        case 6:
+            if (!ff->expect && strncasecmp(h->name.p, "expect", 6) == 0) ff->expect = &h->value;
+            break;
+        case 14:
+            if (strncasecmp(h->name.p, "content-length", 14) == 0) ff->content_lengths++;
+            break;
+        case 17:
+            if (strncasecmp(h->name.p, "transfer-encoding", 17) == 0) ff->transfer_encodings++;
+            break;
         }
     }
-    return first;
 }
 
 /* Copies the request line and header section out of the caller's buffer so
@@ -288,7 +304,6 @@ static int check_transfer_encoding(tycho_http_parser_t *p)
 static int on_headers_complete(llhttp_t *ll)
 {
     tycho_http_parser_t *p = P(ll);
-    int n;
     p->headers_done = 1;
     p->ll.upgrade = 0; /* tycho never switches protocols: Upgrade is ignored (RFC 9110 7.8) */
     if (ll->http_major != 1 || ll->http_minor > 1)
@@ -299,25 +314,23 @@ static int on_headers_complete(llhttp_t *ll)
     p->req.http_minor = ll->http_minor;
     if (split_target(p) != 0) return -1;
 
-    const tycho_slice_t *host = find_header(p, "host", &n);
-    if (n > 1) return fail(p, 400, "duplicate Host header");
-    if (n == 0 && ll->http_minor == 1) return fail(p, 400, "missing Host header");
-    if (host && !valid_host(host)) return fail(p, 400, "invalid Host header");
+    framing_fields_t ff;
+    scan_framing_fields(p, &ff);
+    if (ff.hosts > 1) return fail(p, 400, "duplicate Host header");
+    if (ff.hosts == 0 && ll->http_minor == 1) return fail(p, 400, "missing Host header");
+    if (ff.host && !valid_host(ff.host)) return fail(p, 400, "invalid Host header");
 
-    find_header(p, "content-length", &n);
-    if (n > 1) return fail(p, 400, "duplicate Content-Length");
-    int te_count;
-    find_header(p, "transfer-encoding", &te_count);
-    if (n && te_count) return fail(p, 400, "both Content-Length and Transfer-Encoding");
-    if (check_transfer_encoding(p) != 0) return -1;
+    if (ff.content_lengths > 1) return fail(p, 400, "duplicate Content-Length");
+    if (ff.content_lengths && ff.transfer_encodings)
+        return fail(p, 400, "both Content-Length and Transfer-Encoding");
+    if (ff.transfer_encodings && check_transfer_encoding(p) != 0) return -1;
     int has_body =
         (ll->flags & F_CHUNKED) || ((ll->flags & F_CONTENT_LENGTH) && ll->content_length > 0);
     if ((ll->flags & F_CONTENT_LENGTH) && ll->content_length > p->limits.max_body_bytes)
         return fail(p, 413, "request body too large");
 
-    const tycho_slice_t *expect = find_header(p, "expect", &n);
-    if (expect) {
-        if (!slice_is(expect, "100-continue")) return fail(p, 417, "unsupported Expect");
+    if (ff.expect) {
+        if (!slice_is(ff.expect, "100-continue")) return fail(p, 417, "unsupported Expect");
         if (ll->http_minor == 1 && has_body) {
             p->expect_continue = 1;
             return HPE_PAUSED;
