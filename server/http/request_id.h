@@ -12,7 +12,5 @@
 int tycho_request_id_valid(const tycho_slice_t *v);
 /* Writes the id for this request into out (NUL-terminated). */
 void tycho_request_id_assign(const tycho_request_t *req, char out[TYCHO_REQUEST_ID_MAX + 1]);
-/* Fills out with n random bytes from the per-thread generator (not for keys). */
-void tycho_fast_random(void *out, size_t n);
 
 #endif
