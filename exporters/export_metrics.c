@@ -71,6 +71,12 @@ static void take_snapshot(metrics_pipe_t *m)
     if (!e->registry) return;
     tycho_metrics_snapshot_t *snap = tycho_metrics_snapshot(e->registry);
     if (!snap) return;
+    /* A series' timestamps must grow from one request to the next: receivers
+     * refuse a second sample at the same millisecond (the final snapshot at
+     * shutdown can come in the same millisecond as the last periodic one) or
+     * an older one (the wall clock stepped back). */
+    if (snap->timestamp_ms <= m->last_ts_ms) snap->timestamp_ms = m->last_ts_ms + 1;
+    m->last_ts_ms = snap->timestamp_ms;
     tycho_rw_options_t o = {e->cfg.metrics.job, e->cfg.metrics.instance,
                             e->cfg.metrics.max_samples};
     int rc = tycho_rw_encode(snap, &o, emit, m);

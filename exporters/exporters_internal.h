@@ -70,6 +70,7 @@ typedef struct metrics_pipe {
     metrics_batch_t *q;
     size_t cap, head, n;
     size_t queued_samples;
+    int64_t last_ts_ms; /* timestamp of the last snapshot encoded */
 } metrics_pipe_t;
 
 typedef struct logs_pipe {
