@@ -38,12 +38,13 @@ start_receiver() {
     node "$EXP_DIR/receiver.js" "$port" >"$out" 2>"$WORK/$1.err" &
     local pid=$!
     PIDS+=("$pid")
-    for _ in $(seq 100); do
+    # (node may take seconds to start on a loaded machine)
+    for _ in $(seq 400); do
         if grep -q '^PORT ' "$out" 2>/dev/null; then break; fi
         kill -0 "$pid" 2>/dev/null || fail "receiver $name died: $(cat "$WORK/$1.err")"
         sleep 0.05
     done
-    grep -q '^PORT ' "$out" || fail "receiver $name did not start"
+    grep -q '^PORT ' "$out" || fail "receiver $name did not start: $(cat "$WORK/$1.err")"
     printf -v "${name}_PORT" '%s' "$(sed -n 's/^PORT //p' "$out")"
     printf -v "${name}_PID" '%s' "$pid"
 }
@@ -87,8 +88,19 @@ tycho_version() {
     sed -n 's/^project(tycho VERSION \([0-9.]*\).*/\1/p' "$TYCHO_SRC/CMakeLists.txt"
 }
 
+# free_port: a free loopback port below the kernel's ephemeral range, so that
+# no outgoing connection takes it while the receiver meant for it is down.
 free_port() {
-    node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+    node -e '
+const net = require("net");
+const range = require("fs").readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8");
+const base = 10000, span = Math.max(Number(range.split(/\s+/)[0]) - base, 1000);
+(function next(tries) {
+  if (!tries) throw new Error("no free port");
+  const p = base + Math.floor(Math.random() * span);
+  const s = net.createServer().once("error", () => next(tries - 1))
+    .listen(p, "127.0.0.1", () => { console.log(p); s.close(); });
+})(50);'
 }
 
 # start_prometheus: Debian prometheus with the remote-write receiver on a

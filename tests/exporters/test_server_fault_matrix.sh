@@ -16,7 +16,8 @@ OK='{"status":200,"delay_ms":0,"retry_after":null,"fail_first":0,"fail_status":5
 fault_mode() { echo "${OK%\}},$1}"; } # OK with some fields replaced
 RCVS=(T M L)                          # traces, metrics, logs receivers
 declare -A KIND=([T]=otlp [M]=prw [L]=loki) EXP=([T]=traces [M]=metrics [L]=logs)
-for r in "${RCVS[@]}"; do start_receiver "$r"; done
+# (ports below the ephemeral range: free again when "down" ends, see free_port)
+for r in "${RCVS[@]}"; do start_receiver "$r" "$(free_port)"; done
 
 # Short intervals and timeouts, so that each fault shows within seconds:
 # 4 retries with a 100-400 ms backoff give up after about 1 s; a trace batch
