@@ -12,6 +12,7 @@
 # a timed test; it needs a Release build. Helpers: bench/lib/common.sh.
 #
 #   PAIRS=7 DURATION=5 CONNECTIONS=50 bench/exporters.sh
+#   ROUTES=tests/exporters/routes URL_PATH='/hello?q=1' (another route: ROUTES=bench/routes URL_PATH=/json)
 #   TYCHO_BIN=build-bench/tycho (default; bench/run builds it)
 #   RESULTS=bench/results (raw wrk output and a summary under raw/exporters/)
 set -euo pipefail
@@ -21,6 +22,8 @@ cd "$ROOT"
 PAIRS=${PAIRS:-7}
 DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-50}
+ROUTES=${ROUTES:-tests/exporters/routes}
+URL_PATH=${URL_PATH:-/hello?q=1}
 BIN=${TYCHO_BIN:-build-bench/tycho}
 RESULTS=${RESULTS:-$BENCH/results}
 SERVER_CPU=${SERVER_CPU:-0}
@@ -55,11 +58,11 @@ start_tycho() { # name env... ; sets ${name}_URL and ${name}_ADMIN (stdout, the 
   port=$(free_port)
   aport=$(free_port)
   spawn /dev/null env "$@" OTEL_TRACES_SAMPLER=always_on TYCHO_RELOAD=off \
-    taskset -c "$SERVER_CPU" "$BIN" serve --workers 1 --routes tests/exporters/routes \
+    taskset -c "$SERVER_CPU" "$BIN" serve --workers 1 --routes "$ROUTES" \
     --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$aport" --data-dir "$WORK/data-$name"
-  printf -v "${name}_URL" '%s' "http://127.0.0.1:$port/hello?q=1"
+  printf -v "${name}_URL" '%s' "http://127.0.0.1:$port$URL_PATH"
   printf -v "${name}_ADMIN" '%s' "http://127.0.0.1:$aport"
-  wait_http "http://127.0.0.1:$port/hello?q=1" || die "tycho ($name) did not come up"
+  wait_http "http://127.0.0.1:$port$URL_PATH" || die "tycho ($name) did not come up"
 }
 off_URL="" off_ADMIN="" on_URL="" on_ADMIN=""
 start_tycho off
@@ -78,7 +81,7 @@ log "on:  $(curl -s "$on_URL"), exporters: $(exporters "$on_ADMIN")"
 # warm-up (JIT, caches, TCP), not recorded
 for url in "$off_URL" "$on_URL"; do taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d1s "$url" >/dev/null; done
 sleep 1
-log "load: $(cut -d' ' -f1-3 /proc/loadavg); $PAIRS pairs of ${DURATION}s, $CONNECTIONS connections," \
+log "load: $(cut -d' ' -f1-3 /proc/loadavg); GET $URL_PATH ($ROUTES), $PAIRS pairs of ${DURATION}s, $CONNECTIONS connections," \
   "servers on CPU $SERVER_CPU, wrk and receiver on CPU $CLIENT_CPU"
 for i in $(seq 1 "$PAIRS"); do
   run_wrk exporters off "$i" "$off_URL"
