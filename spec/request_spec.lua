@@ -70,6 +70,14 @@ describe("req", function()
     end
   end)
 
+  it("refuses a store into the shared empty fields through debug.getfenv", function()
+    local b = t.get("/shared-fields").body
+    assert.is_false(b.ok)
+    assert.matches("are shared", b.err)
+    assert.is_nil(b.leak)
+    assert.is_nil(t.get("/shared-fields").body.leak)
+  end)
+
   it("uses the peer address as client_ip unless the peer is a trusted proxy", function()
     local xff = { ["X-Forwarded-For"] = "1.2.3.4, 10.0.0.7" }
     assert.equal("10.0.0.9", t.get("/echo", { peer_ip = "10.0.0.9", headers = xff }).body.client_ip)

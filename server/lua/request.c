@@ -202,6 +202,25 @@ static void own_fields(lua_State *L)
     lua_pop(L, 1);
 }
 
+static int shared_fields_newindex(lua_State *L)
+{
+    return luaL_error(L, "the fields of a req with none stored yet are shared: store them with "
+                         "req.name = value");
+}
+
+/* Guards the shared empty table of own_fields against a handler reaching it
+ * through debug.getfenv(req) and storing into it: such a field would show on
+ * every other request. (rawset still can; that is deliberate.) */
+static void guard_shared_fields(lua_State *L)
+{
+    lua_createtable(L, 0, 2);
+    lua_pushcfunction(L, shared_fields_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+}
+
 static int req_index(lua_State *L)
 {
     lua_getfenv(L, 1);
@@ -329,6 +348,7 @@ int tycho_lua_request_init(lua_State *L)
 {
     luaL_newmetatable(L, REQ_MT);
     lua_newtable(L); /* the fields of a req that has stored none: see own_fields */
+    guard_shared_fields(L);
     lua_pushvalue(L, -1);
     lua_rawseti(L, -3, 1); /* mt[1], for tycho_lua_request_push */
     lua_pushvalue(L, -1);
