@@ -18,13 +18,6 @@ from tycho import check  # noqa: E402
 ROUTES = os.path.join(tycho.SRC, "routes")
 
 
-def ready(srv):
-    try:
-        return tycho.request(srv.admin, path="/-/ready", timeout=2).status
-    except (OSError, tycho.Failure):
-        return None
-
-
 def health(conn):
     conn.send(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
     r = conn.read_response(timeout=10)
@@ -45,13 +38,7 @@ def main():
         probe.send(b"GET /health HTTP/1.1\r\nHost: t\r\n")
         time.sleep(0.2)
         srv.signal(signal.SIGTERM)
-        t0 = time.time()
-        state = None
-        while time.time() - t0 < 5 * tycho.SLOW:
-            state = ready(srv)
-            if state == 503:
-                break
-            time.sleep(0.05)
+        state = srv.wait_draining(5 * tycho.SLOW)
         check(state == 503, "/-/ready never said the drain began (last %r)" % state)
         check(srv.proc.poll() is None, "tycho exited while a request head was still arriving")
 

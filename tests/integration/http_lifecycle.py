@@ -127,17 +127,10 @@ def slow_upload(addr, total, step, pause, result):
         result["error"] = "%s: %s" % (type(e).__name__, e)
 
 
-def ready_status(srv):
-    try:
-        return tycho.request(srv.admin, path="/-/ready", timeout=2).status
-    except (OSError, tycho.Failure):
-        return None
-
-
 def test_drain_under_load():
     env = {"TYCHO_DRAIN_TIMEOUT": 15, "TYCHO_ACCESS_LOG": "off", "TYCHO_KEEPALIVE_TIMEOUT": 30}
     with tycho.Server(env=env, workers=2) as srv:
-        check(ready_status(srv) == 200, "ready before the signal")
+        check(srv.ready_status() == 200, "ready before the signal")
         up = {}
         # 40 x 50 bytes, 0.05 s apart: about 2 s of upload
         t_up = threading.Thread(target=slow_upload, args=(srv.public, 2000, 50, 0.05, up), daemon=True)
@@ -166,12 +159,7 @@ def test_drain_under_load():
         srv.signal(signal.SIGTERM)
         t_sig = time.time()
         # readiness turns 503 while the upload keeps the drain going
-        ready = None
-        while time.time() - t_sig < 1.0:
-            ready = ready_status(srv)
-            if ready == 503:
-                break
-            time.sleep(0.05)
+        ready = srv.wait_draining(1.0)
         check(ready == 503, "/-/ready during the drain: %r" % ready)
         check(srv.proc.poll() is None, "exited before the upload finished")
         for c in clients:

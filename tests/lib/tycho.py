@@ -114,6 +114,23 @@ class Server:
     def signal(self, sig=signal.SIGTERM):
         self.proc.send_signal(sig)
 
+    def ready_status(self):
+        """The admin port's /-/ready status, None if it does not answer."""
+        try:
+            return request(self.admin, path="/-/ready", timeout=2).status
+        except (OSError, Failure):
+            return None
+
+    def wait_draining(self, timeout):
+        """Polls /-/ready until it answers 503 (the drain has begun) or
+        timeout seconds pass; the last status seen."""
+        end = time.time() + timeout
+        status = self.ready_status()
+        while status != 503 and time.time() < end:
+            time.sleep(0.05)
+            status = self.ready_status()
+        return status
+
     def wait(self, timeout=30.0):
         try:
             return self.proc.wait(timeout * SLOW)
