@@ -208,6 +208,11 @@ if subjects.get("s2"):
     wrk_table("s2", "openresty")
     r = ratio(ton, med("s2", "tycho-telemetry-off", "rps"))
     w("Cost of telemetry: on ÷ off = %s req/s." % rfmt(r))
+    r = ratio(med("s2", "tycho-telemetry-unexported", "rps"), med("s2", "tycho-telemetry-off", "rps"))
+    if r is not None:
+        w("")
+        w("Without an exporter (metrics and the access log; spans sampled but not built, as nothing "
+          "consumes them): unexported ÷ off = %s req/s." % rfmt(r))
     w("")
     notes_of("s2")
     dat("s2_rps.dat", "subject median min max", [(s,) + mm("s2", s, "rps") for s in subjects["s2"]])

@@ -53,9 +53,13 @@ scenario_2() {
   TYCHO_LOG_FILE=/dev/null start_tycho s2-on TYCHO_ACCESS_LOG=on OTEL_TRACES_SAMPLER=always_on "${otlp[@]}"
   url[tycho-telemetry-on]=$SRV_URL
   local onadmin=$SRV_ADMIN
+  # the same with no exporter: metrics and the access log, spans sampled but
+  # not built (nothing consumes them)
+  TYCHO_LOG_FILE=/dev/null start_tycho s2-local TYCHO_ACCESS_LOG=on OTEL_TRACES_SAMPLER=always_on
+  url[tycho-telemetry-unexported]=$SRV_URL
   start_openresty s2
   url[openresty]=$SRV_URL
-  local order=(tycho-telemetry-on tycho-telemetry-off openresty) s i
+  local order=(tycho-telemetry-on tycho-telemetry-unexported tycho-telemetry-off openresty) s i
   for s in "${order[@]}"; do
     timeout 20 taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP"s "${url[$s]}" >/dev/null 2>&1 || true
   done
