@@ -67,12 +67,27 @@ size_t tycho_export_utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
-int tycho_export_utf8_valid(const char *s, size_t n)
+#define HIGH_BITS 0x8080808080808080ull
+#define LOW_BITS 0x0101010101010101ull
+
+/* Valid UTF-8 (and, when no_nul, without a NUL byte). Eight ASCII bytes at a
+ * time: most of what is exported is ASCII. */
+static int utf8_scan(const char *s, size_t n, int no_nul)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < n) {
+        if (n - i >= 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            /* (w - LOW) & ~w & HIGH: some byte is 0 (exact when none is >= 0x80) */
+            if (!(w & HIGH_BITS) && (!no_nul || !((w - LOW_BITS) & ~w & HIGH_BITS))) {
+                i += 8;
+                continue;
+            }
+        }
         if (p[i] < 0x80) {
+            if (no_nul && !p[i]) return 0;
             i++;
             continue;
         }
@@ -83,11 +98,15 @@ int tycho_export_utf8_valid(const char *s, size_t n)
     return 1;
 }
 
+int tycho_export_utf8_valid(const char *s, size_t n)
+{
+    return utf8_scan(s, n, 0);
+}
+
 char *tycho_export_arena_utf8(tycho_export_arena_t *a, const char *s, size_t n)
 {
     if (!s) s = "", n = 0;
-    int has_nul = memchr(s, 0, n) != NULL;
-    if (!has_nul && s[n] == 0 && tycho_export_utf8_valid(s, n)) return (char *)s;
+    if (s[n] == 0 && utf8_scan(s, n, 1)) return (char *)s;
     /* Worst case every byte becomes the 3-byte U+FFFD. */
     if (n > (SIZE_MAX - 1) / 3) {
         a->failed = 1;

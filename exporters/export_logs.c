@@ -101,7 +101,7 @@ int export_logs_init(tycho_exporters_t *e, char *err, size_t errlen)
     return 0;
 }
 
-void export_logs_add(tycho_exporters_t *e, const char *line, size_t len)
+void export_logs_add(tycho_exporters_t *e, const char *line, size_t len, unsigned flags)
 {
     logs_pipe_t *l = &e->logs;
     export_pipe_t *p = &l->base;
@@ -117,7 +117,8 @@ void export_logs_add(tycho_exporters_t *e, const char *line, size_t len)
         export_pipe_drop(p, TYCHO_DROP_QUEUE_FULL, 1);
         return;
     }
-    tycho_loki_entry_t *en = tycho_loki_entry_new(line, len, (int64_t)export_wall_ns());
+    tycho_loki_entry_t *en = tycho_loki_entry_new(line, len, flags);
+    if (en && !en->has_time) en->ts_ns = (int64_t)export_wall_ns();
     if (!en || export_mem_reserve(e, en->mem) != 0) {
         free(en);
         export_pipe_drop(p, TYCHO_DROP_QUEUE_FULL, 1);

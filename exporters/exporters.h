@@ -49,8 +49,12 @@ int tycho_exporters_wants_logs(const tycho_exporters_t *e);
  * or at once when dropped (queue full, byte budget, tracing disabled). */
 void tycho_exporters_add_span(tycho_exporters_t *e, tycho_span_t *span);
 
-/* Queues one JSON log line (copied; a trailing newline is ignored). */
+/* Queues one JSON log line (copied; a trailing newline is ignored). Invalid
+ * UTF-8 in it is replaced by U+FFFD on the wire. */
 void tycho_exporters_add_log(tycho_exporters_t *e, const char *line, size_t len);
+/* The same for a line known to be valid UTF-8 without NUL bytes, such as the
+ * log sink's (core/log.h): it is not checked again. */
+void tycho_exporters_add_log_utf8(tycho_exporters_t *e, const char *line, size_t len);
 
 /* Appends "exporters":{...}: per exporter whether it is enabled, its
  * endpoint, SigV4 service/region, queued / in_flight / sent / dropped (and

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "exporters/export_arena.h"
 #include "exporters/export_snappy.h"
@@ -156,10 +155,28 @@ static size_t unescape(const char *s, size_t n, char *o)
     return k;
 }
 
+/* a / b rounded towards minus infinity (b > 0) */
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. Linear
+ * in d, so an out-of-range day (February 31) rolls over into the next month
+ * as timegm(3) does; computed here because timegm was a visible share of the
+ * cost of every pushed line. */
+static int64_t days_from_epoch(int y, int m, int d)
+{
+    static const int before_month[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+    int64_t py = (int64_t)y - 1; /* whole years since 0001-01-01 */
+    int64_t days = 365 * py + floor_div(py, 4) - floor_div(py, 100) + floor_div(py, 400);
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    days += before_month[m - 1] + (m > 2 && leap) + (d - 1);
+    return days - 719162; /* 0001-01-01 .. 1970-01-01 */
+}
+
 int tycho_loki_parse_time(const char *s, size_t n, int64_t *ns)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
     const char *p = s, *e = s + n;
     int v[6];
     static const int width[6] = {4, 2, 2, 2, 2, 2};
@@ -207,15 +224,8 @@ int tycho_loki_parse_time(const char *s, size_t n, int64_t *ns)
         return -1;
     }
     if (p != e) return -1;
-    tm.tm_year = v[0] - 1900;
-    tm.tm_mon = v[1] - 1;
-    tm.tm_mday = v[2];
-    tm.tm_hour = v[3];
-    tm.tm_min = v[4];
-    tm.tm_sec = v[5];
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1 && v[0] != 1969) return -1;
-    *ns = ((int64_t)t - offset) * 1000000000 + frac;
+    int64_t t = days_from_epoch(v[0], v[1], v[2]) * 86400 + v[3] * 3600 + v[4] * 60 + v[5];
+    *ns = (t - offset) * 1000000000 + frac;
     return 0;
 }
 
@@ -237,7 +247,7 @@ enum { F_TIME, F_LEVEL, F_SERVICE, F_TRACE, F_SPAN, F_REQUEST, F_COUNT };
 static const char *const field_names[F_COUNT] = {"time",     "level",   "service",
                                                  "trace_id", "span_id", "request_id"};
 
-tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, int64_t now_ns)
+tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, unsigned flags)
 {
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
         len--;
@@ -247,12 +257,13 @@ tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, int64_t n
         int esc;
     } f[F_COUNT];
     memset(f, 0, sizeof f);
+    int found = 0;
 
     const char *p = line, *e = line + len;
     p = ws(p, e);
     if (p < e && *p == '{') {
         p = ws(p + 1, e);
-        while (p < e && *p == '"') {
+        while (found < F_COUNT && p < e && *p == '"') {
             int kesc, vesc = 0;
             const char *kend = string_end(p, e, &kesc);
             if (!kend) break;
@@ -272,6 +283,7 @@ tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, int64_t n
                             f[i].p = vs + 1;
                             f[i].n = (size_t)(vend - vs - 2);
                             f[i].esc = vesc;
+                            found++;
                         }
             } else if (!(vend = value_end(p, e))) {
                 break;
@@ -290,6 +302,7 @@ tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, int64_t n
     tycho_loki_entry_t *en = malloc(need);
     if (!en) return NULL;
     memset(en, 0, sizeof *en);
+    en->utf8 = (flags & TYCHO_LOKI_LINE_UTF8) != 0;
     char *d = (char *)(en + 1);
     memcpy(d, line, len);
     d[len] = 0;
@@ -299,11 +312,8 @@ tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, int64_t n
     en->mem = need;
 
     char tmp[MAX_FIELD * 6 + 1];
-    en->ts_ns = now_ns;
-    if (f[F_TIME].p && !f[F_TIME].esc) {
-        int64_t t;
-        if (tycho_loki_parse_time(f[F_TIME].p, f[F_TIME].n, &t) == 0) en->ts_ns = t;
-    }
+    if (f[F_TIME].p && !f[F_TIME].esc)
+        en->has_time = tycho_loki_parse_time(f[F_TIME].p, f[F_TIME].n, &en->ts_ns) == 0;
     en->level = "unknown";
     if (f[F_LEVEL].p) {
         size_t n = f[F_LEVEL].esc ? unescape(f[F_LEVEL].p, f[F_LEVEL].n, tmp) : f[F_LEVEL].n;
@@ -321,8 +331,11 @@ tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, int64_t n
             n = f[i].n;
             d[n] = 0;
         }
-        /* bounded, printable, valid UTF-8: anything else is not a label or id */
-        int ok = n > 0 && n <= MAX_FIELD && tycho_export_utf8_valid(d, n);
+        /* bounded, printable, valid UTF-8: anything else is not a label or id.
+         * An unescaped piece of a line known to be valid UTF-8 is valid too
+         * (it lies between ASCII quotes); an unescaped \u may not be. */
+        int ok = n > 0 && n <= MAX_FIELD &&
+                 ((en->utf8 && !f[i].esc) || tycho_export_utf8_valid(d, n));
         for (size_t j = 0; ok && j < n; j++)
             if ((unsigned char)d[j] < 0x20 || d[j] == 0x7f) ok = 0;
         if (ok) *dst[i] = d;
@@ -347,6 +360,14 @@ static int by_time(const void *a, const void *b, void *ctx)
     int64_t ta = en[ia]->ts_ns, tb = en[ib]->ts_ns;
     if (ta != tb) return ta < tb ? -1 : 1;
     return ia < ib ? -1 : ia > ib; /* stable: arrival order */
+}
+
+/* Whether the stream's entries are already in by_time order. */
+static int in_time_order(tycho_loki_entry_t *const *en, const stream_t *st)
+{
+    for (size_t k = 1; k < st->n; k++)
+        if (en[st->idx[k - 1]]->ts_ns > en[st->idx[k]]->ts_ns) return 0;
+    return 1;
 }
 
 int tycho_loki_append_selector(tycho_buf_t *out, const char *const *names,
@@ -467,7 +488,9 @@ static int encode_proto(tycho_loki_entry_t *const *en, const stream_t *st, size_
             ts->seconds = sec;
             ts->nanos = (int32_t)nsec;
             ea->timestamp = ts;
-            if (!(ea->line = tycho_export_arena_utf8(&a, e->line, e->line_len))) goto out;
+            /* the entry's copy of the line is NUL-terminated */
+            ea->line = e->utf8 ? (char *)e->line : tycho_export_arena_utf8(&a, e->line, e->line_len);
+            if (!ea->line) goto out;
             const char *mk[3] = {"trace_id", "span_id", "request_id"};
             const char *mv[3] = {e->trace_id, e->span_id, e->request_id};
             size_t nm = 0;
@@ -537,7 +560,8 @@ int tycho_loki_encode(tycho_loki_entry_t *const *entries, size_t n, const tycho_
         st[s].idx[st[s].n++] = i;
     }
     for (size_t s = 0; s < nst; s++)
-        qsort_r(st[s].idx, st[s].n, sizeof *st[s].idx, by_time, (void *)entries);
+        if (!in_time_order(entries, &st[s])) /* the usual case is: no sort */
+            qsort_r(st[s].idx, st[s].n, sizeof *st[s].idx, by_time, (void *)entries);
     rc = o->json ? encode_json(entries, st, nst, o, out) : encode_proto(entries, st, nst, o, out);
 out:
     for (size_t s = 0; s < nst; s++)

@@ -21,7 +21,9 @@
 /* One queued line, in a single allocation (free with free()). The string
  * fields point into it and are NUL-terminated; NULL when absent. */
 typedef struct tycho_loki_entry {
-    int64_t ts_ns;
+    int64_t ts_ns;    /* the line's "time"; 0 when has_time is 0 (the caller stamps it) */
+    int has_time;     /* the line had a readable "time" */
+    int utf8;         /* line is known valid UTF-8 without NUL bytes (not checked again) */
     const char *line; /* without the trailing newline */
     size_t line_len;
     const char *level;   /* normalised: trace debug info warn error fatal unknown */
@@ -30,10 +32,15 @@ typedef struct tycho_loki_entry {
     size_t mem; /* bytes this entry holds */
 } tycho_loki_entry_t;
 
+/* Flags of tycho_loki_entry_new. */
+#define TYCHO_LOKI_LINE_UTF8 1u /* the caller guarantees valid UTF-8 without NUL bytes */
+
 /* Parses line[0..len) (a JSON object; anything else is kept as an
- * "unknown"-level line). now_ns stamps lines without a readable time. NULL on
- * ENOMEM. */
-tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, int64_t now_ns);
+ * "unknown"-level line). The scan stops once every field above is found (the
+ * first occurrence of a key wins, so the rest cannot change them). Lines
+ * without a readable time get has_time 0: the caller stamps ts_ns (so the
+ * clock is read only for them). NULL on ENOMEM. */
+tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, unsigned flags);
 
 typedef struct tycho_loki_options {
     const tycho_export_kvs_t *labels; /* static labels, sorted by name */

@@ -21,7 +21,8 @@ typedef enum {
 typedef struct tycho_log_field {
     const char *key;
     tycho_lf_type_t type;
-    const char *s; /* STR (len n, or strlen if n == SIZE_MAX), JSON (raw, already valid) */
+    const char *s; /* STR (len n, or strlen if n == SIZE_MAX), JSON (raw, already valid JSON
+                      in valid UTF-8, as tycho_json_encode writes it) */
     size_t n;
     long long i;
     double d;
@@ -42,7 +43,11 @@ typedef struct tycho_log_context {
     const char *span_id;
 } tycho_log_context_t;
 
-/* The sink receives one complete line, '\n' included. It must not block. */
+/* The sink receives one complete line, '\n' included. It must not block.
+ * The line is valid UTF-8 without NUL bytes: every key and string value goes
+ * through tycho_buf_append_json_string (invalid bytes become U+FFFD, control
+ * bytes are escaped) and the rest is ASCII or LF_JSON text (valid UTF-8 by
+ * its contract). Consumers rely on it (the Loki exporter does not check). */
 typedef void (*tycho_log_sink_fn)(const char *line, size_t len, void *ud);
 
 void tycho_log_set_level(tycho_log_level_t level);

@@ -257,7 +257,7 @@ static void tap_log(void *ud, const char *line, size_t len)
 {
     tycho_hub_t *h = ud;
     if (h->exporters && tycho_exporters_wants_logs(h->exporters))
-        tycho_exporters_add_log(h->exporters, line, len);
+        tycho_exporters_add_log_utf8(h->exporters, line, len); /* logsink.h: valid UTF-8 */
 }
 
 static void start_exporters(tycho_hub_t *h)

@@ -34,10 +34,13 @@ tycho_logsink_t *tycho_logsink_new(const tycho_logsink_opts_t *opts);
 int tycho_logsink_start(tycho_logsink_t *s, uv_loop_t *loop);
 /* The sink: tycho_log_set_sink(tycho_logsink_write, sink). Any thread, also
  * before start (lines wait in the ring) and after stop (they are dropped
- * when the ring fills; nothing is ever freed under a producer). */
+ * when the ring fills; nothing is ever freed under a producer). Lines must
+ * be valid UTF-8 without NUL bytes, as tycho_log_write's and
+ * tycho_span_to_json's are: the tap passes that guarantee on. */
 void tycho_logsink_write(const char *line, size_t len, void *ud);
-/* A tap sees every line (with its '\n') as it is drained, before stdout;
- * e.g. the Loki exporter. Telemetry thread; fn must not block. */
+/* A tap sees every line (with its '\n', valid UTF-8 as written) as it is
+ * drained, before stdout; e.g. the Loki exporter. Telemetry thread; fn must
+ * not block. */
 typedef void (*tycho_logsink_tap_fn)(void *ud, const char *line, size_t len);
 void tycho_logsink_set_tap(tycho_logsink_t *s, tycho_logsink_tap_fn fn, void *ud);
 

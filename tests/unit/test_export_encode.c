@@ -1,3 +1,4 @@
+#define _DEFAULT_SOURCE /* timegm */
 /* Unit tests of the exporters' encoders: OTLP traces (and the response
  * reader), remote write (labels, histograms, splitting, snappy block), Loki
  * (line reading, streams, order, metadata, protobuf and JSON bodies) and the
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "loki_push.pb-c.h"
@@ -68,6 +70,27 @@ static void test_utf8(void **state)
                                                              "b");
     assert_false(tycho_export_utf8_valid("\xF4\x90\x80\x80", 4)); /* > U+10FFFF */
     assert_true(tycho_export_utf8_valid("\xF4\x8F\xBF\xBF", 4));
+    /* the eight-bytes-at-a-time path: a NUL or a bad byte at every position
+     * of a longer ASCII text is found */
+    char text[40];
+    for (size_t at = 0; at < 39; at++) {
+        memset(text, 'x', 39);
+        text[39] = 0;
+        assert_ptr_equal(tycho_export_arena_utf8(&a, text, 39), text);
+        text[at] = 0;
+        assert_true(tycho_export_utf8_valid(text, 39));
+        const char *c = tycho_export_arena_utf8(&a, text, 39);
+        assert_ptr_not_equal(c, text);
+        assert_int_equal(strlen(c), 41); /* the NUL became U+FFFD */
+        text[at] = (char)0xFF;
+        assert_false(tycho_export_utf8_valid(text, 39));
+        text[at] = (char)0xC3; /* a sequence cut by the next ASCII byte */
+        assert_int_equal(tycho_export_utf8_valid(text, 39), 0);
+        if (at < 38) {
+            text[at + 1] = (char)0xA9;
+            assert_true(tycho_export_utf8_valid(text, 39));
+        }
+    }
     tycho_export_arena_free(&a);
 }
 
@@ -374,6 +397,26 @@ static void test_loki_time(void **state)
                          "x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(tycho_loki_parse_time(bad[i], strlen(bad[i]), &ns), -1);
+
+    /* the calendar arithmetic agrees with timegm(3), rolled-over days and
+     * leap seconds included, over years 0000-9999 */
+    unsigned seed = 12345;
+    for (int i = 0; i < 20000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        int y = (int)(seed >> 8) % 10000;
+        seed = seed * 1103515245u + 12345u;
+        int mo = 1 + (int)(seed >> 8) % 12, d = 1 + (int)(seed >> 12) % 31;
+        seed = seed * 1103515245u + 12345u;
+        int h = (int)(seed >> 8) % 24, mi = (int)(seed >> 12) % 60, sec = (int)(seed >> 16) % 61;
+        if (i < 4) y = (int[]){0, 1969, 2000, 2100}[i], mo = 2, d = 29 + i % 3;
+        char t[40];
+        snprintf(t, sizeof t, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, sec);
+        struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
+                        .tm_hour = h, .tm_min = mi, .tm_sec = sec};
+        int64_t want = (int64_t)timegm(&tm) * 1000000000;
+        assert_int_equal(tycho_loki_parse_time(t, strlen(t), &ns), 0);
+        assert_int_equal(ns, want);
+    }
 }
 
 static void test_loki_entry(void **state)
@@ -382,7 +425,8 @@ static void test_loki_entry(void **state)
     const char *l1 = "{\"time\":\"2026-01-01T00:00:00Z\",\"level\":\"WARNING\",\"msg\":\"m\","
                      "\"service\":\"api\",\"trace_id\":\"t\\u0031\",\"span_id\":\"s1\","
                      "\"request_id\":\"r1\",\"x\":{\"level\":\"debug\"}}\n";
-    tycho_loki_entry_t *e = tycho_loki_entry_new(l1, strlen(l1), 5);
+    tycho_loki_entry_t *e = tycho_loki_entry_new(l1, strlen(l1), 0);
+    assert_int_equal(e->has_time, 1);
     assert_int_equal(e->ts_ns, 1767225600000000000LL);
     assert_string_equal(e->level, "warn");
     assert_string_equal(e->service, "api");
@@ -392,8 +436,8 @@ static void test_loki_entry(void **state)
     assert_int_equal(e->line_len, strlen(l1) - 1); /* newline dropped */
     free(e);
 
-    e = tycho_loki_entry_new("plain text", 10, 42);
-    assert_int_equal(e->ts_ns, 42);
+    e = tycho_loki_entry_new("plain text", 10, 0);
+    assert_int_equal(e->has_time, 0); /* the caller stamps it */
     assert_string_equal(e->level, "unknown");
     assert_null(e->service);
     assert_null(e->trace_id);
@@ -403,7 +447,7 @@ static void test_loki_entry(void **state)
     char big[600];
     int n = snprintf(big, sizeof big,
                      "{\"level\":\"info\",\"service\":\"%0300d\",\"trace_id\":\"a\\nb\"}", 0);
-    e = tycho_loki_entry_new(big, (size_t)n, 1);
+    e = tycho_loki_entry_new(big, (size_t)n, 0);
     assert_null(e->service);
     assert_null(e->trace_id);
     assert_string_equal(e->level, "info");
@@ -411,8 +455,34 @@ static void test_loki_entry(void **state)
 
     /* truncated JSON still gives what came before the damage */
     const char *l3 = "{\"level\":\"error\",\"msg\":\"unterminated";
-    e = tycho_loki_entry_new(l3, strlen(l3), 1);
+    e = tycho_loki_entry_new(l3, strlen(l3), 0);
     assert_string_equal(e->level, "error");
+    free(e);
+
+    /* the scan stops once all six fields are found: later keys (and damage)
+     * cannot change them, as the first occurrence of a key wins anyway */
+    const char *l4 = "{\"time\":\"2026-01-01T00:00:01Z\",\"level\":\"info\",\"msg\":\"m\","
+                     "\"service\":\"api\",\"request_id\":\"r\",\"trace_id\":\"t\","
+                     "\"span_id\":\"s\",\"level\":\"error\",\"trace_id\":\"u\",broken";
+    e = tycho_loki_entry_new(l4, strlen(l4), TYCHO_LOKI_LINE_UTF8);
+    assert_int_equal(e->utf8, 1);
+    assert_string_equal(e->level, "info");
+    assert_string_equal(e->trace_id, "t");
+    assert_string_equal(e->span_id, "s");
+    assert_string_equal(e->request_id, "r");
+    assert_int_equal(e->ts_ns, 1767225601000000000LL);
+    free(e);
+    /* a non-string first occurrence does not count: a later string one is taken */
+    const char *l5 = "{\"trace_id\":7,\"trace_id\":\"t2\"}";
+    e = tycho_loki_entry_new(l5, strlen(l5), TYCHO_LOKI_LINE_UTF8);
+    assert_string_equal(e->trace_id, "t2");
+    free(e);
+    /* on a trusted line an escaped id is still checked: a lone surrogate
+     * unescapes to U+FFFD, which is valid, and a control byte is refused */
+    const char *l6 = "{\"span_id\":\"a\\u0001\",\"trace_id\":\"\\ud800x\"}";
+    e = tycho_loki_entry_new(l6, strlen(l6), TYCHO_LOKI_LINE_UTF8);
+    assert_null(e->span_id);
+    assert_string_equal(e->trace_id, "\xEF\xBF\xBDx");
     free(e);
 }
 
@@ -431,7 +501,8 @@ static void test_loki_encode(void **state)
     };
     tycho_loki_entry_t *en[5];
     for (int i = 0; i < 5; i++)
-        en[i] = tycho_loki_entry_new(lines[i], strlen(lines[i]), 7);
+        if (!(en[i] = tycho_loki_entry_new(lines[i], strlen(lines[i]), 0))->has_time)
+            en[i]->ts_ns = 7;
     tycho_export_kvs_t labels = {0};
     tycho_export_kvs_set(&labels, "app", "tycho");
     tycho_export_kvs_set(&labels, "zone", "b");
@@ -465,6 +536,7 @@ static void test_loki_encode(void **state)
     assert_int_equal(p->streams[3]->entries[0]->timestamp->nanos, 7);
     tycho__loki__push_request__free_unpacked(p, NULL);
     tycho_buf_free(&raw);
+
     tycho_buf_free(&z);
 
     /* JSON: timestamps as strings, metadata as the third element */
