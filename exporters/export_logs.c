@@ -7,6 +7,10 @@
 #include "exporters/exporters_internal.h"
 #include "exporters/loki_encode.h"
 
+/* Largest scratch buffer kept between pushes (a 1 MiB batch packs into
+ * about that much); a bigger one is freed after its push. */
+#define SCRATCH_KEEP (4u << 20)
+
 static size_t queued(const export_pipe_t *p)
 {
     return ((const logs_pipe_t *)p)->n;
@@ -41,8 +45,10 @@ static int produce(export_pipe_t *p, int force, tycho_buf_t *body, size_t *items
     if (!batch) return 0;
     for (size_t i = 0; i < k; i++)
         batch[i] = pop(l);
-    tycho_loki_options_t o = {&e->cfg.logs.labels, e->cfg.logs.service, e->cfg.logs.json};
+    tycho_loki_options_t o = {&e->cfg.logs.labels, e->cfg.logs.service, e->cfg.logs.json,
+                              &l->scratch};
     int rc = tycho_loki_encode(batch, k, &o, body);
+    if (l->scratch.cap > SCRATCH_KEEP) tycho_buf_free(&l->scratch);
     for (size_t i = 0; i < k; i++)
         free(batch[i]);
     free(batch);
@@ -71,6 +77,7 @@ static void destroy(export_pipe_t *p)
         free(pop(l));
     free(l->q);
     l->q = NULL;
+    tycho_buf_free(&l->scratch);
 }
 
 static const export_pipe_ops_t ops = {

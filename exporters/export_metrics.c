@@ -103,6 +103,7 @@ static int produce(export_pipe_t *p, int force, tycho_buf_t *body, size_t *items
     metrics_pipe_t *m = (metrics_pipe_t *)p;
     if (!m->n) return 0;
     metrics_batch_t b = pop(m);
+    tycho_buf_free(body); /* the queued body is sent as it is */
     *body = b.body;
     *items = b.samples;
     *give_up_at = 0;

@@ -97,7 +97,10 @@ static void finish(tycho_export_sender_t *s, tycho_export_outcome_t outcome, int
     s->req = NULL;
     s->wait = NULL;
     uv_timer_stop(&s->timer);
-    tycho_buf_free(&s->body);
+    if (s->body.cap > TYCHO_EXPORT_BODY_KEEP)
+        tycho_buf_free(&s->body);
+    else
+        tycho_buf_reset(&s->body); /* handed back by the next send */
     s->o.done(s, &r, s->o.ud);
 }
 
@@ -356,8 +359,9 @@ int tycho_export_sender_send(tycho_export_sender_t *s, tycho_buf_t *body, uint64
 {
     if (s->busy) return -EBUSY;
     s->busy = 1;
+    tycho_buf_t spent = s->body; /* empty since finish */
     s->body = *body;
-    *body = (tycho_buf_t)TYCHO_BUF_INIT;
+    *body = spent;
     s->give_up_at = give_up_at;
     s->attempts = 0;
     attempt(s);

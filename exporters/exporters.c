@@ -57,31 +57,26 @@ void export_pipe_kick(export_pipe_t *p, int force)
     if (!p->enabled || e->finishing || e->aborting) return;
     if (tycho_export_sender_busy(p->sender)) return;
     if (e->shutting_down) force = 1;
-    tycho_buf_t body = TYCHO_BUF_INIT;
+    tycho_buf_t *body = &p->body; /* the memory of an earlier batch, reused */
+    tycho_buf_reset(body);
     size_t items = 0;
     uint64_t give_up_at = 0;
-    int rc = p->ops->produce(p, force, &body, &items, &give_up_at);
+    int rc = p->ops->produce(p, force, body, &items, &give_up_at);
     if (rc <= 0) {
-        tycho_buf_free(&body);
+        if (body->cap > TYCHO_EXPORT_BODY_KEEP) tycho_buf_free(body);
         export_pipe_depth(p);
         return;
     }
-    /* Encoders grow their buffers by doubling: keep only what is used. */
-    if (body.cap > body.len + 1) {
-        char *d = realloc(body.data, body.len + 1);
-        if (d) {
-            body.data = d;
-            body.cap = body.len + 1;
-        }
-    }
     /* The encoded body replaces the items it holds in the budget; it is
      * counted even past the cap (the items it came from were freed, and
-     * an encoded batch is smaller than they were). */
+     * an encoded batch is smaller than they were). Only its length counts:
+     * the spare capacity kept for reuse is bounded by TYCHO_EXPORT_BODY_KEEP
+     * per buffer, two per exporter. */
     p->inflight_items = items;
-    p->inflight_mem = body.cap;
-    e->mem_used += body.cap;
+    p->inflight_mem = body->len + 1;
+    e->mem_used += p->inflight_mem;
     export_pipe_depth(p);
-    tycho_export_sender_send(p->sender, &body, give_up_at);
+    tycho_export_sender_send(p->sender, body, give_up_at); /* body: the previous one back */
 }
 
 static void on_batch_done(tycho_export_sender_t *s, const tycho_export_result_t *r, void *ud)
@@ -405,6 +400,7 @@ static void really_free(tycho_exporters_t *e)
     for (int i = 0; i < 3; i++) {
         if (e->pipes[i]->ops && e->pipes[i]->ops->destroy) e->pipes[i]->ops->destroy(e->pipes[i]);
         tycho_export_sender_free(e->pipes[i]->sender);
+        tycho_buf_free(&e->pipes[i]->body);
     }
     tycho_export_config_free(&e->cfg);
     free(e);

@@ -46,6 +46,7 @@ struct export_pipe {
     int timer_started;
     uint64_t interval_ms;
     size_t inflight_items, inflight_mem;
+    tycho_buf_t body; /* encoded into, then swapped with the sender's spent one */
     uint64_t sent, dropped, drops[TYCHO_DROP_COUNT_];
     tycho_series_t *exported_series, *depth_series;
     tycho_series_t *drop_series[TYCHO_DROP_COUNT_];
@@ -78,6 +79,7 @@ typedef struct logs_pipe {
     struct tycho_loki_entry **q;
     size_t cap, head, n;
     size_t queued_line_bytes;
+    tycho_buf_t scratch; /* the packed push before snappy, reused */
 } logs_pipe_t;
 
 struct tycho_exporters {

@@ -9,7 +9,7 @@
 
 #include "exporters/export_arena.h"
 #include "exporters/export_snappy.h"
-#include "loki_push.pb-c.h"
+#include "exporters/pb_write.h"
 
 /* --- reading a log line ---------------------------------------------------- */
 
@@ -225,7 +225,10 @@ int tycho_loki_parse_time(const char *s, size_t n, int64_t *ns)
     }
     if (p != e) return -1;
     int64_t t = days_from_epoch(v[0], v[1], v[2]) * 86400 + v[3] * 3600 + v[4] * 60 + v[5];
-    *ns = (t - offset) * 1000000000 + frac;
+    /* unix ns fit years 1677-2262 only: a time outside is no time */
+    if (__builtin_mul_overflow(t - offset, (int64_t)1000000000, &t) ||
+        __builtin_add_overflow(t, frac, ns))
+        return -1;
     return 0;
 }
 
@@ -447,84 +450,132 @@ static int encode_json(tycho_loki_entry_t *const *en, const stream_t *st, size_t
     return tycho_buf_puts(out, "]}");
 }
 
+/* One entry as it goes on the wire: its line (cleaned up when it is not known
+ * to be valid UTF-8), its timestamp split as google.protobuf.Timestamp, and
+ * the size of its EntryAdapter. */
+typedef struct wire_entry {
+    const char *line;
+    size_t line_len, ts_size, size;
+    int64_t sec;
+    int64_t nanos; /* int32 on the wire: 0..999999999 */
+} wire_entry_t;
+
+static const char *const meta_names[3] = {"trace_id", "span_id", "request_id"};
+
+static void meta_values(const tycho_loki_entry_t *e, const char *mv[3])
+{
+    mv[0] = e->trace_id;
+    mv[1] = e->span_id;
+    mv[2] = e->request_id;
+}
+
+/* LabelPairAdapter {name = 1, value = 2}: both are never empty here. */
+static size_t pair_size(const char *name, const char *value)
+{
+    return tycho_pb_len_size(strlen(name)) + tycho_pb_len_size(strlen(value));
+}
+
+static int wire_entry(tycho_export_arena_t *a, const tycho_loki_entry_t *e, wire_entry_t *w)
+{
+    /* the entry's copy of the line is NUL-terminated */
+    w->line = e->utf8 ? e->line : tycho_export_arena_utf8(a, e->line, e->line_len);
+    if (!w->line) return -ENOMEM;
+    w->line_len = e->utf8 ? e->line_len : strlen(w->line);
+    w->sec = e->ts_ns / 1000000000;
+    w->nanos = e->ts_ns % 1000000000;
+    if (w->nanos < 0) {
+        w->nanos += 1000000000;
+        w->sec -= 1;
+    }
+    /* Timestamp {seconds = 1, nanos = 2}, always present */
+    w->ts_size = tycho_pb_varint_field_size((uint64_t)w->sec) +
+                 tycho_pb_varint_field_size((uint64_t)w->nanos);
+    w->size = tycho_pb_len_size(w->ts_size);
+    if (w->line_len) w->size += tycho_pb_len_size(w->line_len);
+    const char *mv[3];
+    meta_values(e, mv);
+    for (int m = 0; m < 3; m++)
+        if (mv[m]) w->size += tycho_pb_len_size(pair_size(meta_names[m], mv[m]));
+    return 0;
+}
+
+static uint8_t *put_entry(uint8_t *p, const tycho_loki_entry_t *e, const wire_entry_t *w)
+{
+    p = tycho_pb_put_len(p, 2, w->size); /* StreamAdapter.entries */
+    p = tycho_pb_put_len(p, 1, w->ts_size);
+    p = tycho_pb_put_varint_field(p, 1, (uint64_t)w->sec);
+    p = tycho_pb_put_varint_field(p, 2, (uint64_t)w->nanos);
+    if (w->line_len) p = tycho_pb_put_bytes(p, 2, w->line, w->line_len);
+    const char *mv[3];
+    meta_values(e, mv);
+    for (int m = 0; m < 3; m++) {
+        if (!mv[m]) continue;
+        p = tycho_pb_put_len(p, 3, pair_size(meta_names[m], mv[m]));
+        p = tycho_pb_put_bytes(p, 1, meta_names[m], strlen(meta_names[m]));
+        p = tycho_pb_put_bytes(p, 2, mv[m], strlen(mv[m]));
+    }
+    return p;
+}
+
+/* PushRequest {repeated StreamAdapter streams = 1}, StreamAdapter {labels = 1,
+ * repeated EntryAdapter entries = 2} (proto/loki_push.proto), written by
+ * hand: sizes first, then the bytes, then snappy. */
 static int encode_proto(tycho_loki_entry_t *const *en, const stream_t *st, size_t nst,
                         const tycho_loki_options_t *o, tycho_buf_t *out)
 {
     tycho_export_arena_t a = TYCHO_EXPORT_ARENA_INIT;
-    tycho_buf_t sel = TYCHO_BUF_INIT, raw = TYCHO_BUF_INIT;
+    tycho_buf_t sel = TYCHO_BUF_INIT, tmp = TYCHO_BUF_INIT;
+    tycho_buf_t *raw = o->scratch ? o->scratch : &tmp;
     const char *names[16], *values[16];
     int rc = -ENOMEM;
-    Tycho__Loki__PushRequest req = TYCHO__LOKI__PUSH_REQUEST__INIT;
-    req.streams = tycho_export_arena_array(&a, nst, sizeof *req.streams);
-    if (!req.streams) goto out;
+    size_t n = 0;
+    for (size_t s = 0; s < nst; s++)
+        n += st[s].n;
+    wire_entry_t *w = tycho_export_arena_array(&a, n, sizeof *w);
+    const char **labels = tycho_export_arena_array(&a, nst, sizeof *labels);
+    size_t *stream_size = tycho_export_arena_array(&a, nst, 2 * sizeof *stream_size);
+    if (!w || !labels || !stream_size) goto out;
+    size_t *labels_len = stream_size + nst;
+    size_t total = 0;
     for (size_t s = 0; s < nst; s++) {
-        Tycho__Loki__StreamAdapter *sa = tycho_export_arena_alloc(&a, sizeof *sa);
-        if (!sa) goto out;
-        *sa = (Tycho__Loki__StreamAdapter)TYCHO__LOKI__STREAM_ADAPTER__INIT;
         size_t nl = stream_labels(&st[s], o, names, values);
         tycho_buf_reset(&sel);
         if (tycho_loki_append_selector(&sel, names, values, nl)) goto out;
-        if (!(sa->labels = tycho_export_arena_utf8(&a, sel.data, sel.len))) goto out;
-        if (sa->labels == sel.data) { /* sel is reused: keep a copy */
-            char *c = tycho_export_arena_alloc(&a, sel.len + 1);
-            if (!c) goto out;
-            memcpy(c, sel.data, sel.len + 1);
-            sa->labels = c;
-        }
-        sa->entries = tycho_export_arena_array(&a, st[s].n, sizeof *sa->entries);
-        if (!sa->entries) goto out;
+        const char *l = tycho_export_arena_utf8(&a, sel.data, sel.len);
+        if (!l) goto out;
+        labels_len[s] = strlen(l);
+        char *c = tycho_export_arena_alloc(&a, labels_len[s] + 1); /* sel is reused */
+        if (!c) goto out;
+        memcpy(c, l, labels_len[s] + 1);
+        labels[s] = c;
+        size_t size = labels_len[s] ? tycho_pb_len_size(labels_len[s]) : 0;
         for (size_t k = 0; k < st[s].n; k++) {
-            const tycho_loki_entry_t *e = en[st[s].idx[k]];
-            Tycho__Loki__EntryAdapter *ea = tycho_export_arena_alloc(&a, sizeof *ea);
-            Tycho__Loki__Timestamp *ts = tycho_export_arena_alloc(&a, sizeof *ts);
-            if (!ea || !ts) goto out;
-            *ea = (Tycho__Loki__EntryAdapter)TYCHO__LOKI__ENTRY_ADAPTER__INIT;
-            *ts = (Tycho__Loki__Timestamp)TYCHO__LOKI__TIMESTAMP__INIT;
-            int64_t sec = e->ts_ns / 1000000000, nsec = e->ts_ns % 1000000000;
-            if (nsec < 0) {
-                nsec += 1000000000;
-                sec -= 1;
-            }
-            ts->seconds = sec;
-            ts->nanos = (int32_t)nsec;
-            ea->timestamp = ts;
-            /* the entry's copy of the line is NUL-terminated */
-            ea->line = e->utf8 ? (char *)e->line : tycho_export_arena_utf8(&a, e->line, e->line_len);
-            if (!ea->line) goto out;
-            const char *mk[3] = {"trace_id", "span_id", "request_id"};
-            const char *mv[3] = {e->trace_id, e->span_id, e->request_id};
-            size_t nm = 0;
-            for (int m = 0; m < 3; m++)
-                nm += mv[m] != NULL;
-            if (nm) {
-                ea->structured_metadata =
-                    tycho_export_arena_array(&a, nm, sizeof *ea->structured_metadata);
-                if (!ea->structured_metadata) goto out;
-                for (int m = 0; m < 3; m++) {
-                    if (!mv[m]) continue;
-                    Tycho__Loki__LabelPairAdapter *lp = tycho_export_arena_alloc(&a, sizeof *lp);
-                    if (!lp) goto out;
-                    *lp = (Tycho__Loki__LabelPairAdapter)TYCHO__LOKI__LABEL_PAIR_ADAPTER__INIT;
-                    lp->name = (char *)mk[m];
-                    lp->value = (char *)mv[m];
-                    ea->structured_metadata[ea->n_structured_metadata++] = lp;
-                }
-            }
-            sa->entries[k] = ea;
+            size_t i = st[s].idx[k];
+            if (wire_entry(&a, en[i], &w[i]) != 0) goto out;
+            size += tycho_pb_len_size(w[i].size);
         }
-        sa->n_entries = st[s].n;
-        req.streams[s] = sa;
+        stream_size[s] = size;
+        total += tycho_pb_len_size(size);
     }
-    req.n_streams = nst;
-    size_t size = tycho__loki__push_request__get_packed_size(&req);
-    if (tycho_buf_reserve(&raw, size + 1)) goto out;
-    tycho__loki__push_request__pack(&req, (uint8_t *)raw.data);
-    raw.len = size;
-    rc = tycho_export_snappy(raw.data, raw.len, out);
+    tycho_buf_reset(raw);
+    if (tycho_buf_reserve(raw, total + 1)) goto out;
+    uint8_t *start = (uint8_t *)raw->data, *p = start;
+    for (size_t s = 0; s < nst; s++) {
+        p = tycho_pb_put_len(p, 1, stream_size[s]);
+        if (labels_len[s]) p = tycho_pb_put_bytes(p, 1, labels[s], labels_len[s]);
+        for (size_t k = 0; k < st[s].n; k++)
+            p = put_entry(p, en[st[s].idx[k]], &w[st[s].idx[k]]);
+    }
+    if ((size_t)(p - start) != total) {
+        rc = -EIO; /* a size and its bytes disagree: a bug, never sent */
+        goto out;
+    }
+    raw->len = total;
+    rc = tycho_export_snappy(raw->data, raw->len, out);
 out:
     tycho_export_arena_free(&a);
     tycho_buf_free(&sel);
-    tycho_buf_free(&raw);
+    tycho_buf_free(&tmp);
     return rc;
 }
 

@@ -46,6 +46,9 @@ typedef struct tycho_loki_options {
     const tycho_export_kvs_t *labels; /* static labels, sorted by name */
     const char *default_service;
     int json; /* 1: the JSON push body (uncompressed); 0: protobuf + snappy */
+    /* protobuf: where the uncompressed body is packed before snappy; kept
+     * (with its capacity) by the caller across calls. NULL: a temporary. */
+    tycho_buf_t *scratch;
 } tycho_loki_options_t;
 
 /* Appends the push body for entries[0..n) to out. 0, -ENOMEM or -EIO. */
@@ -53,7 +56,8 @@ int tycho_loki_encode(tycho_loki_entry_t *const *entries, size_t n, const tycho_
                       tycho_buf_t *out);
 
 /* RFC 3339 time ("2026-11-25T16:22:32.123456789Z", offsets allowed) to unix
- * ns. 0 or -1. */
+ * ns. 0, or -1 (also for a time that int64 ns cannot hold: before 1677 or
+ * after 2262). */
 int tycho_loki_parse_time(const char *s, size_t n, int64_t *ns);
 
 /* Appends {name="value",...} with Go-style escapes in values. */

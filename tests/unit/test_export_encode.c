@@ -398,17 +398,26 @@ static void test_loki_time(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(tycho_loki_parse_time(bad[i], strlen(bad[i]), &ns), -1);
 
+    /* int64 ns hold years 1677-2262 only: outside, no time */
+    const char *far[] = {"0001-01-01T00:00:00Z", "1677-09-21T00:12:43Z", "2262-04-11T23:47:17Z",
+                         "9999-12-31T23:59:59Z"};
+    for (size_t i = 0; i < sizeof far / sizeof far[0]; i++)
+        assert_int_equal(tycho_loki_parse_time(far[i], strlen(far[i]), &ns), -1);
+    const char *edge = "2262-04-11T23:47:16.854775807Z"; /* INT64_MAX ns */
+    assert_int_equal(tycho_loki_parse_time(edge, strlen(edge), &ns), 0);
+    assert_true(ns == INT64_MAX);
+
     /* the calendar arithmetic agrees with timegm(3), rolled-over days and
-     * leap seconds included, over years 0000-9999 */
+     * leap seconds included, over the years int64 ns can hold */
     unsigned seed = 12345;
     for (int i = 0; i < 20000; i++) {
         seed = seed * 1103515245u + 12345u;
-        int y = (int)(seed >> 8) % 10000;
+        int y = 1678 + (int)(seed >> 8) % 584; /* 1678-2261 */
         seed = seed * 1103515245u + 12345u;
         int mo = 1 + (int)(seed >> 8) % 12, d = 1 + (int)(seed >> 12) % 31;
         seed = seed * 1103515245u + 12345u;
         int h = (int)(seed >> 8) % 24, mi = (int)(seed >> 12) % 60, sec = (int)(seed >> 16) % 61;
-        if (i < 4) y = (int[]){0, 1969, 2000, 2100}[i], mo = 2, d = 29 + i % 3;
+        if (i < 4) y = (int[]){1904, 1969, 2000, 2100}[i], mo = 2, d = 29 + i % 3;
         char t[40];
         snprintf(t, sizeof t, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, sec);
         struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
@@ -486,6 +495,59 @@ static void test_loki_entry(void **state)
     free(e);
 }
 
+/* The hand-written body is byte for byte what protobuf-c packs for the
+ * message it decodes to. */
+static void assert_canonical_loki(const Tycho__Loki__PushRequest *p, const tycho_buf_t *raw)
+{
+    size_t n = tycho__loki__push_request__get_packed_size(p);
+    assert_int_equal(n, raw->len);
+    uint8_t *again = malloc(n + 1);
+    assert_non_null(again);
+    tycho__loki__push_request__pack(p, again);
+    assert_memory_equal(again, raw->data, n);
+    free(again);
+}
+
+/* Edge cases of the wire format: a time before 1970 (a 10-byte varint), the
+ * epoch itself (an empty Timestamp), an empty line (left out), invalid
+ * UTF-8 in an untrusted line (replaced). */
+static void test_loki_wire_edges(void **state)
+{
+    (void)state;
+    const char *lines[] = {"{\"time\":\"1969-12-31T23:59:59.5Z\",\"msg\":\"old\"}",
+                           "{\"time\":\"1970-01-01T00:00:00Z\",\"trace_id\":\"t\"}", "",
+                           "{\"msg\":\"bad \xff\"}"};
+    tycho_loki_entry_t *en[4];
+    for (int i = 0; i < 4; i++) {
+        assert_non_null(en[i] = tycho_loki_entry_new(lines[i], strlen(lines[i]), 0));
+        if (!en[i]->has_time) en[i]->ts_ns = 3;
+    }
+    tycho_loki_options_t o = {NULL, NULL, 0, NULL};
+    tycho_buf_t z = TYCHO_BUF_INIT;
+    assert_int_equal(tycho_loki_encode(en, 4, &o, &z), 0);
+    tycho_buf_t raw = unsnappy(&z);
+    Tycho__Loki__PushRequest *p =
+        tycho__loki__push_request__unpack(NULL, raw.len, (uint8_t *)raw.data);
+    assert_non_null(p);
+    assert_int_equal(p->n_streams, 1);
+    Tycho__Loki__StreamAdapter *s = p->streams[0];
+    assert_string_equal(s->labels, "{level=\"unknown\", service=\"tycho\"}");
+    assert_int_equal(s->n_entries, 4);
+    assert_int_equal(s->entries[0]->timestamp->seconds, -1); /* sorted by time */
+    assert_int_equal(s->entries[0]->timestamp->nanos, 500000000);
+    assert_int_equal(s->entries[1]->timestamp->seconds, 0);
+    assert_int_equal(s->entries[1]->timestamp->nanos, 0);
+    assert_string_equal(s->entries[1]->structured_metadata[0]->value, "t");
+    assert_string_equal(s->entries[2]->line, "");
+    assert_string_equal(s->entries[3]->line, "{\"msg\":\"bad \xEF\xBF\xBD\"}");
+    assert_canonical_loki(p, &raw);
+    tycho__loki__push_request__free_unpacked(p, NULL);
+    tycho_buf_free(&raw);
+    tycho_buf_free(&z);
+    for (int i = 0; i < 4; i++)
+        free(en[i]);
+}
+
 static void test_loki_encode(void **state)
 {
     (void)state;
@@ -506,7 +568,7 @@ static void test_loki_encode(void **state)
     tycho_export_kvs_t labels = {0};
     tycho_export_kvs_set(&labels, "app", "tycho");
     tycho_export_kvs_set(&labels, "zone", "b");
-    tycho_loki_options_t o = {&labels, "defsvc", 0};
+    tycho_loki_options_t o = {&labels, "defsvc", 0, NULL};
     tycho_buf_t z = TYCHO_BUF_INIT;
     assert_int_equal(tycho_loki_encode(en, 5, &o, &z), 0);
     tycho_buf_t raw = unsnappy(&z);
@@ -534,9 +596,25 @@ static void test_loki_encode(void **state)
     assert_string_equal(s0->entries[1]->line, lines[0]);
     assert_string_equal(s0->entries[1]->structured_metadata[0]->name, "trace_id");
     assert_int_equal(p->streams[3]->entries[0]->timestamp->nanos, 7);
+    assert_canonical_loki(p, &raw);
     tycho__loki__push_request__free_unpacked(p, NULL);
     tycho_buf_free(&raw);
 
+    /* trusted lines (these are valid UTF-8) and a reused scratch buffer:
+     * the same bytes, push after push */
+    tycho_buf_t scratch = TYCHO_BUF_INIT, z2 = TYCHO_BUF_INIT;
+    o.scratch = &scratch;
+    for (int i = 0; i < 5; i++)
+        en[i]->utf8 = 1;
+    for (int round = 0; round < 2; round++) {
+        tycho_buf_reset(&z2);
+        assert_int_equal(tycho_loki_encode(en, 5, &o, &z2), 0);
+        assert_int_equal(z2.len, z.len);
+        assert_memory_equal(z2.data, z.data, z.len);
+    }
+    o.scratch = NULL;
+    tycho_buf_free(&scratch);
+    tycho_buf_free(&z2);
     tycho_buf_free(&z);
 
     /* JSON: timestamps as strings, metadata as the third element */
@@ -573,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_otlp),         cmocka_unit_test(test_otlp_response),
         cmocka_unit_test(test_remote_write), cmocka_unit_test(test_loki_time),
         cmocka_unit_test(test_loki_entry),   cmocka_unit_test(test_loki_encode),
+        cmocka_unit_test(test_loki_wire_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
