@@ -344,5 +344,5 @@ void tycho_obs_span_finish(tycho_obs_t *o, tycho_span_t *span)
         tycho_span_free(span);
         return;
     }
-    tycho_hub_notify(o->hub);
+    tycho_hub_span_pushed(o->hub, o->worker_id);
 }

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SPAN_RING_CAPACITY 4096
-#define DRAIN_INTERVAL_MS 200
+#define SPAN_RING_CAPACITY 4096 /* 16 wake-ups' worth (TYCHO_HUB_WAKE_EVERY) */
+#define DRAIN_INTERVAL_MS 50    /* the longest a span waits in its ring */
 #define EXPORT_FLUSH_MS 3000 /* final export flush at shutdown */
 
 struct tycho_hub {
@@ -215,9 +215,10 @@ int tycho_hub_access_log(const tycho_hub_t *h)
     return h->access_log;
 }
 
-void tycho_hub_notify(tycho_hub_t *h)
+void tycho_hub_span_pushed(tycho_hub_t *h, int worker_id)
 {
-    if (h->started) uv_async_send(&h->wake);
+    if (h->started && tycho_ring_pushed(h->rings[worker_id]) % TYCHO_HUB_WAKE_EVERY == 0)
+        uv_async_send(&h->wake);
 }
 
 /* Spans go to the OTLP exporter when one is configured; the debug stdout

@@ -35,8 +35,12 @@ tycho_dropcount_t *tycho_hub_drops(tycho_hub_t *h);
 const tycho_sampler_t *tycho_hub_sampler(tycho_hub_t *h);
 const tycho_span_limits_t *tycho_hub_span_limits(tycho_hub_t *h);
 tycho_ring_t *tycho_hub_span_ring(tycho_hub_t *h, int worker_id);
-/* Wakes the telemetry thread to drain the span rings (any thread). */
-void tycho_hub_notify(tycho_hub_t *h);
+/* Worker worker_id pushed a span to its ring (that worker's thread): wakes
+ * the telemetry thread once every TYCHO_HUB_WAKE_EVERY spans, not for each
+ * one (a wake-up costs the worker a write(2) and the telemetry thread a loop
+ * iteration); the drain timer takes what is left between wake-ups. */
+#define TYCHO_HUB_WAKE_EVERY 256
+void tycho_hub_span_pushed(tycho_hub_t *h, int worker_id);
 unsigned tycho_hub_telemetry_shard(tycho_hub_t *h);
 int tycho_hub_access_log(const tycho_hub_t *h);
 /* 0 when nothing consumes spans (no OTLP exporter, no stdout sink): workers

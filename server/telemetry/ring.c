@@ -62,6 +62,11 @@ void *tycho_ring_pop(tycho_ring_t *r)
     return p;
 }
 
+size_t tycho_ring_pushed(const tycho_ring_t *r)
+{
+    return atomic_load_explicit(&((tycho_ring_t *)r)->tail, memory_order_relaxed);
+}
+
 size_t tycho_ring_depth(const tycho_ring_t *r)
 {
     size_t h = atomic_load_explicit(&((tycho_ring_t *)r)->head, memory_order_relaxed);

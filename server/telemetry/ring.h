@@ -31,6 +31,9 @@ size_t tycho_ring_capacity(const tycho_ring_t *r);
 int tycho_ring_try_push(tycho_ring_t *r, void *p);
 /* Consumer only. The oldest pointer, or NULL when empty. */
 void *tycho_ring_pop(tycho_ring_t *r);
+/* Producer only: pointers pushed so far (what was dropped when full is
+ * not counted). */
+size_t tycho_ring_pushed(const tycho_ring_t *r);
 /* Queued entries, approximate while both sides run. Any thread. */
 size_t tycho_ring_depth(const tycho_ring_t *r);
 
