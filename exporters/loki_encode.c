@@ -20,19 +20,24 @@ static const char *ws(const char *p, const char *e)
     return p;
 }
 
-/* p at the opening quote; returns the position after the closing quote. */
+/* p at the opening quote; returns the position after the closing quote.
+ * memchr finds the candidates: a quote ends the string unless an odd run of
+ * backslashes precedes it (a run always starts outside an escape, so its
+ * parity decides, as a byte-by-byte scan would). */
 static const char *string_end(const char *p, const char *e, int *escaped)
 {
-    *escaped = 0;
-    for (p++; p < e; p++) {
-        if (*p == '\\') {
-            *escaped = 1;
-            p++;
-        } else if (*p == '"') {
-            return p + 1;
-        }
+    const char *body = p + 1, *q = body;
+    for (;;) {
+        q = memchr(q, '"', (size_t)(e - q));
+        if (!q) return NULL;
+        size_t run = 0;
+        while (q - run > body && q[-1 - (ptrdiff_t)run] == '\\')
+            run++;
+        if (!(run & 1)) break;
+        q++;
     }
-    return NULL;
+    *escaped = memchr(body, '\\', (size_t)(q - body)) != NULL;
+    return q + 1;
 }
 
 static const char *value_end(const char *p, const char *e)
@@ -249,6 +254,7 @@ static const char *norm_level(const char *s, size_t n)
 enum { F_TIME, F_LEVEL, F_SERVICE, F_TRACE, F_SPAN, F_REQUEST, F_COUNT };
 static const char *const field_names[F_COUNT] = {"time",     "level",   "service",
                                                  "trace_id", "span_id", "request_id"};
+static const size_t field_lens[F_COUNT] = {4, 5, 7, 8, 7, 10};
 
 tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, unsigned flags)
 {
@@ -281,7 +287,7 @@ tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, unsigned 
                 if (!(vend = string_end(p, e, &vesc))) break;
                 if (!kesc)
                     for (int i = 0; i < F_COUNT; i++)
-                        if (strlen(field_names[i]) == kn && memcmp(field_names[i], k, kn) == 0 &&
+                        if (field_lens[i] == kn && memcmp(field_names[i], k, kn) == 0 &&
                             !f[i].p && (size_t)(vend - vs - 2) <= MAX_FIELD * 6) {
                             f[i].p = vs + 1;
                             f[i].n = (size_t)(vend - vs - 2);
@@ -339,9 +345,10 @@ tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, unsigned 
          * (it lies between ASCII quotes); an unescaped \u may not be. */
         int ok = n > 0 && n <= MAX_FIELD &&
                  ((en->utf8 && !f[i].esc) || tycho_export_utf8_valid(d, n));
-        for (size_t j = 0; ok && j < n; j++)
-            if ((unsigned char)d[j] < 0x20 || d[j] == 0x7f) ok = 0;
-        if (ok) *dst[i] = d;
+        int ctl = 0;
+        for (size_t j = 0; ok && j < n; j++) /* bounded by MAX_FIELD */
+            ctl |= (unsigned char)d[j] < 0x20 || d[j] == 0x7f;
+        if (ok && !ctl) *dst[i] = d;
         d += f[i].n + 1;
     }
     return en;

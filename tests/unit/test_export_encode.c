@@ -468,6 +468,15 @@ static void test_loki_entry(void **state)
     assert_string_equal(e->level, "error");
     free(e);
 
+    /* quotes inside strings: escaped ones do not end them, an escaped
+     * backslash before a quote does not escape it */
+    const char *l7 = "{\"msg\":\"a \\\"level\\\":\\\"error\\\\\",\"x\":\"\\\\\\\"\","
+                     "\"level\":\"debug\",\"service\":\"s\\\\\"}";
+    e = tycho_loki_entry_new(l7, strlen(l7), 0);
+    assert_string_equal(e->level, "debug");
+    assert_string_equal(e->service, "s\\");
+    free(e);
+
     /* the scan stops once all six fields are found: later keys (and damage)
      * cannot change them, as the first occurrence of a key wins anyway */
     const char *l4 = "{\"time\":\"2026-01-01T00:00:01Z\",\"level\":\"info\",\"msg\":\"m\","
