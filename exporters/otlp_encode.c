@@ -2,235 +2,319 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "exporters/ecs_resource.h"
 #include "exporters/export_arena.h"
+#include "exporters/pb_write.h"
 #include "otlp_trace.pb-c.h"
 
 #ifndef TYCHO_VERSION
 #define TYCHO_VERSION "0.0.0"
 #endif
 
-typedef Tycho__Otlp__KeyValue kv_t;
-typedef Tycho__Otlp__AnyValue any_t;
+/* The request is written by hand from proto/otlp_trace.proto's field numbers,
+ * with protobuf-c's proto3 rules (zero scalars, empty strings and bytes left
+ * out; a oneof member and a set sub-message always written). One traversal
+ * runs twice: the sizing pass (out == NULL) counts bytes, records each
+ * sub-message's length in pre-order and each string after its UTF-8
+ * clean-up; the writing pass replays both in the same order. */
+typedef struct pbw {
+    tycho_export_arena_t *a;
+    uint8_t *out; /* NULL: the sizing pass */
+    size_t len;   /* bytes counted or written so far */
+    size_t *sizes, nsizes, cap_sizes, isize;
+    struct pbw_str {
+        const char *p;
+        size_t n;
+    } *strs;
+    size_t nstrs, cap_strs, istr;
+    int failed;
+} pbw_t;
 
-static kv_t *kv_string(tycho_export_arena_t *a, const char *key, const char *value, size_t vlen)
+typedef struct pbw_msg {
+    size_t slot, start;
+} pbw_msg_t;
+
+static int grow(void **v, size_t *cap, size_t n, size_t elem)
 {
-    kv_t *kv = tycho_export_arena_alloc(a, sizeof *kv);
-    any_t *v = tycho_export_arena_alloc(a, sizeof *v);
-    if (!kv || !v) return NULL;
-    *kv = (kv_t)TYCHO__OTLP__KEY_VALUE__INIT;
-    *v = (any_t)TYCHO__OTLP__ANY_VALUE__INIT;
-    kv->key = tycho_export_arena_utf8(a, key, strlen(key));
-    v->value_case = TYCHO__OTLP__ANY_VALUE__VALUE_STRING_VALUE;
-    v->string_value = tycho_export_arena_utf8(a, value, vlen);
-    if (!kv->key || !v->string_value) return NULL;
-    kv->value = v;
-    return kv;
+    if (n < *cap) return 0;
+    size_t nc = *cap ? *cap * 2 : 256;
+    void *p = realloc(*v, nc * elem);
+    if (!p) return -1;
+    *v = p;
+    *cap = nc;
+    return 0;
 }
 
-/* A string-array attribute from a comma-separated value. */
-static kv_t *kv_string_array(tycho_export_arena_t *a, const char *key, const char *value)
+static void put_varint(pbw_t *w, uint64_t v)
 {
-    kv_t *kv = tycho_export_arena_alloc(a, sizeof *kv);
-    any_t *v = tycho_export_arena_alloc(a, sizeof *v);
-    Tycho__Otlp__ArrayValue *arr = tycho_export_arena_alloc(a, sizeof *arr);
-    if (!kv || !v || !arr) return NULL;
-    *kv = (kv_t)TYCHO__OTLP__KEY_VALUE__INIT;
-    *v = (any_t)TYCHO__OTLP__ANY_VALUE__INIT;
-    *arr = (Tycho__Otlp__ArrayValue)TYCHO__OTLP__ARRAY_VALUE__INIT;
-    size_t n = 1;
-    for (const char *c = value; *c; c++)
-        n += *c == ',';
-    arr->values = tycho_export_arena_array(a, n, sizeof *arr->values);
-    if (!arr->values || !(kv->key = tycho_export_arena_utf8(a, key, strlen(key)))) return NULL;
-    const char *p = value;
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strcspn(p, ",");
-        any_t *item = tycho_export_arena_alloc(a, sizeof *item);
-        char *sv = tycho_export_arena_alloc(a, len + 1);
-        if (!item || !sv) return NULL;
-        memcpy(sv, p, len);
-        sv[len] = 0;
-        *item = (any_t)TYCHO__OTLP__ANY_VALUE__INIT;
-        item->value_case = TYCHO__OTLP__ANY_VALUE__VALUE_STRING_VALUE;
-        if (!(item->string_value = tycho_export_arena_utf8(a, sv, len))) return NULL;
-        arr->values[i] = item;
-        p += len + (p[len] == ',');
+    if (w->out)
+        w->len = (size_t)(tycho_pb_put_varint(w->out + w->len, v) - w->out);
+    else
+        w->len += tycho_pb_varint_size(v);
+}
+
+static void put_tag(pbw_t *w, unsigned field, unsigned wire_type)
+{
+    put_varint(w, (uint64_t)field << 3 | wire_type);
+}
+
+static void put_fixed(pbw_t *w, uint64_t v, int nbytes)
+{
+    if (w->out)
+        for (int i = 0; i < nbytes; i++)
+            w->out[w->len + (size_t)i] = (uint8_t)(v >> (8 * i));
+    w->len += (size_t)nbytes;
+}
+
+static void put_raw(pbw_t *w, const void *p, size_t n)
+{
+    if (w->out && n) memcpy(w->out + w->len, p, n);
+    w->len += n;
+}
+
+static void f_varint(pbw_t *w, unsigned field, uint64_t v)
+{
+    if (!v) return;
+    put_tag(w, field, 0);
+    put_varint(w, v);
+}
+
+static void f_fixed64(pbw_t *w, unsigned field, uint64_t v)
+{
+    if (!v) return;
+    put_tag(w, field, 1);
+    put_fixed(w, v, 8);
+}
+
+static void f_fixed32(pbw_t *w, unsigned field, uint32_t v)
+{
+    if (!v) return;
+    put_tag(w, field, 5);
+    put_fixed(w, v, 4);
+}
+
+static void f_bytes(pbw_t *w, unsigned field, const void *p, size_t n)
+{
+    if (!n) return;
+    put_tag(w, field, 2);
+    put_varint(w, n);
+    put_raw(w, p, n);
+}
+
+/* A string field, valid UTF-8 on the wire. always: written even when empty
+ * (a oneof member). */
+static void f_string(pbw_t *w, unsigned field, const char *s, size_t n, int always)
+{
+    struct pbw_str str;
+    if (!w->out) {
+        const char *c = tycho_export_arena_utf8(w->a, s, n);
+        if (!c || grow((void **)&w->strs, &w->cap_strs, w->nstrs, sizeof *w->strs)) {
+            w->failed = 1;
+            return;
+        }
+        str.p = c;
+        str.n = c == s ? n : strlen(c);
+        w->strs[w->nstrs++] = str;
+    } else {
+        str = w->strs[w->istr++];
     }
-    arr->n_values = n;
-    v->value_case = TYCHO__OTLP__ANY_VALUE__VALUE_ARRAY_VALUE;
-    v->array_value = arr;
-    kv->value = v;
-    return kv;
+    if (!str.n && !always) return;
+    put_tag(w, field, 2);
+    put_varint(w, str.n);
+    put_raw(w, str.p, str.n);
 }
 
-static kv_t *kv_attr(tycho_export_arena_t *a, const tycho_attr_t *at)
+static pbw_msg_t msg_begin(pbw_t *w, unsigned field)
 {
-    if (at->type == TYCHO_ATTR_STRING) return kv_string(a, at->key, at->v.s.p, at->v.s.n);
-    kv_t *kv = tycho_export_arena_alloc(a, sizeof *kv);
-    any_t *v = tycho_export_arena_alloc(a, sizeof *v);
-    if (!kv || !v) return NULL;
-    *kv = (kv_t)TYCHO__OTLP__KEY_VALUE__INIT;
-    *v = (any_t)TYCHO__OTLP__ANY_VALUE__INIT;
-    if (!(kv->key = tycho_export_arena_utf8(a, at->key, strlen(at->key)))) return NULL;
+    pbw_msg_t m = {0, w->len};
+    if (!w->out) {
+        if (grow((void **)&w->sizes, &w->cap_sizes, w->nsizes, sizeof *w->sizes)) {
+            w->failed = 1;
+            return m;
+        }
+        m.slot = w->nsizes++;
+        return m;
+    }
+    put_tag(w, field, 2);
+    put_varint(w, w->sizes[w->isize++]);
+    return m;
+}
+
+static void msg_end(pbw_t *w, unsigned field, pbw_msg_t m)
+{
+    if (w->out || w->failed) return;
+    size_t body = w->len - m.start;
+    w->sizes[m.slot] = body;
+    w->len += tycho_pb_varint_size((uint64_t)field << 3 | 2) + tycho_pb_varint_size(body);
+}
+
+/* KeyValue {key = 1, value = 2} with AnyValue {string_value = 1, bool_value
+ * = 2, int_value = 3, double_value = 4, array_value = 5}. */
+static void kv_attr(pbw_t *w, unsigned field, const tycho_attr_t *at)
+{
+    pbw_msg_t kv = msg_begin(w, field);
+    f_string(w, 1, at->key, strlen(at->key), 0);
+    pbw_msg_t v = msg_begin(w, 2);
     switch (at->type) {
-    case TYCHO_ATTR_INT:
-        v->value_case = TYCHO__OTLP__ANY_VALUE__VALUE_INT_VALUE;
-        v->int_value = at->v.i;
-        break;
-    case TYCHO_ATTR_DOUBLE:
-        v->value_case = TYCHO__OTLP__ANY_VALUE__VALUE_DOUBLE_VALUE;
-        v->double_value = at->v.d;
+    case TYCHO_ATTR_STRING:
+        f_string(w, 1, at->v.s.p, at->v.s.n, 1);
         break;
     case TYCHO_ATTR_BOOL:
-        v->value_case = TYCHO__OTLP__ANY_VALUE__VALUE_BOOL_VALUE;
-        v->bool_value = at->v.b ? 1 : 0;
+        put_tag(w, 2, 0);
+        put_varint(w, at->v.b ? 1 : 0);
         break;
-    default:
+    case TYCHO_ATTR_INT:
+        put_tag(w, 3, 0);
+        put_varint(w, (uint64_t)at->v.i);
+        break;
+    case TYCHO_ATTR_DOUBLE: {
+        uint64_t bits;
+        memcpy(&bits, &at->v.d, 8);
+        put_tag(w, 4, 1);
+        put_fixed(w, bits, 8);
         break;
     }
-    kv->value = v;
-    return kv;
+    }
+    msg_end(w, 2, v);
+    msg_end(w, field, kv);
 }
 
-static kv_t **attrs(tycho_export_arena_t *a, const tycho_attrs_t *in, size_t *n)
+static void attrs(pbw_t *w, unsigned field, const tycho_attrs_t *in)
 {
-    *n = 0;
-    if (!in->n) return NULL;
-    kv_t **out = tycho_export_arena_array(a, in->n, sizeof *out);
-    if (!out) return NULL;
     for (uint32_t i = 0; i < in->n; i++)
-        if (!(out[i] = kv_attr(a, &in->items[i]))) return NULL;
-    *n = in->n;
-    return out;
+        kv_attr(w, field, &in->items[i]);
 }
 
-static ProtobufCBinaryData bytes(const uint8_t *p, size_t n)
+/* A resource attribute: a string, or (the ECS list keys) an ArrayValue
+ * {values = 1} of strings from the comma-separated value. */
+static void resource_kv(pbw_t *w, const tycho_export_kv_t *kv)
 {
-    ProtobufCBinaryData b = {n, (uint8_t *)p};
-    return b;
+    pbw_msg_t m = msg_begin(w, 1);
+    f_string(w, 1, kv->key, strlen(kv->key), 0);
+    pbw_msg_t v = msg_begin(w, 2);
+    if (!tycho_ecs_is_array_key(kv->key)) {
+        f_string(w, 1, kv->value, strlen(kv->value), 1);
+    } else {
+        pbw_msg_t arr = msg_begin(w, 5);
+        for (const char *p = kv->value;;) {
+            size_t len = strcspn(p, ",");
+            pbw_msg_t item = msg_begin(w, 1);
+            char *sv = w->out ? NULL : tycho_export_arena_alloc(w->a, len + 1);
+            if (sv) { /* a NUL-terminated piece for the UTF-8 clean-up */
+                memcpy(sv, p, len);
+                sv[len] = 0;
+            }
+            f_string(w, 1, sv ? sv : "", sv ? len : 0, 1); /* no sv: a->failed is set */
+            msg_end(w, 1, item);
+            if (!p[len]) break;
+            p += len + 1;
+        }
+        msg_end(w, 5, arr);
+    }
+    msg_end(w, 2, v);
+    msg_end(w, 1, m);
 }
 
-static Tycho__Otlp__Span *span_msg(tycho_export_arena_t *a, const tycho_span_t *s)
+/* ScopeSpans.spans = 2: Span (fields 1-16). */
+static void span(pbw_t *w, const tycho_span_t *s)
 {
-    Tycho__Otlp__Span *m = tycho_export_arena_alloc(a, sizeof *m);
-    if (!m) return NULL;
-    *m = (Tycho__Otlp__Span)TYCHO__OTLP__SPAN__INIT;
-    m->trace_id = bytes(s->trace_id, 16);
-    m->span_id = bytes(s->span_id, 8);
-    if (s->has_parent) m->parent_span_id = bytes(s->parent_span_id, 8);
+    pbw_msg_t m = msg_begin(w, 2);
+    f_bytes(w, 1, s->trace_id, 16);
+    f_bytes(w, 2, s->span_id, 8);
     if (s->trace_state && *s->trace_state)
-        m->trace_state = tycho_export_arena_utf8(a, s->trace_state, strlen(s->trace_state));
-    m->flags = s->flags | TYCHO_OTLP_FLAG_HAS_IS_REMOTE |
-               (s->has_parent && s->parent_is_remote ? TYCHO_OTLP_FLAG_IS_REMOTE : 0);
-    m->name = tycho_export_arena_utf8(a, s->name ? s->name : "", s->name ? strlen(s->name) : 0);
-    m->kind = (Tycho__Otlp__Span__SpanKind)s->kind;
-    m->start_time_unix_nano = s->start_ns;
-    m->end_time_unix_nano = s->end_ns >= s->start_ns ? s->end_ns : s->start_ns;
-    m->attributes = attrs(a, &s->attrs, &m->n_attributes);
-    m->dropped_attributes_count = s->attrs.dropped;
-    if (s->nevents) {
-        m->events = tycho_export_arena_array(a, s->nevents, sizeof *m->events);
-        if (!m->events) return NULL;
-        for (uint32_t i = 0; i < s->nevents; i++) {
-            const tycho_span_event_t *ev = &s->events[i];
-            Tycho__Otlp__Span__Event *e = tycho_export_arena_alloc(a, sizeof *e);
-            if (!e) return NULL;
-            *e = (Tycho__Otlp__Span__Event)TYCHO__OTLP__SPAN__EVENT__INIT;
-            e->time_unix_nano = ev->time_ns;
-            e->name = tycho_export_arena_utf8(a, ev->name ? ev->name : "",
-                                              ev->name ? strlen(ev->name) : 0);
-            e->attributes = attrs(a, &ev->attrs, &e->n_attributes);
-            e->dropped_attributes_count = ev->attrs.dropped;
-            m->events[i] = e;
-        }
-        m->n_events = s->nevents;
+        f_string(w, 3, s->trace_state, strlen(s->trace_state), 0);
+    if (s->has_parent) f_bytes(w, 4, s->parent_span_id, 8);
+    f_string(w, 5, s->name ? s->name : "", s->name ? strlen(s->name) : 0, 0);
+    f_varint(w, 6, (uint64_t)s->kind);
+    f_fixed64(w, 7, s->start_ns);
+    f_fixed64(w, 8, s->end_ns >= s->start_ns ? s->end_ns : s->start_ns);
+    attrs(w, 9, &s->attrs);
+    f_varint(w, 10, s->attrs.dropped);
+    for (uint32_t i = 0; i < s->nevents; i++) {
+        const tycho_span_event_t *ev = &s->events[i];
+        pbw_msg_t e = msg_begin(w, 11);
+        f_fixed64(w, 1, ev->time_ns);
+        f_string(w, 2, ev->name ? ev->name : "", ev->name ? strlen(ev->name) : 0, 0);
+        attrs(w, 3, &ev->attrs);
+        f_varint(w, 4, ev->attrs.dropped);
+        msg_end(w, 11, e);
     }
-    m->dropped_events_count = s->dropped_events;
-    if (s->nlinks) {
-        m->links = tycho_export_arena_array(a, s->nlinks, sizeof *m->links);
-        if (!m->links) return NULL;
-        for (uint32_t i = 0; i < s->nlinks; i++) {
-            const tycho_span_link_t *ln = &s->links[i];
-            Tycho__Otlp__Span__Link *l = tycho_export_arena_alloc(a, sizeof *l);
-            if (!l) return NULL;
-            *l = (Tycho__Otlp__Span__Link)TYCHO__OTLP__SPAN__LINK__INIT;
-            l->trace_id = bytes(ln->trace_id, 16);
-            l->span_id = bytes(ln->span_id, 8);
-            if (ln->trace_state && *ln->trace_state)
-                l->trace_state =
-                    tycho_export_arena_utf8(a, ln->trace_state, strlen(ln->trace_state));
-            l->attributes = attrs(a, &ln->attrs, &l->n_attributes);
-            l->dropped_attributes_count = ln->attrs.dropped;
-            l->flags = ln->flags | TYCHO_OTLP_FLAG_HAS_IS_REMOTE |
-                       (ln->is_remote ? TYCHO_OTLP_FLAG_IS_REMOTE : 0);
-            m->links[i] = l;
-        }
-        m->n_links = s->nlinks;
+    f_varint(w, 12, s->dropped_events);
+    for (uint32_t i = 0; i < s->nlinks; i++) {
+        const tycho_span_link_t *ln = &s->links[i];
+        pbw_msg_t l = msg_begin(w, 13);
+        f_bytes(w, 1, ln->trace_id, 16);
+        f_bytes(w, 2, ln->span_id, 8);
+        if (ln->trace_state && *ln->trace_state)
+            f_string(w, 3, ln->trace_state, strlen(ln->trace_state), 0);
+        attrs(w, 4, &ln->attrs);
+        f_varint(w, 5, ln->attrs.dropped);
+        f_fixed32(w, 6,
+                  ln->flags | TYCHO_OTLP_FLAG_HAS_IS_REMOTE |
+                      (ln->is_remote ? TYCHO_OTLP_FLAG_IS_REMOTE : 0));
+        msg_end(w, 13, l);
     }
-    m->dropped_links_count = s->dropped_links;
+    f_varint(w, 14, s->dropped_links);
     if (s->status != TYCHO_SPAN_STATUS_UNSET) {
-        Tycho__Otlp__Status *st = tycho_export_arena_alloc(a, sizeof *st);
-        if (!st) return NULL;
-        *st = (Tycho__Otlp__Status)TYCHO__OTLP__STATUS__INIT;
-        st->code = (Tycho__Otlp__Status__StatusCode)s->status;
+        pbw_msg_t st = msg_begin(w, 15); /* Status {message = 2, code = 3} */
         if (s->status == TYCHO_SPAN_STATUS_ERROR && s->status_message && *s->status_message)
-            st->message = tycho_export_arena_utf8(a, s->status_message, strlen(s->status_message));
-        m->status = st;
+            f_string(w, 2, s->status_message, strlen(s->status_message), 0);
+        f_varint(w, 3, (uint64_t)s->status);
+        msg_end(w, 15, st);
     }
-    return a->failed ? NULL : m;
+    f_fixed32(w, 16,
+              s->flags | TYCHO_OTLP_FLAG_HAS_IS_REMOTE |
+                  (s->has_parent && s->parent_is_remote ? TYCHO_OTLP_FLAG_IS_REMOTE : 0));
+    msg_end(w, 2, m);
+}
+
+/* ExportTraceServiceRequest {resource_spans = 1}: ResourceSpans {resource =
+ * 1, scope_spans = 2}, ScopeSpans {scope = 1, spans = 2}. */
+static void request(pbw_t *w, const tycho_export_kvs_t *resource, tycho_span_t *const *spans,
+                    size_t n)
+{
+    pbw_msg_t rs = msg_begin(w, 1);
+    pbw_msg_t res = msg_begin(w, 1);
+    for (size_t i = 0; resource && i < resource->n; i++)
+        resource_kv(w, &resource->items[i]);
+    msg_end(w, 1, res);
+    pbw_msg_t ss = msg_begin(w, 2);
+    pbw_msg_t scope = msg_begin(w, 1);
+    f_string(w, 1, TYCHO_OTLP_SCOPE_NAME, strlen(TYCHO_OTLP_SCOPE_NAME), 0);
+    f_string(w, 2, TYCHO_VERSION, strlen(TYCHO_VERSION), 0);
+    msg_end(w, 1, scope);
+    for (size_t i = 0; i < n; i++)
+        span(w, spans[i]);
+    msg_end(w, 2, ss);
+    msg_end(w, 1, rs);
 }
 
 int tycho_otlp_encode_traces(const tycho_export_kvs_t *resource, tycho_span_t *const *spans,
                              size_t n, tycho_buf_t *out)
 {
     tycho_export_arena_t a = TYCHO_EXPORT_ARENA_INIT;
+    pbw_t w = {.a = &a};
     int rc = -ENOMEM;
-    Tycho__Otlp__Resource res = TYCHO__OTLP__RESOURCE__INIT;
-    Tycho__Otlp__InstrumentationScope scope = TYCHO__OTLP__INSTRUMENTATION_SCOPE__INIT;
-    Tycho__Otlp__ScopeSpans ss = TYCHO__OTLP__SCOPE_SPANS__INIT;
-    Tycho__Otlp__ResourceSpans rs = TYCHO__OTLP__RESOURCE_SPANS__INIT;
-    Tycho__Otlp__ExportTraceServiceRequest req = TYCHO__OTLP__EXPORT_TRACE_SERVICE_REQUEST__INIT;
-
-    if (resource && resource->n) {
-        res.attributes = tycho_export_arena_array(&a, resource->n, sizeof *res.attributes);
-        if (!res.attributes) goto out;
-        for (size_t i = 0; i < resource->n; i++) {
-            const tycho_export_kv_t *kv = &resource->items[i];
-            res.attributes[i] = tycho_ecs_is_array_key(kv->key)
-                                    ? kv_string_array(&a, kv->key, kv->value)
-                                    : kv_string(&a, kv->key, kv->value, strlen(kv->value));
-            if (!res.attributes[i]) goto out;
-        }
-        res.n_attributes = resource->n;
+    request(&w, resource, spans, n);
+    if (w.failed || a.failed) goto out;
+    size_t total = w.len;
+    if (tycho_buf_reserve(out, total + 1) != 0) goto out;
+    w.out = (uint8_t *)out->data + out->len;
+    w.len = 0;
+    request(&w, resource, spans, n);
+    if (w.len != total) {
+        rc = -EIO; /* the passes disagree: a bug, never sent */
+        goto out;
     }
-    scope.name = TYCHO_OTLP_SCOPE_NAME;
-    scope.version = TYCHO_VERSION;
-    if (n) {
-        ss.spans = tycho_export_arena_array(&a, n, sizeof *ss.spans);
-        if (!ss.spans) goto out;
-        for (size_t i = 0; i < n; i++)
-            if (!(ss.spans[i] = span_msg(&a, spans[i]))) goto out;
-        ss.n_spans = n;
-    }
-    ss.scope = &scope;
-    Tycho__Otlp__ScopeSpans *ssp = &ss;
-    rs.resource = &res;
-    rs.scope_spans = &ssp;
-    rs.n_scope_spans = 1;
-    Tycho__Otlp__ResourceSpans *rsp = &rs;
-    req.resource_spans = &rsp;
-    req.n_resource_spans = 1;
-
-    size_t size = tycho__otlp__export_trace_service_request__get_packed_size(&req);
-    if (tycho_buf_reserve(out, size + 1) != 0) goto out;
-    tycho__otlp__export_trace_service_request__pack(&req, (uint8_t *)out->data + out->len);
-    out->len += size;
+    out->len += total;
     out->data[out->len] = 0;
     rc = 0;
 out:
+    free(w.sizes);
+    free(w.strs);
     tycho_export_arena_free(&a);
     return rc;
 }

@@ -115,6 +115,77 @@ static void test_snappy_block(void **state)
 
 /* --- OTLP --------------------------------------------------------------- */
 
+/* The hand-written request is byte for byte what protobuf-c packs for the
+ * message it decodes to. */
+static void assert_canonical_otlp(const Tycho__Otlp__ExportTraceServiceRequest *r,
+                                  const tycho_buf_t *out)
+{
+    size_t n = tycho__otlp__export_trace_service_request__get_packed_size(r);
+    assert_int_equal(n, out->len);
+    uint8_t *again = malloc(n + 1);
+    assert_non_null(again);
+    tycho__otlp__export_trace_service_request__pack(r, again);
+    assert_memory_equal(again, out->data, n);
+    free(again);
+}
+
+/* Every field the writer knows, and its edge cases, against protobuf-c. */
+static void test_otlp_wire(void **state)
+{
+    (void)state;
+    tycho_span_limits_t lim = TYCHO_SPAN_LIMITS_DEFAULT;
+    lim.max_attrs = 6;
+    tycho_span_t *s = tycho_span_new("bad \xff name", TYCHO_SPAN_KIND_CONSUMER, &lim);
+    uint8_t tid[16] = {1}, sid[8] = {2}, pid[8] = {3};
+    tycho_span_set_ids(s, tid, sid, pid, 1, 0x01);
+    tycho_span_set_trace_state(s, "k=v");
+    s->start_ns = 1;
+    tycho_span_set_attr(s, "empty", TYCHO_AV_STR(""));
+    tycho_span_set_attr(s, "bad", TYCHO_AV_STRN("a\xc3", 2));
+    tycho_span_set_attr(s, "zero", TYCHO_AV_INT(0));
+    tycho_span_set_attr(s, "dzero", TYCHO_AV_DBL(0.0));
+    tycho_span_set_attr(s, "big", TYCHO_AV_INT(INT64_MIN));
+    tycho_span_set_attr(s, "t", TYCHO_AV_BOOL(1));
+    tycho_span_set_attr(s, "over", TYCHO_AV_INT(1)); /* dropped: counted */
+    tycho_span_event_t *ev = tycho_span_add_event(s, "", 0);
+    tycho_span_event_set_attr(s, ev, "k", TYCHO_AV_STR("v"));
+    tycho_span_link_t *ln = tycho_span_add_link(s, tid, pid, 0x01, 1, "a=b");
+    if (ln) tycho_span_link_set_attr(s, ln, "l", TYCHO_AV_DBL(-2.5));
+    tycho_span_set_status(s, TYCHO_SPAN_STATUS_ERROR, "it \xe2\x82 broke");
+    tycho_span_end(s, UINT64_MAX);
+    tycho_span_t *bare = tycho_span_new(NULL, TYCHO_SPAN_KIND_INTERNAL, NULL);
+
+    tycho_export_kvs_t res = {0};
+    tycho_export_kvs_set(&res, "aws.log.group.names", "/a,,/b,");
+    tycho_export_kvs_set(&res, "x", "");
+    tycho_span_t *spans[] = {s, bare};
+    for (size_t n = 0; n <= 2; n++) {
+        tycho_buf_t out = TYCHO_BUF_INIT;
+        assert_int_equal(tycho_otlp_encode_traces(n ? &res : NULL, spans, n, &out), 0);
+        Tycho__Otlp__ExportTraceServiceRequest *r =
+            tycho__otlp__export_trace_service_request__unpack(NULL, out.len, (uint8_t *)out.data);
+        assert_non_null(r);
+        assert_int_equal(r->resource_spans[0]->scope_spans[0]->n_spans, n);
+        assert_canonical_otlp(r, &out);
+        if (n) {
+            Tycho__Otlp__Span *m = r->resource_spans[0]->scope_spans[0]->spans[0];
+            assert_string_equal(m->name, "bad \xEF\xBF\xBD name");
+            assert_int_equal(m->n_attributes, 6);
+            assert_int_equal(m->dropped_attributes_count, 1);
+            assert_string_equal(m->attributes[1]->value->string_value, "a\xEF\xBF\xBD");
+            assert_int_equal(m->attributes[4]->value->int_value, INT64_MIN);
+            assert_string_equal(m->status->message, "it \xEF\xBF\xBD\xEF\xBF\xBD broke");
+            Tycho__Otlp__KeyValue *g = r->resource_spans[0]->resource->attributes[0];
+            assert_int_equal(g->value->array_value->n_values, 4);
+        }
+        tycho__otlp__export_trace_service_request__free_unpacked(r, NULL);
+        tycho_buf_free(&out);
+    }
+    tycho_export_kvs_free(&res);
+    tycho_span_free(s);
+    tycho_span_free(bare);
+}
+
 static void test_otlp(void **state)
 {
     (void)state;
@@ -183,6 +254,7 @@ static void test_otlp(void **state)
     assert_int_equal(m2->flags, 0x100);
     assert_null(m2->status); /* UNSET is not sent */
     assert_int_equal(m2->end_time_unix_nano, 3000);
+    assert_canonical_otlp(r, &out);
     tycho__otlp__export_trace_service_request__free_unpacked(r, NULL);
     tycho_buf_free(&out);
     tycho_export_kvs_free(&res);
@@ -658,6 +730,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_utf8),         cmocka_unit_test(test_snappy_block),
         cmocka_unit_test(test_otlp),         cmocka_unit_test(test_otlp_response),
+        cmocka_unit_test(test_otlp_wire),
         cmocka_unit_test(test_remote_write), cmocka_unit_test(test_loki_time),
         cmocka_unit_test(test_loki_entry),   cmocka_unit_test(test_loki_encode),
         cmocka_unit_test(test_loki_wire_edges),
