@@ -1,7 +1,6 @@
 #define _GNU_SOURCE /* qsort_r */
 #include "exporters/loki_encode.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +159,12 @@ static size_t unescape(const char *s, size_t n, char *o)
     return k;
 }
 
+/* isdigit(3) without the locale table lookup */
+static int is_digit(char c)
+{
+    return (unsigned char)(c - '0') < 10;
+}
+
 /* a / b rounded towards minus infinity (b > 0) */
 static int64_t floor_div(int64_t a, int64_t b)
 {
@@ -190,7 +195,7 @@ int tycho_loki_parse_time(const char *s, size_t n, int64_t *ns)
         if (e - p < width[f]) return -1;
         int x = 0;
         for (int i = 0; i < width[f]; i++) {
-            if (!isdigit((unsigned char)p[i])) return -1;
+            if (!is_digit(p[i])) return -1;
             x = x * 10 + (p[i] - '0');
         }
         v[f] = x;
@@ -207,7 +212,7 @@ int tycho_loki_parse_time(const char *s, size_t n, int64_t *ns)
     if (p < e && *p == '.') {
         p++;
         int digits = 0;
-        while (p < e && isdigit((unsigned char)*p)) {
+        while (p < e && is_digit(*p)) {
             if (digits < 9) frac = frac * 10 + (*p - '0');
             digits++;
             p++;
@@ -219,9 +224,9 @@ int tycho_loki_parse_time(const char *s, size_t n, int64_t *ns)
     int64_t offset = 0;
     if (p < e && (*p == 'Z' || *p == 'z')) {
         p++;
-    } else if (p + 6 == e && (*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
-               isdigit((unsigned char)p[2]) && p[3] == ':' && isdigit((unsigned char)p[4]) &&
-               isdigit((unsigned char)p[5])) {
+    } else if (p + 6 == e && (*p == '+' || *p == '-') && is_digit(p[1]) &&
+               is_digit(p[2]) && p[3] == ':' && is_digit(p[4]) &&
+               is_digit(p[5])) {
         int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
         offset = (int64_t)(hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
         p += 6;
@@ -250,6 +255,24 @@ static const char *norm_level(const char *s, size_t n)
 }
 
 #define MAX_FIELD 128
+
+/* Whether s[0..n) holds a byte below 0x20 or 0x7F, eight bytes at a time:
+ * (w - 0x20..) & ~w & 0x80.. is non-zero exactly when some byte of w is
+ * below 0x20, and the same test of w ^ 0x7F.. against 0x01.. finds 0x7F. */
+static int has_control(const char *s, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    size_t i = 0;
+    for (; n - i >= 8; i += 8) {
+        uint64_t w, x;
+        memcpy(&w, s + i, 8);
+        x = w ^ (0x7F * ones);
+        if (((w - 0x20 * ones) & ~w & high) | ((x - ones) & ~x & high)) return 1;
+    }
+    for (; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return 1;
+    return 0;
+}
 
 enum { F_TIME, F_LEVEL, F_SERVICE, F_TRACE, F_SPAN, F_REQUEST, F_COUNT };
 static const char *const field_names[F_COUNT] = {"time",     "level",   "service",
@@ -345,10 +368,7 @@ tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, unsigned 
          * (it lies between ASCII quotes); an unescaped \u may not be. */
         int ok = n > 0 && n <= MAX_FIELD &&
                  ((en->utf8 && !f[i].esc) || tycho_export_utf8_valid(d, n));
-        int ctl = 0;
-        for (size_t j = 0; ok && j < n; j++) /* bounded by MAX_FIELD */
-            ctl |= (unsigned char)d[j] < 0x20 || d[j] == 0x7f;
-        if (ok && !ctl) *dst[i] = d;
+        if (ok && !has_control(d, n)) *dst[i] = d;
         d += f[i].n + 1;
     }
     return en;
@@ -463,11 +483,13 @@ static int encode_json(tycho_loki_entry_t *const *en, const stream_t *st, size_t
 typedef struct wire_entry {
     const char *line;
     size_t line_len, ts_size, size;
+    size_t meta_len[3]; /* of trace_id, span_id, request_id (0: absent) */
     int64_t sec;
     int64_t nanos; /* int32 on the wire: 0..999999999 */
 } wire_entry_t;
 
 static const char *const meta_names[3] = {"trace_id", "span_id", "request_id"};
+static const size_t meta_name_lens[3] = {8, 7, 10};
 
 static void meta_values(const tycho_loki_entry_t *e, const char *mv[3])
 {
@@ -477,9 +499,9 @@ static void meta_values(const tycho_loki_entry_t *e, const char *mv[3])
 }
 
 /* LabelPairAdapter {name = 1, value = 2}: both are never empty here. */
-static size_t pair_size(const char *name, const char *value)
+static size_t pair_size(int m, size_t value_len)
 {
-    return tycho_pb_len_size(strlen(name)) + tycho_pb_len_size(strlen(value));
+    return tycho_pb_len_size(meta_name_lens[m]) + tycho_pb_len_size(value_len);
 }
 
 static int wire_entry(tycho_export_arena_t *a, const tycho_loki_entry_t *e, wire_entry_t *w)
@@ -501,8 +523,10 @@ static int wire_entry(tycho_export_arena_t *a, const tycho_loki_entry_t *e, wire
     if (w->line_len) w->size += tycho_pb_len_size(w->line_len);
     const char *mv[3];
     meta_values(e, mv);
-    for (int m = 0; m < 3; m++)
-        if (mv[m]) w->size += tycho_pb_len_size(pair_size(meta_names[m], mv[m]));
+    for (int m = 0; m < 3; m++) {
+        w->meta_len[m] = mv[m] ? strlen(mv[m]) : 0;
+        if (mv[m]) w->size += tycho_pb_len_size(pair_size(m, w->meta_len[m]));
+    }
     return 0;
 }
 
@@ -517,9 +541,9 @@ static uint8_t *put_entry(uint8_t *p, const tycho_loki_entry_t *e, const wire_en
     meta_values(e, mv);
     for (int m = 0; m < 3; m++) {
         if (!mv[m]) continue;
-        p = tycho_pb_put_len(p, 3, pair_size(meta_names[m], mv[m]));
-        p = tycho_pb_put_bytes(p, 1, meta_names[m], strlen(meta_names[m]));
-        p = tycho_pb_put_bytes(p, 2, mv[m], strlen(mv[m]));
+        p = tycho_pb_put_len(p, 3, pair_size(m, w->meta_len[m]));
+        p = tycho_pb_put_bytes(p, 1, meta_names[m], meta_name_lens[m]);
+        p = tycho_pb_put_bytes(p, 2, mv[m], w->meta_len[m]);
     }
     return p;
 }

@@ -540,6 +540,21 @@ static void test_loki_entry(void **state)
     assert_string_equal(e->level, "error");
     free(e);
 
+    /* a control byte anywhere in an id (raw 0x7F, or \u0001 unescaped) refuses it */
+    for (int at = 0; at < 20; at++) {
+        char id[32], l8[160];
+        memset(id, 'a', 20);
+        id[20] = 0;
+        snprintf(l8, sizeof l8, "{\"span_id\":\"%s\",\"trace_id\":\"%.*s\\u0001%s\"}", id, at,
+                 id, id + at + 1);
+        id[at] = 0x7f;
+        memcpy(strstr(l8, "aaaa"), id, 20);
+        e = tycho_loki_entry_new(l8, strlen(l8), TYCHO_LOKI_LINE_UTF8);
+        assert_null(e->span_id);
+        assert_null(e->trace_id);
+        free(e);
+    }
+
     /* quotes inside strings: escaped ones do not end them, an escaped
      * backslash before a quote does not escape it */
     const char *l7 = "{\"msg\":\"a \\\"level\\\":\\\"error\\\\\",\"x\":\"\\\\\\\"\","
