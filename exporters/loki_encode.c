@@ -224,9 +224,8 @@ int tycho_loki_parse_time(const char *s, size_t n, int64_t *ns)
     int64_t offset = 0;
     if (p < e && (*p == 'Z' || *p == 'z')) {
         p++;
-    } else if (p + 6 == e && (*p == '+' || *p == '-') && is_digit(p[1]) &&
-               is_digit(p[2]) && p[3] == ':' && is_digit(p[4]) &&
-               is_digit(p[5])) {
+    } else if (p + 6 == e && (*p == '+' || *p == '-') && is_digit(p[1]) && is_digit(p[2]) &&
+               p[3] == ':' && is_digit(p[4]) && is_digit(p[5])) {
         int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
         offset = (int64_t)(hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
         p += 6;
@@ -310,8 +309,8 @@ tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, unsigned 
                 if (!(vend = string_end(p, e, &vesc))) break;
                 if (!kesc)
                     for (int i = 0; i < F_COUNT; i++)
-                        if (field_lens[i] == kn && memcmp(field_names[i], k, kn) == 0 &&
-                            !f[i].p && (size_t)(vend - vs - 2) <= MAX_FIELD * 6) {
+                        if (field_lens[i] == kn && memcmp(field_names[i], k, kn) == 0 && !f[i].p &&
+                            (size_t)(vend - vs - 2) <= MAX_FIELD * 6) {
                             f[i].p = vs + 1;
                             f[i].n = (size_t)(vend - vs - 2);
                             f[i].esc = vesc;
@@ -366,8 +365,8 @@ tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, unsigned 
         /* bounded, printable, valid UTF-8: anything else is not a label or id.
          * An unescaped piece of a line known to be valid UTF-8 is valid too
          * (it lies between ASCII quotes); an unescaped \u may not be. */
-        int ok = n > 0 && n <= MAX_FIELD &&
-                 ((en->utf8 && !f[i].esc) || tycho_export_utf8_valid(d, n));
+        int ok =
+            n > 0 && n <= MAX_FIELD && ((en->utf8 && !f[i].esc) || tycho_export_utf8_valid(d, n));
         if (ok && !has_control(d, n)) *dst[i] = d;
         d += f[i].n + 1;
     }

@@ -28,7 +28,7 @@ typedef struct pbw {
     struct pbw_str {
         const char *p;
         size_t n;
-    } *strs;
+    } * strs;
     size_t nstrs, cap_strs, istr;
     int failed;
 } pbw_t;

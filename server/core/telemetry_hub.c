@@ -14,7 +14,7 @@
 
 #define SPAN_RING_CAPACITY 4096 /* 16 wake-ups' worth (TYCHO_HUB_WAKE_EVERY) */
 #define DRAIN_INTERVAL_MS 50    /* the longest a span waits in its ring */
-#define EXPORT_FLUSH_MS 3000 /* final export flush at shutdown */
+#define EXPORT_FLUSH_MS 3000    /* final export flush at shutdown */
 
 struct tycho_hub {
     tycho_metrics_t *reg;

@@ -115,17 +115,16 @@ static void test_snappy_block(void **state)
 
 /* --- OTLP --------------------------------------------------------------- */
 
-/* The hand-written request is byte for byte what protobuf-c packs for the
- * message it decodes to. */
-static void assert_canonical_otlp(const Tycho__Otlp__ExportTraceServiceRequest *r,
-                                  const tycho_buf_t *out)
+/* A hand-written body is byte for byte what protobuf-c packs for the
+ * message it decodes to (the OTLP request, the Loki push). */
+static void assert_canonical(const ProtobufCMessage *m, const tycho_buf_t *body)
 {
-    size_t n = tycho__otlp__export_trace_service_request__get_packed_size(r);
-    assert_int_equal(n, out->len);
+    size_t n = protobuf_c_message_get_packed_size(m);
+    assert_int_equal(n, body->len);
     uint8_t *again = malloc(n + 1);
     assert_non_null(again);
-    tycho__otlp__export_trace_service_request__pack(r, again);
-    assert_memory_equal(again, out->data, n);
+    protobuf_c_message_pack(m, again);
+    assert_memory_equal(again, body->data, n);
     free(again);
 }
 
@@ -166,7 +165,7 @@ static void test_otlp_wire(void **state)
             tycho__otlp__export_trace_service_request__unpack(NULL, out.len, (uint8_t *)out.data);
         assert_non_null(r);
         assert_int_equal(r->resource_spans[0]->scope_spans[0]->n_spans, n);
-        assert_canonical_otlp(r, &out);
+        assert_canonical(&r->base, &out);
         if (n) {
             Tycho__Otlp__Span *m = r->resource_spans[0]->scope_spans[0]->spans[0];
             assert_string_equal(m->name, "bad \xEF\xBF\xBD name");
@@ -254,7 +253,7 @@ static void test_otlp(void **state)
     assert_int_equal(m2->flags, 0x100);
     assert_null(m2->status); /* UNSET is not sent */
     assert_int_equal(m2->end_time_unix_nano, 3000);
-    assert_canonical_otlp(r, &out);
+    assert_canonical(&r->base, &out);
     tycho__otlp__export_trace_service_request__free_unpacked(r, NULL);
     tycho_buf_free(&out);
     tycho_export_kvs_free(&res);
@@ -492,8 +491,12 @@ static void test_loki_time(void **state)
         if (i < 4) y = (int[]){1904, 1969, 2000, 2100}[i], mo = 2, d = 29 + i % 3;
         char t[40];
         snprintf(t, sizeof t, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, sec);
-        struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-                        .tm_hour = h, .tm_min = mi, .tm_sec = sec};
+        struct tm tm = {.tm_year = y - 1900,
+                        .tm_mon = mo - 1,
+                        .tm_mday = d,
+                        .tm_hour = h,
+                        .tm_min = mi,
+                        .tm_sec = sec};
         int64_t want = (int64_t)timegm(&tm) * 1000000000;
         assert_int_equal(tycho_loki_parse_time(t, strlen(t), &ns), 0);
         assert_int_equal(ns, want);
@@ -545,8 +548,8 @@ static void test_loki_entry(void **state)
         char id[32], l8[160];
         memset(id, 'a', 20);
         id[20] = 0;
-        snprintf(l8, sizeof l8, "{\"span_id\":\"%s\",\"trace_id\":\"%.*s\\u0001%s\"}", id, at,
-                 id, id + at + 1);
+        snprintf(l8, sizeof l8, "{\"span_id\":\"%s\",\"trace_id\":\"%.*s\\u0001%s\"}", id, at, id,
+                 id + at + 1);
         id[at] = 0x7f;
         memcpy(strstr(l8, "aaaa"), id, 20);
         e = tycho_loki_entry_new(l8, strlen(l8), TYCHO_LOKI_LINE_UTF8);
@@ -591,17 +594,19 @@ static void test_loki_entry(void **state)
     free(e);
 }
 
-/* The hand-written body is byte for byte what protobuf-c packs for the
- * message it decodes to. */
-static void assert_canonical_loki(const Tycho__Loki__PushRequest *p, const tycho_buf_t *raw)
+/* Encodes entries (protobuf + snappy) into z and decodes them back: raw is
+ * the unsnappied body, checked canonical. */
+static Tycho__Loki__PushRequest *loki_round_trip(tycho_loki_entry_t *const *en, size_t n,
+                                                 const tycho_loki_options_t *o, tycho_buf_t *z,
+                                                 tycho_buf_t *raw)
 {
-    size_t n = tycho__loki__push_request__get_packed_size(p);
-    assert_int_equal(n, raw->len);
-    uint8_t *again = malloc(n + 1);
-    assert_non_null(again);
-    tycho__loki__push_request__pack(p, again);
-    assert_memory_equal(again, raw->data, n);
-    free(again);
+    assert_int_equal(tycho_loki_encode(en, n, o, z), 0);
+    *raw = unsnappy(z);
+    Tycho__Loki__PushRequest *p =
+        tycho__loki__push_request__unpack(NULL, raw->len, (uint8_t *)raw->data);
+    assert_non_null(p);
+    assert_canonical(&p->base, raw);
+    return p;
 }
 
 /* Edge cases of the wire format: a time before 1970 (a 10-byte varint), the
@@ -620,11 +625,8 @@ static void test_loki_wire_edges(void **state)
     }
     tycho_loki_options_t o = {NULL, NULL, 0, NULL};
     tycho_buf_t z = TYCHO_BUF_INIT;
-    assert_int_equal(tycho_loki_encode(en, 4, &o, &z), 0);
-    tycho_buf_t raw = unsnappy(&z);
-    Tycho__Loki__PushRequest *p =
-        tycho__loki__push_request__unpack(NULL, raw.len, (uint8_t *)raw.data);
-    assert_non_null(p);
+    tycho_buf_t raw;
+    Tycho__Loki__PushRequest *p = loki_round_trip(en, 4, &o, &z, &raw);
     assert_int_equal(p->n_streams, 1);
     Tycho__Loki__StreamAdapter *s = p->streams[0];
     assert_string_equal(s->labels, "{level=\"unknown\", service=\"tycho\"}");
@@ -636,7 +638,6 @@ static void test_loki_wire_edges(void **state)
     assert_string_equal(s->entries[1]->structured_metadata[0]->value, "t");
     assert_string_equal(s->entries[2]->line, "");
     assert_string_equal(s->entries[3]->line, "{\"msg\":\"bad \xEF\xBF\xBD\"}");
-    assert_canonical_loki(p, &raw);
     tycho__loki__push_request__free_unpacked(p, NULL);
     tycho_buf_free(&raw);
     tycho_buf_free(&z);
@@ -666,11 +667,8 @@ static void test_loki_encode(void **state)
     tycho_export_kvs_set(&labels, "zone", "b");
     tycho_loki_options_t o = {&labels, "defsvc", 0, NULL};
     tycho_buf_t z = TYCHO_BUF_INIT;
-    assert_int_equal(tycho_loki_encode(en, 5, &o, &z), 0);
-    tycho_buf_t raw = unsnappy(&z);
-    Tycho__Loki__PushRequest *p =
-        tycho__loki__push_request__unpack(NULL, raw.len, (uint8_t *)raw.data);
-    assert_non_null(p);
+    tycho_buf_t raw;
+    Tycho__Loki__PushRequest *p = loki_round_trip(en, 5, &o, &z, &raw);
     assert_int_equal(p->n_streams, 4);
     /* first-seen order; labels sorted by name; Go-style escapes */
     assert_string_equal(p->streams[0]->labels,
@@ -692,7 +690,6 @@ static void test_loki_encode(void **state)
     assert_string_equal(s0->entries[1]->line, lines[0]);
     assert_string_equal(s0->entries[1]->structured_metadata[0]->name, "trace_id");
     assert_int_equal(p->streams[3]->entries[0]->timestamp->nanos, 7);
-    assert_canonical_loki(p, &raw);
     tycho__loki__push_request__free_unpacked(p, NULL);
     tycho_buf_free(&raw);
 
@@ -743,12 +740,11 @@ static void test_loki_encode(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_utf8),         cmocka_unit_test(test_snappy_block),
-        cmocka_unit_test(test_otlp),         cmocka_unit_test(test_otlp_response),
-        cmocka_unit_test(test_otlp_wire),
-        cmocka_unit_test(test_remote_write), cmocka_unit_test(test_loki_time),
-        cmocka_unit_test(test_loki_entry),   cmocka_unit_test(test_loki_encode),
-        cmocka_unit_test(test_loki_wire_edges),
+        cmocka_unit_test(test_utf8),        cmocka_unit_test(test_snappy_block),
+        cmocka_unit_test(test_otlp),        cmocka_unit_test(test_otlp_response),
+        cmocka_unit_test(test_otlp_wire),   cmocka_unit_test(test_remote_write),
+        cmocka_unit_test(test_loki_time),   cmocka_unit_test(test_loki_entry),
+        cmocka_unit_test(test_loki_encode), cmocka_unit_test(test_loki_wire_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
