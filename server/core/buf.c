@@ -89,6 +89,18 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
     return len;
 }
 
+int tycho_buf_append_int(tycho_buf_t *b, long long v)
+{
+    char tmp[24], *e = tmp + sizeof tmp, *p = e;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--p = '-';
+    return tycho_buf_append(b, p, (size_t)(e - p));
+}
+
 int tycho_buf_append_json_string(tycho_buf_t *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -98,6 +110,12 @@ int tycho_buf_append_json_string(tycho_buf_t *b, const char *s, size_t n)
     char *o = b->data + b->len;
     *o++ = '"';
     for (size_t i = 0; i < n;) {
+        size_t run = i; /* printable ASCII other than '"' and '\\' is copied as is */
+        while (run < n && u[run] >= 0x20 && u[run] < 0x7F && u[run] != '"' && u[run] != '\\')
+            run++;
+        memcpy(o, u + i, run - i);
+        o += run - i;
+        if ((i = run) == n) break;
         unsigned char c = u[i];
         if (c == '"' || c == '\\') {
             *o++ = '\\';

@@ -23,6 +23,8 @@ int tycho_buf_append(tycho_buf_t *b, const void *p, size_t n);
 int tycho_buf_puts(tycho_buf_t *b, const char *s);
 int tycho_buf_printf(tycho_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int tycho_buf_vprintf(tycho_buf_t *b, const char *fmt, va_list ap);
+/* Appends v in decimal (as printf's %lld, without printf). */
+int tycho_buf_append_int(tycho_buf_t *b, long long v);
 /* Appends s as a quoted JSON string: escapes quotes, backslash and control
  * characters, and replaces invalid UTF-8 with U+FFFD. */
 int tycho_buf_append_json_string(tycho_buf_t *b, const char *s, size_t n);

@@ -74,13 +74,43 @@ const tycho_log_context_t *tycho_log_get_context(void)
     return t_ctx;
 }
 
-void tycho_log_format_time(char out[31], int64_t unix_ns)
+static void format_time_slow(char out[31], time_t secs, int ns)
 {
-    time_t secs = (time_t)(unix_ns / 1000000000);
     struct tm tm;
     gmtime_r(&secs, &tm);
     size_t n = strftime(out, 31, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 31 - n, ".%09dZ", (int)(unix_ns % 1000000000));
+    snprintf(out + n, 31 - n, ".%09dZ", ns);
+}
+
+/* The formatted second of the last call on this thread: a thread logging many
+ * lines a second formats the date once a second, not once a line. */
+static _Thread_local struct {
+    time_t secs;
+    size_t n; /* 0: that second does not fit text */
+    char text[20]; /* "2026-11-25T21:30:00" */
+} t_second = {(time_t)-1, 0, ""};
+
+void tycho_log_format_time(char out[31], int64_t unix_ns)
+{
+    time_t secs = (time_t)(unix_ns / 1000000000);
+    int ns = (int)(unix_ns % 1000000000);
+    if (secs != t_second.secs) {
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        t_second.n = strftime(t_second.text, sizeof t_second.text, "%Y-%m-%dT%H:%M:%S", &tm);
+        t_second.secs = secs;
+    }
+    size_t n = t_second.n;
+    if (n == 0 || ns < 0) { /* a year past 9999, or before 1970 */
+        format_time_slow(out, secs, ns);
+        return;
+    }
+    memcpy(out, t_second.text, n);
+    out[n] = '.';
+    for (int i = 9; i >= 1; i--, ns /= 10)
+        out[n + (size_t)i] = (char)('0' + ns % 10);
+    out[n + 10] = 'Z';
+    out[n + 11] = '\0';
 }
 
 static void write_stdout(const char *line, size_t len)
@@ -112,7 +142,7 @@ static void append_field(tycho_buf_t *b, const tycho_log_field_t *f)
             tycho_buf_append_json_string(b, f->s, f->n == (size_t)-1 ? strlen(f->s) : f->n);
         break;
     case TYCHO_LF_INT:
-        tycho_buf_printf(b, "%lld", f->i);
+        tycho_buf_append_int(b, f->i);
         break;
     case TYCHO_LF_DBL:
         tycho_buf_printf(b, "%.15g", f->d);
@@ -144,8 +174,12 @@ void tycho_log_write(tycho_log_level_t level, const char *msg, const tycho_log_f
     tycho_log_format_time(when, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
 
     tycho_buf_t b = TYCHO_BUF_INIT;
-    tycho_buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":", when,
-                     tycho_log_level_name(level));
+    tycho_buf_reserve(&b, 256);
+    tycho_buf_puts(&b, "{\"time\":\"");
+    tycho_buf_puts(&b, when);
+    tycho_buf_puts(&b, "\",\"level\":\"");
+    tycho_buf_puts(&b, tycho_log_level_name(level));
+    tycho_buf_puts(&b, "\",\"msg\":");
     tycho_buf_append_json_string(&b, msg, strlen(msg));
     append_key(&b, "service");
     tycho_buf_append_json_string(&b, g_service, strlen(g_service));

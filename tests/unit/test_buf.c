@@ -5,6 +5,7 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -147,12 +148,39 @@ static void test_append_and_printf(void **state)
     tycho_buf_free(&b); /* twice is fine */
 }
 
+static void test_append_int(void **state)
+{
+    (void)state;
+    static const long long values[] = {0, 7, -7, 10, 1234567890123LL, -1000000, LLONG_MAX, LLONG_MIN};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "%lld", values[i]);
+        tycho_buf_t b = TYCHO_BUF_INIT;
+        tycho_buf_puts(&b, "n=");
+        assert_int_equal(tycho_buf_append_int(&b, values[i]), 0);
+        assert_string_equal(b.data + 2, want);
+        assert_int_equal(b.len, 2 + strlen(want));
+        tycho_buf_free(&b);
+    }
+}
+
+/* Long ASCII runs between escapes and multi-byte characters (the copy-a-run
+ * path) come out as one byte at a time would write them. */
+static void test_json_runs(void **state)
+{
+    (void)state;
+    E("GET /a/b?c=d HTTP/1.1 \"x\" tail", "\"GET /a/b?c=d HTTP/1.1 \\\"x\\\" tail\"");
+    E("\xc3\xa9" "abc\xff" "def\n", "\"\xc3\xa9" "abc\xef\xbf\xbd" "def\\n\"");
+    E("~ !#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}", "\"~ !#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_escapes),      cmocka_unit_test(test_every_control_char),
         cmocka_unit_test(test_invalid_utf8),      cmocka_unit_test(test_random_bytes_always_json),
-        cmocka_unit_test(test_append_and_printf),
+        cmocka_unit_test(test_append_and_printf), cmocka_unit_test(test_append_int),
+        cmocka_unit_test(test_json_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
