@@ -34,19 +34,33 @@ command -v node >/dev/null || fail "node not found (install nodejs; scripts/setu
 
 # start_receiver NAME: a loopback receiver.js; sets ${NAME}_PORT and ${NAME}_PID.
 start_receiver() {
-    local name=$1 port=${2:-0} out="$WORK/$1.port"
-    node "$EXP_DIR/receiver.js" "$port" >"$out" 2>"$WORK/$1.err" &
-    local pid=$!
-    PIDS+=("$pid")
-    # (node may take seconds to start on a loaded machine)
-    for _ in $(seq 400); do
-        if grep -q '^PORT ' "$out" 2>/dev/null; then break; fi
-        kill -0 "$pid" 2>/dev/null || fail "receiver $name died: $(cat "$WORK/$1.err")"
-        sleep 0.05
+    local name=$1 port=${2:-0} out="$WORK/$1.port" try pid t0=$SECONDS
+    # A restart on a fixed port may meet it still held for a moment
+    # (EADDRINUSE): the receiver exits and is started again.
+    for try in 1 2 3 4 5; do
+        node "$EXP_DIR/receiver.js" "$port" >"$out" 2>"$WORK/$1.err" &
+        pid=$!
+        PIDS+=("$pid")
+        # (node may take seconds to start on a loaded machine)
+        for _ in $(seq 400); do
+            grep -q '^PORT ' "$out" 2>/dev/null && break
+            receiver_gone "$pid" && break
+            sleep 0.05
+        done
+        grep -q '^PORT ' "$out" && break
+        stop_pid "$pid"
+        echo "receiver $name (port $port), attempt $try: no PORT line after $((SECONDS - t0))s:" \
+            "$(head -c 400 "$WORK/$1.err")" >&2
+        sleep 0.3
     done
     grep -q '^PORT ' "$out" || fail "receiver $name did not start: $(cat "$WORK/$1.err")"
     printf -v "${name}_PORT" '%s' "$(sed -n 's/^PORT //p' "$out")"
     printf -v "${name}_PID" '%s' "$pid"
+}
+
+# receiver_gone PID: the process has exited (a zombie not yet reaped counts).
+receiver_gone() {
+    ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
 }
 
 # stop_pid PID: stops one process we started.
