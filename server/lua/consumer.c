@@ -1,5 +1,6 @@
 #include "lua/consumer.h"
 
+#include "lua/drain_notice.h"
 #include "aws/services.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -220,9 +221,7 @@ struct tycho_consumers {
     void *gen_ud;
     cqueue_t *queues;
     int draining;
-    void (*drain_cb)(void *ud);
-    void *drain_ud;
-    uv_timer_t *drain_timer; /* runs drain_cb from the loop */
+    tycho_drain_notice_t drained;
     double depth_interval;
     tycho_metrics_t *registry;
     tycho_metric_t *m_received, *m_processed, *m_failed, *m_duration, *m_depth;
@@ -1095,31 +1094,20 @@ void tycho_consumers_bind(tycho_consumers_t *c, tycho_lua_gen_t *g)
     }
 }
 
-static void on_drain_timer(uv_timer_t *t)
-{
-    tycho_consumers_t *c = t->data;
-    timer_free(&c->drain_timer);
-    void (*cb)(void *) = c->drain_cb;
-    c->drain_cb = NULL;
-    if (cb) cb(c->drain_ud);
-}
-
 static void maybe_drained(tycho_consumers_t *c)
 {
-    if (!c->draining || !c->drain_cb || c->drain_timer) return;
+    if (!c->draining) return;
     for (cqueue_t *q = c->queues; q; q = q->next) {
         if (q->ndels && !q->del_call) flush_deletes(q);
         if (!queue_idle(q)) return;
     }
-    c->drain_timer = timer_new(c, c);
-    if (c->drain_timer) uv_timer_start(c->drain_timer, on_drain_timer, 0, 0);
+    tycho_drain_notice_deliver(&c->drained, c->loop);
 }
 
 void tycho_consumers_drain(tycho_consumers_t *c, void (*done)(void *ud), void *ud)
 {
     c->draining = 1;
-    c->drain_cb = done;
-    c->drain_ud = ud;
+    tycho_drain_notice_arm(&c->drained, done, ud);
     int inflight = 0;
     for (cqueue_t *q = c->queues; q; q = q->next) {
         stop_polling(q);
@@ -1135,8 +1123,7 @@ void tycho_consumers_free(tycho_consumers_t *c)
 {
     if (!c) return;
     c->draining = 1;
-    c->drain_cb = NULL;
-    timer_free(&c->drain_timer);
+    tycho_drain_notice_cancel(&c->drained);
     while (c->queues) {
         cqueue_t *q = c->queues;
         stop_polling(q);

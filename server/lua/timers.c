@@ -1,5 +1,6 @@
 #include "lua/timers.h"
 
+#include "lua/drain_notice.h"
 #include "core/log.h"
 
 #include <lauxlib.h>
@@ -177,9 +178,7 @@ struct tycho_timers {
     void *gen_ud;
     ctimer_t *timers;
     int draining;
-    void (*drain_cb)(void *ud);
-    void *drain_ud;
-    uv_timer_t *drain_timer;
+    tycho_drain_notice_t drained;
 };
 
 static void free_handle(uv_handle_t *h)
@@ -208,25 +207,12 @@ static void ctimer_free(ctimer_t *ct)
     free(ct);
 }
 
-static void on_drained(uv_timer_t *t)
-{
-    tycho_timers_t *tm = t->data;
-    handle_close(&tm->drain_timer);
-    void (*cb)(void *) = tm->drain_cb;
-    tm->drain_cb = NULL;
-    if (cb) cb(tm->drain_ud);
-}
-
 static void maybe_drained(tycho_timers_t *tm)
 {
-    if (!tm->draining || !tm->drain_cb || tm->drain_timer) return;
+    if (!tm->draining) return;
     for (ctimer_t *ct = tm->timers; ct; ct = ct->next)
         if (ct->task) return;
-    tm->drain_timer = malloc(sizeof *tm->drain_timer);
-    if (!tm->drain_timer) return;
-    uv_timer_init(tm->loop, tm->drain_timer);
-    tm->drain_timer->data = tm;
-    uv_timer_start(tm->drain_timer, on_drained, 0, 0);
+    tycho_drain_notice_deliver(&tm->drained, tm->loop);
 }
 
 static void on_done(tycho_lua_task_t *t, int status, int nres)
@@ -381,8 +367,7 @@ void tycho_timers_bind(tycho_timers_t *tm, tycho_lua_gen_t *g)
 void tycho_timers_drain(tycho_timers_t *tm, void (*done)(void *ud), void *ud)
 {
     tm->draining = 1;
-    tm->drain_cb = done;
-    tm->drain_ud = ud;
+    tycho_drain_notice_arm(&tm->drained, done, ud);
     int running = 0;
     for (ctimer_t *ct = tm->timers; ct; ct = ct->next) {
         handle_close(&ct->tick);
@@ -397,8 +382,7 @@ void tycho_timers_free(tycho_timers_t *tm)
 {
     if (!tm) return;
     tm->draining = 1;
-    tm->drain_cb = NULL;
-    handle_close(&tm->drain_timer);
+    tycho_drain_notice_cancel(&tm->drained);
     while (tm->timers) {
         ctimer_t *ct = tm->timers;
         if (ct->task) tycho_lua_task_cancel(ct->task);
