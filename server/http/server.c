@@ -4,6 +4,7 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <linux/filter.h>
 #include <malloc.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -24,7 +25,7 @@ static void on_listener_closed(uv_handle_t *h)
 {
     tycho_http_server_t *srv = h->data;
     if (--srv->listener_handles > 0) return;
-    close(srv->listen_fd);
+    if (srv->listen_fd >= 0) close(srv->listen_fd); /* a drain closed it already */
     srv->listening = 0;
     if (srv->draining && !srv->conns && srv->on_empty) srv->on_empty(srv);
 }
@@ -168,9 +169,35 @@ int tycho_http_server_start(tycho_http_server_t *srv, uv_loop_t *loop, const tyc
     return rc;
 }
 
-/* Closing a listening socket resets the connections still queued in its
- * backlog: clients whose handshake completed and who sent a request would see
- * a reset. Take them first, so they are answered (with Connection: close). */
+/* A socket filter on a listener that drops SYNs (the TCP header starts the
+ * packet the filter sees; byte 13 holds the flags: SYN set, ACK clear). No new
+ * handshake starts; the ones under way still complete, since their ACKs pass.
+ * A client whose SYN was dropped sends it again a second later and then meets
+ * a closed port (refused) or another worker's listener. Best effort: without
+ * the filter the race below is only likelier. */
+static void refuse_new_handshakes(int fd)
+{
+    struct sock_filter prog[] = {
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
+        BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0),          /* a SYN: dropped */
+        BPF_STMT(BPF_RET | BPF_K, 0xffffffff), /* anything else: whole */
+    };
+    struct sock_fprog fprog = {.len = sizeof prog / sizeof prog[0], .filter = prog};
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) != 0)
+        tycho_log_warn("listener SYN filter not attached; draining without it",
+                       LF_STR("error", strerror(errno)));
+}
+
+/* Closing a listening socket resets the connections in its backlog, and the
+ * half-open ones: a client sees connect() succeed once the SYN-ACK arrives,
+ * sends its request, and gets a reset. So a drain refuses new handshakes,
+ * takes what is queued (answered with Connection: close), waits
+ * HANDSHAKE_GRACE_MS for the handshakes under way to land in the backlog,
+ * takes those, and only then closes the socket. */
+#define HANDSHAKE_GRACE_MS 100
+
 static void accept_backlog(tycho_http_server_t *srv)
 {
     while (srv->stats.open < srv->max_conns) {
@@ -183,14 +210,31 @@ static void accept_backlog(tycho_http_server_t *srv)
     }
 }
 
+static void close_listener(tycho_http_server_t *srv)
+{
+    if (!srv->listening || uv_is_closing((uv_handle_t *)&srv->listener)) return;
+    uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
+    uv_close((uv_handle_t *)&srv->accept_timer, on_listener_closed);
+    close(srv->listen_fd); /* now: the close callbacks come later in the loop turn */
+    srv->listen_fd = -1;
+}
+
+static void on_handshake_grace(uv_timer_t *t)
+{
+    tycho_http_server_t *srv = t->data;
+    accept_backlog(srv);
+    close_listener(srv);
+}
+
 void tycho_http_server_drain(tycho_http_server_t *srv)
 {
     if (srv->draining) return;
     srv->draining = 1;
     if (srv->listening && !uv_is_closing((uv_handle_t *)&srv->listener)) {
+        uv_poll_stop(&srv->listener);
+        refuse_new_handshakes(srv->listen_fd);
         accept_backlog(srv);
-        uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
-        uv_close((uv_handle_t *)&srv->accept_timer, on_listener_closed);
+        uv_timer_start(&srv->accept_timer, on_handshake_grace, HANDSHAKE_GRACE_MS, 0);
     }
     for (tycho_conn_t *c = srv->conns, *next; c; c = next) {
         next = tycho_conn_next(c);
@@ -202,6 +246,7 @@ void tycho_http_server_drain(tycho_http_server_t *srv)
 void tycho_http_server_abort(tycho_http_server_t *srv)
 {
     tycho_http_server_drain(srv);
+    close_listener(srv);
     for (tycho_conn_t *c = srv->conns, *next; c; c = next) {
         next = tycho_conn_next(c);
         tycho_conn_close(c);

@@ -17,6 +17,7 @@ import tycho  # noqa: E402
 from tycho import check  # noqa: E402
 
 GET = b"GET /load HTTP/1.1\r\nHost: t\r\n\r\n"
+GET_CLOSE = b"GET /load HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
 
 
 class LoadClient(threading.Thread):
@@ -28,10 +29,11 @@ class LoadClient(threading.Thread):
     anything else is a failure: a truncated or malformed response, a reset
     after part of a response, a hang."""
 
-    def __init__(self, addr, stop_at):
+    def __init__(self, addr, stop_at, request=GET):
         super().__init__(daemon=True)
         self.addr = addr
         self.stop_at = stop_at
+        self.request = request
         self.ok = 0
         self.closed_ok = 0  # responses carrying Connection: close
         self.idle_close = 0
@@ -72,7 +74,7 @@ class LoadClient(threading.Thread):
                     c = None
                     continue
             try:
-                c.send(GET)
+                c.send(self.request)
             except (BrokenPipeError, ConnectionResetError):
                 self._count("send failed")
                 c.close()
@@ -100,6 +102,17 @@ class LoadClient(threading.Thread):
                 c = None
         if c:
             c.close()
+
+
+def unanswered(clients):
+    """How the clients' requests sent but never answered were seen, by kind:
+    only a close seen before sending (or a refused connect) is clean."""
+    kinds = {}
+    for c in clients:
+        for k, v in c.kinds.items():
+            if k != "stale before send":
+                kinds[k] = kinds.get(k, 0) + v
+    return kinds
 
 
 def slow_upload(addr, total, step, pause, result):
@@ -171,16 +184,11 @@ def test_drain_under_load():
         fails = [f for c in clients for f in c.failures]
         total = sum(c.ok for c in clients)
         idle = sum(c.idle_close for c in clients)
-        kinds = {}
-        for c in clients:
-            for k, v in c.kinds.items():
-                kinds[k] = kinds.get(k, 0) + v
-        print("drain: %d requests answered (%d with Connection: close), %d closes without a response %r, "
-              "upload %r, exit %s after %.2fs" % (total, sum(c.closed_ok for c in clients), idle, kinds, up, rc, took))
+        lost = unanswered(clients)
+        print("drain: %d requests answered (%d with Connection: close), %d closes without a response "
+              "(unanswered %r), upload %r, exit %s after %.2fs"
+              % (total, sum(c.closed_ok for c in clients), idle, lost, up, rc, took))
         check(not fails, "load client failures: %s" % fails[:5])
-        # A request already sent must be answered: only a close seen before
-        # sending (or a refused connect) is clean.
-        lost = {k: v for k, v in kinds.items() if k != "stale before send"}
         check(not lost, "requests sent but not answered during the drain: %r" % lost)
         check(all(c.closed_ok or c.kinds for c in clients), "each client saw the drain close its connection")
         check(all(c.refused or not c.is_alive() for c in clients), "clients ended")
@@ -191,6 +199,35 @@ def test_drain_under_load():
         check(rc == 0, "exit code %s" % rc)
         check(took >= 1.0, "the drain did not wait for the upload (%.2fs)" % took)
         check(srv.wait_log(lambda r: r.get("msg") == "stopped", 1), "no 'stopped' log line")
+
+
+def test_drain_new_connections():
+    """Clients opening a connection per request while the server drains: the
+    listener must not close on a handshake already done or under way (the
+    client's connect() has returned and its request is on the wire), or the
+    kernel resets it. The race is narrow and this only samples it: a
+    regression shows as a failure now and then, not every run (with the
+    listener simply closed, 8 such clients lost a request in about one drain
+    in five)."""
+    answered = 0
+    for trial in range(12):
+        with tycho.Server(env={"TYCHO_ACCESS_LOG": "off"}, workers=2) as srv:
+            clients = [LoadClient(srv.public, time.time() + 15, GET_CLOSE) for _ in range(8)]
+            for c in clients:
+                c.start()
+            time.sleep(0.2 + 0.01 * trial)
+            srv.signal(signal.SIGTERM)
+            for c in clients:
+                c.join(20)
+            rc = srv.wait(10)
+            fails = [f for c in clients for f in c.failures]
+            check(not fails, "trial %d: load client failures: %s" % (trial, fails[:5]))
+            lost = unanswered(clients)
+            check(not lost, "trial %d: requests sent but not answered: %r" % (trial, lost))
+            check(all(c.refused for c in clients), "trial %d: every client ended refused" % trial)
+            check(rc == 0, "trial %d: exit code %s" % (trial, rc))
+            answered += sum(c.ok for c in clients)
+    print("new connections through 12 drains: %d answered, none lost" % answered)
 
 
 def test_drain_timeout():
@@ -393,7 +430,7 @@ def test_admin():
 
 def main():
     for t in (test_admin, test_half_close_large_response, test_pipelining_without_reading, test_idle_server_exits, test_max_connections, test_drain_timeout,
-              test_second_signal, test_drain_under_load):
+              test_second_signal, test_drain_new_connections, test_drain_under_load):
         t0 = time.time()
         t()
         print("%s ok (%.1fs)" % (t.__name__, time.time() - t0))
