@@ -1,4 +1,5 @@
 #include "http/exchange.h"
+#include "http/parser.h"
 
 #include <errno.h>
 #include <string.h>
@@ -12,13 +13,6 @@ const tycho_slice_t *tycho_request_header(const tycho_request_t *req, const char
         if (h->name.n == n && strncasecmp(h->name.p, name, n) == 0) return &h->value;
     }
     return NULL;
-}
-
-/* RFC 9110 5.6.2 tchar */
-static int is_tchar(unsigned char c)
-{
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return 1;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
 static int name_is(const char *name, size_t nlen, const char *what)
@@ -35,7 +29,7 @@ int tycho_response_add_header(tycho_response_t *res, const char *name, size_t nl
     if (!why) why = &dummy;
     if (nlen == 0) return *why = "empty header name", -EINVAL;
     for (size_t i = 0; i < nlen; i++)
-        if (!is_tchar((unsigned char)name[i]))
+        if (!tycho_http_is_tchar((unsigned char)name[i]))
             return *why = "header name is not a token (RFC 9110)", -EINVAL;
     for (size_t i = 0; i < vlen; i++) {
         unsigned char c = (unsigned char)value[i];

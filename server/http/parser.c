@@ -394,9 +394,43 @@ void tycho_http_parser_free(tycho_http_parser_t *p)
     tycho_buf_free(&p->body);
 }
 
+int tycho_http_is_tchar(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return 1;
+    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* llhttp stops at the first byte of a method it does not know (what it
+ * matched before is a known method's prefix: letters). If the token goes on
+ * to a space, the request is well formed with a method tycho does not
+ * implement: 501 (RFC 9110 9.1); anything else is a 400. The token may end in
+ * a later read: until then the parser reads it here, bounded by the header
+ * limit, so the verdict does not depend on where reads were cut. */
+static tycho_parse_result_t judge_method(tycho_http_parser_t *p, const char *base, size_t at,
+                                         size_t from, size_t len, size_t *consumed)
+{
+    p->judging_method = 1;
+    size_t i = at;
+    while (i < len && tycho_http_is_tchar((unsigned char)base[i]) &&
+           p->method_token_len < p->limits.max_header_bytes) {
+        i++;
+        p->method_token_len++;
+    }
+    *consumed = i - from;
+    if (i == len && p->method_token_len < p->limits.max_header_bytes) return TYCHO_PARSE_MORE;
+    if (i == len || p->method_token_len >= p->limits.max_header_bytes)
+        fail(p, 431, "request header section too large");
+    else if (base[i] == ' ' && p->method_token_len > 0)
+        fail(p, 501, "method not implemented");
+    else
+        fail(p, 400, "invalid method");
+    return TYCHO_PARSE_ERROR;
+}
+
 tycho_parse_result_t tycho_http_parser_execute(tycho_http_parser_t *p, const char *base,
                                                size_t from, size_t len, size_t *consumed)
 {
+    if (p->judging_method) return judge_method(p, base, from, from, len, consumed);
     if (llhttp_get_errno(&p->ll) == HPE_PAUSED) llhttp_resume(&p->ll);
     p->base = base;
     size_t pos = from;
@@ -443,6 +477,8 @@ tycho_parse_result_t tycho_http_parser_execute(tycho_http_parser_t *p, const cha
         }
         return TYCHO_PARSE_REQUEST;
     }
+    if (!p->error_status && e == HPE_INVALID_METHOD && err_at)
+        return judge_method(p, base, (size_t)(err_at - base), from, len, consumed);
     if (!p->error_status) {
         p->error_status = 400;
         p->error_reason = llhttp_get_error_reason(&p->ll);
@@ -453,7 +489,8 @@ tycho_parse_result_t tycho_http_parser_execute(tycho_http_parser_t *p, const cha
 
 int tycho_http_parser_mid_headers(const tycho_http_parser_t *p)
 {
-    return p->in_message && !p->headers_done;
+    /* judging a rejected method needs none of the bytes already read */
+    return p->in_message && !p->headers_done && !p->judging_method;
 }
 
 size_t tycho_http_parser_message_start(const tycho_http_parser_t *p)

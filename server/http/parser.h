@@ -70,6 +70,10 @@ typedef struct tycho_http_parser {
     /* the finished request (slices into head/body and f->headers) */
     tycho_request_t req;
     int keep_alive;
+    /* llhttp rejected the method: the rest of its token is being read for the
+     * verdict (501 or 400), method_token_len bytes of it so far */
+    int judging_method;
+    size_t method_token_len;
     int error_status;
     const char *error_reason;
 } tycho_http_parser_t;
@@ -91,5 +95,7 @@ size_t tycho_http_parser_message_start(const tycho_http_parser_t *p);
 void tycho_http_parser_shift(tycho_http_parser_t *p, size_t shift);
 /* After TYCHO_PARSE_REQUEST: ready for the next request on the connection. */
 void tycho_http_parser_next(tycho_http_parser_t *p);
+/* 1 when c may appear in a token (RFC 9110 5.6.2 tchar): methods, field names. */
+int tycho_http_is_tchar(unsigned char c);
 
 #endif

@@ -159,8 +159,9 @@ ROWS = [
     Row("too many fields", many_headers(101), [431], True),
     Row("hundred fields", many_headers(100), [404], False),
     # --- methods and versions ---
-    Row("lower-case method", "get / HTTP/1.1\r\n" + H + "\r\n", [400], True),
-    Row("unknown method", "FROB / HTTP/1.1\r\n" + H + "\r\n", [400], True),
+    Row("lower-case method", "get / HTTP/1.1\r\n" + H + "\r\n", [501], True),
+    Row("unknown method", "FROB / HTTP/1.1\r\n" + H + "\r\n", [501], True),
+    Row("control byte in a method", "GE\x01T / HTTP/1.1\r\n" + H + "\r\n", [400], True),
     Row("CONNECT", "CONNECT t:443 HTTP/1.1\r\nHost: t:443\r\n\r\n", [501], True),
     Row("HTTP/2.0 request line", "GET / HTTP/2.0\r\n" + H + "\r\n", [505], True),
     Row("HTTP/1.2", "GET / HTTP/1.2\r\n" + H + "\r\n", [400], True),
