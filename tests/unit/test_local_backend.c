@@ -3,13 +3,8 @@
  * another client on another thread; waits end at their deadline or on a
  * visibility expiry; cancel, close and stop are clean (run under ASan and
  * valgrind). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include "aws/local_backend.h"
+#include "tests/lib/local_env.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -43,8 +38,7 @@ static int setup(void **state)
     env_t *e = calloc(1, sizeof *e);
     tycho_local_config_t cfg;
     char err[512];
-    snprintf(e->dir, sizeof e->dir, "/tmp/tycho-backend-XXXXXX");
-    assert_non_null(mkdtemp(e->dir));
+    local_tmpdir_make(e->dir, sizeof e->dir, "/tmp/tycho-backend-XXXXXX");
     tycho_local_config_init(&cfg);
     snprintf(cfg.queues, sizeof cfg.queues, "q;q2");
     if (tycho_local_backend_start(e->dir, &cfg, &e->b, err, sizeof err)) fail_msg("start: %s", err);
@@ -55,10 +49,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     env_t *e = *state;
-    char cmd[128];
     tycho_local_backend_stop(e->b);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", e->dir);
-    assert_int_equal(system(cmd), 0);
+    local_tmpdir_remove(e->dir);
     free(e);
     return 0;
 }
@@ -267,9 +259,7 @@ static int noop_teardown(void **state)
 {
     env_t *e = *state;
     if (e->b) tycho_local_backend_stop(e->b);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", e->dir);
-    assert_int_equal(system(cmd), 0);
+    local_tmpdir_remove(e->dir);
     free(e);
     return 0;
 }

@@ -2,83 +2,22 @@
  * tycho_local_exec with an injected clock: tables, items, conditional
  * writes, update expressions, ReturnValues, Query/Scan (key conditions,
  * GSIs, filters, projections, pagination), batches, TTL, limits, errors. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include "aws/local_store.h"
+#include "tests/lib/local_env.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-typedef struct env {
-    char dir[64];
-    tycho_local_store_t *s;
-    int64_t now;
-    int status;
-    cJSON *body;
-} env_t;
-
-static int env_open(env_t *e, const char *tables)
-{
-    tycho_local_config_t cfg;
-    char err[512];
-    tycho_local_config_init(&cfg);
-    cfg.queues[0] = '\0';
-    snprintf(cfg.tables, sizeof cfg.tables, "%s", tables);
-    if (tycho_local_store_open(e->dir, &cfg, e->now, &e->s, err, sizeof err)) {
-        fprintf(stderr, "open: %s\n", err);
-        return -1;
-    }
-    return 0;
-}
+typedef local_env_t env_t;
 
 static int setup(void **state)
 {
-    env_t *e = calloc(1, sizeof *e);
-    snprintf(e->dir, sizeof e->dir, "/tmp/tycho-ddb-XXXXXX");
-    assert_non_null(mkdtemp(e->dir));
-    e->now = 1700000000000;
-    assert_int_equal(env_open(e, ""), 0);
-    *state = e;
+    *state = local_env_new("/tmp/tycho-ddb-XXXXXX", "", "", 1);
     return 0;
 }
 
-static int teardown(void **state)
-{
-    env_t *e = *state;
-    char cmd[128];
-    cJSON_Delete(e->body);
-    tycho_local_store_close(e->s);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", e->dir);
-    assert_int_equal(system(cmd), 0);
-    free(e);
-    return 0;
-}
-
-static cJSON *ddb(env_t *e, const char *op, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static cJSON *ddb(env_t *e, const char *op, const char *fmt, ...)
-{
-    char body[16384], target[128];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof body, fmt, ap);
-    va_end(ap);
-    snprintf(target, sizeof target, "DynamoDB_20120810.%s", op);
-    tycho_local_result_t r;
-    assert_int_equal(tycho_local_exec(e->s, target, body, strlen(body), e->now, &r), 0);
-    cJSON_Delete(e->body);
-    e->status = r.status;
-    e->body = cJSON_Parse(r.body);
-    if (!e->body) fail_msg("%s: unparsable response %s", op, r.body);
-    tycho_local_result_free(&r);
-    return e->body;
-}
+/* Runs DynamoDB_20120810.<op> with a printf-formatted body; keeps status/body. */
+#define ddb(e, op, ...) local_env_call((e), "DynamoDB_20120810", (op), __VA_ARGS__)
 
 static const char *type_of(env_t *e)
 {
@@ -785,7 +724,7 @@ static void test_config_tables(void **state)
 {
     env_t *e = *state;
     tycho_local_store_close(e->s);
-    assert_int_equal(env_open(e, TYCHO_LOCAL_DEFAULT_TABLES ";small:pk=k/N"), 0);
+    assert_int_equal(local_env_open(e, "", TYCHO_LOCAL_DEFAULT_TABLES ";small:pk=k/N", 1), 0);
     ddb(e, "DescribeTable", "{\"TableName\":\"tycho-app-data\"}");
     assert_int_equal(e->status, 200);
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(e->body, "Table");
@@ -804,33 +743,23 @@ static void test_config_tables(void **state)
     tycho_local_store_close(e->s);
     e->s = NULL;
     /* reopening with a different key schema for an existing table fails */
-    tycho_local_config_t cfg;
-    char err[512];
-    tycho_local_config_init(&cfg);
-    cfg.queues[0] = '\0';
-    snprintf(cfg.tables, sizeof cfg.tables, "small:pk=k/S");
-    tycho_local_store_t *s = NULL;
-    assert_int_equal(tycho_local_store_open(e->dir, &cfg, e->now, &s, err, sizeof err), -1);
-    assert_non_null(strstr(err, "different key schema"));
+    local_env_open_fails(e, "", "small:pk=k/S", "different key schema");
     const char *bad[] = {"ab:pk=x", "tab", "tab:pk=x/Q", "tab:pk=x:gsi=ix", "tab:pk=x:foo=1"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        snprintf(cfg.tables, sizeof cfg.tables, "%s", bad[i]);
-        assert_int_equal(tycho_local_store_open(e->dir, &cfg, e->now, &s, err, sizeof err), -1);
-        assert_non_null(strstr(err, "TYCHO_LOCAL_TABLES"));
-    }
-    assert_int_equal(env_open(e, ""), 0);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        local_env_open_fails(e, "", bad[i], "TYCHO_LOCAL_TABLES");
+    assert_int_equal(local_env_open(e, "", "", 1), 0);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_tables, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_items, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_update, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_query, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_scan_and_batches, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ttl, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_config_tables, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tables, setup, local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_items, setup, local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_update, setup, local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_query, setup, local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_scan_and_batches, setup, local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_ttl, setup, local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_config_tables, setup, local_env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,93 +2,23 @@
  * tycho_local_exec with an injected clock: MD5 vectors (PROTOCOLS.md §7),
  * send/receive/delete, visibility expiry and redelivery, receipt handles,
  * delay, redrive to a DLQ, batches, purge, attributes, errors, config. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include "aws/local_sqs.h"
-#include "aws/local_store.h"
+#include "tests/lib/local_env.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-typedef struct env {
-    char dir[64];
-    tycho_local_store_t *s;
-    int64_t now;
-    int status;
-    int64_t wait_ms;
-    cJSON *body;
-} env_t;
-
-static void rm_dir(const char *dir)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "cleanup of %s failed\n", dir);
-}
-
-static int env_open(env_t *e, const char *queues, int auto_create)
-{
-    tycho_local_config_t cfg;
-    char err[512];
-    tycho_local_config_init(&cfg);
-    snprintf(cfg.queues, sizeof cfg.queues, "%s", queues);
-    cfg.tables[0] = '\0';
-    cfg.auto_create_queues = auto_create;
-    if (tycho_local_store_open(e->dir, &cfg, e->now, &e->s, err, sizeof err)) {
-        fprintf(stderr, "open: %s\n", err);
-        return -1;
-    }
-    return 0;
-}
+typedef local_env_t env_t;
 
 static int setup(void **state)
 {
-    env_t *e = calloc(1, sizeof *e);
-    snprintf(e->dir, sizeof e->dir, "/tmp/tycho-sqs-XXXXXX");
-    assert_non_null(mkdtemp(e->dir));
-    e->now = 1700000000000;
-    assert_int_equal(env_open(e, "", 0), 0);
-    *state = e;
+    *state = local_env_new("/tmp/tycho-sqs-XXXXXX", "", "", 0);
     return 0;
 }
 
-static int teardown(void **state)
-{
-    env_t *e = *state;
-    cJSON_Delete(e->body);
-    tycho_local_store_close(e->s);
-    rm_dir(e->dir);
-    free(e);
-    return 0;
-}
-
-/* Runs AmazonSQS.<op> with a printf-formatted body; keeps status/body. */
-static cJSON *sqs(env_t *e, const char *op, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static cJSON *sqs(env_t *e, const char *op, const char *fmt, ...)
-{
-    char body[8192], target[128];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof body, fmt, ap);
-    va_end(ap);
-    snprintf(target, sizeof target, "AmazonSQS.%s", op);
-    tycho_local_result_t r;
-    assert_int_equal(tycho_local_exec(e->s, target, body, strlen(body), e->now, &r), 0);
-    cJSON_Delete(e->body);
-    e->status = r.status;
-    e->wait_ms = r.wait_ms;
-    e->body = cJSON_Parse(r.body);
-    if (!e->body) fail_msg("%s: unparsable response %s", op, r.body);
-    tycho_local_result_free(&r);
-    return e->body;
-}
+/* Runs AmazonSQS.<op> with a printf-formatted body; keeps status, wait, body. */
+#define sqs(e, op, ...) local_env_call((e), "AmazonSQS", (op), __VA_ARGS__)
 
 static const char *str(const cJSON *o, const char *k)
 {
@@ -217,7 +147,7 @@ static void test_send_receive_delete(void **state)
     snprintf(mid, sizeof mid, "%s", str(e->body, "MessageId"));
     sqs(e, "ReceiveMessage",
         "{\"QueueUrl\":\"" Q "jobs\",\"MaxNumberOfMessages\":10,\"MessageSystemAttributeNames\":["
-                             "\"All\"],\"MessageAttributeNames\":[\"attrib.*\",\"n.*\"]}");
+        "\"All\"],\"MessageAttributeNames\":[\"attrib.*\",\"n.*\"]}");
     const cJSON *m = first_msg(e);
     assert_non_null(m);
     assert_string_equal(str(m, "MessageId"), mid);
@@ -301,19 +231,19 @@ static void test_validation(void **state)
     assert_string_equal(err_type(e), "com.amazon.coral.service#SerializationException");
     sqs(e, "SendMessage",
         "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"MessageAttributes\":{\"AWS.x\":{"
-                             "\"DataType\":\"String\",\"StringValue\":\"v\"}}}");
+        "\"DataType\":\"String\",\"StringValue\":\"v\"}}}");
     assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
     sqs(e, "SendMessage",
         "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"MessageAttributes\":{\"a\":{\"DataType\":"
-                             "\"Date\",\"StringValue\":\"v\"}}}");
+        "\"Date\",\"StringValue\":\"v\"}}}");
     assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
     sqs(e, "SendMessage",
         "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"MessageAttributes\":{\"a\":{\"DataType\":"
-                             "\"Number\",\"StringValue\":\"abc\"}}}");
+        "\"Number\",\"StringValue\":\"abc\"}}}");
     assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
     sqs(e, "SendMessage",
         "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"MessageSystemAttributes\":{\"Other\":{"
-                             "\"DataType\":\"String\",\"StringValue\":\"v\"}}}");
+        "\"DataType\":\"String\",\"StringValue\":\"v\"}}}");
     assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
     sqs(e, "SendMessage",
         "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"MessageDeduplicationId\":\"d\"}");
@@ -446,7 +376,7 @@ static void test_batches_and_purge(void **state)
     assert_string_equal(err_type(e), "com.amazonaws.sqs#EmptyBatchRequest");
     sqs(e, "SendMessageBatch",
         "{\"QueueUrl\":\"" Q "b\",\"Entries\":[{\"Id\":\"1\",\"MessageBody\":\"a\"},{\"Id\":\"1\","
-                             "\"MessageBody\":\"b\"}]}");
+        "\"MessageBody\":\"b\"}]}");
     assert_string_equal(err_type(e), "com.amazonaws.sqs#BatchEntryIdsNotDistinct");
     sqs(e, "SendMessageBatch",
         "{\"QueueUrl\":\"" Q "b\",\"Entries\":[{\"Id\":\"a b\",\"MessageBody\":\"a\"}]}");
@@ -508,7 +438,8 @@ static void test_config_and_auto_create(void **state)
     env_t *e = *state;
     tycho_local_store_close(e->s);
     /* the reference app's default */
-    assert_int_equal(env_open(e, TYCHO_LOCAL_DEFAULT_QUEUES ";other:visibility=5:wait=2", 1), 0);
+    assert_int_equal(
+        local_env_open(e, TYCHO_LOCAL_DEFAULT_QUEUES ";other:visibility=5:wait=2", "", 1), 0);
     sqs(e, "GetQueueAttributes",
         "{\"QueueUrl\":\"" Q
         "tycho-messages\",\"AttributeNames\":[\"RedrivePolicy\",\"VisibilityTimeout\"]}");
@@ -528,34 +459,25 @@ static void test_config_and_auto_create(void **state)
     assert_int_equal(e->status, 200);
     tycho_local_store_close(e->s);
     e->s = NULL;
-    tycho_local_config_t cfg;
-    char err[512];
-    tycho_local_config_init(&cfg);
-    cfg.tables[0] = '\0';
     const char *bad[] = {"bad name", "q:visibility", "q:colour=red", "q:visibility=99999",
                          "q:dlq=bad name"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        snprintf(cfg.queues, sizeof cfg.queues, "%s", bad[i]);
-        tycho_local_store_t *s = NULL;
-        assert_int_equal(tycho_local_store_open(e->dir, &cfg, e->now, &s, err, sizeof err), -1);
-        assert_null(s);
-        assert_non_null(strstr(err, "TYCHO_LOCAL_QUEUES"));
-    }
-    assert_int_equal(env_open(e, "", 0), 0);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        local_env_open_fails(e, bad[i], "", "TYCHO_LOCAL_QUEUES");
+    assert_int_equal(local_env_open(e, "", "", 0), 0);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_md5_vectors),
-        cmocka_unit_test_setup_teardown(test_queue_lifecycle, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_send_receive_delete, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_delay_and_visibility, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_redrive, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_batches_and_purge, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_config_and_auto_create, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_lifecycle, setup, local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_send_receive_delete, setup, local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_validation, setup, local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_delay_and_visibility, setup, local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_redrive, setup, local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_batches_and_purge, setup, local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_retention, setup, local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_config_and_auto_create, setup, local_env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

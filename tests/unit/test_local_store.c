@@ -3,13 +3,7 @@
  * acknowledged write surviving kill -9 of the process that made it, and a
  * full store answering 503 (tests/local/test_disk_full.sh fills a real
  * filesystem; here SQLite's max_page_count stands in for it). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include "aws/local_store.h"
+#include "tests/lib/local_env.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -25,8 +19,7 @@ typedef struct env {
 static int setup(void **state)
 {
     env_t *e = calloc(1, sizeof *e);
-    snprintf(e->dir, sizeof e->dir, "/tmp/tycho-store-XXXXXX");
-    assert_non_null(mkdtemp(e->dir));
+    local_tmpdir_make(e->dir, sizeof e->dir, "/tmp/tycho-store-XXXXXX");
     *state = e;
     return 0;
 }
@@ -34,9 +27,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     env_t *e = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", e->dir);
-    assert_int_equal(system(cmd), 0);
+    local_tmpdir_remove(e->dir);
     free(e);
     return 0;
 }
@@ -47,7 +38,7 @@ static tycho_local_store_t *open_store(const char *dir)
     tycho_local_store_t *s;
     char err[512];
     tycho_local_config_init(&cfg);
-    if (tycho_local_store_open(dir, &cfg, 1700000000000, &s, err, sizeof err))
+    if (tycho_local_store_open(dir, &cfg, LOCAL_ENV_EPOCH_MS, &s, err, sizeof err))
         fail_msg("open: %s", err);
     return s;
 }
@@ -56,7 +47,7 @@ static int exec(tycho_local_store_t *s, const char *target, const char *body, si
                 size_t outlen)
 {
     tycho_local_result_t r;
-    assert_int_equal(tycho_local_exec(s, target, body, len, 1700000000000, &r), 0);
+    assert_int_equal(tycho_local_exec(s, target, body, len, LOCAL_ENV_EPOCH_MS, &r), 0);
     snprintf(out, outlen, "%s", r.body);
     int st = r.status;
     tycho_local_result_free(&r);
@@ -237,7 +228,7 @@ static void test_storage_full(void **state)
              'y', "\"}");
     tycho_local_result_t r;
     assert_int_equal(
-        tycho_local_exec(s, "AmazonSQS.SendMessage", big, strlen(big), 1700000000000, &r), 0);
+        tycho_local_exec(s, "AmazonSQS.SendMessage", big, strlen(big), LOCAL_ENV_EPOCH_MS, &r), 0);
     assert_int_equal(r.status, 503);
     assert_string_equal(r.query_error, "ServiceUnavailable;Receiver");
     assert_non_null(strstr(r.body, "storage full"));
