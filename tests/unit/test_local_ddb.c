@@ -32,6 +32,11 @@ static const char *msg_of(env_t *e)
 }
 
 #define VALIDATION "com.amazon.coral.validate#ValidationException"
+#define IN_USE "com.amazonaws.dynamodb.v20120810#ResourceInUseException"
+#define NOT_FOUND "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException"
+#define COND_FAILED "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException"
+#define SERIALIZATION "com.amazon.coral.service#SerializationException"
+#define UNKNOWN_OP "com.amazon.coral.service#UnknownOperationException"
 #define EXPECT_ERR(e, type, needle)                                                                \
     do {                                                                                           \
         assert_int_equal((e)->status, 400);                                                        \
@@ -39,6 +44,23 @@ static const char *msg_of(env_t *e)
         if (!strstr(msg_of(e), (needle)))                                                          \
             fail_msg("message '%s' lacks '%s'", msg_of(e), (needle));                              \
     } while (0)
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A request that must fail: 400, this __type, a message containing needle
+ * ("" for any message). */
+typedef struct err_case {
+    const char *op, *body, *type, *needle;
+} err_case_t;
+
+/* Runs the cases in order, each on the state the previous ones left. */
+static void expect_errs(env_t *e, const err_case_t *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        ddb(e, cases[i].op, "%s", cases[i].body);
+        EXPECT_ERR(e, cases[i].type, cases[i].needle);
+    }
+}
 
 /* Compact JSON of a member of the last response (caller frees). */
 static char *member(env_t *e, const char *name)
@@ -87,52 +109,46 @@ static void test_tables(void **state)
                         "arn:aws:dynamodb:us-east-1:000000000000:table/app");
     assert_int_equal(
         cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "GlobalSecondaryIndexes")), 2);
-    ddb(e, "CreateTable", "%s", APP_TABLE);
-    EXPECT_ERR(e, "com.amazonaws.dynamodb.v20120810#ResourceInUseException",
-               "Table already exists: app");
-    ddb(e, "CreateTable",
-        "{\"TableName\":\"t1\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
-        "\"AttributeType\":\"S\"}],"
-        "\"KeySchema\":[{\"AttributeName\":\"a\",\"KeyType\":\"HASH\"}],\"BillingMode\":\"PAY_PER_"
-        "REQUEST\"}");
-    EXPECT_ERR(e, VALIDATION, "length greater than or equal to 3");
-    ddb(e, "CreateTable",
-        "{\"TableName\":\"bad name\",\"AttributeDefinitions\":[],\"KeySchema\":[]}");
-    EXPECT_ERR(e, VALIDATION, "regular expression pattern");
-    ddb(e, "CreateTable",
-        "{\"TableName\":\"tab\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
-        "\"AttributeType\":\"S\"},"
-        "{\"AttributeName\":\"b\",\"AttributeType\":\"S\"}],\"KeySchema\":[{\"AttributeName\":"
-        "\"a\",\"KeyType\":\"HASH\"}],"
-        "\"BillingMode\":\"PAY_PER_REQUEST\"}");
-    EXPECT_ERR(e, VALIDATION, "does not exactly match number of attributes defined");
-    ddb(e, "CreateTable",
-        "{\"TableName\":\"tab\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
-        "\"AttributeType\":\"S\"}],"
-        "\"KeySchema\":[{\"AttributeName\":\"a\",\"KeyType\":\"RANGE\"}],\"BillingMode\":\"PAY_PER_"
-        "REQUEST\"}");
-    EXPECT_ERR(e, VALIDATION, "first KeySchemaElement is not a HASH");
-    ddb(e, "CreateTable",
-        "{\"TableName\":\"tab\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
-        "\"AttributeType\":\"S\"}],"
-        "\"KeySchema\":[{\"AttributeName\":\"a\",\"KeyType\":\"HASH\"}]}");
-    EXPECT_ERR(e, VALIDATION, "must both be specified when BillingMode is PROVISIONED");
-    ddb(e, "CreateTable",
-        "{\"TableName\":\"tab\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
-        "\"AttributeType\":\"X\"}],"
-        "\"KeySchema\":[{\"AttributeName\":\"a\",\"KeyType\":\"HASH\"}],\"BillingMode\":\"PAY_PER_"
-        "REQUEST\"}");
-    EXPECT_ERR(e, VALIDATION, "enum value set: [B, N, S]");
-    ddb(e, "CreateTable",
-        "{\"TableName\":\"tab\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
-        "\"AttributeType\":\"S\"},"
-        "{\"AttributeName\":\"b\",\"AttributeType\":\"S\"}],\"KeySchema\":[{\"AttributeName\":"
-        "\"a\",\"KeyType\":\"HASH\"}],"
-        "\"LocalSecondaryIndexes\":[{\"IndexName\":\"lsi\",\"KeySchema\":[{\"AttributeName\":\"a\","
-        "\"KeyType\":\"HASH\"},"
-        "{\"AttributeName\":\"b\",\"KeyType\":\"RANGE\"}],\"Projection\":{\"ProjectionType\":"
-        "\"ALL\"}}],\"BillingMode\":\"PAY_PER_REQUEST\"}");
-    EXPECT_ERR(e, VALIDATION, "not supported by the tycho local backend");
+    static const err_case_t create_errors[] = {
+        {"CreateTable", APP_TABLE, IN_USE, "Table already exists: app"},
+        {"CreateTable",
+         "{\"TableName\":\"t1\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
+         "\"AttributeType\":\"S\"}],\"KeySchema\":[{\"AttributeName\":\"a\",\"KeyType\":\"HASH\"}],"
+         "\"BillingMode\":\"PAY_PER_REQUEST\"}",
+         VALIDATION, "length greater than or equal to 3"},
+        {"CreateTable", "{\"TableName\":\"bad name\",\"AttributeDefinitions\":[],\"KeySchema\":[]}",
+         VALIDATION, "regular expression pattern"},
+        {"CreateTable",
+         "{\"TableName\":\"tab\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
+         "\"AttributeType\":\"S\"},{\"AttributeName\":\"b\",\"AttributeType\":\"S\"}],"
+         "\"KeySchema\":[{\"AttributeName\":\"a\",\"KeyType\":\"HASH\"}],\"BillingMode\":\"PAY_PER_"
+         "REQUEST\"}",
+         VALIDATION, "does not exactly match number of attributes defined"},
+        {"CreateTable",
+         "{\"TableName\":\"tab\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
+         "\"AttributeType\":\"S\"}],\"KeySchema\":[{\"AttributeName\":\"a\",\"KeyType\":\"RANGE\"}]"
+         ",\"BillingMode\":\"PAY_PER_REQUEST\"}",
+         VALIDATION, "first KeySchemaElement is not a HASH"},
+        {"CreateTable",
+         "{\"TableName\":\"tab\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
+         "\"AttributeType\":\"S\"}],\"KeySchema\":[{\"AttributeName\":\"a\",\"KeyType\":\"HASH\"}]"
+         "}",
+         VALIDATION, "must both be specified when BillingMode is PROVISIONED"},
+        {"CreateTable",
+         "{\"TableName\":\"tab\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
+         "\"AttributeType\":\"X\"}],\"KeySchema\":[{\"AttributeName\":\"a\",\"KeyType\":\"HASH\"}],"
+         "\"BillingMode\":\"PAY_PER_REQUEST\"}",
+         VALIDATION, "enum value set: [B, N, S]"},
+        {"CreateTable",
+         "{\"TableName\":\"tab\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
+         "\"AttributeType\":\"S\"},{\"AttributeName\":\"b\",\"AttributeType\":\"S\"}],"
+         "\"KeySchema\":[{\"AttributeName\":\"a\",\"KeyType\":\"HASH\"}],\"LocalSecondaryIndexes\":"
+         "[{\"IndexName\":\"lsi\",\"KeySchema\":[{\"AttributeName\":\"a\",\"KeyType\":\"HASH\"},{"
+         "\"AttributeName\":\"b\",\"KeyType\":\"RANGE\"}],\"Projection\":{\"ProjectionType\":"
+         "\"ALL\"}}],\"BillingMode\":\"PAY_PER_REQUEST\"}",
+         VALIDATION, "not supported by the tycho local backend"},
+    };
+    expect_errs(e, create_errors, COUNT_OF(create_errors));
     ddb(e, "CreateTable",
         "{\"TableName\":\"prov\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
         "\"AttributeType\":\"B\"}],"
@@ -148,12 +164,13 @@ static void test_tables(void **state)
     EXPECT_MEMBER(e, "TableNames", "[\"prov\"]");
     EXPECT_MEMBER(e, "LastEvaluatedTableName", "(none)");
     /* out of long's range: a validation error, not an overflowing cast */
-    ddb(e, "ListTables", "{\"Limit\":1e49}");
-    EXPECT_ERR(e, VALIDATION, "less than or equal to 100");
-    ddb(e, "ListTables", "{\"Limit\":-1e49}");
-    EXPECT_ERR(e, VALIDATION, "greater than or equal to 1");
-    ddb(e, "Scan", "{\"TableName\":\"prov\",\"Segment\":1e49,\"TotalSegments\":-1e49}");
-    EXPECT_ERR(e, VALIDATION, "Segment parameter is zero-based");
+    static const err_case_t limit_errors[] = {
+        {"ListTables", "{\"Limit\":1e49}", VALIDATION, "less than or equal to 100"},
+        {"ListTables", "{\"Limit\":-1e49}", VALIDATION, "greater than or equal to 1"},
+        {"Scan", "{\"TableName\":\"prov\",\"Segment\":1e49,\"TotalSegments\":-1e49}", VALIDATION,
+         "Segment parameter is zero-based"},
+    };
+    expect_errs(e, limit_errors, COUNT_OF(limit_errors));
     ddb(e, "DescribeTable", "{\"TableName\":\"prov\"}");
     assert_int_equal(e->status, 200);
     ddb(e, "DeleteTable", "{\"TableName\":\"prov\"}");
@@ -162,17 +179,14 @@ static void test_tables(void **state)
             cJSON_GetObjectItemCaseSensitive(e->body, "TableDescription"), "TableStatus")
             ->valuestring,
         "DELETING");
-    ddb(e, "DescribeTable", "{\"TableName\":\"prov\"}");
-    EXPECT_ERR(e, "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException",
-               "Requested resource not found");
-    ddb(e, "DescribeTable", "{}");
-    EXPECT_ERR(e, VALIDATION, "Member must not be null");
-    ddb(e, "DescribeTable", "{\"TableName\":5}");
-    assert_string_equal(type_of(e), "com.amazon.coral.service#SerializationException");
-    ddb(e, "TransactWriteItems", "{}");
-    EXPECT_ERR(e, VALIDATION, "not supported by the tycho local backend");
-    ddb(e, "NoSuchThing", "{}");
-    assert_string_equal(type_of(e), "com.amazon.coral.service#UnknownOperationException");
+    static const err_case_t describe_errors[] = {
+        {"DescribeTable", "{\"TableName\":\"prov\"}", NOT_FOUND, "Requested resource not found"},
+        {"DescribeTable", "{}", VALIDATION, "Member must not be null"},
+        {"DescribeTable", "{\"TableName\":5}", SERIALIZATION, ""},
+        {"TransactWriteItems", "{}", VALIDATION, "not supported by the tycho local backend"},
+        {"NoSuchThing", "{}", UNKNOWN_OP, ""},
+    };
+    expect_errs(e, describe_errors, COUNT_OF(describe_errors));
 }
 
 static void test_items(void **state)
@@ -194,46 +208,44 @@ static void test_items(void **state)
         "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"2\"}}}");
     assert_int_equal(e->status, 200);
     assert_int_equal(cJSON_GetArraySize(e->body), 0);
-    ddb(e, "GetItem", "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"}}}");
-    EXPECT_ERR(e, VALIDATION, "The provided key element does not match the schema");
-    ddb(e, "GetItem",
-        "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"},\"ts\":{\"S\":\"1\"}}}");
-    EXPECT_ERR(e, VALIDATION, "The provided key element does not match the schema");
-    ddb(e, "GetItem",
-        "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"},\"x\":{\"S\":"
-        "\"\"}}}");
-    EXPECT_ERR(e, VALIDATION, "The provided key element does not match the schema");
-    ddb(e, "PutItem",
-        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"\"},\"ts\":{\"N\":\"1\"}}}");
-    EXPECT_ERR(e, VALIDATION, "cannot contain an empty string value. Key: id");
-    ddb(e, "PutItem", "{\"TableName\":\"app\",\"Item\":{\"ts\":{\"N\":\"1\"}}}");
-    EXPECT_ERR(e, VALIDATION, "Missing the key id in the item");
-    ddb(e, "PutItem",
-        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"N\":\"1\"},\"ts\":{\"N\":\"1\"}}}");
-    EXPECT_ERR(e, VALIDATION, "Type mismatch for key id expected: S actual: N");
-    ddb(e, "PutItem",
-        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"b\"},\"ts\":{\"N\":\"1\"},\"user\":{"
-        "\"N\":\"1\"}}}");
-    EXPECT_ERR(e, VALIDATION,
-               "Type mismatch for Index Key user Expected: S Actual: N IndexName: by-user");
-    ddb(e, "PutItem",
-        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"b\"},\"ts\":{\"N\":\"1\"},\"n\":{\"N\":"
-        "\"1e200\"}}}");
-    EXPECT_ERR(e, VALIDATION, "Number overflow");
-    ddb(e, "PutItem",
-        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"b\"},\"ts\":{\"N\":\"1\"},\"s\":{\"SS\":["
-        "\"x\",\"x\"]}}}");
-    EXPECT_ERR(e, VALIDATION, "duplicates");
-    ddb(e, "PutItem", "{\"TableName\":\"nope\",\"Item\":{\"id\":{\"S\":\"b\"}}}");
-    assert_string_equal(type_of(e), "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException");
-    ddb(e, "PutItem",
-        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"b\"},\"ts\":{\"N\":\"1\"}},\"Expected\":{"
-        "}}");
-    EXPECT_ERR(e, VALIDATION, "Expected is not supported");
-    ddb(e, "PutItem",
-        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"b\"},\"ts\":{\"N\":\"1\"}},"
-        "\"ReturnValues\":\"ALL_NEW\"}");
-    EXPECT_ERR(e, VALIDATION, "ReturnValues can only be ALL_OLD or NONE");
+    static const err_case_t key_errors[] = {
+        {"GetItem", "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"}}}", VALIDATION,
+         "The provided key element does not match the schema"},
+        {"GetItem", "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"},\"ts\":{\"S\":\"1\"}}}",
+         VALIDATION, "The provided key element does not match the schema"},
+        {"GetItem",
+         "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"},\"x\":{\"S\":"
+         "\"\"}}}",
+         VALIDATION, "The provided key element does not match the schema"},
+        {"PutItem", "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"\"},\"ts\":{\"N\":\"1\"}}}",
+         VALIDATION, "cannot contain an empty string value. Key: id"},
+        {"PutItem", "{\"TableName\":\"app\",\"Item\":{\"ts\":{\"N\":\"1\"}}}", VALIDATION,
+         "Missing the key id in the item"},
+        {"PutItem", "{\"TableName\":\"app\",\"Item\":{\"id\":{\"N\":\"1\"},\"ts\":{\"N\":\"1\"}}}",
+         VALIDATION, "Type mismatch for key id expected: S actual: N"},
+        {"PutItem",
+         "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"b\"},\"ts\":{\"N\":\"1\"},\"user\":{"
+         "\"N\":\"1\"}}}",
+         VALIDATION, "Type mismatch for Index Key user Expected: S Actual: N IndexName: by-user"},
+        {"PutItem",
+         "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"b\"},\"ts\":{\"N\":\"1\"},\"n\":{\"N\":"
+         "\"1e200\"}}}",
+         VALIDATION, "Number overflow"},
+        {"PutItem",
+         "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"b\"},\"ts\":{\"N\":\"1\"},\"s\":{\"SS\":"
+         "[\"x\",\"x\"]}}}",
+         VALIDATION, "duplicates"},
+        {"PutItem", "{\"TableName\":\"nope\",\"Item\":{\"id\":{\"S\":\"b\"}}}", NOT_FOUND, ""},
+        {"PutItem",
+         "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"b\"},\"ts\":{\"N\":\"1\"}},\"Expected\":"
+         "{}}",
+         VALIDATION, "Expected is not supported"},
+        {"PutItem",
+         "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"b\"},\"ts\":{\"N\":\"1\"}},"
+         "\"ReturnValues\":\"ALL_NEW\"}",
+         VALIDATION, "ReturnValues can only be ALL_OLD or NONE"},
+    };
+    expect_errs(e, key_errors, COUNT_OF(key_errors));
     /* 400 KB limit */
     size_t n = 409600;
     char *big = malloc(n + 200);
@@ -272,20 +284,22 @@ static void test_items(void **state)
     EXPECT_MEMBER(
         e, "Attributes",
         "{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"},\"v\":{\"N\":\"7\"},\"l\":{\"L\":[]}}");
-    ddb(e, "PutItem",
-        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
-        "\"ConditionExpression\":\"v = :x\"}");
-    EXPECT_ERR(e, VALIDATION, "An expression attribute value used in expression is not defined");
-    ddb(e, "PutItem",
-        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
-        "\"ExpressionAttributeValues\":{\":x\":{\"N\":\"1\"}}}");
-    EXPECT_ERR(e, VALIDATION,
-               "ExpressionAttributeValues can only be specified when using expressions");
-    ddb(e, "PutItem",
-        "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
-        "\"ConditionExpression\":\"v = :x\","
-        "\"ExpressionAttributeValues\":{\":x\":{\"N\":\"1\"},\":y\":{\"N\":\"1\"}}}");
-    EXPECT_ERR(e, VALIDATION, "unused in expressions: keys: {:y}");
+    static const err_case_t expression_errors[] = {
+        {"PutItem",
+         "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
+         "\"ConditionExpression\":\"v = :x\"}",
+         VALIDATION, "An expression attribute value used in expression is not defined"},
+        {"PutItem",
+         "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
+         "\"ExpressionAttributeValues\":{\":x\":{\"N\":\"1\"}}}",
+         VALIDATION, "ExpressionAttributeValues can only be specified when using expressions"},
+        {"PutItem",
+         "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
+         "\"ConditionExpression\":\"v = "
+         ":x\",\"ExpressionAttributeValues\":{\":x\":{\"N\":\"1\"},\":y\":{\"N\":\"1\"}}}",
+         VALIDATION, "unused in expressions: keys: {:y}"},
+    };
+    expect_errs(e, expression_errors, COUNT_OF(expression_errors));
     /* delete */
     ddb(e, "DeleteItem",
         "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
@@ -305,11 +319,14 @@ static void test_items(void **state)
     EXPECT_MEMBER(e, "Attributes", "(none)");
 }
 
+/* The item test_update works on. */
+#define UPDATE_KEY "\"Key\":{\"id\":{\"S\":\"u\"},\"ts\":{\"N\":\"5\"}}"
+
 static void test_update(void **state)
 {
     env_t *e = *state;
     ddb(e, "CreateTable", "%s", APP_TABLE);
-    const char *key = "\"Key\":{\"id\":{\"S\":\"u\"},\"ts\":{\"N\":\"5\"}}";
+    const char *key = UPDATE_KEY;
     /* creates the item */
     ddb(e, "UpdateItem",
         "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"SET #c = if_not_exists(#c, :zero) + "
@@ -356,22 +373,25 @@ static void test_update(void **state)
     EXPECT_MEMBER(e, "Item",
                   "{\"count\":{\"N\":\"2.1\"},\"m\":{\"M\":{\"x\":{\"L\":[{\"N\":\"2\"}]}}}}");
     /* errors */
-    ddb(e, "UpdateItem",
-        "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"SET id = "
-        ":v\",\"ExpressionAttributeValues\":{\":v\":{\"S\":\"x\"}}}",
-        key);
-    EXPECT_ERR(e, VALIDATION, "Cannot update attribute id. This attribute is part of the key");
-    ddb(e, "UpdateItem",
-        "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"SET #u = "
-        ":v\",\"ExpressionAttributeNames\":{\"#u\":\"user\"},"
-        "\"ExpressionAttributeValues\":{\":v\":{\"N\":\"1\"}}}",
-        key);
-    EXPECT_ERR(e, VALIDATION, "Type mismatch for Index Key user");
-    ddb(e, "UpdateItem",
-        "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"SET q = nothere + "
-        ":v\",\"ExpressionAttributeValues\":{\":v\":{\"N\":\"1\"}}}",
-        key);
-    EXPECT_ERR(e, VALIDATION, "refers to an attribute that does not exist");
+    static const err_case_t update_errors[] = {
+        {"UpdateItem",
+         "{\"TableName\":\"app\"," UPDATE_KEY
+         ",\"UpdateExpression\":\"SET id = "
+         ":v\",\"ExpressionAttributeValues\":{\":v\":{\"S\":\"x\"}}}",
+         VALIDATION, "Cannot update attribute id. This attribute is part of the key"},
+        {"UpdateItem",
+         "{\"TableName\":\"app\"," UPDATE_KEY
+         ",\"UpdateExpression\":\"SET #u = "
+         ":v\",\"ExpressionAttributeNames\":{\"#u\":\"user\"},\"ExpressionAttributeValues\":{\":"
+         "v\":{\"N\":\"1\"}}}",
+         VALIDATION, "Type mismatch for Index Key user"},
+        {"UpdateItem",
+         "{\"TableName\":\"app\"," UPDATE_KEY
+         ",\"UpdateExpression\":\"SET q = nothere + "
+         ":v\",\"ExpressionAttributeValues\":{\":v\":{\"N\":\"1\"}}}",
+         VALIDATION, "refers to an attribute that does not exist"},
+    };
+    expect_errs(e, update_errors, COUNT_OF(update_errors));
     ddb(e, "UpdateItem",
         "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"SET q = "
         ":v\",\"ConditionExpression\":\"attribute_not_exists(id)\","
@@ -381,18 +401,21 @@ static void test_update(void **state)
     assert_string_equal(type_of(e),
                         "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException");
     assert_non_null(cJSON_GetObjectItemCaseSensitive(e->body, "Item"));
-    ddb(e, "UpdateItem",
-        "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"SET q = "
-        ":v\",\"ExpressionAttributeValues\":{\":v\":{\"N\":\"1\"}},\"ReturnValues\":\"BOGUS\"}",
-        key);
-    EXPECT_ERR(e, VALIDATION, "enum value set");
-    ddb(e, "UpdateItem",
-        "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"SET timestamp = "
-        ":v\",\"ExpressionAttributeValues\":{\":v\":{\"N\":\"1\"}}}",
-        key);
-    EXPECT_ERR(e, VALIDATION, "reserved keyword: timestamp");
-    ddb(e, "UpdateItem", "{\"TableName\":\"app\",%s,\"AttributeUpdates\":{}}", key);
-    EXPECT_ERR(e, VALIDATION, "AttributeUpdates is not supported");
+    static const err_case_t update_option_errors[] = {
+        {"UpdateItem",
+         "{\"TableName\":\"app\"," UPDATE_KEY
+         ",\"UpdateExpression\":\"SET q = "
+         ":v\",\"ExpressionAttributeValues\":{\":v\":{\"N\":\"1\"}},\"ReturnValues\":\"BOGUS\"}",
+         VALIDATION, "enum value set"},
+        {"UpdateItem",
+         "{\"TableName\":\"app\"," UPDATE_KEY
+         ",\"UpdateExpression\":\"SET timestamp = "
+         ":v\",\"ExpressionAttributeValues\":{\":v\":{\"N\":\"1\"}}}",
+         VALIDATION, "reserved keyword: timestamp"},
+        {"UpdateItem", "{\"TableName\":\"app\"," UPDATE_KEY ",\"AttributeUpdates\":{}}", VALIDATION,
+         "AttributeUpdates is not supported"},
+    };
+    expect_errs(e, update_option_errors, COUNT_OF(update_option_errors));
     /* decimal overflow is an error, never a rounded value */
     ddb(e, "UpdateItem",
         "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"SET big = "
@@ -434,6 +457,9 @@ static char *sks(env_t *e)
     return out;
 }
 
+/* test_query's partition ":p" = "p", an object left open for more values. */
+#define P_VALUES "\"ExpressionAttributeValues\":{\":p\":{\"S\":\"p\"}"
+
 static void test_query(void **state)
 {
     env_t *e = *state;
@@ -444,7 +470,7 @@ static void test_query(void **state)
         put(e, "p", tss[i], i % 2 ? "alice" : "bob", i % 2 ? "2024-01-0" : "2023-12-3",
             i == 4 ? ",\"flag\":{\"BOOL\":true}" : NULL);
     put(e, "other", "1", NULL, NULL, NULL);
-    const char *p = "\"ExpressionAttributeValues\":{\":p\":{\"S\":\"p\"}";
+    const char *p = P_VALUES;
     ddb(e, "Query", "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p\",%s}}", p);
     assert_string_equal(sks(e), "-1,0.001,2.5,9,10,100");
     assert_int_equal((int)num(e, "Count"), 6);
@@ -541,55 +567,54 @@ static void test_query(void **state)
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(e->body, "Items")->child;
     assert_int_equal(cJSON_GetArraySize(it), 3);
     assert_null(cJSON_GetObjectItemCaseSensitive(it, "created"));
-    ddb(e, "Query",
-        "{\"TableName\":\"app\",\"IndexName\":\"keys\",\"Select\":\"ALL_ATTRIBUTES\","
-        "\"KeyConditionExpression\":\"#u = :u\","
-        "\"ExpressionAttributeNames\":{\"#u\":\"user\"},\"ExpressionAttributeValues\":{\":u\":{"
-        "\"S\":\"bob\"}}}");
-    EXPECT_ERR(e, VALIDATION, "projection type is not ALL");
-    /* errors */
-    ddb(e, "Query",
-        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"ts = "
-        ":a\",\"ExpressionAttributeValues\":{\":a\":{\"N\":\"1\"}}}");
-    EXPECT_ERR(e, VALIDATION, "Query condition missed key schema element: id");
-    ddb(e, "Query", "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p OR id = :p\",%s}}",
-        p);
-    EXPECT_ERR(e, VALIDATION, "Invalid operator used in KeyConditionExpression: OR");
-    ddb(e, "Query",
-        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p AND begins_with(ts, "
-        ":a)\",%s,\":a\":{\"N\":\"1\"}}}",
-        p);
-    EXPECT_ERR(e, VALIDATION, "begins_with");
-    ddb(e, "Query",
-        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = "
-        ":a\",\"ExpressionAttributeValues\":{\":a\":{\"N\":\"1\"}}}");
-    EXPECT_ERR(e, VALIDATION, "Condition parameter type does not match schema type");
-    ddb(e, "Query",
-        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p\",\"FilterExpression\":\"ts > "
-        ":a\",%s,\":a\":{\"N\":\"1\"}}}",
-        p);
-    EXPECT_ERR(
-        e, VALIDATION,
-        "Filter Expression can only contain non-primary key attributes: Primary key attribute: ts");
-    ddb(e, "Query",
-        "{\"TableName\":\"app\",\"IndexName\":\"nope\",\"KeyConditionExpression\":\"id = :p\",%s}}",
-        p);
-    EXPECT_ERR(e, VALIDATION, "The table does not have the specified index: nope");
-    ddb(e, "Query",
-        "{\"TableName\":\"app\",\"IndexName\":\"by-user\",\"ConsistentRead\":true,"
-        "\"KeyConditionExpression\":\"id = :p\",%s}}",
-        p);
-    EXPECT_ERR(e, VALIDATION, "Consistent reads are not supported on global secondary indexes");
-    ddb(e, "Query", "{\"TableName\":\"app\",%s}}", p);
-    EXPECT_ERR(e, VALIDATION, "ExpressionAttributeValues can only be specified");
-    ddb(e, "Query",
-        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = "
-        ":p\",\"ExclusiveStartKey\":{\"id\":{\"S\":\"p\"}},%s}}",
-        p);
-    EXPECT_ERR(e, VALIDATION, "The provided starting key is invalid");
-    ddb(e, "Query",
-        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p\",\"Limit\":0,%s}}", p);
-    EXPECT_ERR(e, VALIDATION, "greater than or equal to 1");
+    static const err_case_t query_errors[] = {
+        {"Query",
+         "{\"TableName\":\"app\",\"IndexName\":\"keys\",\"Select\":\"ALL_ATTRIBUTES\","
+         "\"KeyConditionExpression\":\"#u = "
+         ":u\",\"ExpressionAttributeNames\":{\"#u\":\"user\"},\"ExpressionAttributeValues\":{\":"
+         "u\":{\"S\":\"bob\"}}}",
+         VALIDATION, "projection type is not ALL"},
+        /* errors */
+        {"Query",
+         "{\"TableName\":\"app\",\"KeyConditionExpression\":\"ts = "
+         ":a\",\"ExpressionAttributeValues\":{\":a\":{\"N\":\"1\"}}}",
+         VALIDATION, "Query condition missed key schema element: id"},
+        {"Query",
+         "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p OR id = :p\"," P_VALUES "}}",
+         VALIDATION, "Invalid operator used in KeyConditionExpression: OR"},
+        {"Query",
+         "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p AND begins_with(ts, "
+         ":a)\"," P_VALUES ",\":a\":{\"N\":\"1\"}}}",
+         VALIDATION, "begins_with"},
+        {"Query",
+         "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = "
+         ":a\",\"ExpressionAttributeValues\":{\":a\":{\"N\":\"1\"}}}",
+         VALIDATION, "Condition parameter type does not match schema type"},
+        {"Query",
+         "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p\",\"FilterExpression\":\"ts "
+         "> :a\"," P_VALUES ",\":a\":{\"N\":\"1\"}}}",
+         VALIDATION,
+         "Filter Expression can only contain non-primary key attributes: Primary key attribute: "
+         "ts"},
+        {"Query",
+         "{\"TableName\":\"app\",\"IndexName\":\"nope\",\"KeyConditionExpression\":\"id = "
+         ":p\"," P_VALUES "}}",
+         VALIDATION, "The table does not have the specified index: nope"},
+        {"Query",
+         "{\"TableName\":\"app\",\"IndexName\":\"by-user\",\"ConsistentRead\":true,"
+         "\"KeyConditionExpression\":\"id = :p\"," P_VALUES "}}",
+         VALIDATION, "Consistent reads are not supported on global secondary indexes"},
+        {"Query", "{\"TableName\":\"app\"," P_VALUES "}}", VALIDATION,
+         "ExpressionAttributeValues can only be specified"},
+        {"Query",
+         "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = "
+         ":p\",\"ExclusiveStartKey\":{\"id\":{\"S\":\"p\"}}," P_VALUES "}}",
+         VALIDATION, "The provided starting key is invalid"},
+        {"Query",
+         "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p\",\"Limit\":0," P_VALUES "}}",
+         VALIDATION, "greater than or equal to 1"},
+    };
+    expect_errs(e, query_errors, COUNT_OF(query_errors));
 }
 
 static void test_scan_and_batches(void **state)
