@@ -133,4 +133,35 @@ static inline cJSON *local_env_call(local_env_t *e, const char *service, const c
     return e->body;
 }
 
+/* A string member of the last answer, or "" (e.g. "__type", "message"). */
+static inline const char *local_env_str(const local_env_t *e, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->body, name);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+#define LOCAL_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A request that must fail: 400, this __type, a message containing needle
+ * ("" for any message). */
+typedef struct local_err_case {
+    const char *op, *body, *type, *needle;
+} local_err_case_t;
+
+/* Runs <service>.<case op> for each case in order, each on the state the
+ * previous ones left, and fails the test at the first that does not fail as
+ * it says. */
+static inline void local_env_expect_errs(local_env_t *e, const char *service,
+                                         const local_err_case_t *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const local_err_case_t *c = &cases[i];
+        local_env_call(e, service, c->op, "%s", c->body);
+        const char *type = local_env_str(e, "__type"), *msg = local_env_str(e, "message");
+        if (e->status != 400 || strcmp(type, c->type) != 0 || !strstr(msg, c->needle))
+            fail_msg("case %zu, %s %s: got %d %s '%s', want 400 %s '...%s...'", i, c->op, c->body,
+                     e->status, type, msg, c->type, c->needle);
+    }
+}
+
 #endif

@@ -17,18 +17,17 @@ static int setup(void **state)
 }
 
 /* Runs DynamoDB_20120810.<op> with a printf-formatted body; keeps status/body. */
-#define ddb(e, op, ...) local_env_call((e), "DynamoDB_20120810", (op), __VA_ARGS__)
+#define SERVICE "DynamoDB_20120810"
+#define ddb(e, op, ...) local_env_call((e), SERVICE, (op), __VA_ARGS__)
 
 static const char *type_of(env_t *e)
 {
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(e->body, "__type");
-    return cJSON_IsString(t) ? t->valuestring : "";
+    return local_env_str(e, "__type");
 }
 
 static const char *msg_of(env_t *e)
 {
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(e->body, "message");
-    return cJSON_IsString(t) ? t->valuestring : "";
+    return local_env_str(e, "message");
 }
 
 #define VALIDATION "com.amazon.coral.validate#ValidationException"
@@ -44,23 +43,6 @@ static const char *msg_of(env_t *e)
         if (!strstr(msg_of(e), (needle)))                                                          \
             fail_msg("message '%s' lacks '%s'", msg_of(e), (needle));                              \
     } while (0)
-
-#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
-
-/* A request that must fail: 400, this __type, a message containing needle
- * ("" for any message). */
-typedef struct err_case {
-    const char *op, *body, *type, *needle;
-} err_case_t;
-
-/* Runs the cases in order, each on the state the previous ones left. */
-static void expect_errs(env_t *e, const err_case_t *cases, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        ddb(e, cases[i].op, "%s", cases[i].body);
-        EXPECT_ERR(e, cases[i].type, cases[i].needle);
-    }
-}
 
 /* Compact JSON of a member of the last response (caller frees). */
 static char *member(env_t *e, const char *name)
@@ -109,7 +91,7 @@ static void test_tables(void **state)
                         "arn:aws:dynamodb:us-east-1:000000000000:table/app");
     assert_int_equal(
         cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(d, "GlobalSecondaryIndexes")), 2);
-    static const err_case_t create_errors[] = {
+    static const local_err_case_t create_errors[] = {
         {"CreateTable", APP_TABLE, IN_USE, "Table already exists: app"},
         {"CreateTable",
          "{\"TableName\":\"t1\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
@@ -148,7 +130,7 @@ static void test_tables(void **state)
          "\"ALL\"}}],\"BillingMode\":\"PAY_PER_REQUEST\"}",
          VALIDATION, "not supported by the tycho local backend"},
     };
-    expect_errs(e, create_errors, COUNT_OF(create_errors));
+    local_env_expect_errs(e, SERVICE, create_errors, LOCAL_COUNT_OF(create_errors));
     ddb(e, "CreateTable",
         "{\"TableName\":\"prov\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
         "\"AttributeType\":\"B\"}],"
@@ -164,13 +146,13 @@ static void test_tables(void **state)
     EXPECT_MEMBER(e, "TableNames", "[\"prov\"]");
     EXPECT_MEMBER(e, "LastEvaluatedTableName", "(none)");
     /* out of long's range: a validation error, not an overflowing cast */
-    static const err_case_t limit_errors[] = {
+    static const local_err_case_t limit_errors[] = {
         {"ListTables", "{\"Limit\":1e49}", VALIDATION, "less than or equal to 100"},
         {"ListTables", "{\"Limit\":-1e49}", VALIDATION, "greater than or equal to 1"},
         {"Scan", "{\"TableName\":\"prov\",\"Segment\":1e49,\"TotalSegments\":-1e49}", VALIDATION,
          "Segment parameter is zero-based"},
     };
-    expect_errs(e, limit_errors, COUNT_OF(limit_errors));
+    local_env_expect_errs(e, SERVICE, limit_errors, LOCAL_COUNT_OF(limit_errors));
     ddb(e, "DescribeTable", "{\"TableName\":\"prov\"}");
     assert_int_equal(e->status, 200);
     ddb(e, "DeleteTable", "{\"TableName\":\"prov\"}");
@@ -179,14 +161,14 @@ static void test_tables(void **state)
             cJSON_GetObjectItemCaseSensitive(e->body, "TableDescription"), "TableStatus")
             ->valuestring,
         "DELETING");
-    static const err_case_t describe_errors[] = {
+    static const local_err_case_t describe_errors[] = {
         {"DescribeTable", "{\"TableName\":\"prov\"}", NOT_FOUND, "Requested resource not found"},
         {"DescribeTable", "{}", VALIDATION, "Member must not be null"},
         {"DescribeTable", "{\"TableName\":5}", SERIALIZATION, ""},
         {"TransactWriteItems", "{}", VALIDATION, "not supported by the tycho local backend"},
         {"NoSuchThing", "{}", UNKNOWN_OP, ""},
     };
-    expect_errs(e, describe_errors, COUNT_OF(describe_errors));
+    local_env_expect_errs(e, SERVICE, describe_errors, LOCAL_COUNT_OF(describe_errors));
 }
 
 static void test_items(void **state)
@@ -208,7 +190,7 @@ static void test_items(void **state)
         "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"2\"}}}");
     assert_int_equal(e->status, 200);
     assert_int_equal(cJSON_GetArraySize(e->body), 0);
-    static const err_case_t key_errors[] = {
+    static const local_err_case_t key_errors[] = {
         {"GetItem", "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"}}}", VALIDATION,
          "The provided key element does not match the schema"},
         {"GetItem", "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"},\"ts\":{\"S\":\"1\"}}}",
@@ -245,7 +227,7 @@ static void test_items(void **state)
          "\"ReturnValues\":\"ALL_NEW\"}",
          VALIDATION, "ReturnValues can only be ALL_OLD or NONE"},
     };
-    expect_errs(e, key_errors, COUNT_OF(key_errors));
+    local_env_expect_errs(e, SERVICE, key_errors, LOCAL_COUNT_OF(key_errors));
     /* 400 KB limit */
     size_t n = 409600;
     char *big = malloc(n + 200);
@@ -284,7 +266,7 @@ static void test_items(void **state)
     EXPECT_MEMBER(
         e, "Attributes",
         "{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"},\"v\":{\"N\":\"7\"},\"l\":{\"L\":[]}}");
-    static const err_case_t expression_errors[] = {
+    static const local_err_case_t expression_errors[] = {
         {"PutItem",
          "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
          "\"ConditionExpression\":\"v = :x\"}",
@@ -299,7 +281,7 @@ static void test_items(void **state)
          ":x\",\"ExpressionAttributeValues\":{\":x\":{\"N\":\"1\"},\":y\":{\"N\":\"1\"}}}",
          VALIDATION, "unused in expressions: keys: {:y}"},
     };
-    expect_errs(e, expression_errors, COUNT_OF(expression_errors));
+    local_env_expect_errs(e, SERVICE, expression_errors, LOCAL_COUNT_OF(expression_errors));
     /* delete */
     ddb(e, "DeleteItem",
         "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
@@ -373,25 +355,22 @@ static void test_update(void **state)
     EXPECT_MEMBER(e, "Item",
                   "{\"count\":{\"N\":\"2.1\"},\"m\":{\"M\":{\"x\":{\"L\":[{\"N\":\"2\"}]}}}}");
     /* errors */
-    static const err_case_t update_errors[] = {
+    static const local_err_case_t update_errors[] = {
         {"UpdateItem",
-         "{\"TableName\":\"app\"," UPDATE_KEY
-         ",\"UpdateExpression\":\"SET id = "
+         "{\"TableName\":\"app\"," UPDATE_KEY ",\"UpdateExpression\":\"SET id = "
          ":v\",\"ExpressionAttributeValues\":{\":v\":{\"S\":\"x\"}}}",
          VALIDATION, "Cannot update attribute id. This attribute is part of the key"},
         {"UpdateItem",
-         "{\"TableName\":\"app\"," UPDATE_KEY
-         ",\"UpdateExpression\":\"SET #u = "
+         "{\"TableName\":\"app\"," UPDATE_KEY ",\"UpdateExpression\":\"SET #u = "
          ":v\",\"ExpressionAttributeNames\":{\"#u\":\"user\"},\"ExpressionAttributeValues\":{\":"
          "v\":{\"N\":\"1\"}}}",
          VALIDATION, "Type mismatch for Index Key user"},
         {"UpdateItem",
-         "{\"TableName\":\"app\"," UPDATE_KEY
-         ",\"UpdateExpression\":\"SET q = nothere + "
+         "{\"TableName\":\"app\"," UPDATE_KEY ",\"UpdateExpression\":\"SET q = nothere + "
          ":v\",\"ExpressionAttributeValues\":{\":v\":{\"N\":\"1\"}}}",
          VALIDATION, "refers to an attribute that does not exist"},
     };
-    expect_errs(e, update_errors, COUNT_OF(update_errors));
+    local_env_expect_errs(e, SERVICE, update_errors, LOCAL_COUNT_OF(update_errors));
     ddb(e, "UpdateItem",
         "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"SET q = "
         ":v\",\"ConditionExpression\":\"attribute_not_exists(id)\","
@@ -401,21 +380,19 @@ static void test_update(void **state)
     assert_string_equal(type_of(e),
                         "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException");
     assert_non_null(cJSON_GetObjectItemCaseSensitive(e->body, "Item"));
-    static const err_case_t update_option_errors[] = {
+    static const local_err_case_t update_option_errors[] = {
         {"UpdateItem",
-         "{\"TableName\":\"app\"," UPDATE_KEY
-         ",\"UpdateExpression\":\"SET q = "
+         "{\"TableName\":\"app\"," UPDATE_KEY ",\"UpdateExpression\":\"SET q = "
          ":v\",\"ExpressionAttributeValues\":{\":v\":{\"N\":\"1\"}},\"ReturnValues\":\"BOGUS\"}",
          VALIDATION, "enum value set"},
         {"UpdateItem",
-         "{\"TableName\":\"app\"," UPDATE_KEY
-         ",\"UpdateExpression\":\"SET timestamp = "
+         "{\"TableName\":\"app\"," UPDATE_KEY ",\"UpdateExpression\":\"SET timestamp = "
          ":v\",\"ExpressionAttributeValues\":{\":v\":{\"N\":\"1\"}}}",
          VALIDATION, "reserved keyword: timestamp"},
         {"UpdateItem", "{\"TableName\":\"app\"," UPDATE_KEY ",\"AttributeUpdates\":{}}", VALIDATION,
          "AttributeUpdates is not supported"},
     };
-    expect_errs(e, update_option_errors, COUNT_OF(update_option_errors));
+    local_env_expect_errs(e, SERVICE, update_option_errors, LOCAL_COUNT_OF(update_option_errors));
     /* decimal overflow is an error, never a rounded value */
     ddb(e, "UpdateItem",
         "{\"TableName\":\"app\",%s,\"UpdateExpression\":\"SET big = "
@@ -567,7 +544,7 @@ static void test_query(void **state)
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(e->body, "Items")->child;
     assert_int_equal(cJSON_GetArraySize(it), 3);
     assert_null(cJSON_GetObjectItemCaseSensitive(it, "created"));
-    static const err_case_t query_errors[] = {
+    static const local_err_case_t query_errors[] = {
         {"Query",
          "{\"TableName\":\"app\",\"IndexName\":\"keys\",\"Select\":\"ALL_ATTRIBUTES\","
          "\"KeyConditionExpression\":\"#u = "
@@ -614,7 +591,7 @@ static void test_query(void **state)
          "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p\",\"Limit\":0," P_VALUES "}}",
          VALIDATION, "greater than or equal to 1"},
     };
-    expect_errs(e, query_errors, COUNT_OF(query_errors));
+    local_env_expect_errs(e, SERVICE, query_errors, LOCAL_COUNT_OF(query_errors));
 }
 
 static void test_scan_and_batches(void **state)

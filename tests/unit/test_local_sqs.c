@@ -18,7 +18,8 @@ static int setup(void **state)
 }
 
 /* Runs AmazonSQS.<op> with a printf-formatted body; keeps status, wait, body. */
-#define sqs(e, op, ...) local_env_call((e), "AmazonSQS", (op), __VA_ARGS__)
+#define SERVICE "AmazonSQS"
+#define sqs(e, op, ...) local_env_call((e), SERVICE, (op), __VA_ARGS__)
 
 static const char *str(const cJSON *o, const char *k)
 {
@@ -32,6 +33,8 @@ static const char *err_type(env_t *e)
 }
 
 #define Q "http://localhost/000000000000/"
+#define CORAL "com.amazon.coral.service#"
+#define SQS "com.amazonaws.sqs#"
 
 static const cJSON *first_msg(env_t *e)
 {
@@ -70,18 +73,20 @@ static void test_queue_lifecycle(void **state)
     sqs(e, "CreateQueue", "{\"QueueName\":\"jobs\",\"Attributes\":{\"VisibilityTimeout\":\"11\"}}");
     assert_int_equal(e->status, 400);
     assert_string_equal(err_type(e), "com.amazonaws.sqs#QueueNameExists");
-    sqs(e, "CreateQueue", "{\"QueueName\":\"bad name\"}");
-    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
-    sqs(e, "CreateQueue", "{\"QueueName\":\"q.fifo\",\"Attributes\":{\"FifoQueue\":\"true\"}}");
-    assert_string_equal(err_type(e), "com.amazonaws.sqs#UnsupportedOperation");
-    sqs(e, "CreateQueue", "{\"QueueName\":\"x\",\"Attributes\":{\"Bogus\":\"1\"}}");
-    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidAttributeName");
-    sqs(e, "CreateQueue", "{\"QueueName\":\"x\",\"Attributes\":{\"VisibilityTimeout\":\"43201\"}}");
-    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
-    sqs(e, "CreateQueue",
-        "{\"QueueName\":\"x\",\"Attributes\":{\"RedrivePolicy\":\"{\\\"deadLetterTargetArn\\\":"
-        "\\\"arn:aws:sqs:us-east-1:000000000000:missing\\\",\\\"maxReceiveCount\\\":3}\"}}");
-    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
+    static const local_err_case_t create_errors[] = {
+        {"CreateQueue", "{\"QueueName\":\"bad name\"}", CORAL "InvalidParameterValueException", ""},
+        {"CreateQueue", "{\"QueueName\":\"q.fifo\",\"Attributes\":{\"FifoQueue\":\"true\"}}",
+         SQS "UnsupportedOperation", ""},
+        {"CreateQueue", "{\"QueueName\":\"x\",\"Attributes\":{\"Bogus\":\"1\"}}",
+         CORAL "InvalidAttributeName", ""},
+        {"CreateQueue", "{\"QueueName\":\"x\",\"Attributes\":{\"VisibilityTimeout\":\"43201\"}}",
+         CORAL "InvalidParameterValueException", ""},
+        {"CreateQueue",
+         "{\"QueueName\":\"x\",\"Attributes\":{\"RedrivePolicy\":\"{\\\"deadLetterTargetArn\\\":"
+         "\\\"arn:aws:sqs:us-east-1:000000000000:missing\\\",\\\"maxReceiveCount\\\":3}\"}}",
+         CORAL "InvalidParameterValueException", ""},
+    };
+    local_env_expect_errs(e, SERVICE, create_errors, LOCAL_COUNT_OF(create_errors));
     sqs(e, "GetQueueUrl", "{\"QueueName\":\"jobs\"}");
     assert_string_equal(str(e->body, "QueueUrl"), Q "jobs");
     sqs(e, "GetQueueUrl", "{\"QueueName\":\"nope\"}");
@@ -119,12 +124,12 @@ static void test_queue_lifecycle(void **state)
     assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidAttributeName");
     sqs(e, "DeleteQueue", "{\"QueueUrl\":\"" Q "beta\"}");
     assert_int_equal(e->status, 200);
-    sqs(e, "GetQueueUrl", "{\"QueueName\":\"beta\"}");
-    assert_string_equal(err_type(e), "com.amazonaws.sqs#QueueDoesNotExist");
-    sqs(e, "TagQueue", "{\"QueueUrl\":\"" Q "jobs\",\"Tags\":{}}");
-    assert_string_equal(err_type(e), "com.amazonaws.sqs#UnsupportedOperation");
-    sqs(e, "Frobnicate", "{}");
-    assert_string_equal(err_type(e), "com.amazon.coral.service#UnknownOperationException");
+    static const local_err_case_t gone_errors[] = {
+        {"GetQueueUrl", "{\"QueueName\":\"beta\"}", SQS "QueueDoesNotExist", ""},
+        {"TagQueue", "{\"QueueUrl\":\"" Q "jobs\",\"Tags\":{}}", SQS "UnsupportedOperation", ""},
+        {"Frobnicate", "{}", CORAL "UnknownOperationException", ""},
+    };
+    local_env_expect_errs(e, SERVICE, gone_errors, LOCAL_COUNT_OF(gone_errors));
 }
 
 static void test_send_receive_delete(void **state)
@@ -211,12 +216,15 @@ static void test_validation(void **state)
 {
     env_t *e = *state;
     sqs(e, "CreateQueue", "{\"QueueName\":\"v\",\"Attributes\":{\"MaximumMessageSize\":\"1024\"}}");
-    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"\"}");
-    assert_string_equal(err_type(e), "com.amazon.coral.service#MissingRequiredParameterException");
-    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"a\\u0001b\"}");
-    assert_string_equal(err_type(e), "com.amazonaws.sqs#InvalidMessageContents");
-    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"a\\uFFFFb\"}");
-    assert_string_equal(err_type(e), "com.amazonaws.sqs#InvalidMessageContents");
+    static const local_err_case_t body_errors[] = {
+        {"SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"\"}",
+         CORAL "MissingRequiredParameterException", ""},
+        {"SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"a\\u0001b\"}",
+         SQS "InvalidMessageContents", ""},
+        {"SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"a\\uFFFFb\"}",
+         SQS "InvalidMessageContents", ""},
+    };
+    local_env_expect_errs(e, SERVICE, body_errors, LOCAL_COUNT_OF(body_errors));
     sqs(e, "SendMessage",
         "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"tab\\tnl\\n\\u00e9\\ud83d\\ude00\"}");
     assert_int_equal(e->status, 200);
@@ -225,37 +233,45 @@ static void test_validation(void **state)
     big[1025] = '\0';
     sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"%s\"}", big);
     assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
-    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"DelaySeconds\":901}");
-    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
-    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"DelaySeconds\":\"x\"}");
-    assert_string_equal(err_type(e), "com.amazon.coral.service#SerializationException");
-    sqs(e, "SendMessage",
-        "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"MessageAttributes\":{\"AWS.x\":{"
-        "\"DataType\":\"String\",\"StringValue\":\"v\"}}}");
-    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
-    sqs(e, "SendMessage",
-        "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"MessageAttributes\":{\"a\":{\"DataType\":"
-        "\"Date\",\"StringValue\":\"v\"}}}");
-    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
-    sqs(e, "SendMessage",
-        "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"MessageAttributes\":{\"a\":{\"DataType\":"
-        "\"Number\",\"StringValue\":\"abc\"}}}");
-    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
-    sqs(e, "SendMessage",
-        "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"MessageSystemAttributes\":{\"Other\":{"
-        "\"DataType\":\"String\",\"StringValue\":\"v\"}}}");
-    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
-    sqs(e, "SendMessage",
-        "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"MessageDeduplicationId\":\"d\"}");
-    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
-    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "v\",\"MaxNumberOfMessages\":11}");
-    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
-    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "v\",\"WaitTimeSeconds\":21}");
-    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
-    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "v\",\"AttributeNames\":[\"Nope\"]}");
-    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidAttributeName");
-    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "v\",\"MaxNumberOfMessages\":\"3\"}");
-    assert_string_equal(err_type(e), "com.amazon.coral.service#SerializationException");
+    static const local_err_case_t send_errors[] = {
+        {"SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"DelaySeconds\":901}",
+         CORAL "InvalidParameterValueException", ""},
+        {"SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"DelaySeconds\":\"x\"}",
+         CORAL "SerializationException", ""},
+        {"SendMessage",
+         "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"MessageAttributes\":{\"AWS.x\":{"
+         "\"DataType\":\"String\",\"StringValue\":\"v\"}}}",
+         CORAL "InvalidParameterValueException", ""},
+        {"SendMessage",
+         "{\"QueueUrl\":\"" Q
+         "v\",\"MessageBody\":\"x\",\"MessageAttributes\":{\"a\":{\"DataType\":"
+         "\"Date\",\"StringValue\":\"v\"}}}",
+         CORAL "InvalidParameterValueException", ""},
+        {"SendMessage",
+         "{\"QueueUrl\":\"" Q
+         "v\",\"MessageBody\":\"x\",\"MessageAttributes\":{\"a\":{\"DataType\":"
+         "\"Number\",\"StringValue\":\"abc\"}}}",
+         CORAL "InvalidParameterValueException", ""},
+        {"SendMessage",
+         "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"MessageSystemAttributes\":{\"Other\":{"
+         "\"DataType\":\"String\",\"StringValue\":\"v\"}}}",
+         CORAL "InvalidParameterValueException", ""},
+        {"SendMessage",
+         "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"MessageDeduplicationId\":\"d\"}",
+         CORAL "InvalidParameterValueException", ""},
+    };
+    local_env_expect_errs(e, SERVICE, send_errors, LOCAL_COUNT_OF(send_errors));
+    static const local_err_case_t receive_errors[] = {
+        {"ReceiveMessage", "{\"QueueUrl\":\"" Q "v\",\"MaxNumberOfMessages\":11}",
+         CORAL "InvalidParameterValueException", ""},
+        {"ReceiveMessage", "{\"QueueUrl\":\"" Q "v\",\"WaitTimeSeconds\":21}",
+         CORAL "InvalidParameterValueException", ""},
+        {"ReceiveMessage", "{\"QueueUrl\":\"" Q "v\",\"AttributeNames\":[\"Nope\"]}",
+         CORAL "InvalidAttributeName", ""},
+        {"ReceiveMessage", "{\"QueueUrl\":\"" Q "v\",\"MaxNumberOfMessages\":\"3\"}",
+         CORAL "SerializationException", ""},
+    };
+    local_env_expect_errs(e, SERVICE, receive_errors, LOCAL_COUNT_OF(receive_errors));
 }
 
 static void test_delay_and_visibility(void **state)
@@ -372,15 +388,18 @@ static void test_batches_and_purge(void **state)
     assert_string_equal(str(failed->child, "Id"), "2");
     assert_string_equal(str(failed->child, "Code"), "MissingParameter");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(failed->child, "SenderFault")));
-    sqs(e, "SendMessageBatch", "{\"QueueUrl\":\"" Q "b\",\"Entries\":[]}");
-    assert_string_equal(err_type(e), "com.amazonaws.sqs#EmptyBatchRequest");
-    sqs(e, "SendMessageBatch",
-        "{\"QueueUrl\":\"" Q "b\",\"Entries\":[{\"Id\":\"1\",\"MessageBody\":\"a\"},{\"Id\":\"1\","
-        "\"MessageBody\":\"b\"}]}");
-    assert_string_equal(err_type(e), "com.amazonaws.sqs#BatchEntryIdsNotDistinct");
-    sqs(e, "SendMessageBatch",
-        "{\"QueueUrl\":\"" Q "b\",\"Entries\":[{\"Id\":\"a b\",\"MessageBody\":\"a\"}]}");
-    assert_string_equal(err_type(e), "com.amazonaws.sqs#InvalidBatchEntryId");
+    static const local_err_case_t batch_errors[] = {
+        {"SendMessageBatch", "{\"QueueUrl\":\"" Q "b\",\"Entries\":[]}", SQS "EmptyBatchRequest",
+         ""},
+        {"SendMessageBatch",
+         "{\"QueueUrl\":\"" Q "b\",\"Entries\":[{\"Id\":\"1\",\"MessageBody\":\"a\"},{\"Id\":\"1\","
+         "\"MessageBody\":\"b\"}]}",
+         SQS "BatchEntryIdsNotDistinct", ""},
+        {"SendMessageBatch",
+         "{\"QueueUrl\":\"" Q "b\",\"Entries\":[{\"Id\":\"a b\",\"MessageBody\":\"a\"}]}",
+         SQS "InvalidBatchEntryId", ""},
+    };
+    local_env_expect_errs(e, SERVICE, batch_errors, LOCAL_COUNT_OF(batch_errors));
     char entries[4096] = "";
     for (int i = 0; i < 11; i++)
         snprintf(entries + strlen(entries), sizeof entries - strlen(entries),
