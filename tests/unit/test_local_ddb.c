@@ -452,31 +452,30 @@ static void test_query(void **state)
     assert_string_equal(sks(e), "-1,0.001,2.5,9,10,100");
     assert_int_equal((int)num(e, "Count"), 6);
     assert_int_equal((int)num(e, "ScannedCount"), 6);
-    ddb(e, "Query",
-        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = "
-        ":p\",\"ScanIndexForward\":false,%s}}",
-        p);
-    assert_string_equal(sks(e), "100,10,9,2.5,0.001,-1");
-    ddb(e, "Query",
-        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p AND ts BETWEEN :a AND "
-        ":b\",%s,\":a\":{\"N\":\"0\"},\":b\":{\"N\":\"10\"}}}",
-        p);
-    assert_string_equal(sks(e), "0.001,2.5,9,10");
-    ddb(e, "Query",
-        "{\"TableName\":\"app\",\"KeyConditionExpression\":\":a < ts AND id = "
-        ":p\",%s,\":a\":{\"N\":\"9\"}}}",
-        p);
-    assert_string_equal(sks(e), "10,100");
-    ddb(e, "Query",
-        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p AND ts <= "
-        ":a\",%s,\":a\":{\"N\":\"2.5\"}}}",
-        p);
-    assert_string_equal(sks(e), "-1,0.001,2.5");
-    ddb(e, "Query",
-        "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p AND ts = "
-        ":a\",%s,\":a\":{\"N\":\"9.0\"}}}",
-        p);
-    assert_string_equal(sks(e), "9");
+    /* each key condition: the sort keys it returns, in order */
+    static const struct {
+        const char *body, *sks;
+    } conditions[] = {
+        {"{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = "
+         ":p\",\"ScanIndexForward\":false," P_VALUES "}}",
+         "100,10,9,2.5,0.001,-1"},
+        {"{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p AND ts BETWEEN :a AND "
+         ":b\"," P_VALUES ",\":a\":{\"N\":\"0\"},\":b\":{\"N\":\"10\"}}}",
+         "0.001,2.5,9,10"},
+        {"{\"TableName\":\"app\",\"KeyConditionExpression\":\":a < ts AND id = :p\"," P_VALUES
+         ",\":a\":{\"N\":\"9\"}}}",
+         "10,100"},
+        {"{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p AND ts <= :a\"," P_VALUES
+         ",\":a\":{\"N\":\"2.5\"}}}",
+         "-1,0.001,2.5"},
+        {"{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = :p AND ts = :a\"," P_VALUES
+         ",\":a\":{\"N\":\"9.0\"}}}",
+         "9"},
+    };
+    for (size_t i = 0; i < LOCAL_COUNT_OF(conditions); i++) {
+        ddb(e, "Query", "%s", conditions[i].body);
+        assert_string_equal(sks(e), conditions[i].sks);
+    }
     /* filter: ScannedCount counts before the filter */
     ddb(e, "Query",
         "{\"TableName\":\"app\",\"KeyConditionExpression\":\"id = "
