@@ -231,6 +231,32 @@ static char *update(fixture_t *f, const char *expr)
     return out;
 }
 
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* An expression and what running it must give. */
+typedef struct expr_case {
+    const char *expr, *want;
+} expr_case_t;
+
+/* Runs each case's expression through run (update or project); the result
+ * must equal want when whole is set, else contain it. */
+static void expect_results(fixture_t *f, char *(*run)(fixture_t *, const char *),
+                           const expr_case_t *cases, size_t n, int whole)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *r = run(f, cases[i].expr);
+        int ok = whole ? strcmp(r, cases[i].want) == 0 : strstr(r, cases[i].want) != NULL;
+        if (!ok) {
+            char got[1024];
+            snprintf(got, sizeof got, "%s", r);
+            free(r);
+            fail_msg("'%s' gave '%s', want %s '%s'", cases[i].expr, got,
+                     whole ? "exactly" : "something with", cases[i].want);
+        }
+        free(r);
+    }
+}
+
 static const cJSON *attr_of(const char *json, const char *path, cJSON **keep)
 {
     *keep = cJSON_Parse(json);
@@ -287,57 +313,33 @@ static void test_update_apply(void **state)
     ASSERT_ATTR(r, "a", "{\"S\":\"ab\"}");
     free(r);
     /* runtime errors */
-    r = update(f, "SET q = zzz + :one");
-    assert_string_equal(
-        r, "ERR: The provided expression refers to an attribute that does not exist in the item");
-    free(r);
-    r = update(f, "SET q = #s + :one");
-    assert_string_equal(r, "ERR: An operand in the update expression has an incorrect data type");
-    free(r);
-    r = update(f, "SET zz.y = :one");
-    assert_string_equal(
-        r, "ERR: The document path provided in the update expression is invalid for update");
-    free(r);
-    r = update(f, "ADD #s :one");
-    assert_string_equal(r, "ERR: An operand in the update expression has an incorrect data type");
-    free(r);
-    r = update(f, "SET l = list_append(a, :l)");
-    assert_string_equal(r, "ERR: An operand in the update expression has an incorrect data type");
-    free(r);
+    static const expr_case_t update_runtime_errors[] = {
+        {"SET q = zzz + :one",
+         "ERR: The provided expression refers to an attribute that does not exist in the item"},
+        {"SET q = #s + :one",
+         "ERR: An operand in the update expression has an incorrect data type"},
+        {"SET zz.y = :one",
+         "ERR: The document path provided in the update expression is invalid for update"},
+        {"ADD #s :one", "ERR: An operand in the update expression has an incorrect data type"},
+        {"SET l = list_append(a, :l)",
+         "ERR: An operand in the update expression has an incorrect data type"},
+    };
+    expect_results(f, update, update_runtime_errors, COUNT_OF(update_runtime_errors), 1);
     /* parse errors */
-    r = update(f, "SET a = :one SET b = :two");
-    assert_non_null(strstr(r, "The \"SET\" section can only be used once"));
-    free(r);
-    r = update(f, "SET a = :one REMOVE a");
-    assert_non_null(strstr(r, "Two document paths overlap"));
-    free(r);
-    r = update(f, "SET m.k = :one REMOVE m[0]");
-    assert_non_null(strstr(r, "Two document paths conflict"));
-    free(r);
-    r = update(f, "ADD a :s");
-    assert_non_null(strstr(r, "operator: ADD, operand type: STRING"));
-    free(r);
-    r = update(f, "DELETE tags :one");
-    assert_non_null(strstr(r, "operator: DELETE, operand type: NUMBER"));
-    free(r);
-    r = update(f, "SET a = :one + :s");
-    assert_non_null(strstr(r, "operand type: S"));
-    free(r);
-    r = update(f, "SET a = nope(b)");
-    assert_non_null(strstr(r, "Invalid function name; function: nope"));
-    free(r);
-    r = update(f, "SET a = if_not_exists(:one, :two)");
-    assert_non_null(strstr(r, "requires a document path"));
-    free(r);
-    r = update(f, "SET a = :one,");
-    assert_non_null(strstr(r, "Syntax error"));
-    free(r);
-    r = update(f, "UPDATE a = :one");
-    assert_non_null(strstr(r, "Syntax error"));
-    free(r);
-    r = update(f, "SET a = :one + :one + :one");
-    assert_non_null(strstr(r, "Syntax error"));
-    free(r);
+    static const expr_case_t update_parse_errors[] = {
+        {"SET a = :one SET b = :two", "The \"SET\" section can only be used once"},
+        {"SET a = :one REMOVE a", "Two document paths overlap"},
+        {"SET m.k = :one REMOVE m[0]", "Two document paths conflict"},
+        {"ADD a :s", "operator: ADD, operand type: STRING"},
+        {"DELETE tags :one", "operator: DELETE, operand type: NUMBER"},
+        {"SET a = :one + :s", "operand type: S"},
+        {"SET a = nope(b)", "Invalid function name; function: nope"},
+        {"SET a = if_not_exists(:one, :two)", "requires a document path"},
+        {"SET a = :one,", "Syntax error"},
+        {"UPDATE a = :one", "Syntax error"},
+        {"SET a = :one + :one + :one", "Syntax error"},
+    };
+    expect_results(f, update, update_parse_errors, COUNT_OF(update_parse_errors), 0);
 }
 
 static char *project(fixture_t *f, const char *expr)
@@ -364,18 +366,13 @@ static void test_projection(void **state)
         r, "{\"a\":{\"N\":\"1\"},\"m\":{\"M\":{\"n\":{\"M\":{\"x\":{\"N\":\"7\"}}}}},"
            "\"l\":{\"L\":[{\"S\":\"z\"},{\"M\":{\"c\":{\"S\":\"deep\"}}}]},\"x.y\":{\"N\":\"3\"}}");
     free(r);
-    r = project(f, "a, a");
-    assert_non_null(strstr(r, "Two document paths overlap"));
-    free(r);
-    r = project(f, "m, m.k");
-    assert_non_null(strstr(r, "overlap"));
-    free(r);
-    r = project(f, "status");
-    assert_non_null(strstr(r, "reserved keyword"));
-    free(r);
-    r = project(f, "a,");
-    assert_non_null(strstr(r, "Syntax error"));
-    free(r);
+    static const expr_case_t projection_errors[] = {
+        {"a, a", "Two document paths overlap"},
+        {"m, m.k", "overlap"},
+        {"status", "reserved keyword"},
+        {"a,", "Syntax error"},
+    };
+    expect_results(f, project, projection_errors, COUNT_OF(projection_errors), 0);
 }
 
 static void test_fuzz_entry(void **state)
