@@ -78,6 +78,31 @@ static void close_client(tycho_local_client_t *c, uv_loop_t *loop)
         uv_run(loop, UV_RUN_ONCE);
 }
 
+/* A client of e's backend on loop (this thread's), which it initialises. */
+static tycho_local_client_t *open_client(env_t *e, uv_loop_t *loop)
+{
+    uv_loop_init(loop);
+    return tycho_local_client_new(e->b, loop);
+}
+
+/* Runs what is left on the loop; it must then close cleanly. */
+static void finish_loop(uv_loop_t *loop)
+{
+    uv_run(loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(loop), 0);
+}
+
+/* Starts a 20 s ReceiveMessage on the empty queue "q", answered into r. */
+static tycho_local_call_t *start_long_poll(tycho_local_client_t *c, reply_t *r)
+{
+    const char *lp = "{\"QueueUrl\":\"http://localhost/000000000000/q\",\"WaitTimeSeconds\":20}";
+    memset(r, 0, sizeof *r);
+    tycho_local_call_t *call =
+        tycho_local_client_call(c, "AmazonSQS.ReceiveMessage", lp, strlen(lp), on_reply, r);
+    assert_non_null(call);
+    return call;
+}
+
 typedef struct poller {
     tycho_local_backend_t *b;
     const char *body;
@@ -99,12 +124,9 @@ static void poller_main(void *arg)
     atomic_store(&p->started, 1);
     while (!atomic_load(&p->reply.done))
         uv_run(&loop, UV_RUN_ONCE);
-    atomic_int closed = 0;
-    tycho_local_client_close(c, closed_cb, &closed);
-    while (!atomic_load(&closed))
-        uv_run(&loop, UV_RUN_ONCE);
+    close_client(c, &loop);
     uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
+    uv_loop_close(&loop); /* no cmocka assert off the test's thread */
 }
 
 static void test_long_poll_woken_by_other_thread(void **state)
@@ -121,8 +143,7 @@ static void test_long_poll_woken_by_other_thread(void **state)
     usleep(200000); /* the poll is waiting on the owner thread now */
     assert_false(atomic_load(&p.reply.done));
     uv_loop_t loop;
-    uv_loop_init(&loop);
-    tycho_local_client_t *c = tycho_local_client_new(e->b, &loop);
+    tycho_local_client_t *c = open_client(e, &loop);
     reply_t r;
     call_sync(c, &loop, "AmazonSQS.SendMessage",
               "{\"QueueUrl\":\"http://localhost/000000000000/q\",\"MessageBody\":\"wake\"}", &r);
@@ -134,16 +155,14 @@ static void test_long_poll_woken_by_other_thread(void **state)
     if (waited > 3000)
         fail_msg("long poll took %llu ms; it should wake on the send", (unsigned long long)waited);
     close_client(c, &loop);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&loop), 0);
+    finish_loop(&loop);
 }
 
 static void test_long_poll_deadline_and_visibility(void **state)
 {
     env_t *e = *state;
     uv_loop_t loop;
-    uv_loop_init(&loop);
-    tycho_local_client_t *c = tycho_local_client_new(e->b, &loop);
+    tycho_local_client_t *c = open_client(e, &loop);
     reply_t r;
     uint64_t t0 = uv_hrtime() / 1000000;
     call_sync(c, &loop, "AmazonSQS.ReceiveMessage",
@@ -168,33 +187,23 @@ static void test_long_poll_deadline_and_visibility(void **state)
     assert_true(took < 3000);
     /* other requests are not blocked by a waiting poll */
     reply_t waiting;
-    memset(&waiting, 0, sizeof waiting);
-    const char *lp = "{\"QueueUrl\":\"http://localhost/000000000000/q\",\"WaitTimeSeconds\":20}";
-    assert_non_null(
-        tycho_local_client_call(c, "AmazonSQS.ReceiveMessage", lp, strlen(lp), on_reply, &waiting));
+    start_long_poll(c, &waiting);
     call_sync(c, &loop, "DynamoDB_20120810.ListTables", "{}", &r);
     assert_int_equal(r.status, 200);
     assert_false(atomic_load(&waiting.done));
     /* closing the client cancels the waiting poll: its callback never runs */
     close_client(c, &loop);
     assert_false(atomic_load(&waiting.done));
-    uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&loop), 0);
+    finish_loop(&loop);
 }
 
 static void test_cancel(void **state)
 {
     env_t *e = *state;
     uv_loop_t loop;
-    uv_loop_init(&loop);
-    tycho_local_client_t *c = tycho_local_client_new(e->b, &loop);
+    tycho_local_client_t *c = open_client(e, &loop);
     reply_t a, r;
-    memset(&a, 0, sizeof a);
-    const char *lp = "{\"QueueUrl\":\"http://localhost/000000000000/q\",\"WaitTimeSeconds\":20}";
-    tycho_local_call_t *call =
-        tycho_local_client_call(c, "AmazonSQS.ReceiveMessage", lp, strlen(lp), on_reply, &a);
-    assert_non_null(call);
-    tycho_local_call_cancel(call);
+    tycho_local_call_cancel(start_long_poll(c, &a));
     /* the next call still works; the cancelled poll did not take the message */
     call_sync(c, &loop, "AmazonSQS.SendMessage",
               "{\"QueueUrl\":\"http://localhost/000000000000/q\",\"MessageBody\":\"kept\"}", &r);
@@ -205,21 +214,16 @@ static void test_cancel(void **state)
     call_sync(c, &loop, "AmazonSQS.Bogus", "{}", &r);
     assert_int_equal(r.status, 400);
     close_client(c, &loop);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&loop), 0);
+    finish_loop(&loop);
 }
 
 static void test_stop_with_waiter_then_call(void **state)
 {
     env_t *e = *state;
     uv_loop_t loop;
-    uv_loop_init(&loop);
-    tycho_local_client_t *c = tycho_local_client_new(e->b, &loop);
+    tycho_local_client_t *c = open_client(e, &loop);
     reply_t w, r;
-    memset(&w, 0, sizeof w);
-    const char *lp = "{\"QueueUrl\":\"http://localhost/000000000000/q\",\"WaitTimeSeconds\":20}";
-    assert_non_null(
-        tycho_local_client_call(c, "AmazonSQS.ReceiveMessage", lp, strlen(lp), on_reply, &w));
+    start_long_poll(c, &w);
     usleep(100000);
     uint64_t t0 = uv_hrtime() / 1000000;
     tycho_local_backend_stop(e->b); /* ends the poll with its empty answer */
@@ -234,8 +238,7 @@ static void test_stop_with_waiter_then_call(void **state)
     assert_int_equal(r.status, 503);
     assert_non_null(strstr(r.body, "ServiceUnavailable"));
     close_client(c, &loop); /* frees the backend's memory too */
-    uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&loop), 0);
+    finish_loop(&loop);
 }
 
 static void test_start_error(void **state)
