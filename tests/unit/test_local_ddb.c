@@ -247,8 +247,7 @@ static void test_items(void **state)
     ddb(e, "PutItem",
         "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
         "\"ConditionExpression\":\"attribute_not_exists(id)\"}");
-    EXPECT_ERR(e, "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
-               "The conditional request failed");
+    EXPECT_ERR(e, COND_FAILED, "The conditional request failed");
     EXPECT_MEMBER(e, "Item", "(none)");
     ddb(e, "PutItem",
         "{\"TableName\":\"app\",\"Item\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
@@ -287,8 +286,7 @@ static void test_items(void **state)
         "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
         "\"ConditionExpression\":\"v > :x\","
         "\"ExpressionAttributeValues\":{\":x\":{\"N\":\"100\"}}}");
-    assert_string_equal(type_of(e),
-                        "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException");
+    assert_string_equal(type_of(e), COND_FAILED);
     ddb(e, "DeleteItem",
         "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"a\"},\"ts\":{\"N\":\"1\"}},"
         "\"ReturnValues\":\"ALL_OLD\"}");
@@ -377,8 +375,7 @@ static void test_update(void **state)
         "\"ExpressionAttributeValues\":{\":v\":{\"N\":\"1\"}},"
         "\"ReturnValuesOnConditionCheckFailure\":\"ALL_OLD\"}",
         key);
-    assert_string_equal(type_of(e),
-                        "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException");
+    assert_string_equal(type_of(e), COND_FAILED);
     assert_non_null(cJSON_GetObjectItemCaseSensitive(e->body, "Item"));
     static const local_err_case_t update_option_errors[] = {
         {"UpdateItem",
@@ -647,7 +644,7 @@ static void test_scan_and_batches(void **state)
         "{\"RequestItems\":{\"app\":[{\"DeleteRequest\":{\"Key\":{\"id\":{\"S\":\"k00\"},\"ts\":{"
         "\"N\":\"0\"}}}}],"
         "\"nope\":[{\"DeleteRequest\":{\"Key\":{\"id\":{\"S\":\"x\"}}}}]}}");
-    assert_string_equal(type_of(e), "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException");
+    assert_string_equal(type_of(e), NOT_FOUND);
     /* the failed batch wrote nothing */
     ddb(e, "GetItem",
         "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"k00\"},\"ts\":{\"N\":\"0\"}}}");

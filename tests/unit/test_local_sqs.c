@@ -72,7 +72,7 @@ static void test_queue_lifecycle(void **state)
     assert_int_equal(e->status, 200);
     sqs(e, "CreateQueue", "{\"QueueName\":\"jobs\",\"Attributes\":{\"VisibilityTimeout\":\"11\"}}");
     assert_int_equal(e->status, 400);
-    assert_string_equal(err_type(e), "com.amazonaws.sqs#QueueNameExists");
+    assert_string_equal(err_type(e), SQS "QueueNameExists");
     static const local_err_case_t create_errors[] = {
         {"CreateQueue", "{\"QueueName\":\"bad name\"}", CORAL "InvalidParameterValueException", ""},
         {"CreateQueue", "{\"QueueName\":\"q.fifo\",\"Attributes\":{\"FifoQueue\":\"true\"}}",
@@ -91,9 +91,9 @@ static void test_queue_lifecycle(void **state)
     assert_string_equal(str(e->body, "QueueUrl"), Q "jobs");
     sqs(e, "GetQueueUrl", "{\"QueueName\":\"nope\"}");
     assert_int_equal(e->status, 400);
-    assert_string_equal(err_type(e), "com.amazonaws.sqs#QueueDoesNotExist");
+    assert_string_equal(err_type(e), SQS "QueueDoesNotExist");
     sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "nope\",\"MessageBody\":\"x\"}");
-    assert_string_equal(err_type(e), "com.amazonaws.sqs#QueueDoesNotExist");
+    assert_string_equal(err_type(e), SQS "QueueDoesNotExist");
     /* any host/account: the last path segment names the queue */
     sqs(e, "SendMessage",
         "{\"QueueUrl\":\"https://sqs.eu-west-1.amazonaws.com/123456789012/"
@@ -121,7 +121,7 @@ static void test_queue_lifecycle(void **state)
     assert_string_equal(str(attrs, "DelaySeconds"), "5");
     assert_string_equal(str(attrs, "QueueArn"), "arn:aws:sqs:us-east-1:000000000000:beta");
     sqs(e, "GetQueueAttributes", "{\"QueueUrl\":\"" Q "beta\",\"AttributeNames\":[\"Nope\"]}");
-    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidAttributeName");
+    assert_string_equal(err_type(e), CORAL "InvalidAttributeName");
     sqs(e, "DeleteQueue", "{\"QueueUrl\":\"" Q "beta\"}");
     assert_int_equal(e->status, 200);
     static const local_err_case_t gone_errors[] = {
@@ -207,9 +207,9 @@ static void test_send_receive_delete(void **state)
     sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "jobs\"}");
     assert_null(first_msg(e));
     sqs(e, "DeleteMessage", "{\"QueueUrl\":\"" Q "jobs\",\"ReceiptHandle\":\"garbage\"}");
-    assert_string_equal(err_type(e), "com.amazonaws.sqs#ReceiptHandleIsInvalid");
+    assert_string_equal(err_type(e), SQS "ReceiptHandleIsInvalid");
     sqs(e, "DeleteMessage", "{\"QueueUrl\":\"" Q "jobs\"}");
-    assert_string_equal(err_type(e), "com.amazon.coral.service#MissingRequiredParameterException");
+    assert_string_equal(err_type(e), CORAL "MissingRequiredParameterException");
 }
 
 static void test_validation(void **state)
@@ -232,7 +232,7 @@ static void test_validation(void **state)
     memset(big, 'x', 1025);
     big[1025] = '\0';
     sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"%s\"}", big);
-    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
+    assert_string_equal(err_type(e), CORAL "InvalidParameterValueException");
     static const local_err_case_t send_errors[] = {
         {"SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"DelaySeconds\":901}",
          CORAL "InvalidParameterValueException", ""},
@@ -311,10 +311,10 @@ static void test_delay_and_visibility(void **state)
     /* the old handle has expired now */
     sqs(e, "ChangeMessageVisibility",
         "{\"QueueUrl\":\"" Q "d\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":10}", h);
-    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
+    assert_string_equal(err_type(e), CORAL "InvalidParameterValueException");
     sqs(e, "ChangeMessageVisibility",
         "{\"QueueUrl\":\"" Q "d\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":43201}", h2);
-    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
+    assert_string_equal(err_type(e), CORAL "InvalidParameterValueException");
     /* extending keeps it hidden past the original timeout */
     sqs(e, "ChangeMessageVisibility",
         "{\"QueueUrl\":\"" Q "d\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":1000}", h2);
@@ -325,7 +325,7 @@ static void test_delay_and_visibility(void **state)
     e->now += 2000000;
     sqs(e, "ChangeMessageVisibility",
         "{\"QueueUrl\":\"" Q "d\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":5}", h2);
-    assert_string_equal(err_type(e), "com.amazonaws.sqs#MessageNotInflight");
+    assert_string_equal(err_type(e), SQS "MessageNotInflight");
 }
 
 static void test_redrive(void **state)
@@ -369,7 +369,7 @@ static void test_redrive(void **state)
     sqs(e, "CreateQueue",
         "{\"QueueName\":\"self\",\"Attributes\":{\"RedrivePolicy\":\"{\\\"deadLetterTargetArn\\\":"
         "\\\"arn:aws:sqs:us-east-1:000000000000:jobs\\\",\\\"maxReceiveCount\\\":0}\"}}");
-    assert_string_equal(err_type(e), "com.amazon.coral.service#InvalidParameterValueException");
+    assert_string_equal(err_type(e), CORAL "InvalidParameterValueException");
 }
 
 static void test_batches_and_purge(void **state)
@@ -405,7 +405,7 @@ static void test_batches_and_purge(void **state)
         snprintf(entries + strlen(entries), sizeof entries - strlen(entries),
                  "%s{\"Id\":\"m%d\",\"MessageBody\":\"x\"}", i ? "," : "", i);
     sqs(e, "SendMessageBatch", "{\"QueueUrl\":\"" Q "b\",\"Entries\":[%s]}", entries);
-    assert_string_equal(err_type(e), "com.amazonaws.sqs#TooManyEntriesInBatchRequest");
+    assert_string_equal(err_type(e), SQS "TooManyEntriesInBatchRequest");
     sqs(e, "SendMessageBatch",
         "{\"QueueUrl\":\"" Q "b\",\"Entries\":[{\"Id\":\"x\",\"MessageBody\":\"two\"}]}");
     sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "b\",\"MaxNumberOfMessages\":10}");
@@ -435,7 +435,7 @@ static void test_batches_and_purge(void **state)
     assert_int_equal(e->status, 200);
     sqs(e, "PurgeQueue", "{\"QueueUrl\":\"" Q "b\"}");
     assert_int_equal(e->status, 403);
-    assert_string_equal(err_type(e), "com.amazonaws.sqs#PurgeQueueInProgress");
+    assert_string_equal(err_type(e), SQS "PurgeQueueInProgress");
     e->now += 2000000;
     sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "b\",\"MaxNumberOfMessages\":10}");
     assert_null(first_msg(e)); /* the delayed "three" went too */
