@@ -150,6 +150,27 @@ static void queue_arn(const tycho_local_store_t *s, const char *name, char *out,
     snprintf(out, n, "arn:aws:sqs:%s:%s:%s", s->region, s->account, name);
 }
 
+/* ---- responses ---------------------------------------------------------- */
+
+/* 200 with {}: the answer of the operations that return nothing. */
+static void reply_empty(tycho_local_result_t *res)
+{
+    cJSON *out = cJSON_CreateObject();
+    tycho_local_ok(res, out);
+    cJSON_Delete(out);
+}
+
+static void reply_queue_url(const tycho_local_store_t *s, const char *name,
+                            tycho_local_result_t *res)
+{
+    char url[256];
+    queue_url(s, name, url, sizeof url);
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddStringToObject(out, "QueueUrl", url);
+    tycho_local_ok(res, out);
+    cJSON_Delete(out);
+}
+
 /* ---- queue records ------------------------------------------------------ */
 
 static int attr_int(const cJSON *attrs, const char *name, int dflt)
@@ -248,10 +269,33 @@ static int create_plain_queue(tycho_local_store_t *s, const char *name, int64_t 
     return rc;
 }
 
-/* Loads the queue a request names by QueueUrl; creates it on first use when
- * auto-creation is on. 1 found, 0 error set. */
-static int request_queue(tycho_local_store_t *s, const cJSON *req, int64_t now_ms, queue_t *q,
-                         tycho_local_result_t *res)
+/* Loads the queue called name into q, creating it first when it does not
+ * exist and create is set. 1 found (free q with queue_free), 0 error set
+ * (QueueDoesNotExist also for a string that cannot be a queue name); q holds
+ * nothing to free then. */
+static int find_queue(tycho_local_store_t *s, const char *name, int create, int64_t now_ms,
+                      queue_t *q, tycho_local_result_t *res)
+{
+    memset(q, 0, sizeof *q);
+    int found = valid_queue_name(name) ? queue_load(s, name, q, res) : 0;
+    if (!found && create && valid_queue_name(name)) {
+        if (create_plain_queue(s, name, now_ms)) {
+            internal(s, res);
+            return 0;
+        }
+        found = queue_load(s, name, q, res);
+    }
+    if (found < 0) return 0;
+    if (!found) {
+        queue_missing(res);
+        return 0;
+    }
+    return 1;
+}
+
+/* Loads the queue a request names by QueueUrl (see find_queue). */
+static int request_queue(tycho_local_store_t *s, const cJSON *req, int create, int64_t now_ms,
+                         queue_t *q, tycho_local_result_t *res)
 {
     int bad = 0;
     const char *url = get_str(req, "QueueUrl", res, &bad);
@@ -262,21 +306,20 @@ static int request_queue(tycho_local_store_t *s, const cJSON *req, int64_t now_m
     }
     char name[81];
     name_from_url(url, name);
-    int found = valid_queue_name(name) ? queue_load(s, name, q, res) : 0;
-    if (found < 0) return 0;
-    if (!found && s->auto_create_queues && valid_queue_name(name)) {
-        if (create_plain_queue(s, name, now_ms)) {
-            internal(s, res);
-            return 0;
-        }
-        found = queue_load(s, name, q, res);
-        if (found < 0) return 0;
-    }
-    if (!found) {
-        queue_missing(res);
-        return 0;
-    }
-    return 1;
+    return find_queue(s, name, create, now_ms, q, res);
+}
+
+/* Runs a statement on one queue's rows: ?1 is the queue's name, ?2 (when the
+ * statement has it) now_ms. 0, or -1 on a store error. */
+static int queue_exec(tycho_local_store_t *s, const char *sql, const char *queue, int64_t now_ms)
+{
+    sqlite3_stmt *st = tycho_local_stmt(s, sql);
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, queue, -1, SQLITE_STATIC);
+    if (sqlite3_bind_parameter_count(st) >= 2) sqlite3_bind_int64(st, 2, now_ms);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* ---- queue attributes --------------------------------------------------- */
@@ -1084,12 +1127,7 @@ static void op_create_queue(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
             return;
         }
     }
-    char url[256];
-    queue_url(s, name, url, sizeof url);
-    cJSON *out = cJSON_CreateObject();
-    cJSON_AddStringToObject(out, "QueueUrl", url);
-    tycho_local_ok(res, out);
-    cJSON_Delete(out);
+    reply_queue_url(s, name, res);
 }
 
 static void op_get_queue_url(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
@@ -1104,39 +1142,16 @@ static void op_get_queue_url(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                 NULL, NULL);
         return;
     }
-    queue_t q = {.attrs = NULL}; /* queue_load does not run for an invalid name */
-    int found = valid_queue_name(name) ? queue_load(s, name, &q, res) : 0;
-    if (found < 0) return;
+    queue_t q;
+    if (!find_queue(s, name, s->auto_create_queues, now_ms, &q, res)) return;
+    reply_queue_url(s, q.name, res);
     queue_free(&q);
-    if (!found && s->auto_create_queues && valid_queue_name(name)) {
-        if (create_plain_queue(s, name, now_ms)) {
-            internal(s, res);
-            return;
-        }
-        found = 1;
-    }
-    if (!found) {
-        queue_missing(res);
-        return;
-    }
-    char url[256];
-    queue_url(s, name, url, sizeof url);
-    cJSON *out = cJSON_CreateObject();
-    cJSON_AddStringToObject(out, "QueueUrl", url);
-    tycho_local_ok(res, out);
-    cJSON_Delete(out);
 }
 
 static int drop_expired(tycho_local_store_t *s, const char *queue, int64_t now_ms)
 {
-    sqlite3_stmt *st =
-        tycho_local_stmt(s, "DELETE FROM sqs_messages WHERE queue = ? AND expires_ms <= ?");
-    if (!st) return -1;
-    sqlite3_bind_text(st, 1, queue, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now_ms);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return queue_exec(s, "DELETE FROM sqs_messages WHERE queue = ?1 AND expires_ms <= ?2", queue,
+                      now_ms);
 }
 
 static long long count_where(tycho_local_store_t *s, const char *sql, const char *queue,
@@ -1174,7 +1189,7 @@ static void op_get_queue_attributes(tycho_local_store_t *s, cJSON *req, int64_t 
                                     tycho_local_result_t *res)
 {
     queue_t q;
-    if (!request_queue(s, req, now_ms, &q, res)) return;
+    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
     const cJSON *names = cJSON_GetObjectItemCaseSensitive(req, "AttributeNames");
     cJSON *out = cJSON_CreateObject(), *attrs = NULL;
     int all = 0;
@@ -1267,18 +1282,15 @@ static void op_set_queue_attributes(tycho_local_store_t *s, cJSON *req, int64_t 
                                     tycho_local_result_t *res)
 {
     queue_t q;
-    if (!request_queue(s, req, now_ms, &q, res)) return;
+    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(req, "Attributes");
     if (!in || !cJSON_IsObject(in) || !in->child) {
         missing(res, "Attribute.Name");
     } else if (!apply_attributes(s, q.name, q.attrs, in, now_ms, res)) {
         if (queue_store(s, q.name, q.attrs, now_ms, 0))
             internal(s, res);
-        else {
-            cJSON *out = cJSON_CreateObject();
-            tycho_local_ok(res, out);
-            cJSON_Delete(out);
-        }
+        else
+            reply_empty(res);
     }
     queue_free(&q);
 }
@@ -1286,47 +1298,14 @@ static void op_set_queue_attributes(tycho_local_store_t *s, cJSON *req, int64_t 
 static void op_delete_queue(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                             tycho_local_result_t *res)
 {
-    queue_t q = {.attrs = NULL}; /* queue_load does not run for an invalid name */
-    int bad = 0;
-    const char *url = get_str(req, "QueueUrl", res, &bad);
-    char name[81];
-    if (bad) return;
-    if (!url || !*url) {
-        missing(res, "QueueUrl");
-        return;
-    }
-    (void)now_ms;
-    name_from_url(url, name);
-    int found = valid_queue_name(name) ? queue_load(s, name, &q, res) : 0;
-    if (found < 0) return;
+    queue_t q;
+    if (!request_queue(s, req, 0, now_ms, &q, res)) return; /* never auto-created */
+    if (queue_exec(s, "DELETE FROM sqs_messages WHERE queue = ?1", q.name, now_ms) ||
+        queue_exec(s, "DELETE FROM sqs_queues WHERE name = ?1", q.name, now_ms))
+        internal(s, res);
+    else
+        reply_empty(res);
     queue_free(&q);
-    if (!found) {
-        queue_missing(res);
-        return;
-    }
-    sqlite3_stmt *a = tycho_local_stmt(s, "DELETE FROM sqs_messages WHERE queue = ?");
-    if (!a) {
-        internal(s, res);
-        return;
-    }
-    sqlite3_bind_text(a, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(a);
-    sqlite3_reset(a);
-    sqlite3_stmt *b = tycho_local_stmt(s, "DELETE FROM sqs_queues WHERE name = ?");
-    if (rc != SQLITE_DONE || !b) {
-        internal(s, res);
-        return;
-    }
-    sqlite3_bind_text(b, 1, name, -1, SQLITE_STATIC);
-    rc = sqlite3_step(b);
-    sqlite3_reset(b);
-    if (rc != SQLITE_DONE) {
-        internal(s, res);
-        return;
-    }
-    cJSON *out = cJSON_CreateObject();
-    tycho_local_ok(res, out);
-    cJSON_Delete(out);
 }
 
 static void op_send_message(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
@@ -1336,7 +1315,7 @@ static void op_send_message(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
     send_in_t in;
     const char *code, *type;
     char msg[512];
-    if (!request_queue(s, req, now_ms, &q, res)) return;
+    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
     if (check_message(&q, req, &in, &code, &type, msg, sizeof msg)) {
         tycho_local_error(res, 400, type, code, "%s", msg);
     } else {
@@ -1427,7 +1406,7 @@ static void op_send_message_batch(tycho_local_store_t *s, cJSON *req, int64_t no
                                   tycho_local_result_t *res)
 {
     queue_t q;
-    if (!request_queue(s, req, now_ms, &q, res)) return;
+    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
     const cJSON *entries = batch_entries(req, "SendMessageBatchRequestEntry", res);
     if (!entries) {
         queue_free(&q);
@@ -1552,7 +1531,7 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_m
     queue_t q;
     long max = 1, wait = -1, vt = -1;
     int r;
-    if (!request_queue(s, req, now_ms, &q, res)) return;
+    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
     cJSON *out = NULL;
     char num[32];
     if ((r = get_int(req, "MaxNumberOfMessages", &max, res)) < 0) goto done;
@@ -1776,7 +1755,7 @@ static void op_delete_message(tycho_local_store_t *s, cJSON *req, int64_t now_ms
                               tycho_local_result_t *res)
 {
     queue_t q;
-    if (!request_queue(s, req, now_ms, &q, res)) return;
+    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
     int bad = 0;
     const char *h = get_str(req, "ReceiptHandle", res, &bad);
     char msg[600];
@@ -1789,11 +1768,8 @@ static void op_delete_message(tycho_local_store_t *s, cJSON *req, int64_t now_ms
             internal(s, res);
         else if (rc > 0)
             tycho_local_error(res, 400, T_RECEIPT, "ReceiptHandleIsInvalid", "%s", msg);
-        else {
-            cJSON *out = cJSON_CreateObject();
-            tycho_local_ok(res, out);
-            cJSON_Delete(out);
-        }
+        else
+            reply_empty(res);
     }
     queue_free(&q);
 }
@@ -1802,7 +1778,7 @@ static void op_delete_message_batch(tycho_local_store_t *s, cJSON *req, int64_t 
                                     tycho_local_result_t *res)
 {
     queue_t q;
-    if (!request_queue(s, req, now_ms, &q, res)) return;
+    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
     const cJSON *entries = batch_entries(req, "DeleteMessageBatchRequestEntry", res);
     if (entries) {
         cJSON *out = cJSON_CreateObject();
@@ -1842,7 +1818,7 @@ static void op_change_visibility(tycho_local_store_t *s, cJSON *req, int64_t now
                                  tycho_local_result_t *res)
 {
     queue_t q;
-    if (!request_queue(s, req, now_ms, &q, res)) return;
+    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
     int bad = 0, r;
     long vt = 0;
     const char *h = get_str(req, "ReceiptHandle", res, &bad);
@@ -1872,11 +1848,8 @@ static void op_change_visibility(tycho_local_store_t *s, cJSON *req, int64_t now
         internal(s, res);
     else if (rc > 0)
         tycho_local_error(res, 400, type, code, "%s", msg);
-    else {
-        cJSON *out = cJSON_CreateObject();
-        tycho_local_ok(res, out);
-        cJSON_Delete(out);
-    }
+    else
+        reply_empty(res);
 done:
     queue_free(&q);
 }
@@ -1885,7 +1858,7 @@ static void op_change_visibility_batch(tycho_local_store_t *s, cJSON *req, int64
                                        tycho_local_result_t *res)
 {
     queue_t q;
-    if (!request_queue(s, req, now_ms, &q, res)) return;
+    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
     const cJSON *entries = batch_entries(req, "ChangeMessageVisibilityBatchRequestEntry", res);
     if (entries) {
         cJSON *out = cJSON_CreateObject();
@@ -1935,7 +1908,7 @@ static void op_purge_queue(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                            tycho_local_result_t *res)
 {
     queue_t q;
-    if (!request_queue(s, req, now_ms, &q, res)) return;
+    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
     /* SQS allows one purge per queue every 60 seconds. */
     long long last = count_where(s, "SELECT purged_ms FROM sqs_queues WHERE name = ? AND ?2 = ?2",
                                  q.name, now_ms);
@@ -1946,26 +1919,11 @@ static void op_purge_queue(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                           "Only one PurgeQueue operation on %s is allowed every 60 seconds.",
                           q.name);
     } else {
-        sqlite3_stmt *a = tycho_local_stmt(s, "DELETE FROM sqs_messages WHERE queue = ?");
-        sqlite3_stmt *b =
-            a ? tycho_local_stmt(s, "UPDATE sqs_queues SET purged_ms = ? WHERE name = ?") : NULL;
-        int ok = 0;
-        if (a && b) {
-            sqlite3_bind_text(a, 1, q.name, -1, SQLITE_STATIC);
-            ok = sqlite3_step(a) == SQLITE_DONE;
-            sqlite3_reset(a);
-            sqlite3_bind_int64(b, 1, now_ms);
-            sqlite3_bind_text(b, 2, q.name, -1, SQLITE_STATIC);
-            ok = ok && sqlite3_step(b) == SQLITE_DONE;
-            sqlite3_reset(b);
-        }
-        if (!ok)
+        if (queue_exec(s, "DELETE FROM sqs_messages WHERE queue = ?1", q.name, now_ms) ||
+            queue_exec(s, "UPDATE sqs_queues SET purged_ms = ?2 WHERE name = ?1", q.name, now_ms))
             internal(s, res);
-        else {
-            cJSON *out = cJSON_CreateObject();
-            tycho_local_ok(res, out);
-            cJSON_Delete(out);
-        }
+        else
+            reply_empty(res);
     }
     queue_free(&q);
 }
