@@ -102,6 +102,23 @@ static int get_int(const cJSON *req, const char *name, long *out, tycho_local_re
     return 1;
 }
 
+/* Optional integer member within lo..hi, as get_int (*out unchanged when
+ * absent). A value out of range is InvalidParameterValue "Value <n> for
+ * parameter <name> is invalid. Reason: <reason>". */
+static int get_int_in(const cJSON *req, const char *name, long lo, long hi, const char *reason,
+                      long *out, tycho_local_result_t *res)
+{
+    long v;
+    int r = get_int(req, name, &v, res);
+    if (r > 0 && (v < lo || v > hi)) {
+        tycho_local_error(res, 400, T_INVALID_PARAM, "InvalidParameterValue",
+                          "Value %ld for parameter %s is invalid. Reason: %s", v, name, reason);
+        return -1;
+    }
+    if (r > 0) *out = v;
+    return r;
+}
+
 /* Optional string member: the string, NULL absent; *bad set on a type error. */
 static const char *get_str(const cJSON *req, const char *name, tycho_local_result_t *res, int *bad)
 {
@@ -986,14 +1003,33 @@ static int message_state(tycho_local_store_t *s, const receipt_t *r, int64_t now
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* A client error about one receipt handle: the single operation answers it
+ * with 400, its batch lists it under Failed. */
+typedef struct handle_error {
+    const char *type;
+    const char *code;
+    char msg[700];
+} handle_error_t;
+
+/* ReceiptHandleIsInvalid for h. The message is cut at cut - 1 bytes (a long
+ * garbage handle): DeleteMessage has always cut it at 600 bytes, the others
+ * at sizeof e->msg. */
+static void handle_invalid(handle_error_t *e, const char *h, size_t cut)
+{
+    e->type = T_RECEIPT;
+    e->code = "ReceiptHandleIsInvalid";
+    snprintf(e->msg, cut < sizeof e->msg ? cut : sizeof e->msg,
+             "The input receipt handle \"%s\" is not a valid receipt handle.", h);
+}
+
 /* Deletes by handle. 0 ok (including already deleted / stale handle, as SQS
- * answers success), 1 invalid handle (msg set), -1 store error. */
-static int delete_by_handle(tycho_local_store_t *s, const queue_t *q, const char *h, char *msg,
-                            size_t msglen)
+ * answers success), 1 invalid handle (e set), -1 store error. */
+static int delete_by_handle(tycho_local_store_t *s, const queue_t *q, const char *h,
+                            handle_error_t *e)
 {
     receipt_t r;
     if (parse_receipt(h, &r) || strcmp(r.queue, q->name) != 0) {
-        snprintf(msg, msglen, "The input receipt handle \"%s\" is not a valid receipt handle.", h);
+        handle_invalid(e, h, 600);
         return 1;
     }
     /* SQS: "you must provide the most recently received ReceiptHandle for the
@@ -1010,38 +1046,35 @@ static int delete_by_handle(tycho_local_store_t *s, const queue_t *q, const char
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Changes visibility by handle. 0 ok, 1 client error (type/code/msg set),
- * -1 store error. */
+/* Changes visibility by handle. 0 ok, 1 client error (e set), -1 store
+ * error. */
 static int change_visibility(tycho_local_store_t *s, const queue_t *q, const char *h, long vt,
-                             int64_t now_ms, const char **type, const char **code, char *msg,
-                             size_t msglen, tycho_local_result_t *res)
+                             int64_t now_ms, handle_error_t *e, tycho_local_result_t *res)
 {
     receipt_t r;
     msg_state_t ms;
-    *type = T_RECEIPT;
-    *code = "ReceiptHandleIsInvalid";
     if (parse_receipt(h, &r) || strcmp(r.queue, q->name) != 0) {
-        snprintf(msg, msglen, "The input receipt handle \"%s\" is not a valid receipt handle.", h);
+        handle_invalid(e, h, sizeof e->msg);
         return 1;
     }
     if (message_state(s, &r, now_ms, &ms)) return -1;
     if (!ms.exists) {
-        snprintf(msg, msglen, "The input receipt handle \"%s\" is not a valid receipt handle.", h);
+        handle_invalid(e, h, sizeof e->msg);
         return 1;
     }
     if (!ms.in_flight) {
-        *type = T_NOT_INFLIGHT;
-        *code = "AWS.SimpleQueueService.MessageNotInflight";
-        snprintf(msg, msglen,
+        e->type = T_NOT_INFLIGHT;
+        e->code = "AWS.SimpleQueueService.MessageNotInflight";
+        snprintf(e->msg, sizeof e->msg,
                  "Value %s for parameter ReceiptHandle is invalid. Reason: Message does not exist "
                  "or is not available for visibility timeout change.",
                  h);
         return 1;
     }
     if (!ms.current) {
-        *type = T_INVALID_PARAM;
-        *code = "InvalidParameterValue";
-        snprintf(msg, msglen,
+        e->type = T_INVALID_PARAM;
+        e->code = "InvalidParameterValue";
+        snprintf(e->msg, sizeof e->msg,
                  "Value %s for parameter ReceiptHandle is invalid. Reason: The receipt handle has "
                  "expired.",
                  h);
@@ -1402,6 +1435,14 @@ static void add_failed(cJSON *failed, const char *id, const char *code, const ch
     cJSON_AddItemToArray(failed, f);
 }
 
+/* A new entry of a batch's Successful list: {"Id": id}. */
+static cJSON *entry_result(const char *id)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "Id", id);
+    return e;
+}
+
 static void op_send_message_batch(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                                   tycho_local_result_t *res)
 {
@@ -1443,8 +1484,7 @@ static void op_send_message_batch(tycho_local_store_t *s, cJSON *req, int64_t no
             add_failed(failed, id, code, msg);
             continue;
         }
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "Id", id);
+        cJSON *e = entry_result(id);
         if (store_message(s, &q, &in, now_ms, e, res)) {
             cJSON_Delete(e);
             cJSON_Delete(out);
@@ -1529,40 +1569,16 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_m
                                tycho_local_result_t *res)
 {
     queue_t q;
-    long max = 1, wait = -1, vt = -1;
-    int r;
     if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
     cJSON *out = NULL;
-    char num[32];
-    if ((r = get_int(req, "MaxNumberOfMessages", &max, res)) < 0) goto done;
-    if (r && (max < 1 || max > 10)) {
-        snprintf(num, sizeof num, "%ld", max);
-        invalid(res,
-                "Value %s for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 "
-                "and 10, if provided.%s",
-                num, NULL);
+    long max = 1, wait = q.wait, vt = q.visibility;
+    if (get_int_in(req, "MaxNumberOfMessages", 1, 10, "Must be between 1 and 10, if provided.",
+                   &max, res) < 0 ||
+        get_int_in(req, "WaitTimeSeconds", 0, 20, "Must be >= 0 and <= 20, if provided.", &wait,
+                   res) < 0 ||
+        get_int_in(req, "VisibilityTimeout", 0, 43200, "Must be >= 0 and <= 43200, if provided.",
+                   &vt, res) < 0)
         goto done;
-    }
-    if ((r = get_int(req, "WaitTimeSeconds", &wait, res)) < 0) goto done;
-    if (r && (wait < 0 || wait > 20)) {
-        snprintf(num, sizeof num, "%ld", wait);
-        invalid(res,
-                "Value %s for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= "
-                "20, if provided.%s",
-                num, NULL);
-        goto done;
-    }
-    if ((r = get_int(req, "VisibilityTimeout", &vt, res)) < 0) goto done;
-    if (r && (vt < 0 || vt > 43200)) {
-        snprintf(num, sizeof num, "%ld", vt);
-        invalid(res,
-                "Value %s for parameter VisibilityTimeout is invalid. Reason: Must be >= 0 and <= "
-                "43200, if provided.%s",
-                num, NULL);
-        goto done;
-    }
-    if (!r) vt = q.visibility;
-    if (wait < 0) wait = q.wait;
     unsigned mask;
     if (sys_wanted(req, &mask, res)) goto done;
     const cJSON *mnames = cJSON_GetObjectItemCaseSensitive(req, "MessageAttributeNames");
@@ -1751,27 +1767,90 @@ done:
     queue_free(&q);
 }
 
+/* The request's ReceiptHandle, or NULL with the error set. */
+static const char *request_handle(const cJSON *req, tycho_local_result_t *res)
+{
+    int bad = 0;
+    const char *h = get_str(req, "ReceiptHandle", res, &bad);
+    if (bad) return NULL;
+    if (!h || !*h) {
+        missing(res, "ReceiptHandle");
+        return NULL;
+    }
+    return h;
+}
+
+/* Answers DeleteMessage / ChangeMessageVisibility from the outcome of its
+ * handle: rc 0 done, 1 client error e, -1 store error. */
+static void reply_handle(tycho_local_store_t *s, int rc, const handle_error_t *e,
+                         tycho_local_result_t *res)
+{
+    if (rc < 0)
+        internal(s, res);
+    else if (rc > 0)
+        tycho_local_error(res, 400, e->type, e->code, "%s", e->msg);
+    else
+        reply_empty(res);
+}
+
+/* One entry of DeleteMessageBatch / ChangeMessageVisibilityBatch, whose
+ * ReceiptHandle is h: 0 done, 1 failed (e set), -1 store error. */
+typedef int (*handle_entry_fn)(tycho_local_store_t *s, const queue_t *q, const cJSON *entry,
+                               const char *h, int64_t now_ms, handle_error_t *e,
+                               tycho_local_result_t *res);
+
+/* Runs fn on each entry of a receipt-handle batch and answers Successful and
+ * Failed, or the first store error. */
+static void handle_batch(tycho_local_store_t *s, const cJSON *req, const queue_t *q,
+                         const char *what, handle_entry_fn fn, int64_t now_ms,
+                         tycho_local_result_t *res)
+{
+    const cJSON *entries = batch_entries(req, what, res);
+    if (!entries) return;
+    cJSON *out = cJSON_CreateObject();
+    cJSON *ok = cJSON_AddArrayToObject(out, "Successful");
+    cJSON *failed = cJSON_AddArrayToObject(out, "Failed");
+    int rc = 0;
+    for (const cJSON *x = entries->child; x && rc >= 0; x = x->next) {
+        const char *id = cJSON_GetObjectItemCaseSensitive(x, "Id")->valuestring;
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(x, "ReceiptHandle");
+        handle_error_t e;
+        if (!cJSON_IsString(h) || !h->valuestring[0]) {
+            add_failed(failed, id, "MissingParameter",
+                       "The request must contain the parameter ReceiptHandle.");
+            continue;
+        }
+        rc = fn(s, q, x, h->valuestring, now_ms, &e, res);
+        if (rc > 0)
+            add_failed(failed, id, e.code, e.msg);
+        else if (rc == 0)
+            cJSON_AddItemToArray(ok, entry_result(id));
+    }
+    if (rc < 0)
+        internal(s, res);
+    else
+        tycho_local_ok(res, out);
+    cJSON_Delete(out);
+}
+
 static void op_delete_message(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                               tycho_local_result_t *res)
 {
     queue_t q;
     if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
-    int bad = 0;
-    const char *h = get_str(req, "ReceiptHandle", res, &bad);
-    char msg[600];
-    if (bad) {
-    } else if (!h || !*h) {
-        missing(res, "ReceiptHandle");
-    } else {
-        int rc = delete_by_handle(s, &q, h, msg, sizeof msg);
-        if (rc < 0)
-            internal(s, res);
-        else if (rc > 0)
-            tycho_local_error(res, 400, T_RECEIPT, "ReceiptHandleIsInvalid", "%s", msg);
-        else
-            reply_empty(res);
-    }
+    handle_error_t e;
+    const char *h = request_handle(req, res);
+    if (h) reply_handle(s, delete_by_handle(s, &q, h, &e), &e, res);
     queue_free(&q);
+}
+
+static int delete_entry(tycho_local_store_t *s, const queue_t *q, const cJSON *entry, const char *h,
+                        int64_t now_ms, handle_error_t *e, tycho_local_result_t *res)
+{
+    (void)entry;
+    (void)now_ms;
+    (void)res;
+    return delete_by_handle(s, q, h, e);
 }
 
 static void op_delete_message_batch(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
@@ -1779,38 +1858,7 @@ static void op_delete_message_batch(tycho_local_store_t *s, cJSON *req, int64_t 
 {
     queue_t q;
     if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
-    const cJSON *entries = batch_entries(req, "DeleteMessageBatchRequestEntry", res);
-    if (entries) {
-        cJSON *out = cJSON_CreateObject();
-        cJSON *ok = cJSON_AddArrayToObject(out, "Successful");
-        cJSON *failed = cJSON_AddArrayToObject(out, "Failed");
-        int err = 0;
-        for (const cJSON *x = entries->child; x && !err; x = x->next) {
-            const char *id = cJSON_GetObjectItemCaseSensitive(x, "Id")->valuestring;
-            const cJSON *h = cJSON_GetObjectItemCaseSensitive(x, "ReceiptHandle");
-            char msg[600];
-            if (!cJSON_IsString(h) || !h->valuestring[0]) {
-                add_failed(failed, id, "MissingParameter",
-                           "The request must contain the parameter ReceiptHandle.");
-                continue;
-            }
-            int rc = delete_by_handle(s, &q, h->valuestring, msg, sizeof msg);
-            if (rc < 0) {
-                err = 1;
-            } else if (rc > 0) {
-                add_failed(failed, id, "ReceiptHandleIsInvalid", msg);
-            } else {
-                cJSON *e = cJSON_CreateObject();
-                cJSON_AddStringToObject(e, "Id", id);
-                cJSON_AddItemToArray(ok, e);
-            }
-        }
-        if (err)
-            internal(s, res);
-        else
-            tycho_local_ok(res, out);
-        cJSON_Delete(out);
-    }
+    handle_batch(s, req, &q, "DeleteMessageBatchRequestEntry", delete_entry, now_ms, res);
     queue_free(&q);
 }
 
@@ -1819,39 +1867,34 @@ static void op_change_visibility(tycho_local_store_t *s, cJSON *req, int64_t now
 {
     queue_t q;
     if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
-    int bad = 0, r;
+    handle_error_t e;
     long vt = 0;
-    const char *h = get_str(req, "ReceiptHandle", res, &bad);
-    if (bad) goto done;
-    if (!h || !*h) {
-        missing(res, "ReceiptHandle");
-        goto done;
-    }
-    if ((r = get_int(req, "VisibilityTimeout", &vt, res)) < 0) goto done;
-    if (!r) {
+    const char *h = request_handle(req, res);
+    int r =
+        h ? get_int_in(req, "VisibilityTimeout", 0, 43200, "Must be between 0 and 43200.", &vt, res)
+          : -1;
+    if (r == 0)
         missing(res, "VisibilityTimeout");
-        goto done;
-    }
-    if (vt < 0 || vt > 43200) {
-        char num[32];
-        snprintf(num, sizeof num, "%ld", vt);
-        invalid(res,
-                "Value %s for parameter VisibilityTimeout is invalid. Reason: Must be between 0 "
-                "and 43200.%s",
-                num, NULL);
-        goto done;
-    }
-    const char *type, *code;
-    char msg[700];
-    int rc = change_visibility(s, &q, h, vt, now_ms, &type, &code, msg, sizeof msg, res);
-    if (rc < 0)
-        internal(s, res);
-    else if (rc > 0)
-        tycho_local_error(res, 400, type, code, "%s", msg);
-    else
-        reply_empty(res);
-done:
+    else if (r > 0)
+        reply_handle(s, change_visibility(s, &q, h, vt, now_ms, &e, res), &e, res);
     queue_free(&q);
+}
+
+static int visibility_entry(tycho_local_store_t *s, const queue_t *q, const cJSON *entry,
+                            const char *h, int64_t now_ms, handle_error_t *e,
+                            tycho_local_result_t *res)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, "VisibilityTimeout");
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < 0 ||
+        v->valuedouble > 43200) {
+        e->type = T_INVALID_PARAM;
+        e->code = "InvalidParameterValue";
+        snprintf(e->msg, sizeof e->msg,
+                 "Value for parameter VisibilityTimeout is invalid. Reason: VisibilityTimeout "
+                 "must be an integer between 0 and 43200.");
+        return 1;
+    }
+    return change_visibility(s, q, h, (long)v->valuedouble, now_ms, e, res);
 }
 
 static void op_change_visibility_batch(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
@@ -1859,48 +1902,8 @@ static void op_change_visibility_batch(tycho_local_store_t *s, cJSON *req, int64
 {
     queue_t q;
     if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
-    const cJSON *entries = batch_entries(req, "ChangeMessageVisibilityBatchRequestEntry", res);
-    if (entries) {
-        cJSON *out = cJSON_CreateObject();
-        cJSON *ok = cJSON_AddArrayToObject(out, "Successful");
-        cJSON *failed = cJSON_AddArrayToObject(out, "Failed");
-        int err = 0;
-        for (const cJSON *x = entries->child; x && !err; x = x->next) {
-            const char *id = cJSON_GetObjectItemCaseSensitive(x, "Id")->valuestring;
-            const cJSON *h = cJSON_GetObjectItemCaseSensitive(x, "ReceiptHandle");
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(x, "VisibilityTimeout");
-            char msg[700];
-            const char *type, *code;
-            if (!cJSON_IsString(h) || !h->valuestring[0]) {
-                add_failed(failed, id, "MissingParameter",
-                           "The request must contain the parameter ReceiptHandle.");
-                continue;
-            }
-            if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
-                v->valuedouble < 0 || v->valuedouble > 43200) {
-                add_failed(failed, id, "InvalidParameterValue",
-                           "Value for parameter VisibilityTimeout is invalid. Reason: "
-                           "VisibilityTimeout must be an integer between 0 and 43200.");
-                continue;
-            }
-            int rc = change_visibility(s, &q, h->valuestring, (long)v->valuedouble, now_ms, &type,
-                                       &code, msg, sizeof msg, res);
-            if (rc < 0) {
-                err = 1;
-            } else if (rc > 0) {
-                add_failed(failed, id, code, msg);
-            } else {
-                cJSON *e = cJSON_CreateObject();
-                cJSON_AddStringToObject(e, "Id", id);
-                cJSON_AddItemToArray(ok, e);
-            }
-        }
-        if (err)
-            internal(s, res);
-        else
-            tycho_local_ok(res, out);
-        cJSON_Delete(out);
-    }
+    handle_batch(s, req, &q, "ChangeMessageVisibilityBatchRequestEntry", visibility_entry, now_ms,
+                 res);
     queue_free(&q);
 }
 
