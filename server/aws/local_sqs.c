@@ -1218,11 +1218,9 @@ static const char *const READABLE[] = {"ApproximateNumberOfMessages",
                                        "SqsManagedSseEnabled",
                                        NULL};
 
-static void op_get_queue_attributes(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+static void op_get_queue_attributes(tycho_local_store_t *s, cJSON *req, queue_t *q, int64_t now_ms,
                                     tycho_local_result_t *res)
 {
-    queue_t q;
-    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
     const cJSON *names = cJSON_GetObjectItemCaseSensitive(req, "AttributeNames");
     cJSON *out = cJSON_CreateObject(), *attrs = NULL;
     int all = 0;
@@ -1250,7 +1248,7 @@ static void op_get_queue_attributes(tycho_local_store_t *s, cJSON *req, int64_t 
                 goto done;
             }
         }
-        if (drop_expired(s, q.name, now_ms)) {
+        if (drop_expired(s, q->name, now_ms)) {
             internal(s, res);
             goto done;
         }
@@ -1267,31 +1265,31 @@ static void op_get_queue_attributes(tycho_local_store_t *s, cJSON *req, int64_t 
             if (strcmp(k, "ApproximateNumberOfMessages") == 0)
                 c = count_where(
                     s, "SELECT COUNT(*) FROM sqs_messages WHERE queue = ? AND visible_ms <= ?",
-                    q.name, now_ms);
+                    q->name, now_ms);
             else if (strcmp(k, "ApproximateNumberOfMessagesNotVisible") == 0)
                 c = count_where(s,
                                 "SELECT COUNT(*) FROM sqs_messages WHERE queue = ? AND visible_ms "
                                 "> ? AND receive_count > 0",
-                                q.name, now_ms);
+                                q->name, now_ms);
             else if (strcmp(k, "ApproximateNumberOfMessagesDelayed") == 0)
                 c = count_where(s,
                                 "SELECT COUNT(*) FROM sqs_messages WHERE queue = ? AND visible_ms "
                                 "> ? AND receive_count = 0",
-                                q.name, now_ms);
+                                q->name, now_ms);
             else if (strcmp(k, "CreatedTimestamp") == 0 || strcmp(k, "LastModifiedTimestamp") == 0)
                 c = count_where(
                     s,
                     k[0] == 'C' ? "SELECT created_s FROM sqs_queues WHERE name = ? AND ?2 = ?2"
                                 : "SELECT modified_s FROM sqs_queues WHERE name = ? AND ?2 = ?2",
-                    q.name, now_ms);
+                    q->name, now_ms);
             else if (strcmp(k, "QueueArn") == 0) {
-                queue_arn(s, q.name, buf, sizeof buf);
+                queue_arn(s, q->name, buf, sizeof buf);
                 v = buf;
             } else if (strcmp(k, "SqsManagedSseEnabled") == 0) {
-                const cJSON *a = cJSON_GetObjectItemCaseSensitive(q.attrs, k);
+                const cJSON *a = cJSON_GetObjectItemCaseSensitive(q->attrs, k);
                 v = cJSON_IsString(a) ? a->valuestring : "false"; /* nothing is encrypted locally */
             } else {
-                const cJSON *a = cJSON_GetObjectItemCaseSensitive(q.attrs, k);
+                const cJSON *a = cJSON_GetObjectItemCaseSensitive(q->attrs, k);
                 v = cJSON_IsString(a) ? a->valuestring : NULL;
             }
             if (c == -1) {
@@ -1308,24 +1306,20 @@ static void op_get_queue_attributes(tycho_local_store_t *s, cJSON *req, int64_t 
     tycho_local_ok(res, out);
 done:
     cJSON_Delete(out);
-    queue_free(&q);
 }
 
-static void op_set_queue_attributes(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+static void op_set_queue_attributes(tycho_local_store_t *s, cJSON *req, queue_t *q, int64_t now_ms,
                                     tycho_local_result_t *res)
 {
-    queue_t q;
-    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(req, "Attributes");
     if (!in || !cJSON_IsObject(in) || !in->child) {
         missing(res, "Attribute.Name");
-    } else if (!apply_attributes(s, q.name, q.attrs, in, now_ms, res)) {
-        if (queue_store(s, q.name, q.attrs, now_ms, 0))
+    } else if (!apply_attributes(s, q->name, q->attrs, in, now_ms, res)) {
+        if (queue_store(s, q->name, q->attrs, now_ms, 0))
             internal(s, res);
         else
             reply_empty(res);
     }
-    queue_free(&q);
 }
 
 static void op_delete_queue(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
@@ -1341,25 +1335,22 @@ static void op_delete_queue(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
     queue_free(&q);
 }
 
-static void op_send_message(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+static void op_send_message(tycho_local_store_t *s, cJSON *req, queue_t *q, int64_t now_ms,
                             tycho_local_result_t *res)
 {
-    queue_t q;
     send_in_t in;
     const char *code, *type;
     char msg[512];
-    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
-    if (check_message(&q, req, &in, &code, &type, msg, sizeof msg)) {
+    if (check_message(q, req, &in, &code, &type, msg, sizeof msg)) {
         tycho_local_error(res, 400, type, code, "%s", msg);
     } else {
         cJSON *out = cJSON_CreateObject();
-        if (out && !store_message(s, &q, &in, now_ms, out, res))
+        if (out && !store_message(s, q, &in, now_ms, out, res))
             tycho_local_ok(res, out);
         else if (!res->body)
             internal(s, res);
         cJSON_Delete(out);
     }
-    queue_free(&q);
 }
 
 static int valid_batch_id(const cJSON *id)
@@ -1435,24 +1426,10 @@ static void add_failed(cJSON *failed, const char *id, const char *code, const ch
     cJSON_AddItemToArray(failed, f);
 }
 
-/* A new entry of a batch's Successful list: {"Id": id}. */
-static cJSON *entry_result(const char *id)
+/* The bytes a SendMessageBatch counts against its 1 MiB limit: bodies,
+ * attribute names and their string fields. */
+static size_t batch_size(const cJSON *entries)
 {
-    cJSON *e = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "Id", id);
-    return e;
-}
-
-static void op_send_message_batch(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
-                                  tycho_local_result_t *res)
-{
-    queue_t q;
-    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
-    const cJSON *entries = batch_entries(req, "SendMessageBatchRequestEntry", res);
-    if (!entries) {
-        queue_free(&q);
-        return;
-    }
     size_t total = 0;
     for (const cJSON *x = entries->child; x; x = x->next) {
         const cJSON *b = cJSON_GetObjectItemCaseSensitive(x, "MessageBody");
@@ -1464,12 +1441,28 @@ static void op_send_message_batch(tycho_local_store_t *s, cJSON *req, int64_t no
                 if (cJSON_IsString(f)) total += strlen(f->valuestring);
         }
     }
+    return total;
+}
+
+/* A new entry of a batch's Successful list: {"Id": id}. */
+static cJSON *entry_result(const char *id)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "Id", id);
+    return e;
+}
+
+static void op_send_message_batch(tycho_local_store_t *s, cJSON *req, queue_t *q, int64_t now_ms,
+                                  tycho_local_result_t *res)
+{
+    const cJSON *entries = batch_entries(req, "SendMessageBatchRequestEntry", res);
+    if (!entries) return;
+    size_t total = batch_size(entries);
     if (total > MAX_MESSAGE_SIZE) {
         tycho_local_error(
             res, 400, "com.amazonaws.sqs#BatchRequestTooLong",
             "AWS.SimpleQueueService.BatchRequestTooLong",
             "Batch requests cannot be longer than 1048576 bytes. You have sent %zu bytes.", total);
-        queue_free(&q);
         return;
     }
     cJSON *out = cJSON_CreateObject();
@@ -1480,23 +1473,21 @@ static void op_send_message_batch(tycho_local_store_t *s, cJSON *req, int64_t no
         send_in_t in;
         const char *code, *type;
         char msg[512];
-        if (check_message(&q, x, &in, &code, &type, msg, sizeof msg)) {
+        if (check_message(q, x, &in, &code, &type, msg, sizeof msg)) {
             add_failed(failed, id, code, msg);
             continue;
         }
         cJSON *e = entry_result(id);
-        if (store_message(s, &q, &in, now_ms, e, res)) {
+        if (store_message(s, q, &in, now_ms, e, res)) {
             cJSON_Delete(e);
-            cJSON_Delete(out);
-            queue_free(&q);
             if (!res->body) internal(s, res);
-            return;
+            goto done;
         }
         cJSON_AddItemToArray(ok, e);
     }
     tycho_local_ok(res, out);
+done:
     cJSON_Delete(out);
-    queue_free(&q);
 }
 
 static const char *const SYS_NAMES[] = {"SenderId",
@@ -1565,13 +1556,13 @@ static int attr_name_wanted(const cJSON *names, const char *name)
     return 0;
 }
 
-static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+static void op_receive_message(tycho_local_store_t *s, cJSON *req, queue_t *q, int64_t now_ms,
                                tycho_local_result_t *res)
 {
-    queue_t q;
-    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
     cJSON *out = NULL;
-    long max = 1, wait = q.wait, vt = q.visibility;
+    queue_t dlq;
+    memset(&dlq, 0, sizeof dlq);
+    long max = 1, wait = q->wait, vt = q->visibility;
     if (get_int_in(req, "MaxNumberOfMessages", 1, 10, "Must be between 1 and 10, if provided.",
                    &max, res) < 0 ||
         get_int_in(req, "WaitTimeSeconds", 0, 20, "Must be >= 0 and <= 20, if provided.", &wait,
@@ -1586,15 +1577,13 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_m
         type_error(res, mnames, "a List");
         goto done;
     }
-    if (drop_expired(s, q.name, now_ms)) {
+    if (drop_expired(s, q->name, now_ms)) {
         internal(s, res);
         goto done;
     }
-    queue_t dlq;
     int have_dlq = 0;
-    memset(&dlq, 0, sizeof dlq);
-    if (q.max_receive > 0 && q.dlq[0]) {
-        have_dlq = queue_load(s, q.dlq, &dlq, res);
+    if (q->max_receive > 0 && q->dlq[0]) {
+        have_dlq = queue_load(s, q->dlq, &dlq, res);
         if (have_dlq < 0) goto done;
     }
     out = cJSON_CreateObject();
@@ -1602,7 +1591,7 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_m
     sqlite3_int64 after = 0;
     int got = 0;
     char src_arn[300];
-    queue_arn(s, q.name, src_arn, sizeof src_arn);
+    queue_arn(s, q->name, src_arn, sizeof src_arn);
     while (got < max) {
         sqlite3_stmt *st = tycho_local_stmt(
             s, "SELECT id, message_id, body, md5_body, attrs, trace_header, group_id, dlq_source, "
@@ -1611,9 +1600,9 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_m
                " WHERE queue = ?1 AND visible_ms <= ?2 AND id > ?3 ORDER BY id LIMIT 1");
         if (!st) {
             internal(s, res);
-            goto fail;
+            goto done;
         }
-        sqlite3_bind_text(st, 1, q.name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 1, q->name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, now_ms);
         sqlite3_bind_int64(st, 3, after);
         int rc = sqlite3_step(st);
@@ -1623,12 +1612,12 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_m
         }
         if (rc != SQLITE_ROW) {
             internal(s, res);
-            goto fail;
+            goto done;
         }
         sqlite3_int64 id = sqlite3_column_int64(st, 0);
         int count = sqlite3_column_int(st, 9);
         after = id;
-        if (have_dlq > 0 && count >= q.max_receive) {
+        if (have_dlq > 0 && count >= q->max_receive) {
             /* Redrive: the receive that would exceed maxReceiveCount moves
              * the message to the dead-letter queue instead (§7 "Redrive"). */
             sqlite3_int64 sent = sqlite3_column_int64(st, 8);
@@ -1639,7 +1628,7 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_m
                    " visible_ms = ?2, dlq_source = ?3, expires_ms = ?4 WHERE id = ?5");
             if (!mv) {
                 internal(s, res);
-                goto fail;
+                goto done;
             }
             sqlite3_bind_text(mv, 1, dlq.name, -1, SQLITE_STATIC);
             sqlite3_bind_int64(mv, 2, now_ms);
@@ -1650,7 +1639,7 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_m
             sqlite3_reset(mv);
             if (rc != SQLITE_DONE) {
                 internal(s, res);
-                goto fail;
+                goto done;
             }
             tycho_local_notify(res, dlq.name);
             continue;
@@ -1661,11 +1650,11 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_m
         cJSON_AddStringToObject(m, "MessageId", (const char *)sqlite3_column_text(st, 1));
         char token[33];
         tycho_buf_t h = TYCHO_BUF_INIT;
-        if (make_receipt(q.name, id, token, &h)) {
+        if (make_receipt(q->name, id, token, &h)) {
             tycho_buf_free(&h);
             sqlite3_reset(st);
             internal(s, res);
-            goto fail;
+            goto done;
         }
         cJSON_AddStringToObject(m, "ReceiptHandle", h.data);
         tycho_buf_free(&h);
@@ -1735,7 +1724,7 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_m
                " first_receive_ms = ?1, visible_ms = ?2, receipt = ?3 WHERE id = ?4");
         if (!up) {
             internal(s, res);
-            goto fail;
+            goto done;
         }
         sqlite3_bind_int64(up, 1, first);
         sqlite3_bind_int64(up, 2, now_ms + (int64_t)vt * 1000);
@@ -1745,26 +1734,24 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_m
         sqlite3_reset(up);
         if (rc != SQLITE_DONE) {
             internal(s, res);
-            goto fail;
+            goto done;
         }
-        if (vt == 0) tycho_local_notify(res, q.name);
+        if (vt == 0) tycho_local_notify(res, q->name);
         got++;
     }
     tycho_local_ok(res, out);
     if (got == 0 && wait > 0 && res->status == 200) {
         res->wait_ms = (int64_t)wait * 1000;
-        snprintf(res->wait_queue, sizeof res->wait_queue, "%s", q.name);
+        snprintf(res->wait_queue, sizeof res->wait_queue, "%s", q->name);
         long long next = count_where(s,
                                      "SELECT COALESCE(MIN(visible_ms), 0) FROM sqs_messages WHERE "
                                      "queue = ? AND visible_ms > ?",
-                                     q.name, now_ms);
+                                     q->name, now_ms);
         res->next_ready_ms = next > 0 ? next : 0;
     }
-fail:
-    queue_free(&dlq);
 done:
+    queue_free(&dlq);
     cJSON_Delete(out);
-    queue_free(&q);
 }
 
 /* The request's ReceiptHandle, or NULL with the error set. */
@@ -1833,15 +1820,13 @@ static void handle_batch(tycho_local_store_t *s, const cJSON *req, const queue_t
     cJSON_Delete(out);
 }
 
-static void op_delete_message(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+static void op_delete_message(tycho_local_store_t *s, cJSON *req, queue_t *q, int64_t now_ms,
                               tycho_local_result_t *res)
 {
-    queue_t q;
-    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
+    (void)now_ms;
     handle_error_t e;
     const char *h = request_handle(req, res);
-    if (h) reply_handle(s, delete_by_handle(s, &q, h, &e), &e, res);
-    queue_free(&q);
+    if (h) reply_handle(s, delete_by_handle(s, q, h, &e), &e, res);
 }
 
 static int delete_entry(tycho_local_store_t *s, const queue_t *q, const cJSON *entry, const char *h,
@@ -1853,20 +1838,15 @@ static int delete_entry(tycho_local_store_t *s, const queue_t *q, const cJSON *e
     return delete_by_handle(s, q, h, e);
 }
 
-static void op_delete_message_batch(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+static void op_delete_message_batch(tycho_local_store_t *s, cJSON *req, queue_t *q, int64_t now_ms,
                                     tycho_local_result_t *res)
 {
-    queue_t q;
-    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
-    handle_batch(s, req, &q, "DeleteMessageBatchRequestEntry", delete_entry, now_ms, res);
-    queue_free(&q);
+    handle_batch(s, req, q, "DeleteMessageBatchRequestEntry", delete_entry, now_ms, res);
 }
 
-static void op_change_visibility(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+static void op_change_visibility(tycho_local_store_t *s, cJSON *req, queue_t *q, int64_t now_ms,
                                  tycho_local_result_t *res)
 {
-    queue_t q;
-    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
     handle_error_t e;
     long vt = 0;
     const char *h = request_handle(req, res);
@@ -1876,8 +1856,7 @@ static void op_change_visibility(tycho_local_store_t *s, cJSON *req, int64_t now
     if (r == 0)
         missing(res, "VisibilityTimeout");
     else if (r > 0)
-        reply_handle(s, change_visibility(s, &q, h, vt, now_ms, &e, res), &e, res);
-    queue_free(&q);
+        reply_handle(s, change_visibility(s, q, h, vt, now_ms, &e, res), &e, res);
 }
 
 static int visibility_entry(tycho_local_store_t *s, const queue_t *q, const cJSON *entry,
@@ -1897,38 +1876,33 @@ static int visibility_entry(tycho_local_store_t *s, const queue_t *q, const cJSO
     return change_visibility(s, q, h, (long)v->valuedouble, now_ms, e, res);
 }
 
-static void op_change_visibility_batch(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
-                                       tycho_local_result_t *res)
+static void op_change_visibility_batch(tycho_local_store_t *s, cJSON *req, queue_t *q,
+                                       int64_t now_ms, tycho_local_result_t *res)
 {
-    queue_t q;
-    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
-    handle_batch(s, req, &q, "ChangeMessageVisibilityBatchRequestEntry", visibility_entry, now_ms,
+    handle_batch(s, req, q, "ChangeMessageVisibilityBatchRequestEntry", visibility_entry, now_ms,
                  res);
-    queue_free(&q);
 }
 
-static void op_purge_queue(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+static void op_purge_queue(tycho_local_store_t *s, cJSON *req, queue_t *q, int64_t now_ms,
                            tycho_local_result_t *res)
 {
-    queue_t q;
-    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
+    (void)req;
     /* SQS allows one purge per queue every 60 seconds. */
     long long last = count_where(s, "SELECT purged_ms FROM sqs_queues WHERE name = ? AND ?2 = ?2",
-                                 q.name, now_ms);
+                                 q->name, now_ms);
     if (last < 0) {
         internal(s, res);
     } else if (last > 0 && now_ms - last < 60000) {
         tycho_local_error(res, 403, T_PURGE, "AWS.SimpleQueueService.PurgeQueueInProgress",
                           "Only one PurgeQueue operation on %s is allowed every 60 seconds.",
-                          q.name);
+                          q->name);
     } else {
-        if (queue_exec(s, "DELETE FROM sqs_messages WHERE queue = ?1", q.name, now_ms) ||
-            queue_exec(s, "UPDATE sqs_queues SET purged_ms = ?2 WHERE name = ?1", q.name, now_ms))
+        if (queue_exec(s, "DELETE FROM sqs_messages WHERE queue = ?1", q->name, now_ms) ||
+            queue_exec(s, "UPDATE sqs_queues SET purged_ms = ?2 WHERE name = ?1", q->name, now_ms))
             internal(s, res);
         else
             reply_empty(res);
     }
-    queue_free(&q);
 }
 
 static void op_list_queues(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
@@ -2006,27 +1980,41 @@ static void op_list_queues(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
 }
 
 typedef void (*sqs_op_fn)(tycho_local_store_t *, cJSON *, int64_t, tycho_local_result_t *);
+/* An operation on the queue its QueueUrl names: tycho_local_sqs_exec loads
+ * it (creating it when auto-creation is on) and frees it. */
+typedef void (*sqs_queue_op_fn)(tycho_local_store_t *, cJSON *, queue_t *, int64_t,
+                                tycho_local_result_t *);
+
+static void run_queue_op(tycho_local_store_t *s, sqs_queue_op_fn fn, cJSON *req, int64_t now_ms,
+                         tycho_local_result_t *res)
+{
+    queue_t q;
+    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
+    fn(s, req, &q, now_ms, res);
+    queue_free(&q);
+}
 
 void tycho_local_sqs_exec(tycho_local_store_t *s, const char *op, cJSON *req, int64_t now_ms,
                           tycho_local_result_t *res)
 {
     static const struct {
         const char *name;
-        sqs_op_fn fn;
-    } ops[] = {{"CreateQueue", op_create_queue},
-               {"GetQueueUrl", op_get_queue_url},
-               {"GetQueueAttributes", op_get_queue_attributes},
-               {"SetQueueAttributes", op_set_queue_attributes},
-               {"DeleteQueue", op_delete_queue},
-               {"ListQueues", op_list_queues},
-               {"SendMessage", op_send_message},
-               {"SendMessageBatch", op_send_message_batch},
-               {"ReceiveMessage", op_receive_message},
-               {"DeleteMessage", op_delete_message},
-               {"DeleteMessageBatch", op_delete_message_batch},
-               {"ChangeMessageVisibility", op_change_visibility},
-               {"ChangeMessageVisibilityBatch", op_change_visibility_batch},
-               {"PurgeQueue", op_purge_queue}};
+        sqs_op_fn fn;             /* or: */
+        sqs_queue_op_fn queue_fn; /* an operation on the queue of its QueueUrl */
+    } ops[] = {{"CreateQueue", op_create_queue, NULL},
+               {"GetQueueUrl", op_get_queue_url, NULL},
+               {"GetQueueAttributes", NULL, op_get_queue_attributes},
+               {"SetQueueAttributes", NULL, op_set_queue_attributes},
+               {"DeleteQueue", op_delete_queue, NULL},
+               {"ListQueues", op_list_queues, NULL},
+               {"SendMessage", NULL, op_send_message},
+               {"SendMessageBatch", NULL, op_send_message_batch},
+               {"ReceiveMessage", NULL, op_receive_message},
+               {"DeleteMessage", NULL, op_delete_message},
+               {"DeleteMessageBatch", NULL, op_delete_message_batch},
+               {"ChangeMessageVisibility", NULL, op_change_visibility},
+               {"ChangeMessageVisibilityBatch", NULL, op_change_visibility_batch},
+               {"PurgeQueue", NULL, op_purge_queue}};
     static const char *const unsupported[] = {"AddPermission",
                                               "RemovePermission",
                                               "TagQueue",
@@ -2039,7 +2027,10 @@ void tycho_local_sqs_exec(tycho_local_store_t *s, const char *op, cJSON *req, in
                                               NULL};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         if (strcmp(op, ops[i].name) == 0) {
-            ops[i].fn(s, req, now_ms, res);
+            if (ops[i].fn)
+                ops[i].fn(s, req, now_ms, res);
+            else
+                run_queue_op(s, ops[i].queue_fn, req, now_ms, res);
             if (!res->body)
                 tycho_local_error(res, 500, LT_SQS_INTERNAL, "InternalFailure",
                                   "local store: out of memory");
