@@ -363,6 +363,12 @@ static int parse_uint_str(const char *v, long *out)
     return 0;
 }
 
+static void bad_redrive(tycho_local_result_t *res, const char *v, const char *reason)
+{
+    tycho_local_error(res, 400, T_INVALID_PARAM, "InvalidParameterValue",
+                      "Value %s for parameter RedrivePolicy is invalid. Reason: %s", v, reason);
+}
+
 /* Validates and normalizes a RedrivePolicy JSON string into out (a new
  * string). 0, or -1 with the error set. */
 static int redrive_normalize(tycho_local_store_t *s, const char *v, int64_t now_ms, char **out,
@@ -378,12 +384,8 @@ static int redrive_normalize(tycho_local_store_t *s, const char *v, int64_t now_
         max = -1;
     *out = NULL;
     if (!cJSON_IsObject(p) || !cJSON_IsString(arn)) {
-        cJSON_Delete(p);
-        tycho_local_error(res, 400, T_INVALID_PARAM, "InvalidParameterValue",
-                          "Value %s for parameter RedrivePolicy is invalid. Reason: Redrive policy "
-                          "is not a valid JSON map with deadLetterTargetArn.",
-                          v);
-        return -1;
+        bad_redrive(res, v, "Redrive policy is not a valid JSON map with deadLetterTargetArn.");
+        goto done;
     }
     if (!mrc) max = 10; /* SQS's default maxReceiveCount */
     if (max < 1 || max > 1000) {
@@ -392,8 +394,7 @@ static int redrive_normalize(tycho_local_store_t *s, const char *v, int64_t now_
             "Value %s for parameter RedrivePolicy is invalid. Reason: Invalid value for "
             "maxReceiveCount: %s, valid values are from 1 to 1000 both inclusive.",
             v, cJSON_IsString(mrc) ? mrc->valuestring : "?");
-        cJSON_Delete(p);
-        return -1;
+        goto done;
     }
     /* arn:<partition>:sqs:<region>:<account>:<name> */
     char parts[6][128];
@@ -409,34 +410,20 @@ static int redrive_normalize(tycho_local_store_t *s, const char *v, int64_t now_
     }
     if (np != 6 || strcmp(parts[0], "arn") != 0 || strcmp(parts[2], "sqs") != 0 ||
         !valid_queue_name(parts[5])) {
-        tycho_local_error(res, 400, T_INVALID_PARAM, "InvalidParameterValue",
-                          "Value %s for parameter RedrivePolicy is invalid. Reason: Only SQS "
-                          "queues are valid resources for deadLetterTargetArn.",
-                          v);
-        cJSON_Delete(p);
-        return -1;
+        bad_redrive(res, v, "Only SQS queues are valid resources for deadLetterTargetArn.");
+        goto done;
     }
     queue_t dlq;
     int found = queue_load(s, parts[5], &dlq, res);
     queue_free(&dlq);
-    if (found < 0) {
-        cJSON_Delete(p);
-        return -1;
+    if (found < 0) goto done;
+    if (!found && !s->auto_create_queues) {
+        bad_redrive(res, v, "Dead letter target does not exist.");
+        goto done;
     }
-    if (!found) {
-        if (!s->auto_create_queues) {
-            tycho_local_error(res, 400, T_INVALID_PARAM, "InvalidParameterValue",
-                              "Value %s for parameter RedrivePolicy is invalid. Reason: Dead "
-                              "letter target does not exist.",
-                              v);
-            cJSON_Delete(p);
-            return -1;
-        }
-        if (create_plain_queue(s, parts[5], now_ms)) {
-            internal(s, res);
-            cJSON_Delete(p);
-            return -1;
-        }
+    if (!found && create_plain_queue(s, parts[5], now_ms)) {
+        internal(s, res);
+        goto done;
     }
     cJSON *n = cJSON_CreateObject();
     char norm_arn[256];
@@ -445,12 +432,10 @@ static int redrive_normalize(tycho_local_store_t *s, const char *v, int64_t now_
         cJSON_AddNumberToObject(n, "maxReceiveCount", (double)max))
         *out = cJSON_PrintUnformatted(n);
     cJSON_Delete(n);
+    if (!*out) internal(s, res);
+done:
     cJSON_Delete(p);
-    if (!*out) {
-        internal(s, res);
-        return -1;
-    }
-    return 0;
+    return *out ? 0 : -1;
 }
 
 /* Applies an Attributes map onto attrs (validated). 0 or -1 with error set. */
@@ -516,10 +501,7 @@ static int apply_attributes(tycho_local_store_t *s, const char *qname, cJSON *at
                 if (dname && strcmp(dname + 1, qname) == 0) {
                     free(norm);
                     cJSON_Delete(np);
-                    invalid(res,
-                            "Value %s for parameter RedrivePolicy is invalid. Reason: Dead-letter "
-                            "target can't be the source queue.",
-                            v, NULL);
+                    bad_redrive(res, v, "Dead-letter target can't be the source queue.");
                     return -1;
                 }
                 cJSON_Delete(np);
@@ -1022,6 +1004,17 @@ static void handle_invalid(handle_error_t *e, const char *h, size_t cut)
              "The input receipt handle \"%s\" is not a valid receipt handle.", h);
 }
 
+/* A handle refused for a reason: "Value <h> for parameter ReceiptHandle is
+ * invalid. Reason: <reason>". */
+static void handle_rejected(handle_error_t *e, const char *type, const char *code, const char *h,
+                            const char *reason)
+{
+    e->type = type;
+    e->code = code;
+    snprintf(e->msg, sizeof e->msg, "Value %s for parameter ReceiptHandle is invalid. Reason: %s",
+             h, reason);
+}
+
 /* Deletes by handle. 0 ok (including already deleted / stale handle, as SQS
  * answers success), 1 invalid handle (e set), -1 store error. */
 static int delete_by_handle(tycho_local_store_t *s, const queue_t *q, const char *h,
@@ -1063,21 +1056,14 @@ static int change_visibility(tycho_local_store_t *s, const queue_t *q, const cha
         return 1;
     }
     if (!ms.in_flight) {
-        e->type = T_NOT_INFLIGHT;
-        e->code = "AWS.SimpleQueueService.MessageNotInflight";
-        snprintf(e->msg, sizeof e->msg,
-                 "Value %s for parameter ReceiptHandle is invalid. Reason: Message does not exist "
-                 "or is not available for visibility timeout change.",
-                 h);
+        handle_rejected(e, T_NOT_INFLIGHT, "AWS.SimpleQueueService.MessageNotInflight", h,
+                        "Message does not exist or is not available for visibility timeout "
+                        "change.");
         return 1;
     }
     if (!ms.current) {
-        e->type = T_INVALID_PARAM;
-        e->code = "InvalidParameterValue";
-        snprintf(e->msg, sizeof e->msg,
-                 "Value %s for parameter ReceiptHandle is invalid. Reason: The receipt handle has "
-                 "expired.",
-                 h);
+        handle_rejected(e, T_INVALID_PARAM, "InvalidParameterValue", h,
+                        "The receipt handle has expired.");
         return 1;
     }
     sqlite3_stmt *st = tycho_local_stmt(s, "UPDATE sqs_messages SET visible_ms = ? WHERE id = ?");
