@@ -102,6 +102,23 @@ static int get_int(const cJSON *req, const char *name, long *out, tycho_local_re
     return 1;
 }
 
+/* Optional integer member within lo..hi, as get_int (*out unchanged when
+ * absent). A value out of range is InvalidParameterValue "Value <n> for
+ * parameter <name> is invalid. Reason: <reason>". */
+static int get_int_in(const cJSON *req, const char *name, long lo, long hi, const char *reason,
+                      long *out, tycho_local_result_t *res)
+{
+    long v;
+    int r = get_int(req, name, &v, res);
+    if (r > 0 && (v < lo || v > hi)) {
+        tycho_local_error(res, 400, T_INVALID_PARAM, "InvalidParameterValue",
+                          "Value %ld for parameter %s is invalid. Reason: %s", v, name, reason);
+        return -1;
+    }
+    if (r > 0) *out = v;
+    return r;
+}
+
 /* Optional string member: the string, NULL absent; *bad set on a type error. */
 static const char *get_str(const cJSON *req, const char *name, tycho_local_result_t *res, int *bad)
 {
@@ -148,6 +165,27 @@ static void queue_url(const tycho_local_store_t *s, const char *name, char *out,
 static void queue_arn(const tycho_local_store_t *s, const char *name, char *out, size_t n)
 {
     snprintf(out, n, "arn:aws:sqs:%s:%s:%s", s->region, s->account, name);
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+/* 200 with {}: the answer of the operations that return nothing. */
+static void reply_empty(tycho_local_result_t *res)
+{
+    cJSON *out = cJSON_CreateObject();
+    tycho_local_ok(res, out);
+    cJSON_Delete(out);
+}
+
+static void reply_queue_url(const tycho_local_store_t *s, const char *name,
+                            tycho_local_result_t *res)
+{
+    char url[256];
+    queue_url(s, name, url, sizeof url);
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddStringToObject(out, "QueueUrl", url);
+    tycho_local_ok(res, out);
+    cJSON_Delete(out);
 }
 
 /* ---- queue records ------------------------------------------------------ */
@@ -248,10 +286,33 @@ static int create_plain_queue(tycho_local_store_t *s, const char *name, int64_t 
     return rc;
 }
 
-/* Loads the queue a request names by QueueUrl; creates it on first use when
- * auto-creation is on. 1 found, 0 error set. */
-static int request_queue(tycho_local_store_t *s, const cJSON *req, int64_t now_ms, queue_t *q,
-                         tycho_local_result_t *res)
+/* Loads the queue called name into q, creating it first when it does not
+ * exist and create is set. 1 found (free q with queue_free), 0 error set
+ * (QueueDoesNotExist also for a string that cannot be a queue name); q holds
+ * nothing to free then. */
+static int find_queue(tycho_local_store_t *s, const char *name, int create, int64_t now_ms,
+                      queue_t *q, tycho_local_result_t *res)
+{
+    memset(q, 0, sizeof *q);
+    int found = valid_queue_name(name) ? queue_load(s, name, q, res) : 0;
+    if (!found && create && valid_queue_name(name)) {
+        if (create_plain_queue(s, name, now_ms)) {
+            internal(s, res);
+            return 0;
+        }
+        found = queue_load(s, name, q, res);
+    }
+    if (found < 0) return 0;
+    if (!found) {
+        queue_missing(res);
+        return 0;
+    }
+    return 1;
+}
+
+/* Loads the queue a request names by QueueUrl (see find_queue). */
+static int request_queue(tycho_local_store_t *s, const cJSON *req, int create, int64_t now_ms,
+                         queue_t *q, tycho_local_result_t *res)
 {
     int bad = 0;
     const char *url = get_str(req, "QueueUrl", res, &bad);
@@ -262,21 +323,20 @@ static int request_queue(tycho_local_store_t *s, const cJSON *req, int64_t now_m
     }
     char name[81];
     name_from_url(url, name);
-    int found = valid_queue_name(name) ? queue_load(s, name, q, res) : 0;
-    if (found < 0) return 0;
-    if (!found && s->auto_create_queues && valid_queue_name(name)) {
-        if (create_plain_queue(s, name, now_ms)) {
-            internal(s, res);
-            return 0;
-        }
-        found = queue_load(s, name, q, res);
-        if (found < 0) return 0;
-    }
-    if (!found) {
-        queue_missing(res);
-        return 0;
-    }
-    return 1;
+    return find_queue(s, name, create, now_ms, q, res);
+}
+
+/* Runs a statement on one queue's rows: ?1 is the queue's name, ?2 (when the
+ * statement has it) now_ms. 0, or -1 on a store error. */
+static int queue_exec(tycho_local_store_t *s, const char *sql, const char *queue, int64_t now_ms)
+{
+    sqlite3_stmt *st = tycho_local_stmt(s, sql);
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, queue, -1, SQLITE_STATIC);
+    if (sqlite3_bind_parameter_count(st) >= 2) sqlite3_bind_int64(st, 2, now_ms);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* ---- queue attributes --------------------------------------------------- */
@@ -303,6 +363,12 @@ static int parse_uint_str(const char *v, long *out)
     return 0;
 }
 
+static void bad_redrive(tycho_local_result_t *res, const char *v, const char *reason)
+{
+    tycho_local_error(res, 400, T_INVALID_PARAM, "InvalidParameterValue",
+                      "Value %s for parameter RedrivePolicy is invalid. Reason: %s", v, reason);
+}
+
 /* Validates and normalizes a RedrivePolicy JSON string into out (a new
  * string). 0, or -1 with the error set. */
 static int redrive_normalize(tycho_local_store_t *s, const char *v, int64_t now_ms, char **out,
@@ -318,12 +384,8 @@ static int redrive_normalize(tycho_local_store_t *s, const char *v, int64_t now_
         max = -1;
     *out = NULL;
     if (!cJSON_IsObject(p) || !cJSON_IsString(arn)) {
-        cJSON_Delete(p);
-        tycho_local_error(res, 400, T_INVALID_PARAM, "InvalidParameterValue",
-                          "Value %s for parameter RedrivePolicy is invalid. Reason: Redrive policy "
-                          "is not a valid JSON map with deadLetterTargetArn.",
-                          v);
-        return -1;
+        bad_redrive(res, v, "Redrive policy is not a valid JSON map with deadLetterTargetArn.");
+        goto done;
     }
     if (!mrc) max = 10; /* SQS's default maxReceiveCount */
     if (max < 1 || max > 1000) {
@@ -332,8 +394,7 @@ static int redrive_normalize(tycho_local_store_t *s, const char *v, int64_t now_
             "Value %s for parameter RedrivePolicy is invalid. Reason: Invalid value for "
             "maxReceiveCount: %s, valid values are from 1 to 1000 both inclusive.",
             v, cJSON_IsString(mrc) ? mrc->valuestring : "?");
-        cJSON_Delete(p);
-        return -1;
+        goto done;
     }
     /* arn:<partition>:sqs:<region>:<account>:<name> */
     char parts[6][128];
@@ -349,34 +410,20 @@ static int redrive_normalize(tycho_local_store_t *s, const char *v, int64_t now_
     }
     if (np != 6 || strcmp(parts[0], "arn") != 0 || strcmp(parts[2], "sqs") != 0 ||
         !valid_queue_name(parts[5])) {
-        tycho_local_error(res, 400, T_INVALID_PARAM, "InvalidParameterValue",
-                          "Value %s for parameter RedrivePolicy is invalid. Reason: Only SQS "
-                          "queues are valid resources for deadLetterTargetArn.",
-                          v);
-        cJSON_Delete(p);
-        return -1;
+        bad_redrive(res, v, "Only SQS queues are valid resources for deadLetterTargetArn.");
+        goto done;
     }
     queue_t dlq;
     int found = queue_load(s, parts[5], &dlq, res);
     queue_free(&dlq);
-    if (found < 0) {
-        cJSON_Delete(p);
-        return -1;
+    if (found < 0) goto done;
+    if (!found && !s->auto_create_queues) {
+        bad_redrive(res, v, "Dead letter target does not exist.");
+        goto done;
     }
-    if (!found) {
-        if (!s->auto_create_queues) {
-            tycho_local_error(res, 400, T_INVALID_PARAM, "InvalidParameterValue",
-                              "Value %s for parameter RedrivePolicy is invalid. Reason: Dead "
-                              "letter target does not exist.",
-                              v);
-            cJSON_Delete(p);
-            return -1;
-        }
-        if (create_plain_queue(s, parts[5], now_ms)) {
-            internal(s, res);
-            cJSON_Delete(p);
-            return -1;
-        }
+    if (!found && create_plain_queue(s, parts[5], now_ms)) {
+        internal(s, res);
+        goto done;
     }
     cJSON *n = cJSON_CreateObject();
     char norm_arn[256];
@@ -385,12 +432,10 @@ static int redrive_normalize(tycho_local_store_t *s, const char *v, int64_t now_
         cJSON_AddNumberToObject(n, "maxReceiveCount", (double)max))
         *out = cJSON_PrintUnformatted(n);
     cJSON_Delete(n);
+    if (!*out) internal(s, res);
+done:
     cJSON_Delete(p);
-    if (!*out) {
-        internal(s, res);
-        return -1;
-    }
-    return 0;
+    return *out ? 0 : -1;
 }
 
 /* Applies an Attributes map onto attrs (validated). 0 or -1 with error set. */
@@ -456,10 +501,7 @@ static int apply_attributes(tycho_local_store_t *s, const char *qname, cJSON *at
                 if (dname && strcmp(dname + 1, qname) == 0) {
                     free(norm);
                     cJSON_Delete(np);
-                    invalid(res,
-                            "Value %s for parameter RedrivePolicy is invalid. Reason: Dead-letter "
-                            "target can't be the source queue.",
-                            v, NULL);
+                    bad_redrive(res, v, "Dead-letter target can't be the source queue.");
                     return -1;
                 }
                 cJSON_Delete(np);
@@ -943,14 +985,44 @@ static int message_state(tycho_local_store_t *s, const receipt_t *r, int64_t now
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* A client error about one receipt handle: the single operation answers it
+ * with 400, its batch lists it under Failed. */
+typedef struct handle_error {
+    const char *type;
+    const char *code;
+    char msg[700];
+} handle_error_t;
+
+/* ReceiptHandleIsInvalid for h. The message is cut at cut - 1 bytes (a long
+ * garbage handle): DeleteMessage has always cut it at 600 bytes, the others
+ * at sizeof e->msg. */
+static void handle_invalid(handle_error_t *e, const char *h, size_t cut)
+{
+    e->type = T_RECEIPT;
+    e->code = "ReceiptHandleIsInvalid";
+    snprintf(e->msg, cut < sizeof e->msg ? cut : sizeof e->msg,
+             "The input receipt handle \"%s\" is not a valid receipt handle.", h);
+}
+
+/* A handle refused for a reason: "Value <h> for parameter ReceiptHandle is
+ * invalid. Reason: <reason>". */
+static void handle_rejected(handle_error_t *e, const char *type, const char *code, const char *h,
+                            const char *reason)
+{
+    e->type = type;
+    e->code = code;
+    snprintf(e->msg, sizeof e->msg, "Value %s for parameter ReceiptHandle is invalid. Reason: %s",
+             h, reason);
+}
+
 /* Deletes by handle. 0 ok (including already deleted / stale handle, as SQS
- * answers success), 1 invalid handle (msg set), -1 store error. */
-static int delete_by_handle(tycho_local_store_t *s, const queue_t *q, const char *h, char *msg,
-                            size_t msglen)
+ * answers success), 1 invalid handle (e set), -1 store error. */
+static int delete_by_handle(tycho_local_store_t *s, const queue_t *q, const char *h,
+                            handle_error_t *e)
 {
     receipt_t r;
     if (parse_receipt(h, &r) || strcmp(r.queue, q->name) != 0) {
-        snprintf(msg, msglen, "The input receipt handle \"%s\" is not a valid receipt handle.", h);
+        handle_invalid(e, h, 600);
         return 1;
     }
     /* SQS: "you must provide the most recently received ReceiptHandle for the
@@ -967,41 +1039,31 @@ static int delete_by_handle(tycho_local_store_t *s, const queue_t *q, const char
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Changes visibility by handle. 0 ok, 1 client error (type/code/msg set),
- * -1 store error. */
+/* Changes visibility by handle. 0 ok, 1 client error (e set), -1 store
+ * error. */
 static int change_visibility(tycho_local_store_t *s, const queue_t *q, const char *h, long vt,
-                             int64_t now_ms, const char **type, const char **code, char *msg,
-                             size_t msglen, tycho_local_result_t *res)
+                             int64_t now_ms, handle_error_t *e, tycho_local_result_t *res)
 {
     receipt_t r;
     msg_state_t ms;
-    *type = T_RECEIPT;
-    *code = "ReceiptHandleIsInvalid";
     if (parse_receipt(h, &r) || strcmp(r.queue, q->name) != 0) {
-        snprintf(msg, msglen, "The input receipt handle \"%s\" is not a valid receipt handle.", h);
+        handle_invalid(e, h, sizeof e->msg);
         return 1;
     }
     if (message_state(s, &r, now_ms, &ms)) return -1;
     if (!ms.exists) {
-        snprintf(msg, msglen, "The input receipt handle \"%s\" is not a valid receipt handle.", h);
+        handle_invalid(e, h, sizeof e->msg);
         return 1;
     }
     if (!ms.in_flight) {
-        *type = T_NOT_INFLIGHT;
-        *code = "AWS.SimpleQueueService.MessageNotInflight";
-        snprintf(msg, msglen,
-                 "Value %s for parameter ReceiptHandle is invalid. Reason: Message does not exist "
-                 "or is not available for visibility timeout change.",
-                 h);
+        handle_rejected(e, T_NOT_INFLIGHT, "AWS.SimpleQueueService.MessageNotInflight", h,
+                        "Message does not exist or is not available for visibility timeout "
+                        "change.");
         return 1;
     }
     if (!ms.current) {
-        *type = T_INVALID_PARAM;
-        *code = "InvalidParameterValue";
-        snprintf(msg, msglen,
-                 "Value %s for parameter ReceiptHandle is invalid. Reason: The receipt handle has "
-                 "expired.",
-                 h);
+        handle_rejected(e, T_INVALID_PARAM, "InvalidParameterValue", h,
+                        "The receipt handle has expired.");
         return 1;
     }
     sqlite3_stmt *st = tycho_local_stmt(s, "UPDATE sqs_messages SET visible_ms = ? WHERE id = ?");
@@ -1084,12 +1146,7 @@ static void op_create_queue(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
             return;
         }
     }
-    char url[256];
-    queue_url(s, name, url, sizeof url);
-    cJSON *out = cJSON_CreateObject();
-    cJSON_AddStringToObject(out, "QueueUrl", url);
-    tycho_local_ok(res, out);
-    cJSON_Delete(out);
+    reply_queue_url(s, name, res);
 }
 
 static void op_get_queue_url(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
@@ -1104,39 +1161,16 @@ static void op_get_queue_url(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                 NULL, NULL);
         return;
     }
-    queue_t q = {.attrs = NULL}; /* queue_load does not run for an invalid name */
-    int found = valid_queue_name(name) ? queue_load(s, name, &q, res) : 0;
-    if (found < 0) return;
+    queue_t q;
+    if (!find_queue(s, name, s->auto_create_queues, now_ms, &q, res)) return;
+    reply_queue_url(s, q.name, res);
     queue_free(&q);
-    if (!found && s->auto_create_queues && valid_queue_name(name)) {
-        if (create_plain_queue(s, name, now_ms)) {
-            internal(s, res);
-            return;
-        }
-        found = 1;
-    }
-    if (!found) {
-        queue_missing(res);
-        return;
-    }
-    char url[256];
-    queue_url(s, name, url, sizeof url);
-    cJSON *out = cJSON_CreateObject();
-    cJSON_AddStringToObject(out, "QueueUrl", url);
-    tycho_local_ok(res, out);
-    cJSON_Delete(out);
 }
 
 static int drop_expired(tycho_local_store_t *s, const char *queue, int64_t now_ms)
 {
-    sqlite3_stmt *st =
-        tycho_local_stmt(s, "DELETE FROM sqs_messages WHERE queue = ? AND expires_ms <= ?");
-    if (!st) return -1;
-    sqlite3_bind_text(st, 1, queue, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now_ms);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return queue_exec(s, "DELETE FROM sqs_messages WHERE queue = ?1 AND expires_ms <= ?2", queue,
+                      now_ms);
 }
 
 static long long count_where(tycho_local_store_t *s, const char *sql, const char *queue,
@@ -1170,11 +1204,9 @@ static const char *const READABLE[] = {"ApproximateNumberOfMessages",
                                        "SqsManagedSseEnabled",
                                        NULL};
 
-static void op_get_queue_attributes(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+static void op_get_queue_attributes(tycho_local_store_t *s, cJSON *req, queue_t *q, int64_t now_ms,
                                     tycho_local_result_t *res)
 {
-    queue_t q;
-    if (!request_queue(s, req, now_ms, &q, res)) return;
     const cJSON *names = cJSON_GetObjectItemCaseSensitive(req, "AttributeNames");
     cJSON *out = cJSON_CreateObject(), *attrs = NULL;
     int all = 0;
@@ -1202,7 +1234,7 @@ static void op_get_queue_attributes(tycho_local_store_t *s, cJSON *req, int64_t 
                 goto done;
             }
         }
-        if (drop_expired(s, q.name, now_ms)) {
+        if (drop_expired(s, q->name, now_ms)) {
             internal(s, res);
             goto done;
         }
@@ -1219,31 +1251,31 @@ static void op_get_queue_attributes(tycho_local_store_t *s, cJSON *req, int64_t 
             if (strcmp(k, "ApproximateNumberOfMessages") == 0)
                 c = count_where(
                     s, "SELECT COUNT(*) FROM sqs_messages WHERE queue = ? AND visible_ms <= ?",
-                    q.name, now_ms);
+                    q->name, now_ms);
             else if (strcmp(k, "ApproximateNumberOfMessagesNotVisible") == 0)
                 c = count_where(s,
                                 "SELECT COUNT(*) FROM sqs_messages WHERE queue = ? AND visible_ms "
                                 "> ? AND receive_count > 0",
-                                q.name, now_ms);
+                                q->name, now_ms);
             else if (strcmp(k, "ApproximateNumberOfMessagesDelayed") == 0)
                 c = count_where(s,
                                 "SELECT COUNT(*) FROM sqs_messages WHERE queue = ? AND visible_ms "
                                 "> ? AND receive_count = 0",
-                                q.name, now_ms);
+                                q->name, now_ms);
             else if (strcmp(k, "CreatedTimestamp") == 0 || strcmp(k, "LastModifiedTimestamp") == 0)
                 c = count_where(
                     s,
                     k[0] == 'C' ? "SELECT created_s FROM sqs_queues WHERE name = ? AND ?2 = ?2"
                                 : "SELECT modified_s FROM sqs_queues WHERE name = ? AND ?2 = ?2",
-                    q.name, now_ms);
+                    q->name, now_ms);
             else if (strcmp(k, "QueueArn") == 0) {
-                queue_arn(s, q.name, buf, sizeof buf);
+                queue_arn(s, q->name, buf, sizeof buf);
                 v = buf;
             } else if (strcmp(k, "SqsManagedSseEnabled") == 0) {
-                const cJSON *a = cJSON_GetObjectItemCaseSensitive(q.attrs, k);
+                const cJSON *a = cJSON_GetObjectItemCaseSensitive(q->attrs, k);
                 v = cJSON_IsString(a) ? a->valuestring : "false"; /* nothing is encrypted locally */
             } else {
-                const cJSON *a = cJSON_GetObjectItemCaseSensitive(q.attrs, k);
+                const cJSON *a = cJSON_GetObjectItemCaseSensitive(q->attrs, k);
                 v = cJSON_IsString(a) ? a->valuestring : NULL;
             }
             if (c == -1) {
@@ -1260,94 +1292,51 @@ static void op_get_queue_attributes(tycho_local_store_t *s, cJSON *req, int64_t 
     tycho_local_ok(res, out);
 done:
     cJSON_Delete(out);
-    queue_free(&q);
 }
 
-static void op_set_queue_attributes(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+static void op_set_queue_attributes(tycho_local_store_t *s, cJSON *req, queue_t *q, int64_t now_ms,
                                     tycho_local_result_t *res)
 {
-    queue_t q;
-    if (!request_queue(s, req, now_ms, &q, res)) return;
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(req, "Attributes");
     if (!in || !cJSON_IsObject(in) || !in->child) {
         missing(res, "Attribute.Name");
-    } else if (!apply_attributes(s, q.name, q.attrs, in, now_ms, res)) {
-        if (queue_store(s, q.name, q.attrs, now_ms, 0))
+    } else if (!apply_attributes(s, q->name, q->attrs, in, now_ms, res)) {
+        if (queue_store(s, q->name, q->attrs, now_ms, 0))
             internal(s, res);
-        else {
-            cJSON *out = cJSON_CreateObject();
-            tycho_local_ok(res, out);
-            cJSON_Delete(out);
-        }
+        else
+            reply_empty(res);
     }
-    queue_free(&q);
 }
 
 static void op_delete_queue(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                             tycho_local_result_t *res)
 {
-    queue_t q = {.attrs = NULL}; /* queue_load does not run for an invalid name */
-    int bad = 0;
-    const char *url = get_str(req, "QueueUrl", res, &bad);
-    char name[81];
-    if (bad) return;
-    if (!url || !*url) {
-        missing(res, "QueueUrl");
-        return;
-    }
-    (void)now_ms;
-    name_from_url(url, name);
-    int found = valid_queue_name(name) ? queue_load(s, name, &q, res) : 0;
-    if (found < 0) return;
+    queue_t q;
+    if (!request_queue(s, req, 0, now_ms, &q, res)) return; /* never auto-created */
+    if (queue_exec(s, "DELETE FROM sqs_messages WHERE queue = ?1", q.name, now_ms) ||
+        queue_exec(s, "DELETE FROM sqs_queues WHERE name = ?1", q.name, now_ms))
+        internal(s, res);
+    else
+        reply_empty(res);
     queue_free(&q);
-    if (!found) {
-        queue_missing(res);
-        return;
-    }
-    sqlite3_stmt *a = tycho_local_stmt(s, "DELETE FROM sqs_messages WHERE queue = ?");
-    if (!a) {
-        internal(s, res);
-        return;
-    }
-    sqlite3_bind_text(a, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(a);
-    sqlite3_reset(a);
-    sqlite3_stmt *b = tycho_local_stmt(s, "DELETE FROM sqs_queues WHERE name = ?");
-    if (rc != SQLITE_DONE || !b) {
-        internal(s, res);
-        return;
-    }
-    sqlite3_bind_text(b, 1, name, -1, SQLITE_STATIC);
-    rc = sqlite3_step(b);
-    sqlite3_reset(b);
-    if (rc != SQLITE_DONE) {
-        internal(s, res);
-        return;
-    }
-    cJSON *out = cJSON_CreateObject();
-    tycho_local_ok(res, out);
-    cJSON_Delete(out);
 }
 
-static void op_send_message(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+static void op_send_message(tycho_local_store_t *s, cJSON *req, queue_t *q, int64_t now_ms,
                             tycho_local_result_t *res)
 {
-    queue_t q;
     send_in_t in;
     const char *code, *type;
     char msg[512];
-    if (!request_queue(s, req, now_ms, &q, res)) return;
-    if (check_message(&q, req, &in, &code, &type, msg, sizeof msg)) {
+    if (check_message(q, req, &in, &code, &type, msg, sizeof msg)) {
         tycho_local_error(res, 400, type, code, "%s", msg);
     } else {
         cJSON *out = cJSON_CreateObject();
-        if (out && !store_message(s, &q, &in, now_ms, out, res))
+        if (out && !store_message(s, q, &in, now_ms, out, res))
             tycho_local_ok(res, out);
         else if (!res->body)
             internal(s, res);
         cJSON_Delete(out);
     }
-    queue_free(&q);
 }
 
 static int valid_batch_id(const cJSON *id)
@@ -1423,16 +1412,10 @@ static void add_failed(cJSON *failed, const char *id, const char *code, const ch
     cJSON_AddItemToArray(failed, f);
 }
 
-static void op_send_message_batch(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
-                                  tycho_local_result_t *res)
+/* The bytes a SendMessageBatch counts against its 1 MiB limit: bodies,
+ * attribute names and their string fields. */
+static size_t batch_size(const cJSON *entries)
 {
-    queue_t q;
-    if (!request_queue(s, req, now_ms, &q, res)) return;
-    const cJSON *entries = batch_entries(req, "SendMessageBatchRequestEntry", res);
-    if (!entries) {
-        queue_free(&q);
-        return;
-    }
     size_t total = 0;
     for (const cJSON *x = entries->child; x; x = x->next) {
         const cJSON *b = cJSON_GetObjectItemCaseSensitive(x, "MessageBody");
@@ -1444,12 +1427,28 @@ static void op_send_message_batch(tycho_local_store_t *s, cJSON *req, int64_t no
                 if (cJSON_IsString(f)) total += strlen(f->valuestring);
         }
     }
+    return total;
+}
+
+/* A new entry of a batch's Successful list: {"Id": id}. */
+static cJSON *entry_result(const char *id)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "Id", id);
+    return e;
+}
+
+static void op_send_message_batch(tycho_local_store_t *s, cJSON *req, queue_t *q, int64_t now_ms,
+                                  tycho_local_result_t *res)
+{
+    const cJSON *entries = batch_entries(req, "SendMessageBatchRequestEntry", res);
+    if (!entries) return;
+    size_t total = batch_size(entries);
     if (total > MAX_MESSAGE_SIZE) {
         tycho_local_error(
             res, 400, "com.amazonaws.sqs#BatchRequestTooLong",
             "AWS.SimpleQueueService.BatchRequestTooLong",
             "Batch requests cannot be longer than 1048576 bytes. You have sent %zu bytes.", total);
-        queue_free(&q);
         return;
     }
     cJSON *out = cJSON_CreateObject();
@@ -1460,24 +1459,21 @@ static void op_send_message_batch(tycho_local_store_t *s, cJSON *req, int64_t no
         send_in_t in;
         const char *code, *type;
         char msg[512];
-        if (check_message(&q, x, &in, &code, &type, msg, sizeof msg)) {
+        if (check_message(q, x, &in, &code, &type, msg, sizeof msg)) {
             add_failed(failed, id, code, msg);
             continue;
         }
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "Id", id);
-        if (store_message(s, &q, &in, now_ms, e, res)) {
+        cJSON *e = entry_result(id);
+        if (store_message(s, q, &in, now_ms, e, res)) {
             cJSON_Delete(e);
-            cJSON_Delete(out);
-            queue_free(&q);
             if (!res->body) internal(s, res);
-            return;
+            goto done;
         }
         cJSON_AddItemToArray(ok, e);
     }
     tycho_local_ok(res, out);
+done:
     cJSON_Delete(out);
-    queue_free(&q);
 }
 
 static const char *const SYS_NAMES[] = {"SenderId",
@@ -1546,44 +1542,20 @@ static int attr_name_wanted(const cJSON *names, const char *name)
     return 0;
 }
 
-static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+static void op_receive_message(tycho_local_store_t *s, cJSON *req, queue_t *q, int64_t now_ms,
                                tycho_local_result_t *res)
 {
-    queue_t q;
-    long max = 1, wait = -1, vt = -1;
-    int r;
-    if (!request_queue(s, req, now_ms, &q, res)) return;
     cJSON *out = NULL;
-    char num[32];
-    if ((r = get_int(req, "MaxNumberOfMessages", &max, res)) < 0) goto done;
-    if (r && (max < 1 || max > 10)) {
-        snprintf(num, sizeof num, "%ld", max);
-        invalid(res,
-                "Value %s for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 "
-                "and 10, if provided.%s",
-                num, NULL);
+    queue_t dlq;
+    memset(&dlq, 0, sizeof dlq);
+    long max = 1, wait = q->wait, vt = q->visibility;
+    if (get_int_in(req, "MaxNumberOfMessages", 1, 10, "Must be between 1 and 10, if provided.",
+                   &max, res) < 0 ||
+        get_int_in(req, "WaitTimeSeconds", 0, 20, "Must be >= 0 and <= 20, if provided.", &wait,
+                   res) < 0 ||
+        get_int_in(req, "VisibilityTimeout", 0, 43200, "Must be >= 0 and <= 43200, if provided.",
+                   &vt, res) < 0)
         goto done;
-    }
-    if ((r = get_int(req, "WaitTimeSeconds", &wait, res)) < 0) goto done;
-    if (r && (wait < 0 || wait > 20)) {
-        snprintf(num, sizeof num, "%ld", wait);
-        invalid(res,
-                "Value %s for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= "
-                "20, if provided.%s",
-                num, NULL);
-        goto done;
-    }
-    if ((r = get_int(req, "VisibilityTimeout", &vt, res)) < 0) goto done;
-    if (r && (vt < 0 || vt > 43200)) {
-        snprintf(num, sizeof num, "%ld", vt);
-        invalid(res,
-                "Value %s for parameter VisibilityTimeout is invalid. Reason: Must be >= 0 and <= "
-                "43200, if provided.%s",
-                num, NULL);
-        goto done;
-    }
-    if (!r) vt = q.visibility;
-    if (wait < 0) wait = q.wait;
     unsigned mask;
     if (sys_wanted(req, &mask, res)) goto done;
     const cJSON *mnames = cJSON_GetObjectItemCaseSensitive(req, "MessageAttributeNames");
@@ -1591,15 +1563,13 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_m
         type_error(res, mnames, "a List");
         goto done;
     }
-    if (drop_expired(s, q.name, now_ms)) {
+    if (drop_expired(s, q->name, now_ms)) {
         internal(s, res);
         goto done;
     }
-    queue_t dlq;
     int have_dlq = 0;
-    memset(&dlq, 0, sizeof dlq);
-    if (q.max_receive > 0 && q.dlq[0]) {
-        have_dlq = queue_load(s, q.dlq, &dlq, res);
+    if (q->max_receive > 0 && q->dlq[0]) {
+        have_dlq = queue_load(s, q->dlq, &dlq, res);
         if (have_dlq < 0) goto done;
     }
     out = cJSON_CreateObject();
@@ -1607,7 +1577,7 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_m
     sqlite3_int64 after = 0;
     int got = 0;
     char src_arn[300];
-    queue_arn(s, q.name, src_arn, sizeof src_arn);
+    queue_arn(s, q->name, src_arn, sizeof src_arn);
     while (got < max) {
         sqlite3_stmt *st = tycho_local_stmt(
             s, "SELECT id, message_id, body, md5_body, attrs, trace_header, group_id, dlq_source, "
@@ -1616,9 +1586,9 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_m
                " WHERE queue = ?1 AND visible_ms <= ?2 AND id > ?3 ORDER BY id LIMIT 1");
         if (!st) {
             internal(s, res);
-            goto fail;
+            goto done;
         }
-        sqlite3_bind_text(st, 1, q.name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 1, q->name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, now_ms);
         sqlite3_bind_int64(st, 3, after);
         int rc = sqlite3_step(st);
@@ -1628,12 +1598,12 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_m
         }
         if (rc != SQLITE_ROW) {
             internal(s, res);
-            goto fail;
+            goto done;
         }
         sqlite3_int64 id = sqlite3_column_int64(st, 0);
         int count = sqlite3_column_int(st, 9);
         after = id;
-        if (have_dlq > 0 && count >= q.max_receive) {
+        if (have_dlq > 0 && count >= q->max_receive) {
             /* Redrive: the receive that would exceed maxReceiveCount moves
              * the message to the dead-letter queue instead (§7 "Redrive"). */
             sqlite3_int64 sent = sqlite3_column_int64(st, 8);
@@ -1644,7 +1614,7 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_m
                    " visible_ms = ?2, dlq_source = ?3, expires_ms = ?4 WHERE id = ?5");
             if (!mv) {
                 internal(s, res);
-                goto fail;
+                goto done;
             }
             sqlite3_bind_text(mv, 1, dlq.name, -1, SQLITE_STATIC);
             sqlite3_bind_int64(mv, 2, now_ms);
@@ -1655,7 +1625,7 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_m
             sqlite3_reset(mv);
             if (rc != SQLITE_DONE) {
                 internal(s, res);
-                goto fail;
+                goto done;
             }
             tycho_local_notify(res, dlq.name);
             continue;
@@ -1666,11 +1636,11 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_m
         cJSON_AddStringToObject(m, "MessageId", (const char *)sqlite3_column_text(st, 1));
         char token[33];
         tycho_buf_t h = TYCHO_BUF_INIT;
-        if (make_receipt(q.name, id, token, &h)) {
+        if (make_receipt(q->name, id, token, &h)) {
             tycho_buf_free(&h);
             sqlite3_reset(st);
             internal(s, res);
-            goto fail;
+            goto done;
         }
         cJSON_AddStringToObject(m, "ReceiptHandle", h.data);
         tycho_buf_free(&h);
@@ -1740,7 +1710,7 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_m
                " first_receive_ms = ?1, visible_ms = ?2, receipt = ?3 WHERE id = ?4");
         if (!up) {
             internal(s, res);
-            goto fail;
+            goto done;
         }
         sqlite3_bind_int64(up, 1, first);
         sqlite3_bind_int64(up, 2, now_ms + (int64_t)vt * 1000);
@@ -1750,224 +1720,175 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, int64_t now_m
         sqlite3_reset(up);
         if (rc != SQLITE_DONE) {
             internal(s, res);
-            goto fail;
+            goto done;
         }
-        if (vt == 0) tycho_local_notify(res, q.name);
+        if (vt == 0) tycho_local_notify(res, q->name);
         got++;
     }
     tycho_local_ok(res, out);
     if (got == 0 && wait > 0 && res->status == 200) {
         res->wait_ms = (int64_t)wait * 1000;
-        snprintf(res->wait_queue, sizeof res->wait_queue, "%s", q.name);
+        snprintf(res->wait_queue, sizeof res->wait_queue, "%s", q->name);
         long long next = count_where(s,
                                      "SELECT COALESCE(MIN(visible_ms), 0) FROM sqs_messages WHERE "
                                      "queue = ? AND visible_ms > ?",
-                                     q.name, now_ms);
+                                     q->name, now_ms);
         res->next_ready_ms = next > 0 ? next : 0;
     }
-fail:
-    queue_free(&dlq);
 done:
+    queue_free(&dlq);
     cJSON_Delete(out);
-    queue_free(&q);
 }
 
-static void op_delete_message(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
-                              tycho_local_result_t *res)
+/* The request's ReceiptHandle, or NULL with the error set. */
+static const char *request_handle(const cJSON *req, tycho_local_result_t *res)
 {
-    queue_t q;
-    if (!request_queue(s, req, now_ms, &q, res)) return;
     int bad = 0;
     const char *h = get_str(req, "ReceiptHandle", res, &bad);
-    char msg[600];
-    if (bad) {
-    } else if (!h || !*h) {
-        missing(res, "ReceiptHandle");
-    } else {
-        int rc = delete_by_handle(s, &q, h, msg, sizeof msg);
-        if (rc < 0)
-            internal(s, res);
-        else if (rc > 0)
-            tycho_local_error(res, 400, T_RECEIPT, "ReceiptHandleIsInvalid", "%s", msg);
-        else {
-            cJSON *out = cJSON_CreateObject();
-            tycho_local_ok(res, out);
-            cJSON_Delete(out);
-        }
-    }
-    queue_free(&q);
-}
-
-static void op_delete_message_batch(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
-                                    tycho_local_result_t *res)
-{
-    queue_t q;
-    if (!request_queue(s, req, now_ms, &q, res)) return;
-    const cJSON *entries = batch_entries(req, "DeleteMessageBatchRequestEntry", res);
-    if (entries) {
-        cJSON *out = cJSON_CreateObject();
-        cJSON *ok = cJSON_AddArrayToObject(out, "Successful");
-        cJSON *failed = cJSON_AddArrayToObject(out, "Failed");
-        int err = 0;
-        for (const cJSON *x = entries->child; x && !err; x = x->next) {
-            const char *id = cJSON_GetObjectItemCaseSensitive(x, "Id")->valuestring;
-            const cJSON *h = cJSON_GetObjectItemCaseSensitive(x, "ReceiptHandle");
-            char msg[600];
-            if (!cJSON_IsString(h) || !h->valuestring[0]) {
-                add_failed(failed, id, "MissingParameter",
-                           "The request must contain the parameter ReceiptHandle.");
-                continue;
-            }
-            int rc = delete_by_handle(s, &q, h->valuestring, msg, sizeof msg);
-            if (rc < 0) {
-                err = 1;
-            } else if (rc > 0) {
-                add_failed(failed, id, "ReceiptHandleIsInvalid", msg);
-            } else {
-                cJSON *e = cJSON_CreateObject();
-                cJSON_AddStringToObject(e, "Id", id);
-                cJSON_AddItemToArray(ok, e);
-            }
-        }
-        if (err)
-            internal(s, res);
-        else
-            tycho_local_ok(res, out);
-        cJSON_Delete(out);
-    }
-    queue_free(&q);
-}
-
-static void op_change_visibility(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
-                                 tycho_local_result_t *res)
-{
-    queue_t q;
-    if (!request_queue(s, req, now_ms, &q, res)) return;
-    int bad = 0, r;
-    long vt = 0;
-    const char *h = get_str(req, "ReceiptHandle", res, &bad);
-    if (bad) goto done;
+    if (bad) return NULL;
     if (!h || !*h) {
         missing(res, "ReceiptHandle");
-        goto done;
+        return NULL;
     }
-    if ((r = get_int(req, "VisibilityTimeout", &vt, res)) < 0) goto done;
-    if (!r) {
-        missing(res, "VisibilityTimeout");
-        goto done;
-    }
-    if (vt < 0 || vt > 43200) {
-        char num[32];
-        snprintf(num, sizeof num, "%ld", vt);
-        invalid(res,
-                "Value %s for parameter VisibilityTimeout is invalid. Reason: Must be between 0 "
-                "and 43200.%s",
-                num, NULL);
-        goto done;
-    }
-    const char *type, *code;
-    char msg[700];
-    int rc = change_visibility(s, &q, h, vt, now_ms, &type, &code, msg, sizeof msg, res);
+    return h;
+}
+
+/* Answers DeleteMessage / ChangeMessageVisibility from the outcome of its
+ * handle: rc 0 done, 1 client error e, -1 store error. */
+static void reply_handle(tycho_local_store_t *s, int rc, const handle_error_t *e,
+                         tycho_local_result_t *res)
+{
     if (rc < 0)
         internal(s, res);
     else if (rc > 0)
-        tycho_local_error(res, 400, type, code, "%s", msg);
-    else {
-        cJSON *out = cJSON_CreateObject();
-        tycho_local_ok(res, out);
-        cJSON_Delete(out);
-    }
-done:
-    queue_free(&q);
+        tycho_local_error(res, 400, e->type, e->code, "%s", e->msg);
+    else
+        reply_empty(res);
 }
 
-static void op_change_visibility_batch(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
-                                       tycho_local_result_t *res)
+/* One entry of DeleteMessageBatch / ChangeMessageVisibilityBatch, whose
+ * ReceiptHandle is h: 0 done, 1 failed (e set), -1 store error. */
+typedef int (*handle_entry_fn)(tycho_local_store_t *s, const queue_t *q, const cJSON *entry,
+                               const char *h, int64_t now_ms, handle_error_t *e,
+                               tycho_local_result_t *res);
+
+/* Runs fn on each entry of a receipt-handle batch and answers Successful and
+ * Failed, or the first store error. */
+static void handle_batch(tycho_local_store_t *s, const cJSON *req, const queue_t *q,
+                         const char *what, handle_entry_fn fn, int64_t now_ms,
+                         tycho_local_result_t *res)
 {
-    queue_t q;
-    if (!request_queue(s, req, now_ms, &q, res)) return;
-    const cJSON *entries = batch_entries(req, "ChangeMessageVisibilityBatchRequestEntry", res);
-    if (entries) {
-        cJSON *out = cJSON_CreateObject();
-        cJSON *ok = cJSON_AddArrayToObject(out, "Successful");
-        cJSON *failed = cJSON_AddArrayToObject(out, "Failed");
-        int err = 0;
-        for (const cJSON *x = entries->child; x && !err; x = x->next) {
-            const char *id = cJSON_GetObjectItemCaseSensitive(x, "Id")->valuestring;
-            const cJSON *h = cJSON_GetObjectItemCaseSensitive(x, "ReceiptHandle");
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(x, "VisibilityTimeout");
-            char msg[700];
-            const char *type, *code;
-            if (!cJSON_IsString(h) || !h->valuestring[0]) {
-                add_failed(failed, id, "MissingParameter",
-                           "The request must contain the parameter ReceiptHandle.");
-                continue;
-            }
-            if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
-                v->valuedouble < 0 || v->valuedouble > 43200) {
-                add_failed(failed, id, "InvalidParameterValue",
-                           "Value for parameter VisibilityTimeout is invalid. Reason: "
-                           "VisibilityTimeout must be an integer between 0 and 43200.");
-                continue;
-            }
-            int rc = change_visibility(s, &q, h->valuestring, (long)v->valuedouble, now_ms, &type,
-                                       &code, msg, sizeof msg, res);
-            if (rc < 0) {
-                err = 1;
-            } else if (rc > 0) {
-                add_failed(failed, id, code, msg);
-            } else {
-                cJSON *e = cJSON_CreateObject();
-                cJSON_AddStringToObject(e, "Id", id);
-                cJSON_AddItemToArray(ok, e);
-            }
+    const cJSON *entries = batch_entries(req, what, res);
+    if (!entries) return;
+    cJSON *out = cJSON_CreateObject();
+    cJSON *ok = cJSON_AddArrayToObject(out, "Successful");
+    cJSON *failed = cJSON_AddArrayToObject(out, "Failed");
+    int rc = 0;
+    for (const cJSON *x = entries->child; x && rc >= 0; x = x->next) {
+        const char *id = cJSON_GetObjectItemCaseSensitive(x, "Id")->valuestring;
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(x, "ReceiptHandle");
+        handle_error_t e;
+        if (!cJSON_IsString(h) || !h->valuestring[0]) {
+            add_failed(failed, id, "MissingParameter",
+                       "The request must contain the parameter ReceiptHandle.");
+            continue;
         }
-        if (err)
-            internal(s, res);
-        else
-            tycho_local_ok(res, out);
-        cJSON_Delete(out);
+        rc = fn(s, q, x, h->valuestring, now_ms, &e, res);
+        if (rc > 0)
+            add_failed(failed, id, e.code, e.msg);
+        else if (rc == 0)
+            cJSON_AddItemToArray(ok, entry_result(id));
     }
-    queue_free(&q);
+    if (rc < 0)
+        internal(s, res);
+    else
+        tycho_local_ok(res, out);
+    cJSON_Delete(out);
 }
 
-static void op_purge_queue(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
+static void op_delete_message(tycho_local_store_t *s, cJSON *req, queue_t *q, int64_t now_ms,
+                              tycho_local_result_t *res)
+{
+    (void)now_ms;
+    handle_error_t e;
+    const char *h = request_handle(req, res);
+    if (h) reply_handle(s, delete_by_handle(s, q, h, &e), &e, res);
+}
+
+static int delete_entry(tycho_local_store_t *s, const queue_t *q, const cJSON *entry, const char *h,
+                        int64_t now_ms, handle_error_t *e, tycho_local_result_t *res)
+{
+    (void)entry;
+    (void)now_ms;
+    (void)res;
+    return delete_by_handle(s, q, h, e);
+}
+
+static void op_delete_message_batch(tycho_local_store_t *s, cJSON *req, queue_t *q, int64_t now_ms,
+                                    tycho_local_result_t *res)
+{
+    handle_batch(s, req, q, "DeleteMessageBatchRequestEntry", delete_entry, now_ms, res);
+}
+
+static void op_change_visibility(tycho_local_store_t *s, cJSON *req, queue_t *q, int64_t now_ms,
+                                 tycho_local_result_t *res)
+{
+    handle_error_t e;
+    long vt = 0;
+    const char *h = request_handle(req, res);
+    int r =
+        h ? get_int_in(req, "VisibilityTimeout", 0, 43200, "Must be between 0 and 43200.", &vt, res)
+          : -1;
+    if (r == 0)
+        missing(res, "VisibilityTimeout");
+    else if (r > 0)
+        reply_handle(s, change_visibility(s, q, h, vt, now_ms, &e, res), &e, res);
+}
+
+static int visibility_entry(tycho_local_store_t *s, const queue_t *q, const cJSON *entry,
+                            const char *h, int64_t now_ms, handle_error_t *e,
+                            tycho_local_result_t *res)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, "VisibilityTimeout");
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < 0 ||
+        v->valuedouble > 43200) {
+        e->type = T_INVALID_PARAM;
+        e->code = "InvalidParameterValue";
+        snprintf(e->msg, sizeof e->msg,
+                 "Value for parameter VisibilityTimeout is invalid. Reason: VisibilityTimeout "
+                 "must be an integer between 0 and 43200.");
+        return 1;
+    }
+    return change_visibility(s, q, h, (long)v->valuedouble, now_ms, e, res);
+}
+
+static void op_change_visibility_batch(tycho_local_store_t *s, cJSON *req, queue_t *q,
+                                       int64_t now_ms, tycho_local_result_t *res)
+{
+    handle_batch(s, req, q, "ChangeMessageVisibilityBatchRequestEntry", visibility_entry, now_ms,
+                 res);
+}
+
+static void op_purge_queue(tycho_local_store_t *s, cJSON *req, queue_t *q, int64_t now_ms,
                            tycho_local_result_t *res)
 {
-    queue_t q;
-    if (!request_queue(s, req, now_ms, &q, res)) return;
+    (void)req;
     /* SQS allows one purge per queue every 60 seconds. */
     long long last = count_where(s, "SELECT purged_ms FROM sqs_queues WHERE name = ? AND ?2 = ?2",
-                                 q.name, now_ms);
+                                 q->name, now_ms);
     if (last < 0) {
         internal(s, res);
     } else if (last > 0 && now_ms - last < 60000) {
         tycho_local_error(res, 403, T_PURGE, "AWS.SimpleQueueService.PurgeQueueInProgress",
                           "Only one PurgeQueue operation on %s is allowed every 60 seconds.",
-                          q.name);
+                          q->name);
     } else {
-        sqlite3_stmt *a = tycho_local_stmt(s, "DELETE FROM sqs_messages WHERE queue = ?");
-        sqlite3_stmt *b =
-            a ? tycho_local_stmt(s, "UPDATE sqs_queues SET purged_ms = ? WHERE name = ?") : NULL;
-        int ok = 0;
-        if (a && b) {
-            sqlite3_bind_text(a, 1, q.name, -1, SQLITE_STATIC);
-            ok = sqlite3_step(a) == SQLITE_DONE;
-            sqlite3_reset(a);
-            sqlite3_bind_int64(b, 1, now_ms);
-            sqlite3_bind_text(b, 2, q.name, -1, SQLITE_STATIC);
-            ok = ok && sqlite3_step(b) == SQLITE_DONE;
-            sqlite3_reset(b);
-        }
-        if (!ok)
+        if (queue_exec(s, "DELETE FROM sqs_messages WHERE queue = ?1", q->name, now_ms) ||
+            queue_exec(s, "UPDATE sqs_queues SET purged_ms = ?2 WHERE name = ?1", q->name, now_ms))
             internal(s, res);
-        else {
-            cJSON *out = cJSON_CreateObject();
-            tycho_local_ok(res, out);
-            cJSON_Delete(out);
-        }
+        else
+            reply_empty(res);
     }
-    queue_free(&q);
 }
 
 static void op_list_queues(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
@@ -2045,27 +1966,41 @@ static void op_list_queues(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
 }
 
 typedef void (*sqs_op_fn)(tycho_local_store_t *, cJSON *, int64_t, tycho_local_result_t *);
+/* An operation on the queue its QueueUrl names: tycho_local_sqs_exec loads
+ * it (creating it when auto-creation is on) and frees it. */
+typedef void (*sqs_queue_op_fn)(tycho_local_store_t *, cJSON *, queue_t *, int64_t,
+                                tycho_local_result_t *);
+
+static void run_queue_op(tycho_local_store_t *s, sqs_queue_op_fn fn, cJSON *req, int64_t now_ms,
+                         tycho_local_result_t *res)
+{
+    queue_t q;
+    if (!request_queue(s, req, s->auto_create_queues, now_ms, &q, res)) return;
+    fn(s, req, &q, now_ms, res);
+    queue_free(&q);
+}
 
 void tycho_local_sqs_exec(tycho_local_store_t *s, const char *op, cJSON *req, int64_t now_ms,
                           tycho_local_result_t *res)
 {
     static const struct {
         const char *name;
-        sqs_op_fn fn;
-    } ops[] = {{"CreateQueue", op_create_queue},
-               {"GetQueueUrl", op_get_queue_url},
-               {"GetQueueAttributes", op_get_queue_attributes},
-               {"SetQueueAttributes", op_set_queue_attributes},
-               {"DeleteQueue", op_delete_queue},
-               {"ListQueues", op_list_queues},
-               {"SendMessage", op_send_message},
-               {"SendMessageBatch", op_send_message_batch},
-               {"ReceiveMessage", op_receive_message},
-               {"DeleteMessage", op_delete_message},
-               {"DeleteMessageBatch", op_delete_message_batch},
-               {"ChangeMessageVisibility", op_change_visibility},
-               {"ChangeMessageVisibilityBatch", op_change_visibility_batch},
-               {"PurgeQueue", op_purge_queue}};
+        sqs_op_fn fn;             /* or: */
+        sqs_queue_op_fn queue_fn; /* an operation on the queue of its QueueUrl */
+    } ops[] = {{"CreateQueue", op_create_queue, NULL},
+               {"GetQueueUrl", op_get_queue_url, NULL},
+               {"GetQueueAttributes", NULL, op_get_queue_attributes},
+               {"SetQueueAttributes", NULL, op_set_queue_attributes},
+               {"DeleteQueue", op_delete_queue, NULL},
+               {"ListQueues", op_list_queues, NULL},
+               {"SendMessage", NULL, op_send_message},
+               {"SendMessageBatch", NULL, op_send_message_batch},
+               {"ReceiveMessage", NULL, op_receive_message},
+               {"DeleteMessage", NULL, op_delete_message},
+               {"DeleteMessageBatch", NULL, op_delete_message_batch},
+               {"ChangeMessageVisibility", NULL, op_change_visibility},
+               {"ChangeMessageVisibilityBatch", NULL, op_change_visibility_batch},
+               {"PurgeQueue", NULL, op_purge_queue}};
     static const char *const unsupported[] = {"AddPermission",
                                               "RemovePermission",
                                               "TagQueue",
@@ -2078,7 +2013,10 @@ void tycho_local_sqs_exec(tycho_local_store_t *s, const char *op, cJSON *req, in
                                               NULL};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         if (strcmp(op, ops[i].name) == 0) {
-            ops[i].fn(s, req, now_ms, res);
+            if (ops[i].fn)
+                ops[i].fn(s, req, now_ms, res);
+            else
+                run_queue_op(s, ops[i].queue_fn, req, now_ms, res);
             if (!res->body)
                 tycho_local_error(res, 500, LT_SQS_INTERNAL, "InternalFailure",
                                   "local store: out of memory");
