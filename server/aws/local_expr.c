@@ -967,8 +967,11 @@ static int expect(tycho_expr_ctx_t *ctx, tok_type_t type)
     return 0;
 }
 
-static void begin(tycho_expr_ctx_t *ctx, const char *what, const char *s)
+/* Starts parsing s as the request member what, on its first token. -1 when
+ * the context already holds an error or s is empty or too long (error set). */
+static int begin(tycho_expr_ctx_t *ctx, const char *what, const char *s)
 {
+    if (ctx->has_err) return -1;
     ctx->what = what;
     ctx->src = s;
     ctx->len = strlen(s);
@@ -977,10 +980,6 @@ static void begin(tycho_expr_ctx_t *ctx, const char *what, const char *s)
     ctx->depth = 0;
     memset(&ctx->cur, 0, sizeof ctx->cur);
     memset(&ctx->prev, 0, sizeof ctx->prev);
-}
-
-static int check_length(tycho_expr_ctx_t *ctx)
-{
     if (ctx->len == 0) {
         set_err(ctx, "The expression can not be empty;");
         return -1;
@@ -1005,36 +1004,37 @@ static int count_op(tycho_expr_ctx_t *ctx)
 
 /* ---- paths -------------------------------------------------------------- */
 
-static const char *resolve_name(tycho_expr_ctx_t *ctx, const tok_t *t)
+/* The entry of map (names or values) that placeholder token t names, marked
+ * used; NULL with the error "<undefined><key>" when map has no such key. */
+static const cJSON *placeholder(tycho_expr_ctx_t *ctx, const cJSON *map, const tok_t *t,
+                                const char *undefined)
 {
     char key[256];
     snprintf(key, sizeof key, "%.*s", (int)(t->len > 250 ? 250 : t->len), ctx->src + t->start);
-    const cJSON *item = ctx->names ? cJSON_GetObjectItemCaseSensitive(ctx->names, key) : NULL;
-    if (!item || !cJSON_IsString(item)) {
-        set_err(ctx,
-                "An expression attribute name used in the document path is not defined; attribute "
-                "name: %s",
-                key);
-        return NULL;
-    }
-    mark_used(ctx, item);
-    return item->valuestring;
-}
-
-static const cJSON *resolve_value(tycho_expr_ctx_t *ctx, const tok_t *t)
-{
-    char key[256];
-    snprintf(key, sizeof key, "%.*s", (int)(t->len > 250 ? 250 : t->len), ctx->src + t->start);
-    const cJSON *item = ctx->values ? cJSON_GetObjectItemCaseSensitive(ctx->values, key) : NULL;
+    const cJSON *item = map ? cJSON_GetObjectItemCaseSensitive(map, key) : NULL;
     if (!item) {
-        set_err(
-            ctx,
-            "An expression attribute value used in expression is not defined; attribute value: %s",
-            key);
+        set_err(ctx, "%s%s", undefined, key);
         return NULL;
     }
     mark_used(ctx, item);
     return item;
+}
+
+/* Every name found is a string: tycho_expr_ctx_new refuses any other value
+ * and no parse starts on a context with an error. */
+static const char *resolve_name(tycho_expr_ctx_t *ctx, const tok_t *t)
+{
+    const cJSON *item = placeholder(ctx, ctx->names, t,
+                                    "An expression attribute name used in the document path is not "
+                                    "defined; attribute name: ");
+    return item ? item->valuestring : NULL;
+}
+
+static const cJSON *resolve_value(tycho_expr_ctx_t *ctx, const tok_t *t)
+{
+    return placeholder(ctx, ctx->values, t,
+                       "An expression attribute value used in expression is not defined; "
+                       "attribute value: ");
 }
 
 static const char *path_name(tycho_expr_ctx_t *ctx)
@@ -1173,7 +1173,10 @@ static int check_overlaps(tycho_expr_ctx_t *ctx, const tycho_expr_path_t *paths,
 
 /* ---- condition parser --------------------------------------------------- */
 
-static tycho_expr_t *node(tycho_expr_ctx_t *ctx, tycho_expr_kind_t k, int nargs)
+/* A node of kind k over nargs operands, copied from args (NULL when nargs is
+ * 0). NULL on ENOMEM (error set). */
+static tycho_expr_t *node(tycho_expr_ctx_t *ctx, tycho_expr_kind_t k, int nargs,
+                          tycho_expr_t *const *args)
 {
     tycho_expr_t *e = arena_alloc(ctx, sizeof *e);
     if (!e) {
@@ -1188,8 +1191,18 @@ static tycho_expr_t *node(tycho_expr_ctx_t *ctx, tycho_expr_kind_t k, int nargs)
             oom(ctx);
             return NULL;
         }
+        memcpy(e->args, args, sizeof(tycho_expr_t *) * (size_t)nargs);
     }
     return e;
+}
+
+/* Counts the operator under the cursor against TYCHO_EXPR_MAX_OPS and steps
+ * over it. */
+static int take_op(tycho_expr_ctx_t *ctx)
+{
+    if (count_op(ctx)) return -1;
+    next(ctx);
+    return 0;
 }
 
 static int is_bool_fn(const tycho_expr_t *e)
@@ -1255,13 +1268,60 @@ static tycho_av_type_t literal_type(const tycho_expr_t *e)
     return e->kind == TX_VALUE ? tycho_av_type(e->value) : TYCHO_AV_INVALID;
 }
 
+static void fn_not_allowed(tycho_expr_ctx_t *ctx, tycho_expr_kind_t fn)
+{
+    set_err(ctx, "The function is not allowed to be used this way in an expression; function: %s",
+            fn_name(fn));
+}
+
+static void bad_operand_type(tycho_expr_ctx_t *ctx, tycho_expr_kind_t k, const char *type)
+{
+    set_err(ctx,
+            "Incorrect operand type for operator or function; operator or function: %s, operand "
+            "type: %s",
+            op_name(k), type);
+}
+
+static void wrong_arity(tycho_expr_ctx_t *ctx, tycho_expr_kind_t fn, int n)
+{
+    set_err(ctx,
+            "Incorrect number of operands for operator or function; operator or function: %s, "
+            "number of operands: %d",
+            fn_name(fn), n);
+}
+
 static int misused(tycho_expr_ctx_t *ctx, const tycho_expr_t *e)
 {
     if (e && (is_bool_fn(e) || e->kind == TX_IF_NOT_EXISTS || e->kind == TX_LIST_APPEND)) {
-        set_err(ctx,
-                "The function is not allowed to be used this way in an expression; function: %s",
-                fn_name(e->kind));
+        fn_not_allowed(ctx, e->kind);
         return -1;
+    }
+    return 0;
+}
+
+static int require_path(tycho_expr_ctx_t *ctx, tycho_expr_kind_t fn, const tycho_expr_t *arg)
+{
+    if (arg->kind != TX_PATH) {
+        set_err(ctx, "Operator or function requires a document path; operator or function: %s",
+                fn_name(fn));
+        return -1;
+    }
+    return 0;
+}
+
+#define AV_BIT(t) (1u << (t))
+
+/* -1 (error set) when one of the n operands of k is a literal whose type is
+ * not in allowed, a mask of AV_BIT()s. Paths are checked at evaluation. */
+static int check_literals(tycho_expr_ctx_t *ctx, tycho_expr_kind_t k, tycho_expr_t *const *args,
+                          int n, unsigned allowed)
+{
+    for (int i = 0; i < n; i++) {
+        tycho_av_type_t t = literal_type(args[i]);
+        if (t != TYCHO_AV_INVALID && !(allowed & AV_BIT(t))) {
+            bad_operand_type(ctx, k, tycho_av_type_name(t));
+            return -1;
+        }
     }
     return 0;
 }
@@ -1281,85 +1341,124 @@ static int check_distinct(tycho_expr_ctx_t *ctx, tycho_expr_kind_t k, const tych
     return 0;
 }
 
-static tycho_expr_t *p_operand(tycho_expr_ctx_t *ctx);
-
-static tycho_expr_t *p_function(tycho_expr_ctx_t *ctx)
+/* A function call is a name directly followed by '(' (whitespace allowed). */
+static int at_call(const tycho_expr_ctx_t *ctx)
 {
-    tok_t name = ctx->cur;
-    static const struct {
-        const char *name;
-        tycho_expr_kind_t kind;
-        int nargs;
-    } fns[] = {{"attribute_exists", TX_EXISTS, 1}, {"attribute_not_exists", TX_NOT_EXISTS, 1},
-               {"attribute_type", TX_TYPE, 2},     {"begins_with", TX_BEGINS, 2},
-               {"contains", TX_CONTAINS, 2},       {"size", TX_SIZE, 1}};
-    int f = -1;
-    for (int i = 0; i < (int)(sizeof fns / sizeof fns[0]); i++)
-        if (name.len == strlen(fns[i].name) &&
-            strncmp(ctx->src + name.start, fns[i].name, name.len) == 0)
-            f = i;
-    if (f < 0) {
-        set_err(ctx, "Invalid function name; function: %.*s", (int)(name.len > 64 ? 64 : name.len),
-                ctx->src + name.start);
-        return NULL;
+    if (ctx->cur.type != T_IDENT) return 0;
+    size_t p = ctx->pos;
+    while (p < ctx->len && isspace((unsigned char)ctx->src[p]))
+        p++;
+    return p < ctx->len && ctx->src[p] == '(';
+}
+
+/* Which of the n functions in fns the call under the cursor names (names
+ * are case-sensitive); TX_PATH (error set) for any other name. */
+static tycho_expr_kind_t function_named(tycho_expr_ctx_t *ctx, const tycho_expr_kind_t *fns,
+                                        size_t n)
+{
+    const tok_t *t = &ctx->cur;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = fn_name(fns[i]);
+        if (t->len == strlen(name) && strncmp(ctx->src + t->start, name, t->len) == 0)
+            return fns[i];
     }
-    if (count_op(ctx)) return NULL;
+    set_err(ctx, "Invalid function name; function: %.*s", (int)(t->len > 64 ? 64 : t->len),
+            ctx->src + t->start);
+    return TX_PATH;
+}
+
+/* The arguments of the call to fn under the cursor, "name ( a, b, ... )",
+ * each read by operand; the first nargs land in args. 0, or -1 (error set)
+ * when one does not parse or there are not exactly nargs (reading stops at
+ * the ninth). */
+static int p_call_args(tycho_expr_ctx_t *ctx, tycho_expr_kind_t fn, int nargs,
+                       tycho_expr_t *(*operand)(tycho_expr_ctx_t *), tycho_expr_t **args)
+{
+    int n = 0;
     next(ctx); /* name */
     next(ctx); /* ( */
-    tycho_expr_t *args[8];
-    int n = 0;
     if (ctx->cur.type != T_RP) {
         for (;;) {
-            tycho_expr_t *a = p_operand(ctx);
-            if (!a) return NULL;
-            if (a->kind != TX_PATH && a->kind != TX_VALUE) {
-                set_err(ctx,
-                        "The function is not allowed to be used this way in an expression; "
-                        "function: %s",
-                        fn_name(a->kind));
-                return NULL;
-            }
+            tycho_expr_t *a = operand(ctx);
+            if (!a) return -1;
             if (n == 8) {
-                set_err(ctx,
-                        "Incorrect number of operands for operator or function; operator or "
-                        "function: %s, number of operands: %d",
-                        fns[f].name, n + 1);
-                return NULL;
+                wrong_arity(ctx, fn, n + 1);
+                return -1;
             }
-            args[n++] = a;
+            if (n < nargs) args[n] = a;
+            n++;
             if (ctx->cur.type != T_COMMA) break;
             next(ctx);
         }
     }
-    if (expect(ctx, T_RP)) return NULL;
-    if (n != fns[f].nargs) {
-        set_err(ctx,
-                "Incorrect number of operands for operator or function; operator or function: %s, "
-                "number of operands: %d",
-                fns[f].name, n);
+    if (expect(ctx, T_RP)) return -1;
+    if (n != nargs) {
+        wrong_arity(ctx, fn, n);
+        return -1;
+    }
+    return 0;
+}
+
+/* A :value placeholder. */
+static tycho_expr_t *p_value(tycho_expr_ctx_t *ctx)
+{
+    tok_t t = ctx->cur;
+    if (t.type != T_VALREF) {
+        syntax_error(ctx);
         return NULL;
     }
-    tycho_expr_t *e = node(ctx, fns[f].kind, n);
-    if (!e) return NULL;
-    memcpy(e->args, args, sizeof(tycho_expr_t *) * (size_t)n);
-    if (n == 2 && check_distinct(ctx, e->kind, args[0], args[1])) return NULL;
-    switch (e->kind) {
+    next(ctx);
+    tycho_expr_t *e = node(ctx, TX_VALUE, 0, NULL);
+    if (!e || !(e->value = resolve_value(ctx, &t))) return NULL;
+    return e;
+}
+
+/* A document path or a :value placeholder: an operand that is not a call. */
+static tycho_expr_t *p_path_or_value(tycho_expr_ctx_t *ctx)
+{
+    if (ctx->cur.type == T_IDENT || ctx->cur.type == T_NAMEREF) {
+        tycho_expr_t *e = node(ctx, TX_PATH, 0, NULL);
+        if (!e || parse_path(ctx, &e->path)) return NULL;
+        return e;
+    }
+    return p_value(ctx);
+}
+
+static tycho_expr_t *p_operand(tycho_expr_ctx_t *ctx);
+
+/* An argument of a condition function: a path or a value, not a call. */
+static tycho_expr_t *p_function_arg(tycho_expr_ctx_t *ctx)
+{
+    tycho_expr_t *a = p_operand(ctx);
+    if (a && a->kind != TX_PATH && a->kind != TX_VALUE) {
+        fn_not_allowed(ctx, a->kind);
+        return NULL;
+    }
+    return a;
+}
+
+static tycho_expr_t *p_function(tycho_expr_ctx_t *ctx)
+{
+    static const tycho_expr_kind_t fns[] = {TX_EXISTS, TX_NOT_EXISTS, TX_TYPE,
+                                            TX_BEGINS, TX_CONTAINS,   TX_SIZE};
+    tycho_expr_kind_t k = function_named(ctx, fns, sizeof fns / sizeof fns[0]);
+    if (k == TX_PATH || count_op(ctx)) return NULL;
+    int nargs = k == TX_EXISTS || k == TX_NOT_EXISTS || k == TX_SIZE ? 1 : 2;
+    tycho_expr_t *args[2];
+    if (p_call_args(ctx, k, nargs, p_function_arg, args)) return NULL;
+    tycho_expr_t *e = node(ctx, k, nargs, args);
+    if (!e || (nargs == 2 && check_distinct(ctx, k, args[0], args[1]))) return NULL;
+    switch (k) {
     case TX_EXISTS:
     case TX_NOT_EXISTS:
-        if (args[0]->kind != TX_PATH) {
-            set_err(ctx, "Operator or function requires a document path; operator or function: %s",
-                    fns[f].name);
-            return NULL;
-        }
+        if (require_path(ctx, k, args[0])) return NULL;
         break;
     case TX_TYPE: {
         tycho_av_type_t t = literal_type(args[1]);
         if (t != TYCHO_AV_S) {
-            set_err(ctx,
-                    "Incorrect operand type for operator or function; operator or function: "
-                    "attribute_type, operand type: %s",
-                    t == TYCHO_AV_INVALID ? "{NS,SS,L,BS,N,M,B,BOOL,NULL,S}"
-                                          : tycho_av_type_name(t));
+            bad_operand_type(ctx, k,
+                             t == TYCHO_AV_INVALID ? "{NS,SS,L,BS,N,M,B,BOOL,NULL,S}"
+                                                   : tycho_av_type_name(t));
             return NULL;
         }
         const char *tn = tycho_av_payload(args[1]->value)->valuestring;
@@ -1373,28 +1472,13 @@ static tycho_expr_t *p_function(tycho_expr_ctx_t *ctx)
         break;
     }
     case TX_BEGINS:
-        for (int i = 0; i < 2; i++) {
-            tycho_av_type_t t = literal_type(args[i]);
-            if (t != TYCHO_AV_INVALID && t != TYCHO_AV_S && t != TYCHO_AV_B) {
-                set_err(ctx,
-                        "Incorrect operand type for operator or function; operator or function: "
-                        "begins_with, operand type: %s",
-                        tycho_av_type_name(t));
-                return NULL;
-            }
-        }
+        if (check_literals(ctx, k, args, 2, AV_BIT(TYCHO_AV_S) | AV_BIT(TYCHO_AV_B))) return NULL;
         break;
-    case TX_SIZE: {
-        tycho_av_type_t t = literal_type(args[0]);
-        if (t == TYCHO_AV_N || t == TYCHO_AV_BOOL || t == TYCHO_AV_NULL) {
-            set_err(ctx,
-                    "Incorrect operand type for operator or function; operator or function: size, "
-                    "operand type: %s",
-                    tycho_av_type_name(t));
+    case TX_SIZE:
+        if (check_literals(ctx, k, args, 1,
+                           ~(AV_BIT(TYCHO_AV_N) | AV_BIT(TYCHO_AV_BOOL) | AV_BIT(TYCHO_AV_NULL))))
             return NULL;
-        }
         break;
-    }
     default:
         break;
     }
@@ -1403,32 +1487,20 @@ static tycho_expr_t *p_function(tycho_expr_ctx_t *ctx)
 
 static tycho_expr_t *p_operand(tycho_expr_ctx_t *ctx)
 {
-    tok_t t = ctx->cur;
-    if (t.type == T_IDENT) {
-        /* A function call is a name directly followed by '(' (whitespace allowed). */
-        size_t p = ctx->pos;
-        while (p < ctx->len && isspace((unsigned char)ctx->src[p]))
-            p++;
-        if (p < ctx->len && ctx->src[p] == '(') return p_function(ctx);
-        if (tok_is_kw(ctx, &t, "AND") || tok_is_kw(ctx, &t, "OR") || tok_is_kw(ctx, &t, "NOT") ||
-            tok_is_kw(ctx, &t, "BETWEEN") || tok_is_kw(ctx, &t, "IN")) {
-            syntax_error(ctx);
-            return NULL;
-        }
+    if (at_call(ctx)) return p_function(ctx);
+    if (is_kw(ctx, "AND") || is_kw(ctx, "OR") || is_kw(ctx, "NOT") || is_kw(ctx, "BETWEEN") ||
+        is_kw(ctx, "IN")) {
+        syntax_error(ctx);
+        return NULL;
     }
-    if (t.type == T_IDENT || t.type == T_NAMEREF) {
-        tycho_expr_t *e = node(ctx, TX_PATH, 0);
-        if (!e || parse_path(ctx, &e->path)) return NULL;
-        return e;
-    }
-    if (t.type == T_VALREF) {
-        next(ctx);
-        tycho_expr_t *e = node(ctx, TX_VALUE, 0);
-        if (!e || !(e->value = resolve_value(ctx, &t))) return NULL;
-        return e;
-    }
-    syntax_error(ctx);
-    return NULL;
+    return p_path_or_value(ctx);
+}
+
+/* An operand right of a comparator: no boolean or update function there. */
+static tycho_expr_t *p_compared(tycho_expr_ctx_t *ctx)
+{
+    tycho_expr_t *e = p_operand(ctx);
+    return e && !misused(ctx, e) ? e : NULL;
 }
 
 static tycho_expr_kind_t comparator(tok_type_t t)
@@ -1451,6 +1523,77 @@ static tycho_expr_kind_t comparator(tok_type_t t)
     }
 }
 
+/* Literal bounds must have one type and be in order. */
+static int check_bounds(tycho_expr_ctx_t *ctx, const tycho_expr_t *lo, const tycho_expr_t *hi)
+{
+    if (lo->kind != TX_VALUE || hi->kind != TX_VALUE) return 0;
+    tycho_av_type_t tl = literal_type(lo), th = literal_type(hi);
+    char bl[300], bh[300];
+    const cJSON *pl = tycho_av_payload(lo->value), *ph = tycho_av_payload(hi->value);
+    snprintf(bl, sizeof bl, "{%s:%s}", tycho_av_type_name(tl),
+             cJSON_IsString(pl) ? pl->valuestring : "...");
+    snprintf(bh, sizeof bh, "{%s:%s}", tycho_av_type_name(th),
+             cJSON_IsString(ph) ? ph->valuestring : "...");
+    int c;
+    if (tl != th) {
+        set_err(ctx,
+                "The BETWEEN operator requires same data type for lower and upper bounds; "
+                "lower bound operand: AttributeValue: %s, upper bound operand: "
+                "AttributeValue: %s",
+                bl, bh);
+        return -1;
+    }
+    if (tycho_av_compare(lo->value, hi->value, &c) == 0 && c > 0) {
+        set_err(ctx,
+                "The BETWEEN operator requires upper bound to be greater than or equal to "
+                "lower bound; lower bound operand: AttributeValue: %s, upper bound "
+                "operand: AttributeValue: %s",
+                bl, bh);
+        return -1;
+    }
+    return 0;
+}
+
+/* "a BETWEEN lo AND hi", the cursor on BETWEEN. */
+static tycho_expr_t *p_between(tycho_expr_ctx_t *ctx, tycho_expr_t *a)
+{
+    if (take_op(ctx)) return NULL;
+    tycho_expr_t *lo = p_compared(ctx);
+    if (!lo) return NULL;
+    if (!is_kw(ctx, "AND")) {
+        syntax_error(ctx);
+        return NULL;
+    }
+    next(ctx);
+    tycho_expr_t *hi = p_compared(ctx);
+    if (!hi || check_bounds(ctx, lo, hi)) return NULL;
+    return node(ctx, TX_BETWEEN, 3, (tycho_expr_t *[]){a, lo, hi});
+}
+
+/* "a IN (v1, ...)" with at most 100 values, the cursor on IN. */
+static tycho_expr_t *p_in(tycho_expr_ctx_t *ctx, tycho_expr_t *a)
+{
+    if (take_op(ctx) || expect(ctx, T_LP)) return NULL;
+    tycho_expr_t *list[101];
+    int n = 0;
+    list[n++] = a;
+    for (;;) {
+        tycho_expr_t *v = p_compared(ctx);
+        if (!v) return NULL;
+        if (n == 101) {
+            set_err(ctx,
+                    "The IN operator is provided with too many operands; number of operands: %d",
+                    n);
+            return NULL;
+        }
+        list[n++] = v;
+        if (ctx->cur.type != T_COMMA) break;
+        next(ctx);
+    }
+    if (expect(ctx, T_RP)) return NULL;
+    return node(ctx, TX_IN, n, list);
+}
+
 static tycho_expr_t *p_or(tycho_expr_ctx_t *ctx);
 
 static tycho_expr_t *p_comparison(tycho_expr_ctx_t *ctx)
@@ -1467,91 +1610,15 @@ static tycho_expr_t *p_comparison(tycho_expr_ctx_t *ctx)
         return a;
     }
     if (k != TX_PATH) {
-        if (count_op(ctx)) return NULL;
-        next(ctx);
-        tycho_expr_t *b = p_operand(ctx);
-        if (!b || misused(ctx, b) || check_distinct(ctx, k, a, b)) return NULL;
-        tycho_expr_t *e = node(ctx, k, 2);
-        if (!e) return NULL;
-        e->args[0] = a;
-        e->args[1] = b;
-        return e;
+        if (take_op(ctx)) return NULL;
+        tycho_expr_t *b = p_compared(ctx);
+        if (!b || check_distinct(ctx, k, a, b)) return NULL;
+        return node(ctx, k, 2, (tycho_expr_t *[]){a, b});
     }
-    if (between) {
-        if (count_op(ctx)) return NULL;
-        next(ctx);
-        tycho_expr_t *lo = p_operand(ctx);
-        if (!lo || misused(ctx, lo)) return NULL;
-        if (!is_kw(ctx, "AND")) {
-            syntax_error(ctx);
-            return NULL;
-        }
-        next(ctx);
-        tycho_expr_t *hi = p_operand(ctx);
-        if (!hi || misused(ctx, hi)) return NULL;
-        if (lo->kind == TX_VALUE && hi->kind == TX_VALUE) {
-            tycho_av_type_t tl = literal_type(lo), th = literal_type(hi);
-            char bl[300], bh[300];
-            const cJSON *pl = tycho_av_payload(lo->value), *ph = tycho_av_payload(hi->value);
-            snprintf(bl, sizeof bl, "{%s:%s}", tycho_av_type_name(tl),
-                     cJSON_IsString(pl) ? pl->valuestring : "...");
-            snprintf(bh, sizeof bh, "{%s:%s}", tycho_av_type_name(th),
-                     cJSON_IsString(ph) ? ph->valuestring : "...");
-            int c;
-            if (tl != th) {
-                set_err(ctx,
-                        "The BETWEEN operator requires same data type for lower and upper bounds; "
-                        "lower bound operand: AttributeValue: %s, upper bound operand: "
-                        "AttributeValue: %s",
-                        bl, bh);
-                return NULL;
-            }
-            if (tycho_av_compare(lo->value, hi->value, &c) == 0 && c > 0) {
-                set_err(ctx,
-                        "The BETWEEN operator requires upper bound to be greater than or equal to "
-                        "lower bound; lower bound operand: AttributeValue: %s, upper bound "
-                        "operand: AttributeValue: %s",
-                        bl, bh);
-                return NULL;
-            }
-        }
-        tycho_expr_t *e = node(ctx, TX_BETWEEN, 3);
-        if (!e) return NULL;
-        e->args[0] = a;
-        e->args[1] = lo;
-        e->args[2] = hi;
-        return e;
-    }
-    if (in) {
-        if (count_op(ctx)) return NULL;
-        next(ctx);
-        if (expect(ctx, T_LP)) return NULL;
-        tycho_expr_t *list[101];
-        int n = 0;
-        list[n++] = a;
-        for (;;) {
-            tycho_expr_t *v = p_operand(ctx);
-            if (!v || misused(ctx, v)) return NULL;
-            if (n == 101) {
-                set_err(
-                    ctx,
-                    "The IN operator is provided with too many operands; number of operands: %d",
-                    n);
-                return NULL;
-            }
-            list[n++] = v;
-            if (ctx->cur.type != T_COMMA) break;
-            next(ctx);
-        }
-        if (expect(ctx, T_RP)) return NULL;
-        tycho_expr_t *e = node(ctx, TX_IN, n);
-        if (!e) return NULL;
-        memcpy(e->args, list, sizeof(tycho_expr_t *) * (size_t)n);
-        return e;
-    }
+    if (between) return p_between(ctx, a);
+    if (in) return p_in(ctx, a);
     if (a->kind == TX_SIZE) {
-        set_err(ctx,
-                "The function is not allowed to be used this way in an expression; function: size");
+        fn_not_allowed(ctx, TX_SIZE);
         return NULL;
     }
     syntax_error(ctx);
@@ -1604,58 +1671,42 @@ static tycho_expr_t *p_not(tycho_expr_ctx_t *ctx)
             set_err(ctx, "The expression has too many nested NOT operators");
             return NULL;
         }
-        if (count_op(ctx)) return NULL;
-        next(ctx);
+        if (take_op(ctx)) return NULL;
         tycho_expr_t *inner = p_not(ctx);
         if (!inner) return NULL;
         ctx->depth--;
-        tycho_expr_t *e = node(ctx, TX_NOT, 1);
-        if (!e) return NULL;
-        e->args[0] = inner;
-        return e;
+        return node(ctx, TX_NOT, 1, &inner);
     }
     return p_primary(ctx);
 }
 
-static tycho_expr_t *p_and(tycho_expr_ctx_t *ctx)
+/* operand (kw operand)*, grouped from the left into nodes of kind k. */
+static tycho_expr_t *p_chain(tycho_expr_ctx_t *ctx, const char *kw, tycho_expr_kind_t k,
+                             tycho_expr_t *(*operand)(tycho_expr_ctx_t *))
 {
-    tycho_expr_t *left = p_not(ctx);
-    while (left && is_kw(ctx, "AND")) {
-        if (count_op(ctx)) return NULL;
-        next(ctx);
-        tycho_expr_t *right = p_not(ctx);
+    tycho_expr_t *left = operand(ctx);
+    while (left && is_kw(ctx, kw)) {
+        if (take_op(ctx)) return NULL;
+        tycho_expr_t *right = operand(ctx);
         if (!right) return NULL;
-        tycho_expr_t *e = node(ctx, TX_AND, 2);
-        if (!e) return NULL;
-        e->args[0] = left;
-        e->args[1] = right;
-        left = e;
+        left = node(ctx, k, 2, (tycho_expr_t *[]){left, right});
     }
     return left;
+}
+
+static tycho_expr_t *p_and(tycho_expr_ctx_t *ctx)
+{
+    return p_chain(ctx, "AND", TX_AND, p_not);
 }
 
 static tycho_expr_t *p_or(tycho_expr_ctx_t *ctx)
 {
-    tycho_expr_t *left = p_and(ctx);
-    while (left && is_kw(ctx, "OR")) {
-        if (count_op(ctx)) return NULL;
-        next(ctx);
-        tycho_expr_t *right = p_and(ctx);
-        if (!right) return NULL;
-        tycho_expr_t *e = node(ctx, TX_OR, 2);
-        if (!e) return NULL;
-        e->args[0] = left;
-        e->args[1] = right;
-        left = e;
-    }
-    return left;
+    return p_chain(ctx, "OR", TX_OR, p_and);
 }
 
 tycho_expr_t *tycho_expr_parse_condition(tycho_expr_ctx_t *ctx, const char *what, const char *s)
 {
-    if (ctx->has_err) return NULL;
-    begin(ctx, what, s);
-    if (check_length(ctx)) return NULL;
+    if (begin(ctx, what, s)) return NULL;
     tycho_expr_t *e = p_or(ctx);
     if (e && ctx->cur.type != T_EOF) syntax_error(ctx);
     return ctx->has_err ? NULL : e;
@@ -1663,125 +1714,35 @@ tycho_expr_t *tycho_expr_parse_condition(tycho_expr_ctx_t *ctx, const char *what
 
 /* ---- update parser ------------------------------------------------------ */
 
-static tycho_expr_t *p_set_value(tycho_expr_ctx_t *ctx);
-
 static tycho_expr_t *p_set_operand(tycho_expr_ctx_t *ctx)
 {
-    tok_t t = ctx->cur;
-    if (t.type == T_IDENT) {
-        size_t p = ctx->pos;
-        while (p < ctx->len && isspace((unsigned char)ctx->src[p]))
-            p++;
-        if (p < ctx->len && ctx->src[p] == '(') {
-            tycho_expr_kind_t k;
-            if (t.len == 13 && strncmp(ctx->src + t.start, "if_not_exists", 13) == 0)
-                k = TX_IF_NOT_EXISTS;
-            else if (t.len == 11 && strncmp(ctx->src + t.start, "list_append", 11) == 0)
-                k = TX_LIST_APPEND;
-            else {
-                set_err(ctx, "Invalid function name; function: %.*s",
-                        (int)(t.len > 64 ? 64 : t.len), ctx->src + t.start);
-                return NULL;
-            }
-            if (count_op(ctx)) return NULL;
-            if (++ctx->depth > TYCHO_EXPR_MAX_DEPTH) {
-                set_err(ctx, "The expression has too many nested functions");
-                return NULL;
-            }
-            next(ctx);
-            next(ctx);
-            tycho_expr_t *args[8];
-            int n = 0;
-            if (ctx->cur.type != T_RP) {
-                for (;;) {
-                    tycho_expr_t *a = p_set_operand(ctx);
-                    if (!a) return NULL;
-                    if (n == 8) {
-                        set_err(ctx,
-                                "Incorrect number of operands for operator or function; operator "
-                                "or function: %s, number of operands: %d",
-                                fn_name(k), n + 1);
-                        return NULL;
-                    }
-                    args[n++] = a;
-                    if (ctx->cur.type != T_COMMA) break;
-                    next(ctx);
-                }
-            }
-            if (expect(ctx, T_RP)) return NULL;
-            ctx->depth--;
-            if (n != 2) {
-                set_err(ctx,
-                        "Incorrect number of operands for operator or function; operator or "
-                        "function: %s, number of operands: %d",
-                        fn_name(k), n);
-                return NULL;
-            }
-            if (k == TX_IF_NOT_EXISTS && args[0]->kind != TX_PATH) {
-                set_err(ctx, "Operator or function requires a document path; operator or function: "
-                             "if_not_exists");
-                return NULL;
-            }
-            if (k == TX_LIST_APPEND)
-                for (int i = 0; i < 2; i++) {
-                    tycho_av_type_t lt = literal_type(args[i]);
-                    if (lt != TYCHO_AV_INVALID && lt != TYCHO_AV_L) {
-                        set_err(ctx,
-                                "Incorrect operand type for operator or function; operator or "
-                                "function: list_append, operand type: %s",
-                                tycho_av_type_name(lt));
-                        return NULL;
-                    }
-                }
-            tycho_expr_t *e = node(ctx, k, 2);
-            if (!e) return NULL;
-            e->args[0] = args[0];
-            e->args[1] = args[1];
-            return e;
-        }
+    static const tycho_expr_kind_t fns[] = {TX_IF_NOT_EXISTS, TX_LIST_APPEND};
+    if (!at_call(ctx)) return p_path_or_value(ctx);
+    tycho_expr_kind_t k = function_named(ctx, fns, sizeof fns / sizeof fns[0]);
+    if (k == TX_PATH || count_op(ctx)) return NULL;
+    if (++ctx->depth > TYCHO_EXPR_MAX_DEPTH) {
+        set_err(ctx, "The expression has too many nested functions");
+        return NULL;
     }
-    if (t.type == T_IDENT || t.type == T_NAMEREF) {
-        tycho_expr_t *e = node(ctx, TX_PATH, 0);
-        if (!e || parse_path(ctx, &e->path)) return NULL;
-        return e;
-    }
-    if (t.type == T_VALREF) {
-        next(ctx);
-        tycho_expr_t *e = node(ctx, TX_VALUE, 0);
-        if (!e || !(e->value = resolve_value(ctx, &t))) return NULL;
-        return e;
-    }
-    syntax_error(ctx);
-    return NULL;
+    tycho_expr_t *args[2];
+    if (p_call_args(ctx, k, 2, p_set_operand, args)) return NULL;
+    ctx->depth--;
+    if (k == TX_IF_NOT_EXISTS && require_path(ctx, k, args[0])) return NULL;
+    if (k == TX_LIST_APPEND && check_literals(ctx, k, args, 2, AV_BIT(TYCHO_AV_L))) return NULL;
+    return node(ctx, k, 2, args);
 }
 
 static tycho_expr_t *p_set_value(tycho_expr_ctx_t *ctx)
 {
     tycho_expr_t *a = p_set_operand(ctx);
-    if (!a) return NULL;
-    if (ctx->cur.type == T_PLUS || ctx->cur.type == T_MINUS) {
-        tycho_expr_kind_t k = ctx->cur.type == T_PLUS ? TX_PLUS : TX_MINUS;
-        if (count_op(ctx)) return NULL;
-        next(ctx);
-        tycho_expr_t *b = p_set_operand(ctx);
-        if (!b) return NULL;
-        for (int i = 0; i < 2; i++) {
-            tycho_av_type_t lt = literal_type(i ? b : a);
-            if (lt != TYCHO_AV_INVALID && lt != TYCHO_AV_N) {
-                set_err(ctx,
-                        "Incorrect operand type for operator or function; operator or function: "
-                        "%s, operand type: %s",
-                        op_name(k), tycho_av_type_name(lt));
-                return NULL;
-            }
-        }
-        tycho_expr_t *e = node(ctx, k, 2);
-        if (!e) return NULL;
-        e->args[0] = a;
-        e->args[1] = b;
-        return e;
-    }
-    return a;
+    if (!a || (ctx->cur.type != T_PLUS && ctx->cur.type != T_MINUS)) return a;
+    tycho_expr_kind_t k = ctx->cur.type == T_PLUS ? TX_PLUS : TX_MINUS;
+    if (take_op(ctx)) return NULL;
+    tycho_expr_t *b = p_set_operand(ctx);
+    if (!b) return NULL;
+    tycho_expr_t *args[2] = {a, b};
+    if (check_literals(ctx, k, args, 2, AV_BIT(TYCHO_AV_N))) return NULL;
+    return node(ctx, k, 2, args);
 }
 
 static const char *type_word(tycho_av_type_t t)
@@ -1808,9 +1769,7 @@ static const char *type_word(tycho_av_type_t t)
 
 tycho_expr_update_t *tycho_expr_parse_update(tycho_expr_ctx_t *ctx, const char *s)
 {
-    if (ctx->has_err) return NULL;
-    begin(ctx, "UpdateExpression", s);
-    if (check_length(ctx)) return NULL;
+    if (begin(ctx, "UpdateExpression", s)) return NULL;
     tycho_expr_update_t *u = arena_alloc(ctx, sizeof *u);
     int cap = 16, seen[4] = {0, 0, 0, 0};
     if (!u || !(u->actions = arena_alloc(ctx, sizeof(tycho_expr_action_t) * (size_t)cap))) {
@@ -1852,15 +1811,7 @@ tycho_expr_update_t *tycho_expr_parse_update(tycho_expr_ctx_t *ctx, const char *
                 if (expect(ctx, T_EQ)) return NULL;
                 if (!(a->value = p_set_value(ctx))) return NULL;
             } else if (k == TX_ADD || k == TX_DELETE) {
-                tok_t t = ctx->cur;
-                if (t.type != T_VALREF) {
-                    syntax_error(ctx);
-                    return NULL;
-                }
-                next(ctx);
-                if (!(a->value = node(ctx, TX_VALUE, 0)) ||
-                    !(a->value->value = resolve_value(ctx, &t)))
-                    return NULL;
+                if (!(a->value = p_value(ctx))) return NULL;
                 tycho_av_type_t vt = tycho_av_type(a->value->value);
                 int ok = vt == TYCHO_AV_SS || vt == TYCHO_AV_NS || vt == TYCHO_AV_BS ||
                          (k == TX_ADD && vt == TYCHO_AV_N);
@@ -1886,9 +1837,7 @@ tycho_expr_update_t *tycho_expr_parse_update(tycho_expr_ctx_t *ctx, const char *
 
 tycho_expr_paths_t *tycho_expr_parse_projection(tycho_expr_ctx_t *ctx, const char *s)
 {
-    if (ctx->has_err) return NULL;
-    begin(ctx, "ProjectionExpression", s);
-    if (check_length(ctx)) return NULL;
+    if (begin(ctx, "ProjectionExpression", s)) return NULL;
     tycho_expr_paths_t *p = arena_alloc(ctx, sizeof *p);
     int cap = 16;
     if (!p || !(p->paths = arena_alloc(ctx, sizeof(tycho_expr_path_t) * (size_t)cap))) {
