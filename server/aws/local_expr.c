@@ -842,6 +842,14 @@ static int is_word(int c)
     return isalnum(c) || c == '_';
 }
 
+/* Steps *q over c when c is the character there (two-character operators). */
+static int then_char(const tycho_expr_ctx_t *ctx, size_t *q, char c)
+{
+    if (*q >= ctx->len || ctx->src[*q] != c) return 0;
+    (*q)++;
+    return 1;
+}
+
 static void next(tycho_expr_ctx_t *ctx)
 {
     const char *s = ctx->src;
@@ -899,21 +907,10 @@ static void next(tycho_expr_ctx_t *ctx)
             t.type = T_MINUS;
             break;
         case '<':
-            t.type = T_LT;
-            if (q < ctx->len && s[q] == '=') {
-                t.type = T_LE;
-                q++;
-            } else if (q < ctx->len && s[q] == '>') {
-                t.type = T_NE;
-                q++;
-            }
+            t.type = then_char(ctx, &q, '=') ? T_LE : then_char(ctx, &q, '>') ? T_NE : T_LT;
             break;
         case '>':
-            t.type = T_GT;
-            if (q < ctx->len && s[q] == '=') {
-                t.type = T_GE;
-                q++;
-            }
+            t.type = then_char(ctx, &q, '=') ? T_GE : T_GT;
             break;
         default:
             /* One UTF-8 sequence, so messages quote whole characters. */
@@ -1211,56 +1208,32 @@ static int is_bool_fn(const tycho_expr_t *e)
            e->kind == TX_BEGINS || e->kind == TX_CONTAINS;
 }
 
-static const char *fn_name(tycho_expr_kind_t k)
-{
-    switch (k) {
-    case TX_EXISTS:
-        return "attribute_exists";
-    case TX_NOT_EXISTS:
-        return "attribute_not_exists";
-    case TX_TYPE:
-        return "attribute_type";
-    case TX_BEGINS:
-        return "begins_with";
-    case TX_CONTAINS:
-        return "contains";
-    case TX_SIZE:
-        return "size";
-    case TX_IF_NOT_EXISTS:
-        return "if_not_exists";
-    case TX_LIST_APPEND:
-        return "list_append";
-    default:
-        return "?";
-    }
-}
+/* How DynamoDB's messages name each operator and function. */
+static const char *const KIND_NAMES[] = {
+    [TX_EQ] = "=",
+    [TX_NE] = "<>",
+    [TX_LT] = "<",
+    [TX_LE] = "<=",
+    [TX_GT] = ">",
+    [TX_GE] = ">=",
+    [TX_BETWEEN] = "BETWEEN",
+    [TX_IN] = "IN",
+    [TX_PLUS] = "+",
+    [TX_MINUS] = "-",
+    [TX_EXISTS] = "attribute_exists",
+    [TX_NOT_EXISTS] = "attribute_not_exists",
+    [TX_TYPE] = "attribute_type",
+    [TX_BEGINS] = "begins_with",
+    [TX_CONTAINS] = "contains",
+    [TX_SIZE] = "size",
+    [TX_IF_NOT_EXISTS] = "if_not_exists",
+    [TX_LIST_APPEND] = "list_append",
+};
 
-static const char *op_name(tycho_expr_kind_t k)
+static const char *kind_name(tycho_expr_kind_t k)
 {
-    switch (k) {
-    case TX_EQ:
-        return "=";
-    case TX_NE:
-        return "<>";
-    case TX_LT:
-        return "<";
-    case TX_LE:
-        return "<=";
-    case TX_GT:
-        return ">";
-    case TX_GE:
-        return ">=";
-    case TX_BETWEEN:
-        return "BETWEEN";
-    case TX_IN:
-        return "IN";
-    case TX_PLUS:
-        return "+";
-    case TX_MINUS:
-        return "-";
-    default:
-        return fn_name(k);
-    }
+    const char *name = (size_t)k < sizeof KIND_NAMES / sizeof KIND_NAMES[0] ? KIND_NAMES[k] : NULL;
+    return name ? name : "?";
 }
 
 static tycho_av_type_t literal_type(const tycho_expr_t *e)
@@ -1271,7 +1244,7 @@ static tycho_av_type_t literal_type(const tycho_expr_t *e)
 static void fn_not_allowed(tycho_expr_ctx_t *ctx, tycho_expr_kind_t fn)
 {
     set_err(ctx, "The function is not allowed to be used this way in an expression; function: %s",
-            fn_name(fn));
+            kind_name(fn));
 }
 
 static void bad_operand_type(tycho_expr_ctx_t *ctx, tycho_expr_kind_t k, const char *type)
@@ -1279,7 +1252,7 @@ static void bad_operand_type(tycho_expr_ctx_t *ctx, tycho_expr_kind_t k, const c
     set_err(ctx,
             "Incorrect operand type for operator or function; operator or function: %s, operand "
             "type: %s",
-            op_name(k), type);
+            kind_name(k), type);
 }
 
 static void wrong_arity(tycho_expr_ctx_t *ctx, tycho_expr_kind_t fn, int n)
@@ -1287,7 +1260,7 @@ static void wrong_arity(tycho_expr_ctx_t *ctx, tycho_expr_kind_t fn, int n)
     set_err(ctx,
             "Incorrect number of operands for operator or function; operator or function: %s, "
             "number of operands: %d",
-            fn_name(fn), n);
+            kind_name(fn), n);
 }
 
 static int misused(tycho_expr_ctx_t *ctx, const tycho_expr_t *e)
@@ -1303,7 +1276,7 @@ static int require_path(tycho_expr_ctx_t *ctx, tycho_expr_kind_t fn, const tycho
 {
     if (arg->kind != TX_PATH) {
         set_err(ctx, "Operator or function requires a document path; operator or function: %s",
-                fn_name(fn));
+                kind_name(fn));
         return -1;
     }
     return 0;
@@ -1335,7 +1308,7 @@ static int check_distinct(tycho_expr_ctx_t *ctx, tycho_expr_kind_t k, const tych
         set_err(ctx,
                 "The first operand must be distinct from the remaining operands for this operator "
                 "or function; operator: %s, first operand: %s",
-                op_name(k), s);
+                kind_name(k), s);
         return -1;
     }
     return 0;
@@ -1358,7 +1331,7 @@ static tycho_expr_kind_t function_named(tycho_expr_ctx_t *ctx, const tycho_expr_
 {
     const tok_t *t = &ctx->cur;
     for (size_t i = 0; i < n; i++) {
-        const char *name = fn_name(fns[i]);
+        const char *name = kind_name(fns[i]);
         if (t->len == strlen(name) && strncmp(ctx->src + t->start, name, t->len) == 0)
             return fns[i];
     }
@@ -1745,26 +1718,17 @@ static tycho_expr_t *p_set_value(tycho_expr_ctx_t *ctx)
     return node(ctx, k, 2, args);
 }
 
+/* How DynamoDB names a type in ADD/DELETE messages: scalars spelt out, sets
+ * by their AttributeValue key. */
 static const char *type_word(tycho_av_type_t t)
 {
-    switch (t) {
-    case TYCHO_AV_S:
-        return "STRING";
-    case TYCHO_AV_N:
-        return "NUMBER";
-    case TYCHO_AV_B:
-        return "BINARY";
-    case TYCHO_AV_NULL:
-        return "NULL";
-    case TYCHO_AV_BOOL:
-        return "BOOLEAN";
-    case TYCHO_AV_L:
-        return "LIST";
-    case TYCHO_AV_M:
-        return "MAP";
-    default:
-        return tycho_av_type_name(t);
-    }
+    static const char *const words[] = {
+        [TYCHO_AV_S] = "STRING",  [TYCHO_AV_N] = "NUMBER",     [TYCHO_AV_B] = "BINARY",
+        [TYCHO_AV_NULL] = "NULL", [TYCHO_AV_BOOL] = "BOOLEAN", [TYCHO_AV_L] = "LIST",
+        [TYCHO_AV_M] = "MAP",
+    };
+    const char *w = (size_t)t < sizeof words / sizeof words[0] ? words[t] : NULL;
+    return w ? w : tycho_av_type_name(t);
 }
 
 tycho_expr_update_t *tycho_expr_parse_update(tycho_expr_ctx_t *ctx, const char *s)
