@@ -719,6 +719,22 @@ static void oom(tycho_expr_ctx_t *ctx)
     set_err_raw(ctx, "out of memory");
 }
 
+/* Room for element n in arr, an arena array of *cap elements of size bytes:
+ * arr itself while n < *cap, else a copy twice as large (*cap updated; the
+ * old block stays in the arena). NULL on ENOMEM (error set). */
+static void *arena_room(tycho_expr_ctx_t *ctx, void *arr, int n, int *cap, size_t size)
+{
+    if (n < *cap) return arr;
+    void *grown = arena_alloc(ctx, size * (size_t)*cap * 2);
+    if (!grown) {
+        oom(ctx);
+        return NULL;
+    }
+    memcpy(grown, arr, size * (size_t)*cap);
+    *cap *= 2;
+    return grown;
+}
+
 const char *tycho_expr_error(const tycho_expr_ctx_t *ctx)
 {
     return ctx && ctx->has_err ? ctx->err : NULL;
@@ -1756,18 +1772,9 @@ tycho_expr_update_t *tycho_expr_parse_update(tycho_expr_ctx_t *ctx, const char *
         }
         next(ctx);
         for (;;) {
-            if (u->n == cap) {
-                tycho_expr_action_t *na =
-                    arena_alloc(ctx, sizeof(tycho_expr_action_t) * (size_t)cap * 2);
-                if (!na) {
-                    oom(ctx);
-                    return NULL;
-                }
-                memcpy(na, u->actions, sizeof(tycho_expr_action_t) * (size_t)cap);
-                u->actions = na;
-                cap *= 2;
-            }
-            if (count_op(ctx)) return NULL;
+            if (!(u->actions = arena_room(ctx, u->actions, u->n, &cap, sizeof *u->actions)) ||
+                count_op(ctx))
+                return NULL;
             tycho_expr_action_t *a = &u->actions[u->n];
             a->kind = (tycho_expr_action_kind_t)k;
             if (parse_path(ctx, &a->path)) return NULL;
@@ -1809,17 +1816,9 @@ tycho_expr_paths_t *tycho_expr_parse_projection(tycho_expr_ctx_t *ctx, const cha
         return NULL;
     }
     for (;;) {
-        if (p->n == cap) {
-            tycho_expr_path_t *np = arena_alloc(ctx, sizeof(tycho_expr_path_t) * (size_t)cap * 2);
-            if (!np) {
-                oom(ctx);
-                return NULL;
-            }
-            memcpy(np, p->paths, sizeof(tycho_expr_path_t) * (size_t)cap);
-            p->paths = np;
-            cap *= 2;
-        }
-        if (count_op(ctx) || parse_path(ctx, &p->paths[p->n])) return NULL;
+        if (!(p->paths = arena_room(ctx, p->paths, p->n, &cap, sizeof *p->paths)) ||
+            count_op(ctx) || parse_path(ctx, &p->paths[p->n]))
+            return NULL;
         p->n++;
         if (ctx->cur.type != T_COMMA) break;
         next(ctx);
@@ -2047,86 +2046,108 @@ static const char ERR_MISSING[] =
 static const char ERR_PATH[] =
     "The document path provided in the update expression is invalid for update";
 
+/* A copy of the AttributeValue v, or NULL with *why set. */
+static cJSON *copy_av(const cJSON *v, const char **why)
+{
+    cJSON *d = cJSON_Duplicate(v, 1);
+    if (!d) *why = "out of memory";
+    return d;
+}
+
+/* x + y (x - y when negate) of two N AttributeValues, formatted into out.
+ * 0, or -1 with *why set. */
+static int number_sum(const cJSON *x, const cJSON *y, int negate, char out[TYCHO_DEC_STRLEN],
+                      const char **why)
+{
+    tycho_dec_t dx, dy, dr;
+    if (tycho_dec_parse(tycho_av_payload(x)->valuestring, &dx, why) ||
+        tycho_dec_parse(tycho_av_payload(y)->valuestring, &dy, why) ||
+        tycho_dec_add(&dx, &dy, negate, &dr, why))
+        return -1;
+    tycho_dec_format(&dr, out);
+    return 0;
+}
+
+static cJSON *set_value(const tycho_expr_t *e, const cJSON *item, const char **why);
+
+/* Both operands of e as new AttributeValues: 0, or -1 with *why set and
+ * nothing left owned. */
+static int set_operands(const tycho_expr_t *e, const cJSON *item, const char **why, cJSON **x,
+                        cJSON **y)
+{
+    if (!(*x = set_value(e->args[0], item, why))) return -1;
+    if (!(*y = set_value(e->args[1], item, why))) {
+        cJSON_Delete(*x);
+        return -1;
+    }
+    return 0;
+}
+
+/* TX_PLUS / TX_MINUS. */
+static cJSON *set_sum(const tycho_expr_t *e, const cJSON *item, const char **why)
+{
+    cJSON *x, *y, *r = NULL;
+    char buf[TYCHO_DEC_STRLEN];
+    if (set_operands(e, item, why, &x, &y)) return NULL;
+    if (tycho_av_type(x) != TYCHO_AV_N || tycho_av_type(y) != TYCHO_AV_N) {
+        *why = ERR_TYPE;
+    } else if (!number_sum(x, y, e->kind == TX_MINUS, buf, why)) {
+        r = cJSON_CreateObject();
+        if (!r || !cJSON_AddStringToObject(r, "N", buf)) {
+            cJSON_Delete(r);
+            r = NULL;
+            *why = "out of memory";
+        }
+    }
+    cJSON_Delete(x);
+    cJSON_Delete(y);
+    return r;
+}
+
+/* TX_LIST_APPEND: y's elements moved to the end of x. */
+static cJSON *set_append(const tycho_expr_t *e, const cJSON *item, const char **why)
+{
+    cJSON *x, *y;
+    if (set_operands(e, item, why, &x, &y)) return NULL;
+    if (tycho_av_type(x) != TYCHO_AV_L || tycho_av_type(y) != TYCHO_AV_L) {
+        *why = ERR_TYPE;
+        cJSON_Delete(x);
+        x = NULL;
+    } else {
+        cJSON *lx = tycho_av_payload(x), *ly = tycho_av_payload(y);
+        while (ly->child) {
+            cJSON *c = cJSON_DetachItemViaPointer(ly, ly->child);
+            cJSON_AddItemToArray(lx, c);
+        }
+    }
+    cJSON_Delete(y);
+    return x;
+}
+
 /* Evaluates a SET value against the item as it was before the update.
  * Returns a new AttributeValue or NULL with *why set. */
 static cJSON *set_value(const tycho_expr_t *e, const cJSON *item, const char **why)
 {
     switch (e->kind) {
-    case TX_VALUE: {
-        cJSON *v = cJSON_Duplicate(e->value, 1);
-        if (!v) *why = "out of memory";
-        return v;
-    }
+    case TX_VALUE:
+        return copy_av(e->value, why);
     case TX_PATH: {
         const cJSON *v = tycho_expr_resolve(&e->path, item);
         if (!v) {
             *why = ERR_MISSING;
             return NULL;
         }
-        cJSON *d = cJSON_Duplicate(v, 1);
-        if (!d) *why = "out of memory";
-        return d;
+        return copy_av(v, why);
     }
     case TX_IF_NOT_EXISTS: {
         const cJSON *v = tycho_expr_resolve(&e->args[0]->path, item);
-        if (v) {
-            cJSON *d = cJSON_Duplicate(v, 1);
-            if (!d) *why = "out of memory";
-            return d;
-        }
-        return set_value(e->args[1], item, why);
+        return v ? copy_av(v, why) : set_value(e->args[1], item, why);
     }
     case TX_PLUS:
-    case TX_MINUS: {
-        cJSON *x = set_value(e->args[0], item, why);
-        if (!x) return NULL;
-        cJSON *y = set_value(e->args[1], item, why);
-        if (!y) {
-            cJSON_Delete(x);
-            return NULL;
-        }
-        cJSON *r = NULL;
-        tycho_dec_t dx, dy, dr;
-        if (tycho_av_type(x) != TYCHO_AV_N || tycho_av_type(y) != TYCHO_AV_N) {
-            *why = ERR_TYPE;
-        } else if (!tycho_dec_parse(tycho_av_payload(x)->valuestring, &dx, why) &&
-                   !tycho_dec_parse(tycho_av_payload(y)->valuestring, &dy, why) &&
-                   !tycho_dec_add(&dx, &dy, e->kind == TX_MINUS, &dr, why)) {
-            char buf[TYCHO_DEC_STRLEN];
-            tycho_dec_format(&dr, buf);
-            r = cJSON_CreateObject();
-            if (!r || !cJSON_AddStringToObject(r, "N", buf)) {
-                cJSON_Delete(r);
-                r = NULL;
-                *why = "out of memory";
-            }
-        }
-        cJSON_Delete(x);
-        cJSON_Delete(y);
-        return r;
-    }
-    case TX_LIST_APPEND: {
-        cJSON *x = set_value(e->args[0], item, why);
-        if (!x) return NULL;
-        cJSON *y = set_value(e->args[1], item, why);
-        if (!y) {
-            cJSON_Delete(x);
-            return NULL;
-        }
-        if (tycho_av_type(x) != TYCHO_AV_L || tycho_av_type(y) != TYCHO_AV_L) {
-            *why = ERR_TYPE;
-            cJSON_Delete(x);
-            cJSON_Delete(y);
-            return NULL;
-        }
-        cJSON *lx = tycho_av_payload(x), *ly = tycho_av_payload(y);
-        while (ly->child) {
-            cJSON *c = cJSON_DetachItemViaPointer(ly, ly->child);
-            cJSON_AddItemToArray(lx, c);
-        }
-        cJSON_Delete(y);
-        return x;
-    }
+    case TX_MINUS:
+        return set_sum(e, item, why);
+    case TX_LIST_APPEND:
+        return set_append(e, item, why);
     default:
         *why = ERR_TYPE;
         return NULL;
@@ -2266,13 +2287,8 @@ int tycho_expr_apply_update(const tycho_expr_update_t *u, cJSON *item, char *err
                 why = ERR_TYPE;
                 goto out;
             } else if (vt == TYCHO_AV_N) {
-                tycho_dec_t x, y, r;
                 char buf[TYCHO_DEC_STRLEN];
-                if (tycho_dec_parse(tycho_av_payload(existing)->valuestring, &x, &why) ||
-                    tycho_dec_parse(tycho_av_payload(v)->valuestring, &y, &why) ||
-                    tycho_dec_add(&x, &y, 0, &r, &why))
-                    goto out;
-                tycho_dec_format(&r, buf);
+                if (number_sum(existing, v, 0, buf, &why)) goto out;
                 cJSON *n = cJSON_CreateString(buf);
                 if (!n || !cJSON_ReplaceItemInObjectCaseSensitive(existing, "N", n)) {
                     cJSON_Delete(n);
