@@ -719,6 +719,22 @@ static void oom(tycho_expr_ctx_t *ctx)
     set_err_raw(ctx, "out of memory");
 }
 
+/* Room for element n in arr, an arena array of *cap elements of size bytes:
+ * arr itself while n < *cap, else a copy twice as large (*cap updated; the
+ * old block stays in the arena). NULL on ENOMEM (error set). */
+static void *arena_room(tycho_expr_ctx_t *ctx, void *arr, int n, int *cap, size_t size)
+{
+    if (n < *cap) return arr;
+    void *grown = arena_alloc(ctx, size * (size_t)*cap * 2);
+    if (!grown) {
+        oom(ctx);
+        return NULL;
+    }
+    memcpy(grown, arr, size * (size_t)*cap);
+    *cap *= 2;
+    return grown;
+}
+
 const char *tycho_expr_error(const tycho_expr_ctx_t *ctx)
 {
     return ctx && ctx->has_err ? ctx->err : NULL;
@@ -842,6 +858,14 @@ static int is_word(int c)
     return isalnum(c) || c == '_';
 }
 
+/* Steps *q over c when c is the character there (two-character operators). */
+static int then_char(const tycho_expr_ctx_t *ctx, size_t *q, char c)
+{
+    if (*q >= ctx->len || ctx->src[*q] != c) return 0;
+    (*q)++;
+    return 1;
+}
+
 static void next(tycho_expr_ctx_t *ctx)
 {
     const char *s = ctx->src;
@@ -899,21 +923,10 @@ static void next(tycho_expr_ctx_t *ctx)
             t.type = T_MINUS;
             break;
         case '<':
-            t.type = T_LT;
-            if (q < ctx->len && s[q] == '=') {
-                t.type = T_LE;
-                q++;
-            } else if (q < ctx->len && s[q] == '>') {
-                t.type = T_NE;
-                q++;
-            }
+            t.type = then_char(ctx, &q, '=') ? T_LE : then_char(ctx, &q, '>') ? T_NE : T_LT;
             break;
         case '>':
-            t.type = T_GT;
-            if (q < ctx->len && s[q] == '=') {
-                t.type = T_GE;
-                q++;
-            }
+            t.type = then_char(ctx, &q, '=') ? T_GE : T_GT;
             break;
         default:
             /* One UTF-8 sequence, so messages quote whole characters. */
@@ -967,8 +980,11 @@ static int expect(tycho_expr_ctx_t *ctx, tok_type_t type)
     return 0;
 }
 
-static void begin(tycho_expr_ctx_t *ctx, const char *what, const char *s)
+/* Starts parsing s as the request member what, on its first token. -1 when
+ * the context already holds an error or s is empty or too long (error set). */
+static int begin(tycho_expr_ctx_t *ctx, const char *what, const char *s)
 {
+    if (ctx->has_err) return -1;
     ctx->what = what;
     ctx->src = s;
     ctx->len = strlen(s);
@@ -977,10 +993,6 @@ static void begin(tycho_expr_ctx_t *ctx, const char *what, const char *s)
     ctx->depth = 0;
     memset(&ctx->cur, 0, sizeof ctx->cur);
     memset(&ctx->prev, 0, sizeof ctx->prev);
-}
-
-static int check_length(tycho_expr_ctx_t *ctx)
-{
     if (ctx->len == 0) {
         set_err(ctx, "The expression can not be empty;");
         return -1;
@@ -1005,36 +1017,37 @@ static int count_op(tycho_expr_ctx_t *ctx)
 
 /* ---- paths -------------------------------------------------------------- */
 
-static const char *resolve_name(tycho_expr_ctx_t *ctx, const tok_t *t)
+/* The entry of map (names or values) that placeholder token t names, marked
+ * used; NULL with the error "<undefined><key>" when map has no such key. */
+static const cJSON *placeholder(tycho_expr_ctx_t *ctx, const cJSON *map, const tok_t *t,
+                                const char *undefined)
 {
     char key[256];
     snprintf(key, sizeof key, "%.*s", (int)(t->len > 250 ? 250 : t->len), ctx->src + t->start);
-    const cJSON *item = ctx->names ? cJSON_GetObjectItemCaseSensitive(ctx->names, key) : NULL;
-    if (!item || !cJSON_IsString(item)) {
-        set_err(ctx,
-                "An expression attribute name used in the document path is not defined; attribute "
-                "name: %s",
-                key);
-        return NULL;
-    }
-    mark_used(ctx, item);
-    return item->valuestring;
-}
-
-static const cJSON *resolve_value(tycho_expr_ctx_t *ctx, const tok_t *t)
-{
-    char key[256];
-    snprintf(key, sizeof key, "%.*s", (int)(t->len > 250 ? 250 : t->len), ctx->src + t->start);
-    const cJSON *item = ctx->values ? cJSON_GetObjectItemCaseSensitive(ctx->values, key) : NULL;
+    const cJSON *item = map ? cJSON_GetObjectItemCaseSensitive(map, key) : NULL;
     if (!item) {
-        set_err(
-            ctx,
-            "An expression attribute value used in expression is not defined; attribute value: %s",
-            key);
+        set_err(ctx, "%s%s", undefined, key);
         return NULL;
     }
     mark_used(ctx, item);
     return item;
+}
+
+/* Every name found is a string: tycho_expr_ctx_new refuses any other value
+ * and no parse starts on a context with an error. */
+static const char *resolve_name(tycho_expr_ctx_t *ctx, const tok_t *t)
+{
+    const cJSON *item = placeholder(ctx, ctx->names, t,
+                                    "An expression attribute name used in the document path is not "
+                                    "defined; attribute name: ");
+    return item ? item->valuestring : NULL;
+}
+
+static const cJSON *resolve_value(tycho_expr_ctx_t *ctx, const tok_t *t)
+{
+    return placeholder(ctx, ctx->values, t,
+                       "An expression attribute value used in expression is not defined; "
+                       "attribute value: ");
 }
 
 static const char *path_name(tycho_expr_ctx_t *ctx)
@@ -1173,7 +1186,10 @@ static int check_overlaps(tycho_expr_ctx_t *ctx, const tycho_expr_path_t *paths,
 
 /* ---- condition parser --------------------------------------------------- */
 
-static tycho_expr_t *node(tycho_expr_ctx_t *ctx, tycho_expr_kind_t k, int nargs)
+/* A node of kind k over nargs operands, copied from args (NULL when nargs is
+ * 0). NULL on ENOMEM (error set). */
+static tycho_expr_t *node(tycho_expr_ctx_t *ctx, tycho_expr_kind_t k, int nargs,
+                          tycho_expr_t *const *args)
 {
     tycho_expr_t *e = arena_alloc(ctx, sizeof *e);
     if (!e) {
@@ -1188,8 +1204,18 @@ static tycho_expr_t *node(tycho_expr_ctx_t *ctx, tycho_expr_kind_t k, int nargs)
             oom(ctx);
             return NULL;
         }
+        memcpy(e->args, args, sizeof(tycho_expr_t *) * (size_t)nargs);
     }
     return e;
+}
+
+/* Counts the operator under the cursor against TYCHO_EXPR_MAX_OPS and steps
+ * over it. */
+static int take_op(tycho_expr_ctx_t *ctx)
+{
+    if (count_op(ctx)) return -1;
+    next(ctx);
+    return 0;
 }
 
 static int is_bool_fn(const tycho_expr_t *e)
@@ -1198,56 +1224,32 @@ static int is_bool_fn(const tycho_expr_t *e)
            e->kind == TX_BEGINS || e->kind == TX_CONTAINS;
 }
 
-static const char *fn_name(tycho_expr_kind_t k)
-{
-    switch (k) {
-    case TX_EXISTS:
-        return "attribute_exists";
-    case TX_NOT_EXISTS:
-        return "attribute_not_exists";
-    case TX_TYPE:
-        return "attribute_type";
-    case TX_BEGINS:
-        return "begins_with";
-    case TX_CONTAINS:
-        return "contains";
-    case TX_SIZE:
-        return "size";
-    case TX_IF_NOT_EXISTS:
-        return "if_not_exists";
-    case TX_LIST_APPEND:
-        return "list_append";
-    default:
-        return "?";
-    }
-}
+/* How DynamoDB's messages name each operator and function. */
+static const char *const KIND_NAMES[] = {
+    [TX_EQ] = "=",
+    [TX_NE] = "<>",
+    [TX_LT] = "<",
+    [TX_LE] = "<=",
+    [TX_GT] = ">",
+    [TX_GE] = ">=",
+    [TX_BETWEEN] = "BETWEEN",
+    [TX_IN] = "IN",
+    [TX_PLUS] = "+",
+    [TX_MINUS] = "-",
+    [TX_EXISTS] = "attribute_exists",
+    [TX_NOT_EXISTS] = "attribute_not_exists",
+    [TX_TYPE] = "attribute_type",
+    [TX_BEGINS] = "begins_with",
+    [TX_CONTAINS] = "contains",
+    [TX_SIZE] = "size",
+    [TX_IF_NOT_EXISTS] = "if_not_exists",
+    [TX_LIST_APPEND] = "list_append",
+};
 
-static const char *op_name(tycho_expr_kind_t k)
+static const char *kind_name(tycho_expr_kind_t k)
 {
-    switch (k) {
-    case TX_EQ:
-        return "=";
-    case TX_NE:
-        return "<>";
-    case TX_LT:
-        return "<";
-    case TX_LE:
-        return "<=";
-    case TX_GT:
-        return ">";
-    case TX_GE:
-        return ">=";
-    case TX_BETWEEN:
-        return "BETWEEN";
-    case TX_IN:
-        return "IN";
-    case TX_PLUS:
-        return "+";
-    case TX_MINUS:
-        return "-";
-    default:
-        return fn_name(k);
-    }
+    const char *name = (size_t)k < sizeof KIND_NAMES / sizeof KIND_NAMES[0] ? KIND_NAMES[k] : NULL;
+    return name ? name : "?";
 }
 
 static tycho_av_type_t literal_type(const tycho_expr_t *e)
@@ -1255,13 +1257,60 @@ static tycho_av_type_t literal_type(const tycho_expr_t *e)
     return e->kind == TX_VALUE ? tycho_av_type(e->value) : TYCHO_AV_INVALID;
 }
 
+static void fn_not_allowed(tycho_expr_ctx_t *ctx, tycho_expr_kind_t fn)
+{
+    set_err(ctx, "The function is not allowed to be used this way in an expression; function: %s",
+            kind_name(fn));
+}
+
+static void bad_operand_type(tycho_expr_ctx_t *ctx, tycho_expr_kind_t k, const char *type)
+{
+    set_err(ctx,
+            "Incorrect operand type for operator or function; operator or function: %s, operand "
+            "type: %s",
+            kind_name(k), type);
+}
+
+static void wrong_arity(tycho_expr_ctx_t *ctx, tycho_expr_kind_t fn, int n)
+{
+    set_err(ctx,
+            "Incorrect number of operands for operator or function; operator or function: %s, "
+            "number of operands: %d",
+            kind_name(fn), n);
+}
+
 static int misused(tycho_expr_ctx_t *ctx, const tycho_expr_t *e)
 {
     if (e && (is_bool_fn(e) || e->kind == TX_IF_NOT_EXISTS || e->kind == TX_LIST_APPEND)) {
-        set_err(ctx,
-                "The function is not allowed to be used this way in an expression; function: %s",
-                fn_name(e->kind));
+        fn_not_allowed(ctx, e->kind);
         return -1;
+    }
+    return 0;
+}
+
+static int require_path(tycho_expr_ctx_t *ctx, tycho_expr_kind_t fn, const tycho_expr_t *arg)
+{
+    if (arg->kind != TX_PATH) {
+        set_err(ctx, "Operator or function requires a document path; operator or function: %s",
+                kind_name(fn));
+        return -1;
+    }
+    return 0;
+}
+
+#define AV_BIT(t) (1u << (t))
+
+/* -1 (error set) when one of the n operands of k is a literal whose type is
+ * not in allowed, a mask of AV_BIT()s. Paths are checked at evaluation. */
+static int check_literals(tycho_expr_ctx_t *ctx, tycho_expr_kind_t k, tycho_expr_t *const *args,
+                          int n, unsigned allowed)
+{
+    for (int i = 0; i < n; i++) {
+        tycho_av_type_t t = literal_type(args[i]);
+        if (t != TYCHO_AV_INVALID && !(allowed & AV_BIT(t))) {
+            bad_operand_type(ctx, k, tycho_av_type_name(t));
+            return -1;
+        }
     }
     return 0;
 }
@@ -1275,91 +1324,130 @@ static int check_distinct(tycho_expr_ctx_t *ctx, tycho_expr_kind_t k, const tych
         set_err(ctx,
                 "The first operand must be distinct from the remaining operands for this operator "
                 "or function; operator: %s, first operand: %s",
-                op_name(k), s);
+                kind_name(k), s);
         return -1;
     }
     return 0;
 }
 
-static tycho_expr_t *p_operand(tycho_expr_ctx_t *ctx);
-
-static tycho_expr_t *p_function(tycho_expr_ctx_t *ctx)
+/* A function call is a name directly followed by '(' (whitespace allowed). */
+static int at_call(const tycho_expr_ctx_t *ctx)
 {
-    tok_t name = ctx->cur;
-    static const struct {
-        const char *name;
-        tycho_expr_kind_t kind;
-        int nargs;
-    } fns[] = {{"attribute_exists", TX_EXISTS, 1}, {"attribute_not_exists", TX_NOT_EXISTS, 1},
-               {"attribute_type", TX_TYPE, 2},     {"begins_with", TX_BEGINS, 2},
-               {"contains", TX_CONTAINS, 2},       {"size", TX_SIZE, 1}};
-    int f = -1;
-    for (int i = 0; i < (int)(sizeof fns / sizeof fns[0]); i++)
-        if (name.len == strlen(fns[i].name) &&
-            strncmp(ctx->src + name.start, fns[i].name, name.len) == 0)
-            f = i;
-    if (f < 0) {
-        set_err(ctx, "Invalid function name; function: %.*s", (int)(name.len > 64 ? 64 : name.len),
-                ctx->src + name.start);
-        return NULL;
+    if (ctx->cur.type != T_IDENT) return 0;
+    size_t p = ctx->pos;
+    while (p < ctx->len && isspace((unsigned char)ctx->src[p]))
+        p++;
+    return p < ctx->len && ctx->src[p] == '(';
+}
+
+/* Which of the n functions in fns the call under the cursor names (names
+ * are case-sensitive); TX_PATH (error set) for any other name. */
+static tycho_expr_kind_t function_named(tycho_expr_ctx_t *ctx, const tycho_expr_kind_t *fns,
+                                        size_t n)
+{
+    const tok_t *t = &ctx->cur;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = kind_name(fns[i]);
+        if (t->len == strlen(name) && strncmp(ctx->src + t->start, name, t->len) == 0)
+            return fns[i];
     }
-    if (count_op(ctx)) return NULL;
+    set_err(ctx, "Invalid function name; function: %.*s", (int)(t->len > 64 ? 64 : t->len),
+            ctx->src + t->start);
+    return TX_PATH;
+}
+
+/* The arguments of the call to fn under the cursor, "name ( a, b, ... )",
+ * each read by operand; the first nargs land in args. 0, or -1 (error set)
+ * when one does not parse or there are not exactly nargs (reading stops at
+ * the ninth). */
+static int p_call_args(tycho_expr_ctx_t *ctx, tycho_expr_kind_t fn, int nargs,
+                       tycho_expr_t *(*operand)(tycho_expr_ctx_t *), tycho_expr_t **args)
+{
+    int n = 0;
     next(ctx); /* name */
     next(ctx); /* ( */
-    tycho_expr_t *args[8];
-    int n = 0;
     if (ctx->cur.type != T_RP) {
         for (;;) {
-            tycho_expr_t *a = p_operand(ctx);
-            if (!a) return NULL;
-            if (a->kind != TX_PATH && a->kind != TX_VALUE) {
-                set_err(ctx,
-                        "The function is not allowed to be used this way in an expression; "
-                        "function: %s",
-                        fn_name(a->kind));
-                return NULL;
-            }
+            tycho_expr_t *a = operand(ctx);
+            if (!a) return -1;
             if (n == 8) {
-                set_err(ctx,
-                        "Incorrect number of operands for operator or function; operator or "
-                        "function: %s, number of operands: %d",
-                        fns[f].name, n + 1);
-                return NULL;
+                wrong_arity(ctx, fn, n + 1);
+                return -1;
             }
-            args[n++] = a;
+            if (n < nargs) args[n] = a;
+            n++;
             if (ctx->cur.type != T_COMMA) break;
             next(ctx);
         }
     }
-    if (expect(ctx, T_RP)) return NULL;
-    if (n != fns[f].nargs) {
-        set_err(ctx,
-                "Incorrect number of operands for operator or function; operator or function: %s, "
-                "number of operands: %d",
-                fns[f].name, n);
+    if (expect(ctx, T_RP)) return -1;
+    if (n != nargs) {
+        wrong_arity(ctx, fn, n);
+        return -1;
+    }
+    return 0;
+}
+
+/* A :value placeholder. */
+static tycho_expr_t *p_value(tycho_expr_ctx_t *ctx)
+{
+    tok_t t = ctx->cur;
+    if (t.type != T_VALREF) {
+        syntax_error(ctx);
         return NULL;
     }
-    tycho_expr_t *e = node(ctx, fns[f].kind, n);
-    if (!e) return NULL;
-    memcpy(e->args, args, sizeof(tycho_expr_t *) * (size_t)n);
-    if (n == 2 && check_distinct(ctx, e->kind, args[0], args[1])) return NULL;
-    switch (e->kind) {
+    next(ctx);
+    tycho_expr_t *e = node(ctx, TX_VALUE, 0, NULL);
+    if (!e || !(e->value = resolve_value(ctx, &t))) return NULL;
+    return e;
+}
+
+/* A document path or a :value placeholder: an operand that is not a call. */
+static tycho_expr_t *p_path_or_value(tycho_expr_ctx_t *ctx)
+{
+    if (ctx->cur.type == T_IDENT || ctx->cur.type == T_NAMEREF) {
+        tycho_expr_t *e = node(ctx, TX_PATH, 0, NULL);
+        if (!e || parse_path(ctx, &e->path)) return NULL;
+        return e;
+    }
+    return p_value(ctx);
+}
+
+static tycho_expr_t *p_operand(tycho_expr_ctx_t *ctx);
+
+/* An argument of a condition function: a path or a value, not a call. */
+static tycho_expr_t *p_function_arg(tycho_expr_ctx_t *ctx)
+{
+    tycho_expr_t *a = p_operand(ctx);
+    if (a && a->kind != TX_PATH && a->kind != TX_VALUE) {
+        fn_not_allowed(ctx, a->kind);
+        return NULL;
+    }
+    return a;
+}
+
+static tycho_expr_t *p_function(tycho_expr_ctx_t *ctx)
+{
+    static const tycho_expr_kind_t fns[] = {TX_EXISTS, TX_NOT_EXISTS, TX_TYPE,
+                                            TX_BEGINS, TX_CONTAINS,   TX_SIZE};
+    tycho_expr_kind_t k = function_named(ctx, fns, sizeof fns / sizeof fns[0]);
+    if (k == TX_PATH || count_op(ctx)) return NULL;
+    int nargs = k == TX_EXISTS || k == TX_NOT_EXISTS || k == TX_SIZE ? 1 : 2;
+    tycho_expr_t *args[2];
+    if (p_call_args(ctx, k, nargs, p_function_arg, args)) return NULL;
+    tycho_expr_t *e = node(ctx, k, nargs, args);
+    if (!e || (nargs == 2 && check_distinct(ctx, k, args[0], args[1]))) return NULL;
+    switch (k) {
     case TX_EXISTS:
     case TX_NOT_EXISTS:
-        if (args[0]->kind != TX_PATH) {
-            set_err(ctx, "Operator or function requires a document path; operator or function: %s",
-                    fns[f].name);
-            return NULL;
-        }
+        if (require_path(ctx, k, args[0])) return NULL;
         break;
     case TX_TYPE: {
         tycho_av_type_t t = literal_type(args[1]);
         if (t != TYCHO_AV_S) {
-            set_err(ctx,
-                    "Incorrect operand type for operator or function; operator or function: "
-                    "attribute_type, operand type: %s",
-                    t == TYCHO_AV_INVALID ? "{NS,SS,L,BS,N,M,B,BOOL,NULL,S}"
-                                          : tycho_av_type_name(t));
+            bad_operand_type(ctx, k,
+                             t == TYCHO_AV_INVALID ? "{NS,SS,L,BS,N,M,B,BOOL,NULL,S}"
+                                                   : tycho_av_type_name(t));
             return NULL;
         }
         const char *tn = tycho_av_payload(args[1]->value)->valuestring;
@@ -1373,28 +1461,13 @@ static tycho_expr_t *p_function(tycho_expr_ctx_t *ctx)
         break;
     }
     case TX_BEGINS:
-        for (int i = 0; i < 2; i++) {
-            tycho_av_type_t t = literal_type(args[i]);
-            if (t != TYCHO_AV_INVALID && t != TYCHO_AV_S && t != TYCHO_AV_B) {
-                set_err(ctx,
-                        "Incorrect operand type for operator or function; operator or function: "
-                        "begins_with, operand type: %s",
-                        tycho_av_type_name(t));
-                return NULL;
-            }
-        }
+        if (check_literals(ctx, k, args, 2, AV_BIT(TYCHO_AV_S) | AV_BIT(TYCHO_AV_B))) return NULL;
         break;
-    case TX_SIZE: {
-        tycho_av_type_t t = literal_type(args[0]);
-        if (t == TYCHO_AV_N || t == TYCHO_AV_BOOL || t == TYCHO_AV_NULL) {
-            set_err(ctx,
-                    "Incorrect operand type for operator or function; operator or function: size, "
-                    "operand type: %s",
-                    tycho_av_type_name(t));
+    case TX_SIZE:
+        if (check_literals(ctx, k, args, 1,
+                           ~(AV_BIT(TYCHO_AV_N) | AV_BIT(TYCHO_AV_BOOL) | AV_BIT(TYCHO_AV_NULL))))
             return NULL;
-        }
         break;
-    }
     default:
         break;
     }
@@ -1403,32 +1476,20 @@ static tycho_expr_t *p_function(tycho_expr_ctx_t *ctx)
 
 static tycho_expr_t *p_operand(tycho_expr_ctx_t *ctx)
 {
-    tok_t t = ctx->cur;
-    if (t.type == T_IDENT) {
-        /* A function call is a name directly followed by '(' (whitespace allowed). */
-        size_t p = ctx->pos;
-        while (p < ctx->len && isspace((unsigned char)ctx->src[p]))
-            p++;
-        if (p < ctx->len && ctx->src[p] == '(') return p_function(ctx);
-        if (tok_is_kw(ctx, &t, "AND") || tok_is_kw(ctx, &t, "OR") || tok_is_kw(ctx, &t, "NOT") ||
-            tok_is_kw(ctx, &t, "BETWEEN") || tok_is_kw(ctx, &t, "IN")) {
-            syntax_error(ctx);
-            return NULL;
-        }
+    if (at_call(ctx)) return p_function(ctx);
+    if (is_kw(ctx, "AND") || is_kw(ctx, "OR") || is_kw(ctx, "NOT") || is_kw(ctx, "BETWEEN") ||
+        is_kw(ctx, "IN")) {
+        syntax_error(ctx);
+        return NULL;
     }
-    if (t.type == T_IDENT || t.type == T_NAMEREF) {
-        tycho_expr_t *e = node(ctx, TX_PATH, 0);
-        if (!e || parse_path(ctx, &e->path)) return NULL;
-        return e;
-    }
-    if (t.type == T_VALREF) {
-        next(ctx);
-        tycho_expr_t *e = node(ctx, TX_VALUE, 0);
-        if (!e || !(e->value = resolve_value(ctx, &t))) return NULL;
-        return e;
-    }
-    syntax_error(ctx);
-    return NULL;
+    return p_path_or_value(ctx);
+}
+
+/* An operand right of a comparator: no boolean or update function there. */
+static tycho_expr_t *p_compared(tycho_expr_ctx_t *ctx)
+{
+    tycho_expr_t *e = p_operand(ctx);
+    return e && !misused(ctx, e) ? e : NULL;
 }
 
 static tycho_expr_kind_t comparator(tok_type_t t)
@@ -1451,6 +1512,77 @@ static tycho_expr_kind_t comparator(tok_type_t t)
     }
 }
 
+/* Literal bounds must have one type and be in order. */
+static int check_bounds(tycho_expr_ctx_t *ctx, const tycho_expr_t *lo, const tycho_expr_t *hi)
+{
+    if (lo->kind != TX_VALUE || hi->kind != TX_VALUE) return 0;
+    tycho_av_type_t tl = literal_type(lo), th = literal_type(hi);
+    char bl[300], bh[300];
+    const cJSON *pl = tycho_av_payload(lo->value), *ph = tycho_av_payload(hi->value);
+    snprintf(bl, sizeof bl, "{%s:%s}", tycho_av_type_name(tl),
+             cJSON_IsString(pl) ? pl->valuestring : "...");
+    snprintf(bh, sizeof bh, "{%s:%s}", tycho_av_type_name(th),
+             cJSON_IsString(ph) ? ph->valuestring : "...");
+    int c;
+    if (tl != th) {
+        set_err(ctx,
+                "The BETWEEN operator requires same data type for lower and upper bounds; "
+                "lower bound operand: AttributeValue: %s, upper bound operand: "
+                "AttributeValue: %s",
+                bl, bh);
+        return -1;
+    }
+    if (tycho_av_compare(lo->value, hi->value, &c) == 0 && c > 0) {
+        set_err(ctx,
+                "The BETWEEN operator requires upper bound to be greater than or equal to "
+                "lower bound; lower bound operand: AttributeValue: %s, upper bound "
+                "operand: AttributeValue: %s",
+                bl, bh);
+        return -1;
+    }
+    return 0;
+}
+
+/* "a BETWEEN lo AND hi", the cursor on BETWEEN. */
+static tycho_expr_t *p_between(tycho_expr_ctx_t *ctx, tycho_expr_t *a)
+{
+    if (take_op(ctx)) return NULL;
+    tycho_expr_t *lo = p_compared(ctx);
+    if (!lo) return NULL;
+    if (!is_kw(ctx, "AND")) {
+        syntax_error(ctx);
+        return NULL;
+    }
+    next(ctx);
+    tycho_expr_t *hi = p_compared(ctx);
+    if (!hi || check_bounds(ctx, lo, hi)) return NULL;
+    return node(ctx, TX_BETWEEN, 3, (tycho_expr_t *[]){a, lo, hi});
+}
+
+/* "a IN (v1, ...)" with at most 100 values, the cursor on IN. */
+static tycho_expr_t *p_in(tycho_expr_ctx_t *ctx, tycho_expr_t *a)
+{
+    if (take_op(ctx) || expect(ctx, T_LP)) return NULL;
+    tycho_expr_t *list[101];
+    int n = 0;
+    list[n++] = a;
+    for (;;) {
+        tycho_expr_t *v = p_compared(ctx);
+        if (!v) return NULL;
+        if (n == 101) {
+            set_err(ctx,
+                    "The IN operator is provided with too many operands; number of operands: %d",
+                    n);
+            return NULL;
+        }
+        list[n++] = v;
+        if (ctx->cur.type != T_COMMA) break;
+        next(ctx);
+    }
+    if (expect(ctx, T_RP)) return NULL;
+    return node(ctx, TX_IN, n, list);
+}
+
 static tycho_expr_t *p_or(tycho_expr_ctx_t *ctx);
 
 static tycho_expr_t *p_comparison(tycho_expr_ctx_t *ctx)
@@ -1467,91 +1599,15 @@ static tycho_expr_t *p_comparison(tycho_expr_ctx_t *ctx)
         return a;
     }
     if (k != TX_PATH) {
-        if (count_op(ctx)) return NULL;
-        next(ctx);
-        tycho_expr_t *b = p_operand(ctx);
-        if (!b || misused(ctx, b) || check_distinct(ctx, k, a, b)) return NULL;
-        tycho_expr_t *e = node(ctx, k, 2);
-        if (!e) return NULL;
-        e->args[0] = a;
-        e->args[1] = b;
-        return e;
+        if (take_op(ctx)) return NULL;
+        tycho_expr_t *b = p_compared(ctx);
+        if (!b || check_distinct(ctx, k, a, b)) return NULL;
+        return node(ctx, k, 2, (tycho_expr_t *[]){a, b});
     }
-    if (between) {
-        if (count_op(ctx)) return NULL;
-        next(ctx);
-        tycho_expr_t *lo = p_operand(ctx);
-        if (!lo || misused(ctx, lo)) return NULL;
-        if (!is_kw(ctx, "AND")) {
-            syntax_error(ctx);
-            return NULL;
-        }
-        next(ctx);
-        tycho_expr_t *hi = p_operand(ctx);
-        if (!hi || misused(ctx, hi)) return NULL;
-        if (lo->kind == TX_VALUE && hi->kind == TX_VALUE) {
-            tycho_av_type_t tl = literal_type(lo), th = literal_type(hi);
-            char bl[300], bh[300];
-            const cJSON *pl = tycho_av_payload(lo->value), *ph = tycho_av_payload(hi->value);
-            snprintf(bl, sizeof bl, "{%s:%s}", tycho_av_type_name(tl),
-                     cJSON_IsString(pl) ? pl->valuestring : "...");
-            snprintf(bh, sizeof bh, "{%s:%s}", tycho_av_type_name(th),
-                     cJSON_IsString(ph) ? ph->valuestring : "...");
-            int c;
-            if (tl != th) {
-                set_err(ctx,
-                        "The BETWEEN operator requires same data type for lower and upper bounds; "
-                        "lower bound operand: AttributeValue: %s, upper bound operand: "
-                        "AttributeValue: %s",
-                        bl, bh);
-                return NULL;
-            }
-            if (tycho_av_compare(lo->value, hi->value, &c) == 0 && c > 0) {
-                set_err(ctx,
-                        "The BETWEEN operator requires upper bound to be greater than or equal to "
-                        "lower bound; lower bound operand: AttributeValue: %s, upper bound "
-                        "operand: AttributeValue: %s",
-                        bl, bh);
-                return NULL;
-            }
-        }
-        tycho_expr_t *e = node(ctx, TX_BETWEEN, 3);
-        if (!e) return NULL;
-        e->args[0] = a;
-        e->args[1] = lo;
-        e->args[2] = hi;
-        return e;
-    }
-    if (in) {
-        if (count_op(ctx)) return NULL;
-        next(ctx);
-        if (expect(ctx, T_LP)) return NULL;
-        tycho_expr_t *list[101];
-        int n = 0;
-        list[n++] = a;
-        for (;;) {
-            tycho_expr_t *v = p_operand(ctx);
-            if (!v || misused(ctx, v)) return NULL;
-            if (n == 101) {
-                set_err(
-                    ctx,
-                    "The IN operator is provided with too many operands; number of operands: %d",
-                    n);
-                return NULL;
-            }
-            list[n++] = v;
-            if (ctx->cur.type != T_COMMA) break;
-            next(ctx);
-        }
-        if (expect(ctx, T_RP)) return NULL;
-        tycho_expr_t *e = node(ctx, TX_IN, n);
-        if (!e) return NULL;
-        memcpy(e->args, list, sizeof(tycho_expr_t *) * (size_t)n);
-        return e;
-    }
+    if (between) return p_between(ctx, a);
+    if (in) return p_in(ctx, a);
     if (a->kind == TX_SIZE) {
-        set_err(ctx,
-                "The function is not allowed to be used this way in an expression; function: size");
+        fn_not_allowed(ctx, TX_SIZE);
         return NULL;
     }
     syntax_error(ctx);
@@ -1604,58 +1660,42 @@ static tycho_expr_t *p_not(tycho_expr_ctx_t *ctx)
             set_err(ctx, "The expression has too many nested NOT operators");
             return NULL;
         }
-        if (count_op(ctx)) return NULL;
-        next(ctx);
+        if (take_op(ctx)) return NULL;
         tycho_expr_t *inner = p_not(ctx);
         if (!inner) return NULL;
         ctx->depth--;
-        tycho_expr_t *e = node(ctx, TX_NOT, 1);
-        if (!e) return NULL;
-        e->args[0] = inner;
-        return e;
+        return node(ctx, TX_NOT, 1, &inner);
     }
     return p_primary(ctx);
 }
 
-static tycho_expr_t *p_and(tycho_expr_ctx_t *ctx)
+/* operand (kw operand)*, grouped from the left into nodes of kind k. */
+static tycho_expr_t *p_chain(tycho_expr_ctx_t *ctx, const char *kw, tycho_expr_kind_t k,
+                             tycho_expr_t *(*operand)(tycho_expr_ctx_t *))
 {
-    tycho_expr_t *left = p_not(ctx);
-    while (left && is_kw(ctx, "AND")) {
-        if (count_op(ctx)) return NULL;
-        next(ctx);
-        tycho_expr_t *right = p_not(ctx);
+    tycho_expr_t *left = operand(ctx);
+    while (left && is_kw(ctx, kw)) {
+        if (take_op(ctx)) return NULL;
+        tycho_expr_t *right = operand(ctx);
         if (!right) return NULL;
-        tycho_expr_t *e = node(ctx, TX_AND, 2);
-        if (!e) return NULL;
-        e->args[0] = left;
-        e->args[1] = right;
-        left = e;
+        left = node(ctx, k, 2, (tycho_expr_t *[]){left, right});
     }
     return left;
+}
+
+static tycho_expr_t *p_and(tycho_expr_ctx_t *ctx)
+{
+    return p_chain(ctx, "AND", TX_AND, p_not);
 }
 
 static tycho_expr_t *p_or(tycho_expr_ctx_t *ctx)
 {
-    tycho_expr_t *left = p_and(ctx);
-    while (left && is_kw(ctx, "OR")) {
-        if (count_op(ctx)) return NULL;
-        next(ctx);
-        tycho_expr_t *right = p_and(ctx);
-        if (!right) return NULL;
-        tycho_expr_t *e = node(ctx, TX_OR, 2);
-        if (!e) return NULL;
-        e->args[0] = left;
-        e->args[1] = right;
-        left = e;
-    }
-    return left;
+    return p_chain(ctx, "OR", TX_OR, p_and);
 }
 
 tycho_expr_t *tycho_expr_parse_condition(tycho_expr_ctx_t *ctx, const char *what, const char *s)
 {
-    if (ctx->has_err) return NULL;
-    begin(ctx, what, s);
-    if (check_length(ctx)) return NULL;
+    if (begin(ctx, what, s)) return NULL;
     tycho_expr_t *e = p_or(ctx);
     if (e && ctx->cur.type != T_EOF) syntax_error(ctx);
     return ctx->has_err ? NULL : e;
@@ -1663,154 +1703,53 @@ tycho_expr_t *tycho_expr_parse_condition(tycho_expr_ctx_t *ctx, const char *what
 
 /* ---- update parser ------------------------------------------------------ */
 
-static tycho_expr_t *p_set_value(tycho_expr_ctx_t *ctx);
-
 static tycho_expr_t *p_set_operand(tycho_expr_ctx_t *ctx)
 {
-    tok_t t = ctx->cur;
-    if (t.type == T_IDENT) {
-        size_t p = ctx->pos;
-        while (p < ctx->len && isspace((unsigned char)ctx->src[p]))
-            p++;
-        if (p < ctx->len && ctx->src[p] == '(') {
-            tycho_expr_kind_t k;
-            if (t.len == 13 && strncmp(ctx->src + t.start, "if_not_exists", 13) == 0)
-                k = TX_IF_NOT_EXISTS;
-            else if (t.len == 11 && strncmp(ctx->src + t.start, "list_append", 11) == 0)
-                k = TX_LIST_APPEND;
-            else {
-                set_err(ctx, "Invalid function name; function: %.*s",
-                        (int)(t.len > 64 ? 64 : t.len), ctx->src + t.start);
-                return NULL;
-            }
-            if (count_op(ctx)) return NULL;
-            if (++ctx->depth > TYCHO_EXPR_MAX_DEPTH) {
-                set_err(ctx, "The expression has too many nested functions");
-                return NULL;
-            }
-            next(ctx);
-            next(ctx);
-            tycho_expr_t *args[8];
-            int n = 0;
-            if (ctx->cur.type != T_RP) {
-                for (;;) {
-                    tycho_expr_t *a = p_set_operand(ctx);
-                    if (!a) return NULL;
-                    if (n == 8) {
-                        set_err(ctx,
-                                "Incorrect number of operands for operator or function; operator "
-                                "or function: %s, number of operands: %d",
-                                fn_name(k), n + 1);
-                        return NULL;
-                    }
-                    args[n++] = a;
-                    if (ctx->cur.type != T_COMMA) break;
-                    next(ctx);
-                }
-            }
-            if (expect(ctx, T_RP)) return NULL;
-            ctx->depth--;
-            if (n != 2) {
-                set_err(ctx,
-                        "Incorrect number of operands for operator or function; operator or "
-                        "function: %s, number of operands: %d",
-                        fn_name(k), n);
-                return NULL;
-            }
-            if (k == TX_IF_NOT_EXISTS && args[0]->kind != TX_PATH) {
-                set_err(ctx, "Operator or function requires a document path; operator or function: "
-                             "if_not_exists");
-                return NULL;
-            }
-            if (k == TX_LIST_APPEND)
-                for (int i = 0; i < 2; i++) {
-                    tycho_av_type_t lt = literal_type(args[i]);
-                    if (lt != TYCHO_AV_INVALID && lt != TYCHO_AV_L) {
-                        set_err(ctx,
-                                "Incorrect operand type for operator or function; operator or "
-                                "function: list_append, operand type: %s",
-                                tycho_av_type_name(lt));
-                        return NULL;
-                    }
-                }
-            tycho_expr_t *e = node(ctx, k, 2);
-            if (!e) return NULL;
-            e->args[0] = args[0];
-            e->args[1] = args[1];
-            return e;
-        }
+    static const tycho_expr_kind_t fns[] = {TX_IF_NOT_EXISTS, TX_LIST_APPEND};
+    if (!at_call(ctx)) return p_path_or_value(ctx);
+    tycho_expr_kind_t k = function_named(ctx, fns, sizeof fns / sizeof fns[0]);
+    if (k == TX_PATH || count_op(ctx)) return NULL;
+    if (++ctx->depth > TYCHO_EXPR_MAX_DEPTH) {
+        set_err(ctx, "The expression has too many nested functions");
+        return NULL;
     }
-    if (t.type == T_IDENT || t.type == T_NAMEREF) {
-        tycho_expr_t *e = node(ctx, TX_PATH, 0);
-        if (!e || parse_path(ctx, &e->path)) return NULL;
-        return e;
-    }
-    if (t.type == T_VALREF) {
-        next(ctx);
-        tycho_expr_t *e = node(ctx, TX_VALUE, 0);
-        if (!e || !(e->value = resolve_value(ctx, &t))) return NULL;
-        return e;
-    }
-    syntax_error(ctx);
-    return NULL;
+    tycho_expr_t *args[2];
+    if (p_call_args(ctx, k, 2, p_set_operand, args)) return NULL;
+    ctx->depth--;
+    if (k == TX_IF_NOT_EXISTS && require_path(ctx, k, args[0])) return NULL;
+    if (k == TX_LIST_APPEND && check_literals(ctx, k, args, 2, AV_BIT(TYCHO_AV_L))) return NULL;
+    return node(ctx, k, 2, args);
 }
 
 static tycho_expr_t *p_set_value(tycho_expr_ctx_t *ctx)
 {
     tycho_expr_t *a = p_set_operand(ctx);
-    if (!a) return NULL;
-    if (ctx->cur.type == T_PLUS || ctx->cur.type == T_MINUS) {
-        tycho_expr_kind_t k = ctx->cur.type == T_PLUS ? TX_PLUS : TX_MINUS;
-        if (count_op(ctx)) return NULL;
-        next(ctx);
-        tycho_expr_t *b = p_set_operand(ctx);
-        if (!b) return NULL;
-        for (int i = 0; i < 2; i++) {
-            tycho_av_type_t lt = literal_type(i ? b : a);
-            if (lt != TYCHO_AV_INVALID && lt != TYCHO_AV_N) {
-                set_err(ctx,
-                        "Incorrect operand type for operator or function; operator or function: "
-                        "%s, operand type: %s",
-                        op_name(k), tycho_av_type_name(lt));
-                return NULL;
-            }
-        }
-        tycho_expr_t *e = node(ctx, k, 2);
-        if (!e) return NULL;
-        e->args[0] = a;
-        e->args[1] = b;
-        return e;
-    }
-    return a;
+    if (!a || (ctx->cur.type != T_PLUS && ctx->cur.type != T_MINUS)) return a;
+    tycho_expr_kind_t k = ctx->cur.type == T_PLUS ? TX_PLUS : TX_MINUS;
+    if (take_op(ctx)) return NULL;
+    tycho_expr_t *b = p_set_operand(ctx);
+    if (!b) return NULL;
+    tycho_expr_t *args[2] = {a, b};
+    if (check_literals(ctx, k, args, 2, AV_BIT(TYCHO_AV_N))) return NULL;
+    return node(ctx, k, 2, args);
 }
 
+/* How DynamoDB names a type in ADD/DELETE messages: scalars spelt out, sets
+ * by their AttributeValue key. */
 static const char *type_word(tycho_av_type_t t)
 {
-    switch (t) {
-    case TYCHO_AV_S:
-        return "STRING";
-    case TYCHO_AV_N:
-        return "NUMBER";
-    case TYCHO_AV_B:
-        return "BINARY";
-    case TYCHO_AV_NULL:
-        return "NULL";
-    case TYCHO_AV_BOOL:
-        return "BOOLEAN";
-    case TYCHO_AV_L:
-        return "LIST";
-    case TYCHO_AV_M:
-        return "MAP";
-    default:
-        return tycho_av_type_name(t);
-    }
+    static const char *const words[] = {
+        [TYCHO_AV_S] = "STRING",  [TYCHO_AV_N] = "NUMBER",     [TYCHO_AV_B] = "BINARY",
+        [TYCHO_AV_NULL] = "NULL", [TYCHO_AV_BOOL] = "BOOLEAN", [TYCHO_AV_L] = "LIST",
+        [TYCHO_AV_M] = "MAP",
+    };
+    const char *w = (size_t)t < sizeof words / sizeof words[0] ? words[t] : NULL;
+    return w ? w : tycho_av_type_name(t);
 }
 
 tycho_expr_update_t *tycho_expr_parse_update(tycho_expr_ctx_t *ctx, const char *s)
 {
-    if (ctx->has_err) return NULL;
-    begin(ctx, "UpdateExpression", s);
-    if (check_length(ctx)) return NULL;
+    if (begin(ctx, "UpdateExpression", s)) return NULL;
     tycho_expr_update_t *u = arena_alloc(ctx, sizeof *u);
     int cap = 16, seen[4] = {0, 0, 0, 0};
     if (!u || !(u->actions = arena_alloc(ctx, sizeof(tycho_expr_action_t) * (size_t)cap))) {
@@ -1833,18 +1772,9 @@ tycho_expr_update_t *tycho_expr_parse_update(tycho_expr_ctx_t *ctx, const char *
         }
         next(ctx);
         for (;;) {
-            if (u->n == cap) {
-                tycho_expr_action_t *na =
-                    arena_alloc(ctx, sizeof(tycho_expr_action_t) * (size_t)cap * 2);
-                if (!na) {
-                    oom(ctx);
-                    return NULL;
-                }
-                memcpy(na, u->actions, sizeof(tycho_expr_action_t) * (size_t)cap);
-                u->actions = na;
-                cap *= 2;
-            }
-            if (count_op(ctx)) return NULL;
+            if (!(u->actions = arena_room(ctx, u->actions, u->n, &cap, sizeof *u->actions)) ||
+                count_op(ctx))
+                return NULL;
             tycho_expr_action_t *a = &u->actions[u->n];
             a->kind = (tycho_expr_action_kind_t)k;
             if (parse_path(ctx, &a->path)) return NULL;
@@ -1852,15 +1782,7 @@ tycho_expr_update_t *tycho_expr_parse_update(tycho_expr_ctx_t *ctx, const char *
                 if (expect(ctx, T_EQ)) return NULL;
                 if (!(a->value = p_set_value(ctx))) return NULL;
             } else if (k == TX_ADD || k == TX_DELETE) {
-                tok_t t = ctx->cur;
-                if (t.type != T_VALREF) {
-                    syntax_error(ctx);
-                    return NULL;
-                }
-                next(ctx);
-                if (!(a->value = node(ctx, TX_VALUE, 0)) ||
-                    !(a->value->value = resolve_value(ctx, &t)))
-                    return NULL;
+                if (!(a->value = p_value(ctx))) return NULL;
                 tycho_av_type_t vt = tycho_av_type(a->value->value);
                 int ok = vt == TYCHO_AV_SS || vt == TYCHO_AV_NS || vt == TYCHO_AV_BS ||
                          (k == TX_ADD && vt == TYCHO_AV_N);
@@ -1886,9 +1808,7 @@ tycho_expr_update_t *tycho_expr_parse_update(tycho_expr_ctx_t *ctx, const char *
 
 tycho_expr_paths_t *tycho_expr_parse_projection(tycho_expr_ctx_t *ctx, const char *s)
 {
-    if (ctx->has_err) return NULL;
-    begin(ctx, "ProjectionExpression", s);
-    if (check_length(ctx)) return NULL;
+    if (begin(ctx, "ProjectionExpression", s)) return NULL;
     tycho_expr_paths_t *p = arena_alloc(ctx, sizeof *p);
     int cap = 16;
     if (!p || !(p->paths = arena_alloc(ctx, sizeof(tycho_expr_path_t) * (size_t)cap))) {
@@ -1896,17 +1816,9 @@ tycho_expr_paths_t *tycho_expr_parse_projection(tycho_expr_ctx_t *ctx, const cha
         return NULL;
     }
     for (;;) {
-        if (p->n == cap) {
-            tycho_expr_path_t *np = arena_alloc(ctx, sizeof(tycho_expr_path_t) * (size_t)cap * 2);
-            if (!np) {
-                oom(ctx);
-                return NULL;
-            }
-            memcpy(np, p->paths, sizeof(tycho_expr_path_t) * (size_t)cap);
-            p->paths = np;
-            cap *= 2;
-        }
-        if (count_op(ctx) || parse_path(ctx, &p->paths[p->n])) return NULL;
+        if (!(p->paths = arena_room(ctx, p->paths, p->n, &cap, sizeof *p->paths)) ||
+            count_op(ctx) || parse_path(ctx, &p->paths[p->n]))
+            return NULL;
         p->n++;
         if (ctx->cur.type != T_COMMA) break;
         next(ctx);
@@ -2134,86 +2046,108 @@ static const char ERR_MISSING[] =
 static const char ERR_PATH[] =
     "The document path provided in the update expression is invalid for update";
 
+/* A copy of the AttributeValue v, or NULL with *why set. */
+static cJSON *copy_av(const cJSON *v, const char **why)
+{
+    cJSON *d = cJSON_Duplicate(v, 1);
+    if (!d) *why = "out of memory";
+    return d;
+}
+
+/* x + y (x - y when negate) of two N AttributeValues, formatted into out.
+ * 0, or -1 with *why set. */
+static int number_sum(const cJSON *x, const cJSON *y, int negate, char out[TYCHO_DEC_STRLEN],
+                      const char **why)
+{
+    tycho_dec_t dx, dy, dr;
+    if (tycho_dec_parse(tycho_av_payload(x)->valuestring, &dx, why) ||
+        tycho_dec_parse(tycho_av_payload(y)->valuestring, &dy, why) ||
+        tycho_dec_add(&dx, &dy, negate, &dr, why))
+        return -1;
+    tycho_dec_format(&dr, out);
+    return 0;
+}
+
+static cJSON *set_value(const tycho_expr_t *e, const cJSON *item, const char **why);
+
+/* Both operands of e as new AttributeValues: 0, or -1 with *why set and
+ * nothing left owned. */
+static int set_operands(const tycho_expr_t *e, const cJSON *item, const char **why, cJSON **x,
+                        cJSON **y)
+{
+    if (!(*x = set_value(e->args[0], item, why))) return -1;
+    if (!(*y = set_value(e->args[1], item, why))) {
+        cJSON_Delete(*x);
+        return -1;
+    }
+    return 0;
+}
+
+/* TX_PLUS / TX_MINUS. */
+static cJSON *set_sum(const tycho_expr_t *e, const cJSON *item, const char **why)
+{
+    cJSON *x, *y, *r = NULL;
+    char buf[TYCHO_DEC_STRLEN];
+    if (set_operands(e, item, why, &x, &y)) return NULL;
+    if (tycho_av_type(x) != TYCHO_AV_N || tycho_av_type(y) != TYCHO_AV_N) {
+        *why = ERR_TYPE;
+    } else if (!number_sum(x, y, e->kind == TX_MINUS, buf, why)) {
+        r = cJSON_CreateObject();
+        if (!r || !cJSON_AddStringToObject(r, "N", buf)) {
+            cJSON_Delete(r);
+            r = NULL;
+            *why = "out of memory";
+        }
+    }
+    cJSON_Delete(x);
+    cJSON_Delete(y);
+    return r;
+}
+
+/* TX_LIST_APPEND: y's elements moved to the end of x. */
+static cJSON *set_append(const tycho_expr_t *e, const cJSON *item, const char **why)
+{
+    cJSON *x, *y;
+    if (set_operands(e, item, why, &x, &y)) return NULL;
+    if (tycho_av_type(x) != TYCHO_AV_L || tycho_av_type(y) != TYCHO_AV_L) {
+        *why = ERR_TYPE;
+        cJSON_Delete(x);
+        x = NULL;
+    } else {
+        cJSON *lx = tycho_av_payload(x), *ly = tycho_av_payload(y);
+        while (ly->child) {
+            cJSON *c = cJSON_DetachItemViaPointer(ly, ly->child);
+            cJSON_AddItemToArray(lx, c);
+        }
+    }
+    cJSON_Delete(y);
+    return x;
+}
+
 /* Evaluates a SET value against the item as it was before the update.
  * Returns a new AttributeValue or NULL with *why set. */
 static cJSON *set_value(const tycho_expr_t *e, const cJSON *item, const char **why)
 {
     switch (e->kind) {
-    case TX_VALUE: {
-        cJSON *v = cJSON_Duplicate(e->value, 1);
-        if (!v) *why = "out of memory";
-        return v;
-    }
+    case TX_VALUE:
+        return copy_av(e->value, why);
     case TX_PATH: {
         const cJSON *v = tycho_expr_resolve(&e->path, item);
         if (!v) {
             *why = ERR_MISSING;
             return NULL;
         }
-        cJSON *d = cJSON_Duplicate(v, 1);
-        if (!d) *why = "out of memory";
-        return d;
+        return copy_av(v, why);
     }
     case TX_IF_NOT_EXISTS: {
         const cJSON *v = tycho_expr_resolve(&e->args[0]->path, item);
-        if (v) {
-            cJSON *d = cJSON_Duplicate(v, 1);
-            if (!d) *why = "out of memory";
-            return d;
-        }
-        return set_value(e->args[1], item, why);
+        return v ? copy_av(v, why) : set_value(e->args[1], item, why);
     }
     case TX_PLUS:
-    case TX_MINUS: {
-        cJSON *x = set_value(e->args[0], item, why);
-        if (!x) return NULL;
-        cJSON *y = set_value(e->args[1], item, why);
-        if (!y) {
-            cJSON_Delete(x);
-            return NULL;
-        }
-        cJSON *r = NULL;
-        tycho_dec_t dx, dy, dr;
-        if (tycho_av_type(x) != TYCHO_AV_N || tycho_av_type(y) != TYCHO_AV_N) {
-            *why = ERR_TYPE;
-        } else if (!tycho_dec_parse(tycho_av_payload(x)->valuestring, &dx, why) &&
-                   !tycho_dec_parse(tycho_av_payload(y)->valuestring, &dy, why) &&
-                   !tycho_dec_add(&dx, &dy, e->kind == TX_MINUS, &dr, why)) {
-            char buf[TYCHO_DEC_STRLEN];
-            tycho_dec_format(&dr, buf);
-            r = cJSON_CreateObject();
-            if (!r || !cJSON_AddStringToObject(r, "N", buf)) {
-                cJSON_Delete(r);
-                r = NULL;
-                *why = "out of memory";
-            }
-        }
-        cJSON_Delete(x);
-        cJSON_Delete(y);
-        return r;
-    }
-    case TX_LIST_APPEND: {
-        cJSON *x = set_value(e->args[0], item, why);
-        if (!x) return NULL;
-        cJSON *y = set_value(e->args[1], item, why);
-        if (!y) {
-            cJSON_Delete(x);
-            return NULL;
-        }
-        if (tycho_av_type(x) != TYCHO_AV_L || tycho_av_type(y) != TYCHO_AV_L) {
-            *why = ERR_TYPE;
-            cJSON_Delete(x);
-            cJSON_Delete(y);
-            return NULL;
-        }
-        cJSON *lx = tycho_av_payload(x), *ly = tycho_av_payload(y);
-        while (ly->child) {
-            cJSON *c = cJSON_DetachItemViaPointer(ly, ly->child);
-            cJSON_AddItemToArray(lx, c);
-        }
-        cJSON_Delete(y);
-        return x;
-    }
+    case TX_MINUS:
+        return set_sum(e, item, why);
+    case TX_LIST_APPEND:
+        return set_append(e, item, why);
     default:
         *why = ERR_TYPE;
         return NULL;
@@ -2353,13 +2287,8 @@ int tycho_expr_apply_update(const tycho_expr_update_t *u, cJSON *item, char *err
                 why = ERR_TYPE;
                 goto out;
             } else if (vt == TYCHO_AV_N) {
-                tycho_dec_t x, y, r;
                 char buf[TYCHO_DEC_STRLEN];
-                if (tycho_dec_parse(tycho_av_payload(existing)->valuestring, &x, &why) ||
-                    tycho_dec_parse(tycho_av_payload(v)->valuestring, &y, &why) ||
-                    tycho_dec_add(&x, &y, 0, &r, &why))
-                    goto out;
-                tycho_dec_format(&r, buf);
+                if (number_sum(existing, v, 0, buf, &why)) goto out;
                 cJSON *n = cJSON_CreateString(buf);
                 if (!n || !cJSON_ReplaceItemInObjectCaseSensitive(existing, "N", n)) {
                     cJSON_Delete(n);
