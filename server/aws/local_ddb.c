@@ -324,18 +324,10 @@ static int table_load(tycho_local_store_t *s, const char *name, table_t *t,
                       tycho_local_result_t *res)
 {
     memset(t, 0, sizeof *t);
-    sqlite3_stmt *st = tycho_local_stmt(s, "SELECT def, ttl_attr FROM ddb_tables WHERE name = ?");
-    if (!st) {
-        internal(s, res);
-        return -1;
-    }
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) return 0;
-    if (rc != SQLITE_ROW) {
-        internal(s, res);
-        return -1;
-    }
+    sqlite3_stmt *st;
+    int found = tycho_local_find_row(s, "SELECT def, ttl_attr FROM ddb_tables WHERE name = ?", name,
+                                     0, res, &st);
+    if (found != 1) return found;
     snprintf(t->name, sizeof t->name, "%s", name);
     t->def = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
     const char *ttl = (const char *)sqlite3_column_text(st, 1);
