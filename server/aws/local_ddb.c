@@ -79,6 +79,15 @@ static void av_error(tycho_local_result_t *res, const tycho_av_err_t *e, const c
         verr(res, "%s%s", prefix ? prefix : "", e->msg);
 }
 
+/* An item, key or start key from the request: its AttributeValues valid. */
+static int check_av_map(cJSON *m, tycho_local_result_t *res)
+{
+    tycho_av_err_t e;
+    if (!tycho_av_validate_map(m, &e)) return 0;
+    av_error(res, &e, "One or more parameter values were invalid: ");
+    return -1;
+}
+
 /* ---- request member helpers --------------------------------------------- */
 
 /* Member types are checked like the service's deserializer: a wrong JSON
@@ -349,6 +358,15 @@ static int request_table(tycho_local_store_t *s, const char *name, table_t *t,
     int f = table_load(s, name, t, res);
     if (f == 0) not_found(res, name);
     return f == 1 ? 0 : -1;
+}
+
+/* Loads the table named by the request's TableName. 0, or -1 with res set. */
+static int named_table(tycho_local_store_t *s, const cJSON *req, table_t *t,
+                       tycho_local_result_t *res)
+{
+    const char *name;
+    if (table_name_arg(req, &name, res)) return -1;
+    return request_table(s, name, t, res);
 }
 
 static const gsi_t *find_gsi(const table_t *t, const char *name)
@@ -696,6 +714,15 @@ static int rvcf_arg(const cJSON *req, int *all_old, tycho_local_result_t *res)
          "to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]",
          v);
     return -1;
+}
+
+/* Answers {"<member>": value}; takes value. */
+static void answer_member(tycho_local_result_t *res, const char *member, cJSON *value)
+{
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddItemToObject(out, member, value);
+    tycho_local_ok(res, out);
+    cJSON_Delete(out);
 }
 
 static void condition_failed(tycho_local_result_t *res, const cJSON *old, int all_old)
@@ -1112,10 +1139,7 @@ static void op_create_table(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
     table_decode(&t);
     /* Created synchronously: the table is ACTIVE at once (AWS and dynalite
      * report CREATING first). */
-    cJSON *out = cJSON_CreateObject();
-    cJSON_AddItemToObject(out, "TableDescription", describe(s, &t, "ACTIVE"));
-    tycho_local_ok(res, out);
-    cJSON_Delete(out);
+    answer_member(res, "TableDescription", describe(s, &t, "ACTIVE"));
     table_free(&t);
 }
 
@@ -1123,13 +1147,9 @@ static void op_describe_table(tycho_local_store_t *s, cJSON *req, int64_t now_ms
                               tycho_local_result_t *res)
 {
     (void)now_ms;
-    const char *name;
     table_t t;
-    if (table_name_arg(req, &name, res) || request_table(s, name, &t, res)) return;
-    cJSON *out = cJSON_CreateObject();
-    cJSON_AddItemToObject(out, "Table", describe(s, &t, "ACTIVE"));
-    tycho_local_ok(res, out);
-    cJSON_Delete(out);
+    if (named_table(s, req, &t, res)) return;
+    answer_member(res, "Table", describe(s, &t, "ACTIVE"));
     table_free(&t);
 }
 
@@ -1137,9 +1157,8 @@ static void op_delete_table(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                             tycho_local_result_t *res)
 {
     (void)now_ms;
-    const char *name;
     table_t t;
-    if (table_name_arg(req, &name, res) || request_table(s, name, &t, res)) return;
+    if (named_table(s, req, &t, res)) return;
     cJSON *desc = describe(s, &t, "DELETING");
     static const char *const sqls[] = {"DELETE FROM ddb_items WHERE tbl = ?",
                                        "DELETE FROM ddb_index WHERE tbl = ?",
@@ -1148,7 +1167,7 @@ static void op_delete_table(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
         sqlite3_stmt *st = tycho_local_stmt(s, sqls[i]);
         int rc = SQLITE_ERROR;
         if (st) {
-            sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 1, t.name, -1, SQLITE_STATIC);
             rc = sqlite3_step(st);
             sqlite3_reset(st);
         }
@@ -1159,10 +1178,7 @@ static void op_delete_table(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
             return;
         }
     }
-    cJSON *out = cJSON_CreateObject();
-    cJSON_AddItemToObject(out, "TableDescription", desc);
-    tycho_local_ok(res, out);
-    cJSON_Delete(out);
+    answer_member(res, "TableDescription", desc);
     table_free(&t);
 }
 
@@ -1223,7 +1239,6 @@ static int validate_item_member(cJSON *req, const char *member, cJSON **out,
                                 tycho_local_result_t *res)
 {
     cJSON *v = cJSON_GetObjectItemCaseSensitive(req, member);
-    tycho_av_err_t e;
     *out = NULL;
     if (!v || cJSON_IsNull(v)) {
         verr(res,
@@ -1232,10 +1247,7 @@ static int validate_item_member(cJSON *req, const char *member, cJSON **out,
              tolower((unsigned char)member[0]), member + 1);
         return -1;
     }
-    if (tycho_av_validate_map(v, &e)) {
-        av_error(res, &e, "One or more parameter values were invalid: ");
-        return -1;
-    }
+    if (check_av_map(v, res)) return -1;
     *out = v;
     return 0;
 }
@@ -1739,13 +1751,7 @@ static int read_opts_parse(cJSON *req, int query, const exprs_t *x, read_opts_t 
             }
         }
     }
-    if (o->esk) {
-        tycho_av_err_t e;
-        if (tycho_av_validate_map(o->esk, &e)) {
-            av_error(res, &e, "One or more parameter values were invalid: ");
-            return -1;
-        }
-    }
+    if (o->esk && check_av_map(o->esk, res)) return -1;
     if (o->index && !valid_name(o->index, 3, 255)) {
         verr(res,
              "1 validation error detected: Value '%s' at 'indexName' failed to satisfy constraint: "
@@ -2098,18 +2104,36 @@ static int key_seen(tycho_buf_t *seen, const char *table, const item_key_t *k)
     return found;
 }
 
+/* RequestItems (a non-empty map of table names) and ReturnConsumedCapacity
+ * of a batch operation. 0, or -1 with res set. */
+static int batch_args(cJSON *req, cJSON **ri, int *cap, tycho_local_result_t *res)
+{
+    if (opt_obj(req, "RequestItems", ri, res) || return_capacity(req, res, cap)) return -1;
+    if (!*ri || !(*ri)->child) {
+        verr(res, "1 validation error detected: Value null at 'requestItems' failed to satisfy "
+                  "constraint: Member must have length greater than or equal to 1");
+        return -1;
+    }
+    return 0;
+}
+
+/* One table's entry in a batch's ConsumedCapacity (caps NULL: not asked). */
+static void add_table_capacity(cJSON *caps, const char *table, double units)
+{
+    if (!caps) return;
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "TableName", table);
+    cJSON_AddNumberToObject(c, "CapacityUnits", units);
+    cJSON_AddItemToArray(caps, c);
+}
+
 static void op_batch_write(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                            tycho_local_result_t *res)
 {
     (void)now_ms;
     cJSON *ri;
     int cap;
-    if (opt_obj(req, "RequestItems", &ri, res) || return_capacity(req, res, &cap)) return;
-    if (!ri || !ri->child) {
-        verr(res, "1 validation error detected: Value null at 'requestItems' failed to satisfy "
-                  "constraint: Member must have length greater than or equal to 1");
-        return;
-    }
+    if (batch_args(req, &ri, &cap, res)) return;
     int total = 0;
     for (cJSON *tb = ri->child; tb; tb = tb->next) {
         if (!cJSON_IsArray(tb) || !tb->child) {
@@ -2132,7 +2156,6 @@ static void op_batch_write(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
             total++;
             cJSON *put = cJSON_GetObjectItemCaseSensitive(w, "PutRequest");
             cJSON *del = cJSON_GetObjectItemCaseSensitive(w, "DeleteRequest");
-            tycho_av_err_t e;
             if ((put != NULL) == (del != NULL)) {
                 verr(res, "Supplied AttributeValue has more than one datatypes set, must contain "
                           "exactly one of the supported datatypes");
@@ -2147,10 +2170,7 @@ static void op_batch_write(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                      tb->string, put ? "putRequest.item" : "deleteRequest.key");
                 return;
             }
-            if (tycho_av_validate_map(m, &e)) {
-                av_error(res, &e, "One or more parameter values were invalid: ");
-                return;
-            }
+            if (check_av_map(m, res)) return;
         }
     }
     if (total > 25) {
@@ -2196,12 +2216,7 @@ static void op_batch_write(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                 goto fail;
             }
         }
-        if (caps) {
-            cJSON *c = cJSON_CreateObject();
-            cJSON_AddStringToObject(c, "TableName", t.name);
-            cJSON_AddNumberToObject(c, "CapacityUnits", units);
-            cJSON_AddItemToArray(caps, c);
-        }
+        add_table_capacity(caps, t.name, units);
         table_free(&t);
     }
     cJSON *out = cJSON_CreateObject();
@@ -2222,12 +2237,7 @@ static void op_batch_get(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
 {
     cJSON *ri;
     int cap;
-    if (opt_obj(req, "RequestItems", &ri, res) || return_capacity(req, res, &cap)) return;
-    if (!ri || !ri->child) {
-        verr(res, "1 validation error detected: Value null at 'requestItems' failed to satisfy "
-                  "constraint: Member must have length greater than or equal to 1");
-        return;
-    }
+    if (batch_args(req, &ri, &cap, res)) return;
     int total = 0;
     for (cJSON *tb = ri->child; tb; tb = tb->next) {
         const cJSON *keys = cJSON_GetObjectItemCaseSensitive(tb, "Keys");
@@ -2240,12 +2250,8 @@ static void op_batch_get(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
         }
         if (reject_legacy(tb, res)) return;
         for (cJSON *k = keys->child; k; k = k->next) {
-            tycho_av_err_t e;
             total++;
-            if (tycho_av_validate_map(k, &e)) {
-                av_error(res, &e, "One or more parameter values were invalid: ");
-                return;
-            }
+            if (check_av_map(k, res)) return;
         }
     }
     if (total > 100) {
@@ -2298,12 +2304,7 @@ static void op_batch_get(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
             cJSON_Delete(item);
             key_free(&k);
         }
-        if (caps && !bad) {
-            cJSON *c = cJSON_CreateObject();
-            cJSON_AddStringToObject(c, "TableName", t.name);
-            cJSON_AddNumberToObject(c, "CapacityUnits", read_units(bytes, consistent));
-            cJSON_AddItemToArray(caps, c);
-        }
+        if (!bad) add_table_capacity(caps, t.name, read_units(bytes, consistent));
         table_free(&t);
         exprs_free(&x);
         if (bad) goto fail;
@@ -2362,12 +2363,10 @@ static void op_update_ttl(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
         if (rc != SQLITE_DONE) {
             internal(s, res);
         } else {
-            cJSON *out = cJSON_CreateObject();
-            cJSON *o = cJSON_AddObjectToObject(out, "TimeToLiveSpecification");
+            cJSON *o = cJSON_CreateObject();
             cJSON_AddBoolToObject(o, "Enabled", enable);
             cJSON_AddStringToObject(o, "AttributeName", an->valuestring);
-            tycho_local_ok(res, out);
-            cJSON_Delete(out);
+            answer_member(res, "TimeToLiveSpecification", o);
         }
     }
     table_free(&t);
@@ -2377,15 +2376,12 @@ static void op_describe_ttl(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                             tycho_local_result_t *res)
 {
     (void)now_ms;
-    const char *name;
     table_t t;
-    if (table_name_arg(req, &name, res) || request_table(s, name, &t, res)) return;
-    cJSON *out = cJSON_CreateObject();
-    cJSON *d = cJSON_AddObjectToObject(out, "TimeToLiveDescription");
+    if (named_table(s, req, &t, res)) return;
+    cJSON *d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "TimeToLiveStatus", t.ttl_attr[0] ? "ENABLED" : "DISABLED");
     if (t.ttl_attr[0]) cJSON_AddStringToObject(d, "AttributeName", t.ttl_attr);
-    tycho_local_ok(res, out);
-    cJSON_Delete(out);
+    answer_member(res, "TimeToLiveDescription", d);
     table_free(&t);
 }
 
