@@ -79,6 +79,15 @@ static void av_error(tycho_local_result_t *res, const tycho_av_err_t *e, const c
         verr(res, "%s%s", prefix ? prefix : "", e->msg);
 }
 
+/* An item, key or start key from the request: its AttributeValues valid. */
+static int check_av_map(cJSON *m, tycho_local_result_t *res)
+{
+    tycho_av_err_t e;
+    if (!tycho_av_validate_map(m, &e)) return 0;
+    av_error(res, &e, "One or more parameter values were invalid: ");
+    return -1;
+}
+
 /* ---- request member helpers --------------------------------------------- */
 
 /* Member types are checked like the service's deserializer: a wrong JSON
@@ -324,18 +333,10 @@ static int table_load(tycho_local_store_t *s, const char *name, table_t *t,
                       tycho_local_result_t *res)
 {
     memset(t, 0, sizeof *t);
-    sqlite3_stmt *st = tycho_local_stmt(s, "SELECT def, ttl_attr FROM ddb_tables WHERE name = ?");
-    if (!st) {
-        internal(s, res);
-        return -1;
-    }
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) return 0;
-    if (rc != SQLITE_ROW) {
-        internal(s, res);
-        return -1;
-    }
+    sqlite3_stmt *st;
+    int found = tycho_local_find_row(s, "SELECT def, ttl_attr FROM ddb_tables WHERE name = ?", name,
+                                     0, res, &st);
+    if (found != 1) return found;
     snprintf(t->name, sizeof t->name, "%s", name);
     t->def = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
     const char *ttl = (const char *)sqlite3_column_text(st, 1);
@@ -357,6 +358,15 @@ static int request_table(tycho_local_store_t *s, const char *name, table_t *t,
     int f = table_load(s, name, t, res);
     if (f == 0) not_found(res, name);
     return f == 1 ? 0 : -1;
+}
+
+/* Loads the table named by the request's TableName. 0, or -1 with res set. */
+static int named_table(tycho_local_store_t *s, const cJSON *req, table_t *t,
+                       tycho_local_result_t *res)
+{
+    const char *name;
+    if (table_name_arg(req, &name, res)) return -1;
+    return request_table(s, name, t, res);
 }
 
 static const gsi_t *find_gsi(const table_t *t, const char *name)
@@ -704,6 +714,15 @@ static int rvcf_arg(const cJSON *req, int *all_old, tycho_local_result_t *res)
          "to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]",
          v);
     return -1;
+}
+
+/* Answers {"<member>": value}; takes value. */
+static void answer_member(tycho_local_result_t *res, const char *member, cJSON *value)
+{
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddItemToObject(out, member, value);
+    tycho_local_ok(res, out);
+    cJSON_Delete(out);
 }
 
 static void condition_failed(tycho_local_result_t *res, const cJSON *old, int all_old)
@@ -1120,10 +1139,7 @@ static void op_create_table(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
     table_decode(&t);
     /* Created synchronously: the table is ACTIVE at once (AWS and dynalite
      * report CREATING first). */
-    cJSON *out = cJSON_CreateObject();
-    cJSON_AddItemToObject(out, "TableDescription", describe(s, &t, "ACTIVE"));
-    tycho_local_ok(res, out);
-    cJSON_Delete(out);
+    answer_member(res, "TableDescription", describe(s, &t, "ACTIVE"));
     table_free(&t);
 }
 
@@ -1131,13 +1147,9 @@ static void op_describe_table(tycho_local_store_t *s, cJSON *req, int64_t now_ms
                               tycho_local_result_t *res)
 {
     (void)now_ms;
-    const char *name;
     table_t t;
-    if (table_name_arg(req, &name, res) || request_table(s, name, &t, res)) return;
-    cJSON *out = cJSON_CreateObject();
-    cJSON_AddItemToObject(out, "Table", describe(s, &t, "ACTIVE"));
-    tycho_local_ok(res, out);
-    cJSON_Delete(out);
+    if (named_table(s, req, &t, res)) return;
+    answer_member(res, "Table", describe(s, &t, "ACTIVE"));
     table_free(&t);
 }
 
@@ -1145,9 +1157,8 @@ static void op_delete_table(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                             tycho_local_result_t *res)
 {
     (void)now_ms;
-    const char *name;
     table_t t;
-    if (table_name_arg(req, &name, res) || request_table(s, name, &t, res)) return;
+    if (named_table(s, req, &t, res)) return;
     cJSON *desc = describe(s, &t, "DELETING");
     static const char *const sqls[] = {"DELETE FROM ddb_items WHERE tbl = ?",
                                        "DELETE FROM ddb_index WHERE tbl = ?",
@@ -1156,7 +1167,7 @@ static void op_delete_table(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
         sqlite3_stmt *st = tycho_local_stmt(s, sqls[i]);
         int rc = SQLITE_ERROR;
         if (st) {
-            sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 1, t.name, -1, SQLITE_STATIC);
             rc = sqlite3_step(st);
             sqlite3_reset(st);
         }
@@ -1167,10 +1178,7 @@ static void op_delete_table(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
             return;
         }
     }
-    cJSON *out = cJSON_CreateObject();
-    cJSON_AddItemToObject(out, "TableDescription", desc);
-    tycho_local_ok(res, out);
-    cJSON_Delete(out);
+    answer_member(res, "TableDescription", desc);
     table_free(&t);
 }
 
@@ -1231,7 +1239,6 @@ static int validate_item_member(cJSON *req, const char *member, cJSON **out,
                                 tycho_local_result_t *res)
 {
     cJSON *v = cJSON_GetObjectItemCaseSensitive(req, member);
-    tycho_av_err_t e;
     *out = NULL;
     if (!v || cJSON_IsNull(v)) {
         verr(res,
@@ -1240,253 +1247,241 @@ static int validate_item_member(cJSON *req, const char *member, cJSON **out,
              tolower((unsigned char)member[0]), member + 1);
         return -1;
     }
-    if (tycho_av_validate_map(v, &e)) {
-        av_error(res, &e, "One or more parameter values were invalid: ");
-        return -1;
-    }
+    if (check_av_map(v, res)) return -1;
     *out = v;
     return 0;
+}
+
+/* What PutItem, GetItem, DeleteItem and UpdateItem share: the request
+ * members they read, the table, the item's key and the stored item. */
+enum { ITEM_PUT, ITEM_GET, ITEM_DELETE, ITEM_UPDATE };
+
+typedef struct item_op {
+    cJSON *member;  /* Item (PutItem) or Key, borrowed from the request */
+    const char *rv; /* ReturnValues; NULL if absent (and for GetItem) */
+    int all_old;    /* ReturnValuesOnConditionCheckFailure is ALL_OLD */
+    int consistent; /* GetItem's ConsistentRead */
+    int cap;        /* ReturnConsumedCapacity mode */
+    exprs_t x;
+    table_t t;
+    item_key_t k;
+    cJSON *stored; /* the item before this request (item_op_read), NULL if none */
+} item_op_t;
+
+/* Validates the request in dynalite's order (members, expressions, table,
+ * key) and loads the table. 0, or -1 with res set. Call item_op_end in
+ * either case. */
+static int item_op_begin(tycho_local_store_t *s, cJSON *req, int kind, item_op_t *op,
+                         tycho_local_result_t *res)
+{
+    static const unsigned exprs_of[] = {[ITEM_PUT] = E_COND,
+                                        [ITEM_GET] = E_PROJ,
+                                        [ITEM_DELETE] = E_COND,
+                                        [ITEM_UPDATE] = E_COND | E_UPDATE};
+    const char *name;
+    memset(op, 0, sizeof *op);
+    if (table_name_arg(req, &name, res) || reject_legacy(req, res) ||
+        validate_item_member(req, kind == ITEM_PUT ? "Item" : "Key", &op->member, res))
+        return -1;
+    if (kind == ITEM_GET) {
+        if (opt_bool(req, "ConsistentRead", &op->consistent, res)) return -1;
+    } else if (return_values_arg(req, kind == ITEM_UPDATE, &op->rv, res) ||
+               rvcf_arg(req, &op->all_old, res)) {
+        return -1;
+    }
+    if (return_capacity(req, res, &op->cap) || parse_exprs(req, exprs_of[kind], &op->x, res) ||
+        request_table(s, name, &op->t, res))
+        return -1;
+    return kind == ITEM_PUT ? key_from_item(&op->t, op->member, &op->k, res)
+                            : key_from_key(&op->t, op->member, &op->k, res);
+}
+
+/* Reads the stored item into op->stored and checks the ConditionExpression
+ * against it. 0, or -1 with res set (store error, condition failed). */
+static int item_op_read(tycho_local_store_t *s, item_op_t *op, int64_t now_ms,
+                        tycho_local_result_t *res)
+{
+    int err;
+    op->stored = item_get(s, &op->t, &op->k, now_ms, &err);
+    if (err) {
+        internal(s, res);
+        return -1;
+    }
+    if (op->x.condition && !tycho_expr_eval(op->x.condition, op->stored)) {
+        condition_failed(res, op->stored, op->all_old);
+        return -1;
+    }
+    return 0;
+}
+
+static void item_op_end(item_op_t *op)
+{
+    cJSON_Delete(op->stored);
+    key_free(&op->k);
+    table_free(&op->t);
+    exprs_free(&op->x);
+}
+
+/* The answer to a PutItem (item) or DeleteItem (NULL) that was written. */
+static void answer_write(const item_op_t *op, const cJSON *item, tycho_local_result_t *res)
+{
+    cJSON *out = cJSON_CreateObject();
+    if (op->stored && op->rv && strcmp(op->rv, "ALL_OLD") == 0)
+        cJSON_AddItemToObject(out, "Attributes", cJSON_Duplicate(op->stored, 1));
+    add_capacity(out, op->cap, op->t.name, write_units(op->stored, item));
+    tycho_local_ok(res, out);
+    cJSON_Delete(out);
 }
 
 static void op_put_item(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                         tycho_local_result_t *res)
 {
-    const char *name, *rv;
-    cJSON *item;
-    exprs_t x;
-    int all_old, cap;
-    table_t t;
-    item_key_t k;
-    memset(&x, 0, sizeof x);
-    if (table_name_arg(req, &name, res) || reject_legacy(req, res) ||
-        validate_item_member(req, "Item", &item, res) || return_values_arg(req, 0, &rv, res) ||
-        rvcf_arg(req, &all_old, res) || return_capacity(req, res, &cap) ||
-        parse_exprs(req, E_COND, &x, res))
-        goto out0;
-    if (request_table(s, name, &t, res)) goto out0;
-    if (key_from_item(&t, item, &k, res)) goto out1;
-    if (check_index_keys(&t, item, res)) goto out2;
-    if (tycho_av_item_size(item) > TYCHO_AV_ITEM_MAX) {
+    item_op_t op;
+    if (item_op_begin(s, req, ITEM_PUT, &op, res) || check_index_keys(&op.t, op.member, res))
+        goto done;
+    if (tycho_av_item_size(op.member) > TYCHO_AV_ITEM_MAX) {
         verr(res, "Item size has exceeded the maximum allowed size");
-        goto out2;
+        goto done;
     }
-    int err;
-    cJSON *old = item_get(s, &t, &k, now_ms, &err);
-    if (err) {
+    if (item_op_read(s, &op, now_ms, res)) goto done;
+    if (item_put(s, &op.t, &op.k, op.member))
         internal(s, res);
-        goto out2;
-    }
-    if (x.condition && !tycho_expr_eval(x.condition, old)) {
-        condition_failed(res, old, all_old);
-    } else if (item_put(s, &t, &k, item)) {
-        internal(s, res);
-    } else {
-        cJSON *out = cJSON_CreateObject();
-        if (old && rv && strcmp(rv, "ALL_OLD") == 0)
-            cJSON_AddItemToObject(out, "Attributes", cJSON_Duplicate(old, 1));
-        add_capacity(out, cap, t.name, write_units(old, item));
-        tycho_local_ok(res, out);
-        cJSON_Delete(out);
-    }
-    cJSON_Delete(old);
-out2:
-    key_free(&k);
-out1:
-    table_free(&t);
-out0:
-    exprs_free(&x);
+    else
+        answer_write(&op, op.member, res);
+done:
+    item_op_end(&op);
 }
 
 static void op_get_item(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                         tycho_local_result_t *res)
 {
-    const char *name;
-    cJSON *key;
-    exprs_t x;
-    table_t t;
-    item_key_t k;
-    int consistent = 0, cap;
-    memset(&x, 0, sizeof x);
-    if (table_name_arg(req, &name, res) || reject_legacy(req, res) ||
-        validate_item_member(req, "Key", &key, res) ||
-        opt_bool(req, "ConsistentRead", &consistent, res) || return_capacity(req, res, &cap) ||
-        parse_exprs(req, E_PROJ, &x, res))
-        goto out0;
-    if (request_table(s, name, &t, res)) goto out0;
-    if (key_from_key(&t, key, &k, res)) goto out1;
-    int err;
-    cJSON *item = item_get(s, &t, &k, now_ms, &err);
-    if (err) {
-        internal(s, res);
-    } else {
-        cJSON *out = cJSON_CreateObject();
-        size_t size = item ? tycho_av_item_size(item) : 0;
-        if (item)
-            cJSON_AddItemToObject(out, "Item",
-                                  x.projection ? tycho_expr_project(x.projection, item)
-                                               : cJSON_Duplicate(item, 1));
-        add_capacity(out, cap, t.name, read_units(size, consistent));
-        tycho_local_ok(res, out);
-        cJSON_Delete(out);
-    }
-    cJSON_Delete(item);
-    key_free(&k);
-out1:
-    table_free(&t);
-out0:
-    exprs_free(&x);
+    item_op_t op;
+    if (item_op_begin(s, req, ITEM_GET, &op, res) || item_op_read(s, &op, now_ms, res)) goto done;
+    cJSON *out = cJSON_CreateObject();
+    const cJSON *item = op.stored;
+    if (item)
+        cJSON_AddItemToObject(out, "Item",
+                              op.x.projection ? tycho_expr_project(op.x.projection, item)
+                                              : cJSON_Duplicate(item, 1));
+    add_capacity(out, op.cap, op.t.name,
+                 read_units(item ? tycho_av_item_size(item) : 0, op.consistent));
+    tycho_local_ok(res, out);
+    cJSON_Delete(out);
+done:
+    item_op_end(&op);
 }
 
 static void op_delete_item(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                            tycho_local_result_t *res)
 {
-    const char *name, *rv;
-    cJSON *key;
-    exprs_t x;
-    int all_old, cap;
-    table_t t;
-    item_key_t k;
-    memset(&x, 0, sizeof x);
-    if (table_name_arg(req, &name, res) || reject_legacy(req, res) ||
-        validate_item_member(req, "Key", &key, res) || return_values_arg(req, 0, &rv, res) ||
-        rvcf_arg(req, &all_old, res) || return_capacity(req, res, &cap) ||
-        parse_exprs(req, E_COND, &x, res))
-        goto out0;
-    if (request_table(s, name, &t, res)) goto out0;
-    if (key_from_key(&t, key, &k, res)) goto out1;
-    int err;
-    cJSON *old = item_get(s, &t, &k, now_ms, &err);
-    if (err) {
+    item_op_t op;
+    if (item_op_begin(s, req, ITEM_DELETE, &op, res) || item_op_read(s, &op, now_ms, res))
+        goto done;
+    if (item_delete(s, &op.t, &op.k))
         internal(s, res);
-    } else if (x.condition && !tycho_expr_eval(x.condition, old)) {
-        condition_failed(res, old, all_old);
-    } else if (item_delete(s, &t, &k)) {
-        internal(s, res);
-    } else {
-        cJSON *out = cJSON_CreateObject();
-        if (old && rv && strcmp(rv, "ALL_OLD") == 0)
-            cJSON_AddItemToObject(out, "Attributes", cJSON_Duplicate(old, 1));
-        add_capacity(out, cap, t.name, write_units(old, NULL));
-        tycho_local_ok(res, out);
-        cJSON_Delete(out);
+    else
+        answer_write(&op, NULL, res);
+done:
+    item_op_end(&op);
+}
+
+/* An UpdateExpression may not set a key attribute, nor reach into an index
+ * key with a document path. 0, or -1 with res set. */
+static int update_spares_keys(const item_op_t *op, tycho_local_result_t *res)
+{
+    const table_t *t = &op->t;
+    for (int i = 0; op->x.update && i < op->x.update->n; i++) {
+        const tycho_expr_path_t *p = &op->x.update->actions[i].path;
+        const char *head = p->elems[0].name;
+        if (strcmp(head, t->hash.name) == 0 || (t->has_range && strcmp(head, t->range.name) == 0)) {
+            if (p->n == 1)
+                verr(res,
+                     "One or more parameter values were invalid: Cannot update attribute %s. "
+                     "This attribute is part of the key",
+                     head);
+            else
+                verr(res,
+                     "Key attributes must be scalars; list random access '[]' and map lookup "
+                     "'.' are not allowed: Key: %s",
+                     head);
+            return -1;
+        }
+        for (int g = 0; g < t->ngsi && p->n > 1; g++)
+            if (strcmp(head, t->gsi[g].hash.name) == 0 ||
+                (t->gsi[g].has_range && strcmp(head, t->gsi[g].range.name) == 0)) {
+                verr(res,
+                     "Key attributes must be scalars; list random access '[]' and map lookup "
+                     "'.' are not allowed: IndexKey: %s",
+                     head);
+                return -1;
+            }
     }
-    cJSON_Delete(old);
-    key_free(&k);
-out1:
-    table_free(&t);
-out0:
-    exprs_free(&x);
+    return 0;
+}
+
+/* UpdateItem's Attributes for its ReturnValues; NULL when there are none. */
+static cJSON *updated_attributes(const item_op_t *op, const cJSON *item)
+{
+    const cJSON *old = op->stored;
+    cJSON *attrs = NULL;
+    if (!op->rv || strcmp(op->rv, "NONE") == 0) return NULL;
+    if (strcmp(op->rv, "ALL_OLD") == 0)
+        attrs = old ? cJSON_Duplicate(old, 1) : NULL;
+    else if (strcmp(op->rv, "ALL_NEW") == 0)
+        attrs = cJSON_Duplicate(item, 1);
+    else if (op->x.update) {
+        tycho_expr_paths_t paths;
+        paths.paths = calloc((size_t)op->x.update->n, sizeof *paths.paths);
+        if (paths.paths) {
+            tycho_expr_update_paths(op->x.update, &paths);
+            const cJSON *src = strcmp(op->rv, "UPDATED_OLD") == 0 ? old : item;
+            attrs = src ? tycho_expr_project(&paths, src) : NULL;
+            free(paths.paths);
+        }
+    }
+    if (attrs && !attrs->child) {
+        cJSON_Delete(attrs);
+        attrs = NULL;
+    }
+    return attrs;
 }
 
 static void op_update_item(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                            tycho_local_result_t *res)
 {
-    const char *name, *rv;
-    cJSON *key;
-    exprs_t x;
-    int all_old, cap;
-    table_t t;
-    item_key_t k;
-    memset(&x, 0, sizeof x);
-    if (table_name_arg(req, &name, res) || reject_legacy(req, res) ||
-        validate_item_member(req, "Key", &key, res) || return_values_arg(req, 1, &rv, res) ||
-        rvcf_arg(req, &all_old, res) || return_capacity(req, res, &cap) ||
-        parse_exprs(req, E_COND | E_UPDATE, &x, res))
-        goto out0;
-    if (request_table(s, name, &t, res)) goto out0;
-    if (key_from_key(&t, key, &k, res)) goto out1;
-    if (x.update)
-        for (int i = 0; i < x.update->n; i++) {
-            const tycho_expr_path_t *p = &x.update->actions[i].path;
-            const char *head = p->elems[0].name;
-            if (strcmp(head, t.hash.name) == 0 ||
-                (t.has_range && strcmp(head, t.range.name) == 0)) {
-                if (p->n == 1)
-                    verr(res,
-                         "One or more parameter values were invalid: Cannot update attribute %s. "
-                         "This attribute is part of the key",
-                         head);
-                else
-                    verr(res,
-                         "Key attributes must be scalars; list random access '[]' and map lookup "
-                         "'.' are not allowed: Key: %s",
-                         head);
-                goto out2;
-            }
-            for (int g = 0; g < t.ngsi && p->n > 1; g++)
-                if (strcmp(head, t.gsi[g].hash.name) == 0 ||
-                    (t.gsi[g].has_range && strcmp(head, t.gsi[g].range.name) == 0)) {
-                    verr(res,
-                         "Key attributes must be scalars; list random access '[]' and map lookup "
-                         "'.' are not allowed: IndexKey: %s",
-                         head);
-                    goto out2;
-                }
-        }
-    int err;
-    cJSON *old = item_get(s, &t, &k, now_ms, &err);
+    item_op_t op;
     cJSON *item = NULL;
-    if (err) {
-        internal(s, res);
-        goto out3;
-    }
-    if (x.condition && !tycho_expr_eval(x.condition, old)) {
-        condition_failed(res, old, all_old);
-        goto out3;
-    }
-    item = old ? cJSON_Duplicate(old, 1) : cJSON_Duplicate(key, 1);
     char why[300];
+    if (item_op_begin(s, req, ITEM_UPDATE, &op, res) || update_spares_keys(&op, res) ||
+        item_op_read(s, &op, now_ms, res))
+        goto done;
+    item = op.stored ? cJSON_Duplicate(op.stored, 1) : cJSON_Duplicate(op.member, 1);
     if (!item) {
         internal(s, res);
-        goto out3;
+        goto done;
     }
-    if (x.update && tycho_expr_apply_update(x.update, item, why, sizeof why)) {
+    if (op.x.update && tycho_expr_apply_update(op.x.update, item, why, sizeof why)) {
         verr(res, "%s", why);
-        goto out3;
+        goto done;
     }
-    if (check_index_keys(&t, item, res)) goto out3;
+    if (check_index_keys(&op.t, item, res)) goto done;
     if (tycho_av_item_size(item) > TYCHO_AV_ITEM_MAX) {
         verr(res, "Item size to update has exceeded the maximum allowed size");
-        goto out3;
+        goto done;
     }
-    if (item_put(s, &t, &k, item)) {
+    if (item_put(s, &op.t, &op.k, item)) {
         internal(s, res);
-        goto out3;
+        goto done;
     }
     cJSON *out = cJSON_CreateObject();
-    if (rv && strcmp(rv, "NONE") != 0) {
-        cJSON *attrs = NULL;
-        if (strcmp(rv, "ALL_OLD") == 0)
-            attrs = old ? cJSON_Duplicate(old, 1) : NULL;
-        else if (strcmp(rv, "ALL_NEW") == 0)
-            attrs = cJSON_Duplicate(item, 1);
-        else if (x.update) {
-            tycho_expr_paths_t paths;
-            paths.paths = calloc((size_t)x.update->n, sizeof *paths.paths);
-            if (paths.paths) {
-                tycho_expr_update_paths(x.update, &paths);
-                const cJSON *src = strcmp(rv, "UPDATED_OLD") == 0 ? old : item;
-                attrs = src ? tycho_expr_project(&paths, src) : NULL;
-                free(paths.paths);
-            }
-        }
-        if (attrs && attrs->child)
-            cJSON_AddItemToObject(out, "Attributes", attrs);
-        else
-            cJSON_Delete(attrs);
-    }
-    add_capacity(out, cap, t.name, write_units(old, item));
+    cJSON *attrs = updated_attributes(&op, item);
+    if (attrs) cJSON_AddItemToObject(out, "Attributes", attrs);
+    add_capacity(out, op.cap, op.t.name, write_units(op.stored, item));
     tycho_local_ok(res, out);
     cJSON_Delete(out);
-out3:
+done:
     cJSON_Delete(item);
-    cJSON_Delete(old);
-out2:
-    key_free(&k);
-out1:
-    table_free(&t);
-out0:
-    exprs_free(&x);
+    item_op_end(&op);
 }
 
 /* ---- Query and Scan ------------------------------------------------------ */
@@ -1756,13 +1751,7 @@ static int read_opts_parse(cJSON *req, int query, const exprs_t *x, read_opts_t 
             }
         }
     }
-    if (o->esk) {
-        tycho_av_err_t e;
-        if (tycho_av_validate_map(o->esk, &e)) {
-            av_error(res, &e, "One or more parameter values were invalid: ");
-            return -1;
-        }
-    }
+    if (o->esk && check_av_map(o->esk, res)) return -1;
     if (o->index && !valid_name(o->index, 3, 255)) {
         verr(res,
              "1 validation error detected: Value '%s' at 'indexName' failed to satisfy constraint: "
@@ -2115,18 +2104,36 @@ static int key_seen(tycho_buf_t *seen, const char *table, const item_key_t *k)
     return found;
 }
 
+/* RequestItems (a non-empty map of table names) and ReturnConsumedCapacity
+ * of a batch operation. 0, or -1 with res set. */
+static int batch_args(cJSON *req, cJSON **ri, int *cap, tycho_local_result_t *res)
+{
+    if (opt_obj(req, "RequestItems", ri, res) || return_capacity(req, res, cap)) return -1;
+    if (!*ri || !(*ri)->child) {
+        verr(res, "1 validation error detected: Value null at 'requestItems' failed to satisfy "
+                  "constraint: Member must have length greater than or equal to 1");
+        return -1;
+    }
+    return 0;
+}
+
+/* One table's entry in a batch's ConsumedCapacity (caps NULL: not asked). */
+static void add_table_capacity(cJSON *caps, const char *table, double units)
+{
+    if (!caps) return;
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "TableName", table);
+    cJSON_AddNumberToObject(c, "CapacityUnits", units);
+    cJSON_AddItemToArray(caps, c);
+}
+
 static void op_batch_write(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                            tycho_local_result_t *res)
 {
     (void)now_ms;
     cJSON *ri;
     int cap;
-    if (opt_obj(req, "RequestItems", &ri, res) || return_capacity(req, res, &cap)) return;
-    if (!ri || !ri->child) {
-        verr(res, "1 validation error detected: Value null at 'requestItems' failed to satisfy "
-                  "constraint: Member must have length greater than or equal to 1");
-        return;
-    }
+    if (batch_args(req, &ri, &cap, res)) return;
     int total = 0;
     for (cJSON *tb = ri->child; tb; tb = tb->next) {
         if (!cJSON_IsArray(tb) || !tb->child) {
@@ -2149,7 +2156,6 @@ static void op_batch_write(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
             total++;
             cJSON *put = cJSON_GetObjectItemCaseSensitive(w, "PutRequest");
             cJSON *del = cJSON_GetObjectItemCaseSensitive(w, "DeleteRequest");
-            tycho_av_err_t e;
             if ((put != NULL) == (del != NULL)) {
                 verr(res, "Supplied AttributeValue has more than one datatypes set, must contain "
                           "exactly one of the supported datatypes");
@@ -2164,10 +2170,7 @@ static void op_batch_write(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                      tb->string, put ? "putRequest.item" : "deleteRequest.key");
                 return;
             }
-            if (tycho_av_validate_map(m, &e)) {
-                av_error(res, &e, "One or more parameter values were invalid: ");
-                return;
-            }
+            if (check_av_map(m, res)) return;
         }
     }
     if (total > 25) {
@@ -2213,12 +2216,7 @@ static void op_batch_write(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                 goto fail;
             }
         }
-        if (caps) {
-            cJSON *c = cJSON_CreateObject();
-            cJSON_AddStringToObject(c, "TableName", t.name);
-            cJSON_AddNumberToObject(c, "CapacityUnits", units);
-            cJSON_AddItemToArray(caps, c);
-        }
+        add_table_capacity(caps, t.name, units);
         table_free(&t);
     }
     cJSON *out = cJSON_CreateObject();
@@ -2239,12 +2237,7 @@ static void op_batch_get(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
 {
     cJSON *ri;
     int cap;
-    if (opt_obj(req, "RequestItems", &ri, res) || return_capacity(req, res, &cap)) return;
-    if (!ri || !ri->child) {
-        verr(res, "1 validation error detected: Value null at 'requestItems' failed to satisfy "
-                  "constraint: Member must have length greater than or equal to 1");
-        return;
-    }
+    if (batch_args(req, &ri, &cap, res)) return;
     int total = 0;
     for (cJSON *tb = ri->child; tb; tb = tb->next) {
         const cJSON *keys = cJSON_GetObjectItemCaseSensitive(tb, "Keys");
@@ -2257,12 +2250,8 @@ static void op_batch_get(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
         }
         if (reject_legacy(tb, res)) return;
         for (cJSON *k = keys->child; k; k = k->next) {
-            tycho_av_err_t e;
             total++;
-            if (tycho_av_validate_map(k, &e)) {
-                av_error(res, &e, "One or more parameter values were invalid: ");
-                return;
-            }
+            if (check_av_map(k, res)) return;
         }
     }
     if (total > 100) {
@@ -2315,12 +2304,7 @@ static void op_batch_get(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
             cJSON_Delete(item);
             key_free(&k);
         }
-        if (caps && !bad) {
-            cJSON *c = cJSON_CreateObject();
-            cJSON_AddStringToObject(c, "TableName", t.name);
-            cJSON_AddNumberToObject(c, "CapacityUnits", read_units(bytes, consistent));
-            cJSON_AddItemToArray(caps, c);
-        }
+        if (!bad) add_table_capacity(caps, t.name, read_units(bytes, consistent));
         table_free(&t);
         exprs_free(&x);
         if (bad) goto fail;
@@ -2379,12 +2363,10 @@ static void op_update_ttl(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
         if (rc != SQLITE_DONE) {
             internal(s, res);
         } else {
-            cJSON *out = cJSON_CreateObject();
-            cJSON *o = cJSON_AddObjectToObject(out, "TimeToLiveSpecification");
+            cJSON *o = cJSON_CreateObject();
             cJSON_AddBoolToObject(o, "Enabled", enable);
             cJSON_AddStringToObject(o, "AttributeName", an->valuestring);
-            tycho_local_ok(res, out);
-            cJSON_Delete(out);
+            answer_member(res, "TimeToLiveSpecification", o);
         }
     }
     table_free(&t);
@@ -2394,15 +2376,12 @@ static void op_describe_ttl(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                             tycho_local_result_t *res)
 {
     (void)now_ms;
-    const char *name;
     table_t t;
-    if (table_name_arg(req, &name, res) || request_table(s, name, &t, res)) return;
-    cJSON *out = cJSON_CreateObject();
-    cJSON *d = cJSON_AddObjectToObject(out, "TimeToLiveDescription");
+    if (named_table(s, req, &t, res)) return;
+    cJSON *d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "TimeToLiveStatus", t.ttl_attr[0] ? "ENABLED" : "DISABLED");
     if (t.ttl_attr[0]) cJSON_AddStringToObject(d, "AttributeName", t.ttl_attr);
-    tycho_local_ok(res, out);
-    cJSON_Delete(out);
+    answer_member(res, "TimeToLiveDescription", d);
     table_free(&t);
 }
 

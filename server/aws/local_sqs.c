@@ -224,18 +224,10 @@ static int queue_load(tycho_local_store_t *s, const char *name, queue_t *q,
                       tycho_local_result_t *res)
 {
     memset(q, 0, sizeof *q);
-    sqlite3_stmt *st = tycho_local_stmt(s, "SELECT attrs FROM sqs_queues WHERE name = ?");
-    if (!st) {
-        internal(s, res);
-        return -1;
-    }
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) return 0;
-    if (rc != SQLITE_ROW) {
-        internal(s, res);
-        return -1;
-    }
+    sqlite3_stmt *st;
+    int found =
+        tycho_local_find_row(s, "SELECT attrs FROM sqs_queues WHERE name = ?", name, 1, res, &st);
+    if (found != 1) return found;
     snprintf(q->name, sizeof q->name, "%s", name);
     q->attrs = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
     if (!q->attrs) q->attrs = cJSON_CreateObject();

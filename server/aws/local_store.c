@@ -153,6 +153,21 @@ sqlite3_stmt *tycho_local_stmt(tycho_local_store_t *s, const char *sql)
     return NULL;
 }
 
+int tycho_local_find_row(tycho_local_store_t *s, const char *sql, const char *name, int sqs,
+                         tycho_local_result_t *res, sqlite3_stmt **row)
+{
+    int rc = SQLITE_ERROR;
+    *row = tycho_local_stmt(s, sql);
+    if (*row) {
+        sqlite3_bind_text(*row, 1, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(*row);
+    }
+    if (rc == SQLITE_ROW) return 1;
+    if (rc == SQLITE_DONE) return 0;
+    tycho_local_db_error(s, res, sqs, NULL);
+    return -1;
+}
+
 int tycho_local_store_open(const char *dir, const tycho_local_config_t *cfg, int64_t now_ms,
                            tycho_local_store_t **out, char *err, size_t errlen)
 {

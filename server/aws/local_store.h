@@ -131,5 +131,11 @@ void tycho_local_uuid(char out[37]);
 long tycho_local_long(double v);
 /* Runs a statement that returns no rows. 0 or -1. */
 int tycho_local_exec_sql(tycho_local_store_t *s, const char *sql);
+/* Steps sql (a static string, as for tycho_local_stmt), a SELECT of at most
+ * one row that binds name as its one parameter. 1: *row stands on the row
+ * (read its columns, then sqlite3_reset it); 0: no such row; -1: store error,
+ * res set by tycho_local_db_error(s, res, sqs, NULL). */
+int tycho_local_find_row(tycho_local_store_t *s, const char *sql, const char *name, int sqs,
+                         tycho_local_result_t *res, sqlite3_stmt **row);
 
 #endif
