@@ -55,6 +55,15 @@ describe("tycho.sqs", function()
       binaryAttribute = { DataType = "Binary", BinaryValue = aws.b64encode("Hello binary world!") } })
   end)
 
+  it("writes numbers in the shortest form that reads back (aws.number_string)", function()
+    assert.equal("12", aws.number_string(12))
+    assert.equal("-3", aws.number_string(-3))
+    assert.equal("0.1", aws.number_string(0.1))
+    assert.equal("1e+300", aws.number_string(1e300))
+    assert.equal("9007199254740992", aws.number_string(2 ^ 53))
+    assert.equal(1 / 3, tonumber(aws.number_string(1 / 3)))
+  end)
+
   it("sends a table as JSON and decodes it with msg:json()", function()
     local q = new_queue()
     q:send { order = 7, items = { "a", "b" } }

@@ -96,6 +96,17 @@ function aws.call(service, target, params, opts)
   error(aws.error(info), 2)
 end
 
+-- The shortest decimal form that reads back as the number n: how the SQS
+-- and DynamoDB wire formats carry numbers (integers without an exponent).
+function aws.number_string(n)
+  if n == math.floor(n) and math.abs(n) < 2 ^ 53 then return ("%d"):format(n) end
+  for p = 15, 17 do
+    local s = ("%." .. p .. "g"):format(n)
+    if tonumber(s) == n then return s end
+  end
+  return ("%.17g"):format(n)
+end
+
 -- "local" (embedded backend) or "aws".
 aws.backend = core.backend
 aws.md5 = core.md5

@@ -38,14 +38,7 @@ local function canonical(s)
   return (sign == "-" and "-" or "") .. stripped .. "e" .. e
 end
 
-local function number_string(n)
-  if n == math.floor(n) and math.abs(n) < 2 ^ 53 then return ("%d"):format(n) end
-  for p = 15, 17 do
-    local s = ("%." .. p .. "g"):format(n)
-    if tonumber(s) == n then return s end
-  end
-  return ("%.17g"):format(n)
-end
+local number_string = aws.number_string
 
 local Number = {}
 Number.__index = Number
@@ -270,15 +263,21 @@ local function sorted_keys(t)
   return ks
 end
 
--- t:put(item [, { condition, names, values, return_values = "ALL_OLD", return_old_on_failure }])
--- -> the old item with return_values = "ALL_OLD", else nil
-function Table:put(item, opts)
+-- PutItem / DeleteItem parameters: the item or key (member), a condition,
+-- what to return.
+local function write_params(self, member, value, opts)
   opts = opts or {}
-  local p = { TableName = self.name, Item = ddb.marshal(item), ConditionExpression = opts.condition,
+  local p = { TableName = self.name, [member] = ddb.marshal(value), ConditionExpression = opts.condition,
     ReturnValues = opts.return_values,
     ReturnValuesOnConditionCheckFailure = opts.return_old_on_failure and "ALL_OLD" or nil }
   add_expr_attrs(p, opts.names, opts.values)
-  return ddb.unmarshal(call(self, "PutItem", p).Attributes)
+  return p
+end
+
+-- t:put(item [, { condition, names, values, return_values = "ALL_OLD", return_old_on_failure }])
+-- -> the old item with return_values = "ALL_OLD", else nil
+function Table:put(item, opts)
+  return ddb.unmarshal(call(self, "PutItem", write_params(self, "Item", item, opts)).Attributes)
 end
 
 -- t:get(key [, { consistent, projection = "a, #b" | { "a", "b" }, names }]) -> item or nil
@@ -293,12 +292,7 @@ end
 
 -- t:delete(key [, { condition, names, values, return_values = "ALL_OLD", return_old_on_failure }])
 function Table:delete(key, opts)
-  opts = opts or {}
-  local p = { TableName = self.name, Key = ddb.marshal(key), ConditionExpression = opts.condition,
-    ReturnValues = opts.return_values,
-    ReturnValuesOnConditionCheckFailure = opts.return_old_on_failure and "ALL_OLD" or nil }
-  add_expr_attrs(p, opts.names, opts.values)
-  return ddb.unmarshal(call(self, "DeleteItem", p).Attributes)
+  return ddb.unmarshal(call(self, "DeleteItem", write_params(self, "Key", key, opts)).Attributes)
 end
 
 -- t:update(key, spec [, opts])

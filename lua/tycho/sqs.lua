@@ -81,14 +81,7 @@ end
 
 -- --- message attributes --------------------------------------------------------
 
-local function number_string(n)
-  if n == math.floor(n) and math.abs(n) < 2 ^ 53 then return ("%d"):format(n) end
-  for p = 15, 17 do
-    local s = ("%." .. p .. "g"):format(n)
-    if tonumber(s) == n then return s end
-  end
-  return ("%.17g"):format(n)
-end
+local number_string = aws.number_string
 
 -- Lua attributes -> the wire form. A value is a string (String), a number
 -- (Number), or { type = "Binary"|"String"|"Number"[.custom], value = ... }.
