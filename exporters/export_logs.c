@@ -7,10 +7,6 @@
 #include "exporters/exporters_internal.h"
 #include "exporters/loki_encode.h"
 
-/* Largest scratch buffer kept between pushes (a 1 MiB batch packs into
- * about that much); a bigger one is freed after its push. */
-#define SCRATCH_KEEP (4u << 20)
-
 static size_t queued(const export_pipe_t *p)
 {
     return ((const logs_pipe_t *)p)->n;
@@ -48,7 +44,7 @@ static int produce(export_pipe_t *p, int force, tycho_buf_t *body, size_t *items
     tycho_loki_options_t o = {&e->cfg.logs.labels, e->cfg.logs.service, e->cfg.logs.json,
                               &l->scratch};
     int rc = tycho_loki_encode(batch, k, &o, body);
-    if (l->scratch.cap > SCRATCH_KEEP) tycho_buf_free(&l->scratch);
+    tycho_export_buf_recycle(&l->scratch);
     for (size_t i = 0; i < k; i++)
         free(batch[i]);
     free(batch);

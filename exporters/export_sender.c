@@ -97,10 +97,7 @@ static void finish(tycho_export_sender_t *s, tycho_export_outcome_t outcome, int
     s->req = NULL;
     s->wait = NULL;
     uv_timer_stop(&s->timer);
-    if (s->body.cap > TYCHO_EXPORT_BODY_KEEP)
-        tycho_buf_free(&s->body);
-    else
-        tycho_buf_reset(&s->body); /* handed back by the next send */
+    tycho_export_buf_recycle(&s->body); /* handed back by the next send */
     s->o.done(s, &r, s->o.ud);
 }
 
@@ -353,6 +350,14 @@ static void attempt(tycho_export_sender_t *s)
         }
         retry_later(s, NULL);
     }
+}
+
+void tycho_export_buf_recycle(tycho_buf_t *b)
+{
+    if (b->cap > TYCHO_EXPORT_BUF_KEEP)
+        tycho_buf_free(b);
+    else
+        tycho_buf_reset(b);
 }
 
 int tycho_export_sender_send(tycho_export_sender_t *s, tycho_buf_t *body, uint64_t give_up_at)

@@ -54,12 +54,16 @@ typedef struct tycho_export_sender_opts {
 /* NULL on ENOMEM. */
 tycho_export_sender_t *tycho_export_sender_new(const tycho_export_sender_opts_t *o);
 
-/* Largest body whose memory a sender keeps for reuse once it is delivered. */
-#define TYCHO_EXPORT_BODY_KEEP (4u << 20)
+/* Largest buffer whose memory the exporters keep for reuse from one batch
+ * to the next (request bodies, encoding scratch). */
+#define TYCHO_EXPORT_BUF_KEEP (4u << 20)
+/* Empties b for the next batch, or frees it when it grew past
+ * TYCHO_EXPORT_BUF_KEEP. */
+void tycho_export_buf_recycle(tycho_buf_t *b);
 
 /* Starts delivering body. Its memory is taken, and body gets the memory of
  * the previous batch back, emptied, to encode the next one into (nothing
- * when there was none or it was over TYCHO_EXPORT_BODY_KEEP): no allocation
+ * when there was none or it was over TYCHO_EXPORT_BUF_KEEP): no allocation
  * per batch in the steady state. give_up_at:
  * uv_now() time after which no further attempt starts, 0 = only the retry
  * count bounds it. 0, or -EBUSY while a batch is in flight. done runs later,

@@ -63,14 +63,14 @@ void export_pipe_kick(export_pipe_t *p, int force)
     uint64_t give_up_at = 0;
     int rc = p->ops->produce(p, force, body, &items, &give_up_at);
     if (rc <= 0) {
-        if (body->cap > TYCHO_EXPORT_BODY_KEEP) tycho_buf_free(body);
+        tycho_export_buf_recycle(body);
         export_pipe_depth(p);
         return;
     }
     /* The encoded body replaces the items it holds in the budget; it is
      * counted even past the cap (the items it came from were freed, and
      * an encoded batch is smaller than they were). Only its length counts:
-     * the spare capacity kept for reuse is bounded by TYCHO_EXPORT_BODY_KEEP
+     * the spare capacity kept for reuse is bounded by TYCHO_EXPORT_BUF_KEEP
      * per buffer, two per exporter. */
     p->inflight_items = items;
     p->inflight_mem = body->len + 1;

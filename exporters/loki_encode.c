@@ -487,8 +487,7 @@ typedef struct wire_entry {
     int64_t nanos; /* int32 on the wire: 0..999999999 */
 } wire_entry_t;
 
-static const char *const meta_names[3] = {"trace_id", "span_id", "request_id"};
-static const size_t meta_name_lens[3] = {8, 7, 10};
+/* the metadata pairs m = 0, 1, 2 are the fields F_TRACE, F_SPAN, F_REQUEST */
 
 static void meta_values(const tycho_loki_entry_t *e, const char *mv[3])
 {
@@ -500,7 +499,7 @@ static void meta_values(const tycho_loki_entry_t *e, const char *mv[3])
 /* LabelPairAdapter {name = 1, value = 2}: both are never empty here. */
 static size_t pair_size(int m, size_t value_len)
 {
-    return tycho_pb_len_size(meta_name_lens[m]) + tycho_pb_len_size(value_len);
+    return tycho_pb_len_size(field_lens[F_TRACE + m]) + tycho_pb_len_size(value_len);
 }
 
 static int wire_entry(tycho_export_arena_t *a, const tycho_loki_entry_t *e, wire_entry_t *w)
@@ -541,7 +540,7 @@ static uint8_t *put_entry(uint8_t *p, const tycho_loki_entry_t *e, const wire_en
     for (int m = 0; m < 3; m++) {
         if (!mv[m]) continue;
         p = tycho_pb_put_len(p, 3, pair_size(m, w->meta_len[m]));
-        p = tycho_pb_put_bytes(p, 1, meta_names[m], meta_name_lens[m]);
+        p = tycho_pb_put_bytes(p, 1, field_names[F_TRACE + m], field_lens[F_TRACE + m]);
         p = tycho_pb_put_bytes(p, 2, mv[m], w->meta_len[m]);
     }
     return p;

@@ -74,19 +74,19 @@ const tycho_log_context_t *tycho_log_get_context(void)
     return t_ctx;
 }
 
-static void format_time_slow(char out[31], time_t secs, int ns)
+/* "2026-11-25T21:30:00" for secs into out; 0 when it does not fit. */
+static size_t format_second(char *out, size_t cap, time_t secs)
 {
     struct tm tm;
     gmtime_r(&secs, &tm);
-    size_t n = strftime(out, 31, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 31 - n, ".%09dZ", ns);
+    return strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
 }
 
 /* The formatted second of the last call on this thread: a thread logging many
  * lines a second formats the date once a second, not once a line. */
 static _Thread_local struct {
     time_t secs;
-    size_t n; /* 0: that second does not fit text */
+    size_t n;      /* 0: that second does not fit text */
     char text[20]; /* "2026-11-25T21:30:00" */
 } t_second = {(time_t)-1, 0, ""};
 
@@ -95,14 +95,13 @@ void tycho_log_format_time(char out[31], int64_t unix_ns)
     time_t secs = (time_t)(unix_ns / 1000000000);
     int ns = (int)(unix_ns % 1000000000);
     if (secs != t_second.secs) {
-        struct tm tm;
-        gmtime_r(&secs, &tm);
-        t_second.n = strftime(t_second.text, sizeof t_second.text, "%Y-%m-%dT%H:%M:%S", &tm);
+        t_second.n = format_second(t_second.text, sizeof t_second.text, secs);
         t_second.secs = secs;
     }
     size_t n = t_second.n;
     if (n == 0 || ns < 0) { /* a year past 9999, or before 1970 */
-        format_time_slow(out, secs, ns);
+        n = format_second(out, 31, secs);
+        snprintf(out + n, 31 - n, ".%09dZ", ns);
         return;
     }
     memcpy(out, t_second.text, n);
