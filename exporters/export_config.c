@@ -1,4 +1,5 @@
 #include "exporters/export_config.h"
+#include "http/token.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -423,7 +424,7 @@ static int valid_token(const char *s)
 {
     if (!*s) return 0;
     for (const char *c = s; *c; c++)
-        if (!(isalnum((unsigned char)*c) || strchr("!#$%&'*+-.^_`|~", *c))) return 0;
+        if (!tycho_http_is_tchar((unsigned char)*c)) return 0;
     return 1;
 }
 

@@ -1,5 +1,5 @@
 #include "http/exchange.h"
-#include "http/parser.h"
+#include "http/token.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 #include "http/parser.h"
+#include "http/token.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -392,12 +393,6 @@ void tycho_http_parser_free(tycho_http_parser_t *p)
     release_fields(p);
     tycho_buf_free(&p->head);
     tycho_buf_free(&p->body);
-}
-
-int tycho_http_is_tchar(unsigned char c)
-{
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return 1;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
 /* llhttp stops at the first byte of a method it does not know (what it

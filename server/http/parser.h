@@ -95,7 +95,5 @@ size_t tycho_http_parser_message_start(const tycho_http_parser_t *p);
 void tycho_http_parser_shift(tycho_http_parser_t *p, size_t shift);
 /* After TYCHO_PARSE_REQUEST: ready for the next request on the connection. */
 void tycho_http_parser_next(tycho_http_parser_t *p);
-/* 1 when c may appear in a token (RFC 9110 5.6.2 tchar): methods, field names. */
-int tycho_http_is_tchar(unsigned char c);
 
 #endif
