@@ -137,6 +137,21 @@ static void find_trace_headers(const tycho_request_t *r, trace_headers_t *h)
     }
 }
 
+/* "METHOD route" (just the method when route is NULL), cut to fit out as
+ * snprintf would. Without printf: it runs twice a request. */
+static void span_name(char *out, size_t cap, const tycho_request_t *r, const char *route)
+{
+    size_t n = r->method.n < cap - 1 ? r->method.n : cap - 1;
+    memcpy(out, r->method.p, n);
+    if (route && n < cap - 1) {
+        out[n++] = ' ';
+        size_t rn = strnlen(route, cap - 1 - n);
+        memcpy(out + n, route, rn);
+        n += rn;
+    }
+    out[n] = '\0';
+}
+
 /* Continues the incoming context (or starts a trace) and opens the server
  * span. Without traceparent or X-Amzn-Trace-Id (the common case) there is
  * nothing to extract: a new trace, as tycho_trace_extract would decide. */
@@ -182,7 +197,7 @@ static void start(tycho_obs_t *o, tycho_exchange_t *x)
     t->logctx = (tycho_log_context_t){r->request_id, t->trace_hex, t->span_hex};
     if (!t->sampled || !tycho_hub_spans_wanted(o->hub)) return;
     char name[24];
-    snprintf(name, sizeof name, "%.*s", (int)r->method.n, r->method.p);
+    span_name(name, sizeof name, r, NULL);
     t->span = tycho_span_new(name, TYCHO_SPAN_KIND_SERVER, tycho_hub_span_limits(o->hub));
     if (!t->span) return;
     tycho_span_set_ids(t->span, t->trace_id, t->span_id, parent_span_id, 1, t->flags);
@@ -201,36 +216,38 @@ static void dispatch(void *ctx, tycho_exchange_t *x)
     tycho_log_set_context(prev);
 }
 
-static void set_str(tycho_span_t *s, const char *key, const char *p, size_t n)
-{
-    tycho_span_set_attr(s, key, TYCHO_AV_STRN(p, n));
-}
-
 static void finish_span(tycho_obs_t *o, tycho_req_trace_t *t, const tycho_exchange_t *x, int status,
                         const char *client_ip)
 {
     tycho_span_t *s = t->span;
     const tycho_request_t *r = &x->req;
-    char name[300];
-    snprintf(name, sizeof name, "%.*s %s", (int)r->method.n, r->method.p, x->route ? x->route : "");
-    if (x->route) tycho_span_set_name(s, name);
-    set_str(s, "http.request.method", r->method.p, r->method.n);
-    set_str(s, "url.path", r->path.p, r->path.n);
-    if (r->query.n) set_str(s, "url.query", r->query.p, r->query.n);
-    if (x->route) tycho_span_set_attr(s, "http.route", TYCHO_AV_STR(x->route));
-    tycho_span_set_attr(s, "http.response.status_code", TYCHO_AV_INT(status));
-    tycho_span_set_attr(s, "client.address", TYCHO_AV_STR(client_ip));
+    if (x->route) {
+        char name[300];
+        span_name(name, sizeof name, r, x->route);
+        tycho_span_set_name(s, name);
+    }
+    /* method, client address, version and request id: ASCII by construction */
+    tycho_span_set_key(s, TYCHO_KEY_HTTP_REQUEST_METHOD, TYCHO_AV_UTF8N(r->method.p, r->method.n));
+    tycho_span_set_key(s, TYCHO_KEY_URL_PATH, TYCHO_AV_STRN(r->path.p, r->path.n));
+    if (r->query.n)
+        tycho_span_set_key(s, TYCHO_KEY_URL_QUERY, TYCHO_AV_STRN(r->query.p, r->query.n));
+    if (x->route) tycho_span_set_key(s, TYCHO_KEY_HTTP_ROUTE, TYCHO_AV_STR(x->route));
+    tycho_span_set_key(s, TYCHO_KEY_HTTP_RESPONSE_STATUS_CODE, TYCHO_AV_INT(status));
+    tycho_span_set_key(s, TYCHO_KEY_CLIENT_ADDRESS, TYCHO_AV_UTF8N(client_ip, strlen(client_ip)));
     size_t n;
     const char *ua = header(r, "User-Agent", &n);
-    if (ua) set_str(s, "user_agent.original", ua, n);
+    if (ua) tycho_span_set_key(s, TYCHO_KEY_USER_AGENT_ORIGINAL, TYCHO_AV_STRN(ua, n));
     const char *host = header(r, "Host", &n);
     if (host) {
         const char *colon = memchr(host, ':', n);
-        set_str(s, "server.address", host, colon ? (size_t)(colon - host) : n);
+        tycho_span_set_key(s, TYCHO_KEY_SERVER_ADDRESS,
+                           TYCHO_AV_STRN(host, colon ? (size_t)(colon - host) : n));
     }
-    if (r->local_port) tycho_span_set_attr(s, "server.port", TYCHO_AV_INT(r->local_port));
-    tycho_span_set_attr(s, "network.protocol.version", TYCHO_AV_STR(r->http_minor ? "1.1" : "1.0"));
-    tycho_span_set_attr(s, "http.request.id", TYCHO_AV_STR(r->request_id ? r->request_id : ""));
+    if (r->local_port) tycho_span_set_key(s, TYCHO_KEY_SERVER_PORT, TYCHO_AV_INT(r->local_port));
+    tycho_span_set_key(s, TYCHO_KEY_NETWORK_PROTOCOL_VERSION,
+                       TYCHO_AV_UTF8N(r->http_minor ? "1.1" : "1.0", 3));
+    const char *id = r->request_id ? r->request_id : "";
+    tycho_span_set_key(s, TYCHO_KEY_HTTP_REQUEST_ID, TYCHO_AV_UTF8N(id, strlen(id)));
     /* An error recorded by the handler keeps its message. */
     if ((status >= 500 || t->error) && s->status != TYCHO_SPAN_STATUS_ERROR)
         tycho_span_set_status(s, TYCHO_SPAN_STATUS_ERROR, NULL);

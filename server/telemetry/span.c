@@ -52,9 +52,11 @@ void tycho_span_limits_from_env(tycho_span_limits_t *l)
 
 /* --- arena --------------------------------------------------------------- */
 
+#define ARENA_ROUND(n) (((n) + 7) & ~(size_t)7)
+
 static void *arena_alloc(tycho_span_t *s, size_t n)
 {
-    n = (n + 7) & ~(size_t)7;
+    n = ARENA_ROUND(n);
     if (n > s->left) {
         if (s->used + n > s->limits.max_bytes) return NULL;
         size_t size = n > CHUNK_MIN ? n : CHUNK_MIN;
@@ -71,6 +73,17 @@ static void *arena_alloc(tycho_span_t *s, size_t n)
     s->left -= n;
     s->used += n;
     return p;
+}
+
+/* Counts n bytes against the byte budget as arena_alloc would, without
+ * taking them: a well-known key costs what its copy would, so what is
+ * dropped does not depend on how a key was set. -ENOSPC over budget. */
+static int arena_charge(tycho_span_t *s, size_t n)
+{
+    n = ARENA_ROUND(n);
+    if (s->used + n > s->limits.max_bytes) return -ENOSPC;
+    s->used += n;
+    return 0;
 }
 
 /* Copies n bytes (cut at max_value_len on a UTF-8 boundary when limit). */
@@ -203,6 +216,33 @@ void tycho_span_set_status(tycho_span_t *s, tycho_span_status_t code, const char
 
 /* --- attributes, events, links -------------------------------------------- */
 
+#define KEY(name)                                                                                  \
+    {                                                                                              \
+        name, sizeof name - 1                                                                      \
+    }
+
+static const struct {
+    const char *name;
+    size_t len;
+} KEYS[TYCHO_KEY_COUNT] = {
+    [TYCHO_KEY_HTTP_REQUEST_METHOD] = KEY("http.request.method"),
+    [TYCHO_KEY_URL_PATH] = KEY("url.path"),
+    [TYCHO_KEY_URL_QUERY] = KEY("url.query"),
+    [TYCHO_KEY_HTTP_ROUTE] = KEY("http.route"),
+    [TYCHO_KEY_HTTP_RESPONSE_STATUS_CODE] = KEY("http.response.status_code"),
+    [TYCHO_KEY_CLIENT_ADDRESS] = KEY("client.address"),
+    [TYCHO_KEY_USER_AGENT_ORIGINAL] = KEY("user_agent.original"),
+    [TYCHO_KEY_SERVER_ADDRESS] = KEY("server.address"),
+    [TYCHO_KEY_SERVER_PORT] = KEY("server.port"),
+    [TYCHO_KEY_NETWORK_PROTOCOL_VERSION] = KEY("network.protocol.version"),
+    [TYCHO_KEY_HTTP_REQUEST_ID] = KEY("http.request.id"),
+};
+
+const char *tycho_span_key_name(tycho_span_key_t k)
+{
+    return KEYS[k].name;
+}
+
 const tycho_attr_t *tycho_span_get_attr(const tycho_attrs_t *a, const char *key)
 {
     for (uint32_t i = 0; i < a->n; i++)
@@ -210,34 +250,77 @@ const tycho_attr_t *tycho_span_get_attr(const tycho_attrs_t *a, const char *key)
     return NULL;
 }
 
-static int attrs_set(tycho_span_t *s, tycho_attrs_t *a, const char *key, tycho_attr_value_t v)
+/* The slot of key, NULL if absent. A well-known key in attributes that only
+ * hold well-known keys is found by its pointer (KEYS has each name once). */
+static tycho_attr_t *find(const tycho_attrs_t *a, const char *key, int known)
 {
-    if (!key || !*key) return -EINVAL;
-    tycho_attr_t *slot = (tycho_attr_t *)tycho_span_get_attr(a, key);
-    tycho_attr_t nv = {.type = v.type};
-    if (v.type == TYCHO_ATTR_STRING) {
+    if (!known || a->any_keys) return (tycho_attr_t *)tycho_span_get_attr(a, key);
+    for (uint32_t i = 0; i < a->n; i++)
+        if (a->items[i].key == key) return &a->items[i];
+    return NULL;
+}
+
+/* v as stored in *out (a string copied into the arena); -ENOSPC when it
+ * does not fit. */
+static int store_value(tycho_span_t *s, tycho_attr_value_t v, tycho_attr_t *out)
+{
+    *out = (tycho_attr_t){.type = v.type};
+    switch (v.type) {
+    case TYCHO_ATTR_STRING: {
         const char *p = v.s ? v.s : "";
         size_t n = v.s ? (v.n == (size_t)-1 ? strlen(p) : v.n) : 0;
-        size_t stored;
-        const char *copy = arena_strndup_len(s, p, n, 1, &stored);
-        if (!copy) goto drop;
-        nv.v.s.p = copy;
-        nv.v.s.n = stored;
-    } else if (v.type == TYCHO_ATTR_INT)
-        nv.v.i = v.i;
-    else if (v.type == TYCHO_ATTR_DOUBLE)
-        nv.v.d = v.d;
-    else
-        nv.v.b = v.b ? 1 : 0;
+        out->v.s.p = arena_strndup_len(s, p, n, 1, &out->v.s.n);
+        if (!out->v.s.p) return -ENOSPC;
+        if (v.utf8) out->utf8 = TYCHO_ATTR_VALUE_UTF8; /* a cut keeps it (UTF-8 boundary) */
+        return 0;
+    }
+    case TYCHO_ATTR_INT:
+        out->v.i = v.i;
+        return 0;
+    case TYCHO_ATTR_DOUBLE:
+        out->v.d = v.d;
+        return 0;
+    case TYCHO_ATTR_BOOL:
+        out->v.b = v.b ? 1 : 0;
+        return 0;
+    }
+    return 0;
+}
+
+/* The key of a new attribute: a well-known key is kept by pointer (klen is
+ * its length), any other is copied. -ENOSPC when it does not fit. */
+static int store_key(tycho_span_t *s, const char *key, size_t klen, tycho_attr_t *at)
+{
+    if (klen) {
+        if (arena_charge(s, klen + 1) != 0) return -ENOSPC;
+        at->key = key;
+        at->utf8 |= TYCHO_ATTR_KEY_UTF8;
+        return 0;
+    }
+    at->key = arena_strdup(s, key);
+    return at->key ? 0 : -ENOSPC;
+}
+
+/* klen: key is a well-known key of that length; 0 for any other key. */
+static int attrs_set(tycho_span_t *s, tycho_attrs_t *a, const char *key, size_t klen,
+                     tycho_attr_value_t v)
+{
+    if (!key || !*key) return -EINVAL;
+    tycho_attr_t *slot = find(a, key, klen != 0);
+    tycho_attr_t nv;
+    if (store_value(s, v, &nv) != 0) goto drop;
     if (slot) { /* replacing keeps the key and position */
         nv.key = slot->key;
+        nv.utf8 |= slot->utf8 & TYCHO_ATTR_KEY_UTF8;
         *slot = nv;
         return 0;
     }
     if (a->n >= a->max) goto drop;
     tycho_attr_t *items = grow(s, a->items, a->n, &a->cap, sizeof *items);
-    if (!items || !(nv.key = arena_strdup(s, key))) goto drop;
-    a->items = items;
+    if (!items) goto drop;
+    a->items = items; /* grow raised cap: items must follow even if the key is dropped */
+    if (store_key(s, key, klen, &nv) != 0) goto drop;
+    if (!klen) a->any_keys = 1;
     a->items[a->n++] = nv;
     return 0;
 drop:
@@ -245,21 +328,26 @@ drop:
     return -ENOSPC;
 }
 
+int tycho_span_set_key(tycho_span_t *s, tycho_span_key_t key, tycho_attr_value_t v)
+{
+    return attrs_set(s, &s->attrs, KEYS[key].name, KEYS[key].len, v);
+}
+
 int tycho_span_set_attr(tycho_span_t *s, const char *key, tycho_attr_value_t v)
 {
-    return attrs_set(s, &s->attrs, key, v);
+    return attrs_set(s, &s->attrs, key, 0, v);
 }
 
 int tycho_span_event_set_attr(tycho_span_t *s, tycho_span_event_t *ev, const char *key,
                               tycho_attr_value_t v)
 {
-    return attrs_set(s, &ev->attrs, key, v);
+    return attrs_set(s, &ev->attrs, key, 0, v);
 }
 
 int tycho_span_link_set_attr(tycho_span_t *s, tycho_span_link_t *link, const char *key,
                              tycho_attr_value_t v)
 {
-    return attrs_set(s, &link->attrs, key, v);
+    return attrs_set(s, &link->attrs, key, 0, v);
 }
 
 tycho_span_event_t *tycho_span_add_event(tycho_span_t *s, const char *name, uint64_t time_ns)

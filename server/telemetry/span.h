@@ -43,18 +43,28 @@ typedef struct tycho_attr_value {
     int64_t i;
     double d;
     int b;
+    int utf8; /* the caller vouches that s is valid UTF-8 without NUL */
 } tycho_attr_value_t;
 
-#define TYCHO_AV_STR(v) ((tycho_attr_value_t){TYCHO_ATTR_STRING, (v), (size_t)-1, 0, 0, 0})
-#define TYCHO_AV_STRN(v, len) ((tycho_attr_value_t){TYCHO_ATTR_STRING, (v), (len), 0, 0, 0})
-#define TYCHO_AV_INT(v) ((tycho_attr_value_t){TYCHO_ATTR_INT, NULL, 0, (int64_t)(v), 0, 0})
-#define TYCHO_AV_DBL(v) ((tycho_attr_value_t){TYCHO_ATTR_DOUBLE, NULL, 0, 0, (double)(v), 0})
-#define TYCHO_AV_BOOL(v) ((tycho_attr_value_t){TYCHO_ATTR_BOOL, NULL, 0, 0, 0, (v) ? 1 : 0})
+#define TYCHO_AV_STR(v) ((tycho_attr_value_t){TYCHO_ATTR_STRING, (v), (size_t)-1, 0, 0, 0, 0})
+#define TYCHO_AV_STRN(v, len) ((tycho_attr_value_t){TYCHO_ATTR_STRING, (v), (len), 0, 0, 0, 0})
+/* A string tycho made or checked (a known method, an IP address, "1.1"):
+ * valid UTF-8 without NUL, which the OTLP encoder then need not check. */
+#define TYCHO_AV_UTF8N(v, len) ((tycho_attr_value_t){TYCHO_ATTR_STRING, (v), (len), 0, 0, 0, 1})
+#define TYCHO_AV_INT(v) ((tycho_attr_value_t){TYCHO_ATTR_INT, NULL, 0, (int64_t)(v), 0, 0, 0})
+#define TYCHO_AV_DBL(v) ((tycho_attr_value_t){TYCHO_ATTR_DOUBLE, NULL, 0, 0, (double)(v), 0, 0})
+#define TYCHO_AV_BOOL(v) ((tycho_attr_value_t){TYCHO_ATTR_BOOL, NULL, 0, 0, 0, (v) ? 1 : 0, 0})
 
-/* A stored attribute (strings live in the span's arena). */
+/* Bits of tycho_attr_t.utf8: which strings are known valid UTF-8 without
+ * NUL (a well-known key, a value set with TYCHO_AV_UTF8N). */
+enum { TYCHO_ATTR_KEY_UTF8 = 1, TYCHO_ATTR_VALUE_UTF8 = 2 };
+
+/* A stored attribute (strings live in the span's arena, well-known keys in
+ * a static table). */
 typedef struct tycho_attr {
     const char *key;
     tycho_attr_type_t type;
+    uint8_t utf8; /* TYCHO_ATTR_*_UTF8 bits */
     union {
         struct {
             const char *p;
@@ -69,7 +79,8 @@ typedef struct tycho_attr {
 typedef struct tycho_attrs {
     tycho_attr_t *items;
     uint32_t n, cap, max;
-    uint32_t dropped; /* over the count limit, or the span's byte budget */
+    uint32_t dropped;  /* over the count limit, or the span's byte budget */
+    uint32_t any_keys; /* keys set by string: well-known keys are compared, not only pointers */
 } tycho_attrs_t;
 
 typedef struct tycho_span_event {
@@ -163,6 +174,29 @@ void tycho_span_set_status(tycho_span_t *s, tycho_span_status_t code, const char
 /* Sets (or replaces) an attribute. 0; -ENOSPC when dropped (count limit or
  * byte budget; counted in dropped); -EINVAL for an empty key. */
 int tycho_span_set_attr(tycho_span_t *s, const char *key, tycho_attr_value_t v);
+
+/* The attribute keys of the server span, as tycho_span_key_name spells them
+ * (OTel semantic conventions). */
+typedef enum {
+    TYCHO_KEY_HTTP_REQUEST_METHOD,
+    TYCHO_KEY_URL_PATH,
+    TYCHO_KEY_URL_QUERY,
+    TYCHO_KEY_HTTP_ROUTE,
+    TYCHO_KEY_HTTP_RESPONSE_STATUS_CODE,
+    TYCHO_KEY_CLIENT_ADDRESS,
+    TYCHO_KEY_USER_AGENT_ORIGINAL,
+    TYCHO_KEY_SERVER_ADDRESS,
+    TYCHO_KEY_SERVER_PORT,
+    TYCHO_KEY_NETWORK_PROTOCOL_VERSION,
+    TYCHO_KEY_HTTP_REQUEST_ID,
+    TYCHO_KEY_COUNT
+} tycho_span_key_t;
+
+const char *tycho_span_key_name(tycho_span_key_t k);
+/* tycho_span_set_attr with a well-known key: the key is not copied (its
+ * bytes still count against the byte budget) and, while the span has no
+ * attribute set by string, is found by pointer without comparing strings. */
+int tycho_span_set_key(tycho_span_t *s, tycho_span_key_t key, tycho_attr_value_t v);
 /* Events and links: NULL when dropped (counted) or on ENOMEM. */
 tycho_span_event_t *tycho_span_add_event(tycho_span_t *s, const char *name, uint64_t time_ns);
 int tycho_span_event_set_attr(tycho_span_t *s, tycho_span_event_t *ev, const char *key,

@@ -242,6 +242,62 @@ static void test_many_events_arena_growth(void **state)
     tycho_span_free(s);
 }
 
+/* A well-known key is found by pointer, or by name once a key was set by
+ * string, and costs the byte budget what a copied key would. */
+static void test_well_known_keys(void **state)
+{
+    (void)state;
+    tycho_span_t *s = tycho_span_new("k", TYCHO_SPAN_KIND_SERVER, NULL);
+    tycho_span_t *t = tycho_span_new("k", TYCHO_SPAN_KIND_SERVER, NULL);
+    assert_int_equal(tycho_span_set_key(s, TYCHO_KEY_URL_PATH, TYCHO_AV_STR("/a")), 0);
+    assert_int_equal(tycho_span_set_attr(t, "url.path", TYCHO_AV_STR("/a")), 0);
+    assert_int_equal(s->used, t->used);
+    assert_int_equal(s->attrs.items[0].utf8, TYCHO_ATTR_KEY_UTF8);
+    assert_int_equal(t->attrs.items[0].utf8, 0);
+    assert_int_equal(tycho_span_set_key(s, TYCHO_KEY_SERVER_PORT, TYCHO_AV_INT(80)), 0);
+    assert_int_equal(tycho_span_set_key(s, TYCHO_KEY_URL_PATH, TYCHO_AV_UTF8N("/b", 2)), 0);
+    assert_int_equal(s->attrs.n, 2);
+    assert_string_equal(s->attrs.items[0].v.s.p, "/b");
+    assert_int_equal(s->attrs.items[0].utf8, TYCHO_ATTR_KEY_UTF8 | TYCHO_ATTR_VALUE_UTF8);
+    /* by string, then by key: the same attribute either way */
+    assert_int_equal(tycho_span_set_attr(s, "http.route", TYCHO_AV_STR("/r")), 0);
+    assert_int_equal(tycho_span_set_key(s, TYCHO_KEY_HTTP_ROUTE, TYCHO_AV_STR("/s")), 0);
+    assert_int_equal(tycho_span_set_attr(s, "server.port", TYCHO_AV_INT(81)), 0);
+    assert_int_equal(s->attrs.n, 3);
+    assert_string_equal(tycho_span_get_attr(&s->attrs, "http.route")->v.s.p, "/s");
+    assert_int_equal(tycho_span_get_attr(&s->attrs, "server.port")->v.i, 81);
+    assert_string_equal(tycho_span_key_name(TYCHO_KEY_HTTP_ROUTE), "http.route");
+    tycho_span_free(s);
+    tycho_span_free(t);
+}
+
+/* An attribute dropped at its key after the array grew: the span keeps the
+ * grown array, so the next attribute does not land past the old one. */
+static void test_drop_after_grow(void **state)
+{
+    (void)state;
+    tycho_span_limits_t lim = TYCHO_SPAN_LIMITS_DEFAULT;
+    lim.max_bytes = 1536;
+    tycho_span_t *s = tycho_span_new("x", TYCHO_SPAN_KIND_SERVER, &lim);
+    const char *keys[] = {"k0", "k1", "k2"};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(tycho_span_set_attr(s, keys[i], TYCHO_AV_INT(i)), 0);
+    /* what is left: the array grown to 8, then 16 bytes */
+    size_t fill = lim.max_bytes - s->used - 8 /* key "f" */ - 8 * sizeof(tycho_attr_t) - 16;
+    char *v = malloc(fill);
+    memset(v, 'v', fill - 1);
+    v[fill - 1] = 0;
+    assert_int_equal(tycho_span_set_attr(s, "f", TYCHO_AV_STR(v)), 0);
+    assert_int_equal(tycho_span_set_attr(s, "a-key-of-24-bytes-long", TYCHO_AV_INT(4)), -ENOSPC);
+    assert_int_equal(tycho_span_set_attr(s, "z", TYCHO_AV_INT(5)), 0);
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(s->attrs.items[i].key, keys[i]);
+    assert_string_equal(s->attrs.items[3].v.s.p, v);
+    assert_int_equal(s->attrs.items[4].v.i, 5);
+    free(v);
+    tycho_span_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +306,8 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_limits_from_env),
         cmocka_unit_test(test_many_events_arena_growth),
+        cmocka_unit_test(test_well_known_keys),
+        cmocka_unit_test(test_drop_after_grow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
