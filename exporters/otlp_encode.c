@@ -104,27 +104,38 @@ static void f_bytes(pbw_t *w, unsigned field, const void *p, size_t n)
     put_raw(w, p, n);
 }
 
-/* A string field, valid UTF-8 on the wire. always: written even when empty
- * (a oneof member). */
-static void f_string(pbw_t *w, unsigned field, const char *s, size_t n, int always)
+/* The bytes to write for a string: s itself when utf8 (the caller knows it
+ * is valid UTF-8 without NUL), else its UTF-8 clean-up, made and recorded in
+ * the sizing pass and replayed in the writing pass. */
+static struct pbw_str str_take(pbw_t *w, const char *s, size_t n, int utf8)
 {
-    struct pbw_str str;
-    if (!w->out) {
-        const char *c = tycho_export_arena_utf8(w->a, s, n);
-        if (!c || grow((void **)&w->strs, &w->cap_strs, w->nstrs, sizeof *w->strs)) {
-            w->failed = 1;
-            return;
-        }
-        str.p = c;
-        str.n = c == s ? n : strlen(c);
-        w->strs[w->nstrs++] = str;
-    } else {
-        str = w->strs[w->istr++];
+    struct pbw_str str = {s, n};
+    if (utf8) return str;
+    if (w->out) return w->strs[w->istr++];
+    const char *c = tycho_export_arena_utf8(w->a, s, n);
+    if (!c || grow((void **)&w->strs, &w->cap_strs, w->nstrs, sizeof *w->strs)) {
+        w->failed = 1;
+        return (struct pbw_str){"", 0};
     }
+    str.p = c;
+    str.n = c == s ? n : strlen(c);
+    w->strs[w->nstrs++] = str;
+    return str;
+}
+
+/* always: written even when empty (a oneof member). */
+static void put_string(pbw_t *w, unsigned field, struct pbw_str str, int always)
+{
     if (!str.n && !always) return;
     put_tag(w, field, 2);
     put_varint(w, str.n);
     put_raw(w, str.p, str.n);
+}
+
+/* A string field, valid UTF-8 on the wire. */
+static void f_string(pbw_t *w, unsigned field, const char *s, size_t n, int always)
+{
+    put_string(w, field, str_take(w, s, n, 0), always);
 }
 
 static pbw_msg_t msg_begin(pbw_t *w, unsigned field)
@@ -151,16 +162,28 @@ static void msg_end(pbw_t *w, unsigned field, pbw_msg_t m)
     w->len += tycho_pb_varint_size((uint64_t)field << 3 | 2) + tycho_pb_varint_size(body);
 }
 
-/* KeyValue {key = 1, value = 2} with AnyValue {string_value = 1, bool_value
- * = 2, int_value = 3, double_value = 4, array_value = 5}. */
-static void kv_attr(pbw_t *w, unsigned field, const tycho_attr_t *at)
+/* AnyValue {string_value = 1, bool_value = 2, int_value = 3, double_value =
+ * 4}: its body's size (str: a string attribute's bytes), then the body. */
+static size_t any_value_size(const tycho_attr_t *at, struct pbw_str str)
 {
-    pbw_msg_t kv = msg_begin(w, field);
-    f_string(w, 1, at->key, strlen(at->key), 0);
-    pbw_msg_t v = msg_begin(w, 2);
     switch (at->type) {
     case TYCHO_ATTR_STRING:
-        f_string(w, 1, at->v.s.p, at->v.s.n, 1);
+        return tycho_pb_len_size(str.n);
+    case TYCHO_ATTR_BOOL:
+        return 2;
+    case TYCHO_ATTR_INT:
+        return 1 + tycho_pb_varint_size((uint64_t)at->v.i);
+    case TYCHO_ATTR_DOUBLE:
+        return 9;
+    }
+    return 0;
+}
+
+static void any_value(pbw_t *w, const tycho_attr_t *at, struct pbw_str str)
+{
+    switch (at->type) {
+    case TYCHO_ATTR_STRING:
+        put_string(w, 1, str, 1);
         break;
     case TYCHO_ATTR_BOOL:
         put_tag(w, 2, 0);
@@ -178,8 +201,23 @@ static void kv_attr(pbw_t *w, unsigned field, const tycho_attr_t *at)
         break;
     }
     }
-    msg_end(w, 2, v);
-    msg_end(w, field, kv);
+}
+
+/* KeyValue {key = 1, value = 2}. Its lengths follow from the strings' (a
+ * key is never empty), so unlike other messages it takes no size slots. */
+static void kv_attr(pbw_t *w, unsigned field, const tycho_attr_t *at)
+{
+    struct pbw_str key = str_take(w, at->key, strlen(at->key), at->utf8 & TYCHO_ATTR_KEY_UTF8);
+    struct pbw_str val = {"", 0};
+    if (at->type == TYCHO_ATTR_STRING)
+        val = str_take(w, at->v.s.p, at->v.s.n, at->utf8 & TYCHO_ATTR_VALUE_UTF8);
+    size_t vlen = any_value_size(at, val);
+    put_tag(w, field, 2);
+    put_varint(w, tycho_pb_len_size(key.n) + tycho_pb_len_size(vlen));
+    put_string(w, 1, key, 1);
+    put_tag(w, 2, 2);
+    put_varint(w, vlen);
+    any_value(w, at, val);
 }
 
 static void attrs(pbw_t *w, unsigned field, const tycho_attrs_t *in)

@@ -185,6 +185,40 @@ static void test_otlp_wire(void **state)
     tycho_span_free(bare);
 }
 
+/* Well-known keys and values set as UTF-8 go out unchecked, the others
+ * cleaned up, in the same bytes protobuf-c packs. */
+static void test_otlp_known_keys(void **state)
+{
+    (void)state;
+    tycho_span_t *s = tycho_span_new("GET /k", TYCHO_SPAN_KIND_SERVER, NULL);
+    tycho_span_set_key(s, TYCHO_KEY_HTTP_REQUEST_METHOD, TYCHO_AV_UTF8N("GET", 3));
+    tycho_span_set_key(s, TYCHO_KEY_URL_PATH, TYCHO_AV_STRN("/\xff\0", 3));
+    tycho_span_set_key(s, TYCHO_KEY_HTTP_RESPONSE_STATUS_CODE, TYCHO_AV_INT(200));
+    tycho_span_set_key(s, TYCHO_KEY_USER_AGENT_ORIGINAL, TYCHO_AV_STRN("", 0));
+    tycho_span_set_attr(s, "lua.\xc3", TYCHO_AV_BOOL(1));
+    tycho_span_set_key(s, TYCHO_KEY_SERVER_PORT, TYCHO_AV_INT(-1));
+    tycho_span_end(s, 0);
+    tycho_buf_t out = TYCHO_BUF_INIT;
+    assert_int_equal(tycho_otlp_encode_traces(NULL, &s, 1, &out), 0);
+    Tycho__Otlp__ExportTraceServiceRequest *r =
+        tycho__otlp__export_trace_service_request__unpack(NULL, out.len, (uint8_t *)out.data);
+    assert_non_null(r);
+    assert_canonical(&r->base, &out);
+    Tycho__Otlp__Span *m = r->resource_spans[0]->scope_spans[0]->spans[0];
+    assert_int_equal(m->n_attributes, 6);
+    assert_string_equal(m->attributes[0]->key, "http.request.method");
+    assert_string_equal(m->attributes[0]->value->string_value, "GET");
+    assert_string_equal(m->attributes[1]->value->string_value, "/\xEF\xBF\xBD\xEF\xBF\xBD");
+    assert_int_equal(m->attributes[2]->value->int_value, 200);
+    assert_string_equal(m->attributes[3]->value->string_value, "");
+    assert_string_equal(m->attributes[4]->key, "lua.\xEF\xBF\xBD");
+    assert_string_equal(m->attributes[5]->key, "server.port");
+    assert_int_equal(m->attributes[5]->value->int_value, -1);
+    tycho__otlp__export_trace_service_request__free_unpacked(r, NULL);
+    tycho_buf_free(&out);
+    tycho_span_free(s);
+}
+
 static void test_otlp(void **state)
 {
     (void)state;
@@ -740,11 +774,17 @@ static void test_loki_encode(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_utf8),        cmocka_unit_test(test_snappy_block),
-        cmocka_unit_test(test_otlp),        cmocka_unit_test(test_otlp_response),
-        cmocka_unit_test(test_otlp_wire),   cmocka_unit_test(test_remote_write),
-        cmocka_unit_test(test_loki_time),   cmocka_unit_test(test_loki_entry),
-        cmocka_unit_test(test_loki_encode), cmocka_unit_test(test_loki_wire_edges),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_snappy_block),
+        cmocka_unit_test(test_otlp),
+        cmocka_unit_test(test_otlp_response),
+        cmocka_unit_test(test_otlp_wire),
+        cmocka_unit_test(test_otlp_known_keys),
+        cmocka_unit_test(test_remote_write),
+        cmocka_unit_test(test_loki_time),
+        cmocka_unit_test(test_loki_entry),
+        cmocka_unit_test(test_loki_encode),
+        cmocka_unit_test(test_loki_wire_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
