@@ -244,13 +244,30 @@ out:
 
 /* --- accounting -------------------------------------------------------------- */
 
+/* The rings in use: the private ones claimed so far, then the shared one
+ * (index rings - 1 maps to it). Slots past the claimed ones were never
+ * touched (their counters are zero, their rings empty): the consumer and the
+ * counters skip them, which made every drain pass walk all max_producers + 1
+ * slots, several times per pass. A slot claimed but not yet ready is still
+ * listed (check ready). */
+static unsigned rings_in_use(const tycho_logsink_t *s)
+{
+    unsigned n = atomic_load_explicit(&((tycho_logsink_t *)s)->nclaimed, memory_order_acquire);
+    return (n < s->o.max_producers ? n : s->o.max_producers) + 1;
+}
+
+static struct producer *ring_at(const tycho_logsink_t *s, unsigned i, unsigned rings)
+{
+    return &s->prods[i + 1 == rings ? s->o.max_producers : i];
+}
+
 uint64_t tycho_logsink_dropped(const tycho_logsink_t *s, tycho_drop_reason_t reason)
 {
     if ((unsigned)reason >= TYCHO_DROP_COUNT_) return 0;
     tycho_logsink_t *m = (tycho_logsink_t *)s;
     uint64_t n = atomic_load_explicit(&m->consumer_dropped[reason], memory_order_relaxed);
-    for (unsigned i = 0; i <= s->o.max_producers; i++)
-        n += atomic_load_explicit(&m->prods[i].dropped[reason], memory_order_relaxed);
+    for (unsigned i = 0, rings = rings_in_use(s); i < rings; i++)
+        n += atomic_load_explicit(&ring_at(s, i, rings)->dropped[reason], memory_order_relaxed);
     if (reason == TYCHO_DROP_QUEUE_FULL)
         n += atomic_load_explicit(&m->contended, memory_order_relaxed);
     return n;
@@ -266,11 +283,11 @@ static uint64_t dropped_total(const tycho_logsink_t *s)
 
 size_t tycho_logsink_queued(const tycho_logsink_t *s)
 {
-    tycho_logsink_t *m = (tycho_logsink_t *)s;
     uint64_t n = 0;
-    for (unsigned i = 0; i <= s->o.max_producers; i++) {
-        uint64_t popped = atomic_load_explicit(&m->prods[i].popped, memory_order_relaxed);
-        uint64_t pushed = atomic_load_explicit(&m->prods[i].pushed, memory_order_relaxed);
+    for (unsigned i = 0, rings = rings_in_use(s); i < rings; i++) {
+        struct producer *p = ring_at(s, i, rings);
+        uint64_t popped = atomic_load_explicit(&p->popped, memory_order_relaxed);
+        uint64_t pushed = atomic_load_explicit(&p->pushed, memory_order_relaxed);
         if (pushed > popped) n += pushed - popped;
     }
     return (size_t)n;
@@ -360,8 +377,9 @@ static size_t fill_batch(tycho_logsink_t *s, bool force_report)
     bool progress = true;
     while (progress && s->batch_len < BATCH_TARGET) {
         progress = false;
-        for (unsigned i = 0; i <= s->o.max_producers && s->batch_len < BATCH_TARGET; i++) {
-            struct producer *p = &s->prods[i];
+        unsigned rings = rings_in_use(s);
+        for (unsigned i = 0; i < rings && s->batch_len < BATCH_TARGET; i++) {
+            struct producer *p = ring_at(s, i, rings);
             if (atomic_load_explicit(&p->ready, memory_order_acquire) != 1) continue;
             size_t h = atomic_load_explicit(&p->head, memory_order_relaxed);
             size_t t = atomic_load_explicit(&p->tail, memory_order_acquire);
@@ -513,8 +531,8 @@ static void discard_rings(tycho_logsink_t *s)
 {
     uint64_t lost = count_lines(s->batch + s->batch_off, s->batch_len - s->batch_off);
     s->batch_off = s->batch_len = 0;
-    for (unsigned i = 0; i <= s->o.max_producers; i++) {
-        struct producer *p = &s->prods[i];
+    for (unsigned i = 0, rings = rings_in_use(s); i < rings; i++) {
+        struct producer *p = ring_at(s, i, rings);
         if (atomic_load_explicit(&p->ready, memory_order_acquire) != 1) continue;
         size_t t = atomic_load_explicit(&p->tail, memory_order_acquire);
         uint64_t popped = atomic_load_explicit(&p->popped, memory_order_relaxed);
