@@ -185,29 +185,54 @@ static int64_t days_from_epoch(int y, int m, int d)
     return days - 719162; /* 0001-01-01 .. 1970-01-01 */
 }
 
-int tycho_loki_parse_time(const char *s, size_t n, int64_t *ns)
+/* "YYYY-MM-DDTHH:MM:SS" (T also t or a space), s[0..19), to unix seconds.
+ * 0 or -1. */
+static int read_second(const char *s, int64_t *secs)
 {
-    const char *p = s, *e = s + n;
     int v[6];
     static const int width[6] = {4, 2, 2, 2, 2, 2};
     static const char sep[6] = {'-', '-', 'T', ':', ':', 0};
     for (int f = 0; f < 6; f++) {
-        if (e - p < width[f]) return -1;
         int x = 0;
         for (int i = 0; i < width[f]; i++) {
-            if (!is_digit(p[i])) return -1;
-            x = x * 10 + (p[i] - '0');
+            if (!is_digit(s[i])) return -1;
+            x = x * 10 + (s[i] - '0');
         }
         v[f] = x;
-        p += width[f];
-        if (sep[f]) {
-            if (p >= e) return -1;
-            if (f == 2 ? (*p != 'T' && *p != 't' && *p != ' ') : *p != sep[f]) return -1;
-            p++;
-        }
+        s += width[f];
+        if (sep[f] && (f == 2 ? (*s != 'T' && *s != 't' && *s != ' ') : *s != sep[f])) return -1;
+        s += sep[f] != 0;
     }
     if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
         return -1;
+    *secs = days_from_epoch(v[0], v[1], v[2]) * 86400 + v[3] * 3600 + v[4] * 60 + v[5];
+    return 0;
+}
+
+/* The second read last on this thread: lines come in time order, many a
+ * second, so most repeat it (as log.c formats it once a second). */
+static _Thread_local struct {
+    int ok; /* text holds a readable second */
+    char text[19];
+    int64_t secs;
+} t_second;
+
+static int cached_second(const char *s, int64_t *secs)
+{
+    if (!t_second.ok || memcmp(s, t_second.text, sizeof t_second.text) != 0) {
+        if (read_second(s, &t_second.secs) != 0) return -1;
+        memcpy(t_second.text, s, sizeof t_second.text);
+        t_second.ok = 1;
+    }
+    *secs = t_second.secs;
+    return 0;
+}
+
+int tycho_loki_parse_time(const char *s, size_t n, int64_t *ns)
+{
+    const char *p = s + 19, *e = s + n;
+    int64_t t;
+    if (n < 19 || cached_second(s, &t) != 0) return -1;
     int64_t frac = 0;
     if (p < e && *p == '.') {
         p++;
@@ -233,7 +258,6 @@ int tycho_loki_parse_time(const char *s, size_t n, int64_t *ns)
         return -1;
     }
     if (p != e) return -1;
-    int64_t t = days_from_epoch(v[0], v[1], v[2]) * 86400 + v[3] * 3600 + v[4] * 60 + v[5];
     /* unix ns fit years 1677-2262 only: a time outside is no time */
     if (__builtin_mul_overflow(t - offset, (int64_t)1000000000, &t) ||
         __builtin_add_overflow(t, frac, ns))
@@ -278,58 +302,115 @@ static const char *const field_names[F_COUNT] = {"time",     "level",   "service
                                                  "trace_id", "span_id", "request_id"};
 static const size_t field_lens[F_COUNT] = {4, 5, 7, 8, 7, 10};
 
-tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, unsigned flags)
-{
-    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-        len--;
+/* The fields found so far: a string value's body (still escaped when esc). */
+typedef struct scan {
     struct {
         const char *p;
         size_t n;
         int esc;
     } f[F_COUNT];
-    memset(f, 0, sizeof f);
-    int found = 0;
+    int found;
+} scan_t;
 
-    const char *p = line, *e = line + len;
+/* Takes the string value vs..vend (quotes included) as field i: the first
+ * occurrence wins, an oversized one is not a field. */
+static void take(scan_t *sc, int i, const char *vs, const char *vend, int esc)
+{
+    size_t n = (size_t)(vend - vs - 2);
+    if (sc->f[i].p || n > MAX_FIELD * 6) return;
+    sc->f[i].p = vs + 1;
+    sc->f[i].n = n;
+    sc->f[i].esc = esc;
+    sc->found++;
+}
+
+static int field_index(const char *k, size_t kn)
+{
+    for (int i = 0; i < F_COUNT; i++)
+        if (field_lens[i] == kn && memcmp(field_names[i], k, kn) == 0) return i;
+    return -1;
+}
+
+/* The general scan of the members from p (just inside the object) until
+ * every field is found or the JSON stops making sense. */
+static void scan_members(const char *p, const char *e, scan_t *sc)
+{
     p = ws(p, e);
-    if (p < e && *p == '{') {
+    while (sc->found < F_COUNT && p < e && *p == '"') {
+        int kesc, vesc = 0;
+        const char *kend = string_end(p, e, &kesc);
+        if (!kend) return;
+        const char *k = p + 1;
+        size_t kn = (size_t)(kend - 1 - k);
+        p = ws(kend, e);
+        if (p >= e || *p != ':') return;
         p = ws(p + 1, e);
-        while (found < F_COUNT && p < e && *p == '"') {
-            int kesc, vesc = 0;
-            const char *kend = string_end(p, e, &kesc);
-            if (!kend) break;
-            const char *k = p + 1;
-            size_t kn = (size_t)(kend - 1 - k);
-            p = ws(kend, e);
-            if (p >= e || *p != ':') break;
-            p = ws(p + 1, e);
-            if (p >= e) break;
-            const char *vs = p, *vend;
-            if (*p == '"') {
-                if (!(vend = string_end(p, e, &vesc))) break;
-                if (!kesc)
-                    for (int i = 0; i < F_COUNT; i++)
-                        if (field_lens[i] == kn && memcmp(field_names[i], k, kn) == 0 && !f[i].p &&
-                            (size_t)(vend - vs - 2) <= MAX_FIELD * 6) {
-                            f[i].p = vs + 1;
-                            f[i].n = (size_t)(vend - vs - 2);
-                            f[i].esc = vesc;
-                            found++;
-                        }
-            } else if (!(vend = value_end(p, e))) {
-                break;
-            }
-            p = ws(vend, e);
-            if (p < e && *p == ',')
-                p = ws(p + 1, e);
-            else
-                break;
+        if (p >= e) return;
+        const char *vs = p, *vend;
+        if (*p == '"') {
+            if (!(vend = string_end(p, e, &vesc))) return;
+            int i = kesc ? -1 : field_index(k, kn);
+            if (i >= 0) take(sc, i, vs, vend, vesc);
+        } else if (!(vend = value_end(p, e))) {
+            return;
         }
+        p = ws(vend, e);
+        if (p >= e || *p != ',') return;
+        p = ws(p + 1, e);
     }
+}
 
+/* The members tycho's logger writes first, in its order (log.c
+ * tycho_log_write: time, level, msg, service, then whichever of the context
+ * ids are set), each key with its quotes and colon; -1: not a field. */
+static const struct {
+    const char *key;
+    size_t len;
+    int field;
+} logger_keys[] = {
+    {"\"time\":", 7, F_TIME},
+    {"\"level\":", 8, F_LEVEL},
+    {"\"msg\":", 6, -1},
+    {"\"service\":", 10, F_SERVICE},
+    {"\"request_id\":", 13, F_REQUEST},
+    {"\"trace_id\":", 11, F_TRACE},
+    {"\"span_id\":", 10, F_SPAN},
+};
+#define LOGGER_KEYS (sizeof logger_keys / sizeof logger_keys[0])
+
+/* The fast path for lines of tycho's logger: from p (just inside the object)
+ * takes the members that come exactly as the logger writes them (a key of
+ * logger_keys, later in the table than the previous one, a string value, a
+ * comma, no whitespace), which is what the general scan would take from
+ * them. Returns where the general scan goes on: the first member that is
+ * not such. */
+static const char *scan_logger_start(const char *p, const char *e, scan_t *sc)
+{
+    size_t next = 0;
+    while (next < LOGGER_KEYS) {
+        size_t k = next;
+        while (k < LOGGER_KEYS && ((size_t)(e - p) <= logger_keys[k].len ||
+                                   memcmp(p, logger_keys[k].key, logger_keys[k].len) != 0))
+            k++;
+        if (k == LOGGER_KEYS) break;
+        const char *vs = p + logger_keys[k].len, *vend;
+        int esc;
+        if (*vs != '"' || !(vend = string_end(vs, e, &esc)) || vend >= e || *vend != ',') break;
+        if (logger_keys[k].field >= 0) take(sc, logger_keys[k].field, vs, vend, esc);
+        p = vend + 1;
+        next = k + 1;
+    }
+    return p;
+}
+
+/* The entry holding a copy of the line, with room after it for the fields
+ * copied by copy_field. */
+static tycho_loki_entry_t *entry_alloc(const char *line, size_t len, const scan_t *sc,
+                                       unsigned flags)
+{
     size_t need = sizeof(tycho_loki_entry_t) + len + 1;
     for (int i = F_SERVICE; i < F_COUNT; i++)
-        if (f[i].p) need += f[i].n + 1;
+        if (sc->f[i].p) need += sc->f[i].n + 1;
     tycho_loki_entry_t *en = malloc(need);
     if (!en) return NULL;
     memset(en, 0, sizeof *en);
@@ -339,36 +420,59 @@ tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, unsigned 
     d[len] = 0;
     en->line = d;
     en->line_len = len;
-    d += len + 1;
     en->mem = need;
+    return en;
+}
 
+static const char *read_level(const scan_t *sc)
+{
     char tmp[MAX_FIELD * 6 + 1];
-    if (f[F_TIME].p && !f[F_TIME].esc)
-        en->has_time = tycho_loki_parse_time(f[F_TIME].p, f[F_TIME].n, &en->ts_ns) == 0;
-    en->level = "unknown";
-    if (f[F_LEVEL].p) {
-        size_t n = f[F_LEVEL].esc ? unescape(f[F_LEVEL].p, f[F_LEVEL].n, tmp) : f[F_LEVEL].n;
-        en->level = norm_level(f[F_LEVEL].esc ? tmp : f[F_LEVEL].p, n);
+    if (!sc->f[F_LEVEL].p) return "unknown";
+    if (!sc->f[F_LEVEL].esc) return norm_level(sc->f[F_LEVEL].p, sc->f[F_LEVEL].n);
+    size_t n = unescape(sc->f[F_LEVEL].p, sc->f[F_LEVEL].n, tmp);
+    return norm_level(tmp, n);
+}
+
+/* Copies field i (unescaped) to d (room for its escaped length + 1).
+ * Returns it when it is a usable label or id, else NULL. */
+static const char *copy_field(const scan_t *sc, int i, int utf8, char *d)
+{
+    size_t n;
+    if (sc->f[i].esc) {
+        n = unescape(sc->f[i].p, sc->f[i].n, d);
+    } else {
+        memcpy(d, sc->f[i].p, sc->f[i].n);
+        n = sc->f[i].n;
+        d[n] = 0;
     }
+    /* bounded, printable, valid UTF-8: anything else is not a label or id.
+     * An unescaped piece of a line known to be valid UTF-8 is valid too
+     * (it lies between ASCII quotes); an unescaped \u may not be. */
+    int ok = n > 0 && n <= MAX_FIELD && ((utf8 && !sc->f[i].esc) || tycho_export_utf8_valid(d, n));
+    return ok && !has_control(d, n) ? d : NULL;
+}
+
+tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, unsigned flags)
+{
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    scan_t sc;
+    memset(&sc, 0, sizeof sc);
+    const char *p = ws(line, line + len), *e = line + len;
+    if (p < e && *p == '{') scan_members(scan_logger_start(p + 1, e, &sc), e, &sc);
+
+    tycho_loki_entry_t *en = entry_alloc(line, len, &sc, flags);
+    if (!en) return NULL;
+    if (sc.f[F_TIME].p && !sc.f[F_TIME].esc)
+        en->has_time = tycho_loki_parse_time(sc.f[F_TIME].p, sc.f[F_TIME].n, &en->ts_ns) == 0;
+    en->level = read_level(&sc);
     const char **dst[F_COUNT] = {NULL,          NULL,         &en->service,
                                  &en->trace_id, &en->span_id, &en->request_id};
+    char *d = (char *)(en + 1) + len + 1;
     for (int i = F_SERVICE; i < F_COUNT; i++) {
-        if (!f[i].p) continue;
-        size_t n;
-        if (f[i].esc) {
-            n = unescape(f[i].p, f[i].n, d);
-        } else {
-            memcpy(d, f[i].p, f[i].n);
-            n = f[i].n;
-            d[n] = 0;
-        }
-        /* bounded, printable, valid UTF-8: anything else is not a label or id.
-         * An unescaped piece of a line known to be valid UTF-8 is valid too
-         * (it lies between ASCII quotes); an unescaped \u may not be. */
-        int ok =
-            n > 0 && n <= MAX_FIELD && ((en->utf8 && !f[i].esc) || tycho_export_utf8_valid(d, n));
-        if (ok && !has_control(d, n)) *dst[i] = d;
-        d += f[i].n + 1;
+        if (!sc.f[i].p) continue;
+        *dst[i] = copy_field(&sc, i, en->utf8, d);
+        d += sc.f[i].n + 1;
     }
     return en;
 }
