@@ -488,6 +488,12 @@ static void test_loki_time(void **state)
     const char *t1 = "2026-11-25T16:22:32.123456789Z";
     assert_int_equal(tycho_loki_parse_time(t1, strlen(t1), &ns), 0);
     assert_int_equal(ns, 1795623752123456789LL);
+    /* the same second again (read from the cache), then its rest is still checked */
+    const char *t1b = "2026-11-25T16:22:32.000000001Z";
+    assert_int_equal(tycho_loki_parse_time(t1b, strlen(t1b), &ns), 0);
+    assert_int_equal(ns, 1795623752000000001LL);
+    assert_int_equal(tycho_loki_parse_time("2026-11-25T16:22:32x", 20, &ns), -1);
+    assert_int_equal(tycho_loki_parse_time(t1, 19, &ns), -1);
     const char *t2 = "2026-11-25T17:22:32.5+01:00";
     assert_int_equal(tycho_loki_parse_time(t2, strlen(t2), &ns), 0);
     assert_int_equal(ns, 1795623752500000000LL);
@@ -625,6 +631,69 @@ static void test_loki_entry(void **state)
     e = tycho_loki_entry_new(l6, strlen(l6), TYCHO_LOKI_LINE_UTF8);
     assert_null(e->span_id);
     assert_string_equal(e->trace_id, "\xEF\xBF\xBDx");
+    free(e);
+}
+
+static void assert_same_str(const char *a, const char *b)
+{
+    if (!a || !b)
+        assert_true(a == b);
+    else
+        assert_string_equal(a, b);
+}
+
+/* The fast path for the logger's lines takes what the general scan takes:
+ * each line here is read as its twin, which differs only in ways that keep
+ * it off the fast path (whitespace, key order). */
+static void test_loki_logger_lines(void **state)
+{
+    (void)state;
+    static const char *const pairs[][2] = {
+        /* as tycho_log_write writes it */
+        {"{\"time\":\"2026-11-26T00:25:57.343358669Z\",\"level\":\"info\",\"msg\":\"hello\","
+         "\"service\":\"tycho\",\"request_id\":\"r1\",\"trace_id\":\"t1\",\"span_id\":\"s1\","
+         "\"route\":\"/hello\"}\n",
+         "{ \"time\" : \"2026-11-26T00:25:57.343358669Z\", \"level\": \"info\", \"msg\": \"hello\","
+         " \"service\": \"tycho\", \"request_id\": \"r1\", \"trace_id\": \"t1\", \"span_id\": "
+         "\"s1\","
+         " \"route\": \"/hello\"}"},
+        /* no context ids: a later member of the same name is taken */
+        {"{\"time\":\"2026-11-26T00:25:57Z\",\"level\":\"warn\",\"msg\":\"m\",\"service\":\"s\","
+         "\"x\":1,\"trace_id\":\"late\",\"level\":\"error\"}",
+         "{\"level\":\"warn\",\"time\":\"2026-11-26T00:25:57Z\",\"msg\":\"m\",\"service\":\"s\","
+         "\"x\":1,\"trace_id\":\"late\",\"level\":\"error\"}"},
+        /* escapes in the values, a key repeated out of order */
+        {"{\"time\":\"2026-11-26T00:25:57Z\",\"level\":\"\\u0045RROR\",\"msg\":\"a\\\"b\","
+         "\"service\":\"s\\\\\",\"level\":\"info\",\"span_id\":\"p\"}",
+         "{\"level\":\"\\u0045RROR\",\"time\":\"2026-11-26T00:25:57Z\",\"msg\":\"a\\\"b\","
+         "\"service\":\"s\\\\\",\"level\":\"info\",\"span_id\":\"p\"}"},
+        /* a value that is not a string, damage inside the start */
+        {"{\"time\":\"2026-11-26T00:25:57Z\",\"level\":\"info\",\"msg\":null,\"service\":\"s\"}",
+         "{\"level\":\"info\",\"time\":\"2026-11-26T00:25:57Z\",\"msg\":null,\"service\":\"s\"}"},
+        {"{\"time\":\"2026-11-26T00:25:57Z\",\"level\":\"debug\",\"msg\":\"cut",
+         "{\"level\":\"debug\",\"time\":\"2026-11-26T00:25:57Z\",\"msg\":\"cut"},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        tycho_loki_entry_t *a = tycho_loki_entry_new(pairs[i][0], strlen(pairs[i][0]), 0);
+        tycho_loki_entry_t *b = tycho_loki_entry_new(pairs[i][1], strlen(pairs[i][1]), 0);
+        assert_int_equal(a->has_time, 1);
+        assert_int_equal(a->has_time, b->has_time);
+        assert_true(a->ts_ns == b->ts_ns);
+        assert_string_equal(a->level, b->level);
+        assert_same_str(a->service, b->service);
+        assert_same_str(a->trace_id, b->trace_id);
+        assert_same_str(a->span_id, b->span_id);
+        assert_same_str(a->request_id, b->request_id);
+        free(a);
+        free(b);
+    }
+    tycho_loki_entry_t *e = tycho_loki_entry_new(pairs[1][0], strlen(pairs[1][0]), 0);
+    assert_string_equal(e->level, "warn");
+    assert_string_equal(e->trace_id, "late");
+    free(e);
+    e = tycho_loki_entry_new(pairs[2][0], strlen(pairs[2][0]), 0);
+    assert_string_equal(e->level, "error");
+    assert_string_equal(e->service, "s\\");
     free(e);
 }
 
@@ -783,6 +852,7 @@ int main(void)
         cmocka_unit_test(test_remote_write),
         cmocka_unit_test(test_loki_time),
         cmocka_unit_test(test_loki_entry),
+        cmocka_unit_test(test_loki_logger_lines),
         cmocka_unit_test(test_loki_encode),
         cmocka_unit_test(test_loki_wire_edges),
     };
