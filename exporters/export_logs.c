@@ -12,6 +12,7 @@ static size_t queued(const export_pipe_t *p)
     return ((const logs_pipe_t *)p)->n;
 }
 
+/* The oldest entry leaves the queue; its memory stays until release. */
 static tycho_loki_entry_t *pop(logs_pipe_t *l)
 {
     tycho_loki_entry_t *en = l->q[l->head];
@@ -20,6 +21,20 @@ static tycho_loki_entry_t *pop(logs_pipe_t *l)
     l->queued_line_bytes -= en->line_len;
     export_mem_release(l->base.e, en->mem);
     return en;
+}
+
+/* Frees the oldest popped entry not released yet. */
+static void release(logs_pipe_t *l)
+{
+    tycho_export_fifo_release(&l->mem);
+}
+
+static void discard_queue(logs_pipe_t *l)
+{
+    while (l->n) {
+        pop(l);
+        release(l);
+    }
 }
 
 static int produce(export_pipe_t *p, int force, tycho_buf_t *body, size_t *items,
@@ -46,7 +61,7 @@ static int produce(export_pipe_t *p, int force, tycho_buf_t *body, size_t *items
     int rc = tycho_loki_encode(batch, k, &o, body);
     tycho_export_buf_recycle(&l->scratch);
     for (size_t i = 0; i < k; i++)
-        free(batch[i]);
+        release(l);
     free(batch);
     if (rc != 0) {
         export_pipe_drop(p, TYCHO_DROP_EXPORT_FAILED, k);
@@ -61,16 +76,15 @@ static void drop_all(export_pipe_t *p, tycho_drop_reason_t reason)
 {
     logs_pipe_t *l = (logs_pipe_t *)p;
     size_t n = l->n;
-    while (l->n)
-        free(pop(l));
+    discard_queue(l);
     export_pipe_drop(p, reason, n);
 }
 
 static void destroy(export_pipe_t *p)
 {
     logs_pipe_t *l = (logs_pipe_t *)p;
-    while (l->n)
-        free(pop(l));
+    discard_queue(l);
+    tycho_export_fifo_free(&l->mem);
     free(l->q);
     l->q = NULL;
     tycho_buf_free(&l->scratch);
@@ -104,6 +118,17 @@ int export_logs_init(tycho_exporters_t *e, char *err, size_t errlen)
     return 0;
 }
 
+/* An entry's memory: counted against the exporters' byte budget first (a
+ * tycho_loki_alloc_fn). */
+static void *entry_mem(void *ud, size_t n)
+{
+    logs_pipe_t *l = ud;
+    if (export_mem_reserve(l->base.e, n) != 0) return NULL;
+    void *m = tycho_export_fifo_alloc(&l->mem, n);
+    if (!m) export_mem_release(l->base.e, n);
+    return m;
+}
+
 void export_logs_add(tycho_exporters_t *e, const char *line, size_t len, unsigned flags)
 {
     logs_pipe_t *l = &e->logs;
@@ -120,14 +145,13 @@ void export_logs_add(tycho_exporters_t *e, const char *line, size_t len, unsigne
         export_pipe_drop(p, TYCHO_DROP_QUEUE_FULL, 1);
         return;
     }
-    tycho_loki_entry_t *en = tycho_loki_entry_new(line, len, flags);
-    if (en && !en->has_time) en->ts_ns = (int64_t)export_wall_ns();
-    if (!en || export_mem_reserve(e, en->mem) != 0) {
-        free(en);
+    tycho_loki_entry_t *en = tycho_loki_entry_make(line, len, flags, entry_mem, l);
+    if (!en) {
         export_pipe_drop(p, TYCHO_DROP_QUEUE_FULL, 1);
         export_pipe_depth(p);
         return;
     }
+    if (!en->has_time) en->ts_ns = (int64_t)export_wall_ns();
     l->q[(l->head + l->n) % l->cap] = en;
     l->n++;
     l->queued_line_bytes += en->line_len;

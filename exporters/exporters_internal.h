@@ -12,6 +12,7 @@
 
 #include "aws/credentials.h"
 #include "exporters/export_config.h"
+#include "exporters/export_fifo.h"
 #include "exporters/export_sender.h"
 #include "exporters/exporters.h"
 #include "net/http_client.h"
@@ -79,7 +80,8 @@ typedef struct logs_pipe {
     struct tycho_loki_entry **q;
     size_t cap, head, n;
     size_t queued_line_bytes;
-    tycho_buf_t scratch; /* the packed push before snappy, reused */
+    tycho_export_fifo_t mem; /* the queued entries, released in queue order */
+    tycho_buf_t scratch;     /* the packed push before snappy, reused */
 } logs_pipe_t;
 
 struct tycho_exporters {

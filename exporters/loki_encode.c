@@ -406,12 +406,12 @@ static const char *scan_logger_start(const char *p, const char *e, scan_t *sc)
 /* The entry holding a copy of the line, with room after it for the fields
  * copied by copy_field. */
 static tycho_loki_entry_t *entry_alloc(const char *line, size_t len, const scan_t *sc,
-                                       unsigned flags)
+                                       unsigned flags, tycho_loki_alloc_fn alloc, void *ud)
 {
     size_t need = sizeof(tycho_loki_entry_t) + len + 1;
     for (int i = F_SERVICE; i < F_COUNT; i++)
         if (sc->f[i].p) need += sc->f[i].n + 1;
-    tycho_loki_entry_t *en = malloc(need);
+    tycho_loki_entry_t *en = alloc(ud, need);
     if (!en) return NULL;
     memset(en, 0, sizeof *en);
     en->utf8 = (flags & TYCHO_LOKI_LINE_UTF8) != 0;
@@ -452,7 +452,19 @@ static const char *copy_field(const scan_t *sc, int i, int utf8, char *d)
     return ok && !has_control(d, n) ? d : NULL;
 }
 
+static void *heap(void *ud, size_t n)
+{
+    (void)ud;
+    return malloc(n);
+}
+
 tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, unsigned flags)
+{
+    return tycho_loki_entry_make(line, len, flags, heap, NULL);
+}
+
+tycho_loki_entry_t *tycho_loki_entry_make(const char *line, size_t len, unsigned flags,
+                                          tycho_loki_alloc_fn alloc, void *ud)
 {
     while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
         len--;
@@ -461,7 +473,7 @@ tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, unsigned 
     const char *p = ws(line, line + len), *e = line + len;
     if (p < e && *p == '{') scan_members(scan_logger_start(p + 1, e, &sc), e, &sc);
 
-    tycho_loki_entry_t *en = entry_alloc(line, len, &sc, flags);
+    tycho_loki_entry_t *en = entry_alloc(line, len, &sc, flags, alloc, ud);
     if (!en) return NULL;
     if (sc.f[F_TIME].p && !sc.f[F_TIME].esc)
         en->has_time = tycho_loki_parse_time(sc.f[F_TIME].p, sc.f[F_TIME].n, &en->ts_ns) == 0;

@@ -18,8 +18,9 @@
 #define TYCHO_LOKI_CONTENT_TYPE_PROTOBUF "application/x-protobuf"
 #define TYCHO_LOKI_CONTENT_TYPE_JSON "application/json"
 
-/* One queued line, in a single allocation (free with free()). The string
- * fields point into it and are NUL-terminated; NULL when absent. */
+/* One queued line, in a single allocation (tycho_loki_entry_new: free with
+ * free()). The string fields point into it and are NUL-terminated; NULL when
+ * absent. */
 typedef struct tycho_loki_entry {
     int64_t ts_ns;    /* the line's "time"; 0 when has_time is 0 (the caller stamps it) */
     int has_time;     /* the line had a readable "time" */
@@ -41,6 +42,14 @@ typedef struct tycho_loki_entry {
  * without a readable time get has_time 0: the caller stamps ts_ns (so the
  * clock is read only for them). NULL on ENOMEM. */
 tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, unsigned flags);
+
+/* Gives n bytes aligned for any type, or NULL (the entry is not made). */
+typedef void *(*tycho_loki_alloc_fn)(void *ud, size_t n);
+/* tycho_loki_entry_new with the entry's memory (en->mem bytes) from alloc:
+ * the caller frees it its own way. alloc is called once, NULL returned when
+ * it fails. */
+tycho_loki_entry_t *tycho_loki_entry_make(const char *line, size_t len, unsigned flags,
+                                          tycho_loki_alloc_fn alloc, void *ud);
 
 typedef struct tycho_loki_options {
     const tycho_export_kvs_t *labels; /* static labels, sorted by name */
