@@ -13,6 +13,7 @@
 #
 #   N=4000 TYCHO_BIN=build-exp2/tycho bench/exporters_ir.sh
 #   EXPORTERS=off ...   the same server with no exporter configured
+#   EXPORTERS=logs ...  the Loki exporter only (the log path alone, minus off)
 #   KEEP=dir ...        keeps the callgrind files (callgrind_annotate them)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,10 +40,13 @@ run_one() { # requests -> "telemetry_ir worker_ir"
   local n=$1 port aport pid out=$WORK/cg.$1 env=()
   port=$(free_port)
   aport=$(free_port)
-  if [ "$EXPORTERS" = on ]; then
-    env=(OTEL_EXPORTER_OTLP_ENDPOINT="$RCV" TYCHO_REMOTE_WRITE_URL="$RCV/api/v1/write"
-      TYCHO_REMOTE_WRITE_INTERVAL=1 TYCHO_LOKI_URL="$RCV/loki/api/v1/push")
-  fi
+  case $EXPORTERS in
+  on) env=(OTEL_EXPORTER_OTLP_ENDPOINT="$RCV" TYCHO_REMOTE_WRITE_URL="$RCV/api/v1/write"
+    TYCHO_REMOTE_WRITE_INTERVAL=1 TYCHO_LOKI_URL="$RCV/loki/api/v1/push") ;;
+  logs) env=(TYCHO_LOKI_URL="$RCV/loki/api/v1/push") ;;
+  off) ;;
+  *) die "EXPORTERS: on, logs or off" ;;
+  esac
   mkdir -p "$out"
   spawn "$out/server.log" env "${env[@]}" OTEL_TRACES_SAMPLER=always_on TYCHO_RELOAD=off \
     valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out/cg.%p" \
