@@ -363,47 +363,38 @@ static void scan_members(const char *p, const char *e, scan_t *sc)
     }
 }
 
-/* The members tycho's logger writes first, in its order (log.c
- * tycho_log_write: time, level, msg, service, then whichever of the context
- * ids are set), each key with its quotes and colon; -1: not a field. */
-static const struct {
-    const char *key;
-    size_t len;
-    int field;
-} logger_keys[] = {
-    {"\"time\":", 7, F_TIME},
-    {"\"level\":", 8, F_LEVEL},
-    {"\"msg\":", 6, -1},
-    {"\"service\":", 10, F_SERVICE},
-    {"\"request_id\":", 13, F_REQUEST},
-    {"\"trace_id\":", 11, F_TRACE},
-    {"\"span_id\":", 10, F_SPAN},
-};
-#define LOGGER_KEYS (sizeof logger_keys / sizeof logger_keys[0])
+/* One member as tycho's logger writes it: at p the key (its quotes and
+ * colon included, kn bytes), a string value, a comma; taken as field (-1:
+ * not a field). Returns the position after the comma, or p when the member
+ * is not there in that form. Inlined, the key compare is a few loads. */
+static inline const char *logger_member(const char *p, const char *e, const char *key, size_t kn,
+                                        int field, scan_t *sc)
+{
+    int esc;
+    const char *vs = p + kn, *vend;
+    if ((size_t)(e - p) <= kn || memcmp(p, key, kn) != 0 || *vs != '"') return p;
+    if (!(vend = string_end(vs, e, &esc)) || vend >= e || *vend != ',') return p;
+    if (field >= 0) take(sc, field, vs, vend, esc);
+    return vend + 1;
+}
 
-/* The fast path for lines of tycho's logger: from p (just inside the object)
- * takes the members that come exactly as the logger writes them (a key of
- * logger_keys, later in the table than the previous one, a string value, a
- * comma, no whitespace), which is what the general scan would take from
- * them. Returns where the general scan goes on: the first member that is
- * not such. */
+#define LOGGER_MEMBER(p, e, key, field, sc) logger_member(p, e, key, sizeof key - 1, field, sc)
+
+/* The fast path for lines of tycho's logger (log.c tycho_log_write: time,
+ * level, msg, service, then whichever of the context ids are set, no
+ * whitespace): from p (just inside the object) takes those members in that
+ * order, each where it is written that way (one missing is skipped), which
+ * is what the general scan would take from them. Returns where the general
+ * scan goes on: after the last member taken. */
 static const char *scan_logger_start(const char *p, const char *e, scan_t *sc)
 {
-    size_t next = 0;
-    while (next < LOGGER_KEYS) {
-        size_t k = next;
-        while (k < LOGGER_KEYS && ((size_t)(e - p) <= logger_keys[k].len ||
-                                   memcmp(p, logger_keys[k].key, logger_keys[k].len) != 0))
-            k++;
-        if (k == LOGGER_KEYS) break;
-        const char *vs = p + logger_keys[k].len, *vend;
-        int esc;
-        if (*vs != '"' || !(vend = string_end(vs, e, &esc)) || vend >= e || *vend != ',') break;
-        if (logger_keys[k].field >= 0) take(sc, logger_keys[k].field, vs, vend, esc);
-        p = vend + 1;
-        next = k + 1;
-    }
-    return p;
+    p = LOGGER_MEMBER(p, e, "\"time\":", F_TIME, sc);
+    p = LOGGER_MEMBER(p, e, "\"level\":", F_LEVEL, sc);
+    p = LOGGER_MEMBER(p, e, "\"msg\":", -1, sc);
+    p = LOGGER_MEMBER(p, e, "\"service\":", F_SERVICE, sc);
+    p = LOGGER_MEMBER(p, e, "\"request_id\":", F_REQUEST, sc);
+    p = LOGGER_MEMBER(p, e, "\"trace_id\":", F_TRACE, sc);
+    return LOGGER_MEMBER(p, e, "\"span_id\":", F_SPAN, sc);
 }
 
 /* The entry holding a copy of the line, with room after it for the fields
