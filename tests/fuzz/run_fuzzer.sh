@@ -30,6 +30,10 @@ local_store)
   pkgs=(libcjson sqlite3 libcrypto)
   ;;
 config) srcs=(server/core/config.c server/core/log.c server/core/buf.c) pkgs=() ;;
+loki_entry)
+  srcs=(exporters/{loki_encode,export_arena,export_snappy,pb_write}.c server/core/buf.c)
+  pkgs=(snappy)
+  ;;
 *) echo "run_fuzzer.sh: unknown target '$name'"; exit 2 ;;
 esac
 
@@ -37,8 +41,8 @@ mkdir -p "$OUT/corpus-$name"
 bin=$OUT/fuzz_$name
 pc=()
 [ ${#pkgs[@]} -gt 0 ] && read -ra pc <<<"$(pkg-config --cflags --libs "${pkgs[@]}")"
-# rebuilt when anything under server/ or the target changed since the last build
-if [ ! -x "$bin" ] || [ -n "$(find "$SRC/server" "$SRC/tests/fuzz/fuzz_$name.c" "$0" -newer "$bin" -print -quit)" ]; then
+# rebuilt when anything under server/, exporters/ or the target changed since the last build
+if [ ! -x "$bin" ] || [ -n "$(find "$SRC/server" "$SRC/exporters" "$SRC/tests/fuzz/fuzz_$name.c" "$0" -newer "$bin" -print -quit)" ]; then
   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=gnu11 \
     -Wall -Wextra -Werror -Wshadow -I"$SRC/server" -I"$SRC" \
     "$SRC/tests/fuzz/fuzz_$name.c" "${srcs[@]/#/$SRC/}" "${pc[@]}" -lm -lpthread -o "$bin"
