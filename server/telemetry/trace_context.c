@@ -52,12 +52,16 @@ int tycho_id_is_zero(const uint8_t *id, size_t n)
     return 1;
 }
 
-/* Per-thread buffer so most ids cost a memcpy, not a syscall. A forked child
- * would repeat its parent's pending bytes; tycho does not fork after start. */
+/* Per-thread buffer so most ids cost a memcpy, not a syscall: 4 KiB is one
+ * getrandom(2) per ~170 requests (trace + span id, 24 bytes each); 256 bytes
+ * was one per ~10 (about 0.5 % of a loaded worker's core in perf). A
+ * forked child would repeat its parent's pending bytes; tycho does not fork
+ * after start. */
+#define RAND_BUF 4096
 static _Thread_local struct {
-    uint8_t buf[256];
+    uint8_t buf[RAND_BUF];
     size_t pos;
-} t_rand = {.pos = 256};
+} t_rand = {.pos = RAND_BUF};
 
 static void fill_random(uint8_t *buf, size_t n)
 {
