@@ -265,7 +265,8 @@ static void span(pbw_t *w, const tycho_span_t *s)
     if (s->trace_state && *s->trace_state)
         f_string(w, 3, s->trace_state, strlen(s->trace_state), 0);
     if (s->has_parent) f_bytes(w, 4, s->parent_span_id, 8);
-    f_string(w, 5, s->name ? s->name : "", s->name ? strlen(s->name) : 0, 0);
+    if (s->name) /* name_utf8: found ASCII when set */
+        put_string(w, 5, str_take(w, s->name, strlen(s->name), s->name_utf8), 0);
     f_varint(w, 6, (uint64_t)s->kind);
     f_fixed64(w, 7, s->start_ns);
     f_fixed64(w, 8, s->end_ns >= s->start_ns ? s->end_ns : s->start_ns);

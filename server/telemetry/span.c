@@ -13,6 +13,11 @@
  * typical server span (a dozen attributes, no events) in one malloc. */
 #define INLINE_ARENA 1536
 #define CHUNK_MIN 4096
+/* The first capacity of an arena array; the span's own attributes start at
+ * 16: the server span sets 11, and growing 4 -> 8 -> 16 copied twice and
+ * left 384 dead bytes in the arena. */
+#define ARRAY_FIRST 4
+#define SPAN_ATTRS_FIRST 16
 
 struct tycho_span_chunk {
     struct tycho_span_chunk *next;
@@ -86,9 +91,68 @@ static int arena_charge(tycho_span_t *s, size_t n)
     return 0;
 }
 
-/* Copies n bytes (cut at max_value_len on a UTF-8 boundary when limit). */
+#define HIGH_BITS 0x8080808080808080ull
+#define LOW_BITS 0x0101010101010101ull
+
+/* The high bit of each byte of w that is >= 0x80 or (exactly: no false
+ * alarm when no byte is >= 0x80) 0. */
+static uint64_t not_ascii(uint64_t w)
+{
+    return (w | ((w - LOW_BITS) & ~w)) & HIGH_BITS;
+}
+
+/* Copies 8 bytes from p to d; not_ascii of them. */
+static uint64_t copy_word(char *d, const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    memcpy(d, &w, 8);
+    return not_ascii(w);
+}
+
+/* Copies k bytes (sz <= k <= 2 * sz) from p to d as two
+ * overlapping loads of size sz and returns not_ascii of both; pad fills the
+ * lanes a load leaves empty with 0x01, neither NUL nor >= 0x80 (on a
+ * big-endian machine it lands on the wrong lanes: nothing is vouched for). */
+/* Inlined so that sz is a constant and each memcpy one move. */
+static inline __attribute__((always_inline)) uint64_t copy_pair(char *d, const char *p, size_t k,
+                                                                size_t sz, uint64_t pad)
+{
+    uint64_t a = 0, b = 0;
+    memcpy(&a, p, sz);
+    memcpy(&b, p + k - sz, sz);
+    memcpy(d, &a, sz);
+    memcpy(d + k - sz, &b, sz);
+    return not_ascii(a | pad) | not_ascii(b | pad);
+}
+
+/* Copies n bytes to d a word at a time; 1 when they are all ASCII without
+ * NUL: valid UTF-8 that the OTLP encoder then need not scan again (the
+ * check rides on the copy, while the bytes are in registers). */
+static int copy_ascii(char *d, const char *p, size_t n)
+{
+    uint64_t bad = 0;
+    if (n >= 8) {
+        size_t i = 0;
+        for (; n - i > 8; i += 8)
+            bad |= copy_word(d + i, p + i);
+        bad |= copy_word(d + n - 8, p + n - 8); /* the last word, overlapping */
+    } else if (n >= 4) {
+        bad = copy_pair(d, p, n, 4, 0x0101010100000000ull);
+    } else if (n >= 2) {
+        bad = copy_pair(d, p, n, 2, 0x0101010101010000ull);
+    } else if (n == 1) {
+        d[0] = p[0];
+        bad = not_ascii((unsigned char)p[0] | 0x0101010101010100ull);
+    }
+    return !bad;
+}
+
+/* A copy of p in the arena: n bytes (cut at max_value_len on a UTF-8
+ * boundary when limit), its length in *outlen (may be NULL) and in *ascii
+ * whether copy_ascii vouched for it (NULL: not checked, a plain copy). */
 static const char *arena_strndup_len(tycho_span_t *s, const char *p, size_t n, int limit,
-                                     size_t *outlen)
+                                     size_t *outlen, int *ascii)
 {
     if (limit && s->limits.max_value_len && n > s->limits.max_value_len) {
         n = s->limits.max_value_len;
@@ -97,7 +161,10 @@ static const char *arena_strndup_len(tycho_span_t *s, const char *p, size_t n, i
     }
     char *d = arena_alloc(s, n + 1);
     if (!d) return NULL;
-    memcpy(d, p, n);
+    if (ascii)
+        *ascii = copy_ascii(d, p, n);
+    else
+        memcpy(d, p, n);
     d[n] = 0;
     if (outlen) *outlen = n;
     return d;
@@ -105,19 +172,27 @@ static const char *arena_strndup_len(tycho_span_t *s, const char *p, size_t n, i
 
 static const char *arena_strndup(tycho_span_t *s, const char *p, size_t n, int limit)
 {
-    return arena_strndup_len(s, p, n, limit, NULL);
+    return arena_strndup_len(s, p, n, limit, NULL, NULL);
+}
+
+/* p (NULL -> "") copied whole; *ascii as arena_strndup_len (may be NULL). */
+static const char *arena_strdup_ascii(tycho_span_t *s, const char *p, int *ascii)
+{
+    return arena_strndup_len(s, p ? p : "", p ? strlen(p) : 0, 0, NULL, ascii);
 }
 
 static const char *arena_strdup(tycho_span_t *s, const char *p)
 {
-    return arena_strndup(s, p ? p : "", p ? strlen(p) : 0, 0);
+    return arena_strdup_ascii(s, p, NULL);
 }
 
-/* Grows an arena array (the old block stays in the arena until free). */
-static void *grow(tycho_span_t *s, void *items, uint32_t n, uint32_t *cap, size_t elem)
+/* Grows an arena array to first, then twice its size (the old block stays
+ * in the arena until free). */
+static void *grow(tycho_span_t *s, void *items, uint32_t n, uint32_t *cap, size_t elem,
+                  uint32_t first)
 {
     if (n < *cap) return items;
-    uint32_t ncap = *cap ? *cap * 2 : 4;
+    uint32_t ncap = *cap ? *cap * 2 : first;
     void *p = arena_alloc(s, ncap * elem);
     if (!p) return NULL;
     if (n) memcpy(p, items, n * elem);
@@ -143,7 +218,7 @@ tycho_span_t *tycho_span_new(const char *name, tycho_span_kind_t kind,
     s->trace_state = "";
     s->status_message = "";
     s->attrs.max = s->limits.max_attrs;
-    if (!(s->name = arena_strdup(s, name))) {
+    if (tycho_span_set_name(s, name) != 0) {
         tycho_span_free(s);
         return NULL;
     }
@@ -178,9 +253,11 @@ void tycho_span_set_ids(tycho_span_t *s, const uint8_t trace_id[16], const uint8
 
 int tycho_span_set_name(tycho_span_t *s, const char *name)
 {
-    const char *n = arena_strdup(s, name);
+    int ascii;
+    const char *n = arena_strdup_ascii(s, name, &ascii);
     if (!n) return -ENOMEM;
     s->name = n;
+    s->name_utf8 = (uint8_t)ascii;
     return 0;
 }
 
@@ -269,9 +346,11 @@ static int store_value(tycho_span_t *s, tycho_attr_value_t v, tycho_attr_t *out)
     case TYCHO_ATTR_STRING: {
         const char *p = v.s ? v.s : "";
         size_t n = v.s ? (v.n == (size_t)-1 ? strlen(p) : v.n) : 0;
-        out->v.s.p = arena_strndup_len(s, p, n, 1, &out->v.s.n);
+        int ascii = v.utf8;
+        out->v.s.p = arena_strndup_len(s, p, n, 1, &out->v.s.n, v.utf8 ? NULL : &ascii);
         if (!out->v.s.p) return -ENOSPC;
-        if (v.utf8) out->utf8 = TYCHO_ATTR_VALUE_UTF8; /* a cut keeps it (UTF-8 boundary) */
+        /* a cut keeps it (UTF-8 boundary) */
+        if (ascii) out->utf8 = TYCHO_ATTR_VALUE_UTF8;
         return 0;
     }
     case TYCHO_ATTR_INT:
@@ -297,8 +376,11 @@ static int store_key(tycho_span_t *s, const char *key, size_t klen, tycho_attr_t
         at->utf8 |= TYCHO_ATTR_KEY_UTF8;
         return 0;
     }
-    at->key = arena_strdup(s, key);
-    return at->key ? 0 : -ENOSPC;
+    int ascii;
+    at->key = arena_strdup_ascii(s, key, &ascii);
+    if (!at->key) return -ENOSPC;
+    if (ascii) at->utf8 |= TYCHO_ATTR_KEY_UTF8;
+    return 0;
 }
 
 /* klen: key is a well-known key of that length; 0 for any other key. */
@@ -316,7 +398,8 @@ static int attrs_set(tycho_span_t *s, tycho_attrs_t *a, const char *key, size_t 
         return 0;
     }
     if (a->n >= a->max) goto drop;
-    tycho_attr_t *items = grow(s, a->items, a->n, &a->cap, sizeof *items);
+    uint32_t first = a == &s->attrs ? SPAN_ATTRS_FIRST : ARRAY_FIRST;
+    tycho_attr_t *items = grow(s, a->items, a->n, &a->cap, sizeof *items, first);
     if (!items) goto drop;
     a->items = items; /* grow raised cap: items must follow even if the key is dropped */
     if (store_key(s, key, klen, &nv) != 0) goto drop;
@@ -353,7 +436,8 @@ int tycho_span_link_set_attr(tycho_span_t *s, tycho_span_link_t *link, const cha
 tycho_span_event_t *tycho_span_add_event(tycho_span_t *s, const char *name, uint64_t time_ns)
 {
     if (s->nevents >= s->limits.max_events) goto drop;
-    tycho_span_event_t *evs = grow(s, s->events, s->nevents, &s->events_cap, sizeof *evs);
+    tycho_span_event_t *evs =
+        grow(s, s->events, s->nevents, &s->events_cap, sizeof *evs, ARRAY_FIRST);
     if (!evs) goto drop;
     s->events = evs;
     const char *n = arena_strdup(s, name);
@@ -387,7 +471,7 @@ tycho_span_link_t *tycho_span_add_link(tycho_span_t *s, const uint8_t trace_id[1
                                        const char *trace_state)
 {
     if (s->nlinks >= s->limits.max_links) goto drop;
-    tycho_span_link_t *ls = grow(s, s->links, s->nlinks, &s->links_cap, sizeof *ls);
+    tycho_span_link_t *ls = grow(s, s->links, s->nlinks, &s->links_cap, sizeof *ls, ARRAY_FIRST);
     if (!ls) goto drop;
     s->links = ls;
     const char *ts = arena_strdup(s, trace_state);

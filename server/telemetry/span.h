@@ -56,7 +56,8 @@ typedef struct tycho_attr_value {
 #define TYCHO_AV_BOOL(v) ((tycho_attr_value_t){TYCHO_ATTR_BOOL, NULL, 0, 0, 0, (v) ? 1 : 0, 0})
 
 /* Bits of tycho_attr_t.utf8: which strings are known valid UTF-8 without
- * NUL (a well-known key, a value set with TYCHO_AV_UTF8N). */
+ * NUL (a well-known key, a value set with TYCHO_AV_UTF8N, any key or value
+ * found all ASCII while it was copied). */
 enum { TYCHO_ATTR_KEY_UTF8 = 1, TYCHO_ATTR_VALUE_UTF8 = 2 };
 
 /* A stored attribute (strings live in the span's arena, well-known keys in
@@ -122,6 +123,7 @@ typedef struct tycho_span {
     uint8_t flags;           /* W3C trace flags; sampled = flags & TYCHO_TRACE_FLAG_SAMPLED */
     const char *trace_state; /* "" when none */
     const char *name;
+    uint8_t name_utf8; /* name is valid UTF-8 without NUL (found ASCII when set) */
     tycho_span_kind_t kind;
     uint64_t start_ns, end_ns; /* unix ns; end 0 until ended */
     tycho_attrs_t attrs;

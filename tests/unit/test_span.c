@@ -252,8 +252,9 @@ static void test_well_known_keys(void **state)
     assert_int_equal(tycho_span_set_key(s, TYCHO_KEY_URL_PATH, TYCHO_AV_STR("/a")), 0);
     assert_int_equal(tycho_span_set_attr(t, "url.path", TYCHO_AV_STR("/a")), 0);
     assert_int_equal(s->used, t->used);
-    assert_int_equal(s->attrs.items[0].utf8, TYCHO_ATTR_KEY_UTF8);
-    assert_int_equal(t->attrs.items[0].utf8, 0);
+    /* ASCII, found so while copied */
+    assert_int_equal(s->attrs.items[0].utf8, TYCHO_ATTR_KEY_UTF8 | TYCHO_ATTR_VALUE_UTF8);
+    assert_int_equal(t->attrs.items[0].utf8, TYCHO_ATTR_KEY_UTF8 | TYCHO_ATTR_VALUE_UTF8);
     assert_int_equal(tycho_span_set_key(s, TYCHO_KEY_SERVER_PORT, TYCHO_AV_INT(80)), 0);
     assert_int_equal(tycho_span_set_key(s, TYCHO_KEY_URL_PATH, TYCHO_AV_UTF8N("/b", 2)), 0);
     assert_int_equal(s->attrs.n, 2);
@@ -277,24 +278,60 @@ static void test_drop_after_grow(void **state)
 {
     (void)state;
     tycho_span_limits_t lim = TYCHO_SPAN_LIMITS_DEFAULT;
-    lim.max_bytes = 1536;
+    lim.max_bytes = 4096;
     tycho_span_t *s = tycho_span_new("x", TYCHO_SPAN_KIND_SERVER, &lim);
-    const char *keys[] = {"k0", "k1", "k2"};
-    for (int i = 0; i < 3; i++)
+    enum { FIRST = 16 }; /* the span's first attribute array */
+    char keys[FIRST - 1][8];
+    for (int i = 0; i < FIRST - 1; i++) {
+        snprintf(keys[i], sizeof keys[i], "k%d", i);
         assert_int_equal(tycho_span_set_attr(s, keys[i], TYCHO_AV_INT(i)), 0);
-    /* what is left: the array grown to 8, then 16 bytes */
-    size_t fill = lim.max_bytes - s->used - 8 /* key "f" */ - 8 * sizeof(tycho_attr_t) - 16;
+    }
+    /* what is left: the array grown to twice FIRST, then 16 bytes */
+    size_t fill = lim.max_bytes - s->used - 8 /* key "f" */ - 2 * FIRST * sizeof(tycho_attr_t) - 16;
     char *v = malloc(fill);
     memset(v, 'v', fill - 1);
     v[fill - 1] = 0;
     assert_int_equal(tycho_span_set_attr(s, "f", TYCHO_AV_STR(v)), 0);
     assert_int_equal(tycho_span_set_attr(s, "a-key-of-24-bytes-long", TYCHO_AV_INT(4)), -ENOSPC);
     assert_int_equal(tycho_span_set_attr(s, "z", TYCHO_AV_INT(5)), 0);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < FIRST - 1; i++)
         assert_string_equal(s->attrs.items[i].key, keys[i]);
-    assert_string_equal(s->attrs.items[3].v.s.p, v);
-    assert_int_equal(s->attrs.items[4].v.i, 5);
+    assert_string_equal(s->attrs.items[FIRST - 1].v.s.p, v);
+    assert_int_equal(s->attrs.items[FIRST].v.i, 5);
     free(v);
+    tycho_span_free(s);
+}
+
+/* A string found all ASCII (no NUL) while it was copied is marked valid
+ * UTF-8; one byte >= 0x80 or a NUL anywhere, in the 8-byte words or the
+ * tail, leaves it for the encoder to check. */
+static void test_ascii_marked(void **state)
+{
+    (void)state;
+    tycho_span_t *s = tycho_span_new("GET /x", TYCHO_SPAN_KIND_SERVER, NULL);
+    assert_int_equal(s->name_utf8, 1);
+    assert_int_equal(tycho_span_set_name(s, "GET /\xC3\xA9"), 0);
+    assert_int_equal(s->name_utf8, 0);
+    char text[24];
+    for (size_t len = 0; len <= sizeof text; len++) {
+        memset(text, 'a', sizeof text);
+        assert_int_equal(tycho_span_set_attr(s, "k", TYCHO_AV_STRN(text, len)), 0);
+        const tycho_attr_t *at = tycho_span_get_attr(&s->attrs, "k");
+        assert_int_equal(at->utf8, TYCHO_ATTR_KEY_UTF8 | TYCHO_ATTR_VALUE_UTF8);
+        for (size_t i = 0; i < len; i++) {
+            const char bad[] = {'\x80', '\xFF', '\0'};
+            for (size_t b = 0; b < sizeof bad; b++) {
+                memset(text, 'a', sizeof text);
+                text[i] = bad[b];
+                assert_int_equal(tycho_span_set_attr(s, "k", TYCHO_AV_STRN(text, len)), 0);
+                at = tycho_span_get_attr(&s->attrs, "k");
+                assert_int_equal(at->utf8, TYCHO_ATTR_KEY_UTF8);
+                assert_memory_equal(at->v.s.p, text, len);
+            }
+        }
+    }
+    assert_int_equal(tycho_span_set_attr(s, "cl\xC3\xA9", TYCHO_AV_INT(1)), 0);
+    assert_int_equal(tycho_span_get_attr(&s->attrs, "cl\xC3\xA9")->utf8, 0);
     tycho_span_free(s);
 }
 
@@ -308,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_many_events_arena_growth),
         cmocka_unit_test(test_well_known_keys),
         cmocka_unit_test(test_drop_after_grow),
+        cmocka_unit_test(test_ascii_marked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
