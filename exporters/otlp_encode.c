@@ -207,7 +207,7 @@ static void any_value(pbw_t *w, const tycho_attr_t *at, struct pbw_str str)
  * key is never empty), so unlike other messages it takes no size slots. */
 static void kv_attr(pbw_t *w, unsigned field, const tycho_attr_t *at)
 {
-    struct pbw_str key = str_take(w, at->key, strlen(at->key), at->utf8 & TYCHO_ATTR_KEY_UTF8);
+    struct pbw_str key = str_take(w, at->key, at->klen, at->utf8 & TYCHO_ATTR_KEY_UTF8);
     struct pbw_str val = {"", 0};
     if (at->type == TYCHO_ATTR_STRING)
         val = str_take(w, at->v.s.p, at->v.s.n, at->utf8 & TYCHO_ATTR_VALUE_UTF8);

@@ -373,12 +373,16 @@ static int store_key(tycho_span_t *s, const char *key, size_t klen, tycho_attr_t
     if (klen) {
         if (arena_charge(s, klen + 1) != 0) return -ENOSPC;
         at->key = key;
+        at->klen = (uint32_t)klen;
         at->utf8 |= TYCHO_ATTR_KEY_UTF8;
         return 0;
     }
     int ascii;
-    at->key = arena_strdup_ascii(s, key, &ascii);
+    size_t n = strlen(key);
+    if (n > UINT32_MAX) return -ENOSPC; /* far over any byte budget */
+    at->key = arena_strndup_len(s, key, n, 0, NULL, &ascii);
     if (!at->key) return -ENOSPC;
+    at->klen = (uint32_t)n;
     if (ascii) at->utf8 |= TYCHO_ATTR_KEY_UTF8;
     return 0;
 }
@@ -393,6 +397,7 @@ static int attrs_set(tycho_span_t *s, tycho_attrs_t *a, const char *key, size_t 
     if (store_value(s, v, &nv) != 0) goto drop;
     if (slot) { /* replacing keeps the key and position */
         nv.key = slot->key;
+        nv.klen = slot->klen;
         nv.utf8 |= slot->utf8 & TYCHO_ATTR_KEY_UTF8;
         *slot = nv;
         return 0;

@@ -64,6 +64,7 @@ enum { TYCHO_ATTR_KEY_UTF8 = 1, TYCHO_ATTR_VALUE_UTF8 = 2 };
  * a static table). */
 typedef struct tycho_attr {
     const char *key;
+    uint32_t klen; /* strlen(key), so that the encoder need not count it */
     tycho_attr_type_t type;
     uint8_t utf8; /* TYCHO_ATTR_*_UTF8 bits */
     union {
