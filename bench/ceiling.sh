@@ -30,18 +30,9 @@ CLIENT_CPU=${CLIENT_CPU:-1}
 # shellcheck source=bench/lib/servers.sh
 . "$BENCH/lib/servers.sh"
 
-for cmd in wrk nginx taskset curl cc "$PY"; do
-  command -v "$cmd" >/dev/null || die "missing $cmd (scripts/setup installs it)"
-done
-[ -x "$TYCHO_BIN" ] || die "no tycho binary at $TYCHO_BIN (TYCHO_BUILD_DIR=build-bench TYCHO_BUILD_TYPE=Release scripts/build)"
-grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$(dirname "$TYCHO_BIN")/CMakeCache.txt" 2>/dev/null ||
-  die "$TYCHO_BIN is not a Release build"
-
-WORK=$(mktemp -d)
-RAW=$RESULTS/raw/ceiling
-TSV=$WORK/rows.tsv
-trap 'stop_all; rm -rf "$WORK"' EXIT
-mkdir -p "$RAW"
+need_cmds wrk nginx taskset curl cc "$PY"
+need_release_bin "$TYCHO_BIN"
+bench_workdir ceiling
 
 cc -O2 -Wall -Wextra -Werror -o "$WORK/ceiling" "$BENCH/ceiling/ceiling.c" || die "ceiling.c did not build"
 

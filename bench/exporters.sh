@@ -31,18 +31,9 @@ CLIENT_CPU=${CLIENT_CPU:-1}
 # shellcheck source=bench/lib/common.sh
 . "$BENCH/lib/common.sh"
 
-for cmd in wrk node taskset curl "$PY"; do
-  command -v "$cmd" >/dev/null || die "missing $cmd (scripts/setup installs wrk and nodejs)"
-done
-[ -x "$BIN" ] || die "no tycho binary at $BIN (TYCHO_BUILD_TYPE=Release scripts/build)"
-grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$(dirname "$BIN")/CMakeCache.txt" 2>/dev/null ||
-  die "$BIN is not a Release build (TYCHO_BUILD_DIR=build-bench TYCHO_BUILD_TYPE=Release scripts/build)"
-
-WORK=$(mktemp -d)
-RAW=$RESULTS/raw/exporters
-TSV=$WORK/rows.tsv
-trap 'stop_all; rm -rf "$WORK"' EXIT
-mkdir -p "$RAW"
+need_cmds wrk node taskset curl "$PY"
+need_release_bin "$BIN"
+bench_workdir exporters
 
 # --- the receiver: 200 for everything, nothing kept ---------------------------
 spawn "$WORK/receiver.log" taskset -c "$CLIENT_CPU" node tests/exporters/receiver.js 0

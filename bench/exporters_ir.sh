@@ -24,7 +24,7 @@ BIN=${TYCHO_BIN:-build-exp2/tycho}
 EXPORTERS=${EXPORTERS:-on}
 # shellcheck source=bench/lib/common.sh
 . "$BENCH/lib/common.sh"
-for cmd in valgrind node curl "$PY"; do command -v "$cmd" >/dev/null || die "missing $cmd"; done
+need_cmds valgrind node curl "$PY"
 [ -x "$BIN" ] || die "no tycho binary at $BIN"
 
 WORK=$(mktemp -d)

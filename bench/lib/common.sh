@@ -23,6 +23,28 @@ note() { # scenario text: a line shown under the scenario in results.md
   printf '%s\t-\tnote\t-\t%s\n' "$1" "$2" >>"$TSV"
 }
 
+need_cmds() { # cmd... : every one on PATH, or die naming the first missing
+  local c
+  for c in "$@"; do
+    command -v "$c" >/dev/null || die "missing $c (scripts/setup installs the bench's tools)"
+  done
+}
+
+need_release_bin() { # path: an executable tycho from a Release build, or die saying how to get one
+  local how="TYCHO_BUILD_DIR=build-bench TYCHO_BUILD_TYPE=Release scripts/build"
+  [ -x "$1" ] || die "no tycho binary at $1 ($how)"
+  grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$(dirname "$1")/CMakeCache.txt" 2>/dev/null ||
+    die "$1 is not a Release build ($how)"
+}
+
+bench_workdir() { # name: WORK (a temp dir, stop_all and removed on exit), RAW=$RESULTS/raw/name, TSV
+  WORK=$(mktemp -d)
+  RAW=$RESULTS/raw/$1
+  TSV=$WORK/rows.tsv
+  trap 'stop_all; rm -rf "$WORK"' EXIT
+  mkdir -p "$RAW"
+}
+
 free_port() {
   "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
