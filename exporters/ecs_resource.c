@@ -7,12 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int tycho_ecs_is_array_key(const char *key)
-{
-    return strcmp(key, "aws.log.group.names") == 0 || strcmp(key, "aws.log.group.arns") == 0 ||
-           strcmp(key, "aws.log.stream.names") == 0 || strcmp(key, "aws.log.stream.arns") == 0;
-}
-
 static const char *str(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);

@@ -34,8 +34,4 @@ tycho_ecs_fetch_start(tycho_http_client_t *http, const char *uri, long timeout_m
 /* Cancels a fetch whose done has not run, or frees one whose has. */
 void tycho_ecs_fetch_free(tycho_ecs_fetch_t *f);
 
-/* Semantic-convention keys whose values are string arrays; the OTLP
- * encoder sends these (comma-separated here) as ArrayValue. */
-int tycho_ecs_is_array_key(const char *key);
-
 #endif

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exporters/ecs_resource.h"
 #include "exporters/export_arena.h"
 #include "exporters/pb_write.h"
 #include "otlp_trace.pb-c.h"
@@ -226,6 +225,12 @@ static void attrs(pbw_t *w, unsigned field, const tycho_attrs_t *in)
         kv_attr(w, field, &in->items[i]);
 }
 
+int tycho_otlp_is_array_key(const char *key)
+{
+    return strcmp(key, "aws.log.group.names") == 0 || strcmp(key, "aws.log.group.arns") == 0 ||
+           strcmp(key, "aws.log.stream.names") == 0 || strcmp(key, "aws.log.stream.arns") == 0;
+}
+
 /* A resource attribute: a string, or (the ECS list keys) an ArrayValue
  * {values = 1} of strings from the comma-separated value. */
 static void resource_kv(pbw_t *w, const tycho_export_kv_t *kv)
@@ -233,7 +238,7 @@ static void resource_kv(pbw_t *w, const tycho_export_kv_t *kv)
     pbw_msg_t m = msg_begin(w, 1);
     f_string(w, 1, kv->key, strlen(kv->key), 0);
     pbw_msg_t v = msg_begin(w, 2);
-    if (!tycho_ecs_is_array_key(kv->key)) {
+    if (!tycho_otlp_is_array_key(kv->key)) {
         f_string(w, 1, kv->value, strlen(kv->value), 1);
     } else {
         pbw_msg_t arr = msg_begin(w, 5);

@@ -21,6 +21,11 @@
 #define TYCHO_OTLP_FLAG_HAS_IS_REMOTE 0x100u
 #define TYCHO_OTLP_FLAG_IS_REMOTE 0x200u
 
+/* Semantic-convention resource keys whose values are string arrays (the
+ * ECS log group and stream names and ARNs): their comma-separated value is
+ * sent as an ArrayValue of strings. */
+int tycho_otlp_is_array_key(const char *key);
+
 /* Appends the encoded request to out. resource: string attributes. 0,
  * -ENOMEM. */
 int tycho_otlp_encode_traces(const tycho_export_kvs_t *resource, tycho_span_t *const *spans,

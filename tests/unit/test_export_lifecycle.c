@@ -5,6 +5,7 @@
  * families, and the ECS resource mapping. Loopback exports are covered by
  * tests/exporters/. */
 #include "exporters/ecs_resource.h"
+#include "exporters/otlp_encode.h"
 #include "exporters/exporters.h"
 
 #include <cJSON.h>
@@ -187,8 +188,8 @@ static void test_ecs_resource(void **state)
     tycho_export_kvs_free(&kv);
     assert_int_equal(tycho_ecs_resource_parse("not json", 8, "[1]", 3, &kv), 0);
     assert_int_equal(kv.n, 0);
-    assert_true(tycho_ecs_is_array_key("aws.log.group.names"));
-    assert_false(tycho_ecs_is_array_key("aws.ecs.task.arn"));
+    assert_true(tycho_otlp_is_array_key("aws.log.group.names"));
+    assert_false(tycho_otlp_is_array_key("aws.ecs.task.arn"));
 }
 
 int main(void)
