@@ -23,14 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "config invariant broken: " __VA_ARGS__);                              \
-            fputc('\n', stderr);                                                                   \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#define FUZZ_TARGET "config"
+#include "tests/fuzz/fuzz_check.h"
 
 static int all_digits(const char *s, size_t n)
 {

@@ -26,14 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "json invariant broken: " __VA_ARGS__);                                \
-            fputc('\n', stderr);                                                                   \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#define FUZZ_TARGET "json"
+#include "tests/fuzz/fuzz_check.h"
 
 static lua_State *L;
 static tycho_lua_alloc_t A;

@@ -26,14 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "local_expr invariant broken: " __VA_ARGS__);                          \
-            fputc('\n', stderr);                                                                   \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#define FUZZ_TARGET "local_expr"
+#include "tests/fuzz/fuzz_check.h"
 
 static char *dup_n(const char *s, size_t n)
 {

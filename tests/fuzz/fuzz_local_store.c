@@ -24,14 +24,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "local store invariant broken: " __VA_ARGS__);                         \
-            fputc('\n', stderr);                                                                   \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#define FUZZ_TARGET "local store"
+#include "tests/fuzz/fuzz_check.h"
 
 #define MAX_REQUESTS 16
 #define NOW_MS 1700000000000LL

@@ -12,31 +12,19 @@
  * tap reads them (TYCHO_LOKI_LINE_UTF8), others as untrusted lines.
  *
  * Built and run by tests/fuzz/run_fuzzer.sh loki_entry. */
+#define FUZZ_TARGET "loki_entry"
+#include "tests/fuzz/fuzz_check.h"
 #include "exporters/export_arena.h"
 #include "exporters/loki_encode.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Aborts with the broken invariant unless ok. */
-__attribute__((format(printf, 2, 3))) static void check(int ok, const char *fmt, ...)
-{
-    if (ok) return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("loki_entry invariant broken: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    abort();
-}
-
 static void same_str(const char *what, const char *a, const char *b)
 {
-    check((!a && !b) || (a && b && strcmp(a, b) == 0), "%s: \"%s\" vs \"%s\"", what,
+    CHECK((!a && !b) || (a && b && strcmp(a, b) == 0), "%s: \"%s\" vs \"%s\"", what,
           a ? a : "(none)", b ? b : "(none)");
 }
 
@@ -44,9 +32,9 @@ static void check_id(const char *what, const char *s)
 {
     if (!s) return;
     size_t n = strlen(s);
-    check(n > 0 && n <= 128 && tycho_export_utf8_valid(s, n), "%s not a valid id", what);
+    CHECK(n > 0 && n <= 128 && tycho_export_utf8_valid(s, n), "%s not a valid id", what);
     for (size_t i = 0; i < n; i++)
-        check((unsigned char)s[i] >= 0x20 && s[i] != 0x7f, "%s holds a control byte", what);
+        CHECK((unsigned char)s[i] >= 0x20 && s[i] != 0x7f, "%s holds a control byte", what);
 }
 
 /* The line with a space after its first '{' (NULL when it has none). */
@@ -68,7 +56,7 @@ static void encode(tycho_loki_entry_t *en, int json)
     tycho_loki_options_t o = {NULL, NULL, json, NULL};
     tycho_buf_t out = TYCHO_BUF_INIT;
     if (!en->has_time) en->ts_ns = 1;
-    check(tycho_loki_encode(&en, 1, &o, &out) == 0, "encode failed");
+    CHECK(tycho_loki_encode(&en, 1, &o, &out) == 0, "encode failed");
     tycho_buf_free(&out);
 }
 
@@ -78,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned flags =
         tycho_export_utf8_valid(s, size) && !memchr(s, 0, size) ? TYCHO_LOKI_LINE_UTF8 : 0;
     tycho_loki_entry_t *a = tycho_loki_entry_new(s, size, flags);
-    check(a != NULL, "out of memory");
+    CHECK(a != NULL, "out of memory");
     check_id("service", a->service);
     check_id("trace_id", a->trace_id);
     check_id("span_id", a->span_id);
@@ -86,8 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *t = off_fast_path(s, size);
     if (t) {
         tycho_loki_entry_t *b = tycho_loki_entry_new(t, size + 1, flags);
-        check(b != NULL, "out of memory");
-        check(a->has_time == b->has_time && (!a->has_time || a->ts_ns == b->ts_ns), "time");
+        CHECK(b != NULL, "out of memory");
+        CHECK(a->has_time == b->has_time && (!a->has_time || a->ts_ns == b->ts_ns), "time");
         same_str("level", a->level, b->level);
         same_str("service", a->service, b->service);
         same_str("trace_id", a->trace_id, b->trace_id);

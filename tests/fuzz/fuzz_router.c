@@ -25,14 +25,8 @@
 #define MAX_LOOKUPS 48
 #define MAX_PATH_SEGS 256
 
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "router invariant broken: " __VA_ARGS__);                              \
-            fputc('\n', stderr);                                                                   \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#define FUZZ_TARGET "router"
+#include "tests/fuzz/fuzz_check.h"
 
 typedef struct route {
     char method[TYCHO_ROUTER_MAX_METHOD + 1];

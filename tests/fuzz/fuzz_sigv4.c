@@ -24,14 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "sigv4 invariant broken: " __VA_ARGS__);                               \
-            fputc('\n', stderr);                                                                   \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#define FUZZ_TARGET "sigv4"
+#include "tests/fuzz/fuzz_check.h"
 
 #define MAX_HEADERS 16
 

@@ -23,14 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "trace context invariant broken: " __VA_ARGS__);                       \
-            fputc('\n', stderr);                                                                   \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#define FUZZ_TARGET "trace context"
+#include "tests/fuzz/fuzz_check.h"
 
 static void check_traceparent(const char *s, size_t n)
 {

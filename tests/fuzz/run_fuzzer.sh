@@ -19,6 +19,7 @@ command -v clang >/dev/null || { echo "clang is not installed (scripts/setup ins
 # What each target compiles besides its fuzz_<name>.c, and the pkg-config
 # packages it links. Keep these minimal: a target that needs the whole core
 # belongs in an integration test, not here.
+protos=() # exporters/proto/<name>.proto a target needs compiled
 case $name in
 router) srcs=(server/router/router.c) pkgs=() ;;
 json) srcs=(server/lua/lib_json.c server/lua/alloc.c server/core/buf.c) pkgs=(luajit libcjson) ;;
@@ -34,6 +35,11 @@ loki_entry)
   srcs=(exporters/{loki_encode,export_arena,export_snappy,pb_write}.c server/core/buf.c)
   pkgs=(snappy)
   ;;
+otlp_encode)
+  srcs=(exporters/{otlp_encode,export_arena,pb_write}.c server/telemetry/{span,trace_context,prometheus_text}.c server/core/buf.c)
+  pkgs=(libprotobuf-c libcjson)
+  protos=(otlp_trace)
+  ;;
 *) echo "run_fuzzer.sh: unknown target '$name'"; exit 2 ;;
 esac
 
@@ -43,9 +49,17 @@ pc=()
 [ ${#pkgs[@]} -gt 0 ] && read -ra pc <<<"$(pkg-config --cflags --libs "${pkgs[@]}")"
 # rebuilt when anything under server/, exporters/ or the target changed since the last build
 if [ ! -x "$bin" ] || [ -n "$(find "$SRC/server" "$SRC/exporters" "$SRC/tests/fuzz/fuzz_$name.c" "$0" -newer "$bin" -print -quit)" ]; then
+  # the schemas a target decodes with, compiled by protoc-c as CMake does
+  gen=()
+  for proto in "${protos[@]}"; do
+    command -v protoc-c >/dev/null || { echo "protoc-c is not installed (scripts/setup installs protobuf-c-compiler)"; exit 1; }
+    mkdir -p "$OUT/proto"
+    protoc-c --proto_path="$SRC/exporters/proto" --c_out="$OUT/proto" "$SRC/exporters/proto/$proto.proto"
+    gen+=("$OUT/proto/$proto.pb-c.c")
+  done
   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=gnu11 \
-    -Wall -Wextra -Werror -Wshadow -I"$SRC/server" -I"$SRC" \
-    "$SRC/tests/fuzz/fuzz_$name.c" "${srcs[@]/#/$SRC/}" "${pc[@]}" -lm -lpthread -o "$bin"
+    -Wall -Wextra -Werror -Wshadow -I"$SRC/server" -I"$SRC" -I"$OUT/proto" \
+    "$SRC/tests/fuzz/fuzz_$name.c" "${srcs[@]/#/$SRC/}" "${gen[@]}" "${pc[@]}" -lm -lpthread -o "$bin"
 fi
 
 limit=(-max_total_time="${FUZZ_SECONDS:-20}")
