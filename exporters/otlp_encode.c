@@ -15,155 +15,51 @@
 
 /* The request is written by hand from proto/otlp_trace.proto's field numbers,
  * with protobuf-c's proto3 rules (zero scalars, empty strings and bytes left
- * out; a oneof member and a set sub-message always written). One traversal
- * runs twice: the sizing pass (out == NULL) counts bytes, records each
- * sub-message's length in pre-order and each string after its UTF-8
- * clean-up; the writing pass replays both in the same order. */
+ * out; a oneof member and a set sub-message always written), in one pass:
+ * each sub-message keeps a guess of its length's size before its body and
+ * gets its length when it ends (pb_write's tycho_pb_out_begin/end). */
 typedef struct pbw {
-    tycho_export_arena_t *a;
-    uint8_t *out; /* NULL: the sizing pass */
-    size_t len;   /* bytes counted or written so far */
-    size_t *sizes, nsizes, cap_sizes, isize;
-    struct pbw_str {
-        const char *p;
-        size_t n;
-    } * strs;
-    size_t nstrs, cap_strs, istr;
-    int failed;
+    tycho_pb_out_t o;
+    tycho_export_arena_t *a; /* UTF-8 clean-ups */
 } pbw_t;
 
-typedef struct pbw_msg {
-    size_t slot, start;
-} pbw_msg_t;
-
-static int grow(void **v, size_t *cap, size_t n, size_t elem)
-{
-    if (n < *cap) return 0;
-    size_t nc = *cap ? *cap * 2 : 256;
-    void *p = realloc(*v, nc * elem);
-    if (!p) return -1;
-    *v = p;
-    *cap = nc;
-    return 0;
-}
-
-static void put_varint(pbw_t *w, uint64_t v)
-{
-    if (w->out)
-        w->len = (size_t)(tycho_pb_put_varint(w->out + w->len, v) - w->out);
-    else
-        w->len += tycho_pb_varint_size(v);
-}
-
-static void put_tag(pbw_t *w, unsigned field, unsigned wire_type)
-{
-    put_varint(w, (uint64_t)field << 3 | wire_type);
-}
-
-static void put_fixed(pbw_t *w, uint64_t v, int nbytes)
-{
-    if (w->out)
-        for (int i = 0; i < nbytes; i++)
-            w->out[w->len + (size_t)i] = (uint8_t)(v >> (8 * i));
-    w->len += (size_t)nbytes;
-}
-
-static void put_raw(pbw_t *w, const void *p, size_t n)
-{
-    if (w->out && n) memcpy(w->out + w->len, p, n);
-    w->len += n;
-}
-
-static void f_varint(pbw_t *w, unsigned field, uint64_t v)
-{
-    if (!v) return;
-    put_tag(w, field, 0);
-    put_varint(w, v);
-}
-
-static void f_fixed64(pbw_t *w, unsigned field, uint64_t v)
-{
-    if (!v) return;
-    put_tag(w, field, 1);
-    put_fixed(w, v, 8);
-}
-
-static void f_fixed32(pbw_t *w, unsigned field, uint32_t v)
-{
-    if (!v) return;
-    put_tag(w, field, 5);
-    put_fixed(w, v, 4);
-}
-
-static void f_bytes(pbw_t *w, unsigned field, const void *p, size_t n)
-{
-    if (!n) return;
-    put_tag(w, field, 2);
-    put_varint(w, n);
-    put_raw(w, p, n);
-}
+/* Guessed sizes of lengths: a span (with its attributes) takes 128 B to
+ * 16 KiB; a batch of them, more than 16 KiB; the rest, less than 128 B. */
+enum { GUESS_SMALL = 1, GUESS_SPAN = 2, GUESS_BATCH = 3 };
 
 /* The bytes to write for a string: s itself when utf8 (the caller knows it
- * is valid UTF-8 without NUL), else its UTF-8 clean-up, made and recorded in
- * the sizing pass and replayed in the writing pass. */
-static struct pbw_str str_take(pbw_t *w, const char *s, size_t n, int utf8)
+ * is valid UTF-8 without NUL), else its UTF-8 clean-up. s[n] must be
+ * readable. */
+typedef struct pbw_str {
+    const char *p;
+    size_t n;
+} pbw_str_t;
+
+static pbw_str_t str_take(pbw_t *w, const char *s, size_t n, int utf8)
 {
-    struct pbw_str str = {s, n};
+    pbw_str_t str = {s, n};
     if (utf8) return str;
-    if (w->out) return w->strs[w->istr++];
     const char *c = tycho_export_arena_utf8(w->a, s, n);
-    if (!c || grow((void **)&w->strs, &w->cap_strs, w->nstrs, sizeof *w->strs)) {
-        w->failed = 1;
-        return (struct pbw_str){"", 0};
+    if (!c) {
+        w->o.failed = 1;
+        return (pbw_str_t){"", 0};
     }
     str.p = c;
     str.n = c == s ? n : strlen(c);
-    w->strs[w->nstrs++] = str;
     return str;
 }
 
-/* always: written even when empty (a oneof member). */
-static void put_string(pbw_t *w, unsigned field, struct pbw_str str, int always)
-{
-    if (!str.n && !always) return;
-    put_tag(w, field, 2);
-    put_varint(w, str.n);
-    put_raw(w, str.p, str.n);
-}
-
-/* A string field, valid UTF-8 on the wire. */
+/* A string field, valid UTF-8 on the wire; always: written even when empty
+ * (a oneof member). */
 static void f_string(pbw_t *w, unsigned field, const char *s, size_t n, int always)
 {
-    put_string(w, field, str_take(w, s, n, 0), always);
-}
-
-static pbw_msg_t msg_begin(pbw_t *w, unsigned field)
-{
-    pbw_msg_t m = {0, w->len};
-    if (!w->out) {
-        if (grow((void **)&w->sizes, &w->cap_sizes, w->nsizes, sizeof *w->sizes)) {
-            w->failed = 1;
-            return m;
-        }
-        m.slot = w->nsizes++;
-        return m;
-    }
-    put_tag(w, field, 2);
-    put_varint(w, w->sizes[w->isize++]);
-    return m;
-}
-
-static void msg_end(pbw_t *w, unsigned field, pbw_msg_t m)
-{
-    if (w->out || w->failed) return;
-    size_t body = w->len - m.start;
-    w->sizes[m.slot] = body;
-    w->len += tycho_pb_varint_size((uint64_t)field << 3 | 2) + tycho_pb_varint_size(body);
+    pbw_str_t str = str_take(w, s, n, 0);
+    if (str.n || always) tycho_pb_out_bytes(&w->o, field, str.p, str.n);
 }
 
 /* AnyValue {string_value = 1, bool_value = 2, int_value = 3, double_value =
  * 4}: its body's size (str: a string attribute's bytes), then the body. */
-static size_t any_value_size(const tycho_attr_t *at, struct pbw_str str)
+static size_t any_value_size(const tycho_attr_t *at, pbw_str_t str)
 {
     switch (at->type) {
     case TYCHO_ATTR_STRING:
@@ -178,45 +74,44 @@ static size_t any_value_size(const tycho_attr_t *at, struct pbw_str str)
     return 0;
 }
 
-static void any_value(pbw_t *w, const tycho_attr_t *at, struct pbw_str str)
+static uint8_t *any_value(uint8_t *p, const tycho_attr_t *at, pbw_str_t str)
 {
     switch (at->type) {
     case TYCHO_ATTR_STRING:
-        put_string(w, 1, str, 1);
-        break;
+        return tycho_pb_put_bytes(p, 1, str.p, str.n);
     case TYCHO_ATTR_BOOL:
-        put_tag(w, 2, 0);
-        put_varint(w, at->v.b ? 1 : 0);
-        break;
+        *p++ = 2 << 3 | TYCHO_PB_VARINT;
+        *p++ = at->v.b ? 1 : 0;
+        return p;
     case TYCHO_ATTR_INT:
-        put_tag(w, 3, 0);
-        put_varint(w, (uint64_t)at->v.i);
-        break;
+        *p++ = 3 << 3 | TYCHO_PB_VARINT;
+        return tycho_pb_put_varint(p, (uint64_t)at->v.i);
     case TYCHO_ATTR_DOUBLE: {
         uint64_t bits;
         memcpy(&bits, &at->v.d, 8);
-        put_tag(w, 4, 1);
-        put_fixed(w, bits, 8);
-        break;
+        *p++ = 4 << 3 | TYCHO_PB_I64;
+        return tycho_pb_put_fixed64(p, bits);
     }
     }
+    return p;
 }
 
-/* KeyValue {key = 1, value = 2}. Its lengths follow from the strings' (a
- * key is never empty), so unlike other messages it takes no size slots. */
+/* KeyValue {key = 1, value = 2}, field < 16. Its lengths follow from the
+ * strings' (a key is never empty), so it is written whole after one room
+ * check, its lengths first. */
 static void kv_attr(pbw_t *w, unsigned field, const tycho_attr_t *at)
 {
-    struct pbw_str key = str_take(w, at->key, at->klen, at->utf8 & TYCHO_ATTR_KEY_UTF8);
-    struct pbw_str val = {"", 0};
+    pbw_str_t key = str_take(w, at->key, at->klen, at->utf8 & TYCHO_ATTR_KEY_UTF8);
+    pbw_str_t val = {"", 0};
     if (at->type == TYCHO_ATTR_STRING)
         val = str_take(w, at->v.s.p, at->v.s.n, at->utf8 & TYCHO_ATTR_VALUE_UTF8);
-    size_t vlen = any_value_size(at, val);
-    put_tag(w, field, 2);
-    put_varint(w, tycho_pb_len_size(key.n) + tycho_pb_len_size(vlen));
-    put_string(w, 1, key, 1);
-    put_tag(w, 2, 2);
-    put_varint(w, vlen);
-    any_value(w, at, val);
+    size_t vlen = any_value_size(at, val),
+           kvlen = tycho_pb_len_size(key.n) + tycho_pb_len_size(vlen);
+    if (!tycho_pb_out_room(&w->o, tycho_pb_len_size(kvlen))) return;
+    uint8_t *p = tycho_pb_put_len(tycho_pb_out_at(&w->o), field, kvlen);
+    p = tycho_pb_put_bytes(p, 1, key.p, key.n);
+    p = tycho_pb_put_len(p, 2, vlen);
+    tycho_pb_out_advance(&w->o, any_value(p, at, val));
 }
 
 static void attrs(pbw_t *w, unsigned field, const tycho_attrs_t *in)
@@ -235,84 +130,93 @@ int tycho_otlp_is_array_key(const char *key)
  * {values = 1} of strings from the comma-separated value. */
 static void resource_kv(pbw_t *w, const tycho_export_kv_t *kv)
 {
-    pbw_msg_t m = msg_begin(w, 1);
+    tycho_pb_mark_t m = tycho_pb_out_begin(&w->o, 1, GUESS_SMALL);
     f_string(w, 1, kv->key, strlen(kv->key), 0);
-    pbw_msg_t v = msg_begin(w, 2);
+    tycho_pb_mark_t v = tycho_pb_out_begin(&w->o, 2, GUESS_SMALL);
     if (!tycho_otlp_is_array_key(kv->key)) {
         f_string(w, 1, kv->value, strlen(kv->value), 1);
     } else {
-        pbw_msg_t arr = msg_begin(w, 5);
+        tycho_pb_mark_t arr = tycho_pb_out_begin(&w->o, 5, GUESS_SMALL);
         for (const char *p = kv->value;;) {
             size_t len = strcspn(p, ",");
-            pbw_msg_t item = msg_begin(w, 1);
-            char *sv = w->out ? NULL : tycho_export_arena_alloc(w->a, len + 1);
-            if (sv) { /* a NUL-terminated piece for the UTF-8 clean-up */
-                memcpy(sv, p, len);
-                sv[len] = 0;
-            }
-            f_string(w, 1, sv ? sv : "", sv ? len : 0, 1); /* no sv: a->failed is set */
-            msg_end(w, 1, item);
+            tycho_pb_mark_t item = tycho_pb_out_begin(&w->o, 1, GUESS_SMALL);
+            f_string(w, 1, p, len, 1); /* p[len]: ',' or the NUL */
+            tycho_pb_out_end(&w->o, item);
             if (!p[len]) break;
             p += len + 1;
         }
-        msg_end(w, 5, arr);
+        tycho_pb_out_end(&w->o, arr);
     }
-    msg_end(w, 2, v);
-    msg_end(w, 1, m);
+    tycho_pb_out_end(&w->o, v);
+    tycho_pb_out_end(&w->o, m);
+}
+
+/* Span.events = 11: Event {time_unix_nano = 1, name = 2, attributes = 3,
+ * dropped_attributes_count = 4}. */
+static void span_event(pbw_t *w, const tycho_span_event_t *ev)
+{
+    tycho_pb_mark_t m = tycho_pb_out_begin(&w->o, 11, GUESS_SMALL);
+    tycho_pb_out_fixed64(&w->o, 1, ev->time_ns);
+    f_string(w, 2, ev->name ? ev->name : "", ev->name ? strlen(ev->name) : 0, 0);
+    attrs(w, 3, &ev->attrs);
+    tycho_pb_out_varint(&w->o, 4, ev->attrs.dropped);
+    tycho_pb_out_end(&w->o, m);
+}
+
+/* Span.links = 13: Link {trace_id = 1, span_id = 2, trace_state = 3,
+ * attributes = 4, dropped_attributes_count = 5, flags = 6}. */
+static void span_link(pbw_t *w, const tycho_span_link_t *ln)
+{
+    tycho_pb_mark_t m = tycho_pb_out_begin(&w->o, 13, GUESS_SMALL);
+    tycho_pb_out_bytes(&w->o, 1, ln->trace_id, 16);
+    tycho_pb_out_bytes(&w->o, 2, ln->span_id, 8);
+    if (ln->trace_state && *ln->trace_state)
+        f_string(w, 3, ln->trace_state, strlen(ln->trace_state), 0);
+    attrs(w, 4, &ln->attrs);
+    tycho_pb_out_varint(&w->o, 5, ln->attrs.dropped);
+    tycho_pb_out_fixed32(&w->o, 6,
+                         ln->flags | TYCHO_OTLP_FLAG_HAS_IS_REMOTE |
+                             (ln->is_remote ? TYCHO_OTLP_FLAG_IS_REMOTE : 0));
+    tycho_pb_out_end(&w->o, m);
 }
 
 /* ScopeSpans.spans = 2: Span (fields 1-16). */
 static void span(pbw_t *w, const tycho_span_t *s)
 {
-    pbw_msg_t m = msg_begin(w, 2);
-    f_bytes(w, 1, s->trace_id, 16);
-    f_bytes(w, 2, s->span_id, 8);
+    tycho_pb_mark_t m = tycho_pb_out_begin(&w->o, 2, GUESS_SPAN);
+    tycho_pb_out_bytes(&w->o, 1, s->trace_id, 16);
+    tycho_pb_out_bytes(&w->o, 2, s->span_id, 8);
     if (s->trace_state && *s->trace_state)
         f_string(w, 3, s->trace_state, strlen(s->trace_state), 0);
-    if (s->has_parent) f_bytes(w, 4, s->parent_span_id, 8);
-    if (s->name) /* name_utf8: found ASCII when set */
-        put_string(w, 5, str_take(w, s->name, strlen(s->name), s->name_utf8), 0);
-    f_varint(w, 6, (uint64_t)s->kind);
-    f_fixed64(w, 7, s->start_ns);
-    f_fixed64(w, 8, s->end_ns >= s->start_ns ? s->end_ns : s->start_ns);
+    if (s->has_parent) tycho_pb_out_bytes(&w->o, 4, s->parent_span_id, 8);
+    if (s->name) { /* name_utf8: found ASCII when set */
+        pbw_str_t name = str_take(w, s->name, strlen(s->name), s->name_utf8);
+        if (name.n) tycho_pb_out_bytes(&w->o, 5, name.p, name.n);
+    }
+    tycho_pb_out_varint(&w->o, 6, (uint64_t)s->kind);
+    tycho_pb_out_fixed64(&w->o, 7, s->start_ns);
+    tycho_pb_out_fixed64(&w->o, 8, s->end_ns >= s->start_ns ? s->end_ns : s->start_ns);
     attrs(w, 9, &s->attrs);
-    f_varint(w, 10, s->attrs.dropped);
-    for (uint32_t i = 0; i < s->nevents; i++) {
-        const tycho_span_event_t *ev = &s->events[i];
-        pbw_msg_t e = msg_begin(w, 11);
-        f_fixed64(w, 1, ev->time_ns);
-        f_string(w, 2, ev->name ? ev->name : "", ev->name ? strlen(ev->name) : 0, 0);
-        attrs(w, 3, &ev->attrs);
-        f_varint(w, 4, ev->attrs.dropped);
-        msg_end(w, 11, e);
-    }
-    f_varint(w, 12, s->dropped_events);
-    for (uint32_t i = 0; i < s->nlinks; i++) {
-        const tycho_span_link_t *ln = &s->links[i];
-        pbw_msg_t l = msg_begin(w, 13);
-        f_bytes(w, 1, ln->trace_id, 16);
-        f_bytes(w, 2, ln->span_id, 8);
-        if (ln->trace_state && *ln->trace_state)
-            f_string(w, 3, ln->trace_state, strlen(ln->trace_state), 0);
-        attrs(w, 4, &ln->attrs);
-        f_varint(w, 5, ln->attrs.dropped);
-        f_fixed32(w, 6,
-                  ln->flags | TYCHO_OTLP_FLAG_HAS_IS_REMOTE |
-                      (ln->is_remote ? TYCHO_OTLP_FLAG_IS_REMOTE : 0));
-        msg_end(w, 13, l);
-    }
-    f_varint(w, 14, s->dropped_links);
+    tycho_pb_out_varint(&w->o, 10, s->attrs.dropped);
+    for (uint32_t i = 0; i < s->nevents; i++)
+        span_event(w, &s->events[i]);
+    tycho_pb_out_varint(&w->o, 12, s->dropped_events);
+    for (uint32_t i = 0; i < s->nlinks; i++)
+        span_link(w, &s->links[i]);
+    tycho_pb_out_varint(&w->o, 14, s->dropped_links);
     if (s->status != TYCHO_SPAN_STATUS_UNSET) {
-        pbw_msg_t st = msg_begin(w, 15); /* Status {message = 2, code = 3} */
+        tycho_pb_mark_t st =
+            tycho_pb_out_begin(&w->o, 15, GUESS_SMALL); /* Status {message = 2, code = 3} */
         if (s->status == TYCHO_SPAN_STATUS_ERROR && s->status_message && *s->status_message)
             f_string(w, 2, s->status_message, strlen(s->status_message), 0);
-        f_varint(w, 3, (uint64_t)s->status);
-        msg_end(w, 15, st);
+        tycho_pb_out_varint(&w->o, 3, (uint64_t)s->status);
+        tycho_pb_out_end(&w->o, st);
     }
-    f_fixed32(w, 16,
-              s->flags | TYCHO_OTLP_FLAG_HAS_IS_REMOTE |
-                  (s->has_parent && s->parent_is_remote ? TYCHO_OTLP_FLAG_IS_REMOTE : 0));
-    msg_end(w, 2, m);
+    tycho_pb_out_fixed32(
+        &w->o, 16,
+        s->flags | TYCHO_OTLP_FLAG_HAS_IS_REMOTE |
+            (s->has_parent && s->parent_is_remote ? TYCHO_OTLP_FLAG_IS_REMOTE : 0));
+    tycho_pb_out_end(&w->o, m);
 }
 
 /* ExportTraceServiceRequest {resource_spans = 1}: ResourceSpans {resource =
@@ -320,20 +224,20 @@ static void span(pbw_t *w, const tycho_span_t *s)
 static void request(pbw_t *w, const tycho_export_kvs_t *resource, tycho_span_t *const *spans,
                     size_t n)
 {
-    pbw_msg_t rs = msg_begin(w, 1);
-    pbw_msg_t res = msg_begin(w, 1);
+    tycho_pb_mark_t rs = tycho_pb_out_begin(&w->o, 1, GUESS_BATCH);
+    tycho_pb_mark_t res = tycho_pb_out_begin(&w->o, 1, GUESS_SMALL);
     for (size_t i = 0; resource && i < resource->n; i++)
         resource_kv(w, &resource->items[i]);
-    msg_end(w, 1, res);
-    pbw_msg_t ss = msg_begin(w, 2);
-    pbw_msg_t scope = msg_begin(w, 1);
+    tycho_pb_out_end(&w->o, res);
+    tycho_pb_mark_t ss = tycho_pb_out_begin(&w->o, 2, GUESS_BATCH);
+    tycho_pb_mark_t scope = tycho_pb_out_begin(&w->o, 1, GUESS_SMALL);
     f_string(w, 1, TYCHO_OTLP_SCOPE_NAME, strlen(TYCHO_OTLP_SCOPE_NAME), 0);
     f_string(w, 2, TYCHO_VERSION, strlen(TYCHO_VERSION), 0);
-    msg_end(w, 1, scope);
+    tycho_pb_out_end(&w->o, scope);
     for (size_t i = 0; i < n; i++)
         span(w, spans[i]);
-    msg_end(w, 2, ss);
-    msg_end(w, 1, rs);
+    tycho_pb_out_end(&w->o, ss);
+    tycho_pb_out_end(&w->o, rs);
 }
 
 int tycho_otlp_encode_traces(const tycho_export_kvs_t *resource, tycho_span_t *const *spans,
@@ -341,24 +245,10 @@ int tycho_otlp_encode_traces(const tycho_export_kvs_t *resource, tycho_span_t *c
 {
     tycho_export_arena_t a = TYCHO_EXPORT_ARENA_INIT;
     pbw_t w = {.a = &a};
-    int rc = -ENOMEM;
+    tycho_pb_out_init(&w.o, out);
     request(&w, resource, spans, n);
-    if (w.failed || a.failed) goto out;
-    size_t total = w.len;
-    if (tycho_buf_reserve(out, total + 1) != 0) goto out;
-    w.out = (uint8_t *)out->data + out->len;
-    w.len = 0;
-    request(&w, resource, spans, n);
-    if (w.len != total) {
-        rc = -EIO; /* the passes disagree: a bug, never sent */
-        goto out;
-    }
-    out->len += total;
-    out->data[out->len] = 0;
-    rc = 0;
-out:
-    free(w.sizes);
-    free(w.strs);
+    if (a.failed) w.o.failed = 1;
+    int rc = tycho_pb_out_finish(&w.o);
     tycho_export_arena_free(&a);
     return rc;
 }

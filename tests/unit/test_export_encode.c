@@ -295,6 +295,128 @@ static void test_otlp(void **state)
     tycho_span_free(root);
 }
 
+/* Encodes spans after what out already holds and checks the new bytes
+ * against protobuf-c's packing of what they decode to; the caller frees the
+ * returned request. */
+static Tycho__Otlp__ExportTraceServiceRequest *encode_canonical(const tycho_export_kvs_t *res,
+                                                                tycho_span_t *const *spans,
+                                                                size_t n, tycho_buf_t *out)
+{
+    size_t before = out->len;
+    assert_int_equal(tycho_otlp_encode_traces(res, spans, n, out), 0);
+    assert_int_equal(out->data[out->len], 0);
+    tycho_buf_t body = {out->data + before, out->len - before, 0};
+    Tycho__Otlp__ExportTraceServiceRequest *r =
+        tycho__otlp__export_trace_service_request__unpack(NULL, body.len, (uint8_t *)body.data);
+    assert_non_null(r);
+    assert_canonical(&r->base, &body);
+    return r;
+}
+
+/* A span with one part holding a string of len bytes: 0 its attributes (of
+ * every type), 1 an event's, 2 a link's, 3 its status message, 4 the
+ * resource's value. */
+static tycho_span_t *span_growing(int part, const char *text, size_t len, tycho_export_kvs_t *res)
+{
+    tycho_span_t *s = tycho_span_new("op", TYCHO_SPAN_KIND_SERVER, NULL);
+    uint8_t id[16] = {7};
+    tycho_span_set_ids(s, id, id, NULL, 0, 0x01);
+    tycho_span_end(s, 2);
+    if (part == 0) {
+        tycho_span_set_attr(s, "v", TYCHO_AV_STRN(text, len));
+        tycho_span_set_attr(s, "i", TYCHO_AV_INT(-(int64_t)len));
+        tycho_span_set_attr(s, "d", TYCHO_AV_DBL(0.5));
+        tycho_span_set_attr(s, "b", TYCHO_AV_BOOL(len & 1));
+    } else if (part == 1) {
+        tycho_span_event_t *ev = tycho_span_add_event(s, "e", 1);
+        tycho_span_event_set_attr(s, ev, "bad\xff", TYCHO_AV_STRN(text, len));
+        tycho_span_event_set_attr(s, ev, "n", TYCHO_AV_INT(len));
+    } else if (part == 2) {
+        tycho_span_link_t *ln = tycho_span_add_link(s, id, id, 0, 0, NULL);
+        tycho_span_link_set_attr(s, ln, "l", TYCHO_AV_STRN(text, len));
+        tycho_span_link_set_attr(s, ln, "t", TYCHO_AV_BOOL(1));
+    } else if (part == 3) {
+        char *msg = strndup(text, len + 1);
+        tycho_span_set_status(s, TYCHO_SPAN_STATUS_ERROR, msg);
+        free(msg);
+    } else {
+        char *value = strndup(text, len);
+        tycho_export_kvs_set(res, "service.name", value);
+        free(value);
+    }
+    return s;
+}
+
+/* Each sub-message's length (span, event, link, status, attribute,
+ * resource) crosses 127 and 16383 bytes a byte at a time, so its prefix
+ * takes 1, 2 or 3 bytes; the body follows text already in the buffer,
+ * which it keeps. */
+static void test_otlp_lengths(void **state)
+{
+    (void)state;
+    static char text[16500];
+    memset(text, 'x', sizeof text - 1);
+    size_t ranges[][2] = {{0, 200}, {16200, sizeof text - 2}};
+    for (int part = 0; part < 5; part++) {
+        for (size_t k = 0; k < 2; k++) {
+            for (size_t len = ranges[k][0]; len <= ranges[k][1]; len++) {
+                tycho_export_kvs_t res = {0};
+                tycho_span_t *s = span_growing(part, text, len, &res);
+                tycho_buf_t out = TYCHO_BUF_INIT;
+                assert_int_equal(tycho_buf_puts(&out, "kept"), 0);
+                Tycho__Otlp__ExportTraceServiceRequest *r = encode_canonical(&res, &s, 1, &out);
+                assert_memory_equal(out.data, "kept", 4);
+                tycho__otlp__export_trace_service_request__free_unpacked(r, NULL);
+                tycho_buf_free(&out);
+                tycho_export_kvs_free(&res);
+                tycho_span_free(s);
+            }
+        }
+    }
+}
+
+/* Batches whose ScopeSpans and ResourceSpans lengths take 2, 3 and 4 bytes,
+ * and spans of 3 and 4: the buffer grows from empty through all of them. */
+static void test_otlp_batch_lengths(void **state)
+{
+    (void)state;
+    size_t big = 3u << 20;
+    char *text = malloc(big + 1);
+    assert_non_null(text);
+    memset(text, 'y', big);
+    text[big] = 0;
+    tycho_span_limits_t lim = TYCHO_SPAN_LIMITS_DEFAULT;
+    lim.max_bytes = big + 4096;
+    tycho_span_t *spans[600];
+    for (size_t i = 0; i < 600; i++) {
+        spans[i] = tycho_span_new("GET /hello", TYCHO_SPAN_KIND_SERVER, &lim);
+        tycho_span_set_key(spans[i], TYCHO_KEY_HTTP_REQUEST_METHOD, TYCHO_AV_UTF8N("GET", 3));
+        tycho_span_set_key(spans[i], TYCHO_KEY_URL_PATH, TYCHO_AV_STRN("/hello", 6));
+        tycho_span_set_key(spans[i], TYCHO_KEY_HTTP_RESPONSE_STATUS_CODE, TYCHO_AV_INT(200));
+        tycho_span_end(spans[i], 5);
+    }
+    size_t sizes[] = {20, 600}; /* ~2 KiB, ~60 KiB */
+    for (size_t k = 0; k < 2; k++) {
+        tycho_buf_t out = TYCHO_BUF_INIT;
+        Tycho__Otlp__ExportTraceServiceRequest *r = encode_canonical(NULL, spans, sizes[k], &out);
+        assert_int_equal(r->resource_spans[0]->scope_spans[0]->n_spans, sizes[k]);
+        tycho__otlp__export_trace_service_request__free_unpacked(r, NULL);
+        tycho_buf_free(&out);
+    }
+    /* 1 MiB (a 3-byte length) and 3 MiB (4 bytes) in one attribute */
+    tycho_span_set_attr(spans[0], "large", TYCHO_AV_STRN(text, 1u << 20));
+    tycho_span_set_attr(spans[1], "huge", TYCHO_AV_STRN(text, big));
+    tycho_buf_t out = TYCHO_BUF_INIT;
+    Tycho__Otlp__ExportTraceServiceRequest *r = encode_canonical(NULL, spans, 3, &out);
+    Tycho__Otlp__Span **m = r->resource_spans[0]->scope_spans[0]->spans;
+    assert_int_equal(strlen(attr(m[1]->attributes, m[1]->n_attributes, "huge")->string_value), big);
+    tycho__otlp__export_trace_service_request__free_unpacked(r, NULL);
+    tycho_buf_free(&out);
+    for (size_t i = 0; i < 600; i++)
+        tycho_span_free(spans[i]);
+    free(text);
+}
+
 static void test_otlp_response(void **state)
 {
     (void)state;
@@ -843,18 +965,13 @@ static void test_loki_encode(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_snappy_block),
-        cmocka_unit_test(test_otlp),
-        cmocka_unit_test(test_otlp_response),
-        cmocka_unit_test(test_otlp_wire),
-        cmocka_unit_test(test_otlp_known_keys),
-        cmocka_unit_test(test_remote_write),
-        cmocka_unit_test(test_loki_time),
-        cmocka_unit_test(test_loki_entry),
-        cmocka_unit_test(test_loki_logger_lines),
-        cmocka_unit_test(test_loki_encode),
-        cmocka_unit_test(test_loki_wire_edges),
+        cmocka_unit_test(test_utf8),         cmocka_unit_test(test_snappy_block),
+        cmocka_unit_test(test_otlp),         cmocka_unit_test(test_otlp_response),
+        cmocka_unit_test(test_otlp_wire),    cmocka_unit_test(test_otlp_known_keys),
+        cmocka_unit_test(test_otlp_lengths), cmocka_unit_test(test_otlp_batch_lengths),
+        cmocka_unit_test(test_remote_write), cmocka_unit_test(test_loki_time),
+        cmocka_unit_test(test_loki_entry),   cmocka_unit_test(test_loki_logger_lines),
+        cmocka_unit_test(test_loki_encode),  cmocka_unit_test(test_loki_wire_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
