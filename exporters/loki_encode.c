@@ -586,134 +586,130 @@ static int encode_json(tycho_loki_entry_t *const *en, const stream_t *st, size_t
     return tycho_buf_puts(out, "]}");
 }
 
-/* One entry as it goes on the wire: its line (cleaned up when it is not known
- * to be valid UTF-8), its timestamp split as google.protobuf.Timestamp, and
- * the size of its EntryAdapter. */
-typedef struct wire_entry {
-    const char *line;
-    size_t line_len, ts_size, size;
-    size_t meta_len[3]; /* of trace_id, span_id, request_id (0: absent) */
-    int64_t sec;
-    int64_t nanos; /* int32 on the wire: 0..999999999 */
-} wire_entry_t;
+/* PushRequest {repeated StreamAdapter streams = 1}, StreamAdapter {labels = 1,
+ * repeated EntryAdapter entries = 2}, EntryAdapter {timestamp = 1, line = 2,
+ * repeated LabelPairAdapter structured_metadata = 3}, LabelPairAdapter {name
+ * = 1, value = 2} (proto/loki_push.proto), written by hand in one pass (each
+ * stream's and entry's length written after its body: pb_write's
+ * tycho_pb_out_begin/end), then snappy. */
+typedef struct lokiw {
+    tycho_pb_out_t o;
+    tycho_export_arena_t a; /* UTF-8 clean-ups */
+    tycho_buf_t sel;        /* the selector of the stream being written */
+} lokiw_t;
 
-/* the metadata pairs m = 0, 1, 2 are the fields F_TRACE, F_SPAN, F_REQUEST */
+/* Guessed sizes of lengths: a stream holds 16 KiB to 2 MiB of lines (a push
+ * up to TYCHO_LOKI_BATCH_BYTES, 1 MiB by default); an entry, a log line of
+ * tycho's logger, 128 B to 16 KiB. A wrong guess moves the body once. */
+enum { GUESS_ENTRY = 2, GUESS_STREAM = 3 };
 
-static void meta_values(const tycho_loki_entry_t *e, const char *mv[3])
+/* The most bytes an entry takes besides its line and metadata values: its
+ * Timestamp (19); a tag and a length for the line, each of the three pairs,
+ * its name and its value (7 times 11); the names (25). */
+enum { ENTRY_FRAME = 19 + 7 * (1 + TYCHO_PB_VARINT_MAX) + 25 };
+
+/* The bytes to write for s[0..n) (s[n] readable): s itself when utf8, else
+ * its UTF-8 clean-up; NULL (the writer failed) on ENOMEM. */
+static const char *utf8_take(lokiw_t *w, const char *s, size_t *n, int utf8)
 {
-    mv[0] = e->trace_id;
-    mv[1] = e->span_id;
-    mv[2] = e->request_id;
+    if (utf8) return s;
+    const char *c = tycho_export_arena_utf8(&w->a, s, *n);
+    if (!c) {
+        w->o.failed = 1;
+        return NULL;
+    }
+    if (c != s) *n = strlen(c);
+    return c;
 }
 
-/* LabelPairAdapter {name = 1, value = 2}: both are never empty here. */
-static size_t pair_size(int m, size_t value_len)
+/* EntryAdapter.timestamp = 1: google.protobuf.Timestamp {seconds = 1, nanos
+ * = 2}, always written. Its body takes 17 bytes at most (a negative second
+ * 11, nanos 6), so its length one, filled in after it. */
+static uint8_t *put_timestamp(uint8_t *p, int64_t ns)
 {
-    return tycho_pb_len_size(field_lens[F_TRACE + m]) + tycho_pb_len_size(value_len);
-}
-
-static int wire_entry(tycho_export_arena_t *a, const tycho_loki_entry_t *e, wire_entry_t *w)
-{
-    /* the entry's copy of the line is NUL-terminated */
-    w->line = e->utf8 ? e->line : tycho_export_arena_utf8(a, e->line, e->line_len);
-    if (!w->line) return -ENOMEM;
-    w->line_len = e->utf8 ? e->line_len : strlen(w->line);
-    w->sec = e->ts_ns / 1000000000;
-    w->nanos = e->ts_ns % 1000000000;
-    if (w->nanos < 0) {
-        w->nanos += 1000000000;
-        w->sec -= 1;
+    int64_t sec = ns / 1000000000, nanos = ns % 1000000000;
+    if (nanos < 0) {
+        nanos += 1000000000;
+        sec -= 1;
     }
-    /* Timestamp {seconds = 1, nanos = 2}, always present */
-    w->ts_size = tycho_pb_varint_field_size((uint64_t)w->sec) +
-                 tycho_pb_varint_field_size((uint64_t)w->nanos);
-    w->size = tycho_pb_len_size(w->ts_size);
-    if (w->line_len) w->size += tycho_pb_len_size(w->line_len);
-    const char *mv[3];
-    meta_values(e, mv);
-    for (int m = 0; m < 3; m++) {
-        w->meta_len[m] = mv[m] ? strlen(mv[m]) : 0;
-        if (mv[m]) w->size += tycho_pb_len_size(pair_size(m, w->meta_len[m]));
-    }
-    return 0;
-}
-
-static uint8_t *put_entry(uint8_t *p, const tycho_loki_entry_t *e, const wire_entry_t *w)
-{
-    p = tycho_pb_put_len(p, 2, w->size); /* StreamAdapter.entries */
-    p = tycho_pb_put_len(p, 1, w->ts_size);
-    p = tycho_pb_put_varint_field(p, 1, (uint64_t)w->sec);
-    p = tycho_pb_put_varint_field(p, 2, (uint64_t)w->nanos);
-    if (w->line_len) p = tycho_pb_put_bytes(p, 2, w->line, w->line_len);
-    const char *mv[3];
-    meta_values(e, mv);
-    for (int m = 0; m < 3; m++) {
-        if (!mv[m]) continue;
-        p = tycho_pb_put_len(p, 3, pair_size(m, w->meta_len[m]));
-        p = tycho_pb_put_bytes(p, 1, field_names[F_TRACE + m], field_lens[F_TRACE + m]);
-        p = tycho_pb_put_bytes(p, 2, mv[m], w->meta_len[m]);
-    }
+    *p++ = 1 << 3 | TYCHO_PB_LEN;
+    uint8_t *len = p++;
+    p = tycho_pb_put_varint_field(p, 1, (uint64_t)sec);
+    p = tycho_pb_put_varint_field(p, 2, (uint64_t)nanos);
+    *len = (uint8_t)(p - len - 1);
     return p;
 }
 
-/* PushRequest {repeated StreamAdapter streams = 1}, StreamAdapter {labels = 1,
- * repeated EntryAdapter entries = 2} (proto/loki_push.proto), written by
- * hand: sizes first, then the bytes, then snappy. */
+/* EntryAdapter.structured_metadata = 3, the pair m (0, 1, 2: the fields
+ * F_TRACE, F_SPAN, F_REQUEST): its length follows from the strings' (never
+ * empty), so it goes first. */
+static uint8_t *put_pair(uint8_t *p, int m, const char *value, size_t n)
+{
+    const char *name = field_names[F_TRACE + m];
+    size_t nn = field_lens[F_TRACE + m];
+    p = tycho_pb_put_len(p, 3, tycho_pb_len_size(nn) + tycho_pb_len_size(n));
+    p = tycho_pb_put_bytes(p, 1, name, nn);
+    return tycho_pb_put_bytes(p, 2, value, n);
+}
+
+/* StreamAdapter.entries = 2: written at a pointer after one room check for
+ * the whole entry (the line is in memory: its length plus the frame cannot
+ * overflow). */
+static void entry(lokiw_t *w, const tycho_loki_entry_t *e)
+{
+    size_t n = e->line_len; /* the entry's copy of the line is NUL-terminated */
+    const char *line = utf8_take(w, e->line, &n, e->utf8);
+    if (!line) return;
+    const char *mv[3] = {e->trace_id, e->span_id, e->request_id};
+    size_t ml[3], room = ENTRY_FRAME + n;
+    for (int m = 0; m < 3; m++)
+        room += ml[m] = mv[m] ? strlen(mv[m]) : 0;
+    tycho_pb_mark_t mark = tycho_pb_out_begin(&w->o, 2, GUESS_ENTRY);
+    if (!tycho_pb_out_room(&w->o, room)) return;
+    uint8_t *p = put_timestamp(tycho_pb_out_at(&w->o), e->ts_ns);
+    if (n) p = tycho_pb_put_bytes(p, 2, line, n);
+    for (int m = 0; m < 3; m++)
+        if (mv[m]) p = put_pair(p, m, mv[m], ml[m]);
+    tycho_pb_out_advance(&w->o, p);
+    tycho_pb_out_end(&w->o, mark);
+}
+
+/* PushRequest.streams = 1: its labels (a selector, never empty), then its
+ * entries in time order. */
+static void stream(lokiw_t *w, tycho_loki_entry_t *const *en, const stream_t *st,
+                   const tycho_loki_options_t *o)
+{
+    const char *names[16], *values[16];
+    size_t nl = stream_labels(st, o, names, values);
+    tycho_buf_reset(&w->sel);
+    if (tycho_loki_append_selector(&w->sel, names, values, nl)) {
+        w->o.failed = 1;
+        return;
+    }
+    size_t n = w->sel.len;
+    const char *labels = utf8_take(w, w->sel.data, &n, 0);
+    if (!labels) return;
+    tycho_pb_mark_t mark = tycho_pb_out_begin(&w->o, 1, GUESS_STREAM);
+    tycho_pb_out_bytes(&w->o, 1, labels, n);
+    for (size_t k = 0; k < st->n; k++)
+        entry(w, en[st->idx[k]]);
+    tycho_pb_out_end(&w->o, mark);
+}
+
 static int encode_proto(tycho_loki_entry_t *const *en, const stream_t *st, size_t nst,
                         const tycho_loki_options_t *o, tycho_buf_t *out)
 {
-    tycho_export_arena_t a = TYCHO_EXPORT_ARENA_INIT;
-    tycho_buf_t sel = TYCHO_BUF_INIT, tmp = TYCHO_BUF_INIT;
+    lokiw_t w = {.a = TYCHO_EXPORT_ARENA_INIT, .sel = TYCHO_BUF_INIT};
+    tycho_buf_t tmp = TYCHO_BUF_INIT;
     tycho_buf_t *raw = o->scratch ? o->scratch : &tmp;
-    const char *names[16], *values[16];
-    int rc = -ENOMEM;
-    size_t n = 0;
-    for (size_t s = 0; s < nst; s++)
-        n += st[s].n;
-    wire_entry_t *w = tycho_export_arena_array(&a, n, sizeof *w);
-    const char **labels = tycho_export_arena_array(&a, nst, sizeof *labels);
-    size_t *stream_size = tycho_export_arena_array(&a, nst, 2 * sizeof *stream_size);
-    if (!w || !labels || !stream_size) goto out;
-    size_t *labels_len = stream_size + nst;
-    size_t total = 0;
-    for (size_t s = 0; s < nst; s++) {
-        size_t nl = stream_labels(&st[s], o, names, values);
-        tycho_buf_reset(&sel);
-        if (tycho_loki_append_selector(&sel, names, values, nl)) goto out;
-        const char *l = tycho_export_arena_utf8(&a, sel.data, sel.len);
-        if (!l) goto out;
-        labels_len[s] = strlen(l);
-        char *c = tycho_export_arena_alloc(&a, labels_len[s] + 1); /* sel is reused */
-        if (!c) goto out;
-        memcpy(c, l, labels_len[s] + 1);
-        labels[s] = c;
-        size_t size = labels_len[s] ? tycho_pb_len_size(labels_len[s]) : 0;
-        for (size_t k = 0; k < st[s].n; k++) {
-            size_t i = st[s].idx[k];
-            if (wire_entry(&a, en[i], &w[i]) != 0) goto out;
-            size += tycho_pb_len_size(w[i].size);
-        }
-        stream_size[s] = size;
-        total += tycho_pb_len_size(size);
-    }
     tycho_buf_reset(raw);
-    if (tycho_buf_reserve(raw, total + 1)) goto out;
-    uint8_t *start = (uint8_t *)raw->data, *p = start;
-    for (size_t s = 0; s < nst; s++) {
-        p = tycho_pb_put_len(p, 1, stream_size[s]);
-        if (labels_len[s]) p = tycho_pb_put_bytes(p, 1, labels[s], labels_len[s]);
-        for (size_t k = 0; k < st[s].n; k++)
-            p = put_entry(p, en[st[s].idx[k]], &w[st[s].idx[k]]);
-    }
-    if ((size_t)(p - start) != total) {
-        rc = -EIO; /* a size and its bytes disagree: a bug, never sent */
-        goto out;
-    }
-    raw->len = total;
-    rc = tycho_export_snappy(raw->data, raw->len, out);
-out:
-    tycho_export_arena_free(&a);
-    tycho_buf_free(&sel);
+    tycho_pb_out_init(&w.o, raw);
+    for (size_t s = 0; s < nst; s++)
+        stream(&w, en, &st[s], o);
+    int rc = tycho_pb_out_finish(&w.o);
+    if (rc == 0) rc = tycho_export_snappy(raw->data, raw->len, out);
+    tycho_export_arena_free(&w.a);
+    tycho_buf_free(&w.sel);
     tycho_buf_free(&tmp);
     return rc;
 }

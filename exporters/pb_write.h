@@ -1,10 +1,11 @@
 /* pb_write — the protobuf wire format written by hand: varints, tags and
- * length-delimited fields, either at a pointer into a buffer sized beforehand
- * (tycho_pb_put_*: size first, then write, as protobuf-c does) or in one pass
- * onto a growable buffer (tycho_pb_out_*: each sub-message's length written
- * after its body). For the hottest export messages, where protobuf-c's
- * generic descriptor walk showed in profiles; the schemas stay in
- * exporters/proto/ and the tests decode with protobuf-c and protobufjs.
+ * length-delimited fields, in one pass onto a growable buffer
+ * (tycho_pb_out_*: each sub-message's length written after its body). A
+ * small message whose lengths follow from its strings may be written whole
+ * at tycho_pb_out_at after one tycho_pb_out_room check, with tycho_pb_put_*.
+ * For the hottest export messages (the OTLP request, the Loki push), where
+ * protobuf-c's generic descriptor walk showed in profiles; the schemas stay
+ * in exporters/proto/ and the tests decode with protobuf-c and protobufjs.
  * Callers follow proto3's rules as protobuf-c applies them: zero scalars and
  * empty strings are left out, sub-messages that are set are always written.
  * Pure functions, any thread (a tycho_pb_out_t: the thread owning its buffer). */
@@ -38,12 +39,6 @@ static inline size_t tycho_pb_varint_size(uint64_t v)
 static inline size_t tycho_pb_len_size(size_t len)
 {
     return 1 + tycho_pb_varint_size(len) + len;
-}
-
-/* Bytes of a varint field of value v, 0 when v is 0 (left out). */
-static inline size_t tycho_pb_varint_field_size(uint64_t v)
-{
-    return v ? 1 + tycho_pb_varint_size(v) : 0;
 }
 
 /* Each writes at p and returns the position after what it wrote. field < 16.

@@ -40,6 +40,16 @@ static tycho_buf_t unsnappy(const tycho_buf_t *in)
     return out;
 }
 
+/* n bytes of c, NUL-terminated (free it). */
+static char *filled(size_t n, char c)
+{
+    char *s = malloc(n + 1);
+    assert_non_null(s);
+    memset(s, c, n);
+    s[n] = 0;
+    return s;
+}
+
 static const Tycho__Otlp__AnyValue *attr(Tycho__Otlp__KeyValue **kv, size_t n, const char *key)
 {
     for (size_t i = 0; i < n; i++)
@@ -381,10 +391,7 @@ static void test_otlp_batch_lengths(void **state)
 {
     (void)state;
     size_t big = 3u << 20;
-    char *text = malloc(big + 1);
-    assert_non_null(text);
-    memset(text, 'y', big);
-    text[big] = 0;
+    char *text = filled(big, 'y');
     tycho_span_limits_t lim = TYCHO_SPAN_LIMITS_DEFAULT;
     lim.max_bytes = big + 4096;
     tycho_span_t *spans[600];
@@ -870,6 +877,64 @@ static void test_loki_wire_edges(void **state)
         free(en[i]);
 }
 
+/* Encodes the one entry of line x^len (structured metadata when meta) and
+ * checks it back: its line, and the body against protobuf-c's packing. */
+static void loki_one_line(const char *text, size_t len, int meta, tycho_buf_t *scratch)
+{
+    tycho_loki_entry_t *en = tycho_loki_entry_new(text, len, meta ? 0 : TYCHO_LOKI_LINE_UTF8);
+    assert_non_null(en);
+    en->ts_ns = 1767225600123456789;
+    if (meta) en->request_id = "0123456789abcdef";
+    tycho_loki_options_t o = {NULL, NULL, 0, scratch};
+    tycho_buf_t z = TYCHO_BUF_INIT, raw;
+    Tycho__Loki__PushRequest *p = loki_round_trip(&en, 1, &o, &z, &raw);
+    Tycho__Loki__EntryAdapter *e = p->streams[0]->entries[0];
+    assert_int_equal(strlen(e->line), len);
+    assert_int_equal(e->n_structured_metadata, meta ? 1 : 0);
+    tycho__loki__push_request__free_unpacked(p, NULL);
+    tycho_buf_free(&raw);
+    tycho_buf_free(&z);
+    free(en);
+}
+
+/* Entries and streams whose lengths take 1 to 4 bytes, each length across
+ * 127 and 16383 (the guesses are 2 bytes for an entry, 3 for a stream), and
+ * a stream of many short entries. */
+static void test_loki_lengths(void **state)
+{
+    (void)state;
+    size_t big = 3u << 20;
+    char *text = filled(big, 'x');
+    tycho_buf_t scratch = TYCHO_BUF_INIT;
+    size_t ranges[][2] = {{0, 200}, {16200, 16500}};
+    for (size_t k = 0; k < 2; k++)
+        for (size_t len = ranges[k][0]; len <= ranges[k][1]; len++)
+            loki_one_line(text, len, (int)(len & 1), &scratch);
+    loki_one_line(text, 1u << 20, 1, NULL); /* 3-byte lengths */
+    loki_one_line(text, big, 0, &scratch);  /* 4-byte lengths */
+    tycho_buf_free(&scratch);
+
+    tycho_loki_entry_t *en[300];
+    for (size_t i = 0; i < 300; i++) {
+        assert_non_null(en[i] = tycho_loki_entry_new(text, 90 + i % 40, 0));
+        en[i]->ts_ns = (int64_t)i;
+    }
+    tycho_loki_options_t o = {NULL, NULL, 0, NULL};
+    /* entries of 1- and 2-byte lengths in a stream of 2 bytes, then of 3 */
+    size_t counts[] = {100, 300};
+    for (size_t k = 0; k < 2; k++) {
+        tycho_buf_t z = TYCHO_BUF_INIT, raw;
+        Tycho__Loki__PushRequest *p = loki_round_trip(en, counts[k], &o, &z, &raw);
+        assert_int_equal(p->streams[0]->n_entries, counts[k]);
+        tycho__loki__push_request__free_unpacked(p, NULL);
+        tycho_buf_free(&raw);
+        tycho_buf_free(&z);
+    }
+    for (size_t i = 0; i < 300; i++)
+        free(en[i]);
+    free(text);
+}
+
 static void test_loki_encode(void **state)
 {
     (void)state;
@@ -972,6 +1037,7 @@ int main(void)
         cmocka_unit_test(test_remote_write), cmocka_unit_test(test_loki_time),
         cmocka_unit_test(test_loki_entry),   cmocka_unit_test(test_loki_logger_lines),
         cmocka_unit_test(test_loki_encode),  cmocka_unit_test(test_loki_wire_edges),
+        cmocka_unit_test(test_loki_lengths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
