@@ -198,7 +198,7 @@ static void start(tycho_obs_t *o, tycho_exchange_t *x)
     if (!t->sampled || !tycho_hub_spans_wanted(o->hub)) return;
     char name[24];
     span_name(name, sizeof name, r, NULL);
-    t->span = tycho_span_new(name, TYCHO_SPAN_KIND_SERVER, tycho_hub_span_limits(o->hub));
+    t->span = tycho_obs_span_new(o, name, TYCHO_SPAN_KIND_SERVER);
     if (!t->span) return;
     tycho_span_set_ids(t->span, t->trace_id, t->span_id, parent_span_id, 1, t->flags);
     if (t->tracestate.str[0]) tycho_span_set_trace_state(t->span, t->tracestate.str);
@@ -358,12 +358,18 @@ void tycho_obs_record_error(tycho_exchange_t *x, const char *message, const char
     tycho_span_set_status(t->span, TYCHO_SPAN_STATUS_ERROR, message);
 }
 
+tycho_span_t *tycho_obs_span_new(tycho_obs_t *o, const char *name, tycho_span_kind_t kind)
+{
+    return tycho_span_new_from(tycho_hub_span_pool(o->hub, o->worker_id), name, kind,
+                               tycho_hub_span_limits(o->hub));
+}
+
 tycho_span_t *tycho_obs_span_start(tycho_obs_t *o, const tycho_req_trace_t *t,
                                    const uint8_t parent_span_id[8], const char *name,
                                    tycho_span_kind_t kind)
 {
     if (!t || !t->sampled || !tycho_hub_spans_wanted(o->hub)) return NULL;
-    tycho_span_t *s = tycho_span_new(name, kind, tycho_hub_span_limits(o->hub));
+    tycho_span_t *s = tycho_obs_span_new(o, name, kind);
     if (!s) return NULL;
     uint8_t id[8];
     tycho_trace_new_span_id(id);

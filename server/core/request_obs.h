@@ -48,6 +48,9 @@ tycho_hub_t *tycho_obs_hub(const tycho_obs_t *o); /* sampler, span limits (SQS c
 /* Marks the request's span as failed with an exception event (Lua errors). */
 void tycho_obs_record_error(tycho_exchange_t *x, const char *message, const char *stacktrace);
 
+/* A span with the hub's limits, its block from this worker's pool (the
+ * worker's thread); NULL on ENOMEM. Ids unset (tycho_span_set_ids). */
+tycho_span_t *tycho_obs_span_new(tycho_obs_t *o, const char *name, tycho_span_kind_t kind);
 /* A child span of parent_span_id in the request's trace, started now; NULL
  * when the trace is not sampled (then skip attributes and just run). */
 tycho_span_t *tycho_obs_span_start(tycho_obs_t *o, const tycho_req_trace_t *t,

@@ -15,6 +15,9 @@
 #define SPAN_RING_CAPACITY 4096 /* 16 wake-ups' worth (TYCHO_HUB_WAKE_EVERY) */
 #define DRAIN_INTERVAL_MS 50    /* the longest a span waits in its ring */
 #define EXPORT_FLUSH_MS 3000    /* final export flush at shutdown */
+/* Span blocks a worker's pool keeps: two default export batches
+ * (OTEL_BSP_MAX_EXPORT_BATCH_SIZE 512), which come back all at once. */
+#define SPAN_POOL_MAX 1024
 
 struct tycho_hub {
     tycho_metrics_t *reg;
@@ -25,6 +28,7 @@ struct tycho_hub {
     tycho_sampler_t sampler;
     tycho_span_limits_t limits;
     tycho_ring_t **rings;
+    tycho_span_pool_t **pools; /* one per worker; freed last, in tycho_hub_free */
     tycho_logsink_t *logsink;
     int access_log, traces_stdout;
     atomic_int spans_wanted; /* 0 once start found no consumer for spans */
@@ -138,10 +142,13 @@ tycho_hub_t *tycho_hub_new(const tycho_config_t *cfg, int nworkers, char *err, s
     }
     h->reg = tycho_metrics_new(h->nshards, 0);
     h->rings = calloc((size_t)nworkers, sizeof *h->rings);
+    h->pools = calloc((size_t)nworkers, sizeof *h->pools);
     h->logsink = tycho_logsink_new(NULL);
-    if (!h->reg || !h->rings || !h->logsink) goto oom;
+    if (!h->reg || !h->rings || !h->pools || !h->logsink) goto oom;
     for (int i = 0; i < nworkers; i++)
-        if (!(h->rings[i] = tycho_ring_new(SPAN_RING_CAPACITY))) goto oom;
+        if (!(h->rings[i] = tycho_ring_new(SPAN_RING_CAPACITY)) ||
+            !(h->pools[i] = tycho_span_pool_new(TYCHO_SPAN_BLOCK_SIZE, SPAN_POOL_MAX)))
+            goto oom;
     if (register_builtins(h, err, errlen) != 0 ||
         tycho_process_metrics_register(h->reg, err, errlen) != 0 ||
         !(h->drops = tycho_dropcount_register(h->reg, err, errlen)) ||
@@ -170,6 +177,10 @@ void tycho_hub_free(tycho_hub_t *h)
         tycho_ring_free(h->rings[i]);
     }
     free(h->rings);
+    /* after the rings: the spans left there go back to these pools */
+    for (int i = 0; h->pools && i < h->nworkers; i++)
+        tycho_span_pool_free(h->pools[i]);
+    free(h->pools);
     if (h->logsink) tycho_logsink_free(h->logsink);
     tycho_dropcount_free(h->drops);
     tycho_metrics_free(h->reg);
@@ -200,6 +211,10 @@ const tycho_span_limits_t *tycho_hub_span_limits(tycho_hub_t *h)
 tycho_ring_t *tycho_hub_span_ring(tycho_hub_t *h, int worker_id)
 {
     return h->rings[worker_id];
+}
+tycho_span_pool_t *tycho_hub_span_pool(tycho_hub_t *h, int worker_id)
+{
+    return h->pools[worker_id];
 }
 unsigned tycho_hub_telemetry_shard(tycho_hub_t *h)
 {

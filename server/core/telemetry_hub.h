@@ -3,7 +3,9 @@
  * families, the span rings (one per worker), the sampler, the log sink, and
  * what drains them on the telemetry thread (the admin thread's loop).
  * Created on the main thread before workers start; tycho_hub_start/stop run
- * on the telemetry thread; workers reach it through their tycho_obs_t. */
+ * on the telemetry thread; workers reach it through their tycho_obs_t.
+ * Free it only after the workers and the telemetry thread are joined: spans
+ * still out (in Lua states, exporters) give their blocks back to its pools. */
 #ifndef TYCHO_TELEMETRY_HUB_H
 #define TYCHO_TELEMETRY_HUB_H
 
@@ -35,6 +37,9 @@ tycho_dropcount_t *tycho_hub_drops(tycho_hub_t *h);
 const tycho_sampler_t *tycho_hub_sampler(tycho_hub_t *h);
 const tycho_span_limits_t *tycho_hub_span_limits(tycho_hub_t *h);
 tycho_ring_t *tycho_hub_span_ring(tycho_hub_t *h, int worker_id);
+/* Worker worker_id's span blocks (tycho_span_new_from on that worker's
+ * thread; spans go back from any thread). Lives until tycho_hub_free. */
+tycho_span_pool_t *tycho_hub_span_pool(tycho_hub_t *h, int worker_id);
 /* Worker worker_id pushed a span to its ring (that worker's thread): wakes
  * the telemetry thread once every TYCHO_HUB_WAKE_EVERY spans, not for each
  * one (a wake-up costs the worker a write(2) and the telemetry thread a loop

@@ -630,7 +630,7 @@ static void start_trace(cmsg_t *m, const char *xamzn)
     if (!t->sampled || !hub || !tycho_hub_spans_wanted(hub)) return; /* context only */
     char name[200];
     snprintf(name, sizeof name, "%s process", q->name);
-    tycho_span_t *s = tycho_span_new(name, TYCHO_SPAN_KIND_CONSUMER, tycho_hub_span_limits(hub));
+    tycho_span_t *s = tycho_obs_span_new(o, name, TYCHO_SPAN_KIND_CONSUMER);
     if (!s) return;
     int has_parent = has_root && xh.has_parent;
     tycho_span_set_ids(s, t->trace_id, t->span_id, has_parent ? xh.parent : NULL, 1, t->flags);

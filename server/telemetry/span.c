@@ -9,9 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Bytes of arena allocated together with the span itself: enough for a
- * typical server span (a dozen attributes, no events) in one malloc. */
-#define INLINE_ARENA 1536
 #define CHUNK_MIN 4096
 /* The first capacity of an arena array; the span's own attributes start at
  * 16: the server span sets 11, and growing 4 -> 8 -> 16 copied twice and
@@ -205,14 +202,23 @@ static void *grow(tycho_span_t *s, void *items, uint32_t n, uint32_t *cap, size_
 tycho_span_t *tycho_span_new(const char *name, tycho_span_kind_t kind,
                              const tycho_span_limits_t *limits)
 {
+    return tycho_span_new_from(NULL, name, kind, limits);
+}
+
+/* A recycled block starts as a fresh one: every field is set here. */
+tycho_span_t *tycho_span_new_from(tycho_span_pool_t *pool, const char *name, tycho_span_kind_t kind,
+                                  const tycho_span_limits_t *limits)
+{
     static const tycho_span_limits_t defaults = TYCHO_SPAN_LIMITS_DEFAULT;
-    tycho_span_t *s = malloc(sizeof *s + INLINE_ARENA);
+    tycho_span_t *s = pool ? tycho_span_pool_take(pool) : malloc(TYCHO_SPAN_BLOCK_SIZE);
     if (!s) return NULL;
     memset(s, 0, sizeof *s);
+    s->pool = pool;
     s->limits = limits ? *limits : defaults;
-    if (s->limits.max_bytes < INLINE_ARENA) s->limits.max_bytes = INLINE_ARENA;
+    if (s->limits.max_bytes < TYCHO_SPAN_INLINE_ARENA)
+        s->limits.max_bytes = TYCHO_SPAN_INLINE_ARENA;
     s->cur = (char *)(s + 1);
-    s->left = INLINE_ARENA;
+    s->left = TYCHO_SPAN_INLINE_ARENA;
     s->kind = kind;
     s->start_ns = tycho_span_now_ns();
     s->trace_state = "";
@@ -234,7 +240,10 @@ void tycho_span_free(tycho_span_t *s)
         free(c);
         c = next;
     }
-    free(s);
+    if (s->pool)
+        tycho_span_pool_give(s->pool, s);
+    else
+        free(s);
 }
 
 void tycho_span_set_ids(tycho_span_t *s, const uint8_t trace_id[16], const uint8_t span_id[8],

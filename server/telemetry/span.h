@@ -3,11 +3,13 @@
  * chunks only for big spans), so tycho_span_free releases everything. Every
  * OTLP Span field has a home here (PROTOCOLS.md section 3). A span belongs to
  * one thread at a time: the worker that builds it, then (after it is pushed
- * on a ring) the telemetry thread that encodes and frees it. */
+ * on a ring) the telemetry thread that encodes and frees it. A span made
+ * from a span_pool goes back to that pool when freed (any thread). */
 #ifndef TYCHO_TELEMETRY_SPAN_H
 #define TYCHO_TELEMETRY_SPAN_H
 
 #include "core/buf.h"
+#include "telemetry/span_pool.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -136,12 +138,19 @@ typedef struct tycho_span {
     const char *status_message; /* "" unless ERROR with a description */
 
     /* arena, private */
+    tycho_span_pool_t *pool; /* where the block goes back; NULL: free() */
     tycho_span_limits_t limits;
     struct tycho_span_chunk *chunks;
     char *cur;
     size_t left;
     size_t used;
 } tycho_span_t;
+
+/* Bytes of arena allocated together with the span itself: enough for a
+ * typical server span (a dozen attributes, no events) in one block. */
+#define TYCHO_SPAN_INLINE_ARENA 1536
+/* The size of a span's block: what a span_pool for spans is made with. */
+#define TYCHO_SPAN_BLOCK_SIZE (sizeof(tycho_span_t) + TYCHO_SPAN_INLINE_ARENA)
 
 /* Reads OTEL_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT,
  * OTEL_SPAN_EVENT_COUNT_LIMIT, OTEL_SPAN_LINK_COUNT_LIMIT,
@@ -158,7 +167,13 @@ uint64_t tycho_span_now_ns(void);
  * ENOMEM. */
 tycho_span_t *tycho_span_new(const char *name, tycho_span_kind_t kind,
                              const tycho_span_limits_t *limits);
-/* Frees the span and everything it holds. NULL is fine. */
+/* tycho_span_new with its block taken from pool (made with
+ * TYCHO_SPAN_BLOCK_SIZE; on the pool owner's thread). pool NULL -> malloc.
+ * The pool must outlive the span. */
+tycho_span_t *tycho_span_new_from(tycho_span_pool_t *pool, const char *name, tycho_span_kind_t kind,
+                                  const tycho_span_limits_t *limits);
+/* Frees the span and everything it holds, its block back to its pool if it
+ * has one (any thread). NULL is fine. */
 void tycho_span_free(tycho_span_t *s);
 
 /* parent_span_id NULL -> a root span. */

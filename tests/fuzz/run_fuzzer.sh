@@ -36,7 +36,7 @@ loki_entry)
   pkgs=(snappy)
   ;;
 otlp_encode)
-  srcs=(exporters/{otlp_encode,export_arena,pb_write}.c server/telemetry/{span,trace_context,prometheus_text}.c server/core/buf.c)
+  srcs=(exporters/{otlp_encode,export_arena,pb_write}.c server/telemetry/{span,span_pool,trace_context,prometheus_text}.c server/core/buf.c)
   pkgs=(libprotobuf-c libcjson)
   protos=(otlp_trace)
   ;;
