@@ -38,7 +38,13 @@ start_receiver() {
     # A restart on a fixed port may meet it still held for a moment
     # (EADDRINUSE): the receiver exits and is started again.
     for try in 1 2 3 4 5; do
-        node "$EXP_DIR/receiver.js" "$port" >"$out" 2>"$WORK/$1.err" &
+        # Emptied here, not by the child's redirection: the child opens the
+        # files some time after `&` returns, and until then a restart would
+        # read the previous receiver's PORT line, then lose it to the
+        # child's truncation ("did not start" with nothing on stderr).
+        : >"$out"
+        : >"$WORK/$1.err"
+        node "$EXP_DIR/receiver.js" "$port" >>"$out" 2>>"$WORK/$1.err" &
         pid=$!
         PIDS+=("$pid")
         # (node may take seconds to start on a loaded machine)
