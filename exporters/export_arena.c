@@ -105,8 +105,16 @@ int tycho_export_utf8_valid(const char *s, size_t n)
 
 char *tycho_export_arena_utf8(tycho_export_arena_t *a, const char *s, size_t n)
 {
-    if (!s) s = "", n = 0;
-    if (s[n] == 0 && utf8_scan(s, n, 1)) return (char *)s;
+    return (char *)tycho_export_arena_utf8_n(a, s, &n, 0);
+}
+
+const char *tycho_export_arena_utf8_n(tycho_export_arena_t *a, const char *s, size_t *len,
+                                      int trusted)
+{
+    if (trusted) return s;
+    size_t n = *len;
+    if (!s) s = "", n = *len = 0;
+    if (s[n] == 0 && utf8_scan(s, n, 1)) return s;
     /* Worst case every byte becomes the 3-byte U+FFFD. */
     if (n > (SIZE_MAX - 1) / 3) {
         a->failed = 1;
@@ -130,6 +138,7 @@ char *tycho_export_arena_utf8(tycho_export_arena_t *a, const char *s, size_t n)
         }
     }
     out[o] = 0;
+    *len = o;
     return out;
 }
 

@@ -26,6 +26,11 @@ void *tycho_export_arena_array(tycho_export_arena_t *a, size_t n, size_t elem);
  * is one (s[n] == 0 and valid), else a copy with each invalid sequence
  * replaced by U+FFFD. NULL on ENOMEM. */
 char *tycho_export_arena_utf8(tycho_export_arena_t *a, const char *s, size_t n);
+/* The same for a string whose length the caller keeps, as the protobuf
+ * writers send it: *n becomes the result's length; trusted (the caller knows
+ * s[0..*n) is valid UTF-8 without NUL) returns s as it is, unchecked. */
+const char *tycho_export_arena_utf8_n(tycho_export_arena_t *a, const char *s, size_t *n,
+                                      int trusted);
 void tycho_export_arena_free(tycho_export_arena_t *a);
 
 /* 1 when s[0..n) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */

@@ -612,13 +612,8 @@ enum { ENTRY_FRAME = 19 + 7 * (1 + TYCHO_PB_VARINT_MAX) + 25 };
  * its UTF-8 clean-up; NULL (the writer failed) on ENOMEM. */
 static const char *utf8_take(lokiw_t *w, const char *s, size_t *n, int utf8)
 {
-    if (utf8) return s;
-    const char *c = tycho_export_arena_utf8(&w->a, s, *n);
-    if (!c) {
-        w->o.failed = 1;
-        return NULL;
-    }
-    if (c != s) *n = strlen(c);
+    const char *c = tycho_export_arena_utf8_n(&w->a, s, n, utf8);
+    if (!c) w->o.failed = 1;
     return c;
 }
 

@@ -37,16 +37,10 @@ typedef struct pbw_str {
 
 static pbw_str_t str_take(pbw_t *w, const char *s, size_t n, int utf8)
 {
-    pbw_str_t str = {s, n};
-    if (utf8) return str;
-    const char *c = tycho_export_arena_utf8(w->a, s, n);
-    if (!c) {
-        w->o.failed = 1;
-        return (pbw_str_t){"", 0};
-    }
-    str.p = c;
-    str.n = c == s ? n : strlen(c);
-    return str;
+    const char *p = tycho_export_arena_utf8_n(w->a, s, &n, utf8);
+    if (p) return (pbw_str_t){p, n};
+    w->o.failed = 1;
+    return (pbw_str_t){"", 0};
 }
 
 /* A string field, valid UTF-8 on the wire; always: written even when empty
