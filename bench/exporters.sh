@@ -5,8 +5,12 @@
 # The route is tests/exporters/routes/hello.lua (a log line, then {"ok":true});
 # the access log is on in both, written to /dev/null. One worker each, both
 # servers pinned to CPU 0 (their telemetry thread too); wrk (-t1) and the
-# loopback receiver (tests/exporters/receiver.js answering 200, keeping
-# nothing) on CPU 1. Runs are interleaved (off, on, off, on, ...) so
+# loopback receiver on CPU 1. The receiver is bench/sink/sink.c by default
+# (reads each body, answers 200, keeps nothing): wrk's core is saturated, so
+# whatever a receiver does there slows the load, not the server, and in
+# production the receivers are on other machines. RECEIVER=node uses
+# tests/exporters/receiver.js instead, which takes about 1.5 us of CPU 1 per
+# request. Runs are interleaved (off, on, off, on, ...) so
 # background noise hits both alike; prints every run, medians with min-max,
 # the ratio on / off, and what the exporters sent and dropped. A script, not
 # a timed test; it needs a Release build. Helpers: bench/lib/common.sh.
@@ -15,6 +19,7 @@
 #   ROUTES=tests/exporters/routes URL_PATH='/hello?q=1' (another route: ROUTES=bench/routes URL_PATH=/json)
 #   TYCHO_BIN=build-bench/tycho (default; bench/run builds it)
 #   RESULTS=bench/results (raw wrk output and a summary under raw/exporters/)
+#   RECEIVER=sink (default) or node
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
@@ -31,16 +36,31 @@ CLIENT_CPU=${CLIENT_CPU:-1}
 # shellcheck source=bench/lib/common.sh
 . "$BENCH/lib/common.sh"
 
-need_cmds wrk node taskset curl "$PY"
+RECEIVER=${RECEIVER:-sink}
+need_cmds wrk taskset curl cc "$PY"
 need_release_bin "$BIN"
 bench_workdir exporters
 
 # --- the receiver: 200 for everything, nothing kept ---------------------------
-spawn "$WORK/receiver.log" taskset -c "$CLIENT_CPU" node tests/exporters/receiver.js 0
+case $RECEIVER in
+sink)
+  cc -O2 -Wall -Wextra -Werror -o "$WORK/sink" "$BENCH/sink/sink.c" || die "sink.c did not build"
+  spawn "$WORK/receiver.log" taskset -c "$CLIENT_CPU" "$WORK/sink" 0
+  ;;
+node)
+  need_cmds node
+  spawn "$WORK/receiver.log" taskset -c "$CLIENT_CPU" node tests/exporters/receiver.js 0
+  ;;
+*) die "RECEIVER: sink or node" ;;
+esac
+RECEIVER_PID=$SPAWNED
 for _ in $(seq 100); do grep -q '^PORT ' "$WORK/receiver.log" && break; sleep 0.05; done
 RCV=http://127.0.0.1:$(sed -n 's/^PORT //p' "$WORK/receiver.log")
-curl -sf -X POST -d '{"status":200,"keep":false}' "$RCV/__mode" >/dev/null ||
-  die "receiver: $(cat "$WORK/receiver.log")"
+[ "$RCV" != http://127.0.0.1: ] || die "receiver: $(cat "$WORK/receiver.log")"
+if [ "$RECEIVER" = node ]; then
+  curl -sf -X POST -d '{"status":200,"keep":false}' "$RCV/__mode" >/dev/null ||
+    die "receiver: $(cat "$WORK/receiver.log")"
+fi
 
 # --- two servers, the same but for the exporters --------------------------------
 start_tycho() { # name env... ; sets ${name}_URL and ${name}_ADMIN (stdout, the access log: /dev/null)
@@ -82,6 +102,10 @@ for i in $(seq 1 "$PAIRS"); do
 done
 log "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 log "the on server's exporters over all runs: $(exporters "$on_ADMIN")"
+if [ "$RECEIVER" = sink ]; then
+  stop_pid "$RECEIVER_PID"
+  log "the sink received: $(grep '^requests' "$WORK/receiver.log" || echo '(nothing printed)')"
+fi
 
 # medians (min-max) per subject, the ratio of the req/s medians, per-pair ratios
 "$PY" - "$TSV" "$RAW/summary.md" <<'EOF'
