@@ -15,6 +15,7 @@
 #include "lua/consumer.h"
 #include "lua/gen.h"
 #include "lua/watcher.h"
+#include "net/http_client.h"
 
 #include <malloc.h>
 #include <signal.h>
@@ -337,6 +338,15 @@ int tycho_cmd_serve(int argc, char **argv)
      * default 128 KB keeps big buffers in mappings that free returns. */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 #endif
+    /* libcurl, and OpenSSL under it, set up here before any thread starts:
+     * curl_global_init is not thread-safe, and left to the first request it
+     * would run (2M+ instructions) on whichever worker or the telemetry
+     * thread got there first. */
+    if (tycho_http_global_init() != 0) {
+        fprintf(stderr, "tycho: libcurl's global initialisation failed\n");
+        free(s);
+        return 1;
+    }
     s->ops = &tycho_lua_app;
     if (check_routes_dir(&s->cfg) != 0) {
         free(s);
