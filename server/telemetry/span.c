@@ -56,19 +56,28 @@ void tycho_span_limits_from_env(tycho_span_limits_t *l)
 
 #define ARENA_ROUND(n) (((n) + 7) & ~(size_t)7)
 
-static void *arena_alloc(tycho_span_t *s, size_t n)
+/* arena_alloc when n does not fit what is left: a new chunk (what was left
+ * of the current one is abandoned). Out of line: a rare path. */
+static __attribute__((noinline)) void *arena_alloc_chunk(tycho_span_t *s, size_t n)
+{
+    if (s->used + n > s->limits.max_bytes) return NULL;
+    size_t size = n > CHUNK_MIN ? n : CHUNK_MIN;
+    struct tycho_span_chunk *c = malloc(sizeof *c + size);
+    if (!c) return NULL;
+    c->next = s->chunks;
+    s->chunks = c;
+    s->cur = (char *)c->align_ + n;
+    s->left = size - n;
+    s->used += n;
+    return c->align_;
+}
+
+/* n bytes (rounded up to 8) from the arena; NULL over the byte budget or on
+ * ENOMEM. Inline: a few per attribute. */
+static inline void *arena_alloc(tycho_span_t *s, size_t n)
 {
     n = ARENA_ROUND(n);
-    if (n > s->left) {
-        if (s->used + n > s->limits.max_bytes) return NULL;
-        size_t size = n > CHUNK_MIN ? n : CHUNK_MIN;
-        struct tycho_span_chunk *c = malloc(sizeof *c + size);
-        if (!c) return NULL;
-        c->next = s->chunks;
-        s->chunks = c;
-        s->cur = (char *)c->align_;
-        s->left = size;
-    }
+    if (n > s->left) return arena_alloc_chunk(s, n);
     if (s->used + n > s->limits.max_bytes) return NULL;
     void *p = s->cur;
     s->cur += n;
@@ -148,14 +157,15 @@ static int copy_ascii(char *d, const char *p, size_t n)
 /* A copy of p in the arena: n bytes (cut at max_value_len on a UTF-8
  * boundary when limit), its length in *outlen (may be NULL) and in *ascii
  * whether copy_ascii vouched for it (NULL: not checked, a plain copy). */
-static const char *arena_strndup_len(tycho_span_t *s, const char *p, size_t n, int limit,
-                                     size_t *outlen, int *ascii)
+static inline const char *arena_strndup_len(tycho_span_t *s, const char *p, size_t n, int limit,
+                                            size_t *outlen, int *ascii)
 {
     if (limit && s->limits.max_value_len && n > s->limits.max_value_len) {
         n = s->limits.max_value_len;
         while (n > 0 && ((unsigned char)p[n] & 0xC0) == 0x80)
             n--; /* not mid-sequence */
     }
+    if (n >= s->limits.max_bytes) return NULL; /* over budget anyway, and n + 1 cannot wrap */
     char *d = arena_alloc(s, n + 1);
     if (!d) return NULL;
     if (ascii)
@@ -302,14 +312,16 @@ void tycho_span_set_status(tycho_span_t *s, tycho_span_status_t code, const char
 
 /* --- attributes, events, links -------------------------------------------- */
 
+/* Each name zero-padded to TYCHO_SPAN_KEY_PAD bytes (span.h's promise to
+ * encoders); a name that did not fit would not compile. */
 #define KEY(name)                                                                                  \
     {                                                                                              \
         name, sizeof name - 1                                                                      \
     }
 
 static const struct {
-    const char *name;
-    size_t len;
+    char name[TYCHO_SPAN_KEY_PAD];
+    uint32_t len;
 } KEYS[TYCHO_KEY_COUNT] = {
     [TYCHO_KEY_HTTP_REQUEST_METHOD] = KEY("http.request.method"),
     [TYCHO_KEY_URL_PATH] = KEY("url.path"),
@@ -324,6 +336,8 @@ static const struct {
     [TYCHO_KEY_HTTP_REQUEST_ID] = KEY("http.request.id"),
 };
 
+_Static_assert(TYCHO_KEY_COUNT <= 32, "tycho_attrs_t.known has a bit per well-known key");
+
 const char *tycho_span_key_name(tycho_span_key_t k)
 {
     return KEYS[k].name;
@@ -336,115 +350,169 @@ const tycho_attr_t *tycho_span_get_attr(const tycho_attrs_t *a, const char *key)
     return NULL;
 }
 
-/* The slot of key, NULL if absent. A well-known key in attributes that only
- * hold well-known keys is found by its pointer (KEYS has each name once). */
-static tycho_attr_t *find(const tycho_attrs_t *a, const char *key, int known)
+/* The key of an attribute being set: a well-known key (known = 1 + its
+ * tycho_span_key_t; name in KEYS) or any other string. */
+typedef struct key_ref {
+    const char *name;
+    uint32_t len;
+    uint8_t known;
+} key_ref_t;
+
+static key_ref_t known_ref(tycho_span_key_t k)
 {
-    if (!known || a->any_keys) return (tycho_attr_t *)tycho_span_get_attr(a, key);
-    for (uint32_t i = 0; i < a->n; i++)
-        if (a->items[i].key == key) return &a->items[i];
+    return (key_ref_t){KEYS[k].name, KEYS[k].len, (uint8_t)(k + 1)};
+}
+
+/* key (n bytes) as a key_ref: a well-known name becomes that key, so that
+ * each name has one spelling in an attribute array. */
+static key_ref_t name_ref(const char *key, size_t n)
+{
+    for (int k = 0; k < TYCHO_KEY_COUNT; k++)
+        if (KEYS[k].len == n && memcmp(KEYS[k].name, key, n) == 0)
+            return known_ref((tycho_span_key_t)k);
+    return (key_ref_t){key, (uint32_t)n, 0};
+}
+
+/* The slot holding key, NULL if absent. A well-known key is only searched
+ * when its bit says it is there, and then by pointer. */
+static tycho_attr_t *find(const tycho_attrs_t *a, key_ref_t k)
+{
+    if (k.known && !(a->known & 1u << (k.known - 1))) return NULL;
+    for (uint32_t i = 0; i < a->n; i++) {
+        tycho_attr_t *at = &a->items[i];
+        if (k.known ? at->key == k.name
+                    : !at->known && at->klen == k.len && memcmp(at->key, k.name, k.len) == 0)
+            return at;
+    }
     return NULL;
 }
 
-/* v as stored in *out (a string copied into the arena); -ENOSPC when it
- * does not fit. */
-static int store_value(tycho_span_t *s, tycho_attr_value_t v, tycho_attr_t *out)
+/* The slot after the last attribute (growing the array), NULL when a new
+ * attribute does not fit the count limit or the arena. */
+static tycho_attr_t *next_slot(tycho_span_t *s, tycho_attrs_t *a)
 {
-    *out = (tycho_attr_t){.type = v.type};
-    switch (v.type) {
-    case TYCHO_ATTR_STRING: {
-        const char *p = v.s ? v.s : "";
-        size_t n = v.s ? (v.n == (size_t)-1 ? strlen(p) : v.n) : 0;
-        int ascii = v.utf8;
-        out->v.s.p = arena_strndup_len(s, p, n, 1, &out->v.s.n, v.utf8 ? NULL : &ascii);
-        if (!out->v.s.p) return -ENOSPC;
-        /* a cut keeps it (UTF-8 boundary) */
-        if (ascii) out->utf8 = TYCHO_ATTR_VALUE_UTF8;
-        return 0;
+    if (a->n >= a->max) return NULL;
+    if (a->n == a->cap) {
+        uint32_t first = a == &s->attrs ? SPAN_ATTRS_FIRST : ARRAY_FIRST;
+        tycho_attr_t *items = grow(s, a->items, a->n, &a->cap, sizeof *items, first);
+        if (!items) return NULL;
+        a->items = items; /* grow raised cap: items must follow even if the key is dropped */
     }
-    case TYCHO_ATTR_INT:
-        out->v.i = v.i;
-        return 0;
-    case TYCHO_ATTR_DOUBLE:
-        out->v.d = v.d;
-        return 0;
-    case TYCHO_ATTR_BOOL:
-        out->v.b = v.b ? 1 : 0;
-        return 0;
-    }
+    return &a->items[a->n];
+}
+
+/* A string value copied into the arena (cut at max_value_len on a UTF-8
+ * boundary); VALUE_UTF8 when the caller vouched for it or copy_ascii found
+ * it ASCII. -ENOSPC when it does not fit. */
+static inline int store_string(tycho_span_t *s, const tycho_attr_value_t *v, tycho_attr_t *at)
+{
+    const char *p = v->s ? v->s : "";
+    size_t n = v->s ? (v->n == (size_t)-1 ? strlen(p) : v->n) : 0;
+    int ascii = v->utf8;
+    const char *d = arena_strndup_len(s, p, n, 1, &at->v.s.n, v->utf8 ? NULL : &ascii);
+    if (!d) return -ENOSPC;
+    at->v.s.p = d;
+    at->utf8 = ascii ? TYCHO_ATTR_VALUE_UTF8 : 0; /* a cut keeps it (UTF-8 boundary) */
     return 0;
 }
 
-/* The key of a new attribute: a well-known key is kept by pointer (klen is
- * its length), any other is copied. -ENOSPC when it does not fit. */
-static int store_key(tycho_span_t *s, const char *key, size_t klen, tycho_attr_t *at)
+/* v's type and value into at (its key fields untouched); -ENOSPC when a
+ * string does not fit. */
+static inline int store_value(tycho_span_t *s, const tycho_attr_value_t *v, tycho_attr_t *at)
 {
-    if (klen) {
-        if (arena_charge(s, klen + 1) != 0) return -ENOSPC;
-        at->key = key;
-        at->klen = (uint32_t)klen;
+    at->type = v->type;
+    switch (v->type) {
+    case TYCHO_ATTR_STRING:
+        return store_string(s, v, at);
+    case TYCHO_ATTR_INT:
+        at->v.i = v->i;
+        break;
+    case TYCHO_ATTR_DOUBLE:
+        at->v.d = v->d;
+        break;
+    case TYCHO_ATTR_BOOL:
+        at->v.b = v->b ? 1 : 0;
+        break;
+    }
+    at->utf8 = 0;
+    return 0;
+}
+
+/* The key of a new attribute: a well-known key is kept by pointer and
+ * charged what its copy would cost (what is dropped does not depend on how
+ * a key was set), any other is copied. -ENOSPC when it does not fit. */
+static int store_key(tycho_span_t *s, key_ref_t k, tycho_attr_t *at)
+{
+    at->klen = k.len;
+    at->known = k.known;
+    if (k.known) {
+        if (arena_charge(s, k.len + 1) != 0) return -ENOSPC;
+        at->key = k.name;
         at->utf8 |= TYCHO_ATTR_KEY_UTF8;
         return 0;
     }
     int ascii;
-    size_t n = strlen(key);
-    if (n > UINT32_MAX) return -ENOSPC; /* far over any byte budget */
-    at->key = arena_strndup_len(s, key, n, 0, NULL, &ascii);
+    at->key = arena_strndup_len(s, k.name, k.len, 0, NULL, &ascii);
     if (!at->key) return -ENOSPC;
-    at->klen = (uint32_t)n;
     if (ascii) at->utf8 |= TYCHO_ATTR_KEY_UTF8;
     return 0;
 }
 
-/* klen: key is a well-known key of that length; 0 for any other key. */
-static int attrs_set(tycho_span_t *s, tycho_attrs_t *a, const char *key, size_t klen,
-                     tycho_attr_value_t v)
+/* Sets (replacing keeps the key and position) or appends key = v. A new
+ * attribute is built in the slot past the last, which only counts once
+ * complete. */
+static int attrs_set(tycho_span_t *s, tycho_attrs_t *a, key_ref_t k, const tycho_attr_value_t *v)
 {
-    if (!key || !*key) return -EINVAL;
-    tycho_attr_t *slot = find(a, key, klen != 0);
-    tycho_attr_t nv;
-    if (store_value(s, v, &nv) != 0) goto drop;
-    if (slot) { /* replacing keeps the key and position */
-        nv.key = slot->key;
-        nv.klen = slot->klen;
+    tycho_attr_t *slot = find(a, k);
+    if (slot) {
+        tycho_attr_t nv = *slot;
+        if (store_value(s, v, &nv) != 0) goto drop;
         nv.utf8 |= slot->utf8 & TYCHO_ATTR_KEY_UTF8;
         *slot = nv;
         return 0;
     }
-    if (a->n >= a->max) goto drop;
-    uint32_t first = a == &s->attrs ? SPAN_ATTRS_FIRST : ARRAY_FIRST;
-    tycho_attr_t *items = grow(s, a->items, a->n, &a->cap, sizeof *items, first);
-    if (!items) goto drop;
-    a->items = items; /* grow raised cap: items must follow even if the key is dropped */
-    if (store_key(s, key, klen, &nv) != 0) goto drop;
-    if (!klen) a->any_keys = 1;
-    a->items[a->n++] = nv;
+    tycho_attr_t *at = next_slot(s, a);
+    if (!at || store_value(s, v, at) != 0 || store_key(s, k, at) != 0) goto drop;
+    if (k.known) a->known |= 1u << (k.known - 1);
+    a->n++;
     return 0;
 drop:
     a->dropped++;
     return -ENOSPC;
 }
 
+/* attrs_set with a key given by string: NULL or "" is -EINVAL. */
+static int attrs_set_name(tycho_span_t *s, tycho_attrs_t *a, const char *key, tycho_attr_value_t v)
+{
+    if (!key || !*key) return -EINVAL;
+    size_t n = strlen(key);
+    if (n > UINT32_MAX) { /* far over any byte budget */
+        a->dropped++;
+        return -ENOSPC;
+    }
+    return attrs_set(s, a, name_ref(key, n), &v);
+}
+
 int tycho_span_set_key(tycho_span_t *s, tycho_span_key_t key, tycho_attr_value_t v)
 {
-    return attrs_set(s, &s->attrs, KEYS[key].name, KEYS[key].len, v);
+    return attrs_set(s, &s->attrs, known_ref(key), &v);
 }
 
 int tycho_span_set_attr(tycho_span_t *s, const char *key, tycho_attr_value_t v)
 {
-    return attrs_set(s, &s->attrs, key, 0, v);
+    return attrs_set_name(s, &s->attrs, key, v);
 }
 
 int tycho_span_event_set_attr(tycho_span_t *s, tycho_span_event_t *ev, const char *key,
                               tycho_attr_value_t v)
 {
-    return attrs_set(s, &ev->attrs, key, 0, v);
+    return attrs_set_name(s, &ev->attrs, key, v);
 }
 
 int tycho_span_link_set_attr(tycho_span_t *s, tycho_span_link_t *link, const char *key,
                              tycho_attr_value_t v)
 {
-    return attrs_set(s, &link->attrs, key, 0, v);
+    return attrs_set_name(s, &link->attrs, key, v);
 }
 
 tycho_span_event_t *tycho_span_add_event(tycho_span_t *s, const char *name, uint64_t time_ns)

@@ -62,13 +62,19 @@ typedef struct tycho_attr_value {
  * found all ASCII while it was copied). */
 enum { TYCHO_ATTR_KEY_UTF8 = 1, TYCHO_ATTR_VALUE_UTF8 = 2 };
 
+/* A well-known key's bytes (see tycho_attr_t.known) stay readable this far
+ * past their start, zero after the name: an encoder may copy a fixed-size
+ * block instead of counting. Every well-known name is shorter. */
+#define TYCHO_SPAN_KEY_PAD 32
+
 /* A stored attribute (strings live in the span's arena, well-known keys in
  * a static table). */
 typedef struct tycho_attr {
     const char *key;
     uint32_t klen; /* strlen(key), so that the encoder need not count it */
     tycho_attr_type_t type;
-    uint8_t utf8; /* TYCHO_ATTR_*_UTF8 bits */
+    uint8_t utf8;  /* TYCHO_ATTR_*_UTF8 bits */
+    uint8_t known; /* 1 + its tycho_span_key_t when key is a well-known key, else 0 */
     union {
         struct {
             const char *p;
@@ -83,8 +89,11 @@ typedef struct tycho_attr {
 typedef struct tycho_attrs {
     tycho_attr_t *items;
     uint32_t n, cap, max;
-    uint32_t dropped;  /* over the count limit, or the span's byte budget */
-    uint32_t any_keys; /* keys set by string: well-known keys are compared, not only pointers */
+    uint32_t dropped; /* over the count limit, or the span's byte budget */
+    /* bit k: the well-known key k is among items (a key set by string that
+     * spells a well-known name is stored as that key), so setting a
+     * well-known key that is not there yet needs no search */
+    uint32_t known;
 } tycho_attrs_t;
 
 typedef struct tycho_span_event {
@@ -212,8 +221,8 @@ typedef enum {
 
 const char *tycho_span_key_name(tycho_span_key_t k);
 /* tycho_span_set_attr with a well-known key: the key is not copied (its
- * bytes still count against the byte budget) and, while the span has no
- * attribute set by string, is found by pointer without comparing strings. */
+ * bytes still count against the byte budget), and a key not set yet is
+ * appended without a search. */
 int tycho_span_set_key(tycho_span_t *s, tycho_span_key_t key, tycho_attr_value_t v);
 /* Events and links: NULL when dropped (counted) or on ENOMEM. */
 tycho_span_event_t *tycho_span_add_event(tycho_span_t *s, const char *name, uint64_t time_ns);

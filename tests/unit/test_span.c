@@ -272,6 +272,82 @@ static void test_well_known_keys(void **state)
     tycho_span_free(t);
 }
 
+/* The bitmask of well-known keys: a key set twice is replaced in place; a
+ * string key that spells a well-known name is that key (one attribute, the
+ * static key, its bit set) for spans, events and links alike; keys given by
+ * string that are not well-known still replace each other. */
+static void test_known_bitmask(void **state)
+{
+    (void)state;
+    tycho_span_t *s = tycho_span_new("k", TYCHO_SPAN_KIND_SERVER, NULL);
+    assert_int_equal(tycho_span_set_key(s, TYCHO_KEY_HTTP_ROUTE, TYCHO_AV_STR("/a")), 0);
+    assert_int_equal(tycho_span_set_attr(s, "x", TYCHO_AV_INT(1)), 0);
+    assert_int_equal(tycho_span_set_key(s, TYCHO_KEY_HTTP_ROUTE, TYCHO_AV_INT(7)), 0);
+    assert_int_equal(s->attrs.n, 2);
+    assert_int_equal(s->attrs.items[0].type, TYCHO_ATTR_INT);
+    assert_int_equal(s->attrs.items[0].v.i, 7);
+    assert_int_equal(s->attrs.known, 1u << TYCHO_KEY_HTTP_ROUTE);
+    /* tycho.trace from Lua: a well-known name set by string */
+    assert_int_equal(tycho_span_set_attr(s, "url.path", TYCHO_AV_STR("/lua")), 0);
+    const tycho_attr_t *at = &s->attrs.items[2];
+    assert_ptr_equal(at->key, tycho_span_key_name(TYCHO_KEY_URL_PATH));
+    assert_int_equal(at->known, 1 + TYCHO_KEY_URL_PATH);
+    assert_int_equal(at->klen, strlen("url.path"));
+    assert_int_equal(tycho_span_set_key(s, TYCHO_KEY_URL_PATH, TYCHO_AV_STR("/c")), 0);
+    assert_int_equal(tycho_span_set_attr(s, "x", TYCHO_AV_INT(2)), 0);
+    assert_int_equal(s->attrs.n, 3);
+    assert_string_equal(tycho_span_get_attr(&s->attrs, "url.path")->v.s.p, "/c");
+    assert_int_equal(tycho_span_get_attr(&s->attrs, "x")->v.i, 2);
+    /* a prefix or a longer name is another key */
+    assert_int_equal(tycho_span_set_attr(s, "url.pat", TYCHO_AV_INT(3)), 0);
+    assert_int_equal(tycho_span_set_attr(s, "url.paths", TYCHO_AV_INT(4)), 0);
+    assert_int_equal(s->attrs.n, 5);
+    assert_int_equal(s->attrs.items[3].known + s->attrs.items[4].known, 0);
+    tycho_span_event_t *ev = tycho_span_add_event(s, "e", 1);
+    assert_int_equal(tycho_span_event_set_attr(s, ev, "server.port", TYCHO_AV_INT(1)), 0);
+    assert_int_equal(tycho_span_event_set_attr(s, ev, "server.port", TYCHO_AV_INT(2)), 0);
+    assert_int_equal(ev->attrs.n, 1);
+    assert_int_equal(ev->attrs.known, 1u << TYCHO_KEY_SERVER_PORT);
+    assert_int_equal(ev->attrs.items[0].v.i, 2);
+    tycho_span_free(s);
+}
+
+/* The count limit holds for well-known keys set by key or by name: past it
+ * a new key is dropped and counted, an existing one is still replaced. */
+static void test_known_count_limit(void **state)
+{
+    (void)state;
+    tycho_span_limits_t lim = TYCHO_SPAN_LIMITS_DEFAULT;
+    lim.max_attrs = 2;
+    tycho_span_t *s = tycho_span_new("k", TYCHO_SPAN_KIND_SERVER, &lim);
+    assert_int_equal(tycho_span_set_key(s, TYCHO_KEY_URL_PATH, TYCHO_AV_STR("/a")), 0);
+    assert_int_equal(tycho_span_set_attr(s, "http.route", TYCHO_AV_STR("/r")), 0);
+    size_t used = s->used;
+    assert_int_equal(tycho_span_set_key(s, TYCHO_KEY_SERVER_PORT, TYCHO_AV_INT(1)), -ENOSPC);
+    assert_int_equal(tycho_span_set_attr(s, "client.address", TYCHO_AV_STR("1")), -ENOSPC);
+    assert_int_equal(s->used, used); /* a drop at the count limit takes no arena */
+    assert_int_equal(s->attrs.dropped, 2);
+    assert_int_equal(s->attrs.known, 1u << TYCHO_KEY_URL_PATH | 1u << TYCHO_KEY_HTTP_ROUTE);
+    assert_int_equal(tycho_span_set_key(s, TYCHO_KEY_HTTP_ROUTE, TYCHO_AV_STR("/s")), 0);
+    assert_int_equal(s->attrs.n, 2);
+    assert_string_equal(s->attrs.items[1].v.s.p, "/s");
+    tycho_span_free(s);
+}
+
+/* span.h's promise to encoders: a well-known key is readable, zero after
+ * its name, to TYCHO_SPAN_KEY_PAD bytes. */
+static void test_known_key_padding(void **state)
+{
+    (void)state;
+    static const char zeros[TYCHO_SPAN_KEY_PAD];
+    for (int k = 0; k < TYCHO_KEY_COUNT; k++) {
+        const char *name = tycho_span_key_name((tycho_span_key_t)k);
+        size_t n = strlen(name);
+        assert_true(n > 0 && n < TYCHO_SPAN_KEY_PAD);
+        assert_memory_equal(name + n, zeros, TYCHO_SPAN_KEY_PAD - n);
+    }
+}
+
 /* An attribute dropped at its key after the array grew: the span keeps the
  * grown array, so the next attribute does not land past the old one. */
 static void test_drop_after_grow(void **state)
@@ -344,6 +420,9 @@ int main(void)
         cmocka_unit_test(test_limits_from_env),
         cmocka_unit_test(test_many_events_arena_growth),
         cmocka_unit_test(test_well_known_keys),
+        cmocka_unit_test(test_known_bitmask),
+        cmocka_unit_test(test_known_count_limit),
+        cmocka_unit_test(test_known_key_padding),
         cmocka_unit_test(test_drop_after_grow),
         cmocka_unit_test(test_ascii_marked),
     };

@@ -61,7 +61,7 @@ static void assert_fresh(tycho_span_t *s, tycho_span_pool_t *pool)
     assert_int_equal(s->used, fresh->used);
     assert_int_equal(s->left, fresh->left);
     assert_int_equal(s->end_ns, 0);
-    assert_int_equal(s->attrs.n + s->attrs.cap + s->attrs.dropped + s->attrs.any_keys, 0);
+    assert_int_equal(s->attrs.n + s->attrs.cap + s->attrs.dropped + s->attrs.known, 0);
     assert_int_equal(s->nevents + s->events_cap + s->dropped_events, 0);
     assert_int_equal(s->nlinks + s->links_cap + s->dropped_links, 0);
     assert_int_equal(s->has_parent + s->parent_is_remote + s->flags, 0);
