@@ -35,12 +35,19 @@ typedef struct pbw_str {
     size_t n;
 } pbw_str_t;
 
-static pbw_str_t str_take(pbw_t *w, const char *s, size_t n, int utf8)
+/* Out of line: the rare case, kept from the callers' register use. */
+static __attribute__((noinline)) pbw_str_t str_clean(pbw_t *w, const char *s, size_t n)
 {
-    const char *p = tycho_export_arena_utf8_n(w->a, s, &n, utf8);
+    const char *p = tycho_export_arena_utf8_n(w->a, s, &n, 0);
     if (p) return (pbw_str_t){p, n};
     w->o.failed = 1;
     return (pbw_str_t){"", 0};
+}
+
+static inline pbw_str_t str_take(pbw_t *w, const char *s, size_t n, int utf8)
+{
+    if (utf8) return (pbw_str_t){s, n}; /* as tycho_export_arena_utf8_n would, without a call */
+    return str_clean(w, s, n);
 }
 
 /* A string field, valid UTF-8 on the wire; always: written even when empty
@@ -90,6 +97,18 @@ static uint8_t *any_value(uint8_t *p, const tycho_attr_t *at, pbw_str_t str)
     return p;
 }
 
+/* KeyValue.key = 1. A well-known key (span.h: shorter than
+ * TYCHO_SPAN_KEY_PAD, readable that far) is one fixed-size copy, its tail
+ * then overwritten by what follows: the room check allowed for it. */
+static uint8_t *put_key(uint8_t *p, const tycho_attr_t *at, pbw_str_t key)
+{
+    if (!at->known) return tycho_pb_put_bytes(p, 1, key.p, key.n);
+    p[0] = 1 << 3 | TYCHO_PB_LEN;
+    p[1] = (uint8_t)key.n; /* a one-byte varint */
+    memcpy(p + 2, key.p, TYCHO_SPAN_KEY_PAD);
+    return p + 2 + key.n;
+}
+
 /* KeyValue {key = 1, value = 2}, field < 16. Its lengths follow from the
  * strings' (a key is never empty), so it is written whole after one room
  * check, its lengths first. */
@@ -101,9 +120,9 @@ static void kv_attr(pbw_t *w, unsigned field, const tycho_attr_t *at)
         val = str_take(w, at->v.s.p, at->v.s.n, at->utf8 & TYCHO_ATTR_VALUE_UTF8);
     size_t vlen = any_value_size(at, val),
            kvlen = tycho_pb_len_size(key.n) + tycho_pb_len_size(vlen);
-    if (!tycho_pb_out_room(&w->o, tycho_pb_len_size(kvlen))) return;
+    if (!tycho_pb_out_room(&w->o, tycho_pb_len_size(kvlen) + TYCHO_SPAN_KEY_PAD)) return;
     uint8_t *p = tycho_pb_put_len(tycho_pb_out_at(&w->o), field, kvlen);
-    p = tycho_pb_put_bytes(p, 1, key.p, key.n);
+    p = put_key(p, at, key);
     p = tycho_pb_put_len(p, 2, vlen);
     tycho_pb_out_advance(&w->o, any_value(p, at, val));
 }
@@ -174,22 +193,36 @@ static void span_link(pbw_t *w, const tycho_span_link_t *ln)
     tycho_pb_out_end(&w->o, m);
 }
 
+/* Span fields 4-8: parent_span_id, name, kind, start and end times, after
+ * one room check. */
+static void span_head(pbw_t *w, const tycho_span_t *s)
+{
+    pbw_str_t name = {"", 0};
+    if (s->name) /* name_utf8: found ASCII when set */
+        name = str_take(w, s->name, strlen(s->name), s->name_utf8);
+    if (!tycho_pb_out_room(&w->o, 2 + 8 + tycho_pb_len_size(name.n) + 1 + TYCHO_PB_VARINT_MAX +
+                                      2 * (1 + 8)))
+        return;
+    uint8_t *p = tycho_pb_out_at(&w->o);
+    if (s->has_parent) p = tycho_pb_put_bytes(p, 4, s->parent_span_id, 8);
+    if (name.n) p = tycho_pb_put_bytes(p, 5, name.p, name.n);
+    p = tycho_pb_put_varint_field(p, 6, (uint64_t)s->kind);
+    p = tycho_pb_put_fixed64_field(p, 7, s->start_ns);
+    p = tycho_pb_put_fixed64_field(p, 8, s->end_ns >= s->start_ns ? s->end_ns : s->start_ns);
+    tycho_pb_out_advance(&w->o, p);
+}
+
 /* ScopeSpans.spans = 2: Span (fields 1-16). */
 static void span(pbw_t *w, const tycho_span_t *s)
 {
     tycho_pb_mark_t m = tycho_pb_out_begin(&w->o, 2, GUESS_SPAN);
-    tycho_pb_out_bytes(&w->o, 1, s->trace_id, 16);
-    tycho_pb_out_bytes(&w->o, 2, s->span_id, 8);
+    if (tycho_pb_out_room(&w->o, 2 * 2 + 16 + 8)) {
+        uint8_t *p = tycho_pb_put_bytes(tycho_pb_out_at(&w->o), 1, s->trace_id, 16);
+        tycho_pb_out_advance(&w->o, tycho_pb_put_bytes(p, 2, s->span_id, 8));
+    }
     if (s->trace_state && *s->trace_state)
         f_string(w, 3, s->trace_state, strlen(s->trace_state), 0);
-    if (s->has_parent) tycho_pb_out_bytes(&w->o, 4, s->parent_span_id, 8);
-    if (s->name) { /* name_utf8: found ASCII when set */
-        pbw_str_t name = str_take(w, s->name, strlen(s->name), s->name_utf8);
-        if (name.n) tycho_pb_out_bytes(&w->o, 5, name.p, name.n);
-    }
-    tycho_pb_out_varint(&w->o, 6, (uint64_t)s->kind);
-    tycho_pb_out_fixed64(&w->o, 7, s->start_ns);
-    tycho_pb_out_fixed64(&w->o, 8, s->end_ns >= s->start_ns ? s->end_ns : s->start_ns);
+    span_head(w, s);
     attrs(w, 9, &s->attrs);
     tycho_pb_out_varint(&w->o, 10, s->attrs.dropped);
     for (uint32_t i = 0; i < s->nevents; i++)

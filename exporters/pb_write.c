@@ -10,13 +10,6 @@ uint8_t *tycho_pb_put_varint_field(uint8_t *p, unsigned field, uint64_t v)
     return tycho_pb_put_varint(p, v);
 }
 
-uint8_t *tycho_pb_put_fixed64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        *p++ = (uint8_t)(v >> (8 * i));
-    return p;
-}
-
 void tycho_pb_out_init(tycho_pb_out_t *o, tycho_buf_t *b)
 {
     *o = (tycho_pb_out_t){.b = b, .start = b->len};

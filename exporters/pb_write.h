@@ -60,15 +60,60 @@ static inline uint8_t *tycho_pb_put_len(uint8_t *p, unsigned field, size_t len)
     return tycho_pb_put_varint(p, len);
 }
 
+/* memcpy, without a call for up to 16 bytes (attribute values are mostly
+ * that short): two overlapping moves of 8, 4 or 1 bytes. */
+static inline void tycho_pb_copy(uint8_t *d, const void *src, size_t n)
+{
+    const uint8_t *s = src;
+    if (n > 16) {
+        memcpy(d, s, n);
+    } else if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else if (n) { /* 1 to 3: first, middle, last */
+        d[0] = s[0];
+        d[n / 2] = s[n / 2];
+        d[n - 1] = s[n - 1];
+    }
+}
+
 static inline uint8_t *tycho_pb_put_bytes(uint8_t *p, unsigned field, const void *s, size_t n)
 {
     p = tycho_pb_put_len(p, field, n);
-    if (n) memcpy(p, s, n);
+    tycho_pb_copy(p, s, n);
     return p + n;
 }
 
 uint8_t *tycho_pb_put_varint_field(uint8_t *p, unsigned field, uint64_t v); /* nothing for 0 */
-uint8_t *tycho_pb_put_fixed64(uint8_t *p, uint64_t v); /* 8 bytes, little-endian */
+
+/* 8 bytes, little-endian. */
+static inline uint8_t *tycho_pb_put_fixed64(uint8_t *p, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &v, 8); /* one store: GCC -O2 kept the byte loop as 8 */
+#else
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+#endif
+    return p + 8;
+}
+
+/* A fixed64 field (tag and value); nothing for 0. */
+static inline uint8_t *tycho_pb_put_fixed64_field(uint8_t *p, unsigned field, uint64_t v)
+{
+    if (!v) return p;
+    *p++ = (uint8_t)(field << 3 | TYCHO_PB_I64);
+    return tycho_pb_put_fixed64(p, v);
+}
 
 /* One pass onto a growable buffer: writes append at b->len. The first failed
  * allocation marks the writer failed; every later write is then skipped and
