@@ -129,7 +129,8 @@ static void *entry_mem(void *ud, size_t n)
     return m;
 }
 
-void export_logs_add(tycho_exporters_t *e, const char *line, size_t len, unsigned flags)
+void export_logs_add(tycho_exporters_t *e, const char *line, size_t len, unsigned flags,
+                     const tycho_log_meta_t *meta)
 {
     logs_pipe_t *l = &e->logs;
     export_pipe_t *p = &l->base;
@@ -145,7 +146,8 @@ void export_logs_add(tycho_exporters_t *e, const char *line, size_t len, unsigne
         export_pipe_drop(p, TYCHO_DROP_QUEUE_FULL, 1);
         return;
     }
-    tycho_loki_entry_t *en = tycho_loki_entry_make(line, len, flags, entry_mem, l);
+    tycho_loki_entry_t *en = meta ? tycho_loki_entry_from_log(line, len, meta, entry_mem, l)
+                                  : tycho_loki_entry_make(line, len, flags, entry_mem, l);
     if (!en) {
         export_pipe_drop(p, TYCHO_DROP_QUEUE_FULL, 1);
         export_pipe_depth(p);

@@ -332,13 +332,14 @@ void tycho_exporters_add_span(tycho_exporters_t *e, tycho_span_t *span)
 void tycho_exporters_add_log(tycho_exporters_t *e, const char *line, size_t len)
 {
     if (!e || !e->logs.base.enabled || !line) return;
-    export_logs_add(e, line, len, 0);
+    export_logs_add(e, line, len, 0, NULL);
 }
 
-void tycho_exporters_add_log_utf8(tycho_exporters_t *e, const char *line, size_t len)
+void tycho_exporters_add_log_utf8(tycho_exporters_t *e, const char *line, size_t len,
+                                  const tycho_log_meta_t *meta)
 {
     if (!e || !e->logs.base.enabled || !line) return;
-    export_logs_add(e, line, len, TYCHO_LOKI_LINE_UTF8);
+    export_logs_add(e, line, len, TYCHO_LOKI_LINE_UTF8, meta);
 }
 
 size_t tycho_exporters_pending(const tycho_exporters_t *e, const char *exporter)

@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "core/buf.h"
+#include "core/log.h"
 #include "exporters/export_config.h"
 #include "telemetry/metrics.h"
 #include "telemetry/span.h"
@@ -53,8 +54,10 @@ void tycho_exporters_add_span(tycho_exporters_t *e, tycho_span_t *span);
  * UTF-8 in it is replaced by U+FFFD on the wire. */
 void tycho_exporters_add_log(tycho_exporters_t *e, const char *line, size_t len);
 /* The same for a line known to be valid UTF-8 without NUL bytes, such as the
- * log sink's (core/log.h): it is not checked again. */
-void tycho_exporters_add_log_utf8(tycho_exporters_t *e, const char *line, size_t len);
+ * log sink's (core/log.h): it is not checked again. meta: tycho_log_write's
+ * description of it (the line is then not read at all), or NULL. */
+void tycho_exporters_add_log_utf8(tycho_exporters_t *e, const char *line, size_t len,
+                                  const tycho_log_meta_t *meta);
 
 /* Appends "exporters":{...}: per exporter whether it is enabled, its
  * endpoint, SigV4 service/region, queued / in_flight / sent / dropped (and

@@ -127,7 +127,9 @@ int export_logs_init(tycho_exporters_t *e, char *err, size_t errlen);
 /* After the HTTP client exists: starts the ECS metadata fetch, if any. */
 void export_traces_start(tycho_exporters_t *e);
 void export_traces_add(tycho_exporters_t *e, tycho_span_t *span);
-/* flags: TYCHO_LOKI_LINE_* (loki_encode.h) */
-void export_logs_add(tycho_exporters_t *e, const char *line, size_t len, unsigned flags);
+/* flags: TYCHO_LOKI_LINE_*; meta: the logger's description of the line, or
+ * NULL (loki_encode.h) */
+void export_logs_add(tycho_exporters_t *e, const char *line, size_t len, unsigned flags,
+                     const tycho_log_meta_t *meta);
 
 #endif

@@ -265,19 +265,35 @@ int tycho_loki_parse_time(const char *s, size_t n, int64_t *ns)
     return 0;
 }
 
+/* The normalised levels: one object each, since the encoder tells streams
+ * apart by the level's address. */
+static const char LV_TRACE[] = "trace", LV_DEBUG[] = "debug", LV_INFO[] = "info",
+                  LV_WARN[] = "warn", LV_ERROR[] = "error", LV_FATAL[] = "fatal",
+                  LV_UNKNOWN[] = "unknown";
+
 static const char *norm_level(const char *s, size_t n)
 {
     static const struct {
         const char *in, *out;
         size_t n;
-    } map[] = {{"info", "info", 4},   {"debug", "debug", 5}, {"warn", "warn", 4},
-               {"error", "error", 5}, {"trace", "trace", 5}, {"warning", "warn", 7},
-               {"err", "error", 3},   {"fatal", "fatal", 5}, {"critical", "fatal", 8},
-               {"crit", "fatal", 4},  {"panic", "fatal", 5}, {"notice", "info", 6}};
+    } map[] = {{"info", LV_INFO, 4},   {"debug", LV_DEBUG, 5}, {"warn", LV_WARN, 4},
+               {"error", LV_ERROR, 5}, {"trace", LV_TRACE, 5}, {"warning", LV_WARN, 7},
+               {"err", LV_ERROR, 3},   {"fatal", LV_FATAL, 5}, {"critical", LV_FATAL, 8},
+               {"crit", LV_FATAL, 4},  {"panic", LV_FATAL, 5}, {"notice", LV_INFO, 6}};
     /* tycho's logger's four levels first: most lines have one of them */
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (map[i].n == n && strncasecmp(map[i].in, s, n) == 0) return map[i].out;
-    return "unknown";
+    return LV_UNKNOWN;
+}
+
+/* The normalised name of a level of tycho's logger. */
+static const char *logger_level(uint32_t level)
+{
+    static const char *const names[] = {[TYCHO_LOG_DEBUG] = LV_DEBUG,
+                                        [TYCHO_LOG_INFO] = LV_INFO,
+                                        [TYCHO_LOG_WARN] = LV_WARN,
+                                        [TYCHO_LOG_ERROR] = LV_ERROR};
+    return level < sizeof names / sizeof names[0] ? names[level] : LV_UNKNOWN;
 }
 
 #define MAX_FIELD 128
@@ -305,13 +321,16 @@ static const char *const field_names[F_COUNT] = {"time",     "level",   "service
                                                  "trace_id", "span_id", "request_id"};
 static const size_t field_lens[F_COUNT] = {4, 5, 7, 8, 7, 10};
 
-/* The fields found so far: a string value's body (still escaped when esc). */
+/* A string value's body (still escaped when esc); p NULL: none. */
+typedef struct field {
+    const char *p;
+    size_t n;
+    int esc;
+} field_t;
+
+/* The fields found so far. */
 typedef struct scan {
-    struct {
-        const char *p;
-        size_t n;
-        int esc;
-    } f[F_COUNT];
+    field_t f[F_COUNT];
     int found;
 } scan_t;
 
@@ -397,53 +416,59 @@ static const char *scan_logger_start(const char *p, const char *e, scan_t *sc)
     return LOGGER_MEMBER(p, e, "\"span_id\":", F_SPAN, sc);
 }
 
-/* The entry holding a copy of the line, with room after it for the fields
- * copied by copy_field. */
-static tycho_loki_entry_t *entry_alloc(const char *line, size_t len, const scan_t *sc,
-                                       unsigned flags, tycho_loki_alloc_fn alloc, void *ud)
-{
-    size_t need = sizeof(tycho_loki_entry_t) + len + 1;
-    for (int i = F_SERVICE; i < F_COUNT; i++)
-        if (sc->f[i].p) need += sc->f[i].n + 1;
-    tycho_loki_entry_t *en = alloc(ud, need);
-    if (!en) return NULL;
-    memset(en, 0, sizeof *en);
-    en->utf8 = (flags & TYCHO_LOKI_LINE_UTF8) != 0;
-    char *d = (char *)(en + 1);
-    memcpy(d, line, len);
-    d[len] = 0;
-    en->line = d;
-    en->line_len = len;
-    en->mem = need;
-    return en;
-}
-
 static const char *read_level(const scan_t *sc)
 {
     char tmp[MAX_FIELD * 6 + 1];
-    if (!sc->f[F_LEVEL].p) return "unknown";
+    if (!sc->f[F_LEVEL].p) return LV_UNKNOWN;
     if (!sc->f[F_LEVEL].esc) return norm_level(sc->f[F_LEVEL].p, sc->f[F_LEVEL].n);
     size_t n = unescape(sc->f[F_LEVEL].p, sc->f[F_LEVEL].n, tmp);
     return norm_level(tmp, n);
 }
 
-/* Copies field i (unescaped) to d (room for its escaped length + 1).
- * Returns it when it is a usable label or id, else NULL. */
-static const char *copy_field(const scan_t *sc, int i, int utf8, char *d)
+/* Copies f (unescaped) to d (room for its escaped length + 1). Returns it
+ * when it is a usable label or id, else NULL. */
+static const char *copy_field(const field_t *f, int utf8, char *d)
 {
     size_t n;
-    if (sc->f[i].esc) {
-        n = unescape(sc->f[i].p, sc->f[i].n, d);
+    if (f->esc) {
+        n = unescape(f->p, f->n, d);
     } else {
-        memcpy(d, sc->f[i].p, sc->f[i].n);
-        n = sc->f[i].n;
+        memcpy(d, f->p, f->n);
+        n = f->n;
         d[n] = 0;
     }
     /* bounded, printable, valid UTF-8: anything else is not a label or id.
      * An unescaped piece of a line known to be valid UTF-8 is valid too
      * (it lies between ASCII quotes); an unescaped \u may not be. */
-    int ok = n > 0 && n <= MAX_FIELD && ((utf8 && !sc->f[i].esc) || tycho_export_utf8_valid(d, n));
+    int ok = n > 0 && n <= MAX_FIELD && ((utf8 && !f->esc) || tycho_export_utf8_valid(d, n));
     return ok && !has_control(d, n) ? d : NULL;
+}
+
+/* The entry of line[0..len), with room after its copy of the line for ids
+ * of ids_len bytes (their lengths plus one each); the caller sets the rest.
+ * Returns where the ids go, or NULL. */
+static char *entry_alloc(tycho_loki_entry_t **out, const char *line, size_t len, size_t ids_len,
+                         unsigned flags, tycho_loki_alloc_fn alloc, void *ud)
+{
+    size_t need = sizeof(tycho_loki_entry_t) + len + 1 + ids_len;
+    tycho_loki_entry_t *en = *out = alloc(ud, need);
+    if (!en) return NULL;
+    memset(en, 0, sizeof *en);
+    en->utf8 = (flags & TYCHO_LOKI_LINE_UTF8) != 0;
+    en->mem = need;
+    char *d = (char *)(en + 1);
+    memcpy(d, line, len);
+    d[len] = 0;
+    en->line = d;
+    en->line_len = len;
+    return d + len + 1;
+}
+
+static size_t without_newline(const char *line, size_t len)
+{
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    return len;
 }
 
 static void *heap(void *ud, size_t n)
@@ -460,25 +485,68 @@ tycho_loki_entry_t *tycho_loki_entry_new(const char *line, size_t len, unsigned 
 tycho_loki_entry_t *tycho_loki_entry_make(const char *line, size_t len, unsigned flags,
                                           tycho_loki_alloc_fn alloc, void *ud)
 {
-    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-        len--;
+    len = without_newline(line, len);
     scan_t sc;
     memset(&sc, 0, sizeof sc);
     const char *p = ws(line, line + len), *e = line + len;
     if (p < e && *p == '{') scan_members(scan_logger_start(p + 1, e, &sc), e, &sc);
 
-    tycho_loki_entry_t *en = entry_alloc(line, len, &sc, flags, alloc, ud);
-    if (!en) return NULL;
+    size_t ids_len = 0;
+    for (int i = F_SERVICE; i < F_COUNT; i++)
+        if (sc.f[i].p) ids_len += sc.f[i].n + 1;
+    tycho_loki_entry_t *en;
+    char *d = entry_alloc(&en, line, len, ids_len, flags, alloc, ud);
+    if (!d) return NULL;
     if (sc.f[F_TIME].p && !sc.f[F_TIME].esc)
         en->has_time = tycho_loki_parse_time(sc.f[F_TIME].p, sc.f[F_TIME].n, &en->ts_ns) == 0;
+    if (!en->has_time) en->ts_ns = 0;
     en->level = read_level(&sc);
     const char **dst[F_COUNT] = {NULL,          NULL,         &en->service,
                                  &en->trace_id, &en->span_id, &en->request_id};
-    char *d = (char *)(en + 1) + len + 1;
     for (int i = F_SERVICE; i < F_COUNT; i++) {
         if (!sc.f[i].p) continue;
-        *dst[i] = copy_field(&sc, i, en->utf8, d);
+        *dst[i] = copy_field(&sc.f[i], en->utf8, d);
         d += sc.f[i].n + 1;
+    }
+    return en;
+}
+
+tycho_loki_entry_t *tycho_loki_entry_from_log(const char *line, size_t len,
+                                              const tycho_log_meta_t *meta,
+                                              tycho_loki_alloc_fn alloc, void *ud)
+{
+    size_t ids_len = 0;
+    for (int k = 0; k < TYCHO_LOG_KEYS; k++) {
+        if (!meta->at[k].off) continue;
+        /* not a field (take): the general scan looks further for one */
+        if (meta->at[k].len > MAX_FIELD * 6)
+            return tycho_loki_entry_make(line, len, TYCHO_LOKI_LINE_UTF8, alloc, ud);
+        ids_len += meta->at[k].len + 1;
+    }
+    tycho_loki_entry_t *en;
+    char *d = entry_alloc(&en, line, without_newline(line, len), ids_len, TYCHO_LOKI_LINE_UTF8,
+                          alloc, ud);
+    if (!d) return NULL;
+    /* the logger's time is readable (its text too, from 1970 on) */
+    en->has_time = 1;
+    en->ts_ns = meta->ts_ns;
+    en->level = logger_level(meta->level);
+    const char **dst[TYCHO_LOG_KEYS] = {[TYCHO_LOG_KEY_SERVICE] = &en->service,
+                                        [TYCHO_LOG_KEY_REQUEST_ID] = &en->request_id,
+                                        [TYCHO_LOG_KEY_TRACE_ID] = &en->trace_id,
+                                        [TYCHO_LOG_KEY_SPAN_ID] = &en->span_id};
+    for (int k = 0; k < TYCHO_LOG_KEYS; k++) {
+        uint32_t off = meta->at[k].off, n = meta->at[k].len;
+        if (!off) continue;
+        if ((meta->plain >> k) & 1) { /* the value: valid UTF-8, no control byte */
+            memcpy(d, line + off, n);
+            d[n] = 0;
+            *dst[k] = n && n <= MAX_FIELD ? d : NULL;
+        } else {
+            field_t f = {line + off, n, 1};
+            *dst[k] = copy_field(&f, 1, d);
+        }
+        d += n + 1;
     }
     return en;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/log.h"
 #include "exporters/export_config.h"
 
 #define TYCHO_LOKI_CONTENT_TYPE_PROTOBUF "application/x-protobuf"
@@ -50,6 +51,12 @@ typedef void *(*tycho_loki_alloc_fn)(void *ud, size_t n);
  * it fails. */
 tycho_loki_entry_t *tycho_loki_entry_make(const char *line, size_t len, unsigned flags,
                                           tycho_loki_alloc_fn alloc, void *ud);
+/* tycho_loki_entry_make for a line of tycho_log_write (valid UTF-8 without
+ * NUL bytes) that meta describes: the same entry (the time from meta: the
+ * line's, to the ns), built without reading the line. */
+tycho_loki_entry_t *tycho_loki_entry_from_log(const char *line, size_t len,
+                                              const tycho_log_meta_t *meta,
+                                              tycho_loki_alloc_fn alloc, void *ud);
 
 typedef struct tycho_loki_options {
     const tycho_export_kvs_t *labels; /* static labels, sorted by name */

@@ -3,6 +3,7 @@
 #include "core/buf.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -33,9 +34,15 @@ int tycho_log_enabled(tycho_log_level_t level)
     return level >= g_level;
 }
 
+/* The level a line of that level says it has. */
+static tycho_log_level_t written_level(tycho_log_level_t level)
+{
+    return level <= TYCHO_LOG_ERROR ? level : TYCHO_LOG_INFO;
+}
+
 const char *tycho_log_level_name(tycho_log_level_t level)
 {
-    return level <= TYCHO_LOG_ERROR ? level_names[level] : "info";
+    return level_names[written_level(level)];
 }
 
 int tycho_log_parse_level(const char *s, tycho_log_level_t *out)
@@ -123,43 +130,116 @@ static void write_stdout(const char *line, size_t len)
     }
 }
 
-static void append_key(tycho_buf_t *b, const char *key)
+/* A line being written, and its description for the sink. */
+typedef struct line_writer {
+    tycho_buf_t b;
+    tycho_log_meta_t meta;
+    uint32_t wanted; /* bit k: an id the context lacked, that a field may still give */
+    int vague;       /* non-zero: meta does not describe the line (an append failed...) */
+} line_writer_t;
+
+static inline void put(line_writer_t *w, const char *s, size_t n)
 {
-    tycho_buf_append(b, ",", 1);
-    tycho_buf_append_json_string(b, key, strlen(key));
-    tycho_buf_append(b, ":", 1);
+    w->vague |= tycho_buf_append(&w->b, s, n);
 }
 
-static void append_field(tycho_buf_t *b, const tycho_log_field_t *f)
+#define PUT_LITERAL(w, s) put((w), (s), sizeof(s) - 1)
+
+static inline void append_json(line_writer_t *w, const char *s, size_t n)
 {
-    append_key(b, f->key);
+    w->vague |= tycho_buf_append_json_string(&w->b, s, n);
+}
+
+/* append_json for the value of a member of key k, a key a shipper routes by,
+ * the first with a string value (the caller checks wanted): notes where its
+ * text went. The text is the value itself exactly when it is as long: every
+ * escape and every U+FFFD replacing a byte is longer than what it stands
+ * for. */
+static inline void append_value(line_writer_t *w, tycho_log_key_t k, const char *s, size_t n)
+{
+    size_t start = w->b.len + 1; /* after the opening quote */
+    w->vague |= tycho_buf_append_json_string(&w->b, s, n);
+    size_t len = w->b.len - 1 - start;   /* (nonsense when that failed: then vague) */
+    w->meta.at[k].off = (uint32_t)start; /* a line past 4 GiB is vague (tycho_log_write) */
+    w->meta.at[k].len = (uint32_t)len;
+    w->meta.plain |= (uint32_t)(len == n) << k;
+    w->wanted &= ~(1u << k);
+}
+
+/* ,"key": — the room for all of it reserved at once, the punctuation
+ * stored by hand: two one-byte tycho_buf_append calls (each a reserve and a
+ * memcpy) cost more than the key. */
+static void append_key(line_writer_t *w, const char *key)
+{
+    size_t n = strlen(key);
+    if (n > (SIZE_MAX - 4) / 6 || tycho_buf_reserve(&w->b, 6 * n + 4) != 0) {
+        w->vague = 1;
+        return;
+    }
+    w->b.data[w->b.len++] = ',';
+    append_json(w, key, n); /* at most 6 n + 2 bytes: it fits */
+    w->b.data[w->b.len++] = ':';
+    w->b.data[w->b.len] = '\0';
+}
+
+/* The key a shipper routes by that a field named key is, or -1. */
+static int routed_key(const char *key)
+{
+    static const char *const names[TYCHO_LOG_KEYS] = {"service", "request_id", "trace_id",
+                                                      "span_id"};
+    for (int k = 0; k < TYCHO_LOG_KEYS; k++)
+        if (strcmp(key, names[k]) == 0) return k;
+    return -1;
+}
+
+/* A field; k: the key a shipper routes by it is, when it is one still
+ * wanted, else -1. */
+static void append_field(line_writer_t *w, const tycho_log_field_t *f, int k)
+{
+    append_key(w, f->key);
     switch (f->type) {
-    case TYCHO_LF_STR:
+    case TYCHO_LF_STR: {
+        size_t n = !f->s ? 0 : f->n == (size_t)-1 ? strlen(f->s) : f->n;
         if (!f->s)
-            tycho_buf_puts(b, "null");
+            PUT_LITERAL(w, "null");
+        else if (k >= 0 && (w->wanted & 1u << k))
+            append_value(w, (tycho_log_key_t)k, f->s, n);
         else
-            tycho_buf_append_json_string(b, f->s, f->n == (size_t)-1 ? strlen(f->s) : f->n);
+            append_json(w, f->s, n);
         break;
+    }
     case TYCHO_LF_INT:
-        tycho_buf_append_int(b, f->i);
+        w->vague |= tycho_buf_append_int(&w->b, f->i);
         break;
     case TYCHO_LF_DBL:
-        tycho_buf_printf(b, "%.15g", f->d);
+        w->vague |= tycho_buf_printf(&w->b, "%.15g", f->d);
         break;
     case TYCHO_LF_BOOL:
-        tycho_buf_puts(b, f->i ? "true" : "false");
+        if (f->i)
+            PUT_LITERAL(w, "true");
+        else
+            PUT_LITERAL(w, "false");
         break;
     case TYCHO_LF_JSON:
-        tycho_buf_puts(b, f->s ? f->s : "null");
+        /* raw JSON may be a string (the key's first one): not worth reading */
+        if (k >= 0 && (w->wanted & 1u << k)) w->vague = 1;
+        if (f->s)
+            put(w, f->s, strlen(f->s));
+        else
+            PUT_LITERAL(w, "null");
         break;
     }
 }
 
-static void append_context_str(tycho_buf_t *b, const char *key, const char *v)
+/* A context id: written before any field, so the first of its key; when
+ * it is absent, a field may give it. */
+static void append_context_str(line_writer_t *w, tycho_log_key_t k, const char *key, const char *v)
 {
     if (v && *v) {
-        append_key(b, key);
-        tycho_buf_append_json_string(b, v, strlen(v));
+        append_key(w, key);
+        append_value(w, k, v, strlen(v));
+    } else {
+        w->wanted |= 1u << k;
     }
 }
 
@@ -169,32 +249,36 @@ void tycho_log_write(tycho_log_level_t level, const char *msg, const tycho_log_f
     if (!tycho_log_enabled(level)) return;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
+    line_writer_t w = {.b = TYCHO_BUF_INIT};
+    w.meta.ts_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    w.meta.level = written_level(level);
     char when[31];
-    tycho_log_format_time(when, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+    tycho_log_format_time(when, w.meta.ts_ns);
 
-    tycho_buf_t b = TYCHO_BUF_INIT;
-    tycho_buf_reserve(&b, 256);
-    tycho_buf_puts(&b, "{\"time\":\"");
-    tycho_buf_puts(&b, when);
-    tycho_buf_puts(&b, "\",\"level\":\"");
-    tycho_buf_puts(&b, tycho_log_level_name(level));
-    tycho_buf_puts(&b, "\",\"msg\":");
-    tycho_buf_append_json_string(&b, msg, strlen(msg));
-    append_key(&b, "service");
-    tycho_buf_append_json_string(&b, g_service, strlen(g_service));
-    if (t_ctx) {
-        append_context_str(&b, "request_id", t_ctx->request_id);
-        append_context_str(&b, "trace_id", t_ctx->trace_id);
-        append_context_str(&b, "span_id", t_ctx->span_id);
-    }
+    w.vague |= tycho_buf_reserve(&w.b, 256);
+    PUT_LITERAL(&w, "{\"time\":\"");
+    put(&w, when, strlen(when));
+    PUT_LITERAL(&w, "\",\"level\":\"");
+    put(&w, level_names[w.meta.level], strlen(level_names[w.meta.level]));
+    PUT_LITERAL(&w, "\",\"msg\":");
+    append_json(&w, msg, strlen(msg));
+    append_key(&w, "service"); /* the first member after msg */
+    append_value(&w, TYCHO_LOG_KEY_SERVICE, g_service, strlen(g_service));
+    const tycho_log_context_t none = {NULL, NULL, NULL}, *ctx = t_ctx ? t_ctx : &none;
+    append_context_str(&w, TYCHO_LOG_KEY_REQUEST_ID, "request_id", ctx->request_id);
+    append_context_str(&w, TYCHO_LOG_KEY_TRACE_ID, "trace_id", ctx->trace_id);
+    append_context_str(&w, TYCHO_LOG_KEY_SPAN_ID, "span_id", ctx->span_id);
+    /* fields come after the context: they matter only for ids it lacks */
     for (size_t i = 0; i < nfields; i++)
-        append_field(&b, &fields[i]);
-    tycho_buf_append(&b, "}\n", 2);
-    if (b.data) {
+        append_field(&w, &fields[i], w.wanted ? routed_key(fields[i].key) : -1);
+    PUT_LITERAL(&w, "}\n");
+    if (w.b.len > UINT32_MAX) w.vague = 1;
+    const tycho_log_meta_t *meta = w.vague ? NULL : &w.meta;
+    if (w.b.data) {
         if (g_sink)
-            g_sink(b.data, b.len, g_sink_ud);
+            g_sink(w.b.data, w.b.len, meta, g_sink_ud);
         else
-            write_stdout(b.data, b.len);
+            write_stdout(w.b.data, w.b.len);
     }
-    tycho_buf_free(&b);
+    tycho_buf_free(&w.b);
 }

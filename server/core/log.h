@@ -43,12 +43,40 @@ typedef struct tycho_log_context {
     const char *span_id;
 } tycho_log_context_t;
 
+/* The members of a line a log shipper routes by, besides "time" and "level". */
+typedef enum {
+    TYCHO_LOG_KEY_SERVICE,
+    TYCHO_LOG_KEY_REQUEST_ID,
+    TYCHO_LOG_KEY_TRACE_ID,
+    TYCHO_LOG_KEY_SPAN_ID,
+    TYCHO_LOG_KEYS
+} tycho_log_key_t;
+
+/* What tycho_log_write knows of the line it wrote, so that a consumer (the
+ * Loki exporter) need not read the line again. For each key, at[] is where
+ * the text of its first member with a string value lies in the line (between
+ * the quotes, as written: off 0 when there is no such member); bit k of
+ * plain says that text is the value itself, without escapes (hence also
+ * without control bytes). "time" and "level" are always the first two
+ * members. */
+typedef struct tycho_log_meta {
+    int64_t ts_ns;  /* the line's "time", unix ns */
+    uint32_t level; /* the line's "level", a tycho_log_level_t */
+    uint32_t plain;
+    struct {
+        uint32_t off, len;
+    } at[TYCHO_LOG_KEYS];
+} tycho_log_meta_t;
+
 /* The sink receives one complete line, '\n' included. It must not block.
  * The line is valid UTF-8 without NUL bytes: every key and string value goes
  * through tycho_buf_append_json_string (invalid bytes become U+FFFD, control
  * bytes are escaped) and the rest is ASCII or LF_JSON text (valid UTF-8 by
- * its contract). Consumers rely on it (the Loki exporter does not check). */
-typedef void (*tycho_log_sink_fn)(const char *line, size_t len, void *ud);
+ * its contract). Consumers rely on it (the Loki exporter does not check).
+ * meta describes the line; NULL when the logger could not (a line past 4 GiB,
+ * an allocation that failed, an LF_JSON member named like a missing id). */
+typedef void (*tycho_log_sink_fn)(const char *line, size_t len, const tycho_log_meta_t *meta,
+                                  void *ud);
 
 void tycho_log_set_level(tycho_log_level_t level);
 tycho_log_level_t tycho_log_get_level(void);

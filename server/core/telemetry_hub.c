@@ -244,7 +244,7 @@ static void handle_span(tycho_hub_t *h, tycho_span_t *span)
     if (h->traces_stdout) {
         tycho_buf_reset(&h->scratch);
         if (tycho_span_to_json(span, &h->scratch) == 0)
-            tycho_logsink_write(h->scratch.data, h->scratch.len, h->logsink);
+            tycho_logsink_write(h->scratch.data, h->scratch.len, NULL, h->logsink);
     }
     if (h->exporters && tycho_exporters_wants_spans(h->exporters))
         tycho_exporters_add_span(h->exporters, span);
@@ -269,11 +269,11 @@ static void on_timer(uv_timer_t *t)
     drain_spans(t->data);
 }
 
-static void tap_log(void *ud, const char *line, size_t len)
+static void tap_log(void *ud, const char *line, size_t len, const tycho_log_meta_t *meta)
 {
     tycho_hub_t *h = ud;
-    if (h->exporters && tycho_exporters_wants_logs(h->exporters))
-        tycho_exporters_add_log_utf8(h->exporters, line, len); /* logsink.h: valid UTF-8 */
+    if (h->exporters && tycho_exporters_wants_logs(h->exporters)) /* logsink.h: valid UTF-8 */
+        tycho_exporters_add_log_utf8(h->exporters, line, len, meta);
 }
 
 static void start_exporters(tycho_hub_t *h)

@@ -371,8 +371,9 @@ static int l_set_limits(lua_State *L)
 static __thread tycho_buf_t captured;
 static __thread int capturing;
 
-void tycho_lua_test_log_sink(const char *line, size_t len, void *ud)
+void tycho_lua_test_log_sink(const char *line, size_t len, const tycho_log_meta_t *meta, void *ud)
 {
+    (void)meta;
     (void)ud;
     if (capturing)
         tycho_buf_append(&captured, line, len);

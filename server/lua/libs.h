@@ -5,6 +5,7 @@
 #define TYCHO_LUA_LIBS_H
 
 #include "core/buf.h"
+#include "core/log.h"
 
 #include <lua.h>
 #include <stddef.h>
@@ -32,7 +33,7 @@ int tycho_json_decode(lua_State *L, const char *s, size_t n, char *err, size_t e
 
 /* The log sink `tycho spec` installs: stderr, or the capture buffer of
  * tycho.test.capture_logs. */
-void tycho_lua_test_log_sink(const char *line, size_t len, void *ud);
+void tycho_lua_test_log_sink(const char *line, size_t len, const tycho_log_meta_t *meta, void *ud);
 
 /* 16 random bytes formatted as an RFC 9562 version 4 UUID (out: 37 bytes). */
 void tycho_uuid_v4(char out[37]);

@@ -18,10 +18,19 @@
 
 #define BATCH_TARGET (64 * 1024)  /* bytes gathered before one write(2) */
 #define TICK_BUDGET (1024 * 1024) /* bytes written per timer tick, then yield */
-#define REC_HDR sizeof(uint32_t)
+#define BURST 32                  /* lines taken from one ring before the next one's turn */
+/* A record's header: the line's length, and whether the logger's
+ * description of the line (the Loki exporter then reads the line no
+ * further) follows it, before the line. */
+struct rec_hdr {
+    uint32_t len; /* the line's bytes, its newline included */
+    uint32_t has_meta;
+};
+#define REC_HDR sizeof(struct rec_hdr)
+#define REC_MAX_HDR (REC_HDR + sizeof(tycho_log_meta_t))
 
-/* One producing thread's byte ring: records are a u32 length then the line,
- * both possibly wrapping around the end. */
+/* One producing thread's byte ring: records are a header, the meta if any,
+ * then the line, each possibly wrapping around the end. */
 struct producer {
     alignas(64) atomic_size_t head;                  /* bytes consumed: consumer */
     atomic_uint_fast64_t popped;                     /* lines consumed: consumer */
@@ -107,7 +116,7 @@ tycho_logsink_t *tycho_logsink_new(const tycho_logsink_opts_t *opts)
     s->o.service = NULL; /* not kept: the caller's string may go away */
 
     size_t cap = pow2_at_least(s->o.producer_bytes);
-    if (s->o.max_line + 1 + REC_HDR > cap) s->o.max_line = cap - 1 - REC_HDR;
+    if (s->o.max_line + 1 + REC_MAX_HDR > cap) s->o.max_line = cap - 1 - REC_MAX_HDR;
     if (posix_memalign((void **)&s->prods, 64, (s->o.max_producers + 1) * sizeof *s->prods) != 0) {
         s->prods = NULL;
         goto err;
@@ -179,7 +188,7 @@ static struct producer *producer_for(tycho_logsink_t *s, bool *shared)
     return &s->prods[s->o.max_producers];
 }
 
-static void ring_put(struct producer *p, size_t pos, const void *src, size_t n)
+static inline void ring_put(struct producer *p, size_t pos, const void *src, size_t n)
 {
     size_t off = pos & (p->cap - 1), first = p->cap - off;
     if (first >= n) {
@@ -190,7 +199,7 @@ static void ring_put(struct producer *p, size_t pos, const void *src, size_t n)
     }
 }
 
-static void ring_get(const struct producer *p, size_t pos, void *dst, size_t n)
+static inline void ring_get(const struct producer *p, size_t pos, void *dst, size_t n)
 {
     size_t off = pos & (p->cap - 1), first = p->cap - off;
     if (first >= n) {
@@ -208,7 +217,7 @@ static void count_drop(struct producer *p, tycho_drop_reason_t r)
     atomic_store_explicit(&p->dropped[r], v + 1, memory_order_relaxed);
 }
 
-void tycho_logsink_write(const char *line, size_t len, void *ud)
+void tycho_logsink_write(const char *line, size_t len, const tycho_log_meta_t *meta, void *ud)
 {
     tycho_logsink_t *s = ud;
     bool shared;
@@ -224,18 +233,20 @@ void tycho_logsink_write(const char *line, size_t len, void *ud)
         goto out;
     }
     size_t t = atomic_load_explicit(&p->tail, memory_order_relaxed);
-    if (p->cap - (t - p->head_cache) < REC_HDR + rec) {
+    size_t hdr = REC_HDR + (meta ? sizeof *meta : 0);
+    if (p->cap - (t - p->head_cache) < hdr + rec) {
         p->head_cache = atomic_load_explicit(&p->head, memory_order_acquire);
-        if (p->cap - (t - p->head_cache) < REC_HDR + rec) {
+        if (p->cap - (t - p->head_cache) < hdr + rec) {
             count_drop(p, TYCHO_DROP_QUEUE_FULL);
             goto out;
         }
     }
-    uint32_t n32 = (uint32_t)rec;
-    ring_put(p, t, &n32, REC_HDR);
-    ring_put(p, t + REC_HDR, line, len);
-    if (add_nl) ring_put(p, t + REC_HDR + len, "\n", 1);
-    atomic_store_explicit(&p->tail, t + REC_HDR + rec, memory_order_release);
+    struct rec_hdr h = {.len = (uint32_t)rec, .has_meta = meta != NULL};
+    ring_put(p, t, &h, REC_HDR);
+    if (meta) ring_put(p, t + REC_HDR, meta, sizeof *meta);
+    ring_put(p, t + hdr, line, len);
+    if (add_nl) ring_put(p, t + hdr + len, "\n", 1);
+    atomic_store_explicit(&p->tail, t + hdr + rec, memory_order_release);
     uint64_t pushed = atomic_load_explicit(&p->pushed, memory_order_relaxed);
     atomic_store_explicit(&p->pushed, pushed + 1, memory_order_relaxed);
 out:
@@ -368,8 +379,37 @@ static void maybe_report(tycho_logsink_t *s, bool force)
     s->last_report_ms = now;
 }
 
-/* Moves whole lines from the rings into the batch, up to BATCH_TARGET.
- * Returns the number of lines moved. */
+/* Moves up to BURST whole lines of one ring into the batch (each through
+ * the tap too), stopping at BATCH_TARGET. Returns the number moved. The
+ * ring's indexes are read and written once per burst, not once per line. */
+static size_t take_lines(tycho_logsink_t *s, struct producer *p)
+{
+    if (atomic_load_explicit(&p->ready, memory_order_acquire) != 1) return 0;
+    size_t h = atomic_load_explicit(&p->head, memory_order_relaxed);
+    size_t t = atomic_load_explicit(&p->tail, memory_order_acquire);
+    size_t k = 0;
+    for (; k < BURST && h != t && s->batch_len < BATCH_TARGET; k++) {
+        struct rec_hdr rh;
+        tycho_log_meta_t meta;
+        ring_get(p, h, &rh, REC_HDR);
+        size_t n = rh.len, hdr = REC_HDR + (rh.has_meta ? sizeof meta : 0);
+        if (s->batch_cap - s->batch_len < n) break; /* room next round */
+        if (rh.has_meta) ring_get(p, h + REC_HDR, &meta, sizeof meta);
+        ring_get(p, h + hdr, s->batch + s->batch_len, n);
+        if (s->tap) s->tap(s->tap_ud, s->batch + s->batch_len, n, rh.has_meta ? &meta : NULL);
+        s->batch_len += n;
+        h += hdr + n;
+    }
+    if (k) {
+        atomic_store_explicit(&p->head, h, memory_order_release);
+        uint64_t popped = atomic_load_explicit(&p->popped, memory_order_relaxed);
+        atomic_store_explicit(&p->popped, popped + k, memory_order_relaxed);
+    }
+    return k;
+}
+
+/* Moves whole lines from the rings into the batch, up to BATCH_TARGET, a
+ * burst from each ring in turn. Returns the number of lines moved. */
 static size_t fill_batch(tycho_logsink_t *s, bool force_report)
 {
     maybe_report(s, force_report);
@@ -379,22 +419,9 @@ static size_t fill_batch(tycho_logsink_t *s, bool force_report)
         progress = false;
         unsigned rings = rings_in_use(s);
         for (unsigned i = 0; i < rings && s->batch_len < BATCH_TARGET; i++) {
-            struct producer *p = ring_at(s, i, rings);
-            if (atomic_load_explicit(&p->ready, memory_order_acquire) != 1) continue;
-            size_t h = atomic_load_explicit(&p->head, memory_order_relaxed);
-            size_t t = atomic_load_explicit(&p->tail, memory_order_acquire);
-            if (h == t) continue;
-            uint32_t n;
-            ring_get(p, h, &n, REC_HDR);
-            if (s->batch_cap - s->batch_len < n) continue; /* room next round */
-            ring_get(p, h + REC_HDR, s->batch + s->batch_len, n);
-            if (s->tap) s->tap(s->tap_ud, s->batch + s->batch_len, n);
-            s->batch_len += n;
-            atomic_store_explicit(&p->head, h + REC_HDR + n, memory_order_release);
-            uint64_t popped = atomic_load_explicit(&p->popped, memory_order_relaxed);
-            atomic_store_explicit(&p->popped, popped + 1, memory_order_relaxed);
-            moved++;
-            progress = true;
+            size_t k = take_lines(s, ring_at(s, i, rings));
+            moved += k;
+            progress |= k > 0;
         }
     }
     return moved;

@@ -1,6 +1,7 @@
 /* logsink — non-blocking stdout for log lines. tycho_logsink_write is a
- * tycho_log_sink_fn: any thread may call it; it copies the line into that
- * thread's own bounded byte ring and returns, never waiting (a full ring
+ * tycho_log_sink_fn: any thread may call it; it copies the line (and the
+ * logger's description of it) into that thread's own bounded byte ring and
+ * returns, never waiting (a full ring
  * drops the line and counts it). The telemetry thread drains every ring to
  * the (O_NONBLOCK) output with write(2) and uv_poll; if the output is slow,
  * producers drop, and once it recovers one line reports how many were lost.
@@ -8,6 +9,7 @@
 #ifndef TYCHO_TELEMETRY_LOGSINK_H
 #define TYCHO_TELEMETRY_LOGSINK_H
 
+#include "core/log.h"
 #include "telemetry/dropcount.h"
 
 #include <stddef.h>
@@ -16,7 +18,8 @@
 
 typedef struct tycho_logsink_opts {
     int fd;                      /* output; default (0 given) STDOUT_FILENO */
-    size_t producer_bytes;       /* ring per producing thread; default 256 KiB */
+    size_t producer_bytes;       /* ring per producing thread; default 256 KiB (a line takes
+                                    8 bytes more, 56 with the logger's meta) */
     unsigned max_producers;      /* threads with their own ring; default 64, then a shared one */
     size_t max_line;             /* longer lines are dropped (too_large); default 64 KiB */
     unsigned report_interval_ms; /* at most one drop report per interval; default 1000 */
@@ -36,12 +39,15 @@ int tycho_logsink_start(tycho_logsink_t *s, uv_loop_t *loop);
  * before start (lines wait in the ring) and after stop (they are dropped
  * when the ring fills; nothing is ever freed under a producer). Lines must
  * be valid UTF-8 without NUL bytes, as tycho_log_write's and
- * tycho_span_to_json's are: the tap passes that guarantee on. */
-void tycho_logsink_write(const char *line, size_t len, void *ud);
-/* A tap sees every line (with its '\n', valid UTF-8 as written) as it is
- * drained, before stdout; e.g. the Loki exporter. Telemetry thread; fn must
- * not block. */
-typedef void (*tycho_logsink_tap_fn)(void *ud, const char *line, size_t len);
+ * tycho_span_to_json's are: the tap passes that guarantee on. meta (copied;
+ * NULL for a line not from tycho_log_write) must describe line as given. */
+void tycho_logsink_write(const char *line, size_t len, const tycho_log_meta_t *meta, void *ud);
+/* A tap sees every line (with its '\n', valid UTF-8 as written) and its
+ * meta (NULL when it had none) as it is drained, before stdout; e.g. the
+ * Loki exporter. Telemetry thread; fn must not block; both are valid only
+ * during the call. */
+typedef void (*tycho_logsink_tap_fn)(void *ud, const char *line, size_t len,
+                                     const tycho_log_meta_t *meta);
 void tycho_logsink_set_tap(tycho_logsink_t *s, tycho_logsink_tap_fn fn, void *ud);
 
 /* One non-blocking drain pass now (the timer does this on its own): on the

@@ -23,8 +23,9 @@
 static int failures, outstanding, print_attempts;
 static uv_loop_t loop;
 
-static void log_to_stderr(const char *line, size_t len, void *ud)
+static void log_to_stderr(const char *line, size_t len, const tycho_log_meta_t *meta, void *ud)
 {
+    (void)meta;
     (void)ud;
     fwrite(line, 1, len, stderr);
 }

@@ -71,8 +71,9 @@ static void json_str(const char *k, const char *v)
 }
 
 /* log lines go to stderr: stdout carries only the result lines */
-static void log_to_stderr(const char *line, size_t len, void *ud)
+static void log_to_stderr(const char *line, size_t len, const tycho_log_meta_t *meta, void *ud)
 {
+    (void)meta;
     (void)ud;
     fwrite(line, 1, len, stderr);
 }

@@ -72,12 +72,12 @@ static void test_roundtrip_wraparound(void **state)
     for (int i = 0; i < 5000; i++) {
         int pad = (i * 37) % 300;
         int n = snprintf(line, sizeof line, "{\"i\":%d,\"pad\":\"%*s\"}\n", i, pad, "");
-        tycho_logsink_write(line, (size_t)n, s);
+        tycho_logsink_write(line, (size_t)n, NULL, s);
         if (tycho_logsink_queued(s) > 1)
             while (tycho_logsink_drain(s) != 0)
                 uv_run(&loop, UV_RUN_ONCE);
     }
-    tycho_logsink_write("no newline", 10, s); /* one is added */
+    tycho_logsink_write("no newline", 10, NULL, s); /* one is added */
     assert_int_equal(tycho_logsink_flush(s, 2000), 0);
     for (int r = 0; r < TYCHO_DROP_COUNT_; r++)
         assert_int_equal(tycho_logsink_dropped(s, r), 0);
@@ -114,7 +114,7 @@ static void test_drops_and_report(void **state)
     assert_int_equal(tycho_logsink_start(s, &loop), 0);
     char big[2000];
     memset(big, 'b', sizeof big);
-    tycho_logsink_write(big, sizeof big, s); /* over max_line */
+    tycho_logsink_write(big, sizeof big, NULL, s); /* over max_line */
     assert_int_equal(tycho_logsink_dropped(s, TYCHO_DROP_TOO_LARGE), 1);
     /* Nobody reads the pipe: it fills (64 KiB), then the ring, then lines
      * are dropped — and writing never waits. */
@@ -122,7 +122,7 @@ static void test_drops_and_report(void **state)
     int n = snprintf(line, sizeof line, "{\"msg\":\"%0100d\"}\n", 0);
     uint64_t t0 = now_ms();
     for (int i = 0; i < 20000; i++) {
-        tycho_logsink_write(line, (size_t)n, s);
+        tycho_logsink_write(line, (size_t)n, NULL, s);
         if (i % 100 == 0) uv_run(&loop, UV_RUN_NOWAIT);
     }
     assert_true(now_ms() - t0 < 2000);
@@ -134,7 +134,7 @@ static void test_drops_and_report(void **state)
     pthread_create(&th, NULL, read_all, &rd);
     assert_int_equal(tycho_logsink_flush(s, 5000), 0);
     for (int i = 0; i < 100; i++)
-        tycho_logsink_write("{\"after\":1}\n", 12, s);
+        tycho_logsink_write("{\"after\":1}\n", 12, NULL, s);
     assert_int_equal(tycho_logsink_flush(s, 5000), 0);
     assert_int_equal(tycho_logsink_dropped(s, TYCHO_DROP_QUEUE_FULL), full);
     close_and_run(s, &loop);
@@ -180,7 +180,7 @@ static void test_flush_deadline(void **state)
     memset(line, 'x', sizeof line - 1);
     line[sizeof line - 1] = '\n';
     for (int i = 0; i < 500; i++)
-        tycho_logsink_write(line, sizeof line, s);
+        tycho_logsink_write(line, sizeof line, NULL, s);
     uint64_t t0 = now_ms();
     assert_int_equal(tycho_logsink_flush(s, 200), -ETIMEDOUT);
     uint64_t took = now_ms() - t0;
@@ -203,7 +203,7 @@ static void *produce(void *p)
     char line[64];
     for (int i = 0; i < 1000; i++) {
         int n = snprintf(line, sizeof line, "t%d %d\n", a->id, i);
-        tycho_logsink_write(line, (size_t)n, a->s);
+        tycho_logsink_write(line, (size_t)n, NULL, a->s);
     }
     return NULL;
 }
@@ -252,6 +252,63 @@ static void test_more_threads_than_slots(void **state)
     free(rd.data);
 }
 
+/* What the tap saw: each line and its meta, in order. */
+struct tapped {
+    int lines, with_meta;
+    int bad; /* a line whose meta did not come with it */
+};
+
+static void tap(void *ud, const char *line, size_t len, const tycho_log_meta_t *meta)
+{
+    struct tapped *t = ud;
+    int i;
+    assert_int_equal(sscanf(line, "{\"i\":%d}", &i), 1);
+    assert_int_equal(line[len - 1], '\n');
+    if (i != t->lines) t->bad++;
+    t->lines++;
+    if (i % 3 == 0) { /* written without meta */
+        if (meta) t->bad++;
+        return;
+    }
+    t->with_meta++;
+    if (!meta || meta->ts_ns != i * 1000 + 7 || meta->level != (uint32_t)(i % 4) ||
+        meta->at[TYCHO_LOG_KEY_TRACE_ID].off != 1 ||
+        meta->at[TYCHO_LOG_KEY_TRACE_ID].len != (uint32_t)i || meta->plain != 5)
+        t->bad++;
+}
+
+/* Each line's meta goes through the ring with it (records of both shapes,
+ * wrapping around a small ring) and reaches the tap unchanged. */
+static void test_tap_meta(void **state)
+{
+    (void)state;
+    int fd = open("/dev/null", O_WRONLY);
+    assert_true(fd >= 0);
+    tycho_logsink_opts_t o = {.fd = fd, .producer_bytes = 4096};
+    tycho_logsink_t *s = tycho_logsink_new(&o);
+    struct tapped t = {0};
+    tycho_logsink_set_tap(s, tap, &t);
+    char line[64];
+    int sent = 0;
+    for (int round = 0; round < 50; round++) {
+        for (int k = 0; k < 40; k++, sent++) {
+            int n = snprintf(line, sizeof line, "{\"i\":%d}\n", sent);
+            tycho_log_meta_t m = {
+                .ts_ns = sent * 1000 + 7, .level = (uint32_t)(sent % 4), .plain = 5};
+            m.at[TYCHO_LOG_KEY_TRACE_ID].off = 1;
+            m.at[TYCHO_LOG_KEY_TRACE_ID].len = (uint32_t)sent;
+            tycho_logsink_write(line, (size_t)n, sent % 3 ? &m : NULL, s);
+        }
+        assert_int_equal(tycho_logsink_drain(s), 0);
+    }
+    assert_int_equal(tycho_logsink_dropped(s, TYCHO_DROP_QUEUE_FULL), 0);
+    assert_int_equal(t.lines, sent);
+    assert_int_equal(t.with_meta, sent - (sent + 2) / 3);
+    assert_int_equal(t.bad, 0);
+    tycho_logsink_free(s);
+    close(fd);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -260,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_drops_and_report),
         cmocka_unit_test(test_flush_deadline),
         cmocka_unit_test(test_more_threads_than_slots),
+        cmocka_unit_test(test_tap_meta),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,243 @@
+/* Unit tests of what tycho_log_write tells its sink about each line
+ * (tycho_log_meta_t, server/core/log.c): the time and level it wrote, where
+ * the service and id values are in the line and whether their text is the
+ * value itself; and that the Loki entry built from it
+ * (tycho_loki_entry_from_log) is the one the general scan builds. */
+#include "core/log.h"
+#include "exporters/loki_encode.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+static struct {
+    char line[4096];
+    size_t len;
+    int has_meta;
+    tycho_log_meta_t meta;
+} got;
+
+static void capture(const char *line, size_t len, const tycho_log_meta_t *meta, void *ud)
+{
+    (void)ud;
+    assert_true(len < sizeof got.line);
+    memcpy(got.line, line, len);
+    got.line[len] = 0;
+    got.len = len;
+    got.has_meta = meta != NULL;
+    if (meta) got.meta = *meta;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    tycho_log_set_sink(capture, NULL);
+    tycho_log_set_level(TYCHO_LOG_DEBUG);
+    tycho_log_set_service("tycho");
+    tycho_log_set_context(NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tycho_log_set_sink(NULL, NULL);
+    tycho_log_set_level(TYCHO_LOG_INFO);
+    tycho_log_set_service("tycho");
+    tycho_log_set_context(NULL);
+    return 0;
+}
+
+/* Checks key k's text in the line against want (NULL: no such member) and
+ * its plain bit. */
+static void check_key(tycho_log_key_t k, const char *want, int plain)
+{
+    assert_true(got.has_meta);
+    if (!want) {
+        assert_int_equal(got.meta.at[k].off, 0);
+        return;
+    }
+    size_t off = got.meta.at[k].off, n = got.meta.at[k].len;
+    assert_true(off > 0 && off + n < got.len);
+    assert_int_equal(got.line[off - 1], '"');
+    assert_int_equal(got.line[off + n], '"');
+    if (n != strlen(want) || memcmp(got.line + off, want, n) != 0)
+        fail_msg("key %d: want %s, got %.*s in %s", (int)k, want, (int)n, got.line + off, got.line);
+    assert_int_equal((got.meta.plain >> k) & 1, plain);
+}
+
+static void *heap(void *ud, size_t n)
+{
+    (void)ud;
+    return malloc(n);
+}
+
+/* The entry from the meta is the general scan's, field by field. */
+static void check_entry(void)
+{
+    assert_true(got.has_meta);
+    tycho_loki_entry_t *a = tycho_loki_entry_new(got.line, got.len, TYCHO_LOKI_LINE_UTF8);
+    tycho_loki_entry_t *b = tycho_loki_entry_from_log(got.line, got.len, &got.meta, heap, NULL);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(a->has_time, 1);
+    assert_int_equal(b->has_time, 1);
+    assert_true(a->ts_ns == b->ts_ns);
+    assert_ptr_equal(a->level, b->level); /* streams are told apart by address */
+    assert_int_equal(a->line_len, b->line_len);
+    assert_memory_equal(a->line, b->line, a->line_len);
+    assert_int_equal(b->utf8, 1);
+    const char *const as[4] = {a->service, a->trace_id, a->span_id, a->request_id};
+    const char *const bs[4] = {b->service, b->trace_id, b->span_id, b->request_id};
+    for (int i = 0; i < 4; i++) {
+        if (!as[i] || !bs[i])
+            assert_ptr_equal(as[i], bs[i]);
+        else
+            assert_string_equal(as[i], bs[i]);
+    }
+    free(a);
+    free(b);
+}
+
+static void test_logger_line(void **state)
+{
+    (void)state;
+    tycho_log_context_t ctx = {"0d90d3b3efbe4f856c5bc7fd9c104b21",
+                               "6b079da6e386930b385d0f6cdeda9922", "eaa34964029869fc"};
+    tycho_log_set_context(&ctx);
+    tycho_log_info("hello", LF_STR("route", "/hello"), LF_STR("q", "1"));
+    int64_t ns;
+    assert_int_equal(tycho_loki_parse_time(got.line + 9, 30, &ns), 0); /* {"time":"... */
+    assert_true(ns == got.meta.ts_ns);
+    assert_int_equal(got.meta.level, TYCHO_LOG_INFO);
+    check_key(TYCHO_LOG_KEY_SERVICE, "tycho", 1);
+    check_key(TYCHO_LOG_KEY_REQUEST_ID, ctx.request_id, 1);
+    check_key(TYCHO_LOG_KEY_TRACE_ID, ctx.trace_id, 1);
+    check_key(TYCHO_LOG_KEY_SPAN_ID, ctx.span_id, 1);
+    check_entry();
+}
+
+/* Escapes before the values move them; escapes in them clear plain. */
+static void test_escapes(void **state)
+{
+    (void)state;
+    tycho_log_set_service("svc \"q\"");
+    tycho_log_context_t ctx = {"r\x01", "t\xff", "s/1"}; /* a control byte, invalid UTF-8 */
+    tycho_log_set_context(&ctx);
+    tycho_log_warn("a \"quoted\"\n\tmsg \\ \xe2\x82", LF_STR("k\"", "v\n"));
+    assert_int_equal(got.meta.level, TYCHO_LOG_WARN);
+    check_key(TYCHO_LOG_KEY_SERVICE, "svc \\\"q\\\"", 0);
+    check_key(TYCHO_LOG_KEY_REQUEST_ID, "r\\u0001", 0);
+    check_key(TYCHO_LOG_KEY_TRACE_ID, "t\xef\xbf\xbd", 0); /* U+FFFD, no backslash */
+    check_key(TYCHO_LOG_KEY_SPAN_ID, "s/1", 1);
+    check_entry();
+}
+
+/* Without a context the first string member of an id's name is it, as the
+ * general scan takes it; other values are skipped, as there. */
+static void test_no_context(void **state)
+{
+    (void)state;
+    tycho_log_set_service("api");
+    tycho_log_error("m", LF_INT("trace_id", 7), LF_STR("span_id", NULL), LF_STR("x", "y"),
+                    LF_STR("trace_id", "late"), LF_STR("trace_id", "later"),
+                    LF_BOOL("request_id", 1));
+    assert_int_equal(got.meta.level, TYCHO_LOG_ERROR);
+    check_key(TYCHO_LOG_KEY_SERVICE, "api", 1);
+    check_key(TYCHO_LOG_KEY_TRACE_ID, "late", 1);
+    check_key(TYCHO_LOG_KEY_SPAN_ID, NULL, 0);
+    check_key(TYCHO_LOG_KEY_REQUEST_ID, NULL, 0);
+    check_entry();
+
+    /* empty context ids are not written: a field may give them */
+    tycho_log_context_t ctx = {"", "t", NULL};
+    tycho_log_set_context(&ctx);
+    tycho_log_debug("m", LF_STR("request_id", "r"), LF_STR("span_id", ""));
+    assert_int_equal(got.meta.level, TYCHO_LOG_DEBUG);
+    check_key(TYCHO_LOG_KEY_REQUEST_ID, "r", 1);
+    check_key(TYCHO_LOG_KEY_TRACE_ID, "t", 1);
+    check_key(TYCHO_LOG_KEY_SPAN_ID, "", 1); /* found, empty: no id (and no later one) */
+    check_entry();
+}
+
+/* Lines the meta cannot vouch for, or whose values the general scan would
+ * pass over, still give the general scan's entry. */
+static void test_odd_lines(void **state)
+{
+    (void)state;
+    /* raw JSON named like a missing id: no meta */
+    tycho_log_info("m", LF_JSON("trace_id", "\"t\""));
+    assert_false(got.has_meta);
+    /* raw JSON after the id was given is only a field */
+    tycho_log_info("m", LF_STR("trace_id", "t"), LF_JSON("trace_id", "\"u\""));
+    check_key(TYCHO_LOG_KEY_TRACE_ID, "t", 1);
+    check_entry();
+    /* too long to be a field: the general scan looks further */
+    char big[1000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    tycho_log_info("m", LF_STR("trace_id", big), LF_STR("trace_id", "t2"));
+    check_key(TYCHO_LOG_KEY_TRACE_ID, big, 1);
+    check_entry();
+    /* long, but a field: not an id (over 128 bytes) */
+    big[200] = 0;
+    tycho_log_info("m", LF_STR("span_id", big));
+    check_entry();
+}
+
+/* Push bodies (protobuf and JSON) of entries from metas are byte for byte
+ * those of the general scan's entries. */
+static void test_same_bodies(void **state)
+{
+    (void)state;
+    enum { N = 6 };
+    char lines[N][4096];
+    size_t lens[N];
+    tycho_log_meta_t metas[N];
+    tycho_log_context_t ctx = {"r1", "t1", "s1"};
+    for (int i = 0; i < N; i++) {
+        tycho_log_set_context(i % 2 ? &ctx : NULL);
+        tycho_log_set_service(i % 3 ? "tycho" : "other \"svc\"");
+        tycho_log_write((tycho_log_level_t)(i % 4), "msg \"x\"",
+                        (tycho_log_field_t[]){LF_INT("i", i)}, 1);
+        assert_true(got.has_meta);
+        memcpy(lines[i], got.line, got.len + 1);
+        lens[i] = got.len;
+        metas[i] = got.meta;
+    }
+    tycho_loki_entry_t *a[N], *b[N];
+    for (int i = 0; i < N; i++) {
+        a[i] = tycho_loki_entry_new(lines[i], lens[i], TYCHO_LOKI_LINE_UTF8);
+        b[i] = tycho_loki_entry_from_log(lines[i], lens[i], &metas[i], heap, NULL);
+    }
+    for (int json = 0; json <= 1; json++) {
+        tycho_loki_options_t o = {NULL, "tycho", json, NULL};
+        tycho_buf_t x = TYCHO_BUF_INIT, y = TYCHO_BUF_INIT;
+        assert_int_equal(tycho_loki_encode(a, N, &o, &x), 0);
+        assert_int_equal(tycho_loki_encode(b, N, &o, &y), 0);
+        assert_int_equal(x.len, y.len);
+        assert_memory_equal(x.data, y.data, x.len);
+        tycho_buf_free(&x);
+        tycho_buf_free(&y);
+    }
+    for (int i = 0; i < N; i++) {
+        free(a[i]);
+        free(b[i]);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_logger_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_escapes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_context, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_odd_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_bodies, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
