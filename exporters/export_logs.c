@@ -7,6 +7,14 @@
 #include "exporters/exporters_internal.h"
 #include "exporters/loki_encode.h"
 
+/* The queue slot k places after the oldest (k <= cap): a compare, not the
+ * division of a modulo, once or twice per line. */
+static size_t slot(const logs_pipe_t *l, size_t k)
+{
+    size_t i = l->head + k;
+    return i < l->cap ? i : i - l->cap;
+}
+
 static size_t queued(const export_pipe_t *p)
 {
     return ((const logs_pipe_t *)p)->n;
@@ -16,7 +24,7 @@ static size_t queued(const export_pipe_t *p)
 static tycho_loki_entry_t *pop(logs_pipe_t *l)
 {
     tycho_loki_entry_t *en = l->q[l->head];
-    l->head = (l->head + 1) % l->cap;
+    l->head = slot(l, 1);
     l->n--;
     l->queued_line_bytes -= en->line_len;
     export_mem_release(l->base.e, en->mem);
@@ -47,7 +55,7 @@ static int produce(export_pipe_t *p, int force, tycho_buf_t *body, size_t *items
     /* up to batch_bytes of lines, at least one */
     size_t k = 0, bytes = 0;
     while (k < l->n) {
-        size_t len = l->q[(l->head + k) % l->cap]->line_len;
+        size_t len = l->q[slot(l, k)]->line_len;
         if (k && bytes + len > limit) break;
         bytes += len;
         k++;
@@ -154,7 +162,7 @@ void export_logs_add(tycho_exporters_t *e, const char *line, size_t len, unsigne
         return;
     }
     if (!en->has_time) en->ts_ns = (int64_t)export_wall_ns();
-    l->q[(l->head + l->n) % l->cap] = en;
+    l->q[slot(l, l->n)] = en;
     l->n++;
     l->queued_line_bytes += en->line_len;
     if (l->queued_line_bytes >= e->cfg.logs.batch_bytes)

@@ -425,9 +425,9 @@ static const char *read_level(const scan_t *sc)
     return norm_level(tmp, n);
 }
 
-/* Copies f (unescaped) to d (room for its escaped length + 1). Returns it
- * when it is a usable label or id, else NULL. */
-static const char *copy_field(const field_t *f, int utf8, char *d)
+/* Copies f (unescaped) to d (room for its escaped length + 1). Returns it,
+ * its length in *len, when it is a usable label or id, else NULL. */
+static const char *copy_field(const field_t *f, int utf8, char *d, uint32_t *len)
 {
     size_t n;
     if (f->esc) {
@@ -441,6 +441,7 @@ static const char *copy_field(const field_t *f, int utf8, char *d)
      * An unescaped piece of a line known to be valid UTF-8 is valid too
      * (it lies between ASCII quotes); an unescaped \u may not be. */
     int ok = n > 0 && n <= MAX_FIELD && ((utf8 && !f->esc) || tycho_export_utf8_valid(d, n));
+    *len = (uint32_t)n;
     return ok && !has_control(d, n) ? d : NULL;
 }
 
@@ -503,62 +504,78 @@ tycho_loki_entry_t *tycho_loki_entry_make(const char *line, size_t len, unsigned
     en->level = read_level(&sc);
     const char **dst[F_COUNT] = {NULL,          NULL,         &en->service,
                                  &en->trace_id, &en->span_id, &en->request_id};
+    uint32_t *dst_len[F_COUNT] = {
+        NULL, NULL, &en->service_len, &en->trace_id_len, &en->span_id_len, &en->request_id_len};
     for (int i = F_SERVICE; i < F_COUNT; i++) {
         if (!sc.f[i].p) continue;
-        *dst[i] = copy_field(&sc.f[i], en->utf8, d);
+        *dst[i] = copy_field(&sc.f[i], en->utf8, d, dst_len[i]);
         d += sc.f[i].n + 1;
     }
     return en;
 }
 
+/* Key k of the logger's meta as the entry's *s (*n bytes): its value inside
+ * the entry's line when written as it is (valid UTF-8 then, without control
+ * bytes), else its unescaped copy at *d (advanced past it). */
+static inline void take_id(const tycho_loki_entry_t *en, const char *line,
+                           const tycho_log_meta_t *meta, tycho_log_key_t k, char **d,
+                           const char **s, uint32_t *n)
+{
+    uint32_t off = meta->at[k].off, len = meta->at[k].len;
+    if (!off) return;
+    if (!((meta->escaped >> k) & 1)) {
+        *s = len && len <= MAX_FIELD ? en->line + off : NULL;
+        *n = len;
+        return;
+    }
+    field_t f = {line + off, len, 1};
+    *s = copy_field(&f, 1, *d, n);
+    *d += len + 1;
+}
+
+/* The logger notes what the scan takes (take): the first string value of a
+ * key whose text is at most this long. */
+_Static_assert(TYCHO_LOG_META_MAX_TEXT == MAX_FIELD * 6, "log.h and take disagree");
+
 tycho_loki_entry_t *tycho_loki_entry_from_log(const char *line, size_t len,
                                               const tycho_log_meta_t *meta,
                                               tycho_loki_alloc_fn alloc, void *ud)
 {
-    size_t ids_len = 0;
-    for (int k = 0; k < TYCHO_LOG_KEYS; k++) {
-        if (!meta->at[k].off) continue;
-        /* not a field (take): the general scan looks further for one */
-        if (meta->at[k].len > MAX_FIELD * 6)
-            return tycho_loki_entry_make(line, len, TYCHO_LOKI_LINE_UTF8, alloc, ud);
-        ids_len += meta->at[k].len + 1;
-    }
+    size_t escaped_len = 0; /* what the unescaped copies take */
+    for (int k = 0; meta->escaped >> k; k++)
+        if ((meta->escaped >> k) & 1) escaped_len += meta->at[k].len + 1;
     tycho_loki_entry_t *en;
-    char *d = entry_alloc(&en, line, without_newline(line, len), ids_len, TYCHO_LOKI_LINE_UTF8,
+    char *d = entry_alloc(&en, line, without_newline(line, len), escaped_len, TYCHO_LOKI_LINE_UTF8,
                           alloc, ud);
     if (!d) return NULL;
     /* the logger's time is readable (its text too, from 1970 on) */
     en->has_time = 1;
     en->ts_ns = meta->ts_ns;
     en->level = logger_level(meta->level);
-    const char **dst[TYCHO_LOG_KEYS] = {[TYCHO_LOG_KEY_SERVICE] = &en->service,
-                                        [TYCHO_LOG_KEY_REQUEST_ID] = &en->request_id,
-                                        [TYCHO_LOG_KEY_TRACE_ID] = &en->trace_id,
-                                        [TYCHO_LOG_KEY_SPAN_ID] = &en->span_id};
-    for (int k = 0; k < TYCHO_LOG_KEYS; k++) {
-        uint32_t off = meta->at[k].off, n = meta->at[k].len;
-        if (!off) continue;
-        if ((meta->plain >> k) & 1) { /* the value: valid UTF-8, no control byte */
-            memcpy(d, line + off, n);
-            d[n] = 0;
-            *dst[k] = n && n <= MAX_FIELD ? d : NULL;
-        } else {
-            field_t f = {line + off, n, 1};
-            *dst[k] = copy_field(&f, 1, d);
-        }
-        d += n + 1;
-    }
+    take_id(en, line, meta, TYCHO_LOG_KEY_SERVICE, &d, &en->service, &en->service_len);
+    take_id(en, line, meta, TYCHO_LOG_KEY_REQUEST_ID, &d, &en->request_id, &en->request_id_len);
+    take_id(en, line, meta, TYCHO_LOG_KEY_TRACE_ID, &d, &en->trace_id, &en->trace_id_len);
+    take_id(en, line, meta, TYCHO_LOG_KEY_SPAN_ID, &d, &en->span_id, &en->span_id_len);
     return en;
 }
 
 /* --- encoding ----------------------------------------------------------- */
 
+/* The entries of one label set. Its service is the default one, or a copy
+ * of its entries' (which need not be NUL-terminated). */
 typedef struct stream {
-    const char *service;
+    const char *default_service; /* NULL: service */
+    char service[MAX_FIELD + 1];
+    size_t service_len;
     const char *level;
     size_t *idx;
     size_t n, cap;
 } stream_t;
+
+static const char *stream_service(const stream_t *s)
+{
+    return s->default_service ? s->default_service : s->service;
+}
 
 static int by_time(const void *a, const void *b, void *ctx)
 {
@@ -599,7 +616,7 @@ static size_t stream_labels(const stream_t *s, const tycho_loki_options_t *o, co
     size_t n = 0;
     const tycho_export_kvs_t *st = o->labels;
     const char *fixed_n[2] = {"level", "service"};
-    const char *fixed_v[2] = {s->level, s->service};
+    const char *fixed_v[2] = {s->level, stream_service(s)};
     size_t i = 0, j = 0, ns = st ? st->n : 0;
     while (i < 2 || j < ns) {
         if (j >= ns || (i < 2 && strcmp(fixed_n[i], st->items[j].key) < 0)) {
@@ -637,13 +654,13 @@ static int encode_json(tycho_loki_entry_t *const *en, const stream_t *st, size_t
                 return -ENOMEM;
             const char *mk[3] = {"trace_id", "span_id", "request_id"};
             const char *mv[3] = {e->trace_id, e->span_id, e->request_id};
+            const size_t ml[3] = {e->trace_id_len, e->span_id_len, e->request_id_len};
             int any = 0;
             for (int m = 0; m < 3; m++) {
                 if (!mv[m]) continue;
                 if (tycho_buf_puts(out, any ? "," : ",{") ||
                     tycho_buf_append_json_string(out, mk[m], strlen(mk[m])) ||
-                    tycho_buf_puts(out, ":") ||
-                    tycho_buf_append_json_string(out, mv[m], strlen(mv[m])))
+                    tycho_buf_puts(out, ":") || tycho_buf_append_json_string(out, mv[m], ml[m]))
                     return -ENOMEM;
                 any = 1;
             }
@@ -724,9 +741,10 @@ static void entry(lokiw_t *w, const tycho_loki_entry_t *e)
     const char *line = utf8_take(w, e->line, &n, e->utf8);
     if (!line) return;
     const char *mv[3] = {e->trace_id, e->span_id, e->request_id};
-    size_t ml[3], room = ENTRY_FRAME + n;
+    const size_t ml[3] = {e->trace_id_len, e->span_id_len, e->request_id_len};
+    size_t room = ENTRY_FRAME + n;
     for (int m = 0; m < 3; m++)
-        room += ml[m] = mv[m] ? strlen(mv[m]) : 0;
+        room += mv[m] ? ml[m] : 0;
     tycho_pb_mark_t mark = tycho_pb_out_begin(&w->o, 2, GUESS_ENTRY);
     if (!tycho_pb_out_room(&w->o, room)) return;
     uint8_t *p = put_timestamp(tycho_pb_out_at(&w->o), e->ts_ns);
@@ -784,11 +802,15 @@ int tycho_loki_encode(tycho_loki_entry_t *const *entries, size_t n, const tycho_
     size_t nst = 0, cap = 0;
     int rc = -ENOMEM;
     const char *defsvc = o->default_service && *o->default_service ? o->default_service : "tycho";
+    size_t defsvc_len = strlen(defsvc);
     for (size_t i = 0; i < n; i++) {
-        const char *svc = entries[i]->service ? entries[i]->service : defsvc;
-        size_t s;
+        const tycho_loki_entry_t *e = entries[i];
+        const char *svc = e->service ? e->service : defsvc;
+        size_t svc_len = e->service ? e->service_len : defsvc_len, s;
         for (s = 0; s < nst; s++)
-            if (st[s].level == entries[i]->level && strcmp(st[s].service, svc) == 0) break;
+            if (st[s].level == e->level && st[s].service_len == svc_len &&
+                memcmp(stream_service(&st[s]), svc, svc_len) == 0)
+                break;
         if (s == nst) {
             if (nst == cap) {
                 size_t nc = cap ? cap * 2 : 8;
@@ -797,7 +819,14 @@ int tycho_loki_encode(tycho_loki_entry_t *const *entries, size_t n, const tycho_
                 st = p;
                 cap = nc;
             }
-            st[nst++] = (stream_t){svc, entries[i]->level, NULL, 0, 0};
+            stream_t *ns = &st[nst++];
+            *ns = (stream_t){.default_service = e->service ? NULL : defsvc,
+                             .service_len = svc_len,
+                             .level = e->level};
+            if (e->service) { /* at most MAX_FIELD bytes (copy_field, from_log) */
+                memcpy(ns->service, svc, svc_len);
+                ns->service[svc_len] = 0;
+            }
         }
         if (st[s].n == st[s].cap) {
             size_t nc = st[s].cap ? st[s].cap * 2 : 16;

@@ -20,8 +20,10 @@
 #define TYCHO_LOKI_CONTENT_TYPE_JSON "application/json"
 
 /* One queued line, in a single allocation (tycho_loki_entry_new: free with
- * free()). The string fields point into it and are NUL-terminated; NULL when
- * absent. */
+ * free()). The string fields point into it; NULL when absent. The line is
+ * NUL-terminated; service and the ids are their _len bytes: copies,
+ * NUL-terminated, when the scan read them, but the values inside the line
+ * (followed by its '"') when the logger's meta said where they are. */
 typedef struct tycho_loki_entry {
     int64_t ts_ns;    /* the line's "time"; 0 when has_time is 0 (the caller stamps it) */
     int has_time;     /* the line had a readable "time" */
@@ -31,6 +33,7 @@ typedef struct tycho_loki_entry {
     const char *level;   /* normalised: trace debug info warn error fatal unknown */
     const char *service; /* NULL: the default service */
     const char *trace_id, *span_id, *request_id;
+    uint32_t service_len, trace_id_len, span_id_len, request_id_len; /* at most 128 */
     size_t mem; /* bytes this entry holds */
 } tycho_loki_entry_t;
 
@@ -53,7 +56,8 @@ tycho_loki_entry_t *tycho_loki_entry_make(const char *line, size_t len, unsigned
                                           tycho_loki_alloc_fn alloc, void *ud);
 /* tycho_loki_entry_make for a line of tycho_log_write (valid UTF-8 without
  * NUL bytes) that meta describes: the same entry (the time from meta: the
- * line's, to the ns), built without reading the line. */
+ * line's, to the ns), built without reading the line; service and ids not
+ * copied unless escaped. */
 tycho_loki_entry_t *tycho_loki_entry_from_log(const char *line, size_t len,
                                               const tycho_log_meta_t *meta,
                                               tycho_loki_alloc_fn alloc, void *ud);

@@ -134,7 +134,7 @@ static void write_stdout(const char *line, size_t len)
 typedef struct line_writer {
     tycho_buf_t b;
     tycho_log_meta_t meta;
-    uint32_t wanted; /* bit k: an id the context lacked, that a field may still give */
+    uint32_t wanted; /* bit k: a key not noted yet, that a field may still give */
     int vague;       /* non-zero: meta does not describe the line (an append failed...) */
 } line_writer_t;
 
@@ -152,17 +152,21 @@ static inline void append_json(line_writer_t *w, const char *s, size_t n)
 
 /* append_json for the value of a member of key k, a key a shipper routes by,
  * the first with a string value (the caller checks wanted): notes where its
- * text went. The text is the value itself exactly when it is as long: every
- * escape and every U+FFFD replacing a byte is longer than what it stands
- * for. */
+ * text went, unless it is too long to be an id (then a later member may be).
+ * The text is the value itself exactly when it is as long: every escape and
+ * every U+FFFD replacing a byte is longer than what it stands for. */
 static inline void append_value(line_writer_t *w, tycho_log_key_t k, const char *s, size_t n)
 {
     size_t start = w->b.len + 1; /* after the opening quote */
     w->vague |= tycho_buf_append_json_string(&w->b, s, n);
-    size_t len = w->b.len - 1 - start;   /* (nonsense when that failed: then vague) */
+    size_t len = w->b.len - 1 - start; /* (nonsense when that failed: then vague) */
+    if (len > TYCHO_LOG_META_MAX_TEXT) {
+        w->wanted |= 1u << k;
+        return;
+    }
     w->meta.at[k].off = (uint32_t)start; /* a line past 4 GiB is vague (tycho_log_write) */
     w->meta.at[k].len = (uint32_t)len;
-    w->meta.plain |= (uint32_t)(len == n) << k;
+    w->meta.escaped |= (uint32_t)(len != n) << k;
     w->wanted &= ~(1u << k);
 }
 
@@ -232,7 +236,7 @@ static void append_field(line_writer_t *w, const tycho_log_field_t *f, int k)
 }
 
 /* A context id: written before any field, so the first of its key; when
- * it is absent, a field may give it. */
+ * it is absent (or too long), a field may give it. */
 static void append_context_str(line_writer_t *w, tycho_log_key_t k, const char *key, const char *v)
 {
     if (v && *v) {

@@ -52,17 +52,22 @@ typedef enum {
     TYCHO_LOG_KEYS
 } tycho_log_key_t;
 
+/* A string value whose text (as written, escaped) is longer is no id: a
+ * reader of the line passes over it to a later member of the same key. */
+#define TYCHO_LOG_META_MAX_TEXT 768
+
 /* What tycho_log_write knows of the line it wrote, so that a consumer (the
  * Loki exporter) need not read the line again. For each key, at[] is where
- * the text of its first member with a string value lies in the line (between
- * the quotes, as written: off 0 when there is no such member); bit k of
- * plain says that text is the value itself, without escapes (hence also
+ * the text of its first member with a string value of at most
+ * TYCHO_LOG_META_MAX_TEXT bytes of text lies in the line (between the
+ * quotes, as written: off 0 when there is no such member); bit k of escaped
+ * says that text holds escapes (else it is the value itself, valid UTF-8
  * without control bytes). "time" and "level" are always the first two
  * members. */
 typedef struct tycho_log_meta {
     int64_t ts_ns;  /* the line's "time", unix ns */
     uint32_t level; /* the line's "level", a tycho_log_level_t */
-    uint32_t plain;
+    uint32_t escaped;
     struct {
         uint32_t off, len;
     } at[TYCHO_LOG_KEYS];

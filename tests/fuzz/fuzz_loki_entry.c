@@ -28,10 +28,11 @@ static void same_str(const char *what, const char *a, const char *b)
           a ? a : "(none)", b ? b : "(none)");
 }
 
-static void check_id(const char *what, const char *s)
+static void check_id(const char *what, const char *s, uint32_t len)
 {
     if (!s) return;
     size_t n = strlen(s);
+    CHECK(n == len, "%s: length %u, not %zu", what, (unsigned)len, n);
     CHECK(n > 0 && n <= 128 && tycho_export_utf8_valid(s, n), "%s not a valid id", what);
     for (size_t i = 0; i < n; i++)
         CHECK((unsigned char)s[i] >= 0x20 && s[i] != 0x7f, "%s holds a control byte", what);
@@ -67,10 +68,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tycho_export_utf8_valid(s, size) && !memchr(s, 0, size) ? TYCHO_LOKI_LINE_UTF8 : 0;
     tycho_loki_entry_t *a = tycho_loki_entry_new(s, size, flags);
     CHECK(a != NULL, "out of memory");
-    check_id("service", a->service);
-    check_id("trace_id", a->trace_id);
-    check_id("span_id", a->span_id);
-    check_id("request_id", a->request_id);
+    check_id("service", a->service, a->service_len);
+    check_id("trace_id", a->trace_id, a->trace_id_len);
+    check_id("span_id", a->span_id, a->span_id_len);
+    check_id("request_id", a->request_id, a->request_id_len);
     char *t = off_fast_path(s, size);
     if (t) {
         tycho_loki_entry_t *b = tycho_loki_entry_new(t, size + 1, flags);

@@ -884,7 +884,10 @@ static void loki_one_line(const char *text, size_t len, int meta, tycho_buf_t *s
     tycho_loki_entry_t *en = tycho_loki_entry_new(text, len, meta ? 0 : TYCHO_LOKI_LINE_UTF8);
     assert_non_null(en);
     en->ts_ns = 1767225600123456789;
-    if (meta) en->request_id = "0123456789abcdef";
+    if (meta) {
+        en->request_id = "0123456789abcdef";
+        en->request_id_len = 16;
+    }
     tycho_loki_options_t o = {NULL, NULL, 0, scratch};
     tycho_buf_t z = TYCHO_BUF_INIT, raw;
     Tycho__Loki__PushRequest *p = loki_round_trip(&en, 1, &o, &z, &raw);

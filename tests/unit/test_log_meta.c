@@ -53,7 +53,7 @@ static int teardown(void **state)
 }
 
 /* Checks key k's text in the line against want (NULL: no such member) and
- * its plain bit. */
+ * whether it is the value itself (plain: its escaped bit clear). */
 static void check_key(tycho_log_key_t k, const char *want, int plain)
 {
     assert_true(got.has_meta);
@@ -67,7 +67,7 @@ static void check_key(tycho_log_key_t k, const char *want, int plain)
     assert_int_equal(got.line[off + n], '"');
     if (n != strlen(want) || memcmp(got.line + off, want, n) != 0)
         fail_msg("key %d: want %s, got %.*s in %s", (int)k, want, (int)n, got.line + off, got.line);
-    assert_int_equal((got.meta.plain >> k) & 1, plain);
+    assert_int_equal((got.meta.escaped >> k) & 1, !plain);
 }
 
 static void *heap(void *ud, size_t n)
@@ -93,11 +93,16 @@ static void check_entry(void)
     assert_int_equal(b->utf8, 1);
     const char *const as[4] = {a->service, a->trace_id, a->span_id, a->request_id};
     const char *const bs[4] = {b->service, b->trace_id, b->span_id, b->request_id};
+    const uint32_t al[4] = {a->service_len, a->trace_id_len, a->span_id_len, a->request_id_len};
+    const uint32_t bl[4] = {b->service_len, b->trace_id_len, b->span_id_len, b->request_id_len};
     for (int i = 0; i < 4; i++) {
-        if (!as[i] || !bs[i])
+        if (!as[i] || !bs[i]) {
             assert_ptr_equal(as[i], bs[i]);
-        else
-            assert_string_equal(as[i], bs[i]);
+            continue;
+        }
+        assert_int_equal(al[i], strlen(as[i])); /* the scan's copies */
+        assert_int_equal(al[i], bl[i]);
+        assert_memory_equal(as[i], bs[i], al[i]);
     }
     free(a);
     free(b);
@@ -119,9 +124,14 @@ static void test_logger_line(void **state)
     check_key(TYCHO_LOG_KEY_TRACE_ID, ctx.trace_id, 1);
     check_key(TYCHO_LOG_KEY_SPAN_ID, ctx.span_id, 1);
     check_entry();
+    /* values written as they are are not copied: the entry's line holds them */
+    tycho_loki_entry_t *en = tycho_loki_entry_from_log(got.line, got.len, &got.meta, heap, NULL);
+    assert_ptr_equal(en->trace_id, en->line + got.meta.at[TYCHO_LOG_KEY_TRACE_ID].off);
+    assert_int_equal(en->mem, sizeof *en + got.len); /* the line (newline out, NUL in) */
+    free(en);
 }
 
-/* Escapes before the values move them; escapes in them clear plain. */
+/* Escapes before the values move them; escapes in them are flagged. */
 static void test_escapes(void **state)
 {
     (void)state;
@@ -176,13 +186,25 @@ static void test_odd_lines(void **state)
     tycho_log_info("m", LF_STR("trace_id", "t"), LF_JSON("trace_id", "\"u\""));
     check_key(TYCHO_LOG_KEY_TRACE_ID, "t", 1);
     check_entry();
-    /* too long to be a field: the general scan looks further */
+    /* too long to be an id: a later member is, as the general scan takes it */
     char big[1000];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = 0;
     tycho_log_info("m", LF_STR("trace_id", big), LF_STR("trace_id", "t2"));
+    check_key(TYCHO_LOG_KEY_TRACE_ID, "t2", 1);
+    check_entry();
+    big[TYCHO_LOG_META_MAX_TEXT] = 0; /* the longest that is */
+    tycho_log_info("m", LF_STR("trace_id", big), LF_STR("trace_id", "t2"));
     check_key(TYCHO_LOG_KEY_TRACE_ID, big, 1);
     check_entry();
+    /* a context id too long: the same */
+    big[TYCHO_LOG_META_MAX_TEXT] = 'x';
+    tycho_log_context_t ctx = {big, NULL, NULL};
+    tycho_log_set_context(&ctx);
+    tycho_log_info("m", LF_STR("request_id", "r2"));
+    check_key(TYCHO_LOG_KEY_REQUEST_ID, "r2", 1);
+    check_entry();
+    tycho_log_set_context(NULL);
     /* long, but a field: not an id (over 128 bytes) */
     big[200] = 0;
     tycho_log_info("m", LF_STR("span_id", big));

@@ -273,7 +273,7 @@ static void tap(void *ud, const char *line, size_t len, const tycho_log_meta_t *
     t->with_meta++;
     if (!meta || meta->ts_ns != i * 1000 + 7 || meta->level != (uint32_t)(i % 4) ||
         meta->at[TYCHO_LOG_KEY_TRACE_ID].off != 1 ||
-        meta->at[TYCHO_LOG_KEY_TRACE_ID].len != (uint32_t)i || meta->plain != 5)
+        meta->at[TYCHO_LOG_KEY_TRACE_ID].len != (uint32_t)i || meta->escaped != 5)
         t->bad++;
 }
 
@@ -294,7 +294,7 @@ static void test_tap_meta(void **state)
         for (int k = 0; k < 40; k++, sent++) {
             int n = snprintf(line, sizeof line, "{\"i\":%d}\n", sent);
             tycho_log_meta_t m = {
-                .ts_ns = sent * 1000 + 7, .level = (uint32_t)(sent % 4), .plain = 5};
+                .ts_ns = sent * 1000 + 7, .level = (uint32_t)(sent % 4), .escaped = 5};
             m.at[TYCHO_LOG_KEY_TRACE_ID].off = 1;
             m.at[TYCHO_LOG_KEY_TRACE_ID].len = (uint32_t)sent;
             tycho_logsink_write(line, (size_t)n, sent % 3 ? &m : NULL, s);
