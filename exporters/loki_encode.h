@@ -1,7 +1,8 @@
 /* loki_encode — Loki push bodies from tycho's JSON log lines (PROTOCOLS.md
  * section 2). A line is read just enough to route it: its top-level "time"
  * (RFC 3339, ns), "level", "service", "trace_id", "span_id" and
- * "request_id". Streams are keyed by a small fixed label set — service,
+ * "request_id"; a line of tycho's logger is not read at all, its meta says
+ * where they are (tycho_loki_entry_from_log). Streams are keyed by a small fixed label set — service,
  * level and the static TYCHO_LOKI_LABELS — never by request data; trace,
  * span and request ids travel as structured metadata. Entries of a stream
  * are sent in timestamp order. The line itself is pushed unchanged (minus
