@@ -76,6 +76,13 @@ static void *heap(void *ud, size_t n)
     return malloc(n);
 }
 
+/* An allocator over its budget (the exporters' byte cap): nothing. */
+static void *none(void *ud, size_t n)
+{
+    *(size_t *)ud = n;
+    return NULL;
+}
+
 /* The entry from the meta is the general scan's, field by field. */
 static void check_entry(void)
 {
@@ -129,6 +136,10 @@ static void test_logger_line(void **state)
     assert_ptr_equal(en->trace_id, en->line + got.meta.at[TYCHO_LOG_KEY_TRACE_ID].off);
     assert_int_equal(en->mem, sizeof *en + got.len); /* the line (newline out, NUL in) */
     free(en);
+    /* the memory asked for is what the entry says it holds; refused: no entry */
+    size_t asked = 0;
+    assert_null(tycho_loki_entry_from_log(got.line, got.len, &got.meta, none, &asked));
+    assert_int_equal(asked, sizeof *en + got.len);
 }
 
 /* Escapes before the values move them; escapes in them are flagged. */
