@@ -84,7 +84,10 @@ exporters() { # ADMIN-URL: what each enabled exporter sent and dropped
 import json, sys
 e = json.load(sys.stdin)["exporters"]
 print("; ".join("%s sent %d, dropped %s" % (k, e[k]["sent"], e[k]["dropped_by_reason"] or 0)
-                for k in ("traces", "metrics", "logs") if e.get(k, {}).get("enabled")) or "none")'
+                for k in ("traces", "metrics", "logs") if e.get(k, {}).get("enabled")) or "none", end="")'
+  # lines the log sink could not take (its ring full) never reach an exporter
+  printf '; log lines dropped before any exporter: %s\n' \
+    "$(curl -sf "$1/metrics" | sed -n 's/^tycho_telemetry_dropped_total{signal="logs",reason="queue_full"} //p')"
 }
 log "off: $(curl -s "$off_URL"), exporters: $(exporters "$off_ADMIN")"
 log "on:  $(curl -s "$on_URL"), exporters: $(exporters "$on_ADMIN")"

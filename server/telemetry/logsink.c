@@ -99,7 +99,7 @@ tycho_logsink_t *tycho_logsink_new(const tycho_logsink_opts_t *opts)
     if (!s) return NULL;
     if (opts) s->o = *opts;
     if (s->o.fd <= 0) s->o.fd = STDOUT_FILENO;
-    if (!s->o.producer_bytes) s->o.producer_bytes = 256 * 1024;
+    if (!s->o.producer_bytes) s->o.producer_bytes = 1024 * 1024;
     if (!s->o.max_producers) s->o.max_producers = 64;
     if (!s->o.max_line) s->o.max_line = 64 * 1024;
     if (!s->o.report_interval_ms) s->o.report_interval_ms = 1000;

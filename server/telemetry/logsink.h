@@ -18,7 +18,7 @@
 
 typedef struct tycho_logsink_opts {
     int fd;                      /* output; default (0 given) STDOUT_FILENO */
-    size_t producer_bytes;       /* ring per producing thread; default 256 KiB (a line takes
+    size_t producer_bytes;       /* ring per producing thread; default 1 MiB (a line takes
                                     8 bytes more, 56 with the logger's meta) */
     unsigned max_producers;      /* threads with their own ring; default 64, then a shared one */
     size_t max_line;             /* longer lines are dropped (too_large); default 64 KiB */
