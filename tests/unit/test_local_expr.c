@@ -246,14 +246,12 @@ static void expect_results(fixture_t *f, char *(*run)(fixture_t *, const char *)
     for (size_t i = 0; i < n; i++) {
         char *r = run(f, cases[i].expr);
         int ok = whole ? strcmp(r, cases[i].want) == 0 : strstr(r, cases[i].want) != NULL;
-        if (!ok) {
-            char got[1024];
-            snprintf(got, sizeof got, "%s", r);
-            free(r);
+        char got[1024]; /* r freed before a failure, which does not return */
+        snprintf(got, sizeof got, "%s", r);
+        free(r);
+        if (!ok)
             fail_msg("'%s' gave '%s', want %s '%s'", cases[i].expr, got,
                      whole ? "exactly" : "something with", cases[i].want);
-        }
-        free(r);
     }
 }
 
