@@ -24,15 +24,6 @@ int tycho_buf_reserve(tycho_buf_t *b, size_t extra)
     return 0;
 }
 
-int tycho_buf_append(tycho_buf_t *b, const void *p, size_t n)
-{
-    if (tycho_buf_reserve(b, n) != 0) return -ENOMEM;
-    if (n) memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return 0;
-}
-
 int tycho_buf_puts(tycho_buf_t *b, const char *s)
 {
     return tycho_buf_append(b, s, strlen(s));

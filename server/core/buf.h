@@ -4,8 +4,10 @@
 #ifndef TYCHO_BUF_H
 #define TYCHO_BUF_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 typedef struct tycho_buf {
     char *data; /* NUL-terminated whenever len > 0 or after any append */
@@ -19,7 +21,16 @@ typedef struct tycho_buf {
     }
 
 int tycho_buf_reserve(tycho_buf_t *b, size_t extra);
-int tycho_buf_append(tycho_buf_t *b, const void *p, size_t n);
+/* Inline: appends of a few bytes (punctuation, literals) are the common
+ * case, and with n known the copy becomes a move or two. */
+static inline int tycho_buf_append(tycho_buf_t *b, const void *p, size_t n)
+{
+    if (tycho_buf_reserve(b, n) != 0) return -ENOMEM;
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
 int tycho_buf_puts(tycho_buf_t *b, const char *s);
 int tycho_buf_printf(tycho_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int tycho_buf_vprintf(tycho_buf_t *b, const char *fmt, va_list ap);
