@@ -46,6 +46,7 @@ struct producer {
 
 struct tycho_logsink {
     tycho_logsink_tap_fn tap; /* consumer thread: sees every line drained */
+    atomic_bool tapped;       /* a tap is set: producers keep the lines' meta for it */
     bool output_dead; /* a hard write error (EPIPE...): nothing more is written or reported */
     void *tap_ud;
     tycho_logsink_opts_t o;
@@ -232,6 +233,7 @@ void tycho_logsink_write(const char *line, size_t len, const tycho_log_meta_t *m
         count_drop(p, TYCHO_DROP_TOO_LARGE);
         goto out;
     }
+    if (!atomic_load_explicit(&s->tapped, memory_order_relaxed)) meta = NULL; /* none reads it */
     size_t t = atomic_load_explicit(&p->tail, memory_order_relaxed);
     size_t hdr = REC_HDR + (meta ? sizeof *meta : 0);
     if (p->cap - (t - p->head_cache) < hdr + rec) {
@@ -515,6 +517,7 @@ void tycho_logsink_set_tap(tycho_logsink_t *s, tycho_logsink_tap_fn fn, void *ud
 {
     s->tap = fn;
     s->tap_ud = ud;
+    atomic_store_explicit(&s->tapped, fn != NULL, memory_order_relaxed);
 }
 
 int tycho_logsink_drain(tycho_logsink_t *s)

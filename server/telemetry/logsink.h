@@ -39,8 +39,9 @@ int tycho_logsink_start(tycho_logsink_t *s, uv_loop_t *loop);
  * before start (lines wait in the ring) and after stop (they are dropped
  * when the ring fills; nothing is ever freed under a producer). Lines must
  * be valid UTF-8 without NUL bytes, as tycho_log_write's and
- * tycho_span_to_json's are: the tap passes that guarantee on. meta (copied;
- * NULL for a line not from tycho_log_write) must describe line as given. */
+ * tycho_span_to_json's are: the tap passes that guarantee on. meta (copied
+ * while a tap is set, the only reader; NULL for a line not from
+ * tycho_log_write) must describe line as given. */
 void tycho_logsink_write(const char *line, size_t len, const tycho_log_meta_t *meta, void *ud);
 /* A tap sees every line (with its '\n', valid UTF-8 as written) and its
  * meta (NULL when it had none) as it is drained, before stdout; e.g. the
