@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/listen.h"
+
 enum { MAX_EVENTS = 256, READ_SIZE = 16384, MAX_FD = 65536 };
 
 /* Everything the one thread owns. */
@@ -44,20 +46,6 @@ static void build_answer(yard_t *y)
                                      "Content-Type: application/json\r\nContent-Length: 11\r\n\r\n"
                                      "{\"ok\":true}",
                                      date);
-}
-
-static int listen_on(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    int one = 1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 1024) != 0) {
-        fprintf(stderr, "ceiling: listen on 127.0.0.1:%d: %s\n", port, strerror(errno));
-        exit(1);
-    }
-    return fd;
 }
 
 /* Counts the request ends in what was read; a "\r\n\r\n" split across two reads
@@ -105,7 +93,8 @@ int main(int argc, char **argv)
     yard_t *y = calloc(1, sizeof *y);
     if (!y) return 1;
     build_answer(y);
-    int lfd = listen_on(atoi(argv[1]));
+    int port;
+    int lfd = bench_listen("ceiling", atoi(argv[1]), &port);
     int ep = epoll_create1(0);
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)lfd << 32};
     epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);

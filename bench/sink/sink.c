@@ -24,6 +24,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../lib/listen.h"
+
 enum { MAX_EVENTS = 64, READ_SIZE = 256 * 1024, HEAD_MAX = 16384, MAX_FD = 4096 };
 
 static const char OK[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
@@ -45,24 +47,6 @@ typedef struct {
     char buf[READ_SIZE];
     unsigned long long requests, bytes, rejected;
 } sink_t;
-
-static int listen_on(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    int one = 1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    socklen_t len = sizeof sa;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 1024) != 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
-        fprintf(stderr, "sink: listen on 127.0.0.1:%d: %s\n", port, strerror(errno));
-        exit(1);
-    }
-    printf("PORT %d\n", ntohs(sa.sin_port));
-    fflush(stdout);
-    return fd;
-}
 
 /* The value of header name (lowercase, with its ':') in head[0..n), or NULL. */
 static const char *header(const char *head, size_t n, const char *name)
@@ -170,7 +154,10 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     sigprocmask(SIG_BLOCK, &sigs, NULL);
     int sfd = signalfd(-1, &sigs, SFD_NONBLOCK);
-    int lfd = listen_on(atoi(argv[1]));
+    int port;
+    int lfd = bench_listen("sink", atoi(argv[1]), &port);
+    printf("PORT %d\n", port);
+    fflush(stdout);
     int ep = epoll_create1(0);
     struct epoll_event lev = {.events = EPOLLIN, .data.fd = lfd};
     struct epoll_event sev = {.events = EPOLLIN, .data.fd = sfd};
