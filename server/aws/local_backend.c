@@ -7,6 +7,7 @@
  * the cancelled flag (atomic) and the list links under the owning mutex. */
 #include "aws/local_backend.h"
 #include "core/log.h"
+#include "core/thread_name.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -298,6 +299,7 @@ static void backend_async_cb(uv_async_t *a)
 static void owner_main(void *arg)
 {
     tycho_local_backend_t *b = arg;
+    tycho_thread_name("tycho-local");
     if (uv_loop_init(&b->loop) != 0) {
         snprintf(b->start_err, sizeof b->start_err, "local backend: cannot create its event loop");
         b->start_rc = -1;

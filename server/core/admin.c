@@ -2,6 +2,7 @@
 
 #include "core/lifecycle.h"
 #include "core/log.h"
+#include "core/thread_name.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,7 @@ static void on_wake(uv_async_t *h)
 static void run(void *arg)
 {
     tycho_admin_t *a = arg;
+    tycho_thread_name("tycho-admin"); /* the admin port and the telemetry hub */
     tycho_handler_t h = {dispatch, cancel, a};
     a->start_rc = tycho_http_server_start(&a->http, &a->loop, a->cfg, a->fd, h, -1);
     if (a->start_rc == 0 && a->hooks.on_start) a->hooks.on_start(a->hooks.ud, &a->loop);

@@ -2,7 +2,9 @@
 
 #include "aws/services.h"
 #include "core/log.h"
+#include "core/thread_name.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,6 +101,9 @@ static void start_observing(tycho_worker_t *w)
 static void run(void *arg)
 {
     tycho_worker_t *w = arg;
+    char name[16];
+    snprintf(name, sizeof name, "tycho-w%d", w->id);
+    tycho_thread_name(name);
     tycho_handler_t handler;
     /* outbound HTTP/AWS for this worker's bindings (before the app: route
      * files may start SQS consumers as they load) */

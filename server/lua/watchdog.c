@@ -9,6 +9,8 @@
 #include <time.h>
 #include <uv.h>
 
+#include "core/thread_name.h"
+
 struct tycho_watchdog_slot {
     pthread_t thread;
     lua_State *volatile co;
@@ -68,6 +70,7 @@ static void on_signal(int sig)
 static void *run(void *arg)
 {
     (void)arg;
+    tycho_thread_name("tycho-watchdog");
     pthread_mutex_lock(&mu);
     while (running) {
         struct timespec ts;

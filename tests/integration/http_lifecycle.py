@@ -425,6 +425,14 @@ def test_admin():
         # the public port does not serve the admin endpoints
         r = tycho.request(srv.public, path="/-/status")
         check(b"\"workers\"" not in r.body, "admin status served on the public port")
+        # each thread is named for its job (top -H, ps -L, perf)
+        task = "/proc/%d/task" % srv.proc.pid
+        names = set()
+        for tid in os.listdir(task):
+            with open(os.path.join(task, tid, "comm")) as f:
+                names.add(f.read().strip())
+        want = {"tycho-admin", "tycho-w0", "tycho-w1"}
+        check(want <= names, "thread names: %r, want %r among them" % (sorted(names), sorted(want)))
         check(srv.stop() == 0, "clean exit")
 
 
