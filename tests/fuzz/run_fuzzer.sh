@@ -14,6 +14,8 @@ set -euo pipefail
 name=${1:?usage: run_fuzzer.sh <target>}
 SRC=${TYCHO_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 OUT=${TYCHO_BUILD:-$SRC/build}/fuzz
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd) # a relative TYCHO_BUILD is the caller's: the run below cds into OUT
 command -v clang >/dev/null || { echo "clang is not installed (scripts/setup installs clang libclang-rt-14-dev)"; exit 1; }
 
 # What each target compiles besides its fuzz_<name>.c, and the pkg-config
