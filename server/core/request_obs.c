@@ -1,6 +1,7 @@
 #include "core/request_obs.h"
 
 #include "core/request_series.h"
+#include "core/server_span.h"
 #include "http/client_ip.h"
 #include "http/server.h"
 
@@ -137,21 +138,6 @@ static void find_trace_headers(const tycho_request_t *r, trace_headers_t *h)
     }
 }
 
-/* "METHOD route" (just the method when route is NULL), cut to fit out as
- * snprintf would. Without printf: it runs twice a request. */
-static void span_name(char *out, size_t cap, const tycho_request_t *r, const char *route)
-{
-    size_t n = r->method.n < cap - 1 ? r->method.n : cap - 1;
-    memcpy(out, r->method.p, n);
-    if (route && n < cap - 1) {
-        out[n++] = ' ';
-        size_t rn = strnlen(route, cap - 1 - n);
-        memcpy(out + n, route, rn);
-        n += rn;
-    }
-    out[n] = '\0';
-}
-
 /* Continues the incoming context (or starts a trace) and opens the server
  * span. Without traceparent or X-Amzn-Trace-Id (the common case) there is
  * nothing to extract: a new trace, as tycho_trace_extract would decide. */
@@ -197,7 +183,7 @@ static void start(tycho_obs_t *o, tycho_exchange_t *x)
     t->logctx = (tycho_log_context_t){r->request_id, t->trace_hex, t->span_hex};
     if (!t->sampled || !tycho_hub_spans_wanted(o->hub)) return;
     char name[24];
-    span_name(name, sizeof name, r, NULL);
+    tycho_server_span_name(name, sizeof name, r, NULL);
     t->span = tycho_obs_span_new(o, name, TYCHO_SPAN_KIND_SERVER);
     if (!t->span) return;
     tycho_span_set_ids(t->span, t->trace_id, t->span_id, parent_span_id, 1, t->flags);
@@ -216,39 +202,16 @@ static void dispatch(void *ctx, tycho_exchange_t *x)
     tycho_log_set_context(prev);
 }
 
+/* Ends the request's span: its attributes (server_span.h), its status
+ * (ERROR for a 5xx, keeping the message of an error the handler recorded),
+ * then off to the telemetry thread. status 0: no response, for the reason
+ * error_type (the caller sets the status). */
 static void finish_span(tycho_obs_t *o, tycho_req_trace_t *t, const tycho_exchange_t *x, int status,
-                        const char *client_ip)
+                        const char *client_ip, const char *error_type)
 {
     tycho_span_t *s = t->span;
-    const tycho_request_t *r = &x->req;
-    if (x->route) {
-        char name[300];
-        span_name(name, sizeof name, r, x->route);
-        tycho_span_set_name(s, name);
-    }
-    /* method, client address, version and request id: ASCII by construction */
-    tycho_span_set_key(s, TYCHO_KEY_HTTP_REQUEST_METHOD, TYCHO_AV_UTF8N(r->method.p, r->method.n));
-    tycho_span_set_key(s, TYCHO_KEY_URL_PATH, TYCHO_AV_STRN(r->path.p, r->path.n));
-    if (r->query.n)
-        tycho_span_set_key(s, TYCHO_KEY_URL_QUERY, TYCHO_AV_STRN(r->query.p, r->query.n));
-    if (x->route) tycho_span_set_key(s, TYCHO_KEY_HTTP_ROUTE, TYCHO_AV_STR(x->route));
-    tycho_span_set_key(s, TYCHO_KEY_HTTP_RESPONSE_STATUS_CODE, TYCHO_AV_INT(status));
-    tycho_span_set_key(s, TYCHO_KEY_CLIENT_ADDRESS, TYCHO_AV_UTF8N(client_ip, strlen(client_ip)));
-    size_t n;
-    const char *ua = header(r, "User-Agent", &n);
-    if (ua) tycho_span_set_key(s, TYCHO_KEY_USER_AGENT_ORIGINAL, TYCHO_AV_STRN(ua, n));
-    const char *host = header(r, "Host", &n);
-    if (host) {
-        const char *colon = memchr(host, ':', n);
-        tycho_span_set_key(s, TYCHO_KEY_SERVER_ADDRESS,
-                           TYCHO_AV_STRN(host, colon ? (size_t)(colon - host) : n));
-    }
-    if (r->local_port) tycho_span_set_key(s, TYCHO_KEY_SERVER_PORT, TYCHO_AV_INT(r->local_port));
-    tycho_span_set_key(s, TYCHO_KEY_NETWORK_PROTOCOL_VERSION,
-                       TYCHO_AV_UTF8N(r->http_minor ? "1.1" : "1.0", 3));
-    const char *id = r->request_id ? r->request_id : "";
-    tycho_span_set_key(s, TYCHO_KEY_HTTP_REQUEST_ID, TYCHO_AV_UTF8N(id, strlen(id)));
-    /* An error recorded by the handler keeps its message. */
+    tycho_server_span_request(s, o->cfg, &x->req, x->route, client_ip);
+    tycho_server_span_response(s, status, error_type);
     if ((status >= 500 || t->error) && s->status != TYCHO_SPAN_STATUS_ERROR)
         tycho_span_set_status(s, TYCHO_SPAN_STATUS_ERROR, NULL);
     t->span = NULL;
@@ -311,7 +274,7 @@ void tycho_obs_on_response(void *ud, const tycho_exchange_t *x, size_t bytes_in,
     tycho_log_set_context(prev);
     if (!t) return; /* an engine error (400, 408...): no handler ran */
     tycho_series_inc(o->in_flight, -1);
-    if (t->span) finish_span(o, t, x, status, client_ip);
+    if (t->span) finish_span(o, t, x, status, client_ip, NULL);
     ((tycho_exchange_t *)x)->telemetry = NULL;
     give_trace(o, t);
 }
@@ -324,8 +287,10 @@ static void cancel(void *ctx, tycho_exchange_t *x)
     if (!t) return;
     tycho_series_inc(o->in_flight, -1);
     if (t->span) {
+        char client_ip[TYCHO_CLIENT_IP_MAX];
+        tycho_client_ip(o->cfg, &x->req, client_ip);
         tycho_span_set_status(t->span, TYCHO_SPAN_STATUS_ERROR, "client closed the connection");
-        tycho_obs_span_finish(o, t->span);
+        finish_span(o, t, x, 0, client_ip, "client_closed");
     }
     x->telemetry = NULL;
     give_trace(o, t);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static int valid_ip(const char *s)
 {
@@ -41,4 +42,20 @@ void tycho_client_ip(const tycho_config_t *cfg, const tycho_request_t *req,
         if (!tycho_config_is_trusted_proxy(cfg, ip) || start == 0) return;
         end = start - 1;
     }
+}
+
+const char *tycho_client_scheme(const tycho_config_t *cfg, const tycho_request_t *req)
+{
+    if (!cfg || cfg->ntrusted_proxies == 0) return "http";
+    const tycho_slice_t *proto = tycho_request_header(req, "X-Forwarded-Proto");
+    if (!proto || !tycho_config_is_trusted_proxy(cfg, req->peer_ip ? req->peer_ip : ""))
+        return "http";
+    size_t a = 0, b = 0;
+    while (b < proto->n && proto->p[b] != ',')
+        b++;
+    while (a < b && (proto->p[a] == ' ' || proto->p[a] == '\t'))
+        a++;
+    while (b > a && (proto->p[b - 1] == ' ' || proto->p[b - 1] == '\t'))
+        b--;
+    return b - a == 5 && strncasecmp(proto->p + a, "https", 5) == 0 ? "https" : "http";
 }

@@ -1,7 +1,8 @@
-/* client_ip — the client's address for a request: the socket peer, or, when
- * the peer is a trusted proxy (TYCHO_TRUSTED_PROXIES), the first untrusted
- * address of X-Forwarded-For read from the right (the leftmost entries can be
- * forged by the client). Pure; any thread. */
+/* client_ip — what a request says about its client: its address (the socket
+ * peer, or, when the peer is a trusted proxy (TYCHO_TRUSTED_PROXIES), the
+ * first untrusted address of X-Forwarded-For read from the right: the
+ * leftmost entries can be forged by the client) and the scheme it used.
+ * Pure; any thread. */
 #ifndef TYCHO_HTTP_CLIENT_IP_H
 #define TYCHO_HTTP_CLIENT_IP_H
 
@@ -12,5 +13,10 @@
 
 void tycho_client_ip(const tycho_config_t *cfg, const tycho_request_t *req,
                      char out[TYCHO_CLIENT_IP_MAX]);
+
+/* "https" when a trusted proxy's X-Forwarded-Proto says so (its first
+ * entry: the scheme the client used), else "http": tycho itself serves
+ * plain HTTP (TLS ends at the load balancer). A static string. */
+const char *tycho_client_scheme(const tycho_config_t *cfg, const tycho_request_t *req);
 
 #endif

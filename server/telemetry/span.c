@@ -334,6 +334,9 @@ static const struct {
     [TYCHO_KEY_SERVER_PORT] = KEY("server.port"),
     [TYCHO_KEY_NETWORK_PROTOCOL_VERSION] = KEY("network.protocol.version"),
     [TYCHO_KEY_HTTP_REQUEST_ID] = KEY("http.request.id"),
+    [TYCHO_KEY_URL_SCHEME] = KEY("url.scheme"),
+    [TYCHO_KEY_ERROR_TYPE] = KEY("error.type"),
+    [TYCHO_KEY_HTTP_REQUEST_METHOD_ORIGINAL] = KEY("http.request.method_original"),
 };
 
 _Static_assert(TYCHO_KEY_COUNT <= 32, "tycho_attrs_t.known has a bit per well-known key");

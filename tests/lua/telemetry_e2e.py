@@ -8,14 +8,20 @@
    the built-in request counter and the route's own Lua metrics +1 on the
    admin /metrics (summed over two workers), and `promtool check metrics`
    has nothing to say about the exposition.
-2. stdout a pipe nobody reads: requests keep answering fast while every one
+2. The SERVER span's attributes, as the OpenTelemetry HTTP conventions
+   name them, for a plain request, one through a trusted proxy
+   (X-Forwarded-For, X-Forwarded-Proto), an unknown method, a 5xx, an IPv6
+   Host, and a request the client abandons before its answer.
+3. stdout a pipe nobody reads: requests keep answering fast while every one
    of them logs ~4 KB, and the dropped lines are counted.
 """
 import json
 import os
 import re
 import shutil
+import socket
 import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -115,6 +121,78 @@ def correlated():
         check(srv.stop() == 0, "exit status")
 
 
+def server_span_attributes():
+    env = {"TYCHO_TRACES_STDOUT": "1", "TYCHO_TRUSTED_PROXIES": "127.0.0.1/32"}
+    with tycho.Server(env=env, routes=ROUTES) as srv:
+        sent = []
+
+        def span_of(method, path, headers, status):
+            rid = "attrs-%d" % len(sent)
+            sent.append(rid)
+            r = tycho.request(srv.public, method, path, headers=[("X-Request-Id", rid)] + headers)
+            check(r.status == status, "%s %s -> %d, want %d" % (method, path, r.status, status))
+            sp = srv.wait_log(lambda x: x.get("kind") == "SERVER" and
+                              x.get("attributes", {}).get("http.request.id") == rid,
+                              5 * tycho.SLOW)
+            check(sp, "no SERVER span for %s %s" % (method, path))
+            return sp
+
+        base = {"url.scheme": "http", "client.address": "127.0.0.1", "server.address": "t",
+                "server.port": 80, "network.protocol.version": "1.1"}
+        sp = span_of("GET", "/items/42?full=1", [("User-Agent", "e2e/1.0")], 200)
+        want = dict(base, **{"http.request.method": "GET", "url.path": "/items/42",
+                             "url.query": "full=1", "http.route": "/items/:id",
+                             "user_agent.original": "e2e/1.0", "http.request.id": "attrs-0",
+                             "http.response.status_code": 200})
+        check(sp["name"] == "GET /items/:id" and sp["attributes"] == want
+              and sp["status"] == {"code": "UNSET"}, "plain request's span %r" % sp)
+
+        # through the load balancer: the client's address and scheme, Host's port
+        sp = span_of("GET", "/items/7", [("X-Forwarded-For", "203.0.113.9"),
+                                          ("X-Forwarded-Proto", "https")], 200)
+        a = sp["attributes"]
+        check(a["client.address"] == "203.0.113.9" and a["url.scheme"] == "https"
+              and a["server.port"] == 443, "proxied request's span %r" % a)
+
+        # a method outside RFC 9110: _OTHER, the span's {method} HTTP
+        sp = span_of("PROPFIND", "/items/7", [], 405)
+        a = sp["attributes"]
+        check(sp["name"].split(" ")[0] == "HTTP" and a["http.request.method"] == "_OTHER"
+              and a["http.request.method_original"] == "PROPFIND"
+              and "error.type" not in a, "unknown method's span %r" % sp)
+
+        # a failing handler: 500, error.type, status ERROR
+        sp = span_of("GET", "/boom", [], 500)
+        a = sp["attributes"]
+        check(a["error.type"] == "500" and a["http.response.status_code"] == 500
+              and sp["status"]["code"] == "ERROR", "failing route's span %r" % sp)
+
+        # an IPv6 literal in Host: no brackets in server.address
+        sp = span_of("GET", "/items/1", [("Host", "[2001:db8::1]:8443")], 200)
+        a = sp["attributes"]
+        check(a["server.address"] == "2001:db8::1" and a["server.port"] == 8443,
+              "IPv6 Host's span %r" % a)
+
+        # the client resets the connection before the answer (a FIN alone
+        # may be a half-close: the answer is still sent): error.type, no
+        # status code
+        c = tycho.Conn(srv.public)
+        c.send(b"GET /slow HTTP/1.1\r\nHost: t\r\nX-Request-Id: attrs-gone\r\n\r\n")
+        time.sleep(0.2)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+        sp = srv.wait_log(lambda x: x.get("kind") == "SERVER" and
+                          x.get("attributes", {}).get("http.request.id") == "attrs-gone",
+                          5 * tycho.SLOW)
+        check(sp, "no SERVER span for the abandoned request")
+        a = sp["attributes"]
+        check(a.get("error.type") == "client_closed" and "http.response.status_code" not in a
+              and a.get("http.route") == "/slow"
+              and sp["status"] == {"code": "ERROR", "message": "client closed the connection"},
+              "abandoned request's span %r" % sp)
+        check(srv.stop() == 0, "exit status")
+
+
 def blocked_stdout():
     """stdout is a pipe nobody reads after the first line."""
     e = {k: v for k, v in os.environ.items() if not k.startswith("TYCHO_")}
@@ -174,6 +252,7 @@ def blocked_stdout():
 
 def main():
     correlated()
+    server_span_attributes()
     blocked_stdout()
 
 

@@ -1,7 +1,9 @@
 /* Unit tests of the client address (server/http/client_ip.c): the socket
  * peer, bounded to TYCHO_CLIENT_IP_MAX - 1 characters; X-Forwarded-For only
  * when the peer is a trusted proxy, read from the right, stopping at the
- * first untrusted address, ignored when an entry is not an IP address. */
+ * first untrusted address, ignored when an entry is not an IP address. And
+ * the client's scheme: X-Forwarded-Proto's first entry from a trusted proxy,
+ * else http. */
 #include "core/config.h"
 #include "http/client_ip.h"
 
@@ -12,18 +14,25 @@
 #include <string.h>
 #include <cmocka.h>
 
-static tycho_request_t req_with(const char *peer, const char *xff, tycho_header_t *h)
+/* A request from peer with one header name: value (none when value is NULL). */
+static tycho_request_t req_header(const char *peer, const char *name, const char *value,
+                                  tycho_header_t *h)
 {
     tycho_request_t r;
     memset(&r, 0, sizeof r);
     r.peer_ip = peer;
-    if (xff) {
-        h->name = (tycho_slice_t){"x-forwarded-for", 15};
-        h->value = (tycho_slice_t){xff, strlen(xff)};
+    if (value) {
+        h->name = (tycho_slice_t){name, strlen(name)};
+        h->value = (tycho_slice_t){value, strlen(value)};
         r.headers = h;
         r.nheaders = 1;
     }
     return r;
+}
+
+static tycho_request_t req_with(const char *peer, const char *xff, tycho_header_t *h)
+{
+    return req_header(peer, "x-forwarded-for", xff, h);
 }
 
 static void trusted(tycho_config_t *cfg, const char *cidrs)
@@ -92,12 +101,40 @@ static void forwarded_through_trusted_proxies(void **state)
     assert_string_equal(out, "203.0.113.9");
 }
 
+static void scheme_from_trusted_proxy(void **state)
+{
+    (void)state;
+    tycho_config_t cfg;
+    trusted(&cfg, "10.0.0.0/8");
+    tycho_header_t h;
+    tycho_request_t r = req_header("10.1.2.3", "x-forwarded-proto", "https", &h);
+    assert_string_equal(tycho_client_scheme(&cfg, &r), "https");
+    /* the first entry is the client's; case and blanks do not matter */
+    r = req_header("10.1.2.3", "x-forwarded-proto", " HTTPS , http", &h);
+    assert_string_equal(tycho_client_scheme(&cfg, &r), "https");
+    r = req_header("10.1.2.3", "x-forwarded-proto", "http, https", &h);
+    assert_string_equal(tycho_client_scheme(&cfg, &r), "http");
+    /* anything else is http, as tycho serves it */
+    r = req_header("10.1.2.3", "x-forwarded-proto", "httpsx", &h);
+    assert_string_equal(tycho_client_scheme(&cfg, &r), "http");
+    r = req_header("10.1.2.3", "x-forwarded-proto", NULL, &h);
+    assert_string_equal(tycho_client_scheme(&cfg, &r), "http");
+    /* an untrusted peer, or no trusted proxies at all: not believed */
+    r = req_header("198.51.100.1", "x-forwarded-proto", "https", &h);
+    assert_string_equal(tycho_client_scheme(&cfg, &r), "http");
+    trusted(&cfg, NULL);
+    r = req_header("10.1.2.3", "x-forwarded-proto", "https", &h);
+    assert_string_equal(tycho_client_scheme(&cfg, &r), "http");
+    assert_string_equal(tycho_client_scheme(NULL, &r), "http");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(peer_without_proxies),
         cmocka_unit_test(long_peer_is_truncated),
         cmocka_unit_test(forwarded_through_trusted_proxies),
+        cmocka_unit_test(scheme_from_trusted_proxy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 -- Routes for tests/lua/telemetry_e2e.py: a metric defined at load time (on a
 -- worker, before it has an observer: it binds at its first update), a child
--- span, a log line inside it.
+-- span, a log line inside it; a route with a parameter and one that fails,
+-- for the server span's attributes.
 local metrics = require "tycho.metrics"
 local trace = require "tycho.trace"
 local log = require "tycho.log"
@@ -19,5 +20,11 @@ return {
       end)
       local sp = trace.current()
       return 200, { trace_id = sp.trace_id, span_id = sp.span_id, child = child }
+  end },
+  { "GET", "/items/:id", function() return 200, { ok = true } end },
+  { "GET", "/boom", function() error("boom") end },
+  { "GET", "/slow", function()
+      require("tycho.time").sleep(1)
+      return 200, { ok = true }
   end },
 }

@@ -1,0 +1,123 @@
+#include "core/server_span.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "http/client_ip.h"
+
+/* RFC 9110's methods and PATCH (RFC 5789): what the conventions call known. */
+static int known_method(const tycho_slice_t *m)
+{
+    static const char *const known[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                        "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strlen(known[i]) == m->n && memcmp(known[i], m->p, m->n) == 0) return 1;
+    return 0;
+}
+
+void tycho_server_span_name(char *out, size_t cap, const tycho_request_t *r, const char *route)
+{
+    tycho_slice_t m = known_method(&r->method) ? r->method : (tycho_slice_t){"HTTP", 4};
+    size_t n = m.n < cap - 1 ? m.n : cap - 1;
+    memcpy(out, m.p, n);
+    if (route && n < cap - 1) {
+        out[n++] = ' ';
+        size_t rn = strnlen(route, cap - 1 - n);
+        memcpy(out + n, route, rn);
+        n += rn;
+    }
+    out[n] = '\0';
+}
+
+/* 1-65535 from the digits p[0..n), else -1. */
+static long port_number(const char *p, size_t n)
+{
+    if (n == 0 || n > 5) return -1;
+    long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v >= 1 && v <= 65535 ? v : -1;
+}
+
+/* Host's name ("example.com", "10.0.0.1", or an IPv6 literal without its
+ * brackets) and port: 0 when Host has none, -1 when it is not a number. */
+static void split_host(const tycho_slice_t *h, tycho_slice_t *name, long *port)
+{
+    const char *end = h->p + h->n, *colon;
+    if (h->n && h->p[0] == '[') {
+        const char *close = memchr(h->p, ']', h->n);
+        if (!close) {
+            *name = *h;
+            *port = -1;
+            return;
+        }
+        *name = (tycho_slice_t){h->p + 1, (size_t)(close - h->p - 1)};
+        colon = close + 1 < end && close[1] == ':' ? close + 1 : NULL;
+    } else {
+        colon = memchr(h->p, ':', h->n);
+        *name = (tycho_slice_t){h->p, colon ? (size_t)(colon - h->p) : h->n};
+    }
+    *port = colon ? port_number(colon + 1, (size_t)(end - colon - 1)) : 0;
+}
+
+/* server.address and server.port from Host (none without Host). */
+static void set_server(tycho_span_t *s, const tycho_request_t *r, const char *scheme)
+{
+    const tycho_slice_t *host = tycho_request_header(r, "Host");
+    if (!host || !host->n) return;
+    tycho_slice_t name;
+    long port;
+    split_host(host, &name, &port);
+    if (!name.n) return;
+    tycho_span_set_key(s, TYCHO_KEY_SERVER_ADDRESS, TYCHO_AV_STRN(name.p, name.n));
+    if (port == 0) port = strcmp(scheme, "https") == 0 ? 443 : 80;
+    if (port > 0) tycho_span_set_key(s, TYCHO_KEY_SERVER_PORT, TYCHO_AV_INT(port));
+}
+
+void tycho_server_span_request(tycho_span_t *s, const tycho_config_t *cfg, const tycho_request_t *r,
+                               const char *route, const char *client_ip)
+{
+    if (route) {
+        char name[300];
+        tycho_server_span_name(name, sizeof name, r, route);
+        tycho_span_set_name(s, name);
+    }
+    /* method (when known), scheme, client address, version and request id:
+     * ASCII by construction */
+    if (known_method(&r->method)) {
+        tycho_span_set_key(s, TYCHO_KEY_HTTP_REQUEST_METHOD,
+                           TYCHO_AV_UTF8N(r->method.p, r->method.n));
+    } else {
+        tycho_span_set_key(s, TYCHO_KEY_HTTP_REQUEST_METHOD, TYCHO_AV_UTF8N("_OTHER", 6));
+        tycho_span_set_key(s, TYCHO_KEY_HTTP_REQUEST_METHOD_ORIGINAL,
+                           TYCHO_AV_STRN(r->method.p, r->method.n));
+    }
+    const char *scheme = tycho_client_scheme(cfg, r);
+    tycho_span_set_key(s, TYCHO_KEY_URL_SCHEME, TYCHO_AV_UTF8N(scheme, strlen(scheme)));
+    tycho_span_set_key(s, TYCHO_KEY_URL_PATH, TYCHO_AV_STRN(r->path.p, r->path.n));
+    if (r->query.n)
+        tycho_span_set_key(s, TYCHO_KEY_URL_QUERY, TYCHO_AV_STRN(r->query.p, r->query.n));
+    if (route) tycho_span_set_key(s, TYCHO_KEY_HTTP_ROUTE, TYCHO_AV_STR(route));
+    tycho_span_set_key(s, TYCHO_KEY_CLIENT_ADDRESS, TYCHO_AV_UTF8N(client_ip, strlen(client_ip)));
+    const tycho_slice_t *ua = tycho_request_header(r, "User-Agent");
+    if (ua) tycho_span_set_key(s, TYCHO_KEY_USER_AGENT_ORIGINAL, TYCHO_AV_STRN(ua->p, ua->n));
+    set_server(s, r, scheme);
+    tycho_span_set_key(s, TYCHO_KEY_NETWORK_PROTOCOL_VERSION,
+                       TYCHO_AV_UTF8N(r->http_minor ? "1.1" : "1.0", 3));
+    const char *id = r->request_id ? r->request_id : "";
+    tycho_span_set_key(s, TYCHO_KEY_HTTP_REQUEST_ID, TYCHO_AV_UTF8N(id, strlen(id)));
+}
+
+void tycho_server_span_response(tycho_span_t *s, int status, const char *error_type)
+{
+    if (status) tycho_span_set_key(s, TYCHO_KEY_HTTP_RESPONSE_STATUS_CODE, TYCHO_AV_INT(status));
+    char code[16];
+    if (status >= 500) {
+        snprintf(code, sizeof code, "%d", status);
+        error_type = code;
+    }
+    if (error_type)
+        tycho_span_set_key(s, TYCHO_KEY_ERROR_TYPE, TYCHO_AV_UTF8N(error_type, strlen(error_type)));
+}
