@@ -676,10 +676,11 @@ static int load_traces(ctx_t *x, tycho_export_config_t *c)
         comp = get(x, "OTEL_EXPORTER_OTLP_COMPRESSION");
         cvar = "OTEL_EXPORTER_OTLP_COMPRESSION";
     }
-    if (comp && strcmp(comp, "none") != 0) {
-        fail(x, "%s: only none is supported, not %s", cvar, comp);
+    if (comp && strcmp(comp, "none") != 0 && strcmp(comp, "gzip") != 0) {
+        fail(x, "%s: none or gzip, not %s", cvar, comp);
         return -1;
     }
+    c->traces.gzip = comp && strcmp(comp, "gzip") == 0;
 
     c->traces.target.timeout_ms = 10000;
     if (timeout_setting(x, "OTEL_EXPORTER_OTLP_TIMEOUT", 1, &c->traces.target.timeout_ms) ||

@@ -56,6 +56,7 @@ typedef struct tycho_export_config {
         size_t max_queue;            /* OTEL_BSP_MAX_QUEUE_SIZE */
         size_t max_batch;            /* OTEL_BSP_MAX_EXPORT_BATCH_SIZE */
         char *ecs_metadata_uri;      /* ECS_CONTAINER_METADATA_URI_V4 or NULL */
+        int gzip;                    /* OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION=gzip */
     } traces;
 
     struct {

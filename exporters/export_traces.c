@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "exporters/ecs_resource.h"
+#include "exporters/export_gzip.h"
 #include "exporters/exporters_internal.h"
 #include "exporters/otlp_encode.h"
 
@@ -28,6 +29,18 @@ static size_t queued(const export_pipe_t *p)
     return ((const traces_pipe_t *)p)->n;
 }
 
+/* The request for spans into body (empty): OTLP protobuf, gzipped when
+ * OTEL_EXPORTER_OTLP_COMPRESSION=gzip (encoded into t->gz first, kept for
+ * the next batch). */
+static int encode(traces_pipe_t *t, tycho_span_t *const *spans, size_t n, tycho_buf_t *body)
+{
+    if (!t->base.e->cfg.traces.gzip) return tycho_otlp_encode_traces(&t->resource, spans, n, body);
+    tycho_buf_reset(&t->gz);
+    int rc = tycho_otlp_encode_traces(&t->resource, spans, n, &t->gz);
+    if (rc == 0) rc = tycho_export_gzip(t->gz.data, t->gz.len, body);
+    return rc;
+}
+
 static int produce(export_pipe_t *p, int force, tycho_buf_t *body, size_t *items,
                    uint64_t *give_up_at)
 {
@@ -43,7 +56,7 @@ static int produce(export_pipe_t *p, int force, tycho_buf_t *body, size_t *items
         batch[i] = pop(t);
         mem += span_mem(batch[i]);
     }
-    int rc = tycho_otlp_encode_traces(&t->resource, batch, k, body);
+    int rc = encode(t, batch, k, body);
     for (size_t i = 0; i < k; i++)
         tycho_span_free(batch[i]);
     free(batch);
@@ -85,6 +98,7 @@ static void destroy(export_pipe_t *p)
     traces_pipe_t *t = (traces_pipe_t *)p;
     while (t->n)
         tycho_span_free(pop(t));
+    tycho_buf_free(&t->gz);
     free(t->q);
     t->q = NULL;
     if (t->ecs) tycho_ecs_fetch_free(t->ecs);

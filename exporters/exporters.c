@@ -265,8 +265,9 @@ tycho_exporters_t *tycho_exporters_new_env(uv_loop_t *loop, tycho_metrics_t *reg
     uv_timer_init(loop, &e->deadline_timer);
     e->deadline_timer.data = e;
     e->open_handles = 1;
-    if (e->traces.base.enabled && start_pipe(e, &e->traces.base, TYCHO_EXPORT_PROTO_OTLP,
-                                             TYCHO_OTLP_CONTENT_TYPE, NULL, err, errlen))
+    if (e->traces.base.enabled &&
+        start_pipe(e, &e->traces.base, TYCHO_EXPORT_PROTO_OTLP, TYCHO_OTLP_CONTENT_TYPE,
+                   e->cfg.traces.gzip ? "gzip" : NULL, err, errlen))
         goto fail;
     if (e->metrics.base.enabled && start_pipe(e, &e->metrics.base, TYCHO_EXPORT_PROTO_PRW,
                                               TYCHO_RW_CONTENT_TYPE, "snappy", err, errlen))

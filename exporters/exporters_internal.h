@@ -57,6 +57,7 @@ typedef struct traces_pipe {
     export_pipe_t base;
     tycho_span_t **q;
     size_t cap, head, n;
+    tycho_buf_t gz; /* the body before gzip, when OTLP compression is on */
     tycho_export_kvs_t resource;
     int resource_ready;
     struct tycho_ecs_fetch *ecs;

@@ -4,8 +4,11 @@
 //                                                   field by field, and the resource
 //   node otlp_check.js CAPTURED.json batches PATH N MAX  N distinct spans in total, none
 //                                                   twice, no request above MAX spans
+// OTLP_ENCODING=gzip: every body must come with Content-Encoding: gzip (and
+// is gunzipped before decoding); otherwise none may.
 'use strict';
 const fs = require('fs');
+const zlib = require('zlib');
 const assert = require('assert/strict');
 const {decodeOtlp, attrMap} = require('./decoders.js');
 
@@ -18,8 +21,14 @@ function decodedRequests(path) {
     assert.equal(r.method, 'POST');
     assert.equal(r.path, path, `request path ${r.path}`);
     assert.equal(r.headers['content-type'], 'application/x-protobuf');
-    assert.ok(!r.headers['content-encoding'], 'unexpected content-encoding');
-    out.push({raw: r, msg: decodeOtlp(Buffer.from(r.body, 'base64'))});
+    let body = Buffer.from(r.body, 'base64');
+    if (process.env.OTLP_ENCODING === 'gzip') {
+      assert.equal(r.headers['content-encoding'], 'gzip');
+      body = zlib.gunzipSync(body);
+    } else {
+      assert.ok(!r.headers['content-encoding'], 'unexpected content-encoding');
+    }
+    out.push({raw: r, msg: decodeOtlp(body)});
   }
   return out;
 }

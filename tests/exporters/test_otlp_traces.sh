@@ -2,8 +2,8 @@
 # OTLP/HTTP traces: what tycho sends is decoded by an independent decoder
 # (the OpenTelemetry project's generated protobufjs root) and every field of
 # a known span is checked, with the resource (env + ECS task metadata from a
-# loopback fake) and the scope; then endpoint rules, batching, disabling and
-# a bad setting.
+# loopback fake) and the scope; then endpoint rules, batching, gzip,
+# disabling and a bad setting.
 source "$(dirname "$0")/lib.sh"
 VERSION=$(tycho_version)
 
@@ -35,6 +35,22 @@ node "$EXP_DIR/otlp_check.js" "$WORK/c2.json" batches /custom/traces 25 10 || fa
 n=$(jsget "$(cat "$WORK/c2.json")" 's.length')
 [ "$n" = 3 ] || fail "expected 3 requests (10+10+5), got $n"
 
+echo "--- OTEL_EXPORTER_OTLP_COMPRESSION=gzip: gzip bodies (Content-Encoding), the same spans"
+reset_captured "$R_PORT"
+OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$R_PORT" OTEL_EXPORTER_OTLP_COMPRESSION=gzip \
+OTEL_BSP_MAX_EXPORT_BATCH_SIZE=10 OTEL_BSP_SCHEDULE_DELAY=300 \
+    "$DRIVER" spans 25 idle 5000 shutdown 2000 >"$WORK/d5.out" || fail "driver failed"
+captured "$R_PORT" "$WORK/c5.json"
+OTLP_ENCODING=gzip node "$EXP_DIR/otlp_check.js" "$WORK/c5.json" batches /v1/traces 25 10 ||
+    fail "gzip batches"
+node -e '
+const reqs = JSON.parse(require("fs").readFileSync(process.argv[1]));
+const zlib = require("zlib");
+let packed = 0, raw = 0;
+for (const r of reqs) { const b = Buffer.from(r.body, "base64"); packed += b.length; raw += zlib.gunzipSync(b).length; }
+if (!(packed * 2 < raw)) { console.error(`gzip did not shrink the bodies: ${packed} of ${raw}`); process.exit(1); }
+console.log(`  gzip: ${packed} bytes for ${raw}`);' "$WORK/c5.json" || fail "gzip ratio"
+
 echo "--- OTEL_TRACES_EXPORTER=none and OTEL_SDK_DISABLED=true export nothing"
 reset_captured "$R_PORT"
 for v in OTEL_TRACES_EXPORTER=none OTEL_SDK_DISABLED=TRUE; do
@@ -55,6 +71,7 @@ grep -v '^STATUS \|^SHUTDOWN ' "$WORK/d4.out" && fail "output without any export
 echo "--- bad settings: one line, exit 2"
 for bad in OTEL_BSP_MAX_QUEUE_SIZE=abc OTEL_EXPORTER_OTLP_PROTOCOL=grpc \
     OTEL_EXPORTER_OTLP_TIMEOUT=-5 OTEL_EXPORTER_OTLP_HEADERS=novalue \
+    OTEL_EXPORTER_OTLP_COMPRESSION=zstd \
     OTEL_BSP_MAX_EXPORT_BATCH_SIZE=5000 OTEL_TRACES_EXPORTER=zipkin; do
     set +e
     out=$(env "$bad" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$R_PORT" "$DRIVER" status 2>&1)

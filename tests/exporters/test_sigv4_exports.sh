@@ -43,6 +43,20 @@ TYCHO_OTLP_SIGV4_SERVICE=xray TYCHO_OTLP_SIGV4_REGION=eu-west-1 OTEL_BSP_SCHEDUL
 captured "$R_PORT" "$WORK/ot.json"
 "$PY" "$EXP_DIR/sigv4_verify.py" "$WORK/ot.json" xray eu-west-1 1 || fail "xray signatures"
 
+echo "--- OTLP gzip: the signature covers the compressed body and Content-Encoding"
+reset_captured "$R_PORT"
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://127.0.0.1:$R_PORT/v1/traces" \
+OTEL_EXPORTER_OTLP_COMPRESSION=gzip TYCHO_OTLP_SIGV4_SERVICE=xray OTEL_BSP_SCHEDULE_DELAY=100 \
+    "$DRIVER" span spans 2 idle 3000 shutdown 2000 >"$WORK/gz.out" || fail "driver failed"
+captured "$R_PORT" "$WORK/gz.json"
+"$PY" "$EXP_DIR/sigv4_verify.py" "$WORK/gz.json" xray us-west-2 1 || fail "xray gzip signatures"
+node -e '
+const r = JSON.parse(require("fs").readFileSync(process.argv[1]))[0];
+if (r.headers["content-encoding"] !== "gzip") throw new Error("content-encoding " + r.headers["content-encoding"]);
+const signed = r.headers.authorization.split("SignedHeaders=")[1].split(",")[0].split(";");
+if (!signed.includes("content-encoding")) throw new Error("content-encoding not signed");
+require("zlib").gunzipSync(Buffer.from(r.body, "base64"));' "$WORK/gz.json" || fail "gzip OTLP headers"
+
 echo "--- long-term keys: no security token"
 reset_captured "$R_PORT"
 env -u AWS_SESSION_TOKEN \

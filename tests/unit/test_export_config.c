@@ -256,6 +256,7 @@ static void test_traces_defaults_and_resource(void **state)
     assert_int_equal(c.traces.target.headers.n, 1);
     assert_string_equal(tycho_export_kvs_get(&c.traces.target.headers, "b"), "2");
     assert_null(c.traces.ecs_metadata_uri);
+    assert_false(c.traces.gzip);
     tycho_export_config_free(&c);
 
     /* a bad OTEL_RESOURCE_ATTRIBUTES is discarded whole (spec), with a warning */
@@ -281,6 +282,23 @@ static void test_traces_defaults_and_resource(void **state)
     assert_int_equal(c.traces.target.timeout_ms, 1500);
     assert_int_equal(c.traces.schedule_delay_ms, 250);
     assert_string_equal(c.traces.ecs_metadata_uri, "http://169.254.170.2/v4/abc");
+    tycho_export_config_free(&c);
+
+    /* OTLP compression: none or gzip, the signal-specific variable first */
+    const char *env3[] = {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c",
+                          "OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", NULL};
+    assert_int_equal(load(&c, env3, err, sizeof err), 0);
+    assert_true(c.traces.gzip);
+    tycho_export_config_free(&c);
+    const char *env4[] = {"OTEL_EXPORTER_OTLP_ENDPOINT",
+                          "http://c",
+                          "OTEL_EXPORTER_OTLP_COMPRESSION",
+                          "gzip",
+                          "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+                          "none",
+                          NULL};
+    assert_int_equal(load(&c, env4, err, sizeof err), 0);
+    assert_false(c.traces.gzip);
     tycho_export_config_free(&c);
 }
 
@@ -446,7 +464,8 @@ static void test_errors(void **state)
     BAD("OTEL_EXPORTER_OTLP_TIMEOUT", "0", "OTEL_EXPORTER_OTLP_TIMEOUT: ");
     BAD("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "OTEL_EXPORTER_OTLP_PROTOCOL: ");
     BAD("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: ");
-    BAD("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", "OTEL_EXPORTER_OTLP_COMPRESSION: ");
+    BAD("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd", "OTEL_EXPORTER_OTLP_COMPRESSION: none or gzip");
+    BAD("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "GZIP", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: ");
     BAD("OTEL_EXPORTER_OTLP_HEADERS", "a", "OTEL_EXPORTER_OTLP_HEADERS: missing '='");
     BAD("OTEL_EXPORTER_OTLP_HEADERS", "bad name=x",
         "OTEL_EXPORTER_OTLP_HEADERS: not a header name");
