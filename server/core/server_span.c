@@ -4,15 +4,11 @@
 #include <string.h>
 
 #include "http/client_ip.h"
+#include "http/known_method.h"
 
-/* RFC 9110's methods and PATCH (RFC 5789): what the conventions call known. */
 static int known_method(const tycho_slice_t *m)
 {
-    static const char *const known[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
-                                        "CONNECT", "OPTIONS", "TRACE", "PATCH"};
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-        if (strlen(known[i]) == m->n && memcmp(known[i], m->p, m->n) == 0) return 1;
-    return 0;
+    return tycho_http_known_method(m->p, m->n);
 }
 
 void tycho_server_span_name(char *out, size_t cap, const tycho_request_t *r, const char *route)

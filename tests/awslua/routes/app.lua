@@ -25,10 +25,10 @@ end
 local routes = {
   { "GET", "/health", function() return 200, { ok = true } end },
 
-  -- outbound HTTP: ?url=...&timeout=...
+  -- outbound HTTP: ?url=...&timeout=...&method=...
   { "GET", "/fetch", function(req)
       local status, headers, body = http.request { url = req.query.url,
-        timeout = tonumber(req.query.timeout) or 5 }
+        method = req.query.method, timeout = tonumber(req.query.timeout) or 5 }
       if not status then return 502, { error = headers, kind = body } end
       return 200, { status = status, body = body, traceparent = headers["x-seen-traceparent"] }
   end },
