@@ -857,6 +857,16 @@ static int load_logs(ctx_t *x, tycho_export_config_t *c)
             return -1;
         }
     }
+    const char *sm = get(x, "TYCHO_LOKI_STRUCTURED_METADATA");
+    c->logs.structured_metadata = 1;
+    if (sm) {
+        if (strcmp(sm, "off") == 0)
+            c->logs.structured_metadata = 0;
+        else if (strcmp(sm, "on") != 0) {
+            fail(x, "TYCHO_LOKI_STRUCTURED_METADATA: on or off, not %s", sm);
+            return -1;
+        }
+    }
     c->logs.flush_interval_ms = 1000;
     c->logs.batch_bytes = 1 << 20;
     c->logs.max_queue = 10000;

@@ -75,6 +75,7 @@ typedef struct tycho_export_config {
         tycho_export_kvs_t labels; /* TYCHO_LOKI_LABELS, sorted by name */
         char *service;             /* stream label when a line has none */
         int json;                  /* TYCHO_LOKI_FORMAT=json */
+        int structured_metadata;   /* TYCHO_LOKI_STRUCTURED_METADATA (on) */
         uint64_t flush_interval_ms;
         size_t batch_bytes; /* TYCHO_LOKI_BATCH_BYTES: lines per push, by size */
         size_t max_queue;   /* TYCHO_LOKI_MAX_QUEUE: lines waiting */

@@ -657,7 +657,7 @@ static int encode_json(tycho_loki_entry_t *const *en, const stream_t *st, size_t
             const size_t ml[3] = {e->trace_id_len, e->span_id_len, e->request_id_len};
             int any = 0;
             for (int m = 0; m < 3; m++) {
-                if (!mv[m]) continue;
+                if (!mv[m] || o->no_metadata) continue;
                 if (tycho_buf_puts(out, any ? "," : ",{") ||
                     tycho_buf_append_json_string(out, mk[m], strlen(mk[m])) ||
                     tycho_buf_puts(out, ":") || tycho_buf_append_json_string(out, mv[m], ml[m]))
@@ -679,6 +679,7 @@ static int encode_json(tycho_loki_entry_t *const *en, const stream_t *st, size_t
  * tycho_pb_out_begin/end), then snappy. */
 typedef struct lokiw {
     tycho_pb_out_t o;
+    int no_metadata;        /* tycho_loki_options_t's */
     tycho_export_arena_t a; /* UTF-8 clean-ups */
     tycho_buf_t sel;        /* the selector of the stream being written */
 } lokiw_t;
@@ -741,6 +742,7 @@ static void entry(lokiw_t *w, const tycho_loki_entry_t *e)
     const char *line = utf8_take(w, e->line, &n, e->utf8);
     if (!line) return;
     const char *mv[3] = {e->trace_id, e->span_id, e->request_id};
+    if (w->no_metadata) mv[0] = mv[1] = mv[2] = NULL;
     const size_t ml[3] = {e->trace_id_len, e->span_id_len, e->request_id_len};
     size_t room = ENTRY_FRAME + n;
     for (int m = 0; m < 3; m++)
@@ -780,7 +782,8 @@ static void stream(lokiw_t *w, tycho_loki_entry_t *const *en, const stream_t *st
 static int encode_proto(tycho_loki_entry_t *const *en, const stream_t *st, size_t nst,
                         const tycho_loki_options_t *o, tycho_buf_t *out)
 {
-    lokiw_t w = {.a = TYCHO_EXPORT_ARENA_INIT, .sel = TYCHO_BUF_INIT};
+    lokiw_t w = {
+        .a = TYCHO_EXPORT_ARENA_INIT, .sel = TYCHO_BUF_INIT, .no_metadata = o->no_metadata};
     tycho_buf_t tmp = TYCHO_BUF_INIT;
     tycho_buf_t *raw = o->scratch ? o->scratch : &tmp;
     tycho_buf_reset(raw);

@@ -70,6 +70,9 @@ typedef struct tycho_loki_options {
     /* protobuf: where the uncompressed body is packed before snappy; kept
      * (with its capacity) by the caller across calls. NULL: a temporary. */
     tycho_buf_t *scratch;
+    /* 1: the ids stay in the line only, no structured metadata (for a Loki
+     * that refuses it: before 3.0, or with it disallowed) */
+    int no_metadata;
 } tycho_loki_options_t;
 
 /* Appends the push body for entries[0..n) to out. 0, -ENOMEM or -EIO. */

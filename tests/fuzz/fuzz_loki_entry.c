@@ -52,9 +52,10 @@ static char *off_fast_path(const char *s, size_t n)
     return t;
 }
 
+/* With and without structured metadata: the input's length picks. */
 static void encode(tycho_loki_entry_t *en, int json)
 {
-    tycho_loki_options_t o = {NULL, NULL, json, NULL};
+    tycho_loki_options_t o = {NULL, NULL, json, NULL, (int)(en->line_len & 1)};
     tycho_buf_t out = TYCHO_BUF_INIT;
     if (!en->has_time) en->ts_ns = 1;
     CHECK(tycho_loki_encode(&en, 1, &o, &out) == 0, "encode failed");

@@ -405,6 +405,8 @@ static void test_metrics_and_logs(void **state)
                          "json",
                          "TYCHO_LOKI_FLUSH_INTERVAL",
                          "250ms",
+                         "TYCHO_LOKI_STRUCTURED_METADATA",
+                         "off",
                          "TYCHO_TELEMETRY_MAX_BYTES",
                          "8MiB",
                          "TYCHO_EXPORT_MAX_RETRIES",
@@ -420,6 +422,7 @@ static void test_metrics_and_logs(void **state)
     assert_int_equal(c.metrics.target.timeout_ms, 30000);
     assert_true(c.logs.enabled);
     assert_true(c.logs.json);
+    assert_false(c.logs.structured_metadata);
     assert_int_equal(c.logs.flush_interval_ms, 250);
     assert_int_equal(c.logs.labels.n, 3); /* sorted by name */
     assert_string_equal(c.logs.labels.items[0].key, "app");
@@ -428,6 +431,12 @@ static void test_metrics_and_logs(void **state)
     assert_string_equal(tycho_export_kvs_get(&c.logs.target.headers, "X-Scope-OrgID"), "team-a");
     assert_int_equal(c.max_bytes, 8u << 20);
     assert_int_equal(c.retry.max_retries, 3);
+    tycho_export_config_free(&c);
+
+    const char *env_default[] = {"TYCHO_LOKI_URL", "http://l/push", NULL};
+    assert_int_equal(load(&c, env_default, err, sizeof err), 0);
+    assert_true(c.logs.structured_metadata); /* the default */
+    assert_false(c.logs.json);
     tycho_export_config_free(&c);
 
     /* the default instance: hostname and the port of TYCHO_LISTEN */
@@ -466,6 +475,7 @@ static void test_errors(void **state)
     BAD("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: ");
     BAD("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd", "OTEL_EXPORTER_OTLP_COMPRESSION: none or gzip");
     BAD("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "GZIP", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: ");
+    BAD("TYCHO_LOKI_STRUCTURED_METADATA", "yes", "TYCHO_LOKI_STRUCTURED_METADATA: on or off");
     BAD("OTEL_EXPORTER_OTLP_HEADERS", "a", "OTEL_EXPORTER_OTLP_HEADERS: missing '='");
     BAD("OTEL_EXPORTER_OTLP_HEADERS", "bad name=x",
         "OTEL_EXPORTER_OTLP_HEADERS: not a header name");

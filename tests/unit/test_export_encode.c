@@ -855,7 +855,7 @@ static void test_loki_wire_edges(void **state)
         assert_non_null(en[i] = tycho_loki_entry_new(lines[i], strlen(lines[i]), 0));
         if (!en[i]->has_time) en[i]->ts_ns = 3;
     }
-    tycho_loki_options_t o = {NULL, NULL, 0, NULL};
+    tycho_loki_options_t o = {NULL, NULL, 0, NULL, 0};
     tycho_buf_t z = TYCHO_BUF_INIT;
     tycho_buf_t raw;
     Tycho__Loki__PushRequest *p = loki_round_trip(en, 4, &o, &z, &raw);
@@ -888,7 +888,7 @@ static void loki_one_line(const char *text, size_t len, int meta, tycho_buf_t *s
         en->request_id = "0123456789abcdef";
         en->request_id_len = 16;
     }
-    tycho_loki_options_t o = {NULL, NULL, 0, scratch};
+    tycho_loki_options_t o = {NULL, NULL, 0, scratch, 0};
     tycho_buf_t z = TYCHO_BUF_INIT, raw;
     Tycho__Loki__PushRequest *p = loki_round_trip(&en, 1, &o, &z, &raw);
     Tycho__Loki__EntryAdapter *e = p->streams[0]->entries[0];
@@ -922,7 +922,7 @@ static void test_loki_lengths(void **state)
         assert_non_null(en[i] = tycho_loki_entry_new(text, 90 + i % 40, 0));
         en[i]->ts_ns = (int64_t)i;
     }
-    tycho_loki_options_t o = {NULL, NULL, 0, NULL};
+    tycho_loki_options_t o = {NULL, NULL, 0, NULL, 0};
     /* entries of 1- and 2-byte lengths in a stream of 2 bytes, then of 3 */
     size_t counts[] = {100, 300};
     for (size_t k = 0; k < 2; k++) {
@@ -958,7 +958,7 @@ static void test_loki_encode(void **state)
     tycho_export_kvs_t labels = {0};
     tycho_export_kvs_set(&labels, "app", "tycho");
     tycho_export_kvs_set(&labels, "zone", "b");
-    tycho_loki_options_t o = {&labels, "defsvc", 0, NULL};
+    tycho_loki_options_t o = {&labels, "defsvc", 0, NULL, 0};
     tycho_buf_t z = TYCHO_BUF_INIT;
     tycho_buf_t raw;
     Tycho__Loki__PushRequest *p = loki_round_trip(en, 5, &o, &z, &raw);
@@ -1024,6 +1024,31 @@ static void test_loki_encode(void **state)
     assert_string_equal(
         cJSON_GetObjectItem(cJSON_GetObjectItem(st2, "stream"), "service")->valuestring, "q\"x");
     cJSON_Delete(doc);
+
+    /* TYCHO_LOKI_STRUCTURED_METADATA=off: the ids stay in the lines only */
+    o.no_metadata = 1;
+    tycho_buf_reset(&j);
+    assert_int_equal(tycho_loki_encode(en, 5, &o, &j), 0);
+    assert_non_null(doc = cJSON_Parse(j.data));
+    cJSON *st, *v;
+    cJSON_ArrayForEach(st, cJSON_GetObjectItem(doc, "streams"))
+        cJSON_ArrayForEach(v, cJSON_GetObjectItem(st, "values"))
+            assert_int_equal(cJSON_GetArraySize(v), 2);
+    v0 = cJSON_GetArrayItem(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "streams"), 0), "values"),
+        0);
+    assert_string_equal(cJSON_GetArrayItem(v0, 1)->valuestring, lines[1]);
+    cJSON_Delete(doc);
+    o.json = 0;
+    tycho_buf_reset(&z);
+    p = loki_round_trip(en, 5, &o, &z, &raw);
+    for (size_t i = 0; i < p->n_streams; i++)
+        for (size_t k = 0; k < p->streams[i]->n_entries; k++)
+            assert_int_equal(p->streams[i]->entries[k]->n_structured_metadata, 0);
+    assert_string_equal(p->streams[0]->entries[0]->line, lines[1]);
+    tycho__loki__push_request__free_unpacked(p, NULL);
+    tycho_buf_free(&raw);
+    tycho_buf_free(&z);
     tycho_buf_free(&j);
     for (int i = 0; i < 5; i++)
         free(en[i]);

@@ -248,7 +248,7 @@ static void test_same_bodies(void **state)
         b[i] = tycho_loki_entry_from_log(lines[i], lens[i], &metas[i], heap, NULL);
     }
     for (int json = 0; json <= 1; json++) {
-        tycho_loki_options_t o = {NULL, "tycho", json, NULL};
+        tycho_loki_options_t o = {NULL, "tycho", json, NULL, 0};
         tycho_buf_t x = TYCHO_BUF_INIT, y = TYCHO_BUF_INIT;
         assert_int_equal(tycho_loki_encode(a, N, &o, &x), 0);
         assert_int_equal(tycho_loki_encode(b, N, &o, &y), 0);
