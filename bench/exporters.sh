@@ -12,7 +12,9 @@
 # tests/exporters/receiver.js instead, which takes about 1.5 us of CPU 1 per
 # request. Runs are interleaved (off, on, off, on, ...) so
 # background noise hits both alike; prints every run, medians with min-max,
-# the ratio on / off, and what the exporters sent and dropped. A script, not
+# the ratio on / off, what the exporters sent and dropped, and the CPU time
+# of each server's worker and telemetry thread per request (by thread name,
+# from /proc: 10 ms ticks, so a few per cent). A script, not
 # a timed test; it needs a Release build. Helpers: bench/lib/common.sh.
 #
 #   PAIRS=7 DURATION=5 CONNECTIONS=50 bench/exporters.sh
@@ -71,11 +73,12 @@ start_tycho() { # name env... ; sets ${name}_URL and ${name}_ADMIN (stdout, the 
   spawn /dev/null env "$@" OTEL_TRACES_SAMPLER=always_on TYCHO_RELOAD=off \
     taskset -c "$SERVER_CPU" "$BIN" serve --workers 1 --routes "$ROUTES" \
     --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$aport" --data-dir "$WORK/data-$name"
+  printf -v "${name}_PID" '%s' "$SPAWNED"
   printf -v "${name}_URL" '%s' "http://127.0.0.1:$port$URL_PATH"
   printf -v "${name}_ADMIN" '%s' "http://127.0.0.1:$aport"
   wait_http "http://127.0.0.1:$port$URL_PATH" || die "tycho ($name) did not come up"
 }
-off_URL="" off_ADMIN="" on_URL="" on_ADMIN=""
+off_URL="" off_ADMIN="" off_PID="" on_URL="" on_ADMIN="" on_PID=""
 start_tycho off
 start_tycho on OTEL_EXPORTER_OTLP_ENDPOINT="$RCV" TYCHO_REMOTE_WRITE_URL="$RCV/api/v1/write" \
   TYCHO_REMOTE_WRITE_INTERVAL=1 TYCHO_LOKI_URL="$RCV/loki/api/v1/push"
@@ -92,15 +95,43 @@ print("; ".join("%s sent %d, dropped %s" % (k, e[k]["sent"], e[k]["dropped_by_re
 log "off: $(curl -s "$off_URL"), exporters: $(exporters "$off_ADMIN")"
 log "on:  $(curl -s "$on_URL"), exporters: $(exporters "$on_ADMIN")"
 
+# CPU time (clock ticks, user + system) of a server's worker threads and of
+# its telemetry thread, by thread name (tycho-w<N>, tycho-admin)
+thread_ticks() { # pid -> "worker telemetry"
+  local w=0 t=0 name ticks d
+  for d in /proc/"$1"/task/*; do
+    name=$(cat "$d/comm" 2>/dev/null) || continue
+    ticks=$(awk '{ print $14 + $15 }' "$d/stat" 2>/dev/null) || continue
+    case $name in
+    tycho-w*) w=$((w + ticks)) ;;
+    tycho-admin) t=$((t + ticks)) ;;
+    esac
+  done
+  echo "$w $t"
+}
+TICK=$(getconf CLK_TCK)
+measured_run() { # subject run url pid: run_wrk, plus each thread's CPU us per request
+  local subj=$1 run=$2 url=$3 pid=$4 before after n
+  before=$(thread_ticks "$pid")
+  run_wrk exporters "$subj" "$run" "$url"
+  after=$(thread_ticks "$pid")
+  n=$(awk '/requests in/ { print $1 }' "$RAW/exporters-$subj-$run.wrk")
+  [ -n "$n" ] && [ "$n" -gt 0 ] || return 0
+  # shellcheck disable=SC2086
+  set -- $before $after
+  record exporters "$subj" worker_us "$run" "$(awk -v d=$(($3 - $1)) -v n="$n" -v t="$TICK" 'BEGIN { printf "%.3f", d * 1e6 / t / n }')"
+  record exporters "$subj" telemetry_us "$run" "$(awk -v d=$(($4 - $2)) -v n="$n" -v t="$TICK" 'BEGIN { printf "%.3f", d * 1e6 / t / n }')"
+}
+
 # warm-up (JIT, caches, TCP), not recorded
 for url in "$off_URL" "$on_URL"; do taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d1s "$url" >/dev/null; done
 sleep 1
 log "load: $(cut -d' ' -f1-3 /proc/loadavg); GET $URL_PATH ($ROUTES), $PAIRS pairs of ${DURATION}s, $CONNECTIONS connections," \
   "servers on CPU $SERVER_CPU, wrk and receiver on CPU $CLIENT_CPU"
 for i in $(seq 1 "$PAIRS"); do
-  run_wrk exporters off "$i" "$off_URL"
+  measured_run off "$i" "$off_URL" "$off_PID"
   sleep 1 # the on server's queues drain before the next run
-  run_wrk exporters on "$i" "$on_URL"
+  measured_run on "$i" "$on_URL" "$on_PID"
   sleep 1
 done
 log "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -123,6 +154,13 @@ out = ["| exporters | req/s | p50 ms | p99 ms | errors |", "|---|---|---|---|---
 for s in ("off", "on"):
     out.append("| %s | %s | %s | %s | %d |" % (s, cell(s, "rps", "%.0f"), cell(s, "p50_ms", "%.3f"),
                                             cell(s, "p99_ms", "%.3f"), sum(vals[(s, "errors")])))
+cpu = ["", "CPU per request, medians (us, user + system, by thread):"]
+for s in ("off", "on"):
+    if (s, "worker_us") in vals:
+        cpu.append("- %s: worker %.2f, telemetry thread %.2f" % (s, statistics.median(vals[(s, "worker_us")]),
+                                                              statistics.median(vals[(s, "telemetry_us")])))
+if len(cpu) > 2:
+    out += cpu
 pairs = [b / a for a, b in zip(vals[("off", "rps")], vals[("on", "rps")])]
 out += ["", "ratio on / off (req/s medians): %.3f over %d interleaved pairs; per pair median %.3f "
         "(%.3f-%.3f); target >= 0.9" % (statistics.median(vals[("on", "rps")]) /
