@@ -519,6 +519,20 @@ static int count_setting(ctx_t *x, const char *var, unsigned long long min, unsi
     return 0;
 }
 
+/* value (of var) is one of two words: *out 0 for the first, 1 for the
+ * second; untouched when value is NULL. Anything else fails. */
+static int choice_setting(ctx_t *x, const char *var, const char *value, const char *first,
+                          const char *second, int *out)
+{
+    if (!value) return 0;
+    if (strcmp(value, first) == 0 || strcmp(value, second) == 0) {
+        *out = strcmp(value, second) == 0;
+        return 0;
+    }
+    fail(x, "%s: %s or %s, not %s", var, first, second, value);
+    return -1;
+}
+
 static int url_setting(ctx_t *x, tycho_export_target_t *t, const char *var, const char *url)
 {
     char why[200];
@@ -676,11 +690,7 @@ static int load_traces(ctx_t *x, tycho_export_config_t *c)
         comp = get(x, "OTEL_EXPORTER_OTLP_COMPRESSION");
         cvar = "OTEL_EXPORTER_OTLP_COMPRESSION";
     }
-    if (comp && strcmp(comp, "none") != 0 && strcmp(comp, "gzip") != 0) {
-        fail(x, "%s: none or gzip, not %s", cvar, comp);
-        return -1;
-    }
-    c->traces.gzip = comp && strcmp(comp, "gzip") == 0;
+    if (choice_setting(x, cvar, comp, "none", "gzip", &c->traces.gzip)) return -1;
 
     c->traces.target.timeout_ms = 10000;
     if (timeout_setting(x, "OTEL_EXPORTER_OTLP_TIMEOUT", 1, &c->traces.target.timeout_ms) ||
@@ -848,25 +858,11 @@ static int load_logs(ctx_t *x, tycho_export_config_t *c)
         }
         if (tycho_export_kvs_set(&t->headers, "X-Scope-OrgID", tenant)) return -ENOMEM;
     }
-    const char *fmt = get(x, "TYCHO_LOKI_FORMAT");
-    if (fmt) {
-        if (strcmp(fmt, "json") == 0)
-            c->logs.json = 1;
-        else if (strcmp(fmt, "protobuf") != 0) {
-            fail(x, "TYCHO_LOKI_FORMAT: protobuf or json, not %s", fmt);
-            return -1;
-        }
-    }
-    const char *sm = get(x, "TYCHO_LOKI_STRUCTURED_METADATA");
+    const char *fmt = "TYCHO_LOKI_FORMAT", *sm = "TYCHO_LOKI_STRUCTURED_METADATA";
     c->logs.structured_metadata = 1;
-    if (sm) {
-        if (strcmp(sm, "off") == 0)
-            c->logs.structured_metadata = 0;
-        else if (strcmp(sm, "on") != 0) {
-            fail(x, "TYCHO_LOKI_STRUCTURED_METADATA: on or off, not %s", sm);
-            return -1;
-        }
-    }
+    if (choice_setting(x, fmt, get(x, fmt), "protobuf", "json", &c->logs.json) ||
+        choice_setting(x, sm, get(x, sm), "off", "on", &c->logs.structured_metadata))
+        return -1;
     c->logs.flush_interval_ms = 1000;
     c->logs.batch_bytes = 1 << 20;
     c->logs.max_queue = 10000;
