@@ -630,6 +630,17 @@ static size_t stream_labels(const stream_t *s, const tycho_loki_options_t *o, co
     return n;
 }
 
+/* The structured metadata of an entry: pair m (0, 1, 2: the fields F_TRACE,
+ * F_SPAN, F_REQUEST) is v[m] (n[m] bytes), NULL when the entry has no such
+ * id or the options keep the ids in the line only. */
+static void metadata(const tycho_loki_entry_t *e, const tycho_loki_options_t *o, const char *v[3],
+                     size_t n[3])
+{
+    v[0] = e->trace_id, v[1] = e->span_id, v[2] = e->request_id;
+    n[0] = e->trace_id_len, n[1] = e->span_id_len, n[2] = e->request_id_len;
+    if (o->no_metadata) v[0] = v[1] = v[2] = NULL;
+}
+
 static int encode_json(tycho_loki_entry_t *const *en, const stream_t *st, size_t nst,
                        const tycho_loki_options_t *o, tycho_buf_t *out)
 {
@@ -652,14 +663,15 @@ static int encode_json(tycho_loki_entry_t *const *en, const stream_t *st, size_t
             if (tycho_buf_printf(out, "%s[\"%lld\",", k ? "," : "", (long long)e->ts_ns) ||
                 tycho_buf_append_json_string(out, e->line, e->line_len))
                 return -ENOMEM;
-            const char *mk[3] = {"trace_id", "span_id", "request_id"};
-            const char *mv[3] = {e->trace_id, e->span_id, e->request_id};
-            const size_t ml[3] = {e->trace_id_len, e->span_id_len, e->request_id_len};
+            const char *mv[3];
+            size_t ml[3];
+            metadata(e, o, mv, ml);
             int any = 0;
             for (int m = 0; m < 3; m++) {
-                if (!mv[m] || o->no_metadata) continue;
+                if (!mv[m]) continue;
                 if (tycho_buf_puts(out, any ? "," : ",{") ||
-                    tycho_buf_append_json_string(out, mk[m], strlen(mk[m])) ||
+                    tycho_buf_append_json_string(out, field_names[F_TRACE + m],
+                                                 field_lens[F_TRACE + m]) ||
                     tycho_buf_puts(out, ":") || tycho_buf_append_json_string(out, mv[m], ml[m]))
                     return -ENOMEM;
                 any = 1;
@@ -679,9 +691,9 @@ static int encode_json(tycho_loki_entry_t *const *en, const stream_t *st, size_t
  * tycho_pb_out_begin/end), then snappy. */
 typedef struct lokiw {
     tycho_pb_out_t o;
-    int no_metadata;        /* tycho_loki_options_t's */
-    tycho_export_arena_t a; /* UTF-8 clean-ups */
-    tycho_buf_t sel;        /* the selector of the stream being written */
+    const tycho_loki_options_t *opts; /* the caller's */
+    tycho_export_arena_t a;           /* UTF-8 clean-ups */
+    tycho_buf_t sel;                  /* the selector of the stream being written */
 } lokiw_t;
 
 /* Guessed sizes of lengths: a stream holds 16 KiB to 2 MiB of lines (a push
@@ -741,10 +753,9 @@ static void entry(lokiw_t *w, const tycho_loki_entry_t *e)
     size_t n = e->line_len; /* the entry's copy of the line is NUL-terminated */
     const char *line = utf8_take(w, e->line, &n, e->utf8);
     if (!line) return;
-    const char *mv[3] = {e->trace_id, e->span_id, e->request_id};
-    if (w->no_metadata) mv[0] = mv[1] = mv[2] = NULL;
-    const size_t ml[3] = {e->trace_id_len, e->span_id_len, e->request_id_len};
-    size_t room = ENTRY_FRAME + n;
+    const char *mv[3];
+    size_t ml[3], room = ENTRY_FRAME + n;
+    metadata(e, w->opts, mv, ml);
     for (int m = 0; m < 3; m++)
         room += mv[m] ? ml[m] : 0;
     tycho_pb_mark_t mark = tycho_pb_out_begin(&w->o, 2, GUESS_ENTRY);
@@ -759,11 +770,10 @@ static void entry(lokiw_t *w, const tycho_loki_entry_t *e)
 
 /* PushRequest.streams = 1: its labels (a selector, never empty), then its
  * entries in time order. */
-static void stream(lokiw_t *w, tycho_loki_entry_t *const *en, const stream_t *st,
-                   const tycho_loki_options_t *o)
+static void stream(lokiw_t *w, tycho_loki_entry_t *const *en, const stream_t *st)
 {
     const char *names[16], *values[16];
-    size_t nl = stream_labels(st, o, names, values);
+    size_t nl = stream_labels(st, w->opts, names, values);
     tycho_buf_reset(&w->sel);
     if (tycho_loki_append_selector(&w->sel, names, values, nl)) {
         w->o.failed = 1;
@@ -782,14 +792,13 @@ static void stream(lokiw_t *w, tycho_loki_entry_t *const *en, const stream_t *st
 static int encode_proto(tycho_loki_entry_t *const *en, const stream_t *st, size_t nst,
                         const tycho_loki_options_t *o, tycho_buf_t *out)
 {
-    lokiw_t w = {
-        .a = TYCHO_EXPORT_ARENA_INIT, .sel = TYCHO_BUF_INIT, .no_metadata = o->no_metadata};
+    lokiw_t w = {.opts = o, .a = TYCHO_EXPORT_ARENA_INIT, .sel = TYCHO_BUF_INIT};
     tycho_buf_t tmp = TYCHO_BUF_INIT;
     tycho_buf_t *raw = o->scratch ? o->scratch : &tmp;
     tycho_buf_reset(raw);
     tycho_pb_out_init(&w.o, raw);
     for (size_t s = 0; s < nst; s++)
-        stream(&w, en, &st[s], o);
+        stream(&w, en, &st[s]);
     int rc = tycho_pb_out_finish(&w.o);
     if (rc == 0) rc = tycho_export_snappy(raw->data, raw->len, out);
     tycho_export_arena_free(&w.a);

@@ -6,8 +6,7 @@
 uint8_t *tycho_pb_put_varint_field(uint8_t *p, unsigned field, uint64_t v)
 {
     if (!v) return p;
-    *p++ = (uint8_t)(field << 3 | TYCHO_PB_VARINT);
-    return tycho_pb_put_varint(p, v);
+    return tycho_pb_put_varint(tycho_pb_put_tag(p, field, TYCHO_PB_VARINT), v);
 }
 
 void tycho_pb_out_init(tycho_pb_out_t *o, tycho_buf_t *b)
@@ -23,29 +22,22 @@ int tycho_pb_out_grow(tycho_pb_out_t *o, size_t n)
     return 0;
 }
 
-static uint8_t *put_tag(uint8_t *p, unsigned field, unsigned wire_type)
-{
-    return tycho_pb_put_varint(p, (uint64_t)field << 3 | wire_type);
-}
-
 void tycho_pb_out_varint(tycho_pb_out_t *o, unsigned field, uint64_t v)
 {
     if (!v || !tycho_pb_out_room(o, 2 * TYCHO_PB_VARINT_MAX)) return;
-    uint8_t *p = put_tag(tycho_pb_out_at(o), field, TYCHO_PB_VARINT);
-    tycho_pb_out_advance(o, tycho_pb_put_varint(p, v));
+    tycho_pb_out_advance(o, tycho_pb_put_varint_field(tycho_pb_out_at(o), field, v));
 }
 
 void tycho_pb_out_fixed64(tycho_pb_out_t *o, unsigned field, uint64_t v)
 {
     if (!v || !tycho_pb_out_room(o, TYCHO_PB_VARINT_MAX + 8)) return;
-    uint8_t *p = put_tag(tycho_pb_out_at(o), field, TYCHO_PB_I64);
-    tycho_pb_out_advance(o, tycho_pb_put_fixed64(p, v));
+    tycho_pb_out_advance(o, tycho_pb_put_fixed64_field(tycho_pb_out_at(o), field, v));
 }
 
 void tycho_pb_out_fixed32(tycho_pb_out_t *o, unsigned field, uint32_t v)
 {
     if (!v || !tycho_pb_out_room(o, TYCHO_PB_VARINT_MAX + 4)) return;
-    uint8_t *p = put_tag(tycho_pb_out_at(o), field, TYCHO_PB_I32);
+    uint8_t *p = tycho_pb_put_tag(tycho_pb_out_at(o), field, TYCHO_PB_I32);
     for (int i = 0; i < 4; i++)
         *p++ = (uint8_t)(v >> (8 * i));
     tycho_pb_out_advance(o, p);
@@ -58,17 +50,14 @@ void tycho_pb_out_bytes(tycho_pb_out_t *o, unsigned field, const void *s, size_t
         return;
     }
     if (!tycho_pb_out_room(o, 2 * TYCHO_PB_VARINT_MAX + n)) return;
-    uint8_t *p = put_tag(tycho_pb_out_at(o), field, TYCHO_PB_LEN);
-    p = tycho_pb_put_varint(p, n);
-    if (n) memcpy(p, s, n);
-    tycho_pb_out_advance(o, p + n);
+    tycho_pb_out_advance(o, tycho_pb_put_bytes(tycho_pb_out_at(o), field, s, n));
 }
 
 tycho_pb_mark_t tycho_pb_out_begin(tycho_pb_out_t *o, unsigned field, size_t guess)
 {
     tycho_pb_mark_t m = {o->b->len, guess};
     if (!tycho_pb_out_room(o, TYCHO_PB_VARINT_MAX + guess)) return m;
-    tycho_pb_out_advance(o, put_tag(tycho_pb_out_at(o), field, TYCHO_PB_LEN) + guess);
+    tycho_pb_out_advance(o, tycho_pb_put_tag(tycho_pb_out_at(o), field, TYCHO_PB_LEN) + guess);
     m.body = o->b->len;
     return m;
 }

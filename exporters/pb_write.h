@@ -41,7 +41,8 @@ static inline size_t tycho_pb_len_size(size_t len)
     return 1 + tycho_pb_varint_size(len) + len;
 }
 
-/* Each writes at p and returns the position after what it wrote. field < 16.
+/* Each writes at p and returns the position after what it wrote (any field
+ * number; a room check counting one byte per tag assumes fields below 16).
  * Inline: called per attribute, they showed as calls in profiles. */
 static inline uint8_t *tycho_pb_put_varint(uint8_t *p, uint64_t v)
 {
@@ -53,11 +54,15 @@ static inline uint8_t *tycho_pb_put_varint(uint8_t *p, uint64_t v)
     return p;
 }
 
+static inline uint8_t *tycho_pb_put_tag(uint8_t *p, unsigned field, unsigned wire_type)
+{
+    return tycho_pb_put_varint(p, (uint64_t)field << 3 | wire_type);
+}
+
 /* tag and length only */
 static inline uint8_t *tycho_pb_put_len(uint8_t *p, unsigned field, size_t len)
 {
-    *p++ = (uint8_t)(field << 3 | TYCHO_PB_LEN);
-    return tycho_pb_put_varint(p, len);
+    return tycho_pb_put_varint(tycho_pb_put_tag(p, field, TYCHO_PB_LEN), len);
 }
 
 /* memcpy, without a call for up to 16 bytes (attribute values are mostly
@@ -111,8 +116,7 @@ static inline uint8_t *tycho_pb_put_fixed64(uint8_t *p, uint64_t v)
 static inline uint8_t *tycho_pb_put_fixed64_field(uint8_t *p, unsigned field, uint64_t v)
 {
     if (!v) return p;
-    *p++ = (uint8_t)(field << 3 | TYCHO_PB_I64);
-    return tycho_pb_put_fixed64(p, v);
+    return tycho_pb_put_fixed64(tycho_pb_put_tag(p, field, TYCHO_PB_I64), v);
 }
 
 /* One pass onto a growable buffer: writes append at b->len. The first failed

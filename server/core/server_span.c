@@ -6,14 +6,9 @@
 #include "http/client_ip.h"
 #include "http/known_method.h"
 
-static int known_method(const tycho_slice_t *m)
+/* "{method} {route}" for the span's {method} m. */
+static void name_into(char *out, size_t cap, tycho_slice_t m, const char *route)
 {
-    return tycho_http_known_method(m->p, m->n);
-}
-
-void tycho_server_span_name(char *out, size_t cap, const tycho_request_t *r, const char *route)
-{
-    tycho_slice_t m = known_method(&r->method) ? r->method : (tycho_slice_t){"HTTP", 4};
     size_t n = m.n < cap - 1 ? m.n : cap - 1;
     memcpy(out, m.p, n);
     if (route && n < cap - 1) {
@@ -23,6 +18,18 @@ void tycho_server_span_name(char *out, size_t cap, const tycho_request_t *r, con
         n += rn;
     }
     out[n] = '\0';
+}
+
+/* The method as the span's name spells it: itself when known, else HTTP. */
+static tycho_slice_t span_method(const tycho_request_t *r)
+{
+    return tycho_http_known_method(r->method.p, r->method.n) ? r->method
+                                                             : (tycho_slice_t){"HTTP", 4};
+}
+
+void tycho_server_span_name(char *out, size_t cap, const tycho_request_t *r, const char *route)
+{
+    name_into(out, cap, span_method(r), route);
 }
 
 /* 1-65535 from the digits p[0..n), else -1. */
@@ -75,14 +82,16 @@ static void set_server(tycho_span_t *s, const tycho_request_t *r, const char *sc
 void tycho_server_span_request(tycho_span_t *s, const tycho_config_t *cfg, const tycho_request_t *r,
                                const char *route, const char *client_ip)
 {
+    tycho_slice_t m = span_method(r);
+    int known = m.p == r->method.p; /* span_method gave the method itself */
     if (route) {
         char name[300];
-        tycho_server_span_name(name, sizeof name, r, route);
+        name_into(name, sizeof name, m, route);
         tycho_span_set_name(s, name);
     }
     /* method (when known), scheme, client address, version and request id:
      * ASCII by construction */
-    if (known_method(&r->method)) {
+    if (known) {
         tycho_span_set_key(s, TYCHO_KEY_HTTP_REQUEST_METHOD,
                            TYCHO_AV_UTF8N(r->method.p, r->method.n));
     } else {

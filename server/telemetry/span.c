@@ -346,13 +346,6 @@ const char *tycho_span_key_name(tycho_span_key_t k)
     return KEYS[k].name;
 }
 
-const tycho_attr_t *tycho_span_get_attr(const tycho_attrs_t *a, const char *key)
-{
-    for (uint32_t i = 0; i < a->n; i++)
-        if (strcmp(a->items[i].key, key) == 0) return &a->items[i];
-    return NULL;
-}
-
 /* The key of an attribute being set: a well-known key (known = 1 + its
  * tycho_span_key_t; name in KEYS) or any other string. */
 typedef struct key_ref {
@@ -388,6 +381,11 @@ static tycho_attr_t *find(const tycho_attrs_t *a, key_ref_t k)
             return at;
     }
     return NULL;
+}
+
+const tycho_attr_t *tycho_span_get_attr(const tycho_attrs_t *a, const char *key)
+{
+    return key ? find(a, name_ref(key, strlen(key))) : NULL;
 }
 
 /* The slot after the last attribute (growing the array), NULL when a new
