@@ -291,6 +291,7 @@ static void request(tycho_export_sender_t *s, const tycho_aws_creds_t *creds)
         .nheaders = n,
         .body = s->body.data,
         .body_len = s->body.len,
+        .body_kept = 1, /* s->body stays until finish, after the request */
         .connect_timeout_ms = timeout < 5000 ? timeout : 5000,
         .timeout_ms = timeout,
         .max_response_bytes = 1 << 20,

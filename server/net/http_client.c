@@ -41,7 +41,8 @@ struct tycho_http_req {
     tycho_http_req_t *prev, *next;
     CURL *easy;
     struct curl_slist *slist;
-    char *body;
+    char *body;           /* our copy, or NULL */
+    const void *body_ref; /* what curl sends: body, or the caller's (body_kept) */
     size_t body_len;
     size_t max_bytes;
     size_t got_bytes; /* headers + body received so far */
@@ -497,11 +498,13 @@ int tycho_http_request(tycho_http_client_t *c, const tycho_http_request_t *req,
     r->start_ns = uv_hrtime();
     r->easy = curl_easy_init();
     if (!r->easy) goto nomem;
-    if (req->body_len) {
-        r->body = malloc(req->body_len);
-        if (!r->body) goto nomem;
+    r->body_len = req->body_len;
+    if (req->body_len && req->body_kept) {
+        r->body_ref = req->body;
+    } else if (req->body_len) {
+        if (!(r->body = malloc(req->body_len))) goto nomem;
         memcpy(r->body, req->body, req->body_len);
-        r->body_len = req->body_len;
+        r->body_ref = r->body;
     }
 
     for (size_t i = 0; i < req->nheaders; i++)
@@ -546,7 +549,7 @@ int tycho_http_request(tycho_http_client_t *c, const tycho_http_request_t *req,
                         strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
         if (with_body) {
             curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
-            curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : "");
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body_ref ? r->body_ref : "");
         }
         if (strcmp(method, "POST") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     }

@@ -33,8 +33,12 @@ typedef struct tycho_http_request {
     const char *url;    /* http:// or https:// only */
     const tycho_http_header_t *headers;
     size_t nheaders;
-    const void *body; /* copied; may be NULL */
+    const void *body; /* copied, unless body_kept; may be NULL */
     size_t body_len;
+    /* 1: not copied; the caller keeps body unchanged until the callback has
+     * run or the request was cancelled (an exporter's batch, which it holds
+     * for its retries anyway: no second copy of up to megabytes) */
+    int body_kept;
     long connect_timeout_ms;   /* 0 = 5000 */
     long timeout_ms;           /* whole exchange; 0 = 30000 */
     size_t max_response_bytes; /* body and headers; 0 = 16 MiB */

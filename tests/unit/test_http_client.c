@@ -186,6 +186,34 @@ static void test_post_echo_headers(void **state)
     close_client(c);
 }
 
+/* A body is copied unless body_kept: the copied one may change right after
+ * the call, the kept one is sent from the caller's bytes. */
+static void test_body_copied_or_kept(void **state)
+{
+    (void)state;
+    tycho_http_client_t *c = tycho_http_client_new(&loop, NULL);
+    assert_non_null(c);
+    char copied[] = "copied-1", kept[] = "kept-2";
+    tycho_http_request_t a = {
+        .method = "POST", .url = url("/echo"), .body = copied, .body_len = strlen(copied)};
+    tycho_http_request_t b = {.method = "POST",
+                              .url = url("/echo"),
+                              .body = kept,
+                              .body_len = strlen(kept),
+                              .body_kept = 1};
+    result_t ra = {0}, rb = {0};
+    outstanding += 2;
+    assert_int_equal(tycho_http_request(c, &a, on_done, &ra, NULL), 0);
+    assert_int_equal(tycho_http_request(c, &b, on_done, &rb, NULL), 0);
+    memset(copied, 'x', strlen(copied)); /* the request has its own copy */
+    run();
+    assert_int_equal(ra.status, 200);
+    assert_int_equal(rb.status, 200);
+    assert_non_null(strstr(ra.body, "\"body\": \"copied-1\""));
+    assert_non_null(strstr(rb.body, "\"body\": \"kept-2\""));
+    close_client(c);
+}
+
 static void test_concurrent_and_reuse(void **state)
 {
     (void)state;
@@ -370,10 +398,15 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_post_echo_headers),  cmocka_unit_test(test_concurrent_and_reuse),
-        cmocka_unit_test(test_default_pool_reuse), cmocka_unit_test(test_timeout),
-        cmocka_unit_test(test_size_cap),           cmocka_unit_test(test_refused_and_reset),
-        cmocka_unit_test(test_cancel_and_close),   cmocka_unit_test(test_close_from_callback),
+        cmocka_unit_test(test_post_echo_headers),
+        cmocka_unit_test(test_body_copied_or_kept),
+        cmocka_unit_test(test_concurrent_and_reuse),
+        cmocka_unit_test(test_default_pool_reuse),
+        cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_size_cap),
+        cmocka_unit_test(test_refused_and_reset),
+        cmocka_unit_test(test_cancel_and_close),
+        cmocka_unit_test(test_close_from_callback),
     };
     return cmocka_run_group_tests(tests, start_server, stop_server);
 }
