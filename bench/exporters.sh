@@ -22,6 +22,8 @@
 #   TYCHO_BIN=build-bench/tycho (default; bench/run builds it)
 #   RESULTS=bench/results (raw wrk output and a summary under raw/exporters/)
 #   RECEIVER=sink (default) or node
+#   ON_ENV='OTEL_TRACES_SAMPLER=traceidratio OTEL_TRACES_SAMPLER_ARG=0.1' (more
+#     environment for the on server only: what another configuration costs)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
@@ -70,7 +72,7 @@ start_tycho() { # name env... ; sets ${name}_URL and ${name}_ADMIN (stdout, the 
   shift
   port=$(free_port)
   aport=$(free_port)
-  spawn /dev/null env "$@" OTEL_TRACES_SAMPLER=always_on TYCHO_RELOAD=off \
+  spawn /dev/null env OTEL_TRACES_SAMPLER=always_on TYCHO_RELOAD=off "$@" \
     taskset -c "$SERVER_CPU" "$BIN" serve --workers 1 --routes "$ROUTES" \
     --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$aport" --data-dir "$WORK/data-$name"
   printf -v "${name}_PID" '%s' "$SPAWNED"
@@ -80,8 +82,9 @@ start_tycho() { # name env... ; sets ${name}_URL and ${name}_ADMIN (stdout, the 
 }
 off_URL="" off_ADMIN="" off_PID="" on_URL="" on_ADMIN="" on_PID=""
 start_tycho off
+# shellcheck disable=SC2086 # ON_ENV: words, each a NAME=value
 start_tycho on OTEL_EXPORTER_OTLP_ENDPOINT="$RCV" TYCHO_REMOTE_WRITE_URL="$RCV/api/v1/write" \
-  TYCHO_REMOTE_WRITE_INTERVAL=1 TYCHO_LOKI_URL="$RCV/loki/api/v1/push"
+  TYCHO_REMOTE_WRITE_INTERVAL=1 TYCHO_LOKI_URL="$RCV/loki/api/v1/push" ${ON_ENV:-}
 exporters() { # ADMIN-URL: what each enabled exporter sent and dropped
   curl -sf "$1/-/status" | "$PY" -c '
 import json, sys
@@ -127,7 +130,7 @@ measured_run() { # subject run url pid: run_wrk, plus each thread's CPU us per r
 for url in "$off_URL" "$on_URL"; do taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d1s "$url" >/dev/null; done
 sleep 1
 log "load: $(cut -d' ' -f1-3 /proc/loadavg); GET $URL_PATH ($ROUTES), $PAIRS pairs of ${DURATION}s, $CONNECTIONS connections," \
-  "servers on CPU $SERVER_CPU, wrk and receiver on CPU $CLIENT_CPU"
+  "servers on CPU $SERVER_CPU, wrk and receiver on CPU $CLIENT_CPU${ON_ENV:+; on server also: $ON_ENV}"
 for i in $(seq 1 "$PAIRS"); do
   measured_run off "$i" "$off_URL" "$off_PID"
   sleep 1 # the on server's queues drain before the next run
