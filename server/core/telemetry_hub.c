@@ -1,19 +1,17 @@
 #include "core/telemetry_hub.h"
 
 #include "core/log.h"
+#include "core/wakeup.h"
 #include "exporters/export_config.h"
 #include "exporters/exporters.h"
 #include "telemetry/logsink.h"
 #include "telemetry/process_metrics.h"
 #include "telemetry/prometheus_text.h"
 
-#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #define SPAN_RING_CAPACITY 4096 /* 16 wake-ups' worth (TYCHO_HUB_WAKE_EVERY) */
 #define DRAIN_INTERVAL_MS 50    /* the longest a span waits in its ring */
@@ -37,13 +35,7 @@ struct tycho_hub {
     atomic_int spans_wanted; /* 0 once start found no consumer for spans */
     /* telemetry thread */
     uv_loop_t *loop;
-    /* The workers' wake-up: an eventfd they write to (open from new to free)
-     * and its poll. Not a uv_async_t: on a core shared with the worker, the
-     * telemetry thread woken by uv_async_send's write ran before the worker
-     * finished the call and spun in libuv (up to ~1000 pause instructions,
-     * then a yield) on every wake-up. */
-    int wake_fd;
-    uv_poll_t wake_poll;
+    tycho_wakeup_t wake; /* the workers': spans to drain (signalled from new to free) */
     uv_timer_t timer;
     int started;
     tycho_exporters_t *exporters; /* telemetry thread; NULL when none could start */
@@ -129,7 +121,7 @@ tycho_hub_t *tycho_hub_new(const tycho_config_t *cfg, int nworkers, char *err, s
 {
     tycho_hub_t *h = calloc(1, sizeof *h);
     if (!h) return snprintf(err, errlen, "out of memory"), NULL;
-    h->wake_fd = -1;
+    h->wake.fd = -1;
     h->nworkers = nworkers;
     h->nshards = (unsigned)nworkers + 1;
     h->access_log = cfg->access_log;
@@ -150,8 +142,9 @@ tycho_hub_t *tycho_hub_new(const tycho_config_t *cfg, int nworkers, char *err, s
         free(h);
         return NULL;
     }
-    if ((h->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
-        snprintf(err, errlen, "telemetry wake-up eventfd: %s", strerror(errno));
+    int rc = tycho_wakeup_init(&h->wake);
+    if (rc) {
+        snprintf(err, errlen, "telemetry wake-up eventfd: %s", strerror(-rc));
         free(h);
         return NULL;
     }
@@ -200,7 +193,7 @@ void tycho_hub_free(tycho_hub_t *h)
     tycho_dropcount_free(h->drops);
     tycho_metrics_free(h->reg);
     tycho_buf_free(&h->scratch);
-    if (h->wake_fd >= 0) close(h->wake_fd);
+    tycho_wakeup_free(&h->wake);
     free(h);
 }
 
@@ -248,11 +241,8 @@ int tycho_hub_access_log(const tycho_hub_t *h)
 
 void tycho_hub_span_pushed(tycho_hub_t *h, int worker_id)
 {
-    if (h->started && tycho_ring_pushed(h->rings[worker_id]) % TYCHO_HUB_WAKE_EVERY == 0) {
-        uint64_t one = 1;
-        ssize_t r = write(h->wake_fd, &one, sizeof one);
-        (void)r; /* EAGAIN: the counter is full, the fd readable anyway */
-    }
+    if (h->started && tycho_ring_pushed(h->rings[worker_id]) % TYCHO_HUB_WAKE_EVERY == 0)
+        tycho_wakeup_signal(&h->wake);
 }
 
 /* Spans go to the OTLP exporter when one is configured; the debug stdout
@@ -278,15 +268,9 @@ static void drain_spans(tycho_hub_t *h)
             handle_span(h, p);
 }
 
-static void on_wake(uv_poll_t *p, int status, int events)
+static void on_wake(void *ud)
 {
-    (void)status;
-    (void)events;
-    tycho_hub_t *h = p->data;
-    uint64_t n;
-    ssize_t r = read(h->wake_fd, &n, sizeof n);
-    (void)r; /* EAGAIN: already reset */
-    drain_spans(h);
+    drain_spans(ud);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -315,13 +299,8 @@ static void start_exporters(tycho_hub_t *h)
 int tycho_hub_start(tycho_hub_t *h, uv_loop_t *loop)
 {
     h->loop = loop;
-    int rc = uv_poll_init(loop, &h->wake_poll, h->wake_fd);
+    int rc = tycho_wakeup_start(&h->wake, loop, on_wake, h);
     if (rc) return rc;
-    h->wake_poll.data = h;
-    if ((rc = uv_poll_start(&h->wake_poll, UV_READABLE, on_wake)) != 0) {
-        uv_close((uv_handle_t *)&h->wake_poll, NULL);
-        return rc;
-    }
     uv_timer_init(loop, &h->timer);
     h->timer.data = h;
     uv_timer_start(&h->timer, on_timer, DRAIN_INTERVAL_MS, DRAIN_INTERVAL_MS);
@@ -341,8 +320,7 @@ static void stop_logs(tycho_hub_t *h)
     tycho_logsink_flush(h->logsink, 2000);
     tycho_logsink_stop(h->logsink);
     tycho_log_set_sink(NULL, NULL);
-    uv_poll_stop(&h->wake_poll);
-    uv_close((uv_handle_t *)&h->wake_poll, NULL);
+    tycho_wakeup_stop(&h->wake);
     uv_close((uv_handle_t *)&h->timer, NULL);
 }
 

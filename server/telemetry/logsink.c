@@ -2,6 +2,7 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/wakeup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +39,8 @@ struct producer {
     atomic_uint_fast64_t pushed;                     /* lines produced: producer */
     atomic_uint_fast64_t dropped[TYCHO_DROP_COUNT_]; /* producer */
     size_t head_cache;
+    size_t woke_head; /* head when this ring last woke the consumer (woke set) */
+    bool woke;
     alignas(64) atomic_int ready; /* buf allocated, owner set */
     pthread_t owner;
     char *buf;
@@ -61,8 +64,9 @@ struct tycho_logsink {
     atomic_uint_fast64_t consumer_dropped[TYCHO_DROP_COUNT_]; /* write_error, shutdown */
     uv_loop_t *loop;
     uv_timer_t timer;
+    tycho_wakeup_t wake; /* a ring past half full: drain now, not at the next tick */
     uv_poll_t poll;
-    bool started, poll_ok, polling, timer_init;
+    bool started, poll_ok, polling;
     int saved_flags;
     unsigned interval;
     char *batch;
@@ -109,6 +113,10 @@ tycho_logsink_t *tycho_logsink_new(const tycho_logsink_opts_t *opts)
     s->gen = atomic_fetch_add(&g_gen, 1);
     atomic_flag_clear(&s->shared_busy);
     s->interval = s->o.poll_min_ms;
+    if (tycho_wakeup_init(&s->wake) != 0) {
+        free(s);
+        return NULL;
+    }
 
     tycho_buf_t b = TYCHO_BUF_INIT;
     const char *svc = s->o.service ? s->o.service : "tycho";
@@ -146,6 +154,7 @@ void tycho_logsink_free(tycho_logsink_t *s)
     free(s->prods);
     free(s->batch);
     free(s->service_json);
+    tycho_wakeup_free(&s->wake);
     free(s);
 }
 
@@ -218,6 +227,21 @@ static void count_drop(struct producer *p, tycho_drop_reason_t r)
     atomic_store_explicit(&p->dropped[r], v + 1, memory_order_relaxed);
 }
 
+/* A ring past half full wakes the consumer now: an idle sink polls only
+ * every poll_max_ms, and a burst can fill a ring sooner than that. Once per
+ * head position, so a consumer busy elsewhere gets one signal, not one a
+ * line; below half (the steady state) it costs a compare, or a load of head
+ * while the cached one is stale. */
+static void wake_if_filling(tycho_logsink_t *s, struct producer *p, size_t tail)
+{
+    if (tail - p->head_cache < p->cap / 2) return;
+    p->head_cache = atomic_load_explicit(&p->head, memory_order_acquire);
+    if (tail - p->head_cache < p->cap / 2 || (p->woke && p->woke_head == p->head_cache)) return;
+    p->woke = true;
+    p->woke_head = p->head_cache;
+    tycho_wakeup_signal(&s->wake);
+}
+
 void tycho_logsink_write(const char *line, size_t len, const tycho_log_meta_t *meta, void *ud)
 {
     tycho_logsink_t *s = ud;
@@ -251,6 +275,7 @@ void tycho_logsink_write(const char *line, size_t len, const tycho_log_meta_t *m
     atomic_store_explicit(&p->tail, t + hdr + rec, memory_order_release);
     uint64_t pushed = atomic_load_explicit(&p->pushed, memory_order_relaxed);
     atomic_store_explicit(&p->pushed, pushed + 1, memory_order_relaxed);
+    wake_if_filling(s, p, t + hdr + rec);
 out:
     if (shared) atomic_flag_clear_explicit(&s->shared_busy, memory_order_release);
 }
@@ -534,19 +559,30 @@ static void arm(tycho_logsink_t *s)
     uv_timer_start(&s->timer, tick, 0, 0);
 }
 
+/* A producer's ring is filling: drain now, unless the output is what holds
+ * the lines back (the poll for it re-arms the timer). */
+static void on_wake(void *ud)
+{
+    tycho_logsink_t *s = ud;
+    if (s->started && !s->polling) arm(s);
+}
+
 int tycho_logsink_start(tycho_logsink_t *s, uv_loop_t *loop)
 {
     s->loop = loop;
     int fl = fcntl(s->o.fd, F_GETFL);
     if (fl < 0) return uv_translate_sys_error(errno);
     s->saved_flags = fl;
+    int rc = tycho_wakeup_start(&s->wake, loop, on_wake, s);
+    if (rc) return rc;
     /* Shared with whoever else holds this open file (a terminal, a parent's
      * pipe): restored by stop. */
-    if (!(fl & O_NONBLOCK) && fcntl(s->o.fd, F_SETFL, fl | O_NONBLOCK) < 0)
-        return uv_translate_sys_error(errno);
-    int rc = uv_timer_init(loop, &s->timer);
-    if (rc) return rc;
-    s->timer_init = true;
+    if (!(fl & O_NONBLOCK) && fcntl(s->o.fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        rc = uv_translate_sys_error(errno);
+        tycho_wakeup_stop(&s->wake);
+        return rc;
+    }
+    uv_timer_init(loop, &s->timer); /* cannot fail */
     s->timer.data = s;
     /* Regular files cannot be polled (and never return EAGAIN). */
     s->poll_ok = uv_poll_init(loop, &s->poll, s->o.fd) == 0;
@@ -615,5 +651,6 @@ void tycho_logsink_stop(tycho_logsink_t *s)
         uv_poll_stop(&s->poll);
         uv_close((uv_handle_t *)&s->poll, NULL);
     }
+    tycho_wakeup_stop(&s->wake);
     if (!(s->saved_flags & O_NONBLOCK)) fcntl(s->o.fd, F_SETFL, s->saved_flags);
 }

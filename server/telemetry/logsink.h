@@ -3,7 +3,9 @@
  * logger's description of it) into that thread's own bounded byte ring and
  * returns, never waiting (a full ring
  * drops the line and counts it). The telemetry thread drains every ring to
- * the (O_NONBLOCK) output with write(2) and uv_poll; if the output is slow,
+ * the (O_NONBLOCK) output with write(2) and uv_poll, on a timer (every 2 ms
+ * while busy, up to poll_max_ms when idle) and as soon as a ring passes half
+ * full; if the output is slow,
  * producers drop, and once it recovers one line reports how many were lost.
  * Lines are written whole: never torn, never interleaved. */
 #ifndef TYCHO_TELEMETRY_LOGSINK_H
@@ -30,7 +32,7 @@ typedef struct tycho_logsink_opts {
 
 typedef struct tycho_logsink tycho_logsink_t;
 
-/* NULL on ENOMEM. opts may be NULL (all defaults). */
+/* NULL on ENOMEM (or no eventfd to be had). opts may be NULL (all defaults). */
 tycho_logsink_t *tycho_logsink_new(const tycho_logsink_opts_t *opts);
 /* On the telemetry thread: sets the output O_NONBLOCK (restored by stop) and
  * starts draining on loop. 0 or a negative uv error. */

@@ -1,4 +1,5 @@
-/* logsink: whole lines through the byte rings, wraparound, drops, flush. */
+/* logsink: whole lines through the byte rings, wraparound, drops, flush,
+ * the wake-up of a filling ring. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -309,6 +310,78 @@ static void test_tap_meta(void **state)
     close(fd);
 }
 
+/* The loop of test_wake_on_filling, on its own thread until stop_async. */
+struct consumer {
+    uv_loop_t loop;
+    uv_async_t stop_async;
+    tycho_logsink_t *s;
+};
+
+static void on_stop(uv_async_t *a)
+{
+    struct consumer *c = a->data;
+    tycho_logsink_stop(c->s);
+    uv_close((uv_handle_t *)a, NULL);
+}
+
+static void *run_consumer(void *p)
+{
+    struct consumer *c = p;
+    uv_run(&c->loop, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+/* A sink idle long enough to poll only once a second still drains a ring
+ * that fills within milliseconds: a producer past half full wakes it. */
+static void test_wake_on_filling(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    struct reader rd = {.fd = fds[0]};
+    pthread_t rt, ct;
+    pthread_create(&rt, NULL, read_all, &rd);
+    tycho_logsink_opts_t o = {
+        .fd = fds[1], .producer_bytes = 64 * 1024, .poll_min_ms = 1000, .poll_max_ms = 1000};
+    struct consumer c = {.s = tycho_logsink_new(&o)};
+    assert_non_null(c.s);
+    uv_loop_init(&c.loop);
+    uv_async_init(&c.loop, &c.stop_async, on_stop);
+    c.stop_async.data = &c;
+    assert_int_equal(tycho_logsink_start(c.s, &c.loop), 0);
+    pthread_create(&ct, NULL, run_consumer, &c);
+    usleep(50 * 1000); /* the first (empty) tick is over: the next is a second away */
+
+    /* 400 KiB, six rings' worth, in about 0.1 s: 5 KiB every 1.25 ms */
+    char line[128];
+    uint64_t t0 = now_ms();
+    for (int i = 0; i < 4000; i++) {
+        int n = snprintf(line, sizeof line, "{\"i\":%05d,\"pad\":\"%80s\"}\n", i, "");
+        tycho_logsink_write(line, (size_t)n, NULL, c.s);
+        if (i % 50 == 49) usleep(1250);
+    }
+    uint64_t took = now_ms() - t0;
+    uv_async_send(&c.stop_async);
+    pthread_join(ct, NULL);
+    assert_int_equal(tycho_logsink_flush(c.s, 2000), 0);
+    assert_true(took < 1000); /* else the timer alone could have drained it */
+    assert_int_equal(tycho_logsink_dropped(c.s, TYCHO_DROP_QUEUE_FULL), 0);
+    tycho_logsink_free(c.s);
+    uv_run(&c.loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&c.loop), 0);
+    close(fds[1]);
+    pthread_join(rt, NULL);
+    close(fds[0]);
+    char *p = rd.data;
+    for (int i = 0; i < 4000; i++) {
+        int n = snprintf(line, sizeof line, "{\"i\":%05d,\"pad\":\"%80s\"}\n", i, "");
+        if (strncmp(p, line, (size_t)n) != 0) fail_msg("line %d missing or out of order", i);
+        p += n;
+    }
+    assert_string_equal(p, "");
+    free(rd.data);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -318,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_flush_deadline),
         cmocka_unit_test(test_more_threads_than_slots),
         cmocka_unit_test(test_tap_meta),
+        cmocka_unit_test(test_wake_on_filling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
