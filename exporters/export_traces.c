@@ -30,14 +30,15 @@ static size_t queued(const export_pipe_t *p)
 }
 
 /* The request for spans into body (empty): OTLP protobuf, gzipped when
- * OTEL_EXPORTER_OTLP_COMPRESSION=gzip (encoded into t->gz first, kept for
- * the next batch). */
+ * OTEL_EXPORTER_OTLP_COMPRESSION=gzip (encoded into t->gz first; it and the
+ * compressor, made at the first such batch, are kept for the next). */
 static int encode(traces_pipe_t *t, tycho_span_t *const *spans, size_t n, tycho_buf_t *body)
 {
     if (!t->base.e->cfg.traces.gzip) return tycho_otlp_encode_traces(&t->resource, spans, n, body);
+    if (!t->gzip && !(t->gzip = tycho_export_gzip_new())) return -ENOMEM;
     tycho_buf_reset(&t->gz);
     int rc = tycho_otlp_encode_traces(&t->resource, spans, n, &t->gz);
-    if (rc == 0) rc = tycho_export_gzip(t->gz.data, t->gz.len, body);
+    if (rc == 0) rc = tycho_export_gzip(t->gzip, t->gz.data, t->gz.len, body);
     return rc;
 }
 
@@ -99,6 +100,8 @@ static void destroy(export_pipe_t *p)
     while (t->n)
         tycho_span_free(pop(t));
     tycho_buf_free(&t->gz);
+    tycho_export_gzip_free(t->gzip);
+    t->gzip = NULL;
     free(t->q);
     t->q = NULL;
     if (t->ecs) tycho_ecs_fetch_free(t->ecs);

@@ -13,6 +13,7 @@
 #include "aws/credentials.h"
 #include "exporters/export_config.h"
 #include "exporters/export_fifo.h"
+#include "exporters/export_gzip.h"
 #include "exporters/export_sender.h"
 #include "exporters/exporters.h"
 #include "net/http_client.h"
@@ -57,7 +58,8 @@ typedef struct traces_pipe {
     export_pipe_t base;
     tycho_span_t **q;
     size_t cap, head, n;
-    tycho_buf_t gz; /* the body before gzip, when OTLP compression is on */
+    tycho_buf_t gz;            /* the body before gzip, when OTLP compression is on */
+    tycho_export_gzip_t *gzip; /* its compressor (NULL until the first) */
     tycho_export_kvs_t resource;
     int resource_ready;
     struct tycho_ecs_fetch *ecs;

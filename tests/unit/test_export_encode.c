@@ -4,7 +4,9 @@
  * (line reading, streams, order, metadata, protobuf and JSON bodies) and the
  * UTF-8 clean-up they share. The bodies are decoded back with protobuf-c
  * and snappy here; the independent decoders live in tests/exporters/. */
+#include "aws/client.h"
 #include "exporters/export_arena.h"
+#include "exporters/export_gzip.h"
 #include "exporters/export_snappy.h"
 #include "exporters/loki_encode.h"
 #include "exporters/otlp_encode.h"
@@ -12,6 +14,7 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <libdeflate.h>
 #include <setjmp.h>
 #include <snappy-c.h>
 #include <stdarg.h>
@@ -1055,6 +1058,52 @@ static void test_loki_encode(void **state)
     tycho_export_kvs_free(&labels);
 }
 
+/* gzip: an RFC 1952 member (magic, deflate, the CRC-32 and size of the
+ * input, checked with tycho's own CRC), appended after what out held; a
+ * compressor serves body after body; an empty body is a valid member too. */
+static void test_gzip(void **state)
+{
+    (void)state;
+    tycho_export_gzip_t *g = tycho_export_gzip_new();
+    assert_non_null(g);
+    struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+    assert_non_null(d);
+    size_t n = 200000;
+    char *in = malloc(n), *back = malloc(n);
+    for (size_t i = 0; i < n; i++) /* spans-like: repeats, with some noise */
+        in[i] = (char)("http.request.method GET url.path /hello "[i % 40] ^ (i % 997 == 0));
+    for (int round = 0; round < 3; round++) {
+        size_t len = round == 2 ? 0 : n >> round;
+        tycho_buf_t out = TYCHO_BUF_INIT;
+        tycho_buf_puts(&out, "prefix");
+        assert_int_equal(tycho_export_gzip(g, in, len, &out), 0);
+        const unsigned char *m = (const unsigned char *)out.data + 6;
+        size_t mlen = out.len - 6;
+        assert_memory_equal(out.data, "prefix", 6);
+        assert_true(mlen >= 18 && (len == 0 || mlen < len / 5));
+        assert_int_equal(m[0], 0x1f);
+        assert_int_equal(m[1], 0x8b);
+        assert_int_equal(m[2], 8); /* deflate */
+        const unsigned char *tr = m + mlen - 8;
+        uint32_t crc =
+            (uint32_t)tr[0] | (uint32_t)tr[1] << 8 | (uint32_t)tr[2] << 16 | (uint32_t)tr[3] << 24;
+        uint32_t isize =
+            (uint32_t)tr[4] | (uint32_t)tr[5] << 8 | (uint32_t)tr[6] << 16 | (uint32_t)tr[7] << 24;
+        assert_int_equal(crc, tycho_aws_crc32(in, len));
+        assert_int_equal(isize, len);
+        size_t got = 0;
+        assert_int_equal(libdeflate_gzip_decompress(d, m, mlen, back, n, &got), LIBDEFLATE_SUCCESS);
+        assert_int_equal(got, len);
+        assert_memory_equal(back, in, len);
+        tycho_buf_free(&out);
+    }
+    libdeflate_free_decompressor(d);
+    tycho_export_gzip_free(g);
+    tycho_export_gzip_free(NULL);
+    free(in);
+    free(back);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1065,7 +1114,7 @@ int main(void)
         cmocka_unit_test(test_remote_write), cmocka_unit_test(test_loki_time),
         cmocka_unit_test(test_loki_entry),   cmocka_unit_test(test_loki_logger_lines),
         cmocka_unit_test(test_loki_encode),  cmocka_unit_test(test_loki_wire_edges),
-        cmocka_unit_test(test_loki_lengths),
+        cmocka_unit_test(test_loki_lengths), cmocka_unit_test(test_gzip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
