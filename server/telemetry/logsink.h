@@ -3,7 +3,7 @@
  * logger's description of it) into that thread's own bounded byte ring and
  * returns, never waiting (a full ring
  * drops the line and counts it). The telemetry thread drains every ring to
- * the (O_NONBLOCK) output with write(2) and uv_poll, on a timer (every 2 ms
+ * the (O_NONBLOCK) output with write(2) and uv_poll, on a timer (every 8 ms
  * while busy, up to poll_max_ms when idle) and as soon as a ring passes half
  * full; if the output is slow,
  * producers drop, and once it recovers one line reports how many were lost.
@@ -25,8 +25,8 @@ typedef struct tycho_logsink_opts {
     unsigned max_producers;      /* threads with their own ring; default 64, then a shared one */
     size_t max_line;             /* longer lines are dropped (too_large); default 64 KiB */
     unsigned report_interval_ms; /* at most one drop report per interval; default 1000 */
-    unsigned poll_min_ms;        /* drain period while busy; default 2 */
-    unsigned poll_max_ms;        /* drain period when idle; default 20 */
+    unsigned poll_min_ms;        /* drain period while busy; default 8 */
+    unsigned poll_max_ms;        /* drain period when idle; default 10 x poll_min_ms */
     const char *service;         /* "service" of the drop report line; default "tycho" */
 } tycho_logsink_opts_t;
 
