@@ -109,7 +109,8 @@ tycho_logsink_t *tycho_logsink_new(const tycho_logsink_opts_t *opts)
     if (!s->o.max_line) s->o.max_line = 64 * 1024;
     if (!s->o.report_interval_ms) s->o.report_interval_ms = 1000;
     if (!s->o.poll_min_ms) s->o.poll_min_ms = 8;
-    if (s->o.poll_max_ms < s->o.poll_min_ms) s->o.poll_max_ms = s->o.poll_min_ms * 10;
+    if (!s->o.poll_max_ms) s->o.poll_max_ms = 20;
+    if (s->o.poll_max_ms < s->o.poll_min_ms) s->o.poll_max_ms = s->o.poll_min_ms;
     s->gen = atomic_fetch_add(&g_gen, 1);
     atomic_flag_clear(&s->shared_busy);
     s->interval = s->o.poll_min_ms;

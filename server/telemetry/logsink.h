@@ -26,7 +26,7 @@ typedef struct tycho_logsink_opts {
     size_t max_line;             /* longer lines are dropped (too_large); default 64 KiB */
     unsigned report_interval_ms; /* at most one drop report per interval; default 1000 */
     unsigned poll_min_ms;        /* drain period while busy; default 8 */
-    unsigned poll_max_ms;        /* drain period when idle; default 10 x poll_min_ms */
+    unsigned poll_max_ms;        /* drain period when idle; default 20 (at least poll_min_ms) */
     const char *service;         /* "service" of the drop report line; default "tycho" */
 } tycho_logsink_opts_t;
 

@@ -51,6 +51,17 @@ has() {
         [ -n "$(jget "$BODY" "$f")" ] || { echo "  missing $f in $BODY"; return 1; }
     done
 }
+# logged: the log is written by the telemetry thread within ~20 ms of the
+# line, so look again for up to 2 s before failing
+logged() {
+    local i
+    for ((i = 0; i < 40; i++)); do
+        grep -q "$1" "$LOG" && return 0
+        sleep 0.05
+    done
+    echo "  no line matching $1 in the log"
+    return 1
+}
 is() { [ "$(jget "$BODY" "$1")" = "$2" ] || { echo "  $1 is '$(jget "$BODY" "$1")', not '$2': $BODY"; return 1; }; }
 
 start routes || exit 1
@@ -102,7 +113,7 @@ for m in 'user_actions_total{action="visit"}' 'user_actions_total{action="workfl
     'dynamodb_operations_total{operation="PutItem",status="success"}' 'tycho_sqs_consumer_processed_total{queue="tycho-messages"}'; do
     check "admin /metrics has $m" grep -qF "$m" <<<"$metrics"
 done
-check "the access log names the route pattern" grep -q '"route":"/get-data/:id"' "$LOG"
+check "the access log names the route pattern" logged '"route":"/get-data/:id"'
 stop
 
 # Edit a route while tycho runs: the next request is served by the new code.
@@ -117,7 +128,7 @@ for ((i = 0; i < 100; i++)); do
     sleep 0.05
 done
 check "after the edit: Hello again!, without a restart" is message "Hello again!"
-check "the reload is logged" grep -q '"msg":"routes reloaded"' "$LOG"
+check "the reload is logged" logged '"msg":"routes reloaded"'
 sed -i 's/return { message = "Hello again!"/return { message = /' "$TEST_TMP/routes/index.lua"
 sleep 1
 req GET /
