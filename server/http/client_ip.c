@@ -11,6 +11,26 @@ static int valid_ip(const char *s)
     return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
+/* req's header called name when its peer is a trusted proxy (the header is
+ * then the proxy's word, not the client's), else NULL. */
+static const tycho_slice_t *proxy_header(const tycho_config_t *cfg, const tycho_request_t *req,
+                                         const char *name)
+{
+    if (!cfg || cfg->ntrusted_proxies == 0) return NULL;
+    const tycho_slice_t *h = tycho_request_header(req, name);
+    if (!h || !tycho_config_is_trusted_proxy(cfg, req->peer_ip ? req->peer_ip : "")) return NULL;
+    return h;
+}
+
+/* The list entry p[*a..*b) without the spaces and tabs around it. */
+static void trim_ows(const char *p, size_t *a, size_t *b)
+{
+    while (*a < *b && (p[*a] == ' ' || p[*a] == '\t'))
+        ++*a;
+    while (*b > *a && (p[*b - 1] == ' ' || p[*b - 1] == '\t'))
+        --*b;
+}
+
 void tycho_client_ip(const tycho_config_t *cfg, const tycho_request_t *req,
                      char out[TYCHO_CLIENT_IP_MAX])
 {
@@ -20,9 +40,8 @@ void tycho_client_ip(const tycho_config_t *cfg, const tycho_request_t *req,
     size_t n = strnlen(peer, TYCHO_CLIENT_IP_MAX - 1);
     memcpy(out, peer, n);
     out[n] = '\0';
-    if (!cfg || cfg->ntrusted_proxies == 0) return;
-    const tycho_slice_t *xff = tycho_request_header(req, "X-Forwarded-For");
-    if (!xff || !tycho_config_is_trusted_proxy(cfg, peer)) return;
+    const tycho_slice_t *xff = proxy_header(cfg, req, "X-Forwarded-For");
+    if (!xff) return;
     char ip[TYCHO_CLIENT_IP_MAX];
     size_t end = xff->n;
     for (;;) {
@@ -30,10 +49,7 @@ void tycho_client_ip(const tycho_config_t *cfg, const tycho_request_t *req,
         while (start > 0 && xff->p[start - 1] != ',')
             start--;
         size_t a = start, b = end;
-        while (a < b && (xff->p[a] == ' ' || xff->p[a] == '\t'))
-            a++;
-        while (b > a && (xff->p[b - 1] == ' ' || xff->p[b - 1] == '\t'))
-            b--;
+        trim_ows(xff->p, &a, &b);
         if (b == a || b - a >= sizeof ip) return;
         memcpy(ip, xff->p + a, b - a);
         ip[b - a] = '\0';
@@ -46,16 +62,11 @@ void tycho_client_ip(const tycho_config_t *cfg, const tycho_request_t *req,
 
 const char *tycho_client_scheme(const tycho_config_t *cfg, const tycho_request_t *req)
 {
-    if (!cfg || cfg->ntrusted_proxies == 0) return "http";
-    const tycho_slice_t *proto = tycho_request_header(req, "X-Forwarded-Proto");
-    if (!proto || !tycho_config_is_trusted_proxy(cfg, req->peer_ip ? req->peer_ip : ""))
-        return "http";
+    const tycho_slice_t *proto = proxy_header(cfg, req, "X-Forwarded-Proto");
+    if (!proto) return "http";
     size_t a = 0, b = 0;
     while (b < proto->n && proto->p[b] != ',')
         b++;
-    while (a < b && (proto->p[a] == ' ' || proto->p[a] == '\t'))
-        a++;
-    while (b > a && (proto->p[b - 1] == ' ' || proto->p[b - 1] == '\t'))
-        b--;
+    trim_ows(proto->p, &a, &b);
     return b - a == 5 && strncasecmp(proto->p + a, "https", 5) == 0 ? "https" : "http";
 }
