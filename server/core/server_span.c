@@ -79,6 +79,16 @@ static void set_server(tycho_span_t *s, const tycho_request_t *r, const char *sc
     if (port > 0) tycho_span_set_key(s, TYCHO_KEY_SERVER_PORT, TYCHO_AV_INT(port));
 }
 
+void tycho_http_span_method(tycho_span_t *s, const char *m, size_t n, int known)
+{
+    if (known) {
+        tycho_span_set_key(s, TYCHO_KEY_HTTP_REQUEST_METHOD, TYCHO_AV_UTF8N(m, n));
+        return;
+    }
+    tycho_span_set_key(s, TYCHO_KEY_HTTP_REQUEST_METHOD, TYCHO_AV_UTF8N("_OTHER", 6));
+    tycho_span_set_key(s, TYCHO_KEY_HTTP_REQUEST_METHOD_ORIGINAL, TYCHO_AV_STRN(m, n));
+}
+
 void tycho_server_span_request(tycho_span_t *s, const tycho_config_t *cfg, const tycho_request_t *r,
                                const char *route, const char *client_ip)
 {
@@ -89,16 +99,8 @@ void tycho_server_span_request(tycho_span_t *s, const tycho_config_t *cfg, const
         name_into(name, sizeof name, m, route);
         tycho_span_set_name(s, name);
     }
-    /* method (when known), scheme, client address, version and request id:
-     * ASCII by construction */
-    if (known) {
-        tycho_span_set_key(s, TYCHO_KEY_HTTP_REQUEST_METHOD,
-                           TYCHO_AV_UTF8N(r->method.p, r->method.n));
-    } else {
-        tycho_span_set_key(s, TYCHO_KEY_HTTP_REQUEST_METHOD, TYCHO_AV_UTF8N("_OTHER", 6));
-        tycho_span_set_key(s, TYCHO_KEY_HTTP_REQUEST_METHOD_ORIGINAL,
-                           TYCHO_AV_STRN(r->method.p, r->method.n));
-    }
+    tycho_http_span_method(s, r->method.p, r->method.n, known);
+    /* scheme, client address, version and request id: ASCII by construction */
     const char *scheme = tycho_client_scheme(cfg, r);
     tycho_span_set_key(s, TYCHO_KEY_URL_SCHEME, TYCHO_AV_UTF8N(scheme, strlen(scheme)));
     tycho_span_set_key(s, TYCHO_KEY_URL_PATH, TYCHO_AV_STRN(r->path.p, r->path.n));

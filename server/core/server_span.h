@@ -26,6 +26,11 @@ void tycho_server_span_name(char *out, size_t cap, const tycho_request_t *r, con
 void tycho_server_span_request(tycho_span_t *s, const tycho_config_t *cfg, const tycho_request_t *r,
                                const char *route, const char *client_ip);
 
+/* http.request.method of an HTTP span, server or client, for the sent
+ * method m (n bytes; known: tycho_http_known_method's answer): m itself,
+ * or "_OTHER" with m in http.request.method_original. */
+void tycho_http_span_method(tycho_span_t *s, const char *m, size_t n, int known);
+
 /* The response's status, or, for status 0, a request that ended without one
  * for the reason error_type. */
 void tycho_server_span_response(tycho_span_t *s, int status, const char *error_type);

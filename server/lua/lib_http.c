@@ -9,6 +9,7 @@
  * hosts), records a CLIENT span and
  * tycho_http_client_request_duration_seconds{host,status_class}. */
 #include "core/buf.h"
+#include "core/server_span.h"
 #include "http/known_method.h"
 #include "lua/async.h"
 #include "lua/libs.h"
@@ -334,17 +335,14 @@ static int l_request(lua_State *L)
         uint8_t span_id[8];
         memcpy(span_id, parent.parent_span_id, 8);
         tycho_obs_t *o = tycho_obs_current();
-        int known = tycho_http_known_method(method, strlen(method));
         if (o && parent.trace->sampled) {
+            size_t mn = strlen(method);
+            int known = tycho_http_known_method(method, mn);
             h->span = tycho_obs_span_start(o, parent.trace, parent.parent_span_id,
                                            known ? method : "HTTP", TYCHO_SPAN_KIND_CLIENT);
             if (h->span) {
                 memcpy(span_id, h->span->span_id, 8);
-                tycho_span_set_attr(h->span, "http.request.method",
-                                    TYCHO_AV_STR(known ? method : "_OTHER"));
-                if (!known)
-                    tycho_span_set_attr(h->span, "http.request.method_original",
-                                        TYCHO_AV_STR(method));
+                tycho_http_span_method(h->span, method, mn, known);
                 tycho_span_set_attr(h->span, "url.full", TYCHO_AV_STR(h->url_full));
                 tycho_span_set_attr(h->span, "server.address", TYCHO_AV_STR(h->host));
                 tycho_span_set_attr(h->span, "server.port", TYCHO_AV_INT(h->port));
