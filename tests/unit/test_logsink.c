@@ -18,8 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A pipe for a sink to write to (fd[1]) and, once started, a thread that
+ * reads all of it from fd[0] into data until fd[1] is closed. */
 struct reader {
-    int fd;
+    int fd[2];
+    pthread_t th;
     char *data;
     size_t len, cap;
 };
@@ -32,12 +35,31 @@ static void *read_all(void *p)
             r->cap = r->cap ? r->cap * 2 : 1 << 20;
             r->data = realloc(r->data, r->cap);
         }
-        ssize_t n = read(r->fd, r->data + r->len, r->cap - r->len - 1);
+        ssize_t n = read(r->fd[0], r->data + r->len, r->cap - r->len - 1);
         if (n <= 0) break;
         r->len += (size_t)n;
     }
     r->data[r->len] = 0;
     return NULL;
+}
+
+static void reader_open(struct reader *r)
+{
+    *r = (struct reader){0};
+    assert_int_equal(pipe(r->fd), 0);
+}
+
+static void reader_start(struct reader *r)
+{
+    assert_int_equal(pthread_create(&r->th, NULL, read_all, r), 0);
+}
+
+/* Closes the write end and waits: data then holds everything written. */
+static void reader_finish(struct reader *r)
+{
+    close(r->fd[1]);
+    pthread_join(r->th, NULL);
+    close(r->fd[0]);
 }
 
 static uint64_t now_ms(void)
@@ -57,15 +79,13 @@ static void close_and_run(tycho_logsink_t *s, uv_loop_t *loop)
 static void test_roundtrip_wraparound(void **state)
 {
     (void)state;
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    struct reader rd = {.fd = fds[0]};
-    pthread_t th;
-    pthread_create(&th, NULL, read_all, &rd);
+    struct reader rd;
+    reader_open(&rd);
+    reader_start(&rd);
     uv_loop_t loop;
     uv_loop_init(&loop);
     /* A tiny ring: records wrap around its end all the time. */
-    tycho_logsink_opts_t o = {.fd = fds[1], .producer_bytes = 1024, .max_line = 600};
+    tycho_logsink_opts_t o = {.fd = rd.fd[1], .producer_bytes = 1024, .max_line = 600};
     tycho_logsink_t *s = tycho_logsink_new(&o);
     assert_non_null(s);
     assert_int_equal(tycho_logsink_start(s, &loop), 0);
@@ -84,9 +104,7 @@ static void test_roundtrip_wraparound(void **state)
         assert_int_equal(tycho_logsink_dropped(s, r), 0);
     close_and_run(s, &loop);
     uv_loop_close(&loop);
-    close(fds[1]);
-    pthread_join(th, NULL);
-    close(fds[0]);
+    reader_finish(&rd);
 
     char *p = rd.data;
     for (int i = 0; i < 5000; i++) {
@@ -102,11 +120,11 @@ static void test_roundtrip_wraparound(void **state)
 static void test_drops_and_report(void **state)
 {
     (void)state;
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
+    struct reader rd;
+    reader_open(&rd);
     uv_loop_t loop;
     uv_loop_init(&loop);
-    tycho_logsink_opts_t o = {.fd = fds[1],
+    tycho_logsink_opts_t o = {.fd = rd.fd[1],
                               .producer_bytes = 4096,
                               .max_line = 1000,
                               .report_interval_ms = 1,
@@ -130,9 +148,7 @@ static void test_drops_and_report(void **state)
     uint64_t full = tycho_logsink_dropped(s, TYCHO_DROP_QUEUE_FULL);
     assert_true(full > 10000);
     /* Now drain it: the report line comes first, then later lines whole. */
-    struct reader rd = {.fd = fds[0]};
-    pthread_t th;
-    pthread_create(&th, NULL, read_all, &rd);
+    reader_start(&rd);
     assert_int_equal(tycho_logsink_flush(s, 5000), 0);
     for (int i = 0; i < 100; i++)
         tycho_logsink_write("{\"after\":1}\n", 12, NULL, s);
@@ -140,9 +156,7 @@ static void test_drops_and_report(void **state)
     assert_int_equal(tycho_logsink_dropped(s, TYCHO_DROP_QUEUE_FULL), full);
     close_and_run(s, &loop);
     uv_loop_close(&loop);
-    close(fds[1]);
-    pthread_join(th, NULL);
-    close(fds[0]);
+    reader_finish(&rd);
     char *rep = NULL;
     for (char *q = rd.data; (q = strstr(q, "log lines dropped")); q++)
         rep = q; /* the last */
@@ -212,13 +226,11 @@ static void *produce(void *p)
 static void test_more_threads_than_slots(void **state)
 {
     (void)state;
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    struct reader rd = {.fd = fds[0]};
-    pthread_t rt;
-    pthread_create(&rt, NULL, read_all, &rd);
+    struct reader rd;
+    reader_open(&rd);
+    reader_start(&rd);
     /* Two private rings; the third and fourth thread share the last one. */
-    tycho_logsink_opts_t o = {.fd = fds[1], .producer_bytes = 1 << 20, .max_producers = 2};
+    tycho_logsink_opts_t o = {.fd = rd.fd[1], .producer_bytes = 1 << 20, .max_producers = 2};
     tycho_logsink_t *s = tycho_logsink_new(&o);
     pthread_t th[4];
     struct prod_arg args[4];
@@ -231,9 +243,7 @@ static void test_more_threads_than_slots(void **state)
     uint64_t contended = tycho_logsink_dropped(s, TYCHO_DROP_QUEUE_FULL);
     assert_int_equal(tycho_logsink_flush(s, 5000), 0);
     tycho_logsink_free(s);
-    close(fds[1]);
-    pthread_join(rt, NULL);
-    close(fds[0]);
+    reader_finish(&rd);
     int count[4] = {0}, next[4] = {0};
     for (char *l = rd.data; *l;) {
         int id, i;
@@ -336,13 +346,12 @@ static void *run_consumer(void *p)
 static void test_wake_on_filling(void **state)
 {
     (void)state;
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    struct reader rd = {.fd = fds[0]};
-    pthread_t rt, ct;
-    pthread_create(&rt, NULL, read_all, &rd);
+    struct reader rd;
+    reader_open(&rd);
+    reader_start(&rd);
+    pthread_t ct;
     tycho_logsink_opts_t o = {
-        .fd = fds[1], .producer_bytes = 64 * 1024, .poll_min_ms = 1000, .poll_max_ms = 1000};
+        .fd = rd.fd[1], .producer_bytes = 64 * 1024, .poll_min_ms = 1000, .poll_max_ms = 1000};
     struct consumer c = {.s = tycho_logsink_new(&o)};
     assert_non_null(c.s);
     uv_loop_init(&c.loop);
@@ -369,9 +378,7 @@ static void test_wake_on_filling(void **state)
     tycho_logsink_free(c.s);
     uv_run(&c.loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&c.loop), 0);
-    close(fds[1]);
-    pthread_join(rt, NULL);
-    close(fds[0]);
+    reader_finish(&rd);
     char *p = rd.data;
     for (int i = 0; i < 4000; i++) {
         int n = snprintf(line, sizeof line, "{\"i\":%05d,\"pad\":\"%80s\"}\n", i, "");
