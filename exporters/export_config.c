@@ -1,4 +1,5 @@
 #include "exporters/export_config.h"
+#include "core/percent.h"
 #include "http/token.h"
 
 #include <ctype.h>
@@ -85,31 +86,12 @@ int tycho_export_kvs_set(tycho_export_kvs_t *kvs, const char *key, const char *v
     return 0;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 int tycho_export_percent_decode(const char *s, size_t n, char *out, size_t *outlen)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%') {
-            if (i + 2 >= n) return -1; /* fewer than two characters left */
-            int hi = hexval((unsigned char)s[i + 1]);
-            int lo = hexval((unsigned char)s[i + 2]);
-            if (hi < 0 || lo < 0) return -1;
-            out[o++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else {
-            out[o++] = s[i];
-        }
-    }
-    out[o] = 0;
-    if (outlen) *outlen = o;
+    ssize_t len = tycho_percent_decode(s, n, out, TYCHO_PCT_STRICT);
+    if (len < 0) return -1;
+    out[len] = 0;
+    if (outlen) *outlen = (size_t)len;
     return 0;
 }
 

@@ -28,6 +28,14 @@ describe("req", function()
     assert.same({}, t.get("/echo").body.query)
   end)
 
+  it("decodes long query values and keeps a bad escape as is", function()
+    local long = string.rep("%41+", 400) -- 1,600 bytes: decoded off the stack
+    local q = t.get("/echo?v=" .. long .. "&bad=%zz%4&pct=100%").body.query
+    assert.equal(string.rep("A ", 400), q.v)
+    assert.equal("%zz%4", q.bad)
+    assert.equal("100%", q.pct)
+  end)
+
   it("looks headers up case-insensitively (and _ as -)", function()
     local b = t.get("/echo", { headers = { ["user-agent"] = "spec/1" } }).body
     assert.equal("spec/1", b.ua)

@@ -3,6 +3,8 @@
  * which tests/aws/test_sigv4_botocore.sh checks us against. */
 #include "aws/sigv4.h"
 
+#include "core/percent.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,31 +101,14 @@ int tycho_sigv4_uri_encode(tycho_buf_t *out, const void *s, size_t n, int keep_s
     return 0;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes s[0..n) into out; a '%' not followed by two hex digits is
  * kept literally (it will then be encoded as %25). */
 static int uri_decode(tycho_buf_t *out, const char *s, size_t n)
 {
     tycho_buf_reset(out);
-    if (tycho_buf_reserve(out, n)) return -ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '%' && i + 2 < n) {
-            int h = hexval((unsigned char)s[i + 1]), l = hexval((unsigned char)s[i + 2]);
-            if (h >= 0 && l >= 0) {
-                c = (char)(h * 16 + l);
-                i += 2;
-            }
-        }
-        if (tycho_buf_append(out, &c, 1)) return -ENOMEM;
-    }
+    if (tycho_buf_reserve(out, n)) return -ENOMEM; /* n and a NUL */
+    out->len = (size_t)tycho_percent_decode(s, n, out->data, 0);
+    out->data[out->len] = '\0';
     return 0;
 }
 

@@ -4,6 +4,7 @@
 #include "lua/libs.h"
 #include "lua/scheduler.h"
 #include "http/client_ip.h"
+#include "core/percent.h"
 
 #include <ctype.h>
 #include <lauxlib.h>
@@ -18,14 +19,6 @@ typedef struct req_ud {
     uint64_t serial;
 } req_ud_t;
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 void tycho_lua_push_decoded(lua_State *L, const char *s, size_t n, int plus)
 {
     size_t i = 0;
@@ -35,22 +28,13 @@ void tycho_lua_push_decoded(lua_State *L, const char *s, size_t n, int plus)
         lua_pushlstring(L, s, n);
         return;
     }
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    luaL_addlstring(&b, s, i);
-    for (; i < n; i++) {
-        char c = s[i];
-        if (c == '%' && i + 2 < n) {
-            int h = hexval((unsigned char)s[i + 1]), l = hexval((unsigned char)s[i + 2]);
-            if (h >= 0 && l >= 0) {
-                luaL_addchar(&b, (char)(h * 16 + l));
-                i += 2;
-                continue;
-            }
-        }
-        luaL_addchar(&b, plus && c == '+' ? ' ' : c);
-    }
-    luaL_pushresult(&b);
+    /* a long one decodes into a userdata (collected even if the push below
+     * raises), a short one on the stack */
+    char small[512];
+    char *out = n <= sizeof small ? small : lua_newuserdata(L, n);
+    ssize_t len = tycho_percent_decode(s, n, out, plus ? TYCHO_PCT_PLUS_SPACE : 0);
+    lua_pushlstring(L, out, (size_t)len);
+    if (out != small) lua_remove(L, -2);
 }
 
 static void raise_http_error(lua_State *L, int status, const char *msg)

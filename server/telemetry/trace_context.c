@@ -1,5 +1,7 @@
 #include "telemetry/trace_context.h"
 
+#include "core/percent.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -29,10 +31,7 @@ void tycho_hex_encode(const uint8_t *in, size_t n, char *out)
 
 static int hexval(char c, int allow_upper)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (allow_upper && c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
+    return !allow_upper && c >= 'A' && c <= 'F' ? -1 : tycho_hex_digit((unsigned char)c);
 }
 
 int tycho_hex_decode(const char *in, size_t n, uint8_t *out, int allow_upper)

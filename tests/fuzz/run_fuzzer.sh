@@ -26,7 +26,7 @@ case $name in
 router) srcs=(server/router/router.c) pkgs=() ;;
 json) srcs=(server/lua/lib_json.c server/lua/alloc.c server/core/buf.c) pkgs=(luajit libcjson) ;;
 trace_context) srcs=(server/telemetry/trace_context.c) pkgs=() ;;
-sigv4) srcs=(server/aws/sigv4.c server/core/buf.c) pkgs=(libcrypto) ;;
+sigv4) srcs=(server/aws/sigv4.c server/core/{buf,percent}.c) pkgs=(libcrypto) ;;
 local_expr) srcs=(server/aws/local_expr.c server/aws/local_av.c server/core/buf.c) pkgs=(libcjson) ;;
 local_store)
   srcs=(server/aws/local_{store,sqs,ddb,expr,av}.c server/core/buf.c)
