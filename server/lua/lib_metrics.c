@@ -61,11 +61,6 @@ typedef struct scratch {
     tycho_metrics_t *reg;
 } scratch_t;
 
-static const char *type_name(tycho_metric_type_t t)
-{
-    return t == TYCHO_METRIC_COUNTER ? "counter" : t == TYCHO_METRIC_GAUGE ? "gauge" : "histogram";
-}
-
 /* --- per-state data ------------------------------------------------------------ */
 
 static void push_state(lua_State *L)
@@ -515,7 +510,7 @@ static int l_observe(lua_State *L)
 static int l_tostring(lua_State *L)
 {
     lmetric_t *m = check_metric(L);
-    lua_pushfstring(L, "tycho.metrics.%s(\"%s\")", type_name(m->type), m->name);
+    lua_pushfstring(L, "tycho.metrics.%s(\"%s\")", tycho_metric_type_name(m->type), m->name);
     return 1;
 }
 
@@ -529,7 +524,7 @@ static int l_no_method(lua_State *L)
     lua_rawget(L, 1);
     int type = (int)lua_tointeger(L, -1);
     return luaL_error(L, "tycho.metrics: a %s has no method \"%s\" (%s)",
-                      type_name((tycho_metric_type_t)type), luaL_checkstring(L, 2),
+                      tycho_metric_type_name((tycho_metric_type_t)type), luaL_checkstring(L, 2),
                       METHODS_OF[type]);
 }
 

@@ -186,19 +186,6 @@ int tycho_metrics_valid_label_name(const char *name)
     return 1;
 }
 
-static const char *type_name(tycho_metric_type_t t)
-{
-    switch (t) {
-    case TYCHO_METRIC_COUNTER:
-        return "counter";
-    case TYCHO_METRIC_GAUGE:
-        return "gauge";
-    case TYCHO_METRIC_HISTOGRAM:
-        return "histogram";
-    }
-    return "?";
-}
-
 static bool ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), k = strlen(suffix);
@@ -510,9 +497,10 @@ int tycho_metrics_register(tycho_metrics_t *r, const tycho_metric_opts_t *o, tyc
         seterr(err, errlen,
                "metric \"%s\": already registered as %s with labels %s%s; cannot register it as "
                "%s with labels %s%s",
-               o->name, type_name(m->type), have,
-               m->type == TYCHO_METRIC_HISTOGRAM ? " and its buckets" : "", type_name(o->type),
-               want, o->type == TYCHO_METRIC_HISTOGRAM ? " and these buckets" : "");
+               o->name, tycho_metric_type_name(m->type), have,
+               m->type == TYCHO_METRIC_HISTOGRAM ? " and its buckets" : "",
+               tycho_metric_type_name(o->type), want,
+               o->type == TYCHO_METRIC_HISTOGRAM ? " and these buckets" : "");
         pthread_mutex_unlock(&r->lock);
         return -EINVAL;
     }
@@ -520,7 +508,7 @@ int tycho_metrics_register(tycho_metrics_t *r, const tycho_metric_opts_t *o, tyc
         tycho_metric_t *f = r->families[i];
         if (names_collide(o->name, o->type, f->name, f->type)) {
             seterr(err, errlen, "metric \"%s\": its samples would collide with %s \"%s\"", o->name,
-                   type_name(f->type), f->name);
+                   tycho_metric_type_name(f->type), f->name);
             pthread_mutex_unlock(&r->lock);
             return -EINVAL;
         }

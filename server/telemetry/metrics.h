@@ -19,6 +19,20 @@ typedef enum {
     TYCHO_METRIC_HISTOGRAM,
 } tycho_metric_type_t;
 
+/* "counter", "gauge" or "histogram" (Prometheus' TYPE words). */
+static inline const char *tycho_metric_type_name(tycho_metric_type_t t)
+{
+    switch (t) {
+    case TYCHO_METRIC_COUNTER:
+        return "counter";
+    case TYCHO_METRIC_GAUGE:
+        return "gauge";
+    case TYCHO_METRIC_HISTOGRAM:
+        return "histogram";
+    }
+    return "untyped"; /* not reached: the enum is covered */
+}
+
 /* How a gauge's shards merge at scrape time. SUM (default) fits gauges each
  * worker contributes a part of (connections open, requests in flight); LAST
  * returns the value of the most recent write on any shard (a setting every

@@ -87,19 +87,6 @@ size_t tycho_prom_format_double(double v, char out[32])
     return (size_t)n;
 }
 
-static const char *type_word(tycho_metric_type_t t)
-{
-    switch (t) {
-    case TYCHO_METRIC_COUNTER:
-        return "counter";
-    case TYCHO_METRIC_GAUGE:
-        return "gauge";
-    case TYCHO_METRIC_HISTOGRAM:
-        return "histogram";
-    }
-    return "untyped";
-}
-
 /* name{l1="v1",...[,le="x"]} value\n */
 static int sample(tycho_buf_t *b, const char *name, const char *suffix,
                   const tycho_snapshot_family_t *f, const tycho_snapshot_series_t *s,
@@ -135,7 +122,7 @@ static int family(tycho_buf_t *b, const tycho_snapshot_family_t *f)
 {
     int rc = tycho_buf_printf(b, "# HELP %s ", f->name);
     rc |= tycho_prom_append_escaped(b, f->help, strlen(f->help), 1);
-    rc |= tycho_buf_printf(b, "\n# TYPE %s %s\n", f->name, type_word(f->type));
+    rc |= tycho_buf_printf(b, "\n# TYPE %s %s\n", f->name, tycho_metric_type_name(f->type));
     if (rc) return -ENOMEM;
     for (size_t i = 0; i < f->nseries; i++) {
         const tycho_snapshot_series_t *s = &f->series[i];
