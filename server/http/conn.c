@@ -89,6 +89,14 @@ static void give_read_buffer(tycho_conn_t *c)
     c->rcap = c->rlen = c->rpos = 0;
 }
 
+static void write_req_free(write_req_t *w)
+{
+    if (!w) return;
+    tycho_buf_free(&w->head);
+    tycho_buf_free(&w->body);
+    free(w);
+}
+
 static void on_handle_closed(uv_handle_t *h)
 {
     tycho_conn_t *c = h->data;
@@ -103,11 +111,7 @@ static void on_handle_closed(uv_handle_t *h)
     srv->stats.closed++;
     tycho_http_parser_free(&c->parser);
     tycho_response_free(&c->x.res);
-    if (c->spare) {
-        tycho_buf_free(&c->spare->head);
-        tycho_buf_free(&c->spare->body);
-        free(c->spare);
-    }
+    write_req_free(c->spare);
     give_read_buffer(c);
     free(c);
     tycho_http_server_conn_closed(srv);
@@ -174,9 +178,7 @@ static void on_write(uv_write_t *req, int status)
         tycho_buf_reset(&w->body);
         c->spare = w;
     } else {
-        tycho_buf_free(&w->head);
-        tycho_buf_free(&w->body);
-        free(w);
+        write_req_free(w);
     }
     if (c->closing) return;
     if (status < 0) {
@@ -224,11 +226,7 @@ static int write_raw(tycho_conn_t *c, const char *s, size_t n)
     c->writes_pending++;
     return 0;
 fail:
-    if (w) {
-        tycho_buf_free(&w->head);
-        tycho_buf_free(&w->body);
-        free(w);
-    }
+    write_req_free(w);
     tycho_conn_close(c);
     return -1;
 }
@@ -281,11 +279,7 @@ static void send_response(tycho_conn_t *c, int keep_alive)
     if (c->srv->observer) c->srv->observer(c->srv->observer_ud, x, c->bytes_in, out);
     return;
 fail:
-    if (w) {
-        tycho_buf_free(&w->head);
-        tycho_buf_free(&w->body);
-        free(w);
-    }
+    write_req_free(w);
     tycho_conn_close(c);
 }
 
