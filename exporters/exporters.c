@@ -136,19 +136,13 @@ static void warn_cb(const char *msg, void *ud)
 static int register_metrics(tycho_exporters_t *e, char *err, size_t errlen)
 {
     static const char *const signal_label[] = {"signal"};
-    static const char *const drop_labels[] = {"signal", "reason"};
-    /* The family telemetry/dropcount.h registers (same name, type and labels:
-     * registering again returns it). Only this thread's shard is touched. */
+    /* dropped and queue depth: dropcount's families (registered by the hub
+     * first: the same family; our cells add to the rings'). Only this
+     * thread's shard is touched. */
+    if (tycho_dropcount_families(e->registry, &e->dropped_metric, &e->depth_metric, err, errlen) !=
+        0)
+        return -1;
     tycho_metric_opts_t o = {
-        .name = "tycho_telemetry_dropped_total",
-        .help = "Telemetry items (spans, log lines, metric samples) dropped, by signal and "
-                "reason.",
-        .type = TYCHO_METRIC_COUNTER,
-        .label_names = drop_labels,
-        .nlabels = 2,
-    };
-    if (tycho_metrics_register(e->registry, &o, &e->dropped_metric, err, errlen) != 0) return -1;
-    o = (tycho_metric_opts_t){
         .name = "tycho_telemetry_exported_total",
         .help = "Telemetry items (spans, samples, log lines) the receivers acknowledged, by "
                 "signal.",
@@ -157,15 +151,6 @@ static int register_metrics(tycho_exporters_t *e, char *err, size_t errlen)
         .nlabels = 1,
     };
     if (tycho_metrics_register(e->registry, &o, &e->exported_metric, err, errlen) != 0) return -1;
-    /* The same family dropcount registers: our gauge cell adds to the rings'. */
-    o = (tycho_metric_opts_t){
-        .name = "tycho_telemetry_queue_depth",
-        .help = "Telemetry items waiting to be exported, by signal.",
-        .type = TYCHO_METRIC_GAUGE,
-        .label_names = signal_label,
-        .nlabels = 1,
-    };
-    if (tycho_metrics_register(e->registry, &o, &e->depth_metric, err, errlen) != 0) return -1;
     for (int i = 0; i < 3; i++) {
         export_pipe_t *p = e->pipes[i];
         const char *v[] = {tycho_signal_name(p->signal)};

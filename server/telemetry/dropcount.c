@@ -31,21 +31,20 @@ static size_t slot(const tycho_dropcount_t *d, unsigned shard, tycho_signal_t si
     return ((size_t)shard * TYCHO_SIGNAL_COUNT_ + (size_t)sig) * TYCHO_DROP_COUNT_ + (size_t)reason;
 }
 
-tycho_dropcount_t *tycho_dropcount_register(tycho_metrics_t *reg, char *err, size_t errlen)
+int tycho_dropcount_families(tycho_metrics_t *reg, tycho_metric_t **dropped, tycho_metric_t **depth,
+                             char *err, size_t errlen)
 {
     static const char *const dropped_labels[] = {"signal", "reason"};
     static const char *const depth_labels[] = {"signal"};
-    tycho_dropcount_t *d = calloc(1, sizeof *d);
-    if (!d) return NULL;
     tycho_metric_opts_t o = {
         .name = "tycho_telemetry_dropped_total",
-        .help = "Telemetry items (spans, log lines, metric batches) dropped, by signal and "
+        .help = "Telemetry items (spans, log lines, metric samples) dropped, by signal and "
                 "reason.",
         .type = TYCHO_METRIC_COUNTER,
         .label_names = dropped_labels,
         .nlabels = 2,
     };
-    if (tycho_metrics_register(reg, &o, &d->dropped, err, errlen) != 0) goto err;
+    if (tycho_metrics_register(reg, &o, dropped, err, errlen) != 0) return -1;
     o = (tycho_metric_opts_t){
         .name = "tycho_telemetry_queue_depth",
         .help = "Telemetry items waiting to be exported, by signal.",
@@ -53,7 +52,14 @@ tycho_dropcount_t *tycho_dropcount_register(tycho_metrics_t *reg, char *err, siz
         .label_names = depth_labels,
         .nlabels = 1,
     };
-    if (tycho_metrics_register(reg, &o, &d->depth, err, errlen) != 0) goto err;
+    return tycho_metrics_register(reg, &o, depth, err, errlen);
+}
+
+tycho_dropcount_t *tycho_dropcount_register(tycho_metrics_t *reg, char *err, size_t errlen)
+{
+    tycho_dropcount_t *d = calloc(1, sizeof *d);
+    if (!d) return NULL;
+    if (tycho_dropcount_families(reg, &d->dropped, &d->depth, err, errlen) != 0) goto err;
 
     d->nshards = tycho_metrics_nshards(reg);
     d->series = calloc(slot(d, d->nshards, 0, 0), sizeof *d->series);

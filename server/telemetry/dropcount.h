@@ -34,6 +34,11 @@ const char *tycho_drop_reason_name(tycho_drop_reason_t r); /* "queue_full", ... 
 
 typedef struct tycho_dropcount tycho_dropcount_t;
 
+/* The two families, registered in reg (or found there: the exporters count
+ * into them too, on their own shard). 0, or -1 with err. */
+int tycho_dropcount_families(tycho_metrics_t *reg, tycho_metric_t **dropped, tycho_metric_t **depth,
+                             char *err, size_t errlen);
+
 /* Registers both families in reg and resolves the series. NULL with err on
  * failure. Freed with tycho_dropcount_free (before the registry). */
 tycho_dropcount_t *tycho_dropcount_register(tycho_metrics_t *reg, char *err, size_t errlen);

@@ -126,12 +126,19 @@ static void test_dropcount_metrics(void **state)
     tycho_dropcount_add(d, 9, TYCHO_SIGNAL_LOGS, TYCHO_DROP_TOO_LARGE, 1); /* bad shard: ignored */
     assert_string_equal(tycho_signal_name(TYCHO_SIGNAL_METRICS), "metrics");
     assert_string_equal(tycho_drop_reason_name(TYCHO_DROP_EXPORT_FAILED), "export_failed");
+    /* the exporters' registration finds the very same families */
+    tycho_metric_t *dropped = NULL, *depth = NULL;
+    assert_int_equal(tycho_dropcount_families(reg, &dropped, &depth, err, sizeof err), 0);
+    assert_ptr_equal(dropped, tycho_metrics_find(reg, "tycho_telemetry_dropped_total"));
+    assert_ptr_equal(depth, tycho_metrics_find(reg, "tycho_telemetry_queue_depth"));
 
     tycho_metrics_snapshot_t *s = tycho_metrics_snapshot(reg);
     const tycho_snapshot_family_t *f =
         tycho_metrics_snapshot_find(s, "tycho_telemetry_dropped_total");
     assert_non_null(f);
     assert_int_equal(f->nseries, TYCHO_SIGNAL_COUNT_ * TYCHO_DROP_COUNT_); /* all, from the start */
+    assert_string_equal(f->help, "Telemetry items (spans, log lines, metric samples) dropped, by "
+                                 "signal and reason.");
     for (size_t i = 0; i < f->nseries; i++) {
         const char *sig = f->series[i].label_values[0], *why = f->series[i].label_values[1];
         double want = 0;
