@@ -279,11 +279,11 @@ static int l_done(lua_State *L)
     return 1;
 }
 
-static int l_reload(lua_State *L)
+/* What a reload returned, as Lua results: the new generation, or nil and
+ * the error (err freed). */
+static int reload_results(lua_State *L, struct tycho_lua_runtime *rt, int rc, char *err)
 {
-    struct tycho_lua_runtime *rt = runtime_of(L);
-    char *err = NULL;
-    if (tycho_lua_runtime_reload(rt, &err) != 0) {
+    if (rc != 0) {
         lua_pushnil(L);
         lua_pushstring(L, err ? err : "reload failed");
         free(err);
@@ -291,6 +291,14 @@ static int l_reload(lua_State *L)
     }
     lua_pushinteger(L, (lua_Integer)tycho_lua_runtime_generation(rt));
     return 1;
+}
+
+static int l_reload(lua_State *L)
+{
+    struct tycho_lua_runtime *rt = runtime_of(L);
+    char *err = NULL;
+    int rc = tycho_lua_runtime_reload(rt, &err);
+    return reload_results(L, rt, rc, err);
 }
 
 static int l_stats(lua_State *L)
@@ -324,15 +332,10 @@ static int l_stats(lua_State *L)
 static int l_use_routes(lua_State *L)
 {
     struct tycho_lua_runtime *rt = runtime_of(L);
+    const char *dir = luaL_checkstring(L, 1);
     char *err = NULL;
-    if (tycho_lua_runtime_use_routes(rt, luaL_checkstring(L, 1), &err) != 0) {
-        lua_pushnil(L);
-        lua_pushstring(L, err ? err : "reload failed");
-        free(err);
-        return 2;
-    }
-    lua_pushinteger(L, (lua_Integer)tycho_lua_runtime_generation(rt));
-    return 1;
+    int rc = tycho_lua_runtime_use_routes(rt, dir, &err);
+    return reload_results(L, rt, rc, err);
 }
 
 static int l_routes_dir(lua_State *L)
