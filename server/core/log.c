@@ -187,13 +187,19 @@ static void append_key(line_writer_t *w, const char *key)
     w->b.data[w->b.len] = '\0';
 }
 
+/* The names of the keys a shipper routes by, as they stand in a line. */
+static const char *const ROUTED_NAMES[TYCHO_LOG_KEYS] = {
+    [TYCHO_LOG_KEY_SERVICE] = "service",
+    [TYCHO_LOG_KEY_REQUEST_ID] = "request_id",
+    [TYCHO_LOG_KEY_TRACE_ID] = "trace_id",
+    [TYCHO_LOG_KEY_SPAN_ID] = "span_id",
+};
+
 /* The key a shipper routes by that a field named key is, or -1. */
 static int routed_key(const char *key)
 {
-    static const char *const names[TYCHO_LOG_KEYS] = {"service", "request_id", "trace_id",
-                                                      "span_id"};
     for (int k = 0; k < TYCHO_LOG_KEYS; k++)
-        if (strcmp(key, names[k]) == 0) return k;
+        if (strcmp(key, ROUTED_NAMES[k]) == 0) return k;
     return -1;
 }
 
@@ -238,10 +244,10 @@ static void append_field(line_writer_t *w, const tycho_log_field_t *f, int k)
 
 /* A context id: written before any field, so the first of its key; when
  * it is absent (or too long), a field may give it. */
-static void append_context_str(line_writer_t *w, tycho_log_key_t k, const char *key, const char *v)
+static void append_context_str(line_writer_t *w, tycho_log_key_t k, const char *v)
 {
     if (v && *v) {
-        append_key(w, key);
+        append_key(w, ROUTED_NAMES[k]);
         append_value(w, k, v, strlen(v));
     } else {
         w->wanted |= 1u << k;
@@ -267,12 +273,12 @@ void tycho_log_write(tycho_log_level_t level, const char *msg, const tycho_log_f
     put(&w, level_names[w.meta.level], strlen(level_names[w.meta.level]));
     PUT_LITERAL(&w, "\",\"msg\":");
     append_json(&w, msg, strlen(msg));
-    append_key(&w, "service"); /* the first member after msg */
+    append_key(&w, ROUTED_NAMES[TYCHO_LOG_KEY_SERVICE]); /* the first member after msg */
     append_value(&w, TYCHO_LOG_KEY_SERVICE, g_service, strlen(g_service));
     const tycho_log_context_t none = {NULL, NULL, NULL}, *ctx = t_ctx ? t_ctx : &none;
-    append_context_str(&w, TYCHO_LOG_KEY_REQUEST_ID, "request_id", ctx->request_id);
-    append_context_str(&w, TYCHO_LOG_KEY_TRACE_ID, "trace_id", ctx->trace_id);
-    append_context_str(&w, TYCHO_LOG_KEY_SPAN_ID, "span_id", ctx->span_id);
+    append_context_str(&w, TYCHO_LOG_KEY_REQUEST_ID, ctx->request_id);
+    append_context_str(&w, TYCHO_LOG_KEY_TRACE_ID, ctx->trace_id);
+    append_context_str(&w, TYCHO_LOG_KEY_SPAN_ID, ctx->span_id);
     /* fields come after the context: they matter only for ids it lacks */
     for (size_t i = 0; i < nfields; i++)
         append_field(&w, &fields[i], w.wanted ? routed_key(fields[i].key) : -1);
