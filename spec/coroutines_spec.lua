@@ -3,18 +3,17 @@
 local t = require "tycho.test"
 local time = require "tycho.time"
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
+local basic = dofile(here .. "/fixtures/serve.lua")("basic")
 
 describe("request coroutines", function()
-  local original, limits
+  local limits
   setup(function()
-    original = t.routes_dir()
-    assert(t.use_routes(here .. "/fixtures/basic"))
+    basic.setup()
     limits = { t.set_limits {} }
   end)
   teardown(function()
     t.set_limits { handler_timeout = limits[1], memory_limit = limits[2] }
-    t.capture_logs(false)
-    t.use_routes(original)
+    basic.teardown()
   end)
 
   it("sleeps without blocking other requests", function()

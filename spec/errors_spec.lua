@@ -2,17 +2,11 @@
 -- with route, request id, error and traceback; the runtime keeps serving.
 local t = require "tycho.test"
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
+local basic = dofile(here .. "/fixtures/serve.lua")("basic")
 
 describe("handler errors", function()
-  local original
-  setup(function()
-    original = t.routes_dir()
-    assert(t.use_routes(here .. "/fixtures/basic"))
-  end)
-  teardown(function()
-    t.capture_logs(false)
-    t.use_routes(original)
-  end)
+  setup(basic.setup)
+  teardown(basic.teardown)
 
   it("answers 500 with the request id and logs error + traceback", function()
     t.capture_logs()

@@ -2,6 +2,7 @@
 -- system Lua modules.
 local t = require "tycho.test"
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
+local basic = dofile(here .. "/fixtures/serve.lua")("basic")
 
 describe("tycho.time", function()
   local time = require "tycho.time"
@@ -48,15 +49,8 @@ end)
 
 describe("tycho.log", function()
   local log = require "tycho.log"
-  local original
-  setup(function()
-    original = t.routes_dir()
-    assert(t.use_routes(here .. "/fixtures/basic"))
-  end)
-  teardown(function()
-    t.capture_logs(false)
-    t.use_routes(original)
-  end)
+  setup(basic.setup)
+  teardown(basic.teardown)
 
   it("writes JSON lines with typed fields", function()
     t.capture_logs()

@@ -1,16 +1,13 @@
 -- The req object handed to handlers.
 local t = require "tycho.test"
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
+local basic = dofile(here .. "/fixtures/serve.lua")("basic")
 
 describe("req", function()
-  local original
-  setup(function()
-    original = t.routes_dir()
-    assert(t.use_routes(here .. "/fixtures/basic"))
-  end)
+  setup(basic.setup)
   teardown(function()
     t.set_limits { trusted_proxies = "" }
-    t.use_routes(original)
+    basic.teardown()
   end)
 
   it("gives method, path, id, route and body", function()

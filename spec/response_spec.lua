@@ -1,17 +1,11 @@
 -- Handler return values -> HTTP responses.
 local t = require "tycho.test"
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
+local basic = dofile(here .. "/fixtures/serve.lua")("basic")
 
 describe("handler results", function()
-  local original
-  setup(function()
-    original = t.routes_dir()
-    assert(t.use_routes(here .. "/fixtures/basic"))
-  end)
-  teardown(function()
-    t.capture_logs(false)
-    t.use_routes(original)
-  end)
+  setup(basic.setup)
+  teardown(basic.teardown)
 
   it("encodes a table body as JSON", function()
     local res = t.get("/users/7")

@@ -2,14 +2,11 @@
 -- wildcards, 404/405/Allow, HEAD and OPTIONS, and route table errors.
 local t = require "tycho.test"
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
+local basic = dofile(here .. "/fixtures/serve.lua")("basic")
 
 describe("router", function()
-  local original
-  setup(function()
-    original = t.routes_dir()
-    assert(t.use_routes(here .. "/fixtures/basic"))
-  end)
-  teardown(function() t.use_routes(original) end)
+  setup(basic.setup)
+  teardown(basic.teardown)
 
   it("prefers static over param over wildcard, whatever the declaration order", function()
     assert.same({ who = "me" }, t.get("/users/me").body)
@@ -97,7 +94,7 @@ describe("router", function()
     end)
 
     it("clears the last error on the next good load", function()
-      assert(t.use_routes(here .. "/fixtures/basic"))
+      assert(t.use_routes(basic.dir))
       assert.equal("", t.stats().last_error)
     end)
   end)
