@@ -5,22 +5,12 @@ local t = require "tycho.test"
 local json = require "tycho.json"
 local aws = require "tycho.aws"
 local runner = require "tycho.sqs_consumer"
+local HERE = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
+
+local check = dofile(HERE .. "/fixtures/check.lua")
 
 local function check_source(src)
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute(("mkdir -p %q"):format(dir)))
-  local f = assert(io.open(dir .. "/jobs.lua", "w"))
-  f:write(src)
-  f:close()
-  local out_file = os.tmpname()
-  local rc = os.execute(("%q check %q > %q 2>&1"):format(t.exe(), dir, out_file))
-  local o = io.open(out_file)
-  local out = o:read "*a"
-  o:close()
-  os.remove(out_file)
-  os.execute(("rm -rf %q"):format(dir))
-  return rc == 0 or rc == true, out
+  return check.files { ["jobs.lua"] = src }
 end
 
 local function raw_message(body, extra)

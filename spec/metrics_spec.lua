@@ -4,7 +4,8 @@ local t = require "tycho.test"
 local metrics = require "tycho.metrics"
 
 local HERE = debug.getinfo(1, "S").source:match "^@(.*)/[^/]*$" or "."
-local FIXTURES = HERE .. "/fixtures/telemetry"
+local telemetry = dofile(HERE .. "/fixtures/serve.lua")("telemetry")
+local FIXTURES = telemetry.dir
 
 local function value(name, labels)
   return metrics.value(name, labels) or 0
@@ -17,12 +18,8 @@ local function errmsg(fn, ...)
 end
 
 describe("tycho.metrics", function()
-  local previous
-  setup(function()
-    previous = t.routes_dir()
-    assert(t.use_routes(FIXTURES))
-  end)
-  teardown(function() t.use_routes(previous) end)
+  setup(telemetry.setup)
+  teardown(telemetry.teardown)
 
   describe("updates from route handlers", function()
     it("counts each request once, per label value", function()

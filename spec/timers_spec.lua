@@ -5,6 +5,7 @@
 local t = require "tycho.test"
 local json = require "tycho.json"
 local time = require "tycho.time"
+local HERE = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
 
 local function tmpdir()
   local dir = os.tmpname()
@@ -19,18 +20,7 @@ local function write(path, src)
   f:close()
 end
 
-local function check(files)
-  local dir = tmpdir()
-  for name, src in pairs(files) do write(dir .. "/" .. name, src) end
-  local out_file = os.tmpname()
-  local rc = os.execute(("cd %q && %q check . > %q 2>&1"):format(dir, t.exe(), out_file))
-  local o = io.open(out_file)
-  local out = o:read "*a"
-  o:close()
-  os.remove(out_file)
-  os.execute(("rm -rf %q"):format(dir))
-  return rc == 0 or rc == true, out
-end
+local check = dofile(HERE .. "/fixtures/check.lua").files
 
 -- The server's log lines so far, decoded (the non-JSON ones skipped).
 local function lines(srv)
@@ -139,10 +129,10 @@ describe("timer declarations", function()
       ["b.lua"] = "return {\n  timers = {\n    { name = 'x', every = 2,\n      handler = function() end },\n  },\n}\n",
     }
     assert.is_false(ok)
-    assert.matches("b.lua:4: timer x is already declared at %./a.lua:2", out)
+    assert.matches("b.lua:4: timer x is already declared at .*/a.lua:2", out)
     ok, out = check { ["a.lua"] = "return { timers = {\n { name = 'x', every = 1, handler = function() end },\n { name = 'x', every = 1, handler = function() end } } }" }
     assert.is_false(ok)
-    assert.matches("a.lua:3: timer x is already declared at %./a.lua:2", out)
+    assert.matches("a.lua:3: timer x is already declared at .*/a.lua:2", out)
   end)
 end)
 

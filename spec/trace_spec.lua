@@ -7,7 +7,8 @@ local trace = require "tycho.trace"
 local raw_logs = require("tycho._test").logs
 
 local HERE = debug.getinfo(1, "S").source:match "^@(.*)/[^/]*$" or "."
-local FIXTURES = HERE .. "/fixtures/telemetry"
+local telemetry = dofile(HERE .. "/fixtures/serve.lua")("telemetry")
+local FIXTURES = telemetry.dir
 
 local TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 local PARENT = "00f067aa0ba902b7"
@@ -33,12 +34,8 @@ local function lines(msg)
 end
 
 describe("tycho.trace", function()
-  local previous
-  setup(function()
-    previous = t.routes_dir()
-    assert(t.use_routes(FIXTURES))
-  end)
-  teardown(function() t.use_routes(previous) end)
+  setup(telemetry.setup)
+  teardown(telemetry.teardown)
   before_each(function() t.spans() end)
   after_each(function() t.capture_logs(false) end)
 
