@@ -79,6 +79,18 @@ static void set_server(tycho_span_t *s, const tycho_request_t *r, const char *sc
     if (port > 0) tycho_span_set_key(s, TYCHO_KEY_SERVER_PORT, TYCHO_AV_INT(port));
 }
 
+/* network.peer.address and .port: the socket's peer, when it is not the
+ * client (a trusted proxy's X-Forwarded-For named another); otherwise
+ * client.address already says it. */
+static void set_peer(tycho_span_t *s, const tycho_request_t *r, const char *client_ip)
+{
+    if (!r->peer_ip || !*r->peer_ip || strcmp(r->peer_ip, client_ip) == 0) return;
+    tycho_span_set_key(s, TYCHO_KEY_NETWORK_PEER_ADDRESS,
+                       TYCHO_AV_UTF8N(r->peer_ip, strlen(r->peer_ip)));
+    if (r->peer_port > 0)
+        tycho_span_set_key(s, TYCHO_KEY_NETWORK_PEER_PORT, TYCHO_AV_INT(r->peer_port));
+}
+
 void tycho_http_span_method(tycho_span_t *s, const char *m, size_t n, int known)
 {
     if (known) {
@@ -108,6 +120,7 @@ void tycho_server_span_request(tycho_span_t *s, const tycho_config_t *cfg, const
         tycho_span_set_key(s, TYCHO_KEY_URL_QUERY, TYCHO_AV_STRN(r->query.p, r->query.n));
     if (route) tycho_span_set_key(s, TYCHO_KEY_HTTP_ROUTE, TYCHO_AV_STR(route));
     tycho_span_set_key(s, TYCHO_KEY_CLIENT_ADDRESS, TYCHO_AV_UTF8N(client_ip, strlen(client_ip)));
+    set_peer(s, r, client_ip);
     const tycho_slice_t *ua = tycho_request_header(r, "User-Agent");
     if (ua) tycho_span_set_key(s, TYCHO_KEY_USER_AGENT_ORIGINAL, TYCHO_AV_STRN(ua->p, ua->n));
     set_server(s, r, scheme);

@@ -5,7 +5,9 @@
  * in http.request.method_original), url.path, url.query, url.scheme,
  * http.route, client.address, user_agent.original, server.address and
  * server.port (from Host; the port the scheme implies when Host has none),
- * network.protocol.version, tycho's http.request.id; on the response
+ * network.protocol.version, tycho's http.request.id, and for a client that
+ * a trusted proxy's X-Forwarded-For named, the proxy's own address as
+ * network.peer.address and .port; on the response
  * http.response.status_code, and error.type: the status for a 5xx, or why
  * there was no response. Worker thread (the span's). */
 #ifndef TYCHO_CORE_SERVER_SPAN_H

@@ -337,6 +337,8 @@ static const struct {
     [TYCHO_KEY_URL_SCHEME] = KEY("url.scheme"),
     [TYCHO_KEY_ERROR_TYPE] = KEY("error.type"),
     [TYCHO_KEY_HTTP_REQUEST_METHOD_ORIGINAL] = KEY("http.request.method_original"),
+    [TYCHO_KEY_NETWORK_PEER_ADDRESS] = KEY("network.peer.address"),
+    [TYCHO_KEY_NETWORK_PEER_PORT] = KEY("network.peer.port"),
 };
 
 _Static_assert(TYCHO_KEY_COUNT <= 32, "tycho_attrs_t.known has a bit per well-known key");

@@ -153,6 +153,11 @@ def server_span_attributes():
         a = sp["attributes"]
         check(a["client.address"] == "203.0.113.9" and a["url.scheme"] == "https"
               and a["server.port"] == 443, "proxied request's span %r" % a)
+        # ... and the proxy (the socket's peer) as network.peer.*, absent
+        # above where the peer is the client
+        port = a.get("network.peer.port")
+        check(a.get("network.peer.address") == "127.0.0.1" and isinstance(port, int)
+              and 0 < port < 65536, "proxied request's peer %r" % a)
 
         # a method outside RFC 9110: _OTHER, the span's {method} HTTP
         sp = span_of("PROPFIND", "/items/7", [], 405)
