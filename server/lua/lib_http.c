@@ -106,14 +106,16 @@ static void on_done(const tycho_http_response_t *res, void *ud)
     tycho_obs_t *o = tycho_obs_current();
     if (h->span && o) {
         if (res->error) {
-            tycho_span_set_attr(h->span, "error.type", TYCHO_AV_STR(error_kind(res->error)));
+            tycho_span_set_key(h->span, TYCHO_KEY_ERROR_TYPE,
+                               TYCHO_AV_STR(error_kind(res->error)));
             tycho_span_set_status(h->span, TYCHO_SPAN_STATUS_ERROR, res->error_message);
         } else {
-            tycho_span_set_attr(h->span, "http.response.status_code", TYCHO_AV_INT(res->status));
+            tycho_span_set_key(h->span, TYCHO_KEY_HTTP_RESPONSE_STATUS_CODE,
+                               TYCHO_AV_INT(res->status));
             if (res->status >= 400) {
                 char code[24];
                 snprintf(code, sizeof code, "%ld", res->status);
-                tycho_span_set_attr(h->span, "error.type", TYCHO_AV_STR(code));
+                tycho_span_set_key(h->span, TYCHO_KEY_ERROR_TYPE, TYCHO_AV_STR(code));
                 tycho_span_set_status(h->span, TYCHO_SPAN_STATUS_ERROR, NULL);
             }
         }
@@ -163,7 +165,7 @@ static void op_cancel(tycho_lua_op_t *op)
     h->req = NULL;
     tycho_obs_t *o = tycho_obs_current();
     if (h->span && o && op->started) {
-        tycho_span_set_attr(h->span, "error.type", TYCHO_AV_STR("cancelled"));
+        tycho_span_set_key(h->span, TYCHO_KEY_ERROR_TYPE, TYCHO_AV_STR("cancelled"));
         tycho_span_set_status(h->span, TYCHO_SPAN_STATUS_ERROR, "the caller went away");
         tycho_obs_span_finish(o, h->span);
         h->span = NULL;
@@ -344,9 +346,10 @@ static int l_request(lua_State *L)
                 memcpy(span_id, h->span->span_id, 8);
                 tycho_http_span_method(h->span, method, mn, known);
                 tycho_span_set_attr(h->span, "url.full", TYCHO_AV_STR(h->url_full));
-                tycho_span_set_attr(h->span, "server.address", TYCHO_AV_STR(h->host));
-                tycho_span_set_attr(h->span, "server.port", TYCHO_AV_INT(h->port));
-                tycho_span_set_attr(h->span, "network.protocol.version", TYCHO_AV_STR("1.1"));
+                tycho_span_set_key(h->span, TYCHO_KEY_SERVER_ADDRESS, TYCHO_AV_STR(h->host));
+                tycho_span_set_key(h->span, TYCHO_KEY_SERVER_PORT, TYCHO_AV_INT(h->port));
+                tycho_span_set_key(h->span, TYCHO_KEY_NETWORK_PROTOCOL_VERSION,
+                                   TYCHO_AV_STR("1.1"));
             }
         }
         tycho_trace_headers_t th;
