@@ -1058,6 +1058,11 @@ static void test_loki_encode(void **state)
     tycho_export_kvs_free(&labels);
 }
 
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 /* gzip: an RFC 1952 member (magic, deflate, the CRC-32 and size of the
  * input, checked with tycho's own CRC), appended after what out held; a
  * compressor serves body after body; an empty body is a valid member too. */
@@ -1085,12 +1090,8 @@ static void test_gzip(void **state)
         assert_int_equal(m[1], 0x8b);
         assert_int_equal(m[2], 8); /* deflate */
         const unsigned char *tr = m + mlen - 8;
-        uint32_t crc =
-            (uint32_t)tr[0] | (uint32_t)tr[1] << 8 | (uint32_t)tr[2] << 16 | (uint32_t)tr[3] << 24;
-        uint32_t isize =
-            (uint32_t)tr[4] | (uint32_t)tr[5] << 8 | (uint32_t)tr[6] << 16 | (uint32_t)tr[7] << 24;
-        assert_int_equal(crc, tycho_aws_crc32(in, len));
-        assert_int_equal(isize, len);
+        assert_int_equal(le32(tr), tycho_aws_crc32(in, len)); /* CRC-32, then ISIZE */
+        assert_int_equal(le32(tr + 4), len);
         size_t got = 0;
         assert_int_equal(libdeflate_gzip_decompress(d, m, mlen, back, n, &got), LIBDEFLATE_SUCCESS);
         assert_int_equal(got, len);
