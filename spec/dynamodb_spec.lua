@@ -5,22 +5,19 @@
 local ddb = require "tycho.dynamodb"
 local aws = require "tycho.aws"
 local json = require "tycho.json"
-local time = require "tycho.time"
+
+local HERE = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
+local create_active_table = dofile(HERE .. "/fixtures/table.lua")
 
 local run = require("tycho.uuid").v4():sub(1, 8)
 
 local function create_table(name)
-  aws.call("dynamodb", "DynamoDB_20120810.CreateTable", {
+  create_active_table {
     TableName = name, BillingMode = "PAY_PER_REQUEST",
     AttributeDefinitions = { { AttributeName = "pk", AttributeType = "S" },
                              { AttributeName = "sk", AttributeType = "N" } },
     KeySchema = { { AttributeName = "pk", KeyType = "HASH" }, { AttributeName = "sk", KeyType = "RANGE" } },
-  })
-  for _ = 1, 100 do
-    local d = aws.call("dynamodb", "DynamoDB_20120810.DescribeTable", { TableName = name })
-    if d.Table.TableStatus == "ACTIVE" then break end
-    time.sleep(0.05)
-  end
+  }
   return ddb.table(name)
 end
 

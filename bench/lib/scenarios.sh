@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# bench/run's scenarios, one function each (sourced after common.sh and
-# servers.sh). Every one records rows with `record` and stops what it started.
+# bench/run's scenarios, one function each (sourced after common.sh,
+# servers.sh and tests/lib/aws_json.sh). Every one records rows with
+# `record` and stops what it started.
 
 # 1. The Lua JSON route: tycho vs OpenResty vs FastAPI (two stacks). All four
 #    servers stay up (idle servers cost nothing) and are loaded in turn,
@@ -131,11 +132,6 @@ scenario_3() {
 #    in-process consumer marks the item processed): on the embedded local
 #    backend, and over HTTP on dynalite + local-aws-sqs (the test peers, on the
 #    client core: they stand in for AWS), interleaved. wrk at -c$WORKFLOW_CONNECTIONS.
-aws_json() { # url target body: one unsigned JSON 1.0 call (the peers check no signature)
-  curl -sf -m 10 "$1" -H "X-Amz-Target: $2" -H 'Content-Type: application/x-amz-json-1.0' \
-    -H 'Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/x/aws4_request, SignedHeaders=host, Signature=0' \
-    -H 'X-Amz-Date: 20240101T000000Z' -d "$3"
-}
 scenario_4() {
   if [ ! -f "$ROOT/routes/workflow.lua" ]; then
     note s4 "skipped: not available (routes/workflow.lua does not exist in this tree)"
@@ -158,16 +154,17 @@ scenario_4() {
       curl -s -m 1 -o /dev/null "http://127.0.0.1:$dport/" && curl -s -m 1 -o /dev/null "http://127.0.0.1:$sport/" && break
       sleep 0.1
     done
-    aws_json "http://127.0.0.1:$dport/" DynamoDB_20120810.CreateTable '{"TableName":"bench-app-data","BillingMode":"PAY_PER_REQUEST",
+    tycho_aws_json "http://127.0.0.1:$dport/" DynamoDB_20120810.CreateTable '{"TableName":"bench-app-data","BillingMode":"PAY_PER_REQUEST",
       "AttributeDefinitions":[{"AttributeName":"id","AttributeType":"S"},{"AttributeName":"timestamp","AttributeType":"S"},
         {"AttributeName":"user_id","AttributeType":"S"},{"AttributeName":"created_at","AttributeType":"S"}],
       "KeySchema":[{"AttributeName":"id","KeyType":"HASH"},{"AttributeName":"timestamp","KeyType":"RANGE"}],
       "GlobalSecondaryIndexes":[{"IndexName":"user-index","KeySchema":[{"AttributeName":"user_id","KeyType":"HASH"},
         {"AttributeName":"created_at","KeyType":"RANGE"}],"Projection":{"ProjectionType":"ALL"}}]}' >/dev/null ||
       die "dynalite: CreateTable failed"
-    aws_json "http://127.0.0.1:$sport/" AmazonSQS.CreateQueue '{"QueueName":"bench-messages-dlq"}' >/dev/null
+    tycho_table_wait_active "http://127.0.0.1:$dport" bench-app-data || die "dynalite: the table did not turn ACTIVE"
+    tycho_aws_json "http://127.0.0.1:$sport/" AmazonSQS.CreateQueue '{"QueueName":"bench-messages-dlq"}' >/dev/null
     local qurl
-    qurl=$(aws_json "http://127.0.0.1:$sport/" AmazonSQS.CreateQueue '{"QueueName":"bench-messages"}' |
+    qurl=$(tycho_aws_json "http://127.0.0.1:$sport/" AmazonSQS.CreateQueue '{"QueueName":"bench-messages"}' |
       "$PY" -c 'import json, sys; print(json.load(sys.stdin)["QueueUrl"])') || die "local-aws-sqs: CreateQueue failed"
     TYCHO_ROUTES_DIR=$ROOT/routes start_tycho s4-peers TYCHO_AWS_BACKEND=aws \
       AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dport" AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$sport" \

@@ -39,6 +39,8 @@ check "local backend ran the specs" grep -qE '^[1-9][0-9]* passed, 0 failed$' <<
 check "same tests, same results on both backends" [ "$(tap "$local_out")" = "$(tap "$aws_out")" ]
 if [ "$local_rc" != 0 ] || [ "$aws_rc" != 0 ] || [ "$(tap "$local_out")" != "$(tap "$aws_out")" ]; then
     diff <(tap "$local_out") <(tap "$aws_out")
+    # each failing test with busted's message and traceback
+    for out in "$local_out" "$aws_out"; do grep -vE '^\{"time"' <<<"$out" | grep -A 14 -E '^not ok '; done
     echo "--- local"; grep -vE '^\{"time"' <<<"$local_out" | tail -n 40
     echo "--- aws"; grep -vE '^\{"time"' <<<"$aws_out" | tail -n 40
 fi

@@ -16,6 +16,7 @@ AWSCLI=/usr/bin/aws
 r=$("$CALL" dynamodb DynamoDB_20120810.CreateTable '{"TableName":"items","AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"S"}],"KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],"BillingMode":"PAY_PER_REQUEST"}')
 check "ddb: CreateTable" [ "$(jget "$r" ok)" = True ]
 check "ddb: table described" [ "$(jget "$r" body.TableDescription.TableName)" = items ]
+check "ddb: table turns ACTIVE" tycho_table_wait_active "$DYNALITE_URL" items
 item='{"pk":{"S":"user#1"},"sk":{"S":"a"},"n":{"N":"42"},"name":{"S":"ålice ☃"},"tags":{"SS":["x","y"]}}'
 r=$("$CALL" dynamodb DynamoDB_20120810.PutItem "{\"TableName\":\"items\",\"Item\":$item}")
 check "ddb: PutItem" [ "$(jget "$r" ok)" = True ]

@@ -155,11 +155,9 @@ sqs() { curl -sS "$LOCAL_SQS_URL/" -H "X-Amz-Target: AmazonSQS.$1" -H 'Content-T
 sqs CreateQueue '{"QueueName":"tycho-test-jobs-dlq"}' >/dev/null
 sqs CreateQueue '{"QueueName":"tycho-test-kill"}' >/dev/null
 sqs CreateQueue '{"QueueName":"tycho-test-jobs","Attributes":{"RedrivePolicy":"{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:123456789012:tycho-test-jobs-dlq\",\"maxReceiveCount\":\"3\"}"}}' >/dev/null
-curl -sS "$DYNALITE_URL/" -H 'X-Amz-Target: DynamoDB_20120810.CreateTable' -H 'Content-Type: application/x-amz-json-1.0' \
-    -H 'Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00' \
-    -H 'X-Amz-Date: 20240101T000000Z' \
-    -d '{"TableName":"tycho-test-seen","AttributeDefinitions":[{"AttributeName":"key","AttributeType":"S"}],"KeySchema":[{"AttributeName":"key","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}' >/dev/null
-sleep 0.3
+tycho_aws_json "$DYNALITE_URL" DynamoDB_20120810.CreateTable \
+    '{"TableName":"tycho-test-seen","AttributeDefinitions":[{"AttributeName":"key","AttributeType":"S"}],"KeySchema":[{"AttributeName":"key","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}' >/dev/null || exit 1
+tycho_table_wait_active "$DYNALITE_URL" tycho-test-seen || exit 1
 suite peers
 [ -n "${ONLY_PEERS:-}" ] || [ "$local_rc" = 0 ] || { echo "FAIL - the local backend suite (above)"; _failed=$((_failed + 1)); }
 [ -f "$TEST_TMP/local.out" ] && _passed=$((_passed + $(grep -c '^ok ' "$TEST_TMP/local.out")))

@@ -10,10 +10,13 @@
 # $TYCHO_PEERS_LOG_DIR (default: a temp dir). All peers started here are
 # killed by PID on exit (an EXIT trap installed on first use; if your script
 # sets its own EXIT trap, call tycho_peers_stop from it).
+# Set them up with tests/lib/aws_json.sh (sourced here): tycho_aws_json,
+# tycho_table_wait_active.
 # The npm peers come from tests/peers (package-lock.json pins dynalite 4.0.0
 # and local-aws-sqs 2.0.2); scripts/setup runs `npm ci` there.
 
 . "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/aws_json.sh"
 
 TYCHO_PEERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../peers" && pwd)
 TYCHO_AWS_TEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../aws" && pwd)
@@ -65,7 +68,8 @@ _tycho_start() {
     _tycho_last_pid=$pid
 }
 
-# dynalite (DynamoDB): in memory, tables ACTIVE at once.
+# dynalite (DynamoDB): in memory; a new table turns ACTIVE at the next tick
+# (wait for it: tycho_table_wait_active).
 tycho_start_dynalite() {
     _tycho_need_node_modules dynalite || return 1
     DYNALITE_PORT=$(tycho_free_port)

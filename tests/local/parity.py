@@ -96,6 +96,17 @@ class Peer:
         except ValueError:
             return status, {"__unparsable__": text[:200]}
 
+    def wait_active(self, table, timeout=10.0):
+        """DynamoDB (and dynalite, for a moment) answers CreateTable with the
+        table CREATING and refuses items until it is ACTIVE."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status, body = self.call("DynamoDB_20120810.DescribeTable", {"TableName": table})
+            if status == 200 and body.get("Table", {}).get("TableStatus") == "ACTIVE":
+                return
+            time.sleep(0.05)
+        raise RuntimeError("peer table %s is not ACTIVE after %g s" % (table, timeout))
+
 
 def substitute(v, side, captures):
     if isinstance(v, str):
@@ -219,6 +230,8 @@ def main():
             for name, path in entry.get("capture", {}).items():
                 captures[side][name] = get_path(rbody, path)
             res[side] = (status, rbody)
+            if side is peer and target.endswith(".CreateTable") and status == 200:
+                peer.wait_active(body["TableName"])
         label = "%3d %s %s" % (n, target, entry.get("note", ""))
         for q in entry.get("quirks", []):
             if q not in quirks:
