@@ -20,16 +20,6 @@ cp -r "$TYCHO_SRC/tests/awslua/routes" "$TEST_TMP/routes"
 export ROUTES="$TEST_TMP/routes" TYCHO_SQS_DEPTH_INTERVAL=1 TYCHO_DRAIN_TIMEOUT=20
 
 count_of() { jget "$(get "/seen/$1")" count; }
-# wait_until SECONDS CMD...: polls CMD every 0.2 s
-wait_until() {
-    local t=$1 i
-    shift
-    for ((i = 0; i < t * 5; i++)); do
-        "$@" && return 0
-        sleep 0.2
-    done
-    return 1
-}
 all_seen() { # PREFIX N: keys PREFIX1..PREFIXN each processed exactly once
     local k
     for ((k = 1; k <= $2; k++)); do [ "$(count_of "$1$k")" = 1 ] || return 1; done

@@ -54,11 +54,6 @@ awscli --endpoint-url "$LOCAL_SQS_URL" sqs send-message --queue-url "$queue" \
 
 processed() { [ "$(jget "$(get "/get-data/$data_id")" data.status)" = processed ]; }
 failed() { [ -n "$(metric 'tycho_sqs_consumer_failed_total{queue="tycho-messages"}')" ]; }
-wait_until() { # SECONDS CMD...
-    local i
-    for ((i = 0; i < $1 * 5; i++)); do "${@:2}" && return 0; sleep 0.2; done
-    return 1
-}
 check "the consumer processed the workflow" wait_until 45 processed
 check "the consumer failed on the bad message" wait_until 45 failed
 sleep 2 # a queue depth poll
