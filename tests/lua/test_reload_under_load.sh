@@ -53,11 +53,14 @@ for i in $(seq 1 100); do
   if [ "$i" = 50 ]; then
     # a syntax error mid-way: the last good version keeps serving
     printf 'return { { "GET", "/v" function() end } }\n' > "$work/routes/v.lua"
-    sleep 0.6
+    for _ in $(seq 200); do # until the failed reload shows
+      status=$(curl -s "http://127.0.0.1:$admin/-/status")
+      echo "$status" | grep -q 'v.lua:1' && break
+      sleep 0.05
+    done
+    echo "$status" | grep -q 'v.lua:1' || { echo "FAIL: /-/status lacks the error: $status"; exit 1; }
     got=$(curl -s "$base/v")
     [ "$got" = "$last" ] || { echo "FAIL: after a syntax error got '$got', want '$last'"; exit 1; }
-    status=$(curl -s "http://127.0.0.1:$admin/-/status")
-    echo "$status" | grep -q 'v.lua:1' || { echo "FAIL: /-/status lacks the error: $status"; exit 1; }
   fi
   if [ $((i % 2)) = 1 ]; then last=B; else last=A; fi
   version "$last"
@@ -79,8 +82,11 @@ if [ "${O:-1}" != 0 ]; then echo "FAIL: $O unexpected bodies"; fail=1; fi
 
 # a deleted file's routes are removed; the others stay
 rm "$work/routes/v.lua"
-sleep 0.8
-code=$(curl -s -o /dev/null -w '%{http_code}' "$base/v")
+for _ in $(seq 200); do # until the reload shows
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$base/v")
+  [ "$code" = 404 ] && break
+  sleep 0.05
+done
 [ "$code" = 404 ] || { echo "FAIL: /v after deleting its file: $code, want 404"; fail=1; }
 [ "$(curl -s "$base/keep")" = kept ] || { echo "FAIL: /keep lost"; fail=1; }
 
