@@ -130,12 +130,8 @@ done
 check "after the edit: Hello again!, without a restart" is message "Hello again!"
 check "the reload is logged" logged '"msg":"routes reloaded"'
 sed -i 's/return { message = "Hello again!"/return { message = /' "$TEST_TMP/routes/index.lua"
-for ((i = 0; i < 200; i++)); do # until the failed reload shows
-    status=$(curl -sS "$ADMIN/-/status")
-    grep -q 'index.lua:[0-9]' <<<"$status" && break
-    sleep 0.05
-done
-check "/-/status shows the reload error with file:line" grep -q 'index.lua:[0-9]' <<<"$status"
+status_shows_error() { grep -q 'index.lua:[0-9]' <<<"$(curl -sS "$ADMIN/-/status")"; }
+check "/-/status shows the reload error with file:line" wait_until 10 status_shows_error
 req GET /
 check "a broken edit keeps the previous routes serving" is message "Hello again!"
 stop

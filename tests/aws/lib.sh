@@ -4,13 +4,13 @@
 #                      IMDS disabled (no test may ever reach 169.254.169.254)
 #   jget JSON PATH     a field from a JSON text ("a.b.0.c"), "" when absent
 #   check NAME COND... run COND; count and print "ok"/"FAIL" lines
-#   wait_until SECONDS CMD...  polls CMD (every 0.2 s) until it succeeds; only
-#                      the last try's stderr is shown
+#   wait_until SECONDS CMD...  from tests/lib/wait.sh
 #   fake_ctl PATH [JSON]  POST/GET the fake AWS server's /__control/PATH
 #   finish             prints "N passed, N failed" and exits non-zero on failures
 set -uo pipefail
 : "${TYCHO_SRC:?}" "${TYCHO_BUILD:?}"
 . "$TYCHO_SRC/tests/lib/peers.sh"
+. "$TYCHO_SRC/tests/lib/wait.sh"
 
 AWS_TOOLS="$TYCHO_BUILD/tools"
 _passed=0
@@ -45,15 +45,6 @@ check() {
         echo "FAIL - $name"
         _failed=$((_failed + 1))
     fi
-}
-
-wait_until() {
-    local i
-    for ((i = 1; i < $1 * 5; i++)); do
-        "${@:2}" 2>/dev/null && return 0
-        sleep 0.2
-    done
-    "${@:2}"
 }
 
 fake_ctl() {

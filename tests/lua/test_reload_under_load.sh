@@ -6,6 +6,8 @@
 # deleted file's routes disappear; SIGTERM exits 0.
 set -euo pipefail
 TYCHO_BIN=${TYCHO_BIN:-tycho}
+# shellcheck source=tests/lib/wait.sh
+. "$(dirname "$0")/../lib/wait.sh"
 command -v wrk >/dev/null || { echo "FAIL: wrk not installed (scripts/setup installs it)"; exit 1; }
 command -v curl >/dev/null || { echo "FAIL: curl not installed"; exit 1; }
 
@@ -17,6 +19,9 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$work/routes"
+# status_shows TEXT: /-/status mentions TEXT; answers CODE PATH: GET PATH answers CODE
+status_shows() { grep -q "$1" <<<"$(curl -s "http://127.0.0.1:$admin/-/status")"; }
+answers() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$base$2")" = "$1" ]; }
 version() { printf 'return { { "GET", "/v", function() return 200, "%s" end } }\n' "$1" > "$work/routes/v.lua"; }
 version A
 printf 'return { { "GET", "/keep", function() return 200, "kept" end } }\n' > "$work/routes/keep.lua"
@@ -53,12 +58,8 @@ for i in $(seq 1 100); do
   if [ "$i" = 50 ]; then
     # a syntax error mid-way: the last good version keeps serving
     printf 'return { { "GET", "/v" function() end } }\n' > "$work/routes/v.lua"
-    for _ in $(seq 200); do # until the failed reload shows
-      status=$(curl -s "http://127.0.0.1:$admin/-/status")
-      echo "$status" | grep -q 'v.lua:1' && break
-      sleep 0.05
-    done
-    echo "$status" | grep -q 'v.lua:1' || { echo "FAIL: /-/status lacks the error: $status"; exit 1; }
+    wait_until 10 status_shows 'v.lua:1' ||
+      { echo "FAIL: /-/status lacks the error: $(curl -s "http://127.0.0.1:$admin/-/status")"; exit 1; }
     got=$(curl -s "$base/v")
     [ "$got" = "$last" ] || { echo "FAIL: after a syntax error got '$got', want '$last'"; exit 1; }
   fi
@@ -82,12 +83,8 @@ if [ "${O:-1}" != 0 ]; then echo "FAIL: $O unexpected bodies"; fail=1; fi
 
 # a deleted file's routes are removed; the others stay
 rm "$work/routes/v.lua"
-for _ in $(seq 200); do # until the reload shows
-  code=$(curl -s -o /dev/null -w '%{http_code}' "$base/v")
-  [ "$code" = 404 ] && break
-  sleep 0.05
-done
-[ "$code" = 404 ] || { echo "FAIL: /v after deleting its file: $code, want 404"; fail=1; }
+wait_until 10 answers 404 /v ||
+  { echo "FAIL: /v after deleting its file: $(curl -s -o /dev/null -w '%{http_code}' "$base/v"), want 404"; fail=1; }
 [ "$(curl -s "$base/keep")" = kept ] || { echo "FAIL: /keep lost"; fail=1; }
 
 kill -TERM "$server_pid"
