@@ -5,6 +5,7 @@ local metrics = require "tycho.metrics"
 
 local HERE = debug.getinfo(1, "S").source:match "^@(.*)/[^/]*$" or "."
 local telemetry = dofile(HERE .. "/fixtures/serve.lua")("telemetry")
+local folder = dofile(HERE .. "/fixtures/folder.lua")
 local FIXTURES = telemetry.dir
 
 local function value(name, labels)
@@ -88,16 +89,10 @@ describe("tycho.metrics", function()
     end)
 
     it("fails a reload that changes a metric, and the old routes keep serving", function()
-      local dir = os.tmpname()
-      os.remove(dir)
-      os.execute(("mkdir -p %q"):format(dir))
-      local f = assert(io.open(dir .. "/changed.lua", "w"))
-      f:write('require("tycho.metrics").gauge("spec_visits_total", "Now a gauge.", { "action" })\n',
-              'return {}\n')
-      f:close()
+      local dir = folder.new { ["changed.lua"] =
+        'require("tycho.metrics").gauge("spec_visits_total", "Now a gauge.", { "action" })\nreturn {}\n' }
       local gen, err = t.use_routes(dir)
-      os.remove(dir .. "/changed.lua")
-      os.remove(dir)
+      folder.remove(dir)
       assert.is_nil(gen)
       assert.matches('metric "spec_visits_total": already registered as counter', err)
       assert.equal(FIXTURES, t.routes_dir())

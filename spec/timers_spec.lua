@@ -7,20 +7,9 @@ local json = require "tycho.json"
 local time = require "tycho.time"
 local HERE = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
 
-local function tmpdir()
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute(("mkdir -p %q"):format(dir)))
-  return dir
-end
-
-local function write(path, src)
-  local f = assert(io.open(path, "w"))
-  f:write(src)
-  f:close()
-end
 
 local check = dofile(HERE .. "/fixtures/check.lua").files
+local folder = dofile(HERE .. "/fixtures/folder.lua")
 
 -- The server's log lines so far, decoded (the non-JSON ones skipped).
 local function lines(srv)
@@ -64,8 +53,7 @@ end
 
 local servers = {}
 local function serve(files, workers)
-  local dir = tmpdir()
-  for name, src in pairs(files) do write(dir .. "/" .. name, src) end
+  local dir = folder.new(files)
   local srv = t.serve { routes = dir, workers = workers or 1,
                         env = { TYCHO_DATA_DIR = dir .. "/.data", SQS_CONSUMER = "off" } }
   srv.dir = dir
@@ -77,7 +65,7 @@ after_each(function()
   for _, srv in ipairs(servers) do
     os.execute(("kill -KILL %d 2>/dev/null"):format(srv.pid))
     os.remove(srv.log)
-    os.execute(("rm -rf %q"):format(srv.dir))
+    folder.remove(srv.dir)
   end
   servers = {}
 end)
@@ -215,7 +203,7 @@ describe("timers under tycho serve", function()
             log.info("gone start"); time.sleep(0.3); log.info("gone end") end },
       } }]] }
     wait_for("the first run of 'gone'", function() return #with_msg(srv, "gone start") >= 1 end)
-    write(srv.dir .. "/t.lua", [[
+    folder.write(srv.dir .. "/t.lua", [[
       local log = require "tycho.log"
       return { timers = {
         { name = "a", every = 0.05, handler = function() log.info("a", { v = 2 }) end },
