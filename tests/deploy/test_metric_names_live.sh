@@ -24,6 +24,7 @@ awscli --endpoint-url "$DYNALITE_URL" dynamodb create-table --table-name tycho-a
     --billing-mode PAY_PER_REQUEST \
     --attribute-definitions AttributeName=id,AttributeType=S AttributeName=timestamp,AttributeType=S \
     --key-schema AttributeName=id,KeyType=HASH AttributeName=timestamp,KeyType=RANGE >/dev/null
+check "the table turns ACTIVE on dynalite" tycho_table_wait_active "$DYNALITE_URL" tycho-app-data
 check "the queue exists on local-aws-sqs" [ -n "$queue" ]
 check "the dead-letter queue exists on local-aws-sqs" [ -n "$dlq" ]
 
