@@ -75,6 +75,16 @@ class Peer:
         self.qurl = sqs_url + "/" + ACCOUNT
 
     def call(self, target, body):
+        """One request; a created table is waited for until it is ACTIVE:
+        DynamoDB (and dynalite, for a moment) answers CreateTable with the
+        table CREATING and refuses items until then (the local store's
+        tables are ACTIVE at once)."""
+        status, rbody = self.send(target, body)
+        if status == 200 and target == "DynamoDB_20120810.CreateTable":
+            self.wait_active(rbody["TableDescription"]["TableName"])
+        return status, rbody
+
+    def send(self, target, body):
         url = self.sqs if target.startswith("AmazonSQS.") else self.ddb
         data = body if isinstance(body, str) else json.dumps(body)
         # dynalite wants a well-formed (not verified) SigV4 header; local-aws-sqs ignores it.
@@ -97,11 +107,9 @@ class Peer:
             return status, {"__unparsable__": text[:200]}
 
     def wait_active(self, table, timeout=10.0):
-        """DynamoDB (and dynalite, for a moment) answers CreateTable with the
-        table CREATING and refuses items until it is ACTIVE."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            status, body = self.call("DynamoDB_20120810.DescribeTable", {"TableName": table})
+            status, body = self.send("DynamoDB_20120810.DescribeTable", {"TableName": table})
             if status == 200 and body.get("Table", {}).get("TableStatus") == "ACTIVE":
                 return
             time.sleep(0.05)
@@ -230,8 +238,6 @@ def main():
             for name, path in entry.get("capture", {}).items():
                 captures[side][name] = get_path(rbody, path)
             res[side] = (status, rbody)
-            if side is peer and target.endswith(".CreateTable") and status == 200:
-                peer.wait_active(body["TableName"])
         label = "%3d %s %s" % (n, target, entry.get("note", ""))
         for q in entry.get("quirks", []):
             if q not in quirks:
