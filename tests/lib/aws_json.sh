@@ -17,7 +17,7 @@ tycho_aws_json() {
 
 # tycho_table_wait_active URL TABLE [TIMEOUT_SECONDS=10]: DynamoDB answers
 # CreateTable with the table CREATING and refuses items until it is ACTIVE
-# (dynalite too, for a moment, even with --createTableMs 0). 0 once ACTIVE;
+# (dynalite too: 300 ms as tests/lib/peers.sh starts it). 0 once ACTIVE;
 # 1 with a message after the timeout.
 tycho_table_wait_active() {
     local url=$1 table=$2 tries=$((${3:-10} * 20)) i

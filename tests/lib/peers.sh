@@ -68,13 +68,15 @@ _tycho_start() {
     _tycho_last_pid=$pid
 }
 
-# dynalite (DynamoDB): in memory; a new table turns ACTIVE at the next tick
-# (wait for it: tycho_table_wait_active).
+# dynalite (DynamoDB): in memory. A new table stays CREATING for 300 ms, as
+# on DynamoDB (for seconds there), so a test that uses a table too early
+# fails on any host, not only on a slow one (wait with
+# tycho_table_wait_active, or spec/fixtures/table.lua in specs).
 tycho_start_dynalite() {
     _tycho_need_node_modules dynalite || return 1
     DYNALITE_PORT=$(tycho_free_port)
     _tycho_start dynalite "$DYNALITE_PORT" node "$TYCHO_PEERS_DIR/node_modules/dynalite/cli.js" \
-        --host 127.0.0.1 --port "$DYNALITE_PORT" --createTableMs 0 || return 1
+        --host 127.0.0.1 --port "$DYNALITE_PORT" --createTableMs 300 || return 1
     DYNALITE_PID=$_tycho_last_pid
     DYNALITE_URL="http://127.0.0.1:$DYNALITE_PORT"
 }
