@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/swar.h"
+
 #define CHUNK_MIN (32 * 1024)
 
 struct tycho_export_arena_chunk {
@@ -67,9 +69,6 @@ size_t tycho_export_utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
-#define HIGH_BITS 0x8080808080808080ull
-#define LOW_BITS 0x0101010101010101ull
-
 /* Valid UTF-8 (and, when no_nul, without a NUL byte). Eight ASCII bytes at a
  * time: most of what is exported is ASCII. */
 static int utf8_scan(const char *s, size_t n, int no_nul)
@@ -78,10 +77,8 @@ static int utf8_scan(const char *s, size_t n, int no_nul)
     size_t i = 0;
     while (i < n) {
         if (n - i >= 8) {
-            uint64_t w;
-            memcpy(&w, p + i, 8);
-            /* (w - LOW) & ~w & HIGH: some byte is 0 (exact when none is >= 0x80) */
-            if (!(w & HIGH_BITS) && (!no_nul || !((w - LOW_BITS) & ~w & HIGH_BITS))) {
+            uint64_t w = tycho_swar_load(p + i);
+            if (!tycho_swar_high(w) && (!no_nul || !tycho_swar_below(w, 1))) {
                 i += 8;
                 continue;
             }

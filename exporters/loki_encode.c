@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/swar.h"
 #include "exporters/export_arena.h"
 #include "exporters/export_snappy.h"
 #include "exporters/pb_write.h"
@@ -298,18 +299,13 @@ static const char *logger_level(uint32_t level)
 
 #define MAX_FIELD 128
 
-/* Whether s[0..n) holds a byte below 0x20 or 0x7F, eight bytes at a time:
- * (w - 0x20..) & ~w & 0x80.. is non-zero exactly when some byte of w is
- * below 0x20, and the same test of w ^ 0x7F.. against 0x01.. finds 0x7F. */
+/* Whether s[0..n) holds a byte below 0x20 or 0x7F, eight bytes at a time. */
 static int has_control(const char *s, size_t n)
 {
-    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
     size_t i = 0;
     for (; n - i >= 8; i += 8) {
-        uint64_t w, x;
-        memcpy(&w, s + i, 8);
-        x = w ^ (0x7F * ones);
-        if (((w - 0x20 * ones) & ~w & high) | ((x - ones) & ~x & high)) return 1;
+        uint64_t w = tycho_swar_load(s + i);
+        if (tycho_swar_below(w, 0x20) | tycho_swar_eq(w, 0x7F)) return 1;
     }
     for (; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return 1;

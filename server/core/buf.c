@@ -1,5 +1,7 @@
 #include "core/buf.h"
 
+#include "core/swar.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -92,6 +94,32 @@ int tycho_buf_append_int(tycho_buf_t *b, long long v)
     return tycho_buf_append(b, p, (size_t)(e - p));
 }
 
+/* Printable ASCII other than '"' and '\\': JSON takes it as it is. */
+static inline int json_plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
+}
+
+/* The bytes of w that are not json_plain. */
+static inline uint64_t json_special(uint64_t w)
+{
+    return tycho_swar_below(w, 0x20) | (tycho_swar_below(w, 0x7F) ^ TYCHO_SWAR_HIGH) |
+           tycho_swar_eq(w, '"') | tycho_swar_eq(w, '\\');
+}
+
+/* The end of the run of json_plain bytes of u that starts at i, eight bytes
+ * at a time (a log line is mostly such runs). */
+static size_t json_plain_end(const unsigned char *u, size_t i, size_t n)
+{
+    for (; n - i >= 8; i += 8) {
+        uint64_t special = json_special(tycho_swar_load(u + i));
+        if (special) return i + tycho_swar_first(special);
+    }
+    while (i < n && json_plain(u[i]))
+        i++;
+    return i;
+}
+
 int tycho_buf_append_json_string(tycho_buf_t *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -101,9 +129,7 @@ int tycho_buf_append_json_string(tycho_buf_t *b, const char *s, size_t n)
     char *o = b->data + b->len;
     *o++ = '"';
     for (size_t i = 0; i < n;) {
-        size_t run = i; /* printable ASCII other than '"' and '\\' is copied as is */
-        while (run < n && u[run] >= 0x20 && u[run] < 0x7F && u[run] != '"' && u[run] != '\\')
-            run++;
+        size_t run = json_plain_end(u, i, n); /* copied as is */
         memcpy(o, u + i, run - i);
         o += run - i;
         if ((i = run) == n) break;

@@ -1,5 +1,6 @@
 #include "telemetry/span.h"
 
+#include "core/swar.h"
 #include "telemetry/prometheus_text.h"
 #include "telemetry/trace_context.h"
 
@@ -97,14 +98,10 @@ static int arena_charge(tycho_span_t *s, size_t n)
     return 0;
 }
 
-#define HIGH_BITS 0x8080808080808080ull
-#define LOW_BITS 0x0101010101010101ull
-
-/* The high bit of each byte of w that is >= 0x80 or (exactly: no false
- * alarm when no byte is >= 0x80) 0. */
+/* The high bit of each byte of w that is >= 0x80 or 0. */
 static uint64_t not_ascii(uint64_t w)
 {
-    return (w | ((w - LOW_BITS) & ~w)) & HIGH_BITS;
+    return tycho_swar_high(w) | tycho_swar_below(w, 1);
 }
 
 /* Copies 8 bytes from p to d; not_ascii of them. */

@@ -174,13 +174,51 @@ static void test_json_runs(void **state)
     E("~ !#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}", "\"~ !#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}\"");
 }
 
+/* What one byte alone becomes: the escaping spelled out a byte at a time,
+ * to hold the word-at-a-time scan to (a lone byte >= 0x80 is invalid). */
+static void escape_byte(char *out, unsigned char c)
+{
+    if (c == '"' || c == '\\')
+        sprintf(out, "\\%c", c);
+    else if (c == '\n' || c == '\r' || c == '\t')
+        sprintf(out, "\\%c", c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+    else if (c < 0x20 || c == 0x7F)
+        sprintf(out, "\\u%04x", c);
+    else if (c >= 0x80)
+        strcpy(out, FFFD);
+    else
+        sprintf(out, "%c", c);
+}
+
+/* Every byte value at every position of a 24-byte string (three words,
+ * then the tail the scan finishes a byte at a time) and of each shorter
+ * string: the output is the plain bytes with that one byte escaped. */
+static void test_json_byte_at_every_position(void **state)
+{
+    (void)state;
+    char in[24], want[64], esc[8];
+    for (size_t n = 1; n <= sizeof in; n++)
+        for (size_t at = 0; at < n; at++)
+            for (int c = 0; c < 256; c++) {
+                memset(in, 'a', n);
+                in[at] = (char)c;
+                escape_byte(esc, (unsigned char)c);
+                snprintf(want, sizeof want, "\"%.*s%s%.*s\"", (int)at, in, esc, (int)(n - at - 1),
+                         in + at + 1);
+                char *got = json(in, n);
+                if (strcmp(got, want) != 0)
+                    fail_msg("byte 0x%02x at %zu of %zu: %s, want %s", c, at, n, got, want);
+                free(got);
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_escapes),      cmocka_unit_test(test_every_control_char),
         cmocka_unit_test(test_invalid_utf8),      cmocka_unit_test(test_random_bytes_always_json),
         cmocka_unit_test(test_append_and_printf), cmocka_unit_test(test_append_int),
-        cmocka_unit_test(test_json_runs),
+        cmocka_unit_test(test_json_runs),         cmocka_unit_test(test_json_byte_at_every_position),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
