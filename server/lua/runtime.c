@@ -127,6 +127,7 @@ static tycho_lua_runtime_t *create(uv_loop_t *loop, const tycho_config_t *cfg, i
     if (!rt->cur) {
         tycho_lua_sched_close(&rt->sched);
         if (loop) uv_run(loop, UV_RUN_NOWAIT); /* finish closing the timer */
+        tycho_lua_alloc_release(&rt->alloc); /* the failed state's blocks */
         free(rt);
         return NULL;
     }
@@ -452,6 +453,7 @@ void tycho_lua_runtime_free(tycho_lua_runtime_t *rt)
     free(rt->retired);
     tycho_lua_gen_free(rt->cur);
     tycho_lua_sched_close(&rt->sched);
+    tycho_lua_alloc_release(&rt->alloc);
     for (size_t i = 0; i < rt->ninterned; i++)
         free(rt->interned[i]);
     free(rt->interned);
@@ -480,11 +482,12 @@ int tycho_lua_check_routes(const tycho_config_t *cfg,
         .id = 0,
     };
     tycho_lua_gen_t *g = tycho_lua_gen_new(&o, err);
-    if (!g) return -1;
-    for (size_t i = 0; fn && i < g->nroutes; i++)
+    int rc = g ? 0 : -1;
+    for (size_t i = 0; g && fn && i < g->nroutes; i++)
         fn(ud, g->routes[i]->method, g->routes[i]->pattern, g->routes[i]->where);
-    tycho_lua_gen_free(g);
-    return 0;
+    tycho_lua_gen_free(g); /* (NULL: nothing) */
+    tycho_lua_alloc_release(&alloc); /* what the state's blocks left cached, either way */
+    return rc;
 }
 
 /* Internal accessors for the commands and tycho._test (same layer). */
