@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int tycho_buf_reserve(tycho_buf_t *b, size_t extra)
+int tycho_buf_grow(tycho_buf_t *b, size_t extra)
 {
     size_t need;
     if (__builtin_add_overflow(b->len, extra, &need) || __builtin_add_overflow(need, 1, &need))

@@ -20,7 +20,15 @@ typedef struct tycho_buf {
         NULL, 0, 0                                                                                 \
     }
 
-int tycho_buf_reserve(tycho_buf_t *b, size_t extra);
+/* Room for extra more bytes and the NUL. The common case, room already
+ * there, is inline (a log line reserves for each key and value);
+ * tycho_buf_grow makes it. A buffer with memory always has cap > len. */
+int tycho_buf_grow(tycho_buf_t *b, size_t extra);
+static inline int tycho_buf_reserve(tycho_buf_t *b, size_t extra)
+{
+    if (extra < b->cap - b->len) return 0;
+    return tycho_buf_grow(b, extra);
+}
 /* Inline: appends of a few bytes (punctuation, literals) are the common
  * case, and with n known the copy becomes a move or two. */
 static inline int tycho_buf_append(tycho_buf_t *b, const void *p, size_t n)
