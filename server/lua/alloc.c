@@ -43,13 +43,17 @@ static void give(tycho_lua_alloc_t *a, void *p, size_t osize)
 }
 
 /* ptr (old bytes, 0 when new) resized to nsize >= 1 bytes: kept when the
- * class does not change, realloc'd when both sizes are large, else moved. */
+ * class does not change, realloc'd when both sizes are large, else moved.
+ * A shrink with no memory for the move keeps the block: bigger than its new
+ * class needs, it can serve that class ever after (Lua expects a shrink to
+ * succeed). */
 static void *resize(tycho_lua_alloc_t *a, void *ptr, size_t old, size_t nsize)
 {
     unsigned oc = ptr ? class_of(old) : LARGE, nc = class_of(nsize);
     if (ptr && oc == nc) return oc == LARGE ? realloc(ptr, nsize) : ptr;
     void *q = nc == LARGE ? malloc(nsize) : take(a, nc);
-    if (!q || !ptr) return q;
+    if (!q) return nsize < old ? ptr : NULL;
+    if (!ptr) return q;
     memcpy(q, ptr, old < nsize ? old : nsize);
     give(a, ptr, old);
     return q;

@@ -20,12 +20,12 @@
 typedef struct tycho_lua_alloc {
     size_t used; /* bytes currently allocated by all states sharing this allocator */
     size_t peak;
-    size_t limit;                         /* 0 = none */
-    int enforce;                          /* limit applies only while non-zero */
-    unsigned long long refused;           /* allocations refused because of the limit */
-    void *cache[TYCHO_LUA_ALLOC_CLASSES]; /* free blocks by size class, linked through their first
-                                             word */
-    size_t cached;                        /* bytes on those lists */
+    size_t limit;               /* 0 = none */
+    int enforce;                /* limit applies only while non-zero */
+    unsigned long long refused; /* allocations refused because of the limit */
+    /* free blocks by size class, each list linked through the blocks' first word */
+    void *cache[TYCHO_LUA_ALLOC_CLASSES];
+    size_t cached; /* bytes on those lists */
 } tycho_lua_alloc_t;
 
 /* lua_Alloc-compatible; ud is a tycho_lua_alloc_t (zeroed to start). */
