@@ -94,30 +94,40 @@ int tycho_buf_append_int(tycho_buf_t *b, long long v)
     return tycho_buf_append(b, p, (size_t)(e - p));
 }
 
-/* Printable ASCII other than '"' and '\\': JSON takes it as it is. */
-static inline int json_plain(unsigned char c)
-{
-    return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
-}
+/* 1 for the bytes JSON takes as they are in a string: printable ASCII
+ * other than '"' and '\\'. */
+static const unsigned char JSON_PLAIN[256] = {
+    [0x20 ... 0x21] = 1, [0x23 ... 0x5B] = 1, [0x5D ... 0x7E] = 1};
 
-/* The bytes of w that are not json_plain. */
+/* The bytes of w that are not JSON_PLAIN. */
 static inline uint64_t json_special(uint64_t w)
 {
     return tycho_swar_below(w, 0x20) | (tycho_swar_below(w, 0x7F) ^ TYCHO_SWAR_HIGH) |
            tycho_swar_eq(w, '"') | tycho_swar_eq(w, '\\');
 }
 
-/* The end of the run of json_plain bytes of u that starts at i, eight bytes
- * at a time (a log line is mostly such runs). */
-static size_t json_plain_end(const unsigned char *u, size_t i, size_t n)
+/* Copies the run of JSON_PLAIN bytes of u that starts at *i to o, eight
+ * bytes at a time (a log line is mostly such runs); moves *i past it and
+ * returns the end of the copy. Each word is stored whole: bytes past the
+ * run land in the room reserved for escapes (6 per input byte) and are
+ * overwritten or left beyond the end. */
+static inline char *copy_plain(char *o, const unsigned char *u, size_t *i, size_t n)
 {
-    for (; n - i >= 8; i += 8) {
-        uint64_t special = json_special(tycho_swar_load(u + i));
-        if (special) return i + tycho_swar_first(special);
+    size_t k = *i;
+    for (; n - k >= 8; k += 8, o += 8) {
+        uint64_t w = tycho_swar_load(u + k);
+        memcpy(o, &w, 8);
+        uint64_t special = json_special(w);
+        if (special) {
+            unsigned f = tycho_swar_first(special);
+            *i = k + f;
+            return o + f;
+        }
     }
-    while (i < n && json_plain(u[i]))
-        i++;
-    return i;
+    while (k < n && JSON_PLAIN[u[k]])
+        *o++ = (char)u[k++];
+    *i = k;
+    return o;
 }
 
 int tycho_buf_append_json_string(tycho_buf_t *b, const char *s, size_t n)
@@ -128,11 +138,9 @@ int tycho_buf_append_json_string(tycho_buf_t *b, const char *s, size_t n)
     if (n > (SIZE_MAX - 2) / 6 || tycho_buf_reserve(b, n * 6 + 2) != 0) return -ENOMEM;
     char *o = b->data + b->len;
     *o++ = '"';
-    for (size_t i = 0; i < n;) {
-        size_t run = json_plain_end(u, i, n); /* copied as is */
-        memcpy(o, u + i, run - i);
-        o += run - i;
-        if ((i = run) == n) break;
+    for (size_t i = 0;;) {
+        o = copy_plain(o, u, &i, n);
+        if (i == n) break;
         unsigned char c = u[i];
         if (c == '"' || c == '\\') {
             *o++ = '\\';
