@@ -33,9 +33,4 @@ const char *tycho_export_arena_utf8_n(tycho_export_arena_t *a, const char *s, si
                                       int trusted);
 void tycho_export_arena_free(tycho_export_arena_t *a);
 
-/* 1 when s[0..n) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
-int tycho_export_utf8_valid(const char *s, size_t n);
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-size_t tycho_export_utf8_seq(const unsigned char *s, size_t n);
-
 #endif

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "core/swar.h"
+#include "core/utf8.h"
 #include "exporters/export_arena.h"
 #include "exporters/export_snappy.h"
 #include "exporters/pb_write.h"
@@ -436,7 +437,7 @@ static const char *copy_field(const field_t *f, int utf8, char *d, uint32_t *len
     /* bounded, printable, valid UTF-8: anything else is not a label or id.
      * An unescaped piece of a line known to be valid UTF-8 is valid too
      * (it lies between ASCII quotes); an unescaped \u may not be. */
-    int ok = n > 0 && n <= MAX_FIELD && ((utf8 && !f->esc) || tycho_export_utf8_valid(d, n));
+    int ok = n > 0 && n <= MAX_FIELD && ((utf8 && !f->esc) || tycho_utf8_valid(d, n, 1));
     *len = (uint32_t)n;
     return ok && !has_control(d, n) ? d : NULL;
 }

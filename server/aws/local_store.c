@@ -2,6 +2,7 @@
 #include "aws/local_store.h"
 #include "aws/local_ddb.h"
 #include "aws/local_sqs.h"
+#include "core/utf8.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -376,42 +377,6 @@ void tycho_local_result_free(tycho_local_result_t *res)
 
 /* ---- exec --------------------------------------------------------------- */
 
-static int utf8_valid(const unsigned char *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        unsigned cp;
-        if ((c & 0xE0) == 0xC0) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (i + len > n) return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xC0) != 0x80) return 0;
-            cp = cp << 6 | (p[i + k] & 0x3F);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
-
 /* cJSON stores strings NUL-terminated, so a "\u0000" escape would silently
  * truncate a value; such bodies are refused instead. */
 static int has_nul_escape(const char *p, size_t n)
@@ -444,7 +409,7 @@ int tycho_local_exec(tycho_local_store_t *s, const char *target, const char *bod
     cJSON *req = NULL;
     if (len == 0) {
         req = cJSON_CreateObject(); /* an empty body is an empty request */
-    } else if (!utf8_valid((const unsigned char *)body, len)) {
+    } else if (!tycho_utf8_valid(body, len, 1)) {
         tycho_local_error(res, 400, LT_SERIALIZATION, NULL, "Request body is not valid UTF-8");
         return res->body ? 0 : -ENOMEM;
     } else {

@@ -1,6 +1,7 @@
 #include "core/buf.h"
 
 #include "core/swar.h"
+#include "core/utf8.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -53,33 +54,6 @@ int tycho_buf_printf(tycho_buf_t *b, const char *fmt, ...)
     int rc = tycho_buf_vprintf(b, fmt, ap);
     va_end(ap);
     return rc;
-}
-
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid
- * (overlongs, surrogates and code points past U+10FFFF are invalid). */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4, cp = c & 0x07;
-    else
-        return 0;
-    if (n < len) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
 }
 
 int tycho_buf_append_int(tycho_buf_t *b, long long v)
@@ -164,7 +138,7 @@ int tycho_buf_append_json_string(tycho_buf_t *b, const char *s, size_t n)
             }
             i++;
         } else {
-            size_t len = utf8_seq_len(u + i, n - i);
+            size_t len = tycho_utf8_seq_len(u + i, n - i);
             if (len == 0) { /* invalid byte -> U+FFFD (3 bytes, fits the 6 reserved) */
                 *o++ = (char)0xEF, *o++ = (char)0xBF, *o++ = (char)0xBD;
                 i++;

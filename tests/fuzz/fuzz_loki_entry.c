@@ -15,6 +15,7 @@
 #define FUZZ_TARGET "loki_entry"
 #include "tests/fuzz/fuzz_check.h"
 #include "exporters/export_arena.h"
+#include "core/utf8.h"
 #include "exporters/loki_encode.h"
 
 #include <stdint.h>
@@ -33,7 +34,7 @@ static void check_id(const char *what, const char *s, uint32_t len)
     if (!s) return;
     size_t n = strlen(s);
     CHECK(n == len, "%s: length %u, not %zu", what, (unsigned)len, n);
-    CHECK(n > 0 && n <= 128 && tycho_export_utf8_valid(s, n), "%s not a valid id", what);
+    CHECK(n > 0 && n <= 128 && tycho_utf8_valid(s, n, 1), "%s not a valid id", what);
     for (size_t i = 0; i < n; i++)
         CHECK((unsigned char)s[i] >= 0x20 && s[i] != 0x7f, "%s holds a control byte", what);
 }
@@ -65,8 +66,7 @@ static void encode(tycho_loki_entry_t *en, int json)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *s = (const char *)data;
-    unsigned flags =
-        tycho_export_utf8_valid(s, size) && !memchr(s, 0, size) ? TYCHO_LOKI_LINE_UTF8 : 0;
+    unsigned flags = tycho_utf8_valid(s, size, 0) ? TYCHO_LOKI_LINE_UTF8 : 0;
     tycho_loki_entry_t *a = tycho_loki_entry_new(s, size, flags);
     CHECK(a != NULL, "out of memory");
     check_id("service", a->service, a->service_len);

@@ -24,21 +24,21 @@ command -v clang >/dev/null || { echo "clang is not installed (scripts/setup ins
 protos=() # exporters/proto/<name>.proto a target needs compiled
 case $name in
 router) srcs=(server/router/router.c) pkgs=() ;;
-json) srcs=(server/lua/lib_json.c server/lua/alloc.c server/core/buf.c) pkgs=(luajit libcjson) ;;
+json) srcs=(server/lua/lib_json.c server/lua/alloc.c server/core/{buf,utf8}.c) pkgs=(luajit libcjson) ;;
 trace_context) srcs=(server/telemetry/trace_context.c) pkgs=() ;;
-sigv4) srcs=(server/aws/sigv4.c server/core/{buf,percent}.c) pkgs=(libcrypto) ;;
-local_expr) srcs=(server/aws/local_expr.c server/aws/local_av.c server/core/buf.c) pkgs=(libcjson) ;;
+sigv4) srcs=(server/aws/sigv4.c server/core/{buf,percent,utf8}.c) pkgs=(libcrypto) ;;
+local_expr) srcs=(server/aws/local_expr.c server/aws/local_av.c server/core/{buf,utf8}.c) pkgs=(libcjson) ;;
 local_store)
-  srcs=(server/aws/local_{store,sqs,ddb,expr,av}.c server/core/buf.c)
+  srcs=(server/aws/local_{store,sqs,ddb,expr,av}.c server/core/{buf,utf8}.c)
   pkgs=(libcjson sqlite3 libcrypto)
   ;;
-config) srcs=(server/core/config.c server/core/log.c server/core/buf.c) pkgs=() ;;
+config) srcs=(server/core/config.c server/core/log.c server/core/{buf,utf8}.c) pkgs=() ;;
 loki_entry)
-  srcs=(exporters/{loki_encode,export_arena,export_snappy,pb_write}.c server/core/buf.c)
+  srcs=(exporters/{loki_encode,export_arena,export_snappy,pb_write}.c server/core/{buf,utf8}.c)
   pkgs=(snappy)
   ;;
 otlp_encode)
-  srcs=(exporters/{otlp_encode,export_arena,pb_write}.c server/telemetry/{span,span_pool,trace_context,prometheus_text}.c server/core/buf.c)
+  srcs=(exporters/{otlp_encode,export_arena,pb_write}.c server/telemetry/{span,span_pool,trace_context,prometheus_text}.c server/core/{buf,utf8}.c)
   pkgs=(libprotobuf-c libcjson)
   protos=(otlp_trace)
   ;;

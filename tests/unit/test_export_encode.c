@@ -6,6 +6,7 @@
  * and snappy here; the independent decoders live in tests/exporters/. */
 #include "aws/client.h"
 #include "exporters/export_arena.h"
+#include "core/utf8.h"
 #include "exporters/export_gzip.h"
 #include "exporters/export_snappy.h"
 #include "exporters/loki_encode.h"
@@ -81,8 +82,8 @@ static void test_utf8(void **state)
     const char nul[] = {'a', 0, 'b', 0};
     assert_string_equal(tycho_export_arena_utf8(&a, nul, 3), "a\xEF\xBF\xBD"
                                                              "b");
-    assert_false(tycho_export_utf8_valid("\xF4\x90\x80\x80", 4)); /* > U+10FFFF */
-    assert_true(tycho_export_utf8_valid("\xF4\x8F\xBF\xBF", 4));
+    assert_false(tycho_utf8_valid("\xF4\x90\x80\x80", 4, 1)); /* > U+10FFFF */
+    assert_true(tycho_utf8_valid("\xF4\x8F\xBF\xBF", 4, 1));
     /* the eight-bytes-at-a-time path: a NUL or a bad byte at every position
      * of a longer ASCII text is found */
     char text[40];
@@ -91,17 +92,17 @@ static void test_utf8(void **state)
         text[39] = 0;
         assert_ptr_equal(tycho_export_arena_utf8(&a, text, 39), text);
         text[at] = 0;
-        assert_true(tycho_export_utf8_valid(text, 39));
+        assert_true(tycho_utf8_valid(text, 39, 1));
         const char *c = tycho_export_arena_utf8(&a, text, 39);
         assert_ptr_not_equal(c, text);
         assert_int_equal(strlen(c), 41); /* the NUL became U+FFFD */
         text[at] = (char)0xFF;
-        assert_false(tycho_export_utf8_valid(text, 39));
+        assert_false(tycho_utf8_valid(text, 39, 1));
         text[at] = (char)0xC3; /* a sequence cut by the next ASCII byte */
-        assert_int_equal(tycho_export_utf8_valid(text, 39), 0);
+        assert_int_equal(tycho_utf8_valid(text, 39, 1), 0);
         if (at < 38) {
             text[at + 1] = (char)0xA9;
-            assert_true(tycho_export_utf8_valid(text, 39));
+            assert_true(tycho_utf8_valid(text, 39, 1));
         }
     }
     tycho_export_arena_free(&a);
