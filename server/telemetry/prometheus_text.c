@@ -1,38 +1,13 @@
 #include "telemetry/prometheus_text.h"
 
+#include "core/utf8.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
- * surrogates, max U+10FFFF), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80) return 1;
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else
-        return 0;
-    if (n < len) return 0;
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
-    return len;
-}
 
 int tycho_prom_append_escaped(tycho_buf_t *out, const char *s, size_t n, int help)
 {
@@ -51,7 +26,7 @@ int tycho_prom_append_escaped(tycho_buf_t *out, const char *s, size_t n, int hel
             *o++ = 'n';
             i++;
         } else {
-            size_t len = utf8_len(u + i, n - i);
+            size_t len = tycho_utf8_seq_len(u + i, n - i);
             if (len == 0) {
                 *o++ = (char)0xEF, *o++ = (char)0xBF, *o++ = (char)0xBD;
                 i++;
