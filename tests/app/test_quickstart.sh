@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's walkthrough, as a newcomer runs it: `tycho serve --routes
 # routes` with no AWS or app configuration at all (the embedded local
-# backend creates the queue and the table), then a curl for every endpoint,
+# backend creates the queue and the table), then a curl for every endpoint
+# (the API description at /openapi.json and its /docs page included),
 # checking statuses and shapes — including the workflow reaching
 # "processed" through the SQS consumer — and the live edit of a route.
 # The checks below are single-quoted on purpose: `check` evals them.
@@ -106,6 +107,20 @@ done
 check "the consumer marks the workflow's item processed" eval 'is data.status processed && has data.processed_at'
 req POST /workflow '{"user_id": "bob"}'
 check "POST /workflow with a body -> 200" eval '[ "$STATUS" = 200 ] && has data_id'
+
+# The API description (an independent validator: tests/app/package.json) and
+# the page that reads it: self-contained, its script run in a stand-in DOM.
+curl -sS --max-time 30 -o "$TEST_TMP/openapi.json" -w '%{http_code} %{content_type}' "$URL/openapi.json" >"$TEST_TMP/openapi.status"
+check "GET /openapi.json -> 200 application/json" grep -qx '200 application/json' "$TEST_TMP/openapi.status"
+check "/openapi.json is a valid OpenAPI 3.1 document" node "$TYCHO_SRC/tests/app/check_openapi.mjs" "$TEST_TMP/openapi.json"
+curl -sS --max-time 30 -o "$TEST_TMP/docs.html" -w '%{http_code} %{content_type}' "$URL/docs" >"$TEST_TMP/docs.status"
+check "GET /docs -> 200 text/html" grep -qx '200 text/html; charset=utf-8' "$TEST_TMP/docs.status"
+check "/docs reads openapi.json" grep -q 'fetch("openapi.json")' "$TEST_TMP/docs.html"
+check "/docs loads nothing from elsewhere" eval '! grep -qiE "(src|href)=\"(https?:)?//" "$TEST_TMP/docs.html"'
+sed -n '/^<script>$/,/^<\/script>$/p' "$TEST_TMP/docs.html" | sed '1d;$d' >"$TEST_TMP/docs.js"
+check "/docs has a script, and it parses" eval '[ -s "$TEST_TMP/docs.js" ] && node --check "$TEST_TMP/docs.js"'
+check "/docs lists every operation and sends requests from its forms" \
+    node "$TYCHO_SRC/tests/app/docs_page_check.mjs" "$URL" "$TEST_TMP/docs.js"
 
 metrics=$(curl -sS "$ADMIN/metrics")
 for m in 'user_actions_total{action="visit"}' 'user_actions_total{action="workflow"}' \

@@ -1,0 +1,199 @@
+-- The app's API as an OpenAPI 3.1 document, served at GET /openapi.json and
+-- browsed at GET /docs (routes/docs.lua), as the FastAPI original offered.
+-- Written by hand next to the routes: spec/docs_spec.lua fails when a route
+-- is missing here, when an operation here is no route, or when an operation
+-- answers a status this document does not list.
+local json = require "tycho.json"
+
+local config = require "_app.config"
+
+local function object(properties, required)
+  return { type = "object", properties = properties, required = json.array(required or {}) }
+end
+
+local function text(description, extra)
+  local s = extra or {}
+  s.type, s.description = "string", description
+  return s
+end
+
+local TIME = text("when it happened, RFC 3339 UTC with milliseconds", { format = "date-time" })
+
+local function json_reply(description, schema)
+  return { description = description, content = { ["application/json"] = { schema = schema } } }
+end
+
+local ERROR = object({
+  error = text("what went wrong"),
+  request_id = text("the request's X-Request-Id, to find its log lines"),
+  type = text("the AWS error type, when a backend call failed"),
+  message = text("the AWS error message, when a backend call failed"),
+}, { "error" })
+
+local function failure(description)
+  return json_reply(description, ERROR)
+end
+
+-- The answers of a route that reads a JSON body and calls the backend.
+local function with_failures(responses, opts)
+  opts = opts or {}
+  if opts.body then
+    responses["400"] = failure("a body that is not a JSON object, or the backend refused the data")
+    responses["413"] = failure(("a body larger than %d bytes (MAX_PAYLOAD_BYTES)"):format(config.max_payload))
+  elseif opts.validation then
+    responses["400"] = failure(opts.validation)
+  end
+  responses["502"] = failure("the AWS call failed")
+  responses["503"] = failure("the AWS service was unavailable")
+  return responses
+end
+
+local function query(name, description, schema, example)
+  return { name = name, ["in"] = "query", required = false, description = description,
+           schema = schema, example = example }
+end
+
+local ANY_OBJECT = { type = "object", description = "any JSON object" }
+
+local ITEM_BODY = {
+  required = false,
+  description = "the item's data, stored as `data` (a string `user_id` in it also becomes the "
+    .. "item's user_id); without a body, generated sample data",
+  content = { ["application/json"] = { schema = ANY_OBJECT } },
+}
+
+local SAVED = object({
+  message = text("\"Data saved\""),
+  id = text("the new item's id (a UUID)"),
+  timestamp = TIME,
+}, { "message", "id", "timestamp" })
+
+local WORKFLOW = object({
+  message = text("what was done"),
+  data_id = text("the saved item's id: GET /get-data/{id} shows it pending, then processed"),
+  workflow_time = { type = "number", description = "seconds the two steps took" },
+  timestamp = TIME,
+  steps_completed = { type = "array", items = { type = "string" } },
+}, { "message", "data_id", "steps_completed" })
+
+local function workflow_op(summary, with_body)
+  return {
+    summary = summary,
+    description = "In one trace: saves an item (status pending) to DynamoDB, then sends an SQS "
+      .. "message naming it; the queue's consumer marks the item processed.",
+    requestBody = with_body and ITEM_BODY or nil,
+    responses = with_failures({ ["200"] = json_reply("both steps done", WORKFLOW) },
+      { body = with_body, validation = "the backend refused the data" }),
+  }
+end
+
+local function document()
+  return {
+    openapi = "3.1.0",
+    info = {
+      title = "tycho reference app",
+      version = "1.0.0",
+      description = "The observability sample service: structured logs, metrics, traces, "
+        .. "health checks and an SQS + DynamoDB workflow. Every answer carries an "
+        .. "X-Request-Id header; errors are JSON objects with an `error` member.",
+    },
+    paths = {
+      ["/"] = { get = {
+        summary = "Landing endpoint: a log line, a metric, a JSON answer",
+        responses = { ["200"] = json_reply("a greeting", object({
+          message = text("\"Hello from tycho!\""), visit_time = TIME }, { "message", "visit_time" })) },
+      } },
+      ["/health"] = { get = {
+        summary = "Health check (the load balancer's)",
+        description = "200 while serving, 503 once draining after SIGTERM. With deep=1 it also "
+          .. "checks the queue, the dead-letter queue and the table, and answers 503 when one fails.",
+        parameters = json.array { query("deep", "1 or true: check the AWS backend too",
+          { type = "string", enum = json.array { "1", "true" } }, "1") },
+        responses = {
+          ["200"] = json_reply("healthy", object({
+            status = text("healthy"), timestamp = TIME,
+            generation = { type = "integer", description = "the route generation (1, then +1 a reload)" },
+            checks = { type = "object", description = "with deep=1: each check's status and duration" },
+          }, { "status", "timestamp" })),
+          ["503"] = json_reply("draining, or a deep check failed", object({
+            status = text("draining or unhealthy"), timestamp = TIME,
+            checks = { type = "object" } }, { "status" })),
+        },
+      } },
+      ["/test-telemetry"] = { get = {
+        summary = "Exercises logs, metrics and traces (a child span with an event)",
+        description = ("A share of the requests (SIMULATED_ERROR_RATE, now %g) records a simulated "
+          .. "error on its span and still answers 200."):format(config.error_rate),
+        responses = { ["200"] = json_reply("done", object({
+          message = text("\"Telemetry test completed\""), timestamp = TIME,
+          response_time = { type = "number", description = "seconds" },
+          telemetry_enabled = { type = "boolean", description = "whether this request's trace is sampled" },
+          trace_id = text("this request's trace id (32 hex digits)"),
+        }, { "message", "trace_id" })) },
+      } },
+      ["/send-message"] = { post = {
+        summary = "Sends a message to the SQS queue",
+        requestBody = {
+          required = false,
+          description = "without a body, a test message",
+          content = { ["application/json"] = { schema = object({
+            content = { description = "any JSON value: the message's content" },
+            attributes = { type = "object", maxProperties = 8,
+              description = "message attributes: names of letters, digits, _ and -, "
+                .. "values non-empty strings or numbers",
+              additionalProperties = { type = json.array { "string", "number" } } },
+          }) } },
+        },
+        responses = with_failures({ ["202"] = json_reply("sent", object({
+          message = text("\"Message sent\""), message_id = text("the app's id of the message"),
+          sqs_message_id = text("SQS's id of the message"), timestamp = TIME,
+        }, { "message", "message_id", "sqs_message_id" })) }, { body = true }),
+      } },
+      ["/receive-messages"] = { get = {
+        summary = "Receives (and deletes) messages from the SQS queue",
+        description = "The queue's consumer usually takes messages first; start with "
+          .. "SQS_CONSUMER=off to receive them here.",
+        parameters = json.array {
+          query("max", "how many messages at most", { type = "integer", minimum = 1, maximum = 10, default = 10 }),
+          query("wait", "seconds to long-poll", { type = "integer", minimum = 0, maximum = 20, default = 5 }, 0),
+        },
+        responses = with_failures({ ["200"] = json_reply("the messages received", object({
+          message = text("how many were received"), timestamp = TIME,
+          messages = { type = "array", items = object({
+            message_id = text("SQS's id"), body = { description = "the body: JSON decoded, else a string" },
+            attributes = { type = "object" }, receive_count = { type = "integer" }, sent_at = TIME,
+          }) },
+        }, { "message", "messages" })) }, { validation = "max or wait out of range" }),
+      } },
+      ["/save-data"] = { post = {
+        summary = "Saves an item to the DynamoDB table (it expires after a day)",
+        requestBody = ITEM_BODY,
+        responses = with_failures({ ["201"] = json_reply("saved", SAVED) }, { body = true }),
+      } },
+      ["/get-data/{id}"] = { get = {
+        summary = "The newest item saved under an id",
+        parameters = json.array { { name = "id", ["in"] = "path", required = true,
+          description = "an id from POST /save-data or /workflow", schema = { type = "string" } } },
+        responses = with_failures({
+          ["200"] = json_reply("found", object({ data = ANY_OBJECT }, { "data" })),
+          ["404"] = failure("no item with that id"),
+        }),
+      } },
+      ["/workflow"] = {
+        get = workflow_op("Workflow with generated data: save an item, send a message", false),
+        post = workflow_op("Workflow with the body's data: save an item, send a message", true),
+      },
+      ["/openapi.json"] = { get = {
+        summary = "This document",
+        responses = { ["200"] = json_reply("the OpenAPI 3.1 document", { type = "object" }) },
+      } },
+      ["/docs"] = { get = {
+        summary = "A page to read and try the API (no external scripts)",
+        responses = { ["200"] = { description = "an HTML page",
+          content = { ["text/html"] = { schema = { type = "string" } } } } },
+      } },
+    },
+  }
+end
+
+return { document = document }

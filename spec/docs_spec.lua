@@ -1,0 +1,113 @@
+-- routes/docs.lua: GET /openapi.json and GET /docs. The document is held to
+-- the route files (every route described, nothing else) and to what each
+-- operation answers (a status it lists, with the members it says are there).
+-- tests/app/test_quickstart.sh also checks it with an OpenAPI validator.
+local t = require "tycho.test"
+local HERE = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
+local app = dofile(HERE .. "/fixtures/app/helper.lua")
+
+local METHODS = { "get", "post", "put", "patch", "delete" }
+
+-- "GET /get-data/{id}" for each route the route files declare.
+local function declared_routes()
+  local found = {}
+  local list = assert(io.popen(("ls %q/*.lua"):format(app.ROUTES)))
+  for file in list:lines() do
+    local f = assert(io.open(file))
+    for method, pattern in f:read("*a"):gmatch('{%s*"(%u+)",%s*"(/[^"]*)"') do
+      found[#found + 1] = method .. " " .. pattern:gsub(":([%w_]+)", "{%1}")
+    end
+    f:close()
+  end
+  list:close()
+  table.sort(found)
+  return found
+end
+
+local function documented(doc)
+  local ops = {}
+  for path, item in pairs(doc.paths) do
+    for _, m in ipairs(METHODS) do
+      if item[m] then ops[#ops + 1] = { key = m:upper() .. " " .. path, path = path, method = m, op = item[m] } end
+    end
+  end
+  table.sort(ops, function(a, b) return a.key < b.key end)
+  return ops
+end
+
+-- The request an operation gets here: path parameters an id no item has,
+-- query parameters their example, no body.
+local function target(o)
+  local path = o.path:gsub("{[^}]+}", "spec-no-such-id")
+  local query = {}
+  for _, p in ipairs(o.op.parameters or {}) do
+    if p["in"] == "query" and p.example ~= nil then query[#query + 1] = p.name .. "=" .. tostring(p.example) end
+  end
+  return #query > 0 and path .. "?" .. table.concat(query, "&") or path
+end
+
+describe("GET /openapi.json and GET /docs", function()
+  setup(app.setup)
+  teardown(app.teardown)
+  before_each(app.reset)
+
+  it("/openapi.json is an OpenAPI 3.1 document of this app", function()
+    local res = t.get("/openapi.json")
+    assert.equal(200, res.status)
+    assert.matches("^application/json", res.headers["content-type"])
+    assert.equal("3.1.0", res.body.openapi)
+    assert.equal("tycho reference app", res.body.info.title)
+    assert.is_string(res.body.info.version)
+  end)
+
+  it("describes every route of the route files, and nothing else", function()
+    local doc = t.get("/openapi.json").body
+    local keys = {}
+    for _, o in ipairs(documented(doc)) do keys[#keys + 1] = o.key end
+    local routes = declared_routes()
+    assert.is_true(#routes >= 11, "found only " .. #routes .. " routes in " .. app.ROUTES)
+    assert.same(routes, keys)
+  end)
+
+  it("lists a summary and the answers of every operation, and every path parameter", function()
+    for _, o in ipairs(documented(t.get("/openapi.json").body)) do
+      assert.is_string(o.op.summary, o.key)
+      assert.is_table(o.op.responses, o.key)
+      assert.is_not_nil(next(o.op.responses), o.key)
+      for name in o.path:gmatch("{([^}]+)}") do
+        local p
+        for _, q in ipairs(o.op.parameters or {}) do
+          if q.name == name and q["in"] == "path" then p = q end
+        end
+        assert.is_table(p, o.key .. ": path parameter " .. name)
+        assert.is_true(p.required, o.key .. ": a path parameter is required")
+      end
+    end
+  end)
+
+  it("says what each operation answers: a status it lists, the members it requires", function()
+    for _, o in ipairs(documented(t.get("/openapi.json").body)) do
+      local res = t.request(o.method:upper(), target(o))
+      local reply = o.op.responses[tostring(res.status)]
+      assert.is_table(reply, ("%s answered %d, which it does not list"):format(o.key, res.status))
+      local media = next(reply.content or {})
+      if media then
+        assert.equal(media, (res.headers["content-type"] or ""):match("^[^;]+"), o.key)
+      end
+      local schema = reply.content and reply.content[media].schema or {}
+      for _, member in ipairs(schema.required or {}) do
+        assert.is_not_nil(res.body[member], ("%s %d: no %q in the answer"):format(o.key, res.status, member))
+      end
+    end
+  end)
+
+  it("/docs is a page that reads the document, with nothing from elsewhere", function()
+    local res = t.get("/docs")
+    assert.equal(200, res.status)
+    assert.equal("text/html; charset=utf-8", res.headers["content-type"])
+    assert.matches('fetch%("openapi%.json"%)', res.body)
+    assert.is_nil(res.body:lower():find('src="//', 1, true))
+    assert.is_nil(res.body:lower():find('src="http', 1, true))
+    assert.is_nil(res.body:lower():find('href="http', 1, true))
+  end)
+end)
