@@ -4,6 +4,7 @@
 -- is missing here, when an operation here is no route, or when an operation
 -- answers a status this document does not list.
 local json = require "tycho.json"
+local server = require "tycho.server"
 
 local config = require "_app.config"
 
@@ -92,7 +93,7 @@ local function document()
     openapi = "3.1.0",
     info = {
       title = "tycho reference app",
-      version = "1.0.0",
+      version = server.version, -- the app ships with tycho, as one
       description = "The observability sample service: structured logs, metrics, traces, "
         .. "health checks and an SQS + DynamoDB workflow. Every answer carries an "
         .. "X-Request-Id header; errors are JSON objects with an `error` member.",
