@@ -1,15 +1,11 @@
 -- GET /openapi.json and GET /docs: the API described (routes/_app/openapi.lua)
 -- and a page to read and try it (routes/_app/docs_page.lua), as FastAPI
 -- served them for the original app.
-local json = require "tycho.json"
-
 local openapi = require "_app.openapi"
 local page = require "_app.docs_page"
 
 return {
-  { "GET", "/openapi.json", function()
-      return 200, json.encode(openapi.document()), { ["Content-Type"] = "application/json" }
-  end },
+  { "GET", "/openapi.json", function() return openapi.document() end },
 
   { "GET", "/docs", function()
       return 200, page, { ["Content-Type"] = "text/html; charset=utf-8", ["Cache-Control"] = "no-cache" }
