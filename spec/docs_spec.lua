@@ -28,7 +28,9 @@ local function documented(doc)
   local ops = {}
   for path, item in pairs(doc.paths) do
     for _, m in ipairs(METHODS) do
-      if item[m] then ops[#ops + 1] = { key = m:upper() .. " " .. path, path = path, method = m, op = item[m] } end
+      if item[m] then
+        ops[#ops + 1] = { key = m:upper() .. " " .. path, path = path, method = m, op = item[m] }
+      end
     end
   end
   table.sort(ops, function(a, b) return a.key < b.key end)
@@ -41,7 +43,9 @@ local function target(o)
   local path = o.path:gsub("{[^}]+}", "spec-no-such-id")
   local query = {}
   for _, p in ipairs(o.op.parameters or {}) do
-    if p["in"] == "query" and p.example ~= nil then query[#query + 1] = p.name .. "=" .. tostring(p.example) end
+    if p["in"] == "query" and p.example ~= nil then
+      query[#query + 1] = p.name .. "=" .. tostring(p.example)
+    end
   end
   return #query > 0 and path .. "?" .. table.concat(query, "&") or path
 end

@@ -39,8 +39,10 @@ end
 local function with_failures(responses, opts)
   opts = opts or {}
   if opts.body then
-    responses["400"] = failure("a body that is not a JSON object, or the backend refused the data")
-    responses["413"] = failure(("a body larger than %d bytes (MAX_PAYLOAD_BYTES)"):format(config.max_payload))
+    responses["400"] = failure(opts.validation
+      or "a body that is not a JSON object, or the backend refused the data")
+    responses["413"] = failure(("a body larger than %d bytes (MAX_PAYLOAD_BYTES)")
+      :format(config.max_payload))
   elseif opts.validation then
     responses["400"] = failure(opts.validation)
   end
@@ -148,15 +150,19 @@ local function document()
         responses = with_failures({ ["202"] = json_reply("sent", object({
           message = text("\"Message sent\""), message_id = text("the app's id of the message"),
           sqs_message_id = text("SQS's id of the message"), timestamp = TIME,
-        }, { "message", "message_id", "sqs_message_id" })) }, { body = true }),
+        }, { "message", "message_id", "sqs_message_id" })) },
+          { body = true, validation = "a body that is not a JSON object, attributes that break the "
+            .. "rules above, or SQS refused the message" }),
       } },
       ["/receive-messages"] = { get = {
         summary = "Receives (and deletes) messages from the SQS queue",
         description = "The queue's consumer usually takes messages first; start with "
           .. "SQS_CONSUMER=off to receive them here.",
         parameters = json.array {
-          query("max", "how many messages at most", { type = "integer", minimum = 1, maximum = 10, default = 10 }),
-          query("wait", "seconds to long-poll", { type = "integer", minimum = 0, maximum = 20, default = 5 }, 0),
+          query("max", "how many messages at most",
+            { type = "integer", minimum = 1, maximum = 10, default = 10 }),
+          query("wait", "seconds to long-poll",
+            { type = "integer", minimum = 0, maximum = 20, default = 5 }, 0),
         },
         responses = with_failures({ ["200"] = json_reply("the messages received", object({
           message = text("how many were received"), timestamp = TIME,
