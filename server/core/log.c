@@ -171,9 +171,27 @@ static inline void append_value(line_writer_t *w, tycho_log_key_t k, const char 
     w->wanted &= ~(1u << k);
 }
 
-/* ,"key": — the room for all of it reserved at once, the punctuation
- * stored by hand: two one-byte tycho_buf_append calls (each a reserve and a
- * memcpy) cost more than the key. */
+/* ,"key": for a key of n plain characters (letters, digits, '_', '.', '-':
+ * JSON text as they are), copied without a scan. */
+static inline void append_plain_key(line_writer_t *w, const char *key, size_t n)
+{
+    if (tycho_buf_reserve(&w->b, n + 4) != 0) {
+        w->vague = 1;
+        return;
+    }
+    char *o = w->b.data + w->b.len;
+    o[0] = ',';
+    o[1] = '"';
+    memcpy(o + 2, key, n);
+    o[n + 2] = '"';
+    o[n + 3] = ':';
+    o[n + 4] = '\0';
+    w->b.len += n + 4;
+}
+
+/* ,"key": for any key, escaped — the room for all of it reserved at once,
+ * the punctuation stored by hand: two one-byte tycho_buf_append calls (each
+ * a reserve and a memcpy) cost more than the key. */
 static void append_key(line_writer_t *w, const char *key)
 {
     size_t n = strlen(key);
@@ -187,19 +205,26 @@ static void append_key(line_writer_t *w, const char *key)
     w->b.data[w->b.len] = '\0';
 }
 
-/* The names of the keys a shipper routes by, as they stand in a line. */
-static const char *const ROUTED_NAMES[TYCHO_LOG_KEYS] = {
-    [TYCHO_LOG_KEY_SERVICE] = "service",
-    [TYCHO_LOG_KEY_REQUEST_ID] = "request_id",
-    [TYCHO_LOG_KEY_TRACE_ID] = "trace_id",
-    [TYCHO_LOG_KEY_SPAN_ID] = "span_id",
+/* The keys a shipper routes by, as they stand in a line (plain). */
+#define ROUTED_NAME(s)                                                                             \
+    {                                                                                              \
+        s, sizeof s - 1                                                                            \
+    }
+static const struct {
+    const char *name;
+    size_t len;
+} ROUTED[TYCHO_LOG_KEYS] = {
+    [TYCHO_LOG_KEY_SERVICE] = ROUTED_NAME("service"),
+    [TYCHO_LOG_KEY_REQUEST_ID] = ROUTED_NAME("request_id"),
+    [TYCHO_LOG_KEY_TRACE_ID] = ROUTED_NAME("trace_id"),
+    [TYCHO_LOG_KEY_SPAN_ID] = ROUTED_NAME("span_id"),
 };
 
 /* The key a shipper routes by that a field named key is, or -1. */
 static int routed_key(const char *key)
 {
     for (int k = 0; k < TYCHO_LOG_KEYS; k++)
-        if (strcmp(key, ROUTED_NAMES[k]) == 0) return k;
+        if (strcmp(key, ROUTED[k].name) == 0) return k;
     return -1;
 }
 
@@ -207,7 +232,10 @@ static int routed_key(const char *key)
  * wanted, else -1. */
 static void append_field(line_writer_t *w, const tycho_log_field_t *f, int k)
 {
-    append_key(w, f->key);
+    if (f->key_plain)
+        append_plain_key(w, f->key, f->klen);
+    else
+        append_key(w, f->key);
     switch (f->type) {
     case TYCHO_LF_STR: {
         size_t n = !f->s ? 0 : f->n == (size_t)-1 ? strlen(f->s) : f->n;
@@ -247,7 +275,7 @@ static void append_field(line_writer_t *w, const tycho_log_field_t *f, int k)
 static void append_context_str(line_writer_t *w, tycho_log_key_t k, const char *v)
 {
     if (v && *v) {
-        append_key(w, ROUTED_NAMES[k]);
+        append_plain_key(w, ROUTED[k].name, ROUTED[k].len);
         append_value(w, k, v, strlen(v));
     } else {
         w->wanted |= 1u << k;
@@ -273,7 +301,8 @@ void tycho_log_write(tycho_log_level_t level, const char *msg, const tycho_log_f
     put(&w, level_names[w.meta.level], strlen(level_names[w.meta.level]));
     PUT_LITERAL(&w, "\",\"msg\":");
     append_json(&w, msg, strlen(msg));
-    append_key(&w, ROUTED_NAMES[TYCHO_LOG_KEY_SERVICE]); /* the first member after msg */
+    /* the first member after msg */
+    append_plain_key(&w, ROUTED[TYCHO_LOG_KEY_SERVICE].name, ROUTED[TYCHO_LOG_KEY_SERVICE].len);
     append_value(&w, TYCHO_LOG_KEY_SERVICE, g_service, strlen(g_service));
     const tycho_log_context_t none = {NULL, NULL, NULL}, *ctx = t_ctx ? t_ctx : &none;
     append_context_str(&w, TYCHO_LOG_KEY_REQUEST_ID, ctx->request_id);

@@ -20,6 +20,8 @@ typedef enum {
 
 typedef struct tycho_log_field {
     const char *key;
+    uint32_t klen;     /* strlen(key) when key_plain */
+    uint32_t key_plain; /* 1: key is a literal of plain characters, written as it is */
     tycho_lf_type_t type;
     const char *s; /* STR (len n, or strlen if n == SIZE_MAX), JSON (raw, already valid JSON
                       in valid UTF-8, as tycho_json_encode writes it) */
@@ -28,12 +30,28 @@ typedef struct tycho_log_field {
     double d;
 } tycho_log_field_t;
 
-#define LF_STR(k, v) ((tycho_log_field_t){(k), TYCHO_LF_STR, (v), (size_t)-1, 0, 0})
-#define LF_STRN(k, v, len) ((tycho_log_field_t){(k), TYCHO_LF_STR, (v), (len), 0, 0})
-#define LF_INT(k, v) ((tycho_log_field_t){(k), TYCHO_LF_INT, NULL, 0, (long long)(v), 0})
-#define LF_DBL(k, v) ((tycho_log_field_t){(k), TYCHO_LF_DBL, NULL, 0, 0, (double)(v)})
-#define LF_BOOL(k, v) ((tycho_log_field_t){(k), TYCHO_LF_BOOL, NULL, 0, (v) ? 1 : 0, 0})
-#define LF_JSON(k, v) ((tycho_log_field_t){(k), TYCHO_LF_JSON, (v), (size_t)-1, 0, 0})
+/* The LF_ macros take a string literal key only ("" k does not compile for
+ * a variable): its length is known at compile time and it is written into
+ * the line unescaped, so it must be plain JSON text — letters, digits, '_',
+ * '.', '-' (tests/lint/test_log_keys.sh holds every such key to that). A key
+ * known only at run time goes through tycho_lf_named. */
+#define TYCHO_LF_KEY(k) ("" k), (uint32_t)(sizeof("" k) - 1), 1
+#define LF_STR(k, v) ((tycho_log_field_t){TYCHO_LF_KEY(k), TYCHO_LF_STR, (v), (size_t)-1, 0, 0})
+#define LF_STRN(k, v, len) ((tycho_log_field_t){TYCHO_LF_KEY(k), TYCHO_LF_STR, (v), (len), 0, 0})
+#define LF_INT(k, v) ((tycho_log_field_t){TYCHO_LF_KEY(k), TYCHO_LF_INT, NULL, 0, (long long)(v), 0})
+#define LF_DBL(k, v) ((tycho_log_field_t){TYCHO_LF_KEY(k), TYCHO_LF_DBL, NULL, 0, 0, (double)(v)})
+#define LF_BOOL(k, v) ((tycho_log_field_t){TYCHO_LF_KEY(k), TYCHO_LF_BOOL, NULL, 0, (v) ? 1 : 0, 0})
+#define LF_JSON(k, v) ((tycho_log_field_t){TYCHO_LF_KEY(k), TYCHO_LF_JSON, (v), (size_t)-1, 0, 0})
+
+/* f (made with an LF_ macro and the key "") with a key known only at run
+ * time, from Lua for instance: escaped like any string when written. */
+static inline tycho_log_field_t tycho_lf_named(tycho_log_field_t f, const char *key)
+{
+    f.key = key;
+    f.klen = 0;
+    f.key_plain = 0;
+    return f;
+}
 
 /* Per-thread context attached to every line the thread writes (strings are
  * borrowed: keep them alive while set; NULL or "" means absent). */

@@ -37,17 +37,17 @@ static int do_log(lua_State *L, tycho_log_level_t level)
             case LUA_TNUMBER: {
                 double d = lua_tonumber(L, -1);
                 if (d == floor(d) && fabs(d) < 9e15)
-                    f[n++] = LF_INT(k, (long long)d);
+                    f[n++] = tycho_lf_named(LF_INT("", (long long)d), k);
                 else
-                    f[n++] = LF_DBL(k, d);
+                    f[n++] = tycho_lf_named(LF_DBL("", d), k);
                 break;
             }
             case LUA_TBOOLEAN:
-                f[n++] = LF_BOOL(k, lua_toboolean(L, -1));
+                f[n++] = tycho_lf_named(LF_BOOL("", lua_toboolean(L, -1)), k);
                 break;
             case LUA_TSTRING: {
                 const char *s = lua_tolstring(L, -1, &len);
-                f[n++] = LF_STRN(k, s, len);
+                f[n++] = tycho_lf_named(LF_STRN("", s, len), k);
                 break;
             }
             case LUA_TTABLE: {
@@ -56,15 +56,15 @@ static int do_log(lua_State *L, tycho_log_level_t level)
                 char err[120];
                 if (tycho_json_encode(L, -1, b, err, sizeof err) == 0 && b->data) {
                     nj++;
-                    f[n++] = LF_JSON(k, b->data);
+                    f[n++] = tycho_lf_named(LF_JSON("", b->data), k);
                 } else {
                     tycho_buf_free(b);
-                    f[n++] = LF_STR(k, "(unencodable table)");
+                    f[n++] = tycho_lf_named(LF_STR("", "(unencodable table)"), k);
                 }
                 break;
             }
             default:
-                f[n++] = LF_STR(k, luaL_typename(L, -1));
+                f[n++] = tycho_lf_named(LF_STR("", luaL_typename(L, -1)), k);
                 break;
             }
             lua_pop(L, 1); /* the strings stay alive: the table (arg 2) holds them */
