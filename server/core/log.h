@@ -20,7 +20,7 @@ typedef enum {
 
 typedef struct tycho_log_field {
     const char *key;
-    uint32_t klen;     /* strlen(key) when key_plain */
+    uint32_t klen;      /* strlen(key) when key_plain */
     uint32_t key_plain; /* 1: key is a literal of plain characters, written as it is */
     tycho_lf_type_t type;
     const char *s; /* STR (len n, or strlen if n == SIZE_MAX), JSON (raw, already valid JSON
@@ -38,7 +38,8 @@ typedef struct tycho_log_field {
 #define TYCHO_LF_KEY(k) ("" k), (uint32_t)(sizeof("" k) - 1), 1
 #define LF_STR(k, v) ((tycho_log_field_t){TYCHO_LF_KEY(k), TYCHO_LF_STR, (v), (size_t)-1, 0, 0})
 #define LF_STRN(k, v, len) ((tycho_log_field_t){TYCHO_LF_KEY(k), TYCHO_LF_STR, (v), (len), 0, 0})
-#define LF_INT(k, v) ((tycho_log_field_t){TYCHO_LF_KEY(k), TYCHO_LF_INT, NULL, 0, (long long)(v), 0})
+#define LF_INT(k, v)                                                                               \
+    ((tycho_log_field_t){TYCHO_LF_KEY(k), TYCHO_LF_INT, NULL, 0, (long long)(v), 0})
 #define LF_DBL(k, v) ((tycho_log_field_t){TYCHO_LF_KEY(k), TYCHO_LF_DBL, NULL, 0, 0, (double)(v)})
 #define LF_BOOL(k, v) ((tycho_log_field_t){TYCHO_LF_KEY(k), TYCHO_LF_BOOL, NULL, 0, (v) ? 1 : 0, 0})
 #define LF_JSON(k, v) ((tycho_log_field_t){TYCHO_LF_KEY(k), TYCHO_LF_JSON, (v), (size_t)-1, 0, 0})
