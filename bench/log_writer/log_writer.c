@@ -31,8 +31,10 @@ int main(int argc, char **argv)
         return 2;
     }
     tycho_log_set_sink(count, NULL);
-    const tycho_log_context_t ctx = {"325d4d6f340385caa4d29c448bbac5e1",
-                                     "6b0856e95e67d47050e52c2ff12fccf2", "094b7483269cd93a"};
+    /* as the request observer sets it: the trace and span ids are hex it made */
+    const tycho_log_context_t ctx = {
+        "325d4d6f340385caa4d29c448bbac5e1", "6b0856e95e67d47050e52c2ff12fccf2", "094b7483269cd93a",
+        TYCHO_LOG_PLAIN(TYCHO_LOG_KEY_TRACE_ID) | TYCHO_LOG_PLAIN(TYCHO_LOG_KEY_SPAN_ID)};
     tycho_log_set_context(&ctx);
     double t0 = seconds();
     for (long i = 0; i < n; i++) {

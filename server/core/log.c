@@ -151,24 +151,49 @@ static inline void append_json(line_writer_t *w, const char *s, size_t n)
     w->vague |= tycho_buf_append_json_string(&w->b, s, n);
 }
 
-/* append_json for the value of a member of key k, a key a shipper routes by,
- * the first with a string value (the caller checks wanted): notes where its
- * text went, unless it is too long to be an id (then a later member may be).
- * The text is the value itself exactly when it is as long: every escape and
- * every U+FFFD replacing a byte is longer than what it stands for. */
-static inline void append_value(line_writer_t *w, tycho_log_key_t k, const char *s, size_t n)
+/* Notes where the text of the value of key k (a key a shipper routes by)
+ * went: len bytes from start, escaped or not — unless it is too long to be
+ * an id (then a later member may be). */
+static inline void note_value(line_writer_t *w, tycho_log_key_t k, size_t start, size_t len,
+                              int escaped)
 {
-    size_t start = w->b.len + 1; /* after the opening quote */
-    w->vague |= tycho_buf_append_json_string(&w->b, s, n);
-    size_t len = w->b.len - 1 - start; /* (nonsense when that failed: then vague) */
     if (len > TYCHO_LOG_META_MAX_TEXT) {
         w->wanted |= 1u << k;
         return;
     }
     w->meta.at[k].off = (uint32_t)start; /* a line past 4 GiB is vague (tycho_log_write) */
     w->meta.at[k].len = (uint32_t)len;
-    w->meta.escaped |= (uint32_t)(len != n) << k;
+    w->meta.escaped |= (uint32_t)escaped << k;
     w->wanted &= ~(1u << k);
+}
+
+/* append_json for the value of a member of key k, the first with a string
+ * value (the caller checks wanted), noted. The text is the value itself
+ * exactly when it is as long: every escape and every U+FFFD replacing a
+ * byte is longer than what it stands for. */
+static inline void append_value(line_writer_t *w, tycho_log_key_t k, const char *s, size_t n)
+{
+    size_t start = w->b.len + 1; /* after the opening quote */
+    w->vague |= tycho_buf_append_json_string(&w->b, s, n);
+    size_t len = w->b.len - 1 - start; /* (nonsense when that failed: then vague) */
+    note_value(w, k, start, len, len != n);
+}
+
+/* append_value for a value of n plain characters (no escape needed),
+ * copied without a scan. */
+static inline void append_plain_value(line_writer_t *w, tycho_log_key_t k, const char *s, size_t n)
+{
+    if (tycho_buf_reserve(&w->b, n + 2) != 0) {
+        w->vague = 1;
+        return;
+    }
+    char *o = w->b.data + w->b.len;
+    o[0] = '"';
+    memcpy(o + 1, s, n);
+    o[n + 1] = '"';
+    o[n + 2] = '\0';
+    note_value(w, k, w->b.len + 1, n, 0);
+    w->b.len += n + 2;
 }
 
 /* ,"key": for a key of n plain characters (letters, digits, '_', '.', '-':
@@ -272,11 +297,14 @@ static void append_field(line_writer_t *w, const tycho_log_field_t *f, int k)
 
 /* A context id: written before any field, so the first of its key; when
  * it is absent (or too long), a field may give it. */
-static void append_context_str(line_writer_t *w, tycho_log_key_t k, const char *v)
+static void append_context_str(line_writer_t *w, tycho_log_key_t k, const char *v, int plain)
 {
     if (v && *v) {
         append_plain_key(w, ROUTED[k].name, ROUTED[k].len);
-        append_value(w, k, v, strlen(v));
+        if (plain)
+            append_plain_value(w, k, v, strlen(v));
+        else
+            append_value(w, k, v, strlen(v));
     } else {
         w->wanted |= 1u << k;
     }
@@ -304,10 +332,12 @@ void tycho_log_write(tycho_log_level_t level, const char *msg, const tycho_log_f
     /* the first member after msg */
     append_plain_key(&w, ROUTED[TYCHO_LOG_KEY_SERVICE].name, ROUTED[TYCHO_LOG_KEY_SERVICE].len);
     append_value(&w, TYCHO_LOG_KEY_SERVICE, g_service, strlen(g_service));
-    const tycho_log_context_t none = {NULL, NULL, NULL}, *ctx = t_ctx ? t_ctx : &none;
-    append_context_str(&w, TYCHO_LOG_KEY_REQUEST_ID, ctx->request_id);
-    append_context_str(&w, TYCHO_LOG_KEY_TRACE_ID, ctx->trace_id);
-    append_context_str(&w, TYCHO_LOG_KEY_SPAN_ID, ctx->span_id);
+    const tycho_log_context_t none = {NULL, NULL, NULL, 0}, *ctx = t_ctx ? t_ctx : &none;
+    static const tycho_log_key_t ids[] = {TYCHO_LOG_KEY_REQUEST_ID, TYCHO_LOG_KEY_TRACE_ID,
+                                          TYCHO_LOG_KEY_SPAN_ID};
+    const char *const values[] = {ctx->request_id, ctx->trace_id, ctx->span_id};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        append_context_str(&w, ids[i], values[i], (ctx->plain & TYCHO_LOG_PLAIN(ids[i])) != 0);
     /* fields come after the context: they matter only for ids it lacks */
     for (size_t i = 0; i < nfields; i++)
         append_field(&w, &fields[i], w.wanted ? routed_key(fields[i].key) : -1);

@@ -54,14 +54,6 @@ static inline tycho_log_field_t tycho_lf_named(tycho_log_field_t f, const char *
     return f;
 }
 
-/* Per-thread context attached to every line the thread writes (strings are
- * borrowed: keep them alive while set; NULL or "" means absent). */
-typedef struct tycho_log_context {
-    const char *request_id;
-    const char *trace_id;
-    const char *span_id;
-} tycho_log_context_t;
-
 /* The members of a line a log shipper routes by, besides "time" and "level". */
 typedef enum {
     TYCHO_LOG_KEY_SERVICE,
@@ -70,6 +62,19 @@ typedef enum {
     TYCHO_LOG_KEY_SPAN_ID,
     TYCHO_LOG_KEYS
 } tycho_log_key_t;
+
+/* Per-thread context attached to every line the thread writes (strings are
+ * borrowed: keep them alive while set; NULL or "" means absent). */
+typedef struct tycho_log_context {
+    const char *request_id;
+    const char *trace_id;
+    const char *span_id;
+    /* TYCHO_LOG_PLAIN(k) bits: that id is plain text (letters and digits
+     * only: hex ids tycho made), written without the escaper's scan */
+    uint32_t plain;
+} tycho_log_context_t;
+
+#define TYCHO_LOG_PLAIN(k) (1u << (k))
 
 /* A string value whose text (as written, escaped) is longer is no id: a
  * reader of the line passes over it to a later member of the same key. */

@@ -180,7 +180,9 @@ static void start(tycho_obs_t *o, tycho_exchange_t *x)
     if (t->sampled) t->flags |= TYCHO_TRACE_FLAG_SAMPLED;
     tycho_hex_encode(t->trace_id, 16, t->trace_hex);
     tycho_hex_encode(t->span_id, 8, t->span_hex);
-    t->logctx = (tycho_log_context_t){r->request_id, t->trace_hex, t->span_hex};
+    t->logctx = (tycho_log_context_t){r->request_id, t->trace_hex, t->span_hex,
+                                      TYCHO_LOG_PLAIN(TYCHO_LOG_KEY_TRACE_ID) |
+                                          TYCHO_LOG_PLAIN(TYCHO_LOG_KEY_SPAN_ID)};
     if (!t->sampled || !tycho_hub_spans_wanted(o->hub)) return;
     char name[24];
     tycho_server_span_name(name, sizeof name, r, NULL);

@@ -625,7 +625,9 @@ static void start_trace(cmsg_t *m, const char *xamzn)
     if (t->sampled) t->flags |= TYCHO_TRACE_FLAG_SAMPLED;
     tycho_hex_encode(t->trace_id, 16, t->trace_hex);
     tycho_hex_encode(t->span_id, 8, t->span_hex);
-    m->logctx = (tycho_log_context_t){m->id, t->trace_hex, t->span_hex};
+    m->logctx = (tycho_log_context_t){m->id, t->trace_hex, t->span_hex,
+                                      TYCHO_LOG_PLAIN(TYCHO_LOG_KEY_TRACE_ID) |
+                                          TYCHO_LOG_PLAIN(TYCHO_LOG_KEY_SPAN_ID)};
     t->logctx = m->logctx;
     if (!t->sampled || !hub || !tycho_hub_spans_wanted(hub)) return; /* context only */
     char name[200];

@@ -393,7 +393,7 @@ static void dispatch(void *ctx, tycho_exchange_t *x)
     /* every line the handler logs names the request and its trace; a
      * tycho.trace.span moves span_id to the child while it is open */
     const tycho_req_trace_t *tr = tycho_obs_trace(x);
-    t->logctx = tr ? tr->logctx : (tycho_log_context_t){r->request_id, NULL, NULL};
+    t->logctx = tr ? tr->logctx : (tycho_log_context_t){r->request_id, NULL, NULL, 0};
     x->handler_data = t;
     lua_rawgeti(t->co, LUA_REGISTRYINDEX, route->ref);
     tycho_lua_request_push(t->co, t);

@@ -119,7 +119,7 @@ static void test_logger_line(void **state)
 {
     (void)state;
     tycho_log_context_t ctx = {"0d90d3b3efbe4f856c5bc7fd9c104b21",
-                               "6b079da6e386930b385d0f6cdeda9922", "eaa34964029869fc"};
+                               "6b079da6e386930b385d0f6cdeda9922", "eaa34964029869fc", 0};
     tycho_log_set_context(&ctx);
     tycho_log_info("hello", LF_STR("route", "/hello"), LF_STR("q", "1"));
     int64_t ns;
@@ -142,12 +142,40 @@ static void test_logger_line(void **state)
     assert_int_equal(asked, sizeof *en + got.len);
 }
 
+/* Ids the context says are plain are copied without the escaper: the same
+ * line (but for its time) and the same meta as when they are scanned. */
+static void test_plain_ids(void **state)
+{
+    (void)state;
+    tycho_log_context_t ctx = {"0d90d3b3efbe4f856c5bc7fd9c104b21",
+                               "6b079da6e386930b385d0f6cdeda9922", "eaa34964029869fc", 0};
+    const size_t after_time = strlen("{\"time\":\"2026-11-25T16:22:32.123456789Z\"");
+    tycho_log_set_context(&ctx);
+    tycho_log_info("hello", LF_STR("route", "/hello"));
+    char scanned[sizeof got.line];
+    memcpy(scanned, got.line, got.len + 1);
+    size_t scanned_len = got.len;
+    tycho_log_meta_t scanned_meta = got.meta;
+    ctx.plain = TYCHO_LOG_PLAIN(TYCHO_LOG_KEY_REQUEST_ID) |
+                TYCHO_LOG_PLAIN(TYCHO_LOG_KEY_TRACE_ID) | TYCHO_LOG_PLAIN(TYCHO_LOG_KEY_SPAN_ID);
+    tycho_log_info("hello", LF_STR("route", "/hello"));
+    assert_int_equal(got.len, scanned_len);
+    assert_string_equal(got.line + after_time, scanned + after_time);
+    assert_true(got.has_meta);
+    assert_int_equal(got.meta.escaped, scanned_meta.escaped);
+    assert_memory_equal(got.meta.at, scanned_meta.at, sizeof got.meta.at);
+    check_key(TYCHO_LOG_KEY_TRACE_ID, ctx.trace_id, 1);
+    check_key(TYCHO_LOG_KEY_SPAN_ID, ctx.span_id, 1);
+    check_key(TYCHO_LOG_KEY_REQUEST_ID, ctx.request_id, 1);
+    check_entry();
+}
+
 /* Escapes before the values move them; escapes in them are flagged. */
 static void test_escapes(void **state)
 {
     (void)state;
     tycho_log_set_service("svc \"q\"");
-    tycho_log_context_t ctx = {"r\x01", "t\xff", "s/1"}; /* a control byte, invalid UTF-8 */
+    tycho_log_context_t ctx = {"r\x01", "t\xff", "s/1", 0}; /* a control byte, invalid UTF-8 */
     tycho_log_set_context(&ctx);
     tycho_log_warn("a \"quoted\"\n\tmsg \\ \xe2\x82", LF_STR("k\"", "v\n"));
     assert_int_equal(got.meta.level, TYCHO_LOG_WARN);
@@ -175,7 +203,7 @@ static void test_no_context(void **state)
     check_entry();
 
     /* empty context ids are not written: a field may give them */
-    tycho_log_context_t ctx = {"", "t", NULL};
+    tycho_log_context_t ctx = {"", "t", NULL, 0};
     tycho_log_set_context(&ctx);
     tycho_log_debug("m", LF_STR("request_id", "r"), LF_STR("span_id", ""));
     assert_int_equal(got.meta.level, TYCHO_LOG_DEBUG);
@@ -210,7 +238,7 @@ static void test_odd_lines(void **state)
     check_entry();
     /* a context id too long: the same */
     big[TYCHO_LOG_META_MAX_TEXT] = 'x';
-    tycho_log_context_t ctx = {big, NULL, NULL};
+    tycho_log_context_t ctx = {big, NULL, NULL, 0};
     tycho_log_set_context(&ctx);
     tycho_log_info("m", LF_STR("request_id", "r2"));
     check_key(TYCHO_LOG_KEY_REQUEST_ID, "r2", 1);
@@ -231,7 +259,7 @@ static void test_same_bodies(void **state)
     char lines[N][4096];
     size_t lens[N];
     tycho_log_meta_t metas[N];
-    tycho_log_context_t ctx = {"r1", "t1", "s1"};
+    tycho_log_context_t ctx = {"r1", "t1", "s1", 0};
     for (int i = 0; i < N; i++) {
         tycho_log_set_context(i % 2 ? &ctx : NULL);
         tycho_log_set_service(i % 3 ? "tycho" : "other \"svc\"");
@@ -267,6 +295,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_logger_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plain_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_escapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_context, setup, teardown),
         cmocka_unit_test_setup_teardown(test_odd_lines, setup, teardown),
