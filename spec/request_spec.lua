@@ -19,6 +19,15 @@ describe("req", function()
     assert.equal("raw body", res.body.body)
   end)
 
+  it("takes only a request id the server would take from X-Request-Id", function()
+    for _, bad in ipairs { 'a"b', "a\\b", "a b", "", string.rep("r", 129), "caf\195\169" } do
+      local ok, err = pcall(t.get, "/echo", { request_id = bad })
+      assert.is_false(ok, bad)
+      assert.matches("printable ASCII", tostring(err))
+    end
+    assert.equal(string.rep("r", 128), t.get("/echo", { request_id = string.rep("r", 128) }).body.id)
+  end)
+
   it("decodes the query, repeated keys as arrays", function()
     local q = t.get("/echo?a=1&b=x%20y&a=2&c&d=e+f&a=3&&").body.query
     assert.same({ a = { "1", "2", "3" }, b = "x y", c = "", d = "e f" }, q)

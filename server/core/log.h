@@ -69,8 +69,9 @@ typedef struct tycho_log_context {
     const char *request_id;
     const char *trace_id;
     const char *span_id;
-    /* TYCHO_LOG_PLAIN(k) bits: that id is plain text (letters and digits
-     * only: hex ids tycho made), written without the escaper's scan */
+    /* TYCHO_LOG_PLAIN(k) bits: that id is JSON string text as it is —
+     * printable ASCII without '"' or '\\', as the hex ids tycho makes and
+     * the request ids http/request_id.c accepts — written without a scan */
     uint32_t plain;
 } tycho_log_context_t;
 

@@ -180,8 +180,10 @@ static void start(tycho_obs_t *o, tycho_exchange_t *x)
     if (t->sampled) t->flags |= TYCHO_TRACE_FLAG_SAMPLED;
     tycho_hex_encode(t->trace_id, 16, t->trace_hex);
     tycho_hex_encode(t->span_id, 8, t->span_hex);
+    /* all three plain: hex made here, and an id request_id.c gave */
     t->logctx = (tycho_log_context_t){r->request_id, t->trace_hex, t->span_hex,
-                                      TYCHO_LOG_PLAIN(TYCHO_LOG_KEY_TRACE_ID) |
+                                      TYCHO_LOG_PLAIN(TYCHO_LOG_KEY_REQUEST_ID) |
+                                          TYCHO_LOG_PLAIN(TYCHO_LOG_KEY_TRACE_ID) |
                                           TYCHO_LOG_PLAIN(TYCHO_LOG_KEY_SPAN_ID)};
     if (!t->sampled || !tycho_hub_spans_wanted(o->hub)) return;
     char name[24];

@@ -3,6 +3,7 @@
  * the runtime's handler (the real router and handler, yields included) and
  * yields until the exchange finishes; returns status, headers, body.
  * Also reload() and stats() of the runtime, and exe() (this binary). */
+#include "http/request_id.h"
 #include "lua/async.h"
 #include "lua/gen.h"
 #include "lua/libs.h"
@@ -157,7 +158,14 @@ static int l_start(lua_State *L)
         lua_getfield(L, opts, "peer_ip");
         if (lua_isstring(L, -1)) peer = lua_tostring(L, -1);
         lua_getfield(L, opts, "request_id");
-        if (lua_isstring(L, -1)) rid = lua_tostring(L, -1);
+        if (lua_isstring(L, -1)) {
+            size_t n;
+            rid = lua_tolstring(L, -1, &n);
+            /* what the server would take from X-Request-Id (it replaces any other) */
+            if (!tycho_request_id_valid(&(tycho_slice_t){rid, n}))
+                return luaL_error(L, "request_id \"%s\": 1 to 128 printable ASCII characters, "
+                                     "without spaces, '\"' or '\\'", rid);
+        }
         lua_getfield(L, opts, "headers");
         if (lua_istable(L, -1)) {
             lua_pushnil(L);
