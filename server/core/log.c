@@ -179,39 +179,43 @@ static inline void append_value(line_writer_t *w, tycho_log_key_t k, const char 
     note_value(w, k, start, len, len != n);
 }
 
-/* append_value for a value of n plain characters (no escape needed),
- * copied without a scan. */
+/* s (n plain characters: JSON text as they are) between quotes, copied
+ * without a scan into room the caller reserved (n + 2 bytes, and the NUL it
+ * writes after). Returns where the copy of s starts. */
+static inline size_t copy_quoted(tycho_buf_t *b, const char *s, size_t n)
+{
+    char *o = b->data + b->len;
+    o[0] = '"';
+    memcpy(o + 1, s, n);
+    o[n + 1] = '"';
+    b->len += n + 2;
+    return b->len - n - 1;
+}
+
+/* append_value for a value of n plain characters. */
 static inline void append_plain_value(line_writer_t *w, tycho_log_key_t k, const char *s, size_t n)
 {
     if (tycho_buf_reserve(&w->b, n + 2) != 0) {
         w->vague = 1;
         return;
     }
-    char *o = w->b.data + w->b.len;
-    o[0] = '"';
-    memcpy(o + 1, s, n);
-    o[n + 1] = '"';
-    o[n + 2] = '\0';
-    note_value(w, k, w->b.len + 1, n, 0);
-    w->b.len += n + 2;
+    size_t start = copy_quoted(&w->b, s, n);
+    w->b.data[w->b.len] = '\0';
+    note_value(w, k, start, n, 0);
 }
 
-/* ,"key": for a key of n plain characters (letters, digits, '_', '.', '-':
- * JSON text as they are), copied without a scan. */
+/* ,"key": for a key of n plain characters (letters, digits, '_', '.', '-'),
+ * as append_key below but without the scan. */
 static inline void append_plain_key(line_writer_t *w, const char *key, size_t n)
 {
     if (tycho_buf_reserve(&w->b, n + 4) != 0) {
         w->vague = 1;
         return;
     }
-    char *o = w->b.data + w->b.len;
-    o[0] = ',';
-    o[1] = '"';
-    memcpy(o + 2, key, n);
-    o[n + 2] = '"';
-    o[n + 3] = ':';
-    o[n + 4] = '\0';
-    w->b.len += n + 4;
+    w->b.data[w->b.len++] = ',';
+    copy_quoted(&w->b, key, n);
+    w->b.data[w->b.len++] = ':';
+    w->b.data[w->b.len] = '\0';
 }
 
 /* ,"key": for any key, escaped — the room for all of it reserved at once,
