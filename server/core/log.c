@@ -204,32 +204,23 @@ static inline void append_plain_value(line_writer_t *w, tycho_log_key_t k, const
     note_value(w, k, start, n, 0);
 }
 
-/* ,"key": for a key of n plain characters (letters, digits, '_', '.', '-'),
- * as append_key below but without the scan. */
-static inline void append_plain_key(line_writer_t *w, const char *key, size_t n)
+/* ,"key": — the room for all of it reserved at once, the punctuation
+ * stored by hand (two one-byte tycho_buf_append calls, each a reserve and a
+ * memcpy, cost more than the key). A plain key (letters, digits, '_', '.',
+ * '-': an LF_ literal or a routed name) is copied as it is, any other
+ * escaped. Inline: plain is a constant at most calls. */
+static inline void append_key(line_writer_t *w, const char *key, size_t n, int plain)
 {
-    if (tycho_buf_reserve(&w->b, n + 4) != 0) {
+    size_t room = plain ? n + 4 : 6 * n + 4; /* escaped: at most 6 n + 2, and , : */
+    if ((!plain && n > (SIZE_MAX - 4) / 6) || tycho_buf_reserve(&w->b, room) != 0) {
         w->vague = 1;
         return;
     }
     w->b.data[w->b.len++] = ',';
-    copy_quoted(&w->b, key, n);
-    w->b.data[w->b.len++] = ':';
-    w->b.data[w->b.len] = '\0';
-}
-
-/* ,"key": for any key, escaped — the room for all of it reserved at once,
- * the punctuation stored by hand: two one-byte tycho_buf_append calls (each
- * a reserve and a memcpy) cost more than the key. */
-static void append_key(line_writer_t *w, const char *key)
-{
-    size_t n = strlen(key);
-    if (n > (SIZE_MAX - 4) / 6 || tycho_buf_reserve(&w->b, 6 * n + 4) != 0) {
-        w->vague = 1;
-        return;
-    }
-    w->b.data[w->b.len++] = ',';
-    append_json(w, key, n); /* at most 6 n + 2 bytes: it fits */
+    if (plain)
+        copy_quoted(&w->b, key, n);
+    else
+        append_json(w, key, n);
     w->b.data[w->b.len++] = ':';
     w->b.data[w->b.len] = '\0';
 }
@@ -261,10 +252,7 @@ static int routed_key(const char *key)
  * wanted, else -1. */
 static void append_field(line_writer_t *w, const tycho_log_field_t *f, int k)
 {
-    if (f->key_plain)
-        append_plain_key(w, f->key, f->klen);
-    else
-        append_key(w, f->key);
+    append_key(w, f->key, f->key_plain ? f->klen : strlen(f->key), f->key_plain);
     switch (f->type) {
     case TYCHO_LF_STR: {
         size_t n = !f->s ? 0 : f->n == (size_t)-1 ? strlen(f->s) : f->n;
@@ -304,7 +292,7 @@ static void append_field(line_writer_t *w, const tycho_log_field_t *f, int k)
 static void append_context_str(line_writer_t *w, tycho_log_key_t k, const char *v, int plain)
 {
     if (v && *v) {
-        append_plain_key(w, ROUTED[k].name, ROUTED[k].len);
+        append_key(w, ROUTED[k].name, ROUTED[k].len, 1);
         if (plain)
             append_plain_value(w, k, v, strlen(v));
         else
@@ -334,7 +322,7 @@ void tycho_log_write(tycho_log_level_t level, const char *msg, const tycho_log_f
     PUT_LITERAL(&w, "\",\"msg\":");
     append_json(&w, msg, strlen(msg));
     /* the first member after msg */
-    append_plain_key(&w, ROUTED[TYCHO_LOG_KEY_SERVICE].name, ROUTED[TYCHO_LOG_KEY_SERVICE].len);
+    append_key(&w, ROUTED[TYCHO_LOG_KEY_SERVICE].name, ROUTED[TYCHO_LOG_KEY_SERVICE].len, 1);
     append_value(&w, TYCHO_LOG_KEY_SERVICE, g_service, strlen(g_service));
     const tycho_log_context_t none = {NULL, NULL, NULL, 0}, *ctx = t_ctx ? t_ctx : &none;
     static const tycho_log_key_t ids[] = {TYCHO_LOG_KEY_REQUEST_ID, TYCHO_LOG_KEY_TRACE_ID,
