@@ -4,8 +4,11 @@
 local openapi = require "_app.openapi"
 local page = require "_app.docs_page"
 
+-- Built once a load: it reads only the configuration, which a reload reads again.
+local document = openapi.document()
+
 return {
-  { "GET", "/openapi.json", function() return openapi.document() end },
+  { "GET", "/openapi.json", function() return document end },
 
   { "GET", "/docs", function()
       return 200, page, { ["Content-Type"] = "text/html; charset=utf-8", ["Cache-Control"] = "no-cache" }

@@ -103,6 +103,12 @@ describe("GET /openapi.json and GET /docs", function()
     end
   end)
 
+  it("/openapi.json follows the configuration a reload reads", function()
+    app.configure { MAX_PAYLOAD_BYTES = 1000 }
+    local doc = t.get("/openapi.json").body
+    assert.matches("larger than 1000 bytes", doc.paths["/save-data"].post.responses["413"].description)
+  end)
+
   it("/docs is a page that reads the document, with nothing from elsewhere", function()
     local res = t.get("/docs")
     assert.equal(200, res.status)
