@@ -109,13 +109,37 @@ describe("GET /openapi.json and GET /docs", function()
     assert.matches("larger than 1000 bytes", doc.paths["/save-data"].post.responses["413"].description)
   end)
 
-  it("/docs is a page that reads the document, with nothing from elsewhere", function()
+  it("/docs is a page of this origin's script and style sheet only, under a policy that says so", function()
     local res = t.get("/docs")
     assert.equal(200, res.status)
     assert.equal("text/html; charset=utf-8", res.headers["content-type"])
-    assert.matches('fetch%("openapi%.json"%)', res.body)
-    assert.is_nil(res.body:lower():find('src="//', 1, true))
-    assert.is_nil(res.body:lower():find('src="http', 1, true))
-    assert.is_nil(res.body:lower():find('href="http', 1, true))
+    local policy = assert(res.headers["content-security-policy"], "no Content-Security-Policy")
+    for _, directive in ipairs { "default-src 'none'", "script-src 'self'", "style-src 'self'",
+        "connect-src 'self'", "frame-ancestors 'none'" } do
+      assert.truthy(policy:find(directive, 1, true), "policy without " .. directive .. ": " .. policy)
+    end
+    assert.is_nil(policy:find("unsafe", 1, true), policy)
+    local html = res.body:lower()
+    assert.truthy(html:find('<script src="docs/app.js" defer></script>', 1, true))
+    assert.truthy(html:find('<link rel="stylesheet" href="docs/app.css">', 1, true))
+    -- nothing inline (the policy would block it) and nothing from elsewhere
+    assert.is_nil(html:find("<script>", 1, true))
+    assert.is_nil(html:find("<style", 1, true))
+    assert.is_nil(html:find(" on%a+="))
+    assert.is_nil(html:find('src="//', 1, true))
+    assert.is_nil(html:find('src="http', 1, true))
+    assert.is_nil(html:find('href="http', 1, true))
+  end)
+
+  it("serves the page's script and style sheet, typed and not to be sniffed", function()
+    for path, media in pairs { ["/docs/app.js"] = "text/javascript", ["/docs/app.css"] = "text/css" } do
+      local res = t.get(path)
+      assert.equal(200, res.status, path)
+      assert.equal(media .. "; charset=utf-8", res.headers["content-type"], path)
+      assert.equal("nosniff", res.headers["x-content-type-options"], path)
+      assert.is_true(#res.body > 200, path)
+    end
+    assert.matches('fetch%("openapi%.json"%)', t.get("/docs/app.js").body)
+    assert.matches("%.error {", t.get("/docs/app.css").body)
   end)
 end)

@@ -1,35 +1,47 @@
--- The page GET /docs serves: it reads /openapi.json and lists each
--- operation with its parameters, body and answers, with a form that sends
--- the request and shows the reply. Self-contained (no script, style or font
--- from elsewhere), and it puts text in the page only as text, never as HTML.
-return [==[<!doctype html>
+-- The page GET /docs serves, in three parts that routes/docs.lua answers
+-- each at its own path: the page (html), its script (script: it reads
+-- /openapi.json and lists each operation with its parameters, body and
+-- answers, with a form that sends the request and shows the reply) and its
+-- style sheet (style). Nothing comes from elsewhere, and nothing is inline,
+-- so the page's Content-Security-Policy allows only its own origin; the
+-- script puts text in the page only as text, never as HTML.
+local M = {}
+
+M.html = [==[<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>API</title>
-<style>
-  body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 60rem; padding: 1rem; color: #1d232a; }
-  h1 { margin-bottom: .2rem; }
-  details { border: 1px solid #ccd3da; border-radius: 6px; margin: .5rem 0; }
-  summary { cursor: pointer; padding: .5rem .75rem; }
-  details > div { padding: 0 .75rem .75rem; }
-  .method { display: inline-block; min-width: 4.2rem; font-weight: 700; }
-  .get .method { color: #0b6bcb; } .post .method { color: #17803d; }
-  code, pre, textarea, input { font: 13px/1.4 ui-monospace, monospace; }
-  label { display: block; margin: .35rem 0; }
-  input, textarea { width: 100%; box-sizing: border-box; }
-  pre { background: #f4f6f8; padding: .5rem; overflow: auto; white-space: pre-wrap; }
-  table { border-collapse: collapse; } td { padding: .1rem .6rem .1rem 0; vertical-align: top; }
-  .error { color: #b3261e; }
-</style>
+<link rel="stylesheet" href="docs/app.css">
+<script src="docs/app.js" defer></script>
 </head>
 <body>
 <h1 id="title">API</h1>
 <p id="description"></p>
 <p>The document: <a href="openapi.json">openapi.json</a> (OpenAPI 3.1).</p>
 <main id="operations"><p>Reading openapi.json…</p></main>
-<script>
+</body>
+</html>
+]==]
+
+M.style = [==[
+body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 60rem; padding: 1rem; color: #1d232a; }
+h1 { margin-bottom: .2rem; }
+details { border: 1px solid #ccd3da; border-radius: 6px; margin: .5rem 0; }
+summary { cursor: pointer; padding: .5rem .75rem; }
+details > div { padding: 0 .75rem .75rem; }
+.method { display: inline-block; min-width: 4.2rem; font-weight: 700; }
+.get .method { color: #0b6bcb; } .post .method { color: #17803d; }
+code, pre, textarea, input { font: 13px/1.4 ui-monospace, monospace; }
+label { display: block; margin: .35rem 0; }
+input, textarea { width: 100%; box-sizing: border-box; }
+pre { background: #f4f6f8; padding: .5rem; overflow: auto; white-space: pre-wrap; }
+table { border-collapse: collapse; } td { padding: .1rem .6rem .1rem 0; vertical-align: top; }
+.error { color: #b3261e; }
+]==]
+
+M.script = [==[
 "use strict";
 const METHODS = ["get", "post", "put", "patch", "delete"];
 
@@ -129,7 +141,6 @@ async function main() {
 }
 
 main();
-</script>
-</body>
-</html>
 ]==]
+
+return M

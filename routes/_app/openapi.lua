@@ -195,9 +195,19 @@ local function document()
         responses = { ["200"] = json_reply("the OpenAPI 3.1 document", { type = "object" }) },
       } },
       ["/docs"] = { get = {
-        summary = "A page to read and try the API (no external scripts)",
+        summary = "A page to read and try the API (its own script and style sheet only)",
         responses = { ["200"] = { description = "an HTML page",
           content = { ["text/html"] = { schema = { type = "string" } } } } },
+      } },
+      ["/docs/app.js"] = { get = {
+        summary = "The script of the /docs page",
+        responses = { ["200"] = { description = "JavaScript",
+          content = { ["text/javascript"] = { schema = { type = "string" } } } } },
+      } },
+      ["/docs/app.css"] = { get = {
+        summary = "The style sheet of the /docs page",
+        responses = { ["200"] = { description = "CSS",
+          content = { ["text/css"] = { schema = { type = "string" } } } } },
       } },
     },
   }

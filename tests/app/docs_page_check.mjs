@@ -1,9 +1,9 @@
-// Runs the script of the /docs page (the file named second, taken from the
-// page) against the server at the URL named first, in a small stand-in for
-// the browser's DOM: it must list every operation of /openapi.json and send
-// requests from its forms (GET /health?deep=1, POST /save-data with a body,
-// GET /get-data/{id} with the id that answered). Exits 1 on the first
-// difference, saying what it was.
+// Runs the script of the /docs page (the file named second: what GET
+// /docs/app.js served) against the server at the URL named first, in a
+// small stand-in for the browser's DOM: it must list every operation of
+// /openapi.json and send requests from its forms (GET /health?deep=1, POST
+// /save-data with a body, GET /get-data/{id} with the id that answered).
+// Exits 1 on the first difference, saying what it was.
 import { readFileSync } from "node:fs";
 import vm from "node:vm";
 

@@ -109,15 +109,17 @@ req POST /workflow '{"user_id": "bob"}'
 check "POST /workflow with a body -> 200" eval '[ "$STATUS" = 200 ] && has data_id'
 
 # The API description, checked by an independent validator
-# (tests/app/package.json), and the page that reads it, its script run in a
-# stand-in DOM (spec/docs_spec.lua checks the rest).
+# (tests/app/package.json), and the page that reads it, its script (served
+# beside it) run in a stand-in DOM (spec/docs_spec.lua checks the rest).
 curl -sS --max-time 30 -o "$TEST_TMP/openapi.json" -w '%{http_code} %{content_type}' "$URL/openapi.json" >"$TEST_TMP/openapi.status"
 check "GET /openapi.json -> 200 application/json" grep -qx '200 application/json' "$TEST_TMP/openapi.status"
 check "/openapi.json is a valid OpenAPI 3.1 document" node "$TYCHO_SRC/tests/app/check_openapi.mjs" "$TEST_TMP/openapi.json"
-curl -sS --max-time 30 -o "$TEST_TMP/docs.html" -w '%{http_code} %{content_type}' "$URL/docs" >"$TEST_TMP/docs.status"
+curl -sS --max-time 30 -D "$TEST_TMP/docs.head" -o "$TEST_TMP/docs.html" -w '%{http_code} %{content_type}' "$URL/docs" >"$TEST_TMP/docs.status"
 check "GET /docs -> 200 text/html" grep -qx '200 text/html; charset=utf-8' "$TEST_TMP/docs.status"
-sed -n '/^<script>$/,/^<\/script>$/p' "$TEST_TMP/docs.html" | sed '1d;$d' >"$TEST_TMP/docs.js"
-check "/docs has a script, and it parses" eval '[ -s "$TEST_TMP/docs.js" ] && node --check "$TEST_TMP/docs.js"'
+check "/docs allows scripts of its own origin only" grep -qi "^content-security-policy: .*script-src 'self'" "$TEST_TMP/docs.head"
+curl -sS --max-time 30 -D "$TEST_TMP/docs.js.head" -o "$TEST_TMP/docs.js" "$URL/docs/app.js"
+check "GET /docs/app.js -> 200 text/javascript" grep -qi '^content-type: text/javascript' "$TEST_TMP/docs.js.head"
+check "the page's script parses" node --check "$TEST_TMP/docs.js"
 check "/docs lists every operation and sends requests from its forms" \
     node "$TYCHO_SRC/tests/app/docs_page_check.mjs" "$URL" "$TEST_TMP/docs.js"
 
