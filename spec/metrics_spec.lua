@@ -88,13 +88,35 @@ describe("tycho.metrics", function()
       assert.matches("buckets", e)
     end)
 
-    it("fails a reload that changes a metric, and the old routes keep serving", function()
-      local dir = folder.new { ["changed.lua"] =
-        'require("tycho.metrics").gauge("spec_visits_total", "Now a gauge.", { "action" })\nreturn {}\n' }
+    it("takes a reload's new definition of a metric, counting from 0", function()
+      assert.equal(204, t.post("/metrics/visit/changed").status)
+      assert.is_true(value("spec_visits_total", { action = "changed" }) >= 1)
+      local dir = folder.new { ["changed.lua"] = [[
+local depth = require("tycho.metrics").gauge("spec_visits_total", "Now a gauge.", { "action", "who" })
+return { { "PUT", "/changed/:n", function(req)
+  depth:set({ action = "changed", who = "spec" }, tonumber(req.params.n))
+  return 204
+end } }
+]] }
+      local gen, err = t.use_routes(dir)
+      folder.remove(dir)
+      assert.is_not_nil(gen, err)
+      assert.equal(204, t.put("/changed/7").status)
+      assert.equal(7, metrics.value("spec_visits_total", { action = "changed", who = "spec" }))
+      assert(t.use_routes(FIXTURES)) -- and back: a counter again, from 0
+      assert.equal(FIXTURES, t.routes_dir())
+      assert.is_nil(metrics.value("spec_visits_total", { action = "changed" }))
+      assert.equal(204, t.post("/metrics/visit/changed").status)
+      assert.equal(1, metrics.value("spec_visits_total", { action = "changed" }))
+    end)
+
+    it("fails a reload that defines a metric twice, and the old routes keep serving", function()
+      local twice = 'require("tycho.metrics").counter("spec_twice_total", "Twice.", { "%s" })\nreturn {}\n'
+      local dir = folder.new { ["a.lua"] = twice:format "a", ["b.lua"] = twice:format "b" }
       local gen, err = t.use_routes(dir)
       folder.remove(dir)
       assert.is_nil(gen)
-      assert.matches('metric "spec_visits_total": already registered as counter', err)
+      assert.matches('metric "spec_twice_total": already registered as counter with labels %[', err)
       assert.equal(FIXTURES, t.routes_dir())
       assert.equal(204, t.post("/metrics/visit/still").status)
     end)

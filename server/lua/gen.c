@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char GEN_KEY[] = "tycho.gen";
@@ -124,6 +125,9 @@ tycho_lua_gen_t *tycho_lua_gen_new(const tycho_lua_gen_opts_t *o, char **err)
     tycho_lua_gen_t *g = calloc(1, sizeof *g);
     if (!g) goto nomem;
     g->id = o->id;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    g->made_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
     g->cfg = o->cfg;
     g->sched = o->sched;
     g->runtime = o->runtime;

@@ -29,6 +29,9 @@ typedef struct tycho_lua_route {
 typedef struct tycho_lua_gen {
     lua_State *L;
     uint64_t id;
+    /* CLOCK_MONOTONIC ns when it was made: orders the generations of all
+     * workers (a metric redefined by a newer one replaces the old family) */
+    uint64_t made_ns;
     tycho_router_t *router;
     tycho_lua_route_t **routes;
     size_t nroutes, caproutes;

@@ -16,6 +16,9 @@
  * definition is registered in a scratch registry owned by the state, so names,
  * labels, buckets and conflicts are still checked at load time, and the
  * metric binds to the process registry at its first update on a worker.
+ * A reload that redefines a metric (other labels, type or buckets) replaces
+ * it: each definition carries when its generation was made, and the newer
+ * one wins (tycho_metrics_register); within one generation it is a conflict.
  *
  * Resolved series are cached per metric (nested tables keyed by label value,
  * at most CACHE_MAX entries: past that, updates take the registry's keyed
@@ -23,6 +26,7 @@
 #include "lua/lib_metrics.h"
 
 #include "core/request_obs.h"
+#include "lua/gen.h"
 #include "telemetry/metrics.h"
 
 #include <errno.h>
@@ -123,6 +127,14 @@ static tycho_metrics_t *target_registry(lua_State *L, unsigned *shard, int *boun
 
 /* --- definitions ------------------------------------------------------------------- */
 
+/* When the generation that defines a metric was made: a newer one may
+ * redefine it (tycho_metrics_register). 0 outside a generation. */
+static uint64_t definition_stamp(lua_State *L)
+{
+    tycho_lua_gen_t *g = tycho_lua_gen_of(L);
+    return g ? g->made_ns : 0;
+}
+
 static tycho_metric_t *register_def(lua_State *L, tycho_metrics_t *reg, const lmetric_t *m)
 {
     tycho_metric_opts_t o = {.name = m->name,
@@ -132,7 +144,8 @@ static tycho_metric_t *register_def(lua_State *L, tycho_metrics_t *reg, const lm
                              .nlabels = m->nlabels,
                              .buckets = m->buckets,
                              .nbuckets = m->nbuckets,
-                             .merge = m->merge};
+                             .merge = m->merge,
+                             .stamp = definition_stamp(L)};
     tycho_metric_t *fam = NULL;
     char err[600];
     if (tycho_metrics_register(reg, &o, &fam, err, sizeof err) != 0) luaL_error(L, "%s", err);
@@ -577,16 +590,21 @@ static int l_value(lua_State *L)
     unsigned shard;
     int bound;
     tycho_metrics_t *reg = target_registry(L, &shard, &bound);
-    tycho_metric_t *fam = tycho_metrics_find(reg, name);
-    if (!fam) return 0;
-    size_t n = tycho_metric_nlabels(fam);
-    const char *vals[TYCHO_METRICS_MAX_LABELS] = {0};
     lua_settop(L, 2);
-    if (n) luaL_checktype(L, 2, LUA_TTABLE);
+    /* the family as the snapshot has it (a reload may have redefined it) */
     tycho_metrics_snapshot_t *snap = tycho_metrics_snapshot(reg);
     if (!snap) return luaL_error(L, "tycho.metrics.value: out of memory");
     const tycho_snapshot_family_t *f = tycho_metrics_snapshot_find(snap, name);
-    for (size_t i = 0; f && i < n; i++) {
+    if (!f) {
+        tycho_metrics_snapshot_free(snap);
+        return 0;
+    }
+    if (f->nlabels && !lua_istable(L, 2)) {
+        tycho_metrics_snapshot_free(snap);
+        return luaL_typerror(L, 2, "table");
+    }
+    const char *vals[TYCHO_METRICS_MAX_LABELS] = {0};
+    for (size_t i = 0; i < f->nlabels; i++) {
         lua_getfield(L, 2, f->label_names[i]);
         if (!lua_isstring(L, -1)) {
             tycho_metrics_snapshot_free(snap);
@@ -595,7 +613,7 @@ static int l_value(lua_State *L)
         }
         vals[i] = lua_tostring(L, -1);
     }
-    const tycho_snapshot_series_t *s = f ? find_series(f, vals) : NULL;
+    const tycho_snapshot_series_t *s = find_series(f, vals);
     int nret = 0;
     if (s && f->type != TYCHO_METRIC_HISTOGRAM) {
         lua_pushnumber(L, s->value);

@@ -65,6 +65,7 @@ struct tycho_metric {
     double *bounds;
     size_t nbounds;
     size_t max_series;
+    uint64_t stamp; /* the newest load that defined it (tycho_metric_opts_t.stamp) */
 
     pthread_mutex_t lock;   /* the label table below */
     struct labelset **sets; /* by idx */
@@ -89,6 +90,8 @@ struct tycho_metrics {
     struct shard_lock *shards;
     tycho_metric_t **families;
     size_t nfamilies, famcap;
+    tycho_metric_t **retired; /* replaced by a newer definition: kept for their handles */
+    size_t nretired, retcap;
     tycho_metric_t *overflow_metric;
 };
 
@@ -294,6 +297,9 @@ void tycho_metrics_free(tycho_metrics_t *r)
     for (size_t i = 0; i < r->nfamilies; i++)
         metric_free(r->families[i], r->nshards);
     free(r->families);
+    for (size_t i = 0; i < r->nretired; i++)
+        metric_free(r->retired[i], r->nshards);
+    free(r->retired);
     if (r->shards) {
         for (unsigned i = 0; i < r->nshards; i++)
             pthread_mutex_destroy(&r->shards[i].lock);
@@ -475,53 +481,18 @@ static struct labelset *intern_find(tycho_metric_t *m, const char *const *values
     return NULL;
 }
 
-int tycho_metrics_register(tycho_metrics_t *r, const tycho_metric_opts_t *o, tycho_metric_t **out,
-                           char *err, size_t errlen)
+/* A new family of o's shape, not yet in the registry; NULL on ENOMEM. */
+static tycho_metric_t *metric_new(tycho_metrics_t *r, const tycho_metric_opts_t *o,
+                                  const double *bounds, size_t nbounds)
 {
-    const double *bounds;
-    size_t nbounds;
-    int rc = validate_opts(o, &bounds, &nbounds, err, errlen);
-    if (rc) return rc;
-
-    pthread_mutex_lock(&r->lock);
-    tycho_metric_t *m = find_locked(r, o->name);
-    if (m) {
-        if (same_shape(m, o, bounds, nbounds)) {
-            *out = m;
-            pthread_mutex_unlock(&r->lock);
-            return 0;
-        }
-        char have[512], want[512];
-        describe_labels(have, sizeof have, (const char *const *)m->label_names, m->nlabels);
-        describe_labels(want, sizeof want, o->label_names, o->nlabels);
-        seterr(err, errlen,
-               "metric \"%s\": already registered as %s with labels %s%s; cannot register it as "
-               "%s with labels %s%s",
-               o->name, tycho_metric_type_name(m->type), have,
-               m->type == TYCHO_METRIC_HISTOGRAM ? " and its buckets" : "",
-               tycho_metric_type_name(o->type), want,
-               o->type == TYCHO_METRIC_HISTOGRAM ? " and these buckets" : "");
-        pthread_mutex_unlock(&r->lock);
-        return -EINVAL;
-    }
-    for (size_t i = 0; i < r->nfamilies; i++) {
-        tycho_metric_t *f = r->families[i];
-        if (names_collide(o->name, o->type, f->name, f->type)) {
-            seterr(err, errlen, "metric \"%s\": its samples would collide with %s \"%s\"", o->name,
-                   tycho_metric_type_name(f->type), f->name);
-            pthread_mutex_unlock(&r->lock);
-            return -EINVAL;
-        }
-    }
-
-    rc = -ENOMEM;
-    m = calloc(1, sizeof *m);
-    if (!m) goto fail;
+    tycho_metric_t *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
     pthread_mutex_init(&m->lock, NULL);
     m->reg = r;
     m->type = o->type;
     m->merge = o->merge == TYCHO_GAUGE_MERGE_LAST ? TYCHO_GAUGE_MERGE_LAST : TYCHO_GAUGE_MERGE_SUM;
     m->max_series = o->max_series ? o->max_series : r->default_max_series;
+    m->stamp = o->stamp;
     m->name = strdup(o->name);
     m->help = strdup(o->help && *o->help ? o->help : o->name);
     m->nlabels = o->nlabels;
@@ -546,21 +517,139 @@ int tycho_metrics_register(tycho_metrics_t *r, const tycho_metric_opts_t *o, tyc
         ls->admitted = true;
         m->admitted = 1;
     }
-    if (r->nfamilies == r->famcap) {
-        size_t ncap = r->famcap ? r->famcap * 2 : 32;
-        tycho_metric_t **n = realloc(r->families, ncap * sizeof *n);
-        if (!n) goto fail;
-        r->families = n;
-        r->famcap = ncap;
-    }
-    r->families[r->nfamilies++] = m;
-    *out = m;
-    pthread_mutex_unlock(&r->lock);
-    return 0;
+    return m;
 fail:
     metric_free(m, r->nshards);
-    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+/* Room for one more pointer in *v (n used of *cap). 0 or -ENOMEM. */
+static int reserve_one(tycho_metric_t ***v, size_t n, size_t *cap)
+{
+    if (n < *cap) return 0;
+    size_t ncap = *cap ? *cap * 2 : 32;
+    tycho_metric_t **nv = realloc(*v, ncap * sizeof *nv);
+    if (!nv) return -ENOMEM;
+    *v = nv;
+    *cap = ncap;
+    return 0;
+}
+
+/* The retired family named o->name of o's shape, or NULL. */
+static tycho_metric_t *retired_match(tycho_metrics_t *r, const tycho_metric_opts_t *o,
+                                     const double *bounds, size_t nbounds)
+{
+    for (size_t i = 0; i < r->nretired; i++) {
+        tycho_metric_t *m = r->retired[i];
+        if (strcmp(m->name, o->name) == 0 && same_shape(m, o, bounds, nbounds)) return m;
+    }
+    return NULL;
+}
+
+static void conflict(char *err, size_t errlen, const tycho_metric_t *m,
+                     const tycho_metric_opts_t *o)
+{
+    char have[512], want[512];
+    describe_labels(have, sizeof have, (const char *const *)m->label_names, m->nlabels);
+    describe_labels(want, sizeof want, o->label_names, o->nlabels);
+    seterr(err, errlen,
+           "metric \"%s\": already registered as %s with labels %s%s; cannot register it as "
+           "%s with labels %s%s",
+           o->name, tycho_metric_type_name(m->type), have,
+           m->type == TYCHO_METRIC_HISTOGRAM ? " and its buckets" : "",
+           tycho_metric_type_name(o->type), want,
+           o->type == TYCHO_METRIC_HISTOGRAM ? " and these buckets" : "");
+}
+
+/* 0 when o's samples would not collide with another family's (old, which o
+ * replaces, aside); else -EINVAL and why in err. */
+static int check_collisions(tycho_metrics_t *r, const tycho_metric_opts_t *o,
+                            const tycho_metric_t *old, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < r->nfamilies; i++) {
+        tycho_metric_t *f = r->families[i];
+        if (f != old && names_collide(o->name, o->type, f->name, f->type)) {
+            seterr(err, errlen, "metric \"%s\": its samples would collide with %s \"%s\"", o->name,
+                   tycho_metric_type_name(f->type), f->name);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int nomem(char *err, size_t errlen, const tycho_metric_opts_t *o)
+{
     seterr(err, errlen, "metric \"%s\": out of memory", o->name);
+    return -ENOMEM;
+}
+
+/* Registry lock held. For a definition from a load older than the
+ * family's (a generation still finishing its requests): the retired family
+ * of its shape, made (retired from the start) when there is none. */
+static int register_retired(tycho_metrics_t *r, const tycho_metric_opts_t *o, const double *bounds,
+                            size_t nbounds, tycho_metric_t **out, char *err, size_t errlen)
+{
+    *out = retired_match(r, o, bounds, nbounds);
+    if (*out) return 0;
+    if (reserve_one(&r->retired, r->nretired, &r->retcap) != 0 ||
+        !(*out = metric_new(r, o, bounds, nbounds))) {
+        return nomem(err, errlen, o);
+    }
+    r->retired[r->nretired++] = *out;
+    return 0;
+}
+
+/* Stamp a is a later load than stamp b (0: neither is ordered). */
+static bool newer(uint64_t a, uint64_t b)
+{
+    return a && b && a > b;
+}
+
+/* Registry lock held. The family o names as it stands, replaced when o is
+ * a newer definition (see tycho_metrics_register), or a new one. */
+static int register_locked(tycho_metrics_t *r, const tycho_metric_opts_t *o, const double *bounds,
+                           size_t nbounds, tycho_metric_t **out, char *err, size_t errlen)
+{
+    tycho_metric_t *old = find_locked(r, o->name);
+    if (old && same_shape(old, o, bounds, nbounds)) {
+        if (newer(o->stamp, old->stamp)) old->stamp = o->stamp;
+        *out = old;
+        return 0;
+    }
+    if (old && newer(old->stamp, o->stamp))
+        return register_retired(r, o, bounds, nbounds, out, err, errlen);
+    if (old && !newer(o->stamp, old->stamp)) {
+        conflict(err, errlen, old, o);
+        return -EINVAL;
+    }
+    int rc = check_collisions(r, o, old, err, errlen);
+    if (rc) return rc;
+    tycho_metric_t *m = NULL;
+    if (reserve_one(&r->families, r->nfamilies, &r->famcap) != 0 ||
+        (old && reserve_one(&r->retired, r->nretired, &r->retcap) != 0) ||
+        !(m = metric_new(r, o, bounds, nbounds)))
+        return nomem(err, errlen, o);
+    if (old) { /* in its place, so the exposition keeps its order */
+        for (size_t i = 0; i < r->nfamilies; i++)
+            if (r->families[i] == old) r->families[i] = m;
+        r->retired[r->nretired++] = old;
+    } else {
+        r->families[r->nfamilies++] = m;
+    }
+    *out = m;
+    return 0;
+}
+
+int tycho_metrics_register(tycho_metrics_t *r, const tycho_metric_opts_t *o, tycho_metric_t **out,
+                           char *err, size_t errlen)
+{
+    const double *bounds;
+    size_t nbounds;
+    int rc = validate_opts(o, &bounds, &nbounds, err, errlen);
+    if (rc) return rc;
+    pthread_mutex_lock(&r->lock);
+    rc = register_locked(r, o, bounds, nbounds, out, err, errlen);
+    pthread_mutex_unlock(&r->lock);
     return rc;
 }
 

@@ -69,6 +69,9 @@ typedef struct tycho_metric_opts {
     size_t nbuckets;
     size_t max_series;         /* distinct label sets before folding; 0 -> registry default */
     tycho_gauge_merge_t merge; /* gauges only */
+    /* When the definition was loaded (CLOCK_MONOTONIC ns; 0: never replaces
+     * and is never replaced — tycho's own metrics). See tycho_metrics_register. */
+    uint64_t stamp;
 } tycho_metric_opts_t;
 
 /* 0.005 .. 10 seconds, the usual request-latency buckets (11 bounds). */
@@ -86,9 +89,16 @@ unsigned tycho_metrics_nshards(const tycho_metrics_t *r);
 
 /* Registers a family or returns the existing one when name, type, label
  * names (same order), buckets and merge mode match: re-registering on a Lua
- * reload is the normal case (the first help text is kept). Returns 0 and
- * *out, or -EINVAL (bad name/labels/buckets, or a conflict with an existing
- * family) / -ENOMEM with a one-line reason in err. Any thread. */
+ * reload is the normal case (the first help text is kept). A definition of
+ * another shape replaces the family when its stamp is newer than every
+ * definition of the family so far (a reload changed it): the old family is
+ * retired — no longer in snapshots, its updates kept but unseen — until the
+ * registry is freed. One from an older load (a generation still finishing)
+ * gets the retired family of its own shape (made, retired, if there is
+ * none). Anything else of another shape (stamp 0, the same load) is a
+ * conflict. Returns 0 and *out, or -EINVAL (bad name/labels/buckets, or a
+ * conflict with an existing family) / -ENOMEM with a one-line reason in
+ * err. Any thread. */
 int tycho_metrics_register(tycho_metrics_t *r, const tycho_metric_opts_t *opts,
                            tycho_metric_t **out, char *err, size_t errlen);
 /* The family of that name, or NULL. Any thread. */

@@ -300,6 +300,16 @@ def request(addr, method="GET", path="/", headers=(), body=b"", timeout=5.0):
         c.close()
 
 
+def promtool_check(text):
+    """Fails unless `promtool check metrics` accepts the exposition text
+    without a word (the Debian package prometheus has promtool)."""
+    promtool = shutil.which("promtool")
+    check(promtool, "promtool is required (Debian package prometheus): not found")
+    p = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True)
+    out = (p.stdout + p.stderr).decode().strip()
+    check(p.returncode == 0 and not out, "promtool check metrics: rc=%d %s" % (p.returncode, out))
+
+
 def run_main(main):
     """Runs main() and prints the closing line; exit 1 on failure."""
     t0 = time.time()

@@ -18,7 +18,6 @@
 import json
 import os
 import re
-import shutil
 import socket
 import statistics
 import struct
@@ -50,14 +49,6 @@ def value(text, name, **labels):
         if dict(LABEL.findall(m.group(2) or "")) == labels:
             return float(m.group(3))
     return None
-
-
-def promtool_check(text):
-    promtool = shutil.which("promtool")
-    check(promtool, "promtool is required (Debian package prometheus): not found")
-    p = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True)
-    out = (p.stdout + p.stderr).decode().strip()
-    check(p.returncode == 0 and not out, "promtool check metrics: rc=%d %s" % (p.returncode, out))
 
 
 def correlated():
@@ -108,7 +99,7 @@ def correlated():
               "histogram bucket")
         check("# TYPE e2e_visits_total counter" in after and
               "# HELP e2e_visits_total Visits by action." in after, "HELP/TYPE of the Lua metric")
-        promtool_check(after)
+        tycho.promtool_check(after)
 
         # more requests, new connections: both workers' shards add up
         for _ in range(40):
@@ -117,7 +108,7 @@ def correlated():
         check(value(final, "e2e_visits_total", action="hello") == 41,
               "e2e_visits_total = %r after 41 requests" % value(final, "e2e_visits_total",
                                                                   action="hello"))
-        promtool_check(final)
+        tycho.promtool_check(final)
         check(srv.stop() == 0, "exit status")
 
 

@@ -99,6 +99,104 @@ static void test_register_idempotent(void **state)
     tycho_metrics_free(r);
 }
 
+/* A reload that changes a metric: a newer stamp replaces the family (in
+ * its place in the exposition), the same or no stamp is a conflict, an older
+ * one (a generation still finishing) gets the retired family of its shape. */
+static void test_redefine_on_reload(void **state)
+{
+    (void)state;
+    tycho_metrics_t *r = tycho_metrics_new(2, 0);
+    assert_non_null(r);
+    char err[256] = "";
+    tycho_metric_t *first, *x, *v1, *v2, *again;
+    tycho_metric_opts_t before = {.name = "a_total", .type = TYCHO_METRIC_COUNTER};
+    assert_int_equal(tycho_metrics_register(r, &before, &first, err, sizeof err), 0);
+    const char *one[] = {"action"}, *two[] = {"action", "user"};
+    tycho_metric_opts_t o = {.name = "x_total",
+                             .help = "X.",
+                             .type = TYCHO_METRIC_COUNTER,
+                             .label_names = one,
+                             .nlabels = 1,
+                             .stamp = 100};
+    assert_int_equal(tycho_metrics_register(r, &o, &v1, err, sizeof err), 0);
+    tycho_metric_opts_t after = {.name = "z_total", .type = TYCHO_METRIC_COUNTER};
+    assert_int_equal(tycho_metrics_register(r, &after, &x, err, sizeof err), 0);
+    assert_int_equal(tycho_metric_inc(v1, 0, (const char *[]){"visit"}, 2), 0);
+
+    /* the same load (or another worker's copy of it) with other labels: a conflict */
+    o.label_names = two;
+    o.nlabels = 2;
+    assert_int_equal(tycho_metrics_register(r, &o, &x, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "already registered as counter with labels [action]"));
+    o.stamp = 0;
+    assert_int_equal(tycho_metrics_register(r, &o, &x, err, sizeof err), -EINVAL);
+
+    /* a newer load: a new family in the old one's place, counting from 0 */
+    o.stamp = 200;
+    o.help = "X, by user.";
+    assert_int_equal(tycho_metrics_register(r, &o, &v2, err, sizeof err), 0);
+    assert_ptr_not_equal(v1, v2);
+    assert_ptr_equal(tycho_metrics_find(r, "x_total"), v2);
+    assert_int_equal(tycho_metric_nlabels(v2), 2);
+    assert_int_equal(tycho_metric_inc(v2, 1, (const char *[]){"visit", "ann"}, 1), 0);
+    /* a handle to the retired family still works; nobody sees its counts */
+    assert_int_equal(tycho_metric_inc(v1, 0, (const char *[]){"visit"}, 5), 0);
+    tycho_metrics_snapshot_t *s = tycho_metrics_snapshot(r);
+    assert_non_null(s);
+    size_t seen = 0, at = 0;
+    for (size_t i = 0; i < s->nfamilies; i++) {
+        if (strcmp(s->families[i].name, "x_total") != 0) continue;
+        seen++;
+        at = i;
+        assert_int_equal(s->families[i].nlabels, 2);
+        assert_string_equal(s->families[i].help, "X, by user.");
+        assert_int_equal(s->families[i].nseries, 1);
+        assert_true(s->families[i].series[0].value == 1);
+    }
+    assert_int_equal(seen, 1);
+    assert_string_equal(s->families[at - 1].name, "a_total"); /* where it was */
+    assert_string_equal(s->families[at + 1].name, "z_total");
+    tycho_metrics_snapshot_free(s);
+    /* the newer load's other workers get the new family */
+    o.stamp = 201;
+    assert_int_equal(tycho_metrics_register(r, &o, &again, err, sizeof err), 0);
+    assert_ptr_equal(again, v2);
+
+    /* the older load, still finishing, defining its own shape: the retired family */
+    o.label_names = one;
+    o.nlabels = 1;
+    o.stamp = 150;
+    assert_int_equal(tycho_metrics_register(r, &o, &again, err, sizeof err), 0);
+    assert_ptr_equal(again, v1);
+    assert_ptr_equal(tycho_metrics_find(r, "x_total"), v2);
+    /* an older load of a shape never registered (its metric was only bound
+     * at its first update): a family retired from the start */
+    o.type = TYCHO_METRIC_GAUGE;
+    tycho_metric_t *late, *late2;
+    assert_int_equal(tycho_metrics_register(r, &o, &late, err, sizeof err), 0);
+    assert_int_equal(tycho_metric_type(late), TYCHO_METRIC_GAUGE);
+    assert_int_equal(tycho_metric_set(late, 0, (const char *[]){"x"}, 3), 0);
+    assert_int_equal(tycho_metrics_register(r, &o, &late2, err, sizeof err), 0);
+    assert_ptr_equal(late, late2);
+    assert_ptr_equal(tycho_metrics_find(r, "x_total"), v2);
+    assert_true(isnan(value_of(r, "x_total", (const char *[]){"x", "ann"})));
+    /* tycho's own families (stamp 0) are never replaced */
+    before.stamp = 300;
+    before.label_names = one;
+    before.nlabels = 1;
+    assert_int_equal(tycho_metrics_register(r, &before, &again, err, sizeof err), -EINVAL);
+    assert_ptr_equal(tycho_metrics_find(r, "a_total"), first);
+
+    /* a reload back to the first shape: a new family again */
+    o.type = TYCHO_METRIC_COUNTER;
+    o.stamp = 400;
+    assert_int_equal(tycho_metrics_register(r, &o, &again, err, sizeof err), 0);
+    assert_ptr_not_equal(again, v1);
+    assert_ptr_not_equal(again, v2);
+    assert_true(isnan(value_of(r, "x_total", (const char *[]){"visit"}))); /* not the retired 7 */
+    tycho_metrics_free(r); /* frees the retired families too (ASan, valgrind) */
+}
+
 static void test_validation(void **state)
 {
     (void)state;
@@ -463,13 +561,10 @@ static void test_cardinality_cap(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_register_idempotent),
-        cmocka_unit_test(test_validation),
-        cmocka_unit_test(test_updates),
-        cmocka_unit_test(test_gauge_merge_modes),
-        cmocka_unit_test(test_callbacks),
-        cmocka_unit_test(test_shard_merge_threads),
-        cmocka_unit_test(test_cardinality_cap),
+        cmocka_unit_test(test_register_idempotent), cmocka_unit_test(test_redefine_on_reload),
+        cmocka_unit_test(test_validation),          cmocka_unit_test(test_updates),
+        cmocka_unit_test(test_gauge_merge_modes),   cmocka_unit_test(test_callbacks),
+        cmocka_unit_test(test_shard_merge_threads), cmocka_unit_test(test_cardinality_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
