@@ -135,7 +135,10 @@ static uint64_t definition_stamp(lua_State *L)
     return g ? g->made_ns : 0;
 }
 
-static tycho_metric_t *register_def(lua_State *L, tycho_metrics_t *reg, const lmetric_t *m)
+/* The family of m's definition in reg; with a claim on it (tycho_metric_hold,
+ * taken under the registry's lock) when bound: reg is the process registry. */
+static tycho_metric_t *register_def(lua_State *L, tycho_metrics_t *reg, const lmetric_t *m,
+                                    int bound)
 {
     tycho_metric_opts_t o = {.name = m->name,
                              .help = m->help,
@@ -145,7 +148,8 @@ static tycho_metric_t *register_def(lua_State *L, tycho_metrics_t *reg, const lm
                              .buckets = m->buckets,
                              .nbuckets = m->nbuckets,
                              .merge = m->merge,
-                             .stamp = definition_stamp(L)};
+                             .stamp = definition_stamp(L),
+                             .hold = bound};
     tycho_metric_t *fam = NULL;
     char err[600];
     if (tycho_metrics_register(reg, &o, &fam, err, sizeof err) != 0) luaL_error(L, "%s", err);
@@ -163,16 +167,29 @@ static void free_def(lmetric_t *m)
     memset(m, 0, sizeof *m);
 }
 
+/* Lets go of m's family: the claim on a family of the process registry (a
+ * retired one is freed with its last claim); the state's scratch registry
+ * frees its own. */
+static void detach(lmetric_t *m)
+{
+    if (m->fam && m->bound) tycho_metric_release(m->fam);
+    m->fam = NULL;
+}
+
 static int metric_gc(lua_State *L)
 {
-    free_def(lua_touserdata(L, 1));
+    lmetric_t *m = lua_touserdata(L, 1);
+    detach(m);
+    free_def(m);
     return 0;
 }
 
-/* Points m at fam and forgets what was resolved before. m's userdata at idx. */
+/* Points m at fam (taking over register_def's claim on it) and forgets what
+ * was resolved before. m's userdata at idx. */
 static void attach(lua_State *L, int idx, lmetric_t *m, tycho_metric_t *fam, unsigned shard,
                    int bound)
 {
+    detach(m);
     m->fam = fam;
     m->shard = shard;
     m->bound = bound;
@@ -260,7 +277,7 @@ static int define(lua_State *L, tycho_metric_type_t type)
     unsigned shard;
     int bound;
     tycho_metrics_t *reg = target_registry(L, &shard, &bound);
-    tycho_metric_t *fam = register_def(L, reg, m); /* raises the registry's message */
+    tycho_metric_t *fam = register_def(L, reg, m, bound); /* raises the registry's message */
 
     /* Registering again in the same state (a module required twice) returns
      * the object made the first time. */
@@ -268,7 +285,10 @@ static int define(lua_State *L, tycho_metric_type_t type)
     lua_getfield(L, -1, "byname");
     lua_getfield(L, -1, m->name);
     lmetric_t *old = lua_touserdata(L, -1);
-    if (old && old->fam == fam) return 1;
+    if (old && old->fam == fam) {
+        if (bound) tycho_metric_release(fam); /* old has its own claim */
+        return 1;
+    }
     if (old && !old->bound && bound) { /* made before this thread had an observer */
         attach(L, lua_gettop(L), old, fam, shard, bound);
         return 1;
@@ -371,7 +391,7 @@ static void bind_if_possible(lua_State *L, int idx, lmetric_t *m)
     if (m->bound) return;
     tycho_obs_t *o = tycho_obs_current();
     if (!o) return;
-    tycho_metric_t *fam = register_def(L, tycho_obs_registry(o), m);
+    tycho_metric_t *fam = register_def(L, tycho_obs_registry(o), m, 1);
     attach(L, idx, m, fam, tycho_obs_shard(o), 1);
 }
 

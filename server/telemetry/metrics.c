@@ -66,6 +66,8 @@ struct tycho_metric {
     size_t nbounds;
     size_t max_series;
     uint64_t stamp; /* the newest load that defined it (tycho_metric_opts_t.stamp) */
+    size_t holds;   /* tycho_metric_hold claims; registry lock */
+    bool retired;   /* replaced: in the registry's retired list; registry lock */
 
     pthread_mutex_t lock;   /* the label table below */
     struct labelset **sets; /* by idx */
@@ -595,6 +597,7 @@ static int register_retired(tycho_metrics_t *r, const tycho_metric_opts_t *o, co
         !(*out = metric_new(r, o, bounds, nbounds))) {
         return nomem(err, errlen, o);
     }
+    (*out)->retired = true;
     r->retired[r->nretired++] = *out;
     return 0;
 }
@@ -632,12 +635,44 @@ static int register_locked(tycho_metrics_t *r, const tycho_metric_opts_t *o, con
     if (old) { /* in its place, so the exposition keeps its order */
         for (size_t i = 0; i < r->nfamilies; i++)
             if (r->families[i] == old) r->families[i] = m;
+        old->retired = true;
         r->retired[r->nretired++] = old;
     } else {
         r->families[r->nfamilies++] = m;
     }
     *out = m;
     return 0;
+}
+
+void tycho_metric_hold(tycho_metric_t *m)
+{
+    pthread_mutex_lock(&m->reg->lock);
+    m->holds++;
+    pthread_mutex_unlock(&m->reg->lock);
+}
+
+void tycho_metric_release(tycho_metric_t *m)
+{
+    tycho_metrics_t *r = m->reg;
+    pthread_mutex_lock(&r->lock);
+    if (m->holds) m->holds--;
+    if (m->retired && !m->holds) {
+        for (size_t i = 0; i < r->nretired; i++)
+            if (r->retired[i] == m) {
+                r->retired[i] = r->retired[--r->nretired];
+                break;
+            }
+        metric_free(m, r->nshards);
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+size_t tycho_metrics_nretired(tycho_metrics_t *r)
+{
+    pthread_mutex_lock(&r->lock);
+    size_t n = r->nretired;
+    pthread_mutex_unlock(&r->lock);
+    return n;
 }
 
 int tycho_metrics_register(tycho_metrics_t *r, const tycho_metric_opts_t *o, tycho_metric_t **out,
@@ -649,6 +684,7 @@ int tycho_metrics_register(tycho_metrics_t *r, const tycho_metric_opts_t *o, tyc
     if (rc) return rc;
     pthread_mutex_lock(&r->lock);
     rc = register_locked(r, o, bounds, nbounds, out, err, errlen);
+    if (rc == 0 && o->hold) (*out)->holds++;
     pthread_mutex_unlock(&r->lock);
     return rc;
 }

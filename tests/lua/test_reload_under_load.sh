@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Hot reload under load: wrk hammers a route while its file is rewritten 100
-# times (alternating two versions, written in place as editors do). Expect
-# zero non-2xx, zero socket errors, both versions served; a syntax error
+# times (alternating two versions, written in place as editors do, each
+# defining the route's counter with other labels). Expect zero non-2xx, zero
+# socket errors, both versions served, /metrics with the last version's
+# series only (and promtool's approval); a syntax error
 # mid-way keeps the last good version serving (and shows in /-/status); a
 # deleted file's routes disappear; SIGTERM exits 0.
 set -euo pipefail
@@ -10,6 +12,7 @@ TYCHO_BIN=${TYCHO_BIN:-tycho}
 . "$(dirname "$0")/../lib/wait.sh"
 command -v wrk >/dev/null || { echo "FAIL: wrk not installed (scripts/setup installs it)"; exit 1; }
 command -v curl >/dev/null || { echo "FAIL: curl not installed"; exit 1; }
+command -v promtool >/dev/null || { echo "FAIL: promtool not installed (Debian package prometheus)"; exit 1; }
 
 work=$(mktemp -d)
 server_pid=""
@@ -22,7 +25,16 @@ mkdir -p "$work/routes"
 # status_shows TEXT: /-/status mentions TEXT; answers CODE PATH: GET PATH answers CODE
 status_shows() { grep -q "$1" <<<"$(curl -s "http://127.0.0.1:$admin/-/status")"; }
 answers() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$base$2")" = "$1" ]; }
-version() { printf 'return { { "GET", "/v", function() return 200, "%s" end } }\n' "$1" > "$work/routes/v.lua"; }
+# version A|B: the route answers its letter and counts in reload_flip_total,
+# whose labels each version defines differently (every reload redefines it)
+version() {
+  local labels='{ "v" }' values="{ v = \"$1\" }"
+  [ "$1" = B ] && labels='{ "v", "w" }' values='{ v = "B", w = "x" }'
+  cat > "$work/routes/v.lua" <<LUA
+local flips = require("tycho.metrics").counter("reload_flip_total", "Requests by version.", $labels)
+return { { "GET", "/v", function() flips:inc($values) return 200, "$1" end } }
+LUA
+}
 version A
 printf 'return { { "GET", "/keep", function() return 200, "kept" end } }\n' > "$work/routes/keep.lua"
 
@@ -71,6 +83,17 @@ wait "$wrk_pid"
 cat "$work/wrk.txt"
 sleep 0.5
 [ "$(curl -s "$base/v")" = "$last" ] || { echo "FAIL: final version is not $last"; exit 1; }
+# the metric as the last version defines it, the other version's series gone
+curl -s "http://127.0.0.1:$admin/metrics" > "$work/metrics.txt"
+flips=$(grep '^reload_flip_total' "$work/metrics.txt" || true)
+want='reload_flip_total{v="A"} '
+[ "$last" = B ] && want='reload_flip_total{v="B",w="x"} '
+if [ "$(wc -l <<<"$flips")" != 1 ] || ! grep -qF "$want" <<<"$flips"; then
+  echo "FAIL: /metrics after the last reload has '$flips', want one series $want"
+  exit 1
+fi
+promtool check metrics < "$work/metrics.txt" > "$work/promtool.txt" 2>&1 ||
+  { echo "FAIL: promtool check metrics: $(cat "$work/promtool.txt")"; exit 1; }
 
 fail=0
 if grep -q "Non-2xx" "$work/wrk.txt"; then echo "FAIL: non-2xx responses during reloads"; fail=1; fi

@@ -187,6 +187,13 @@ static void test_redefine_on_reload(void **state)
     assert_int_equal(tycho_metrics_register(r, &before, &again, err, sizeof err), -EINVAL);
     assert_ptr_equal(tycho_metrics_find(r, "a_total"), first);
 
+    /* retired families live while a handle holds them */
+    assert_int_equal(tycho_metrics_nretired(r), 2); /* v1 and late */
+    tycho_metric_hold(v2);
+    tycho_metric_hold(late);
+    tycho_metric_release(late); /* its last claim: freed */
+    assert_int_equal(tycho_metrics_nretired(r), 1);
+
     /* a reload back to the first shape: a new family again */
     o.type = TYCHO_METRIC_COUNTER;
     o.stamp = 400;
@@ -194,6 +201,30 @@ static void test_redefine_on_reload(void **state)
     assert_ptr_not_equal(again, v1);
     assert_ptr_not_equal(again, v2);
     assert_true(isnan(value_of(r, "x_total", (const char *[]){"visit"}))); /* not the retired 7 */
+    /* v2, retired now, is held: kept until released */
+    assert_int_equal(tycho_metrics_nretired(r), 2);
+    assert_int_equal(tycho_metric_inc(v2, 0, (const char *[]){"visit", "bob"}, 1), 0);
+    tycho_metric_release(v2);
+    assert_int_equal(tycho_metrics_nretired(r), 1);
+    tycho_metric_hold(again); /* the current family: a release does not free it */
+    tycho_metric_release(again);
+    assert_ptr_equal(tycho_metrics_find(r, "x_total"), again);
+    assert_int_equal(tycho_metric_inc(again, 0, (const char *[]){"visit"}, 1), 0);
+    assert_true(value_of(r, "x_total", (const char *[]){"visit"}) == 1);
+    /* a registration can come with its claim (taken under the lock) */
+    tycho_metric_opts_t h = {
+        .name = "h_total", .type = TYCHO_METRIC_COUNTER, .stamp = 10, .hold = 1};
+    tycho_metric_t *h1, *h2;
+    assert_int_equal(tycho_metrics_register(r, &h, &h1, err, sizeof err), 0);
+    h.label_names = one;
+    h.nlabels = 1;
+    h.stamp = 20;
+    assert_int_equal(tycho_metrics_register(r, &h, &h2, err, sizeof err), 0);
+    size_t held = tycho_metrics_nretired(r);
+    tycho_metric_release(h1);
+    assert_int_equal(tycho_metrics_nretired(r), held - 1);
+    tycho_metric_release(h2); /* current: stays */
+    assert_ptr_equal(tycho_metrics_find(r, "h_total"), h2);
     tycho_metrics_free(r); /* frees the retired families too (ASan, valgrind) */
 }
 
