@@ -65,14 +65,16 @@ static void split_host(const tycho_slice_t *h, tycho_slice_t *name, long *port)
     *port = colon ? port_number(colon + 1, (size_t)(end - colon - 1)) : 0;
 }
 
-/* server.address and server.port from Host (none without Host). */
-static void set_server(tycho_span_t *s, const tycho_request_t *r, const char *scheme)
+/* server.address and server.port from the host the client asked for (a
+ * trusted proxy's X-Forwarded-Host, else Host; none without either). */
+static void set_server(tycho_span_t *s, const tycho_config_t *cfg, const tycho_request_t *r,
+                       const char *scheme)
 {
-    const tycho_slice_t *host = tycho_request_header(r, "Host");
-    if (!host || !host->n) return;
+    tycho_slice_t host = tycho_client_host(cfg, r);
+    if (!host.n) return;
     tycho_slice_t name;
     long port;
-    split_host(host, &name, &port);
+    split_host(&host, &name, &port);
     if (!name.n) return;
     tycho_span_set_key(s, TYCHO_KEY_SERVER_ADDRESS, TYCHO_AV_STRN(name.p, name.n));
     if (port == 0) port = strcmp(scheme, "https") == 0 ? 443 : 80;
@@ -123,7 +125,7 @@ void tycho_server_span_request(tycho_span_t *s, const tycho_config_t *cfg, const
     set_peer(s, r, client_ip);
     const tycho_slice_t *ua = tycho_request_header(r, "User-Agent");
     if (ua) tycho_span_set_key(s, TYCHO_KEY_USER_AGENT_ORIGINAL, TYCHO_AV_STRN(ua->p, ua->n));
-    set_server(s, r, scheme);
+    set_server(s, cfg, r, scheme);
     tycho_span_set_key(s, TYCHO_KEY_NETWORK_PROTOCOL_VERSION,
                        TYCHO_AV_UTF8N(r->http_minor ? "1.1" : "1.0", 3));
     const char *id = r->request_id ? r->request_id : "";

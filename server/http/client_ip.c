@@ -60,13 +60,31 @@ void tycho_client_ip(const tycho_config_t *cfg, const tycho_request_t *req,
     }
 }
 
+/* The first entry of a comma-separated list, without the blanks around it. */
+static tycho_slice_t first_entry(const tycho_slice_t *list)
+{
+    size_t a = 0, b = 0;
+    while (b < list->n && list->p[b] != ',')
+        b++;
+    trim_ows(list->p, &a, &b);
+    return (tycho_slice_t){list->p + a, b - a};
+}
+
 const char *tycho_client_scheme(const tycho_config_t *cfg, const tycho_request_t *req)
 {
     const tycho_slice_t *proto = proxy_header(cfg, req, "X-Forwarded-Proto");
     if (!proto) return "http";
-    size_t a = 0, b = 0;
-    while (b < proto->n && proto->p[b] != ',')
-        b++;
-    trim_ows(proto->p, &a, &b);
-    return b - a == 5 && strncasecmp(proto->p + a, "https", 5) == 0 ? "https" : "http";
+    tycho_slice_t first = first_entry(proto);
+    return first.n == 5 && strncasecmp(first.p, "https", 5) == 0 ? "https" : "http";
+}
+
+tycho_slice_t tycho_client_host(const tycho_config_t *cfg, const tycho_request_t *req)
+{
+    const tycho_slice_t *fwd = proxy_header(cfg, req, "X-Forwarded-Host");
+    if (fwd) {
+        tycho_slice_t first = first_entry(fwd);
+        if (first.n) return first;
+    }
+    const tycho_slice_t *host = tycho_request_header(req, "Host");
+    return host ? *host : (tycho_slice_t){"", 0};
 }

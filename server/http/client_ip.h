@@ -1,7 +1,8 @@
 /* client_ip — what a request says about its client: its address (the socket
  * peer, or, when the peer is a trusted proxy (TYCHO_TRUSTED_PROXIES), the
  * first untrusted address of X-Forwarded-For read from the right: the
- * leftmost entries can be forged by the client) and the scheme it used.
+ * leftmost entries can be forged by the client), the scheme it used and the
+ * host it asked for.
  * Pure; any thread. */
 #ifndef TYCHO_HTTP_CLIENT_IP_H
 #define TYCHO_HTTP_CLIENT_IP_H
@@ -18,5 +19,10 @@ void tycho_client_ip(const tycho_config_t *cfg, const tycho_request_t *req,
  * entry: the scheme the client used), else "http": tycho itself serves
  * plain HTTP (TLS ends at the load balancer). A static string. */
 const char *tycho_client_scheme(const tycho_config_t *cfg, const tycho_request_t *req);
+
+/* The host (and port) the client asked for: a trusted proxy's
+ * X-Forwarded-Host (its first entry, without blanks) when it names one,
+ * else the Host header; empty when there is neither. Points into req. */
+tycho_slice_t tycho_client_host(const tycho_config_t *cfg, const tycho_request_t *req);
 
 #endif

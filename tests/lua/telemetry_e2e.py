@@ -10,7 +10,7 @@
    has nothing to say about the exposition.
 2. The SERVER span's attributes, as the OpenTelemetry HTTP conventions
    name them, for a plain request, one through a trusted proxy
-   (X-Forwarded-For, X-Forwarded-Proto), an unknown method, a 5xx, an IPv6
+   (X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host), an unknown method, a 5xx, an IPv6
    Host, and a request the client abandons before its answer.
 3. stdout a pipe nobody reads: requests keep answering fast while every one
    of them logs ~4 KB, and the dropped lines are counted.
@@ -144,6 +144,12 @@ def server_span_attributes():
         a = sp["attributes"]
         check(a["client.address"] == "203.0.113.9" and a["url.scheme"] == "https"
               and a["server.port"] == 443, "proxied request's span %r" % a)
+        # a proxy that says which host the client asked for
+        sp = span_of("GET", "/items/8", [("X-Forwarded-For", "203.0.113.9"),
+                                          ("X-Forwarded-Proto", "https"),
+                                          ("X-Forwarded-Host", "api.example.com")], 200)
+        check(sp["attributes"]["server.address"] == "api.example.com"
+              and sp["attributes"]["server.port"] == 443, "forwarded host's span %r" % sp)
         # ... and the proxy (the socket's peer) as network.peer.*, absent
         # above where the peer is the client
         port = a.get("network.peer.port")

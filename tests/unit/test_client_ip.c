@@ -3,7 +3,8 @@
  * when the peer is a trusted proxy, read from the right, stopping at the
  * first untrusted address, ignored when an entry is not an IP address. And
  * the client's scheme: X-Forwarded-Proto's first entry from a trusted proxy,
- * else http. */
+ * else http; its host: X-Forwarded-Host's first entry from a trusted proxy,
+ * else Host. */
 #include "core/config.h"
 #include "http/client_ip.h"
 
@@ -128,6 +129,54 @@ static void scheme_from_trusted_proxy(void **state)
     assert_string_equal(tycho_client_scheme(NULL, &r), "http");
 }
 
+/* Two headers: Host and one more (either NULL: absent). */
+static tycho_request_t req_hosts(const char *peer, const char *host, const char *fwd,
+                                 tycho_header_t h[2])
+{
+    tycho_request_t r = req_header(peer, "host", host, &h[0]);
+    if (fwd) {
+        h[r.nheaders] = (tycho_header_t){{"x-forwarded-host", 16}, {fwd, strlen(fwd)}};
+        r.headers = h;
+        r.nheaders++;
+    }
+    return r;
+}
+
+static void expect_host(tycho_config_t *cfg, const tycho_request_t *r, const char *want)
+{
+    tycho_slice_t got = tycho_client_host(cfg, r);
+    assert_int_equal(got.n, strlen(want));
+    assert_memory_equal(got.p, want, got.n);
+}
+
+static void host_from_trusted_proxy(void **state)
+{
+    (void)state;
+    tycho_config_t cfg;
+    trusted(&cfg, "10.0.0.0/8");
+    tycho_header_t h[2];
+    tycho_request_t r = req_hosts("10.1.2.3", "internal:8080", "api.example.com", h);
+    expect_host(&cfg, &r, "api.example.com");
+    /* the first entry is what the client asked for; blanks do not matter */
+    r = req_hosts("10.1.2.3", "internal", " api.example.com:8443 , edge.internal", h);
+    expect_host(&cfg, &r, "api.example.com:8443");
+    /* an empty first entry, or none: Host */
+    r = req_hosts("10.1.2.3", "internal:8080", " , edge", h);
+    expect_host(&cfg, &r, "internal:8080");
+    r = req_hosts("10.1.2.3", "internal:8080", NULL, h);
+    expect_host(&cfg, &r, "internal:8080");
+    /* an untrusted peer, or no trusted proxies at all: Host */
+    r = req_hosts("198.51.100.1", "internal", "forged.example", h);
+    expect_host(&cfg, &r, "internal");
+    trusted(&cfg, NULL);
+    r = req_hosts("10.1.2.3", "internal", "api.example.com", h);
+    expect_host(&cfg, &r, "internal");
+    expect_host(NULL, &r, "internal");
+    /* neither header: empty */
+    r = req_hosts("10.1.2.3", NULL, NULL, h);
+    expect_host(&cfg, &r, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +184,7 @@ int main(void)
         cmocka_unit_test(long_peer_is_truncated),
         cmocka_unit_test(forwarded_through_trusted_proxies),
         cmocka_unit_test(scheme_from_trusted_proxy),
+        cmocka_unit_test(host_from_trusted_proxy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
