@@ -68,6 +68,8 @@ struct tycho_metric {
     uint64_t stamp; /* the newest load that defined it (tycho_metric_opts_t.stamp) */
     size_t holds;   /* tycho_metric_hold claims; registry lock */
     bool retired;   /* replaced: in the registry's retired list; registry lock */
+    bool released;  /* retired, and its last claim released: freed once no
+                       snapshot borrows its strings; registry lock */
 
     pthread_mutex_t lock;   /* the label table below */
     struct labelset **sets; /* by idx */
@@ -94,6 +96,7 @@ struct tycho_metrics {
     size_t nfamilies, famcap;
     tycho_metric_t **retired; /* replaced by a newer definition: kept for their handles */
     size_t nretired, retcap;
+    size_t live_snapshots; /* they borrow families' strings (tycho_metrics_snapshot) */
     tycho_metric_t *overflow_metric;
 };
 
@@ -651,18 +654,30 @@ void tycho_metric_hold(tycho_metric_t *m)
     pthread_mutex_unlock(&m->reg->lock);
 }
 
+/* Registry lock held. Frees the released retired families, unless a
+ * snapshot still borrows strings from them. */
+static void sweep_released(tycho_metrics_t *r)
+{
+    if (r->live_snapshots) return;
+    for (size_t i = 0; i < r->nretired;) {
+        tycho_metric_t *m = r->retired[i];
+        if (!m->released) {
+            i++;
+            continue;
+        }
+        r->retired[i] = r->retired[--r->nretired];
+        metric_free(m, r->nshards);
+    }
+}
+
 void tycho_metric_release(tycho_metric_t *m)
 {
     tycho_metrics_t *r = m->reg;
     pthread_mutex_lock(&r->lock);
     if (m->holds) m->holds--;
     if (m->retired && !m->holds) {
-        for (size_t i = 0; i < r->nretired; i++)
-            if (r->retired[i] == m) {
-                r->retired[i] = r->retired[--r->nretired];
-                break;
-            }
-        metric_free(m, r->nshards);
+        m->released = true;
+        sweep_released(r);
     }
     pthread_mutex_unlock(&r->lock);
 }
@@ -1091,6 +1106,8 @@ tycho_metrics_snapshot_t *tycho_metrics_snapshot(tycho_metrics_t *r)
     s->timestamp_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 
     pthread_mutex_lock(&r->lock);
+    s->registry_ = r;
+    r->live_snapshots++;
     s->families = calloc(r->nfamilies ? r->nfamilies : 1, sizeof *s->families);
     if (!s->families) goto fail;
     for (size_t i = 0; i < r->nfamilies; i++) {
@@ -1108,6 +1125,13 @@ fail:
 void tycho_metrics_snapshot_free(tycho_metrics_snapshot_t *s)
 {
     if (!s) return;
+    tycho_metrics_t *r = s->registry_;
+    if (r) {
+        pthread_mutex_lock(&r->lock);
+        r->live_snapshots--;
+        sweep_released(r);
+        pthread_mutex_unlock(&r->lock);
+    }
     for (size_t i = 0; i < s->nfamilies; i++) {
         tycho_snapshot_family_t *f = &s->families[i];
         free(f->internal_);

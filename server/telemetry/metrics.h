@@ -164,7 +164,8 @@ int tycho_metric_set_callback(tycho_metric_t *m, const char *const *values,
 
 /* --- snapshots: a merged, self-contained copy for exposition and exporters.
  * Names, help, label names and label values are borrowed from the registry
- * (immutable, valid until tycho_metrics_free); numbers are copied. */
+ * (immutable, valid until tycho_metrics_free; a retired family is not
+ * freed while a snapshot is alive); numbers are copied. */
 typedef struct tycho_snapshot_series {
     const char *const *label_values; /* nlabels, aligned with the family's label_names */
     double value;                    /* counter / gauge */
@@ -190,6 +191,7 @@ typedef struct tycho_metrics_snapshot {
     tycho_snapshot_family_t *families; /* in registration order */
     size_t nfamilies;
     int64_t timestamp_ms; /* wall clock when taken */
+    void *registry_;      /* private to metrics.c */
 } tycho_metrics_snapshot_t;
 
 /* Merges every shard (counters and histograms summed, gauges per their merge

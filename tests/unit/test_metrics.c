@@ -195,6 +195,8 @@ static void test_redefine_on_reload(void **state)
     assert_int_equal(tycho_metrics_nretired(r), 1);
 
     /* a reload back to the first shape: a new family again */
+    tycho_metrics_snapshot_t *taken = tycho_metrics_snapshot(r); /* v2 in it */
+    assert_non_null(taken);
     o.type = TYCHO_METRIC_COUNTER;
     o.stamp = 400;
     assert_int_equal(tycho_metrics_register(r, &o, &again, err, sizeof err), 0);
@@ -205,6 +207,14 @@ static void test_redefine_on_reload(void **state)
     assert_int_equal(tycho_metrics_nretired(r), 2);
     assert_int_equal(tycho_metric_inc(v2, 0, (const char *[]){"visit", "bob"}, 1), 0);
     tycho_metric_release(v2);
+    /* ... and while a snapshot taken before borrows its strings */
+    assert_int_equal(tycho_metrics_nretired(r), 2);
+    const tycho_snapshot_family_t *f = tycho_metrics_snapshot_find(taken, "x_total");
+    assert_non_null(f);
+    assert_int_equal(f->nlabels, 2);
+    assert_string_equal(f->label_names[1], "user");
+    assert_string_equal(f->series[0].label_values[1], "ann");
+    tycho_metrics_snapshot_free(taken);
     assert_int_equal(tycho_metrics_nretired(r), 1);
     tycho_metric_hold(again); /* the current family: a release does not free it */
     tycho_metric_release(again);
