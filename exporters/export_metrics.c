@@ -1,6 +1,7 @@
 /* The metrics pipeline: a registry snapshot every TYCHO_REMOTE_WRITE_INTERVAL
  * becomes remote-write requests, queued in order and sent one at a time
- * (a receiver refuses samples older than what it has, so order matters).
+ * (a receiver refuses samples older than what it has, so order matters);
+ * at shutdown the final values, then a stale marker for every series.
  * When the queue or the byte budget is full the oldest requests go first:
  * the newest values matter most. */
 #include <stdio.h>
@@ -65,35 +66,47 @@ static int emit(tycho_buf_t *body, size_t nsamples, void *ud)
     return 0;
 }
 
-static void take_snapshot(metrics_pipe_t *m)
+/* Queues snap's requests (stale: its series' stale markers) one
+ * millisecond or more after the last ones. */
+static void queue_snapshot(metrics_pipe_t *m, tycho_metrics_snapshot_t *snap, int stale)
 {
     tycho_exporters_t *e = m->base.e;
-    if (!e->registry) return;
-    tycho_metrics_snapshot_t *snap = tycho_metrics_snapshot(e->registry);
-    if (!snap) return;
     /* A series' timestamps must grow from one request to the next: receivers
      * refuse a second sample at the same millisecond (the final snapshot at
      * shutdown can come in the same millisecond as the last periodic one) or
      * an older one (the wall clock stepped back). */
     if (snap->timestamp_ms <= m->last_ts_ms) snap->timestamp_ms = m->last_ts_ms + 1;
     m->last_ts_ms = snap->timestamp_ms;
-    tycho_rw_options_t o = {e->cfg.metrics.job, e->cfg.metrics.instance,
-                            e->cfg.metrics.max_samples};
+    tycho_rw_options_t o = {e->cfg.metrics.job, e->cfg.metrics.instance, e->cfg.metrics.max_samples,
+                            stale};
     int rc = tycho_rw_encode(snap, &o, emit, m);
-    tycho_metrics_snapshot_free(snap);
     if (rc != 0) tycho_log_warn("exporter metrics: cannot encode a snapshot", LF_INT("rc", rc));
+}
+
+/* The registry's values now; when final, also their end: a stale marker
+ * for every series, so that queries stop showing this process's series at
+ * once instead of for the receiver's lookback (five minutes by default). */
+static void take_snapshot(metrics_pipe_t *m, int final)
+{
+    tycho_exporters_t *e = m->base.e;
+    if (!e->registry) return;
+    tycho_metrics_snapshot_t *snap = tycho_metrics_snapshot(e->registry);
+    if (!snap) return;
+    queue_snapshot(m, snap, 0);
+    if (final) queue_snapshot(m, snap, 1);
+    tycho_metrics_snapshot_free(snap);
     export_pipe_depth(&m->base);
 }
 
 static void tick(export_pipe_t *p)
 {
-    take_snapshot((metrics_pipe_t *)p);
+    take_snapshot((metrics_pipe_t *)p, 0);
     export_pipe_kick(p, 1);
 }
 
 static void shutdown_(export_pipe_t *p)
 {
-    take_snapshot((metrics_pipe_t *)p); /* the final values */
+    take_snapshot((metrics_pipe_t *)p, 1); /* the final values, then the series' end */
 }
 
 static int produce(export_pipe_t *p, int force, tycho_buf_t *body, size_t *items,

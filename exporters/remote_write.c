@@ -1,6 +1,7 @@
 #include "exporters/remote_write.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,14 @@ static int flush(enc_t *e)
     return rc;
 }
 
+static double stale_marker(void)
+{
+    uint64_t bits = TYCHO_RW_STALE_NAN_BITS;
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
 /* One series with one sample; labels sorted here. */
 static int add(enc_t *e, pair_t *labels, size_t n, double value, int64_t ts)
 {
@@ -79,7 +88,7 @@ static int add(enc_t *e, pair_t *labels, size_t n, double value, int64_t ts)
     if (!ts_msg || !s || !sp || !lp) return -ENOMEM;
     *ts_msg = (Tycho__Prw__TimeSeries)TYCHO__PRW__TIME_SERIES__INIT;
     *s = (Tycho__Prw__Sample)TYCHO__PRW__SAMPLE__INIT;
-    s->value = value;
+    s->value = e->o->stale ? stale_marker() : value;
     s->timestamp = ts;
     sp[0] = s;
     size_t k = 0;

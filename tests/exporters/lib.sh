@@ -149,8 +149,9 @@ YML
 }
 
 # promql QUERY: the instant-query result array (JSON).
-promql() {
-    curl -sfG "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1" |
+promql() { # QUERY [TIME]: the result (JSON) of an instant query, at TIME (unix seconds) or now
+    curl -sfG "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1" \
+        ${2:+--data-urlencode "time=$2"} |
         node -e 'let d="";process.stdin.on("data",c=>d+=c).on("end",()=>{const j=JSON.parse(d);if(j.status!=="success")process.exit(1);console.log(JSON.stringify(j.data.result))})'
 }
 

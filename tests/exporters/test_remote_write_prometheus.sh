@@ -3,7 +3,8 @@
 # --web.enable-remote-write-receiver takes tycho's WriteRequests (snappy
 # block, the four headers) and PromQL returns the series with the expected
 # labels and values: a counter after N increments, histogram buckets, _sum
-# and _count, a gauge, and the exporter's own counters.
+# and _count, a gauge, and the exporter's own counters; and at shutdown a
+# stale marker that ends every series.
 source "$(dirname "$0")/lib.sh"
 start_prometheus
 
@@ -18,9 +19,21 @@ echo "status: $st"
 [ "$(jsget "$st" 's.exporters.metrics.last_error')" = null ] || fail "an error: $st"
 
 host=$(hostname)
-check() { # QUERY NODE-ASSERTION
+# At shutdown tycho sent the final values, then a stale marker for each
+# series 1 ms later: now the series are gone from instant queries, and the
+# values below are read at the time of the last samples.
+r=$(promql 'tycho_driver_requests_total[5m]') || fail "range query failed"
+AT=$(node -e 'const r = JSON.parse(process.argv[1]); const v = r[0].values; console.log(v[v.length - 1][0])' "$r")
+[ -n "$AT" ] || fail "no samples of tycho_driver_requests_total: $r"
+for q in tycho_driver_requests_total tycho_driver_temperature tycho_driver_latency_seconds_count \
+    'tycho_telemetry_exported_total{signal="metrics"}'; do
+    r=$(promql "$q") || fail "query $q failed"
+    [ "$r" = "[]" ] || fail "$q after shutdown: $r, want nothing (a stale marker ends each series)"
+done
+echo "  ok: every series ended by a stale marker at shutdown"
+check() { # QUERY NODE-ASSERTION: at the last samples' time
     local r
-    r=$(promql "$1") || fail "query $1 failed"
+    r=$(promql "$1" "$AT") || fail "query $1 failed"
     node -e '
 const r = JSON.parse(process.argv[1]); const assert = require("assert/strict");
 const host = process.argv[3];

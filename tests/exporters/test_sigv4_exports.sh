@@ -75,7 +75,9 @@ TYCHO_REMOTE_WRITE_URL="http://127.0.0.1:$R_PORT/api/v1/write" \
 TYCHO_REMOTE_WRITE_SIGV4_SERVICE=aps TYCHO_REMOTE_WRITE_INTERVAL=5 \
     "$DRIVER" counter 1 shutdown 2000 >"$WORK/f.out" || fail "driver failed"
 captured "$R_PORT" "$WORK/f.json"
-[ "$(jsget "$(cat "$WORK/f.json")" 's.length')" = 1 ] || fail "a 403 was retried"
+# two requests at shutdown, each once: the final values, then the stale markers
+[ "$(jsget "$(cat "$WORK/f.json")" 's.length === 2 && s[0].body !== s[1].body')" = true ] ||
+    fail "a 403 was retried: $(jsget "$(cat "$WORK/f.json")" 's.length') requests"
 st=$(last_status "$WORK/f.out")
 [ "$(jsget "$st" 's.exporters.metrics.dropped_by_reason.rejected > 0')" = true ] || fail "status: $st"
 mode "$R_PORT" '{"status":200,"body":""}'

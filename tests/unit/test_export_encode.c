@@ -539,7 +539,7 @@ static void test_remote_write(void **state)
     (void)state;
     tycho_metrics_t *reg = sample_registry();
     tycho_metrics_snapshot_t *snap = tycho_metrics_snapshot(reg);
-    tycho_rw_options_t o = {"tycho", "host:8080", 0};
+    tycho_rw_options_t o = {"tycho", "host:8080", 0, 0};
     tycho_buf_t raw = TYCHO_BUF_INIT;
     assert_int_equal(tycho_rw_encode_raw(snap, &o, &raw), 0);
     Tycho__Prw__WriteRequest *w =
@@ -602,9 +602,27 @@ static void test_remote_write(void **state)
     tycho__prw__write_request__free_unpacked(w, NULL);
     tycho_buf_free(&raw);
 
+    /* stale markers: the same series, each sample the stale NaN's exact bits */
+    o.stale = 1;
+    assert_int_equal(tycho_rw_encode_raw(snap, &o, &raw), 0);
+    w = tycho__prw__write_request__unpack(NULL, raw.len, (uint8_t *)raw.data);
+    assert_non_null(w);
+    assert_int_equal(w->n_timeseries, total);
+    for (size_t i = 0; i < w->n_timeseries; i++) {
+        uint64_t bits;
+        memcpy(&bits, &w->timeseries[i]->samples[0]->value, sizeof bits);
+        assert_true(bits == TYCHO_RW_STALE_NAN_BITS);
+        assert_int_equal(w->timeseries[i]->samples[0]->timestamp, snap->timestamp_ms);
+    }
+    assert_non_null(find_series(w, "latency_seconds_bucket", "le", "+Inf"));
+    assert_non_null(find_series(w, "http_requests_total", "method", "GET"));
+    tycho__prw__write_request__free_unpacked(w, NULL);
+    tycho_buf_free(&raw);
+    o.stale = 0;
+
     /* split into requests of at most 3 samples, every body snappy block */
     emitted_t acc = {0, 0};
-    tycho_rw_options_t o3 = {"tycho", "host:8080", 3};
+    tycho_rw_options_t o3 = {"tycho", "host:8080", 3, 0};
     assert_int_equal(tycho_rw_encode(snap, &o3, emit, &acc), 0);
     assert_int_equal(acc.samples, total);
     assert_int_equal(acc.bodies, (total + 2) / 3);
