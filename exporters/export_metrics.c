@@ -1,7 +1,8 @@
 /* The metrics pipeline: a registry snapshot every TYCHO_REMOTE_WRITE_INTERVAL
  * becomes remote-write requests, queued in order and sent one at a time
  * (a receiver refuses samples older than what it has, so order matters);
- * at shutdown the final values, then a stale marker for every series.
+ * stale markers end the series of a family a reload redefined, and at
+ * shutdown every series, after the final values.
  * When the queue or the byte budget is full the oldest requests go first:
  * the newest values matter most. */
 #include <stdio.h>
@@ -83,9 +84,45 @@ static void queue_snapshot(metrics_pipe_t *m, tycho_metrics_snapshot_t *snap, in
     if (rc != 0) tycho_log_warn("exporter metrics: cannot encode a snapshot", LF_INT("rc", rc));
 }
 
-/* The registry's values now; when final, also their end: a stale marker
- * for every series, so that queries stop showing this process's series at
- * once instead of for the receiver's lookback (five minutes by default). */
+/* a and b are the same family: name, type, label names and bounds. */
+static int same_family(const tycho_snapshot_family_t *a, const tycho_snapshot_family_t *b)
+{
+    if (strcmp(a->name, b->name) != 0 || a->type != b->type || a->nlabels != b->nlabels ||
+        a->nbounds != b->nbounds)
+        return 0;
+    for (size_t i = 0; i < a->nlabels; i++)
+        if (strcmp(a->label_names[i], b->label_names[i]) != 0) return 0;
+    for (size_t i = 0; i < a->nbounds; i++)
+        if (a->bounds[i] != b->bounds[i]) return 0;
+    return 1;
+}
+
+/* Queues stale markers for the series of the families of prev that now is
+ * without (a reload redefined them, so those series end). */
+static void queue_gone(metrics_pipe_t *m, const tycho_metrics_snapshot_t *prev,
+                       const tycho_metrics_snapshot_t *now)
+{
+    tycho_metrics_snapshot_t gone = {.timestamp_ms = now->timestamp_ms};
+    for (size_t i = 0; i < prev->nfamilies; i++) {
+        const tycho_snapshot_family_t *f = &prev->families[i];
+        size_t j = 0;
+        while (j < now->nfamilies && !same_family(f, &now->families[j]))
+            j++;
+        if (j < now->nfamilies || !f->nseries) continue;
+        if (!gone.families && !(gone.families = calloc(prev->nfamilies, sizeof *gone.families))) {
+            tycho_log_warn("exporter metrics: out of memory for stale markers");
+            return;
+        }
+        gone.families[gone.nfamilies++] = *f; /* borrowed from prev */
+    }
+    if (gone.nfamilies) queue_snapshot(m, &gone, 1);
+    free(gone.families);
+}
+
+/* The registry's values now, and stale markers for the series that ended
+ * since the last time; when final, the end of every series too. Ended
+ * series then leave queries at once instead of after the receiver's
+ * lookback (five minutes by default). */
 static void take_snapshot(metrics_pipe_t *m, int final)
 {
     tycho_exporters_t *e = m->base.e;
@@ -93,8 +130,11 @@ static void take_snapshot(metrics_pipe_t *m, int final)
     tycho_metrics_snapshot_t *snap = tycho_metrics_snapshot(e->registry);
     if (!snap) return;
     queue_snapshot(m, snap, 0);
+    if (m->prev) queue_gone(m, m->prev, snap);
     if (final) queue_snapshot(m, snap, 1);
-    tycho_metrics_snapshot_free(snap);
+    tycho_metrics_snapshot_free(m->prev);
+    m->prev = final ? NULL : snap;
+    if (final) tycho_metrics_snapshot_free(snap);
     export_pipe_depth(&m->base);
 }
 
@@ -133,6 +173,8 @@ static void drop_all(export_pipe_t *p, tycho_drop_reason_t reason)
 static void destroy(export_pipe_t *p)
 {
     metrics_pipe_t *m = (metrics_pipe_t *)p;
+    tycho_metrics_snapshot_free(m->prev);
+    m->prev = NULL;
     while (m->n) {
         metrics_batch_t b = pop(m);
         tycho_buf_free(&b.body);

@@ -76,6 +76,9 @@ typedef struct metrics_pipe {
     size_t cap, head, n;
     size_t queued_samples;
     int64_t last_ts_ms; /* timestamp of the last snapshot encoded */
+    /* the last snapshot encoded: a family in it and not in the next one (a
+     * reload redefined it) gets stale markers then */
+    struct tycho_metrics_snapshot *prev;
 } metrics_pipe_t;
 
 typedef struct logs_pipe {

@@ -65,11 +65,12 @@ struct tycho_metric {
     double *bounds;
     size_t nbounds;
     size_t max_series;
-    uint64_t stamp; /* the newest load that defined it (tycho_metric_opts_t.stamp) */
-    size_t holds;   /* tycho_metric_hold claims; registry lock */
-    bool retired;   /* replaced: in the registry's retired list; registry lock */
-    bool released;  /* retired, and its last claim released: freed once no
-                       snapshot borrows its strings; registry lock */
+    uint64_t stamp;   /* the newest load that defined it (tycho_metric_opts_t.stamp) */
+    size_t holds;     /* tycho_metric_hold claims; registry lock */
+    bool retired;     /* replaced: in the registry's retired list; registry lock */
+    bool released;    /* retired, and its last claim released: freed once no
+                         snapshot borrows its strings; registry lock */
+    size_t borrowers; /* snapshots that hold it (its strings); registry lock */
 
     pthread_mutex_t lock;   /* the label table below */
     struct labelset **sets; /* by idx */
@@ -96,7 +97,6 @@ struct tycho_metrics {
     size_t nfamilies, famcap;
     tycho_metric_t **retired; /* replaced by a newer definition: kept for their handles */
     size_t nretired, retcap;
-    size_t live_snapshots; /* they borrow families' strings (tycho_metrics_snapshot) */
     tycho_metric_t *overflow_metric;
 };
 
@@ -654,20 +654,16 @@ void tycho_metric_hold(tycho_metric_t *m)
     pthread_mutex_unlock(&m->reg->lock);
 }
 
-/* Registry lock held. Frees the released retired families, unless a
- * snapshot still borrows strings from them. */
-static void sweep_released(tycho_metrics_t *r)
+/* Registry lock held. Frees m, a retired family nothing refers to any
+ * more: no claim, no snapshot. */
+static void free_retired(tycho_metrics_t *r, tycho_metric_t *m)
 {
-    if (r->live_snapshots) return;
-    for (size_t i = 0; i < r->nretired;) {
-        tycho_metric_t *m = r->retired[i];
-        if (!m->released) {
-            i++;
-            continue;
+    for (size_t i = 0; i < r->nretired; i++)
+        if (r->retired[i] == m) {
+            r->retired[i] = r->retired[--r->nretired];
+            break;
         }
-        r->retired[i] = r->retired[--r->nretired];
-        metric_free(m, r->nshards);
-    }
+    metric_free(m, r->nshards);
 }
 
 void tycho_metric_release(tycho_metric_t *m)
@@ -677,7 +673,7 @@ void tycho_metric_release(tycho_metric_t *m)
     if (m->holds) m->holds--;
     if (m->retired && !m->holds) {
         m->released = true;
-        sweep_released(r);
+        if (!m->borrowers) free_retired(r, m);
     }
     pthread_mutex_unlock(&r->lock);
 }
@@ -1107,11 +1103,12 @@ tycho_metrics_snapshot_t *tycho_metrics_snapshot(tycho_metrics_t *r)
 
     pthread_mutex_lock(&r->lock);
     s->registry_ = r;
-    r->live_snapshots++;
     s->families = calloc(r->nfamilies ? r->nfamilies : 1, sizeof *s->families);
     if (!s->families) goto fail;
     for (size_t i = 0; i < r->nfamilies; i++) {
         if (snapshot_family(r, r->families[i], &s->families[i]) != 0) goto fail;
+        s->families[i].family_ = r->families[i];
+        r->families[i]->borrowers++;
         s->nfamilies++;
     }
     pthread_mutex_unlock(&r->lock);
@@ -1128,8 +1125,10 @@ void tycho_metrics_snapshot_free(tycho_metrics_snapshot_t *s)
     tycho_metrics_t *r = s->registry_;
     if (r) {
         pthread_mutex_lock(&r->lock);
-        r->live_snapshots--;
-        sweep_released(r);
+        for (size_t i = 0; i < s->nfamilies; i++) {
+            tycho_metric_t *m = s->families[i].family_;
+            if (m && !--m->borrowers && m->released) free_retired(r, m);
+        }
         pthread_mutex_unlock(&r->lock);
     }
     for (size_t i = 0; i < s->nfamilies; i++) {

@@ -165,7 +165,7 @@ int tycho_metric_set_callback(tycho_metric_t *m, const char *const *values,
 /* --- snapshots: a merged, self-contained copy for exposition and exporters.
  * Names, help, label names and label values are borrowed from the registry
  * (immutable, valid until tycho_metrics_free; a retired family is not
- * freed while a snapshot is alive); numbers are copied. */
+ * freed while a snapshot holds it); numbers are copied. */
 typedef struct tycho_snapshot_series {
     const char *const *label_values; /* nlabels, aligned with the family's label_names */
     double value;                    /* counter / gauge */
@@ -185,6 +185,7 @@ typedef struct tycho_snapshot_family {
     tycho_snapshot_series_t *series; /* in label-set creation order */
     size_t nseries;
     void *internal_; /* private to metrics.c */
+    void *family_;   /* private to metrics.c */
 } tycho_snapshot_family_t;
 
 typedef struct tycho_metrics_snapshot {

@@ -3,8 +3,9 @@
 # --web.enable-remote-write-receiver takes tycho's WriteRequests (snappy
 # block, the four headers) and PromQL returns the series with the expected
 # labels and values: a counter after N increments, histogram buckets, _sum
-# and _count, a gauge, and the exporter's own counters; and at shutdown a
-# stale marker that ends every series.
+# and _count, a gauge, and the exporter's own counters; and stale markers
+# that end every series at shutdown, and a redefined metric's old series at
+# the next push.
 source "$(dirname "$0")/lib.sh"
 start_prometheus
 
@@ -64,4 +65,21 @@ check 'count_over_time(tycho_driver_requests_total[1m])' '
 assert.ok(Number(r[0].value[1]) >= 3, "several pushes at the interval");'
 check 'tycho_telemetry_dropped_total{signal="metrics",reason="export_failed"}' '
 assert.equal(r.length, 1); assert.equal(r[0].value[1], "0");'
+# A reload that redefines a metric (regauge: other labels) ends its old
+# series at the next push: a stale marker 1 ms after the new series' first
+# sample, long before the shutdown 1.5 s later.
+export TYCHO_REMOTE_WRITE_JOB=tycho-regauge
+"$DRIVER" gauge 21.5 sleep 1200 regauge 19 sleep 1500 shutdown 3000 >"$WORK/r.out" ||
+    fail "driver (regauge) failed: $(cat "$WORK/r.out")"
+r=$(promql 'tycho_driver_temperature{job="tycho-regauge",floor="3"}[5m]') || fail "range query failed"
+FIRST=$(node -e 'const r = JSON.parse(process.argv[1]); console.log(r[0].values[0][0])' "$r")
+[ -n "$FIRST" ] || fail "no samples of the redefined gauge: $r"
+old_at() { promql 'tycho_driver_temperature{job="tycho-regauge",floor=""}' "$1"; }
+[ "$(jsget "$(old_at "$(node -e "console.log($FIRST - 0.2)")")" 's.length === 1 && s[0].value[1]')" = 21.5 ] ||
+    fail "the old series before the redefinition: $(old_at "$(node -e "console.log($FIRST - 0.2)")")"
+MID=$(node -e "console.log($FIRST + 0.5)")
+[ "$(old_at "$MID")" = "[]" ] || fail "the old series after the redefinition: $(old_at "$MID"), want nothing"
+r=$(promql 'tycho_driver_temperature{job="tycho-regauge",floor="3"}' "$MID")
+[ "$(jsget "$r" 's.length === 1 && s[0].value[1]')" = 19 ] || fail "the new series: $r"
+echo "  ok: a redefined metric's old series ended at the next push"
 echo "PASS"

@@ -4,6 +4,8 @@
  *
  *   counter N        increments tycho_driver_requests_total{route="/items/:id"} N times
  *   gauge V          sets tycho_driver_temperature{room="lab"} to V
+ *   regauge V        redefines tycho_driver_temperature with labels room and
+ *                    floor, as a reload would, and sets {room="lab",floor="3"} to V
  *   hist V,V,...     observes into tycho_driver_latency_seconds{route="/items/:id"}
  *                    (buckets 0.1, 0.5, 1)
  *   span             queues the known span (every OTLP field set; see known_span)
@@ -211,7 +213,8 @@ int main(int argc, char **argv)
     o = (tycho_metric_opts_t){.name = "tycho_driver_temperature",
                               .type = TYCHO_METRIC_GAUGE,
                               .label_names = room,
-                              .nlabels = 1};
+                              .nlabels = 1,
+                              .stamp = 1}; /* a definition a reload may replace (regauge) */
     if (tycho_metrics_register(reg, &o, &m_gauge, err, sizeof err)) goto bad_metric;
     o = (tycho_metric_opts_t){.name = "tycho_driver_latency_seconds",
                               .help = "Latency the driver observed.",
@@ -243,6 +246,16 @@ int main(int argc, char **argv)
             i++;
         } else if (strcmp(cmd, "gauge") == 0 && arg) {
             tycho_metric_set(m_gauge, WORKER_SHARD, gv, atof(arg));
+            i++;
+        } else if (strcmp(cmd, "regauge") == 0 && arg) {
+            static const char *const room_floor[] = {"room", "floor"};
+            tycho_metric_opts_t ro = {.name = "tycho_driver_temperature",
+                                      .type = TYCHO_METRIC_GAUGE,
+                                      .label_names = room_floor,
+                                      .nlabels = 2,
+                                      .stamp = 2};
+            if (tycho_metrics_register(reg, &ro, &m_gauge, err, sizeof err)) goto bad_metric;
+            tycho_metric_set(m_gauge, WORKER_SHARD, (const char *[]){"lab", "3"}, atof(arg));
             i++;
         } else if (strcmp(cmd, "hist") == 0 && arg) {
             char *copy = strdup(arg), *save = NULL;
