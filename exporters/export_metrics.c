@@ -84,7 +84,10 @@ static void queue_snapshot(metrics_pipe_t *m, tycho_metrics_snapshot_t *snap, in
     if (rc != 0) tycho_log_warn("exporter metrics: cannot encode a snapshot", LF_INT("rc", rc));
 }
 
-/* a and b are the same family: name, type, label names and bounds. */
+/* a and b write the same series names and label names (name, type, label
+ * names, bounds): a family redefined back to the same shape between two
+ * snapshots continues its series, so it is compared by these, not by which
+ * registry family it is. */
 static int same_family(const tycho_snapshot_family_t *a, const tycho_snapshot_family_t *b)
 {
     if (strcmp(a->name, b->name) != 0 || a->type != b->type || a->nlabels != b->nlabels ||

@@ -135,8 +135,8 @@ static uint64_t definition_stamp(lua_State *L)
     return g ? g->made_ns : 0;
 }
 
-/* The family of m's definition in reg; with a claim on it (tycho_metric_hold,
- * taken under the registry's lock) when bound: reg is the process registry. */
+/* The family of m's definition in reg; with a claim on it (taken under the
+ * registry's lock) when bound: reg is the process registry. */
 static tycho_metric_t *register_def(lua_State *L, tycho_metrics_t *reg, const lmetric_t *m,
                                     int bound)
 {

@@ -66,7 +66,7 @@ struct tycho_metric {
     size_t nbounds;
     size_t max_series;
     uint64_t stamp;   /* the newest load that defined it (tycho_metric_opts_t.stamp) */
-    size_t holds;     /* tycho_metric_hold claims; registry lock */
+    size_t holds;     /* claims (tycho_metric_opts_t.hold); registry lock */
     bool retired;     /* replaced: in the registry's retired list; registry lock */
     bool released;    /* retired, and its last claim released: freed once no
                          snapshot borrows its strings; registry lock */
@@ -645,13 +645,6 @@ static int register_locked(tycho_metrics_t *r, const tycho_metric_opts_t *o, con
     }
     *out = m;
     return 0;
-}
-
-void tycho_metric_hold(tycho_metric_t *m)
-{
-    pthread_mutex_lock(&m->reg->lock);
-    m->holds++;
-    pthread_mutex_unlock(&m->reg->lock);
 }
 
 /* Registry lock held. Frees m, a retired family nothing refers to any

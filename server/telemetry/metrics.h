@@ -72,8 +72,9 @@ typedef struct tycho_metric_opts {
     /* When the definition was loaded (CLOCK_MONOTONIC ns; 0: never replaces
      * and is never replaced — tycho's own metrics). See tycho_metrics_register. */
     uint64_t stamp;
-    /* 1: *out comes with a claim on it (tycho_metric_hold), taken under the
-     * registry's lock, so that no release elsewhere can free it first */
+    /* 1: *out comes with a claim on it (see tycho_metric_release), taken
+     * under the registry's lock, so that no release elsewhere can free it
+     * first */
     int hold;
 } tycho_metric_opts_t;
 
@@ -96,7 +97,7 @@ unsigned tycho_metrics_nshards(const tycho_metrics_t *r);
  * another shape replaces the family when its stamp is newer than every
  * definition of the family so far (a reload changed it): the old family is
  * retired — no longer in snapshots, its updates kept but unseen — until the
- * last claim on it is released (tycho_metric_hold), or the registry is
+ * last claim on it is released (tycho_metric_release), or the registry is
  * freed. One from an older load (a generation still finishing)
  * gets the retired family of its own shape (made, retired, if there is
  * none). Anything else of another shape (stamp 0, the same load) is a
@@ -105,10 +106,10 @@ unsigned tycho_metrics_nshards(const tycho_metrics_t *r);
  * err. Any thread. */
 int tycho_metrics_register(tycho_metrics_t *r, const tycho_metric_opts_t *opts,
                            tycho_metric_t **out, char *err, size_t errlen);
-/* A handle's claim on a family (a Lua metric object holds one on the
- * family it updates): a retired family is freed when its last claim is
- * released, and must not be used after that. Any thread. */
-void tycho_metric_hold(tycho_metric_t *m);
+/* Gives back a claim taken with the registration (tycho_metric_opts_t.hold;
+ * a Lua metric object holds one on the family it updates): a retired
+ * family is freed when its last claim is released, and must not be used
+ * after that. Any thread. */
 void tycho_metric_release(tycho_metric_t *m);
 /* Retired families not freed yet (tests, diagnostics). Any thread. */
 size_t tycho_metrics_nretired(tycho_metrics_t *r);
