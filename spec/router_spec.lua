@@ -93,6 +93,21 @@ describe("router", function()
       assert.matches("errors/loaderr.lua:2: attempt to index local 'x'", err)
     end)
 
+    it("reports a syntax error in a required module with the module's file:line", function()
+      local _, err = t.use_routes(here .. "/fixtures/badmodule")
+      assert.matches("error loading module '_lib.broken' from file '.*badmodule/_lib/broken.lua': "
+        .. ".*badmodule/_lib/broken.lua:2: unexpected symbol near '='", err)
+      assert.matches("%(while loading .*badmodule/uses.lua%)$", err)
+      assert.is_nil(err:find("\n", 1, true))
+      assert.is_nil(err:find("stack traceback", 1, true))
+    end)
+
+    it("reports a missing module with where it was looked for", function()
+      local _, err = t.use_routes(here .. "/fixtures/nomodule")
+      assert.matches("module '_lib.absent' not found: .*nomodule/_lib/absent.lua", err)
+      assert.is_nil(err:find("\n", 1, true))
+    end)
+
     it("clears the last error on the next good load", function()
       assert(t.use_routes(basic.dir))
       assert.equal("", t.stats().last_error)

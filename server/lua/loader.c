@@ -89,12 +89,30 @@ static int traceback(lua_State *L)
     return 1;
 }
 
-/* First line of a Lua error message (the "file:line: msg" part). */
-static char *first_line(const char *msg)
+/* A Lua error message on one line, without the traceback the handler
+ * added: require's messages go on over indented lines ("error loading
+ * module 'm' from file 'f':\n\tf:3: unexpected symbol...", or the list of
+ * files it tried), which are joined with "; " so the file:line that went
+ * wrong is kept. */
+static char *one_line(const char *msg)
 {
     if (!msg) return strdup("(error object is not a string)");
-    const char *nl = strchr(msg, '\n');
-    return nl ? strndup(msg, (size_t)(nl - msg)) : strdup(msg);
+    const char *end = strstr(msg, "\nstack traceback:");
+    size_t n = end ? (size_t)(end - msg) : strlen(msg);
+    char *out = malloc(n * 2 + 1), *o = out;
+    if (!out) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (msg[i] != '\n') {
+            *o++ = msg[i];
+            continue;
+        }
+        while (i + 1 < n && (msg[i + 1] == '\t' || msg[i + 1] == ' '))
+            i++;
+        if (o > out && o[-1] != ':') *o++ = ';';
+        *o++ = ' ';
+    }
+    *o = '\0';
+    return out;
 }
 
 static int add_route(tycho_lua_gen_t *g, const char *file, const char *method, const char *pattern,
@@ -242,13 +260,13 @@ static int load_file(tycho_lua_gen_t *g, const char *file, char **err)
     int base = lua_gettop(L);
     lua_pushcfunction(L, traceback);
     if (luaL_loadfile(L, file) != 0) {
-        char *m = first_line(lua_tostring(L, -1));
+        char *m = one_line(lua_tostring(L, -1));
         *err = m;
         lua_settop(L, base);
         return -1;
     }
     if (lua_pcall(L, 0, 1, base + 1) != 0) {
-        char *m = first_line(lua_tostring(L, -1));
+        char *m = one_line(lua_tostring(L, -1));
         *err = tycho_lua_strdupf("%s (while loading %s)", m ? m : "error", file);
         free(m);
         lua_settop(L, base);
