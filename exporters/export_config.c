@@ -1,5 +1,6 @@
 #include "exporters/export_config.h"
 #include "core/percent.h"
+#include "core/units.h"
 #include "http/token.h"
 
 #include <ctype.h>
@@ -141,62 +142,6 @@ int tycho_export_parse_kv_list(const char *s, tycho_export_kvs_t *out, char *err
         }
         p = *end ? end + 1 : end;
     }
-    return 0;
-}
-
-int tycho_export_parse_duration(const char *s, uint64_t default_unit_ms, uint64_t *out_ms)
-{
-    if (!s) return -1;
-    while (*s == ' ')
-        s++;
-    if (!isdigit((unsigned char)*s) && *s != '.') return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || !isfinite(v) || v < 0) return -1;
-    double unit = (double)default_unit_ms;
-    if (*end) {
-        if (strcmp(end, "ms") == 0)
-            unit = 1;
-        else if (strcmp(end, "s") == 0)
-            unit = 1000;
-        else if (strcmp(end, "m") == 0)
-            unit = 60000;
-        else if (strcmp(end, "h") == 0)
-            unit = 3600000;
-        else
-            return -1;
-    }
-    double ms = v * unit;
-    if (ms > 1e15) return -1;
-    *out_ms = (uint64_t)llround(ms);
-    return 0;
-}
-
-int tycho_export_parse_size(const char *s, size_t *out)
-{
-    if (!s || !isdigit((unsigned char)*s)) return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno) return -1;
-    unsigned long long mul = 1;
-    if (*end) {
-        char u = (char)toupper((unsigned char)*end);
-        if (u == 'K')
-            mul = 1ull << 10;
-        else if (u == 'M')
-            mul = 1ull << 20;
-        else if (u == 'G')
-            mul = 1ull << 30;
-        else
-            return -1;
-        const char *rest = end + 1;
-        if (*rest && strcmp(rest, "B") != 0 && strcmp(rest, "iB") != 0 && strcmp(rest, "b") != 0)
-            return -1;
-    }
-    if (v > (unsigned long long)SIZE_MAX / mul) return -1;
-    *out = (size_t)(v * mul);
     return 0;
 }
 
@@ -464,7 +409,7 @@ static int timeout_setting(ctx_t *x, const char *var, uint64_t unit, long *out)
     const char *v = get(x, var);
     if (!v) return 0;
     uint64_t ms;
-    if (tycho_export_parse_duration(v, unit, &ms) != 0 || ms == 0 || ms > 3600000) {
+    if (tycho_parse_duration_ms(v, unit, &ms) != 0 || ms == 0 || ms > 3600000) {
         fail(x, "%s: not a timeout between 1 ms and 1 h: %s", var, v);
         return -1;
     }
@@ -478,7 +423,7 @@ static int duration_setting(ctx_t *x, const char *var, uint64_t unit, uint64_t m
     const char *v = get(x, var);
     if (!v) return 0;
     uint64_t ms;
-    if (tycho_export_parse_duration(v, unit, &ms) != 0 || ms < min_ms || ms > max_ms) {
+    if (tycho_parse_duration_ms(v, unit, &ms) != 0 || ms < min_ms || ms > max_ms) {
         fail(x, "%s: not a duration between %llu ms and %llu ms: %s", var,
              (unsigned long long)min_ms, (unsigned long long)max_ms, v);
         return -1;
@@ -850,12 +795,12 @@ static int load_logs(ctx_t *x, tycho_export_config_t *c)
     c->logs.max_queue = 10000;
     c->logs.max_line = 256 * 1024;
     const char *bb = get(x, "TYCHO_LOKI_BATCH_BYTES");
-    if (bb && (tycho_export_parse_size(bb, &c->logs.batch_bytes) || c->logs.batch_bytes < 1024)) {
+    if (bb && (tycho_parse_size(bb, &c->logs.batch_bytes) || c->logs.batch_bytes < 1024)) {
         fail(x, "TYCHO_LOKI_BATCH_BYTES: not a size of at least 1KiB: %s", bb);
         return -1;
     }
     const char *ml = get(x, "TYCHO_LOKI_MAX_LINE_BYTES");
-    if (ml && (tycho_export_parse_size(ml, &c->logs.max_line) || c->logs.max_line < 64)) {
+    if (ml && (tycho_parse_size(ml, &c->logs.max_line) || c->logs.max_line < 64)) {
         fail(x, "TYCHO_LOKI_MAX_LINE_BYTES: not a size of at least 64 bytes: %s", ml);
         return -1;
     }
@@ -877,7 +822,7 @@ int tycho_export_config_load(tycho_export_config_t *c, tycho_export_env_fn env, 
     if (err && errlen) err[0] = 0;
     c->max_bytes = 64u << 20;
     const char *mb = get(&x, "TYCHO_TELEMETRY_MAX_BYTES");
-    if (mb && (tycho_export_parse_size(mb, &c->max_bytes) || c->max_bytes < 65536)) {
+    if (mb && (tycho_parse_size(mb, &c->max_bytes) || c->max_bytes < 65536)) {
         fail(&x, "TYCHO_TELEMETRY_MAX_BYTES: not a size of at least 64KiB: %s", mb);
         goto err;
     }

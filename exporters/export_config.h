@@ -107,13 +107,6 @@ int tycho_export_parse_kv_list(const char *s, tycho_export_kvs_t *out, char *err
  * a bad escape. '+' stays '+'. */
 int tycho_export_percent_decode(const char *s, size_t n, char *out, size_t *outlen);
 
-/* Durations: a number with an optional unit (ms, s, m, h); without a unit
- * the number is in default_unit_ms (1 for OTEL_* millisecond variables,
- * 1000 for TYCHO_* second variables). Fractions allowed. 0 or -1. */
-int tycho_export_parse_duration(const char *s, uint64_t default_unit_ms, uint64_t *out_ms);
-/* Sizes: bytes with an optional k/K/KB/KiB, M.., G.. suffix (all binary). */
-int tycho_export_parse_size(const char *s, size_t *out);
-
 /* Splits an http(s) URL into the target's url/display/host/path/query.
  * 0 or -1 with a reason in err. */
 int tycho_export_target_set_url(tycho_export_target_t *t, const char *url, char *err,

@@ -36,7 +36,8 @@ typedef struct tycho_exporters tycho_exporters_t;
 tycho_exporters_t *tycho_exporters_new(uv_loop_t *telemetry_loop, tycho_metrics_t *registry,
                                        unsigned metrics_shard, char *err, size_t errlen);
 
-/* As tycho_exporters_new, with the variables read through env (tests). */
+/* As tycho_exporters_new, with the variables read through env (tests; the
+ * hub, which answers TYCHO_LISTEN from the configuration). */
 tycho_exporters_t *tycho_exporters_new_env(uv_loop_t *telemetry_loop, tycho_metrics_t *registry,
                                            unsigned metrics_shard, tycho_export_env_fn env,
                                            void *env_ud, char *err, size_t errlen);

@@ -2,6 +2,7 @@
 #include "aws/local_store.h"
 #include "aws/local_ddb.h"
 #include "aws/local_sqs.h"
+#include "core/units.h"
 #include "core/utf8.h"
 
 #include <ctype.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -61,21 +63,24 @@ static int copy_env(const char *name, char *dst, size_t cap, char *err, size_t e
     return 0;
 }
 
-static int onoff(const char *name, const char *v, int *out, const char *on, const char *off,
-                 char *err, size_t errlen)
+/* An on/off variable (any spelling tycho_parse_bool takes). */
+static int switch_env(const char *name, int *out, char *err, size_t errlen)
 {
+    const char *v = getenv(name);
+    if (!v || tycho_parse_bool(v, out) == 0) return 0;
+    snprintf(err, errlen, "%s: expected on or off, got \"%s\"", name, v);
+    return -1;
+}
+
+/* A variable that is one of two words: *out 1 for on, 0 for off. */
+static int choice_env(const char *name, const char *on, const char *off, int *out, char *err,
+                      size_t errlen)
+{
+    const char *v = getenv(name);
     if (!v) return 0;
-    if (strcasecmp(v, on) == 0 ||
-        (strcmp(on, "on") == 0 && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0)))
-        *out = 1;
-    else if (strcasecmp(v, off) == 0 ||
-             (strcmp(off, "off") == 0 && (strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0)))
-        *out = 0;
-    else {
-        snprintf(err, errlen, "%s: expected %s or %s, got \"%s\"", name, on, off, v);
-        return -1;
-    }
-    return 0;
+    if (strcasecmp(v, on) == 0 || strcasecmp(v, off) == 0) return *out = strcasecmp(v, on) == 0, 0;
+    snprintf(err, errlen, "%s: expected %s or %s, got \"%s\"", name, on, off, v);
+    return -1;
 }
 
 int tycho_local_config_from_env(tycho_local_config_t *cfg, char *err, size_t errlen)
@@ -83,10 +88,8 @@ int tycho_local_config_from_env(tycho_local_config_t *cfg, char *err, size_t err
     if (copy_env("TYCHO_LOCAL_QUEUES", cfg->queues, sizeof cfg->queues, err, errlen) ||
         copy_env("TYCHO_LOCAL_TABLES", cfg->tables, sizeof cfg->tables, err, errlen))
         return -1;
-    if (onoff("TYCHO_LOCAL_AUTO_CREATE", getenv("TYCHO_LOCAL_AUTO_CREATE"),
-              &cfg->auto_create_queues, "on", "off", err, errlen) ||
-        onoff("TYCHO_LOCAL_SYNC", getenv("TYCHO_LOCAL_SYNC"), &cfg->sync_full, "full", "normal",
-              err, errlen))
+    if (switch_env("TYCHO_LOCAL_AUTO_CREATE", &cfg->auto_create_queues, err, errlen) ||
+        choice_env("TYCHO_LOCAL_SYNC", "full", "normal", &cfg->sync_full, err, errlen))
         return -1;
     const char *region = getenv("AWS_REGION");
     const char *rname = "AWS_REGION";

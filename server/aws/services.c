@@ -51,11 +51,26 @@ struct tycho_aws_svc_call {
 
 static _Thread_local tycho_aws_services_t *t_current;
 
-tycho_aws_services_t *tycho_aws_services_current(void) { return t_current; }
-void tycho_aws_services_set_current(tycho_aws_services_t *s) { t_current = s; }
-uv_loop_t *tycho_aws_services_loop(const tycho_aws_services_t *s) { return s->loop; }
-tycho_http_client_t *tycho_aws_services_http(tycho_aws_services_t *s) { return s->http; }
-int tycho_aws_services_is_local(const tycho_aws_services_t *s) { return s->local != NULL; }
+tycho_aws_services_t *tycho_aws_services_current(void)
+{
+    return t_current;
+}
+void tycho_aws_services_set_current(tycho_aws_services_t *s)
+{
+    t_current = s;
+}
+uv_loop_t *tycho_aws_services_loop(const tycho_aws_services_t *s)
+{
+    return s->loop;
+}
+tycho_http_client_t *tycho_aws_services_http(tycho_aws_services_t *s)
+{
+    return s->http;
+}
+int tycho_aws_services_is_local(const tycho_aws_services_t *s)
+{
+    return s->local != NULL;
+}
 const char *tycho_aws_services_backend(const tycho_aws_services_t *s)
 {
     return s->local ? "local" : "aws";
@@ -102,15 +117,15 @@ static int metrics_ready(tycho_aws_services_t *s, tycho_obs_t **obs)
                                                   .label_names = dur_labels,
                                                   .nlabels = 2},
                            &s->m_duration, err, sizeof err);
-    tycho_metrics_register(r,
-                           &(tycho_metric_opts_t){.name =
-                                                      "tycho_http_client_request_duration_seconds",
-                                                  .help = "Outbound HTTP request duration (tycho.http "
-                                                          "and AWS calls)",
-                                                  .type = TYCHO_METRIC_HISTOGRAM,
-                                                  .label_names = http_labels,
-                                                  .nlabels = 2},
-                           &s->m_http, err, sizeof err);
+    tycho_metrics_register(
+        r,
+        &(tycho_metric_opts_t){.name = "tycho_http_client_request_duration_seconds",
+                               .help = "Outbound HTTP request duration (tycho.http "
+                                       "and AWS calls)",
+                               .type = TYCHO_METRIC_HISTOGRAM,
+                               .label_names = http_labels,
+                               .nlabels = 2},
+        &s->m_http, err, sizeof err);
     return s->m_requests && s->m_duration && s->m_http;
 }
 
@@ -120,8 +135,10 @@ void tycho_aws_services_observe_http(tycho_aws_services_t *s, const char *host, 
     tycho_obs_t *o;
     if (!metrics_ready(s, &o)) return;
     char cls[8];
-    if (status >= 100 && status <= 999) snprintf(cls, sizeof cls, "%ldxx", status / 100);
-    else snprintf(cls, sizeof cls, "error");
+    if (status >= 100 && status <= 999)
+        snprintf(cls, sizeof cls, "%ldxx", status / 100);
+    else
+        snprintf(cls, sizeof cls, "error");
     const char *v[] = {host ? host : "", cls};
     tycho_metric_observe(s->m_http, tycho_obs_shard(o), v, seconds);
 }
@@ -180,8 +197,8 @@ int tycho_aws_local_start(const struct tycho_config *cfg, struct tycho_local_bac
     *out = NULL;
     if (strcmp(cfg->aws_backend, "local") != 0) return 0;
     if (mkdir_p(cfg->data_dir) != 0) {
-        snprintf(err, errlen, "TYCHO_DATA_DIR: cannot create %s: %s", cfg->data_dir,
-                 strerror(errno));
+        snprintf(err, errlen, "%s: cannot create %s: %s", tycho_config_source(cfg, cfg->data_dir),
+                 cfg->data_dir, strerror(errno));
         return -1;
     }
     tycho_local_config_t lc;
@@ -189,8 +206,10 @@ int tycho_aws_local_start(const struct tycho_config *cfg, struct tycho_local_bac
     if (tycho_local_config_from_env(&lc, err, errlen) != 0) return -1;
     char e[400];
     if (tycho_local_backend_start(cfg->data_dir, &lc, out, e, sizeof e) != 0) {
-        snprintf(err, errlen, "local AWS backend (TYCHO_AWS_BACKEND=local, TYCHO_DATA_DIR=%.200s): "
-                              "%.300s", cfg->data_dir, e);
+        snprintf(err, errlen,
+                 "local AWS backend (TYCHO_AWS_BACKEND=local, TYCHO_DATA_DIR=%.200s): "
+                 "%.300s",
+                 cfg->data_dir, e);
         return -1;
     }
     return 0;
@@ -207,15 +226,15 @@ static void on_attempt(const tycho_aws_attempt_t *a, void *ud)
     tycho_span_event_set_attr(c->span, ev, "aws.attempt", TYCHO_AV_INT(a->attempt));
     tycho_span_event_set_attr(c->span, ev, "aws.outcome", TYCHO_AV_STR(a->outcome));
     if (a->status)
-        tycho_span_event_set_attr(c->span, ev, "http.response.status_code", TYCHO_AV_INT(a->status));
+        tycho_span_event_set_attr(c->span, ev, "http.response.status_code",
+                                  TYCHO_AV_INT(a->status));
     if (a->error_type && *a->error_type)
         tycho_span_event_set_attr(c->span, ev, "error.type", TYCHO_AV_STR(a->error_type));
     tycho_span_event_set_attr(c->span, ev, "aws.backoff_seconds", TYCHO_AV_DBL(a->backoff));
 }
 
-tycho_aws_services_t *tycho_aws_services_new(uv_loop_t *loop,
-                                             const tycho_aws_services_options_t *o, char *err,
-                                             size_t errlen)
+tycho_aws_services_t *tycho_aws_services_new(uv_loop_t *loop, const tycho_aws_services_options_t *o,
+                                             char *err, size_t errlen)
 {
     tycho_aws_services_t *s = calloc(1, sizeof *s);
     if (!s) {
@@ -252,13 +271,18 @@ tycho_aws_services_t *tycho_aws_services_new(uv_loop_t *loop,
 static void unlink_call(tycho_aws_svc_call_t *c)
 {
     tycho_aws_services_t *s = c->s;
-    if (c->prev) c->prev->next = c->next;
-    else if (s->calls == c) s->calls = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (s->calls == c)
+        s->calls = c->next;
     if (c->next) c->next->prev = c->prev;
     c->prev = c->next = NULL;
 }
 
-static void free_timer(uv_handle_t *h) { free(h); }
+static void free_timer(uv_handle_t *h)
+{
+    free(h);
+}
 
 static void free_call(tycho_aws_svc_call_t *c)
 {
@@ -271,7 +295,8 @@ static void free_call(tycho_aws_svc_call_t *c)
 void tycho_aws_services_close(tycho_aws_services_t *s)
 {
     if (!s) return;
-    while (s->calls) tycho_aws_services_cancel(s->calls);
+    while (s->calls)
+        tycho_aws_services_cancel(s->calls);
     if (s->aws) tycho_aws_client_close(s->aws);
     if (s->creds) tycho_aws_creds_provider_close(s->creds);
     if (s->local) tycho_local_client_close(s->local, NULL, NULL);
@@ -425,7 +450,8 @@ static void on_local_done(int status, const char *body, size_t len, void *ud)
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
         if (!cJSON_IsString(m)) m = cJSON_GetObjectItemCaseSensitive(j, "Message");
         if (cJSON_IsString(t)) tycho_aws_error_code(t->valuestring, code, sizeof code);
-        if (!code[0]) snprintf(code, sizeof code, "%s", status >= 500 ? "ServiceError" : "ClientError");
+        if (!code[0])
+            snprintf(code, sizeof code, "%s", status >= 500 ? "ServiceError" : "ClientError");
         snprintf(msg, sizeof msg, "%s: %s (HTTP %d)", code,
                  cJSON_IsString(m) ? m->valuestring : "no message", status);
         cJSON_Delete(j);
@@ -459,9 +485,12 @@ int tycho_aws_services_call(tycho_aws_services_t *s, const tycho_aws_svc_request
 
     uint8_t span_id[8];
     const tycho_aws_trace_parent_t *p = req->parent;
-    if (req->span_id) memcpy(span_id, req->span_id, 8);
-    else if (p && p->trace && p->trace->sampled) tycho_trace_new_span_id(span_id);
-    else if (p && p->trace) memcpy(span_id, p->parent_span_id, 8);
+    if (req->span_id)
+        memcpy(span_id, req->span_id, 8);
+    else if (p && p->trace && p->trace->sampled)
+        tycho_trace_new_span_id(span_id);
+    else if (p && p->trace)
+        memcpy(span_id, p->parent_span_id, 8);
     span_begin(c, req, span_id);
 
     int rc;

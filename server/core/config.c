@@ -1,6 +1,7 @@
 #include "core/config.h"
 
 #include "core/log.h"
+#include "core/units.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* One table drives flags, environment variables, help and validation: each
@@ -175,13 +177,8 @@ static int p_bool(tycho_config_t *cfg, const struct setting *s, void *f, const c
 {
     (void)s;
     (void)cfg;
-    static const char *const on[] = {"on", "true", "1", "yes"}, *const off[] = {"off", "false", "0",
-                                                                                "no"};
-    for (int i = 0; i < 4; i++) {
-        if (strcasecmp(v, on[i]) == 0) return *(int *)f = 1, 0;
-        if (strcasecmp(v, off[i]) == 0) return *(int *)f = 0, 0;
-    }
-    return say(why, wlen, "expected on or off: %s", v), -1;
+    if (tycho_parse_bool(v, f) != 0) return say(why, wlen, "expected on or off: %s", v), -1;
+    return 0;
 }
 
 static int p_log_level(tycho_config_t *cfg, const struct setting *s, void *f, const char *v,
@@ -264,11 +261,14 @@ static const setting_t settings[] = {
      "seconds a Lua handler may take, 504 past it [30]", 0, 0},
     {"--lua-memory-limit", "TYCHO_LUA_MEMORY_LIMIT", OFF(lua_memory_limit), p_size, 1 << 20, 1e12,
      "bytes of Lua heap per worker [268435456]", 0, 0},
-    {"--trusted-proxies", "TYCHO_TRUSTED_PROXIES", 0, p_cidrs, 0, 0,
+    {"--trusted-proxies", "TYCHO_TRUSTED_PROXIES", OFF(trusted_proxies), p_cidrs, 0, 0,
      "CIDRs whose X-Forwarded-For is believed, comma-separated [none]", 0, 0},
     {"--aws-backend", "TYCHO_AWS_BACKEND", OFF(aws_backend), p_backend, 0, 0, "local|aws [local]",
      0, 0},
 };
+
+#define NSETTINGS (sizeof settings / sizeof *settings)
+_Static_assert(NSETTINGS <= 64, "tycho_config_t.from_flag has a bit a setting");
 
 static int check_range(const setting_t *s, double d, char *why, size_t wlen)
 {
@@ -277,21 +277,13 @@ static int check_range(const setting_t *s, double d, char *why, size_t wlen)
     return 0;
 }
 
-/* A number within the setting's range; whole: no fraction allowed. */
-static int parse_ranged(const setting_t *s, const char *v, int whole, double *d, char *why,
-                        size_t wlen)
-{
-    if (parse_number(v, d, why, wlen) || check_range(s, *d, why, wlen)) return -1;
-    if (whole && *d != floor(*d)) return say(why, wlen, "not a whole number: %s", v), -1;
-    return 0;
-}
-
 static int p_int(tycho_config_t *cfg, const struct setting *s, void *f, const char *v, char *why,
                  size_t wlen)
 {
     (void)cfg;
     double d;
-    if (parse_ranged(s, v, 1, &d, why, wlen)) return -1;
+    if (parse_number(v, &d, why, wlen) || check_range(s, d, why, wlen)) return -1;
+    if (d != floor(d)) return say(why, wlen, "not a whole number: %s", v), -1;
     *(int *)f = (int)d;
     return 0;
 }
@@ -300,9 +292,11 @@ static int p_size(tycho_config_t *cfg, const struct setting *s, void *f, const c
                   size_t wlen)
 {
     (void)cfg;
-    double d;
-    if (parse_ranged(s, v, 1, &d, why, wlen)) return -1;
-    *(size_t *)f = (size_t)d;
+    size_t n;
+    if (tycho_parse_size(v, &n) != 0)
+        return say(why, wlen, "not a size: %s (bytes, or with a unit: 64KiB, 256MiB, 1GiB)", v), -1;
+    if (check_range(s, (double)n, why, wlen)) return -1;
+    *(size_t *)f = n;
     return 0;
 }
 
@@ -310,8 +304,11 @@ static int p_secs(tycho_config_t *cfg, const struct setting *s, void *f, const c
                   size_t wlen)
 {
     (void)cfg;
-    double d;
-    if (parse_ranged(s, v, 0, &d, why, wlen)) return -1;
+    uint64_t ms;
+    if (tycho_parse_duration_ms(v, 1000, &ms) != 0)
+        return say(why, wlen, "not a duration: %s (seconds, or with a unit: 500ms, 2s, 1m)", v), -1;
+    double d = (double)ms / 1000;
+    if (check_range(s, d, why, wlen)) return -1;
     *(double *)f = d;
     return 0;
 }
@@ -363,51 +360,123 @@ static int same_addr(const tycho_addr_t *a, const tycho_addr_t *b)
 static int validate(const tycho_config_t *cfg, char *err, size_t errlen)
 {
     if (same_addr(&cfg->listen, &cfg->admin_listen)) {
-        snprintf(err, errlen,
-                 "TYCHO_ADMIN_LISTEN: the admin listener must not share the public address %s:%d",
-                 cfg->admin_listen.host, cfg->admin_listen.port);
+        snprintf(err, errlen, "%s: the admin listener must not share the public address %s:%d",
+                 tycho_config_source(cfg, &cfg->admin_listen), cfg->admin_listen.host,
+                 cfg->admin_listen.port);
         return -1;
     }
+    if (cfg->lua_dir[0])
+        return tycho_config_check_lua_dir(cfg->lua_dir, tycho_config_source(cfg, cfg->lua_dir), err,
+                                          errlen);
     return 0;
+}
+
+int tycho_config_check_lua_dir(const char *dir, const char *source, char *err, size_t errlen)
+{
+    char mod[4200];
+    struct stat st;
+    snprintf(mod, sizeof mod, "%s/tycho/init.lua", dir);
+    if (stat(mod, &st) == 0 && S_ISREG(st.st_mode)) return 0;
+    snprintf(err, errlen, "%s: not tycho's Lua directory (no tycho/init.lua in it): %s", source,
+             dir);
+    return -1;
+}
+
+/* The setting a command-line argument names ("--x" or "--x=value"). */
+static const setting_t *flag_setting(const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    size_t flen = eq ? (size_t)(eq - arg) : strlen(arg);
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (strlen(settings[i].flag) == flen && strncmp(settings[i].flag, arg, flen) == 0)
+            return &settings[i];
+    return NULL;
+}
+
+/* The value of the flag at argv[*a] (advancing *a past a separate one). An
+ * on/off setting may stand alone ("--reload"): it then means on, and the
+ * next argument is its value only when it is one of the on/off words. */
+static const char *flag_value(const setting_t *s, int argc, char **argv, int *a)
+{
+    const char *eq = strchr(argv[*a], '=');
+    if (s->is_switch) return s->switch_value;
+    if (eq) return eq + 1;
+    int ignored;
+    if (s->parse == p_bool && (*a + 1 >= argc || tycho_parse_bool(argv[*a + 1], &ignored) != 0))
+        return "on";
+    return *a + 1 < argc ? argv[++*a] : NULL;
+}
+
+static uint64_t setting_bit(const setting_t *s)
+{
+    return 1ull << (s - settings);
+}
+
+/* Whether a flag for the same field as s (e.g. --no-reload for --reload)
+ * was given. */
+static int field_given(uint64_t given, const setting_t *s)
+{
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if ((given & setting_bit(&settings[i])) && settings[i].offset == s->offset) return 1;
+    return 0;
+}
+
+const char *tycho_config_source(const tycho_config_t *cfg, const void *field)
+{
+    size_t off = (size_t)((const char *)field - (const char *)cfg);
+    const char *env = NULL;
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        if (settings[i].offset != off) continue;
+        if (cfg->from_flag & setting_bit(&settings[i])) return settings[i].flag;
+        if (!env) env = settings[i].env;
+    }
+    return env ? env : "?";
 }
 
 int tycho_config_load(tycho_config_t *cfg, int argc, char **argv, char *err, size_t errlen)
 {
-    const size_t n = sizeof settings / sizeof *settings;
     tycho_config_defaults(cfg);
-    for (size_t i = 0; i < n; i++) {
+    /* Flags win: the command line is read first for which settings it sets,
+     * the environment then fills in only the others, and the flags are
+     * applied last, in order. */
+    const setting_t **flags = calloc(argc > 0 ? (size_t)argc : 1, sizeof *flags);
+    const char **values = calloc(argc > 0 ? (size_t)argc : 1, sizeof *values);
+    int n = 0, rc = -1;
+    if (!flags || !values) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    for (int a = 1; a < argc; a++, n++) {
+        if (!(flags[n] = flag_setting(argv[a]))) {
+            snprintf(err, errlen, "unknown option: %s (see tycho serve --help)", argv[a]);
+            goto out;
+        }
+        if (!(values[n] = flag_value(flags[n], argc, argv, &a))) {
+            snprintf(err, errlen, "%s: missing value", flags[n]->flag);
+            goto out;
+        }
+        cfg->from_flag |= setting_bit(flags[n]);
+    }
+    for (size_t i = 0; i < NSETTINGS; i++) {
         const char *v = settings[i].env ? getenv(settings[i].env) : NULL;
-        if (v && apply(cfg, &settings[i], settings[i].env, v, err, errlen) != 0) return -1;
+        if (v && !field_given(cfg->from_flag, &settings[i]) &&
+            apply(cfg, &settings[i], settings[i].env, v, err, errlen) != 0)
+            goto out;
     }
-    for (int a = 1; a < argc; a++) {
-        const char *arg = argv[a];
-        const char *eq = strchr(arg, '=');
-        size_t flen = eq ? (size_t)(eq - arg) : strlen(arg);
-        const setting_t *s = NULL;
-        for (size_t i = 0; i < n && !s; i++)
-            if (strlen(settings[i].flag) == flen && strncmp(settings[i].flag, arg, flen) == 0)
-                s = &settings[i];
-        if (!s) {
-            snprintf(err, errlen, "unknown option: %s (see tycho serve --help)", arg);
-            return -1;
-        }
-        const char *value = s->is_switch ? s->switch_value
-                            : eq         ? eq + 1
-                                         : (a + 1 < argc ? argv[++a] : NULL);
-        if (!value) {
-            snprintf(err, errlen, "%s: missing value", s->flag);
-            return -1;
-        }
-        if (apply(cfg, s, s->flag, value, err, errlen) != 0) return -1;
-    }
-    return validate(cfg, err, errlen);
+    for (int i = 0; i < n; i++)
+        if (apply(cfg, flags[i], flags[i]->flag, values[i], err, errlen) != 0) goto out;
+    rc = validate(cfg, err, errlen);
+out:
+    free(flags);
+    free(values);
+    return rc;
 }
 
 void tycho_config_print_help(void)
 {
     printf("usage: tycho serve [options]\n\n"
            "Every option can also be set by the environment variable shown; flags win.\n\n");
-    for (size_t i = 0; i < sizeof settings / sizeof *settings; i++) {
+    for (size_t i = 0; i < NSETTINGS; i++) {
         const setting_t *s = &settings[i];
         char left[96];
         snprintf(left, sizeof left, "%s%s%s", s->flag, s->env ? "  " : "", s->env ? s->env : "");

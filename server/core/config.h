@@ -1,8 +1,9 @@
 /* config — every setting of `tycho serve`: defaults, then TYCHO_* environment
  * variables, then command-line flags (flags win). Loaded and validated once on
  * the main thread before any worker starts; read-only afterwards, so any
- * thread may read it. A bad setting is reported as one line naming it:
- * "TYCHO_LISTEN: port out of range: 99999". */
+ * thread may read it. A bad setting is reported as one line naming where
+ * its value came from: "TYCHO_LISTEN: port out of range: 99999", or
+ * "--listen: ..." when the flag gave it (a flag's variable is not read). */
 #ifndef TYCHO_CONFIG_H
 #define TYCHO_CONFIG_H
 
@@ -52,6 +53,8 @@ typedef struct tycho_config {
 
     /* AWS */
     char aws_backend[16]; /* TYCHO_AWS_BACKEND=local|aws, default local */
+
+    uint64_t from_flag; /* settings the command line set (tycho_config_source) */
 } tycho_config_t;
 
 /* Fills defaults, then the environment, then argv (flags of `serve`).
@@ -65,5 +68,12 @@ int tycho_config_parse_cidrs(const char *s, tycho_config_t *cfg, char *err, size
 /* 1 if the textual IP address is inside one of the trusted proxy ranges. */
 int tycho_config_is_trusted_proxy(const tycho_config_t *cfg, const char *ip);
 void tycho_config_print_help(void);
+/* Where the value of a setting came from, for messages about it: its flag
+ * ("--routes") when the command line set it, else its variable
+ * ("TYCHO_ROUTES"). field: a member of cfg, e.g. &cfg->listen. */
+const char *tycho_config_source(const tycho_config_t *cfg, const void *field);
+/* 0 when dir holds tycho's Lua modules (tycho/init.lua), else -1 with
+ * "<source>: not tycho's Lua directory ...: <dir>" in err. */
+int tycho_config_check_lua_dir(const char *dir, const char *source, char *err, size_t errlen);
 
 #endif

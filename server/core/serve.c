@@ -240,20 +240,22 @@ static int open_sockets(serve_t *s, int *fds, int *admin_fd)
     for (int i = 0; i < s->nworkers; i++) {
         fds[i] = tycho_listen_socket(&addr, 1, &port, err, sizeof err);
         if (fds[i] < 0) {
-            fprintf(stderr, "tycho: TYCHO_LISTEN: %s\n", err);
+            fprintf(stderr, "tycho: %s: %s\n", tycho_config_source(&s->cfg, &s->cfg.listen), err);
             return -1;
         }
         addr.port = port; /* an ephemeral port: every worker binds the one the first got */
     }
     format_addr(s->public_addr, sizeof s->public_addr, &s->cfg.listen, port);
+    tycho_hub_set_listen_port(s->hub, port);
     int aport;
     *admin_fd = tycho_listen_socket(&s->cfg.admin_listen, 0, &aport, err, sizeof err);
     if (*admin_fd < 0) {
-        fprintf(stderr, "tycho: TYCHO_ADMIN_LISTEN: %s\n", err);
+        fprintf(stderr, "tycho: %s: %s\n", tycho_config_source(&s->cfg, &s->cfg.admin_listen), err);
         return -1;
     }
     if (aport == port && strcmp(s->cfg.admin_listen.host, s->cfg.listen.host) == 0) {
-        fprintf(stderr, "tycho: TYCHO_ADMIN_LISTEN: must not be the public listener\n");
+        fprintf(stderr, "tycho: %s: must not be the public listener\n",
+                tycho_config_source(&s->cfg, &s->cfg.admin_listen));
         return -1;
     }
     format_addr(s->admin_addr, sizeof s->admin_addr, &s->cfg.admin_listen, aport);
@@ -300,7 +302,8 @@ static int check_routes_dir(tycho_config_t *cfg)
         cfg->routes_optional = 1;
         return 0;
     }
-    fprintf(stderr, "tycho: TYCHO_ROUTES: not a directory: %s\n", cfg->routes_dir);
+    fprintf(stderr, "tycho: %s: not a directory: %s\n", tycho_config_source(cfg, cfg->routes_dir),
+            cfg->routes_dir);
     return -1;
 }
 

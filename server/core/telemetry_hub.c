@@ -1,6 +1,7 @@
 #include "core/telemetry_hub.h"
 
 #include "core/log.h"
+#include "core/units.h"
 #include "core/wakeup.h"
 #include "exporters/export_config.h"
 #include "exporters/exporters.h"
@@ -32,6 +33,7 @@ struct tycho_hub {
     tycho_span_pool_t **pools; /* one per worker; freed last, in tycho_hub_free */
     tycho_logsink_t *logsink;
     int access_log, traces_stdout;
+    char listen_port[8];     /* the public listener's, for the exporters (export_env) */
     atomic_int spans_wanted; /* 0 once start found no consumer for spans */
     /* telemetry thread */
     uv_loop_t *loop;
@@ -107,12 +109,21 @@ static double span_queue_depth(void *ud)
     return (double)n;
 }
 
+/* The exporters' settings: the environment, except that TYCHO_LISTEN (whose
+ * port the default remote-write instance label takes) is the public
+ * listener as configured, by --listen or the variable. */
+static const char *export_env(const char *name, void *ud)
+{
+    const tycho_hub_t *h = ud;
+    return strcmp(name, "TYCHO_LISTEN") == 0 ? h->listen_port : getenv(name);
+}
+
 /* The exporters start on the telemetry thread; their settings are checked
  * here first so a bad one stops start-up with its one-line message. */
-static int check_export_config(char *err, size_t errlen)
+static int check_export_config(tycho_hub_t *h, char *err, size_t errlen)
 {
     tycho_export_config_t c;
-    if (tycho_export_config_load(&c, NULL, NULL, NULL, err, errlen) != 0) return -1;
+    if (tycho_export_config_load(&c, export_env, h, NULL, err, errlen) != 0) return -1;
     tycho_export_config_free(&c);
     return 0;
 }
@@ -127,7 +138,11 @@ tycho_hub_t *tycho_hub_new(const tycho_config_t *cfg, int nworkers, char *err, s
     h->access_log = cfg->access_log;
     atomic_store(&h->spans_wanted, 1); /* until start knows better (specs read the rings) */
     const char *ts = getenv("TYCHO_TRACES_STDOUT");
-    h->traces_stdout = ts && (!strcmp(ts, "1") || !strcmp(ts, "on") || !strcmp(ts, "true"));
+    if (ts && tycho_parse_bool(ts, &h->traces_stdout) != 0) {
+        snprintf(err, errlen, "TYCHO_TRACES_STDOUT: expected on or off, got \"%s\"", ts);
+        free(h);
+        return NULL;
+    }
     char msg[256] = "";
     int src = tycho_sampler_from_env(&h->sampler, msg, sizeof msg);
     if (src < 0) {
@@ -138,7 +153,8 @@ tycho_hub_t *tycho_hub_new(const tycho_config_t *cfg, int nworkers, char *err, s
     if (src > 0) tycho_log_warn("OTEL_TRACES_SAMPLER_ARG ignored", LF_STR("reason", msg));
     h->limits = (tycho_span_limits_t)TYCHO_SPAN_LIMITS_DEFAULT;
     tycho_span_limits_from_env(&h->limits);
-    if (check_export_config(err, errlen) != 0) {
+    tycho_hub_set_listen_port(h, cfg->listen.port);
+    if (check_export_config(h, err, errlen) != 0) {
         free(h);
         return NULL;
     }
@@ -288,7 +304,8 @@ static void tap_log(void *ud, const char *line, size_t len, const tycho_log_meta
 static void start_exporters(tycho_hub_t *h)
 {
     char err[512];
-    h->exporters = tycho_exporters_new(h->loop, h->reg, h->nshards - 1, err, sizeof err);
+    h->exporters =
+        tycho_exporters_new_env(h->loop, h->reg, h->nshards - 1, export_env, h, err, sizeof err);
     if (!h->exporters) {
         tycho_log_error("telemetry exporters disabled", LF_STR("error", err));
         return;
@@ -369,6 +386,11 @@ void tycho_hub_status_json(tycho_hub_t *h, tycho_buf_t *out)
         span_queue_depth(h), (unsigned long long)h->spans_handled, tycho_logsink_queued(h->logsink),
         (unsigned long long)tycho_logsink_dropped(h->logsink, TYCHO_DROP_QUEUE_FULL),
         tycho_sampler_name(&h->sampler));
+}
+
+void tycho_hub_set_listen_port(tycho_hub_t *h, int port)
+{
+    snprintf(h->listen_port, sizeof h->listen_port, "%d", port);
 }
 
 void tycho_hub_set_generation(tycho_hub_t *h, uint64_t generation)

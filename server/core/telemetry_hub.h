@@ -63,6 +63,10 @@ int tycho_hub_render_metrics(tycho_hub_t *h, tycho_buf_t *out);
 /* Appends `,"telemetry":{...}` (queue depths, drops, spans handled). */
 void tycho_hub_status_json(tycho_hub_t *h, tycho_buf_t *out);
 /* Main thread: the generation being served. */
+/* The public listener's port once bound (an ephemeral one is known only
+ * then): the default remote-write instance label takes it. Main thread,
+ * before tycho_hub_start. */
+void tycho_hub_set_listen_port(tycho_hub_t *h, int port);
 void tycho_hub_set_generation(tycho_hub_t *h, uint64_t generation);
 /* Main thread: counts a reload outcome and the new generation. */
 void tycho_hub_record_reload(tycho_hub_t *h, int ok, uint64_t generation);

@@ -58,6 +58,11 @@ static int load_config(const char *cmd, int argc, char **argv, tycho_config_t *c
             return -1;
         }
         strcpy(field, val);
+        if (field == cfg->lua_dir &&
+            tycho_config_check_lua_dir(cfg->lua_dir, "--lua-dir", err, sizeof err) != 0) {
+            fprintf(stderr, "tycho %s: %s\n", cmd, err);
+            return -1;
+        }
     }
     return 0;
 }

@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/request_obs.h"
 #include "core/telemetry_hub.h"
+#include "core/units.h"
 #include "telemetry/trace_context.h"
 
 #include <cJSON.h>
@@ -981,12 +982,11 @@ static cqueue_t *queue_find(tycho_consumers_t *c, const char *key)
 static int depth_interval(double *out)
 {
     const char *v = getenv("TYCHO_SQS_DEPTH_INTERVAL");
+    uint64_t ms;
     *out = 15;
     if (!v || !*v) return 0;
-    char *end;
-    double d = strtod(v, &end);
-    if (*end || !(d > 0) || d > 86400) return -1;
-    *out = d;
+    if (tycho_parse_duration_ms(v, 1000, &ms) != 0 || ms == 0 || ms > 86400000) return -1;
+    *out = (double)ms / 1000;
     return 0;
 }
 
@@ -995,7 +995,8 @@ int tycho_consumers_check_env(char *err, size_t errlen)
     double d;
     if (depth_interval(&d) == 0) return 0;
     snprintf(err, errlen,
-             "TYCHO_SQS_DEPTH_INTERVAL: expected seconds between 0 and 86400, got \"%s\"",
+             "TYCHO_SQS_DEPTH_INTERVAL: expected a duration from 1ms to 24h (seconds, or with a "
+             "unit: 500ms, 2m), got \"%s\"",
              getenv("TYCHO_SQS_DEPTH_INTERVAL"));
     return -1;
 }

@@ -64,6 +64,22 @@ start_receiver() {
     printf -v "${name}_PID" '%s' "$pid"
 }
 
+# start_serve ARGS...: `tycho serve` of the test routes on loopback ports it
+# picks, with its own data dir and the caller's environment (VAR=x
+# start_serve ... sets one for it), output in $WORK/serve.log; sets SERVE
+# (its pid), PUB and ADM (host:port of the public and admin listeners) once
+# it listens.
+start_serve() {
+    "$TYCHO_BIN" serve --routes "$EXP_DIR/routes" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+        --data-dir "$WORK/data" "$@" >"$WORK/serve.log" 2>&1 &
+    SERVE=$!
+    PIDS+=("$SERVE")
+    for _ in $(seq 200); do grep -q '"listening"' "$WORK/serve.log" && break; sleep 0.05; done
+    PUB=$(grep -o '"public":"[^"]*"' "$WORK/serve.log" | head -1 | cut -d'"' -f4)
+    ADM=$(grep -o '"admin":"[^"]*"' "$WORK/serve.log" | head -1 | cut -d'"' -f4)
+    [ -n "$PUB" ] || fail "tycho did not start: $(head -5 "$WORK/serve.log")"
+}
+
 # receiver_gone PID: the process has exited (a zombie not yet reaped counts).
 receiver_gone() {
     ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null

@@ -29,15 +29,7 @@ OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$T_PORT" OTEL_EXPORTER_OTLP_TIMEOU
     TYCHO_LOKI_URL="http://127.0.0.1:$L_PORT/loki/api/v1/push" TYCHO_LOKI_FLUSH_INTERVAL=0.2 \
     TYCHO_LOKI_TIMEOUT=1 \
     TYCHO_TELEMETRY_MAX_BYTES=4MiB TYCHO_EXPORT_BACKOFF_MIN=100ms TYCHO_EXPORT_BACKOFF_MAX=400ms \
-    TYCHO_EXPORT_MAX_RETRIES=4 \
-    "$TYCHO_BIN" serve --routes "$EXP_DIR/routes" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
-    --workers 2 --data-dir "$WORK/data" >"$WORK/serve.log" 2>&1 &
-SERVE=$!
-PIDS+=("$SERVE")
-for _ in $(seq 200); do grep -q '"listening"' "$WORK/serve.log" && break; sleep 0.05; done
-PUB=$(grep -o '"public":"[^"]*"' "$WORK/serve.log" | head -1 | cut -d'"' -f4)
-ADM=$(grep -o '"admin":"[^"]*"' "$WORK/serve.log" | head -1 | cut -d'"' -f4)
-[ -n "$PUB" ] || fail "tycho did not start: $(head -5 "$WORK/serve.log")"
+    TYCHO_EXPORT_MAX_RETRIES=4 start_serve --workers 2
 
 status() { curl -sf "http://$ADM/-/status" || fail "no /-/status"; }
 

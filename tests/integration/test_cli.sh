@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # CLI contract of the real binary: --help of every subcommand, bad settings
-# stop start-up with exit 2 and one line naming the setting, the admin
-# listener is never the public one, unknown commands and options.
+# stop start-up with exit 2 and one line naming where the value came from
+# (the flag, else the variable), a flag replaces its variable, the spellings
+# all settings share, the admin listener is never the public one, unknown
+# commands and options.
 set -uo pipefail
 BIN=${TYCHO_BIN:-$(dirname "$0")/../../build/tycho}
 ROUTES="$(cd "$(dirname "$0")" && pwd)/routes"
@@ -56,27 +58,45 @@ expect_bad "TYCHO_LISTEN: not a numeric IP address: example.com" TYCHO_LISTEN=ex
 expect_bad "TYCHO_WORKERS: out of range" TYCHO_WORKERS=0
 expect_bad "TYCHO_WORKERS: not a number: many" TYCHO_WORKERS=many
 expect_bad "TYCHO_MAX_HEADER_BYTES: out of range \[256, 1048576\]: 10$" TYCHO_MAX_HEADER_BYTES=10
-expect_bad "TYCHO_MAX_URI_BYTES: not a number: 8k" TYCHO_MAX_URI_BYTES=8k
-expect_bad "TYCHO_MAX_BODY_BYTES: out of range" TYCHO_MAX_BODY_BYTES=-1
+expect_bad "TYCHO_MAX_URI_BYTES: not a size: 8q" TYCHO_MAX_URI_BYTES=8q
+expect_bad "TYCHO_MAX_URI_BYTES: out of range \[16, 1048576\]: 2097152" TYCHO_MAX_URI_BYTES=2MiB
+expect_bad "TYCHO_MAX_BODY_BYTES: not a size: -1" TYCHO_MAX_BODY_BYTES=-1
+expect_bad "--lua-memory-limit: not a size: 12X" -- --lua-memory-limit 12X
 expect_bad "TYCHO_MAX_CONNECTIONS: out of range" TYCHO_MAX_CONNECTIONS=0
-expect_bad "TYCHO_HEADER_TIMEOUT: not a number: 10s" TYCHO_HEADER_TIMEOUT=10s
+expect_bad "TYCHO_HEADER_TIMEOUT: not a duration: 10x" TYCHO_HEADER_TIMEOUT=10x
+expect_bad "--header-timeout: out of range \[0.01, 3600\]: 7200" -- --header-timeout 2h
 expect_bad "TYCHO_BODY_TIMEOUT: out of range" TYCHO_BODY_TIMEOUT=0
-expect_bad "TYCHO_KEEPALIVE_TIMEOUT: not a number: forever" TYCHO_KEEPALIVE_TIMEOUT=forever
-expect_bad "TYCHO_DRAIN_TIMEOUT: out of range" TYCHO_DRAIN_TIMEOUT=-1
+expect_bad "TYCHO_KEEPALIVE_TIMEOUT: not a duration: forever" TYCHO_KEEPALIVE_TIMEOUT=forever
+expect_bad "TYCHO_DRAIN_TIMEOUT: not a duration: -1" TYCHO_DRAIN_TIMEOUT=-1
 expect_bad "TYCHO_LOG_LEVEL: expected debug, info, warn or error: loud" TYCHO_LOG_LEVEL=loud
 expect_bad "TYCHO_RELOAD: expected on or off: sometimes" TYCHO_RELOAD=sometimes
 expect_bad "TYCHO_TRUSTED_PROXIES: bad prefix length" TYCHO_TRUSTED_PROXIES=10.0.0.0/40
 expect_bad "TYCHO_AWS_BACKEND: expected local or aws: s3" TYCHO_AWS_BACKEND=s3
+expect_bad "--reload: expected on or off: sometimes" -- --reload=sometimes
+expect_bad "--lua-dir: not tycho's Lua directory (no tycho/init.lua in it): /nonexistent" \
+  -- --lua-dir /nonexistent
+expect_bad "TYCHO_LUA_DIR: not tycho's Lua directory" TYCHO_LUA_DIR="$ROUTES"
+expect_bad "--routes: not a directory: $tmp/none" TYCHO_ROUTES="$ROUTES" -- --routes "$tmp/none"
+expect_bad "--data-dir: cannot create /proc/tycho" -- --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+  --data-dir /proc/tycho
+expect_bad 'TYCHO_TRACES_STDOUT: expected on or off, got "maybe"' TYCHO_TRACES_STDOUT=maybe
+expect_bad "TYCHO_SQS_DEPTH_INTERVAL: expected a duration from 1ms to 24h" TYCHO_SQS_DEPTH_INTERVAL=0 \
+  -- --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0
+expect_bad 'TYCHO_LOCAL_AUTO_CREATE: expected on or off, got "maybe"' TYCHO_LOCAL_AUTO_CREATE=maybe \
+  -- --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data-dir "$tmp/data"
 expect_bad "unknown option: --frob" -- --frob
 expect_bad "--workers: missing value" -- --workers
-expect_bad "TYCHO_ADMIN_LISTEN: the admin listener must not share the public address" \
+expect_bad "--admin-listen: the admin listener must not share the public address" \
   -- --listen 127.0.0.1:18181 --admin-listen 127.0.0.1:18181
-expect_bad "TYCHO_ADMIN_LISTEN: the admin listener must not share the public address" \
+expect_bad "--admin-listen: the admin listener must not share the public address" \
   -- --listen 0.0.0.0:18182 --admin-listen 127.0.0.1:18182
 expect_bad "TYCHO_ADMIN_LISTEN: the admin listener must not share the public address" \
   TYCHO_LISTEN=127.0.0.1:18183 TYCHO_ADMIN_LISTEN=localhost:18183
 # a flag wins over a good environment value, and its own error names the flag
-expect_bad "--max-body-bytes: out of range" TYCHO_MAX_BODY_BYTES=10 -- --max-body-bytes -5
+expect_bad "--max-body-bytes: not a size: -5" TYCHO_MAX_BODY_BYTES=10 -- --max-body-bytes -5
+# a flag replaces its variable, which is not read: a bad one does not stop start-up
+expect_bad "--workers: out of range" TYCHO_LISTEN=127.0.0.1:99999 TYCHO_RELOAD=maybe -- \
+  --listen 127.0.0.1:0 --no-reload --workers 0
 
 # a port already in use: start-up fails with one line (not a config error: exit 1 or 2)
 /usr/bin/python3 -c '
@@ -89,11 +109,31 @@ port=$(cat "$tmp/port")
 timeout 10 "$BIN" serve --routes "$ROUTES" --listen "127.0.0.1:$port" --admin-listen 127.0.0.1:0 \
   >"$tmp/out" 2>"$tmp/err"; rc=$?
 kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
-if [ $rc -ne 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "TYCHO_LISTEN: cannot bind 127.0.0.1:$port" "$tmp/err"; then
+if [ $rc -ne 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "tycho: --listen: cannot bind 127.0.0.1:$port" "$tmp/err"; then
   ok "port in use: rc=$rc $(cat "$tmp/err")"
 else
   bad "port in use: rc=$rc $(cat "$tmp/err")"
 fi
+
+# Every shared spelling at once starts a server (on/off words, flags standing
+# alone, durations and sizes with units); a bad variable its flag replaces is
+# not read; TYCHO_TRACES_STDOUT=yes prints spans.
+TYCHO_TRACES_STDOUT=yes TYCHO_SQS_DEPTH_INTERVAL=2s TYCHO_LOCAL_AUTO_CREATE=YES TYCHO_RELOAD=maybe \
+  TYCHO_LISTEN=127.0.0.1:99999 timeout 60 "$BIN" serve --routes "$ROUTES" --listen 127.0.0.1:0 \
+  --admin-listen 127.0.0.1:0 --workers 1 --data-dir "$tmp/data" --header-timeout 2s \
+  --handler-timeout 1500ms --lua-memory-limit 64MiB --max-body-bytes 2MiB --reload --access-log \
+  >"$tmp/serve.log" 2>&1 &
+server=$!
+for _ in $(seq 200); do grep -q '"listening"' "$tmp/serve.log" && break; sleep 0.05; done
+pub=$(grep -o '"public":"[^"]*"' "$tmp/serve.log" | head -1 | cut -d'"' -f4)
+if [ -n "$pub" ] && [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$pub/nope")" = 404 ]; then
+  for _ in $(seq 50); do grep -q '"kind":"SERVER"' "$tmp/serve.log" && break; sleep 0.1; done
+  grep -q '"kind":"SERVER"' "$tmp/serve.log" && ok "units, on/off words, lone switches: served; spans on stdout" ||
+    bad "TYCHO_TRACES_STDOUT=yes printed no span: $(tail -3 "$tmp/serve.log")"
+else
+  bad "units, on/off words, lone switches: did not serve: $(head -5 "$tmp/serve.log")"
+fi
+kill "$server" 2>/dev/null; wait "$server" 2>/dev/null
 
 echo "cli: $fails failures"
 [ $fails -eq 0 ]

@@ -143,23 +143,30 @@ static const bad_t bads[] = {
     {"TYCHO_ACCESS_LOG", "2", "expected on or off: 2"},
     {"TYCHO_LOG_LEVEL", "loud", "expected debug, info, warn or error: loud"},
     {"TYCHO_MAX_HEADER_BYTES", "100", "out of range [256, 1048576]: 100"},
-    {"TYCHO_MAX_HEADER_BYTES", "16k", "not a number: 16k"},
-    {"TYCHO_MAX_HEADER_BYTES", "-1", "out of range"},
+    {"TYCHO_MAX_HEADER_BYTES", "16q", "not a size: 16q (bytes, or with a unit"},
+    {"TYCHO_MAX_HEADER_BYTES", "-1", "not a size: -1"},
+    {"TYCHO_MAX_HEADER_BYTES", "2MiB", "out of range [256, 1048576]: 2097152"},
     {"TYCHO_MAX_URI_BYTES", "15", "out of range"},
-    {"TYCHO_MAX_BODY_BYTES", "-1", "out of range"},
+    {"TYCHO_MAX_BODY_BYTES", "-1", "not a size: -1"},
     {"TYCHO_MAX_BODY_BYTES", "1073741825", "out of range [0, 1073741824]: 1073741825"},
-    {"TYCHO_MAX_BODY_BYTES", "1.5", "not a whole number"},
+    {"TYCHO_MAX_BODY_BYTES", "1.5", "not a size: 1.5"},
     {"TYCHO_MAX_CONNECTIONS", "0", "out of range"},
     {"TYCHO_HEADER_TIMEOUT", "0", "out of range [0.01, 3600]: 0"},
-    {"TYCHO_HEADER_TIMEOUT", "inf", "not a number: inf"},
-    {"TYCHO_HEADER_TIMEOUT", "nan", "not a number: nan"},
-    {"TYCHO_HEADER_TIMEOUT", "10s", "not a number: 10s"},
-    {"TYCHO_BODY_TIMEOUT", "-5", "out of range"},
+    {"TYCHO_HEADER_TIMEOUT", "inf", "not a duration: inf (seconds, or with a unit"},
+    {"TYCHO_HEADER_TIMEOUT", "nan", "not a duration: nan"},
+    {"TYCHO_HEADER_TIMEOUT", "5ms", "out of range [0.01, 3600]: 0.005"},
+    {"TYCHO_HEADER_TIMEOUT", "10x", "not a duration: 10x"},
+    {"TYCHO_HEADER_TIMEOUT", "2h", "out of range [0.01, 3600]: 7200"},
+    {"TYCHO_BODY_TIMEOUT", "-5", "not a duration: -5"},
     {"TYCHO_KEEPALIVE_TIMEOUT", "0", "out of range"},
-    {"TYCHO_DRAIN_TIMEOUT", "-1", "out of range"},
+    {"TYCHO_DRAIN_TIMEOUT", "-1", "not a duration: -1"},
     {"TYCHO_DRAIN_TIMEOUT", "3601", "out of range"},
     {"TYCHO_HANDLER_TIMEOUT", "0", "out of range"},
     {"TYCHO_LUA_MEMORY_LIMIT", "1000", "out of range"},
+    {"TYCHO_LUA_MEMORY_LIMIT", "1.5GiB", "not a size: 1.5GiB"},
+    {"TYCHO_LUA_DIR", "/nonexistent",
+     "not tycho's Lua directory (no tycho/init.lua in it): /nonexistent"},
+    {"TYCHO_LUA_DIR", "spec", "not tycho's Lua directory"},
     {"TYCHO_TRUSTED_PROXIES", "1.2.3.4/33", "bad prefix length in 1.2.3.4/33"},
     {"TYCHO_TRUSTED_PROXIES", "::1/129", "bad prefix length in ::1/129"},
     {"TYCHO_TRUSTED_PROXIES", "10.0.0.0/", "bad prefix length"},
@@ -199,11 +206,14 @@ static void test_bad_values(void **state)
         if (load(&cfg, err, sizeof err, NULL) != -1) fail_msg("%s=%s accepted", b->env, b->value);
         expect_one_line(err, b->env, b->why);
 
-        /* the same value as a flag is reported under the flag's name */
+        /* the same value as a flag is reported under the flag's name
+         * (--x=value: "--reload maybe" would be --reload, then an unknown
+         * argument "maybe") */
         clear_env();
-        char flag[64];
+        char flag[64], arg[128];
         flag_of(b->env, flag, sizeof flag);
-        const char *args[] = {flag, b->value, NULL};
+        snprintf(arg, sizeof arg, "%s=%s", flag, b->value);
+        const char *args[] = {arg, NULL};
         if (load(&cfg, err, sizeof err, args) != -1) fail_msg("%s %s accepted", flag, b->value);
         expect_one_line(err, flag, b->why);
     }
@@ -239,8 +249,13 @@ static void test_admin_not_public(void **state)
         const char *args[] = {"--listen", same[i][0], "--admin-listen", same[i][1], NULL};
         if (load(&cfg, err, sizeof err, args) != -1)
             fail_msg("admin %s accepted with public %s", same[i][1], same[i][0]);
-        expect_one_line(err, "TYCHO_ADMIN_LISTEN", "the admin listener must not share");
+        expect_one_line(err, "--admin-listen", "the admin listener must not share");
     }
+    setenv("TYCHO_ADMIN_LISTEN", "127.0.0.1:8080", 1);
+    const char *pub[] = {"--listen", "127.0.0.1:8080", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, pub), -1);
+    expect_one_line(err, "TYCHO_ADMIN_LISTEN", "the admin listener must not share");
+    unsetenv("TYCHO_ADMIN_LISTEN");
     /* the default admin port with a public listener on all addresses */
     const char *dflt[] = {"--listen", ":9090", NULL};
     assert_int_equal(load(&cfg, err, sizeof err, dflt), -1);
@@ -275,6 +290,61 @@ static void test_parse_addr(void **state)
     assert_int_equal(tycho_config_parse_addr(longhost, &a, err, sizeof err), -1);
 }
 
+/* A flag's value replaces the variable's without the variable being read:
+ * a bad one in the environment does not stop a command line that sets it. */
+static void test_flags_win_over_bad_env(void **state)
+{
+    (void)state;
+    tycho_config_t cfg;
+    char err[512];
+    setenv("TYCHO_LISTEN", "127.0.0.1:99999", 1);
+    setenv("TYCHO_RELOAD", "maybe", 1);
+    setenv("TYCHO_LUA_DIR", "/nonexistent", 1);
+    const char *args[] = {"--listen", "127.0.0.1:1", "--no-reload", "--lua-dir", "lua", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, args), 0);
+    assert_int_equal(cfg.listen.port, 1);
+    assert_int_equal(cfg.reload, 0);
+    assert_string_equal(tycho_config_source(&cfg, &cfg.listen), "--listen");
+    assert_string_equal(tycho_config_source(&cfg, cfg.lua_dir), "--lua-dir");
+    assert_string_equal(tycho_config_source(&cfg, &cfg.reload), "--no-reload");
+    assert_string_equal(tycho_config_source(&cfg, cfg.routes_dir), "TYCHO_ROUTES");
+    /* without the flags, the variables are read (and the bad one named) */
+    assert_int_equal(load(&cfg, err, sizeof err, NULL), -1);
+    expect_one_line(err, "TYCHO_LISTEN", "port out of range: 99999");
+}
+
+/* On/off settings stand alone on the command line; the word after one is
+ * its value only when it is an on/off word. Durations and sizes take units. */
+static void test_switches_and_units(void **state)
+{
+    (void)state;
+    tycho_config_t cfg;
+    char err[512];
+    setenv("TYCHO_RELOAD", "off", 1);
+    setenv("TYCHO_ACCESS_LOG", "no", 1);
+    const char *alone[] = {"--reload", "--listen", "127.0.0.1:1", "--access-log", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, alone), 0);
+    assert_int_equal(cfg.reload, 1);
+    assert_int_equal(cfg.access_log, 1);
+    assert_int_equal(cfg.listen.port, 1);
+    const char *words[] = {"--reload", "OFF", "--access-log", "false", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, words), 0);
+    assert_int_equal(cfg.reload, 0);
+    assert_int_equal(cfg.access_log, 0);
+
+    setenv("TYCHO_HEADER_TIMEOUT", "500ms", 1);
+    setenv("TYCHO_LUA_MEMORY_LIMIT", "64MiB", 1);
+    const char *units[] = {"--handler-timeout", "2m", "--max-body-bytes=2M", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, units), 0);
+    assert_true(cfg.header_timeout == 0.5);
+    assert_true(cfg.handler_timeout == 120);
+    assert_int_equal(cfg.lua_memory_limit, 64u << 20);
+    assert_int_equal(cfg.max_body_bytes, 2u << 20);
+    setenv("TYCHO_HEADER_TIMEOUT", "1.5", 1); /* a bare number: seconds */
+    assert_int_equal(load(&cfg, err, sizeof err, NULL), 0);
+    assert_true(cfg.header_timeout == 1.5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +354,8 @@ int main(void)
         cmocka_unit_test_setup(test_bad_arguments, setup),
         cmocka_unit_test_setup(test_admin_not_public, setup),
         cmocka_unit_test_setup(test_parse_addr, setup),
+        cmocka_unit_test_setup(test_flags_win_over_bad_env, setup),
+        cmocka_unit_test_setup(test_switches_and_units, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

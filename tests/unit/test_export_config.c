@@ -1,7 +1,8 @@
 /* Unit tests of the exporters' configuration (exporters/export_config):
- * the OTLP endpoint rules, percent-decoded k=v lists, durations and sizes,
- * URLs, AWS host recognition, and whole configurations read through a fake
- * environment (defaults, disabling, precedence, one-line errors). */
+ * the OTLP endpoint rules, percent-decoded k=v lists, URLs, AWS host
+ * recognition, and whole configurations read through a fake environment
+ * (defaults, disabling, precedence, one-line errors). Durations and sizes:
+ * test_units.c. */
 #include "exporters/export_config.h"
 
 #include <setjmp.h>
@@ -104,42 +105,6 @@ static void test_kv_list(void **state)
         assert_true(strlen(err) > 0);
         tycho_export_kvs_free(&kv);
     }
-}
-
-static void test_durations_sizes(void **state)
-{
-    (void)state;
-    uint64_t ms;
-    assert_int_equal(tycho_export_parse_duration("15", 1000, &ms), 0);
-    assert_int_equal(ms, 15000);
-    assert_int_equal(tycho_export_parse_duration("0.25", 1000, &ms), 0);
-    assert_int_equal(ms, 250);
-    assert_int_equal(tycho_export_parse_duration("5000", 1, &ms), 0);
-    assert_int_equal(ms, 5000);
-    assert_int_equal(tycho_export_parse_duration("500ms", 1000, &ms), 0);
-    assert_int_equal(ms, 500);
-    assert_int_equal(tycho_export_parse_duration("2m", 1, &ms), 0);
-    assert_int_equal(ms, 120000);
-    assert_int_equal(tycho_export_parse_duration("1h", 1, &ms), 0);
-    assert_int_equal(ms, 3600000);
-    const char *bad[] = {"", "-1", "abc", "5x", "1e400", "nan", "s"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(tycho_export_parse_duration(bad[i], 1, &ms), -1);
-
-    size_t sz;
-    assert_int_equal(tycho_export_parse_size("65536", &sz), 0);
-    assert_int_equal(sz, 65536);
-    assert_int_equal(tycho_export_parse_size("64MiB", &sz), 0);
-    assert_int_equal(sz, 64u << 20);
-    assert_int_equal(tycho_export_parse_size("2K", &sz), 0);
-    assert_int_equal(sz, 2048);
-    assert_int_equal(tycho_export_parse_size("1g", &sz), 0);
-    assert_int_equal(sz, 1u << 30);
-    assert_int_equal(tycho_export_parse_size("10MB", &sz), 0);
-    assert_int_equal(sz, 10u << 20);
-    assert_int_equal(tycho_export_parse_size("12X", &sz), -1);
-    assert_int_equal(tycho_export_parse_size("-1", &sz), -1);
-    assert_int_equal(tycho_export_parse_size("99999999999999999999", &sz), -1);
 }
 
 static void test_target_url(void **state)
@@ -525,7 +490,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_otlp_url),
         cmocka_unit_test(test_kv_list),
-        cmocka_unit_test(test_durations_sizes),
         cmocka_unit_test(test_target_url),
         cmocka_unit_test(test_aws_host),
         cmocka_unit_test(test_nothing_configured),

@@ -1,0 +1,72 @@
+/* units: the switches, durations and sizes every setting shares. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/units.h"
+
+static void test_bools(void **state)
+{
+    (void)state;
+    const char *on[] = {"on", "ON", "true", "True", "yes", "YES", "1"};
+    const char *off[] = {"off", "Off", "false", "FALSE", "no", "No", "0"};
+    int v;
+    for (size_t i = 0; i < sizeof on / sizeof on[0]; i++) {
+        v = -1;
+        assert_int_equal(tycho_parse_bool(on[i], &v), 0);
+        assert_int_equal(v, 1);
+        assert_int_equal(tycho_parse_bool(off[i], &v), 0);
+        assert_int_equal(v, 0);
+    }
+    const char *bad[] = {"", "maybe", "2", "onn", " on", "y"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(tycho_parse_bool(bad[i], &v), -1);
+    assert_int_equal(tycho_parse_bool(NULL, &v), -1);
+}
+
+static void test_durations_and_sizes(void **state)
+{
+    (void)state;
+    uint64_t ms;
+    assert_int_equal(tycho_parse_duration_ms("15", 1000, &ms), 0);
+    assert_int_equal(ms, 15000);
+    assert_int_equal(tycho_parse_duration_ms("0.25", 1000, &ms), 0);
+    assert_int_equal(ms, 250);
+    assert_int_equal(tycho_parse_duration_ms("5000", 1, &ms), 0);
+    assert_int_equal(ms, 5000);
+    assert_int_equal(tycho_parse_duration_ms("500ms", 1000, &ms), 0);
+    assert_int_equal(ms, 500);
+    assert_int_equal(tycho_parse_duration_ms("2m", 1, &ms), 0);
+    assert_int_equal(ms, 120000);
+    assert_int_equal(tycho_parse_duration_ms("1h", 1, &ms), 0);
+    assert_int_equal(ms, 3600000);
+    const char *bad[] = {"", "-1", "abc", "5x", "1e400", "nan", "s"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(tycho_parse_duration_ms(bad[i], 1, &ms), -1);
+
+    size_t sz;
+    assert_int_equal(tycho_parse_size("65536", &sz), 0);
+    assert_int_equal(sz, 65536);
+    assert_int_equal(tycho_parse_size("64MiB", &sz), 0);
+    assert_int_equal(sz, 64u << 20);
+    assert_int_equal(tycho_parse_size("2K", &sz), 0);
+    assert_int_equal(sz, 2048);
+    assert_int_equal(tycho_parse_size("1g", &sz), 0);
+    assert_int_equal(sz, 1u << 30);
+    assert_int_equal(tycho_parse_size("10MB", &sz), 0);
+    assert_int_equal(sz, 10u << 20);
+    assert_int_equal(tycho_parse_size("12X", &sz), -1);
+    assert_int_equal(tycho_parse_size("-1", &sz), -1);
+    assert_int_equal(tycho_parse_size("99999999999999999999", &sz), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bools),
+        cmocka_unit_test(test_durations_and_sizes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
