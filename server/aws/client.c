@@ -178,15 +178,12 @@ tycho_aws_client_t *tycho_aws_client_new(uv_loop_t *loop, tycho_http_client_t *h
         snprintf(err, errlen, "aws client: out of memory");
         goto fail;
     }
-    if (c->opts.region && *c->opts.region) {
-        snprintf(c->region, sizeof c->region, "%s", c->opts.region);
-    } else if (tycho_aws_region(&c->profile, c->region, sizeof c->region) != 0) {
-        snprintf(err, errlen,
-                 "aws client: no region: set AWS_REGION (or AWS_DEFAULT_REGION, or region in "
-                 "profile '%s')",
-                 c->profile.name);
+    /* every setting checked here, so that a client that exists can only
+     * fail a call for reasons of that call */
+    if (tycho_aws_region_resolve(c->opts.region, &c->profile, c->region, sizeof c->region, err,
+                                 errlen) != 0 ||
+        tycho_aws_endpoints_check(&c->profile, err, errlen) != 0)
         goto fail;
-    }
     c->opts.region = c->opts.profile = NULL; /* not kept */
     int ma = c->opts.max_attempts;
     const char *src = "max_attempts option";
@@ -200,7 +197,7 @@ tycho_aws_client_t *tycho_aws_client_new(uv_loop_t *loop, tycho_http_client_t *h
         ma = 3;
     }
     if (ma < 1 || ma > 50) {
-        snprintf(err, errlen, "aws client: %s must be between 1 and 50", src);
+        snprintf(err, errlen, "%s: must be between 1 and 50", src);
         goto fail;
     }
     c->max_attempts = ma;

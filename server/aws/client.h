@@ -89,8 +89,10 @@ typedef struct tycho_aws_result {
 
 typedef void (*tycho_aws_done_fn)(const tycho_aws_result_t *res, void *ud);
 
-/* NULL with a one-line reason in err (no region, bad settings). http and
- * creds must outlive the client; they are not owned. */
+/* NULL with a one-line reason in err that starts with the setting at fault
+ * (no or bad region, a bad configured endpoint URL of any service, bad
+ * max attempts; URLs redacted). http and creds must outlive the client; they
+ * are not owned. */
 tycho_aws_client_t *tycho_aws_client_new(uv_loop_t *loop, tycho_http_client_t *http,
                                          tycho_aws_creds_provider_t *creds,
                                          const tycho_aws_client_options_t *opts, char *err,

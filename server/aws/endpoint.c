@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+extern char **environ;
+
 static const tycho_aws_service_info_t known[] = {
     {"sqs", "sqs", "SQS", "sqs"},
     {"dynamodb", "dynamodb", "DYNAMODB", "dynamodb"},
@@ -45,14 +47,77 @@ static const char *env(const char *k)
     return v && *v ? v : NULL;
 }
 
-int tycho_aws_region(const tycho_aws_profile_t *profile, char *out, size_t n)
+/* The configured region and the setting it came from; NULL when none. */
+static const char *region_setting(const tycho_aws_profile_t *profile, const char **label)
 {
     const char *r = env("AWS_REGION");
-    if (!r) r = env("AWS_DEFAULT_REGION");
-    if (!r) r = tycho_aws_profile_get(profile, "region");
-    if (!r || !*r) return -ENOENT;
+    *label = "AWS_REGION";
+    if (!r) {
+        r = env("AWS_DEFAULT_REGION");
+        *label = "AWS_DEFAULT_REGION";
+    }
+    if (!r) {
+        r = tycho_aws_profile_get(profile, "region");
+        *label = "profile region";
+    }
+    return r && *r ? r : NULL;
+}
+
+int tycho_aws_region(const tycho_aws_profile_t *profile, char *out, size_t n)
+{
+    const char *label;
+    const char *r = region_setting(profile, &label);
+    if (!r) return -ENOENT;
     snprintf(out, n, "%s", r);
     return 0;
+}
+
+/* Region names as botocore's validate_region_name takes them: letters,
+ * digits and '-' ("us-east-1", "us-gov-west-1"); anything else would end up
+ * in a host name. */
+static int region_name_ok(const char *r, size_t n)
+{
+    size_t len = strlen(r);
+    if (len == 0 || len >= n) return 0;
+    for (const char *c = r; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '-') return 0;
+    return 1;
+}
+
+int tycho_aws_region_resolve(const char *explicit_region, const tycho_aws_profile_t *profile,
+                             char *out, size_t n, char *err, size_t errlen)
+{
+    const char *label = "region option";
+    const char *r =
+        explicit_region && *explicit_region ? explicit_region : region_setting(profile, &label);
+    if (!r) {
+        snprintf(err, errlen,
+                 "AWS_REGION: not set (nor AWS_DEFAULT_REGION, nor region in profile '%s'); set "
+                 "AWS_REGION",
+                 profile ? profile->name : "default");
+        return -ENOENT;
+    }
+    if (!region_name_ok(r, n)) {
+        snprintf(err, errlen, "%s: not a region name (letters, digits, '-'): %.64s", label, r);
+        return -EINVAL;
+    }
+    snprintf(out, n, "%s", r);
+    return 0;
+}
+
+int tycho_aws_url_redact(const char *url, char *out, size_t n)
+{
+    const char *scheme_end = strstr(url, "://");
+    const char *auth = scheme_end ? scheme_end + 3 : url;
+    size_t alen = strcspn(auth, "/?#");
+    const char *host = auth;
+    for (const char *c = auth; c < auth + alen; c++)
+        if (*c == '@') host = c + 1;
+    const char *path = auth + alen;
+    size_t plen = strcspn(path, "?#");
+    snprintf(out, n, "%.*s%s%.*s%.*s%s", (int)(auth - url), url, host != auth ? "***@" : "",
+             (int)(path - host), host, (int)plen, path, path[plen] ? "?..." : "");
+    return host != auth;
 }
 
 int tycho_aws_endpoint_parse(const char *url, tycho_aws_endpoint_t *out)
@@ -122,6 +187,53 @@ static int truthy(const char *v)
     return v && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0);
 }
 
+/* Parses a configured URL; the error names the setting and shows the URL
+ * redacted (a password in it must reach no log line and no client). */
+static int parse_setting(const char *label, const char *url, tycho_aws_endpoint_t *out, char *err,
+                         size_t errlen)
+{
+    if (tycho_aws_endpoint_parse(url, out) == 0) return 0;
+    char shown[300];
+    if (tycho_aws_url_redact(url, shown, sizeof shown))
+        snprintf(err, errlen, "%s: user:password@ is not allowed in an endpoint URL: %s", label,
+                 shown);
+    else
+        snprintf(err, errlen, "%s: not an http(s)://host[:port][/path] URL: %s", label, shown);
+    return -EINVAL;
+}
+
+static int ignore_configured(const tycho_aws_profile_t *profile)
+{
+    return truthy(env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) ||
+           truthy(tycho_aws_profile_get(profile, "ignore_configured_endpoint_urls"));
+}
+
+int tycho_aws_endpoints_check(const tycho_aws_profile_t *profile, char *err, size_t errlen)
+{
+    if (ignore_configured(profile)) return 0;
+    tycho_aws_endpoint_t ep;
+    char label[160];
+    for (char **e = environ; e && *e; e++) { /* NULL after clearenv */
+        const char *eq = strchr(*e, '=');
+        size_t nlen = eq ? (size_t)(eq - *e) : 0;
+        if (!eq || !eq[1] || nlen >= sizeof label || strncmp(*e, "AWS_ENDPOINT_URL", 16) != 0 ||
+            (nlen > 16 && (*e)[16] != '_'))
+            continue;
+        snprintf(label, sizeof label, "%.*s", (int)nlen, *e);
+        if (parse_setting(label, eq + 1, &ep, err, errlen) != 0) return -EINVAL;
+    }
+    const char *url = tycho_aws_profile_get(profile, "endpoint_url");
+    snprintf(label, sizeof label, "profile '%.64s' endpoint_url", profile ? profile->name : "");
+    if (url && parse_setting(label, url, &ep, err, errlen) != 0) return -EINVAL;
+    for (size_t i = 0; profile && i < profile->nservices; i++) {
+        const char *key = profile->services[i].key, *dot = strrchr(key, '.');
+        if (!dot || strcmp(dot, ".endpoint_url") != 0 || !profile->services[i].value) continue;
+        snprintf(label, sizeof label, "profile '%.64s' services %.64s", profile->name, key);
+        if (parse_setting(label, profile->services[i].value, &ep, err, errlen) != 0) return -EINVAL;
+    }
+    return 0;
+}
+
 int tycho_aws_endpoint_resolve(const char *service, const char *region, const char *explicit_url,
                                const tycho_aws_profile_t *profile, tycho_aws_endpoint_t *out,
                                char *err, size_t errlen)
@@ -132,8 +244,7 @@ int tycho_aws_endpoint_resolve(const char *service, const char *region, const ch
     const char *url = NULL, *source = NULL, *label = NULL; /* label: what an error names */
     char name[96];
     snprintf(name, sizeof name, "AWS_ENDPOINT_URL_%s", si.env_suffix);
-    int ignore = truthy(env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) ||
-                 truthy(tycho_aws_profile_get(profile, "ignore_configured_endpoint_urls"));
+    int ignore = ignore_configured(profile);
     if (explicit_url && *explicit_url) {
         url = explicit_url;
         source = "explicit";
@@ -152,11 +263,7 @@ int tycho_aws_endpoint_resolve(const char *service, const char *region, const ch
         source = "config endpoint_url";
     }
     if (url) {
-        if (tycho_aws_endpoint_parse(url, out) != 0) {
-            snprintf(err, errlen, "%s: not an http(s)://host[:port][/path] URL: %s",
-                     label ? label : source, url);
-            return -EINVAL;
-        }
+        if (parse_setting(label ? label : source, url, out, err, errlen) != 0) return -EINVAL;
         out->source = source;
         return 0;
     }

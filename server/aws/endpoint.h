@@ -30,6 +30,24 @@ void tycho_aws_service_info(const char *signing_name, tycho_aws_service_info_t *
 /* 0 and the region in out, or -ENOENT when none is configured. */
 int tycho_aws_region(const tycho_aws_profile_t *profile, char *out, size_t n);
 
+/* The region a client uses: explicit_region (may be NULL) or the chain
+ * above. 0; -ENOENT when none is configured, -EINVAL when it is not a region
+ * name (letters, digits, '-', shorter than n); err then says so in
+ * one line that starts with the setting ("AWS_REGION: not set ..."). */
+int tycho_aws_region_resolve(const char *explicit_region, const tycho_aws_profile_t *profile,
+                             char *out, size_t n, char *err, size_t errlen);
+
+/* Checks every configured endpoint URL, whichever service it is for: each
+ * AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_* variable, the profile's
+ * endpoint_url and its services section (none when
+ * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is set). 0, or -EINVAL with the first
+ * bad one in err, named and redacted (tycho_aws_url_redact). */
+int tycho_aws_endpoints_check(const tycho_aws_profile_t *profile, char *err, size_t errlen);
+
+/* url as it may be shown in a message: user:password@ becomes "***@", a
+ * query or fragment becomes "?...". 1 when url had userinfo, else 0. */
+int tycho_aws_url_redact(const char *url, char *out, size_t n);
+
 /* A parsed endpoint. */
 typedef struct tycho_aws_endpoint {
     char url[512];  /* scheme://host[:port]/path, no query */
@@ -42,7 +60,8 @@ typedef struct tycho_aws_endpoint {
 
 /* Resolves the endpoint for service (signing name) in region. explicit_url may
  * be NULL. Returns 0, or -EINVAL with a one-line reason in err when a
- * configured URL is not http(s)://host[:port][/path]. */
+ * configured URL is not http(s)://host[:port][/path] (userinfo is refused;
+ * the URL is shown redacted). */
 int tycho_aws_endpoint_resolve(const char *service, const char *region, const char *explicit_url,
                                const tycho_aws_profile_t *profile, tycho_aws_endpoint_t *out,
                                char *err, size_t errlen);

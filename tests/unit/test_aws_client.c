@@ -132,12 +132,77 @@ static void test_region(void **state)
     clearenv();
 }
 
+static void test_region_resolve(void **state)
+{
+    (void)state;
+    char r[64], err[200];
+    clearenv();
+    assert_int_equal(tycho_aws_region_resolve(NULL, NULL, r, sizeof r, err, sizeof err), -ENOENT);
+    assert_non_null(strstr(err, "AWS_REGION: not set"));
+    assert_int_equal(tycho_aws_region_resolve("eu-west-3", NULL, r, sizeof r, err, sizeof err), 0);
+    assert_string_equal(r, "eu-west-3");
+    setenv("AWS_DEFAULT_REGION", "us-gov-west-1", 1);
+    assert_int_equal(tycho_aws_region_resolve(NULL, NULL, r, sizeof r, err, sizeof err), 0);
+    assert_string_equal(r, "us-gov-west-1");
+    /* a region ends up in host names: nothing but [A-Za-z0-9-] */
+    setenv("AWS_REGION", "us-east-1.evil.example/x", 1);
+    assert_int_equal(tycho_aws_region_resolve(NULL, NULL, r, sizeof r, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "AWS_REGION: not a region name"));
+    assert_int_equal(tycho_aws_region_resolve("eu_west_1", NULL, r, sizeof r, err, sizeof err),
+                     -EINVAL);
+    assert_non_null(strstr(err, "region option"));
+    clearenv();
+}
+
+static void test_url_redact(void **state)
+{
+    (void)state;
+    char out[200];
+    assert_int_equal(tycho_aws_url_redact("http://user:pw@127.0.0.1:1", out, sizeof out), 1);
+    assert_string_equal(out, "http://***@127.0.0.1:1");
+    assert_int_equal(tycho_aws_url_redact("https://a@b@host/p?token=pw#f", out, sizeof out), 1);
+    assert_string_equal(out, "https://***@host/p?...");
+    assert_int_equal(tycho_aws_url_redact("http://host:80/p/a@b", out, sizeof out), 0);
+    assert_string_equal(out, "http://host:80/p/a@b");
+    assert_int_equal(tycho_aws_url_redact("localhost:9324", out, sizeof out), 0);
+    assert_string_equal(out, "localhost:9324");
+}
+
+static void test_endpoints_check(void **state)
+{
+    (void)state;
+    char err[200];
+    tycho_aws_endpoint_t ep;
+    clearenv();
+    assert_int_equal(tycho_aws_endpoints_check(NULL, err, sizeof err), 0);
+    setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566", 1);
+    setenv("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:9324", 1);
+    setenv("AWS_ENDPOINT_URLS", "not a setting", 1);
+    assert_int_equal(tycho_aws_endpoints_check(NULL, err, sizeof err), 0);
+    /* any service's variable, known to tycho or not */
+    setenv("AWS_ENDPOINT_URL_KINESIS", "http://user:secretpw@127.0.0.1:1", 1);
+    assert_int_equal(tycho_aws_endpoints_check(NULL, err, sizeof err), -EINVAL);
+    assert_string_equal(err, "AWS_ENDPOINT_URL_KINESIS: user:password@ is not allowed in an "
+                             "endpoint URL: http://***@127.0.0.1:1");
+    setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", 1);
+    assert_int_equal(tycho_aws_endpoints_check(NULL, err, sizeof err), 0);
+    clearenv();
+    /* resolve shows it redacted as well */
+    setenv("AWS_ENDPOINT_URL", "http://u:secretpw@127.0.0.1:1", 1);
+    assert_int_equal(
+        tycho_aws_endpoint_resolve("sqs", "eu-west-1", NULL, NULL, &ep, err, sizeof err), -EINVAL);
+    assert_null(strstr(err, "secretpw"));
+    assert_non_null(strstr(err, "AWS_ENDPOINT_URL: user:password@ is not allowed"));
+    clearenv();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_code), cmocka_unit_test(test_classification),
         cmocka_unit_test(test_crc32),      cmocka_unit_test(test_endpoint_precedence),
-        cmocka_unit_test(test_region),
+        cmocka_unit_test(test_region),     cmocka_unit_test(test_region_resolve),
+        cmocka_unit_test(test_url_redact), cmocka_unit_test(test_endpoints_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
