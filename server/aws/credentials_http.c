@@ -695,11 +695,26 @@ int tycho_aws_source_container(uv_loop_t *loop, tycho_http_client_t *http,
     const char *rel = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
     const char *full = env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
     if (!rel && !full) return 0;
+    /* the token itself is sent as read at each fetch; only its form can be
+     * checked here (a token file may not exist yet) */
+    const char *token = env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    if (token && strpbrk(token, "\r\n")) {
+        snprintf(err, errlen, "AWS_CONTAINER_AUTHORIZATION_TOKEN: contains CR or LF; refused");
+        return -EINVAL;
+    }
     char url[2048], check[256] = "";
     if (rel) {
         const char *host = env("TYCHO_ECS_CREDENTIALS_HOST");
         snprintf(url, sizeof url, "http://%s%s%s", host ? host : "169.254.170.2",
                  rel[0] == '/' ? "" : "/", rel);
+        tycho_aws_endpoint_t ep;
+        if (tycho_aws_endpoint_parse(url, &ep) != 0) {
+            snprintf(err, errlen,
+                     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: does not make an http://host/path "
+                     "URL%s",
+                     host ? " with TYCHO_ECS_CREDENTIALS_HOST" : "");
+            return -EINVAL;
+        }
     } else {
         char hn[256];
         int https = url_hostname(full, hn, sizeof hn);

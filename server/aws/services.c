@@ -305,29 +305,51 @@ void tycho_aws_services_close(tycho_aws_services_t *s)
     free(s);
 }
 
-/* The AWS client, created on first use: its region and credentials come
- * from the environment. 0, or -1 with the error type and message set. */
+/* The credential provider and the AWS client, from the environment and the
+ * shared files. NULL, or the error type ("CredentialsError",
+ * "ConfigurationError") with a one-line reason in err. */
+static const char *create_aws(tycho_aws_services_t *s, char *err, size_t errlen)
+{
+    if (!s->creds) {
+        s->creds = tycho_aws_creds_chain_new(s->loop, s->http, NULL, err, errlen);
+        if (!s->creds) return "CredentialsError";
+    }
+    tycho_aws_client_options_t opts = {.on_attempt = on_attempt, .on_attempt_ud = s};
+    s->aws = tycho_aws_client_new(s->loop, s->http, s->creds, &opts, err, errlen);
+    if (!s->aws) return "ConfigurationError";
+    snprintf(s->region, sizeof s->region, "%s", tycho_aws_client_region(s->aws));
+    return NULL;
+}
+
+/* The AWS client, created on first use. 0, or -1 with the call's error type
+ * and message set (tycho_aws_check_settings made that unlikely in serve). */
 static int ensure_aws(tycho_aws_services_t *s, tycho_aws_svc_call_t *c)
 {
     if (s->aws) return 0;
-    char err[300];
-    if (!s->creds) {
-        s->creds = tycho_aws_creds_chain_new(s->loop, s->http, NULL, err, sizeof err);
-        if (!s->creds) {
-            snprintf(c->fail_type, sizeof c->fail_type, "CredentialsError");
-            snprintf(c->fail_msg, sizeof c->fail_msg, "no AWS credentials: %.250s", err);
-            return -1;
-        }
-    }
-    tycho_aws_client_options_t opts = {.on_attempt = on_attempt, .on_attempt_ud = s};
-    s->aws = tycho_aws_client_new(s->loop, s->http, s->creds, &opts, err, sizeof err);
-    if (!s->aws) {
-        snprintf(c->fail_type, sizeof c->fail_type, "ConfigurationError");
-        snprintf(c->fail_msg, sizeof c->fail_msg, "%s", err);
+    const char *type = create_aws(s, c->fail_msg, sizeof c->fail_msg);
+    if (!type) return 0;
+    snprintf(c->fail_type, sizeof c->fail_type, "%s", type);
+    return -1;
+}
+
+int tycho_aws_check_settings(const struct tycho_config *cfg, char *err, size_t errlen)
+{
+    if (strcmp(cfg->aws_backend, "aws") != 0) return 0;
+    /* a scratch loop: the same constructors as a worker's first call, so
+     * the same checks; nothing is fetched */
+    uv_loop_t loop;
+    int rc = uv_loop_init(&loop);
+    if (rc != 0) {
+        snprintf(err, errlen, "TYCHO_AWS_BACKEND=aws: cannot check the settings: %s",
+                 uv_strerror(rc));
         return -1;
     }
-    snprintf(s->region, sizeof s->region, "%s", tycho_aws_client_region(s->aws));
-    return 0;
+    tycho_aws_services_t *s = tycho_aws_services_new(&loop, NULL, err, errlen);
+    rc = !s || create_aws(s, err, errlen) ? -1 : 0;
+    tycho_aws_services_close(s);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    return rc;
 }
 
 /* --- trace context ------------------------------------------------------------- */

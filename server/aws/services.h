@@ -1,6 +1,6 @@
 /* services — a worker's outbound context: its HTTP client (tycho.http), its
- * AWS client and credential provider (created on the first AWS call, so a
- * server that never calls AWS needs no AWS configuration), or, with
+ * AWS client and credential provider (created on the first AWS call; `tycho
+ * serve` checks their settings at start, tycho_aws_check_settings), or, with
  * TYCHO_AWS_BACKEND=local, its client of the embedded local backend
  * (local_backend.h) that executes the same JSON requests in-process.
  *
@@ -48,6 +48,14 @@ typedef struct tycho_aws_services_options {
 struct tycho_config;
 int tycho_aws_local_start(const struct tycho_config *cfg, struct tycho_local_backend **out,
                           char *err, size_t errlen);
+
+/* Main thread, at start, before the workers: with cfg->aws_backend "aws",
+ * checks every AWS setting a worker's first call would meet — the region,
+ * every configured endpoint URL, max attempts, the credential source and its
+ * settings (URLs, token) — by creating and closing that client on a scratch
+ * loop; nothing is fetched. 0 (also for "local"), or -1 with one line in err
+ * that names the setting and shows no secret. */
+int tycho_aws_check_settings(const struct tycho_config *cfg, char *err, size_t errlen);
 
 /* NULL + err on failure (out of memory, curl init). Makes it this thread's
  * current services. */

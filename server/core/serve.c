@@ -367,8 +367,10 @@ int tycho_cmd_serve(int argc, char **argv)
     int admin_fd = -1, rc = 1;
     if (!s->workers || !fds || open_sockets(s, fds, &admin_fd) != 0) goto out;
     /* the local AWS backend's owner thread runs before any worker and stops
-     * after the last one (and its services) has gone */
+     * after the last one (and its services) has gone; with the aws backend,
+     * its settings are checked here rather than at each worker's first call */
     if (tycho_consumers_check_env(err, sizeof err) != 0 ||
+        tycho_aws_check_settings(&s->cfg, err, sizeof err) != 0 ||
         tycho_aws_local_start(&s->cfg, &s->aws_local, err, sizeof err) != 0) {
         fprintf(stderr, "tycho: %s\n", err);
         rc = 2;

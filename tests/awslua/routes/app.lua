@@ -33,10 +33,11 @@ local routes = {
       return 200, { status = status, body = body, traceparent = headers["x-seen-traceparent"] }
   end },
 
-  -- a generic AWS call: POST { service, target, params }
+  -- a generic AWS call: POST { service, target, params, timeout, endpoint }
   { "POST", "/aws", function(req)
       local b = req:json()
-      local ok, res = pcall(aws.call, b.service, b.target, b.params or {}, { timeout = b.timeout })
+      local ok, res = pcall(aws.call, b.service, b.target, b.params or {},
+        { timeout = b.timeout, endpoint = b.endpoint })
       if not ok then return 200, { ok = false, error = aws_error(res) } end
       return 200, { ok = true, result = res }
   end },
