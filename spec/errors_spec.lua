@@ -35,6 +35,28 @@ describe("handler errors", function()
     assert.equal("(error object is a table value)", logs[1].error)
   end)
 
+  it("reads error objects raw: their metamethods are not run (they could raise or hang)", function()
+    for path, text in pairs {
+      ["/boom-strict"] = "boom", -- __index raises for any missing field
+      ["/boom-tostring"] = "(error object is a table value)", -- __tostring raises
+      ["/boom-waits"] = "(error object is a table value)", -- __index waits
+    } do
+      t.capture_logs()
+      local res = t.get(path, { request_id = "rid-raw" })
+      local logs = t.logs()
+      t.capture_logs(false)
+      assert.equal(500, res.status, path)
+      assert.same({ error = "internal error", request_id = "rid-raw" }, res.body)
+      assert.equal(1, #logs, path)
+      assert.equal("handler error", logs[1].msg)
+      assert.equal(text, logs[1].error, path)
+    end
+    local res = t.get("/http-error-strict", { request_id = "rid-418" })
+    assert.equal(418, res.status)
+    assert.same({ error = "teapot", request_id = "rid-418" }, res.body)
+    assert.equal(200, t.get("/users/1").status)
+  end)
+
   it("turns tycho.error(status, message) into that response, not a crash", function()
     t.capture_logs()
     local res = t.get("/http-error", { request_id = "rid-409" })

@@ -193,6 +193,25 @@ describe("timers under tycho serve", function()
     assert.equal(200, status)
   end)
 
+  it("read an error object raw: its failing metamethods are not run, the server goes on", function()
+    local srv = serve { ["t.lua"] = [[
+      local n = 0
+      local E = { __tostring = function(e) return e.msg .. "!" end,
+                  __index = function(_, k) error("no field " .. k, 2) end }
+      return {
+        { "GET", "/ok", function() return "ok" end },
+        timers = { { name = "hostile", every = 0.05, handler = function()
+          n = n + 1
+          error(setmetatable(n == 1 and {} or { message = "boom " .. n }, E))
+        end } },
+      }]] }
+    wait_for("2 failures", function() return #with_msg(srv, "timer handler failed") >= 2 end)
+    local e = with_msg(srv, "timer handler failed")
+    assert.equal("(error object is a table value)", e[1].error)
+    assert.equal("boom 2", e[2].error)
+    assert.equal(200, (require("tycho.http").get(srv.url "/ok")))
+  end)
+
   it("are replaced on reload: old ones stop, a running one finishes, same names keep going", function()
     local srv = serve { ["t.lua"] = [[
       local log = require "tycho.log"

@@ -119,10 +119,10 @@ void tycho_log_format_time(char out[31], int64_t unix_ns)
     out[n + 11] = '\0';
 }
 
-static void write_stdout(const char *line, size_t len)
+static void write_fd(int fd, const char *line, size_t len)
 {
     while (len > 0) {
-        ssize_t n = write(STDOUT_FILENO, line, len);
+        ssize_t n = write(fd, line, len);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return; /* nowhere left to report it */
         line += n;
@@ -302,45 +302,61 @@ static void append_context_str(line_writer_t *w, tycho_log_key_t k, const char *
     }
 }
 
-void tycho_log_write(tycho_log_level_t level, const char *msg, const tycho_log_field_t *fields,
-                     size_t nfields)
+/* Formats the line into w (w->vague set when meta does not describe it). */
+static void format_line(line_writer_t *w, tycho_log_level_t level, const char *msg,
+                        const tycho_log_field_t *fields, size_t nfields)
 {
-    if (!tycho_log_enabled(level)) return;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    line_writer_t w = {.b = TYCHO_BUF_INIT};
-    w.meta.ts_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-    w.meta.level = written_level(level);
+    w->meta.ts_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    w->meta.level = written_level(level);
     char when[31];
-    tycho_log_format_time(when, w.meta.ts_ns);
+    tycho_log_format_time(when, w->meta.ts_ns);
 
-    w.vague |= tycho_buf_reserve(&w.b, 256);
-    PUT_LITERAL(&w, "{\"time\":\"");
-    put(&w, when, strlen(when));
-    PUT_LITERAL(&w, "\",\"level\":\"");
-    put(&w, level_names[w.meta.level], strlen(level_names[w.meta.level]));
-    PUT_LITERAL(&w, "\",\"msg\":");
-    append_json(&w, msg, strlen(msg));
+    w->vague |= tycho_buf_reserve(&w->b, 256);
+    PUT_LITERAL(w, "{\"time\":\"");
+    put(w, when, strlen(when));
+    PUT_LITERAL(w, "\",\"level\":\"");
+    put(w, level_names[w->meta.level], strlen(level_names[w->meta.level]));
+    PUT_LITERAL(w, "\",\"msg\":");
+    append_json(w, msg, strlen(msg));
     /* the first member after msg */
-    append_key(&w, ROUTED[TYCHO_LOG_KEY_SERVICE].name, ROUTED[TYCHO_LOG_KEY_SERVICE].len, 1);
-    append_value(&w, TYCHO_LOG_KEY_SERVICE, g_service, strlen(g_service));
+    append_key(w, ROUTED[TYCHO_LOG_KEY_SERVICE].name, ROUTED[TYCHO_LOG_KEY_SERVICE].len, 1);
+    append_value(w, TYCHO_LOG_KEY_SERVICE, g_service, strlen(g_service));
     const tycho_log_context_t none = {NULL, NULL, NULL, 0}, *ctx = t_ctx ? t_ctx : &none;
     static const tycho_log_key_t ids[] = {TYCHO_LOG_KEY_REQUEST_ID, TYCHO_LOG_KEY_TRACE_ID,
                                           TYCHO_LOG_KEY_SPAN_ID};
     const char *const values[] = {ctx->request_id, ctx->trace_id, ctx->span_id};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
-        append_context_str(&w, ids[i], values[i], (ctx->plain & TYCHO_LOG_PLAIN(ids[i])) != 0);
+        append_context_str(w, ids[i], values[i], (ctx->plain & TYCHO_LOG_PLAIN(ids[i])) != 0);
     /* fields come after the context: they matter only for ids it lacks */
     for (size_t i = 0; i < nfields; i++)
-        append_field(&w, &fields[i], w.wanted ? routed_key(fields[i].key) : -1);
-    PUT_LITERAL(&w, "}\n");
-    if (w.b.len > UINT32_MAX) w.vague = 1;
+        append_field(w, &fields[i], w->wanted ? routed_key(fields[i].key) : -1);
+    PUT_LITERAL(w, "}\n");
+    if (w->b.len > UINT32_MAX) w->vague = 1;
+}
+
+void tycho_log_write(tycho_log_level_t level, const char *msg, const tycho_log_field_t *fields,
+                     size_t nfields)
+{
+    if (!tycho_log_enabled(level)) return;
+    line_writer_t w = {.b = TYCHO_BUF_INIT};
+    format_line(&w, level, msg, fields, nfields);
     const tycho_log_meta_t *meta = w.vague ? NULL : &w.meta;
     if (w.b.data) {
         if (g_sink)
             g_sink(w.b.data, w.b.len, meta, g_sink_ud);
         else
-            write_stdout(w.b.data, w.b.len);
+            write_fd(STDOUT_FILENO, w.b.data, w.b.len);
     }
+    tycho_buf_free(&w.b);
+}
+
+void tycho_log_write_stderr(tycho_log_level_t level, const char *msg,
+                            const tycho_log_field_t *fields, size_t nfields)
+{
+    line_writer_t w = {.b = TYCHO_BUF_INIT};
+    format_line(&w, level, msg, fields, nfields);
+    if (w.b.data) write_fd(STDERR_FILENO, w.b.data, w.b.len);
     tycho_buf_free(&w.b);
 }

@@ -120,6 +120,11 @@ int tycho_log_enabled(tycho_log_level_t level);
 
 void tycho_log_write(tycho_log_level_t level, const char *msg, const tycho_log_field_t *fields,
                      size_t nfields);
+/* The same line written straight to stderr, synchronously, whatever the sink
+ * and the level: the last words of a process about to abort (an asynchronous
+ * sink would never deliver them). */
+void tycho_log_write_stderr(tycho_log_level_t level, const char *msg,
+                            const tycho_log_field_t *fields, size_t nfields);
 
 #define tycho_log(level, msg, ...)                                                                 \
     do {                                                                                           \

@@ -63,10 +63,47 @@ void tycho_lua_resolve_lua_dir(const tycho_config_t *cfg, char *out, size_t outl
     snprintf(out, outlen, "%s/../share/tycho/lua", exe);
 }
 
+int tycho_lua_rawfield(lua_State *L, int idx, const char *key)
+{
+    idx = idx < 0 && idx > LUA_REGISTRYINDEX ? lua_gettop(L) + idx + 1 : idx;
+    lua_pushstring(L, key);
+    lua_rawget(L, idx);
+    return lua_type(L, -1);
+}
+
+const char *tycho_lua_error_message(lua_State *L, int idx)
+{
+    const char *keys[] = {"message", "error"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        int type = tycho_lua_rawfield(L, idx, keys[i]);
+        /* the string stays referenced by the table */
+        const char *s = type == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        lua_pop(L, 1);
+        if (s) return s;
+    }
+    return NULL;
+}
+
+const char *tycho_lua_error_text(lua_State *L, char *buf, size_t n)
+{
+    int type = lua_type(L, -1);
+    if (type == LUA_TSTRING || type == LUA_TNUMBER) return lua_tostring(L, -1);
+    const char *msg = type == LUA_TTABLE ? tycho_lua_error_message(L, -1) : NULL;
+    if (msg) return msg;
+    snprintf(buf, n, "(error object is a %s value)", lua_typename(L, type));
+    return buf;
+}
+
+/* An error outside any protected call: nothing can recover. The line goes
+ * straight to stderr (the log sink may be asynchronous, its thread would never
+ * write it), reading the error without allocating: a panic inside the panic
+ * handler would recurse. */
 static int panic(lua_State *L)
 {
-    const char *msg = lua_tostring(L, -1);
-    tycho_log_error("lua panic (unprotected error)", LF_STR("error", msg ? msg : "?"));
+    int type = lua_type(L, -1);
+    const char *msg = type == LUA_TSTRING ? lua_tostring(L, -1) : lua_typename(L, type);
+    const tycho_log_field_t f[] = {LF_STR("error", msg)};
+    tycho_log_write_stderr(TYCHO_LOG_ERROR, "lua panic (unprotected error): aborting", f, 1);
     abort();
 }
 

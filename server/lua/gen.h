@@ -74,6 +74,19 @@ void tycho_lua_resolve_lua_dir(const tycho_config_t *cfg, char *out, size_t outl
 /* Loads the route files under dir into g (loader.c). 0 or -1 + *err. */
 int tycho_lua_load_routes(tycho_lua_gen_t *g, const char *dir, char **err);
 
+/* Error values are read raw: their metamethods (__index, __tostring) are the
+ * handler's code, and running them here, outside a protected call and the
+ * watchdog, could raise (a Lua panic: the process aborts) or never return. */
+/* Pushes t[key] of the table at idx without metamethods; returns its type. */
+int tycho_lua_rawfield(lua_State *L, int idx, const char *key);
+/* The table at idx's own string `message` field, else its `error` field, or
+ * NULL. Valid while that table is on the stack and unchanged. */
+const char *tycho_lua_error_message(lua_State *L, int idx);
+/* The message of the error value on top of L's stack, for log lines: a string
+ * or a number as is, a table's tycho_lua_error_message, else "(error object is
+ * a <type> value)" (in buf). Valid while the error value stays on the stack. */
+const char *tycho_lua_error_text(lua_State *L, char *buf, size_t n);
+
 /* malloc'd printf, for error strings handed to callers. */
 char *tycho_lua_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

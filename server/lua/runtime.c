@@ -127,7 +127,7 @@ static tycho_lua_runtime_t *create(uv_loop_t *loop, const tycho_config_t *cfg, i
     if (!rt->cur) {
         tycho_lua_sched_close(&rt->sched);
         if (loop) uv_run(loop, UV_RUN_NOWAIT); /* finish closing the timer */
-        tycho_lua_alloc_release(&rt->alloc); /* the failed state's blocks */
+        tycho_lua_alloc_release(&rt->alloc);   /* the failed state's blocks */
         free(rt);
         return NULL;
     }
@@ -135,8 +135,8 @@ static tycho_lua_runtime_t *create(uv_loop_t *loop, const tycho_config_t *cfg, i
     /* SQS consumers and timers run in `tycho serve` only (specs call handlers
      * directly); timers on worker 0 only */
     if (!routes_optional) {
-        rt->consumers = tycho_consumers_new(loop, &rt->sched, &rt->cfg, worker_id,
-                                            consumers_gen, rt);
+        rt->consumers =
+            tycho_consumers_new(loop, &rt->sched, &rt->cfg, worker_id, consumers_gen, rt);
         if (rt->consumers) tycho_consumers_bind(rt->consumers, rt->cur);
         if (worker_id == 0)
             rt->timers = tycho_timers_new(loop, &rt->sched, &rt->cfg, consumers_gen, rt);
@@ -241,15 +241,27 @@ void tycho_lua_runtime_routes(const tycho_lua_runtime_t *rt,
 
 /* --- dispatch ------------------------------------------------------------------ */
 
-static const char *error_text(lua_State *co, int idx, char *buf, size_t len)
+/* error({ status = 4xx, message = "..." }) is an HTTP error, not a crash:
+ * answers it and returns 1. http_status wins over status (AWS errors: status
+ * is AWS's own). Fields are read raw (gen.h). */
+static int answer_http_error(tycho_exchange_t *x, const tycho_lua_route_t *route, lua_State *co,
+                             int e)
 {
-    if (lua_type(co, idx) == LUA_TSTRING || lua_type(co, idx) == LUA_TNUMBER) {
-        size_t n;
-        const char *s = lua_tolstring(co, idx, &n);
-        return s;
+    if (tycho_lua_rawfield(co, e, "http_status") == LUA_TNIL) {
+        lua_pop(co, 1);
+        tycho_lua_rawfield(co, e, "status");
     }
-    snprintf(buf, len, "(error object is a %s value)", lua_typename(co, lua_type(co, idx)));
-    return buf;
+    double st = lua_tonumber(co, -1);
+    int is_http = lua_type(co, -1) == LUA_TNUMBER && st >= 400 && st <= 599 && st == (int)st;
+    lua_pop(co, 1);
+    if (!is_http) return 0;
+    const char *msg = tycho_lua_error_message(co, e);
+    if (!msg) msg = "error";
+    tycho_response_set_error(&x->res, (int)st, msg, x->req.request_id);
+    if (st >= 500)
+        tycho_log_warn("handler raised an HTTP error", LF_STR("route", route->pattern),
+                       LF_INT("status", (int)st), LF_STR("error", msg));
+    return 1;
 }
 
 static void handler_failed(tycho_lua_runtime_t *rt, tycho_lua_task_t *t, int status)
@@ -259,33 +271,10 @@ static void handler_failed(tycho_lua_runtime_t *rt, tycho_lua_task_t *t, int sta
     const char *rid = x->req.request_id;
     lua_State *co = t->co;
     int e = lua_gettop(co);
-    /* error({ status = 4xx, message = "..." }) is an HTTP error, not a crash;
-     * http_status wins over status (AWS errors: status is AWS's own) */
-    if (status == TYCHO_TASK_ERROR && lua_istable(co, e)) {
-        lua_getfield(co, e, "http_status");
-        if (lua_isnil(co, -1)) {
-            lua_pop(co, 1);
-            lua_getfield(co, e, "status");
-        }
-        lua_getfield(co, e, "message");
-        if (lua_isnil(co, -1)) {
-            lua_pop(co, 1);
-            lua_getfield(co, e, "error");
-        }
-        double st = lua_tonumber(co, -2);
-        if (lua_type(co, -2) == LUA_TNUMBER && st >= 400 && st <= 599 && st == (int)st) {
-            const char *msg = lua_type(co, -1) == LUA_TSTRING ? lua_tostring(co, -1) : "error";
-            tycho_response_set_error(&x->res, (int)st, msg, rid);
-            if (st >= 500)
-                tycho_log_warn("handler raised an HTTP error", LF_STR("route", route->pattern),
-                               LF_INT("status", (int)st), LF_STR("error", msg));
-            lua_settop(co, e);
-            return;
-        }
-        lua_settop(co, e);
-    }
+    if (status == TYCHO_TASK_ERROR && lua_istable(co, e) && answer_http_error(x, route, co, e))
+        return;
     char buf[96];
-    const char *msg = error_text(co, e, buf, sizeof buf);
+    const char *msg = tycho_lua_error_text(co, buf, sizeof buf);
     lua_State *L = t->gen->L;
     luaL_traceback(L, co, msg, 0);
     const char *tb = lua_tostring(L, -1);
@@ -485,7 +474,7 @@ int tycho_lua_check_routes(const tycho_config_t *cfg,
     int rc = g ? 0 : -1;
     for (size_t i = 0; g && fn && i < g->nroutes; i++)
         fn(ud, g->routes[i]->method, g->routes[i]->pattern, g->routes[i]->where);
-    tycho_lua_gen_free(g); /* (NULL: nothing) */
+    tycho_lua_gen_free(g);           /* (NULL: nothing) */
     tycho_lua_alloc_release(&alloc); /* what the state's blocks left cached, either way */
     return rc;
 }

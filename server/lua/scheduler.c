@@ -343,22 +343,3 @@ void tycho_lua_op_resume(tycho_lua_op_t *op, int nresults)
     }
     step(t, nresults);
 }
-
-const char *tycho_lua_error_text(lua_State *co, char *buf, size_t n)
-{
-    int t = lua_type(co, -1);
-    if (t == LUA_TSTRING || t == LUA_TNUMBER) return lua_tostring(co, -1);
-    if (t == LUA_TTABLE && luaL_callmeta(co, -1, "__tostring")) {
-        snprintf(buf, n, "%s", lua_tostring(co, -1) ? lua_tostring(co, -1) : "?");
-        lua_pop(co, 1);
-        return buf;
-    }
-    if (t == LUA_TTABLE) {
-        lua_getfield(co, -1, "message");
-        snprintf(buf, n, "%s", lua_isstring(co, -1) ? lua_tostring(co, -1) : "(an error table)");
-        lua_pop(co, 1);
-        return buf;
-    }
-    snprintf(buf, n, "(error object is a %s value)", lua_typename(co, t));
-    return buf;
-}

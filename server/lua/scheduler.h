@@ -82,10 +82,6 @@ void tycho_lua_task_run(tycho_lua_task_t *t, int nargs);
 void tycho_lua_task_cancel(tycho_lua_task_t *t);
 /* The task whose coroutine is running on this thread, or NULL. */
 tycho_lua_task_t *tycho_lua_task_current(void);
-/* The message of the error value on top of co's stack (a string, a table's
- * __tostring or .message, else its type), for log lines of background tasks
- * (consumers, timers). buf backs the result when it is not a Lua string. */
-const char *tycho_lua_error_text(lua_State *co, char *buf, size_t n);
 
 /* The runtime's pieces, for the layer's own modules (commands, tycho._test). */
 struct tycho_lua_runtime;

@@ -1,8 +1,11 @@
 /* The runtime's C interface as the HTTP engine uses it: dispatch, finish,
- * cancel, reload with requests in flight, free with requests in flight. */
+ * cancel, reload with requests in flight, free with requests in flight; the
+ * last words of a Lua panic. */
 #include "core/config.h"
+#include "core/log.h"
 #include "http/exchange.h"
 #include "lua/runtime.h"
+#include "lua/scheduler.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 static char dir[64];
@@ -37,7 +43,10 @@ typedef struct test_x {
     int finished;
 } test_x_t;
 
-static void on_finish(tycho_exchange_t *x) { ((test_x_t *)x->owner)->finished++; }
+static void on_finish(tycho_exchange_t *x)
+{
+    ((test_x_t *)x->owner)->finished++;
+}
 
 static test_x_t *make(const char *method, const char *path)
 {
@@ -196,11 +205,57 @@ static void test_cancel_and_reload(void **state)
     write_routes("v1");
 }
 
+static void drop_line(const char *line, size_t len, const tycho_log_meta_t *meta, void *ud)
+{
+    (void)line, (void)len, (void)meta, (void)ud;
+}
+
+/* An error outside any protected call aborts the process (nothing can
+ * recover): its line must reach stderr first, even when the log sink is
+ * asynchronous (here: a sink that never writes). */
+static void test_panic_line(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        tycho_log_set_sink(drop_line, NULL);
+        uv_loop_t loop;
+        tycho_config_t cfg;
+        tycho_lua_runtime_t *rt = start(&loop, &cfg);
+        lua_State *L = tycho_lua_runtime_current_gen(rt)->L;
+        lua_pushstring(L, "unprotected boom");
+        lua_error(L);
+        _exit(0); /* not reached */
+    }
+    close(fds[1]);
+    char out[4096];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof out - 1 && (r = read(fds[0], out + n, sizeof out - 1 - n)) > 0)
+        n += (size_t)r;
+    out[n] = '\0';
+    close(fds[0]);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGABRT);
+    assert_non_null(strstr(out, "\"msg\":\"lua panic (unprotected error): aborting\""));
+    assert_non_null(strstr(out, "\"error\":\"unprotected boom\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dispatch),
         cmocka_unit_test(test_cancel_and_reload),
+        cmocka_unit_test(test_panic_line),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
