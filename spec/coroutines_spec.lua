@@ -128,4 +128,42 @@ describe("request coroutines", function()
     t.set_limits { memory_limit = limits[2] }
     assert.is_true(t.stats().oom >= 1)
   end)
+
+  it("fails only the request over the memory limit, not the next one", function()
+    t.set_limits { memory_limit = t.stats().memory + 16 * 1024 * 1024 }
+    t.capture_logs()
+    local res = t.get("/alloc-forever")
+    local after = t.request("GET", "/echo", { body = { a = 1 } })
+    local logs = t.logs()
+    t.capture_logs(false)
+    t.set_limits { memory_limit = limits[2] }
+    assert.equal(500, res.status)
+    assert.equal(200, after.status) -- its garbage was collected once it was unreferenced
+    assert.equal(1, #logs)
+    assert.matches("memory limit", logs[1].msg)
+  end)
+
+  it("under tycho serve, the request after a memory-limit failure succeeds", function()
+    local http = require "tycho.http"
+    local folder = dofile(here .. "/fixtures/folder.lua")
+    local dir = folder.new { ["m.lua"] = [[
+      return {
+        { "GET", "/mem", function()
+            local t, i = {}, 0
+            while true do i = i + 1; t[i] = ("x"):rep(100) .. i end
+        end },
+        { "POST", "/echo", function(req) return req.body end },
+      }]] }
+    local srv = t.serve { routes = dir, workers = 1, args = { "--lua-memory-limit", "33554432" },
+                          env = { TYCHO_DATA_DIR = dir .. "/.data", SQS_CONSUMER = "off" } }
+    local codes = {}
+    for round = 1, 2 do
+      codes[#codes + 1] = http.get(srv.url "/mem")
+      codes[#codes + 1] = http.post(srv.url "/echo", '{"a":1}')
+      if round == 1 then time.sleep(0.3) end
+    end
+    srv:stop()
+    folder.remove(dir)
+    assert.same({ 500, 200, 500, 200 }, codes)
+  end)
 end)

@@ -91,8 +91,11 @@ tycho_lua_task_t *tycho_lua_task_new(tycho_lua_sched_t *s, tycho_lua_gen_t *g,
 }
 
 /* The task has ended (or is dropped): its coroutine goes back to the pool when
- * it ended cleanly, the generation may be freed, the struct is recycled. */
-static void release(tycho_lua_task_t *t, int reusable)
+ * it ended cleanly, the generation may be freed, the struct is recycled.
+ * collect: a full GC once the coroutine is unreferenced (after a memory-limit
+ * failure: run before, it would keep everything the failed request held, and
+ * the next request on the worker would meet the limit). */
+static void release(tycho_lua_task_t *t, int reusable, int collect)
 {
     tycho_lua_sched_t *s = t->sched;
     tycho_lua_gen_t *g = t->gen;
@@ -112,11 +115,25 @@ static void release(tycho_lua_task_t *t, int reusable)
         }
     }
     if (reusable != 2) luaL_unref(g->L, LUA_REGISTRYINDEX, t->co_ref);
+    if (collect) lua_gc(g->L, LUA_GCCOLLECT, 0);
     t->co = NULL;
     t->serial++;
     t->next = s->free_tasks;
     s->free_tasks = t;
     if (--g->inflight == 0 && g->retired && s->gen_release) s->gen_release(g, s->gen_release_ud);
+}
+
+/* done and release run as runtime code, outside the memory limit (their
+ * allocations are not the task's, and an error there would be unprotected),
+ * also when the task ran nested in another one (tycho.test requests). */
+static void finish(tycho_lua_task_t *t, int st, int nres, int reusable)
+{
+    tycho_lua_alloc_t *a = t->sched->alloc;
+    int enforce = a ? a->enforce : 0;
+    if (a) a->enforce = 0;
+    t->done(t, st, nres);
+    release(t, reusable, st == TYCHO_TASK_NOMEM);
+    if (a) a->enforce = enforce;
 }
 
 static void ensure_sweep(tycho_lua_sched_t *s)
@@ -185,7 +202,7 @@ static void step(tycho_lua_task_t *t, int nargs)
             op->cancel(op);
         }
         if (t->cancelled) {
-            release(t, status == 0);
+            release(t, status == 0, 0);
             return;
         }
         int st, nres;
@@ -211,9 +228,7 @@ static void step(tycho_lua_task_t *t, int nargs)
             if (st == TYCHO_TASK_CPU_TIMEOUT) s->cpu_timeouts++;
             if (st == TYCHO_TASK_NOMEM) s->oom++;
         }
-        t->done(t, st, nres);
-        if (st == TYCHO_TASK_NOMEM) lua_gc(t->gen->L, LUA_GCCOLLECT, 0);
-        release(t, status == 0);
+        finish(t, st, nres, status == 0);
         return;
     }
 }
@@ -233,7 +248,7 @@ void tycho_lua_task_cancel(tycho_lua_task_t *t)
     tycho_lua_op_t *op = t->op;
     t->op = NULL;
     if (op) op->cancel(op);
-    release(t, 0);
+    release(t, 0, 0);
 }
 
 static void sweep_cb(uv_timer_t *timer)
@@ -250,7 +265,7 @@ static void sweep_cb(uv_timer_t *timer)
             if (op) op->cancel(op);
             s->timeouts++;
             t->done(t, TYCHO_TASK_TIMEOUT, 0);
-            release(t, 0);
+            release(t, 0, 0);
             again = 1; /* done() may have changed the list: rescan */
             break;
         }
