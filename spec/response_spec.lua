@@ -37,7 +37,7 @@ describe("handler results", function()
     assert.same({ "a=1", "b=2" }, res.headers["set-cookie"])
   end)
 
-  local function fails(path, message)
+  local function fails(path, message, route)
     t.capture_logs()
     local res = t.get(path)
     local logs = t.logs()
@@ -48,7 +48,7 @@ describe("handler results", function()
     assert.is_nil(res.headers["injected"])
     local line = logs[#logs]
     assert.equal("error", line.level)
-    assert.equal(path, line.route)
+    assert.equal(route or path, line.route)
     assert.matches(message, line.error)
   end
 
@@ -60,5 +60,25 @@ describe("handler results", function()
     fails("/framing-header", "Content%-Length")
     fails("/bad-status", "invalid status 99")
     fails("/bad-body", "response body must be a table, a string or nil, got function")
+  end)
+
+  it("refuses a 1xx status: interim, it cannot end a request", function()
+    fails("/status/100", "invalid status 100 %(expected an integer 200..599%)", "/status/:code")
+    fails("/status/199", "invalid status 199", "/status/:code")
+    assert.equal(200, t.get("/status/200").status)
+  end)
+
+  it("refuses X-Request-Id (the server's, always req.id) and hop-by-hop headers", function()
+    fails("/set-header/X-Request-Id", "header is set by the server", "/set-header/:name")
+    for _, name in ipairs { "Keep-Alive", "Upgrade", "TE", "Trailer", "Proxy-Connection" } do
+      fails("/set-header/" .. name, "response header '" .. name:gsub("%-", "%%-")
+        .. "': hop%-by%-hop header", "/set-header/:name")
+    end
+    assert.equal("1", t.get("/set-header/X-Other").headers["x-other"])
+  end)
+
+  it("refuses non-finite numbers as header values", function()
+    fails("/nan-header", "response header 'X%-B': value must be a finite number")
+    fails("/inf-header", "response header 'X%-B': value must be a finite number, got %-inf")
   end)
 end)

@@ -23,8 +23,14 @@ static int name_is(const char *name, size_t nlen, const char *what)
 int tycho_response_add_header(tycho_response_t *res, const char *name, size_t nlen,
                               const char *value, size_t vlen, const char **why)
 {
-    static const char *const reserved[] = {"content-length", "transfer-encoding", "connection",
-                                           "date", "server"};
+    /* the engine writes these itself (framing, response_head.c) */
+    static const char *const reserved[] = {
+        "content-length", "transfer-encoding", "connection", "date", "server", "x-request-id"};
+    /* hop-by-hop (RFC 9110 7.6.1, RFC 9112 9.6): they describe the
+     * connection, which the engine owns; Trailer announces trailer fields,
+     * which it never sends */
+    static const char *const hop_by_hop[] = {"keep-alive", "upgrade", "te", "trailer",
+                                             "proxy-connection"};
     const char *dummy;
     if (!why) why = &dummy;
     if (nlen == 0) return *why = "empty header name", -EINVAL;
@@ -39,6 +45,9 @@ int tycho_response_add_header(tycho_response_t *res, const char *name, size_t nl
     for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
         if (name_is(name, nlen, reserved[i]))
             return *why = "header is set by the server and cannot be set by a handler", -EINVAL;
+    for (size_t i = 0; i < sizeof hop_by_hop / sizeof *hop_by_hop; i++)
+        if (name_is(name, nlen, hop_by_hop[i]))
+            return *why = "hop-by-hop header: the server manages the connection", -EINVAL;
     if (tycho_buf_reserve(&res->header, nlen + vlen + 4) != 0)
         return *why = "out of memory", -ENOMEM;
     tycho_buf_append(&res->header, name, nlen);

@@ -46,7 +46,7 @@ typedef struct tycho_request {
 } tycho_request_t;
 
 typedef struct tycho_response {
-    int status;         /* 100..599 */
+    int status;         /* 100..599; only 200..599 can end a request (conn.c) */
     tycho_buf_t header; /* "Name: value\r\n" lines, added through tycho_response_add_header */
     tycho_buf_t body;
     unsigned has_content_type : 1;
@@ -77,8 +77,10 @@ typedef struct tycho_handler {
 const tycho_slice_t *tycho_request_header(const tycho_request_t *req, const char *name);
 
 /* Adds a response header after validating it: the name must be an RFC 9110
- * token, the value must hold no CR, LF or NUL. Framing headers the engine owns
- * (Content-Length, Transfer-Encoding, Connection, Date, Server) are refused.
+ * token, the value must hold no CR, LF or NUL. Headers the engine writes
+ * (Content-Length, Transfer-Encoding, Connection, Date, Server, X-Request-Id)
+ * and hop-by-hop ones (Keep-Alive, Upgrade, TE, Trailer, Proxy-Connection) are
+ * refused.
  * Returns 0, -EINVAL (bad name/value; *why says which) or -ENOMEM. */
 int tycho_response_add_header(tycho_response_t *res, const char *name, size_t nlen,
                               const char *value, size_t vlen, const char **why);

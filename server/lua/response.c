@@ -17,6 +17,11 @@ static int add_header(tycho_response_t *res, const char *name, size_t nlen, lua_
         val = lua_tolstring(co, v, &vlen);
     } else if (lua_type(co, v) == LUA_TNUMBER) {
         double d = lua_tonumber(co, v);
+        if (!isfinite(d)) {
+            snprintf(err, errlen, "response header '%.*s': value must be a finite number, got %g",
+                     (int)(nlen > 64 ? 64 : nlen), name, d);
+            return -1;
+        }
         if (d == floor(d) && fabs(d) < 1e15)
             snprintf(num, sizeof num, "%lld", (long long)d);
         else
@@ -83,8 +88,9 @@ int tycho_lua_response_build(lua_State *co, int first, int nres, tycho_response_
     int body = first, headers = first + 1;
     if (lua_type(co, first) == LUA_TNUMBER) {
         double st = lua_tonumber(co, first);
-        if (st != floor(st) || st < 100 || st > 599) {
-            snprintf(err, errlen, "invalid status %g (expected an integer 100..599)", st);
+        /* a 1xx is interim (RFC 9110 15.2): it cannot end a request */
+        if (st != floor(st) || st < 200 || st > 599) {
+            snprintf(err, errlen, "invalid status %g (expected an integer 200..599)", st);
             return -1;
         }
         res->status = (int)st;

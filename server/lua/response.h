@@ -1,11 +1,12 @@
 /* response — a handler's return values -> tycho_response_t:
- *   return status, body, headers     status 100..599
+ *   return status, body, headers     status 200..599
  *   return body, headers             status 200
  *   return                           204, no body
  * body: table -> JSON (application/json), string -> as is (text/plain;
  * charset=utf-8 unless a Content-Type header is given), nil -> empty.
  * headers: { Name = "value" | number | { "v1", "v2" } }; validated by
- * tycho_response_add_header (CR, LF, NUL or a framing header -> error).
+ * tycho_response_add_header (CR, LF, NUL, a header the server writes or a
+ * hop-by-hop one -> error); a number must be finite.
  * Raises no Lua error and allocates no Lua object. Worker thread only. */
 #ifndef TYCHO_LUA_RESPONSE_H
 #define TYCHO_LUA_RESPONSE_H
