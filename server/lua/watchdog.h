@@ -5,10 +5,14 @@
  * technique as the luajit CLI's Ctrl-C handler. The hook raises "handler
  * timeout" in the running coroutine.
  *
- * Limit: hooks run in the interpreter only. A loop that LuaJIT has compiled
- * into a trace that never exits (e.g. `while true do end`) is not interrupted;
- * code that calls into the interpreter, into C functions or that allocates
- * usually is. Run a route with jit.off() if it must always be interruptible.
+ * Limit: hooks run in the interpreter only, and nothing can safely make
+ * compiled code leave its trace from a signal handler (luaJIT_setmode's flush
+ * is not async-signal-safe). A loop LuaJIT has compiled into a trace that
+ * loops on itself is not interrupted, whatever it does inside (arithmetic,
+ * sunk allocations, pcall, tostring, string.format...); a loop that calls a
+ * function the JIT cannot compile (os.clock, io.*) runs interpreted and is.
+ * docs/routes.md "Limits" lists the cases; jit.off() makes a handler always
+ * interruptible.
  *
  * Threading: register/unregister/enter/leave on the worker thread that owns
  * the slot. */
