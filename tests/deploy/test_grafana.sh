@@ -12,6 +12,15 @@ promtool check rules "$g"/alerts/*.yml
 echo "--- promtool test rules"
 promtool test rules "$g"/alerts/tests/*.yml
 
+echo "--- README \"Local use\": the Prometheus config it writes passes promtool check config"
+mkdir "$deploy_tmp/recipe"
+configs=$(cd "$TYCHO_SRC" && "$PY" "$TYCHO_SRC/tests/deploy/readme_heredocs.py" "$g/README.md" "$deploy_tmp/recipe") ||
+  fail "grafana/README.md: a recipe heredoc does not run as written"
+grep -q 'prometheus.yml$' <<<"$configs" || fail "grafana/README.md no longer writes prometheus.yml"
+promtool check config "$deploy_tmp/recipe/prometheus.yml"
+grep -q "$TYCHO_SRC/grafana/alerts/tycho.rules.yml" "$deploy_tmp/recipe/prometheus.yml" ||
+  fail "the README's prometheus.yml does not load the alert rules of this checkout"
+
 echo "--- dashboards, data sources, images, Loki config"
 "$PY" "$TYCHO_SRC/tests/deploy/check_grafana.py" "$g"
 
