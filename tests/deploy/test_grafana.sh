@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# grafana/: alert rules pass promtool (syntax and unit tests), provisioning
+# grafana/: alert rules pass promtool (syntax and unit tests), dashboard
+# queries pass their promtool unit tests (grafana/tests/), provisioning
 # and dashboards are loadable and consistent (check_grafana.py), and the
 # checker itself rejects a broken copy.
 set -euo pipefail
@@ -11,6 +12,13 @@ echo "--- promtool check rules"
 promtool check rules "$g"/alerts/*.yml
 echo "--- promtool test rules"
 promtool test rules "$g"/alerts/tests/*.yml
+
+echo "--- dashboard queries (grafana/tests/*.test.yml, through promtool test rules)"
+for spec in "$g"/tests/*.test.yml; do
+  out="$deploy_tmp/$(basename "$spec")"
+  "$PY" "$TYCHO_SRC/tests/deploy/dashboard_queries.py" "$spec" "$out"
+  promtool test rules "$out"
+done
 
 echo "--- README \"Local use\": the Prometheus config it writes passes promtool check config"
 mkdir "$deploy_tmp/recipe"
