@@ -129,6 +129,12 @@ static int metrics_ready(tycho_aws_services_t *s, tycho_obs_t **obs)
     return s->m_requests && s->m_duration && s->m_http;
 }
 
+void tycho_aws_services_register_metrics(tycho_aws_services_t *s)
+{
+    tycho_obs_t *o;
+    metrics_ready(s, &o);
+}
+
 void tycho_aws_services_observe_http(tycho_aws_services_t *s, const char *host, long status,
                                      double seconds)
 {

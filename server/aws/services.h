@@ -110,6 +110,12 @@ void tycho_aws_services_cancel(tycho_aws_svc_call_t *c);
 void tycho_aws_trace_headers(const tycho_req_trace_t *t, const uint8_t span_id[8],
                              tycho_trace_headers_t *out);
 
+/* Registers aws_requests_total, aws_request_duration_seconds and
+ * tycho_http_client_request_duration_seconds in the thread's telemetry
+ * (tycho_obs_current()) now rather than at the first call, so /metrics lists
+ * them from the start. No-op without telemetry. The worker's thread. */
+void tycho_aws_services_register_metrics(tycho_aws_services_t *s);
+
 /* tycho_http_client_request_duration_seconds{host,status_class}; status 0 =
  * a transport error ("error"). No-op without telemetry. */
 void tycho_aws_services_observe_http(tycho_aws_services_t *s, const char *host, long status,

@@ -117,6 +117,7 @@ static void run(void *arg)
         return;
     }
     start_observing(w);
+    tycho_aws_services_register_metrics(w->services); /* listed before the first call */
     w->app = w->ops->create(&w->loop, w->cfg, w->id, &handler, &w->start_err);
     if (!w->app) {
         tycho_obs_free(w->obs);

@@ -298,6 +298,16 @@ static void count(tycho_consumers_t *c, tycho_metric_t **m, const char *queue, d
         tycho_metric_inc(*m, shard, lv, v);
 }
 
+/* A queue this worker starts consuming has its counters at 0 from the start:
+ * a series born at its first message has no earlier sample, so rate() and
+ * increase() (and TychoSqsConsumerFailing) would miss that message. */
+static void counters_at_zero(cqueue_t *q)
+{
+    count(q->c, &q->c->m_received, q->name, 0);
+    count(q->c, &q->c->m_processed, q->name, 0);
+    count(q->c, &q->c->m_failed, q->name, 0);
+}
+
 /* --- calls ----------------------------------------------------------------------------- */
 
 static int sqs_call(cqueue_t *q, const char *op, const char *body, size_t len, long timeout_ms,
@@ -1063,6 +1073,7 @@ void tycho_consumers_bind(tycho_consumers_t *c, tycho_lua_gen_t *g)
                         if (is_url) q->url = strdup(key);
                         q->next = c->queues;
                         c->queues = q;
+                        counters_at_zero(q);
                     }
                 }
                 if (q) {

@@ -124,7 +124,10 @@ int tycho_prom_render(const tycho_metrics_snapshot_t *snap, tycho_buf_t *out)
 {
     for (size_t i = 0; i < snap->nfamilies; i++) {
         const tycho_snapshot_family_t *f = &snap->families[i];
-        if (f->nseries == 0) continue; /* like client_golang: no samples, no family */
+        /* A family with no series yet still gets its HELP and TYPE (as
+         * prometheus_client for Python does): a scrape lists every name
+         * tycho exports, e.g. a labelled histogram before its first
+         * observation, for tests/deploy/check_metric_names and for users. */
         if (family(out, f) != 0) return -ENOMEM;
     }
     return 0;

@@ -9,9 +9,9 @@
 
 #define TYCHO_PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
-/* Appends the exposition of every family with at least one series: HELP and
- * TYPE once per family, histograms as cumulative _bucket{le} (with +Inf),
- * _sum and _count. Returns 0 or -ENOMEM. */
+/* Appends the exposition of every family: HELP and TYPE once per family
+ * (alone for a family without series yet), histograms as cumulative
+ * _bucket{le} (with +Inf), _sum and _count. Returns 0 or -ENOMEM. */
 int tycho_prom_render(const tycho_metrics_snapshot_t *snap, tycho_buf_t *out);
 
 /* Formats a sample value the way Prometheus parses it back exactly: "+Inf",

@@ -21,3 +21,22 @@ done
 grep -qF "rate_interval" <<<"$out" && fail "check_metric_names reported a Grafana variable as a metric"$'\n'"$out"
 grep -qF "loki_only_label" <<<"$out" && fail "check_metric_names checked a Loki query"$'\n'"$out"
 echo "unknown names caught as expected"
+
+echo "--- a family declared by # TYPE alone (no series yet, as on a fresh tycho) is known"
+cat >"$deploy_tmp/type-only.txt" <<'EOT'
+# HELP t_seconds A labelled histogram before its first observation.
+# TYPE t_seconds histogram
+# TYPE t_total counter
+# TYPE t_summary summary
+EOT
+rules() {
+  printf 'groups:\n  - name: g\n    rules:\n      - record: r\n        expr: %s\n' "$1" >"$deploy_tmp/type-only.rules.yml"
+  "$d/check_metric_names" "$deploy_tmp/type-only.txt" "$deploy_tmp/type-only.rules.yml"
+}
+rules 'rate(t_seconds_bucket[5m]) + rate(t_seconds_sum[5m]) + rate(t_seconds_count[5m]) + rate(t_total[5m]) + t_summary_sum + t_summary_count' ||
+  fail "check_metric_names rejected names of families declared by # TYPE alone"
+if out=$(rules 'rate(t_seconds[5m])'); then
+  fail "check_metric_names accepted the bare name of a histogram declared by # TYPE alone"
+fi
+grep -qF "t_seconds (histogram" <<<"$out" || fail "check_metric_names did not report the bare histogram name"$'\n'"$out"
+echo "TYPE-only families handled as expected"

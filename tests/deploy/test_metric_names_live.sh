@@ -54,7 +54,11 @@ awscli --endpoint-url "$LOCAL_SQS_URL" sqs send-message --queue-url "$queue" \
     --message-attributes 'MessageType={DataType=String,StringValue=workflow}' >/dev/null
 
 processed() { [ "$(jget "$(get "/get-data/$data_id")" data.status)" = processed ]; }
-failed() { [ -n "$(metric 'tycho_sqs_consumer_failed_total{queue="tycho-messages"}')" ]; }
+failed() { # the counter starts at 0 when the consumer starts
+    local v
+    v=$(metric 'tycho_sqs_consumer_failed_total{queue="tycho-messages"}')
+    [ -n "$v" ] && [ "$v" != 0 ]
+}
 check "the consumer processed the workflow" wait_until 45 processed
 check "the consumer failed on the bad message" wait_until 45 failed
 sleep 2 # a queue depth poll
