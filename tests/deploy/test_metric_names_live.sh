@@ -4,7 +4,8 @@
 # reference app as deployed (TYCHO_AWS_BACKEND=aws, here against dynalite and
 # local-aws-sqs, so AWS calls go over HTTP), traffic goes through every
 # route — the workflow and a message the consumer fails on included — and
-# check_metric_names reads a scrape of the admin /metrics.
+# check_metric_names reads a scrape of the admin /metrics; the contract
+# fixtures/metrics.txt must declare the same families and labels.
 # shellcheck source=tests/awslua/lib.sh
 . "$(dirname "$0")/../awslua/lib.sh" # serve_start, get, post, metric; check, jget, peers
 tycho_start_dynalite || exit 1
@@ -46,6 +47,7 @@ check "POST /save-data with bad JSON" [ "$(code -X POST "$U/save-data" -d '{')" 
 id=$(jget "$(post /save-data '{"user_id":"alice"}')" id)
 check "GET /get-data/:id" [ "$(code "$U/get-data/$id")" = 200 ]
 check "GET /get-data/<unknown>" [ "$(code "$U/get-data/nope")" = 404 ]
+check "GET /<no route> (route=\"\")" [ "$(code "$U/no-such-route")" = 404 ]
 data_id=$(jget "$(get /workflow)" data_id)
 check "GET /workflow" [ -n "$data_id" ]
 # a workflow message whose key DynamoDB refuses: the consumer fails on it
@@ -70,4 +72,19 @@ out=$("$TYCHO_SRC/tests/deploy/check_metric_names" "$TEST_TMP/scrape.txt" 2>&1)
 rc=$?
 echo "$out"
 check "every metric the dashboards and alerts use is in the live scrape" [ "$rc" = 0 ]
+
+# The contract the dashboards are checked against offline is this scrape:
+# TYCHO_UPDATE_METRICS_FIXTURE=1 rewrites it from the live one.
+fixture="$TYCHO_SRC/tests/deploy/fixtures/metrics.txt"
+if [ "${TYCHO_UPDATE_METRICS_FIXTURE:-}" = 1 ]; then
+    {
+        echo "# The metric contract (tests/deploy): a /metrics scrape of the reference app as"
+        echo "# deployed (TYCHO_AWS_BACKEND=aws) after traffic on every route, taken by"
+        echo "# tests/deploy/test_metric_names_live.sh. Regenerate with"
+        echo "#   TYCHO_UPDATE_METRICS_FIXTURE=1 ctest -R deploy.metric_names_live"
+        cat "$TEST_TMP/scrape.txt"
+    } >"$fixture"
+fi
+check "fixtures/metrics.txt declares the families and labels tycho exports" \
+    "$TYCHO_SRC/tests/deploy/check_metric_contract" "$fixture" "$TEST_TMP/scrape.txt"
 finish
