@@ -40,3 +40,24 @@ if out=$(rules 'rate(t_seconds[5m])'); then
 fi
 grep -qF "t_seconds (histogram" <<<"$out" || fail "check_metric_names did not report the bare histogram name"$'\n'"$out"
 echo "TYPE-only families handled as expected"
+
+echo "--- every family of the contract is documented: tycho's in docs/telemetry.md, the app's in README.md"
+app=$(grep -rhoE 'metrics\.(counter|gauge|histogram)\("[a-zA-Z_:]+"' "$TYCHO_SRC/routes" | sed -E 's/.*\("//; s/"$//' | sort -u)
+[ -n "$app" ] || fail "found no metric registered by routes/"
+undocumented=
+for fam in $(awk '$1 == "#" && $2 == "TYPE" { print $3 }' "$d/fixtures/metrics.txt"); do
+  if grep -qx "$fam" <<<"$app"; then doc=README.md; else doc=docs/telemetry.md; fi
+  grep -qF "\`$fam\`" "$TYCHO_SRC/$doc" || undocumented+=" $fam ($doc)"
+done
+[ -z "$undocumented" ] || fail "families of fixtures/metrics.txt not documented:$undocumented"
+echo "every family documented"
+
+echo "--- every drop reason is explained in docs/telemetry.md and in TychoTelemetryDropping"
+reasons=$(grep -oE '^tycho_telemetry_dropped_total\{[^}]*reason="[a-z_]+"' "$d/fixtures/metrics.txt" | sed -E 's/.*reason="//; s/"$//' | sort -u)
+[ "$(wc -l <<<"$reasons")" -ge 6 ] || fail "fixtures/metrics.txt lists fewer than 6 drop reasons: $reasons"
+alert=$(grep -A8 'alert: TychoTelemetryDropping' "$TYCHO_SRC/grafana/alerts/tycho.rules.yml")
+for r in $reasons; do
+  grep -qF "| \`$r\` |" "$TYCHO_SRC/docs/telemetry.md" || fail "drop reason $r not in docs/telemetry.md's table"
+  grep -qF "$r:" <<<"$alert" || fail "drop reason $r not explained by TychoTelemetryDropping"
+done
+echo "every drop reason explained"
