@@ -11,15 +11,31 @@ static int valid_ip(const char *s)
     return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
-/* req's header called name when its peer is a trusted proxy (the header is
- * then the proxy's word, not the client's), else NULL. */
-static const tycho_slice_t *proxy_header(const tycho_config_t *cfg, const tycho_request_t *req,
-                                         const char *name)
+/* The list that all of a request's field lines with one name make together,
+ * in order (RFC 9110 5.3: "a, b" sent as two lines is the list "a, b"),
+ * read entry by entry from the right: a proxy appends, so the rightmost
+ * entries are the nearest hops' and the leftmost may be the client's. */
+typedef struct field_list {
+    const tycho_request_t *req;
+    const char *name;
+    size_t nlen;
+    size_t line;              /* lines [0, line) are still unread */
+    const tycho_slice_t *cur; /* the line being read, NULL between lines */
+    size_t end;               /* cur's unread bytes are [0, end) */
+} field_list_t;
+
+/* The previous line called l->name, or 0 when there is none. */
+static int prev_line(field_list_t *l)
 {
-    if (!cfg || cfg->ntrusted_proxies == 0) return NULL;
-    const tycho_slice_t *h = tycho_request_header(req, name);
-    if (!h || !tycho_config_is_trusted_proxy(cfg, req->peer_ip ? req->peer_ip : "")) return NULL;
-    return h;
+    while (l->line > 0) {
+        const tycho_header_t *h = &l->req->headers[--l->line];
+        if (h->name.n == l->nlen && strncasecmp(h->name.p, l->name, l->nlen) == 0) {
+            l->cur = &h->value;
+            l->end = h->value.n;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* The list entry p[*a..*b) without the spaces and tabs around it. */
@@ -31,6 +47,35 @@ static void trim_ows(const char *p, size_t *a, size_t *b)
         --*b;
 }
 
+/* The next entry from the right, trimmed (possibly empty); 0 at the left
+ * end of the list. */
+static int prev_entry(field_list_t *l, tycho_slice_t *entry)
+{
+    if (!l->cur && !prev_line(l)) return 0;
+    const char *p = l->cur->p;
+    size_t start = l->end;
+    while (start > 0 && p[start - 1] != ',')
+        start--;
+    size_t a = start, b = l->end;
+    trim_ows(p, &a, &b);
+    *entry = (tycho_slice_t){p + a, b - a};
+    if (start == 0)
+        l->cur = NULL; /* this line is done */
+    else
+        l->end = start - 1;
+    return 1;
+}
+
+/* Starts l on req's field called name when its peer is a trusted proxy (the
+ * field is then the proxies' word, not the client's); 0 otherwise. */
+static int proxy_list(const tycho_config_t *cfg, const tycho_request_t *req, const char *name,
+                      field_list_t *l)
+{
+    if (!cfg || cfg->ntrusted_proxies == 0) return 0;
+    *l = (field_list_t){req, name, strlen(name), req->nheaders, NULL, 0};
+    return prev_line(l) && tycho_config_is_trusted_proxy(cfg, req->peer_ip ? req->peer_ip : "");
+}
+
 void tycho_client_ip(const tycho_config_t *cfg, const tycho_request_t *req,
                      char out[TYCHO_CLIENT_IP_MAX])
 {
@@ -40,51 +85,41 @@ void tycho_client_ip(const tycho_config_t *cfg, const tycho_request_t *req,
     size_t n = strnlen(peer, TYCHO_CLIENT_IP_MAX - 1);
     memcpy(out, peer, n);
     out[n] = '\0';
-    const tycho_slice_t *xff = proxy_header(cfg, req, "X-Forwarded-For");
-    if (!xff) return;
+    field_list_t xff;
+    if (!proxy_list(cfg, req, "X-Forwarded-For", &xff)) return;
     char ip[TYCHO_CLIENT_IP_MAX];
-    size_t end = xff->n;
-    for (;;) {
-        size_t start = end;
-        while (start > 0 && xff->p[start - 1] != ',')
-            start--;
-        size_t a = start, b = end;
-        trim_ows(xff->p, &a, &b);
-        if (b == a || b - a >= sizeof ip) return;
-        memcpy(ip, xff->p + a, b - a);
-        ip[b - a] = '\0';
+    tycho_slice_t e;
+    while (prev_entry(&xff, &e)) {
+        if (e.n == 0 || e.n >= sizeof ip) return;
+        memcpy(ip, e.p, e.n);
+        ip[e.n] = '\0';
         if (!valid_ip(ip)) return;
-        memcpy(out, ip, b - a + 1);
-        if (!tycho_config_is_trusted_proxy(cfg, ip) || start == 0) return;
-        end = start - 1;
+        memcpy(out, ip, e.n + 1);
+        if (!tycho_config_is_trusted_proxy(cfg, ip)) return;
     }
 }
 
-/* The first entry of a comma-separated list, without the blanks around it. */
-static tycho_slice_t first_entry(const tycho_slice_t *list)
+/* The last entry of a trusted proxy's list called name: the nearest hop's
+ * word; empty when there is none. */
+static tycho_slice_t nearest_hop_entry(const tycho_config_t *cfg, const tycho_request_t *req,
+                                       const char *name)
 {
-    size_t a = 0, b = 0;
-    while (b < list->n && list->p[b] != ',')
-        b++;
-    trim_ows(list->p, &a, &b);
-    return (tycho_slice_t){list->p + a, b - a};
+    field_list_t l;
+    tycho_slice_t e = {"", 0};
+    if (proxy_list(cfg, req, name, &l)) prev_entry(&l, &e);
+    return e;
 }
 
 const char *tycho_client_scheme(const tycho_config_t *cfg, const tycho_request_t *req)
 {
-    const tycho_slice_t *proto = proxy_header(cfg, req, "X-Forwarded-Proto");
-    if (!proto) return "http";
-    tycho_slice_t first = first_entry(proto);
-    return first.n == 5 && strncasecmp(first.p, "https", 5) == 0 ? "https" : "http";
+    tycho_slice_t e = nearest_hop_entry(cfg, req, "X-Forwarded-Proto");
+    return e.n == 5 && strncasecmp(e.p, "https", 5) == 0 ? "https" : "http";
 }
 
 tycho_slice_t tycho_client_host(const tycho_config_t *cfg, const tycho_request_t *req)
 {
-    const tycho_slice_t *fwd = proxy_header(cfg, req, "X-Forwarded-Host");
-    if (fwd) {
-        tycho_slice_t first = first_entry(fwd);
-        if (first.n) return first;
-    }
+    tycho_slice_t e = nearest_hop_entry(cfg, req, "X-Forwarded-Host");
+    if (e.n) return e;
     const tycho_slice_t *host = tycho_request_header(req, "Host");
     return host ? *host : (tycho_slice_t){"", 0};
 }

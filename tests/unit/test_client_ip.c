@@ -2,9 +2,9 @@
  * peer, bounded to TYCHO_CLIENT_IP_MAX - 1 characters; X-Forwarded-For only
  * when the peer is a trusted proxy, read from the right, stopping at the
  * first untrusted address, ignored when an entry is not an IP address. And
- * the client's scheme: X-Forwarded-Proto's first entry from a trusted proxy,
- * else http; its host: X-Forwarded-Host's first entry from a trusted proxy,
- * else Host. */
+ * the client's scheme: X-Forwarded-Proto's last entry from a trusted proxy,
+ * else http; its host: X-Forwarded-Host's last entry from a trusted proxy,
+ * else Host. A field sent as several lines is one list, the lines in order. */
 #include "core/config.h"
 #include "http/client_ip.h"
 
@@ -110,10 +110,10 @@ static void scheme_from_trusted_proxy(void **state)
     tycho_header_t h;
     tycho_request_t r = req_header("10.1.2.3", "x-forwarded-proto", "https", &h);
     assert_string_equal(tycho_client_scheme(&cfg, &r), "https");
-    /* the first entry is the client's; case and blanks do not matter */
-    r = req_header("10.1.2.3", "x-forwarded-proto", " HTTPS , http", &h);
+    /* the last entry is the nearest proxy's; case and blanks do not matter */
+    r = req_header("10.1.2.3", "x-forwarded-proto", " http , HTTPS ", &h);
     assert_string_equal(tycho_client_scheme(&cfg, &r), "https");
-    r = req_header("10.1.2.3", "x-forwarded-proto", "http, https", &h);
+    r = req_header("10.1.2.3", "x-forwarded-proto", "https, http", &h);
     assert_string_equal(tycho_client_scheme(&cfg, &r), "http");
     /* anything else is http, as tycho serves it */
     r = req_header("10.1.2.3", "x-forwarded-proto", "httpsx", &h);
@@ -157,11 +157,11 @@ static void host_from_trusted_proxy(void **state)
     tycho_header_t h[2];
     tycho_request_t r = req_hosts("10.1.2.3", "internal:8080", "api.example.com", h);
     expect_host(&cfg, &r, "api.example.com");
-    /* the first entry is what the client asked for; blanks do not matter */
-    r = req_hosts("10.1.2.3", "internal", " api.example.com:8443 , edge.internal", h);
+    /* the last entry is the nearest proxy's; blanks do not matter */
+    r = req_hosts("10.1.2.3", "internal", "forged.example , api.example.com:8443 ", h);
     expect_host(&cfg, &r, "api.example.com:8443");
-    /* an empty first entry, or none: Host */
-    r = req_hosts("10.1.2.3", "internal:8080", " , edge", h);
+    /* an empty last entry, or none: Host */
+    r = req_hosts("10.1.2.3", "internal:8080", "edge, ", h);
     expect_host(&cfg, &r, "internal:8080");
     r = req_hosts("10.1.2.3", "internal:8080", NULL, h);
     expect_host(&cfg, &r, "internal:8080");
@@ -177,6 +177,55 @@ static void host_from_trusted_proxy(void **state)
     expect_host(&cfg, &r, "");
 }
 
+/* A request from peer with the field name sent as lines values[0], values[2],
+ * ... (values[1] is the value of an Accept field between them). */
+static tycho_request_t req_lines(const char *peer, const char *name, const char *const *values,
+                                 size_t n, tycho_header_t *h)
+{
+    tycho_request_t r = req_header(peer, name, NULL, h);
+    for (size_t i = 0; i < n; i++) {
+        h[i] = (tycho_header_t){{name, strlen(name)}, {values[i], strlen(values[i])}};
+        if (i == 1) h[i].name = (tycho_slice_t){"Accept", 6};
+    }
+    r.headers = h;
+    r.nheaders = n;
+    return r;
+}
+
+/* A proxy that appends its own line (HAProxy's option forwardfor) after the
+ * client's: the lines are one list, read from the right as one line is. */
+static void field_lines_are_one_list(void **state)
+{
+    (void)state;
+    tycho_config_t cfg;
+    trusted(&cfg, "127.0.0.1/32, 10.0.0.0/8");
+    tycho_header_t h[4];
+    char out[TYCHO_CLIENT_IP_MAX];
+    const char *forged[] = {"6.6.6.6", "", "9.9.9.9"};
+    tycho_request_t r = req_lines("127.0.0.1", "X-Forwarded-For", forged, 3, h);
+    tycho_client_ip(&cfg, &r, out);
+    assert_string_equal(out, "9.9.9.9");
+    /* trusted hops across lines: the walk goes on into the earlier line */
+    const char *hops[] = {"6.6.6.6, 203.0.113.9", "", "10.0.0.2", "10.0.0.1"};
+    r = req_lines("127.0.0.1", "X-Forwarded-For", hops, 4, h);
+    tycho_client_ip(&cfg, &r, out);
+    assert_string_equal(out, "203.0.113.9");
+    const char *all_trusted[] = {"10.0.0.3", "", "10.0.0.2"};
+    r = req_lines("127.0.0.1", "X-Forwarded-For", all_trusted, 3, h);
+    tycho_client_ip(&cfg, &r, out);
+    assert_string_equal(out, "10.0.0.3");
+    /* scheme and host: the last line's last entry, the nearest proxy's */
+    const char *proto[] = {"https", "", "http"};
+    r = req_lines("127.0.0.1", "X-Forwarded-Proto", proto, 3, h);
+    assert_string_equal(tycho_client_scheme(&cfg, &r), "http");
+    const char *proto_ok[] = {"http", "", "https"};
+    r = req_lines("127.0.0.1", "X-Forwarded-Proto", proto_ok, 3, h);
+    assert_string_equal(tycho_client_scheme(&cfg, &r), "https");
+    const char *hosts[] = {"forged.example", "", "api.example.com"};
+    r = req_lines("127.0.0.1", "X-Forwarded-Host", hosts, 3, h);
+    expect_host(&cfg, &r, "api.example.com");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +234,7 @@ int main(void)
         cmocka_unit_test(forwarded_through_trusted_proxies),
         cmocka_unit_test(scheme_from_trusted_proxy),
         cmocka_unit_test(host_from_trusted_proxy),
+        cmocka_unit_test(field_lines_are_one_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,10 @@ return {
       if code == 204 or code == 304 then return code end
       return code, "body of " .. code
   end },
+  -- what a route sees of its request (tests/integration/http_request_view.py)
+  { "GET", "/request", function(req)
+      return 200, { client_ip = req.client_ip, host = req.headers.host }
+  end },
   { "GET", "/sleep/:ms", function(req)
       time.sleep(tonumber(req.params.ms) / 1000)
       return 200, { slept_ms = tonumber(req.params.ms) }
