@@ -152,15 +152,16 @@ static int slice_is(const tycho_slice_t *s, const char *lit)
 /* The fields that frame a request (RFC 9112 6, 9110 7.2, 10.1.1), found in
  * one pass: the first Host and Expect, and how many of each there are. */
 typedef struct framing_fields {
-    const tycho_slice_t *host, *expect;
+    tycho_slice_t *host;
+    const tycho_slice_t *expect;
     int hosts, content_lengths, transfer_encodings;
 } framing_fields_t;
 
-static void scan_framing_fields(const tycho_http_parser_t *p, framing_fields_t *ff)
+static void scan_framing_fields(tycho_http_parser_t *p, framing_fields_t *ff)
 {
     *ff = (framing_fields_t){0};
     for (size_t i = 0; i < p->nheaders; i++) {
-        const tycho_header_t *h = &p->f->headers[i];
+        tycho_header_t *h = &p->f->headers[i];
         switch (h->name.n) {
         case 4:
             if (strncasecmp(h->name.p, "host", 4) == 0 && !ff->hosts++) ff->host = &h->value;
@@ -206,12 +207,14 @@ static int copy_head(tycho_http_parser_t *p)
 }
 
 /* RFC 9112 3.2: origin-form, absolute-form, asterisk-form (OPTIONS only);
- * authority-form is CONNECT's, which tycho does not implement. */
-static int split_target(tycho_http_parser_t *p)
+ * authority-form is CONNECT's, which tycho does not implement. *authority
+ * is an absolute-form target's host[:port], else empty. */
+static int split_target(tycho_http_parser_t *p, tycho_slice_t *authority)
 {
     tycho_request_t *r = &p->req;
     const char *t = r->target.p;
     size_t n = r->target.n;
+    *authority = (tycho_slice_t){t, 0};
     if (p->ll.method == HTTP_CONNECT) return fail(p, 501, "CONNECT is not supported");
     if (n == 1 && t[0] == '*') {
         if (p->ll.method != HTTP_OPTIONS)
@@ -233,7 +236,12 @@ static int split_target(tycho_http_parser_t *p)
         path = t + skip;
         while (path < t + n && *path != '/' && *path != '?')
             path++;
-        if (path == t + skip) return fail(p, 400, "absolute-form target without a host");
+        *authority = (tycho_slice_t){t + skip, (size_t)(path - (t + skip))};
+        if (authority->n == 0 || authority->p[0] == ':')
+            return fail(p, 400, "absolute-form target without a host");
+        /* RFC 9110 4.2.4: userinfo in an http(s) URI is an error */
+        if (memchr(authority->p, '@', authority->n))
+            return fail(p, 400, "userinfo in request-target");
     }
     const char *end = t + n;
     const char *q = memchr(path, '?', (size_t)(end - path));
@@ -313,13 +321,19 @@ static int on_headers_complete(llhttp_t *ll)
     p->req.headers = p->f->headers;
     p->req.nheaders = p->nheaders;
     p->req.http_minor = ll->http_minor;
-    if (split_target(p) != 0) return -1;
+    tycho_slice_t authority;
+    if (split_target(p, &authority) != 0) return -1;
 
     framing_fields_t ff;
     scan_framing_fields(p, &ff);
     if (ff.hosts > 1) return fail(p, 400, "duplicate Host header");
     if (ff.hosts == 0 && ll->http_minor == 1) return fail(p, 400, "missing Host header");
     if (ff.host && !valid_host(ff.host)) return fail(p, 400, "invalid Host header");
+    /* RFC 9112 3.2.2: with an absolute-form target, the target's authority
+     * is the request's host, whatever Host says (a client must send the
+     * same), so routes and telemetry read one answer. (An HTTP/1.0 request
+     * may come without Host: it is left without.) */
+    if (authority.n && ff.host) *ff.host = authority;
 
     if (ff.content_lengths > 1) return fail(p, 400, "duplicate Content-Length");
     if (ff.content_lengths && ff.transfer_encodings)

@@ -90,12 +90,22 @@ static const pcase_t cases[] = {
     C("CONNECT", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", "ERR 501\n"),
 
     /* --- request-target forms (RFC 9112 3.2) --- */
+    /* the target's authority replaces Host (RFC 9112 3.2.2) */
     C("absolute-form", "GET http://x.com/a?b HTTP/1.1\r\nHost: y\r\n\r\n",
-      "REQ GET http://x.com/a?b path=/a query=b 1.1 ka=1\nH Host: y\n"),
+      "REQ GET http://x.com/a?b path=/a query=b 1.1 ka=1\nH Host: x.com\n"),
     C("absolute-form without path", "GET http://x.com HTTP/1.1\r\nHost: x.com\r\n\r\n",
       "REQ GET http://x.com path=/ query= 1.1 ka=1\nH Host: x.com\n"),
     C("absolute-form https query only", "GET https://x.com:8443?q HTTP/1.1\r\nHost: x\r\n\r\n",
-      "REQ GET https://x.com:8443?q path=/ query=q 1.1 ka=1\nH Host: x\n"),
+      "REQ GET https://x.com:8443?q path=/ query=q 1.1 ka=1\nH Host: x.com:8443\n"),
+    C("absolute-form HTTP/1.0 without Host", "GET http://x.com/ HTTP/1.0\r\n\r\n",
+      "REQ GET http://x.com/ path=/ query= 1.0 ka=0\nCLOSE\n"),
+    /* RFC 9110 4.2.4: userinfo in an http(s) URI is an error */
+    C("absolute-form with userinfo", "GET http://u:p@evil/ok HTTP/1.1\r\n" HOST "\r\n",
+      "ERR 400\n"),
+    C("absolute-form with empty userinfo", "GET https://@x.com/ HTTP/1.1\r\n" HOST "\r\n",
+      "ERR 400\n"),
+    C("absolute-form with a port only", "GET http://:80/ HTTP/1.1\r\n" HOST "\r\n", "ERR 400\n"),
+    C("absolute-form with a bad host", "GET http://a!b{/ HTTP/1.1\r\n" HOST "\r\n", "ERR 400\n"),
     C("absolute-form without host", "GET http:///a HTTP/1.1\r\n" HOST "\r\n", "ERR 400\n"),
     C("other scheme", "GET ftp://x/a HTTP/1.1\r\n" HOST "\r\n", "ERR 400\n"),
     C("asterisk-form OPTIONS", "OPTIONS * HTTP/1.1\r\n" HOST "\r\n",
