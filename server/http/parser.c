@@ -59,6 +59,7 @@ static int on_message_begin(llhttp_t *ll)
     p->method = p->url = (span_off_t){0, 0};
     p->expect_continue = 0;
     p->trailer_bytes = 0;
+    p->chunk_ext_bytes = 0;
     tycho_buf_reset(&p->body);
     tycho_buf_reset(&p->head);
     return 0;
@@ -89,6 +90,29 @@ static int on_trailer(tycho_http_parser_t *p, size_t len)
     if (p->trailer_bytes > p->limits.max_header_bytes)
         return fail(p, 431, "trailer section too large");
     return 0;
+}
+
+/* Chunk extensions (RFC 9112 7.1.1) are read and dropped. Without a bound a
+ * client could send them until the body timeout; all of a request's share
+ * the budget of its trailer section, max_header_bytes. llhttp reports names
+ * and values in pieces, and each ';' and '=' as a name's or a value's end. */
+static int count_chunk_ext(tycho_http_parser_t *p, size_t len)
+{
+    p->chunk_ext_bytes += len;
+    if (p->chunk_ext_bytes > p->limits.max_header_bytes)
+        return fail(p, 413, "chunk extensions too large");
+    return 0;
+}
+
+static int on_chunk_ext_piece(llhttp_t *ll, const char *at, size_t len)
+{
+    (void)at;
+    return count_chunk_ext(P(ll), len);
+}
+
+static int on_chunk_ext_delimiter(llhttp_t *ll)
+{
+    return count_chunk_ext(P(ll), 1);
 }
 
 static int on_header_field(llhttp_t *ll, const char *at, size_t len)
@@ -391,6 +415,10 @@ static const llhttp_settings_t settings = {
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
     .on_chunk_header = on_chunk_header,
+    .on_chunk_extension_name = on_chunk_ext_piece,
+    .on_chunk_extension_value = on_chunk_ext_piece,
+    .on_chunk_extension_name_complete = on_chunk_ext_delimiter,
+    .on_chunk_extension_value_complete = on_chunk_ext_delimiter,
     .on_message_complete = on_message_complete,
 };
 

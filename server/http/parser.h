@@ -64,8 +64,9 @@ typedef struct tycho_http_parser {
     int expect_continue;
     int host_count;
     size_t header_bytes_at_end;
-    size_t trailer_bytes; /* trailer fields seen (they are dropped) */
-    tycho_buf_t head;     /* copy of the request line + headers */
+    size_t trailer_bytes;   /* trailer fields seen (they are dropped) */
+    size_t chunk_ext_bytes; /* chunk extensions seen (dropped too) */
+    tycho_buf_t head;       /* copy of the request line + headers */
     tycho_buf_t body;
     /* the finished request (slices into head/body and f->headers) */
     tycho_request_t req;

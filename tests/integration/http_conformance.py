@@ -191,6 +191,10 @@ ROWS = [
     # llhttp 8.1 rejects an extension that follows a token-valued one (a known
     # limitation of that version; rejecting is safe, the client gets 400)
     Row("chunk extension after a token value", POST + TE + "\r\n5;a=b;c=d\r\nhello\r\n0\r\n\r\n", [400], True),
+    Row("chunk extensions too large", POST + TE + "\r\n1;a=" + "x" * 5000 + "\r\n", [413], True,
+        check=has_conn_close),
+    Row("chunk extensions too large over chunks", POST + TE + "\r\n" + ("1;a=" + "x" * 1000 + "\r\nz\r\n") * 5,
+        [413], True, check=has_conn_close),
     Row("chunked trailers", POST + TE + "\r\n5\r\nhello\r\n0\r\nX-Trailer: 1\r\nY: 2\r\n\r\n", [404], False),
     Row("chunked in pieces", [POST + TE + "\r\n5\r", 0.05, "\nhel", 0.05, "lo\r\n0\r\n", 0.05, "\r\n"], [404], False),
     Row("chunk size not hex", POST + TE + "\r\nzz\r\nhello\r\n0\r\n\r\n", [400], True),
