@@ -48,6 +48,16 @@ describe("req", function()
     assert.equal("spec/1", b.ua2)
   end)
 
+  it("leaves out a header whose name has an underscore: x_user is X-User's", function()
+    local b = t.get("/request-headers", { headers = { ["X_User"] = "admin", ["X-User"] = "bob" } }).body
+    assert.equal("bob", b.underscore)
+    assert.equal("bob", b.dashed)
+    b = t.get("/request-headers", { headers = { ["X_User"] = "admin" } }).body
+    assert.is_nil(b.underscore)
+    assert.is_nil(b.dashed)
+    for _, name in ipairs(b.names) do assert.is_nil(name:find("_", 1, true), name) end
+  end)
+
   it("decodes JSON bodies with req:json()", function()
     local res = t.post("/json", { body = { name = "x", list = { 1, 2 } } })
     assert.equal(200, res.status)

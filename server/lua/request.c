@@ -105,6 +105,11 @@ static void push_query(lua_State *L, tycho_slice_t q)
     }
 }
 
+/* req.headers: names in lower case, repeated fields joined. A lookup may
+ * spell '-' as '_' (headers_index), so a field whose own name has a '_' is
+ * left out, as nginx does by default: req.headers.x_user must be X-User's
+ * value, never a client's X_User that a proxy in front, which set or
+ * stripped X-User, let through. */
 static void push_headers(lua_State *L, const tycho_request_t *r)
 {
     lua_createtable(L, 0, (int)r->nheaders);
@@ -112,6 +117,7 @@ static void push_headers(lua_State *L, const tycho_request_t *r)
     char name[256];
     for (size_t i = 0; i < r->nheaders; i++) {
         const tycho_header_t *h = &r->headers[i];
+        if (memchr(h->name.p, '_', h->name.n)) continue;
         size_t n = h->name.n < sizeof name ? h->name.n : sizeof name;
         for (size_t k = 0; k < n; k++)
             name[k] = (char)tolower((unsigned char)h->name.p[k]);
