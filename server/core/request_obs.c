@@ -272,7 +272,11 @@ void tycho_obs_on_response(void *ud, const tycho_exchange_t *x, size_t bytes_in,
 
     tycho_req_trace_t *t = x->telemetry;
     const tycho_log_context_t *prev = tycho_log_get_context();
-    if (t) tycho_log_set_context(&t->logctx);
+    /* a request the engine rejected has no trace, but its id went out in
+     * X-Request-Id and on the "request rejected" line */
+    const tycho_log_context_t rejected = {r->request_id, NULL, NULL,
+                                          TYCHO_LOG_PLAIN(TYCHO_LOG_KEY_REQUEST_ID)};
+    tycho_log_set_context(t ? &t->logctx : &rejected);
     if (tycho_hub_access_log(o->hub))
         access_log(x, status, seconds, bytes_in, bytes_out, client_ip);
     tycho_log_set_context(prev);

@@ -288,7 +288,13 @@ fail:
 static void send_error(tycho_conn_t *c, int status, const char *reason)
 {
     tycho_exchange_t *x = &c->x;
-    memset(&x->req, 0, sizeof x->req);
+    /* Once the header section was read (a body too large or too slow), the
+     * request line and headers are the request's: the access line shows
+     * them, and an incoming X-Request-Id is kept, as for any request. */
+    if (c->parser.in_message && c->parser.headers_done)
+        x->req = c->parser.req;
+    else
+        memset(&x->req, 0, sizeof x->req);
     x->req.http_minor = 1;
     x->route = NULL;
     tycho_request_id_assign(&x->req, c->request_id);
