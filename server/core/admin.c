@@ -4,8 +4,10 @@
 #include "core/log.h"
 #include "core/thread_name.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_RELOAD_WAITERS 64
 
@@ -36,9 +38,58 @@ static void reply_json(tycho_exchange_t *x, int status, const char *body)
     tycho_exchange_finish(x);
 }
 
+static void reply_error(tycho_exchange_t *x, int status, const char *msg)
+{
+    tycho_response_set_error(&x->res, status, msg, x->req.request_id);
+    tycho_exchange_finish(x);
+}
+
 static int is(const tycho_slice_t *s, const char *lit)
 {
     return s->n == strlen(lit) && memcmp(s->p, lit, s->n) == 0;
+}
+
+/* Whether host (a Host value) is an IP literal (v4, or v6 in brackets) or
+ * localhost, with an optional port: a name a DNS-rebinding page cannot
+ * point at this port, since that needs a DNS name of its own. */
+static int local_host(const tycho_slice_t *host)
+{
+    const char *p = host->p, *end = p + host->n, *port;
+    char ip[INET6_ADDRSTRLEN];
+    unsigned char bin[16];
+    int ok;
+    if (p < end && *p == '[') {
+        const char *close = memchr(p, ']', host->n);
+        if (!close || (size_t)(close - p - 1) >= sizeof ip) return 0;
+        memcpy(ip, p + 1, (size_t)(close - p - 1));
+        ip[close - p - 1] = '\0';
+        ok = inet_pton(AF_INET6, ip, bin) == 1;
+        port = close + 1;
+    } else {
+        port = memchr(p, ':', host->n);
+        if (!port) port = end;
+        size_t n = (size_t)(port - p);
+        if (n >= sizeof ip) return 0;
+        memcpy(ip, p, n);
+        ip[n] = '\0';
+        ok = inet_pton(AF_INET, ip, bin) == 1 || strcasecmp(ip, "localhost") == 0;
+    }
+    if (!ok) return 0;
+    if (port == end) return 1;
+    if (*port++ != ':') return 0;
+    while (port < end && *port >= '0' && *port <= '9')
+        port++;
+    return port == end;
+}
+
+/* A browser sends Origin on a cross-origin POST, and Sec-Fetch-Site says
+ * where the request came from: neither may come from another site's page
+ * (a form posted to http://127.0.0.1:9090/-/reload needs no preflight). */
+static int cross_site(const tycho_request_t *req)
+{
+    if (tycho_request_header(req, "Origin")) return 1;
+    const tycho_slice_t *site = tycho_request_header(req, "Sec-Fetch-Site");
+    return site && !is(site, "same-origin") && !is(site, "none");
 }
 
 static void status_page(tycho_admin_t *a, tycho_exchange_t *x)
@@ -58,10 +109,8 @@ static void status_page(tycho_admin_t *a, tycho_exchange_t *x)
 static void metrics_page(tycho_admin_t *a, tycho_exchange_t *x)
 {
     static const char ctype[] = "text/plain; version=0.0.4; charset=utf-8";
-    if (a->hooks.metrics(a->hooks.ud, &x->res.body) != 0) {
-        tycho_response_set_error(&x->res, 500, "cannot render metrics", x->req.request_id);
-        return tycho_exchange_finish(x);
-    }
+    if (a->hooks.metrics(a->hooks.ud, &x->res.body) != 0)
+        return reply_error(x, 500, "cannot render metrics");
     x->res.status = 200;
     tycho_response_add_header(&x->res, "Content-Type", 12, ctype, sizeof ctype - 1, NULL);
     tycho_exchange_finish(x);
@@ -71,6 +120,11 @@ static void dispatch(void *ctx, tycho_exchange_t *x)
 {
     tycho_admin_t *a = ctx;
     const tycho_slice_t *m = &x->req.method, *p = &x->req.path;
+    const tycho_slice_t *host = tycho_request_header(&x->req, "Host");
+    if (host && !local_host(host))
+        return reply_error(x, 421,
+                           "the admin listener answers only a Host that is an IP "
+                           "address or localhost");
     int get = is(m, "GET") || is(m, "HEAD");
     if (is(p, "/-/healthy") && get) return reply_json(x, 200, "{\"status\":\"ok\"}");
     if (is(p, "/-/ready") && get)
@@ -80,6 +134,7 @@ static void dispatch(void *ctx, tycho_exchange_t *x)
     if (is(p, "/-/status") && get) return status_page(a, x);
     if (is(p, "/metrics") && get && a->hooks.metrics) return metrics_page(a, x);
     if (is(p, "/-/reload") && is(m, "POST")) {
+        if (cross_site(&x->req)) return reply_error(x, 403, "a reload from a web page is refused");
         if (a->nwaiters == MAX_RELOAD_WAITERS)
             return reply_json(x, 429, "{\"error\":\"too many reloads waiting\"}");
         a->waiters[a->nwaiters++] = x;
@@ -94,8 +149,7 @@ static void dispatch(void *ctx, tycho_exchange_t *x)
                                   is(p, "/-/reload") ? 4 : 9, NULL);
         return tycho_exchange_finish(x);
     }
-    tycho_response_set_error(&x->res, 404, "not found", x->req.request_id);
-    tycho_exchange_finish(x);
+    reply_error(x, 404, "not found");
 }
 
 static void cancel(void *ctx, tycho_exchange_t *x)

@@ -2,8 +2,11 @@
  * its own uv loop serving /metrics, /-/healthy, /-/ready, /-/status and
  * POST /-/reload, and hosting what on_start puts on the loop (span and log
  * draining, exporters).
- * Never the public port. Started and stopped by the main thread; reload
- * requests are forwarded to the main thread through request_reload. */
+ * Never the public port; answers only a Host that is an IP literal or
+ * localhost (421 otherwise: DNS rebinding), and refuses a reload a web page
+ * sent (Origin, Sec-Fetch-Site: 403). Started and stopped by the main
+ * thread; reload requests are forwarded to the main thread through
+ * request_reload. */
 #ifndef TYCHO_ADMIN_H
 #define TYCHO_ADMIN_H
 

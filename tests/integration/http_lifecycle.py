@@ -402,6 +402,36 @@ def test_pipelining_without_reading():
         check(srv.stop() == 0, "clean exit")
 
 
+def test_admin_refuses_web_pages(srv):
+    """DNS rebinding: a page whose name resolves to 127.0.0.1 sends its own
+    name as Host: only an IP literal or localhost is answered. A cross-site
+    form POST (Origin, Sec-Fetch-Site) cannot reload."""
+    port = srv.admin[1]
+    for host in ("evil.example:%d" % port, "evil.example", "127.0.0.1.nip.io:%d" % port,
+                 "localhost.evil.example", "127.0.0.1:80x", "[::1", ""):
+        for method, path in (("GET", "/metrics"), ("GET", "/-/status"), ("POST", "/-/reload"),
+                             ("GET", "/-/healthy")):
+            r = tycho.request(srv.admin, method, path, headers=[("Host", host)])
+            check(r.status == 421, "%s %s with Host %r: %r" % (method, path, host, r))
+    for host in ("127.0.0.1:%d" % port, "127.0.0.1", "localhost:%d" % port, "LocalHost",
+                 "[::1]:%d" % port, "[::ffff:10.0.0.1]", "10.1.2.3:9090"):
+        r = tycho.request(srv.admin, path="/metrics", headers=[("Host", host)])
+        check(r.status == 200, "/metrics with Host %r: %r" % (host, r))
+    # HTTP/1.0 without Host (no browser sends that)
+    c = tycho.Conn(srv.admin)
+    c.send(b"GET /-/healthy HTTP/1.0\r\n\r\n")
+    r = c.read_response()
+    c.close()
+    check(r is not None and r.status == 200, "HTTP/1.0 without Host: %r" % r)
+    for h in (("Origin", "http://evil.example"), ("Origin", "null"), ("Sec-Fetch-Site", "cross-site"),
+              ("Sec-Fetch-Site", "same-site")):
+        r = tycho.request(srv.admin, "POST", "/-/reload", headers=[h])
+        check(r.status == 403, "POST /-/reload with %s: %r" % (h, r))
+    for h in (("Sec-Fetch-Site", "none"), ("Sec-Fetch-Site", "same-origin")):
+        r = tycho.request(srv.admin, "POST", "/-/reload", headers=[h])
+        check(r.status in (200, 422), "POST /-/reload with %s: %r" % (h, r))
+
+
 def test_admin():
     with tycho.Server(workers=2) as srv:
         check(srv.admin != srv.public, "admin and public listeners differ")
@@ -422,6 +452,7 @@ def test_admin():
         check(r.status == 405 and r.header("Allow") == "GET, HEAD", "DELETE /-/ready: %r" % r)
         r = tycho.request(srv.admin, path="/nope")
         check(r.status == 404, "unknown admin path")
+        test_admin_refuses_web_pages(srv)
         # the public port does not serve the admin endpoints
         r = tycho.request(srv.public, path="/-/status")
         check(b"\"workers\"" not in r.body, "admin status served on the public port")

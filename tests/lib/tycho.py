@@ -282,16 +282,22 @@ class Conn:
             pass
 
 
+def authority(addr):
+    """host:port of an (ip, port) address, as a client puts it in Host."""
+    host, port = addr[0], addr[1]
+    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+
+
 def request(addr, method="GET", path="/", headers=(), body=b"", timeout=5.0):
-    """One request on a new connection (Host: t unless headers has one); returns
-    the Response."""
+    """One request on a new connection (Host: the address, as curl sends it,
+    unless headers has one); returns the Response."""
     c = Conn(addr, timeout)
     try:
         h = "".join("%s: %s\r\n" % kv for kv in headers)
         if body and not any(k.lower() == "content-length" for k, _ in headers):
             h += "Content-Length: %d\r\n" % len(body)
         if not any(k.lower() == "host" for k, _ in headers):
-            h = "Host: t\r\n" + h
+            h = "Host: %s\r\n" % authority(addr) + h
         c.send(("%s %s HTTP/1.1\r\n%s\r\n" % (method, path, h)).encode("latin-1") + body)
         r = c.read_response(head=(method == "HEAD"), timeout=timeout)
         check(r is not None, "connection closed without a response")
