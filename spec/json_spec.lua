@@ -72,6 +72,25 @@ describe("tycho.json", function()
     assert.error_matches(function() json.decode "" end, "invalid JSON")
   end)
 
+  it("blames a text that ends early on its end, and a bad byte on that byte", function()
+    local function message(text)
+      local ok, err = pcall(json.decode, text)
+      assert.is_false(ok, text)
+      return (err:gsub("^json%.decode: invalid JSON ", ""))
+    end
+    local END = "at line 1, column %d (byte %d): unexpected end of input"
+    for _, text in ipairs { '{"score":', '{"a":1', '{"score": ', '{"a":"abc', '{"a":"ab\\', '{"a":"\\u12',
+                            '[1,', '{', '{"a"', '{"a":tru', '[-', '[1.', '[1e', '[1e+', '[[[]]', "   " } do
+      assert.equal(END:format(#text + 1, #text + 1), message(text))
+    end
+    assert.equal("at line 2, column 5 (byte 11): unexpected end of input", message('{"a":\n [1,'))
+    local near = "at line 1, column %d (byte %d) near '%s'"
+    for text, at in pairs { ['[1,]'] = 4, ['{"a":1,}'] = 8, ['{"a" 1}'] = 6, ['{"a":"\\x"}'] = 8,
+                            ['[-x]'] = 3, ['[trux]'] = 5, ['{1:2}'] = 2, ['[1}'] = 3, ['{"a":1]'] = 7 } do
+      assert.equal(near:format(at, at, text:sub(at)), message(text))
+    end
+  end)
+
   it("refuses a \\u0000 escape instead of cutting the string short", function()
     assert.error_matches(function() json.decode '{"user":"admin\\u0000x"}' end,
       "unsupported \\u0000 %(NUL%) in a string at line 1, column 15")

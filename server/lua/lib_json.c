@@ -271,14 +271,182 @@ static int box_gc(lua_State *L)
     return 0;
 }
 
+/* --- where a text stops being JSON ---------------------------------------------
+ * cJSON's error pointer is where it gave up, not always where the text went
+ * wrong: a text that ends early is blamed on its last byte ('{"a":1' -> '1')
+ * and a bad or unterminated string on its first character. On a failed parse,
+ * first_bad_byte walks the text by the grammar of RFC 8259 (section 2-7) to
+ * find the first byte no JSON text can have there. */
+
+enum { SCAN_DEPTH = 1024 };   /* above cJSON's CJSON_NESTING_LIMIT (1000) */
+#define SCAN_END ((size_t)-1) /* the text is a complete JSON value */
+
+static int is_blank(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static int is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int is_hex(unsigned char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* The token scanners start at the token's first byte and return 0 with *i past
+ * the token, or -1 with *i at the first bad byte (n when the text ends in
+ * the middle of the token). */
+
+static int scan_string(const unsigned char *s, size_t n, size_t *i)
+{
+    size_t k = *i + 1;
+    for (;;) {
+        if (k >= n) break;
+        unsigned char c = s[k];
+        if (c == '"') {
+            *i = k + 1;
+            return 0;
+        }
+        if (c < 0x20) break;
+        if (c != '\\') {
+            k++;
+            continue;
+        }
+        if (++k >= n) break;
+        if (s[k] != 'u') {
+            if (!strchr("\"\\/bfnrt", s[k]) || s[k] == 0) break;
+            k++;
+            continue;
+        }
+        for (int h = 0; h < 4; h++)
+            if (++k >= n || !is_hex(s[k])) goto bad;
+        k++;
+    }
+bad:
+    *i = k < n ? k : n;
+    return -1;
+}
+
+static size_t skip_digits(const unsigned char *s, size_t n, size_t k)
+{
+    while (k < n && is_digit(s[k]))
+        k++;
+    return k;
+}
+
+/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int scan_number(const unsigned char *s, size_t n, size_t *i)
+{
+    size_t k = *i;
+    if (s[k] == '-') k++;
+    if (k < n && s[k] == '0')
+        k++;
+    else if (k < n && is_digit(s[k]))
+        k = skip_digits(s, n, k);
+    else
+        goto bad;
+    if (k < n && s[k] == '.') {
+        if (++k >= n || !is_digit(s[k])) goto bad;
+        k = skip_digits(s, n, k);
+    }
+    if (k < n && (s[k] == 'e' || s[k] == 'E')) {
+        if (++k < n && (s[k] == '+' || s[k] == '-')) k++;
+        if (k >= n || !is_digit(s[k])) goto bad;
+        k = skip_digits(s, n, k);
+    }
+    *i = k;
+    return 0;
+bad:
+    *i = k < n ? k : n;
+    return -1;
+}
+
+static int scan_literal(const unsigned char *s, size_t n, size_t *i, const char *lit)
+{
+    size_t k = *i;
+    for (; *lit; lit++, k++) {
+        if (k >= n || s[k] != (unsigned char)*lit) {
+            *i = k < n ? k : n;
+            return -1;
+        }
+    }
+    *i = k;
+    return 0;
+}
+
+static int scan_scalar(const unsigned char *s, size_t n, size_t *i)
+{
+    switch (s[*i]) {
+    case '"':
+        return scan_string(s, n, i);
+    case 't':
+        return scan_literal(s, n, i, "true");
+    case 'f':
+        return scan_literal(s, n, i, "false");
+    case 'n':
+        return scan_literal(s, n, i, "null");
+    default:
+        if (s[*i] == '-' || is_digit(s[*i])) return scan_number(s, n, i);
+        return -1; /* *i is the bad byte */
+    }
+}
+
+/* The offset of the first byte of text that cannot continue a JSON text; n
+ * when every byte can (the text ended too early); SCAN_END when the text is
+ * a complete JSON value (cJSON refused it for a limit of its own: nesting
+ * deeper than 1000, a lone UTF-16 surrogate in a \u escape). */
+static size_t first_bad_byte(const char *text, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    char open[SCAN_DEPTH]; /* the '{' and '[' around the current position */
+    size_t depth = 0, i = 0;
+    enum { VALUE, VALUE_OR_CLOSE, KEY, KEY_OR_CLOSE, COLON, AFTER_VALUE } want = VALUE;
+    for (;;) {
+        while (i < n && is_blank(s[i]))
+            i++;
+        if (i >= n) return want == AFTER_VALUE && depth == 0 ? SCAN_END : n;
+        unsigned char c = s[i];
+        char close = depth ? (open[depth - 1] == '{' ? '}' : ']') : 0;
+        if ((want == VALUE_OR_CLOSE || want == KEY_OR_CLOSE) && c == close) {
+            depth--, i++;
+            want = AFTER_VALUE;
+        } else if (want == VALUE || want == VALUE_OR_CLOSE) {
+            if (c == '{' || c == '[') {
+                if (depth == SCAN_DEPTH) return i;
+                open[depth++] = (char)c;
+                i++;
+                want = c == '{' ? KEY_OR_CLOSE : VALUE_OR_CLOSE;
+            } else {
+                if (scan_scalar(s, n, &i) != 0) return i;
+                want = AFTER_VALUE;
+            }
+        } else if (want == KEY || want == KEY_OR_CLOSE) {
+            if (c != '"' || scan_string(s, n, &i) != 0) return i;
+            want = COLON;
+        } else if (want == COLON) {
+            if (c != ':') return i;
+            i++;
+            want = VALUE;
+        } else { /* AFTER_VALUE */
+            if (depth && c == close) {
+                depth--;
+            } else if (c == ',' && depth) {
+                want = open[depth - 1] == '{' ? KEY : VALUE;
+            } else {
+                return i;
+            }
+            i++;
+        }
+    }
+}
+
 static void where(const char *s, size_t n, const char *at, char *err, size_t errlen,
                   const char *what)
 {
     size_t off = at && at >= s && at <= s + n ? (size_t)(at - s) : n;
-    size_t rest = off;
-    while (rest < n && (s[rest] == ' ' || s[rest] == '\t' || s[rest] == '\r' || s[rest] == '\n'))
-        rest++;
-    if (rest >= n) off = n; /* only blanks left: the text ended too early */
     size_t line = 1, col = 1;
     for (size_t i = 0; i < off; i++) {
         if (s[i] == '\n')
@@ -322,12 +490,12 @@ int tycho_json_decode(lua_State *L, const char *s, size_t n, char *err, size_t e
     cJSON *root = cJSON_ParseWithLengthOpts(s, n, &end, 0);
     if (!root) {
         lua_pop(L, 1);
-        where(s, n, end, err, errlen, "invalid JSON");
+        size_t bad = first_bad_byte(s, n);
+        where(s, n, bad == SCAN_END ? end : s + bad, err, errlen, "invalid JSON");
         return -1;
     }
     *box = root;
-    while (end && end < s + n &&
-           (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n' || *end == 0))
+    while (end && end < s + n && (is_blank((unsigned char)*end) || *end == 0))
         end++;
     if (end && end < s + n) {
         cJSON_Delete(root);
