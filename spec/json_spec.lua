@@ -95,6 +95,11 @@ describe("tycho.json", function()
     assert.error_matches(function() json.decode '{"user":"admin\\u0000x"}' end,
       "unsupported \\u0000 %(NUL%) in a string at line 1, column 15")
     assert.equal("a\\u0000b", json.decode '"a\\\\u0000b"') -- an escaped backslash, then text
+    -- cJSON reads a \u escape without 4 hex digits as \u0000: refused as well
+    assert.error_matches(function() json.decode '{"user":"admin\\uzzzzx"}' end,
+      "invalid \\u escape %(not 4 hex digits%) in a string at line 1, column 15")
+    assert.error_matches(function() json.decode '["\\u12x4"]' end, "invalid \\u escape")
+    assert.equal("\u{e9}", json.decode '"\\u00E9"')
   end)
 
   it("decodes scalars at the top level", function()

@@ -463,14 +463,24 @@ static void where(const char *s, size_t n, const char *at, char *err, size_t err
 }
 
 /* cJSON keeps strings NUL-terminated without a length, so a "\u0000" escape
- * would silently cut a string (or key) short: "a\u0000b" -> "a". Such a text
- * is refused instead. Runs on valid JSON only, where a backslash can only be
- * inside a string and "\\" is skipped as one escape. */
-static const char *nul_escape(const char *s, size_t n)
+ * would silently cut a string (or key) short: "a\u0000b" -> "a"; and it reads
+ * a \u escape whose four characters are not all hex digits as \u0000 too
+ * ("a\uzzzzb" -> "a"). Such a text is refused instead: returns the escape
+ * (and *why), or NULL. Runs on text cJSON accepted, where a backslash can
+ * only be inside a string and "\\" is skipped as one escape. */
+static const char *bad_escape(const char *s, size_t n, const char **why)
 {
     for (size_t i = 0; i + 5 < n; i++) {
         if (s[i] != '\\') continue;
-        if (s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0) return s + i;
+        const unsigned char *h = (const unsigned char *)s + i + 2;
+        if (s[i + 1] == 'u' && !(is_hex(h[0]) && is_hex(h[1]) && is_hex(h[2]) && is_hex(h[3]))) {
+            *why = "invalid \\u escape (not 4 hex digits) in a string";
+            return s + i;
+        }
+        if (s[i + 1] == 'u' && memcmp(h, "0000", 4) == 0) {
+            *why = "unsupported \\u0000 (NUL) in a string";
+            return s + i;
+        }
         i++;
     }
     return NULL;
@@ -504,12 +514,12 @@ int tycho_json_decode(lua_State *L, const char *s, size_t n, char *err, size_t e
         where(s, n, end, err, errlen, "trailing characters after the JSON value");
         return -1;
     }
-    const char *nul = nul_escape(s, n);
-    if (nul) {
+    const char *why, *escape = bad_escape(s, n, &why);
+    if (escape) {
         cJSON_Delete(root);
         *box = NULL;
         lua_pop(L, 1);
-        where(s, n, nul, err, errlen, "unsupported \\u0000 (NUL) in a string");
+        where(s, n, escape, err, errlen, why);
         return -1;
     }
     push_item(L, root, 0);

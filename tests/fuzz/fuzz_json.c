@@ -7,7 +7,8 @@
  *  - decode -> encode -> decode is stable: the second value equals the first
  *    (strings that were not valid UTF-8 come back with U+FFFD, so they only
  *    have to be strings), and encoding it again yields the same value again;
- *  - a "\u0000" escape is refused, never decoded into a truncated string;
+ *  - a "\u0000" escape (or one without 4 hex digits, which cJSON reads as
+ *    \u0000) is refused, never decoded into a truncated string;
  *  - a memory limit hit while decoding is a Lua error, never a crash or a
  *    leaked cJSON tree (a full GC runs after every input, and LeakSanitizer
  *    sees every Lua and cJSON allocation: both go through malloc).
@@ -21,6 +22,7 @@
 
 #include <lauxlib.h>
 #include <lualib.h>
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,12 +113,15 @@ static int valid_utf8(const unsigned char *s, size_t n)
     return 1;
 }
 
-/* A "\u0000" escape in a valid JSON text (outside strings a backslash cannot
+/* A "\u0000" escape, or a \u escape without 4 hex digits (cJSON reads it as
+ * \u0000), in a text cJSON accepted (outside strings a backslash cannot
  * appear, inside one "\\" is skipped). */
 static int has_nul_escape(const char *s, size_t n)
 {
     for (size_t i = 0; i + 5 < n; i++) {
         if (s[i] != '\\') continue;
+        for (size_t k = i + 2; s[i + 1] == 'u' && k < i + 6; k++)
+            if (!isxdigit((unsigned char)s[k])) return 1;
         if (s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0) return 1;
         i++;
     }
