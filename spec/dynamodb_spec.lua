@@ -176,10 +176,41 @@ describe("tycho.dynamodb", function()
     assert.is_true(pages >= 3)
   end)
 
-  it("refuses values DynamoDB cannot hold, before calling it", function()
-    assert.has_error(function() t:put { pk = "bad", sk = 1, v = 0 / 0 } end)
-    assert.has_error(function() t:put { pk = "bad", sk = 1, v = { 1, 2, x = 3 } } end)
-    assert.has_error(function() t:put { pk = "bad", sk = 1, v = function() end } end)
+  it("refuses values DynamoDB cannot hold, before calling it, with InvalidParameterValue", function()
+    local function refused(message, f, ...)
+      local err = catch(f, ...)
+      assert.is_true(aws.is_error(err, "InvalidParameterValue"), tostring(err))
+      assert.equal("dynamodb", err.service)
+      assert.equal(message, err.message)
+      return err
+    end
+    local err = refused("item.v: NaN and infinity cannot be stored", t.put, t, { pk = "bad", sk = 1, v = 0 / 0 })
+    assert.equal("PutItem", err.operation)
+    assert.equal("DynamoDB.PutItem failed: item.v: NaN and infinity cannot be stored", tostring(err))
+    refused("item.v.n[2]: NaN and infinity cannot be stored", t.put, t, { pk = "bad", sk = 1, v = { n = { 1, 1 / 0 } } })
+    refused("item.v: a table must be a list (keys 1..n) or a map (string keys)", t.put, t,
+      { pk = "bad", sk = 1, v = { 1, 2, x = 3 } })
+    refused("item.v: cannot store a function", t.put, t, { pk = "bad", sk = 1, v = function() end })
+    refused("item: a map key must be a string (got boolean)", t.put, t, { pk = "bad", sk = 1, [true] = 1 })
+    refused("value: NaN and infinity cannot be stored", ddb.to_attribute_value, ddb.set { 1, -1 / 0 })
+    local deep = { x = 1 }
+    for _ = 1, 32 do deep = { a = deep } end -- item.v at level 0, x at 33
+    local derr = refused("item.v" .. (".a"):rep(32) .. ".x: nested deeper than 32 levels", t.put, t,
+      { pk = "bad", sk = 1, v = deep })
+    assert.equal("PutItem", derr.operation)
+    deep.a = deep -- a cycle
+    refused("item.v" .. (".a"):rep(33) .. ": nested deeper than 32 levels", t.put, t, { pk = "bad", sk = 1, v = deep })
+    refused("values.x: NaN and infinity cannot be stored", t.update, t, { pk = "bad", sk = 1 }, "SET v = :x",
+      { values = { x = 0 / 0 } })
+    assert.equal("UpdateItem", refused("update: nothing to set, add, remove or delete", t.update, t,
+      { pk = "bad", sk = 1 }, {}).operation)
+    assert.equal("Query", refused("query needs key_condition (an expression) or key = { pk = value }",
+      t.query, t, {}).operation)
+    assert.is_nil(t:get { pk = "bad", sk = 1 }) -- nothing was stored
+    local ok_deep = { x = 1 }
+    for _ = 1, 31 do ok_deep = { a = ok_deep } end -- x at level 32: DynamoDB's limit
+    t:put { pk = "deep", sk = 1, v = ok_deep }
+    assert.same(ok_deep, t:get({ pk = "deep", sk = 1 }).v)
     assert.has_error(function() ddb.number("12abc") end)
     assert.has_error(function() ddb.set {} end)
     assert.has_error(function() ddb.set { "a", 1 } end)

@@ -194,6 +194,18 @@ describe("tycho.sqs", function()
     assert.is_true(aws.is_error(catch(q.send, q, ""), "InvalidParameterValue"))
     assert.is_true(aws.is_error(catch(q.receive, q, { max = 11 }), "InvalidParameterValue"))
     assert.is_true(aws.is_error(catch(q.receive, q, { wait = 21 }), "InvalidParameterValue"))
+    local err = catch(q.send, q, { n = 0 / 0 })
+    assert.is_true(aws.is_error(err, "InvalidParameterValue"))
+    assert.equal("SendMessage", err.operation)
+    assert.equal("the message body cannot be sent as JSON: cannot encode NaN or infinity", err.message)
+    err = catch(q.send, q, "x", { attributes = { n = 1 / 0 } })
+    assert.equal("message attribute n: NaN and infinity cannot be sent", err.message)
+    err = catch(q.send, q, "x", { attributes = { n = { type = "Number.big", value = -1 / 0 } } })
+    assert.equal("message attribute n: NaN and infinity cannot be sent", err.message)
+    local deep = {}
+    for _ = 1, 200 do deep = { deep } end
+    assert.matches("nested too deep", catch(q.send, q, deep).message)
+    assert.is_true(aws.is_error(catch(q.send_batch, q, { { n = 1 / 0 } }), "InvalidParameterValue"))
     assert.has_error(function() sqs.queue(nil) end)
   end)
 

@@ -13,7 +13,9 @@
 -- An N that a Lua number holds exactly comes back as a number, any other as
 -- ddb.number("…"). Calls yield and raise aws.Error (tycho.aws) on failure; a
 -- failed condition raises type "ConditionalCheckFailedException" with
--- err.condition_failed = true (and err.item with return_old_on_failure).
+-- err.condition_failed = true (and err.item with return_old_on_failure). A
+-- value that cannot be sent (NaN, a function, nesting past DynamoDB's 32
+-- levels...) raises type "InvalidParameterValue" before any call, naming it.
 local aws = require "tycho.aws"
 local json = require "tycho.json"
 
@@ -110,31 +112,40 @@ function ddb.is_set(v) return ddb.set_type(v) ~= nil end
 
 -- --- marshalling -----------------------------------------------------------------------
 
+-- An argument check failed before any call: the aws.Error of docs/routes.md
+-- ("Errors"). call() names the operation.
+local function invalid(fmt, ...)
+  error(aws.error { type = "InvalidParameterValue", service = "dynamodb", message = fmt:format(...) }, 0)
+end
+
+local MAX_DEPTH = 32 -- DynamoDB's nesting limit (top-level attributes are level 0)
+
+local function number_av(v, path)
+  if v ~= v or v == math.huge or v == -math.huge then
+    invalid("%s: NaN and infinity cannot be stored", path)
+  end
+  return number_string(v)
+end
+
 local to_av
 
-local function map_av(t, path)
+local function map_av(t, path, depth)
   local m = {}
   for k, v in pairs(t) do
-    if type(k) ~= "string" then
-      error(("tycho.dynamodb: %s: a map key must be a string (got %s)"):format(path, type(k)), 0)
-    end
-    m[k] = to_av(v, path .. "." .. k)
+    if type(k) ~= "string" then invalid("%s: a map key must be a string (got %s)", path, type(k)) end
+    m[k] = to_av(v, path .. "." .. k, depth)
   end
   return m
 end
 
-to_av = function(v, path)
+to_av = function(v, path, depth)
+  if depth > MAX_DEPTH then invalid("%s: nested deeper than %d levels", path, MAX_DEPTH) end
   local t = type(v)
   if t == "string" then return { S = v } end
   if t == "boolean" then return { BOOL = v } end
-  if t == "number" then
-    if v ~= v or v == math.huge or v == -math.huge then
-      error(("tycho.dynamodb: %s: NaN and infinity cannot be stored"):format(path), 0)
-    end
-    return { N = number_string(v) }
-  end
+  if t == "number" then return { N = number_av(v, path) } end
   if v == NULL then return { NULL = true } end
-  if t ~= "table" then error(("tycho.dynamodb: %s: cannot store a %s"):format(path, t), 0) end
+  if t ~= "table" then invalid("%s: cannot store a %s", path, t) end
   local mt = getmetatable(v)
   if mt == Number then return { N = v.value } end
   if mt == Binary then return { B = aws.b64encode(v.value) } end
@@ -143,7 +154,7 @@ to_av = function(v, path)
     local out = {}
     for i, e in ipairs(v) do
       out[i] = kind == "SS" and e or kind == "BS" and aws.b64encode(e.value)
-        or (type(e) == "number" and number_string(e) or e.value)
+        or (type(e) == "number" and number_av(e, path) or e.value)
     end
     return { [kind] = out }
   end
@@ -154,13 +165,13 @@ to_av = function(v, path)
   end
   if mt == ARRAY_MT or (count > 0 and not strings and count == n) then
     local l = {}
-    for i = 1, n do l[i] = to_av(v[i], path .. "[" .. i .. "]") end
+    for i = 1, n do l[i] = to_av(v[i], path .. "[" .. i .. "]", depth + 1) end
     return { L = json.array(l) }
   end
   if count > 0 and (not strings or n > 0) then
-    error(("tycho.dynamodb: %s: a table must be a list (keys 1..n) or a map (string keys)"):format(path), 0)
+    invalid("%s: a table must be a list (keys 1..n) or a map (string keys)", path)
   end
-  return { M = map_av(v, path) }
+  return { M = map_av(v, path, depth + 1) }
 end
 
 local from_av
@@ -199,16 +210,14 @@ end
 
 -- ddb.marshal(item) -> { name = AttributeValue }; ddb.unmarshal(avmap) -> item
 function ddb.marshal(item)
-  if type(item) ~= "table" or getmetatable(item) then
-    error("tycho.dynamodb: an item or key must be a table of attributes", 2)
-  end
-  return map_av(item, "item")
+  if type(item) ~= "table" or getmetatable(item) then invalid("an item or key must be a table of attributes") end
+  return map_av(item, "item", 0)
 end
 function ddb.unmarshal(m)
   if m == nil then return nil end
   return from_map(m)
 end
-ddb.to_attribute_value = function(v) return to_av(v, "value") end
+ddb.to_attribute_value = function(v) return to_av(v, "value", 0) end
 ddb.from_attribute_value = from_av
 
 -- --- requests ----------------------------------------------------------------------------
@@ -221,8 +230,15 @@ function ddb.table(name)
   return setmetatable({ name = name }, Table)
 end
 
--- Runs an operation; a failed condition gets condition_failed (and item).
-local function call(t, op, params)
+-- Runs an operation on the parameters build(...) returns. An argument error
+-- raised while building them gets the operation's name; a failed condition
+-- gets condition_failed (and item).
+local function call(t, op, build, ...)
+  local built, params = pcall(build, ...)
+  if not built then
+    if aws.is_error(params) then params.operation = op end
+    error(params, 0)
+  end
   local ok, res = pcall(aws.call, "dynamodb", "DynamoDB_20120810." .. op, params, { table = t.name })
   if ok then return res end
   if aws.is_error(res, "ConditionalCheckFailedException") then
@@ -240,7 +256,7 @@ local function add_expr_attrs(params, names, values, gen_names, gen_values)
   local n, v = {}, {}
   for k, x in pairs(names or {}) do n[prefixed(k, "#")] = x end
   for k, x in pairs(gen_names or {}) do n[k] = x end
-  for k, x in pairs(values or {}) do v[prefixed(k, ":")] = to_av(x, "values." .. k) end
+  for k, x in pairs(values or {}) do v[prefixed(k, ":")] = to_av(x, "values." .. k, 0) end
   for k, x in pairs(gen_values or {}) do v[k] = x end
   if next(n) then params.ExpressionAttributeNames = n end
   if next(v) then params.ExpressionAttributeValues = v end
@@ -277,33 +293,30 @@ end
 -- t:put(item [, { condition, names, values, return_values = "ALL_OLD", return_old_on_failure }])
 -- -> the old item with return_values = "ALL_OLD", else nil
 function Table:put(item, opts)
-  return ddb.unmarshal(call(self, "PutItem", write_params(self, "Item", item, opts)).Attributes)
+  return ddb.unmarshal(call(self, "PutItem", write_params, self, "Item", item, opts).Attributes)
 end
 
--- t:get(key [, { consistent, projection = "a, #b" | { "a", "b" }, names }]) -> item or nil
-function Table:get(key, opts)
+local function get_params(self, key, opts)
   opts = opts or {}
   local gen = {}
   local p = { TableName = self.name, Key = ddb.marshal(key), ConsistentRead = opts.consistent,
     ProjectionExpression = projection(opts.projection, gen) }
   add_expr_attrs(p, opts.names, nil, gen)
-  return ddb.unmarshal(call(self, "GetItem", p).Item)
+  return p
+end
+
+-- t:get(key [, { consistent, projection = "a, #b" | { "a", "b" }, names }]) -> item or nil
+function Table:get(key, opts)
+  return ddb.unmarshal(call(self, "GetItem", get_params, self, key, opts).Item)
 end
 
 -- t:delete(key [, { condition, names, values, return_values = "ALL_OLD", return_old_on_failure }])
 function Table:delete(key, opts)
-  return ddb.unmarshal(call(self, "DeleteItem", write_params(self, "Key", key, opts)).Attributes)
+  return ddb.unmarshal(call(self, "DeleteItem", write_params, self, "Key", key, opts).Attributes)
 end
 
--- t:update(key, spec [, opts])
---   spec: "SET #n = :v ..." (a raw UpdateExpression; names/values in opts), or
---         { set = { attr = value }, add = { attr = number_or_set },
---           remove = { "attr", ... }, delete = { attr = set } } — attribute
---         names are used literally (placeholders are generated).
---   opts (or the same fields in a spec table): condition, names, values,
---         return_values ("ALL_NEW", "UPDATED_NEW", "ALL_OLD", "UPDATED_OLD"), return_old_on_failure
--- -> the attributes asked for with return_values, else nil
-function Table:update(key, spec, opts)
+-- The UpdateItem parameters of t:update (below).
+local function update_params(self, key, spec, opts)
   opts = opts or {}
   local expr
   local gen_names, gen_values = {}, {}
@@ -314,7 +327,7 @@ function Table:update(key, spec, opts)
     local function ph(name, value)
       i = i + 1
       gen_names["#u" .. i] = name
-      if value ~= nil then gen_values[":u" .. i] = to_av(value, name) end
+      if value ~= nil then gen_values[":u" .. i] = to_av(value, name, 0) end
       return "#u" .. i, ":u" .. i
     end
     local clauses = {}
@@ -339,19 +352,31 @@ function Table:update(key, spec, opts)
       del[#del + 1] = n .. " " .. v
     end
     if #del > 0 then clauses[#clauses + 1] = "DELETE " .. table.concat(del, ", ") end
-    if #clauses == 0 then error("tycho.dynamodb: update: nothing to set, add, remove or delete", 2) end
+    if #clauses == 0 then invalid("update: nothing to set, add, remove or delete") end
     expr = table.concat(clauses, " ")
     for _, f in ipairs { "condition", "names", "values", "return_values", "return_old_on_failure" } do
       if opts[f] == nil then opts[f] = spec[f] end
     end
   else
-    error("tycho.dynamodb: update(key, spec): spec must be an update expression or a table", 2)
+    invalid("update(key, spec): spec must be an update expression or a table")
   end
   local p = { TableName = self.name, Key = ddb.marshal(key), UpdateExpression = expr,
     ConditionExpression = opts.condition, ReturnValues = opts.return_values,
     ReturnValuesOnConditionCheckFailure = opts.return_old_on_failure and "ALL_OLD" or nil }
   add_expr_attrs(p, opts.names, opts.values, gen_names, gen_values)
-  return ddb.unmarshal(call(self, "UpdateItem", p).Attributes)
+  return p
+end
+
+-- t:update(key, spec [, opts])
+--   spec: "SET #n = :v ..." (a raw UpdateExpression; names/values in opts), or
+--         { set = { attr = value }, add = { attr = number_or_set },
+--           remove = { "attr", ... }, delete = { attr = set } } — attribute
+--         names are used literally (placeholders are generated).
+--   opts (or the same fields in a spec table): condition, names, values,
+--         return_values ("ALL_NEW", "UPDATED_NEW", "ALL_OLD", "UPDATED_OLD"), return_old_on_failure
+-- -> the attributes asked for with return_values, else nil
+function Table:update(key, spec, opts)
+  return ddb.unmarshal(call(self, "UpdateItem", update_params, self, key, spec, opts).Attributes)
 end
 
 local function page_of(res)
@@ -373,13 +398,13 @@ local function search_params(t, q, op)
       local parts = {}
       for i, k in ipairs(sorted_keys(q.key)) do
         gen_names["#k" .. i] = k
-        gen_values[":k" .. i] = to_av(q.key[k], "key." .. k)
+        gen_values[":k" .. i] = to_av(q.key[k], "key." .. k, 0)
         parts[#parts + 1] = "#k" .. i .. " = :k" .. i
       end
       kc = table.concat(parts, " AND ")
     end
     if type(kc) ~= "string" or kc == "" then
-      error("tycho.dynamodb: query needs key_condition (an expression) or key = { pk = value }", 3)
+      invalid("query needs key_condition (an expression) or key = { pk = value }")
     end
     p.KeyConditionExpression = kc
     if q.forward ~= nil then p.ScanIndexForward = q.forward and true or false end
@@ -393,12 +418,12 @@ end
 --          projection, consistent, select }
 -- -> one page: { items, count, scanned_count, last_key (nil on the last page) }
 function Table:query(q)
-  return page_of(call(self, "Query", search_params(self, q or {}, "Query")))
+  return page_of(call(self, "Query", search_params, self, q or {}, "Query"))
 end
 
 -- t:scan{ filter, values, names, index, limit, start_key, projection, consistent } -> one page
 function Table:scan(q)
-  return page_of(call(self, "Scan", search_params(self, q or {}, "Scan")))
+  return page_of(call(self, "Scan", search_params, self, q or {}, "Scan"))
 end
 
 local function pages(t, q, fn)

@@ -83,6 +83,13 @@ end
 
 local number_string = aws.number_string
 
+local function attribute_number(name, v, op)
+  if v ~= v or v == math.huge or v == -math.huge then
+    fail(nil, op, "InvalidParameterValue", ("message attribute %s: NaN and infinity cannot be sent"):format(name))
+  end
+  return number_string(v)
+end
+
 -- Lua attributes -> the wire form. A value is a string (String), a number
 -- (Number), or { type = "Binary"|"String"|"Number"[.custom], value = ... }.
 local function encode_attributes(attrs, op)
@@ -94,12 +101,12 @@ local function encode_attributes(attrs, op)
     if t == "string" then
       out[name] = { DataType = "String", StringValue = v }
     elseif t == "number" then
-      out[name] = { DataType = "Number", StringValue = number_string(v) }
+      out[name] = { DataType = "Number", StringValue = attribute_number(name, v, op) }
     elseif t == "table" and type(v.type) == "string" and v.value ~= nil then
       if v.type:match("^Binary") then
         out[name] = { DataType = v.type, BinaryValue = aws.b64encode(tostring(v.value)) }
       else
-        local s = type(v.value) == "number" and number_string(v.value) or tostring(v.value)
+        local s = type(v.value) == "number" and attribute_number(name, v.value, op) or tostring(v.value)
         out[name] = { DataType = v.type, StringValue = s }
       end
     else
@@ -153,7 +160,14 @@ end
 sqs.md5_of_attributes = md5_of_attributes
 
 local function body_string(body, op)
-  if type(body) == "table" then body = json.encode(body) end
+  if type(body) == "table" then
+    local ok, text = pcall(json.encode, body)
+    if not ok then
+      fail(nil, op, "InvalidParameterValue",
+        "the message body cannot be sent as JSON: " .. tostring(text):gsub("^json%.encode: ", ""))
+    end
+    body = text
+  end
   if type(body) ~= "string" or body == "" then
     fail(nil, op, "InvalidParameterValue", "the message body must be a non-empty string or a table")
   end
