@@ -88,8 +88,43 @@ describe("POST /save-data and GET /get-data/:id", function()
     local nested = function(n) return ('{"a":'):rep(n) .. "1" .. ("}"):rep(n) end
     local res = t.post("/save-data", { body = nested(17) })
     assert.equal(400, res.status)
-    assert.matches("nested deeper than 16 levels", res.body.error)
+    assert.equal(("a"):rep(16, ".") .. ": nested deeper than 16 levels", res.body.error)
     assert.equal(201, t.post("/save-data", { body = nested(16) }).status)
+  end)
+
+  it("answers 400 naming the field to a number too large for a double, storing nothing", function()
+    local before = app.count("dynamodb_operations_total", { operation = "PutItem", status = "success" })
+    local validation = app.count("errors_total", { error_type = "validation" })
+    for body, message in pairs {
+      ['{"n": 1e400}'] = "n: the number is too large",
+      ['{"n": -1e400}'] = "n: the number is too large",
+      ['{"a": {"b": [1, 2, {"c": 1e999}]}}'] = "a.b[2].c: the number is too large",
+    } do
+      local res = t.post("/save-data", { body = body, request_id = "rid-big" })
+      assert.equal(400, res.status, body)
+      assert.same({ error = message, request_id = "rid-big" }, res.body)
+    end
+    assert.equal(before, app.count("dynamodb_operations_total", { operation = "PutItem", status = "success" }))
+    assert.equal(validation + 3, app.count("errors_total", { error_type = "validation" }))
+  end)
+
+  it("stores integers past 2^53 as the nearest double, as the README says", function()
+    local res = t.post("/save-data", { body = '{"m": 9007199254740993, "s": "\\u00e9\\ud83d\\ude00"}' })
+    assert.equal(201, res.status)
+    local item = t.get("/get-data/" .. res.body.id).body.data
+    assert.same({ m = 2 ^ 53, s = "\u{e9}\u{1f600}" }, item.data)
+  end)
+
+  it("answers 400 to a value tycho.dynamodb refuses before calling DynamoDB", function()
+    local aws = require "tycho.aws"
+    local store = require "_app.store"
+    local ok, err = store.save { user_id = "u", data = { n = 0 / 0 } }
+    assert.is_false(ok)
+    assert.is_true(aws.is_error(err, "InvalidParameterValue"))
+    local status, body = store.failure(err, "DynamoDB PutItem")
+    assert.equal(400, status)
+    assert.same({ error = "DynamoDB PutItem: the data was refused", type = "InvalidParameterValue",
+                  message = "item.data.n: NaN and infinity cannot be stored" }, body)
   end)
 
   it("answers 400 with DynamoDB's reason when it refuses the data", function()

@@ -14,7 +14,36 @@ local function reject(status, message)
   tycho.error(status, message)
 end
 
--- The body as a JSON object, or nil when the request has no body.
+local MAX_DEPTH = 16 -- DynamoDB stores at most 32 levels; real data needs far fewer
+
+-- The field at key k of the value at path, as a client writes it: a.b[0].
+local function field(path, k, is_array)
+  if is_array then return ("%s[%d]"):format(path, k - 1) end
+  return path == "" and k or path .. "." .. k
+end
+
+-- Why v (at path, levels deep) cannot be stored or sent, or nil. JSON
+-- itself has no NaN or infinity, but a number past the double range
+-- (1e400) decodes as infinity, which neither JSON nor DynamoDB can hold.
+local function problem(v, path, levels)
+  if type(v) == "number" and (v == math.huge or v == -math.huge or v ~= v) then
+    return path .. ": the number is too large"
+  end
+  if type(v) ~= "table" then return nil end
+  if levels >= MAX_DEPTH then
+    return ("%s: nested deeper than %d levels"):format(path == "" and "the body" or path, MAX_DEPTH)
+  end
+  local is_array = json.is_array(v)
+  for k, x in pairs(v) do
+    local why = problem(x, field(path, k, is_array), levels + 1)
+    if why then return why end
+  end
+  return nil
+end
+
+-- The body as a JSON object, or nil when the request has no body. The
+-- object is one the app can store and send: finite numbers, at most 16
+-- levels deep.
 function input.json_object(req)
   if req.body == "" then return nil end
   if #req.body > config.max_payload then
@@ -26,16 +55,9 @@ function input.json_object(req)
     error(value, 0)
   end
   if type(value) ~= "table" or json.is_array(value) then reject(400, "the body must be a JSON object") end
+  local why = problem(value, "", 0)
+  if why then reject(400, why) end
   return value
-end
-
-local MAX_DEPTH = 16 -- DynamoDB stores at most 32 levels; real data needs far fewer
-
-local function depth(v)
-  if type(v) ~= "table" then return 0 end
-  local d = 0
-  for _, x in pairs(v) do d = math.max(d, depth(x)) end
-  return d + 1
 end
 
 -- The fields of a new item: from the body (stored as `data`; its `user_id`,
@@ -46,7 +68,6 @@ function input.item_fields(req)
     return { user_id = "user_" .. math.random(1, 1000),
              data = { action = "sample", value = math.random(1, 100), source = "tycho-sample-app" } }
   end
-  if depth(body) > MAX_DEPTH then reject(400, ("the body is nested deeper than %d levels"):format(MAX_DEPTH)) end
   local user_id = body.user_id
   if user_id ~= nil and (type(user_id) ~= "string" or user_id == "" or #user_id > 128) then
     reject(400, "user_id must be a string of 1 to 128 bytes")

@@ -35,12 +35,15 @@ local function failure(description)
   return json_reply(description, ERROR)
 end
 
+-- What makes a body a 400 (routes/_app/input.lua), whatever the route.
+local BAD_BODY = "a body that is not a JSON object, or has a number too large for a double (1e400) "
+  .. "or nesting deeper than 16 levels (the message names the field)"
+
 -- The answers of a route that reads a JSON body and calls the backend.
 local function with_failures(responses, opts)
   opts = opts or {}
   if opts.body then
-    responses["400"] = failure(opts.validation
-      or "a body that is not a JSON object, or the backend refused the data")
+    responses["400"] = failure(BAD_BODY .. "; " .. (opts.validation or "the backend refused the data"))
     responses["413"] = failure(("a body larger than %d bytes (MAX_PAYLOAD_BYTES)")
       :format(config.max_payload))
   elseif opts.validation then
@@ -151,8 +154,7 @@ local function document()
           message = text("\"Message sent\""), message_id = text("the app's id of the message"),
           sqs_message_id = text("SQS's id of the message"), timestamp = TIME,
         }, { "message", "message_id", "sqs_message_id" })) },
-          { body = true, validation = "a body that is not a JSON object, attributes that break the "
-            .. "rules above, or SQS refused the message" }),
+          { body = true, validation = "attributes that break the rules above, or SQS refused the message" }),
       } },
       ["/receive-messages"] = { get = {
         summary = "Receives (and deletes) messages from the SQS queue",

@@ -54,15 +54,21 @@ function store.send(body, message_type, attributes)
   return true, id
 end
 
+-- The AWS error types that say the data was refused: DynamoDB's (a number
+-- out of its range...), SQS's (characters it does not carry, a message too
+-- large...) and tycho's own checks before a call (InvalidParameterValue).
+local REFUSED = { ValidationException = true, InvalidMessageContents = true, InvalidParameterValue = true }
+
 -- The answer for a failed backend call: 502 with the AWS error type (the
 -- backend failed us, not the client) — 503 when the backend answered 503,
 -- unavailable for now (the local backend does when its disk is full: the
--- message says "storage full") — or 400 when DynamoDB refused the client's
--- data (a number out of its range...). Anything that is not an AWS error is
--- a bug in the app: raise it again (500, and a traceback in the log).
+-- message says "storage full") — or 400 when the client's data was refused
+-- (the data the app stores and sends is the client's). Anything that is not
+-- an AWS error is a bug in the app: raise it again (500, and a traceback in
+-- the log).
 function store.failure(err, what)
   if not aws.is_error(err) then error(err, 0) end
-  if err.type == "ValidationException" then
+  if REFUSED[err.type] then
     return 400, { error = what .. ": the data was refused", type = err.type, message = err.message }
   end
   if err.status == 503 then
