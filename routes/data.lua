@@ -2,6 +2,7 @@
 -- (DYNAMODB_APP_TABLE; locally `tycho-app-data`), partition key `id`, sort
 -- key `timestamp`. An item expires a day after it was saved (TTL).
 local log = require "tycho.log"
+local tycho = require "tycho"
 
 local input = require "_app.input"
 local metrics = require "_app.metrics"
@@ -14,7 +15,7 @@ return {
       local fields = input.item_fields(req)
       metrics.user_actions:inc { action = "save_data" }
       local ok, item = store.save(fields)
-      if not ok then return store.failure(item, "DynamoDB PutItem") end
+      if not ok then return store.failure(req, item, "DynamoDB PutItem") end
       log.info("data saved", { id = item.id, user_id = item.user_id })
       return 201, { message = "Data saved", id = item.id, timestamp = item.timestamp }
   end },
@@ -22,11 +23,11 @@ return {
   -- the newest item saved under :id
   { "GET", "/get-data/:id", function(req)
       local id = req.params.id
-      if #id > 2048 then return 404, { error = "not found" } end -- longer than any DynamoDB key
+      if #id > 2048 then tycho.error(404, "not found") end -- longer than any DynamoDB key
       metrics.user_actions:inc { action = "get_data" }
       local ok, item = store.latest(id)
-      if not ok then return store.failure(item, "DynamoDB Query") end
-      if not item then return 404, { error = "not found" } end
+      if not ok then return store.failure(req, item, "DynamoDB Query") end
+      if not item then tycho.error(404, "not found") end
       return { data = item }
   end },
 }

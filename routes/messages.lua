@@ -51,7 +51,7 @@ return {
       if body and body.content ~= nil then message.content = body.content end
       local message_type = body and "custom" or "test"
       local ok, sqs_id = store.send(message, message_type, attributes)
-      if not ok then return store.failure(sqs_id, "SQS SendMessage") end
+      if not ok then return store.failure(req, sqs_id, "SQS SendMessage") end
       log.info("message sent", { message_id = message.id, sqs_message_id = sqs_id,
                                  message_type = message_type })
       return 202, { message = "Message sent", message_id = message.id, sqs_message_id = sqs_id,
@@ -65,7 +65,7 @@ return {
       metrics.user_actions:inc { action = "receive_messages" }
       local ok, received = metrics.aws("sqs", "ReceiveMessage", store.queue.receive, store.queue,
         { max = max, wait = wait })
-      if not ok then return store.failure(received, "SQS ReceiveMessage") end
+      if not ok then return store.failure(req, received, "SQS ReceiveMessage") end
 
       local messages = json.array()
       for _, m in ipairs(received) do
@@ -83,7 +83,7 @@ return {
       if #received > 0 then
         local deleted, res = metrics.aws("sqs", "DeleteMessageBatch", store.queue.delete_batch,
           store.queue, received)
-        if not deleted then return store.failure(res, "SQS DeleteMessageBatch") end
+        if not deleted then return store.failure(req, res, "SQS DeleteMessageBatch") end
         for _, f in ipairs(res.failed) do
           log.warn("message not deleted (it will be delivered again)",
             { message_id = received[f.index].id, error = f.code })

@@ -31,13 +31,13 @@ local function workflow(req)
   local steps = json.array()
 
   local ok, item = step("save_data", nil, store.save, fields)
-  if not ok then return store.failure(item, "DynamoDB PutItem") end
+  if not ok then return store.failure(req, item, "DynamoDB PutItem") end
   steps[#steps + 1] = "save_data"
 
   local message = { data_id = item.id, data_timestamp = item.timestamp, timestamp = clock.iso() }
   local sent, sqs_id = step("send_message", { ["app.data_id"] = item.id }, store.send, message, "workflow")
   if not sent then
-    local status, body = store.failure(sqs_id, "SQS SendMessage")
+    local status, body = store.failure(req, sqs_id, "SQS SendMessage")
     body.data_id, body.steps_completed = item.id, steps
     return status, body
   end

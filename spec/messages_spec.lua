@@ -87,7 +87,7 @@ describe("POST /send-message", function()
     local err = aws.error { type = "InvalidMessageContents", status = 400, service = "sqs",
       operation = "SendMessage", message = "InvalidMessageContents: Invalid binary character '#xFFFE' "
         .. "was found in the message body (HTTP 400)" }
-    local status, body = store.failure(err, "SQS SendMessage")
+    local status, body = store.failure({ id = "rid-fffe" }, err, "SQS SendMessage")
     assert.equal(400, status)
     assert.equal("SQS SendMessage: the data was refused", body.error)
     assert.equal("InvalidMessageContents", body.type)
@@ -103,9 +103,10 @@ describe("POST /send-message", function()
   it("answers 502 with the AWS error type when the queue does not exist", function()
     app.configure { SQS_MESSAGE_QUEUE_URL = "app-spec-no-such-queue!" }
     local before = app.count("errors_total", { error_type = "sqs_error" })
-    local res = t.post("/send-message")
+    local res = t.post("/send-message", { request_id = "rid-502" })
     assert.equal(502, res.status)
     assert.equal("SQS SendMessage failed", res.body.error)
+    assert.equal("rid-502", res.body.request_id)
     assert.equal("QueueDoesNotExist", res.body.type)
     assert.is_string(res.body.message)
     assert.equal(before + 1, app.count("errors_total", { error_type = "sqs_error" }))

@@ -131,9 +131,10 @@ describe("/workflow", function()
 
   it("answers 502 naming the completed steps when the message cannot be sent", function()
     app.configure { SQS_MESSAGE_QUEUE_URL = "app-spec-no-such-queue!" }
-    local res = t.get("/workflow")
+    local res = t.get("/workflow", { request_id = "rid-wf" })
     assert.equal(502, res.status)
     assert.equal("QueueDoesNotExist", res.body.type)
+    assert.equal("rid-wf", res.body.request_id)
     assert.same({ "save_data" }, res.body.steps_completed)
     local s = app.spans()
     assert.equal("ERROR", s["workflow.send_message"].status)

@@ -59,22 +59,23 @@ end
 -- large...) and tycho's own checks before a call (InvalidParameterValue).
 local REFUSED = { ValidationException = true, InvalidMessageContents = true, InvalidParameterValue = true }
 
--- The answer for a failed backend call: 502 with the AWS error type (the
+-- The answer to request req when a backend call failed: 502 with the AWS
+-- error type (the
 -- backend failed us, not the client) — 503 when the backend answered 503,
 -- unavailable for now (the local backend does when its disk is full: the
 -- message says "storage full") — or 400 when the client's data was refused
--- (the data the app stores and sends is the client's). Anything that is not
--- an AWS error is a bug in the app: raise it again (500, and a traceback in
--- the log).
-function store.failure(err, what)
+-- (the data the app stores and sends is the client's). The body carries the
+-- request id, as the router's errors do. Anything that is not an AWS error
+-- is a bug in the app: raise it again (500, and a traceback in the log).
+function store.failure(req, err, what)
   if not aws.is_error(err) then error(err, 0) end
+  local status, summary = 502, what .. " failed"
   if REFUSED[err.type] then
-    return 400, { error = what .. ": the data was refused", type = err.type, message = err.message }
+    status, summary = 400, what .. ": the data was refused"
+  elseif err.status == 503 then
+    status, summary = 503, what .. " failed: service unavailable"
   end
-  if err.status == 503 then
-    return 503, { error = what .. " failed: service unavailable", type = err.type, message = err.message }
-  end
-  return 502, { error = what .. " failed", type = err.type, message = err.message }
+  return status, { error = summary, type = err.type, message = err.message, request_id = req.id }
 end
 
 return store
