@@ -37,8 +37,9 @@ local function deep_checks()
     local name, service, operation, run = c[1], c[2], c[3], c[4]
     local t0 = time.monotonic()
     local ok, res = metrics.aws(service, operation, run)
-    local out = ok and res or { error = aws.is_error(res) and res.type or tostring(res),
-                                message = aws.is_error(res) and res.message or nil }
+    if not ok and not aws.is_error(res) then error(res, 0) end -- a bug: 500, traceback logged
+    local out = ok and res
+      or { error = res.type, message = store.public_message(res, "health check " .. name) }
     out.status = ok and "ok" or "error"
     out.duration_seconds = clock.since(t0)
     checks[name] = out

@@ -3,6 +3,7 @@
 -- Each call is timed and counted in the business metrics and returns
 -- ok, result — or false, an aws.Error (see store.failure).
 local aws = require "tycho.aws"
+local log = require "tycho.log"
 local ddb = require "tycho.dynamodb"
 local sqs = require "tycho.sqs"
 local time = require "tycho.time"
@@ -59,14 +60,28 @@ end
 -- large...) and tycho's own checks before a call (InvalidParameterValue).
 local REFUSED = { ValidationException = true, InvalidMessageContents = true, InvalidParameterValue = true }
 
+-- Error types that are about this server (its AWS credentials, its
+-- configuration), not about the request: their messages name internal
+-- endpoints and settings, so they go to the log, not to the client.
+local INTERNAL = { CredentialsError = true, ConfigurationError = true }
+
+-- What a client may read of err's message: nil for an internal error,
+-- whose message is logged instead (with the request's ids) as what failed.
+function store.public_message(err, what)
+  if not INTERNAL[err.type] then return err.message end
+  log.error(what .. " failed", { type = err.type, error = err.message })
+  return nil
+end
+
 -- The answer to request req when a backend call failed: 502 with the AWS
--- error type (the
--- backend failed us, not the client) — 503 when the backend answered 503,
--- unavailable for now (the local backend does when its disk is full: the
--- message says "storage full") — or 400 when the client's data was refused
--- (the data the app stores and sends is the client's). The body carries the
--- request id, as the router's errors do. Anything that is not an AWS error
--- is a bug in the app: raise it again (500, and a traceback in the log).
+-- error type (the backend failed us, not the client) — 503 when the backend
+-- answered 503, unavailable for now (the local backend does when its disk is
+-- full: the message says "storage full") — or 400 when the client's data was
+-- refused (the data the app stores and sends is the client's). The body
+-- carries the request id, as the router's errors do, and the error's message
+-- unless it is about the server itself (store.public_message). Anything that
+-- is not an AWS error is a bug in the app: raise it again (500, and a
+-- traceback in the log).
 function store.failure(req, err, what)
   if not aws.is_error(err) then error(err, 0) end
   local status, summary = 502, what .. " failed"
@@ -75,7 +90,8 @@ function store.failure(req, err, what)
   elseif err.status == 503 then
     status, summary = 503, what .. " failed: service unavailable"
   end
-  return status, { error = summary, type = err.type, message = err.message, request_id = req.id }
+  return status, { error = summary, type = err.type, message = store.public_message(err, what),
+                   request_id = req.id }
 end
 
 return store
