@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* pthread_getname_np */
 #include "lua/watchdog.h"
 
 #include <errno.h>
@@ -9,13 +10,20 @@
 #include <time.h>
 #include <uv.h>
 
+#include "core/log.h"
 #include "core/thread_name.h"
+
+/* How long past its deadline a signalled run may go on before it counts as
+ * stuck in code the hook cannot reach (the hook itself acts within
+ * microseconds of the signal). */
+#define STUCK_AFTER_NS (2 * 1000000000ull)
 
 struct tycho_watchdog_slot {
     pthread_t thread;
     lua_State *volatile co;
     uint64_t deadline; /* accessed with __atomic */
     uint64_t fired_for;
+    uint64_t reported_for; /* the deadline whose stuck run was logged */
     volatile sig_atomic_t hooked;
     volatile sig_atomic_t fired;
     tycho_watchdog_slot_t *next;
@@ -67,6 +75,17 @@ static void on_signal(int sig)
     errno = saved;
 }
 
+/* The worker cannot say it is stuck: the watchdog says it once per run,
+ * naming the thread, so an operator sees why that worker stopped answering. */
+static void report_stuck(tycho_watchdog_slot_t *s, uint64_t late_ns)
+{
+    char name[16] = "?";
+    pthread_getname_np(s->thread, name, sizeof name);
+    tycho_log_error("Lua code runs past its deadline and cannot be interrupted: a loop compiled "
+                    "by the JIT blocks this worker (docs/routes.md, Limits)",
+                    LF_STR("thread", name), LF_DBL("late_seconds", (double)late_ns / 1e9));
+}
+
 static void *run(void *arg)
 {
     (void)arg;
@@ -84,6 +103,9 @@ static void *run(void *arg)
             if (d && now > d && s->fired_for != d) {
                 s->fired_for = d;
                 pthread_kill(s->thread, watchdog_signal());
+            } else if (d && s->fired_for == d && s->reported_for != d && now > d + STUCK_AFTER_NS) {
+                s->reported_for = d;
+                report_stuck(s, now - d);
             }
         }
     }

@@ -12,7 +12,8 @@
  * sunk allocations, pcall, tostring, string.format...); a loop that calls a
  * function the JIT cannot compile (os.clock, io.*) runs interpreted and is.
  * docs/routes.md "Limits" lists the cases; jit.off() makes a handler always
- * interruptible.
+ * interruptible. A run still going 2 s after its signal is logged once, by
+ * the watchdog thread, naming the worker's thread.
  *
  * Threading: register/unregister/enter/leave on the worker thread that owns
  * the slot. */

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""A handler stuck in a loop the JIT compiled (docs/routes.md, Limits: the
+watchdog's hook cannot reach it) is reported: the worker cannot log, so the
+watchdog thread writes one error line naming the worker's thread, a couple
+of seconds past the deadline — once, not once per poll. The other worker
+keeps serving."""
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import tycho  # noqa: E402
+from tycho import check  # noqa: E402
+
+ROUTES = '''return {
+  { "GET", "/spin", function()
+      while true do local t = {} end -- the JIT sinks the allocation: no hook runs
+  end },
+  { "GET", "/ok", function() return 200, { ok = true } end },
+}
+'''
+
+
+def main():
+    d = tempfile.mkdtemp(prefix="tycho-stuck-")
+    try:
+        with open(os.path.join(d, "spin.lua"), "w") as f:
+            f.write(ROUTES)
+        srv = tycho.Server(workers=2, routes=d, args=("--handler-timeout", "300ms"))
+        try:
+            s = socket.create_connection(srv.public)
+            s.sendall(b"GET /spin HTTP/1.1\r\nHost: t\r\n\r\n")  # never answered
+            t0 = time.time()
+            stuck = srv.wait_log(lambda r: "cannot be interrupted" in r.get("msg", ""), 15 * tycho.SLOW)
+            check(stuck is not None, "no line about the stuck worker: %r" % srv.lines[-5:])
+            check(stuck["level"] == "error", "level %r" % stuck["level"])
+            check(stuck.get("thread", "").startswith("tycho-w"), "thread %r" % stuck.get("thread"))
+            check(stuck["late_seconds"] >= 2, "reported %.2f s late, before 2 s" % stuck["late_seconds"])
+            print("  after %.1fs: %s (thread %s, %.1f s late)" % (time.time() - t0, stuck["msg"],
+                                                                  stuck["thread"], stuck["late_seconds"]))
+            time.sleep(1.5)  # more watchdog polls: still one line
+            n = sum(1 for line in srv.lines if "cannot be interrupted" in line)
+            check(n == 1, "%d lines about the stuck worker, expected 1" % n)
+            # the other worker answers (connections may land on either: try a few)
+            ok = 0
+            for _ in range(6):
+                try:
+                    ok += tycho.request(srv.public, path="/ok", timeout=1.0).status == 200
+                except (OSError, tycho.Failure):  # landed on the stuck worker
+                    pass
+            check(ok > 0, "no /ok answered by the other worker")
+            s.close()
+        finally:
+            srv.kill()  # a worker stuck for good does not drain
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    tycho.run_main(main)
