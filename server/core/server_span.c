@@ -1,10 +1,12 @@
 #include "core/server_span.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http/client_ip.h"
 #include "http/known_method.h"
+#include "http/query_redact.h"
 
 /* "{method} {route}" for the span's {method} m. */
 static void name_into(char *out, size_t cap, tycho_slice_t m, const char *route)
@@ -93,6 +95,20 @@ static void set_peer(tycho_span_t *s, const tycho_request_t *r, const char *clie
         tycho_span_set_key(s, TYCHO_KEY_NETWORK_PEER_PORT, TYCHO_AV_INT(r->peer_port));
 }
 
+/* url.query, with the values of signed-URL credentials redacted (copied
+ * only when there is one). */
+static void set_query(tycho_span_t *s, tycho_slice_t q)
+{
+    if (!tycho_query_needs_redaction(q.p, q.n)) {
+        tycho_span_set_key(s, TYCHO_KEY_URL_QUERY, TYCHO_AV_STRN(q.p, q.n));
+        return;
+    }
+    size_t n;
+    char *safe = tycho_query_redact(q.p, q.n, &n);
+    if (safe) tycho_span_set_key(s, TYCHO_KEY_URL_QUERY, TYCHO_AV_STRN(safe, n));
+    free(safe); /* out of memory: no url.query rather than the secret */
+}
+
 void tycho_http_span_method(tycho_span_t *s, const char *m, size_t n, int known)
 {
     if (known) {
@@ -118,8 +134,7 @@ void tycho_server_span_request(tycho_span_t *s, const tycho_config_t *cfg, const
     const char *scheme = tycho_client_scheme(cfg, r);
     tycho_span_set_key(s, TYCHO_KEY_URL_SCHEME, TYCHO_AV_UTF8N(scheme, strlen(scheme)));
     tycho_span_set_key(s, TYCHO_KEY_URL_PATH, TYCHO_AV_STRN(r->path.p, r->path.n));
-    if (r->query.n)
-        tycho_span_set_key(s, TYCHO_KEY_URL_QUERY, TYCHO_AV_STRN(r->query.p, r->query.n));
+    if (r->query.n) set_query(s, r->query);
     if (route) tycho_span_set_key(s, TYCHO_KEY_HTTP_ROUTE, TYCHO_AV_STR(route));
     tycho_span_set_key(s, TYCHO_KEY_CLIENT_ADDRESS, TYCHO_AV_UTF8N(client_ip, strlen(client_ip)));
     set_peer(s, r, client_ip);
