@@ -117,25 +117,52 @@ static tycho_parent_state_t parent_state(const tycho_trace_incoming_t *in)
     return (in->flags & TYCHO_TRACE_FLAG_SAMPLED) ? TYCHO_PARENT_SAMPLED : TYCHO_PARENT_NOT_SAMPLED;
 }
 
-/* The trace headers of a request in one pass over its fields (the first of
- * each name, as tycho_request_header would find). */
+/* The trace headers of a request in one pass over its fields. W3C Trace
+ * Context: tracestate sent as several field lines is one list (joined with
+ * ',' here; lines past the buffer are left out, as a vendor may truncate),
+ * and a traceparent sent twice is invalid (the trace starts anew, as if
+ * there were none). X-Amzn-Trace-Id: the first. */
 typedef struct trace_headers {
     const char *tp, *ts, *xa;
     size_t tpn, tsn, xan;
+    int tp_twice;
+    char ts_joined[1024];
 } trace_headers_t;
+
+static void add_tracestate(trace_headers_t *h, const tycho_slice_t *v)
+{
+    if (!h->ts) {
+        h->ts = v->p, h->tsn = v->n;
+        return;
+    }
+    if (h->ts != h->ts_joined) { /* the second line: the first moves into the buffer */
+        if (h->tsn >= sizeof h->ts_joined) return;
+        memcpy(h->ts_joined, h->ts, h->tsn);
+        h->ts = h->ts_joined;
+    }
+    if (h->tsn + 1 + v->n > sizeof h->ts_joined) return;
+    h->ts_joined[h->tsn++] = ',';
+    memcpy(h->ts_joined + h->tsn, v->p, v->n);
+    h->tsn += v->n;
+}
 
 static void find_trace_headers(const tycho_request_t *r, trace_headers_t *h)
 {
-    *h = (trace_headers_t){0};
+    h->tp = h->ts = h->xa = NULL;
+    h->tpn = h->tsn = h->xan = 0;
+    h->tp_twice = 0;
     for (size_t i = 0; i < r->nheaders; i++) {
         const tycho_slice_t *n = &r->headers[i].name, *v = &r->headers[i].value;
-        if (n->n == 11 && !h->tp && strncasecmp(n->p, "traceparent", 11) == 0)
+        if (n->n == 11 && strncasecmp(n->p, "traceparent", 11) == 0) {
+            h->tp_twice |= h->tp != NULL;
             h->tp = v->p, h->tpn = v->n;
-        else if (n->n == 10 && !h->ts && strncasecmp(n->p, "tracestate", 10) == 0)
-            h->ts = v->p, h->tsn = v->n;
-        else if (n->n == 15 && !h->xa && strncasecmp(n->p, "x-amzn-trace-id", 15) == 0)
+        } else if (n->n == 10 && strncasecmp(n->p, "tracestate", 10) == 0) {
+            add_tracestate(h, v);
+        } else if (n->n == 15 && !h->xa && strncasecmp(n->p, "x-amzn-trace-id", 15) == 0) {
             h->xa = v->p, h->xan = v->n;
+        }
     }
+    if (h->tp_twice) h->tp = NULL, h->tpn = 0;
 }
 
 /* Continues the incoming context (or starts a trace) and opens the server

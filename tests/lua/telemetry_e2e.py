@@ -146,6 +146,18 @@ def server_span_attributes():
         check(sp["attributes"]["url.query"] == "AWSAccessKeyId=REDACTED&X-Amz-Signature=REDACTED"
               "&full=1", "signed query's span %r" % sp["attributes"].get("url.query"))
 
+        # W3C Trace Context: tracestate in two field lines is one list; a
+        # traceparent sent twice is invalid, and the trace starts anew
+        tid, parent = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+        tp = ("traceparent", "00-%s-%s-01" % (tid, parent))
+        sp = span_of("GET", "/items/44", [tp, ("tracestate", "a=1"), ("tracestate", "b=2")], 200)
+        check(sp["trace_id"] == tid and sp.get("trace_state") == "a=1,b=2",
+              "two tracestate lines: %r" % {k: sp.get(k) for k in ("trace_id", "trace_state")})
+        other = ("traceparent", "00-%s-%s-01" % ("5" * 32, parent))
+        sp = span_of("GET", "/items/45", [tp, other, ("tracestate", "a=1")], 200)
+        check(sp["trace_id"] not in (tid, "5" * 32) and not sp.get("parent_span_id")
+              and not sp.get("trace_state"), "two traceparents continued a trace: %r" % sp)
+
         # through the load balancer: the client's address and scheme, Host's port
         sp = span_of("GET", "/items/7", [("X-Forwarded-For", "203.0.113.9"),
                                           ("X-Forwarded-Proto", "https")], 200)
