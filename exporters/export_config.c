@@ -560,6 +560,27 @@ static int load_resource(ctx_t *x, tycho_export_config_t *c)
     return 0;
 }
 
+static char *log_service(ctx_t *x)
+{
+    const char *sn = get(x, "OTEL_SERVICE_NAME");
+    if (sn) return strdup(sn);
+    const char *ra = get(x, "OTEL_RESOURCE_ATTRIBUTES");
+    tycho_export_kvs_t kvs = {0};
+    char why[200];
+    const char *from_ra = NULL;
+    if (ra && tycho_export_parse_kv_list(ra, &kvs, why, sizeof why) == 0)
+        from_ra = tycho_export_kvs_get(&kvs, "service.name");
+    char *out = strdup(from_ra && *from_ra ? from_ra : "tycho");
+    tycho_export_kvs_free(&kvs);
+    return out;
+}
+
+char *tycho_export_log_service(tycho_export_env_fn env, void *ud)
+{
+    ctx_t x = {env, ud, NULL, NULL, 0};
+    return log_service(&x);
+}
+
 static int load_traces(ctx_t *x, tycho_export_config_t *c)
 {
     const char *dis = get(x, "OTEL_SDK_DISABLED");
@@ -808,8 +829,7 @@ static int load_logs(ctx_t *x, tycho_export_config_t *c)
                          &c->logs.flush_interval_ms) ||
         count_setting(x, "TYCHO_LOKI_MAX_QUEUE", 1, 10000000, &c->logs.max_queue))
         return -1;
-    const char *svc = get(x, "OTEL_SERVICE_NAME");
-    if (!(c->logs.service = strdup(svc ? svc : "tycho"))) return -ENOMEM;
+    if (!(c->logs.service = log_service(x))) return -ENOMEM;
     c->logs.enabled = 1;
     return 0;
 }

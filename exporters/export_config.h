@@ -89,6 +89,13 @@ typedef struct tycho_export_config {
 int tycho_export_config_load(tycho_export_config_t *c, tycho_export_env_fn env, void *ud,
                              void (*warn)(const char *msg, void *ud), char *err, size_t errlen);
 void tycho_export_config_free(tycho_export_config_t *c);
+/* The service's name in log lines and the Loki stream label, the same as the
+ * trace resource's service.name where one is configured: OTEL_SERVICE_NAME,
+ * else service.name in OTEL_RESOURCE_ATTRIBUTES (percent-decoded; none when
+ * the variable does not decode), else "tycho" (the resource says
+ * "unknown_service:tycho" then, as the spec wants). env NULL = getenv.
+ * Malloc'd; NULL when out of memory. */
+char *tycho_export_log_service(tycho_export_env_fn env, void *ud);
 
 /* --- parsers, exposed for tests ------------------------------------------ */
 

@@ -10,6 +10,7 @@
 #include "core/lifecycle.h"
 #include "core/telemetry_hub.h"
 #include "core/log.h"
+#include "exporters/export_config.h"
 #include "core/worker.h"
 #include "http/listen_socket.h"
 #include "lua/consumer.h"
@@ -329,8 +330,9 @@ int tycho_cmd_serve(int argc, char **argv)
         return 2;
     }
     tycho_log_set_level((tycho_log_level_t)s->cfg.log_level);
-    const char *service = getenv("OTEL_SERVICE_NAME");
-    if (service && *service) tycho_log_set_service(service);
+    char *service = tycho_export_log_service(NULL, NULL); /* the traces' service.name too */
+    if (service) tycho_log_set_service(service);
+    free(service);
     tycho_lifecycle_init();
     signal(SIGPIPE, SIG_IGN);
 #ifdef M_MMAP_THRESHOLD

@@ -485,6 +485,46 @@ static void test_errors(void **state)
     expect_error(e3, "OTEL_EXPORTER_OTLP_HEADERS: Authorization conflicts with SigV4");
 }
 
+/* Logs name the service as the trace resource does, when one is configured
+ * (with none, the resource's is unknown_service:tycho, the logs' tycho). */
+static void test_log_service(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *env[5];
+        const char *want;
+    } cases[] = {
+        {{NULL}, "tycho"},
+        {{"OTEL_SERVICE_NAME", "checkout", NULL}, "checkout"},
+        {{"OTEL_RESOURCE_ATTRIBUTES", "team=a,service.name=pay%20ments", NULL}, "pay ments"},
+        {{"OTEL_SERVICE_NAME", "checkout", "OTEL_RESOURCE_ATTRIBUTES", "service.name=x", NULL},
+         "checkout"},
+        {{"OTEL_RESOURCE_ATTRIBUTES", "service.name=%zz", NULL}, "tycho"}, /* not decoded */
+        {{"OTEL_SERVICE_NAME", "", "OTEL_RESOURCE_ATTRIBUTES", "team=a", NULL}, "tycho"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *got = tycho_export_log_service(fake_env, (void *)cases[i].env);
+        assert_non_null(got);
+        if (strcmp(got, cases[i].want) != 0)
+            fail_msg("case %zu: %s, want %s", i, got, cases[i].want);
+        free(got);
+    }
+    /* the Loki exporter's stream label is that name too */
+    const char *env[] = {"TYCHO_LOKI_URL",
+                         "http://127.0.0.1:3100/loki/api/v1/push",
+                         "OTEL_EXPORTER_OTLP_ENDPOINT",
+                         "http://127.0.0.1:4318",
+                         "OTEL_RESOURCE_ATTRIBUTES",
+                         "service.name=pay%20ments",
+                         NULL};
+    tycho_export_config_t c;
+    char err[256];
+    assert_int_equal(load(&c, env, err, sizeof err), 0);
+    assert_string_equal(c.logs.service, "pay ments");
+    assert_string_equal(tycho_export_kvs_get(&c.traces.resource, "service.name"), "pay ments");
+    tycho_export_config_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -498,6 +538,7 @@ int main(void)
         cmocka_unit_test(test_sigv4_inference),
         cmocka_unit_test(test_metrics_and_logs),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_log_service),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
