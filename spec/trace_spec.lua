@@ -276,6 +276,14 @@ describe("tycho.trace", function()
       assert.equal("vendor=v1,other=x", s.trace_state)
     end)
 
+    it("passes the incoming trace state on to every child span", function()
+      t.get("/trace/nested/0", { headers = { traceparent = ("00-%s-%s-01"):format(TRACE, PARENT),
+                                             tracestate = "vendor=v1" } })
+      local spans = t.spans()
+      assert.equal(3, #spans)
+      for _, s in ipairs(spans) do assert.equal("vendor=v1", s.trace_state, s.name) end
+    end)
+
     it("follows an unsampled parent: no spans, ids still there", function()
       t.capture_logs()
       local res = t.get("/trace/log", { headers = { traceparent = ("00-%s-%s-00"):format(TRACE, PARENT) } })

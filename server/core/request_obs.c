@@ -375,6 +375,8 @@ tycho_span_t *tycho_obs_span_start(tycho_obs_t *o, const tycho_req_trace_t *t,
     tycho_trace_new_span_id(id);
     tycho_span_set_ids(s, t->trace_id, id, parent_span_id ? parent_span_id : t->span_id, 0,
                        t->flags);
+    /* a child's span context inherits its parent's trace state (OTel trace API) */
+    if (t->tracestate.str[0]) tycho_span_set_trace_state(s, t->tracestate.str);
     return s;
 }
 
