@@ -16,7 +16,6 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AccessLogBucket } from './access-logs.js';
 import { TYCHO, TychoConfig } from './config.js';
-import { USER_INDEX } from './data-stack.js';
 
 export interface AppStackProps extends StackProps {
   readonly config: TychoConfig;
@@ -32,12 +31,22 @@ export interface AppStackProps extends StackProps {
   readonly lokiPushUrl: string;
 }
 
-/** ALB stops sending new requests to a draining target before tycho's drain timeout ends. */
-export const DEREGISTRATION_DELAY_SECONDS = TYCHO.drainTimeoutSeconds - 5;
+/**
+ * ECS waits this long after deregistering a task's target before it sends SIGTERM; the
+ * ALB lets requests in flight run that long and then cuts them. Longer than tycho's
+ * handler timeout, so the longest request (a 20 s long poll, any handler up to 30 s)
+ * ends before the ALB gives up on it.
+ */
+export const DEREGISTRATION_DELAY_SECONDS = TYCHO.handlerTimeoutSeconds + 5;
 /** ALB closes idle connections before tycho does, so it never reuses a connection tycho just closed. */
 export const ALB_IDLE_TIMEOUT_SECONDS = 60;
-/** ECS sends SIGKILL only after tycho's drain timeout has run out (Fargate allows up to 120 s). */
+/** After SIGTERM, ECS sends SIGKILL only once tycho's drain timeout has run out (Fargate allows up to 120 s). */
 export const STOP_TIMEOUT_SECONDS = TYCHO.drainTimeoutSeconds + 15;
+
+/** Worker threads for a task of `cpu` units (1024 = 1 vCPU): one per vCPU, at least one. */
+export function workersFor(cpu: number): number {
+  return Math.max(1, Math.floor(cpu / 1024));
+}
 
 export class AppStack extends Stack {
   readonly service: ecs.FargateService;
@@ -81,6 +90,9 @@ export class AppStack extends Stack {
         TYCHO_LISTEN: `0.0.0.0:${TYCHO.port}`,
         TYCHO_ADMIN_LISTEN: TYCHO.adminListen,
         TYCHO_DRAIN_TIMEOUT: String(TYCHO.drainTimeoutSeconds),
+        TYCHO_HANDLER_TIMEOUT: String(TYCHO.handlerTimeoutSeconds),
+        // Fargate shows the host's CPUs (2 for a 0.5 vCPU task): one worker per vCPU of the task.
+        TYCHO_WORKERS: String(workersFor(config.appCpu)),
         TYCHO_KEEPALIVE_TIMEOUT: String(TYCHO.keepAliveTimeoutSeconds),
         TYCHO_AWS_BACKEND: 'aws',
         // The ALB is the socket peer: believe its X-Forwarded-For (and only its).
@@ -91,6 +103,9 @@ export class AppStack extends Stack {
         SQS_DEAD_LETTER_QUEUE_URL: props.deadLetterQueue.queueUrl,
         DYNAMODB_APP_TABLE: props.table.tableName,
         OTEL_SERVICE_NAME: 'tycho',
+        // Every request (ALB health checks included) would otherwise be a span.
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: String(config.traceSampleRatio),
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `https://xray.${Aws.REGION}.amazonaws.com/v1/traces`,
         TYCHO_REMOTE_WRITE_URL: props.remoteWriteUrl,
         TYCHO_LOKI_URL: props.lokiPushUrl,
@@ -125,7 +140,8 @@ export class AppStack extends Stack {
     this.service = new ecs.FargateService(this, 'Service', {
       cluster,
       taskDefinition: this.taskDefinition,
-      desiredCount: config.appDesiredCount,
+      // No desiredCount: with autoscaling attached, every deploy would reset the running
+      // count to it. The scalable target's minCapacity (appDesiredCount) governs.
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
       circuitBreaker: { enable: true, rollback: true },
@@ -152,8 +168,9 @@ export class AppStack extends Stack {
       },
     });
 
+    let listener: elbv2.ApplicationListener;
     if (config.appCertificateArn) {
-      this.loadBalancer.addListener('Https', {
+      listener = this.loadBalancer.addListener('Https', {
         port: 443,
         protocol: elbv2.ApplicationProtocol.HTTPS,
         certificates: [elbv2.ListenerCertificate.fromArn(config.appCertificateArn)],
@@ -162,12 +179,20 @@ export class AppStack extends Stack {
       });
       this.loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443 });
     } else {
-      this.loadBalancer.addListener('Http', {
+      listener = this.loadBalancer.addListener('Http', {
         port: 80,
         protocol: elbv2.ApplicationProtocol.HTTP,
         defaultTargetGroups: [this.targetGroup],
       });
     }
+    // GET /health?deep=1 makes three AWS calls: not for the internet. The ALB answers
+    // 404 itself to any request carrying a `deep` query parameter (its own health
+    // check uses plain /health; the deep check stays reachable inside the task).
+    listener.addAction('NoDeepHealth', {
+      priority: 1,
+      conditions: [elbv2.ListenerCondition.queryStrings([{ key: 'deep', value: '*' }])],
+      action: elbv2.ListenerAction.fixedResponse(404, { contentType: 'application/json', messageBody: '{"error":"not found"}' }),
+    });
 
     // ---- autoscaling: CPU and requests per target --------------------------------------
     const scaling = this.service.autoScaleTaskCount({ minCapacity: config.appDesiredCount, maxCapacity: config.appMaxCount });
@@ -208,7 +233,7 @@ export class AppStack extends Stack {
     Validations.of(this.taskDefinition.taskRole).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'xray:PutTraceSegments/PutSpans/PutSpansForIndexing (the X-Ray OTLP endpoint) support no resource-level '
-        + 'permissions; every other statement of this role names its queue, table, index or workspace ARN.',
+        + 'permissions; every other statement of this role names its queue, table or workspace ARN.',
     });
     if (this.taskDefinition.executionRole) {
       Validations.of(this.taskDefinition.executionRole).acknowledge({
@@ -227,15 +252,18 @@ export class AppStack extends Stack {
       resources: [props.queue.queueArn],
     }));
     task.addToTaskRolePolicy(new iam.PolicyStatement({
-      sid: 'DeadLetterQueueDepth', // tycho_sqs_queue_depth for the DLQ: read-only
-      actions: ['sqs:GetQueueAttributes'],
+      // tycho_sqs_queue_depth for the DLQ: read-only. The consumer finds the DLQ by the
+      // name in the queue's RedrivePolicy, so it needs GetQueueUrl as well.
+      sid: 'DeadLetterQueueDepth',
+      actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
       resources: [props.deadLetterQueue.queueArn],
     }));
     task.addToTaskRolePolicy(new iam.PolicyStatement({
       sid: 'Table',
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem',
-        'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem'],
-      resources: [props.table.tableArn, `${props.table.tableArn}/index/${USER_INDEX}`],
+      // What routes/ calls (routes/_app/store.lua, health.lua, workflow.lua): no delete,
+      // no batch, no query on the user-index.
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+      resources: [props.table.tableArn],
     }));
     task.addToTaskRolePolicy(new iam.PolicyStatement({
       sid: 'RemoteWrite',

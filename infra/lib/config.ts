@@ -7,14 +7,21 @@ import { Node } from 'constructs';
 /**
  * tycho's own timing defaults (server/core/config.h). The load balancer and ECS
  * timings below are derived from them so that the relations the drain logic
- * depends on hold by construction (and are asserted by test/app.test.ts):
- *   ALB deregistration delay < drain timeout < ECS stopTimeout
- *   ALB idle timeout         < keep-alive timeout
+ * depends on hold by construction (and are asserted by test/app.test.ts).
+ * ECS stops a task behind an ALB in this order: it deregisters the target, the
+ * ALB sends it no new request and lets the ones in flight finish for up to the
+ * deregistration delay, and only then does ECS send SIGTERM (then SIGKILL
+ * after stopTimeout). Hence:
+ *   handler timeout    < ALB deregistration delay  (no request cut by the ALB)
+ *   drain timeout      < ECS stopTimeout            (no SIGKILL while draining)
+ *   ALB idle timeout   < keep-alive timeout
  */
 export const TYCHO = {
   port: 8080,
   adminListen: '127.0.0.1:9090',
   drainTimeoutSeconds: 25,
+  /** TYCHO_HANDLER_TIMEOUT: the longest a request can run (/receive-messages long-polls 20 s). */
+  handlerTimeoutSeconds: 30,
   keepAliveTimeoutSeconds: 75,
   binary: '/usr/local/bin/tycho',
   routesDir: '/app/routes',
@@ -51,7 +58,10 @@ export interface TychoConfig {
   readonly appMemoryMiB: number;
   /** Target-tracking goals for the tycho service. */
   readonly scaleCpuPercent: number;
+  /** ALBRequestCountPerTarget: requests per task per MINUTE. */
   readonly scaleRequestsPerTarget: number;
+  /** Share of new traces sampled (OTEL_TRACES_SAMPLER=parentbased_traceidratio), 0..1. */
+  readonly traceSampleRatio: number;
   /** Transaction Search is one per account and region: turn off if another stack owns it. */
   readonly transactionSearch: boolean;
   readonly transactionSearchIndexingPercent: number;
@@ -119,7 +129,8 @@ export function loadConfig(node: Node): TychoConfig {
     appCpu: num(node, 'appCpu', 512),
     appMemoryMiB: num(node, 'appMemoryMiB', 1024),
     scaleCpuPercent: num(node, 'scaleCpuPercent', 60),
-    scaleRequestsPerTarget: num(node, 'scaleRequestsPerTarget', 1000),
+    scaleRequestsPerTarget: num(node, 'scaleRequestsPerTarget', 6000),
+    traceSampleRatio: num(node, 'traceSampleRatio', 0.1),
     transactionSearch: bool(node, 'transactionSearch', true),
     transactionSearchIndexingPercent: num(node, 'transactionSearchIndexingPercent', 1),
     logRetentionDays: num(node, 'logRetentionDays', 30),
@@ -127,6 +138,9 @@ export function loadConfig(node: Node): TychoConfig {
   };
   if (!(Object.values(RetentionDays) as number[]).includes(cfg.logRetentionDays)) {
     throw new Error(`context logRetentionDays: ${cfg.logRetentionDays} is not a CloudWatch Logs retention value`);
+  }
+  if (!(cfg.traceSampleRatio >= 0 && cfg.traceSampleRatio <= 1)) {
+    throw new Error(`context traceSampleRatio: ${cfg.traceSampleRatio} is not between 0 and 1`);
   }
   if (cfg.appMaxCount < cfg.appDesiredCount) {
     throw new Error(`context appMaxCount (${cfg.appMaxCount}) is below appDesiredCount (${cfg.appDesiredCount})`);
