@@ -4,7 +4,7 @@
 // remote write to AMP, OTLP traces to X-Ray, log push to Loki — so the task has
 // a single container: no collector and no log-router sidecar (infra/README.md
 // shows how to add an ADOT collector sidecar instead, if preferred).
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Size, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
@@ -111,7 +111,11 @@ export class AppStack extends Stack {
         TYCHO_LOKI_URL: props.lokiPushUrl,
         TYCHO_LOKI_LABELS: `env=${config.name}`,
       },
-      logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'tycho', logGroup }),
+      // non-blocking: a CloudWatch Logs hiccup must not block tycho's stdout (and its
+      // workers); past the buffer, lines are dropped rather than the service stalled.
+      logging: ecs.LogDrivers.awsLogs({
+        streamPrefix: 'tycho', logGroup, mode: ecs.AwsLogDriverMode.NON_BLOCKING, maxBufferSize: Size.mebibytes(25),
+      }),
     });
     container.addMountPoints({ sourceVolume: 'tmp', containerPath: TYCHO.tmpDir, readOnly: false });
 

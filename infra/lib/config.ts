@@ -104,7 +104,13 @@ export function loadConfig(node: Node): TychoConfig {
     throw new Error(`context prefix: use 1-20 letters or digits, starting with a letter (got ${prefix})`);
   }
   const name = prefix.toLowerCase();
-  const imageTag = str(node, 'imageTag', 'latest');
+  // No default: the repositories are IMMUTABLE and nothing pushes `latest`, so a
+  // synth without a tag would deploy a task that can never pull its image.
+  const imageTag = optStr(node, 'imageTag');
+  if (imageTag === undefined) {
+    throw new Error('context imageTag: required, the tag pushed to ECR (deploy.yml uses the commit SHA): '
+      + '-c imageTag=$(git rev-parse HEAD)');
+  }
   const vpnServerCertificateArn = optStr(node, 'vpnServerCertificateArn');
   const vpnClientCertificateArn = optStr(node, 'vpnClientCertificateArn');
   if ((vpnServerCertificateArn === undefined) !== (vpnClientCertificateArn === undefined)) {

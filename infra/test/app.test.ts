@@ -129,6 +129,10 @@ describe('tycho service: deployment and scaling', () => {
     assert.equal(policy.Properties.TargetTrackingScalingPolicyConfiguration.TargetValue, 6000);
   });
 
+  it('imageTag is required: no `latest` fallback (the repositories are immutable)', () => {
+    assert.throws(() => buildApp({ imageTag: undefined }), /context imageTag: required/);
+  });
+
   it('image comes from the registry stack at the tag given as context', () => {
     const image = JSON.stringify(tycho.Image);
     assert.match(image, /TychoRegistry/);
@@ -145,8 +149,10 @@ describe('tycho container: hardening', () => {
     assert.ok(tycho.User && !/^(root|0)(:|$)/.test(tycho.User), `user ${tycho.User} is not root`);
   });
 
-  it('logs to CloudWatch (awslogs), listens on 8080', () => {
+  it('logs to CloudWatch (awslogs, non-blocking with an explicit buffer), listens on 8080', () => {
     assert.equal(tycho.LogConfiguration.LogDriver, 'awslogs');
+    assert.equal(tycho.LogConfiguration.Options.mode, 'non-blocking');
+    assert.ok(tycho.LogConfiguration.Options['max-buffer-size'], 'max-buffer-size is set');
     assert.deepEqual(tycho.PortMappings.map((p: any) => p.ContainerPort), [8080]);
   });
 });

@@ -15,8 +15,11 @@ export const VPN_CONTEXT = {
   vpnClientCertificateArn: 'arn:aws:acm:eu-west-1:111111111111:certificate/client-test',
 };
 
+/** imageTag has no default (bin/tycho.ts fails without it); tests use this one unless they pass theirs. */
+export const TEST_IMAGE_TAG = 'test-tag';
+
 export function buildApp(context: Record<string, unknown> = {}): { app: App; stacks: TychoStacks } {
-  const app = new App({ context: { ...CDK_JSON_CONTEXT, ...context } });
+  const app = new App({ context: { ...CDK_JSON_CONTEXT, imageTag: TEST_IMAGE_TAG, ...context } });
   return { app, stacks: buildTycho(app) };
 }
 

@@ -10,7 +10,7 @@ ensure_infra_deps
 cd "$TYCHO_SRC/infra"
 
 echo "--- cdk synth (tsc --noEmit, cdk-nag plugin)"
-npx --no-install cdk synth --quiet -o "$deploy_tmp/cdk.out" 2>&1 | tee "$deploy_tmp/synth.log"
+npx --no-install cdk synth --quiet -c imageTag=synth-check -o "$deploy_tmp/cdk.out" 2>&1 | tee "$deploy_tmp/synth.log"
 for stack in TychoNetwork TychoRegistry TychoData TychoObservability TychoApp; do
   [ -s "$deploy_tmp/cdk.out/$stack.template.json" ] || fail "synth produced no template for $stack"
 done
