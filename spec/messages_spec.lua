@@ -24,6 +24,13 @@ describe("POST /send-message", function()
 
     local producer = app.spans()["SQS.SendMessage"]
     assert.equal("PRODUCER", producer.kind)
+    local a = producer.attributes
+    assert.equal("aws_sqs", a["messaging.system"])
+    assert.equal("SendMessage", a["messaging.operation.name"])
+    assert.equal("send", a["messaging.operation.type"])
+    assert.equal(res.body.sqs_message_id, a["messaging.message.id"])
+    assert.equal(app.queue:url(), a["aws.sqs.queue.url"])
+    assert.equal(app.queue.name, a["messaging.destination.name"])
     local m = app.drain()[1]
     assert.equal(res.body.sqs_message_id, m.id)
     local body = m:json()
@@ -125,8 +132,16 @@ describe("GET /receive-messages", function()
     local sent = t.post("/send-message", { body = { content = "hello" } }).body
     app.queue:send("plain text, not JSON", { attributes = { MessageType = "other" } })
     local before = app.count("sqs_messages_received_total", { message_type = "custom" })
+    t.spans()
     local res = t.get("/receive-messages?wait=1")
     assert.equal(200, res.status)
+    local spans = app.spans()
+    for op, typ in pairs { ReceiveMessage = "receive", DeleteMessageBatch = "settle" } do
+      local a = spans["SQS." .. op].attributes
+      assert.equal(op, a["messaging.operation.name"], op)
+      assert.equal(typ, a["messaging.operation.type"], op)
+      assert.equal(app.queue:url(), a["aws.sqs.queue.url"], op)
+    end
     assert.is_string(res.body.timestamp)
     assert.equal("Received 2 message(s)", res.body.message)
     local by_id = {}

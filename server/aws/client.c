@@ -357,6 +357,19 @@ static void on_backoff(uv_timer_t *t)
     next_attempt(t->data);
 }
 
+/* The request id AWS answered with: the three spellings the services use
+ * (OTel aws.request_id), NULL when none. */
+static const char *response_request_id(const tycho_http_response_t *res)
+{
+    static const char *const names[] = {"x-amzn-RequestId", "x-amzn-Request-Id",
+                                        "x-amz-request-id"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *v = tycho_http_response_header(res, names[i]);
+        if (v) return v;
+    }
+    return NULL;
+}
+
 static void on_http(const tycho_http_response_t *res, void *ud);
 
 static void send_attempt(tycho_aws_call_t *call, const tycho_aws_creds_t *cr)
@@ -478,8 +491,7 @@ static void on_http(const tycho_http_response_t *res, void *ud)
     r.body = res->body;
     r.body_len = res->body_len;
     r.transport_error = res->error;
-    r.request_id = tycho_http_response_header(res, "x-amzn-RequestId");
-    if (!r.request_id) r.request_id = tycho_http_response_header(res, "x-amz-request-id");
+    r.request_id = response_request_id(res);
 
     if (res->error) {
         outcome = "transport_error";

@@ -83,7 +83,7 @@ typedef struct tycho_aws_result {
     int attempts;           /* HTTP attempts made */
     int transport_error;    /* TYCHO_HTTP_E_* of the last attempt, 0 when it got a response */
     int quota_exhausted;    /* gave up early: no retry quota left */
-    const char *request_id; /* x-amzn-RequestId, "" when none */
+    const char *request_id; /* x-amzn-RequestId (-Request-Id, x-amz-request-id), "" when none */
     double duration;        /* seconds, whole call including backoff */
 } tycho_aws_result_t;
 

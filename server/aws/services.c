@@ -372,6 +372,49 @@ static const char *queue_name(const char *url)
     return slash ? slash + 1 : url;
 }
 
+/* messaging.operation.type of an SQS operation (OTel messaging spans,
+ * "Operation types"), NULL for one that handles no message (GetQueueUrl,
+ * CreateQueue, ...). messaging.operation.name is the SQS operation itself. */
+static const char *sqs_operation_type(const char *op)
+{
+    static const struct {
+        const char *op, *type;
+    } types[] = {
+        {"SendMessage", "send"},
+        {"SendMessageBatch", "send"},
+        {"ReceiveMessage", "receive"},
+        {"DeleteMessage", "settle"},
+        {"DeleteMessageBatch", "settle"},
+        {"ChangeMessageVisibility", "settle"},
+        {"ChangeMessageVisibilityBatch", "settle"},
+    };
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(op, types[i].op) == 0) return types[i].type;
+    return NULL;
+}
+
+static void sqs_span_attrs(tycho_span_t *sp, const char *op, const char *queue_url)
+{
+    tycho_span_set_attr(sp, "messaging.system", TYCHO_AV_STR("aws_sqs"));
+    tycho_span_set_attr(sp, "messaging.operation.name", TYCHO_AV_STR(op));
+    const char *type = sqs_operation_type(op);
+    if (type) tycho_span_set_attr(sp, "messaging.operation.type", TYCHO_AV_STR(type));
+    if (queue_url) {
+        tycho_span_set_attr(sp, "messaging.destination.name", TYCHO_AV_STR(queue_name(queue_url)));
+        tycho_span_set_attr(sp, "aws.sqs.queue.url", TYCHO_AV_STR(queue_url));
+    }
+}
+
+/* SendMessage answers with the id SQS gave the message: messaging.message.id. */
+static void sqs_span_result(tycho_span_t *sp, const char *op, const tycho_aws_result_t *r)
+{
+    if (!r->ok || strcmp(op, "SendMessage") != 0) return;
+    cJSON *j = cJSON_ParseWithLength(r->body, r->body_len);
+    const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "MessageId"));
+    if (id) tycho_span_set_attr(sp, "messaging.message.id", TYCHO_AV_STR(id));
+    cJSON_Delete(j);
+}
+
 static void span_begin(tycho_aws_svc_call_t *c, const tycho_aws_svc_request_t *req,
                        const uint8_t span_id[8])
 {
@@ -393,12 +436,7 @@ static void span_begin(tycho_aws_svc_call_t *c, const tycho_aws_svc_request_t *r
         if (req->table_name)
             tycho_span_set_attr(sp, "aws.dynamodb.table_names", TYCHO_AV_STR(req->table_name));
     } else if (strcmp(c->service, "sqs") == 0) {
-        tycho_span_set_attr(sp, "messaging.system", TYCHO_AV_STR("aws_sqs"));
-        if (req->queue_url) {
-            tycho_span_set_attr(sp, "messaging.destination.name",
-                                TYCHO_AV_STR(queue_name(req->queue_url)));
-            tycho_span_set_attr(sp, "aws.sqs.queue_url", TYCHO_AV_STR(req->queue_url));
-        }
+        sqs_span_attrs(sp, c->operation, req->queue_url);
     }
     c->span = sp;
 }
@@ -418,6 +456,7 @@ static void span_end(tycho_aws_svc_call_t *c, const tycho_aws_result_t *r)
         tycho_span_set_attr(sp, "aws.request_id", TYCHO_AV_STR(r->request_id));
     if (r->status) tycho_span_set_attr(sp, "http.response.status_code", TYCHO_AV_INT(r->status));
     tycho_span_set_attr(sp, "aws.attempts", TYCHO_AV_INT(r->attempts));
+    if (strcmp(c->service, "sqs") == 0) sqs_span_result(sp, c->operation, r);
     if (!r->ok) {
         tycho_span_set_attr(sp, "error.type", TYCHO_AV_STR(r->error_type));
         tycho_span_set_status(sp, TYCHO_SPAN_STATUS_ERROR, r->message);

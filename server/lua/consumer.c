@@ -544,6 +544,20 @@ static void on_vis_timer(uv_timer_t *t)
     tycho_buf_free(&b);
 }
 
+/* error.type of a failed handler run (OTel: low cardinality). */
+static const char *failure_type(int status)
+{
+    switch (status) {
+    case TYCHO_TASK_OK:
+        return "handler_returned_false";
+    case TYCHO_TASK_TIMEOUT:
+    case TYCHO_TASK_CPU_TIMEOUT:
+        return "timeout";
+    default:
+        return "LuaError";
+    }
+}
+
 static void on_task_done(tycho_lua_task_t *t, int status, int nres)
 {
     cmsg_t *m = t->ud;
@@ -584,6 +598,7 @@ static void on_task_done(tycho_lua_task_t *t, int status, int nres)
         tycho_log_set_context(prev);
         if (m->span) {
             tycho_span_record_exception(m->span, "LuaError", msg, tb, 0);
+            tycho_span_set_attr(m->span, "error.type", TYCHO_AV_STR(failure_type(status)));
             tycho_span_set_status(m->span, TYCHO_SPAN_STATUS_ERROR, msg);
         }
         if (pushed) lua_pop(L, 1);
@@ -642,7 +657,7 @@ static void start_trace(cmsg_t *m, const char *xamzn)
     t->logctx = m->logctx;
     if (!t->sampled || !hub || !tycho_hub_spans_wanted(hub)) return; /* context only */
     char name[200];
-    snprintf(name, sizeof name, "%s process", q->name);
+    snprintf(name, sizeof name, "process %s", q->name);
     tycho_span_t *s = tycho_obs_span_new(o, name, TYCHO_SPAN_KIND_CONSUMER);
     if (!s) return;
     int has_parent = has_root && xh.has_parent;
@@ -657,7 +672,7 @@ static void start_trace(cmsg_t *m, const char *xamzn)
     tycho_span_set_attr(s, "messaging.destination.name", TYCHO_AV_STR(q->name));
     tycho_span_set_attr(s, "messaging.message.id", TYCHO_AV_STR(m->id));
     tycho_span_set_attr(s, "aws.sqs.receive_count", TYCHO_AV_INT(m->receive_count));
-    if (q->url) tycho_span_set_attr(s, "aws.sqs.queue_url", TYCHO_AV_STR(q->url));
+    if (q->url) tycho_span_set_attr(s, "aws.sqs.queue.url", TYCHO_AV_STR(q->url));
     t->span = s;
     m->span = s;
 }

@@ -15,7 +15,8 @@ Control (JSON bodies):
                            "expired_akids": [...], "sts_fail": 0}
   POST /__control/script  {"responses": [{"status": 400, "body": {...}, "headers": {...},
                            "delay_ms": 0, "action": "reset"|"close", "crc32": "bad"}, ...]}
-                          consumed in order by AWS JSON requests; then 200 {"ok": true}
+                          consumed in order by AWS JSON requests; then 200 {"ok": true}.
+                          A header set to null drops the default one (x-amzn-RequestId).
   GET  /__control/log     {"counts": {...}, "requests": [last 200 requests]}
   POST /__control/reset   counters, script and log cleared
 usage: /usr/bin/python3 fake_aws.py   (prints the port on the first line)
@@ -222,6 +223,7 @@ class Handler(BaseHTTPRequestHandler):
         headers = {"x-amzn-RequestId": "req-%d" % time.time_ns(),
                    "x-amz-crc32": str(crc + 1 if step.get("crc32") == "bad" else crc)}
         headers.update(step.get("headers", {}))
+        headers = {k: v for k, v in headers.items() if v is not None}
         return self.reply(step.get("status", 200), raw, "application/x-amz-json-1.0", headers)
 
 

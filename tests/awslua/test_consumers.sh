@@ -54,21 +54,29 @@ import json, sys
 spans = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{") and "\"kind\"" in l and "\"trace_id\"" in l]
 prod = [s for s in spans if s["name"] == "SQS.SendMessage" and s["kind"] == "PRODUCER"]
 assert len(prod) >= 20, len(prod)
+for p in prod:
+    a = p["attributes"]
+    assert a["messaging.operation.name"] == "SendMessage" and a["messaging.operation.type"] == "send", a
+    assert a["messaging.message.id"] and a["aws.sqs.queue.url"].endswith("/tycho-test-jobs"), a
+    assert sys.argv[2] == "local" or a["aws.request_id"], a
 cons = {s["trace_id"]: s for s in spans if s["kind"] == "CONSUMER"}
 n = 0
 for p in prod:
     c = cons.get(p["trace_id"])
     if not c:
         continue
-    assert c["name"] == "tycho-test-jobs process", c
+    assert c["name"] == "process tycho-test-jobs", c
     assert c["parent_span_id"] == p["span_id"], (c, p)
     assert c["links"][0]["span_id"] == p["span_id"], c
     a = c["attributes"]
     assert a["messaging.system"] == "aws_sqs" and a["messaging.destination.name"] == "tycho-test-jobs", a
+    assert a["messaging.operation.name"] == "process" and a["messaging.operation.type"] == "process", a
+    assert a["messaging.message.id"] == p["attributes"]["messaging.message.id"], (a, p)
+    assert a["aws.sqs.queue.url"].endswith("/tycho-test-jobs") and "error.type" not in a, a
     upd = [s for s in spans if s["trace_id"] == p["trace_id"] and s["name"] == "DynamoDB.UpdateItem"]
     assert upd and upd[0]["parent_span_id"] == c["span_id"], upd
     n += 1
-assert n >= 20, n' "$LOG"
+assert n >= 20, n' "$LOG" "$be"
     check "$be: received/processed counters" wait_until 5 metric_is "tycho_sqs_consumer_processed_total$Q" 20
     check "$be: handler duration histogram" metric_is "tycho_sqs_consumer_handler_duration_seconds_count$Q" 20
     check "$be: queue depth gauge" wait_until 5 metric_is "tycho_sqs_queue_depth$Q" 0
@@ -81,6 +89,15 @@ assert n >= 20, n' "$LOG"
     sleep 1.5
     check "$be: and no more deliveries" metric_is "tycho_sqs_consumer_failed_total$Q" 3
     check "$be: the failures were logged with the error" grep -q "job $be-poison failed on purpose" "$LOG"
+    check "$be: a failed run's CONSUMER span: ERROR, exception event, error.type" \
+        /usr/bin/python3 -c '
+import json, sys
+spans = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{") and "\"kind\"" in l and "\"trace_id\"" in l]
+failed = [s for s in spans if s["kind"] == "CONSUMER" and s["status"]["code"] == "ERROR"]
+assert len(failed) == 3, len(failed)
+for s in failed:
+    assert s["attributes"]["error.type"] == "LuaError", s
+    assert "exception" in [e["name"] for e in s["events"]], s["events"]' "$LOG"
     serve_stop
 
     # 3. kill -9 while handlers run (visibility 4 s, extended every 2 s;

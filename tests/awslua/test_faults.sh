@@ -46,6 +46,17 @@ check "metrics: throttled attempts counted" \
 check "metrics: the success counted" \
     [ "$(metric 'aws_requests_total{service="dynamodb",operation="GetItem",outcome="success"}')" = 1 ]
 
+# the request id under its other spelling (x-amzn-Request-Id) reaches the span too
+script '[{"status":200,"body":{},"headers":{"x-amzn-RequestId":null,"x-amzn-Request-Id":"REQ-2"}}]'
+curl -sS -X POST "http://127.0.0.1:$PORT/aws" -H 'traceparent: 00-0af7651916cd43dd8448eb211c8031a0-b7ad6b7169203331-01' \
+    -d '{"service":"dynamodb","target":"DynamoDB_20120810.GetItem","params":{"TableName":"t"}}' >/dev/null
+check "CLIENT span: aws.request_id from x-amzn-Request-Id" \
+    wait_until 10 /usr/bin/python3 -c '
+import json, sys
+spans = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{") and "\"kind\"" in l and "\"trace_id\"" in l]
+c = [s for s in spans if s.get("name") == "DynamoDB.GetItem" and s["trace_id"] == "0af7651916cd43dd8448eb211c8031a0"]
+assert len(c) == 1 and c[0]["attributes"]["aws.request_id"] == "REQ-2", c' "$LOG"
+
 # throttled on every attempt: a clear, structured error after 3 attempts
 script "[$THROTTLE,$THROTTLE,$THROTTLE,$THROTTLE]"
 r=$(call)
