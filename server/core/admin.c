@@ -3,6 +3,7 @@
 #include "core/lifecycle.h"
 #include "core/log.h"
 #include "core/thread_name.h"
+#include "http/host.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -54,32 +55,21 @@ static int is(const tycho_slice_t *s, const char *lit)
  * point at this port, since that needs a DNS name of its own. */
 static int local_host(const tycho_slice_t *host)
 {
-    const char *p = host->p, *end = p + host->n, *port;
+    tycho_slice_t name, rest;
+    int bracketed;
     char ip[INET6_ADDRSTRLEN];
     unsigned char bin[16];
-    int ok;
-    if (p < end && *p == '[') {
-        const char *close = memchr(p, ']', host->n);
-        if (!close || (size_t)(close - p - 1) >= sizeof ip) return 0;
-        memcpy(ip, p + 1, (size_t)(close - p - 1));
-        ip[close - p - 1] = '\0';
-        ok = inet_pton(AF_INET6, ip, bin) == 1;
-        port = close + 1;
-    } else {
-        port = memchr(p, ':', host->n);
-        if (!port) port = end;
-        size_t n = (size_t)(port - p);
-        if (n >= sizeof ip) return 0;
-        memcpy(ip, p, n);
-        ip[n] = '\0';
-        ok = inet_pton(AF_INET, ip, bin) == 1 || strcasecmp(ip, "localhost") == 0;
-    }
+    if (tycho_host_split(host, &name, &rest, &bracketed) != 0 || name.n >= sizeof ip) return 0;
+    memcpy(ip, name.p, name.n);
+    ip[name.n] = '\0';
+    int ok = bracketed ? inet_pton(AF_INET6, ip, bin) == 1
+                       : inet_pton(AF_INET, ip, bin) == 1 || strcasecmp(ip, "localhost") == 0;
     if (!ok) return 0;
-    if (port == end) return 1;
-    if (*port++ != ':') return 0;
-    while (port < end && *port >= '0' && *port <= '9')
-        port++;
-    return port == end;
+    if (rest.n == 0) return 1;
+    if (rest.p[0] != ':') return 0;
+    for (size_t i = 1; i < rest.n; i++)
+        if (rest.p[i] < '0' || rest.p[i] > '9') return 0;
+    return 1;
 }
 
 /* A browser sends Origin on a cross-origin POST, and Sec-Fetch-Site says

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "http/client_ip.h"
+#include "http/host.h"
 #include "http/known_method.h"
 #include "http/query_redact.h"
 
@@ -50,21 +51,14 @@ static long port_number(const char *p, size_t n)
  * brackets) and port: 0 when Host has none, -1 when it is not a number. */
 static void split_host(const tycho_slice_t *h, tycho_slice_t *name, long *port)
 {
-    const char *end = h->p + h->n, *colon;
-    if (h->n && h->p[0] == '[') {
-        const char *close = memchr(h->p, ']', h->n);
-        if (!close) {
-            *name = *h;
-            *port = -1;
-            return;
-        }
-        *name = (tycho_slice_t){h->p + 1, (size_t)(close - h->p - 1)};
-        colon = close + 1 < end && close[1] == ':' ? close + 1 : NULL;
-    } else {
-        colon = memchr(h->p, ':', h->n);
-        *name = (tycho_slice_t){h->p, colon ? (size_t)(colon - h->p) : h->n};
+    tycho_slice_t rest;
+    int bracketed;
+    if (tycho_host_split(h, name, &rest, &bracketed) != 0) {
+        *name = *h;
+        *port = -1;
+        return;
     }
-    *port = colon ? port_number(colon + 1, (size_t)(end - colon - 1)) : 0;
+    *port = rest.n && rest.p[0] == ':' ? port_number(rest.p + 1, rest.n - 1) : 0;
 }
 
 /* server.address and server.port from the host the client asked for (a
