@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -20,6 +21,11 @@
 #define BATCH_TARGET (64 * 1024)  /* bytes gathered before one write(2) */
 #define TICK_BUDGET (1024 * 1024) /* bytes written per timer tick, then yield */
 #define BURST 32                  /* lines taken from one ring before the next one's turn */
+/* The longest a producer waits for room in its full ring; yields first (on a
+ * shared core the consumer then runs at once), then naps this long. */
+#define ROOM_WAIT_NS (5 * 1000 * 1000)
+#define ROOM_YIELDS 16
+#define ROOM_NAP_NS (50 * 1000)
 /* A record's header: the line's length, and whether the logger's
  * description of the line (the Loki exporter then reads the line no
  * further) follows it, before the line. */
@@ -41,6 +47,7 @@ struct producer {
     size_t head_cache;
     size_t woke_head; /* head when this ring last woke the consumer (woke set) */
     bool woke;
+    bool stalled; /* a wait for room ended without it: drop, do not wait, until half empty */
     alignas(64) atomic_int ready; /* buf allocated, owner set */
     pthread_t owner;
     char *buf;
@@ -59,6 +66,9 @@ struct tycho_logsink {
     atomic_uint nclaimed;
     atomic_flag shared_busy;
     atomic_uint_fast64_t contended; /* shared ring busy: queue_full drops by any thread */
+    atomic_bool live;   /* the consumer is draining (its first tick ran, no stop since): a full
+                           ring may wait for it */
+    pthread_t consumer; /* the thread that runs the ticks (set before live): never waits */
 
     /* consumer side: one thread */
     atomic_uint_fast64_t consumer_dropped[TYCHO_DROP_COUNT_]; /* write_error, shutdown */
@@ -83,11 +93,16 @@ static _Thread_local struct {
     bool shared;
 } t_slot;
 
-static uint64_t now_ms(void)
+static uint64_t now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now_ms(void)
+{
+    return now_ns() / 1000000;
 }
 
 static size_t pow2_at_least(size_t n)
@@ -235,12 +250,45 @@ static void count_drop(struct producer *p, tycho_drop_reason_t r)
  * while the cached one is stale. */
 static void wake_if_filling(tycho_logsink_t *s, struct producer *p, size_t tail)
 {
-    if (tail - p->head_cache < p->cap / 2) return;
+    if (tail - p->head_cache < p->cap / 2) goto below_half;
     p->head_cache = atomic_load_explicit(&p->head, memory_order_acquire);
-    if (tail - p->head_cache < p->cap / 2 || (p->woke && p->woke_head == p->head_cache)) return;
+    if (tail - p->head_cache < p->cap / 2) goto below_half;
+    if (p->woke && p->woke_head == p->head_cache) return;
     p->woke = true;
     p->woke_head = p->head_cache;
     tycho_wakeup_signal(&s->wake);
+    return;
+below_half:
+    if (p->stalled) p->stalled = false;
+}
+
+/* p (a private ring) has no room for need bytes at tail t. While the
+ * consumer is live on another thread, waits up to ROOM_WAIT_NS for it to
+ * make room: a burst then loses nothing to a consumer that only waited for
+ * the CPU. A wait that ends without room marks the ring stalled (the output
+ * is stuck, or the consumer cannot keep up): until the ring is half empty
+ * again, lines drop at once, so a stuck output costs a producer one wait,
+ * not one a line. true when there is room now. */
+static bool wait_for_room(tycho_logsink_t *s, struct producer *p, size_t t, size_t need)
+{
+    if (p->stalled || !atomic_load_explicit(&s->live, memory_order_acquire) ||
+        pthread_equal(p->owner, s->consumer))
+        return false;
+    tycho_wakeup_signal(&s->wake);
+    uint64_t deadline = now_ns() + ROOM_WAIT_NS;
+    for (unsigned i = 0;; i++) {
+        if (i < ROOM_YIELDS) {
+            sched_yield();
+        } else {
+            struct timespec nap = {0, ROOM_NAP_NS};
+            nanosleep(&nap, NULL);
+        }
+        p->head_cache = atomic_load_explicit(&p->head, memory_order_acquire);
+        if (p->cap - (t - p->head_cache) >= need) return true;
+        if (now_ns() >= deadline) break;
+    }
+    p->stalled = true;
+    return false;
 }
 
 void tycho_logsink_write(const char *line, size_t len, const tycho_log_meta_t *meta, void *ud)
@@ -263,7 +311,8 @@ void tycho_logsink_write(const char *line, size_t len, const tycho_log_meta_t *m
     size_t hdr = REC_HDR + (meta ? sizeof *meta : 0);
     if (p->cap - (t - p->head_cache) < hdr + rec) {
         p->head_cache = atomic_load_explicit(&p->head, memory_order_acquire);
-        if (p->cap - (t - p->head_cache) < hdr + rec) {
+        if (p->cap - (t - p->head_cache) < hdr + rec &&
+            (shared || !wait_for_room(s, p, t, hdr + rec))) {
             count_drop(p, TYCHO_DROP_QUEUE_FULL);
             goto out;
         }
@@ -589,6 +638,8 @@ int tycho_logsink_start(tycho_logsink_t *s, uv_loop_t *loop)
     s->poll_ok = uv_poll_init(loop, &s->poll, s->o.fd) == 0;
     if (s->poll_ok) s->poll.data = s;
     s->started = true;
+    s->consumer = pthread_self();
+    atomic_store_explicit(&s->live, true, memory_order_release);
     arm(s);
     return 0;
 }
@@ -646,6 +697,7 @@ void tycho_logsink_stop(tycho_logsink_t *s)
 {
     if (!s->started) return;
     s->started = false;
+    atomic_store_explicit(&s->live, false, memory_order_release);
     uv_timer_stop(&s->timer);
     uv_close((uv_handle_t *)&s->timer, NULL);
     if (s->poll_ok) {

@@ -1,8 +1,13 @@
 /* logsink — non-blocking stdout for log lines. tycho_logsink_write is a
  * tycho_log_sink_fn: any thread may call it; it copies the line (and the
  * logger's description of it) into that thread's own bounded byte ring and
- * returns, never waiting (a full ring
- * drops the line and counts it). The telemetry thread drains every ring to
+ * returns. A full ring waits for room only while the consumer is draining
+ * on another thread, and at most 5 ms: a burst that outruns a consumer which
+ * only waited for the CPU loses nothing. A wait that ends without room (the
+ * output is stuck, or the consumer cannot keep up) drops the line and counts
+ * it, and so does every line after it, at once, until the ring is half
+ * empty again; the shared ring and the consumer's own thread never wait.
+ * The telemetry thread drains every ring to
  * the (O_NONBLOCK) output with write(2) and uv_poll, on a timer (every 8 ms
  * while busy, up to poll_max_ms when idle) and as soon as a ring passes half
  * full; if the output is slow,
@@ -34,7 +39,8 @@ typedef struct tycho_logsink tycho_logsink_t;
 
 /* NULL on ENOMEM (or no eventfd to be had). opts may be NULL (all defaults). */
 tycho_logsink_t *tycho_logsink_new(const tycho_logsink_opts_t *opts);
-/* On the telemetry thread: sets the output O_NONBLOCK (restored by stop) and
+/* On the telemetry thread, the one that runs loop (producers wait for room
+ * only on other threads): sets the output O_NONBLOCK (restored by stop) and
  * starts draining on loop. 0 or a negative uv error. */
 int tycho_logsink_start(tycho_logsink_t *s, uv_loop_t *loop);
 /* The sink: tycho_log_set_sink(tycho_logsink_write, sink). Any thread, also

@@ -1,5 +1,5 @@
 /* logsink: whole lines through the byte rings, wraparound, drops, flush,
- * the wake-up of a filling ring. */
+ * the wake-up of a filling ring, a full ring's wait for room. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,11 +321,15 @@ static void test_tap_meta(void **state)
     close(fd);
 }
 
-/* The loop of test_wake_on_filling, on its own thread until stop_async. */
+/* A sink whose consumer loop runs on its own thread (started, then draining
+ * until consumer_stop), as the telemetry thread runs it. */
 struct consumer {
     uv_loop_t loop;
     uv_async_t stop_async;
     tycho_logsink_t *s;
+    pthread_t th;
+    sem_t started;
+    int start_rc;
 };
 
 static void on_stop(uv_async_t *a)
@@ -334,11 +339,76 @@ static void on_stop(uv_async_t *a)
     uv_close((uv_handle_t *)a, NULL);
 }
 
+/* Starts the sink on its own thread, as the contract wants, then runs the
+ * loop there; started tells consumer_start it may return. */
 static void *run_consumer(void *p)
 {
     struct consumer *c = p;
-    uv_run(&c->loop, UV_RUN_DEFAULT);
+    c->start_rc = tycho_logsink_start(c->s, &c->loop);
+    sem_post(&c->started);
+    if (c->start_rc == 0) uv_run(&c->loop, UV_RUN_DEFAULT);
     return NULL;
+}
+
+static void consumer_start(struct consumer *c, const tycho_logsink_opts_t *o)
+{
+    *c = (struct consumer){.s = tycho_logsink_new(o)};
+    assert_non_null(c->s);
+    uv_loop_init(&c->loop);
+    uv_async_init(&c->loop, &c->stop_async, on_stop);
+    c->stop_async.data = c;
+    sem_init(&c->started, 0, 0);
+    assert_int_equal(pthread_create(&c->th, NULL, run_consumer, c), 0);
+    sem_wait(&c->started);
+    sem_destroy(&c->started);
+    assert_int_equal(c->start_rc, 0);
+}
+
+/* Stops the consumer's loop; the sink stays (flush it, then consumer_free). */
+static void consumer_stop(struct consumer *c)
+{
+    uv_async_send(&c->stop_async);
+    pthread_join(c->th, NULL);
+}
+
+static void consumer_free(struct consumer *c)
+{
+    tycho_logsink_free(c->s);
+    uv_run(&c->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&c->loop), 0);
+}
+
+/* "{"i":NNNNN,"pad":"   ...   "}\n", the numbered line the tests below write. */
+static int numbered_line(char *line, size_t cap, int i)
+{
+    return snprintf(line, cap, "{\"i\":%05d,\"pad\":\"%80s\"}\n", i, "");
+}
+
+/* Lines first..first+count-1 stand in data in order, from *p on; *p moves
+ * past them. */
+static void expect_numbered(const char **p, int first, int count)
+{
+    char line[128];
+    for (int i = first; i < first + count; i++) {
+        int n = numbered_line(line, sizeof line, i);
+        if (strncmp(*p, line, (size_t)n) != 0) fail_msg("line %d missing or out of order", i);
+        *p += n;
+    }
+}
+
+/* Stops c, flushes and frees its sink, and checks that rd got lines 0..n-1,
+ * in order, and nothing else. */
+static void finish_lossless(struct consumer *c, struct reader *rd, int n)
+{
+    consumer_stop(c);
+    assert_int_equal(tycho_logsink_flush(c->s, 5000), 0);
+    assert_int_equal(tycho_logsink_dropped(c->s, TYCHO_DROP_QUEUE_FULL), 0);
+    consumer_free(c);
+    reader_finish(rd);
+    const char *p = rd->data;
+    expect_numbered(&p, 0, n);
+    assert_string_equal(p, "");
+    free(rd->data);
 }
 
 /* A sink idle long enough to poll only once a second still drains a ring
@@ -349,43 +419,83 @@ static void test_wake_on_filling(void **state)
     struct reader rd;
     reader_open(&rd);
     reader_start(&rd);
-    pthread_t ct;
     tycho_logsink_opts_t o = {
         .fd = rd.fd[1], .producer_bytes = 64 * 1024, .poll_min_ms = 1000, .poll_max_ms = 1000};
-    struct consumer c = {.s = tycho_logsink_new(&o)};
-    assert_non_null(c.s);
-    uv_loop_init(&c.loop);
-    uv_async_init(&c.loop, &c.stop_async, on_stop);
-    c.stop_async.data = &c;
-    assert_int_equal(tycho_logsink_start(c.s, &c.loop), 0);
-    pthread_create(&ct, NULL, run_consumer, &c);
+    struct consumer c;
+    consumer_start(&c, &o);
     usleep(50 * 1000); /* the first (empty) tick is over: the next is a second away */
 
     /* 400 KiB, six rings' worth, in about 0.1 s: 5 KiB every 1.25 ms */
     char line[128];
     uint64_t t0 = now_ms();
     for (int i = 0; i < 4000; i++) {
-        int n = snprintf(line, sizeof line, "{\"i\":%05d,\"pad\":\"%80s\"}\n", i, "");
-        tycho_logsink_write(line, (size_t)n, NULL, c.s);
+        tycho_logsink_write(line, (size_t)numbered_line(line, sizeof line, i), NULL, c.s);
         if (i % 50 == 49) usleep(1250);
     }
+    assert_true(now_ms() - t0 < 1000); /* else the timer alone could have drained it */
+    finish_lossless(&c, &rd, 4000);
+}
+
+/* A producer that outruns a live consumer by far (a 4 KiB ring holds ~35
+ * of these lines; 20,000 are written without a pause) loses none: a full
+ * ring waits for the consumer to make room. */
+static void test_full_ring_waits_for_consumer(void **state)
+{
+    (void)state;
+    struct reader rd;
+    reader_open(&rd);
+    reader_start(&rd);
+    tycho_logsink_opts_t o = {.fd = rd.fd[1], .producer_bytes = 4096};
+    struct consumer c;
+    consumer_start(&c, &o);
+    char line[128];
+    for (int i = 0; i < 20000; i++)
+        tycho_logsink_write(line, (size_t)numbered_line(line, sizeof line, i), NULL, c.s);
+    finish_lossless(&c, &rd, 20000);
+}
+
+/* Polls until the sink has nothing queued (the live consumer drained it). */
+static void wait_drained(tycho_logsink_t *s)
+{
+    for (int i = 0; i < 500 && tycho_logsink_queued(s); i++)
+        usleep(10 * 1000);
+    assert_int_equal(tycho_logsink_queued(s), 0);
+}
+
+/* With the output stuck (nobody reads the pipe), a full ring waits once, a
+ * few ms, then drops at once: 20,000 lines take nowhere near 20,000 waits.
+ * Once the output moves and the ring is half empty, waiting resumes: a
+ * second burst loses nothing. */
+static void test_stuck_output_waits_once(void **state)
+{
+    (void)state;
+    struct reader rd;
+    reader_open(&rd);
+    tycho_logsink_opts_t o = {.fd = rd.fd[1], .producer_bytes = 4096, .report_interval_ms = 1};
+    struct consumer c;
+    consumer_start(&c, &o);
+    char line[128];
+    uint64_t t0 = now_ms();
+    for (int i = 0; i < 20000; i++)
+        tycho_logsink_write(line, (size_t)numbered_line(line, sizeof line, i), NULL, c.s);
     uint64_t took = now_ms() - t0;
-    uv_async_send(&c.stop_async);
-    pthread_join(ct, NULL);
-    assert_int_equal(tycho_logsink_flush(c.s, 2000), 0);
-    assert_true(took < 1000); /* else the timer alone could have drained it */
-    assert_int_equal(tycho_logsink_dropped(c.s, TYCHO_DROP_QUEUE_FULL), 0);
-    tycho_logsink_free(c.s);
-    uv_run(&c.loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&c.loop), 0);
+    uint64_t lost = tycho_logsink_dropped(c.s, TYCHO_DROP_QUEUE_FULL);
+    if (took >= 1000)
+        fail_msg("20,000 lines into a stuck output took %llu ms", (unsigned long long)took);
+    assert_true(lost > 19000); /* the pipe holds 64 KiB, the ring 4 */
+
+    reader_start(&rd);
+    wait_drained(c.s);
+    for (int i = 20000; i < 40000; i++)
+        tycho_logsink_write(line, (size_t)numbered_line(line, sizeof line, i), NULL, c.s);
+    consumer_stop(&c);
+    assert_int_equal(tycho_logsink_flush(c.s, 5000), 0);
+    assert_int_equal(tycho_logsink_dropped(c.s, TYCHO_DROP_QUEUE_FULL), lost);
+    consumer_free(&c);
     reader_finish(&rd);
-    char *p = rd.data;
-    for (int i = 0; i < 4000; i++) {
-        int n = snprintf(line, sizeof line, "{\"i\":%05d,\"pad\":\"%80s\"}\n", i, "");
-        if (strncmp(p, line, (size_t)n) != 0) fail_msg("line %d missing or out of order", i);
-        p += n;
-    }
-    assert_string_equal(p, "");
+    const char *p = strstr(rd.data, "{\"i\":20000,");
+    assert_non_null(p);
+    expect_numbered(&p, 20000, 20000);
     free(rd.data);
 }
 
@@ -399,6 +509,8 @@ int main(void)
         cmocka_unit_test(test_more_threads_than_slots),
         cmocka_unit_test(test_tap_meta),
         cmocka_unit_test(test_wake_on_filling),
+        cmocka_unit_test(test_full_ring_waits_for_consumer),
+        cmocka_unit_test(test_stuck_output_waits_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
