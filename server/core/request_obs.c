@@ -279,7 +279,7 @@ static void access_log(const tycho_exchange_t *x, int status, double seconds, si
                    LF_STR("route", x->route ? x->route : ""), LF_STRN("path", r->path.p, r->path.n),
                    LF_INT("status", status), LF_JSON("duration_ms", duration_ms_text(ms, seconds)),
                    LF_INT("bytes_in", in), LF_INT("bytes_out", out), LF_STR("client_ip", client_ip),
-                   LF_STRN("user_agent", ua ? ua : "", uan));
+                   LF_STRN("user_agent", ua, uan)); /* null without one */
 }
 
 void tycho_obs_on_response(void *ud, const tycho_exchange_t *x, size_t bytes_in, size_t bytes_out)

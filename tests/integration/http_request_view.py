@@ -1,7 +1,8 @@
 """What a route and the access log see of a request, over raw sockets
 against the real binary: req.client_ip behind a trusted proxy when
-X-Forwarded-For comes as several field lines; the access line of a request
-the engine rejected (413, 414, 431), joined to it by its request id. Run by
+X-Forwarded-For comes as several field lines; the access line's user_agent;
+the access line of a request the engine rejected (413, 414, 431), joined to
+it by its request id. Run by
 test_http_request_view.sh with /usr/bin/python3."""
 import json
 import os
@@ -27,6 +28,26 @@ def test_forwarded_for_lines(srv):
     two = seen(srv, [("X-Forwarded-For", "6.6.6.6"), ("X-Forwarded-For", "9.9.9.9")])
     check(one["client_ip"] == "9.9.9.9", "one line: %r" % one)
     check(two["client_ip"] == "9.9.9.9", "two lines: %r" % two)
+
+
+def access_line(srv, headers):
+    """The access line of a GET /request with these header lines."""
+    r = tycho.request(srv.public, path="/request", headers=headers)
+    rid = r.header("X-Request-Id")
+    line = srv.wait_log(lambda x: x.get("msg") == "access" and x.get("request_id") == rid,
+                        5 * tycho.SLOW)
+    check(line, "no access line for %s" % rid)
+    return line
+
+
+def test_user_agent(srv):
+    """user_agent is the request's User-Agent, and null (not "") without one:
+    an empty header and no header stay apart."""
+    check(access_line(srv, [("User-Agent", "probe/1.0")])["user_agent"] == "probe/1.0",
+          "User-Agent: probe/1.0")
+    check(access_line(srv, [("User-Agent", "")])["user_agent"] == "", "an empty User-Agent")
+    line = access_line(srv, [])
+    check("user_agent" in line and line["user_agent"] is None, "no User-Agent: %r" % line)
 
 
 def rejected(srv, data, status):
@@ -70,7 +91,7 @@ def test_rejected_access_lines(srv):
 def main():
     env = {"TYCHO_MAX_BODY_BYTES": 1024, "TYCHO_MAX_URI_BYTES": 2048, "TYCHO_MAX_HEADER_BYTES": 8192}
     with tycho.Server(args=["--trusted-proxies", "127.0.0.1/32"], env=env) as srv:
-        for t in (test_forwarded_for_lines, test_rejected_access_lines):
+        for t in (test_forwarded_for_lines, test_user_agent, test_rejected_access_lines):
             t(srv)
             print("%s ok" % t.__name__)
         check(srv.stop() == 0, "clean exit")
