@@ -60,3 +60,41 @@ describe("GET /health", function()
     assert.equal("ok", res.body.checks.table.status)
   end)
 end)
+
+describe("GET /health?deep=1 from outside", function()
+  setup(app.setup)
+  teardown(app.teardown)
+  before_each(app.reset)
+
+  it("runs for loopback, private and unique-local clients", function()
+    for _, ip in ipairs { "127.0.0.1", "10.1.2.3", "172.16.0.9", "172.31.255.1", "192.168.1.1",
+                          "::1", "fd12:3456::1", "::ffff:10.0.0.7" } do
+      local res = t.get("/health?deep=1", { peer_ip = ip })
+      assert.equal(200, res.status, ip)
+      assert.is_table(res.body.checks, ip)
+    end
+  end)
+
+  it("answers 403 to any other client, without calling AWS", function()
+    for _, ip in ipairs { "203.0.113.9", "172.32.0.1", "172.15.0.1", "192.169.0.1", "11.0.0.1",
+                          "2001:db8::1", "fe80::1", "::ffff:8.8.8.8" } do
+      t.spans()
+      local res = t.get("/health?deep=1", { peer_ip = ip })
+      assert.equal(403, res.status, ip)
+      assert.matches("inside the network", res.body.error, 1, true)
+      assert.equal(1, #t.spans(), ip) -- the server span only: no AWS call
+    end
+    -- the shallow check answers everyone
+    assert.equal(200, t.get("/health", { peer_ip = "203.0.113.9" }).status)
+  end)
+
+  it("judges the client a trusted proxy forwards for, not the proxy", function()
+    t.set_limits { trusted_proxies = "10.0.0.0/8" }
+    local via = function(client)
+      return t.get("/health?deep=1", { peer_ip = "10.0.0.2", headers = { ["X-Forwarded-For"] = client } })
+    end
+    assert.equal(403, via("198.51.100.4").status)
+    assert.equal(200, via("192.168.7.7").status)
+    t.set_limits { trusted_proxies = "" }
+  end)
+end)

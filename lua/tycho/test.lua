@@ -22,7 +22,8 @@ local HEADERS_MT = {
 
 local function build(opts)
   opts = opts or {}
-  local o = { headers = {}, peer_ip = opts.peer_ip, request_id = opts.request_id }
+  -- a local client unless told otherwise, as a real request always has a peer
+  local o = { headers = {}, peer_ip = opts.peer_ip or "127.0.0.1", request_id = opts.request_id }
   for k, v in pairs(opts.headers or {}) do o.headers[k] = v end
   local body = opts.body
   if type(body) == "table" then
