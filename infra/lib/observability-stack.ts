@@ -1,6 +1,7 @@
 // Observability: where tycho's telemetry goes and how people look at it.
 //  - metrics: an Amazon Managed Prometheus workspace (tycho remote-writes to it)
-//    with the alert rules of grafana/alerts loaded as a rule-groups namespace;
+//    with the alert rules of grafana/alerts loaded as a rule-groups namespace,
+//    and an alert manager definition that sends the alerts to an SNS topic;
 //  - traces:  X-Ray Transaction Search (tycho posts OTLP to the X-Ray endpoint);
 //  - logs:    Loki on Fargate (S3 chunks + index, EFS for WAL and compactor state);
 //  - Grafana on Fargate with the provisioning of grafana/ baked into its image.
@@ -8,7 +9,7 @@
 // host name (loki.<zone>, grafana.<zone>, Route 53 private zone). People reach
 // them through a Client VPN endpoint (mutual TLS, split tunnel).
 import * as fs from 'node:fs';
-import { Aws, Duration, RemovalPolicy, Stack, StackProps, Validations, Annotations } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Validations, Annotations } from 'aws-cdk-lib';
 import * as aps from 'aws-cdk-lib/aws-aps';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
@@ -24,6 +25,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as xray from 'aws-cdk-lib/aws-xray';
 import { Construct } from 'constructs';
 import { AccessLogBucket } from './access-logs.js';
+import { AlertTopic, alertManagerConfig, alertManagerDefinition } from './alert-routing.js';
 import { TychoConfig, vpcResolver } from './config.js';
 
 export interface ObservabilityStackProps extends StackProps {
@@ -44,6 +46,8 @@ const LOKI_POSIX = { uid: '10001', gid: '10001' };
 
 export class ObservabilityStack extends Stack {
   readonly workspace: aps.CfnWorkspace;
+  /** The SNS topic AMP's alert manager publishes every alert to. */
+  readonly alerts: AlertTopic;
   /** AMP remote-write URL: <workspace endpoint>api/v1/remote_write */
   readonly remoteWriteUrl: string;
   readonly lokiPushUrl: string;
@@ -63,8 +67,17 @@ export class ObservabilityStack extends Stack {
     this.lokiPushUrl = `http://${lokiHost}/loki/api/v1/push`;
     this.grafanaUrl = `http://${grafanaHost}/`;
 
-    // ---- metrics: AMP workspace + alert rules --------------------------------
-    this.workspace = new aps.CfnWorkspace(this, 'Workspace', { alias: config.name });
+    // ---- metrics: AMP workspace, alert rules, where the alerts go ------------
+    this.alerts = new AlertTopic(this, 'Alerts', { displayName: `${config.prefix} alerts` });
+    this.workspace = new aps.CfnWorkspace(this, 'Workspace', {
+      alias: config.name,
+      alertManagerDefinition: alertManagerDefinition(alertManagerConfig(this.alerts.topic.topicArn, Aws.REGION)),
+    });
+    this.alerts.allowPublishFrom(this.workspace);
+    new CfnOutput(this, 'AlertsTopicArn', {
+      value: this.alerts.topic.topicArn,
+      description: 'SNS topic of the AMP alerts: subscribe e-mail, Chatbot (Slack), PagerDuty... here',
+    });
     this.remoteWriteUrl = `${this.workspace.attrPrometheusEndpoint}api/v1/remote_write`;
     props.alertRuleFiles.forEach((file, i) => {
       new aps.CfnRuleGroupsNamespace(this, `AlertRules${i}`, {

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { vpcResolver } from '../lib/config.js';
-import { buildApp, only, resources, template, VPN_CONTEXT } from './helpers.js';
+import { asArray, buildApp, only, resources, template, VPN_CONTEXT } from './helpers.js';
 
 const { stacks } = buildApp();
 const network = template(stacks.network);
@@ -117,6 +117,85 @@ describe('observability: metrics and traces', () => {
     assert.match(doc, /log-group:aws\/spans:\*/);
     const off = buildApp({ transactionSearch: 'false' });
     template(off.stacks.observability).resourceCountIs('AWS::XRay::TransactionSearchConfig', 0);
+  });
+});
+
+describe('observability: where the alerts go', () => {
+  const [topicId, topic] = only(resources(obs, 'AWS::SNS::Topic'), 'SNS topic');
+  const [, topicPolicy] = only(resources(obs, 'AWS::SNS::TopicPolicy'), 'topic policy');
+  const statements: any[] = topicPolicy.Properties.PolicyDocument.Statement;
+  const amp = (s: any) => s.Principal?.Service === 'aps.amazonaws.com';
+
+  it('the topic is encrypted with a rotated customer-managed key', () => {
+    const [keyId, key] = only(resources(obs, 'AWS::KMS::Key'), 'KMS key');
+    assert.deepEqual(topic.Properties.KmsMasterKeyId, { 'Fn::GetAtt': [keyId, 'Arn'] });
+    assert.equal(key.Properties.EnableKeyRotation, true);
+    assert.deepEqual(topicPolicy.Properties.Topics, [{ Ref: topicId }]);
+  });
+
+  it('the topic denies publishing without TLS', () => {
+    assert.ok(statements.some((s) => s.Effect === 'Deny' && s.Principal === '*'
+      && s.Condition?.Bool?.['aws:SecureTransport'] === 'false'));
+  });
+
+  it("only this account's workspace may publish: aws:SourceArn and aws:SourceAccount", () => {
+    const publish = only(statements.filter(amp), 'AMP statement in the topic policy');
+    assert.equal(publish.Effect, 'Allow');
+    assert.deepEqual(asArray(publish.Action).sort(), ['sns:GetTopicAttributes', 'sns:Publish']);
+    assert.deepEqual(publish.Resource, { Ref: topicId });
+    assert.deepEqual(publish.Condition, {
+      ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['Workspace', 'Arn'] } },
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+    });
+  });
+
+  it("AMP may use the topic's key for this account's workspaces only", () => {
+    const [, key] = only(resources(obs, 'AWS::KMS::Key'), 'KMS key');
+    const use = only<any>(key.Properties.KeyPolicy.Statement.filter(amp), 'AMP statement in the key policy');
+    assert.equal(use.Effect, 'Allow');
+    assert.deepEqual(asArray(use.Action).sort(), ['kms:Decrypt', 'kms:GenerateDataKey*']);
+    assert.deepEqual(use.Condition.StringEquals, { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } });
+    assert.deepEqual(use.Condition.ArnLike, { 'aws:SourceArn': { 'Fn::Join': ['', [
+      'arn:', { Ref: 'AWS::Partition' }, ':aps:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':workspace/*',
+    ]] } });
+  });
+
+  it('the alert manager definition routes every alert to the topic, resolved ones included', () => {
+    // The synthesized definition, with the topic ARN and the region put in as
+    // placeholders; any other CloudFormation function in it fails here.
+    const join = obs.toJSON().Resources.Workspace.Properties.AlertManagerDefinition['Fn::Join'];
+    assert.equal(join[0], '');
+    const text: string = join[1].map((part: any) => {
+      if (typeof part === 'string') return part;
+      if (part.Ref === topicId) return '<topic-arn>';
+      if (part.Ref === 'AWS::Region') return '<region>';
+      throw new Error(`unexpected value in the alert manager definition: ${JSON.stringify(part)}`);
+    }).join('');
+    // AMP's format: the Alertmanager configuration as a string under
+    // alertmanager_config (a literal block, indented by two), nothing else.
+    const lines = text.replace(/\n$/, '').split('\n');
+    assert.equal(lines[0], 'alertmanager_config: |');
+    assert.equal(lines[1], '  {', 'the block starts at indentation two');
+    for (const line of lines.slice(1)) assert.ok(line.startsWith('  '), `line outside the block: ${line}`);
+    // The block is JSON, which YAML parsers read as YAML: parse it back.
+    const config = JSON.parse(lines.slice(1).map((l) => l.slice(2)).join('\n'));
+    assert.deepEqual(config, {
+      route: {
+        receiver: 'sns',
+        group_by: ['alertname', 'severity'],
+        group_wait: '30s',
+        group_interval: '5m',
+        repeat_interval: '4h',
+      },
+      receivers: [{
+        name: 'sns',
+        sns_configs: [{ topic_arn: '<topic-arn>', sigv4: { region: '<region>' }, send_resolved: true }],
+      }],
+    });
+  });
+
+  it('the topic ARN is a stack output, for subscriptions added by hand', () => {
+    obs.hasOutput('AlertsTopicArn', { Value: { Ref: topicId } });
   });
 });
 

@@ -1,0 +1,116 @@
+// Where AMP's alerts go. AMP evaluates the rules of grafana/alerts; its alert
+// manager groups the firing alerts and publishes them to one SNS topic, which
+// people subscribe to (its ARN is a stack output).
+//  - AlertTopic: the topic, encrypted with a customer-managed KMS key (AMP
+//    cannot use the AWS-managed alias/aws/sns key, whose policy nobody can
+//    edit), TLS-only, and the grants that let one workspace publish to it;
+//  - alertManagerConfig / alertManagerDefinition: the workspace's alert
+//    manager definition, in AMP's format (AMP-alertmanager-config in the AMP
+//    user guide): a YAML document whose `alertmanager_config` key holds an
+//    Alertmanager configuration as a string. `template_files` is optional and
+//    not used: the SNS receiver's default subject and message templates apply.
+import { Aws, RemovalPolicy } from 'aws-cdk-lib';
+import * as aps from 'aws-cdk-lib/aws-aps';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+
+const AMP_PRINCIPAL = 'aps.amazonaws.com';
+
+/** The receiver every alert is routed to. */
+export const ALERTS_RECEIVER = 'sns';
+
+/**
+ * The Alertmanager configuration (prometheus.io/docs/alerting/latest/configuration/)
+ * that routes every alert to the topic. One notification per alert name and
+ * severity; AMP caps repeat_interval at 5 days.
+ */
+export function alertManagerConfig(topicArn: string, region: string) {
+  return {
+    route: {
+      receiver: ALERTS_RECEIVER,
+      group_by: ['alertname', 'severity'],
+      group_wait: '30s', // first notification of a new group: wait for its siblings
+      group_interval: '5m', // a group that changes (new alert, resolved) notifies again after this
+      repeat_interval: '4h', // a group still firing unchanged is sent again after this
+    },
+    receivers: [{
+      name: ALERTS_RECEIVER,
+      sns_configs: [{
+        topic_arn: topicArn,
+        sigv4: { region }, // AMP requires the region; api_url and http_config are not allowed
+        send_resolved: true,
+      }],
+    }],
+  };
+}
+
+/**
+ * AMP's alert manager definition for `config`: `alertmanager_config:` with the
+ * configuration as a literal block. The configuration is written as JSON, which
+ * is YAML too (and what Alertmanager's YAML parser reads), so it is generated
+ * from the object rather than templated by hand, and CDK tokens in its strings
+ * (ARNs, region) stay intact: JSON.stringify leaves their ${Token[...]} markers as is.
+ */
+export function alertManagerDefinition(config: object): string {
+  const body = JSON.stringify(config, null, 2).split('\n').map((line) => `  ${line}`).join('\n');
+  return `alertmanager_config: |\n${body}\n`;
+}
+
+export interface AlertTopicProps {
+  /** Shown as the sender name of e-mail notifications. */
+  readonly displayName: string;
+}
+
+export class AlertTopic extends Construct {
+  readonly key: kms.Key;
+  readonly topic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: AlertTopicProps) {
+    super(scope, id);
+    this.key = new kms.Key(this, 'Key', {
+      description: `Encrypts the SNS topic that AMP alerts are published to (${props.displayName})`,
+      enableKeyRotation: true,
+      // SNS keeps a message only until it is delivered: once the topic is gone
+      // there is nothing left to decrypt (KMS still waits 30 days before deleting).
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: props.displayName,
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+  }
+
+  /**
+   * Lets this workspace's alert manager publish to the topic. The topic policy
+   * names the workspace; the key policy can only name the account's workspaces
+   * in this region: the workspace refers to the topic (its definition), the
+   * topic to the key, so a key policy that referred to the workspace would close
+   * a dependency cycle. Without the topic policy the key alone lets AMP publish nothing.
+   */
+  allowPublishFrom(workspace: aps.CfnWorkspace): void {
+    const amp = new iam.ServicePrincipal(AMP_PRINCIPAL);
+    this.topic.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AmpAlertManagerPublishes',
+      principals: [amp],
+      actions: ['sns:Publish', 'sns:GetTopicAttributes'],
+      resources: [this.topic.topicArn],
+      conditions: {
+        ArnEquals: { 'aws:SourceArn': workspace.attrArn },
+        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+      },
+    }));
+    this.key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'AmpAlertManagerEncrypts',
+      principals: [amp],
+      actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+      resources: ['*'],
+      conditions: {
+        ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:aps:${Aws.REGION}:${Aws.ACCOUNT_ID}:workspace/*` },
+        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+      },
+    }));
+  }
+}
