@@ -1,6 +1,6 @@
 // Where AMP's alerts go. AMP evaluates the rules of grafana/alerts; its alert
 // manager groups the firing alerts and publishes them to one SNS topic, which
-// people subscribe to (its ARN is a stack output).
+// people subscribe to (e-mail from context here; Chatbot, PagerDuty... by hand).
 //  - AlertTopic: the topic, encrypted with a customer-managed KMS key (AMP
 //    cannot use the AWS-managed alias/aws/sns key, whose policy nobody can
 //    edit), TLS-only, and the grants that let one workspace publish to it;
@@ -14,12 +14,13 @@ import * as aps from 'aws-cdk-lib/aws-aps';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 
 const AMP_PRINCIPAL = 'aps.amazonaws.com';
 
 /** The receiver every alert is routed to. */
-export const ALERTS_RECEIVER = 'sns';
+const RECEIVER = 'sns';
 
 /**
  * The Alertmanager configuration (prometheus.io/docs/alerting/latest/configuration/)
@@ -29,14 +30,14 @@ export const ALERTS_RECEIVER = 'sns';
 export function alertManagerConfig(topicArn: string, region: string) {
   return {
     route: {
-      receiver: ALERTS_RECEIVER,
+      receiver: RECEIVER,
       group_by: ['alertname', 'severity'],
       group_wait: '30s', // first notification of a new group: wait for its siblings
       group_interval: '5m', // a group that changes (new alert, resolved) notifies again after this
       repeat_interval: '4h', // a group still firing unchanged is sent again after this
     },
     receivers: [{
-      name: ALERTS_RECEIVER,
+      name: RECEIVER,
       sns_configs: [{
         topic_arn: topicArn,
         sigv4: { region }, // AMP requires the region; api_url and http_config are not allowed
@@ -61,6 +62,8 @@ export function alertManagerDefinition(config: object): string {
 export interface AlertTopicProps {
   /** Shown as the sender name of e-mail notifications. */
   readonly displayName: string;
+  /** E-mail subscriptions; SNS mails each address a confirmation link first. */
+  readonly emails: readonly string[];
 }
 
 export class AlertTopic extends Construct {
@@ -81,6 +84,7 @@ export class AlertTopic extends Construct {
       masterKey: this.key,
       enforceSSL: true,
     });
+    props.emails.forEach((email) => this.topic.addSubscription(new subscriptions.EmailSubscription(email)));
   }
 
   /**

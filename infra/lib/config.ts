@@ -69,6 +69,8 @@ export interface TychoConfig {
   readonly logRetentionDays: number;
   /** Days Loki's objects stay in S3 before the bucket lifecycle removes them (backstop to Loki's own retention). */
   readonly lokiObjectExpirationDays: number;
+  /** E-mail addresses subscribed to the alerts topic (each must confirm its subscription). */
+  readonly alertEmails: readonly string[];
 }
 
 function str(node: Node, key: string, fallback: string): string {
@@ -89,6 +91,23 @@ function num(node: Node, key: string, fallback: number): number {
   if (!Number.isFinite(v)) throw new Error(`context ${key}: not a number: ${JSON.stringify(raw)}`);
   return v;
 }
+
+/**
+ * A list from context: a comma-separated string (`-c key=a,b`) or a JSON array
+ * (cdk.json). Blanks around items and empty items are dropped, duplicates kept once.
+ */
+function list(node: Node, key: string): string[] {
+  const raw = node.tryGetContext(key);
+  if (raw === undefined || raw === null || raw === '') return [];
+  const items = Array.isArray(raw) ? raw : String(raw).split(',');
+  return [...new Set(items.map((v) => String(v).trim()).filter((v) => v !== ''))];
+}
+
+/**
+ * A plausible e-mail address: one @, no blanks, commas or semicolons, a dotted
+ * domain. It catches typos and a mangled list, not every invalid address.
+ */
+const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;.]+$/;
 
 function bool(node: Node, key: string, fallback: boolean): boolean {
   const raw = node.tryGetContext(key);
@@ -141,6 +160,7 @@ export function loadConfig(node: Node): TychoConfig {
     transactionSearchIndexingPercent: num(node, 'transactionSearchIndexingPercent', 1),
     logRetentionDays: num(node, 'logRetentionDays', 30),
     lokiObjectExpirationDays: num(node, 'lokiObjectExpirationDays', 100),
+    alertEmails: list(node, 'alertEmails'),
   };
   if (!(Object.values(RetentionDays) as number[]).includes(cfg.logRetentionDays)) {
     throw new Error(`context logRetentionDays: ${cfg.logRetentionDays} is not a CloudWatch Logs retention value`);
@@ -150,6 +170,12 @@ export function loadConfig(node: Node): TychoConfig {
   }
   if (cfg.appMaxCount < cfg.appDesiredCount) {
     throw new Error(`context appMaxCount (${cfg.appMaxCount}) is below appDesiredCount (${cfg.appDesiredCount})`);
+  }
+  for (const email of cfg.alertEmails) {
+    if (!EMAIL.test(email)) {
+      throw new Error(`context alertEmails: not an e-mail address: ${JSON.stringify(email)} `
+        + '(give a comma-separated list, e.g. -c alertEmails=oncall@example.com,team@example.com)');
+    }
   }
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(cfg.zoneName)) {
     throw new Error(`context zoneName: not a DNS name: ${cfg.zoneName}`);

@@ -68,7 +68,7 @@ export class ObservabilityStack extends Stack {
     this.grafanaUrl = `http://${grafanaHost}/`;
 
     // ---- metrics: AMP workspace, alert rules, where the alerts go ------------
-    this.alerts = new AlertTopic(this, 'Alerts', { displayName: `${config.prefix} alerts` });
+    this.alerts = new AlertTopic(this, 'Alerts', { displayName: `${config.prefix} alerts`, emails: config.alertEmails });
     this.workspace = new aps.CfnWorkspace(this, 'Workspace', {
       alias: config.name,
       alertManagerDefinition: alertManagerDefinition(alertManagerConfig(this.alerts.topic.topicArn, Aws.REGION)),

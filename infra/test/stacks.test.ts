@@ -197,6 +197,30 @@ describe('observability: where the alerts go', () => {
   it('the topic ARN is a stack output, for subscriptions added by hand', () => {
     obs.hasOutput('AlertsTopicArn', { Value: { Ref: topicId } });
   });
+
+  it('no e-mail subscription unless alertEmails is given', () => {
+    obs.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('e-mail subscriptions from alertEmails: a comma-separated list (-c) or a list (cdk.json)', () => {
+    for (const alertEmails of [' oncall@example.com, team@example.org,', ['oncall@example.com', 'team@example.org']]) {
+      const t = template(buildApp({ alertEmails }).stacks.observability);
+      const [id] = only(resources(t, 'AWS::SNS::Topic'), 'SNS topic');
+      const subs = resources(t, 'AWS::SNS::Subscription').map(([, s]) => s.Properties);
+      assert.deepEqual(subs.map((s) => s.Endpoint).sort(), ['oncall@example.com', 'team@example.org'], JSON.stringify(alertEmails));
+      for (const s of subs) {
+        assert.equal(s.Protocol, 'email');
+        assert.deepEqual(s.TopicArn, { Ref: id });
+      }
+    }
+  });
+
+  it('a bad address in alertEmails fails synth, naming it', () => {
+    for (const bad of ['oncall', 'oncall@example', 'on call@example.com', 'a@example.com;b@example.com']) {
+      assert.throws(() => buildApp({ alertEmails: `team@example.org,${bad}` }),
+        new RegExp(`context alertEmails: not an e-mail address: ${JSON.stringify(bad).replace(/[.]/g, '\\.')}`), bad);
+    }
+  });
 });
 
 describe('observability: Loki storage', () => {
