@@ -81,6 +81,13 @@ static void push_attrs(lua_State *L, const tycho_attrs_t *a)
         case TYCHO_ATTR_BOOL:
             lua_pushboolean(L, at->v.b);
             break;
+        case TYCHO_ATTR_STRING_ARRAY:
+            lua_createtable(L, (int)at->v.sv.n, 0);
+            for (size_t j = 0; j < at->v.sv.n; j++) {
+                lua_pushlstring(L, at->v.sv.items[j].p, at->v.sv.items[j].n);
+                lua_rawseti(L, -2, (int)j + 1);
+            }
+            break;
         }
         lua_setfield(L, -2, at->key);
     }

@@ -35,27 +35,42 @@ typedef enum {
     TYCHO_ATTR_INT,
     TYCHO_ATTR_DOUBLE,
     TYCHO_ATTR_BOOL,
+    TYCHO_ATTR_STRING_ARRAY, /* OTel's string[] (an OTLP ArrayValue of strings) */
 } tycho_attr_type_t;
+
+/* A string by pointer and length (p may be NULL when n is 0). */
+typedef struct tycho_attr_str {
+    const char *p;
+    size_t n;
+} tycho_attr_str_t;
 
 /* A value to set (borrowed by the setter, copied into the span). */
 typedef struct tycho_attr_value {
     tycho_attr_type_t type;
-    const char *s;
-    size_t n; /* string length; (size_t)-1 -> strlen */
+    union {
+        const char *s;
+        const tycho_attr_str_t *sv; /* STRING_ARRAY: its n strings */
+    };
+    size_t n; /* string length, (size_t)-1 -> strlen; STRING_ARRAY: how many strings */
     int64_t i;
     double d;
     int b;
-    int utf8; /* the caller vouches that s is valid UTF-8 without NUL */
+    int utf8; /* the caller vouches that s (every string of sv) is valid UTF-8 without NUL */
 } tycho_attr_value_t;
 
-#define TYCHO_AV_STR(v) ((tycho_attr_value_t){TYCHO_ATTR_STRING, (v), (size_t)-1, 0, 0, 0, 0})
-#define TYCHO_AV_STRN(v, len) ((tycho_attr_value_t){TYCHO_ATTR_STRING, (v), (len), 0, 0, 0, 0})
+#define TYCHO_AV_STR(v) ((tycho_attr_value_t){TYCHO_ATTR_STRING, {(v)}, (size_t)-1, 0, 0, 0, 0})
+#define TYCHO_AV_STRN(v, len) ((tycho_attr_value_t){TYCHO_ATTR_STRING, {(v)}, (len), 0, 0, 0, 0})
 /* A string tycho made or checked (a known method, an IP address, "1.1"):
  * valid UTF-8 without NUL, which the OTLP encoder then need not check. */
-#define TYCHO_AV_UTF8N(v, len) ((tycho_attr_value_t){TYCHO_ATTR_STRING, (v), (len), 0, 0, 0, 1})
-#define TYCHO_AV_INT(v) ((tycho_attr_value_t){TYCHO_ATTR_INT, NULL, 0, (int64_t)(v), 0, 0, 0})
-#define TYCHO_AV_DBL(v) ((tycho_attr_value_t){TYCHO_ATTR_DOUBLE, NULL, 0, 0, (double)(v), 0, 0})
-#define TYCHO_AV_BOOL(v) ((tycho_attr_value_t){TYCHO_ATTR_BOOL, NULL, 0, 0, 0, (v) ? 1 : 0, 0})
+#define TYCHO_AV_UTF8N(v, len) ((tycho_attr_value_t){TYCHO_ATTR_STRING, {(v)}, (len), 0, 0, 0, 1})
+#define TYCHO_AV_INT(v) ((tycho_attr_value_t){TYCHO_ATTR_INT, {NULL}, 0, (int64_t)(v), 0, 0, 0})
+#define TYCHO_AV_DBL(v) ((tycho_attr_value_t){TYCHO_ATTR_DOUBLE, {NULL}, 0, 0, (double)(v), 0, 0})
+#define TYCHO_AV_BOOL(v) ((tycho_attr_value_t){TYCHO_ATTR_BOOL, {NULL}, 0, 0, 0, (v) ? 1 : 0, 0})
+/* n strings (a tycho_attr_str_t array; n 0 is the empty array): each copied
+ * and cut at the value length limit on its own, as the spec says for arrays
+ * of strings. */
+#define TYCHO_AV_STRV(items, count)                                                                \
+    ((tycho_attr_value_t){TYCHO_ATTR_STRING_ARRAY, {.sv = (items)}, (count), 0, 0, 0, 0})
 
 /* Bits of tycho_attr_t.utf8: which strings are known valid UTF-8 without
  * NUL (a well-known key, a value set with TYCHO_AV_UTF8N, any key or value
@@ -76,10 +91,11 @@ typedef struct tycho_attr {
     uint8_t utf8;  /* TYCHO_ATTR_*_UTF8 bits */
     uint8_t known; /* 1 + its tycho_span_key_t when key is a well-known key, else 0 */
     union {
+        tycho_attr_str_t s;
         struct {
-            const char *p;
+            const tycho_attr_str_t *items; /* in the arena, each string NUL-terminated */
             size_t n;
-        } s;
+        } sv; /* STRING_ARRAY; VALUE_UTF8 in utf8 vouches for every string */
         int64_t i;
         double d;
         int b;
@@ -199,7 +215,9 @@ int tycho_span_sampled(const tycho_span_t *s);
 void tycho_span_set_status(tycho_span_t *s, tycho_span_status_t code, const char *message);
 
 /* Sets (or replaces) an attribute. 0; -ENOSPC when dropped (count limit or
- * byte budget; counted in dropped); -EINVAL for an empty key. */
+ * byte budget, which a string array's strings and its item table count
+ * against as a whole: it is kept whole or dropped; counted in dropped);
+ * -EINVAL for an empty key. */
 int tycho_span_set_attr(tycho_span_t *s, const char *key, tycho_attr_value_t v);
 
 /* The attribute keys of the server span, as tycho_span_key_name spells them
@@ -249,9 +267,9 @@ const char *tycho_span_kind_name(tycho_span_kind_t k);     /* "SERVER", ... */
 const char *tycho_span_status_name(tycho_span_status_t c); /* "UNSET", "OK", "ERROR" */
 
 /* Appends the span as one JSON object and '\n' (the TYCHO_TRACES_STDOUT
- * debug sink): ids lowercase hex, times in unix ns, attributes as an object,
- * non-finite doubles as the strings "NaN"/"Infinity"/"-Infinity", strings
- * JSON-escaped with invalid UTF-8 replaced. 0 or -ENOMEM. */
+ * debug sink): ids lowercase hex, times in unix ns, attributes as an object
+ * (a string array as a JSON array of strings), non-finite doubles as the strings
+ * "NaN"/"Infinity"/"-Infinity", strings JSON-escaped with invalid UTF-8 replaced. 0 or -ENOMEM. */
 int tycho_span_to_json(const tycho_span_t *s, tycho_buf_t *out);
 
 #endif

@@ -1,8 +1,9 @@
 /* libFuzzer target for the OTLP trace encoder (exporters/otlp_encode.c) over
  * spans built from the input with the span API (server/telemetry/span.c):
- * names, kinds, ids, attributes of every type set by string key and by
- * well-known key, values vouched for as UTF-8 only when they are, events,
- * links, status, small limits so that drops happen. Checked (abort):
+ * names, kinds, ids, attributes of every type (string arrays too) set by
+ * string key and by well-known key, values vouched for as UTF-8 only when
+ * they are, events, links, status, small limits so that drops happen.
+ * Checked (abort):
  *  - the body decodes as an ExportTraceServiceRequest (protobuf-c);
  *  - it is byte for byte what protobuf-c packs for the decoded message
  *    (unless a string held a NUL, which protobuf-c's C strings cut);
@@ -23,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_SPANS = 3, MAX_STR = 48 };
+enum { MAX_SPANS = 3, MAX_STR = 48, MAX_ITEMS = 4 };
 
 /* The input, read front to back; past its end every read gives zeros. */
 typedef struct input {
@@ -70,12 +71,33 @@ static int clean_utf8(const char *s, size_t n)
     return tycho_utf8_valid(s, n, 0);
 }
 
+/* A string array of up to MAX_ITEMS strings cut from one input string,
+ * vouched for only when every one is valid UTF-8 without NUL; items holds
+ * them (pointing into buf). */
+static tycho_attr_value_t strings(input_t *in, uint8_t t, char buf[MAX_STR + 1],
+                                  tycho_attr_str_t items[MAX_ITEMS])
+{
+    size_t n = str(in, buf), count = byte(in) % (MAX_ITEMS + 1), at = 0;
+    int clean = 1;
+    for (size_t i = 0; i < count; i++) {
+        size_t len = i + 1 < count ? byte(in) % (n - at + 1) : n - at;
+        items[i] = (tycho_attr_str_t){buf + at, len};
+        clean &= clean_utf8(buf + at, len);
+        at += len;
+    }
+    tycho_attr_value_t v = TYCHO_AV_STRV(items, count);
+    v.utf8 = (t & 0x80) && clean;
+    return v;
+}
+
 /* One attribute value of any type; strings vouched for (TYCHO_AV_UTF8N)
- * only when they are valid UTF-8 without NUL. buf holds a string value. */
-static tycho_attr_value_t value(input_t *in, char buf[MAX_STR + 1])
+ * only when they are valid UTF-8 without NUL. buf holds a string value,
+ * items a string array's strings. */
+static tycho_attr_value_t value(input_t *in, char buf[MAX_STR + 1],
+                                tycho_attr_str_t items[MAX_ITEMS])
 {
     uint8_t t = byte(in);
-    switch (t % 5) {
+    switch (t % 6) {
     case 0: {
         size_t n = str(in, buf);
         return (t & 0x80) && clean_utf8(buf, n) ? TYCHO_AV_UTF8N(buf, n) : TYCHO_AV_STRN(buf, n);
@@ -92,6 +114,8 @@ static tycho_attr_value_t value(input_t *in, char buf[MAX_STR + 1])
     }
     case 3:
         return TYCHO_AV_BOOL(byte(in) & 1);
+    case 4:
+        return strings(in, t, buf, items);
     default:
         return TYCHO_AV_STR(cstr(in, buf));
     }
@@ -102,14 +126,15 @@ static tycho_attr_value_t value(input_t *in, char buf[MAX_STR + 1])
 static void attribute(input_t *in, tycho_span_t *s, tycho_span_event_t *ev, tycho_span_link_t *link)
 {
     char key[MAX_STR + 1], buf[MAX_STR + 1];
+    tycho_attr_str_t items[MAX_ITEMS];
     uint8_t how = byte(in);
     if (!ev && !link && (how & 1)) {
         tycho_span_key_t k = (tycho_span_key_t)(byte(in) % TYCHO_KEY_COUNT);
-        tycho_span_set_key(s, k, value(in, buf));
+        tycho_span_set_key(s, k, value(in, buf, items));
         return;
     }
     cstr(in, key);
-    tycho_attr_value_t v = value(in, buf);
+    tycho_attr_value_t v = value(in, buf, items);
     if (ev)
         tycho_span_event_set_attr(s, ev, key, v);
     else if (link)
@@ -195,6 +220,20 @@ static void same_attrs(const char *what, const tycho_attrs_t *want, Tycho__Otlp_
                       v->bool_value == (a->v.b != 0),
                   "%s: bool differs", what);
             break;
+        case TYCHO_ATTR_STRING_ARRAY: {
+            CHECK(v->value_case == TYCHO__OTLP__ANY_VALUE__VALUE_ARRAY_VALUE, "%s: not an array",
+                  what);
+            const Tycho__Otlp__ArrayValue *arr = v->array_value;
+            CHECK(arr->n_values == a->v.sv.n, "%s: %zu strings, want %zu", what, arr->n_values,
+                  a->v.sv.n);
+            for (size_t j = 0; j < arr->n_values; j++) {
+                CHECK(arr->values[j]->value_case == TYCHO__OTLP__ANY_VALUE__VALUE_STRING_VALUE,
+                      "%s: array item not a string", what);
+                same_string(what, a->v.sv.items[j].p, a->v.sv.items[j].n,
+                            arr->values[j]->string_value);
+            }
+            break;
+        }
         }
     }
 }

@@ -199,6 +199,18 @@ static void test_otlp_wire(void **state)
     tycho_span_free(bare);
 }
 
+/* s encoded alone into out, decoded by protobuf-c, in the bytes protobuf-c
+ * packs (free with tycho__otlp__export_trace_service_request__free_unpacked). */
+static Tycho__Otlp__ExportTraceServiceRequest *encode_one(tycho_span_t *s, tycho_buf_t *out)
+{
+    assert_int_equal(tycho_otlp_encode_traces(NULL, &s, 1, out), 0);
+    Tycho__Otlp__ExportTraceServiceRequest *r =
+        tycho__otlp__export_trace_service_request__unpack(NULL, out->len, (uint8_t *)out->data);
+    assert_non_null(r);
+    assert_canonical(&r->base, out);
+    return r;
+}
+
 /* Well-known keys and values set as UTF-8 go out unchecked, the others
  * cleaned up, in the same bytes protobuf-c packs. */
 static void test_otlp_known_keys(void **state)
@@ -213,11 +225,7 @@ static void test_otlp_known_keys(void **state)
     tycho_span_set_key(s, TYCHO_KEY_SERVER_PORT, TYCHO_AV_INT(-1));
     tycho_span_end(s, 0);
     tycho_buf_t out = TYCHO_BUF_INIT;
-    assert_int_equal(tycho_otlp_encode_traces(NULL, &s, 1, &out), 0);
-    Tycho__Otlp__ExportTraceServiceRequest *r =
-        tycho__otlp__export_trace_service_request__unpack(NULL, out.len, (uint8_t *)out.data);
-    assert_non_null(r);
-    assert_canonical(&r->base, &out);
+    Tycho__Otlp__ExportTraceServiceRequest *r = encode_one(s, &out);
     Tycho__Otlp__Span *m = r->resource_spans[0]->scope_spans[0]->spans[0];
     assert_int_equal(m->n_attributes, 6);
     assert_string_equal(m->attributes[0]->key, "http.request.method");
@@ -228,6 +236,59 @@ static void test_otlp_known_keys(void **state)
     assert_string_equal(m->attributes[4]->key, "lua.\xEF\xBF\xBD");
     assert_string_equal(m->attributes[5]->key, "server.port");
     assert_int_equal(m->attributes[5]->value->int_value, -1);
+    tycho__otlp__export_trace_service_request__free_unpacked(r, NULL);
+    tycho_buf_free(&out);
+    tycho_span_free(s);
+}
+
+/* A string array attribute: AnyValue.array_value of string_values (empty
+ * strings and the empty array included, bad UTF-8 cleaned up per string),
+ * on the span, an event and a link, in the bytes protobuf-c packs. */
+static void test_otlp_string_array(void **state)
+{
+    (void)state;
+    tycho_span_t *s = tycho_span_new("DynamoDB.GetItem", TYCHO_SPAN_KIND_CLIENT, NULL);
+    tycho_attr_str_t v[] = {{"Users", 5}, {"", 0}, {"b\xff", 2}};
+    tycho_attr_str_t big[200];
+    char text[300];
+    memset(text, 'x', sizeof text);
+    for (size_t i = 0; i < 200; i++)
+        big[i] = (tycho_attr_str_t){text, i + 1}; /* lengths past one-byte varints */
+    assert_int_equal(tycho_span_set_attr(s, "aws.dynamodb.table_names", TYCHO_AV_STRV(v, 1)), 0);
+    assert_int_equal(tycho_span_set_attr(s, "mixed", TYCHO_AV_STRV(v, 3)), 0);
+    assert_int_equal(tycho_span_set_attr(s, "none", TYCHO_AV_STRV(v, 0)), 0);
+    assert_int_equal(tycho_span_set_attr(s, "big", TYCHO_AV_STRV(big, 200)), 0);
+    tycho_span_event_t *ev = tycho_span_add_event(s, "e", 0);
+    assert_int_equal(tycho_span_event_set_attr(s, ev, "k", TYCHO_AV_STRV(v, 2)), 0);
+    tycho_span_link_t *ln = tycho_span_add_link(s, (uint8_t[16]){1}, (uint8_t[8]){2}, 0, 0, "");
+    assert_int_equal(tycho_span_link_set_attr(s, ln, "l", TYCHO_AV_STRV(v, 1)), 0);
+    tycho_span_end(s, 0);
+    tycho_buf_t out = TYCHO_BUF_INIT;
+    Tycho__Otlp__ExportTraceServiceRequest *r = encode_one(s, &out);
+    Tycho__Otlp__Span *m = r->resource_spans[0]->scope_spans[0]->spans[0];
+    assert_int_equal(m->n_attributes, 4);
+    const Tycho__Otlp__AnyValue *a = attr(m->attributes, 4, "aws.dynamodb.table_names");
+    assert_int_equal(a->value_case, TYCHO__OTLP__ANY_VALUE__VALUE_ARRAY_VALUE);
+    assert_int_equal(a->array_value->n_values, 1);
+    assert_int_equal(a->array_value->values[0]->value_case,
+                     TYCHO__OTLP__ANY_VALUE__VALUE_STRING_VALUE);
+    assert_string_equal(a->array_value->values[0]->string_value, "Users");
+    a = attr(m->attributes, 4, "mixed");
+    assert_int_equal(a->array_value->n_values, 3);
+    assert_int_equal(a->array_value->values[1]->value_case,
+                     TYCHO__OTLP__ANY_VALUE__VALUE_STRING_VALUE); /* "" is sent */
+    assert_string_equal(a->array_value->values[1]->string_value, "");
+    assert_string_equal(a->array_value->values[2]->string_value, "b\xEF\xBF\xBD");
+    a = attr(m->attributes, 4, "none");
+    assert_int_equal(a->value_case, TYCHO__OTLP__ANY_VALUE__VALUE_ARRAY_VALUE);
+    assert_int_equal(a->array_value->n_values, 0);
+    a = attr(m->attributes, 4, "big");
+    assert_int_equal(a->array_value->n_values, 200);
+    assert_int_equal(strlen(a->array_value->values[199]->string_value), 200);
+    a = attr(m->events[0]->attributes, m->events[0]->n_attributes, "k");
+    assert_int_equal(a->array_value->n_values, 2);
+    a = attr(m->links[0]->attributes, m->links[0]->n_attributes, "l");
+    assert_string_equal(a->array_value->values[0]->string_value, "Users");
     tycho__otlp__export_trace_service_request__free_unpacked(r, NULL);
     tycho_buf_free(&out);
     tycho_span_free(s);
@@ -1127,14 +1188,23 @@ static void test_gzip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_utf8),         cmocka_unit_test(test_snappy_block),
-        cmocka_unit_test(test_otlp),         cmocka_unit_test(test_otlp_response),
-        cmocka_unit_test(test_otlp_wire),    cmocka_unit_test(test_otlp_known_keys),
-        cmocka_unit_test(test_otlp_lengths), cmocka_unit_test(test_otlp_batch_lengths),
-        cmocka_unit_test(test_remote_write), cmocka_unit_test(test_loki_time),
-        cmocka_unit_test(test_loki_entry),   cmocka_unit_test(test_loki_logger_lines),
-        cmocka_unit_test(test_loki_encode),  cmocka_unit_test(test_loki_wire_edges),
-        cmocka_unit_test(test_loki_lengths), cmocka_unit_test(test_gzip),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_snappy_block),
+        cmocka_unit_test(test_otlp),
+        cmocka_unit_test(test_otlp_response),
+        cmocka_unit_test(test_otlp_wire),
+        cmocka_unit_test(test_otlp_known_keys),
+        cmocka_unit_test(test_otlp_string_array),
+        cmocka_unit_test(test_otlp_lengths),
+        cmocka_unit_test(test_otlp_batch_lengths),
+        cmocka_unit_test(test_remote_write),
+        cmocka_unit_test(test_loki_time),
+        cmocka_unit_test(test_loki_entry),
+        cmocka_unit_test(test_loki_logger_lines),
+        cmocka_unit_test(test_loki_encode),
+        cmocka_unit_test(test_loki_wire_edges),
+        cmocka_unit_test(test_loki_lengths),
+        cmocka_unit_test(test_gzip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -411,6 +411,107 @@ static void test_ascii_marked(void **state)
     tycho_span_free(s);
 }
 
+/* A string array: each string copied (the caller's buffers may go), cut at
+ * the value length limit on its own on a UTF-8 boundary; the empty array
+ * is a value; setting the key again replaces it in place, with any type. */
+static void test_string_array(void **state)
+{
+    (void)state;
+    tycho_span_limits_t lim = TYCHO_SPAN_LIMITS_DEFAULT;
+    lim.max_value_len = 4;
+    tycho_span_t *s = tycho_span_new("x", TYCHO_SPAN_KIND_CLIENT, &lim);
+    char first[] = "users";
+    tycho_attr_str_t v[] = {{first, 5}, {"\xc3\xa9\xc3\xa9\xc3\xa9", 6}, {"ab", 2}, {NULL, 0}};
+    assert_int_equal(tycho_span_set_attr(s, "before", TYCHO_AV_INT(1)), 0);
+    assert_int_equal(tycho_span_set_attr(s, "aws.dynamodb.table_names", TYCHO_AV_STRV(v, 4)), 0);
+    memset(first, 'z', 5);
+    const tycho_attr_t *at = tycho_span_get_attr(&s->attrs, "aws.dynamodb.table_names");
+    assert_int_equal(at->type, TYCHO_ATTR_STRING_ARRAY);
+    assert_int_equal(at->v.sv.n, 4);
+    assert_string_equal(at->v.sv.items[0].p, "user"); /* each cut at 4 bytes */
+    assert_int_equal(at->v.sv.items[0].n, 4);
+    assert_string_equal(at->v.sv.items[1].p, "\xc3\xa9\xc3\xa9"); /* not mid-sequence */
+    assert_string_equal(at->v.sv.items[2].p, "ab");
+    assert_string_equal(at->v.sv.items[3].p, "");          /* NULL: the empty string */
+    assert_int_equal(at->utf8 & TYCHO_ATTR_VALUE_UTF8, 0); /* "é" was not vouched for */
+
+    /* Replacing keeps the position, from string array to string array or any type. */
+    tycho_attr_str_t one = {"t", 1};
+    assert_int_equal(tycho_span_set_attr(s, "aws.dynamodb.table_names", TYCHO_AV_STRV(&one, 1)), 0);
+    assert_int_equal(s->attrs.n, 2);
+    at = &s->attrs.items[1];
+    assert_int_equal(at->type, TYCHO_ATTR_STRING_ARRAY);
+    assert_int_equal(at->v.sv.n, 1);
+    assert_string_equal(at->v.sv.items[0].p, "t");
+    assert_int_equal(at->utf8, TYCHO_ATTR_KEY_UTF8 | TYCHO_ATTR_VALUE_UTF8); /* all ASCII */
+    assert_int_equal(tycho_span_set_attr(s, "before", TYCHO_AV_STRV(v, 0)), 0);
+    assert_int_equal(s->attrs.items[0].type, TYCHO_ATTR_STRING_ARRAY);
+    assert_int_equal(s->attrs.items[0].v.sv.n, 0);
+    assert_int_equal(tycho_span_set_attr(s, "aws.dynamodb.table_names", TYCHO_AV_STR("s")), 0);
+    assert_int_equal(s->attrs.items[1].type, TYCHO_ATTR_STRING);
+    assert_int_equal(s->attrs.n, 2);
+
+    /* On events and links as well; vouched-for strings stay marked. */
+    tycho_span_event_t *e = tycho_span_add_event(s, "e", 0);
+    tycho_attr_value_t vouched = TYCHO_AV_STRV(v + 1, 1);
+    vouched.utf8 = 1;
+    assert_int_equal(tycho_span_event_set_attr(s, e, "k", vouched), 0);
+    assert_int_equal(e->attrs.items[0].utf8 & TYCHO_ATTR_VALUE_UTF8, TYCHO_ATTR_VALUE_UTF8);
+    tycho_span_free(s);
+}
+
+/* A string array counts against the byte budget as a whole (its item table
+ * and every string): what does not fit is dropped, counted, and leaves the
+ * attribute as it was. */
+static void test_string_array_budget(void **state)
+{
+    (void)state;
+    tycho_span_limits_t lim = TYCHO_SPAN_LIMITS_DEFAULT;
+    lim.max_bytes = 4096;
+    tycho_span_t *s = tycho_span_new("x", TYCHO_SPAN_KIND_CLIENT, &lim);
+    char big[1000];
+    memset(big, 'b', sizeof big);
+    tycho_attr_str_t v[8];
+    for (size_t i = 0; i < 8; i++)
+        v[i] = (tycho_attr_str_t){big, sizeof big};
+    assert_int_equal(tycho_span_set_attr(s, "k", TYCHO_AV_STRV(v, 2)), 0);
+    assert_int_equal(tycho_span_set_attr(s, "k", TYCHO_AV_STRV(v, 8)), -ENOSPC); /* 8000 B */
+    assert_int_equal(tycho_span_set_attr(s, "new", TYCHO_AV_STRV(v, 8)), -ENOSPC);
+    assert_int_equal(s->attrs.dropped, 2);
+    const tycho_attr_t *at = tycho_span_get_attr(&s->attrs, "k");
+    assert_int_equal(at->v.sv.n, 2); /* the old value stays */
+    assert_null(tycho_span_get_attr(&s->attrs, "new"));
+    assert_true(s->used <= lim.max_bytes);
+    /* A count whose item table alone is over any budget (and would overflow
+     * count * 16) is refused before anything is read. */
+    assert_int_equal(tycho_span_set_attr(s, "n", TYCHO_AV_STRV(v, SIZE_MAX / 8)), -ENOSPC);
+    assert_int_equal(s->attrs.dropped, 3);
+    tycho_span_free(s);
+}
+
+/* The JSON sink writes a string array as an array of strings. */
+static void test_string_array_json(void **state)
+{
+    (void)state;
+    tycho_span_t *s = tycho_span_new("DynamoDB.GetItem", TYCHO_SPAN_KIND_CLIENT, NULL);
+    tycho_attr_str_t v[] = {{"Users", 5}, {"q\"\xff", 3}};
+    assert_int_equal(tycho_span_set_attr(s, "aws.dynamodb.table_names", TYCHO_AV_STRV(v, 2)), 0);
+    assert_int_equal(tycho_span_set_attr(s, "none", TYCHO_AV_STRV(v, 0)), 0);
+    tycho_span_end(s, 0);
+    cJSON *j = encode(s);
+    cJSON *a = cJSON_GetObjectItem(j, "attributes");
+    cJSON *names = cJSON_GetObjectItem(a, "aws.dynamodb.table_names");
+    assert_true(cJSON_IsArray(names));
+    assert_int_equal(cJSON_GetArraySize(names), 2);
+    assert_string_equal(cJSON_GetArrayItem(names, 0)->valuestring, "Users");
+    assert_string_equal(cJSON_GetArrayItem(names, 1)->valuestring, "q\"\xef\xbf\xbd");
+    cJSON *none = cJSON_GetObjectItem(a, "none");
+    assert_true(cJSON_IsArray(none));
+    assert_int_equal(cJSON_GetArraySize(none), 0);
+    cJSON_Delete(j);
+    tycho_span_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +526,9 @@ int main(void)
         cmocka_unit_test(test_known_key_padding),
         cmocka_unit_test(test_drop_after_grow),
         cmocka_unit_test(test_ascii_marked),
+        cmocka_unit_test(test_string_array),
+        cmocka_unit_test(test_string_array_budget),
+        cmocka_unit_test(test_string_array_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
