@@ -99,9 +99,12 @@ describe("tycho.trace", function()
       assert.equal(3, s.attributes["app.count"])
       assert.equal(0.5, s.attributes["app.ratio"])
       assert.equal(true, s.attributes["app.flag"])
+      assert.same({ "a", "b" }, s.attributes["app.tags"]) -- a string array
+      assert.same({}, s.attributes["app.none"])
       local e = event(s, "cache miss")
       assert.equal("k1", e.attributes.key)
       assert.equal(2, e.attributes.size)
+      assert.same({ "l1", "l2" }, e.attributes.tried)
       local c = spans.child
       assert.equal("load", c.attributes["app.step"])
       assert.equal("yes", c.attributes["app.inner"])
@@ -110,8 +113,12 @@ describe("tycho.trace", function()
 
     it("refuses attribute values OpenTelemetry cannot hold", function()
       local b = t.get("/trace/bad-attribute").body
-      assert.is_false(b.ok)
-      assert.matches('attribute "x" must be a string, number or boolean', b.err)
+      local want = 'attribute "x" must be a string, number, boolean or array of strings, not '
+      assert.truthy(b.err:find(want .. "a function", 1, true), b.err)
+      assert.truthy(b.map:find(want .. "a table that is not an array (keys 1..n)", 1, true), b.map)
+      assert.truthy(b.mixed:find(want .. "an array holding a number (item 2)", 1, true), b.mixed)
+      assert.truthy(b.holes:find(want .. "a table that is not an array (keys 1..n)", 1, true), b.holes)
+      assert.truthy(b.nested:find(want .. "an array holding a table (item 1)", 1, true), b.nested)
       assert.is_false(b.ok2)
       assert.matches('attribute "y"', b.err2)
     end)

@@ -3,7 +3,7 @@
 --   local trace = require "tycho.trace"
 --   local sp = trace.current()        -- the innermost active span, nil outside a request
 --   sp.trace_id, sp.span_id, sp.sampled
---   sp:set_attribute("order.id", id)
+--   sp:set_attribute("order.id", id)   -- a string, number, boolean or array of strings
 --   sp:add_event("cache miss", { key = k })
 --   sp:record_error(err)
 --   local a, b = trace.span("load order", { ["order.id"] = id }, function(x)

@@ -154,7 +154,45 @@ int tycho_lua_trace_current(lua_State *L, const tycho_req_trace_t **out, uint8_t
 
 /* --- attributes ---------------------------------------------------------------------- */
 
-/* The value at idx as an attribute; raises for types OTel has no place for. */
+/* Raises the error for a value attribute key cannot take: what it is. */
+static void bad_value(lua_State *L, const char *key, const char *what)
+{
+    luaL_error(L,
+               "tycho.trace: attribute \"%s\" must be a string, number, boolean or array of "
+               "strings, not %s",
+               key, what);
+}
+
+/* The array of strings at idx (keys 1..n and no others; {} is the empty
+ * array) as a string array value. Its items go in a userdata pushed on the
+ * stack, and its strings stay in the table: both must stay on the stack
+ * until the value is set. Raises naming key for anything else. */
+static tycho_attr_value_t strings_value(lua_State *L, int idx, const char *key)
+{
+    static const char *not_array = "a table that is not an array (keys 1..n)";
+    idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
+    size_t n = lua_objlen(L, idx), seen = 0;
+    tycho_attr_str_t *items = lua_newuserdata(L, n ? n * sizeof *items : 1);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        double i = lua_type(L, -2) == LUA_TNUMBER ? lua_tonumber(L, -2) : 0;
+        if (i != floor(i) || i < 1 || i > (double)n) bad_value(L, key, not_array);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            bad_value(L, key,
+                      lua_pushfstring(L, "an array holding a %s (item %d)", luaL_typename(L, -1),
+                                      (int)i));
+        tycho_attr_str_t *it = &items[(size_t)i - 1];
+        it->p = lua_tolstring(L, -1, &it->n);
+        seen++;
+        lua_pop(L, 1);
+    }
+    if (seen != n) bad_value(L, key, not_array); /* holes: objlen found a border past one */
+    return TYCHO_AV_STRV(items, n);
+}
+
+/* The value at idx as an attribute; raises for types OTel has no place for.
+ * A table may push a value (strings_value): the caller restores the stack
+ * after setting the attribute. */
 static tycho_attr_value_t attr_value(lua_State *L, int idx, const char *key)
 {
     size_t n;
@@ -170,9 +208,10 @@ static tycho_attr_value_t attr_value(lua_State *L, int idx, const char *key)
     }
     case LUA_TBOOLEAN:
         return TYCHO_AV_BOOL(lua_toboolean(L, idx));
+    case LUA_TTABLE:
+        return strings_value(L, idx, key);
     default:
-        luaL_error(L, "tycho.trace: attribute \"%s\" must be a string, number or boolean, not a %s",
-                   key, luaL_typename(L, idx));
+        bad_value(L, key, lua_pushfstring(L, "a %s", luaL_typename(L, idx)));
         return TYCHO_AV_BOOL(0);
     }
 }
@@ -185,16 +224,17 @@ static void set_attrs(lua_State *L, int idx, tycho_span_t *span, tycho_span_even
     luaL_checktype(L, idx, LUA_TTABLE);
     lua_pushnil(L);
     while (lua_next(L, idx)) {
+        int value = lua_gettop(L);
         if (lua_type(L, -2) != LUA_TSTRING)
             luaL_error(L, "tycho.trace: attribute names are strings, not a %s",
                        luaL_typename(L, -2));
         const char *k = lua_tostring(L, -2);
-        tycho_attr_value_t v = attr_value(L, -1, k);
+        tycho_attr_value_t v = attr_value(L, value, k);
         if (span && ev)
             tycho_span_event_set_attr(span, ev, k, v);
         else if (span)
             tycho_span_set_attr(span, k, v);
-        lua_pop(L, 1);
+        lua_settop(L, value - 1); /* the key, for lua_next */
     }
 }
 
