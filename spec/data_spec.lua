@@ -25,7 +25,7 @@ describe("POST /save-data and GET /get-data/:id", function()
     assert.equal(ops + 1, app.count("dynamodb_operations_total", { operation = "PutItem", status = "success" }))
     local put = app.spans()["DynamoDB.PutItem"]
     assert.equal("CLIENT", put.kind)
-    assert.equal(app.TABLE, put.attributes["aws.dynamodb.table_names"])
+    assert.same({ app.TABLE }, put.attributes["aws.dynamodb.table_names"]) -- string[]
 
     -- as stored, read with the table's own key
     local item = ddb.table(app.TABLE):get { id = res.body.id, timestamp = res.body.timestamp }

@@ -433,8 +433,10 @@ static void span_begin(tycho_aws_svc_call_t *c, const tycho_aws_svc_request_t *r
     tycho_span_set_attr(sp, "tycho.aws.backend", TYCHO_AV_STR(c->s->local ? "local" : "aws"));
     if (strcmp(c->service, "dynamodb") == 0) {
         tycho_span_set_attr(sp, "db.system", TYCHO_AV_STR("dynamodb"));
-        if (req->table_name)
-            tycho_span_set_attr(sp, "aws.dynamodb.table_names", TYCHO_AV_STR(req->table_name));
+        if (req->table_name) { /* string[] in the conventions: the request's one table */
+            tycho_attr_str_t table = {req->table_name, strlen(req->table_name)};
+            tycho_span_set_attr(sp, "aws.dynamodb.table_names", TYCHO_AV_STRV(&table, 1));
+        }
     } else if (strcmp(c->service, "sqs") == 0) {
         sqs_span_attrs(sp, c->operation, req->queue_url);
     }

@@ -64,13 +64,13 @@ start_receiver() {
     printf -v "${name}_PID" '%s' "$pid"
 }
 
-# start_serve ARGS...: `tycho serve` of the test routes on loopback ports it
-# picks, with its own data dir and the caller's environment (VAR=x
+# start_serve ARGS...: `tycho serve` of the test routes ($ROUTES, default
+# routes/: what bench/exporters_ir.sh serves too) on loopback ports it picks, with its own data dir and the caller's environment (VAR=x
 # start_serve ... sets one for it), output in $WORK/serve.log; sets SERVE
 # (its pid), PUB and ADM (host:port of the public and admin listeners) once
 # it listens.
 start_serve() {
-    "$TYCHO_BIN" serve --routes "$EXP_DIR/routes" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+    "$TYCHO_BIN" serve --routes "${ROUTES:-$EXP_DIR/routes}" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
         --data-dir "$WORK/data" "$@" >"$WORK/serve.log" 2>&1 &
     SERVE=$!
     PIDS+=("$SERVE")

@@ -4,6 +4,10 @@
 //                                                   field by field, and the resource
 //   node otlp_check.js CAPTURED.json batches PATH N MAX  N distinct spans in total, none
 //                                                   twice, no request above MAX spans
+//   node otlp_check.js CAPTURED.json arrays PATH    the string arrays of routes_arrays/aws.lua's
+//                                                   GET /ddb: its server span's app.tags and
+//                                                   its DynamoDB span's aws.dynamodb.table_names
+//                                                   (exit 2: those spans are not there yet)
 // OTLP_ENCODING=gzip: every body must come with Content-Encoding: gzip (and
 // is gunzipped before decoding); otherwise none may.
 'use strict';
@@ -151,6 +155,31 @@ if (mode === 'known') {
   }
   assert.equal(ids.size, Number(n), `distinct spans delivered`);
   console.log(`batches ok: ${ids.size} spans in ${decoded.length} request(s)`);
+} else if (mode === 'arrays') {
+  const [path] = args;
+  const spans = allSpans(decodedRequests(path)).map((x) => x.sp);
+  if (!['DynamoDB.GetItem', 'GET /ddb'].every((n) => spans.some((s) => s.name === n))) {
+    console.error(`not there yet: ${spans.map((s) => s.name)}`);
+    process.exit(2);
+  }
+  const one = (name) => {
+    const hit = spans.filter((s) => s.name === name);
+    assert.equal(hit.length, 1, `one ${name} span among ${spans.map((s) => s.name)}`);
+    return hit[0];
+  };
+  // Each as an AnyValue.array_value of string_values: attrMap gives a JS
+  // array only for an arrayValue, a plain string for a stringValue.
+  const kv = (sp, key) => sp.attributes.find((a) => a.key === key);
+  const ddb = one('DynamoDB.GetItem');
+  assert.equal(ddb.kind, 3, 'SPAN_KIND_CLIENT');
+  assert.deepEqual(kv(ddb, 'aws.dynamodb.table_names').value,
+                   {arrayValue: {values: [{stringValue: 'tycho-app-data'}]}});
+  assert.equal(attrMap(ddb.attributes)['db.system'], 'dynamodb');
+  const srv = one('GET /ddb');
+  assert.deepEqual(kv(srv, 'app.tags').value,
+                   {arrayValue: {values: [{stringValue: 'a'}, {stringValue: ''}, {stringValue: 'c\u00e9'}]}});
+  assert.deepEqual(kv(srv, 'app.none').value, {arrayValue: {values: []}});
+  console.log('arrays ok: aws.dynamodb.table_names, app.tags, app.none');
 } else {
   throw new Error(`unknown mode ${mode}`);
 }
