@@ -1673,10 +1673,13 @@ static cJSON *last_key(const table_t *t, const gsi_t *g, const cJSON *item)
     return k;
 }
 
-/* Projection of an index: keys only, keys + NonKeyAttributes, or all. */
-static cJSON *index_project(const table_t *t, const gsi_t *g, const cJSON *item)
+/* The item as a read sees it (takes item): on a GSI with a KEYS_ONLY or
+ * INCLUDE projection, the keys and NonKeyAttributes only. As on AWS, a
+ * FilterExpression or ProjectionExpression of a GSI read finds the other
+ * attributes absent, and the read is sized by the index entry. */
+static cJSON *as_read(const table_t *t, const gsi_t *g, cJSON *item)
 {
-    if (!g || g->projection == PROJ_ALL) return cJSON_Duplicate(item, 1);
+    if (!g || g->projection == PROJ_ALL) return item;
     cJSON *o = last_key(t, g, item);
     if (g->projection == PROJ_INCLUDE)
         for (const cJSON *n = g->nonkey ? g->nonkey->child : NULL; n; n = n->next) {
@@ -1685,6 +1688,7 @@ static cJSON *index_project(const table_t *t, const gsi_t *g, const cJSON *item)
             if (v && !cJSON_GetObjectItemCaseSensitive(o, n->valuestring))
                 cJSON_AddItemToObject(o, n->valuestring, cJSON_Duplicate(v, 1));
         }
+    cJSON_Delete(item);
     return o;
 }
 
@@ -1804,6 +1808,63 @@ static unsigned long segment_of(const void *p, int n, long total)
     return h % (unsigned long)total;
 }
 
+/* Whether a sort key value v satisfies a sort key condition. */
+static int range_matches(const key_cond_t *c, const cJSON *v)
+{
+    int c1 = 0, c2 = 0;
+    if (c->kind == TX_BEGINS) {
+        tycho_buf_t a = TYCHO_BUF_INIT, b = TYCHO_BUF_INIT;
+        int ok = !tycho_av_key_bytes(v, &a) && !tycho_av_key_bytes(c->v1, &b) && a.len >= b.len &&
+                 (b.len == 0 || memcmp(a.data, b.data, b.len) == 0);
+        tycho_buf_free(&a);
+        tycho_buf_free(&b);
+        return ok;
+    }
+    if (tycho_av_compare(v, c->v1, &c1) || (c->v2 && tycho_av_compare(v, c->v2, &c2))) return 0;
+    switch (c->kind) {
+    case TX_EQ:
+        return c1 == 0;
+    case TX_LT:
+        return c1 < 0;
+    case TX_LE:
+        return c1 <= 0;
+    case TX_GT:
+        return c1 > 0;
+    case TX_GE:
+        return c1 >= 0;
+    case TX_BETWEEN:
+        return c1 >= 0 && c2 <= 0;
+    default:
+        return 0;
+    }
+}
+
+/* A Query's ExclusiveStartKey must lie within its key condition: hash and
+ * range are the start key's values for the queried (table or index) key.
+ * The checks, their order and messages are dynalite's, which follow
+ * DynamoDB's. 0, or -1 with the error set. */
+static int start_key_in_bounds(const key_plan_t *plan, const cJSON *hash, const cJSON *range,
+                               tycho_local_result_t *res)
+{
+    int cmp = 1;
+    int same_hash = !tycho_av_compare(hash, plan->hash.v1, &cmp) && cmp == 0;
+    if (!plan->has_range) {
+        if (same_hash) return 0;
+        verr(res, "The provided starting key is outside query boundaries based on provided "
+                  "conditions");
+        return -1;
+    }
+    if (!range_matches(&plan->range, range)) {
+        verr(res, "The provided starting key does not match the range key predicate");
+        return -1;
+    }
+    if (!same_hash) {
+        verr(res, "The query can return at most one row and cannot be restarted");
+        return -1;
+    }
+    return 0;
+}
+
 /* Runs a Query (plan != NULL) or Scan over the table or an index. */
 static void run_read(tycho_local_store_t *s, const table_t *t, const gsi_t *g,
                      const key_plan_t *plan, const read_opts_t *o, const exprs_t *x, int64_t now_ms,
@@ -1885,6 +1946,7 @@ static void run_read(tycho_local_store_t *s, const table_t *t, const gsi_t *g,
                       "match the schema");
             goto out;
         }
+        if (plan && start_key_in_bounds(plan, g ? gh : eh, g ? gr : er, res)) goto out;
         tycho_av_key_bytes(eh, &esk.pk);
         if (er) tycho_av_key_bytes(er, &esk.sk);
         if (gh) tycho_av_key_bytes(gh, &egpk);
@@ -1948,15 +2010,14 @@ static void run_read(tycho_local_store_t *s, const table_t *t, const gsi_t *g,
             continue;
         }
         scanned++;
+        item = as_read(t, g, item);
         bytes += tycho_av_item_size(item);
         int keep = !x->filter || tycho_expr_eval(x->filter, item);
         if (keep) {
             count++;
-            if (items) {
-                cJSON *p = x->projection ? tycho_expr_project(x->projection, item)
-                                         : index_project(t, g, item);
-                cJSON_AddItemToArray(items, p);
-            }
+            if (items)
+                cJSON_AddItemToArray(items, x->projection ? tycho_expr_project(x->projection, item)
+                                                          : cJSON_Duplicate(item, 1));
         }
         if ((o->limit && scanned >= o->limit) || bytes >= PAGE_BYTES) {
             lek = last_key(t, g, item);

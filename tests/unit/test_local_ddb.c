@@ -590,6 +590,138 @@ static void test_query(void **state)
     local_env_expect_errs(e, SERVICE, query_errors, LOCAL_COUNT_OF(query_errors));
 }
 
+/* A table whose GSIs project less than the item: "keys" (KEYS_ONLY) and
+ * "inc" (INCLUDE v), both on g. */
+static const char PROJ_TABLE[] =
+    "{\"TableName\":\"proj\",\"BillingMode\":\"PAY_PER_REQUEST\","
+    "\"AttributeDefinitions\":[{\"AttributeName\":\"pk\",\"AttributeType\":\"S\"},"
+    "{\"AttributeName\":\"g\",\"AttributeType\":\"S\"}],"
+    "\"KeySchema\":[{\"AttributeName\":\"pk\",\"KeyType\":\"HASH\"}],"
+    "\"GlobalSecondaryIndexes\":["
+    "{\"IndexName\":\"keys\",\"KeySchema\":[{\"AttributeName\":\"g\",\"KeyType\":\"HASH\"}],"
+    "\"Projection\":{\"ProjectionType\":\"KEYS_ONLY\"}},"
+    "{\"IndexName\":\"inc\",\"KeySchema\":[{\"AttributeName\":\"g\",\"KeyType\":\"HASH\"}],"
+    "\"Projection\":{\"ProjectionType\":\"INCLUDE\",\"NonKeyAttributes\":[\"v\"]}}]}";
+
+/* Query or Scan (op) on index idx of PROJ_TABLE with more members (a filter,
+ * a projection, values): the items it answers, compact. */
+static void read_index(env_t *e, const char *op, const char *idx, const char *more,
+                       const char *want_items)
+{
+    ddb(e, op, "{\"TableName\":\"proj\",\"IndexName\":\"%s\"%s%s}", idx,
+        strcmp(op, "Query") == 0 ? ",\"KeyConditionExpression\":\"g = :g\"" : "", more);
+    if (e->status != 200) fail_msg("%s %s %s: %d %s", op, idx, more, e->status, msg_of(e));
+    char *got = member(e, "Items");
+    if (strcmp(got, want_items) != 0)
+        fail_msg("%s %s %s: Items = %s, want %s", op, idx, more, got, want_items);
+    free(got);
+}
+
+/* A GSI read filters and projects the item as the index holds it: the
+ * attributes not projected into it are absent (AWS), not read from the
+ * table item. */
+static void test_gsi_reads_see_index_projection(void **state)
+{
+    env_t *e = *state;
+    ddb(e, "CreateTable", "%s", PROJ_TABLE);
+    assert_int_equal(e->status, 200);
+    for (int i = 1; i <= 2; i++) {
+        ddb(e, "PutItem",
+            "{\"TableName\":\"proj\",\"Item\":{\"pk\":{\"S\":\"k%d\"},\"g\":{\"S\":\"G\"},\"v\":{"
+            "\"N\":\"%d\"},\"secret\":{\"S\":\"s%d\"}}}",
+            i, i, i);
+        assert_int_equal(e->status, 200);
+    }
+#define VALS(extra) ",\"ExpressionAttributeValues\":{\":g\":{\"S\":\"G\"}" extra "}"
+#define S1 ",\":s\":{\"S\":\"s1\"}"
+#define V1 ",\":v\":{\"N\":\"1\"}"
+    static const char *const ops[] = {"Query", "Scan"};
+    for (int i = 0; i < 2; i++) {
+        /* Scan has no key condition: its values must all be used */
+        int q = i == 0;
+        char vals_s[160], vals_v[160], vals[96];
+        snprintf(vals_s, sizeof vals_s, "%s",
+                 q ? VALS(S1) : ",\"ExpressionAttributeValues\":{\":s\":{\"S\":\"s1\"}}");
+        snprintf(vals_v, sizeof vals_v, "%s",
+                 q ? VALS(V1) : ",\"ExpressionAttributeValues\":{\":v\":{\"N\":\"1\"}}");
+        snprintf(vals, sizeof vals, "%s", q ? VALS("") : "");
+        char more[320];
+        snprintf(more, sizeof more, ",\"FilterExpression\":\"secret = :s\"%s", vals_s);
+        read_index(e, ops[i], "keys", more, "[]");
+        read_index(e, ops[i], "inc", more, "[]");
+        snprintf(more, sizeof more, ",\"FilterExpression\":\"attribute_not_exists(secret)\"%s",
+                 vals);
+        read_index(e, ops[i], "keys", more,
+                   "[{\"pk\":{\"S\":\"k1\"},\"g\":{\"S\":\"G\"}},"
+                   "{\"pk\":{\"S\":\"k2\"},\"g\":{\"S\":\"G\"}}]");
+        snprintf(more, sizeof more, ",\"FilterExpression\":\"v = :v\"%s", vals_v);
+        read_index(e, ops[i], "keys", more, "[]");
+        read_index(e, ops[i], "inc", more,
+                   "[{\"pk\":{\"S\":\"k1\"},\"g\":{\"S\":\"G\"},\"v\":{\"N\":\"1\"}}]");
+        snprintf(more, sizeof more, ",\"ProjectionExpression\":\"pk, v, secret\"%s", vals);
+        read_index(e, ops[i], "keys", more, "[{\"pk\":{\"S\":\"k1\"}},{\"pk\":{\"S\":\"k2\"}}]");
+        read_index(e, ops[i], "inc", more,
+                   "[{\"pk\":{\"S\":\"k1\"},\"v\":{\"N\":\"1\"}},"
+                   "{\"pk\":{\"S\":\"k2\"},\"v\":{\"N\":\"2\"}}]");
+    }
+#undef VALS
+#undef S1
+#undef V1
+}
+
+/* A Query's ExclusiveStartKey outside its key condition is refused, as by
+ * DynamoDB (dynalite's checks and messages), on the table and on a GSI. */
+static void test_query_start_key_bounds(void **state)
+{
+    env_t *e = *state;
+    ddb(e, "CreateTable", "%s", APP_TABLE);
+#define ESK(id, ts) ",\"ExclusiveStartKey\":{\"id\":{\"S\":\"" id "\"},\"ts\":{\"N\":\"" ts "\"}"
+#define GESK(id, ts, user, created)                                                                \
+    ESK(id, ts) ",\"user\":{\"S\":\"" user "\"},\"created\":{\"S\":\"" created "\"}}"
+#define Q(cond, esk, vals)                                                                         \
+    "{\"TableName\":\"app\",\"KeyConditionExpression\":\"" cond "\"" esk                           \
+    ",\"ExpressionAttributeValues\":{\":p\":{\"S\":\"p\"}" vals "}}"
+#define GQ(cond, esk, vals)                                                                        \
+    "{\"TableName\":\"app\",\"IndexName\":\"by-user\",\"KeyConditionExpression\":\"#u = :u" cond   \
+    "\"" esk ",\"ExpressionAttributeNames\":{\"#u\":\"user\"},"                                    \
+    "\"ExpressionAttributeValues\":{\":u\":{\"S\":\"alice\"}" vals "}}"
+    static const char OUTSIDE[] =
+        "The provided starting key is outside query boundaries based on provided conditions";
+    static const char PREDICATE[] =
+        "The provided starting key does not match the range key predicate";
+    static const local_err_case_t cases[] = {
+        {"Query", Q("id = :p", ESK("q", "1") "}", ""), VALIDATION, OUTSIDE},
+        {"Query", GQ("", GESK("p", "1", "bob", "2024"), ""), VALIDATION, OUTSIDE},
+        {"Query", Q("id = :p AND ts > :a", ESK("p", "5") "}", ",\":a\":{\"N\":\"5\"}"), VALIDATION,
+         PREDICATE},
+        {"Query", Q("id = :p AND ts <= :a", ESK("p", "6") "}", ",\":a\":{\"N\":\"5\"}"), VALIDATION,
+         PREDICATE},
+        {"Query",
+         Q("id = :p AND ts BETWEEN :a AND :b", ESK("p", "11") "}",
+           ",\":a\":{\"N\":\"1\"},\":b\":{\"N\":\"10\"}"),
+         VALIDATION, PREDICATE},
+        {"Query",
+         GQ(" AND begins_with(created, :c)", GESK("p", "1", "alice", "2023-01"),
+            ",\":c\":{\"S\":\"2024\"}"),
+         VALIDATION, PREDICATE},
+        {"Query", Q("id = :p AND ts > :a", ESK("q", "6") "}", ",\":a\":{\"N\":\"5\"}"), VALIDATION,
+         "The query can return at most one row and cannot be restarted"},
+    };
+    local_env_expect_errs(e, SERVICE, cases, LOCAL_COUNT_OF(cases));
+    /* inside the bounds: an ordinary next page */
+    put(e, "p", "7", "alice", "2024-02", NULL);
+    ddb(e, "Query", Q("id = :p AND ts > :a", ESK("p", "6") "}", ",\":a\":{\"N\":\"5\"}"));
+    assert_string_equal(sks(e), "7");
+    ddb(e, "Query",
+        GQ(" AND begins_with(created, :c)", GESK("p", "1", "alice", "2024-01"),
+           ",\":c\":{\"S\":\"2024\"}"));
+    assert_string_equal(sks(e), "7");
+#undef ESK
+#undef GESK
+#undef Q
+#undef GQ
+}
+
 static void test_scan_and_batches(void **state)
 {
     env_t *e = *state;
@@ -755,6 +887,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_items, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_update, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_query, setup, local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_gsi_reads_see_index_projection, setup,
+                                        local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_query_start_key_bounds, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_scan_and_batches, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_ttl, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_config_tables, setup, local_env_teardown),
