@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,37 +143,43 @@ static int valid_name(const char *n, size_t min, size_t max)
     return 1;
 }
 
+/* A table or index name (v, NULL when absent) against DynamoDB's
+ * constraints: 0, or -1 with a ValidationException listing every constraint
+ * it fails, at member `where` ("tableName",
+ * "globalSecondaryIndexes.1.member.indexName"), in dynalite's order. */
+static int check_name(const char *v, const char *where, tycho_local_result_t *res)
+{
+    if (!v) {
+        verr(res,
+             "1 validation error detected: Value null at '%s' failed to satisfy constraint: "
+             "Member must not be null",
+             where);
+        return -1;
+    }
+    size_t n = strlen(v);
+    const char *why[3];
+    int k = 0;
+    if (!valid_name(v, 0, SIZE_MAX))
+        why[k++] = "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+";
+    if (n < 3) why[k++] = "Member must have length greater than or equal to 3";
+    if (n > 255) why[k++] = "Member must have length less than or equal to 255";
+    if (!k) return 0;
+    char msg[800];
+    size_t len =
+        (size_t)snprintf(msg, sizeof msg, "%d validation error%s detected: ", k, k > 1 ? "s" : "");
+    for (int i = 0; i < k && len < sizeof msg; i++)
+        len += (size_t)snprintf(msg + len, sizeof msg - len,
+                                "%sValue '%.*s%s' at '%s' failed to satisfy constraint: %s",
+                                i ? "; " : "", n > 255 ? 64 : (int)n, v, n > 255 ? "..." : "",
+                                where, why[i]);
+    verr(res, "%s", msg);
+    return -1;
+}
+
 static int table_name_arg(const cJSON *req, const char **out, tycho_local_result_t *res)
 {
     if (opt_str(req, "TableName", out, res)) return -1;
-    if (!*out) {
-        verr(res, "1 validation error detected: Value null at 'tableName' failed to satisfy "
-                  "constraint: Member must not be null");
-        return -1;
-    }
-    size_t n = strlen(*out);
-    if (n < 3) {
-        verr(res,
-             "1 validation error detected: Value '%s' at 'tableName' failed to satisfy constraint: "
-             "Member must have length greater than or equal to 3",
-             *out);
-        return -1;
-    }
-    if (n > 255) {
-        verr(res,
-             "1 validation error detected: Value '%.64s...' at 'tableName' failed to satisfy "
-             "constraint: Member must have length less than or equal to 255",
-             *out);
-        return -1;
-    }
-    if (!valid_name(*out, 3, 255)) {
-        verr(res,
-             "1 validation error detected: Value '%s' at 'tableName' failed to satisfy constraint: "
-             "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
-             *out);
-        return -1;
-    }
-    return 0;
+    return check_name(*out, "tableName", res);
 }
 
 static const char *const LEGACY[] = {
@@ -997,20 +1004,15 @@ static cJSON *build_table_def(const cJSON *req, int64_t now_ms, tycho_local_resu
              MAX_GSI);
         return NULL;
     }
+    int pos = 0;
     for (const cJSON *g = gsis ? gsis->child : NULL; g; g = g->next) {
-        const cJSON *n = cJSON_GetObjectItemCaseSensitive(g, "IndexName");
-        if (!cJSON_IsString(n) || !valid_name(n->valuestring, 3, 255)) {
-            verr(res,
-                 "1 validation error detected: Value at 'globalSecondaryIndexes.member.indexName' "
-                 "failed to satisfy constraint: Member must satisfy regular expression pattern: "
-                 "[a-zA-Z0-9_.-]+ and have length between 3 and 255");
-            return NULL;
-        }
+        const char *n;
+        char where[64];
+        snprintf(where, sizeof where, "globalSecondaryIndexes.%d.member.indexName", ++pos);
+        if (opt_str(g, "IndexName", &n, res) || check_name(n, where, res)) return NULL;
         for (const cJSON *h = gsis->child; h != g; h = h->next)
-            if (strcmp(cJSON_GetObjectItemCaseSensitive(h, "IndexName")->valuestring,
-                       n->valuestring) == 0) {
-                verr(res, "One or more parameter values were invalid: Duplicate index name: %s",
-                     n->valuestring);
+            if (strcmp(cJSON_GetObjectItemCaseSensitive(h, "IndexName")->valuestring, n) == 0) {
+                verr(res, "One or more parameter values were invalid: Duplicate index name: %s", n);
                 return NULL;
             }
         if (check_key_schema(cJSON_GetObjectItemCaseSensitive(g, "KeySchema"), defs,
@@ -1756,13 +1758,7 @@ static int read_opts_parse(cJSON *req, int query, const exprs_t *x, read_opts_t 
         }
     }
     if (o->esk && check_av_map(o->esk, res)) return -1;
-    if (o->index && !valid_name(o->index, 3, 255)) {
-        verr(res,
-             "1 validation error detected: Value '%s' at 'indexName' failed to satisfy constraint: "
-             "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
-             o->index);
-        return -1;
-    }
+    if (o->index && check_name(o->index, "indexName", res)) return -1;
     o->select = o->index ? 1 : 0;
     if (x->projection) o->select = 2;
     if (sel) {

@@ -80,6 +80,11 @@ static const char APP_TABLE[] =
     "\"Projection\":{\"ProjectionType\":\"KEYS_ONLY\"}}],"
     "\"BillingMode\":\"PAY_PER_REQUEST\"}";
 
+/* A GlobalSecondaryIndexes member named n, keyed on a. */
+#define GSI_ON_A(n)                                                                                \
+    "{\"IndexName\":\"" n "\",\"KeySchema\":[{\"AttributeName\":\"a\",\"KeyType\":\"HASH\"}],"     \
+    "\"Projection\":{\"ProjectionType\":\"ALL\"}}"
+
 static void test_tables(void **state)
 {
     env_t *e = *state;
@@ -129,6 +134,25 @@ static void test_tables(void **state)
          "\"AttributeName\":\"b\",\"KeyType\":\"RANGE\"}],\"Projection\":{\"ProjectionType\":"
          "\"ALL\"}}],\"BillingMode\":\"PAY_PER_REQUEST\"}",
          VALIDATION, "not supported by the tycho local backend"},
+        /* an index name: the value, its position and each constraint it fails */
+        {"CreateTable",
+         "{\"TableName\":\"tab\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
+         "\"AttributeType\":\"S\"}],\"KeySchema\":[{\"AttributeName\":\"a\",\"KeyType\":\"HASH\"}],"
+         "\"GlobalSecondaryIndexes\":[" GSI_ON_A("ok1") "," GSI_ON_A(
+             "gi") "],"
+                   "\"BillingMode\":\"PAY_PER_REQUEST\"}",
+         VALIDATION,
+         "1 validation error detected: Value 'gi' at 'globalSecondaryIndexes.2.member.indexName' "
+         "failed to satisfy constraint: Member must have length greater than or equal to 3"},
+        {"CreateTable",
+         "{\"TableName\":\"tab\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
+         "\"AttributeType\":\"S\"}],\"KeySchema\":[{\"AttributeName\":\"a\",\"KeyType\":\"HASH\"}],"
+         "\"GlobalSecondaryIndexes\":[" GSI_ON_A("g!") "],\"BillingMode\":\"PAY_PER_REQUEST\"}",
+         VALIDATION,
+         "2 validation errors detected: Value 'g!' at 'globalSecondaryIndexes.1.member.indexName' "
+         "failed to satisfy constraint: Member must satisfy regular expression pattern: "
+         "[a-zA-Z0-9_.-]+; Value 'g!' at 'globalSecondaryIndexes.1.member.indexName' failed to "
+         "satisfy constraint: Member must have length greater than or equal to 3"},
     };
     local_env_expect_errs(e, SERVICE, create_errors, LOCAL_COUNT_OF(create_errors));
     ddb(e, "CreateTable",
