@@ -71,7 +71,9 @@ static void queue_missing(tycho_local_result_t *res)
 
 /* ---- request helpers ---------------------------------------------------- */
 
-static void type_error(tycho_local_result_t *res, const cJSON *v, const char *want)
+/* The MalformedInput message for a JSON value v of the wrong type where
+ * `want` ("an Integer") was expected: it names v's JSON type as SQS does. */
+static void type_message(const cJSON *v, const char *want, char *msg, size_t msglen)
 {
     const char *got = cJSON_IsString(v)   ? "STRING_VALUE"
                       : cJSON_IsNumber(v) ? "NUMBER_VALUE"
@@ -80,12 +82,17 @@ static void type_error(tycho_local_result_t *res, const cJSON *v, const char *wa
                       : cJSON_IsObject(v) ? NULL
                                           : "NULL_VALUE";
     if (!got)
-        tycho_local_error(res, 400, LT_SERIALIZATION, "MalformedInput",
-                          "Start of %s found where not expected",
-                          cJSON_IsArray(v) ? "list" : "structure or map");
+        snprintf(msg, msglen, "Start of %s found where not expected",
+                 cJSON_IsArray(v) ? "list" : "structure or map");
     else
-        tycho_local_error(res, 400, LT_SERIALIZATION, "MalformedInput",
-                          "%s can not be converted to %s", got, want);
+        snprintf(msg, msglen, "%s can not be converted to %s", got, want);
+}
+
+static void type_error(tycho_local_result_t *res, const cJSON *v, const char *want)
+{
+    char msg[128];
+    type_message(v, want, msg, sizeof msg);
+    tycho_local_error(res, 400, LT_SERIALIZATION, "MalformedInput", "%s", msg);
 }
 
 /* Optional integer member: 1 present (value in *out), 0 absent, -1 error set. */
@@ -381,11 +388,16 @@ static int redrive_normalize(tycho_local_store_t *s, const char *v, int64_t now_
     }
     if (!mrc) max = 10; /* SQS's default maxReceiveCount */
     if (max < 1 || max > 1000) {
+        char *shown = cJSON_IsString(mrc) ? NULL : cJSON_PrintUnformatted(mrc);
         tycho_local_error(
             res, 400, T_INVALID_PARAM, "InvalidParameterValue",
             "Value %s for parameter RedrivePolicy is invalid. Reason: Invalid value for "
             "maxReceiveCount: %s, valid values are from 1 to 1000 both inclusive.",
-            v, cJSON_IsString(mrc) ? mrc->valuestring : "?");
+            v,
+            shown                 ? shown
+            : cJSON_IsString(mrc) ? mrc->valuestring
+                                  : "?");
+        cJSON_free(shown);
         goto done;
     }
     /* arn:<partition>:sqs:<region>:<account>:<name> */
@@ -714,10 +726,16 @@ static int check_attributes(const cJSON *attrs, int system, size_t *size, const 
                      name);
             return -1;
         }
-        const cJSON *v = is_b ? bv : sv;
+        const cJSON *v = is_b ? bv : sv, *other = is_b ? sv : bv;
         if (!cJSON_IsString(v) || !v->valuestring[0]) {
-            snprintf(msg, msglen, "Message %s attribute '%s' with type '%s' must use field '%s'.",
-                     kind, name, t, is_b ? "Binary" : "String");
+            if (cJSON_IsString(other) && other->valuestring[0])
+                snprintf(msg, msglen,
+                         "Message %s attribute '%s' with type '%s' must use field '%s'.", kind,
+                         name, t, is_b ? "Binary" : "String");
+            else
+                snprintf(msg, msglen,
+                         "Message %s attribute '%s' must contain a non-empty value of type '%s'.",
+                         kind, name, t);
             return -1;
         }
         if (system && !is_s) {
@@ -799,7 +817,7 @@ static int check_message(const queue_t *q, const cJSON *m, send_in_t *in, const 
         if (!cJSON_IsNumber(d) || d->valuedouble != floor(d->valuedouble)) {
             *type = LT_SERIALIZATION;
             *code = "MalformedInput";
-            snprintf(msg, msglen, "STRING_VALUE can not be converted to an Integer");
+            type_message(d, "an Integer", msg, msglen);
             return -1;
         }
         if (d->valuedouble < 0 || d->valuedouble > 900) {

@@ -237,7 +237,22 @@ static void test_validation(void **state)
         {"SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"DelaySeconds\":901}",
          CORAL "InvalidParameterValueException", ""},
         {"SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"DelaySeconds\":\"x\"}",
-         CORAL "SerializationException", ""},
+         CORAL "SerializationException", "STRING_VALUE can not be converted to an Integer"},
+        {"SendMessage", "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"DelaySeconds\":1.5}",
+         CORAL "SerializationException", "NUMBER_VALUE can not be converted to an Integer"},
+        /* an empty value, and a value in the other type's field */
+        {"SendMessage",
+         "{\"QueueUrl\":\"" Q
+         "v\",\"MessageBody\":\"x\",\"MessageAttributes\":{\"a\":{\"DataType\":"
+         "\"String\",\"StringValue\":\"\"}}}",
+         CORAL "InvalidParameterValueException",
+         "Message (user) attribute 'a' must contain a non-empty value of type 'String'."},
+        {"SendMessage",
+         "{\"QueueUrl\":\"" Q
+         "v\",\"MessageBody\":\"x\",\"MessageAttributes\":{\"a\":{\"DataType\":"
+         "\"String\",\"BinaryValue\":\"AAE=\"}}}",
+         CORAL "InvalidParameterValueException",
+         "Message (user) attribute 'a' with type 'String' must use field 'String'."},
         {"SendMessage",
          "{\"QueueUrl\":\"" Q "v\",\"MessageBody\":\"x\",\"MessageAttributes\":{\"AWS.x\":{"
          "\"DataType\":\"String\",\"StringValue\":\"v\"}}}",
@@ -370,6 +385,8 @@ static void test_redrive(void **state)
         "{\"QueueName\":\"self\",\"Attributes\":{\"RedrivePolicy\":\"{\\\"deadLetterTargetArn\\\":"
         "\\\"arn:aws:sqs:us-east-1:000000000000:jobs\\\",\\\"maxReceiveCount\\\":0}\"}}");
     assert_string_equal(err_type(e), CORAL "InvalidParameterValueException");
+    if (!strstr(local_env_str(e, "message"), "Invalid value for maxReceiveCount: 0, valid values"))
+        fail_msg("message: %s", local_env_str(e, "message"));
 }
 
 static void test_batches_and_purge(void **state)
