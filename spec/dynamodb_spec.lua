@@ -176,6 +176,13 @@ describe("tycho.dynamodb", function()
     assert.is_true(pages >= 3)
   end)
 
+  it("encodes an empty page's items as a JSON array", function()
+    local page = t:query { key = { pk = "nothing-here" } }
+    assert.equal(0, page.count)
+    assert.equal("[]", json.encode(page.items))
+    assert.equal("[]", json.encode(t:scan { filter = "pk = :p", values = { p = "nothing-here" } }.items))
+  end)
+
   it("refuses values DynamoDB cannot hold, before calling it, with InvalidParameterValue", function()
     local function refused(message, f, ...)
       local err = catch(f, ...)

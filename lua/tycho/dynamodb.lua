@@ -382,7 +382,7 @@ end
 local function page_of(res)
   local items = {}
   for i, it in ipairs(res.Items or {}) do items[i] = ddb.unmarshal(it) end
-  return { items = items, count = res.Count or #items, scanned_count = res.ScannedCount,
+  return { items = json.array(items), count = res.Count or #items, scanned_count = res.ScannedCount,
     last_key = ddb.unmarshal(res.LastEvaluatedKey) }
 end
 
