@@ -176,11 +176,48 @@ describe("tycho.dynamodb", function()
     assert.is_true(pages >= 3)
   end)
 
+  it("scans in parallel segments", function()
+    for i = 1, 12 do t:put { pk = "seg" .. i, sk = 1 } end
+    local all = 0
+    for p in t:scan_pages {} do all = all + p.count end
+    local sum, max = 0, 0
+    for s = 0, 2 do
+      local n = 0
+      for p in t:scan_pages { segment = s, total_segments = 3 } do n = n + p.count end
+      sum, max = sum + n, math.max(max, n)
+    end
+    assert.equal(all, sum)
+    assert.is_true(max < all, "a segment holds only part of the table")
+  end)
+
   it("encodes an empty page's items as a JSON array", function()
     local page = t:query { key = { pk = "nothing-here" } }
     assert.equal(0, page.count)
     assert.equal("[]", json.encode(page.items))
     assert.equal("[]", json.encode(t:scan { filter = "pk = :p", values = { p = "nothing-here" } }.items))
+  end)
+
+  it("refuses an unknown option, naming it", function()
+    local function unknown(message, op, f, ...)
+      local err = catch(f, ...)
+      assert.is_true(aws.is_error(err, "InvalidParameterValue"), tostring(err))
+      assert.equal(message, err.message)
+      assert.equal(op, err.operation)
+    end
+    local key = { pk = "opt", sk = 1 }
+    unknown("unknown option 'consistant' (consistent, projection, names)", "GetItem", t.get, t, key,
+      { consistant = true })
+    local write = "(condition, names, values, return_values, return_old_on_failure)"
+    unknown("unknown option 'conditon' " .. write, "PutItem", t.put, t, key, { conditon = "attribute_exists(pk)" })
+    unknown("unknown option 'return_value' " .. write, "DeleteItem", t.delete, t, key, { return_value = "ALL_OLD" })
+    unknown("unknown option 'value' " .. write, "UpdateItem", t.update, t, key, "SET v = :v", { value = { v = 1 } })
+    unknown("unknown option 'sett' (set, add, remove, delete, condition, names, values, return_values, "
+      .. "return_old_on_failure)", "UpdateItem", t.update, t, key, { sett = { v = 1 } })
+    unknown("unknown option 'segment' (key_condition, key, values, names, index, filter, limit, forward, "
+      .. "start_key, projection, consistent, select)", "Query", t.query, t, { key = { pk = "opt" }, segment = 0 })
+    unknown("unknown option 'total_segment' (filter, values, names, index, limit, start_key, projection, "
+      .. "consistent, select, segment, total_segments)", "Scan", t.scan, t, { segment = 0, total_segment = 2 })
+    assert.is_nil(t:get(key)) -- nothing was written
   end)
 
   it("refuses values DynamoDB cannot hold, before calling it, with InvalidParameterValue", function()

@@ -111,14 +111,57 @@ describe("tycho.sqs", function()
     assert.equal(23, r.successful[23].index)
   end)
 
-  it("raises a structured error for a whole-batch failure", function()
+  it("reports a request that fails as a whole per entry, after the requests already sent", function()
     local q = new_queue()
-    local err = catch(q.send_batch, q, { { id = "x", body = "1" }, { id = "x", body = "2" } })
-    assert.is_true(aws.is_error(err, "BatchEntryIdsNotDistinct"))
-    assert.equal(400, err.status)
-    assert.is_false(err.retryable)
-    assert.equal("SendMessageBatch", err.operation)
-    assert.matches("BatchEntryIdsNotDistinct", tostring(err))
+    local entries = {}
+    for i = 1, 10 do entries[i] = "m" .. i end
+    entries[11] = { id = "x", body = "1" }
+    entries[12] = { id = "x", body = "2" }
+    local r = q:send_batch(entries)
+    assert.equal(10, #r.successful)
+    assert.equal(10, r.successful[10].index)
+    assert.equal(2, #r.failed)
+    for k, f in ipairs(r.failed) do
+      assert.equal(10 + k, f.index)
+      assert.equal("x", f.id)
+      assert.equal("BatchEntryIdsNotDistinct", f.code)
+      assert.is_true(f.sender_fault)
+      local err = f.error
+      assert.is_true(aws.is_error(err, "BatchEntryIdsNotDistinct"))
+      assert.equal(400, err.status)
+      assert.is_false(err.retryable)
+      assert.equal("SendMessageBatch", err.operation)
+      assert.matches("BatchEntryIdsNotDistinct", f.message)
+    end
+    assert.equal(10, q:attributes("ApproximateNumberOfMessages").ApproximateNumberOfMessages)
+  end)
+
+  it("reports an entry that fails the checks in failed and sends the others", function()
+    local q = new_queue()
+    local entries = {}
+    for i = 1, 10 do entries[i] = "m" .. i end
+    entries[11] = ""
+    entries[12] = { n = 0 / 0 }
+    entries[13] = { body = "x", attributes = { n = 1 / 0 } }
+    entries[14] = { body = "x", delya = 5 }
+    entries[15] = "last"
+    local r = q:send_batch(entries)
+    assert.equal(11, #r.successful)
+    assert.equal(15, r.successful[11].index)
+    local got = {}
+    for _, f in ipairs(r.failed) do
+      assert.equal("InvalidParameterValue", f.code)
+      assert.is_true(f.sender_fault)
+      assert.equal(tostring(f.index), f.id)
+      got[#got + 1] = { f.index, f.message }
+    end
+    assert.same({
+      { 11, "the message body must be a non-empty string or a table" },
+      { 12, "the message body cannot be sent as JSON: cannot encode NaN or infinity" },
+      { 13, "message attribute n: NaN and infinity cannot be sent" },
+      { 14, "unknown option 'delya' (body, id, attributes, delay, group_id, dedup_id)" },
+    }, got)
+    assert.equal(11, q:attributes("ApproximateNumberOfMessages").ApproximateNumberOfMessages)
   end)
 
   it("changes visibility: a message made visible again comes back with receive_count 2", function()
@@ -142,11 +185,15 @@ describe("tycho.sqs", function()
       if #msgs >= 2 then break end
     end
     assert.equal(2, #msgs)
-    local r = q:delete_batch { msgs[1], "not-a-receipt-handle", msgs[2].receipt_handle }
+    local r = q:delete_batch { msgs[1], "not-a-receipt-handle", "", msgs[2].receipt_handle }
     assert.equal(2, #r.successful)
-    assert.equal(1, #r.failed)
+    assert.same({ 1, 4 }, { r.successful[1].index, r.successful[2].index })
+    assert.equal(2, #r.failed)
     assert.equal(2, r.failed[1].index)
     assert.equal("ReceiptHandleIsInvalid", r.failed[1].code)
+    assert.equal(3, r.failed[2].index)
+    assert.equal("InvalidParameterValue", r.failed[2].code)
+    assert.equal("expected a receipt handle or a received message", r.failed[2].message)
     local err = catch(q.delete, q, "not-a-receipt-handle")
     assert.is_true(aws.is_error(err, "ReceiptHandleIsInvalid"))
   end)
@@ -205,7 +252,12 @@ describe("tycho.sqs", function()
     local deep = {}
     for _ = 1, 200 do deep = { deep } end
     assert.matches("nested too deep", catch(q.send, q, deep).message)
-    assert.is_true(aws.is_error(catch(q.send_batch, q, { { n = 1 / 0 } }), "InvalidParameterValue"))
+    assert.is_true(aws.is_error(catch(q.send_batch, q, "not a list"), "InvalidParameterValue"))
+    err = catch(q.send, q, "x", { delya = 5 })
+    assert.equal("unknown option 'delya' (attributes, delay, group_id, dedup_id)", err.message)
+    assert.equal("SendMessage", err.operation)
+    err = catch(q.receive, q, { maxx = 2 })
+    assert.equal("unknown option 'maxx' (max, wait, visibility, attributes)", err.message)
     assert.has_error(function() sqs.queue(nil) end)
   end)
 

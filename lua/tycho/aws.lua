@@ -107,6 +107,25 @@ function aws.number_string(n)
   return ("%.17g"):format(n)
 end
 
+-- Checks an options table (nil passes): a key that is not in the list
+-- known raises an InvalidParameterValue aws.Error of service/operation
+-- naming it, so a misspelt option fails instead of being ignored.
+function aws.check_options(opts, known, service, operation)
+  if opts == nil then return end
+  local function invalid(msg)
+    error(aws.error { type = "InvalidParameterValue", service = service, operation = operation,
+      message = msg }, 0)
+  end
+  if type(opts) ~= "table" then invalid(("options must be a table (got %s)"):format(type(opts))) end
+  for k in pairs(opts) do
+    local found = false
+    for _, name in ipairs(known) do found = found or k == name end
+    if not found then
+      invalid(("unknown option '%s' (%s)"):format(tostring(k), table.concat(known, ", ")))
+    end
+  end
+end
+
 -- "local" (embedded backend) or "aws".
 aws.backend = core.backend
 aws.md5 = core.md5

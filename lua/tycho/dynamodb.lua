@@ -15,7 +15,8 @@
 -- failed condition raises type "ConditionalCheckFailedException" with
 -- err.condition_failed = true (and err.item with return_old_on_failure). A
 -- value that cannot be sent (NaN, a function, nesting past DynamoDB's 32
--- levels...) raises type "InvalidParameterValue" before any call, naming it.
+-- levels...) or an unknown option key raises type "InvalidParameterValue"
+-- before any call, naming it.
 local aws = require "tycho.aws"
 local json = require "tycho.json"
 
@@ -281,7 +282,10 @@ end
 
 -- PutItem / DeleteItem parameters: the item or key (member), a condition,
 -- what to return.
+local WRITE_OPTIONS = { "condition", "names", "values", "return_values", "return_old_on_failure" }
+
 local function write_params(self, member, value, opts)
+  aws.check_options(opts, WRITE_OPTIONS, "dynamodb")
   opts = opts or {}
   local p = { TableName = self.name, [member] = ddb.marshal(value), ConditionExpression = opts.condition,
     ReturnValues = opts.return_values,
@@ -297,6 +301,7 @@ function Table:put(item, opts)
 end
 
 local function get_params(self, key, opts)
+  aws.check_options(opts, { "consistent", "projection", "names" }, "dynamodb")
   opts = opts or {}
   local gen = {}
   local p = { TableName = self.name, Key = ddb.marshal(key), ConsistentRead = opts.consistent,
@@ -316,13 +321,17 @@ function Table:delete(key, opts)
 end
 
 -- The UpdateItem parameters of t:update (below).
+local UPDATE_SPEC = { "set", "add", "remove", "delete", unpack(WRITE_OPTIONS) }
+
 local function update_params(self, key, spec, opts)
+  aws.check_options(opts, WRITE_OPTIONS, "dynamodb")
   opts = opts or {}
   local expr
   local gen_names, gen_values = {}, {}
   if type(spec) == "string" then
     expr = spec
   elseif type(spec) == "table" then
+    aws.check_options(spec, UPDATE_SPEC, "dynamodb")
     local i = 0
     local function ph(name, value)
       i = i + 1
@@ -354,7 +363,7 @@ local function update_params(self, key, spec, opts)
     if #del > 0 then clauses[#clauses + 1] = "DELETE " .. table.concat(del, ", ") end
     if #clauses == 0 then invalid("update: nothing to set, add, remove or delete") end
     expr = table.concat(clauses, " ")
-    for _, f in ipairs { "condition", "names", "values", "return_values", "return_old_on_failure" } do
+    for _, f in ipairs(WRITE_OPTIONS) do
       if opts[f] == nil then opts[f] = spec[f] end
     end
   else
@@ -386,11 +395,20 @@ local function page_of(res)
     last_key = ddb.unmarshal(res.LastEvaluatedKey) }
 end
 
+local SEARCH_OPTIONS = {
+  Query = { "key_condition", "key", "values", "names", "index", "filter", "limit", "forward",
+    "start_key", "projection", "consistent", "select" },
+  Scan = { "filter", "values", "names", "index", "limit", "start_key", "projection", "consistent",
+    "select", "segment", "total_segments" },
+}
+
 local function search_params(t, q, op)
+  aws.check_options(q, SEARCH_OPTIONS[op], "dynamodb")
   local gen_names, gen_values = {}, {}
   local p = { TableName = t.name, IndexName = q.index, FilterExpression = q.filter, Limit = q.limit,
     ConsistentRead = q.consistent, Select = q.select,
-    ProjectionExpression = projection(q.projection, gen_names) }
+    ProjectionExpression = projection(q.projection, gen_names),
+    Segment = q.segment, TotalSegments = q.total_segments }
   if q.start_key then p.ExclusiveStartKey = ddb.marshal(q.start_key) end
   if op == "Query" then
     local kc = q.key_condition
@@ -421,7 +439,8 @@ function Table:query(q)
   return page_of(call(self, "Query", search_params, self, q or {}, "Query"))
 end
 
--- t:scan{ filter, values, names, index, limit, start_key, projection, consistent } -> one page
+-- t:scan{ filter, values, names, index, limit, start_key, projection, consistent, select,
+--         segment, total_segments (a parallel scan: this segment 0..total_segments-1) } -> one page
 function Table:scan(q)
   return page_of(call(self, "Scan", search_params, self, q or {}, "Scan"))
 end

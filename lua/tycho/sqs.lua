@@ -8,9 +8,11 @@
 --   end
 --
 -- Every call yields (long polls too) and raises an aws.Error on failure
--- (tycho.aws). Bodies are strings; a table body is sent as JSON. Sends carry
--- the current trace in the AWSTraceHeader system attribute. MD5 digests of
--- bodies and message attributes are checked both ways.
+-- (tycho.aws), an unknown option included; batches report each entry's
+-- failure in their result instead (run_batches). Bodies are strings; a
+-- table body is sent as JSON. Sends carry the current trace in the
+-- AWSTraceHeader system attribute. MD5 digests of bodies and message
+-- attributes are checked both ways.
 local aws = require "tycho.aws"
 local json = require "tycho.json"
 local bit = require "bit"
@@ -187,7 +189,12 @@ end
 
 -- --- sending -----------------------------------------------------------------------
 
-local function send_params(body, opts, op)
+local SEND_OPTIONS = { "attributes", "delay", "group_id", "dedup_id" }
+local BATCH_ENTRY = { "body", "id", unpack(SEND_OPTIONS) }
+
+-- The SendMessage parameters of body and opts (whose keys are in known).
+local function send_params(body, opts, op, known)
+  aws.check_options(opts, known or SEND_OPTIONS, "sqs", op)
   opts = opts or {}
   return {
     MessageBody = body_string(body, op),
@@ -209,44 +216,113 @@ function Queue:send(body, opts)
   return res.MessageId, res
 end
 
--- q:send_batch(entries) -> { successful = { {id, index, message_id} },
---                            failed = { {id, index, code, message, sender_fault} } }
--- entries: bodies, or { body, id, attributes, delay, group_id, dedup_id }.
--- Sent 10 per request; a failed entry is reported in `failed`, never hidden.
-function Queue:send_batch(entries)
-  if type(entries) ~= "table" then fail(self, "SendMessageBatch", "InvalidParameterValue", "entries must be a list") end
+-- A `failed` record for the entry (id, index) that err (an aws.Error) kept
+-- from being done. sender_fault: the request itself was wrong (a check
+-- before the call, or a 4xx that is not throttling).
+local function failure(id, index, err)
+  local sender = not err.retryable and
+    ((err.status == 0 and err.type == "InvalidParameterValue") or (err.status >= 400 and err.status < 500))
+  return { id = id, index = index, code = err.type, message = err.message, sender_fault = sender,
+    error = err }
+end
+
+-- Runs a batch operation (op) over list, 10 entries per request (SQS's
+-- limit), and reports every entry in `successful` or `failed`, never
+-- raising after a request was sent: an entry that b.entry(item, i) refuses
+-- (an aws.Error) is failed at once and the others go; a request that fails
+-- as a whole (transport error, throttling after the retries) fails each of
+-- its entries with that error, and the requests before it stay reported.
+-- b.entry returns the request entry with its Id; b.done(s, entry) turns a
+-- Successful answer into the record to keep, or nil and a problem.
+-- A non-aws error (a bug) or a Cancelled call is raised.
+local function run_batches(q, op, list, b)
+  if type(list) ~= "table" then fail(q, op, "InvalidParameterValue", "expected a list of entries") end
   local out = { successful = json.array {}, failed = json.array {} }
-  local url = #entries > 0 and self:url()
-  for first = 1, #entries, 10 do
-    local batch, sent = {}, {}
-    for i = first, math.min(first + 9, #entries) do
-      local e = entries[i]
-      if type(e) ~= "table" or e.body == nil then e = { body = e } end
-      local p = send_params(e.body, e, "SendMessageBatch")
-      p.Id = e.id and tostring(e.id) or tostring(i)
-      batch[#batch + 1] = p
-      sent[p.Id] = { index = i, p = p }
-    end
-    local res = call(self, "SendMessageBatch", { QueueUrl = url, Entries = batch }, { producer = true })
-    for _, s in ipairs(res.Successful or {}) do
-      local src = sent[s.Id] or { p = {} }
-      local problem = src.p.MessageBody and
-        md5_problem(src.p.MessageBody, src.p.MessageAttributes, s.MD5OfMessageBody, s.MD5OfMessageAttributes)
-      if problem then
-        out.failed[#out.failed + 1] = { id = s.Id, index = src.index, code = "MD5Mismatch",
-          message = problem, sender_fault = false }
+  local url = #list > 0 and q:url()
+  local function refused(err)
+    if not aws.is_error(err) or err.type == "Cancelled" then error(err, 0) end
+    return err
+  end
+  for first = 1, #list, 10 do
+    local entries, at, index = {}, {}, {} -- at[k]: entries[k]'s position in list
+    for i = first, math.min(first + 9, #list) do
+      local ok, e = pcall(b.entry, list[i], i)
+      if ok then
+        at[#entries + 1] = i
+        entries[#entries + 1] = e
+        index[e.Id] = index[e.Id] or i
       else
-        out.successful[#out.successful + 1] = { id = s.Id, index = src.index, message_id = s.MessageId }
+        out.failed[#out.failed + 1] = failure(b.id(list[i], i), i, refused(e))
       end
     end
-    for _, f in ipairs(res.Failed or {}) do
-      out.failed[#out.failed + 1] = { id = f.Id, index = sent[f.Id] and sent[f.Id].index,
-        code = f.Code, message = f.Message, sender_fault = f.SenderFault == true }
+    local ok, res = true, {}
+    if #entries > 0 then
+      ok, res = pcall(call, q, op, { QueueUrl = url, Entries = entries }, { producer = b.producer })
+    end
+    if not ok then
+      refused(res)
+      for k, e in ipairs(entries) do out.failed[#out.failed + 1] = failure(e.Id, at[k], res) end
+    else
+      local by_id = {}
+      for _, e in ipairs(entries) do by_id[e.Id] = e end
+      for _, s in ipairs(res.Successful or {}) do
+        local rec, problem = b.done(s, by_id[s.Id])
+        if rec then
+          rec.id, rec.index = s.Id, index[s.Id]
+          out.successful[#out.successful + 1] = rec
+        else
+          out.failed[#out.failed + 1] = { id = s.Id, index = index[s.Id], code = "MD5Mismatch",
+            message = problem, sender_fault = false }
+        end
+      end
+      for _, f in ipairs(res.Failed or {}) do
+        out.failed[#out.failed + 1] = { id = f.Id, index = index[f.Id], code = f.Code,
+          message = f.Message, sender_fault = f.SenderFault == true }
+      end
     end
   end
-  table.sort(out.successful, function(a, b) return (a.index or 0) < (b.index or 0) end)
-  table.sort(out.failed, function(a, b) return (a.index or 0) < (b.index or 0) end)
+  table.sort(out.successful, function(a, b2) return (a.index or 0) < (b2.index or 0) end)
+  table.sort(out.failed, function(a, b2) return (a.index or 0) < (b2.index or 0) end)
   return out
+end
+
+-- A send_batch entry as a table: a body, or { body, id, ... }.
+local function batch_entry(e)
+  if type(e) ~= "table" or e.body == nil then return { body = e } end
+  return e
+end
+
+-- The Id of entry e at position i: its own id, or its position.
+local function batch_id(e, i)
+  e = batch_entry(e)
+  return e.id ~= nil and tostring(e.id) or tostring(i)
+end
+
+local SEND_BATCH = {
+  producer = true,
+  id = batch_id,
+  entry = function(e, i)
+    local t = batch_entry(e)
+    local p = send_params(t.body, t, "SendMessageBatch", BATCH_ENTRY)
+    p.Id = batch_id(e, i)
+    return p
+  end,
+  done = function(s, p)
+    local problem = p and md5_problem(p.MessageBody, p.MessageAttributes, s.MD5OfMessageBody,
+      s.MD5OfMessageAttributes)
+    if problem then return nil, problem end
+    return { message_id = s.MessageId }
+  end,
+}
+
+-- q:send_batch(entries) -> { successful = { {id, index, message_id} },
+--                            failed = { {id, index, code, message, sender_fault [, error]} } }
+-- entries: bodies, or { body, id, attributes, delay, group_id, dedup_id }.
+-- Sent 10 per request; every entry is in `successful` or `failed` (see
+-- run_batches): an entry that fails the checks or a request that fails as
+-- a whole does not raise after other entries were sent.
+function Queue:send_batch(entries)
+  return run_batches(self, "SendMessageBatch", entries, SEND_BATCH)
 end
 
 -- --- receiving ----------------------------------------------------------------------
@@ -284,6 +360,7 @@ end
 -- q:receive{ max = 1..10, wait = 0..20 (long poll), visibility = seconds,
 --            attributes = { "All" } (system attribute names) } -> { messages }
 function Queue:receive(opts)
+  aws.check_options(opts, { "max", "wait", "visibility", "attributes" }, "sqs", "ReceiveMessage")
   opts = opts or {}
   check_range("ReceiveMessage", "max", opts.max, 1, 10)
   check_range("ReceiveMessage", "wait", opts.wait, 0, 20)
@@ -319,25 +396,18 @@ function Queue:delete(h)
   call(self, "DeleteMessage", { QueueUrl = self:url(), ReceiptHandle = handle_of(h, "DeleteMessage") })
 end
 
--- q:delete_batch(messages_or_handles) -> { successful = { {id, index} }, failed = { {id, index, code, message} } }
+local DELETE_BATCH = {
+  id = function(_, i) return tostring(i) end,
+  entry = function(h, i)
+    return { Id = tostring(i), ReceiptHandle = handle_of(h, "DeleteMessageBatch") }
+  end,
+  done = function() return {} end,
+}
+
+-- q:delete_batch(messages_or_handles) -> { successful = { {id, index} },
+--   failed = { {id, index, code, message, sender_fault [, error]} } }, as send_batch
 function Queue:delete_batch(list)
-  local out = { successful = json.array {}, failed = json.array {} }
-  local url = #list > 0 and self:url()
-  for first = 1, #list, 10 do
-    local entries = {}
-    for i = first, math.min(first + 9, #list) do
-      entries[#entries + 1] = { Id = tostring(i), ReceiptHandle = handle_of(list[i], "DeleteMessageBatch") }
-    end
-    local res = call(self, "DeleteMessageBatch", { QueueUrl = url, Entries = entries })
-    for _, s in ipairs(res.Successful or {}) do
-      out.successful[#out.successful + 1] = { id = s.Id, index = tonumber(s.Id) }
-    end
-    for _, f in ipairs(res.Failed or {}) do
-      out.failed[#out.failed + 1] = { id = f.Id, index = tonumber(f.Id), code = f.Code,
-        message = f.Message, sender_fault = f.SenderFault == true }
-    end
-  end
-  return out
+  return run_batches(self, "DeleteMessageBatch", list, DELETE_BATCH)
 end
 
 -- q:change_visibility(message_or_handle, seconds)

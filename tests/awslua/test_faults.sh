@@ -95,6 +95,17 @@ script "[$THROTTLE,$THROTTLE,$THROTTLE]"
 code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$PORT/send" -d '{"body":"x"}')
 check "an escaped AWS error answers its http_status (throttled: 503)" [ "$code" = 503 ]
 
+# send_batch: the first request of 10 is sent, the second is throttled past
+# its retries: its entries are in failed, the first ten stay reported sent
+ok10=$(/usr/bin/python3 -c 'import json; print(json.dumps({"status": 200, "body": {"Successful": [{"Id": str(i), "MessageId": "m%d" % i} for i in range(1, 11)], "Failed": []}}))')
+script "[$ok10,$THROTTLE,$THROTTLE,$THROTTLE]"
+r=$(post /send-batch "{\"queue_url\":\"$FAKE_AWS_URL/000000000000/q\",\"bodies\":[$(seq -s, -f '"b%g"' 1 12)]}")
+check "send_batch: a throttled second request fails its entries, the first stays sent" /usr/bin/python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["sent"] == list(range(1, 11)), r
+assert r["failed"] == [{"index": i, "code": "ThrottlingException", "attempts": 3, "sender_fault": False} for i in (11, 12)], r' "$r"
+
 # tycho.http: traceparent/tracestate sent, CLIENT span recorded
 ECHO_PORT=$(tycho_free_port)
 /usr/bin/python3 "$TYCHO_SRC/tests/aws/fake_http.py" "$ECHO_PORT" >/dev/null 2>&1 &

@@ -49,6 +49,20 @@ local routes = {
       return 200, { id = id }
   end },
 
+  -- send a batch: POST { queue_url, bodies = { ... } } -> the index of each
+  -- entry sent, and of each failed one with its code
+  { "POST", "/send-batch", function(req)
+      local b = req:json()
+      local r = sqs.queue(b.queue_url):send_batch(b.bodies)
+      local out = { sent = {}, failed = {} }
+      for _, s in ipairs(r.successful) do out.sent[#out.sent + 1] = s.index end
+      for _, f in ipairs(r.failed) do
+        out.failed[#out.failed + 1] = { index = f.index, code = f.code,
+          attempts = f.error and f.error.attempts, sender_fault = f.sender_fault }
+      end
+      return 200, out
+  end },
+
   { "GET", "/seen/:key", function(req)
       local item = seen:get { key = req.params.key }
       return 200, { count = item and item.count or 0, item = item }
