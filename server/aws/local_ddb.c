@@ -159,7 +159,7 @@ static int check_name(const char *v, const char *where, tycho_local_result_t *re
     size_t n = strlen(v);
     const char *why[3];
     int k = 0;
-    if (!valid_name(v, 0, SIZE_MAX))
+    if (!valid_name(v, 1, SIZE_MAX))
         why[k++] = "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+";
     if (n < 3) why[k++] = "Member must have length greater than or equal to 3";
     if (n > 255) why[k++] = "Member must have length less than or equal to 255";

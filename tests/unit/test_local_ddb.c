@@ -134,6 +134,12 @@ static void test_tables(void **state)
          "\"AttributeName\":\"b\",\"KeyType\":\"RANGE\"}],\"Projection\":{\"ProjectionType\":"
          "\"ALL\"}}],\"BillingMode\":\"PAY_PER_REQUEST\"}",
          VALIDATION, "not supported by the tycho local backend"},
+        {"CreateTable", "{\"TableName\":\"\",\"AttributeDefinitions\":[],\"KeySchema\":[]}",
+         VALIDATION,
+         "2 validation errors detected: Value '' at 'tableName' failed to satisfy constraint: "
+         "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; Value '' at "
+         "'tableName' failed to satisfy constraint: Member must have length greater than or "
+         "equal to 3"},
         /* an index name: the value, its position and each constraint it fails */
         {"CreateTable",
          "{\"TableName\":\"tab\",\"AttributeDefinitions\":[{\"AttributeName\":\"a\","
