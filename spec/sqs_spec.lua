@@ -14,6 +14,21 @@ local function new_queue(attributes)
   return sqs.create_queue(("spec-%s-%d"):format(run, n), attributes)
 end
 
+-- Receives (and deletes) until want messages came or 5 polls passed: their
+-- bodies, sorted. (Counts in GetQueueAttributes lag on some emulators.)
+local function drain(q, want)
+  local got = {}
+  for _ = 1, 5 do
+    for _, m in ipairs(q:receive { max = 10, wait = 1 }) do
+      got[#got + 1] = m.body
+      q:delete(m)
+    end
+    if #got >= want then break end
+  end
+  table.sort(got)
+  return got
+end
+
 local function catch(f, ...)
   local ok, err = pcall(f, ...)
   assert.is_false(ok, "expected an error")
@@ -133,7 +148,7 @@ describe("tycho.sqs", function()
       assert.equal("SendMessageBatch", err.operation)
       assert.matches("BatchEntryIdsNotDistinct", f.message)
     end
-    assert.equal(10, q:attributes("ApproximateNumberOfMessages").ApproximateNumberOfMessages)
+    assert.equal(10, #drain(q, 10))
   end)
 
   it("reports an entry that fails the checks in failed and sends the others", function()
@@ -161,7 +176,10 @@ describe("tycho.sqs", function()
       { 13, "message attribute n: NaN and infinity cannot be sent" },
       { 14, "unknown option 'delya' (body, id, attributes, delay, group_id, dedup_id)" },
     }, got)
-    assert.equal(11, q:attributes("ApproximateNumberOfMessages").ApproximateNumberOfMessages)
+    local want = { "last" }
+    for i = 1, 10 do want[#want + 1] = "m" .. i end
+    table.sort(want)
+    assert.same(want, drain(q, 11))
   end)
 
   it("changes visibility: a message made visible again comes back with receive_count 2", function()
