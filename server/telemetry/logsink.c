@@ -21,9 +21,8 @@
 #define BATCH_TARGET (64 * 1024)  /* bytes gathered before one write(2) */
 #define TICK_BUDGET (1024 * 1024) /* bytes written per timer tick, then yield */
 #define BURST 32                  /* lines taken from one ring before the next one's turn */
-/* The longest a producer waits for room in its full ring; yields first (on a
- * shared core the consumer then runs at once), then naps this long. */
-#define ROOM_WAIT_NS (5 * 1000 * 1000)
+/* A producer waiting for room in its full ring yields first (on a shared
+ * core the consumer then runs at once), then naps this long. */
 #define ROOM_YIELDS 16
 #define ROOM_NAP_NS (50 * 1000)
 /* A record's header: the line's length, and whether the logger's
@@ -123,6 +122,7 @@ tycho_logsink_t *tycho_logsink_new(const tycho_logsink_opts_t *opts)
     if (!s->o.max_producers) s->o.max_producers = 64;
     if (!s->o.max_line) s->o.max_line = 64 * 1024;
     if (!s->o.report_interval_ms) s->o.report_interval_ms = 1000;
+    if (!s->o.room_wait_ms) s->o.room_wait_ms = 5;
     if (!s->o.poll_min_ms) s->o.poll_min_ms = 8;
     if (!s->o.poll_max_ms) s->o.poll_max_ms = 20;
     if (s->o.poll_max_ms < s->o.poll_min_ms) s->o.poll_max_ms = s->o.poll_min_ms;
@@ -263,7 +263,7 @@ below_half:
 }
 
 /* p (a private ring) has no room for need bytes at tail t. While the
- * consumer is live on another thread, waits up to ROOM_WAIT_NS for it to
+ * consumer is live on another thread, waits up to room_wait_ms for it to
  * make room: a burst then loses nothing to a consumer that only waited for
  * the CPU. A wait that ends without room marks the ring stalled (the output
  * is stuck, or the consumer cannot keep up): until the ring is half empty
@@ -275,7 +275,7 @@ static bool wait_for_room(tycho_logsink_t *s, struct producer *p, size_t t, size
         pthread_equal(p->owner, s->consumer))
         return false;
     tycho_wakeup_signal(&s->wake);
-    uint64_t deadline = now_ns() + ROOM_WAIT_NS;
+    uint64_t deadline = now_ns() + (uint64_t)s->o.room_wait_ms * 1000000u;
     for (unsigned i = 0;; i++) {
         if (i < ROOM_YIELDS) {
             sched_yield();

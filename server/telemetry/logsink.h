@@ -2,7 +2,7 @@
  * tycho_log_sink_fn: any thread may call it; it copies the line (and the
  * logger's description of it) into that thread's own bounded byte ring and
  * returns. A full ring waits for room only while the consumer is draining
- * on another thread, and at most 5 ms: a burst that outruns a consumer which
+ * on another thread, and at most room_wait_ms (5 ms): a burst that outruns a consumer which
  * only waited for the CPU loses nothing. A wait that ends without room (the
  * output is stuck, or the consumer cannot keep up) drops the line and counts
  * it, and so does every line after it, at once, until the ring is half
@@ -30,6 +30,7 @@ typedef struct tycho_logsink_opts {
     unsigned max_producers;      /* threads with their own ring; default 64, then a shared one */
     size_t max_line;             /* longer lines are dropped (too_large); default 64 KiB */
     unsigned report_interval_ms; /* at most one drop report per interval; default 1000 */
+    unsigned room_wait_ms;       /* the longest a full ring waits for room; default 5 */
     unsigned poll_min_ms;        /* drain period while busy; default 8 */
     unsigned poll_max_ms;        /* drain period when idle; default 20 (at least poll_min_ms) */
     const char *service;         /* "service" of the drop report line; default "tycho" */
