@@ -397,7 +397,13 @@ int tycho_cmd_serve(int argc, char **argv)
         free(aerr);
         goto out;
     }
+    /* Watching starts before the workers load the routes: an edit made while
+     * they start (each reads the folder in turn) then reloads them all once
+     * the loop runs, so no edit is missed and no two workers keep serving
+     * different route sets. */
+    start_watcher(s);
     if (start_workers(s, fds) != 0) {
+        if (s->watcher) tycho_watcher_stop(s->watcher);
         tycho_admin_stop(s->admin);
         goto out;
     }
@@ -411,7 +417,6 @@ int tycho_cmd_serve(int argc, char **argv)
         sigs[i]->data = s;
         uv_signal_start(sigs[i], on_signal, signums[i]);
     }
-    start_watcher(s);
     tycho_log_info("listening", LF_STR("public", s->public_addr), LF_STR("admin", s->admin_addr),
                    LF_INT("workers", s->nworkers), LF_STR("app", s->ops->name),
                    LF_STR("routes", s->cfg.routes_dir), LF_STR("aws_backend", s->cfg.aws_backend),

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""The route watcher of a real `tycho serve` (two workers, TYCHO_RELOAD=on):
+
+1. An edit made while the workers start (here: the first worker's load
+   writes a new route file, which only the second worker reads) reloads
+   them all, so every worker ends up serving the same routes.
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import tycho  # noqa: E402
+from tycho import check  # noqa: E402
+
+RELOAD_WAIT = 5.0 * tycho.SLOW
+
+# Loaded first by the first worker: writes z.lua, which that worker's listing
+# of the folder no longer sees but the second worker's does.
+WRITES_Z = '''local dir = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$")
+local f = io.open(dir .. "/z.lua")
+if f then
+  f:close()
+else
+  f = assert(io.open(dir .. "/z.lua", "w"))
+  f:write('return { ["GET /z"] = function() return "z" end }\\n')
+  f:close()
+end
+return { ["GET /a"] = function() return "a" end }
+'''
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def status(srv):
+    r = tycho.request(srv.admin, "GET", "/-/status")
+    check(r.status == 200, "/-/status answered %d" % r.status)
+    return json.loads(r.body)
+
+
+def wait_generation(srv, above, what):
+    """Waits until every worker serves a generation above `above`."""
+    end = time.time() + RELOAD_WAIT
+    while time.time() < end:
+        gens = status(srv)["worker_generations"]
+        if min(gens) > above:
+            return max(gens)
+        time.sleep(0.05)
+    raise tycho.Failure("%s: no reload (worker generations %r, still <= %d)" % (what, gens, above))
+
+
+def serves(srv, path, status_code, body=None, n=12):
+    """n requests on new connections, so that both workers answer."""
+    for _ in range(n):
+        r = tycho.request(srv.public, "GET", path)
+        check(r.status == status_code and (body is None or r.body.decode() == body),
+              "GET %s: %d %r, want %d %r" % (path, r.status, r.body, status_code, body))
+
+
+def startup_race(routes):
+    write(os.path.join(routes, "a.lua"), WRITES_Z)
+    with tycho.Server(workers=2, routes=routes, env={"TYCHO_RELOAD": "on"}) as srv:
+        wait_generation(srv, 1, "z.lua written while the workers started")
+        gens = status(srv)["worker_generations"]
+        check(len(set(gens)) == 1, "the workers serve different generations: %r" % gens)
+        serves(srv, "/z", 200, "z", n=20)
+        check(srv.stop() == 0, "clean exit")
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="tycho-watch-")
+    try:
+        routes = os.path.join(tmp, "routes")
+        os.mkdir(routes)
+        startup_race(routes)
+        print("an edit during start-up: reloaded, every worker serves it")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    tycho.run_main(main)
