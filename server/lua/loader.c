@@ -6,10 +6,11 @@
  *   ["GET /users/:id"] = handler                      -- string keys
  *   consumers = { { queue = ..., handler = ... } }      -- SQS consumers (consumer.h)
  *   timers = { { name = ..., every = 30, handler = ... } } -- periodic handlers (timers.h)
- * Files and folders whose name starts with '_' or '.' are not route files
- * (helpers for `require`, editor temporaries). */
+ * Files and folders whose name starts with '_', '.' or '#' are not route
+ * files (helpers for `require`, editor temporaries): route_set.h. */
 #include "lua/consumer.h"
 #include "lua/gen.h"
+#include "lua/route_set.h"
 #include "lua/timers.h"
 
 #include <dirent.h>
@@ -37,12 +38,6 @@ static int push_file(files_t *f, char *path)
     return 0;
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n > m && strcmp(s + n - m, suffix) == 0;
-}
-
 static int scan(const char *dir, files_t *f, int depth, char **err)
 {
     if (depth > 32) return *err = tycho_lua_strdupf("%s: folders nested too deep", dir), -1;
@@ -52,25 +47,22 @@ static int scan(const char *dir, files_t *f, int depth, char **err)
     int rc = 0;
     while (rc == 0 && (e = readdir(d)) != NULL) {
         const char *name = e->d_name;
-        if (name[0] == '.' || name[0] == '_' || name[0] == '#') continue;
         char *path = tycho_lua_strdupf("%s/%s", dir, name);
         if (!path) {
             rc = -1;
             break;
         }
-        struct stat st;
-        if (stat(path, &st) != 0) { /* vanished meanwhile (editor rename): skip */
-            free(path);
-            continue;
+        struct stat st; /* an entry that vanished meanwhile (editor rename) is skipped */
+        if (stat(path, &st) == 0 &&
+            tycho_route_set_kind(name, S_ISDIR(st.st_mode)) == TYCHO_ROUTE_SET_ROUTES) {
+            if (S_ISDIR(st.st_mode)) {
+                rc = scan(path, f, depth + 1, err);
+            } else if (S_ISREG(st.st_mode)) {
+                rc = push_file(f, path); /* takes path */
+                path = NULL;
+            }
         }
-        if (S_ISDIR(st.st_mode)) {
-            rc = scan(path, f, depth + 1, err);
-            free(path);
-        } else if (S_ISREG(st.st_mode) && ends_with(name, ".lua")) {
-            rc = push_file(f, path);
-        } else {
-            free(path);
-        }
+        free(path);
     }
     closedir(d);
     if (rc != 0 && !*err) *err = tycho_lua_strdupf("%s: out of memory", dir);

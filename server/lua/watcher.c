@@ -2,6 +2,7 @@
 #include "lua/watcher.h"
 
 #include "core/log.h"
+#include "lua/route_set.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -102,7 +103,7 @@ static void scan(tycho_watcher_t *w, const char *dir, int depth)
     if (!d) return;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') continue;
+        if (tycho_route_set_kind(e->d_name, 1) == TYCHO_ROUTE_SET_NONE) continue;
         char *p = NULL;
         if (asprintf(&p, "%s/%s", dir, e->d_name) < 0) continue;
         if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN || e->d_type == DT_LNK)
@@ -139,12 +140,28 @@ static void on_quiet(uv_timer_t *t)
     w->on_change(w->ud);
 }
 
-static int relevant(const char *name)
+/* Whether an event on the entry `name` of the watched folder wt may change
+ * the route set (route_set.h), judged by what the entry is: a folder, or a
+ * *.lua file. An entry gone by now counts if it was a *.lua file or a folder
+ * watched until now (deleted, or moved away).
+ * libuv names events about the watched folder itself (deleted, its watch
+ * gone) with the folder's own name; a child of that name is told apart by
+ * existing. The folder may already be back (and even reuse the inode
+ * number), so only this event says the watch is dead. */
+static int counts(tycho_watcher_t *w, watch_t *wt, const char *name)
 {
-    if (!name) return 1;
-    size_t n = strlen(name);
-    if (n > 4 && strcmp(name + n - 4, ".lua") == 0) return 1;
-    return strchr(name, '.') == NULL && name[n ? n - 1 : 0] != '~'; /* maybe a folder */
+    char *child = NULL;
+    if (asprintf(&child, "%s/%s", wt->path, name) < 0) return 1;
+    struct stat st;
+    int exists = stat(child, &st) == 0;
+    int is_dir = exists ? S_ISDIR(st.st_mode) : find(w, child) != NULL;
+    free(child);
+    const char *base = strrchr(wt->path, '/');
+    if (!exists && strcmp(name, base ? base + 1 : wt->path) == 0) {
+        wt->dead = 1;
+        return 1;
+    }
+    return tycho_route_set_kind(name, is_dir) != TYCHO_ROUTE_SET_NONE;
 }
 
 static void on_event(uv_fs_event_t *h, const char *filename, int events, int status)
@@ -152,22 +169,7 @@ static void on_event(uv_fs_event_t *h, const char *filename, int events, int sta
     (void)events;
     watch_t *wt = h->data;
     tycho_watcher_t *w = wt->w;
-    if (!w) return;
-    if (status == 0 && filename) {
-        /* libuv names events about the watched folder itself (deleted, its
-         * watch gone) with the folder's own name; a child of that name is
-         * told apart by existing. The folder may already be back (and even
-         * reuse the inode number), so only this event says the watch is dead. */
-        const char *base = strrchr(wt->path, '/');
-        base = base ? base + 1 : wt->path;
-        char *child = NULL;
-        struct stat st;
-        if (strcmp(filename, base) == 0 && asprintf(&child, "%s/%s", wt->path, filename) >= 0) {
-            if (stat(child, &st) != 0) wt->dead = 1;
-            free(child);
-        }
-    }
-    if (status != 0 || !relevant(filename)) return;
+    if (!w || status != 0 || (filename && !counts(w, wt, filename))) return;
     uv_timer_start(w->timer, on_quiet, w->debounce_ms, 0);
 }
 

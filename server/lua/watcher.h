@@ -2,9 +2,10 @@
  * subfolder included) and calls on_change once a burst of edits has been
  * quiet for debounce_ms. libuv's fs watcher is not recursive on Linux: one
  * inotify watch per folder, and the tree is rescanned after each burst so
- * folders created later are watched too. Only events on *.lua files or on
- * folders count (editor swap/backup files are ignored). Runs on the loop's
- * thread (the main thread in tycho serve). */
+ * folders created later are watched too. Only events on entries of the
+ * route set count (route_set.h: *.lua files and folders, whatever their
+ * name, not hidden ones nor editor temporaries), judged by what the entry is.
+ * Runs on the loop's thread (the main thread in tycho serve). */
 #ifndef TYCHO_LUA_WATCHER_H
 #define TYCHO_LUA_WATCHER_H
 

@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
 """The route watcher of a real `tycho serve` (two workers, TYCHO_RELOAD=on):
 
-1. An edit made while the workers start (here: the first worker's load
+1. A folder is a folder whatever its name: `api.v2` created with a route
+   file in it is served, an edit inside it is served, and once it is moved
+   away its routes are gone — each without a manual reload.
+2. Only the route set counts: files other than *.lua (README, Makefile,
+   vim's probe file 4913), hidden *.lua files and hidden folders do not
+   reload; a *.lua edit next to them still does.
+3. An edit made while the workers start (here: the first worker's load
    writes a new route file, which only the second worker reads) reloads
    them all, so every worker ends up serving the same routes.
 """
@@ -17,6 +23,7 @@ import tycho  # noqa: E402
 from tycho import check  # noqa: E402
 
 RELOAD_WAIT = 5.0 * tycho.SLOW
+QUIET = 1.0 * tycho.SLOW  # well past the 150 ms debounce and a reload
 
 # Loaded first by the first worker: writes z.lua, which that worker's listing
 # of the folder no longer sees but the second worker's does.
@@ -36,6 +43,10 @@ return { ["GET /a"] = function() return "a" end }
 def write(path, text):
     with open(path, "w") as f:
         f.write(text)
+
+
+def route(path, body):
+    return 'return { ["GET %s"] = function() return "%s" end }\n' % (path, body)
 
 
 def status(srv):
@@ -63,6 +74,45 @@ def serves(srv, path, status_code, body=None, n=12):
               "GET %s: %d %r, want %d %r" % (path, r.status, r.body, status_code, body))
 
 
+def dotted_folder(srv, routes, outside):
+    gen = status(srv)["generation"]
+    os.mkdir(os.path.join(routes, "api.v2"))
+    write(os.path.join(routes, "api.v2", "x.lua"), route("/v2", "one"))
+    gen = wait_generation(srv, gen, "a new folder api.v2")
+    serves(srv, "/v2", 200, "one")
+
+    write(os.path.join(routes, "api.v2", "x.lua"), route("/v2", "two"))
+    gen = wait_generation(srv, gen, "an edit inside api.v2")
+    serves(srv, "/v2", 200, "two")
+
+    os.rename(os.path.join(routes, "api.v2"), os.path.join(outside, "api.v2"))
+    gen = wait_generation(srv, gen, "api.v2 moved away")
+    serves(srv, "/v2", 404)
+
+
+def only_route_set(srv, routes):
+    gen = status(srv)["generation"]
+    for name in ("README", "Makefile", ".hidden.lua", "4913"):
+        write(os.path.join(routes, name), "x\n")
+    os.remove(os.path.join(routes, "4913"))  # vim's probe: created, then deleted at once
+    os.mkdir(os.path.join(routes, ".git"))
+    write(os.path.join(routes, ".git", "HEAD.lua"), "x\n")
+    time.sleep(QUIET)
+    write(os.path.join(routes, "README"), "y\n")
+    write(os.path.join(routes, ".hidden.lua"), "y\n")
+    os.remove(os.path.join(routes, "Makefile"))
+    time.sleep(QUIET)
+    check(status(srv)["generation"] == gen,
+          "files outside the route set reloaded: generation %d -> %d"
+          % (gen, status(srv)["generation"]))
+    reloads = [r for r in srv.records() if r.get("msg") == "route files changed: reloading"]
+    check(not reloads, "files outside the route set reloaded: %r" % reloads)
+
+    write(os.path.join(routes, "b.lua"), route("/b", "b"))
+    wait_generation(srv, gen, "a new b.lua")
+    serves(srv, "/b", 200, "b")
+
+
 def startup_race(routes):
     write(os.path.join(routes, "a.lua"), WRITES_Z)
     with tycho.Server(workers=2, routes=routes, env={"TYCHO_RELOAD": "on"}) as srv:
@@ -80,6 +130,16 @@ def main():
         os.mkdir(routes)
         startup_race(routes)
         print("an edit during start-up: reloaded, every worker serves it")
+
+        shutil.rmtree(routes)
+        os.mkdir(routes)
+        write(os.path.join(routes, "a.lua"), route("/a", "a"))
+        with tycho.Server(workers=2, routes=routes, env={"TYCHO_RELOAD": "on"}) as srv:
+            only_route_set(srv, routes)
+            print("README, Makefile, 4913, .hidden.lua, .git/: no reload; b.lua: reload")
+            dotted_folder(srv, routes, tmp)
+            print("api.v2: created, edited, moved away: each reloaded")
+            check(srv.stop() == 0, "clean exit")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
