@@ -28,3 +28,31 @@ describe("tycho check", function()
     assert.matches("routes directory not found", out)
   end)
 end)
+
+describe("tycho check: load errors say where", function()
+  local files = dofile(here .. "/fixtures/check.lua").files
+  local function fails(src, pattern)
+    local ok, out = files { ["a.lua"] = src }
+    assert.is_false(ok, out)
+    assert.matches(pattern, out)
+    return out
+  end
+
+  it("reads a table error's message, with the line that raised it", function()
+    fails('local x = 1\nerror({ message = "table msg" })\n',
+          "a%.lua:2: table msg %(while loading [^)]*a%.lua%)")
+    fails('\n\nerror({ code = 1 })\n', "a%.lua:3: %(error object is a table value%)")
+  end)
+
+  it("gives the line of a malformed route entry's handler", function()
+    fails('return {\n  { "GET", 5, function() end },\n}\n', "a%.lua:2: route #1: expected")
+    fails('return {\n\n  { method = "GET", path = "/x", hander = function() end },\n}\n',
+          "a%.lua:3: route #1: expected")
+    fails('return {\n  foo = function() end,\n}\n', "a%.lua:2: key 'foo': expected")
+  end)
+
+  it("refuses extra elements in a route entry", function()
+    fails('return {\n  { "GET", "/x", function() end, "extra" },\n}\n',
+          "a%.lua:2: route #1: unexpected 4th element %(a string%)")
+  end)
+end)

@@ -15,6 +15,8 @@
 
 #include <dirent.h>
 #include <lauxlib.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,10 +76,34 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Pushes "file:line: " of the innermost Lua function on the stack ("" when
+ * there is none): where error() was called from, for errors Lua gives no
+ * position (a table). */
+static void push_where(lua_State *L)
+{
+    lua_Debug ar;
+    for (int level = 1; lua_getstack(L, level, &ar); level++) {
+        if (lua_getinfo(L, "l", &ar) && ar.currentline > 0) {
+            luaL_where(L, level);
+            return;
+        }
+    }
+    lua_pushliteral(L, "");
+}
+
+/* The message handler of a route file's run: the error as one string, with
+ * the traceback. A table error reads as handlers' do (its own `message`,
+ * gen.h) and gets the file:line that raised it. */
 static int traceback(lua_State *L)
 {
-    if (!lua_isstring(L, 1)) return 1;
-    luaL_traceback(L, L, lua_tostring(L, 1), 1);
+    if (lua_type(L, 1) != LUA_TSTRING && lua_type(L, 1) != LUA_TNUMBER) {
+        char buf[64];
+        const char *msg = tycho_lua_error_text(L, buf, sizeof buf);
+        push_where(L);
+        lua_pushstring(L, msg);
+        lua_concat(L, 2);
+    }
+    luaL_traceback(L, L, lua_tostring(L, -1), 1);
     return 1;
 }
 
@@ -107,21 +133,52 @@ static char *one_line(const char *msg)
     return out;
 }
 
+/* The line where a Lua function is defined: the value at idx, or else the
+ * first function among the own values of the table at idx; 0 if none. */
+static int line_defined(lua_State *L, int idx)
+{
+    idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
+    int line = 0;
+    if (lua_istable(L, idx)) {
+        lua_pushnil(L);
+        while (line == 0 && lua_next(L, idx)) {
+            if (lua_isfunction(L, -1)) line = line_defined(L, -1);
+            lua_pop(L, 1);
+        }
+        if (line != 0) lua_pop(L, 1); /* the key lua_next left */
+        return line;
+    }
+    lua_Debug ar;
+    if (!lua_isfunction(L, idx)) return 0;
+    lua_pushvalue(L, idx);
+    return lua_getinfo(L, ">S", &ar) && ar.linedefined > 0 ? ar.linedefined : 0;
+}
+
+/* Where a route table entry (its handler, or the entry itself, at idx) is
+ * declared: "file:line", or "file" when Lua cannot tell (tables carry no line
+ * numbers: the line is that of a function in the entry). */
+static void entry_where(lua_State *L, int idx, const char *file, char *out, size_t n)
+{
+    int line = line_defined(L, idx);
+    if (line > 0)
+        snprintf(out, n, "%s:%d", file, line);
+    else
+        snprintf(out, n, "%s", file);
+}
+
 static int add_route(tycho_lua_gen_t *g, const char *file, const char *method, const char *pattern,
-                     int fn_idx, int entry_line, char **err)
+                     int fn_idx, char **err)
 {
     lua_State *L = g->L;
-    int line = entry_line;
-    lua_Debug ar;
-    lua_pushvalue(L, fn_idx);
-    if (lua_getinfo(L, ">S", &ar) && ar.linedefined > 0) line = ar.linedefined;
+    char where[PATH_MAX + 16];
+    entry_where(L, fn_idx, file, where, sizeof where);
     tycho_lua_route_t *r = calloc(1, sizeof *r);
     if (!r) return *err = tycho_lua_strdupf("out of memory"), -1;
     r->pattern = strdup(pattern);
-    r->where = tycho_lua_strdupf("%s:%d", file, line);
+    r->where = strdup(where);
     if (!r->pattern || !r->where || strlen(method) > TYCHO_ROUTER_MAX_METHOD) {
         if (r->pattern && r->where)
-            *err = tycho_lua_strdupf("%s:%d: bad method '%s'", file, line, method);
+            *err = tycho_lua_strdupf("%s: bad method '%s'", where, method);
         else
             *err = tycho_lua_strdupf("out of memory");
         goto fail;
@@ -168,13 +225,15 @@ static int read_routes(tycho_lua_gen_t *g, const char *file, int t, char **err)
 {
     lua_State *L = g->L;
     size_t n = lua_objlen(L, t);
+    char where[PATH_MAX + 16];
     for (size_t i = 1; i <= n; i++) {
         lua_rawgeti(L, t, (int)i);
         int e = lua_gettop(L);
+        entry_where(L, e, file, where, sizeof where);
         if (!lua_istable(L, e)) {
             *err = tycho_lua_strdupf("%s: route #%zu: expected { \"METHOD\", \"/path\", handler }, "
                                      "got a %s",
-                                     file, i, luaL_typename(L, e));
+                                     where, i, luaL_typename(L, e));
             return -1;
         }
         lua_rawgeti(L, e, 1);
@@ -190,12 +249,18 @@ static int read_routes(tycho_lua_gen_t *g, const char *file, int t, char **err)
             lua_type(L, -1) != LUA_TFUNCTION) {
             *err = tycho_lua_strdupf("%s: route #%zu: expected { \"METHOD\", \"/path\", handler } "
                                      "(got %s, %s, %s)",
-                                     file, i, luaL_typename(L, -3), luaL_typename(L, -2),
+                                     where, i, luaL_typename(L, -3), luaL_typename(L, -2),
                                      luaL_typename(L, -1));
             return -1;
         }
-        if (add_route(g, file, lua_tostring(L, -3), lua_tostring(L, -2), lua_gettop(L), 0, err) !=
-            0)
+        if (lua_objlen(L, e) > 3) {
+            lua_rawgeti(L, e, 4);
+            *err = tycho_lua_strdupf("%s: route #%zu: unexpected 4th element (a %s): expected "
+                                     "{ \"METHOD\", \"/path\", handler }",
+                                     where, i, luaL_typename(L, -1));
+            return -1;
+        }
+        if (add_route(g, file, lua_tostring(L, -3), lua_tostring(L, -2), lua_gettop(L), err) != 0)
             return -1;
         lua_settop(L, e - 1);
     }
@@ -210,8 +275,9 @@ static int read_routes(tycho_lua_gen_t *g, const char *file, int t, char **err)
                 continue;
             }
         }
+        entry_where(L, -1, file, where, sizeof where);
         if (kt != LUA_TSTRING) {
-            *err = tycho_lua_strdupf("%s: unexpected key of type %s in the route table", file,
+            *err = tycho_lua_strdupf("%s: unexpected key of type %s in the route table", where,
                                      lua_typename(L, kt));
             return -1;
         }
@@ -228,8 +294,8 @@ static int read_routes(tycho_lua_gen_t *g, const char *file, int t, char **err)
         }
         const char *sp = strchr(key, ' ');
         if (!sp || sp == key || sp[1] != '/' || lua_type(L, -1) != LUA_TFUNCTION) {
-            *err =
-                tycho_lua_strdupf("%s: key '%s': expected [\"METHOD /path\"] = handler", file, key);
+            *err = tycho_lua_strdupf("%s: key '%s': expected [\"METHOD /path\"] = handler", where,
+                                     key);
             return -1;
         }
         char method[TYCHO_ROUTER_MAX_METHOD + 2];
@@ -240,7 +306,7 @@ static int read_routes(tycho_lua_gen_t *g, const char *file, int t, char **err)
         const char *pattern = sp + 1;
         while (*pattern == ' ')
             pattern++;
-        if (add_route(g, file, method, pattern, lua_gettop(L), 0, err) != 0) return -1;
+        if (add_route(g, file, method, pattern, lua_gettop(L), err) != 0) return -1;
         lua_pop(L, 1);
     }
     return 0;
