@@ -16,11 +16,18 @@ typedef struct tycho_app_ops {
      * NULL + *err (malloc'd) on failure. */
     void *(*create)(uv_loop_t *loop, const tycho_config_t *cfg, int worker_id,
                     tycho_handler_t *handler, char **err);
-    /* Swaps in a new generation; keeps the old one and returns -1 + *err on failure. */
-    int (*reload)(void *app, char **err);
+    /* A reload, in two phases so that every worker switches or none does:
+     * prepare loads the new generation next to the serving one (0, or -1 +
+     * *err: nothing kept); once every worker has prepared, the main thread has
+     * each one commit (swap it in), or discard it when one failed. commit and
+     * discard may be NULL (nothing to swap). */
+    int (*prepare)(void *app, char **err);
+    void (*commit)(void *app);
+    void (*discard)(void *app);
     uint64_t (*generation)(void *app);
     size_t (*memory)(void *app); /* bytes (Lua heap) */
-    /* Pre-check of a reload on the main thread, without serving. NULL = always ok. */
+    /* Pre-check of a reload, without serving, on a thread of its own (any
+     * thread but a worker's: core/precheck.h). NULL = always ok. */
     int (*check)(const tycho_config_t *cfg, char **err);
     void (*destroy)(void *app); /* after the worker's loop has drained */
     /* Drain (SIGTERM): finish background work (SQS consumers); done(ud) runs

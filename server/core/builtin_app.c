@@ -17,7 +17,7 @@ static void *create(uv_loop_t *loop, const tycho_config_t *cfg, int worker_id,
     return malloc(1); /* a non-NULL token */
 }
 
-static int reload(void *app, char **err)
+static int prepare(void *app, char **err)
 {
     (void)app, (void)err;
     return 0;
@@ -32,7 +32,7 @@ static uint64_t generation(void *app)
 const tycho_app_ops_t tycho_builtin_app = {
     .name = "builtin",
     .create = create,
-    .reload = reload,
+    .prepare = prepare,
     .generation = generation,
     .destroy = free,
 };

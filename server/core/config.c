@@ -259,6 +259,8 @@ static const setting_t settings[] = {
      "seconds in-flight requests get on SIGTERM [25]", 0, 0},
     {"--handler-timeout", "TYCHO_HANDLER_TIMEOUT", OFF(handler_timeout), p_secs, 0.001, 3600,
      "seconds a Lua handler may take, 504 past it [30]", 0, 0},
+    {"--load-timeout", "TYCHO_LOAD_TIMEOUT", OFF(load_timeout), p_secs, 0.001, 3600,
+     "seconds loading the route files may take; the load fails past it [10]", 0, 0},
     {"--lua-memory-limit", "TYCHO_LUA_MEMORY_LIMIT", OFF(lua_memory_limit), p_size, 1 << 20, 1e12,
      "bytes of Lua heap per worker [268435456]", 0, 0},
     {"--trusted-proxies", "TYCHO_TRUSTED_PROXIES", OFF(trusted_proxies), p_cidrs, 0, 0,
@@ -334,6 +336,7 @@ void tycho_config_defaults(tycho_config_t *cfg)
     cfg->keepalive_timeout = 75;
     cfg->drain_timeout = 25;
     cfg->handler_timeout = 30;
+    cfg->load_timeout = 10;
     cfg->lua_memory_limit = (size_t)256 << 20;
     strcpy(cfg->aws_backend, "local");
 }

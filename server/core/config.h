@@ -47,6 +47,7 @@ typedef struct tycho_config {
 
     /* Lua runtime */
     double handler_timeout;  /* TYCHO_HANDLER_TIMEOUT seconds, default 30 -> 504 */
+    double load_timeout;     /* TYCHO_LOAD_TIMEOUT seconds, default 10: a (re)load fails past it */
     size_t lua_memory_limit; /* TYCHO_LUA_MEMORY_LIMIT bytes per worker, default 256 MiB */
     tycho_cidr_t trusted_proxies[TYCHO_MAX_TRUSTED_PROXIES]; /* TYCHO_TRUSTED_PROXIES, CIDRs */
     int ntrusted_proxies;

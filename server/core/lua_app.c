@@ -12,9 +12,19 @@ static void *create(uv_loop_t *loop, const tycho_config_t *cfg, int worker_id,
     return rt;
 }
 
-static int reload(void *app, char **err)
+static int prepare(void *app, char **err)
 {
-    return tycho_lua_runtime_reload(app, err);
+    return tycho_lua_runtime_prepare(app, err);
+}
+
+static void commit(void *app)
+{
+    tycho_lua_runtime_commit(app);
+}
+
+static void discard(void *app)
+{
+    tycho_lua_runtime_discard(app);
 }
 
 static uint64_t generation(void *app)
@@ -45,7 +55,9 @@ static void drain(void *app, void (*done)(void *ud), void *ud)
 const tycho_app_ops_t tycho_lua_app = {
     .name = "lua",
     .create = create,
-    .reload = reload,
+    .prepare = prepare,
+    .commit = commit,
+    .discard = discard,
     .generation = generation,
     .memory = memory,
     .check = check,

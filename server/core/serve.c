@@ -10,6 +10,7 @@
 #include "core/lifecycle.h"
 #include "core/telemetry_hub.h"
 #include "core/log.h"
+#include "core/precheck.h"
 #include "exporters/export_config.h"
 #include "core/worker.h"
 #include "http/listen_socket.h"
@@ -42,7 +43,12 @@ typedef struct serve {
     tycho_watcher_t *watcher;
     char lua_dir[4096]; /* resolved framework dir, watched */
     atomic_int reload_requested, workers_reloaded, workers_exited;
-    int reloading, reload_again, reload_pending;
+    tycho_precheck_t *precheck;
+    /* a reload: the pre-check (its own thread), then every worker prepares,
+     * then every worker commits (all prepared) or discards */
+    enum { RELOAD_IDLE, RELOAD_CHECKING, RELOAD_PREPARING, RELOAD_SWITCHING } reload_phase;
+    int reload_again, reload_pending, reload_ok;
+    char *reload_err; /* why the workers discard (malloc'd) */
     int shutting_down, exited;
     char public_addr[80], admin_addr[80];
 } serve_t;
@@ -110,7 +116,7 @@ static void admin_status(void *ud, tycho_buf_t *out)
 
 static void finish_reload(serve_t *s, int ok, const char *err)
 {
-    s->reloading = 0;
+    s->reload_phase = RELOAD_IDLE;
     tycho_lifecycle_record_reload(ok, err);
     uint64_t gen = atomic_load(&s->workers[0].generation);
     tycho_hub_record_reload(s->hub, ok, gen);
@@ -118,7 +124,8 @@ static void finish_reload(serve_t *s, int ok, const char *err)
         tycho_lifecycle_set_generation(gen);
         tycho_log_info("routes reloaded", LF_INT("generation", gen));
     } else {
-        tycho_log_error("reload failed; previous routes keep serving", LF_STR("error", err));
+        tycho_log_error("reload failed; previous routes keep serving", LF_STR("error", err),
+                        LF_INT("generation", gen));
     }
     if (s->admin) tycho_admin_reload_done(s->admin, ok, err);
     if (s->reload_again && !s->shutting_down) {
@@ -127,24 +134,76 @@ static void finish_reload(serve_t *s, int ok, const char *err)
     }
 }
 
-/* All-or-nothing: the main thread pre-loads everything in a scratch state;
- * only when that works does every worker load and swap. */
+static void start_phase(serve_t *s, int phase)
+{
+    s->reload_phase = phase;
+    s->reload_pending = s->nworkers;
+    for (int i = 0; i < s->nworkers; i++) {
+        if (phase == RELOAD_PREPARING)
+            tycho_worker_prepare(&s->workers[i]);
+        else
+            tycho_worker_end_reload(&s->workers[i], s->reload_ok);
+    }
+}
+
+/* Every worker prepared: all switch, or, if one failed, none does. The
+ * error is the first failed worker's (the others logged theirs). */
+static void on_prepared(serve_t *s)
+{
+    s->reload_ok = 1;
+    free(s->reload_err);
+    s->reload_err = NULL;
+    for (int i = 0; i < s->nworkers && s->reload_ok; i++) {
+        tycho_worker_t *w = &s->workers[i];
+        if (atomic_load(&w->reload_rc) == 0) continue;
+        s->reload_ok = 0;
+        s->reload_err = tycho_lua_strdupf("worker %d: %s", w->id,
+                                          w->reload_err ? w->reload_err : "reload failed");
+    }
+    start_phase(s, RELOAD_SWITCHING);
+}
+
+static void on_workers_reloaded(serve_t *s, int n)
+{
+    if (s->reload_phase != RELOAD_PREPARING && s->reload_phase != RELOAD_SWITCHING) return;
+    s->reload_pending -= n;
+    if (s->reload_pending > 0) return;
+    if (s->reload_phase == RELOAD_PREPARING)
+        on_prepared(s);
+    else
+        finish_reload(s, s->reload_ok, s->reload_ok ? NULL : s->reload_err);
+}
+
+static void on_checked(void *ud, int rc, const char *err)
+{
+    serve_t *s = ud;
+    if (rc != 0)
+        finish_reload(s, 0, err ? err : "reload check failed");
+    else
+        start_phase(s, RELOAD_PREPARING);
+}
+
+/* All or nothing: the pre-check loads everything in a scratch state, off the
+ * main loop (signals keep working while route files load); only when that
+ * works does every worker load (prepare), and only when every one did do
+ * they switch. */
 static void start_reload(serve_t *s)
 {
-    if (s->reloading) {
+    if (s->reload_phase != RELOAD_IDLE) {
         s->reload_again = 1;
         return;
     }
-    char *err = NULL;
-    if (s->ops->check && s->ops->check(&s->cfg, &err) != 0) {
-        finish_reload(s, 0, err ? err : "reload check failed");
-        free(err);
+    if (!s->ops->check) {
+        start_phase(s, RELOAD_PREPARING);
         return;
     }
-    s->reloading = 1;
-    s->reload_pending = s->nworkers;
-    for (int i = 0; i < s->nworkers; i++)
-        tycho_worker_reload(&s->workers[i]);
+    s->reload_phase = RELOAD_CHECKING;
+    int rc = tycho_precheck_start(s->precheck, s->ops->check, &s->cfg);
+    if (rc != 0) {
+        char *err = tycho_lua_strdupf("cannot start the reload check: %s", uv_strerror(rc));
+        finish_reload(s, 0, err ? err : "cannot start the reload check");
+        free(err);
+    }
 }
 
 static void on_files_changed(void *ud)
@@ -169,6 +228,8 @@ static void stop_everything(serve_t *s)
 {
     if (s->watcher) tycho_watcher_stop(s->watcher);
     s->watcher = NULL;
+    tycho_precheck_close(s->precheck); /* a load still running is abandoned */
+    s->precheck = NULL;
     uv_close((uv_handle_t *)&s->events, NULL);
     uv_close((uv_handle_t *)&s->drain_timer, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
@@ -181,16 +242,7 @@ static void on_events(uv_async_t *a)
     serve_t *s = a->data;
     if (atomic_exchange(&s->reload_requested, 0)) start_reload(s);
     int reloaded = atomic_exchange(&s->workers_reloaded, 0);
-    if (reloaded && s->reloading) {
-        s->reload_pending -= reloaded;
-        if (s->reload_pending <= 0) {
-            int ok = 1;
-            for (int i = 0; i < s->nworkers; i++)
-                ok &= atomic_load(&s->workers[i].reload_rc) == 0;
-            finish_reload(s, ok,
-                          ok ? NULL : "a worker failed to load the routes (see its log line)");
-        }
-    }
+    if (reloaded) on_workers_reloaded(s, reloaded);
     s->exited += atomic_exchange(&s->workers_exited, 0);
     if (s->shutting_down && s->exited >= s->nworkers) stop_everything(s);
 }
@@ -384,6 +436,8 @@ int tycho_cmd_serve(int argc, char **argv)
     s->events.data = s;
     uv_timer_init(s->loop, &s->drain_timer);
     s->drain_timer.data = s;
+    s->precheck = tycho_precheck_new(s->loop, on_checked, s);
+    if (!s->precheck) goto out;
     /* The admin (telemetry) thread first: it installs the log sink and the
      * span drain before any worker can log or finish a span. Its reload
      * requests reach the main loop, which runs only once workers are up. */
@@ -433,6 +487,7 @@ int tycho_cmd_serve(int argc, char **argv)
 out:
     if (s->aws_local) tycho_local_backend_stop(s->aws_local);
     tycho_hub_free(s->hub);
+    free(s->reload_err);
     free(fds);
     free(s->workers);
     free(s);

@@ -56,20 +56,35 @@ static void on_app_drained(void *ud)
     maybe_finish(w);
 }
 
+/* A reload's first phase: the new generation loads next to the serving one
+ * (on this loop: the worker's requests wait for it). */
+static void prepare_reload(tycho_worker_t *w)
+{
+    char *err = NULL;
+    int rc = w->ops->prepare(w->app, &err);
+    if (rc != 0)
+        tycho_log_error("reload failed on worker", LF_INT("worker", w->id),
+                        LF_STR("error", err ? err : "?"));
+    free(w->reload_err);
+    w->reload_err = err;
+    atomic_store(&w->reload_rc, rc);
+    if (w->on_reloaded) w->on_reloaded(w->ud, w);
+}
+
+/* The second: every worker prepared (commit) or one failed (discard). */
+static void end_reload(tycho_worker_t *w)
+{
+    void (*end)(void *) = atomic_load(&w->reload_commit) ? w->ops->commit : w->ops->discard;
+    if (end) end(w->app);
+    atomic_store(&w->generation, w->ops->generation(w->app));
+    if (w->on_reloaded) w->on_reloaded(w->ud, w);
+}
+
 static void on_wake(uv_async_t *a)
 {
     tycho_worker_t *w = a->data;
-    if (atomic_exchange(&w->want_reload, 0)) {
-        char *err = NULL;
-        int rc = w->ops->reload(w->app, &err);
-        if (rc != 0)
-            tycho_log_error("reload failed on worker", LF_INT("worker", w->id),
-                            LF_STR("error", err ? err : "?"));
-        free(err);
-        atomic_store(&w->generation, w->ops->generation(w->app));
-        atomic_store(&w->reload_rc, rc);
-        if (w->on_reloaded) w->on_reloaded(w->ud, w);
-    }
+    if (atomic_exchange(&w->want_prepare, 0)) prepare_reload(w);
+    if (atomic_exchange(&w->want_end_reload, 0)) end_reload(w);
     if (atomic_exchange(&w->want_abort, 0)) {
         tycho_http_server_abort(&w->http);
         finish(w);
@@ -207,9 +222,15 @@ void tycho_worker_abort(tycho_worker_t *w)
     post(w, &w->want_abort);
 }
 
-void tycho_worker_reload(tycho_worker_t *w)
+void tycho_worker_prepare(tycho_worker_t *w)
 {
-    post(w, &w->want_reload);
+    post(w, &w->want_prepare);
+}
+
+void tycho_worker_end_reload(tycho_worker_t *w, int commit)
+{
+    atomic_store(&w->reload_commit, commit);
+    post(w, &w->want_end_reload);
 }
 
 void tycho_worker_join(tycho_worker_t *w)
@@ -217,4 +238,6 @@ void tycho_worker_join(tycho_worker_t *w)
     uv_thread_join(&w->thread);
     uv_loop_close(&w->loop);
     uv_mutex_destroy(&w->wake_lock);
+    free(w->reload_err);
+    w->reload_err = NULL;
 }

@@ -30,7 +30,8 @@ struct tycho_worker {
     uv_mutex_t wake_lock; /* guards wake_closed: posts never race the close */
     int wake_closed;
     atomic_ullong generation; /* the app's, after start and each reload */
-    atomic_int want_drain, want_abort, want_reload;
+    atomic_int want_drain, want_abort, want_prepare, want_end_reload;
+    atomic_int reload_commit; /* the second phase: 1 commit, 0 discard */
     tycho_http_server_t http;
     void *app;
     tycho_hub_t *hub; /* set by the main thread before start; NULL = no telemetry */
@@ -39,14 +40,15 @@ struct tycho_worker {
     struct tycho_local_backend *aws_local;
     struct tycho_aws_services *services; /* worker thread: outbound HTTP and AWS */
     int http_empty, app_drained;         /* worker thread: drain progress */
-    tycho_obs_t *obs; /* worker thread */
+    tycho_obs_t *obs;                    /* worker thread */
     uv_timer_t sync_timer;
     uv_sem_t started;
     int start_rc;
     char *start_err;
     /* results the main thread reads after an event */
     atomic_int reload_rc;
-    tycho_worker_event_fn on_reloaded; /* reload finished (reload_rc) */
+    char *reload_err; /* the failed prepare's error (worker thread writes, before the event) */
+    tycho_worker_event_fn on_reloaded; /* a reload phase finished (prepare: reload_rc) */
     tycho_worker_event_fn on_exit;     /* the loop is about to end */
     void *ud;
 };
@@ -55,7 +57,11 @@ struct tycho_worker {
 int tycho_worker_start(tycho_worker_t *w, char **err);
 void tycho_worker_drain(tycho_worker_t *w);
 void tycho_worker_abort(tycho_worker_t *w);
-void tycho_worker_reload(tycho_worker_t *w);
+/* A reload's two phases (app.h): prepare, then once every worker has
+ * reported (on_reloaded), end_reload with commit 1 (all prepared) or 0; each
+ * phase reports through on_reloaded, the second after w->generation is set. */
+void tycho_worker_prepare(tycho_worker_t *w);
+void tycho_worker_end_reload(tycho_worker_t *w, int commit);
 void tycho_worker_join(tycho_worker_t *w);
 
 #endif

@@ -6,6 +6,7 @@
 #include "lua/request.h"
 
 #include <lauxlib.h>
+#include <luajit.h>
 #include <lualib.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -187,6 +188,7 @@ tycho_lua_gen_t *tycho_lua_gen_new(const tycho_lua_gen_opts_t *o, char **err)
     }
     lua_atpanic(g->L, panic);
     luaL_openlibs(g->L);
+    if (o->jit_off) luaJIT_setmode(g->L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
     lua_pushlightuserdata(g->L, g);
     lua_setfield(g->L, LUA_REGISTRYINDEX, GEN_KEY);
     set_paths(g->L, g->lua_dir, g->routes_dir);
@@ -198,7 +200,7 @@ tycho_lua_gen_t *tycho_lua_gen_new(const tycho_lua_gen_opts_t *o, char **err)
                 *err = tycho_lua_strdupf("%s: routes directory not found", g->routes_dir);
                 goto fail;
             }
-        } else if (tycho_lua_load_routes(g, g->routes_dir, err) != 0) {
+        } else if (tycho_lua_load_routes(g, g->routes_dir, o->watchdog, err) != 0) {
             goto fail;
         }
     }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 struct tycho_lua_sched;
+struct tycho_watchdog_slot;
 
 typedef struct tycho_lua_route {
     int ref; /* handler function, registry ref in the generation's state */
@@ -58,6 +59,12 @@ typedef struct tycho_lua_gen_opts {
     void *runtime;
     const char *(*intern)(void *runtime, const char *s);
     uint64_t id;
+    /* the calling thread's watchdog slot: loading the route files fails past
+     * cfg->load_timeout (NULL: no deadline) */
+    struct tycho_watchdog_slot *watchdog;
+    /* the JIT off for the whole state: every loop stays interruptible by the
+     * watchdog (a scratch state that only loads: tycho check, the pre-check) */
+    int jit_off;
 } tycho_lua_gen_opts_t;
 
 /* Creates the state and loads every route file. NULL + *err (malloc'd,
@@ -71,8 +78,11 @@ tycho_lua_gen_t *tycho_lua_gen_of(lua_State *L);
  * else the install dir, else <exe dir>/../share/tycho/lua. */
 void tycho_lua_resolve_lua_dir(const tycho_config_t *cfg, char *out, size_t outlen);
 
-/* Loads the route files under dir into g (loader.c). 0 or -1 + *err. */
-int tycho_lua_load_routes(tycho_lua_gen_t *g, const char *dir, char **err);
+/* Loads the route files under dir into g (loader.c), within cfg->load_timeout
+ * when wd (the calling thread's watchdog slot) is not NULL. 0 or -1 + *err
+ * ("routes/x.lua: loading took longer than 10 s (TYCHO_LOAD_TIMEOUT)"). */
+int tycho_lua_load_routes(tycho_lua_gen_t *g, const char *dir, struct tycho_watchdog_slot *wd,
+                          char **err);
 
 /* Error values are read raw: their metamethods (__index, __tostring) are the
  * handler's code, and running them here, outside a protected call and the

@@ -11,7 +11,7 @@
  *
  * Registry: the process registry, reached through the calling thread's worker
  * observer (tycho_obs_current()); updates go to that worker's shard. Where a
- * state has no observer — `tycho check`, the main thread's reload pre-check,
+ * state has no observer — `tycho check`, the reload pre-check (its own thread),
  * a worker's first load (the worker makes its observer after its app) — a
  * definition is registered in a scratch registry owned by the state, so names,
  * labels, buckets and conflicts are still checked at load time, and the

@@ -12,6 +12,7 @@
 #include "lua/gen.h"
 #include "lua/route_set.h"
 #include "lua/timers.h"
+#include "lua/watchdog.h"
 
 #include <dirent.h>
 #include <lauxlib.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <uv.h>
 
 typedef struct files {
     char **v;
@@ -342,15 +344,41 @@ static int load_file(tycho_lua_gen_t *g, const char *file, char **err)
     return rc;
 }
 
-int tycho_lua_load_routes(tycho_lua_gen_t *g, const char *dir, char **err)
+/* Runs the files in order under one deadline, cfg->load_timeout for the
+ * whole load: past it the watchdog's hook raises in whatever Lua code runs
+ * (a route file, a module it requires), and the error names the route file
+ * being loaded. Without a slot (no watchdog thread) nothing is enforced. */
+static int load_files(tycho_lua_gen_t *g, const files_t *f, tycho_watchdog_slot_t *wd, char **err)
+{
+    double timeout = wd && g->cfg ? g->cfg->load_timeout : 0;
+    lua_State *prev_co = NULL;
+    uint64_t prev_deadline = 0;
+    if (timeout > 0)
+        prev_deadline = tycho_watchdog_enter_raising(
+            wd, g->L, uv_hrtime() + (uint64_t)(timeout * 1e9),
+            "loading the route files took longer than TYCHO_LOAD_TIMEOUT", &prev_co);
+    int rc = 0;
+    size_t i = 0;
+    while (rc == 0 && i < f->n)
+        rc = load_file(g, f->v[i++], err);
+    if (timeout > 0 && tycho_watchdog_leave(wd, prev_co, prev_deadline)) {
+        free(*err); /* the hook's error, or what a pcall made of it */
+        *err = tycho_lua_strdupf("%s: loading took longer than %g s (TYCHO_LOAD_TIMEOUT)",
+                                 f->v[i - 1], timeout);
+        rc = -1;
+    }
+    return rc;
+}
+
+int tycho_lua_load_routes(tycho_lua_gen_t *g, const char *dir, tycho_watchdog_slot_t *wd,
+                          char **err)
 {
     files_t f = {0};
     *err = NULL;
     int rc = scan(dir, &f, 0, err);
     if (rc == 0) {
         qsort(f.v, f.n, sizeof *f.v, cmp_str);
-        for (size_t i = 0; i < f.n && rc == 0; i++)
-            rc = load_file(g, f.v[i], err);
+        rc = load_files(g, &f, wd, err);
     }
     for (size_t i = 0; i < f.n; i++)
         free(f.v[i]);

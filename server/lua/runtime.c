@@ -7,6 +7,7 @@
 #include "lua/response.h"
 #include "lua/scheduler.h"
 #include "lua/timers.h"
+#include "lua/watchdog.h"
 
 #include <lauxlib.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ struct tycho_lua_runtime {
     tycho_lua_alloc_t alloc;
     tycho_lua_sched_t sched;
     tycho_lua_gen_t *cur;
+    tycho_lua_gen_t *pending; /* prepared by a reload, waiting for commit or discard */
     tycho_lua_gen_t **retired;
     size_t nretired, capretired;
     uint64_t next_id;
@@ -78,10 +80,9 @@ static tycho_lua_gen_t *load_gen(tycho_lua_runtime_t *rt, char **err)
         .runtime = rt,
         .intern = intern,
         .id = rt->next_id,
+        .watchdog = rt->sched.watchdog,
     };
-    tycho_lua_gen_t *g = tycho_lua_gen_new(&o, err);
-    if (g) rt->next_id++;
-    return g;
+    return tycho_lua_gen_new(&o, err);
 }
 
 static void free_gen(tycho_lua_gen_t *g, void *ud)
@@ -131,6 +132,7 @@ static tycho_lua_runtime_t *create(uv_loop_t *loop, const tycho_config_t *cfg, i
         free(rt);
         return NULL;
     }
+    rt->next_id++;
     rt->loaded_at = unix_now();
     /* SQS consumers and timers run in `tycho serve` only (specs call handlers
      * directly); timers on worker 0 only */
@@ -157,11 +159,14 @@ tycho_lua_runtime_t *tycho_lua_runtime_new_for_specs(uv_loop_t *loop, const tych
     return create(loop, cfg, 0, 1, err);
 }
 
-int tycho_lua_runtime_reload(tycho_lua_runtime_t *rt, char **err)
+/* The new generation's number is the next one only when it is committed: a
+ * discarded one leaves the count as it was, in step with the other workers. */
+int tycho_lua_runtime_prepare(tycho_lua_runtime_t *rt, char **err)
 {
     char *e = NULL;
-    tycho_lua_gen_t *g = load_gen(rt, &e);
-    if (!g) {
+    tycho_lua_runtime_discard(rt);
+    rt->pending = load_gen(rt, &e);
+    if (!rt->pending) {
         rt->reload_failures++;
         free(rt->last_error);
         rt->last_error = strdup(e ? e : "reload failed");
@@ -172,27 +177,53 @@ int tycho_lua_runtime_reload(tycho_lua_runtime_t *rt, char **err)
             free(e);
         return -1;
     }
+    if (err) *err = NULL;
+    return 0;
+}
+
+static void retire(tycho_lua_runtime_t *rt, tycho_lua_gen_t *old)
+{
+    old->retired = 1;
+    if (old->inflight == 0) {
+        tycho_lua_gen_free(old);
+        return;
+    }
+    if (rt->nretired == rt->capretired) {
+        size_t cap = rt->capretired ? rt->capretired * 2 : 4;
+        tycho_lua_gen_t **v = realloc(rt->retired, cap * sizeof *v);
+        if (v) rt->retired = v, rt->capretired = cap;
+    }
+    if (rt->nretired < rt->capretired) rt->retired[rt->nretired++] = old;
+    /* else: freed by free_gen all the same; only the list entry is lost */
+}
+
+void tycho_lua_runtime_commit(tycho_lua_runtime_t *rt)
+{
+    tycho_lua_gen_t *g = rt->pending;
+    if (!g) return;
+    rt->pending = NULL;
     tycho_lua_gen_t *old = rt->cur;
     rt->cur = g;
+    rt->next_id++;
     rt->loaded_at = unix_now();
     if (rt->consumers) tycho_consumers_bind(rt->consumers, g); /* new messages: new handlers */
     if (rt->timers) tycho_timers_bind(rt->timers, g);          /* next runs: new handlers */
     rt->reloads++;
     free(rt->last_error);
     rt->last_error = NULL;
-    old->retired = 1;
-    if (old->inflight == 0) {
-        tycho_lua_gen_free(old);
-    } else {
-        if (rt->nretired == rt->capretired) {
-            size_t cap = rt->capretired ? rt->capretired * 2 : 4;
-            tycho_lua_gen_t **v = realloc(rt->retired, cap * sizeof *v);
-            if (v) rt->retired = v, rt->capretired = cap;
-        }
-        if (rt->nretired < rt->capretired) rt->retired[rt->nretired++] = old;
-        /* else: freed by free_gen all the same; only the list entry is lost */
-    }
-    if (err) *err = NULL;
+    retire(rt, old);
+}
+
+void tycho_lua_runtime_discard(tycho_lua_runtime_t *rt)
+{
+    tycho_lua_gen_free(rt->pending); /* nothing ran on it: no request, timer or consumer */
+    rt->pending = NULL;
+}
+
+int tycho_lua_runtime_reload(tycho_lua_runtime_t *rt, char **err)
+{
+    if (tycho_lua_runtime_prepare(rt, err) != 0) return -1;
+    tycho_lua_runtime_commit(rt);
     return 0;
 }
 
@@ -440,6 +471,7 @@ void tycho_lua_runtime_free(tycho_lua_runtime_t *rt)
     for (size_t i = 0; i < rt->nretired; i++)
         tycho_lua_gen_free(rt->retired[i]);
     free(rt->retired);
+    tycho_lua_gen_free(rt->pending);
     tycho_lua_gen_free(rt->cur);
     tycho_lua_sched_close(&rt->sched);
     tycho_lua_alloc_release(&rt->alloc);
@@ -463,12 +495,17 @@ int tycho_lua_check_routes(const tycho_config_t *cfg,
     tycho_lua_alloc_t alloc = {0};
     char lua_dir[4096];
     tycho_lua_resolve_lua_dir(cfg, lua_dir, sizeof lua_dir);
+    /* a load that never ends fails at the deadline: the JIT stays off so
+     * that no loop it compiled can escape the watchdog's hook */
+    tycho_watchdog_slot_t *wd = tycho_watchdog_register();
     tycho_lua_gen_opts_t o = {
         .cfg = cfg,
         .routes_dir = cfg->routes_dir[0] ? cfg->routes_dir : "./routes",
         .lua_dir = lua_dir,
         .alloc = &alloc,
         .id = 0,
+        .watchdog = wd,
+        .jit_off = 1,
     };
     tycho_lua_gen_t *g = tycho_lua_gen_new(&o, err);
     int rc = g ? 0 : -1;
@@ -476,6 +513,7 @@ int tycho_lua_check_routes(const tycho_config_t *cfg,
         fn(ud, g->routes[i]->method, g->routes[i]->pattern, g->routes[i]->where);
     tycho_lua_gen_free(g);           /* (NULL: nothing) */
     tycho_lua_alloc_release(&alloc); /* what the state's blocks left cached, either way */
+    tycho_watchdog_unregister(wd);   /* (NULL: nothing) */
     return rc;
 }
 

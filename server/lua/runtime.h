@@ -30,9 +30,17 @@ tycho_lua_runtime_t *tycho_lua_runtime_new_for_specs(uv_loop_t *loop, const tych
  * / 405 (+Allow) / OPTIONS (204 + Allow) itself, runs the handler otherwise. */
 tycho_handler_t tycho_lua_runtime_handler(tycho_lua_runtime_t *rt);
 
-/* Loads a new generation; on success swaps it in (the old generation is freed
- * once its in-flight requests finish) and returns 0; on failure keeps the
- * current one and returns -1 with *err (malloc'd; also kept as last_error). */
+/* A reload in two phases, so that the workers of a process all switch or none
+ * does: prepare loads a new generation next to the serving one and keeps it
+ * pending (0), or returns -1 with *err (malloc'd; also kept as last_error) and
+ * keeps nothing; commit swaps the pending one in (the old one is freed once
+ * its in-flight requests finish; the generation number goes up by one);
+ * discard drops it. commit and discard do nothing without a pending one; a
+ * prepare replaces the one pending. */
+int tycho_lua_runtime_prepare(tycho_lua_runtime_t *rt, char **err);
+void tycho_lua_runtime_commit(tycho_lua_runtime_t *rt);
+void tycho_lua_runtime_discard(tycho_lua_runtime_t *rt);
+/* prepare, then commit when it worked (a runtime on its own: tycho._test). */
 int tycho_lua_runtime_reload(tycho_lua_runtime_t *rt, char **err);
 uint64_t tycho_lua_runtime_generation(const tycho_lua_runtime_t *rt);
 size_t tycho_lua_runtime_memory(const tycho_lua_runtime_t *rt); /* bytes, all generations */
@@ -70,8 +78,9 @@ void tycho_lua_runtime_drain(tycho_lua_runtime_t *rt, void (*done)(void *ud), vo
 void tycho_lua_runtime_free(tycho_lua_runtime_t *rt);
 
 /* Loads everything in a scratch state without serving (tycho check, and the
- * main thread's pre-check before telling workers to reload). 0, or -1 +
- * *err (malloc'd, "routes/x.lua:12: ..."). */
+ * pre-check of a reload, on a thread of its own), the JIT off and within
+ * cfg->load_timeout. Any thread but a worker's (it registers a watchdog slot
+ * of its own). 0, or -1 + *err (malloc'd, "routes/x.lua:12: ..."). */
 int tycho_lua_check(const tycho_config_t *cfg, char **err);
 /* Same, and on success calls fn for every route (method, pattern, "file:line"). */
 int tycho_lua_check_routes(const tycho_config_t *cfg,

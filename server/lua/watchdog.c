@@ -24,6 +24,7 @@ struct tycho_watchdog_slot {
     uint64_t deadline; /* accessed with __atomic */
     uint64_t fired_for;
     uint64_t reported_for; /* the deadline whose stuck run was logged */
+    const char *raise;     /* enter_raising: the error the hook raises; NULL: yield */
     volatile sig_atomic_t hooked;
     volatile sig_atomic_t fired;
     tycho_watchdog_slot_t *next;
@@ -59,8 +60,10 @@ static void hook(lua_State *L, lua_Debug *ar)
      * Where a yield is impossible (inside a C call such as a table.sort
      * comparator, or a coroutine the handler created) this raises an error
      * instead, and the re-armed hook raises again if a pcall catches it. */
-    if (L == s->co) lua_yield(L, 0);
-    luaL_error(L, "handler timeout: ran past TYCHO_HANDLER_TIMEOUT without yielding");
+    if (L == s->co && !s->raise) lua_yield(L, 0);
+    luaL_error(L, "%s",
+               s->raise ? s->raise
+                        : "handler timeout: ran past TYCHO_HANDLER_TIMEOUT without yielding");
 }
 
 static void on_signal(int sig)
@@ -178,10 +181,19 @@ uint64_t tycho_watchdog_enter(tycho_watchdog_slot_t *s, lua_State *co, uint64_t 
     return prev;
 }
 
+uint64_t tycho_watchdog_enter_raising(tycho_watchdog_slot_t *s, lua_State *L, uint64_t deadline_ns,
+                                      const char *msg, lua_State **prev_co)
+{
+    *prev_co = s->co;
+    s->raise = msg; /* before co: the signal handler may run between the two */
+    return tycho_watchdog_enter(s, L, deadline_ns);
+}
+
 int tycho_watchdog_leave(tycho_watchdog_slot_t *s, lua_State *prev_co, uint64_t prev_deadline)
 {
     lua_State *co = s->co;
     s->co = prev_co; /* the signal handler now sees the outer run, or nothing */
+    s->raise = NULL;
     __atomic_store_n(&s->deadline, prev_deadline, __ATOMIC_RELEASE);
     int fired = s->fired;
     s->fired = 0;

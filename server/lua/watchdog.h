@@ -13,7 +13,8 @@
  * function the JIT cannot compile (os.clock, io.*) runs interpreted and is.
  * docs/routes.md "Limits" lists the cases; jit.off() makes a handler always
  * interruptible. A run still going 2 s after its signal is logged once, by
- * the watchdog thread, naming the worker's thread.
+ * the watchdog thread, naming the worker's thread. Loading route files uses
+ * the same slots with tycho_watchdog_enter_raising (TYCHO_LOAD_TIMEOUT).
  *
  * Threading: register/unregister/enter/leave on the worker thread that owns
  * the slot. */
@@ -32,6 +33,12 @@ void tycho_watchdog_unregister(tycho_watchdog_slot_t *s);
 /* Marks co as running until leave, with a deadline (uv_hrtime ns; 0 = none).
  * Returns the previous deadline, to restore for nested runs. */
 uint64_t tycho_watchdog_enter(tycho_watchdog_slot_t *s, lua_State *co, uint64_t deadline_ns);
+/* The same for code that cannot yield (a state loading its route files, the
+ * main state rather than a coroutine): past the deadline the hook raises msg
+ * (a static string) as a Lua error — again every 1000 instructions if a pcall
+ * catches it. *prev_co and the result describe the outer run, for leave. */
+uint64_t tycho_watchdog_enter_raising(tycho_watchdog_slot_t *s, lua_State *L, uint64_t deadline_ns,
+                                      const char *msg, lua_State **prev_co);
 /* Restores the outer run (prev_co/prev_deadline from the enclosing enter, or
  * NULL/0) and removes the hook if it was installed. Returns 1 if the hook fired
  * (interrupted the code) during this run. */
