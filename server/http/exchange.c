@@ -1,5 +1,5 @@
 #include "http/exchange.h"
-#include "http/token.h"
+#include "http/field.h"
 
 #include <errno.h>
 #include <string.h>
@@ -15,46 +15,26 @@ const tycho_slice_t *tycho_request_header(const tycho_request_t *req, const char
     return NULL;
 }
 
-static int name_is(const char *name, size_t nlen, const char *what)
-{
-    return strlen(what) == nlen && strncasecmp(name, what, nlen) == 0;
-}
-
 int tycho_response_add_header(tycho_response_t *res, const char *name, size_t nlen,
                               const char *value, size_t vlen, const char **why)
 {
-    /* the engine writes these itself (framing, response_head.c) */
-    static const char *const reserved[] = {
-        "content-length", "transfer-encoding", "connection", "date", "server", "x-request-id"};
-    /* hop-by-hop (RFC 9110 7.6.1, RFC 9112 9.6): they describe the
-     * connection, which the engine owns; Trailer announces trailer fields,
-     * which it never sends */
-    static const char *const hop_by_hop[] = {"keep-alive", "upgrade", "te", "trailer",
-                                             "proxy-connection"};
+    /* the engine writes these itself (response_head.c) */
+    static const char *const own[] = {"date", "server", "x-request-id"};
     const char *dummy;
     if (!why) why = &dummy;
-    if (nlen == 0) return *why = "empty header name", -EINVAL;
-    for (size_t i = 0; i < nlen; i++)
-        if (!tycho_http_is_tchar((unsigned char)name[i]))
-            return *why = "header name is not a token (RFC 9110)", -EINVAL;
-    for (size_t i = 0; i < vlen; i++) {
-        unsigned char c = (unsigned char)value[i];
-        if (c == '\r' || c == '\n' || c == '\0')
-            return *why = "header value contains CR, LF or NUL", -EINVAL;
-    }
-    for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
-        if (name_is(name, nlen, reserved[i]))
+    if ((*why = tycho_http_field_invalid(name, nlen, value, vlen)) ||
+        (*why = tycho_http_field_connection_owned(name, nlen)))
+        return -EINVAL;
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+        if (tycho_http_field_name_is(name, nlen, own[i]))
             return *why = "header is set by the server and cannot be set by a handler", -EINVAL;
-    for (size_t i = 0; i < sizeof hop_by_hop / sizeof *hop_by_hop; i++)
-        if (name_is(name, nlen, hop_by_hop[i]))
-            return *why = "hop-by-hop header: the server manages the connection", -EINVAL;
     if (tycho_buf_reserve(&res->header, nlen + vlen + 4) != 0)
         return *why = "out of memory", -ENOMEM;
     tycho_buf_append(&res->header, name, nlen);
     tycho_buf_append(&res->header, ": ", 2);
     tycho_buf_append(&res->header, value, vlen);
     tycho_buf_append(&res->header, "\r\n", 2);
-    if (name_is(name, nlen, "content-type")) res->has_content_type = 1;
+    if (tycho_http_field_name_is(name, nlen, "content-type")) res->has_content_type = 1;
     return 0;
 }
 

@@ -76,11 +76,11 @@ typedef struct tycho_handler {
 /* First header with this name (case-insensitive), or NULL. */
 const tycho_slice_t *tycho_request_header(const tycho_request_t *req, const char *name);
 
-/* Adds a response header after validating it: the name must be an RFC 9110
- * token, the value must hold no CR, LF or NUL. Headers the engine writes
- * (Content-Length, Transfer-Encoding, Connection, Date, Server, X-Request-Id)
- * and hop-by-hop ones (Keep-Alive, Upgrade, TE, Trailer, Proxy-Connection) are
- * refused.
+/* Adds a response header after validating it (http/field.h): the name must
+ * be an RFC 9110 token, the value must hold no CR, LF or NUL. Framing and
+ * hop-by-hop headers (Content-Length, Transfer-Encoding, Connection,
+ * Keep-Alive, Upgrade, TE, Trailer, Proxy-Connection) and the others the
+ * engine writes (Date, Server, X-Request-Id) are refused.
  * Returns 0, -EINVAL (bad name/value; *why says which) or -ENOMEM. */
 int tycho_response_add_header(tycho_response_t *res, const char *name, size_t nlen,
                               const char *value, size_t vlen, const char **why);
