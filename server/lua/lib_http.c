@@ -57,17 +57,28 @@ static void op_free(http_op_t *h)
 static const char *error_kind(int e)
 {
     switch (e) {
-    case TYCHO_HTTP_E_TIMEOUT: return "timeout";
-    case TYCHO_HTTP_E_CONNECT_TIMEOUT: return "connect_timeout";
-    case TYCHO_HTTP_E_CONNECT: return "connect";
-    case TYCHO_HTTP_E_RESOLVE: return "resolve";
-    case TYCHO_HTTP_E_CONNECTION: return "connection";
-    case TYCHO_HTTP_E_TOO_LARGE: return "too_large";
-    case TYCHO_HTTP_E_TLS: return "tls";
-    case TYCHO_HTTP_E_PROTOCOL: return "protocol";
-    case TYCHO_HTTP_E_INVALID: return "invalid";
-    case TYCHO_HTTP_E_CANCELLED: return "cancelled";
-    default: return "other";
+    case TYCHO_HTTP_E_TIMEOUT:
+        return "timeout";
+    case TYCHO_HTTP_E_CONNECT_TIMEOUT:
+        return "connect_timeout";
+    case TYCHO_HTTP_E_CONNECT:
+        return "connect";
+    case TYCHO_HTTP_E_RESOLVE:
+        return "resolve";
+    case TYCHO_HTTP_E_CONNECTION:
+        return "connection";
+    case TYCHO_HTTP_E_TOO_LARGE:
+        return "too_large";
+    case TYCHO_HTTP_E_TLS:
+        return "tls";
+    case TYCHO_HTTP_E_PROTOCOL:
+        return "protocol";
+    case TYCHO_HTTP_E_INVALID:
+        return "invalid";
+    case TYCHO_HTTP_E_CANCELLED:
+        return "cancelled";
+    default:
+        return "other";
     }
 }
 
@@ -78,7 +89,8 @@ static void push_headers(lua_State *co, const tycho_http_response_t *res)
         const char *n = res->headers[i].name;
         luaL_Buffer b;
         luaL_buffinit(co, &b);
-        for (; *n; n++) luaL_addchar(&b, (char)tolower((unsigned char)*n));
+        for (; *n; n++)
+            luaL_addchar(&b, (char)tolower((unsigned char)*n));
         luaL_pushresult(&b);
         lua_pushvalue(co, -1);
         lua_rawget(co, -3);
@@ -106,8 +118,7 @@ static void on_done(const tycho_http_response_t *res, void *ud)
     tycho_obs_t *o = tycho_obs_current();
     if (h->span && o) {
         if (res->error) {
-            tycho_span_set_key(h->span, TYCHO_KEY_ERROR_TYPE,
-                               TYCHO_AV_STR(error_kind(res->error)));
+            tycho_span_set_key(h->span, TYCHO_KEY_ERROR_TYPE, TYCHO_AV_STR(error_kind(res->error)));
             tycho_span_set_status(h->span, TYCHO_SPAN_STATUS_ERROR, res->error_message);
         } else {
             tycho_span_set_key(h->span, TYCHO_KEY_HTTP_RESPONSE_STATUS_CODE,
@@ -179,9 +190,12 @@ static int parse_url(const char *url, http_op_t *h)
 {
     int https;
     const char *p;
-    if (strncasecmp(url, "http://", 7) == 0) https = 0, p = url + 7;
-    else if (strncasecmp(url, "https://", 8) == 0) https = 1, p = url + 8;
-    else return -1;
+    if (strncasecmp(url, "http://", 7) == 0)
+        https = 0, p = url + 7;
+    else if (strncasecmp(url, "https://", 8) == 0)
+        https = 1, p = url + 8;
+    else
+        return -1;
     const char *auth_end = p + strcspn(p, "/?#");
     const char *at = memchr(p, '@', (size_t)(auth_end - p));
     const char *hs = at ? at + 1 : p;
@@ -242,7 +256,8 @@ static double opt_number(lua_State *L, int t, const char *k, double dflt, double
     lua_getfield(L, t, k);
     double v = dflt;
     if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "tycho.http.request: %s must be a number", k);
+        if (lua_type(L, -1) != LUA_TNUMBER)
+            luaL_error(L, "tycho.http.request: %s must be a number", k);
         v = lua_tonumber(L, -1);
         if (!(v >= lo && v <= hi))
             luaL_error(L, "tycho.http.request: %s out of range (%g..%g)", k, lo, hi);
@@ -316,7 +331,8 @@ static int l_request(lua_State *L)
         }
         h->body_len = b.len;
         h->body = tycho_buf_steal(&b);
-        if (!has_header(h, "content-type") && add_header(h, "Content-Type", "application/json") != 0)
+        if (!has_header(h, "content-type") &&
+            add_header(h, "Content-Type", "application/json") != 0)
             goto nomem;
     } else if (lua_type(L, -1) == LUA_TSTRING) {
         size_t n;
