@@ -123,9 +123,91 @@ describe("tycho.http", function()
     assert.has_error(function() http.request { url = server.url, timeout = -1 } end)
     assert.has_error(function() http.request { url = server.url, headers = { ["X-Bad"] = {} } } end)
     assert.has_error(function() http.request { url = server.url, body = function() end } end)
-    local status, err, kind = http.request { url = server.url, headers = { ["X-Bad"] = "a\r\nb" } }
-    assert.is_nil(status)
-    assert.equal("invalid", kind)
-    assert.is_string(err)
+  end)
+
+  -- the error http.request raises for these options, or nil when it does not raise
+  local function refusal(opts)
+    local ok, err = pcall(http.request, opts)
+    if ok then return nil end
+    return tostring(err)
+  end
+
+  local function raw_wire()
+    local _, _, body = http.get(server.url .. "/raw")
+    return json.decode(body).raw
+  end
+
+  it("refuses framing and hop-by-hop headers: nothing smuggled reaches the pooled connection", function()
+    http.post(server.url .. "/reset-stats")
+    local smuggle = "abcdeGET /echo?SMUGGLED HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+    -- Content-Length last: its smuggled request then answers the first GET below
+    local owned = { { "transfer-encoding", "chunked" }, { "Connection", "keep-alive" },
+      { "Keep-Alive", "timeout=5" }, { "Upgrade", "h2c" }, { "TE", "trailers" }, { "Trailer", "X-T" },
+      { "Proxy-Connection", "keep-alive" }, { "Content-Length", "5" } }
+    local errors = {}
+    for _, h in ipairs(owned) do
+      errors[h[1]] = refusal { url = server.url .. "/echo", method = "POST", headers = { [h[1]] = h[2] },
+        body = smuggle } or "(not refused)"
+    end
+    -- the worker's keep-alive connection still pairs each request with its own answer
+    for i = 1, 2 do
+      local status, _, body = http.get(server.url .. "/echo?n=" .. i)
+      assert.equal(200, status)
+      assert.equal("/echo?n=" .. i, json.decode(body).path)
+    end
+    for name, err in pairs(errors) do
+      local framing = name == "Content-Length" or name == "transfer-encoding"
+      assert.matches("tycho.http.request: header '" .. name:gsub("%-", "%%-") .. "': "
+        .. (framing and "framing header" or "hop%-by%-hop header"), err)
+    end
+    local raw = raw_wire()
+    assert.is_nil(raw:find("SMUGGLED", 1, true))
+    assert.is_nil(raw:lower():find("\r\nupgrade:", 1, true))
+  end)
+
+  it("refuses a header name that is not a token and a value with CR, LF or NUL, naming the header", function()
+    http.post(server.url .. "/reset-stats")
+    local cases = {
+      { { ["X A"] = "1" }, "header 'X A': header name is not a token" },
+      { { ["X-B:evil"] = "1" }, "header 'X%-B:evil': header name is not a token" },
+      { { [""] = "1" }, "header '': empty header name" },
+      { { ["X-Bad"] = "a\r\nX-Injected: 1" }, "header 'X%-Bad': header value contains CR, LF or NUL" },
+      { { ["X-Nul"] = "a\0b" }, "header 'X%-Nul': header value contains CR, LF or NUL" },
+      { { ["X-T"] = {} }, "header 'X%-T': value must be a string or a number, got table" },
+      { { ["X-N"] = 0 / 0 }, "header 'X%-N': value must be a finite number" },
+      { { [1] = "x" }, "header names must be strings, got number" },
+    }
+    for _, c in ipairs(cases) do
+      local err = refusal { url = server.url .. "/echo", headers = c[1] }
+      assert.is_string(err)
+      assert.matches("tycho.http.request: " .. c[2], err)
+    end
+    local raw = raw_wire()
+    assert.is_nil(raw:find("X A", 1, true))
+    assert.is_nil(raw:find("evil", 1, true))
+    assert.is_nil(raw:find("X-Injected", 1, true))
+    assert.is_nil(raw:find("X-Nul", 1, true))
+  end)
+
+  it("sends number header values as written by a response (integers without exponent)", function()
+    local _, _, body = http.request { url = server.url .. "/echo",
+      headers = { ["X-Int"] = 3, ["X-Big"] = 2 ^ 53, ["X-Frac"] = 0.5 } }
+    local seen = {}
+    for _, kv in ipairs(json.decode(body).headers) do seen[kv[1]:lower()] = kv[2] end
+    assert.equal("3", seen["x-int"])
+    assert.equal("9007199254740992", seen["x-big"])
+    assert.equal("0.5", seen["x-frac"])
+  end)
+
+  it("lets the caller set Host (virtual hosts): curl sends it once, in place of its own", function()
+    http.post(server.url .. "/reset-stats")
+    local status = http.request { url = server.url .. "/echo?vhost", headers = { Host = "api.internal:8443" } }
+    assert.equal(200, status)
+    local raw = raw_wire()
+    local req = raw:match("GET /echo%?vhost HTTP/1.1\r\n(.-)\r\n\r\n")
+    assert.is_string(req)
+    local hosts = {}
+    for v in ("\r\n" .. req):gmatch("\r\n[Hh][Oo][Ss][Tt]: ([^\r]*)") do hosts[#hosts + 1] = v end
+    assert.same({ "api.internal:8443" }, hosts)
   end)
 end)

@@ -10,8 +10,10 @@
  * tycho_http_client_request_duration_seconds{host,status_class}. */
 #include "core/buf.h"
 #include "core/server_span.h"
+#include "http/field.h"
 #include "http/known_method.h"
 #include "lua/async.h"
+#include "lua/header_value.h"
 #include "lua/libs.h"
 #include "lua/outbound.h"
 #include "telemetry/trace_context.h"
@@ -231,17 +233,47 @@ static int is_aws_host(const char *host)
     return 0;
 }
 
+/* 0, -ENOSPC (MAX_HEADERS reached) or -ENOMEM. */
 static int add_header(http_op_t *h, const char *name, const char *value)
 {
-    if (h->nheaders >= sizeof h->headers / sizeof h->headers[0]) return -1;
+    if (h->nheaders >= sizeof h->headers / sizeof h->headers[0]) return -ENOSPC;
     char *n = strdup(name), *v = strdup(value);
     if (!n || !v) {
         free(n);
         free(v);
-        return -1;
+        return -ENOMEM;
     }
     h->headers[h->nheaders++] = (tycho_http_header_t){n, v};
     return 0;
+}
+
+/* The caller's header: the name and value on top of L (as lua_next leaves
+ * them). A field that is not valid, or that frames the message or manages
+ * the connection (curl owns those: a Content-Length of the caller's would
+ * let the body smuggle a second request onto a pooled connection), is
+ * refused. 0, or -1 with err naming the header and what is wrong. */
+static int add_lua_header(lua_State *L, http_op_t *h, char *err, size_t errlen)
+{
+    if (lua_type(L, -2) != LUA_TSTRING) {
+        snprintf(err, errlen, "header names must be strings, got %s",
+                 lua_typename(L, lua_type(L, -2)));
+        return -1;
+    }
+    size_t nlen;
+    const char *name = lua_tolstring(L, -2, &nlen);
+    tycho_lua_header_value_t v;
+    char why_buf[96];
+    const char *why = why_buf;
+    if (tycho_lua_header_value(L, -1, &v, why_buf, sizeof why_buf) != 0 ||
+        (why = tycho_http_field_invalid(name, nlen, v.p, v.n)) ||
+        (why = tycho_http_field_connection_owned(name, nlen))) {
+        snprintf(err, errlen, "header '%.*s': %s", (int)(nlen > 64 ? 64 : nlen), name, why);
+        return -1;
+    }
+    int rc = add_header(h, name, v.p);
+    if (rc == -ENOSPC) snprintf(err, errlen, "too many headers (max %d)", MAX_HEADERS);
+    if (rc == -ENOMEM) snprintf(err, errlen, "out of memory");
+    return rc ? -1 : 0;
 }
 
 static int has_header(const http_op_t *h, const char *name)
@@ -304,13 +336,10 @@ static int l_request(lua_State *L)
     if (lua_istable(L, -1)) {
         lua_pushnil(L);
         while (lua_next(L, -2)) {
-            if (lua_type(L, -2) != LUA_TSTRING || !lua_isstring(L, -1)) {
+            char err[192];
+            if (add_lua_header(L, h, err, sizeof err) != 0) {
                 op_free(h);
-                return luaL_error(L, "tycho.http.request: headers must map names to strings");
-            }
-            if (add_header(h, lua_tostring(L, -2), lua_tostring(L, -1)) != 0) {
-                op_free(h);
-                return luaL_error(L, "tycho.http.request: too many headers (max %d)", MAX_HEADERS);
+                return luaL_error(L, "tycho.http.request: %s", err);
             }
             lua_pop(L, 1);
         }

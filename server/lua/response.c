@@ -1,5 +1,6 @@
 #include "lua/response.h"
 
+#include "lua/header_value.h"
 #include "lua/libs.h"
 
 #include <errno.h>
@@ -10,36 +11,15 @@
 static int add_header(tycho_response_t *res, const char *name, size_t nlen, lua_State *co, int v,
                       char *err, size_t errlen)
 {
-    char num[32];
-    const char *val;
-    size_t vlen;
-    if (lua_type(co, v) == LUA_TSTRING) {
-        val = lua_tolstring(co, v, &vlen);
-    } else if (lua_type(co, v) == LUA_TNUMBER) {
-        double d = lua_tonumber(co, v);
-        if (!isfinite(d)) {
-            snprintf(err, errlen, "response header '%.*s': value must be a finite number, got %g",
-                     (int)(nlen > 64 ? 64 : nlen), name, d);
-            return -1;
-        }
-        if (d == floor(d) && fabs(d) < 1e15)
-            snprintf(num, sizeof num, "%lld", (long long)d);
-        else
-            snprintf(num, sizeof num, "%.17g", d);
-        val = num;
-        vlen = strlen(num);
-    } else {
-        snprintf(err, errlen, "response header '%.*s': value must be a string or a number, got %s",
-                 (int)nlen, name, lua_typename(co, lua_type(co, v)));
-        return -1;
-    }
-    const char *why = NULL;
-    if (tycho_response_add_header(res, name, nlen, val, vlen, &why) != 0) {
-        snprintf(err, errlen, "response header '%.*s': %s", (int)(nlen > 64 ? 64 : nlen), name,
-                 why ? why : "invalid");
-        return -1;
-    }
-    return 0;
+    tycho_lua_header_value_t val;
+    char why_buf[96];
+    const char *why = why_buf;
+    if (tycho_lua_header_value(co, v, &val, why_buf, sizeof why_buf) == 0 &&
+        tycho_response_add_header(res, name, nlen, val.p, val.n, &why) == 0)
+        return 0;
+    snprintf(err, errlen, "response header '%.*s': %s", (int)(nlen > 64 ? 64 : nlen), name,
+             why ? why : "invalid");
+    return -1;
 }
 
 static int add_headers(tycho_response_t *res, lua_State *co, int h, char *err, size_t errlen)

@@ -85,8 +85,10 @@ tycho_http_client_t *tycho_http_client_new(uv_loop_t *loop,
 
 /* Starts a request. 0 and *out (may be NULL) set to a handle valid until the
  * callback returns or tycho_http_cancel is called; -EINVAL (no URL or
- * callback), -ENOMEM, -ESHUTDOWN (client closing). On a negative return the
- * callback never runs. Everything in req is copied. */
+ * callback, a header that is not a valid field or that frames the message or
+ * is hop-by-hop: http/field.h; curl sets Content-Length and manages the
+ * connection; Host may be set), -ENOMEM, -ESHUTDOWN (client closing). On a
+ * negative return the callback never runs. Everything in req is copied. */
 int tycho_http_request(tycho_http_client_t *c, const tycho_http_request_t *req,
                        tycho_http_done_fn cb, void *ud, tycho_http_req_t **out);
 

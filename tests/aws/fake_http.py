@@ -2,7 +2,9 @@
 
 Prints its port on the first line of stdout, then serves until killed.
   GET  /stats            {"connections": N, "requests": M} since start or reset
-  POST /reset-stats
+  POST /reset-stats      (also empties the raw capture)
+  GET  /raw              JSON {"raw": every byte received since start or reset,
+                         latin-1}: what really reached the wire
   ANY  /echo             JSON {method, path, headers, body} (+ header X-Echo: yes)
   GET  /delay?ms=N       answers after N ms
   GET  /big?n=N          N bytes with Content-Length
@@ -23,6 +25,28 @@ from urllib.parse import parse_qs, urlsplit
 
 LOCK = threading.Lock()
 STATS = {"connections": 0, "requests": 0}
+RAW = bytearray()
+
+
+class Tee:
+    """The connection's reader, keeping a copy of every byte read in RAW."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def keep(self, data):
+        with LOCK:
+            RAW.extend(data)
+        return data
+
+    def readline(self, *a):
+        return self.keep(self.f.readline(*a))
+
+    def read(self, *a):
+        return self.keep(self.f.read(*a))
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -33,6 +57,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        self.rfile = Tee(self.rfile)
         with LOCK:
             STATS["connections"] += 1
 
@@ -60,7 +85,11 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 STATS["connections"] = 1  # this connection
                 STATS["requests"] = 0
+                RAW.clear()
             self.reply(200, b"{}")
+        elif u.path == "/raw":
+            with LOCK:
+                self.reply(200, json.dumps({"raw": RAW.decode("latin-1")}).encode())
         elif u.path == "/echo":
             out = {"method": self.command, "path": self.path,
                    "headers": [[k, v] for k, v in self.headers.items()],

@@ -183,6 +183,18 @@ static void test_post_echo_headers(void **state)
     tycho_http_header_t bad[] = {{"X-A", "v\r\nX-Injected: 1"}};
     tycho_http_request_t inj = {.url = url("/echo"), .headers = bad, .nheaders = 1};
     assert_int_equal(tycho_http_request(c, &inj, on_done, &r, NULL), -EINVAL);
+    /* so are a name that is not a token and the headers curl owns (framing,
+     * connection): a caller's Content-Length would smuggle a request */
+    static const tycho_http_header_t refused[] = {{"X A", "1"},
+                                                  {"X-B:evil", "1"},
+                                                  {"Content-Length", "5"},
+                                                  {"Transfer-Encoding", "chunked"},
+                                                  {"connection", "close"},
+                                                  {"Upgrade", "h2c"}};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        tycho_http_request_t bad_req = {.url = url("/echo"), .headers = &refused[i], .nheaders = 1};
+        assert_int_equal(tycho_http_request(c, &bad_req, on_done, &r, NULL), -EINVAL);
+    }
     close_client(c);
 }
 
