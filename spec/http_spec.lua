@@ -116,6 +116,19 @@ describe("tycho.http", function()
     assert.equal(50000, #body)
   end)
 
+  it("caps the body, not the headers around it, and says so", function()
+    local status, _, body = http.request { url = server.url .. "/big?n=900", max_response_bytes = 1000 }
+    assert.equal(200, status)
+    assert.equal(900, #body)
+    local _, err, kind = http.request { url = server.url .. "/big?n=1001", max_response_bytes = 1000 }
+    assert.equal("too_large", kind)
+    assert.matches("^GET http://127%.0%.0%.1:%d+/big.*: response body too large: more than 1000 bytes$", err)
+    -- a body of exactly the default cap, 16 MiB
+    status, _, body = http.get(server.url .. "/big?n=" .. 16 * 1024 * 1024)
+    assert.equal(200, status)
+    assert.equal(16 * 1024 * 1024, #body)
+  end)
+
   it("rejects bad arguments with a Lua error", function()
     assert.has_error(function() http.request { url = "ftp://x/" } end)
     assert.has_error(function() http.request { url = "http:///nohost" } end)

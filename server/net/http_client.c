@@ -21,6 +21,9 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000L
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_MAX_RESPONSE (16u << 20)
+/* every header line of the exchange (interim 1xx responses included): far
+ * above what an API sends, and keeps a hostile peer from growing hdr_store */
+#define MAX_RESPONSE_HEADER_BYTES (64u << 10)
 #define DEFAULT_MAX_IDLE 64L
 
 struct tycho_http_client {
@@ -37,6 +40,8 @@ struct tycho_http_client {
     tycho_http_client_stats_t stats;
 };
 
+enum { TOO_LARGE_BODY = 1, TOO_LARGE_HEADERS = 2 };
+
 struct tycho_http_req {
     tycho_http_client_t *c;
     tycho_http_req_t *prev, *next;
@@ -45,9 +50,10 @@ struct tycho_http_req {
     char *body;           /* our copy, or NULL */
     const void *body_ref; /* what curl sends: body, or the caller's (body_kept) */
     size_t body_len;
-    size_t max_bytes;
-    size_t got_bytes; /* headers + body received so far */
-    int too_large;
+    size_t max_bytes;    /* of the body */
+    size_t body_bytes;   /* received so far */
+    size_t header_bytes; /* received so far, every response of the exchange */
+    int too_large;       /* 0, TOO_LARGE_BODY or TOO_LARGE_HEADERS */
     int in_callback;
     tycho_http_done_fn cb;
     void *ud;
@@ -204,8 +210,11 @@ static void finish(tycho_http_req_t *r, CURLcode code, int cancelled_by_close)
     tycho_buf_t msg = TYCHO_BUF_INIT;
     if (res.error) {
         const char *detail = r->errbuf[0] ? r->errbuf : curl_easy_strerror(code);
-        if (res.error == TYCHO_HTTP_E_TOO_LARGE)
-            tycho_buf_printf(&msg, "response too large: more than %zu bytes", r->max_bytes);
+        if (res.error == TYCHO_HTTP_E_TOO_LARGE && r->too_large == TOO_LARGE_HEADERS)
+            tycho_buf_printf(&msg, "response headers too large: more than %u bytes",
+                             MAX_RESPONSE_HEADER_BYTES);
+        else if (res.error == TYCHO_HTTP_E_TOO_LARGE)
+            tycho_buf_printf(&msg, "response body too large: more than %zu bytes", r->max_bytes);
         else if (res.error == TYCHO_HTTP_E_CANCELLED)
             tycho_buf_puts(&msg, "cancelled: http client closed");
         else
@@ -369,11 +378,11 @@ static size_t write_cb(char *p, size_t size, size_t n, void *ud)
 {
     tycho_http_req_t *r = ud;
     size_t len = size * n;
-    if (r->got_bytes + len > r->max_bytes) {
-        r->too_large = 1;
+    if (r->body_bytes + len > r->max_bytes) {
+        r->too_large = TOO_LARGE_BODY;
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
     }
-    r->got_bytes += len;
+    r->body_bytes += len;
     if (tycho_buf_append(&r->resp_body, p, len)) return 0;
     return len;
 }
@@ -387,11 +396,11 @@ static size_t header_cb(char *p, size_t size, size_t n, void *ud)
 {
     tycho_http_req_t *r = ud;
     size_t len = size * n;
-    if (r->got_bytes + len > r->max_bytes) {
-        r->too_large = 1;
+    if (r->header_bytes + len > MAX_RESPONSE_HEADER_BYTES) {
+        r->too_large = TOO_LARGE_HEADERS;
         return 0;
     }
-    r->got_bytes += len;
+    r->header_bytes += len;
     if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
         /* a new response (after 100 Continue or an auth round): start over */
         tycho_buf_reset(&r->hdr_store);

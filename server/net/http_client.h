@@ -41,7 +41,7 @@ typedef struct tycho_http_request {
     int body_kept;
     long connect_timeout_ms;   /* 0 = 5000 */
     long timeout_ms;           /* whole exchange; 0 = 30000 */
-    size_t max_response_bytes; /* body and headers; 0 = 16 MiB */
+    size_t max_response_bytes; /* of the body; 0 = 16 MiB (headers: 64 KiB) */
 } tycho_http_request_t;
 
 /* Transport errors (negative); an HTTP status, even 5xx, is not an error. */
@@ -54,7 +54,8 @@ enum {
     TYCHO_HTTP_E_CONNECT_TIMEOUT = -5, /* no connection within connect_timeout_ms */
     TYCHO_HTTP_E_TIMEOUT = -6,         /* connected, but no full response within timeout_ms */
     TYCHO_HTTP_E_CONNECTION = -7,      /* reset or closed by the peer mid-exchange */
-    TYCHO_HTTP_E_TOO_LARGE = -8,       /* response past max_response_bytes; aborted */
+    TYCHO_HTTP_E_TOO_LARGE = -8,       /* body past max_response_bytes, or headers past
+                                          64 KiB; aborted */
     TYCHO_HTTP_E_TLS = -9,             /* handshake or certificate verification failed */
     TYCHO_HTTP_E_PROTOCOL = -10,       /* malformed HTTP from the peer */
     TYCHO_HTTP_E_OTHER = -11,

@@ -9,6 +9,7 @@ Prints its port on the first line of stdout, then serves until killed.
   GET  /delay?ms=N       answers after N ms
   GET  /big?n=N          N bytes with Content-Length
   GET  /big-chunked?n=N  N bytes, chunked, no Content-Length
+  GET  /big-header?n=N   a small body, with a header X-Big of N bytes
   GET  /status?code=N    that status, small body
   GET  /reset            TCP reset instead of an answer (SO_LINGER 0)
   GET  /close            closes the connection without answering
@@ -100,6 +101,8 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(200, b'{"delayed":true}')
         elif u.path == "/big":
             self.reply(200, b"x" * int(q.get("n", "1000")), "text/plain")
+        elif u.path == "/big-header":
+            self.reply(200, b"{}", extra={"X-Big": "h" * int(q.get("n", "1000"))})
         elif u.path == "/big-chunked":
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")

@@ -311,16 +311,34 @@ static void test_size_cap(void **state)
 {
     (void)state;
     tycho_http_client_t *c = tycho_http_client_new(&loop, NULL);
-    result_t a = {0}, b = {0}, ok = {0};
+    result_t a = {0}, b = {0}, ok = {0}, exact = {0}, exact_chunked = {0}, over = {0};
+    result_t hdr_ok = {0}, hdr_big = {0};
     get(c, url("/big?n=100000"), &a, 0, 1000);
     get(c, url("/big-chunked?n=100000"), &b, 0, 1000);
     get(c, url("/big?n=500"), &ok, 0, 1000);
+    /* the cap is on the body: the headers around it do not count */
+    get(c, url("/big?n=1000"), &exact, 0, 1000);
+    get(c, url("/big-chunked?n=1000"), &exact_chunked, 0, 1000);
+    get(c, url("/big-chunked?n=1001"), &over, 0, 1000);
+    /* the headers have their own cap, 64 KiB */
+    get(c, url("/big-header?n=60000"), &hdr_ok, 0, 10);
+    get(c, url("/big-header?n=70000"), &hdr_big, 0, 0);
     run();
     assert_int_equal(a.error, TYCHO_HTTP_E_TOO_LARGE);
     assert_int_equal(b.error, TYCHO_HTTP_E_TOO_LARGE);
-    assert_string_equal(a.msg, "response too large: more than 1000 bytes");
+    assert_string_equal(a.msg, "response body too large: more than 1000 bytes");
+    assert_string_equal(b.msg, "response body too large: more than 1000 bytes");
     assert_int_equal(ok.error, 0);
     assert_int_equal(ok.body_len, 500);
+    assert_int_equal(exact.error, 0);
+    assert_int_equal(exact.body_len, 1000);
+    assert_int_equal(exact_chunked.error, 0);
+    assert_int_equal(exact_chunked.body_len, 1000);
+    assert_int_equal(over.error, TYCHO_HTTP_E_TOO_LARGE);
+    assert_int_equal(hdr_ok.error, 0);
+    assert_int_equal(hdr_ok.status, 200);
+    assert_int_equal(hdr_big.error, TYCHO_HTTP_E_TOO_LARGE);
+    assert_string_equal(hdr_big.msg, "response headers too large: more than 65536 bytes");
     close_client(c);
 }
 
