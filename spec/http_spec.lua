@@ -38,6 +38,13 @@ local function closed_port()
   return port
 end
 
+-- the error http.request raises for these options, or nil when it does not raise
+local function refusal(opts)
+  local ok, err = pcall(http.request, opts)
+  if ok then return nil end
+  return tostring(err)
+end
+
 describe("tycho.http", function()
   setup(start_server)
   teardown(function() if server.pid then os.execute("kill " .. server.pid) end end)
@@ -138,12 +145,28 @@ describe("tycho.http", function()
     assert.has_error(function() http.request { url = server.url, body = function() end } end)
   end)
 
-  -- the error http.request raises for these options, or nil when it does not raise
-  local function refusal(opts)
-    local ok, err = pcall(http.request, opts)
-    if ok then return nil end
-    return tostring(err)
-  end
+  it("shows URLs redacted in every message: no password, no query", function()
+    local err = refusal { url = "ftp://user:s3cret@127.0.0.1/x?token=abc" }
+    assert.equal("tycho.http.request: bad url 'ftp://***@127.0.0.1/x?...' (http:// or https:// with a host)",
+      err)
+    local port = closed_port()
+    local status, msg, kind = http.get("http://user:s3cret@127.0.0.1:" .. port .. "/x?token=abc")
+    assert.is_nil(status)
+    assert.equal("connect", kind)
+    assert.matches("^GET http://%*%*%*@127%.0%.0%.1:" .. port .. "/x%?%.%.%.: ", msg)
+    for _, m in ipairs { err, msg } do
+      assert.is_nil(m:find("s3cret", 1, true))
+      assert.is_nil(m:find("token", 1, true))
+    end
+  end)
+
+  it("says when a port is out of range", function()
+    for _, u in ipairs { "http://h:99999/", "http://h:0/", "https://h:65536" } do
+      assert.matches("bad url '" .. u:gsub("%p", "%%%0") .. "' %(port out of range: 1%.%.65535%)",
+        refusal { url = u })
+    end
+    assert.matches("bad url 'http://h:8x/' %(http:// or https:// with a host%)", refusal { url = "http://h:8x/" })
+  end)
 
   local function raw_wire()
     local _, _, body = http.get(server.url .. "/raw")

@@ -9,6 +9,7 @@
  * hosts), records a CLIENT span and
  * tycho_http_client_request_duration_seconds{host,status_class}. */
 #include "core/buf.h"
+#include "aws/endpoint.h"
 #include "core/server_span.h"
 #include "http/field.h"
 #include "http/known_method.h"
@@ -40,7 +41,7 @@ typedef struct http_op {
     char host[256];
     int port;
     tycho_span_t *span;
-    char url_full[1024];
+    char url_full[1024]; /* redacted (tycho_aws_url_redact), for messages and the span */
 } http_op_t;
 
 static void op_free(http_op_t *h)
@@ -186,8 +187,25 @@ static void op_cancel(tycho_lua_op_t *op)
     op_free(h);
 }
 
-/* scheme://[userinfo@]host[:port][/path][?query]: host, port, and the URL
- * without userinfo nor query (for spans and messages). 0 or -1. */
+enum { URL_BAD = -1, URL_BAD_PORT = -2 };
+
+/* The port after ':' in [p, end): 0, or URL_BAD / URL_BAD_PORT. Empty is the
+ * scheme's default, as curl has it. */
+static int parse_port(const char *p, const char *end, int *port)
+{
+    long v = 0;
+    if (p == end) return 0;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9') return URL_BAD;
+        if ((v = v * 10 + (*p - '0')) > 65535) return URL_BAD_PORT;
+    }
+    if (v == 0) return URL_BAD_PORT;
+    *port = (int)v;
+    return 0;
+}
+
+/* scheme://[userinfo@]host[:port][/path][?query]: host and port into h.
+ * 0, URL_BAD or URL_BAD_PORT. */
 static int parse_url(const char *url, http_op_t *h)
 {
     int https;
@@ -197,29 +215,26 @@ static int parse_url(const char *url, http_op_t *h)
     else if (strncasecmp(url, "https://", 8) == 0)
         https = 1, p = url + 8;
     else
-        return -1;
+        return URL_BAD;
     const char *auth_end = p + strcspn(p, "/?#");
-    const char *at = memchr(p, '@', (size_t)(auth_end - p));
-    const char *hs = at ? at + 1 : p;
+    const char *hs = p; /* after the last '@', as tycho_aws_url_redact reads it */
+    for (const char *c = p; c < auth_end; c++)
+        if (*c == '@') hs = c + 1;
     const char *he;
     if (*hs == '[') {
         he = memchr(hs, ']', (size_t)(auth_end - hs));
-        if (!he) return -1;
+        if (!he) return URL_BAD;
         he++;
     } else {
         he = hs + strcspn(hs, ":/?#");
     }
     size_t hl = (size_t)(he - hs);
-    if (hl == 0 || hl >= sizeof h->host) return -1;
+    if (hl == 0 || hl >= sizeof h->host) return URL_BAD;
     memcpy(h->host, hs, hl);
     h->host[hl] = 0;
     h->port = https ? 443 : 80;
-    if (*he == ':') h->port = atoi(he + 1);
-    if (h->port <= 0 || h->port > 65535) return -1;
-    size_t pl = strcspn(auth_end, "?#");
-    snprintf(h->url_full, sizeof h->url_full, "%s://%.*s%.*s", https ? "https" : "http",
-             (int)(auth_end - hs), hs, (int)pl, auth_end);
-    return 0;
+    if (*he == ':') return parse_port(he + 1, auth_end, &h->port);
+    return he == auth_end ? 0 : URL_BAD;
 }
 
 static int is_aws_host(const char *host)
@@ -322,10 +337,16 @@ static int l_request(lua_State *L)
 
     http_op_t *h = calloc(1, sizeof *h);
     if (!h) return luaL_error(L, "out of memory");
-    if (parse_url(url, h) != 0) {
+    /* every message and the span show the URL redacted: no password, no query */
+    tycho_aws_url_redact(url, h->url_full, sizeof h->url_full);
+    int url_rc = parse_url(url, h);
+    if (url_rc != 0) {
+        char shown[sizeof h->url_full];
+        memcpy(shown, h->url_full, sizeof shown);
         free(h);
-        return luaL_error(L, "tycho.http.request: bad url '%s' (http:// or https:// with a host)",
-                          url);
+        return luaL_error(L, "tycho.http.request: bad url '%s' (%s)", shown,
+                          url_rc == URL_BAD_PORT ? "port out of range: 1..65535"
+                                                 : "http:// or https:// with a host");
     }
     h->svc = svc;
     h->url = strdup(url);
