@@ -163,8 +163,10 @@ static int l_call(lua_State *L)
         }
     }
     if (a->has_parent) {
-        if (a->parent.trace->sampled) tycho_trace_new_span_id(a->span_id);
-        else memcpy(a->span_id, a->parent.parent_span_id, 8);
+        if (a->parent.trace->sampled)
+            tycho_trace_new_span_id(a->span_id);
+        else
+            memcpy(a->span_id, a->parent.parent_span_id, 8);
     }
     if (producer && a->has_parent && lua_istable(L, 3)) {
         tycho_trace_headers_t th;
@@ -321,12 +323,9 @@ static int l_backend(lua_State *L)
 
 int luaopen_tycho_aws_core(lua_State *L)
 {
-    static const luaL_Reg fns[] = {{"call", l_call},
-                                   {"md5", l_md5},
-                                   {"b64encode", l_b64encode},
-                                   {"b64decode", l_b64decode},
-                                   {"backend", l_backend},
-                                   {NULL, NULL}};
+    static const luaL_Reg fns[] = {{"call", l_call},           {"md5", l_md5},
+                                   {"b64encode", l_b64encode}, {"b64decode", l_b64decode},
+                                   {"backend", l_backend},     {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);
     return 1;
