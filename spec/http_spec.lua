@@ -160,6 +160,18 @@ describe("tycho.http", function()
     end
   end)
 
+  it("says it cannot wait inside a coroutine the handler created", function()
+    local ok, err = pcall(coroutine.wrap(function() return http.get(server.url .. "/echo") end))
+    assert.is_false(ok)
+    assert.matches("^tycho%.http%.request: cannot wait here: inside a coroutine the handler created", err)
+    ok, err = pcall(coroutine.wrap(function() return require("tycho.aws").call("sqs", "AmazonSQS.ListQueues", {}) end))
+    assert.is_false(ok)
+    assert.matches("tycho%.aws%.call: cannot wait here: inside a coroutine the handler created", err)
+    ok, err = pcall(coroutine.wrap(function() return time.sleep(0) end))
+    assert.is_false(ok)
+    assert.matches("^cannot wait here: inside a coroutine the handler created", err)
+  end)
+
   it("says when a port is out of range", function()
     for _, u in ipairs { "http://h:99999/", "http://h:0/", "https://h:65536" } do
       assert.matches("bad url '" .. u:gsub("%p", "%%%0") .. "' %(port out of range: 1%.%.65535%)",

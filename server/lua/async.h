@@ -65,4 +65,10 @@ void tycho_lua_op_resume(tycho_lua_op_t *op, int nresults);
 /* 1 when L is a coroutine tycho runs (so tycho_lua_suspend can work). */
 int tycho_lua_can_suspend(lua_State *L);
 
+/* Raises the "cannot wait here" error, saying why (module load time, or a
+ * coroutine the handler created), prefixed with "who: " unless who is NULL:
+ * for a binding that checks tycho_lua_can_suspend before any work. Use as
+ * `return tycho_lua_cannot_wait(L, "tycho.x.y");`. */
+int tycho_lua_cannot_wait(lua_State *L, const char *who);
+
 #endif

@@ -132,9 +132,7 @@ static int l_call(lua_State *L)
     const char *target = luaL_checkstring(L, 2);
     int opts = lua_istable(L, 4) ? 4 : 0;
     tycho_aws_services_t *svc = tycho_lua_services(L);
-    if (!tycho_lua_can_suspend(L))
-        return luaL_error(L, "tycho.aws.call: AWS calls work only inside a handler (not at "
-                             "module load time)");
+    if (!tycho_lua_can_suspend(L)) return tycho_lua_cannot_wait(L, "tycho.aws.call");
     /* every check that can raise comes before anything is allocated */
     static const char *const str_opts[] = {"endpoint", "table", "queue_url"};
     for (size_t i = 0; opts && i < sizeof str_opts / sizeof str_opts[0]; i++) {

@@ -318,9 +318,7 @@ static int l_request(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     tycho_aws_services_t *svc = tycho_lua_services(L);
-    if (!tycho_lua_can_suspend(L))
-        return luaL_error(L, "tycho.http.request: outbound calls work only inside a handler "
-                             "(not at module load time)");
+    if (!tycho_lua_can_suspend(L)) return tycho_lua_cannot_wait(L, "tycho.http.request");
     lua_getfield(L, 1, "url");
     if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "tycho.http.request: url is required");
     const char *url = lua_tostring(L, -1);

@@ -311,15 +311,27 @@ int tycho_lua_can_suspend(lua_State *L)
     return t && t->co == L && t->running;
 }
 
-int tycho_lua_suspend(lua_State *L, tycho_lua_op_t *op)
+int tycho_lua_cannot_wait(lua_State *L, const char *who)
 {
     tycho_lua_task_t *t = tls_current;
-    if (!t || t->co != L || !t->running) {
+    /* a task is running but L is not its coroutine: coroutine.wrap/create */
+    const char *why = t && t->co != L
+                          ? "inside a coroutine the handler created (coroutine.wrap or "
+                            "coroutine.create): waiting functions (tycho.time.sleep, outbound "
+                            "calls...) work only in the handler's own coroutine"
+                          : "waiting functions (tycho.time.sleep, outbound calls...) work only "
+                            "in a handler's own coroutine, not at module load time nor inside a "
+                            "coroutine the handler created";
+    return luaL_error(L, "%s%scannot wait here: %s", who ? who : "", who ? ": " : "", why);
+}
+
+int tycho_lua_suspend(lua_State *L, tycho_lua_op_t *op)
+{
+    if (!tycho_lua_can_suspend(L)) {
         op->cancel(op);
-        return luaL_error(L, "cannot wait here: waiting functions (tycho.time.sleep, outbound "
-                             "calls...) work only in a handler's own coroutine, not at module "
-                             "load time nor inside a coroutine the handler created");
+        return tycho_lua_cannot_wait(L, NULL);
     }
+    tycho_lua_task_t *t = tls_current;
     if (t->op) { /* a previous suspend whose yield failed (caught by pcall) */
         tycho_lua_op_t *stale = t->op;
         t->op = NULL;
