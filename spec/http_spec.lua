@@ -84,6 +84,12 @@ describe("tycho.http", function()
     end
   end)
 
+  it("does not follow redirects: a 3xx is a result, with its location", function()
+    local status, headers = http.get(server.url .. "/redirect?to=/echo")
+    assert.equal(302, status)
+    assert.equal("/echo", headers.location)
+  end)
+
   it("yields while waiting: two slow requests in a row take their time, the loop keeps running", function()
     local t0 = time.monotonic()
     local status, _, body = http.get(server.url .. "/delay?ms=200")

@@ -11,6 +11,7 @@ Prints its port on the first line of stdout, then serves until killed.
   GET  /big-chunked?n=N  N bytes, chunked, no Content-Length
   GET  /big-header?n=N   a small body, with a header X-Big of N bytes
   GET  /status?code=N    that status, small body
+  GET  /redirect?to=P    302 with Location: P
   GET  /reset            TCP reset instead of an answer (SO_LINGER 0)
   GET  /close            closes the connection without answering
 usage: /usr/bin/python3 fake_http.py [PORT]
@@ -113,6 +114,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n" % k + b"y" * k + b"\r\n")
                 left -= k
             self.wfile.write(b"0\r\n\r\n")
+        elif u.path == "/redirect":
+            self.reply(302, b"{}", extra={"Location": q.get("to", "/")})
         elif u.path == "/status":
             code = int(q.get("code", "200"))
             self.reply(code, json.dumps({"status": code}).encode())
