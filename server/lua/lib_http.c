@@ -7,9 +7,13 @@
  * "protocol", "invalid", "cancelled", "other").
  * Each request carries traceparent/tracestate (and X-Amzn-Trace-Id to AWS
  * hosts), records a CLIENT span and
- * tycho_http_client_request_duration_seconds{host,status_class}. */
-#include "core/buf.h"
+ * tycho_http_client_request_duration_seconds{host,status_class}.
+ * Bad arguments raise: among them a header that is not a valid field or that
+ * frames the message or is hop-by-hop (http/field.h: curl owns framing and
+ * the connection). Every message and the span show the URL redacted
+ * (tycho_aws_url_redact). */
 #include "aws/endpoint.h"
+#include "core/buf.h"
 #include "core/server_span.h"
 #include "http/field.h"
 #include "http/known_method.h"
