@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "aws/error_text.h"
 #include "aws/sigv4.h"
 #include "core/log.h"
 #include "exporters/otlp_encode.h"
@@ -201,13 +202,10 @@ static void on_response(const tycho_http_response_t *res, void *ud)
                   res->error_message && *res->error_message ? res->error_message
                                                             : tycho_http_strerror(res->error));
     } else {
-        /* the body verbatim (cut), as remote write asks for 4xx */
-        size_t n = res->body_len > 200 ? 200 : res->body_len;
+        /* the body (cut), as remote write asks for 4xx; an AWS receiver
+         * (AMP, X-Ray, CloudWatch Logs) may echo the session token */
         char body[201];
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++)
-            body[k++] = (res->body[i] == '\n' || res->body[i] == '\r') ? ' ' : res->body[i];
-        body[k] = 0;
+        size_t k = tycho_aws_scrub(res->body, res->body_len, body, sizeof body);
         set_error(s, "HTTP %ld%s%s", res->status, k ? ": " : "", body);
     }
     if (v == TYCHO_EXPORT_REJECT) {

@@ -3,7 +3,6 @@
  * PROTOCOLS.md section 6 ("standard" retry mode). */
 #include "aws/client.h"
 
-#include <cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 
 #include "aws/credentials_profile.h"
 #include "aws/endpoint.h"
+#include "aws/error_text.h"
 #include "aws/sigv4.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -93,6 +93,32 @@ static const char *const transient_codes[] = {
     "IDPCommunicationError", /* STS special case (retries/special.py) */
 };
 
+/* Codes about the server's own credentials, signing, permissions or
+ * configuration rather than the request (IAM, STS, EC2, SQS, DynamoDB
+ * spellings; botocore's error shapes). Their messages name account ids, role
+ * ARNs and internal endpoints. Prefixes cover the families: AccessDenied,
+ * AccessDeniedException; ExpiredToken, ExpiredTokenException; AuthFailure.* */
+static const char *const server_fault_codes[] = {
+    "CredentialsError",
+    "ConfigurationError",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "IncompleteSignatureException",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidAccessKeyId",
+    "InvalidToken",
+    "MissingAuthenticationToken",
+    "MissingAuthenticationTokenException",
+    "NotAuthorized",
+    "UnauthorizedOperation",
+    "AuthorizationError",
+    "KMSAccessDeniedException",
+    "RequestExpired",
+};
+static const char *const server_fault_prefixes[] = {"AccessDenied", "ExpiredToken", "AuthFailure"};
+
 static int in_list(const char *code, const char *const *list, size_t n)
 {
     if (!code || !*code) return 0;
@@ -109,6 +135,17 @@ int tycho_aws_is_throttling_code(const char *code)
 int tycho_aws_is_transient_code(const char *code)
 {
     return in_list(code, transient_codes, sizeof transient_codes / sizeof transient_codes[0]);
+}
+
+int tycho_aws_is_server_fault_code(const char *code)
+{
+    if (in_list(code, server_fault_codes, sizeof server_fault_codes / sizeof server_fault_codes[0]))
+        return 1;
+    for (size_t i = 0; code && i < sizeof server_fault_prefixes / sizeof server_fault_prefixes[0];
+         i++)
+        if (strncmp(code, server_fault_prefixes[i], strlen(server_fault_prefixes[i])) == 0)
+            return 1;
+    return 0;
 }
 
 void tycho_aws_error_code(const char *type, char *out, size_t n)
@@ -486,7 +523,6 @@ static void on_http(const tycho_http_response_t *res, void *ud)
     char code[128] = "", msg[512] = "";
     const char *outcome;
     int retryable = 0, timeout = 0;
-    cJSON *j = NULL;
     r.status = res->status;
     r.body = res->body;
     r.body_len = res->body_len;
@@ -518,23 +554,15 @@ static void on_http(const tycho_http_response_t *res, void *ud)
             return;
         }
     } else {
-        j = cJSON_ParseWithLength(res->body, res->body_len);
-        const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "__type"));
-        if (!type) type = tycho_http_response_header(res, "x-amzn-ErrorType");
-        if (!type) type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "code"));
-        tycho_aws_error_code(type, code, sizeof code);
-        const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "message"));
-        if (!m) m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Message"));
-        if (!code[0])
-            snprintf(code, sizeof code, "%s", res->status >= 500 ? "ServiceError" : "ClientError");
-        snprintf(msg, sizeof msg, "%s: %s (HTTP %ld)", code, m ? m : "no message", res->status);
+        tycho_aws_error_parse(res->body, res->body_len,
+                              tycho_http_response_header(res, "x-amzn-ErrorType"), res->status,
+                              code, sizeof code, msg, sizeof msg);
         int throttle = tycho_aws_is_throttling_code(code) || res->status == 429;
         int transient = res->status == 500 || res->status == 502 || res->status == 503 ||
                         res->status == 504 || tycho_aws_is_transient_code(code);
         retryable = throttle || transient;
         outcome = throttle ? "throttled" : res->status >= 500 ? "server_error" : "client_error";
         if (throttle) c->stats.throttles++;
-        cJSON_Delete(j);
 
         /* expired credentials: refresh them and retry once, outside the quota */
         if (is_expired_code(code) && !call->expired_retry_done) {

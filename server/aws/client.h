@@ -78,7 +78,7 @@ typedef struct tycho_aws_result {
      * "ThrottlingException"), or "TransportError", "CRC32Mismatch",
      * "CredentialsError", "ConfigurationError", "Cancelled" */
     const char *error_type;
-    const char *message;    /* "" on success; never contains secrets */
+    const char *message;    /* "" on success; one line, never contains secrets (error_text.h) */
     int retryable;          /* the last error is of a retryable kind */
     int attempts;           /* HTTP attempts made */
     int transport_error;    /* TYCHO_HTTP_E_* of the last attempt, 0 when it got a response */
@@ -118,6 +118,12 @@ typedef struct tycho_aws_client_stats {
     int quota_available;
 } tycho_aws_client_stats_t;
 void tycho_aws_client_stats(const tycho_aws_client_t *c, tycho_aws_client_stats_t *out);
+
+/* The code (error_type) says the server's own credentials, signature,
+ * permissions or settings are at fault (CredentialsError, ConfigurationError,
+ * InvalidSignatureException, AccessDenied*, ExpiredToken*...): its message is
+ * for the operator's log, not for an HTTP client. */
+int tycho_aws_is_server_fault_code(const char *code);
 
 /* --- pieces exposed for tests -------------------------------------------- */
 

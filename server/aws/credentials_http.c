@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "aws/endpoint.h"
+#include "aws/error_text.h"
 #include "aws/sigv4.h"
 #include "core/buf.h"
 
@@ -280,8 +281,11 @@ static void on_sts(const tycho_http_response_t *res, void *ud)
         tycho_aws_sts_creds_free(&c);
         return;
     }
-    snprintf(msg, sizeof msg, "web-identity: STS AssumeRoleWithWebIdentity HTTP %ld %.64s: %.160s",
-             res->status, c.code ? c.code : "", c.message ? c.message : "");
+    char text[161];
+    tycho_aws_scrub(c.message ? c.message : "", c.message ? strlen(c.message) : 0, text,
+                    sizeof text);
+    snprintf(msg, sizeof msg, "web-identity: STS AssumeRoleWithWebIdentity HTTP %ld %.64s: %s",
+             res->status, c.code ? c.code : "", text);
     int retry = transient(res) || (c.code && (strcmp(c.code, "IDPCommunicationError") == 0 ||
                                               strcmp(c.code, "InvalidIdentityToken") == 0 ||
                                               strcmp(c.code, "Throttling") == 0));
@@ -351,8 +355,10 @@ static void on_container(const tycho_http_response_t *res, void *ud)
             cJSON *j = cJSON_ParseWithLength(res->body, res->body_len);
             const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "code"));
             const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "message"));
-            snprintf(msg, sizeof msg, "container: credentials endpoint HTTP %ld %.64s %.160s",
-                     res->status, code ? code : "", m ? m : "");
+            char text[161];
+            tycho_aws_scrub(m ? m : "", m ? strlen(m) : 0, text, sizeof text);
+            snprintf(msg, sizeof msg, "container: credentials endpoint HTTP %ld %.64s %s",
+                     res->status, code ? code : "", text);
             cJSON_Delete(j);
         }
         if (transient(res))

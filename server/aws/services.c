@@ -1,6 +1,7 @@
 #include "aws/services.h"
 
 #include "aws/endpoint.h"
+#include "aws/error_text.h"
 #include "aws/local_backend.h"
 #include "core/config.h"
 #include "core/telemetry_hub.h"
@@ -495,8 +496,8 @@ static void on_defer(uv_timer_t *t)
     complete(c, &r);
 }
 
-/* A local backend answer as a tycho_aws_result_t (same rules as the HTTP
- * client: code after '#', message or Message). */
+/* A local backend answer as a tycho_aws_result_t (the HTTP client's rules:
+ * tycho_aws_error_parse). */
 static void on_local_done(int status, const char *body, size_t len, void *ud)
 {
     tycho_aws_svc_call_t *c = ud;
@@ -514,16 +515,7 @@ static void on_local_done(int status, const char *body, size_t len, void *ud)
     char code[96] = "", msg[400] = "";
     const char *outcome = "success";
     if (!r.ok) {
-        cJSON *j = body && len ? cJSON_ParseWithLength(body, len) : NULL;
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "__type");
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
-        if (!cJSON_IsString(m)) m = cJSON_GetObjectItemCaseSensitive(j, "Message");
-        if (cJSON_IsString(t)) tycho_aws_error_code(t->valuestring, code, sizeof code);
-        if (!code[0])
-            snprintf(code, sizeof code, "%s", status >= 500 ? "ServiceError" : "ClientError");
-        snprintf(msg, sizeof msg, "%s: %s (HTTP %d)", code,
-                 cJSON_IsString(m) ? m->valuestring : "no message", status);
-        cJSON_Delete(j);
+        tycho_aws_error_parse(body, len, NULL, status, code, sizeof code, msg, sizeof msg);
         r.error_type = code;
         r.message = msg;
         int throttled = tycho_aws_is_throttling_code(code);

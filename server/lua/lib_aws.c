@@ -10,7 +10,9 @@
  *     system attribute set on params and on each of params.Entries),
  *     table = name, queue_url = url (span attributes) }.
  *   md5(s) (hex), b64encode(s), b64decode(s) (nil on bad input), backend(),
- *   region(). */
+ *   region(), is_server_fault(type) (tycho_aws_is_server_fault_code). */
+#include "aws/client.h"
+#include "aws/error_text.h"
 #include "core/buf.h"
 #include "lua/async.h"
 #include "lua/libs.h"
@@ -51,13 +53,29 @@ static void op_free(aws_op_t *a)
 #define SETNUM(k, v) (lua_pushnumber(co, (double)(v)), lua_setfield(co, -2, k))
 #define SETBOOL(k, v) (lua_pushboolean(co, (v)), lua_setfield(co, -2, k))
 
+/* The response body; an error answer's scrubbed (err.details): AWS may echo
+ * the session token in it. Scrubbing never grows a body by more than 2 bytes
+ * per redacted value, each behind a key of 9 or more. */
+static void push_body(lua_State *co, const tycho_aws_result_t *r)
+{
+    size_t n = r->body ? r->body_len : 0;
+    if (r->ok || !n) {
+        lua_pushlstring(co, n ? r->body : "", n);
+        return;
+    }
+    char *clean = malloc(n + n / 4 + 1);
+    n = clean ? tycho_aws_scrub(r->body, n, clean, n + n / 4 + 1) : 0;
+    lua_pushlstring(co, clean ? clean : "", n);
+    free(clean);
+}
+
 static void on_done(const tycho_aws_result_t *r, void *ud)
 {
     aws_op_t *a = ud;
     a->call = NULL;
     lua_State *co = tycho_lua_op_thread(&a->op);
     lua_pushboolean(co, r->ok);
-    lua_pushlstring(co, r->body ? r->body : "", r->body ? r->body_len : 0);
+    push_body(co, r);
     lua_createtable(co, 0, 10);
     SETSTR("type", r->error_type);
     SETSTR("message", r->message);
@@ -312,6 +330,12 @@ static int l_b64decode(lua_State *L)
     return 1;
 }
 
+static int l_is_server_fault(lua_State *L)
+{
+    lua_pushboolean(L, tycho_aws_is_server_fault_code(lua_tostring(L, 1)));
+    return 1;
+}
+
 static int l_backend(lua_State *L)
 {
     tycho_aws_services_t *s = tycho_aws_services_current();
@@ -321,9 +345,13 @@ static int l_backend(lua_State *L)
 
 int luaopen_tycho_aws_core(lua_State *L)
 {
-    static const luaL_Reg fns[] = {{"call", l_call},           {"md5", l_md5},
-                                   {"b64encode", l_b64encode}, {"b64decode", l_b64decode},
-                                   {"backend", l_backend},     {NULL, NULL}};
+    static const luaL_Reg fns[] = {{"call", l_call},
+                                   {"md5", l_md5},
+                                   {"b64encode", l_b64encode},
+                                   {"b64decode", l_b64decode},
+                                   {"backend", l_backend},
+                                   {"is_server_fault", l_is_server_fault},
+                                   {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);
     return 1;

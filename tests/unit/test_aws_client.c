@@ -13,6 +13,7 @@
 
 #include "aws/client.h"
 #include "aws/endpoint.h"
+#include "aws/error_text.h"
 
 static void test_error_code(void **state)
 {
@@ -32,6 +33,77 @@ static void test_error_code(void **state)
     assert_string_equal(c, "");
     tycho_aws_error_code("a#VeryLongErrorCodeThatDoesNotFit", c, 8);
     assert_string_equal(c, "VeryLon");
+}
+
+static void test_scrub(void **state)
+{
+    (void)state;
+    char o[256];
+    const char *m = "expected\n'POST\n/\n\nhost:h\nx-amz-security-token:IQoJb3Jp+/Z2luX2VjE=\n"
+                    "x-amz-target:T'";
+    tycho_aws_scrub(m, strlen(m), o, sizeof o);
+    assert_string_equal(o, "expected 'POST / host:h x-amz-security-token:*** x-amz-target:T'");
+    m = "Authorization=AWS4-HMAC-SHA256 Credential=AKIAX/20260101/us-east-1/sqs/aws4_request, "
+        "SignedHeaders=host, "
+        "Signature=0123abcd&X-Amz-Security-Token=IQo%2Bx%3D&X-Amz-Signature=f00";
+    tycho_aws_scrub(m, strlen(m), o, sizeof o);
+    assert_string_equal(o, "Authorization=AWS4-HMAC-SHA256 Credential=***, SignedHeaders=host, "
+                           "Signature=***&X-Amz-Security-Token=***&X-Amz-Signature=***");
+    /* a JSON body: the value ends at the escape; words alone are kept */
+    m = "{\"message\":\"the signature: x-amz-security-token:SECRET\\nSignatureDoesNotMatch\"}";
+    tycho_aws_scrub(m, strlen(m), o, sizeof o);
+    assert_string_equal(o, "{\"message\":\"the signature: x-amz-security-token:***\\n"
+                           "SignatureDoesNotMatch\"}");
+    /* cut after the redaction: no prefix of the secret survives */
+    m = "x-amz-security-token:SECRETSECRETSECRET tail";
+    assert_int_equal(tycho_aws_scrub(m, strlen(m), o, 27), 26);
+    assert_string_equal(o, "x-amz-security-token:*** t");
+    assert_int_equal(tycho_aws_scrub(m, strlen(m), o, 23), 22);
+    assert_string_equal(o, "x-amz-security-token:*");
+}
+
+static void test_error_parse(void **state)
+{
+    (void)state;
+    char code[64], msg[256];
+    const char *b = "{\"__type\":\"com.amazon.coral.service#InvalidSignatureException\","
+                    "\"message\":\"bad\\n\\nx-amz-security-token:TOK\\n\"}";
+    tycho_aws_error_parse(b, strlen(b), NULL, 400, code, sizeof code, msg, sizeof msg);
+    assert_string_equal(code, "InvalidSignatureException");
+    assert_string_equal(msg, "InvalidSignatureException: bad x-amz-security-token:*** (HTTP 400)");
+    tycho_aws_error_parse("", 0, "ThrottlingException:http://x", 400, code, sizeof code, msg,
+                          sizeof msg);
+    assert_string_equal(msg, "ThrottlingException: no message (HTTP 400)");
+    tycho_aws_error_parse("nope", 4, NULL, 503, code, sizeof code, msg, sizeof msg);
+    assert_string_equal(msg, "ServiceError: no message (HTTP 503)");
+}
+
+static void test_server_fault(void **state)
+{
+    (void)state;
+    const char *yes[] = {"CredentialsError",
+                         "ConfigurationError",
+                         "InvalidSignatureException",
+                         "UnrecognizedClientException",
+                         "SignatureDoesNotMatch",
+                         "InvalidClientTokenId",
+                         "ExpiredToken",
+                         "ExpiredTokenException",
+                         "AccessDenied",
+                         "AccessDeniedException",
+                         "AuthFailure",
+                         "AuthFailure.ServiceLinkedRoleCreationNotPermitted"};
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+        assert_true(tycho_aws_is_server_fault_code(yes[i]));
+    const char *no[] = {"ThrottlingException",
+                        "ValidationException",
+                        "QueueDoesNotExist",
+                        "ResourceNotFoundException",
+                        "TransportError",
+                        "",
+                        NULL};
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        assert_false(tycho_aws_is_server_fault_code(no[i]));
 }
 
 static void test_classification(void **state)
@@ -199,10 +271,12 @@ static void test_endpoints_check(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_error_code), cmocka_unit_test(test_classification),
-        cmocka_unit_test(test_crc32),      cmocka_unit_test(test_endpoint_precedence),
-        cmocka_unit_test(test_region),     cmocka_unit_test(test_region_resolve),
-        cmocka_unit_test(test_url_redact), cmocka_unit_test(test_endpoints_check),
+        cmocka_unit_test(test_error_code),   cmocka_unit_test(test_classification),
+        cmocka_unit_test(test_crc32),        cmocka_unit_test(test_endpoint_precedence),
+        cmocka_unit_test(test_region),       cmocka_unit_test(test_region_resolve),
+        cmocka_unit_test(test_url_redact),   cmocka_unit_test(test_endpoints_check),
+        cmocka_unit_test(test_scrub),        cmocka_unit_test(test_error_parse),
+        cmocka_unit_test(test_server_fault),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
