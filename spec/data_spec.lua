@@ -169,13 +169,15 @@ describe("POST /save-data and GET /get-data/:id", function()
     assert.equal("rid-full", body.request_id)
   end)
 
-  -- what is wrong with the server's own credentials or settings names
-  -- internal endpoints: the operator reads it in the log, the client gets
-  -- the type and the request id to quote
-  it("keeps a credentials or configuration error's message out of the body, logging it", function()
+  -- what is wrong with the server's own credentials, signature, permissions
+  -- or settings names internal endpoints, account ids and role ARNs: the
+  -- operator reads it in the log, the client gets the type and the request
+  -- id to quote
+  it("keeps a server fault's message out of the body, logging it", function()
     local aws = require "tycho.aws"
     local store = require "_app.store"
-    for _, type in ipairs { "CredentialsError", "ConfigurationError" } do
+    for _, type in ipairs { "CredentialsError", "ConfigurationError", "InvalidSignatureException",
+                            "AccessDeniedException", "ExpiredTokenException" } do
       local err = aws.error { type = type, service = "dynamodb", operation = "PutItem",
         message = "container credentials endpoint http://169.254.170.2/v2/creds answered 403" }
       local status, body = store.failure({ id = "rid-creds" }, err, "DynamoDB PutItem")

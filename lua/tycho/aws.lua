@@ -14,6 +14,10 @@
 --   err.http_status what a handler answers if it lets the error escape
 --                  (409 conditional check, 503 throttled, 504/502 transport
 --                  and AWS 5xx, else 500).
+--   err.server_fault true when the server's own credentials, signature,
+--                  permissions or settings are at fault (CredentialsError,
+--                  InvalidSignatureException, AccessDenied*...): the message
+--                  is for the log; an escaped error answers without it.
 -- With TYCHO_AWS_BACKEND=local the same call runs on the embedded backend.
 local core = require "tycho._aws"
 local json = require "tycho.json"
@@ -58,7 +62,14 @@ function aws.error(fields)
   e.retryable = e.retryable or false
   e.service_name = e.service_name or DISPLAY[e.service] or e.service
   e.http_status = e.http_status or http_status(e)
+  if e.server_fault == nil then e.server_fault = core.is_server_fault(e.type) end
   return e
+end
+
+-- true when err is an aws.Error about the server itself, not the request
+-- (err.server_fault; the list is the C client's).
+function aws.is_server_fault(err)
+  return aws.is_error(err) and err.server_fault == true
 end
 
 -- true when err is an aws.Error (of that type, when given).

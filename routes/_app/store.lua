@@ -60,15 +60,13 @@ end
 -- large...) and tycho's own checks before a call (InvalidParameterValue).
 local REFUSED = { ValidationException = true, InvalidMessageContents = true, InvalidParameterValue = true }
 
--- Error types that are about this server (its AWS credentials, its
--- configuration), not about the request: their messages name internal
--- endpoints and settings, so they go to the log, not to the client.
-local INTERNAL = { CredentialsError = true, ConfigurationError = true }
-
--- What a client may read of err's message: nil for an internal error,
--- whose message is logged instead (with the request's ids) as what failed.
+-- What a client may read of err's message: nil for an error about this
+-- server rather than the request (its AWS credentials, signature,
+-- permissions, configuration: aws.is_server_fault), whose message names
+-- internal endpoints, account ids and role ARNs. That message is logged
+-- instead (with the request's ids) as what failed.
 function store.public_message(err, what)
-  if not INTERNAL[err.type] then return err.message end
+  if not aws.is_server_fault(err) then return err.message end
   log.error(what .. " failed", { type = err.type, error = err.message })
   return nil
 end

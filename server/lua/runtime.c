@@ -274,7 +274,10 @@ void tycho_lua_runtime_routes(const tycho_lua_runtime_t *rt,
 
 /* error({ status = 4xx, message = "..." }) is an HTTP error, not a crash:
  * answers it and returns 1. http_status wins over status (AWS errors: status
- * is AWS's own). Fields are read raw (gen.h). */
+ * is AWS's own). An error with server_fault = true (an aws.Error about the
+ * server's own credentials, signature, permissions or settings) answers
+ * "internal error": its message, for the log only, names account ids, role
+ * ARNs and internal endpoints. Fields are read raw (gen.h). */
 static int answer_http_error(tycho_exchange_t *x, const tycho_lua_route_t *route, lua_State *co,
                              int e)
 {
@@ -288,8 +291,12 @@ static int answer_http_error(tycho_exchange_t *x, const tycho_lua_route_t *route
     if (!is_http) return 0;
     const char *msg = tycho_lua_error_message(co, e);
     if (!msg) msg = "error";
-    tycho_response_set_error(&x->res, (int)st, msg, x->req.request_id);
-    if (st >= 500)
+    int server_fault =
+        tycho_lua_rawfield(co, e, "server_fault") == LUA_TBOOLEAN && lua_toboolean(co, -1);
+    lua_pop(co, 1);
+    tycho_response_set_error(&x->res, (int)st, server_fault ? "internal error" : msg,
+                             x->req.request_id);
+    if (st >= 500 || server_fault)
         tycho_log_warn("handler raised an HTTP error", LF_STR("route", route->pattern),
                        LF_INT("status", (int)st), LF_STR("error", msg));
     return 1;

@@ -17,7 +17,8 @@ local seen = ddb.table(TABLE)
 local function aws_error(err)
   if aws.is_error(err) then
     return { type = err.type, message = err.message, status = err.status,
-             retryable = err.retryable, attempts = err.attempts, http_status = err.http_status }
+             retryable = err.retryable, attempts = err.attempts, http_status = err.http_status,
+             server_fault = err.server_fault, details = err.details }
   end
   return { type = "LuaError", message = tostring(err) }
 end
@@ -40,6 +41,12 @@ local routes = {
         { timeout = b.timeout, endpoint = b.endpoint })
       if not ok then return 200, { ok = false, error = aws_error(res) } end
       return 200, { ok = true, result = res }
+  end },
+
+  -- the same call, its aws.Error left to escape: the runtime's default answer
+  { "POST", "/aws-raise", function(req)
+      local b = req:json()
+      return 200, { result = aws.call(b.service, b.target, b.params or {}) }
   end },
 
   -- send a message: POST { body = ..., attributes = ... }

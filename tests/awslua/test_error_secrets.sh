@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# AWS error messages reach neither HTTP clients nor logs with secrets in them.
+# A fake AWS endpoint (below) answers every call as real AWS does when the
+# signature is wrong: 400 InvalidSignatureException whose message quotes the
+# canonical request, x-amz-security-token (the session token) included, over
+# several lines; or, in "denied" mode, AccessDeniedException naming the
+# account id and role ARN. Checked: the aws.Error message is one line with
+# the token redacted (a route that returns it), an escaped error answers a
+# generic 500 with the request id, the reference app's routes answer without
+# the message, a CredentialsError (container endpoint refused) answers
+# without the endpoint, and no log line holds the token.
+. "$(dirname "$0")/lib.sh"
+aws_clean_env
+
+TOKEN=SESSIONTOKENSECRET42
+ACCOUNT=123456789012
+cat >"$TEST_TMP/fake.py" <<'EOF'
+import http.server, json, sys
+mode = ["signature"]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # /__mode/<signature|denied>
+        mode[0] = self.path.rsplit("/", 1)[-1]
+        self.send_response(204); self.end_headers()
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        tok = self.headers.get("X-Amz-Security-Token", "")
+        tgt = self.headers.get("X-Amz-Target", "")
+        if mode[0] == "denied":
+            typ = "com.amazon.coral.service#AccessDeniedException"
+            msg = ("User: arn:aws:sts::123456789012:assumed-role/tycho-task/i-0abc is not authorized "
+                   "to perform: dynamodb:Query on resource: arn:aws:dynamodb:us-east-1:123456789012:table/t")
+        else:
+            typ = "com.amazon.coral.service#InvalidSignatureException"
+            msg = ("The request signature we calculated does not match the signature you provided.\n\n"
+                   "The Canonical String for this request should have been\n'POST\n/\n\n"
+                   "content-type:application/x-amz-json-1.0\nhost:%s\nx-amz-date:20261126T000000Z\n"
+                   "x-amz-security-token:%s\nx-amz-target:%s\n\n...'\n\n"
+                   "The String-to-Sign should have been\n'AWS4-HMAC-SHA256\n...'"
+                   % (self.headers.get("Host"), tok, tgt))
+        body = json.dumps({"__type": typ, "message": msg}).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        self.send_header("x-amzn-RequestId", "req-1")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+EOF
+FAKE_PORT=$(tycho_free_port)
+/usr/bin/python3 "$TEST_TMP/fake.py" "$FAKE_PORT" &
+FAKE_PID=$!
+trap 'kill "$FAKE_PID" 2>/dev/null; [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null' EXIT
+tycho_wait_port "$FAKE_PORT" 10 || { echo "the fake AWS endpoint did not start"; exit 1; }
+mode() { curl -sS "http://127.0.0.1:$FAKE_PORT/__mode/$1"; }
+
+export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=AKIAFAKE AWS_SECRET_ACCESS_KEY=fake-secret
+export AWS_SESSION_TOKEN=$TOKEN AWS_ENDPOINT_URL="http://127.0.0.1:$FAKE_PORT" AWS_MAX_ATTEMPTS=1
+export TYCHO_AWS_BACKEND=aws TEST_CONSUMER=off SQS_CONSUMER=off
+GETITEM='{"service":"dynamodb","target":"DynamoDB_20120810.GetItem","params":{"TableName":"t"}}'
+# lacks TEXT NEEDLE...: none of the needles is in TEXT
+lacks() {
+    local text=$1 n
+    shift
+    for n; do grep -qF -- "$n" <<<"$text" && return 1; done
+    return 0
+}
+has() { grep -qF -- "$2" <<<"$1"; }
+
+# --- the test routes: the aws.Error itself, and the runtime's default answer ---
+serve_start secrets --workers 1 || exit 1
+r=$(post /aws "$GETITEM")
+msg=$(jget "$r" error.message)
+check "InvalidSignatureException: the type, a server fault" \
+    [ "$(jget "$r" error.type)/$(jget "$r" error.server_fault)" = "InvalidSignatureException/True" ]
+check "the message keeps what AWS said" has "$msg" "should have been"
+check "the message has the session token redacted" has "$msg" "x-amz-security-token:*** x-amz-target:"
+check "the message lacks the session token" lacks "$msg" "$TOKEN"
+check "the message is one line" [ "$(printf '%s' "$msg" | wc -l)" = 0 ]
+check "err.details lacks the session token" lacks "$(jget "$r" error.details)" "$TOKEN"
+
+out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/aws-raise" -d "$GETITEM")
+body=$(head -n1 <<<"$out")
+check "escaped: 500" [ "$(tail -n1 <<<"$out")" = 500 ]
+check "escaped: a generic message and the request id" \
+    [ "$(jget "$body" error)/$(jget "$body" request_id | wc -c)" = "internal error/33" ]
+check "escaped: the body lacks the token and AWS's message" lacks "$body" "$TOKEN" Canonical
+check "escaped: the log line has the message, token redacted" wait_until 5 \
+    grep -q 'handler raised an HTTP error.*InvalidSignatureException.*x-amz-security-token:\*\*\*' "$LOG"
+
+mode denied
+out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/aws-raise" -d "$GETITEM")
+body=$(head -n1 <<<"$out")
+check "AccessDenied escaped: 500, generic" \
+    [ "$(tail -n1 <<<"$out")/$(jget "$body" error)" = "500/internal error" ]
+check "AccessDenied escaped: no account id or role" lacks "$body" "$ACCOUNT" tycho-task
+check "AccessDenied escaped: the log says who was denied" wait_until 5 \
+    grep -q 'handler raised an HTTP error.*AccessDeniedException.*assumed-role/tycho-task' "$LOG"
+serve_stop
+check "no log line holds the session token" lacks "$(cat "$LOG")" "$TOKEN"
+
+# --- the reference app (routes/): store.failure answers without the message ---
+mode signature
+ROUTES="$TYCHO_SRC/routes" serve_start app --workers 1 --data-dir "$TEST_TMP/data" || exit 1
+out=$(curl -sS -w '\n%{http_code}' "http://127.0.0.1:$PORT/get-data/abc")
+body=$(head -n1 <<<"$out")
+check "app, InvalidSignatureException: 502 with the type and request id, no message" \
+    [ "$(tail -n1 <<<"$out")/$(jget "$body" type)/$(jget "$body" message)/$(jget "$body" request_id | wc -c)" = \
+    "502/InvalidSignatureException//33" ]
+check "app, InvalidSignatureException: the body lacks the token" lacks "$body" "$TOKEN"
+mode denied
+out=$(curl -sS -w '\n%{http_code}' "http://127.0.0.1:$PORT/get-data/abc")
+body=$(head -n1 <<<"$out")
+check "app, AccessDenied: 502 with the type, no message" \
+    [ "$(tail -n1 <<<"$out")/$(jget "$body" type)/$(jget "$body" message)" = "502/AccessDeniedException/" ]
+check "app, AccessDenied: the body lacks the account id and role" lacks "$body" "$ACCOUNT" tycho-task
+check "app: the log has what failed" wait_until 5 \
+    grep -q 'DynamoDB Query failed.*AccessDeniedException.*assumed-role/tycho-task' "$LOG"
+serve_stop
+check "app: no log line holds the session token" lacks "$(cat "$LOG")" "$TOKEN"
+
+# --- a CredentialsError: the container endpoint refuses ---
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
+CREDS_PORT=$(tycho_free_port)
+export AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:$CREDS_PORT/creds"
+serve_start creds --workers 1 || exit 1
+out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/aws-raise" -d "$GETITEM")
+body=$(head -n1 <<<"$out")
+check "CredentialsError escaped: 500, generic" \
+    [ "$(tail -n1 <<<"$out")/$(jget "$body" error)" = "500/internal error" ]
+check "CredentialsError escaped: no endpoint" lacks "$body" "$CREDS_PORT" 127.0.0.1
+check "CredentialsError escaped: the log names the endpoint" wait_until 5 \
+    grep -q "handler raised an HTTP error.*no AWS credentials: container.*$CREDS_PORT" "$LOG"
+serve_stop
+finish
