@@ -1,14 +1,110 @@
 -- Runs busted inside the tycho runtime (`tycho spec`). Called as a task by
--- server/lua/commands.c with the command-line arguments; returns the number
--- of passed and failed tests (and an error message when busted itself failed).
-return function(args)
+-- server/lua/commands.c with the command-line arguments and { timeout =
+-- seconds }; returns the number of passed and failed tests, an error message
+-- when busted itself failed, and whether the summary line belongs on stderr
+-- (the output format is a document that stdout must hold alone).
+local test_core = require "tycho._test"
+
+-- Output formats whose stdout is one machine-read document.
+local DOCUMENT_OUTPUTS = { junit = true, json = true }
+
+-- The blocks the per-test time limit applies to (busted.safe's descriptors).
+local TIMED = {
+  it = true, finally = true, before_each = true, after_each = true, lazy_setup = true,
+  lazy_teardown = true, strict_setup = true, strict_teardown = true,
+}
+
+local function full_name(busted, element)
+  local names = {}
+  while element and element.descriptor ~= "file" and element.descriptor ~= "suite" do
+    if element.name then table.insert(names, 1, element.name) end
+    element = busted.context.parent(element)
+  end
+  return table.concat(names, " ")
+end
+
+local function block_label(busted, descriptor, element)
+  local name = full_name(busted, element)
+  if descriptor == "it" then return ("test '%s'"):format(name) end
+  return ("%s of '%s'"):format(descriptor, name)
+end
+
+-- --timeout: each block runs as a task of its own with that deadline
+-- (tycho._test.run_block), so the handler timeout's machinery ends it. busted
+-- locates a failure from the stack the error was raised on, which is the
+-- block's: the block catches its own error, keeping busted's trace of it, and
+-- busted.getTrace hands that trace back when busted asks for it.
+local function time_blocks(busted, seconds)
+  local get_trace, safe = busted.getTrace, busted.safe
+  local traces = setmetatable({}, { __mode = "k" })
+  function busted.getTrace(element, level, msg)
+    local trace = traces[element]
+    traces[element] = nil
+    if trace then return trace end
+    trace = get_trace(element, level + 1, msg) -- one frame deeper: this one
+    return trace
+  end
+  function busted.safe(descriptor, run, element)
+    -- 'it' also names the publishing of a pending test's events: not a block
+    if not TIMED[descriptor] or (descriptor == "it" and run ~= element.run) then
+      return safe(descriptor, run, element)
+    end
+    local label = block_label(busted, descriptor, element)
+    local function timed()
+      local trace
+      local function block()
+        -- not a tail call: busted's trace ends at "[C]: in function 'xpcall'"
+        local ok, err = xpcall(run, function(msg)
+          trace = get_trace(element, 3, msg) -- as busted.safe's own handler does
+          return msg
+        end)
+        return ok, err
+      end
+      local outcome, ok, err = test_core.run_block(block, seconds, label)
+      if outcome == "timeout" then
+        traces[element] = element.trace -- where the block was declared
+        error(("%s timed out: still running after %g s (tycho spec --timeout)"):format(label,
+          seconds), 0)
+      elseif outcome == "error" then -- the memory limit
+        error(ok, 0)
+      elseif not ok then
+        traces[element] = trace
+        error(err, 0)
+      end
+    end
+    return safe(descriptor, timed, element)
+  end
+end
+
+-- busted's json output encodes its test records with dkjson, which raises on
+-- the function a pending test's record holds (busted 2.1.1): functions
+-- become null instead.
+local function json_without_functions()
+  local ok, dkjson = pcall(require, "dkjson")
+  if not ok then return function() end end
+  local function skip_functions(_, value)
+    if type(value) == "function" then return "null" end
+  end
+  package.loaded.dkjson = setmetatable({
+    encode = function(value, state)
+      state = state or {}
+      state.exception = state.exception or skip_functions
+      return dkjson.encode(value, state)
+    end,
+  }, { __index = dkjson })
+  return function() package.loaded.dkjson = dkjson end
+end
+
+return function(args, opts)
   arg = { [0] = "tycho spec" }
   for i, a in ipairs(args) do arg[i] = a end
 
   local counts = { passed = 0, failed = 0 }
+  local document = false
   local make_core = require "busted.core"
   package.loaded["busted.core"] = function(...)
     local busted = make_core(...)
+    if opts.timeout > 0 then time_blocks(busted, opts.timeout) end
     busted.subscribe({ "test", "end" }, function(_, _, status)
       if status == "success" then
         counts.passed = counts.passed + 1
@@ -19,8 +115,12 @@ return function(args)
     end)
     -- errors outside an `it` (a spec file that fails to load, a failing
     -- before_each) are failures too
-    local function outside(element)
+    local function outside(element, _, message)
       if element.descriptor ~= "it" then counts.failed = counts.failed + 1 end
+      -- the output handler itself failed: it cannot be the one to say so
+      if element.descriptor == "suite" then
+        io.stderr:write("tycho spec: ", tostring(message), "\n")
+      end
       return nil, true
     end
     busted.subscribe({ "error" }, outside)
@@ -30,21 +130,45 @@ return function(args)
     end)
     return busted
   end
+  local loader_name = "busted.modules.output_handler_loader"
+  local make_loader = require(loader_name)
+  package.loaded[loader_name] = function()
+    local load = make_loader()
+    return function(busted, output, options)
+      document = DOCUMENT_OUTPUTS[output] or false
+      local restore = json_without_functions()
+      load(busted, output, options)
+      restore()
+    end
+  end
 
-  -- busted ends with os.exit on some paths: turn it into an error we catch
+  -- busted ends with os.exit on some paths: turn it into an error we catch.
+  -- A spec calling it fails with that error, and the run goes on.
   local real_exit = os.exit
-  local EXIT = {}
-  os.exit = function(code) error(setmetatable({ code = code }, EXIT), 0) end
+  local EXIT = {
+    __tostring = function(e)
+      return ("%sos.exit(%s) called: os.exit is not available inside specs"):format(e.where,
+        tostring(e.code))
+    end,
+  }
+  os.exit = function(code)
+    local caller = debug.getinfo(2, "Sl")
+    local where = caller and caller.currentline > 0
+      and ("%s:%d: "):format(caller.short_src, caller.currentline) or ""
+    error(setmetatable({ code = code, where = where }, EXIT), 0)
+  end
   local ok, err = pcall(require "busted.runner", { standalone = false })
   os.exit = real_exit
   package.loaded["busted.core"] = make_core
+  package.loaded[loader_name] = make_loader
   io.stdout:flush()
   if not ok and getmetatable(err) == EXIT then
     if err.code ~= 0 and err.code ~= true and counts.failed == 0 then
-      return counts.passed, counts.failed, "busted exited with code " .. tostring(err.code)
+      return counts.passed, counts.failed, "busted exited with code " .. tostring(err.code),
+        document
     end
   elseif not ok and err ~= nil then
-    return counts.passed, counts.failed, tostring(err)
+    return counts.passed, counts.failed, tostring(err), document
   end
-  return counts.passed, counts.failed
+  return counts.passed, counts.failed, nil, document
 end

@@ -6,16 +6,20 @@
 #include "aws/services.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/units.h"
 #include "lua/gen.h"
 #include "lua/libs.h"
 #include "lua/runtime.h"
 #include "lua/scheduler.h"
+#include "lua/spec_block.h"
 #include "lua/spec_telemetry.h"
+#include "lua/watchdog.h"
 
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 /* Defaults + TYCHO_* environment, then this command's own flags; other
@@ -106,12 +110,55 @@ int tycho_cmd_check(int argc, char **argv)
 
 /* --- tycho spec ------------------------------------------------------------------- */
 
+#define SPEC_TIMEOUT_DEFAULT 60.0
+
 typedef struct spec_result {
     int done;
     int status;
     double passed, failed;
     char *error;
+    int summary_to_stderr; /* the output format is a document (junit, json) */
 } spec_result_t;
+
+/* Takes --timeout SECONDS (or --timeout=...) out of the busted arguments.
+ * 0, or -1 with the reason printed. */
+static int take_timeout(char **rest, int *nrest, double *seconds)
+{
+    int out = 0;
+    for (int i = 0; i < *nrest; i++) {
+        const char *a = rest[i];
+        if (strncmp(a, "--timeout", 9) != 0 || (a[9] != 0 && a[9] != '=')) {
+            rest[out++] = rest[i];
+            continue;
+        }
+        const char *val = a[9] == '=' ? a + 10 : (i + 1 < *nrest ? rest[++i] : NULL);
+        uint64_t ms;
+        if (!val || tycho_parse_duration_ms(val, 1000, &ms) != 0) {
+            fprintf(stderr,
+                    "tycho spec: --timeout: not a duration: %s (seconds, or with a unit: "
+                    "500ms, 2s, 1m; 0 = none)\n",
+                    val ? val : "missing value");
+            return -1;
+        }
+        *seconds = (double)ms / 1000;
+    }
+    *nrest = out;
+    return 0;
+}
+
+/* The watchdog thread found a block past its --timeout that it cannot
+ * interrupt (a loop the JIT compiled): nothing can end it but the process. */
+static void spec_stuck(double late_seconds)
+{
+    double limit;
+    const char *label = tycho_spec_block_running(&limit);
+    fflush(stdout); /* the results so far (the spec thread is stuck in Lua, not in stdio) */
+    fprintf(stderr,
+            "tycho spec: %s: still running %.0f s past its %g s timeout, in a loop the JIT "
+            "compiled that cannot be interrupted (docs/routes.md, Limits): stopping the run\n",
+            label, late_seconds, limit);
+    _exit(1);
+}
 
 static void spec_done(tycho_lua_task_t *t, int status, int nres)
 {
@@ -125,6 +172,7 @@ static void spec_done(tycho_lua_task_t *t, int status, int nres)
         r->passed = lua_tonumber(co, base + 1);
         r->failed = lua_tonumber(co, base + 2);
         if (nres >= 3 && lua_isstring(co, base + 3)) r->error = strdup(lua_tostring(co, base + 3));
+        r->summary_to_stderr = nres >= 4 && lua_toboolean(co, base + 4);
     } else if (status != TYCHO_TASK_OK) {
         const char *m = lua_isstring(co, -1) ? lua_tostring(co, -1) : "spec runner failed";
         r->error = strdup(m);
@@ -138,17 +186,23 @@ int tycho_cmd_spec(int argc, char **argv)
     int nrest = 0;
     int rc = rest ? load_config("spec", argc, argv, &cfg, rest, &nrest, 0) : -1;
     if (rc == 1) {
-        printf("usage: tycho spec [--routes DIR] [--lua-dir DIR] [busted options] [PATHS...]\n\n"
+        printf("usage: tycho spec [--routes DIR] [--lua-dir DIR] [--timeout SECONDS]\n"
+               "                  [busted options] [PATHS...]\n\n"
                "Runs busted specs (default path: spec/) inside the tycho runtime: the same\n"
                "LuaJIT, modules and bindings as `tycho serve`, with the routes of DIR\n"
                "($TYCHO_ROUTES or ./routes; optional) loaded. Specs call routes in-process\n"
-               "with require('tycho.test').request(...). Ends with 'N passed, N failed';\n"
+               "with require('tycho.test').request(...). Ends with 'N passed, N failed'\n"
+               "(on stderr for -o junit and -o json, whose stdout is the document);\n"
                "exits non-zero when anything failed. Logs go to stderr.\n"
+               "--timeout: a test (or a before_each...) running longer fails and the run\n"
+               "goes on [60; 0 = none]. TYCHO_HANDLER_TIMEOUT limits the handlers specs\n"
+               "call through tycho.test.request.\n"
                "Other options are busted's (e.g. -o TAP, --filter PATTERN).\n");
         free(rest);
         return 0;
     }
-    if (rc != 0) {
+    double timeout = SPEC_TIMEOUT_DEFAULT;
+    if (rc != 0 || take_timeout(rest, &nrest, &timeout) != 0) {
         free(rest);
         return 2;
     }
@@ -192,7 +246,9 @@ int tycho_cmd_spec(int argc, char **argv)
     tycho_lua_gen_t *g = tycho_lua_runtime_current_gen(rt);
     spec_result_t result = {0};
     tycho_lua_task_t *t = tycho_lua_task_new(tycho_lua_runtime_sched(rt), g, spec_done, &result);
-    t->deadline_ns = 0; /* the whole run is one task: no handler timeout */
+    /* the whole run is one task, without a deadline: the runner gives each
+     * block a task of its own with the --timeout one (spec_block.h) */
+    tycho_lua_task_set_deadline(t, 0);
     lua_State *co = t->co;
     lua_getglobal(co, "require");
     lua_pushliteral(co, "tycho.spec_runner");
@@ -206,8 +262,13 @@ int tycho_cmd_spec(int argc, char **argv)
             lua_pushstring(co, rest[i]);
             lua_rawseti(co, -2, i + 1);
         }
-        tycho_lua_task_run(t, 1);
+        lua_createtable(co, 0, 1);
+        lua_pushnumber(co, timeout);
+        lua_setfield(co, -2, "timeout");
+        tycho_watchdog_on_stuck(spec_stuck);
+        tycho_lua_task_run(t, 2);
         uv_run(&loop, UV_RUN_DEFAULT);
+        tycho_watchdog_on_stuck(NULL);
         if (!result.done) {
             fprintf(stderr, "tycho spec: the spec run stalled (waiting on an operation that "
                             "never completes)\n");
@@ -217,7 +278,8 @@ int tycho_cmd_spec(int argc, char **argv)
         } else {
             if (result.error) fprintf(stderr, "tycho spec: %s\n", result.error);
             fflush(stdout);
-            printf("%.0f passed, %.0f failed\n", result.passed, result.failed);
+            fprintf(result.summary_to_stderr ? stderr : stdout, "%.0f passed, %.0f failed\n",
+                    result.passed, result.failed);
             exit_code = result.failed > 0 || result.error ? 1 : 0;
         }
     }

@@ -2,13 +2,15 @@
  * request(method, target, opts) builds a tycho_exchange_t, dispatches it to
  * the runtime's handler (the real router and handler, yields included) and
  * yields until the exchange finishes; returns status, headers, body.
- * Also reload() and stats() of the runtime, and exe() (this binary). */
+ * Also reload() and stats() of the runtime, exe() (this binary) and
+ * run_block() (spec_block.h) for the spec runner's --timeout. */
 #include "http/request_id.h"
 #include "lua/async.h"
 #include "lua/gen.h"
 #include "lua/libs.h"
 #include "lua/runtime.h"
 #include "lua/scheduler.h"
+#include "lua/spec_block.h"
 #include "lua/spec_telemetry.h"
 
 #include <ctype.h>
@@ -163,8 +165,10 @@ static int l_start(lua_State *L)
             rid = lua_tolstring(L, -1, &n);
             /* what the server would take from X-Request-Id (it replaces any other) */
             if (!tycho_request_id_valid(&(tycho_slice_t){rid, n}))
-                return luaL_error(L, "request_id \"%s\": 1 to 128 printable ASCII characters, "
-                                     "without spaces, '\"' or '\\'", rid);
+                return luaL_error(L,
+                                  "request_id \"%s\": 1 to 128 printable ASCII characters, "
+                                  "without spaces, '\"' or '\\'",
+                                  rid);
         }
         lua_getfield(L, opts, "headers");
         if (lua_istable(L, -1)) {
@@ -435,6 +439,7 @@ int luaopen_tycho_test(lua_State *L)
                                    {"capture_logs", l_capture_logs},
                                    {"logs", l_logs},
                                    {"spans", tycho_spec_telemetry_spans},
+                                   {"run_block", tycho_spec_block_run},
                                    {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);

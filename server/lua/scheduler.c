@@ -136,10 +136,12 @@ static void finish(tycho_lua_task_t *t, int st, int nres, int reusable)
     if (a) a->enforce = enforce;
 }
 
-static void ensure_sweep(tycho_lua_sched_t *s)
+/* t suspends: checks its deadline every quarter of its time limit (10 to
+ * 250 ms) from now on, while any task lives. */
+static void ensure_sweep(tycho_lua_sched_t *s, const tycho_lua_task_t *t)
 {
-    if (s->sweep_on || !s->sweep || s->timeout <= 0) return;
-    uint64_t ms = (uint64_t)(s->timeout * 1000 / 4);
+    if (s->sweep_on || !s->sweep || !t->deadline_ns) return;
+    uint64_t ms = (t->deadline_ns - t->start_ns) / 4000000;
     if (ms < 10) ms = 10;
     if (ms > 250) ms = 250;
     uv_timer_start(s->sweep, sweep_cb, ms, ms);
@@ -184,7 +186,7 @@ static void step(tycho_lua_task_t *t, int nargs)
             !t->cancelled) {
             op->started = 1;
             t->suspended = 1;
-            ensure_sweep(s);
+            ensure_sweep(s, t);
             if (op->start) {
                 t->starting = 1;
                 op->start(op);
@@ -231,6 +233,14 @@ static void step(tycho_lua_task_t *t, int nargs)
         finish(t, st, nres, status == 0);
         return;
     }
+}
+
+int tycho_lua_task_set_deadline(tycho_lua_task_t *t, double seconds)
+{
+    tycho_lua_sched_t *s = t->sched;
+    t->deadline_ns = seconds > 0 ? t->start_ns + (uint64_t)(seconds * 1e9) : 0;
+    if (t->deadline_ns && !s->watchdog) s->watchdog = tycho_watchdog_register();
+    return t->deadline_ns && !s->watchdog ? -1 : 0;
 }
 
 void tycho_lua_task_run(tycho_lua_task_t *t, int nargs)

@@ -1,9 +1,10 @@
 /* scheduler — runs Lua functions as tasks: one coroutine each (pooled per
  * generation), resumed by the worker loop when the operation they wait on
  * completes (async.h). Owns the handler deadline: a suspended task past
- * TYCHO_HANDLER_TIMEOUT is cancelled (done status TYCHO_TASK_TIMEOUT), and a
- * task running without yielding that long is interrupted by the watchdog
- * (watchdog.h). One scheduler per worker runtime; worker thread only. */
+ * TYCHO_HANDLER_TIMEOUT (or its own, tycho_lua_task_set_deadline) is
+ * cancelled (done status TYCHO_TASK_TIMEOUT), and a task running without
+ * yielding that long is interrupted by the watchdog (watchdog.h). One scheduler per worker runtime;
+ * worker thread only. */
 #ifndef TYCHO_LUA_SCHEDULER_H
 #define TYCHO_LUA_SCHEDULER_H
 
@@ -76,6 +77,12 @@ void tycho_lua_sched_cancel_all(tycho_lua_sched_t *s);
 tycho_lua_task_t *tycho_lua_task_new(tycho_lua_sched_t *s, tycho_lua_gen_t *g,
                                      tycho_lua_task_done_fn done, void *ud);
 void tycho_lua_task_run(tycho_lua_task_t *t, int nargs);
+/* Before tycho_lua_task_run: replaces the task's deadline (TYCHO_HANDLER_TIMEOUT)
+ * with seconds from its start (0 = none), enforced the same way: suspended
+ * past it, done with TYCHO_TASK_TIMEOUT; running, interrupted by the
+ * watchdog. -1 if the watchdog cannot start (the deadline then holds only
+ * while the task is suspended). */
+int tycho_lua_task_set_deadline(tycho_lua_task_t *t, double seconds);
 /* Drops a task that has not ended: cancels its pending op and abandons its
  * coroutine; done is not called. Safe while the task is running (it then
  * ends at its next yield or return, silently). */

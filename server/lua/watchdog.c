@@ -38,6 +38,7 @@ static pthread_t thread;
 static int running;
 static int sig_installed;
 static __thread tycho_watchdog_slot_t *tls_slot;
+static void (*stuck_fn)(double late_seconds); /* guarded by mu */
 
 static int watchdog_signal(void)
 {
@@ -82,6 +83,10 @@ static void on_signal(int sig)
  * naming the thread, so an operator sees why that worker stopped answering. */
 static void report_stuck(tycho_watchdog_slot_t *s, uint64_t late_ns)
 {
+    if (stuck_fn) {
+        stuck_fn((double)late_ns / 1e9);
+        return;
+    }
     char name[16] = "?";
     pthread_getname_np(s->thread, name, sizeof name);
     tycho_log_error("Lua code runs past its deadline and cannot be interrupted: a loop compiled "
@@ -114,6 +119,13 @@ static void *run(void *arg)
     }
     pthread_mutex_unlock(&mu);
     return NULL;
+}
+
+void tycho_watchdog_on_stuck(void (*fn)(double late_seconds))
+{
+    pthread_mutex_lock(&mu);
+    stuck_fn = fn;
+    pthread_mutex_unlock(&mu);
 }
 
 tycho_watchdog_slot_t *tycho_watchdog_register(void)

@@ -30,6 +30,11 @@ typedef struct tycho_watchdog_slot tycho_watchdog_slot_t;
 tycho_watchdog_slot_t *tycho_watchdog_register(void);
 void tycho_watchdog_unregister(tycho_watchdog_slot_t *s);
 
+/* Replaces the log line about a stuck run (above): fn runs on the watchdog thread (its lock held),
+ * once per stuck run, with how late the run is. `tycho spec` ends the
+ * process there. NULL restores the log line. Any thread. */
+void tycho_watchdog_on_stuck(void (*fn)(double late_seconds));
+
 /* Marks co as running until leave, with a deadline (uv_hrtime ns; 0 = none).
  * Returns the previous deadline, to restore for nested runs. */
 uint64_t tycho_watchdog_enter(tycho_watchdog_slot_t *s, lua_State *co, uint64_t deadline_ns);

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# `tycho spec` as CI drives it, against the real binary: the per-test
+# --timeout (a waiting test and a busy one fail, naming themselves and the
+# limit, and the run goes on; a loop the JIT compiled stops the run with a
+# message naming the test), -o junit and -o json keep stdout a valid document
+# (the summary goes to stderr; default and TAP keep it on stdout), a file of
+# pending tests passes under every output, and os.exit inside a spec says
+# what happened.
+set -uo pipefail
+BIN=${TYCHO_BIN:-$(dirname "$0")/../../build/tycho}
+fails=0
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+export TYCHO_DATA_DIR="$tmp/data"
+# spec <args...>: runs tycho spec (no routes), stdout -> out, stderr -> err,
+# exit status -> rc, seconds -> took
+spec() {
+  local t0=$SECONDS
+  timeout 60 "$BIN" spec --routes "$tmp/none" "$@" >out 2>err
+  rc=$?
+  took=$((SECONDS - t0))
+}
+
+# --- --timeout -------------------------------------------------------------
+mkdir -p s
+cat >s/timeout_spec.lua <<'EOF'
+describe("limits", function()
+  it("waits forever", function() require("tycho.time").sleep(1e6) end)
+  it("spins", function() while true do os.clock() end end)
+  it("runs after them", function() end)
+end)
+EOF
+spec --timeout 1 -o TAP s/timeout_spec.lua
+if [ $rc -eq 1 ] && [ $took -le 10 ] &&
+   grep -q "^not ok 1 - limits waits forever" out &&
+   grep -q "test 'limits waits forever' timed out: still running after 1 s (tycho spec --timeout)" out &&
+   grep -q "^not ok 2 - limits spins" out && grep -q "test 'limits spins' timed out" out &&
+   grep -q "^ok 3 - limits runs after them" out && grep -qx "1 passed, 2 failed" out; then
+  ok "--timeout 1: the waiting and the busy test fail, named, and the run goes on (${took}s)"
+else
+  bad "--timeout 1: rc=$rc after ${took}s: $(head -c 800 out) | $(head -c 300 err)"
+fi
+
+cat >s/hook_spec.lua <<'EOF'
+describe("hooks", function()
+  before_each(function() require("tycho.time").sleep(1e6) end)
+  it("never starts", function() end)
+end)
+EOF
+spec --timeout=500ms -o TAP s/hook_spec.lua
+if [ $rc -eq 1 ] && grep -q "before_each of 'hooks' timed out: still running after 0.5 s" out; then
+  ok "--timeout applies to a before_each"
+else
+  bad "--timeout on a before_each: rc=$rc $(head -c 600 out) | $(head -c 300 err)"
+fi
+
+cat >s/jit_spec.lua <<'EOF'
+describe("jit", function()
+  it("passes first", function() end)
+  it("loops compiled", function() local x = 0 while true do x = x + 1 end end)
+end)
+EOF
+spec --timeout 1 -o TAP s/jit_spec.lua
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $took -le 10 ] && grep -q "^ok 1 - jit passes first" out &&
+   grep -q "tycho spec: test 'jit loops compiled': still running .* past its 1 s timeout" err; then
+  ok "a loop the JIT compiled stops the run, naming the test (rc=$rc, ${took}s)"
+else
+  bad "JIT loop: rc=$rc after ${took}s: $(head -c 300 out) | $(head -c 500 err)"
+fi
+
+spec --timeout soon s/jit_spec.lua
+if [ $rc -eq 2 ] && grep -q "^tycho spec: --timeout: not a duration: soon" err; then
+  ok "--timeout soon: exit 2"
+else
+  bad "--timeout soon: rc=$rc $(cat err)"
+fi
+
+# --- output formats ----------------------------------------------------------
+cat >s/mixed_spec.lua <<'EOF'
+describe("mixed", function()
+  it("passes", function() end)
+  it("fails", function() assert.are.equal(1, 2) end)
+  pending("later")
+end)
+EOF
+valid() { # format file
+  /usr/bin/python3 - "$@" <<'EOF'
+import json, sys, xml.dom.minidom
+fmt, path = sys.argv[1], sys.argv[2]
+with open(path) as f:
+    text = f.read()
+json.loads(text) if fmt == "json" else xml.dom.minidom.parseString(text)
+EOF
+}
+for fmt in junit json; do
+  spec -o $fmt s/mixed_spec.lua
+  if [ $rc -eq 1 ] && valid $fmt out 2>/dev/null && grep -qx "1 passed, 1 failed" err &&
+     ! grep -q "passed," out; then
+    ok "-o $fmt: stdout is one valid document, the summary on stderr"
+  else
+    bad "-o $fmt: rc=$rc, valid=$(valid $fmt out 2>&1 | tail -1), stdout tail: $(tail -c 200 out) | stderr: $(head -c 300 err)"
+  fi
+done
+for fmt in TAP plainTerminal; do
+  spec -o $fmt s/mixed_spec.lua
+  if [ $rc -eq 1 ] && [ "$(tail -n1 out)" = "1 passed, 1 failed" ]; then
+    ok "-o $fmt: the summary ends stdout"
+  else
+    bad "-o $fmt: rc=$rc, stdout tail: $(tail -n2 out)"
+  fi
+done
+
+echo "describe('x', function() pending('later') end)" >s/pending_spec.lua
+for fmt in json junit TAP plainTerminal; do
+  spec -o $fmt s/pending_spec.lua
+  if [ $rc -eq 0 ] && grep -qx "0 passed, 0 failed" out err && { [ $fmt != json ] || valid json out; }; then
+    ok "-o $fmt: a file of pending tests passes"
+  else
+    bad "-o $fmt, pending only: rc=$rc $(head -c 300 out) | $(head -c 300 err)"
+  fi
+done
+
+# --- os.exit -----------------------------------------------------------------
+cat >s/exit_spec.lua <<'EOF'
+describe("exit", function()
+  it("calls os.exit", function() os.exit(0) end)
+  it("runs after it", function() end)
+end)
+EOF
+spec -o TAP s/exit_spec.lua
+if [ $rc -eq 1 ] && grep -q "s/exit_spec.lua:2: os.exit(0) called: os.exit is not available inside specs" out &&
+   ! grep -q "code = 0" out && grep -q "^ok 2 - exit runs after it" out; then
+  ok "os.exit in a spec: the test fails saying so, the run goes on"
+else
+  bad "os.exit: rc=$rc $(head -c 500 out) | $(head -c 300 err)"
+fi
+
+if [ $fails -eq 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; exit 1; fi
