@@ -181,7 +181,7 @@ static void on_wake(uv_async_t *h)
     free(err);
     if (stop) {
         if (a->hooks.on_stop) a->hooks.on_stop(a->hooks.ud);
-        tycho_http_server_abort(&a->http);
+        tycho_http_server_abort(&a->http, "shutdown");
         uv_close((uv_handle_t *)&a->wake, NULL);
     }
 }

@@ -282,12 +282,36 @@ static void access_log(const tycho_exchange_t *x, int status, double seconds, si
                    LF_STRN("user_agent", ua, uan)); /* null without one */
 }
 
+/* Seconds since the request was complete. */
+static double elapsed(const tycho_request_t *r)
+{
+    return r->start_ns ? (double)(uv_hrtime() - r->start_ns) / 1e9 : 0;
+}
+
+/* The access line, in the request's log context (a request the engine
+ * rejected has none: its id alone). */
+static void log_access(tycho_obs_t *o, const tycho_exchange_t *x, int status, double seconds,
+                       size_t in, size_t out, const char *client_ip)
+{
+    const tycho_request_t *r = &x->req;
+    if (!tycho_hub_access_log(o->hub)) return;
+    tycho_req_trace_t *t = x->telemetry;
+    const tycho_log_context_t *prev = tycho_log_get_context();
+    /* a request the engine rejected has no trace, but its id went out in
+     * X-Request-Id and on the "request rejected" line */
+    const tycho_log_context_t rejected = {r->request_id, NULL, NULL,
+                                          TYCHO_LOG_PLAIN(TYCHO_LOG_KEY_REQUEST_ID)};
+    tycho_log_set_context(t ? &t->logctx : &rejected);
+    access_log(x, status, seconds, in, out, client_ip);
+    tycho_log_set_context(prev);
+}
+
 void tycho_obs_on_response(void *ud, const tycho_exchange_t *x, size_t bytes_in, size_t bytes_out)
 {
     tycho_obs_t *o = ud;
     const tycho_request_t *r = &x->req;
     int status = x->res.status;
-    double seconds = r->start_ns ? (double)(uv_hrtime() - r->start_ns) / 1e9 : 0;
+    double seconds = elapsed(r);
     char client_ip[TYCHO_CLIENT_IP_MAX];
     tycho_request_series_t s;
     tycho_request_series_get(&o->series, r->method.p, r->method.n, x->route, status, &s);
@@ -296,17 +320,8 @@ void tycho_obs_on_response(void *ud, const tycho_exchange_t *x, size_t bytes_in,
     if (s.request_size) tycho_series_observe(s.request_size, (double)bytes_in);
     if (s.response_size) tycho_series_observe(s.response_size, (double)bytes_out);
     tycho_client_ip(o->cfg, r, client_ip);
-
+    log_access(o, x, status, seconds, bytes_in, bytes_out, client_ip);
     tycho_req_trace_t *t = x->telemetry;
-    const tycho_log_context_t *prev = tycho_log_get_context();
-    /* a request the engine rejected has no trace, but its id went out in
-     * X-Request-Id and on the "request rejected" line */
-    const tycho_log_context_t rejected = {r->request_id, NULL, NULL,
-                                          TYCHO_LOG_PLAIN(TYCHO_LOG_KEY_REQUEST_ID)};
-    tycho_log_set_context(t ? &t->logctx : &rejected);
-    if (tycho_hub_access_log(o->hub))
-        access_log(x, status, seconds, bytes_in, bytes_out, client_ip);
-    tycho_log_set_context(prev);
     if (!t) return; /* an engine error (400, 408...): no handler ran */
     tycho_series_inc(o->in_flight, -1);
     if (t->span) finish_span(o, t, x, status, client_ip, NULL);
@@ -314,18 +329,31 @@ void tycho_obs_on_response(void *ud, const tycho_exchange_t *x, size_t bytes_in,
     give_trace(o, t);
 }
 
+/* The span status message of a request cut for reason (x->cancel). */
+static const char *cut_message(const char *reason)
+{
+    if (strcmp(reason, "drain_timeout") == 0)
+        return "shutdown: the drain timeout closed the connection";
+    if (strcmp(reason, "shutdown") == 0) return "shutdown closed the connection";
+    return "client closed the connection";
+}
+
+/* A request cut before its answer: an access line with status 0 (nothing
+ * was sent), a span ending in ERROR with error.type the reason. */
 static void cancel(void *ctx, tycho_exchange_t *x)
 {
     tycho_obs_t *o = ctx;
     if (o->inner.cancel) o->inner.cancel(o->inner.ctx, x);
     tycho_req_trace_t *t = x->telemetry;
     if (!t) return;
+    const char *reason = x->cancel.reason ? x->cancel.reason : "client_closed";
+    char client_ip[TYCHO_CLIENT_IP_MAX];
+    tycho_client_ip(o->cfg, &x->req, client_ip);
+    log_access(o, x, 0, elapsed(&x->req), x->cancel.bytes_in, 0, client_ip);
     tycho_series_inc(o->in_flight, -1);
     if (t->span) {
-        char client_ip[TYCHO_CLIENT_IP_MAX];
-        tycho_client_ip(o->cfg, &x->req, client_ip);
-        tycho_span_set_status(t->span, TYCHO_SPAN_STATUS_ERROR, "client closed the connection");
-        finish_span(o, t, x, 0, client_ip, "client_closed");
+        tycho_span_set_status(t->span, TYCHO_SPAN_STATUS_ERROR, cut_message(reason));
+        finish_span(o, t, x, 0, client_ip, reason);
     }
     x->telemetry = NULL;
     give_trace(o, t);

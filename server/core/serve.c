@@ -247,11 +247,10 @@ static void on_events(uv_async_t *a)
     if (s->shutting_down && s->exited >= s->nworkers) stop_everything(s);
 }
 
+/* Each worker still draining logs what it closes (worker.c). */
 static void on_drain_timeout(uv_timer_t *t)
 {
     serve_t *s = t->data;
-    tycho_log_warn("drain timeout reached; closing remaining connections",
-                   LF_DBL("drain_timeout_s", s->cfg.drain_timeout));
     for (int i = 0; i < s->nworkers; i++)
         tycho_worker_abort(&s->workers[i]);
 }

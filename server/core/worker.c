@@ -80,13 +80,27 @@ static void end_reload(tycho_worker_t *w)
     if (w->on_reloaded) w->on_reloaded(w->ud, w);
 }
 
+/* A draining worker is aborted at the drain timeout (serve.c); otherwise
+ * another worker failed to start. */
+static void abort_connections(tycho_worker_t *w)
+{
+    int draining = w->http.draining;
+    tycho_http_cut_t cut =
+        tycho_http_server_abort(&w->http, draining ? "drain_timeout" : "shutdown");
+    if (draining)
+        tycho_log_warn("drain timeout reached; closing remaining connections",
+                       LF_INT("worker", w->id), LF_INT("connections_closed", cut.connections),
+                       LF_INT("requests_cut", cut.requests),
+                       LF_DBL("drain_timeout_s", w->cfg->drain_timeout));
+}
+
 static void on_wake(uv_async_t *a)
 {
     tycho_worker_t *w = a->data;
     if (atomic_exchange(&w->want_prepare, 0)) prepare_reload(w);
     if (atomic_exchange(&w->want_end_reload, 0)) end_reload(w);
     if (atomic_exchange(&w->want_abort, 0)) {
-        tycho_http_server_abort(&w->http);
+        abort_connections(w);
         finish(w);
         return;
     }

@@ -118,18 +118,28 @@ static void on_handle_closed(uv_handle_t *h)
     if (srv->draining && !srv->conns && !srv->listening && srv->on_empty) srv->on_empty(srv);
 }
 
-void tycho_conn_close(tycho_conn_t *c)
+int tycho_conn_abort(tycho_conn_t *c, const char *reason)
 {
-    if (c->closing) return;
+    if (c->closing) return 0;
     c->closing = 1;
-    if (c->state == ACTIVE && !c->x.finished) {
-        /* The client went away (or shutdown forced it) while the handler ran. */
+    int cut = c->state == ACTIVE && !c->x.finished;
+    if (cut) {
         c->x.finished = 1;
         c->srv->stats.in_flight--;
+        c->x.cancel.reason = reason;
+        c->x.cancel.bytes_in = c->bytes_in;
         if (c->srv->handler.cancel) c->srv->handler.cancel(c->srv->handler.ctx, &c->x);
     }
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    return cut ? 2 : 1;
+}
+
+void tycho_conn_close(tycho_conn_t *c)
+{
+    /* the client went away (a reset, a write error, responses left unread)
+     * while the handler ran */
+    tycho_conn_abort(c, "client_closed");
 }
 
 static void on_timeout(uv_timer_t *t);

@@ -7,7 +7,8 @@
  * x->req and calls handler->dispatch(ctx, x). The handler fills x->res and
  * calls tycho_exchange_finish(x) exactly once, at once or later from the loop.
  * If the owner has to drop the exchange before that (client gone, shutdown
- * deadline), it calls handler->cancel(ctx, x); after cancel the handler must
+ * deadline), it fills x->cancel and calls handler->cancel(ctx, x); after
+ * cancel the handler must
  * never touch x again and must not call finish. All request slices stay
  * valid until finish or cancel. */
 #ifndef TYCHO_EXCHANGE_H
@@ -63,6 +64,13 @@ struct tycho_exchange {
     void *telemetry;    /* per-request telemetry state (span), owned by the telemetry module */
     tycho_exchange_finish_fn on_finish; /* the owner's: called by tycho_exchange_finish */
     void *owner;                        /* the owner's */
+    /* set by the owner before handler->cancel: why it dropped the exchange
+     * (a span's error.type: "client_closed", "drain_timeout") and the bytes
+     * of the request it had received */
+    struct {
+        const char *reason;
+        size_t bytes_in;
+    } cancel;
     unsigned finished : 1;
 };
 

@@ -243,12 +243,16 @@ void tycho_http_server_drain(tycho_http_server_t *srv)
     free_pools_if_done(srv);
 }
 
-void tycho_http_server_abort(tycho_http_server_t *srv)
+tycho_http_cut_t tycho_http_server_abort(tycho_http_server_t *srv, const char *reason)
 {
+    tycho_http_cut_t cut = {0, 0};
     tycho_http_server_drain(srv);
     close_listener(srv);
     for (tycho_conn_t *c = srv->conns, *next; c; c = next) {
         next = tycho_conn_next(c);
-        tycho_conn_close(c);
+        int r = tycho_conn_abort(c, reason);
+        cut.connections += r > 0;
+        cut.requests += r == 2;
     }
+    return cut;
 }

@@ -65,8 +65,14 @@ int tycho_http_server_start(tycho_http_server_t *srv, uv_loop_t *loop, const tyc
  * served), closes idle connections after a short grace and lets in-flight
  * requests end with Connection: close; on_empty fires when none remain. */
 void tycho_http_server_drain(tycho_http_server_t *srv);
-/* Closes every connection now, cancelling in-flight requests. */
-void tycho_http_server_abort(tycho_http_server_t *srv);
+/* What an abort closed: connections, and requests among them whose handler
+ * was still running (cancelled). */
+typedef struct tycho_http_cut {
+    size_t connections, requests;
+} tycho_http_cut_t;
+/* Closes every connection now, cancelling in-flight requests with reason
+ * (their error.type, "drain_timeout"...). */
+tycho_http_cut_t tycho_http_server_abort(tycho_http_server_t *srv, const char *reason);
 
 /* A connection is gone (called by http/conn.c once its memory is freed):
  * resumes accepting if max_conns had paused it, hands memory back to the
@@ -80,7 +86,12 @@ void tycho_http_server_conn_closed(tycho_http_server_t *srv);
 /* Serves an already accepted socket (ownership moves; closed on failure). */
 void tycho_conn_accept_fd(tycho_http_server_t *srv, int fd);
 void tycho_conn_drain(tycho_conn_t *c);
+/* Closes c: the client went away (a request being handled is cancelled,
+ * reason "client_closed"). */
 void tycho_conn_close(tycho_conn_t *c);
+/* Closes c, cancelling a request being handled with reason. 0: c was
+ * closing already; 1: closed; 2: closed and a request cut. */
+int tycho_conn_abort(tycho_conn_t *c, const char *reason);
 tycho_conn_t *tycho_conn_next(tycho_conn_t *c);
 
 #endif

@@ -121,8 +121,10 @@ static void wait_cancel(tycho_lua_op_t *op)
 
 static void drop(test_req_t *tr)
 {
-    if (tr->dispatched && !tr->finished && tr->handler.cancel)
+    if (tr->dispatched && !tr->finished && tr->handler.cancel) {
+        tr->x.cancel.reason = "client_closed";
         tr->handler.cancel(tr->handler.ctx, &tr->x);
+    }
     tr->finished = 1;
     uv_timer_stop(&tr->defer);
     uv_close((uv_handle_t *)&tr->defer, on_closed);

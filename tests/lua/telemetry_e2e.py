@@ -12,12 +12,17 @@
    name them, for a plain request, one through a trusted proxy
    (X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host), an unknown method, a 5xx, an IPv6
    Host, and a request the client abandons before its answer.
-3. stdout a pipe nobody reads: requests keep answering fast while every one
+3. A request cut before its answer — the client resets the connection, or
+   the drain timeout closes it at shutdown — has an access line with status
+   0 and a SERVER span with error.type client_closed / drain_timeout; the
+   drain timeout's log line counts the connections closed and requests cut.
+4. stdout a pipe nobody reads: requests keep answering fast while every one
    of them logs ~4 KB, and the dropped lines are counted.
 """
 import json
 import os
 import re
+import signal
 import socket
 import statistics
 import struct
@@ -215,6 +220,49 @@ def server_span_attributes():
         check(srv.stop() == 0, "exit status")
 
 
+def cut_requests():
+    env = {"TYCHO_TRACES_STDOUT": "1", "TYCHO_DRAIN_TIMEOUT": "1"}
+    with tycho.Server(env=env, routes=ROUTES) as srv:
+        def access(rid):
+            return srv.wait_log(lambda x: x.get("msg") == "access" and x.get("request_id") == rid,
+                                5 * tycho.SLOW)
+
+        def span(rid):
+            return srv.wait_log(lambda x: x.get("kind") == "SERVER" and
+                                x.get("attributes", {}).get("http.request.id") == rid,
+                                5 * tycho.SLOW)
+
+        c = tycho.Conn(srv.public)
+        c.send(b"GET /slow HTTP/1.1\r\nHost: t\r\nX-Request-Id: cut-by-client\r\n\r\n")
+        time.sleep(0.2)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+        line = access("cut-by-client")
+        check(line and line["status"] == 0 and line["route"] == "/slow" and line["bytes_out"] == 0
+              and line["bytes_in"] > 0, "access line of a request the client reset: %r" % line)
+
+        # a handler still waiting when the drain timeout expires
+        c = tycho.Conn(srv.public)
+        c.send(b"GET /slow?s=4 HTTP/1.1\r\nHost: t\r\nX-Request-Id: cut-at-drain\r\n\r\n")
+        idle = tycho.Conn(srv.public)  # answered nothing yet: closed in the drain's grace
+        time.sleep(0.2)
+        srv.signal(signal.SIGTERM)
+        check(srv.wait(10) == 0, "exit status after the drain timeout")
+        line = srv.wait_log(lambda x: "drain timeout" in x.get("msg", ""), 1)
+        check(line and line.get("requests_cut") == 1 and line.get("connections_closed") == 1,
+              "drain timeout line counts what it cut: %r" % line)
+        line = access("cut-at-drain")
+        check(line and line["status"] == 0 and line["route"] == "/slow" and line["bytes_out"] == 0,
+              "access line of the request cut at the drain timeout: %r" % line)
+        sp = span("cut-at-drain")
+        a = sp["attributes"] if sp else {}
+        check(a.get("error.type") == "drain_timeout" and "http.response.status_code" not in a
+              and sp["status"]["code"] == "ERROR",
+              "span of the request cut at the drain timeout: %r" % sp)
+        c.close()
+        idle.close()
+
+
 def blocked_stdout():
     """stdout is a pipe nobody reads after the first line."""
     e = {k: v for k, v in os.environ.items() if not k.startswith("TYCHO_")}
@@ -275,6 +323,7 @@ def blocked_stdout():
 def main():
     correlated()
     server_span_attributes()
+    cut_requests()
     blocked_stdout()
 
 

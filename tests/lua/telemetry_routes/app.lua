@@ -1,7 +1,7 @@
 -- Routes for tests/lua/telemetry_e2e.py: a metric defined at load time (on a
 -- worker, before it has an observer: it binds at its first update), a child
--- span, a log line inside it; a route with a parameter and one that fails,
--- for the server span's attributes.
+-- span, a log line inside it; a route with a parameter, one that fails and a
+-- slow one (?s=seconds), for the server span's attributes and cut requests.
 local metrics = require "tycho.metrics"
 local trace = require "tycho.trace"
 local log = require "tycho.log"
@@ -23,8 +23,8 @@ return {
   end },
   { "GET", "/items/:id", function() return 200, { ok = true } end },
   { "GET", "/boom", function() error("boom") end },
-  { "GET", "/slow", function()
-      require("tycho.time").sleep(1)
+  { "GET", "/slow", function(req)
+      require("tycho.time").sleep(tonumber(req.query.s) or 1)
       return 200, { ok = true }
   end },
 }
