@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 static const char GEN_KEY[] = "tycho.gen";
@@ -163,9 +162,7 @@ tycho_lua_gen_t *tycho_lua_gen_new(const tycho_lua_gen_opts_t *o, char **err)
     tycho_lua_gen_t *g = calloc(1, sizeof *g);
     if (!g) goto nomem;
     g->id = o->id;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    g->made_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+    g->load = o->load;
     g->cfg = o->cfg;
     g->sched = o->sched;
     g->runtime = o->runtime;

@@ -30,9 +30,10 @@ typedef struct tycho_lua_route {
 typedef struct tycho_lua_gen {
     lua_State *L;
     uint64_t id;
-    /* CLOCK_MONOTONIC ns when it was made: orders the generations of all
-     * workers (a metric redefined by a newer one replaces the old family) */
-    uint64_t made_ns;
+    /* which load of the routes made it (tycho_lua_gen_opts_t.load): orders
+     * the generations of all workers (a metric redefined by a newer load
+     * replaces the old family) */
+    uint64_t load;
     tycho_router_t *router;
     tycho_lua_route_t **routes;
     size_t nroutes, caproutes;
@@ -65,6 +66,12 @@ typedef struct tycho_lua_gen_opts {
     /* the JIT off for the whole state: every loop stays interruptible by the
      * watchdog (a scratch state that only loads: tycho check, the pre-check) */
     int jit_off;
+    /* the runtime's count of loads, this one included (1: the first; 0: a
+     * load outside any runtime, `tycho check`). Every worker's runtime counts
+     * the same loads — its first, then one per reload the process asks for,
+     * whether or not it succeeds — so one load has the same number on every
+     * worker, which a per-worker clock would not give. */
+    uint64_t load;
 } tycho_lua_gen_opts_t;
 
 /* Creates the state and loads every route file. NULL + *err (malloc'd,

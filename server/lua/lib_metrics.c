@@ -17,8 +17,9 @@
  * labels, buckets and conflicts are still checked at load time, and the
  * metric binds to the process registry at its first update on a worker.
  * A reload that redefines a metric (other labels, type or buckets) replaces
- * it: each definition carries when its generation was made, and the newer
- * one wins (tycho_metrics_register); within one generation it is a conflict.
+ * it: each definition carries the number of the load that made it (the same
+ * on every worker), and the newer load wins (tycho_metrics_register); within
+ * one load it is a conflict, on every worker alike.
  *
  * Resolved series are cached per metric (nested tables keyed by label value,
  * at most CACHE_MAX entries: past that, updates take the registry's keyed
@@ -127,12 +128,14 @@ static tycho_metrics_t *target_registry(lua_State *L, unsigned *shard, int *boun
 
 /* --- definitions ------------------------------------------------------------------- */
 
-/* When the generation that defines a metric was made: a newer one may
- * redefine it (tycho_metrics_register). 0 outside a generation. */
+/* Which load of the routes defines a metric — the same number on every
+ * worker — so a newer load may redefine it (tycho_metrics_register) and two
+ * definitions from one load conflict wherever they run. 0 outside a
+ * generation. */
 static uint64_t definition_stamp(lua_State *L)
 {
     tycho_lua_gen_t *g = tycho_lua_gen_of(L);
-    return g ? g->made_ns : 0;
+    return g ? g->load : 0;
 }
 
 /* The family of m's definition in reg; with a claim on it (taken under the

@@ -28,6 +28,7 @@ struct tycho_lua_runtime {
     tycho_lua_gen_t **retired;
     size_t nretired, capretired;
     uint64_t next_id;
+    uint64_t loads; /* attempts, failed ones included: tycho_lua_gen_opts_t.load */
     double loaded_at;
     char *last_error;
     double last_error_at;
@@ -81,6 +82,7 @@ static tycho_lua_gen_t *load_gen(tycho_lua_runtime_t *rt, char **err)
         .intern = intern,
         .id = rt->next_id,
         .watchdog = rt->sched.watchdog,
+        .load = ++rt->loads,
     };
     return tycho_lua_gen_new(&o, err);
 }

@@ -69,8 +69,10 @@ typedef struct tycho_metric_opts {
     size_t nbuckets;
     size_t max_series;         /* distinct label sets before folding; 0 -> registry default */
     tycho_gauge_merge_t merge; /* gauges only */
-    /* When the definition was loaded (CLOCK_MONOTONIC ns; 0: never replaces
-     * and is never replaced — tycho's own metrics). See tycho_metrics_register. */
+    /* Which load made the definition: a number that grows with each load and
+     * is the same for every thread's definitions of one load (the Lua route
+     * loads count 1, 2, ...); 0: never replaces and is never replaced —
+     * tycho's own metrics. See tycho_metrics_register. */
     uint64_t stamp;
     /* 1: *out comes with a claim on it (see tycho_metric_release), taken
      * under the registry's lock, so that no release elsewhere can free it

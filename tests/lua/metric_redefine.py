@@ -9,6 +9,9 @@ workers, POST /-/reload on the admin port):
    fails with the registry's message, and the routes and series before it
    keep serving and counting.
 3. Changing the labels back is a reload like any other.
+4. A handler that defines the metric again with another type, at request
+   time, gets the registry's error on every worker: both workers count the
+   same loads, so the two definitions are of one load everywhere.
 """
 import json
 import os
@@ -40,6 +43,15 @@ return {
 
 V1 = route("Visits.", ["action"], 'action = "visit"', 1)
 V2 = route("Visits, by user.", ["action", "user"], 'action = "visit", user = "ann"', 2)
+# a handler defining the metric of V1 again, as a gauge
+REDEF = '''local metrics = require "tycho.metrics"
+return {
+  { "GET", "/redef", function()
+      local ok, err = pcall(metrics.gauge, "%s", "Now a gauge?", { "action" })
+      return 200, { ok = ok, err = not ok and tostring(err) or nil }
+  end },
+}
+''' % NAME
 CONFLICT = '''local metrics = require "tycho.metrics"
 metrics.counter("%s", "The same name, other labels.", { "other" })
 return { { "GET", "/other", function() return 200, {} end } }
@@ -114,9 +126,17 @@ def main():
             got, text = series(srv.admin)
             check(got == {(("action", "visit"),): 3}, "the labels changed back: %r" % got)
             tycho.promtool_check(text)
+
+            write(routes, "redef.lua", REDEF)
+            reload(srv, 200)
+            for i in range(20):  # new connections: both workers answer some
+                r = tycho.request(srv.public, "GET", "/redef")
+                doc = json.loads(r.body)
+                check(not doc["ok"] and "already registered as counter" in doc["err"],
+                      "request %d: a gauge redefining the counter at request time: %r" % (i, doc))
             check(srv.stop() == 0, "clean exit")
         print("metric redefined by a reload: 10 -> 6 -> 3 visits, each under its own labels; "
-              "a conflicting reload refused")
+              "a conflicting reload refused, a conflicting handler refused on every worker")
     finally:
         shutil.rmtree(routes, ignore_errors=True)
 
