@@ -158,6 +158,16 @@ end } }
       assert.matches('missing label "code"', errmsg(c.inc, c, { method = "GET" }))
     end)
 
+    it("refuses a label value with a NUL byte or invalid UTF-8, naming the label", function()
+      -- "\255" and "\254" would both be exposed as U+FFFD: two identical series
+      assert.matches('label "code" is not valid UTF%-8', errmsg(c.inc, c, { method = "GET", code = "\255" }))
+      assert.matches('label "method" is not valid UTF%-8', errmsg(c.inc, c, { method = "\254", code = 1 }, 5))
+      assert.matches('label "code" is not valid UTF%-8', errmsg(c.inc, c, { method = "GET", code = "\237\160\128" }))
+      assert.matches('label "code" holds a NUL byte', errmsg(c.inc, c, { method = "GET", code = "a\0b" }))
+      c:inc { method = "GET", code = "é✓" }
+      assert.equal(1, value("spec_labels_total", { method = "GET", code = "é✓" }))
+    end)
+
     it("names an unknown label", function()
       assert.matches('unknown label "colour"', errmsg(c.inc, c, { method = "GET", code = 1, colour = "x" }))
     end)

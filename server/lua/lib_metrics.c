@@ -27,6 +27,7 @@
 #include "lua/lib_metrics.h"
 
 #include "core/request_obs.h"
+#include "core/utf8.h"
 #include "lua/gen.h"
 #include "telemetry/metrics.h"
 
@@ -347,8 +348,11 @@ static void read_labels(lua_State *L, const lmetric_t *m, int idx, const char **
                        m->name, m->labels[i], lua_typename(L, t));
         size_t n;
         vals[i] = lua_tolstring(L, -1, &n); /* a number becomes its string, in place */
-        if (strlen(vals[i]) != n)
-            luaL_error(L, "metric \"%s\": label \"%s\" holds a NUL byte", m->name, m->labels[i]);
+        /* the exposition would show any invalid bytes as U+FFFD, so two
+         * values differing only there would be two identical series */
+        if (!tycho_utf8_valid(vals[i], n, 0))
+            luaL_error(L, "metric \"%s\": label \"%s\" %s", m->name, m->labels[i],
+                       strlen(vals[i]) != n ? "holds a NUL byte" : "is not valid UTF-8");
     }
     /* every label was found, so more keys than labels means an unknown one */
     size_t nkeys = 0;
