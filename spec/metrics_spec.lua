@@ -215,4 +215,18 @@ end } }
     -- the Lua side caches at most 1024 resolved series per metric
     assert.is_true(grown_kb < 1024, ("Lua heap grew by %d KiB"):format(grown_kb))
   end)
+
+  it("counts every folded update, also of label sets updated again", function()
+    -- 1100 label sets, three times over: the last 100 fold each time, and the
+    -- 24 of them that would fit the Lua cache (1024 - 1000) must not skip the count
+    local c = metrics.counter("spec_refold_total", "Folded again and again.", { "id" })
+    for round = 1, 3 do
+      for i = 1, 1100 do
+        c:inc { id = "v" .. i }
+      end
+      assert.equal(100 * round, value("spec_refold_total", { id = "__overflow__" }))
+      assert.equal(100 * round, value("tycho_metrics_overflow_total", { metric = "spec_refold_total" }))
+    end
+    assert.equal(3, value("spec_refold_total", { id = "v1000" }))
+  end)
 end)

@@ -23,7 +23,9 @@
  *
  * Resolved series are cached per metric (nested tables keyed by label value,
  * at most CACHE_MAX entries: past that, updates take the registry's keyed
- * path, so 100k distinct label values cost the state no memory). */
+ * path, so 100k distinct label values cost the state no memory). Label sets
+ * folded into the overflow series are never cached, so that the registry
+ * counts every folded update. */
 #include "lua/lib_metrics.h"
 
 #include "core/request_obs.h"
@@ -433,7 +435,10 @@ static tycho_series_t *resolve(lua_State *L, lmetric_t *m, int idx, const char *
         return s;
     }
     tycho_series_t *s = series_or_raise(L, m, vals);
-    if (m->ncached < CACHE_MAX) { /* node is the deepest table found; build the rest */
+    /* A label set folded into the overflow series is resolved again on each
+     * update: the registry counts each fold (tycho_metrics_overflow_total). */
+    if (m->ncached < CACHE_MAX && !tycho_series_is_overflow(s)) {
+        /* node is the deepest table found; build the rest */
         lua_settop(L, node);
         for (; i + 1 < n; i++) {
             lua_newtable(L);
