@@ -127,8 +127,26 @@ end } }
       assert.matches("label", errmsg(metrics.counter, "spec_bad_label2_total", "", { 1 }))
       assert.matches("bucket", errmsg(metrics.histogram, "spec_bad_buckets", "", nil, { 2, 1 }))
       assert.matches("reserved", errmsg(metrics.counter, "tycho_mine_total"))
+      assert.matches("reserved", errmsg(metrics.counter, "tycho_metrics_overflow_total"))
       assert.matches('merge must be "sum" or "last"',
         errmsg(metrics.gauge, "spec_bad_merge", "", nil, { merge = "max" }))
+    end)
+
+    it("refuses the names of tycho's own metrics, whatever their prefix", function()
+      local before = value("process_open_fds")
+      assert.is_true(before > 0)
+      for _, def in ipairs {
+        { metrics.counter, "process_cpu_seconds_total", "Forged." },
+        { metrics.gauge, "process_open_fds", "Forged." },
+        { metrics.counter, "aws_requests_total", "Forged.", { "service", "operation", "outcome" } },
+        { metrics.histogram, "aws_request_duration_seconds", "Forged.", { "service", "operation" } },
+        { metrics.counter, "tycho_metrics_overflow_total", "Forged.", { "metric" } },
+      } do
+        local e = errmsg(def[1], def[2], def[3], def[4])
+        assert.matches(def[2], e, 1, true)
+        assert.matches("tycho's own metrics", e, 1, true)
+      end
+      assert.is_nil(metrics.value("aws_requests_total", { service = "sqs", operation = "Forged", outcome = "success" }))
     end)
 
     it("is checked by tycho check, outside any worker", function()

@@ -232,6 +232,7 @@ int tycho_cmd_spec(int argc, char **argv)
         uv_loop_close(&loop);
         return 1;
     }
+    tycho_aws_services_register_metrics(svc); /* as a worker does: before the routes load */
     tycho_lua_runtime_t *rt = tycho_lua_runtime_new_for_specs(&loop, &cfg, &err);
     if (!rt) {
         fprintf(stderr, "tycho spec: %s\n", err ? err : "cannot start the Lua runtime");

@@ -66,8 +66,9 @@ typedef struct tycho_lua_gen_opts {
     /* the JIT off for the whole state: every loop stays interruptible by the
      * watchdog (a scratch state that only loads: tycho check, the pre-check) */
     int jit_off;
-    /* the runtime's count of loads, this one included (1: the first; 0: a
-     * load outside any runtime, `tycho check`). Every worker's runtime counts
+    /* the runtime's count of loads, this one included (1: the first, and
+     * the one load of `tycho check`; never 0, the stamp of tycho's own
+     * metrics: tycho_metric_opts_t.stamp). Every worker's runtime counts
      * the same loads — its first, then one per reload the process asks for,
      * whether or not it succeeds — so one load has the same number on every
      * worker, which a per-worker clock would not give. */

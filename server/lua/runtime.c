@@ -515,6 +515,7 @@ int tycho_lua_check_routes(const tycho_config_t *cfg,
         .id = 0,
         .watchdog = wd,
         .jit_off = 1,
+        .load = 1, /* the only one: its definitions are a route load's (not tycho's own) */
     };
     tycho_lua_gen_t *g = tycho_lua_gen_new(&o, err);
     int rc = g ? 0 : -1;

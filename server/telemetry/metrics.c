@@ -612,11 +612,18 @@ static bool newer(uint64_t a, uint64_t b)
 }
 
 /* Registry lock held. The family o names as it stands, replaced when o is
- * a newer definition (see tycho_metrics_register), or a new one. */
+ * a newer definition (see tycho_metrics_register), or a new one. A family
+ * first registered without a stamp is tycho's own: a stamped definition
+ * (a route load's) may not take its name, even with its very shape. */
 static int register_locked(tycho_metrics_t *r, const tycho_metric_opts_t *o, const double *bounds,
                            size_t nbounds, tycho_metric_t **out, char *err, size_t errlen)
 {
     tycho_metric_t *old = find_locked(r, o->name);
+    if (old && !old->stamp && o->stamp) { /* whatever its shape: no adding to tycho's counts */
+        seterr(err, errlen, "metric \"%s\": the name is one of tycho's own metrics; choose another",
+               o->name);
+        return -EINVAL;
+    }
     if (old && same_shape(old, o, bounds, nbounds)) {
         if (newer(o->stamp, old->stamp)) old->stamp = o->stamp;
         *out = old;

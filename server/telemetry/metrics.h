@@ -103,9 +103,10 @@ unsigned tycho_metrics_nshards(const tycho_metrics_t *r);
  * freed. One from an older load (a generation still finishing)
  * gets the retired family of its own shape (made, retired, if there is
  * none). Anything else of another shape (stamp 0, the same load) is a
- * conflict. Returns 0 and *out, or -EINVAL (bad name/labels/buckets, or a
- * conflict with an existing family) / -ENOMEM with a one-line reason in
- * err. Any thread. */
+ * conflict. A definition with a stamp never gets a family first registered
+ * without one (tycho's own), whatever its shape. Returns 0 and *out, or
+ * -EINVAL (bad name/labels/buckets, or a conflict with an existing family) /
+ * -ENOMEM with a one-line reason in err. Any thread. */
 int tycho_metrics_register(tycho_metrics_t *r, const tycho_metric_opts_t *opts,
                            tycho_metric_t **out, char *err, size_t errlen);
 /* Gives back a claim taken with the registration (tycho_metric_opts_t.hold;

@@ -197,6 +197,11 @@ static void test_redefine_on_reload(void **state)
     before.nlabels = 1;
     assert_int_equal(tycho_metrics_register(r, &before, &again, err, sizeof err), -EINVAL);
     assert_ptr_equal(tycho_metrics_find(r, "a_total"), first);
+    /* ... nor joined by a stamped definition, even of their very shape */
+    before.nlabels = 0;
+    before.label_names = NULL;
+    assert_int_equal(tycho_metrics_register(r, &before, &again, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "\"a_total\": the name is one of tycho's own metrics"));
 
     /* retired families live while a handle holds them */
     assert_int_equal(tycho_metrics_nretired(r), 2); /* v1 and late */
