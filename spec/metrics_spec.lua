@@ -149,6 +149,17 @@ end } }
       assert.is_nil(metrics.value("aws_requests_total", { service = "sqs", operation = "Forged", outcome = "success" }))
     end)
 
+    it("refuses job and instance as label names: the scraper and the remote write set them", function()
+      local e = errmsg(metrics.counter, "spec_job_total", "", { "job" })
+      assert.matches('metric "spec_job_total": label "job" is reserved', e, 1, true)
+      assert.matches("TYCHO_REMOTE_WRITE_JOB", e, 1, true)
+      e = errmsg(metrics.gauge, "spec_instance", "", { "a", "instance" })
+      assert.matches('label "instance" is reserved', e, 1, true)
+      e = errmsg(metrics.histogram, "spec_job_seconds", "", { "job" })
+      assert.matches('label "job" is reserved', e, 1, true)
+      metrics.counter("spec_exported_job_total", "", { "exported_job", "jobs" }) -- other names are fine
+    end)
+
     it("is checked by tycho check, outside any worker", function()
       local exe = t.exe()
       local ok = os.execute(("%q check %q >/dev/null 2>&1"):format(exe, FIXTURES))

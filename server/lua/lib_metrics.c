@@ -205,6 +205,20 @@ static void attach(lua_State *L, int idx, lmetric_t *m, tycho_metric_t *fam, uns
     lua_setfenv(L, idx);
 }
 
+/* Raises on `job` or `instance`: whoever collects the metrics sets them, and
+ * the two collectors would disagree — a Prometheus scrape (honor_labels
+ * false) renames the metric's own to exported_job, the remote write would
+ * send it in place of TYCHO_REMOTE_WRITE_JOB. */
+static void check_label_name(lua_State *L, const char *metric, const char *label)
+{
+    if (strcmp(label, "job") == 0 || strcmp(label, "instance") == 0)
+        luaL_error(L,
+                   "metric \"%s\": label \"%s\" is reserved: job and instance are set by the "
+                   "Prometheus scrape config, and by TYCHO_REMOTE_WRITE_JOB / "
+                   "TYCHO_REMOTE_WRITE_INSTANCE for the remote write",
+                   metric, label);
+}
+
 /* The definition's strings and arrays, copied out of the arguments. Raises on
  * a bad argument; m is freed by __gc either way. */
 static void read_def(lua_State *L, lmetric_t *m, tycho_metric_type_t type)
@@ -232,6 +246,7 @@ static void read_def(lua_State *L, lmetric_t *m, tycho_metric_type_t type)
             if (lua_type(L, -1) != LUA_TSTRING)
                 luaL_error(L, "metric \"%s\": label names must be strings (#%d is a %s)", name,
                            (int)i + 1, luaL_typename(L, -1));
+            check_label_name(L, name, lua_tostring(L, -1));
             if (!(m->labels[i] = strdup(lua_tostring(L, -1))))
                 luaL_error(L, "tycho.metrics: out of memory");
             m->nlabels = i + 1;
