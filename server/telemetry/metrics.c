@@ -551,6 +551,16 @@ static tycho_metric_t *retired_match(tycho_metrics_t *r, const tycho_metric_opts
     return NULL;
 }
 
+/* What a definition has besides its type and labels, for conflict(): a
+ * histogram's buckets (which, or these), a gauge's merge mode. */
+static const char *shape_extra(tycho_metric_type_t type, tycho_gauge_merge_t merge,
+                               const char *buckets)
+{
+    if (type == TYCHO_METRIC_HISTOGRAM) return buckets;
+    if (type != TYCHO_METRIC_GAUGE) return "";
+    return merge == TYCHO_GAUGE_MERGE_LAST ? " and merge \"last\"" : " and merge \"sum\"";
+}
+
 static void conflict(char *err, size_t errlen, const tycho_metric_t *m,
                      const tycho_metric_opts_t *o)
 {
@@ -561,9 +571,8 @@ static void conflict(char *err, size_t errlen, const tycho_metric_t *m,
            "metric \"%s\": already registered as %s with labels %s%s; cannot register it as "
            "%s with labels %s%s",
            o->name, tycho_metric_type_name(m->type), have,
-           m->type == TYCHO_METRIC_HISTOGRAM ? " and its buckets" : "",
-           tycho_metric_type_name(o->type), want,
-           o->type == TYCHO_METRIC_HISTOGRAM ? " and these buckets" : "");
+           shape_extra(m->type, m->merge, " and its buckets"), tycho_metric_type_name(o->type),
+           want, shape_extra(o->type, o->merge, " and these buckets"));
 }
 
 /* 0 when o's samples would not collide with another family's (old, which o
