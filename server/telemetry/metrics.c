@@ -486,6 +486,12 @@ static struct labelset *intern_find(tycho_metric_t *m, const char *const *values
     return NULL;
 }
 
+/* The help text o gives a family. */
+static const char *help_of(const tycho_metric_opts_t *o)
+{
+    return o->help && *o->help ? o->help : o->name;
+}
+
 /* A new family of o's shape, not yet in the registry; NULL on ENOMEM. */
 static tycho_metric_t *metric_new(tycho_metrics_t *r, const tycho_metric_opts_t *o,
                                   const double *bounds, size_t nbounds)
@@ -499,7 +505,7 @@ static tycho_metric_t *metric_new(tycho_metrics_t *r, const tycho_metric_opts_t 
     m->max_series = o->max_series ? o->max_series : r->default_max_series;
     m->stamp = o->stamp;
     m->name = strdup(o->name);
-    m->help = strdup(o->help && *o->help ? o->help : o->name);
+    m->help = strdup(help_of(o));
     m->nlabels = o->nlabels;
     m->label_names = calloc(o->nlabels + 1, sizeof *m->label_names);
     m->shards = calloc(r->nshards, sizeof *m->shards);
@@ -620,6 +626,22 @@ static bool newer(uint64_t a, uint64_t b)
     return a && b && a > b;
 }
 
+/* Registry lock held. old, of o's shape, as o's newer load defines it: its
+ * help text is that load's (an edited HELP shows after a reload). */
+static int take_newer(tycho_metric_t *old, const tycho_metric_opts_t *o, tycho_metric_t **out,
+                      char *err, size_t errlen)
+{
+    if (strcmp(old->help, help_of(o)) != 0) {
+        char *help = strdup(help_of(o));
+        if (!help) return nomem(err, errlen, o);
+        free(old->help);
+        old->help = help;
+    }
+    old->stamp = o->stamp;
+    *out = old;
+    return 0;
+}
+
 /* Registry lock held. The family o names as it stands, replaced when o is
  * a newer definition (see tycho_metrics_register), or a new one. A family
  * first registered without a stamp is tycho's own: a stamped definition
@@ -634,7 +656,7 @@ static int register_locked(tycho_metrics_t *r, const tycho_metric_opts_t *o, con
         return -EINVAL;
     }
     if (old && same_shape(old, o, bounds, nbounds)) {
-        if (newer(o->stamp, old->stamp)) old->stamp = o->stamp;
+        if (newer(o->stamp, old->stamp)) return take_newer(old, o, out, err, errlen);
         *out = old;
         return 0;
     }
@@ -1022,7 +1044,6 @@ struct acc {
 static int snapshot_family(tycho_metrics_t *r, tycho_metric_t *m, tycho_snapshot_family_t *f)
 {
     f->name = m->name;
-    f->help = m->help;
     f->type = m->type;
     f->label_names = (const char *const *)m->label_names;
     f->nlabels = m->nlabels;
@@ -1119,6 +1140,8 @@ tycho_metrics_snapshot_t *tycho_metrics_snapshot(tycho_metrics_t *r)
         s->families[i].family_ = r->families[i];
         r->families[i]->borrowers++;
         s->nfamilies++;
+        /* a copy: a reload may change the family's help (register_locked) */
+        if (!(s->families[i].help = strdup(r->families[i]->help))) goto fail;
     }
     pthread_mutex_unlock(&r->lock);
     return s;
@@ -1144,6 +1167,7 @@ void tycho_metrics_snapshot_free(tycho_metrics_snapshot_t *s)
         tycho_snapshot_family_t *f = &s->families[i];
         free(f->internal_);
         free(f->series);
+        free((char *)f->help);
     }
     free(s->families);
     free(s);

@@ -95,7 +95,8 @@ unsigned tycho_metrics_nshards(const tycho_metrics_t *r);
 
 /* Registers a family or returns the existing one when name, type, label
  * names (same order), buckets and merge mode match: re-registering on a Lua
- * reload is the normal case (the first help text is kept). A definition of
+ * reload is the normal case (a newer stamp's help text replaces the
+ * family's; within one stamp the first is kept). A definition of
  * another shape replaces the family when its stamp is newer than every
  * definition of the family so far (a reload changed it): the old family is
  * retired — no longer in snapshots, its updates kept but unseen — until the
@@ -167,9 +168,10 @@ int tycho_metric_set_callback(tycho_metric_t *m, const char *const *values,
                               tycho_metric_value_fn fn, void *ud);
 
 /* --- snapshots: a merged, self-contained copy for exposition and exporters.
- * Names, help, label names and label values are borrowed from the registry
+ * Names, label names and label values are borrowed from the registry
  * (immutable, valid until tycho_metrics_free; a retired family is not
- * freed while a snapshot holds it); numbers are copied. */
+ * freed while a snapshot holds it); help texts (which a reload may change)
+ * and numbers are copied. */
 typedef struct tycho_snapshot_series {
     const char *const *label_values; /* nlabels, aligned with the family's label_names */
     double value;                    /* counter / gauge */

@@ -9,7 +9,9 @@ workers, POST /-/reload on the admin port):
    fails with the registry's message, and the routes and series before it
    keep serving and counting.
 3. Changing the labels back is a reload like any other.
-4. A handler that defines the metric again with another type, at request
+4. A reload that only edits the help text: the new HELP shows, the counts
+   go on.
+5. A handler that defines the metric again with another type, at request
    time, gets the registry's error on every worker: both workers count the
    same loads, so the two definitions are of one load everywhere.
 """
@@ -42,6 +44,7 @@ return {
 
 
 V1 = route("Visits.", ["action"], 'action = "visit"', 1)
+V1_EDITED = route("Visits, edited.", ["action"], 'action = "visit"', 1)
 V2 = route("Visits, by user.", ["action", "user"], 'action = "visit", user = "ann"', 2)
 # a handler defining the metric of V1 again, as a gauge
 REDEF = '''local metrics = require "tycho.metrics"
@@ -127,6 +130,14 @@ def main():
             check(got == {(("action", "visit"),): 3}, "the labels changed back: %r" % got)
             tycho.promtool_check(text)
 
+            write(routes, "visit.lua", V1_EDITED)
+            reload(srv, 200)
+            visits(srv, 2, 1)
+            got, text = series(srv.admin)
+            check(got == {(("action", "visit"),): 5}, "the help edited: counts go on: %r" % got)
+            check("# HELP %s Visits, edited.\n" % NAME in text,
+                  "the reload's help text: %r" % [l for l in text.splitlines() if NAME in l])
+
             write(routes, "redef.lua", REDEF)
             reload(srv, 200)
             for i in range(20):  # new connections: both workers answer some
@@ -136,7 +147,7 @@ def main():
                       "request %d: a gauge redefining the counter at request time: %r" % (i, doc))
             check(srv.stop() == 0, "clean exit")
         print("metric redefined by a reload: 10 -> 6 -> 3 visits, each under its own labels; "
-              "a conflicting reload refused, a conflicting handler refused on every worker")
+              "a conflicting reload refused, an edited help taken, a conflicting handler refused on every worker")
     finally:
         shutil.rmtree(routes, ignore_errors=True)
 

@@ -203,6 +203,25 @@ static void test_redefine_on_reload(void **state)
     assert_int_equal(tycho_metrics_register(r, &before, &again, err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "\"a_total\": the name is one of tycho's own metrics"));
 
+    /* a newer load's help text replaces the family's, an older or the same
+     * load's does not */
+    tycho_metric_opts_t hp = {.name = "help_total", .help = "Old.", .stamp = 500};
+    tycho_metric_t *hf;
+    assert_int_equal(tycho_metrics_register(r, &hp, &hf, err, sizeof err), 0);
+    hp.help = "New.";
+    hp.stamp = 501;
+    assert_int_equal(tycho_metrics_register(r, &hp, &again, err, sizeof err), 0);
+    assert_ptr_equal(again, hf);
+    hp.help = "Same load.";
+    assert_int_equal(tycho_metrics_register(r, &hp, &again, err, sizeof err), 0);
+    hp.help = "Older.";
+    hp.stamp = 500;
+    assert_int_equal(tycho_metrics_register(r, &hp, &again, err, sizeof err), 0);
+    tycho_metrics_snapshot_t *hs = tycho_metrics_snapshot(r);
+    assert_non_null(hs);
+    assert_string_equal(tycho_metrics_snapshot_find(hs, "help_total")->help, "New.");
+    tycho_metrics_snapshot_free(hs);
+
     /* retired families live while a handle holds them */
     assert_int_equal(tycho_metrics_nretired(r), 2); /* v1 and late */
     tycho_metric_opts_t o2 = o;                     /* v2's definition */
