@@ -164,6 +164,25 @@ end } }
       metrics.counter("spec_exported_job_total", "", { "exported_job", "jobs" }) -- other names are fine
     end)
 
+    it("holds the documented limits: 16 labels, 64 buckets, 200-byte names, 1024-byte values", function()
+      local labels, bounds = {}, {}
+      for i = 1, 17 do labels[i] = "l" .. i end
+      for i = 1, 65 do bounds[i] = i end
+      assert.matches("at most 16 labels", errmsg(metrics.counter, "spec_many_labels_total", "", labels))
+      labels[17] = nil
+      metrics.counter("spec_many_labels_total", "", labels)
+      assert.matches("1 to 64 buckets", errmsg(metrics.histogram, "spec_many_buckets", "", nil, bounds))
+      bounds[65] = nil
+      metrics.histogram("spec_many_buckets", "", nil, bounds)
+      local name = "spec_" .. string.rep("n", 195)
+      metrics.gauge(name, "")
+      assert.matches("at most 200 bytes", errmsg(metrics.gauge, name .. "n", ""))
+      assert.matches("at most 200 bytes", errmsg(metrics.gauge, "spec_long_label", "", { string.rep("l", 201) }))
+      local c = metrics.counter("spec_long_value_total", "", { "v" })
+      c:inc { v = string.rep("v", 1024) }
+      assert.matches("longer than 1024 bytes", errmsg(c.inc, c, { v = string.rep("v", 1025) }))
+    end)
+
     it("is checked by tycho check, outside any worker", function()
       local exe = t.exe()
       local ok = os.execute(("%q check %q >/dev/null 2>&1"):format(exe, FIXTURES))

@@ -349,8 +349,9 @@ static int validate_opts(const tycho_metric_opts_t *o, const double **bounds, si
                          char *err, size_t errlen)
 {
     if (!tycho_metrics_valid_name(o->name)) {
-        seterr(err, errlen, "metric \"%s\": invalid name (want [a-zA-Z_:][a-zA-Z0-9_:]*)",
-               o->name ? o->name : "(null)");
+        seterr(err, errlen,
+               "metric \"%s\": invalid name (want [a-zA-Z_:][a-zA-Z0-9_:]*, at most %d bytes)",
+               o->name ? o->name : "(null)", TYCHO_METRICS_MAX_NAME);
         return -EINVAL;
     }
     if (o->type != TYCHO_METRIC_COUNTER && o->type != TYCHO_METRIC_GAUGE &&
@@ -367,8 +368,8 @@ static int validate_opts(const tycho_metric_opts_t *o, const double **bounds, si
         if (!tycho_metrics_valid_label_name(l)) {
             seterr(err, errlen,
                    "metric \"%s\": invalid label name \"%s\" (want [a-zA-Z_][a-zA-Z0-9_]*, "
-                   "not starting with __)",
-                   o->name, l ? l : "(null)");
+                   "not starting with __, at most %d bytes)",
+                   o->name, l ? l : "(null)", TYCHO_METRICS_MAX_NAME);
             return -EINVAL;
         }
         if (o->type == TYCHO_METRIC_HISTOGRAM && strcmp(l, "le") == 0) {
