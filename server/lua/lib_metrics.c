@@ -133,8 +133,8 @@ static tycho_metrics_t *target_registry(lua_State *L, unsigned *shard, int *boun
 
 /* Which load of the routes defines a metric — the same number on every
  * worker — so a newer load may redefine it (tycho_metrics_register) and two
- * definitions from one load conflict wherever they run. 0 outside a
- * generation. */
+ * definitions from one load conflict wherever they run. Never 0 (the stamp
+ * of tycho's own metrics) in a generation, and every state is one's. */
 static uint64_t definition_stamp(lua_State *L)
 {
     tycho_lua_gen_t *g = tycho_lua_gen_of(L);
