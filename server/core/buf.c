@@ -4,6 +4,7 @@
 #include "core/utf8.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,25 @@ int tycho_buf_append_int(tycho_buf_t *b, long long v)
     } while (u);
     if (v < 0) *--p = '-';
     return tycho_buf_append(b, p, (size_t)(e - p));
+}
+
+int tycho_buf_append_json_number(tycho_buf_t *b, double d)
+{
+    if (isnan(d)) return tycho_buf_append(b, "\"NaN\"", 5);
+    if (isinf(d))
+        return d > 0 ? tycho_buf_append(b, "\"Infinity\"", 10)
+                     : tycho_buf_append(b, "\"-Infinity\"", 11);
+    if (d == floor(d) && fabs(d) < 9007199254740992.0) /* 2^53: every integer below is exact */
+        return tycho_buf_append_int(b, (long long)d);
+    /* 15 significant digits always read back as the double they came from
+     * when it has a decimal form that short (DBL_DIG); 17 always do */
+    char tmp[32];
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d) break;
+    }
+    return tycho_buf_append(b, tmp, (size_t)n);
 }
 
 /* 1 for the bytes JSON takes as they are in a string: printable ASCII

@@ -44,6 +44,12 @@ int tycho_buf_printf(tycho_buf_t *b, const char *fmt, ...) __attribute__((format
 int tycho_buf_vprintf(tycho_buf_t *b, const char *fmt, va_list ap);
 /* Appends v in decimal (as printf's %lld, without printf). */
 int tycho_buf_append_int(tycho_buf_t *b, long long v);
+/* Appends d as a JSON number in the shortest form that reads back as d: an
+ * integer below 2^53 in magnitude as tycho_buf_append_int writes it, any
+ * other finite value with the fewest of 15, 16, 17 significant digits that
+ * round-trip. JSON has no NaN or infinities: they become the strings "NaN",
+ * "Infinity", "-Infinity" (as OTLP/JSON writes them). */
+int tycho_buf_append_json_number(tycho_buf_t *b, double d);
 /* Appends s as a quoted JSON string: escapes quotes, backslash and control
  * characters, and replaces invalid UTF-8 with U+FFFD. */
 int tycho_buf_append_json_string(tycho_buf_t *b, const char *s, size_t n);

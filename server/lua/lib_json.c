@@ -36,26 +36,6 @@ static int enc_fail(enc_t *e, const char *what)
 /* A literal token: its length is known at compile time. */
 #define PUT_LIT(b, lit) tycho_buf_append((b), (lit), sizeof(lit) - 1)
 
-static int put_number(tycho_buf_t *b, double d)
-{
-    char tmp[32];
-    if (d == floor(d) && fabs(d) < 9007199254740992.0) {
-        /* what "%lld" prints, without printf's machinery */
-        long long v = (long long)d;
-        unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-        char *p = tmp + sizeof tmp;
-        do {
-            *--p = (char)('0' + u % 10);
-            u /= 10;
-        } while (u);
-        if (v < 0) *--p = '-';
-        return tycho_buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
-    }
-    snprintf(tmp, sizeof tmp, "%.15g", d);
-    if (strtod(tmp, NULL) != d) snprintf(tmp, sizeof tmp, "%.17g", d);
-    return tycho_buf_puts(b, tmp);
-}
-
 static int is_array_mt(lua_State *L, int idx)
 {
     if (!lua_getmetatable(L, idx)) return 0;
@@ -192,7 +172,7 @@ static int enc_value(enc_t *e, int idx)
     case LUA_TNUMBER: {
         double d = lua_tonumber(L, idx);
         if (isnan(d) || isinf(d)) return enc_fail(e, "cannot encode NaN or infinity");
-        return put_number(e->out, d);
+        return tycho_buf_append_json_number(e->out, d);
     }
     case LUA_TSTRING: {
         size_t n;

@@ -1,11 +1,9 @@
 #include "telemetry/span.h"
 
 #include "core/swar.h"
-#include "telemetry/prometheus_text.h"
 #include "telemetry/trace_context.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -679,15 +677,7 @@ static int json_attrs(tycho_buf_t *b, const tycho_attrs_t *a)
             rc |= tycho_buf_puts(b, at->v.b ? "true" : "false");
             break;
         case TYCHO_ATTR_DOUBLE:
-            if (isnan(at->v.d))
-                rc |= tycho_buf_puts(b, "\"NaN\"");
-            else if (isinf(at->v.d))
-                rc |= tycho_buf_puts(b, at->v.d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
-            else {
-                char num[32];
-                size_t n = tycho_prom_format_double(at->v.d, num);
-                rc |= tycho_buf_append(b, num, n);
-            }
+            rc |= tycho_buf_append_json_number(b, at->v.d);
             break;
         case TYCHO_ATTR_STRING_ARRAY:
             rc |= json_strings(b, at);

@@ -151,7 +151,8 @@ static void test_append_and_printf(void **state)
 static void test_append_int(void **state)
 {
     (void)state;
-    static const long long values[] = {0, 7, -7, 10, 1234567890123LL, -1000000, LLONG_MAX, LLONG_MIN};
+    static const long long values[] = {0,        7,         -7,       10, 1234567890123LL,
+                                       -1000000, LLONG_MAX, LLONG_MIN};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
         char want[32];
         snprintf(want, sizeof want, "%lld", values[i]);
@@ -164,13 +165,51 @@ static void test_append_int(void **state)
     }
 }
 
+/* JSON numbers: integers below 2^53 as integers, other values in the
+ * fewest digits that read back exactly, non-finite ones as strings. */
+static void test_append_json_number(void **state)
+{
+    (void)state;
+    static const struct {
+        double d;
+        const char *want;
+    } cases[] = {
+        {0, "0"},
+        {-0.0, "0"},
+        {30, "30"},
+        {-2.5, "-2.5"},
+        {0.1, "0.1"},
+        {0.1 + 0.2, "0.30000000000000004"},
+        {9007199254740991.0, "9007199254740991"},
+        {9007199254740992.0, "9007199254740992"},
+        {1e21, "1e+21"},
+        {9223372036854775808.0, "9.223372036854776e+18"},
+        {5e-324, "4.94065645841247e-324"}, /* a subnormal: 15 digits, more than it needs */
+        {1.0 / 0.0, "\"Infinity\""},
+        {-1.0 / 0.0, "\"-Infinity\""},
+        {0.0 / 0.0, "\"NaN\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tycho_buf_t b = TYCHO_BUF_INIT;
+        assert_int_equal(tycho_buf_append_json_number(&b, cases[i].d), 0);
+        assert_string_equal(b.data, cases[i].want);
+        if (cases[i].want[0] != '"') assert_true(strtod(b.data, NULL) == cases[i].d);
+        tycho_buf_free(&b);
+    }
+}
+
 /* Long ASCII runs between escapes and multi-byte characters (the copy-a-run
  * path) come out as one byte at a time would write them. */
 static void test_json_runs(void **state)
 {
     (void)state;
     E("GET /a/b?c=d HTTP/1.1 \"x\" tail", "\"GET /a/b?c=d HTTP/1.1 \\\"x\\\" tail\"");
-    E("\xc3\xa9" "abc\xff" "def\n", "\"\xc3\xa9" "abc\xef\xbf\xbd" "def\\n\"");
+    E("\xc3\xa9"
+      "abc\xff"
+      "def\n",
+      "\"\xc3\xa9"
+      "abc\xef\xbf\xbd"
+      "def\\n\"");
     E("~ !#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}", "\"~ !#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}\"");
 }
 
@@ -215,10 +254,15 @@ static void test_json_byte_at_every_position(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_escapes),      cmocka_unit_test(test_every_control_char),
-        cmocka_unit_test(test_invalid_utf8),      cmocka_unit_test(test_random_bytes_always_json),
-        cmocka_unit_test(test_append_and_printf), cmocka_unit_test(test_append_int),
-        cmocka_unit_test(test_json_runs),         cmocka_unit_test(test_json_byte_at_every_position),
+        cmocka_unit_test(test_json_escapes),
+        cmocka_unit_test(test_every_control_char),
+        cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_random_bytes_always_json),
+        cmocka_unit_test(test_append_and_printf),
+        cmocka_unit_test(test_append_int),
+        cmocka_unit_test(test_append_json_number),
+        cmocka_unit_test(test_json_runs),
+        cmocka_unit_test(test_json_byte_at_every_position),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
