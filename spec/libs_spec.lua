@@ -76,6 +76,81 @@ describe("tycho.log", function()
     assert.equal("/nested", line.route)
     assert.same({ a = 1 }, line.obj)
   end)
+
+  it("renames fields named like its own members: a request cannot forge them", function()
+    local forged = { time = "1999-01-01T00:00:00Z", level = "error", msg = "forged",
+                     service = "evil", request_id = "x", trace_id = "y", span_id = "z",
+                     route = "/forged" }
+    t.capture_logs()
+    assert.equal(200, t.post("/log-fields", { body = forged, request_id = "rid-forge" }).status)
+    local line = t.logs()[1]
+    t.capture_logs(false)
+    -- a reader keeping the last of duplicate keys (as json.decode) sees tycho's
+    assert.equal("info", line.level)
+    assert.equal("from the body", line.msg)
+    assert.equal("tycho", line.service)
+    assert.equal("rid-forge", line.request_id)
+    assert.matches("^%x+$", line.trace_id)
+    assert.matches("^%x+$", line.span_id)
+    assert.equal("/log-fields", line.route)
+    assert.not_equal(forged.time, line.time)
+    for k, v in pairs(forged) do assert.equal(v, line["field." .. k], k) end
+  end)
+
+  it("writes NaN and infinities as strings, other numbers exactly", function()
+    t.capture_logs()
+    log.info("numbers", { nan = 0 / 0, inf = math.huge, ninf = -math.huge,
+                          max_safe = 9007199254740991, sum = 0.1 + 0.2, big = 2 ^ 63 })
+    local line = t.logs()[1]
+    t.capture_logs(false)
+    assert.is_table(line, tostring(line)) -- valid JSON
+    assert.equal("NaN", line.nan)
+    assert.equal("Infinity", line.inf)
+    assert.equal("-Infinity", line.ninf)
+    assert.equal(9007199254740991, line.max_safe)
+    assert.equal(0.1 + 0.2, line.sum)
+    assert.equal(2 ^ 63, line.big)
+  end)
+
+  it("cuts a line over 64 KiB to fit, keeping its members", function()
+    t.capture_logs()
+    log.info("huge", { s = string.rep("x", 100000), after = 1 })
+    t.get("/huge-error", { request_id = "rid-huge" })
+    local lines = t.logs()
+    t.capture_logs(false)
+    assert.equal("huge", lines[1].msg)
+    assert.matches("^x+\u{2026}%(truncated, 100000 bytes%)$", lines[1].s)
+    assert.equal(1, lines[1].after)
+    local err
+    for _, l in ipairs(lines) do if l.msg == "handler error" then err = l end end
+    assert.is_table(err, "no handler error line")
+    assert.equal("rid-huge", err.request_id)
+    assert.equal("/huge-error", err.route)
+    assert.matches("EEEE\u{2026}%(truncated, %d+ bytes%)$", err.error)
+  end)
+
+  it("counts the fields it drops, and keeps NUL bytes", function()
+    local many = {}
+    for i = 1, 40 do many["k" .. i] = i end
+    many[1], many[true] = "positional", "boolean key"
+    many.fields_dropped = "mine"
+    t.capture_logs()
+    log.info("many", many)
+    log.info("a\0b", { ["k\0"] = "v\0w" })
+    local lines = t.logs()
+    t.capture_logs(false)
+    -- 9 past 32 (in pairs() order), and 2 keys that are no strings
+    assert.equal(11, lines[1].fields_dropped)
+    local kept = 0
+    for k in pairs(lines[1]) do
+      if k:match "^k%d+$" or k == "field.fields_dropped" then kept = kept + 1 end
+    end
+    assert.equal(32, kept)
+    -- json.decode refuses \u0000: the line as written
+    assert.is_string(lines[2])
+    assert.truthy(lines[2]:find('"msg":"a\\u0000b",', 1, true), lines[2])
+    assert.truthy(lines[2]:find(',"k\\u0000":"v\\u0000w"}', 1, true), lines[2])
+  end)
 end)
 
 describe("the tycho table", function()

@@ -134,8 +134,9 @@ static void write_fd(int fd, const char *line, size_t len)
 typedef struct line_writer {
     tycho_buf_t b;
     tycho_log_meta_t meta;
-    uint32_t wanted; /* bit k: a key not noted yet, that a field may still give */
-    int vague;       /* non-zero: meta does not describe the line (an append failed...) */
+    uint32_t wanted;  /* bit k: a key not noted yet, that a field may still give */
+    uint32_t present; /* bit of each line_key_t tycho or the context wrote */
+    int vague;        /* non-zero: meta does not describe the line (an append failed...) */
 } line_writer_t;
 
 static inline void put(line_writer_t *w, const char *s, size_t n)
@@ -146,9 +147,42 @@ static inline void put(line_writer_t *w, const char *s, size_t n)
 /* put for a literal: its size known, the inline append's copy is a move. */
 #define PUT_LITERAL(w, s) put((w), (s), sizeof(s) - 1)
 
-static inline void append_json(line_writer_t *w, const char *s, size_t n)
+/* Where s (n > cap bytes) is cut: at most cap bytes, not inside a UTF-8
+ * sequence (a cut one would read as U+FFFD). */
+static size_t cut_point(const char *s, size_t cap)
 {
+    size_t cut = cap;
+    while (cut > 0 && cap - cut < 3 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+        cut--;
+    return cut;
+}
+
+/* append_json's rare case: s cut, and marked inside its quotes. */
+static size_t append_cut(line_writer_t *w, const char *s, size_t n, size_t cap)
+{
+    size_t cut = cut_point(s, cap);
+    if (tycho_buf_append_json_string(&w->b, s, cut) != 0) {
+        w->vague = 1;
+        return n;
+    }
+    size_t end = --w->b.len; /* the closing quote: the marker goes before it */
+    if (tycho_buf_printf(&w->b, "\xe2\x80\xa6(truncated, %zu bytes)\"", n) != 0) {
+        w->b.data[w->b.len++] = '"'; /* cut, unmarked: still a string */
+        w->b.data[w->b.len] = '\0';
+        w->vague = 1;
+        return n;
+    }
+    return cut + (w->b.len - 1 - end);
+}
+
+/* s as a JSON string, cut past cap bytes (SIZE_MAX: never, as the ids).
+ * Returns how long its text would be if nothing in it were escaped: n, or
+ * the cut and its marker. */
+static inline size_t append_json(line_writer_t *w, const char *s, size_t n, size_t cap)
+{
+    if (n > cap) return append_cut(w, s, n, cap);
     w->vague |= tycho_buf_append_json_string(&w->b, s, n);
+    return n;
 }
 
 /* Notes where the text of the value of key k (a key a shipper routes by)
@@ -170,13 +204,14 @@ static inline void note_value(line_writer_t *w, tycho_log_key_t k, size_t start,
 /* append_json for the value of a member of key k, the first with a string
  * value (the caller checks wanted), noted. The text is the value itself
  * exactly when it is as long: every escape and every U+FFFD replacing a
- * byte is longer than what it stands for. */
-static inline void append_value(line_writer_t *w, tycho_log_key_t k, const char *s, size_t n)
+ * byte is longer than what it stands for (a cut value is itself as cut). */
+static inline void append_value(line_writer_t *w, tycho_log_key_t k, const char *s, size_t n,
+                                size_t cap)
 {
     size_t start = w->b.len + 1; /* after the opening quote */
-    w->vague |= tycho_buf_append_json_string(&w->b, s, n);
+    size_t plain = append_json(w, s, n, cap);
     size_t len = w->b.len - 1 - start; /* (nonsense when that failed: then vague) */
-    note_value(w, k, start, len, len != n);
+    note_value(w, k, start, len, len != plain);
 }
 
 /* s (n plain characters: JSON text as they are) between quotes, copied
@@ -207,68 +242,156 @@ static inline void append_plain_value(line_writer_t *w, tycho_log_key_t k, const
 /* ,"key": — the room for all of it reserved at once, the punctuation
  * stored by hand (two one-byte tycho_buf_append calls, each a reserve and a
  * memcpy, cost more than the key). A plain key (letters, digits, '_', '.',
- * '-': an LF_ literal or a routed name) is copied as it is, any other
- * escaped. Inline: plain is a constant at most calls. */
-static inline void append_key(line_writer_t *w, const char *key, size_t n, int plain)
+ * '-': an LF_ literal or a line key's name) is copied as it is. Inline:
+ * n is a constant at most calls. */
+static inline void append_plain_key(line_writer_t *w, const char *key, size_t n)
 {
-    size_t room = plain ? n + 4 : 6 * n + 4; /* escaped: at most 6 n + 2, and , : */
-    if ((!plain && n > (SIZE_MAX - 4) / 6) || tycho_buf_reserve(&w->b, room) != 0) {
+    if (tycho_buf_reserve(&w->b, n + 4) != 0) {
         w->vague = 1;
         return;
     }
     w->b.data[w->b.len++] = ',';
-    if (plain)
-        copy_quoted(&w->b, key, n);
-    else
-        append_json(w, key, n);
+    copy_quoted(&w->b, key, n);
     w->b.data[w->b.len++] = ':';
     w->b.data[w->b.len] = '\0';
 }
 
-/* The keys a shipper routes by, as they stand in a line (plain). */
-#define ROUTED_NAME(s)                                                                             \
+/* ,"key": for a key known only at run time: escaped, and cut as the
+ * caller's strings are. */
+static void append_named_key(line_writer_t *w, const char *key, size_t n, size_t cap)
+{
+    PUT_LITERAL(w, ",");
+    append_json(w, key, n, cap);
+    PUT_LITERAL(w, ":");
+}
+
+/* The members tycho writes itself, which a field with a run-time key must
+ * not repeat. The first TYCHO_LOG_KEYS are the keys a shipper routes by, in
+ * their order. */
+typedef enum {
+    LK_SERVICE = TYCHO_LOG_KEY_SERVICE,
+    LK_REQUEST_ID = TYCHO_LOG_KEY_REQUEST_ID,
+    LK_TRACE_ID = TYCHO_LOG_KEY_TRACE_ID,
+    LK_SPAN_ID = TYCHO_LOG_KEY_SPAN_ID,
+    LK_TIME = TYCHO_LOG_KEYS,
+    LK_LEVEL,
+    LK_MSG,
+    LK_ROUTE,          /* the route a request's lines carry (a field: see taken) */
+    LK_FIELDS_DROPPED, /* tycho.log's count of fields it could not keep (the same) */
+    LK_COUNT
+} line_key_t;
+
+#define LINE_KEY(s)                                                                                \
     {                                                                                              \
-        s, sizeof s - 1                                                                            \
+        s, TYCHO_LOG_FIELD_PREFIX s, sizeof s - 1                                                  \
     }
 static const struct {
-    const char *name;
+    const char *name, *renamed; /* a field named name, if the line has it, is renamed */
     size_t len;
-} ROUTED[TYCHO_LOG_KEYS] = {
-    [TYCHO_LOG_KEY_SERVICE] = ROUTED_NAME("service"),
-    [TYCHO_LOG_KEY_REQUEST_ID] = ROUTED_NAME("request_id"),
-    [TYCHO_LOG_KEY_TRACE_ID] = ROUTED_NAME("trace_id"),
-    [TYCHO_LOG_KEY_SPAN_ID] = ROUTED_NAME("span_id"),
+} LINE_KEYS[LK_COUNT] = {
+    [LK_SERVICE] = LINE_KEY("service"),
+    [LK_REQUEST_ID] = LINE_KEY("request_id"),
+    [LK_TRACE_ID] = LINE_KEY("trace_id"),
+    [LK_SPAN_ID] = LINE_KEY("span_id"),
+    [LK_TIME] = LINE_KEY("time"),
+    [LK_LEVEL] = LINE_KEY("level"),
+    [LK_MSG] = LINE_KEY("msg"),
+    [LK_ROUTE] = LINE_KEY("route"),
+    [LK_FIELDS_DROPPED] = LINE_KEY("fields_dropped"),
 };
 
-/* The key a shipper routes by that a field named key is, or -1. */
-static int routed_key(const char *key)
+/* The line keys of each length (bits of line_key_t), so that most keys are
+ * told apart from them by their length alone. */
+static const uint16_t LINE_KEYS_BY_LEN[16] = {
+    [3] = 1u << LK_MSG,
+    [4] = 1u << LK_TIME,
+    [5] = 1u << LK_LEVEL | 1u << LK_ROUTE,
+    [7] = 1u << LK_SERVICE | 1u << LK_SPAN_ID,
+    [8] = 1u << LK_TRACE_ID,
+    [10] = 1u << LK_REQUEST_ID,
+    [14] = 1u << LK_FIELDS_DROPPED,
+};
+
+/* The line key a key of n bytes is, or -1. */
+static inline int line_key(const char *key, size_t n)
 {
-    for (int k = 0; k < TYCHO_LOG_KEYS; k++)
-        if (strcmp(key, ROUTED[k].name) == 0) return k;
+    if (n >= sizeof LINE_KEYS_BY_LEN / sizeof LINE_KEYS_BY_LEN[0]) return -1;
+    for (unsigned m = LINE_KEYS_BY_LEN[n]; m; m &= m - 1) {
+        int lk = __builtin_ctz(m);
+        if (key[0] == LINE_KEYS[lk].name[0] && memcmp(key, LINE_KEYS[lk].name, n) == 0) return lk;
+    }
     return -1;
 }
 
-/* A field; k: the key a shipper routes by it is, when it is one still
- * wanted, else -1. */
-static void append_field(line_writer_t *w, const tycho_log_field_t *f, int k)
+/* The key a shipper routes by that line key lk is, when it is one the line
+ * still wants, else -1. */
+static inline int wanted_key(const line_writer_t *w, int lk)
 {
-    append_key(w, f->key, f->key_plain ? f->klen : strlen(f->key), f->key_plain);
+    return lk >= 0 && lk < TYCHO_LOG_KEYS && (w->wanted & 1u << lk) ? lk : -1;
+}
+
+/* Whether the line has a member named like line key lk before field i:
+ * tycho's own, the context's, or an earlier field's. */
+static int taken(const line_writer_t *w, const tycho_log_field_t *fields, size_t i, int lk)
+{
+    if (w->present & 1u << lk) return 1;
+    for (size_t j = 0; j < i; j++)
+        if (fields[j].klen == LINE_KEYS[lk].len &&
+            memcmp(fields[j].key, LINE_KEYS[lk].name, LINE_KEYS[lk].len) == 0)
+            return 1;
+    return 0;
+}
+
+/* Writes the key of field i and returns the key a shipper routes by the
+ * field is, when it is one still wanted, else -1. A literal key is the
+ * code's own, written as it is (without a context, an id's name gives the
+ * line that id; tests/lint/test_log_keys.sh keeps time, level, msg and
+ * service out); a key known only at run time is renamed when the line has a
+ * member of that name already. */
+static inline int append_field_key(line_writer_t *w, const tycho_log_field_t *fields, size_t i,
+                                   size_t cap)
+{
+    const tycho_log_field_t *f = &fields[i];
+    if (f->key_plain) {
+        append_plain_key(w, f->key, f->klen);
+        return w->wanted ? wanted_key(w, line_key(f->key, f->klen)) : -1;
+    }
+    int lk = line_key(f->key, f->klen);
+    if (lk >= 0 && taken(w, fields, i, lk)) {
+        append_plain_key(w, LINE_KEYS[lk].renamed, strlen(LINE_KEYS[lk].renamed));
+        return -1;
+    }
+    append_named_key(w, f->key, f->klen, cap);
+    return wanted_key(w, lk);
+}
+
+/* A string value of a field; k: as append_field_key returned. */
+static inline void append_field_str(line_writer_t *w, const char *s, size_t n, int k, size_t cap)
+{
+    if (k >= 0)
+        append_value(w, (tycho_log_key_t)k, s, n, cap);
+    else
+        append_json(w, s, n, cap);
+}
+
+/* Field i, its strings cut past cap bytes. */
+static inline void append_field(line_writer_t *w, const tycho_log_field_t *fields, size_t i,
+                                size_t cap)
+{
+    const tycho_log_field_t *f = &fields[i];
+    int k = append_field_key(w, fields, i, cap);
     switch (f->type) {
-    case TYCHO_LF_STR: {
-        size_t n = !f->s ? 0 : f->n == (size_t)-1 ? strlen(f->s) : f->n;
+    case TYCHO_LF_STR:
         if (!f->s)
             PUT_LITERAL(w, "null");
-        else if (k >= 0 && (w->wanted & 1u << k))
-            append_value(w, (tycho_log_key_t)k, f->s, n);
         else
-            append_json(w, f->s, n);
+            append_field_str(w, f->s, f->n == (size_t)-1 ? strlen(f->s) : f->n, k, cap);
         break;
-    }
     case TYCHO_LF_INT:
         w->vague |= tycho_buf_append_int(&w->b, f->i);
         break;
     case TYCHO_LF_DBL:
-        w->vague |= tycho_buf_printf(&w->b, "%.15g", f->d);
+        w->vague |= tycho_buf_append_json_number(&w->b, f->d);
         break;
     case TYCHO_LF_BOOL:
         if (f->i)
@@ -276,14 +399,20 @@ static void append_field(line_writer_t *w, const tycho_log_field_t *f, int k)
         else
             PUT_LITERAL(w, "false");
         break;
-    case TYCHO_LF_JSON:
+    case TYCHO_LF_JSON: {
+        size_t n = f->s ? strlen(f->s) : 0;
+        if (n > cap) { /* only a string can be cut and stay JSON */
+            append_field_str(w, f->s, n, k, cap);
+            break;
+        }
         /* raw JSON may be a string (the key's first one): not worth reading */
-        if (k >= 0 && (w->wanted & 1u << k)) w->vague = 1;
+        if (k >= 0) w->vague = 1;
         if (f->s)
-            put(w, f->s, strlen(f->s));
+            put(w, f->s, n);
         else
             PUT_LITERAL(w, "null");
         break;
+    }
     }
 }
 
@@ -292,23 +421,35 @@ static void append_field(line_writer_t *w, const tycho_log_field_t *f, int k)
 static void append_context_str(line_writer_t *w, tycho_log_key_t k, const char *v, int plain)
 {
     if (v && *v) {
-        append_key(w, ROUTED[k].name, ROUTED[k].len, 1);
+        append_plain_key(w, LINE_KEYS[k].name, LINE_KEYS[k].len);
+        w->present |= 1u << k;
         if (plain)
             append_plain_value(w, k, v, strlen(v));
         else
-            append_value(w, k, v, strlen(v));
+            append_value(w, k, v, strlen(v), SIZE_MAX);
     } else {
         w->wanted |= 1u << k;
     }
 }
 
-/* Formats the line into w (w->vague set when meta does not describe it). */
-static void format_line(line_writer_t *w, tycho_log_level_t level, const char *msg,
-                        const tycho_log_field_t *fields, size_t nfields)
+/* A line to write: what the caller gave. */
+typedef struct line {
+    tycho_log_level_t level;
+    const char *msg;
+    size_t msglen;
+    const tycho_log_field_t *fields;
+    size_t nfields;
+} line_t;
+
+/* Formats line l at time w->meta.ts_ns into w (w->vague set when meta does
+ * not describe it), the caller's strings cut past cap bytes. */
+static void format_line(line_writer_t *w, const line_t *l, size_t cap)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    w->meta.ts_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    tycho_log_level_t level = l->level;
+    const char *msg = l->msg;
+    size_t msglen = l->msglen;
+    const tycho_log_field_t *fields = l->fields;
+    size_t nfields = l->nfields;
     w->meta.level = written_level(level);
     char when[31];
     tycho_log_format_time(when, w->meta.ts_ns);
@@ -319,10 +460,11 @@ static void format_line(line_writer_t *w, tycho_log_level_t level, const char *m
     PUT_LITERAL(w, "\",\"level\":\"");
     put(w, level_names[w->meta.level], strlen(level_names[w->meta.level]));
     PUT_LITERAL(w, "\",\"msg\":");
-    append_json(w, msg, strlen(msg));
+    append_json(w, msg, msglen, cap);
     /* the first member after msg */
-    append_key(w, ROUTED[TYCHO_LOG_KEY_SERVICE].name, ROUTED[TYCHO_LOG_KEY_SERVICE].len, 1);
-    append_value(w, TYCHO_LOG_KEY_SERVICE, g_service, strlen(g_service));
+    append_plain_key(w, LINE_KEYS[LK_SERVICE].name, LINE_KEYS[LK_SERVICE].len);
+    append_value(w, TYCHO_LOG_KEY_SERVICE, g_service, strlen(g_service), SIZE_MAX);
+    w->present = 1u << LK_TIME | 1u << LK_LEVEL | 1u << LK_MSG | 1u << LK_SERVICE;
     const tycho_log_context_t none = {NULL, NULL, NULL, 0}, *ctx = t_ctx ? t_ctx : &none;
     static const tycho_log_key_t ids[] = {TYCHO_LOG_KEY_REQUEST_ID, TYCHO_LOG_KEY_TRACE_ID,
                                           TYCHO_LOG_KEY_SPAN_ID};
@@ -331,17 +473,42 @@ static void format_line(line_writer_t *w, tycho_log_level_t level, const char *m
         append_context_str(w, ids[i], values[i], (ctx->plain & TYCHO_LOG_PLAIN(ids[i])) != 0);
     /* fields come after the context: they matter only for ids it lacks */
     for (size_t i = 0; i < nfields; i++)
-        append_field(w, &fields[i], w->wanted ? routed_key(fields[i].key) : -1);
+        append_field(w, fields, i, cap);
     PUT_LITERAL(w, "}\n");
     if (w->b.len > UINT32_MAX) w->vague = 1;
 }
 
-void tycho_log_write(tycho_log_level_t level, const char *msg, const tycho_log_field_t *fields,
-                     size_t nfields)
+/* The shortest cap on the caller's strings that a line is cut to: below
+ * it the line is one of too many members to fit, whatever their length. */
+#define MIN_CAP 16
+
+/* format_line again, with the caller's strings cut shorter and shorter
+ * while the line is over TYCHO_LOG_MAX_LINE (rare: most lines are short). */
+static void __attribute__((noinline)) format_shorter(line_writer_t *w, const line_t *l)
 {
-    if (!tycho_log_enabled(level)) return;
+    for (size_t cap = TYCHO_LOG_MAX_LINE / 2; w->b.len > TYCHO_LOG_MAX_LINE && cap >= MIN_CAP;
+         cap /= 2) {
+        tycho_buf_reset(&w->b);
+        *w = (line_writer_t){.b = w->b, .meta.ts_ns = w->meta.ts_ns}; /* the first pass's time */
+        format_line(w, l, cap);
+    }
+}
+
+/* Formats line l into w, cut to fit when it is too long. */
+static inline void format_fitting(line_writer_t *w, const line_t *l)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    w->meta.ts_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    format_line(w, l, SIZE_MAX);
+    if (w->b.len > TYCHO_LOG_MAX_LINE) format_shorter(w, l);
+}
+
+/* Formats line l and hands it to the sink (the caller checked the level). */
+static inline void write_line(const line_t *l)
+{
     line_writer_t w = {.b = TYCHO_BUF_INIT};
-    format_line(&w, level, msg, fields, nfields);
+    format_fitting(&w, l);
     const tycho_log_meta_t *meta = w.vague ? NULL : &w.meta;
     if (w.b.data) {
         if (g_sink)
@@ -352,11 +519,23 @@ void tycho_log_write(tycho_log_level_t level, const char *msg, const tycho_log_f
     tycho_buf_free(&w.b);
 }
 
+void tycho_log_writen(tycho_log_level_t level, const char *msg, size_t msglen,
+                      const tycho_log_field_t *fields, size_t nfields)
+{
+    if (tycho_log_enabled(level)) write_line(&(line_t){level, msg, msglen, fields, nfields});
+}
+
+void tycho_log_write(tycho_log_level_t level, const char *msg, const tycho_log_field_t *fields,
+                     size_t nfields)
+{
+    if (tycho_log_enabled(level)) write_line(&(line_t){level, msg, strlen(msg), fields, nfields});
+}
+
 void tycho_log_write_stderr(tycho_log_level_t level, const char *msg,
                             const tycho_log_field_t *fields, size_t nfields)
 {
     line_writer_t w = {.b = TYCHO_BUF_INIT};
-    format_line(&w, level, msg, fields, nfields);
+    format_fitting(&w, &(line_t){level, msg, strlen(msg), fields, nfields});
     if (w.b.data) write_fd(STDERR_FILENO, w.b.data, w.b.len);
     tycho_buf_free(&w.b);
 }

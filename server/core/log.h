@@ -1,7 +1,9 @@
 /* log — structured JSON log lines: one object per line, written through a
  * replaceable sink (default: stdout). Any thread may log. Each thread may set
  * a context (request id, trace and span ids) that is attached to its lines.
- * Fields are typed key/value pairs; values are JSON-escaped here. */
+ * Fields are typed key/value pairs; values are JSON-escaped here. A field
+ * with a run-time key never repeats a member tycho writes itself
+ * (TYCHO_LOG_FIELD_PREFIX); a line is cut to fit TYCHO_LOG_MAX_LINE. */
 #ifndef TYCHO_LOG_H
 #define TYCHO_LOG_H
 
@@ -13,14 +15,14 @@ typedef enum { TYCHO_LOG_DEBUG, TYCHO_LOG_INFO, TYCHO_LOG_WARN, TYCHO_LOG_ERROR 
 typedef enum {
     TYCHO_LF_STR,
     TYCHO_LF_INT,
-    TYCHO_LF_DBL,
+    TYCHO_LF_DBL, /* as tycho_buf_append_json_number: NaN and infinities as strings */
     TYCHO_LF_BOOL,
     TYCHO_LF_JSON
 } tycho_lf_type_t;
 
 typedef struct tycho_log_field {
     const char *key;
-    uint32_t klen;      /* strlen(key) when key_plain */
+    uint32_t klen;      /* the key's length (it may hold NUL bytes) */
     uint32_t key_plain; /* 1: key is a literal of plain characters, written as it is */
     tycho_lf_type_t type;
     const char *s; /* STR (len n, or strlen if n == SIZE_MAX), JSON (raw, already valid JSON
@@ -44,15 +46,32 @@ typedef struct tycho_log_field {
 #define LF_BOOL(k, v) ((tycho_log_field_t){TYCHO_LF_KEY(k), TYCHO_LF_BOOL, NULL, 0, (v) ? 1 : 0, 0})
 #define LF_JSON(k, v) ((tycho_log_field_t){TYCHO_LF_KEY(k), TYCHO_LF_JSON, (v), (size_t)-1, 0, 0})
 
-/* f (made with an LF_ macro and the key "") with a key known only at run
- * time, from Lua for instance: escaped like any string when written. */
-static inline tycho_log_field_t tycho_lf_named(tycho_log_field_t f, const char *key)
+/* f (made with an LF_ macro and the key "") with a key of klen bytes known
+ * only at run time, from Lua for instance: escaped like any string when
+ * written. */
+static inline tycho_log_field_t tycho_lf_named(tycho_log_field_t f, const char *key, uint32_t klen)
 {
     f.key = key;
-    f.klen = 0;
+    f.klen = klen;
     f.key_plain = 0;
     return f;
 }
+
+/* A field with a run-time key (tycho_lf_named: tycho.log's) named like a
+ * member the line already has among those tycho writes itself — time,
+ * level, msg, service, request_id, trace_id, span_id, and route and
+ * fields_dropped (which tycho.log gives as its first fields) — is written
+ * under this prefix ("field.level"), so that no reader takes it for what
+ * tycho wrote. An LF_ literal key is the code's own: written as it is. */
+#define TYCHO_LOG_FIELD_PREFIX "field."
+
+/* The longest line, '\n' included, that the log sink takes (longer ones it
+ * drops, as too_large). A longer line is written again with every string
+ * of its own (msg, field keys and values, LF_JSON text, which then becomes
+ * a string) cut to a shorter length, halved until the line fits (down to 16
+ * bytes): a cut string ends in "…(truncated, N bytes)", N its full length.
+ * The ids, service, time and level are never cut. */
+#define TYCHO_LOG_MAX_LINE (64 * 1024)
 
 /* The members of a line a log shipper routes by, besides "time" and "level". */
 typedef enum {
@@ -120,6 +139,9 @@ int tycho_log_enabled(tycho_log_level_t level);
 
 void tycho_log_write(tycho_log_level_t level, const char *msg, const tycho_log_field_t *fields,
                      size_t nfields);
+/* tycho_log_write for a msg of msglen bytes (it may hold NUL bytes). */
+void tycho_log_writen(tycho_log_level_t level, const char *msg, size_t msglen,
+                      const tycho_log_field_t *fields, size_t nfields);
 /* The same line written straight to stderr, synchronously, whatever the sink
  * and the level: the last words of a process about to abort (an asynchronous
  * sink would never deliver them). */

@@ -3,75 +3,81 @@
  * debug/info/warn/error; fields: strings, numbers, booleans, tables (as
  * JSON). Inside a request the route and the request's ids are attached:
  * request_id, trace_id, and span_id (the innermost tycho.trace.span's, else
- * the server span's) come from the task's log context (runtime.c, lib_trace.c). */
+ * the server span's) come from the task's log context (runtime.c, lib_trace.c).
+ * Numbers are written as tycho.json.encode writes them, NaN and infinities as
+ * the strings "NaN", "Infinity", "-Infinity". */
 #include "core/log.h"
 #include "lua/gen.h"
 #include "lua/libs.h"
 #include "lua/scheduler.h"
 
 #include <lauxlib.h>
-#include <math.h>
 #include <string.h>
 
+/* The caller's fields a line keeps; the others (past it in pairs() order,
+ * and those of a key that is not a string) are counted in "fields_dropped". */
 #define MAX_FIELDS 32
+
+/* The field of the value on top of the stack, named key. */
+static tycho_log_field_t to_field(lua_State *L, const char *key, size_t klen, tycho_buf_t *json)
+{
+    uint32_t kl = (uint32_t)klen; /* a LuaJIT string is below 2 GiB */
+    size_t len;
+    switch (lua_type(L, -1)) {
+    case LUA_TNUMBER:
+        return tycho_lf_named(LF_DBL("", lua_tonumber(L, -1)), key, kl);
+    case LUA_TBOOLEAN:
+        return tycho_lf_named(LF_BOOL("", lua_toboolean(L, -1)), key, kl);
+    case LUA_TSTRING: {
+        const char *s = lua_tolstring(L, -1, &len);
+        return tycho_lf_named(LF_STRN("", s, len), key, kl);
+    }
+    case LUA_TTABLE: {
+        char err[120];
+        if (tycho_json_encode(L, -1, json, err, sizeof err) == 0 && json->data)
+            return tycho_lf_named(LF_JSON("", json->data), key, kl);
+        tycho_buf_free(json);
+        return tycho_lf_named(LF_STR("", "(unencodable table)"), key, kl);
+    }
+    default:
+        return tycho_lf_named(LF_STR("", luaL_typename(L, -1)), key, kl);
+    }
+}
 
 static int do_log(lua_State *L, tycho_log_level_t level)
 {
     if (!tycho_log_enabled(level)) return 0;
-    const char *msg = luaL_checkstring(L, 1);
-    tycho_log_field_t f[MAX_FIELDS + 1];
+    size_t msglen;
+    const char *msg = luaL_checklstring(L, 1, &msglen);
+    /* f[0]: fields_dropped, written only when some were (first, as route
+     * next: tycho's own members come before the caller's, which a
+     * namesake of theirs then cannot shadow) */
+    tycho_log_field_t f[MAX_FIELDS + 2];
     tycho_buf_t json[MAX_FIELDS];
-    size_t n = 0, nj = 0;
+    size_t n = 1, nj = 0;
+    long long dropped = 0;
     tycho_lua_task_t *t = tycho_lua_task_current();
     if (t && t->rq.route) f[n++] = LF_STR("route", t->rq.route->pattern);
+    const size_t mine = n;
     if (lua_istable(L, 2)) {
         lua_pushnil(L);
-        while (n < MAX_FIELDS && lua_next(L, 2)) {
-            if (lua_type(L, -2) != LUA_TSTRING) {
+        while (lua_next(L, 2)) {
+            if (lua_type(L, -2) != LUA_TSTRING || n - mine == MAX_FIELDS) {
+                dropped++;
                 lua_pop(L, 1);
                 continue;
             }
-            const char *k = lua_tostring(L, -2);
-            size_t len;
-            switch (lua_type(L, -1)) {
-            case LUA_TNUMBER: {
-                double d = lua_tonumber(L, -1);
-                if (d == floor(d) && fabs(d) < 9e15)
-                    f[n++] = tycho_lf_named(LF_INT("", (long long)d), k);
-                else
-                    f[n++] = tycho_lf_named(LF_DBL("", d), k);
-                break;
-            }
-            case LUA_TBOOLEAN:
-                f[n++] = tycho_lf_named(LF_BOOL("", lua_toboolean(L, -1)), k);
-                break;
-            case LUA_TSTRING: {
-                const char *s = lua_tolstring(L, -1, &len);
-                f[n++] = tycho_lf_named(LF_STRN("", s, len), k);
-                break;
-            }
-            case LUA_TTABLE: {
-                tycho_buf_t *b = &json[nj];
-                *b = (tycho_buf_t)TYCHO_BUF_INIT;
-                char err[120];
-                if (tycho_json_encode(L, -1, b, err, sizeof err) == 0 && b->data) {
-                    nj++;
-                    f[n++] = tycho_lf_named(LF_JSON("", b->data), k);
-                } else {
-                    tycho_buf_free(b);
-                    f[n++] = tycho_lf_named(LF_STR("", "(unencodable table)"), k);
-                }
-                break;
-            }
-            default:
-                f[n++] = tycho_lf_named(LF_STR("", luaL_typename(L, -1)), k);
-                break;
-            }
+            size_t klen;
+            const char *k = lua_tolstring(L, -2, &klen);
+            json[nj] = (tycho_buf_t)TYCHO_BUF_INIT;
+            f[n++] = to_field(L, k, klen, &json[nj]);
+            if (json[nj].data) nj++;
             lua_pop(L, 1); /* the strings stay alive: the table (arg 2) holds them */
         }
-        if (n == MAX_FIELDS) lua_settop(L, 2);
     }
-    tycho_log_write(level, msg, f, n);
+    size_t first = 1;
+    if (dropped) f[first = 0] = LF_INT("fields_dropped", dropped);
+    tycho_log_writen(level, msg, msglen, f + first, n - first);
     for (size_t i = 0; i < nj; i++)
         tycho_buf_free(&json[i]);
     return 0;

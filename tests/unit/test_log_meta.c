@@ -3,34 +3,7 @@
  * the service and id values are in the line and whether their text is the
  * value itself; and that the Loki entry built from it
  * (tycho_loki_entry_from_log) is the one the general scan builds. */
-#include "core/log.h"
-#include "exporters/loki_encode.h"
-
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
-
-static struct {
-    char line[4096];
-    size_t len;
-    int has_meta;
-    tycho_log_meta_t meta;
-} got;
-
-static void capture(const char *line, size_t len, const tycho_log_meta_t *meta, void *ud)
-{
-    (void)ud;
-    assert_true(len < sizeof got.line);
-    memcpy(got.line, line, len);
-    got.line[len] = 0;
-    got.len = len;
-    got.has_meta = meta != NULL;
-    if (meta) got.meta = *meta;
-}
+#include "tests/lib/log_capture.h"
 
 static int setup(void **state)
 {
@@ -49,31 +22,8 @@ static int teardown(void **state)
     tycho_log_set_level(TYCHO_LOG_INFO);
     tycho_log_set_service("tycho");
     tycho_log_set_context(NULL);
+    log_capture_free();
     return 0;
-}
-
-/* Checks key k's text in the line against want (NULL: no such member) and
- * whether it is the value itself (plain: its escaped bit clear). */
-static void check_key(tycho_log_key_t k, const char *want, int plain)
-{
-    assert_true(got.has_meta);
-    if (!want) {
-        assert_int_equal(got.meta.at[k].off, 0);
-        return;
-    }
-    size_t off = got.meta.at[k].off, n = got.meta.at[k].len;
-    assert_true(off > 0 && off + n < got.len);
-    assert_int_equal(got.line[off - 1], '"');
-    assert_int_equal(got.line[off + n], '"');
-    if (n != strlen(want) || memcmp(got.line + off, want, n) != 0)
-        fail_msg("key %d: want %s, got %.*s in %s", (int)k, want, (int)n, got.line + off, got.line);
-    assert_int_equal((got.meta.escaped >> k) & 1, !plain);
-}
-
-static void *heap(void *ud, size_t n)
-{
-    (void)ud;
-    return malloc(n);
 }
 
 /* An allocator over its budget (the exporters' byte cap): nothing. */
@@ -81,38 +31,6 @@ static void *none(void *ud, size_t n)
 {
     *(size_t *)ud = n;
     return NULL;
-}
-
-/* The entry from the meta is the general scan's, field by field. */
-static void check_entry(void)
-{
-    assert_true(got.has_meta);
-    tycho_loki_entry_t *a = tycho_loki_entry_new(got.line, got.len, TYCHO_LOKI_LINE_UTF8);
-    tycho_loki_entry_t *b = tycho_loki_entry_from_log(got.line, got.len, &got.meta, heap, NULL);
-    assert_non_null(a);
-    assert_non_null(b);
-    assert_int_equal(a->has_time, 1);
-    assert_int_equal(b->has_time, 1);
-    assert_true(a->ts_ns == b->ts_ns);
-    assert_ptr_equal(a->level, b->level); /* streams are told apart by address */
-    assert_int_equal(a->line_len, b->line_len);
-    assert_memory_equal(a->line, b->line, a->line_len);
-    assert_int_equal(b->utf8, 1);
-    const char *const as[4] = {a->service, a->trace_id, a->span_id, a->request_id};
-    const char *const bs[4] = {b->service, b->trace_id, b->span_id, b->request_id};
-    const uint32_t al[4] = {a->service_len, a->trace_id_len, a->span_id_len, a->request_id_len};
-    const uint32_t bl[4] = {b->service_len, b->trace_id_len, b->span_id_len, b->request_id_len};
-    for (int i = 0; i < 4; i++) {
-        if (!as[i] || !bs[i]) {
-            assert_ptr_equal(as[i], bs[i]);
-            continue;
-        }
-        assert_int_equal(al[i], strlen(as[i])); /* the scan's copies */
-        assert_int_equal(al[i], bl[i]);
-        assert_memory_equal(as[i], bs[i], al[i]);
-    }
-    free(a);
-    free(b);
 }
 
 static void test_logger_line(void **state)
@@ -152,7 +70,8 @@ static void test_plain_ids(void **state)
     const size_t after_time = strlen("{\"time\":\"2026-11-25T16:22:32.123456789Z\"");
     tycho_log_set_context(&ctx);
     tycho_log_info("hello", LF_STR("route", "/hello"));
-    char scanned[sizeof got.line];
+    char scanned[4096];
+    assert_true(got.len < sizeof scanned);
     memcpy(scanned, got.line, got.len + 1);
     size_t scanned_len = got.len;
     tycho_log_meta_t scanned_meta = got.meta;
