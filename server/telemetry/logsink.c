@@ -80,7 +80,8 @@ struct tycho_logsink {
     unsigned interval;
     char *batch;
     size_t batch_len, batch_off, batch_cap;
-    uint64_t reported;
+    uint64_t reported;           /* dropped_total at the last report */
+    uint64_t reported_too_large; /* and the too_large count */
     uint64_t last_report_ms;
 };
 
@@ -120,7 +121,7 @@ tycho_logsink_t *tycho_logsink_new(const tycho_logsink_opts_t *opts)
     if (s->o.fd <= 0) s->o.fd = STDOUT_FILENO;
     if (!s->o.producer_bytes) s->o.producer_bytes = 1024 * 1024;
     if (!s->o.max_producers) s->o.max_producers = 64;
-    if (!s->o.max_line) s->o.max_line = 64 * 1024;
+    if (!s->o.max_line) s->o.max_line = TYCHO_LOG_MAX_LINE;
     if (!s->o.report_interval_ms) s->o.report_interval_ms = 1000;
     if (!s->o.room_wait_ms) s->o.room_wait_ms = 5;
     if (!s->o.poll_min_ms) s->o.poll_min_ms = 8;
@@ -427,12 +428,25 @@ static void consumer_count(tycho_logsink_t *s, tycho_drop_reason_t r, uint64_t n
     atomic_store_explicit(&s->consumer_dropped[r], v + n, memory_order_relaxed);
 }
 
+/* What the drop report says was lost since the last one: lines too large
+ * (which a faster output would not have saved), or lines the output could
+ * not take, or both. */
+static const char *drop_cause(const tycho_logsink_t *s, uint64_t total, uint64_t too_large)
+{
+    bool large = too_large > s->reported_too_large;
+    bool slow = total - s->reported > too_large - s->reported_too_large;
+    if (!slow) return "too large (over max_line bytes)";
+    return large ? "output too slow or unavailable, some too large (over max_line bytes)"
+                 : "output too slow or unavailable";
+}
+
 /* Appends the drop report when lines were lost since the last one and the
  * interval has passed (force: always). */
 static void maybe_report(tycho_logsink_t *s, bool force)
 {
     uint64_t total = dropped_total(s);
     if (s->output_dead || total <= s->reported) return;
+    uint64_t too_large = tycho_logsink_dropped(s, TYCHO_DROP_TOO_LARGE);
     uint64_t now = now_ms();
     if (!force && s->last_report_ms && now - s->last_report_ms < s->o.report_interval_ms) return;
     if (s->batch_cap - s->batch_len < 512 + strlen(s->service_json)) return; /* next time */
@@ -441,18 +455,20 @@ static void maybe_report(tycho_logsink_t *s, bool force)
     char when[31];
     tycho_log_format_time(when, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
     int n = snprintf(s->batch + s->batch_len, s->batch_cap - s->batch_len,
-                     "{\"time\":\"%s\",\"level\":\"warn\",\"msg\":\"log lines dropped: output "
-                     "too slow or unavailable\",\"service\":%s,\"dropped\":%llu,"
-                     "\"dropped_total\":%llu,\"queue_full\":%llu,\"too_large\":%llu,"
-                     "\"write_error\":%llu}\n",
-                     when, s->service_json, (unsigned long long)(total - s->reported),
-                     (unsigned long long)total,
+                     "{\"time\":\"%s\",\"level\":\"warn\",\"msg\":\"log lines dropped: %s\","
+                     "\"service\":%s,\"dropped\":%llu,\"dropped_total\":%llu,"
+                     "\"queue_full\":%llu,\"too_large\":%llu,\"write_error\":%llu,"
+                     "\"max_line\":%zu}\n",
+                     when, drop_cause(s, total, too_large), s->service_json,
+                     (unsigned long long)(total - s->reported), (unsigned long long)total,
                      (unsigned long long)tycho_logsink_dropped(s, TYCHO_DROP_QUEUE_FULL),
-                     (unsigned long long)tycho_logsink_dropped(s, TYCHO_DROP_TOO_LARGE),
-                     (unsigned long long)tycho_logsink_dropped(s, TYCHO_DROP_WRITE_ERROR));
+                     (unsigned long long)too_large,
+                     (unsigned long long)tycho_logsink_dropped(s, TYCHO_DROP_WRITE_ERROR),
+                     s->o.max_line);
     if (n <= 0 || (size_t)n >= s->batch_cap - s->batch_len) return;
     s->batch_len += (size_t)n;
     s->reported = total;
+    s->reported_too_large = too_large;
     s->last_report_ms = now;
 }
 

@@ -28,7 +28,8 @@ typedef struct tycho_logsink_opts {
     size_t producer_bytes;       /* ring per producing thread; default 1 MiB (a line takes
                                     8 bytes more, 56 with the logger's meta) */
     unsigned max_producers;      /* threads with their own ring; default 64, then a shared one */
-    size_t max_line;             /* longer lines are dropped (too_large); default 64 KiB */
+    size_t max_line;             /* longer lines are dropped (too_large); default
+                                    TYCHO_LOG_MAX_LINE, the length tycho_log_write cuts to */
     unsigned report_interval_ms; /* at most one drop report per interval; default 1000 */
     unsigned room_wait_ms;       /* the longest a full ring waits for room; default 5 */
     unsigned poll_min_ms;        /* drain period while busy; default 8 */

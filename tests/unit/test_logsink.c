@@ -184,6 +184,32 @@ static void test_drops_and_report(void **state)
     free(rd.data);
 }
 
+/* A line dropped for its size is reported as such, not as a slow output. */
+static void test_too_large_report(void **state)
+{
+    (void)state;
+    struct reader rd;
+    reader_open(&rd);
+    reader_start(&rd);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    tycho_logsink_opts_t o = {.fd = rd.fd[1], .max_line = 1000, .report_interval_ms = 1};
+    tycho_logsink_t *s = tycho_logsink_new(&o);
+    assert_int_equal(tycho_logsink_start(s, &loop), 0);
+    char big[2000];
+    memset(big, 'b', sizeof big);
+    tycho_logsink_write(big, sizeof big, NULL, s);
+    assert_int_equal(tycho_logsink_flush(s, 5000), 0);
+    close_and_run(s, &loop);
+    uv_loop_close(&loop);
+    reader_finish(&rd);
+    const char *want = "\"msg\":\"log lines dropped: too large (over max_line bytes)\"";
+    if (!strstr(rd.data, want) || !strstr(rd.data, "\"too_large\":1,") ||
+        !strstr(rd.data, "\"max_line\":1000}"))
+        fail_msg("want %s in %s", want, rd.data);
+    free(rd.data);
+}
+
 static void test_flush_deadline(void **state)
 {
     (void)state;
@@ -517,6 +543,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_wraparound),
         cmocka_unit_test(test_drops_and_report),
+        cmocka_unit_test(test_too_large_report),
         cmocka_unit_test(test_flush_deadline),
         cmocka_unit_test(test_more_threads_than_slots),
         cmocka_unit_test(test_tap_meta),
