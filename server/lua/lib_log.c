@@ -49,9 +49,9 @@ static int do_log(lua_State *L, tycho_log_level_t level)
     if (!tycho_log_enabled(level)) return 0;
     size_t msglen;
     const char *msg = luaL_checklstring(L, 1, &msglen);
-    /* f[0]: fields_dropped, written only when some were (first, as route
-     * next: tycho's own members come before the caller's, which a
-     * namesake of theirs then cannot shadow) */
+    /* f[0] is fields_dropped (passed only when some were), then route:
+     * tycho's own members come before the caller's fields, so that a field
+     * of the same name is renamed (core/log.h TYCHO_LOG_FIELD_PREFIX) */
     tycho_log_field_t f[MAX_FIELDS + 2];
     tycho_buf_t json[MAX_FIELDS];
     size_t n = 1, nj = 0;
