@@ -169,6 +169,19 @@ describe("POST /save-data and GET /get-data/:id", function()
     assert.equal("rid-full", body.request_id)
   end)
 
+  -- the status an aws.Error maps to: throttling is the C client's list (the
+  -- codes it retries as throttling), one list for both
+  it("maps throttling codes to 503 and a conflict to 409, as the client classifies them", function()
+    local aws = require "tycho.aws"
+    for _, type in ipairs { "ThrottlingException", "ProvisionedThroughputExceededException",
+                            "RequestLimitExceeded", "SlowDown", "TooManyRequestsException" } do
+      assert.equal(503, aws.error { type = type, service = "sqs" }.http_status, type)
+    end
+    assert.equal(409, aws.error { type = "ConditionalCheckFailedException" }.http_status)
+    assert.equal(500, aws.error { type = "ValidationException", status = 400 }.http_status)
+    assert.equal(503, aws.error { type = "ValidationException", quota_exhausted = true }.http_status)
+  end)
+
   -- what is wrong with the server's own credentials, signature, permissions
   -- or settings names internal endpoints, account ids and role ARNs: the
   -- operator reads it in the log, the client gets the type and the request

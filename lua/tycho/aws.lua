@@ -37,19 +37,12 @@ aws.Error = Error
 local DISPLAY = { sqs = "SQS", dynamodb = "DynamoDB" }
 
 local CONFLICT = { ConditionalCheckFailedException = true, TransactionConflictException = true }
-local THROTTLING = {
-  Throttling = true, ThrottlingException = true, ThrottledException = true,
-  RequestThrottledException = true, TooManyRequestsException = true,
-  ProvisionedThroughputExceededException = true, TransactionInProgressException = true,
-  RequestLimitExceeded = true, BandwidthLimitExceeded = true, LimitExceededException = true,
-  RequestThrottled = true, SlowDown = true, PriorRequestNotComplete = true,
-  EC2ThrottledException = true, KmsThrottled = true, OverLimit = true,
-}
 local TIMEOUT = { [-5] = true, [-6] = true } -- TYCHO_HTTP_E_CONNECT_TIMEOUT, _TIMEOUT
 
 local function http_status(e)
   if CONFLICT[e.type] then return 409 end
-  if THROTTLING[e.type] or e.quota_exhausted then return 503 end
+  -- throttling as the C client retries it (one list: tycho_aws_is_throttling_code)
+  if core.is_throttling(e.type) or e.quota_exhausted then return 503 end
   if e.type == "TransportError" then return TIMEOUT[e.transport_error] and 504 or 502 end
   if (e.status or 0) >= 500 then return 502 end
   return 500

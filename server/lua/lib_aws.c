@@ -10,7 +10,9 @@
  *     system attribute set on params and on each of params.Entries),
  *     table = name, queue_url = url (span attributes) }.
  *   md5(s) (hex), b64encode(s), b64decode(s) (nil on bad input), backend(),
- *   region(), is_server_fault(type) (tycho_aws_is_server_fault_code). */
+ *   is_server_fault(type) (tycho_aws_is_server_fault_code), is_throttling(type)
+ *   (tycho_aws_is_throttling_code: the codes the client retries as
+ *   throttling). */
 #include "aws/client.h"
 #include "aws/error_text.h"
 #include "core/buf.h"
@@ -336,6 +338,12 @@ static int l_is_server_fault(lua_State *L)
     return 1;
 }
 
+static int l_is_throttling(lua_State *L)
+{
+    lua_pushboolean(L, tycho_aws_is_throttling_code(lua_tostring(L, 1)));
+    return 1;
+}
+
 static int l_backend(lua_State *L)
 {
     tycho_aws_services_t *s = tycho_aws_services_current();
@@ -351,6 +359,7 @@ int luaopen_tycho_aws_core(lua_State *L)
                                    {"b64decode", l_b64decode},
                                    {"backend", l_backend},
                                    {"is_server_fault", l_is_server_fault},
+                                   {"is_throttling", l_is_throttling},
                                    {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);
