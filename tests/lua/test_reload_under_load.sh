@@ -25,6 +25,8 @@ mkdir -p "$work/routes"
 # status_shows TEXT: /-/status mentions TEXT; answers CODE PATH: GET PATH answers CODE
 status_shows() { grep -q "$1" <<<"$(curl -s "http://127.0.0.1:$admin/-/status")"; }
 answers() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$base$2")" = "$1" ]; }
+# serves V: GET /v answers V (a reload has landed)
+serves() { [ "$(curl -s "$base/v")" = "$1" ]; }
 # version A|B: the route answers its letter and counts in reload_flip_total,
 # whose labels each version defines differently (every reload redefines it)
 version() {
@@ -68,7 +70,11 @@ sleep 0.5
 last=A
 for i in $(seq 1 100); do
   if [ "$i" = 50 ]; then
-    # a syntax error mid-way: the last good version keeps serving
+    # a syntax error mid-way: the last good version keeps serving. First that
+    # version must have landed (a reload, pre-check and both phases, can
+    # take longer than the loop's 0.2 s under ASan): else the check reads
+    # the broken file and the version before it rightly keeps serving.
+    wait_until 10 serves "$last" || { echo "FAIL: version $last never served"; exit 1; }
     printf 'return { { "GET", "/v" function() end } }\n' > "$work/routes/v.lua"
     wait_until 10 status_shows 'v.lua:1' ||
       { echo "FAIL: /-/status lacks the error: $(curl -s "http://127.0.0.1:$admin/-/status")"; exit 1; }
@@ -81,8 +87,7 @@ for i in $(seq 1 100); do
 done
 wait "$wrk_pid"
 cat "$work/wrk.txt"
-sleep 0.5
-[ "$(curl -s "$base/v")" = "$last" ] || { echo "FAIL: final version is not $last"; exit 1; }
+wait_until 10 serves "$last" || { echo "FAIL: final version is not $last"; exit 1; }
 # the metric as the last version defines it, the other version's series gone
 curl -s "http://127.0.0.1:$admin/metrics" > "$work/metrics.txt"
 flips=$(grep '^reload_flip_total' "$work/metrics.txt" || true)
