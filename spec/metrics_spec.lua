@@ -180,7 +180,11 @@ end } }
       assert.matches("at most 200 bytes", errmsg(metrics.gauge, "spec_long_label", "", { string.rep("l", 201) }))
       local c = metrics.counter("spec_long_value_total", "", { "v" })
       c:inc { v = string.rep("v", 1024) }
-      assert.matches("longer than 1024 bytes", errmsg(c.inc, c, { v = string.rep("v", 1025) }))
+      assert.matches('label "v" is longer than 1024 bytes (1025)',
+        errmsg(c.inc, c, { v = string.rep("v", 1025) }), 1, true)
+      local c2 = metrics.counter("spec_long_value2_total", "", { "a", "b" })
+      assert.matches('label "b" is longer than 1024 bytes (2000)',
+        errmsg(c2.inc, c2, { a = "x", b = string.rep("v", 2000) }), 1, true)
     end)
 
     it("is checked by tycho check, outside any worker", function()

@@ -401,9 +401,14 @@ static tycho_series_t *series_or_raise(lua_State *L, lmetric_t *m, const char *c
 {
     int rc = 0;
     tycho_series_t *s = tycho_metric_series(m->fam, m->shard, vals, &rc);
-    if (!s && rc == -E2BIG)
-        luaL_error(L, "metric \"%s\": a label value is longer than %d bytes", m->name,
-                   TYCHO_METRICS_MAX_LABEL_VALUE);
+    if (!s && rc == -E2BIG) {
+        size_t i = 0; /* the value the registry refused: name its label */
+        while (i + 1 < m->nlabels && strlen(vals[i]) <= TYCHO_METRICS_MAX_LABEL_VALUE)
+            i++;
+        luaL_error(L, "metric \"%s\": label \"%s\" is longer than %d bytes (%d)", m->name,
+                   m->nlabels ? m->labels[i] : "?", TYCHO_METRICS_MAX_LABEL_VALUE,
+                   m->nlabels ? (int)strlen(vals[i]) : 0);
+    }
     if (!s) luaL_error(L, "metric \"%s\": cannot update (%s)", m->name, strerror(-rc));
     return s;
 }
