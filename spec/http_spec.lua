@@ -264,4 +264,10 @@ describe("tycho.http", function()
     for v in ("\r\n" .. req):gmatch("\r\n[Hh][Oo][Ss][Tt]: ([^\r]*)") do hosts[#hosts + 1] = v end
     assert.same({ "api.internal:8443" }, hosts)
   end)
+
+  it("refuses an empty Host, naming it", function()
+    local ok, err = pcall(http.request, { url = server.url .. "/echo", headers = { Host = "" } })
+    assert.is_false(ok)
+    assert.matches("header 'Host': empty", tostring(err), 1, true)
+  end)
 end)
