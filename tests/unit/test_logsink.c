@@ -78,6 +78,17 @@ static void close_and_run(tycho_logsink_t *s, uv_loop_t *loop)
     tycho_logsink_free(s);
 }
 
+/* A sink writing to o's fd, started on loop (initialised here), which this
+ * thread runs: drained by hand or by uv_run. */
+static tycho_logsink_t *sink_on_loop(uv_loop_t *loop, const tycho_logsink_opts_t *o)
+{
+    uv_loop_init(loop);
+    tycho_logsink_t *s = tycho_logsink_new(o);
+    assert_non_null(s);
+    assert_int_equal(tycho_logsink_start(s, loop), 0);
+    return s;
+}
+
 static void test_roundtrip_wraparound(void **state)
 {
     (void)state;
@@ -85,12 +96,9 @@ static void test_roundtrip_wraparound(void **state)
     reader_open(&rd);
     reader_start(&rd);
     uv_loop_t loop;
-    uv_loop_init(&loop);
     /* A tiny ring: records wrap around its end all the time. */
     tycho_logsink_opts_t o = {.fd = rd.fd[1], .producer_bytes = 1024, .max_line = 600};
-    tycho_logsink_t *s = tycho_logsink_new(&o);
-    assert_non_null(s);
-    assert_int_equal(tycho_logsink_start(s, &loop), 0);
+    tycho_logsink_t *s = sink_on_loop(&loop, &o);
     char line[700];
     for (int i = 0; i < 5000; i++) {
         int pad = (i * 37) % 300;
@@ -125,14 +133,12 @@ static void test_drops_and_report(void **state)
     struct reader rd;
     reader_open(&rd);
     uv_loop_t loop;
-    uv_loop_init(&loop);
     tycho_logsink_opts_t o = {.fd = rd.fd[1],
                               .producer_bytes = 4096,
                               .max_line = 1000,
                               .report_interval_ms = 1,
                               .service = "svc\"x"};
-    tycho_logsink_t *s = tycho_logsink_new(&o);
-    assert_int_equal(tycho_logsink_start(s, &loop), 0);
+    tycho_logsink_t *s = sink_on_loop(&loop, &o);
     char big[2000];
     memset(big, 'b', sizeof big);
     tycho_logsink_write(big, sizeof big, NULL, s); /* over max_line */
@@ -192,10 +198,8 @@ static void test_too_large_report(void **state)
     reader_open(&rd);
     reader_start(&rd);
     uv_loop_t loop;
-    uv_loop_init(&loop);
     tycho_logsink_opts_t o = {.fd = rd.fd[1], .max_line = 1000, .report_interval_ms = 1};
-    tycho_logsink_t *s = tycho_logsink_new(&o);
-    assert_int_equal(tycho_logsink_start(s, &loop), 0);
+    tycho_logsink_t *s = sink_on_loop(&loop, &o);
     char big[2000];
     memset(big, 'b', sizeof big);
     tycho_logsink_write(big, sizeof big, NULL, s);
