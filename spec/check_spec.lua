@@ -47,12 +47,26 @@ describe("tycho check: load errors say where", function()
   it("gives the line of a malformed route entry's handler", function()
     fails('return {\n  { "GET", 5, function() end },\n}\n', "a%.lua:2: route #1: expected")
     fails('return {\n\n  { method = "GET", path = "/x", hander = function() end },\n}\n',
-          "a%.lua:3: route #1: expected")
+          "a%.lua:3: route #1: unexpected key 'hander'")
+    fails('return {\n\n  { method = "GET", path = "/x" },\n}\n', "a%.lua: route #1: expected")
     fails('return {\n  foo = function() end,\n}\n', "a%.lua:2: key 'foo': expected")
   end)
 
   it("refuses extra elements in a route entry", function()
     fails('return {\n  { "GET", "/x", function() end, "extra" },\n}\n',
           "a%.lua:2: route #1: unexpected 4th element %(a string%)")
+  end)
+
+  it("refuses options a route entry does not have, in either spelling", function()
+    fails('return {\n  { "GET", "/x", function() end, timeout = 5 },\n}\n',
+          "a%.lua:2: route #1: unexpected key 'timeout': an entry is")
+    fails('return {\n  { method = "GET", path = "/x", handler = function() end, auth = true },\n}\n',
+          "a%.lua:2: route #1: unexpected key 'auth'")
+    fails('return {\n  { "GET", "/x", handler = function() end },\n}\n',
+          "a%.lua:2: route #1: unexpected key 'handler'")
+    fails('return {\n  { method = "GET", "/x", function() end },\n}\n',
+          "a%.lua:2: route #1: unexpected key")
+    fails('return {\n  { [true] = 1, "GET", "/x", function() end },\n}\n',
+          "a%.lua:2: route #1: unexpected key %(a boolean%)")
   end)
 end)

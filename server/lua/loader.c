@@ -222,6 +222,53 @@ fail:
     return -1;
 }
 
+/* An entry (at index e) holds either the array elements 1..3 or the fields
+ * method, path and handler: anything else (a 4th element, a misspelt or
+ * made-up option such as `timeout = 5`, the two spellings mixed) is refused
+ * rather than silently ignored. */
+static int check_entry_keys(lua_State *L, int e, const char *where, size_t i, char **err)
+{
+    lua_rawgeti(L, e, 1);
+    int named = lua_isnil(L, -1);
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    while (lua_next(L, e)) {
+        lua_pop(L, 1); /* the value */
+        int ok;
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            const char *k = lua_tostring(L, -1);
+            ok = named && (strcmp(k, "method") == 0 || strcmp(k, "path") == 0 ||
+                           strcmp(k, "handler") == 0);
+        } else if (lua_type(L, -1) == LUA_TNUMBER) {
+            double k = lua_tonumber(L, -1);
+            ok = !named && (k == 1 || k == 2 || k == 3);
+        } else {
+            ok = 0;
+        }
+        if (ok) continue;
+        if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) == 4 && !named) {
+            lua_rawgeti(L, e, 4);
+            *err = tycho_lua_strdupf("%s: route #%zu: unexpected 4th element (a %s): expected "
+                                     "{ \"METHOD\", \"/path\", handler }",
+                                     where, i, luaL_typename(L, -1));
+        } else {
+            char key[80];
+            int t = lua_type(L, -1);
+            lua_pushvalue(L, -1); /* lua_tostring must not convert the key lua_next holds */
+            if (t == LUA_TSTRING || t == LUA_TNUMBER)
+                snprintf(key, sizeof key, "'%s'", lua_tostring(L, -1));
+            else
+                snprintf(key, sizeof key, "(a %s)", lua_typename(L, t));
+            *err = tycho_lua_strdupf("%s: route #%zu: unexpected key %s: an entry is "
+                                     "{ \"METHOD\", \"/path\", handler } or "
+                                     "{ method = ..., path = ..., handler = ... }, nothing else",
+                                     where, i, key);
+        }
+        return -1;
+    }
+    return 0;
+}
+
 /* The route table returned by a file is at index `t`. */
 static int read_routes(tycho_lua_gen_t *g, const char *file, int t, char **err)
 {
@@ -238,6 +285,7 @@ static int read_routes(tycho_lua_gen_t *g, const char *file, int t, char **err)
                                      where, i, luaL_typename(L, e));
             return -1;
         }
+        if (check_entry_keys(L, e, where, i, err) != 0) return -1;
         lua_rawgeti(L, e, 1);
         lua_rawgeti(L, e, 2);
         lua_rawgeti(L, e, 3);
@@ -253,13 +301,6 @@ static int read_routes(tycho_lua_gen_t *g, const char *file, int t, char **err)
                                      "(got %s, %s, %s)",
                                      where, i, luaL_typename(L, -3), luaL_typename(L, -2),
                                      luaL_typename(L, -1));
-            return -1;
-        }
-        if (lua_objlen(L, e) > 3) {
-            lua_rawgeti(L, e, 4);
-            *err = tycho_lua_strdupf("%s: route #%zu: unexpected 4th element (a %s): expected "
-                                     "{ \"METHOD\", \"/path\", handler }",
-                                     where, i, luaL_typename(L, -1));
             return -1;
         }
         if (add_route(g, file, lua_tostring(L, -3), lua_tostring(L, -2), lua_gettop(L), err) != 0)
