@@ -9,6 +9,7 @@
 -- it forwards for): anyone else gets 403, whatever the load balancer in
 -- front lets through.
 local aws = require "tycho.aws"
+local net = require "tycho.net"
 local server = require "tycho.server"
 local sqs = require "tycho.sqs"
 local time = require "tycho.time"
@@ -35,18 +36,9 @@ local CHECKS = {
   end },
 }
 
--- Whether ip (req.client_ip's text) is loopback, RFC 1918 private, IPv6
--- unique-local (fc00::/7), or one of those IPv4 addresses mapped into IPv6.
-local function internal(ip)
-  local v4 = ip:match("^::[fF][fF][fF][fF]:(%d+%.%d+%.%d+%.%d+)$") or ip
-  local a, b = v4:match("^(%d+)%.(%d+)%.%d+%.%d+$")
-  if a then
-    a, b = tonumber(a), tonumber(b)
-    return a == 127 or a == 10 or (a == 172 and b >= 16 and b <= 31) or (a == 192 and b == 168)
-  end
-  local lower = ip:lower()
-  return lower == "::1" or lower:match("^f[cd]%x%x:") ~= nil
-end
+-- Loopback, RFC 1918 private and IPv6 unique-local addresses (IPv4 ones
+-- match their IPv4-mapped IPv6 form too): the callers inside the network.
+local INTERNAL = "127.0.0.0/8,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,::1,fc00::/7"
 
 -- Runs every check: healthy, { name = { status = "ok" | "error", duration_seconds, ... } }
 local function deep_checks()
@@ -73,7 +65,7 @@ return {
       end
       local body = { status = "healthy", timestamp = clock.iso(), generation = server.generation() }
       if req.query.deep == "1" or req.query.deep == "true" then
-        if not internal(req.client_ip) then
+        if not net.in_cidrs(req.client_ip, INTERNAL) then
           tycho.error(403, "?deep=1 is for callers inside the network (loopback or a private "
             .. "address); the load balancer's health check is plain /health")
         end

@@ -35,6 +35,39 @@ describe("tycho.uuid", function()
   end)
 end)
 
+describe("tycho.net", function()
+  local net = require "tycho.net"
+
+  it("tells whether an address is in a list of ranges", function()
+    local ranges = "10.0.0.0/8, 172.16.0.0/12,192.168.1.1 fc00::/7"
+    assert.is_true(net.in_cidrs("10.255.0.1", ranges))
+    assert.is_true(net.in_cidrs("172.31.255.255", ranges))
+    assert.is_false(net.in_cidrs("172.32.0.0", ranges))
+    assert.is_true(net.in_cidrs("192.168.1.1", ranges))
+    assert.is_false(net.in_cidrs("192.168.1.2", ranges))
+    assert.is_true(net.in_cidrs("fdff::1", ranges))
+    assert.is_false(net.in_cidrs("fe00::1", ranges))
+    assert.is_true(net.in_cidrs("::ffff:10.1.2.3", ranges)) -- IPv4-mapped
+    assert.is_true(net.in_cidrs("8.8.8.8", "0.0.0.0/0"))
+    assert.is_false(net.in_cidrs("::1", "0.0.0.0/0"))
+    assert.is_false(net.in_cidrs("10.0.0.1", ""))
+  end)
+
+  it("answers false for a text that is not an address", function()
+    for _, ip in ipairs { "", "localhost", "10.0.0", "10.0.0.1/8", " 10.0.0.1" } do
+      assert.is_false(net.in_cidrs(ip, "0.0.0.0/0,::/0"), ip)
+    end
+  end)
+
+  it("refuses a bad range list, naming the bad range", function()
+    assert.error_matches(function() net.in_cidrs("10.0.0.1", "10.0.0.0/33") end,
+      "tycho.net.in_cidrs: bad ranges: bad prefix length in 10.0.0.0/33")
+    assert.error_matches(function() net.in_cidrs("10.0.0.1", "10.0.0.0/8,nope") end,
+      "not an IP address: nope")
+    assert.error_matches(function() net.in_cidrs(nil, "10.0.0.0/8") end, "bad argument #1")
+  end)
+end)
+
 describe("tycho.env", function()
   local env = require "tycho.env"
   it("reads variables with defaults and types", function()

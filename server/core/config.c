@@ -80,64 +80,15 @@ int tycho_config_parse_addr(const char *s, tycho_addr_t *out, char *err, size_t 
     return 0;
 }
 
-/* Stores any address as an IPv4-mapped IPv6 address so one comparison serves both. */
-static int ip_to_mapped(const char *ip, uint8_t out[16], int *is_v4)
-{
-    struct in_addr a4;
-    if (inet_pton(AF_INET, ip, &a4) == 1) {
-        memset(out, 0, 10);
-        out[10] = out[11] = 0xff;
-        memcpy(out + 12, &a4, 4);
-        *is_v4 = 1;
-        return 0;
-    }
-    *is_v4 = 0;
-    return inet_pton(AF_INET6, ip, out) == 1 ? 0 : -1;
-}
-
 int tycho_config_parse_cidrs(const char *s, tycho_config_t *cfg, char *err, size_t errlen)
 {
-    char copy[2048];
-    if (strlen(s) >= sizeof copy) return say(err, errlen, "list too long"), -1;
-    strcpy(copy, s);
-    cfg->ntrusted_proxies = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-        if (cfg->ntrusted_proxies == TYCHO_MAX_TRUSTED_PROXIES)
-            return say(err, errlen, "more than %d ranges", TYCHO_MAX_TRUSTED_PROXIES), -1;
-        tycho_cidr_t *c = &cfg->trusted_proxies[cfg->ntrusted_proxies];
-        char *slash = strchr(tok, '/');
-        if (slash) *slash = '\0';
-        int v4;
-        if (ip_to_mapped(tok, c->addr, &v4) != 0)
-            return say(err, errlen, "not an IP address: %s", tok), -1;
-        int maxp = v4 ? 32 : 128, prefix = maxp;
-        if (slash) {
-            char *end;
-            long p = strtol(slash + 1, &end, 10);
-            if (slash[1] < '0' || slash[1] > '9' || *end || p < 0 || p > maxp)
-                return say(err, errlen, "bad prefix length in %s/%s", tok, slash + 1), -1;
-            prefix = (int)p;
-        }
-        c->prefix = v4 ? prefix + 96 : prefix;
-        cfg->ntrusted_proxies++;
-    }
-    return 0;
+    return tycho_cidr_parse_list(s, cfg->trusted_proxies, TYCHO_MAX_TRUSTED_PROXIES,
+                                 &cfg->ntrusted_proxies, err, errlen);
 }
 
 int tycho_config_is_trusted_proxy(const tycho_config_t *cfg, const char *ip)
 {
-    uint8_t a[16];
-    int v4;
-    if (ip_to_mapped(ip, a, &v4) != 0) return 0;
-    for (int i = 0; i < cfg->ntrusted_proxies; i++) {
-        const tycho_cidr_t *c = &cfg->trusted_proxies[i];
-        int full = c->prefix / 8, rest = c->prefix % 8;
-        if (memcmp(a, c->addr, (size_t)full) != 0) continue;
-        if (rest && ((a[full] ^ c->addr[full]) & (0xff << (8 - rest)) & 0xff)) continue;
-        return 1;
-    }
-    return 0;
+    return tycho_cidr_contains(cfg->trusted_proxies, cfg->ntrusted_proxies, ip);
 }
 
 /* --- field parsers ------------------------------------------------------ */

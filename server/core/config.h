@@ -7,6 +7,8 @@
 #ifndef TYCHO_CONFIG_H
 #define TYCHO_CONFIG_H
 
+#include "core/cidr.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,11 +16,6 @@ typedef struct tycho_addr {
     char host[64]; /* numeric IPv4/IPv6 or "localhost" */
     int port;      /* 0 = ephemeral */
 } tycho_addr_t;
-
-typedef struct tycho_cidr {
-    uint8_t addr[16]; /* IPv4 stored as ::ffff:a.b.c.d */
-    int prefix;       /* 0..128 on the mapped address */
-} tycho_cidr_t;
 
 #define TYCHO_MAX_TRUSTED_PROXIES 32
 

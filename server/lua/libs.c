@@ -14,6 +14,7 @@ void tycho_lua_open_libs(lua_State *L)
         {"tycho.uuid", luaopen_tycho_uuid},
         {"tycho._test", luaopen_tycho_test},
         {"tycho.server", luaopen_tycho_server},
+        {"tycho.net", luaopen_tycho_net},
         {"tycho.metrics", luaopen_tycho_metrics},
         {"tycho._trace", luaopen_tycho_trace_c},
         {"tycho._http", luaopen_tycho_http_core},

@@ -1,5 +1,5 @@
 /* libs — the C modules the runtime provides to Lua (package.preload):
- * tycho.json, tycho.time, tycho.log, tycho.uuid, tycho._test. Each lib_*.c
+ * tycho.json, tycho.time, tycho.log, tycho.uuid, tycho.net, tycho._test... Each lib_*.c
  * implements one. Any thread that owns a state may call them for that state. */
 #ifndef TYCHO_LUA_LIBS_H
 #define TYCHO_LUA_LIBS_H
@@ -21,6 +21,7 @@ int luaopen_tycho_test(lua_State *L);
 int luaopen_tycho_http_core(lua_State *L); /* tycho._http (lib_http.c) */
 int luaopen_tycho_aws_core(lua_State *L);  /* tycho._aws (lib_aws.c) */
 int luaopen_tycho_server(lua_State *L);
+int luaopen_tycho_net(lua_State *L);
 
 /* Encodes the value at idx as JSON into out. Raises no Lua error and
  * allocates no Lua object (safe outside a protected call). Returns 0, or -1

@@ -32,7 +32,7 @@ local_store)
   srcs=(server/aws/local_{store,sqs,ddb,expr,av}.c server/core/{buf,units,utf8}.c)
   pkgs=(libcjson sqlite3 libcrypto)
   ;;
-config) srcs=(server/core/config.c server/core/log.c server/core/{buf,units,utf8}.c) pkgs=() ;;
+config) srcs=(server/core/config.c server/core/cidr.c server/core/log.c server/core/{buf,units,utf8}.c) pkgs=() ;;
 loki_entry)
   srcs=(exporters/{loki_encode,export_arena,export_snappy,pb_write}.c server/core/{buf,utf8}.c)
   pkgs=(snappy)
