@@ -77,20 +77,27 @@ return {
           attributes = attributes,
           receive_count = m.receive_count,
           sent_at = m.sent_at and clock.iso(m.sent_at),
+          deleted = true, -- false below when SQS kept it: it will be delivered again
         }
         metrics.sqs_received:inc { message_type = metrics.message_type(attributes.MessageType) }
       end
+      local kept = 0
       if #received > 0 then
         local deleted, res = metrics.aws("sqs", "DeleteMessageBatch", store.queue.delete_batch,
           store.queue, received)
         if not deleted then return store.failure(req, res, "SQS DeleteMessageBatch") end
         for _, f in ipairs(res.failed) do
+          messages[f.index].deleted = false
           log.warn("message not deleted (it will be delivered again)",
             { message_id = received[f.index].id, error = f.code })
         end
+        kept = #res.failed
       end
-      log.info("messages received", { count = #messages })
-      return { message = ("Received %d message(s)"):format(#messages), messages = messages,
-               timestamp = clock.iso() }
+      log.info("messages received", { count = #messages, not_deleted = kept })
+      local text = ("Received %d message(s)"):format(#messages)
+      if kept > 0 then
+        text = text .. ("; %d not deleted (delivered again after the visibility timeout)"):format(kept)
+      end
+      return { message = text, messages = messages, timestamp = clock.iso() }
   end },
 }

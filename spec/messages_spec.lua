@@ -164,6 +164,39 @@ describe("GET /receive-messages", function()
     assert.equal("[]", empty.raw:match('"messages":(%[%])'))
   end)
 
+  -- The handler loaded in the spec's own state (app.load), with the real
+  -- queue's delete_batch given one receipt handle SQS refuses.
+  it("marks a message SQS did not delete, which comes back later", function()
+    app.queue:send("kept")
+    app.queue:send("gone")
+    local receive
+    for _, r in ipairs(app.load("messages.lua")) do
+      if r[2] == "/receive-messages" then receive = r[3] end
+    end
+    local store = require "_app.store"
+    local real = store.queue.delete_batch
+    local kept_id
+    store.queue.delete_batch = function(q, list)
+      local handles = {}
+      for i, m in ipairs(list) do handles[i] = m.receipt_handle end
+      kept_id = list[1].id
+      handles[1] = "not-a-receipt-handle"
+      return real(q, handles)
+    end
+    t.capture_logs()
+    local body = receive { id = "rid-kept", query = { wait = "1", max = "2" } }
+    assert.equal(2, #body.messages)
+    for _, m in ipairs(body.messages) do
+      assert.equal(m.message_id ~= kept_id, m.deleted, m.message_id)
+    end
+    assert.equal("Received 2 message(s); 1 not deleted (delivered again after the visibility timeout)",
+      body.message)
+    local warned = app.logs("message not deleted (it will be delivered again)")
+    assert.equal(1, #warned)
+    assert.equal(kept_id, warned[1].message_id)
+    assert.equal(1, app.logs("messages received")[1].not_deleted)
+  end)
+
   it("takes at most ?max messages", function()
     for i = 1, 3 do app.queue:send("m" .. i) end
     local res = t.get("/receive-messages?max=2&wait=1")

@@ -171,6 +171,8 @@ local function document()
           messages = { type = "array", items = object({
             message_id = text("SQS's id"), body = { description = "the body: JSON decoded, else a string" },
             attributes = { type = "object" }, receive_count = { type = "integer" }, sent_at = TIME,
+            deleted = { type = "boolean", description = "false when SQS did not delete it: "
+              .. "it will be delivered again after the visibility timeout" },
           }) },
         }, { "message", "messages" })) }, { validation = "max or wait out of range" }),
       } },
