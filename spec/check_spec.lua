@@ -57,6 +57,15 @@ describe("tycho check: load errors say where", function()
           "a%.lua:2: route #1: unexpected 4th element %(a string%)")
   end)
 
+  it("refuses tycho's own metric names without the tycho_ prefix, as a worker would", function()
+    for _, name in ipairs { "process_open_fds", "aws_requests_total", "aws_request_duration_seconds" } do
+      fails(('local m = require "tycho.metrics"\nm.gauge("%s", "mine")\nreturn {}\n'):format(name),
+        ('a%%.lua:2: metric "%s": the name is one of tycho\'s own metrics'):format(name))
+    end
+    fails('local m = require "tycho.metrics"\nm.counter("tycho_x_total", "mine")\nreturn {}\n',
+      'names starting with "tycho_" are reserved')
+  end)
+
   it("refuses options a route entry does not have, in either spelling", function()
     fails('return {\n  { "GET", "/x", function() end, timeout = 5 },\n}\n',
           "a%.lua:2: route #1: unexpected key 'timeout': an entry is")

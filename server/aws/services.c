@@ -89,6 +89,38 @@ const char *tycho_aws_service_display(const char *service)
 
 /* --- metrics ------------------------------------------------------------------ */
 
+int tycho_aws_metric_families(tycho_metrics_t *r, tycho_metric_t *out[3], char *err, size_t errlen)
+{
+    static const char *const req_labels[] = {"service", "operation", "outcome"};
+    static const char *const dur_labels[] = {"service", "operation"};
+    static const char *const http_labels[] = {"host", "status_class"};
+    static const tycho_metric_opts_t defs[3] = {
+        {.name = "aws_requests_total",
+         .help = "AWS API call attempts by outcome (success, throttled, client_error, "
+                 "server_error, transport_error, crc32_mismatch)",
+         .type = TYCHO_METRIC_COUNTER,
+         .label_names = req_labels,
+         .nlabels = 3},
+        {.name = "aws_request_duration_seconds",
+         .help = "AWS API call attempt duration",
+         .type = TYCHO_METRIC_HISTOGRAM,
+         .label_names = dur_labels,
+         .nlabels = 2},
+        {.name = "tycho_http_client_request_duration_seconds",
+         .help = "Outbound HTTP request duration (tycho.http and AWS calls)",
+         .type = TYCHO_METRIC_HISTOGRAM,
+         .label_names = http_labels,
+         .nlabels = 2},
+    };
+    int first = 0;
+    for (int i = 0; i < 3; i++) {
+        out[i] = NULL;
+        int rc = tycho_metrics_register(r, &defs[i], &out[i], err, errlen);
+        if (rc && !first) first = rc;
+    }
+    return first;
+}
+
 static int metrics_ready(tycho_aws_services_t *s, tycho_obs_t **obs)
 {
     tycho_obs_t *o = tycho_obs_current();
@@ -98,35 +130,11 @@ static int metrics_ready(tycho_aws_services_t *s, tycho_obs_t **obs)
     if (s->registry == r) return s->m_requests && s->m_duration && s->m_http;
     s->registry = r;
     char err[200];
-    static const char *const req_labels[] = {"service", "operation", "outcome"};
-    static const char *const dur_labels[] = {"service", "operation"};
-    static const char *const http_labels[] = {"host", "status_class"};
-    tycho_metrics_register(r,
-                           &(tycho_metric_opts_t){.name = "aws_requests_total",
-                                                  .help = "AWS API call attempts by outcome "
-                                                          "(success, throttled, client_error, "
-                                                          "server_error, transport_error, "
-                                                          "crc32_mismatch)",
-                                                  .type = TYCHO_METRIC_COUNTER,
-                                                  .label_names = req_labels,
-                                                  .nlabels = 3},
-                           &s->m_requests, err, sizeof err);
-    tycho_metrics_register(r,
-                           &(tycho_metric_opts_t){.name = "aws_request_duration_seconds",
-                                                  .help = "AWS API call attempt duration",
-                                                  .type = TYCHO_METRIC_HISTOGRAM,
-                                                  .label_names = dur_labels,
-                                                  .nlabels = 2},
-                           &s->m_duration, err, sizeof err);
-    tycho_metrics_register(
-        r,
-        &(tycho_metric_opts_t){.name = "tycho_http_client_request_duration_seconds",
-                               .help = "Outbound HTTP request duration (tycho.http "
-                                       "and AWS calls)",
-                               .type = TYCHO_METRIC_HISTOGRAM,
-                               .label_names = http_labels,
-                               .nlabels = 2},
-        &s->m_http, err, sizeof err);
+    tycho_metric_t *fam[3] = {NULL, NULL, NULL};
+    tycho_aws_metric_families(r, fam, err, sizeof err);
+    s->m_requests = fam[0];
+    s->m_duration = fam[1];
+    s->m_http = fam[2];
     return s->m_requests && s->m_duration && s->m_http;
 }
 

@@ -59,9 +59,8 @@ int tycho_aws_check_settings(const struct tycho_config *cfg, char *err, size_t e
 
 /* NULL + err on failure (out of memory, curl init). Makes it this thread's
  * current services. */
-tycho_aws_services_t *tycho_aws_services_new(uv_loop_t *loop,
-                                             const tycho_aws_services_options_t *o, char *err,
-                                             size_t errlen);
+tycho_aws_services_t *tycho_aws_services_new(uv_loop_t *loop, const tycho_aws_services_options_t *o,
+                                             char *err, size_t errlen);
 /* Cancels pending calls (their callbacks do not run), closes the clients;
  * memory goes once their handles have closed (run the loop). */
 void tycho_aws_services_close(tycho_aws_services_t *s);
@@ -109,6 +108,12 @@ void tycho_aws_services_cancel(tycho_aws_svc_call_t *c);
  * traceparent, tracestate ("" = none) and X-Amzn-Trace-Id. */
 void tycho_aws_trace_headers(const tycho_req_trace_t *t, const uint8_t span_id[8],
                              tycho_trace_headers_t *out);
+
+/* Registers aws_requests_total, aws_request_duration_seconds and
+ * tycho_http_client_request_duration_seconds in r, into out[0..2] (NULL
+ * where one failed). 0 or the first error. Also what tells a scratch
+ * registry (tycho check, the reload pre-check) these names are tycho's. */
+int tycho_aws_metric_families(tycho_metrics_t *r, tycho_metric_t *out[3], char *err, size_t errlen);
 
 /* Registers aws_requests_total, aws_request_duration_seconds and
  * tycho_http_client_request_duration_seconds in the thread's telemetry

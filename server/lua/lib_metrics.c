@@ -16,6 +16,8 @@
  * definition is registered in a scratch registry owned by the state, so names,
  * labels, buckets and conflicts are still checked at load time, and the
  * metric binds to the process registry at its first update on a worker.
+ * The scratch registry also holds tycho's own metrics whose names lack the
+ * tycho_ prefix (process_*, aws_*), so taking one fails at load time too.
  * A reload that redefines a metric (other labels, type or buckets) replaces
  * it: each definition carries the number of the load that made it (the same
  * on every worker), and the newer load wins (tycho_metrics_register); within
@@ -28,10 +30,12 @@
  * counts every folded update. */
 #include "lua/lib_metrics.h"
 
+#include "aws/services.h"
 #include "core/request_obs.h"
 #include "core/utf8.h"
 #include "lua/gen.h"
 #include "telemetry/metrics.h"
+#include "telemetry/process_metrics.h"
 
 #include <errno.h>
 #include <lauxlib.h>
@@ -110,6 +114,13 @@ static tycho_metrics_t *scratch_registry(lua_State *L)
     }
     lua_setmetatable(L, -2);
     if (!(s->reg = tycho_metrics_new(1, 0))) luaL_error(L, "tycho.metrics: out of memory");
+    /* tycho's own names that lack the tycho_ prefix, as a worker's process
+     * registry holds them, so a definition taking one fails here too */
+    char err[256];
+    tycho_metric_t *aws[3];
+    if (tycho_process_metrics_register(s->reg, err, sizeof err) != 0 ||
+        tycho_aws_metric_families(s->reg, aws, err, sizeof err) != 0)
+        luaL_error(L, "tycho.metrics: %s", err);
     lua_setfield(L, -2, "scratch");
     lua_pop(L, 1);
     return s->reg;
