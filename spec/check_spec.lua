@@ -57,6 +57,18 @@ describe("tycho check: load errors say where", function()
           "a%.lua:2: route #1: unexpected 4th element %(a string%)")
   end)
 
+  it("refuses timers and consumers written without their inner braces, or with holes", function()
+    fails('return { timers = { name = "t", every = 1, handler = function() end } }\n',
+      "a%.lua: timers must be a list of .*: unexpected key '[a-z]+'")
+    fails('return { consumers = { queue = "q", handler = function() end } }\n',
+      "a%.lua: consumers must be a list of .*: unexpected key '[a-z]+'")
+    fails('return { timers = { [2] = { every = 1, handler = function() end } } }\n',
+      "a%.lua: timers must be a list of .*: unexpected key %[2%]")
+    local ok, out = dofile(here .. "/fixtures/check.lua").files {
+      ["a.lua"] = 'return { timers = {}, consumers = {} }\n' }
+    assert.is_true(ok, out)
+  end)
+
   it("refuses tycho's own metric names without the tycho_ prefix, as a worker would", function()
     for _, name in ipairs { "process_open_fds", "aws_requests_total", "aws_request_duration_seconds" } do
       fails(('local m = require "tycho.metrics"\nm.gauge("%s", "mine")\nreturn {}\n'):format(name),

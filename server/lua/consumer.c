@@ -47,9 +47,11 @@ int tycho_lua_consumers_read(tycho_lua_gen_t *g, const char *file, int idx, char
 {
     lua_State *L = g->L;
     if (idx < 0) idx = lua_gettop(L) + idx + 1;
-    if (!lua_istable(L, idx)) {
-        *err = tycho_lua_strdupf("%s: consumers must be a list of { queue = ..., handler = ... }",
-                                 file);
+    char bad[80];
+    if (!lua_istable(L, idx) || !tycho_lua_is_list(L, idx, bad, sizeof bad)) {
+        *err = tycho_lua_strdupf(
+            "%s: consumers must be a list of { queue = ..., handler = ... }%s%s", file,
+            lua_istable(L, idx) ? ": unexpected key " : "", lua_istable(L, idx) ? bad : "");
         return -1;
     }
     int top = lua_gettop(L);

@@ -71,6 +71,28 @@ int tycho_lua_rawfield(lua_State *L, int idx, const char *key)
     return lua_type(L, -1);
 }
 
+int tycho_lua_is_list(lua_State *L, int idx, char *bad_key, size_t n)
+{
+    idx = idx < 0 && idx > LUA_REGISTRYINDEX ? lua_gettop(L) + idx + 1 : idx;
+    size_t len = lua_objlen(L, idx);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1); /* the value */
+        int t = lua_type(L, -1);
+        double k = t == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
+        if (t == LUA_TNUMBER && k >= 1 && k <= (double)len && k == (double)(size_t)k) continue;
+        if (t == LUA_TSTRING)
+            snprintf(bad_key, n, "'%s'", lua_tostring(L, -1));
+        else if (t == LUA_TNUMBER)
+            snprintf(bad_key, n, "[%.17g]", k);
+        else
+            snprintf(bad_key, n, "a %s", lua_typename(L, t));
+        lua_pop(L, 1);
+        return 0;
+    }
+    return 1;
+}
+
 const char *tycho_lua_error_message(lua_State *L, int idx)
 {
     const char *keys[] = {"message", "error"};

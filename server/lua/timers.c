@@ -58,10 +58,12 @@ int tycho_lua_timers_read(tycho_lua_gen_t *g, const char *file, int idx, char **
     lua_State *L = g->L;
     if (idx < 0) idx = lua_gettop(L) + idx + 1;
     int top = lua_gettop(L);
-    if (!lua_istable(L, idx)) {
+    char bad[80];
+    if (!lua_istable(L, idx) || !tycho_lua_is_list(L, idx, bad, sizeof bad)) {
         *err = tycho_lua_strdupf("%s: timers must be a list of { name = ..., every = seconds, "
-                                 "handler = function }",
-                                 file);
+                                 "handler = function }%s%s",
+                                 file, lua_istable(L, idx) ? ": unexpected key " : "",
+                                 lua_istable(L, idx) ? bad : "");
         return -1;
     }
     lua_getfield(L, LUA_REGISTRYINDEX, REG_DECLS);
