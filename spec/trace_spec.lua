@@ -111,6 +111,25 @@ describe("tycho.trace", function()
       assert.truthy(event(c, "inner event"))
     end)
 
+    it("keeps the server span's HTTP attributes when the handler sets as many as the limit", function()
+      t.get("/trace/many-attributes/200?q=1", { headers = { ["User-Agent"] = "spec" } })
+      local s = by_name(t.spans())["GET /trace/many-attributes/:n"]
+      local a = s.attributes
+      assert.equal("GET", a["http.request.method"])
+      assert.equal("/trace/many-attributes/:n", a["http.route"])
+      assert.equal("/trace/many-attributes/200", a["url.path"])
+      assert.equal("q=1", a["url.query"])
+      assert.equal(200, a["http.response.status_code"])
+      assert.equal("spec", a["user_agent.original"])
+      local n = 0
+      for _ in pairs(a) do n = n + 1 end
+      assert.is_true(n <= 128, n)
+      -- 128 (OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT) less the 16 kept for tycho's keys
+      assert.equal(112, a["app.a112"])
+      assert.is_nil(a["app.a113"])
+      assert.equal(200 - 112, s.dropped_attributes)
+    end)
+
     it("refuses attribute values OpenTelemetry cannot hold", function()
       local b = t.get("/trace/bad-attribute").body
       local want = 'attribute "x" must be a string, number, boolean or array of strings, not '

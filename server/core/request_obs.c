@@ -218,6 +218,8 @@ static void start(tycho_obs_t *o, tycho_exchange_t *x)
     t->span = tycho_obs_span_new(o, name, TYCHO_SPAN_KIND_SERVER);
     if (!t->span) return;
     tycho_span_set_ids(t->span, t->trace_id, t->span_id, parent_span_id, 1, t->flags);
+    /* the handler's attributes leave room for the HTTP ones finish_span sets */
+    tycho_span_reserve_known(t->span, TYCHO_KEY_COUNT);
     if (t->tracestate.str[0]) tycho_span_set_trace_state(t->span, t->tracestate.str);
 }
 

@@ -124,6 +124,8 @@ static void push_span(lua_State *L, const tycho_span_t *s)
     lua_setfield(L, -2, "duration");
     push_attrs(L, &s->attrs);
     lua_setfield(L, -2, "attributes");
+    lua_pushnumber(L, s->attrs.dropped);
+    lua_setfield(L, -2, "dropped_attributes");
     lua_createtable(L, (int)s->nevents, 0);
     for (uint32_t i = 0; i < s->nevents; i++) {
         lua_createtable(L, 0, 2);

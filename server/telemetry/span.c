@@ -386,10 +386,11 @@ const tycho_attr_t *tycho_span_get_attr(const tycho_attrs_t *a, const char *key)
 }
 
 /* The slot after the last attribute (growing the array), NULL when a new
- * attribute does not fit the count limit or the arena. */
-static tycho_attr_t *next_slot(tycho_span_t *s, tycho_attrs_t *a)
+ * attribute does not fit the count limit (less the reserved slots, for a
+ * key that is not well-known) or the arena. */
+static tycho_attr_t *next_slot(tycho_span_t *s, tycho_attrs_t *a, int known)
 {
-    if (a->n >= a->max) return NULL;
+    if (a->n + (known ? 0 : a->reserved) >= a->max) return NULL;
     if (a->n == a->cap) {
         uint32_t first = a == &s->attrs ? SPAN_ATTRS_FIRST : ARRAY_FIRST;
         tycho_attr_t *items = grow(s, a->items, a->n, &a->cap, sizeof *items, first);
@@ -502,9 +503,12 @@ static int attrs_set(tycho_span_t *s, tycho_attrs_t *a, key_ref_t k, const tycho
         *slot = nv;
         return 0;
     }
-    tycho_attr_t *at = next_slot(s, a);
+    tycho_attr_t *at = next_slot(s, a, k.known != 0);
     if (!at || store_value(s, v, at) != 0 || store_key(s, k, at) != 0) goto drop;
-    if (k.known) a->known |= 1u << (k.known - 1);
+    if (k.known) {
+        a->known |= 1u << (k.known - 1);
+        if (a->reserved) a->reserved--;
+    }
     a->n++;
     return 0;
 drop:
@@ -544,6 +548,11 @@ int tycho_span_link_set_attr(tycho_span_t *s, tycho_span_link_t *link, const cha
                              tycho_attr_value_t v)
 {
     return attrs_set_name(s, &link->attrs, key, v);
+}
+
+void tycho_span_reserve_known(tycho_span_t *s, uint32_t n)
+{
+    s->attrs.reserved = n;
 }
 
 tycho_span_event_t *tycho_span_add_event(tycho_span_t *s, const char *name, uint64_t time_ns)

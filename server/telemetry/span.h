@@ -110,6 +110,9 @@ typedef struct tycho_attrs {
      * spells a well-known name is stored as that key), so setting a
      * well-known key that is not there yet needs no search */
     uint32_t known;
+    /* slots kept for well-known keys not set yet (tycho_span_reserve_known):
+     * other keys stop short of them */
+    uint32_t reserved;
 } tycho_attrs_t;
 
 typedef struct tycho_span_event {
@@ -247,6 +250,11 @@ const char *tycho_span_key_name(tycho_span_key_t k);
  * bytes still count against the byte budget), and a key not set yet is
  * appended without a search. */
 int tycho_span_set_key(tycho_span_t *s, tycho_span_key_t key, tycho_attr_value_t v);
+/* Keeps n of the span's attribute slots for well-known keys (tycho's own,
+ * set when the span ends): attributes with other keys are dropped once only
+ * those slots are left, so a handler's attributes cannot crowd out the
+ * semantic-convention ones. Each well-known key added uses one. */
+void tycho_span_reserve_known(tycho_span_t *s, uint32_t n);
 /* Events and links: NULL when dropped (counted) or on ENOMEM. */
 tycho_span_event_t *tycho_span_add_event(tycho_span_t *s, const char *name, uint64_t time_ns);
 int tycho_span_event_set_attr(tycho_span_t *s, tycho_span_event_t *ev, const char *key,
