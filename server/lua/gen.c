@@ -71,6 +71,17 @@ int tycho_lua_rawfield(lua_State *L, int idx, const char *key)
     return lua_type(L, -1);
 }
 
+void tycho_lua_describe_key(lua_State *L, int idx, char *out, size_t n)
+{
+    int t = lua_type(L, idx);
+    if (t == LUA_TSTRING)
+        snprintf(out, n, "'%s'", lua_tostring(L, idx));
+    else if (t == LUA_TNUMBER)
+        snprintf(out, n, "[%.17g]", lua_tonumber(L, idx));
+    else
+        snprintf(out, n, "(a %s)", lua_typename(L, t));
+}
+
 int tycho_lua_is_list(lua_State *L, int idx, char *bad_key, size_t n)
 {
     idx = idx < 0 && idx > LUA_REGISTRYINDEX ? lua_gettop(L) + idx + 1 : idx;
@@ -81,12 +92,7 @@ int tycho_lua_is_list(lua_State *L, int idx, char *bad_key, size_t n)
         int t = lua_type(L, -1);
         double k = t == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
         if (t == LUA_TNUMBER && k >= 1 && k <= (double)len && k == (double)(size_t)k) continue;
-        if (t == LUA_TSTRING)
-            snprintf(bad_key, n, "'%s'", lua_tostring(L, -1));
-        else if (t == LUA_TNUMBER)
-            snprintf(bad_key, n, "[%.17g]", k);
-        else
-            snprintf(bad_key, n, "a %s", lua_typename(L, t));
+        tycho_lua_describe_key(L, -1, bad_key, n);
         lua_pop(L, 1);
         return 0;
     }

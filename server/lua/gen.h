@@ -105,9 +105,13 @@ const char *tycho_lua_error_message(lua_State *L, int idx);
  * a <type> value)" (in buf). Valid while the error value stays on the stack. */
 const char *tycho_lua_error_text(lua_State *L, char *buf, size_t n);
 
+/* A table key (at idx) as an error message shows it: 'name', [2], (a
+ * boolean). Does not convert the key (safe while lua_next holds it). */
+void tycho_lua_describe_key(lua_State *L, int idx, char *out, size_t n);
+
 /* Whether the table at idx is a list: its keys are exactly 1..#t (an empty
  * table is one). Otherwise *bad_key (a buffer of n bytes) names the first
- * other key found ('every', 2.5, "a boolean"...) — a declaration table
+ * other key found (tycho_lua_describe_key) — a declaration table
  * written without its inner braces, or with a hole. */
 int tycho_lua_is_list(lua_State *L, int idx, char *bad_key, size_t n);
 

@@ -237,8 +237,8 @@ static int check_entry_keys(lua_State *L, int e, const char *where, size_t i, ch
         int ok;
         if (lua_type(L, -1) == LUA_TSTRING) {
             const char *k = lua_tostring(L, -1);
-            ok = named && (strcmp(k, "method") == 0 || strcmp(k, "path") == 0 ||
-                           strcmp(k, "handler") == 0);
+            ok = named &&
+                 (strcmp(k, "method") == 0 || strcmp(k, "path") == 0 || strcmp(k, "handler") == 0);
         } else if (lua_type(L, -1) == LUA_TNUMBER) {
             double k = lua_tonumber(L, -1);
             ok = !named && (k == 1 || k == 2 || k == 3);
@@ -253,12 +253,7 @@ static int check_entry_keys(lua_State *L, int e, const char *where, size_t i, ch
                                      where, i, luaL_typename(L, -1));
         } else {
             char key[80];
-            int t = lua_type(L, -1);
-            lua_pushvalue(L, -1); /* lua_tostring must not convert the key lua_next holds */
-            if (t == LUA_TSTRING || t == LUA_TNUMBER)
-                snprintf(key, sizeof key, "'%s'", lua_tostring(L, -1));
-            else
-                snprintf(key, sizeof key, "(a %s)", lua_typename(L, t));
+            tycho_lua_describe_key(L, -1, key, sizeof key);
             *err = tycho_lua_strdupf("%s: route #%zu: unexpected key %s: an entry is "
                                      "{ \"METHOD\", \"/path\", handler } or "
                                      "{ method = ..., path = ..., handler = ... }, nothing else",
