@@ -104,10 +104,12 @@ static void trim(const char **b, const char **e)
         (*e)--;
 }
 
+/* The messages name an entry by its position and its key, never by its
+ * value: OTEL_EXPORTER_OTLP_HEADERS values are credentials. */
 int tycho_export_parse_kv_list(const char *s, tycho_export_kvs_t *out, char *err, size_t errlen)
 {
     const char *p = s;
-    while (*p) {
+    for (int nth = 1; *p; nth++) {
         const char *end = strchr(p, ',');
         if (!end) end = p + strlen(p);
         const char *b = p, *e = end;
@@ -115,30 +117,32 @@ int tycho_export_parse_kv_list(const char *s, tycho_export_kvs_t *out, char *err
         if (b < e) {
             const char *eq = memchr(b, '=', (size_t)(e - b));
             if (!eq) {
-                snprintf(err, errlen, "missing '=' in \"%.*s\"", (int)(e - b), b);
+                snprintf(err, errlen,
+                         "entry %d has no '=' (key=value expected; the entry is not "
+                         "shown: it may hold a secret)",
+                         nth);
                 return -1;
             }
             const char *kb = b, *ke = eq, *vb = eq + 1, *ve = e;
             trim(&kb, &ke);
             trim(&vb, &ve);
             if (kb == ke) {
-                snprintf(err, errlen, "empty key in \"%.*s\"", (int)(e - b), b);
+                snprintf(err, errlen, "entry %d has an empty key", nth);
                 return -1;
             }
             char *k = malloc((size_t)(ke - kb) + 1), *v = malloc((size_t)(ve - vb) + 1);
             int bad = !k || !v;
             if (!bad && tycho_export_percent_decode(kb, (size_t)(ke - kb), k, NULL) != 0) bad = 2;
-            if (!bad && tycho_export_percent_decode(vb, (size_t)(ve - vb), v, NULL) != 0) bad = 2;
+            if (!bad && tycho_export_percent_decode(vb, (size_t)(ve - vb), v, NULL) != 0) bad = 3;
             if (!bad && tycho_export_kvs_set(out, k, v) != 0) bad = 1;
             free(k);
             free(v);
-            if (bad) {
-                if (bad == 2)
-                    snprintf(err, errlen, "bad percent-encoding in \"%.*s\"", (int)(e - b), b);
-                else
-                    snprintf(err, errlen, "out of memory");
-                return -1;
-            }
+            if (bad == 1) snprintf(err, errlen, "out of memory");
+            if (bad == 2) snprintf(err, errlen, "entry %d: bad percent-encoding in its key", nth);
+            if (bad == 3)
+                snprintf(err, errlen, "bad percent-encoding in the value of \"%.*s\"",
+                         (int)(ke - kb), kb);
+            if (bad) return -1;
         }
         p = *end ? end + 1 : end;
     }

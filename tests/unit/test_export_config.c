@@ -52,6 +52,33 @@ static void expect_error(const char *const *env, const char *prefix)
     assert_null(strchr(err, '\n'));
 }
 
+/* A header value is a credential: no message about a bad one shows it. */
+static void test_header_errors_hide_values(void **state)
+{
+    (void)state;
+    const char *bad[] = {
+        "authorization=Bearer%2sk-SECRET123", /* bad percent-encoding */
+        "x=1,Bearer sk-SECRET123",            /* no '=' */
+        "=sk-SECRET123",                      /* empty key */
+        "x-key=sk-SECRET123%0A",              /* a control character */
+    };
+    const char *vars[] = {"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"};
+    for (size_t v = 0; v < 2; v++)
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+            const char *env[] = {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318", vars[v], bad[i],
+                                 NULL};
+            tycho_export_config_t c;
+            char err[512];
+            if (load(&c, env, err, sizeof err) == 0) {
+                tycho_export_config_free(&c);
+                fail_msg("%s=%s accepted", vars[v], bad[i]);
+            }
+            if (strstr(err, "SECRET"))
+                fail_msg("%s=%s: the error shows it: %s", vars[v], bad[i], err);
+            if (strncmp(err, vars[v], strlen(vars[v])) != 0) fail_msg("error \"%s\"", err);
+        }
+}
+
 static void test_otlp_url(void **state)
 {
     (void)state;
@@ -441,7 +468,7 @@ static void test_errors(void **state)
     BAD("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd", "OTEL_EXPORTER_OTLP_COMPRESSION: none or gzip");
     BAD("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "GZIP", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: ");
     BAD("TYCHO_LOKI_STRUCTURED_METADATA", "yes", "TYCHO_LOKI_STRUCTURED_METADATA: off or on");
-    BAD("OTEL_EXPORTER_OTLP_HEADERS", "a", "OTEL_EXPORTER_OTLP_HEADERS: missing '='");
+    BAD("OTEL_EXPORTER_OTLP_HEADERS", "a", "OTEL_EXPORTER_OTLP_HEADERS: entry 1 has no '='");
     BAD("OTEL_EXPORTER_OTLP_HEADERS", "bad name=x",
         "OTEL_EXPORTER_OTLP_HEADERS: not a header name");
     BAD("OTEL_EXPORTER_OTLP_HEADERS", "a=x%0D%0AInjected: 1",
@@ -538,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_sigv4_inference),
         cmocka_unit_test(test_metrics_and_logs),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_header_errors_hide_values),
         cmocka_unit_test(test_log_service),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
