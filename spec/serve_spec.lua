@@ -24,4 +24,29 @@ describe("tycho.test.serve", function()
     local after = curl(srv.url "/version")
     assert.is_true(after == nil or after == 0 or after == 000)
   end)
+
+  it("passes env values and arguments as they are: nothing in them expands", function()
+    local tricky = "a$HOME `echo 5` $(echo 6) 'q' \"d\" \\"
+    -- a routes folder whose name the shell would expand, holding serve_env's route
+    local dir = os.tmpname()
+    os.remove(dir)
+    dir = dir .. "-$(echo x)`echo y`'z'"
+    local function sh(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+    assert(os.execute(("mkdir %s && cp %s/fixtures/serve_env/env.lua %s"):format(sh(dir), here, sh(dir))))
+    finally(function() os.execute(("rm -r %s"):format(sh(dir))) end)
+    local srv = t.serve { routes = dir, env = { TYCHO_SPEC_TRICKY = tricky } }
+    local code, body = curl(srv.url "/env/TYCHO_SPEC_TRICKY")
+    srv:stop()
+    assert.equal(200, code)
+    assert.equal(tricky, json.decode(body).value)
+  end)
+
+  it("reports a server that exits before listening at once, with its output", function()
+    local time = require "tycho.time"
+    local started = time.monotonic()
+    local ok, err = pcall(t.serve, { routes = here .. "/fixtures/no-such-folder" })
+    assert.is_false(ok)
+    assert.matches("the server exited before listening; output:\n.*no%-such%-folder", err)
+    assert.is_true(time.monotonic() - started < 5)
+  end)
 end)

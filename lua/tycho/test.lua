@@ -102,63 +102,102 @@ end
 -- trace_state, status, status_message, start, duration, attributes, events.
 M.spans = core.spans
 
+-- s as one word for sh: in single quotes nothing expands ($, `, \), and
+-- a ' inside becomes '\''.
+local function sh_quote(s)
+  s = tostring(s)
+  if s:find("\0", 1, true) then
+    error("tycho.test.serve: an argument or env value holds a NUL byte: " .. ("%q"):format(s), 4)
+  end
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+-- The sh command starting exe with args and env in the background, its
+-- output to out; it prints the process id (`env` execs exe: the same id).
+local function serve_command(exe, args, env, out)
+  local words = { "env" }
+  for k, v in pairs(env) do
+    if type(k) ~= "string" or not k:match "^[%a_][%w_]*$" then
+      error(("tycho.test.serve: env name %s is not a variable name"):format(tostring(k)), 3)
+    end
+    words[#words + 1] = sh_quote(k .. "=" .. tostring(v))
+  end
+  words[#words + 1] = sh_quote(exe)
+  for _, a in ipairs(args) do words[#words + 1] = sh_quote(a) end
+  return ("%s > %s 2>&1 & echo $!"):format(table.concat(words, " "), sh_quote(out))
+end
+
+-- true while process pid runs (a zombie has ended: nobody may reap it).
+local function running(pid)
+  local f = io.open(("/proc/%d/stat"):format(pid))
+  if not f then return false end
+  local stat = f:read "*l" or ""
+  f:close()
+  local state = stat:match "^.*%) (%a)"
+  return state ~= nil and state ~= "Z" and state ~= "X"
+end
+
+local function read_all(path)
+  local f = io.open(path)
+  local text = f and f:read "*a" or ""
+  if f then f:close() end
+  return text
+end
+
+-- The "listening" record in the server's output so far, or nil.
+local function listening(text)
+  for line in text:gmatch "[^\n]+" do
+    if line:find('"listening"', 1, true) then
+      local ok, rec = pcall(json.decode, line)
+      if ok and type(rec) == "table" and rec.public then return rec end
+    end
+  end
+end
+
 -- Starts `tycho serve` on free loopback ports for end-to-end specs. Waits (on
--- the loop: other requests keep running) until it prints its "listening" line.
+-- the loop: other requests keep running) until it prints its "listening"
+-- line; raises with its output if it exits first or the timeout passes.
 function M.serve(opts)
   opts = opts or {}
   local time = require "tycho.time"
   local tmp = os.tmpname()
-  local exe = opts.exe or core.exe()
   local args = {
     "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
     "--routes", opts.routes or "routes", "--workers", tostring(opts.workers or 1),
   }
   for _, a in ipairs(opts.args or {}) do args[#args + 1] = a end
-  local quoted = {}
-  for i, a in ipairs(args) do quoted[i] = ("%q"):format(a) end
-  local envs = {}
-  for k, v in pairs(opts.env or {}) do envs[#envs + 1] = ("%s=%q"):format(k, v) end
-  local cmd = ("%s %q %s > %q 2>&1 & echo $!"):format(
-    #envs > 0 and ("env " .. table.concat(envs, " ")) or "", exe, table.concat(quoted, " "), tmp)
-  local p = assert(io.popen(cmd))
+  local p = assert(io.popen(serve_command(opts.exe or core.exe(), args, opts.env or {}, tmp)))
   local pid = tonumber(p:read "*l")
   p:close()
   local deadline = time.monotonic() + (opts.timeout or 10)
   local srv = { pid = pid, log = tmp }
+  local failure = "no 'listening' line within the timeout"
   while time.monotonic() < deadline do
-    local f = io.open(tmp)
-    local text = f and f:read "*a" or ""
-    if f then f:close() end
-    for line in text:gmatch "[^\n]+" do
-      if line:find('"listening"', 1, true) then
-        local ok, rec = pcall(json.decode, line)
-        if ok and rec.public then
-          srv.public, srv.admin = rec.public, rec.admin
-          srv.port = tonumber(rec.public:match ":(%d+)$")
-          srv.admin_port = rec.admin and tonumber(rec.admin:match ":(%d+)$")
-          srv.url = function(path) return "http://" .. srv.public .. (path or "/") end
-          srv.stop = function(self)
-            os.execute(("kill -TERM %d 2>/dev/null"):format(pid))
-            local until_ = time.monotonic() + 10
-            while time.monotonic() < until_ do
-              local alive = os.execute(("kill -0 %d 2>/dev/null"):format(pid))
-              if alive ~= 0 and alive ~= true then break end
-              time.sleep(0.05)
-            end
-            os.remove(tmp)
-          end
-          return srv
-        end
+    local exited = not running(pid) -- checked first: its last lines are then in the file
+    local rec = listening(read_all(tmp))
+    if rec then
+      srv.public, srv.admin = rec.public, rec.admin
+      srv.port = tonumber(rec.public:match ":(%d+)$")
+      srv.admin_port = rec.admin and tonumber(rec.admin:match ":(%d+)$")
+      srv.url = function(path) return "http://" .. srv.public .. (path or "/") end
+      srv.stop = function(self)
+        os.execute(("kill -TERM %d 2>/dev/null"):format(pid))
+        local until_ = time.monotonic() + 10
+        while time.monotonic() < until_ and running(pid) do time.sleep(0.05) end
+        os.remove(tmp)
       end
+      return srv
+    end
+    if exited then
+      failure = "the server exited before listening"
+      break
     end
     time.sleep(0.05)
   end
   os.execute(("kill -KILL %d 2>/dev/null"):format(pid))
-  local f = io.open(tmp)
-  local out = f and f:read "*a" or ""
-  if f then f:close() end
+  local out = read_all(tmp)
   os.remove(tmp)
-  error("tycho.test.serve: no 'listening' line within the timeout; output:\n" .. out, 2)
+  error(("tycho.test.serve: %s; output:\n%s"):format(failure, out), 2)
 end
 
 return M
