@@ -91,6 +91,16 @@ describe("tycho.trace", function()
       assert.equal("handled but bad", event(s, "exception").attributes["exception.message"])
     end)
 
+    it("records a table error by its own message, and refuses nil", function()
+      local b = t.get("/trace/record-error-values").body
+      local spans = by_name(t.spans())
+      assert.equal("out of stock", event(spans.table, "exception").attributes["exception.message"])
+      assert.equal("out of stock", spans.table.status_message)
+      assert.equal("custom", event(spans.tostring, "exception").attributes["exception.message"])
+      assert.is_false(b.ok)
+      assert.matches("fixtures/telemetry/trace%.lua:%d+: bad argument #1 to 'record_error' %(an error", b.err)
+    end)
+
     it("takes attributes and events from the handler", function()
       t.get("/trace/attributes")
       local spans = by_name(t.spans())

@@ -13,22 +13,10 @@
 --   trace.headers()                    -- traceparent, tracestate, X-Amzn-Trace-Id for a call
 local C = require "tycho._trace"
 
-local start, finish = C.start, C.finish
-local traceback, xpcall, pcall, tostring, type, error, rawget =
-  debug.traceback, xpcall, pcall, tostring, type, error, rawget
+local start, finish, describe = C.start, C.finish, C.describe
+local traceback, xpcall, type, error = debug.traceback, xpcall, type, error
 
 local M = { current = C.current, headers = C.headers }
-
-local function describe(err)
-  if type(err) == "string" then return err end
-  local ok, s = pcall(tostring, err)
-  if not ok then return "(error object is a " .. type(err) .. " value)" end
-  if type(err) == "table" and s:find "^table: " then -- error { status = 404, message = "..." }
-    local m = rawget(err, "message") or rawget(err, "error")
-    if type(m) == "string" then return m end
-  end
-  return s
-end
 
 -- span(name, attrs, fn, ...) or span(name, fn, ...): runs fn(...) inside a
 -- child span of the innermost active span and returns fn's results. An error

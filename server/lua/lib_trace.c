@@ -8,6 +8,8 @@
  *                        -> ends it (ERROR + exception event when failed) and
  *                           makes its parent current again
  *   headers()            -> traceparent / tracestate / X-Amzn-Trace-Id for a call
+ *   describe(err)        -> the exception message of an error value (the one
+ *                           reading for record_error and trace.span)
  *
  * "Current" is per request task, never per thread: the registry table
  * STACKS_KEY maps each task (by its coroutine, with the task's serial since
@@ -21,6 +23,7 @@
  * child handle whose span has ended does nothing. */
 #include "lua/lib_trace.h"
 
+#include "lua/gen.h"
 #include "lua/scheduler.h"
 #include "lua/trace_api.h"
 #include "telemetry/trace_context.h"
@@ -286,23 +289,55 @@ static int l_add_event(lua_State *L)
     return 0;
 }
 
+/* Pushes the error value at idx as an exception message and returns it: a
+ * string or a number as is; else what tostring makes of it (an error object
+ * with __tostring, such as tycho.error's, reads well), except that a table
+ * tostring can only name by its address gives its own message (or error)
+ * field, as handler errors are read (tycho_lua_error_message). */
+static const char *push_description(lua_State *L, int idx)
+{
+    idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
+    int type = lua_type(L, idx);
+    if (type == LUA_TSTRING) { /* no call: this runs for a memory error too */
+        lua_pushvalue(L, idx);
+        return lua_tostring(L, -1);
+    }
+    lua_getglobal(L, "tostring");
+    lua_pushvalue(L, idx);
+    if (lua_pcall(L, 1, 1, 0) != 0 || !lua_isstring(L, -1)) {
+        lua_pop(L, 1);
+        return lua_pushfstring(L, "(error object is a %s value)", lua_typename(L, type));
+    }
+    if (type == LUA_TTABLE && strncmp(lua_tostring(L, -1), "table: ", 7) == 0) {
+        const char *m = tycho_lua_error_message(L, idx);
+        if (m) {
+            lua_pop(L, 1);
+            lua_pushstring(L, m);
+        }
+    }
+    return lua_tostring(L, -1);
+}
+
+/* describe(err) -> the message trace.span records for an error it sees. */
+static int l_describe(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    push_description(L, 1);
+    return 1;
+}
+
 /* record_error(err, traceback?): the span's status becomes ERROR with an
  * exception event. On the server span the request counts as failed (status
- * ERROR even when the response is not a 5xx). */
+ * ERROR even when the response is not a 5xx). nil is refused: it says
+ * nothing about what failed. */
 static int l_record_error(lua_State *L)
 {
     lspan_t *s = luaL_checkudata(L, 1, SPAN_MT);
-    luaL_checkany(L, 2);
+    if (lua_isnoneornil(L, 2))
+        return luaL_argerror(L, 2,
+                             "an error (a string, or a table with a message) expected, got nil");
     lua_settop(L, 3);
-    if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TNUMBER) {
-        lua_getglobal(L, "tostring"); /* tables with __tostring (tycho.error) read well */
-        lua_pushvalue(L, 2);
-        if (lua_pcall(L, 1, 1, 0) == 0 && lua_isstring(L, -1))
-            lua_replace(L, 2);
-        else
-            lua_pop(L, 1);
-    }
-    const char *msg = lua_isstring(L, 2) ? lua_tostring(L, 2) : "error";
+    const char *msg = push_description(L, 2);
     const char *tb = lua_isstring(L, 3) ? lua_tostring(L, 3) : NULL;
     tycho_req_trace_t *t;
     tycho_span_t *span = target(s, &t);
@@ -478,11 +513,9 @@ int luaopen_tycho_trace_c(lua_State *L)
         lua_setfield(L, -2, "__metatable");
     }
     lua_pop(L, 1);
-    static const luaL_Reg fns[] = {{"current", l_current},
-                                   {"start", l_start},
-                                   {"finish", l_finish},
-                                   {"headers", l_headers},
-                                   {NULL, NULL}};
+    static const luaL_Reg fns[] = {{"current", l_current},   {"start", l_start},
+                                   {"finish", l_finish},     {"headers", l_headers},
+                                   {"describe", l_describe}, {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);
     return 1;
