@@ -210,6 +210,32 @@ end } }
       assert.equal(3, value("spec_labels_total", { method = "GET", code = "200" }))
     end)
 
+    it("writes a number label in its shortest exact form: equal numbers, one series", function()
+      local ids = metrics.counter("spec_number_labels_total", "Number labels.", { "id" })
+      ids:inc { id = 123456789012345 }
+      ids:inc { id = 123456789012346 }
+      ids:inc({ id = "123456789012346" }, 2)
+      ids:inc { id = -0.0 }
+      ids:inc { id = 0 }
+      ids:inc { id = 0.1 }
+      ids:inc { id = 1e300 }
+      assert.equal(1, value("spec_number_labels_total", { id = "123456789012345" }))
+      assert.equal(3, value("spec_number_labels_total", { id = 123456789012346 }))
+      assert.equal(2, value("spec_number_labels_total", { id = "0" }))
+      assert.equal(0, value("spec_number_labels_total", { id = "-0" }))
+      assert.equal(1, value("spec_number_labels_total", { id = "0.1" }))
+      assert.equal(1, value("spec_number_labels_total", { id = "1e+300" }))
+      assert.matches('label "id" must be a finite number, not NaN', errmsg(ids.inc, ids, { id = 0 / 0 }))
+      assert.matches('label "id" must be a finite number, not an infinity', errmsg(ids.inc, ids, { id = 1 / 0 }))
+      assert.equal(0, value("spec_number_labels_total", { id = 0 / 0 }))
+    end)
+
+    it("value() returns one nil for a metric or series that is not there", function()
+      assert.equal(nil, metrics.value("spec_absent_metric", {}))
+      assert.equal(1, select("#", metrics.value("spec_absent_metric", {})))
+      assert.equal(1, select("#", metrics.value("spec_labels_total", { method = "NONE", code = 1 })))
+    end)
+
     it("names a missing label", function()
       assert.matches('missing label "code"', errmsg(c.inc, c, { method = "GET" }))
     end)

@@ -57,16 +57,43 @@ int tycho_buf_printf(tycho_buf_t *b, const char *fmt, ...)
     return rc;
 }
 
-int tycho_buf_append_int(tycho_buf_t *b, long long v)
+/* Writes v in decimal just before e (24 bytes are room enough); returns the
+ * first digit (or the '-'). */
+static char *int_digits(char *e, long long v)
 {
-    char tmp[24], *e = tmp + sizeof tmp, *p = e;
+    char *p = e;
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
     do {
         *--p = (char)('0' + u % 10);
         u /= 10;
     } while (u);
     if (v < 0) *--p = '-';
+    return p;
+}
+
+int tycho_buf_append_int(tycho_buf_t *b, long long v)
+{
+    char tmp[24], *e = tmp + sizeof tmp, *p = int_digits(e, v);
     return tycho_buf_append(b, p, (size_t)(e - p));
+}
+
+size_t tycho_buf_number_text(char out[TYCHO_BUF_NUMBER_MAX], double d)
+{
+    if (d == floor(d) && fabs(d) < 9007199254740992.0) { /* 2^53: every integer below is exact */
+        char tmp[24], *e = tmp + sizeof tmp, *p = int_digits(e, (long long)d);
+        size_t n = (size_t)(e - p);
+        memcpy(out, p, n);
+        out[n] = 0;
+        return n;
+    }
+    /* 15 significant digits always read back as the double they came from
+     * when it has a decimal form that short (DBL_DIG); 17 always do */
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(out, TYCHO_BUF_NUMBER_MAX, "%.*g", prec, d);
+        if (strtod(out, NULL) == d) break;
+    }
+    return (size_t)n;
 }
 
 int tycho_buf_append_json_number(tycho_buf_t *b, double d)
@@ -75,17 +102,9 @@ int tycho_buf_append_json_number(tycho_buf_t *b, double d)
     if (isinf(d))
         return d > 0 ? tycho_buf_append(b, "\"Infinity\"", 10)
                      : tycho_buf_append(b, "\"-Infinity\"", 11);
-    if (d == floor(d) && fabs(d) < 9007199254740992.0) /* 2^53: every integer below is exact */
-        return tycho_buf_append_int(b, (long long)d);
-    /* 15 significant digits always read back as the double they came from
-     * when it has a decimal form that short (DBL_DIG); 17 always do */
-    char tmp[32];
-    int n = 0;
-    for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-        if (strtod(tmp, NULL) == d) break;
-    }
-    return tycho_buf_append(b, tmp, (size_t)n);
+    char tmp[TYCHO_BUF_NUMBER_MAX];
+    size_t n = tycho_buf_number_text(tmp, d);
+    return tycho_buf_append(b, tmp, n);
 }
 
 /* 1 for the bytes JSON takes as they are in a string: printable ASCII

@@ -44,11 +44,16 @@ int tycho_buf_printf(tycho_buf_t *b, const char *fmt, ...) __attribute__((format
 int tycho_buf_vprintf(tycho_buf_t *b, const char *fmt, va_list ap);
 /* Appends v in decimal (as printf's %lld, without printf). */
 int tycho_buf_append_int(tycho_buf_t *b, long long v);
-/* Appends d as a JSON number in the shortest form that reads back as d: an
- * integer below 2^53 in magnitude as tycho_buf_append_int writes it, any
- * other finite value with the fewest of 15, 16, 17 significant digits that
- * round-trip. JSON has no NaN or infinities: they become the strings "NaN",
- * "Infinity", "-Infinity" (as OTLP/JSON writes them). */
+/* Room for any tycho_buf_number_text, its NUL included. */
+#define TYCHO_BUF_NUMBER_MAX 32
+/* Writes finite d into out, NUL-terminated, in the shortest form that reads
+ * back as d: an integer below 2^53 in magnitude as tycho_buf_append_int
+ * writes it (-0 as "0"), any other value with the fewest of 15, 16, 17
+ * significant digits that round-trip. Returns the length. */
+size_t tycho_buf_number_text(char out[TYCHO_BUF_NUMBER_MAX], double d);
+/* Appends d as a JSON number as tycho_buf_number_text writes it. JSON has no
+ * NaN or infinities: they become the strings "NaN", "Infinity", "-Infinity"
+ * (as OTLP/JSON writes them). */
 int tycho_buf_append_json_number(tycho_buf_t *b, double d);
 /* Appends s as a quoted JSON string: escapes quotes, backslash and control
  * characters, and replaces invalid UTF-8 with U+FFFD. */

@@ -31,6 +31,7 @@
 #include "lua/lib_metrics.h"
 
 #include "aws/services.h"
+#include "core/buf.h"
 #include "core/request_obs.h"
 #include "core/utf8.h"
 #include "lua/gen.h"
@@ -361,6 +362,21 @@ static int label_error(lua_State *L, const lmetric_t *m, const char *fmt, const 
     return luaL_error(L, fmt, m->name, what, lua_tostring(L, -1));
 }
 
+/* Turns the number on top of L into its label text, in place: the shortest
+ * form that reads back as it, as tycho.json writes numbers (123456789012345,
+ * 0.1; -0 is "0"), so two numbers are one series only when they are equal.
+ * 0, or -1 (the number left) for NaN and infinities. */
+static int number_to_label(lua_State *L)
+{
+    double d = lua_tonumber(L, -1);
+    if (!isfinite(d)) return -1;
+    char text[TYCHO_BUF_NUMBER_MAX];
+    size_t n = tycho_buf_number_text(text, d);
+    lua_pop(L, 1);
+    lua_pushlstring(L, text, n);
+    return 0;
+}
+
 /* Pushes the values of m's labels from the table at idx (nlabels strings) and
  * points vals at them. Raises on a missing, unknown or badly typed label. */
 static void read_labels(lua_State *L, const lmetric_t *m, int idx, const char **vals)
@@ -374,8 +390,11 @@ static void read_labels(lua_State *L, const lmetric_t *m, int idx, const char **
         if (t != LUA_TSTRING && t != LUA_TNUMBER)
             luaL_error(L, "metric \"%s\": label \"%s\" must be a string or a number, not a %s",
                        m->name, m->labels[i], lua_typename(L, t));
+        if (t == LUA_TNUMBER && number_to_label(L) != 0)
+            luaL_error(L, "metric \"%s\": label \"%s\" must be a finite number, not %s", m->name,
+                       m->labels[i], isnan(lua_tonumber(L, -1)) ? "NaN" : "an infinity");
         size_t n;
-        vals[i] = lua_tolstring(L, -1, &n); /* a number becomes its string, in place */
+        vals[i] = lua_tolstring(L, -1, &n);
         /* the exposition would show any invalid bytes as U+FFFD, so two
          * values differing only there would be two identical series */
         if (!tycho_utf8_valid(vals[i], n, 0))
@@ -660,7 +679,8 @@ static int l_value(lua_State *L)
     const tycho_snapshot_family_t *f = tycho_metrics_snapshot_find(snap, name);
     if (!f) {
         tycho_metrics_snapshot_free(snap);
-        return 0;
+        lua_pushnil(L);
+        return 1;
     }
     if (f->nlabels && !lua_istable(L, 2)) {
         tycho_metrics_snapshot_free(snap);
@@ -669,6 +689,11 @@ static int l_value(lua_State *L)
     const char *vals[TYCHO_METRICS_MAX_LABELS] = {0};
     for (size_t i = 0; i < f->nlabels; i++) {
         lua_getfield(L, 2, f->label_names[i]);
+        if (lua_type(L, -1) == LUA_TNUMBER && number_to_label(L) != 0) {
+            tycho_metrics_snapshot_free(snap); /* no series has a NaN or infinite label */
+            lua_pushnil(L);
+            return 1;
+        }
         if (!lua_isstring(L, -1)) {
             tycho_metrics_snapshot_free(snap);
             return luaL_error(L, "tycho.metrics.value: \"%s\" needs label \"%s\"", name,
@@ -677,11 +702,11 @@ static int l_value(lua_State *L)
         vals[i] = lua_tostring(L, -1);
     }
     const tycho_snapshot_series_t *s = find_series(f, vals);
-    int nret = 0;
-    if (s && f->type != TYCHO_METRIC_HISTOGRAM) {
+    if (!s) {
+        lua_pushnil(L);
+    } else if (f->type != TYCHO_METRIC_HISTOGRAM) {
         lua_pushnumber(L, s->value);
-        nret = 1;
-    } else if (s) {
+    } else {
         lua_createtable(L, 0, 3);
         lua_pushnumber(L, (double)s->count);
         lua_setfield(L, -2, "count");
@@ -695,10 +720,9 @@ static int l_value(lua_State *L)
         lua_pushnumber(L, (double)s->buckets[f->nbounds]);
         lua_setfield(L, -2, "inf");
         lua_setfield(L, -2, "buckets");
-        nret = 1;
     }
     tycho_metrics_snapshot_free(snap);
-    return nret;
+    return 1;
 }
 
 int luaopen_tycho_metrics(lua_State *L)
