@@ -151,6 +151,41 @@ describe("tycho.http", function()
     assert.has_error(function() http.request { url = server.url, body = function() end } end)
   end)
 
+  it("refuses an unknown option, naming it and the known ones", function()
+    assert.equal("tycho.http.request: unknown option 'timout' (method, url, headers, body, timeout, "
+      .. "connect_timeout, max_response_bytes)", refusal { url = server.url .. "/echo", timout = 1 })
+    local ok, err = pcall(http.get, server.url .. "/echo", { header = { ["X-A"] = "1" } })
+    assert.is_false(ok)
+    assert.equal("tycho.http.get: unknown option 'header' (headers, body, timeout, connect_timeout, "
+      .. "max_response_bytes)", err)
+    ok, err = pcall(http.post, server.url .. "/echo", "x", { body = "y" })
+    assert.is_false(ok)
+    assert.matches("^tycho%.http%.post: unknown option 'body' %(headers, timeout,", err)
+    -- raised at the caller's line
+    ok, err = pcall(function() http.put(server.url .. "/echo", "x", { timeuot = 1 }) end)
+    assert.matches("^[^:]*http_spec%.lua:%d+: tycho%.http%.put: unknown option 'timeuot'", err)
+  end)
+
+  it("refuses a url holding a NUL byte, a space or a control character as a bad url", function()
+    local why = "%(a space, a control character or a NUL byte%)"
+    for _, u in ipairs { "/echo\0x", "/echo x", "/echo\tx", "/echo\r\nX-Injected: 1" } do
+      assert.matches("^tycho%.http%.request: bad url '.*' " .. why, refusal { url = server.url .. u })
+    end
+    local ok, err = pcall(http.get, server.url .. "/echo\0x")
+    assert.is_false(ok)
+    assert.matches("bad url", err)
+  end)
+
+  it("json() decodes a JSON body, and gives nil and the error for one that does not parse", function()
+    local ct = { ["content-type"] = "application/json; charset=utf-8" }
+    assert.same({ a = 1 }, http.json(ct, '{"a":1}'))
+    local v, err = http.json(ct, "<html>502 Bad Gateway</html>")
+    assert.is_nil(v)
+    assert.matches("^json%.decode: invalid JSON at line 1, column 1", err)
+    assert.is_nil(http.json({ ["content-type"] = "text/html" }, "<html></html>"))
+    assert.is_nil(http.json(ct, ""))
+  end)
+
   it("shows URLs redacted in every message: no password, no query", function()
     local err = refusal { url = "ftp://user:s3cret@127.0.0.1/x?token=abc" }
     assert.equal("tycho.http.request: bad url 'ftp://***@127.0.0.1/x?...' (http:// or https:// with a host)",

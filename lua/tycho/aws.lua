@@ -21,6 +21,7 @@
 -- With TYCHO_AWS_BACKEND=local the same call runs on the embedded backend.
 local core = require "tycho._aws"
 local json = require "tycho.json"
+local options = require "tycho.options"
 
 local aws = {}
 
@@ -111,22 +112,15 @@ function aws.number_string(n)
   return ("%.17g"):format(n)
 end
 
--- Checks an options table (nil passes): a key that is not in the list
--- known raises an InvalidParameterValue aws.Error of service/operation
--- naming it, so a misspelt option fails instead of being ignored.
+-- Checks an options table (tycho.options): a key that is not in the list
+-- known (or options that are not a table) raises an InvalidParameterValue
+-- aws.Error of service/operation naming it, so a misspelt option fails
+-- instead of being ignored.
 function aws.check_options(opts, known, service, operation)
-  if opts == nil then return end
-  local function invalid(msg)
+  local problem = options.problem(opts, known)
+  if problem then
     error(aws.error { type = "InvalidParameterValue", service = service, operation = operation,
-      message = msg }, 0)
-  end
-  if type(opts) ~= "table" then invalid(("options must be a table (got %s)"):format(type(opts))) end
-  for k in pairs(opts) do
-    local found = false
-    for _, name in ipairs(known) do found = found or k == name end
-    if not found then
-      invalid(("unknown option '%s' (%s)"):format(tostring(k), table.concat(known, ", ")))
-    end
+      message = problem }, 0)
   end
 end
 

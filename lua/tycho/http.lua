@@ -17,36 +17,65 @@
 -- span and tycho_http_client_request_duration_seconds{host,status_class}.
 local core = require "tycho._http"
 local json = require "tycho.json"
+local options = require "tycho.options"
 
 local http = {}
+
+local REQUEST_OPTIONS =
+  { "method", "url", "headers", "body", "timeout", "connect_timeout", "max_response_bytes" }
+
+-- REQUEST_OPTIONS but those a shortcut takes as arguments.
+local function options_but(...)
+  local given, out = {}, {}
+  for _, name in ipairs { ... } do given[name] = true end
+  for _, name in ipairs(REQUEST_OPTIONS) do
+    if not given[name] then out[#out + 1] = name end
+  end
+  return out
+end
+local GET_OPTIONS = options_but("url", "method")
+local POST_OPTIONS = options_but("url", "method", "body")
 
 function http.request(opts)
   if type(opts) == "string" then opts = { url = opts } end
   if type(opts) ~= "table" then error("tycho.http.request: expected a table of options", 2) end
+  options.check(opts, REQUEST_OPTIONS, "tycho.http.request", 2)
   return core.request(opts)
 end
 
-local function with(opts, fields)
+-- The request options of a shortcut (name): its opts, checked against
+-- known, with the fields its arguments give.
+local function with(name, opts, known, fields)
+  options.check(opts, known, "tycho.http." .. name, 3)
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
   for k, v in pairs(fields) do o[k] = v end
   return o
 end
 
-function http.get(url, opts) return core.request(with(opts, { url = url, method = "GET" })) end
-function http.delete(url, opts) return core.request(with(opts, { url = url, method = "DELETE" })) end
+function http.get(url, opts)
+  return core.request(with("get", opts, GET_OPTIONS, { url = url, method = "GET" }))
+end
+function http.delete(url, opts)
+  return core.request(with("delete", opts, GET_OPTIONS, { url = url, method = "DELETE" }))
+end
 function http.post(url, body, opts)
-  return core.request(with(opts, { url = url, method = "POST", body = body }))
+  return core.request(with("post", opts, POST_OPTIONS, { url = url, method = "POST", body = body }))
 end
 function http.put(url, body, opts)
-  return core.request(with(opts, { url = url, method = "PUT", body = body }))
+  return core.request(with("put", opts, POST_OPTIONS, { url = url, method = "PUT", body = body }))
 end
 
--- Decodes a JSON response body when the content type says JSON; else nil.
+-- The body decoded when the content type says JSON; else nil. A JSON
+-- content type with a body that does not parse (an HTML error page sent as
+-- application/json) gives nil and the decode error: a result the caller
+-- judges, as a 5xx status is, not an error raised into the handler.
 function http.json(headers, body)
   local ct = headers and headers["content-type"]
   if type(ct) == "string" and ct:find("json", 1, true) and body and #body > 0 then
-    return json.decode(body)
+    local ok, decoded = pcall(json.decode, body)
+    if ok then return decoded end
+    return nil, decoded
   end
   return nil
 end

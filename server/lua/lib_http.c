@@ -191,7 +191,7 @@ static void op_cancel(tycho_lua_op_t *op)
     op_free(h);
 }
 
-enum { URL_BAD = -1, URL_BAD_PORT = -2 };
+enum { URL_BAD = -1, URL_BAD_PORT = -2, URL_BAD_BYTE = -3 };
 
 /* The port after ':' in [p, end): 0, or URL_BAD / URL_BAD_PORT. Empty is the
  * scheme's default, as curl has it. */
@@ -208,10 +208,13 @@ static int parse_port(const char *p, const char *end, int *port)
     return 0;
 }
 
-/* scheme://[userinfo@]host[:port][/path][?query]: host and port into h.
- * 0, URL_BAD or URL_BAD_PORT. */
-static int parse_url(const char *url, http_op_t *h)
+/* scheme://[userinfo@]host[:port][/path][?query] of len bytes: host and
+ * port into h. 0, URL_BAD, URL_BAD_PORT, or URL_BAD_BYTE for a space, a
+ * control character or a NUL (which would cut the URL curl is given short). */
+static int parse_url(const char *url, size_t len, http_op_t *h)
 {
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)url[i] <= ' ' || url[i] == 0x7f) return URL_BAD_BYTE;
     int https;
     const char *p;
     if (strncasecmp(url, "http://", 7) == 0)
@@ -334,7 +337,8 @@ static int l_request(lua_State *L)
     if (!tycho_lua_can_suspend(L)) return tycho_lua_cannot_wait(L, "tycho.http.request");
     lua_getfield(L, 1, "url");
     if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "tycho.http.request: url is required");
-    const char *url = lua_tostring(L, -1);
+    size_t url_len;
+    const char *url = lua_tolstring(L, -1, &url_len);
     lua_getfield(L, 1, "method");
     const char *method = lua_isnil(L, -1) ? "GET" : lua_tostring(L, -1);
     if (!method || !*method || strlen(method) > 16)
@@ -350,14 +354,15 @@ static int l_request(lua_State *L)
     if (!h) return luaL_error(L, "out of memory");
     /* every message and the span show the URL redacted: no password, no query */
     tycho_aws_url_redact(url, h->url_full, sizeof h->url_full);
-    int url_rc = parse_url(url, h);
+    int url_rc = parse_url(url, url_len, h);
     if (url_rc != 0) {
         char shown[sizeof h->url_full];
         memcpy(shown, h->url_full, sizeof shown);
         free(h);
         return luaL_error(L, "tycho.http.request: bad url '%s' (%s)", shown,
-                          url_rc == URL_BAD_PORT ? "port out of range: 1..65535"
-                                                 : "http:// or https:// with a host");
+                          url_rc == URL_BAD_PORT   ? "port out of range: 1..65535"
+                          : url_rc == URL_BAD_BYTE ? "a space, a control character or a NUL byte"
+                                                   : "http:// or https:// with a host");
     }
     h->svc = svc;
     h->url = strdup(url);
