@@ -3,7 +3,9 @@
 --   local t = require "tycho.test"
 --   local res = t.request("GET", "/get-data/42", { headers = {...}, body = "..." | table })
 --   res.status, res.headers["content-type"], res.body (decoded JSON, or the
---   string), res.raw (the body as sent), res.route (the matched pattern)
+--   string), res.raw (the body as serve sends it: "" for HEAD, 204, 304),
+--   res.route (the matched pattern); opts: headers, body, peer_ip, request_id
+--   (any other is an error)
 --   t.get / t.post / t.put / t.patch / t.delete (path, opts)
 --   local p = t.start("GET", "/slow"); ...; local res = p:wait()   (or p:cancel())
 --
@@ -11,6 +13,7 @@
 --   srv.port, srv.url "/path", srv:stop()
 local core = require "tycho._test"
 local json = require "tycho.json"
+local options = require "tycho.options"
 
 local M = {}
 
@@ -56,20 +59,35 @@ Pending.__index = Pending
 function Pending:wait() return response(core.wait(self.handle)) end
 -- Drops the request as a client disconnect does; true if it was still running.
 function Pending:cancel() return core.cancel(self.handle) end
+-- true once the response is there, or the request was cancelled.
 function Pending:done() return core.done(self.handle) end
+
+local REQUEST_OPTIONS = { "headers", "body", "peer_ip", "request_id" }
+
+-- Starts a request; a misspelt option is an error at level (error's: the
+-- caller of the function calling start is 2).
+local function start(method, target, opts, level)
+  options.check(opts, REQUEST_OPTIONS, "tycho.test.request", level + 1)
+  return setmetatable({ handle = core.start(method, target, build(opts)) }, Pending)
+end
 
 -- Starts a request without waiting: the handler runs until it first waits.
 -- Use it for concurrency, in-flight reloads and disconnect tests.
 function M.start(method, target, opts)
-  return setmetatable({ handle = core.start(method, target, build(opts)) }, Pending)
+  local p = start(method, target, opts, 2)
+  return p
 end
 
 function M.request(method, target, opts)
-  return M.start(method, target, opts):wait()
+  local p = start(method, target, opts, 2)
+  return p:wait()
 end
 
 for _, m in ipairs { "get", "post", "put", "patch", "delete", "head", "options" } do
-  M[m] = function(target, opts) return M.request(m:upper(), target, opts) end
+  M[m] = function(target, opts)
+    local p = start(m:upper(), target, opts, 2)
+    return p:wait()
+  end
 end
 
 -- Loads the routes again into a new generation (what a hot reload does);

@@ -100,13 +100,24 @@ static char *put_uint(char *o, size_t n)
 
 #define PUT(o, lit) (memcpy((o), (lit), sizeof(lit) - 1), (o) + sizeof(lit) - 1)
 
+/* A status whose response has no body, nor a Content-Length (RFC 9112 6.3). */
+static int bodyless_status(int status)
+{
+    return (status >= 100 && status < 200) || status == 204 || status == 304;
+}
+
+int tycho_response_sends_body(const tycho_response_t *res, const tycho_request_t *req)
+{
+    int is_head = req && req->method.n == 4 && memcmp(req->method.p, "HEAD", 4) == 0;
+    return !bodyless_status(res->status) && !is_head;
+}
+
 int tycho_response_head(tycho_buf_t *out, const tycho_response_t *res, const tycho_request_t *req,
                         int keep_alive, int *send_body)
 {
     int status = res->status;
-    int bodyless = (status >= 100 && status < 200) || status == 204 || status == 304;
-    int is_head = req && req->method.n == 4 && memcmp(req->method.p, "HEAD", 4) == 0;
-    *send_body = !bodyless && !is_head;
+    int bodyless = bodyless_status(status);
+    *send_body = tycho_response_sends_body(res, req);
     int minor = req ? req->http_minor : 1;
     const char *reason = tycho_http_reason(status);
     const char *id = req && req->request_id ? req->request_id : "";

@@ -11,6 +11,9 @@
  * sent (HEAD, 1xx, 204, 304). Returns 0 or -ENOMEM. */
 int tycho_response_head(tycho_buf_t *out, const tycho_response_t *res, const tycho_request_t *req,
                         int keep_alive, int *send_body);
+/* 1 when the body of res goes on the wire as an answer to req; 0 for a
+ * HEAD request (RFC 9110 9.3.2) and a 1xx, 204 or 304 status (RFC 9112 6.3). */
+int tycho_response_sends_body(const tycho_response_t *res, const tycho_request_t *req);
 const char *tycho_http_reason(int status);
 
 #endif

@@ -5,6 +5,7 @@
  * Also reload() and stats() of the runtime, exe() (this binary) and
  * run_block() (spec_block.h) for the spec runner's --timeout. */
 #include "http/request_id.h"
+#include "http/response_head.h"
 #include "lua/async.h"
 #include "lua/gen.h"
 #include "lua/libs.h"
@@ -84,11 +85,16 @@ static void push_headers(lua_State *co, const tycho_buf_t *h)
     }
 }
 
+/* status, headers, the body as serve would send it (none for HEAD, 204...), route */
 static int push_results(lua_State *co, test_req_t *tr)
 {
-    lua_pushinteger(co, tr->x.res.status);
-    push_headers(co, &tr->x.res.header);
-    lua_pushlstring(co, tr->x.res.body.data ? tr->x.res.body.data : "", tr->x.res.body.len);
+    const tycho_response_t *res = &tr->x.res;
+    lua_pushinteger(co, res->status);
+    push_headers(co, &res->header);
+    if (tycho_response_sends_body(res, &tr->x.req) && res->body.data)
+        lua_pushlstring(co, res->body.data, res->body.len);
+    else
+        lua_pushliteral(co, "");
     lua_pushstring(co, tr->x.route ? tr->x.route : "");
     return 4;
 }
@@ -286,10 +292,11 @@ static int l_cancel(lua_State *L)
     return 1;
 }
 
+/* done(handle): true once the request has finished, or was cancelled */
 static int l_done(lua_State *L)
 {
     handle_t *h = luaL_checkudata(L, 1, HANDLE_MT);
-    lua_pushboolean(L, h->tr && h->tr->finished);
+    lua_pushboolean(L, !h->tr || h->tr->finished);
     return 1;
 }
 
