@@ -67,6 +67,30 @@ describe("handler errors", function()
     assert.equal(0, #logs)
   end)
 
+  it("answers tycho.error's whole message, NUL bytes included", function()
+    local res = t.get("/http-error-nul")
+    assert.equal(400, res.status)
+    -- as tycho writes a NUL in any JSON body (tycho.json cannot decode it back)
+    assert.equal("a\\u0000b", res.raw:match '^{"error":"(.-)"')
+  end)
+
+  it("refuses a tycho.error status outside 400..599 at the call, naming it", function()
+    for s, shown in pairs { ["302"] = "302", ["201"] = "201", ["600"] = "600", ["404.5"] = "404.5",
+                            ["x404"] = 'the string "x404"' } do
+      t.capture_logs()
+      local res = t.get("/http-error-status/" .. s)
+      local logs = t.logs()
+      t.capture_logs(false)
+      assert.equal(500, res.status, s)
+      assert.equal("handler error", logs[1].msg)
+      assert.equal("basic/api.lua", logs[1].error:match "fixtures/(basic/api%.lua):%d+: tycho%.error: ", s)
+      assert.matches("status must be an integer 400..599, got " .. shown:gsub("%p", "%%%0") .. "$", logs[1].error)
+    end
+    local ok, err = pcall(require("tycho").error, "404", "x")
+    assert.is_false(ok)
+    assert.matches('got the string "404"', err)
+  end)
+
   it("keeps serving after errors", function()
     for _ = 1, 20 do t.get("/boom") end
     assert.equal(200, t.get("/users/1").status)

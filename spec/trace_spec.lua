@@ -140,6 +140,21 @@ describe("tycho.trace", function()
       assert.equal(200 - 112, s.dropped_attributes)
     end)
 
+    it("say which argument is wrong at the caller's line", function()
+      for _, case in ipairs {
+        { { nil, function() end }, "name must be a string, got nil" },
+        { { "x", 5, function() end }, "attrs must be a table or nil, got number" },
+        { { "x", {}, 5 }, "fn must be a function, got number" },
+        { { "x", { a = function() end }, function() end }, 'tycho.trace: attribute "a" must be' },
+      } do
+        local args = case[1]
+        local ok, err = pcall(function() trace.span(args[1], args[2], args[3]) end)
+        assert.is_false(ok)
+        assert.equal("trace_spec.lua", err:match "([%w_]+%.lua):%d+: ", case[2])
+        assert.truthy(err:find(case[2], 1, true), err)
+      end
+    end)
+
     it("refuses attribute values OpenTelemetry cannot hold", function()
       local b = t.get("/trace/bad-attribute").body
       local want = 'attribute "x" must be a string, number, boolean or array of strings, not '

@@ -22,12 +22,26 @@ local M = { current = C.current, headers = C.headers }
 -- child span of the innermost active span and returns fn's results. An error
 -- ends the span with status ERROR and an exception event, then propagates
 -- unchanged. Outside a request fn just runs.
+-- Bad arguments raise at the caller's line, not in this file.
+local function check(name, attrs, fn)
+  local problem
+  if type(name) ~= "string" then
+    problem = "name must be a string, got " .. type(name)
+  elseif attrs ~= nil and type(attrs) ~= "table" then
+    problem = "attrs must be a table or nil, got " .. type(attrs)
+  elseif type(fn) ~= "function" then
+    problem = "fn must be a function, got " .. type(fn)
+  end
+  if problem then error("tycho.trace.span(name, attrs, fn, ...): " .. problem, 3) end
+end
+
 function M.span(name, attrs, fn, ...)
   if type(attrs) == "function" then return M.span(name, nil, attrs, fn, ...) end
-  if type(fn) ~= "function" then
-    error("tycho.trace.span(name, attrs, fn, ...): fn must be a function, got a " .. type(fn), 2)
-  end
-  local s = start(name, attrs)
+  check(name, attrs, fn)
+  -- start raises for an attribute value it cannot take; called through
+  -- pcall its message has no position, and gets the caller's
+  local started, s = pcall(start, name, attrs)
+  if not started then error(s, 2) end
   if not s then return fn(...) end
   local tb
   local function handler(e)

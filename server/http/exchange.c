@@ -62,11 +62,17 @@ int tycho_response_set_body(tycho_response_t *res, const void *p, size_t n)
 int tycho_response_set_error(tycho_response_t *res, int status, const char *msg,
                              const char *request_id)
 {
+    return tycho_response_set_error_n(res, status, msg, strlen(msg), request_id);
+}
+
+int tycho_response_set_error_n(tycho_response_t *res, int status, const char *msg, size_t len,
+                               const char *request_id)
+{
     tycho_response_reset(res);
     res->status = status;
     tycho_buf_t *b = &res->body;
     int rc = tycho_buf_puts(b, "{\"error\":");
-    rc |= tycho_buf_append_json_string(b, msg, strlen(msg));
+    rc |= tycho_buf_append_json_string(b, msg, len);
     if (request_id && *request_id) {
         rc |= tycho_buf_puts(b, ",\"request_id\":");
         rc |= tycho_buf_append_json_string(b, request_id, strlen(request_id));

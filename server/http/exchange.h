@@ -100,6 +100,9 @@ int tycho_response_set_body(tycho_response_t *res, const void *p, size_t n);
 /* A JSON error body {"error": msg, "request_id": id} with the given status. */
 int tycho_response_set_error(tycho_response_t *res, int status, const char *msg,
                              const char *request_id);
+/* The same with msg of len bytes, NUL bytes included (written \u0000). */
+int tycho_response_set_error_n(tycho_response_t *res, int status, const char *msg, size_t len,
+                               const char *request_id);
 void tycho_response_reset(tycho_response_t *res);
 void tycho_response_free(tycho_response_t *res);
 

@@ -99,13 +99,13 @@ int tycho_lua_is_list(lua_State *L, int idx, char *bad_key, size_t n)
     return 1;
 }
 
-const char *tycho_lua_error_message(lua_State *L, int idx)
+const char *tycho_lua_error_message(lua_State *L, int idx, size_t *len)
 {
     const char *keys[] = {"message", "error"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
         int type = tycho_lua_rawfield(L, idx, keys[i]);
         /* the string stays referenced by the table */
-        const char *s = type == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        const char *s = type == LUA_TSTRING ? lua_tolstring(L, -1, len) : NULL;
         lua_pop(L, 1);
         if (s) return s;
     }
@@ -116,7 +116,7 @@ const char *tycho_lua_error_text(lua_State *L, char *buf, size_t n)
 {
     int type = lua_type(L, -1);
     if (type == LUA_TSTRING || type == LUA_TNUMBER) return lua_tostring(L, -1);
-    const char *msg = type == LUA_TTABLE ? tycho_lua_error_message(L, -1) : NULL;
+    const char *msg = type == LUA_TTABLE ? tycho_lua_error_message(L, -1, NULL) : NULL;
     if (msg) return msg;
     snprintf(buf, n, "(error object is a %s value)", lua_typename(L, type));
     return buf;

@@ -98,8 +98,9 @@ int tycho_lua_load_routes(tycho_lua_gen_t *g, const char *dir, struct tycho_watc
 /* Pushes t[key] of the table at idx without metamethods; returns its type. */
 int tycho_lua_rawfield(lua_State *L, int idx, const char *key);
 /* The table at idx's own string `message` field, else its `error` field, or
- * NULL. Valid while that table is on the stack and unchanged. */
-const char *tycho_lua_error_message(lua_State *L, int idx);
+ * NULL; its length (NUL bytes included) in *len unless len is NULL. Valid
+ * while that table is on the stack and unchanged. */
+const char *tycho_lua_error_message(lua_State *L, int idx, size_t *len);
 /* The message of the error value on top of L's stack, for log lines: a string
  * or a number as is, a table's tycho_lua_error_message, else "(error object is
  * a <type> value)" (in buf). Valid while the error value stays on the stack. */

@@ -17,8 +17,11 @@ int tycho_lua_header_value(lua_State *L, int idx, tycho_lua_header_value_t *out,
         return -1;
     }
     double d = lua_tonumber(L, idx);
-    if (!isfinite(d)) {
-        snprintf(err, errlen, "value must be a finite number, got %g", d);
+    if (!isfinite(d)) { /* "%g" would say "-nan" or "nan" by the sign bit */
+        snprintf(err, errlen, "value must be a finite number, got %s",
+                 isnan(d) ? "NaN"
+                 : d > 0  ? "inf"
+                          : "-inf");
         return -1;
     }
     if (d == floor(d) && fabs(d) < 1e15)

@@ -18,7 +18,8 @@ typedef struct tycho_lua_header_value {
 
 /* Reads the value at index idx of L into out (valid while that value stays on
  * the stack). 0, or -1 with err saying what is wrong ("value must be a finite
- * number, got inf", "value must be a string or a number, got table"). */
+ * number, got NaN" (or inf, -inf), "value must be a string or a number, got
+ * table"). */
 int tycho_lua_header_value(lua_State *L, int idx, tycho_lua_header_value_t *out, char *err,
                            size_t errlen);
 

@@ -309,7 +309,7 @@ static const char *push_description(lua_State *L, int idx)
         return lua_pushfstring(L, "(error object is a %s value)", lua_typename(L, type));
     }
     if (type == LUA_TTABLE && strncmp(lua_tostring(L, -1), "table: ", 7) == 0) {
-        const char *m = tycho_lua_error_message(L, idx);
+        const char *m = tycho_lua_error_message(L, idx, NULL);
         if (m) {
             lua_pop(L, 1);
             lua_pushstring(L, m);

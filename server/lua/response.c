@@ -88,7 +88,14 @@ int tycho_lua_response_build(lua_State *co, int first, int nres, tycho_response_
                  lua_typename(co, lua_type(co, first)));
         return -1;
     }
-    if (headers && add_headers(res, co, headers, err, errlen) != 0) goto fail;
+    if (headers && add_headers(res, co, headers, err, errlen) != 0) {
+        /* `return "404", "x"`: a status written as a string, not a body */
+        if (lua_type(co, first) == LUA_TSTRING && lua_isnumber(co, first) &&
+            !lua_istable(co, headers))
+            snprintf(err, errlen, "response status must be a number, got the string \"%.32s\"",
+                     lua_tostring(co, first));
+        goto fail;
+    }
     int bt = body ? lua_type(co, body) : LUA_TNIL;
     if (bt == LUA_TSTRING) {
         size_t n;

@@ -291,16 +291,19 @@ static int answer_http_error(tycho_exchange_t *x, const tycho_lua_route_t *route
     int is_http = lua_type(co, -1) == LUA_TNUMBER && st >= 400 && st <= 599 && st == (int)st;
     lua_pop(co, 1);
     if (!is_http) return 0;
-    const char *msg = tycho_lua_error_message(co, e);
-    if (!msg) msg = "error";
+    size_t len = 0;
+    const char *msg = tycho_lua_error_message(co, e, &len); /* NUL bytes and all */
+    if (!msg) msg = "error", len = 5;
     int server_fault =
         tycho_lua_rawfield(co, e, "server_fault") == LUA_TBOOLEAN && lua_toboolean(co, -1);
     lua_pop(co, 1);
-    tycho_response_set_error(&x->res, (int)st, server_fault ? "internal error" : msg,
-                             x->req.request_id);
+    if (server_fault)
+        tycho_response_set_error(&x->res, (int)st, "internal error", x->req.request_id);
+    else
+        tycho_response_set_error_n(&x->res, (int)st, msg, len, x->req.request_id);
     if (st >= 500 || server_fault)
         tycho_log_warn("handler raised an HTTP error", LF_STR("route", route->pattern),
-                       LF_INT("status", (int)st), LF_STR("error", msg));
+                       LF_INT("status", (int)st), LF_STRN("error", msg, len));
     return 1;
 }
 
