@@ -87,6 +87,8 @@ void tycho_response_reset(tycho_response_t *res)
     res->status = 200;
     tycho_buf_reset(&res->header);
     tycho_buf_reset(&res->body);
+    res->length = TYCHO_LENGTH_BODY;
+    res->stated_length = 0;
     res->has_content_type = 0;
 }
 

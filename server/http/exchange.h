@@ -46,10 +46,21 @@ typedef struct tycho_request {
     uint64_t start_ns; /* monotonic clock (uv_hrtime) when the request was complete */
 } tycho_request_t;
 
+/* The Content-Length a response announces. Only a HEAD route's answer has a
+ * choice (RFC 9110 8.6, 9.3.2: announce what a GET would, or nothing): the
+ * length its handler stated, or none when it gave neither that nor a body. */
+typedef enum {
+    TYCHO_LENGTH_BODY = 0, /* the body's (the default) */
+    TYCHO_LENGTH_NONE,     /* no Content-Length */
+    TYCHO_LENGTH_STATED    /* stated_length */
+} tycho_length_t;
+
 typedef struct tycho_response {
     int status;         /* 100..599; only 200..599 can end a request (conn.c) */
     tycho_buf_t header; /* "Name: value\r\n" lines, added through tycho_response_add_header */
     tycho_buf_t body;
+    tycho_length_t length;
+    uint64_t stated_length; /* with TYCHO_LENGTH_STATED */
     unsigned has_content_type : 1;
 } tycho_response_t;
 

@@ -3,6 +3,7 @@
 #include "http/date.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 const char *tycho_http_reason(int status)
@@ -86,7 +87,7 @@ const char *tycho_http_reason(int status)
 }
 
 /* Appends n as decimal digits (no printf: this runs once per response). */
-static char *put_uint(char *o, size_t n)
+static char *put_uint(char *o, uint64_t n)
 {
     char tmp[24];
     size_t i = sizeof tmp;
@@ -100,23 +101,38 @@ static char *put_uint(char *o, size_t n)
 
 #define PUT(o, lit) (memcpy((o), (lit), sizeof(lit) - 1), (o) + sizeof(lit) - 1)
 
-/* A status whose response has no body, nor a Content-Length (RFC 9112 6.3). */
-static int bodyless_status(int status)
+int tycho_http_status_has_content(int status)
 {
-    return (status >= 100 && status < 200) || status == 204 || status == 304;
+    return !((status >= 100 && status < 200) || status == 204 || status == 205 || status == 304);
 }
 
 int tycho_response_sends_body(const tycho_response_t *res, const tycho_request_t *req)
 {
     int is_head = req && req->method.n == 4 && memcmp(req->method.p, "HEAD", 4) == 0;
-    return !bodyless_status(res->status) && !is_head;
+    return tycho_http_status_has_content(res->status) && !is_head;
+}
+
+/* RFC 9110 8.6: 1xx and 204 must not carry Content-Length; a 304's would
+ * have to be the selected representation's, which tycho does not know; a
+ * 205 must announce 0 (15.3.6) unless the connection closes. */
+static char *put_content_length(char *o, const tycho_response_t *res)
+{
+    uint64_t n = res->body.len;
+    if (res->status == 205)
+        n = 0;
+    else if (!tycho_http_status_has_content(res->status) || res->length == TYCHO_LENGTH_NONE)
+        return o;
+    else if (res->length == TYCHO_LENGTH_STATED)
+        n = res->stated_length;
+    o = PUT(o, "Content-Length: ");
+    o = put_uint(o, n);
+    return PUT(o, "\r\n");
 }
 
 int tycho_response_head(tycho_buf_t *out, const tycho_response_t *res, const tycho_request_t *req,
                         int keep_alive, int *send_body)
 {
     int status = res->status;
-    int bodyless = bodyless_status(status);
     *send_body = tycho_response_sends_body(res, req);
     int minor = req ? req->http_minor : 1;
     const char *reason = tycho_http_reason(status);
@@ -139,11 +155,7 @@ int tycho_response_head(tycho_buf_t *out, const tycho_response_t *res, const tyc
     memcpy(o, tycho_http_date_now(), TYCHO_HTTP_DATE_LEN);
     o += TYCHO_HTTP_DATE_LEN;
     o = PUT(o, "\r\n");
-    if (!bodyless) {
-        o = PUT(o, "Content-Length: ");
-        o = put_uint(o, res->body.len);
-        o = PUT(o, "\r\n");
-    }
+    o = put_content_length(o, res);
     if (!keep_alive)
         o = PUT(o, "Connection: close\r\n");
     else if (minor == 0)

@@ -1,28 +1,55 @@
 #include "lua/response.h"
 
+#include "http/field.h"
+#include "http/response_head.h"
 #include "lua/header_value.h"
 #include "lua/libs.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-static int add_header(tycho_response_t *res, const char *name, size_t nlen, lua_State *co, int v,
-                      char *err, size_t errlen)
+/* RFC 9110 8.6: a non-negative decimal integer; at most 18 digits keeps it
+ * far from overflow and above any body tycho could serve */
+static int stated_length(tycho_response_t *res, const tycho_lua_header_value_t *val,
+                         const char **why)
+{
+    if (res->length == TYCHO_LENGTH_STATED) return *why = "given twice", -1;
+    if (val->n == 0 || val->n > 18) return *why = "not a non-negative integer", -1;
+    uint64_t n = 0;
+    for (size_t i = 0; i < val->n; i++) {
+        if (val->p[i] < '0' || val->p[i] > '9') return *why = "not a non-negative integer", -1;
+        n = n * 10 + (uint64_t)(val->p[i] - '0');
+    }
+    res->length = TYCHO_LENGTH_STATED;
+    res->stated_length = n;
+    return 0;
+}
+
+/* A HEAD route may state the Content-Length a GET would get (RFC 9110
+ * 9.3.2); anywhere else the body's length is the only true one. */
+static int add_header(tycho_response_t *res, int head_route, const char *name, size_t nlen,
+                      lua_State *co, int v, char *err, size_t errlen)
 {
     tycho_lua_header_value_t val;
     char why_buf[96];
     const char *why = why_buf;
-    if (tycho_lua_header_value(co, v, &val, why_buf, sizeof why_buf) == 0 &&
-        tycho_response_add_header(res, name, nlen, val.p, val.n, &why) == 0)
-        return 0;
+    if (tycho_lua_header_value(co, v, &val, why_buf, sizeof why_buf) == 0) {
+        if (head_route && tycho_http_field_name_is(name, nlen, "content-length")) {
+            if (stated_length(res, &val, &why) == 0) return 0;
+        } else if (tycho_response_add_header(res, name, nlen, val.p, val.n, &why) == 0) {
+            return 0;
+        }
+    }
     snprintf(err, errlen, "response header '%.*s': %s", (int)(nlen > 64 ? 64 : nlen), name,
              why ? why : "invalid");
     return -1;
 }
 
-static int add_headers(tycho_response_t *res, lua_State *co, int h, char *err, size_t errlen)
+static int add_headers(tycho_response_t *res, int head_route, lua_State *co, int h, char *err,
+                       size_t errlen)
 {
     if (lua_isnoneornil(co, h)) return 0;
     if (!lua_istable(co, h)) {
@@ -44,11 +71,11 @@ static int add_headers(tycho_response_t *res, lua_State *co, int h, char *err, s
             size_t n = lua_objlen(co, v);
             for (size_t i = 1; i <= n; i++) {
                 lua_rawgeti(co, v, (int)i);
-                int rc = add_header(res, name, nlen, co, lua_gettop(co), err, errlen);
+                int rc = add_header(res, head_route, name, nlen, co, lua_gettop(co), err, errlen);
                 lua_pop(co, 1);
                 if (rc) return lua_pop(co, 2), -1;
             }
-        } else if (add_header(res, name, nlen, co, v, err, errlen) != 0) {
+        } else if (add_header(res, head_route, name, nlen, co, v, err, errlen) != 0) {
             lua_pop(co, 2);
             return -1;
         }
@@ -57,16 +84,17 @@ static int add_headers(tycho_response_t *res, lua_State *co, int h, char *err, s
     return 0;
 }
 
-int tycho_lua_response_build(lua_State *co, int first, int nres, tycho_response_t *res, char *err,
-                             size_t errlen)
+/* Where the status, body and headers are among the values (0 = absent):
+ *   status, body, headers | body, headers (200) | nothing (204) | nil, headers (204)
+ * Trailing nils count as absent: `return nil` is `return`. */
+static int read_shape(lua_State *co, int first, int nres, tycho_response_t *res, int *body,
+                      int *headers, char *err, size_t errlen)
 {
-    tycho_response_reset(res);
-    if (nres == 0) {
-        res->status = 204;
-        return 0;
-    }
-    int body = first, headers = first + 1;
-    if (lua_type(co, first) == LUA_TNUMBER) {
+    while (nres > 0 && lua_isnil(co, first + nres - 1))
+        nres--;
+    *body = *headers = 0;
+    int t = nres ? lua_type(co, first) : LUA_TNIL;
+    if (t == LUA_TNUMBER) {
         double st = lua_tonumber(co, first);
         /* a 1xx is interim (RFC 9110 15.2): it cannot end a request */
         if (st != floor(st) || st < 200 || st > 599) {
@@ -74,21 +102,88 @@ int tycho_lua_response_build(lua_State *co, int first, int nres, tycho_response_
             return -1;
         }
         res->status = (int)st;
-        body = first + 1;
-        headers = first + 2;
-        if (nres < 2)
-            body = headers = 0;
-        else if (nres < 3)
-            headers = 0;
-    } else if (lua_type(co, first) == LUA_TTABLE || lua_type(co, first) == LUA_TSTRING) {
+        if (nres >= 2) *body = first + 1;
+        if (nres >= 3) *headers = first + 2;
+    } else if (t == LUA_TTABLE || t == LUA_TSTRING) {
         res->status = 200;
-        if (nres < 2) headers = 0;
+        *body = first;
+        if (nres >= 2) *headers = first + 1;
+    } else if (t == LUA_TNIL && (nres == 0 || (nres == 2 && lua_istable(co, first + 1)))) {
+        res->status = 204;
+        if (nres == 2) *headers = first + 1;
+    } else if (t == LUA_TNIL) { /* Lua's `return nil, err` reports a failure */
+        snprintf(err, errlen,
+                 "handler returned nil, %s; expected `return status, body, headers` "
+                 "(to fail, raise an error)",
+                 lua_typename(co, lua_type(co, first + 1)));
+        return -1;
     } else {
         snprintf(err, errlen, "handler returned %s; expected `return status, body, headers`",
-                 lua_typename(co, lua_type(co, first)));
+                 lua_typename(co, t));
         return -1;
     }
-    if (headers && add_headers(res, co, headers, err, errlen) != 0) {
+    return 0;
+}
+
+/* The body at index body (0 = none) with its default Content-Type, which a
+ * response without content does not get (it would describe nothing). */
+static int set_body(lua_State *co, int body, tycho_response_t *res, char *err, size_t errlen)
+{
+    int bt = body ? lua_type(co, body) : LUA_TNIL;
+    const char *type = NULL;
+    if (bt == LUA_TSTRING) {
+        size_t n;
+        const char *s = lua_tolstring(co, body, &n);
+        if (tycho_response_set_body(res, s, n) != 0) goto nomem;
+        type = "text/plain; charset=utf-8";
+    } else if (bt == LUA_TTABLE || (bt == LUA_TLIGHTUSERDATA && !lua_touserdata(co, body))) {
+        char jerr[160] = "";
+        if (tycho_json_encode(co, body, &res->body, jerr, sizeof jerr) != 0) {
+            snprintf(err, errlen, "response body: %s", jerr);
+            return -1;
+        }
+        type = "application/json";
+    } else if (bt != LUA_TNIL) {
+        snprintf(err, errlen, "response body must be a table, a string or nil, got %s",
+                 lua_typename(co, bt));
+        return -1;
+    }
+    if (!tycho_http_status_has_content(res->status)) {
+        tycho_buf_reset(&res->body);
+        return 0;
+    }
+    if (type && !res->has_content_type &&
+        tycho_response_add_own_content_type(res, type, strlen(type)) != 0)
+        goto nomem;
+    return 0;
+nomem:
+    snprintf(err, errlen, "out of memory building the response");
+    return -1;
+}
+
+/* A HEAD route without a body and without a stated length announces no
+ * length; a stated one must agree with a body it also returned. */
+static int settle_head_length(tycho_response_t *res, int has_body, char *err, size_t errlen)
+{
+    if (res->length != TYCHO_LENGTH_STATED) {
+        if (!has_body) res->length = TYCHO_LENGTH_NONE;
+        return 0;
+    }
+    if (has_body && res->stated_length != res->body.len) {
+        snprintf(err, errlen, "response header 'Content-Length': %llu but the body has %zu bytes",
+                 (unsigned long long)res->stated_length, res->body.len);
+        return -1;
+    }
+    return 0;
+}
+
+int tycho_lua_response_build(lua_State *co, int first, int nres, int head_route,
+                             tycho_response_t *res, char *err, size_t errlen)
+{
+    tycho_response_reset(res);
+    int body, headers;
+    if (read_shape(co, first, nres, res, &body, &headers, err, errlen) != 0) goto fail;
+    if (headers && add_headers(res, head_route, co, headers, err, errlen) != 0) {
         /* `return "404", "x"`: a status written as a string, not a body */
         if (lua_type(co, first) == LUA_TSTRING && lua_isnumber(co, first) &&
             !lua_istable(co, headers))
@@ -96,31 +191,10 @@ int tycho_lua_response_build(lua_State *co, int first, int nres, tycho_response_
                      lua_tostring(co, first));
         goto fail;
     }
-    int bt = body ? lua_type(co, body) : LUA_TNIL;
-    if (bt == LUA_TSTRING) {
-        size_t n;
-        const char *s = lua_tolstring(co, body, &n);
-        if (tycho_response_set_body(res, s, n) != 0) goto nomem;
-        if (!res->has_content_type &&
-            tycho_response_add_own_content_type(res, "text/plain; charset=utf-8", 25))
-            goto nomem;
-    } else if (bt == LUA_TTABLE || (bt == LUA_TLIGHTUSERDATA && !lua_touserdata(co, body))) {
-        char jerr[160] = "";
-        if (tycho_json_encode(co, body, &res->body, jerr, sizeof jerr) != 0) {
-            snprintf(err, errlen, "response body: %s", jerr);
-            goto fail;
-        }
-        if (!res->has_content_type &&
-            tycho_response_add_own_content_type(res, "application/json", 16))
-            goto nomem;
-    } else if (bt != LUA_TNIL) {
-        snprintf(err, errlen, "response body must be a table, a string or nil, got %s",
-                 lua_typename(co, bt));
-        goto fail;
-    }
+    if (set_body(co, body, res, err, errlen) != 0) goto fail;
+    int has_body = body && !lua_isnil(co, body);
+    if (head_route && settle_head_length(res, has_body, err, errlen) != 0) goto fail;
     return 0;
-nomem:
-    snprintf(err, errlen, "out of memory building the response");
 fail:
     tycho_response_reset(res);
     return -1;

@@ -1,12 +1,18 @@
 /* response — a handler's return values -> tycho_response_t:
  *   return status, body, headers     status 200..599
  *   return body, headers             status 200
- *   return                           204, no body
- * body: table -> JSON (application/json), string -> as is (text/plain;
- * charset=utf-8 unless a Content-Type header is given), nil -> empty.
- * headers: { Name = "value" | number | { "v1", "v2" } }; validated by
- * tycho_response_add_header (CR, LF, NUL, a header the server writes or a
- * hop-by-hop one -> error); a number must be finite.
+ *   return  (or return nil)          204, no body
+ *   return nil, headers              204, no body, those headers
+ * Trailing nils count as absent; `return nil, <not a table>` (Lua's
+ * `nil, err`) is an error. body: table -> JSON (application/json), string ->
+ * as is (text/plain; charset=utf-8 unless a Content-Type header is given),
+ * nil -> empty; a status without content (204, 205, 304) drops the body and
+ * gets no default Content-Type. headers: { Name = "value" | number |
+ * { "v1", "v2" } }; validated by tycho_response_add_header (CR, LF, NUL, a
+ * header the server writes or a hop-by-hop one -> error); a number must be
+ * finite. A HEAD route (head_route) may state Content-Length (the length a
+ * GET would get: a non-negative integer, equal to the body's if it returns
+ * one); without it nor a body, its answer announces no length.
  * Raises no Lua error and allocates no Lua object. Worker thread only. */
 #ifndef TYCHO_LUA_RESPONSE_H
 #define TYCHO_LUA_RESPONSE_H
@@ -18,7 +24,7 @@
 
 /* Values at co's stack indexes first..first+nres-1. 0, or -1 with err (res is
  * then reset, nothing of the handler's output kept). */
-int tycho_lua_response_build(lua_State *co, int first, int nres, tycho_response_t *res, char *err,
-                             size_t errlen);
+int tycho_lua_response_build(lua_State *co, int first, int nres, int head_route,
+                             tycho_response_t *res, char *err, size_t errlen);
 
 #endif

@@ -354,7 +354,9 @@ static void on_done(tycho_lua_task_t *t, int status, int nres)
     if (status == TYCHO_TASK_OK) {
         char err[300];
         int first = lua_gettop(t->co) - nres + 1;
-        if (tycho_lua_response_build(t->co, first, nres, &x->res, err, sizeof err) != 0) {
+        int head_route = strcmp(route->method, "HEAD") == 0;
+        if (tycho_lua_response_build(t->co, first, nres, head_route, &x->res, err, sizeof err) !=
+            0) {
             rt->handler_errors++;
             tycho_log_error("handler error: invalid response", LF_STR("route", route->pattern),
                             LF_STR("handler", route->where), LF_STR("error", err));

@@ -82,6 +82,23 @@ def bodiless_then_json(rs):
     check(rs[1].body == b'{"ok":true}', "the next response is intact: %r" % rs[1].body)
 
 
+def headers_are(**want):
+    """The last response's headers: name (with _ for -) -> value, None = absent."""
+    def f(rs):
+        for k, v in want.items():
+            got = rs[-1].header(k.replace("_", "-"))
+            check(got == v, "%s: %r, want %r in %r" % (k, got, v, rs[-1].raw))
+    return f
+
+
+def no_content(**want):
+    """A response without content: no body, no default Content-Type."""
+    def f(rs):
+        check(rs[0].body == b"", "%d with a body: %r" % (rs[0].status, rs[0].body))
+        headers_are(Content_Type=None, **want)(rs[:1])
+    return f
+
+
 def id_echo(want):
     def f(rs):
         check(rs[0].header("X-Request-Id") == want, "X-Request-Id %r, want %r" % (rs[0].header("X-Request-Id"), want))
@@ -227,6 +244,26 @@ ROWS = [
     Row("304 has no body", "GET /status/304 HTTP/1.1\r\n" + H + "\r\n" + "GET /json HTTP/1.1\r\n" + H + "\r\n",
         [304, 200], False, check=bodiless_then_json),
     Row("HEAD of a 204", "HEAD /status/204 HTTP/1.1\r\n" + H + "\r\n", [204], False, methods=["HEAD"]),
+    Row("return nil is return", "GET /return-nil HTTP/1.1\r\n" + H + "\r\n", [204], False,
+        check=no_content(Content_Length=None)),
+    Row("return nil with headers", "GET /return-nil-headers HTTP/1.1\r\n" + H + "\r\n", [204], False,
+        check=no_content(X_A="1")),
+    Row("return nil, err fails", "GET /return-nil-err HTTP/1.1\r\n" + H + "\r\n", [500], False, check=error_body),
+    Row("304 gets no default Content-Type", "GET /no-content/304 HTTP/1.1\r\n" + H + "\r\n", [304], False,
+        check=no_content(ETag='"x"', Content_Length=None)),
+    Row("204 gets no default Content-Type", "GET /no-content/204?json HTTP/1.1\r\n" + H + "\r\n", [204], False,
+        check=no_content(Content_Length=None)),
+    Row("205 has no content", "GET /no-content/205 HTTP/1.1\r\n" + H + "\r\n", [205], False,
+        check=no_content(Content_Length="0")),
+    Row("HEAD route without a length", "HEAD /head HTTP/1.1\r\n" + H + "\r\n", [200], False, methods=["HEAD"],
+        check=headers_are(Content_Length=None, X_H="1", Content_Type=None)),
+    Row("HEAD route states its length", "HEAD /head-stated HTTP/1.1\r\n" + H + "\r\n", [200], False,
+        methods=["HEAD"], check=headers_are(Content_Length="8")),
+    Row("HEAD route with a bad length", "HEAD /head-bad-length HTTP/1.1\r\n" + H + "\r\n", [500], False,
+        methods=["HEAD"]),
+    Row("HEAD route length not the body's", "HEAD /head-wrong-length HTTP/1.1\r\n" + H + "\r\n", [500], False,
+        methods=["HEAD"]),
+    Row("GET route cannot state a length", "GET /get-length HTTP/1.1\r\n" + H + "\r\n", [500], False),
     Row("any final status", "GET /status/418 HTTP/1.1\r\n" + H + "\r\n", [418], False, check=body_is(b"body of 418")),
     Row("handler 1xx is not final", "GET /status/101 HTTP/1.1\r\n" + H + "\r\n", [500], False),
     Row("handler 100 is not final", "GET /status/100 HTTP/1.1\r\n" + H + "\r\n", [500], False),

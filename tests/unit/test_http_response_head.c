@@ -1,6 +1,6 @@
 /* Unit tests of response serialisation (server/http/response_head.c) and the
  * response helpers (server/http/exchange.c): framing per RFC 9112 6.3 (HEAD,
- * 1xx, 204, 304 carry no body), Connection handling, engine-owned headers. */
+ * 1xx, 204, 205, 304 carry no body), Connection handling, engine-owned headers. */
 #include "http/date.h"
 #include "http/exchange.h"
 #include "http/response_head.h"
@@ -77,12 +77,36 @@ static void test_framing(void **state)
     }
     h = head(304, "x", "HEAD", 1, 1, &sb);
     assert_int_equal(sb, 0);
+    /* 205: no content either, but Content-Length: 0 (RFC 9110 15.3.6) */
+    h = head(205, "ignored", "GET", 1, 1, &sb);
+    assert_int_equal(sb, 0);
+    assert_non_null(strstr(h, "\r\nContent-Length: 0\r\n"));
     /* other statuses keep theirs */
-    h = head(205, "", "GET", 1, 1, &sb);
-    assert_non_null(strstr(h, "Content-Length: 0"));
     h = head(404, "nf", "POST", 1, 1, &sb);
     assert_int_equal(sb, 1);
     assert_non_null(strstr(h, "HTTP/1.1 404 Not Found\r\n"));
+}
+
+/* A HEAD route's answer: the length its handler stated, or none at all */
+static void test_head_route_length(void **state)
+{
+    (void)state;
+    tycho_buf_t out = {0};
+    tycho_response_t res = {0};
+    tycho_response_reset(&res);
+    tycho_request_t req = req_of("HEAD", 1, "rid-1");
+    int sb;
+    res.length = TYCHO_LENGTH_NONE;
+    assert_int_equal(tycho_response_head(&out, &res, &req, 1, &sb), 0);
+    assert_int_equal(sb, 0);
+    assert_null(strstr(out.data, "Content-Length"));
+    tycho_buf_reset(&out);
+    res.length = TYCHO_LENGTH_STATED;
+    res.stated_length = 12345678901234ULL;
+    assert_int_equal(tycho_response_head(&out, &res, &req, 1, &sb), 0);
+    assert_non_null(strstr(out.data, "\r\nContent-Length: 12345678901234\r\n"));
+    tycho_buf_free(&out);
+    tycho_response_free(&res);
 }
 
 static void test_connection(void **state)
@@ -203,9 +227,10 @@ static void test_error_body(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_framing),    cmocka_unit_test(test_connection),
-        cmocka_unit_test(test_reasons),    cmocka_unit_test(test_handler_headers),
-        cmocka_unit_test(test_error_body), cmocka_unit_test(test_own_content_type),
+        cmocka_unit_test(test_framing),           cmocka_unit_test(test_connection),
+        cmocka_unit_test(test_reasons),           cmocka_unit_test(test_handler_headers),
+        cmocka_unit_test(test_error_body),        cmocka_unit_test(test_own_content_type),
+        cmocka_unit_test(test_head_route_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,22 @@ return {
   { "GET", "/request", function(req)
       return 200, { client_ip = req.client_ip, host = req.headers.host }
   end },
+  -- what a response carries (tests/integration/http_conformance.py)
+  { "GET", "/return-nil", function() return nil end },
+  { "GET", "/return-nil-headers", function() return nil, { ["X-A"] = "1" } end },
+  { "GET", "/return-nil-err", function() return nil, "no such thing" end },
+  { "GET", "/no-content/:code", function(req)
+      local code = tonumber(req.params.code)
+      if req.query_string == "json" then return code, { a = 1 } end
+      return code, "body", { ETag = '"x"' }
+  end },
+  { "GET", "/head", function() return "8 bytes!" end },
+  { "HEAD", "/head", function() return 200, nil, { ["X-H"] = "1" } end },
+  { "GET", "/head-stated", function() return "8 bytes!" end },
+  { "HEAD", "/head-stated", function() return 200, nil, { ["Content-Length"] = 8 } end },
+  { "HEAD", "/head-bad-length", function() return 200, nil, { ["Content-Length"] = "-1" } end },
+  { "HEAD", "/head-wrong-length", function() return 200, "abc", { ["Content-Length"] = "4" } end },
+  { "GET", "/get-length", function() return 200, "x", { ["Content-Length"] = "1" } end },
   { "GET", "/sleep/:ms", function(req)
       time.sleep(tonumber(req.params.ms) / 1000)
       return 200, { slept_ms = tonumber(req.params.ms) }
