@@ -1,6 +1,7 @@
 /* percent — percent-decoding (RFC 3986 section 2.1: "%" and two hex digits
  * stand for a byte) for request paths and queries, SigV4's canonical URI and
- * OTel's k=v lists, and the hex digit it reads. Each caller picks what a
+ * OTel's k=v lists, the hex digit it reads, and the normalisation the router
+ * compares paths in. Each caller picks what a
  * '%' without two hex digits after it means (kept as is, or an error) and
  * whether '+' is a space (form encoding). Pure functions, any thread. */
 #ifndef TYCHO_CORE_PERCENT_H
@@ -27,5 +28,12 @@ enum {
  * grows); writes no NUL. Without TYCHO_PCT_STRICT a bad escape is copied
  * as is. Returns the decoded length, or -1 for a bad escape when strict. */
 ssize_t tycho_percent_decode(const char *s, size_t n, char *out, int flags);
+
+/* Normalises the percent-encoding of s[0..n) into out (RFC 3986 6.2.2.1,
+ * 6.2.2.2): an escape of an unreserved character (ALPHA DIGIT - . _ ~)
+ * becomes that character, any other escape stays, with upper-case hex
+ * digits (%2f -> %2F). out has room for n bytes; no NUL is written. Returns
+ * the normalised length, or -1 for a '%' without two hex digits after it. */
+ssize_t tycho_percent_normalize(const char *s, size_t n, char *out);
 
 #endif

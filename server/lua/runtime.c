@@ -406,6 +406,14 @@ static void dispatch(void *ctx, tycho_exchange_t *x)
         finish_now(x, 404, "not found", NULL);
         return;
     }
+    if (rc == TYCHO_ROUTE_BAD_PATH) { /* RFC 3986 2.1 */
+        finish_now(x, 400, "invalid percent-escape in path", NULL);
+        return;
+    }
+    if (rc < 0) {
+        finish_now(x, 503, "out of memory", NULL);
+        return;
+    }
     if (rc == TYCHO_ROUTE_METHOD_NOT_ALLOWED) {
         char allow[256];
         tycho_router_allow(g->router, r->path.p, r->path.n, allow, sizeof allow);

@@ -1,8 +1,11 @@
 #include "router/router.h"
 
+#include "core/percent.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <string.h>
 
 typedef struct entry {
@@ -205,20 +208,14 @@ static node_t *child(node_t *nd, const tycho_pattern_seg_t *seg)
     return *slot;
 }
 
-int tycho_router_add(tycho_router_t *r, const char *method, const char *pattern, void *data,
-                     void **existing, char *err, size_t errlen)
+/* Adds the entry for a parsed pattern (its text points into the caller's
+ * storage: what the tree keeps is copied). */
+static int insert(tycho_router_t *r, const char *method, size_t mlen, const char *pattern,
+                  const tycho_pattern_t *pat, void *data, void **existing, char *err, size_t errlen)
 {
-    size_t mlen = strlen(method);
-    if (!tycho_method_valid(method, mlen))
-        return fail(err, errlen, "bad method '%s' (expected an upper-case token such as GET)",
-                    method);
-    tycho_pattern_t pat;
-    char perr[160];
-    if (tycho_pattern_parse(pattern, strlen(pattern), &pat, perr, sizeof perr) != 0)
-        return fail(err, errlen, "bad pattern '%s': %s", pattern, perr);
     node_t *nd = &r->root;
-    for (size_t i = 0; i < pat.nsegs; i++) {
-        nd = child(nd, &pat.segs[i]);
+    for (size_t i = 0; i < pat->nsegs; i++) {
+        nd = child(nd, &pat->segs[i]);
         if (!nd) return fail(err, errlen, "out of memory");
     }
     for (entry_t *e = nd->entries; e; e = e->next_at_node) {
@@ -233,16 +230,16 @@ int tycho_router_add(tycho_router_t *r, const char *method, const char *pattern,
     e->mlen = mlen;
     e->pattern = strdup(pattern);
     size_t names = 0;
-    for (size_t i = 0; i < pat.nsegs; i++)
-        if (pat.segs[i].kind != TYCHO_SEG_STATIC) names += pat.segs[i].n + 1;
+    for (size_t i = 0; i < pat->nsegs; i++)
+        if (pat->segs[i].kind != TYCHO_SEG_STATIC) names += pat->segs[i].n + 1;
     e->names_buf = malloc(names + 1);
     if (!e->pattern || !e->names_buf) {
         free(e->pattern), free(e->names_buf), free(e);
         return fail(err, errlen, "out of memory");
     }
     char *w = e->names_buf;
-    for (size_t i = 0; i < pat.nsegs; i++) {
-        const tycho_pattern_seg_t *s = &pat.segs[i];
+    for (size_t i = 0; i < pat->nsegs; i++) {
+        const tycho_pattern_seg_t *s = &pat->segs[i];
         if (s->kind == TYCHO_SEG_STATIC) continue;
         memcpy(w, s->p, s->n);
         w[s->n] = 0;
@@ -260,6 +257,29 @@ int tycho_router_add(tycho_router_t *r, const char *method, const char *pattern,
     r->last = e;
     r->count++;
     return 0;
+}
+
+int tycho_router_add(tycho_router_t *r, const char *method, const char *pattern, void *data,
+                     void **existing, char *err, size_t errlen)
+{
+    size_t mlen = strlen(method);
+    if (!tycho_method_valid(method, mlen))
+        return fail(err, errlen, "bad method '%s' (expected an upper-case token such as GET)",
+                    method);
+    size_t plen = strlen(pattern);
+    tycho_pattern_t pat;
+    char perr[160];
+    if (tycho_pattern_parse(pattern, plen, &pat, perr, sizeof perr) != 0)
+        return fail(err, errlen, "bad pattern '%s': %s", pattern, perr);
+    /* the tree holds the normalised form, as lookups compare (its escapes
+     * are valid: the parse above checked them) */
+    char *norm = malloc(plen + 1);
+    if (!norm) return fail(err, errlen, "out of memory");
+    size_t nlen = (size_t)tycho_percent_normalize(pattern, plen, norm);
+    tycho_pattern_parse(norm, nlen, &pat, NULL, 0);
+    int rc = insert(r, method, mlen, pattern, &pat, data, existing, err, errlen);
+    free(norm);
+    return rc;
 }
 
 size_t tycho_router_count(const tycho_router_t *r)
@@ -335,16 +355,63 @@ static const entry_t *walk(walk_t *w, const node_t *nd, size_t pos)
     return NULL;
 }
 
+/* A path as the tree compares it: the request's own bytes when it has no
+ * '%' (most paths: one memchr), else its normalised copy. */
+typedef struct lookup_path {
+    const char *p;
+    size_t n;
+    char *copy;
+} lookup_path_t;
+
+/* 0, TYCHO_ROUTE_BAD_PATH or -1 (out of memory). */
+static int lookup_path_init(lookup_path_t *lp, const char *path, size_t plen)
+{
+    *lp = (lookup_path_t){path, plen, NULL};
+    if (!memchr(path, '%', plen)) return 0;
+    lp->copy = malloc(plen);
+    if (!lp->copy) return -1;
+    ssize_t n = tycho_percent_normalize(path, plen, lp->copy);
+    if (n < 0) {
+        free(lp->copy);
+        return TYCHO_ROUTE_BAD_PATH;
+    }
+    lp->p = lp->copy;
+    lp->n = (size_t)n;
+    return 0;
+}
+
+/* Where in the request's path the segment boundary at offset off of its
+ * normalised form lies: normalising keeps every '/', so counting them finds
+ * it. A boundary is a segment's start (after a '/'), its end (at a '/') or
+ * the end of the path. */
+static size_t raw_offset(const lookup_path_t *lp, const char *path, size_t plen, size_t off)
+{
+    if (!lp->copy) return off; /* the path itself */
+    if (off >= lp->n) return plen;
+    size_t slashes = 0;
+    for (size_t i = 0; i < off; i++)
+        slashes += lp->p[i] == '/';
+    int at_end = lp->p[off] == '/';
+    if (at_end) slashes++;
+    size_t i = 0;
+    for (size_t seen = 0; i < plen; i++)
+        if (path[i] == '/' && ++seen == slashes) break;
+    return at_end ? i : i + 1;
+}
+
 int tycho_router_match(const tycho_router_t *r, const char *method, size_t mlen, const char *path,
                        size_t plen, tycho_route_match_t *m)
 {
     if (plen == 0 || path[0] != '/') return TYCHO_ROUTE_NOT_FOUND;
+    lookup_path_t lp;
+    int rc = lookup_path_init(&lp, path, plen);
+    if (rc != 0) return rc;
     walk_t w;
     w.method = method;
     w.mlen = mlen;
     w.head = (mlen == 4 && memcmp(method, "HEAD", 4) == 0);
-    w.path = path;
-    w.plen = plen;
+    w.path = lp.p;
+    w.plen = lp.n;
     w.nvals = 0;
     w.allow = 0;
     w.nseen = 0;
@@ -355,17 +422,23 @@ int tycho_router_match(const tycho_router_t *r, const char *method, size_t mlen,
         m->method = e->method;
         m->nparams = e->nparams;
         for (size_t i = 0; i < e->nparams; i++) {
+            /* values point into the request's path, which outlives lp */
+            size_t start = (size_t)(w.vals[i] - lp.p);
+            size_t from = raw_offset(&lp, path, plen, start);
             m->params[i].name = e->param_names[i];
             m->params[i].nlen = e->param_lens[i];
-            m->params[i].value = w.vals[i];
-            m->params[i].vlen = w.vlens[i];
+            m->params[i].value = path + from;
+            m->params[i].vlen = raw_offset(&lp, path, plen, start + w.vlens[i]) - from;
         }
-        return TYCHO_ROUTE_FOUND;
+        rc = TYCHO_ROUTE_FOUND;
+    } else {
+        w.allow = 1;
+        w.nvals = 0;
+        walk(&w, &r->root, 1);
+        rc = w.nseen ? TYCHO_ROUTE_METHOD_NOT_ALLOWED : TYCHO_ROUTE_NOT_FOUND;
     }
-    w.allow = 1;
-    w.nvals = 0;
-    walk(&w, &r->root, 1);
-    return w.nseen ? TYCHO_ROUTE_METHOD_NOT_ALLOWED : TYCHO_ROUTE_NOT_FOUND;
+    free(lp.copy);
+    return rc;
 }
 
 static void add_method(const char **list, size_t *n, size_t cap, const char *m)
@@ -379,13 +452,15 @@ size_t tycho_router_allow(const tycho_router_t *r, const char *path, size_t plen
                           size_t outlen)
 {
     if (outlen) out[0] = 0;
-    if (plen == 0 || path[0] != '/') return 0;
+    lookup_path_t lp;
+    if (plen == 0 || path[0] != '/' || lookup_path_init(&lp, path, plen) != 0) return 0;
     walk_t w;
     memset(&w, 0, sizeof w);
     w.allow = 1;
-    w.path = path;
-    w.plen = plen;
+    w.path = lp.p;
+    w.plen = lp.n;
     walk(&w, &r->root, 1);
+    free(lp.copy);
     if (!w.nseen) return 0;
     const char *list[80];
     size_t n = 0;

@@ -8,7 +8,9 @@
  * Patterns: "/" followed by '/'-separated segments; a segment is static text,
  * `:name` (one non-empty segment) or `*name` (last only: the rest of the path,
  * possibly empty, without the leading '/'). Patterns and paths are compared in
- * their percent-encoded form; param values are returned raw (encoded).
+ * their percent-encoded form, normalised (tycho_percent_normalize, RFC 3986
+ * 6.2.2: /users/%6De is /users/me, %2F stays %2F); param values are returned
+ * raw (as the request wrote them, encoded).
  *
  * Threading: a router is built on one thread and then only read; reads
  * (match/allow) need no lock as long as nobody writes. */
@@ -62,8 +64,9 @@ typedef struct tycho_route_match {
 
 enum {
     TYCHO_ROUTE_FOUND = 0,
-    TYCHO_ROUTE_NOT_FOUND = 1,         /* no pattern matches the path */
-    TYCHO_ROUTE_METHOD_NOT_ALLOWED = 2 /* some pattern matches the path, none for this method */
+    TYCHO_ROUTE_NOT_FOUND = 1,          /* no pattern matches the path */
+    TYCHO_ROUTE_METHOD_NOT_ALLOWED = 2, /* some pattern matches the path, none for this method */
+    TYCHO_ROUTE_BAD_PATH = 3            /* a '%' in the path without two hex digits after it */
 };
 
 #define TYCHO_ROUTER_CONFLICT 1
@@ -82,13 +85,15 @@ size_t tycho_router_count(const tycho_router_t *r);
 
 /* Finds the route for method + path (HEAD falls back to GET when no HEAD
  * route matches). On TYCHO_ROUTE_FOUND, *m is filled; m's strings are valid as
- * long as the router and the path are. */
+ * long as the router and the path are. TYCHO_ROUTE_BAD_PATH for an invalid
+ * escape (RFC 3986 2.1: a 400); -1 when out of memory. */
 int tycho_router_match(const tycho_router_t *r, const char *method, size_t mlen, const char *path,
                        size_t plen, tycho_route_match_t *m);
 
 /* Writes the Allow value for a path ("GET, HEAD, POST, OPTIONS"; HEAD listed
  * when GET is, OPTIONS always) into out, NUL-terminated. Returns the number of
- * distinct methods found for the path (0 = path unknown; out is then ""). */
+ * distinct methods found for the path (0 = path unknown, invalid or out of
+ * memory; out is then ""). */
 size_t tycho_router_allow(const tycho_router_t *r, const char *path, size_t plen, char *out,
                           size_t outlen);
 

@@ -11,9 +11,13 @@
  *  - a lookup returns the route the reference picks (static over param over
  *    wildcard, segment by segment; HEAD falls back to GET on the same node),
  *    with the right param values; METHOD_NOT_ALLOWED/NOT_FOUND agree with
- *    the reference and with tycho_router_allow.
+ *    the reference and with tycho_router_allow. The reference compares
+ *    normalised paths and patterns (tycho_percent_normalize): a path with an
+ *    invalid escape is TYCHO_ROUTE_BAD_PATH, a param value is the request's
+ *    own bytes, equal to the reference's once normalised.
  *
  * Built and run by tests/fuzz/run_fuzzer.sh router. */
+#include "core/percent.h"
 #include "router/router.h"
 
 #include <stdint.h>
@@ -31,7 +35,8 @@
 typedef struct route {
     char method[TYCHO_ROUTER_MAX_METHOD + 1];
     char *pattern;
-    tycho_pattern_t pat; /* points into pattern */
+    char *norm;          /* pattern, normalised */
+    tycho_pattern_t pat; /* points into norm */
 } route_t;
 
 typedef struct pseg {
@@ -140,6 +145,17 @@ static void lookup(tycho_router_t *r, route_t *routes, size_t nroutes, const cha
     char allow[1024];
     size_t nallow = tycho_router_allow(r, path, plen, allow, sizeof allow);
     CHECK(strlen(allow) < sizeof allow, "allow not terminated");
+    const char *raw = path;
+    size_t rawlen = plen;
+    static char norm[1 << 16];
+    if (plen > sizeof norm) return;
+    ssize_t nlen = tycho_percent_normalize(path, plen, norm);
+    if (nlen < 0 && plen && path[0] == '/') {
+        CHECK(rc == TYCHO_ROUTE_BAD_PATH && nallow == 0, "'%.*s': bad escape, got %d", (int)plen,
+              path, rc);
+        return;
+    }
+    if (nlen >= 0) path = norm, plen = (size_t)nlen;
 
     /* the reference */
     static pseg_t ps[MAX_PATH_SEGS + 1];
@@ -184,7 +200,11 @@ static void lookup(tycho_router_t *r, route_t *routes, size_t nroutes, const cha
             const tycho_route_param_t *p = &m.params[k];
             CHECK(p->nlen == s->n && memcmp(p->name, s->p, s->n) == 0 && p->name[p->nlen] == 0,
                   "param %zu name", k);
-            CHECK(p->value == best_vals[k].p && p->vlen == best_vals[k].n,
+            static char v[1 << 16];
+            CHECK(p->value >= raw && p->value + p->vlen <= raw + rawlen,
+                  "param %zu outside the path", k);
+            ssize_t vn = tycho_percent_normalize(p->value, p->vlen, v);
+            CHECK(vn == (ssize_t)best_vals[k].n && memcmp(v, best_vals[k].p, best_vals[k].n) == 0,
                   "'%.*s': param %.*s = '%.*s', expected '%.*s'", (int)plen, path, (int)s->n, s->p,
                   (int)p->vlen, p->value, (int)best_vals[k].n, best_vals[k].p);
             k++;
@@ -255,8 +275,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check_pattern_text(pattern, plen);
 
             route_t *rt = &routes[nroutes];
+            rt->norm = malloc(plen + 1);
             int valid = tycho_method_valid(method, strlen(method)) &&
                         tycho_pattern_parse(pattern, plen, &rt->pat, NULL, 0) == 0;
+            if (valid) {
+                size_t nn = (size_t)tycho_percent_normalize(pattern, plen, rt->norm);
+                rt->norm[nn] = 0;
+                CHECK(tycho_pattern_parse(rt->norm, nn, &rt->pat, NULL, 0) == 0,
+                      "'%s' normalised to '%s' does not parse", pattern, rt->norm);
+            }
             const route_t *dup = NULL;
             for (size_t i = 0; valid && i < nroutes && !dup; i++)
                 if (strcmp(routes[i].method, method) == 0 && same_shape(&routes[i].pat, &rt->pat))
@@ -267,12 +294,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             int rc = tycho_router_add(r, method, pattern, rt, &existing, err, sizeof err);
             if (!valid) {
                 CHECK(rc == -1 && err[0], "'%s %s' accepted (rc %d)", method, pattern, rc);
-                free(pattern);
+                free(pattern), free(rt->norm);
             } else if (dup) {
                 CHECK(rc == TYCHO_ROUTER_CONFLICT && existing == dup,
                       "'%s %s' after '%s %s': rc %d", method, pattern, dup->method, dup->pattern,
                       rc);
-                free(pattern);
+                free(pattern), free(rt->norm);
             } else {
                 CHECK(rc == 0, "'%s %s' refused (rc %d: %s)", method, pattern, rc, err);
                 memcpy(rt->method, method, strlen(method) + 1);
@@ -300,6 +327,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     tycho_router_free(r);
     for (size_t i = 0; i < nroutes; i++)
-        free(routes[i].pattern);
+        free(routes[i].pattern), free(routes[i].norm);
     return 0;
 }

@@ -99,6 +99,13 @@ def no_content(**want):
     return f
 
 
+def json_is(**want):
+    def f(rs):
+        got = json.loads(rs[-1].body)
+        check(got == want, "the route saw %r, want %r" % (got, want))
+    return f
+
+
 def id_echo(want):
     def f(rs):
         check(rs[0].header("X-Request-Id") == want, "X-Request-Id %r, want %r" % (rs[0].header("X-Request-Id"), want))
@@ -158,6 +165,15 @@ ROWS = [
     Row("space in target", "GET /a b HTTP/1.1\r\n" + H + "\r\n", [400], True),
     Row("target too long", "GET /" + "a" * 1100 + " HTTP/1.1\r\n" + H + "\r\n", [414], True, check=error_body),
     Row("target at the limit", "GET /" + "a" * 1023 + " HTTP/1.1\r\n" + H + "\r\n", [404], False),
+    # --- paths are matched normalised (RFC 3986 6.2.2); req.path is as sent ---
+    Row("escaped unreserved is the character", "GET /users/%6De HTTP/1.1\r\n" + H + "\r\n", [200], False,
+        check=json_is(route="/users/me", path="/users/%6De")),
+    Row("escaped tilde", "GET /%7eecho HTTP/1.1\r\n" + H + "\r\n", [200], False,
+        check=json_is(route="/~echo", path="/%7eecho")),
+    Row("escaped slash stays in its segment", "GET /users/%61%2F%62 HTTP/1.1\r\n" + H + "\r\n", [200], False,
+        check=json_is(route="/users/:id", path="/users/%61%2F%62", id="a/b")),
+    Row("invalid escape", "GET /users/%zz HTTP/1.1\r\n" + H + "\r\n", [400], False, check=error_body),
+    Row("cut-off escape", "GET /users/% HTTP/1.1\r\n" + H + "\r\n", [400], False, check=error_body),
     # --- Host (RFC 9112 3.2) ---
     Row("missing Host", "GET / HTTP/1.1\r\n\r\n", [400], True, check=error_body),
     Row("missing Host HTTP/1.0", "GET / HTTP/1.0\r\n\r\n", [404], True),

@@ -1,6 +1,6 @@
 /* Percent-decoding: escapes in either case, '+' only with PLUS_SPACE, a bad
  * or cut-off escape kept as is or (strict) refused, every byte value, and
- * the hex digit table. */
+ * the hex digit table; the path normalisation the router matches with. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -84,12 +84,47 @@ static void test_hex_digit(void **state)
         assert_int_equal(tycho_hex_digit(c), want[c]);
 }
 
+/* s normalised into a NUL-terminated string in out; its length or -1 */
+static ssize_t norm(const char *s, char *out)
+{
+    ssize_t n = tycho_percent_normalize(s, strlen(s), out);
+    if (n >= 0) out[n] = '\0';
+    return n;
+}
+
+static void test_normalize(void **state)
+{
+    (void)state;
+    char out[64];
+    /* unreserved characters are decoded, in either hex case */
+    assert_int_equal(norm("/users/%6De", out), 9);
+    assert_string_equal(out, "/users/me");
+    assert_int_equal(norm("/%7eecho/%2D%2e%5F%7E%41%7a%30", out), 14);
+    assert_string_equal(out, "/~echo/-._~Az0");
+    /* others stay escaped, with upper-case digits: '/', '%', space, ':', '*', bytes >= 0x80 */
+    assert_int_equal(norm("/a%2fb%2Fc%25%20%3a%2a%c3%a9", out), 28);
+    assert_string_equal(out, "/a%2Fb%2Fc%25%20%3A%2A%C3%A9");
+    assert_int_equal(norm("/plain/path", out), 11);
+    assert_string_equal(out, "/plain/path");
+    /* every unreserved byte and no other is decoded */
+    for (int b = 0; b < 256; b++) {
+        char in[4];
+        snprintf(in, sizeof in, "%%%02x", (unsigned)b);
+        int unreserved = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+                         (b >= '0' && b <= '9') || (b && strchr("-._~", b));
+        assert_int_equal(norm(in, out), unreserved ? 1 : 3);
+    }
+    const char *bad[] = {"%", "/a%", "/a%4", "/users/%zz", "/%4g", "/%g4/x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(norm(bad[i], out), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escapes),     cmocka_unit_test(test_plus),
         cmocka_unit_test(test_bad_escapes), cmocka_unit_test(test_every_byte),
-        cmocka_unit_test(test_hex_digit),
+        cmocka_unit_test(test_hex_digit),   cmocka_unit_test(test_normalize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

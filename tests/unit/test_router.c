@@ -86,6 +86,52 @@ static void test_precedence(void **state)
     tycho_router_free(r);
 }
 
+/* RFC 3986 6.2.2: escapes of unreserved characters are the characters;
+ * params stay as the request wrote them. */
+static void test_normalised_paths(void **state)
+{
+    (void)state;
+    static const char *const routes[] = {
+        "GET",          "/users/me", "GET",    "/users/:id", "GET",       "/~echo", "GET",
+        "/files/*rest", "GET",       "/a%2fb", "PUT",        "/%7Etilde", "GET",    "/x/:a/y/:b",
+    };
+    tycho_router_t *r = build(routes, sizeof routes / sizeof *routes);
+    tycho_route_match_t m;
+    assert_string_equal(match(r, "GET", "/users/%6De", &m), "/users/me");
+    assert_string_equal(match(r, "GET", "/users/%6d%65", &m), "/users/me");
+    assert_string_equal(match(r, "GET", "/%7Eecho", &m), "/~echo");
+    assert_string_equal(match(r, "GET", "/%7eecho", &m), "/~echo");
+    assert_string_equal(match(r, "PUT", "/~tilde", &m), "/%7Etilde"); /* patterns too */
+    /* %2F is not '/': it stays escaped, in either case */
+    assert_string_equal(match(r, "GET", "/a%2Fb", &m), "/a%2fb");
+    assert_string_equal(match(r, "GET", "/a/b", &m), "404");
+    assert_string_equal(match(r, "GET", "/users/a%2Fb", &m), "/users/:id");
+    param_is(&m, "id", "a%2Fb");
+    assert_string_equal(match(r, "GET", "/users/%41%2f%42", &m), "/users/:id");
+    param_is(&m, "id", "%41%2f%42"); /* raw: decoded when read */
+    assert_string_equal(match(r, "GET", "/x/%61%62/%79/c%64", &m), "/x/:a/y/:b");
+    param_is(&m, "a", "%61%62");
+    param_is(&m, "b", "c%64");
+    assert_string_equal(match(r, "GET", "/files/%61/b%2Fc//d", &m), "/files/*rest");
+    param_is(&m, "rest", "%61/b%2Fc//d");
+    assert_string_equal(match(r, "GET", "/%66iles/", &m), "/files/*rest");
+    param_is(&m, "rest", "");
+    /* an escape without two hex digits */
+    static const char *const bad[] = {"/users/%zz", "/users/%", "/users/%4", "/%g1/x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(tycho_router_match(r, "GET", 3, bad[i], strlen(bad[i]), &m),
+                         TYCHO_ROUTE_BAD_PATH);
+    char allow[64];
+    assert_int_equal(tycho_router_allow(r, "/%7Etilde", 9, allow, sizeof allow), 1);
+    assert_string_equal(allow, "PUT, OPTIONS");
+    assert_int_equal(tycho_router_allow(r, "/%7", 3, allow, sizeof allow), 0);
+    /* one pattern, two spellings: a conflict */
+    char err[128];
+    assert_int_equal(tycho_router_add(r, "GET", "/%7eecho", NULL, NULL, err, sizeof err),
+                     TYCHO_ROUTER_CONFLICT);
+    tycho_router_free(r);
+}
+
 static void test_allow(void **state)
 {
     (void)state;
@@ -279,9 +325,10 @@ static void test_random_vs_reference(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_precedence),  cmocka_unit_test(test_allow),
-        cmocka_unit_test(test_conflicts),   cmocka_unit_test(test_bad_patterns),
-        cmocka_unit_test(test_many_routes), cmocka_unit_test(test_random_vs_reference),
+        cmocka_unit_test(test_precedence),          cmocka_unit_test(test_allow),
+        cmocka_unit_test(test_normalised_paths),    cmocka_unit_test(test_conflicts),
+        cmocka_unit_test(test_bad_patterns),        cmocka_unit_test(test_many_routes),
+        cmocka_unit_test(test_random_vs_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

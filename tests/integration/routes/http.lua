@@ -31,6 +31,12 @@ return {
   { "HEAD", "/head-bad-length", function() return 200, nil, { ["Content-Length"] = "-1" } end },
   { "HEAD", "/head-wrong-length", function() return 200, "abc", { ["Content-Length"] = "4" } end },
   { "GET", "/get-length", function() return 200, "x", { ["Content-Length"] = "1" } end },
+  -- matching on the normalised path (RFC 3986 6.2.2)
+  { "GET", "/users/me", function(req) return { route = req.route, path = req.path } end },
+  { "GET", "/users/:id", function(req)
+      return { route = req.route, path = req.path, id = req.params.id }
+  end },
+  { "GET", "/~echo", function(req) return { route = req.route, path = req.path } end },
   { "GET", "/sleep/:ms", function(req)
       time.sleep(tonumber(req.params.ms) / 1000)
       return 200, { slept_ms = tonumber(req.params.ms) }
