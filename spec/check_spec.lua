@@ -78,6 +78,18 @@ describe("tycho check: load errors say where", function()
       'names starting with "tycho_" are reserved')
   end)
 
+  it("refuses a method the HTTP parser cannot take, naming those a route may declare", function()
+    for _, m in ipairs { "BREW", "QUERY", "CONNECT" } do
+      fails(('return {\n  { "%s", "/m", function() end },\n}\n'):format(m),
+        "a%.lua:2: method " .. m .. " cannot be served: the HTTP parser answers 501 to it "
+        .. "%(methods a route may declare: DELETE, GET, HEAD, POST, PUT, OPTIONS, TRACE, ")
+    end
+    fails('return {\n  ["BREW /m"] = function() end,\n}\n', "a%.lua:2: method BREW cannot")
+    local ok, out = files { ["a.lua"] = 'return {\n  { "PURGE", "/m", function() end },\n'
+      .. '  { "M-SEARCH", "/m", function() end },\n}\n' }
+    assert.is_true(ok, out)
+  end)
+
   it("refuses options a route entry does not have, in either spelling", function()
     fails('return {\n  { "GET", "/x", function() end, timeout = 5 },\n}\n',
           "a%.lua:2: route #1: unexpected key 'timeout': an entry is")

@@ -8,6 +8,7 @@
  *   timers = { { name = ..., every = 30, handler = ... } } -- periodic handlers (timers.h)
  * Files and folders whose name starts with '_', '.' or '#' are not route
  * files (helpers for `require`, editor temporaries): route_set.h. */
+#include "http/served_method.h"
 #include "lua/consumer.h"
 #include "lua/gen.h"
 #include "lua/route_set.h"
@@ -186,6 +187,15 @@ static int add_route(tycho_lua_gen_t *g, const char *file, const char *method, c
         goto fail;
     }
     strcpy(r->method, method);
+    if (tycho_method_valid(method, strlen(method)) &&
+        !tycho_http_served_method(method, strlen(method))) {
+        char list[512];
+        tycho_http_served_methods(list, sizeof list);
+        *err = tycho_lua_strdupf("%s: method %s cannot be served: the HTTP parser answers 501 to "
+                                 "it (methods a route may declare: %s)",
+                                 where, method, list);
+        goto fail;
+    }
     if (g->nroutes == g->caproutes) {
         size_t cap = g->caproutes ? g->caproutes * 2 : 16;
         tycho_lua_route_t **v = realloc(g->routes, cap * sizeof *v);
