@@ -399,9 +399,16 @@ static size_t raw_offset(const lookup_path_t *lp, const char *path, size_t plen,
     return at_end ? i : i + 1;
 }
 
+/* The asterisk-form target (RFC 9110 9.3.7): the server as a whole. */
+static int is_asterisk(const char *path, size_t plen)
+{
+    return plen == 1 && path[0] == '*';
+}
+
 int tycho_router_match(const tycho_router_t *r, const char *method, size_t mlen, const char *path,
                        size_t plen, tycho_route_match_t *m)
 {
+    if (is_asterisk(path, plen)) return TYCHO_ROUTE_METHOD_NOT_ALLOWED;
     if (plen == 0 || path[0] != '/') return TYCHO_ROUTE_NOT_FOUND;
     lookup_path_t lp;
     int rc = lookup_path_init(&lp, path, plen);
@@ -441,6 +448,13 @@ int tycho_router_match(const tycho_router_t *r, const char *method, size_t mlen,
     return rc;
 }
 
+static int seen(const walk_t *w, const entry_t *e)
+{
+    for (size_t i = 0; i < w->nseen; i++)
+        if (w->seen[i] == e) return 1;
+    return 0;
+}
+
 static void add_method(const char **list, size_t *n, size_t cap, const char *m)
 {
     for (size_t i = 0; i < *n; i++)
@@ -452,25 +466,27 @@ size_t tycho_router_allow(const tycho_router_t *r, const char *path, size_t plen
                           size_t outlen)
 {
     if (outlen) out[0] = 0;
-    lookup_path_t lp;
-    if (plen == 0 || path[0] != '/' || lookup_path_init(&lp, path, plen) != 0) return 0;
+    int all = is_asterisk(path, plen);
     walk_t w;
     memset(&w, 0, sizeof w);
-    w.allow = 1;
-    w.path = lp.p;
-    w.plen = lp.n;
-    walk(&w, &r->root, 1);
-    free(lp.copy);
-    if (!w.nseen) return 0;
+    if (!all) {
+        lookup_path_t lp;
+        if (plen == 0 || path[0] != '/' || lookup_path_init(&lp, path, plen) != 0) return 0;
+        w.allow = 1;
+        w.path = lp.p;
+        w.plen = lp.n;
+        walk(&w, &r->root, 1);
+        free(lp.copy);
+        if (!w.nseen) return 0;
+    }
     const char *list[80];
     size_t n = 0;
     /* insertion order, so the header is stable across reloads */
     for (const entry_t *e = r->first; e; e = e->next_all)
-        for (size_t i = 0; i < w.nseen; i++)
-            if (w.seen[i] == e) {
-                add_method(list, &n, 78, e->method);
-                if (strcmp(e->method, "GET") == 0) add_method(list, &n, 78, "HEAD");
-            }
+        if (all || seen(&w, e)) {
+            add_method(list, &n, 78, e->method);
+            if (strcmp(e->method, "GET") == 0) add_method(list, &n, 78, "HEAD");
+        }
     size_t distinct = n;
     add_method(list, &n, 80, "OPTIONS");
     size_t off = 0;

@@ -93,7 +93,9 @@ int tycho_router_match(const tycho_router_t *r, const char *method, size_t mlen,
 /* Writes the Allow value for a path ("GET, HEAD, POST, OPTIONS"; HEAD listed
  * when GET is, OPTIONS always) into out, NUL-terminated. Returns the number of
  * distinct methods found for the path (0 = path unknown, invalid or out of
- * memory; out is then ""). */
+ * memory; out is then ""). The path "*" (OPTIONS *) lists the methods of
+ * every route, and match answers it TYCHO_ROUTE_METHOD_NOT_ALLOWED: no route
+ * serves it, OPTIONS is answered from Allow (RFC 9110 9.3.7). */
 size_t tycho_router_allow(const tycho_router_t *r, const char *path, size_t plen, char *out,
                           size_t outlen);
 

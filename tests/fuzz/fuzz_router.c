@@ -145,6 +145,11 @@ static void lookup(tycho_router_t *r, route_t *routes, size_t nroutes, const cha
     char allow[1024];
     size_t nallow = tycho_router_allow(r, path, plen, allow, sizeof allow);
     CHECK(strlen(allow) < sizeof allow, "allow not terminated");
+    if (plen == 1 && path[0] == '*') { /* OPTIONS *: the whole server */
+        CHECK(rc == TYCHO_ROUTE_METHOD_NOT_ALLOWED && strstr(allow, "OPTIONS"), "'*': %d '%s'", rc,
+              allow);
+        return;
+    }
     const char *raw = path;
     size_t rawlen = plen;
     static char norm[1 << 16];

@@ -146,6 +146,15 @@ static void test_allow(void **state)
     assert_string_equal(allow, "GET, HEAD, PUT, DELETE, OPTIONS");
     assert_int_equal(tycho_router_allow(r, "/x", 2, allow, sizeof allow), 0);
     assert_string_equal(allow, "");
+    /* OPTIONS * (RFC 9110 9.3.7): every route's method */
+    tycho_route_match_t m;
+    assert_string_equal(match(r, "OPTIONS", "*", &m), "405");
+    assert_int_equal(tycho_router_allow(r, "*", 1, allow, sizeof allow), 5);
+    assert_string_equal(allow, "GET, HEAD, PUT, DELETE, POST, OPTIONS");
+    tycho_router_free(r);
+    r = tycho_router_new();
+    assert_int_equal(tycho_router_allow(r, "*", 1, allow, sizeof allow), 0);
+    assert_string_equal(allow, "OPTIONS");
     tycho_router_free(r);
 }
 
