@@ -14,8 +14,9 @@
 int tycho_response_head(tycho_buf_t *out, const tycho_response_t *res, const tycho_request_t *req,
                         int keep_alive, int *send_body);
 /* 1 when the body of res goes on the wire as an answer to req; 0 for a
- * HEAD request (RFC 9110 9.3.2) and a 1xx, 204 or 304 status (RFC 9112 6.3). */
+ * HEAD request (RFC 9110 9.3.2) and a status without content (tycho_http_status_has_content). */
 int tycho_response_sends_body(const tycho_response_t *res, const tycho_request_t *req);
+/* The reason phrase of a status: the registered one, else "". */
 const char *tycho_http_reason(int status);
 
 /* 0 for a status whose response carries no content, whatever the handler

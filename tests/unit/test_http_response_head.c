@@ -128,9 +128,25 @@ static void test_reasons(void **state)
     assert_string_equal(tycho_http_reason(413), "Content Too Large");
     assert_string_equal(tycho_http_reason(431), "Request Header Fields Too Large");
     assert_string_equal(tycho_http_reason(505), "HTTP Version Not Supported");
+    /* the IANA registry's, including those handlers commonly return */
+    assert_string_equal(tycho_http_reason(203), "Non-Authoritative Information");
+    assert_string_equal(tycho_http_reason(205), "Reset Content");
+    assert_string_equal(tycho_http_reason(207), "Multi-Status");
+    assert_string_equal(tycho_http_reason(402), "Payment Required");
+    assert_string_equal(tycho_http_reason(406), "Not Acceptable");
+    assert_string_equal(tycho_http_reason(423), "Locked");
+    assert_string_equal(tycho_http_reason(428), "Precondition Required");
+    assert_string_equal(tycho_http_reason(451), "Unavailable For Legal Reasons");
+    assert_string_equal(tycho_http_reason(507), "Insufficient Storage");
+    assert_string_equal(tycho_http_reason(511), "Network Authentication Required");
+    /* unregistered, or registered as "(Unused)": an empty reason phrase */
+    assert_string_equal(tycho_http_reason(418), "");
+    assert_string_equal(tycho_http_reason(306), "");
+    assert_string_equal(tycho_http_reason(299), "");
     int sb;
-    /* an unregistered status still gets a well-formed status line */
-    assert_int_equal(strncmp(head(599, "", "GET", 1, 1, &sb), "HTTP/1.1 599 ", 13), 0);
+    /* an unregistered status still gets a well-formed status line (RFC 9112 4:
+     * status-code SP, then an empty reason-phrase) */
+    assert_int_equal(strncmp(head(599, "", "GET", 1, 1, &sb), "HTTP/1.1 599 \r\n", 15), 0);
 }
 
 static void test_handler_headers(void **state)
