@@ -48,6 +48,16 @@ describe("req", function()
     assert.equal("spec/1", b.ua2)
   end)
 
+  it("keeps a long header name whole (it was cut at 256 bytes)", function()
+    for _, len in ipairs { 255, 256, 257, 300, 9000 } do
+      local name = "X-" .. string.rep("N", len - 2)
+      local b = t.get("/request-headers", { headers = { [name] = "v" } }).body
+      local found
+      for _, k in ipairs(b.names) do if k == name:lower() then found = true end end
+      assert.is_true(found, "no header named x-n... of " .. len .. " bytes")
+    end
+  end)
+
   it("leaves out a header whose name has an underscore: x_user is X-User's", function()
     local b = t.get("/request-headers", { headers = { ["X_User"] = "admin", ["X-User"] = "bob" } }).body
     assert.equal("bob", b.underscore)

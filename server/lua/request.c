@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <lauxlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define REQ_MT "tycho.req"
 #define HEADERS_MT "tycho.req.headers"
@@ -110,25 +111,39 @@ static void push_query(lua_State *L, tycho_slice_t q)
  * left out, as nginx does by default: req.headers.x_user must be X-User's
  * value, never a client's X_User that a proxy in front, which set or
  * stripped X-User, let through. */
+/* Pushes name in lower case, whole: a name longer than a stack buffer (the
+ * header section limit is its only bound) is lowered in luaL_Buffer pieces,
+ * never cut, or a lookup by the real name would find nothing. */
+static void push_lower(lua_State *L, const tycho_slice_t *name)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t at = 0; at < name->n;) {
+        char *d = luaL_prepbuffer(&b);
+        size_t n = name->n - at < LUAL_BUFFERSIZE ? name->n - at : LUAL_BUFFERSIZE;
+        for (size_t k = 0; k < n; k++)
+            d[k] = (char)tolower((unsigned char)name->p[at + k]);
+        luaL_addsize(&b, n);
+        at += n;
+    }
+    luaL_pushresult(&b);
+}
+
 static void push_headers(lua_State *L, const tycho_request_t *r)
 {
     lua_createtable(L, 0, (int)r->nheaders);
     int t = lua_gettop(L);
-    char name[256];
     for (size_t i = 0; i < r->nheaders; i++) {
         const tycho_header_t *h = &r->headers[i];
         if (memchr(h->name.p, '_', h->name.n)) continue;
-        size_t n = h->name.n < sizeof name ? h->name.n : sizeof name;
-        for (size_t k = 0; k < n; k++)
-            name[k] = (char)tolower((unsigned char)h->name.p[k]);
-        lua_pushlstring(L, name, n);
+        push_lower(L, &h->name);
         lua_pushvalue(L, -1);
         lua_rawget(L, t);
         if (lua_isnil(L, -1)) {
             lua_pop(L, 1);
             lua_pushlstring(L, h->value.p, h->value.n);
         } else { /* repeated field: combined as RFC 9110 5.3 says (cookies with "; ") */
-            int cookie = n == 6 && memcmp(name, "cookie", 6) == 0;
+            int cookie = h->name.n == 6 && strncasecmp(h->name.p, "cookie", 6) == 0;
             lua_pushstring(L, cookie ? "; " : ", ");
             lua_pushlstring(L, h->value.p, h->value.n);
             lua_concat(L, 3);
