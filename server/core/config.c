@@ -206,6 +206,8 @@ static const setting_t settings[] = {
      "seconds to receive the request body, 408 past it [30]", 0, 0},
     {"--keepalive-timeout", "TYCHO_KEEPALIVE_TIMEOUT", OFF(keepalive_timeout), p_secs, 0.01, 86400,
      "idle keep-alive seconds; keep above the load balancer's idle timeout [75]", 0, 0},
+    {"--send-timeout", "TYCHO_SEND_TIMEOUT", OFF(send_timeout), p_secs, 0.01, 3600,
+     "seconds a response may make no write progress; the connection closes past it [60]", 0, 0},
     {"--drain-timeout", "TYCHO_DRAIN_TIMEOUT", OFF(drain_timeout), p_secs, 0, 3600,
      "seconds in-flight requests get on SIGTERM [25]", 0, 0},
     {"--handler-timeout", "TYCHO_HANDLER_TIMEOUT", OFF(handler_timeout), p_secs, 0.001, 3600,
@@ -285,6 +287,7 @@ void tycho_config_defaults(tycho_config_t *cfg)
     cfg->header_timeout = 10;
     cfg->body_timeout = 30;
     cfg->keepalive_timeout = 75;
+    cfg->send_timeout = 60;
     cfg->drain_timeout = 25;
     cfg->handler_timeout = 30;
     cfg->load_timeout = 10;

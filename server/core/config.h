@@ -40,6 +40,7 @@ typedef struct tycho_config {
     double header_timeout;    /* TYCHO_HEADER_TIMEOUT seconds, default 10 -> 408 */
     double body_timeout;      /* TYCHO_BODY_TIMEOUT seconds, default 30 -> 408 */
     double keepalive_timeout; /* TYCHO_KEEPALIVE_TIMEOUT seconds, default 75 (> ALB's 60) */
+    double send_timeout;      /* TYCHO_SEND_TIMEOUT seconds without write progress, default 60 */
     double drain_timeout;     /* TYCHO_DRAIN_TIMEOUT seconds, default 25 (< ECS's 30) */
 
     /* Lua runtime */

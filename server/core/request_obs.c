@@ -18,8 +18,9 @@ struct tycho_obs {
     int worker_id;
     unsigned shard;
     const tycho_hub_families_t *fam;
-    tycho_series_t *in_flight, *conns_open, *conns_accepted, *conns_closed, *lua_memory;
-    uint64_t last_accepted, last_closed;
+    tycho_series_t *in_flight, *conns_open, *conns_accepted, *conns_closed, *send_timeouts;
+    tycho_series_t *lua_memory;
+    uint64_t last_accepted, last_closed, last_send_timeouts;
     tycho_handler_t inner;
     tycho_req_trace_t *free_traces[FREE_TRACES_MAX]; /* reused: requests cost no malloc here */
     size_t nfree;
@@ -69,9 +70,10 @@ tycho_obs_t *tycho_obs_new(tycho_hub_t *hub, const tycho_config_t *cfg, int work
     o->conns_open = tycho_metric_series(o->fam->conns_open, o->shard, NULL, NULL);
     o->conns_accepted = tycho_metric_series(o->fam->conns_accepted, o->shard, NULL, NULL);
     o->conns_closed = tycho_metric_series(o->fam->conns_closed, o->shard, NULL, NULL);
+    o->send_timeouts = tycho_metric_series(o->fam->send_timeouts, o->shard, NULL, NULL);
     o->lua_memory = tycho_metric_series(o->fam->lua_memory, o->shard, (const char *[]){w}, NULL);
     if (!o->in_flight || !o->conns_open || !o->conns_accepted || !o->conns_closed ||
-        !o->lua_memory) {
+        !o->send_timeouts || !o->lua_memory) {
         free(o);
         return NULL;
     }
@@ -308,9 +310,17 @@ static void log_access(tycho_obs_t *o, const tycho_exchange_t *x, int status, do
     tycho_log_set_context(prev);
 }
 
-void tycho_obs_on_response(void *ud, const tycho_exchange_t *x, size_t bytes_in, size_t bytes_out)
+static void record_cut(tycho_obs_t *o, tycho_exchange_t *x, const char *reason, size_t bytes_in,
+                       size_t bytes_out);
+
+void tycho_obs_on_response(void *ud, const tycho_exchange_t *x, size_t bytes_in, size_t bytes_out,
+                           const char *cut)
 {
     tycho_obs_t *o = ud;
+    if (cut) {
+        record_cut(o, (tycho_exchange_t *)x, cut, bytes_in, bytes_out);
+        return;
+    }
     const tycho_request_t *r = &x->req;
     int status = x->res.status;
     double seconds = elapsed(r);
@@ -337,21 +347,22 @@ static const char *cut_message(const char *reason)
     if (strcmp(reason, "drain_timeout") == 0)
         return "shutdown: the drain timeout closed the connection";
     if (strcmp(reason, "shutdown") == 0) return "shutdown closed the connection";
+    if (strcmp(reason, "send_timeout") == 0)
+        return "the client read nothing of the response for TYCHO_SEND_TIMEOUT";
     return "client closed the connection";
 }
 
-/* A request cut before its answer: an access line with status 0 (nothing
- * was sent), a span ending in ERROR with error.type the reason. */
-static void cancel(void *ctx, tycho_exchange_t *x)
+/* A request cut before its whole answer went out (the handler still running,
+ * or the response partly written): an access line with status 0 and the
+ * bytes written, a span ending in ERROR with error.type the reason. */
+static void record_cut(tycho_obs_t *o, tycho_exchange_t *x, const char *reason, size_t bytes_in,
+                       size_t bytes_out)
 {
-    tycho_obs_t *o = ctx;
-    if (o->inner.cancel) o->inner.cancel(o->inner.ctx, x);
-    tycho_req_trace_t *t = x->telemetry;
-    if (!t) return;
-    const char *reason = x->cancel.reason ? x->cancel.reason : "client_closed";
     char client_ip[TYCHO_CLIENT_IP_MAX];
     tycho_client_ip(o->cfg, &x->req, client_ip);
-    log_access(o, x, 0, elapsed(&x->req), x->cancel.bytes_in, 0, client_ip);
+    log_access(o, x, 0, elapsed(&x->req), bytes_in, bytes_out, client_ip);
+    tycho_req_trace_t *t = x->telemetry;
+    if (!t) return; /* an engine error (408...): no handler ran */
     tycho_series_inc(o->in_flight, -1);
     if (t->span) {
         tycho_span_set_status(t->span, TYCHO_SPAN_STATUS_ERROR, cut_message(reason));
@@ -359,6 +370,14 @@ static void cancel(void *ctx, tycho_exchange_t *x)
     }
     x->telemetry = NULL;
     give_trace(o, t);
+}
+
+static void cancel(void *ctx, tycho_exchange_t *x)
+{
+    tycho_obs_t *o = ctx;
+    if (o->inner.cancel) o->inner.cancel(o->inner.ctx, x);
+    if (!x->telemetry) return;
+    record_cut(o, x, x->cancel.reason ? x->cancel.reason : "client_closed", x->cancel.bytes_in, 0);
 }
 
 tycho_handler_t tycho_obs_wrap(tycho_obs_t *o, tycho_handler_t inner)
@@ -373,6 +392,8 @@ void tycho_obs_sync(tycho_obs_t *o, const void *http_stats, size_t lua_memory)
     tycho_series_set(o->conns_open, (double)st->open);
     tycho_series_inc(o->conns_accepted, (double)(st->accepted - o->last_accepted));
     tycho_series_inc(o->conns_closed, (double)(st->closed - o->last_closed));
+    tycho_series_inc(o->send_timeouts, (double)(st->send_timeouts - o->last_send_timeouts));
+    o->last_send_timeouts = st->send_timeouts;
     o->last_accepted = st->accepted;
     o->last_closed = st->closed;
     tycho_series_set(o->lua_memory, (double)lua_memory);

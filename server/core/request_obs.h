@@ -34,7 +34,8 @@ void tycho_obs_free(tycho_obs_t *o);
 /* The handler that starts observation, then runs inner. */
 tycho_handler_t tycho_obs_wrap(tycho_obs_t *o, tycho_handler_t inner);
 /* The HTTP server observer (http/server.h) that ends it. */
-void tycho_obs_on_response(void *ud, const tycho_exchange_t *x, size_t bytes_in, size_t bytes_out);
+void tycho_obs_on_response(void *ud, const tycho_exchange_t *x, size_t bytes_in, size_t bytes_out,
+                           const char *cut);
 /* Per-worker gauges/counters from the server's and the app's stats (call
  * periodically on the worker thread). */
 void tycho_obs_sync(tycho_obs_t *o, const void *http_stats, size_t lua_memory);

@@ -74,7 +74,7 @@ static int register_builtins(tycho_hub_t *h, char *err, size_t errlen)
               "HTTP requests served, by method, route pattern and status.", TYCHO_METRIC_COUNTER,
               mrs, 3, NULL, 0, 0, err, errlen);
     rc |= reg(h, &f->duration, "tycho_http_request_duration_seconds",
-              "Time from a complete request to its response being queued.", TYCHO_METRIC_HISTOGRAM,
+              "Time from a complete request to its response being written.", TYCHO_METRIC_HISTOGRAM,
               mr, 2, NULL, 0, 0, err, errlen);
     rc |= reg(h, &f->request_size, "tycho_http_request_size_bytes",
               "Request sizes as received (head and body).", TYCHO_METRIC_HISTOGRAM, mr, 2, sizes,
@@ -91,6 +91,10 @@ static int register_builtins(tycho_hub_t *h, char *err, size_t errlen)
             "Client connections accepted.", TYCHO_METRIC_COUNTER, NULL, 0, NULL, 0, 0, err, errlen);
     rc |= reg(h, &f->conns_closed, "tycho_http_connections_closed_total",
               "Client connections closed.", TYCHO_METRIC_COUNTER, NULL, 0, NULL, 0, 0, err, errlen);
+    rc |= reg(h, &f->send_timeouts, "tycho_http_send_timeouts_total",
+              "Client connections closed because a response made no write progress for "
+              "TYCHO_SEND_TIMEOUT.",
+              TYCHO_METRIC_COUNTER, NULL, 0, NULL, 0, 0, err, errlen);
     rc |= reg(h, &f->lua_memory, "tycho_lua_memory_bytes", "Lua heap in use, per worker.",
               TYCHO_METRIC_GAUGE, worker, 1, NULL, 0, TYCHO_GAUGE_MERGE_LAST, err, errlen);
     rc |= reg(h, &f->reloads, "tycho_reloads_total", "Route reloads, by result.",

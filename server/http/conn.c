@@ -1,7 +1,9 @@
 /* conn — one client connection: reads into a per-connection buffer, frames
  * requests with the parser, dispatches one exchange at a time (pipelined
  * requests wait in the buffer, so responses go out in order), writes each
- * response with one uv_write of two iovecs, and enforces the timeouts. */
+ * response with one uv_write of two iovecs, and enforces the timeouts. An
+ * exchange ends when its response is written whole (or cut): only then does
+ * the observer hear of it and the next request start. */
 #include "core/log.h"
 #include "http/request_id.h"
 #include "http/response_head.h"
@@ -15,15 +17,17 @@ enum state {
     IDLE,    /* between requests (keep-alive timeout runs) */
     READING, /* part of a request received (header or body timeout runs) */
     ACTIVE,  /* a request is with the handler */
+    WRITING, /* its response is being written (send timeout runs); the next request waits */
     LINGER,  /* final response sent, FIN sent, draining what the client still sends */
 };
 
 /* Room wanted for each read; a read buffer starts at two of them. */
 #define READ_CHUNK (TYCHO_CONN_READ_BUFFER / 2)
-/* Past this many bytes of responses queued on a connection (a client that
- * pipelines without reading), no further request is taken from it. */
-#define WRITE_HIGH_WATER (64 * 1024)
 #define LINGER_MS 1000
+/* A response being written is checked for progress this many times per
+ * send_timeout: a write stalled since just after a check is cut at most a
+ * quarter of the timeout late. */
+#define SEND_CHECKS 4
 /* On a drain, an idle keep-alive connection stays open this long: a request
  * already on its way is answered (with Connection: close) rather than meeting
  * a closed socket; a client that keeps sending never sees the race. */
@@ -34,7 +38,7 @@ typedef struct write_req {
     tycho_conn_t *conn;
     tycho_buf_t head;
     tycho_buf_t body;
-    int close_after;
+    int response; /* the exchange's response, not a 100 Continue */
 } write_req_t;
 
 struct tycho_conn {
@@ -48,10 +52,14 @@ struct tycho_conn {
     tycho_exchange_t x;
     enum state state;
     int closing, handles_open, in_process, read_paused, close_after_response, writes_pending;
-    int peer_eof;      /* the client half-closed: answer what it sent, then close */
-    int write_blocked; /* requests held back until queued responses drain */
-    int body_phase;    /* the body timeout is armed for the current request */
+    int peer_eof;   /* the client half-closed: answer what it sent, then close */
+    int body_phase; /* the body timeout is armed for the current request */
+    int keep_alive; /* the response being written leaves the connection open */
     size_t bytes_in;
+    size_t bytes_out;       /* the response being written: head and body */
+    size_t send_left;       /* bytes of it still queued at the last progress check */
+    uint64_t send_progress; /* loop time (ms) the write last made progress */
+    uint64_t first_byte_ns; /* uv_hrtime when the request being read started */
     write_req_t *spare;
     char request_id[TYCHO_REQUEST_ID_MAX + 1];
     char peer_ip[46], local_ip[46];
@@ -61,10 +69,12 @@ struct tycho_conn {
 static void process(tycho_conn_t *c);
 static void start_reading(tycho_conn_t *c);
 static size_t read_cap(const tycho_conn_t *c);
+static void end_exchange(tycho_conn_t *c, size_t bytes_out, const char *cut);
 
-static int write_backlogged(tycho_conn_t *c)
+/* Bytes of the response being written that are still queued. */
+static size_t queued(tycho_conn_t *c)
 {
-    return uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > WRITE_HIGH_WATER;
+    return uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
 }
 
 tycho_conn_t *tycho_conn_next(tycho_conn_t *c)
@@ -122,13 +132,16 @@ int tycho_conn_abort(tycho_conn_t *c, const char *reason)
 {
     if (c->closing) return 0;
     c->closing = 1;
-    int cut = c->state == ACTIVE && !c->x.finished;
-    if (cut) {
+    int cut = (c->state == ACTIVE && !c->x.finished) || c->state == WRITING;
+    if (c->state == ACTIVE && !c->x.finished) {
         c->x.finished = 1;
         c->srv->stats.in_flight--;
         c->x.cancel.reason = reason;
         c->x.cancel.bytes_in = c->bytes_in;
         if (c->srv->handler.cancel) c->srv->handler.cancel(c->srv->handler.ctx, &c->x);
+    } else if (c->state == WRITING) {
+        size_t left = queued(c); /* a 100 Continue still queued counts as unsent */
+        end_exchange(c, left < c->bytes_out ? c->bytes_out - left : 0, reason);
     }
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
@@ -177,11 +190,28 @@ static void finish_close(tycho_conn_t *c)
     req->data = c;
 }
 
+/* The exchange's response is written whole: the exchange ends, and the
+ * connection closes or waits for the next request (the keep-alive timeout
+ * counts from now, not from when the response was queued). */
+static void response_written(tycho_conn_t *c)
+{
+    end_exchange(c, c->bytes_out, NULL);
+    if (!c->keep_alive || (c->peer_eof && c->rpos == c->rlen)) {
+        c->state = LINGER;
+        finish_close(c);
+        return;
+    }
+    c->state = IDLE;
+    arm_timer(c, c->srv->cfg->keepalive_timeout);
+    if (c->srv->draining) tycho_conn_drain(c);
+    if (!c->in_process) process(c);
+}
+
 static void on_write(uv_write_t *req, int status)
 {
     write_req_t *w = (write_req_t *)req;
     tycho_conn_t *c = w->conn;
-    int close_after = w->close_after;
+    int response = w->response;
     c->writes_pending--;
     if (!c->spare && !c->closing) {
         tycho_buf_reset(&w->head);
@@ -195,22 +225,39 @@ static void on_write(uv_write_t *req, int status)
         tycho_conn_close(c);
         return;
     }
-    if (close_after) {
-        finish_close(c);
-    } else if (c->write_blocked && !c->in_process && !write_backlogged(c)) {
-        /* The client reads again: its held-back requests get fresh timeouts
-         * (the time they waited was ours, not the client's). */
-        c->write_blocked = 0;
-        if (c->state == READING)
-            arm_timer(c, c->body_phase ? c->srv->cfg->body_timeout : c->srv->cfg->header_timeout);
-        else if (c->state == IDLE)
-            arm_timer(c, c->srv->cfg->keepalive_timeout);
-        process(c);
-    } else if (c->peer_eof && !c->write_blocked && c->state != ACTIVE && !c->writes_pending) {
-        finish_close(c);
-    } else if (c->srv->draining && c->state == IDLE && !c->writes_pending) {
-        tycho_conn_drain(c);
+    if (response) response_written(c);
+}
+
+/* The send timeout (TYCHO_SEND_TIMEOUT): a response whose write made no
+ * progress for that long (a client that stopped reading) is cut, so a client
+ * cannot pin a response's memory for as long as it keeps the connection
+ * open. Progress is what libuv's write queue lost since the last check; a
+ * slow reader that keeps reading is never cut. */
+static void on_send_check(uv_timer_t *t)
+{
+    tycho_conn_t *c = t->data;
+    uint64_t now = uv_now(c->srv->loop);
+    size_t left = queued(c);
+    if (left < c->send_left) {
+        c->send_left = left;
+        c->send_progress = now;
+        return;
     }
+    if (now - c->send_progress < ms(c->srv->cfg->send_timeout)) return;
+    tycho_log_info("send timeout: response cut", LF_STR("client_ip", c->peer_ip),
+                   LF_STR("request_id", c->request_id), LF_INT("bytes_unsent", left),
+                   LF_DBL("send_timeout_s", c->srv->cfg->send_timeout));
+    c->srv->stats.send_timeouts++;
+    tycho_conn_abort(c, "send_timeout");
+}
+
+static void start_send_timer(tycho_conn_t *c)
+{
+    uint64_t check = ms(c->srv->cfg->send_timeout) / SEND_CHECKS;
+    if (check == 0) check = 1;
+    c->send_left = queued(c);
+    c->send_progress = uv_now(c->srv->loop);
+    uv_timer_start(&c->timer, on_send_check, check, check);
 }
 
 static write_req_t *take_write_req(tycho_conn_t *c)
@@ -231,7 +278,7 @@ static int write_raw(tycho_conn_t *c, const char *s, size_t n)
     write_req_t *w = take_write_req(c);
     if (!w || tycho_buf_append(&w->head, s, n) != 0) goto fail;
     uv_buf_t b = uv_buf_init(w->head.data, (unsigned)w->head.len);
-    w->close_after = 0;
+    w->response = 0;
     if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) goto fail;
     c->writes_pending++;
     return 0;
@@ -241,52 +288,58 @@ fail:
     return -1;
 }
 
-/* Serialises x->res and writes it. With nothing queued, a keep-alive
- * response goes out through uv_try_write: the socket usually takes it whole,
- * with no write request and no callback. Otherwise (or for the rest of a
- * partial write) it is queued, and the body buffer moves to the write
- * request. A response that closes the connection always takes the queued
- * path: its callback starts the lingering close. */
+/* Serialises x->res and writes it. With nothing queued, the response goes
+ * out through uv_try_write: the socket usually takes it whole, with no write
+ * request and no callback, and the exchange ends at once. Otherwise (or for
+ * the rest of a partial write) it is queued, the body buffer moves to the
+ * write request, and the connection is WRITING until its callback. */
 static void send_response(tycho_conn_t *c, int keep_alive)
 {
     tycho_exchange_t *x = &c->x;
     write_req_t *w = take_write_req(c);
     int send_body = 0;
+    c->state = WRITING; /* a failure below cuts the exchange: tycho_conn_abort */
+    c->keep_alive = keep_alive;
+    c->bytes_out = 0;
     if (!w || tycho_response_head(&w->head, &x->res, &x->req, keep_alive, &send_body) != 0)
         goto fail;
     uv_buf_t bufs[2] = {uv_buf_init(w->head.data, (unsigned)w->head.len),
                         uv_buf_init(x->res.body.data, (unsigned)x->res.body.len)};
     unsigned nbufs = send_body && x->res.body.len ? 2 : 1;
     size_t out = w->head.len + (nbufs == 2 ? x->res.body.len : 0), done = 0;
-    if (keep_alive && !c->writes_pending) {
+    if (!c->writes_pending) {
         int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, nbufs);
         if (n < 0 && n != UV_EAGAIN) goto fail;
         if (n > 0) done = (size_t)n;
     }
+    c->bytes_out = out;
     if (done == out) {
         tycho_buf_reset(&w->head);
         c->spare = w; /* take_write_req left it empty */
-    } else {
-        tycho_buf_t tmp = w->body; /* swap: the exchange keeps an empty buffer with capacity */
-        w->body = x->res.body;
-        x->res.body = tmp;
-        tycho_buf_reset(&x->res.body);
-        uv_buf_t rest[2];
-        unsigned nrest = 0;
-        for (unsigned i = 0; i < nbufs; i++) {
-            if (done >= bufs[i].len) {
-                done -= bufs[i].len;
-                continue;
-            }
-            rest[nrest++] = uv_buf_init(bufs[i].base + done, bufs[i].len - (unsigned)done);
-            done = 0;
-        }
-        w->close_after = !keep_alive;
-        if (uv_write(&w->req, (uv_stream_t *)&c->tcp, rest, nrest, on_write) != 0) goto fail;
-        c->writes_pending++;
+        response_written(c);
+        return;
     }
-    c->srv->stats.requests++;
-    if (c->srv->observer) c->srv->observer(c->srv->observer_ud, x, c->bytes_in, out);
+    tycho_buf_t tmp = w->body; /* swap: the exchange keeps an empty buffer with capacity */
+    w->body = x->res.body;
+    x->res.body = tmp;
+    tycho_buf_reset(&x->res.body);
+    uv_buf_t rest[2];
+    unsigned nrest = 0;
+    for (unsigned i = 0, skip = (unsigned)done; i < nbufs; i++) {
+        if (skip >= bufs[i].len) {
+            skip -= bufs[i].len;
+            continue;
+        }
+        rest[nrest++] = uv_buf_init(bufs[i].base + skip, bufs[i].len - skip);
+        skip = 0;
+    }
+    w->response = 1;
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, rest, nrest, on_write) != 0) {
+        c->bytes_out = done; /* what the try took */
+        goto fail;
+    }
+    c->writes_pending++;
+    start_send_timer(c);
     return;
 fail:
     write_req_free(w);
@@ -310,17 +363,32 @@ static void send_error(tycho_conn_t *c, int status, const char *reason)
     tycho_request_id_assign(&x->req, c->request_id);
     x->req.request_id = c->request_id;
     x->req.peer_ip = c->peer_ip;
+    /* its duration counts from its first byte (a 408's is the whole wait) */
+    x->req.start_ns = c->state == READING ? c->first_byte_ns : uv_hrtime();
     tycho_response_set_error(&x->res, status, reason, c->request_id);
     tycho_log_info("request rejected", LF_INT("status", status), LF_STR("reason", reason),
                    LF_STR("client_ip", c->peer_ip), LF_STR("request_id", c->request_id));
     c->close_after_response = 1;
     uv_read_stop((uv_stream_t *)&c->tcp);
     uv_timer_stop(&c->timer);
-    c->state = LINGER;
     send_response(c, 0);
 }
 
 /* --- exchanges ------------------------------------------------------------ */
+
+/* The exchange's response went out whole (cut NULL) or was cut (cut: why,
+ * bytes_out: what was written): the observer hears of it, and the parser
+ * and the response are ready for the next request. */
+static void end_exchange(tycho_conn_t *c, size_t bytes_out, const char *cut)
+{
+    tycho_exchange_t *x = &c->x;
+    tycho_http_server_t *srv = c->srv;
+    srv->stats.requests++;
+    if (srv->observer) srv->observer(srv->observer_ud, x, c->bytes_in, bytes_out, cut);
+    tycho_response_reset(&x->res);
+    tycho_http_parser_next(&c->parser);
+    c->bytes_in = 0;
+}
 
 static void on_exchange_finish(tycho_exchange_t *x)
 {
@@ -337,19 +405,8 @@ static void on_exchange_finish(tycho_exchange_t *x)
     }
     int keep_alive = c->parser.keep_alive && !srv->draining && !c->close_after_response &&
                      !(c->peer_eof && c->rpos == c->rlen);
+    if (!keep_alive) uv_read_stop((uv_stream_t *)&c->tcp);
     send_response(c, keep_alive);
-    if (c->closing) return;
-    tycho_response_reset(&x->res);
-    tycho_http_parser_next(&c->parser);
-    c->bytes_in = 0;
-    c->state = IDLE;
-    if (!keep_alive) {
-        uv_read_stop((uv_stream_t *)&c->tcp);
-        c->state = LINGER;
-        return;
-    }
-    arm_timer(c, srv->cfg->keepalive_timeout);
-    if (!c->in_process) process(c);
 }
 
 static void dispatch(tycho_conn_t *c)
@@ -393,12 +450,27 @@ static void compact(tycho_conn_t *c)
     c->rpos -= keep_from;
 }
 
+/* Between requests or reading one: not ACTIVE, WRITING or LINGER. */
+static int takes_requests(const tycho_conn_t *c)
+{
+    return !c->closing && (c->state == IDLE || c->state == READING);
+}
+
+/* A request's first bytes arrived (from IDLE): its read timeouts run. */
+static void start_request(tycho_conn_t *c)
+{
+    if (c->state != IDLE) return;
+    c->state = READING;
+    c->body_phase = 0;
+    c->first_byte_ns = uv_hrtime();
+    arm_timer(c, c->srv->cfg->header_timeout);
+}
+
 static void process(tycho_conn_t *c)
 {
     tycho_http_server_t *srv = c->srv;
     c->in_process = 1;
-    while (!c->closing && c->state != ACTIVE && c->state != LINGER && c->rpos < c->rlen &&
-           !write_backlogged(c)) {
+    while (takes_requests(c) && c->rpos < c->rlen) {
         size_t used = 0, before = c->rpos;
         tycho_parse_result_t r =
             tycho_http_parser_execute(&c->parser, c->rbuf, c->rpos, c->rlen, &used);
@@ -409,11 +481,7 @@ static void process(tycho_conn_t *c)
                 tycho_conn_close(c);
                 break;
             }
-            if (c->state == IDLE) {
-                c->state = READING;
-                c->body_phase = 0;
-                arm_timer(c, srv->cfg->header_timeout);
-            }
+            start_request(c);
             if (c->parser.headers_done && c->parser.in_message && !c->body_phase) {
                 c->body_phase = 1;
                 arm_timer(c, srv->cfg->body_timeout);
@@ -424,7 +492,7 @@ static void process(tycho_conn_t *c)
             if (write_raw(c, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 0) break;
             /* The head may have come in one read from IDLE: the request is
              * under way, so the timeout answers 408 and a drain waits for it. */
-            c->state = READING;
+            start_request(c);
             c->body_phase = 1;
             arm_timer(c, srv->cfg->body_timeout);
             continue;
@@ -437,16 +505,10 @@ static void process(tycho_conn_t *c)
     }
     c->in_process = 0;
     if (!c->closing) compact(c);
-    if (c->closing || c->state == ACTIVE || c->state == LINGER) return;
+    if (!takes_requests(c)) return;
     /* An idle keep-alive connection holds no read buffer: the next read
      * takes one (10k idle connections cost their structs, not 16 KiB each). */
     if (c->state == IDLE && c->rlen == 0) give_read_buffer(c);
-    if (c->rpos < c->rlen && write_backlogged(c) && !c->write_blocked) {
-        /* A client that pipelines without reading its responses: take no
-         * more requests; if it does not read for keepalive_timeout, close. */
-        c->write_blocked = 1;
-        arm_timer(c, c->srv->cfg->keepalive_timeout);
-    }
     if (c->rlen - c->rpos > read_cap(c)) {
         if (!c->read_paused) uv_read_stop((uv_stream_t *)&c->tcp); /* until responses drain */
         c->read_paused = 1;
@@ -507,7 +569,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     if (c->state == LINGER) return; /* discard */
     c->rlen += (size_t)n;
-    if (c->state == ACTIVE) {
+    if (c->state == ACTIVE || c->state == WRITING) {
         if (c->rlen - c->rpos > read_cap(c)) {
             uv_read_stop(s); /* back-pressure until the response is out */
             c->read_paused = 1;
@@ -526,9 +588,7 @@ static void start_reading(tycho_conn_t *c)
 static void on_timeout(uv_timer_t *t)
 {
     tycho_conn_t *c = t->data;
-    if (c->write_blocked)
-        tycho_conn_close(c); /* responses unread for keepalive_timeout */
-    else if (c->state == READING)
+    if (c->state == READING)
         send_error(c, 408, "request timeout");
     else
         tycho_conn_close(c); /* idle keep-alive, or the end of a lingering close */

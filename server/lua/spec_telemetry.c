@@ -53,7 +53,7 @@ void tycho_spec_telemetry_answered(const tycho_exchange_t *x)
     for (size_t i = 0; i < r->nheaders; i++)
         in += r->headers[i].name.n + r->headers[i].value.n + 4;
     size_t out = 17 + x->res.header.len + x->res.body.len;
-    tycho_obs_on_response(obs, x, in, out);
+    tycho_obs_on_response(obs, x, in, out, NULL);
 }
 
 static void push_hex(lua_State *L, const uint8_t *id, size_t n)

@@ -378,11 +378,13 @@ def test_pipelining_without_reading():
             r = c.read_response(timeout=30)
             check(r is not None and r.status == 200 and r.header("X-Request-Id") == "r%d" % i,
                   "response %d: %r" % (i, r))
-        check(r.header("Connection") == "close" and c.wait_closed(3), "closed after the last answer")
+        # the last answer may say keep-alive: the server may have written it
+        # before the client's FIN arrived, and then closes on the FIN
+        check(c.wait_closed(3), "closed after the last answer")
         sender.join(10)
         check(srv.stop() == 0, "clean exit")
-    # a client that never reads is closed after the keep-alive timeout
-    with tycho.Server(env={"TYCHO_ACCESS_LOG": "off", "TYCHO_KEEPALIVE_TIMEOUT": 1}) as srv:
+    # a client that never reads is closed after the send timeout
+    with tycho.Server(env={"TYCHO_ACCESS_LOG": "off", "TYCHO_SEND_TIMEOUT": 1}) as srv:
         c = tycho.Conn(srv.public, timeout=10)
         err = {}
 

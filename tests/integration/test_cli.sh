@@ -22,7 +22,7 @@ done
 out=$("$BIN" serve --help)
 for s in TYCHO_LISTEN TYCHO_ADMIN_LISTEN TYCHO_WORKERS TYCHO_MAX_HEADER_BYTES TYCHO_MAX_URI_BYTES \
          TYCHO_MAX_BODY_BYTES TYCHO_HEADER_TIMEOUT TYCHO_BODY_TIMEOUT TYCHO_KEEPALIVE_TIMEOUT \
-         TYCHO_DRAIN_TIMEOUT TYCHO_MAX_CONNECTIONS; do
+         TYCHO_SEND_TIMEOUT TYCHO_DRAIN_TIMEOUT TYCHO_MAX_CONNECTIONS; do
   grep -q "$s" <<<"$out" || bad "serve --help does not document $s"
 done
 out=$("$BIN" version); [[ $out =~ ^tycho\ [0-9]+\.[0-9]+ ]] && ok "version: $out" || bad "version: $out"

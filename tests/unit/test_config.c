@@ -68,7 +68,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.max_uri_bytes, 8192);
     assert_int_equal(cfg.max_body_bytes, 1 << 20);
     assert_true(cfg.keepalive_timeout > 60); /* above the ALB's idle timeout */
-    assert_true(cfg.drain_timeout < 30);     /* below ECS's stop timeout */
+    assert_true(cfg.send_timeout == 60);
+    assert_true(cfg.drain_timeout < 30); /* below ECS's stop timeout */
     assert_string_equal(cfg.aws_backend, "local");
 }
 
@@ -159,6 +160,8 @@ static const bad_t bads[] = {
     {"TYCHO_HEADER_TIMEOUT", "2h", "out of range [0.01, 3600]: 7200"},
     {"TYCHO_BODY_TIMEOUT", "-5", "not a duration: -5"},
     {"TYCHO_KEEPALIVE_TIMEOUT", "0", "out of range"},
+    {"TYCHO_SEND_TIMEOUT", "0", "out of range [0.01, 3600]: 0"},
+    {"TYCHO_SEND_TIMEOUT", "soon", "not a duration: soon"},
     {"TYCHO_DRAIN_TIMEOUT", "-1", "not a duration: -1"},
     {"TYCHO_DRAIN_TIMEOUT", "3601", "out of range"},
     {"TYCHO_HANDLER_TIMEOUT", "0", "out of range"},

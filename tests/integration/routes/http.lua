@@ -37,6 +37,8 @@ return {
       return { route = req.route, path = req.path, id = req.params.id }
   end },
   { "GET", "/~echo", function(req) return { route = req.route, path = req.path } end },
+  -- a large answer: ?n= bytes of "x" (slow readers, send timeout)
+  { "GET", "/big", function(req) return 200, string.rep("x", tonumber(req.query.n)) end },
   { "GET", "/sleep/:ms", function(req)
       time.sleep(tonumber(req.params.ms) / 1000)
       return 200, { slept_ms = tonumber(req.params.ms) }
