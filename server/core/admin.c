@@ -190,7 +190,7 @@ static void run(void *arg)
 {
     tycho_admin_t *a = arg;
     tycho_thread_name("tycho-admin"); /* the admin port and the telemetry hub */
-    tycho_handler_t h = {dispatch, cancel, a};
+    tycho_handler_t h = {dispatch, cancel, a, NULL};
     a->start_rc = tycho_http_server_start(&a->http, &a->loop, a->cfg, a->fd, h, -1);
     if (a->start_rc == 0 && a->hooks.on_start) a->hooks.on_start(a->hooks.ud, &a->loop);
     uv_sem_post(&a->started);

@@ -13,7 +13,7 @@ static void *create(uv_loop_t *loop, const tycho_config_t *cfg, int worker_id,
                     tycho_handler_t *handler, char **err)
 {
     (void)loop, (void)cfg, (void)worker_id, (void)err;
-    *handler = (tycho_handler_t){dispatch, NULL, NULL};
+    *handler = (tycho_handler_t){dispatch, NULL, NULL, NULL};
     return malloc(1); /* a non-NULL token */
 }
 

@@ -380,10 +380,16 @@ static void cancel(void *ctx, tycho_exchange_t *x)
     record_cut(o, x, x->cancel.reason ? x->cancel.reason : "client_closed", x->cancel.bytes_in, 0);
 }
 
+static int final_status(void *ctx, const tycho_request_t *req)
+{
+    tycho_obs_t *o = ctx;
+    return o->inner.final_status ? o->inner.final_status(o->inner.ctx, req) : 0;
+}
+
 tycho_handler_t tycho_obs_wrap(tycho_obs_t *o, tycho_handler_t inner)
 {
     o->inner = inner;
-    return (tycho_handler_t){dispatch, cancel, o};
+    return (tycho_handler_t){dispatch, cancel, o, final_status};
 }
 
 void tycho_obs_sync(tycho_obs_t *o, const void *http_stats, size_t lua_memory)

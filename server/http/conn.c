@@ -466,6 +466,23 @@ static void start_request(tycho_conn_t *c)
     arm_timer(c, c->srv->cfg->header_timeout);
 }
 
+/* RFC 9110 10.1.1: to an Expect: 100-continue request whose answer is known
+ * from its head (no route: 404, 405), the final status goes at once, without
+ * 100 Continue and without reading the body. The connection then closes
+ * (RFC 9112 9.3 lets a server close rather than read a body it refused):
+ * a client that sends the body anyway has it dropped by the lingering close,
+ * never parsed, so no request can be smuggled in a body we did not frame.
+ * Returns 1 when the request was dispatched that way. */
+static int dispatch_without_body(tycho_conn_t *c)
+{
+    const tycho_handler_t *h = &c->srv->handler;
+    if (!h->final_status || !h->final_status(h->ctx, &c->parser.req)) return 0;
+    c->parser.req.body = (tycho_slice_t){"", 0};
+    c->close_after_response = 1;
+    dispatch(c);
+    return 1;
+}
+
 static void process(tycho_conn_t *c)
 {
     tycho_http_server_t *srv = c->srv;
@@ -489,6 +506,7 @@ static void process(tycho_conn_t *c)
             break;
         }
         if (r == TYCHO_PARSE_HEADERS_CONTINUE) {
+            if (dispatch_without_body(c)) continue;
             if (write_raw(c, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 0) break;
             /* The head may have come in one read from IDLE: the request is
              * under way, so the timeout answers 408 and a drain waits for it. */

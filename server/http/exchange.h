@@ -90,6 +90,11 @@ typedef struct tycho_handler {
     void (*cancel)(void *ctx,
                    tycho_exchange_t *x); /* may be NULL if dispatch always finishes at once */
     void *ctx;
+    /* The final status dispatch would answer req with from its head alone,
+     * running no handler and reading no body (no route: 404, 405), else 0.
+     * An Expect: 100-continue request then gets that answer instead of
+     * 100 Continue. req has no body yet. May be NULL (always 0). */
+    int (*final_status)(void *ctx, const tycho_request_t *req);
 } tycho_handler_t;
 
 /* First header with this name (case-insensitive), or NULL. */

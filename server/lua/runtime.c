@@ -9,6 +9,7 @@
 #include "lua/timers.h"
 #include "lua/watchdog.h"
 
+#include <errno.h>
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
@@ -389,32 +390,52 @@ static void finish_now(tycho_exchange_t *x, int status, const char *msg, const c
     tycho_exchange_finish(x);
 }
 
+/* 0 with *m the route r goes to, or the status it gets without a handler:
+ * 503 (stopping), 404 (no route), 400 (an invalid percent-escape in its
+ * path), 405 (no route for its method); -ENOMEM. */
+static int route_request(tycho_lua_runtime_t *rt, const tycho_request_t *r, tycho_route_match_t *m)
+{
+    if (rt->stopped) return 503;
+    int rc = tycho_router_match(rt->cur->router, r->method.p, r->method.n, r->path.p, r->path.n, m);
+    if (rc == TYCHO_ROUTE_NOT_FOUND) return 404;
+    if (rc == TYCHO_ROUTE_BAD_PATH) return 400;
+    if (rc == TYCHO_ROUTE_METHOD_NOT_ALLOWED) return 405;
+    return rc < 0 ? -ENOMEM : 0;
+}
+
+static int final_status(void *ctx, const tycho_request_t *r)
+{
+    tycho_route_match_t m;
+    int status = route_request(ctx, r, &m);
+    return status > 0 ? status : 0;
+}
+
 static void dispatch(void *ctx, tycho_exchange_t *x)
 {
     tycho_lua_runtime_t *rt = ctx;
     x->route = NULL;
     x->handler_data = NULL;
-    if (rt->stopped) {
-        finish_now(x, 503, "shutting down", NULL);
-        return;
-    }
     tycho_lua_gen_t *g = rt->cur;
     const tycho_request_t *r = &x->req;
     tycho_route_match_t m;
-    int rc = tycho_router_match(g->router, r->method.p, r->method.n, r->path.p, r->path.n, &m);
-    if (rc == TYCHO_ROUTE_NOT_FOUND) {
+    int status = route_request(rt, r, &m);
+    if (status == 503) {
+        finish_now(x, 503, "shutting down", NULL);
+        return;
+    }
+    if (status == 404) {
         finish_now(x, 404, "not found", NULL);
         return;
     }
-    if (rc == TYCHO_ROUTE_BAD_PATH) { /* RFC 3986 2.1 */
+    if (status == 400) { /* RFC 3986 2.1 */
         finish_now(x, 400, "invalid percent-escape in path", NULL);
         return;
     }
-    if (rc < 0) {
+    if (status < 0) {
         finish_now(x, 503, "out of memory", NULL);
         return;
     }
-    if (rc == TYCHO_ROUTE_METHOD_NOT_ALLOWED) {
+    if (status == 405) {
         char allow[256];
         tycho_router_allow(g->router, r->path.p, r->path.n, allow, sizeof allow);
         int options = r->method.n == 7 && memcmp(r->method.p, "OPTIONS", 7) == 0;
@@ -454,7 +475,7 @@ static void cancel(void *ctx, tycho_exchange_t *x)
 
 tycho_handler_t tycho_lua_runtime_handler(tycho_lua_runtime_t *rt)
 {
-    return (tycho_handler_t){dispatch, cancel, rt};
+    return (tycho_handler_t){dispatch, cancel, rt, final_status};
 }
 
 void tycho_lua_runtime_stop(tycho_lua_runtime_t *rt)

@@ -27,7 +27,8 @@ tycho_lua_runtime_t *tycho_lua_runtime_new_for_specs(uv_loop_t *loop, const tych
 
 /* The handler the HTTP engine dispatches exchanges to. It sets x->route to the
  * matched pattern (a string interned for the runtime's lifetime), answers 404
- * / 405 (+Allow) / OPTIONS (204 + Allow) itself, runs the handler otherwise. */
+ * / 405 (+Allow) / OPTIONS (204 + Allow) itself, runs the handler otherwise;
+ * its final_status tells those answers from a request's head alone. */
 tycho_handler_t tycho_lua_runtime_handler(tycho_lua_runtime_t *rt);
 
 /* A reload in two phases, so that the workers of a process all switch or none

@@ -27,6 +27,7 @@ LIMITS = {
 H = "Host: t\r\n"
 GET = "GET / HTTP/1.1\r\n" + H
 POST = "POST / HTTP/1.1\r\n" + H
+ECHO = "POST /echo HTTP/1.1\r\n" + H
 TE = "Transfer-Encoding: chunked\r\n"
 
 
@@ -244,10 +245,23 @@ ROWS = [
     Row("empty Transfer-Encoding", POST + "Transfer-Encoding:\r\n\r\n", [400], True),
     Row("chunked twice", POST + TE + TE + "\r\n0\r\n\r\n", [400], True),
     # --- Expect (RFC 9110 10.1.1) ---
-    Row("100-continue", [POST + "Expect: 100-continue\r\nContent-Length: 5\r\n\r\n", "WAIT100", "hello"], [100, 404], False),
-    Row("100-continue chunked", [POST + "Expect: 100-continue\r\n" + TE + "\r\n", "WAIT100", "5\r\nhello\r\n0\r\n\r\n"],
-        [100, 404], False),
-    Row("100-continue body sent at once", POST + "Expect: 100-continue\r\nContent-Length: 5\r\n\r\nhello", [100, 404], False),
+    Row("100-continue", [ECHO + "Expect: 100-continue\r\nContent-Length: 5\r\n\r\n", "WAIT100", "hello"], [100, 200],
+        False, check=body_is(b"hello")),
+    Row("100-continue chunked", [ECHO + "Expect: 100-continue\r\n" + TE + "\r\n", "WAIT100", "5\r\nhello\r\n0\r\n\r\n"],
+        [100, 200], False, check=body_is(b"hello")),
+    Row("100-continue body sent at once", ECHO + "Expect: 100-continue\r\nContent-Length: 5\r\n\r\nhello", [100, 200],
+        False, check=body_is(b"hello")),
+    # a final status known from the head goes at once, without 100 and
+    # without reading the body; the connection closes (the body is never
+    # framed, so nothing in it can pass for a request)
+    Row("100-continue to no route", POST + "Expect: 100-continue\r\nContent-Length: 5\r\n\r\n", [404], True,
+        check=has_conn_close),
+    Row("100-continue to no route, body sent anyway",
+        POST + "Expect: 100-continue\r\nContent-Length: 44\r\n\r\nGET /json HTTP/1.1\r\nHost: t\r\n\r\n" + "x" * 13,
+        [404], True, check=has_conn_close),
+    Row("100-continue to a wrong method", "POST /json HTTP/1.1\r\n" + H + "Expect: 100-continue\r\n" + TE + "\r\n",
+        [405], True, check=lambda rs: check(rs[0].header("Allow") and rs[0].header("Connection") == "close",
+                                            "405 without Allow or Connection: close: %r" % rs[0].raw)),
     Row("100-continue too large", POST + "Expect: 100-continue\r\nContent-Length: 5000\r\n\r\n", [413], True),
     Row("100-continue without body", GET + "Expect: 100-continue\r\n\r\n", [404], False),
     Row("100-continue in HTTP/1.0", "POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx", [404], True),
@@ -308,7 +322,7 @@ ROWS = [
         timing=(0.0, 1.5)),
     Row("body timeout", POST + "Content-Length: 10\r\n\r\nabc", [408], True, timing=(0.8, 3.0)),
     Row("chunked body timeout", POST + TE + "\r\n5\r\nhe", [408], True, timing=(0.8, 3.0)),
-    Row("body timeout after 100-continue", [POST + "Expect: 100-continue\r\nContent-Length: 10\r\n\r\n", "WAIT100"],
+    Row("body timeout after 100-continue", [ECHO + "Expect: 100-continue\r\nContent-Length: 10\r\n\r\n", "WAIT100"],
         [100, 408], True, timing=(0.8, 3.0)),
     Row("idle keep-alive closed", GET + "\r\n", [404], "idle", timing=(1.8, 4.0)),
     Row("silent connection closed", "", [], True, timing=(0.8, 3.0)),
