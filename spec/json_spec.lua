@@ -48,7 +48,42 @@ describe("tycho.json", function()
     assert.error_matches(function() json.encode(0 / 0) end, "NaN")
     local cyc = {}
     cyc.self = cyc
-    assert.error_matches(function() json.encode(cyc) end, "nested too deep")
+    assert.error_matches(function() json.encode(cyc) end, "nested deeper than 128 levels %(a cycle%?%)")
+  end)
+
+  it("refuses holes and string keys in a table marked as an array, as in any other", function()
+    local sparse, mixing = "cannot encode a sparse array", "cannot encode a table mixing array items and string keys"
+    local a = json.array {}
+    a[1], a[3] = 1, 3
+    assert.error_matches(function() json.encode(a) end, sparse)
+    local b = json.decode "[1,2]"
+    b.extra = "x"
+    assert.error_matches(function() json.encode(b) end, mixing)
+    local c = json.decode "[1,2,3,4]"
+    c[4], c[2], c[6] = nil, nil, 6
+    assert.error_matches(function() json.encode(c) end, sparse)
+    local only_string = json.array()
+    only_string.x = 1
+    assert.error_matches(function() json.encode(only_string) end, mixing)
+    assert.error_matches(function() json.encode { list = b } end, mixing)
+    local bad_key = json.array { 1 }
+    bad_key[true] = 1
+    assert.error_matches(function() json.encode(bad_key) end, "not a string or a positive integer")
+    -- a key error wins over a value's, whatever order they come in
+    local f = json.array { print }
+    f.x = 1
+    assert.error_matches(function() json.encode(f) end, mixing)
+  end)
+
+  it("encodes arrays whose items are not in order in the table", function()
+    local t = {}
+    for i = 10, 1, -1 do t[i] = i end -- the hash part, in no particular order
+    assert.equal("[1,2,3,4,5,6,7,8,9,10]", json.encode(t))
+    assert.equal("[1,2,3,4,5,6,7,8,9,10]", json.encode(json.array(t)))
+    local d = json.decode "[1,2,3]"
+    d[4] = json.null
+    assert.equal("[1,2,3,null]", json.encode(d))
+    assert.equal("[[],[1]]", json.encode { json.array(), json.array { 1 } })
   end)
 
   it("checks a table's keys before its values, whatever order they come in", function()

@@ -269,7 +269,7 @@ describe("tycho.sqs", function()
     assert.equal("message attribute n: NaN and infinity cannot be sent", err.message)
     local deep = {}
     for _ = 1, 200 do deep = { deep } end
-    assert.matches("nested too deep", catch(q.send, q, deep).message)
+    assert.matches("nested deeper than 128 levels", catch(q.send, q, deep).message)
     assert.is_true(aws.is_error(catch(q.send_batch, q, "not a list"), "InvalidParameterValue"))
     err = catch(q.send, q, "x", { delya = 5 })
     assert.equal("unknown option 'delya' (attributes, delay, group_id, dedup_id)", err.message)

@@ -2,11 +2,12 @@
  * Rules (docs/routes.md):
  * - json.null (a light userdata) stands for JSON null both ways.
  * - Decoded arrays carry the json.array metatable, so `[]` re-encodes as `[]`.
- * - Encoding a table: the json.array metatable -> array (1..#t); keys exactly
- *   1..n (n >= 1) -> array; only string keys -> object; an empty table -> {}
- *   (use json.array({}) for []); other key mixes (sparse arrays, numbers and
- *   strings) are an error. NaN/inf, functions, userdata and cycles (depth >
- *   128) are errors. Integral numbers up to 2^53 print without a fraction. */
+ * - Encoding a table: keys exactly 1..n (n >= 1) -> array; only string keys
+ *   -> object; an empty table -> {} (use json.array({}) for []), or [] when
+ *   marked json.array. Other key mixes (sparse arrays, numbers and strings, a
+ *   string key in a marked table) are an error. NaN/inf, functions, userdata
+ *   and nesting deeper than MAX_DEPTH (cycles) are errors. Integral numbers up
+ *   to 2^53 print without a fraction. */
 #include "lua/libs.h"
 
 #include <cJSON.h>
@@ -17,7 +18,10 @@
 #include <string.h>
 
 #define ARRAY_MT "tycho.json.array"
-#define MAX_DEPTH 128
+#define MAX_DEPTH 128 /* levels of nesting */
+#define STR(x) #x
+#define XSTR(x) STR(x)
+#define DEPTH_ERROR "nested deeper than " XSTR(MAX_DEPTH) " levels"
 
 typedef struct enc {
     lua_State *L;
@@ -47,15 +51,14 @@ static int is_array_mt(lua_State *L, int idx)
 
 static int enc_value(enc_t *e, int idx);
 
-/* Checks every key of a table without the json.array metatable. Returns 0
- * (with *array = 1 and *n set for keys exactly 1..n, *array = 0 for an
- * object) or -1 with the error. */
-static int check_keys(enc_t *e, int idx, int *array, size_t *n)
+/* Checks every key of a table. Returns 0 with *n set (keys exactly 1..n: an
+ * array; *n = 0 for string keys only: an object) or -1 with the error. A
+ * table marked json.array must be an array: a string key in it is an error. */
+static int check_keys(enc_t *e, int idx, int marked, size_t *n)
 {
     lua_State *L = e->L;
     size_t count = 0, maxk = 0;
     int strings = 0, others = 0;
-    *array = 0;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         lua_pop(L, 1);
@@ -73,31 +76,57 @@ static int check_keys(enc_t *e, int idx, int *array, size_t *n)
             others = 1;
         }
     }
+    *n = 0;
     if (others)
         return enc_fail(e, "cannot encode a table key that is not a string or a positive integer");
-    if (count > 0 && !strings) {
-        if (maxk != count)
-            return enc_fail(e, "cannot encode a sparse array (use json.null for holes)");
-        *array = 1;
-        *n = count;
-    } else if (strings && count > 0 && maxk > 0) {
+    if (strings && (maxk > 0 || marked))
         return enc_fail(e, "cannot encode a table mixing array items and string keys");
-    }
+    if (!strings && maxk != count)
+        return enc_fail(e, "cannot encode a sparse array (use json.null for holes)");
+    *n = strings ? 0 : count;
     return 0;
 }
 
-static int enc_array(enc_t *e, int idx, size_t n)
+/* Whether the key below the value on top of the stack is the number i. */
+static int key_is_index(lua_State *L, size_t i)
+{
+    return lua_type(L, -2) == LUA_TNUMBER && lua_tonumber(L, -2) == (lua_Number)i;
+}
+
+/* A table whose first key (pushed, with its value) is not a string, or one
+ * marked json.array: an array. Encoded in the same pass that reads its keys
+ * while they come in order 1, 2, 3... (a table's array part does); at the
+ * first key out of that order every key is checked and the rest is read by
+ * index. As for an object, a value that fails may hide a key error further
+ * on: the keys are then checked in full and a key error replaces the value's. */
+static int enc_array(enc_t *e, int idx, int marked)
 {
     lua_State *L = e->L;
     int rc = PUT_LIT(e->out, "[");
-    for (size_t i = 1; i <= n && rc == 0; i++) {
-        if (i > 1) rc |= PUT_LIT(e->out, ",");
-        lua_rawgeti(L, idx, (int)i);
+    size_t i = 0, n;
+    do {
+        if (!key_is_index(L, i + 1)) {
+            lua_pop(L, 2);
+            if (check_keys(e, idx, marked, &n) != 0) return -1;
+            for (; i < n && rc == 0; i++) {
+                if (i > 0) rc |= PUT_LIT(e->out, ",");
+                lua_rawgeti(L, idx, (int)(i + 1));
+                rc = rc ? rc : enc_value(e, lua_gettop(L));
+                lua_pop(L, 1);
+            }
+            break;
+        }
+        if (i++ > 0) rc |= PUT_LIT(e->out, ",");
         rc = rc ? rc : enc_value(e, lua_gettop(L));
         lua_pop(L, 1);
-    }
-    rc = rc ? rc : PUT_LIT(e->out, "]");
-    return rc ? -1 : 0;
+        if (rc) {
+            lua_pop(L, 1);
+            break;
+        }
+    } while (lua_next(L, idx));
+    if (rc == 0) return PUT_LIT(e->out, "]") ? -1 : 0;
+    check_keys(e, idx, marked, &n); /* a key error replaces the value's */
+    return -1;
 }
 
 /* A table whose first key (pushed, with its value) is a string: an object,
@@ -129,34 +158,25 @@ static int enc_object(enc_t *e, int idx)
         }
     } while (lua_next(L, idx));
     if (rc == 0) return PUT_LIT(e->out, "}") ? -1 : 0;
-    int array;
     size_t n;
-    check_keys(e, idx, &array, &n); /* a key error replaces the value's */
+    check_keys(e, idx, 0, &n); /* a key error replaces the value's */
     return -1;
 }
 
+/* An empty table is {} unless marked json.array; otherwise its first key
+ * decides whether it is to be an object or an array. */
 static int enc_table(enc_t *e, int idx)
 {
     lua_State *L = e->L;
-    if (++e->depth > MAX_DEPTH) return enc_fail(e, "nested too deep (a cycle?)");
-    int rc, array = is_array_mt(L, idx);
-    size_t n = array ? lua_objlen(L, idx) : 0;
-    if (!array) {
-        lua_pushnil(L);
-        if (!lua_next(L, idx)) {
-            e->depth--;
-            return PUT_LIT(e->out, "{}") ? -1 : 0; /* json.array({}) for [] */
-        }
-        int string_key = lua_type(L, -2) == LUA_TSTRING;
-        if (string_key) {
-            rc = enc_object(e, idx);
-            e->depth--;
-            return rc;
-        }
-        lua_pop(L, 2);
-        if (check_keys(e, idx, &array, &n) != 0) return -1;
-    }
-    rc = enc_array(e, idx, n);
+    if (++e->depth > MAX_DEPTH) return enc_fail(e, DEPTH_ERROR " (a cycle?)");
+    int rc, marked = is_array_mt(L, idx);
+    lua_pushnil(L);
+    if (!lua_next(L, idx))
+        rc = (marked ? PUT_LIT(e->out, "[]") : PUT_LIT(e->out, "{}")) ? -1 : 0;
+    else if (!marked && lua_type(L, -2) == LUA_TSTRING)
+        rc = enc_object(e, idx);
+    else
+        rc = enc_array(e, idx, marked);
     e->depth--;
     return rc;
 }
