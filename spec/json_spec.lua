@@ -126,15 +126,69 @@ describe("tycho.json", function()
     end
   end)
 
-  it("refuses a \\u0000 escape instead of cutting the string short", function()
-    assert.error_matches(function() json.decode '{"user":"admin\\u0000x"}' end,
-      "unsupported \\u0000 %(NUL%) in a string at line 1, column 15")
+  it("decodes a \\u0000 escape into a NUL byte, in a value and in a key", function()
+    local v = json.decode '{"user":"admin\\u0000x","k\\u0000":1}'
+    assert.equal("admin\0x", v.user)
+    assert.equal(1, v["k\0"])
+    assert.equal('{"user":"admin\\u0000x"}', json.encode { user = v.user })
     assert.equal("a\\u0000b", json.decode '"a\\\\u0000b"') -- an escaped backslash, then text
-    -- cJSON reads a \u escape without 4 hex digits as \u0000: refused as well
     assert.error_matches(function() json.decode '{"user":"admin\\uzzzzx"}' end,
       "invalid \\u escape %(not 4 hex digits%) in a string at line 1, column 15")
     assert.error_matches(function() json.decode '["\\u12x4"]' end, "invalid \\u escape")
     assert.equal("\u{e9}", json.decode '"\\u00E9"')
+  end)
+
+  it("refuses what RFC 8259 does not allow", function()
+    local function message(text)
+      local ok, err = pcall(json.decode, text)
+      assert.is_false(ok, text)
+      return (err:gsub("^json%.decode: ", ""))
+    end
+    local near = "invalid JSON at line 1, column %d (byte %d) near '%s'"
+    for text, at in pairs { ["[01]"] = 3, ["[-01]"] = 4, ["[-.5]"] = 3, ["[1.e5]"] = 4, ["[1.]"] = 4,
+                            ["[.5]"] = 2, ["[+1]"] = 2, ["[1e]"] = 4, ['["a\tb"]'] = 4,
+                            ['["a\0b"]'] = 4, ['{"ad\0min":1}'] = 5, ['["\x1f"]'] = 3 } do
+      text = text:gsub("\\0", "\0"):gsub("\\t", "\t"):gsub("\\x1f", "\31")
+      assert.equal(near:format(at, at, text:sub(at):match "^[^%z]*"), message(text)) -- printed up to a NUL
+    end
+    assert.equal("invalid JSON at line 1, column 2 (byte 2) near '1'", message("01"))
+    assert.equal("invalid JSON at line 1, column 2 (byte 2) near '.5'", message("-.5"))
+    assert.equal("invalid JSON at line 1, column 3 (byte 3): unexpected end of input", message("1."))
+    assert.equal("trailing characters after the JSON value at line 1, column 3 (byte 3) near ''", message("{}\0"))
+    assert.equal("trailing characters after the JSON value at line 1, column 3 (byte 3) near ''", message("{}\0\0 "))
+    assert.matches("lone UTF%-16 surrogate", message('"\\ud800x"'))
+    assert.matches("lone UTF%-16 surrogate", message('"\\udc00"'))
+    assert.equal("\u{1F600}", json.decode '"\\ud83d\\ude00"')
+    assert.equal("\t/\"\\", json.decode '"\\t\\/\\"\\\\"')
+  end)
+
+  it("refuses a number past the range of a double instead of reading it as infinity", function()
+    local function message(text)
+      local ok, err = pcall(json.decode, text)
+      assert.is_false(ok, text)
+      return err
+    end
+    assert.equal("json.decode: number out of range at line 1, column 2 (byte 2) near '1e400]'", message("[1e400]"))
+    assert.matches("number out of range at line 1, column 7", message('{"n": -1e400}'))
+    assert.matches("number out of range", message("1" .. ("0"):rep(400)))
+    assert.equal(0, json.decode "1e-400") -- too small is zero, as any parser rounds it
+    assert.equal(1.7976931348623157e308, json.decode "1.7976931348623157e308")
+    assert.equal(123456789012345678, json.decode "123456789012345678")
+    assert.equal(0.1, json.decode "0.1")
+    assert.equal(-0.0, json.decode "-0")
+    assert.equal(1.5, json.decode("1.5" .. ("0"):rep(100))) -- longer than any copy buffer
+  end)
+
+  it("nests as deep as it encodes, 128 levels, and no deeper", function()
+    local deep = ("["):rep(128) .. ("]"):rep(128)
+    assert.equal(deep, json.encode(json.decode(deep)))
+    assert.equal("json.decode: nested deeper than 128 levels at line 1, column 129 (byte 129) near '[]]]]]]]]]]]'",
+      select(2, pcall(json.decode, "[" .. deep .. "]")))
+    assert.matches("nested deeper than 128 levels", select(2, pcall(json.decode, ('{"a":'):rep(129) .. "1" .. ("}"):rep(129))))
+    local t = json.array()
+    for _ = 2, 128 do t = json.array { t } end
+    assert.equal(deep, json.encode(t))
+    assert.matches("nested deeper than 128 levels", select(2, pcall(json.encode, { t })))
   end)
 
   it("decodes scalars at the top level", function()

@@ -36,8 +36,8 @@ local function failure(description)
 end
 
 -- What makes a body a 400 (routes/_app/input.lua), whatever the route.
-local BAD_BODY = "a body that is not a JSON object, or has a number too large for a double (1e400) "
-  .. "or nesting deeper than 16 levels (the message names the field)"
+local BAD_BODY = "a body that is not a JSON object, or has a number too large for a double (1e400; "
+  .. "the message says where) or nesting deeper than 16 levels (the message names the field)"
 
 -- The answers of a route that reads a JSON body and calls the backend.
 local function with_failures(responses, opts)

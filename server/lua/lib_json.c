@@ -1,4 +1,4 @@
-/* tycho.json — JSON for Lua on cJSON (decoding) and a direct encoder.
+/* tycho.json — JSON for Lua: a direct encoder and a strict RFC 8259 decoder.
  * Rules (docs/routes.md):
  * - json.null (a light userdata) stands for JSON null both ways.
  * - Decoded arrays carry the json.array metatable, so `[]` re-encodes as `[]`.
@@ -7,10 +7,11 @@
  *   marked json.array. Other key mixes (sparse arrays, numbers and strings, a
  *   string key in a marked table) are an error. NaN/inf, functions, userdata
  *   and nesting deeper than MAX_DEPTH (cycles) are errors. Integral numbers up
- *   to 2^53 print without a fraction. */
+ *   to 2^53 print without a fraction.
+ * - Decoding: strings keep NUL bytes ("\u0000"); a number past the range of a
+ *   double and nesting deeper than MAX_DEPTH are errors. */
 #include "lua/libs.h"
 
-#include <cJSON.h>
 #include <lauxlib.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,7 +19,7 @@
 #include <string.h>
 
 #define ARRAY_MT "tycho.json.array"
-#define MAX_DEPTH 128 /* levels of nesting */
+#define MAX_DEPTH 128 /* levels of nesting, encoding and decoding alike */
 #define STR(x) #x
 #define XSTR(x) STR(x)
 #define DEPTH_ERROR "nested deeper than " XSTR(MAX_DEPTH) " levels"
@@ -227,59 +228,23 @@ int tycho_json_encode(lua_State *L, int idx, tycho_buf_t *out, char *err, size_t
     return rc ? -1 : 0;
 }
 
-/* --- decoding ----------------------------------------------------------------- */
+/* --- decoding -----------------------------------------------------------------
+ * A recursive-descent parser of the grammar of RFC 8259 (sections 2-7) that
+ * pushes Lua values as it reads: strings keep their length (so "\u0000" is a
+ * NUL byte in a Lua string), numbers must fit a double, nesting stops at
+ * MAX_DEPTH. It stops at the first byte no JSON text can have there and says
+ * where. It holds no C allocation, so a Lua error (the memory limit) raised
+ * while it pushes cannot leak anything. */
 
-static void push_item(lua_State *L, const cJSON *it, int depth)
-{
-    if (depth > 1000) luaL_error(L, "JSON nested too deep");
-    luaL_checkstack(L, 4, "JSON nested too deep");
-    if (cJSON_IsNull(it)) {
-        lua_pushlightuserdata(L, NULL);
-    } else if (cJSON_IsFalse(it)) {
-        lua_pushboolean(L, 0);
-    } else if (cJSON_IsTrue(it)) {
-        lua_pushboolean(L, 1);
-    } else if (cJSON_IsNumber(it)) {
-        lua_pushnumber(L, it->valuedouble);
-    } else if (cJSON_IsString(it)) {
-        lua_pushstring(L, it->valuestring);
-    } else if (cJSON_IsArray(it)) {
-        lua_createtable(L, cJSON_GetArraySize(it), 0);
-        int i = 1;
-        for (const cJSON *c = it->child; c; c = c->next) {
-            push_item(L, c, depth + 1);
-            lua_rawseti(L, -2, i++);
-        }
-        luaL_getmetatable(L, ARRAY_MT);
-        lua_setmetatable(L, -2);
-    } else if (cJSON_IsObject(it)) {
-        lua_createtable(L, 0, cJSON_GetArraySize(it));
-        for (const cJSON *c = it->child; c; c = c->next) {
-            lua_pushstring(L, c->string);
-            push_item(L, c, depth + 1);
-            lua_rawset(L, -3);
-        }
-    } else {
-        lua_pushnil(L);
-    }
-}
-
-static int box_gc(lua_State *L)
-{
-    cJSON **box = lua_touserdata(L, 1);
-    if (box && *box) cJSON_Delete(*box), *box = NULL;
-    return 0;
-}
-
-/* --- where a text stops being JSON ---------------------------------------------
- * cJSON's error pointer is where it gave up, not always where the text went
- * wrong: a text that ends early is blamed on its last byte ('{"a":1' -> '1')
- * and a bad or unterminated string on its first character. On a failed parse,
- * first_bad_byte walks the text by the grammar of RFC 8259 (section 2-7) to
- * find the first byte no JSON text can have there. */
-
-enum { SCAN_DEPTH = 1024 };   /* above cJSON's CJSON_NESTING_LIMIT (1000) */
-#define SCAN_END ((size_t)-1) /* the text is a complete JSON value */
+typedef struct dec {
+    lua_State *L;
+    const unsigned char *s;
+    size_t n;
+    size_t i;         /* the next byte to read; where it went wrong on error */
+    int depth;        /* of '[' and '{' around i */
+    int array_mt;     /* stack index of the json.array metatable */
+    const char *what; /* the error, at i */
+} dec_t;
 
 static int is_blank(unsigned char c)
 {
@@ -291,43 +256,124 @@ static int is_digit(unsigned char c)
     return c >= '0' && c <= '9';
 }
 
-static int is_hex(unsigned char c)
+/* Fails at byte at (n: the text ended too early) with what, or "invalid JSON". */
+static int dec_fail(dec_t *d, size_t at, const char *what)
 {
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    d->i = at < d->n ? at : d->n;
+    d->what = what ? what : "invalid JSON";
+    return -1;
 }
 
-/* The token scanners start at the token's first byte and return 0 with *i past
- * the token, or -1 with *i at the first bad byte (n when the text ends in
- * the middle of the token). */
-
-static int scan_string(const unsigned char *s, size_t n, size_t *i)
+static void skip_blanks(dec_t *d)
 {
-    size_t k = *i + 1;
-    for (;;) {
-        if (k >= n) break;
-        unsigned char c = s[k];
-        if (c == '"') {
-            *i = k + 1;
-            return 0;
-        }
-        if (c < 0x20) break;
-        if (c != '\\') {
-            k++;
-            continue;
-        }
-        if (++k >= n) break;
-        if (s[k] != 'u') {
-            if (!strchr("\"\\/bfnrt", s[k]) || s[k] == 0) break;
-            k++;
-            continue;
-        }
-        for (int h = 0; h < 4; h++)
-            if (++k >= n || !is_hex(s[k])) goto bad;
-        k++;
-    }
-bad:
-    *i = k < n ? k : n;
+    while (d->i < d->n && is_blank(d->s[d->i]))
+        d->i++;
+}
+
+/* The value of the hex digit c, or -1. */
+static int hex_value(unsigned char c)
+{
+    if (is_digit(c)) return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
+}
+
+/* The \uXXXX escape at k (its backslash): 0 with *cp, or -1. */
+static int read_u_escape(dec_t *d, size_t k, unsigned *cp)
+{
+    *cp = 0;
+    for (size_t h = k + 2; h < k + 6; h++) {
+        if (h >= d->n) return dec_fail(d, d->n, NULL);
+        int v = hex_value(d->s[h]);
+        if (v < 0) return dec_fail(d, k, "invalid \\u escape (not 4 hex digits) in a string");
+        *cp = *cp << 4 | (unsigned)v;
+    }
+    return 0;
+}
+
+static void add_utf8(luaL_Buffer *b, unsigned cp)
+{
+    if (cp < 0x80) {
+        luaL_addchar(b, (char)cp);
+    } else if (cp < 0x800) {
+        luaL_addchar(b, (char)(0xc0 | cp >> 6));
+        luaL_addchar(b, (char)(0x80 | (cp & 0x3f)));
+    } else if (cp < 0x10000) {
+        luaL_addchar(b, (char)(0xe0 | cp >> 12));
+        luaL_addchar(b, (char)(0x80 | (cp >> 6 & 0x3f)));
+        luaL_addchar(b, (char)(0x80 | (cp & 0x3f)));
+    } else {
+        luaL_addchar(b, (char)(0xf0 | cp >> 18));
+        luaL_addchar(b, (char)(0x80 | (cp >> 12 & 0x3f)));
+        luaL_addchar(b, (char)(0x80 | (cp >> 6 & 0x3f)));
+        luaL_addchar(b, (char)(0x80 | (cp & 0x3f)));
+    }
+}
+
+/* The escape at *k (its backslash) added to b; *k moves past it. A UTF-16
+ * surrogate must come as a pair (RFC 8259 section 7): a lone one has no
+ * UTF-8 form. */
+static int add_escape(dec_t *d, size_t *k, luaL_Buffer *b)
+{
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    const char *lone = "invalid \\u escape (a lone UTF-16 surrogate) in a string";
+    size_t at = *k;
+    if (at + 1 >= d->n) return dec_fail(d, d->n, NULL);
+    unsigned char c = d->s[at + 1];
+    const char *simple = c ? strchr(from, c) : NULL;
+    if (simple) {
+        luaL_addchar(b, to[simple - from]);
+        *k = at + 2;
+        return 0;
+    }
+    if (c != 'u') return dec_fail(d, at + 1, NULL);
+    unsigned cp, low;
+    if (read_u_escape(d, at, &cp) != 0) return -1;
+    *k = at + 6;
+    if (cp >= 0xdc00 && cp <= 0xdfff) return dec_fail(d, at, lone);
+    if (cp >= 0xd800 && cp <= 0xdbff) {
+        if (*k + 1 >= d->n) return dec_fail(d, d->n, NULL);
+        if (d->s[*k] != '\\' || d->s[*k + 1] != 'u') return dec_fail(d, at, lone);
+        if (read_u_escape(d, *k, &low) != 0) return -1;
+        if (low < 0xdc00 || low > 0xdfff) return dec_fail(d, at, lone);
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        *k += 6;
+    }
+    add_utf8(b, cp);
+    return 0;
+}
+
+/* The string at d->i (its opening quote), pushed. Bytes up to the first
+ * escape are pushed as they are; after one, the string is built in a
+ * luaL_Buffer (which only uses the stack above it). */
+static int dec_string(dec_t *d)
+{
+    const unsigned char *s = d->s;
+    size_t start = d->i + 1, k = start;
+    while (k < d->n && s[k] != '"' && s[k] != '\\' && s[k] >= 0x20)
+        k++;
+    if (k < d->n && s[k] == '"') {
+        lua_pushlstring(d->L, (const char *)s + start, k - start);
+        d->i = k + 1;
+        return 0;
+    }
+    luaL_Buffer b;
+    luaL_checkstack(d->L, LUA_MINSTACK, "JSON string"); /* the buffer's pieces */
+    luaL_buffinit(d->L, &b);
+    luaL_addlstring(&b, (const char *)s + start, k - start);
+    while (k < d->n && s[k] != '"') {
+        if (s[k] < 0x20) return dec_fail(d, k, NULL); /* must be escaped */
+        if (s[k] == '\\') {
+            if (add_escape(d, &k, &b) != 0) return -1;
+        } else {
+            luaL_addchar(&b, (char)s[k++]);
+        }
+    }
+    if (k >= d->n) return dec_fail(d, d->n, NULL);
+    luaL_pushresult(&b);
+    d->i = k + 1;
+    return 0;
 }
 
 static size_t skip_digits(const unsigned char *s, size_t n, size_t k)
@@ -337,116 +383,171 @@ static size_t skip_digits(const unsigned char *s, size_t n, size_t k)
     return k;
 }
 
-/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
-static int scan_number(const unsigned char *s, size_t n, size_t *i)
+/* The end of the number at d->i: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+ * and whether it is an integer (neither fraction nor exponent), or -1 with the
+ * error at the first byte that cannot continue it. */
+static int scan_number(dec_t *d, size_t *end, int *integer)
 {
-    size_t k = *i;
+    const unsigned char *s = d->s;
+    size_t n = d->n, k = d->i;
     if (s[k] == '-') k++;
-    if (k < n && s[k] == '0')
-        k++;
-    else if (k < n && is_digit(s[k]))
-        k = skip_digits(s, n, k);
-    else
-        goto bad;
+    if (k >= n || !is_digit(s[k])) return dec_fail(d, k, NULL);
+    k = s[k] == '0' ? k + 1 : skip_digits(s, n, k);
+    if (k < n && is_digit(s[k])) return dec_fail(d, k, NULL); /* a leading zero */
+    *integer = !(k < n && (s[k] == '.' || s[k] == 'e' || s[k] == 'E'));
     if (k < n && s[k] == '.') {
-        if (++k >= n || !is_digit(s[k])) goto bad;
+        if (++k >= n || !is_digit(s[k])) return dec_fail(d, k, NULL);
         k = skip_digits(s, n, k);
     }
     if (k < n && (s[k] == 'e' || s[k] == 'E')) {
         if (++k < n && (s[k] == '+' || s[k] == '-')) k++;
-        if (k >= n || !is_digit(s[k])) goto bad;
+        if (k >= n || !is_digit(s[k])) return dec_fail(d, k, NULL);
         k = skip_digits(s, n, k);
     }
-    *i = k;
+    *end = k;
     return 0;
-bad:
-    *i = k < n ? k : n;
-    return -1;
 }
 
-static int scan_literal(const unsigned char *s, size_t n, size_t *i, const char *lit)
+/* The number at d->i, pushed. Up to 15 digits without a fraction or an
+ * exponent are exact as they are summed; others go through strtod, on a
+ * NUL-terminated copy (the text may not be one). */
+static int dec_number(dec_t *d)
 {
-    size_t k = *i;
-    for (; *lit; lit++, k++) {
-        if (k >= n || s[k] != (unsigned char)*lit) {
-            *i = k < n ? k : n;
-            return -1;
-        }
+    size_t end;
+    int integer;
+    if (scan_number(d, &end, &integer) != 0) return -1;
+    const char *t = (const char *)d->s + d->i;
+    size_t len = end - d->i;
+    int neg = t[0] == '-';
+    double v = 0;
+    if (integer && len - (size_t)neg <= 15) {
+        for (size_t k = (size_t)neg; k < len; k++)
+            v = v * 10 + (t[k] - '0');
+        v = neg ? -v : v;
+    } else if (len < 64) {
+        char copy[64];
+        memcpy(copy, t, len);
+        copy[len] = 0;
+        v = strtod(copy, NULL);
+    } else {
+        lua_pushlstring(d->L, t, len);
+        v = strtod(lua_tostring(d->L, -1), NULL);
+        lua_pop(d->L, 1);
     }
-    *i = k;
+    if (isinf(v)) return dec_fail(d, d->i, "number out of range");
+    lua_pushnumber(d->L, v);
+    d->i = end;
     return 0;
 }
 
-static int scan_scalar(const unsigned char *s, size_t n, size_t *i)
+/* The literal lit at d->i, or the error at its first wrong byte. */
+static int dec_literal(dec_t *d, const char *lit)
 {
-    switch (s[*i]) {
+    size_t k = d->i;
+    for (; *lit; lit++, k++)
+        if (k >= d->n || d->s[k] != (unsigned char)*lit) return dec_fail(d, k, NULL);
+    d->i = k;
+    return 0;
+}
+
+static int dec_value(dec_t *d);
+
+/* After an item of an array or object: 0 with d->i past the ',' (another
+ * item follows), 1 past the closing bracket, or -1. */
+static int dec_next_item(dec_t *d, unsigned char close)
+{
+    skip_blanks(d);
+    if (d->i >= d->n) return dec_fail(d, d->n, NULL);
+    unsigned char c = d->s[d->i++];
+    if (c == ',') return 0;
+    if (c == close) return 1;
+    return dec_fail(d, d->i - 1, NULL);
+}
+
+/* The array at d->i (its '['), pushed with the json.array metatable. */
+static int dec_array(dec_t *d)
+{
+    lua_State *L = d->L;
+    lua_newtable(L);
+    lua_pushvalue(L, d->array_mt);
+    lua_setmetatable(L, -2);
+    d->i++;
+    skip_blanks(d);
+    if (d->i < d->n && d->s[d->i] == ']') {
+        d->i++;
+        return 0;
+    }
+    int rc = 0;
+    for (int k = 1; rc == 0; k++) {
+        if (dec_value(d) != 0) return -1;
+        lua_rawseti(L, -2, k);
+        rc = dec_next_item(d, ']');
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+/* The object at d->i (its '{'), pushed. A key seen twice keeps its last
+ * value. */
+static int dec_object(dec_t *d)
+{
+    lua_State *L = d->L;
+    lua_newtable(L);
+    d->i++;
+    skip_blanks(d);
+    if (d->i < d->n && d->s[d->i] == '}') {
+        d->i++;
+        return 0;
+    }
+    int rc = 0;
+    while (rc == 0) {
+        skip_blanks(d);
+        if (d->i >= d->n || d->s[d->i] != '"') return dec_fail(d, d->i, NULL);
+        if (dec_string(d) != 0) return -1;
+        skip_blanks(d);
+        if (d->i >= d->n || d->s[d->i] != ':') return dec_fail(d, d->i, NULL);
+        d->i++;
+        if (dec_value(d) != 0) return -1;
+        lua_rawset(L, -3);
+        rc = dec_next_item(d, '}');
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+static int dec_nested(dec_t *d, int (*dec)(dec_t *))
+{
+    if (++d->depth > MAX_DEPTH) return dec_fail(d, d->i, DEPTH_ERROR);
+    luaL_checkstack(d->L, 4, "JSON nesting");
+    int rc = dec(d);
+    d->depth--;
+    return rc;
+}
+
+/* The value at d->i (blanks first), pushed. */
+static int dec_value(dec_t *d)
+{
+    skip_blanks(d);
+    if (d->i >= d->n) return dec_fail(d, d->n, NULL);
+    switch (d->s[d->i]) {
+    case '{':
+        return dec_nested(d, dec_object);
+    case '[':
+        return dec_nested(d, dec_array);
     case '"':
-        return scan_string(s, n, i);
+        return dec_string(d);
     case 't':
-        return scan_literal(s, n, i, "true");
+        return dec_literal(d, "true") ? -1 : (lua_pushboolean(d->L, 1), 0);
     case 'f':
-        return scan_literal(s, n, i, "false");
+        return dec_literal(d, "false") ? -1 : (lua_pushboolean(d->L, 0), 0);
     case 'n':
-        return scan_literal(s, n, i, "null");
+        return dec_literal(d, "null") ? -1 : (lua_pushlightuserdata(d->L, NULL), 0);
     default:
-        if (s[*i] == '-' || is_digit(s[*i])) return scan_number(s, n, i);
-        return -1; /* *i is the bad byte */
+        if (d->s[d->i] == '-' || is_digit(d->s[d->i])) return dec_number(d);
+        return dec_fail(d, d->i, NULL);
     }
 }
 
-/* The offset of the first byte of text that cannot continue a JSON text; n
- * when every byte can (the text ended too early); SCAN_END when the text is
- * a complete JSON value (cJSON refused it for a limit of its own: nesting
- * deeper than 1000, a lone UTF-16 surrogate in a \u escape). */
-static size_t first_bad_byte(const char *text, size_t n)
+static void where(const char *s, size_t n, size_t off, char *err, size_t errlen, const char *what)
 {
-    const unsigned char *s = (const unsigned char *)text;
-    char open[SCAN_DEPTH]; /* the '{' and '[' around the current position */
-    size_t depth = 0, i = 0;
-    enum { VALUE, VALUE_OR_CLOSE, KEY, KEY_OR_CLOSE, COLON, AFTER_VALUE } want = VALUE;
-    for (;;) {
-        while (i < n && is_blank(s[i]))
-            i++;
-        if (i >= n) return want == AFTER_VALUE && depth == 0 ? SCAN_END : n;
-        unsigned char c = s[i];
-        char close = depth ? (open[depth - 1] == '{' ? '}' : ']') : 0;
-        if ((want == VALUE_OR_CLOSE || want == KEY_OR_CLOSE) && c == close) {
-            depth--, i++;
-            want = AFTER_VALUE;
-        } else if (want == VALUE || want == VALUE_OR_CLOSE) {
-            if (c == '{' || c == '[') {
-                if (depth == SCAN_DEPTH) return i;
-                open[depth++] = (char)c;
-                i++;
-                want = c == '{' ? KEY_OR_CLOSE : VALUE_OR_CLOSE;
-            } else {
-                if (scan_scalar(s, n, &i) != 0) return i;
-                want = AFTER_VALUE;
-            }
-        } else if (want == KEY || want == KEY_OR_CLOSE) {
-            if (c != '"' || scan_string(s, n, &i) != 0) return i;
-            want = COLON;
-        } else if (want == COLON) {
-            if (c != ':') return i;
-            i++;
-            want = VALUE;
-        } else { /* AFTER_VALUE */
-            if (depth && c == close) {
-                depth--;
-            } else if (c == ',' && depth) {
-                want = open[depth - 1] == '{' ? KEY : VALUE;
-            } else {
-                return i;
-            }
-            i++;
-        }
-    }
-}
-
-static void where(const char *s, size_t n, const char *at, char *err, size_t errlen,
-                  const char *what)
-{
-    size_t off = at && at >= s && at <= s + n ? (size_t)(at - s) : n;
     size_t line = 1, col = 1;
     for (size_t i = 0; i < off; i++) {
         if (s[i] == '\n')
@@ -462,71 +563,23 @@ static void where(const char *s, size_t n, const char *at, char *err, size_t err
                  off + 1, (int)(n - off < 12 ? n - off : 12), s + off);
 }
 
-/* cJSON keeps strings NUL-terminated without a length, so a "\u0000" escape
- * would silently cut a string (or key) short: "a\u0000b" -> "a"; and it reads
- * a \u escape whose four characters are not all hex digits as \u0000 too
- * ("a\uzzzzb" -> "a"). Such a text is refused instead: returns the escape
- * (and *why), or NULL. Runs on text cJSON accepted, where a backslash can
- * only be inside a string and "\\" is skipped as one escape. */
-static const char *bad_escape(const char *s, size_t n, const char **why)
-{
-    for (size_t i = 0; i + 5 < n; i++) {
-        if (s[i] != '\\') continue;
-        const unsigned char *h = (const unsigned char *)s + i + 2;
-        if (s[i + 1] == 'u' && !(is_hex(h[0]) && is_hex(h[1]) && is_hex(h[2]) && is_hex(h[3]))) {
-            *why = "invalid \\u escape (not 4 hex digits) in a string";
-            return s + i;
-        }
-        if (s[i + 1] == 'u' && memcmp(h, "0000", 4) == 0) {
-            *why = "unsupported \\u0000 (NUL) in a string";
-            return s + i;
-        }
-        i++;
-    }
-    return NULL;
-}
-
 int tycho_json_decode(lua_State *L, const char *s, size_t n, char *err, size_t errlen)
 {
-    /* the tree is boxed in a userdata with __gc so a Lua error (memory limit)
-     * while converting it cannot leak it */
-    cJSON **box = lua_newuserdata(L, sizeof *box);
-    *box = NULL;
-    lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, box_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_setmetatable(L, -2);
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(s, n, &end, 0);
-    if (!root) {
-        lua_pop(L, 1);
-        size_t bad = first_bad_byte(s, n);
-        where(s, n, bad == SCAN_END ? end : s + bad, err, errlen, "invalid JSON");
-        return -1;
+    int top = lua_gettop(L);
+    luaL_checkstack(L, 8, "JSON decoding");
+    luaL_getmetatable(L, ARRAY_MT);
+    dec_t d = {L, (const unsigned char *)s, n, 0, 0, top + 1, NULL};
+    if (dec_value(&d) == 0) {
+        skip_blanks(&d);
+        if (d.i >= n) {
+            lua_remove(L, top + 1);
+            return 0;
+        }
+        dec_fail(&d, d.i, "trailing characters after the JSON value");
     }
-    *box = root;
-    while (end && end < s + n && (is_blank((unsigned char)*end) || *end == 0))
-        end++;
-    if (end && end < s + n) {
-        cJSON_Delete(root);
-        *box = NULL;
-        lua_pop(L, 1);
-        where(s, n, end, err, errlen, "trailing characters after the JSON value");
-        return -1;
-    }
-    const char *why, *escape = bad_escape(s, n, &why);
-    if (escape) {
-        cJSON_Delete(root);
-        *box = NULL;
-        lua_pop(L, 1);
-        where(s, n, escape, err, errlen, why);
-        return -1;
-    }
-    push_item(L, root, 0);
-    cJSON_Delete(root);
-    *box = NULL;
-    lua_remove(L, -2);
-    return 0;
+    lua_settop(L, top);
+    where(s, n, d.i, err, errlen, d.what);
+    return -1;
 }
 
 static int l_encode(lua_State *L)

@@ -24,7 +24,7 @@ command -v clang >/dev/null || { echo "clang is not installed (scripts/setup ins
 protos=() # exporters/proto/<name>.proto a target needs compiled
 case $name in
 router) srcs=(server/router/router.c server/core/percent.c) pkgs=() ;;
-json) srcs=(server/lua/lib_json.c server/lua/alloc.c server/core/{buf,utf8}.c) pkgs=(luajit libcjson) ;;
+json) srcs=(server/lua/lib_json.c server/lua/alloc.c server/core/{buf,utf8}.c) pkgs=(luajit) ;;
 trace_context) srcs=(server/telemetry/trace_context.c) pkgs=() ;;
 sigv4) srcs=(server/aws/sigv4.c server/core/{buf,percent,utf8}.c) pkgs=(libcrypto) ;;
 local_expr) srcs=(server/aws/local_expr.c server/aws/local_av.c server/core/{buf,utf8}.c) pkgs=(libcjson) ;;
