@@ -183,6 +183,16 @@ describe("tycho.log", function()
     assert.equal("a\0b", lines[2].msg)
     assert.equal("v\0w", lines[2]["k\0"])
   end)
+
+  it("writes a json.null field as null", function()
+    local json = require "tycho.json"
+    t.capture_logs()
+    log.info("nulls", { gone = json.null, list = { 1, json.null } })
+    local line = t.logs()[1]
+    t.capture_logs(false)
+    assert.equal(json.null, line.gone)
+    assert.same({ 1, json.null }, line.list)
+  end)
 end)
 
 describe("the tycho table", function()

@@ -1,7 +1,7 @@
 /* tycho.log — structured log lines through the core's JSON logger:
  *   log.info("order placed", { order = id, total = 12.5 })
  * debug/info/warn/error; fields: strings, numbers, booleans, tables (as
- * JSON). Inside a request the route and the request's ids are attached:
+ * JSON), json.null (as null). Inside a request the route and the request's ids are attached:
  * request_id, trace_id, and span_id (the innermost tycho.trace.span's, else
  * the server span's) come from the task's log context (runtime.c, lib_trace.c).
  * Numbers are written as tycho.json.encode writes them, NaN and infinities as
@@ -39,6 +39,9 @@ static tycho_log_field_t to_field(lua_State *L, const char *key, size_t klen, ty
         tycho_buf_free(json);
         return tycho_lf_named(LF_STR("", "(unencodable table)"), key, kl);
     }
+    case LUA_TLIGHTUSERDATA: /* json.null; another one is written as its type */
+        if (!lua_touserdata(L, -1)) return tycho_lf_named(LF_JSON("", "null"), key, kl);
+        /* fall through */
     default:
         return tycho_lf_named(LF_STR("", luaL_typename(L, -1)), key, kl);
     }
