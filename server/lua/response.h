@@ -1,6 +1,6 @@
 /* response — a handler's return values -> tycho_response_t:
  *   return status, body, headers     status 200..599
- *   return body, headers             status 200
+ *   return body, headers             status 200 (body a table, a string or json.null)
  *   return  (or return nil)          204, no body
  *   return nil, headers              204, no body, those headers
  * Trailing nils count as absent; `return nil, <not a table>` (Lua's
