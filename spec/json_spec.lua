@@ -1,6 +1,13 @@
 local json = require "tycho.json"
 
 describe("tycho.json", function()
+  -- the message of json.decode's error on text, without its "json.decode: "
+  local function decode_error(text)
+    local ok, err = pcall(json.decode, text)
+    assert.is_false(ok, text)
+    return (err:gsub("^json%.decode: ", ""))
+  end
+
   it("round-trips values", function()
     local v = { a = 1, b = "two", c = { 1, 2, 3 }, d = true, e = { nested = { x = 1.5 } } }
     assert.same(v, json.decode(json.encode(v)))
@@ -108,11 +115,7 @@ describe("tycho.json", function()
   end)
 
   it("blames a text that ends early on its end, and a bad byte on that byte", function()
-    local function message(text)
-      local ok, err = pcall(json.decode, text)
-      assert.is_false(ok, text)
-      return (err:gsub("^json%.decode: invalid JSON ", ""))
-    end
+    local function message(text) return (decode_error(text):gsub("^invalid JSON ", "")) end
     local END = "at line 1, column %d (byte %d): unexpected end of input"
     for _, text in ipairs { '{"score":', '{"a":1', '{"score": ', '{"a":"abc', '{"a":"ab\\', '{"a":"\\u12',
                             '[1,', '{', '{"a"', '{"a":tru', '[-', '[1.', '[1e', '[1e+', '[[[]]', "   " } do
@@ -139,11 +142,7 @@ describe("tycho.json", function()
   end)
 
   it("refuses what RFC 8259 does not allow", function()
-    local function message(text)
-      local ok, err = pcall(json.decode, text)
-      assert.is_false(ok, text)
-      return (err:gsub("^json%.decode: ", ""))
-    end
+    local message = decode_error
     local near = "invalid JSON at line 1, column %d (byte %d) near '%s'"
     for text, at in pairs { ["[01]"] = 3, ["[-01]"] = 4, ["[-.5]"] = 3, ["[1.e5]"] = 4, ["[1.]"] = 4,
                             ["[.5]"] = 2, ["[+1]"] = 2, ["[1e]"] = 4, ['["a\tb"]'] = 4,
@@ -163,12 +162,8 @@ describe("tycho.json", function()
   end)
 
   it("refuses a number past the range of a double instead of reading it as infinity", function()
-    local function message(text)
-      local ok, err = pcall(json.decode, text)
-      assert.is_false(ok, text)
-      return err
-    end
-    assert.equal("json.decode: number out of range at line 1, column 2 (byte 2) near '1e400]'", message("[1e400]"))
+    local message = decode_error
+    assert.equal("number out of range at line 1, column 2 (byte 2) near '1e400]'", message("[1e400]"))
     assert.matches("number out of range at line 1, column 7", message('{"n": -1e400}'))
     assert.matches("number out of range", message("1" .. ("0"):rep(400)))
     assert.equal(0, json.decode "1e-400") -- too small is zero, as any parser rounds it
@@ -182,9 +177,9 @@ describe("tycho.json", function()
   it("nests as deep as it encodes, 128 levels, and no deeper", function()
     local deep = ("["):rep(128) .. ("]"):rep(128)
     assert.equal(deep, json.encode(json.decode(deep)))
-    assert.equal("json.decode: nested deeper than 128 levels at line 1, column 129 (byte 129) near '[]]]]]]]]]]]'",
-      select(2, pcall(json.decode, "[" .. deep .. "]")))
-    assert.matches("nested deeper than 128 levels", select(2, pcall(json.decode, ('{"a":'):rep(129) .. "1" .. ("}"):rep(129))))
+    assert.equal("nested deeper than 128 levels at line 1, column 129 (byte 129) near '[]]]]]]]]]]]'",
+      decode_error("[" .. deep .. "]"))
+    assert.matches("nested deeper than 128 levels", decode_error(('{"a":'):rep(129) .. "1" .. ("}"):rep(129)))
     local t = json.array()
     for _ = 2, 128 do t = json.array { t } end
     assert.equal(deep, json.encode(t))

@@ -464,6 +464,17 @@ static int dec_next_item(dec_t *d, unsigned char close)
     return dec_fail(d, d->i - 1, NULL);
 }
 
+/* Past the opening bracket at d->i: 1 when close follows (an empty array or
+ * object, d->i past it), else 0. */
+static int dec_empty(dec_t *d, unsigned char close)
+{
+    d->i++;
+    skip_blanks(d);
+    if (d->i >= d->n || d->s[d->i] != close) return 0;
+    d->i++;
+    return 1;
+}
+
 /* The array at d->i (its '['), pushed with the json.array metatable. */
 static int dec_array(dec_t *d)
 {
@@ -471,12 +482,7 @@ static int dec_array(dec_t *d)
     lua_newtable(L);
     lua_pushvalue(L, d->array_mt);
     lua_setmetatable(L, -2);
-    d->i++;
-    skip_blanks(d);
-    if (d->i < d->n && d->s[d->i] == ']') {
-        d->i++;
-        return 0;
-    }
+    if (dec_empty(d, ']')) return 0;
     int rc = 0;
     for (int k = 1; rc == 0; k++) {
         if (dec_value(d) != 0) return -1;
@@ -492,12 +498,7 @@ static int dec_object(dec_t *d)
 {
     lua_State *L = d->L;
     lua_newtable(L);
-    d->i++;
-    skip_blanks(d);
-    if (d->i < d->n && d->s[d->i] == '}') {
-        d->i++;
-        return 0;
-    }
+    if (dec_empty(d, '}')) return 0;
     int rc = 0;
     while (rc == 0) {
         skip_blanks(d);
