@@ -290,7 +290,8 @@ static int open_sockets(serve_t *s, int *fds, int *admin_fd)
     int port = s->cfg.listen.port;
     tycho_addr_t addr = s->cfg.listen;
     for (int i = 0; i < s->nworkers; i++) {
-        fds[i] = tycho_listen_socket(&addr, 1, &port, err, sizeof err);
+        fds[i] = tycho_listen_socket(&addr, i ? TYCHO_LISTEN_JOIN : TYCHO_LISTEN_FIRST, &port, err,
+                                     sizeof err);
         if (fds[i] < 0) {
             fprintf(stderr, "tycho: %s: %s\n", tycho_config_source(&s->cfg, &s->cfg.listen), err);
             return -1;
@@ -300,7 +301,8 @@ static int open_sockets(serve_t *s, int *fds, int *admin_fd)
     format_addr(s->public_addr, sizeof s->public_addr, &s->cfg.listen, port);
     tycho_hub_set_listen_port(s->hub, port);
     int aport;
-    *admin_fd = tycho_listen_socket(&s->cfg.admin_listen, 0, &aport, err, sizeof err);
+    *admin_fd =
+        tycho_listen_socket(&s->cfg.admin_listen, TYCHO_LISTEN_ALONE, &aport, err, sizeof err);
     if (*admin_fd < 0) {
         fprintf(stderr, "tycho: %s: %s\n", tycho_config_source(&s->cfg, &s->cfg.admin_listen), err);
         return -1;

@@ -9,8 +9,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int tycho_listen_socket(const tycho_addr_t *addr, int reuseport, int *bound_port, char *err,
-                        size_t errlen)
+static int set_reuseport(int fd, char *err, size_t errlen)
+{
+    int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) == 0) return 0;
+    snprintf(err, errlen, "SO_REUSEPORT: %s", strerror(errno));
+    return -1;
+}
+
+int tycho_listen_socket(const tycho_addr_t *addr, tycho_listen_share_t share, int *bound_port,
+                        char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
     socklen_t sslen;
@@ -36,13 +44,20 @@ int tycho_listen_socket(const tycho_addr_t *addr, int reuseport, int *bound_port
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
-        snprintf(err, errlen, "SO_REUSEPORT: %s", strerror(errno));
+    if (share == TYCHO_LISTEN_JOIN && set_reuseport(fd, err, errlen) != 0) {
         close(fd);
         return -1;
     }
     if (bind(fd, (struct sockaddr *)&ss, sslen) != 0) {
         snprintf(err, errlen, "cannot bind %s:%d: %s", addr->host, addr->port, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    /* Linux checks a bind against the SO_REUSEPORT of the sockets already
+     * bound as they are then: set after this bind, it lets our JOIN sockets
+     * share the port, while a process binding it first without the option
+     * (another tycho) still finds it taken. */
+    if (share == TYCHO_LISTEN_FIRST && set_reuseport(fd, err, errlen) != 0) {
         close(fd);
         return -1;
     }

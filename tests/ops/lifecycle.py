@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""How `tycho serve` starts and stops as a process, the way an operator (or
+a container runtime) drives it: signals at any moment, stdout that nobody
+reads, a port another instance holds, stdio closed at start.
+
+usage: lifecycle.py CASE (one of CASES below; each test_<case>.sh runs one)
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import tycho  # noqa: E402
+from tycho import check  # noqa: E402
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, timeout):
+    """True once 127.0.0.1:port accepts a connection."""
+    end = time.time() + timeout * tycho.SLOW
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.02)
+    return False
+
+
+def exit_code(proc, timeout):
+    """The exit code once proc ends within timeout seconds, else None (and proc killed)."""
+    try:
+        return proc.wait(timeout * tycho.SLOW)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
+
+
+def serve(work, routes=tycho.ROUTES, args=(), port=None, **popen):
+    """`tycho serve` on fixed ports, free ones unless port is given (its
+    stdout may be nobody's to read): the process and its public port."""
+    port = port or free_port()
+    cmd = [tycho.BIN, "serve", "--routes", routes, "--listen", "127.0.0.1:%d" % port,
+           "--admin-listen", "127.0.0.1:%d" % free_port(), "--workers", "1", "--no-reload",
+           "--data-dir", os.path.join(work, "data")] + list(args)
+    return subprocess.Popen(cmd, start_new_session=True, **popen), port
+
+
+
+def second_instance(work):
+    """A second tycho on the public port of a running one (its admin port
+    free) fails to start, "Address already in use", rather than sharing the
+    port (SO_REUSEPORT) and half the traffic."""
+    with tycho.Server(workers=2) as first:
+        second, _ = serve(work, port=first.public[1], args=("--workers", "2"),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            out, err = second.communicate(timeout=10 * tycho.SLOW)
+        except subprocess.TimeoutExpired:
+            second.kill()
+            out, err = second.communicate()
+            raise tycho.Failure("a second instance started on %s: %r" % (
+                tycho.authority(first.public), out.decode()[:300]))
+        err = err.decode()
+        check(second.returncode != 0, "rc %d" % second.returncode)
+        check("Address already in use" in err, "stderr: %r" % err)
+        check(tycho.request(first.public, path="/json").status == 200, "the first stopped serving")
+        print("  second instance: rc %d: %s" % (second.returncode, err.strip()))
+
+
+
+
+
+
+CASES = {f.__name__: f for f in (second_instance,)}
+
+
+def main():
+    case = CASES[sys.argv[1]]
+    work = tempfile.mkdtemp(prefix="tycho-ops-")
+    try:
+        case(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    tycho.run_main(main)
