@@ -3,6 +3,8 @@
 #include "core/serve.h"
 #include "lua/commands.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,8 +39,19 @@ static void usage(FILE *out)
     fprintf(out, "\n`tycho <command> --help` describes each command's options.\n");
 }
 
+/* A process started with stdin, stdout or stderr closed would hand that
+ * number to the next file it opens — a listening socket, say — and what it
+ * writes to stderr would go there. /dev/null takes each closed one instead:
+ * open returns the lowest free number, and the ones below are open. */
+static void reserve_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) (void)open("/dev/null", O_RDWR);
+}
+
 int main(int argc, char **argv)
 {
+    reserve_std_fds();
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -84,8 +84,30 @@ def second_instance(work):
 
 
 
+def closed_stdio(work):
+    """Started with stdin, stdout and stderr closed, tycho holds /dev/null
+    on 0-2 (not a socket it opens later) and serves."""
+    def close_std():
+        for fd in (0, 1, 2):
+            os.close(fd)
 
-CASES = {f.__name__: f for f in (second_instance,)}
+    proc, port = serve(work, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, preexec_fn=close_std)
+    try:
+        check(wait_port(port, 10), "did not start")
+        fds = {fd: os.readlink("/proc/%d/fd/%d" % (proc.pid, fd)) for fd in (0, 1, 2)}
+        check(all(v == "/dev/null" for v in fds.values()), "fds 0-2: %r" % fds)
+        check(tycho.request(("127.0.0.1", port), path="/json").status == 200, "no answer")
+        proc.send_signal(signal.SIGTERM)
+        rc = exit_code(proc, 10)
+        check(rc == 0, "exit code %r" % rc)
+        print("  fds 0-2: %r; served; exit 0" % fds)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+CASES = {f.__name__: f for f in (second_instance, closed_stdio,)}
 
 
 def main():
