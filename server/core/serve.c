@@ -361,6 +361,20 @@ static int check_routes_dir(tycho_config_t *cfg)
     return -1;
 }
 
+/* Installed before anything slow (the workers load the routes): a signal
+ * that comes during start-up waits in the loop, and once every worker
+ * serves, the loop runs it: a SIGTERM then drains and exits as always. */
+static void install_signals(serve_t *s)
+{
+    uv_signal_t *sigs[] = {&s->sigterm, &s->sigint, &s->sighup};
+    int signums[] = {SIGTERM, SIGINT, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(s->loop, sigs[i]);
+        sigs[i]->data = s;
+        uv_signal_start(sigs[i], on_signal, signums[i]);
+    }
+}
+
 static int has_flag(int argc, char **argv, const char *flag)
 {
     for (int i = 1; i < argc; i++)
@@ -382,6 +396,8 @@ int tycho_cmd_serve(int argc, char **argv)
         free(s);
         return 2;
     }
+    s->loop = uv_default_loop();
+    install_signals(s);
     tycho_log_set_level((tycho_log_level_t)s->cfg.log_level);
     char *service = tycho_export_log_service(NULL, NULL); /* the traces' service.name too */
     if (service) tycho_log_set_service(service);
@@ -432,7 +448,6 @@ int tycho_cmd_serve(int argc, char **argv)
         goto out;
     }
 
-    s->loop = uv_default_loop();
     uv_async_init(s->loop, &s->events, on_events);
     s->events.data = s;
     uv_timer_init(s->loop, &s->drain_timer);
@@ -465,13 +480,6 @@ int tycho_cmd_serve(int argc, char **argv)
     tycho_lifecycle_set_serving();
     tycho_lifecycle_set_generation(atomic_load(&s->workers[0].generation));
     tycho_hub_set_generation(s->hub, atomic_load(&s->workers[0].generation));
-    uv_signal_t *sigs[] = {&s->sigterm, &s->sigint, &s->sighup};
-    int signums[] = {SIGTERM, SIGINT, SIGHUP};
-    for (int i = 0; i < 3; i++) {
-        uv_signal_init(s->loop, sigs[i]);
-        sigs[i]->data = s;
-        uv_signal_start(sigs[i], on_signal, signums[i]);
-    }
     tycho_log_info("listening", LF_STR("public", s->public_addr), LF_STR("admin", s->admin_addr),
                    LF_INT("workers", s->nworkers), LF_STR("app", s->ops->name),
                    LF_STR("routes", s->cfg.routes_dir), LF_STR("aws_backend", s->cfg.aws_backend),

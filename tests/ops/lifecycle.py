@@ -82,6 +82,36 @@ def second_instance(work):
 
 
 
+SLOW_ROUTES = '''-- loading takes a while: start-up is still under way
+local t = os.clock()
+while os.clock() - t < 1.5 do end
+return { { "GET", "/ok", function() return 200, "ok" end } }
+'''
+
+
+def early_signal(work):
+    """A SIGTERM while the routes still load (the sockets already bound)
+    does not kill the process: once start-up is done it drains and exits 0,
+    with its log lines."""
+    routes = os.path.join(work, "routes")
+    os.mkdir(routes)
+    with open(os.path.join(routes, "slow.lua"), "w") as f:
+        f.write(SLOW_ROUTES)
+    out = open(os.path.join(work, "out"), "wb")
+    proc, port = serve(work, routes=routes, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        check(wait_port(port, 10), "the public port never accepted")  # bound before the routes load
+        proc.send_signal(signal.SIGTERM)
+        rc = exit_code(proc, 15)
+        log = open(os.path.join(work, "out")).read()
+        check(rc is not None, "still running 15 s after SIGTERM")
+        check(rc == 0, "exit code %d after SIGTERM during start-up; log: %r" % (rc, log[-300:]))
+        for msg in ('"shutting down', '"stopped"'):
+            check(msg in log, "no %s line: %r" % (msg, log[-500:]))
+        print("  exit 0; %d log lines" % len(log.splitlines()))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 def closed_stdio(work):
@@ -107,7 +137,7 @@ def closed_stdio(work):
             proc.kill()
 
 
-CASES = {f.__name__: f for f in (second_instance, closed_stdio,)}
+CASES = {f.__name__: f for f in (second_instance, early_signal, closed_stdio,)}
 
 
 def main():
