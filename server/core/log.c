@@ -3,6 +3,9 @@
 #include "core/buf.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -119,15 +122,62 @@ void tycho_log_format_time(char out[31], int64_t unix_ns)
     out[n + 11] = '\0';
 }
 
+/* Past this time (CLOCK_MONOTONIC ns; 0: never) a write straight to stdout or
+ * stderr gives up instead of waiting for a reader: tycho_log_bound_writes. */
+static _Atomic int64_t g_write_deadline_ns;
+static atomic_ullong g_lines_lost;
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void tycho_log_bound_writes(unsigned timeout_ms)
+{
+    int64_t deadline = monotonic_ns() + (int64_t)timeout_ms * 1000000;
+    int64_t cur = atomic_load(&g_write_deadline_ns);
+    while ((cur == 0 || deadline < cur) &&
+           !atomic_compare_exchange_weak(&g_write_deadline_ns, &cur, deadline))
+        ;
+}
+
+uint64_t tycho_log_lines_lost(void)
+{
+    return atomic_load(&g_lines_lost);
+}
+
+/* Whether fd takes bytes before deadline (an error or a hang-up counts:
+ * the write then says what it is). */
+static int wait_writable(int fd, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline - monotonic_ns();
+        int ms = left > 0 ? (int)((left + 999999) / 1000000) : 0;
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int n = poll(&p, 1, ms);
+        if (n < 0 && errno == EINTR) continue;
+        return n > 0;
+    }
+}
+
+/* With a deadline, the fd (blocking again once the log sink is gone) is
+ * written only when poll says it takes bytes, PIPE_BUF at a time: a pipe
+ * that polls writable takes that much without blocking. A line the output
+ * does not take in time is lost, counted. */
 static void write_fd(int fd, const char *line, size_t len)
 {
+    int64_t deadline = atomic_load_explicit(&g_write_deadline_ns, memory_order_relaxed);
     while (len > 0) {
-        ssize_t n = write(fd, line, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return; /* nowhere left to report it */
+        if (deadline && !wait_writable(fd, deadline)) break;
+        ssize_t n = write(fd, line, deadline && len > PIPE_BUF ? PIPE_BUF : len);
+        if (n < 0 && (errno == EINTR || (deadline && errno == EAGAIN))) continue;
+        if (n <= 0) break; /* nowhere left to report it */
         line += n;
         len -= (size_t)n;
     }
+    if (len > 0) atomic_fetch_add(&g_lines_lost, 1);
 }
 
 /* A line being written, and its description for the sink. */

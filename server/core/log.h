@@ -162,6 +162,15 @@ void tycho_log_write_stderr(tycho_log_level_t level, const char *msg,
 #define tycho_log_error(msg, ...) tycho_log(TYCHO_LOG_ERROR, msg, ##__VA_ARGS__)
 #define tycho_log_debug(msg, ...) tycho_log(TYCHO_LOG_DEBUG, msg, ##__VA_ARGS__)
 
+/* From now on, a line written straight to stdout or stderr (no sink set,
+ * or tycho_log_write_stderr) waits for the output at most until timeout_ms
+ * from now, all lines together; past that, a line the output does not take
+ * at once is lost and counted. An earlier bound stays. For a shutdown that
+ * must end even when nobody reads stdout. Any thread. */
+void tycho_log_bound_writes(unsigned timeout_ms);
+/* Lines a direct write could not write whole (bounded out, or an error). */
+uint64_t tycho_log_lines_lost(void);
+
 /* RFC 3339 UTC time with nanoseconds, e.g. 2026-11-25T16:22:32.123456789Z
  * (out must hold 31 bytes). */
 void tycho_log_format_time(char out[31], int64_t unix_ns);

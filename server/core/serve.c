@@ -247,6 +247,17 @@ static void on_events(uv_async_t *a)
     if (s->shutting_down && s->exited >= s->nworkers) stop_everything(s);
 }
 
+/* Lines the shutdown could not write to stdout (nobody read it) are
+ * counted on stderr, if that takes them. */
+static void report_lost_lines(void)
+{
+    uint64_t lost = tycho_log_lines_lost();
+    if (lost)
+        tycho_log_write_stderr(TYCHO_LOG_WARN,
+                               "log lines lost at shutdown: stdout did not take them",
+                               &LF_INT("lines", lost), 1);
+}
+
 /* Each worker still draining logs what it closes (worker.c). */
 static void on_drain_timeout(uv_timer_t *t)
 {
@@ -269,6 +280,9 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     s->shutting_down = 1;
     tycho_lifecycle_set_draining();
+    /* the lines written once the log sink is gone ("stopped") must not hold
+     * the exit past the drain timeout when nobody reads stdout */
+    tycho_log_bound_writes((unsigned)(s->cfg.drain_timeout * 1000));
     if (s->watcher) tycho_watcher_stop(s->watcher);
     s->watcher = NULL;
     tycho_log_info("shutting down: draining connections", LF_INT("signal", signum),
@@ -492,6 +506,7 @@ int tycho_cmd_serve(int argc, char **argv)
     tycho_admin_stop(s->admin);
     uv_loop_close(s->loop);
     tycho_log_info("stopped");
+    report_lost_lines();
     rc = 0;
 out:
     if (s->aws_local) tycho_local_backend_stop(s->aws_local);

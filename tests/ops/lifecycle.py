@@ -59,6 +59,34 @@ def serve(work, routes=tycho.ROUTES, args=(), port=None, **popen):
     return subprocess.Popen(cmd, start_new_session=True, **popen), port
 
 
+def stdout_full(work):
+    """SIGTERM ends the process within the drain timeout, exit 0, though
+    stdout is a pipe nobody reads (full): the lines written after the log
+    sink is gone give up at the drain deadline, and stderr counts them."""
+    err = open(os.path.join(work, "err"), "wb")
+    proc, port = serve(work, args=("--drain-timeout", "1"), stdout=subprocess.PIPE, stderr=err)
+    try:
+        check(wait_port(port, 10), "did not start")
+        c = tycho.Conn(("127.0.0.1", port))
+        for _ in range(1500):  # access lines: far more than a pipe holds
+            c.send(b"GET /json HTTP/1.1\r\nHost: t\r\n\r\n")
+            check(c.read_response() is not None, "no response")
+        c.close()
+        t0 = time.time()
+        proc.send_signal(signal.SIGTERM)
+        # the drain timeout, then the log sink's flush (2 s at most), then nothing
+        rc = exit_code(proc, 8)
+        took = time.time() - t0
+        check(rc is not None, "still running 8 s after SIGTERM with stdout full")
+        check(rc == 0, "exit code %d" % rc)
+        lost = open(os.path.join(work, "err")).read()
+        check("log lines lost at shutdown" in lost, "stderr does not count the lost lines: %r" % lost)
+        print("  exit 0 %.1f s after SIGTERM; stderr: %s" % (took, lost.strip()[:200]))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+
 
 def second_instance(work):
     """A second tycho on the public port of a running one (its admin port
@@ -137,7 +165,7 @@ def closed_stdio(work):
             proc.kill()
 
 
-CASES = {f.__name__: f for f in (second_instance, early_signal, closed_stdio,)}
+CASES = {f.__name__: f for f in (stdout_full, second_instance, early_signal, closed_stdio,)}
 
 
 def main():
