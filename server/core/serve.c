@@ -266,6 +266,9 @@ static void on_drain_timeout(uv_timer_t *t)
         tycho_worker_abort(&s->workers[i]);
 }
 
+/* How long the last words of a second signal may wait for stderr. */
+#define LAST_WORDS_MS 100
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     serve_t *s = h->data;
@@ -275,7 +278,10 @@ static void on_signal(uv_signal_t *h, int signum)
         return;
     }
     if (s->shutting_down) {
-        tycho_log_warn("second signal: exiting now", LF_INT("signal", signum));
+        /* written now, not queued in the log sink's ring that _exit drops */
+        tycho_log_bound_writes(LAST_WORDS_MS);
+        tycho_log_write_stderr(TYCHO_LOG_WARN, "second signal: exiting now",
+                               &LF_INT("signal", signum), 1);
         _exit(1);
     }
     s->shutting_down = 1;

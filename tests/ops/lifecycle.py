@@ -109,6 +109,26 @@ def second_instance(work):
         print("  second instance: rc %d: %s" % (second.returncode, err.strip()))
 
 
+def second_signal(work):
+    """A second SIGTERM during the drain exits at once, exit 1, and its line
+    reaches stderr (written before _exit, not queued for the log sink)."""
+    with tycho.Server() as srv:
+        c = tycho.Conn(srv.public)
+        c.send(b"GET /sleep/10000 HTTP/1.1\r\nHost: t\r\n\r\n")  # keeps the drain going
+        time.sleep(0.2)
+        srv.signal(signal.SIGTERM)
+        check(srv.wait_log(lambda r: r.get("msg", "").startswith("shutting down"), 5 * tycho.SLOW),
+              "no shutting down line")
+        srv.signal(signal.SIGTERM)
+        rc = srv.wait(5)
+        check(rc == 1, "exit code %d after a second signal" % rc)
+        for t in srv._pumps:
+            t.join(2)
+        err = "\n".join(srv.stderr)
+        check("second signal: exiting now" in err, "no second-signal line on stderr: %r" % err)
+        c.close()
+        print("  rc 1; stderr: %s" % err.strip())
+
 
 SLOW_ROUTES = '''-- loading takes a while: start-up is still under way
 local t = os.clock()
@@ -165,7 +185,8 @@ def closed_stdio(work):
             proc.kill()
 
 
-CASES = {f.__name__: f for f in (stdout_full, second_instance, early_signal, closed_stdio,)}
+CASES = {f.__name__: f for f in (stdout_full, second_instance, second_signal, early_signal,
+                                  closed_stdio)}
 
 
 def main():
