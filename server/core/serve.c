@@ -43,6 +43,7 @@ typedef struct serve {
     tycho_watcher_t *watcher;
     char lua_dir[4096]; /* resolved framework dir, watched */
     atomic_int reload_requested, workers_reloaded, workers_exited;
+    atomic_int *worker_exited; /* [nworkers]: 1 once that worker's loop ended */
     tycho_precheck_t *precheck;
     /* a reload: the pre-check (its own thread), then every worker prepares,
      * then every worker commits (all prepared) or discards */
@@ -70,8 +71,8 @@ static void on_worker_reloaded(void *ud, tycho_worker_t *w)
 
 static void on_worker_exit(void *ud, tycho_worker_t *w)
 {
-    (void)w;
     serve_t *s = ud;
+    atomic_store(&s->worker_exited[w->id], 1);
     post(s, &s->workers_exited);
 }
 
@@ -258,12 +259,40 @@ static void report_lost_lines(void)
                                &LF_INT("lines", lost), 1);
 }
 
+/* How long an aborted worker gets to end its loop before the process exits
+ * without it. */
+#define STUCK_GRACE_MS 1000
+
+/* A worker that did not end its loop STUCK_GRACE_MS after it was aborted
+ * never will (a loop the JIT compiled does not see the abort, nor the
+ * watchdog's hook): it cannot be joined, so the process logs it, flushes the
+ * log (the admin thread's sink) and exits without it. */
+static void on_stuck_grace(uv_timer_t *t)
+{
+    serve_t *s = t->data;
+    int stuck = 0;
+    for (int i = 0; i < s->nworkers; i++) {
+        if (atomic_load(&s->worker_exited[i])) continue;
+        tycho_log_error("worker did not stop after the drain timeout; exiting without it",
+                        LF_INT("worker", i), LF_DBL("drain_timeout_s", s->cfg.drain_timeout),
+                        LF_DBL("grace_s", STUCK_GRACE_MS / 1000.0));
+        stuck++;
+    }
+    if (!stuck) return; /* all ended: stop_everything runs */
+    tycho_log_error("exiting with stuck workers", LF_INT("stuck_workers", stuck),
+                    LF_INT("exit_code", TYCHO_EXIT_STUCK_WORKER));
+    tycho_admin_stop(s->admin);
+    report_lost_lines();
+    _exit(TYCHO_EXIT_STUCK_WORKER);
+}
+
 /* Each worker still draining logs what it closes (worker.c). */
 static void on_drain_timeout(uv_timer_t *t)
 {
     serve_t *s = t->data;
     for (int i = 0; i < s->nworkers; i++)
         tycho_worker_abort(&s->workers[i]);
+    uv_timer_start(t, on_stuck_grace, STUCK_GRACE_MS, 0);
 }
 
 /* How long the last words of a second signal may wait for stderr. */
@@ -454,9 +483,10 @@ int tycho_cmd_serve(int argc, char **argv)
         return 2;
     }
     s->workers = calloc((size_t)s->nworkers, sizeof *s->workers);
+    s->worker_exited = calloc((size_t)s->nworkers, sizeof *s->worker_exited);
     int *fds = calloc((size_t)s->nworkers, sizeof *fds);
     int admin_fd = -1, rc = 1;
-    if (!s->workers || !fds || open_sockets(s, fds, &admin_fd) != 0) goto out;
+    if (!s->workers || !s->worker_exited || !fds || open_sockets(s, fds, &admin_fd) != 0) goto out;
     /* the local AWS backend's owner thread runs before any worker and stops
      * after the last one (and its services) has gone; with the aws backend,
      * its settings are checked here rather than at each worker's first call */
@@ -519,6 +549,7 @@ out:
     tycho_hub_free(s->hub);
     free(s->reload_err);
     free(fds);
+    free(s->worker_exited);
     free(s->workers);
     free(s);
     return rc;

@@ -3,7 +3,8 @@
 watchdog's hook cannot reach it) is reported: the worker cannot log, so the
 watchdog thread writes one error line naming the worker's thread, a couple
 of seconds past the deadline — once, not once per poll. The other worker
-keeps serving."""
+keeps serving. SIGTERM cannot stop the stuck worker: past the drain timeout
+and a short grace, the process names it in the log and exits 3 without it."""
 import os
 import shutil
 import socket
@@ -29,7 +30,8 @@ def main():
     try:
         with open(os.path.join(d, "spin.lua"), "w") as f:
             f.write(ROUTES)
-        srv = tycho.Server(workers=2, routes=d, args=("--handler-timeout", "300ms"))
+        srv = tycho.Server(workers=2, routes=d, args=("--handler-timeout", "300ms",
+                                                                "--drain-timeout", "1"))
         try:
             s = socket.create_connection(srv.public)
             s.sendall(b"GET /spin HTTP/1.1\r\nHost: t\r\n\r\n")  # never answered
@@ -55,9 +57,20 @@ def main():
                 if ok:
                     break
             check(ok, "no /ok answered by the other worker in 20 connections")
+            t0 = time.time()
+            srv.signal()
+            rc = srv.wait(10)
+            check(rc == 3, "exit code %d after SIGTERM with a stuck worker" % rc)
+            for t in srv._pumps:
+                t.join(2)
+            left = [r for r in srv.records() if r.get("msg", "").startswith("worker did not stop")]
+            check([r.get("worker") for r in left] == [int(stuck["thread"][len("tycho-w"):])],
+                  "the stuck worker is not named: %r" % left)
+            print("  SIGTERM: exit 3 after %.1fs: %s (worker %d)" % (time.time() - t0, left[0]["msg"],
+                                                                   left[0]["worker"]))
             s.close()
         finally:
-            srv.kill()  # a worker stuck for good does not drain
+            srv.kill()
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
