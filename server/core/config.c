@@ -1,9 +1,11 @@
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "core/config.h"
 
 #include "core/log.h"
 #include "core/units.h"
 
 #include <arpa/inet.h>
+#include <sched.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -178,7 +180,8 @@ static const setting_t settings[] = {
      "public listener address [0.0.0.0:8080]", 0, 0},
     {"--admin-listen", "TYCHO_ADMIN_LISTEN", OFF(admin_listen), p_addr, 0, 0,
      "admin listener (/metrics, /-/ready, /-/status, /-/reload) [127.0.0.1:9090]", 0, 0},
-    {"--workers", "TYCHO_WORKERS", OFF(workers), p_int, 1, 256, "worker threads [CPU count]", 0, 0},
+    {"--workers", "TYCHO_WORKERS", OFF(workers), p_int, 1, 256,
+     "worker threads [usable CPUs: affinity, cgroup quota]", 0, 0},
     {"--routes", "TYCHO_ROUTES", OFF(routes_dir), p_path, 0, 0, "routes directory [./routes]", 0,
      0},
     {"--lua-dir", "TYCHO_LUA_DIR", OFF(lua_dir), p_path, 0, 0, "framework Lua directory [built in]",
@@ -225,11 +228,18 @@ static const setting_t settings[] = {
 #define NSETTINGS (sizeof settings / sizeof *settings)
 _Static_assert(NSETTINGS <= 64, "tycho_config_t.from_flag has a bit a setting");
 
-static int check_range(const setting_t *s, double d, char *why, size_t wlen)
+/* unit: "seconds", "bytes" or "" (a plain count). The value as written is
+ * shown too when it was not the plain number ("2h", "2MiB"). */
+static int check_range(const setting_t *s, double d, const char *v, const char *unit, char *why,
+                       size_t wlen)
 {
-    if (d < s->min || d > s->max)
-        return say(why, wlen, "out of range [%.15g, %.15g]: %.15g", s->min, s->max, d), -1;
-    return 0;
+    if (d >= s->min && d <= s->max) return 0;
+    char num[64], given[80] = "";
+    snprintf(num, sizeof num, "%.15g", d);
+    if (strcmp(num, v) != 0) snprintf(given, sizeof given, " (%.64s)", v);
+    say(why, wlen, "out of range [%.15g, %.15g]%s%s: %s%s", s->min, s->max, *unit ? " " : "", unit,
+        num, given);
+    return -1;
 }
 
 static int p_int(tycho_config_t *cfg, const struct setting *s, void *f, const char *v, char *why,
@@ -237,7 +247,7 @@ static int p_int(tycho_config_t *cfg, const struct setting *s, void *f, const ch
 {
     (void)cfg;
     double d;
-    if (parse_number(v, &d, why, wlen) || check_range(s, d, why, wlen)) return -1;
+    if (parse_number(v, &d, why, wlen) || check_range(s, d, v, "", why, wlen)) return -1;
     if (d != floor(d)) return say(why, wlen, "not a whole number: %s", v), -1;
     *(int *)f = (int)d;
     return 0;
@@ -250,7 +260,7 @@ static int p_size(tycho_config_t *cfg, const struct setting *s, void *f, const c
     size_t n;
     if (tycho_parse_size(v, &n) != 0)
         return say(why, wlen, "not a size: %s (bytes, or with a unit: 64KiB, 256MiB, 1GiB)", v), -1;
-    if (check_range(s, (double)n, why, wlen)) return -1;
+    if (check_range(s, (double)n, v, "bytes", why, wlen)) return -1;
     *(size_t *)f = n;
     return 0;
 }
@@ -263,9 +273,34 @@ static int p_secs(tycho_config_t *cfg, const struct setting *s, void *f, const c
     if (tycho_parse_duration_ms(v, 1000, &ms) != 0)
         return say(why, wlen, "not a duration: %s (seconds, or with a unit: 500ms, 2s, 1m)", v), -1;
     double d = (double)ms / 1000;
-    if (check_range(s, d, why, wlen)) return -1;
+    if (check_range(s, d, v, "seconds", why, wlen)) return -1;
     *(double *)f = d;
     return 0;
+}
+
+int tycho_config_cpu_quota(const char *cpu_max)
+{
+    FILE *f = fopen(cpu_max, "r");
+    if (!f) return 0;
+    char quota[32];
+    double period = 0;
+    int fields = fscanf(f, "%31s %lf", quota, &period);
+    fclose(f);
+    char *end;
+    double q = fields == 2 ? strtod(quota, &end) : 0;
+    if (fields != 2 || *end || !(q > 0) || !(period > 0)) return 0; /* "max": no quota */
+    double cpus = ceil(q / period);
+    return cpus < INT_MAX ? (int)cpus : 0;
+}
+
+int tycho_config_usable_cpus(const char *cpu_max)
+{
+    cpu_set_t set;
+    long n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                         : sysconf(_SC_NPROCESSORS_ONLN);
+    int quota = tycho_config_cpu_quota(cpu_max);
+    if (quota > 0 && quota < n) n = quota;
+    return n > 0 ? (int)n : 1;
 }
 
 void tycho_config_defaults(tycho_config_t *cfg)
@@ -273,8 +308,7 @@ void tycho_config_defaults(tycho_config_t *cfg)
     memset(cfg, 0, sizeof *cfg);
     tycho_config_parse_addr("0.0.0.0:8080", &cfg->listen, NULL, 0);
     tycho_config_parse_addr("127.0.0.1:9090", &cfg->admin_listen, NULL, 0);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    cfg->workers = n > 0 ? (int)n : 1;
+    cfg->workers = tycho_config_usable_cpus(TYCHO_CGROUP_CPU_MAX);
     strcpy(cfg->routes_dir, "./routes");
     strcpy(cfg->data_dir, "./.tycho");
     cfg->reload = 1;
@@ -295,15 +329,29 @@ void tycho_config_defaults(tycho_config_t *cfg)
     strcpy(cfg->aws_backend, "local");
 }
 
+#define BLANKS " \t\r\n"
+
+const char *tycho_config_getenv(const char *name)
+{
+    const char *v = getenv(name);
+    return v && v[strspn(v, BLANKS)] ? v : NULL;
+}
+
+/* Blanks around a value are not part of it (an env template or a quoted
+ * shell word leaves them): " 2 " is 2 for every setting, "2x" is refused. */
 static int apply(tycho_config_t *cfg, const setting_t *s, const char *source, const char *value,
                  char *err, size_t errlen)
 {
-    char why[512];
-    if (s->parse(cfg, s, (char *)cfg + s->offset, value, why, sizeof why) != 0) {
-        snprintf(err, errlen, "%s: %s", source, why);
-        return -1;
-    }
-    return 0;
+    value += strspn(value, BLANKS);
+    size_t n = strlen(value);
+    while (n > 0 && strchr(BLANKS, value[n - 1]))
+        n--;
+    char *v = strndup(value, n), why[512];
+    if (!v) return snprintf(err, errlen, "out of memory"), -1;
+    int rc = s->parse(cfg, s, (char *)cfg + s->offset, v, why, sizeof why);
+    if (rc != 0) snprintf(err, errlen, "%s: %s", source, why);
+    free(v);
+    return rc;
 }
 
 static int same_addr(const tycho_addr_t *a, const tycho_addr_t *b)
@@ -415,7 +463,7 @@ int tycho_config_load(tycho_config_t *cfg, int argc, char **argv, char *err, siz
         cfg->from_flag |= setting_bit(flags[n]);
     }
     for (size_t i = 0; i < NSETTINGS; i++) {
-        const char *v = settings[i].env ? getenv(settings[i].env) : NULL;
+        const char *v = settings[i].env ? tycho_config_getenv(settings[i].env) : NULL;
         if (v && !field_given(cfg->from_flag, &settings[i]) &&
             apply(cfg, &settings[i], settings[i].env, v, err, errlen) != 0)
             goto out;

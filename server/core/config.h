@@ -22,7 +22,7 @@ typedef struct tycho_addr {
 typedef struct tycho_config {
     tycho_addr_t listen;       /* --listen / TYCHO_LISTEN, default 0.0.0.0:8080 */
     tycho_addr_t admin_listen; /* --admin-listen / TYCHO_ADMIN_LISTEN, default 127.0.0.1:9090 */
-    int workers;               /* --workers / TYCHO_WORKERS, default: CPU count */
+    int workers;               /* --workers / TYCHO_WORKERS, default: usable CPUs */
     char routes_dir[4096];     /* --routes / TYCHO_ROUTES, default ./routes */
     int routes_explicit;       /* set by --routes or TYCHO_ROUTES */
     int routes_optional;       /* serve no routes (the default dir is missing) */
@@ -67,6 +67,17 @@ int tycho_config_parse_cidrs(const char *s, tycho_config_t *cfg, char *err, size
 /* 1 if the textual IP address is inside one of the trusted proxy ranges. */
 int tycho_config_is_trusted_proxy(const tycho_config_t *cfg, const char *ip);
 void tycho_config_print_help(void);
+/* getenv for TYCHO_* settings: NULL when the variable is unset, empty or
+ * only blanks (env templating in ECS or compose leaves empty values). */
+const char *tycho_config_getenv(const char *name);
+
+#define TYCHO_CGROUP_CPU_MAX "/sys/fs/cgroup/cpu.max"
+/* The CPUs a cgroup v2 cpu.max file ("200000 100000") allows, rounded up
+ * (at least 1); 0 when it sets no quota ("max ...") or cannot be read. */
+int tycho_config_cpu_quota(const char *cpu_max);
+/* The default worker count: the CPUs in this thread's affinity mask
+ * (taskset, cpusets), capped by cpu_max's quota (docker --cpus); at least 1. */
+int tycho_config_usable_cpus(const char *cpu_max);
 /* Where the value of a setting came from, for messages about it: its flag
  * ("--routes") when the command line set it, else its variable
  * ("TYCHO_ROUTES"). field: a member of cfg, e.g. &cfg->listen. */

@@ -57,14 +57,14 @@ expect_bad "--listen: port out of range: 99999" -- --listen 127.0.0.1:99999
 expect_bad "TYCHO_LISTEN: not a numeric IP address: example.com" TYCHO_LISTEN=example.com:80
 expect_bad "TYCHO_WORKERS: out of range" TYCHO_WORKERS=0
 expect_bad "TYCHO_WORKERS: not a number: many" TYCHO_WORKERS=many
-expect_bad "TYCHO_MAX_HEADER_BYTES: out of range \[256, 1048576\]: 10$" TYCHO_MAX_HEADER_BYTES=10
+expect_bad "TYCHO_MAX_HEADER_BYTES: out of range \[256, 1048576\] bytes: 10$" TYCHO_MAX_HEADER_BYTES=10
 expect_bad "TYCHO_MAX_URI_BYTES: not a size: 8q" TYCHO_MAX_URI_BYTES=8q
-expect_bad "TYCHO_MAX_URI_BYTES: out of range \[16, 1048576\]: 2097152" TYCHO_MAX_URI_BYTES=2MiB
+expect_bad "TYCHO_MAX_URI_BYTES: out of range \[16, 1048576\] bytes: 2097152 (2MiB)" TYCHO_MAX_URI_BYTES=2MiB
 expect_bad "TYCHO_MAX_BODY_BYTES: not a size: -1" TYCHO_MAX_BODY_BYTES=-1
 expect_bad "--lua-memory-limit: not a size: 12X" -- --lua-memory-limit 12X
 expect_bad "TYCHO_MAX_CONNECTIONS: out of range" TYCHO_MAX_CONNECTIONS=0
 expect_bad "TYCHO_HEADER_TIMEOUT: not a duration: 10x" TYCHO_HEADER_TIMEOUT=10x
-expect_bad "--header-timeout: out of range \[0.01, 3600\]: 7200" -- --header-timeout 2h
+expect_bad "--header-timeout: out of range \[0.01, 3600\] seconds: 7200 (2h)" -- --header-timeout 2h
 expect_bad "TYCHO_BODY_TIMEOUT: out of range" TYCHO_BODY_TIMEOUT=0
 expect_bad "TYCHO_KEEPALIVE_TIMEOUT: not a duration: forever" TYCHO_KEEPALIVE_TIMEOUT=forever
 expect_bad "TYCHO_DRAIN_TIMEOUT: not a duration: -1" TYCHO_DRAIN_TIMEOUT=-1

@@ -1,7 +1,11 @@
 /* Unit tests of `tycho serve` settings (server/core/config.c): defaults,
  * environment, flags (flags win), and one clear line naming the setting for
  * every bad value. */
+#define _GNU_SOURCE /* sched_setaffinity, CPU_SET */
 #include "core/config.h"
+
+#include <sched.h>
+#include <unistd.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,39 +135,39 @@ static const bad_t bads[] = {
     {"TYCHO_LISTEN", "example.com:80", "not a numeric IP address: example.com"},
     {"TYCHO_LISTEN", "[::1", "expected [ipv6]:port"},
     {"TYCHO_LISTEN", "[::1]80", "expected [ipv6]:port"},
-    {"TYCHO_LISTEN", "", "bad port"},
     {"TYCHO_ADMIN_LISTEN", "1.2.3.4:70000", "port out of range: 70000"},
     {"TYCHO_WORKERS", "0", "out of range"},
     {"TYCHO_WORKERS", "257", "out of range"},
     {"TYCHO_WORKERS", "two", "not a number: two"},
     {"TYCHO_WORKERS", "1.5", "not a whole number: 1.5"},
-    {"TYCHO_WORKERS", "", "not a number"},
-    {"TYCHO_ROUTES", "", "empty path"},
-    {"TYCHO_DATA_DIR", "", "empty path"},
+    {"TYCHO_WORKERS", "2x", "not a number: 2x"},
+    {"TYCHO_WORKERS", "2 x", "not a number: 2 x"},
     {"TYCHO_RELOAD", "maybe", "expected on or off: maybe"},
     {"TYCHO_ACCESS_LOG", "2", "expected on or off: 2"},
     {"TYCHO_LOG_LEVEL", "loud", "expected debug, info, warn or error: loud"},
-    {"TYCHO_MAX_HEADER_BYTES", "100", "out of range [256, 1048576]: 100"},
+    {"TYCHO_MAX_HEADER_BYTES", "100", "out of range [256, 1048576] bytes: 100"},
     {"TYCHO_MAX_HEADER_BYTES", "16q", "not a size: 16q (bytes, or with a unit"},
     {"TYCHO_MAX_HEADER_BYTES", "-1", "not a size: -1"},
-    {"TYCHO_MAX_HEADER_BYTES", "2MiB", "out of range [256, 1048576]: 2097152"},
+    {"TYCHO_MAX_HEADER_BYTES", "2MiB", "out of range [256, 1048576] bytes: 2097152 (2MiB)"},
     {"TYCHO_MAX_URI_BYTES", "15", "out of range"},
     {"TYCHO_MAX_BODY_BYTES", "-1", "not a size: -1"},
-    {"TYCHO_MAX_BODY_BYTES", "1073741825", "out of range [0, 1073741824]: 1073741825"},
+    {"TYCHO_MAX_BODY_BYTES", "1073741825", "out of range [0, 1073741824] bytes: 1073741825"},
     {"TYCHO_MAX_BODY_BYTES", "1.5", "not a size: 1.5"},
     {"TYCHO_MAX_CONNECTIONS", "0", "out of range"},
-    {"TYCHO_HEADER_TIMEOUT", "0", "out of range [0.01, 3600]: 0"},
+    {"TYCHO_HEADER_TIMEOUT", "0", "out of range [0.01, 3600] seconds: 0"},
     {"TYCHO_HEADER_TIMEOUT", "inf", "not a duration: inf (seconds, or with a unit"},
     {"TYCHO_HEADER_TIMEOUT", "nan", "not a duration: nan"},
-    {"TYCHO_HEADER_TIMEOUT", "5ms", "out of range [0.01, 3600]: 0.005"},
+    {"TYCHO_HEADER_TIMEOUT", "5ms", "out of range [0.01, 3600] seconds: 0.005 (5ms)"},
     {"TYCHO_HEADER_TIMEOUT", "10x", "not a duration: 10x"},
-    {"TYCHO_HEADER_TIMEOUT", "2h", "out of range [0.01, 3600]: 7200"},
+    {"TYCHO_HEADER_TIMEOUT", "2h", "out of range [0.01, 3600] seconds: 7200 (2h)"},
     {"TYCHO_BODY_TIMEOUT", "-5", "not a duration: -5"},
     {"TYCHO_KEEPALIVE_TIMEOUT", "0", "out of range"},
     {"TYCHO_SEND_TIMEOUT", "0", "out of range [0.01, 3600]: 0"},
     {"TYCHO_SEND_TIMEOUT", "soon", "not a duration: soon"},
     {"TYCHO_DRAIN_TIMEOUT", "-1", "not a duration: -1"},
-    {"TYCHO_DRAIN_TIMEOUT", "3601", "out of range"},
+    {"TYCHO_DRAIN_TIMEOUT", "3601", "out of range [0, 3600] seconds: 3601"},
+    {"TYCHO_DRAIN_TIMEOUT", "2h", "out of range [0, 3600] seconds: 7200 (2h)"},
+    {"TYCHO_WORKERS", "300", "out of range [1, 256]: 300"},
     {"TYCHO_HANDLER_TIMEOUT", "0", "out of range"},
     {"TYCHO_LUA_MEMORY_LIMIT", "1000", "out of range"},
     {"TYCHO_LUA_MEMORY_LIMIT", "1.5GiB", "not a size: 1.5GiB"},
@@ -236,6 +240,104 @@ static void test_bad_arguments(void **state)
     const char *missing[] = {"--workers", NULL};
     assert_int_equal(load(&cfg, err, sizeof err, missing), -1);
     assert_string_equal(err, "--workers: missing value");
+}
+
+/* An empty (or blank) variable counts as unset, as env templating leaves
+ * them; an empty flag value is still refused. */
+static void test_empty_env_is_unset(void **state)
+{
+    (void)state;
+    static const char *const vars[] = {
+        "TYCHO_LISTEN", "TYCHO_WORKERS",       "TYCHO_ROUTES",         "TYCHO_DATA_DIR",
+        "TYCHO_RELOAD", "TYCHO_DRAIN_TIMEOUT", "TYCHO_MAX_BODY_BYTES", "TYCHO_AWS_BACKEND"};
+    tycho_config_t cfg, def;
+    char err[512];
+    assert_int_equal(load(&def, err, sizeof err, NULL), 0);
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        for (int blank = 0; blank < 2; blank++) {
+            clear_env();
+            setenv(vars[i], blank ? " \t" : "", 1);
+            if (load(&cfg, err, sizeof err, NULL) != 0)
+                fail_msg("%s=\"%s\" refused: %s", vars[i], blank ? " \t" : "", err);
+        }
+    }
+    assert_int_equal(cfg.workers, def.workers);
+    assert_int_equal(cfg.listen.port, 8080);
+    assert_string_equal(cfg.routes_dir, "./routes");
+    const char *empty_flag[] = {"--workers=", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, empty_flag), -1);
+    assert_string_equal(err, "--workers: not a number: ");
+}
+
+/* Blanks around a value are trimmed, for every setting and source alike. */
+static void test_blanks_trimmed(void **state)
+{
+    (void)state;
+    tycho_config_t cfg;
+    char err[512];
+    setenv("TYCHO_WORKERS", " 2 ", 1);
+    setenv("TYCHO_LISTEN", " 127.0.0.1:81\n", 1);
+    setenv("TYCHO_DRAIN_TIMEOUT", "\t2s ", 1);
+    assert_int_equal(load(&cfg, err, sizeof err, NULL), 0);
+    assert_int_equal(cfg.workers, 2);
+    assert_int_equal(cfg.listen.port, 81);
+    assert_true(cfg.drain_timeout == 2);
+    const char *flag[] = {"--workers", "3 ", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, flag), 0);
+    assert_int_equal(cfg.workers, 3);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_cpu_quota(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/tycho-cpu-max-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    static const struct {
+        const char *text;
+        int cpus;
+    } cases[] = {{"max 100000\n", 0},   {"200000 100000\n", 2}, {"150000 100000\n", 2},
+                 {"50000 100000\n", 1}, {"1000 100000\n", 1},   {"garbage\n", 0},
+                 {"0 100000\n", 0},     {"100000 0\n", 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        write_file(path, cases[i].text);
+        if (tycho_config_cpu_quota(path) != cases[i].cpus)
+            fail_msg("cpu.max %s: %d CPUs, want %d", cases[i].text, tycho_config_cpu_quota(path),
+                     cases[i].cpus);
+    }
+    assert_int_equal(tycho_config_cpu_quota("/nonexistent/cpu.max"), 0);
+    /* a quota below the CPUs we may run on caps the default */
+    write_file(path, "100000 100000\n");
+    assert_int_equal(tycho_config_usable_cpus(path), 1);
+    unlink(path);
+}
+
+/* `taskset -c 0 tycho serve`: one usable CPU, one worker by default. */
+static void test_workers_follow_affinity(void **state)
+{
+    (void)state;
+    cpu_set_t saved, one;
+    assert_int_equal(sched_getaffinity(0, sizeof saved, &saved), 0);
+    CPU_ZERO(&one);
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &saved)) {
+            CPU_SET(c, &one);
+            break;
+        }
+    assert_int_equal(sched_setaffinity(0, sizeof one, &one), 0);
+    tycho_config_t cfg;
+    tycho_config_defaults(&cfg);
+    assert_int_equal(sched_setaffinity(0, sizeof saved, &saved), 0);
+    assert_int_equal(cfg.workers, 1);
 }
 
 static void test_admin_not_public(void **state)
@@ -355,6 +457,10 @@ int main(void)
         cmocka_unit_test_setup(test_env_and_flags, setup),
         cmocka_unit_test_setup(test_bad_values, setup),
         cmocka_unit_test_setup(test_bad_arguments, setup),
+        cmocka_unit_test_setup(test_empty_env_is_unset, setup),
+        cmocka_unit_test_setup(test_blanks_trimmed, setup),
+        cmocka_unit_test_setup(test_cpu_quota, setup),
+        cmocka_unit_test_setup(test_workers_follow_affinity, setup),
         cmocka_unit_test_setup(test_admin_not_public, setup),
         cmocka_unit_test_setup(test_parse_addr, setup),
         cmocka_unit_test_setup(test_flags_win_over_bad_env, setup),
