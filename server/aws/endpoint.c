@@ -1,4 +1,5 @@
 #include "aws/endpoint.h"
+#include "http/url_redact.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -105,21 +106,6 @@ int tycho_aws_region_resolve(const char *explicit_region, const tycho_aws_profil
     return 0;
 }
 
-int tycho_aws_url_redact(const char *url, char *out, size_t n)
-{
-    const char *scheme_end = strstr(url, "://");
-    const char *auth = scheme_end ? scheme_end + 3 : url;
-    size_t alen = strcspn(auth, "/?#");
-    const char *host = auth;
-    for (const char *c = auth; c < auth + alen; c++)
-        if (*c == '@') host = c + 1;
-    const char *path = auth + alen;
-    size_t plen = strcspn(path, "?#");
-    snprintf(out, n, "%.*s%s%.*s%.*s%s", (int)(auth - url), url, host != auth ? "***@" : "",
-             (int)(path - host), host, (int)plen, path, path[plen] ? "?..." : "");
-    return host != auth;
-}
-
 int tycho_aws_endpoint_parse(const char *url, tycho_aws_endpoint_t *out)
 {
     memset(out, 0, sizeof out->url + sizeof out->host + sizeof out->path + sizeof out->https);
@@ -194,7 +180,7 @@ static int parse_setting(const char *label, const char *url, tycho_aws_endpoint_
 {
     if (tycho_aws_endpoint_parse(url, out) == 0) return 0;
     char shown[300];
-    if (tycho_aws_url_redact(url, shown, sizeof shown))
+    if (tycho_url_redact(url, shown, sizeof shown))
         snprintf(err, errlen, "%s: user:password@ is not allowed in an endpoint URL: %s", label,
                  shown);
     else

@@ -41,12 +41,8 @@ int tycho_aws_region_resolve(const char *explicit_region, const tycho_aws_profil
  * AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_* variable, the profile's
  * endpoint_url and its services section (none when
  * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is set). 0, or -EINVAL with the first
- * bad one in err, named and redacted (tycho_aws_url_redact). */
+ * bad one in err, named and redacted (tycho_url_redact). */
 int tycho_aws_endpoints_check(const tycho_aws_profile_t *profile, char *err, size_t errlen);
-
-/* url as it may be shown in a message: user:password@ becomes "***@", a
- * query or fragment becomes "?...". 1 when url had userinfo, else 0. */
-int tycho_aws_url_redact(const char *url, char *out, size_t n);
 
 /* A parsed endpoint. */
 typedef struct tycho_aws_endpoint {

@@ -11,12 +11,12 @@
  * Bad arguments raise: among them a header that is not a valid field or that
  * frames the message or is hop-by-hop (http/field.h: curl owns framing and
  * the connection). Every message and the span show the URL redacted
- * (tycho_aws_url_redact). */
-#include "aws/endpoint.h"
+ * (tycho_url_redact). */
 #include "core/buf.h"
 #include "core/server_span.h"
 #include "http/field.h"
 #include "http/known_method.h"
+#include "http/url_redact.h"
 #include "lua/async.h"
 #include "lua/header_value.h"
 #include "lua/libs.h"
@@ -45,7 +45,7 @@ typedef struct http_op {
     char host[256];
     int port;
     tycho_span_t *span;
-    char url_full[1024]; /* redacted (tycho_aws_url_redact), for messages and the span */
+    char url_full[1024]; /* redacted (tycho_url_redact), for messages and the span */
 } http_op_t;
 
 static void op_free(http_op_t *h)
@@ -224,7 +224,7 @@ static int parse_url(const char *url, size_t len, http_op_t *h)
     else
         return URL_BAD;
     const char *auth_end = p + strcspn(p, "/?#");
-    const char *hs = p; /* after the last '@', as tycho_aws_url_redact reads it */
+    const char *hs = p; /* after the last '@', as tycho_url_redact reads it */
     for (const char *c = p; c < auth_end; c++)
         if (*c == '@') hs = c + 1;
     const char *he;
@@ -353,7 +353,7 @@ static int l_request(lua_State *L)
     http_op_t *h = calloc(1, sizeof *h);
     if (!h) return luaL_error(L, "out of memory");
     /* every message and the span show the URL redacted: no password, no query */
-    tycho_aws_url_redact(url, h->url_full, sizeof h->url_full);
+    tycho_url_redact(url, h->url_full, sizeof h->url_full);
     int url_rc = parse_url(url, url_len, h);
     if (url_rc != 0) {
         char shown[sizeof h->url_full];

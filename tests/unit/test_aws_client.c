@@ -226,20 +226,6 @@ static void test_region_resolve(void **state)
     clearenv();
 }
 
-static void test_url_redact(void **state)
-{
-    (void)state;
-    char out[200];
-    assert_int_equal(tycho_aws_url_redact("http://user:pw@127.0.0.1:1", out, sizeof out), 1);
-    assert_string_equal(out, "http://***@127.0.0.1:1");
-    assert_int_equal(tycho_aws_url_redact("https://a@b@host/p?token=pw#f", out, sizeof out), 1);
-    assert_string_equal(out, "https://***@host/p?...");
-    assert_int_equal(tycho_aws_url_redact("http://host:80/p/a@b", out, sizeof out), 0);
-    assert_string_equal(out, "http://host:80/p/a@b");
-    assert_int_equal(tycho_aws_url_redact("localhost:9324", out, sizeof out), 0);
-    assert_string_equal(out, "localhost:9324");
-}
-
 static void test_endpoints_check(void **state)
 {
     (void)state;
@@ -271,12 +257,11 @@ static void test_endpoints_check(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_error_code),   cmocka_unit_test(test_classification),
-        cmocka_unit_test(test_crc32),        cmocka_unit_test(test_endpoint_precedence),
-        cmocka_unit_test(test_region),       cmocka_unit_test(test_region_resolve),
-        cmocka_unit_test(test_url_redact),   cmocka_unit_test(test_endpoints_check),
-        cmocka_unit_test(test_scrub),        cmocka_unit_test(test_error_parse),
-        cmocka_unit_test(test_server_fault),
+        cmocka_unit_test(test_error_code),      cmocka_unit_test(test_classification),
+        cmocka_unit_test(test_crc32),           cmocka_unit_test(test_endpoint_precedence),
+        cmocka_unit_test(test_region),          cmocka_unit_test(test_region_resolve),
+        cmocka_unit_test(test_endpoints_check), cmocka_unit_test(test_scrub),
+        cmocka_unit_test(test_error_parse),     cmocka_unit_test(test_server_fault),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,13 @@
+/* url_redact — a URL as a message, log line or span may show it: no
+ * password, no query. Used wherever a configured or caller-given URL is
+ * echoed (AWS endpoints, tycho.http, `tycho health`). Pure; any thread. */
+#ifndef TYCHO_HTTP_URL_REDACT_H
+#define TYCHO_HTTP_URL_REDACT_H
+
+#include <stddef.h>
+
+/* url as it may be shown: user:password@ becomes "***@", a query or
+ * fragment becomes "?...". 1 when url had userinfo, else 0. */
+int tycho_url_redact(const char *url, char *out, size_t n);
+
+#endif

@@ -1,0 +1,30 @@
+/* Unit tests of server/http/url_redact.c: a URL as messages may show it. */
+#include "http/url_redact.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+static void test_url_redact(void **state)
+{
+    (void)state;
+    char out[200];
+    assert_int_equal(tycho_url_redact("http://user:pw@127.0.0.1:1", out, sizeof out), 1);
+    assert_string_equal(out, "http://***@127.0.0.1:1");
+    assert_int_equal(tycho_url_redact("https://a@b@host/p?token=pw#f", out, sizeof out), 1);
+    assert_string_equal(out, "https://***@host/p?...");
+    assert_int_equal(tycho_url_redact("http://host:80/p/a@b", out, sizeof out), 0);
+    assert_string_equal(out, "http://host:80/p/a@b");
+    assert_int_equal(tycho_url_redact("localhost:9324", out, sizeof out), 0);
+    assert_string_equal(out, "localhost:9324");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_url_redact),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
