@@ -60,7 +60,9 @@ ENV TYCHO_LISTEN=0.0.0.0:8080 \
 USER 10001:10001
 EXPOSE 8080
 STOPSIGNAL SIGTERM
+# No --url: `tycho health` checks /health on TYCHO_LISTEN's port, so
+# `docker run -e TYCHO_LISTEN=0.0.0.0:3000` stays healthy.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["/usr/local/bin/tycho", "health", "--url", "http://127.0.0.1:8080/health"]
+  CMD ["/usr/local/bin/tycho", "health"]
 ENTRYPOINT ["/usr/local/bin/tycho"]
 CMD ["serve", "--routes", "/app/routes"]

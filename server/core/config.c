@@ -387,6 +387,21 @@ int tycho_config_check_lua_dir(const char *dir, const char *source, char *err, s
     return -1;
 }
 
+/* s's variable over cfg, when it is set (and not empty). */
+static int env_apply(tycho_config_t *cfg, const setting_t *s, char *err, size_t errlen)
+{
+    const char *v = s->env ? tycho_config_getenv(s->env) : NULL;
+    return v ? apply(cfg, s, s->env, v, err, errlen) : 0;
+}
+
+int tycho_config_from_env(tycho_config_t *cfg, const void *field, char *err, size_t errlen)
+{
+    size_t off = (size_t)((const char *)field - (const char *)cfg);
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (settings[i].offset == off && env_apply(cfg, &settings[i], err, errlen) != 0) return -1;
+    return 0;
+}
+
 /* The setting a command-line argument names ("--x" or "--x=value"). */
 static const setting_t *flag_setting(const char *arg)
 {
@@ -462,12 +477,10 @@ int tycho_config_load(tycho_config_t *cfg, int argc, char **argv, char *err, siz
         }
         cfg->from_flag |= setting_bit(flags[n]);
     }
-    for (size_t i = 0; i < NSETTINGS; i++) {
-        const char *v = settings[i].env ? tycho_config_getenv(settings[i].env) : NULL;
-        if (v && !field_given(cfg->from_flag, &settings[i]) &&
-            apply(cfg, &settings[i], settings[i].env, v, err, errlen) != 0)
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (!field_given(cfg->from_flag, &settings[i]) &&
+            env_apply(cfg, &settings[i], err, errlen) != 0)
             goto out;
-    }
     for (int i = 0; i < n; i++)
         if (apply(cfg, flags[i], flags[i]->flag, values[i], err, errlen) != 0) goto out;
     rc = validate(cfg, err, errlen);

@@ -71,6 +71,12 @@ void tycho_config_print_help(void);
  * only blanks (env templating in ECS or compose leaves empty values). */
 const char *tycho_config_getenv(const char *name);
 
+/* Applies the variable of one setting (field: a member of cfg, e.g.
+ * &cfg->listen) over cfg, by the rules tycho_config_load reads it with; for
+ * commands that need one setting of the server they talk to (`tycho
+ * health`). 0, or -1 with "TYCHO_LISTEN: ..." in err. */
+int tycho_config_from_env(tycho_config_t *cfg, const void *field, char *err, size_t errlen);
+
 #define TYCHO_CGROUP_CPU_MAX "/sys/fs/cgroup/cpu.max"
 /* The CPUs a cgroup v2 cpu.max file ("200000 100000") allows, rounded up
  * (at least 1); 0 when it sets no quota ("max ...") or cannot be read. */

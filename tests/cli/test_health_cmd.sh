@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `tycho health` (the container health check): 0 on a 2xx, 1 on anything
 # else (404, 503 while draining, nothing listening), 2 on bad arguments.
+# Without --url it checks TYCHO_LISTEN's port; URLs are shown redacted.
 set -euo pipefail
 : "${TYCHO_BIN:?}" "${TYCHO_SRC:?}"
 work=$(mktemp -d)
@@ -23,6 +24,35 @@ set +e
 grep -q "answered 404" "$work/err" || fail "404: message does not say what was answered: $(cat "$work/err")"
 "$TYCHO_BIN" health --bogus 2> /dev/null; rc=$?
 [ "$rc" = 2 ] || fail "bad argument: expected exit 2, got $rc"
+
+# no --url: /health on TYCHO_LISTEN's port (what the image's HEALTHCHECK runs),
+# at loopback when tycho listens on every address
+port=${pub##*:}
+for listen in "0.0.0.0:$port" "127.0.0.1:$port" " :$port"; do
+  TYCHO_LISTEN=$listen "$TYCHO_BIN" health 2> "$work/err" \
+    || fail "TYCHO_LISTEN=$listen: expected exit 0, got $?: $(cat "$work/err")"
+done
+TYCHO_LISTEN= "$TYCHO_BIN" health --timeout 1 2> "$work/err"; rc=$?
+[ "$rc" = 1 ] && grep -q "http://127.0.0.1:8080/health" "$work/err" \
+  || fail "TYCHO_LISTEN empty: expected the default 127.0.0.1:8080, got rc=$rc: $(cat "$work/err")"
+TYCHO_LISTEN=nope:1 "$TYCHO_BIN" health 2> "$work/err"; rc=$?
+[ "$rc" = 2 ] && grep -q "^tycho health: TYCHO_LISTEN: " "$work/err" \
+  || fail "bad TYCHO_LISTEN: expected exit 2 naming it, got rc=$rc: $(cat "$work/err")"
+
+# the URL is shown without its password or query
+"$TYCHO_BIN" health --url "http://admin:hunter2@$pub/no-such-route?token=SECRETQ" 2> "$work/err"; rc=$?
+[ "$rc" = 1 ] || fail "404 with userinfo: expected exit 1, got $rc"
+if grep -q "hunter2\|SECRETQ\|admin" "$work/err"; then fail "secret printed: $(cat "$work/err")"; fi
+grep -qF "http://***@$pub/no-such-route?... answered 404" "$work/err" \
+  || fail "redacted URL not shown: $(cat "$work/err")"
+
+# only http and https
+for url in file:///etc/passwd "ftp://user:pw@$pub/health" gopher://127.0.0.1/; do
+  "$TYCHO_BIN" health --url "$url" 2> "$work/err"; rc=$?
+  [ "$rc" = 2 ] && grep -q "^tycho health: --url must be an http:// or https:// URL" "$work/err" \
+    || fail "$url: expected exit 2 and a clear line, got rc=$rc: $(cat "$work/err")"
+  if grep -q "pw@" "$work/err"; then fail "secret printed: $(cat "$work/err")"; fi
+done
 kill -TERM "$pid"; wait "$pid"; pid=""
 "$TYCHO_BIN" health --url "http://$pub/health" --timeout 1 2> "$work/err"; rc=$?
 [ "$rc" = 1 ] || fail "nothing listening: expected exit 1, got $rc"

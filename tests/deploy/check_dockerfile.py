@@ -9,7 +9,8 @@ usage: check_dockerfile.py [REPO_ROOT]
              (ctest ... -L unit); every repository script a RUN calls exists
              and is executable.
   runtime    non-root USER; STOPSIGNAL SIGTERM; a HEALTHCHECK that runs the
-             tycho binary's `health` subcommand (exec form), and no curl or
+             tycho binary's `health` subcommand (exec form) without --url
+             (it follows TYCHO_LISTEN's port), and no curl or
              wget installed; ENTRYPOINT/CMD `tycho serve --routes /app/routes`;
              EXPOSE 8080; the binary at /usr/local/bin/tycho, lua/ at
              /usr/local/share/tycho/lua, routes/ at /app/routes; a /tmp VOLUME
@@ -190,8 +191,11 @@ def main(argv):
     hc = last("HEALTHCHECK") or ""
     m = re.search(r"\bCMD\s+(\[.*\])\s*$", hc)
     hc_cmd = exec_form(m.group(1)) if m else None
-    if not hc_cmd or hc_cmd[:2] != ["/usr/local/bin/tycho", "health"] or not any("/health" in a for a in hc_cmd[2:]):
-        fail(f"HEALTHCHECK must be exec form CMD [\"/usr/local/bin/tycho\", \"health\", ...\"/health\"], got {hc!r}")
+    if not hc_cmd or hc_cmd[:2] != ["/usr/local/bin/tycho", "health"]:
+        fail(f"HEALTHCHECK must be exec form CMD [\"/usr/local/bin/tycho\", \"health\"], got {hc!r}")
+    elif any(a == "--url" or a.startswith("--url=") for a in hc_cmd[2:]):
+        # a fixed URL ignores TYCHO_LISTEN: `docker run -e TYCHO_LISTEN=0.0.0.0:3000` would stay unhealthy
+        fail(f"HEALTHCHECK must not pass --url (tycho health follows TYCHO_LISTEN's port), got {hc!r}")
     run_rt = " ".join(a for i, a in rt if i == "RUN")
     for tool in ("curl", "wget", "build-essential", "gcc", "cmake"):
         if re.search(rf"apt-get\s+install[^;&|]*\s{re.escape(tool)}(\s|$)", run_rt):
