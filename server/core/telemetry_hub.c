@@ -388,7 +388,7 @@ void tycho_hub_status_json(tycho_hub_t *h, tycho_buf_t *out)
         ",\"telemetry\":{\"span_queue\":%.0f,\"spans_handled\":%llu,\"log_queue_bytes\":%zu,"
         "\"logs_dropped\":%llu,\"sampler\":\"%s\"}",
         span_queue_depth(h), (unsigned long long)h->spans_handled, tycho_logsink_queued(h->logsink),
-        (unsigned long long)tycho_logsink_dropped(h->logsink, TYCHO_DROP_QUEUE_FULL),
+        (unsigned long long)tycho_logsink_dropped_total(h->logsink),
         tycho_sampler_name(&h->sampler));
 }
 

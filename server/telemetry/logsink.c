@@ -362,7 +362,7 @@ uint64_t tycho_logsink_dropped(const tycho_logsink_t *s, tycho_drop_reason_t rea
     return n;
 }
 
-static uint64_t dropped_total(const tycho_logsink_t *s)
+uint64_t tycho_logsink_dropped_total(const tycho_logsink_t *s)
 {
     uint64_t n = 0;
     for (int r = 0; r < TYCHO_DROP_COUNT_; r++)
@@ -444,7 +444,7 @@ static const char *drop_cause(const tycho_logsink_t *s, uint64_t total, uint64_t
  * interval has passed (force: always). */
 static void maybe_report(tycho_logsink_t *s, bool force)
 {
-    uint64_t total = dropped_total(s);
+    uint64_t total = tycho_logsink_dropped_total(s);
     if (s->output_dead || total <= s->reported) return;
     uint64_t too_large = tycho_logsink_dropped(s, TYCHO_DROP_TOO_LARGE);
     uint64_t now = now_ms();
@@ -594,7 +594,7 @@ static void tick(uv_timer_t *t)
         moved_total += moved;
         if (s->batch_len == 0) {
             /* Idle: back off; a pending (rate-limited) report keeps us busy. */
-            bool pending = dropped_total(s) > s->reported;
+            bool pending = tycho_logsink_dropped_total(s) > s->reported;
             s->interval =
                 moved_total || pending ? s->o.poll_min_ms : (s->interval ? s->interval * 2 : 1);
             if (s->interval > s->o.poll_max_ms) s->interval = s->o.poll_max_ms;

@@ -81,6 +81,8 @@ void tycho_logsink_free(tycho_logsink_t *s);
 /* Lines dropped so far for that reason (queue_full, too_large, write_error,
  * shutdown); any thread. */
 uint64_t tycho_logsink_dropped(const tycho_logsink_t *s, tycho_drop_reason_t reason);
+/* Lines dropped so far, every reason; any thread. */
+uint64_t tycho_logsink_dropped_total(const tycho_logsink_t *s);
 /* Lines queued in the rings, approximate; any thread. */
 size_t tycho_logsink_queued(const tycho_logsink_t *s);
 /* Wires the drop counters and the queue depth into the dropcount metrics

@@ -22,6 +22,15 @@ pub=$(grep -o '"public":"[^"]*"' <<<"$first" | cut -d'"' -f4)
 for _ in $(seq 50); do
   curl -sf -m 2 "http://$pub/health" > /dev/null || fail "a request failed after stdout closed"
 done
+# /-/status counts every dropped log line, whatever the reason (here
+# write_error), as /metrics does
+admin=$(grep -o '"admin":"[^"]*"' <<<"$first" | cut -d'"' -f4)
+metric=$(curl -sf -m 2 "http://$admin/metrics" \
+  | awk '/^tycho_telemetry_dropped_total\{.*signal="logs"/ { n += $NF } END { print n + 0 }')
+status=$(curl -sf -m 2 "http://$admin/-/status" | grep -o '"logs_dropped":[0-9]*' | cut -d: -f2)
+[ "$metric" -gt 0 ] || fail "no logs counted as dropped in /metrics with stdout closed"
+[ "${status:-0}" -ge "$metric" ] \
+  || fail "/-/status logs_dropped=$status, /metrics counts $metric dropped log lines"
 sleep 1.5
 ticks0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
 sleep 2
