@@ -147,7 +147,7 @@ tycho_hub_t *tycho_hub_new(const tycho_config_t *cfg, int nworkers, char *err, s
         free(h);
         return NULL;
     }
-    char msg[256] = "";
+    char msg[1024] = "";
     int src = tycho_sampler_from_env(&h->sampler, msg, sizeof msg);
     if (src < 0) {
         snprintf(err, errlen, "%s", msg); /* names the variable already */
@@ -156,7 +156,8 @@ tycho_hub_t *tycho_hub_new(const tycho_config_t *cfg, int nworkers, char *err, s
     }
     if (src > 0) tycho_log_warn("OTEL_TRACES_SAMPLER_ARG ignored", LF_STR("reason", msg));
     h->limits = (tycho_span_limits_t)TYCHO_SPAN_LIMITS_DEFAULT;
-    tycho_span_limits_from_env(&h->limits);
+    if (tycho_span_limits_from_env(&h->limits, msg, sizeof msg) > 0)
+        tycho_log_warn("OTEL span limits ignored", LF_STR("reason", msg));
     tycho_hub_set_listen_port(h, cfg->listen.port);
     if (check_export_config(h, err, errlen) != 0) {
         free(h);

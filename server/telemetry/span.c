@@ -4,6 +4,7 @@
 #include "telemetry/trace_context.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,28 +28,40 @@ uint64_t tycho_span_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void env_u32(const char *name, uint32_t *out)
+/* *out from the variable name when it is a whole number that fits; else
+ * *out is kept and the value is named in msg (appended, "; "-separated). */
+static int env_u32(const char *name, uint32_t *out, char *msg, size_t msglen)
 {
     const char *v = getenv(name);
-    if (!v || !*v) return;
+    if (!v || !*v) return 0;
     char *end;
-    unsigned long n = strtoul(v, &end, 10);
-    if (*end || v[0] == '-' || n > UINT32_MAX) return; /* invalid: ignored, as the spec says */
-    *out = (uint32_t)n;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (*v >= '0' && *v <= '9' && !*end && !errno && n <= UINT32_MAX) {
+        *out = (uint32_t)n;
+        return 0;
+    }
+    size_t used = strnlen(msg, msglen);
+    snprintf(msg + used, msglen - used, "%s%s: not a whole number in [0, %u]: %.40s (using %u)",
+             used ? "; " : "", name, UINT32_MAX, v, *out);
+    return 1;
 }
 
-void tycho_span_limits_from_env(tycho_span_limits_t *l)
+int tycho_span_limits_from_env(tycho_span_limits_t *l, char *msg, size_t msglen)
 {
     uint32_t generic = l->max_attrs;
-    env_u32("OTEL_ATTRIBUTE_COUNT_LIMIT", &generic);
+    int bad = 0;
+    if (msglen) msg[0] = '\0';
+    bad += env_u32("OTEL_ATTRIBUTE_COUNT_LIMIT", &generic, msg, msglen);
     l->max_attrs = l->max_event_attrs = l->max_link_attrs = generic;
-    env_u32("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", &l->max_attrs);
-    env_u32("OTEL_SPAN_EVENT_COUNT_LIMIT", &l->max_events);
-    env_u32("OTEL_SPAN_LINK_COUNT_LIMIT", &l->max_links);
-    env_u32("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", &l->max_event_attrs);
-    env_u32("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", &l->max_link_attrs);
-    env_u32("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", &l->max_value_len);
-    env_u32("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", &l->max_value_len);
+    bad += env_u32("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", &l->max_attrs, msg, msglen);
+    bad += env_u32("OTEL_SPAN_EVENT_COUNT_LIMIT", &l->max_events, msg, msglen);
+    bad += env_u32("OTEL_SPAN_LINK_COUNT_LIMIT", &l->max_links, msg, msglen);
+    bad += env_u32("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", &l->max_event_attrs, msg, msglen);
+    bad += env_u32("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", &l->max_link_attrs, msg, msglen);
+    bad += env_u32("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", &l->max_value_len, msg, msglen);
+    bad += env_u32("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", &l->max_value_len, msg, msglen);
+    return bad;
 }
 
 /* --- arena --------------------------------------------------------------- */

@@ -183,9 +183,11 @@ typedef struct tycho_span {
 /* Reads OTEL_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT,
  * OTEL_SPAN_EVENT_COUNT_LIMIT, OTEL_SPAN_LINK_COUNT_LIMIT,
  * OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT, OTEL_LINK_ATTRIBUTE_COUNT_LIMIT and
- * OTEL_[SPAN_]ATTRIBUTE_VALUE_LENGTH_LIMIT over the defaults. Invalid values
- * are ignored. Main thread, before workers start. */
-void tycho_span_limits_from_env(tycho_span_limits_t *l);
+ * OTEL_[SPAN_]ATTRIBUTE_VALUE_LENGTH_LIMIT over the defaults. An invalid
+ * value is ignored (the spec asks to warn, not fail): the count of them is
+ * returned and msg names each with the value used instead, for one warning.
+ * Main thread, before workers start. */
+int tycho_span_limits_from_env(tycho_span_limits_t *l, char *msg, size_t msglen);
 
 /* Unix time now, in ns. */
 uint64_t tycho_span_now_ns(void);

@@ -209,7 +209,10 @@ static void test_limits_from_env(void **state)
     setenv("OTEL_SPAN_EVENT_COUNT_LIMIT", "7", 1);
     setenv("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "bogus", 1);
     setenv("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "64", 1);
-    tycho_span_limits_from_env(&l);
+    char msg[512];
+    assert_int_equal(tycho_span_limits_from_env(&l, msg, sizeof msg), 1);
+    assert_string_equal(msg, "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT: not a whole number in [0, "
+                             "4294967295]: bogus (using 10)");
     assert_int_equal(l.max_attrs, 10);
     assert_int_equal(l.max_event_attrs, 10);
     assert_int_equal(l.max_link_attrs, 10); /* invalid value ignored */
@@ -220,6 +223,28 @@ static void test_limits_from_env(void **state)
     unsetenv("OTEL_SPAN_EVENT_COUNT_LIMIT");
     unsetenv("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT");
     unsetenv("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT");
+
+    /* every invalid value is named, with the value kept instead */
+    l = (tycho_span_limits_t)TYCHO_SPAN_LIMITS_DEFAULT;
+    setenv("OTEL_ATTRIBUTE_COUNT_LIMIT", "abc", 1);
+    setenv("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "-1", 1);
+    setenv("OTEL_SPAN_EVENT_COUNT_LIMIT", "99999999999", 1);
+    setenv("OTEL_SPAN_LINK_COUNT_LIMIT", " 5", 1);
+    assert_int_equal(tycho_span_limits_from_env(&l, msg, sizeof msg), 4);
+    assert_non_null(strstr(msg,
+                           "OTEL_ATTRIBUTE_COUNT_LIMIT: not a whole number in [0, 4294967295]: "
+                           "abc (using 128)"));
+    assert_non_null(strstr(msg, "; OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: not a whole number in [0, "
+                                "4294967295]: -1 (using 128)"));
+    assert_non_null(strstr(msg, "OTEL_SPAN_EVENT_COUNT_LIMIT: not a whole number in [0, "
+                                "4294967295]: 99999999999 (using 128)"));
+    assert_non_null(strstr(msg, "OTEL_SPAN_LINK_COUNT_LIMIT"));
+    assert_int_equal(l.max_attrs, 128);
+    assert_int_equal(l.max_events, 128);
+    unsetenv("OTEL_ATTRIBUTE_COUNT_LIMIT");
+    unsetenv("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT");
+    unsetenv("OTEL_SPAN_EVENT_COUNT_LIMIT");
+    unsetenv("OTEL_SPAN_LINK_COUNT_LIMIT");
 }
 
 static void test_many_events_arena_growth(void **state)
