@@ -9,10 +9,14 @@
 #include "core/log.h"
 #include "core/thread_name.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #define SWEEP_INTERVAL_MS 60000
 
@@ -60,6 +64,7 @@ struct tycho_local_backend {
     int start_rc;
     char start_err[512];
     char dir[4096];
+    int lock_fd; /* flock on <dir>/local-aws.lock while the backend runs */
     tycho_local_config_t cfg;
     tycho_local_store_t *store;
     uv_mutex_t mu; /* guards the queue and the flags below */
@@ -324,29 +329,70 @@ static void owner_main(void *arg)
     uv_loop_close(&b->loop);
 }
 
+/* The pid in the lock file is only a hint for a second tycho's message: a
+ * failed write costs that hint, nothing else. */
+static void write_pid(int fd)
+{
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+        tycho_log_debug("local backend: cannot write the pid into the lock file");
+}
+
+/* One tycho a data directory: a second process would share the SQLite file
+ * but not this owner thread, so its sends would not wake our long polls.
+ * An flock on <dir>/local-aws.lock, held for the backend's life (the kernel
+ * drops it with the process, kill -9 included); the file holds the pid for
+ * the message. The lock fd, or -1 with err. */
+static int lock_dir(const char *dir, char *err, size_t errlen)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, TYCHO_LOCAL_LOCK_FILE);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "local backend: cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        write_pid(fd);
+        return fd;
+    }
+    if (errno == EWOULDBLOCK) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? strcspn(pid, "\n") : 0] = '\0';
+        snprintf(err, errlen, "in use by another tycho (pid %s)", *pid ? pid : "unknown");
+    } else {
+        snprintf(err, errlen, "local backend: cannot lock %s: %s", path, strerror(errno));
+    }
+    close(fd);
+    return -1;
+}
+
 int tycho_local_backend_start(const char *dir, const tycho_local_config_t *cfg,
                               tycho_local_backend_t **out, char *err, size_t errlen)
 {
     *out = NULL;
+    int lock_fd = lock_dir(dir, err, errlen);
+    if (lock_fd < 0) return -1;
     tycho_local_backend_t *b = calloc(1, sizeof *b);
     if (!b) {
         snprintf(err, errlen, "local backend: out of memory");
-        return -1;
+        goto fail;
     }
     snprintf(b->dir, sizeof b->dir, "%s", dir);
     b->cfg = *cfg;
+    b->lock_fd = lock_fd;
     atomic_init(&b->refs, 1);
     if (uv_mutex_init(&b->mu) || uv_sem_init(&b->ready, 0)) {
         snprintf(err, errlen, "local backend: cannot create its locks");
-        free(b);
-        return -1;
+        goto fail;
     }
     if (uv_thread_create(&b->thread, owner_main, b) != 0) {
         snprintf(err, errlen, "local backend: cannot start its thread");
         uv_sem_destroy(&b->ready);
         uv_mutex_destroy(&b->mu);
-        free(b);
-        return -1;
+        goto fail;
     }
     uv_sem_wait(&b->ready);
     uv_sem_destroy(&b->ready);
@@ -354,11 +400,14 @@ int tycho_local_backend_start(const char *dir, const tycho_local_config_t *cfg,
         uv_thread_join(&b->thread);
         snprintf(err, errlen, "%s", b->start_err);
         uv_mutex_destroy(&b->mu);
-        free(b);
-        return -1;
+        goto fail;
     }
     *out = b;
     return 0;
+fail:
+    free(b);
+    close(lock_fd);
+    return -1;
 }
 
 void tycho_local_backend_stop(tycho_local_backend_t *b)
@@ -380,6 +429,7 @@ void tycho_local_backend_stop(tycho_local_backend_t *b)
         fail_stopped(list);
         list = next;
     }
+    close(b->lock_fd); /* SQLite is closed: another tycho may take the directory */
     backend_unref(b);
 }
 

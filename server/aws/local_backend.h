@@ -30,8 +30,10 @@ typedef struct tycho_local_call tycho_local_call_t;
  * stopped, calls complete with 503 and a ServiceUnavailable body. */
 typedef void (*tycho_local_cb)(int status, const char *body, size_t len, void *ud);
 
-/* Opens <dir>/local-aws.sqlite3 on a new owner thread and applies cfg.
- * 0, or -1 with a one-line message in err (nothing left running). */
+/* Locks dir (flock on <dir>/local-aws.lock, held until stop: one tycho a
+ * data directory), opens <dir>/local-aws.sqlite3 on a new owner thread and
+ * applies cfg. 0, or -1 with a one-line message in err (nothing left
+ * running): "in use by another tycho (pid N)" when another process holds dir. */
 int tycho_local_backend_start(const char *dir, const tycho_local_config_t *cfg,
                               tycho_local_backend_t **out, char *err, size_t errlen);
 /* Stops accepting work, executes the requests already posted, ends waiting

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #define TYCHO_LOCAL_DB_FILE "local-aws.sqlite3"
+#define TYCHO_LOCAL_LOCK_FILE "local-aws.lock" /* one tycho a data dir (local_backend.c) */
 #define TYCHO_LOCAL_DEFAULT_QUEUES "tycho-messages:dlq=tycho-messages-dlq:max_receive=3"
 #define TYCHO_LOCAL_DEFAULT_TABLES                                                                 \
     "tycho-app-data:pk=id/S:sk=timestamp/S:gsi=user-index/user_id/S/created_at/S:ttl=ttl"

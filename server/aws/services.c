@@ -206,25 +206,29 @@ static int mkdir_p(const char *dir)
     return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* Messages about the data directory start with where it came from and
+ * what it is: "--data-dir /x: not a directory". */
 int tycho_aws_local_start(const struct tycho_config *cfg, struct tycho_local_backend **out,
                           char *err, size_t errlen)
 {
     *out = NULL;
     if (strcmp(cfg->aws_backend, "local") != 0) return 0;
-    if (mkdir_p(cfg->data_dir) != 0) {
-        snprintf(err, errlen, "%s: cannot create %s: %s", tycho_config_source(cfg, cfg->data_dir),
-                 cfg->data_dir, strerror(errno));
+    const char *src = tycho_config_source(cfg, cfg->data_dir), *dir = cfg->data_dir;
+    struct stat st;
+    if (mkdir_p(dir) != 0) {
+        snprintf(err, errlen, "%s %.200s: cannot create it: %s", src, dir, strerror(errno));
+        return -1;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s %.200s: not a directory", src, dir);
         return -1;
     }
     tycho_local_config_t lc;
     tycho_local_config_init(&lc);
     if (tycho_local_config_from_env(&lc, err, errlen) != 0) return -1;
     char e[400];
-    if (tycho_local_backend_start(cfg->data_dir, &lc, out, e, sizeof e) != 0) {
-        snprintf(err, errlen,
-                 "local AWS backend (TYCHO_AWS_BACKEND=local, TYCHO_DATA_DIR=%.200s): "
-                 "%.300s",
-                 cfg->data_dir, e);
+    if (tycho_local_backend_start(dir, &lc, out, e, sizeof e) != 0) {
+        snprintf(err, errlen, "%s %.200s: %.300s", src, dir, e);
         return -1;
     }
     return 0;

@@ -77,7 +77,7 @@ expect_bad "--lua-dir: not tycho's Lua directory (no tycho/init.lua in it): /non
   -- --lua-dir /nonexistent
 expect_bad "TYCHO_LUA_DIR: not tycho's Lua directory" TYCHO_LUA_DIR="$ROUTES"
 expect_bad "--routes: not a directory: $tmp/none" TYCHO_ROUTES="$ROUTES" -- --routes "$tmp/none"
-expect_bad "--data-dir: cannot create /proc/tycho" -- --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+expect_bad "--data-dir /proc/tycho: cannot create it: " -- --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
   --data-dir /proc/tycho
 expect_bad 'TYCHO_TRACES_STDOUT: expected on or off, got "maybe"' TYCHO_TRACES_STDOUT=maybe
 expect_bad "TYCHO_SQS_DEPTH_INTERVAL: expected a duration from 1ms to 24h" TYCHO_SQS_DEPTH_INTERVAL=0 \
