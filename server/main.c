@@ -14,6 +14,10 @@ static int cmd_version(int argc, char **argv)
         printf("usage: tycho version\n\nPrints tycho's version.\n");
         return 0;
     }
+    if (argc > 1) {
+        fprintf(stderr, "tycho version: unknown argument '%s' (it takes none)\n", argv[1]);
+        return 2;
+    }
     printf("tycho %s\n", TYCHO_VERSION);
     return 0;
 }

@@ -30,6 +30,9 @@ out=$("$BIN" version); [[ $out =~ ^tycho\ [0-9]+\.[0-9]+ ]] && ok "version: $out
 out=$("$BIN" version --help 2>&1); rc=$?
 [ $rc -eq 0 ] && { grep -qi usage <<<"$out" || [[ $out =~ ^tycho\ [0-9] ]]; } && ok "tycho version --help" ||
   bad "tycho version --help: rc=$rc $out"
+out=$("$BIN" version --bogus 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -q "unknown argument '--bogus'" <<<"$out" && ok "tycho version --bogus: exit 2" ||
+  bad "tycho version --bogus: want exit 2 and a line naming it, got rc=$rc $out"
 "$BIN" >/dev/null 2>&1; rc=$?; [ $rc -eq 2 ] && ok "no command -> 2" || bad "no command: rc=$rc"
 out=$("$BIN" frobnicate 2>&1); rc=$?
 [ $rc -eq 2 ] && grep -q "unknown command 'frobnicate'" <<<"$out" && ok "unknown command" || bad "unknown command: rc=$rc $out"
