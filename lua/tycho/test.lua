@@ -183,6 +183,10 @@ function M.serve(opts)
     "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
     "--routes", opts.routes or "routes", "--workers", tostring(opts.workers or 1),
   }
+  -- its own local-backend data (opts.args may name another): a data
+  -- directory serves one tycho at a time, and this spec run holds TYCHO_DATA_DIR
+  local data = tmp .. ".data"
+  args[#args + 1] = "--data-dir=" .. data
   for _, a in ipairs(opts.args or {}) do args[#args + 1] = a end
   local p = assert(io.popen(serve_command(opts.exe or core.exe(), args, opts.env or {}, tmp)))
   local pid = tonumber(p:read "*l")
@@ -203,6 +207,7 @@ function M.serve(opts)
         local until_ = time.monotonic() + 10
         while time.monotonic() < until_ and running(pid) do time.sleep(0.05) end
         os.remove(tmp)
+        os.execute("rm -rf " .. sh_quote(data))
       end
       return srv
     end
@@ -215,6 +220,7 @@ function M.serve(opts)
   os.execute(("kill -KILL %d 2>/dev/null"):format(pid))
   local out = read_all(tmp)
   os.remove(tmp)
+  os.execute("rm -rf " .. sh_quote(data))
   error(("tycho.test.serve: %s; output:\n%s"):format(failure, out), 2)
 end
 
