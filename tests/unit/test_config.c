@@ -162,7 +162,7 @@ static const bad_t bads[] = {
     {"TYCHO_HEADER_TIMEOUT", "2h", "out of range [0.01, 3600] seconds: 7200 (2h)"},
     {"TYCHO_BODY_TIMEOUT", "-5", "not a duration: -5"},
     {"TYCHO_KEEPALIVE_TIMEOUT", "0", "out of range"},
-    {"TYCHO_SEND_TIMEOUT", "0", "out of range [0.01, 3600]: 0"},
+    {"TYCHO_SEND_TIMEOUT", "0", "out of range [0.01, 3600] seconds: 0"},
     {"TYCHO_SEND_TIMEOUT", "soon", "not a duration: soon"},
     {"TYCHO_DRAIN_TIMEOUT", "-1", "not a duration: -1"},
     {"TYCHO_DRAIN_TIMEOUT", "3601", "out of range [0, 3600] seconds: 3601"},
