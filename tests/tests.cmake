@@ -24,8 +24,11 @@ foreach(script ${TYCHO_SCRIPT_TESTS})
   get_filename_component(group ${dir} NAME)
   string(REGEX REPLACE "^test_" "" tname ${name})
   add_test(NAME ${group}.${tname} COMMAND bash ${script} WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+  # Each test's servers get a local-backend data directory of their own: a
+  # data directory serves one tycho at a time (its lock), and tests run in
+  # parallel from the same working directory (the default ./.tycho).
   set_tests_properties(${group}.${tname} PROPERTIES LABELS ${group} TIMEOUT 600
-    ENVIRONMENT "TYCHO_BIN=$<TARGET_FILE:tycho>;TYCHO_SRC=${CMAKE_SOURCE_DIR};TYCHO_BUILD=${CMAKE_BINARY_DIR};TYCHO_SANITIZE=${TYCHO_SANITIZE}")
+    ENVIRONMENT "TYCHO_BIN=$<TARGET_FILE:tycho>;TYCHO_SRC=${CMAKE_SOURCE_DIR};TYCHO_BUILD=${CMAKE_BINARY_DIR};TYCHO_SANITIZE=${TYCHO_SANITIZE};TYCHO_DATA_DIR=${CMAKE_BINARY_DIR}/test-data/${group}.${tname}")
 endforeach()
 
 #  - tests/tools/<name>.c        : a helper program linked with tycho_core, not a test by itself;
