@@ -91,6 +91,28 @@ describe("handler errors", function()
     assert.matches('got the string "404"', err)
   end)
 
+  it("says why an error table's status that is not 400..599 answers 500", function()
+    for s, given in pairs { ["302"] = "302", ["x"] = "x" } do
+      t.capture_logs()
+      local res = t.get("/raw-error-status/" .. s)
+      local logs = t.logs()
+      t.capture_logs(false)
+      assert.equal(500, res.status, s)
+      local why
+      for _, l in ipairs(logs) do
+        if l.msg:find("not an HTTP error status", 1, true) then why = l end
+      end
+      assert.is_table(why, s)
+      assert.equal(given, why.status_given)
+      assert.equal("/raw-error-status/:s", why.route)
+    end
+    t.capture_logs()
+    assert.equal(409, t.get("/http-error").status) -- a valid status: no such line
+    local logs = t.logs()
+    t.capture_logs(false)
+    assert.equal(0, #logs)
+  end)
+
   it("keeps serving after errors", function()
     for _ = 1, 20 do t.get("/boom") end
     assert.equal(200, t.get("/users/1").status)

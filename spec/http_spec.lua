@@ -146,6 +146,9 @@ describe("tycho.http", function()
     assert.has_error(function() http.request { url = "ftp://x/" } end)
     assert.has_error(function() http.request { url = "http:///nohost" } end)
     assert.has_error(function() http.request { method = "get", url = server.url } end)
+    -- a NUL cut the method short: "GET\0x" went out as GET
+    assert.error_matches(function() http.request { method = "GET\0x", url = server.url } end,
+      "method must be a string like")
     assert.has_error(function() http.request { url = server.url, timeout = -1 } end)
     assert.has_error(function() http.request { url = server.url, headers = { ["X-Bad"] = {} } } end)
     assert.has_error(function() http.request { url = server.url, body = function() end } end)

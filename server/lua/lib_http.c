@@ -340,8 +340,9 @@ static int l_request(lua_State *L)
     size_t url_len;
     const char *url = lua_tolstring(L, -1, &url_len);
     lua_getfield(L, 1, "method");
-    const char *method = lua_isnil(L, -1) ? "GET" : lua_tostring(L, -1);
-    if (!method || !*method || strlen(method) > 16)
+    size_t method_len = 3;
+    const char *method = lua_isnil(L, -1) ? "GET" : lua_tolstring(L, -1, &method_len);
+    if (!method || !*method || method_len > 16 || strlen(method) != method_len) /* NUL inside */
         return luaL_error(L, "tycho.http.request: method must be a string like \"GET\"");
     for (const char *m = method; *m; m++)
         if (!isupper((unsigned char)*m) && *m != '-')

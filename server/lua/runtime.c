@@ -290,6 +290,14 @@ static int answer_http_error(tycho_exchange_t *x, const tycho_lua_route_t *route
     }
     double st = lua_tonumber(co, -1);
     int is_http = lua_type(co, -1) == LUA_TNUMBER && st >= 400 && st <= 599 && st == (int)st;
+    if (!is_http && !lua_isnil(co, -1)) { /* error({ status = 302 }): say why it is a 500 */
+        int t = lua_type(co, -1);
+        const char *given =
+            t == LUA_TNUMBER || t == LUA_TSTRING ? lua_tostring(co, -1) : lua_typename(co, t);
+        tycho_log_warn("handler error's status is not an HTTP error status (an integer "
+                       "400..599): answered as a handler failure (500)",
+                       LF_STR("route", route->pattern), LF_STR("status_given", given));
+    }
     lua_pop(co, 1);
     if (!is_http) return 0;
     size_t len = 0;
