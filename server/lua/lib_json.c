@@ -32,6 +32,11 @@ typedef struct enc {
     int depth;
 } enc_t;
 
+int tycho_json_is_null(lua_State *L, int idx)
+{
+    return lua_type(L, idx) == LUA_TLIGHTUSERDATA && !lua_touserdata(L, idx);
+}
+
 static int enc_fail(enc_t *e, const char *what)
 {
     if (e->err && e->errlen) snprintf(e->err, e->errlen, "%s", what);
@@ -203,7 +208,7 @@ static int enc_value(enc_t *e, int idx)
     case LUA_TTABLE:
         return enc_table(e, idx);
     case LUA_TLIGHTUSERDATA:
-        if (lua_touserdata(L, idx) == NULL) return PUT_LIT(e->out, "null");
+        if (tycho_json_is_null(L, idx)) return PUT_LIT(e->out, "null");
         /* fall through */
     default: {
         char msg[80];

@@ -40,7 +40,7 @@ static tycho_log_field_t to_field(lua_State *L, const char *key, size_t klen, ty
         return tycho_lf_named(LF_STR("", "(unencodable table)"), key, kl);
     }
     case LUA_TLIGHTUSERDATA: /* json.null; another one is written as its type */
-        if (!lua_touserdata(L, -1)) return tycho_lf_named(LF_JSON("", "null"), key, kl);
+        if (tycho_json_is_null(L, -1)) return tycho_lf_named(LF_JSON("", "null"), key, kl);
         /* fall through */
     default:
         return tycho_lf_named(LF_STR("", luaL_typename(L, -1)), key, kl);

@@ -27,6 +27,9 @@ int luaopen_tycho_net(lua_State *L);
  * allocates no Lua object (safe outside a protected call). Returns 0, or -1
  * with err ("cannot encode a function at .items[2]"). */
 int tycho_json_encode(lua_State *L, int idx, tycho_buf_t *out, char *err, size_t errlen);
+/* Whether the value at idx is json.null (the light userdata holding NULL,
+ * JSON null both ways). */
+int tycho_json_is_null(lua_State *L, int idx);
 /* Decodes JSON text and pushes the value. Must run inside a protected call (it
  * allocates). Returns 0, or -1 with err ("invalid JSON at line 1, column 9:
  * ...") and nothing pushed. */

@@ -84,12 +84,6 @@ static int add_headers(tycho_response_t *res, int head_route, lua_State *co, int
     return 0;
 }
 
-/* json.null: a light userdata holding NULL */
-static int is_json_null(lua_State *co, int idx)
-{
-    return lua_type(co, idx) == LUA_TLIGHTUSERDATA && !lua_touserdata(co, idx);
-}
-
 /* Where the status, body and headers are among the values (0 = absent):
  *   status, body, headers | body, headers (200) | nothing (204) | nil, headers (204)
  * Trailing nils count as absent: `return nil` is `return`. */
@@ -110,7 +104,7 @@ static int read_shape(lua_State *co, int first, int nres, tycho_response_t *res,
         res->status = (int)st;
         if (nres >= 2) *body = first + 1;
         if (nres >= 3) *headers = first + 2;
-    } else if (t == LUA_TTABLE || t == LUA_TSTRING || is_json_null(co, first)) {
+    } else if (t == LUA_TTABLE || t == LUA_TSTRING || tycho_json_is_null(co, first)) {
         res->status = 200;
         *body = first;
         if (nres >= 2) *headers = first + 1;
@@ -142,7 +136,7 @@ static int set_body(lua_State *co, int body, tycho_response_t *res, char *err, s
         const char *s = lua_tolstring(co, body, &n);
         if (tycho_response_set_body(res, s, n) != 0) goto nomem;
         type = "text/plain; charset=utf-8";
-    } else if (bt == LUA_TTABLE || is_json_null(co, body)) {
+    } else if (bt == LUA_TTABLE || tycho_json_is_null(co, body)) {
         char jerr[160] = "";
         if (tycho_json_encode(co, body, &res->body, jerr, sizeof jerr) != 0) {
             snprintf(err, errlen, "response body: %s", jerr);
