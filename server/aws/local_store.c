@@ -2,6 +2,7 @@
 #include "aws/local_store.h"
 #include "aws/local_ddb.h"
 #include "aws/local_sqs.h"
+#include "core/config.h"
 #include "core/units.h"
 #include "core/utf8.h"
 
@@ -53,21 +54,28 @@ void tycho_local_config_init(tycho_local_config_t *cfg)
 
 static int copy_env(const char *name, char *dst, size_t cap, char *err, size_t errlen)
 {
-    const char *v = getenv(name);
-    if (!v) return 0;
-    if (strlen(v) >= cap) {
-        snprintf(err, errlen, "%s: too long (at most %zu bytes)", name, cap - 1);
-        return -1;
-    }
-    memcpy(dst, v, strlen(v) + 1);
-    return 0;
+    /* set but empty (or blanks) means an empty list, not the default */
+    if (!getenv(name)) return 0;
+    if (tycho_config_env_trimmed(name, dst, cap) >= 0) return 0;
+    snprintf(err, errlen, "%s: too long (at most %zu bytes)", name, cap - 1);
+    return -1;
+}
+
+/* A variable that is one word (blanks around it dropped): 1 and the word in
+ * w (a too long one is kept cut short: it is then refused as no word we
+ * know), 0 when unset or empty. */
+static int word_env(const char *name, char w[static 32])
+{
+    int rc = tycho_config_env_trimmed(name, w, 32);
+    if (rc < 0) snprintf(w, 32, "%.28s...", tycho_config_getenv(name));
+    return rc != 0;
 }
 
 /* An on/off variable (any spelling tycho_parse_bool takes). */
 static int switch_env(const char *name, int *out, char *err, size_t errlen)
 {
-    const char *v = getenv(name);
-    if (!v || tycho_parse_bool(v, out) == 0) return 0;
+    char v[32];
+    if (!word_env(name, v) || tycho_parse_bool(v, out) == 0) return 0;
     snprintf(err, errlen, "%s: expected on or off, got \"%s\"", name, v);
     return -1;
 }
@@ -76,8 +84,8 @@ static int switch_env(const char *name, int *out, char *err, size_t errlen)
 static int choice_env(const char *name, const char *on, const char *off, int *out, char *err,
                       size_t errlen)
 {
-    const char *v = getenv(name);
-    if (!v) return 0;
+    char v[32];
+    if (!word_env(name, v)) return 0;
     if (strcasecmp(v, on) == 0 || strcasecmp(v, off) == 0) return *out = strcasecmp(v, on) == 0, 0;
     snprintf(err, errlen, "%s: expected %s or %s, got \"%s\"", name, on, off, v);
     return -1;
@@ -110,8 +118,8 @@ int tycho_local_config_from_env(tycho_local_config_t *cfg, char *err, size_t err
             }
         memcpy(cfg->region, region, n + 1);
     }
-    const char *acct = getenv("TYCHO_LOCAL_ACCOUNT");
-    if (acct) {
+    char acct[32];
+    if (word_env("TYCHO_LOCAL_ACCOUNT", acct)) {
         size_t n = strlen(acct);
         int ok = n == 12;
         for (size_t i = 0; ok && i < n; i++)

@@ -338,14 +338,34 @@ const char *tycho_config_getenv(const char *name)
 }
 
 /* Blanks around a value are not part of it (an env template or a quoted
- * shell word leaves them): " 2 " is 2 for every setting, "2x" is refused. */
+ * shell word leaves them): " 2 " is 2 for every setting, "2x" is refused.
+ * Moves *value past the leading blanks; returns the length without the
+ * trailing ones. */
+static size_t trim(const char **value)
+{
+    *value += strspn(*value, BLANKS);
+    size_t n = strlen(*value);
+    while (n > 0 && strchr(BLANKS, (*value)[n - 1]))
+        n--;
+    return n;
+}
+
+int tycho_config_env_trimmed(const char *name, char *buf, size_t cap)
+{
+    const char *v = tycho_config_getenv(name);
+    buf[0] = 0;
+    if (!v) return 0;
+    size_t n = trim(&v);
+    if (n >= cap) return -1;
+    memcpy(buf, v, n);
+    buf[n] = 0;
+    return 1;
+}
+
 static int apply(tycho_config_t *cfg, const setting_t *s, const char *source, const char *value,
                  char *err, size_t errlen)
 {
-    value += strspn(value, BLANKS);
-    size_t n = strlen(value);
-    while (n > 0 && strchr(BLANKS, value[n - 1]))
-        n--;
+    size_t n = trim(&value);
     char *v = strndup(value, n), why[512];
     if (!v) return snprintf(err, errlen, "out of memory"), -1;
     int rc = s->parse(cfg, s, (char *)cfg + s->offset, v, why, sizeof why);

@@ -70,6 +70,10 @@ void tycho_config_print_help(void);
 /* getenv for TYCHO_* settings: NULL when the variable is unset, empty or
  * only blanks (env templating in ECS or compose leaves empty values). */
 const char *tycho_config_getenv(const char *name);
+/* A TYCHO_* variable's value without the blanks around it, copied into buf
+ * (cap bytes): 1 when it is set, 0 when it is unset, empty or only blanks
+ * (buf ""), -1 when the trimmed value does not fit in buf. */
+int tycho_config_env_trimmed(const char *name, char *buf, size_t cap);
 
 /* Applies the variable of one setting (field: a member of cfg, e.g.
  * &cfg->listen) over cfg, by the rules tycho_config_load reads it with; for

@@ -1,5 +1,6 @@
 #include "core/telemetry_hub.h"
 
+#include "core/config.h"
 #include "core/log.h"
 #include "core/units.h"
 #include "core/wakeup.h"
@@ -141,9 +142,11 @@ tycho_hub_t *tycho_hub_new(const tycho_config_t *cfg, int nworkers, char *err, s
     h->nshards = (unsigned)nworkers + 1;
     h->access_log = cfg->access_log;
     atomic_store(&h->spans_wanted, 1); /* until start knows better (specs read the rings) */
-    const char *ts = getenv("TYCHO_TRACES_STDOUT");
-    if (ts && tycho_parse_bool(ts, &h->traces_stdout) != 0) {
-        snprintf(err, errlen, "TYCHO_TRACES_STDOUT: expected on or off, got \"%s\"", ts);
+    char ts[16];
+    int set = tycho_config_env_trimmed("TYCHO_TRACES_STDOUT", ts, sizeof ts);
+    if (set != 0 && (set < 0 || tycho_parse_bool(ts, &h->traces_stdout) != 0)) {
+        snprintf(err, errlen, "TYCHO_TRACES_STDOUT: expected on or off, got \"%.40s\"",
+                 tycho_config_getenv("TYCHO_TRACES_STDOUT"));
         free(h);
         return NULL;
     }

@@ -3,6 +3,7 @@
 #include "lua/drain_notice.h"
 #include "aws/services.h"
 #include "core/buf.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "core/request_obs.h"
 #include "core/telemetry_hub.h"
@@ -1008,11 +1009,13 @@ static cqueue_t *queue_find(tycho_consumers_t *c, const char *key)
 
 static int depth_interval(double *out)
 {
-    const char *v = getenv("TYCHO_SQS_DEPTH_INTERVAL");
+    char v[64];
     uint64_t ms;
     *out = 15;
-    if (!v || !*v) return 0;
-    if (tycho_parse_duration_ms(v, 1000, &ms) != 0 || ms == 0 || ms > 86400000) return -1;
+    int set = tycho_config_env_trimmed("TYCHO_SQS_DEPTH_INTERVAL", v, sizeof v);
+    if (set == 0) return 0;
+    if (set < 0 || tycho_parse_duration_ms(v, 1000, &ms) != 0 || ms == 0 || ms > 86400000)
+        return -1;
     *out = (double)ms / 1000;
     return 0;
 }

@@ -19,7 +19,7 @@ int tycho_spec_telemetry_start(const tycho_config_t *cfg, char *err, size_t errl
     spec_cfg = *cfg;
     /* one access line per tycho.test.request would flood every spec's stderr
      * (and its captured logs): opt in with TYCHO_ACCESS_LOG */
-    if (!getenv("TYCHO_ACCESS_LOG")) spec_cfg.access_log = 0;
+    if (!tycho_config_getenv("TYCHO_ACCESS_LOG")) spec_cfg.access_log = 0;
     hub = tycho_hub_new(&spec_cfg, 1, err, errlen);
     if (!hub) return -1;
     obs = tycho_obs_new(hub, &spec_cfg, 0); /* the spec thread's observer from now on */

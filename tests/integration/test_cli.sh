@@ -120,8 +120,10 @@ fi
 
 # Every shared spelling at once starts a server (on/off words, flags standing
 # alone, durations and sizes with units); a bad variable its flag replaces is
-# not read; TYCHO_TRACES_STDOUT=yes prints spans.
-TYCHO_TRACES_STDOUT=yes TYCHO_SQS_DEPTH_INTERVAL=2s TYCHO_LOCAL_AUTO_CREATE=YES TYCHO_RELOAD=maybe \
+# not read; TYCHO_TRACES_STDOUT=yes prints spans; blanks around values are
+# dropped, an empty variable is unset.
+TYCHO_TRACES_STDOUT=' yes ' TYCHO_SQS_DEPTH_INTERVAL=' 2s' TYCHO_LOCAL_AUTO_CREATE='YES ' \
+  TYCHO_LOCAL_SYNC= TYCHO_LOCAL_ACCOUNT=' ' TYCHO_RELOAD=maybe \
   TYCHO_LISTEN=127.0.0.1:99999 timeout 60 "$BIN" serve --routes "$ROUTES" --listen 127.0.0.1:0 \
   --admin-listen 127.0.0.1:0 --workers 1 --data-dir "$tmp/data" --header-timeout 2s \
   --handler-timeout 1500ms --lua-memory-limit 64MiB --max-body-bytes 2MiB --reload --access-log \

@@ -287,6 +287,27 @@ static void test_blanks_trimmed(void **state)
     assert_int_equal(cfg.workers, 3);
 }
 
+/* The reader other modules use for their own TYCHO_* variables: the same
+ * rules (blanks dropped, empty or blank is unset), too long refused. */
+static void test_env_trimmed(void **state)
+{
+    (void)state;
+    char buf[8];
+    setenv("TYCHO_X_TEST", " \ton \n", 1);
+    assert_int_equal(tycho_config_env_trimmed("TYCHO_X_TEST", buf, sizeof buf), 1);
+    assert_string_equal(buf, "on");
+    setenv("TYCHO_X_TEST", " \t", 1);
+    assert_int_equal(tycho_config_env_trimmed("TYCHO_X_TEST", buf, sizeof buf), 0);
+    assert_string_equal(buf, "");
+    setenv("TYCHO_X_TEST", "  1234567 ", 1);
+    assert_int_equal(tycho_config_env_trimmed("TYCHO_X_TEST", buf, sizeof buf), 1);
+    assert_string_equal(buf, "1234567");
+    setenv("TYCHO_X_TEST", "12345678", 1);
+    assert_int_equal(tycho_config_env_trimmed("TYCHO_X_TEST", buf, sizeof buf), -1);
+    unsetenv("TYCHO_X_TEST");
+    assert_int_equal(tycho_config_env_trimmed("TYCHO_X_TEST", buf, sizeof buf), 0);
+}
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -454,6 +475,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_defaults, setup),
+        cmocka_unit_test(test_env_trimmed),
         cmocka_unit_test_setup(test_env_and_flags, setup),
         cmocka_unit_test_setup(test_bad_values, setup),
         cmocka_unit_test_setup(test_bad_arguments, setup),

@@ -128,6 +128,38 @@ static void test_config_env(void **state)
     unsetenv("TYCHO_LOCAL_SYNC");
 }
 
+/* Blanks around a value are dropped; an empty switch or account is unset
+ * (the default stays), an empty list means none. */
+static void test_config_env_blanks(void **state)
+{
+    (void)state;
+    tycho_local_config_t cfg;
+    char err[256];
+    tycho_local_config_init(&cfg);
+    setenv("TYCHO_LOCAL_QUEUES", " a;b\t", 1);
+    setenv("TYCHO_LOCAL_TABLES", "  ", 1);
+    setenv("TYCHO_LOCAL_AUTO_CREATE", "", 1);
+    setenv("TYCHO_LOCAL_SYNC", " normal ", 1);
+    setenv("TYCHO_LOCAL_ACCOUNT", " ", 1);
+    assert_int_equal(tycho_local_config_from_env(&cfg, err, sizeof err), 0);
+    assert_string_equal(cfg.queues, "a;b");
+    assert_string_equal(cfg.tables, "");
+    assert_int_equal(cfg.auto_create_queues, 1);
+    assert_int_equal(cfg.sync_full, 0);
+    assert_string_equal(cfg.account, "000000000000");
+    setenv("TYCHO_LOCAL_ACCOUNT", " 123456789012\n", 1);
+    assert_int_equal(tycho_local_config_from_env(&cfg, err, sizeof err), 0);
+    assert_string_equal(cfg.account, "123456789012");
+    setenv("TYCHO_LOCAL_SYNC", "fullfullfullfullfullfullfullfullfull", 1);
+    assert_int_equal(tycho_local_config_from_env(&cfg, err, sizeof err), -1);
+    assert_non_null(strstr(err, "TYCHO_LOCAL_SYNC: expected full or normal, got \"fullfull"));
+    unsetenv("TYCHO_LOCAL_QUEUES");
+    unsetenv("TYCHO_LOCAL_TABLES");
+    unsetenv("TYCHO_LOCAL_AUTO_CREATE");
+    unsetenv("TYCHO_LOCAL_SYNC");
+    unsetenv("TYCHO_LOCAL_ACCOUNT");
+}
+
 static void test_reopen(void **state)
 {
     env_t *e = *state;
@@ -255,6 +287,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_framing, setup, teardown),
         cmocka_unit_test(test_config_env),
+        cmocka_unit_test(test_config_env_blanks),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_after_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_storage_full, setup, teardown),
