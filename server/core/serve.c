@@ -11,6 +11,7 @@
 #include "core/telemetry_hub.h"
 #include "core/log.h"
 #include "core/precheck.h"
+#include "core/stuck_runs.h"
 #include "exporters/export_config.h"
 #include "core/worker.h"
 #include "http/listen_socket.h"
@@ -113,6 +114,7 @@ static void admin_status(void *ud, tycho_buf_t *out)
         tycho_buf_printf(out, "%s%llu", i ? "," : "",
                          (unsigned long long)atomic_load(&s->workers[i].generation));
     tycho_buf_puts(out, "]");
+    tycho_stuck_runs_json(out);
 }
 
 static void finish_reload(serve_t *s, int ok, const char *err)
@@ -477,6 +479,10 @@ int tycho_cmd_serve(int argc, char **argv)
     }
     s->nworkers = s->cfg.workers;
     s->hub = tycho_hub_new(&s->cfg, s->nworkers, err, sizeof err);
+    if (s->hub && tycho_stuck_runs_register(tycho_hub_registry(s->hub), err, sizeof err) != 0) {
+        tycho_hub_free(s->hub);
+        s->hub = NULL;
+    }
     if (!s->hub) {
         fprintf(stderr, "tycho: %s\n", err);
         free(s);

@@ -5,6 +5,8 @@
 #include <lauxlib.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,6 +41,7 @@ static int running;
 static int sig_installed;
 static __thread tycho_watchdog_slot_t *tls_slot;
 static void (*stuck_fn)(double late_seconds); /* guarded by mu */
+static atomic_int nstuck;                     /* the stuck runs the watchdog's last look found */
 
 static int watchdog_signal(void)
 {
@@ -94,6 +97,13 @@ static void report_stuck(tycho_watchdog_slot_t *s, uint64_t late_ns)
                     LF_STR("thread", name), LF_DBL("late_seconds", (double)late_ns / 1e9));
 }
 
+/* Whether the slot's run past deadline d was signalled and is still going
+ * STUCK_AFTER_NS later. mu held. */
+static int stuck(const tycho_watchdog_slot_t *s, uint64_t d, uint64_t now)
+{
+    return d && s->fired_for == d && now > d + STUCK_AFTER_NS;
+}
+
 static void *run(void *arg)
 {
     (void)arg;
@@ -106,19 +116,47 @@ static void *run(void *arg)
         if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
         pthread_cond_timedwait(&cv, &mu, &ts);
         uint64_t now = uv_hrtime();
+        int n = 0;
         for (tycho_watchdog_slot_t *s = slots; s; s = s->next) {
             uint64_t d = __atomic_load_n(&s->deadline, __ATOMIC_ACQUIRE);
             if (d && now > d && s->fired_for != d) {
                 s->fired_for = d;
                 pthread_kill(s->thread, watchdog_signal());
-            } else if (d && s->fired_for == d && s->reported_for != d && now > d + STUCK_AFTER_NS) {
+            } else if (stuck(s, d, now)) {
+                n++;
+                if (s->reported_for != d) report_stuck(s, now - d);
                 s->reported_for = d;
-                report_stuck(s, now - d);
             }
         }
+        atomic_store(&nstuck, n);
     }
+    atomic_store(&nstuck, 0);
     pthread_mutex_unlock(&mu);
     return NULL;
+}
+
+int tycho_watchdog_stuck(tycho_watchdog_stuck_t *out, int max)
+{
+    int n = 0;
+    pthread_mutex_lock(&mu);
+    uint64_t now = uv_hrtime();
+    for (tycho_watchdog_slot_t *s = slots; s; s = s->next) {
+        uint64_t d = __atomic_load_n(&s->deadline, __ATOMIC_ACQUIRE);
+        if (!stuck(s, d, now)) continue;
+        if (n < max) {
+            snprintf(out[n].thread, sizeof out[n].thread, "?");
+            pthread_getname_np(s->thread, out[n].thread, sizeof out[n].thread);
+            out[n].late_seconds = (double)(now - d) / 1e9;
+        }
+        n++;
+    }
+    pthread_mutex_unlock(&mu);
+    return n;
+}
+
+int tycho_watchdog_stuck_count(void)
+{
+    return atomic_load(&nstuck);
 }
 
 void tycho_watchdog_on_stuck(void (*fn)(double late_seconds))

@@ -35,6 +35,18 @@ void tycho_watchdog_unregister(tycho_watchdog_slot_t *s);
  * process there. NULL restores the log line. Any thread. */
 void tycho_watchdog_on_stuck(void (*fn)(double late_seconds));
 
+/* The runs stuck now (signalled, and still going 2 s past their deadline):
+ * up to max of them in out, with their thread's name and how late they are.
+ * Returns how many there are (which may exceed max). Any thread. */
+typedef struct {
+    char thread[16];
+    double late_seconds;
+} tycho_watchdog_stuck_t;
+int tycho_watchdog_stuck(tycho_watchdog_stuck_t *out, int max);
+/* How many the watchdog's last look (at most 50 ms ago) found: no lock
+ * taken, so a metrics callback may call it. */
+int tycho_watchdog_stuck_count(void);
+
 /* Marks co as running until leave, with a deadline (uv_hrtime ns; 0 = none).
  * Returns the previous deadline, to restore for nested runs. */
 uint64_t tycho_watchdog_enter(tycho_watchdog_slot_t *s, lua_State *co, uint64_t deadline_ns);

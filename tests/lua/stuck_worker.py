@@ -3,8 +3,10 @@
 watchdog's hook cannot reach it) is reported: the worker cannot log, so the
 watchdog thread writes one error line naming the worker's thread, a couple
 of seconds past the deadline — once, not once per poll. The other worker
-keeps serving. SIGTERM cannot stop the stuck worker: past the drain timeout
+keeps serving, and the admin port shows the stuck run (the gauge
+tycho_lua_stuck_runs, /-/status's stuck_runs). SIGTERM cannot stop the stuck worker: past the drain timeout
 and a short grace, the process names it in the log and exits 3 without it."""
+import json
 import os
 import shutil
 import socket
@@ -25,6 +27,17 @@ ROUTES = '''return {
 '''
 
 
+def stuck_now(srv):
+    """What the admin port says: (the tycho_lua_stuck_runs gauge, /-/status's
+    stuck_runs list)."""
+    text = tycho.request(srv.admin, path="/metrics").body.decode()
+    tycho.promtool_check(text)
+    gauge = [float(l.split()[1]) for l in text.splitlines() if l.startswith("tycho_lua_stuck_runs ")]
+    check(len(gauge) == 1, "tycho_lua_stuck_runs not in /metrics once: %r" % gauge)
+    status = json.loads(tycho.request(srv.admin, path="/-/status").body)
+    return int(gauge[0]), status["stuck_runs"]
+
+
 def main():
     d = tempfile.mkdtemp(prefix="tycho-stuck-")
     try:
@@ -33,6 +46,7 @@ def main():
         srv = tycho.Server(workers=2, routes=d, args=("--handler-timeout", "300ms",
                                                                 "--drain-timeout", "1"))
         try:
+            check(stuck_now(srv) == (0, []), "stuck runs before any: %r" % (stuck_now(srv),))
             s = socket.create_connection(srv.public)
             s.sendall(b"GET /spin HTTP/1.1\r\nHost: t\r\n\r\n")  # never answered
             t0 = time.time()
@@ -43,6 +57,11 @@ def main():
             check(stuck["late_seconds"] >= 2, "reported %.2f s late, before 2 s" % stuck["late_seconds"])
             print("  after %.1fs: %s (thread %s, %.1f s late)" % (time.time() - t0, stuck["msg"],
                                                                   stuck["thread"], stuck["late_seconds"]))
+            gauge, runs = stuck_now(srv)
+            check(gauge == 1 and [r["thread"] for r in runs] == [stuck["thread"]],
+                  "admin port: tycho_lua_stuck_runs %r, /-/status stuck_runs %r" % (gauge, runs))
+            check(runs[0]["late_seconds"] >= 2, "/-/status: %.1f s late" % runs[0]["late_seconds"])
+            print("  admin port: tycho_lua_stuck_runs %d, /-/status %r" % (gauge, runs))
             time.sleep(1.5)  # more watchdog polls: still one line
             n = sum(1 for line in srv.lines if "cannot be interrupted" in line)
             check(n == 1, "%d lines about the stuck worker, expected 1" % n)
