@@ -12,10 +12,13 @@ FROM debian:bookworm-slim AS build
 WORKDIR /src
 # Dependencies first, in their own layer: it is rebuilt only when setup changes.
 COPY scripts/setup scripts/setup
-# libcmocka-dev: CMake configures the unit tests (TYCHO_TESTS=ON), which need it;
-# `scripts/setup --run-only` installs only what building and running need.
+# `scripts/setup --run-only` installs only what building and running need; the
+# unit tests below need two more: libcmocka-dev (CMake configures them,
+# TYCHO_TESTS=ON) and python3 (tests/unit/test_http_client.c runs
+# tests/aws/fake_http.py with /usr/bin/python3; the base image has no Python,
+# and Debian's nodejs does not pull it in).
 RUN scripts/setup --run-only \
- && apt-get install -y -qq --no-install-recommends libcmocka-dev \
+ && apt-get install -y -qq --no-install-recommends libcmocka-dev python3 \
  && rm -rf /var/lib/apt/lists/*
 COPY CMakeLists.txt ./
 COPY scripts/ scripts/

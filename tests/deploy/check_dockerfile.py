@@ -17,6 +17,16 @@ usage: check_dockerfile.py [REPO_ROOT]
              so a read-only root file system works; no compilers.
   context    every COPY source exists in the repository and is not excluded
              by .dockerignore; every COPY --from names an earlier stage.
+  unit deps  every program a unit test execs by absolute path
+             (tests/unit/*.c: execl/execv... "/usr/bin/python3") and the
+             standard-library modules of the script it runs are installed by
+             the build stage: apt-get simulates, against an empty dpkg status
+             (a clean image) and the local apt lists, installing the build
+             stage's packages (scripts/setup's BUILD_PKGS + RUN_PKGS, plus the
+             stage's own `apt-get install` words), and the Debian package that
+             owns each of those files (dpkg -S here) must be among them.
+             Needs the apt lists (apt-get update) and those files installed
+             on this machine (scripts/setup).
 Exit 0 when all pass, 1 with one line per problem otherwise.
 """
 import fnmatch
@@ -24,7 +34,9 @@ import json
 import os
 import re
 import shlex
+import subprocess
 import sys
+import tempfile
 
 BASE = "debian:bookworm-slim"
 
@@ -116,6 +128,108 @@ def ignored(path, pats):
     return state
 
 
+def setup_packages(root):
+    """scripts/setup's BUILD_PKGS and RUN_PKGS (what `scripts/setup --run-only` installs)."""
+    with open(os.path.join(root, "scripts", "setup"), encoding="utf-8") as f:
+        text = f.read()
+    pkgs = []
+    for var in ("BUILD_PKGS", "RUN_PKGS"):
+        m = re.search(rf"^{var}=\((.*?)\)", text, re.S | re.M)
+        if not m:
+            raise ValueError(f"scripts/setup defines no {var}=(...)")
+        pkgs += m.group(1).split()
+    return pkgs
+
+
+def stage_apt_installs(run_args):
+    """Package names of every `apt-get install` in the stage's RUN instructions."""
+    pkgs = []
+    for args in run_args:
+        for m in re.finditer(r"apt-get\s+install\b([^;&|]*)", args):
+            pkgs += [t for t in m.group(1).split() if not t.startswith("-")]
+    return pkgs
+
+
+def unit_test_execs(root):
+    """(program, script or None) for every exec* of an absolute path in tests/unit/*.c."""
+    found = set()
+    unit = os.path.join(root, "tests", "unit")
+    for name in sorted(os.listdir(unit)):
+        if not name.endswith(".c"):
+            continue
+        with open(os.path.join(unit, name), encoding="utf-8") as f:
+            text = f.read()
+        for m in re.finditer(r"\bexec[lv]p?e?\s*\(\s*\"(/[^\"]+)\"([^;]*)", text):
+            script = re.search(r"\"(tests/[^\"]+\.py)\"", m.group(2))
+            found.add((m.group(1), script.group(1) if script else None))
+    return sorted(found, key=lambda x: (x[0], x[1] or ""))
+
+
+def python_stdlib_files(root, script):
+    """Files of the standard-library modules `script` imports at top level (ours excluded)."""
+    with open(os.path.join(root, script), encoding="utf-8") as f:
+        text = f.read()
+    mods = set()
+    for m in re.finditer(r"^(?:import\s+([\w.]+(?:\s*,\s*[\w.]+)*)|from\s+([\w.]+)\s+import)", text, re.M):
+        for mod in (m.group(1) or m.group(2)).split(","):
+            mods.add(mod.strip())
+    out = subprocess.run(
+        ["/usr/bin/python3", "-c",
+         "import importlib.util,sys\n"
+         "for m in sys.argv[1:]:\n"
+         "    s = importlib.util.find_spec(m)\n"
+         "    print(m, s.origin if s and s.origin not in (None, 'built-in', 'frozen') else '-')",
+         *sorted(mods)], capture_output=True, text=True, check=True).stdout
+    return [(mod, path) for mod, path in (line.split(" ", 1) for line in out.splitlines()) if path.startswith("/usr/lib/")]
+
+
+def owner(path):
+    r = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True)
+    if r.returncode != 0:
+        r = subprocess.run(["dpkg", "-S", os.path.realpath(path)], capture_output=True, text=True)
+    return r.stdout.split(":", 1)[0].strip() if r.returncode == 0 else None
+
+
+def simulated_install(pkgs):
+    """Packages apt-get would install on a system with an empty dpkg status, or raise with apt's message."""
+    with tempfile.NamedTemporaryFile("w", suffix=".status") as status:
+        r = subprocess.run(["apt-get", "-s", "-o", f"Dir::State::status={status.name}", "-o", "Debug::NoLocking=1",
+                            "install", "--no-install-recommends", *pkgs],
+                           capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"})
+    if r.returncode != 0:
+        raise RuntimeError(f"apt-get -s failed (apt lists missing? run apt-get update): {r.stdout[-500:]}{r.stderr[-500:]}")
+    return {m.group(1) for m in re.finditer(r"^Inst (\S+)", r.stdout, re.M)}
+
+
+def check_unit_test_deps(root, build, fail):
+    runs = [a for i, a in build["ins"] if i == "RUN"]
+    pkgs = (setup_packages(root) if any(re.search(r"scripts/setup\s+--run-only", a) for a in runs) else []) \
+        + stage_apt_installs(runs)
+    needed = []  # (file, why)
+    for prog, script in unit_test_execs(root):
+        needed.append((prog, f"a unit test execs {prog}"))
+        if script and script.endswith(".py"):
+            needed += [(path, f"{script} imports {mod}") for mod, path in python_stdlib_files(root, script)]
+    if not needed:
+        return
+    try:
+        installed = simulated_install(pkgs)
+    except RuntimeError as e:
+        fail(f"cannot check the unit tests' programs: {e}")
+        return
+    missing = {}  # Debian package -> why it is needed
+    for path, why in needed:
+        pkg = owner(path)
+        if pkg is None:
+            fail(f"{why}, but no Debian package owns {path} on this machine (install it: scripts/setup)")
+        elif pkg not in installed:
+            missing.setdefault(pkg, []).append(f"{why} ({path})")
+    for pkg, whys in sorted(missing.items()):
+        fail(f"build stage does not install {pkg}: {'; '.join(whys)}")
+    if missing:
+        fail(f"build stage packages (scripts/setup --run-only + its apt-get install): {' '.join(pkgs)}")
+
+
 def main(argv):
     root = os.path.abspath(argv[1] if len(argv) > 1 else os.path.join(os.path.dirname(__file__), "..", ".."))
     problems = []
@@ -152,6 +266,8 @@ def main(argv):
                     fail(f"RUN calls {script}, which does not exist in the repository")
                 elif not os.access(p, os.X_OK):
                     fail(f"RUN calls {script}, which is not executable")
+
+    check_unit_test_deps(root, build, fail)
 
     # ---- COPY sources and --from
     names = [s["name"] for s in stages]
