@@ -309,6 +309,23 @@ describe('observability: Loki and Grafana behind the internal ALB', () => {
   });
 });
 
+describe('observability: Grafana and Loki images tagged apart from tycho', () => {
+  const tags = { grafanaImageTag: 'tree-grafana', lokiImageTag: 'tree-loki' };
+  const obsJson = (imageTag: string) => JSON.stringify(template(buildApp({ ...tags, imageTag }).stacks.observability).toJSON());
+  it('a new tycho tag leaves the observability stack (Loki and Grafana task definitions) unchanged', () => {
+    const a = obsJson('release-1');
+    assert.equal(obsJson('release-2'), a);
+    assert.ok(!a.includes('release-1'));
+  });
+  it('the task definitions use grafanaImageTag and lokiImageTag', () => {
+    const t = template(buildApp(tags).stacks.observability);
+    const images = Object.fromEntries(resources(t, 'AWS::ECS::TaskDefinition')
+      .map(([, d]) => d.Properties.ContainerDefinitions[0]).map((c: any) => [c.Name, JSON.stringify(c.Image)]));
+    assert.match(images.grafana, /:tree-grafana"/);
+    assert.match(images.loki, /:tree-loki"/);
+  });
+});
+
 describe('observability: Client VPN', () => {
   it('is created only with both certificate ARNs from context', () => {
     obs.resourceCountIs('AWS::EC2::ClientVpnEndpoint', 0);

@@ -14,6 +14,14 @@ deploy workflow:
   - no third-party action (outside actions/ and aws-actions/) runs in a job
     that has `id-token: write` (a compromised scanner must never see the
     credentials or be able to ask for them);
+  - every `docker push` is guarded: the same script first asks
+    `aws ecr describe-images ... --image-ids imageTag=...` and skips a tag
+    that is already there (the repositories are IMMUTABLE: a re-run or a
+    manual run of a deployed commit would otherwise fail at the push);
+  - Grafana and Loki are tagged by content: the job derives their tags from
+    `git rev-parse HEAD:grafana` and `HEAD:grafana/loki` and `cdk deploy
+    --all` passes them as -c grafanaImageTag / lokiImageTag (so a release
+    that leaves grafana/ alone does not restart them);
 every workflow given:
   - actions outside actions/ and github/ are pinned by a full commit SHA with
     the version in a comment (`uses: o/r@<40 hex> # vX.Y.Z`);
@@ -81,6 +89,8 @@ def check_deploy(path, doc, ci_name, errors):
     if ci_name not in (run.get("workflows") or []) or run.get("branches") != ["main"]:
         errors.append(f"{path}: not triggered by workflow_run of '{ci_name}' on branches [main]")
     for job_id, job in (doc.get("jobs") or {}).items():
+        check_pushes(path, job_id, job, errors)
+        check_content_tags(path, job_id, job, errors)
         if (job.get("permissions") or doc.get("permissions") or {}).get("id-token") != "write":
             continue
         cond = re.sub(r"\s+", " ", str(job.get("if", "")))
@@ -93,6 +103,37 @@ def check_deploy(path, doc, ci_name, errors):
             uses = str(step.get("uses", ""))
             if uses and not uses.startswith(CREDENTIAL_JOB_ACTIONS):
                 errors.append(f"{path}: job {job_id} has id-token: write and runs third-party action {uses}")
+
+
+def run_text(step):
+    return str(step.get("run", ""))
+
+
+def check_pushes(path, job_id, job, errors):
+    for step in steps(job):
+        text = run_text(step)
+        push = text.find("docker push")
+        if push < 0:
+            continue
+        guard = text.find("aws ecr describe-images")
+        if guard < 0 or guard > push or "--image-ids imageTag=" not in text[guard:push]:
+            errors.append(f"{path}: job {job_id}: step '{step.get('name')}' pushes without first checking "
+                          "`aws ecr describe-images --image-ids imageTag=...` (an immutable tag already in ECR "
+                          "fails the push on a re-run)")
+
+
+def check_content_tags(path, job_id, job, errors):
+    texts = [run_text(st) for st in steps(job)]
+    deploys = [t for t in texts if re.search(r"cdk deploy --all", t)]
+    if not deploys:
+        return
+    whole = "\n".join(texts)
+    for ref, key in (("HEAD:grafana)", "grafanaImageTag"), ("HEAD:grafana/loki)", "lokiImageTag")):
+        if f"git rev-parse {ref}" not in whole:
+            errors.append(f"{path}: job {job_id}: no tag derived from `git rev-parse {ref[:-1]}` for {key}")
+        if not any(f"-c {key}=" in t for t in deploys):
+            errors.append(f"{path}: job {job_id}: `cdk deploy --all` does not pass -c {key} (it then defaults "
+                          "to imageTag, and every release restarts Grafana and Loki)")
 
 
 def check_ci(path, doc, errors):
