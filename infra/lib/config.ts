@@ -73,20 +73,33 @@ export interface TychoConfig {
   readonly alertEmails: readonly string[];
 }
 
-function str(node: Node, key: string, fallback: string): string {
+/**
+ * A context value, or undefined when it is unset. Unset includes an empty or
+ * blank string: `-c key=` (what a CI variable that is not defined expands to)
+ * means "not given", so the default applies. Note that a `-c` value replaces
+ * cdk.json's for the same key, so a caller must not pass `-c key=` to mean
+ * "use cdk.json's" (deploy.yml passes only the variables that are set).
+ */
+function ctx(node: Node, key: string): unknown {
   const v = node.tryGetContext(key);
-  if (v === undefined || v === null || v === '') return fallback;
-  return String(v);
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return v.trim() === '' ? undefined : v.trim();
+  return v;
+}
+
+function str(node: Node, key: string, fallback: string): string {
+  const v = ctx(node, key);
+  return v === undefined ? fallback : String(v);
 }
 
 function optStr(node: Node, key: string): string | undefined {
-  const v = node.tryGetContext(key);
-  return v === undefined || v === null || v === '' ? undefined : String(v);
+  const v = ctx(node, key);
+  return v === undefined ? undefined : String(v);
 }
 
 function num(node: Node, key: string, fallback: number): number {
-  const raw = node.tryGetContext(key);
-  if (raw === undefined || raw === null || raw === '') return fallback;
+  const raw = ctx(node, key);
+  if (raw === undefined) return fallback;
   const v = Number(raw);
   if (!Number.isFinite(v)) throw new Error(`context ${key}: not a number: ${JSON.stringify(raw)}`);
   return v;
@@ -97,8 +110,8 @@ function num(node: Node, key: string, fallback: number): number {
  * (cdk.json). Blanks around items and empty items are dropped, duplicates kept once.
  */
 function list(node: Node, key: string): string[] {
-  const raw = node.tryGetContext(key);
-  if (raw === undefined || raw === null || raw === '') return [];
+  const raw = ctx(node, key);
+  if (raw === undefined) return [];
   const items = Array.isArray(raw) ? raw : String(raw).split(',');
   return [...new Set(items.map((v) => String(v).trim()).filter((v) => v !== ''))];
 }
@@ -110,8 +123,8 @@ function list(node: Node, key: string): string[] {
 const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;.]+$/;
 
 function bool(node: Node, key: string, fallback: boolean): boolean {
-  const raw = node.tryGetContext(key);
-  if (raw === undefined || raw === null || raw === '') return fallback;
+  const raw = ctx(node, key);
+  if (raw === undefined) return fallback;
   if (raw === true || raw === 'true') return true;
   if (raw === false || raw === 'false') return false;
   throw new Error(`context ${key}: expected true or false, got ${JSON.stringify(raw)}`);

@@ -359,6 +359,22 @@ describe('configuration', () => {
     assert.throws(() => buildApp({ zoneName: 'not a zone' }), /zoneName/);
     assert.throws(() => buildApp({ transactionSearch: 'yes' }), /transactionSearch/);
   });
+  it('an empty or blank context string is unset: the default applies (a CI variable that is not defined)', () => {
+    const { config } = buildApp({
+      appCertificateArn: '', alertEmails: ' ', vpnServerCertificateArn: '', vpnClientCertificateArn: '  ',
+      grafanaImageTag: '', lokiImageTag: ' ', prefix: ' ', appCpu: '', transactionSearch: ' ',
+    }).stacks;
+    assert.equal(config.appCertificateArn, undefined);
+    assert.deepEqual(config.alertEmails, []);
+    assert.equal(config.vpnServerCertificateArn, undefined);
+    assert.equal(config.vpnClientCertificateArn, undefined);
+    assert.equal(config.grafanaImageTag, config.imageTag);
+    assert.equal(config.lokiImageTag, config.imageTag);
+    assert.equal(config.prefix, 'Tycho');
+    assert.equal(config.appCpu, 512);
+    assert.equal(config.transactionSearch, true);
+    assert.throws(() => buildApp({ imageTag: ' ' }), /imageTag: required/);
+  });
   it('gateway endpoints keep S3 and DynamoDB traffic off the NAT gateway', () => {
     const services = resources(network, 'AWS::EC2::VPCEndpoint').map(([, e]) => JSON.stringify(e.Properties.ServiceName));
     assert.equal(services.length, 2);

@@ -22,6 +22,9 @@ deploy workflow:
     `git rev-parse HEAD:grafana` and `HEAD:grafana/loki` and `cdk deploy
     --all` passes them as -c grafanaImageTag / lokiImageTag (so a release
     that leaves grafana/ alone does not restart them);
+  - no `-c key=$VAR` where VAR comes from an optional repository variable
+    (`vars.X` without a `||` default) unconditionally: an unset variable
+    would pass an empty value that replaces cdk.json's;
 every workflow given:
   - actions outside actions/ and github/ are pinned by a full commit SHA with
     the version in a comment (`uses: o/r@<40 hex> # vX.Y.Z`);
@@ -91,6 +94,7 @@ def check_deploy(path, doc, ci_name, errors):
     for job_id, job in (doc.get("jobs") or {}).items():
         check_pushes(path, job_id, job, errors)
         check_content_tags(path, job_id, job, errors)
+        check_optional_context(path, job_id, job, errors)
         if (job.get("permissions") or doc.get("permissions") or {}).get("id-token") != "write":
             continue
         cond = re.sub(r"\s+", " ", str(job.get("if", "")))
@@ -134,6 +138,18 @@ def check_content_tags(path, job_id, job, errors):
         if not any(f"-c {key}=" in t for t in deploys):
             errors.append(f"{path}: job {job_id}: `cdk deploy --all` does not pass -c {key} (it then defaults "
                           "to imageTag, and every release restarts Grafana and Loki)")
+
+
+def check_optional_context(path, job_id, job, errors):
+    for step in steps(job):
+        optional = [name for name, value in (step.get("env") or {}).items()
+                    if re.search(r"\bvars\.", str(value)) and "||" not in str(value)]
+        text = run_text(step)
+        for name in optional:
+            m = re.search(rf"-c\s+[\"']?(\w+)=[\"']?\$\{{?{name}\b", text)
+            if m:
+                errors.append(f"{path}: job {job_id}: step '{step.get('name')}' passes -c {m.group(1)} from the "
+                              f"optional variable {name} unconditionally (an empty value overrides cdk.json)")
 
 
 def check_ci(path, doc, errors):

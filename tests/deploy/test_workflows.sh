@@ -31,7 +31,7 @@ done
 echo "bad workflow rejected as expected"
 
 echo "--- the policy check rejects tests/deploy/fixtures/unsafe-deploy.yml (the push-triggered deploy; plain"
-echo "    docker push of immutable tags, Grafana/Loki tagged with the commit)"
+echo "    docker push of immutable tags, Grafana/Loki tagged with the commit, -c from unset variables)"
 unsafe="$TYCHO_SRC/tests/deploy/fixtures/unsafe-deploy.yml"
 if out=$("$PY" "$TYCHO_SRC/tests/deploy/check_workflow_policy.py" "$unsafe"); then
   fail "check_workflow_policy.py accepted the unsafe deploy workflow"
@@ -41,7 +41,8 @@ for want in "triggered by push" "lacks github.ref == 'refs/heads/main'" \
   "trivy-action@0.28.0 is not pinned" "does not fail on HIGH and CRITICAL" \
   "step 'Push images' pushes without first checking \`aws ecr describe-images" \
   "no tag derived from \`git rev-parse HEAD:grafana\` for grafanaImageTag" \
-  "\`cdk deploy --all\` does not pass -c lokiImageTag"; do
+  "\`cdk deploy --all\` does not pass -c lokiImageTag" \
+  "passes -c appCertificateArn from the optional variable APP_CERTIFICATE_ARN unconditionally"; do
   grep -qF "$want" <<<"$out" || fail "check_workflow_policy.py did not report: $want"$'\n'"$out"
 done
 echo "unsafe deploy workflow rejected as expected"
