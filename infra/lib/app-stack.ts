@@ -29,6 +29,9 @@ export interface AppStackProps extends StackProps {
   readonly workspaceArn: string;
   readonly remoteWriteUrl: string;
   readonly lokiPushUrl: string;
+  /** The internal ALB's security group: tycho's tasks are let in on its HTTP port (Loki push). */
+  readonly lokiLoadBalancerSecurityGroup: ec2.ISecurityGroup;
+  readonly lokiLoadBalancerPort: number;
 }
 
 /**
@@ -140,6 +143,16 @@ export class AppStack extends Stack {
       vpc,
       description: 'tycho tasks: HTTP from the public ALB only',
       allowAllOutbound: true, // AWS APIs, AMP, X-Ray, and Loki through the internal ALB
+    });
+    // Loki push through the internal ALB, which admits named groups only. The
+    // rule lives here (the observability stack cannot name this group: cycle).
+    new ec2.CfnSecurityGroupIngress(this, 'LokiPushFromTasks', {
+      groupId: props.lokiLoadBalancerSecurityGroup.securityGroupId,
+      sourceSecurityGroupId: serviceSecurityGroup.securityGroupId,
+      ipProtocol: 'tcp',
+      fromPort: props.lokiLoadBalancerPort,
+      toPort: props.lokiLoadBalancerPort,
+      description: 'Loki push from the tycho tasks',
     });
     this.service = new ecs.FargateService(this, 'Service', {
       cluster,

@@ -39,6 +39,16 @@ export interface ObservabilityStackProps extends StackProps {
 }
 
 const LOKI_PORT = 3100;
+/**
+ * The internal ALB's listeners. HTTP (80): Grafana's UI, and of Loki only the
+ * push API and /ready — what tycho's tasks need. LOKI_QUERY (3100): all of
+ * Loki's API (queries, labels, tail, and the delete API: auth_enabled is false),
+ * admitted only from Grafana and the Client VPN.
+ */
+export const INTERNAL_HTTP_PORT = 80;
+export const LOKI_QUERY_PORT = 3100;
+/** The only Loki paths the HTTP listener forwards (tycho pushes logs; /ready for a probe). */
+export const LOKI_PUSH_PATHS = ['/loki/api/v1/push', '/ready'];
 const GRAFANA_PORT = 3000;
 /** uid/gid the upstream images run as (grafana/grafana: 472:0, grafana/loki: 10001:10001). */
 const GRAFANA_POSIX = { uid: '472', gid: '0' };
@@ -53,6 +63,8 @@ export class ObservabilityStack extends Stack {
   readonly lokiPushUrl: string;
   readonly grafanaUrl: string;
   readonly internalLoadBalancer: elbv2.ApplicationLoadBalancer;
+  /** Admits nothing by default: Grafana, the Client VPN and (from the app stack) tycho's tasks are let in by group. */
+  readonly internalLoadBalancerSecurityGroup: ec2.SecurityGroup;
   readonly lokiService: ecs.FargateService;
   readonly grafanaService: ecs.FargateService;
   readonly lokiBucket: s3.Bucket;
@@ -157,12 +169,15 @@ export class ObservabilityStack extends Stack {
     });
 
     // ---- internal ALB with host-based routing --------------------------------
+    // No CIDR ingress: Loki has no authentication (grafana/loki/loki.yaml), so
+    // only named security groups reach the ALB: tycho's tasks (rule added by
+    // the app stack, port 80), Grafana (3100) and the Client VPN (both).
     const albSecurityGroup = new ec2.SecurityGroup(this, 'InternalAlbSecurityGroup', {
       vpc,
-      description: 'Internal ALB for Loki and Grafana: HTTP from inside the VPC (tasks, Client VPN associations)',
+      description: 'Internal ALB for Loki and Grafana: tycho tasks (Loki push), Grafana (Loki queries), Client VPN',
       allowAllOutbound: false,
     });
-    albSecurityGroup.addIngressRule(ec2.Peer.ipv4(config.vpcCidr), ec2.Port.tcp(80), 'HTTP from the VPC');
+    this.internalLoadBalancerSecurityGroup = albSecurityGroup;
     this.internalLoadBalancer = new elbv2.ApplicationLoadBalancer(this, 'InternalAlb', {
       vpc,
       internetFacing: false,
@@ -172,7 +187,7 @@ export class ObservabilityStack extends Stack {
     });
     accessLogs.logLoadBalancer(this.internalLoadBalancer, 'internal-alb');
     const listener = this.internalLoadBalancer.addListener('Http', {
-      port: 80,
+      port: INTERNAL_HTTP_PORT,
       protocol: elbv2.ApplicationProtocol.HTTP,
       open: false,
       defaultAction: elbv2.ListenerAction.fixedResponse(404, { contentType: 'text/plain', messageBody: 'unknown host' }),
@@ -221,14 +236,22 @@ export class ObservabilityStack extends Stack {
       healthCheckGracePeriod: Duration.seconds(90), // /ready turns 200 some seconds after the ring settles
     });
     this.fileSystem.connections.allowDefaultPortFrom(this.lokiService, 'NFS from Loki');
-    listener.addTargets('Loki', {
+    const lokiTargets = listener.addTargets('Loki', {
       priority: 10,
-      conditions: [elbv2.ListenerCondition.hostHeaders([lokiHost])],
+      conditions: [elbv2.ListenerCondition.hostHeaders([lokiHost]), elbv2.ListenerCondition.pathPatterns(LOKI_PUSH_PATHS)],
       port: LOKI_PORT,
       protocol: elbv2.ApplicationProtocol.HTTP,
       targets: [this.lokiService.loadBalancerTarget({ containerName: 'loki', containerPort: LOKI_PORT })],
       healthCheck: { path: '/ready', healthyHttpCodes: '200', interval: Duration.seconds(15) },
       deregistrationDelay: Duration.seconds(30),
+    });
+
+    // Loki's whole API on its own port, for Grafana and VPN users only.
+    this.internalLoadBalancer.addListener('LokiQuery', {
+      port: LOKI_QUERY_PORT,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      open: false,
+      defaultAction: elbv2.ListenerAction.forward([lokiTargets]),
     });
 
     // ---- Grafana ---------------------------------------------------------------
@@ -263,7 +286,7 @@ export class ObservabilityStack extends Stack {
       environment: {
         // read by grafana/provisioning/datasources/datasources.yaml
         AMP_QUERY_URL: this.workspace.attrPrometheusEndpoint,
-        LOKI_URL: `http://${lokiHost}`,
+        LOKI_URL: `http://${lokiHost}:${LOKI_QUERY_PORT}`,
         AWS_REGION: Aws.REGION,
         GF_SERVER_ROOT_URL: this.grafanaUrl,
         GF_SECURITY_ADMIN_USER: 'admin',
@@ -285,6 +308,7 @@ export class ObservabilityStack extends Stack {
       healthCheckGracePeriod: Duration.seconds(90), // first start migrates the database
     });
     this.fileSystem.connections.allowDefaultPortFrom(this.grafanaService, 'NFS from Grafana');
+    albSecurityGroup.connections.allowFrom(this.grafanaService, ec2.Port.tcp(LOKI_QUERY_PORT), 'Loki queries from Grafana');
     listener.addTargets('Grafana', {
       priority: 20,
       conditions: [elbv2.ListenerCondition.hostHeaders([grafanaHost])],
@@ -320,6 +344,8 @@ export class ObservabilityStack extends Stack {
         logging: true,
         logGroup: vpnLogs,
       });
+      albSecurityGroup.connections.allowFrom(this.vpnEndpoint, ec2.Port.tcp(INTERNAL_HTTP_PORT), 'Grafana from the Client VPN');
+      albSecurityGroup.connections.allowFrom(this.vpnEndpoint, ec2.Port.tcp(LOKI_QUERY_PORT), 'Loki queries from the Client VPN');
     } else {
       Annotations.of(this).addInfo(
         'Client VPN not created: pass -c vpnServerCertificateArn=... -c vpnClientCertificateArn=... (ACM) to create it.');

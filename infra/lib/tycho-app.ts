@@ -7,7 +7,7 @@ import { AppStack } from './app-stack.js';
 import { loadConfig, TychoConfig } from './config.js';
 import { DataStack } from './data-stack.js';
 import { NetworkStack } from './network-stack.js';
-import { ObservabilityStack } from './observability-stack.js';
+import { INTERNAL_HTTP_PORT, ObservabilityStack } from './observability-stack.js';
 import { RegistryStack } from './registry-stack.js';
 
 /** grafana/alerts, relative to this file (infra/lib). */
@@ -63,6 +63,8 @@ export function buildTycho(app: App): TychoStacks {
     workspaceArn: observability.workspace.attrArn,
     remoteWriteUrl: observability.remoteWriteUrl,
     lokiPushUrl: observability.lokiPushUrl,
+    lokiLoadBalancerSecurityGroup: observability.internalLoadBalancerSecurityGroup,
+    lokiLoadBalancerPort: INTERNAL_HTTP_PORT,
   });
 
   Tags.of(app).add('project', 'tycho');

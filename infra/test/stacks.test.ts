@@ -271,9 +271,51 @@ describe('observability: Loki and Grafana behind the internal ALB', () => {
     });
   });
 
-  it('the internal ALB accepts HTTP from inside the VPC only', () => {
+  it('the internal ALB admits no CIDR: tycho tasks on 80, Grafana on 3100, nothing else (Loki has no auth)', () => {
     const [, sg] = only(resources(obs, 'AWS::EC2::SecurityGroup').filter(([id]) => id === albSgId), 'ALB SG');
-    assert.deepEqual(sg.Properties.SecurityGroupIngress.map((r: any) => [r.CidrIp, r.FromPort]), [['10.0.0.0/16', 80]]);
+    assert.equal(sg.Properties.SecurityGroupIngress, undefined, 'no inline (CIDR) ingress');
+    const ingressTo = (t: any, sgRef: unknown) => resources(t, 'AWS::EC2::SecurityGroupIngress')
+      .filter(([, r]) => JSON.stringify(r.Properties.GroupId) === JSON.stringify(sgRef))
+      .map(([, r]) => { assert.equal(r.Properties.CidrIp, undefined); return r.Properties; });
+    const grafanaSvc = only(resources(obs, 'AWS::ECS::Service').filter(([id]) => /Grafana/.test(id)), 'Grafana service')[1];
+    const grafanaSg = grafanaSvc.Properties.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups[0];
+    assert.deepEqual(ingressTo(obs, { 'Fn::GetAtt': [albSgId, 'GroupId'] })
+      .map((r: any) => [r.SourceSecurityGroupId, r.FromPort, r.ToPort]), [[grafanaSg, 3100, 3100]]);
+    // tycho's rule lives in the app stack (it names the tasks' group)
+    const appT = template(stacks.app);
+    const [taskSgId] = only(resources(appT, 'AWS::EC2::SecurityGroup')
+      .filter(([, r]) => /tycho tasks/.test(r.Properties.GroupDescription)), 'task SG');
+    const fromTasks = resources(appT, 'AWS::EC2::SecurityGroupIngress')
+      .filter(([, r]) => JSON.stringify(r.Properties.GroupId).includes('InternalAlbSecurityGroup'))
+      .map(([, r]) => [r.Properties.SourceSecurityGroupId, r.Properties.FromPort, r.Properties.ToPort, r.Properties.CidrIp]);
+    assert.deepEqual(fromTasks, [[{ 'Fn::GetAtt': [taskSgId, 'GroupId'] }, 80, 80, undefined]]);
+  });
+
+  it('with the Client VPN, its group is admitted on 80 and 3100 (still no CIDR)', () => {
+    const vpn = template(buildApp(VPN_CONTEXT).stacks.observability);
+    const [vpnSgId] = only(resources(vpn, 'AWS::EC2::SecurityGroup')
+      .filter(([id]) => /ClientVpn/.test(id)), 'VPN SG');
+    const albSg = only(resources(vpn, 'AWS::ElasticLoadBalancingV2::LoadBalancer'), 'ALB')[1]
+      .Properties.SecurityGroups[0]['Fn::GetAtt'][0];
+    const rules = resources(vpn, 'AWS::EC2::SecurityGroupIngress')
+      .filter(([, r]) => r.Properties.GroupId['Fn::GetAtt']?.[0] === albSg)
+      .map(([, r]) => [r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0], r.Properties.FromPort, r.Properties.CidrIp]);
+    assert.deepEqual(rules.filter(([src]) => src === vpnSgId).map(([, port]) => port).sort(), [3100, 80]);
+    assert.ok(rules.every(([, , cidr]) => cidr === undefined));
+  });
+
+  it('port 80 forwards only the push API and /ready to Loki; port 3100 (Grafana, VPN) all of it', () => {
+    const lokiRule = only(resources(obs, 'AWS::ElasticLoadBalancingV2::ListenerRule')
+      .filter(([, r]) => JSON.stringify(r.Properties.Conditions).includes('loki.tycho.internal')), 'Loki rule')[1];
+    const paths = lokiRule.Properties.Conditions.find((c: any) => c.Field === 'path-pattern');
+    assert.deepEqual(paths.PathPatternConfig.Values, ['/loki/api/v1/push', '/ready']);
+    const listeners = resources(obs, 'AWS::ElasticLoadBalancingV2::Listener').map(([, l]) => l.Properties);
+    assert.deepEqual(listeners.map((l: any) => l.Port).sort(), [3100, 80]);
+    const query = listeners.find((l: any) => l.Port === 3100);
+    assert.deepEqual(query.DefaultActions[0].TargetGroupArn, lokiRule.Properties.Actions[0].TargetGroupArn);
+    const grafana = resources(obs, 'AWS::ECS::TaskDefinition')
+      .map(([, d]) => d.Properties.ContainerDefinitions[0]).find((c: any) => c.Name === 'grafana');
+    assert.equal(grafana.Environment.find((e: any) => e.Name === 'LOKI_URL').Value, 'http://loki.tycho.internal:3100');
   });
 
   it('Fargate services in private subnets; Loki and Grafana accept traffic only from the internal ALB', () => {
