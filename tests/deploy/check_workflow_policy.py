@@ -30,6 +30,9 @@ every workflow given:
     the version in a comment (`uses: o/r@<40 hex> # vX.Y.Z`);
   - Trivy image scans that fail the job do so on HIGH and CRITICAL, unfixed
     ones ignored;
+  - a SARIF upload to code scanning (github/codeql-action/upload-sarif) has
+    `continue-on-error: true` (a repository without code scanning must not
+    fail the run), while no Trivy step that fails the job has it;
 ci workflow:
   - a job builds the tycho image and fails on its Trivy scan (pull requests too).
 Exit 0 when every rule holds, 1 listing the violations.
@@ -82,6 +85,18 @@ def check_image_scans(path, doc, errors):
                 errors.append(f"{path}: job {job_id}: image scan '{step.get('name')}' does not fail on HIGH and CRITICAL")
             if str(w.get("ignore-unfixed", "false")).lower() != "true":
                 errors.append(f"{path}: job {job_id}: image scan '{step.get('name')}' does not set ignore-unfixed")
+
+
+def check_sarif_uploads(path, doc, errors):
+    for job_id, job in (doc.get("jobs") or {}).items():
+        for step in steps(job):
+            uses = str(step.get("uses", ""))
+            coe = str(step.get("continue-on-error", "false")).lower() == "true"
+            if uses.startswith("github/codeql-action/upload-sarif") and not coe:
+                errors.append(f"{path}: job {job_id}: SARIF upload '{step.get('name')}' lacks continue-on-error: true "
+                              "(without code scanning the upload fails the job)")
+            if is_trivy(step) and str((step.get("with") or {}).get("exit-code", "0")) != "0" and coe:
+                errors.append(f"{path}: job {job_id}: Trivy gate '{step.get('name')}' has continue-on-error: it must fail the job")
 
 
 def check_deploy(path, doc, ci_name, errors):
@@ -178,6 +193,7 @@ def main(argv):
     for path, text, doc in ((deploy, deploy_text, deploy_doc), (ci, ci_text, ci_doc)):
         check_pins(os.path.relpath(path, root), text, errors)
         check_image_scans(os.path.relpath(path, root), doc, errors)
+        check_sarif_uploads(os.path.relpath(path, root), doc, errors)
     check_deploy(os.path.relpath(deploy, root), deploy_doc, ci_doc.get("name"), errors)
     check_ci(os.path.relpath(ci, root), ci_doc, errors)
     if errors:

@@ -42,7 +42,8 @@ for want in "triggered by push" "lacks github.ref == 'refs/heads/main'" \
   "step 'Push images' pushes without first checking \`aws ecr describe-images" \
   "no tag derived from \`git rev-parse HEAD:grafana\` for grafanaImageTag" \
   "\`cdk deploy --all\` does not pass -c lokiImageTag" \
-  "passes -c appCertificateArn from the optional variable APP_CERTIFICATE_ARN unconditionally"; do
+  "passes -c appCertificateArn from the optional variable APP_CERTIFICATE_ARN unconditionally" \
+  "SARIF upload 'Upload tycho image scan' lacks continue-on-error: true"; do
   grep -qF "$want" <<<"$out" || fail "check_workflow_policy.py did not report: $want"$'\n'"$out"
 done
 echo "unsafe deploy workflow rejected as expected"
