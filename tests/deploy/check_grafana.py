@@ -72,6 +72,12 @@ class Checker:
                     re.compile(field.get("matcherRegex", ""))
                 except re.error as e:
                     self.fail(path, f"{ds['name']}: derived field regex: {e}")
+                if by_uid.get(field.get("datasourceUid")) == "grafana-x-ray-datasource" \
+                        and "sampled" not in str(field.get("urlDisplayLabel", "")).lower():
+                    # tycho logs a trace id on every request but records only the sampled ones
+                    # (OTEL_TRACES_SAMPLER_ARG, 10 % on AWS): the link must not promise a trace
+                    self.fail(path, f"{ds['name']}: derived field {field.get('name')} links to X-Ray but its "
+                                    "urlDisplayLabel does not say that only sampled requests have a trace")
                 if "${" in field.get("url", "").replace("$${", ""):
                     self.fail(path, f"{ds['name']}: derived field url must escape $ as $$ (Grafana expands ${{...}} from the environment)")
         return by_uid

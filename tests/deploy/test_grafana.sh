@@ -43,11 +43,16 @@ b["uid"] = a["uid"]                                            # duplicate uid
 a["panels"][1]["datasource"] = {"type": "prometheus", "uid": "no-such-ds"}   # unknown data source
 a["schemaVersion"] = 16
 json.dump(a, open(files[0], "w")); json.dump(b, open(files[1], "w"))
+ds = sys.argv[1] + "/provisioning/datasources/datasources.yaml"
+text = open(ds).read()
+assert "urlDisplayLabel: View trace in X-Ray (sampled requests only)" in text
+open(ds, "w").write(text.replace("urlDisplayLabel: View trace in X-Ray (sampled requests only)",
+                                 "urlDisplayLabel: View trace in X-Ray"))          # link promises every trace
 PYEOF
 if out=$("$PY" "$TYCHO_SRC/tests/deploy/check_grafana.py" "$bad"); then
   fail "check_grafana.py accepted a broken copy"
 fi
-for want in "also used by" "no-such-ds" "schemaVersion"; do
+for want in "also used by" "no-such-ds" "schemaVersion" "only sampled requests have a trace"; do
   grep -q "$want" <<<"$out" || fail "check_grafana.py did not report: $want"$'\n'"$out"
 done
 echo "broken copy rejected as expected"
