@@ -203,11 +203,15 @@ export class AppStack extends Stack {
       });
     }
     // GET /health?deep=1 makes three AWS calls: not for the internet. The ALB answers
-    // 404 itself to any request carrying a `deep` query parameter (its own health
-    // check uses plain /health; the deep check stays reachable inside the task).
+    // 404 itself to a request for /health carrying a `deep` query parameter (its own
+    // health check uses plain /health; the deep check stays reachable inside the
+    // task). Other paths keep their `deep` parameter: it is the app's to interpret.
     listener.addAction('NoDeepHealth', {
       priority: 1,
-      conditions: [elbv2.ListenerCondition.queryStrings([{ key: 'deep', value: '*' }])],
+      conditions: [
+        elbv2.ListenerCondition.pathPatterns(['/health', '/health/']),
+        elbv2.ListenerCondition.queryStrings([{ key: 'deep', value: '*' }]),
+      ],
       action: elbv2.ListenerAction.fixedResponse(404, { contentType: 'application/json', messageBody: '{"error":"not found"}' }),
     });
 

@@ -130,6 +130,35 @@ function bool(node: Node, key: string, fallback: boolean): boolean {
   throw new Error(`context ${key}: expected true or false, got ${JSON.stringify(raw)}`);
 }
 
+/**
+ * Fargate's valid task sizes (Linux): CPU units -> allowed memory in MiB, as
+ * [min, max, step]. Any other combination is refused by ECS at deploy time.
+ */
+export const FARGATE_SIZES: Readonly<Record<number, readonly [number, number, number]>> = {
+  256: [512, 2048, 512], // 512, 1024, 2048 (1536 is not valid: checked below)
+  512: [1024, 4096, 1024],
+  1024: [2048, 8192, 1024],
+  2048: [4096, 16384, 1024],
+  4096: [8192, 30720, 1024],
+  8192: [16384, 61440, 4096],
+  16384: [32768, 122880, 8192],
+};
+
+/** The memory sizes Fargate accepts for `cpu` units (empty when `cpu` is not a Fargate size). */
+export function fargateMemoryOptions(cpu: number): number[] {
+  const range = FARGATE_SIZES[cpu];
+  if (!range) return [];
+  if (cpu === 256) return [512, 1024, 2048];
+  const out: number[] = [];
+  for (let m = range[0]; m <= range[1]; m += range[2]) out.push(m);
+  return out;
+}
+
+function describeMemory(options: number[]): string {
+  return options.length <= 4 ? options.join(', ')
+    : `${options[0]} to ${options[options.length - 1]} in steps of ${options[1] - options[0]}`;
+}
+
 export function loadConfig(node: Node): TychoConfig {
   const prefix = str(node, 'prefix', 'Tycho');
   if (!/^[A-Za-z][A-Za-z0-9]{0,19}$/.test(prefix)) {
@@ -180,6 +209,15 @@ export function loadConfig(node: Node): TychoConfig {
   }
   if (!(cfg.traceSampleRatio >= 0 && cfg.traceSampleRatio <= 1)) {
     throw new Error(`context traceSampleRatio: ${cfg.traceSampleRatio} is not between 0 and 1`);
+  }
+  if (!(cfg.appCpu in FARGATE_SIZES)) {
+    throw new Error(`context appCpu: ${cfg.appCpu} is not a Fargate task size (CPU units: `
+      + `${Object.keys(FARGATE_SIZES).join(', ')})`);
+  }
+  const memoryOptions = fargateMemoryOptions(cfg.appCpu);
+  if (!memoryOptions.includes(cfg.appMemoryMiB)) {
+    throw new Error(`context appMemoryMiB: ${cfg.appMemoryMiB} MiB is not valid on Fargate with appCpu ${cfg.appCpu}; `
+      + `valid: ${describeMemory(memoryOptions)} MiB`);
   }
   if (cfg.appMaxCount < cfg.appDesiredCount) {
     throw new Error(`context appMaxCount (${cfg.appMaxCount}) is below appDesiredCount (${cfg.appDesiredCount})`);

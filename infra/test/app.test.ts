@@ -50,12 +50,15 @@ describe('tycho service: load balancer and health', () => {
     });
   });
 
-  it('the ALB answers 404 itself to ?deep (the deep health check makes AWS calls)', () => {
+  it('the ALB answers 404 itself to /health?deep (the deep health check makes AWS calls)', () => {
     for (const tpl of [t, template(buildApp({ appCertificateArn: 'arn:aws:acm:eu-west-1:111111111111:certificate/app-test' }).stacks.app)]) {
       const rules = resources(tpl, 'AWS::ElasticLoadBalancingV2::ListenerRule');
       const [, rule] = only(rules, 'listener rule');
-      assert.deepEqual(rule.Properties.Conditions,
-        [{ Field: 'query-string', QueryStringConfig: { Values: [{ Key: 'deep', Value: '*' }] } }]);
+      // only on /health: `deep` on any other path is the app's business
+      assert.deepEqual(rule.Properties.Conditions, [
+        { Field: 'path-pattern', PathPatternConfig: { Values: ['/health', '/health/'] } },
+        { Field: 'query-string', QueryStringConfig: { Values: [{ Key: 'deep', Value: '*' }] } },
+      ]);
       assert.equal(rule.Properties.Actions[0].Type, 'fixed-response');
       assert.equal(rule.Properties.Actions[0].FixedResponseConfig.StatusCode, '404');
       // on the listener that forwards to tycho (HTTPS when there is a certificate)

@@ -401,6 +401,15 @@ describe('configuration', () => {
     assert.throws(() => buildApp({ zoneName: 'not a zone' }), /zoneName/);
     assert.throws(() => buildApp({ transactionSearch: 'yes' }), /transactionSearch/);
   });
+  it('refuses a task size Fargate does not run, at synth time', () => {
+    // appCpu 4096 with the default 1024 MiB: ECS would refuse it only at deploy
+    assert.throws(() => buildApp({ appCpu: 4096 }), /appMemoryMiB: 1024 MiB is not valid on Fargate with appCpu 4096; valid: 8192 to 30720 in steps of 1024 MiB/);
+    assert.throws(() => buildApp({ appCpu: 256, appMemoryMiB: 1536 }), /valid: 512, 1024, 2048 MiB/);
+    assert.throws(() => buildApp({ appCpu: 8192, appMemoryMiB: 18432 }), /appMemoryMiB/);
+    assert.throws(() => buildApp({ appCpu: 768 }), /appCpu: 768 is not a Fargate task size/);
+    assert.equal(buildApp({ appCpu: 4096, appMemoryMiB: 8192 }).stacks.config.appMemoryMiB, 8192);
+    assert.equal(buildApp({ appCpu: 256, appMemoryMiB: 512 }).stacks.config.appCpu, 256);
+  });
   it('an empty or blank context string is unset: the default applies (a CI variable that is not defined)', () => {
     const { config } = buildApp({
       appCertificateArn: '', alertEmails: ' ', vpnServerCertificateArn: '', vpnClientCertificateArn: '  ',
