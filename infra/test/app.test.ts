@@ -2,6 +2,8 @@
 // security groups. Timing relations are computed from the template itself,
 // so changing one number without the other fails here.
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { asArray, buildApp, only, resources, template } from './helpers.js';
@@ -272,5 +274,16 @@ describe('tycho security groups', () => {
     assert.equal(rule.Properties.FromPort, 8080);
     assert.equal(rule.Properties.ToPort, 8080);
     assert.ok(albId);
+  });
+});
+
+describe('infra/README.md', () => {
+  it("lists every environment variable of tycho's task definition, and no other", () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const start = readme.indexOf('\n- Environment');
+    assert.ok(start >= 0, 'the Environment bullet of "tycho\'s task"');
+    const end = readme.indexOf('\n- ', start + 1);
+    const listed = new Set([...readme.slice(start, end).matchAll(/`([A-Z][A-Z0-9_]+)(?:=[^`]*)?`/g)].map((m) => m[1]));
+    assert.deepEqual([...listed].sort(), Object.keys(env).sort());
   });
 });
