@@ -34,7 +34,10 @@ every workflow given:
     `continue-on-error: true` (a repository without code scanning must not
     fail the run), while no Trivy step that fails the job has it;
 ci workflow:
-  - a job builds the tycho image and fails on its Trivy scan (pull requests too).
+  - a job builds the tycho image and fails on its Trivy scan (pull requests too);
+  - before that scan, the same job runs the image's default command in the
+    background (`docker run -d`) and probes /health with `docker exec ...
+    tycho health`.
 Exit 0 when every rule holds, 1 listing the violations.
 """
 import os
@@ -168,11 +171,15 @@ def check_optional_context(path, job_id, job, errors):
 
 
 def check_ci(path, doc, errors):
-    for job in (doc.get("jobs") or {}).values():
-        for step in steps(job):
+    for job_id, job in (doc.get("jobs") or {}).items():
+        for i, step in enumerate(steps(job)):
             w = step.get("with") or {}
             if is_trivy(step) and re.search(r"(^|[/:])tycho:", str(w.get("image-ref", ""))) \
                     and str(w.get("exit-code", "0")) != "0":
+                if not any(re.search(r"docker run -d\b", run_text(st)) and re.search(r"docker exec\b.*\btycho health\b", run_text(st))
+                           for st in steps(job)[:i]):
+                    errors.append(f"{path}: job {job_id}: no step before the Trivy scan runs the tycho image "
+                                  "(docker run -d) and probes /health with docker exec ... tycho health")
                 return
     errors.append(f"{path}: no job fails on a Trivy scan of the tycho image")
 

@@ -47,3 +47,11 @@ for want in "triggered by push" "lacks github.ref == 'refs/heads/main'" \
   grep -qF "$want" <<<"$out" || fail "check_workflow_policy.py did not report: $want"$'\n'"$out"
 done
 echo "unsafe deploy workflow rejected as expected"
+
+echo "--- the policy check rejects a ci.yml whose image job does not probe /health in the container"
+sed '/docker exec tycho-smoke/d' "$TYCHO_SRC/.github/workflows/ci.yml" > "$deploy_tmp/ci.yml"
+if out=$("$PY" "$TYCHO_SRC/tests/deploy/check_workflow_policy.py" "$TYCHO_SRC/.github/workflows/deploy.yml" "$deploy_tmp/ci.yml"); then
+  fail "check_workflow_policy.py accepted a ci.yml without the /health probe"
+fi
+grep -qF "probes /health with docker exec ... tycho health" <<<"$out" || fail "check_workflow_policy.py did not report the missing probe"$'\n'"$out"
+echo "ci.yml without the probe rejected as expected"
