@@ -27,6 +27,7 @@
 #define Q_MISSING "AWS.SimpleQueueService.NonExistentQueue"
 
 #define MAX_MESSAGE_SIZE 1048576
+#define SQS_NUMBER_MIN_EXP -128 /* smallest magnitude 10^-128 */
 #define ALLOWED_CHARS "#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"
 
 typedef struct queue {
@@ -627,6 +628,38 @@ static long bad_char(const char *s)
     return -1;
 }
 
+/* A StringValue (of String, Number and custom types) takes the characters
+ * a body takes. 0, or -1 with msg set. */
+static int check_string_value(const char *v, const char *kind, const char *name, char *msg,
+                              size_t msglen)
+{
+    long bc = bad_char(v);
+    if (bc < 0) return 0;
+    snprintf(msg, msglen,
+             "Invalid binary character '#x%lX' was found in the value of message %s attribute "
+             "'%s', the set of allowed characters is %s",
+             bc, kind, name, ALLOWED_CHARS);
+    return -1;
+}
+
+/* SQS numbers: decimal notation (no NaN, Infinity or hex), up to 38
+ * significant digits, magnitude 10^-128 .. 10^+126. tycho_dec_parse checks
+ * the syntax, the digits and DynamoDB's upper bound (below 10^126, so 1E126
+ * itself is refused); the lower bound is SQS's own. 0, or -1 with msg set. */
+static int check_number_value(const char *v, const char *kind, const char *name, char *msg,
+                              size_t msglen)
+{
+    tycho_dec_t d;
+    const char *why;
+    if (tycho_dec_parse(v, &d, &why) == 0 && (d.nd == 0 || d.exp - 1 >= SQS_NUMBER_MIN_EXP))
+        return 0;
+    snprintf(msg, msglen,
+             "Can't cast the value of message %s attribute '%s' to a number. A Number has up to "
+             "38 significant digits and a magnitude from 10^-128 to 10^+126.",
+             kind, name);
+    return -1;
+}
+
 /* Validates a MessageAttributes (or MessageSystemAttributes when system)
  * map. Adds name+type+value bytes to *size. 0, or -1 with code/msg set. */
 static int check_attributes(const cJSON *attrs, int system, size_t *size, const char **code,
@@ -742,19 +775,8 @@ static int check_attributes(const cJSON *attrs, int system, size_t *size, const 
             snprintf(msg, msglen, "Message system attribute '%s' must be of type String.", name);
             return -1;
         }
-        if (is_n) {
-            tycho_dec_t d;
-            const char *why;
-            char *end;
-            /* SQS numbers: up to 38 digits, range 10^-128 .. 10^+126. */
-            if (tycho_dec_parse(v->valuestring, &d, &why) &&
-                (strtod(v->valuestring, &end), *end != '\0')) {
-                snprintf(msg, msglen,
-                         "Can't cast the value of message %s attribute '%s' to a number.", kind,
-                         name);
-                return -1;
-            }
-        }
+        if (!is_b && check_string_value(v->valuestring, kind, name, msg, msglen)) return -1;
+        if (is_n && check_number_value(v->valuestring, kind, name, msg, msglen)) return -1;
         if (is_b) {
             unsigned char *raw;
             size_t rn;

@@ -42,6 +42,18 @@ static const cJSON *first_msg(env_t *e)
     return m ? m->child : NULL;
 }
 
+/* Checks the last answer is a batch result (200) with these counts of
+ * Successful and Failed entries; returns Failed. */
+static const cJSON *batch_result(env_t *e, int successful, int failed)
+{
+    assert_int_equal(e->status, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e->body, "Successful")),
+                     successful);
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(e->body, "Failed");
+    assert_int_equal(cJSON_GetArraySize(f), failed);
+    return f;
+}
+
 static void test_md5_vectors(void **state)
 {
     (void)state;
@@ -289,6 +301,95 @@ static void test_validation(void **state)
     local_env_expect_errs(e, SERVICE, receive_errors, LOCAL_COUNT_OF(receive_errors));
 }
 
+/* Sends one message with the attribute {"a":{"DataType":type,<field>:value}}
+ * (value is JSON text, escapes included), or the system attribute
+ * AWSTraceHeader when system. */
+static void send_attribute(env_t *e, int system, const char *type, const char *value)
+{
+    sqs(e, "SendMessage",
+        "{\"QueueUrl\":\"" Q "av\",\"MessageBody\":\"x\",\"%s\":{\"%s\":{\"DataType\":\"%s\","
+        "\"%sValue\":\"%s\"}}}",
+        system ? "MessageSystemAttributes" : "MessageAttributes", system ? "AWSTraceHeader" : "a",
+        type, strncmp(type, "Binary", 6) == 0 ? "Binary" : "String", value);
+}
+
+/* Values real SQS refuses with InvalidParameterValue: Numbers outside its
+ * decimal syntax, 38 digits or 10^-128..10^+126, and String values (of any
+ * type but Binary) with a character a body may not hold; in SendMessage,
+ * SendMessageBatch entries and the AWSTraceHeader system attribute. */
+static void test_attribute_values(void **state)
+{
+    env_t *e = *state;
+    sqs(e, "CreateQueue", "{\"QueueName\":\"av\"}");
+    static const char *bad_numbers[] = {
+        "nan",
+        "NaN",
+        "inf",
+        "-Infinity",
+        "0x10",
+        "1e999",
+        "1e308x",
+        "1.5e-300",
+        "1e-129",
+        "1e126",
+        "12345678901234567890123456789012345678901234",
+        " 1",
+        "1 ",
+        "1e",
+        ".",
+        "--1",
+    };
+    for (size_t i = 0; i < LOCAL_COUNT_OF(bad_numbers); i++) {
+        send_attribute(e, 0, i % 2 ? "Number.custom" : "Number", bad_numbers[i]);
+        if (e->status != 400 || strcmp(err_type(e), CORAL "InvalidParameterValueException") != 0)
+            fail_msg("Number '%s': got %d %s", bad_numbers[i], e->status, err_type(e));
+        assert_non_null(strstr(str(e->body, "message"), "attribute 'a' to a number"));
+    }
+    static const char *good_numbers[] = {
+        "0",
+        "-0",
+        "+1",
+        "-1.5",
+        ".5",
+        "5.",
+        "1E+3",
+        "1e-128",
+        "-9.99e125",
+        "12345678901234567890123456789012345678",
+        "1000000000000000000000000000000000000000000",
+    };
+    for (size_t i = 0; i < LOCAL_COUNT_OF(good_numbers); i++) {
+        send_attribute(e, 0, "Number", good_numbers[i]);
+        if (e->status != 200) fail_msg("Number '%s': got %d", good_numbers[i], e->status);
+    }
+    static const struct {
+        int system;
+        const char *type, *value;
+    } bad_strings[] = {
+        {0, "String", "a\\u0001"}, {0, "String.custom", "\\u0002"}, {0, "String", "\\uFFFE"},
+        {0, "Number", "1\\u0008"}, {1, "String", "Root=1\\u001f"},
+    };
+    for (size_t i = 0; i < LOCAL_COUNT_OF(bad_strings); i++) {
+        send_attribute(e, bad_strings[i].system, bad_strings[i].type, bad_strings[i].value);
+        if (e->status != 400 || strcmp(err_type(e), CORAL "InvalidParameterValueException") != 0)
+            fail_msg("%s '%s': got %d %s", bad_strings[i].type, bad_strings[i].value, e->status,
+                     err_type(e));
+        assert_non_null(strstr(str(e->body, "message"), "Invalid binary character"));
+    }
+    send_attribute(e, 0, "String", "tab\\tnl\\n\\u00e9\\ud83d\\ude00");
+    assert_int_equal(e->status, 200);
+    send_attribute(e, 0, "Binary", "AAE=");
+    assert_int_equal(e->status, 200);
+    sqs(e, "SendMessageBatch",
+        "{\"QueueUrl\":\"" Q "av\",\"Entries\":[{\"Id\":\"n\",\"MessageBody\":\"x\","
+        "\"MessageAttributes\":{\"a\":{\"DataType\":\"Number\",\"StringValue\":\"inf\"}}},"
+        "{\"Id\":\"s\",\"MessageBody\":\"x\",\"MessageAttributes\":{\"a\":{\"DataType\":"
+        "\"String\",\"StringValue\":\"\\u0001\"}}},{\"Id\":\"ok\",\"MessageBody\":\"x\"}]}");
+    const cJSON *failed = batch_result(e, 1, 2);
+    for (const cJSON *f = failed->child; f; f = f->next)
+        assert_string_equal(str(f, "Code"), "InvalidParameterValue");
+}
+
 static void test_delay_and_visibility(void **state)
 {
     env_t *e = *state;
@@ -397,11 +498,7 @@ static void test_batches_and_purge(void **state)
         "{\"QueueUrl\":\"" Q "b\",\"Entries\":[{\"Id\":\"1\",\"MessageBody\":\"one\"},"
         "{\"Id\":\"2\",\"MessageBody\":\"\"},{\"Id\":\"3\",\"MessageBody\":\"three\","
         "\"DelaySeconds\":1000}]}");
-    assert_int_equal(e->status, 200);
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e->body, "Successful")),
-                     1);
-    const cJSON *failed = cJSON_GetObjectItemCaseSensitive(e->body, "Failed");
-    assert_int_equal(cJSON_GetArraySize(failed), 2);
+    const cJSON *failed = batch_result(e, 1, 2);
     assert_string_equal(str(failed->child, "Id"), "2");
     assert_string_equal(str(failed->child, "Code"), "MissingParameter");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(failed->child, "SenderFault")));
@@ -509,6 +606,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_queue_lifecycle, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_send_receive_delete, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_validation, setup, local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_attribute_values, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_delay_and_visibility, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_redrive, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_batches_and_purge, setup, local_env_teardown),
