@@ -2629,175 +2629,208 @@ static void add_key(cJSON *ks, const char *name, const char *kt)
     cJSON_AddItemToArray(ks, k);
 }
 
-/* TYCHO_LOCAL_TABLES := table (';' table)*
+/* One entry of TYCHO_LOCAL_TABLES, checked:
  * table := name ':pk=' attr['/'T] [':sk=' attr['/'T]]
  *          (':gsi=' index '/' attr '/' T ['/' attr '/' T])* [':ttl=' attr]
- * with T one of S, N, B (default S). Example (the default):
+ * with T one of S, N, B (default S); each key once but gsi. Example (the
+ * default):
  *   tycho-app-data:pk=id/S:sk=timestamp/S:gsi=user-index/user_id/S/created_at/S:ttl=ttl */
+typedef struct table_conf {
+    const char *name, *ttl; /* ttl NULL: none */
+    cJSON *req;             /* the CreateTable request the entry makes */
+    cJSON *def;             /* the table definition built from it */
+} table_conf_t;
+
+/* gsi=index/attr/T[/attr/T] (v cut in place): adds the index to c->req. 0,
+ * or -1 when v is not one. */
+static int table_conf_gsi(table_conf_t *c, char *v)
+{
+    char *parts[5] = {0}, *save = NULL;
+    int np = 0;
+    for (char *p = strtok_r(v, "/", &save); p && np < 5; p = strtok_r(NULL, "/", &save))
+        parts[np++] = p;
+    if ((np != 3 && np != 5) || !valid_name(parts[0], 3, 255) ||
+        tycho_av_type_from_name(parts[2]) > TYCHO_AV_B ||
+        (np == 5 && tycho_av_type_from_name(parts[4]) > TYCHO_AV_B))
+        return -1;
+    cJSON *gsis = cJSON_GetObjectItemCaseSensitive(c->req, "GlobalSecondaryIndexes");
+    if (!gsis) gsis = cJSON_AddArrayToObject(c->req, "GlobalSecondaryIndexes");
+    cJSON *defs = cJSON_GetObjectItemCaseSensitive(c->req, "AttributeDefinitions");
+    cJSON *g = cJSON_CreateObject();
+    cJSON_AddStringToObject(g, "IndexName", parts[0]);
+    cJSON *gks = cJSON_AddArrayToObject(g, "KeySchema");
+    add_key(gks, parts[1], "HASH");
+    add_def(defs, parts[1], parts[2]);
+    if (np == 5) {
+        add_key(gks, parts[3], "RANGE");
+        add_def(defs, parts[3], parts[4]);
+    }
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(g, "Projection"), "ProjectionType", "ALL");
+    cJSON_AddItemToArray(gsis, g);
+    return 0;
+}
+
+/* pk=attr[/T] or sk=attr[/T] (v cut in place): adds the key to c->req. 0,
+ * or -1 when v is not one. */
+static int table_conf_key(table_conf_t *c, const char *k, char *v)
+{
+    char *an;
+    const char *at;
+    if (parse_attr_type(v, &an, &at)) return -1;
+    add_def(cJSON_GetObjectItemCaseSensitive(c->req, "AttributeDefinitions"), an, at);
+    cJSON *ks = cJSON_GetObjectItemCaseSensitive(c->req, "KeySchema");
+    add_key(ks, an, k[0] == 'p' ? "HASH" : "RANGE");
+    if (k[0] == 'p' && cJSON_GetArraySize(ks) == 2) /* sk came first: HASH goes first */
+        cJSON_AddItemToArray(ks, cJSON_DetachItemFromArray(ks, 0));
+    return 0;
+}
+
+/* Reads one key=value into c. 0, or -1 with err naming the option as
+ * written and what it takes. */
+static int table_conf_option(table_conf_t *c, const char *k, char *v, char *err, size_t errlen)
+{
+    char written[300];
+    snprintf(written, sizeof written, "%s=%s", k, v); /* before v is cut */
+    const char *want;
+    if (strcmp(k, "pk") == 0 || strcmp(k, "sk") == 0) {
+        if (table_conf_key(c, k, v) == 0) return 0;
+        want = "expected attr or attr/T with T in S, N, B";
+    } else if (strcmp(k, "gsi") == 0) {
+        if (table_conf_gsi(c, v) == 0) return 0;
+        want = "expected index/attr/T[/attr/T], the index named with 3-255 of A-Z a-z 0-9 _ . "
+               "-, T in S, N, B";
+    } else if (strcmp(k, "ttl") == 0) {
+        c->ttl = v;
+        if (*v && strlen(v) <= 255) return 0;
+        want = "expected an attribute name (1-255 bytes)";
+    } else {
+        want = "unknown key (pk, sk, gsi, ttl)";
+    }
+    snprintf(err, errlen, "table %s: %s: %s", c->name, written, want);
+    return -1;
+}
+
+/* Checks entry e into c (c->req and c->def are the caller's to delete, even
+ * on error), CreateTable's own checks included; now_ms is the creation time
+ * c->def gets. 0, or -1 with err. */
+static int table_conf_parse(const tycho_local_spec_entry_t *e, int64_t now_ms, table_conf_t *c,
+                            char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->name = e->name;
+    if (!valid_name(e->name, 3, 255)) {
+        snprintf(err, errlen, "invalid table name \"%s\" (3-255 of A-Z a-z 0-9 _ . -)", e->name);
+        return -1;
+    }
+    c->req = cJSON_CreateObject();
+    if (!c->req || !cJSON_AddArrayToObject(c->req, "AttributeDefinitions") ||
+        !cJSON_AddArrayToObject(c->req, "KeySchema") ||
+        !cJSON_AddStringToObject(c->req, "TableName", c->name) ||
+        !cJSON_AddStringToObject(c->req, "BillingMode", "PAY_PER_REQUEST")) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int have_pk = 0;
+    for (int i = 0; i < e->nopts; i++) {
+        if (table_conf_option(c, e->opts[i].key, e->opts[i].value, err, errlen)) return -1;
+        have_pk |= strcmp(e->opts[i].key, "pk") == 0;
+    }
+    if (!have_pk) {
+        snprintf(err, errlen, "table %s: pk=attr[/T] is required", c->name);
+        return -1;
+    }
+    tycho_local_result_t tmp;
+    memset(&tmp, 0, sizeof tmp);
+    c->def = build_table_def(c->req, now_ms, &tmp);
+    if (!c->def) {
+        cJSON *body = tmp.body ? cJSON_Parse(tmp.body) : NULL;
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(body, "message");
+        snprintf(err, errlen, "table %s: %s", c->name,
+                 cJSON_IsString(m) ? m->valuestring : "out of memory");
+        cJSON_Delete(body);
+    }
+    tycho_local_result_free(&tmp);
+    return c->def ? 0 : -1;
+}
+
+/* An existing table must have c's keys. 0, or -1 with err. */
+static int table_conf_same_keys(const table_conf_t *c, const table_t *t, char *err, size_t errlen)
+{
+    table_t want;
+    memset(&want, 0, sizeof want);
+    want.def = cJSON_Duplicate(c->req, 1);
+    table_decode(&want);
+    int same = strcmp(want.hash.name, t->hash.name) == 0 && want.hash.type == t->hash.type &&
+               want.has_range == t->has_range &&
+               (!want.has_range ||
+                (strcmp(want.range.name, t->range.name) == 0 && want.range.type == t->range.type));
+    table_free(&want);
+    if (same) return 0;
+    snprintf(err, errlen,
+             "table %s exists in the local store with a different key schema; delete it "
+             "(DeleteTable) or change the configuration",
+             c->name);
+    return -1;
+}
+
+/* Sets the TTL attribute of table c. 0, or -1 with err. */
+static int table_conf_ttl(tycho_local_store_t *s, const table_conf_t *c, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = tycho_local_stmt(s, "UPDATE ddb_tables SET ttl_attr = ? WHERE name = ?");
+    int rc = -1;
+    if (st) {
+        sqlite3_bind_text(st, 1, c->ttl, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+        sqlite3_reset(st);
+    }
+    if (rc) snprintf(err, errlen, "table %s: %s", c->name, sqlite3_errmsg(s->db));
+    return rc;
+}
+
+/* Creates table c unless it exists (then its keys must match) and sets its
+ * TTL attribute unless it has one. 0, or -1 with err. */
+static int table_conf_apply(tycho_local_store_t *s, const table_conf_t *c, char *err, size_t errlen)
+{
+    tycho_local_result_t tmp;
+    table_t t;
+    memset(&tmp, 0, sizeof tmp);
+    int f = table_load(s, c->name, &t, &tmp);
+    int rc = 0;
+    if (f < 0) {
+        snprintf(err, errlen, "table %s: %s", c->name, sqlite3_errmsg(s->db));
+        rc = -1;
+    } else if (f) {
+        rc = table_conf_same_keys(c, &t, err, errlen);
+    } else {
+        if (table_insert(s, c->name, c->def)) {
+            snprintf(err, errlen, "table %s: %s", c->name, sqlite3_errmsg(s->db));
+            rc = -1;
+        }
+    }
+    if (!rc && c->ttl && (f == 0 || !t.ttl_attr[0])) rc = table_conf_ttl(s, c, err, errlen);
+    table_free(&t);
+    tycho_local_result_free(&tmp);
+    return rc;
+}
+
 int tycho_local_ddb_configure(tycho_local_store_t *s, const char *spec, int64_t now_ms, char *err,
                               size_t errlen)
 {
-    char *copy = strdup(spec ? spec : "");
-    int rc = 0;
+    char *copy = strdup(spec ? spec : ""), *rest = copy;
     if (!copy) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    char *save = NULL;
-    for (char *tb = strtok_r(copy, ";", &save); tb && !rc; tb = strtok_r(NULL, ";", &save)) {
-        while (isspace((unsigned char)*tb))
-            tb++;
-        char *e = tb + strlen(tb);
-        while (e > tb && isspace((unsigned char)e[-1]))
-            *--e = '\0';
-        if (!*tb) continue;
-        char *save2 = NULL;
-        char *name = strtok_r(tb, ":", &save2);
-        if (!valid_name(name, 3, 255)) {
-            snprintf(err, errlen, "invalid table name \"%s\" (3-255 of A-Z a-z 0-9 _ . -)", name);
-            rc = -1;
-            break;
-        }
-        cJSON *req = cJSON_CreateObject();
-        cJSON *defs = cJSON_AddArrayToObject(req, "AttributeDefinitions");
-        cJSON *ks = cJSON_AddArrayToObject(req, "KeySchema");
-        cJSON *gsis = NULL;
-        char ttl[256] = "";
-        int have_pk = 0, have_sk = 0;
-        cJSON_AddStringToObject(req, "TableName", name);
-        cJSON_AddStringToObject(req, "BillingMode", "PAY_PER_REQUEST");
-        for (char *opt = strtok_r(NULL, ":", &save2); opt && !rc;
-             opt = strtok_r(NULL, ":", &save2)) {
-            char *eq = strchr(opt, '=');
-            if (!eq) {
-                snprintf(err, errlen, "table %s: option \"%s\" is not key=value", name, opt);
-                rc = -1;
-                break;
-            }
-            *eq = '\0';
-            char *v = eq + 1, *an;
-            const char *at;
-            if (strcmp(opt, "pk") == 0 || strcmp(opt, "sk") == 0) {
-                if (parse_attr_type(v, &an, &at)) {
-                    snprintf(err, errlen, "table %s: %s must be attr or attr/S|N|B", name, opt);
-                    rc = -1;
-                    break;
-                }
-                if (opt[0] == 'p')
-                    have_pk = 1;
-                else
-                    have_sk = 1;
-                add_def(defs, an, at);
-            } else if (strcmp(opt, "gsi") == 0) {
-                char *parts[5] = {0}, *save3 = NULL;
-                int np = 0;
-                for (char *p = strtok_r(v, "/", &save3); p && np < 5;
-                     p = strtok_r(NULL, "/", &save3))
-                    parts[np++] = p;
-                if ((np != 3 && np != 5) || !valid_name(parts[0], 3, 255) ||
-                    tycho_av_type_from_name(parts[2]) > TYCHO_AV_B ||
-                    (np == 5 && tycho_av_type_from_name(parts[4]) > TYCHO_AV_B)) {
-                    snprintf(err, errlen,
-                             "table %s: gsi must be index/attr/T[/attr/T] with T in S, N, B", name);
-                    rc = -1;
-                    break;
-                }
-                if (!gsis) gsis = cJSON_AddArrayToObject(req, "GlobalSecondaryIndexes");
-                cJSON *g = cJSON_CreateObject();
-                cJSON_AddStringToObject(g, "IndexName", parts[0]);
-                cJSON *gks = cJSON_AddArrayToObject(g, "KeySchema");
-                add_key(gks, parts[1], "HASH");
-                add_def(defs, parts[1], parts[2]);
-                if (np == 5) {
-                    add_key(gks, parts[3], "RANGE");
-                    add_def(defs, parts[3], parts[4]);
-                }
-                cJSON_AddStringToObject(cJSON_AddObjectToObject(g, "Projection"), "ProjectionType",
-                                        "ALL");
-                cJSON_AddItemToArray(gsis, g);
-                continue;
-            } else if (strcmp(opt, "ttl") == 0) {
-                if (!*v || strlen(v) > 255) {
-                    snprintf(err, errlen, "table %s: ttl needs an attribute name", name);
-                    rc = -1;
-                    break;
-                }
-                snprintf(ttl, sizeof ttl, "%s", v);
-                continue;
-            } else {
-                snprintf(err, errlen, "table %s: unknown option \"%s\" (pk, sk, gsi, ttl)", name,
-                         opt);
-                rc = -1;
-                break;
-            }
-            add_key(ks, an, opt[0] == 'p' ? "HASH" : "RANGE");
-        }
-        if (!rc && !have_pk) {
-            snprintf(err, errlen, "table %s: pk=attr[/T] is required", name);
-            rc = -1;
-        }
-        if (!rc && have_sk && cJSON_GetArraySize(ks) == 2 &&
-            strcmp(cJSON_GetObjectItemCaseSensitive(ks->child, "KeyType")->valuestring, "RANGE") ==
-                0) {
-            /* sk given before pk: put HASH first */
-            cJSON *first = cJSON_DetachItemFromArray(ks, 0);
-            cJSON_AddItemToArray(ks, first);
-        }
-        if (!rc) {
-            tycho_local_result_t tmp;
-            table_t t;
-            memset(&tmp, 0, sizeof tmp);
-            int f = table_load(s, name, &t, &tmp);
-            if (f < 0) {
-                snprintf(err, errlen, "table %s: %s", name, sqlite3_errmsg(s->db));
-                rc = -1;
-            } else if (f) {
-                /* Existing table: its keys must match the configuration. */
-                table_t want;
-                memset(&want, 0, sizeof want);
-                want.def = cJSON_Duplicate(req, 1);
-                table_decode(&want);
-                if (strcmp(want.hash.name, t.hash.name) != 0 || want.hash.type != t.hash.type ||
-                    want.has_range != t.has_range ||
-                    (want.has_range && (strcmp(want.range.name, t.range.name) != 0 ||
-                                        want.range.type != t.range.type))) {
-                    snprintf(err, errlen,
-                             "table %s exists in the local store with a different key schema; "
-                             "delete it (DeleteTable) or change the configuration",
-                             name);
-                    rc = -1;
-                }
-                table_free(&want);
-            } else {
-                cJSON *def = build_table_def(req, now_ms, &tmp);
-                if (!def || table_insert(s, name, def)) {
-                    cJSON *body = tmp.body ? cJSON_Parse(tmp.body) : NULL;
-                    const cJSON *m = cJSON_GetObjectItemCaseSensitive(body, "message");
-                    snprintf(err, errlen, "table %s: %s", name,
-                             cJSON_IsString(m) ? m->valuestring : sqlite3_errmsg(s->db));
-                    cJSON_Delete(body);
-                    rc = -1;
-                }
-                cJSON_Delete(def);
-            }
-            if (!rc && ttl[0] && (f == 0 || !t.ttl_attr[0])) {
-                sqlite3_stmt *st =
-                    tycho_local_stmt(s, "UPDATE ddb_tables SET ttl_attr = ? WHERE name = ?");
-                if (!st) {
-                    rc = -1;
-                } else {
-                    sqlite3_bind_text(st, 1, ttl, -1, SQLITE_STATIC);
-                    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-                    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-                    sqlite3_reset(st);
-                }
-                if (rc) snprintf(err, errlen, "table %s: %s", name, sqlite3_errmsg(s->db));
-            }
-            table_free(&t);
-            tycho_local_result_free(&tmp);
-        }
-        cJSON_Delete(req);
+    tycho_local_spec_entry_t e;
+    int more = 0, rc = 0;
+    while (!rc && (more = tycho_local_spec_next(&rest, "table", "gsi", &e, err, errlen)) > 0) {
+        table_conf_t c;
+        rc = table_conf_parse(&e, now_ms, &c, err, errlen);
+        if (!rc && s) rc = table_conf_apply(s, &c, err, errlen);
+        cJSON_Delete(c.req);
+        cJSON_Delete(c.def);
     }
     free(copy);
-    return rc;
+    return rc || more < 0 ? -1 : 0;
 }

@@ -14,8 +14,10 @@
 /* Executes DynamoDB_20120810.<op> with the parsed request body. */
 void tycho_local_ddb_exec(tycho_local_store_t *s, const char *op, cJSON *req, int64_t now_ms,
                           tycho_local_result_t *res);
-/* Creates the tables of a TYCHO_LOCAL_TABLES spec that do not exist yet (an
- * existing table must have the same keys). 0, or -1 with err. */
+/* Creates the tables of a TYCHO_LOCAL_TABLES spec (LOCAL.md) that do not
+ * exist yet (an existing table must have the same keys); s NULL only checks
+ * the spec. 0, or -1 with err naming the table and the option as written
+ * ("table t: ttl=x: ttl is given twice (once per table)"). */
 int tycho_local_ddb_configure(tycho_local_store_t *s, const char *spec, int64_t now_ms, char *err,
                               size_t errlen);
 

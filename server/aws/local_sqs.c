@@ -341,6 +341,24 @@ static int queue_exec(tycho_local_store_t *s, const char *sql, const char *queue
 
 /* ---- queue attributes --------------------------------------------------- */
 
+/* The attributes that hold a whole number, SQS's range for each, and the
+ * TYCHO_LOCAL_QUEUES key that sets it (LOCAL.md "Queues"), if one does. */
+static const struct int_attr {
+    const char *name, *key, *unit;
+    long lo, hi;
+} INT_ATTRS[] = {
+    {"DelaySeconds", "delay", "seconds", 0, 900},
+    {"MaximumMessageSize", "max_size", "bytes", 1024, MAX_MESSAGE_SIZE},
+    {"MessageRetentionPeriod", "retention", "seconds", 60, 1209600},
+    {"ReceiveMessageWaitTimeSeconds", "wait", "seconds", 0, 20},
+    {"VisibilityTimeout", "visibility", "seconds", 0, 43200},
+    {"KmsDataKeyReusePeriodSeconds", NULL, "seconds", 60, 86400},
+};
+
+/* A RedrivePolicy's maxReceiveCount. */
+#define MAX_RECEIVE_LO 1
+#define MAX_RECEIVE_HI 1000
+
 static const char *const SETTABLE[] = {"DelaySeconds",
                                        "MaximumMessageSize",
                                        "MessageRetentionPeriod",
@@ -388,16 +406,17 @@ static int redrive_normalize(tycho_local_store_t *s, const char *v, int64_t now_
         goto done;
     }
     if (!mrc) max = 10; /* SQS's default maxReceiveCount */
-    if (max < 1 || max > 1000) {
+    if (max < MAX_RECEIVE_LO || max > MAX_RECEIVE_HI) {
         char *shown = cJSON_IsString(mrc) ? NULL : cJSON_PrintUnformatted(mrc);
         tycho_local_error(
             res, 400, T_INVALID_PARAM, "InvalidParameterValue",
             "Value %s for parameter RedrivePolicy is invalid. Reason: Invalid value for "
-            "maxReceiveCount: %s, valid values are from 1 to 1000 both inclusive.",
+            "maxReceiveCount: %s, valid values are from %d to %d both inclusive.",
             v,
             shown                 ? shown
             : cJSON_IsString(mrc) ? mrc->valuestring
-                                  : "?");
+                                  : "?",
+            MAX_RECEIVE_LO, MAX_RECEIVE_HI);
         cJSON_free(shown);
         goto done;
     }
@@ -474,19 +493,10 @@ static int apply_attributes(tycho_local_store_t *s, const char *qname, cJSON *at
                               "Unknown Attribute %s.", k);
             return -1;
         }
-        static const struct {
-            const char *name;
-            long lo, hi;
-        } ranges[] = {{"DelaySeconds", 0, 900},
-                      {"MaximumMessageSize", 1024, MAX_MESSAGE_SIZE},
-                      {"MessageRetentionPeriod", 60, 1209600},
-                      {"ReceiveMessageWaitTimeSeconds", 0, 20},
-                      {"VisibilityTimeout", 0, 43200},
-                      {"KmsDataKeyReusePeriodSeconds", 60, 86400}};
-        for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        for (size_t i = 0; i < sizeof INT_ATTRS / sizeof INT_ATTRS[0]; i++) {
             long n;
-            if (strcmp(k, ranges[i].name) != 0) continue;
-            if (parse_uint_str(v, &n) || n < ranges[i].lo || n > ranges[i].hi) {
+            if (strcmp(k, INT_ATTRS[i].name) != 0) continue;
+            if (parse_uint_str(v, &n) || n < INT_ATTRS[i].lo || n > INT_ATTRS[i].hi) {
                 invalid(res, "Invalid value for the parameter %s.%s", k, NULL);
                 return -1;
             }
@@ -2066,128 +2076,148 @@ void tycho_local_sqs_exec(tycho_local_store_t *s, const char *op, cJSON *req, in
 
 /* ---- configuration ------------------------------------------------------ */
 
-/* TYCHO_LOCAL_QUEUES := queue (';' queue)*
- * queue := name (':' key '=' value)*   keys: visibility, delay, retention,
- * wait, max_size, dlq, max_receive. */
+/* One entry of TYCHO_LOCAL_QUEUES, checked: queue := name (':' key '=' value)*
+ * with the keys of INT_ATTRS, dlq and max_receive. */
+typedef struct queue_conf {
+    const char *name, *dlq, *max_receive;
+    cJSON *attrs; /* the attributes the keys set, as CreateQueue takes them */
+} queue_conf_t;
+
+/* key=value of queue q must be a whole number in lo..hi. 0, or -1 with err
+ * ("queue q: visibility=99999: out of range (0-43200 seconds)"). */
+static int conf_number(const char *q, const char *k, const char *v, long lo, long hi,
+                       const char *unit, char *err, size_t errlen)
+{
+    long n;
+    if (parse_uint_str(v, &n) == 0 && n >= lo && n <= hi) return 0;
+    int digits = *v && strspn(v, "0123456789") == strlen(v);
+    snprintf(err, errlen, "queue %s: %s=%s: %s (%ld-%ld %s)", q, k, v,
+             digits ? "out of range" : "not a whole number", lo, hi, unit);
+    return -1;
+}
+
+/* Reads one key=value into c. 0, or -1 with err. */
+static int queue_conf_option(queue_conf_t *c, const char *k, const char *v, char *err,
+                             size_t errlen)
+{
+    for (size_t i = 0; i < sizeof INT_ATTRS / sizeof INT_ATTRS[0]; i++) {
+        const struct int_attr *a = &INT_ATTRS[i];
+        if (!a->key || strcmp(k, a->key) != 0) continue;
+        if (conf_number(c->name, k, v, a->lo, a->hi, a->unit, err, errlen)) return -1;
+        cJSON_AddStringToObject(c->attrs, a->name, v);
+        return 0;
+    }
+    if (strcmp(k, "max_receive") == 0) {
+        c->max_receive = v;
+        return conf_number(c->name, k, v, MAX_RECEIVE_LO, MAX_RECEIVE_HI, "receives", err, errlen);
+    }
+    if (strcmp(k, "dlq") == 0) {
+        c->dlq = v;
+        if (valid_queue_name(v)) return 0;
+        snprintf(err, errlen, "queue %s: dlq=%s: not a queue name (1-80 of A-Z a-z 0-9 - _)",
+                 c->name, v);
+        return -1;
+    }
+    snprintf(err, errlen,
+             "queue %s: %s=%s: unknown key (visibility, delay, retention, wait, max_size, dlq, "
+             "max_receive)",
+             c->name, k, v);
+    return -1;
+}
+
+/* Checks entry e into c; c->attrs is the caller's to delete, even on error.
+ * 0, or -1 with err. */
+static int queue_conf_parse(const tycho_local_spec_entry_t *e, queue_conf_t *c, char *err,
+                            size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->name = e->name;
+    c->max_receive = "3";
+    if (!valid_queue_name(e->name)) {
+        snprintf(err, errlen, "invalid queue name \"%s\" (1-80 of A-Z a-z 0-9 - _)", e->name);
+        return -1;
+    }
+    c->attrs = cJSON_CreateObject();
+    if (!c->attrs) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < e->nopts; i++)
+        if (queue_conf_option(c, e->opts[i].key, e->opts[i].value, err, errlen)) return -1;
+    return 0;
+}
+
+/* Creates c's dead-letter queue if missing and adds the RedrivePolicy to
+ * c->attrs. 0, or -1 with err. */
+static int queue_conf_dlq(tycho_local_store_t *s, const queue_conf_t *c, int64_t now_ms, char *err,
+                          size_t errlen)
+{
+    queue_t d;
+    tycho_local_result_t tmp;
+    memset(&tmp, 0, sizeof tmp);
+    int f = queue_load(s, c->dlq, &d, &tmp);
+    queue_free(&d);
+    tycho_local_result_free(&tmp);
+    if (f < 0 || (!f && create_plain_queue(s, c->dlq, now_ms))) {
+        snprintf(err, errlen, "queue %s: cannot create dlq %s: %s", c->name, c->dlq,
+                 sqlite3_errmsg(s->db));
+        return -1;
+    }
+    char policy[512];
+    snprintf(policy, sizeof policy,
+             "{\"deadLetterTargetArn\":\"arn:aws:sqs:%s:%s:%s\",\"maxReceiveCount\":\"%s\"}",
+             s->region, s->account, c->dlq, c->max_receive);
+    cJSON_AddStringToObject(c->attrs, "RedrivePolicy", policy);
+    return 0;
+}
+
+/* Creates queue c, or (re)applies its attributes to the queue of that name:
+ * the configuration is declarative, messages are kept. 0, or -1 with err. */
+static int queue_conf_apply(tycho_local_store_t *s, const queue_conf_t *c, int64_t now_ms,
+                            char *err, size_t errlen)
+{
+    tycho_local_result_t tmp;
+    queue_t cur;
+    memset(&tmp, 0, sizeof tmp);
+    int f = queue_load(s, c->name, &cur, &tmp);
+    cJSON *attrs = f > 0 ? cJSON_Duplicate(cur.attrs, 1) : default_attrs();
+    queue_free(&cur);
+    int rc = -1;
+    if (f < 0 || !attrs) {
+        snprintf(err, errlen, "queue %s: %s", c->name, sqlite3_errmsg(s->db));
+    } else if (apply_attributes(s, c->name, attrs, c->attrs, now_ms, &tmp)) {
+        cJSON *body = tmp.body ? cJSON_Parse(tmp.body) : NULL;
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(body, "message");
+        snprintf(err, errlen, "queue %s: %s", c->name,
+                 cJSON_IsString(m) ? m->valuestring : "invalid attribute");
+        cJSON_Delete(body);
+    } else if (queue_store(s, c->name, attrs, now_ms, f == 0)) {
+        snprintf(err, errlen, "queue %s: %s", c->name, sqlite3_errmsg(s->db));
+    } else {
+        rc = 0;
+    }
+    cJSON_Delete(attrs);
+    tycho_local_result_free(&tmp);
+    return rc;
+}
+
 int tycho_local_sqs_configure(tycho_local_store_t *s, const char *spec, int64_t now_ms, char *err,
                               size_t errlen)
 {
-    char *copy = strdup(spec ? spec : "");
+    char *copy = strdup(spec ? spec : ""), *rest = copy;
     if (!copy) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    int rc = 0;
-    char *save = NULL;
-    for (char *q = strtok_r(copy, ";", &save); q && !rc; q = strtok_r(NULL, ";", &save)) {
-        while (isspace((unsigned char)*q))
-            q++;
-        char *e = q + strlen(q);
-        while (e > q && isspace((unsigned char)e[-1]))
-            *--e = '\0';
-        if (!*q) continue;
-        char *save2 = NULL;
-        char *name = strtok_r(q, ":", &save2);
-        if (!valid_queue_name(name)) {
-            snprintf(err, errlen, "invalid queue name \"%s\" (1-80 of A-Z a-z 0-9 - _)", name);
-            rc = -1;
-            break;
-        }
-        cJSON *in = cJSON_CreateObject();
-        const char *dlq = NULL;
-        const char *max_receive = "3";
-        for (char *opt = strtok_r(NULL, ":", &save2); opt; opt = strtok_r(NULL, ":", &save2)) {
-            char *eq = strchr(opt, '=');
-            if (!eq) {
-                snprintf(err, errlen, "queue %s: option \"%s\" is not key=value", name, opt);
-                rc = -1;
-                break;
-            }
-            *eq = '\0';
-            const char *k = opt, *v = eq + 1;
-            static const struct {
-                const char *key, *attr;
-            } map[] = {{"visibility", "VisibilityTimeout"},
-                       {"delay", "DelaySeconds"},
-                       {"retention", "MessageRetentionPeriod"},
-                       {"wait", "ReceiveMessageWaitTimeSeconds"},
-                       {"max_size", "MaximumMessageSize"}};
-            int known = 0;
-            for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-                if (strcmp(k, map[i].key) == 0) {
-                    cJSON_AddStringToObject(in, map[i].attr, v);
-                    known = 1;
-                }
-            if (strcmp(k, "dlq") == 0) {
-                dlq = v;
-                known = 1;
-            } else if (strcmp(k, "max_receive") == 0) {
-                max_receive = v;
-                known = 1;
-            }
-            if (!known) {
-                snprintf(err, errlen,
-                         "queue %s: unknown option \"%s\" (visibility, delay, retention, wait, "
-                         "max_size, dlq, max_receive)",
-                         name, k);
-                rc = -1;
-                break;
-            }
-        }
-        if (!rc && dlq) {
-            if (!valid_queue_name(dlq)) {
-                snprintf(err, errlen, "queue %s: invalid dlq name \"%s\"", name, dlq);
-                rc = -1;
-            } else {
-                queue_t d;
-                tycho_local_result_t tmp;
-                memset(&tmp, 0, sizeof tmp);
-                int f = queue_load(s, dlq, &d, &tmp);
-                queue_free(&d);
-                tycho_local_result_free(&tmp);
-                if (f < 0 || (!f && create_plain_queue(s, dlq, now_ms))) {
-                    snprintf(err, errlen, "queue %s: cannot create dlq %s: %s", name, dlq,
-                             sqlite3_errmsg(s->db));
-                    rc = -1;
-                } else {
-                    char policy[512];
-                    snprintf(policy, sizeof policy,
-                             "{\"deadLetterTargetArn\":\"arn:aws:sqs:%s:%s:%s\","
-                             "\"maxReceiveCount\":\"%s\"}",
-                             s->region, s->account, dlq, max_receive);
-                    cJSON_AddStringToObject(in, "RedrivePolicy", policy);
-                }
-            }
-        }
-        if (!rc) {
-            /* Config is declarative: the named attributes are (re)applied on
-             * every start; messages are kept. */
-            tycho_local_result_t tmp;
-            queue_t cur;
-            memset(&tmp, 0, sizeof tmp);
-            int f = queue_load(s, name, &cur, &tmp);
-            cJSON *attrs = f > 0 ? cJSON_Duplicate(cur.attrs, 1) : default_attrs();
-            queue_free(&cur);
-            if (f < 0 || !attrs) {
-                snprintf(err, errlen, "queue %s: %s", name, sqlite3_errmsg(s->db));
-                rc = -1;
-            } else if (apply_attributes(s, name, attrs, in, now_ms, &tmp)) {
-                const cJSON *m = NULL;
-                cJSON *body = tmp.body ? cJSON_Parse(tmp.body) : NULL;
-                m = cJSON_GetObjectItemCaseSensitive(body, "message");
-                snprintf(err, errlen, "queue %s: %s", name,
-                         cJSON_IsString(m) ? m->valuestring : "invalid attribute");
-                cJSON_Delete(body);
-                rc = -1;
-            } else if (queue_store(s, name, attrs, now_ms, f == 0)) {
-                snprintf(err, errlen, "queue %s: %s", name, sqlite3_errmsg(s->db));
-                rc = -1;
-            }
-            cJSON_Delete(attrs);
-            tycho_local_result_free(&tmp);
-        }
-        cJSON_Delete(in);
+    tycho_local_spec_entry_t e;
+    int more = 0, rc = 0;
+    while (!rc && (more = tycho_local_spec_next(&rest, "queue", NULL, &e, err, errlen)) > 0) {
+        queue_conf_t c;
+        rc = queue_conf_parse(&e, &c, err, errlen);
+        if (!rc && s && c.dlq) rc = queue_conf_dlq(s, &c, now_ms, err, errlen);
+        if (!rc && s) rc = queue_conf_apply(s, &c, now_ms, err, errlen);
+        cJSON_Delete(c.attrs);
     }
     free(copy);
-    return rc;
+    return rc || more < 0 ? -1 : 0;
 }

@@ -12,7 +12,10 @@
 /* Executes AmazonSQS.<op> with the parsed request body. */
 void tycho_local_sqs_exec(tycho_local_store_t *s, const char *op, cJSON *req, int64_t now_ms,
                           tycho_local_result_t *res);
-/* Creates or updates the queues of a TYCHO_LOCAL_QUEUES spec. 0, or -1 with err. */
+/* Creates or updates the queues of a TYCHO_LOCAL_QUEUES spec (LOCAL.md); s
+ * NULL only checks the spec. 0, or -1 with err naming the queue, the key as
+ * written and what it takes ("queue q: visibility=99999: out of range
+ * (0-43200 seconds)"). */
 int tycho_local_sqs_configure(tycho_local_store_t *s, const char *spec, int64_t now_ms, char *err,
                               size_t errlen);
 /* MD5OfMessageAttributes of a MessageAttributes map (PROTOCOLS.md §7 "MD5

@@ -91,10 +91,28 @@ static int choice_env(const char *name, const char *on, const char *off, int *ou
     return -1;
 }
 
+/* Applies cfg's queues and tables to s, or with s NULL only checks them.
+ * 0, or -1 with err naming the variable ("TYCHO_LOCAL_QUEUES: queue q: ..."). */
+static int configure(tycho_local_store_t *s, const tycho_local_config_t *cfg, int64_t now_ms,
+                     char *err, size_t errlen)
+{
+    char cerr[512];
+    if (tycho_local_sqs_configure(s, cfg->queues, now_ms, cerr, sizeof cerr)) {
+        snprintf(err, errlen, "TYCHO_LOCAL_QUEUES: %s", cerr);
+        return -1;
+    }
+    if (tycho_local_ddb_configure(s, cfg->tables, now_ms, cerr, sizeof cerr)) {
+        snprintf(err, errlen, "TYCHO_LOCAL_TABLES: %s", cerr);
+        return -1;
+    }
+    return 0;
+}
+
 int tycho_local_config_from_env(tycho_local_config_t *cfg, char *err, size_t errlen)
 {
     if (copy_env("TYCHO_LOCAL_QUEUES", cfg->queues, sizeof cfg->queues, err, errlen) ||
-        copy_env("TYCHO_LOCAL_TABLES", cfg->tables, sizeof cfg->tables, err, errlen))
+        copy_env("TYCHO_LOCAL_TABLES", cfg->tables, sizeof cfg->tables, err, errlen) ||
+        configure(NULL, cfg, 0, err, errlen))
         return -1;
     if (switch_env("TYCHO_LOCAL_AUTO_CREATE", &cfg->auto_create_queues, err, errlen) ||
         choice_env("TYCHO_LOCAL_SYNC", "full", "normal", &cfg->sync_full, err, errlen))
@@ -233,18 +251,11 @@ int tycho_local_store_open(const char *dir, const tycho_local_config_t *cfg, int
         }
         sqlite3_finalize(st);
     }
-    char cerr[512];
     if (tycho_local_exec_sql(s, "BEGIN IMMEDIATE")) {
         snprintf(err, errlen, "local backend: %s: %s", path, sqlite3_errmsg(s->db));
         goto fail;
     }
-    if (tycho_local_sqs_configure(s, cfg->queues, now_ms, cerr, sizeof cerr)) {
-        snprintf(err, errlen, "TYCHO_LOCAL_QUEUES: %s", cerr);
-        tycho_local_exec_sql(s, "ROLLBACK");
-        goto fail;
-    }
-    if (tycho_local_ddb_configure(s, cfg->tables, now_ms, cerr, sizeof cerr)) {
-        snprintf(err, errlen, "TYCHO_LOCAL_TABLES: %s", cerr);
+    if (configure(s, cfg, now_ms, err, errlen)) {
         tycho_local_exec_sql(s, "ROLLBACK");
         goto fail;
     }
@@ -370,6 +381,59 @@ void tycho_local_uuid(char out[37])
     snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
              b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
              b[14], b[15]);
+}
+
+static char *trim(char *p)
+{
+    while (isspace((unsigned char)*p))
+        p++;
+    char *e = p + strlen(p);
+    while (e > p && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return p;
+}
+
+/* Adds "key=value" (opt, cut in place) to e. 0, or -1 with err. */
+static int spec_add_option(tycho_local_spec_entry_t *e, char *opt, const char *what,
+                           const char *repeatable, char *err, size_t errlen)
+{
+    char *eq = strchr(opt, '=');
+    if (!eq) {
+        snprintf(err, errlen, "%s %s: option \"%s\" is not key=value", what, e->name, opt);
+        return -1;
+    }
+    *eq = '\0';
+    for (int i = 0; i < e->nopts; i++)
+        if (strcmp(e->opts[i].key, opt) == 0 && !(repeatable && strcmp(opt, repeatable) == 0)) {
+            snprintf(err, errlen, "%s %s: %s=%s: %s is given twice (once per %s)", what, e->name,
+                     opt, eq + 1, opt, what);
+            return -1;
+        }
+    if (e->nopts == TYCHO_LOCAL_SPEC_MAX_OPTS) {
+        snprintf(err, errlen, "%s %s: more than %d options", what, e->name,
+                 TYCHO_LOCAL_SPEC_MAX_OPTS);
+        return -1;
+    }
+    e->opts[e->nopts].key = opt;
+    e->opts[e->nopts].value = eq + 1;
+    e->nopts++;
+    return 0;
+}
+
+int tycho_local_spec_next(char **rest, const char *what, const char *repeatable,
+                          tycho_local_spec_entry_t *e, char *err, size_t errlen)
+{
+    char *entry;
+    do {
+        entry = strsep(rest, ";");
+        if (!entry) return 0;
+        entry = trim(entry);
+    } while (!*entry);
+    e->name = strsep(&entry, ":");
+    e->nopts = 0;
+    for (char *opt; (opt = strsep(&entry, ":"));)
+        if (*opt && spec_add_option(e, opt, what, repeatable, err, errlen)) return -1;
+    return 1;
 }
 
 long tycho_local_long(double v)

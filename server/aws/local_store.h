@@ -53,8 +53,10 @@ typedef struct tycho_local_result {
     char notify[2][TYCHO_LOCAL_NAME_MAX];
 } tycho_local_result_t;
 
-/* Defaults (above); then tycho_local_config_from_env reads the variables.
- * 0, or -1 with a one-line message naming the variable. */
+/* Defaults (above); then tycho_local_config_from_env reads the variables
+ * and checks the queue and table specs (what needs no store: syntax, names,
+ * ranges, repeated keys). 0, or -1 with a one-line message naming the
+ * variable. */
 void tycho_local_config_init(tycho_local_config_t *cfg);
 int tycho_local_config_from_env(tycho_local_config_t *cfg, char *err, size_t errlen);
 
@@ -130,6 +132,24 @@ void tycho_local_uuid(char out[37]);
 /* A JSON number as a long, saturated to +-1e15 (a request's 1e49 must not
  * overflow the cast); range checks then see an out-of-range value. */
 long tycho_local_long(double v);
+/* The TYCHO_LOCAL_QUEUES / TYCHO_LOCAL_TABLES syntax: entries separated by
+ * ';' (blanks around one dropped, empty ones skipped), each
+ * "name(:key=value)*". tycho_local_spec_next cuts the next entry out of *rest
+ * (a writable copy, changed in place): 1 with *e filled, 0 at the end, or -1
+ * with err ("queue q: ttl=x: ttl is given twice") when an option is not
+ * key=value or a key other than the one named repeatable comes twice. what
+ * names an entry in messages ("queue", "table"). */
+#define TYCHO_LOCAL_SPEC_MAX_OPTS 32
+typedef struct tycho_local_spec_entry {
+    char *name;
+    int nopts;
+    struct {
+        char *key, *value;
+    } opts[TYCHO_LOCAL_SPEC_MAX_OPTS];
+} tycho_local_spec_entry_t;
+int tycho_local_spec_next(char **rest, const char *what, const char *repeatable,
+                          tycho_local_spec_entry_t *e, char *err, size_t errlen);
+
 /* Runs a statement that returns no rows. 0 or -1. */
 int tycho_local_exec_sql(tycho_local_store_t *s, const char *sql);
 /* Steps sql (a static string, as for tycho_local_stmt), a SELECT of at most

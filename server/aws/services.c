@@ -214,6 +214,11 @@ int tycho_aws_local_start(const struct tycho_config *cfg, struct tycho_local_bac
     *out = NULL;
     if (strcmp(cfg->aws_backend, "local") != 0) return 0;
     const char *src = tycho_config_source(cfg, cfg->data_dir), *dir = cfg->data_dir;
+    /* The settings first: their errors are not about the directory, and a
+     * bad one creates nothing. */
+    tycho_local_config_t lc;
+    tycho_local_config_init(&lc);
+    if (tycho_local_config_from_env(&lc, err, errlen) != 0) return -1;
     struct stat st;
     if (mkdir_p(dir) != 0) {
         snprintf(err, errlen, "%s %.200s: cannot create it: %s", src, dir, strerror(errno));
@@ -223,9 +228,6 @@ int tycho_aws_local_start(const struct tycho_config *cfg, struct tycho_local_bac
         snprintf(err, errlen, "%s %.200s: not a directory", src, dir);
         return -1;
     }
-    tycho_local_config_t lc;
-    tycho_local_config_init(&lc);
-    if (tycho_local_config_from_env(&lc, err, errlen) != 0) return -1;
     char e[400];
     if (tycho_local_backend_start(dir, &lc, out, e, sizeof e) != 0) {
         snprintf(err, errlen, "%s %.200s: %.300s", src, dir, e);

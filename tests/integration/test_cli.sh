@@ -87,6 +87,16 @@ expect_bad "TYCHO_SQS_DEPTH_INTERVAL: expected a duration from 1ms to 24h" TYCHO
   -- --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0
 expect_bad 'TYCHO_LOCAL_AUTO_CREATE: expected on or off, got "maybe"' TYCHO_LOCAL_AUTO_CREATE=maybe \
   -- --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data-dir "$tmp/data"
+# the local backend's queue/table specs: the setting, the key as written, its
+# range; not prefixed by the data directory, which is left uncreated
+expect_bad "TYCHO_LOCAL_QUEUES: queue q1: visibility=99999: out of range (0-43200 seconds)$" \
+  TYCHO_LOCAL_QUEUES=q1:visibility=99999 -- --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+  --data-dir "$tmp/never"
+expect_bad "TYCHO_LOCAL_TABLES: table tt2: ttl=other: ttl is given twice (once per table)$" \
+  TYCHO_LOCAL_TABLES=tt2:pk=id:ttl=ttl:ttl=other -- --listen 127.0.0.1:0 \
+  --admin-listen 127.0.0.1:0 --data-dir "$tmp/never"
+[ ! -e "$tmp/never" ] && ok "a bad TYCHO_LOCAL_QUEUES/TABLES creates no data directory" ||
+  bad "a bad TYCHO_LOCAL_QUEUES/TABLES created $tmp/never"
 expect_bad "unknown option: --frob" -- --frob
 expect_bad "--workers: missing value" -- --workers
 expect_bad "--admin-listen: the admin listener must not share the public address" \

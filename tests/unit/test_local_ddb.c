@@ -884,7 +884,20 @@ static void test_config_tables(void **state)
 {
     env_t *e = *state;
     tycho_local_store_close(e->s);
-    assert_int_equal(local_env_open(e, "", TYCHO_LOCAL_DEFAULT_TABLES ";small:pk=k/N", 1), 0);
+    assert_int_equal(local_env_open(e, "",
+                                    TYCHO_LOCAL_DEFAULT_TABLES
+                                    ";small:pk=k/N;two:sk=s/N:pk=p:gsi=gs1/a/S:gsi=gs2/b/B",
+                                    1),
+                     0);
+    /* sk written first, two gsi */
+    ddb(e, "DescribeTable", "{\"TableName\":\"two\"}");
+    const cJSON *two = cJSON_GetObjectItemCaseSensitive(e->body, "Table");
+    char *two_ks = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(two, "KeySchema"));
+    assert_string_equal(two_ks, "[{\"AttributeName\":\"p\",\"KeyType\":\"HASH\"},"
+                                "{\"AttributeName\":\"s\",\"KeyType\":\"RANGE\"}]");
+    free(two_ks);
+    assert_int_equal(
+        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(two, "GlobalSecondaryIndexes")), 2);
     ddb(e, "DescribeTable", "{\"TableName\":\"tycho-app-data\"}");
     assert_int_equal(e->status, 200);
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(e->body, "Table");
@@ -904,7 +917,10 @@ static void test_config_tables(void **state)
     e->s = NULL;
     /* reopening with a different key schema for an existing table fails */
     local_env_open_fails(e, "", "small:pk=k/S", "different key schema");
-    const char *bad[] = {"ab:pk=x", "tab", "tab:pk=x/Q", "tab:pk=x:gsi=ix", "tab:pk=x:foo=1"};
+    const char *bad[] = {"ab:pk=x",           "tab",
+                         "tab:pk=x/Q",        "tab:pk=x:gsi=ix",
+                         "tab:pk=x:foo=1",    "tab:pk=x:ttl=a:ttl=b",
+                         "tab:pk=x:sk=a:sk=b"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         local_env_open_fails(e, "", bad[i], "TYCHO_LOCAL_TABLES");
     assert_int_equal(local_env_open(e, "", "", 1), 0);

@@ -592,10 +592,17 @@ static void test_config_and_auto_create(void **state)
     assert_int_equal(e->status, 200);
     tycho_local_store_close(e->s);
     e->s = NULL;
-    const char *bad[] = {"bad name", "q:visibility", "q:colour=red", "q:visibility=99999",
-                         "q:dlq=bad name"};
+    static const char *bad[][2] = {
+        {"bad name", "TYCHO_LOCAL_QUEUES: invalid queue name \"bad name\""},
+        {"q:visibility", "TYCHO_LOCAL_QUEUES: queue q: option \"visibility\" is not key=value"},
+        {"q:colour=red", "TYCHO_LOCAL_QUEUES: queue q: colour=red: unknown key"},
+        {"q:visibility=99999",
+         "TYCHO_LOCAL_QUEUES: queue q: visibility=99999: out of range (0-43200 seconds)"},
+        {"q:dlq=bad name", "TYCHO_LOCAL_QUEUES: queue q: dlq=bad name: not a queue name"},
+        {"q:wait=1:wait=2", "TYCHO_LOCAL_QUEUES: queue q: wait=2: wait is given twice"},
+    };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        local_env_open_fails(e, bad[i], "", "TYCHO_LOCAL_QUEUES");
+        local_env_open_fails(e, bad[i][0], "", bad[i][1]);
     assert_int_equal(local_env_open(e, "", "", 0), 0);
 }
 

@@ -128,6 +128,74 @@ static void test_config_env(void **state)
     unsetenv("TYCHO_LOCAL_SYNC");
 }
 
+/* A bad TYCHO_LOCAL_QUEUES / TYCHO_LOCAL_TABLES is refused while the
+ * variables are read, before any store is opened: one line naming the
+ * variable, the queue or table, the key as written and what it takes; a key
+ * given twice is refused (gsi excepted). */
+static void test_config_env_specs(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *var, *value, *want;
+    } cases[] = {
+        {"TYCHO_LOCAL_QUEUES", "q1:visibility=99999",
+         "TYCHO_LOCAL_QUEUES: queue q1: visibility=99999: out of range (0-43200 seconds)"},
+        {"TYCHO_LOCAL_QUEUES", "q1:delay=901",
+         "TYCHO_LOCAL_QUEUES: queue q1: delay=901: out of range (0-900 seconds)"},
+        {"TYCHO_LOCAL_QUEUES", "q1:retention=59",
+         "TYCHO_LOCAL_QUEUES: queue q1: retention=59: out of range (60-1209600 seconds)"},
+        {"TYCHO_LOCAL_QUEUES", "q1:wait=1e1",
+         "TYCHO_LOCAL_QUEUES: queue q1: wait=1e1: not a whole number (0-20 seconds)"},
+        {"TYCHO_LOCAL_QUEUES", "q1:max_size=99999999999",
+         "TYCHO_LOCAL_QUEUES: queue q1: max_size=99999999999: out of range (1024-1048576 bytes)"},
+        {"TYCHO_LOCAL_QUEUES", "q1:dlq=d:max_receive=0",
+         "TYCHO_LOCAL_QUEUES: queue q1: max_receive=0: out of range (1-1000 receives)"},
+        {"TYCHO_LOCAL_QUEUES", "q1:dlq=a b",
+         "TYCHO_LOCAL_QUEUES: queue q1: dlq=a b: not a queue name (1-80 of A-Z a-z 0-9 - _)"},
+        {"TYCHO_LOCAL_QUEUES", "q1:colour=red",
+         "TYCHO_LOCAL_QUEUES: queue q1: colour=red: unknown key (visibility, delay, retention, "
+         "wait, max_size, dlq, max_receive)"},
+        {"TYCHO_LOCAL_QUEUES", "ok;q1:visibility=5:visibility=6",
+         "TYCHO_LOCAL_QUEUES: queue q1: visibility=6: visibility is given twice (once per queue)"},
+        {"TYCHO_LOCAL_QUEUES", "q1:visibility",
+         "TYCHO_LOCAL_QUEUES: queue q1: option \"visibility\" is not key=value"},
+        {"TYCHO_LOCAL_TABLES", "tt2:pk=id:ttl=ttl:ttl=other",
+         "TYCHO_LOCAL_TABLES: table tt2: ttl=other: ttl is given twice (once per table)"},
+        {"TYCHO_LOCAL_TABLES", "tt2:pk=id:pk=other",
+         "TYCHO_LOCAL_TABLES: table tt2: pk=other: pk is given twice (once per table)"},
+        {"TYCHO_LOCAL_TABLES", "tt2:pk=id/X",
+         "TYCHO_LOCAL_TABLES: table tt2: pk=id/X: expected attr or attr/T with T in S, N, B"},
+        {"TYCHO_LOCAL_TABLES", "tt2:pk=id:gsi=ix/a/S",
+         "TYCHO_LOCAL_TABLES: table tt2: gsi=ix/a/S: expected index/attr/T[/attr/T], the index "
+         "named with 3-255 of A-Z a-z 0-9 _ . -, T in S, N, B"},
+        {"TYCHO_LOCAL_TABLES", "tt2:pk=id:ttl=",
+         "TYCHO_LOCAL_TABLES: table tt2: ttl=: expected an attribute name (1-255 bytes)"},
+        {"TYCHO_LOCAL_TABLES", "tt2:sk=s",
+         "TYCHO_LOCAL_TABLES: table tt2: pk=attr[/T] is required"},
+        {"TYCHO_LOCAL_TABLES", "tt2:pk=id:gsi=idx/a/S:gsi=idx/b/S",
+         "TYCHO_LOCAL_TABLES: table tt2: One or more parameter values were invalid: Duplicate "
+         "index name: idx"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tycho_local_config_t cfg;
+        char err[512] = "";
+        tycho_local_config_init(&cfg);
+        setenv(cases[i].var, cases[i].value, 1);
+        if (tycho_local_config_from_env(&cfg, err, sizeof err) != -1 ||
+            strcmp(err, cases[i].want) != 0)
+            fail_msg("%s=%s: got '%s', want '%s'", cases[i].var, cases[i].value, err,
+                     cases[i].want);
+        unsetenv(cases[i].var);
+    }
+    /* gsi may come more than once */
+    tycho_local_config_t cfg;
+    char err[512];
+    tycho_local_config_init(&cfg);
+    setenv("TYCHO_LOCAL_TABLES", "tt2:pk=id:gsi=idx1/a/S:gsi=idx2/b/N/c/S", 1);
+    assert_int_equal(tycho_local_config_from_env(&cfg, err, sizeof err), 0);
+    unsetenv("TYCHO_LOCAL_TABLES");
+}
+
 /* Blanks around a value are dropped; an empty switch or account is unset
  * (the default stays), an empty list means none. */
 static void test_config_env_blanks(void **state)
@@ -287,6 +355,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_framing, setup, teardown),
         cmocka_unit_test(test_config_env),
+        cmocka_unit_test(test_config_env_specs),
         cmocka_unit_test(test_config_env_blanks),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_after_ack, setup, teardown),
