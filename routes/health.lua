@@ -2,7 +2,11 @@
 -- once tycho is draining after SIGTERM, so the ALB stops sending traffic
 -- before the task goes away. GET /health?deep=1 also checks the AWS
 -- backend (queue attributes, a table read) and reports each check; it
--- answers 503 when one fails. Keep the ALB on the shallow check: a backend
+-- answers 503 when one fails. Each check has a deadline of its own
+-- (CHECK_TIMEOUT per call, no retry), so a backend that hangs fails its
+-- check in seconds instead of holding the request to the handler timeout;
+-- the checks run one after the other (a handler cannot wait on two calls
+-- at once), at most about 5 × CHECK_TIMEOUT in all. Keep the ALB on the shallow check: a backend
 -- outage should not take every task out of the target group. The deep check
 -- is for callers inside the network (loopback, private and unique-local
 -- addresses, as req.client_ip sees them: behind a trusted proxy, the client
@@ -22,8 +26,12 @@ local store = require "_app.store"
 
 local dead_letters = sqs.queue(config.dead_letter_queue)
 
+-- seconds a check's call may take; a health check does not retry
+local CHECK_TIMEOUT = 2
+local CALL = { timeout = CHECK_TIMEOUT, max_attempts = 1 }
+
 local function depth(queue)
-  return { messages = queue:attributes({ "ApproximateNumberOfMessages" }).ApproximateNumberOfMessages }
+  return { messages = queue:attributes({ "ApproximateNumberOfMessages" }, CALL).ApproximateNumberOfMessages }
 end
 
 local CHECKS = {
@@ -31,10 +39,17 @@ local CHECKS = {
   { "dead_letter_queue", "sqs", "GetQueueAttributes", function() return depth(dead_letters) end },
   -- a key that never exists: a cheap read that needs only dynamodb:GetItem
   { "table", "dynamodb", "GetItem", function()
-      store.items:get { id = "health-check", timestamp = "0" }
+      store.items:get({ id = "health-check", timestamp = "0" }, CALL)
       return {}
   end },
 }
+
+-- What a failed check reports of err: a timeout as the check's deadline.
+local function check_error(err, name)
+  local message = err.http_status == 504 and ("timeout after %gs"):format(CHECK_TIMEOUT)
+    or store.public_message(err, "health check " .. name)
+  return { error = err.type, message = message }
+end
 
 -- Loopback, RFC 1918 private and IPv6 unique-local addresses (IPv4 ones
 -- match their IPv4-mapped IPv6 form too): the callers inside the network.
@@ -48,8 +63,7 @@ local function deep_checks()
     local t0 = time.monotonic()
     local ok, res = metrics.aws(service, operation, run)
     if not ok and not aws.is_error(res) then error(res, 0) end -- a bug: 500, traceback logged
-    local out = ok and res
-      or { error = res.type, message = store.public_message(res, "health check " .. name) }
+    local out = ok and res or check_error(res, name)
     out.status = ok and "ok" or "error"
     out.duration_seconds = clock.since(t0)
     checks[name] = out

@@ -205,18 +205,18 @@ describe("tycho.dynamodb", function()
       assert.equal(op, err.operation)
     end
     local key = { pk = "opt", sk = 1 }
-    unknown("unknown option 'consistant' (consistent, projection, names)", "GetItem", t.get, t, key,
+    unknown("unknown option 'consistant' (consistent, projection, names, timeout, max_attempts)", "GetItem", t.get, t, key,
       { consistant = true })
-    local write = "(condition, names, values, return_values, return_old_on_failure)"
+    local write = "(condition, names, values, return_values, return_old_on_failure, timeout, max_attempts)"
     unknown("unknown option 'conditon' " .. write, "PutItem", t.put, t, key, { conditon = "attribute_exists(pk)" })
     unknown("unknown option 'return_value' " .. write, "DeleteItem", t.delete, t, key, { return_value = "ALL_OLD" })
     unknown("unknown option 'value' " .. write, "UpdateItem", t.update, t, key, "SET v = :v", { value = { v = 1 } })
     unknown("unknown option 'sett' (set, add, remove, delete, condition, names, values, return_values, "
-      .. "return_old_on_failure)", "UpdateItem", t.update, t, key, { sett = { v = 1 } })
+      .. "return_old_on_failure, timeout, max_attempts)", "UpdateItem", t.update, t, key, { sett = { v = 1 } })
     unknown("unknown option 'segment' (key_condition, key, values, names, index, filter, limit, forward, "
-      .. "start_key, projection, consistent, select)", "Query", t.query, t, { key = { pk = "opt" }, segment = 0 })
+      .. "start_key, projection, consistent, select, timeout, max_attempts)", "Query", t.query, t, { key = { pk = "opt" }, segment = 0 })
     unknown("unknown option 'total_segment' (filter, values, names, index, limit, start_key, projection, "
-      .. "consistent, select, segment, total_segments)", "Scan", t.scan, t, { segment = 0, total_segment = 2 })
+      .. "consistent, select, segment, total_segments, timeout, max_attempts)", "Scan", t.scan, t, { segment = 0, total_segment = 2 })
     assert.is_nil(t:get(key)) -- nothing was written
   end)
 

@@ -79,8 +79,9 @@ local function decode(body)
 end
 
 -- call(service, target, params [, opts]) -> decoded response, or raises aws.Error.
--- opts: endpoint (URL), timeout (seconds per attempt), producer (true for
--- sends: PRODUCER span + AWSTraceHeader), table / queue_url (span attributes).
+-- opts: endpoint (URL), timeout (seconds per attempt), max_attempts (1 = no
+-- retry; default the client's 3), producer (true for sends: PRODUCER span +
+-- AWSTraceHeader), table / queue_url (span attributes).
 function aws.call(service, target, params, opts)
   if type(service) ~= "string" or type(target) ~= "string" then
     error("tycho.aws.call(service, target, params): service and target must be strings", 2)
@@ -122,6 +123,17 @@ function aws.check_options(opts, known, service, operation)
     error(aws.error { type = "InvalidParameterValue", service = service, operation = operation,
       message = problem }, 0)
   end
+end
+
+-- The options of aws.call a tycho.sqs or tycho.dynamodb call passes on
+-- (a health check's short deadline without retries: { timeout = 2,
+-- max_attempts = 1 }).
+aws.CALL_OPTIONS = { "timeout", "max_attempts" }
+
+-- into (a table of aws.call options) with the CALL_OPTIONS of opts (may be nil).
+function aws.call_options(opts, into)
+  for _, k in ipairs(aws.CALL_OPTIONS) do into[k] = opts and opts[k] end
+  return into
 end
 
 -- "local" (embedded backend) or "aws".

@@ -16,7 +16,8 @@
 -- err.condition_failed = true (and err.item with return_old_on_failure). A
 -- value that cannot be sent (NaN, a function, nesting past DynamoDB's 32
 -- levels...) or an unknown option key raises type "InvalidParameterValue"
--- before any call, naming it.
+-- before any call, naming it. Every call's options also take aws.call's
+-- timeout (seconds per attempt) and max_attempts (1: no retry).
 local aws = require "tycho.aws"
 local json = require "tycho.json"
 
@@ -231,16 +232,18 @@ function ddb.table(name)
   return setmetatable({ name = name }, Table)
 end
 
--- Runs an operation on the parameters build(...) returns. An argument error
--- raised while building them gets the operation's name; a failed condition
--- gets condition_failed (and item).
+-- Runs an operation on the parameters build(...) returns, with the
+-- aws.CALL_OPTIONS of the options table it returns after them. An argument
+-- error raised while building them gets the operation's name; a failed
+-- condition gets condition_failed (and item).
 local function call(t, op, build, ...)
-  local built, params = pcall(build, ...)
+  local built, params, opts = pcall(build, ...)
   if not built then
     if aws.is_error(params) then params.operation = op end
     error(params, 0)
   end
-  local ok, res = pcall(aws.call, "dynamodb", "DynamoDB_20120810." .. op, params, { table = t.name })
+  local ok, res = pcall(aws.call, "dynamodb", "DynamoDB_20120810." .. op, params,
+    aws.call_options(opts, { table = t.name }))
   if ok then return res end
   if aws.is_error(res, "ConditionalCheckFailedException") then
     res.condition_failed = true
@@ -282,7 +285,8 @@ end
 
 -- PutItem / DeleteItem parameters: the item or key (member), a condition,
 -- what to return.
-local WRITE_OPTIONS = { "condition", "names", "values", "return_values", "return_old_on_failure" }
+local WRITE_OPTIONS = { "condition", "names", "values", "return_values", "return_old_on_failure",
+  unpack(aws.CALL_OPTIONS) }
 
 local function write_params(self, member, value, opts)
   aws.check_options(opts, WRITE_OPTIONS, "dynamodb")
@@ -291,7 +295,7 @@ local function write_params(self, member, value, opts)
     ReturnValues = opts.return_values,
     ReturnValuesOnConditionCheckFailure = opts.return_old_on_failure and "ALL_OLD" or nil }
   add_expr_attrs(p, opts.names, opts.values)
-  return p
+  return p, opts
 end
 
 -- t:put(item [, { condition, names, values, return_values = "ALL_OLD", return_old_on_failure }])
@@ -301,13 +305,13 @@ function Table:put(item, opts)
 end
 
 local function get_params(self, key, opts)
-  aws.check_options(opts, { "consistent", "projection", "names" }, "dynamodb")
+  aws.check_options(opts, { "consistent", "projection", "names", unpack(aws.CALL_OPTIONS) }, "dynamodb")
   opts = opts or {}
   local gen = {}
   local p = { TableName = self.name, Key = ddb.marshal(key), ConsistentRead = opts.consistent,
     ProjectionExpression = projection(opts.projection, gen) }
   add_expr_attrs(p, opts.names, nil, gen)
-  return p
+  return p, opts
 end
 
 -- t:get(key [, { consistent, projection = "a, #b" | { "a", "b" }, names }]) -> item or nil
@@ -373,7 +377,7 @@ local function update_params(self, key, spec, opts)
     ConditionExpression = opts.condition, ReturnValues = opts.return_values,
     ReturnValuesOnConditionCheckFailure = opts.return_old_on_failure and "ALL_OLD" or nil }
   add_expr_attrs(p, opts.names, opts.values, gen_names, gen_values)
-  return p
+  return p, opts
 end
 
 -- t:update(key, spec [, opts])
@@ -397,9 +401,9 @@ end
 
 local SEARCH_OPTIONS = {
   Query = { "key_condition", "key", "values", "names", "index", "filter", "limit", "forward",
-    "start_key", "projection", "consistent", "select" },
+    "start_key", "projection", "consistent", "select", unpack(aws.CALL_OPTIONS) },
   Scan = { "filter", "values", "names", "index", "limit", "start_key", "projection", "consistent",
-    "select", "segment", "total_segments" },
+    "select", "segment", "total_segments", unpack(aws.CALL_OPTIONS) },
 }
 
 local function search_params(t, q, op)
@@ -428,7 +432,7 @@ local function search_params(t, q, op)
     if q.forward ~= nil then p.ScanIndexForward = q.forward and true or false end
   end
   add_expr_attrs(p, q.names, q.values, gen_names, gen_values)
-  return p
+  return p, q
 end
 
 -- t:query{ key_condition = "pk = :p AND begins_with(sk, :s)" | key = { pk = v },

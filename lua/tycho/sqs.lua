@@ -69,12 +69,14 @@ function sqs.create_queue(name, attributes)
   return sqs.queue(res.QueueUrl)
 end
 
--- The queue's URL (GetQueueUrl on first use for a queue given by name).
-function Queue:url()
+-- The queue's URL (GetQueueUrl on first use for a queue given by name,
+-- with the aws.CALL_OPTIONS of opts).
+function Queue:url(opts)
   if self._url then return self._url end
   local u = url_cache[self.name]
   if not u then
-    u = aws.call("sqs", "AmazonSQS.GetQueueUrl", { QueueName = self.name }).QueueUrl
+    u = aws.call("sqs", "AmazonSQS.GetQueueUrl", { QueueName = self.name },
+      aws.call_options(opts, {})).QueueUrl
     url_cache[self.name] = u
   end
   self._url = u
@@ -417,12 +419,13 @@ function Queue:change_visibility(h, seconds)
     ReceiptHandle = handle_of(h, "ChangeMessageVisibility"), VisibilityTimeout = seconds })
 end
 
--- q:attributes([names]) -> { ApproximateNumberOfMessages = 3, ... } (numbers
--- where SQS sends digits; RedrivePolicy and the like stay strings)
-function Queue:attributes(names)
+-- q:attributes([names] [, { timeout, max_attempts }]) -> { ApproximateNumberOfMessages = 3, ... }
+-- (numbers where SQS sends digits; RedrivePolicy and the like stay strings)
+function Queue:attributes(names, opts)
+  aws.check_options(opts, aws.CALL_OPTIONS, "sqs", "GetQueueAttributes")
   if type(names) == "string" then names = { names } end
-  local res = call(self, "GetQueueAttributes", { QueueUrl = self:url(),
-    AttributeNames = json.array(names or { "All" }) })
+  local res = call(self, "GetQueueAttributes", { QueueUrl = self:url(opts),
+    AttributeNames = json.array(names or { "All" }) }, aws.call_options(opts, {}))
   local out = {}
   for k, v in pairs(res.Attributes or {}) do
     out[k] = (type(v) == "string" and v:match("^%-?%d+$")) and tonumber(v) or v

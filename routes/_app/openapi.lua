@@ -112,14 +112,18 @@ local function document()
       ["/health"] = { get = {
         summary = "Health check (the load balancer's)",
         description = "200 while serving, 503 once draining after SIGTERM. With deep=1 it also "
-          .. "checks the queue, the dead-letter queue and the table, and answers 503 when one fails.",
+          .. "checks the queue, the dead-letter queue and the table, and answers 503 when one fails, "
+          .. "with every check's result. Each check's call has a 2 s deadline and no retry: a "
+          .. "backend that hangs fails its check (\"timeout after 2s\") and the answer comes within "
+          .. "seconds.",
         parameters = json.array { query("deep", "1 or true: check the AWS backend too",
           { type = "string", enum = json.array { "1", "true" } }, "1") },
         responses = {
           ["200"] = json_reply("healthy", object({
             status = text("healthy"), timestamp = TIME,
             generation = { type = "integer", description = "the route generation (1, then +1 a reload)" },
-            checks = { type = "object", description = "with deep=1: each check's status and duration" },
+            checks = { type = "object", description = "with deep=1: each check's status and duration "
+              .. "(and, failed, its error type and message)" },
           }, { "status", "timestamp" })),
           ["503"] = json_reply("draining, or a deep check failed", object({
             status = text("draining or unhealthy"), timestamp = TIME,

@@ -52,6 +52,7 @@ struct tycho_aws_call {
     size_t body_len, nheaders;
     tycho_http_header_t *headers; /* copies */
     long timeout_ms;
+    int max_attempts; /* this call's, or the client's */
     tycho_aws_done_fn cb;
     void *ud;
     int attempt;       /* HTTP attempts made */
@@ -579,7 +580,7 @@ static void on_http(const tycho_http_response_t *res, void *ud)
     r.error_type = code;
     r.message = msg;
     r.retryable = retryable;
-    if (retryable && call->attempt - call->free_attempts < c->max_attempts) {
+    if (retryable && call->attempt - call->free_attempts < call->max_attempts) {
         int cost = timeout ? TIMEOUT_RETRY_COST : RETRY_COST;
         if (c->quota < cost) {
             c->stats.quota_exhausted++;
@@ -622,7 +623,9 @@ int tycho_aws_call(tycho_aws_client_t *c, const tycho_aws_request_t *req, tycho_
                    void *ud, tycho_aws_call_t **out)
 {
     if (out) *out = NULL;
-    if (!c || !req || !req->service || !req->target || !cb) return -EINVAL;
+    if (!c || !req || !req->service || !req->target || !cb || req->max_attempts < 0 ||
+        req->max_attempts > 50)
+        return -EINVAL;
     if (c->closing) return -ESHUTDOWN;
     tycho_aws_call_t *call = calloc(1, sizeof *call);
     if (!call) return -ENOMEM;
@@ -632,6 +635,7 @@ int tycho_aws_call(tycho_aws_client_t *c, const tycho_aws_request_t *req, tycho_
     call->ud = ud;
     call->start_ns = uv_hrtime();
     call->timeout_ms = req->timeout_ms;
+    call->max_attempts = req->max_attempts > 0 ? req->max_attempts : c->max_attempts;
     call->service = dup_or_null(req->service, &bad);
     call->target = dup_or_null(req->target, &bad);
     call->endpoint = dup_or_null(req->endpoint, &bad);

@@ -65,6 +65,7 @@ typedef struct tycho_aws_request {
     const tycho_http_header_t *headers;
     size_t nheaders;
     long timeout_ms;          /* per attempt; 0 = the client's (long polls need more) */
+    int max_attempts;         /* 1..50 (1: no retry); 0 = the client's */
     const char *content_type; /* NULL = "application/x-amz-json-1.0" */
 } tycho_aws_request_t;
 
@@ -99,7 +100,8 @@ tycho_aws_client_t *tycho_aws_client_new(uv_loop_t *loop, tycho_http_client_t *h
                                          size_t errlen);
 
 /* Starts a call. 0 (the callback runs later, exactly once, unless
- * cancelled), -EINVAL (missing service/target/callback), -ENOMEM,
+ * cancelled), -EINVAL (missing service/target/callback, max_attempts out of
+ * range), -ENOMEM,
  * -ESHUTDOWN. *out (may be NULL) is valid until the callback returns. */
 int tycho_aws_call(tycho_aws_client_t *c, const tycho_aws_request_t *req, tycho_aws_done_fn cb,
                    void *ud, tycho_aws_call_t **out);

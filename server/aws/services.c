@@ -596,7 +596,8 @@ int tycho_aws_services_call(tycho_aws_services_t *s, const tycho_aws_svc_request
                                   .endpoint = req->endpoint,
                                   .headers = nh ? hdr : NULL,
                                   .nheaders = nh,
-                                  .timeout_ms = req->timeout_ms};
+                                  .timeout_ms = req->timeout_ms,
+                                  .max_attempts = req->max_attempts};
         rc = tycho_aws_call(s->aws, &ar, on_aws_done, c, &c->aws_call);
     }
     if (rc != 0) {

@@ -88,6 +88,7 @@ typedef struct tycho_aws_svc_request {
     size_t body_len;
     const char *endpoint; /* NULL: resolved per service (ignored by the local backend) */
     long timeout_ms;      /* per attempt; 0 = the client's (30 s) */
+    int max_attempts;     /* 1..50 (1: no retry); 0 = the client's (3) */
     const tycho_aws_trace_parent_t *parent; /* may be NULL */
     tycho_span_kind_t kind;                 /* 0 = CLIENT; PRODUCER for sends */
     const uint8_t *span_id; /* the span's id, chosen by the caller (it went into the body) */

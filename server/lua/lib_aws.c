@@ -6,11 +6,10 @@
  *     table { type, message, status, retryable, request_id, attempts,
  *     quota_exhausted, transport_error }. params: a table (encoded as JSON)
  *     or a JSON string. opts: { endpoint = url, timeout = seconds per
- *     attempt, producer = true (a PRODUCER span, and the AWSTraceHeader
- *     system attribute set on params and on each of params.Entries),
- *     table = name, queue_url = url (span attributes) }.
- *   md5(s) (hex), b64encode(s), b64decode(s) (nil on bad input), backend(),
- *   is_server_fault(type) (tycho_aws_is_server_fault_code), is_throttling(type)
+ *     attempt, max_attempts = 1..50 (1: no retry), producer = true (a PRODUCER span, and the
+ * AWSTraceHeader system attribute set on params and on each of params.Entries), table = name,
+ * queue_url = url (span attributes) }. md5(s) (hex), b64encode(s), b64decode(s) (nil on bad input),
+ * backend(), is_server_fault(type) (tycho_aws_is_server_fault_code), is_throttling(type)
  *   (tycho_aws_is_throttling_code: the codes the client retries as
  *   throttling). */
 #include "aws/client.h"
@@ -168,16 +167,23 @@ static int l_call(lua_State *L)
     a->svc = svc;
     a->has_parent = tycho_lua_outbound_parent(L, &a->parent);
     int producer = 0;
-    double timeout = 0;
+    double timeout = 0, max_attempts = 0;
     if (opts) {
         lua_getfield(L, opts, "producer");
         producer = lua_toboolean(L, -1);
         lua_getfield(L, opts, "timeout");
         timeout = lua_tonumber(L, -1);
-        lua_pop(L, 2);
+        lua_getfield(L, opts, "max_attempts");
+        max_attempts = lua_tonumber(L, -1);
+        lua_pop(L, 3);
         if (timeout < 0 || timeout > 3600) {
             free(a);
             return luaL_error(L, "tycho.aws.call: opts.timeout out of range (0..3600 s)");
+        }
+        if (max_attempts < 0 || max_attempts > 50 || max_attempts != (int)max_attempts) {
+            free(a);
+            return luaL_error(L,
+                              "tycho.aws.call: opts.max_attempts must be an integer from 1 to 50");
         }
     }
     if (a->has_parent) {
@@ -246,6 +252,7 @@ static int l_call(lua_State *L)
         .body_len = a->body_len,
         .endpoint = a->endpoint,
         .timeout_ms = (long)(timeout * 1000 + 0.5),
+        .max_attempts = (int)max_attempts,
         .parent = a->has_parent ? &a->parent : NULL,
         .kind = producer ? TYCHO_SPAN_KIND_PRODUCER : TYCHO_SPAN_KIND_CLIENT,
         .span_id = a->has_parent ? a->span_id : NULL,

@@ -64,6 +64,14 @@ check "throttling: structured error after max attempts" \
     [ "$(jget "$r" ok)/$(jget "$r" error.type)/$(jget "$r" error.status)/$(jget "$r" error.retryable)/$(jget "$r" error.attempts)/$(jget "$r" error.http_status)" = "False/ThrottlingException/400/True/3/503" ]
 check "throttling: the message says what happened" grep -q "Rate exceeded" <<<"$(jget "$r" error.message)"
 
+# max_attempts = 1 (a health check's call): the first failure is the answer
+script "[$THROTTLE,$THROTTLE,$THROTTLE]"
+r=$(call '"max_attempts":1')
+check "max_attempts 1: not retried" \
+    [ "$(jget "$r" error.type)/$(jget "$r" error.attempts)/$(jget "$(fake_ctl log)" counts.aws)" = "ThrottlingException/1/1" ]
+r=$(call '"max_attempts":51')
+check "max_attempts out of range: refused before any call" grep -q "max_attempts must be an integer from 1 to 50" <<<"$r"
+
 # 500 then 503 then 500: gives up, retryable server error
 script '[{"status":500,"body":{"__type":"InternalServerError","message":"boom"}},{"status":503,"body":{}},{"status":500,"body":{"__type":"InternalServerError","message":"boom 3"}}]'
 r=$(call)

@@ -282,6 +282,16 @@ class Conn:
             pass
 
 
+def free_port():
+    """A loopback port nothing listens on now (bound, then closed): a free
+    port to give a server, or one that refuses connections."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def authority(addr):
     """host:port of an (ip, port) address, as a client puts it in Host."""
     host, port = addr[0], addr[1]

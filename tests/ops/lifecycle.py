@@ -19,12 +19,7 @@ import tycho  # noqa: E402
 from tycho import check  # noqa: E402
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = tycho.free_port
 
 
 def wait_port(port, timeout):

@@ -38,7 +38,7 @@ local routes = {
   { "POST", "/aws", function(req)
       local b = req:json()
       local ok, res = pcall(aws.call, b.service, b.target, b.params or {},
-        { timeout = b.timeout, endpoint = b.endpoint })
+        { timeout = b.timeout, endpoint = b.endpoint, max_attempts = b.max_attempts })
       if not ok then return 200, { ok = false, error = aws_error(res) } end
       return 200, { ok = true, result = res }
   end },
