@@ -3,6 +3,7 @@
 -- in workflow.lua reads the same queue, so it usually gets a message
 -- before /receive-messages does (start with SQS_CONSUMER=off to receive
 -- by hand).
+local aws = require "tycho.aws"
 local json = require "tycho.json"
 local log = require "tycho.log"
 local tycho = require "tycho"
@@ -33,6 +34,19 @@ local function check_attributes(attrs)
     end
   end
   return attrs
+end
+
+-- A received message's attributes as JSON can carry them: strings and
+-- numbers as they are, a Binary value (any bytes) as the AWS CLI shows it,
+-- { DataType = "Binary", BinaryValue = base64 }.
+local function shown_attributes(m)
+  local out = {}
+  for name, v in pairs(m.message_attributes or {}) do
+    local data_type = m.message_attribute_types[name]
+    out[name] = data_type:match("^Binary") and { DataType = data_type, BinaryValue = aws.b64encode(v) }
+      or v
+  end
+  return out
 end
 
 return {
@@ -70,7 +84,7 @@ return {
       local messages = json.array()
       for _, m in ipairs(received) do
         local is_json, body = pcall(m.json, m)
-        local attributes = m.message_attributes or {}
+        local attributes = shown_attributes(m)
         messages[#messages + 1] = {
           message_id = m.id,
           body = is_json and body or m.body, -- a body that is not JSON stays a string

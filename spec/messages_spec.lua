@@ -1,4 +1,5 @@
 -- routes/messages.lua: POST /send-message, GET /receive-messages
+local aws = require "tycho.aws"
 local t = require "tycho.test"
 local HERE = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
 local app = dofile(HERE .. "/fixtures/app/helper.lua")
@@ -163,6 +164,22 @@ describe("GET /receive-messages", function()
     assert.equal(200, empty.status)
     assert.same({}, empty.body.messages)
     assert.equal("[]", empty.raw:match('"messages":(%[%])'))
+  end)
+
+  it("shows Binary attributes losslessly, as base64 with their DataType", function()
+    local bytes = "\0\1\2\255"
+    local id = app.queue:send("x", { attributes = { bin = { type = "Binary", value = bytes },
+      tagged = { type = "Binary.png", value = "\137PNG" }, text = "AAEC/w==", n = 7 } })
+    local res = t.get("/receive-messages?wait=1")
+    assert.equal(200, res.status)
+    local m = res.body.messages[1]
+    assert.equal(id, m.message_id)
+    assert.same({ DataType = "Binary", BinaryValue = "AAEC/w==" }, m.attributes.bin)
+    assert.equal(bytes, aws.b64decode(m.attributes.bin.BinaryValue))
+    assert.same({ DataType = "Binary.png", BinaryValue = aws.b64encode("\137PNG") }, m.attributes.tagged)
+    assert.equal("AAEC/w==", m.attributes.text) -- a String stays a string, even base64-like
+    assert.equal(7, m.attributes.n)
+    assert.is_true(m.deleted)
   end)
 
   -- The handler loaded in the spec's own state (app.load), with the real

@@ -59,6 +59,8 @@ describe("tycho.sqs", function()
     assert.is_number(m.sent_at)
     assert.is_true(math.abs(m.sent_at - time.now()) < 60)
     assert.same({ kind = "greeting", n = 42, pi = 3.25, raw = "\0\1\2", custom = "c" }, m.message_attributes)
+    assert.same({ kind = "String", n = "Number", pi = "Number", raw = "Binary", custom = "String.custom" },
+      m.message_attribute_types)
     q:delete(m)
     assert.same({}, q:receive { wait = 0 })
   end)

@@ -123,10 +123,12 @@ local function encode_attributes(attrs, op)
   return out
 end
 
+-- The wire form -> { name = value }, { name = DataType }.
 local function decode_attributes(wire)
-  local out = {}
+  local out, types = {}, {}
   for name, a in pairs(wire or {}) do
     local dt = a.DataType or "String"
+    types[name] = dt
     if dt:match("^Binary") then
       out[name] = aws.b64decode(a.BinaryValue or "")
     elseif dt:match("^Number") then
@@ -135,7 +137,7 @@ local function decode_attributes(wire)
       out[name] = a.StringValue
     end
   end
-  return out
+  return out, types
 end
 
 local function u32(n)
@@ -346,12 +348,14 @@ function sqs.message(m, queue)
     return nil, "MD5OfMessageAttributes does not match the attributes received"
   end
   local attrs = m.Attributes or {}
+  local values, types = decode_attributes(m.MessageAttributes)
   return setmetatable({
     id = m.MessageId,
     body = m.Body,
     receipt_handle = m.ReceiptHandle,
     attributes = attrs,
-    message_attributes = decode_attributes(m.MessageAttributes),
+    message_attributes = values,
+    message_attribute_types = types,
     receive_count = tonumber(attrs.ApproximateReceiveCount),
     sent_at = tonumber(attrs.SentTimestamp) and tonumber(attrs.SentTimestamp) / 1000,
     trace_header = attrs.AWSTraceHeader,

@@ -174,7 +174,14 @@ local function document()
           message = text("how many were received"), timestamp = TIME,
           messages = { type = "array", items = object({
             message_id = text("SQS's id"), body = { description = "the body: JSON decoded, else a string" },
-            attributes = { type = "object" }, receive_count = { type = "integer" }, sent_at = TIME,
+            attributes = { type = "object", description = "the message attributes: a String as a "
+              .. "string, a Number as a number, a Binary (any bytes) as the AWS CLI shows it, "
+              .. "{\"DataType\": \"Binary\", \"BinaryValue\": base64}",
+              additionalProperties = { oneOf = json.array {
+                { type = "string" }, { type = "number" },
+                object({ DataType = text("Binary, or Binary.<custom type>"),
+                         BinaryValue = text("the bytes, base64") }, { "DataType", "BinaryValue" }) } } },
+            receive_count = { type = "integer" }, sent_at = TIME,
             deleted = { type = "boolean", description = "false when SQS did not delete it: "
               .. "it will be delivered again after the visibility timeout" },
           }) },
