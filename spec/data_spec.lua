@@ -170,6 +170,36 @@ describe("POST /save-data and GET /get-data/:id", function()
     assert.equal("rid-full", body.request_id)
   end)
 
+  -- the app answers as the runtime does for an escaped error (err.http_status)
+  it("answers 503 with a Retry-After when throttled, 504 on a timeout, 502 on a refused connection", function()
+    local aws = require "tycho.aws"
+    local store = require "_app.store"
+    local function answer(fields)
+      fields.service, fields.operation = "dynamodb", "PutItem"
+      fields.message = fields.message or fields.type
+      local status, body, headers = store.failure({ id = "rid" }, aws.error(fields), "DynamoDB PutItem")
+      return status, body, headers or {}
+    end
+    local status, body, headers = answer { type = "ThrottlingException", status = 400, retryable = true,
+      attempts = 3 }
+    assert.equal(503, status)
+    assert.equal("DynamoDB PutItem failed: service unavailable", body.error)
+    assert.equal("ThrottlingException", body.type)
+    assert.equal("1", headers["Retry-After"])
+    assert.equal(503, (answer { type = "ProvisionedThroughputExceededException", status = 400 }))
+    assert.equal(503, (answer { type = "InternalServerError", status = 500, quota_exhausted = true }))
+    status, body, headers = answer { type = "TransportError", transport_error = -6, message = "timeout" }
+    assert.equal(504, status)
+    assert.equal("DynamoDB PutItem failed: timeout", body.error)
+    assert.is_nil(headers["Retry-After"])
+    assert.equal(504, (answer { type = "TransportError", transport_error = -5 })) -- connect timeout
+    status, body = answer { type = "TransportError", transport_error = -4 } -- refused
+    assert.equal(502, status)
+    assert.equal("DynamoDB PutItem failed", body.error)
+    assert.equal(502, (answer { type = "InternalServerError", status = 500 }))
+    assert.equal(502, (answer { type = "ResourceNotFoundException", status = 400 }))
+  end)
+
   -- the status an aws.Error maps to: throttling is the C client's list (the
   -- codes it retries as throttling), one list for both
   it("maps throttling codes to 503 and a conflict to 409, as the client classifies them", function()

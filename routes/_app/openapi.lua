@@ -49,8 +49,10 @@ local function with_failures(responses, opts)
   elseif opts.validation then
     responses["400"] = failure(opts.validation)
   end
-  responses["502"] = failure("the AWS call failed")
-  responses["503"] = failure("the AWS service was unavailable")
+  responses["502"] = failure("the AWS call failed (an AWS error, a refused or reset connection)")
+  responses["503"] = failure("the AWS service throttled the app (after its retries) or was unavailable; "
+    .. "a Retry-After header says when to try again")
+  responses["504"] = failure("the AWS service did not answer in time")
   return responses
 end
 

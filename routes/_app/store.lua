@@ -71,25 +71,33 @@ function store.public_message(err, what)
   return nil
 end
 
--- The answer to request req when a backend call failed: 502 with the AWS
--- error type (the backend failed us, not the client) — 503 when the backend
--- answered 503, unavailable for now (the local backend does when its disk is
--- full: the message says "storage full") — or 400 when the client's data was
--- refused (the data the app stores and sends is the client's). The body
--- carries the request id, as the router's errors do, and the error's message
--- unless it is about the server itself (store.public_message). Anything that
--- is not an AWS error is a bug in the app: raise it again (500, and a
--- traceback in the log).
+-- Seconds a client is asked to wait before trying again after a 503.
+local RETRY_AFTER = "1"
+
+-- The answer to request req when a backend call failed, following
+-- err.http_status as the runtime answers an escaped error: 503 with a
+-- Retry-After when the backend throttled us (after the retries) or answered
+-- 503, unavailable for now (the local backend does when its disk is full:
+-- the message says "storage full"); 504 when it did not answer in time; else
+-- 502 with the AWS error type (the backend failed us, not the client) — or
+-- 400 when the client's data was refused (the data the app stores and sends
+-- is the client's). The body carries the request id, as the router's errors
+-- do, and the error's message unless it is about the server itself
+-- (store.public_message). Anything that is not an AWS error is a bug in the
+-- app: raise it again (500, and a traceback in the log).
 function store.failure(req, err, what)
   if not aws.is_error(err) then error(err, 0) end
-  local status, summary = 502, what .. " failed"
+  local status, summary, headers = 502, what .. " failed", nil
   if REFUSED[err.type] then
     status, summary = 400, what .. ": the data was refused"
-  elseif err.status == 503 then
+  elseif err.http_status == 503 or err.status == 503 then
     status, summary = 503, what .. " failed: service unavailable"
+    headers = { ["Retry-After"] = RETRY_AFTER }
+  elseif err.http_status == 504 then
+    status, summary = 504, what .. " failed: timeout"
   end
   return status, { error = summary, type = err.type, message = store.public_message(err, what),
-                   request_id = req.id }
+                   request_id = req.id }, headers
 end
 
 return store
