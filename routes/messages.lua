@@ -16,21 +16,25 @@ local store = require "_app.store"
 
 -- User message attributes: { name = "text" | number }, at most 8 (SQS
 -- allows 10; MessageType and Source are the app's).
+local function refuse(message)
+  metrics.errors:inc { error_type = "validation" }
+  tycho.error(400, message)
+end
+
 local function check_attributes(attrs)
   if attrs == nil then return nil end
-  local n = 0
   if type(attrs) ~= "table" or json.is_array(attrs) then
-    metrics.errors:inc { error_type = "validation" }
-    tycho.error(400, "attributes must be an object of strings and numbers")
+    refuse("attributes must be an object of strings and numbers")
   end
+  local n = 0
+  for _ in pairs(attrs) do n = n + 1 end
+  if n > 8 then refuse(("at most 8 attributes, got %d"):format(n)) end
   for k, v in pairs(attrs) do
-    n = n + 1
     local ok_name = k:match("^[%w_%-]+$") and #k <= 64 and k ~= "MessageType" and k ~= "Source"
       and not k:lower():match("^aws") and not k:lower():match("^amazon")
-    if not ok_name or (type(v) ~= "string" and type(v) ~= "number") or v == "" or n > 8 then
-      metrics.errors:inc { error_type = "validation" }
-      tycho.error(400, ("attribute %q: at most 8 attributes, named with letters, digits, _ and - "
-        .. "(not MessageType, Source, AWS*, Amazon*), with a non-empty string or a number"):format(k))
+    if not ok_name or (type(v) ~= "string" and type(v) ~= "number") or v == "" then
+      refuse(("attribute %q: named with letters, digits, _ and - (not MessageType, Source, "
+        .. "AWS*, Amazon*), with a non-empty string or a number"):format(k))
     end
   end
   return attrs

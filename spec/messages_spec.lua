@@ -66,7 +66,16 @@ describe("POST /send-message", function()
     assert.equal(400, t.post("/send-message", { body = { attributes = { ["bad name"] = "x" } } }).status)
     assert.equal(400, t.post("/send-message", { body = { attributes = { a = true } } }).status)
     assert.equal(400, t.post("/send-message", { body = { attributes = "x" } }).status)
-    assert.equal(before + 6, app.count("errors_total", { error_type = "validation" }))
+    -- too many: said without naming one of the (valid) attributes
+    local nine = {}
+    for i = 1, 9 do nine[string.char(96 + i)] = "v" end
+    res = t.post("/send-message", { body = { attributes = nine } })
+    assert.equal(400, res.status)
+    assert.equal("at most 8 attributes, got 9", res.body.error)
+    assert.equal(('attribute "bad name": named with letters, digits, _ and - (not MessageType, Source, '
+      .. 'AWS*, Amazon*), with a non-empty string or a number'),
+      t.post("/send-message", { body = { attributes = { ["bad name"] = "x" } } }).body.error)
+    assert.equal(before + 8, app.count("errors_total", { error_type = "validation" }))
     assert.same({}, app.drain(0))
   end)
 
