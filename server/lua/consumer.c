@@ -19,6 +19,13 @@
 #define REG_DECLS "tycho.consumers"     /* registry: queue -> declaration table */
 #define REG_RUNNER "tycho.consumer.run" /* registry: the task function */
 #define MAX_PENDING_DELETES 1000
+/* What becomes of a message left on the queue. The consumer does not know
+ * the queue's maxReceiveCount (only worker 0's depth poll reads the
+ * RedrivePolicy), so a failure at that count, which SQS follows with the
+ * redrive rather than a delivery, must read true as well. */
+#define REDELIVERED                                                                                \
+    "the message will be delivered again, or moved to the dead-letter queue by the queue's "       \
+    "redrive policy"
 
 /* --- declarations (loader side) ----------------------------------------------- */
 
@@ -407,8 +414,7 @@ static void on_deleted(const tycho_aws_result_t *r, void *ud)
         {
             nfailed++;
             const cJSON *code = cJSON_GetObjectItemCaseSensitive(f, "Code");
-            tycho_log_warn("sqs consumer: a processed message could not be deleted (it will be "
-                           "delivered again)",
+            tycho_log_warn("sqs consumer: a processed message could not be deleted; " REDELIVERED,
                            LF_STR("queue", q->name),
                            LF_STR("error", cJSON_IsString(code) ? code->valuestring : "?"));
         }
@@ -594,10 +600,9 @@ static void on_task_done(tycho_lua_task_t *t, int status, int nres)
         }
         const tycho_log_context_t *prev = tycho_log_get_context();
         tycho_log_set_context(&m->logctx);
-        tycho_log_error("sqs consumer: handler failed; the message will be delivered again",
-                        LF_STR("queue", q->name), LF_STR("message_id", m->id),
-                        LF_INT("receive_count", m->receive_count), LF_STR("error", msg),
-                        LF_STR("traceback", tb ? tb : ""));
+        tycho_log_error("sqs consumer: handler failed; " REDELIVERED, LF_STR("queue", q->name),
+                        LF_STR("message_id", m->id), LF_INT("receive_count", m->receive_count),
+                        LF_STR("error", msg), LF_STR("traceback", tb ? tb : ""));
         tycho_log_set_context(prev);
         if (m->span) {
             tycho_span_record_exception(m->span, "LuaError", msg, tb, 0);
@@ -740,7 +745,7 @@ static void dispatch(cqueue_t *q, const cJSON *jm)
     tycho_lua_task_t *t = have ? tycho_lua_task_new(c->sched, g, on_task_done, m) : NULL;
     if (!t) {
         tycho_log_error("sqs consumer: cannot run the handler (no handler in the current routes, "
-                        "or out of memory); the message will be delivered again",
+                        "or out of memory); " REDELIVERED,
                         LF_STR("queue", q->name), LF_STR("message_id", m->id));
         msg_unlink(m);
         msg_free(m);

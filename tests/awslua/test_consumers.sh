@@ -89,6 +89,16 @@ assert n >= 20, n' "$LOG" "$be"
     sleep 1.5
     check "$be: and no more deliveries" metric_is "tycho_sqs_consumer_failed_total$Q" 3
     check "$be: the failures were logged with the error" grep -q "job $be-poison failed on purpose" "$LOG"
+    # the third failure is followed by the redrive, not a delivery: the line
+    # may not promise one
+    check "$be: the failure line says delivered again or moved to the dead-letter queue" /usr/bin/python3 -c '
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{") and "sqs consumer: handler failed" in l]
+poison = [l for l in lines if sys.argv[2] + "-poison" in l.get("error", "")]
+assert len(poison) == 3, len(poison)
+for l in poison:
+    assert l["msg"] == ("sqs consumer: handler failed; the message will be delivered again, or moved "
+                        "to the dead-letter queue by the queue\x27s redrive policy"), l["msg"]' "$LOG" "$be"
     check "$be: a failed run's CONSUMER span: ERROR, exception event, error.type" \
         /usr/bin/python3 -c '
 import json, sys
