@@ -16,7 +16,8 @@
 --                  and AWS 5xx, else 500).
 --   err.server_fault true when the server's own credentials, signature,
 --                  permissions or settings are at fault (CredentialsError,
---                  InvalidSignatureException, AccessDenied*...): the message
+--                  InvalidSignatureException, AccessDenied*...) or AWS was
+--                  not reached (TransportError: names the endpoint): the message
 --                  is for the log; an escaped error answers without it.
 -- With TYCHO_AWS_BACKEND=local the same call runs on the embedded backend.
 local core = require "tycho._aws"

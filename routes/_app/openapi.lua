@@ -28,7 +28,8 @@ local ERROR = object({
   error = text("what went wrong"),
   request_id = text("the request's X-Request-Id, to find its log lines"),
   type = text("the AWS error type, when a backend call failed"),
-  message = text("the AWS error message, when a backend call failed"),
+  message = text("the AWS error message, when a backend call failed (absent when the server "
+    .. "itself is at fault: its AWS credentials, permissions or settings, or AWS not reached)"),
 }, { "error" })
 
 local function failure(description)

@@ -62,8 +62,8 @@ local REFUSED = { ValidationException = true, InvalidMessageContents = true, Inv
 
 -- What a client may read of err's message: nil for an error about this
 -- server rather than the request (its AWS credentials, signature,
--- permissions, configuration: aws.is_server_fault), whose message names
--- internal endpoints, account ids and role ARNs. That message is logged
+-- permissions, configuration, or AWS not reached: aws.is_server_fault), whose
+-- message names internal endpoints, account ids and role ARNs. That message is logged
 -- instead (with the request's ids) as what failed.
 function store.public_message(err, what)
   if not aws.is_server_fault(err) then return err.message end

@@ -96,12 +96,15 @@ static const char *const transient_codes[] = {
 
 /* Codes about the server's own credentials, signing, permissions or
  * configuration rather than the request (IAM, STS, EC2, SQS, DynamoDB
- * spellings; botocore's error shapes). Their messages name account ids, role
- * ARNs and internal endpoints. Prefixes cover the families: AccessDenied,
+ * spellings; botocore's error shapes), and TransportError: AWS could not be
+ * reached, and curl's message names the endpoint's host and port (a VPC
+ * endpoint, a proxy). Their messages name account ids, role ARNs and
+ * internal endpoints. Prefixes cover the families: AccessDenied,
  * AccessDeniedException; ExpiredToken, ExpiredTokenException; AuthFailure.* */
 static const char *const server_fault_codes[] = {
     "CredentialsError",
     "ConfigurationError",
+    "TransportError",
     "InvalidSignatureException",
     "SignatureDoesNotMatch",
     "IncompleteSignature",

@@ -123,8 +123,9 @@ void tycho_aws_client_stats(const tycho_aws_client_t *c, tycho_aws_client_stats_
 
 /* The code (error_type) says the server's own credentials, signature,
  * permissions or settings are at fault (CredentialsError, ConfigurationError,
- * InvalidSignatureException, AccessDenied*, ExpiredToken*...): its message is
- * for the operator's log, not for an HTTP client. */
+ * InvalidSignatureException, AccessDenied*, ExpiredToken*...) or AWS could
+ * not be reached (TransportError: the message names the endpoint's host and
+ * port): its message is for the operator's log, not for an HTTP client. */
 int tycho_aws_is_server_fault_code(const char *code);
 
 /* --- pieces exposed for tests -------------------------------------------- */

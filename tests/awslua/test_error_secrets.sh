@@ -131,4 +131,30 @@ check "CredentialsError escaped: no endpoint" lacks "$body" "$CREDS_PORT" 127.0.
 check "CredentialsError escaped: the log names the endpoint" wait_until 5 \
     grep -q "handler raised an HTTP error.*no AWS credentials: container.*$CREDS_PORT" "$LOG"
 serve_stop
+
+# --- a TransportError: nothing listens at the endpoint, whose host and port
+# curl's message names (in production a VPC endpoint or a proxy) ---
+unset AWS_CONTAINER_CREDENTIALS_FULL_URI
+export AWS_ACCESS_KEY_ID=AKIAFAKE AWS_SECRET_ACCESS_KEY=fake-secret
+DOWN_PORT=$(tycho_free_port)
+export AWS_ENDPOINT_URL="http://127.0.0.1:$DOWN_PORT"
+serve_start down --workers 1 || exit 1
+out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/aws-raise" -d "$GETITEM")
+body=$(head -n1 <<<"$out")
+check "TransportError escaped: 502, generic" \
+    [ "$(tail -n1 <<<"$out")/$(jget "$body" error)" = "502/internal error" ]
+check "TransportError escaped: no endpoint" lacks "$body" "$DOWN_PORT" 127.0.0.1
+check "TransportError escaped: the log names the endpoint" wait_until 5 \
+    grep -q "handler raised an HTTP error.*$DOWN_PORT" "$LOG"
+serve_stop
+ROUTES="$TYCHO_SRC/routes" serve_start app-down --workers 1 --data-dir "$TEST_TMP/data" || exit 1
+out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/save-data" -d '{"n":1}')
+body=$(head -n1 <<<"$out")
+check "app, TransportError: 502 with the type and request id, no message" \
+    [ "$(tail -n1 <<<"$out")/$(jget "$body" type)/$(jget "$body" message)/$(jget "$body" request_id | wc -c)" = \
+    "502/TransportError//33" ]
+check "app, TransportError: the body lacks the endpoint" lacks "$body" "$DOWN_PORT" 127.0.0.1
+check "app, TransportError: the log has what failed, endpoint included" wait_until 5 \
+    grep -q "DynamoDB PutItem failed.*TransportError.*$DOWN_PORT" "$LOG"
+serve_stop
 finish

@@ -92,14 +92,14 @@ static void test_server_fault(void **state)
                          "AccessDenied",
                          "AccessDeniedException",
                          "AuthFailure",
-                         "AuthFailure.ServiceLinkedRoleCreationNotPermitted"};
+                         "AuthFailure.ServiceLinkedRoleCreationNotPermitted",
+                         "TransportError"};
     for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
         assert_true(tycho_aws_is_server_fault_code(yes[i]));
     const char *no[] = {"ThrottlingException",
                         "ValidationException",
                         "QueueDoesNotExist",
                         "ResourceNotFoundException",
-                        "TransportError",
                         "",
                         NULL};
     for (size_t i = 0; i < sizeof no / sizeof *no; i++)
