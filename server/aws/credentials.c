@@ -152,13 +152,51 @@ static void schedule_kick(tycho_aws_creds_provider_t *p)
     if (!p->closing) uv_timer_start(&p->kick, on_kick, 0, 0);
 }
 
+/* "2026-01-01T00:00:00Z" */
+static void format_time(int64_t unix_secs, char *out, size_t n)
+{
+    time_t t = (time_t)unix_secs;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* A fetch that brought no usable set: the old one (if any) stays. */
+static void fetch_failed(tycho_aws_creds_provider_t *p, int64_t now, const char *reason)
+{
+    snprintf(p->last_error, sizeof p->last_error, "%s", reason);
+    p->stats.fetch_failures++;
+    if (p->fetch_is_advisory) p->next_advisory = now + ADVISORY_RETRY_SECS;
+    tycho_log_warn("aws credentials refresh failed", LF_STR("provider", p->src.name),
+                   LF_STR("error", p->last_error), LF_BOOL("advisory", p->fetch_is_advisory));
+}
+
+/* Credentials that expired before they arrived: the source's clock and ours
+ * disagree (or the source serves a stale set). Both times are in the
+ * message, since that is what clock skew looks like. */
+static void fetch_expired(tycho_aws_creds_provider_t *p, int64_t now, int64_t expiration)
+{
+    char exp[32], local[32], reason[200];
+    format_time(expiration, exp, sizeof exp);
+    format_time(now, local, sizeof local);
+    snprintf(reason, sizeof reason,
+             "%s: returned credentials that had already expired (Expiration %s, local time %s; "
+             "is the clock right?)",
+             p->src.name, exp, local);
+    fetch_failed(p, now, reason);
+}
+
 void tycho_aws_creds_fetch_done(tycho_aws_creds_provider_t *p, const tycho_aws_creds_fetched_t *f)
 {
     if (!p->fetching) return;
     p->fetching = 0;
     int64_t now = now_of(p);
-    if (!f->error && f->access_key_id && *f->access_key_id && f->secret_access_key &&
-        *f->secret_access_key) {
+    if (f->error || !f->access_key_id || !*f->access_key_id || !f->secret_access_key ||
+        !*f->secret_access_key) {
+        fetch_failed(p, now, f->error ? f->error : "credentials incomplete");
+    } else if (f->expiration && f->expiration <= now) {
+        fetch_expired(p, now, f->expiration);
+    } else {
         tycho_aws_creds_t n = {0};
         n.access_key_id = strdup(f->access_key_id);
         n.secret_access_key = strdup(f->secret_access_key);
@@ -166,8 +204,9 @@ void tycho_aws_creds_fetch_done(tycho_aws_creds_provider_t *p, const tycho_aws_c
         if (!n.access_key_id || !n.secret_access_key ||
             (f->session_token && *f->session_token && !n.session_token)) {
             creds_clear(&n);
-            snprintf(p->last_error, sizeof p->last_error, "%s: out of memory", p->src.name);
-            p->stats.fetch_failures++;
+            char reason[64];
+            snprintf(reason, sizeof reason, "%.40s: out of memory", p->src.name);
+            fetch_failed(p, now, reason);
         } else {
             creds_clear(&p->creds);
             p->creds = n;
@@ -182,13 +221,6 @@ void tycho_aws_creds_fetch_done(tycho_aws_creds_provider_t *p, const tycho_aws_c
             tycho_aws_creds_describe_creds(&p->creds, d, sizeof d);
             tycho_log_debug("aws credentials fetched", LF_STR("credentials", d));
         }
-    } else {
-        snprintf(p->last_error, sizeof p->last_error, "%s",
-                 f->error ? f->error : "credentials incomplete");
-        p->stats.fetch_failures++;
-        if (p->fetch_is_advisory) p->next_advisory = now + ADVISORY_RETRY_SECS;
-        tycho_log_warn("aws credentials refresh failed", LF_STR("provider", p->src.name),
-                       LF_STR("error", p->last_error), LF_BOOL("advisory", p->fetch_is_advisory));
     }
     schedule_kick(p);
 }
@@ -279,14 +311,10 @@ void tycho_aws_creds_describe_creds(const tycho_aws_creds_t *c, char *out, size_
         snprintf(out, n, "none");
         return;
     }
-    char exp[40] = "";
-    if (c->expiration) {
-        time_t t = (time_t)c->expiration;
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(exp, sizeof exp, " expires %Y-%m-%dT%H:%M:%SZ", &tm);
-    }
-    snprintf(out, n, "%s %.8s...%s", c->provider ? c->provider : "?", c->access_key_id, exp);
+    char exp[32] = "";
+    if (c->expiration) format_time(c->expiration, exp, sizeof exp);
+    snprintf(out, n, "%s %.8s...%s%s", c->provider ? c->provider : "?", c->access_key_id,
+             c->expiration ? " expires " : "", exp);
 }
 
 void tycho_aws_creds_describe(tycho_aws_creds_provider_t *p, char *out, size_t n)

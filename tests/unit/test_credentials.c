@@ -94,7 +94,7 @@ static void done_provider(tycho_aws_creds_provider_t *p, fake_src_t *s)
 typedef struct got {
     int calls, ok;
     char akid[32];
-    char err[128];
+    char err[256];
     uint64_t gen;
 } got_t;
 
@@ -202,6 +202,27 @@ static void test_refresh_windows(void **state)
     tycho_aws_creds_stats_t st;
     tycho_aws_creds_stats(p, &st);
     assert_int_equal(st.fetch_failures, 3);
+    done_provider(p, &s);
+}
+
+/* A source's set that expired before it arrived (clock skew, a stale
+ * endpoint) is a failed fetch, and the error shows both clocks. */
+static void test_already_expired(void **state)
+{
+    (void)state;
+    fake_src_t s;
+    fake_now = 1700000000; /* 2023-11-14T22:13:20Z */
+    tycho_aws_creds_provider_t *p = new_provider(&s, -60);
+    got_t g = {0};
+    tycho_aws_creds_get(p, on_got, &g, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(g.ok, 0);
+    assert_string_equal(g.err, "fake: returned credentials that had already expired (Expiration "
+                               "2023-11-14T22:12:20Z, local time 2023-11-14T22:13:20Z; is the "
+                               "clock right?)");
+    tycho_aws_creds_stats_t st;
+    tycho_aws_creds_stats(p, &st);
+    assert_int_equal(st.fetch_failures, 1);
     done_provider(p, &s);
 }
 
@@ -432,15 +453,11 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_waiters_share_one_fetch),
-        cmocka_unit_test(test_refresh_windows),
-        cmocka_unit_test(test_invalidate),
-        cmocka_unit_test(test_cancel_and_close),
-        cmocka_unit_test(test_sync_source),
-        cmocka_unit_test(test_describe_redacts),
-        cmocka_unit_test(test_parse_time),
-        cmocka_unit_test(test_profile_files),
-        cmocka_unit_test(test_sts_parse),
+        cmocka_unit_test(test_waiters_share_one_fetch), cmocka_unit_test(test_refresh_windows),
+        cmocka_unit_test(test_already_expired),         cmocka_unit_test(test_invalidate),
+        cmocka_unit_test(test_cancel_and_close),        cmocka_unit_test(test_sync_source),
+        cmocka_unit_test(test_describe_redacts),        cmocka_unit_test(test_parse_time),
+        cmocka_unit_test(test_profile_files),           cmocka_unit_test(test_sts_parse),
         cmocka_unit_test(test_container_host_rule),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# What tycho says when the credentials cannot be had, through `tycho serve`
+# and the reference app: a container endpoint (tests/aws/fake_aws.py) that
+# answers credentials which had already expired is a failed refresh (a
+# warning) and a CredentialsError whose log line shows the Expiration and the
+# local time (what clock skew looks like), not "no credentials"; once the
+# endpoint answers a good set, the next call gets it.
+. "$(dirname "$0")/lib.sh"
+aws_clean_env
+tycho_start_fake_aws || exit 1
+trap '[ -n "${PID:-}" ] && kill "$PID" 2>/dev/null; tycho_peers_stop' EXIT
+
+export AWS_REGION=us-east-1 AWS_ENDPOINT_URL="$FAKE_AWS_URL" AWS_MAX_ATTEMPTS=1
+export AWS_CONTAINER_CREDENTIALS_FULL_URI="$FAKE_AWS_URL/creds"
+export TYCHO_AWS_BACKEND=aws TEST_CONSUMER=off SQS_CONSUMER=off
+fake_ctl config '{"expiration_secs": -60}' >/dev/null
+
+ROUTES="$TYCHO_SRC/routes" serve_start expired --workers 1 --data-dir "$TEST_TMP/data" || exit 1
+out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/save-data" -d '{"n":1}')
+check "expired container credentials: 502 CredentialsError" \
+    [ "$(tail -n1 <<<"$out")/$(jget "$(head -n1 <<<"$out")" type)" = 502/CredentialsError ]
+EXPIRED='container: returned credentials that had already expired (Expiration 20[0-9-]*T[0-9:]*Z, local time 20[0-9-]*T[0-9:]*Z; is the clock right?)'
+check "a refresh-failed warning says they had expired, with both times" wait_until 5 \
+    grep -q "aws credentials refresh failed.*$EXPIRED" "$LOG"
+check "the call's error says so too" wait_until 5 \
+    grep -q "DynamoDB PutItem failed.*no AWS credentials: $EXPIRED" "$LOG"
+no_bare_message() { ! grep -q 'no AWS credentials: no credentials' "$LOG"; }
+check "not the bare 'no credentials'" no_bare_message
+
+fake_ctl config '{"expiration_secs": 3600}' >/dev/null
+out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/save-data" -d '{"n":1}')
+check "a good set afterwards: saved" [ "$(tail -n1 <<<"$out")" = 201 ]
+serve_stop
+finish
