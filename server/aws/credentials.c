@@ -382,8 +382,15 @@ static void env_fetch(tycho_aws_creds_provider_t *p, void *ud)
 
 int tycho_aws_source_env(tycho_aws_creds_source_t *out, char *err, size_t errlen)
 {
-    if (!env("AWS_ACCESS_KEY_ID") || !env("AWS_SECRET_ACCESS_KEY")) {
-        snprintf(err, errlen, "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY not set");
+    const char *akid = env("AWS_ACCESS_KEY_ID"), *secret = env("AWS_SECRET_ACCESS_KEY");
+    if (akid && !secret) { /* botocore: PartialCredentialsError */
+        snprintf(err, errlen,
+                 "AWS_SECRET_ACCESS_KEY: not set, but AWS_ACCESS_KEY_ID is (set both, or neither)");
+        return -EINVAL;
+    }
+    if (!akid) { /* botocore goes on to the next source, even with a secret set */
+        snprintf(err, errlen, "%s",
+                 secret ? "AWS_ACCESS_KEY_ID: not set, but AWS_SECRET_ACCESS_KEY is" : "");
         return 0;
     }
     memset(out, 0, sizeof *out);
@@ -437,9 +444,14 @@ tycho_aws_creds_provider_t *tycho_aws_creds_chain_new(uv_loop_t *loop, tycho_htt
         snprintf(err, errlen, "aws credentials: out of memory");
         return NULL;
     }
-    int rc;
-    /* 1. environment */
+    int rc = tycho_aws_profile_check_found(&prof, err, errlen);
+    if (rc < 0) goto fail;
+    /* 1. environment; why: a note for "none found" */
     if ((rc = tycho_aws_source_env(&src, why, sizeof why)) > 0) goto found;
+    if (rc < 0) {
+        snprintf(err, errlen, "%s", why);
+        goto fail;
+    }
     /* 2. web identity (env or profile) */
     rc = tycho_aws_source_web_identity(loop, http, &prof, &src, err, errlen);
     if (rc > 0) goto found;
@@ -475,8 +487,8 @@ tycho_aws_creds_provider_t *tycho_aws_creds_chain_new(uv_loop_t *loop, tycho_htt
     if (truthy(env("AWS_EC2_METADATA_DISABLED"))) {
         snprintf(err, errlen,
                  "aws credentials: none found (env, web identity, shared files '%s', container "
-                 "tried; IMDS disabled by AWS_EC2_METADATA_DISABLED)",
-                 prof.name);
+                 "tried; IMDS disabled by AWS_EC2_METADATA_DISABLED)%s%s",
+                 prof.name, why[0] ? "; " : "", why);
         goto fail;
     }
     rc = tycho_aws_source_imds(loop, http, &src, err, errlen);

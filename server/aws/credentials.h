@@ -66,7 +66,8 @@ void tycho_aws_creds_fetch_done(tycho_aws_creds_provider_t *p, const tycho_aws_c
 /* The default chain: picks the first configured source in SDK order and
  * sticks to it. NULL with a reason in err when none can be (IMDS disabled
  * and nothing else set) or on bad settings (e.g. a container URI to a host
- * that is not allowed). http must outlive the provider. */
+ * that is not allowed, AWS_ACCESS_KEY_ID without AWS_SECRET_ACCESS_KEY, an
+ * AWS_PROFILE in neither shared file). http must outlive the provider. */
 tycho_aws_creds_provider_t *tycho_aws_creds_chain_new(uv_loop_t *loop, tycho_http_client_t *http,
                                                       const tycho_aws_creds_options_t *opts,
                                                       char *err, size_t errlen);
@@ -112,7 +113,9 @@ void tycho_aws_creds_provider_close(tycho_aws_creds_provider_t *p);
 int tycho_aws_parse_time(const char *s, int64_t *out);
 
 /* Built-in sources, exposed for tests; each reads its settings from the
- * environment (and profile) when created. NULL + err when not configured. */
+ * environment (and profile) when created. 1 when configured; 0 when not
+ * (err: a note, "" or why a half-set pair was skipped); -EINVAL with err
+ * on bad settings (AWS_ACCESS_KEY_ID without AWS_SECRET_ACCESS_KEY). */
 int tycho_aws_source_env(tycho_aws_creds_source_t *out, char *err, size_t errlen);
 
 #endif

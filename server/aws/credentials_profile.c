@@ -119,8 +119,12 @@ int tycho_aws_profile_load_files(const char *name, const char *config_path,
                                  const char *credentials_path, tycho_aws_profile_t *out)
 {
     memset(out, 0, sizeof *out);
+    if (name && *name) out->named_by = "profile option";
     if (!name || !*name) name = "default";
     snprintf(out->name, sizeof out->name, "%s", name);
+    snprintf(out->config_path, sizeof out->config_path, "%s", config_path ? config_path : "");
+    snprintf(out->credentials_path, sizeof out->credentials_path, "%s",
+             credentials_path ? credentials_path : "");
     int rc = read_section(config_path, 1, out->name, &out->kv, &out->nkv, &out->found);
     /* the credentials file wins over config for the same key */
     if (!rc) rc = read_section(credentials_path, 0, out->name, &out->kv, &out->nkv, &out->found);
@@ -137,11 +141,19 @@ int tycho_aws_profile_load_files(const char *name, const char *config_path,
 
 int tycho_aws_profile_load(const char *name, tycho_aws_profile_t *out)
 {
-    if (!name || !*name) name = getenv("AWS_PROFILE");
-    if (!name || !*name) name = getenv("AWS_DEFAULT_PROFILE");
+    const char *named_by = NULL;
+    if (!name || !*name) {
+        name = getenv("AWS_PROFILE");
+        named_by = "AWS_PROFILE";
+    }
+    if (!name || !*name) {
+        name = getenv("AWS_DEFAULT_PROFILE");
+        named_by = "AWS_DEFAULT_PROFILE";
+    }
     char *cfg = expand_home(getenv("AWS_CONFIG_FILE"), ".aws/config");
     char *cred = expand_home(getenv("AWS_SHARED_CREDENTIALS_FILE"), ".aws/credentials");
     int rc = tycho_aws_profile_load_files(name, cfg, cred, out);
+    if (rc == 0 && named_by && name && *name) out->named_by = named_by;
     free(cfg);
     free(cred);
     return rc;
@@ -167,6 +179,15 @@ void tycho_aws_profile_free(tycho_aws_profile_t *p)
     kv_free(p->services, p->nservices);
     p->kv = p->services = NULL;
     p->nkv = p->nservices = 0;
+}
+
+int tycho_aws_profile_check_found(const tycho_aws_profile_t *p, char *err, size_t errlen)
+{
+    if (p->found || !p->named_by) return 0;
+    snprintf(err, errlen, "%s: profile \"%.64s\" not found in %s or %s", p->named_by, p->name,
+             p->config_path[0] ? p->config_path : "(no config file)",
+             p->credentials_path[0] ? p->credentials_path : "(no credentials file)");
+    return -ENOENT;
 }
 
 const char *tycho_aws_profile_get(const tycho_aws_profile_t *p, const char *key)

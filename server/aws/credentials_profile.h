@@ -16,7 +16,10 @@ typedef struct tycho_aws_profile_kv {
 
 typedef struct tycho_aws_profile {
     char name[128];
-    int found; /* the profile exists in at least one file */
+    int found;             /* the profile exists in at least one file */
+    const char *named_by;  /* what chose the name ("AWS_PROFILE"...), NULL for the default */
+    char config_path[256]; /* the files read ("" when none) */
+    char credentials_path[256];
     tycho_aws_profile_kv_t *kv;
     size_t nkv;
     tycho_aws_profile_kv_t *services; /* the [services <name>] section the profile names */
@@ -30,6 +33,12 @@ int tycho_aws_profile_load(const char *name, tycho_aws_profile_t *out);
 int tycho_aws_profile_load_files(const char *name, const char *config_path,
                                  const char *credentials_path, tycho_aws_profile_t *out);
 void tycho_aws_profile_free(tycho_aws_profile_t *p);
+
+/* 0, or -ENOENT when the profile was named (AWS_PROFILE, AWS_DEFAULT_PROFILE
+ * or the caller) but is in neither file: botocore's ProfileNotFound, where
+ * only the implicit "default" may be absent. err then names the setting,
+ * the profile and both files. */
+int tycho_aws_profile_check_found(const tycho_aws_profile_t *p, char *err, size_t errlen);
 
 /* Value of key (case-insensitive) or NULL. p may be NULL. */
 const char *tycho_aws_profile_get(const tycho_aws_profile_t *p, const char *key);

@@ -2,7 +2,8 @@
 # With TYCHO_AWS_BACKEND=aws, `tycho serve` checks the AWS settings at start,
 # as it does its own: no region, a bad region, a bad endpoint URL of any
 # service (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, the profile's), a bad
-# max attempts, no credential source or a bad credential URL or token stop
+# max attempts, no credential source, half of the environment's key pair, an
+# AWS_PROFILE in neither shared file, or a bad credential URL or token stop
 # start-up with exit 2 and one line naming the setting, before "listening".
 # A password or token in a setting is in no output, neither then nor in the
 # error a route gets back for an endpoint URL of its own. The local backend still
@@ -33,8 +34,18 @@ refused() {
 }
 
 check "no region: refused naming AWS_REGION" refused "AWS_REGION: not set"
+mkdir -p "$HOME/.aws"
+printf '[profile app]\noutput = json\n' >"$HOME/.aws/config"
 check "no region from the profile file either" refused "AWS_REGION: not set .* profile 'app'" \
     AWS_PROFILE=app
+check "an AWS_PROFILE in neither file: refused naming both (botocore: ProfileNotFound)" \
+    refused "AWS_PROFILE: profile \"nonexist\" not found in $HOME/.aws/config or $HOME/.aws/credentials$" \
+    AWS_PROFILE=nonexist
+check "AWS_ACCESS_KEY_ID without AWS_SECRET_ACCESS_KEY: refused naming the missing one" \
+    refused "AWS_SECRET_ACCESS_KEY: not set, but AWS_ACCESS_KEY_ID is" -u AWS_SECRET_ACCESS_KEY
+check "AWS_SECRET_ACCESS_KEY alone, nothing else: 'none found' says AWS_ACCESS_KEY_ID is missing" \
+    refused "aws credentials: none found .*; AWS_ACCESS_KEY_ID: not set, but AWS_SECRET_ACCESS_KEY is$" \
+    -u AWS_ACCESS_KEY_ID
 check "a bad region name: refused naming where it came from" \
     refused "AWS_DEFAULT_REGION: not a region name" "AWS_DEFAULT_REGION=us east/1"
 export AWS_REGION=us-east-1

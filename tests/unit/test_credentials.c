@@ -356,11 +356,20 @@ static void test_profile_files(void **state)
     assert_string_equal(tycho_aws_profile_service_endpoint(&p, "dynamodb"),
                         "http://127.0.0.1:8000");
     tycho_aws_profile_free(&p);
+    char err[700], want[700];
     assert_int_equal(tycho_aws_profile_load_files("missing", cfg, cred, &p), 0);
     assert_false(p.found);
     assert_null(tycho_aws_profile_get(&p, "region"));
+    /* a named profile in neither file: botocore's ProfileNotFound */
+    assert_int_equal(tycho_aws_profile_check_found(&p, err, sizeof err), -ENOENT);
+    snprintf(want, sizeof want, "profile option: profile \"missing\" not found in %s or %s", cfg,
+             cred);
+    assert_string_equal(err, want);
     tycho_aws_profile_free(&p);
+    /* the implicit default may be absent */
     assert_int_equal(tycho_aws_profile_load_files(NULL, "/nonexistent", NULL, &p), 0);
+    assert_false(p.found);
+    assert_int_equal(tycho_aws_profile_check_found(&p, err, sizeof err), 0);
     tycho_aws_profile_free(&p);
     unlink(cfg);
     unlink(cred);
