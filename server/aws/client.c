@@ -681,8 +681,9 @@ int tycho_aws_call(tycho_aws_client_t *c, const tycho_aws_request_t *req, tycho_
 
     char err[300];
     if (call->endpoint) {
-        if (tycho_aws_endpoint_parse(call->endpoint, &call->own_ep) != 0) {
-            fail_soon(call, "ConfigurationError", "endpoint: not an http(s)://host[:port] URL");
+        if (tycho_aws_endpoint_resolve(call->service, c->region, call->endpoint, &c->profile,
+                                       &call->own_ep, err, sizeof err) != 0) {
+            fail_soon(call, "ConfigurationError", err);
             return 0;
         }
         call->ep = &call->own_ep;

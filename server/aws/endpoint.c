@@ -173,16 +173,38 @@ static int truthy(const char *v)
     return v && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0);
 }
 
+/* What makes a URL that parses unusable as an endpoint, or NULL. The path
+ * is signed as written and sent as curl writes it: curl refuses a space and
+ * control characters and percent-encodes other bytes (UTF-8), which would
+ * then not be what was signed; percent-encoded, they are both. A query or
+ * fragment would be dropped: endpoint URLs take neither. */
+static const char *endpoint_problem(const char *url)
+{
+    if (strpbrk(url, "?#")) return "an endpoint URL takes no query or fragment";
+    for (const unsigned char *c = (const unsigned char *)url; *c; c++)
+        if (*c <= ' ' || *c >= 0x7f)
+            return "a space, control or non-ASCII character in an endpoint URL (percent-encode "
+                   "it: %20, %C3%BC)";
+    return NULL;
+}
+
 /* Parses a configured URL; the error names the setting and shows the URL
  * redacted (a password in it must reach no log line and no client). */
 static int parse_setting(const char *label, const char *url, tycho_aws_endpoint_t *out, char *err,
                          size_t errlen)
 {
-    if (tycho_aws_endpoint_parse(url, out) == 0) return 0;
+    int bad = tycho_aws_endpoint_parse(url, out);
+    const char *problem = bad ? NULL : endpoint_problem(url);
+    if (!bad && !problem) return 0;
     char shown[300];
-    if (tycho_url_redact(url, shown, sizeof shown))
+    int userinfo = tycho_url_redact(url, shown, sizeof shown);
+    for (char *c = shown; *c; c++) /* one line */
+        if ((unsigned char)*c < ' ') *c = '?';
+    if (userinfo)
         snprintf(err, errlen, "%s: user:password@ is not allowed in an endpoint URL: %s", label,
                  shown);
+    else if (problem)
+        snprintf(err, errlen, "%s: %s: %s", label, problem, shown);
     else
         snprintf(err, errlen, "%s: not an http(s)://host[:port][/path] URL: %s", label, shown);
     return -EINVAL;
@@ -234,6 +256,7 @@ int tycho_aws_endpoint_resolve(const char *service, const char *region, const ch
     if (explicit_url && *explicit_url) {
         url = explicit_url;
         source = "explicit";
+        label = "endpoint option";
     } else if (!ignore && env(name)) {
         url = env(name);
         source = "AWS_ENDPOINT_URL_<SERVICE>";

@@ -55,14 +55,19 @@ typedef struct tycho_aws_endpoint {
 } tycho_aws_endpoint_t;
 
 /* Resolves the endpoint for service (signing name) in region. explicit_url may
- * be NULL. Returns 0, or -EINVAL with a one-line reason in err when a
- * configured URL is not http(s)://host[:port][/path] (userinfo is refused;
- * the URL is shown redacted). */
+ * be NULL (its errors say "endpoint option"). Returns 0, or -EINVAL with a
+ * one-line reason in err when a configured URL is not
+ * http(s)://host[:port][/path]: userinfo, a query or fragment, a space,
+ * control or non-ASCII byte (the path is signed as written: it must be
+ * percent-encoded already) are refused; the URL is shown redacted. The
+ * same rules hold for tycho_aws_endpoints_check. */
 int tycho_aws_endpoint_resolve(const char *service, const char *region, const char *explicit_url,
                                const tycho_aws_profile_t *profile, tycho_aws_endpoint_t *out,
                                char *err, size_t errlen);
 
-/* Parses url into out (used by resolve; exposed for tests). 0 or -EINVAL. */
+/* Parses url into out (used by resolve and for the credential sources' URLs;
+ * exposed for tests): the form only, a query or fragment is dropped.
+ * 0 or -EINVAL. */
 int tycho_aws_endpoint_parse(const char *url, tycho_aws_endpoint_t *out);
 
 #endif

@@ -128,12 +128,28 @@ for r in json.loads(sys.argv[1])["requests"]:
         assert sh == "content-type;host;x-amz-date;x-amz-security-token;x-amz-target;x-custom-thing", sh
         assert r["headers"]["content-type"] == "application/x-amz-json-1.0"
 ' "$log"
+# an endpoint with a percent-encoded path is sent and signed as written (the
+# wire path below is what botocore re-signs)
+r=$(result "$("${CALL[@]}" --endpoint "$FAKE_AWS_URL/base/%C3%BC" sqs AmazonSQS.ListQueues '{}')")
+check "percent-encoded endpoint path: the call goes out" [ "$(jget "$r" ok)" = True ]
+log=$(fake_ctl log)
+check "percent-encoded endpoint path: sent as written" grep -q '"path": "/base/%C3%BC"' <<<"$log"
 check "botocore verifies every signature on the wire" \
     /usr/bin/python3 "$TYCHO_SRC/tests/aws/verify_wire_signatures.py" "$FAKE_AWS_URL" eu-west-1 <<<"$log"
 
 # configuration errors are results too
 r=$(result "$("${CALL[@]}" --endpoint "ftp://nope" sqs AmazonSQS.SendMessage '{}')")
 check "bad endpoint: ConfigurationError" [ "$(jget "$r" type)/$(jget "$r" attempts)" = "ConfigurationError/0" ]
+# curl would send /%C3%BC for a raw /ü, not what was signed: refused, as a
+# query would be (dropped)
+r=$(result "$("${CALL[@]}" --endpoint "$FAKE_AWS_URL/ü" sqs AmazonSQS.SendMessage '{}')")
+check "raw non-ASCII endpoint path: ConfigurationError, no attempt, says to percent-encode" \
+    [ "$(jget "$r" type)/$(jget "$r" attempts)" = "ConfigurationError/0" ] &&
+    grep -q "^endpoint option: .*non-ASCII.*percent-encode" <<<"$(jget "$r" message)"
+r=$(result "$("${CALL[@]}" --endpoint "$FAKE_AWS_URL/p?x=a%2Fb" sqs AmazonSQS.SendMessage '{}')")
+check "endpoint with a query: ConfigurationError, no attempt" \
+    [ "$(jget "$r" type)/$(jget "$r" attempts)" = "ConfigurationError/0" ] &&
+    grep -q "takes no query" <<<"$(jget "$r" message)"
 r=$(AWS_REGION= AWS_DEFAULT_REGION= "$AWS_TOOLS/aws_call" sqs AmazonSQS.SendMessage '{}')
 check "no region: setup error names AWS_REGION" grep -q "set AWS_REGION" <<<"$(jget "$r" setup_error)"
 finish

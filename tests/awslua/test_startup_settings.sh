@@ -58,6 +58,14 @@ check "AWS_ENDPOINT_URL_DYNAMODB with a password: refused, redacted" \
 check "the endpoint of a service tycho does not know: refused too" \
     refused "AWS_ENDPOINT_URL_KINESIS: not an http(s)://host\[:port\]\[/path\] URL: localhost:4567$" \
     AWS_ENDPOINT_URL_KINESIS=localhost:4567
+check "an endpoint URL with a space: refused" \
+    refused "AWS_ENDPOINT_URL_SQS: a space, control or non-ASCII character in an endpoint URL" \
+    "AWS_ENDPOINT_URL_SQS=http://127.0.0.1:1/a b"
+check "an endpoint URL with a raw non-ASCII path: refused, percent-encode it" \
+    refused "AWS_ENDPOINT_URL_SQS: .*(percent-encode it" "AWS_ENDPOINT_URL_SQS=http://127.0.0.1:1/ü"
+check "an endpoint URL with a query: refused" \
+    refused "AWS_ENDPOINT_URL: an endpoint URL takes no query or fragment: http://127.0.0.1:1/p?...$" \
+    "AWS_ENDPOINT_URL=http://127.0.0.1:1/p?x=a%2Fb"
 mkdir -p "$HOME/.aws"
 printf '[profile app]\nregion = eu-west-1\nservices = app-svc\n[services app-svc]\nsqs =\n  endpoint_url = https://u:%s@sqs.example\n' \
     "$SECRET" >"$HOME/.aws/config"

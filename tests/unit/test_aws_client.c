@@ -189,6 +189,45 @@ static void test_endpoint_precedence(void **state)
     assert_int_equal(tycho_aws_endpoint_parse("http://host:99999/", &ep), -EINVAL);
 }
 
+/* The path is signed as written: what curl would rewrite (a space, control
+ * and non-ASCII bytes) or drop (a query) is refused, naming the setting;
+ * percent-encoded, it is taken as is. */
+static void test_endpoint_path_rules(void **state)
+{
+    (void)state;
+    tycho_aws_endpoint_t ep;
+    char err[300];
+    clearenv();
+    setenv("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:18950/a b", 1);
+    assert_int_equal(tycho_aws_endpoints_check(NULL, err, sizeof err), -EINVAL);
+    assert_string_equal(err, "AWS_ENDPOINT_URL_SQS: a space, control or non-ASCII character in an "
+                             "endpoint URL (percent-encode it: %20, %C3%BC): "
+                             "http://127.0.0.1:18950/a b");
+    setenv("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:18950/\xc3\xbc", 1);
+    assert_int_equal(
+        tycho_aws_endpoint_resolve("sqs", "eu-west-1", NULL, NULL, &ep, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "AWS_ENDPOINT_URL_SQS: a space, control or non-ASCII"));
+    setenv("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:18950/%C3%BC", 1);
+    assert_int_equal(
+        tycho_aws_endpoint_resolve("sqs", "eu-west-1", NULL, NULL, &ep, err, sizeof err), 0);
+    assert_string_equal(ep.path, "/%C3%BC");
+    setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:18950/p?x=a%2Fb", 1);
+    assert_int_equal(tycho_aws_endpoints_check(NULL, err, sizeof err), -EINVAL);
+    assert_string_equal(err, "AWS_ENDPOINT_URL: an endpoint URL takes no query or fragment: "
+                             "http://127.0.0.1:18950/p?...");
+    clearenv();
+    /* a call's own endpoint: the same rules, named as the option */
+    assert_int_equal(tycho_aws_endpoint_resolve("sqs", "eu-west-1", "http://h/x#frag", NULL, &ep,
+                                                err, sizeof err),
+                     -EINVAL);
+    assert_string_equal(err, "endpoint option: an endpoint URL takes no query or fragment: "
+                             "http://h/x?...");
+    assert_int_equal(tycho_aws_endpoint_resolve("sqs", "eu-west-1", "http://h/a\r\nb", NULL, &ep,
+                                                err, sizeof err),
+                     -EINVAL);
+    assert_null(strchr(err, '\n'));
+}
+
 static void test_region(void **state)
 {
     (void)state;
@@ -257,11 +296,17 @@ static void test_endpoints_check(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_error_code),      cmocka_unit_test(test_classification),
-        cmocka_unit_test(test_crc32),           cmocka_unit_test(test_endpoint_precedence),
-        cmocka_unit_test(test_region),          cmocka_unit_test(test_region_resolve),
-        cmocka_unit_test(test_endpoints_check), cmocka_unit_test(test_scrub),
-        cmocka_unit_test(test_error_parse),     cmocka_unit_test(test_server_fault),
+        cmocka_unit_test(test_error_code),
+        cmocka_unit_test(test_classification),
+        cmocka_unit_test(test_crc32),
+        cmocka_unit_test(test_endpoint_precedence),
+        cmocka_unit_test(test_endpoint_path_rules),
+        cmocka_unit_test(test_region),
+        cmocka_unit_test(test_region_resolve),
+        cmocka_unit_test(test_endpoints_check),
+        cmocka_unit_test(test_scrub),
+        cmocka_unit_test(test_error_parse),
+        cmocka_unit_test(test_server_fault),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
