@@ -79,16 +79,69 @@ local function decode(body)
   return nil
 end
 
+-- The options of aws.call (tycho.sqs and tycho.dynamodb pass the last three).
+local OPTIONS = { "endpoint", "timeout", "max_attempts", "producer", "table", "queue_url" }
+local STRING_OPTIONS = { "endpoint", "table", "queue_url" }
+
+-- v as an argument error shows it: a string quoted, on one line and cut
+-- short; anything else by its type.
+local function shown(v)
+  if type(v) ~= "string" then return type(v) end
+  local s = v:sub(1, 64):gsub("[%c\128-\255\\\"]", function(c) return ("\\%d"):format(c:byte()) end)
+  return '"' .. s .. (#v > 64 and '..."' or '"')
+end
+
+local function bad_argument(service, operation, fmt, ...)
+  error(aws.error { type = "InvalidParameterValue", service = service, operation = operation,
+    message = "tycho.aws.call: " .. fmt:format(...) }, 0)
+end
+
+-- Checks aws.call's arguments before any request (docs/routes.md): service
+-- a signing name, target an operation name, params a table or a JSON string,
+-- opts known options of the right types. Raises InvalidParameterValue.
+local function check_call(service, target, params, opts)
+  if type(service) ~= "string" or not service:match("^[%w%-]+$") or #service > 63 then
+    bad_argument(nil, nil, "service must be a signing name (letters, digits, '-'), got %s",
+      shown(service))
+  end
+  if type(target) ~= "string" or not target:match("^[%w_.]+$") then
+    bad_argument(service, nil, "target must be an operation name (Prefix.Operation: letters, "
+      .. "digits, '_', '.'), got %s", shown(target))
+  end
+  local operation = target:match("[^.]+$")
+  if params ~= nil and type(params) ~= "table" and type(params) ~= "string" then
+    bad_argument(service, operation, "params must be a table or a JSON string, got %s", shown(params))
+  end
+  aws.check_options(opts, OPTIONS, service, operation)
+  if opts == nil then return operation end
+  for _, k in ipairs(STRING_OPTIONS) do
+    if opts[k] ~= nil and type(opts[k]) ~= "string" then
+      bad_argument(service, operation, "opts.%s must be a string, got %s", k, shown(opts[k]))
+    end
+  end
+  local t = opts.timeout
+  if t ~= nil and not (type(t) == "number" and t >= 0 and t <= 3600) then
+    bad_argument(service, operation, "opts.timeout must be seconds from 0 to 3600, got %s",
+      type(t) == "number" and tostring(t) or shown(t))
+  end
+  local m = opts.max_attempts
+  if m ~= nil and not (type(m) == "number" and m >= 1 and m <= 50 and m == math.floor(m)) then
+    bad_argument(service, operation, "opts.max_attempts must be an integer from 1 to 50, got %s",
+      type(m) == "number" and tostring(m) or shown(m))
+  end
+  if opts.producer ~= nil and type(opts.producer) ~= "boolean" then
+    bad_argument(service, operation, "opts.producer must be a boolean, got %s", shown(opts.producer))
+  end
+  return operation
+end
+
 -- call(service, target, params [, opts]) -> decoded response, or raises aws.Error.
 -- opts: endpoint (URL), timeout (seconds per attempt), max_attempts (1 = no
 -- retry; default the client's 3), producer (true for sends: PRODUCER span +
 -- AWSTraceHeader), table / queue_url (span attributes).
 function aws.call(service, target, params, opts)
-  if type(service) ~= "string" or type(target) ~= "string" then
-    error("tycho.aws.call(service, target, params): service and target must be strings", 2)
-  end
+  local operation = check_call(service, target, params, opts)
   local ok, body, info = core.call(service, target, params, opts)
-  local operation = target:match("[^.]+$")
   if ok then
     local res = decode(body)
     if res then return res end

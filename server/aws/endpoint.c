@@ -284,7 +284,8 @@ int tycho_aws_endpoint_resolve(const char *service, const char *region, const ch
     const char *suffix = strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com";
     snprintf(def, sizeof def, "https://%s.%s.%s", si.endpoint_prefix, region, suffix);
     if (tycho_aws_endpoint_parse(def, out) != 0) {
-        snprintf(err, errlen, "bad AWS region: %s", region);
+        snprintf(err, errlen, "no default endpoint for service '%.64s' in region %.64s", service,
+                 region);
         return -EINVAL;
     }
     out->source = "default";

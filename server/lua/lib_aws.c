@@ -8,8 +8,9 @@
  *     or a JSON string. opts: { endpoint = url, timeout = seconds per
  *     attempt, max_attempts = 1..50 (1: no retry), producer = true (a PRODUCER span, and the
  * AWSTraceHeader system attribute set on params and on each of params.Entries), table = name,
- * queue_url = url (span attributes) }. md5(s) (hex), b64encode(s), b64decode(s) (nil on bad input),
- * backend(), is_server_fault(type) (tycho_aws_is_server_fault_code), is_throttling(type)
+ * queue_url = url (span attributes) }. Its only caller, aws.call, checks the arguments first.
+ *   md5(s) (hex), b64encode(s), b64decode(s) (nil on bad input), backend(),
+ *   is_server_fault(type) (tycho_aws_is_server_fault_code), is_throttling(type)
  *   (tycho_aws_is_throttling_code: the codes the client retries as
  *   throttling). */
 #include "aws/client.h"
@@ -152,16 +153,8 @@ static int l_call(lua_State *L)
     int opts = lua_istable(L, 4) ? 4 : 0;
     tycho_aws_services_t *svc = tycho_lua_services(L);
     if (!tycho_lua_can_suspend(L)) return tycho_lua_cannot_wait(L, "tycho.aws.call");
-    /* every check that can raise comes before anything is allocated */
-    static const char *const str_opts[] = {"endpoint", "table", "queue_url"};
-    for (size_t i = 0; opts && i < sizeof str_opts / sizeof str_opts[0]; i++) {
-        lua_getfield(L, opts, str_opts[i]);
-        if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
-            return luaL_error(L, "tycho.aws.call: opts.%s must be a string", str_opts[i]);
-        lua_pop(L, 1);
-    }
-    if (!lua_istable(L, 3) && !lua_isnoneornil(L, 3) && lua_type(L, 3) != LUA_TSTRING)
-        return luaL_error(L, "tycho.aws.call: params must be a table or a JSON string");
+    /* the arguments' types, ranges and option names were checked by aws.lua
+     * (an InvalidParameterValue aws.Error); what is not a string is ignored */
     aws_op_t *a = calloc(1, sizeof *a);
     if (!a) return luaL_error(L, "out of memory");
     a->svc = svc;
@@ -176,15 +169,10 @@ static int l_call(lua_State *L)
         lua_getfield(L, opts, "max_attempts");
         max_attempts = lua_tonumber(L, -1);
         lua_pop(L, 3);
-        if (timeout < 0 || timeout > 3600) {
-            free(a);
-            return luaL_error(L, "tycho.aws.call: opts.timeout out of range (0..3600 s)");
-        }
-        if (max_attempts < 0 || max_attempts > 50 || max_attempts != (int)max_attempts) {
-            free(a);
-            return luaL_error(L,
-                              "tycho.aws.call: opts.max_attempts must be an integer from 1 to 50");
-        }
+        /* aws.lua refused values out of range: unreachable */
+        if (!(timeout >= 0 && timeout <= 3600)) timeout = 0;
+        if (!(max_attempts >= 1 && max_attempts <= 50) || max_attempts != (int)max_attempts)
+            max_attempts = 0;
     }
     if (a->has_parent) {
         if (a->parent.trace->sampled)

@@ -226,6 +226,11 @@ static void test_endpoint_path_rules(void **state)
                                                 err, sizeof err),
                      -EINVAL);
     assert_null(strchr(err, '\n'));
+    /* a service name that makes no host name is named, not the region */
+    assert_int_equal(
+        tycho_aws_endpoint_resolve("dyn amo", "us-east-1", NULL, NULL, &ep, err, sizeof err),
+        -EINVAL);
+    assert_string_equal(err, "no default endpoint for service 'dyn amo' in region us-east-1");
 }
 
 static void test_region(void **state)

@@ -1,0 +1,54 @@
+-- tycho.aws.call's argument checks: a bad service name, target, params or
+-- option raises an InvalidParameterValue aws.Error naming it, before any
+-- request (docs/routes.md, "tycho.aws"), as tycho.sqs and tycho.dynamodb do.
+local aws = require "tycho.aws"
+
+local LIST = "DynamoDB_20120810.ListTables"
+
+local function refused(...)
+  local ok, err = pcall(aws.call, ...)
+  assert.is_false(ok, "expected an error")
+  assert.is_true(aws.is_error(err, "InvalidParameterValue"), tostring(err))
+  assert.equal(0, err.status)
+  assert.is_nil(err.attempts) -- no request made
+  return err
+end
+
+describe("tycho.aws.call arguments", function()
+  it("names a service that is not a signing name (not the region)", function()
+    local err = refused("dyn amo", LIST, {})
+    assert.equal("tycho.aws.call: service must be a signing name (letters, digits, '-'), got \"dyn amo\"",
+      err.message)
+    refused(nil, LIST, {})
+  end)
+
+  it("refuses a target that is not an operation name, shown on one line", function()
+    local err = refused("dynamodb", "A\r\nB", {})
+    assert.equal("tycho.aws.call: target must be an operation name (Prefix.Operation: letters, digits, "
+      .. "'_', '.'), got \"A\\13\\10B\"", err.message)
+    refused("dynamodb", "", {})
+    refused("dynamodb", 5, {})
+  end)
+
+  it("refuses params that are neither a table nor a JSON string", function()
+    local err = refused("dynamodb", LIST, 5)
+    assert.equal("tycho.aws.call: params must be a table or a JSON string, got number", err.message)
+    assert.equal("ListTables", err.operation)
+  end)
+
+  it("refuses a timeout out of range or not a number", function()
+    for _, t in ipairs { -1, 3601, 0 / 0, "5" } do
+      local err = refused("dynamodb", LIST, {}, { timeout = t })
+      assert.matches("^tycho.aws.call: opts.timeout must be seconds from 0 to 3600, got ", err.message)
+    end
+  end)
+
+  it("refuses an unknown option, and options of the wrong type", function()
+    local err = refused("dynamodb", LIST, {}, { timout = 1 })
+    assert.equal("unknown option 'timout' (endpoint, timeout, producer, table, queue_url)", err.message)
+    refused("dynamodb", LIST, {}, "opts")
+    assert.equal("tycho.aws.call: opts.endpoint must be a string, got number",
+      refused("dynamodb", LIST, {}, { endpoint = 5 }).message)
+    refused("dynamodb", LIST, {}, { producer = "yes" })
+  end)
+end)
