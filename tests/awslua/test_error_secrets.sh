@@ -122,15 +122,22 @@ check "app: no log line holds the session token" lacks "$(cat "$LOG")" "$TOKEN"
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
 CREDS_PORT=$(tycho_free_port)
 export AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:$CREDS_PORT/creds"
-serve_start creds --workers 1 || exit 1
-out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/aws-raise" -d "$GETITEM")
-body=$(head -n1 <<<"$out")
-check "CredentialsError escaped: 500, generic" \
-    [ "$(tail -n1 <<<"$out")/$(jget "$body" error)" = "500/internal error" ]
-check "CredentialsError escaped: no endpoint" lacks "$body" "$CREDS_PORT" 127.0.0.1
-check "CredentialsError escaped: the log names the endpoint" wait_until 5 \
-    grep -q "handler raised an HTTP error.*no AWS credentials: container.*$CREDS_PORT" "$LOG"
-serve_stop
+# escaped_hides NAME TYPE STATUS PORT LOGGED: a server started as NAME answers
+# an escaped TYPE error with STATUS and "internal error", without the
+# endpoint (127.0.0.1:PORT), whose log line matches LOGGED
+escaped_hides() {
+    local name=$1 type=$2 status=$3 port=$4 logged=$5 out body
+    serve_start "$name" --workers 1 || exit 1
+    out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/aws-raise" -d "$GETITEM")
+    body=$(head -n1 <<<"$out")
+    check "$type escaped: $status, generic" \
+        [ "$(tail -n1 <<<"$out")/$(jget "$body" error)" = "$status/internal error" ]
+    check "$type escaped: no endpoint" lacks "$body" "$port" 127.0.0.1
+    check "$type escaped: the log names the endpoint" wait_until 5 \
+        grep -q "handler raised an HTTP error.*$logged" "$LOG"
+    serve_stop
+}
+escaped_hides creds CredentialsError 500 "$CREDS_PORT" "no AWS credentials: container.*$CREDS_PORT"
 
 # --- a TransportError: nothing listens at the endpoint, whose host and port
 # curl's message names (in production a VPC endpoint or a proxy) ---
@@ -138,15 +145,7 @@ unset AWS_CONTAINER_CREDENTIALS_FULL_URI
 export AWS_ACCESS_KEY_ID=AKIAFAKE AWS_SECRET_ACCESS_KEY=fake-secret
 DOWN_PORT=$(tycho_free_port)
 export AWS_ENDPOINT_URL="http://127.0.0.1:$DOWN_PORT"
-serve_start down --workers 1 || exit 1
-out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/aws-raise" -d "$GETITEM")
-body=$(head -n1 <<<"$out")
-check "TransportError escaped: 502, generic" \
-    [ "$(tail -n1 <<<"$out")/$(jget "$body" error)" = "502/internal error" ]
-check "TransportError escaped: no endpoint" lacks "$body" "$DOWN_PORT" 127.0.0.1
-check "TransportError escaped: the log names the endpoint" wait_until 5 \
-    grep -q "handler raised an HTTP error.*$DOWN_PORT" "$LOG"
-serve_stop
+escaped_hides down TransportError 502 "$DOWN_PORT" "$DOWN_PORT"
 ROUTES="$TYCHO_SRC/routes" serve_start app-down --workers 1 --data-dir "$TEST_TMP/data" || exit 1
 out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/save-data" -d '{"n":1}')
 body=$(head -n1 <<<"$out")
@@ -155,6 +154,6 @@ check "app, TransportError: 502 with the type and request id, no message" \
     "502/TransportError//33" ]
 check "app, TransportError: the body lacks the endpoint" lacks "$body" "$DOWN_PORT" 127.0.0.1
 check "app, TransportError: the log has what failed, endpoint included" wait_until 5 \
-    grep -q "DynamoDB PutItem failed.*TransportError.*$DOWN_PORT" "$LOG"
+    grep -q "DynamoDB PutItem failed.*connection refused.*port $DOWN_PORT" "$LOG"
 serve_stop
 finish
