@@ -45,10 +45,15 @@ describe("tycho.aws.call arguments", function()
 
   it("refuses an unknown option, and options of the wrong type", function()
     local err = refused("dynamodb", LIST, {}, { timout = 1 })
-    assert.equal("unknown option 'timout' (endpoint, timeout, producer, table, queue_url)", err.message)
+    assert.equal("unknown option 'timout' (endpoint, timeout, max_attempts, producer, table, queue_url)",
+      err.message)
     refused("dynamodb", LIST, {}, "opts")
     assert.equal("tycho.aws.call: opts.endpoint must be a string, got number",
       refused("dynamodb", LIST, {}, { endpoint = 5 }).message)
     refused("dynamodb", LIST, {}, { producer = "yes" })
+    for _, m in ipairs { 0, 51, 1.5, "2" } do
+      assert.matches("^tycho.aws.call: opts.max_attempts must be an integer from 1 to 50, got ",
+        refused("dynamodb", LIST, {}, { max_attempts = m }).message)
+    end
   end)
 end)
