@@ -174,13 +174,11 @@ tycho_ecs_fetch_start(tycho_http_client_t *http, const char *uri, long timeout_m
     if (!f) return NULL;
     f->done = done;
     f->ud = ud;
-    size_t n = strlen(uri);
-    char *task_url = malloc(n + 6);
+    char *task_url = tycho_export_url_join(uri, "task");
     if (!task_url) {
         free(f);
         return NULL;
     }
-    snprintf(task_url, n + 6, "%s%s", uri, uri[n - 1] == '/' ? "task" : "/task");
     tycho_http_request_t rq = {.method = "GET",
                                .url = uri,
                                .connect_timeout_ms = timeout_ms,

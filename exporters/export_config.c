@@ -162,29 +162,38 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
 
 /* --- URLs ---------------------------------------------------------------- */
 
+/* Where url's path starts (at its '/', '?', '#' or end): after the
+ * authority, which follows "://" (else the start). */
+static const char *path_start(const char *url)
+{
+    const char *auth = strstr(url, "://");
+    auth = auth ? auth + 3 : url;
+    return auth + strcspn(auth, "/?#");
+}
+
+char *tycho_export_url_join(const char *base, const char *segment)
+{
+    const char *path = path_start(base);
+    size_t pre = (size_t)(path - base) + strcspn(path, "?#"); /* up to the path's end */
+    const char *query = base[pre] == '?' ? base + pre : "";
+    size_t qlen = strcspn(query, "#");
+    int slash = pre > (size_t)(path - base) && base[pre - 1] == '/';
+    size_t n = pre + !slash + strlen(segment) + qlen + 1;
+    char *u = malloc(n);
+    if (u)
+        snprintf(u, n, "%.*s%s%s%.*s", (int)pre, base, slash ? "" : "/", segment, (int)qlen, query);
+    return u;
+}
+
 char *tycho_export_otlp_traces_url(const char *generic, const char *specific)
 {
     if (specific && *specific) {
         /* As is; only an empty path becomes "/". */
-        const char *auth = strstr(specific, "://");
-        if (auth && !strpbrk(auth + 3, "/?#")) {
-            size_t n = strlen(specific);
-            char *u = malloc(n + 2);
-            if (u) {
-                memcpy(u, specific, n);
-                memcpy(u + n, "/", 2);
-            }
-            return u;
-        }
-        return strdup(specific);
+        const char *path = path_start(specific);
+        return *path == '/' ? strdup(specific) : tycho_export_url_join(specific, "");
     }
     if (!generic || !*generic) return NULL;
-    size_t n = strlen(generic);
-    int slash = generic[n - 1] == '/';
-    char *u = malloc(n + 12);
-    if (!u) return NULL;
-    snprintf(u, n + 12, "%s%sv1/traces", generic, slash ? "" : "/");
-    return u;
+    return tycho_export_url_join(generic, "v1/traces");
 }
 
 static void target_free(tycho_export_target_t *t)

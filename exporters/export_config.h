@@ -99,10 +99,15 @@ char *tycho_export_log_service(tycho_export_env_fn env, void *ud);
 
 /* --- parsers, exposed for tests ------------------------------------------ */
 
+/* base with segment appended to its path after a '/' (none doubled), its
+ * query kept after the new path, its fragment dropped:
+ * "http://c/otlp?k=v#f" + "v1/traces" = "http://c/otlp/v1/traces?k=v". An
+ * empty segment leaves a '/' at the path's end. Malloc'd; NULL on ENOMEM. */
+char *tycho_export_url_join(const char *base, const char *segment);
 /* The OTLP traces URL (PROTOCOLS.md section 3): the signal-specific
- * endpoint as is (an empty path becomes "/"), else the generic one with
- * "v1/traces" appended after a '/'. Malloc'd string, NULL when both are
- * unset/empty or on ENOMEM. */
+ * endpoint as is (an empty path becomes "/"), else the generic one joined
+ * with "v1/traces" (tycho_export_url_join). Malloc'd string, NULL when both
+ * are unset/empty or on ENOMEM. */
 char *tycho_export_otlp_traces_url(const char *generic, const char *specific);
 
 /* "k1=v1,k2=v2" with optional spaces around items, keys and values

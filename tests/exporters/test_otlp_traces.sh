@@ -35,6 +35,18 @@ node "$EXP_DIR/otlp_check.js" "$WORK/c2.json" batches /custom/traces 25 10 || fa
 n=$(jsget "$(cat "$WORK/c2.json")" 's.length')
 [ "$n" = 3 ] || fail "expected 3 requests (10+10+5), got $n"
 
+echo "--- a query on the generic endpoint stays after the path (/otlp/v1/traces?...), a fragment goes"
+reset_captured "$R_PORT"
+OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$R_PORT/otlp?api_key=abc#frag" \
+OTEL_BSP_SCHEDULE_DELAY=100 \
+    "$DRIVER" spans 3 idle 5000 status shutdown 2000 >"$WORK/d6.out" || fail "driver failed"
+captured "$R_PORT" "$WORK/c6.json"
+node "$EXP_DIR/otlp_check.js" "$WORK/c6.json" batches '/otlp/v1/traces?api_key=abc' 3 512 ||
+    fail "query endpoint"
+st=$(last_status "$WORK/d6.out")
+[ "$(jsget "$st" 's.exporters.traces.endpoint')" = "http://127.0.0.1:$R_PORT/otlp/v1/traces" ] ||
+    fail "status endpoint (query not hidden?): $st"
+
 echo "--- OTEL_EXPORTER_OTLP_COMPRESSION=gzip: gzip bodies (Content-Encoding), the same spans"
 reset_captured "$R_PORT"
 OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$R_PORT" OTEL_EXPORTER_OTLP_COMPRESSION=gzip \

@@ -89,6 +89,14 @@ static void test_otlp_url(void **state)
         {"http://c:4318/", NULL, "http://c:4318/v1/traces"},
         {"http://c:4318/x/", NULL, "http://c:4318/x/v1/traces"},
         {"http://c:4318/x", NULL, "http://c:4318/x/v1/traces"},
+        /* the path gets v1/traces, the query stays after it, a fragment goes */
+        {"http://c:4318/otlp?api_key=abc", NULL, "http://c:4318/otlp/v1/traces?api_key=abc"},
+        {"http://c:4318/otlp/?k=v#frag", NULL, "http://c:4318/otlp/v1/traces?k=v"},
+        {"http://c:4318?k=v", NULL, "http://c:4318/v1/traces?k=v"},
+        {"http://c:4318#frag", NULL, "http://c:4318/v1/traces"},
+        {"grpc://c:4317?api_key=s", NULL, "grpc://c:4317/v1/traces?api_key=s"},
+        {NULL, "http://c:4318?k=v", "http://c:4318/?k=v"},
+        {NULL, "http://c:4318/t?k=v", "http://c:4318/t?k=v"},
         {"http://ignored:1", "http://c:4318/custom", "http://c:4318/custom"},
         {NULL, "http://c:4318/v1/traces/", "http://c:4318/v1/traces/"},
         {NULL, "http://c:4318", "http://c:4318/"},
@@ -105,6 +113,29 @@ static void test_otlp_url(void **state)
         }
         assert_non_null(u);
         assert_string_equal(u, cases[i].want);
+        free(u);
+    }
+}
+
+/* The same rule where another path is appended: the ECS task document. */
+static void test_url_join(void **state)
+{
+    (void)state;
+    struct {
+        const char *base, *segment, *want;
+    } cases[] = {
+        {"http://169.254.170.2/v4/abc", "task", "http://169.254.170.2/v4/abc/task"},
+        {"http://169.254.170.2/v4/abc/", "task", "http://169.254.170.2/v4/abc/task"},
+        {"http://h:1/v4?x=1&y=2#f", "task", "http://h:1/v4/task?x=1&y=2"},
+        {"http://u:p@h/a@b?q=/x", "task", "http://u:p@h/a@b/task?q=/x"},
+        {"http://h", "", "http://h/"},
+        {"http://h?q", "", "http://h/?q"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *u = tycho_export_url_join(cases[i].base, cases[i].segment);
+        assert_non_null(u);
+        if (strcmp(u, cases[i].want) != 0)
+            fail_msg("%s: %s, want %s", cases[i].base, u, cases[i].want);
         free(u);
     }
 }
@@ -556,6 +587,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_otlp_url),
+        cmocka_unit_test(test_url_join),
         cmocka_unit_test(test_kv_list),
         cmocka_unit_test(test_target_url),
         cmocka_unit_test(test_aws_host),
