@@ -2,6 +2,7 @@
 #include "core/percent.h"
 #include "core/units.h"
 #include "http/token.h"
+#include "http/url_redact.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -207,6 +208,15 @@ static void target_free(tycho_export_target_t *t)
     memset(t, 0, sizeof *t);
 }
 
+/* The error for a URL of another scheme. The URL is shown redacted: its
+ * userinfo and query may be credentials. */
+static void not_http_url(const char *url, char *err, size_t errlen)
+{
+    char shown[512];
+    tycho_url_redact(url, shown, sizeof shown);
+    snprintf(err, errlen, "not an http:// or https:// URL: %s", shown);
+}
+
 int tycho_export_target_set_url(tycho_export_target_t *t, const char *url, char *err, size_t errlen)
 {
     for (const char *c = url; *c; c++)
@@ -223,7 +233,7 @@ int tycho_export_target_set_url(tycho_export_target_t *t, const char *url, char 
         https = 1;
         p = url + 8;
     } else {
-        snprintf(err, errlen, "not an http:// or https:// URL: %s", url);
+        not_http_url(url, err, errlen);
         return -1;
     }
     const char *auth_end = p + strcspn(p, "/?#");
@@ -696,7 +706,9 @@ static int load_traces(ctx_t *x, tycho_export_config_t *c)
     const char *ecs = get(x, "ECS_CONTAINER_METADATA_URI_V4");
     if (ecs) {
         if (strncmp(ecs, "http://", 7) != 0 && strncmp(ecs, "https://", 8) != 0) {
-            fail(x, "ECS_CONTAINER_METADATA_URI_V4: not an http URL: %s", ecs);
+            char why[600];
+            not_http_url(ecs, why, sizeof why);
+            fail(x, "ECS_CONTAINER_METADATA_URI_V4: %s", why);
             return -1;
         }
         if (!(c->traces.ecs_metadata_uri = strdup(ecs))) return -ENOMEM;

@@ -7,7 +7,9 @@
 #include <stddef.h>
 
 /* url as it may be shown: user:password@ becomes "***@", a query or
- * fragment becomes "?...". 1 when url had userinfo, else 0. */
+ * fragment becomes "?...". Without a well-formed "scheme://" everything up
+ * to the last '@' before the query is taken for userinfo. 1 when url had
+ * userinfo, else 0. */
 int tycho_url_redact(const char *url, char *out, size_t n);
 
 #endif

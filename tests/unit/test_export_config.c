@@ -79,6 +79,38 @@ static void test_header_errors_hide_values(void **state)
         }
 }
 
+/* A URL in an error is shown as status shows it: no userinfo, no query. */
+static void test_url_errors_hide_credentials(void **state)
+{
+    (void)state;
+    static const char *const envs[][3] = {
+        {"OTEL_EXPORTER_OTLP_ENDPOINT", "grpc://collector:4317?api_key=TOPSECRET", NULL},
+        {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "grpc://u:TOPSECRET@collector:4317/", NULL},
+        {"TYCHO_REMOTE_WRITE_URL", "htps://user:TOPSECRET@prom/api/v1/write", NULL},
+        {"TYCHO_LOKI_URL", "http:/user:TOPSECRET@loki/push", NULL},
+        {"TYCHO_LOKI_URL", "loki:3100/push?token=TOPSECRET", NULL},
+    };
+    for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
+        tycho_export_config_t c;
+        char err[512];
+        if (load(&c, envs[i], err, sizeof err) == 0) {
+            tycho_export_config_free(&c);
+            fail_msg("%s=%s accepted", envs[i][0], envs[i][1]);
+        }
+        if (strstr(err, "TOPSECRET")) fail_msg("the error shows the secret: %s", err);
+        if (strncmp(err, envs[i][0], strlen(envs[i][0])) != 0) fail_msg("error \"%s\"", err);
+    }
+    const char *ecs[] = {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318",
+                         "ECS_CONTAINER_METADATA_URI_V4", "file://u:TOPSECRET@x/?k=TOPSECRET",
+                         NULL};
+    expect_error(
+        ecs, "ECS_CONTAINER_METADATA_URI_V4: not an http:// or https:// URL: file://***@x/?...");
+    const char *shown[] = {"OTEL_EXPORTER_OTLP_ENDPOINT", "grpc://collector:4317?api_key=TOPSECRET",
+                           NULL};
+    expect_error(shown, "OTEL_EXPORTER_OTLP_ENDPOINT: not an http:// or https:// URL: "
+                        "grpc://collector:4317/v1/traces?...");
+}
+
 static void test_otlp_url(void **state)
 {
     (void)state;
@@ -598,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_metrics_and_logs),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_header_errors_hide_values),
+        cmocka_unit_test(test_url_errors_hide_credentials),
         cmocka_unit_test(test_log_service),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

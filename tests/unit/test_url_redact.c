@@ -19,6 +19,18 @@ static void test_url_redact(void **state)
     assert_string_equal(out, "http://host:80/p/a@b");
     assert_int_equal(tycho_url_redact("localhost:9324", out, sizeof out), 0);
     assert_string_equal(out, "localhost:9324");
+    assert_int_equal(tycho_url_redact("htps://user:HUNTER2@prom/api/v1/write", out, sizeof out), 1);
+    assert_string_equal(out, "htps://***@prom/api/v1/write");
+    assert_int_equal(tycho_url_redact("grpc://c:4317/v1/traces?api_key=TOP", out, sizeof out), 0);
+    assert_string_equal(out, "grpc://c:4317/v1/traces?...");
+    /* a mistyped scheme: the password is hidden all the same */
+    assert_int_equal(tycho_url_redact("http:/user:pw@host/x", out, sizeof out), 1);
+    assert_string_equal(out, "***@host/x");
+    assert_int_equal(tycho_url_redact("http//user:pw@host/x?q=1", out, sizeof out), 1);
+    assert_string_equal(out, "***@host/x?...");
+    /* a "://" in the query is no scheme */
+    assert_int_equal(tycho_url_redact("u:pw@host/x?next=http://y", out, sizeof out), 1);
+    assert_string_equal(out, "***@host/x?...");
 }
 
 int main(void)
