@@ -553,27 +553,38 @@ static int load_retry(ctx_t *x, tycho_export_config_t *c)
     return 0;
 }
 
+/* OTEL_RESOURCE_ATTRIBUTES into out; on a decoding error the whole
+ * variable is discarded (the spec), with a warning when warn is set. */
+static void resource_attributes(ctx_t *x, tycho_export_kvs_t *out, int warn)
+{
+    const char *ra = get(x, "OTEL_RESOURCE_ATTRIBUTES");
+    char why[200];
+    if (!ra || tycho_export_parse_kv_list(ra, out, why, sizeof why) == 0) return;
+    tycho_export_kvs_free(out);
+    if (warn && x->warn) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "OTEL_RESOURCE_ATTRIBUTES ignored: %s", why);
+        x->warn(msg, x->ud);
+    }
+}
+
+/* The one place the service's name is chosen, for the trace resource, the
+ * log lines and the Loki streams alike: OTEL_SERVICE_NAME, else service.name
+ * in the attributes; an empty one counts as unset. NULL when none. */
+static const char *configured_service(ctx_t *x, const tycho_export_kvs_t *attrs)
+{
+    const char *sn = get(x, "OTEL_SERVICE_NAME");
+    if (sn) return sn;
+    const char *from_ra = tycho_export_kvs_get(attrs, "service.name");
+    return from_ra && *from_ra ? from_ra : NULL;
+}
+
 static int load_resource(ctx_t *x, tycho_export_config_t *c)
 {
     tycho_export_kvs_t *r = &c->traces.resource;
-    const char *ra = get(x, "OTEL_RESOURCE_ATTRIBUTES");
-    if (ra) {
-        char why[200];
-        if (tycho_export_parse_kv_list(ra, r, why, sizeof why) != 0) {
-            /* The spec: on any decode error, discard the whole variable. */
-            tycho_export_kvs_free(r);
-            if (x->warn) {
-                char msg[300];
-                snprintf(msg, sizeof msg, "OTEL_RESOURCE_ATTRIBUTES ignored: %s", why);
-                x->warn(msg, x->ud);
-            }
-        }
-    }
-    const char *sn = get(x, "OTEL_SERVICE_NAME");
-    if (sn && tycho_export_kvs_set(r, "service.name", sn)) return -ENOMEM;
-    if (!tycho_export_kvs_get(r, "service.name") &&
-        tycho_export_kvs_set(r, "service.name", "unknown_service:tycho"))
-        return -ENOMEM;
+    resource_attributes(x, r, 1);
+    const char *sn = configured_service(x, r);
+    if (tycho_export_kvs_set(r, "service.name", sn ? sn : "unknown_service:tycho")) return -ENOMEM;
     if (!tycho_export_kvs_get(r, "service.version") &&
         tycho_export_kvs_set(r, "service.version", TYCHO_VERSION))
         return -ENOMEM;
@@ -585,16 +596,11 @@ static int load_resource(ctx_t *x, tycho_export_config_t *c)
 
 static char *log_service(ctx_t *x)
 {
-    const char *sn = get(x, "OTEL_SERVICE_NAME");
-    if (sn) return strdup(sn);
-    const char *ra = get(x, "OTEL_RESOURCE_ATTRIBUTES");
-    tycho_export_kvs_t kvs = {0};
-    char why[200];
-    const char *from_ra = NULL;
-    if (ra && tycho_export_parse_kv_list(ra, &kvs, why, sizeof why) == 0)
-        from_ra = tycho_export_kvs_get(&kvs, "service.name");
-    char *out = strdup(from_ra && *from_ra ? from_ra : "tycho");
-    tycho_export_kvs_free(&kvs);
+    tycho_export_kvs_t attrs = {0};
+    resource_attributes(x, &attrs, 0);
+    const char *sn = configured_service(x, &attrs);
+    char *out = strdup(sn ? sn : "tycho");
+    tycho_export_kvs_free(&attrs);
     return out;
 }
 

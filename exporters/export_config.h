@@ -92,9 +92,9 @@ void tycho_export_config_free(tycho_export_config_t *c);
 /* The service's name in log lines and the Loki stream label, the same as the
  * trace resource's service.name where one is configured: OTEL_SERVICE_NAME,
  * else service.name in OTEL_RESOURCE_ATTRIBUTES (percent-decoded; none when
- * the variable does not decode), else "tycho" (the resource says
- * "unknown_service:tycho" then, as the spec wants). env NULL = getenv.
- * Malloc'd; NULL when out of memory. */
+ * the variable does not decode; an empty name is none), else "tycho" (the
+ * resource says "unknown_service:tycho" then, as the spec wants). env NULL =
+ * getenv. Malloc'd; NULL when out of memory. */
 char *tycho_export_log_service(tycho_export_env_fn env, void *ud);
 
 /* --- parsers, exposed for tests ------------------------------------------ */

@@ -47,6 +47,24 @@ st=$(last_status "$WORK/d6.out")
 [ "$(jsget "$st" 's.exporters.traces.endpoint')" = "http://127.0.0.1:$R_PORT/otlp/v1/traces" ] ||
     fail "status endpoint (query not hidden?): $st"
 
+echo "--- an empty service.name is unset: the resource says unknown_service:tycho, not \"\""
+reset_captured "$R_PORT"
+OTEL_SERVICE_NAME= OTEL_RESOURCE_ATTRIBUTES='service.name=,env=x' \
+OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$R_PORT" OTEL_BSP_SCHEDULE_DELAY=100 \
+    "$DRIVER" spans 1 idle 5000 shutdown 2000 >"$WORK/d7.out" || fail "driver failed"
+captured "$R_PORT" "$WORK/c7.json"
+node -e '
+const {decodeOtlp, attrMap} = require(process.argv[2]);
+const reqs = JSON.parse(require("fs").readFileSync(process.argv[1]));
+if (!reqs.length) { console.error("no request"); process.exit(1); }
+for (const r of reqs)
+  for (const rs of decodeOtlp(Buffer.from(r.body, "base64")).resourceSpans) {
+    const a = attrMap(rs.resource.attributes);
+    if (a["service.name"] !== "unknown_service:tycho" || a.env !== "x") {
+      console.error("resource", JSON.stringify(a)); process.exit(1);
+    }
+  }' "$WORK/c7.json" "$EXP_DIR/decoders.js" || fail "empty service.name"
+
 echo "--- OTEL_EXPORTER_OTLP_COMPRESSION=gzip: gzip bodies (Content-Encoding), the same spans"
 reset_captured "$R_PORT"
 OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$R_PORT" OTEL_EXPORTER_OTLP_COMPRESSION=gzip \

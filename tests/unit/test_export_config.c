@@ -591,6 +591,8 @@ static void test_log_service(void **state)
          "checkout"},
         {{"OTEL_RESOURCE_ATTRIBUTES", "service.name=%zz", NULL}, "tycho"}, /* not decoded */
         {{"OTEL_SERVICE_NAME", "", "OTEL_RESOURCE_ATTRIBUTES", "team=a", NULL}, "tycho"},
+        {{"OTEL_RESOURCE_ATTRIBUTES", "service.name=,env=x", NULL}, "tycho"}, /* empty: unset */
+        {{"OTEL_SERVICE_NAME", "", "OTEL_RESOURCE_ATTRIBUTES", "service.name=b", NULL}, "b"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *got = tycho_export_log_service(fake_env, (void *)cases[i].env);
@@ -612,6 +614,23 @@ static void test_log_service(void **state)
     assert_int_equal(load(&c, env, err, sizeof err), 0);
     assert_string_equal(c.logs.service, "pay ments");
     assert_string_equal(tycho_export_kvs_get(&c.traces.resource, "service.name"), "pay ments");
+    tycho_export_config_free(&c);
+
+    /* an empty service.name counts as unset: each side's documented default */
+    const char *empty[] = {"TYCHO_LOKI_URL",
+                           "http://127.0.0.1:3100/loki/api/v1/push",
+                           "OTEL_EXPORTER_OTLP_ENDPOINT",
+                           "http://127.0.0.1:4318",
+                           "OTEL_SERVICE_NAME",
+                           "",
+                           "OTEL_RESOURCE_ATTRIBUTES",
+                           "service.name=,env=x",
+                           NULL};
+    assert_int_equal(load(&c, empty, err, sizeof err), 0);
+    assert_string_equal(c.logs.service, "tycho");
+    assert_string_equal(tycho_export_kvs_get(&c.traces.resource, "service.name"),
+                        "unknown_service:tycho");
+    assert_string_equal(tycho_export_kvs_get(&c.traces.resource, "env"), "x");
     tycho_export_config_free(&c);
 }
 
