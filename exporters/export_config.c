@@ -469,14 +469,24 @@ static int count_setting(ctx_t *x, const char *var, unsigned long long min, unsi
     return 0;
 }
 
+/* Whether the n bytes at value (of var) are word. The values of the OTEL_*
+ * variables are read in any case, as the OpenTelemetry spec asks of its
+ * enums; tycho's own, as all its settings, exactly. */
+static int enum_is(const char *var, const char *value, size_t n, const char *word)
+{
+    int otel = strncmp(var, "OTEL_", 5) == 0;
+    return strlen(word) == n && (otel ? strncasecmp(value, word, n) : strncmp(value, word, n)) == 0;
+}
+
 /* value (of var) is one of two words: *out 0 for the first, 1 for the
  * second; untouched when value is NULL. Anything else fails. */
 static int choice_setting(ctx_t *x, const char *var, const char *value, const char *first,
                           const char *second, int *out)
 {
     if (!value) return 0;
-    if (strcmp(value, first) == 0 || strcmp(value, second) == 0) {
-        *out = strcmp(value, second) == 0;
+    size_t n = strlen(value);
+    if (enum_is(var, value, n, first) || enum_is(var, value, n, second)) {
+        *out = enum_is(var, value, n, second);
         return 0;
     }
     fail(x, "%s: %s or %s, not %s", var, first, second, value);
@@ -614,7 +624,7 @@ static int load_traces(ctx_t *x, tycho_export_config_t *c)
 {
     const char *dis = get(x, "OTEL_SDK_DISABLED");
     if (dis && strcasecmp(dis, "true") == 0) return 0;
-    const char *exp = get(x, "OTEL_TRACES_EXPORTER");
+    const char *evar = "OTEL_TRACES_EXPORTER", *exp = get(x, evar);
     if (exp) {
         /* A comma-separated list; "none" alone disables. */
         int otlp = 0, none = 0;
@@ -624,9 +634,9 @@ static int load_traces(ctx_t *x, tycho_export_config_t *c)
             const char *b = p, *e = end;
             trim(&b, &e);
             size_t n = (size_t)(e - b);
-            if (n == 4 && strncmp(b, "otlp", 4) == 0)
+            if (enum_is(evar, b, n, "otlp"))
                 otlp = 1;
-            else if (n == 4 && strncmp(b, "none", 4) == 0)
+            else if (enum_is(evar, b, n, "none"))
                 none = 1;
             else if (n) {
                 fail(x, "OTEL_TRACES_EXPORTER: unsupported exporter \"%.*s\" (otlp or none)",
@@ -657,7 +667,7 @@ static int load_traces(ctx_t *x, tycho_export_config_t *c)
         proto = get(x, "OTEL_EXPORTER_OTLP_PROTOCOL");
         pvar = "OTEL_EXPORTER_OTLP_PROTOCOL";
     }
-    if (proto && strcmp(proto, "http/protobuf") != 0) {
+    if (proto && !enum_is(pvar, proto, strlen(proto), "http/protobuf")) {
         fail(x, "%s: only http/protobuf is supported, not %s", pvar, proto);
         return -1;
     }

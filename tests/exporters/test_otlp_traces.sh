@@ -81,9 +81,19 @@ for (const r of reqs) { const b = Buffer.from(r.body, "base64"); packed += b.len
 if (!(packed * 2 < raw)) { console.error(`gzip did not shrink the bodies: ${packed} of ${raw}`); process.exit(1); }
 console.log(`  gzip: ${packed} bytes for ${raw}`);' "$WORK/c5.json" || fail "gzip ratio"
 
+echo "--- OTEL_* enum values in any case (the spec): OTLP, HTTP/Protobuf, GZIP"
+reset_captured "$R_PORT"
+OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$R_PORT" OTEL_TRACES_EXPORTER=OTLP \
+OTEL_EXPORTER_OTLP_PROTOCOL=HTTP/Protobuf OTEL_EXPORTER_OTLP_COMPRESSION=GZIP \
+OTEL_BSP_SCHEDULE_DELAY=100 \
+    "$DRIVER" spans 3 idle 5000 shutdown 2000 >"$WORK/d8.out" || fail "driver failed (upper case)"
+captured "$R_PORT" "$WORK/c8.json"
+OTLP_ENCODING=gzip node "$EXP_DIR/otlp_check.js" "$WORK/c8.json" batches /v1/traces 3 512 ||
+    fail "upper-case enum values"
+
 echo "--- OTEL_TRACES_EXPORTER=none and OTEL_SDK_DISABLED=true export nothing"
 reset_captured "$R_PORT"
-for v in OTEL_TRACES_EXPORTER=none OTEL_SDK_DISABLED=TRUE; do
+for v in OTEL_TRACES_EXPORTER=none OTEL_TRACES_EXPORTER=None OTEL_SDK_DISABLED=TRUE; do
     env "$v" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$R_PORT" OTEL_BSP_SCHEDULE_DELAY=100 \
         "$DRIVER" span sleep 400 status shutdown 500 >"$WORK/d3.out" || fail "driver failed ($v)"
     [ "$(jsget "$(last_status "$WORK/d3.out")" 's.exporters.traces.enabled')" = false ] ||
@@ -101,7 +111,7 @@ grep -v '^STATUS \|^SHUTDOWN ' "$WORK/d4.out" && fail "output without any export
 echo "--- bad settings: one line, exit 2"
 for bad in OTEL_BSP_MAX_QUEUE_SIZE=abc OTEL_EXPORTER_OTLP_PROTOCOL=grpc \
     OTEL_EXPORTER_OTLP_TIMEOUT=-5 OTEL_EXPORTER_OTLP_HEADERS=novalue \
-    OTEL_EXPORTER_OTLP_COMPRESSION=zstd \
+    OTEL_EXPORTER_OTLP_COMPRESSION=zstd OTEL_EXPORTER_OTLP_COMPRESSION=GZIP9 \
     OTEL_BSP_MAX_EXPORT_BATCH_SIZE=5000 OTEL_TRACES_EXPORTER=zipkin; do
     set +e
     out=$(env "$bad" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$R_PORT" "$DRIVER" status 2>&1)

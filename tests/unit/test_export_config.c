@@ -388,6 +388,63 @@ static void test_traces_disabled(void **state)
     tycho_export_config_free(&c);
 }
 
+/* OTEL_* enum values in any case (the spec); a value that is none of the
+ * words in any case still stops tycho; TYCHO_* values stay exact. */
+static void test_otel_enums_any_case(void **state)
+{
+    (void)state;
+    const char *on[] = {"OTEL_EXPORTER_OTLP_ENDPOINT",
+                        "http://c:4318",
+                        "OTEL_TRACES_EXPORTER",
+                        "OTLP",
+                        "OTEL_EXPORTER_OTLP_PROTOCOL",
+                        "HTTP/Protobuf",
+                        "OTEL_EXPORTER_OTLP_COMPRESSION",
+                        "GZIP",
+                        NULL};
+    tycho_export_config_t c;
+    char err[256];
+    if (load(&c, on, err, sizeof err) != 0) fail_msg("refused: %s", err);
+    assert_true(c.traces.enabled);
+    assert_true(c.traces.gzip);
+    tycho_export_config_free(&c);
+    const char *none[] = {"None", "OTLP, NONE"};
+    for (size_t i = 0; i < sizeof none / sizeof *none; i++) {
+        const char *env[] = {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318", "OTEL_TRACES_EXPORTER",
+                             none[i], NULL};
+        if (load(&c, env, err, sizeof err) != 0) fail_msg("%s refused: %s", none[i], err);
+        assert_false(c.traces.enabled);
+        tycho_export_config_free(&c);
+    }
+    const char *off[] = {"OTEL_EXPORTER_OTLP_ENDPOINT",
+                         "http://c:4318",
+                         "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+                         "None",
+                         "OTEL_EXPORTER_OTLP_COMPRESSION",
+                         "gzip",
+                         NULL};
+    assert_int_equal(load(&c, off, err, sizeof err), 0);
+    assert_false(c.traces.gzip);
+    tycho_export_config_free(&c);
+
+    const char *bad[][2] = {{"OTEL_TRACES_EXPORTER", "ZIPKIN"},
+                            {"OTEL_EXPORTER_OTLP_PROTOCOL", "GRPC"},
+                            {"OTEL_EXPORTER_OTLP_COMPRESSION", "ZSTD"},
+                            {"TYCHO_LOKI_FORMAT", "JSON"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *env[] = {"OTEL_EXPORTER_OTLP_ENDPOINT",
+                             "http://c:4318",
+                             "TYCHO_LOKI_URL",
+                             "http://l/push",
+                             bad[i][0],
+                             bad[i][1],
+                             NULL};
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "%s: ", bad[i][0]);
+        expect_error(env, prefix);
+    }
+}
+
 static void test_sigv4_inference(void **state)
 {
     (void)state;
@@ -529,7 +586,8 @@ static void test_errors(void **state)
     BAD("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "OTEL_EXPORTER_OTLP_PROTOCOL: ");
     BAD("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: ");
     BAD("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd", "OTEL_EXPORTER_OTLP_COMPRESSION: none or gzip");
-    BAD("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "GZIP", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: ");
+    BAD("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "GZIP9",
+        "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: ");
     BAD("TYCHO_LOKI_STRUCTURED_METADATA", "yes", "TYCHO_LOKI_STRUCTURED_METADATA: off or on");
     BAD("OTEL_EXPORTER_OTLP_HEADERS", "a", "OTEL_EXPORTER_OTLP_HEADERS: entry 1 has no '='");
     BAD("OTEL_EXPORTER_OTLP_HEADERS", "bad name=x",
@@ -645,6 +703,7 @@ int main(void)
         cmocka_unit_test(test_nothing_configured),
         cmocka_unit_test(test_traces_defaults_and_resource),
         cmocka_unit_test(test_traces_disabled),
+        cmocka_unit_test(test_otel_enums_any_case),
         cmocka_unit_test(test_sigv4_inference),
         cmocka_unit_test(test_metrics_and_logs),
         cmocka_unit_test(test_errors),

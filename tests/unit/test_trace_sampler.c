@@ -35,6 +35,12 @@ static void test_configure(void **state)
     assert_int_equal(tycho_sampler_configure(&s, "traceidratio", "-0.1", msg, sizeof msg), 1);
     /* The argument means nothing to the other samplers. */
     assert_int_equal(tycho_sampler_configure(&s, "always_on", "junk", msg, sizeof msg), 0);
+    /* Names in any case, as the OTel spec asks of enum values. */
+    assert_int_equal(tycho_sampler_configure(&s, "ALWAYS_ON", NULL, msg, sizeof msg), 0);
+    assert_int_equal(s.kind, TYCHO_SAMPLER_ALWAYS_ON);
+    assert_int_equal(
+        tycho_sampler_configure(&s, "ParentBased_TraceIdRatio", "0.5", msg, sizeof msg), 0);
+    assert_int_equal(s.kind, TYCHO_SAMPLER_PARENTBASED_TRACEIDRATIO);
     assert_int_equal(tycho_sampler_configure(&s, "sometimes", NULL, msg, sizeof msg), -EINVAL);
     assert_non_null(strstr(msg, "unknown sampler: sometimes"));
     assert_int_equal(tycho_sampler_configure(&s, "xray", NULL, msg, sizeof msg), -ENOTSUP);
