@@ -16,6 +16,7 @@
 #include "core/log.h"
 
 #define ADVISORY_RETRY_SECS 30 /* after a failed advisory refresh */
+#define FAILURE_LOG_SECS 60    /* the same failure is logged once per this */
 
 struct tycho_aws_creds_wait {
     tycho_aws_creds_provider_t *p;
@@ -36,7 +37,10 @@ struct tycho_aws_creds_provider {
     tycho_aws_creds_wait_t *head, *tail;
     uv_timer_t kick; /* delivers to waiters from the loop, never inline */
     int closing;
-    char last_error[256];
+    char last_error[256]; /* the last failure's, "" after a success */
+    int64_t warned_at;    /* when the last failure was logged */
+    unsigned failures;    /* since the last success */
+    unsigned unlogged;    /* failures since the last line about one */
     tycho_aws_creds_stats_t stats;
 };
 
@@ -161,14 +165,35 @@ static void format_time(int64_t unix_secs, char *out, size_t n)
     strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* A fetch that brought no usable set: the old one (if any) stays. */
+/* A fetch that brought no usable set: the old one (if any) stays. Every
+ * caller (each AWS call, each export) may retry it, so the same failure is
+ * logged once per FAILURE_LOG_SECS, with how many were not; a new error is
+ * logged at once. */
 static void fetch_failed(tycho_aws_creds_provider_t *p, int64_t now, const char *reason)
 {
+    int repeat = p->failures > 0 && strcmp(p->last_error, reason) == 0;
     snprintf(p->last_error, sizeof p->last_error, "%s", reason);
     p->stats.fetch_failures++;
+    p->failures++;
     if (p->fetch_is_advisory) p->next_advisory = now + ADVISORY_RETRY_SECS;
+    if (repeat && now - p->warned_at < FAILURE_LOG_SECS) {
+        p->unlogged++;
+        return;
+    }
     tycho_log_warn("aws credentials refresh failed", LF_STR("provider", p->src.name),
-                   LF_STR("error", p->last_error), LF_BOOL("advisory", p->fetch_is_advisory));
+                   LF_STR("error", p->last_error), LF_BOOL("advisory", p->fetch_is_advisory),
+                   LF_INT("failures_not_logged", p->unlogged));
+    p->warned_at = now;
+    p->unlogged = 0;
+}
+
+/* A set arrived after failures that were logged: say so once. */
+static void fetch_recovered(tycho_aws_creds_provider_t *p)
+{
+    if (p->failures)
+        tycho_log_info("aws credentials refreshed after failures", LF_STR("provider", p->src.name),
+                       LF_INT("failures", p->failures));
+    p->failures = p->unlogged = 0;
 }
 
 /* Credentials that expired before they arrived: the source's clock and ours
@@ -217,6 +242,7 @@ void tycho_aws_creds_fetch_done(tycho_aws_creds_provider_t *p, const tycho_aws_c
             p->stale = 0;
             p->last_error[0] = '\0';
             p->stats.fetches++;
+            fetch_recovered(p);
             char d[160];
             tycho_aws_creds_describe_creds(&p->creds, d, sizeof d);
             tycho_log_debug("aws credentials fetched", LF_STR("credentials", d));

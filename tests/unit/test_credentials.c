@@ -19,6 +19,7 @@
 #include "aws/credentials.h"
 #include "aws/credentials_http.h"
 #include "aws/credentials_profile.h"
+#include "core/log.h"
 
 static uv_loop_t loop;
 static int64_t fake_now = 1700000000;
@@ -223,6 +224,59 @@ static void test_already_expired(void **state)
     tycho_aws_creds_stats_t st;
     tycho_aws_creds_stats(p, &st);
     assert_int_equal(st.fetch_failures, 1);
+    done_provider(p, &s);
+}
+
+/* The log lines of a test: every line's msg and, for a failure, its
+ * failures_not_logged. */
+typedef struct lines {
+    int failed, recovered;
+    char last[512];
+} lines_t;
+
+static void capture(const char *line, size_t len, const tycho_log_meta_t *meta, void *ud)
+{
+    (void)meta;
+    lines_t *l = ud;
+    if (strstr(line, "\"aws credentials refresh failed\"")) l->failed++;
+    if (strstr(line, "\"aws credentials refreshed after failures\"")) l->recovered++;
+    snprintf(l->last, sizeof l->last, "%.*s", (int)len, line);
+}
+
+/* Every caller may retry a failing source (each AWS call, each export): the
+ * same error is logged once a minute with the count of those not logged, a
+ * different one at once, and a success after failures once. */
+static void test_failures_logged_once_a_minute(void **state)
+{
+    (void)state;
+    fake_src_t s;
+    fake_now = 1700000000;
+    tycho_aws_creds_provider_t *p = new_provider(&s, 3600);
+    lines_t l = {0};
+    tycho_log_set_sink(capture, &l);
+    s.fail_next = 100;
+    for (int i = 0; i < 5; i++) {
+        got_t g = {0};
+        tycho_aws_creds_get(p, on_got, &g, NULL);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        assert_int_equal(g.ok, 0);
+        fake_now += 10;
+    }
+    assert_int_equal(l.failed, 1); /* 5 failures in 50 s */
+    fake_now += 20;                /* 70 s after the line */
+    got_t g = {0};
+    tycho_aws_creds_get(p, on_got, &g, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(l.failed, 2);
+    assert_non_null(strstr(l.last, "\"failures_not_logged\":4"));
+    s.fail_next = 0;
+    memset(&g, 0, sizeof g);
+    tycho_aws_creds_get(p, on_got, &g, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    tycho_log_set_sink(NULL, NULL);
+    assert_int_equal(g.ok, 1);
+    assert_int_equal(l.recovered, 1);
+    assert_non_null(strstr(l.last, "\"failures\":6"));
     done_provider(p, &s);
 }
 
@@ -462,11 +516,17 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_waiters_share_one_fetch), cmocka_unit_test(test_refresh_windows),
-        cmocka_unit_test(test_already_expired),         cmocka_unit_test(test_invalidate),
-        cmocka_unit_test(test_cancel_and_close),        cmocka_unit_test(test_sync_source),
-        cmocka_unit_test(test_describe_redacts),        cmocka_unit_test(test_parse_time),
-        cmocka_unit_test(test_profile_files),           cmocka_unit_test(test_sts_parse),
+        cmocka_unit_test(test_waiters_share_one_fetch),
+        cmocka_unit_test(test_refresh_windows),
+        cmocka_unit_test(test_already_expired),
+        cmocka_unit_test(test_failures_logged_once_a_minute),
+        cmocka_unit_test(test_invalidate),
+        cmocka_unit_test(test_cancel_and_close),
+        cmocka_unit_test(test_sync_source),
+        cmocka_unit_test(test_describe_redacts),
+        cmocka_unit_test(test_parse_time),
+        cmocka_unit_test(test_profile_files),
+        cmocka_unit_test(test_sts_parse),
         cmocka_unit_test(test_container_host_rule),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
