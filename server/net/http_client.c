@@ -51,6 +51,7 @@ struct tycho_http_req {
     const void *body_ref; /* what curl sends: body, or the caller's (body_kept) */
     size_t body_len;
     size_t max_bytes;    /* of the body */
+    int truncate;        /* truncate_response */
     size_t body_bytes;   /* received so far */
     size_t header_bytes; /* received so far, every response of the exchange */
     int too_large;       /* 0, TOO_LARGE_BODY or TOO_LARGE_HEADERS */
@@ -198,6 +199,10 @@ static void finish(tycho_http_req_t *r, CURLcode code, int cancelled_by_close)
         res.error = TYCHO_HTTP_E_CANCELLED;
     } else {
         res.error = map_error(r, code, &what);
+    }
+    if (res.error == TYCHO_HTTP_E_TOO_LARGE && r->truncate && r->too_large == TOO_LARGE_BODY) {
+        res.error = TYCHO_HTTP_OK; /* the status and headers came whole */
+        res.body_truncated = 1;
     }
     long status = 0, conns = 0;
     curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -380,6 +385,8 @@ static size_t write_cb(char *p, size_t size, size_t n, void *ud)
     size_t len = size * n;
     if (r->body_bytes + len > r->max_bytes) {
         r->too_large = TOO_LARGE_BODY;
+        /* truncate_response: the start is kept, the rest never read */
+        if (r->truncate) tycho_buf_append(&r->resp_body, p, r->max_bytes - r->body_bytes);
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
     }
     r->body_bytes += len;
@@ -506,6 +513,7 @@ int tycho_http_request(tycho_http_client_t *c, const tycho_http_request_t *req,
     r->cb = cb;
     r->ud = ud;
     r->max_bytes = req->max_response_bytes ? req->max_response_bytes : DEFAULT_MAX_RESPONSE;
+    r->truncate = req->truncate_response;
     r->start_ns = uv_hrtime();
     r->easy = curl_easy_init();
     if (!r->easy) goto nomem;
@@ -542,7 +550,8 @@ int tycho_http_request(tycho_http_client_t *c, const tycho_http_request_t *req,
                                                  : DEFAULT_CONNECT_TIMEOUT_MS);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
                      req->timeout_ms > 0 ? req->timeout_ms : DEFAULT_TIMEOUT_MS);
-    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_bytes);
+    /* (a Content-Length past it fails before the status is read) */
+    if (!r->truncate) curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_bytes);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);

@@ -42,6 +42,11 @@ typedef struct tycho_http_request {
     long connect_timeout_ms;   /* 0 = 5000 */
     long timeout_ms;           /* whole exchange; 0 = 30000 */
     size_t max_response_bytes; /* of the body; 0 = 16 MiB (headers: 64 KiB) */
+    /* 1: a longer body is no error: its first max_response_bytes are kept
+     * (the response says body_truncated), the exchange stops there and the
+     * connection is closed — for a caller that decides on the status and
+     * reads at most the start of the body (the exporters) */
+    int truncate_response;
 } tycho_http_request_t;
 
 /* Transport errors (negative); an HTTP status, even 5xx, is not an error. */
@@ -70,6 +75,7 @@ typedef struct tycho_http_response {
     size_t nheaders;
     const char *body; /* NUL-terminated for convenience; body_len excludes the NUL */
     size_t body_len;
+    int body_truncated;   /* truncate_response: the body went on past body_len */
     double elapsed;       /* seconds from tycho_http_request to completion */
     long new_connections; /* connections this request opened (0 = a reused one) */
 } tycho_http_response_t;

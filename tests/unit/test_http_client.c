@@ -75,6 +75,7 @@ typedef struct result {
     char body[4096];
     size_t body_len;
     long new_connections;
+    int body_truncated;
     char echo_header[16];
 } result_t;
 
@@ -90,6 +91,7 @@ static void on_done(const tycho_http_response_t *res, void *ud)
     r->body_len = res->body_len;
     if (res->body) snprintf(r->body, sizeof r->body, "%s", res->body);
     r->new_connections = res->new_connections;
+    r->body_truncated = res->body_truncated;
     const char *h = tycho_http_response_header(res, "x-echo");
     snprintf(r->echo_header, sizeof r->echo_header, "%s", h ? h : "");
     if (--outstanding == 0) uv_stop(&loop);
@@ -342,6 +344,33 @@ static void test_size_cap(void **state)
     close_client(c);
 }
 
+/* truncate_response: a longer body is cut, not an error; the status stands */
+static void test_truncate_response(void **state)
+{
+    (void)state;
+    tycho_http_client_t *c = tycho_http_client_new(&loop, NULL);
+    result_t big = {0}, chunked = {0}, exact = {0};
+    const char *paths[] = {"/big?n=100000", "/big-chunked?n=100000", "/big?n=1000"};
+    result_t *rs[] = {&big, &chunked, &exact};
+    for (int i = 0; i < 3; i++) {
+        tycho_http_request_t req = {
+            .url = url(paths[i]), .max_response_bytes = 1000, .truncate_response = 1};
+        outstanding++;
+        assert_int_equal(tycho_http_request(c, &req, on_done, rs[i], NULL), 0);
+    }
+    run();
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(rs[i]->error, 0);
+        assert_int_equal(rs[i]->status, 200);
+        assert_int_equal(rs[i]->body_len, 1000);
+        assert_true(rs[i]->body_truncated);
+    }
+    assert_int_equal(exact.error, 0);
+    assert_int_equal(exact.body_len, 1000);
+    assert_false(exact.body_truncated);
+    close_client(c);
+}
+
 static void test_refused_and_reset(void **state)
 {
     (void)state;
@@ -434,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_default_pool_reuse),
         cmocka_unit_test(test_timeout),
         cmocka_unit_test(test_size_cap),
+        cmocka_unit_test(test_truncate_response),
         cmocka_unit_test(test_refused_and_reset),
         cmocka_unit_test(test_cancel_and_close),
         cmocka_unit_test(test_close_from_callback),
