@@ -165,8 +165,5 @@ void export_logs_add(tycho_exporters_t *e, const char *line, size_t len, unsigne
     l->q[slot(l, l->n)] = en;
     l->n++;
     l->queued_line_bytes += en->line_len;
-    if (l->queued_line_bytes >= e->cfg.logs.batch_bytes)
-        export_pipe_kick(p, 0);
-    else
-        export_pipe_depth(p);
+    export_pipe_added(p, l->queued_line_bytes >= e->cfg.logs.batch_bytes);
 }

@@ -12,11 +12,17 @@
 #include "aws/error_text.h"
 #include "aws/sigv4.h"
 #include "core/log.h"
+#include "exporters/export_ratelog.h"
 #include "exporters/otlp_encode.h"
 #include "exporters/remote_write.h"
 
-#define LOG_EVERY_MS 60000 /* at most one drop/reject line per sender per minute */
 #define MAX_HEADERS 40
+/* Of a response body only its start is kept (the request stops there):
+ * success is the status (PROTOCOLS.md sections 1-3: remote write and Loki
+ * senders ignore the body), and the start is enough for an error message
+ * (cut to 200 bytes), an expired-token check, and OTLP's partial_success
+ * (its count and the start of its message). */
+#define RESPONSE_KEEP_BYTES 4096
 
 struct tycho_export_sender {
     tycho_export_sender_opts_t o;
@@ -25,6 +31,7 @@ struct tycho_export_sender {
     tycho_buf_t body;
     uint64_t give_up_at, deadline;
     unsigned attempts;
+    unsigned backoff_from; /* attempts when the shutdown began: its retries back off afresh */
     tycho_http_req_t *req;
     tycho_aws_creds_wait_t *wait;
     uint64_t creds_generation;
@@ -36,8 +43,7 @@ struct tycho_export_sender {
     int64_t last_success_ns, last_error_ns;
     char last_error[300];
     int failing;
-    uint64_t last_log_ms;
-    unsigned suppressed;
+    tycho_export_ratelog_t drop_log, warn_log;
 
     void (*closed)(void *ud);
     void *closed_ud;
@@ -78,9 +84,16 @@ int tycho_export_sender_busy(const tycho_export_sender_t *s)
     return s->busy;
 }
 
+static void on_timer(uv_timer_t *t);
+
 void tycho_export_sender_set_deadline(tycho_export_sender_t *s, uint64_t deadline)
 {
     s->deadline = deadline;
+    s->backoff_from = s->attempts;
+    /* a batch waiting out its retry delay (up to backoff_max, or a
+     * Retry-After) is tried again now, from the loop */
+    if (s->busy && !s->req && !s->wait && uv_is_active((uv_handle_t *)&s->timer))
+        uv_timer_start(&s->timer, on_timer, 0, 0);
 }
 
 /* The earliest of the batch's give-up time and the shutdown deadline. */
@@ -106,16 +119,26 @@ static void finish(tycho_export_sender_t *s, tycho_export_outcome_t outcome, int
  * suppressed since. */
 static void log_drop(tycho_export_sender_t *s, const char *what)
 {
-    uint64_t now = uv_now(s->o.loop);
-    if (s->last_log_ms && now - s->last_log_ms < LOG_EVERY_MS) {
-        s->suppressed++;
+    uint64_t n;
+    if (!tycho_export_ratelog_due(&s->drop_log, uv_now(s->o.loop), TYCHO_EXPORT_LOG_EVERY_MS, 1,
+                                  &n))
         return;
-    }
     tycho_log_warn(what, LF_STR("exporter", s->o.name), LF_STR("endpoint", s->o.target->display),
                    LF_STR("error", s->last_error), LF_INT("attempts", s->attempts),
-                   LF_INT("suppressed", s->suppressed));
-    s->last_log_ms = now;
-    s->suppressed = 0;
+                   LF_INT("suppressed", n - 1));
+}
+
+/* A receiver's warning about a batch it accepted whole (OTLP partial
+ * success rejecting nothing): not an error, logged as drops are. */
+static void log_receiver_warning(tycho_export_sender_t *s, const char *warning)
+{
+    uint64_t n;
+    if (!tycho_export_ratelog_due(&s->warn_log, uv_now(s->o.loop), TYCHO_EXPORT_LOG_EVERY_MS, 1,
+                                  &n))
+        return;
+    tycho_log_warn("exporter: receiver warning", LF_STR("exporter", s->o.name),
+                   LF_STR("endpoint", s->o.target->display), LF_STR("warning", warning),
+                   LF_INT("suppressed", n - 1));
 }
 
 static void set_error(tycho_export_sender_t *s, const char *fmt, ...)
@@ -154,7 +177,7 @@ static void retry_later(tycho_export_sender_t *s, const char *retry_after)
         tycho_export_parse_retry_after(retry_after, (int64_t)time(NULL), &delay) == 0) {
         if (delay > s->o.retry->retry_after_max_ms) delay = s->o.retry->retry_after_max_ms;
     } else {
-        delay = tycho_export_backoff_ms(s->o.retry, s->attempts, next_rand(s));
+        delay = tycho_export_backoff_ms(s->o.retry, s->attempts - s->backoff_from, next_rand(s));
     }
     uint64_t now = uv_now(s->o.loop), limit = limit_of(s);
     if (limit && now + delay >= limit) {
@@ -181,11 +204,16 @@ static void on_response(const tycho_http_response_t *res, void *ud)
         int64_t rejected = 0;
         if (s->o.proto == TYCHO_EXPORT_PROTO_OTLP) {
             char msg[200];
-            if (tycho_otlp_parse_response(res->body, res->body_len, &rejected, msg, sizeof msg) ==
-                    0 &&
-                (rejected > 0 || msg[0])) {
+            if (tycho_otlp_parse_response(res->body, res->body_len, &rejected, msg, sizeof msg) !=
+                0) {
+                rejected = 0; /* not a response: a success all the same */
+                msg[0] = 0;
+            }
+            if (rejected > 0) {
                 set_error(s, "partial success: %lld rejected: %s", (long long)rejected, msg);
                 log_drop(s, "exporter: receiver accepted part of a batch");
+            } else if (msg[0]) {
+                log_receiver_warning(s, msg);
             }
         }
         s->last_success_ns = wall_ns();
@@ -292,7 +320,8 @@ static void request(tycho_export_sender_t *s, const tycho_aws_creds_t *creds)
         .body_kept = 1, /* s->body stays until finish, after the request */
         .connect_timeout_ms = timeout < 5000 ? timeout : 5000,
         .timeout_ms = timeout,
-        .max_response_bytes = 1 << 20,
+        .max_response_bytes = RESPONSE_KEEP_BYTES,
+        .truncate_response = 1,
     };
     s->attempts++;
     int rc = tycho_http_request(s->o.http, &rq, on_response, s, &s->req);
@@ -368,6 +397,7 @@ int tycho_export_sender_send(tycho_export_sender_t *s, tycho_buf_t *body, uint64
     *body = spent;
     s->give_up_at = give_up_at;
     s->attempts = 0;
+    s->backoff_from = 0;
     attempt(s);
     return 0;
 }

@@ -3,7 +3,8 @@
  * credentials and date on every attempt), and retries per the protocol's
  * rules (export_retry.h): Retry-After honoured (clamped), otherwise capped
  * exponential backoff with jitter, at most max_retries retries and never
- * past the batch's give-up time or the shutdown deadline. It keeps the
+ * past the batch's give-up time or the shutdown deadline. Success is the
+ * status (any 2xx); of a response body only the start is read. It keeps the
  * target's health for the status page and logs state changes, not every
  * failure. Threading: the telemetry loop's thread only. */
 #ifndef TYCHO_EXPORTERS_EXPORT_SENDER_H
@@ -72,7 +73,9 @@ int tycho_export_sender_send(tycho_export_sender_t *s, tycho_buf_t *body, uint64
 int tycho_export_sender_busy(const tycho_export_sender_t *s);
 
 /* Shutdown: no attempt starts after deadline (uv_now() time) and requests
- * are cut short at it. */
+ * are cut short at it. A batch waiting out a retry delay is tried again at
+ * once (from the loop), and its further retries back off afresh from
+ * TYCHO_EXPORT_BACKOFF_MIN while the deadline allows. */
 void tycho_export_sender_set_deadline(tycho_export_sender_t *s, uint64_t deadline);
 /* Abandons the batch in flight (request cancelled, retry timer stopped):
  * done runs before this returns, with ABORTED. No-op when idle. */

@@ -192,8 +192,5 @@ void export_traces_add(tycho_exporters_t *e, tycho_span_t *span)
     }
     t->q[(t->head + t->n) % t->cap] = span;
     t->n++;
-    if (t->n >= e->cfg.traces.max_batch)
-        export_pipe_kick(p, 0);
-    else
-        export_pipe_depth(p);
+    export_pipe_added(p, t->n >= e->cfg.traces.max_batch);
 }

@@ -34,6 +34,24 @@ void export_mem_release(tycho_exporters_t *e, size_t n)
     e->mem_used = n > e->mem_used ? 0 : e->mem_used - n;
 }
 
+/* The drops of a reason no other line reports: the sender logs failed and
+ * rejected batches, the shutdown its one "unsent" line. n: drops to count
+ * now, 0 to report what the minute held back. A line about dropped log
+ * lines reaches the Loki queue too, and is dropped there if it is full:
+ * counted and held back like the rest, it never makes another line. */
+static void log_drops(export_pipe_t *p, tycho_drop_reason_t reason, uint64_t n)
+{
+    if (reason != TYCHO_DROP_QUEUE_FULL && reason != TYCHO_DROP_TOO_LARGE) return;
+    uint64_t count;
+    if (!tycho_export_ratelog_due(&p->drop_logs[reason], uv_now(p->e->loop),
+                                  TYCHO_EXPORT_LOG_EVERY_MS, n, &count))
+        return;
+    tycho_log_warn("exporter dropping telemetry", LF_STR("exporter", p->name),
+                   LF_STR("signal", tycho_signal_name(p->signal)),
+                   LF_STR("reason", tycho_drop_reason_name(reason)), LF_INT("dropped", count),
+                   LF_INT("dropped_total", p->drops[reason]));
+}
+
 void export_pipe_drop(export_pipe_t *p, tycho_drop_reason_t reason, uint64_t n)
 {
     if (!n) return;
@@ -41,6 +59,7 @@ void export_pipe_drop(export_pipe_t *p, tycho_drop_reason_t reason, uint64_t n)
     p->drops[reason] += n;
     if (p->e->shutting_down) p->e->unsent[p->signal] += n;
     if (p->drop_series[reason]) tycho_series_inc(p->drop_series[reason], (double)n);
+    log_drops(p, reason, n);
 }
 
 void export_pipe_depth(export_pipe_t *p)
@@ -77,6 +96,14 @@ void export_pipe_kick(export_pipe_t *p, int force)
     e->mem_used += p->inflight_mem;
     export_pipe_depth(p);
     tycho_export_sender_send(p->sender, body, give_up_at); /* body: the previous one back */
+}
+
+void export_pipe_added(export_pipe_t *p, int batch_full)
+{
+    if (batch_full || p->e->shutting_down)
+        export_pipe_kick(p, 0);
+    else
+        export_pipe_depth(p);
 }
 
 static void on_batch_done(tycho_export_sender_t *s, const tycho_export_result_t *r, void *ud)
@@ -119,6 +146,8 @@ static void on_batch_done(tycho_export_sender_t *s, const tycho_export_result_t 
 static void on_pipe_timer(uv_timer_t *t)
 {
     export_pipe_t *p = t->data;
+    for (int r = 0; r < TYCHO_DROP_COUNT_; r++)
+        log_drops(p, (tycho_drop_reason_t)r, 0);
     if (p->ops->tick)
         p->ops->tick(p);
     else

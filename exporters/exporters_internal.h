@@ -14,6 +14,7 @@
 #include "exporters/export_config.h"
 #include "exporters/export_fifo.h"
 #include "exporters/export_gzip.h"
+#include "exporters/export_ratelog.h"
 #include "exporters/export_sender.h"
 #include "exporters/exporters.h"
 #include "net/http_client.h"
@@ -50,6 +51,8 @@ struct export_pipe {
     size_t inflight_items, inflight_mem;
     tycho_buf_t body; /* encoded into, then swapped with the sender's spent one */
     uint64_t sent, dropped, drops[TYCHO_DROP_COUNT_];
+    /* the drops no other line reports (queue_full, too_large) */
+    tycho_export_ratelog_t drop_logs[TYCHO_DROP_COUNT_];
     tycho_series_t *exported_series, *depth_series;
     tycho_series_t *drop_series[TYCHO_DROP_COUNT_];
 };
@@ -118,10 +121,16 @@ struct tycho_exporters {
  * not. */
 int export_mem_reserve(tycho_exporters_t *e, size_t n);
 void export_mem_release(tycho_exporters_t *e, size_t n);
-/* Counts n dropped items of p's signal. */
+/* Counts n dropped items of p's signal; a full queue and lines too large
+ * are also logged (export_ratelog's policy: the first drop, then at most a
+ * line a minute with the count since the last). */
 void export_pipe_drop(export_pipe_t *p, tycho_drop_reason_t reason, uint64_t n);
 /* Sends the next batch if the sender is idle and produce has one. */
 void export_pipe_kick(export_pipe_t *p, int force);
+/* An item was queued: sends a full batch, or during shutdown whatever is
+ * queued (the pipelines' timers are stopped then: a line logged during the
+ * final flush goes too); else refreshes the queue-depth gauge. */
+void export_pipe_added(export_pipe_t *p, int batch_full);
 /* Refreshes the queue-depth gauge. */
 void export_pipe_depth(export_pipe_t *p);
 uint64_t export_wall_ns(void);

@@ -314,20 +314,91 @@ int tycho_otlp_encode_traces(const tycho_export_kvs_t *resource, tycho_span_t *c
     return rc;
 }
 
+/* --- the response --------------------------------------------------------- */
+
+/* Read by hand, not by protobuf-c: the sender keeps only the start of a
+ * response body (export_sender.c), and what a cut body holds still counts. */
+typedef struct pb_in {
+    const uint8_t *p, *end;
+} pb_in_t;
+
+typedef struct pb_field {
+    unsigned num, type;
+    uint64_t value; /* TYCHO_PB_VARINT */
+    pb_in_t bytes;  /* TYCHO_PB_LEN: what is there of them */
+} pb_field_t;
+
+/* 0 and *v; 1 when the bytes end first; -1 when longer than a uint64_t. */
+static int read_varint(pb_in_t *in, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (in->p == in->end) return 1;
+        uint8_t b = *in->p++;
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = x;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The next field: 0 and *f; 1 at the end of the bytes (a field cut short
+ * ends them too, except a length-delimited one: its bytes are cut to what
+ * is there); -1 when malformed. */
+static int next_field(pb_in_t *in, pb_field_t *f)
+{
+    uint64_t tag;
+    int rc = read_varint(in, &tag);
+    if (rc) return rc;
+    f->num = (unsigned)(tag >> 3);
+    f->type = (unsigned)(tag & 7);
+    if (!f->num) return -1;
+    size_t left = (size_t)(in->end - in->p), n;
+    switch (f->type) {
+    case TYCHO_PB_VARINT:
+        return read_varint(in, &f->value);
+    case TYCHO_PB_I64:
+    case TYCHO_PB_I32:
+        n = f->type == TYCHO_PB_I64 ? 8 : 4;
+        if (left < n) return 1;
+        in->p += n;
+        return 0;
+    case TYCHO_PB_LEN:
+        if ((rc = read_varint(in, &f->value))) return rc;
+        left = (size_t)(in->end - in->p);
+        f->bytes = (pb_in_t){in->p, in->p + (f->value < left ? f->value : left)};
+        in->p = f->bytes.end;
+        return 0;
+    }
+    return -1;
+}
+
+/* ExportTracePartialSuccess: rejected_spans #1, error_message #2. */
+static int read_partial_success(pb_in_t in, int64_t *rejected, char *msg, size_t msglen)
+{
+    pb_field_t f;
+    int rc;
+    while ((rc = next_field(&in, &f)) == 0) {
+        if (f.num == 1 && f.type == TYCHO_PB_VARINT) *rejected = (int64_t)f.value;
+        if (f.num == 2 && f.type == TYCHO_PB_LEN && msg && msglen)
+            snprintf(msg, msglen, "%.*s", (int)(f.bytes.end - f.bytes.p), (const char *)f.bytes.p);
+    }
+    return rc;
+}
+
 int tycho_otlp_parse_response(const void *body, size_t len, int64_t *rejected, char *msg,
                               size_t msglen)
 {
     *rejected = 0;
     if (msg && msglen) msg[0] = 0;
-    if (!len) return 0;
-    Tycho__Otlp__ExportTraceServiceResponse *r =
-        tycho__otlp__export_trace_service_response__unpack(NULL, len, body);
-    if (!r) return -EINVAL;
-    if (r->partial_success) {
-        *rejected = r->partial_success->rejected_spans;
-        if (msg && msglen && r->partial_success->error_message)
-            snprintf(msg, msglen, "%s", r->partial_success->error_message);
-    }
-    tycho__otlp__export_trace_service_response__free_unpacked(r, NULL);
-    return 0;
+    pb_in_t in = {body, (const uint8_t *)body + len};
+    pb_field_t f;
+    int rc;
+    while ((rc = next_field(&in, &f)) == 0)
+        if (f.num == 1 && f.type == TYCHO_PB_LEN && /* partial_success */
+            (rc = read_partial_success(f.bytes, rejected, msg, msglen)) < 0)
+            break;
+    return rc < 0 ? -EINVAL : 0;
 }

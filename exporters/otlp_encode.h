@@ -31,9 +31,11 @@ int tycho_otlp_is_array_key(const char *key);
 int tycho_otlp_encode_traces(const tycho_export_kvs_t *resource, tycho_span_t *const *spans,
                              size_t n, tycho_buf_t *out);
 
-/* Reads a 2xx response body. An empty body or one without partial_success
- * is full success (*rejected 0, msg ""). 0, or -EINVAL when the body is not
- * an ExportTraceServiceResponse (then success is assumed by the caller). */
+/* Reads a 2xx response body, or its start: a body cut short gives what
+ * its bytes hold (the count, the start of the message). An empty body or
+ * one without partial_success is full success (*rejected 0, msg ""). 0, or
+ * -EINVAL when the body is not an ExportTraceServiceResponse (then success
+ * is assumed by the caller). */
 int tycho_otlp_parse_response(const void *body, size_t len, int64_t *rejected, char *msg,
                               size_t msglen);
 

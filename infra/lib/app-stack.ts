@@ -43,7 +43,10 @@ export interface AppStackProps extends StackProps {
 export const DEREGISTRATION_DELAY_SECONDS = TYCHO.handlerTimeoutSeconds + 5;
 /** ALB closes idle connections before tycho does, so it never reuses a connection tycho just closed. */
 export const ALB_IDLE_TIMEOUT_SECONDS = 60;
-/** After SIGTERM, ECS sends SIGKILL only once tycho's drain timeout has run out (Fargate allows up to 120 s). */
+/**
+ * After SIGTERM, ECS sends SIGKILL only once tycho's drain timeout has run out (Fargate allows up to 120 s):
+ * tycho stops within the drain timeout plus 1 s (the telemetry flush's floor; README, graceful shutdown).
+ */
 export const STOP_TIMEOUT_SECONDS = TYCHO.drainTimeoutSeconds + 15;
 
 /** Worker threads for a task of `cpu` units (1024 = 1 vCPU): one per vCPU, at least one. */

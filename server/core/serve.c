@@ -52,6 +52,7 @@ typedef struct serve {
     int reload_again, reload_pending, reload_ok;
     char *reload_err; /* why the workers discard (malloc'd) */
     int shutting_down, exited;
+    _Atomic uint64_t drain_started_ns; /* uv_hrtime() of the shutdown signal; 0 before */
     char public_addr[80], admin_addr[80];
 } serve_t;
 
@@ -97,10 +98,22 @@ static void admin_start(void *ud, uv_loop_t *loop)
         tycho_log_error("telemetry thread failed to start", LF_STR("error", uv_strerror(rc)));
 }
 
+/* What is left of TYCHO_DRAIN_TIMEOUT since the shutdown signal (none when
+ * the server stops without one: a failed start): the telemetry's final
+ * flush gets it, or the hub's floor. */
+static uint64_t drain_left_ms(const serve_t *s)
+{
+    uint64_t start = atomic_load(&s->drain_started_ns);
+    if (!start) return 0;
+    uint64_t limit = (uint64_t)(s->cfg.drain_timeout * 1000);
+    uint64_t used = (uv_hrtime() - start) / 1000000;
+    return used < limit ? limit - used : 0;
+}
+
 static void admin_stop(void *ud)
 {
     serve_t *s = ud;
-    tycho_hub_stop(s->hub);
+    tycho_hub_stop(s->hub, drain_left_ms(s));
 }
 
 static void admin_status(void *ud, tycho_buf_t *out)
@@ -316,6 +329,7 @@ static void on_signal(uv_signal_t *h, int signum)
         _exit(1);
     }
     s->shutting_down = 1;
+    atomic_store(&s->drain_started_ns, uv_hrtime());
     tycho_lifecycle_set_draining();
     /* the lines written once the log sink is gone ("stopped") must not hold
      * the exit past the drain timeout when nobody reads stdout */

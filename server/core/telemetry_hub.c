@@ -5,6 +5,7 @@
 #include "core/units.h"
 #include "core/wakeup.h"
 #include "exporters/export_config.h"
+#include "exporters/export_ratelog.h"
 #include "exporters/exporters.h"
 #include "telemetry/logsink.h"
 #include "telemetry/process_metrics.h"
@@ -17,7 +18,6 @@
 
 #define SPAN_RING_CAPACITY 4096 /* 16 wake-ups' worth (TYCHO_HUB_WAKE_EVERY) */
 #define DRAIN_INTERVAL_MS 50    /* the longest a span waits in its ring */
-#define EXPORT_FLUSH_MS 3000    /* final export flush at shutdown */
 /* Span blocks a worker's pool keeps: two default export batches
  * (OTEL_BSP_MAX_EXPORT_BATCH_SIZE 512), which come back all at once. */
 #define SPAN_POOL_MAX 1024
@@ -43,6 +43,8 @@ struct tycho_hub {
     int started;
     tycho_exporters_t *exporters; /* telemetry thread; NULL when none could start */
     uint64_t spans_handled;
+    uint64_t ring_drops_seen; /* the workers' queue_full span drops at the last look */
+    tycho_export_ratelog_t ring_drop_log;
     tycho_buf_t scratch;
 };
 
@@ -297,9 +299,29 @@ static void on_wake(void *ud)
     drain_spans(ud);
 }
 
+/* Spans the workers dropped because their ring was full (counted on their
+ * shards, request_obs.c): logged as the exporters log their drops, at the
+ * first and then at most once a minute with the count since the last line. */
+static void log_ring_drops(tycho_hub_t *h)
+{
+    uint64_t total = 0, n;
+    for (int i = 0; i < h->nworkers; i++)
+        total += tycho_dropcount_counted(h->drops, (unsigned)i, TYCHO_SIGNAL_SPANS,
+                                         TYCHO_DROP_QUEUE_FULL);
+    uint64_t fresh = total - h->ring_drops_seen;
+    h->ring_drops_seen = total;
+    if (!tycho_export_ratelog_due(&h->ring_drop_log, uv_now(h->loop), TYCHO_EXPORT_LOG_EVERY_MS,
+                                  fresh, &n))
+        return;
+    tycho_log_warn("span ring full: dropping spans", LF_STR("signal", "spans"),
+                   LF_STR("reason", "queue_full"), LF_INT("dropped", n),
+                   LF_INT("dropped_total", total));
+}
+
 static void on_timer(uv_timer_t *t)
 {
     drain_spans(t->data);
+    log_ring_drops(t->data);
 }
 
 static void tap_log(void *ud, const char *line, size_t len, const tycho_log_meta_t *meta)
@@ -357,7 +379,7 @@ static void on_exporters_flushed(void *ud)
     stop_logs(h);
 }
 
-void tycho_hub_stop(tycho_hub_t *h)
+void tycho_hub_stop(tycho_hub_t *h, uint64_t drain_left_ms)
 {
     if (!h->started) return;
     h->started = 0;
@@ -369,7 +391,9 @@ void tycho_hub_stop(tycho_hub_t *h)
     /* The exporters flush first (their "unsent" line must still reach
      * stdout), then the log sink; the loop runs until both are done. */
     tycho_logsink_drain(h->logsink);
-    tycho_exporters_shutdown(h->exporters, EXPORT_FLUSH_MS, on_exporters_flushed, h);
+    uint64_t flush_ms =
+        drain_left_ms > TYCHO_HUB_FLUSH_FLOOR_MS ? drain_left_ms : TYCHO_HUB_FLUSH_FLOOR_MS;
+    tycho_exporters_shutdown(h->exporters, flush_ms, on_exporters_flushed, h);
 }
 
 int tycho_hub_render_metrics(tycho_hub_t *h, tycho_buf_t *out)

@@ -55,9 +55,14 @@ int tycho_hub_spans_wanted(tycho_hub_t *h);
 /* Telemetry thread: routes log lines through the non-blocking sink, starts
  * draining spans. 0 or a negative uv error. */
 int tycho_hub_start(tycho_hub_t *h, uv_loop_t *loop);
-/* Telemetry thread: drains what is queued, flushes logs (bounded), restores
+/* The least time the exporters' final flush gets, even when the drain used
+ * all of TYCHO_DRAIN_TIMEOUT: one more try of what is queued. */
+#define TYCHO_HUB_FLUSH_FLOOR_MS 1000
+/* Telemetry thread: drains what is queued, flushes the exporters (for
+ * drain_left_ms — what the drain left of its timeout — or
+ * TYCHO_HUB_FLUSH_FLOOR_MS if more) and then logs (bounded), restores
  * direct stdout logging, closes its handles. */
-void tycho_hub_stop(tycho_hub_t *h);
+void tycho_hub_stop(tycho_hub_t *h, uint64_t drain_left_ms);
 /* Telemetry thread: the Prometheus text exposition of every metric. */
 int tycho_hub_render_metrics(tycho_hub_t *h, tycho_buf_t *out);
 /* Appends `,"telemetry":{...}` (queue depths, drops, spans handled). */

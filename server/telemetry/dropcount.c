@@ -94,6 +94,16 @@ void tycho_dropcount_add(tycho_dropcount_t *d, unsigned shard, tycho_signal_t si
     tycho_series_inc(d->series[slot(d, shard, sig, reason)], (double)n);
 }
 
+uint64_t tycho_dropcount_counted(const tycho_dropcount_t *d, unsigned shard, tycho_signal_t sig,
+                                 tycho_drop_reason_t reason)
+{
+    if (!d || shard >= d->nshards || (unsigned)sig >= TYCHO_SIGNAL_COUNT_ ||
+        (unsigned)reason >= TYCHO_DROP_COUNT_)
+        return 0;
+    tycho_series_t *se = d->series[slot(d, shard, sig, reason)];
+    return se ? (uint64_t)tycho_series_value(se) : 0;
+}
+
 int tycho_dropcount_set_source(tycho_dropcount_t *d, tycho_signal_t sig, tycho_drop_reason_t reason,
                                tycho_metric_value_fn fn, void *ud)
 {

@@ -48,6 +48,11 @@ void tycho_dropcount_free(tycho_dropcount_t *d);
 void tycho_dropcount_add(tycho_dropcount_t *d, unsigned shard, tycho_signal_t sig,
                          tycho_drop_reason_t reason, uint64_t n);
 
+/* What tycho_dropcount_add counted on shard so far (approximate from
+ * another thread). */
+uint64_t tycho_dropcount_counted(const tycho_dropcount_t *d, unsigned shard, tycho_signal_t sig,
+                                 tycho_drop_reason_t reason);
+
 /* For drops counted by someone else (the log sink counts its own): fn(ud)
  * is read at scrape and added to that pair's counter. Any thread. */
 int tycho_dropcount_set_source(tycho_dropcount_t *d, tycho_signal_t sig, tycho_drop_reason_t reason,

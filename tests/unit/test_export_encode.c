@@ -506,8 +506,23 @@ static void test_otlp_response(void **state)
     assert_int_equal(tycho_otlp_parse_response(buf, n, &rejected, msg, sizeof msg), 0);
     assert_int_equal(rejected, 3);
     assert_string_equal(msg, "too old");
-    assert_int_equal(tycho_otlp_parse_response("\xff\xff\xff", 3, &rejected, msg, sizeof msg),
-                     -EINVAL);
+    /* only the start of a body is kept: what it holds counts */
+    char long_msg[300];
+    memset(long_msg, 'm', sizeof long_msg - 1);
+    long_msg[sizeof long_msg - 1] = 0;
+    ps.error_message = long_msg;
+    uint8_t big[400];
+    n = tycho__otlp__export_trace_service_response__pack(&resp, big);
+    assert_true(n > 300);
+    assert_int_equal(tycho_otlp_parse_response(big, 50, &rejected, msg, sizeof msg), 0);
+    assert_int_equal(rejected, 3);
+    assert_int_equal(strlen(msg), 50 - 8); /* tags, lengths, the count: 3 + 2 + 3 bytes */
+    assert_int_equal(tycho_otlp_parse_response(big, 5, &rejected, msg, sizeof msg), 0);
+    assert_int_equal(rejected, 3);
+    assert_string_equal(msg, "");
+    /* not a response: wire type 7, field 0 */
+    assert_int_equal(tycho_otlp_parse_response("\x0f", 1, &rejected, msg, sizeof msg), -EINVAL);
+    assert_int_equal(tycho_otlp_parse_response("\x00\x01", 2, &rejected, msg, sizeof msg), -EINVAL);
 }
 
 /* --- remote write ------------------------------------------------------- */
