@@ -333,10 +333,10 @@ typedef enum {
 
 #define LINE_KEY(s)                                                                                \
     {                                                                                              \
-        s, TYCHO_LOG_FIELD_PREFIX s, sizeof s - 1                                                  \
+        s, sizeof s - 1                                                                            \
     }
 static const struct {
-    const char *name, *renamed; /* a field named name, if the line has it, is renamed */
+    const char *name; /* a field named name, if the line has it, is renamed */
     size_t len;
 } LINE_KEYS[LK_COUNT] = {
     [LK_SERVICE] = LINE_KEY("service"),
@@ -392,14 +392,50 @@ static int taken(const line_writer_t *w, const tycho_log_field_t *fields, size_t
     return 0;
 }
 
-/* Writes the key of field i and returns the key a shipper routes by the
- * field is, when it is one still wanted, else -1. A literal key is the
+#define PREFIX_LEN (sizeof TYCHO_LOG_FIELD_PREFIX - 1)
+
+/* Whether a field other than field i (of n) is named depth times the
+ * prefix, then line key lk's name ("field.level" at depth 1). */
+static int renamed_taken(const tycho_log_field_t *fields, size_t n, size_t i, int lk, size_t depth)
+{
+    size_t len = depth * PREFIX_LEN + LINE_KEYS[lk].len;
+    for (size_t j = 0; j < n; j++) {
+        const char *k = fields[j].key;
+        if (j == i || fields[j].klen != len) continue;
+        size_t d = 0;
+        while (d < depth && memcmp(k + d * PREFIX_LEN, TYCHO_LOG_FIELD_PREFIX, PREFIX_LEN) == 0)
+            d++;
+        if (d == depth &&
+            memcmp(k + len - LINE_KEYS[lk].len, LINE_KEYS[lk].name, LINE_KEYS[lk].len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* ,"field.<name>": for field i named like line key lk, with one more prefix
+ * while a field of the line (a caller's own "field.level") has that name:
+ * a key appears once in a line (the fields of a call have distinct keys). */
+static void append_renamed_key(line_writer_t *w, const tycho_log_field_t *fields, size_t n,
+                               size_t i, int lk)
+{
+    size_t depth = 1;
+    while (renamed_taken(fields, n, i, lk, depth))
+        depth++;
+    PUT_LITERAL(w, ",\"");
+    for (size_t d = 0; d < depth; d++)
+        PUT_LITERAL(w, TYCHO_LOG_FIELD_PREFIX);
+    put(w, LINE_KEYS[lk].name, LINE_KEYS[lk].len);
+    PUT_LITERAL(w, "\":");
+}
+
+/* Writes the key of field i (of n) and returns the key a shipper routes by
+ * the field is, when it is one still wanted, else -1. A literal key is the
  * code's own, written as it is (without a context, an id's name gives the
  * line that id; tests/lint/test_log_keys.sh keeps time, level, msg and
  * service out); a key known only at run time is renamed when the line has a
  * member of that name already. */
-static inline int append_field_key(line_writer_t *w, const tycho_log_field_t *fields, size_t i,
-                                   size_t cap)
+static inline int append_field_key(line_writer_t *w, const tycho_log_field_t *fields, size_t n,
+                                   size_t i, size_t cap)
 {
     const tycho_log_field_t *f = &fields[i];
     if (f->key_plain) {
@@ -408,7 +444,7 @@ static inline int append_field_key(line_writer_t *w, const tycho_log_field_t *fi
     }
     int lk = line_key(f->key, f->klen);
     if (lk >= 0 && taken(w, fields, i, lk)) {
-        append_plain_key(w, LINE_KEYS[lk].renamed, strlen(LINE_KEYS[lk].renamed));
+        append_renamed_key(w, fields, n, i, lk);
         return -1;
     }
     append_named_key(w, f->key, f->klen, cap);
@@ -424,12 +460,12 @@ static inline void append_field_str(line_writer_t *w, const char *s, size_t n, i
         append_json(w, s, n, cap);
 }
 
-/* Field i, its strings cut past cap bytes. */
-static inline void append_field(line_writer_t *w, const tycho_log_field_t *fields, size_t i,
-                                size_t cap)
+/* Field i of nfields, its strings cut past cap bytes. */
+static inline void append_field(line_writer_t *w, const tycho_log_field_t *fields, size_t nfields,
+                                size_t i, size_t cap)
 {
     const tycho_log_field_t *f = &fields[i];
-    int k = append_field_key(w, fields, i, cap);
+    int k = append_field_key(w, fields, nfields, i, cap);
     switch (f->type) {
     case TYCHO_LF_STR:
         if (!f->s)
@@ -523,7 +559,7 @@ static void format_line(line_writer_t *w, const line_t *l, size_t cap)
         append_context_str(w, ids[i], values[i], (ctx->plain & TYCHO_LOG_PLAIN(ids[i])) != 0);
     /* fields come after the context: they matter only for ids it lacks */
     for (size_t i = 0; i < nfields; i++)
-        append_field(w, fields, i, cap);
+        append_field(w, fields, nfields, i, cap);
     PUT_LITERAL(w, "}\n");
     if (w->b.len > UINT32_MAX) w->vague = 1;
 }

@@ -62,7 +62,10 @@ static inline tycho_log_field_t tycho_lf_named(tycho_log_field_t f, const char *
  * level, msg, service, request_id, trace_id, span_id, and route and
  * fields_dropped (which tycho.log gives as its first fields) — is written
  * under this prefix ("field.level"), so that no reader takes it for what
- * tycho wrote. An LF_ literal key is the code's own: written as it is. */
+ * tycho wrote; twice ("field.field.level") when another field of the call
+ * is named "field.level" itself, and so on: no key appears twice (the
+ * fields of one call have distinct keys, as a Lua table's). An LF_ literal
+ * key is the code's own: written as it is. */
 #define TYCHO_LOG_FIELD_PREFIX "field."
 
 /* The longest line, '\n' included, that the log sink takes (longer ones it

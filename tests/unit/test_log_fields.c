@@ -85,6 +85,28 @@ static void test_reserved_keys_renamed(void **state)
     assert_has(",\"times\":\"a\",\"rout\":\"b\"}");
 }
 
+/* A caller's own "field.level" beside its "level": the renamed one takes
+ * one more prefix, so that no key appears twice (a JSON reader would keep
+ * one of the two values). */
+static void test_renamed_key_taken_too(void **state)
+{
+    (void)state;
+    tycho_log_field_t f[] = {tycho_lf_named(LF_STR("", "a"), "field.level", 11),
+                             tycho_lf_named(LF_STR("", "b"), "level", 5),
+                             tycho_lf_named(LF_STR("", "c"), "field.field.time", 16),
+                             tycho_lf_named(LF_STR("", "d"), "time", 4),
+                             tycho_lf_named(LF_STR("", "e"), "field.time", 10)};
+    tycho_log_write(TYCHO_LOG_INFO, "m", f, 5);
+    assert_has(",\"field.level\":\"a\",\"field.field.level\":\"b\",");
+    assert_has(",\"field.field.time\":\"c\",\"field.field.field.time\":\"d\",");
+    assert_has(",\"field.time\":\"e\"}");
+    const char *keys[] = {"level",      "field.level",      "field.field.level",     "time",
+                          "field.time", "field.field.time", "field.field.field.time"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (members(keys[i]) != 1) fail_msg("%s: want once in %s", keys[i], got.line);
+    check_entry();
+}
+
 /* Without a context, the first field named like an id gives it (from a
  * literal or a run-time key); a later run-time namesake is renamed. */
 static void test_ids_from_fields(void **state)
@@ -184,6 +206,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reserved_keys_renamed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_renamed_key_taken_too, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ids_from_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nul_bytes, setup, teardown),
