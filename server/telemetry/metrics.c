@@ -844,12 +844,23 @@ static tycho_series_t *overflow_series(tycho_metric_t *m, unsigned shard)
     return ls ? shard_insert(m, shard, ls) : NULL;
 }
 
+/* Whether values are the overflow series' own: every label __overflow__. */
+static bool names_overflow(const tycho_metric_t *m, const char *const *values)
+{
+    for (size_t i = 0; i < m->nlabels; i++)
+        if (strcmp(val_or_empty(values, i), TYCHO_METRICS_OVERFLOW_VALUE) != 0) return false;
+    return m->nlabels > 0;
+}
+
 /* Slow path: the label set is not on this shard yet. */
 static tycho_series_t *series_create(tycho_metric_t *m, unsigned shard, const char *const *values,
                                      uint64_t hash, bool *folded)
 {
     struct mshard *ms = &m->shards[shard];
     *folded = false;
+    /* an update naming the overflow labels joins that series, not a second
+     * one of the same labels (the exposition would repeat them) */
+    if (names_overflow(m, values)) return overflow_series(m, shard);
     /* Once the family is full its admitted sets are frozen: a shard that
      * already holds all of them knows without a lock that this set is new. */
     if (atomic_load_explicit(&m->full, memory_order_acquire) && ms->admitted >= m->max_series) {

@@ -48,7 +48,9 @@ typedef enum {
 #define TYCHO_METRICS_MAX_NAME 200         /* bytes, metric and label names */
 #define TYCHO_METRICS_MAX_LABEL_VALUE 1024 /* bytes; longer values are -E2BIG */
 #define TYCHO_METRICS_DEFAULT_MAX_SERIES 1000
-/* Every label of the overflow series carries this value. */
+/* Every label of the overflow series carries this value; an update that
+ * gives it to every label updates the overflow series (never a second
+ * series of the same labels), without counting as a fold. */
 #define TYCHO_METRICS_OVERFLOW_VALUE "__overflow__"
 /* The registry's own counter of updates folded into an overflow series. */
 #define TYCHO_METRICS_OVERFLOW_METRIC "tycho_metrics_overflow_total"

@@ -14,15 +14,19 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Whether series i of f has these label values. */
+static int series_is(const tycho_snapshot_family_t *f, size_t i, const char *const *values)
+{
+    for (size_t j = 0; j < f->nlabels; j++)
+        if (strcmp(f->series[i].label_values[j], values[j]) != 0) return 0;
+    return 1;
+}
+
 static const tycho_snapshot_series_t *find_series(const tycho_snapshot_family_t *f,
                                                   const char *const *values)
 {
-    for (size_t i = 0; i < f->nseries; i++) {
-        size_t j;
-        for (j = 0; j < f->nlabels; j++)
-            if (strcmp(f->series[i].label_values[j], values[j]) != 0) break;
-        if (j == f->nlabels) return &f->series[i];
-    }
+    for (size_t i = 0; i < f->nseries; i++)
+        if (series_is(f, i, values)) return &f->series[i];
     return NULL;
 }
 
@@ -639,13 +643,60 @@ static void test_cardinality_cap(void **state)
     tycho_metrics_free(r);
 }
 
+/* How many series of family name have these label values. */
+static size_t series_named(tycho_metrics_t *r, const char *name, const char *const *values)
+{
+    tycho_metrics_snapshot_t *s = tycho_metrics_snapshot(r);
+    const tycho_snapshot_family_t *f = tycho_metrics_snapshot_find(s, name);
+    size_t n = 0;
+    for (size_t i = 0; f && i < f->nseries; i++)
+        n += (size_t)series_is(f, i, values);
+    tycho_metrics_snapshot_free(s);
+    return n;
+}
+
+/* A label set whose every value is __overflow__, named by an update, is the
+ * overflow series itself: one series in the exposition, not two of the same
+ * labels (a duplicate a scrape refuses). It takes no slot of the cap, and
+ * only folds count as overflows. */
+static void test_overflow_labels_named(void **state)
+{
+    (void)state;
+    tycho_metrics_t *r = tycho_metrics_new(2, 1000);
+    tycho_metric_t *m;
+    const char *l[] = {"a", "b"};
+    tycho_metric_opts_t o = {.name = "named_total",
+                             .type = TYCHO_METRIC_COUNTER,
+                             .label_names = l,
+                             .nlabels = 2,
+                             .max_series = 2};
+    assert_int_equal(tycho_metrics_register(r, &o, &m, NULL, 0), 0);
+    const char *ov = TYCHO_METRICS_OVERFLOW_VALUE;
+    assert_int_equal(tycho_metric_inc(m, 0, (const char *[]){ov, ov}, 7), 0);
+    assert_int_equal(tycho_metric_inc(m, 0, (const char *[]){ov, "x"}, 1), 0); /* a real set */
+    assert_int_equal(tycho_metric_inc(m, 1, (const char *[]){"y", "y"}, 1), 0);
+    assert_int_equal(tycho_metric_inc(m, 1, (const char *[]){"z", "z"}, 1), 0); /* folded */
+    assert_int_equal(tycho_metric_inc(m, 1, (const char *[]){ov, ov}, 1), 0);
+    assert_int_equal(series_named(r, "named_total", (const char *[]){ov, ov}), 1);
+    assert_true(value_of(r, "named_total", (const char *[]){ov, ov}) == 9);
+    assert_true(value_of(r, "named_total", (const char *[]){ov, "x"}) == 1);
+    assert_true(value_of(r, "named_total", (const char *[]){"y", "y"}) == 1);
+    assert_true(value_of(r, TYCHO_METRICS_OVERFLOW_METRIC, (const char *[]){"named_total"}) == 1);
+    tycho_metrics_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_register_idempotent), cmocka_unit_test(test_redefine_on_reload),
-        cmocka_unit_test(test_validation),          cmocka_unit_test(test_updates),
-        cmocka_unit_test(test_gauge_merge_modes),   cmocka_unit_test(test_callbacks),
-        cmocka_unit_test(test_shard_merge_threads), cmocka_unit_test(test_cardinality_cap),
+        cmocka_unit_test(test_register_idempotent),
+        cmocka_unit_test(test_redefine_on_reload),
+        cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_updates),
+        cmocka_unit_test(test_gauge_merge_modes),
+        cmocka_unit_test(test_callbacks),
+        cmocka_unit_test(test_shard_merge_threads),
+        cmocka_unit_test(test_cardinality_cap),
+        cmocka_unit_test(test_overflow_labels_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
