@@ -244,6 +244,16 @@ describe("tycho.trace", function()
       assert.equal(3, b.n)
     end)
 
+    it("keep a name longer than the span's byte budget, cut", function()
+      local b = t.get("/trace/long-name").body
+      local spans = t.spans()
+      assert.equal(2, #spans)
+      local child = spans[1]
+      assert.equal(b.id, child.span_id)
+      assert.equal(16384, #child.name)
+      assert.equal(string.rep("n", 16384), child.name)
+    end)
+
     it("end ERROR with an exception event and re-raise the error unchanged", function()
       local b = t.get("/trace/child-error").body
       assert.is_false(b.ok)

@@ -162,17 +162,24 @@ static int copy_ascii(char *d, const char *p, size_t n)
     return !bad;
 }
 
+/* The length of p (n bytes) cut to at most max, not inside a UTF-8
+ * sequence. */
+static inline size_t utf8_cut(const char *p, size_t n, size_t max)
+{
+    if (n <= max) return n;
+    n = max;
+    while (n > 0 && ((unsigned char)p[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
 /* A copy of p in the arena: n bytes (cut at max_value_len on a UTF-8
  * boundary when limit), its length in *outlen (may be NULL) and in *ascii
  * whether copy_ascii vouched for it (NULL: not checked, a plain copy). */
 static inline const char *arena_strndup_len(tycho_span_t *s, const char *p, size_t n, int limit,
                                             size_t *outlen, int *ascii)
 {
-    if (limit && s->limits.max_value_len && n > s->limits.max_value_len) {
-        n = s->limits.max_value_len;
-        while (n > 0 && ((unsigned char)p[n] & 0xC0) == 0x80)
-            n--; /* not mid-sequence */
-    }
+    if (limit && s->limits.max_value_len) n = utf8_cut(p, n, s->limits.max_value_len);
     if (n >= s->limits.max_bytes) return NULL; /* over budget anyway, and n + 1 cannot wrap */
     char *d = arena_alloc(s, n + 1);
     if (!d) return NULL;
@@ -190,15 +197,10 @@ static const char *arena_strndup(tycho_span_t *s, const char *p, size_t n, int l
     return arena_strndup_len(s, p, n, limit, NULL, NULL);
 }
 
-/* p (NULL -> "") copied whole; *ascii as arena_strndup_len (may be NULL). */
-static const char *arena_strdup_ascii(tycho_span_t *s, const char *p, int *ascii)
-{
-    return arena_strndup_len(s, p ? p : "", p ? strlen(p) : 0, 0, NULL, ascii);
-}
-
+/* p (NULL -> "") copied whole. */
 static const char *arena_strdup(tycho_span_t *s, const char *p)
 {
-    return arena_strdup_ascii(s, p, NULL);
+    return arena_strndup_len(s, p ? p : "", p ? strlen(p) : 0, 0, NULL, NULL);
 }
 
 /* Grows an arena array to first, then twice its size (the old block stays
@@ -278,10 +280,15 @@ void tycho_span_set_ids(tycho_span_t *s, const uint8_t trace_id[16], const uint8
     s->flags = flags;
 }
 
+/* A name is cut to a quarter of the byte budget (16 KiB by default): one
+ * that did not fit would cost the whole span, which tycho.trace.span then
+ * ran without, silently. */
 int tycho_span_set_name(tycho_span_t *s, const char *name)
 {
     int ascii;
-    const char *n = arena_strdup_ascii(s, name, &ascii);
+    const char *p = name ? name : "";
+    size_t len = utf8_cut(p, strlen(p), s->limits.max_bytes / 4);
+    const char *n = arena_strndup_len(s, p, len, 0, NULL, &ascii);
     if (!n) return -ENOMEM;
     s->name = n;
     s->name_utf8 = (uint8_t)ascii;
