@@ -6,6 +6,7 @@
 #include "http/host.h"
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,9 +26,15 @@ struct tycho_admin {
     /* cross-thread: guarded by lock */
     uv_mutex_t lock;
     int stop, reload_result_ready, reload_ok;
+    uint64_t reload_covers, reload_generation;
     char *reload_err;
-    /* admin thread only */
-    tycho_exchange_t *waiters[MAX_RELOAD_WAITERS];
+    /* POST /-/reload received: written by the admin thread, read by main */
+    _Atomic uint64_t reload_requests;
+    /* admin thread only: each waiting POST with its number among them */
+    struct waiter {
+        tycho_exchange_t *x;
+        uint64_t ticket;
+    } waiters[MAX_RELOAD_WAITERS];
     int nwaiters;
 };
 
@@ -127,7 +134,8 @@ static void dispatch(void *ctx, tycho_exchange_t *x)
         if (cross_site(&x->req)) return reply_error(x, 403, "a reload from a web page is refused");
         if (a->nwaiters == MAX_RELOAD_WAITERS)
             return reply_json(x, 429, "{\"error\":\"too many reloads waiting\"}");
-        a->waiters[a->nwaiters++] = x;
+        uint64_t ticket = atomic_fetch_add(&a->reload_requests, 1) + 1;
+        a->waiters[a->nwaiters++] = (struct waiter){x, ticket};
         a->hooks.request_reload(a->hooks.ud);
         return;
     }
@@ -146,15 +154,18 @@ static void cancel(void *ctx, tycho_exchange_t *x)
 {
     tycho_admin_t *a = ctx;
     for (int i = 0; i < a->nwaiters; i++)
-        if (a->waiters[i] == x) a->waiters[i] = a->waiters[--a->nwaiters];
+        if (a->waiters[i].x == x) a->waiters[i] = a->waiters[--a->nwaiters];
 }
 
-static void answer_waiters(tycho_admin_t *a, int ok, const char *err)
+/* Answers the waiters whose POST came before the reload that finished
+ * started (ticket <= covers); the others stay for the next one. */
+static void answer_waiters(tycho_admin_t *a, uint64_t covers, int ok, uint64_t generation,
+                           const char *err)
 {
     tycho_buf_t b = TYCHO_BUF_INIT;
     if (ok) {
         tycho_buf_printf(&b, "{\"status\":\"reloaded\",\"generation\":%llu}",
-                         (unsigned long long)tycho_lifecycle_generation());
+                         (unsigned long long)generation);
     } else {
         tycho_buf_puts(&b, "{\"status\":\"failed\",\"error\":");
         tycho_buf_append_json_string(&b, err ? err : "reload failed",
@@ -163,8 +174,12 @@ static void answer_waiters(tycho_admin_t *a, int ok, const char *err)
     }
     int n = a->nwaiters;
     a->nwaiters = 0;
-    for (int i = 0; i < n; i++)
-        reply_json(a->waiters[i], ok ? 200 : 422, b.data);
+    for (int i = 0; i < n; i++) {
+        if (a->waiters[i].ticket <= covers)
+            reply_json(a->waiters[i].x, ok ? 200 : 422, b.data);
+        else
+            a->waiters[a->nwaiters++] = a->waiters[i];
+    }
     tycho_buf_free(&b);
 }
 
@@ -173,11 +188,12 @@ static void on_wake(uv_async_t *h)
     tycho_admin_t *a = h->data;
     uv_mutex_lock(&a->lock);
     int stop = a->stop, ready = a->reload_result_ready, ok = a->reload_ok;
+    uint64_t covers = a->reload_covers, generation = a->reload_generation;
     char *err = a->reload_err;
     a->reload_err = NULL;
     a->reload_result_ready = 0;
     uv_mutex_unlock(&a->lock);
-    if (ready) answer_waiters(a, ok, err);
+    if (ready) answer_waiters(a, covers, ok, generation, err);
     free(err);
     if (stop) {
         if (a->hooks.on_stop) a->hooks.on_stop(a->hooks.ud);
@@ -224,10 +240,18 @@ tycho_admin_t *tycho_admin_start(const tycho_config_t *cfg, int fd, tycho_admin_
     return a;
 }
 
-void tycho_admin_reload_done(tycho_admin_t *a, int ok, const char *err)
+uint64_t tycho_admin_reload_requests(tycho_admin_t *a)
+{
+    return atomic_load(&a->reload_requests);
+}
+
+void tycho_admin_reload_done(tycho_admin_t *a, uint64_t covers, int ok, uint64_t generation,
+                             const char *err)
 {
     uv_mutex_lock(&a->lock);
     a->reload_result_ready = 1;
+    a->reload_covers = covers;
+    a->reload_generation = generation;
     a->reload_ok = ok;
     free(a->reload_err);
     a->reload_err = err ? strdup(err) : NULL;

@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "http/server.h"
 
+#include <stdint.h>
 #include <uv.h>
 
 typedef struct tycho_admin tycho_admin_t;
@@ -34,8 +35,15 @@ typedef struct tycho_admin_hooks {
 /* Starts the thread serving the bound fd. NULL + *err on failure. */
 tycho_admin_t *tycho_admin_start(const tycho_config_t *cfg, int fd, tycho_admin_hooks_t hooks,
                                  char **err);
-/* Main thread: a reload finished; answers every waiting POST /-/reload. */
-void tycho_admin_reload_done(tycho_admin_t *a, int ok, const char *err);
+/* Any thread: how many POST /-/reload have come so far. A reload started
+ * after this read answers those requests (it reads the files after them). */
+uint64_t tycho_admin_reload_requests(tycho_admin_t *a);
+/* Main thread: a reload finished that started when
+ * tycho_admin_reload_requests() was `covers`; answers the waiting POSTs it
+ * covers with its result (generation: the one served after it). A POST that
+ * came later, while it ran, waits for the reload it asked for. */
+void tycho_admin_reload_done(tycho_admin_t *a, uint64_t covers, int ok, uint64_t generation,
+                             const char *err);
 /* Stops the listener and joins the thread. */
 void tycho_admin_stop(tycho_admin_t *a);
 

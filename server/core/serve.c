@@ -50,7 +50,8 @@ typedef struct serve {
      * then every worker commits (all prepared) or discards */
     enum { RELOAD_IDLE, RELOAD_CHECKING, RELOAD_PREPARING, RELOAD_SWITCHING } reload_phase;
     int reload_again, reload_pending, reload_ok;
-    char *reload_err; /* why the workers discard (malloc'd) */
+    uint64_t reload_covers; /* POST /-/reload requests the running reload answers */
+    char *reload_err;       /* why the workers discard (malloc'd) */
     int shutting_down, exited;
     _Atomic uint64_t drain_started_ns; /* uv_hrtime() of the shutdown signal; 0 before */
     char public_addr[80], admin_addr[80];
@@ -143,7 +144,7 @@ static void finish_reload(serve_t *s, int ok, const char *err)
         tycho_log_error("reload failed; previous routes keep serving", LF_STR("error", err),
                         LF_INT("generation", gen));
     }
-    if (s->admin) tycho_admin_reload_done(s->admin, ok, err);
+    if (s->admin) tycho_admin_reload_done(s->admin, s->reload_covers, ok, gen, err);
     if (s->reload_again && !s->shutting_down) {
         s->reload_again = 0;
         start_reload(s);
@@ -209,6 +210,7 @@ static void start_reload(serve_t *s)
         s->reload_again = 1;
         return;
     }
+    s->reload_covers = s->admin ? tycho_admin_reload_requests(s->admin) : 0;
     if (!s->ops->check) {
         start_phase(s, RELOAD_PREPARING);
         return;
