@@ -52,6 +52,23 @@ describe("tycho check: load errors say where", function()
     fails('return {\n  foo = function() end,\n}\n', "a%.lua:2: key 'foo': expected")
   end)
 
+  it("never gives a module's line as a line of the route file taking a handler from it", function()
+    local module = "\n\n\n\n\n\nlocal M = {}\nfunction M.get() end\nreturn M\n" -- M.get: line 8
+    local uses = 'local h = require "_h"\nreturn {\n  ["GET /x"] = h.get,\n'
+      .. '  consumers = { { queue = "q", handler = h.get } },\n}\n'
+    local ok, out = files { ["_h.lua"] = module, ["a.lua"] = uses }
+    assert.is_true(ok, out)
+    assert.matches("GET +/x +[^\n]*/a%.lua\n", out)
+    ok, out = files { ["_h.lua"] = module, ["a.lua"] = uses,
+      ["b.lua"] = 'return {\n  ["GET /x"] = require("_h").get,\n}\n' }
+    assert.is_false(ok, out)
+    assert.matches("/b%.lua: route GET /x is already declared at [^\n]*/a%.lua %(as /x%)", out)
+    ok, out = files { ["_h.lua"] = module, ["a.lua"] = uses,
+      ["b.lua"] = 'return { consumers = { { queue = "q", handler = require("_h").get } } }\n' }
+    assert.is_false(ok, out)
+    assert.matches("/b%.lua: consumer of queue q is already declared at [^\n]*/a%.lua\n", out)
+  end)
+
   it("refuses extra elements in a route entry", function()
     fails('return {\n  { "GET", "/x", function() end, "extra" },\n}\n',
           "a%.lua:2: route #1: unexpected 4th element %(a string%)")

@@ -105,15 +105,17 @@ int tycho_lua_consumers_read(tycho_lua_gen_t *g, const char *file, int idx, char
                                      queue);
             goto fail;
         }
-        int line = 0;
-        lua_Debug ar;
-        lua_pushvalue(L, -1);
-        if (lua_getinfo(L, ">S", &ar)) line = ar.linedefined;
+        int line = tycho_lua_line_in_file(L, -1, file);
+        if (line > 0)
+            lua_pushfstring(L, "%s:%d", file, line);
+        else
+            lua_pushstring(L, file);
+        int where = lua_gettop(L);
         lua_getfield(L, decls, queue);
         if (!lua_isnil(L, -1)) {
             lua_getfield(L, -1, "where");
-            *err = tycho_lua_strdupf("%s:%d: consumer of queue %s is already declared at %s", file,
-                                     line, queue, lua_tostring(L, -1));
+            *err = tycho_lua_strdupf("%s: consumer of queue %s is already declared at %s",
+                                     lua_tostring(L, where), queue, lua_tostring(L, -1));
             goto fail;
         }
         lua_pop(L, 1);
@@ -121,7 +123,7 @@ int tycho_lua_consumers_read(tycho_lua_gen_t *g, const char *file, int idx, char
         int d = lua_gettop(L);
         lua_pushvalue(L, e + 2);
         lua_setfield(L, d, "handler");
-        lua_pushfstring(L, "%s:%d", file, line);
+        lua_pushvalue(L, where);
         lua_setfield(L, d, "where");
         for (size_t k = 0; k < NNUM; k++) {
             const num_opt_t *o = &NUM_OPTS[k];

@@ -99,6 +99,15 @@ int tycho_lua_is_list(lua_State *L, int idx, char *bad_key, size_t n)
     return 1;
 }
 
+int tycho_lua_line_in_file(lua_State *L, int idx, const char *file)
+{
+    lua_Debug ar;
+    if (!lua_isfunction(L, idx)) return 0;
+    lua_pushvalue(L, idx);
+    if (!lua_getinfo(L, ">S", &ar) || ar.linedefined <= 0) return 0;
+    return ar.source[0] == '@' && strcmp(ar.source + 1, file) == 0 ? ar.linedefined : 0;
+}
+
 const char *tycho_lua_error_message(lua_State *L, int idx, size_t *len)
 {
     const char *keys[] = {"message", "error"};

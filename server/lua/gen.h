@@ -116,6 +116,12 @@ void tycho_lua_describe_key(lua_State *L, int idx, char *out, size_t n);
  * written without its inner braces, or with a hole. */
 int tycho_lua_is_list(lua_State *L, int idx, char *bad_key, size_t n);
 
+/* The line where the Lua function at idx is defined when it is defined in the
+ * file `file` (its chunk, as luaL_loadfile named it), else 0: a handler a
+ * route file takes from a module is defined in the module, and its line
+ * there is not a line of the route file. */
+int tycho_lua_line_in_file(lua_State *L, int idx, const char *file);
+
 /* malloc'd printf, for error strings handed to callers. */
 char *tycho_lua_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

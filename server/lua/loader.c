@@ -136,33 +136,31 @@ static char *one_line(const char *msg)
     return out;
 }
 
-/* The line where a Lua function is defined: the value at idx, or else the
- * first function among the own values of the table at idx; 0 if none. */
-static int line_defined(lua_State *L, int idx)
+/* The line of file where a Lua function is defined: the value at idx, or
+ * else the first function among the own values of the table at idx; 0 if
+ * none is defined in file. */
+static int line_defined(lua_State *L, int idx, const char *file)
 {
     idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
     int line = 0;
     if (lua_istable(L, idx)) {
         lua_pushnil(L);
         while (line == 0 && lua_next(L, idx)) {
-            if (lua_isfunction(L, -1)) line = line_defined(L, -1);
+            line = tycho_lua_line_in_file(L, -1, file);
             lua_pop(L, 1);
         }
         if (line != 0) lua_pop(L, 1); /* the key lua_next left */
         return line;
     }
-    lua_Debug ar;
-    if (!lua_isfunction(L, idx)) return 0;
-    lua_pushvalue(L, idx);
-    return lua_getinfo(L, ">S", &ar) && ar.linedefined > 0 ? ar.linedefined : 0;
+    return tycho_lua_line_in_file(L, idx, file);
 }
 
 /* Where a route table entry (its handler, or the entry itself, at idx) is
  * declared: "file:line", or "file" when Lua cannot tell (tables carry no line
- * numbers: the line is that of a function in the entry). */
+ * numbers: the line is that of a function in the entry, defined in file). */
 static void entry_where(lua_State *L, int idx, const char *file, char *out, size_t n)
 {
-    int line = line_defined(L, idx);
+    int line = line_defined(L, idx, file);
     if (line > 0)
         snprintf(out, n, "%s:%d", file, line);
     else

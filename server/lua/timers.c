@@ -12,17 +12,14 @@
 
 /* --- declarations (loader side) ----------------------------------------------- */
 
-/* The line to blame for timers[i] of file: its handler's definition, else the
+/* The line to blame for timers[i] of file: its handler's definition there, else the
  * first line naming it ("sample-log"), else the line of `timers`. 0: unknown. */
 static int decl_line(lua_State *L, int e, const char *file, const char *name)
 {
     lua_getfield(L, e, "handler");
-    if (lua_isfunction(L, -1)) {
-        lua_Debug ar;
-        if (lua_getinfo(L, ">S", &ar) && ar.linedefined > 0) return ar.linedefined;
-    } else {
-        lua_pop(L, 1);
-    }
+    int defined = tycho_lua_line_in_file(L, -1, file);
+    lua_pop(L, 1);
+    if (defined > 0) return defined;
     FILE *f = fopen(file, "r");
     if (!f) return 0;
     char buf[4096], q1[300] = "", q2[300] = "";
