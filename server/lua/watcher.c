@@ -28,6 +28,10 @@ struct tycho_watcher {
     void (*on_change)(void *ud);
     void *ud;
     uv_timer_t *timer;
+    /* A root folder that does not exist has no watch, and its parent is not
+     * watched: while one is missing, this looks for it every second. */
+    uv_timer_t *poll;
+    size_t roots_present; /* at the last rescan */
     watch_t **watches;
     size_t nwatches, cap;
 };
@@ -113,6 +117,26 @@ static void scan(tycho_watcher_t *w, const char *dir, int depth)
     closedir(d);
 }
 
+#define ROOT_POLL_MS 1000
+
+static size_t roots_present(const tycho_watcher_t *w)
+{
+    size_t n = 0;
+    struct stat st;
+    for (size_t i = 0; i < w->nroots; i++)
+        n += stat(w->roots[i], &st) == 0 && S_ISDIR(st.st_mode);
+    return n;
+}
+
+static void on_quiet(uv_timer_t *t);
+
+/* A root folder appeared (created, moved back): an edit like any other. */
+static void on_poll(uv_timer_t *t)
+{
+    tycho_watcher_t *w = t->data;
+    if (roots_present(w) > w->roots_present) uv_timer_start(w->timer, on_quiet, w->debounce_ms, 0);
+}
+
 /* Watches every folder that exists now, drops watches of vanished ones. */
 static void rescan(tycho_watcher_t *w)
 {
@@ -131,6 +155,11 @@ static void rescan(tycho_watcher_t *w)
         }
     }
     w->nwatches = k;
+    w->roots_present = roots_present(w);
+    if (w->roots_present < w->nroots)
+        uv_timer_start(w->poll, on_poll, ROOT_POLL_MS, ROOT_POLL_MS);
+    else
+        uv_timer_stop(w->poll);
 }
 
 static void on_quiet(uv_timer_t *t)
@@ -184,9 +213,11 @@ tycho_watcher_t *tycho_watcher_start(uv_loop_t *loop, const char *const *dirs, s
     w->ud = ud;
     w->roots = calloc(ndirs ? ndirs : 1, sizeof *w->roots);
     w->timer = malloc(sizeof *w->timer);
-    if (!w->roots || !w->timer) {
+    w->poll = malloc(sizeof *w->poll);
+    if (!w->roots || !w->timer || !w->poll) {
         free(w->roots);
         free(w->timer);
+        free(w->poll);
         free(w);
         return NULL;
     }
@@ -194,6 +225,8 @@ tycho_watcher_t *tycho_watcher_start(uv_loop_t *loop, const char *const *dirs, s
         if (dirs[i] && dirs[i][0] && (w->roots[w->nroots] = strdup(dirs[i]))) w->nroots++;
     uv_timer_init(loop, w->timer);
     w->timer->data = w;
+    uv_timer_init(loop, w->poll);
+    w->poll->data = w;
     rescan(w);
     return w;
 }
@@ -206,6 +239,7 @@ void tycho_watcher_stop(tycho_watcher_t *w)
         uv_close((uv_handle_t *)&w->watches[i]->h, free_watch);
     }
     uv_close((uv_handle_t *)w->timer, free_timer);
+    uv_close((uv_handle_t *)w->poll, free_timer);
     for (size_t i = 0; i < w->nroots; i++)
         free(w->roots[i]);
     free(w->roots);

@@ -5,6 +5,8 @@
  * folders created later are watched too. Only events on entries of the
  * route set count (route_set.h: *.lua files and folders, whatever their
  * name, not hidden ones nor editor temporaries), judged by what the entry is.
+ * A root folder that is missing (not created yet, deleted or moved away) is
+ * looked for every second; its appearance counts as an edit.
  * Runs on the loop's thread (the main thread in tycho serve). */
 #ifndef TYCHO_LUA_WATCHER_H
 #define TYCHO_LUA_WATCHER_H
@@ -14,8 +16,8 @@
 
 typedef struct tycho_watcher tycho_watcher_t;
 
-/* Starts watching; dirs that do not exist are skipped (watched once they
- * appear under a watched folder). NULL on out of memory. */
+/* Starts watching; dirs that do not exist are watched once they appear. NULL
+ * on out of memory. */
 tycho_watcher_t *tycho_watcher_start(uv_loop_t *loop, const char *const *dirs, size_t ndirs,
                                      unsigned debounce_ms, void (*on_change)(void *ud), void *ud);
 /* Stops and frees (its handles finish closing on the next loop iteration). */

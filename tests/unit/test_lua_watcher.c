@@ -108,8 +108,54 @@ static void test_recursive_debounced(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The root folder missing at the start (./routes not created yet), or gone
+ * for longer than a burst (rm -rf routes; ... ; mkdir routes): once it
+ * appears it counts as an edit and is watched. */
+static void test_missing_root(void **state)
+{
+    (void)state;
+    char parent[] = "/tmp/tycho-watch-XXXXXX";
+    assert_non_null(mkdtemp(parent));
+    char root[256], path[512], cmd[600];
+    snprintf(root, sizeof root, "%s/routes", parent);
+    snprintf(path, sizeof path, "%s/a.lua", root);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    const char *dirs[] = {root};
+    tycho_watcher_t *w = tycho_watcher_start(&loop, dirs, 1, 50, on_change, NULL);
+    assert_non_null(w);
+    assert_int_equal(tycho_watcher_count(w), 0);
+    changes = 0;
+
+    for (int round = 0; round < 2; round++) {
+        int base = changes;
+        spin(&loop, 300);
+        assert_int_equal(changes, base);
+        assert_int_equal(mkdir(root, 0755), 0);
+        write_file(path, "return {}\n");
+        spin(&loop, 1300); /* the folder is looked for every second */
+        assert_int_equal(changes, base + 1);
+        assert_int_equal(tycho_watcher_count(w), 1);
+        write_file(path, "return { x = 1 }\n");
+        spin(&loop, 200);
+        assert_int_equal(changes, base + 2);
+        assert_int_equal(system(cmd), 0); /* gone: an edit too */
+        spin(&loop, 200);
+        assert_int_equal(changes, base + 3);
+        assert_int_equal(tycho_watcher_count(w), 0);
+    }
+
+    tycho_watcher_stop(w);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", parent);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_recursive_debounced)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_recursive_debounced),
+                                       cmocka_unit_test(test_missing_root)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
