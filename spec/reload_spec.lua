@@ -30,6 +30,25 @@ describe("reload", function()
     assert.equal(retired, t.stats().retired)
   end)
 
+  it("gives server.generation() of the generation the code runs on", function()
+    local folder = dofile(here .. "/fixtures/folder.lua")
+    local dir = folder.new { ["g.lua"] = [[
+local server = require "tycho.server"
+local time = require "tycho.time"
+local at_load = server.generation()
+return { ["GET /gen"] = function(req)
+  if req.query.wait then time.sleep(0.1) end
+  return { gen = server.generation(), at_load = at_load }
+end }
+]] }
+    local g1 = assert(t.use_routes(dir))
+    local old = t.start("GET", "/gen?wait=1")
+    local g2 = assert(t.reload())
+    assert.same({ gen = g1, at_load = g1 }, old:wait().body) -- still running on g1
+    assert.same({ gen = g2, at_load = g2 }, t.get("/gen").body)
+    folder.remove(dir)
+  end)
+
   it("rebuilds module state per generation", function()
     assert(t.use_routes(here .. "/fixtures/module_state"))
     t.get("/count")

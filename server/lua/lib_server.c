@@ -1,8 +1,9 @@
 /* tycho.server — the serving state a route may report: draining() (true
  * after SIGTERM, so a health route can answer 503 while the load balancer
- * deregisters the task), generation() (the route generation being served),
- * version. Reads core/lifecycle, which any thread may read. */
+ * deregisters the task), generation() (the route generation the calling code
+ * belongs to), version. Reads core/lifecycle, which any thread may read. */
 #include "core/lifecycle.h"
+#include "lua/gen.h"
 #include "lua/libs.h"
 
 #include <lauxlib.h>
@@ -13,15 +14,21 @@ static int l_draining(lua_State *L)
     return 1;
 }
 
+/* The calling state's own generation: a request still running on the
+ * previous routes after a reload is told their number, and a generation
+ * loading the number it will be served as. A state outside a runtime (the
+ * reload's pre-check, tycho check) has none: the one being served. */
 static int l_generation(lua_State *L)
 {
-    lua_pushnumber(L, (lua_Number)tycho_lifecycle_generation());
+    const tycho_lua_gen_t *g = tycho_lua_gen_of(L);
+    lua_pushnumber(L, (lua_Number)(g && g->id ? g->id : tycho_lifecycle_generation()));
     return 1;
 }
 
 int luaopen_tycho_server(lua_State *L)
 {
-    static const luaL_Reg fns[] = {{"draining", l_draining}, {"generation", l_generation}, {NULL, NULL}};
+    static const luaL_Reg fns[] = {
+        {"draining", l_draining}, {"generation", l_generation}, {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);
     lua_pushstring(L, TYCHO_VERSION);
