@@ -46,6 +46,17 @@ static void spin(uv_loop_t *loop, unsigned ms)
     uv_run(loop, UV_RUN_NOWAIT);
 }
 
+/* Stops the watcher, checks every handle closed, removes the folder. */
+static void finish(tycho_watcher_t *w, uv_loop_t *loop, const char *dir)
+{
+    char cmd[600];
+    tycho_watcher_stop(w);
+    uv_run(loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(loop), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_recursive_debounced(void **state)
 {
     (void)state;
@@ -101,11 +112,7 @@ static void test_recursive_debounced(void **state)
     assert_int_equal(changes, before + 1);
     assert_int_equal(tycho_watcher_count(w), 2);
 
-    tycho_watcher_stop(w);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&loop), 0);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    assert_int_equal(system(cmd), 0);
+    finish(w, &loop, root);
 }
 
 /* The root folder missing at the start (./routes not created yet), or gone
@@ -146,11 +153,7 @@ static void test_missing_root(void **state)
         assert_int_equal(tycho_watcher_count(w), 0);
     }
 
-    tycho_watcher_stop(w);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&loop), 0);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", parent);
-    assert_int_equal(system(cmd), 0);
+    finish(w, &loop, parent);
 }
 
 int main(void)
