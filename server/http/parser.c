@@ -552,7 +552,10 @@ void tycho_http_parser_next(tycho_http_parser_t *p)
     p->nheaders = 0;
     p->headers_done = 0;
     p->in_message = 0;
-    tycho_buf_reset(&p->body);
+    /* Freed, not kept for the next request: an idle keep-alive connection
+     * would otherwise hold its largest body so far (up to max_body_bytes)
+     * until it closes, 1 MiB a connection by default. */
+    tycho_buf_free(&p->body);
     tycho_buf_reset(&p->head);
     memset(&p->req, 0, sizeof p->req);
 }

@@ -94,7 +94,8 @@ int tycho_http_parser_mid_headers(const tycho_http_parser_t *p);
 size_t tycho_http_parser_message_start(const tycho_http_parser_t *p);
 /* Tells the parser the caller moved its buffer's content `shift` bytes left. */
 void tycho_http_parser_shift(tycho_http_parser_t *p, size_t shift);
-/* After TYCHO_PARSE_REQUEST: ready for the next request on the connection. */
+/* After TYCHO_PARSE_REQUEST: ready for the next request on the connection;
+ * the request's body memory is freed. */
 void tycho_http_parser_next(tycho_http_parser_t *p);
 
 #endif
