@@ -64,7 +64,16 @@ describe("handler results", function()
   end
 
   it("refuses header values with CR/LF: the handler fails, nothing of it is sent", function()
-    fails("/bad-header", "response header 'X%-Evil': header value contains CR, LF or NUL")
+    fails("/bad-header", "response header 'X%-Evil': header value contains a control character %(CR, LF, NUL%.%.%.%)")
+  end)
+
+  it("refuses header values with any other control character but tab (RFC 9110 5.5)", function()
+    for _, c in ipairs { 1, 8, 11, 27, 31, 127 } do
+      fails("/header-byte/" .. c, "response header 'X%-B': header value contains a control character %(CR, LF, NUL%.%.%.%)", "/header-byte/:code")
+    end
+    local res = t.get("/header-byte/9")
+    assert.equal(200, res.status)
+    assert.equal("a\tb", res.headers["x-b"])
   end)
 
   it("refuses framing headers, bad statuses and bad bodies", function()

@@ -101,7 +101,8 @@ typedef struct tycho_handler {
 const tycho_slice_t *tycho_request_header(const tycho_request_t *req, const char *name);
 
 /* Adds a response header after validating it (http/field.h): the name must
- * be an RFC 9110 token, the value must hold no CR, LF or NUL. Framing and
+ * be an RFC 9110 token, the value must hold no control character but tab
+ * (CR, LF, NUL, 0x7F...). Framing and
  * hop-by-hop headers (Content-Length, Transfer-Encoding, Connection,
  * Keep-Alive, Upgrade, TE, Trailer, Proxy-Connection) and the others the
  * engine writes (Date, Server, X-Request-Id) are refused.

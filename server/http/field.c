@@ -22,9 +22,14 @@ const char *tycho_http_field_invalid(const char *name, size_t nlen, const char *
     for (size_t i = 0; i < nlen; i++)
         if (!tycho_http_is_tchar((unsigned char)name[i]))
             return "header name is not a token (RFC 9110)";
+    /* RFC 9110 5.5: a field value is visible characters, obs-text and
+     * spaces or tabs. CR, LF and NUL would split the message; the other
+     * controls (0x01, 0x7F...) are invalid too, and a strict recipient
+     * (llhttp, Node, a proxy) refuses the whole message over one. */
     for (size_t i = 0; i < vlen; i++) {
         unsigned char c = (unsigned char)value[i];
-        if (c == '\r' || c == '\n' || c == '\0') return "header value contains CR, LF or NUL";
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return "header value contains a control character (CR, LF, NUL...)";
     }
     return NULL;
 }

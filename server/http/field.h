@@ -10,8 +10,9 @@
 /* 1 when name[0..nlen) is what (lower case), ignoring case. */
 int tycho_http_field_name_is(const char *name, size_t nlen, const char *what);
 
-/* NULL when name is a non-empty token (RFC 9110 5.1) and value holds no CR,
- * LF nor NUL (5.5); else what is wrong ("header name is not a token ..."). */
+/* NULL when name is a non-empty token (RFC 9110 5.1) and value holds no
+ * control character but tab (5.5: CR, LF, NUL, 0x01-0x1F, 0x7F); else what
+ * is wrong ("header name is not a token ..."). */
 const char *tycho_http_field_invalid(const char *name, size_t nlen, const char *value, size_t vlen);
 
 /* NULL for an ordinary field; for one that frames the message

@@ -8,7 +8,8 @@
  * as is (text/plain; charset=utf-8 unless a Content-Type header is given),
  * nil -> empty; a status without content (204, 205, 304) drops the body and
  * gets no default Content-Type. headers: { Name = "value" | number |
- * { "v1", "v2" } }; validated by tycho_response_add_header (CR, LF, NUL, a
+ * { "v1", "v2" } }; validated by tycho_response_add_header (a control
+ * character but tab, a
  * header the server writes or a hop-by-hop one -> error); a number must be
  * finite. A HEAD route (head_route) may state Content-Length (the length a
  * GET would get: a non-negative integer, equal to the body's if it returns
