@@ -516,6 +516,10 @@ tycho_parse_result_t tycho_http_parser_execute(tycho_http_parser_t *p, const cha
     }
     if (!p->error_status && e == HPE_INVALID_METHOD && err_at)
         return judge_method(p, base, (size_t)(err_at - base), from, len, consumed);
+    /* llhttp stops at the HTTP/2 connection preface (RFC 9113 3.4) with its
+     * own "Pause on PRI/Upgrade": the client is told what it met instead */
+    if (!p->error_status && e == HPE_PAUSED_H2_UPGRADE)
+        fail(p, 400, "HTTP/2 connection preface: tycho speaks HTTP/1.1 only");
     if (!p->error_status) {
         p->error_status = 400;
         p->error_reason = llhttp_get_error_reason(&p->ll);

@@ -67,6 +67,13 @@ def error_body(rs):
     check(r.header("Content-Type") == "application/json", "error Content-Type")
 
 
+def error_is(want):
+    def f(rs):
+        got = json.loads(rs[-1].body).get("error")
+        check(got == want, "error %r, want %r" % (got, want))
+    return f
+
+
 def body_is(want):
     def f(rs):
         check(rs[-1].body == want, "body %r, want %r" % (rs[-1].body, want))
@@ -206,7 +213,8 @@ ROWS = [
     Row("CONNECT", "CONNECT t:443 HTTP/1.1\r\nHost: t:443\r\n\r\n", [501], True),
     Row("HTTP/2.0 request line", "GET / HTTP/2.0\r\n" + H + "\r\n", [505], True),
     Row("HTTP/1.2", "GET / HTTP/1.2\r\n" + H + "\r\n", [400], True),
-    Row("h2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", [400], True),
+    Row("h2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", [400], True,
+        check=error_is("HTTP/2 connection preface: tycho speaks HTTP/1.1 only")),
     Row("lower-case version", "GET / http/1.1\r\n" + H + "\r\n", [400], True),
     # --- Content-Length (RFC 9112 6.3) ---
     Row("CL body", POST + "Content-Length: 5\r\n\r\nhello", [404], False),
