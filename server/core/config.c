@@ -201,6 +201,8 @@ static const setting_t settings[] = {
      "request-target limit, 414 past it [8192]", 0, 0},
     {"--max-body-bytes", "TYCHO_MAX_BODY_BYTES", OFF(max_body_bytes), p_size, 0, 1 << 30,
      "request body limit, 413 past it [1048576]", 0, 0},
+    {"--max-body-memory", "TYCHO_MAX_BODY_MEMORY", OFF(max_body_memory), p_size, 0, 1e12,
+     "request bodies a worker holds at once (all connections), 503 past it [67108864]", 0, 0},
     {"--max-connections", "TYCHO_MAX_CONNECTIONS", OFF(max_connections), p_int, 1, 1000000,
      "open connections per worker; accepting pauses past it [4096]", 0, 0},
     {"--header-timeout", "TYCHO_HEADER_TIMEOUT", OFF(header_timeout), p_secs, 0.01, 3600,
@@ -317,6 +319,7 @@ void tycho_config_defaults(tycho_config_t *cfg)
     cfg->max_header_bytes = 16384;
     cfg->max_uri_bytes = 8192;
     cfg->max_body_bytes = 1 << 20;
+    cfg->max_body_memory = (size_t)64 << 20;
     cfg->max_connections = 4096;
     cfg->header_timeout = 10;
     cfg->body_timeout = 30;
@@ -388,6 +391,14 @@ static int validate(const tycho_config_t *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "%s: the admin listener must not share the public address %s:%d",
                  tycho_config_source(cfg, &cfg->admin_listen), cfg->admin_listen.host,
                  cfg->admin_listen.port);
+        return -1;
+    }
+    if (cfg->max_body_memory < cfg->max_body_bytes) {
+        snprintf(err, errlen,
+                 "%s: %zu bytes is less than one request body may take (%s, %zu bytes): raise it "
+                 "or lower the body limit",
+                 tycho_config_source(cfg, &cfg->max_body_memory), cfg->max_body_memory,
+                 tycho_config_source(cfg, &cfg->max_body_bytes), cfg->max_body_bytes);
         return -1;
     }
     if (cfg->lua_dir[0])

@@ -36,6 +36,7 @@ typedef struct tycho_config {
     size_t max_header_bytes;  /* TYCHO_MAX_HEADER_BYTES, default 16384 -> 431 */
     size_t max_uri_bytes;     /* TYCHO_MAX_URI_BYTES, default 8192 -> 414 */
     size_t max_body_bytes;    /* TYCHO_MAX_BODY_BYTES, default 1 MiB -> 413 */
+    size_t max_body_memory;   /* TYCHO_MAX_BODY_MEMORY: bodies a worker holds, 64 MiB -> 503 */
     int max_connections;      /* TYCHO_MAX_CONNECTIONS per worker, default 4096 */
     double header_timeout;    /* TYCHO_HEADER_TIMEOUT seconds, default 10 -> 408 */
     double body_timeout;      /* TYCHO_BODY_TIMEOUT seconds, default 30 -> 408 */

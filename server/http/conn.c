@@ -648,6 +648,7 @@ void tycho_conn_accept_fd(tycho_http_server_t *srv, int fd)
     srv->stats.accepted++;
     tycho_http_parser_init(&c->parser, &srv->limits);
     c->parser.fields_pool = &srv->header_arrays;
+    c->parser.body_budget = &srv->body_budget;
     int rc = uv_tcp_open(&c->tcp, fd);
     if (rc != 0) {
         close(fd);

@@ -378,10 +378,32 @@ static int on_headers_complete(llhttp_t *ll)
     return 0;
 }
 
+/* len more body bytes from the server's budget: 0, or -1 when the bodies
+ * held at once would pass it. */
+static int take_body_budget(tycho_http_parser_t *p, size_t len)
+{
+    tycho_http_body_budget_t *b = p->body_budget;
+    if (!b) return 0;
+    if (len > b->max - b->used) return -1;
+    b->used += len;
+    p->body_held += len;
+    return 0;
+}
+
+/* Gives back what this parser's body took, when the body goes. */
+static void release_body_budget(tycho_http_parser_t *p)
+{
+    if (p->body_budget) p->body_budget->used -= p->body_held;
+    p->body_held = 0;
+}
+
 static int on_body(llhttp_t *ll, const char *at, size_t len)
 {
     tycho_http_parser_t *p = P(ll);
     if (p->body.len + len > p->limits.max_body_bytes) return fail(p, 413, "request body too large");
+    if (take_body_budget(p, len) != 0)
+        return fail(p, 503,
+                    "server busy: the request bodies in progress use TYCHO_MAX_BODY_MEMORY");
     if (tycho_buf_append(&p->body, at, len) != 0) return fail(p, 503, "out of memory");
     return 0;
 }
@@ -433,6 +455,7 @@ void tycho_http_parser_init(tycho_http_parser_t *p, const tycho_http_limits_t *l
 void tycho_http_parser_free(tycho_http_parser_t *p)
 {
     release_fields(p);
+    release_body_budget(p);
     tycho_buf_free(&p->head);
     tycho_buf_free(&p->body);
 }
@@ -560,6 +583,7 @@ void tycho_http_parser_next(tycho_http_parser_t *p)
      * would otherwise hold its largest body so far (up to max_body_bytes)
      * until it closes, 1 MiB a connection by default. */
     tycho_buf_free(&p->body);
+    release_body_budget(p);
     tycho_buf_reset(&p->head);
     memset(&p->req, 0, sizeof p->req);
 }

@@ -25,6 +25,15 @@ typedef struct tycho_http_limits {
     size_t max_body_bytes;   /* body (decoded), 413 past it */
 } tycho_http_limits_t;
 
+/* The request-body bytes all the parsers of one server (a worker's
+ * connections) hold at once, bodies being received and bodies of requests
+ * being handled: a request whose body would take used past max is refused
+ * with 503 as its bytes arrive (each connection may take max_body_bytes,
+ * but thousands of connections at once must not take the worker's memory). */
+typedef struct tycho_http_body_budget {
+    size_t used, max;
+} tycho_http_body_budget_t;
+
 typedef enum {
     TYCHO_PARSE_MORE,             /* all input consumed, request incomplete */
     TYCHO_PARSE_HEADERS_CONTINUE, /* headers done with Expect: 100-continue; send 100 then call
@@ -56,6 +65,10 @@ typedef struct tycho_http_parser {
     /* where f comes from and goes back to (blocks of sizeof *f): the
      * server's, set by the caller after init; NULL = malloc and free */
     tycho_block_pool_t *fields_pool;
+    /* the server's budget for bodies (set by the caller after init; NULL =
+     * none) and what this parser's body holds of it */
+    tycho_http_body_budget_t *body_budget;
+    size_t body_held;
     size_t nheaders;
     int in_value;     /* last callback was a header value */
     size_t msg_start; /* offset of the first byte of the request in the caller's buffer */

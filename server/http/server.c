@@ -149,6 +149,7 @@ int tycho_http_server_start(tycho_http_server_t *srv, uv_loop_t *loop, const tyc
     srv->max_conns = cfg->max_connections;
     srv->limits =
         (tycho_http_limits_t){cfg->max_header_bytes, cfg->max_uri_bytes, cfg->max_body_bytes};
+    srv->body_budget.max = cfg->max_body_memory;
     srv->listen_fd = fd;
     tycho_block_pool_init(&srv->read_buffers, TYCHO_CONN_READ_BUFFER);
     tycho_block_pool_init(&srv->header_arrays, sizeof(tycho_http_fields_t));

@@ -42,6 +42,7 @@ struct tycho_http_server {
     unsigned long accept_errors; /* failed accepts since then */
     const tycho_config_t *cfg;
     tycho_http_limits_t limits;
+    tycho_http_body_budget_t body_budget; /* TYCHO_MAX_BODY_MEMORY, over its connections */
     tycho_handler_t handler;
     tycho_http_observer_fn observer;
     void *observer_ud;

@@ -71,6 +71,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.max_header_bytes, 16384);
     assert_int_equal(cfg.max_uri_bytes, 8192);
     assert_int_equal(cfg.max_body_bytes, 1 << 20);
+    assert_int_equal(cfg.max_body_memory, 64 << 20);
     assert_true(cfg.keepalive_timeout > 60); /* above the ALB's idle timeout */
     assert_true(cfg.send_timeout == 60);
     assert_true(cfg.drain_timeout < 30); /* below ECS's stop timeout */
@@ -153,6 +154,8 @@ static const bad_t bads[] = {
     {"TYCHO_MAX_BODY_BYTES", "-1", "not a size: -1"},
     {"TYCHO_MAX_BODY_BYTES", "1073741825", "out of range [0, 1073741824] bytes: 1073741825"},
     {"TYCHO_MAX_BODY_BYTES", "1.5", "not a size: 1.5"},
+    {"TYCHO_MAX_BODY_MEMORY", "1KiB",
+     "1024 bytes is less than one request body may take (TYCHO_MAX_BODY_BYTES, 1048576 bytes)"},
     {"TYCHO_MAX_CONNECTIONS", "0", "out of range"},
     {"TYCHO_HEADER_TIMEOUT", "0", "out of range [0.01, 3600] seconds: 0"},
     {"TYCHO_HEADER_TIMEOUT", "inf", "not a duration: inf (seconds, or with a unit"},
