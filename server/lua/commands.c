@@ -223,14 +223,20 @@ int tycho_cmd_spec(int argc, char **argv)
     char serr[512];
     tycho_local_backend_t *backend = NULL;
     tycho_aws_services_t *svc = NULL;
-    if (tycho_aws_local_start(&cfg, &backend, serr, sizeof serr) != 0 ||
-        !(svc = tycho_aws_services_new(&loop, &(tycho_aws_services_options_t){.local = backend},
-                                       serr, sizeof serr))) {
+    /* a data directory that cannot be used (in use by another tycho, not a
+     * directory) is a bad setting, as under `tycho serve`: exit 2 */
+    int start_rc = 0;
+    if (tycho_aws_local_start(&cfg, &backend, serr, sizeof serr) != 0)
+        start_rc = 2;
+    else if (!(svc = tycho_aws_services_new(
+                   &loop, &(tycho_aws_services_options_t){.local = backend}, serr, sizeof serr)))
+        start_rc = 1;
+    if (start_rc != 0) {
         fprintf(stderr, "tycho spec: %s\n", serr);
         if (backend) tycho_local_backend_stop(backend);
         free(rest);
         uv_loop_close(&loop);
-        return 1;
+        return start_rc;
     }
     tycho_aws_services_register_metrics(svc); /* as a worker does: before the routes load */
     tycho_lua_runtime_t *rt = tycho_lua_runtime_new_for_specs(&loop, &cfg, &err);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The local backend's data directory: one tycho at a time (a second one on the
-# same --data-dir exits 2 naming the first one's pid, as its long polls would
-# not be woken by the first one's sends), and a data directory that cannot be
+# The local backend's data directory: one tycho at a time (a second `serve` or
+# `spec` on the same --data-dir exits 2 naming the first one's pid, as its long
+# polls would not be woken by the first one's sends), and a data directory that cannot be
 # used is reported once, under the flag or variable that gave it, with why.
 set -euo pipefail
 : "${TYCHO_BIN:?}" "${TYCHO_SRC:?}"
@@ -32,6 +32,12 @@ grep -q '"listening"' "$work/first.log" || fail "the first tycho did not start: 
 
 expect_refused "--data-dir $work/data: in use by another tycho (pid $pid)" --data-dir "$work/data"
 TYCHO_DATA_DIR=$work/data expect_refused "TYCHO_DATA_DIR $work/data: in use by another tycho (pid $pid)"
+# `tycho spec` shares the rule (README, LOCAL.md): exit 2, naming the first one
+rc=0
+(cd "$work" && TYCHO_DATA_DIR=$work/data timeout 10 "$TYCHO_BIN" spec > "$work/out" 2> "$work/err") || rc=$?
+[ "$rc" = 2 ] && grep -qF "TYCHO_DATA_DIR $work/data: in use by another tycho (pid $pid)" "$work/err" \
+  || fail "tycho spec on a data directory in use: want exit 2, got rc=$rc: $(cat "$work/err")"
+echo "ok: spec: $(head -1 "$work/err")"
 
 # once the first one is gone the directory is free again (the kernel drops the
 # lock, even after kill -9)
