@@ -350,6 +350,7 @@ static int read_varint(pb_in_t *in, uint64_t *v)
 static int next_field(pb_in_t *in, pb_field_t *f)
 {
     uint64_t tag;
+    *f = (pb_field_t){0};
     int rc = read_varint(in, &tag);
     if (rc) return rc;
     f->num = (unsigned)(tag >> 3);
