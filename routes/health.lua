@@ -6,12 +6,12 @@
 -- (CHECK_TIMEOUT per call, no retry), so a backend that hangs fails its
 -- check in seconds instead of holding the request to the handler timeout;
 -- the checks run one after the other (a handler cannot wait on two calls
--- at once), at most about 5 × CHECK_TIMEOUT in all. Keep the ALB on the shallow check: a backend
--- outage should not take every task out of the target group. The deep check
--- is for callers inside the network (loopback, private and unique-local
--- addresses, as req.client_ip sees them: behind a trusted proxy, the client
--- it forwards for): anyone else gets 403, whatever the load balancer in
--- front lets through.
+-- at once), at most about 5 × CHECK_TIMEOUT in all. Keep the ALB on the
+-- shallow check: a backend outage should not take every task out of the
+-- target group. The deep check is for callers inside the network
+-- (loopback, private and unique-local addresses, as req.client_ip sees
+-- them: behind a trusted proxy, the client it forwards for): anyone else
+-- gets 403, whatever the load balancer in front lets through.
 local aws = require "tycho.aws"
 local net = require "tycho.net"
 local server = require "tycho.server"
