@@ -12,7 +12,7 @@
 #include "aws/error_text.h"
 #include "aws/sigv4.h"
 #include "core/log.h"
-#include "exporters/export_ratelog.h"
+#include "core/ratelog.h"
 #include "exporters/otlp_encode.h"
 #include "exporters/remote_write.h"
 
@@ -43,7 +43,7 @@ struct tycho_export_sender {
     int64_t last_success_ns, last_error_ns;
     char last_error[300];
     int failing;
-    tycho_export_ratelog_t drop_log, warn_log;
+    tycho_ratelog_t drop_log, warn_log;
 
     void (*closed)(void *ud);
     void *closed_ud;
@@ -120,9 +120,7 @@ static void finish(tycho_export_sender_t *s, tycho_export_outcome_t outcome, int
 static void log_drop(tycho_export_sender_t *s, const char *what)
 {
     uint64_t n;
-    if (!tycho_export_ratelog_due(&s->drop_log, uv_now(s->o.loop), TYCHO_EXPORT_LOG_EVERY_MS, 1,
-                                  &n))
-        return;
+    if (!tycho_ratelog_due(&s->drop_log, uv_now(s->o.loop), TYCHO_LOG_EVERY_MS, 1, &n)) return;
     tycho_log_warn(what, LF_STR("exporter", s->o.name), LF_STR("endpoint", s->o.target->display),
                    LF_STR("error", s->last_error), LF_INT("attempts", s->attempts),
                    LF_INT("suppressed", n - 1));
@@ -133,9 +131,7 @@ static void log_drop(tycho_export_sender_t *s, const char *what)
 static void log_receiver_warning(tycho_export_sender_t *s, const char *warning)
 {
     uint64_t n;
-    if (!tycho_export_ratelog_due(&s->warn_log, uv_now(s->o.loop), TYCHO_EXPORT_LOG_EVERY_MS, 1,
-                                  &n))
-        return;
+    if (!tycho_ratelog_due(&s->warn_log, uv_now(s->o.loop), TYCHO_LOG_EVERY_MS, 1, &n)) return;
     tycho_log_warn("exporter: receiver warning", LF_STR("exporter", s->o.name),
                    LF_STR("endpoint", s->o.target->display), LF_STR("warning", warning),
                    LF_INT("suppressed", n - 1));

@@ -43,8 +43,8 @@ static void log_drops(export_pipe_t *p, tycho_drop_reason_t reason, uint64_t n)
 {
     if (reason != TYCHO_DROP_QUEUE_FULL && reason != TYCHO_DROP_TOO_LARGE) return;
     uint64_t count;
-    if (!tycho_export_ratelog_due(&p->drop_logs[reason], uv_now(p->e->loop),
-                                  TYCHO_EXPORT_LOG_EVERY_MS, n, &count))
+    if (!tycho_ratelog_due(&p->drop_logs[reason], uv_now(p->e->loop), TYCHO_LOG_EVERY_MS, n,
+                           &count))
         return;
     tycho_log_warn("exporter dropping telemetry", LF_STR("exporter", p->name),
                    LF_STR("signal", tycho_signal_name(p->signal)),

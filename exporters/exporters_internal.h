@@ -14,7 +14,7 @@
 #include "exporters/export_config.h"
 #include "exporters/export_fifo.h"
 #include "exporters/export_gzip.h"
-#include "exporters/export_ratelog.h"
+#include "core/ratelog.h"
 #include "exporters/export_sender.h"
 #include "exporters/exporters.h"
 #include "net/http_client.h"
@@ -52,7 +52,7 @@ struct export_pipe {
     tycho_buf_t body; /* encoded into, then swapped with the sender's spent one */
     uint64_t sent, dropped, drops[TYCHO_DROP_COUNT_];
     /* the drops no other line reports (queue_full, too_large) */
-    tycho_export_ratelog_t drop_logs[TYCHO_DROP_COUNT_];
+    tycho_ratelog_t drop_logs[TYCHO_DROP_COUNT_];
     tycho_series_t *exported_series, *depth_series;
     tycho_series_t *drop_series[TYCHO_DROP_COUNT_];
 };
@@ -122,7 +122,7 @@ struct tycho_exporters {
 int export_mem_reserve(tycho_exporters_t *e, size_t n);
 void export_mem_release(tycho_exporters_t *e, size_t n);
 /* Counts n dropped items of p's signal; a full queue and lines too large
- * are also logged (export_ratelog's policy: the first drop, then at most a
+ * are also logged (core/ratelog's policy: the first drop, then at most a
  * line a minute with the count since the last). */
 void export_pipe_drop(export_pipe_t *p, tycho_drop_reason_t reason, uint64_t n);
 /* Sends the next batch if the sender is idle and produce has one. */

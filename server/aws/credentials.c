@@ -14,9 +14,9 @@
 #include "aws/credentials_http.h"
 #include "aws/credentials_profile.h"
 #include "core/log.h"
+#include "core/ratelog.h"
 
 #define ADVISORY_RETRY_SECS 30 /* after a failed advisory refresh */
-#define FAILURE_LOG_SECS 60    /* the same failure is logged once per this */
 
 struct tycho_aws_creds_wait {
     tycho_aws_creds_provider_t *p;
@@ -38,9 +38,8 @@ struct tycho_aws_creds_provider {
     uv_timer_t kick; /* delivers to waiters from the loop, never inline */
     int closing;
     char last_error[256]; /* the last failure's, "" after a success */
-    int64_t warned_at;    /* when the last failure was logged */
     unsigned failures;    /* since the last success */
-    unsigned unlogged;    /* failures since the last line about one */
+    tycho_ratelog_t failure_log;
     tycho_aws_creds_stats_t stats;
 };
 
@@ -167,24 +166,22 @@ static void format_time(int64_t unix_secs, char *out, size_t n)
 
 /* A fetch that brought no usable set: the old one (if any) stays. Every
  * caller (each AWS call, each export) may retry it, so the same failure is
- * logged once per FAILURE_LOG_SECS, with how many were not; a new error is
- * logged at once. */
+ * logged by core/ratelog's policy (the first, then at most one a minute,
+ * with how many were not); a new error is logged at once. */
 static void fetch_failed(tycho_aws_creds_provider_t *p, int64_t now, const char *reason)
 {
-    int repeat = p->failures > 0 && strcmp(p->last_error, reason) == 0;
+    if (p->failures == 0 || strcmp(p->last_error, reason) != 0)
+        p->failure_log = (tycho_ratelog_t){0};
     snprintf(p->last_error, sizeof p->last_error, "%s", reason);
     p->stats.fetch_failures++;
     p->failures++;
     if (p->fetch_is_advisory) p->next_advisory = now + ADVISORY_RETRY_SECS;
-    if (repeat && now - p->warned_at < FAILURE_LOG_SECS) {
-        p->unlogged++;
+    uint64_t count;
+    if (!tycho_ratelog_due(&p->failure_log, (uint64_t)now * 1000, TYCHO_LOG_EVERY_MS, 1, &count))
         return;
-    }
     tycho_log_warn("aws credentials refresh failed", LF_STR("provider", p->src.name),
                    LF_STR("error", p->last_error), LF_BOOL("advisory", p->fetch_is_advisory),
-                   LF_INT("failures_not_logged", p->unlogged));
-    p->warned_at = now;
-    p->unlogged = 0;
+                   LF_INT("failures_not_logged", count - 1));
 }
 
 /* A set arrived after failures that were logged: say so once. */
@@ -193,7 +190,7 @@ static void fetch_recovered(tycho_aws_creds_provider_t *p)
     if (p->failures)
         tycho_log_info("aws credentials refreshed after failures", LF_STR("provider", p->src.name),
                        LF_INT("failures", p->failures));
-    p->failures = p->unlogged = 0;
+    p->failures = 0;
 }
 
 /* Credentials that expired before they arrived: the source's clock and ours

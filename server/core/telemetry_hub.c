@@ -5,7 +5,7 @@
 #include "core/units.h"
 #include "core/wakeup.h"
 #include "exporters/export_config.h"
-#include "exporters/export_ratelog.h"
+#include "core/ratelog.h"
 #include "exporters/exporters.h"
 #include "telemetry/logsink.h"
 #include "telemetry/process_metrics.h"
@@ -44,7 +44,7 @@ struct tycho_hub {
     tycho_exporters_t *exporters; /* telemetry thread; NULL when none could start */
     uint64_t spans_handled;
     uint64_t ring_drops_seen; /* the workers' queue_full span drops at the last look */
-    tycho_export_ratelog_t ring_drop_log;
+    tycho_ratelog_t ring_drop_log;
     tycho_buf_t scratch;
 };
 
@@ -310,8 +310,7 @@ static void log_ring_drops(tycho_hub_t *h)
                                          TYCHO_DROP_QUEUE_FULL);
     uint64_t fresh = total - h->ring_drops_seen;
     h->ring_drops_seen = total;
-    if (!tycho_export_ratelog_due(&h->ring_drop_log, uv_now(h->loop), TYCHO_EXPORT_LOG_EVERY_MS,
-                                  fresh, &n))
+    if (!tycho_ratelog_due(&h->ring_drop_log, uv_now(h->loop), TYCHO_LOG_EVERY_MS, fresh, &n))
         return;
     tycho_log_warn("span ring full: dropping spans", LF_STR("signal", "spans"),
                    LF_STR("reason", "queue_full"), LF_INT("dropped", n),

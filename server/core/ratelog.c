@@ -1,7 +1,7 @@
-#include "exporters/export_ratelog.h"
+#include "core/ratelog.h"
 
-int tycho_export_ratelog_due(tycho_export_ratelog_t *r, uint64_t now_ms, uint64_t every_ms,
-                             uint64_t n, uint64_t *count)
+int tycho_ratelog_due(tycho_ratelog_t *r, uint64_t now_ms, uint64_t every_ms, uint64_t n,
+                      uint64_t *count)
 {
     r->pending += n;
     if (!r->pending) return 0;
