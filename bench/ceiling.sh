@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # How far can any server go in the HTTP engine bench here? Runs tycho (the Lua
-# JSON route, telemetry off as in bench/http_engine.sh), OpenResty's engine,
-# and bench/ceiling/ceiling.c (a canned answer per "\r\n\r\n": no parsing, no
-# allocation, edge-triggered epoll) side by side: one worker each on CPU 0,
-# `wrk -t1 -c50` on CPU 1, runs interleaved. For every run it also reads
-# /proc/stat around the run and prints how busy each core was and where the
-# server core's time went (user, system, softirq) per request.
+# JSON route, started by bench/lib/servers.sh: access log off and
+# OTEL_TRACES_SAMPLER=always_off; its metrics and request observer run as
+# always. bench/http_engine.sh keeps the default sampler; with no exporter
+# neither builds spans), OpenResty's engine, and bench/ceiling/ceiling.c (a
+# canned answer per "\r\n\r\n": no parsing, no allocation, edge-triggered
+# epoll) side by side: one worker each on CPU 0, `wrk -t1 -c50` on CPU 1, runs
+# interleaved. For every run it also reads /proc/stat around the run and
+# prints how busy each core was and where the server core's time went (user,
+# system, softirq) per request.
 #
 # If the ceiling itself is not 1.3x OpenResty, no server can be: the limit is
 # the loopback TCP path and the load generator's core, not the server's code.
