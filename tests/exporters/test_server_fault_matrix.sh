@@ -35,10 +35,13 @@ status() { curl -sf "http://$ADM/-/status" || fail "no /-/status"; }
 
 # holds BEFORE NOW EXPR: EXPR (JS) over the exporters of two status documents,
 # a (before) and b (now); D(x, k) is the growth of counter k of exporter x,
-# R(x, reason) the growth of its drops for that reason, ALL = the three.
+# R(x, reason) the growth of its drops for that reason, ALL = the three,
+# SPANS the spans the telemetry thread handed to the exporters in between.
 holds() {
     node -e '
-const a = JSON.parse(process.argv[1]).exporters, b = JSON.parse(process.argv[2]).exporters;
+const sa = JSON.parse(process.argv[1]), sb = JSON.parse(process.argv[2]);
+const a = sa.exporters, b = sb.exporters;
+const SPANS = sb.telemetry.spans_handled - sa.telemetry.spans_handled;
 const D = (x, k) => (b[x][k] || 0) - (a[x][k] || 0);
 const R = (x, r) => (b[x].dropped_by_reason[r] || 0) - (a[x].dropped_by_reason[r] || 0);
 const ALL = ["traces", "metrics", "logs"];
@@ -140,8 +143,13 @@ end_fault() {
 
 # recover: the receivers answer 200 again (down: they listen again on their
 # ports); what was queued as they came back arrives (only a batch then in
-# flight may still be given up), each exporter succeeds again. What the
-# receivers saw during the fault and the recovery is in $(taken PHASE RCV).
+# flight may still be given up), each exporter succeeds again: fresh
+# requests make sure it has something to succeed with. (An exporter stays
+# "failing" until a batch goes through, and on a loaded machine it may have
+# given up on all it had queued before the receivers were back: each batch
+# gets about 1 s of retries, and a receiver's node can take seconds to
+# start.) What the receivers saw during the fault and the recovery is in
+# $(taken PHASE RCV).
 recover() {
     if [ "$PHASE" = down ]; then
         for r in "${RCVS[@]}"; do
@@ -156,16 +164,21 @@ recover() {
     fi
     BEFORE=$(status)
     local back=$BEFORE
-    # no new spans (wrk has stopped): the queued ones are all sent, or a
-    # batch still in flight given up; log lines: tycho's own may be added;
-    # a metrics snapshot goes every 0.5 s
+    for _ in 1 2 3; do
+        curl -sf "http://$PUB/hello?q=recovery" >/dev/null || fail "$PHASE: /hello failed after the fault"
+    done
+    # the spans queued are all sent, or a batch still in flight given up;
+    # new spans (SPANS: those of the requests above, and any a worker still
+    # held when wrk stopped) are sent or dropped too; log lines: those of
+    # the requests and tycho's own are added; a metrics snapshot goes every
+    # 0.5 s
     until_status "recovery" '
       ALL.every((x) => !b[x].failing && (D(x, "sent") > 0 || a[x].queued + a[x].in_flight === 0)) &&
       D("metrics", "sent") > 0 &&
       b.traces.queued + b.traces.in_flight === 0 && b.logs.queued + b.logs.in_flight === 0' 30
     holds "$back" "$NOW" '
       D("traces", "sent") >= a.traces.queued &&
-      D("traces", "sent") + D("traces", "dropped") === a.traces.queued + a.traces.in_flight &&
+      D("traces", "sent") + D("traces", "dropped") === a.traces.queued + a.traces.in_flight + SPANS &&
       D("logs", "sent") >= a.logs.queued' ||
         fail "$PHASE: what was queued did not arrive: $(jsget "$back" 'JSON.stringify(s.exporters)')
 $(changes "$back" "$NOW")"
