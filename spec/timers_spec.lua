@@ -24,6 +24,19 @@ local function lines(srv)
   return out
 end
 
+-- The lines in the order they were logged. The log shows each thread's lines
+-- in order, but another thread's only as the telemetry thread drains the
+-- rings in turn (docs/telemetry.md): the main thread's "routes reloaded" may
+-- come out before a worker's line logged just before it.
+local function by_time(recs)
+  for i, rec in ipairs(recs) do rec.position = i end
+  table.sort(recs, function(x, y)
+    if x.time ~= y.time then return x.time < y.time end
+    return x.position < y.position
+  end)
+  return recs
+end
+
 local function with_msg(srv, msg)
   local out = {}
   for _, rec in ipairs(lines(srv)) do
@@ -233,7 +246,7 @@ describe("timers under tycho serve", function()
     wait_for("new runs", function() return #with_msg(srv, "new") >= 3 and #with_msg(srv, "gone end") >= 1 end)
     time.sleep(0.2) -- a second reload (the file watcher) may follow: let it settle
     local reloaded, v2_after, after = false, 0, {}
-    for _, rec in ipairs(lines(srv)) do
+    for _, rec in ipairs(by_time(lines(srv))) do
       if rec.msg == "routes reloaded" then
         reloaded = true
       elseif reloaded then
