@@ -18,6 +18,8 @@ Checks:
   provider      the dashboard provider's path is where grafana/Dockerfile
                 copies dashboards/, and the datasource/provider files are
                 copied to GF_PATHS_PROVISIONING.
+  plugin        the Dockerfile installs grafana-x-ray-datasource at a pinned
+                x.y.z version (literal, or an ARG with an x.y.z default).
   loki          loki/loki.yaml: TSDB schema v13 on S3, retention enabled with
                 a delete-request store, paths under the EFS mount, and the
                 Dockerfile runs it with -config.expand-env=true.
@@ -217,8 +219,22 @@ class Checker:
             want = (prov_.get("options") or {}).get("path", "").rstrip("/")
             if copies.get("dashboards") != want:
                 self.fail(path, f"provider {prov_.get('name')} reads {want}, but the Dockerfile copies dashboards/ to {copies.get('dashboards')}")
-        if "grafana-x-ray-datasource" not in text:
-            self.fail(dockerfile, "the X-Ray data source plugin (grafana-x-ray-datasource) is not installed")
+        self.plugin_pinned(dockerfile, text, "grafana-x-ray-datasource")
+
+    def plugin_pinned(self, dockerfile, text, plugin):
+        """`grafana cli plugins install PLUGIN VERSION`, VERSION x.y.z or an ARG whose default is one."""
+        m = re.search(rf"plugins install {plugin}(?:[ \t]+(\S+))?", text)
+        if not m:
+            self.fail(dockerfile, f"the plugin {plugin} is not installed (grafana cli plugins install)")
+            return
+        version = (m.group(1) or "").strip("\"'")
+        arg = re.fullmatch(r"\$\{?(\w+)\}?", version)
+        if arg:
+            default = re.search(rf"^ARG\s+{arg.group(1)}=(\S+)\s*$", text, re.M)
+            version = default.group(1) if default else ""
+        if not re.fullmatch(r"\d+\.\d+\.\d+", version):
+            self.fail(dockerfile, f"the plugin {plugin} is installed without a pinned x.y.z version "
+                                  "(plugins install <id> <version>): each build could get another release")
 
     # ---------------------------------------------------------------- loki
     def loki(self):

@@ -49,10 +49,13 @@ assert "urlDisplayLabel: View trace in X-Ray (sampled requests only)" in text
 open(ds, "w").write(text.replace("urlDisplayLabel: View trace in X-Ray (sampled requests only)",
                                  "urlDisplayLabel: View trace in X-Ray"))          # link promises every trace
 PYEOF
+sed -i 's/plugins install grafana-x-ray-datasource "${XRAY_PLUGIN_VERSION}"/plugins install grafana-x-ray-datasource/' "$bad/Dockerfile"
+grep -q 'plugins install grafana-x-ray-datasource \\$' "$bad/Dockerfile" || fail "could not unpin the X-Ray plugin in the copy"
 if out=$("$PY" "$TYCHO_SRC/tests/deploy/check_grafana.py" "$bad"); then
   fail "check_grafana.py accepted a broken copy"
 fi
-for want in "also used by" "no-such-ds" "schemaVersion" "only sampled requests have a trace"; do
+for want in "also used by" "no-such-ds" "schemaVersion" "only sampled requests have a trace" \
+  "grafana-x-ray-datasource is installed without a pinned x.y.z version"; do
   grep -q "$want" <<<"$out" || fail "check_grafana.py did not report: $want"$'\n'"$out"
 done
 echo "broken copy rejected as expected"
