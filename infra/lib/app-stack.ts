@@ -1,6 +1,6 @@
 // App: tycho on Fargate behind a public ALB. The image is the root Dockerfile,
 // pushed to the registry stack's repository under the tag given as context
-// (`-c imageTag=<commit sha>`, deploy.yml). tycho exports its own telemetry —
+// (`-c imageTag=<commit sha>-base-<hash>`, deploy.yml). tycho exports its own telemetry —
 // remote write to AMP, OTLP traces to X-Ray, log push to Loki — so the task has
 // a single container: no collector and no log-router sidecar (infra/README.md
 // shows how to add an ADOT collector sidecar instead, if preferred).

@@ -40,7 +40,7 @@ export interface TychoConfig {
   readonly natGateways: number;
   /** Route 53 private zone; Loki and Grafana are `loki.<zone>` and `grafana.<zone>`. */
   readonly zoneName: string;
-  /** Image tags pushed by .github/workflows/deploy.yml (the commit SHA). */
+  /** Image tags pushed by .github/workflows/deploy.yml (scripts/image-tag). */
   readonly imageTag: string;
   readonly grafanaImageTag: string;
   readonly lokiImageTag: string;
@@ -169,7 +169,7 @@ export function loadConfig(node: Node): TychoConfig {
   // synth without a tag would deploy a task that can never pull its image.
   const imageTag = optStr(node, 'imageTag');
   if (imageTag === undefined) {
-    throw new Error('context imageTag: required, the tag pushed to ECR (deploy.yml uses the commit SHA): '
+    throw new Error('context imageTag: required, the tag pushed to ECR (deploy.yml uses scripts/image-tag: <commit sha>-base-<hash>): '
       + '-c imageTag=$(git rev-parse HEAD)');
   }
   const vpnServerCertificateArn = optStr(node, 'vpnServerCertificateArn');

@@ -27,8 +27,8 @@ export class RegistryStack extends Stack {
     return new ecr.Repository(this, id, {
       repositoryName,
       imageScanOnPush: true,
-      // Tags are commit SHAs: a tag never moves, so a task definition always
-      // names exactly the image that was scanned.
+      // Tags name their content (scripts/image-tag): a tag never moves, so a
+      // task definition always names exactly the image that was scanned.
       imageTagMutability: ecr.TagMutability.IMMUTABLE,
       encryption: ecr.RepositoryEncryption.AES_256,
       removalPolicy: RemovalPolicy.RETAIN,

@@ -18,10 +18,15 @@ deploy workflow:
     `aws ecr describe-images ... --image-ids imageTag=...` and skips a tag
     that is already there (the repositories are IMMUTABLE: a re-run or a
     manual run of a deployed commit would otherwise fail at the push);
-  - Grafana and Loki are tagged by content: the job derives their tags from
-    `git rev-parse HEAD:grafana` and `HEAD:grafana/loki` and `cdk deploy
-    --all` passes them as -c grafanaImageTag / lokiImageTag (so a release
-    that leaves grafana/ alone does not restart them);
+  - the images are tagged by scripts/image-tag, run before `docker build` in
+    the job that builds them and never with --no-base (the tag folds in the
+    freshly pulled base images); Grafana and Loki by the files their
+    Dockerfile copies (matrix `tag-by: files`), and `cdk deploy --all`
+    passes -c grafanaImageTag / lokiImageTag (so a release that leaves their
+    files alone does not restart them);
+  - a job with `id-token: write` also admits CI's scheduled run
+    (workflow_run.event == 'schedule'), and the CI workflow has a `schedule`
+    trigger: the weekly run that brings in republished base images;
   - no `-c key=$VAR` where VAR comes from an optional repository variable
     (`vars.X` without a `||` default) unconditionally: an unset variable
     would pass an empty value that replaces cdk.json's;
@@ -111,6 +116,7 @@ def check_deploy(path, doc, ci_name, errors):
         errors.append(f"{path}: not triggered by workflow_run of '{ci_name}' on branches [main]")
     for job_id, job in (doc.get("jobs") or {}).items():
         check_pushes(path, job_id, job, errors)
+        check_image_tags(path, job_id, job, errors)
         check_content_tags(path, job_id, job, errors)
         check_optional_context(path, job_id, job, errors)
         if (job.get("permissions") or doc.get("permissions") or {}).get("id-token") != "write":
@@ -118,6 +124,7 @@ def check_deploy(path, doc, ci_name, errors):
         cond = re.sub(r"\s+", " ", str(job.get("if", "")))
         for need in ("github.ref == 'refs/heads/main'", "github.event.workflow_run.conclusion == 'success'",
                      "github.event.workflow_run.head_branch == 'main'", "github.event.workflow_run.event == 'push'",
+                     "github.event.workflow_run.event == 'schedule'",
                      "github.event.workflow_run.head_repository.full_name == github.repository"):
             if need not in cond:
                 errors.append(f"{path}: job {job_id} has id-token: write but its `if` lacks {need}")
@@ -144,15 +151,32 @@ def check_pushes(path, job_id, job, errors):
                           "fails the push on a re-run)")
 
 
+def check_image_tags(path, job_id, job, errors):
+    texts = [run_text(st) for st in steps(job)]
+    builds = [i for i, t in enumerate(texts) if "docker build" in t]
+    if not builds:
+        return
+    tagging = [i for i, t in enumerate(texts) if "scripts/image-tag" in t]
+    if not tagging or tagging[0] > builds[0]:
+        errors.append(f"{path}: job {job_id}: no step runs scripts/image-tag before `docker build` (the ECR tag "
+                      "must name the sources and the freshly pulled base images)")
+    for i in tagging:
+        if "--no-base" in texts[i]:
+            errors.append(f"{path}: job {job_id}: scripts/image-tag --no-base: a republished base image would keep "
+                          "the tag and never be pushed")
+    entries = {e.get("image"): e for e in ((job.get("strategy") or {}).get("matrix") or {}).get("include") or []}
+    for image in ("tycho-grafana", "tycho-loki"):
+        if image in entries and entries[image].get("tag-by") != "files":
+            errors.append(f"{path}: job {job_id}: {image} is not tagged by its files (tag-by: files): every release "
+                          "would restart it")
+
+
 def check_content_tags(path, job_id, job, errors):
     texts = [run_text(st) for st in steps(job)]
     deploys = [t for t in texts if re.search(r"cdk deploy --all", t)]
     if not deploys:
         return
-    whole = "\n".join(texts)
-    for ref, key in (("HEAD:grafana)", "grafanaImageTag"), ("HEAD:grafana/loki)", "lokiImageTag")):
-        if f"git rev-parse {ref}" not in whole:
-            errors.append(f"{path}: job {job_id}: no tag derived from `git rev-parse {ref[:-1]}` for {key}")
+    for key in ("grafanaImageTag", "lokiImageTag"):
         if not any(f"-c {key}=" in t for t in deploys):
             errors.append(f"{path}: job {job_id}: `cdk deploy --all` does not pass -c {key} (it then defaults "
                           "to imageTag, and every release restarts Grafana and Loki)")
@@ -171,6 +195,9 @@ def check_optional_context(path, job_id, job, errors):
 
 
 def check_ci(path, doc, errors):
+    if "schedule" not in triggers(doc):
+        errors.append(f"{path}: no schedule trigger: without it a base image republished with security fixes "
+                      "is only picked up by the next commit")
     for job_id, job in (doc.get("jobs") or {}).items():
         for i, step in enumerate(steps(job)):
             w = step.get("with") or {}

@@ -40,7 +40,7 @@ for want in "triggered by push" "lacks github.ref == 'refs/heads/main'" \
   "has id-token: write and runs third-party action aquasecurity/trivy-action" \
   "trivy-action@0.28.0 is not pinned" "does not fail on HIGH and CRITICAL" \
   "step 'Push images' pushes without first checking \`aws ecr describe-images" \
-  "no tag derived from \`git rev-parse HEAD:grafana\` for grafanaImageTag" \
+  "no step runs scripts/image-tag before \`docker build\`" "its \`if\` lacks github.event.workflow_run.event == 'schedule'" \
   "\`cdk deploy --all\` does not pass -c lokiImageTag" \
   "passes -c appCertificateArn from the optional variable APP_CERTIFICATE_ARN unconditionally" \
   "SARIF upload 'Upload tycho image scan' lacks continue-on-error: true"; do
@@ -55,3 +55,17 @@ if out=$("$PY" "$TYCHO_SRC/tests/deploy/check_workflow_policy.py" "$TYCHO_SRC/.g
 fi
 grep -qF "probes /health with docker exec ... tycho health" <<<"$out" || fail "check_workflow_policy.py did not report the missing probe"$'\n'"$out"
 echo "ci.yml without the probe rejected as expected"
+
+echo "--- ... and a deploy.yml whose images keep their tag when the base image is republished, or whose Grafana"
+echo "    tag follows the commit, and a ci.yml without the weekly schedule"
+sed -e 's|scripts/image-tag "${opts\[@\]}"|scripts/image-tag --no-base "${opts[@]}"|' \
+  -e 's|image: tycho-grafana, context: grafana, tag-by: files|image: tycho-grafana, context: grafana, tag-by: commit|' \
+  "$TYCHO_SRC/.github/workflows/deploy.yml" > "$deploy_tmp/deploy.yml"
+sed -e '/^  schedule:/,/cron:/d' "$TYCHO_SRC/.github/workflows/ci.yml" > "$deploy_tmp/ci.yml"
+if out=$("$PY" "$TYCHO_SRC/tests/deploy/check_workflow_policy.py" "$deploy_tmp/deploy.yml" "$deploy_tmp/ci.yml"); then
+  fail "check_workflow_policy.py accepted untagged bases, a commit-tagged Grafana and an unscheduled CI"
+fi
+for want in "scripts/image-tag --no-base" "tycho-grafana is not tagged by its files" "no schedule trigger"; do
+  grep -qF "$want" <<<"$out" || fail "check_workflow_policy.py did not report: $want"$'\n'"$out"
+done
+echo "rejected as expected"
