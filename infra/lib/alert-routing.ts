@@ -9,7 +9,7 @@
 //    user guide): a YAML document whose `alertmanager_config` key holds an
 //    Alertmanager configuration as a string. `template_files` is optional and
 //    not used: the SNS receiver's default subject and message templates apply.
-import { Aws, RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Aws, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as aps from 'aws-cdk-lib/aws-aps';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -60,6 +60,12 @@ export function alertManagerDefinition(config: object): string {
 }
 
 export interface AlertTopicProps {
+  /**
+   * The topic's name. Fixed rather than generated so that the key policy can
+   * name the topic's ARN (its encryption context) without referring to the
+   * topic, which refers to the key.
+   */
+  readonly topicName: string;
   /** Shown as the sender name of e-mail notifications. */
   readonly displayName: string;
   /** E-mail subscriptions; SNS mails each address a confirmation link first. */
@@ -69,6 +75,8 @@ export interface AlertTopicProps {
 export class AlertTopic extends Construct {
   readonly key: kms.Key;
   readonly topic: sns.Topic;
+  /** The topic's ARN, built from its name: usable where a Ref to the topic would close a cycle. */
+  readonly topicArn: string;
 
   constructor(scope: Construct, id: string, props: AlertTopicProps) {
     super(scope, id);
@@ -79,7 +87,13 @@ export class AlertTopic extends Construct {
       // there is nothing left to decrypt (KMS still waits 30 days before deleting).
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    this.topicArn = Stack.of(this).formatArn({
+      service: 'sns',
+      resource: props.topicName,
+      arnFormat: ArnFormat.NO_RESOURCE_NAME,
+    });
     this.topic = new sns.Topic(this, 'Topic', {
+      topicName: props.topicName,
       displayName: props.displayName,
       masterKey: this.key,
       enforceSSL: true,
@@ -93,6 +107,9 @@ export class AlertTopic extends Construct {
    * in this region: the workspace refers to the topic (its definition), the
    * topic to the key, so a key policy that referred to the workspace would close
    * a dependency cycle. Without the topic policy the key alone lets AMP publish nothing.
+   * The key grant holds only for this topic's messages: SNS asks KMS with the
+   * encryption context aws:sns:topicArn (SNS developer guide, "Enable
+   * compatibility between event sources from AWS services and encrypted topics").
    */
   allowPublishFrom(workspace: aps.CfnWorkspace): void {
     const amp = new iam.ServicePrincipal(AMP_PRINCIPAL);
@@ -113,7 +130,10 @@ export class AlertTopic extends Construct {
       resources: ['*'],
       conditions: {
         ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:aps:${Aws.REGION}:${Aws.ACCOUNT_ID}:workspace/*` },
-        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+        StringEquals: {
+          'aws:SourceAccount': Aws.ACCOUNT_ID,
+          'kms:EncryptionContext:aws:sns:topicArn': this.topicArn,
+        },
       },
     }));
   }

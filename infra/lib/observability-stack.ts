@@ -80,7 +80,11 @@ export class ObservabilityStack extends Stack {
     this.grafanaUrl = `http://${grafanaHost}/`;
 
     // ---- metrics: AMP workspace, alert rules, where the alerts go ------------
-    this.alerts = new AlertTopic(this, 'Alerts', { displayName: `${config.prefix} alerts`, emails: config.alertEmails });
+    this.alerts = new AlertTopic(this, 'Alerts', {
+      topicName: `${config.name}-alerts`,
+      displayName: `${config.prefix} alerts`,
+      emails: config.alertEmails,
+    });
     this.workspace = new aps.CfnWorkspace(this, 'Workspace', {
       alias: config.name,
       alertManagerDefinition: alertManagerDefinition(alertManagerConfig(this.alerts.topic.topicArn, Aws.REGION)),

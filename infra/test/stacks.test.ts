@@ -149,15 +149,29 @@ describe('observability: where the alerts go', () => {
     });
   });
 
-  it("AMP may use the topic's key for this account's workspaces only", () => {
+  it("AMP may use the topic's key for this account's workspaces and this topic's messages only", () => {
     const [, key] = only(resources(obs, 'AWS::KMS::Key'), 'KMS key');
     const use = only<any>(key.Properties.KeyPolicy.Statement.filter(amp), 'AMP statement in the key policy');
     assert.equal(use.Effect, 'Allow');
     assert.deepEqual(asArray(use.Action).sort(), ['kms:Decrypt', 'kms:GenerateDataKey*']);
-    assert.deepEqual(use.Condition.StringEquals, { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } });
+    assert.equal(topic.Properties.TopicName, 'tycho-alerts');
+    assert.deepEqual(use.Condition.StringEquals, {
+      'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+      // SNS's encryption context: the key serves this topic only, whatever else the service may encrypt
+      'kms:EncryptionContext:aws:sns:topicArn': { 'Fn::Join': ['', [
+        'arn:', { Ref: 'AWS::Partition' }, ':sns:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':tycho-alerts',
+      ]] },
+    });
     assert.deepEqual(use.Condition.ArnLike, { 'aws:SourceArn': { 'Fn::Join': ['', [
       'arn:', { Ref: 'AWS::Partition' }, ':aps:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':workspace/*',
     ]] } });
+  });
+
+  it('the key policy grants no one else: the account (IAM policies decide) and AMP', () => {
+    const [, key] = only(resources(obs, 'AWS::KMS::Key'), 'KMS key');
+    const others = key.Properties.KeyPolicy.Statement.filter((s: any) => !amp(s));
+    const admin = only<any>(others, 'statement other than AMP in the key policy');
+    assert.deepEqual(admin.Principal, { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } });
   });
 
   it('the alert manager definition routes every alert to the topic, resolved ones included', () => {
