@@ -274,14 +274,69 @@ describe("tycho.sqs", function()
     assert.matches("nested deeper than 128 levels", catch(q.send, q, deep).message)
     assert.is_true(aws.is_error(catch(q.send_batch, q, "not a list"), "InvalidParameterValue"))
     err = catch(q.send, q, "x", { delya = 5 })
-    assert.equal("unknown option 'delya' (attributes, delay, group_id, dedup_id)", err.message)
+    assert.equal("unknown option 'delya' (attributes, delay, group_id, dedup_id, timeout, max_attempts)",
+      err.message)
     assert.equal("SendMessage", err.operation)
     err = catch(q.receive, q, { maxx = 2 })
-    assert.equal("unknown option 'maxx' (max, wait, visibility, attributes)", err.message)
+    assert.equal("unknown option 'maxx' (max, wait, visibility, attributes, timeout, max_attempts)",
+      err.message)
     err = catch(q.attributes, q, nil, { timout = 2 })
     assert.equal("unknown option 'timout' (timeout, max_attempts)", err.message)
     assert.equal("GetQueueAttributes", err.operation)
     assert.has_error(function() sqs.queue(nil) end)
+  end)
+
+  it("takes aws.call's timeout and max_attempts in every call", function()
+    local opts = { timeout = 5, max_attempts = 1 }
+    local q = sqs.create_queue(("spec-%s-opts"):format(run), nil, opts)
+    local byname = sqs.queue(q.name)
+    assert.is_string(byname:send("one", { delay = 0, timeout = 5, max_attempts = 1 }))
+    local r = byname:send_batch({ "two", "three" }, opts)
+    assert.equal(2, #r.successful)
+    local got = {}
+    for _ = 1, 5 do
+      for _, m in ipairs(q:receive { max = 10, wait = 1, timeout = 5, max_attempts = 1 }) do
+        got[#got + 1] = m
+      end
+      if #got >= 3 then break end
+    end
+    assert.equal(3, #got)
+    q:change_visibility(got[1], 30, opts)
+    q:delete(got[1], opts)
+    assert.equal(2, #q:delete_batch({ got[2], got[3] }, opts).successful)
+    assert.is_table(q:attributes({ "QueueArn" }, opts))
+  end)
+
+  it("refuses a bad timeout or max_attempts in any call as aws.call does, before any request", function()
+    local q = sqs.queue("spec-never-created-" .. run) -- a request would fail: QueueDoesNotExist
+    local calls = {
+      SendMessage = function(o) return q:send("x", o) end,
+      SendMessageBatch = function(o) return q:send_batch({ "x" }, o) end,
+      ReceiveMessage = function(o) return q:receive(o) end,
+      DeleteMessage = function(o) return q:delete("handle", o) end,
+      DeleteMessageBatch = function(o) return q:delete_batch({ "handle" }, o) end,
+      ChangeMessageVisibility = function(o) return q:change_visibility("handle", 0, o) end,
+      GetQueueAttributes = function(o) return q:attributes(nil, o) end,
+      CreateQueue = function(o) return sqs.create_queue(q.name, nil, o) end,
+    }
+    local bad = {
+      { { timeout = -1 }, "tycho.aws.call: opts.timeout must be seconds from 0 to 3600, got -1" },
+      { { timeout = "2" }, 'tycho.aws.call: opts.timeout must be seconds from 0 to 3600, got "2"' },
+      { { max_attempts = 0 }, "tycho.aws.call: opts.max_attempts must be an integer from 1 to 50, got 0" },
+      { { max_attempts = 1.5 }, "tycho.aws.call: opts.max_attempts must be an integer from 1 to 50, got 1.5" },
+    }
+    for op, f in pairs(calls) do
+      for _, b in ipairs(bad) do
+        local err = catch(f, b[1])
+        assert.is_true(aws.is_error(err, "InvalidParameterValue"), op .. ": " .. tostring(err))
+        assert.equal(b[2], err.message)
+        assert.equal(op, err.operation)
+      end
+    end
+    local err = catch(q.delete, q, "handle", { timout = 1 })
+    assert.equal("unknown option 'timout' (timeout, max_attempts)", err.message)
+    err = catch(q.send_batch, q, { "x" }, { delay = 1 })
+    assert.equal("unknown option 'delay' (timeout, max_attempts)", err.message)
   end)
 
   it("carries the service's own error types", function()

@@ -96,6 +96,22 @@ local function bad_argument(service, operation, fmt, ...)
     message = "tycho.aws.call: " .. fmt:format(...) }, 0)
 end
 
+-- Checks the values of the aws.CALL_OPTIONS in opts (a table): timeout
+-- seconds from 0 to 3600, max_attempts an integer from 1 to 50. Raises
+-- InvalidParameterValue.
+local function check_call_values(opts, service, operation)
+  local t = opts.timeout
+  if t ~= nil and not (type(t) == "number" and t >= 0 and t <= 3600) then
+    bad_argument(service, operation, "opts.timeout must be seconds from 0 to 3600, got %s",
+      type(t) == "number" and tostring(t) or shown(t))
+  end
+  local m = opts.max_attempts
+  if m ~= nil and not (type(m) == "number" and m >= 1 and m <= 50 and m == math.floor(m)) then
+    bad_argument(service, operation, "opts.max_attempts must be an integer from 1 to 50, got %s",
+      type(m) == "number" and tostring(m) or shown(m))
+  end
+end
+
 -- Checks aws.call's arguments before any request (docs/routes.md): service
 -- a signing name, target an operation name, params a table or a JSON string,
 -- opts known options of the right types. Raises InvalidParameterValue.
@@ -118,16 +134,6 @@ local function check_call(service, target, params, opts)
     if opts[k] ~= nil and type(opts[k]) ~= "string" then
       bad_argument(service, operation, "opts.%s must be a string, got %s", k, shown(opts[k]))
     end
-  end
-  local t = opts.timeout
-  if t ~= nil and not (type(t) == "number" and t >= 0 and t <= 3600) then
-    bad_argument(service, operation, "opts.timeout must be seconds from 0 to 3600, got %s",
-      type(t) == "number" and tostring(t) or shown(t))
-  end
-  local m = opts.max_attempts
-  if m ~= nil and not (type(m) == "number" and m >= 1 and m <= 50 and m == math.floor(m)) then
-    bad_argument(service, operation, "opts.max_attempts must be an integer from 1 to 50, got %s",
-      type(m) == "number" and tostring(m) or shown(m))
   end
   if opts.producer ~= nil and type(opts.producer) ~= "boolean" then
     bad_argument(service, operation, "opts.producer must be a boolean, got %s", shown(opts.producer))
@@ -170,13 +176,17 @@ end
 -- Checks an options table (tycho.options): a key that is not in the list
 -- known (or options that are not a table) raises an InvalidParameterValue
 -- aws.Error of service/operation naming it, so a misspelt option fails
--- instead of being ignored.
+-- instead of being ignored; so does a bad value of an aws.CALL_OPTIONS
+-- key (timeout, max_attempts: aws.call's own check, run here so that a
+-- call refuses it before any request, a GetQueueUrl or a batch's first
+-- request included).
 function aws.check_options(opts, known, service, operation)
   local problem = options.problem(opts, known)
   if problem then
     error(aws.error { type = "InvalidParameterValue", service = service, operation = operation,
       message = problem }, 0)
   end
+  if opts ~= nil then check_call_values(opts, service, operation) end
 end
 
 -- The options of aws.call a tycho.sqs or tycho.dynamodb call passes on
@@ -184,9 +194,12 @@ end
 -- max_attempts = 1 }).
 aws.CALL_OPTIONS = { "timeout", "max_attempts" }
 
--- into (a table of aws.call options) with the CALL_OPTIONS of opts (may be nil).
+-- into (a table of aws.call options) with the CALL_OPTIONS of opts (may be
+-- nil): those set in opts replace into's (its defaults).
 function aws.call_options(opts, into)
-  for _, k in ipairs(aws.CALL_OPTIONS) do into[k] = opts and opts[k] end
+  for _, k in ipairs(aws.CALL_OPTIONS) do
+    if opts and opts[k] ~= nil then into[k] = opts[k] end
+  end
   return into
 end
 

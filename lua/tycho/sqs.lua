@@ -9,7 +9,9 @@
 --
 -- Every call yields (long polls too) and raises an aws.Error on failure
 -- (tycho.aws), an unknown option included; batches report each entry's
--- failure in their result instead (run_batches). Bodies are strings; a
+-- failure in their result instead (run_batches). Every call takes the
+-- aws.CALL_OPTIONS (timeout, max_attempts) in its options table, which
+-- also bound the GetQueueUrl of a queue given by name. Bodies are strings; a
 -- table body is sent as JSON. Sends carry the current trace in the
 -- AWSTraceHeader system attribute. MD5 digests of bodies and message
 -- attributes are checked both ways.
@@ -30,10 +32,18 @@ function Message:json() return json.decode(self.body) end
 
 local url_cache = {} -- queue name -> URL (GetQueueUrl answers), per Lua state
 
-local function call(q, op, params, opts)
-  opts = opts or {}
-  opts.queue_url = params.QueueUrl
-  return aws.call("sqs", "AmazonSQS." .. op, params, opts)
+-- Runs op with params; opts: the caller's options, whose aws.CALL_OPTIONS
+-- are passed on (over the defaults of the aws.call options in into).
+local function call(q, op, params, opts, into)
+  into = aws.call_options(opts, into or {})
+  into.queue_url = params.QueueUrl
+  return aws.call("sqs", "AmazonSQS." .. op, params, into)
+end
+
+-- Checks opts against the option names known (every call's include the
+-- aws.CALL_OPTIONS) and their values, before any request.
+local function check_options(opts, known, op)
+  aws.check_options(opts, known, "sqs", op)
 end
 
 local function fail(q, op, typ, msg)
@@ -56,15 +66,17 @@ function sqs.queue(url_or_name)
   return q
 end
 
--- sqs.create_queue(name [, attributes]) -> Queue (CreateQueue; idempotent
--- with the same attributes). attributes: { VisibilityTimeout = "30", ... }.
-function sqs.create_queue(name, attributes)
+-- sqs.create_queue(name [, attributes] [, { timeout, max_attempts }]) -> Queue
+-- (CreateQueue; idempotent with the same attributes).
+-- attributes: { VisibilityTimeout = "30", ... }.
+function sqs.create_queue(name, attributes, opts)
+  check_options(opts, aws.CALL_OPTIONS, "CreateQueue")
   local params = { QueueName = name }
   if attributes and next(attributes) then
     params.Attributes = {}
     for k, v in pairs(attributes) do params.Attributes[k] = tostring(v) end
   end
-  local res = aws.call("sqs", "AmazonSQS.CreateQueue", params)
+  local res = aws.call("sqs", "AmazonSQS.CreateQueue", params, aws.call_options(opts, {}))
   url_cache[name] = res.QueueUrl
   return sqs.queue(res.QueueUrl)
 end
@@ -193,12 +205,14 @@ end
 
 -- --- sending -----------------------------------------------------------------------
 
-local SEND_OPTIONS = { "attributes", "delay", "group_id", "dedup_id" }
-local BATCH_ENTRY = { "body", "id", unpack(SEND_OPTIONS) }
+local MESSAGE_OPTIONS = { "attributes", "delay", "group_id", "dedup_id" }
+local SEND_OPTIONS = { unpack(MESSAGE_OPTIONS) }
+for _, k in ipairs(aws.CALL_OPTIONS) do SEND_OPTIONS[#SEND_OPTIONS + 1] = k end
+local BATCH_ENTRY = { "body", "id", unpack(MESSAGE_OPTIONS) }
 
 -- The SendMessage parameters of body and opts (whose keys are in known).
 local function send_params(body, opts, op, known)
-  aws.check_options(opts, known or SEND_OPTIONS, "sqs", op)
+  check_options(opts, known or SEND_OPTIONS, op)
   opts = opts or {}
   return {
     MessageBody = body_string(body, op),
@@ -209,11 +223,12 @@ local function send_params(body, opts, op, known)
   }
 end
 
--- q:send(body [, { attributes, delay, group_id, dedup_id }]) -> message id, response
+-- q:send(body [, { attributes, delay, group_id, dedup_id, timeout, max_attempts }])
+-- -> message id, response
 function Queue:send(body, opts)
   local p = send_params(body, opts, "SendMessage")
-  p.QueueUrl = self:url()
-  local res = call(self, "SendMessage", p, { producer = true })
+  p.QueueUrl = self:url(opts)
+  local res = call(self, "SendMessage", p, opts, { producer = true })
   local problem = md5_problem(p.MessageBody, p.MessageAttributes, res.MD5OfMessageBody,
     res.MD5OfMessageAttributes)
   if problem then fail(self, "SendMessage", "MD5Mismatch", problem) end
@@ -238,11 +253,13 @@ end
 -- its entries with that error, and the requests before it stay reported.
 -- b.entry returns the request entry with its Id; b.done(s, entry) turns a
 -- Successful answer into the record to keep, or nil and a problem.
--- A non-aws error (a bug) or a Cancelled call is raised.
-local function run_batches(q, op, list, b)
+-- A non-aws error (a bug) or a Cancelled call is raised. opts: the
+-- aws.CALL_OPTIONS of every request.
+local function run_batches(q, op, list, b, opts)
   if type(list) ~= "table" then fail(q, op, "InvalidParameterValue", "expected a list of entries") end
+  check_options(opts, aws.CALL_OPTIONS, op)
   local out = { successful = json.array {}, failed = json.array {} }
-  local url = #list > 0 and q:url()
+  local url = #list > 0 and q:url(opts)
   local function refused(err)
     if not aws.is_error(err) or err.type == "Cancelled" then error(err, 0) end
     return err
@@ -261,7 +278,7 @@ local function run_batches(q, op, list, b)
     end
     local ok, res = true, {}
     if #entries > 0 then
-      ok, res = pcall(call, q, op, { QueueUrl = url, Entries = entries }, { producer = b.producer })
+      ok, res = pcall(call, q, op, { QueueUrl = url, Entries = entries }, opts, { producer = b.producer })
     end
     if not ok then
       refused(res)
@@ -319,14 +336,15 @@ local SEND_BATCH = {
   end,
 }
 
--- q:send_batch(entries) -> { successful = { {id, index, message_id} },
---                            failed = { {id, index, code, message, sender_fault [, error]} } }
+-- q:send_batch(entries [, { timeout, max_attempts }])
+--   -> { successful = { {id, index, message_id} },
+--        failed = { {id, index, code, message, sender_fault [, error]} } }
 -- entries: bodies, or { body, id, attributes, delay, group_id, dedup_id }.
 -- Sent 10 per request; every entry is in `successful` or `failed` (see
 -- run_batches): an entry that fails the checks or a request that fails as
 -- a whole does not raise after other entries were sent.
-function Queue:send_batch(entries)
-  return run_batches(self, "SendMessageBatch", entries, SEND_BATCH)
+function Queue:send_batch(entries, opts)
+  return run_batches(self, "SendMessageBatch", entries, SEND_BATCH, opts)
 end
 
 -- --- receiving ----------------------------------------------------------------------
@@ -363,23 +381,26 @@ function sqs.message(m, queue)
   }, Message)
 end
 
+local RECEIVE_OPTIONS = { "max", "wait", "visibility", "attributes", unpack(aws.CALL_OPTIONS) }
+
 -- q:receive{ max = 1..10, wait = 0..20 (long poll), visibility = seconds,
---            attributes = { "All" } (system attribute names) } -> { messages }
+--            attributes = { "All" } (system attribute names),
+--            timeout (per attempt; default wait + 10), max_attempts } -> { messages }
 function Queue:receive(opts)
-  aws.check_options(opts, { "max", "wait", "visibility", "attributes" }, "sqs", "ReceiveMessage")
+  check_options(opts, RECEIVE_OPTIONS, "ReceiveMessage")
   opts = opts or {}
   check_range("ReceiveMessage", "max", opts.max, 1, 10)
   check_range("ReceiveMessage", "wait", opts.wait, 0, 20)
   check_range("ReceiveMessage", "visibility", opts.visibility, 0, 43200)
   local wait = opts.wait or 0
   local res = call(self, "ReceiveMessage", {
-    QueueUrl = self:url(),
+    QueueUrl = self:url(opts),
     MaxNumberOfMessages = opts.max or 1,
     WaitTimeSeconds = wait,
     VisibilityTimeout = opts.visibility,
     AttributeNames = json.array(opts.attributes or { "All" }),
     MessageAttributeNames = json.array { "All" },
-  }, { timeout = wait + 10 })
+  }, opts, { timeout = wait + 10 })
   local out = {}
   for _, m in ipairs(res.Messages or {}) do
     local msg, problem = sqs.message(m, self)
@@ -397,9 +418,11 @@ local function handle_of(h, op)
   return h
 end
 
--- q:delete(message_or_handle)
-function Queue:delete(h)
-  call(self, "DeleteMessage", { QueueUrl = self:url(), ReceiptHandle = handle_of(h, "DeleteMessage") })
+-- q:delete(message_or_handle [, { timeout, max_attempts }])
+function Queue:delete(h, opts)
+  check_options(opts, aws.CALL_OPTIONS, "DeleteMessage")
+  local handle = handle_of(h, "DeleteMessage")
+  call(self, "DeleteMessage", { QueueUrl = self:url(opts), ReceiptHandle = handle }, opts)
 end
 
 local DELETE_BATCH = {
@@ -410,26 +433,29 @@ local DELETE_BATCH = {
   done = function() return {} end,
 }
 
--- q:delete_batch(messages_or_handles) -> { successful = { {id, index} },
---   failed = { {id, index, code, message, sender_fault [, error]} } }, as send_batch
-function Queue:delete_batch(list)
-  return run_batches(self, "DeleteMessageBatch", list, DELETE_BATCH)
+-- q:delete_batch(messages_or_handles [, { timeout, max_attempts }])
+--   -> { successful = { {id, index} },
+--        failed = { {id, index, code, message, sender_fault [, error]} } }, as send_batch
+function Queue:delete_batch(list, opts)
+  return run_batches(self, "DeleteMessageBatch", list, DELETE_BATCH, opts)
 end
 
--- q:change_visibility(message_or_handle, seconds)
-function Queue:change_visibility(h, seconds)
+-- q:change_visibility(message_or_handle, seconds [, { timeout, max_attempts }])
+function Queue:change_visibility(h, seconds, opts)
+  check_options(opts, aws.CALL_OPTIONS, "ChangeMessageVisibility")
   check_range("ChangeMessageVisibility", "seconds", seconds, 0, 43200)
-  call(self, "ChangeMessageVisibility", { QueueUrl = self:url(),
-    ReceiptHandle = handle_of(h, "ChangeMessageVisibility"), VisibilityTimeout = seconds })
+  local handle = handle_of(h, "ChangeMessageVisibility")
+  call(self, "ChangeMessageVisibility", { QueueUrl = self:url(opts), ReceiptHandle = handle,
+    VisibilityTimeout = seconds }, opts)
 end
 
 -- q:attributes([names] [, { timeout, max_attempts }]) -> { ApproximateNumberOfMessages = 3, ... }
 -- (numbers where SQS sends digits; RedrivePolicy and the like stay strings)
 function Queue:attributes(names, opts)
-  aws.check_options(opts, aws.CALL_OPTIONS, "sqs", "GetQueueAttributes")
+  check_options(opts, aws.CALL_OPTIONS, "GetQueueAttributes")
   if type(names) == "string" then names = { names } end
   local res = call(self, "GetQueueAttributes", { QueueUrl = self:url(opts),
-    AttributeNames = json.array(names or { "All" }) }, aws.call_options(opts, {}))
+    AttributeNames = json.array(names or { "All" }) }, opts)
   local out = {}
   for k, v in pairs(res.Attributes or {}) do
     out[k] = (type(v) == "string" and v:match("^%-?%d+$")) and tonumber(v) or v

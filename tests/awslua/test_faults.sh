@@ -72,6 +72,15 @@ check "max_attempts 1: not retried" \
 r=$(call '"max_attempts":51')
 check "max_attempts out of range: refused before any call" grep -q "max_attempts must be an integer from 1 to 50" <<<"$r"
 
+# the same for tycho.sqs calls (their options take timeout and max_attempts)
+SQS_THROTTLE='{"status":400,"body":{"__type":"com.amazonaws.sqs#RequestThrottled","message":"Rate exceeded"}}'
+for c in 'send:["x"]' 'receive:[]' 'delete:["handle"]' 'change_visibility:["handle",0]' 'attributes:["All"]'; do
+    script "[$SQS_THROTTLE,$SQS_THROTTLE,$SQS_THROTTLE]"
+    r=$(post /sqs "{\"queue_url\":\"$FAKE_AWS_URL/000000000000/q\",\"op\":\"${c%%:*}\",\"args\":${c#*:},\"opts\":{\"max_attempts\":1}}")
+    check "tycho.sqs ${c%%:*} with max_attempts 1 on a throttling endpoint: one attempt" \
+        [ "$(jget "$r" error.type)/$(jget "$r" error.attempts)/$(jget "$(fake_ctl log)" counts.aws)" = "RequestThrottled/1/1" ]
+done
+
 # 500 then 503 then 500: gives up, retryable server error
 script '[{"status":500,"body":{"__type":"InternalServerError","message":"boom"}},{"status":503,"body":{}},{"status":500,"body":{"__type":"InternalServerError","message":"boom 3"}}]'
 r=$(call)

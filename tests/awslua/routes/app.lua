@@ -70,6 +70,20 @@ local routes = {
       return 200, out
   end },
 
+  -- one tycho.sqs call with options: POST { queue_url, op, args = { ... }, opts }
+  -- -> { ok, result | error, seconds } (q[op](q, args..., opts))
+  { "POST", "/sqs", function(req)
+      local b = req:json()
+      local q = sqs.queue(b.queue_url)
+      local args = b.args or {}
+      args[#args + 1] = b.opts
+      local t0 = time.monotonic()
+      local ok, res = pcall(q[b.op], q, unpack(args, 1, #args))
+      local out = { ok = ok, seconds = time.monotonic() - t0 }
+      if ok then out.result = res else out.error = aws_error(res) end
+      return 200, out
+  end },
+
   { "GET", "/seen/:key", function(req)
       local item = seen:get { key = req.params.key }
       return 200, { count = item and item.count or 0, item = item }
