@@ -5,6 +5,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/ratelog.h"
 #include "core/request_obs.h"
 #include "core/telemetry_hub.h"
 #include "core/units.h"
@@ -202,7 +203,8 @@ struct cqueue {
     int aux; /* fire-and-forget calls in flight */
     aux_call_t *aux_calls;
     uv_timer_t *backoff;
-    int errors;
+    int errors;               /* consecutive GetQueueUrl / ReceiveMessage failures */
+    tycho_ratelog_t poll_log; /* their warnings */
     /* depth (worker 0) */
     uv_timer_t *depth_timer;
     tycho_aws_svc_call_t *depth_call;
@@ -783,15 +785,52 @@ static void on_backoff(uv_timer_t *t)
     poll_queue(q);
 }
 
+#define BACKOFF_FIRST_MS 1000
+#define BACKOFF_MAX_MS 30000
+
+/* The pause before polling again after the errors-th consecutive failure:
+ * 1 s doubling up to 30 s, the upper half of it random ("equal jitter"),
+ * so that the workers and processes polling one queue do not retry in
+ * step, while a pause is never shorter than half its step (no spinning). */
+static uint64_t backoff_ms(int errors)
+{
+    uint64_t ms = BACKOFF_FIRST_MS;
+    for (int i = 1; i < errors && ms < BACKOFF_MAX_MS; i++)
+        ms *= 2;
+    if (ms > BACKOFF_MAX_MS) ms = BACKOFF_MAX_MS;
+    double rnd = (double)random() / ((double)RAND_MAX + 1.0);
+    return ms / 2 + (uint64_t)(rnd * (double)(ms / 2));
+}
+
 static void backoff(cqueue_t *q)
 {
     q->errors++;
-    uint64_t ms = 1000;
-    for (int i = 1; i < q->errors && ms < 30000; i++)
-        ms *= 2;
-    if (ms > 30000) ms = 30000;
     if (!q->backoff) q->backoff = timer_new(q->c, q);
-    if (q->backoff) uv_timer_start(q->backoff, on_backoff, ms, 0);
+    if (q->backoff) uv_timer_start(q->backoff, on_backoff, backoff_ms(q->errors), 0);
+}
+
+/* A poll (what: its warning) failed with error: logged by core/ratelog's
+ * policy (the first failure, then at most one line a minute with the
+ * failures not logged), then the next poll waits (backoff). */
+static void poll_failed(cqueue_t *q, const char *what, const char *error)
+{
+    uint64_t n;
+    if (tycho_ratelog_due(&q->poll_log, uv_now(q->c->loop), TYCHO_LOG_EVERY_MS, 1, &n))
+        tycho_log_warn(what, LF_STR("queue", q->name), LF_STR("error", error),
+                       LF_INT("consecutive_errors", q->errors + 1),
+                       LF_INT("failures_not_logged", (long long)n - 1));
+    backoff(q);
+}
+
+/* A poll succeeded: after failures, say so once; the next failure is
+ * logged at once and backs off from the first step again. */
+static void poll_succeeded(cqueue_t *q)
+{
+    if (q->errors)
+        tycho_log_info("sqs consumer: polling again after failures", LF_STR("queue", q->name),
+                       LF_INT("consecutive_errors", q->errors));
+    q->errors = 0;
+    q->poll_log = (tycho_ratelog_t){0};
 }
 
 static void on_received(const tycho_aws_result_t *r, void *ud)
@@ -800,17 +839,13 @@ static void on_received(const tycho_aws_result_t *r, void *ud)
     tycho_consumers_t *c = q->c;
     q->recv = NULL;
     if (!r->ok) {
-        if (strcmp(r->error_type, "Cancelled") != 0) {
-            tycho_log_warn("sqs consumer: ReceiveMessage failed; retrying",
-                           LF_STR("queue", q->name), LF_STR("error", r->message),
-                           LF_INT("consecutive_errors", q->errors + 1));
-            backoff(q);
-        }
+        if (strcmp(r->error_type, "Cancelled") != 0)
+            poll_failed(q, "sqs consumer: ReceiveMessage failed; retrying", r->message);
         queue_maybe_free(q);
         maybe_drained(c);
         return;
     }
-    q->errors = 0;
+    poll_succeeded(q);
     cJSON *j = r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(j, "Messages");
     const cJSON *jm;
@@ -835,10 +870,8 @@ static void on_resolved(const tycho_aws_result_t *r, void *ud)
         free(q->url);
         q->url = strdup(u->valuestring);
     } else if (strcmp(r->error_type, "Cancelled") != 0) {
-        tycho_log_warn("sqs consumer: cannot resolve the queue URL; retrying",
-                       LF_STR("queue", q->name),
-                       LF_STR("error", r->ok ? "no QueueUrl" : r->message));
-        backoff(q);
+        poll_failed(q, "sqs consumer: cannot resolve the queue URL; retrying",
+                    r->ok ? "no QueueUrl" : r->message);
     }
     cJSON_Delete(j);
     poll_queue(q);

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# An SQS consumer whose ReceiveMessage keeps failing (local-aws-sqs killed:
+# connections refused) backs off instead of spinning: exponentially from
+# 1 s up to 30 s, with jitter (server/lua/consumer.c, backoff_ms); its
+# warning is rate-limited (core/ratelog: one line, then at most one a
+# minute); and once the emulator is back, the consumer polls and receives
+# again, saying so once, and a later failure starts from the first step.
+. "$(dirname "$0")/lib.sh"
+tycho_start_local_sqs || exit 1
+aws_clean_env
+export TYCHO_AWS_BACKEND=aws AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=fake AWS_REGION=us-east-1
+export AWS_ENDPOINT_URL_SQS="$LOCAL_SQS_URL" AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:1"
+export TEST_QUEUE=tycho-test-backoff TEST_CONCURRENCY=1 TEST_VISIBILITY=30
+
+sqs_peer() {
+    curl -sS "$LOCAL_SQS_URL/" -H "X-Amz-Target: AmazonSQS.$1" \
+        -H 'Content-Type: application/x-amz-json-1.0' -d "$2"
+}
+create_queue() { sqs_peer CreateQueue "{\"QueueName\":\"$TEST_QUEUE\"}" >/dev/null; }
+receives() { # ReceiveMessage attempts with outcome $1 so far
+    local v
+    v=$(curl -sS "http://127.0.0.1:$ADMIN/metrics" | grep '^aws_requests_total{' |
+        grep 'operation="ReceiveMessage"' | grep "outcome=\"$1\"" | awk '{print $NF}')
+    echo "${v:-0}"
+}
+receives_ge() { [ "$(receives "$1")" -ge "$2" ]; }
+warnings() { grep -c '"sqs consumer: ReceiveMessage failed; retrying"' "$LOG"; }
+metric_ge() { local v; v=$(metric "$1"); [ -n "$v" ] && [ "${v%.*}" -ge "$2" ]; }
+
+create_queue
+serve_start backoff --workers 1 || exit 1
+check "the consumer polls" wait_until 10 receives_ge success 1
+
+kill "$LOCAL_SQS_PID"
+wait "$LOCAL_SQS_PID" 2>/dev/null
+check "the emulator gone, polls fail" wait_until 10 receives_ge transport_error 1
+sleep 6
+n=$(receives transport_error)
+# a poll is one call of up to 3 attempts; pauses of 0.5-1, 1-2, 2-4, 4-8 s
+# leave room for at most 4 polls in these 6 s (a spinning consumer: hundreds)
+check "failing for 6 s: at most 4 polls of 3 attempts ($n attempts)" [ "$n" -le 12 ]
+check "failing for 6 s: more than one poll (it retries)" [ "$n" -ge 4 ]
+check "one warning line for all these failures (rate-limited: $(warnings))" [ "$(warnings)" = 1 ]
+check "the warning names the queue and the error" /usr/bin/python3 -c '
+import json, sys
+l = [json.loads(x) for x in open(sys.argv[1]) if "ReceiveMessage failed" in x][0]
+assert l["queue"] == "tycho-test-backoff" and l["level"] == "warn", l
+assert l["consecutive_errors"] == 1 and l["failures_not_logged"] == 0 and l["error"], l' "$LOG"
+
+# back: the same port, the queue created again, a message waiting
+_tycho_start local-aws-sqs-again "$LOCAL_SQS_PORT" node "$TYCHO_PEERS_DIR/sqs_server.js" \
+    "$LOCAL_SQS_PORT" || exit 1
+LOCAL_SQS_PID=$_tycho_last_pid
+create_queue
+sqs_peer SendMessage "{\"QueueUrl\":\"$LOCAL_SQS_URL/123456789012/$TEST_QUEUE\",\"MessageBody\":\"{\\\"key\\\":\\\"back\\\"}\"}" >/dev/null
+check "the emulator back: the consumer receives again (within the 8 s pause)" \
+    wait_until 20 metric_ge "tycho_sqs_consumer_received_total{queue=\"$TEST_QUEUE\"}" 1
+check "the recovery is logged once" \
+    [ "$(grep -c '"sqs consumer: polling again after failures"' "$LOG")" = 1 ]
+
+# a new failure after the recovery is logged at once (the rate limit reset)
+kill "$LOCAL_SQS_PID"
+wait "$LOCAL_SQS_PID" 2>/dev/null
+check "a new failure after recovering: logged at once, from the first step" \
+    wait_until 10 /usr/bin/python3 -c '
+import json, sys
+ls = [json.loads(x) for x in open(sys.argv[1]) if "ReceiveMessage failed" in x]
+assert len(ls) == 2 and ls[1]["consecutive_errors"] == 1, ls' "$LOG"
+
+serve_stop
+check "tycho exits 0" [ "$SERVE_RC" = 0 ]
+finish
