@@ -2753,7 +2753,17 @@ static int table_conf_parse(const tycho_local_spec_entry_t *e, int64_t now_ms, t
     return c->def ? 0 : -1;
 }
 
-/* An existing table must have c's keys. 0, or -1 with err. */
+/* t's keys as TYCHO_LOCAL_TABLES writes them: "pk=id/S[:sk=ts/S]". */
+static void key_spec(const table_t *t, char *out, size_t n)
+{
+    int k = snprintf(out, n, "pk=%s/%s", t->hash.name, tycho_av_type_name(t->hash.type));
+    if (t->has_range && k > 0 && (size_t)k < n)
+        snprintf(out + k, n - (size_t)k, ":sk=%s/%s", t->range.name,
+                 tycho_av_type_name(t->range.type));
+}
+
+/* An existing table must have c's keys. 0, or -1 with err naming the
+ * table, both key schemas and the ways out. */
 static int table_conf_same_keys(const table_conf_t *c, const table_t *t, char *err, size_t errlen)
 {
     table_t want;
@@ -2764,12 +2774,16 @@ static int table_conf_same_keys(const table_conf_t *c, const table_t *t, char *e
                want.has_range == t->has_range &&
                (!want.has_range ||
                 (strcmp(want.range.name, t->range.name) == 0 && want.range.type == t->range.type));
+    char stored[600], configured[600];
+    key_spec(t, stored, sizeof stored);
+    key_spec(&want, configured, sizeof configured);
     table_free(&want);
     if (same) return 0;
     snprintf(err, errlen,
-             "table %s exists in the local store with a different key schema; delete it "
-             "(DeleteTable) or change the configuration",
-             c->name);
+             "table %s: stored with keys %s, configured with %s; to keep its items, configure "
+             "%s; to start it anew as configured, delete the table (DeleteTable) or use another "
+             "TYCHO_DATA_DIR",
+             c->name, stored, configured, stored);
     return -1;
 }
 

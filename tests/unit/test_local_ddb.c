@@ -916,7 +916,13 @@ static void test_config_tables(void **state)
     tycho_local_store_close(e->s);
     e->s = NULL;
     /* reopening with a different key schema for an existing table fails */
-    local_env_open_fails(e, "", "small:pk=k/S", "different key schema");
+    local_env_open_fails(e, "", "small:pk=k/S",
+                         "TYCHO_LOCAL_TABLES: table small: stored with keys pk=k/N, configured "
+                         "with pk=k/S; to keep its items, configure pk=k/N; to start it anew as "
+                         "configured, delete the table (DeleteTable) or use another "
+                         "TYCHO_DATA_DIR");
+    local_env_open_fails(e, "", "small:pk=k/N:sk=ts/S",
+                         "table small: stored with keys pk=k/N, configured with pk=k/N:sk=ts/S");
     const char *bad[] = {"ab:pk=x",           "tab",
                          "tab:pk=x/Q",        "tab:pk=x:gsi=ix",
                          "tab:pk=x:foo=1",    "tab:pk=x:ttl=a:ttl=b",
