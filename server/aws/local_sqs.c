@@ -2142,8 +2142,20 @@ static int queue_conf_parse(const tycho_local_spec_entry_t *e, queue_conf_t *c, 
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    for (int i = 0; i < e->nopts; i++)
+    const char *max_receive = NULL; /* as written */
+    for (int i = 0; i < e->nopts; i++) {
         if (queue_conf_option(c, e->opts[i].key, e->opts[i].value, err, errlen)) return -1;
+        if (strcmp(e->opts[i].key, "max_receive") == 0) max_receive = e->opts[i].value;
+    }
+    /* maxReceiveCount is part of a RedrivePolicy, which SQS accepts only
+     * with its deadLetterTargetArn: there is no count without a target. */
+    if (max_receive && !c->dlq) {
+        snprintf(err, errlen,
+                 "queue %s: max_receive=%s needs dlq=<queue> (the dead-letter queue messages "
+                 "move to after max_receive receives; without dlq, no message ever moves)",
+                 c->name, max_receive);
+        return -1;
+    }
     return 0;
 }
 

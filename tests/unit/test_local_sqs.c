@@ -600,6 +600,9 @@ static void test_config_and_auto_create(void **state)
          "TYCHO_LOCAL_QUEUES: queue q: visibility=99999: out of range (0-43200 seconds)"},
         {"q:dlq=bad name", "TYCHO_LOCAL_QUEUES: queue q: dlq=bad name: not a queue name"},
         {"q:wait=1:wait=2", "TYCHO_LOCAL_QUEUES: queue q: wait=2: wait is given twice"},
+        {"ok:max_receive=2:dlq=ok-dlq;q:visibility=5:max_receive=3",
+         "TYCHO_LOCAL_QUEUES: queue q: max_receive=3 needs dlq=<queue> (the dead-letter queue "
+         "messages move to after max_receive receives; without dlq, no message ever moves)"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         local_env_open_fails(e, bad[i][0], "", bad[i][1]);
