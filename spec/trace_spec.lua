@@ -281,15 +281,17 @@ describe("tycho.trace", function()
       assert.equal("ERROR", spans["GET /trace/error-in-span"].status)
     end)
 
-    it("are dropped with their request when the client goes away", function()
+    it("end with their request when the client goes away, marked as closed by the server", function()
       local p = t.start("GET", "/trace/nested/200")
       require("tycho.time").sleep(0.05)
       assert.is_true(p:cancel())
-      collectgarbage "collect" -- the abandoned coroutine and its open span
-      local spans = t.spans()
-      assert.equal(1, #spans)
-      assert.equal("SERVER", spans[1].kind)
-      assert.equal("ERROR", spans[1].status)
+      collectgarbage "collect" -- the abandoned coroutine
+      local spans = by_name(t.spans())
+      local server = spans["GET /trace/nested/:ms"]
+      assert.equal("ERROR", server.status)
+      assert.equal(server.span_id, spans.outer.parent_span_id)
+      assert.is_true(spans.outer.attributes["tycho.span.closed_by_server"])
+      assert.is_nil(spans.inner) -- not started yet
       assert.equal(200, t.get("/trace/ids").status) -- the next request is fine
     end)
 
@@ -300,8 +302,11 @@ describe("tycho.trace", function()
       t.capture_logs()
       local res = t.get("/trace/nested/100", { request_id = "req-timeout-1" })
       assert.equal(504, res.status)
-      local server = t.spans()[1]
+      local spans = by_name(t.spans())
+      local server = spans["GET /trace/nested/:ms"]
       assert.equal("ERROR", server.status)
+      assert.is_true(spans.outer.attributes["tycho.span.closed_by_server"])
+      assert.is_true(spans.outer.start + spans.outer.duration <= server.start + server.duration)
       local rec = lines("handler timeout: still waiting after TYCHO_HANDLER_TIMEOUT")[1]
       assert.equal("req-timeout-1", rec.request_id)
       assert.equal(server.trace_id, rec.trace_id)

@@ -8,6 +8,7 @@
  * the strings "NaN", "Infinity", "-Infinity". */
 #include "core/log.h"
 #include "lua/gen.h"
+#include "lua/lib_trace.h"
 #include "lua/libs.h"
 #include "lua/scheduler.h"
 
@@ -60,6 +61,7 @@ static int do_log(lua_State *L, tycho_log_level_t level)
     size_t n = 1, nj = 0;
     long long dropped = 0;
     tycho_lua_task_t *t = tycho_lua_task_current();
+    if (t && t->spans) tycho_lua_trace_sync_log(L, t); /* a coroutine's span, or not */
     if (t && t->rq.route) f[n++] = LF_STR("route", t->rq.route->pattern);
     const size_t mine = n;
     if (lua_istable(L, 2)) {

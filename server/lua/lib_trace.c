@@ -15,8 +15,15 @@
  * STACKS_KEY maps each task (by its coroutine, with the task's serial since
  * coroutines are pooled) to the array of its open child spans. A task
  * sleeping inside a span keeps it; other requests running meanwhile have
- * their own. While a child span is open the task's log context carries its
- * span id, so tycho.log lines inside it name it.
+ * their own. Within a task, a span belongs to the coroutine that started it
+ * (a handler may make its own with coroutine.wrap): it is current only while
+ * that coroutine runs, or one it resumed; once it yields, the flow that
+ * resumed it sees its own spans again, and so a coroutine left suspended
+ * inside a span parents nothing after it. While a child span is current the
+ * task's log context carries its span id, so tycho.log lines name it.
+ * When the task ends, spans still open (a coroutine never resumed again)
+ * are ended and exported by tycho_lua_trace_end_task, marked
+ * tycho.span.closed_by_server.
  *
  * Handles stay safe when kept past their request: a server-span handle checks
  * that its task still runs the same request (else its methods do nothing), a
@@ -35,9 +42,12 @@
 
 #define SPAN_MT "tycho.trace.span"
 #define STACKS_KEY "tycho.trace.stacks"
+/* on a span still open when its request ended: the code never ended it */
+#define CLOSED_BY_SERVER "tycho.span.closed_by_server"
 
 typedef struct lspan {
     tycho_span_t *span;     /* a child span being recorded; NULL: unsampled, ended, or server */
+    lua_State *co;          /* the coroutine that started it (its stack's "threads" holds it) */
     tycho_lua_task_t *task; /* the request task it belongs to */
     uint64_t serial;        /* task->serial when it was made */
     int server;             /* a handle on the request's server span */
@@ -111,36 +121,66 @@ static void push_stack(lua_State *L, tycho_lua_task_t *task, int create)
         lua_replace(L, stacks);
         return;
     }
-    lua_createtable(L, 4, 1);
+    lua_createtable(L, 4, 2);
     lua_pushnumber(L, (double)task->serial);
     lua_setfield(L, -2, "serial");
+    lua_newtable(L); /* span userdata -> the coroutine it was started in, but the task's */
+    lua_setfield(L, -2, "threads");
     lua_pushvalue(L, -1);
     lua_insert(L, stacks + 1); /* stacks, stack, key, stack */
     lua_rawset(L, stacks);
     lua_replace(L, stacks);
 }
 
-/* Pushes the innermost open child span of the task (its userdata) and
- * returns it, or returns NULL with nothing pushed. */
+/* A coroutine on the resume chain of the running one: it resumed another
+ * and waits for it (coroutine.status "normal"). */
+static int resuming(lua_State *co)
+{
+    lua_Debug ar;
+    return lua_status(co) == 0 && lua_getstack(co, 0, &ar) > 0;
+}
+
+/* Pushes the span current for the running coroutine L (its userdata) and
+ * returns it, or returns NULL with nothing pushed: the innermost open span L
+ * started, else the innermost one a coroutine resuming L started. Spans of
+ * a suspended coroutine (yielded, maybe for good) are skipped. */
 static lspan_t *push_top(lua_State *L, tycho_lua_task_t *task)
 {
+    if (!task->spans) return NULL;
     push_stack(L, task, 0);
     int n = lua_istable(L, -1) ? (int)lua_objlen(L, -1) : 0;
-    if (!n) {
+    int at = 0;
+    for (int i = n; i > 0; i--) {
+        lua_rawgeti(L, -1, i);
+        lspan_t *s = lua_touserdata(L, -1);
+        lua_pop(L, 1);
+        if (s->co == L) {
+            at = i;
+            break;
+        }
+        if (!at && resuming(s->co)) at = i; /* unless L has one of its own, further down */
+    }
+    if (!at) {
         lua_pop(L, 1);
         return NULL;
     }
-    lua_rawgeti(L, -1, n);
+    lua_rawgeti(L, -1, at);
     lua_remove(L, -2);
     return lua_touserdata(L, -1);
 }
 
-/* The task's log context follows the innermost span. */
+/* The task's log context follows the span current for L. */
 static void sync_log_context(lua_State *L, tycho_lua_task_t *task, tycho_req_trace_t *t)
 {
     lspan_t *top = push_top(L, task);
     task->logctx.span_id = top ? top->span_hex : t->span_hex;
     if (top) lua_pop(L, 1);
+}
+
+void tycho_lua_trace_sync_log(lua_State *L, tycho_lua_task_t *task)
+{
+    tycho_req_trace_t *t = task->spans ? task_trace(task) : NULL;
+    if (t) sync_log_context(L, task, t);
 }
 
 int tycho_lua_trace_current(lua_State *L, const tycho_req_trace_t **out, uint8_t parent[8])
@@ -373,7 +413,7 @@ static int l_index(lua_State *L)
 static int l_gc(lua_State *L)
 {
     lspan_t *s = lua_touserdata(L, 1);
-    /* a span whose request was dropped mid-way (client gone, timeout) */
+    /* a span never pushed on its stack (start raised on an attribute) */
     if (s && s->span) tycho_span_free(s->span);
     if (s) s->span = NULL;
     return 0;
@@ -418,12 +458,31 @@ static int l_start(lua_State *L)
         tycho_trace_new_span_id(s->span_id); /* unsampled: an id for logs and propagation */
     tycho_hex_encode(s->span_id, 8, s->span_hex);
     set_attrs(L, 2, s->span, NULL); /* may raise: s is garbage then, __gc frees its span */
+    s->co = L;
     push_stack(L, task, 1);
     lua_pushvalue(L, 3);
     lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
+    if (L != task->co) { /* kept while the span is open: s->co stays valid */
+        lua_getfield(L, -1, "threads");
+        lua_pushvalue(L, 3);
+        lua_pushthread(L);
+        lua_rawset(L, -3);
+        lua_pop(L, 1);
+    }
     lua_pop(L, 1);
+    task->spans = 1;
     task->logctx.span_id = s->span_hex;
     return 1;
+}
+
+/* Ends span now and hands it to the telemetry thread (freed outside a worker). */
+static void export_span(tycho_span_t *span)
+{
+    tycho_obs_t *o = tycho_obs_current();
+    if (o)
+        tycho_obs_span_finish(o, span);
+    else
+        tycho_span_free(span);
 }
 
 /* finish(s, failed, message, traceback): never raises before s is off the stack. */
@@ -451,6 +510,11 @@ static int l_finish(lua_State *L)
         if (i > 0) {
             lua_pushnil(L);
             lua_rawseti(L, -2, n);
+            lua_getfield(L, -1, "threads");
+            lua_pushvalue(L, 1);
+            lua_pushnil(L);
+            lua_rawset(L, -3);
+            lua_pop(L, 1);
         }
         lua_pop(L, 1);
         sync_log_context(L, s->task, t);
@@ -464,12 +528,33 @@ static int l_finish(lua_State *L)
                                     lua_isstring(L, 4) ? lua_tostring(L, 4) : NULL, 0);
         tycho_span_set_status(span, TYCHO_SPAN_STATUS_ERROR, msg);
     }
-    tycho_obs_t *o = tycho_obs_current();
-    if (o)
-        tycho_obs_span_finish(o, span);
-    else
-        tycho_span_free(span);
+    export_span(span);
     return 0;
+}
+
+void tycho_lua_trace_end_task(lua_State *L, tycho_lua_task_t *task)
+{
+    if (!task->spans) return;
+    task->spans = 0;
+    int top = lua_gettop(L);
+    push_stack(L, task, 0);
+    for (int i = lua_istable(L, -1) ? (int)lua_objlen(L, -1) : 0; i > 0; i--) {
+        lua_rawgeti(L, -1, i);
+        lspan_t *s = lua_touserdata(L, -1);
+        lua_pop(L, 1);
+        s->ended = 1;
+        if (!s->span) continue;
+        tycho_span_set_attr(s->span, CLOSED_BY_SERVER, TYCHO_AV_BOOL(1));
+        export_span(s->span);
+        s->span = NULL;
+    }
+    if (lua_istable(L, -1)) { /* forget the stack: the coroutines it kept may go */
+        lua_getfield(L, LUA_REGISTRYINDEX, STACKS_KEY);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, task->co_ref);
+        lua_pushnil(L);
+        lua_rawset(L, -3);
+    }
+    lua_settop(L, top);
 }
 
 /* headers() -> { traceparent = ..., tracestate = ... (when any),

@@ -4,8 +4,19 @@
 #ifndef TYCHO_LUA_LIB_TRACE_H
 #define TYCHO_LUA_LIB_TRACE_H
 
+#include "lua/scheduler.h"
+
 #include <lua.h>
 
 int luaopen_tycho_trace_c(lua_State *L);
+/* The task ends (done, timed out or dropped): its child spans still open
+ * (started in a coroutine never resumed again) end now and go to the
+ * telemetry thread, with tycho.span.closed_by_server = true. Nothing to do
+ * (one flag test) for a task that never started one. L: the task's state. */
+void tycho_lua_trace_end_task(lua_State *L, tycho_lua_task_t *task);
+/* Before a log line from Lua: the task's log context names the span current
+ * for the running coroutine L (a coroutine's span stops naming lines once
+ * it yields). One flag test for a task that never started a span. */
+void tycho_lua_trace_sync_log(lua_State *L, tycho_lua_task_t *task);
 
 #endif

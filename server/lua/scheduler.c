@@ -1,5 +1,6 @@
 #include "lua/scheduler.h"
 
+#include "lua/lib_trace.h"
 #include "lua/watchdog.h"
 
 #include <lauxlib.h>
@@ -99,6 +100,7 @@ static void release(tycho_lua_task_t *t, int reusable, int collect)
 {
     tycho_lua_sched_t *s = t->sched;
     tycho_lua_gen_t *g = t->gen;
+    tycho_lua_trace_end_task(g->L, t); /* dropped tasks; ended ones did before done */
     unlink_live(s, t);
     t->live = 0;
     t->rq.x = NULL;
@@ -131,6 +133,7 @@ static void finish(tycho_lua_task_t *t, int st, int nres, int reusable)
     tycho_lua_alloc_t *a = t->sched->alloc;
     int enforce = a ? a->enforce : 0;
     if (a) a->enforce = 0;
+    tycho_lua_trace_end_task(t->gen->L, t); /* before the server span ends, in done */
     t->done(t, st, nres);
     release(t, reusable, st == TYCHO_TASK_NOMEM);
     if (a) a->enforce = enforce;
@@ -274,6 +277,7 @@ static void sweep_cb(uv_timer_t *timer)
             t->op = NULL;
             if (op) op->cancel(op);
             s->timeouts++;
+            tycho_lua_trace_end_task(t->gen->L, t);
             t->done(t, TYCHO_TASK_TIMEOUT, 0);
             release(t, 0, 0);
             again = 1; /* done() may have changed the list: rescan */

@@ -45,6 +45,7 @@ struct tycho_lua_task {
     tycho_lua_reqctx_t rq;      /* request tasks: the exchange, route and params */
     tycho_lua_task_t *prev, *next;
     int resume_nres;
+    unsigned spans : 1; /* tycho.trace started a child span (lib_trace.h) */
     unsigned running : 1, suspended : 1, starting : 1, resume_pending : 1, cancelled : 1,
         cpu_timeout : 1, live : 1, armed : 1;
 };
