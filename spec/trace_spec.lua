@@ -167,6 +167,19 @@ describe("tycho.trace", function()
       assert.matches('attribute "y"', b.err2)
     end)
 
+    it("refuses attribute names that are not strings, as metrics refuse label names", function()
+      local b = t.get("/trace/bad-key").body
+      assert.matches("tycho.trace: attribute names are strings, not a number", b.number, 1, true)
+      assert.matches("tycho.trace: attribute names are strings, not a boolean", b.boolean, 1, true)
+      assert.matches("tycho.trace: empty attribute name", b.empty, 1, true)
+      assert.matches("tycho.trace: attribute names are strings, not a number", b.start, 1, true)
+      assert.matches("tycho.trace: attribute names are strings, not a number", b.event, 1, true)
+      local s = by_name(t.spans())["GET /trace/bad-key"]
+      assert.is_nil(s.attributes["1"])
+      assert.is_nil(s.attributes["true"])
+      assert.is_nil(s.attributes[""])
+    end)
+
     it("ignores a span handle kept after its request ended", function()
       local kept = t.get("/trace/keep").body
       t.spans()

@@ -259,6 +259,18 @@ static tycho_attr_value_t attr_value(lua_State *L, int idx, const char *key)
     }
 }
 
+/* The attribute name at idx: a non-empty string. Raises for anything else
+ * (a number key is not turned into its text), as tycho.metrics does for
+ * label names. */
+static const char *attr_key(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) != LUA_TSTRING)
+        luaL_error(L, "tycho.trace: attribute names are strings, not a %s", luaL_typename(L, idx));
+    const char *k = lua_tostring(L, idx);
+    if (!*k) luaL_error(L, "tycho.trace: empty attribute name");
+    return k;
+}
+
 /* Checks every key/value of the attributes table at idx; sets them on span
  * (and ev, when an event's) unless span is NULL. */
 static void set_attrs(lua_State *L, int idx, tycho_span_t *span, tycho_span_event_t *ev)
@@ -268,10 +280,7 @@ static void set_attrs(lua_State *L, int idx, tycho_span_t *span, tycho_span_even
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         int value = lua_gettop(L);
-        if (lua_type(L, -2) != LUA_TSTRING)
-            luaL_error(L, "tycho.trace: attribute names are strings, not a %s",
-                       luaL_typename(L, -2));
-        const char *k = lua_tostring(L, -2);
+        const char *k = attr_key(L, value - 1);
         tycho_attr_value_t v = attr_value(L, value, k);
         if (span && ev)
             tycho_span_event_set_attr(span, ev, k, v);
@@ -309,8 +318,7 @@ static tycho_span_t *target(lspan_t *s, tycho_req_trace_t **t)
 static int l_set_attribute(lua_State *L)
 {
     lspan_t *s = luaL_checkudata(L, 1, SPAN_MT);
-    const char *k = luaL_checkstring(L, 2);
-    if (!*k) return luaL_argerror(L, 2, "empty attribute name");
+    const char *k = attr_key(L, 2);
     tycho_attr_value_t v = attr_value(L, 3, k);
     tycho_req_trace_t *t;
     tycho_span_t *span = target(s, &t);
