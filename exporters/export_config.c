@@ -1,4 +1,5 @@
 #include "exporters/export_config.h"
+#include "core/log.h"
 #include "core/percent.h"
 #include "core/units.h"
 #include "http/token.h"
@@ -578,23 +579,26 @@ static void resource_attributes(ctx_t *x, tycho_export_kvs_t *out, int warn)
     }
 }
 
-/* The one place the service's name is chosen, for the trace resource, the
- * log lines and the Loki streams alike: OTEL_SERVICE_NAME, else service.name
- * in the attributes; an empty one counts as unset. NULL when none. */
-static const char *configured_service(ctx_t *x, const tycho_export_kvs_t *attrs)
+/* The one place the service's name is chosen, for every signal: the trace
+ * resource, the log lines, the Loki streams: OTEL_SERVICE_NAME, else
+ * service.name in the attributes (an empty one counts as unset), else
+ * TYCHO_SERVICE_NAME_DEFAULT. */
+static const char *resolve_service(ctx_t *x, const tycho_export_kvs_t *attrs)
 {
     const char *sn = get(x, "OTEL_SERVICE_NAME");
     if (sn) return sn;
     const char *from_ra = tycho_export_kvs_get(attrs, "service.name");
-    return from_ra && *from_ra ? from_ra : NULL;
+    return from_ra && *from_ra ? from_ra : TYCHO_SERVICE_NAME_DEFAULT;
 }
 
+/* The resource (OTEL_RESOURCE_ATTRIBUTES, parsed once here) and the service
+ * name every signal uses; read whether traces are exported or not. */
 static int load_resource(ctx_t *x, tycho_export_config_t *c)
 {
-    tycho_export_kvs_t *r = &c->traces.resource;
+    tycho_export_kvs_t *r = &c->resource;
     resource_attributes(x, r, 1);
-    const char *sn = configured_service(x, r);
-    if (tycho_export_kvs_set(r, "service.name", sn ? sn : "unknown_service:tycho")) return -ENOMEM;
+    if (!(c->service = strdup(resolve_service(x, r)))) return -ENOMEM; /* before r changes */
+    if (tycho_export_kvs_set(r, "service.name", c->service)) return -ENOMEM;
     if (!tycho_export_kvs_get(r, "service.version") &&
         tycho_export_kvs_set(r, "service.version", TYCHO_VERSION))
         return -ENOMEM;
@@ -602,22 +606,6 @@ static int load_resource(ctx_t *x, tycho_export_config_t *c)
         tycho_export_kvs_set(r, "telemetry.sdk.version", TYCHO_VERSION))
         return -ENOMEM;
     return 0;
-}
-
-static char *log_service(ctx_t *x)
-{
-    tycho_export_kvs_t attrs = {0};
-    resource_attributes(x, &attrs, 0);
-    const char *sn = configured_service(x, &attrs);
-    char *out = strdup(sn ? sn : "tycho");
-    tycho_export_kvs_free(&attrs);
-    return out;
-}
-
-char *tycho_export_log_service(tycho_export_env_fn env, void *ud)
-{
-    ctx_t x = {env, ud, NULL, NULL, 0};
-    return log_service(&x);
 }
 
 static int load_traces(ctx_t *x, tycho_export_config_t *c)
@@ -728,10 +716,6 @@ static int load_traces(ctx_t *x, tycho_export_config_t *c)
             return -1;
         }
         if (!(c->traces.ecs_metadata_uri = strdup(ecs))) return -ENOMEM;
-    }
-    if (load_resource(x, c)) {
-        fail(x, "OTEL_RESOURCE_ATTRIBUTES: out of memory");
-        return -1;
     }
     c->traces.enabled = 1;
     return 0;
@@ -870,7 +854,6 @@ static int load_logs(ctx_t *x, tycho_export_config_t *c)
                          &c->logs.flush_interval_ms) ||
         count_setting(x, "TYCHO_LOKI_MAX_QUEUE", 1, 10000000, &c->logs.max_queue))
         return -1;
-    if (!(c->logs.service = log_service(x))) return -ENOMEM;
     c->logs.enabled = 1;
     return 0;
 }
@@ -887,6 +870,10 @@ int tycho_export_config_load(tycho_export_config_t *c, tycho_export_env_fn env, 
         fail(&x, "TYCHO_TELEMETRY_MAX_BYTES: not a size of at least 64KiB: %s", mb);
         goto err;
     }
+    if (load_resource(&x, c)) {
+        fail(&x, "OTEL_RESOURCE_ATTRIBUTES: out of memory");
+        goto err;
+    }
     if (load_retry(&x, c) || load_traces(&x, c) || load_metrics(&x, c) || load_logs(&x, c)) {
         if (err && errlen && !err[0]) fail(&x, "exporters: out of memory");
         goto err;
@@ -900,13 +887,13 @@ err:
 void tycho_export_config_free(tycho_export_config_t *c)
 {
     target_free(&c->traces.target);
-    tycho_export_kvs_free(&c->traces.resource);
+    tycho_export_kvs_free(&c->resource);
+    free(c->service);
     free(c->traces.ecs_metadata_uri);
     target_free(&c->metrics.target);
     free(c->metrics.job);
     free(c->metrics.instance);
     target_free(&c->logs.target);
     tycho_export_kvs_free(&c->logs.labels);
-    free(c->logs.service);
     memset(c, 0, sizeof *c);
 }

@@ -46,17 +46,22 @@ typedef struct tycho_export_retry {
 typedef struct tycho_export_config {
     size_t max_bytes; /* TYCHO_TELEMETRY_MAX_BYTES: cap of all queued telemetry */
     tycho_export_retry_t retry;
+    /* The service's name for every signal (log lines, Loki streams, the
+     * trace resource): OTEL_SERVICE_NAME, else service.name of
+     * OTEL_RESOURCE_ATTRIBUTES, else TYCHO_SERVICE_NAME_DEFAULT. */
+    char *service;
+    tycho_export_kvs_t resource; /* OTEL_RESOURCE_ATTRIBUTES + service.name, service.version,
+                                    telemetry.sdk.*; ECS attributes come later */
 
     struct {
         int enabled;
         tycho_export_target_t target;
-        tycho_export_kvs_t resource; /* from the environment; ECS attributes come later */
-        uint64_t schedule_delay_ms;  /* OTEL_BSP_SCHEDULE_DELAY */
-        uint64_t export_timeout_ms;  /* OTEL_BSP_EXPORT_TIMEOUT: one batch, retries included */
-        size_t max_queue;            /* OTEL_BSP_MAX_QUEUE_SIZE */
-        size_t max_batch;            /* OTEL_BSP_MAX_EXPORT_BATCH_SIZE */
-        char *ecs_metadata_uri;      /* ECS_CONTAINER_METADATA_URI_V4 or NULL */
-        int gzip;                    /* OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION=gzip */
+        uint64_t schedule_delay_ms; /* OTEL_BSP_SCHEDULE_DELAY */
+        uint64_t export_timeout_ms; /* OTEL_BSP_EXPORT_TIMEOUT: one batch, retries included */
+        size_t max_queue;           /* OTEL_BSP_MAX_QUEUE_SIZE */
+        size_t max_batch;           /* OTEL_BSP_MAX_EXPORT_BATCH_SIZE */
+        char *ecs_metadata_uri;     /* ECS_CONTAINER_METADATA_URI_V4 or NULL */
+        int gzip;                   /* OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION=gzip */
     } traces;
 
     struct {
@@ -73,7 +78,6 @@ typedef struct tycho_export_config {
         int enabled;
         tycho_export_target_t target;
         tycho_export_kvs_t labels; /* TYCHO_LOKI_LABELS, sorted by name */
-        char *service;             /* stream label when a line has none */
         int json;                  /* TYCHO_LOKI_FORMAT=json */
         int structured_metadata;   /* TYCHO_LOKI_STRUCTURED_METADATA (on) */
         uint64_t flush_interval_ms;
@@ -89,13 +93,6 @@ typedef struct tycho_export_config {
 int tycho_export_config_load(tycho_export_config_t *c, tycho_export_env_fn env, void *ud,
                              void (*warn)(const char *msg, void *ud), char *err, size_t errlen);
 void tycho_export_config_free(tycho_export_config_t *c);
-/* The service's name in log lines and the Loki stream label, the same as the
- * trace resource's service.name where one is configured: OTEL_SERVICE_NAME,
- * else service.name in OTEL_RESOURCE_ATTRIBUTES (percent-decoded; none when
- * the variable does not decode; an empty name is none), else "tycho" (the
- * resource says "unknown_service:tycho" then, as the spec wants). env NULL =
- * getenv. Malloc'd; NULL when out of memory. */
-char *tycho_export_log_service(tycho_export_env_fn env, void *ud);
 
 /* --- parsers, exposed for tests ------------------------------------------ */
 

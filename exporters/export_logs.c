@@ -64,8 +64,8 @@ static int produce(export_pipe_t *p, int force, tycho_buf_t *body, size_t *items
     if (!batch) return 0;
     for (size_t i = 0; i < k; i++)
         batch[i] = pop(l);
-    tycho_loki_options_t o = {&e->cfg.logs.labels, e->cfg.logs.service, e->cfg.logs.json,
-                              &l->scratch, !e->cfg.logs.structured_metadata};
+    tycho_loki_options_t o = {&e->cfg.logs.labels, e->cfg.service, e->cfg.logs.json, &l->scratch,
+                              !e->cfg.logs.structured_metadata};
     int rc = tycho_loki_encode(batch, k, &o, body);
     tycho_export_buf_recycle(&l->scratch);
     for (size_t i = 0; i < k; i++)

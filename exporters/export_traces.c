@@ -130,9 +130,9 @@ int export_traces_init(tycho_exporters_t *e, char *err, size_t errlen)
     t->cap = e->cfg.traces.max_queue;
     t->q = calloc(t->cap, sizeof *t->q);
     if (!t->q) goto nomem;
-    for (size_t i = 0; i < e->cfg.traces.resource.n; i++)
-        if (tycho_export_kvs_set(&t->resource, e->cfg.traces.resource.items[i].key,
-                                 e->cfg.traces.resource.items[i].value))
+    for (size_t i = 0; i < e->cfg.resource.n; i++)
+        if (tycho_export_kvs_set(&t->resource, e->cfg.resource.items[i].key,
+                                 e->cfg.resource.items[i].value))
             goto nomem;
     t->resource_ready = !e->cfg.traces.ecs_metadata_uri;
     t->base.interval_ms = e->cfg.traces.schedule_delay_ms;

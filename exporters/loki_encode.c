@@ -810,7 +810,8 @@ int tycho_loki_encode(tycho_loki_entry_t *const *entries, size_t n, const tycho_
     stream_t *st = NULL;
     size_t nst = 0, cap = 0;
     int rc = -ENOMEM;
-    const char *defsvc = o->default_service && *o->default_service ? o->default_service : "tycho";
+    const char *defsvc =
+        o->default_service && *o->default_service ? o->default_service : TYCHO_SERVICE_NAME_DEFAULT;
     size_t defsvc_len = strlen(defsvc);
     for (size_t i = 0; i < n; i++) {
         const tycho_loki_entry_t *e = entries[i];

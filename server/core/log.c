@@ -15,7 +15,7 @@
 
 /* Process-wide settings, written before worker threads start. */
 static tycho_log_level_t g_level = TYCHO_LOG_INFO;
-static char g_service[128] = "tycho";
+static char g_service[128] = TYCHO_SERVICE_NAME_DEFAULT;
 static tycho_log_sink_fn g_sink;
 static void *g_sink_ud;
 static _Thread_local const tycho_log_context_t *t_ctx;
@@ -66,6 +66,11 @@ int tycho_log_parse_level(const char *s, tycho_log_level_t *out)
 void tycho_log_set_service(const char *service)
 {
     snprintf(g_service, sizeof g_service, "%s", service);
+}
+
+const char *tycho_log_service(void)
+{
+    return g_service;
 }
 
 void tycho_log_set_sink(tycho_log_sink_fn fn, void *ud)

@@ -134,7 +134,13 @@ void tycho_log_set_level(tycho_log_level_t level);
 tycho_log_level_t tycho_log_get_level(void);
 int tycho_log_parse_level(const char *s, tycho_log_level_t *out); /* 0 or -EINVAL */
 const char *tycho_log_level_name(tycho_log_level_t level);
+/* The "service" of every line until tycho_log_set_service: the name the
+ * OpenTelemetry spec gives a service nobody named (unknown_service:<the
+ * executable>), so that log lines, Loki streams and the trace resource agree
+ * (exporters/export_config.h resolves the configured one). */
+#define TYCHO_SERVICE_NAME_DEFAULT "unknown_service:tycho"
 void tycho_log_set_service(const char *service);            /* copied; call before threads start */
+const char *tycho_log_service(void);                        /* the one lines carry */
 void tycho_log_set_sink(tycho_log_sink_fn fn, void *ud);    /* NULL restores stdout */
 void tycho_log_set_context(const tycho_log_context_t *ctx); /* this thread; NULL clears */
 const tycho_log_context_t *tycho_log_get_context(void);

@@ -12,7 +12,6 @@
 #include "core/log.h"
 #include "core/precheck.h"
 #include "core/stuck_runs.h"
-#include "exporters/export_config.h"
 #include "core/worker.h"
 #include "http/listen_socket.h"
 #include "lua/consumer.h"
@@ -466,9 +465,6 @@ int tycho_cmd_serve(int argc, char **argv)
     s->loop = uv_default_loop();
     install_signals(s);
     tycho_log_set_level((tycho_log_level_t)s->cfg.log_level);
-    char *service = tycho_export_log_service(NULL, NULL); /* the traces' service.name too */
-    if (service) tycho_log_set_service(service);
-    free(service);
     tycho_lifecycle_init();
     signal(SIGPIPE, SIG_IGN);
 #ifdef M_MMAP_THRESHOLD

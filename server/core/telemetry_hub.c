@@ -126,11 +126,14 @@ static const char *export_env(const char *name, void *ud)
 }
 
 /* The exporters start on the telemetry thread; their settings are checked
- * here first so a bad one stops start-up with its one-line message. */
+ * here first so a bad one stops start-up with its one-line message. The
+ * service name they resolve (export_config.h) is every log line's from now
+ * on, as it is the Loki streams' and the trace resource's. */
 static int check_export_config(tycho_hub_t *h, char *err, size_t errlen)
 {
     tycho_export_config_t c;
     if (tycho_export_config_load(&c, export_env, h, NULL, err, errlen) != 0) return -1;
+    tycho_log_set_service(c.service);
     tycho_export_config_free(&c);
     return 0;
 }
@@ -144,6 +147,11 @@ tycho_hub_t *tycho_hub_new(const tycho_config_t *cfg, int nworkers, char *err, s
     h->nshards = (unsigned)nworkers + 1;
     h->access_log = cfg->access_log;
     atomic_store(&h->spans_wanted, 1); /* until start knows better (specs read the rings) */
+    tycho_hub_set_listen_port(h, cfg->listen.port);
+    if (check_export_config(h, err, errlen) != 0) { /* first: later lines name the service */
+        free(h);
+        return NULL;
+    }
     char ts[16];
     int set = tycho_config_env_trimmed("TYCHO_TRACES_STDOUT", ts, sizeof ts);
     if (set != 0 && (set < 0 || tycho_parse_bool(ts, &h->traces_stdout) != 0)) {
@@ -163,11 +171,6 @@ tycho_hub_t *tycho_hub_new(const tycho_config_t *cfg, int nworkers, char *err, s
     h->limits = (tycho_span_limits_t)TYCHO_SPAN_LIMITS_DEFAULT;
     if (tycho_span_limits_from_env(&h->limits, msg, sizeof msg) > 0)
         tycho_log_warn("OTEL span limits ignored", LF_STR("reason", msg));
-    tycho_hub_set_listen_port(h, cfg->listen.port);
-    if (check_export_config(h, err, errlen) != 0) {
-        free(h);
-        return NULL;
-    }
     int rc = tycho_wakeup_init(&h->wake);
     if (rc) {
         snprintf(err, errlen, "telemetry wake-up eventfd: %s", strerror(-rc));

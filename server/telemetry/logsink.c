@@ -136,7 +136,7 @@ tycho_logsink_t *tycho_logsink_new(const tycho_logsink_opts_t *opts)
     }
 
     tycho_buf_t b = TYCHO_BUF_INIT;
-    const char *svc = s->o.service ? s->o.service : "tycho";
+    const char *svc = s->o.service ? s->o.service : tycho_log_service();
     if (tycho_buf_append_json_string(&b, svc, strlen(svc)) != 0) goto err;
     s->service_json = tycho_buf_steal(&b);
     s->o.service = NULL; /* not kept: the caller's string may go away */

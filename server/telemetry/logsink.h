@@ -36,7 +36,7 @@ typedef struct tycho_logsink_opts {
     unsigned room_wait_ms;       /* the longest a full ring waits for room; default 5 */
     unsigned poll_min_ms;        /* drain period while busy; default 8 */
     unsigned poll_max_ms;        /* drain period when idle; default 20 (at least poll_min_ms) */
-    const char *service;         /* "service" of the drop report line; default "tycho" */
+    const char *service;         /* "service" of the drop report line; default the logger's */
 } tycho_logsink_opts_t;
 
 typedef struct tycho_logsink tycho_logsink_t;

@@ -80,7 +80,7 @@ assert.equal(v.labels.service, 'worker"x');
 assert.ok(v.e.ts > ns('2020-01-01T00:00:00Z'), 'a line without time is stamped now');
 v = seen.get('not json at all');
 assert.equal(v.labels.level, 'unknown');
-assert.equal(v.labels.service, 'tycho');
+assert.equal(v.labels.service, 'unknown_service:tycho'); // no service in the line: the configured one (none here)
 v = get('esc \\u00e9 \\ud83d\\ude00');
 assert.equal(v.labels.level, 'debug');
 assert.deepEqual(v.e.meta, meta({trace_id: 'abc1'}));

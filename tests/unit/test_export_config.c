@@ -303,11 +303,10 @@ static void test_traces_defaults_and_resource(void **state)
     assert_int_equal(c.traces.max_batch, 512);
     assert_string_equal(c.traces.target.sigv4_service, "");
     /* OTEL_SERVICE_NAME wins over the attribute; the signal-specific headers win */
-    assert_string_equal(tycho_export_kvs_get(&c.traces.resource, "service.name"), "api");
-    assert_string_equal(tycho_export_kvs_get(&c.traces.resource, "deployment.environment"),
-                        "prod eu");
-    assert_string_equal(tycho_export_kvs_get(&c.traces.resource, "service.version"), TYCHO_VERSION);
-    assert_string_equal(tycho_export_kvs_get(&c.traces.resource, "telemetry.sdk.name"), "tycho");
+    assert_string_equal(tycho_export_kvs_get(&c.resource, "service.name"), "api");
+    assert_string_equal(tycho_export_kvs_get(&c.resource, "deployment.environment"), "prod eu");
+    assert_string_equal(tycho_export_kvs_get(&c.resource, "service.version"), TYCHO_VERSION);
+    assert_string_equal(tycho_export_kvs_get(&c.resource, "telemetry.sdk.name"), "tycho");
     assert_int_equal(c.traces.target.headers.n, 1);
     assert_string_equal(tycho_export_kvs_get(&c.traces.target.headers, "b"), "2");
     assert_null(c.traces.ecs_metadata_uri);
@@ -329,9 +328,8 @@ static void test_traces_defaults_and_resource(void **state)
                           "http://169.254.170.2/v4/abc",
                           NULL};
     assert_int_equal(load(&c, env2, err, sizeof err), 0);
-    assert_null(tycho_export_kvs_get(&c.traces.resource, "a"));
-    assert_string_equal(tycho_export_kvs_get(&c.traces.resource, "service.name"),
-                        "unknown_service:tycho");
+    assert_null(tycho_export_kvs_get(&c.resource, "a"));
+    assert_string_equal(tycho_export_kvs_get(&c.resource, "service.name"), "unknown_service:tycho");
     assert_non_null(strstr(warned, "OTEL_RESOURCE_ATTRIBUTES"));
     assert_string_equal(c.traces.target.url, "http://c/t");
     assert_int_equal(c.traces.target.timeout_ms, 1500);
@@ -633,62 +631,51 @@ static void test_errors(void **state)
     expect_error(e3, "OTEL_EXPORTER_OTLP_HEADERS: Authorization conflicts with SigV4");
 }
 
-/* Logs name the service as the trace resource does, when one is configured
- * (with none, the resource's is unknown_service:tycho, the logs' tycho). */
-static void test_log_service(void **state)
+/* One service name for every signal: the config's (log lines, Loki
+ * streams) is the resource's service.name, configured or not. */
+static void test_service_name(void **state)
 {
     (void)state;
     static const struct {
         const char *env[5];
         const char *want;
     } cases[] = {
-        {{NULL}, "tycho"},
+        {{NULL}, "unknown_service:tycho"},
         {{"OTEL_SERVICE_NAME", "checkout", NULL}, "checkout"},
         {{"OTEL_RESOURCE_ATTRIBUTES", "team=a,service.name=pay%20ments", NULL}, "pay ments"},
         {{"OTEL_SERVICE_NAME", "checkout", "OTEL_RESOURCE_ATTRIBUTES", "service.name=x", NULL},
          "checkout"},
-        {{"OTEL_RESOURCE_ATTRIBUTES", "service.name=%zz", NULL}, "tycho"}, /* not decoded */
-        {{"OTEL_SERVICE_NAME", "", "OTEL_RESOURCE_ATTRIBUTES", "team=a", NULL}, "tycho"},
-        {{"OTEL_RESOURCE_ATTRIBUTES", "service.name=,env=x", NULL}, "tycho"}, /* empty: unset */
+        {{"OTEL_RESOURCE_ATTRIBUTES", "service.name=%zz", NULL},
+         "unknown_service:tycho"}, /* not decoded */
+        {{"OTEL_SERVICE_NAME", "", "OTEL_RESOURCE_ATTRIBUTES", "team=a", NULL},
+         "unknown_service:tycho"},
+        {{"OTEL_RESOURCE_ATTRIBUTES", "service.name=,env=x", NULL},
+         "unknown_service:tycho"}, /* empty: unset */
         {{"OTEL_SERVICE_NAME", "", "OTEL_RESOURCE_ATTRIBUTES", "service.name=b", NULL}, "b"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        char *got = tycho_export_log_service(fake_env, (void *)cases[i].env);
-        assert_non_null(got);
-        if (strcmp(got, cases[i].want) != 0)
-            fail_msg("case %zu: %s, want %s", i, got, cases[i].want);
-        free(got);
+        tycho_export_config_t c;
+        char err[256];
+        assert_int_equal(load(&c, cases[i].env, err, sizeof err), 0);
+        if (strcmp(c.service, cases[i].want) != 0)
+            fail_msg("case %zu: %s, want %s", i, c.service, cases[i].want);
+        assert_string_equal(tycho_export_kvs_get(&c.resource, "service.name"), cases[i].want);
+        tycho_export_config_free(&c);
     }
-    /* the Loki exporter's stream label is that name too */
+    /* with every exporter on, the same */
     const char *env[] = {"TYCHO_LOKI_URL",
                          "http://127.0.0.1:3100/loki/api/v1/push",
                          "OTEL_EXPORTER_OTLP_ENDPOINT",
                          "http://127.0.0.1:4318",
                          "OTEL_RESOURCE_ATTRIBUTES",
-                         "service.name=pay%20ments",
+                         "service.name=pay%20ments,env=x",
                          NULL};
     tycho_export_config_t c;
     char err[256];
     assert_int_equal(load(&c, env, err, sizeof err), 0);
-    assert_string_equal(c.logs.service, "pay ments");
-    assert_string_equal(tycho_export_kvs_get(&c.traces.resource, "service.name"), "pay ments");
-    tycho_export_config_free(&c);
-
-    /* an empty service.name counts as unset: each side's documented default */
-    const char *empty[] = {"TYCHO_LOKI_URL",
-                           "http://127.0.0.1:3100/loki/api/v1/push",
-                           "OTEL_EXPORTER_OTLP_ENDPOINT",
-                           "http://127.0.0.1:4318",
-                           "OTEL_SERVICE_NAME",
-                           "",
-                           "OTEL_RESOURCE_ATTRIBUTES",
-                           "service.name=,env=x",
-                           NULL};
-    assert_int_equal(load(&c, empty, err, sizeof err), 0);
-    assert_string_equal(c.logs.service, "tycho");
-    assert_string_equal(tycho_export_kvs_get(&c.traces.resource, "service.name"),
-                        "unknown_service:tycho");
-    assert_string_equal(tycho_export_kvs_get(&c.traces.resource, "env"), "x");
+    assert_string_equal(c.service, "pay ments");
+    assert_string_equal(tycho_export_kvs_get(&c.resource, "service.name"), "pay ments");
+    assert_string_equal(tycho_export_kvs_get(&c.resource, "env"), "x");
     tycho_export_config_free(&c);
 }
 
@@ -709,7 +696,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_header_errors_hide_values),
         cmocka_unit_test(test_url_errors_hide_credentials),
-        cmocka_unit_test(test_log_service),
+        cmocka_unit_test(test_service_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -959,7 +959,7 @@ static void test_loki_wire_edges(void **state)
     Tycho__Loki__PushRequest *p = loki_round_trip(en, 4, &o, &z, &raw);
     assert_int_equal(p->n_streams, 1);
     Tycho__Loki__StreamAdapter *s = p->streams[0];
-    assert_string_equal(s->labels, "{level=\"unknown\", service=\"tycho\"}");
+    assert_string_equal(s->labels, "{level=\"unknown\", service=\"unknown_service:tycho\"}");
     assert_int_equal(s->n_entries, 4);
     assert_int_equal(s->entries[0]->timestamp->seconds, -1); /* sorted by time */
     assert_int_equal(s->entries[0]->timestamp->nanos, 500000000);
