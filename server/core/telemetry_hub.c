@@ -305,7 +305,7 @@ static void on_wake(void *ud)
 /* Spans the workers dropped because their ring was full (counted on their
  * shards, request_obs.c): logged as the exporters log their drops, at the
  * first and then at most once a minute with the count since the last line. */
-static void log_ring_drops(tycho_hub_t *h)
+void tycho_hub_log_ring_drops(tycho_hub_t *h, uint64_t now_ms)
 {
     uint64_t total = 0, n;
     for (int i = 0; i < h->nworkers; i++)
@@ -313,8 +313,7 @@ static void log_ring_drops(tycho_hub_t *h)
                                          TYCHO_DROP_QUEUE_FULL);
     uint64_t fresh = total - h->ring_drops_seen;
     h->ring_drops_seen = total;
-    if (!tycho_ratelog_due(&h->ring_drop_log, uv_now(h->loop), TYCHO_LOG_EVERY_MS, fresh, &n))
-        return;
+    if (!tycho_ratelog_due(&h->ring_drop_log, now_ms, TYCHO_LOG_EVERY_MS, fresh, &n)) return;
     tycho_log_warn("span ring full: dropping spans", LF_STR("signal", "spans"),
                    LF_STR("reason", "queue_full"), LF_INT("dropped", n),
                    LF_INT("dropped_total", total));
@@ -323,7 +322,7 @@ static void log_ring_drops(tycho_hub_t *h)
 static void on_timer(uv_timer_t *t)
 {
     drain_spans(t->data);
-    log_ring_drops(t->data);
+    tycho_hub_log_ring_drops(t->data, uv_now(t->loop));
 }
 
 static void tap_log(void *ud, const char *line, size_t len, const tycho_log_meta_t *meta)

@@ -63,6 +63,12 @@ int tycho_hub_start(tycho_hub_t *h, uv_loop_t *loop);
  * TYCHO_HUB_FLUSH_FLOOR_MS if more) and then logs (bounded), restores
  * direct stdout logging, closes its handles. */
 void tycho_hub_stop(tycho_hub_t *h, uint64_t drain_left_ms);
+/* Telemetry thread (the drain timer, every DRAIN_INTERVAL_MS; tests): the
+ * spans the workers dropped for a full ring since the last look, logged as
+ * "span ring full: dropping spans" with dropped (since the last line) and
+ * dropped_total at the first drop, then at most once every
+ * TYCHO_LOG_EVERY_MS of now_ms (the loop's clock). */
+void tycho_hub_log_ring_drops(tycho_hub_t *h, uint64_t now_ms);
 /* Telemetry thread: the Prometheus text exposition of every metric. */
 int tycho_hub_render_metrics(tycho_hub_t *h, tycho_buf_t *out);
 /* Appends `,"telemetry":{...}` (queue depths, drops, spans handled). */
