@@ -91,6 +91,13 @@ tycho_lua_task_t *tycho_lua_task_new(tycho_lua_sched_t *s, tycho_lua_gen_t *g,
     return t;
 }
 
+/* The task's child spans still open end with it (lib_trace.h); a task that
+ * never started one costs this test. */
+static void end_spans(tycho_lua_task_t *t)
+{
+    if (t->spans) tycho_lua_trace_end_task(t->gen->L, t);
+}
+
 /* The task has ended (or is dropped): its coroutine goes back to the pool when
  * it ended cleanly, the generation may be freed, the struct is recycled.
  * collect: a full GC once the coroutine is unreferenced (after a memory-limit
@@ -100,7 +107,7 @@ static void release(tycho_lua_task_t *t, int reusable, int collect)
 {
     tycho_lua_sched_t *s = t->sched;
     tycho_lua_gen_t *g = t->gen;
-    tycho_lua_trace_end_task(g->L, t); /* dropped tasks; ended ones did before done */
+    end_spans(t); /* dropped tasks; ended ones did before done */
     unlink_live(s, t);
     t->live = 0;
     t->rq.x = NULL;
@@ -133,7 +140,7 @@ static void finish(tycho_lua_task_t *t, int st, int nres, int reusable)
     tycho_lua_alloc_t *a = t->sched->alloc;
     int enforce = a ? a->enforce : 0;
     if (a) a->enforce = 0;
-    tycho_lua_trace_end_task(t->gen->L, t); /* before the server span ends, in done */
+    end_spans(t); /* before the server span ends, in done */
     t->done(t, st, nres);
     release(t, reusable, st == TYCHO_TASK_NOMEM);
     if (a) a->enforce = enforce;
@@ -277,7 +284,7 @@ static void sweep_cb(uv_timer_t *timer)
             t->op = NULL;
             if (op) op->cancel(op);
             s->timeouts++;
-            tycho_lua_trace_end_task(t->gen->L, t);
+            end_spans(t);
             t->done(t, TYCHO_TASK_TIMEOUT, 0);
             release(t, 0, 0);
             again = 1; /* done() may have changed the list: rescan */
