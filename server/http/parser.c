@@ -58,6 +58,7 @@ static int on_message_begin(llhttp_t *ll)
     p->in_value = 0;
     p->method = p->url = (span_off_t){0, 0};
     p->expect_continue = 0;
+    p->in_trailer = p->trailer_next = 0;
     p->trailer_bytes = 0;
     p->chunk_ext_bytes = 0;
     tycho_buf_reset(&p->body);
@@ -79,17 +80,6 @@ static int on_url(llhttp_t *ll, const char *at, size_t len)
     extend(p, &p->url, at, len);
     if (p->url.len > p->limits.max_uri_bytes) return fail(p, 414, "request-target too long");
     return check_header_size(p, at + len);
-}
-
-/* Trailer fields (after a chunked body) are read and dropped (RFC 9110
- * 6.5.1 lets a recipient discard them); their bytes get their own budget of
- * max_header_bytes, since the body before them is not part of the head. */
-static int on_trailer(tycho_http_parser_t *p, size_t len)
-{
-    p->trailer_bytes += len;
-    if (p->trailer_bytes > p->limits.max_header_bytes)
-        return fail(p, 431, "trailer section too large");
-    return 0;
 }
 
 /* Chunk extensions (RFC 9112 7.1.1) are read and dropped. Without a bound a
@@ -118,7 +108,7 @@ static int on_chunk_ext_delimiter(llhttp_t *ll)
 static int on_header_field(llhttp_t *ll, const char *at, size_t len)
 {
     tycho_http_parser_t *p = P(ll);
-    if (p->headers_done) return on_trailer(p, len);
+    if (p->headers_done) return 0; /* a trailer field: dropped, its bytes counted by execute */
     if (p->nheaders == 0 || p->in_value) {
         if (p->nheaders == TYCHO_MAX_HEADERS) return fail(p, 431, "too many header fields");
         p->f->name[p->nheaders] = p->f->value[p->nheaders] = (span_off_t){0, 0};
@@ -146,7 +136,7 @@ static int is_obs_fold(tycho_http_parser_t *p, const span_off_t *v, const char *
 static int on_header_value(llhttp_t *ll, const char *at, size_t len)
 {
     tycho_http_parser_t *p = P(ll);
-    if (p->headers_done) return on_trailer(p, len);
+    if (p->headers_done) return 0; /* a trailer field */
     p->in_value = 1;
     if (p->nheaders == 0 || p->f->name[p->nheaders - 1].len == 0)
         return fail(p, 400, "empty header field name");
@@ -415,7 +405,10 @@ static int on_chunk_header(llhttp_t *ll)
     tycho_http_parser_t *p = P(ll);
     if (ll->content_length > p->limits.max_body_bytes - p->body.len)
         return fail(p, 413, "request body too large");
-    return 0;
+    if (ll->content_length > 0) return 0;
+    /* the last chunk: execute learns here where the trailer section starts */
+    p->trailer_next = 1;
+    return HPE_PAUSED;
 }
 
 static int on_message_complete(llhttp_t *ll)
@@ -424,6 +417,7 @@ static int on_message_complete(llhttp_t *ll)
     p->req.body = (tycho_slice_t){p->body.data ? p->body.data : "", p->body.len};
     p->keep_alive = llhttp_should_keep_alive(ll);
     p->in_message = 0;
+    p->in_trailer = 0;
     return HPE_PAUSED;
 }
 
@@ -487,6 +481,42 @@ static tycho_parse_result_t judge_method(tycho_http_parser_t *p, const char *bas
     return TYCHO_PARSE_ERROR;
 }
 
+/* How many of the n bytes at pos llhttp may be given now. While a header
+ * section is incomplete, llhttp never gets more than the bytes the limit
+ * still allows: it skips some bytes without a callback (OWS, CRLF, an empty
+ * trailer field), so checking in callbacks alone would let a partial section
+ * grow the caller's buffer without bound, and would make the verdict depend
+ * on where reads were cut. The trailer section (RFC 9112 7.1.2) is counted
+ * the same way, in bytes read, against its own max_header_bytes (the body
+ * before it is not part of the head): its fields are dropped unseen. */
+static size_t feed_room(const tycho_http_parser_t *p, size_t pos, size_t n)
+{
+    size_t room = n;
+    if (!p->in_message || !p->headers_done) {
+        size_t start = p->in_message ? p->msg_start : pos;
+        room = start + p->limits.max_header_bytes - pos;
+    } else if (p->in_trailer) {
+        room = p->limits.max_header_bytes - p->trailer_bytes;
+    }
+    return n < room ? n : room;
+}
+
+/* Whether the header or trailer section being read has used its budget
+ * without ending (after execute gave llhttp all feed_room allowed). */
+static int section_full(const tycho_http_parser_t *p, size_t pos)
+{
+    if (tycho_http_parser_mid_headers(p)) return pos - p->msg_start >= p->limits.max_header_bytes;
+    return p->in_trailer && p->trailer_bytes >= p->limits.max_header_bytes;
+}
+
+static tycho_parse_result_t section_too_large(tycho_http_parser_t *p, size_t pos, size_t from,
+                                              size_t *consumed)
+{
+    *consumed = pos - from;
+    fail(p, 431, p->in_trailer ? "trailer section too large" : "request header section too large");
+    return TYCHO_PARSE_ERROR;
+}
+
 tycho_parse_result_t tycho_http_parser_execute(tycho_http_parser_t *p, const char *base,
                                                size_t from, size_t len, size_t *consumed)
 {
@@ -496,33 +526,21 @@ tycho_parse_result_t tycho_http_parser_execute(tycho_http_parser_t *p, const cha
     size_t pos = from;
     llhttp_errno_t e = HPE_OK;
     while (pos < len && e == HPE_OK) {
-        /* While a header section is incomplete, llhttp never gets more than
-         * the bytes the limit still allows: it skips some bytes without a
-         * callback (OWS, CRLF), so checking in callbacks alone would let a
-         * partial section grow the caller's buffer without bound, and would
-         * make the verdict depend on where reads were cut. */
-        size_t n = len - pos;
-        int in_head = !p->in_message || !p->headers_done;
-        if (in_head) {
-            size_t start = p->in_message ? p->msg_start : pos;
-            size_t room = start + p->limits.max_header_bytes - pos;
-            if (n > room) n = room;
-            if (n == 0) break; /* max_header_bytes == 0: nothing fits */
-        }
+        size_t n = feed_room(p, pos, len - pos);
+        if (n == 0) return section_too_large(p, pos, from, consumed); /* max_header_bytes 0 */
         e = llhttp_execute(&p->ll, base + pos, n);
+        if (e == HPE_PAUSED && p->trailer_next) { /* on_chunk_header: the last chunk */
+            p->trailer_next = 0;
+            p->in_trailer = 1;
+            pos = (size_t)(llhttp_get_error_pos(&p->ll) - base);
+            llhttp_resume(&p->ll);
+            e = HPE_OK;
+            continue;
+        }
         if (e != HPE_OK) break;
         pos += n;
-        if (in_head && tycho_http_parser_mid_headers(p) &&
-            pos - p->msg_start >= p->limits.max_header_bytes) {
-            *consumed = pos - from;
-            fail(p, 431, "request header section too large");
-            return TYCHO_PARSE_ERROR;
-        }
-    }
-    if (e == HPE_OK && pos < len) {
-        *consumed = pos - from;
-        fail(p, 431, "request header section too large");
-        return TYCHO_PARSE_ERROR;
+        if (p->in_trailer) p->trailer_bytes += n;
+        if (section_full(p, pos)) return section_too_large(p, pos, from, consumed);
     }
     if (e == HPE_OK) {
         *consumed = len - from;

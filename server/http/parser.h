@@ -77,7 +77,11 @@ typedef struct tycho_http_parser {
     int expect_continue;
     int host_count;
     size_t header_bytes_at_end;
-    size_t trailer_bytes;   /* trailer fields seen (they are dropped) */
+    /* the last chunk was read (set in on_chunk_header, taken by execute),
+     * then the trailer section is being read: its bytes so far (its fields
+     * are dropped) */
+    int trailer_next, in_trailer;
+    size_t trailer_bytes;
     size_t chunk_ext_bytes; /* chunk extensions seen (dropped too) */
     tycho_buf_t head;       /* copy of the request line + headers */
     tycho_buf_t body;

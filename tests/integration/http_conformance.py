@@ -239,6 +239,15 @@ ROWS = [
     Row("chunk extensions too large over chunks", POST + TE + "\r\n" + ("1;a=" + "x" * 1000 + "\r\nz\r\n") * 5,
         [413], True, check=has_conn_close),
     Row("chunked trailers", POST + TE + "\r\n5\r\nhello\r\n0\r\nX-Trailer: 1\r\nY: 2\r\n\r\n", [404], False),
+    # the trailer budget (TYCHO_MAX_HEADER_BYTES) counts the bytes read, not
+    # only the names and values: empty fields and whitespace count too
+    Row("trailer of many short fields", POST + TE + "\r\n0\r\n" + "a:\r\n" * 2000, [431], True,
+        check=error_is("trailer section too large")),
+    Row("trailer of many short fields in pieces", [POST + TE + "\r\n0\r\n", 0.05] + ["a:\r\n" * 300, 0.02] * 5, [431],
+        True, check=error_is("trailer section too large")),
+    Row("trailer of whitespace", POST + TE + "\r\n0\r\nX:" + " " * 5000 + "v\r\n\r\n", [431], True,
+        check=error_is("trailer section too large")),
+    Row("trailer within the budget", POST + TE + "\r\n0\r\n" + "a:\r\n" * 1000 + "\r\n", [404], False),
     Row("chunked in pieces", [POST + TE + "\r\n5\r", 0.05, "\nhel", 0.05, "lo\r\n0\r\n", 0.05, "\r\n"], [404], False),
     Row("chunk size not hex", POST + TE + "\r\nzz\r\nhello\r\n0\r\n\r\n", [400], True),
     Row("chunk size overflow", POST + TE + "\r\nfffffffffffffffff1\r\n", [400], True),

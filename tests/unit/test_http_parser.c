@@ -510,6 +510,27 @@ static void test_trailers(void **state)
                                 "\r\n400\r\n%s\r\n0\r\nX-T: %s\r\n\r\n",
                                 body, big),
                      431);
+    /* the budget counts the bytes read, not only the names and values
+     * llhttp reports: empty fields and whitespace count too */
+    char *fields = malloc(4 * 100 + 1), *blanks = repeat(' ', 300);
+    for (int i = 0; i < 100; i++)
+        memcpy(fields + 4 * i, "a:\r\n", 5);
+    assert_int_equal(
+        status_fmt(&lim, "POST / HTTP/1.1\r\nHost: a\r\n" CHUNKED "\r\n0\r\n%s\r\n", fields), 431);
+    assert_int_equal(
+        status_fmt(&lim, "POST / HTTP/1.1\r\nHost: a\r\n" CHUNKED "\r\n0\r\nX:%sv\r\n\r\n", blanks),
+        431);
+    /* a trailer section of exactly max_header_bytes ("X: " value CRLF CRLF) */
+    assert_int_equal(
+        status_fmt(&lim, "POST / HTTP/1.1\r\nHost: a\r\n" CHUNKED "\r\n0\r\nX: %.249s\r\n\r\n",
+                   big),
+        0);
+    assert_int_equal(
+        status_fmt(&lim, "POST / HTTP/1.1\r\nHost: a\r\n" CHUNKED "\r\n0\r\nX: %.250s\r\n\r\n",
+                   big),
+        431);
+    free(fields);
+    free(blanks);
     free(body);
     free(big);
 }
