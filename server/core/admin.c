@@ -3,6 +3,7 @@
 #include "core/lifecycle.h"
 #include "core/log.h"
 #include "core/thread_name.h"
+#include "http/field.h"
 #include "http/host.h"
 
 #include <arpa/inet.h>
@@ -81,12 +82,19 @@ static int local_host(const tycho_slice_t *host)
 
 /* A browser sends Origin on a cross-origin POST, and Sec-Fetch-Site says
  * where the request came from: neither may come from another site's page
- * (a form posted to http://127.0.0.1:9090/-/reload needs no preflight). */
+ * (a form posted to http://127.0.0.1:9090/-/reload needs no preflight).
+ * Every field is read, not the first: no browser sends Sec-Fetch-Site
+ * twice, and a "none" before a "cross-site" must not let the request in. */
 static int cross_site(const tycho_request_t *req)
 {
-    if (tycho_request_header(req, "Origin")) return 1;
-    const tycho_slice_t *site = tycho_request_header(req, "Sec-Fetch-Site");
-    return site && !is(site, "same-origin") && !is(site, "none");
+    int sites = 0;
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const tycho_header_t *h = &req->headers[i];
+        if (tycho_http_field_name_is(h->name.p, h->name.n, "origin")) return 1;
+        if (!tycho_http_field_name_is(h->name.p, h->name.n, "sec-fetch-site")) continue;
+        if (++sites > 1 || (!is(&h->value, "same-origin") && !is(&h->value, "none"))) return 1;
+    }
+    return 0;
 }
 
 static void status_page(tycho_admin_t *a, tycho_exchange_t *x)

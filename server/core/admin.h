@@ -4,9 +4,9 @@
  * draining, exporters).
  * Never the public port; answers only a Host that is an IP literal or
  * localhost (421 otherwise: DNS rebinding), and refuses a reload a web page
- * sent (Origin, Sec-Fetch-Site: 403). Started and stopped by the main
- * thread; reload requests are forwarded to the main thread through
- * request_reload. */
+ * sent (any Origin, a Sec-Fetch-Site other than same-origin or none, or two
+ * of them: 403). Started and stopped by the main thread; reload requests are
+ * forwarded to the main thread through request_reload. */
 #ifndef TYCHO_ADMIN_H
 #define TYCHO_ADMIN_H
 

@@ -429,6 +429,15 @@ def test_admin_refuses_web_pages(srv):
               ("Sec-Fetch-Site", "same-site")):
         r = tycho.request(srv.admin, "POST", "/-/reload", headers=[h])
         check(r.status == 403, "POST /-/reload with %s: %r" % (h, r))
+    # every field counts, not the first: a duplicated Sec-Fetch-Site or
+    # Origin is refused, whatever its values
+    for hs in ([("Sec-Fetch-Site", "none"), ("Sec-Fetch-Site", "cross-site")],
+               [("Sec-Fetch-Site", "same-origin"), ("Sec-Fetch-Site", "same-site")],
+               [("Sec-Fetch-Site", "none"), ("Sec-Fetch-Site", "none")],
+               [("Sec-Fetch-Site", "none"), ("Origin", "http://evil.example")],
+               [("Origin", "null"), ("Origin", "null")]):
+        r = tycho.request(srv.admin, "POST", "/-/reload", headers=hs)
+        check(r.status == 403, "POST /-/reload with %s: %r" % (hs, r))
     for h in (("Sec-Fetch-Site", "none"), ("Sec-Fetch-Site", "same-origin")):
         r = tycho.request(srv.admin, "POST", "/-/reload", headers=[h])
         check(r.status in (200, 422), "POST /-/reload with %s: %r" % (h, r))
