@@ -97,6 +97,27 @@ static int cross_site(const tycho_request_t *req)
     return 0;
 }
 
+/* Why path is not one the admin listener reads, or NULL. Its paths are plain
+ * ASCII: one with a percent-escape, an empty segment or a dot segment is
+ * refused, not normalised (as the public port's router does), so that a
+ * proxy in front which filters admin paths by their text (allows /metrics,
+ * denies /-/reload) cannot be walked around with /-/%72eload: tycho and
+ * the proxy always agree on what a path names. */
+static const char *unplain_path(const tycho_slice_t *path)
+{
+    const char *p = path->p, *end = p + path->n;
+    if (memchr(p, '%', path->n)) return "admin paths take no percent-escapes";
+    for (const char *seg = p; seg < end; seg++) {
+        if (*seg != '/') continue;
+        const char *next = memchr(seg + 1, '/', (size_t)(end - seg - 1));
+        size_t n = (size_t)((next ? next : end) - seg - 1);
+        if (next && n == 0) return "admin paths take no empty segments ('//')";
+        if ((n == 1 && seg[1] == '.') || (n == 2 && seg[1] == '.' && seg[2] == '.'))
+            return "admin paths take no dot segments ('/./', '/../')";
+    }
+    return NULL;
+}
+
 static void status_page(tycho_admin_t *a, tycho_exchange_t *x)
 {
     tycho_buf_t b = TYCHO_BUF_INIT;
@@ -130,6 +151,8 @@ static void dispatch(void *ctx, tycho_exchange_t *x)
         return reply_error(x, 421,
                            "the admin listener answers only a Host that is an IP "
                            "address or localhost");
+    const char *unplain = unplain_path(p);
+    if (unplain) return reply_error(x, 400, unplain);
     int get = is(m, "GET") || is(m, "HEAD");
     if (is(p, "/-/healthy") && get) return reply_json(x, 200, "{\"status\":\"ok\"}");
     if (is(p, "/-/ready") && get)

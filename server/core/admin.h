@@ -6,7 +6,8 @@
  * localhost (421 otherwise: DNS rebinding), and refuses a reload a web page
  * sent (any Origin, a Sec-Fetch-Site other than same-origin or none, or two
  * of them: 403). Started and stopped by the main thread; reload requests are
- * forwarded to the main thread through request_reload. */
+ * forwarded to the main thread through request_reload. Paths are matched as
+ * sent (400 for a percent-escape, an empty or a dot segment). */
 #ifndef TYCHO_ADMIN_H
 #define TYCHO_ADMIN_H
 

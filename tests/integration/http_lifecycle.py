@@ -443,6 +443,23 @@ def test_admin_refuses_web_pages(srv):
         check(r.status in (200, 422), "POST /-/reload with %s: %r" % (h, r))
 
 
+def test_admin_plain_paths(srv):
+    """Admin paths are matched as sent, never normalised: a percent-escape,
+    an empty or a dot segment is a 400 that says so (a proxy filtering admin
+    paths by their text cannot be walked around with /-/%72eload)."""
+    for method, path, word in (("POST", "/-/%72eload", "percent"), ("GET", "/%6Detrics", "percent"),
+                               ("GET", "/-/status%", "percent"), ("GET", "//metrics", "empty"),
+                               ("POST", "/-//reload", "empty"), ("GET", "/./metrics", "dot"),
+                               ("POST", "/x/../-/reload", "dot"), ("GET", "/-/..", "dot"),
+                               ("GET", "/metrics/.", "dot")):
+        r = tycho.request(srv.admin, method, path)
+        check(r.status == 400 and word in json.loads(r.body)["error"], "%s %s: %r" % (method, path, r))
+    for path, status in (("/metrics", 200), ("/-/healthy?x=%zz", 200), ("/.metrics", 404), ("/-/..x", 404),
+                         ("/metrics/", 404), ("/", 404)):
+        r = tycho.request(srv.admin, "GET", path)
+        check(r.status == status, "GET %s: %r" % (path, r))
+
+
 def test_admin():
     with tycho.Server(workers=2) as srv:
         check(srv.admin != srv.public, "admin and public listeners differ")
@@ -464,6 +481,7 @@ def test_admin():
         r = tycho.request(srv.admin, path="/nope")
         check(r.status == 404, "unknown admin path")
         test_admin_refuses_web_pages(srv)
+        test_admin_plain_paths(srv)
         # the public port does not serve the admin endpoints
         r = tycho.request(srv.public, path="/-/status")
         check(b"\"workers\"" not in r.body, "admin status served on the public port")
