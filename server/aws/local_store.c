@@ -56,26 +56,23 @@ static int copy_env(const char *name, char *dst, size_t cap, char *err, size_t e
 {
     /* set but empty (or blanks) means an empty list, not the default */
     if (!getenv(name)) return 0;
-    if (tycho_config_env_trimmed(name, dst, cap) >= 0) return 0;
-    snprintf(err, errlen, "%s: too long (at most %zu bytes)", name, cap - 1);
-    return -1;
+    return tycho_config_env_trimmed(name, dst, cap, err, errlen) < 0 ? -1 : 0;
 }
 
 /* A variable that is one word (blanks around it dropped): 1 and the word in
- * w (a too long one is kept cut short: it is then refused as no word we
- * know), 0 when unset or empty. */
-static int word_env(const char *name, char w[static 32])
+ * w, 0 when unset or empty, -1 with err when longer than w. */
+static int word_env(const char *name, char w[static 32], char *err, size_t errlen)
 {
-    int rc = tycho_config_env_trimmed(name, w, 32);
-    if (rc < 0) snprintf(w, 32, "%.28s...", tycho_config_getenv(name));
-    return rc != 0;
+    return tycho_config_env_trimmed(name, w, 32, err, errlen);
 }
 
 /* An on/off variable (any spelling tycho_parse_bool takes). */
 static int switch_env(const char *name, int *out, char *err, size_t errlen)
 {
     char v[32];
-    if (!word_env(name, v) || tycho_parse_bool(v, out) == 0) return 0;
+    int set = word_env(name, v, err, errlen);
+    if (set < 0) return -1;
+    if (!set || tycho_parse_bool(v, out) == 0) return 0;
     snprintf(err, errlen, "%s: expected on or off, got \"%s\"", name, v);
     return -1;
 }
@@ -85,7 +82,8 @@ static int choice_env(const char *name, const char *on, const char *off, int *ou
                       size_t errlen)
 {
     char v[32];
-    if (!word_env(name, v)) return 0;
+    int set = word_env(name, v, err, errlen);
+    if (set <= 0) return set;
     if (strcasecmp(v, on) == 0 || strcasecmp(v, off) == 0) return *out = strcasecmp(v, on) == 0, 0;
     snprintf(err, errlen, "%s: expected %s or %s, got \"%s\"", name, on, off, v);
     return -1;
@@ -137,7 +135,9 @@ int tycho_local_config_from_env(tycho_local_config_t *cfg, char *err, size_t err
         memcpy(cfg->region, region, n + 1);
     }
     char acct[32];
-    if (word_env("TYCHO_LOCAL_ACCOUNT", acct)) {
+    int set = word_env("TYCHO_LOCAL_ACCOUNT", acct, err, errlen);
+    if (set < 0) return -1;
+    if (set) {
         size_t n = strlen(acct);
         int ok = n == 12;
         for (size_t i = 0; ok && i < n; i++)

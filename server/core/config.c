@@ -353,13 +353,16 @@ static size_t trim(const char **value)
     return n;
 }
 
-int tycho_config_env_trimmed(const char *name, char *buf, size_t cap)
+int tycho_config_env_trimmed(const char *name, char *buf, size_t cap, char *err, size_t errlen)
 {
     const char *v = tycho_config_getenv(name);
     buf[0] = 0;
     if (!v) return 0;
     size_t n = trim(&v);
-    if (n >= cap) return -1;
+    if (n >= cap) {
+        snprintf(err, errlen, "%s: too long (at most %zu bytes)", name, cap - 1);
+        return -1;
+    }
     memcpy(buf, v, n);
     buf[n] = 0;
     return 1;

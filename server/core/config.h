@@ -73,8 +73,9 @@ void tycho_config_print_help(void);
 const char *tycho_config_getenv(const char *name);
 /* A TYCHO_* variable's value without the blanks around it, copied into buf
  * (cap bytes): 1 when it is set, 0 when it is unset, empty or only blanks
- * (buf ""), -1 when the trimmed value does not fit in buf. */
-int tycho_config_env_trimmed(const char *name, char *buf, size_t cap);
+ * (buf ""), -1 when the trimmed value does not fit in buf, with
+ * "NAME: too long (at most cap-1 bytes)" in err (errlen bytes; 0: none). */
+int tycho_config_env_trimmed(const char *name, char *buf, size_t cap, char *err, size_t errlen);
 
 /* Applies the variable of one setting (field: a member of cfg, e.g.
  * &cfg->listen) over cfg, by the rules tycho_config_load reads it with; for

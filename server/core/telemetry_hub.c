@@ -153,10 +153,12 @@ tycho_hub_t *tycho_hub_new(const tycho_config_t *cfg, int nworkers, char *err, s
         return NULL;
     }
     char ts[16];
-    int set = tycho_config_env_trimmed("TYCHO_TRACES_STDOUT", ts, sizeof ts);
-    if (set != 0 && (set < 0 || tycho_parse_bool(ts, &h->traces_stdout) != 0)) {
-        snprintf(err, errlen, "TYCHO_TRACES_STDOUT: expected on or off, got \"%.40s\"",
-                 tycho_config_getenv("TYCHO_TRACES_STDOUT"));
+    int set = tycho_config_env_trimmed("TYCHO_TRACES_STDOUT", ts, sizeof ts, err, errlen);
+    if (set > 0 && tycho_parse_bool(ts, &h->traces_stdout) != 0) {
+        snprintf(err, errlen, "TYCHO_TRACES_STDOUT: expected on or off, got \"%s\"", ts);
+        set = -1;
+    }
+    if (set < 0) {
         free(h);
         return NULL;
     }

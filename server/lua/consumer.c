@@ -1047,15 +1047,22 @@ static cqueue_t *queue_find(tycho_consumers_t *c, const char *key)
     return NULL;
 }
 
-static int depth_interval(double *out)
+/* 0, or -1 with err (errlen bytes; 0: none) naming the variable. */
+static int depth_interval(double *out, char *err, size_t errlen)
 {
     char v[64];
     uint64_t ms;
     *out = 15;
-    int set = tycho_config_env_trimmed("TYCHO_SQS_DEPTH_INTERVAL", v, sizeof v);
-    if (set == 0) return 0;
-    if (set < 0 || tycho_parse_duration_ms(v, 1000, &ms) != 0 || ms == 0 || ms > 86400000)
+    int set = tycho_config_env_trimmed("TYCHO_SQS_DEPTH_INTERVAL", v, sizeof v, err, errlen);
+    if (set <= 0) return set;
+    if (tycho_parse_duration_ms(v, 1000, &ms) != 0 || ms == 0 || ms > 86400000) {
+        snprintf(
+            err, errlen,
+            "TYCHO_SQS_DEPTH_INTERVAL: expected a duration from 1ms to 24h (seconds, or with a "
+            "unit: 500ms, 2m), got \"%s\"",
+            v);
         return -1;
+    }
     *out = (double)ms / 1000;
     return 0;
 }
@@ -1063,12 +1070,7 @@ static int depth_interval(double *out)
 int tycho_consumers_check_env(char *err, size_t errlen)
 {
     double d;
-    if (depth_interval(&d) == 0) return 0;
-    snprintf(err, errlen,
-             "TYCHO_SQS_DEPTH_INTERVAL: expected a duration from 1ms to 24h (seconds, or with a "
-             "unit: 500ms, 2m), got \"%s\"",
-             getenv("TYCHO_SQS_DEPTH_INTERVAL"));
-    return -1;
+    return depth_interval(&d, err, errlen);
 }
 
 tycho_consumers_t *tycho_consumers_new(uv_loop_t *loop, tycho_lua_sched_t *sched,
@@ -1086,7 +1088,7 @@ tycho_consumers_t *tycho_consumers_new(uv_loop_t *loop, tycho_lua_sched_t *sched
     c->svc = svc;
     c->current_gen = current_gen;
     c->gen_ud = ud;
-    depth_interval(&c->depth_interval); /* checked at start (tycho_consumers_check_env) */
+    depth_interval(&c->depth_interval, NULL, 0); /* checked at start (tycho_consumers_check_env) */
     return c;
 }
 

@@ -87,6 +87,15 @@ expect_bad "TYCHO_SQS_DEPTH_INTERVAL: expected a duration from 1ms to 24h" TYCHO
   -- --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0
 expect_bad 'TYCHO_LOCAL_AUTO_CREATE: expected on or off, got "maybe"' TYCHO_LOCAL_AUTO_CREATE=maybe \
   -- --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data-dir "$tmp/data"
+# a value too long for its reader: one wording, whichever module reads it
+long=$(printf 'x%.0s' $(seq 100))
+expect_bad 'TYCHO_TRACES_STDOUT: too long (at most 15 bytes)$' TYCHO_TRACES_STDOUT="$long"
+expect_bad 'TYCHO_SQS_DEPTH_INTERVAL: too long (at most 63 bytes)$' TYCHO_SQS_DEPTH_INTERVAL="$long" \
+  -- --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0
+expect_bad 'TYCHO_LOCAL_AUTO_CREATE: too long (at most 31 bytes)$' TYCHO_LOCAL_AUTO_CREATE="$long" \
+  -- --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data-dir "$tmp/data"
+expect_bad 'TYCHO_LOCAL_ACCOUNT: too long (at most 31 bytes)$' TYCHO_LOCAL_ACCOUNT="$long" \
+  -- --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data-dir "$tmp/data"
 # the local backend's queue/table specs: the setting, the key as written, its
 # range; not prefixed by the data directory, which is left uncreated
 expect_bad "TYCHO_LOCAL_QUEUES: queue q1: visibility=99999: out of range (0-43200 seconds)$" \

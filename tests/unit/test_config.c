@@ -295,20 +295,25 @@ static void test_blanks_trimmed(void **state)
 static void test_env_trimmed(void **state)
 {
     (void)state;
-    char buf[8];
+    char buf[8], err[128] = "";
     setenv("TYCHO_X_TEST", " \ton \n", 1);
-    assert_int_equal(tycho_config_env_trimmed("TYCHO_X_TEST", buf, sizeof buf), 1);
+    assert_int_equal(tycho_config_env_trimmed("TYCHO_X_TEST", buf, sizeof buf, err, sizeof err), 1);
     assert_string_equal(buf, "on");
     setenv("TYCHO_X_TEST", " \t", 1);
-    assert_int_equal(tycho_config_env_trimmed("TYCHO_X_TEST", buf, sizeof buf), 0);
+    assert_int_equal(tycho_config_env_trimmed("TYCHO_X_TEST", buf, sizeof buf, err, sizeof err), 0);
     assert_string_equal(buf, "");
     setenv("TYCHO_X_TEST", "  1234567 ", 1);
-    assert_int_equal(tycho_config_env_trimmed("TYCHO_X_TEST", buf, sizeof buf), 1);
+    assert_int_equal(tycho_config_env_trimmed("TYCHO_X_TEST", buf, sizeof buf, err, sizeof err), 1);
     assert_string_equal(buf, "1234567");
+    assert_string_equal(err, "");
+    /* the one wording of "too long" for every caller */
     setenv("TYCHO_X_TEST", "12345678", 1);
-    assert_int_equal(tycho_config_env_trimmed("TYCHO_X_TEST", buf, sizeof buf), -1);
+    assert_int_equal(tycho_config_env_trimmed("TYCHO_X_TEST", buf, sizeof buf, err, sizeof err),
+                     -1);
+    assert_string_equal(err, "TYCHO_X_TEST: too long (at most 7 bytes)");
+    assert_int_equal(tycho_config_env_trimmed("TYCHO_X_TEST", buf, sizeof buf, NULL, 0), -1);
     unsetenv("TYCHO_X_TEST");
-    assert_int_equal(tycho_config_env_trimmed("TYCHO_X_TEST", buf, sizeof buf), 0);
+    assert_int_equal(tycho_config_env_trimmed("TYCHO_X_TEST", buf, sizeof buf, err, sizeof err), 0);
 }
 
 static void write_file(const char *path, const char *text)
