@@ -11,6 +11,8 @@ static tycho_http_parser_t *P(llhttp_t *ll)
     return ll->data;
 }
 
+#define BARE_LF "bare LF as a line end (CRLF expected)"
+
 static int fail(tycho_http_parser_t *p, int status, const char *reason)
 {
     if (!p->error_status) {
@@ -193,9 +195,9 @@ static void scan_framing_fields(tycho_http_parser_t *p, framing_fields_t *ff)
     }
 }
 
-/* Copies the request line and header section out of the caller's buffer so
- * the caller may reuse it while the body arrives. */
-static int copy_head(tycho_http_parser_t *p)
+/* Where the last span of the header section ends in the caller's buffer
+ * (the target's, or the last field's name or value): its line's end follows. */
+static size_t head_end(const tycho_http_parser_t *p)
 {
     size_t end = p->url.off + p->url.len;
     for (size_t i = 0; i < p->nheaders; i++) {
@@ -203,6 +205,27 @@ static int copy_head(tycho_http_parser_t *p)
                                       : p->f->name[i].off + p->f->name[i].len;
         if (e > end) end = e;
     }
+    return end;
+}
+
+/* RFC 9112 2.2: lines end in CRLF. llhttp 8.1 refuses a bare LF after a
+ * field value but takes one at the end of the request line and as the empty
+ * line that ends the header section; a proxy in front that does not would
+ * frame the stream differently (a request smuggled behind "\r\n\n"), so it
+ * is a 400 there too. Reads the ends of the request line and of the last
+ * line, and the empty line (all in the caller's buffer, up to fed_end). */
+static int head_has_bare_lf(const tycho_http_parser_t *p, size_t end)
+{
+    const char *b = p->base;
+    if (p->nheaders && b[p->f->name[0].off - 2] != '\r') return 1;
+    const char *lf = memchr(b + end, '\n', p->fed_end - end);
+    return !lf || lf[-1] != '\r' || lf[1] != '\r';
+}
+
+/* Copies the request line and header section out of the caller's buffer so
+ * the caller may reuse it while the body arrives. */
+static int copy_head(tycho_http_parser_t *p, size_t end)
+{
     size_t start = p->msg_start;
     if (tycho_buf_append(&p->head, p->base + start, end - start) != 0)
         return fail(p, 503, "out of memory");
@@ -331,7 +354,9 @@ static int on_headers_complete(llhttp_t *ll)
     p->ll.upgrade = 0; /* tycho never switches protocols: Upgrade is ignored (RFC 9110 7.8) */
     if (ll->http_major != 1 || ll->http_minor > 1)
         return fail(p, 505, "HTTP version not supported");
-    if (copy_head(p) != 0) return -1;
+    size_t end = head_end(p);
+    if (head_has_bare_lf(p, end)) return fail(p, 400, BARE_LF);
+    if (copy_head(p, end) != 0) return -1;
     p->req.headers = p->f->headers;
     p->req.nheaders = p->nheaders;
     p->req.http_minor = ll->http_minor;
@@ -417,7 +442,6 @@ static int on_message_complete(llhttp_t *ll)
     p->req.body = (tycho_slice_t){p->body.data ? p->body.data : "", p->body.len};
     p->keep_alive = llhttp_should_keep_alive(ll);
     p->in_message = 0;
-    p->in_trailer = 0;
     return HPE_PAUSED;
 }
 
@@ -509,6 +533,18 @@ static int section_full(const tycho_http_parser_t *p, size_t pos)
     return p->in_trailer && p->trailer_bytes >= p->limits.max_header_bytes;
 }
 
+/* The trailer section's last two bytes so far, n more read at s: an empty
+ * trailer section is CRLF, a longer one ends in CRLF CRLF; llhttp takes a
+ * bare LF for that last CRLF (head_has_bare_lf says why that is a 400). */
+static void keep_trailer_tail(tycho_http_parser_t *p, const char *s, size_t n)
+{
+    if (n >= 2)
+        p->trailer_tail[0] = s[n - 2];
+    else if (n == 1)
+        p->trailer_tail[0] = p->trailer_tail[1];
+    if (n) p->trailer_tail[1] = s[n - 1];
+}
+
 static tycho_parse_result_t section_too_large(tycho_http_parser_t *p, size_t pos, size_t from,
                                               size_t *consumed)
 {
@@ -528,18 +564,23 @@ tycho_parse_result_t tycho_http_parser_execute(tycho_http_parser_t *p, const cha
     while (pos < len && e == HPE_OK) {
         size_t n = feed_room(p, pos, len - pos);
         if (n == 0) return section_too_large(p, pos, from, consumed); /* max_header_bytes 0 */
+        p->fed_end = pos + n;
         e = llhttp_execute(&p->ll, base + pos, n);
         if (e == HPE_PAUSED && p->trailer_next) { /* on_chunk_header: the last chunk */
             p->trailer_next = 0;
             p->in_trailer = 1;
+            p->trailer_tail[0] = p->trailer_tail[1] = 0;
             pos = (size_t)(llhttp_get_error_pos(&p->ll) - base);
             llhttp_resume(&p->ll);
             e = HPE_OK;
             continue;
         }
         if (e != HPE_OK) break;
+        if (p->in_trailer) {
+            p->trailer_bytes += n;
+            keep_trailer_tail(p, base + pos, n);
+        }
         pos += n;
-        if (p->in_trailer) p->trailer_bytes += n;
         if (section_full(p, pos)) return section_too_large(p, pos, from, consumed);
     }
     if (e == HPE_OK) {
@@ -552,6 +593,13 @@ tycho_parse_result_t tycho_http_parser_execute(tycho_http_parser_t *p, const cha
         if (p->in_message && p->expect_continue) {
             p->expect_continue = 0;
             return TYCHO_PARSE_HEADERS_CONTINUE;
+        }
+        if (p->in_trailer) { /* it ended the message */
+            keep_trailer_tail(p, base + pos, (size_t)(err_at - (base + pos)));
+            if (p->trailer_tail[0] != '\r') {
+                fail(p, 400, BARE_LF);
+                return TYCHO_PARSE_ERROR;
+            }
         }
         return TYCHO_PARSE_REQUEST;
     }
@@ -597,6 +645,7 @@ void tycho_http_parser_next(tycho_http_parser_t *p)
     p->nheaders = 0;
     p->headers_done = 0;
     p->in_message = 0;
+    p->in_trailer = 0;
     /* Freed, not kept for the next request: an idle keep-alive connection
      * would otherwise hold its largest body so far (up to max_body_bytes)
      * until it closes, 1 MiB a connection by default. */

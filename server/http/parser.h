@@ -79,9 +79,11 @@ typedef struct tycho_http_parser {
     size_t header_bytes_at_end;
     /* the last chunk was read (set in on_chunk_header, taken by execute),
      * then the trailer section is being read: its bytes so far (its fields
-     * are dropped) */
+     * are dropped) and the last two of them */
     int trailer_next, in_trailer;
     size_t trailer_bytes;
+    char trailer_tail[2];
+    size_t fed_end;         /* end of the bytes llhttp was given last, in the caller's buffer */
     size_t chunk_ext_bytes; /* chunk extensions seen (dropped too) */
     tycho_buf_t head;       /* copy of the request line + headers */
     tycho_buf_t body;

@@ -217,6 +217,9 @@ ROWS = [
         check=error_is("HTTP/2 connection preface: tycho speaks HTTP/1.1 only")),
     Row("lower-case version", "GET / http/1.1\r\n" + H + "\r\n", [400], True),
     # --- Content-Length (RFC 9112 6.3) ---
+    Row("bare LF ending the header section, pipelined", GET + "\nGET /json HTTP/1.1\r\n" + H + "\r\n", [400], True,
+        check=error_is("bare LF as a line end (CRLF expected)")),
+    Row("bare LF after the request line", "GET / HTTP/1.1\n" + H + "\r\n", [400], True),
     Row("CL body", POST + "Content-Length: 5\r\n\r\nhello", [404], False),
     Row("CL body in pieces", [POST + "Content-Length: 5\r\n\r\nhe", 0.05, "llo"], [404], False),
     Row("CL and TE", POST + "Content-Length: 4\r\n" + TE + "\r\n0\r\n\r\n", [400], True),
@@ -247,6 +250,11 @@ ROWS = [
         True, check=error_is("trailer section too large")),
     Row("trailer of whitespace", POST + TE + "\r\n0\r\nX:" + " " * 5000 + "v\r\n\r\n", [431], True,
         check=error_is("trailer section too large")),
+    # llhttp takes a bare LF as the empty line that ends a section: a proxy
+    # that does not would frame what follows differently (RFC 9112 2.2)
+    Row("bare LF ending the trailer section, pipelined", POST + TE + "\r\n0\r\n\nGET /json HTTP/1.1\r\n" + H + "\r\n",
+        [400], True, check=error_is("bare LF as a line end (CRLF expected)")),
+    Row("bare LF after a trailer field", POST + TE + "\r\n0\r\nX: y\r\n\n", [400], True),
     Row("trailer within the budget", POST + TE + "\r\n0\r\n" + "a:\r\n" * 1000 + "\r\n", [404], False),
     Row("chunked in pieces", [POST + TE + "\r\n5\r", 0.05, "\nhel", 0.05, "lo\r\n0\r\n", 0.05, "\r\n"], [404], False),
     Row("chunk size not hex", POST + TE + "\r\nzz\r\nhello\r\n0\r\n\r\n", [400], True),
