@@ -170,7 +170,7 @@ static int slice_is(const tycho_slice_t *s, const char *lit)
 typedef struct framing_fields {
     tycho_slice_t *host;
     const tycho_slice_t *expect;
-    int hosts, content_lengths, transfer_encodings;
+    int hosts, expects, content_lengths, transfer_encodings;
 } framing_fields_t;
 
 static void scan_framing_fields(tycho_http_parser_t *p, framing_fields_t *ff)
@@ -183,7 +183,7 @@ static void scan_framing_fields(tycho_http_parser_t *p, framing_fields_t *ff)
             if (strncasecmp(h->name.p, "host", 4) == 0 && !ff->hosts++) ff->host = &h->value;
             break;
         case 6:
-            if (!ff->expect && strncasecmp(h->name.p, "expect", 6) == 0) ff->expect = &h->value;
+            if (strncasecmp(h->name.p, "expect", 6) == 0 && !ff->expects++) ff->expect = &h->value;
             break;
         case 14:
             if (strncasecmp(h->name.p, "content-length", 14) == 0) ff->content_lengths++;
@@ -384,7 +384,9 @@ static int on_headers_complete(llhttp_t *ll)
         return fail(p, 413, "request body too large");
 
     if (ff.expect) {
-        if (!slice_is(ff.expect, "100-continue")) return fail(p, 417, "unsupported Expect");
+        /* a second field is a list (RFC 9110 5.3): tycho knows one expectation */
+        if (ff.expects > 1 || !slice_is(ff.expect, "100-continue"))
+            return fail(p, 417, "unsupported Expect");
         if (ll->http_minor == 1 && has_body) {
             p->expect_continue = 1;
             return HPE_PAUSED;

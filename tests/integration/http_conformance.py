@@ -291,6 +291,8 @@ ROWS = [
     Row("100-continue without body", GET + "Expect: 100-continue\r\n\r\n", [404], False),
     Row("100-continue in HTTP/1.0", "POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx", [404], True),
     Row("unknown expectation", POST + "Expect: 200-ok\r\nContent-Length: 1\r\n\r\nx", [417], True),
+    Row("unknown expectation in a second field", ECHO + "Expect: 100-continue\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\nx",
+        [417], True),
     # --- responses from Lua handlers: bodies, HEAD, 204, 304, order ---
     Row("JSON body", "GET /json HTTP/1.1\r\n" + H + "\r\n", [200], False, check=body_is(b'{"ok":true}')),
     Row("HEAD of a route", "HEAD /json HTTP/1.1\r\n" + H + "\r\n" + "GET /json HTTP/1.1\r\n" + H + "\r\n",

@@ -242,6 +242,8 @@ static const pcase_t cases[] = {
       "ERR 413\n"),
     C("unknown expectation", POST "Expect: foo\r\nContent-Length: 2\r\n\r\nhi", "ERR 417\n"),
     C("unknown expectation no body", GET "Expect: 200-ok\r\n\r\n", "ERR 417\n"),
+    C("unknown expectation after 100-continue",
+      POST "Expect: 100-continue\r\nExpect: foo\r\nContent-Length: 2\r\n\r\nhi", "ERR 417\n"),
 };
 
 static const char *feed_once(http_feed_t *f, const pcase_t *c)
