@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "aws/credentials_profile.h"
+#include "core/prng.h"
 #include "aws/endpoint.h"
 #include "aws/error_text.h"
 #include "aws/sigv4.h"
@@ -603,8 +604,7 @@ static void on_http(const tycho_http_response_t *res, void *ud)
         for (int i = 1; i < n && ceiling < c->opts.backoff_cap; i++)
             ceiling *= 2;
         if (ceiling > c->opts.backoff_cap) ceiling = c->opts.backoff_cap;
-        double rnd = c->opts.random ? c->opts.random(c->opts.random_ud)
-                                    : (double)random() / ((double)RAND_MAX + 1.0);
+        double rnd = c->opts.random ? c->opts.random(c->opts.random_ud) : tycho_prng_unit();
         double delay = rnd * ceiling;
         attempt_hook(call, outcome, res->status, code, 1, delay);
         uv_timer_start(&call->timer, on_backoff, (uint64_t)(delay * 1000.0), 0);

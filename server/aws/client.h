@@ -50,7 +50,7 @@ typedef struct tycho_aws_client_options {
     size_t max_response_bytes; /* 0 = 16 MiB */
     tycho_aws_attempt_fn on_attempt; /* called after every attempt; may be NULL */
     void *on_attempt_ud;
-    double (*random)(void *ud); /* [0,1) for the jitter; NULL = random() */
+    double (*random)(void *ud); /* [0,1) for the jitter; NULL = tycho_prng_unit (core/prng.h) */
     void *random_ud;
 } tycho_aws_client_options_t;
 

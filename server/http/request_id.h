@@ -1,7 +1,7 @@
 /* request_id — the id every request carries: an incoming X-Request-Id when it
  * is acceptable (1..128 printable ASCII characters, no spaces, no '"' or
  * '\\': so an id is JSON string text as it is), else a new 32-hex-digit id
- * from a per-thread generator seeded by the kernel CSPRNG. */
+ * from core/prng (per thread, seeded by the kernel CSPRNG). */
 #ifndef TYCHO_HTTP_REQUEST_ID_H
 #define TYCHO_HTTP_REQUEST_ID_H
 

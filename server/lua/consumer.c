@@ -5,6 +5,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/prng.h"
 #include "core/ratelog.h"
 #include "core/request_obs.h"
 #include "core/telemetry_hub.h"
@@ -798,8 +799,7 @@ static uint64_t backoff_ms(int errors)
     for (int i = 1; i < errors && ms < BACKOFF_MAX_MS; i++)
         ms *= 2;
     if (ms > BACKOFF_MAX_MS) ms = BACKOFF_MAX_MS;
-    double rnd = (double)random() / ((double)RAND_MAX + 1.0);
-    return ms / 2 + (uint64_t)(rnd * (double)(ms / 2));
+    return ms / 2 + (uint64_t)(tycho_prng_unit() * (double)(ms / 2));
 }
 
 static void backoff(cqueue_t *q)
