@@ -15,7 +15,7 @@ bin=$OUT/fuzz_http_request
 flags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=gnu11
   -DLLHTTP_STRICT_MODE=1 -I/usr/share/include/llhttp -I"$SRC/server" -I"$SRC")
 srcs=("$SRC/tests/fuzz/fuzz_http_request.c" "$SRC"/server/http/{parser,block_pool,response_head,request_id,exchange,field,date}.c
-  "$SRC"/server/core/{buf,utf8}.c)
+  "$SRC"/server/core/{buf,prng,utf8}.c)
 # llhttp (Debian node-llhttp) compiled with its own relaxed warnings
 for f in llhttp api http; do
   if [ ! -f "$OUT/$f.o" ] || [ "/usr/share/llhttp/$f.c" -nt "$OUT/$f.o" ]; then
