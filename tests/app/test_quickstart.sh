@@ -53,10 +53,11 @@ has() {
     done
 }
 # logged: the log is written by the telemetry thread within ~20 ms of the
-# line, so look again for up to 2 s before failing
+# line (a loaded machine, ASan: much later), so look again for up to 10 s
+# before failing
 logged() {
     local i
-    for ((i = 0; i < 40; i++)); do
+    for ((i = 0; i < 200; i++)); do
         grep -q "$1" "$LOG" && return 0
         sleep 0.05
     done

@@ -36,7 +36,8 @@ done
 mode "$R_PORT" "$OK"
 stop_serve
 echo "  shutdown took $ELAPSED_MS ms"
-[ "$ELAPSED_MS" -lt 5000 ] || fail "the flush waited for the retry delay: $ELAPSED_MS ms"
+# under the 10 s retry delay with room for a loaded machine (ASan, -j2)
+[ "$ELAPSED_MS" -lt 9000 ] || fail "the flush waited for the retry delay: $ELAPSED_MS ms"
 ! grep 'telemetry left unsent' "$WORK/serve.log" || fail "telemetry left unsent"
 take_captured "$R_PORT" "$WORK/back.json"
 node -e '
