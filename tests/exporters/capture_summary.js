@@ -6,7 +6,10 @@
 // "items_all", "distinct_all", "gaps_ms" (time from each answer to the next
 // request), "repeats" (requests whose body an earlier one carried: retries),
 // "retry_gaps_ms" (for each repeat, the time since the previous attempt with
-// that body was answered, or sent when it never was)}.
+// that body was answered, or sent when it never was), "answered_repeats" and
+// "answered_retry_gaps_ms" (the same for the repeats whose previous attempt
+// was answered: retries decided on a status, not on the sender's timeout,
+// which a loaded machine can cause in any phase)}.
 // Items: OTLP span ids, Loki lines, remote-write (series, timestamp) pairs.
 'use strict';
 const fs = require('fs');
@@ -47,7 +50,7 @@ const acked = new Map();
 const all = new Set();
 const lastByBody = new Map();
 let itemsAll = 0, itemsAcked = 0, dups = 0, ackedReqs = 0;
-const gaps = [], retryGaps = [];
+const gaps = [], retryGaps = [], answeredGaps = [];
 for (let i = 0; i < reqs.length; i++) {
   const r = reqs[i];
   const its = items(r.body);
@@ -56,6 +59,7 @@ for (let i = 0; i < reqs.length; i++) {
   if (i > 0 && reqs[i - 1].answered) gaps.push(r.t - reqs[i - 1].answered);
   const prev = lastByBody.get(r.body);
   if (prev) retryGaps.push(r.t - (prev.answered || prev.t));
+  if (prev && prev.answered) answeredGaps.push(r.t - prev.answered);
   lastByBody.set(r.body, r);
   const ok = r.status >= 200 && r.status < 300 && !r.client_gone && r.answered;
   if (!ok) continue;
@@ -70,4 +74,6 @@ console.log(JSON.stringify({requests: reqs.length, acked: ackedReqs,
                             statuses: reqs.map((r) => (r.client_gone ? 'gone' : r.status)),
                             items_acked: itemsAcked, distinct_acked: acked.size, dups_acked: dups,
                             items_all: itemsAll, distinct_all: all.size, gaps_ms: gaps,
-                            repeats: retryGaps.length, retry_gaps_ms: retryGaps}));
+                            repeats: retryGaps.length, retry_gaps_ms: retryGaps,
+                            answered_repeats: answeredGaps.length,
+                            answered_retry_gaps_ms: answeredGaps}));

@@ -80,7 +80,8 @@ expect_capture() {
     local sum
     sum=$(cat "$2.sum")
     [ "$(jsget "$sum" "$3")" = true ] || fail "$PHASE: ${EXP[$1]}: $4: $(jsget "$sum" \
-        '({requests: s.requests, acked: s.acked, repeats: s.repeats, items_acked: s.items_acked,
+        '({requests: s.requests, acked: s.acked, repeats: s.repeats,
+           answered_repeats: s.answered_repeats, items_acked: s.items_acked,
            statuses: s.statuses.slice(0, 20), retry_gaps_ms: s.retry_gaps_ms.slice(0, 20)})')"
 }
 
@@ -217,15 +218,20 @@ for r in "${RCVS[@]}"; do
         "the sender did not hang up on the slow receiver"
 done
 
+# A retry is judged by the receiver: one that followed an answer (a 500
+# here) is the exporter's choice; one after the sender's own timeout (the
+# receiver answered later, or never: 'gone') is the slow phase's rule, which
+# a loaded machine can bring into any phase, so the exporters' retry counts
+# do not tell the two apart.
 begin_fault 500 "$(fault_mode '"status":500')"
 until_status "OTLP drops a 500 (rejected, no retry); remote write and Loki retry it, then give up" '
-  R("traces", "rejected") > 0 && D("traces", "retries") === 0 &&
+  R("traces", "rejected") > 0 &&
   ["metrics", "logs"].every((x) => D(x, "retries") > 0 && R(x, "export_failed") > 0)'
 end_fault
 recover
-expect_capture T "$(taken 500 T)" 's.repeats === 0 && s.statuses.includes(500)' "a 500 was retried"
-expect_capture M "$(taken 500 M)" 's.repeats > 0' "a 500 was not retried"
-expect_capture L "$(taken 500 L)" 's.repeats > 0' "a 500 was not retried"
+expect_capture T "$(taken 500 T)" 's.answered_repeats === 0 && s.statuses.includes(500)' "a 500 was retried"
+expect_capture M "$(taken 500 M)" 's.answered_repeats > 0' "a 500 was not retried"
+expect_capture L "$(taken 500 L)" 's.answered_repeats > 0' "a 500 was not retried"
 
 begin_fault 503 "$(fault_mode '"status":503')"
 until_status "retried by all three, then given up" '
@@ -234,7 +240,7 @@ until_status "retried by all three, then given up" '
 end_fault
 recover
 for r in "${RCVS[@]}"; do
-    expect_capture "$r" "$(taken 503 "$r")" 's.repeats > 0' "a 503 was not retried"
+    expect_capture "$r" "$(taken 503 "$r")" 's.answered_repeats > 0' "a 503 was not retried"
 done
 
 # Retry-After: 2 s, against a 100-400 ms backoff: a retry sooner than 2 s
@@ -246,18 +252,20 @@ recover
 # (retries that went once the receivers answered 200 again waited too)
 for r in "${RCVS[@]}"; do
     expect_capture "$r" "$(taken 429 "$r")" \
-        's.repeats > 0 && s.retry_gaps_ms.every((g) => g >= 1900)' "Retry-After: 2 not honoured"
+        's.answered_repeats > 0 && s.answered_retry_gaps_ms.every((g) => g >= 1900)' \
+        "Retry-After: 2 not honoured"
 done
 
 begin_fault 400 "$(fault_mode '"status":400,"body":"bad request"')"
 until_status "dropped as rejected by all three, never retried" '
-  ALL.every((x) => R(x, "rejected") > 0 && D(x, "retries") === 0) &&
+  ALL.every((x) => R(x, "rejected") > 0) &&
   /HTTP 400: bad request/.test(b.logs.last_error)'
 end_fault
 recover
 for r in "${RCVS[@]}"; do
     expect_capture "$r" "$(taken 400 "$r")" \
-        's.repeats === 0 && s.statuses.includes(400) && s.statuses.every((x) => x === 400 || x === 200)' \
+        's.answered_repeats === 0 && s.statuses.includes(400) &&
+         s.statuses.every((x) => x === 400 || x === 200 || x === "gone")' \
         "a 400 was retried"
 done
 
