@@ -268,6 +268,15 @@ end } }
       assert.matches("expected a number", errmsg(g.add, g, { pool = "a" }, "1"))
     end)
 
+    it("refuses inc, add and dec on a gauge merged by \"last\": each worker would add to its own value", function()
+      local last = metrics.gauge("spec_last_setting", "A setting.", nil, { merge = "last" })
+      last:set(10)
+      for _, method in ipairs { "inc", "add", "dec" } do
+        assert.matches('merge = "last" takes only set, not ' .. method, errmsg(last[method], last, 1))
+      end
+      assert.equal(10, value("spec_last_setting"))
+    end)
+
     it("works without labels", function()
       local u = metrics.gauge("spec_unlabelled", "No labels.")
       u:set(5)

@@ -546,10 +546,23 @@ static double args(lua_State *L, lmetric_t *m, const char *method, int *labels, 
                       lua_typename(L, t));
 }
 
+/* Raises when m is a gauge merged by "last": each worker would add to its
+ * own value, and a scrape would show that worker's sum, not the last value
+ * set plus the amount. */
+static void check_addable(lua_State *L, const lmetric_t *m, const char *method)
+{
+    if (m->type == TYCHO_METRIC_GAUGE && m->merge == TYCHO_GAUGE_MERGE_LAST)
+        luaL_error(L,
+                   "metric \"%s\": a gauge with merge = \"last\" takes only set, not %s (each "
+                   "worker would add to its own value, not to the last one set)",
+                   m->name, method);
+}
+
 /* counter:inc(labels?, n=1) (n >= 0); gauge:inc(labels?, n=1) */
 static int l_inc(lua_State *L)
 {
     lmetric_t *m = check_metric(L);
+    check_addable(L, m, "inc");
     int labels;
     double v = args(L, m, "inc", &labels, 1);
     if (m->type == TYCHO_METRIC_COUNTER && !(v >= 0 && isfinite(v)))
@@ -563,6 +576,7 @@ static int l_inc(lua_State *L)
 static int gauge_add(lua_State *L, const char *method, double sign, double dflt)
 {
     lmetric_t *m = check_metric(L);
+    check_addable(L, m, method);
     int labels;
     double v = args(L, m, method, &labels, dflt);
     if (!isfinite(v)) luaL_error(L, "metric \"%s\": %s: the value must be finite", m->name, method);

@@ -937,21 +937,20 @@ static inline void cell_inc_u64(_Atomic uint64_t *cell)
     atomic_store_explicit(cell, cur + 1, memory_order_relaxed);
 }
 
+/* Counters go up by a finite amount; gauges merged by SUM take any amount.
+ * A LAST gauge takes only set: each shard would add to its own value, and
+ * the scrape would show that shard's sum, not the last value set plus v. */
+static bool inc_allowed(const tycho_metric_t *m, double v)
+{
+    if (m->type == TYCHO_METRIC_COUNTER) return v >= 0 && !isinf(v);
+    return m->type == TYCHO_METRIC_GAUGE && m->merge == TYCHO_GAUGE_MERGE_SUM;
+}
+
 int tycho_series_inc(tycho_series_t *s, double v)
 {
-    tycho_metric_t *m = s->metric;
-    if (m->type == TYCHO_METRIC_COUNTER) {
-        if (!(v >= 0) || isinf(v)) return -EINVAL;
-        cell_add(&s->value, v);
-        return 0;
-    }
-    if (m->type == TYCHO_METRIC_GAUGE) {
-        cell_add(&s->value, v);
-        if (m->merge == TYCHO_GAUGE_MERGE_LAST)
-            atomic_store_explicit(&s->stamp, now_mono_ns(), memory_order_relaxed);
-        return 0;
-    }
-    return -EINVAL;
+    if (!inc_allowed(s->metric, v)) return -EINVAL;
+    cell_add(&s->value, v);
+    return 0;
 }
 
 int tycho_series_set(tycho_series_t *s, double v)
@@ -995,8 +994,7 @@ double tycho_series_value(const tycho_series_t *s)
 
 int tycho_metric_inc(tycho_metric_t *m, unsigned shard, const char *const *values, double v)
 {
-    if (m->type == TYCHO_METRIC_HISTOGRAM) return -EINVAL;
-    if (m->type == TYCHO_METRIC_COUNTER && (!(v >= 0) || isinf(v))) return -EINVAL;
+    if (!inc_allowed(m, v)) return -EINVAL;
     int rc = 0;
     tycho_series_t *s = lookup(m, shard, values, &rc, true);
     return s ? tycho_series_inc(s, v) : rc;

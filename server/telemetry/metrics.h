@@ -35,8 +35,8 @@ static inline const char *tycho_metric_type_name(tycho_metric_type_t t)
 
 /* How a gauge's shards merge at scrape time. SUM (default) fits gauges each
  * worker contributes a part of (connections open, requests in flight); LAST
- * returns the value of the most recent write on any shard (a setting every
- * worker reports, e.g. the route generation). A gauge with a `worker` label
+ * returns the value of the most recent set on any shard (a setting every
+ * worker reports, e.g. the route generation); it takes no inc. A gauge with a `worker` label
  * has one writer per series, so both modes give that writer's value. */
 typedef enum {
     TYCHO_GAUGE_MERGE_SUM,
@@ -133,7 +133,7 @@ int tycho_metrics_valid_label_name(const char *name); /* also rejects the reserv
 /* --- updates, keyed: label values in the order of the family's label names
  * (NULL values count as ""). Only on the thread owning `shard`. Return 0,
  * -EINVAL (wrong type, bad shard, negative counter increment, non-finite
- * observation), -E2BIG (value too long) or -ENOMEM. A new label set past the
+ * observation, inc of a LAST gauge), -E2BIG (value too long) or -ENOMEM. A new label set past the
  * cap is folded into the overflow series and counted; it is not an error. */
 int tycho_metric_inc(tycho_metric_t *m, unsigned shard, const char *const *values, double v);
 int tycho_metric_set(tycho_metric_t *m, unsigned shard, const char *const *values, double v);
@@ -145,8 +145,9 @@ int tycho_metric_observe(tycho_metric_t *m, unsigned shard, const char *const *v
  * non-NULL). A handle resolved past the cap is the overflow series. */
 tycho_series_t *tycho_metric_series(tycho_metric_t *m, unsigned shard, const char *const *values,
                                     int *rc);
-/* inc: counters (v >= 0) and gauges (any v, i.e. "add"); set: gauges;
- * observe: histograms. 0 or -EINVAL. */
+/* inc: counters (v >= 0) and gauges merged by SUM (any v, i.e. "add"; a
+ * LAST gauge takes only set); set: gauges; observe: histograms. 0 or
+ * -EINVAL. */
 int tycho_series_inc(tycho_series_t *s, double v);
 int tycho_series_set(tycho_series_t *s, double v);
 int tycho_series_observe(tycho_series_t *s, double v);

@@ -447,6 +447,13 @@ static void test_gauge_merge_modes(void **state)
     assert_true(value_of(r, "generation", NULL) == 8);
     tycho_metric_set(last, 0, NULL, 9);
     assert_true(value_of(r, "generation", NULL) == 9);
+    /* A LAST gauge takes no inc: shard 1 adding 1 to its own 8 would show
+     * 9 as "the last value", not the 9 + 1 that was meant. */
+    assert_int_equal(tycho_metric_inc(last, 1, NULL, 1), -EINVAL);
+    assert_int_equal(tycho_series_inc(tycho_metric_series(last, 1, NULL, NULL), 1), -EINVAL);
+    assert_true(value_of(r, "generation", NULL) == 9);
+    assert_int_equal(tycho_metric_inc(sum, 1, NULL, -1), 0);
+    assert_true(value_of(r, "inflight", NULL) == 6);
     tycho_metrics_free(r);
 }
 
