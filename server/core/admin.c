@@ -170,8 +170,8 @@ static void dispatch(void *ctx, tycho_exchange_t *x)
         a->hooks.request_reload(a->hooks.ud);
         return;
     }
-    int known =
-        is(p, "/-/healthy") || is(p, "/-/ready") || is(p, "/-/status") || is(p, "/-/reload");
+    int known = is(p, "/-/healthy") || is(p, "/-/ready") || is(p, "/-/status") ||
+                is(p, "/-/reload") || (is(p, "/metrics") && a->hooks.metrics);
     if (known) {
         tycho_response_set_error(&x->res, 405, "method not allowed", x->req.request_id);
         tycho_response_add_header(&x->res, "Allow", 5, is(p, "/-/reload") ? "POST" : "GET, HEAD",

@@ -478,6 +478,8 @@ def test_admin():
         check(r.status == 405 and r.header("Allow") == "POST", "GET /-/reload: %r" % r)
         r = tycho.request(srv.admin, "DELETE", "/-/ready")
         check(r.status == 405 and r.header("Allow") == "GET, HEAD", "DELETE /-/ready: %r" % r)
+        r = tycho.request(srv.admin, "POST", "/metrics")
+        check(r.status == 405 and r.header("Allow") == "GET, HEAD", "POST /metrics: %r" % r)
         r = tycho.request(srv.admin, path="/nope")
         check(r.status == 404, "unknown admin path")
         test_admin_refuses_web_pages(srv)
