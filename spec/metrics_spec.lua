@@ -285,6 +285,19 @@ end } }
       u:add(0.5)
       assert.equal(4.5, value("spec_unlabelled"))
       assert.matches('unknown label "x"', errmsg(u.set, u, { x = 1 }, 1))
+      -- nil labels are no labels: the value after them counts
+      u:inc(nil, 2)
+      u:dec(nil, 0.5)
+      assert.equal(6, value("spec_unlabelled"))
+    end)
+
+    it("refuses arguments past the value rather than dropping them", function()
+      local u = metrics.gauge("spec_unlabelled", "No labels.")
+      assert.matches("inc: too many arguments: m:inc%(value%)", errmsg(u.inc, u, 1, 2))
+      assert.matches("too many arguments", errmsg(u.set, u, nil, 1, 2))
+      assert.matches("too many arguments: m:observe%({ labels }, value%)",
+        errmsg(h.observe, h, { op = "x" }, 0.1, 0.2))
+      assert.equal(6, value("spec_unlabelled"))
     end)
   end)
 

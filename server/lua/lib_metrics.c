@@ -524,15 +524,19 @@ static lmetric_t *check_metric(lua_State *L)
     return NULL;
 }
 
-/* Labels (a table) come first when the metric has any; the value follows.
- * Returns the value (dflt when absent; a NAN dflt means required). */
-static double args(lua_State *L, lmetric_t *m, const char *method, int *labels, double dflt)
+/* How m's methods are called: "{ labels }, value" or "value". */
+static const char *usage(const lmetric_t *m)
 {
-    *labels = lua_istable(L, 2) ? 2 : 0;
-    int vi = *labels ? 3 : 2;
+    return m->nlabels ? "{ labels }, value" : "value";
+}
+
+/* The value argument at vi (dflt when absent; a NAN dflt means required). */
+static double value_at(lua_State *L, lmetric_t *m, const char *method, int vi, int labels,
+                       double dflt)
+{
     int t = lua_type(L, vi);
     if (t == LUA_TNUMBER) {
-        if (!*labels && lua_istable(L, 3))
+        if (!labels && lua_istable(L, 3))
             luaL_error(L, "metric \"%s\": labels come first: m:%s({ ... }, %s)", m->name, method,
                        lua_tostring(L, 2));
         return lua_tonumber(L, vi);
@@ -540,10 +544,26 @@ static double args(lua_State *L, lmetric_t *m, const char *method, int *labels, 
     if (t == LUA_TNONE || t == LUA_TNIL) {
         if (!isnan(dflt)) return dflt;
         luaL_error(L, "metric \"%s\": %s needs a number: m:%s(%s)", m->name, method, method,
-                   m->nlabels ? "{ labels }, value" : "value");
+                   usage(m));
     }
     return luaL_error(L, "metric \"%s\": %s: expected a number, got a %s", m->name, method,
                       lua_typename(L, t));
+}
+
+/* Labels (a table, or nil: none) come first when given; the value follows.
+ * Returns the value (dflt when absent; a NAN dflt means required). Raises on
+ * an argument past the value, which would otherwise be dropped unseen
+ * (m:inc(nil, 2) is +2, never a silent +1). */
+static double args(lua_State *L, lmetric_t *m, const char *method, int *labels, double dflt)
+{
+    int top = lua_gettop(L);
+    *labels = lua_istable(L, 2) ? 2 : 0;
+    int vi = *labels || (lua_isnil(L, 2) && top >= 3) ? 3 : 2;
+    double v = value_at(L, m, method, vi, *labels, dflt);
+    if (top > vi)
+        luaL_error(L, "metric \"%s\": %s: too many arguments: m:%s(%s)", m->name, method, method,
+                   usage(m));
+    return v;
 }
 
 /* Raises when m is a gauge merged by "last": each worker would add to its
