@@ -69,9 +69,10 @@ r=$(result "$("${CALL[@]}" sqs AmazonSQS.SendMessage '{}')")
 check "reset: transport error after 3 attempts" \
     [ "$(jget "$r" type)/$(jget "$r" attempts)/$(jget "$r" status)/$(jget "$r" transport_error)" = "TransportError/3/0/-7" ]
 
-# timeout, then success
-script '[{"delay_ms":1500,"status":200,"body":{}},{"status":200,"body":{"second":true}}]'
-r=$(result "$("${CALL[@]}" --timeout-ms 300 sqs AmazonSQS.SendMessage '{}')")
+# timeout, then success (the second answer is at once, but a loaded machine
+# can take hundreds of ms to give it: a 1 s timeout against a 3 s stall)
+script '[{"delay_ms":3000,"status":200,"body":{}},{"status":200,"body":{"second":true}}]'
+r=$(result "$("${CALL[@]}" --timeout-ms 1000 sqs AmazonSQS.SendMessage '{}')")
 check "timeout: retried" [ "$(jget "$r" ok)/$(jget "$r" attempts)/$(jget "$r" body.second)" = "True/2/True" ]
 script '[{"delay_ms":1000},{"delay_ms":1000},{"delay_ms":1000}]'
 r=$(result "$("${CALL[@]}" --timeout-ms 200 sqs AmazonSQS.SendMessage '{}')")
