@@ -2184,7 +2184,9 @@ static int queue_conf_dlq(tycho_local_store_t *s, const queue_conf_t *c, int64_t
 }
 
 /* Creates queue c, or (re)applies its attributes to the queue of that name:
- * the configuration is declarative, messages are kept. 0, or -1 with err. */
+ * the configuration is declarative, messages are kept. A queue that already
+ * has them is not written: a restart changes nothing (LastModifiedTimestamp
+ * stays) and needs no free space (LOCAL.md, a full disk). 0, or -1 with err. */
 static int queue_conf_apply(tycho_local_store_t *s, const queue_conf_t *c, int64_t now_ms,
                             char *err, size_t errlen)
 {
@@ -2193,7 +2195,6 @@ static int queue_conf_apply(tycho_local_store_t *s, const queue_conf_t *c, int64
     memset(&tmp, 0, sizeof tmp);
     int f = queue_load(s, c->name, &cur, &tmp);
     cJSON *attrs = f > 0 ? cJSON_Duplicate(cur.attrs, 1) : default_attrs();
-    queue_free(&cur);
     int rc = -1;
     if (f < 0 || !attrs) {
         snprintf(err, errlen, "queue %s: %s", c->name, sqlite3_errmsg(s->db));
@@ -2203,11 +2204,14 @@ static int queue_conf_apply(tycho_local_store_t *s, const queue_conf_t *c, int64
         snprintf(err, errlen, "queue %s: %s", c->name,
                  cJSON_IsString(m) ? m->valuestring : "invalid attribute");
         cJSON_Delete(body);
+    } else if (f > 0 && cJSON_Compare(attrs, cur.attrs, 1)) {
+        rc = 0;
     } else if (queue_store(s, c->name, attrs, now_ms, f == 0)) {
         snprintf(err, errlen, "queue %s: %s", c->name, sqlite3_errmsg(s->db));
     } else {
         rc = 0;
     }
+    queue_free(&cur);
     cJSON_Delete(attrs);
     tycho_local_result_free(&tmp);
     return rc;

@@ -5,7 +5,8 @@
 # fail with SQLITE_FULL. Checked: every write route (POST /save-data,
 # /workflow, /send-message, and GET /receive-messages, a write on SQS)
 # answers 503 naming "storage full" at once; reads and /health keep
-# working; the server keeps running; once the filler is gone, writes succeed
+# working; the server keeps running, and restarts after kill -9 (reads
+# served, writes refused alike); once the filler is gone, writes succeed
 # again; after a clean stop `PRAGMA integrity_check` is ok, every write
 # acknowledged with a 2xx is in the database and no refused one left
 # anything behind; a restart on the same data serves every acknowledged item.
@@ -116,6 +117,15 @@ check "disk full: every acknowledged item is still readable" all_readable
 http GET /health
 check "disk full: GET /health -> 200 healthy" eval '[ "$STATUS" = 200 ] && [ "$(jget "$BODY" status)" = healthy ]'
 check "disk full: tycho is still running" kill -0 "$APP_PID"
+
+# Killed and restarted while the disk is still full: the restart has nothing
+# to write (the configured queues and tables are already there), so it
+# serves the reads and refuses the writes as before.
+app_kill9
+check "disk full: tycho restarts on the full data dir" app_start "$DATA"
+check "disk full, restarted: every acknowledged item is readable" all_readable
+write save
+check "disk full, restarted: a write answers 503 storage full" full_503
 
 rm -f "$DATA/filler"
 for kind in save workflow message; do
