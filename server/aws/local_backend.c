@@ -62,7 +62,7 @@ struct tycho_local_backend {
     uv_timer_t sweep;
     uv_sem_t ready;
     int start_rc;
-    char start_err[512];
+    char start_err[1024];
     char dir[4096];
     int lock_fd; /* flock on <dir>/local-aws.lock while the backend runs */
     tycho_local_config_t cfg;

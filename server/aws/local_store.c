@@ -94,7 +94,7 @@ static int choice_env(const char *name, const char *on, const char *off, int *ou
 static int configure(tycho_local_store_t *s, const tycho_local_config_t *cfg, int64_t now_ms,
                      char *err, size_t errlen)
 {
-    char cerr[512];
+    char cerr[960];
     if (tycho_local_sqs_configure(s, cfg->queues, now_ms, cerr, sizeof cerr)) {
         snprintf(err, errlen, "TYCHO_LOCAL_QUEUES: %s", cerr);
         return -1;

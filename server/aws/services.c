@@ -228,9 +228,9 @@ int tycho_aws_local_start(const struct tycho_config *cfg, struct tycho_local_bac
         snprintf(err, errlen, "%s %.200s: not a directory", src, dir);
         return -1;
     }
-    char e[400];
+    char e[1024];
     if (tycho_local_backend_start(dir, &lc, out, e, sizeof e) != 0) {
-        snprintf(err, errlen, "%s %.200s: %.300s", src, dir, e);
+        snprintf(err, errlen, "%s %.200s: %s", src, dir, e);
         return -1;
     }
     return 0;

@@ -455,7 +455,7 @@ int tycho_cmd_serve(int argc, char **argv)
         return 0;
     }
     serve_t *s = calloc(1, sizeof *s);
-    char err[512];
+    char err[1280]; /* a local backend message names the data dir, a table and its keys */
     if (!s) return 1;
     if (tycho_config_load(&s->cfg, argc, argv, err, sizeof err) != 0) {
         fprintf(stderr, "tycho: %s\n", err);

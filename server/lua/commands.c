@@ -220,7 +220,7 @@ int tycho_cmd_spec(int argc, char **argv)
     char *err = NULL;
     /* the same outbound services as a serve worker: tycho.http, tycho.aws
      * (TYCHO_AWS_BACKEND=local: the embedded backend under TYCHO_DATA_DIR) */
-    char serr[512];
+    char serr[1280]; /* as serve's: a local backend message may be long */
     tycho_local_backend_t *backend = NULL;
     tycho_aws_services_t *svc = NULL;
     /* a data directory that cannot be used (in use by another tycho, not a

@@ -2,7 +2,8 @@
 # The local backend's data directory: one tycho at a time (a second `serve` or
 # `spec` on the same --data-dir exits 2 naming the first one's pid, as its long
 # polls would not be woken by the first one's sends), and a data directory that cannot be
-# used is reported once, under the flag or variable that gave it, with why.
+# used is reported once, under the flag or variable that gave it, with why; a
+# table stored with other keys is reported whole, however long its names.
 set -euo pipefail
 : "${TYCHO_BIN:?}" "${TYCHO_SRC:?}"
 work=$(mktemp -d)
@@ -60,3 +61,20 @@ if [ "$(id -u)" != 0 ]; then # root may write anywhere
   grep -q "^tycho: --data-dir $work/ro: .*Permission denied" "$work/err" \
     || fail "read-only data directory: $(cat "$work/err")"
 fi
+
+# A table stored with other keys: the line gives both key schemas and the
+# ways out, whole even with long names and a long path (it was cut at 300
+# characters, losing "or use another TYCHO_DATA_DIR").
+deep=$work/a/data/directory/deep/enough/to/make/the/line/long
+t=an-application-table-with-a-rather-long-name
+TYCHO_LOCAL_TABLES="$t:pk=customer_identifier/S:sk=event_timestamp_iso/S" "$TYCHO_BIN" serve \
+  --routes "$TYCHO_SRC/routes" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --workers 1 \
+  --data-dir "$deep" > "$work/third.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do grep -q '"listening"' "$work/third.log" && break; sleep 0.05; done
+kill -TERM "$pid"; wait "$pid" || true; pid=""
+[ -f "$deep/local-aws.sqlite3" ] || fail "no store was created in $deep: $(cat "$work/third.log")"
+stored=pk=customer_identifier/S:sk=event_timestamp_iso/S
+TYCHO_LOCAL_TABLES="$t:pk=customer_identifier/N:sk=event_timestamp_iso/S" expect_refused \
+  "--data-dir $deep: TYCHO_LOCAL_TABLES: table $t: stored with keys $stored, configured with pk=customer_identifier/N:sk=event_timestamp_iso/S; to keep its items, configure $stored; to start it anew as configured, delete the table (DeleteTable) or use another TYCHO_DATA_DIR" \
+  --data-dir "$deep"
