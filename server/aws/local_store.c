@@ -198,6 +198,45 @@ int tycho_local_find_row(tycho_local_store_t *s, const char *sql, const char *na
     return -1;
 }
 
+/* Start-up failed on s->db: err gets "local backend: <path>: <what>" and,
+ * when SQLite's error code tells, what to do about it. what is SQLite's
+ * message unless given. */
+static void open_error(tycho_local_store_t *s, const char *path, const char *what, char *err,
+                       size_t errlen)
+{
+    int rc = sqlite3_errcode(s->db) & 0xff;
+    const char *hint = "";
+    if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB || rc == SQLITE_ERROR)
+        hint = "; it is damaged or not a store of this tycho: restore it from a backup, or move "
+               "it (with its -wal and -shm files) aside and tycho starts an empty store";
+    else if (rc == SQLITE_FULL || (rc == SQLITE_IOERR && sqlite3_system_errno(s->db) == ENOSPC))
+        hint = "; no space left on its file system: free some and start again";
+    else if (rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN || rc == SQLITE_PERM)
+        hint = "; tycho must be able to read and write it and its directory";
+    snprintf(err, errlen, "local backend: %s: %s%s", path, what ? what : sqlite3_errmsg(s->db),
+             hint);
+}
+
+/* A store written by another tycho version (meta 'schema' other than 1) is
+ * refused before anything touches it. 0, or -1 with err. */
+static int check_schema_version(tycho_local_store_t *s, const char *path, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT v FROM meta WHERE k = 'schema'", -1, &st, NULL) !=
+        SQLITE_OK)
+        return 0; /* no meta table: a new store */
+    int rc = 0;
+    if (sqlite3_step(st) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "1")) {
+        snprintf(err, errlen,
+                 "local backend: %s: stored in layout version %s, this tycho reads version 1: run "
+                 "the tycho that wrote it, or use another TYCHO_DATA_DIR",
+                 path, (const char *)sqlite3_column_text(st, 0));
+        rc = -1;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int tycho_local_store_open(const char *dir, const tycho_local_config_t *cfg, int64_t now_ms,
                            tycho_local_store_t **out, char *err, size_t errlen)
 {
@@ -234,9 +273,14 @@ int tycho_local_store_open(const char *dir, const tycho_local_config_t *cfg, int
                                          : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
     if (sqlite3_exec(s->db, pragmas, NULL, NULL, &emsg) != SQLITE_OK ||
         sqlite3_exec(s->db, "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;", NULL, NULL,
-                     &emsg) != SQLITE_OK ||
-        sqlite3_exec(s->db, SCHEMA, NULL, NULL, &emsg) != SQLITE_OK) {
-        snprintf(err, errlen, "local backend: %s: %s", path, emsg ? emsg : sqlite3_errmsg(s->db));
+                     &emsg) != SQLITE_OK) {
+        open_error(s, path, emsg, err, errlen);
+        sqlite3_free(emsg);
+        goto fail;
+    }
+    if (check_schema_version(s, path, err, errlen)) goto fail;
+    if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, &emsg) != SQLITE_OK) {
+        open_error(s, path, emsg, err, errlen);
         sqlite3_free(emsg);
         goto fail;
     }
@@ -252,7 +296,7 @@ int tycho_local_store_open(const char *dir, const tycho_local_config_t *cfg, int
         sqlite3_finalize(st);
     }
     if (tycho_local_exec_sql(s, "BEGIN IMMEDIATE")) {
-        snprintf(err, errlen, "local backend: %s: %s", path, sqlite3_errmsg(s->db));
+        open_error(s, path, NULL, err, errlen);
         goto fail;
     }
     if (configure(s, cfg, now_ms, err, errlen)) {
@@ -260,7 +304,7 @@ int tycho_local_store_open(const char *dir, const tycho_local_config_t *cfg, int
         goto fail;
     }
     if (tycho_local_exec_sql(s, "COMMIT")) {
-        snprintf(err, errlen, "local backend: %s: %s", path, sqlite3_errmsg(s->db));
+        open_error(s, path, NULL, err, errlen);
         tycho_local_exec_sql(s, "ROLLBACK");
         goto fail;
     }

@@ -2,7 +2,8 @@
  * environment configuration, durability across close/reopen, an
  * acknowledged write surviving kill -9 of the process that made it, and a
  * full store answering 503 (tests/local/test_disk_full.sh fills a real
- * filesystem; here SQLite's max_page_count stands in for it). */
+ * filesystem; here SQLite's max_page_count stands in for it), and the
+ * start-up errors of a damaged store or one of another layout version. */
 #include "tests/lib/local_env.h"
 
 #include <signal.h>
@@ -350,6 +351,53 @@ static void test_storage_full(void **state)
     tycho_local_store_close(s);
 }
 
+/* open_store's error for dir, "" when it opens. */
+static const char *open_error_of(const char *dir, char *err, size_t errlen)
+{
+    tycho_local_config_t cfg;
+    tycho_local_store_t *s;
+    tycho_local_config_init(&cfg);
+    err[0] = '\0';
+    if (tycho_local_store_open(dir, &cfg, LOCAL_ENV_EPOCH_MS, &s, err, errlen) == 0)
+        tycho_local_store_close(s);
+    return err;
+}
+
+/* A damaged file is named with what to do; a store of another layout
+ * version is refused before anything uses it. */
+static void test_open_errors(void **state)
+{
+    env_t *e = *state;
+    char path[128], err[1024], want[512];
+    snprintf(path, sizeof path, "%s/%s", e->dir, TYCHO_LOCAL_DB_FILE);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 8192; i++)
+        fputc("garbage!"[i % 8], f);
+    fclose(f);
+    snprintf(want, sizeof want,
+             "local backend: %s: file is not a database; it is damaged or not a store of this "
+             "tycho: restore it from a backup, or move it (with its -wal and -shm files) aside "
+             "and tycho starts an empty store",
+             path);
+    assert_string_equal(open_error_of(e->dir, err, sizeof err), want);
+
+    unlink(path);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);"
+                                  "INSERT INTO meta VALUES('schema', '2')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    snprintf(want, sizeof want,
+             "local backend: %s: stored in layout version 2, this tycho reads version 1: run "
+             "the tycho that wrote it, or use another TYCHO_DATA_DIR",
+             path);
+    assert_string_equal(open_error_of(e->dir, err, sizeof err), want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -360,6 +408,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_after_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_storage_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
