@@ -44,6 +44,7 @@ typedef struct http_op {
     size_t body_len;
     char host[256];
     int port;
+    size_t path_at; /* where the URL's path (or query, or fragment) starts */
     tycho_span_t *span;
     char url_full[1024]; /* redacted (tycho_url_redact), for messages and the span */
 } http_op_t;
@@ -208,8 +209,8 @@ static int parse_port(const char *p, const char *end, int *port)
     return 0;
 }
 
-/* scheme://[userinfo@]host[:port][/path][?query] of len bytes: host and
- * port into h. 0, URL_BAD, URL_BAD_PORT, or URL_BAD_BYTE for a space, a
+/* scheme://[userinfo@]host[:port][/path][?query] of len bytes: host, port
+ * and path_at into h. 0, URL_BAD, URL_BAD_PORT, or URL_BAD_BYTE for a space, a
  * control character or a NUL (which would cut the URL curl is given short). */
 static int parse_url(const char *url, size_t len, http_op_t *h)
 {
@@ -224,6 +225,7 @@ static int parse_url(const char *url, size_t len, http_op_t *h)
     else
         return URL_BAD;
     const char *auth_end = p + strcspn(p, "/?#");
+    h->path_at = (size_t)(auth_end - url);
     const char *hs = p; /* after the last '@', as tycho_url_redact reads it */
     for (const char *c = p; c < auth_end; c++)
         if (*c == '@') hs = c + 1;
@@ -242,6 +244,23 @@ static int parse_url(const char *url, size_t len, http_op_t *h)
     h->port = https ? 443 : 80;
     if (*he == ':') return parse_port(he + 1, auth_end, &h->port);
     return he == auth_end ? 0 : URL_BAD;
+}
+
+/* The URL curl is given: url with each non-ASCII byte of its path, query
+ * and fragment percent-encoded (RFC 3986 2.1; what browsers send), as a
+ * request line holds ASCII only (RFC 9112 3.2). A non-ASCII host is left to
+ * curl (IDNA). NULL when out of memory. */
+static char *wire_url(const char *url, size_t len, size_t path_at)
+{
+    tycho_buf_t b = TYCHO_BUF_INIT;
+    int rc = tycho_buf_append(&b, url, path_at);
+    for (size_t i = path_at; i < len && rc == 0; i++) {
+        unsigned char c = (unsigned char)url[i];
+        rc = c < 0x80 ? tycho_buf_append(&b, &url[i], 1) : tycho_buf_printf(&b, "%%%02X", c);
+    }
+    if (rc == 0) return tycho_buf_steal(&b);
+    tycho_buf_free(&b);
+    return NULL;
 }
 
 static int is_aws_host(const char *host)
@@ -366,7 +385,7 @@ static int l_request(lua_State *L)
                                                    : "http:// or https:// with a host");
     }
     h->svc = svc;
-    h->url = strdup(url);
+    h->url = wire_url(url, url_len, h->path_at);
     h->method = strdup(method);
     if (!h->url || !h->method) goto nomem;
 
