@@ -317,4 +317,40 @@ describe("tycho.http", function()
     assert.equal(200, status)
     assert.matches("GET /echo?name=caf%C3%A9&x=%41 HTTP/1.1\r\n", raw_wire(), 1, true)
   end)
+
+  -- the answer of fake_http's /wire: exactly these bytes, then the connection closes
+  local function wire(bytes)
+    return http.get(server.url .. "/wire?hex=" .. bytes:gsub(".", function(c)
+      return ("%02x"):format(c:byte())
+    end))
+  end
+
+  it("refuses a response whose Content-Length values differ: its framing cannot be trusted", function()
+    local status, err, kind = wire("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nokk")
+    assert.is_nil(status)
+    assert.equal("protocol", kind)
+    assert.matches("Content-Length values that differ", err, 1, true)
+    local ok, headers, body = wire("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok")
+    assert.equal(200, ok)
+    assert.equal("ok", body)
+    assert.same({ "2", "2" }, headers["content-length"])
+  end)
+
+  it("reads a folded header line as its value's continuation and skips a line without a name", function()
+    local status, headers = wire("HTTP/1.1 200 OK\r\nX-F: a\r\n  b: c\r\n\tdone\r\n: nameless\r\n" ..
+      "Content-Length: 2\r\n\r\nok")
+    assert.equal(200, status)
+    assert.equal("a b: c done", headers["x-f"])
+    assert.is_nil(headers["  b"])
+    assert.is_nil(headers[""])
+  end)
+
+  it("keeps the trailer fields of a chunked body out of the response headers", function()
+    local status, headers, body = wire("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n" ..
+      "Content-Type: text/plain\r\n\r\n5\r\nhello\r\n0\r\nX-T: late\r\nContent-Type: text/html\r\n\r\n")
+    assert.equal(200, status)
+    assert.equal("hello", body)
+    assert.is_nil(headers["x-t"])
+    assert.equal("text/plain", headers["content-type"])
+  end)
 end)

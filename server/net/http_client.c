@@ -55,6 +55,10 @@ struct tycho_http_req {
     size_t body_bytes;   /* received so far */
     size_t header_bytes; /* received so far, every response of the exchange */
     int too_large;       /* 0, TOO_LARGE_BODY or TOO_LARGE_HEADERS */
+    int block_done;      /* the blank line ending the current header block came */
+    size_t length_at;    /* offset of the Content-Length value in hdr_store; 0 = none */
+    size_t length_len;
+    int conflicting_length; /* two Content-Length values that differ */
     int in_callback;
     tycho_http_done_fn cb;
     void *ud;
@@ -167,6 +171,7 @@ static int map_error(tycho_http_req_t *r, CURLcode code, const char **what)
         return TYCHO_HTTP_E_TOO_LARGE;
     case CURLE_WRITE_ERROR:
         if (r->too_large) return TYCHO_HTTP_E_TOO_LARGE;
+        if (r->conflicting_length) return TYCHO_HTTP_E_PROTOCOL;
         *what = "write error";
         return TYCHO_HTTP_E_OTHER;
     case CURLE_SSL_CONNECT_ERROR:
@@ -220,6 +225,9 @@ static void finish(tycho_http_req_t *r, CURLcode code, int cancelled_by_close)
                              MAX_RESPONSE_HEADER_BYTES);
         else if (res.error == TYCHO_HTTP_E_TOO_LARGE)
             tycho_buf_printf(&msg, "response body too large: more than %zu bytes", r->max_bytes);
+        else if (r->conflicting_length)
+            tycho_buf_puts(&msg, "protocol error: the response has Content-Length values that "
+                                 "differ (RFC 9112 6.3): its framing cannot be trusted");
         else if (res.error == TYCHO_HTTP_E_CANCELLED)
             tycho_buf_puts(&msg, "cancelled: http client closed");
         else
@@ -399,6 +407,37 @@ static int is_space(char ch)
     return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
 }
 
+/* An obs-fold line (RFC 9112 5.2: it starts with a space or a tab) continues
+ * the value before it: appended to it after one space. 0, or -ENOMEM. */
+static int fold_into_last(tycho_http_req_t *r, const char *v, const char *end)
+{
+    while (v < end && is_space(*v))
+        v++;
+    if (!r->nhdr || v == end) return 0;
+    r->hdr_store.len--; /* the last value's NUL */
+    if (tycho_buf_append(&r->hdr_store, " ", 1) ||
+        tycho_buf_append(&r->hdr_store, v, (size_t)(end - v)) ||
+        tycho_buf_append(&r->hdr_store, "", 1))
+        return -ENOMEM;
+    return 0;
+}
+
+/* Remembers the Content-Length value stored in hdr_store at offset at; 0, or -1 when an earlier one
+ * differs (RFC 9112 6.3: such a response cannot be framed, the connection must not be reused).
+ * Repeated equal values are allowed. */
+static int check_length(tycho_http_req_t *r, size_t at, size_t vlen)
+{
+    const char *d = r->hdr_store.data;
+    if (r->length_at && (r->length_len != vlen || memcmp(d + r->length_at, d + at, vlen) != 0))
+        return -1;
+    r->length_at = at;
+    r->length_len = vlen;
+    return 0;
+}
+
+/* One line of a header block, as curl hands them: the status line, fields,
+ * the blank line ending the block; after a chunked body, its trailer fields
+ * and another blank line. Only the final response's fields are kept. */
 static size_t header_cb(char *p, size_t size, size_t n, void *ud)
 {
     tycho_http_req_t *r = ud;
@@ -412,21 +451,36 @@ static size_t header_cb(char *p, size_t size, size_t n, void *ud)
         /* a new response (after 100 Continue or an auth round): start over */
         tycho_buf_reset(&r->hdr_store);
         r->nhdr = 0;
+        r->block_done = 0;
+        r->length_at = 0;
         return len;
     }
-    const char *colon = memchr(p, ':', len);
-    if (!colon) return len; /* the blank line ending the block, or junk */
+    const char *end = p + len;
+    while (end > p && is_space(end[-1]))
+        end--;
+    if (end == p) { /* the blank line */
+        r->block_done = 1;
+        return len;
+    }
+    /* trailer fields (RFC 9110 6.5) are not headers of the response */
+    if (r->block_done) return len;
+    if (*p == ' ' || *p == '\t') return fold_into_last(r, p, end) ? 0 : len;
+    const char *colon = memchr(p, ':', (size_t)(end - p));
+    if (!colon || colon == p) return len; /* not a field: junk, or no name */
     size_t nl = (size_t)(colon - p);
-    const char *v = colon + 1, *end = p + len;
+    const char *v = colon + 1;
     while (v < end && is_space(*v))
         v++;
-    while (end > v && is_space(end[-1]))
-        end--;
-    if (tycho_buf_append(&r->hdr_store, p, nl) || tycho_buf_append(&r->hdr_store, "", 1) ||
-        tycho_buf_append(&r->hdr_store, v, (size_t)(end - v)) ||
-        tycho_buf_append(&r->hdr_store, "", 1))
+    size_t vlen = (size_t)(end - v);
+    if (tycho_buf_append(&r->hdr_store, p, nl) || tycho_buf_append(&r->hdr_store, "", 1)) return 0;
+    size_t at = r->hdr_store.len;
+    if (tycho_buf_append(&r->hdr_store, v, vlen) || tycho_buf_append(&r->hdr_store, "", 1))
         return 0;
     r->nhdr++;
+    if (tycho_http_field_name_is(p, nl, "content-length") && check_length(r, at, vlen) != 0) {
+        r->conflicting_length = 1;
+        return 0;
+    }
     return len;
 }
 

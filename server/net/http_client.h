@@ -62,16 +62,19 @@ enum {
     TYCHO_HTTP_E_TOO_LARGE = -8,       /* body past max_response_bytes, or headers past
                                           64 KiB; aborted */
     TYCHO_HTTP_E_TLS = -9,             /* handshake or certificate verification failed */
-    TYCHO_HTTP_E_PROTOCOL = -10,       /* malformed HTTP from the peer */
+    TYCHO_HTTP_E_PROTOCOL = -10,       /* malformed HTTP from the peer (Content-Length
+                                          values that differ among them) */
     TYCHO_HTTP_E_OTHER = -11,
 };
 
 /* Valid only during the callback (copy what you keep). */
 typedef struct tycho_http_response {
-    int error;                          /* TYCHO_HTTP_OK or TYCHO_HTTP_E_* */
-    const char *error_message;          /* "" when error == 0; never contains header values */
-    long status;                        /* 0 when error != 0 */
-    const tycho_http_header_t *headers; /* of the final response, in arrival order */
+    int error;                 /* TYCHO_HTTP_OK or TYCHO_HTTP_E_* */
+    const char *error_message; /* "" when error == 0; never contains header values */
+    long status;               /* 0 when error != 0 */
+    /* of the final response, in arrival order; obs-fold lines joined, trailer
+     * fields of a chunked body left out */
+    const tycho_http_header_t *headers;
     size_t nheaders;
     const char *body; /* NUL-terminated for convenience; body_len excludes the NUL */
     size_t body_len;

@@ -14,6 +14,7 @@ Prints its port on the first line of stdout, then serves until killed.
   GET  /redirect?to=P    302 with Location: P
   GET  /reset            TCP reset instead of an answer (SO_LINGER 0)
   GET  /close            closes the connection without answering
+  GET  /wire?hex=H       writes the bytes H (hex) as the whole answer, then closes
 usage: /usr/bin/python3 fake_http.py [PORT]
 """
 import json
@@ -123,6 +124,11 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                        struct.pack("ii", 1, 0))
             self.connection.close()
+            self.close_connection = True
+        elif u.path == "/wire":
+            self.wfile.write(bytes.fromhex(q["hex"]))
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
             self.close_connection = True
         elif u.path == "/close":
             self.connection.shutdown(socket.SHUT_RDWR)
