@@ -102,4 +102,19 @@ describe("handler results", function()
     fails("/nan-header", "response header 'X%-B': value must be a finite number, got NaN$")
     fails("/inf-header", "response header 'X%-B': value must be a finite number, got %-inf")
   end)
+
+  it("refuses a header table that is not a list of values: nothing of it is dropped silently", function()
+    local why = "a table value must be a list of values %(%{ \"a=1\", \"b=2\" %}%), got one with other keys"
+    fails("/header-not-list", "response header 'X%-L': " .. why)
+    fails("/header-list-extra", "response header 'Set%-Cookie': " .. why)
+    local res = t.get("/header-empty-list")
+    assert.equal(200, res.status)
+    assert.is_nil(res.headers["set-cookie"])
+  end)
+
+  it("refuses a second Content-Type, however its name is written", function()
+    local why = "': given twice: a response has one media type %(RFC 9110 8%.3%)"
+    fails("/two-content-types", "response header '[Cc]ontent%-[Tt]ype" .. why)
+    fails("/content-type-list", "response header 'Content%-Type" .. why)
+  end)
 end)

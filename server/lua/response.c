@@ -28,6 +28,13 @@ static int stated_length(tycho_response_t *res, const tycho_lua_header_value_t *
     return 0;
 }
 
+/* -1, with err naming the header (its first 64 bytes) and why it is refused. */
+static int header_error(const char *name, size_t nlen, const char *why, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "response header '%.*s': %s", (int)(nlen > 64 ? 64 : nlen), name, why);
+    return -1;
+}
+
 /* A HEAD route may state the Content-Length a GET would get (RFC 9110
  * 9.3.2); anywhere else the body's length is the only true one. */
 static int add_header(tycho_response_t *res, int head_route, const char *name, size_t nlen,
@@ -39,13 +46,26 @@ static int add_header(tycho_response_t *res, int head_route, const char *name, s
     if (tycho_lua_header_value(co, v, &val, why_buf, sizeof why_buf) == 0) {
         if (head_route && tycho_http_field_name_is(name, nlen, "content-length")) {
             if (stated_length(res, &val, &why) == 0) return 0;
+        } else if (res->has_content_type && tycho_http_field_name_is(name, nlen, "content-type")) {
+            why = "given twice: a response has one media type (RFC 9110 8.3)";
         } else if (tycho_response_add_header(res, name, nlen, val.p, val.n, &why) == 0) {
             return 0;
         }
     }
-    snprintf(err, errlen, "response header '%.*s': %s", (int)(nlen > 64 ? 64 : nlen), name,
-             why ? why : "invalid");
-    return -1;
+    return header_error(name, nlen, why ? why : "invalid", err, errlen);
+}
+
+/* 1 when the table at t holds the items 1..n and nothing else: a list of
+ * values for one header (an empty one sends none). */
+static int is_list(lua_State *co, int t, size_t n)
+{
+    size_t count = 0;
+    lua_pushnil(co);
+    while (lua_next(co, t)) {
+        lua_pop(co, 1);
+        count++;
+    }
+    return count == n;
 }
 
 static int add_headers(tycho_response_t *res, int head_route, lua_State *co, int h, char *err,
@@ -69,6 +89,13 @@ static int add_headers(tycho_response_t *res, int head_route, lua_State *co, int
         int v = lua_gettop(co);
         if (lua_istable(co, v)) { /* repeated header: Set-Cookie = { "a=1", "b=2" } */
             size_t n = lua_objlen(co, v);
+            if (!is_list(co, v, n)) {
+                header_error(name, nlen,
+                             "a table value must be a list of values "
+                             "({ \"a=1\", \"b=2\" }), got one with other keys",
+                             err, errlen);
+                return lua_pop(co, 2), -1;
+            }
             for (size_t i = 1; i <= n; i++) {
                 lua_rawgeti(co, v, (int)i);
                 int rc = add_header(res, head_route, name, nlen, co, lua_gettop(co), err, errlen);

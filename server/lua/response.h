@@ -8,7 +8,8 @@
  * as is (text/plain; charset=utf-8 unless a Content-Type header is given),
  * nil -> empty; a status without content (204, 205, 304) drops the body and
  * gets no default Content-Type. headers: { Name = "value" | number |
- * { "v1", "v2" } }; validated by tycho_response_add_header (a control
+ * { "v1", "v2" } } (a table with other keys, or a second Content-Type, is
+ * an error); validated by tycho_response_add_header (a control
  * character but tab, a
  * header the server writes or a hop-by-hop one -> error); a number must be
  * finite. A HEAD route (head_route) may state Content-Length (the length a
