@@ -89,6 +89,11 @@ describe("handler results", function()
     assert.equal(200, t.get("/status/200").status)
   end)
 
+  it("names a non-finite status as a header value's: NaN, -inf (not -nan)", function()
+    fails("/nan-status", "invalid status NaN %(expected an integer 200..599%)")
+    fails("/inf-status", "invalid status %-inf %(expected an integer 200..599%)")
+  end)
+
   it("refuses X-Request-Id (the server's, always req.id) and hop-by-hop headers", function()
     fails("/set-header/X-Request-Id", "header is set by the server", "/set-header/:name")
     for _, name in ipairs { "Keep-Alive", "Upgrade", "TE", "Trailer", "Proxy-Connection" } do

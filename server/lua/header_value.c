@@ -4,6 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
+const char *tycho_lua_nonfinite_name(double d)
+{
+    if (isfinite(d)) return NULL;
+    return isnan(d) ? "NaN" : d > 0 ? "inf" : "-inf";
+}
+
 int tycho_lua_header_value(lua_State *L, int idx, tycho_lua_header_value_t *out, char *err,
                            size_t errlen)
 {
@@ -17,11 +23,9 @@ int tycho_lua_header_value(lua_State *L, int idx, tycho_lua_header_value_t *out,
         return -1;
     }
     double d = lua_tonumber(L, idx);
-    if (!isfinite(d)) { /* "%g" would say "-nan" or "nan" by the sign bit */
-        snprintf(err, errlen, "value must be a finite number, got %s",
-                 isnan(d) ? "NaN"
-                 : d > 0  ? "inf"
-                          : "-inf");
+    const char *nonfinite = tycho_lua_nonfinite_name(d);
+    if (nonfinite) {
+        snprintf(err, errlen, "value must be a finite number, got %s", nonfinite);
         return -1;
     }
     if (d == floor(d) && fabs(d) < 1e15)

@@ -23,4 +23,8 @@ typedef struct tycho_lua_header_value {
 int tycho_lua_header_value(lua_State *L, int idx, tycho_lua_header_value_t *out, char *err,
                            size_t errlen);
 
+/* How a message names a non-finite number: "NaN", "inf" or "-inf" ("%g"
+ * would say "-nan" or "nan" by the sign bit); NULL when d is finite. */
+const char *tycho_lua_nonfinite_name(double d);
+
 #endif

@@ -125,7 +125,11 @@ static int read_shape(lua_State *co, int first, int nres, tycho_response_t *res,
         double st = lua_tonumber(co, first);
         /* a 1xx is interim (RFC 9110 15.2): it cannot end a request */
         if (st != floor(st) || st < 200 || st > 599) {
-            snprintf(err, errlen, "invalid status %g (expected an integer 200..599)", st);
+            const char *nonfinite = tycho_lua_nonfinite_name(st);
+            char shown[32];
+            snprintf(shown, sizeof shown, "%g", st);
+            snprintf(err, errlen, "invalid status %s (expected an integer 200..599)",
+                     nonfinite ? nonfinite : shown);
             return -1;
         }
         res->status = (int)st;
