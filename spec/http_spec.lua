@@ -169,6 +169,37 @@ describe("tycho.http", function()
     assert.matches("^[^:]*http_spec%.lua:%d+: tycho%.http%.put: unknown option 'timeuot'", err)
   end)
 
+  it("refuses a body with HEAD, which would go out without it", function()
+    assert.equal("tycho.http.request: a HEAD request takes no body",
+      refusal { method = "HEAD", url = server.url .. "/echo", body = "x" })
+    assert.equal("tycho.http.request: a HEAD request takes no body",
+      refusal { method = "HEAD", url = server.url .. "/echo", body = { a = 1 } })
+    assert.equal(200, (http.request { method = "HEAD", url = server.url .. "/echo" }))
+  end)
+
+  it("refuses a max_response_bytes that is not a whole number, naming it", function()
+    assert.equal("tycho.http.request: max_response_bytes must be an integer, got 1.9",
+      refusal { url = server.url .. "/echo", max_response_bytes = 1.9 })
+    local status, _, body = http.request { url = server.url .. "/big?n=2", max_response_bytes = 2 }
+    assert.equal(200, status)
+    assert.equal(2, #body)
+  end)
+
+  it("names the shortcut called in the errors of its options and arguments", function()
+    local ok, err = pcall(http.get, server.url .. "/echo", { max_response_bytes = 0.5 })
+    assert.is_false(ok)
+    assert.equal("tycho.http.get: max_response_bytes must be an integer, got 0.5", err)
+    ok, err = pcall(http.post, server.url .. "/echo", function() end)
+    assert.is_false(ok)
+    assert.equal("tycho.http.post: body must be a string or a table (JSON)", err)
+    ok, err = pcall(http.delete, "ftp://x/")
+    assert.is_false(ok)
+    assert.matches("^tycho%.http%.delete: bad url", err)
+    ok, err = pcall(http.put, server.url .. "/echo", "x", { timeout = -1 })
+    assert.is_false(ok)
+    assert.matches("^tycho%.http%.put: timeout out of range", err)
+  end)
+
   it("refuses a url holding a NUL byte, a space or a control character as a bad url", function()
     local why = "%(a space, a control character or a NUL byte%)"
     for _, u in ipairs { "/echo\0x", "/echo x", "/echo\tx", "/echo\r\nX-Injected: 1" } do
@@ -207,7 +238,7 @@ describe("tycho.http", function()
   it("says it cannot wait inside a coroutine the handler created", function()
     local ok, err = pcall(coroutine.wrap(function() return http.get(server.url .. "/echo") end))
     assert.is_false(ok)
-    assert.matches("^tycho%.http%.request: cannot wait here: inside a coroutine the handler created", err)
+    assert.matches("^tycho%.http%.get: cannot wait here: inside a coroutine the handler created", err)
     ok, err = pcall(coroutine.wrap(function() return require("tycho.aws").call("sqs", "AmazonSQS.ListQueues", {}) end))
     assert.is_false(ok)
     assert.matches("tycho%.aws%.call: cannot wait here: inside a coroutine the handler created", err)

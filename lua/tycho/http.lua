@@ -40,17 +40,19 @@ function http.request(opts)
   if type(opts) == "string" then opts = { url = opts } end
   if type(opts) ~= "table" then error("tycho.http.request: expected a table of options", 2) end
   options.check(opts, REQUEST_OPTIONS, "tycho.http.request", 2)
-  return core.request(opts)
+  return core.request(opts, "tycho.http.request")
 end
 
--- The request options of a shortcut (name): its opts, checked against
--- known, with the fields its arguments give.
+-- The request options of a shortcut (name) and the name its errors give
+-- (tycho.http.get...): its opts, checked against known, with the fields its
+-- arguments give.
 local function with(name, opts, known, fields)
-  options.check(opts, known, "tycho.http." .. name, 3)
+  local what = "tycho.http." .. name
+  options.check(opts, known, what, 3)
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
   for k, v in pairs(fields) do o[k] = v end
-  return o
+  return o, what
 end
 
 function http.get(url, opts)

@@ -26,6 +26,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <lauxlib.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,42 +334,59 @@ static int has_header(const http_op_t *h, const char *name)
     return 0;
 }
 
-static double opt_number(lua_State *L, int t, const char *k, double dflt, double lo, double hi)
+enum { OPT_REAL, OPT_INTEGER };
+
+/* Option k of the table at t: dflt when nil, else a number in lo..hi (a
+ * whole one for OPT_INTEGER: 1.9 bytes is no count to round). Raises
+ * "<what>: <k> ..." otherwise. */
+static double opt_number(lua_State *L, const char *what, int t, const char *k, int kind,
+                         double dflt, double lo, double hi)
 {
     lua_getfield(L, t, k);
     double v = dflt;
     if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TNUMBER)
-            luaL_error(L, "tycho.http.request: %s must be a number", k);
+        if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "%s: %s must be a number", what, k);
         v = lua_tonumber(L, -1);
-        if (!(v >= lo && v <= hi))
-            luaL_error(L, "tycho.http.request: %s out of range (%g..%g)", k, lo, hi);
+        if (kind == OPT_INTEGER && v != floor(v))
+            luaL_error(L, "%s: %s must be an integer, got %s", what, k, lua_tostring(L, -1));
+        if (!(v >= lo && v <= hi)) luaL_error(L, "%s: %s out of range (%g..%g)", what, k, lo, hi);
     }
     lua_pop(L, 1);
     return v;
 }
 
-/* request{ method, url, headers, body, timeout, connect_timeout, max_response_bytes } */
+/* request(opts [, what]): opts { method, url, headers, body, timeout,
+ * connect_timeout, max_response_bytes }; what is the function the caller
+ * called (tycho.http.get...), which every error names. */
 static int l_request(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
+    const char *what = luaL_optstring(L, 2, "tycho.http.request");
     tycho_aws_services_t *svc = tycho_lua_services(L);
-    if (!tycho_lua_can_suspend(L)) return tycho_lua_cannot_wait(L, "tycho.http.request");
+    if (!tycho_lua_can_suspend(L)) return tycho_lua_cannot_wait(L, what);
     lua_getfield(L, 1, "url");
-    if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "tycho.http.request: url is required");
+    if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "%s: url is required", what);
     size_t url_len;
     const char *url = lua_tolstring(L, -1, &url_len);
     lua_getfield(L, 1, "method");
     size_t method_len = 3;
     const char *method = lua_isnil(L, -1) ? "GET" : lua_tolstring(L, -1, &method_len);
     if (!method || !*method || method_len > 16 || strlen(method) != method_len) /* NUL inside */
-        return luaL_error(L, "tycho.http.request: method must be a string like \"GET\"");
+        return luaL_error(L, "%s: method must be a string like \"GET\"", what);
     for (const char *m = method; *m; m++)
         if (!isupper((unsigned char)*m) && *m != '-')
-            return luaL_error(L, "tycho.http.request: bad method '%s' (use upper case)", method);
-    double timeout = opt_number(L, 1, "timeout", 30, 0.001, 3600);
-    double ctimeout = opt_number(L, 1, "connect_timeout", timeout < 5 ? timeout : 5, 0.001, 3600);
-    double maxb = opt_number(L, 1, "max_response_bytes", 16 * 1024 * 1024, 1, 1024.0 * 1024 * 1024);
+            return luaL_error(L, "%s: bad method '%s' (use upper case)", what, method);
+    double timeout = opt_number(L, what, 1, "timeout", OPT_REAL, 30, 0.001, 3600);
+    double ctimeout =
+        opt_number(L, what, 1, "connect_timeout", OPT_REAL, timeout < 5 ? timeout : 5, 0.001, 3600);
+    double maxb = opt_number(L, what, 1, "max_response_bytes", OPT_INTEGER, 16 * 1024 * 1024, 1,
+                             1024.0 * 1024 * 1024);
+    /* a HEAD request has no content (curl sends none with it): refuse a body
+     * rather than drop it unseen */
+    lua_getfield(L, 1, "body");
+    if (!lua_isnil(L, -1) && strcmp(method, "HEAD") == 0)
+        return luaL_error(L, "%s: a HEAD request takes no body", what);
+    lua_pop(L, 1);
 
     http_op_t *h = calloc(1, sizeof *h);
     if (!h) return luaL_error(L, "out of memory");
@@ -379,7 +397,7 @@ static int l_request(lua_State *L)
         char shown[sizeof h->url_full];
         memcpy(shown, h->url_full, sizeof shown);
         free(h);
-        return luaL_error(L, "tycho.http.request: bad url '%s' (%s)", shown,
+        return luaL_error(L, "%s: bad url '%s' (%s)", what, shown,
                           url_rc == URL_BAD_PORT   ? "port out of range: 1..65535"
                           : url_rc == URL_BAD_BYTE ? "a space, a control character or a NUL byte"
                                                    : "http:// or https:// with a host");
@@ -396,13 +414,13 @@ static int l_request(lua_State *L)
             char err[192];
             if (add_lua_header(L, h, err, sizeof err) != 0) {
                 op_free(h);
-                return luaL_error(L, "tycho.http.request: %s", err);
+                return luaL_error(L, "%s: %s", what, err);
             }
             lua_pop(L, 1);
         }
     } else if (!lua_isnil(L, -1)) {
         op_free(h);
-        return luaL_error(L, "tycho.http.request: headers must be a table");
+        return luaL_error(L, "%s: headers must be a table", what);
     }
     lua_pop(L, 1);
 
@@ -413,7 +431,7 @@ static int l_request(lua_State *L)
         if (tycho_json_encode(L, lua_gettop(L), &b, err, sizeof err) != 0) {
             tycho_buf_free(&b);
             op_free(h);
-            return luaL_error(L, "tycho.http.request: body: %s", err);
+            return luaL_error(L, "%s: body: %s", what, err);
         }
         h->body_len = b.len;
         h->body = tycho_buf_steal(&b);
@@ -429,7 +447,7 @@ static int l_request(lua_State *L)
         h->body_len = n;
     } else if (!lua_isnil(L, -1)) {
         op_free(h);
-        return luaL_error(L, "tycho.http.request: body must be a string or a table (JSON)");
+        return luaL_error(L, "%s: body must be a string or a table (JSON)", what);
     }
     lua_pop(L, 1);
 
