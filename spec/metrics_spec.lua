@@ -136,6 +136,23 @@ end } }
         errmsg(metrics.gauge, "spec_bad_merge", "", nil, { merge = "max" }))
     end)
 
+    it("refuses unknown or inapplicable options, and label names that are not a list", function()
+      assert.equal([[metric "spec_opt_total": counter options: unknown option 'merge' (it takes none)]],
+        errmsg(metrics.counter, "spec_opt_total", "h", nil, { merge = "last" }))
+      assert.equal([[metric "spec_opt_gauge": gauge options: unknown option 'mrege' (merge)]],
+        errmsg(metrics.gauge, "spec_opt_gauge", "h", nil, { mrege = "last" }))
+      assert.equal([[metric "spec_opt_hist": too many arguments (name, help, label_names, buckets)]],
+        errmsg(metrics.histogram, "spec_opt_hist", "h", nil, { 1, 2 }, { merge = "last" }))
+      assert.equal([[metric "spec_opt_labels_total": label names must be a list of strings ({ "a", "b" }), ]]
+        .. [[got a table with key "action"]],
+        errmsg(metrics.counter, "spec_opt_labels_total", "h", { action = "visit" }))
+      assert.matches("label names must be a list of strings .* got a table with key 3",
+        errmsg(metrics.counter, "spec_opt_labels2_total", "h", { "a", [3] = "c" }))
+      -- what applies still passes
+      metrics.counter("spec_opt_ok_total", "h", { "a" }, {})
+      metrics.gauge("spec_opt_ok", "h", nil, { merge = "last" })
+    end)
+
     it("refuses the names of tycho's own metrics, whatever their prefix", function()
       local before = value("process_open_fds")
       assert.is_true(before > 0)

@@ -9,7 +9,7 @@ local M = {}
 
 -- What is wrong with opts, or nil: nil passes; anything but a table, or a
 -- key that is not in the array known, is named ("unknown option 'timout'
--- (url, timeout)").
+-- (url, timeout)"; "(it takes none)" when known is empty).
 function M.problem(opts, known)
   if opts == nil then return nil end
   if type(opts) ~= "table" then return ("options must be a table (got %s)"):format(type(opts)) end
@@ -17,7 +17,8 @@ function M.problem(opts, known)
     local found = false
     for _, name in ipairs(known) do found = found or k == name end
     if not found then
-      return ("unknown option '%s' (%s)"):format(tostring(k), table.concat(known, ", "))
+      local names = #known > 0 and table.concat(known, ", ") or "it takes none"
+      return ("unknown option '%s' (%s)"):format(tostring(k), names)
     end
   end
   return nil

@@ -231,6 +231,49 @@ static void check_label_name(lua_State *L, const char *metric, const char *label
                    metric, label);
 }
 
+/* Raises unless the table at idx is a list (keys 1..#t only): a table keyed
+ * by name ({ action = "visit" }) would read as no labels at all. */
+static void check_label_list(lua_State *L, const char *metric, int idx)
+{
+    size_t n = lua_objlen(L, idx);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        double k = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
+        if (k >= 1 && k <= (double)n && k == floor(k)) continue;
+        int str = lua_type(L, -1) == LUA_TSTRING;
+        lua_pushvalue(L, -1); /* a copy: lua_tostring converts a number in place */
+        const char *key = lua_isstring(L, -1) ? lua_tostring(L, -1) : luaL_typename(L, -1);
+        luaL_error(L,
+                   "metric \"%s\": label names must be a list of strings ({ \"a\", \"b\" }), "
+                   "got a table with key %s%s%s",
+                   metric, str ? "\"" : "", key, str ? "\"" : "");
+    }
+}
+
+/* Raises "metric "<metric>": <type> options: unknown option ..." when the
+ * table at idx has a key not in known (NULL-terminated), as tycho.options
+ * words it for every API. */
+static void check_options(lua_State *L, const char *metric, tycho_metric_type_t type, int idx,
+                          const char *const *known)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "tycho.options");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "problem");
+    lua_pushvalue(L, idx);
+    lua_newtable(L);
+    for (int i = 0; known[i]; i++) {
+        lua_pushstring(L, known[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_call(L, 2, 1);
+    if (!lua_isnil(L, -1))
+        luaL_error(L, "metric \"%s\": %s options: %s", metric, tycho_metric_type_name(type),
+                   lua_tostring(L, -1));
+    lua_pop(L, 2);
+}
+
 /* The definition's strings and arrays, copied out of the arguments. Raises on
  * a bad argument; m is freed by __gc either way. */
 static void read_def(lua_State *L, lmetric_t *m, tycho_metric_type_t type)
@@ -248,6 +291,7 @@ static void read_def(lua_State *L, lmetric_t *m, tycho_metric_type_t type)
     if (!lua_isnoneornil(L, 3)) {
         if (!lua_istable(L, 3))
             luaL_error(L, "metric \"%s\": label names must be an array of strings", name);
+        check_label_list(L, name, 3);
         size_t n = lua_objlen(L, 3);
         if (n > TYCHO_METRICS_MAX_LABELS)
             luaL_error(L, "metric \"%s\": at most %d labels", name, TYCHO_METRICS_MAX_LABELS);
@@ -283,8 +327,13 @@ static void read_def(lua_State *L, lmetric_t *m, tycho_metric_type_t type)
         }
         m->nbuckets = n;
     }
+    if (type == TYCHO_METRIC_COUNTER && !lua_isnoneornil(L, 4)) {
+        luaL_checktype(L, 4, LUA_TTABLE);
+        check_options(L, name, type, 4, (const char *const[]){NULL});
+    }
     if (type == TYCHO_METRIC_GAUGE && !lua_isnoneornil(L, 4)) {
         luaL_checktype(L, 4, LUA_TTABLE);
+        check_options(L, name, type, 4, (const char *const[]){"merge", NULL});
         lua_getfield(L, 4, "merge");
         const char *merge = lua_isnil(L, -1) ? "sum" : lua_tostring(L, -1);
         if (merge && strcmp(merge, "sum") == 0)
@@ -300,6 +349,11 @@ static void read_def(lua_State *L, lmetric_t *m, tycho_metric_type_t type)
 /* counter/gauge/histogram(name, help, label_names, buckets | {merge=...}) */
 static int define(lua_State *L, tycho_metric_type_t type)
 {
+    for (int i = lua_gettop(L); i > 4; i--) /* would be dropped unseen */
+        if (!lua_isnil(L, i))
+            luaL_error(L, "metric \"%s\": too many arguments (name, help, label_names, %s)",
+                       luaL_checkstring(L, 1),
+                       type == TYCHO_METRIC_HISTOGRAM ? "buckets" : "options");
     lua_settop(L, 4);
     lmetric_t *m = lua_newuserdata(L, sizeof *m); /* index 5 */
     memset(m, 0, sizeof *m);
