@@ -630,6 +630,7 @@ static long bad_char(const char *s)
         }
         for (unsigned k = 1; k < len && p[k]; k++)
             cp = cp << 6 | (p[k] & 0x3F);
+        if (cp == TYCHO_LOCAL_NUL_MARK_CP) return 0; /* a "\u0000" escape (local_store.h) */
         if (!(cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
               (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF)))
             return (long)cp;
@@ -2013,6 +2014,73 @@ typedef void (*sqs_op_fn)(tycho_local_store_t *, cJSON *, int64_t, tycho_local_r
 typedef void (*sqs_queue_op_fn)(tycho_local_store_t *, cJSON *, queue_t *, int64_t,
                                 tycho_local_result_t *);
 
+/* ---- NUL characters ----------------------------------------------------- */
+
+/* Whether chain[0..depth] (a parameter, then the keys or array elements down
+ * to a string) is where SendMessage's checks report a bad character
+ * themselves: the body (InvalidMessageContents) or an attribute's
+ * StringValue (InvalidParameterValue naming the attribute). */
+static int named(const cJSON *v, const char *name)
+{
+    return v->string && strcmp(v->string, name) == 0;
+}
+
+static int message_place(const cJSON *const *chain, int depth)
+{
+    if (depth == 0) return named(chain[0], "MessageBody");
+    return depth == 2 &&
+           (named(chain[0], "MessageAttributes") || named(chain[0], "MessageSystemAttributes")) &&
+           named(chain[2], "StringValue");
+}
+
+static int checked_place(const char *op, const cJSON *const *chain, int depth)
+{
+    if (strcmp(op, "SendMessage") == 0) return message_place(chain, depth);
+    return strcmp(op, "SendMessageBatch") == 0 && depth >= 2 && named(chain[0], "Entries") &&
+           cJSON_IsArray(chain[0]) && message_place(chain + 2, depth - 2);
+}
+
+#define NUL_DEPTH 8 /* deeper than any checked place */
+
+typedef struct nul_walk {
+    const char *op;
+    const cJSON *chain[NUL_DEPTH];
+    char path[256]; /* "Entries.1.Id": the parameter named in the error */
+} nul_walk_t;
+
+/* Finds a TYCHO_LOCAL_NUL_MARK in v (at depth, -1 for the request itself;
+ * its path is w->path[0..plen)) that no per-field check reports: 1 with
+ * the error set, else 0. */
+static int nul_misplaced(nul_walk_t *w, const cJSON *v, int depth, size_t plen,
+                         tycho_local_result_t *res)
+{
+    if (depth >= 0 && depth < NUL_DEPTH) w->chain[depth] = v;
+    if (cJSON_IsString(v) && strstr(v->valuestring, TYCHO_LOCAL_NUL_MARK) &&
+        !(depth < NUL_DEPTH && checked_place(w->op, w->chain, depth))) {
+        invalid(res,
+                "Value for parameter %s is invalid. Reason: Invalid binary character '#x0' was "
+                "found, the set of allowed characters is %s",
+                w->path, ALLOWED_CHARS);
+        return 1;
+    }
+    int i = 1;
+    for (const cJSON *c = v->child; c; c = c->next, i++) {
+        if (c->string && strstr(c->string, TYCHO_LOCAL_NUL_MARK)) {
+            invalid(res, "Invalid binary character '#x0' was found in a name in %s%s",
+                    depth >= 0 ? "parameter " : "the request", w->path);
+            return 1;
+        }
+        const char *sep = depth >= 0 ? "." : "";
+        int n = c->string ? snprintf(w->path + plen, sizeof w->path - plen, "%s%s", sep, c->string)
+                          : snprintf(w->path + plen, sizeof w->path - plen, "%s%d", sep, i);
+        size_t clen = n < 0 ? plen : plen + (size_t)n;
+        if (clen >= sizeof w->path) clen = sizeof w->path - 1; /* cut, still named */
+        if (nul_misplaced(w, c, depth + 1, clen, res)) return 1;
+        w->path[plen] = '\0';
+    }
+    return 0;
+}
+
 static void run_queue_op(tycho_local_store_t *s, sqs_queue_op_fn fn, cJSON *req, int64_t now_ms,
                          tycho_local_result_t *res)
 {
@@ -2053,6 +2121,8 @@ void tycho_local_sqs_exec(tycho_local_store_t *s, const char *op, cJSON *req, in
                                               "CancelMessageMoveTask",
                                               "ListMessageMoveTasks",
                                               NULL};
+    nul_walk_t w = {.op = op};
+    if (nul_misplaced(&w, req, -1, 0, res)) return;
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         if (strcmp(op, ops[i].name) == 0) {
             if (ops[i].fn)

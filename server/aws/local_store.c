@@ -496,16 +496,88 @@ void tycho_local_result_free(tycho_local_result_t *res)
 
 /* ---- exec --------------------------------------------------------------- */
 
-/* cJSON stores strings NUL-terminated, so a "\u0000" escape would silently
- * truncate a value; such bodies are refused instead. */
-static int has_nul_escape(const char *p, size_t n)
+/* The offset of the first "\u0000" escape in p[0..n), or n when none. */
+static size_t nul_escape_at(const char *p, size_t n)
 {
     for (size_t i = 0; i + 5 < n; i++) {
         if (p[i] != '\\') continue;
-        if (p[i + 1] == 'u' && memcmp(p + i + 2, "0000", 4) == 0) return 1;
+        if (p[i + 1] == 'u' && memcmp(p + i + 2, "0000", 4) == 0) return i;
         i++; /* skip the escaped character ("\\" included) */
     }
-    return 0;
+    return n;
+}
+
+/* A malloc'd copy of p[0..n) with each "\u0000" escape replaced by
+ * TYCHO_LOCAL_NUL_MARK (shorter, so it fits); *outlen is its length. NULL
+ * when out of memory. */
+static char *mark_nul_escapes(const char *p, size_t n, size_t *outlen)
+{
+    char *out = malloc(n + 1);
+    if (!out) return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        size_t at = i + nul_escape_at(p + i, n - i);
+        memcpy(out + o, p + i, at - i);
+        o += at - i;
+        if (at == n) break;
+        memcpy(out + o, TYCHO_LOCAL_NUL_MARK, sizeof TYCHO_LOCAL_NUL_MARK - 1);
+        o += sizeof TYCHO_LOCAL_NUL_MARK - 1;
+        i = at + 6;
+    }
+    out[o] = '\0';
+    *outlen = o;
+    return out;
+}
+
+/* The JSON object a request body holds, or NULL with the error response
+ * set. An SQS request's "\u0000" escapes come back as TYCHO_LOCAL_NUL_MARK
+ * (local_sqs.c reports them where they sit); DynamoDB refuses them here. */
+static cJSON *parse_request(const char *body, size_t len, int sqs, tycho_local_result_t *res)
+{
+    if (len == 0) {
+        cJSON *req = cJSON_CreateObject(); /* an empty body is an empty request */
+        if (!req)
+            tycho_local_error(res, 500, sqs ? LT_SQS_INTERNAL : LT_DDB_INTERNAL, NULL,
+                              "out of memory");
+        return req;
+    }
+    if (!tycho_utf8_valid(body, len, 1)) {
+        tycho_local_error(res, 400, LT_SERIALIZATION, NULL, "Request body is not valid UTF-8");
+        return NULL;
+    }
+    char *marked = NULL;
+    int has_nul = nul_escape_at(body, len) < len;
+    if (has_nul && sqs) {
+        if (!(marked = mark_nul_escapes(body, len, &len))) {
+            tycho_local_error(res, 500, LT_SQS_INTERNAL, NULL, "out of memory");
+            return NULL;
+        }
+        body = marked;
+    }
+    const char *end = NULL;
+    cJSON *req = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    if (req) {
+        while (end && end < body + len &&
+               (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+            end++;
+        if (end != body + len || !cJSON_IsObject(req)) {
+            cJSON_Delete(req);
+            req = NULL;
+        }
+    }
+    free(marked);
+    if (!req) {
+        tycho_local_error(
+            res, 400, LT_SERIALIZATION, NULL,
+            "Start of structure or map expected: the request body is not a JSON object");
+    } else if (has_nul && !sqs) {
+        tycho_local_error(
+            res, 400, LT_DDB_VALIDATION, NULL,
+            "U+0000 characters in strings are not supported by the tycho local backend");
+        cJSON_Delete(req);
+        req = NULL;
+    }
+    return req;
 }
 
 int tycho_local_exec(tycho_local_store_t *s, const char *target, const char *body, size_t len,
@@ -525,49 +597,8 @@ int tycho_local_exec(tycho_local_store_t *s, const char *target, const char *bod
                           target ? target : "(no X-Amz-Target)");
         return res->body ? 0 : -ENOMEM;
     }
-    cJSON *req = NULL;
-    if (len == 0) {
-        req = cJSON_CreateObject(); /* an empty body is an empty request */
-    } else if (!tycho_utf8_valid(body, len, 1)) {
-        tycho_local_error(res, 400, LT_SERIALIZATION, NULL, "Request body is not valid UTF-8");
-        return res->body ? 0 : -ENOMEM;
-    } else {
-        const char *end = NULL;
-        req = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-        if (req) {
-            while (end && end < body + len &&
-                   (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
-                end++;
-            if (end != body + len || !cJSON_IsObject(req)) {
-                cJSON_Delete(req);
-                req = NULL;
-            }
-        }
-        if (!req) {
-            tycho_local_error(
-                res, 400, LT_SERIALIZATION, NULL,
-                "Start of structure or map expected: the request body is not a JSON object");
-            return res->body ? 0 : -ENOMEM;
-        }
-    }
-    if (!req) {
-        tycho_local_error(res, 500, sqs ? LT_SQS_INTERNAL : LT_DDB_INTERNAL, NULL, "out of memory");
-        return res->body ? 0 : -ENOMEM;
-    }
-    if (len && has_nul_escape(body, len)) {
-        if (sqs)
-            tycho_local_error(res, 400, "com.amazonaws.sqs#InvalidMessageContents",
-                              "InvalidMessageContents",
-                              "Invalid binary character '#x0' was found in the message body, the "
-                              "set of allowed characters is #x9 | #xA | #xD | #x20 to #xD7FF | "
-                              "#xE000 to #xFFFD | #x10000 to #x10FFFF");
-        else
-            tycho_local_error(
-                res, 400, LT_DDB_VALIDATION, NULL,
-                "U+0000 characters in strings are not supported by the tycho local backend");
-        cJSON_Delete(req);
-        return res->body ? 0 : -ENOMEM;
-    }
+    cJSON *req = parse_request(body, len, sqs, res);
+    if (!req) return res->body ? 0 : -ENOMEM;
     if (tycho_local_exec_sql(s, "BEGIN IMMEDIATE")) {
         tycho_local_db_error(s, res, sqs, NULL);
         cJSON_Delete(req);

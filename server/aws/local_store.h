@@ -109,6 +109,14 @@ struct tycho_local_store {
 /* 503: the store cannot take writes now (its filesystem is full). */
 #define LT_UNAVAILABLE "com.amazon.coral.service#ServiceUnavailableException"
 
+/* What an SQS request's "\u0000" escapes become before parsing (cJSON keeps
+ * strings NUL-terminated): U+D800 as UTF-8 bytes. Nothing else decodes to
+ * it, since tycho_local_exec refuses surrogates in the raw body (RFC 3629)
+ * and cJSON refuses a lone surrogate escape; local_sqs.c reports it as
+ * '#x0' where it sits. */
+#define TYCHO_LOCAL_NUL_MARK "\xED\xA0\x80"
+#define TYCHO_LOCAL_NUL_MARK_CP 0xD800
+
 /* A prepared statement for a static SQL string, cached per store, reset and
  * with bindings cleared. NULL on error (sqlite3_errmsg has details). */
 sqlite3_stmt *tycho_local_stmt(tycho_local_store_t *s, const char *sql);

@@ -313,6 +313,65 @@ static void send_attribute(env_t *e, int system, const char *type, const char *v
         type, strncmp(type, "Binary", 6) == 0 ? "Binary" : "String", value);
 }
 
+/* Checks the last answer is a 400 of this __type whose message holds want. */
+static void assert_error(env_t *e, const char *type, const char *want)
+{
+    assert_int_equal(e->status, 400);
+    assert_string_equal(err_type(e), type);
+    if (!strstr(str(e->body, "message"), want))
+        fail_msg("message \"%s\" lacks \"%s\"", str(e->body, "message"), want);
+}
+
+/* A "\u0000" escape is reported where it sits, as SQS does for any other
+ * character it refuses: InvalidMessageContents in a body (per entry in a
+ * batch), InvalidParameterValue naming the attribute or the parameter
+ * elsewhere; "\\u0000" is an escaped backslash, not a NUL. */
+static void test_nul_characters(void **state)
+{
+    env_t *e = *state;
+    sqs(e, "CreateQueue", "{\"QueueName\":\"av\"}");
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "av\",\"MessageBody\":\"a\\u0000b\"}");
+    assert_error(e, SQS "InvalidMessageContents", "'#x0' was found in the message body");
+    send_attribute(e, 0, "String", "a\\u0000");
+    assert_error(e, CORAL "InvalidParameterValueException",
+                 "'#x0' was found in the value of message (user) attribute 'a'");
+    send_attribute(e, 1, "String", "Root=1\\u0000");
+    assert_error(e, CORAL "InvalidParameterValueException",
+                 "'#x0' was found in the value of message system attribute 'AWSTraceHeader'");
+    sqs(e, "SendMessage",
+        "{\"QueueUrl\":\"" Q "av\",\"MessageBody\":\"x\",\"MessageAttributes\":{\"a\":"
+        "{\"DataType\":\"String\\u0000\",\"StringValue\":\"v\"}}}");
+    assert_error(e, CORAL "InvalidParameterValueException",
+                 "parameter MessageAttributes.a.DataType is invalid. Reason: Invalid binary "
+                 "character '#x0'");
+    sqs(e, "GetQueueUrl", "{\"QueueName\":\"av\\u0000\"}");
+    assert_error(e, CORAL "InvalidParameterValueException", "parameter QueueName is invalid");
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "av\\u0000\",\"MessageBody\":\"x\"}");
+    assert_error(e, CORAL "InvalidParameterValueException", "parameter QueueUrl is invalid");
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "av\",\"MessageBody\":\"x\",\"x\\u0000\":1}");
+    assert_error(e, CORAL "InvalidParameterValueException", "found in a name in the request");
+    sqs(e, "SendMessageBatch",
+        "{\"QueueUrl\":\"" Q "av\",\"Entries\":[{\"Id\":\"a\",\"MessageBody\":\"x\"},"
+        "{\"Id\":\"b\\u0000\",\"MessageBody\":\"x\"}]}");
+    assert_error(e, CORAL "InvalidParameterValueException", "parameter Entries.2.Id is invalid");
+    sqs(e, "SendMessageBatch",
+        "{\"QueueUrl\":\"" Q "av\",\"Entries\":[{\"Id\":\"ok\",\"MessageBody\":\"x\"},"
+        "{\"Id\":\"nul\",\"MessageBody\":\"\\u0000\"},{\"Id\":\"attr\",\"MessageBody\":\"x\","
+        "\"MessageAttributes\":{\"n\":{\"DataType\":\"Number\",\"StringValue\":\"1\\u0000\"}}}]}");
+    const cJSON *f = batch_result(e, 1, 2);
+    assert_string_equal(str(f->child, "Id"), "nul");
+    assert_string_equal(str(f->child, "Code"), "InvalidMessageContents");
+    assert_non_null(strstr(str(f->child, "Message"), "'#x0' was found in the message body"));
+    assert_string_equal(str(f->child->next, "Id"), "attr");
+    assert_string_equal(str(f->child->next, "Code"), "InvalidParameterValue");
+    assert_non_null(strstr(str(f->child->next, "Message"), "'#x0' was found in the value of "
+                                                           "message (user) attribute 'n'"));
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "av\",\"MessageBody\":\"\\\\u0000\"}");
+    assert_int_equal(e->status, 200);
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "av\",\"MaxNumberOfMessages\":10}");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(e->body, "Messages")), 2);
+}
+
 /* Values real SQS refuses with InvalidParameterValue: Numbers outside its
  * decimal syntax, 38 digits or 10^-128..10^+126, and String values (of any
  * type but Binary) with a character a body may not hold; in SendMessage,
@@ -617,6 +676,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_send_receive_delete, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_validation, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_attribute_values, setup, local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_nul_characters, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_delay_and_visibility, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_redrive, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_batches_and_purge, setup, local_env_teardown),
