@@ -2016,15 +2016,15 @@ typedef void (*sqs_queue_op_fn)(tycho_local_store_t *, cJSON *, queue_t *, int64
 
 /* ---- NUL characters ----------------------------------------------------- */
 
-/* Whether chain[0..depth] (a parameter, then the keys or array elements down
- * to a string) is where SendMessage's checks report a bad character
- * themselves: the body (InvalidMessageContents) or an attribute's
- * StringValue (InvalidParameterValue naming the attribute). */
 static int named(const cJSON *v, const char *name)
 {
     return v->string && strcmp(v->string, name) == 0;
 }
 
+/* Whether chain[0..depth] (a parameter, then the keys or array elements down
+ * to a string) is where SendMessage's checks report a bad character
+ * themselves: the body (InvalidMessageContents) or an attribute's
+ * StringValue (InvalidParameterValue naming the attribute). */
 static int message_place(const cJSON *const *chain, int depth)
 {
     if (depth == 0) return named(chain[0], "MessageBody");
