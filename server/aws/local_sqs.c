@@ -2090,8 +2090,8 @@ static void run_queue_op(tycho_local_store_t *s, sqs_queue_op_fn fn, cJSON *req,
     queue_free(&q);
 }
 
-void tycho_local_sqs_exec(tycho_local_store_t *s, const char *op, cJSON *req, int64_t now_ms,
-                          tycho_local_result_t *res)
+void tycho_local_sqs_exec(tycho_local_store_t *s, const char *op, cJSON *req, int marked_nul,
+                          int64_t now_ms, tycho_local_result_t *res)
 {
     static const struct {
         const char *name;
@@ -2122,7 +2122,7 @@ void tycho_local_sqs_exec(tycho_local_store_t *s, const char *op, cJSON *req, in
                                               "ListMessageMoveTasks",
                                               NULL};
     nul_walk_t w = {.op = op};
-    if (nul_misplaced(&w, req, -1, 0, res)) return;
+    if (marked_nul && nul_misplaced(&w, req, -1, 0, res)) return;
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         if (strcmp(op, ops[i].name) == 0) {
             if (ops[i].fn)

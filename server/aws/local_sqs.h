@@ -9,9 +9,10 @@
 
 #include <cJSON.h>
 
-/* Executes AmazonSQS.<op> with the parsed request body. */
-void tycho_local_sqs_exec(tycho_local_store_t *s, const char *op, cJSON *req, int64_t now_ms,
-                          tycho_local_result_t *res);
+/* Executes AmazonSQS.<op> with the parsed request body; marked_nul: the
+ * body had "\u0000" escapes, parsed as TYCHO_LOCAL_NUL_MARK. */
+void tycho_local_sqs_exec(tycho_local_store_t *s, const char *op, cJSON *req, int marked_nul,
+                          int64_t now_ms, tycho_local_result_t *res);
 /* Creates or updates the queues of a TYCHO_LOCAL_QUEUES spec (LOCAL.md); s
  * NULL only checks the spec. 0, or -1 with err naming the queue, the key as
  * written and what it takes ("queue q: visibility=99999: out of range

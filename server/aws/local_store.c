@@ -531,8 +531,10 @@ static char *mark_nul_escapes(const char *p, size_t n, size_t *outlen)
 
 /* The JSON object a request body holds, or NULL with the error response
  * set. An SQS request's "\u0000" escapes come back as TYCHO_LOCAL_NUL_MARK
- * (local_sqs.c reports them where they sit); DynamoDB refuses them here. */
-static cJSON *parse_request(const char *body, size_t len, int sqs, tycho_local_result_t *res)
+ * (local_sqs.c reports them where they sit; *marked_nul says there are
+ * some); DynamoDB refuses them here. */
+static cJSON *parse_request(const char *body, size_t len, int sqs, int *marked_nul,
+                            tycho_local_result_t *res)
 {
     if (len == 0) {
         cJSON *req = cJSON_CreateObject(); /* an empty body is an empty request */
@@ -547,6 +549,7 @@ static cJSON *parse_request(const char *body, size_t len, int sqs, tycho_local_r
     }
     char *marked = NULL;
     int has_nul = nul_escape_at(body, len) < len;
+    *marked_nul = has_nul && sqs;
     if (has_nul && sqs) {
         if (!(marked = mark_nul_escapes(body, len, &len))) {
             tycho_local_error(res, 500, LT_SQS_INTERNAL, NULL, "out of memory");
@@ -597,7 +600,8 @@ int tycho_local_exec(tycho_local_store_t *s, const char *target, const char *bod
                           target ? target : "(no X-Amz-Target)");
         return res->body ? 0 : -ENOMEM;
     }
-    cJSON *req = parse_request(body, len, sqs, res);
+    int marked_nul = 0;
+    cJSON *req = parse_request(body, len, sqs, &marked_nul, res);
     if (!req) return res->body ? 0 : -ENOMEM;
     if (tycho_local_exec_sql(s, "BEGIN IMMEDIATE")) {
         tycho_local_db_error(s, res, sqs, NULL);
@@ -605,7 +609,7 @@ int tycho_local_exec(tycho_local_store_t *s, const char *target, const char *bod
         return res->body ? 0 : -ENOMEM;
     }
     if (sqs)
-        tycho_local_sqs_exec(s, op, req, now_ms, res);
+        tycho_local_sqs_exec(s, op, req, marked_nul, now_ms, res);
     else
         tycho_local_ddb_exec(s, op, req, now_ms, res);
     if (res->status == 200) {
