@@ -35,6 +35,7 @@
 #include "core/request_obs.h"
 #include "core/utf8.h"
 #include "lua/gen.h"
+#include "lua/table_list.h"
 #include "telemetry/metrics.h"
 #include "telemetry/process_metrics.h"
 
@@ -235,20 +236,13 @@ static void check_label_name(lua_State *L, const char *metric, const char *label
  * by name ({ action = "visit" }) would read as no labels at all. */
 static void check_label_list(lua_State *L, const char *metric, int idx)
 {
-    size_t n = lua_objlen(L, idx);
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        lua_pop(L, 1);
-        double k = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
-        if (k >= 1 && k <= (double)n && k == floor(k)) continue;
-        int str = lua_type(L, -1) == LUA_TSTRING;
-        lua_pushvalue(L, -1); /* a copy: lua_tostring converts a number in place */
-        const char *key = lua_isstring(L, -1) ? lua_tostring(L, -1) : luaL_typename(L, -1);
-        luaL_error(L,
-                   "metric \"%s\": label names must be a list of strings ({ \"a\", \"b\" }), "
-                   "got a table with key %s%s%s",
-                   metric, str ? "\"" : "", key, str ? "\"" : "");
-    }
+    if (!tycho_lua_list_stray_key(L, idx)) return;
+    int str = lua_type(L, -1) == LUA_TSTRING;
+    const char *key = lua_isstring(L, -1) ? lua_tostring(L, -1) : luaL_typename(L, -1);
+    luaL_error(L,
+               "metric \"%s\": label names must be a list of strings ({ \"a\", \"b\" }), "
+               "got a table with key %s%s%s",
+               metric, str ? "\"" : "", key, str ? "\"" : "");
 }
 
 /* Raises "metric "<metric>": <type> options: unknown option ..." when the

@@ -4,6 +4,7 @@
 #include "http/response_head.h"
 #include "lua/header_value.h"
 #include "lua/libs.h"
+#include "lua/table_list.h"
 
 #include <errno.h>
 #include <math.h>
@@ -55,19 +56,6 @@ static int add_header(tycho_response_t *res, int head_route, const char *name, s
     return header_error(name, nlen, why ? why : "invalid", err, errlen);
 }
 
-/* 1 when the table at t holds the items 1..n and nothing else: a list of
- * values for one header (an empty one sends none). */
-static int is_list(lua_State *co, int t, size_t n)
-{
-    size_t count = 0;
-    lua_pushnil(co);
-    while (lua_next(co, t)) {
-        lua_pop(co, 1);
-        count++;
-    }
-    return count == n;
-}
-
 static int add_headers(tycho_response_t *res, int head_route, lua_State *co, int h, char *err,
                        size_t errlen)
 {
@@ -89,12 +77,12 @@ static int add_headers(tycho_response_t *res, int head_route, lua_State *co, int
         int v = lua_gettop(co);
         if (lua_istable(co, v)) { /* repeated header: Set-Cookie = { "a=1", "b=2" } */
             size_t n = lua_objlen(co, v);
-            if (!is_list(co, v, n)) {
+            if (tycho_lua_list_stray_key(co, v)) { /* a list of values; {} sends none */
                 header_error(name, nlen,
                              "a table value must be a list of values "
                              "({ \"a=1\", \"b=2\" }), got one with other keys",
                              err, errlen);
-                return lua_pop(co, 2), -1;
+                return lua_pop(co, 3), -1; /* the stray key, the value, its name */
             }
             for (size_t i = 1; i <= n; i++) {
                 lua_rawgeti(co, v, (int)i);
