@@ -226,11 +226,12 @@ static int check_schema_version(tycho_local_store_t *s, const char *path, char *
         SQLITE_OK)
         return 0; /* no meta table: a new store */
     int rc = 0;
-    if (sqlite3_step(st) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "1")) {
+    const char *v = sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "1";
+    if (!v || strcmp(v, "1") != 0) {
         snprintf(err, errlen,
                  "local backend: %s: stored in layout version %s, this tycho reads version 1: run "
                  "the tycho that wrote it, or use another TYCHO_DATA_DIR",
-                 path, (const char *)sqlite3_column_text(st, 0));
+                 path, v ? v : "(none)");
         rc = -1;
     }
     sqlite3_finalize(st);
