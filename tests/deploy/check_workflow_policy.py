@@ -26,7 +26,9 @@ deploy workflow:
     files alone does not restart them);
   - a job with `id-token: write` also admits CI's scheduled run
     (workflow_run.event == 'schedule'), and the CI workflow has a `schedule`
-    trigger: the weekly run that brings in republished base images;
+    trigger: the weekly run that brings in republished base images, in a
+    concurrency group of its own (a group shared with pushes lets a push
+    cancel the scheduled run, and that week's base refresh with it);
   - no `-c key=$VAR` where VAR comes from an optional repository variable
     (`vars.X` without a `||` default) unconditionally: an unset variable
     would pass an empty value that replaces cdk.json's;
@@ -198,6 +200,11 @@ def check_ci(path, doc, errors):
     if "schedule" not in triggers(doc):
         errors.append(f"{path}: no schedule trigger: without it a base image republished with security fixes "
                       "is only picked up by the next commit")
+    conc = doc.get("concurrency") or {}
+    group = str(conc.get("group", "")) if isinstance(conc, dict) else str(conc)
+    if conc and "github.event_name" not in group:
+        errors.append(f"{path}: concurrency group '{group}' does not include github.event_name: a push "
+                      "would cancel the weekly scheduled run (and its base-image refresh)")
     for job_id, job in (doc.get("jobs") or {}).items():
         for i, step in enumerate(steps(job)):
             w = step.get("with") or {}
