@@ -7,6 +7,7 @@
  * the cancelled flag (atomic) and the list links under the owning mutex. */
 #include "aws/local_backend.h"
 #include "core/log.h"
+#include "core/ratelog.h"
 #include "core/thread_name.h"
 
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #define SWEEP_INTERVAL_MS 60000
+#define SWEEP_FAILURE_LOG_EVERY_MS (10 * SWEEP_INTERVAL_MS)
 
 struct tycho_local_call {
     tycho_local_call_t *next;          /* backend queue / completion list */
@@ -60,6 +62,8 @@ struct tycho_local_backend {
     uv_loop_t loop;
     uv_async_t async;
     uv_timer_t sweep;
+    tycho_ratelog_t sweep_log; /* owner thread: failed sweeps */
+    long long sweep_failures;  /* consecutive */
     uv_sem_t ready;
     int start_rc;
     char start_err[1024];
@@ -263,11 +267,27 @@ static void process(tycho_local_backend_t *b, tycho_local_call_t *c)
     notify_all(b, &res, 0);
 }
 
+/* A failing sweep fails again a minute later (a damaged file stays damaged
+ * until tycho is stopped): the first failure is logged, then one line every
+ * SWEEP_FAILURE_LOG_EVERY_MS with the count (core/ratelog); a recovery once. */
 static void sweep_cb(uv_timer_t *t)
 {
     tycho_local_backend_t *b = t->data;
-    if (tycho_local_store_sweep(b->store, tycho_local_now_ms()))
-        tycho_log_warn("local backend: housekeeping failed");
+    char err[1024];
+    uint64_t now = uv_now(&b->loop), n;
+    if (tycho_local_store_sweep(b->store, tycho_local_now_ms(), err, sizeof err) == 0) {
+        if (b->sweep_failures)
+            tycho_log_info("local backend: housekeeping works again",
+                           LF_INT("failures", b->sweep_failures));
+        b->sweep_failures = 0;
+        b->sweep_log = (tycho_ratelog_t){0};
+        return;
+    }
+    b->sweep_failures++;
+    if (tycho_ratelog_due(&b->sweep_log, now, SWEEP_FAILURE_LOG_EVERY_MS, 1, &n))
+        tycho_log_warn("local backend: housekeeping failed", LF_STR("error", err),
+                       LF_INT("failures", b->sweep_failures),
+                       LF_INT("failures_not_logged", (long long)n - 1));
 }
 
 static void backend_async_cb(uv_async_t *a)

@@ -198,6 +198,20 @@ int tycho_local_find_row(tycho_local_store_t *s, const char *sql, const char *na
     return -1;
 }
 
+/* What to do about a store file SQLite cannot read, at start-up and (after
+ * "stop tycho, then") while running. */
+#define DAMAGED_ADVICE                                                                             \
+    "restore it from a backup, or move it (with its -wal and -shm files) aside and tycho starts "  \
+    "an empty store"
+
+/* SQLite's error code says the store file is damaged (a bad page, or not a
+ * database at all). */
+static int damaged(int rc)
+{
+    rc &= 0xff;
+    return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB;
+}
+
 /* Start-up failed on s->db: err gets "local backend: <path>: <what>" and,
  * when SQLite's error code tells, what to do about it. what is SQLite's
  * message unless given. */
@@ -206,9 +220,8 @@ static void open_error(tycho_local_store_t *s, const char *path, const char *wha
 {
     int rc = sqlite3_errcode(s->db) & 0xff;
     const char *hint = "";
-    if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB || rc == SQLITE_ERROR)
-        hint = "; it is damaged or not a store of this tycho: restore it from a backup, or move "
-               "it (with its -wal and -shm files) aside and tycho starts an empty store";
+    if (damaged(rc) || rc == SQLITE_ERROR)
+        hint = "; it is damaged or not a store of this tycho: " DAMAGED_ADVICE;
     else if (rc == SQLITE_FULL || (rc == SQLITE_IOERR && sqlite3_system_errno(s->db) == ENOSPC))
         hint = "; no space left on its file system: free some and start again";
     else if (rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN || rc == SQLITE_PERM)
@@ -241,19 +254,19 @@ static int check_schema_version(tycho_local_store_t *s, const char *path, char *
 int tycho_local_store_open(const char *dir, const tycho_local_config_t *cfg, int64_t now_ms,
                            tycho_local_store_t **out, char *err, size_t errlen)
 {
-    char path[4200];
     *out = NULL;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "local backend: cannot create data directory %s: %s", dir,
                  strerror(errno));
         return -1;
     }
-    snprintf(path, sizeof path, "%s/%s", dir, TYCHO_LOCAL_DB_FILE);
     tycho_local_store_t *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "local backend: out of memory");
         return -1;
     }
+    char *path = s->path;
+    snprintf(path, sizeof s->path, "%s/%s", dir, TYCHO_LOCAL_DB_FILE);
     s->auto_create_queues = cfg->auto_create_queues;
     snprintf(s->region, sizeof s->region, "%s", cfg->region);
     snprintf(s->account, sizeof s->account, "%s", cfg->account);
@@ -329,9 +342,26 @@ void tycho_local_store_close(tycho_local_store_t *s)
     free(s);
 }
 
-int tycho_local_store_sweep(tycho_local_store_t *s, int64_t now_ms)
+/* The SQLite call that just failed on s->db (call it before ROLLBACK, which
+ * resets the error): "[context: ]<SQLite message>", preceded by "<path>: "
+ * when name_file or the file is damaged; for a damaged file followed by what
+ * to do about it. */
+static void describe_failure(tycho_local_store_t *s, const char *context, int name_file, char *out,
+                             size_t outlen)
 {
-    if (tycho_local_exec_sql(s, "BEGIN IMMEDIATE")) return -1;
+    int bad = damaged(sqlite3_errcode(s->db));
+    const char *file = name_file || bad ? s->path : "";
+    const char *hint = bad ? "; it is damaged: stop tycho, then " DAMAGED_ADVICE : "";
+    snprintf(out, outlen, "%s%s%s%s%s%s", file, *file ? ": " : "", context ? context : "",
+             context ? ": " : "", sqlite3_errmsg(s->db), hint);
+}
+
+int tycho_local_store_sweep(tycho_local_store_t *s, int64_t now_ms, char *err, size_t errlen)
+{
+    if (tycho_local_exec_sql(s, "BEGIN IMMEDIATE")) {
+        describe_failure(s, NULL, 1, err, errlen);
+        return -1;
+    }
     sqlite3_stmt *st = tycho_local_stmt(s, "DELETE FROM sqs_messages WHERE expires_ms <= ?");
     int ok = st != NULL;
     if (st) {
@@ -341,6 +371,7 @@ int tycho_local_store_sweep(tycho_local_store_t *s, int64_t now_ms)
     }
     ok = ok && tycho_local_ddb_sweep(s, now_ms) == 0;
     if (ok && tycho_local_exec_sql(s, "COMMIT") == 0) return 0;
+    describe_failure(s, NULL, 1, err, errlen);
     tycho_local_exec_sql(s, "ROLLBACK");
     return -1;
 }
@@ -385,16 +416,16 @@ void tycho_local_db_error(tycho_local_store_t *s, tycho_local_result_t *res, int
      * errno says ENOSPC. */
     int full = (rc & 0xff) == SQLITE_FULL ||
                ((rc & 0xff) == SQLITE_IOERR && sqlite3_system_errno(s->db) == ENOSPC);
-    const char *sep = context ? ": " : "";
+    char what[1024];
+    describe_failure(s, context, 0, what, sizeof what);
     if (full)
         tycho_local_error(res, 503, LT_UNAVAILABLE, sqs ? "ServiceUnavailable" : NULL,
                           "local store: storage full, no space left for the data directory "
-                          "(%s%s%s); the write was not made",
-                          context ? context : "", sep, sqlite3_errmsg(s->db));
+                          "(%s); the write was not made",
+                          what);
     else
         tycho_local_error(res, 500, sqs ? LT_SQS_INTERNAL : LT_DDB_INTERNAL,
-                          sqs ? "InternalFailure" : NULL, "local store: %s%s%s",
-                          context ? context : "", sep, sqlite3_errmsg(s->db));
+                          sqs ? "InternalFailure" : NULL, "local store: %s", what);
 }
 
 void tycho_local_ok(tycho_local_result_t *res, const cJSON *obj)

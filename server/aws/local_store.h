@@ -77,8 +77,10 @@ void tycho_local_result_free(tycho_local_result_t *res);
 int64_t tycho_local_now_ms(void); /* wall clock, Unix epoch ms */
 
 /* Housekeeping: deletes SQS messages past their retention period and items
- * past their TTL (reads already ignore both). 0 or -1. */
-int tycho_local_store_sweep(tycho_local_store_t *s, int64_t now_ms);
+ * past their TTL (reads already ignore both). 0, or -1 with err
+ * "<path>: <SQLite message>", followed by what to do when the file is
+ * damaged (as in a request's error). */
+int tycho_local_store_sweep(tycho_local_store_t *s, int64_t now_ms, char *err, size_t errlen);
 
 /* ---- internal: shared by local_store.c, local_sqs.c, local_ddb.c only ---- */
 
@@ -87,6 +89,7 @@ int tycho_local_store_sweep(tycho_local_store_t *s, int64_t now_ms);
 
 struct tycho_local_store {
     sqlite3 *db;
+    char path[4200]; /* <dir>/local-aws.sqlite3, for messages */
     int auto_create_queues;
     char region[32];
     char account[16];
@@ -130,8 +133,8 @@ void tycho_local_ok(tycho_local_result_t *res, const cJSON *obj);
  * 503 ServiceUnavailableException naming "storage full" when the data
  * directory's filesystem is full (SQLITE_FULL, or an I/O error with ENOSPC),
  * else 500 with the service's internal error. context prefixes the SQLite
- * message ("commit failed"), or NULL. Call it before ROLLBACK (which resets
- * the error). */
+ * message ("commit failed"), or NULL; a damaged file is named, with what to
+ * do about it. Call it before ROLLBACK (which resets the error). */
 void tycho_local_db_error(tycho_local_store_t *s, tycho_local_result_t *res, int sqs,
                           const char *context);
 void tycho_local_notify(tycho_local_result_t *res, const char *queue);

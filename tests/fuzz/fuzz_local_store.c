@@ -146,7 +146,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tycho_local_result_free(&res);
         free(body);
     }
+    char err[512];
     if (size && data[0] == 0xff)
-        CHECK(tycho_local_store_sweep(S, NOW_MS + 86400000LL * 30) == 0, "sweep");
+        CHECK(tycho_local_store_sweep(S, NOW_MS + 86400000LL * 30, err, sizeof err) == 0,
+              "sweep: %s", err);
     return 0;
 }

@@ -867,7 +867,8 @@ static void test_ttl(void **state)
         "\"ConditionExpression\":\"attribute_not_exists(id)\"}");
     assert_int_equal(e->status, 200);
     e->now += 200000000000LL;
-    assert_int_equal(tycho_local_store_sweep(e->s, e->now), 0);
+    char err[512] = "";
+    assert_int_equal(tycho_local_store_sweep(e->s, e->now, err, sizeof err), 0);
     ddb(e, "Scan", "{\"TableName\":\"app\",\"Select\":\"COUNT\"}");
     assert_int_equal((int)num(e, "Count"), 3);
     ddb(e, "UpdateTimeToLive",
