@@ -431,20 +431,22 @@ static void file_fetch(tycho_aws_creds_provider_t *p, void *ud)
     file_src_t *s = ud;
     tycho_aws_profile_t prof;
     tycho_aws_creds_fetched_t f = {0};
-    char err[200];
+    char err[700], why[640];
     if (tycho_aws_profile_load(s->profile, &prof) != 0) {
         f.error = "shared-file: out of memory";
         tycho_aws_creds_fetch_done(p, &f);
         return;
     }
-    f.access_key_id = tycho_aws_profile_get(&prof, "aws_access_key_id");
-    f.secret_access_key = tycho_aws_profile_get(&prof, "aws_secret_access_key");
-    f.session_token = tycho_aws_profile_get(&prof, "aws_session_token");
-    if (!f.access_key_id || !f.secret_access_key) {
-        snprintf(err, sizeof err,
-                 "shared-file: profile '%s' has no aws_access_key_id / "
-                 "aws_secret_access_key",
-                 s->profile);
+    int keys = tycho_aws_profile_check_keys(&prof, why, sizeof why);
+    if (keys > 0) {
+        f.access_key_id = tycho_aws_profile_get(&prof, "aws_access_key_id");
+        f.secret_access_key = tycho_aws_profile_get(&prof, "aws_secret_access_key");
+        f.session_token = tycho_aws_profile_get(&prof, "aws_session_token");
+    } else {
+        if (keys == 0)
+            snprintf(why, sizeof why,
+                     "profile '%s' has no aws_access_key_id / aws_secret_access_key", s->profile);
+        snprintf(err, sizeof err, "shared-file: %s", why);
         f.error = err;
     }
     tycho_aws_creds_fetch_done(p, &f);
@@ -479,9 +481,14 @@ tycho_aws_creds_provider_t *tycho_aws_creds_chain_new(uv_loop_t *loop, tycho_htt
     rc = tycho_aws_source_web_identity(loop, http, &prof, &src, err, errlen);
     if (rc > 0) goto found;
     if (rc < 0) goto fail;
-    /* 3. shared files */
-    if (tycho_aws_profile_get(&prof, "aws_access_key_id") &&
-        tycho_aws_profile_get(&prof, "aws_secret_access_key")) {
+    /* 3. shared files: one key without the other is refused here, not
+     * skipped for the next source (botocore: PartialCredentialsError) */
+    char partial[640];
+    if ((rc = tycho_aws_profile_check_keys(&prof, partial, sizeof partial)) < 0) {
+        snprintf(err, errlen, "aws credentials: %s", partial);
+        goto fail;
+    }
+    if (rc > 0) {
         file_src_t *s = calloc(1, sizeof *s);
         if (!s) goto oom;
         snprintf(s->profile, sizeof s->profile, "%s", prof.name);

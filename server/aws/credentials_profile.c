@@ -20,7 +20,8 @@ static char *trim(char *s)
     return s;
 }
 
-static int kv_set(tycho_aws_profile_kv_t **kv, size_t *n, const char *key, const char *value)
+static int kv_set(tycho_aws_profile_kv_t **kv, size_t *n, const char *key, const char *value,
+                  int in_credentials)
 {
     for (size_t i = 0; i < *n; i++) {
         if (strcasecmp((*kv)[i].key, key) == 0) {
@@ -28,6 +29,7 @@ static int kv_set(tycho_aws_profile_kv_t **kv, size_t *n, const char *key, const
             if (!v) return -ENOMEM;
             free((*kv)[i].value);
             (*kv)[i].value = v;
+            (*kv)[i].in_credentials = in_credentials;
             return 0;
         }
     }
@@ -43,6 +45,7 @@ static int kv_set(tycho_aws_profile_kv_t **kv, size_t *n, const char *key, const
     }
     for (char *p = nk[*n].key; *p; p++)
         *p = (char)tolower((unsigned char)*p);
+    nk[*n].in_credentials = in_credentials;
     (*n)++;
     return 0;
 }
@@ -85,13 +88,13 @@ static int read_section(const char *path, int is_config, const char *want,
         if (indented && parent[0]) {
             char full[300];
             snprintf(full, sizeof full, "%s.%s", parent, k);
-            rc = kv_set(kv, n, full, v);
+            rc = kv_set(kv, n, full, v, !is_config);
         } else {
             if (!*v)
                 snprintf(parent, sizeof parent, "%s", k);
             else
                 parent[0] = '\0';
-            rc = kv_set(kv, n, k, v);
+            rc = kv_set(kv, n, k, v, !is_config);
         }
         if (rc) break;
     }
@@ -190,12 +193,32 @@ int tycho_aws_profile_check_found(const tycho_aws_profile_t *p, char *err, size_
     return -ENOENT;
 }
 
-const char *tycho_aws_profile_get(const tycho_aws_profile_t *p, const char *key)
+static const tycho_aws_profile_kv_t *find(const tycho_aws_profile_t *p, const char *key)
 {
     if (!p) return NULL;
     for (size_t i = 0; i < p->nkv; i++)
-        if (strcasecmp(p->kv[i].key, key) == 0) return p->kv[i].value;
+        if (strcasecmp(p->kv[i].key, key) == 0) return &p->kv[i];
     return NULL;
+}
+
+const char *tycho_aws_profile_get(const tycho_aws_profile_t *p, const char *key)
+{
+    const tycho_aws_profile_kv_t *kv = find(p, key);
+    return kv ? kv->value : NULL;
+}
+
+int tycho_aws_profile_check_keys(const tycho_aws_profile_t *p, char *err, size_t errlen)
+{
+    static const char AKID[] = "aws_access_key_id", SECRET[] = "aws_secret_access_key";
+    const tycho_aws_profile_kv_t *akid = find(p, AKID), *secret = find(p, SECRET);
+    if (akid && secret) return 1;
+    if (!akid && !secret) return 0;
+    const tycho_aws_profile_kv_t *set = akid ? akid : secret;
+    snprintf(err, errlen,
+             "profile \"%.64s\" in %s: %s is set but %s is missing (set both, or neither)", p->name,
+             set->in_credentials ? p->credentials_path : p->config_path, akid ? AKID : SECRET,
+             akid ? SECRET : AKID);
+    return -EINVAL;
 }
 
 const char *tycho_aws_profile_service_endpoint(const tycho_aws_profile_t *p, const char *svc)

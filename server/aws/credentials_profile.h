@@ -12,6 +12,7 @@
 typedef struct tycho_aws_profile_kv {
     char *key; /* lowercased; nested keys as "parent.key" (e.g. "sqs.endpoint_url") */
     char *value;
+    int in_credentials; /* read from the credentials file (else from config) */
 } tycho_aws_profile_kv_t;
 
 typedef struct tycho_aws_profile {
@@ -39,6 +40,12 @@ void tycho_aws_profile_free(tycho_aws_profile_t *p);
  * only the implicit "default" may be absent. err then names the setting,
  * the profile and both files. */
 int tycho_aws_profile_check_found(const tycho_aws_profile_t *p, char *err, size_t errlen);
+
+/* 1 when the profile has both aws_access_key_id and aws_secret_access_key,
+ * 0 when neither, -EINVAL when one only (botocore's PartialCredentialsError,
+ * which it raises for a key id without its secret): err then names the
+ * profile, the file that has the one and the missing key, never a value. */
+int tycho_aws_profile_check_keys(const tycho_aws_profile_t *p, char *err, size_t errlen);
 
 /* Value of key (case-insensitive) or NULL. p may be NULL. */
 const char *tycho_aws_profile_get(const tycho_aws_profile_t *p, const char *key);

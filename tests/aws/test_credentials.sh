@@ -62,6 +62,27 @@ check "files: AWS_SHARED_CREDENTIALS_FILE" \
     [ "$(AWS_SHARED_CREDENTIALS_FILE=$TEST_TMP/alt-credentials run_creds | jget "$(cat)" akid)" = AKIAALTFILE00000001 ]
 export AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/x TYCHO_ECS_CREDENTIALS_HOST=127.0.0.1:$FAKE_AWS_PORT
 check "order: shared files before container" [ "$(jget "$(run_creds)" source)" = shared-file ]
+# A key id without its secret, or a secret without its key id (a typo in the
+# file), is refused with exit 2, naming the profile, the file and the missing
+# key: never skipped for the container's credentials.
+cat >>"$HOME/.aws/credentials" <<CRED
+[typo]
+aws_access_key_id = AKIAPARTIAL00000001
+aws_secret_acess_key = partial-secret
+[reverse]
+aws_acces_key_id = AKIAPARTIAL00000002
+aws_secret_access_key = partial-secret
+CRED
+AWS_PROFILE=typo "$CREDS" >"$TEST_TMP/partial.json" 2>>"$OUT"
+check "files: a key id without its secret: exit 2" [ $? -eq 2 ]
+cat "$TEST_TMP/partial.json" >>"$OUT"
+check "files: a key id without its secret: refused, naming profile, file and missing key" \
+    [ "$(jget "$(cat "$TEST_TMP/partial.json")" error)" = "aws credentials: profile \"typo\" in $HOME/.aws/credentials: aws_access_key_id is set but aws_secret_access_key is missing (set both, or neither)" ]
+AWS_PROFILE=reverse "$CREDS" >"$TEST_TMP/partial.json" 2>>"$OUT"
+check "files: a secret without its key id: exit 2" [ $? -eq 2 ]
+cat "$TEST_TMP/partial.json" >>"$OUT"
+check "files: a secret without its key id: refused, naming profile, file and missing key" \
+    [ "$(jget "$(cat "$TEST_TMP/partial.json")" error)" = "aws credentials: profile \"reverse\" in $HOME/.aws/credentials: aws_secret_access_key is set but aws_access_key_id is missing (set both, or neither)" ]
 rm -rf "$HOME/.aws"
 
 # --- container --------------------------------------------------------------
@@ -166,5 +187,5 @@ check "none: chain refuses with exit 2" [ $? -eq 2 ]
 check "none: says what was tried" grep -q "none found" "$TEST_TMP/none.json"
 
 # --- secrets never printed --------------------------------------------------
-check "no secret in any output" bash -c "! grep -E 'fake-secret|fake-session-token|env-secret-value|env-session-token|creds-secret|creds-token|config-secret|dev-secret|eyJ.web-identity|token-A|token-B' '$OUT'"
+check "no secret in any output" bash -c "! grep -E 'fake-secret|fake-session-token|env-secret-value|env-session-token|creds-secret|creds-token|config-secret|dev-secret|partial-secret|eyJ.web-identity|token-A|token-B' '$OUT'"
 finish

@@ -402,22 +402,41 @@ static void test_profile_files(void **state)
     assert_string_equal(tycho_aws_profile_get(&p, "aws_access_key_id"), "CRED");
     assert_string_equal(tycho_aws_profile_get(&p, "region"), "eu-west-1");
     assert_null(tycho_aws_profile_service_endpoint(&p, "sqs"));
+    char err[700], want[700];
+    assert_int_equal(tycho_aws_profile_check_keys(&p, err, sizeof err), 1);
     tycho_aws_profile_free(&p);
     assert_int_equal(tycho_aws_profile_load_files("app", cfg, cred, &p), 0);
+    /* a key id without its secret: botocore's PartialCredentialsError */
+    assert_int_equal(tycho_aws_profile_check_keys(&p, err, sizeof err), -EINVAL);
+    snprintf(want, sizeof want,
+             "profile \"app\" in %s: aws_access_key_id is set but aws_secret_access_key is "
+             "missing (set both, or neither)",
+             cred);
+    assert_string_equal(err, want);
     assert_string_equal(tycho_aws_profile_get(&p, "region"), "us-west-2");
     assert_string_equal(tycho_aws_profile_get(&p, "aws_access_key_id"), "APPKEY");
     assert_string_equal(tycho_aws_profile_service_endpoint(&p, "sqs"), "http://127.0.0.1:9324");
     assert_string_equal(tycho_aws_profile_service_endpoint(&p, "dynamodb"),
                         "http://127.0.0.1:8000");
     tycho_aws_profile_free(&p);
-    char err[700], want[700];
     assert_int_equal(tycho_aws_profile_load_files("missing", cfg, cred, &p), 0);
+    assert_int_equal(tycho_aws_profile_check_keys(&p, err, sizeof err), 0);
     assert_false(p.found);
     assert_null(tycho_aws_profile_get(&p, "region"));
     /* a named profile in neither file: botocore's ProfileNotFound */
     assert_int_equal(tycho_aws_profile_check_found(&p, err, sizeof err), -ENOENT);
     snprintf(want, sizeof want, "profile option: profile \"missing\" not found in %s or %s", cfg,
              cred);
+    assert_string_equal(err, want);
+    tycho_aws_profile_free(&p);
+    /* a secret without its key id, in the config file */
+    write_file(cfg, "[profile half]\naws_secret_access_key = s\n");
+    assert_int_equal(tycho_aws_profile_load_files("half", cfg, cred, &p), 0);
+    assert_int_equal(tycho_aws_profile_check_keys(&p, err, sizeof err), -EINVAL);
+    snprintf(want, sizeof want,
+             "profile \"half\" in %s: aws_secret_access_key is set but aws_access_key_id is "
+             "missing (set both, or neither)",
+             cfg);
     assert_string_equal(err, want);
     tycho_aws_profile_free(&p);
     /* the implicit default may be absent */
