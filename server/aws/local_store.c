@@ -3,6 +3,7 @@
 #include "aws/local_ddb.h"
 #include "aws/local_sqs.h"
 #include "core/config.h"
+#include "core/durable_dir.h"
 #include "core/units.h"
 #include "core/utf8.h"
 
@@ -254,10 +255,10 @@ static int check_schema_version(tycho_local_store_t *s, const char *path, char *
 int tycho_local_store_open(const char *dir, const tycho_local_config_t *cfg, int64_t now_ms,
                            tycho_local_store_t **out, char *err, size_t errlen)
 {
+    char derr[4200];
     *out = NULL;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "local backend: cannot create data directory %s: %s", dir,
-                 strerror(errno));
+    if (tycho_durable_dir_create(dir, derr, sizeof derr) != 0) {
+        snprintf(err, errlen, "local backend: data directory %s: %s", dir, derr);
         return -1;
     }
     tycho_local_store_t *s = calloc(1, sizeof *s);
@@ -320,6 +321,12 @@ int tycho_local_store_open(const char *dir, const tycho_local_config_t *cfg, int
     if (tycho_local_exec_sql(s, "COMMIT")) {
         open_error(s, path, NULL, err, errlen);
         tycho_local_exec_sql(s, "ROLLBACK");
+        goto fail;
+    }
+    /* The file's entry (and the -wal's, the lock's) in dir: SQLite fsyncs a
+     * new WAL's directory, not a new database file's. */
+    if (tycho_durable_dir_sync(dir, derr, sizeof derr) != 0) {
+        snprintf(err, errlen, "local backend: %s", derr);
         goto fail;
     }
     *out = s;

@@ -4,6 +4,7 @@
 #include "aws/error_text.h"
 #include "aws/local_backend.h"
 #include "core/config.h"
+#include "core/durable_dir.h"
 #include "core/telemetry_hub.h"
 #include "telemetry/trace_context.h"
 
@@ -193,19 +194,6 @@ static void record_attempt(tycho_aws_services_t *s, const char *service, const c
 
 /* --- lifecycle ------------------------------------------------------------------ */
 
-static int mkdir_p(const char *dir)
-{
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) return -1;
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(path, 0700) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* Messages about the data directory start with where it came from and
  * what it is: "--data-dir /x: not a directory". */
 int tycho_aws_local_start(const struct tycho_config *cfg, struct tycho_local_backend **out,
@@ -220,15 +208,15 @@ int tycho_aws_local_start(const struct tycho_config *cfg, struct tycho_local_bac
     tycho_local_config_init(&lc);
     if (tycho_local_config_from_env(&lc, err, errlen) != 0) return -1;
     struct stat st;
-    if (mkdir_p(dir) != 0) {
-        snprintf(err, errlen, "%s %.200s: cannot create it: %s", src, dir, strerror(errno));
+    char e[1024];
+    if (tycho_durable_dir_create(dir, e, sizeof e) != 0) {
+        snprintf(err, errlen, "%s %.200s: %s", src, dir, e);
         return -1;
     }
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         snprintf(err, errlen, "%s %.200s: not a directory", src, dir);
         return -1;
     }
-    char e[1024];
     if (tycho_local_backend_start(dir, &lc, out, e, sizeof e) != 0) {
         snprintf(err, errlen, "%s %.200s: %s", src, dir, e);
         return -1;

@@ -2,8 +2,10 @@
  * environment configuration, durability across close/reopen, an
  * acknowledged write surviving kill -9 of the process that made it, and a
  * full store answering 503 (tests/local/test_disk_full.sh fills a real
- * filesystem; here SQLite's max_page_count stands in for it), and the
- * start-up errors of a damaged store or one of another layout version. */
+ * filesystem; here SQLite's max_page_count stands in for it), the start-up
+ * errors of a damaged store or one of another layout version, and a new
+ * data directory made durable (its parents' and its own entries fsynced). */
+#include "tests/lib/fsync_spy.h"
 #include "tests/lib/local_env.h"
 
 #include <signal.h>
@@ -398,6 +400,34 @@ static void test_open_errors(void **state)
     assert_string_equal(open_error_of(e->dir, err, sizeof err), want);
 }
 
+/* A power cut must not take a new data directory's entry, or its database
+ * file's, although SQLite committed: the parent of each directory created
+ * and the data directory (after the file's creation) are fsynced. */
+static void test_new_dir_durable(void **state)
+{
+    env_t *e = *state;
+    char dir[128], mid[128], err[512], want[512];
+    snprintf(dir, sizeof dir, "%s/one", e->dir);
+    fsync_spy_reset();
+    tycho_local_store_close(open_store(dir));
+    assert_true(fsync_spy_synced(e->dir));
+    assert_true(fsync_spy_synced(dir));
+    /* and its missing parents */
+    snprintf(mid, sizeof mid, "%s/new", e->dir);
+    snprintf(dir, sizeof dir, "%s/new/data", e->dir);
+    fsync_spy_reset();
+    tycho_local_store_close(open_store(dir));
+    assert_true(fsync_spy_synced(e->dir));
+    assert_true(fsync_spy_synced(mid));
+    assert_true(fsync_spy_synced(dir));
+
+    /* a path that cannot be a directory is reported with why */
+    snprintf(dir, sizeof dir, "%s/new/data/%s/sub", e->dir, TYCHO_LOCAL_DB_FILE);
+    snprintf(want, sizeof want,
+             "local backend: data directory %s: cannot create it: Not a directory", dir);
+    assert_string_equal(open_error_of(dir, err, sizeof err), want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +439,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kill9_after_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_storage_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_dir_durable, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
