@@ -6,7 +6,8 @@
 # first housekeeping run (1 s after start) logs one warning carrying SQLite's
 # reason, the data file's path and what to do (stop tycho, move the file
 # aside); a request that reads the page answers with the same reason, file
-# and advice; the server keeps running.
+# and advice; the server keeps running. The same with the page of the
+# DynamoDB items, which the sweep reads for a table with TTL.
 # The checks below are single-quoted on purpose: `check` evals them.
 # shellcheck disable=SC2016
 set -uo pipefail
@@ -32,13 +33,18 @@ check "a message is sent ($STATUS)" eval '[ "$STATUS" = 202 ]'
 check "tycho stops cleanly" app_stop
 APP_PID=
 
-# tycho folds the WAL into the file when it stops: the page is in the file.
-page_size=$(sql "$DB" "PRAGMA page_size")
-root=$(sql "$DB" "SELECT rootpage FROM sqlite_master WHERE name = 'sqs_messages'")
-check "the messages table has its own page ($root of $page_size bytes)" eval '[ "$root" -gt 1 ]'
-head -c "$page_size" /dev/urandom |
-    dd of="$DB" bs="$page_size" seek=$((root - 1)) conv=notrunc status=none
-check "the file is damaged" eval '[ "$(sql "$DB" "PRAGMA integrity_check" 2>&1)" != ok ]'
+# damage DB TABLE: garbage over TABLE's (first) page. tycho folds the WAL
+# into the file when it stops: the page is in the file.
+damage() {
+    local db=$1 page_size root
+    page_size=$(sql "$db" "PRAGMA page_size")
+    root=$(sql "$db" "SELECT rootpage FROM sqlite_master WHERE name = '$2'")
+    check "$2 has its own page ($root of $page_size bytes)" eval '[ "$root" -gt 1 ]'
+    head -c "$page_size" /dev/urandom |
+        dd of="$db" bs="$page_size" seek=$((root - 1)) conv=notrunc status=none
+    check "the file is damaged" eval '[ "$(sql "$db" "PRAGMA integrity_check" 2>&1)" != ok ]'
+}
+damage "$DB" sqs_messages
 
 advice="it is damaged: stop tycho, then restore it from a backup, or move it (with its -wal and -shm files) aside"
 app_start "$DATA" || exit 1
@@ -60,6 +66,25 @@ check "its error names the data file" eval '[[ $BODY == *"$DB"* ]]'
 check "its error says what to do" eval '[[ $BODY == *"$advice"* ]]'
 check "tycho is still running" kill -0 "$APP_PID"
 check "one housekeeping line so far" eval '[ "$(grep -c "housekeeping failed" "$APP_LOG")" = 1 ]'
+check "tycho stops" app_stop
+APP_PID=
+
+# The items of a table with TTL: the sweep's scan of them meets the damage
+# too (it took an error for the end of the rows).
+DATA=$TEST_TMP/data2
+DB=$DATA/local-aws.sqlite3
+app_start "$DATA" || exit 1
+http POST /save-data '{"user_id": "damaged", "n": 1}'
+check "an item is saved ($STATUS)" eval '[ "$STATUS" = 201 ]'
+check "tycho stops cleanly" app_stop
+APP_PID=
+damage "$DB" ddb_items
+app_start "$DATA" || exit 1
+check "housekeeping fails on the items and says so" wait_until 5 warned
+error=$(jget "$(grep -m1 '"msg":"local backend: housekeeping failed"' "$APP_LOG")" error)
+echo "  log: $error"
+check "the log line names the file, the reason and what to do" \
+    eval '[[ $error == "$DB: database disk image is malformed; $advice"* ]]'
 check "tycho stops" app_stop
 APP_PID=
 finish
