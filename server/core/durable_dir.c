@@ -8,12 +8,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A file system that cannot fsync a directory (some FUSE and network ones
+ * answer EINVAL or ENOTSUP) has no entry to make durable this way: not an
+ * error, or tycho could not start there at all (SQLite ignores it too). */
+static int sync_unsupported(int e)
+{
+    return e == EINVAL || e == ENOTSUP || e == EOPNOTSUPP;
+}
+
 int tycho_durable_dir_sync(const char *dir, char *err, size_t errlen)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || fsync(fd) != 0) {
         int e = errno;
         if (fd >= 0) close(fd);
+        if (fd >= 0 && sync_unsupported(e)) return 0;
         snprintf(err, errlen, "cannot sync directory %s: %s", dir, strerror(e));
         return -1;
     }

@@ -14,7 +14,8 @@
 int tycho_durable_dir_create(const char *dir, char *err, size_t errlen);
 
 /* fsyncs directory dir (opened O_RDONLY|O_DIRECTORY), so the entries created
- * in it are durable. 0, or -1 with err "cannot sync directory <dir>: <reason>". */
+ * in it are durable. 0 (also when its file system cannot sync a directory:
+ * EINVAL, ENOTSUP), or -1 with err "cannot sync directory <dir>: <reason>". */
 int tycho_durable_dir_sync(const char *dir, char *err, size_t errlen);
 
 #endif

@@ -1,10 +1,13 @@
 /* fsync_spy — records the directories a unit test's code fsyncs. Include it
  * in one file of a test program: its fsync replaces libc's for tycho_core
  * and the libraries the program loads (the tests link with -Wl,-E), records
- * the path of each directory it is given, then does the real fsync. */
+ * the path of each directory it is given, then does the real fsync — or,
+ * when fsync_spy_errno is set, fails with it for a directory (a file system
+ * that cannot sync one, a disk error). */
 #ifndef TYCHO_TEST_FSYNC_SPY_H
 #define TYCHO_TEST_FSYNC_SPY_H
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +17,7 @@
 
 static char fsync_spy_dirs[32][PATH_MAX];
 static int fsync_spy_n;
+static int fsync_spy_errno;
 
 int fsync(int fd)
 {
@@ -24,6 +28,10 @@ int fsync(int fd)
     if (n > 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && fsync_spy_n < 32) {
         path[n] = '\0';
         snprintf(fsync_spy_dirs[fsync_spy_n++], PATH_MAX, "%s", path);
+        if (fsync_spy_errno) {
+            errno = fsync_spy_errno;
+            return -1;
+        }
     }
     return (int)syscall(SYS_fsync, fd);
 }
@@ -32,6 +40,7 @@ int fsync(int fd)
 static inline void fsync_spy_reset(void)
 {
     fsync_spy_n = 0;
+    fsync_spy_errno = 0;
 }
 
 /* 1 when dir was fsynced since the last reset. */

@@ -82,12 +82,30 @@ static void test_errors_name_the_reason(void **state)
     assert_int_equal(fsync_spy_n, 0);
 }
 
+/* A file system that cannot sync a directory is not an error (nothing to
+ * make durable that way); a disk error is, naming the directory. */
+static void test_sync_unsupported_is_not_an_error(void **state)
+{
+    (void)state;
+    char err[256], want[256];
+    fsync_spy_errno = EINVAL;
+    assert_int_equal(tycho_durable_dir_sync(tmp, err, sizeof err), 0);
+    fsync_spy_errno = ENOTSUP;
+    assert_int_equal(tycho_durable_dir_sync(tmp, err, sizeof err), 0);
+    fsync_spy_errno = EIO;
+    assert_int_equal(tycho_durable_dir_sync(tmp, err, sizeof err), -1);
+    snprintf(want, sizeof want, "cannot sync directory %s: Input/output error", tmp);
+    assert_string_equal(err, want);
+    fsync_spy_reset();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_syncs_parents, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_name_the_reason, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_unsupported_is_not_an_error, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
