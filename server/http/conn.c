@@ -439,8 +439,8 @@ static void dispatch(tycho_conn_t *c)
 static void compact(tycho_conn_t *c)
 {
     size_t keep_from = c->rpos;
-    if (tycho_http_parser_mid_headers(&c->parser)) {
-        size_t start = tycho_http_parser_message_start(&c->parser);
+    if (tycho_http_parser_mid_section(&c->parser)) {
+        size_t start = tycho_http_parser_section_start(&c->parser);
         if (start < keep_from) keep_from = start;
         if (keep_from) tycho_http_parser_shift(&c->parser, keep_from);
     }

@@ -22,11 +22,29 @@ static int fail(tycho_http_parser_t *p, int status, const char *reason)
     return -1;
 }
 
-static int check_header_size(tycho_http_parser_t *p, const char *end)
+/* Where the header or trailer section being read starts in the caller's
+ * buffer (the header section's is the request's start). */
+static size_t section_start(const tycho_http_parser_t *p)
+{
+    return p->in_trailer ? p->trailer_start : p->msg_start;
+}
+
+/* An error in the section being read, told in its own words. */
+static int fail_in_section(tycho_http_parser_t *p, int status, const char *in_header,
+                           const char *in_trailer)
+{
+    return fail(p, status, p->in_trailer ? in_trailer : in_header);
+}
+
+static int section_too_large(tycho_http_parser_t *p)
+{
+    return fail_in_section(p, 431, "request header section too large", "trailer section too large");
+}
+
+static int check_section_size(tycho_http_parser_t *p, const char *end)
 {
     size_t pos = (size_t)(end - p->base);
-    if (pos - p->msg_start > p->limits.max_header_bytes)
-        return fail(p, 431, "request header section too large");
+    if (pos - section_start(p) > p->limits.max_header_bytes) return section_too_large(p);
     return 0;
 }
 
@@ -61,7 +79,6 @@ static int on_message_begin(llhttp_t *ll)
     p->method = p->url = (span_off_t){0, 0};
     p->expect_continue = 0;
     p->in_trailer = p->trailer_next = 0;
-    p->trailer_bytes = 0;
     p->chunk_ext_bytes = 0;
     tycho_buf_reset(&p->body);
     tycho_buf_reset(&p->head);
@@ -73,7 +90,7 @@ static int on_method(llhttp_t *ll, const char *at, size_t len)
     tycho_http_parser_t *p = P(ll);
     if (p->method.len == 0) p->msg_start = (size_t)(at - p->base);
     extend(p, &p->method, at, len);
-    return check_header_size(p, at + len);
+    return check_section_size(p, at + len);
 }
 
 static int on_url(llhttp_t *ll, const char *at, size_t len)
@@ -81,7 +98,7 @@ static int on_url(llhttp_t *ll, const char *at, size_t len)
     tycho_http_parser_t *p = P(ll);
     extend(p, &p->url, at, len);
     if (p->url.len > p->limits.max_uri_bytes) return fail(p, 414, "request-target too long");
-    return check_header_size(p, at + len);
+    return check_section_size(p, at + len);
 }
 
 /* Chunk extensions (RFC 9112 7.1.1) are read and dropped. Without a bound a
@@ -107,18 +124,48 @@ static int on_chunk_ext_delimiter(llhttp_t *ll)
     return count_chunk_ext(P(ll), 1);
 }
 
+/* The name and value of the field line being read (NULL before the header
+ * section's first): the header section's last entry, or in the trailer
+ * section, whose fields are dropped, the one kept for the checks. */
+static span_off_t *field_name(tycho_http_parser_t *p)
+{
+    if (p->in_trailer) return &p->trailer_name;
+    return p->nheaders ? &p->f->name[p->nheaders - 1] : NULL;
+}
+
+static span_off_t *field_value(tycho_http_parser_t *p)
+{
+    return p->in_trailer ? &p->trailer_value : &p->f->value[p->nheaders - 1];
+}
+
+static int start_field(tycho_http_parser_t *p)
+{
+    p->in_value = 0;
+    if (p->in_trailer) {
+        p->trailer_name = p->trailer_value = (span_off_t){0, 0};
+        return 0;
+    }
+    if (p->nheaders == TYCHO_MAX_HEADERS) return fail(p, 431, "too many header fields");
+    p->f->name[p->nheaders] = p->f->value[p->nheaders] = (span_off_t){0, 0};
+    p->nheaders++;
+    return 0;
+}
+
 static int on_header_field(llhttp_t *ll, const char *at, size_t len)
 {
     tycho_http_parser_t *p = P(ll);
-    if (p->headers_done) return 0; /* a trailer field: dropped, its bytes counted by execute */
-    if (p->nheaders == 0 || p->in_value) {
-        if (p->nheaders == TYCHO_MAX_HEADERS) return fail(p, 431, "too many header fields");
-        p->f->name[p->nheaders] = p->f->value[p->nheaders] = (span_off_t){0, 0};
-        p->nheaders++;
-        p->in_value = 0;
-    }
-    extend(p, &p->f->name[p->nheaders - 1], at, len);
-    return check_header_size(p, at + len);
+    if ((!field_name(p) || p->in_value) && start_field(p) != 0) return -1;
+    extend(p, field_name(p), at, len);
+    return check_section_size(p, at + len);
+}
+
+/* llhttp reports a line starting with ':' as a field with an empty name. */
+static int check_field_name(tycho_http_parser_t *p)
+{
+    const span_off_t *name = field_name(p);
+    if (!name || name->len == 0)
+        return fail_in_section(p, 400, "empty header field name", "empty trailer field name");
+    return 0;
 }
 
 /* llhttp 8.1 accepts obs-fold even in strict mode: it reports the folded
@@ -129,7 +176,7 @@ static int is_obs_fold(tycho_http_parser_t *p, const span_off_t *v, const char *
 {
     size_t pos = (size_t)(at - p->base);
     if (v->len) return pos != v->off + v->len;
-    const char *b = at, *start = p->base + p->msg_start;
+    const char *b = at, *start = p->base + section_start(p);
     while (b > start && (b[-1] == ' ' || b[-1] == '\t'))
         b--;
     return b > start && b[-1] == '\n';
@@ -138,25 +185,22 @@ static int is_obs_fold(tycho_http_parser_t *p, const span_off_t *v, const char *
 static int on_header_value(llhttp_t *ll, const char *at, size_t len)
 {
     tycho_http_parser_t *p = P(ll);
-    if (p->headers_done) return 0; /* a trailer field */
     p->in_value = 1;
-    if (p->nheaders == 0 || p->f->name[p->nheaders - 1].len == 0)
-        return fail(p, 400, "empty header field name");
-    span_off_t *v = &p->f->value[p->nheaders - 1];
+    if (check_field_name(p) != 0) return -1;
+    span_off_t *v = field_value(p);
     if (len == 0) return 0; /* llhttp reports an empty value as an empty span, past its CRLF */
-    if (is_obs_fold(p, v, at)) return fail(p, 400, "obsolete line folding in a header field");
+    if (is_obs_fold(p, v, at))
+        return fail_in_section(p, 400, "obsolete line folding in a header field",
+                               "obsolete line folding in a trailer field");
     extend(p, v, at, len);
-    return check_header_size(p, at + len);
+    return check_section_size(p, at + len);
 }
 
 static int on_header_value_complete(llhttp_t *ll)
 {
     tycho_http_parser_t *p = P(ll);
-    if (p->headers_done) return 0; /* a trailer field */
-    p->in_value = 1;               /* an empty value never calls on_header_value */
-    if (p->nheaders == 0 || p->f->name[p->nheaders - 1].len == 0)
-        return fail(p, 400, "empty header field name");
-    return 0;
+    p->in_value = 1; /* an empty value never calls on_header_value */
+    return check_field_name(p);
 }
 
 static int slice_is(const tycho_slice_t *s, const char *lit)
@@ -514,15 +558,13 @@ static tycho_parse_result_t judge_method(tycho_http_parser_t *p, const char *bas
  * grow the caller's buffer without bound, and would make the verdict depend
  * on where reads were cut. The trailer section (RFC 9112 7.1.2) is counted
  * the same way, in bytes read, against its own max_header_bytes (the body
- * before it is not part of the head): its fields are dropped unseen. */
+ * before it is not part of the head): its fields are checked, then dropped. */
 static size_t feed_room(const tycho_http_parser_t *p, size_t pos, size_t n)
 {
     size_t room = n;
-    if (!p->in_message || !p->headers_done) {
-        size_t start = p->in_message ? p->msg_start : pos;
+    if (!p->in_message || tycho_http_parser_mid_section(p)) {
+        size_t start = p->in_message ? section_start(p) : pos;
         room = start + p->limits.max_header_bytes - pos;
-    } else if (p->in_trailer) {
-        room = p->limits.max_header_bytes - p->trailer_bytes;
     }
     return n < room ? n : room;
 }
@@ -531,8 +573,7 @@ static size_t feed_room(const tycho_http_parser_t *p, size_t pos, size_t n)
  * without ending (after execute gave llhttp all feed_room allowed). */
 static int section_full(const tycho_http_parser_t *p, size_t pos)
 {
-    if (tycho_http_parser_mid_headers(p)) return pos - p->msg_start >= p->limits.max_header_bytes;
-    return p->in_trailer && p->trailer_bytes >= p->limits.max_header_bytes;
+    return tycho_http_parser_mid_section(p) && pos - section_start(p) >= p->limits.max_header_bytes;
 }
 
 /* The trailer section's last two bytes so far, n more read at s: an empty
@@ -547,11 +588,11 @@ static void keep_trailer_tail(tycho_http_parser_t *p, const char *s, size_t n)
     if (n) p->trailer_tail[1] = s[n - 1];
 }
 
-static tycho_parse_result_t section_too_large(tycho_http_parser_t *p, size_t pos, size_t from,
-                                              size_t *consumed)
+static tycho_parse_result_t stop_section_too_large(tycho_http_parser_t *p, size_t pos, size_t from,
+                                                   size_t *consumed)
 {
     *consumed = pos - from;
-    fail(p, 431, p->in_trailer ? "trailer section too large" : "request header section too large");
+    section_too_large(p);
     return TYCHO_PARSE_ERROR;
 }
 
@@ -565,25 +606,24 @@ tycho_parse_result_t tycho_http_parser_execute(tycho_http_parser_t *p, const cha
     llhttp_errno_t e = HPE_OK;
     while (pos < len && e == HPE_OK) {
         size_t n = feed_room(p, pos, len - pos);
-        if (n == 0) return section_too_large(p, pos, from, consumed); /* max_header_bytes 0 */
+        if (n == 0) return stop_section_too_large(p, pos, from, consumed); /* max_header_bytes 0 */
         p->fed_end = pos + n;
         e = llhttp_execute(&p->ll, base + pos, n);
         if (e == HPE_PAUSED && p->trailer_next) { /* on_chunk_header: the last chunk */
             p->trailer_next = 0;
             p->in_trailer = 1;
+            p->in_value = 1; /* the next field line starts a field */
             p->trailer_tail[0] = p->trailer_tail[1] = 0;
             pos = (size_t)(llhttp_get_error_pos(&p->ll) - base);
+            p->trailer_start = pos;
             llhttp_resume(&p->ll);
             e = HPE_OK;
             continue;
         }
         if (e != HPE_OK) break;
-        if (p->in_trailer) {
-            p->trailer_bytes += n;
-            keep_trailer_tail(p, base + pos, n);
-        }
+        if (p->in_trailer) keep_trailer_tail(p, base + pos, n);
         pos += n;
-        if (section_full(p, pos)) return section_too_large(p, pos, from, consumed);
+        if (section_full(p, pos)) return stop_section_too_large(p, pos, from, consumed);
     }
     if (e == HPE_OK) {
         *consumed = len - from;
@@ -619,25 +659,36 @@ tycho_parse_result_t tycho_http_parser_execute(tycho_http_parser_t *p, const cha
     return TYCHO_PARSE_ERROR;
 }
 
-int tycho_http_parser_mid_headers(const tycho_http_parser_t *p)
+int tycho_http_parser_mid_section(const tycho_http_parser_t *p)
 {
     /* judging a rejected method needs none of the bytes already read */
-    return p->in_message && !p->headers_done && !p->judging_method;
+    return p->in_message && (!p->headers_done || p->in_trailer) && !p->judging_method;
 }
 
-size_t tycho_http_parser_message_start(const tycho_http_parser_t *p)
+size_t tycho_http_parser_section_start(const tycho_http_parser_t *p)
 {
-    return p->msg_start;
+    return section_start(p);
+}
+
+static void shift_span(span_off_t *s, size_t shift)
+{
+    if (s->len) s->off -= shift;
 }
 
 void tycho_http_parser_shift(tycho_http_parser_t *p, size_t shift)
 {
+    if (p->in_trailer) { /* the header section was copied out */
+        p->trailer_start -= shift;
+        shift_span(&p->trailer_name, shift);
+        shift_span(&p->trailer_value, shift);
+        return;
+    }
     p->msg_start -= shift;
-    if (p->method.len) p->method.off -= shift;
-    if (p->url.len) p->url.off -= shift;
+    shift_span(&p->method, shift);
+    shift_span(&p->url, shift);
     for (size_t i = 0; p->f && i < p->nheaders; i++) {
-        if (p->f->name[i].len) p->f->name[i].off -= shift;
-        if (p->f->value[i].len) p->f->value[i].off -= shift;
+        shift_span(&p->f->name[i], shift);
+        shift_span(&p->f->value[i], shift);
     }
 }
 

@@ -78,10 +78,13 @@ typedef struct tycho_http_parser {
     int host_count;
     size_t header_bytes_at_end;
     /* the last chunk was read (set in on_chunk_header, taken by execute),
-     * then the trailer section is being read: its bytes so far (its fields
-     * are dropped) and the last two of them */
+     * then the trailer section is being read: where it starts in the
+     * caller's buffer, the field line being read (the fields are dropped,
+     * each one checked as a header field is) and the section's last two
+     * bytes so far */
     int trailer_next, in_trailer;
-    size_t trailer_bytes;
+    size_t trailer_start;
+    span_off_t trailer_name, trailer_value;
     char trailer_tail[2];
     size_t fed_end;         /* end of the bytes llhttp was given last, in the caller's buffer */
     size_t chunk_ext_bytes; /* chunk extensions seen (dropped too) */
@@ -102,15 +105,16 @@ void tycho_http_parser_init(tycho_http_parser_t *p, const tycho_http_limits_t *l
 void tycho_http_parser_free(tycho_http_parser_t *p);
 
 /* Parses buf[from, len). base..len is the caller's whole buffer; bytes before
- * `from` of the current request must stay in place until the header section is
- * complete (tycho_http_parser_mid_headers tells when it is safe to discard
- * them). *consumed = bytes parsed from `from`. */
+ * `from` of the header or trailer section being read must stay in place until
+ * the section is complete (tycho_http_parser_mid_section tells when it is
+ * safe to discard them). *consumed = bytes parsed from `from`. */
 tycho_parse_result_t tycho_http_parser_execute(tycho_http_parser_t *p, const char *base,
                                                size_t from, size_t len, size_t *consumed);
-/* 1 while a request's header section is partly received: the caller must keep
- * the bytes from tycho_http_parser_message_start() on. */
-int tycho_http_parser_mid_headers(const tycho_http_parser_t *p);
-size_t tycho_http_parser_message_start(const tycho_http_parser_t *p);
+/* 1 while a request's header section or trailer section is partly received
+ * (at most max_header_bytes of it): the caller must keep the bytes from
+ * tycho_http_parser_section_start() on. */
+int tycho_http_parser_mid_section(const tycho_http_parser_t *p);
+size_t tycho_http_parser_section_start(const tycho_http_parser_t *p);
 /* Tells the parser the caller moved its buffer's content `shift` bytes left. */
 void tycho_http_parser_shift(tycho_http_parser_t *p, size_t shift);
 /* After TYCHO_PARSE_REQUEST: ready for the next request on the connection;

@@ -1,8 +1,8 @@
 /* http_feed — drives tycho_http_parser the way http/conn.c does (one growing
  * read buffer, execute from the unparsed position, compaction that keeps a
- * partly received header section in place), with no socket and no loop, and
- * writes what happened as a text log: one line per event. Shared by the unit
- * tests (tests/unit/test_http_parser.c) and the fuzzer
+ * partly received header or trailer section in place), with no socket and no
+ * loop, and writes what happened as a text log: one line per event. Shared
+ * by the unit tests (tests/unit/test_http_parser.c) and the fuzzer
  * (tests/fuzz/fuzz_http_request.c): the same bytes split at different points
  * must give the same log.
  *
@@ -157,8 +157,8 @@ static inline void feed_request(http_feed_t *f)
 static inline void feed_compact(http_feed_t *f)
 {
     size_t keep_from = f->pos;
-    if (tycho_http_parser_mid_headers(&f->parser)) {
-        size_t start = tycho_http_parser_message_start(&f->parser);
+    if (tycho_http_parser_mid_section(&f->parser)) {
+        size_t start = tycho_http_parser_section_start(&f->parser);
         if (start < keep_from) keep_from = start;
         if (keep_from) tycho_http_parser_shift(&f->parser, keep_from);
     }
@@ -218,9 +218,9 @@ static inline void feed_bytes(http_feed_t *f, const char *data, size_t n)
         }
     }
     if (!f->done) feed_compact(f);
-    /* conn.c bounds what it holds for a partial header section */
-    if (!f->done && tycho_http_parser_mid_headers(&f->parser))
-        FEED_CHECK(f->len - tycho_http_parser_message_start(&f->parser) <=
+    /* conn.c bounds what it holds for a partial header or trailer section */
+    if (!f->done && tycho_http_parser_mid_section(&f->parser))
+        FEED_CHECK(f->len - tycho_http_parser_section_start(&f->parser) <=
                    f->limits.max_header_bytes);
 }
 

@@ -196,6 +196,20 @@ static const pcase_t cases[] = {
       REQ_POST "H Transfer-Encoding: chunked\nB \"0123456789Z\"\n"),
     C("trailers are dropped", POST CHUNKED "\r\n3\r\nabc\r\n0\r\nX-T: 1\r\nY: 2\r\n\r\n" GET "\r\n",
       REQ_POST "H Transfer-Encoding: chunked\nB \"abc\"\n" REQ_GET),
+    /* a trailer field line is checked as a header field line is */
+    C("obs-fold in a trailer field", POST CHUNKED "\r\n0\r\nX: a\r\n b\r\n\r\n" GET "\r\n",
+      "ERR 400\n"),
+    C("obs-fold with tab in a trailer field",
+      POST CHUNKED "\r\n0\r\nX: 1\r\n\tY: 2\r\n\r\n" GET "\r\n", "ERR 400\n"),
+    C("obs-fold after an empty trailer value", POST CHUNKED "\r\n0\r\nX:\r\n b\r\n\r\n" GET "\r\n",
+      "ERR 400\n"),
+    C("obs-fold in a second trailer field",
+      POST CHUNKED "\r\n1\r\nx\r\n0\r\nA: 1\r\nB: 2\r\n 3\r\n\r\n" GET "\r\n", "ERR 400\n"),
+    C("empty trailer field name", POST CHUNKED "\r\n0\r\n: x\r\n\r\n" GET "\r\n", "ERR 400\n"),
+    C("empty trailer field name and value", POST CHUNKED "\r\n0\r\nA: 1\r\n:\r\n\r\n" GET "\r\n",
+      "ERR 400\n"),
+    C("trailer field with an empty value", POST CHUNKED "\r\n0\r\nX:\r\nY: 1\r\n\r\n" GET "\r\n",
+      REQ_POST "H Transfer-Encoding: chunked\n" REQ_GET),
     C("chunk size not hex", POST CHUNKED "\r\nzz\r\n", "ERR 400\n"),
     C("chunk size negative", POST CHUNKED "\r\n-1\r\n", "ERR 400\n"),
     C("chunk size overflow", POST CHUNKED "\r\nffffffffffffffffff\r\n", "ERR 400\n"),
@@ -516,6 +530,30 @@ static void test_trailers(void **state)
         feed_free(&f);
     }
     tycho_buf_free(&in);
+    /* a fold or an empty name is seen wherever the reads were cut, the
+     * section's earlier bytes being kept until it ends */
+    static const struct {
+        const char *trailer, *reason;
+    } bad[] = {{"X: a\r\n b", "obsolete line folding in a trailer field"},
+               {"X:\r\n b", "obsolete line folding in a trailer field"},
+               {": x", "empty trailer field name"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        tycho_buf_t b = TYCHO_BUF_INIT;
+        tycho_buf_printf(
+            &b, "POST / HTTP/1.1\r\nHost: a\r\n" CHUNKED "\r\n400\r\n%s\r\n0\r\n%s\r\n\r\n", body,
+            bad[i].trailer);
+        size_t trailer = b.len - strlen(bad[i].trailer) - 4;
+        for (size_t cut = trailer; cut < b.len; cut++) {
+            http_feed_t f;
+            feed_init(&f, &lim);
+            size_t cuts[] = {trailer - 3, cut};
+            feed_split(&f, b.data, b.len, cuts, 2);
+            assert_int_equal(f.parser.error_status, 400);
+            assert_string_equal(f.parser.error_reason, bad[i].reason);
+            feed_free(&f);
+        }
+        tycho_buf_free(&b);
+    }
     assert_int_equal(status_fmt(&lim,
                                 "POST / HTTP/1.1\r\nHost: a\r\n" CHUNKED
                                 "\r\n400\r\n%s\r\n0\r\nX-T: %s\r\n\r\n",
