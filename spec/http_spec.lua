@@ -177,6 +177,16 @@ describe("tycho.http", function()
     assert.equal(200, (http.request { method = "HEAD", url = server.url .. "/echo" }))
   end)
 
+  it("refuses a body with TRACE, which a client must not send (RFC 9110 9.3.8)", function()
+    assert.equal("tycho.http.request: a TRACE request takes no body",
+      refusal { method = "TRACE", url = server.url .. "/echo", body = "x" })
+    assert.equal("tycho.http.request: a TRACE request takes no body",
+      refusal { method = "TRACE", url = server.url .. "/echo", body = { a = 1 } })
+    local status, _, body = http.request { method = "TRACE", url = server.url .. "/echo" }
+    assert.equal(200, status)
+    assert.equal("TRACE", json.decode(body).method)
+  end)
+
   it("refuses a max_response_bytes that is not a whole number, naming it", function()
     assert.equal("tycho.http.request: max_response_bytes must be an integer, got 1.9",
       refusal { url = server.url .. "/echo", max_response_bytes = 1.9 })

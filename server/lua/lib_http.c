@@ -355,6 +355,14 @@ static double opt_number(lua_State *L, const char *what, int t, const char *k, i
     return v;
 }
 
+/* A HEAD request has no content (curl sends none with it), and a client
+ * MUST NOT send content in a TRACE request (RFC 9110 9.3.8): a body with
+ * either is refused rather than dropped unseen or sent. */
+static int takes_no_body(const char *method)
+{
+    return strcmp(method, "HEAD") == 0 || strcmp(method, "TRACE") == 0;
+}
+
 /* request(opts [, what]): opts { method, url, headers, body, timeout,
  * connect_timeout, max_response_bytes }; what is the function the caller
  * called (tycho.http.get...), which every error names. */
@@ -381,11 +389,9 @@ static int l_request(lua_State *L)
         opt_number(L, what, 1, "connect_timeout", OPT_REAL, timeout < 5 ? timeout : 5, 0.001, 3600);
     double maxb = opt_number(L, what, 1, "max_response_bytes", OPT_INTEGER, 16 * 1024 * 1024, 1,
                              1024.0 * 1024 * 1024);
-    /* a HEAD request has no content (curl sends none with it): refuse a body
-     * rather than drop it unseen */
     lua_getfield(L, 1, "body");
-    if (!lua_isnil(L, -1) && strcmp(method, "HEAD") == 0)
-        return luaL_error(L, "%s: a HEAD request takes no body", what);
+    if (!lua_isnil(L, -1) && takes_no_body(method))
+        return luaL_error(L, "%s: a %s request takes no body", what, method);
     lua_pop(L, 1);
 
     http_op_t *h = calloc(1, sizeof *h);

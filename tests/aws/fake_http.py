@@ -136,7 +136,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.reply(404, b'{"error":"not found"}')
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = handle_any
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_TRACE = handle_any
 
 
 class Server(ThreadingHTTPServer):
