@@ -280,6 +280,16 @@ describe("tycho.sqs", function()
     err = catch(q.receive, q, { maxx = 2 })
     assert.equal("unknown option 'maxx' (max, wait, visibility, attributes, timeout, max_attempts)",
       err.message)
+    -- a timeout that would cut every empty long poll
+    err = catch(q.receive, q, { wait = 20, timeout = 5 })
+    assert.is_true(aws.is_error(err, "InvalidParameterValue"))
+    assert.equal("ReceiveMessage", err.operation)
+    assert.equal("timeout (5 s) must be longer than wait (20 s): the long poll holds the request "
+      .. "for wait seconds", err.message)
+    assert.equal("timeout (3 s) must be longer than wait (3 s): the long poll holds the request "
+      .. "for wait seconds", catch(q.receive, q, { wait = 3, timeout = 3 }).message)
+    assert.same({}, q:receive { wait = 1, timeout = 1.5 })
+    assert.same({}, q:receive { wait = 1, timeout = 0 }) -- 0: aws.call's default, 30 s
     err = catch(q.attributes, q, nil, { timout = 2 })
     assert.equal("unknown option 'timout' (timeout, max_attempts)", err.message)
     assert.equal("GetQueueAttributes", err.operation)

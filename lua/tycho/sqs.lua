@@ -383,9 +383,20 @@ end
 
 local RECEIVE_OPTIONS = { "max", "wait", "visibility", "attributes", unpack(aws.CALL_OPTIONS) }
 
+-- A timeout not longer than the long poll's wait would cut every empty
+-- receive (a TransportError after timeout seconds): refused before any
+-- request. (0 is aws.call's default timeout, 30 s: longer than any wait.)
+local function check_receive_timeout(timeout, wait)
+  if timeout and timeout > 0 and timeout <= wait then
+    fail(nil, "ReceiveMessage", "InvalidParameterValue", ("timeout (%g s) must be longer than wait "
+      .. "(%g s): the long poll holds the request for wait seconds"):format(timeout, wait))
+  end
+end
+
 -- q:receive{ max = 1..10, wait = 0..20 (long poll), visibility = seconds,
 --            attributes = { "All" } (system attribute names),
---            timeout (per attempt; default wait + 10), max_attempts } -> { messages }
+--            timeout (per attempt, longer than wait; default wait + 10),
+--            max_attempts } -> { messages }
 function Queue:receive(opts)
   check_options(opts, RECEIVE_OPTIONS, "ReceiveMessage")
   opts = opts or {}
@@ -393,6 +404,7 @@ function Queue:receive(opts)
   check_range("ReceiveMessage", "wait", opts.wait, 0, 20)
   check_range("ReceiveMessage", "visibility", opts.visibility, 0, 43200)
   local wait = opts.wait or 0
+  check_receive_timeout(opts.timeout, wait)
   local res = call(self, "ReceiveMessage", {
     QueueUrl = self:url(opts),
     MaxNumberOfMessages = opts.max or 1,
