@@ -29,8 +29,10 @@ local function block_label(busted, descriptor, element)
   return ("%s of '%s'"):format(descriptor, name)
 end
 
--- --timeout: each block runs as a task of its own with that deadline
--- (tycho._test.run_block), so the handler timeout's machinery ends it. busted
+-- Each block runs as a task of its own with the --timeout deadline (none for
+-- 0) (tycho._test.run_block), so the handler timeout's machinery ends it, and
+-- a block that cannot go on (a bare coroutine.yield()) fails alone instead of
+-- the run it would otherwise end. busted
 -- locates a failure from the stack the error was raised on, which is the
 -- block's: the block catches its own error, keeping busted's trace of it, and
 -- busted.getTrace hands that trace back when busted asks for it.
@@ -65,7 +67,8 @@ local function time_blocks(busted, seconds)
         traces[element] = element.trace -- where the block was declared
         error(("%s timed out: still running after %g s (tycho spec --timeout)"):format(label,
           seconds), 0)
-      elseif outcome == "error" then -- the memory limit
+      elseif outcome == "error" then -- the memory limit, a bare coroutine.yield()
+        traces[element] = element.trace
         error(ok, 0)
       elseif not ok then
         traces[element] = trace
@@ -104,7 +107,7 @@ return function(args, opts)
   local make_core = require "busted.core"
   package.loaded["busted.core"] = function(...)
     local busted = make_core(...)
-    if opts.timeout > 0 then time_blocks(busted, opts.timeout) end
+    time_blocks(busted, opts.timeout)
     busted.subscribe({ "test", "end" }, function(_, _, status)
       if status == "success" then
         counts.passed = counts.passed + 1

@@ -4,8 +4,8 @@
 # limit, and the run goes on; a loop the JIT compiled stops the run with a
 # message naming the test), -o junit and -o json keep stdout a valid document
 # (the summary goes to stderr; default and TAP keep it on stdout), a file of
-# pending tests passes under every output, and os.exit inside a spec says
-# what happened.
+# pending tests passes under every output, and os.exit or coroutine.yield
+# inside a spec says what happened.
 set -uo pipefail
 BIN=${TYCHO_BIN:-$(dirname "$0")/../../build/tycho}
 fails=0
@@ -77,6 +77,24 @@ if [ $rc -eq 2 ] && grep -q "^tycho spec: --timeout: not a duration: soon" err; 
 else
   bad "--timeout soon: rc=$rc $(cat err)"
 fi
+
+# a bare coroutine.yield() fails its test alone, with or without a limit
+cat >s/yield_spec.lua <<'EOF'
+describe("yield", function()
+  it("yields", function() coroutine.yield() end)
+  it("runs after it", function() end)
+end)
+EOF
+for limit in 0 60; do
+  spec --timeout $limit -o TAP s/yield_spec.lua
+  if [ $rc -eq 1 ] && grep -q "^not ok 1 - yield yields" out && grep -q "^# s/yield_spec.lua @ 2" out &&
+     grep -q "yield_spec.lua:2: coroutine.yield() is not allowed" out && grep -q "^ok 2 - yield runs after it" out &&
+     grep -qx "1 passed, 1 failed" out; then
+    ok "--timeout $limit: coroutine.yield() in a test fails that test, at its line; the run goes on"
+  else
+    bad "--timeout $limit, yield: rc=$rc $(head -c 600 out) | $(head -c 300 err)"
+  fi
+done
 
 # --- output formats ----------------------------------------------------------
 cat >s/mixed_spec.lua <<'EOF'
