@@ -1,8 +1,10 @@
 -- Runs busted inside the tycho runtime (`tycho spec`). Called as a task by
 -- server/lua/commands.c with the command-line arguments and { timeout =
 -- seconds }; returns the number of passed and failed tests, an error message
--- when busted itself failed, and whether the summary line belongs on stderr
--- (the output format is a document that stdout must hold alone).
+-- when busted itself failed, whether the summary line belongs on stderr (the
+-- output format is a document that stdout must hold alone), and, when busted
+-- ended before running any spec (a bad option, --version), the exit status:
+-- 2 when it refused the command line (it said why on stderr), else 0.
 local test_core = require "tycho._test"
 
 -- Output formats whose stdout is one machine-read document.
@@ -103,11 +105,15 @@ return function(args, opts)
   for i, a in ipairs(args) do arg[i] = a end
 
   local counts = { passed = 0, failed = 0 }
-  local document = false
+  local document, ran = false, false
   local make_core = require "busted.core"
   package.loaded["busted.core"] = function(...)
     local busted = make_core(...)
     time_blocks(busted, opts.timeout)
+    busted.subscribe({ "suite", "start" }, function()
+      ran = true
+      return nil, true
+    end)
     busted.subscribe({ "test", "end" }, function(_, _, status)
       if status == "success" then
         counts.passed = counts.passed + 1
@@ -166,6 +172,10 @@ return function(args, opts)
   package.loaded[loader_name] = make_loader
   io.stdout:flush()
   if not ok and getmetatable(err) == EXIT then
+    if not ran then
+      local refused = err.code ~= 0 and err.code ~= true
+      return counts.passed, counts.failed, nil, document, refused and 2 or 0
+    end
     if err.code ~= 0 and err.code ~= true and counts.failed == 0 then
       return counts.passed, counts.failed, "busted exited with code " .. tostring(err.code),
         document

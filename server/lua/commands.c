@@ -118,6 +118,8 @@ typedef struct spec_result {
     double passed, failed;
     char *error;
     int summary_to_stderr; /* the output format is a document (junit, json) */
+    int early_exit;        /* busted ended before any spec ran (a bad option, --version) */
+    int early_code;        /* then: the exit status, with no summary (2: a usage error) */
 } spec_result_t;
 
 /* Takes --timeout SECONDS (or --timeout=...) out of the busted arguments.
@@ -173,6 +175,8 @@ static void spec_done(tycho_lua_task_t *t, int status, int nres)
         r->failed = lua_tonumber(co, base + 2);
         if (nres >= 3 && lua_isstring(co, base + 3)) r->error = strdup(lua_tostring(co, base + 3));
         r->summary_to_stderr = nres >= 4 && lua_toboolean(co, base + 4);
+        r->early_exit = nres >= 5 && lua_isnumber(co, base + 5);
+        if (r->early_exit) r->early_code = (int)lua_tointeger(co, base + 5);
     } else if (status != TYCHO_TASK_OK) {
         const char *m = lua_isstring(co, -1) ? lua_tostring(co, -1) : "spec runner failed";
         r->error = strdup(m);
@@ -193,7 +197,8 @@ int tycho_cmd_spec(int argc, char **argv)
                "($TYCHO_ROUTES or ./routes; optional) loaded. Specs call routes in-process\n"
                "with require('tycho.test').request(...). Ends with 'N passed, N failed'\n"
                "(on stderr for -o junit and -o json, whose stdout is the document);\n"
-               "exits non-zero when anything failed. Logs go to stderr.\n"
+               "exits 1 when anything failed, 2 on an option busted refuses.\n"
+               "Logs go to stderr.\n"
                "--timeout: a test (or a before_each...) running longer fails and the run\n"
                "goes on [60; 0 = none]. TYCHO_HANDLER_TIMEOUT limits the handlers specs\n"
                "call through tycho.test.request.\n"
@@ -282,6 +287,8 @@ int tycho_cmd_spec(int argc, char **argv)
             tycho_lua_task_cancel(t);
         } else if (result.status != TYCHO_TASK_OK) {
             fprintf(stderr, "tycho spec: %s\n", result.error ? result.error : "failed");
+        } else if (result.early_exit) {
+            exit_code = result.early_code; /* busted said why: nothing ran to sum up */
         } else {
             if (result.error) fprintf(stderr, "tycho spec: %s\n", result.error);
             fflush(stdout);

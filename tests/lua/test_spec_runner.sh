@@ -5,7 +5,7 @@
 # message naming the test), -o junit and -o json keep stdout a valid document
 # (the summary goes to stderr; default and TAP keep it on stdout), a file of
 # pending tests passes under every output, and os.exit or coroutine.yield
-# inside a spec says what happened.
+# inside a spec says what happened; an option busted refuses exits 2.
 set -uo pipefail
 BIN=${TYCHO_BIN:-$(dirname "$0")/../../build/tycho}
 fails=0
@@ -140,6 +140,26 @@ for fmt in json junit TAP plainTerminal; do
     bad "-o $fmt, pending only: rc=$rc $(head -c 300 out) | $(head -c 300 err)"
   fi
 done
+
+# --- options busted refuses ----------------------------------------------------
+spec --no-such-flag s/mixed_spec.lua
+if [ $rc -eq 2 ] && grep -q "unknown/bad flag: --no-such-flag" err && ! grep -q "passed," out err; then
+  ok "an unknown option: exit 2, busted's message, no summary"
+else
+  bad "unknown option: rc=$rc $(head -c 300 out) | $(head -c 300 err)"
+fi
+spec -C "$tmp/none" s/mixed_spec.lua
+if [ $rc -eq 2 ] && grep -q "$tmp/none" err && ! grep -q "passed," out err; then
+  ok "-C to a missing directory: exit 2, no summary"
+else
+  bad "-C missing: rc=$rc $(head -c 300 out) | $(head -c 300 err)"
+fi
+spec --version
+if [ $rc -eq 0 ] && grep -qx "[0-9.]*" out && ! grep -q "passed," out err; then
+  ok "--version: busted's version alone"
+else
+  bad "--version: rc=$rc $(head -c 300 out) | $(head -c 300 err)"
+fi
 
 # --- os.exit -----------------------------------------------------------------
 cat >s/exit_spec.lua <<'EOF'
