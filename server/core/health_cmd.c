@@ -1,6 +1,7 @@
 #include "core/health_cmd.h"
 
 #include "core/config.h"
+#include "core/units.h"
 #include "http/url_redact.h"
 
 #include <curl/curl.h>
@@ -81,24 +82,45 @@ static int is_http_url(const char *url)
     return strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0;
 }
 
+/* --url and --timeout into url and timeout: 0, 1 (--help printed) or -1
+ * after saying why on stderr. */
+static int parse_args(int argc, char **argv, const char **url, double *timeout)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout), 1;
+        if (strcmp(a, "--url") != 0 && strcmp(a, "--timeout") != 0) {
+            fprintf(stderr, "tycho health: unknown option: %s (see tycho health --help)\n", a);
+            return -1;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "tycho health: %s: missing value\n", a);
+            return -1;
+        }
+        const char *val = argv[++i];
+        uint64_t ms;
+        if (!strcmp(a, "--url")) {
+            *url = val;
+        } else if (tycho_parse_duration_ms(val, 1000, &ms) != 0 || ms == 0) {
+            fprintf(stderr,
+                    "tycho health: --timeout: not a positive duration: %s (seconds, or with a "
+                    "unit: 500ms, 2s)\n",
+                    val);
+            return -1;
+        } else {
+            *timeout = (double)ms / 1000;
+        }
+    }
+    return 0;
+}
+
 int tycho_cmd_health(int argc, char **argv)
 {
     const char *url = NULL;
     char fallback[128];
     double timeout = 3;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout), 0;
-        if (!strcmp(argv[i], "--url") && i + 1 < argc)
-            url = argv[++i];
-        else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
-            timeout = atof(argv[++i]);
-        else
-            return usage(stderr), 2;
-    }
-    if (timeout <= 0) {
-        fprintf(stderr, "tycho health: --timeout must be a positive number of seconds\n");
-        return 2;
-    }
+    int rc = parse_args(argc, argv, &url, &timeout);
+    if (rc != 0) return rc == 1 ? 0 : 2;
     if (url && !is_http_url(url)) {
         char shown[1024];
         tycho_url_redact(url, shown, sizeof shown);

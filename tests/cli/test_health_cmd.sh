@@ -22,8 +22,20 @@ set +e
 "$TYCHO_BIN" health --url "http://$pub/no-such-route" 2> "$work/err"; rc=$?
 [ "$rc" = 1 ] || fail "404: expected exit 1, got $rc"
 grep -q "answered 404" "$work/err" || fail "404: message does not say what was answered: $(cat "$work/err")"
-"$TYCHO_BIN" health --bogus 2> /dev/null; rc=$?
-[ "$rc" = 2 ] || fail "bad argument: expected exit 2, got $rc"
+# a bad argument: exit 2 and one line saying which
+check_refused() { # expected-line args...
+  local want=$1; shift
+  "$TYCHO_BIN" health "$@" 2> "$work/err"; rc=$?
+  [ "$rc" = 2 ] && grep -qxF "$want" "$work/err" \
+    || fail "health $*: expected exit 2 and '$want', got rc=$rc: $(cat "$work/err")"
+}
+check_refused "tycho health: unknown option: --bogus (see tycho health --help)" --bogus
+check_refused "tycho health: --url: missing value" --url
+for t in 0 abc 5x -1; do
+  check_refused "tycho health: --timeout: not a positive duration: $t (seconds, or with a unit: 500ms, 2s)" \
+    --url "http://$pub/health" --timeout "$t"
+done
+"$TYCHO_BIN" health --url "http://$pub/health" --timeout 500ms || fail "--timeout 500ms: expected exit 0"
 
 # no --url: /health on TYCHO_LISTEN's port (what the image's HEALTHCHECK runs),
 # at loopback when tycho listens on every address
