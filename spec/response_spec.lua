@@ -83,6 +83,11 @@ describe("handler results", function()
     fails("/string-status", 'response status must be a number, got the string "404"')
   end)
 
+  it("refuses values past the headers: none is dropped unseen", function()
+    fails("/status-last", "handler returned 3 values; expected `return body, headers` %(a status comes first%)")
+    fails("/four-values", "handler returned 4 values; expected `return status, body, headers`")
+  end)
+
   it("refuses a 1xx status: interim, it cannot end a request", function()
     fails("/status/100", "invalid status 100 %(expected an integer 200..599%)", "/status/:code")
     fails("/status/199", "invalid status 199", "/status/:code")

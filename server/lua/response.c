@@ -99,6 +99,14 @@ static int add_headers(tycho_response_t *res, int head_route, lua_State *co, int
     return 0;
 }
 
+/* A value past the headers would be dropped unseen: `return body, headers,
+ * 201` would answer 200. */
+static int too_many(int nres, const char *form, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "handler returned %d values; expected %s", nres, form);
+    return -1;
+}
+
 /* Where the status, body and headers are among the values (0 = absent):
  *   status, body, headers | body, headers (200) | nothing (204) | nil, headers (204)
  * Trailing nils count as absent: `return nil` is `return`. */
@@ -120,10 +128,13 @@ static int read_shape(lua_State *co, int first, int nres, tycho_response_t *res,
                      nonfinite ? nonfinite : shown);
             return -1;
         }
+        if (nres > 3) return too_many(nres, "`return status, body, headers`", err, errlen);
         res->status = (int)st;
         if (nres >= 2) *body = first + 1;
         if (nres >= 3) *headers = first + 2;
     } else if (t == LUA_TTABLE || t == LUA_TSTRING || tycho_json_is_null(co, first)) {
+        if (nres > 2)
+            return too_many(nres, "`return body, headers` (a status comes first)", err, errlen);
         res->status = 200;
         *body = first;
         if (nres >= 2) *headers = first + 1;

@@ -4,7 +4,7 @@
  *   return  (or return nil)          204, no body
  *   return nil, headers              204, no body, those headers
  * Trailing nils count as absent; `return nil, <not a table>` (Lua's
- * `nil, err`) is an error. body: table -> JSON (application/json), string ->
+ * `nil, err`) and a value past the headers are errors. body: table -> JSON (application/json), string ->
  * as is (text/plain; charset=utf-8 unless a Content-Type header is given),
  * nil -> empty; a status without content (204, 205, 304) drops the body and
  * gets no default Content-Type. headers: { Name = "value" | number |
