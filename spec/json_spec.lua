@@ -158,6 +158,13 @@ describe("tycho.json", function()
     assert.matches("lone UTF%-16 surrogate", message('"\\ud800x"'))
     assert.matches("lone UTF%-16 surrogate", message('"\\udc00"'))
     assert.equal("\u{1F600}", json.decode '"\\ud83d\\ude00"')
+    -- RFC 8259 8.1: UTF-8 text; the encoder would turn these bytes into U+FFFD
+    local bad = "invalid UTF-8 in a string at line 1, column %d (byte %d) near '%s'"
+    for text, at in pairs { ['["\xff"]'] = 3, ['"ab\xc3"'] = 4, ['"\xc0\x80"'] = 2,
+                            ['"\xed\xa0\x80"'] = 2, ['{"k\xe9y":1}'] = 4, ['"\\n\xfe"'] = 4 } do
+      assert.equal(bad:format(at, at, text:sub(at)), message(text))
+    end
+    assert.equal("caf\u{e9} \u{1F600}\n\u{e9}", json.decode '"caf\xc3\xa9 \xf0\x9f\x98\x80\\n\xc3\xa9"')
     assert.equal("\t/\"\\", json.decode '"\\t\\/\\"\\\\"')
   end)
 

@@ -8,9 +8,11 @@
  *   string key in a marked table) are an error. NaN/inf, functions, userdata
  *   and nesting deeper than MAX_DEPTH (cycles) are errors. Integral numbers up
  *   to 2^53 print without a fraction.
- * - Decoding: strings keep NUL bytes ("\u0000"); a number past the range of a
- *   double and nesting deeper than MAX_DEPTH are errors. */
+ * - Decoding: strings keep NUL bytes ("\u0000"); invalid UTF-8, a number past
+ *   the range of a double and nesting deeper than MAX_DEPTH are errors. */
 #include "lua/libs.h"
+
+#include "core/utf8.h"
 
 #include <lauxlib.h>
 #include <math.h>
@@ -349,6 +351,21 @@ static int add_escape(dec_t *d, size_t *k, luaL_Buffer *b)
     return 0;
 }
 
+/* Moves *k past the run of bytes a string holds as they are (no quote,
+ * escape or control character), or fails at its first byte that is not
+ * UTF-8 (RFC 8259 section 8.1): a handler never gets bytes the encoder
+ * would turn into U+FFFD. */
+static int plain_run(dec_t *d, size_t *k)
+{
+    const unsigned char *s = d->s;
+    while (*k < d->n && s[*k] != '"' && s[*k] != '\\' && s[*k] >= 0x20) {
+        size_t len = s[*k] < 0x80 ? 1 : tycho_utf8_seq_len(s + *k, d->n - *k);
+        if (len == 0) return dec_fail(d, *k, "invalid UTF-8 in a string");
+        *k += len;
+    }
+    return 0;
+}
+
 /* The string at d->i (its opening quote), pushed. Bytes up to the first
  * escape are pushed as they are; after one, the string is built in a
  * luaL_Buffer (which only uses the stack above it). */
@@ -356,8 +373,7 @@ static int dec_string(dec_t *d)
 {
     const unsigned char *s = d->s;
     size_t start = d->i + 1, k = start;
-    while (k < d->n && s[k] != '"' && s[k] != '\\' && s[k] >= 0x20)
-        k++;
+    if (plain_run(d, &k) != 0) return -1;
     if (k < d->n && s[k] == '"') {
         lua_pushlstring(d->L, (const char *)s + start, k - start);
         d->i = k + 1;
@@ -372,7 +388,9 @@ static int dec_string(dec_t *d)
         if (s[k] == '\\') {
             if (add_escape(d, &k, &b) != 0) return -1;
         } else {
-            luaL_addchar(&b, (char)s[k++]);
+            size_t from = k;
+            if (plain_run(d, &k) != 0) return -1;
+            luaL_addlstring(&b, (const char *)s + from, k - from);
         }
     }
     if (k >= d->n) return dec_fail(d, d->n, NULL);
