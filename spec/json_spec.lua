@@ -157,6 +157,11 @@ describe("tycho.json", function()
     assert.equal("trailing characters after the JSON value at line 1, column 3 (byte 3) near ''", message("{}\0\0 "))
     assert.matches("lone UTF%-16 surrogate", message('"\\ud800x"'))
     assert.matches("lone UTF%-16 surrogate", message('"\\udc00"'))
+    assert.equal("invalid \\u escape (a lone UTF-16 surrogate) in a string at line 1, column 2 (byte 2) near '\\ud800\"'",
+      message('"\\ud800"')) -- the text ends right after it: not cut short
+    assert.matches("unexpected end of input", message('"\\ud800'))
+    assert.matches("unexpected end of input", message('"\\ud800\\'))
+    assert.matches("lone UTF%-16 surrogate", message('"\\ud800\\n"'))
     assert.equal("\u{1F600}", json.decode '"\\ud83d\\ude00"')
     -- RFC 8259 8.1: UTF-8 text; the encoder would turn these bytes into U+FFFD
     local bad = "invalid UTF-8 in a string at line 1, column %d (byte %d) near '%s'"

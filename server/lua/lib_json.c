@@ -340,8 +340,10 @@ static int add_escape(dec_t *d, size_t *k, luaL_Buffer *b)
     *k = at + 6;
     if (cp >= 0xdc00 && cp <= 0xdfff) return dec_fail(d, at, lone);
     if (cp >= 0xd800 && cp <= 0xdbff) {
+        /* '"\ud800"' ends the text right after: lone, not cut short */
+        if (*k < d->n && d->s[*k] != '\\') return dec_fail(d, at, lone);
         if (*k + 1 >= d->n) return dec_fail(d, d->n, NULL);
-        if (d->s[*k] != '\\' || d->s[*k + 1] != 'u') return dec_fail(d, at, lone);
+        if (d->s[*k + 1] != 'u') return dec_fail(d, at, lone);
         if (read_u_escape(d, *k, &low) != 0) return -1;
         if (low < 0xdc00 || low > 0xdfff) return dec_fail(d, at, lone);
         cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
