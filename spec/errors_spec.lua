@@ -67,6 +67,14 @@ describe("handler errors", function()
     assert.equal(0, #logs)
   end)
 
+  it("words an HTTP error raised without a message as its status's reason phrase", function()
+    assert.same({ error = "not found", request_id = "rid-bare" },
+      t.get("/http-error-bare/404", { request_id = "rid-bare" }).body)
+    assert.equal("service unavailable", t.get("/http-error-bare/503").body.error)
+    assert.equal("too many requests", t.get("/raw-error-bare").body.error)
+    assert.equal("error", t.get("/http-error-bare/499").body.error) -- no registered phrase
+  end)
+
   it("answers tycho.error's whole message, NUL bytes included", function()
     local res = t.get("/http-error-nul")
     assert.equal(400, res.status)

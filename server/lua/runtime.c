@@ -2,6 +2,7 @@
 
 #include "core/log.h"
 #include "core/request_obs.h"
+#include "http/response_head.h"
 #include "lua/consumer.h"
 #include "lua/gen.h"
 #include "lua/response.h"
@@ -9,6 +10,7 @@
 #include "lua/timers.h"
 #include "lua/watchdog.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <lauxlib.h>
 #include <stdlib.h>
@@ -275,6 +277,20 @@ void tycho_lua_runtime_routes(const tycho_lua_runtime_t *rt,
 
 /* --- dispatch ------------------------------------------------------------------ */
 
+/* The message of an HTTP error raised without one (tycho.error(404)): its
+ * reason phrase in lower case, as the router words its own ("not found"),
+ * else "error" (a status with no registered phrase). */
+static const char *default_message(int status, char *buf, size_t len)
+{
+    const char *reason = tycho_http_reason(status);
+    if (!reason[0]) return "error";
+    size_t i = 0;
+    for (; reason[i] && i + 1 < len; i++)
+        buf[i] = (char)tolower((unsigned char)reason[i]);
+    buf[i] = 0;
+    return buf;
+}
+
 /* error({ status = 4xx, message = "..." }) is an HTTP error, not a crash:
  * answers it and returns 1. http_status wins over status (AWS errors: status
  * is AWS's own). An error with server_fault = true (an aws.Error about the
@@ -301,8 +317,12 @@ static int answer_http_error(tycho_exchange_t *x, const tycho_lua_route_t *route
     lua_pop(co, 1);
     if (!is_http) return 0;
     size_t len = 0;
+    char reason[64];
     const char *msg = tycho_lua_error_message(co, e, &len); /* NUL bytes and all */
-    if (!msg) msg = "error", len = 5;
+    if (!msg) {
+        msg = default_message((int)st, reason, sizeof reason);
+        len = strlen(msg);
+    }
     int server_fault =
         tycho_lua_rawfield(co, e, "server_fault") == LUA_TBOOLEAN && lua_toboolean(co, -1);
     lua_pop(co, 1);
