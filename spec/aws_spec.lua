@@ -36,11 +36,13 @@ describe("tycho.aws.call arguments", function()
     assert.equal("ListTables", err.operation)
   end)
 
-  it("refuses a timeout out of range or not a number", function()
-    for _, t in ipairs { -1, 3601, 0 / 0, "5" } do
+  it("refuses a timeout out of range or not a number, 0 included", function()
+    for _, t in ipairs { 0, -1, -0.0001, 3601, 0 / 0, "5" } do
       local err = refused("dynamodb", LIST, {}, { timeout = t })
-      assert.matches("^tycho.aws.call: opts.timeout must be seconds from 0 to 3600, got ", err.message)
+      assert.matches("^tycho.aws.call: opts.timeout must be seconds over 0 and up to 3600, got ", err.message)
     end
+    assert.equal("tycho.aws.call: opts.timeout must be seconds over 0 and up to 3600, got 0",
+      refused("dynamodb", LIST, {}, { timeout = 0 }).message)
   end)
 
   it("refuses an unknown option, and options of the wrong type", function()

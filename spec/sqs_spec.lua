@@ -289,7 +289,8 @@ describe("tycho.sqs", function()
     assert.equal("timeout (3 s) must be longer than wait (3 s): the long poll holds the request "
       .. "for wait seconds", catch(q.receive, q, { wait = 3, timeout = 3 }).message)
     assert.same({}, q:receive { wait = 1, timeout = 1.5 })
-    assert.same({}, q:receive { wait = 1, timeout = 0 }) -- 0: aws.call's default, 30 s
+    err = catch(q.receive, q, { wait = 1, timeout = 0 }) -- not aws.call's default: refused
+    assert.equal("tycho.aws.call: opts.timeout must be seconds over 0 and up to 3600, got 0", err.message)
     err = catch(q.attributes, q, nil, { timout = 2 })
     assert.equal("unknown option 'timout' (timeout, max_attempts)", err.message)
     assert.equal("GetQueueAttributes", err.operation)
@@ -330,8 +331,9 @@ describe("tycho.sqs", function()
       CreateQueue = function(o) return sqs.create_queue(q.name, nil, o) end,
     }
     local bad = {
-      { { timeout = -1 }, "tycho.aws.call: opts.timeout must be seconds from 0 to 3600, got -1" },
-      { { timeout = "2" }, 'tycho.aws.call: opts.timeout must be seconds from 0 to 3600, got "2"' },
+      { { timeout = -1 }, "tycho.aws.call: opts.timeout must be seconds over 0 and up to 3600, got -1" },
+      { { timeout = 0 }, "tycho.aws.call: opts.timeout must be seconds over 0 and up to 3600, got 0" },
+      { { timeout = "2" }, 'tycho.aws.call: opts.timeout must be seconds over 0 and up to 3600, got "2"' },
       { { max_attempts = 0 }, "tycho.aws.call: opts.max_attempts must be an integer from 1 to 50, got 0" },
       { { max_attempts = 1.5 }, "tycho.aws.call: opts.max_attempts must be an integer from 1 to 50, got 1.5" },
     }

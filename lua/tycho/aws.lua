@@ -97,12 +97,12 @@ local function bad_argument(service, operation, fmt, ...)
 end
 
 -- Checks the values of the aws.CALL_OPTIONS in opts (a table): timeout
--- seconds from 0 to 3600, max_attempts an integer from 1 to 50. Raises
--- InvalidParameterValue.
+-- seconds over 0 and up to 3600 (0 is refused, not read as "the default":
+-- leaving the option out is how to ask for that), max_attempts an integer from 1 to 50. Raises InvalidParameterValue.
 local function check_call_values(opts, service, operation)
   local t = opts.timeout
-  if t ~= nil and not (type(t) == "number" and t >= 0 and t <= 3600) then
-    bad_argument(service, operation, "opts.timeout must be seconds from 0 to 3600, got %s",
+  if t ~= nil and not (type(t) == "number" and t > 0 and t <= 3600) then
+    bad_argument(service, operation, "opts.timeout must be seconds over 0 and up to 3600, got %s",
       type(t) == "number" and tostring(t) or shown(t))
   end
   local m = opts.max_attempts
@@ -142,9 +142,10 @@ local function check_call(service, target, params, opts)
 end
 
 -- call(service, target, params [, opts]) -> decoded response, or raises aws.Error.
--- opts: endpoint (URL), timeout (seconds per attempt), max_attempts (1 = no
--- retry; default the client's 3), producer (true for sends: PRODUCER span +
--- AWSTraceHeader), table / queue_url (span attributes).
+-- opts: endpoint (URL), timeout (seconds per attempt, over 0; default 30),
+-- max_attempts (1 = no retry; default the client's 3), producer (true for
+-- sends: PRODUCER span + AWSTraceHeader), table / queue_url (span
+-- attributes).
 function aws.call(service, target, params, opts)
   local operation = check_call(service, target, params, opts)
   local ok, body, info = core.call(service, target, params, opts)

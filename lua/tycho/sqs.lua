@@ -385,9 +385,9 @@ local RECEIVE_OPTIONS = { "max", "wait", "visibility", "attributes", unpack(aws.
 
 -- A timeout not longer than the long poll's wait would cut every empty
 -- receive (a TransportError after timeout seconds): refused before any
--- request. (0 is aws.call's default timeout, 30 s: longer than any wait.)
+-- request. (A timeout of 0 or less was refused by check_options.)
 local function check_receive_timeout(timeout, wait)
-  if timeout and timeout > 0 and timeout <= wait then
+  if timeout and timeout <= wait then
     fail(nil, "ReceiveMessage", "InvalidParameterValue", ("timeout (%g s) must be longer than wait "
       .. "(%g s): the long poll holds the request for wait seconds"):format(timeout, wait))
   end

@@ -146,6 +146,16 @@ static void set_trace_attr(lua_State *L, int t, const char *header)
     lua_pop(L, 1);
 }
 
+/* The request's timeout_ms for opts.timeout seconds (0: not given, the
+ * client's default). A positive timeout is at least 1 ms: rounded to 0 it
+ * would mean the default, 30 s, for a caller who asked for less than 1 ms. */
+static long timeout_ms(double seconds)
+{
+    if (seconds <= 0) return 0;
+    long ms = (long)(seconds * 1000 + 0.5);
+    return ms > 0 ? ms : 1;
+}
+
 static int l_call(lua_State *L)
 {
     const char *service = luaL_checkstring(L, 1);
@@ -170,7 +180,7 @@ static int l_call(lua_State *L)
         max_attempts = lua_tonumber(L, -1);
         lua_pop(L, 3);
         /* aws.lua refused values out of range: unreachable */
-        if (!(timeout >= 0 && timeout <= 3600)) timeout = 0;
+        if (!(timeout > 0 && timeout <= 3600)) timeout = 0;
         if (!(max_attempts >= 1 && max_attempts <= 50) || max_attempts != (int)max_attempts)
             max_attempts = 0;
     }
@@ -239,7 +249,7 @@ static int l_call(lua_State *L)
         .body = a->body,
         .body_len = a->body_len,
         .endpoint = a->endpoint,
-        .timeout_ms = (long)(timeout * 1000 + 0.5),
+        .timeout_ms = timeout_ms(timeout),
         .max_attempts = (int)max_attempts,
         .parent = a->has_parent ? &a->parent : NULL,
         .kind = producer ? TYCHO_SPAN_KIND_PRODUCER : TYCHO_SPAN_KIND_CLIENT,

@@ -4,7 +4,7 @@
 #   - with the emulator answering, every call with the options succeeds;
 #   - stalled (SIGSTOP): a call with { timeout = 0.5, max_attempts = 1 }
 #     ends after one attempt in about 0.5 s (a TransportError, 504), and
-#     max_attempts = 2 makes two attempts;
+#     max_attempts = 2 makes two attempts; a timeout under 1 ms is 1 ms;
 #   - gone (killed: connections refused): max_attempts = 1 is one attempt,
 #     the default three.
 # (spec/sqs_spec.lua checks the options on the local backend and on the
@@ -51,6 +51,12 @@ for op in send receive delete; do
     check "stalled: $op ends in about 0.5 s ($(f seconds) s)" \
         /usr/bin/python3 -c 'import sys; assert 0.4 <= float(sys.argv[1]) < 1.5' "$(f seconds)"
 done
+# under 1 ms rounds up to 1 ms, not down to 0 ms (the client's default, 30 s)
+r=$(sqs send '["x"]' '{"timeout":0.0001,"max_attempts":1}')
+check "stalled: send with timeout 0.0001 s: one attempt, TransportError 504" \
+    [ "$(f ok)/$(f error.type)/$(f error.attempts)/$(f error.http_status)" = False/TransportError/1/504 ]
+check "stalled: send with timeout 0.0001 s ends at once, not after 30 s ($(f seconds) s)" \
+    /usr/bin/python3 -c 'import sys; assert float(sys.argv[1]) < 1' "$(f seconds)"
 r=$(sqs receive '[]' '{"wait":0,"timeout":0.5,"max_attempts":2}')
 check "stalled: receive with max_attempts 2: two attempts, within the two timeouts and one backoff" \
     [ "$(f error.attempts)" = 2 ] && /usr/bin/python3 -c 'import sys; assert 0.9 <= float(sys.argv[1]) < 3.5' "$(f seconds)"
