@@ -3,8 +3,8 @@
 -- seconds }; returns the number of passed and failed tests, an error message
 -- when busted itself failed, whether the summary line belongs on stderr (the
 -- output format is a document that stdout must hold alone), and, when busted
--- ended before running any spec (a bad option, --version), the exit status:
--- 2 when it refused the command line (it said why on stderr), else 0.
+-- ran no suite (a bad option, --version, --list), the exit status: 2 when it
+-- refused the command line (it said why on stderr), else 0.
 local test_core = require "tycho._test"
 
 -- Output formats whose stdout is one machine-read document.
@@ -110,6 +110,7 @@ return function(args, opts)
   package.loaded["busted.core"] = function(...)
     local busted = make_core(...)
     time_blocks(busted, opts.timeout)
+    -- not called under --list: busted's own handler swallows the event
     busted.subscribe({ "suite", "start" }, function()
       ran = true
       return nil, true
@@ -171,11 +172,14 @@ return function(args, opts)
   package.loaded["busted.core"] = make_core
   package.loaded[loader_name] = make_loader
   io.stdout:flush()
-  if not ok and getmetatable(err) == EXIT then
-    if not ran then
-      local refused = err.code ~= 0 and err.code ~= true
-      return counts.passed, counts.failed, nil, document, refused and 2 or 0
-    end
+  local exited = not ok and getmetatable(err) == EXIT
+  if not ran and (ok or exited) then
+    -- no suite ran to sum up: busted ended first (a bad option, --version)
+    -- or only listed the tests (--list swallows the suite's events)
+    local refused = exited and err.code ~= 0 and err.code ~= true
+    return counts.passed, counts.failed, nil, document, refused and 2 or 0
+  end
+  if exited then
     if err.code ~= 0 and err.code ~= true and counts.failed == 0 then
       return counts.passed, counts.failed, "busted exited with code " .. tostring(err.code),
         document

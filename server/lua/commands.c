@@ -118,7 +118,7 @@ typedef struct spec_result {
     double passed, failed;
     char *error;
     int summary_to_stderr; /* the output format is a document (junit, json) */
-    int early_exit;        /* busted ended before any spec ran (a bad option, --version) */
+    int early_exit;        /* busted ran no suite (a bad option, --version, --list) */
     int early_code;        /* then: the exit status, with no summary (2: a usage error) */
 } spec_result_t;
 
@@ -197,7 +197,8 @@ int tycho_cmd_spec(int argc, char **argv)
                "($TYCHO_ROUTES or ./routes; optional) loaded. Specs call routes in-process\n"
                "with require('tycho.test').request(...). Ends with 'N passed, N failed'\n"
                "(on stderr for -o junit and -o json, whose stdout is the document);\n"
-               "exits 1 when anything failed, 2 on an option busted refuses.\n"
+               "exits 1 when anything failed, 2 on an option busted refuses. -l lists\n"
+               "the tests without running them (no summary).\n"
                "Logs go to stderr.\n"
                "--timeout: a test (or a before_each...) running longer fails and the run\n"
                "goes on [60; 0 = none]. TYCHO_HANDLER_TIMEOUT limits the handlers specs\n"

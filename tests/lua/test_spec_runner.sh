@@ -5,7 +5,8 @@
 # message naming the test), -o junit and -o json keep stdout a valid document
 # (the summary goes to stderr; default and TAP keep it on stdout), a file of
 # pending tests passes under every output, and os.exit or coroutine.yield
-# inside a spec says what happened; an option busted refuses exits 2.
+# inside a spec says what happened; an option busted refuses exits 2;
+# --list lists the tests with no summary.
 set -uo pipefail
 BIN=${TYCHO_BIN:-$(dirname "$0")/../../build/tycho}
 fails=0
@@ -160,6 +161,16 @@ if [ $rc -eq 0 ] && grep -qx "[0-9.]*" out && ! grep -q "passed," out err; then
 else
   bad "--version: rc=$rc $(head -c 300 out) | $(head -c 300 err)"
 fi
+
+for flag in -l --list; do
+  spec $flag s/mixed_spec.lua
+  if [ $rc -eq 0 ] && grep -qx "s/mixed_spec.lua:2: mixed passes" out &&
+     grep -qx "s/mixed_spec.lua:3: mixed fails" out && ! grep -q "passed," out err; then
+    ok "$flag: the tests listed, not run: exit 0, no summary"
+  else
+    bad "$flag: rc=$rc $(head -c 300 out) | $(head -c 300 err)"
+  fi
+done
 
 # --- os.exit -----------------------------------------------------------------
 cat >s/exit_spec.lua <<'EOF'
