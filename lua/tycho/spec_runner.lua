@@ -31,6 +31,23 @@ local function block_label(busted, descriptor, element)
   return ("%s of '%s'"):format(descriptor, name)
 end
 
+-- This file's source, as debug.getinfo names it.
+local THIS_SOURCE = debug.getinfo(1, "S").source
+
+-- get_trace (busted's own getTrace) at level (counted as there: 1 is this
+-- function), past the C functions and this file's frames on top of the
+-- stack, as busted's skips its own files and luassert's: an error the runner
+-- raises on a spec's behalf (os.exit) is located at the spec's line, not here.
+local function trace_at(get_trace, element, level, msg)
+  local info = debug.getinfo(level, "S")
+  while info and (info.what == "C" or info.source == THIS_SOURCE) do
+    level = level + 1
+    info = debug.getinfo(level, "S")
+  end
+  local trace = get_trace(element, level + 1, msg) -- one frame deeper: get_trace
+  return trace -- not a tail call, which would take this frame off the stack
+end
+
 -- Each block runs as a task of its own with the --timeout deadline (none for
 -- 0) (tycho._test.run_block), so the handler timeout's machinery ends it, and
 -- a block that cannot go on (a bare coroutine.yield()) fails alone instead of
@@ -45,7 +62,7 @@ local function time_blocks(busted, seconds)
     local trace = traces[element]
     traces[element] = nil
     if trace then return trace end
-    trace = get_trace(element, level + 1, msg) -- one frame deeper: this one
+    trace = trace_at(get_trace, element, level + 1, msg) -- one frame deeper: this one
     return trace
   end
   function busted.safe(descriptor, run, element)
@@ -59,7 +76,7 @@ local function time_blocks(busted, seconds)
       local function block()
         -- not a tail call: busted's trace ends at "[C]: in function 'xpcall'"
         local ok, err = xpcall(run, function(msg)
-          trace = get_trace(element, 3, msg) -- as busted.safe's own handler does
+          trace = trace_at(get_trace, element, 3, msg) -- as busted.safe's own handler does
           return msg
         end)
         return ok, err

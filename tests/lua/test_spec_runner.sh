@@ -186,5 +186,13 @@ if [ $rc -eq 1 ] && grep -q "s/exit_spec.lua:2: os.exit(0) called: os.exit is no
 else
   bad "os.exit: rc=$rc $(head -c 500 out) | $(head -c 300 err)"
 fi
+printf 'os.exit(0)\n' >s/exit_top_spec.lua
+spec s/exit_top_spec.lua
+if [ $rc -eq 1 ] && grep -q "^Error -> s/exit_top_spec.lua @ 1$" out &&
+   grep -q "s/exit_top_spec.lua:1: os.exit(0) called" out && ! grep -q "spec_runner.lua" out; then
+  ok "os.exit at a spec file's top level: reported at the file's line"
+else
+  bad "os.exit at the top level: rc=$rc $(head -c 500 out) | $(head -c 300 err)"
+fi
 
 if [ $fails -eq 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; exit 1; fi
