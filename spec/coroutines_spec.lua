@@ -69,7 +69,8 @@ describe("request coroutines", function()
       local logs = t.logs()
       t.capture_logs(false)
       assert.matches("cannot wait here", logs[1].error)
-      assert.matches("coroutine.yield%(%) is not allowed", logs[2].error)
+      assert.matches("coroutine.yield() outside a coroutine of your own is not allowed here (use "
+        .. "tycho.time.sleep(0) to let other requests run)", logs[2].error, 1, true)
     end)
   end)
 

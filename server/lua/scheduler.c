@@ -226,10 +226,12 @@ static void step(tycho_lua_task_t *t, int nargs)
             nres = 1;
             s->cpu_timeouts++;
         } else if (status == LUA_YIELD) {
-            /* a bare coroutine.yield(): nothing would ever resume it */
+            /* a bare coroutine.yield(): nothing would ever resume it. Worded
+             * for a handler and a `tycho spec` block alike. */
             lua_settop(t->co, 0);
-            lua_pushliteral(t->co, "coroutine.yield() is not allowed in a handler (use "
-                                   "tycho.time.sleep(0) to let other requests run)");
+            lua_pushliteral(t->co, "coroutine.yield() outside a coroutine of your own is not "
+                                   "allowed here (use tycho.time.sleep(0) to let other requests "
+                                   "run)");
             st = TYCHO_TASK_ERROR;
             nres = 1;
         } else {
