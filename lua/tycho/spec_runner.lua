@@ -123,6 +123,7 @@ return function(args, opts)
 
   local counts = { passed = 0, failed = 0 }
   local document, ran = false, false
+  local early_errors = {} -- errors before any suite ran (a spec file that fails to load under --list)
   local make_core = require "busted.core"
   package.loaded["busted.core"] = function(...)
     local busted = make_core(...)
@@ -144,6 +145,7 @@ return function(args, opts)
     -- before_each) are failures too
     local function outside(element, _, message)
       if element.descriptor ~= "it" then counts.failed = counts.failed + 1 end
+      if not ran then early_errors[#early_errors + 1] = tostring(message) end
       -- the output handler itself failed: it cannot be the one to say so
       if element.descriptor == "suite" then
         io.stderr:write("tycho spec: ", tostring(message), "\n")
@@ -193,6 +195,12 @@ return function(args, opts)
   if not ran and (ok or exited) then
     -- no suite ran to sum up: busted ended first (a bad option, --version)
     -- or only listed the tests (--list swallows the suite's events)
+    -- a spec file that failed to load: busted keeps the error for a summary
+    -- that --list never prints, then exits non-zero as for a bad option
+    if #early_errors > 0 then
+      for _, m in ipairs(early_errors) do io.stderr:write("tycho spec: ", m, "\n") end
+      return counts.passed, counts.failed, nil, document, 1
+    end
     local refused = exited and err.code ~= 0 and err.code ~= true
     return counts.passed, counts.failed, nil, document, refused and 2 or 0
   end

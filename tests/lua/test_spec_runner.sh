@@ -6,7 +6,8 @@
 # (the summary goes to stderr; default and TAP keep it on stdout), a file of
 # pending tests passes under every output, and os.exit or coroutine.yield
 # inside a spec says what happened; an option busted refuses exits 2;
-# --list lists the tests with no summary.
+# --list lists the tests with no summary (a file that does not load: its
+# error, exit 1).
 set -uo pipefail
 BIN=${TYCHO_BIN:-$(dirname "$0")/../../build/tycho}
 fails=0
@@ -171,6 +172,16 @@ for flag in -l --list; do
     bad "$flag: rc=$rc $(head -c 300 out) | $(head -c 300 err)"
   fi
 done
+
+mkdir -p broken
+printf 'describe("b", function()\n  it("x", function() end\nend)\n' >broken/syntax_spec.lua
+spec -l broken/syntax_spec.lua s/mixed_spec.lua
+if [ $rc -eq 1 ] && grep -q "tycho spec: broken/syntax_spec.lua:3: ')' expected" err &&
+   grep -q "s/mixed_spec.lua:2: mixed passes$" out && ! grep -q "passed," out err; then
+  ok "-l with a file that does not load: its error on stderr, exit 1, the others listed"
+else
+  bad "-l broken: rc=$rc $(head -c 300 out) | $(head -c 300 err)"
+fi
 
 # --- os.exit -----------------------------------------------------------------
 cat >s/exit_spec.lua <<'EOF'
