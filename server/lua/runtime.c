@@ -464,7 +464,7 @@ static void dispatch(void *ctx, tycho_exchange_t *x)
         return;
     }
     if (status == 405) {
-        char allow[256];
+        char allow[TYCHO_ROUTER_ALLOW_MAX];
         tycho_router_allow(g->router, r->path.p, r->path.n, allow, sizeof allow);
         int options = r->method.n == 7 && memcmp(r->method.p, "OPTIONS", 7) == 0;
         finish_now(x, options ? 204 : 405, "method not allowed", allow);

@@ -17,6 +17,7 @@ typedef struct entry {
     size_t param_lens[TYCHO_ROUTER_MAX_PARAMS];
     char *names_buf;
     void *data;
+    size_t seq;                 /* insertion order: 0 for the first route */
     struct entry *next_at_node; /* other methods on the same node */
     struct entry *next_all;     /* insertion order */
 } entry_t;
@@ -248,6 +249,7 @@ static int insert(tycho_router_t *r, const char *method, size_t mlen, const char
         w += s->n + 1;
     }
     e->data = data;
+    e->seq = r->count;
     e->next_at_node = nd->entries;
     nd->entries = e;
     if (r->last)
@@ -298,11 +300,23 @@ typedef struct walk {
     size_t nvals;
     const char *vals[TYCHO_ROUTER_MAX_PARAMS];
     size_t vlens[TYCHO_ROUTER_MAX_PARAMS];
-    /* allow mode */
+    /* allow mode: for each method of the routes matching the path, the first
+     * such route declared */
     int allow;
-    const entry_t *seen[64];
-    size_t nseen;
+    const entry_t *firsts[TYCHO_ROUTER_ALLOW_METHODS];
+    size_t nfirsts;
 } walk_t;
+
+/* Allow mode: counts e's method, keeping the route that declared it first. */
+static void allow_add(walk_t *w, const entry_t *e)
+{
+    for (size_t i = 0; i < w->nfirsts; i++) {
+        if (strcmp(w->firsts[i]->method, e->method) != 0) continue;
+        if (e->seq < w->firsts[i]->seq) w->firsts[i] = e;
+        return;
+    }
+    if (w->nfirsts < TYCHO_ROUTER_ALLOW_METHODS) w->firsts[w->nfirsts++] = e;
+}
 
 static const entry_t *entry_for(const node_t *nd, const char *m, size_t mlen)
 {
@@ -319,7 +333,7 @@ static const entry_t *walk(walk_t *w, const node_t *nd, size_t pos)
         /* the whole path is consumed: nd is a candidate terminal */
         if (w->allow) {
             for (const entry_t *e = nd->entries; e; e = e->next_at_node)
-                if (w->nseen < sizeof w->seen / sizeof *w->seen) w->seen[w->nseen++] = e;
+                allow_add(w, e);
             return NULL;
         }
         const entry_t *e = entry_for(nd, w->method, w->mlen);
@@ -421,7 +435,7 @@ int tycho_router_match(const tycho_router_t *r, const char *method, size_t mlen,
     w.plen = lp.n;
     w.nvals = 0;
     w.allow = 0;
-    w.nseen = 0;
+    w.nfirsts = 0;
     const entry_t *e = walk(&w, &r->root, 1);
     if (e) {
         m->data = e->data;
@@ -442,24 +456,34 @@ int tycho_router_match(const tycho_router_t *r, const char *method, size_t mlen,
         w.allow = 1;
         w.nvals = 0;
         walk(&w, &r->root, 1);
-        rc = w.nseen ? TYCHO_ROUTE_METHOD_NOT_ALLOWED : TYCHO_ROUTE_NOT_FOUND;
+        rc = w.nfirsts ? TYCHO_ROUTE_METHOD_NOT_ALLOWED : TYCHO_ROUTE_NOT_FOUND;
     }
     free(lp.copy);
     return rc;
 }
 
-static int seen(const walk_t *w, const entry_t *e)
+static int by_seq(const void *a, const void *b)
 {
-    for (size_t i = 0; i < w->nseen; i++)
-        if (w->seen[i] == e) return 1;
-    return 0;
+    size_t x = (*(const entry_t *const *)a)->seq, y = (*(const entry_t *const *)b)->seq;
+    return (x > y) - (x < y);
 }
 
-static void add_method(const char **list, size_t *n, size_t cap, const char *m)
+static void add_method(const char **list, size_t *n, const char *m)
 {
     for (size_t i = 0; i < *n; i++)
         if (strcmp(list[i], m) == 0) return;
-    if (*n < cap) list[(*n)++] = m;
+    list[(*n)++] = m;
+}
+
+/* Appends ", m" (or m first) to out when it fits whole: a method is never
+ * cut. Returns the new length. */
+static size_t append_method(char *out, size_t outlen, size_t off, const char *m)
+{
+    const char *sep = off ? ", " : "";
+    size_t k = strlen(sep) + strlen(m);
+    if (off + k >= outlen) return off;
+    snprintf(out + off, outlen - off, "%s%s", sep, m);
+    return off + k;
 }
 
 size_t tycho_router_allow(const tycho_router_t *r, const char *path, size_t plen, char *out,
@@ -469,32 +493,37 @@ size_t tycho_router_allow(const tycho_router_t *r, const char *path, size_t plen
     int all = is_asterisk(path, plen);
     walk_t w;
     memset(&w, 0, sizeof w);
-    if (!all) {
+    w.allow = 1;
+    if (all) {
+        for (const entry_t *e = r->first; e; e = e->next_all)
+            allow_add(&w, e);
+    } else {
         lookup_path_t lp;
         if (plen == 0 || path[0] != '/' || lookup_path_init(&lp, path, plen) != 0) return 0;
-        w.allow = 1;
         w.path = lp.p;
         w.plen = lp.n;
         walk(&w, &r->root, 1);
         free(lp.copy);
-        if (!w.nseen) return 0;
     }
-    const char *list[80];
-    size_t n = 0;
-    /* insertion order, so the header is stable across reloads */
-    for (const entry_t *e = r->first; e; e = e->next_all)
-        if (all || seen(&w, e)) {
-            add_method(list, &n, 78, e->method);
-            if (strcmp(e->method, "GET") == 0) add_method(list, &n, 78, "HEAD");
+    if (!w.nfirsts && !all) return 0;
+    /* in declaration order, so the header is stable across reloads */
+    qsort(w.firsts, w.nfirsts, sizeof *w.firsts, by_seq);
+    const char *list[TYCHO_ROUTER_ALLOW_METHODS + 2]; /* + HEAD, OPTIONS */
+    size_t n = 0, options = 0;                        /* OPTIONS goes last, declared or not */
+    for (size_t i = 0; i < w.nfirsts; i++) {
+        const char *m = w.firsts[i]->method;
+        if (strcmp(m, "OPTIONS") == 0) {
+            options = 1;
+            continue;
         }
-    size_t distinct = n;
-    add_method(list, &n, 80, "OPTIONS");
-    size_t off = 0;
-    for (size_t i = 0; i < n && outlen; i++) {
-        int k = snprintf(out + off, outlen - off, "%s%s", i ? ", " : "", list[i]);
-        if (k < 0 || (size_t)k >= outlen - off) break;
-        off += (size_t)k;
+        add_method(list, &n, m);
+        if (strcmp(m, "GET") == 0) add_method(list, &n, "HEAD");
     }
+    size_t distinct = n + options;
+    add_method(list, &n, "OPTIONS");
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++)
+        off = append_method(out, outlen, off, list[i]);
     return distinct;
 }
 

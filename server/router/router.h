@@ -22,6 +22,11 @@
 #define TYCHO_ROUTER_MAX_SEGMENTS 64
 #define TYCHO_ROUTER_MAX_PARAMS 16
 #define TYCHO_ROUTER_MAX_METHOD 32
+/* Allow lists at most this many distinct declared methods (llhttp serves 33),
+ * and fits whole in TYCHO_ROUTER_ALLOW_MAX bytes: HEAD and OPTIONS added,
+ * each name followed by ", " (or the NUL). */
+#define TYCHO_ROUTER_ALLOW_METHODS 80
+#define TYCHO_ROUTER_ALLOW_MAX ((TYCHO_ROUTER_ALLOW_METHODS + 2) * (TYCHO_ROUTER_MAX_METHOD + 2))
 
 typedef enum { TYCHO_SEG_STATIC, TYCHO_SEG_PARAM, TYCHO_SEG_WILD } tycho_seg_kind_t;
 
@@ -91,7 +96,9 @@ int tycho_router_match(const tycho_router_t *r, const char *method, size_t mlen,
                        size_t plen, tycho_route_match_t *m);
 
 /* Writes the Allow value for a path ("GET, HEAD, POST, OPTIONS"; HEAD listed
- * when GET is, OPTIONS always) into out, NUL-terminated. Returns the number of
+ * when GET is, OPTIONS always; in the order the methods were first declared)
+ * into out, NUL-terminated; a method that does not fit whole is left out
+ * (TYCHO_ROUTER_ALLOW_MAX bytes hold any list). Returns the number of
  * distinct methods found for the path (0 = path unknown, invalid or out of
  * memory; out is then ""). The path "*" (OPTIONS *) lists the methods of
  * every route, and match answers it TYCHO_ROUTE_METHOD_NOT_ALLOWED: no route

@@ -158,6 +158,35 @@ static void test_allow(void **state)
     tycho_router_free(r);
 }
 
+/* Allow holds every method of the routes matching a path however many
+ * routes match it (here 3 x 31 on /s/me, then the GET of the root wildcard), and never
+ * a method cut short when out is too small. */
+static void test_allow_many(void **state)
+{
+    (void)state;
+    static const char *const patterns[] = {"/s/me", "/s/:id", "/:a/me"};
+    tycho_router_t *r = tycho_router_new();
+    char err[256], method[8];
+    for (size_t p = 0; p < 3; p++)
+        for (int i = 0; i < 31; i++) {
+            snprintf(method, sizeof method, "M%d", i);
+            assert_int_equal(tycho_router_add(r, method, patterns[p], NULL, NULL, err, sizeof err),
+                             0);
+        }
+    assert_int_equal(tycho_router_add(r, "GET", "/*all", NULL, NULL, err, sizeof err), 0);
+    char allow[TYCHO_ROUTER_ALLOW_MAX];
+    assert_int_equal(tycho_router_allow(r, "/s/me", 5, allow, sizeof allow), 33);
+    assert_non_null(strstr(allow, "M0, M1, "));
+    assert_non_null(strstr(allow, ", M30, GET, HEAD, OPTIONS"));
+    tycho_router_free(r);
+
+    static const char *const routes[] = {"GET", "/a", "PUT", "/a"};
+    r = build(routes, sizeof routes / sizeof *routes);
+    tycho_router_allow(r, "/a", 2, allow, 12); /* room for "GET, HEAD, P" */
+    assert_string_equal(allow, "GET, HEAD");
+    tycho_router_free(r);
+}
+
 static void test_conflicts(void **state)
 {
     (void)state;
@@ -337,7 +366,7 @@ int main(void)
         cmocka_unit_test(test_precedence),          cmocka_unit_test(test_allow),
         cmocka_unit_test(test_normalised_paths),    cmocka_unit_test(test_conflicts),
         cmocka_unit_test(test_bad_patterns),        cmocka_unit_test(test_many_routes),
-        cmocka_unit_test(test_random_vs_reference),
+        cmocka_unit_test(test_random_vs_reference), cmocka_unit_test(test_allow_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
