@@ -107,6 +107,21 @@ describe("tycho check: load errors say where", function()
     assert.is_true(ok, out)
   end)
 
+  it("refuses a NUL byte in a method or pattern rather than serve what comes before it", function()
+    fails('return {\n  { "GET", "/a\\0b", function() end },\n}\n',
+          "a%.lua:2: bad pattern '/a%.%.%.': it holds a NUL byte %(%%00 in a pattern matches one%)")
+    fails('return {\n  { method = "GET\\0X", path = "/a", handler = function() end },\n}\n',
+          "a%.lua:2: bad method 'GET%.%.%.': it holds a NUL byte")
+    fails('return {\n  ["GET /a\\0b"] = function() end,\n}\n', "a%.lua:2: bad pattern '/a%.%.%.'")
+  end)
+
+  it("says how long a method may be, in either spelling", function()
+    local long = ("X"):rep(40)
+    fails(('return {\n  { "%s", "/a", function() end },\n}\n'):format(long),
+          "a%.lua:2: bad method '" .. long .. "' %(expected an upper%-case token such as GET, at most 32")
+    fails(('return {\n  ["%s /a"] = function() end,\n}\n'):format(long), "a%.lua:2: bad method '" .. long .. "' %(")
+  end)
+
   it("refuses options a route entry does not have, in either spelling", function()
     fails('return {\n  { "GET", "/x", function() end, timeout = 5 },\n}\n',
           "a%.lua:2: route #1: unexpected key 'timeout': an entry is")

@@ -167,8 +167,22 @@ static void entry_where(lua_State *L, int idx, const char *file, char *out, size
         snprintf(out, n, "%s", file);
 }
 
-static int add_route(tycho_lua_gen_t *g, const char *file, const char *method, const char *pattern,
-                     int fn_idx, char **err)
+/* A route's method and pattern as the router reads them, C strings: a NUL
+ * byte inside would cut them short there ("/a\0b" would serve /a). */
+static char *nul_inside(const char *where, const char *method, size_t mlen, const char *pattern,
+                        size_t plen)
+{
+    if (strlen(method) != mlen)
+        return tycho_lua_strdupf("%s: bad method '%s...': it holds a NUL byte", where, method);
+    if (strlen(pattern) != plen)
+        return tycho_lua_strdupf("%s: bad pattern '%s...': it holds a NUL byte (%%00 in a "
+                                 "pattern matches one)",
+                                 where, pattern);
+    return NULL;
+}
+
+static int add_route(tycho_lua_gen_t *g, const char *file, const char *method, size_t mlen,
+                     const char *pattern, size_t plen, int fn_idx, char **err)
 {
     lua_State *L = g->L;
     char where[PATH_MAX + 16];
@@ -177,16 +191,12 @@ static int add_route(tycho_lua_gen_t *g, const char *file, const char *method, c
     if (!r) return *err = tycho_lua_strdupf("out of memory"), -1;
     r->pattern = strdup(pattern);
     r->where = strdup(where);
-    if (!r->pattern || !r->where || strlen(method) > TYCHO_ROUTER_MAX_METHOD) {
-        if (r->pattern && r->where)
-            *err = tycho_lua_strdupf("%s: bad method '%s'", where, method);
-        else
-            *err = tycho_lua_strdupf("out of memory");
+    if (!r->pattern || !r->where) {
+        *err = tycho_lua_strdupf("out of memory");
         goto fail;
     }
-    strcpy(r->method, method);
-    if (tycho_method_valid(method, strlen(method)) &&
-        !tycho_http_served_method(method, strlen(method))) {
+    if ((*err = nul_inside(where, method, mlen, pattern, plen)) != NULL) goto fail;
+    if (tycho_method_valid(method, mlen) && !tycho_http_served_method(method, mlen)) {
         char list[512];
         tycho_http_served_methods(list, sizeof list);
         *err = tycho_lua_strdupf("%s: method %s cannot be served: the HTTP parser answers 501 to "
@@ -217,6 +227,7 @@ static int add_route(tycho_lua_gen_t *g, const char *file, const char *method, c
         *err = tycho_lua_strdupf("%s: %s", r->where, rerr);
         goto fail;
     }
+    memcpy(r->method, method, mlen + 1); /* the router took it: at most its maximum */
     lua_pushvalue(L, fn_idx);
     r->ref = luaL_ref(L, LUA_REGISTRYINDEX);
     r->label = g->intern ? g->intern(g->runtime, pattern) : NULL;
@@ -306,8 +317,10 @@ static int read_routes(tycho_lua_gen_t *g, const char *file, int t, char **err)
                                      luaL_typename(L, -1));
             return -1;
         }
-        if (add_route(g, file, lua_tostring(L, -3), lua_tostring(L, -2), lua_gettop(L), err) != 0)
-            return -1;
+        size_t mlen, plen;
+        const char *method = lua_tolstring(L, -3, &mlen);
+        const char *pattern = lua_tolstring(L, -2, &plen);
+        if (add_route(g, file, method, mlen, pattern, plen, lua_gettop(L), err) != 0) return -1;
         lua_settop(L, e - 1);
     }
     /* string keys "METHOD /path" = handler; the array part was handled above */
@@ -327,7 +340,8 @@ static int read_routes(tycho_lua_gen_t *g, const char *file, int t, char **err)
                                      lua_typename(L, kt));
             return -1;
         }
-        const char *key = lua_tostring(L, -2);
+        size_t klen;
+        const char *key = lua_tolstring(L, -2, &klen);
         if (strcmp(key, "consumers") == 0) { /* SQS consumers (consumer.h) */
             if (tycho_lua_consumers_read(g, file, lua_gettop(L), err) != 0) return -1;
             lua_pop(L, 1);
@@ -344,16 +358,14 @@ static int read_routes(tycho_lua_gen_t *g, const char *file, int t, char **err)
                                      key);
             return -1;
         }
-        char method[TYCHO_ROUTER_MAX_METHOD + 2];
-        size_t mlen = (size_t)(sp - key);
-        if (mlen > TYCHO_ROUTER_MAX_METHOD) mlen = TYCHO_ROUTER_MAX_METHOD + 1;
-        memcpy(method, key, mlen);
-        method[mlen] = 0;
+        int fn = lua_gettop(L);
+        size_t mlen;
+        lua_pushlstring(L, key, (size_t)(sp - key)); /* the method, NUL-terminated */
+        const char *method = lua_tolstring(L, -1, &mlen);
         const char *pattern = sp + 1;
-        while (*pattern == ' ')
-            pattern++;
-        if (add_route(g, file, method, pattern, lua_gettop(L), err) != 0) return -1;
-        lua_pop(L, 1);
+        if (add_route(g, file, method, mlen, pattern, klen - (size_t)(pattern - key), fn, err) != 0)
+            return -1;
+        lua_pop(L, 2);
     }
     return 0;
 }

@@ -266,8 +266,10 @@ int tycho_router_add(tycho_router_t *r, const char *method, const char *pattern,
 {
     size_t mlen = strlen(method);
     if (!tycho_method_valid(method, mlen))
-        return fail(err, errlen, "bad method '%s' (expected an upper-case token such as GET)",
-                    method);
+        return fail(err, errlen,
+                    "bad method '%s' (expected an upper-case token such as GET, at most %d "
+                    "characters)",
+                    method, TYCHO_ROUTER_MAX_METHOD);
     size_t plen = strlen(pattern);
     tycho_pattern_t pat;
     char perr[160];
