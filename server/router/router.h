@@ -88,9 +88,9 @@ int tycho_router_add(tycho_router_t *r, const char *method, const char *pattern,
 
 size_t tycho_router_count(const tycho_router_t *r);
 
-/* Finds the route for method + path (HEAD falls back to GET when no HEAD
- * route matches). On TYCHO_ROUTE_FOUND, *m is filled; m's strings are valid as
- * long as the router and the path are. TYCHO_ROUTE_BAD_PATH for an invalid
+/* Finds the route for method + path (HEAD: the first node in precedence order
+ * with a HEAD or, else, a GET route, as the GET it stands for). On TYCHO_ROUTE_FOUND, *m is filled;
+ * m's strings are valid as long as the router and the path are. TYCHO_ROUTE_BAD_PATH for an invalid
  * escape (RFC 3986 2.1: a 400); -1 when out of memory. */
 int tycho_router_match(const tycho_router_t *r, const char *method, size_t mlen, const char *path,
                        size_t plen, tycho_route_match_t *m);

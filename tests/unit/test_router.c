@@ -84,6 +84,13 @@ static void test_precedence(void **state)
     assert_string_equal(match(r, "HEAD", "/users/me", &m), "/users/me");
     assert_string_equal(m.method, "GET");
     tycho_router_free(r);
+    /* ... of the pattern its GET would take, before a HEAD of a param */
+    static const char *const head[] = {"GET", "/h/me", "HEAD", "/h/:id"};
+    r = build(head, sizeof head / sizeof *head);
+    assert_string_equal(match(r, "HEAD", "/h/me", &m), "/h/me");
+    assert_string_equal(match(r, "HEAD", "/h/1", &m), "/h/:id");
+    assert_string_equal(m.method, "HEAD");
+    tycho_router_free(r);
 }
 
 /* RFC 3986 6.2.2: escapes of unreserved characters are the characters;
