@@ -245,6 +245,15 @@ describe("tycho.http", function()
     end
   end)
 
+  it("hides a password holding '/' or '?' whole, though it cuts the host short", function()
+    -- an AWS secret key or a base64 one: "u:s3c" reads as a host with a bad port
+    for _, url in ipairs { "http://u:s3c/ret@127.0.0.1/x", "http://u:s3c?ret@127.0.0.1/x" } do
+      local err = refusal { url = url }
+      assert.equal("tycho.http.request: bad url 'http://***@127.0.0.1/x' (http:// or https:// with a host)",
+        err)
+    end
+  end)
+
   it("says it cannot wait inside a coroutine the handler created", function()
     local ok, err = pcall(coroutine.wrap(function() return http.get(server.url .. "/echo") end))
     assert.is_false(ok)

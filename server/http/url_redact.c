@@ -11,6 +11,30 @@ static const char *after_scheme(const char *url)
     return n && strncmp(url + n, "://", 3) == 0 ? url + n + 3 : NULL;
 }
 
+/* The last '@' in [s, end), else NULL. */
+static const char *last_at(const char *s, const char *end)
+{
+    const char *at = NULL;
+    for (const char *c = s; c < end; c++)
+        if (*c == '@') at = c;
+    return at;
+}
+
+/* Whether the m bytes at h read as host[:port] (a port of digits only, an
+ * IPv6 literal in brackets). */
+static int is_host_port(const char *h, size_t m)
+{
+    const char *end = h + m;
+    const char *p = m && *h == '[' ? memchr(h, ']', m) : memchr(h, ':', m);
+    if (!p) return *h != '[';
+    if (*p == ']') p++;
+    if (p == end) return 1;
+    if (*p != ':') return 0;
+    for (p++; p < end; p++)
+        if (*p < '0' || *p > '9') return 0;
+    return 1;
+}
+
 int tycho_url_redact(const char *url, char *out, size_t n)
 {
     const char *auth = after_scheme(url);
@@ -19,10 +43,15 @@ int tycho_url_redact(const char *url, char *out, size_t n)
      * so that a password before a '@' never shows. */
     size_t alen = auth ? strcspn(auth, "/?#") : strcspn(url, "?#");
     if (!auth) auth = url;
-    const char *host = auth;
-    for (const char *c = auth; c < auth + alen; c++)
-        if (*c == '@') host = c + 1;
-    const char *path = auth + alen;
+    const char *at = last_at(auth, auth + alen);
+    const char *host = at ? at + 1 : auth;
+    /* A password holding '/', '?' or '#' (an AWS secret key, base64) ends
+     * the authority early, leaving a host:port that is none ("u:pa" of
+     * "http://u:pa/ss@host/"): the userinfo then runs to the URL's last
+     * '@', which hides more than it must in such a URL, never too little. */
+    if (!is_host_port(host, strcspn(host, "/?#")) && (at = last_at(host, host + strlen(host))))
+        host = at + 1;
+    const char *path = host + strcspn(host, "/?#");
     size_t plen = strcspn(path, "?#");
     snprintf(out, n, "%.*s%s%.*s%.*s%s", (int)(auth - url), url, host != auth ? "***@" : "",
              (int)(path - host), host, (int)plen, path, path[plen] ? "?..." : "");

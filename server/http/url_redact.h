@@ -8,8 +8,10 @@
 
 /* url as it may be shown: user:password@ becomes "***@", a query or
  * fragment becomes "?...". Without a well-formed "scheme://" everything up
- * to the last '@' before the query is taken for userinfo. 1 when url had
- * userinfo, else 0. */
+ * to the last '@' before the query is taken for userinfo; when what stands
+ * before the first '/', '?' or '#' is no host[:port] (a password holding
+ * one of them: "http://u:pa/ss@host/"), everything up to the URL's last
+ * '@'. 1 when url had userinfo, else 0. */
 int tycho_url_redact(const char *url, char *out, size_t n);
 
 #endif

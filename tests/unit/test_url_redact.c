@@ -31,6 +31,21 @@ static void test_url_redact(void **state)
     /* a "://" in the query is no scheme */
     assert_int_equal(tycho_url_redact("u:pw@host/x?next=http://y", out, sizeof out), 1);
     assert_string_equal(out, "***@host/x?...");
+    /* a password holding '/', '?' or '#' (an AWS secret key, base64): the
+     * authority it cuts short is no host[:port], and all of it is hidden */
+    assert_int_equal(tycho_url_redact("http://u:PA/SS@127.0.0.1:1/x", out, sizeof out), 1);
+    assert_string_equal(out, "http://***@127.0.0.1:1/x");
+    assert_int_equal(tycho_url_redact("http://u:PA?SS@host/x?q=1", out, sizeof out), 1);
+    assert_string_equal(out, "http://***@host/x?...");
+    assert_int_equal(tycho_url_redact("https://u:PA#SS@host", out, sizeof out), 1);
+    assert_string_equal(out, "https://***@host");
+    assert_int_equal(tycho_url_redact("u:PA?SS@host", out, sizeof out), 1);
+    assert_string_equal(out, "***@host");
+    /* a host:port, an IPv6 literal: an '@' after them is in the path */
+    assert_int_equal(tycho_url_redact("http://[::1]:8080/p/a@b", out, sizeof out), 0);
+    assert_string_equal(out, "http://[::1]:8080/p/a@b");
+    assert_int_equal(tycho_url_redact("http://[::1]/@b?x", out, sizeof out), 0);
+    assert_string_equal(out, "http://[::1]/@b?...");
 }
 
 int main(void)
