@@ -9,9 +9,12 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "aws/error_text.h"
 #include "aws/sigv4.h"
 #include "core/log.h"
+#include "core/percent.h"
 #include "core/ratelog.h"
 #include "exporters/otlp_encode.h"
 #include "exporters/remote_write.h"
@@ -185,6 +188,76 @@ static void retry_later(tycho_export_sender_t *s, const char *retry_after)
     uv_timer_start(&s->timer, on_timer, delay, 0);
 }
 
+/* The longest userinfo, and query parameter value, masked percent-decoded
+ * too (a longer one is masked as written). */
+#define USERINFO_MAX 512
+
+/* A secret shorter than this is not masked in a receiver's answer: it
+ * would mask ordinary words, and it is longer than its mask, "***", so
+ * masking works in place. */
+#define SECRET_MIN 4
+
+/* Every occurrence of the n bytes at secret in text[0..*len) as "***". */
+static void mask(char *text, size_t *len, const char *secret, size_t n)
+{
+    if (n < SECRET_MIN) return;
+    char *p = text;
+    while ((p = memmem(p, (size_t)(text + *len - p), secret, n))) {
+        memcpy(p, "***", 3);
+        memmove(p + 3, p + n, (size_t)(text + *len - (p + n)));
+        *len -= n - 3;
+        p += 3;
+    }
+}
+
+/* s[0..n), a URL's part, masked in text as written and percent-decoded
+ * (a receiver may echo either). */
+static void mask_url_part(char *text, size_t *len, const char *s, size_t n)
+{
+    char decoded[USERINFO_MAX];
+    mask(text, len, s, n);
+    if (n <= sizeof decoded)
+        mask(text, len, decoded, (size_t)tycho_percent_decode(s, n, decoded, 0));
+}
+
+/* The URL's password and the Basic credentials curl sends of its userinfo
+ * (percent-decoded: "user:pass" in base64), masked in text. */
+static void mask_userinfo(const char *url, char *text, size_t *len)
+{
+    const char *p = strstr(url, "://") + 3; /* the URL is http(s)://... */
+    const char *at = NULL;
+    for (const char *c = p; c < p + strcspn(p, "/?#"); c++)
+        if (*c == '@') at = c;
+    if (!at) return;
+    size_t ul = (size_t)(at - p);
+    const char *colon = memchr(p, ':', ul);
+    if (colon) mask_url_part(text, len, colon + 1, (size_t)(at - colon - 1));
+    char user_pass[USERINFO_MAX];
+    unsigned char basic[4 * ((USERINFO_MAX + 2) / 3) + 1];
+    if (ul > sizeof user_pass) return;
+    ssize_t upl = tycho_percent_decode(p, ul, user_pass, 0);
+    int bl = EVP_EncodeBlock(basic, (const unsigned char *)user_pass, (int)upl);
+    mask(text, len, (const char *)basic, (size_t)bl);
+}
+
+/* text[0..*len), a receiver's answer, with every secret of the target it
+ * may echo back as "***": the URL's password, the Basic credentials made of
+ * it, each query parameter's value and each configured header's value
+ * (OTEL_EXPORTER_OTLP_HEADERS' Authorization...). */
+static void mask_target_secrets(const tycho_export_target_t *t, char *text, size_t *len)
+{
+    mask_userinfo(t->url, text, len);
+    for (size_t i = 0; i < t->headers.n; i++)
+        mask(text, len, t->headers.items[i].value, strlen(t->headers.items[i].value));
+    for (const char *q = t->query; q && *q;) {
+        size_t n = strcspn(q, "&");
+        const char *eq = memchr(q, '=', n);
+        const char *v = eq ? eq + 1 : q;
+        mask_url_part(text, len, v, (size_t)(q + n - v));
+        q += n + (q[n] == '&');
+    }
+}
+
 static void on_response(const tycho_http_response_t *res, void *ud)
 {
     tycho_export_sender_t *s = ud;
@@ -226,10 +299,14 @@ static void on_response(const tycho_http_response_t *res, void *ud)
                   res->error_message && *res->error_message ? res->error_message
                                                             : tycho_http_strerror(res->error));
     } else {
-        /* the body (cut), as remote write asks for 4xx; an AWS receiver
-         * (AMP, X-Ray, CloudWatch Logs) may echo the session token */
-        char body[201];
-        size_t k = tycho_aws_scrub(res->body, res->body_len, body, sizeof body);
+        /* the body (cut), as remote write asks for 4xx; a receiver may
+         * echo the credentials it was sent (an AWS one, AMP, X-Ray or
+         * CloudWatch Logs, the session token) */
+        char text[RESPONSE_KEEP_BYTES], body[201];
+        size_t tl = res->body_len < sizeof text ? res->body_len : sizeof text;
+        if (tl) memcpy(text, res->body, tl);
+        mask_target_secrets(s->o.target, text, &tl);
+        size_t k = tycho_aws_scrub(text, tl, body, sizeof body);
         set_error(s, "HTTP %ld%s%s", res->status, k ? ": " : "", body);
     }
     if (v == TYCHO_EXPORT_REJECT) {
