@@ -37,8 +37,13 @@ static tycho_log_field_t to_field(lua_State *L, const char *key, size_t klen, ty
         char err[120];
         if (tycho_json_encode(L, -1, json, err, sizeof err) == 0 && json->data)
             return tycho_lf_named(LF_JSON("", json->data), key, kl);
-        tycho_buf_free(json);
-        return tycho_lf_named(LF_STR("", "(unencodable table)"), key, kl);
+        /* the line says why, in json (freed with the line's other buffers) */
+        tycho_buf_reset(json);
+        if (tycho_buf_printf(json, "(unencodable table: %s)", err) != 0) {
+            tycho_buf_free(json);
+            return tycho_lf_named(LF_STR("", "(unencodable table)"), key, kl);
+        }
+        return tycho_lf_named(LF_STRN("", json->data, json->len), key, kl);
     }
     case LUA_TLIGHTUSERDATA: /* json.null; another one is written as its type */
         if (tycho_json_is_null(L, -1)) return tycho_lf_named(LF_JSON("", "null"), key, kl);
@@ -64,6 +69,9 @@ static int do_log(lua_State *L, tycho_log_level_t level)
     if (t && t->spans) tycho_lua_trace_sync_log(L, t); /* a coroutine's span, or not */
     if (t && t->rq.route) f[n++] = LF_STR("route", t->rq.route->pattern);
     const size_t mine = n;
+    /* fields that are not a table (log.info("failed", err)) are lost: said
+     * so, as a dropped field, rather than silently */
+    if (!lua_isnoneornil(L, 2) && !lua_istable(L, 2)) dropped = 1;
     if (lua_istable(L, 2)) {
         lua_pushnil(L);
         while (lua_next(L, 2)) {
