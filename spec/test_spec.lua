@@ -40,3 +40,47 @@ describe("tycho.test requests", function()
     assert.is_true(p:done())
   end)
 end)
+
+-- The server's verdicts on these request lines (tests/integration's
+-- test_conformance.sh sends the same over a socket): a spec must not route
+-- what `tycho serve` refuses.
+describe("tycho.test request lines", function()
+  setup(basic.setup)
+  teardown(basic.teardown)
+
+  local function refused(res, status, reason)
+    assert.equal(status, res.status)
+    assert.equal(reason, res.body.error)
+    assert.is_string(res.body.request_id)
+    assert.is_nil(res.route)
+  end
+
+  it("are refused as the server refuses them", function()
+    refused(t.get("/users/me#x"), 400, "fragment in request-target")
+    refused(t.get("/users/m e"), 400, "Expected HTTP/")
+    refused(t.get("/caf\195\169"), 400, "Invalid char in url path")
+    refused(t.get("/a\1b"), 400, "Invalid char in url path")
+    refused(t.request("get", "/users/me"), 501, "method not implemented")
+    refused(t.request("GET", "*"), 400, "asterisk-form target is only valid for OPTIONS")
+    refused(t.head("/users/me#x"), 400, "fragment in request-target")
+    refused(t.get("/" .. ("a"):rep(9000)), 414, "request-target too long")
+  end)
+
+  it("take the forms the server takes: OPTIONS * and absolute-form", function()
+    local res = t.request("OPTIONS", "*")
+    assert.equal(204, res.status)
+    assert.truthy(res.headers["allow"]:find("GET", 1, true))
+    res = t.get("http://example.com/users/me?a=1")
+    assert.equal(200, res.status)
+    assert.same({ who = "me" }, res.body)
+  end)
+
+  it("with CR or LF are what the server reads in the bytes, or an error", function()
+    refused(t.get("/users/me\r\nX-A: 1"), 505, "HTTP version not supported")
+    refused(t.get("/a\rb"), 400, "Expected CRLF")
+    -- the server would read GET /users/me, with a field X-A: "1 HTTP/1.1"
+    local ok, err = pcall(t.get, "/users/me HTTP/1.1\r\nX-A: 1")
+    assert.is_false(ok)
+    assert.matches("not one request line %(CR or LF in it%)", err)
+  end)
+end)

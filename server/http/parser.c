@@ -707,3 +707,54 @@ void tycho_http_parser_next(tycho_http_parser_t *p)
     tycho_buf_reset(&p->head);
     memset(&p->req, 0, sizeof p->req);
 }
+
+static int slice_eq(const tycho_slice_t *a, const tycho_slice_t *b)
+{
+    return a->n == b->n && memcmp(a->p, b->p, a->n) == 0;
+}
+
+/* s, a slice of parsed (the parser's copy of line's target) or a static
+ * string, as the same bytes of line->target. */
+static tycho_slice_t in_target(const tycho_request_line_t *line, const tycho_slice_t *parsed,
+                               tycho_slice_t s)
+{
+    if (s.p < parsed->p || s.p > parsed->p + parsed->n) return s;
+    return (tycho_slice_t){line->target.p + (s.p - parsed->p), s.n};
+}
+
+/* The request line goes through a parser of its own, as the first request of
+ * a connection would: the verdict is the server's by construction. The Host
+ * field only completes the head (HTTP/1.1 requires one). */
+int tycho_http_parser_check_request_line(const tycho_http_limits_t *limits,
+                                         tycho_request_line_t *line)
+{
+    static const char rest[] = " HTTP/1.1\r\nHost: tycho.test\r\n\r\n";
+    tycho_buf_t head = TYCHO_BUF_INIT;
+    if (tycho_buf_append(&head, line->method.p, line->method.n) != 0 ||
+        tycho_buf_append(&head, " ", 1) != 0 ||
+        tycho_buf_append(&head, line->target.p, line->target.n) != 0 ||
+        tycho_buf_append(&head, rest, sizeof rest - 1) != 0) {
+        tycho_buf_free(&head);
+        return -ENOMEM;
+    }
+    tycho_http_parser_t p;
+    tycho_http_parser_init(&p, limits);
+    size_t consumed;
+    tycho_parse_result_t r = tycho_http_parser_execute(&p, head.data, 0, head.len, &consumed);
+    int rc = 0;
+    line->status = 0;
+    line->reason = NULL;
+    if (r == TYCHO_PARSE_ERROR) {
+        line->status = p.error_status;
+        line->reason = p.error_reason;
+    } else if (r != TYCHO_PARSE_REQUEST || !slice_eq(&p.req.method, &line->method) ||
+               !slice_eq(&p.req.target, &line->target)) {
+        rc = -EINVAL; /* CR or LF in the target: not one request line */
+    } else {
+        line->path = in_target(line, &p.req.target, p.req.path);
+        line->query = in_target(line, &p.req.target, p.req.query);
+    }
+    tycho_http_parser_free(&p);
+    tycho_buf_free(&head);
+    return rc;
+}

@@ -121,4 +121,22 @@ void tycho_http_parser_shift(tycho_http_parser_t *p, size_t shift);
  * the request's body memory is freed. */
 void tycho_http_parser_next(tycho_http_parser_t *p);
 
+/* A request line as an in-process request (tycho.test) would send it:
+ * method and target in. Out: when the server takes the line, the target's
+ * path and query (slices of target, or a static "/") and status 0; when it
+ * refuses it, the status and reason (static) it answers with. */
+typedef struct tycho_request_line {
+    tycho_slice_t method, target;
+    tycho_slice_t path, query;
+    int status;
+    const char *reason;
+} tycho_request_line_t;
+
+/* Applies the server's request-line checks (method token, target bytes and
+ * form, limits->max_uri_bytes) by parsing "method SP target SP HTTP/1.1"
+ * as a connection's parser does. 0 with the verdict in line; -ENOMEM;
+ * -EINVAL when the bytes are not one request line (CR or LF in them). */
+int tycho_http_parser_check_request_line(const tycho_http_limits_t *limits,
+                                         tycho_request_line_t *line);
+
 #endif

@@ -138,6 +138,11 @@ static void server_accept(tycho_http_server_t *srv)
     accept_all(srv);
 }
 
+tycho_http_limits_t tycho_http_limits_of(const tycho_config_t *cfg)
+{
+    return (tycho_http_limits_t){cfg->max_header_bytes, cfg->max_uri_bytes, cfg->max_body_bytes};
+}
+
 int tycho_http_server_start(tycho_http_server_t *srv, uv_loop_t *loop, const tycho_config_t *cfg,
                             int fd, tycho_handler_t handler, int worker_id)
 {
@@ -147,8 +152,7 @@ int tycho_http_server_start(tycho_http_server_t *srv, uv_loop_t *loop, const tyc
     srv->handler = handler;
     srv->worker_id = worker_id;
     srv->max_conns = cfg->max_connections;
-    srv->limits =
-        (tycho_http_limits_t){cfg->max_header_bytes, cfg->max_uri_bytes, cfg->max_body_bytes};
+    srv->limits = tycho_http_limits_of(cfg);
     srv->body_budget.max = cfg->max_body_memory;
     srv->listen_fd = fd;
     tycho_block_pool_init(&srv->read_buffers, TYCHO_CONN_READ_BUFFER);

@@ -62,6 +62,9 @@ struct tycho_http_server {
     void (*on_empty)(tycho_http_server_t *srv); /* draining and the last connection closed */
 };
 
+/* The request limits cfg sets (what each connection's parser enforces). */
+tycho_http_limits_t tycho_http_limits_of(const tycho_config_t *cfg);
+
 /* Starts serving on an already bound listening socket fd (ownership moves to
  * the server). Returns 0 or a negative libuv error. */
 int tycho_http_server_start(tycho_http_server_t *srv, uv_loop_t *loop, const tycho_config_t *cfg,

@@ -1,11 +1,14 @@
 /* tycho._test — in-process requests for specs (wrapped by lua/tycho/test.lua):
- * request(method, target, opts) builds a tycho_exchange_t, dispatches it to
- * the runtime's handler (the real router and handler, yields included) and
- * yields until the exchange finishes; returns status, headers, body.
+ * request(method, target, opts) checks the request line as the HTTP server
+ * does (parser.h: a refused one gets the server's error answer), builds a
+ * tycho_exchange_t, dispatches it to the runtime's handler (the real router
+ * and handler, yields included) and yields until the exchange finishes;
+ * returns status, headers, body.
  * Also reload() and stats() of the runtime, exe() (this binary) and
  * run_block() (spec_block.h) for the spec runner's --timeout. */
 #include "http/request_id.h"
 #include "http/response_head.h"
+#include "http/server.h"
 #include "lua/async.h"
 #include "lua/gen.h"
 #include "lua/libs.h"
@@ -151,14 +154,29 @@ static struct tycho_lua_runtime *runtime_of(lua_State *L)
     return g->runtime;
 }
 
+/* A request line the server refuses is answered as its connection answers
+ * it (conn.c send_error): no handler, no route, nothing of the request kept
+ * but its id and peer, the error body. */
+static void refuse(test_req_t *tr, const tycho_request_line_t *line)
+{
+    tycho_request_t *r = &tr->x.req;
+    *r = (tycho_request_t){.http_minor = 1,
+                           .request_id = r->request_id,
+                           .peer_ip = r->peer_ip,
+                           .local_ip = r->local_ip,
+                           .start_ns = r->start_ns};
+    tycho_response_set_error(&tr->x.res, line->status, line->reason, r->request_id);
+    on_finish(&tr->x);
+}
+
 /* start(method, target, { headers = {...}, body = "...", peer_ip = "...", request_id = "..." }) */
 static int l_start(lua_State *L)
 {
     struct tycho_lua_runtime *rt = runtime_of(L);
+    tycho_http_limits_t limits = tycho_http_limits_of(tycho_lua_runtime_config(rt));
     size_t mlen, tlen, blen = 0;
     const char *method = luaL_checklstring(L, 1, &mlen);
     const char *target = luaL_checklstring(L, 2, &tlen);
-    if (tlen == 0 || target[0] != '/') return luaL_argerror(L, 2, "target must start with '/'");
     int opts = lua_istable(L, 3) ? 3 : 0;
     const char *body = NULL, *peer = "", *rid = NULL;
     size_t nheaders = 0, hbytes = 0;
@@ -220,10 +238,6 @@ static int l_start(lua_State *L)
     r->method = (tycho_slice_t){p, mlen};
     COPY(p, target, tlen);
     r->target = (tycho_slice_t){p, tlen};
-    const char *q = memchr(p, '?', tlen);
-    r->path = (tycho_slice_t){p, q ? (size_t)(q - p) : tlen};
-    r->query =
-        q ? (tycho_slice_t){q + 1, tlen - (size_t)(q - p) - 1} : (tycho_slice_t){p + tlen, 0};
     if (body) {
         COPY(p, body, blen);
         r->body = (tycho_slice_t){p, blen};
@@ -251,6 +265,15 @@ static int l_start(lua_State *L)
         r->nheaders = i;
     }
 #undef COPY
+    tycho_request_line_t line = {.method = r->method, .target = r->target};
+    int rc = tycho_http_parser_check_request_line(&limits, &line);
+    if (rc != 0) {
+        free(tr->headers), free(tr->mem), free(tr);
+        if (rc == -EINVAL) return luaL_argerror(L, 2, "not one request line (CR or LF in it)");
+        return luaL_error(L, "out of memory");
+    }
+    r->path = line.path;
+    r->query = line.query;
     tr->x.res.status = 200;
     tr->x.on_finish = on_finish;
     tr->x.owner = tr;
@@ -262,6 +285,10 @@ static int l_start(lua_State *L)
     h->tr = tr;
     luaL_getmetatable(L, HANDLE_MT);
     lua_setmetatable(L, -2);
+    if (line.status) {
+        refuse(tr, &line);
+        return 1;
+    }
     /* dispatched now: the handler runs until it finishes or first waits */
     tr->dispatched = 1;
     tr->handler.dispatch(tr->handler.ctx, &tr->x);
