@@ -115,6 +115,15 @@ describe("tycho check: load errors say where", function()
     fails('return {\n  ["GET /a\\0b"] = function() end,\n}\n', "a%.lua:2: bad pattern '/a%.%.%.'")
   end)
 
+  it("shows a pattern with a byte a path cannot hold as the author must write it", function()
+    fails('return {\n  { "GET", "/caf\195\169/:id", function() end },\n}\n',
+          "a%.lua:2: .*segment 1: character 0xc3 not allowed in a path %(write the pattern "
+          .. "percent%-encoded: '/caf%%C3%%A9/:id'%)")
+    fails('return {\n  ["GET /a b/%20c"] = function() end,\n}\n',
+          "segment 1: character 0x20 not allowed in a path %(write the pattern percent%-encoded: "
+          .. "'/a%%20b/%%20c'%)")
+  end)
+
   it("says how long a method may be, in either spelling", function()
     local long = ("X"):rep(40)
     fails(('return {\n  { "%s", "/a", function() end },\n}\n'):format(long),

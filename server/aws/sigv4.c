@@ -84,21 +84,14 @@ static int unreserved(unsigned char c)
            c == '_' || c == '.' || c == '~';
 }
 
+static int unreserved_or_slash(unsigned char c)
+{
+    return unreserved(c) || c == '/';
+}
+
 int tycho_sigv4_uri_encode(tycho_buf_t *out, const void *s, size_t n, int keep_slash)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    const unsigned char *p = s;
-    if (tycho_buf_reserve(out, n)) return -ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = p[i];
-        if (unreserved(c) || (keep_slash && c == '/')) {
-            if (tycho_buf_append(out, &c, 1)) return -ENOMEM;
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            if (tycho_buf_append(out, e, 3)) return -ENOMEM;
-        }
-    }
-    return 0;
+    return tycho_percent_encode(out, s, n, keep_slash ? unreserved_or_slash : unreserved);
 }
 
 /* Percent-decodes s[0..n) into out; a '%' not followed by two hex digits is

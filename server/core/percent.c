@@ -9,6 +9,20 @@ static int escape_at(const char *s, size_t n, size_t i)
     return lo >= 0 ? hi * 16 + lo : -1;
 }
 
+int tycho_percent_encode(tycho_buf_t *out, const void *s, size_t n, int (*keep)(unsigned char c))
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = s;
+    if (tycho_buf_reserve(out, n)) return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+        int rc = keep(c) ? tycho_buf_append(out, &c, 1) : tycho_buf_append(out, e, 3);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 ssize_t tycho_percent_decode(const char *s, size_t n, char *out, int flags)
 {
     size_t o = 0;

@@ -1,11 +1,13 @@
-/* percent — percent-decoding (RFC 3986 section 2.1: "%" and two hex digits
- * stand for a byte) for request paths and queries, SigV4's canonical URI and
+/* percent — percent-encoding and decoding (RFC 3986 section 2.1: "%" and
+ * two hex digits stand for a byte) for request paths and queries, SigV4's canonical URI and
  * OTel's k=v lists, the hex digit it reads, and the normalisation the router
  * compares paths in. Each caller picks what a
  * '%' without two hex digits after it means (kept as is, or an error) and
  * whether '+' is a space (form encoding). Pure functions, any thread. */
 #ifndef TYCHO_CORE_PERCENT_H
 #define TYCHO_CORE_PERCENT_H
+
+#include "core/buf.h"
 
 #include <stddef.h>
 #include <sys/types.h>
@@ -23,6 +25,10 @@ enum {
     TYCHO_PCT_PLUS_SPACE = 1, /* '+' decodes to ' ' (query strings, forms) */
     TYCHO_PCT_STRICT = 2,     /* a '%' without two hex digits after it fails */
 };
+
+/* Appends s[0..n) to out, each byte keep() refuses written as %XX (upper-case
+ * hex digits). 0 or -ENOMEM. */
+int tycho_percent_encode(tycho_buf_t *out, const void *s, size_t n, int (*keep)(unsigned char c));
 
 /* Decodes s[0..n) into out, which has room for n bytes (decoding never
  * grows); writes no NUL. Without TYCHO_PCT_STRICT a bad escape is copied

@@ -13,6 +13,7 @@
  * the connection). Every message and the span show the URL redacted
  * (tycho_url_redact). */
 #include "core/buf.h"
+#include "core/percent.h"
 #include "core/server_span.h"
 #include "http/field.h"
 #include "http/known_method.h"
@@ -251,14 +252,16 @@ static int parse_url(const char *url, size_t len, http_op_t *h)
  * and fragment percent-encoded (RFC 3986 2.1; what browsers send), as a
  * request line holds ASCII only (RFC 9112 3.2). A non-ASCII host is left to
  * curl (IDNA). NULL when out of memory. */
+static int is_ascii(unsigned char c)
+{
+    return c < 0x80;
+}
+
 static char *wire_url(const char *url, size_t len, size_t path_at)
 {
     tycho_buf_t b = TYCHO_BUF_INIT;
     int rc = tycho_buf_append(&b, url, path_at);
-    for (size_t i = path_at; i < len && rc == 0; i++) {
-        unsigned char c = (unsigned char)url[i];
-        rc = c < 0x80 ? tycho_buf_append(&b, &url[i], 1) : tycho_buf_printf(&b, "%%%02X", c);
-    }
+    if (rc == 0) rc = tycho_percent_encode(&b, url + path_at, len - path_at, is_ascii);
     if (rc == 0) return tycho_buf_steal(&b);
     tycho_buf_free(&b);
     return NULL;

@@ -82,6 +82,28 @@ int tycho_method_valid(const char *m, size_t n)
     return 1;
 }
 
+/* What the pattern is written as: '/', escapes and pchars kept, any other
+ * byte percent-encoded. */
+static int written_as(unsigned char c)
+{
+    return c == '/' || c == '%' || is_pchar(c);
+}
+
+/* A byte a path cannot hold: the message shows the pattern as the route
+ * author must type it (a raw "/café" is "/caf%C3%A9"). */
+static int fail_character(const char *pat, size_t n, size_t segno, unsigned char c, char *err,
+                          size_t errlen)
+{
+    tycho_buf_t enc = TYCHO_BUF_INIT;
+    int rc = tycho_percent_encode(&enc, pat, n, written_as);
+    fail(err, errlen,
+         "segment %zu: character 0x%02x not allowed in a path (write the pattern "
+         "percent-encoded: '%s')",
+         segno, c, rc == 0 ? enc.data : "out of memory");
+    tycho_buf_free(&enc);
+    return -1;
+}
+
 int tycho_pattern_parse(const char *pat, size_t n, tycho_pattern_t *out, char *err, size_t errlen)
 {
     out->nsegs = 0;
@@ -133,8 +155,7 @@ int tycho_pattern_parse(const char *pat, size_t n, tycho_pattern_t *out, char *e
                         return fail(err, errlen, "segment %zu: bad percent-escape", segno);
                     k += 2;
                 } else if (!is_pchar(c)) {
-                    return fail(err, errlen, "segment %zu: character 0x%02x not allowed in a path",
-                                segno, c);
+                    return fail_character(pat, n, segno, c, err, errlen);
                 }
             }
             seg->kind = TYCHO_SEG_STATIC;

@@ -23,7 +23,7 @@ command -v clang >/dev/null || { echo "clang is not installed (scripts/setup ins
 # belongs in an integration test, not here.
 protos=() # exporters/proto/<name>.proto a target needs compiled
 case $name in
-router) srcs=(server/router/router.c server/core/percent.c) pkgs=() ;;
+router) srcs=(server/router/router.c server/core/{percent,buf,utf8}.c) pkgs=() ;;
 json) srcs=(server/lua/lib_json.c server/lua/alloc.c server/core/{buf,utf8}.c) pkgs=(luajit) ;;
 trace_context) srcs=(server/telemetry/trace_context.c) pkgs=() ;;
 sigv4) srcs=(server/aws/sigv4.c server/core/{buf,percent,utf8}.c) pkgs=(libcrypto) ;;

@@ -1,4 +1,5 @@
-/* Percent-decoding: escapes in either case, '+' only with PLUS_SPACE, a bad
+/* Percent-encoding: the bytes the caller keeps, every other one as %XX.
+ * Percent-decoding: escapes in either case, '+' only with PLUS_SPACE, a bad
  * or cut-off escape kept as is or (strict) refused, every byte value, and
  * the hex digit table; the path normalisation the router matches with. */
 #include <setjmp.h>
@@ -119,12 +120,28 @@ static void test_normalize(void **state)
         assert_int_equal(norm(bad[i], out), -1);
 }
 
+static int lower_only(unsigned char c)
+{
+    return c >= 'a' && c <= 'z';
+}
+
+static void test_encode(void **state)
+{
+    (void)state;
+    tycho_buf_t b = TYCHO_BUF_INIT;
+    assert_int_equal(tycho_percent_encode(&b, "caf\xc3\xa9 A/\0z", 10, lower_only), 0);
+    assert_int_equal(b.len, 22);
+    assert_memory_equal(b.data, "caf%C3%A9%20%41%2F%00z", 22);
+    tycho_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escapes),     cmocka_unit_test(test_plus),
         cmocka_unit_test(test_bad_escapes), cmocka_unit_test(test_every_byte),
         cmocka_unit_test(test_hex_digit),   cmocka_unit_test(test_normalize),
+        cmocka_unit_test(test_encode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
