@@ -27,6 +27,13 @@ describe("tycho check", function()
     assert.is_false(ok)
     assert.matches("routes directory not found", out)
   end)
+
+  it("fails on a file, saying it takes the routes folder", function()
+    local ok, out = check(here .. "/fixtures/basic/api.lua")
+    assert.is_false(ok)
+    assert.matches("^tycho check: [^\n]*/basic/api%.lua is a file, not a directory: tycho check "
+      .. "takes the routes folder %(tycho check [^\n]*/fixtures/basic%)\n$", out)
+  end)
 end)
 
 describe("tycho check: load errors say where", function()

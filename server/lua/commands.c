@@ -16,9 +16,11 @@
 #include "lua/watchdog.h"
 
 #include <lauxlib.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -77,6 +79,22 @@ static void print_route(void *ud, const char *method, const char *pattern, const
     printf("  %-7s %-40s %s\n", method, pattern, where);
 }
 
+/* `tycho check routes/users.lua` is the likely slip: a file where the routes
+ * folder goes. Says so (rather than "not found") with the folder holding it;
+ * 1 when the path is a file. */
+static int refuse_file(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || S_ISDIR(st.st_mode)) return 0;
+    char folder[sizeof((tycho_config_t *)0)->routes_dir];
+    snprintf(folder, sizeof folder, "%s", path);
+    fprintf(stderr,
+            "tycho check: %s is a file, not a directory: tycho check takes the routes folder "
+            "(tycho check %s)\n",
+            path, dirname(folder));
+    return 1;
+}
+
 int tycho_cmd_check(int argc, char **argv)
 {
     tycho_config_t cfg;
@@ -96,6 +114,7 @@ int tycho_cmd_check(int argc, char **argv)
         return 0;
     }
     if (rc != 0) return 2;
+    if (refuse_file(cfg.routes_dir)) return 1;
     tycho_log_set_level(cfg.log_level);
     char *err = NULL;
     size_t n = 0;
