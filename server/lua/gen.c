@@ -230,6 +230,14 @@ tycho_lua_gen_t *tycho_lua_gen_new(const tycho_lua_gen_opts_t *o, char **err)
     g->req_mt_ref = tycho_lua_request_init(g->L);
     if (g->routes_dir) {
         if (!is_dir(g->routes_dir)) {
+            /* optional means "may be absent", not "may be a file": a file
+             * there is a slip (--routes routes/users.lua) said at once */
+            if (access(g->routes_dir, F_OK) == 0) {
+                *err = tycho_lua_strdupf("%s: not a directory: the routes setting takes the "
+                                         "folder of route files",
+                                         g->routes_dir);
+                goto fail;
+            }
             if (!o->routes_optional) {
                 *err = tycho_lua_strdupf("%s: routes directory not found", g->routes_dir);
                 goto fail;

@@ -183,6 +183,16 @@ else
   bad "-l broken: rc=$rc $(head -c 300 out) | $(head -c 300 err)"
 fi
 
+echo 'return {}' >routes_file.lua
+timeout 60 "$BIN" spec --routes "$tmp/routes_file.lua" s/mixed_spec.lua >out 2>err
+rc=$?
+if [ $rc -ne 0 ] && grep -q "routes_file.lua: not a directory: the routes setting takes the folder" err &&
+   ! grep -q "passed," out err; then
+  ok "--routes naming a file: said so, no run"
+else
+  bad "--routes file: rc=$rc $(head -c 300 out) | $(head -c 300 err)"
+fi
+
 # --- os.exit -----------------------------------------------------------------
 cat >s/exit_spec.lua <<'EOF'
 describe("exit", function()
