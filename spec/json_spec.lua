@@ -17,6 +17,14 @@ describe("tycho.json", function()
     assert.equal("[1,-2,0.1,1e+300,9007199254740991]", json.encode { 1, -2, 0.1, 1e300, 2 ^ 53 - 1 })
   end)
 
+  it("keeps the sign of -0, a JSON number like any other, both ways", function()
+    assert.equal("-0", json.encode(-0.0))
+    assert.equal("[0,-0]", json.encode { 0, -0.0 })
+    assert.equal("-0", json.encode(json.decode "-0"))
+    assert.equal('{"a":-0}', json.encode(json.decode '{"a":-0.0}'))
+    assert.equal(-math.huge, 1 / json.decode "-0")
+  end)
+
   it("uses json.null both ways", function()
     assert.equal('{"a":null}', json.encode { a = json.null })
     local v = json.decode '{"a":null,"b":[1,null,3]}'
@@ -103,7 +111,7 @@ describe("tycho.json", function()
     assert.error_matches(function() json.encode { a = { b = print }, c = 1 } end, "type function")
     assert.error_matches(function() json.encode { a = { [true] = 1 }, [1] = 2 } end, "mixing")
     assert.equal('{"a":{"b":[1,{"c":"d"}]}}', json.encode { a = { b = { 1, { c = "d" } } } })
-    assert.equal('[0,-7,123456789012,9007199254740992]', json.encode { -0.0, -7, 123456789012, 2 ^ 53 })
+    assert.equal('[-0,-7,123456789012,9007199254740992]', json.encode { -0.0, -7, 123456789012, 2 ^ 53 })
   end)
 
   it("reports decode errors with line, column and what is there", function()

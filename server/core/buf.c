@@ -81,6 +81,7 @@ size_t tycho_buf_number_text(char out[TYCHO_BUF_NUMBER_MAX], double d)
 {
     if (d == floor(d) && fabs(d) < 9007199254740992.0) { /* 2^53: every integer below is exact */
         char tmp[24], *e = tmp + sizeof tmp, *p = int_digits(e, (long long)d);
+        if (d == 0 && signbit(d)) *--p = '-'; /* -0 is a JSON number: keep the sign */
         size_t n = (size_t)(e - p);
         memcpy(out, p, n);
         out[n] = 0;

@@ -48,7 +48,7 @@ int tycho_buf_append_int(tycho_buf_t *b, long long v);
 #define TYCHO_BUF_NUMBER_MAX 32
 /* Writes finite d into out, NUL-terminated, in the shortest form that reads
  * back as d: an integer below 2^53 in magnitude as tycho_buf_append_int
- * writes it (-0 as "0"), any other value with the fewest of 15, 16, 17
+ * writes it (-0 as "-0": it reads back as -0), any other value with the fewest of 15, 16, 17
  * significant digits that round-trip. Returns the length. */
 size_t tycho_buf_number_text(char out[TYCHO_BUF_NUMBER_MAX], double d);
 /* Appends d as a JSON number as tycho_buf_number_text writes it. JSON has no

@@ -7,7 +7,7 @@
  *   marked json.array. Other key mixes (sparse arrays, numbers and strings, a
  *   string key in a marked table) are an error. NaN/inf, functions, userdata
  *   and nesting deeper than MAX_DEPTH (cycles) are errors. Integral numbers up
- *   to 2^53 print without a fraction.
+ *   to 2^53 print without a fraction; -0 keeps its sign.
  * - Decoding: strings keep NUL bytes ("\u0000"); invalid UTF-8, a number past
  *   the range of a double and nesting deeper than MAX_DEPTH are errors. */
 #include "lua/libs.h"

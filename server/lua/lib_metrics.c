@@ -412,12 +412,13 @@ static int label_error(lua_State *L, const lmetric_t *m, const char *fmt, const 
 
 /* Turns the number on top of L into its label text, in place: the shortest
  * form that reads back as it, as tycho.json writes numbers (123456789012345,
- * 0.1; -0 is "0"), so two numbers are one series only when they are equal.
- * 0, or -1 (the number left) for NaN and infinities. */
+ * 0.1), except -0, which is "0": two numbers are one series only when they
+ * are equal, and -0 == 0. 0, or -1 (the number left) for NaN and infinities. */
 static int number_to_label(lua_State *L)
 {
     double d = lua_tonumber(L, -1);
     if (!isfinite(d)) return -1;
+    if (d == 0) d = 0; /* -0 and 0: one series */
     char text[TYCHO_BUF_NUMBER_MAX];
     size_t n = tycho_buf_number_text(text, d);
     lua_pop(L, 1);

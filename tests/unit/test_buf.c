@@ -6,6 +6,7 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -175,7 +176,7 @@ static void test_append_json_number(void **state)
         const char *want;
     } cases[] = {
         {0, "0"},
-        {-0.0, "0"},
+        {-0.0, "-0"},
         {30, "30"},
         {-2.5, "-2.5"},
         {0.1, "0.1"},
@@ -193,7 +194,11 @@ static void test_append_json_number(void **state)
         tycho_buf_t b = TYCHO_BUF_INIT;
         assert_int_equal(tycho_buf_append_json_number(&b, cases[i].d), 0);
         assert_string_equal(b.data, cases[i].want);
-        if (cases[i].want[0] != '"') assert_true(strtod(b.data, NULL) == cases[i].d);
+        if (cases[i].want[0] != '"') {
+            double back = strtod(b.data, NULL);
+            assert_true(back == cases[i].d);
+            assert_true(!signbit(back) == !signbit(cases[i].d)); /* -0 stays -0 */
+        }
         tycho_buf_free(&b);
     }
 }
