@@ -66,6 +66,19 @@ describe("tycho.json", function()
     assert.error_matches(function() json.encode(cyc) end, "nested deeper than 128 levels %(a cycle%?%)")
   end)
 
+  it("names a sparse array's highest index, however large, instead of calling it no integer", function()
+    assert.error_matches(function() json.encode { [1] = 1, [3] = 3 } end,
+      "cannot encode a sparse array: index 3 with 2 items %(use json.null for holes%)")
+    assert.error_matches(function() json.encode { [1] = 1, [1e15] = 2 } end,
+      "sparse array: index 1000000000000000 with 2 items")
+    assert.error_matches(function() json.encode { [2 ^ 53] = 1 } end, "sparse array: index 9007199254740992 with 1 items")
+    assert.error_matches(function() json.encode { [1e300] = 1 } end, "sparse array: index 1e%+300 with 1 items")
+    assert.error_matches(function() json.encode { a = 1, [2 ^ 53] = 2 } end, "mixing array items and string keys")
+    for _, k in ipairs { 0, -1, 1.5, math.huge } do
+      assert.error_matches(function() json.encode { [k] = 1 } end, "not a string or a positive integer")
+    end
+  end)
+
   it("refuses holes and string keys in a table marked as an array, as in any other", function()
     local sparse, mixing = "cannot encode a sparse array", "cannot encode a table mixing array items and string keys"
     local a = json.array {}

@@ -16,6 +16,7 @@
 
 #include <lauxlib.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +40,15 @@ int tycho_json_is_null(lua_State *L, int idx)
     return lua_type(L, idx) == LUA_TLIGHTUSERDATA && !lua_touserdata(L, idx);
 }
 
-static int enc_fail(enc_t *e, const char *what)
+static int enc_fail(enc_t *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int enc_fail(enc_t *e, const char *fmt, ...)
 {
-    if (e->err && e->errlen) snprintf(e->err, e->errlen, "%s", what);
+    if (e->err && e->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->err, e->errlen, fmt, ap);
+        va_end(ap);
+    }
     return -1;
 }
 
@@ -61,11 +68,14 @@ static int enc_value(enc_t *e, int idx);
 
 /* Checks every key of a table. Returns 0 with *n set (keys exactly 1..n: an
  * array; *n = 0 for string keys only: an object) or -1 with the error. A
- * table marked json.array must be an array: a string key in it is an error. */
+ * table marked json.array must be an array: a string key in it is an error.
+ * Any positive integer is an array index, however large: an index past the
+ * number of keys (1e15, 2^53) makes the array sparse, and the error says so. */
 static int check_keys(enc_t *e, int idx, int marked, size_t *n)
 {
     lua_State *L = e->L;
-    size_t count = 0, maxk = 0;
+    size_t count = 0;
+    double maxk = 0;
     int strings = 0, others = 0;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
@@ -75,8 +85,8 @@ static int check_keys(enc_t *e, int idx, int marked, size_t *n)
             strings = 1;
         } else if (lua_type(L, -1) == LUA_TNUMBER) {
             double k = lua_tonumber(L, -1);
-            if (k >= 1 && k == floor(k) && k < 1e15) {
-                if ((size_t)k > maxk) maxk = (size_t)k;
+            if (k >= 1 && k == floor(k) && isfinite(k)) {
+                if (k > maxk) maxk = k;
             } else {
                 others = 1;
             }
@@ -89,8 +99,14 @@ static int check_keys(enc_t *e, int idx, int marked, size_t *n)
         return enc_fail(e, "cannot encode a table key that is not a string or a positive integer");
     if (strings && (maxk > 0 || marked))
         return enc_fail(e, "cannot encode a table mixing array items and string keys");
-    if (!strings && maxk != count)
-        return enc_fail(e, "cannot encode a sparse array (use json.null for holes)");
+    if (!strings && maxk != (double)count) {
+        char index[TYCHO_BUF_NUMBER_MAX];
+        tycho_buf_number_text(index, maxk);
+        return enc_fail(e,
+                        "cannot encode a sparse array: index %s with %zu items (use json.null "
+                        "for holes)",
+                        index, count);
+    }
     *n = strings ? 0 : count;
     return 0;
 }
@@ -212,11 +228,8 @@ static int enc_value(enc_t *e, int idx)
     case LUA_TLIGHTUSERDATA:
         if (tycho_json_is_null(L, idx)) return PUT_LIT(e->out, "null");
         /* fall through */
-    default: {
-        char msg[80];
-        snprintf(msg, sizeof msg, "cannot encode a value of type %s", luaL_typename(L, idx));
-        return enc_fail(e, msg);
-    }
+    default:
+        return enc_fail(e, "cannot encode a value of type %s", luaL_typename(L, idx));
     }
 }
 
