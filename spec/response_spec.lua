@@ -48,6 +48,17 @@ describe("handler results", function()
     assert.same({ "a=1", "b=2" }, res.headers["set-cookie"])
   end)
 
+  it("writes a number header value as tycho.json does, and an integer past 2^53 in digits", function()
+    local h = t.get("/number-headers").headers
+    assert.equal("1152921504606846976", h["x-big"])
+    assert.equal("-1152921504606846976", h["x-neg-big"])
+    assert.equal("9007199254740991", h["x-exact"])
+    assert.equal("1000000000000001", h["x-mid"])
+    assert.equal("0.1", h["x-frac"])
+    assert.equal("0", h["x-neg-zero"])
+    assert.equal("1e+21", h["x-huge"])
+  end)
+
   local function fails(path, message, route)
     t.capture_logs()
     local res = t.get(path)

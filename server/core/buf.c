@@ -79,7 +79,7 @@ int tycho_buf_append_int(tycho_buf_t *b, long long v)
 
 size_t tycho_buf_number_text(char out[TYCHO_BUF_NUMBER_MAX], double d)
 {
-    if (d == floor(d) && fabs(d) < 9007199254740992.0) { /* 2^53: every integer below is exact */
+    if (d == floor(d) && fabs(d) < TYCHO_BUF_EXACT_INT_LIMIT) {
         char tmp[24], *e = tmp + sizeof tmp, *p = int_digits(e, (long long)d);
         if (d == 0 && signbit(d)) *--p = '-'; /* -0 is a JSON number: keep the sign */
         size_t n = (size_t)(e - p);

@@ -46,6 +46,8 @@ int tycho_buf_vprintf(tycho_buf_t *b, const char *fmt, va_list ap);
 int tycho_buf_append_int(tycho_buf_t *b, long long v);
 /* Room for any tycho_buf_number_text, its NUL included. */
 #define TYCHO_BUF_NUMBER_MAX 32
+/* 2^53: every integer below it in magnitude is exact in a double. */
+#define TYCHO_BUF_EXACT_INT_LIMIT 9007199254740992.0
 /* Writes finite d into out, NUL-terminated, in the shortest form that reads
  * back as d: an integer below 2^53 in magnitude as tycho_buf_append_int
  * writes it (-0 as "-0": it reads back as -0), any other value with the fewest of 15, 16, 17

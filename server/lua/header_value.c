@@ -2,12 +2,22 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <string.h>
 
 const char *tycho_lua_nonfinite_name(double d)
 {
     if (isfinite(d)) return NULL;
     return isnan(d) ? "NaN" : d > 0 ? "inf" : "-inf";
+}
+
+/* Finite d as tycho.json writes it (3, not 3.0; 0.1), except where HTTP
+ * wants digits: from 2^53 to 1e21, where every double is an integer, all of
+ * its digits (2^60 is 1152921504606846976, not 1.152921504606847e+18), since
+ * HTTP's numbers are digits only (RFC 9110 8.6, 10.2.3); and -0 as 0. */
+static size_t number_text(char out[TYCHO_BUF_NUMBER_MAX], double d)
+{
+    if (fabs(d) >= TYCHO_BUF_EXACT_INT_LIMIT && fabs(d) < 1e21)
+        return (size_t)snprintf(out, TYCHO_BUF_NUMBER_MAX, "%.0f", d);
+    return tycho_buf_number_text(out, d == 0 ? 0 : d);
 }
 
 int tycho_lua_header_value(lua_State *L, int idx, tycho_lua_header_value_t *out, char *err,
@@ -28,11 +38,7 @@ int tycho_lua_header_value(lua_State *L, int idx, tycho_lua_header_value_t *out,
         snprintf(err, errlen, "value must be a finite number, got %s", nonfinite);
         return -1;
     }
-    if (d == floor(d) && fabs(d) < 1e15)
-        snprintf(out->num, sizeof out->num, "%lld", (long long)d);
-    else
-        snprintf(out->num, sizeof out->num, "%.17g", d);
     out->p = out->num;
-    out->n = strlen(out->num);
+    out->n = number_text(out->num, d);
     return 0;
 }
