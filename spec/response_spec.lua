@@ -70,7 +70,10 @@ describe("handler results", function()
     assert.is_nil(res.headers["injected"])
     local line = logs[#logs]
     assert.equal("error", line.level)
+    assert.equal("handler error: invalid response", line.msg)
     assert.equal(route or path, line.route)
+    assert.equal("GET", line.method) -- the fields of a Lua error's line, all of them
+    assert.matches("basic/api.lua:%d+$", line.handler)
     assert.matches(message, line.error)
   end
 

@@ -322,6 +322,7 @@ describe("tycho.trace", function()
       assert.is_true(spans.outer.start + spans.outer.duration <= server.start + server.duration)
       local rec = lines("handler timeout: still waiting after TYCHO_HANDLER_TIMEOUT")[1]
       assert.equal("req-timeout-1", rec.request_id)
+      assert.equal("GET", rec.method) -- as every line about how a handler ended
       assert.equal(server.trace_id, rec.trace_id)
       assert.equal(server.span_id, rec.span_id)
       collectgarbage "collect"

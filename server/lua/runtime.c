@@ -291,6 +291,12 @@ static const char *default_message(int status, char *buf, size_t len)
     return buf;
 }
 
+/* The fields that open every line about how a handler ended: the request's
+ * route and method, and where the handler is (file:line). */
+#define HANDLER_FIELDS(x, route)                                                                   \
+    LF_STR("route", (route)->pattern), LF_STRN("method", (x)->req.method.p, (x)->req.method.n),    \
+        LF_STR("handler", (route)->where)
+
 /* error({ status = 4xx, message = "..." }) is an HTTP error, not a crash:
  * answers it and returns 1. http_status wins over status (AWS errors: status
  * is AWS's own). An error with server_fault = true (an aws.Error about the
@@ -312,7 +318,7 @@ static int answer_http_error(tycho_exchange_t *x, const tycho_lua_route_t *route
             t == LUA_TNUMBER || t == LUA_TSTRING ? lua_tostring(co, -1) : lua_typename(co, t);
         tycho_log_warn("handler error's status is not an HTTP error status (an integer "
                        "400..599): answered as a handler failure (500)",
-                       LF_STR("route", route->pattern), LF_STR("status_given", given));
+                       HANDLER_FIELDS(x, route), LF_STR("status_given", given));
     }
     lua_pop(co, 1);
     if (!is_http) return 0;
@@ -331,7 +337,7 @@ static int answer_http_error(tycho_exchange_t *x, const tycho_lua_route_t *route
     else
         tycho_response_set_error_n(&x->res, (int)st, msg, len, x->req.request_id);
     if (st >= 500 || server_fault)
-        tycho_log_warn("handler raised an HTTP error", LF_STR("route", route->pattern),
+        tycho_log_warn("handler raised an HTTP error", HANDLER_FIELDS(x, route),
                        LF_INT("status", (int)st), LF_STRN("error", msg, len));
     return 1;
 }
@@ -359,9 +365,8 @@ static void handler_failed(tycho_lua_runtime_t *rt, tycho_lua_task_t *t, int sta
         what = "handler error: Lua memory limit reached (TYCHO_LUA_MEMORY_LIMIT)";
     }
     rt->handler_errors++;
-    tycho_log_error(
-        what, LF_STR("route", route->pattern), LF_STRN("method", x->req.method.p, x->req.method.n),
-        LF_STR("handler", route->where), LF_STR("error", msg), LF_STR("traceback", tb ? tb : ""));
+    tycho_log_error(what, HANDLER_FIELDS(x, route), LF_STR("error", msg),
+                    LF_STR("traceback", tb ? tb : ""));
     tycho_obs_record_error(x, msg, tb); /* the server span: status ERROR, exception event */
     lua_pop(L, 1);
     tycho_response_set_error(&x->res, code, code == 504 ? "handler timeout" : "internal error",
@@ -387,14 +392,13 @@ static void on_done(tycho_lua_task_t *t, int status, int nres)
         if (tycho_lua_response_build(t->co, first, nres, head_route, &x->res, err, sizeof err) !=
             0) {
             rt->handler_errors++;
-            tycho_log_error("handler error: invalid response", LF_STR("route", route->pattern),
-                            LF_STR("handler", route->where), LF_STR("error", err));
+            tycho_log_error("handler error: invalid response", HANDLER_FIELDS(x, route),
+                            LF_STR("error", err));
             tycho_response_set_error(&x->res, 500, "internal error", rid);
         }
     } else if (status == TYCHO_TASK_TIMEOUT) {
         tycho_log_warn("handler timeout: still waiting after TYCHO_HANDLER_TIMEOUT",
-                       LF_STR("route", route->pattern), LF_STR("handler", route->where),
-                       LF_DBL("timeout", rt->cfg.handler_timeout));
+                       HANDLER_FIELDS(x, route), LF_DBL("timeout", rt->cfg.handler_timeout));
         tycho_response_set_error(&x->res, 504, "handler timeout", rid);
     } else {
         handler_failed(rt, t, status);
