@@ -217,6 +217,20 @@ describe("the tycho table", function()
     assert.equal(require "tycho.time", tycho.time)
     assert.is_nil(tycho.no_such_module)
   end)
+
+  it("raises the error of a module that is there but fails to load", function()
+    local tycho = require "tycho"
+    package.preload["tycho.spec_broken"] = function() error("spec_broken: broken on purpose") end
+    package.preload["tycho.spec_needs_missing"] = function() return require "tycho.spec_no_such_dep" end
+    finally(function()
+      package.preload["tycho.spec_broken"], package.preload["tycho.spec_needs_missing"] = nil, nil
+      package.loaded["tycho.spec_broken"], package.loaded["tycho.spec_needs_missing"] = nil, nil
+    end)
+    assert.error_matches(function() return tycho.spec_broken end, "spec_broken: broken on purpose")
+    assert.error_matches(function() return tycho.spec_needs_missing end, "module 'tycho.spec_no_such_dep' not found")
+    assert.is_nil(rawget(tycho, "spec_broken"))
+    assert.is_nil(tycho.spec_no_such_dep)
+  end)
 end)
 
 describe("system Lua modules", function()

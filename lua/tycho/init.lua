@@ -25,10 +25,19 @@ function tycho.error(status, message)
   error(setmetatable({ status = status, message = message }, ERROR_MT), 2)
 end
 
+-- tycho.<name> is require("tycho.<name>"), or nil when there is no such
+-- module. A module that exists but fails to load raises its own error (a
+-- missing module it requires included), never passing for one not there.
 return setmetatable(tycho, {
   __index = function(t, name)
-    local ok, mod = pcall(require, "tycho." .. name)
-    if not ok then return nil end
+    if type(name) ~= "string" then return nil end
+    local modname = "tycho." .. name
+    local ok, mod = pcall(require, modname)
+    if not ok then
+      local not_found = "module '" .. modname .. "' not found:"
+      if type(mod) == "string" and mod:sub(1, #not_found) == not_found then return nil end
+      error(mod, 0)
+    end
     rawset(t, name, mod)
     return mod
   end,
