@@ -352,14 +352,15 @@ void tycho_local_store_close(tycho_local_store_t *s)
 /* The SQLite call that just failed on s->db (call it before ROLLBACK, which
  * resets the error): "[context: ]<SQLite message>", preceded by "<path>: "
  * when name_file or the file is damaged; for a damaged file followed by what
- * to do about it. */
+ * to do about it; a path longer than 640 bytes is shown cut, so that the
+ * message and the advice fit the callers' 1 KiB. */
 static void describe_failure(tycho_local_store_t *s, const char *context, int name_file, char *out,
                              size_t outlen)
 {
     int bad = damaged(sqlite3_errcode(s->db));
     const char *file = name_file || bad ? s->path : "";
     const char *hint = bad ? "; it is damaged: stop tycho, then " DAMAGED_ADVICE : "";
-    snprintf(out, outlen, "%s%s%s%s%s%s", file, *file ? ": " : "", context ? context : "",
+    snprintf(out, outlen, "%.640s%s%s%s%s%s", file, *file ? ": " : "", context ? context : "",
              context ? ": " : "", sqlite3_errmsg(s->db), hint);
 }
 
