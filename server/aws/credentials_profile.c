@@ -50,24 +50,33 @@ static int kv_set(tycho_aws_profile_kv_t **kv, size_t *n, const char *key, const
     return 0;
 }
 
-/* Reads every key of section `want` (already normalised) from path. */
+/* Reads every key of section `want` (already normalised) from path; the
+ * first header line without its ']' goes into syntax_error (when empty). */
 static int read_section(const char *path, int is_config, const char *want,
-                        tycho_aws_profile_kv_t **kv, size_t *n, int *found)
+                        tycho_aws_profile_kv_t **kv, size_t *n, int *found, char syntax_error[400])
 {
     if (!path) return 0;
     FILE *f = fopen(path, "r");
     if (!f) return 0; /* a missing file is no error */
     char *line = NULL;
     size_t cap = 0;
-    int in = 0, rc = 0;
+    int in = 0, rc = 0, lineno = 0;
     char parent[128] = "";
     while (getline(&line, &cap, f) > 0) {
+        lineno++;
         int indented = line[0] == ' ' || line[0] == '\t';
         char *s = trim(line);
         if (!*s || *s == '#' || *s == ';') continue;
         if (*s == '[') {
             char *end = strchr(s, ']');
-            if (!end) continue;
+            if (!end) {
+                if (!syntax_error[0])
+                    snprintf(syntax_error, 400,
+                             "%.256s line %d: a section header without its closing ']'", path,
+                             lineno);
+                in = 0; /* what follows belongs to no profile we can name */
+                continue;
+            }
             *end = '\0';
             char *name = trim(s + 1);
             if (is_config && strncmp(name, "profile ", 8) == 0)
@@ -128,15 +137,19 @@ int tycho_aws_profile_load_files(const char *name, const char *config_path,
     snprintf(out->config_path, sizeof out->config_path, "%s", config_path ? config_path : "");
     snprintf(out->credentials_path, sizeof out->credentials_path, "%s",
              credentials_path ? credentials_path : "");
-    int rc = read_section(config_path, 1, out->name, &out->kv, &out->nkv, &out->found);
+    int rc = read_section(config_path, 1, out->name, &out->kv, &out->nkv, &out->found,
+                          out->syntax_error);
     /* the credentials file wins over config for the same key */
-    if (!rc) rc = read_section(credentials_path, 0, out->name, &out->kv, &out->nkv, &out->found);
+    if (!rc)
+        rc = read_section(credentials_path, 0, out->name, &out->kv, &out->nkv, &out->found,
+                          out->syntax_error);
     const char *svc = tycho_aws_profile_get(out, "services");
     if (!rc && svc && *svc) {
         char section[300];
         int dummy = 0;
         snprintf(section, sizeof section, "services %s", svc);
-        rc = read_section(config_path, 1, section, &out->services, &out->nservices, &dummy);
+        rc = read_section(config_path, 1, section, &out->services, &out->nservices, &dummy,
+                          out->syntax_error);
     }
     if (rc) tycho_aws_profile_free(out);
     return rc;
@@ -186,6 +199,10 @@ void tycho_aws_profile_free(tycho_aws_profile_t *p)
 
 int tycho_aws_profile_check_found(const tycho_aws_profile_t *p, char *err, size_t errlen)
 {
+    if (p->syntax_error[0]) {
+        snprintf(err, errlen, "aws shared files: %s", p->syntax_error);
+        return -EINVAL;
+    }
     if (p->found || !p->named_by) return 0;
     snprintf(err, errlen, "%s: profile \"%.64s\" not found in %s or %s", p->named_by, p->name,
              p->config_path[0] ? p->config_path : "(no config file)",

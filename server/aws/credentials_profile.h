@@ -25,6 +25,7 @@ typedef struct tycho_aws_profile {
     size_t nkv;
     tycho_aws_profile_kv_t *services; /* the [services <name>] section the profile names */
     size_t nservices;
+    char syntax_error[400]; /* the first line no section header could be read from, or "" */
 } tycho_aws_profile_t;
 
 /* Loads profile `name` (NULL: AWS_PROFILE, else "default"). Missing files are
@@ -35,10 +36,12 @@ int tycho_aws_profile_load_files(const char *name, const char *config_path,
                                  const char *credentials_path, tycho_aws_profile_t *out);
 void tycho_aws_profile_free(tycho_aws_profile_t *p);
 
-/* 0, or -ENOENT when the profile was named (AWS_PROFILE, AWS_DEFAULT_PROFILE
- * or the caller) but is in neither file: botocore's ProfileNotFound, where
- * only the implicit "default" may be absent. err then names the setting,
- * the profile and both files. */
+/* 0; -EINVAL when a file has a section header without its ']' (botocore's
+ * ConfigParseError: the sections after it cannot be told apart), err naming
+ * the file and line; or -ENOENT when the profile was named (AWS_PROFILE,
+ * AWS_DEFAULT_PROFILE or the caller) but is in neither file: botocore's
+ * ProfileNotFound, where only the implicit "default" may be absent. err then
+ * names the setting, the profile and both files. */
 int tycho_aws_profile_check_found(const tycho_aws_profile_t *p, char *err, size_t errlen);
 
 /* 1 when the profile has both aws_access_key_id and aws_secret_access_key,

@@ -439,6 +439,17 @@ static void test_profile_files(void **state)
              cfg);
     assert_string_equal(err, want);
     tycho_aws_profile_free(&p);
+    /* a section header without its ']': botocore's ConfigParseError, not a
+     * profile silently missing */
+    write_file(cred, "[ok]\naws_access_key_id = A\naws_secret_access_key = B\n\n[default\n"
+                     "aws_access_key_id = C\n");
+    assert_int_equal(tycho_aws_profile_load_files(NULL, cfg, cred, &p), 0);
+    assert_int_equal(tycho_aws_profile_check_found(&p, err, sizeof err), -EINVAL);
+    snprintf(want, sizeof want,
+             "aws shared files: %s line 5: a section header without its closing ']'", cred);
+    assert_string_equal(err, want);
+    assert_null(tycho_aws_profile_get(&p, "aws_access_key_id"));
+    tycho_aws_profile_free(&p);
     /* the implicit default may be absent */
     assert_int_equal(tycho_aws_profile_load_files(NULL, "/nonexistent", NULL, &p), 0);
     assert_false(p.found);
