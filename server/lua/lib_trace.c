@@ -30,6 +30,7 @@
  * child handle whose span has ended does nothing. */
 #include "lua/lib_trace.h"
 
+#include "core/buf.h"
 #include "lua/gen.h"
 #include "lua/scheduler.h"
 #include "lua/trace_api.h"
@@ -246,7 +247,7 @@ static tycho_attr_value_t attr_value(lua_State *L, int idx, const char *key)
     }
     case LUA_TNUMBER: {
         double d = lua_tonumber(L, idx);
-        if (d == floor(d) && fabs(d) < 9007199254740992.0) return TYCHO_AV_INT((int64_t)d);
+        if (d == floor(d) && fabs(d) < TYCHO_BUF_EXACT_INT_LIMIT) return TYCHO_AV_INT((int64_t)d);
         return TYCHO_AV_DBL(d);
     }
     case LUA_TBOOLEAN:
