@@ -18,6 +18,7 @@
 #include "core/ratelog.h"
 #include "exporters/otlp_encode.h"
 #include "exporters/remote_write.h"
+#include "http/url_redact.h"
 
 #define MAX_HEADERS 40
 /* Of a response body only its start is kept (the request stops there):
@@ -224,14 +225,11 @@ static void mask_url_part(char *text, size_t *len, const char *s, size_t n)
  * (percent-decoded: "user:pass" in base64), masked in text. */
 static void mask_userinfo(const char *url, char *text, size_t *len)
 {
-    const char *p = strstr(url, "://") + 3; /* the URL is http(s)://... */
-    const char *at = NULL;
-    for (const char *c = p; c < p + strcspn(p, "/?#"); c++)
-        if (*c == '@') at = c;
-    if (!at) return;
-    size_t ul = (size_t)(at - p);
+    size_t ul;
+    const char *p = tycho_url_userinfo(url, &ul);
+    if (!p) return;
     const char *colon = memchr(p, ':', ul);
-    if (colon) mask_url_part(text, len, colon + 1, (size_t)(at - colon - 1));
+    if (colon) mask_url_part(text, len, colon + 1, (size_t)(p + ul - colon - 1));
     char user_pass[USERINFO_MAX];
     unsigned char basic[4 * ((USERINFO_MAX + 2) / 3) + 1];
     if (ul > sizeof user_pass) return;

@@ -35,7 +35,9 @@ static int is_host_port(const char *h, size_t m)
     return 1;
 }
 
-int tycho_url_redact(const char *url, char *out, size_t n)
+/* Where url's host starts: past the userinfo's '@', else the authority's
+ * start (after "scheme://", or url itself), which goes in *auth. */
+static const char *find_host(const char *url, const char **auth_out)
 {
     const char *auth = after_scheme(url);
     /* Without a scheme (a mistyped one too: "http:/user:pw@host/") the
@@ -51,6 +53,21 @@ int tycho_url_redact(const char *url, char *out, size_t n)
      * '@', which hides more than it must in such a URL, never too little. */
     if (!is_host_port(host, strcspn(host, "/?#")) && (at = last_at(host, host + strlen(host))))
         host = at + 1;
+    *auth_out = auth;
+    return host;
+}
+
+const char *tycho_url_userinfo(const char *url, size_t *len)
+{
+    const char *auth, *host = find_host(url, &auth);
+    if (host == auth) return NULL;
+    *len = (size_t)(host - 1 - auth);
+    return auth;
+}
+
+int tycho_url_redact(const char *url, char *out, size_t n)
+{
+    const char *auth, *host = find_host(url, &auth);
     const char *path = host + strcspn(host, "/?#");
     size_t plen = strcspn(path, "?#");
     snprintf(out, n, "%.*s%s%.*s%.*s%s", (int)(auth - url), url, host != auth ? "***@" : "",

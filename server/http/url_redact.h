@@ -14,4 +14,8 @@
  * '@'. 1 when url had userinfo, else 0. */
 int tycho_url_redact(const char *url, char *out, size_t n);
 
+/* The userinfo tycho_url_redact hides ("user:password", without its '@'),
+ * its length in *len; NULL when url has none. */
+const char *tycho_url_userinfo(const char *url, size_t *len);
+
 #endif
