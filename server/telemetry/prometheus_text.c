@@ -2,11 +2,9 @@
 
 #include "core/utf8.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 int tycho_prom_append_escaped(tycho_buf_t *out, const char *s, size_t n, int help)
@@ -44,22 +42,9 @@ int tycho_prom_append_escaped(tycho_buf_t *out, const char *s, size_t n, int hel
 
 size_t tycho_prom_format_double(double v, char out[32])
 {
-    int n;
-    if (isnan(v))
-        n = snprintf(out, 32, "NaN");
-    else if (isinf(v))
-        n = snprintf(out, 32, v > 0 ? "+Inf" : "-Inf");
-    else if (v == trunc(v) && fabs(v) < 1e15)
-        n = snprintf(out, 32, "%.0f", v);
-    else {
-        /* The shortest of %.15g..%.17g that parses back to the same double. */
-        n = 0;
-        for (int prec = 15; prec <= 17; prec++) {
-            n = snprintf(out, 32, "%.*g", prec, v);
-            if (strtod(out, NULL) == v) break;
-        }
-    }
-    return (size_t)n;
+    if (isnan(v)) return (size_t)snprintf(out, 32, "NaN");
+    if (isinf(v)) return (size_t)snprintf(out, 32, v > 0 ? "+Inf" : "-Inf");
+    return tycho_buf_number_text(out, v);
 }
 
 /* name{l1="v1",...[,le="x"]} value\n */
@@ -85,7 +70,7 @@ static int sample(tycho_buf_t *b, const char *name, const char *suffix,
         }
         rc |= tycho_buf_append(b, "}", 1);
     }
-    char num[32];
+    char num[TYCHO_BUF_NUMBER_MAX];
     size_t n = tycho_prom_format_double(v, num);
     rc |= tycho_buf_append(b, " ", 1);
     rc |= tycho_buf_append(b, num, n);
@@ -105,7 +90,7 @@ static int family(tycho_buf_t *b, const tycho_snapshot_family_t *f)
             if (sample(b, f->name, NULL, f, s, NULL, s->value)) return -ENOMEM;
             continue;
         }
-        char le[32];
+        char le[TYCHO_BUF_NUMBER_MAX];
         for (size_t j = 0; j <= f->nbounds; j++) {
             if (j < f->nbounds)
                 tycho_prom_format_double(f->bounds[j], le);

@@ -15,10 +15,10 @@
 int tycho_prom_render(const tycho_metrics_snapshot_t *snap, tycho_buf_t *out);
 
 /* Formats a sample value the way Prometheus parses it back exactly: "+Inf",
- * "-Inf", "NaN", integers without exponent or ".0" (below 1e15), otherwise
- * the shortest %g form that round-trips. out needs 32 bytes; returns the
- * length. */
-size_t tycho_prom_format_double(double v, char out[32]);
+ * "-Inf", "NaN", otherwise the JSON number text of tycho_buf_number_text
+ * (exact integers as digits, the rest in the shortest form that reads back
+ * as v). out needs TYCHO_BUF_NUMBER_MAX bytes; returns the length. */
+size_t tycho_prom_format_double(double v, char out[TYCHO_BUF_NUMBER_MAX]);
 
 /* Appends s with the label-value escapes (backslash, double quote, newline);
  * invalid UTF-8 becomes U+FFFD. help=1 uses the HELP escapes (backslash and

@@ -13,7 +13,7 @@
 
 static void check_double(double v, const char *want)
 {
-    char out[32];
+    char out[TYCHO_BUF_NUMBER_MAX];
     size_t n = tycho_prom_format_double(v, out);
     assert_string_equal(out, want);
     assert_int_equal(n, strlen(want));
@@ -27,7 +27,10 @@ static void test_format_double(void **state)
     check_double(-3, "-3");
     check_double(42, "42");
     check_double(123456789012345, "123456789012345");
-    check_double(1e15, "1e+15");
+    check_double(1e15, "1000000000000000");
+    check_double(9007199254740992.0, "9007199254740992");
+    check_double(1e22, "1e+22");
+    check_double(-0.0, "-0");
     check_double(0.1, "0.1");
     check_double(0.005, "0.005");
     check_double(2.5, "2.5");
