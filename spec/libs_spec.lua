@@ -231,6 +231,33 @@ describe("the tycho table", function()
     assert.is_nil(rawget(tycho, "spec_broken"))
     assert.is_nil(tycho.spec_no_such_dep)
   end)
+
+  it("raises a module's own load error again on every later access", function()
+    local tycho = require "tycho"
+    local runs = 0
+    package.preload["tycho.spec_broken_twice"] = function()
+      runs = runs + 1
+      error("spec_broken_twice: broken on purpose")
+    end
+    finally(function() package.preload["tycho.spec_broken_twice"] = nil end)
+    for _ = 1, 2 do
+      assert.error_matches(function() return tycho.spec_broken_twice end, "spec_broken_twice: broken on purpose")
+      assert.error_matches(function() return require "tycho.spec_broken_twice" end,
+        "spec_broken_twice: broken on purpose")
+    end
+    assert.equal(4, runs)
+    assert.is_nil(package.loaded["tycho.spec_broken_twice"])
+  end)
+
+  it("still names a module that requires itself while it loads a loop", function()
+    package.preload["tycho.spec_loop"] = function() return require "tycho.spec_loop" end
+    finally(function() package.preload["tycho.spec_loop"] = nil end)
+    for _ = 1, 2 do
+      assert.error_matches(function() return require "tycho.spec_loop" end,
+        "loop or previous error loading module 'tycho.spec_loop'", nil, true)
+    end
+    assert.is_nil(package.loaded["tycho.spec_loop"])
+  end)
 end)
 
 describe("system Lua modules", function()
