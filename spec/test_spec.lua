@@ -75,6 +75,21 @@ describe("tycho.test request lines", function()
     assert.same({ who = "me" }, res.body)
   end)
 
+  it("take an absolute-form target's authority as the host, as the server does", function()
+    -- integration.http_conformance sends the same to the real server
+    local res = t.get("http://e.com:8080/echo?a=1", { headers = { Host = "other" } })
+    assert.equal(200, res.status)
+    assert.equal("e.com:8080", res.body.host)
+    assert.equal("/echo", res.body.path)
+    assert.same({ a = "1" }, res.body.query)
+    assert.equal("e.com:8080", t.get("http://e.com:8080/echo", { headers = { host = "x" } }).body.host)
+    -- a Host is there whenever the server would answer: none given, the authority's
+    assert.equal("api.example", t.get("https://api.example/echo").body.host)
+    -- an origin-form target keeps the Host given
+    assert.equal("other", t.get("/echo", { headers = { Host = "other" } }).body.host)
+    assert.is_nil(t.get("/echo").body.host)
+  end)
+
   it("with CR or LF are what the server reads in the bytes, or an error", function()
     refused(t.get("/users/me\r\nX-A: 1"), 505, "HTTP version not supported")
     refused(t.get("/a\rb"), 400, "Expected CRLF")

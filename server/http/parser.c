@@ -404,8 +404,7 @@ static int on_headers_complete(llhttp_t *ll)
     p->req.headers = p->f->headers;
     p->req.nheaders = p->nheaders;
     p->req.http_minor = ll->http_minor;
-    tycho_slice_t authority;
-    if (split_target(p, &authority) != 0) return -1;
+    if (split_target(p, &p->authority) != 0) return -1;
 
     framing_fields_t ff;
     scan_framing_fields(p, &ff);
@@ -416,7 +415,7 @@ static int on_headers_complete(llhttp_t *ll)
      * is the request's host, whatever Host says (a client must send the
      * same), so routes and telemetry read one answer. (An HTTP/1.0 request
      * may come without Host: it is left without.) */
-    if (authority.n && ff.host) *ff.host = authority;
+    if (p->authority.n && ff.host) *ff.host = p->authority;
 
     if (ff.content_lengths > 1) return fail(p, 400, "duplicate Content-Length");
     if (ff.content_lengths && ff.transfer_encodings)
@@ -706,6 +705,7 @@ void tycho_http_parser_next(tycho_http_parser_t *p)
     release_body_budget(p);
     tycho_buf_reset(&p->head);
     memset(&p->req, 0, sizeof p->req);
+    p->authority = (tycho_slice_t){0};
 }
 
 static int slice_eq(const tycho_slice_t *a, const tycho_slice_t *b)
@@ -744,6 +744,7 @@ int tycho_http_parser_check_request_line(const tycho_http_limits_t *limits,
     int rc = 0;
     line->status = 0;
     line->reason = NULL;
+    line->authority = (tycho_slice_t){line->target.p, 0};
     if (r == TYCHO_PARSE_ERROR) {
         line->status = p.error_status;
         line->reason = p.error_reason;
@@ -753,6 +754,7 @@ int tycho_http_parser_check_request_line(const tycho_http_limits_t *limits,
     } else {
         line->path = in_target(line, &p.req.target, p.req.path);
         line->query = in_target(line, &p.req.target, p.req.query);
+        line->authority = in_target(line, &p.req.target, p.authority);
     }
     tycho_http_parser_free(&p);
     tycho_buf_free(&head);

@@ -92,6 +92,9 @@ typedef struct tycho_http_parser {
     tycho_buf_t body;
     /* the finished request (slices into head/body and f->headers) */
     tycho_request_t req;
+    /* its absolute-form target's host[:port] (a slice of req.target, what
+     * Host now says), else empty */
+    tycho_slice_t authority;
     int keep_alive;
     /* llhttp rejected the method: the rest of its token is being read for the
      * verdict (501 or 400), method_token_len bytes of it so far */
@@ -123,11 +126,13 @@ void tycho_http_parser_next(tycho_http_parser_t *p);
 
 /* A request line as an in-process request (tycho.test) would send it:
  * method and target in. Out: when the server takes the line, the target's
- * path and query (slices of target, or a static "/") and status 0; when it
+ * path and query (slices of target, or a static "/"), its authority (an
+ * absolute-form target's host[:port], a slice of target: the request's Host
+ * whatever Host says, RFC 9112 3.2.2; else empty) and status 0; when it
  * refuses it, the status and reason (static) it answers with. */
 typedef struct tycho_request_line {
     tycho_slice_t method, target;
-    tycho_slice_t path, query;
+    tycho_slice_t path, query, authority;
     int status;
     const char *reason;
 } tycho_request_line_t;

@@ -22,6 +22,7 @@
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define HANDLE_MT "tycho.test.pending"
@@ -169,6 +170,25 @@ static void refuse(test_req_t *tr, const tycho_request_line_t *line)
     on_finish(&tr->x);
 }
 
+/* RFC 9112 3.2.2, as the server's parser has it: an absolute-form target's
+ * authority is the request's Host, in place of any Host given, or added
+ * when none was (the server takes no HTTP/1.1 request without one). tr's
+ * headers have room for one more. */
+static void take_authority(test_req_t *tr, const tycho_slice_t *authority)
+{
+    tycho_request_t *r = &tr->x.req;
+    int found = 0;
+    for (size_t i = 0; i < r->nheaders; i++) {
+        tycho_header_t *h = &tr->headers[i];
+        if (h->name.n == 4 && strncasecmp(h->name.p, "host", 4) == 0) {
+            h->value = *authority;
+            found = 1;
+        }
+    }
+    if (!found) tr->headers[r->nheaders++] = (tycho_header_t){{"Host", 4}, *authority};
+    r->headers = tr->headers;
+}
+
 /* start(method, target, { headers = {...}, body = "...", peer_ip = "...", request_id = "..." }) */
 static int l_start(lua_State *L)
 {
@@ -219,7 +239,7 @@ static int l_start(lua_State *L)
     test_req_t *tr = calloc(1, sizeof *tr);
     size_t total = mlen + tlen + blen + hbytes + strlen(peer) + strlen(rid) + 8;
     if (tr) tr->mem = malloc(total);
-    if (tr) tr->headers = calloc(nheaders ? nheaders : 1, sizeof *tr->headers);
+    if (tr) tr->headers = calloc(nheaders + 1, sizeof *tr->headers); /* + Host */
     if (!tr || !tr->mem || !tr->headers) {
         if (tr) free(tr->mem), free(tr->headers), free(tr);
         return luaL_error(L, "out of memory");
@@ -274,6 +294,7 @@ static int l_start(lua_State *L)
     }
     r->path = line.path;
     r->query = line.query;
+    if (line.authority.n) take_authority(tr, &line.authority);
     tr->x.res.status = 200;
     tr->x.on_finish = on_finish;
     tr->x.owner = tr;
