@@ -191,6 +191,11 @@ ROWS = [
         check=json_is(route="/users/:id", path="/users/%61%2F%62", id="a/b")),
     Row("invalid escape", "GET /users/%zz HTTP/1.1\r\n" + H + "\r\n", [400], False, check=error_body),
     Row("cut-off escape", "GET /users/% HTTP/1.1\r\n" + H + "\r\n", [400], False, check=error_body),
+    # the query decodes as WHATWG's application/x-www-form-urlencoded parser does:
+    # '+' is a space, a '%' without two hex digits after it stays as it is
+    Row("invalid escapes in the query are kept", "GET /query?q=%zz&p=100%&h=%4&s=a+b%2B&%zz=%41 HTTP/1.1\r\n"
+        + H + "\r\n", [200], False,
+        check=json_is(query={"q": "%zz", "p": "100%", "h": "%4", "s": "a b+", "%zz": "A"})),
     # --- Host (RFC 9112 3.2) ---
     Row("missing Host", "GET / HTTP/1.1\r\n\r\n", [400], True, check=error_body),
     Row("missing Host HTTP/1.0", "GET / HTTP/1.0\r\n\r\n", [404], True),

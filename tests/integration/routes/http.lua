@@ -15,6 +15,8 @@ return {
   { "GET", "/request", function(req)
       return 200, { client_ip = req.client_ip, host = req.headers.host }
   end },
+  -- how the query decodes (tests/integration/http_conformance.py)
+  { "GET", "/query", function(req) return { query = req.query } end },
   -- what a response carries (tests/integration/http_conformance.py)
   { "GET", "/return-nil", function() return nil end },
   { "GET", "/return-nil-headers", function() return nil, { ["X-A"] = "1" } end },
