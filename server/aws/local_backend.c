@@ -269,7 +269,9 @@ static void process(tycho_local_backend_t *b, tycho_local_call_t *c)
 
 /* A failing sweep fails again a minute later (a damaged file stays damaged
  * until tycho is stopped): the first failure is logged, then one line every
- * SWEEP_FAILURE_LOG_EVERY_MS with the count (core/ratelog); a recovery once. */
+ * SWEEP_FAILURE_LOG_EVERY_MS with the count (core/ratelog); a failure for
+ * another reason (SQLite's text changed) at once, as a first one; a
+ * recovery once. */
 static void sweep_cb(uv_timer_t *t)
 {
     tycho_local_backend_t *b = t->data;
@@ -284,7 +286,7 @@ static void sweep_cb(uv_timer_t *t)
         return;
     }
     b->sweep_failures++;
-    if (tycho_ratelog_due(&b->sweep_log, now, SWEEP_FAILURE_LOG_EVERY_MS, 1, &n))
+    if (tycho_ratelog_due_reason(&b->sweep_log, now, SWEEP_FAILURE_LOG_EVERY_MS, err, &n))
         tycho_log_warn("local backend: housekeeping failed", LF_STR("error", err),
                        LF_INT("failures", b->sweep_failures),
                        LF_INT("failures_not_logged", (long long)n - 1));

@@ -2,7 +2,8 @@
  * batch, a receiver's warning, items dropped for a full queue, a failing
  * credentials source): one line at the first event, then at most one per
  * interval, each carrying the count of events since the line before —
- * never one per event. A plain struct, zero-initialised (zeroing it again
+ * never one per event — and, for events with a reason, one at once when
+ * the reason changes. A plain struct, zero-initialised (zeroing it again
  * makes the next event due at once); the thread owning it only. */
 #ifndef TYCHO_CORE_RATELOG_H
 #define TYCHO_CORE_RATELOG_H
@@ -15,6 +16,7 @@
 typedef struct tycho_ratelog {
     uint64_t last_ms; /* when the last line was due */
     uint64_t pending; /* events since then */
+    uint64_t reason;  /* hash of the last event's reason (tycho_ratelog_due_reason) */
     int logged;       /* a line was due once */
 } tycho_ratelog_t;
 
@@ -25,5 +27,12 @@ typedef struct tycho_ratelog {
  * 0 when the line is held back. */
 int tycho_ratelog_due(tycho_ratelog_t *r, uint64_t now_ms, uint64_t every_ms, uint64_t n,
                       uint64_t *count);
+
+/* tycho_ratelog_due for one event with a reason (an error's text, which
+ * must not carry what changes at every event: a time, a request id). An
+ * event whose reason is not the previous event's is due at once, as a first
+ * event is; *count then includes the events held back under the old one. */
+int tycho_ratelog_due_reason(tycho_ratelog_t *r, uint64_t now_ms, uint64_t every_ms,
+                             const char *reason, uint64_t *count);
 
 #endif
