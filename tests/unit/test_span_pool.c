@@ -149,7 +149,8 @@ static void test_bound(void **state)
 }
 
 /* Several givers at once while the owner takes: each block comes out once,
- * the count never passes the bound. */
+ * the count passes the bound by at most one a giver while they give, and
+ * not at all once they are done. */
 #define GIVERS 4
 
 typedef struct {
@@ -182,7 +183,9 @@ static void test_concurrent_givers(void **state)
     void *taken[GIVERS * NSPANS];
     size_t n = 0;
     while (n < GIVERS * NSPANS) {
-        assert_true(tycho_span_pool_held(pool) <= max);
+        /* a giver past the bound counts itself in, then out again before
+         * freeing its block: up to one such count per giver at a time */
+        assert_true(tycho_span_pool_held(pool) <= max + GIVERS);
         void *b = tycho_span_pool_take(pool);
         assert_non_null(b);
         taken[n++] = b;
