@@ -388,6 +388,21 @@ static int same_addr(const tycho_addr_t *a, const tycho_addr_t *b)
     return any_a || any_b || strcmp(a->host, b->host) == 0;
 }
 
+static uint64_t setting_bit(const setting_t *s);
+
+/* Whether the command line or the environment set field's value (not left
+ * at its default). */
+static int setting_given(const tycho_config_t *cfg, const void *field)
+{
+    size_t off = (size_t)((const char *)field - (const char *)cfg);
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        if (settings[i].offset != off) continue;
+        if (cfg->from_flag & setting_bit(&settings[i])) return 1;
+        if (settings[i].env && tycho_config_getenv(settings[i].env)) return 1;
+    }
+    return 0;
+}
+
 static int validate(const tycho_config_t *cfg, char *err, size_t errlen)
 {
     if (same_addr(&cfg->listen, &cfg->admin_listen)) {
@@ -402,6 +417,19 @@ static int validate(const tycho_config_t *cfg, char *err, size_t errlen)
                  "or lower the body limit",
                  tycho_config_source(cfg, &cfg->max_body_memory), cfg->max_body_memory,
                  tycho_config_source(cfg, &cfg->max_body_bytes), cfg->max_body_bytes);
+        return -1;
+    }
+    /* the request-target is part of the request line, which the header
+     * limit counts: a URI limit at or past it is never the one that
+     * answers (431 comes first). Refused only when it was set: a header
+     * limit lowered under the default URI limit bounds URIs as asked. */
+    if (cfg->max_uri_bytes >= cfg->max_header_bytes && setting_given(cfg, &cfg->max_uri_bytes)) {
+        snprintf(err, errlen,
+                 "%s: %zu bytes can never be reached: the request line holding the target and "
+                 "the headers may take %zu bytes in all (%s), 431 past it; make it less, or "
+                 "raise that limit",
+                 tycho_config_source(cfg, &cfg->max_uri_bytes), cfg->max_uri_bytes,
+                 cfg->max_header_bytes, tycho_config_source(cfg, &cfg->max_header_bytes));
         return -1;
     }
     if (cfg->lua_dir[0])

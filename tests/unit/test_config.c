@@ -151,6 +151,11 @@ static const bad_t bads[] = {
     {"TYCHO_MAX_HEADER_BYTES", "-1", "not a size: -1"},
     {"TYCHO_MAX_HEADER_BYTES", "2MiB", "out of range [256, 1048576] bytes: 2097152 (2MiB)"},
     {"TYCHO_MAX_URI_BYTES", "15", "out of range"},
+    /* past the header limit (default 16384) it could never answer: 431 first */
+    {"TYCHO_MAX_URI_BYTES", "32KiB",
+     "32768 bytes can never be reached: the request line holding the target and the headers may "
+     "take 16384 bytes in all (TYCHO_MAX_HEADER_BYTES), 431 past it"},
+    {"TYCHO_MAX_URI_BYTES", "16384", "16384 bytes can never be reached"},
     {"TYCHO_MAX_BODY_BYTES", "-1", "not a size: -1"},
     {"TYCHO_MAX_BODY_BYTES", "1073741825", "out of range [0, 1073741824] bytes: 1073741825"},
     {"TYCHO_MAX_BODY_BYTES", "1.5", "not a size: 1.5"},
@@ -369,6 +374,26 @@ static void test_workers_follow_affinity(void **state)
     assert_int_equal(cfg.workers, 1);
 }
 
+/* The URI limit is refused only when it was set past the header limit: a
+ * header limit lowered under the default URI limit is the bound asked for. */
+static void test_uri_limit_under_header_limit(void **state)
+{
+    (void)state;
+    tycho_config_t cfg;
+    char err[512];
+    setenv("TYCHO_MAX_HEADER_BYTES", "4096", 1);
+    assert_int_equal(load(&cfg, err, sizeof err, NULL), 0);
+    assert_int_equal(cfg.max_uri_bytes, 8192);
+    const char *raised[] = {"--max-header-bytes", "64KiB", "--max-uri-bytes", "32KiB", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, raised), 0);
+    assert_int_equal(cfg.max_uri_bytes, 32768);
+    const char *over[] = {"--max-uri-bytes", "4096", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, over), -1);
+    expect_one_line(err, "--max-uri-bytes",
+                    "4096 bytes can never be reached: the request line holding the target and "
+                    "the headers may take 4096 bytes in all (TYCHO_MAX_HEADER_BYTES)");
+}
+
 static void test_admin_not_public(void **state)
 {
     (void)state;
@@ -491,6 +516,7 @@ int main(void)
         cmocka_unit_test_setup(test_blanks_trimmed, setup),
         cmocka_unit_test_setup(test_cpu_quota, setup),
         cmocka_unit_test_setup(test_workers_follow_affinity, setup),
+        cmocka_unit_test_setup(test_uri_limit_under_header_limit, setup),
         cmocka_unit_test_setup(test_admin_not_public, setup),
         cmocka_unit_test_setup(test_parse_addr, setup),
         cmocka_unit_test_setup(test_flags_win_over_bad_env, setup),
