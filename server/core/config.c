@@ -1,6 +1,7 @@
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "core/config.h"
 
+#include "core/env_names.h"
 #include "core/log.h"
 #include "core/units.h"
 
@@ -16,6 +17,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+extern char **environ;
 
 /* One table drives flags, environment variables, help and validation: each
  * setting is parsed by one function from text, whichever source it came
@@ -528,6 +531,8 @@ int tycho_config_load(tycho_config_t *cfg, int argc, char **argv, char *err, siz
         snprintf(err, errlen, "out of memory");
         goto out;
     }
+    /* a misspelt variable would leave its setting at the default unseen */
+    if (tycho_env_check_names(environ, err, errlen) != 0) goto out;
     for (int a = 1; a < argc; a++, n++) {
         if (!(flags[n] = flag_setting(argv[a]))) {
             snprintf(err, errlen, "unknown option: %s (see tycho serve --help)", argv[a]);

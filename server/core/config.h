@@ -58,7 +58,9 @@ typedef struct tycho_config {
 } tycho_config_t;
 
 /* Fills defaults, then the environment, then argv (flags of `serve`).
- * Returns 0, or -1 with a one-line message in err (size errlen). */
+ * Returns 0, or -1 with a one-line message in err (size errlen); a TYCHO_*
+ * variable that is a slip for one tycho reads (TYCHO_WORKER: env_names.h)
+ * is such an error too. */
 int tycho_config_load(tycho_config_t *cfg, int argc, char **argv, char *err, size_t errlen);
 void tycho_config_defaults(tycho_config_t *cfg);
 /* Parses "host:port" / "[v6]:port" / ":port" / "port". 0 or -1 with err. */

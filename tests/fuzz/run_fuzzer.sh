@@ -29,10 +29,10 @@ trace_context) srcs=(server/telemetry/trace_context.c) pkgs=() ;;
 sigv4) srcs=(server/aws/sigv4.c server/core/{buf,percent,utf8}.c) pkgs=(libcrypto) ;;
 local_expr) srcs=(server/aws/local_expr.c server/aws/local_av.c server/core/{buf,utf8}.c) pkgs=(libcjson) ;;
 local_store)
-  srcs=(server/aws/local_{store,sqs,ddb,expr,av}.c server/core/{config,cidr,durable_dir,log,buf,units,utf8}.c)
+  srcs=(server/aws/local_{store,sqs,ddb,expr,av}.c server/core/{config,env_names,cidr,durable_dir,log,buf,units,utf8}.c)
   pkgs=(libcjson sqlite3 libcrypto)
   ;;
-config) srcs=(server/core/config.c server/core/cidr.c server/core/log.c server/core/{buf,units,utf8}.c) pkgs=() ;;
+config) srcs=(server/core/config.c server/core/env_names.c server/core/cidr.c server/core/log.c server/core/{buf,units,utf8}.c) pkgs=() ;;
 loki_entry)
   srcs=(exporters/{loki_encode,export_arena,export_snappy,pb_write}.c server/core/{buf,utf8}.c)
   pkgs=(snappy)

@@ -64,6 +64,10 @@ expect_bad "TYCHO_MAX_HEADER_BYTES: out of range \[256, 1048576\] bytes: 10$" TY
 expect_bad "TYCHO_MAX_URI_BYTES: not a size: 8q" TYCHO_MAX_URI_BYTES=8q
 expect_bad "TYCHO_MAX_URI_BYTES: out of range \[16, 1048576\] bytes: 2097152 (2MiB)" TYCHO_MAX_URI_BYTES=2MiB
 expect_bad "TYCHO_MAX_BODY_BYTES: not a size: -1" TYCHO_MAX_BODY_BYTES=-1
+# a misspelt variable would leave its setting at the default without a word
+expect_bad "TYCHO_WORKER: tycho reads no such variable; did you mean TYCHO_WORKERS?$" TYCHO_WORKER=2
+expect_bad "tycho_drain_timeout: tycho reads no such variable; did you mean TYCHO_DRAIN_TIMEOUT?$" \
+  tycho_drain_timeout=5
 # the target is part of the request line the header limit counts: 431 would always come first
 expect_bad "TYCHO_MAX_URI_BYTES: 32768 bytes can never be reached: .* (TYCHO_MAX_HEADER_BYTES)" \
   TYCHO_MAX_URI_BYTES=32KiB

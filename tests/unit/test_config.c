@@ -250,6 +250,23 @@ static void test_bad_arguments(void **state)
     assert_string_equal(err, "--workers: missing value");
 }
 
+/* A variable that is a slip for a setting's (TYCHO_WORKER) stops the load:
+ * ignored, it would leave the setting at its default unseen. */
+static void test_misspelt_variable(void **state)
+{
+    (void)state;
+    tycho_config_t cfg;
+    char err[512];
+    setenv("TYCHO_WORKER", "2", 1);
+    const char *args[] = {"--workers", "2", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, args), -1);
+    assert_string_equal(err,
+                        "TYCHO_WORKER: tycho reads no such variable; did you mean TYCHO_WORKERS?");
+    unsetenv("TYCHO_WORKER");
+    setenv("TYCHO_MY_APP_SETTING", "x", 1); /* the app's own: no slip for any */
+    assert_int_equal(load(&cfg, err, sizeof err, args), 0);
+}
+
 /* An empty (or blank) variable counts as unset, as env templating leaves
  * them; an empty flag value is still refused. */
 static void test_empty_env_is_unset(void **state)
@@ -512,6 +529,7 @@ int main(void)
         cmocka_unit_test_setup(test_env_and_flags, setup),
         cmocka_unit_test_setup(test_bad_values, setup),
         cmocka_unit_test_setup(test_bad_arguments, setup),
+        cmocka_unit_test_setup(test_misspelt_variable, setup),
         cmocka_unit_test_setup(test_empty_env_is_unset, setup),
         cmocka_unit_test_setup(test_blanks_trimmed, setup),
         cmocka_unit_test_setup(test_cpu_quota, setup),
