@@ -492,6 +492,15 @@ static const char *flag_value(const setting_t *s, int argc, char **argv, int *a)
     return *a + 1 < argc ? argv[++*a] : NULL;
 }
 
+/* The flag that takes a value for the setting switch s sets (--reload for
+ * --no-reload). */
+static const char *valued_flag(const setting_t *sw)
+{
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (settings[i].offset == sw->offset && !settings[i].is_switch) return settings[i].flag;
+    return sw->flag;
+}
+
 static uint64_t setting_bit(const setting_t *s)
 {
     return 1ull << (s - settings);
@@ -536,6 +545,12 @@ int tycho_config_load(tycho_config_t *cfg, int argc, char **argv, char *err, siz
     for (int a = 1; a < argc; a++, n++) {
         if (!(flags[n] = flag_setting(argv[a]))) {
             snprintf(err, errlen, "unknown option: %s (see tycho serve --help)", argv[a]);
+            goto out;
+        }
+        if (flags[n]->is_switch && strchr(argv[a], '=')) {
+            /* --no-reload=on would read as reload on, yet turn it off */
+            snprintf(err, errlen, "%s: takes no value (%s takes on or off): %s", flags[n]->flag,
+                     valued_flag(flags[n]), argv[a]);
             goto out;
         }
         if (!(values[n] = flag_value(flags[n], argc, argv, &a))) {

@@ -85,6 +85,8 @@ expect_bad "TYCHO_RELOAD: expected on or off: sometimes" TYCHO_RELOAD=sometimes
 expect_bad "TYCHO_TRUSTED_PROXIES: bad prefix length" TYCHO_TRUSTED_PROXIES=10.0.0.0/40
 expect_bad "TYCHO_AWS_BACKEND: expected local or aws: s3" TYCHO_AWS_BACKEND=s3
 expect_bad "--reload: expected on or off: sometimes" -- --reload=sometimes
+# --no-reload=on read as "reload on" but turned reload off
+expect_bad "--no-reload: takes no value (--reload takes on or off): --no-reload=on$" -- --no-reload=on
 expect_bad "--lua-dir: not tycho's Lua directory (no tycho/init.lua in it): /nonexistent" \
   -- --lua-dir /nonexistent
 expect_bad "TYCHO_LUA_DIR: not tycho's Lua directory" TYCHO_LUA_DIR="$ROUTES"

@@ -245,6 +245,11 @@ static void test_bad_arguments(void **state)
     const char *positional[] = {"routes", NULL};
     assert_int_equal(load(&cfg, err, sizeof err, positional), -1);
     assert_non_null(strstr(err, "unknown option: routes"));
+    /* a switch takes no value: --no-reload=on would turn reload off */
+    const char *switch_value[] = {"--no-reload=on", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, switch_value), -1);
+    assert_string_equal(err,
+                        "--no-reload: takes no value (--reload takes on or off): --no-reload=on");
     const char *missing[] = {"--workers", NULL};
     assert_int_equal(load(&cfg, err, sizeof err, missing), -1);
     assert_string_equal(err, "--workers: missing value");
