@@ -36,6 +36,9 @@ static int load_config(const char *cmd, int argc, char **argv, tycho_config_t *c
         return -1;
     }
     *nrest = 0;
+    /* the folder a ROUTES_DIR argument named: a second one (or --routes
+     * with one) would check one folder and pass over the other unseen */
+    const char *positional = NULL, *routes_flag = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
@@ -44,13 +47,20 @@ static int load_config(const char *cmd, int argc, char **argv, tycho_config_t *c
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return 1;
         if (strncmp(a, "--routes", 8) == 0 && (a[8] == 0 || a[8] == '=')) {
             field = cfg->routes_dir, flen = sizeof cfg->routes_dir;
-            val = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
+            val = routes_flag = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
         } else if (strncmp(a, "--lua-dir", 9) == 0 && (a[9] == 0 || a[9] == '=')) {
             field = cfg->lua_dir, flen = sizeof cfg->lua_dir;
             val = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
         } else if (positional_routes && a[0] != '-') {
+            if (positional) {
+                fprintf(stderr,
+                        "tycho %s: one routes folder at a time: given %s and %s (run it once "
+                        "for each)\n",
+                        cmd, positional, a);
+                return -1;
+            }
             field = cfg->routes_dir, flen = sizeof cfg->routes_dir;
-            val = a;
+            val = positional = a;
         } else {
             rest[(*nrest)++] = argv[i];
             continue;
@@ -61,6 +71,11 @@ static int load_config(const char *cmd, int argc, char **argv, tycho_config_t *c
         }
         if (strlen(val) >= flen) {
             fprintf(stderr, "tycho %s: %s: path too long\n", cmd, a);
+            return -1;
+        }
+        if (positional && routes_flag) {
+            fprintf(stderr, "tycho %s: one routes folder at a time: given %s and --routes %s\n",
+                    cmd, positional, routes_flag);
             return -1;
         }
         strcpy(field, val);
@@ -107,10 +122,11 @@ int tycho_cmd_check(int argc, char **argv)
     }
     free(rest);
     if (rc == 1) {
-        printf("usage: tycho check [ROUTES_DIR] [--routes DIR] [--lua-dir DIR]\n\n"
+        printf("usage: tycho check [ROUTES_DIR | --routes DIR] [--lua-dir DIR]\n\n"
                "Loads every route file (and the modules they require) the way `tycho serve`\n"
                "does, builds the route table, and exits non-zero with file:line on the first\n"
-               "error. ROUTES_DIR defaults to $TYCHO_ROUTES or ./routes.\n");
+               "error. One routes folder a run: ROUTES_DIR defaults to $TYCHO_ROUTES or\n"
+               "./routes.\n");
         return 0;
     }
     if (rc != 0) return 2;

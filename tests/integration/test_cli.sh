@@ -131,6 +131,26 @@ expect_bad "--max-body-bytes: not a size: -5" TYCHO_MAX_BODY_BYTES=10 -- --max-b
 expect_bad "--workers: out of range" TYCHO_LISTEN=127.0.0.1:99999 TYCHO_RELOAD=maybe -- \
   --listen 127.0.0.1:0 --no-reload --workers 0
 
+# tycho check takes one routes folder: a second one was checked alone, the first passed over
+expect_check_usage() {
+  local want=$1; shift
+  timeout 30 "$BIN" check "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [ $rc -eq 2 ] && [ "$(cat "$tmp/err")" = "$want" ] && [ ! -s "$tmp/out" ]; then
+    ok "check $*: exit 2: $want"
+  else
+    bad "check $*: want exit 2 and '$want'; got rc=$rc: $(head -c 300 "$tmp/err") stdout: $(head -c 200 "$tmp/out")"
+  fi
+}
+expect_check_usage "tycho check: one routes folder at a time: given $ROUTES and $tmp (run it once for each)" \
+  "$ROUTES" "$tmp"
+expect_check_usage "tycho check: one routes folder at a time: given $tmp and --routes $ROUTES" \
+  --routes "$ROUTES" "$tmp"
+expect_check_usage "tycho check: one routes folder at a time: given $tmp and --routes $ROUTES" \
+  "$tmp" --routes="$ROUTES"
+out=$(timeout 30 "$BIN" check "$ROUTES" 2>&1); rc=$?
+[ $rc -eq 0 ] && grep -q "ok, " <<<"$out" && ok "check ROUTES_DIR alone" || bad "check $ROUTES: rc=$rc $out"
+
 # a port already in use: start-up fails with one line (not a config error: exit 1 or 2)
 /usr/bin/python3 -c '
 import socket, time
