@@ -98,12 +98,19 @@ int tycho_config_is_trusted_proxy(const tycho_config_t *cfg, const char *ip)
 
 /* --- field parsers ------------------------------------------------------ */
 
+/* The admin listener's host when its value gives a port alone: it serves
+ * /-/reload and /metrics, so changing its port must not open it to every
+ * interface (tycho_config_parse_addr's host for a port alone, 0.0.0.0). */
+#define ADMIN_HOST "127.0.0.1"
+
 static int p_addr(tycho_config_t *cfg, const struct setting *s, void *f, const char *v, char *why,
                   size_t wlen)
 {
     (void)s;
-    (void)cfg;
-    return tycho_config_parse_addr(v, f, why, wlen);
+    if (tycho_config_parse_addr(v, f, why, wlen) != 0) return -1;
+    int port_alone = v[0] == ':' || (v[0] != '[' && !strchr(v, ':'));
+    if (f == &cfg->admin_listen && port_alone) strcpy(cfg->admin_listen.host, ADMIN_HOST);
+    return 0;
 }
 
 static int p_path(tycho_config_t *cfg, const struct setting *s, void *f, const char *v, char *why,
@@ -182,7 +189,9 @@ static const setting_t settings[] = {
     {"--listen", "TYCHO_LISTEN", OFF(listen), p_addr, 0, 0,
      "public listener address [0.0.0.0:8080]", 0, 0},
     {"--admin-listen", "TYCHO_ADMIN_LISTEN", OFF(admin_listen), p_addr, 0, 0,
-     "admin listener (/metrics, /-/ready, /-/status, /-/reload) [127.0.0.1:9090]", 0, 0},
+     "admin listener (/metrics, /-/ready, /-/status, /-/reload); a port alone stays on "
+     "127.0.0.1 [127.0.0.1:9090]",
+     0, 0},
     {"--workers", "TYCHO_WORKERS", OFF(workers), p_int, 1, 256,
      "worker threads [usable CPUs: affinity, cgroup quota]", 0, 0},
     {"--routes", "TYCHO_ROUTES", OFF(routes_dir), p_path, 0, 0, "routes directory [./routes]", 0,
@@ -312,7 +321,7 @@ void tycho_config_defaults(tycho_config_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     tycho_config_parse_addr("0.0.0.0:8080", &cfg->listen, NULL, 0);
-    tycho_config_parse_addr("127.0.0.1:9090", &cfg->admin_listen, NULL, 0);
+    tycho_config_parse_addr(ADMIN_HOST ":9090", &cfg->admin_listen, NULL, 0);
     cfg->workers = tycho_config_usable_cpus(TYCHO_CGROUP_CPU_MAX);
     strcpy(cfg->routes_dir, "./routes");
     strcpy(cfg->data_dir, "./.tycho");

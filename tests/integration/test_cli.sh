@@ -190,5 +190,31 @@ else
 fi
 kill "$server" 2>/dev/null; wait "$server" 2>/dev/null
 
+# The admin listener given a port alone stays on loopback (it serves /-/reload
+# and /metrics): TYCHO_ADMIN_LISTEN=9091 opened it on every interface.
+. "$(dirname "$0")/../lib/ports.sh"
+aport=$(tycho_free_port)
+TYCHO_ADMIN_LISTEN="$aport" timeout 60 "$BIN" serve --routes "$ROUTES" --listen 127.0.0.1:0 \
+  --workers 1 --no-reload --data-dir "$tmp/data-admin" >"$tmp/admin.log" 2>&1 &
+server=$!
+for _ in $(seq 200); do grep -q '"listening"' "$tmp/admin.log" && break; sleep 0.05; done
+admin=$(grep -o '"admin":"[^"]*"' "$tmp/admin.log" | head -1 | cut -d'"' -f4)
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$aport/-/healthy")
+if [ "$admin" = "127.0.0.1:$aport" ] && [ "$code" = 200 ]; then
+  ok "TYCHO_ADMIN_LISTEN=PORT listens on 127.0.0.1:$aport"
+else
+  bad "TYCHO_ADMIN_LISTEN=PORT: want 127.0.0.1:$aport, got '$admin' (healthy: $code): $(head -3 "$tmp/admin.log")"
+fi
+# from another address of this host, where there is one, it is not reachable
+other=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -m1 -E '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$' | grep -v '^127\.')
+if [ -n "$other" ]; then
+  if (exec 3<>"/dev/tcp/$other/$aport") 2>/dev/null; then
+    bad "the admin listener answers on $other:$aport"
+  else
+    ok "the admin listener is not on $other:$aport"
+  fi
+fi
+kill "$server" 2>/dev/null; wait "$server" 2>/dev/null
+
 echo "cli: $fails failures"
 [ $fails -eq 0 ]

@@ -118,7 +118,7 @@ static void test_env_and_flags(void **state)
     const char *lh[] = {"--listen", "localhost:80", "--admin-listen", ":9999", NULL};
     assert_int_equal(load(&cfg, err, sizeof err, lh), 0);
     assert_string_equal(cfg.listen.host, "127.0.0.1");
-    assert_string_equal(cfg.admin_listen.host, "0.0.0.0");
+    assert_string_equal(cfg.admin_listen.host, "127.0.0.1"); /* a port alone: loopback */
     assert_int_equal(cfg.admin_listen.port, 9999);
 }
 
@@ -440,6 +440,24 @@ static void test_admin_not_public(void **state)
     /* the default admin port with a public listener on all addresses */
     const char *dflt[] = {"--listen", ":9090", NULL};
     assert_int_equal(load(&cfg, err, sizeof err, dflt), -1);
+    /* a port alone keeps the admin listener on loopback (the public one on
+     * every address); a host given is taken as given */
+    const char *alone[] = {"--listen", "8081", "--admin-listen", "9091", NULL};
+    assert_int_equal(load(&cfg, err, sizeof err, alone), 0);
+    assert_string_equal(cfg.listen.host, "0.0.0.0");
+    assert_string_equal(cfg.admin_listen.host, "127.0.0.1");
+    assert_int_equal(cfg.admin_listen.port, 9091);
+    setenv("TYCHO_ADMIN_LISTEN", ":9092", 1);
+    assert_int_equal(load(&cfg, err, sizeof err, NULL), 0);
+    assert_string_equal(cfg.admin_listen.host, "127.0.0.1");
+    assert_int_equal(cfg.admin_listen.port, 9092);
+    setenv("TYCHO_ADMIN_LISTEN", "0.0.0.0:9093", 1);
+    assert_int_equal(load(&cfg, err, sizeof err, NULL), 0);
+    assert_string_equal(cfg.admin_listen.host, "0.0.0.0");
+    setenv("TYCHO_ADMIN_LISTEN", "[::]:9094", 1);
+    assert_int_equal(load(&cfg, err, sizeof err, NULL), 0);
+    assert_string_equal(cfg.admin_listen.host, "::");
+    unsetenv("TYCHO_ADMIN_LISTEN");
     /* different ports, or both ephemeral, are fine */
     const char *ok1[] = {"--listen", "127.0.0.1:8080", "--admin-listen", "127.0.0.1:8081", NULL};
     assert_int_equal(load(&cfg, err, sizeof err, ok1), 0);
