@@ -48,7 +48,7 @@ static void say(char *why, size_t wlen, const char *fmt, ...)
     va_end(ap);
 }
 
-int tycho_config_parse_addr(const char *s, tycho_addr_t *out, char *err, size_t errlen)
+static int parse_addr(const char *s, tycho_addr_t *out, char *err, size_t errlen)
 {
     const char *host = "0.0.0.0", *port;
     size_t hostlen = 7;
@@ -83,6 +83,18 @@ int tycho_config_parse_addr(const char *s, tycho_addr_t *out, char *err, size_t 
         return say(err, errlen, "not a numeric IP address: %s", out->host), -1;
     out->port = (int)p;
     return 0;
+}
+
+int tycho_config_parse_addr(const char *s, tycho_addr_t *out, char *err, size_t errlen)
+{
+    if (parse_addr(s, out, err, errlen) == 0) return 0;
+    /* an address without its port ("127.0.0.1", "::1") read as a bad port,
+     * or as host ':' and port 1 */
+    unsigned char tmp[16];
+    if (inet_pton(AF_INET, s, tmp) == 1 || inet_pton(AF_INET6, s, tmp) == 1 ||
+        strcmp(s, "localhost") == 0)
+        say(err, errlen, "no port: %s (host:port, [ipv6]:port, :port or port)", s);
+    return -1;
 }
 
 int tycho_config_parse_cidrs(const char *s, tycho_config_t *cfg, char *err, size_t errlen)

@@ -58,6 +58,9 @@ expect_bad() {
 expect_bad "TYCHO_LISTEN: port out of range: 99999" TYCHO_LISTEN=127.0.0.1:99999
 expect_bad "--listen: port out of range: 99999" -- --listen 127.0.0.1:99999
 expect_bad "TYCHO_LISTEN: not a numeric IP address: example.com" TYCHO_LISTEN=example.com:80
+# an address without its port: 'bad port: 127.0.0.1', and '::1' read as host ':'
+expect_bad "TYCHO_LISTEN: no port: 127.0.0.1 (host:port, \[ipv6\]:port, :port or port)$" TYCHO_LISTEN=127.0.0.1
+expect_bad "--admin-listen: no port: ::1 (host:port" -- --admin-listen ::1
 expect_bad "TYCHO_WORKERS: out of range" TYCHO_WORKERS=0
 expect_bad "TYCHO_WORKERS: not a number: many" TYCHO_WORKERS=many
 expect_bad "TYCHO_MAX_HEADER_BYTES: out of range \[256, 1048576\] bytes: 10$" TYCHO_MAX_HEADER_BYTES=10

@@ -483,6 +483,21 @@ static void test_parse_addr(void **state)
     assert_string_equal(err, "port out of range: 65536");
     assert_int_equal(tycho_config_parse_addr("1.2.3.4:99999999999999999999", &a, err, sizeof err),
                      -1);
+    /* an address without its port says so (it read as a bad port, or
+     * "::1" as host ':' and port 1); "::1:8080" is taken, as it was */
+    static const char *const no_port[] = {"127.0.0.1", "::1", "::", "fe80::1", "localhost"};
+    for (size_t i = 0; i < sizeof no_port / sizeof *no_port; i++) {
+        char want[128];
+        snprintf(want, sizeof want, "no port: %s (host:port, [ipv6]:port, :port or port)",
+                 no_port[i]);
+        assert_int_equal(tycho_config_parse_addr(no_port[i], &a, err, sizeof err), -1);
+        assert_string_equal(err, want);
+    }
+    assert_int_equal(tycho_config_parse_addr("::1:8080", &a, err, sizeof err), 0);
+    assert_string_equal(a.host, "::1");
+    assert_int_equal(a.port, 8080);
+    assert_int_equal(tycho_config_parse_addr("abc", &a, err, sizeof err), -1);
+    assert_string_equal(err, "bad port: abc");
     char longhost[200];
     memset(longhost, '1', sizeof longhost - 4);
     strcpy(longhost + sizeof longhost - 4, ":80");
