@@ -53,6 +53,8 @@ typedef struct serve {
     char *reload_err;       /* why the workers discard (malloc'd) */
     int shutting_down, exited;
     _Atomic uint64_t drain_started_ns; /* uv_hrtime() of the shutdown signal; 0 before */
+    int stop_signal;                   /* the signal that started the shutdown */
+    uint64_t stop_signal_seen_ns;      /* uv_hrtime() when on_signal last saw it */
     char public_addr[80], admin_addr[80];
 } serve_t;
 
@@ -313,6 +315,12 @@ static void on_drain_timeout(uv_timer_t *t)
 
 /* How long the last words of a second signal may wait for stderr. */
 #define LAST_WORDS_MS 100
+/* The shutdown signal seen again within this is the same request to stop,
+ * not an operator's second: timeout(1) (and kill 0) sends it to the process
+ * and then to its process group, microseconds apart, and signals that came
+ * while the routes loaded are seen back to back. Two Ctrl-C are further
+ * apart than this. */
+#define REPEAT_NS (100 * 1000000ull)
 
 static void on_signal(uv_signal_t *h, int signum)
 {
@@ -320,6 +328,13 @@ static void on_signal(uv_signal_t *h, int signum)
     if (signum == SIGHUP) {
         tycho_log_info("SIGHUP: reloading routes");
         start_reload(s);
+        return;
+    }
+    if (s->shutting_down && signum == s->stop_signal &&
+        uv_hrtime() - s->stop_signal_seen_ns < REPEAT_NS) {
+        s->stop_signal_seen_ns = uv_hrtime();
+        tycho_log_info("the same signal again at once: one request to stop, draining goes on",
+                       LF_INT("signal", signum));
         return;
     }
     if (s->shutting_down) {
@@ -330,7 +345,9 @@ static void on_signal(uv_signal_t *h, int signum)
         _exit(1);
     }
     s->shutting_down = 1;
-    atomic_store(&s->drain_started_ns, uv_hrtime());
+    s->stop_signal = signum;
+    s->stop_signal_seen_ns = uv_hrtime();
+    atomic_store(&s->drain_started_ns, s->stop_signal_seen_ns);
     tycho_lifecycle_set_draining();
     /* the lines written once the log sink is gone ("stopped") must not hold
      * the exit past the drain timeout when nobody reads stdout */
