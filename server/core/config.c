@@ -501,15 +501,14 @@ static const setting_t *flag_setting(const char *arg)
 
 /* The value of the flag at argv[*a] (advancing *a past a separate one). An
  * on/off setting may stand alone ("--reload"): it then means on, and the
- * next argument is its value only when it is one of the on/off words. */
+ * next argument is its value unless it is another option (serve takes no
+ * other arguments, so "--reload maybe" is a bad value, not a stray word). */
 static const char *flag_value(const setting_t *s, int argc, char **argv, int *a)
 {
     const char *eq = strchr(argv[*a], '=');
     if (s->is_switch) return s->switch_value;
     if (eq) return eq + 1;
-    int ignored;
-    if (s->parse == p_bool && (*a + 1 >= argc || tycho_parse_bool(argv[*a + 1], &ignored) != 0))
-        return "on";
+    if (s->parse == p_bool && (*a + 1 >= argc || argv[*a + 1][0] == '-')) return "on";
     return *a + 1 < argc ? argv[++*a] : NULL;
 }
 
@@ -564,7 +563,15 @@ int tycho_config_load(tycho_config_t *cfg, int argc, char **argv, char *err, siz
     /* a misspelt variable would leave its setting at the default unseen */
     if (tycho_env_check_names(environ, err, errlen) != 0) goto out;
     for (int a = 1; a < argc; a++, n++) {
-        if (!(flags[n] = flag_setting(argv[a]))) {
+        if (!(flags[n] = flag_setting(argv[a])) && argv[a][0] != '-') {
+            /* `tycho check routes` takes the folder so; serve takes options only */
+            snprintf(err, errlen,
+                     "unexpected argument: %s (tycho serve takes options only; a routes folder "
+                     "is --routes %s)",
+                     argv[a], argv[a]);
+            goto out;
+        }
+        if (!flags[n]) {
             snprintf(err, errlen, "unknown option: %s (see tycho serve --help)", argv[a]);
             goto out;
         }

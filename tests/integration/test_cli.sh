@@ -121,6 +121,10 @@ expect_bad "TYCHO_LOCAL_TABLES: table tt2: ttl=other: ttl is given twice (once p
 [ ! -e "$tmp/never" ] && ok "a bad TYCHO_LOCAL_QUEUES/TABLES creates no data directory" ||
   bad "a bad TYCHO_LOCAL_QUEUES/TABLES created $tmp/never"
 expect_bad "unknown option: --frob" -- --frob
+# a folder as tycho check takes it: not an 'unknown option'
+expect_bad "unexpected argument: $tmp (tycho serve takes options only; a routes folder is --routes $tmp)$" \
+  -- "$tmp"
+expect_bad "--reload: expected on or off: maybe$" -- --reload maybe
 expect_bad "--workers: missing value" -- --workers
 expect_bad "--admin-listen: the admin listener must not share the public address" \
   -- --listen 127.0.0.1:18181 --admin-listen 127.0.0.1:18181
