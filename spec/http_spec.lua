@@ -182,6 +182,21 @@ describe("tycho.http", function()
     end)
   end
 
+  it("answers a HEAD whose Content-Length is past max_response_bytes: no body comes", function()
+    -- the size of a large download, asked before fetching it
+    local status, headers, body = http.request { method = "HEAD", url = server.url .. "/big?n=20000000" }
+    assert.equal(200, status)
+    assert.equal("20000000", headers["content-length"])
+    assert.equal("", body)
+    status, headers = http.request { method = "HEAD", url = server.url .. "/big?n=2000", max_response_bytes = 100 }
+    assert.equal(200, status)
+    assert.equal("2000", headers["content-length"])
+    -- the GET of it is still capped
+    local _, err, kind = http.request { url = server.url .. "/big?n=2000", max_response_bytes = 100 }
+    assert.equal("too_large", kind)
+    assert.matches("response body too large: more than 100 bytes$", err)
+  end)
+
   it("refuses a max_response_bytes that is not a whole number, naming it", function()
     assert.equal("tycho.http.request: max_response_bytes must be an integer, got 1.9",
       refusal { url = server.url .. "/echo", max_response_bytes = 1.9 })

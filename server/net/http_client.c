@@ -604,8 +604,11 @@ int tycho_http_request(tycho_http_client_t *c, const tycho_http_request_t *req,
                                                  : DEFAULT_CONNECT_TIMEOUT_MS);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
                      req->timeout_ms > 0 ? req->timeout_ms : DEFAULT_TIMEOUT_MS);
-    /* (a Content-Length past it fails before the status is read) */
-    if (!r->truncate) curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_bytes);
+    /* (a Content-Length past it fails before the status is read). Not for
+     * HEAD: its Content-Length is the size of the body a GET would get
+     * (RFC 9110 9.3.2) and no body follows; curl would refuse it all the same */
+    if (!r->truncate && strcmp(method, "HEAD") != 0)
+        curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_bytes);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);

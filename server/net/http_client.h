@@ -41,7 +41,9 @@ typedef struct tycho_http_request {
     int body_kept;
     long connect_timeout_ms;   /* 0 = 5000 */
     long timeout_ms;           /* whole exchange; 0 = 30000 */
-    size_t max_response_bytes; /* of the body; 0 = 16 MiB (headers: 64 KiB) */
+    size_t max_response_bytes; /* of the body (a HEAD's Content-Length is not
+                                  checked: no body follows); 0 = 16 MiB
+                                  (headers: 64 KiB) */
     /* 1: a longer body is no error: its first max_response_bytes are kept
      * (the response says body_truncated), the exchange stops there and the
      * connection is closed — for a caller that decides on the status and
