@@ -396,6 +396,17 @@ describe("tycho.http", function()
     assert.same({ "2", "2" }, headers["content-length"])
   end)
 
+  it("calls a reply that is not HTTP/1.x a protocol error, not an invalid request", function()
+    for _, reply in ipairs { "hello\r\n\r\n", "HTTP/3 200\r\ncontent-length: 2\r\n\r\nok",
+      "HTTP/1.1 abc OK\r\n\r\n" } do
+      local status, err, kind = wire(reply)
+      assert.is_nil(status)
+      assert.equal("protocol", kind)
+      assert.matches("^GET http://127%.0%.0%.1:%d+/wire%?%.%.%.: protocol error: the reply is not HTTP/1%.x: ", err)
+    end
+    assert.equal(200, (http.get(server.url .. "/echo")))
+  end)
+
   it("reads a folded header line as its value's continuation and skips a line without a name", function()
     local status, headers = wire("HTTP/1.1 200 OK\r\nX-F: a\r\n  b: c\r\n\tdone\r\n: nameless\r\n" ..
       "Content-Length: 2\r\n\r\nok")

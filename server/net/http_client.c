@@ -151,7 +151,17 @@ static int map_error(tycho_http_req_t *r, CURLcode code, const char **what)
     switch (code) {
     case CURLE_OK:
         return TYCHO_HTTP_OK;
-    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_UNSUPPORTED_PROTOCOL: {
+        /* curl says this of a scheme it does not speak, and also of a reply
+         * that is not HTTP/1.x ("Unsupported HTTP version in response",
+         * "Received HTTP/0.9 when not allowed"): once the request went out,
+         * it is the peer's answer that is wrong, not the request */
+        curl_off_t pre = 0;
+        curl_easy_getinfo(r->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
+        if (pre <= 0) return TYCHO_HTTP_E_INVALID;
+        *what = "protocol error: the reply is not HTTP/1.x";
+        return TYCHO_HTTP_E_PROTOCOL;
+    }
     case CURLE_URL_MALFORMAT:
         return TYCHO_HTTP_E_INVALID;
     case CURLE_COULDNT_RESOLVE_HOST:

@@ -64,8 +64,9 @@ enum {
     TYCHO_HTTP_E_TOO_LARGE = -8,       /* body past max_response_bytes, or headers past
                                           64 KiB; aborted */
     TYCHO_HTTP_E_TLS = -9,             /* handshake or certificate verification failed */
-    TYCHO_HTTP_E_PROTOCOL = -10,       /* malformed HTTP from the peer (Content-Length
-                                          values that differ among them) */
+    TYCHO_HTTP_E_PROTOCOL = -10,       /* malformed HTTP from the peer (a reply that is
+                                          not HTTP/1.x, Content-Length values that
+                                          differ among them) */
     TYCHO_HTTP_E_OTHER = -11,
 };
 
