@@ -343,6 +343,26 @@ describe("tycho.http", function()
     assert.is_nil(raw:find("X-Nul", 1, true))
   end)
 
+  it("takes up to 64 headers and says so past them, whatever else the request adds", function()
+    local function headers(n)
+      local t = {}
+      for i = 1, n do t["X-H" .. i] = tostring(i) end
+      return t
+    end
+    -- a table body adds Content-Type (and a request's trace context traceparent)
+    local status, _, body = http.request { method = "POST", url = server.url .. "/echo", headers = headers(64),
+      body = { a = 1 } }
+    assert.equal(200, status)
+    local seen = {}
+    for _, kv in ipairs(json.decode(body).headers) do seen[kv[1]:lower()] = kv[2] end
+    assert.equal("64", seen["x-h64"])
+    assert.equal("application/json", seen["content-type"])
+    for _, n in ipairs { 65, 67 } do
+      assert.equal("tycho.http.request: too many headers (max 64)",
+        refusal { method = "POST", url = server.url .. "/echo", headers = headers(n), body = { a = 1 } })
+    end
+  end)
+
   it("sends number header values as written by a response (integers without exponent)", function()
     local _, _, body = http.request { url = server.url .. "/echo",
       headers = { ["X-Int"] = 3, ["X-Big"] = 2 ^ 53, ["X-Frac"] = 0.5 } }

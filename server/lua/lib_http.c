@@ -40,7 +40,9 @@ typedef struct http_op {
     tycho_aws_services_t *svc;
     tycho_http_req_t *req;
     tycho_http_request_t r;
-    tycho_http_header_t headers[MAX_HEADERS + 3];
+    /* the caller's, then Content-Type (a JSON body), traceparent, tracestate
+     * and X-Amzn-Trace-Id */
+    tycho_http_header_t headers[MAX_HEADERS + 4];
     size_t nheaders;
     char *url, *method, *body;
     size_t body_len;
@@ -278,7 +280,7 @@ static int is_aws_host(const char *host)
     return 0;
 }
 
-/* 0, -ENOSPC (MAX_HEADERS reached) or -ENOMEM. */
+/* 0, -ENOSPC (no slot left) or -ENOMEM. */
 static int add_header(http_op_t *h, const char *name, const char *value)
 {
     if (h->nheaders >= sizeof h->headers / sizeof h->headers[0]) return -ENOSPC;
@@ -324,10 +326,17 @@ static int add_lua_header(lua_State *L, http_op_t *h, char *err, size_t errlen)
         snprintf(err, errlen, "header '%.*s': %s", (int)(nlen > 64 ? 64 : nlen), name, why);
         return -1;
     }
-    int rc = add_header(h, name, v.p);
-    if (rc == -ENOSPC) snprintf(err, errlen, "too many headers (max %d)", MAX_HEADERS);
-    if (rc == -ENOMEM) snprintf(err, errlen, "out of memory");
-    return rc ? -1 : 0;
+    /* counted here, not by add_header's room: that leaves the headers added
+     * after the caller's their slots */
+    if (h->nheaders >= MAX_HEADERS) {
+        snprintf(err, errlen, "too many headers (max %d)", MAX_HEADERS);
+        return -1;
+    }
+    if (add_header(h, name, v.p) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 static int has_header(const http_op_t *h, const char *name)
