@@ -155,15 +155,15 @@ describe("tycho.http", function()
   end)
 
   it("refuses an unknown option, naming it and the known ones", function()
-    assert.equal("tycho.http.request: unknown option 'timout' (method, url, headers, body, timeout, "
+    assert.equal("tycho.http.request: unknown option 'timout' (method, url, query, headers, body, timeout, "
       .. "connect_timeout, max_response_bytes)", refusal { url = server.url .. "/echo", timout = 1 })
     local ok, err = pcall(http.get, server.url .. "/echo", { header = { ["X-A"] = "1" } })
     assert.is_false(ok)
-    assert.equal("tycho.http.get: unknown option 'header' (headers, body, timeout, connect_timeout, "
+    assert.equal("tycho.http.get: unknown option 'header' (query, headers, body, timeout, connect_timeout, "
       .. "max_response_bytes)", err)
     ok, err = pcall(http.post, server.url .. "/echo", "x", { body = "y" })
     assert.is_false(ok)
-    assert.matches("^tycho%.http%.post: unknown option 'body' %(headers, timeout,", err)
+    assert.matches("^tycho%.http%.post: unknown option 'body' %(query, headers, timeout,", err)
     -- raised at the caller's line
     ok, err = pcall(function() http.put(server.url .. "/echo", "x", { timeuot = 1 }) end)
     assert.matches("^[^:]*http_spec%.lua:%d+: tycho%.http%.put: unknown option 'timeuot'", err)
@@ -389,6 +389,34 @@ describe("tycho.http", function()
     local ok, err = pcall(http.request, { url = server.url .. "/echo", headers = { Host = "" } })
     assert.is_false(ok)
     assert.matches("header 'Host': empty", tostring(err), 1, true)
+  end)
+
+  it("builds a query from a table: each name and value reaches the server as given", function()
+    local function path(url, query)
+      local status, _, body = http.get(url, { query = query })
+      assert.equal(200, status)
+      return json.decode(body).path
+    end
+    -- '&', '+', '%', '#' and a space in a value would change the query written in the url
+    assert.equal("/echo?big=1152921504606846976&page=2&q=Tom%20%26%20Jerry%2B50%25%23x&tag=a%20b&tag=%C3%A9",
+      path(server.url .. "/echo", { q = "Tom & Jerry+50%#x", page = 2, tag = { "a b", "\195\169" }, big = 2 ^ 60 }))
+    assert.equal("/echo?x=1&a=1", path(server.url .. "/echo?x=1", { a = "1" }))
+    assert.equal("/echo?a=1", path(server.url .. "/echo?", { a = "1" }))
+    assert.equal("/echo?a=1", path(server.url .. "/echo#frag", { a = "1" }))
+    assert.equal("/echo", path(server.url .. "/echo", {}))
+    local status, _, body = http.post(server.url .. "/echo", "x", { query = { id = "a/b" } })
+    assert.equal(200, status)
+    assert.equal("/echo?id=a%2Fb", json.decode(body).path)
+    local cases = {
+      { { a = true }, "query 'a': value must be a string or a number, got boolean" },
+      { { a = { x = 1 } }, "query 'a': a table value must be an array (its items repeat the name)" },
+      { { a = 0 / 0 }, "query 'a': value must be a finite number, got NaN" },
+      { { "x" }, "query names must be strings, got number" },
+      { "a=1", "query must be a table of parameters" },
+    }
+    for _, c in ipairs(cases) do
+      assert.equal("tycho.http.request: " .. c[2], refusal { url = server.url .. "/echo", query = c[1] })
+    end
   end)
 
   it("percent-encodes the non-ASCII bytes of a url's path and query: a request line is ASCII", function()

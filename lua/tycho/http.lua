@@ -3,6 +3,7 @@
 --   local http = require "tycho.http"
 --   local status, headers, body = http.request {
 --     method = "POST", url = "https://api.example.com/v1/things",
+--     query = { q = "a & b" },      -- added to the url's query, percent-encoded
 --     headers = { ["Authorization"] = "Bearer ..." },
 --     body = { name = "x" },        -- a table is sent as JSON
 --     timeout = 5,                  -- seconds for the whole exchange (default 30)
@@ -22,7 +23,7 @@ local options = require "tycho.options"
 local http = {}
 
 local REQUEST_OPTIONS =
-  { "method", "url", "headers", "body", "timeout", "connect_timeout", "max_response_bytes" }
+  { "method", "url", "query", "headers", "body", "timeout", "connect_timeout", "max_response_bytes" }
 
 -- REQUEST_OPTIONS but those a shortcut takes as arguments.
 local function options_but(...)

@@ -78,20 +78,15 @@ out:
     return rc;
 }
 
-static int unreserved(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_' || c == '.' || c == '~';
-}
-
 static int unreserved_or_slash(unsigned char c)
 {
-    return unreserved(c) || c == '/';
+    return tycho_percent_unreserved(c) || c == '/';
 }
 
 int tycho_sigv4_uri_encode(tycho_buf_t *out, const void *s, size_t n, int keep_slash)
 {
-    return tycho_percent_encode(out, s, n, keep_slash ? unreserved_or_slash : unreserved);
+    return tycho_percent_encode(out, s, n,
+                                keep_slash ? unreserved_or_slash : tycho_percent_unreserved);
 }
 
 /* Percent-decodes s[0..n) into out; a '%' not followed by two hex digits is

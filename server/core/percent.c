@@ -44,8 +44,7 @@ ssize_t tycho_percent_decode(const char *s, size_t n, char *out, int flags)
     return (ssize_t)o;
 }
 
-/* RFC 3986 2.3 */
-static int unreserved(int c)
+int tycho_percent_unreserved(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '.' || c == '_' || c == '~';
@@ -63,7 +62,7 @@ ssize_t tycho_percent_normalize(const char *s, size_t n, char *out)
         int b = escape_at(s, n, i);
         if (b < 0) return -1;
         i += 2;
-        if (unreserved(b)) {
+        if (tycho_percent_unreserved((unsigned char)b)) {
             out[o++] = (char)b;
         } else {
             out[o++] = '%';

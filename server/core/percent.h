@@ -26,6 +26,10 @@ enum {
     TYCHO_PCT_STRICT = 2,     /* a '%' without two hex digits after it fails */
 };
 
+/* 1 for an unreserved character (RFC 3986 2.3: ALPHA DIGIT - . _ ~), the
+ * bytes no URI component needs encoded; a keep() for tycho_percent_encode. */
+int tycho_percent_unreserved(unsigned char c);
+
 /* Appends s[0..n) to out, each byte keep() refuses written as %XX (upper-case
  * hex digits). 0 or -ENOMEM. */
 int tycho_percent_encode(tycho_buf_t *out, const void *s, size_t n, int (*keep)(unsigned char c));

@@ -22,6 +22,7 @@
 #include "lua/header_value.h"
 #include "lua/libs.h"
 #include "lua/outbound.h"
+#include "lua/url_query.h"
 #include "telemetry/trace_context.h"
 
 #include <ctype.h>
@@ -259,11 +260,26 @@ static int is_ascii(unsigned char c)
     return c < 0x80;
 }
 
-static char *wire_url(const char *url, size_t len, size_t path_at)
+/* query (the query option, encoded; may be empty) goes after the url's own
+ * query, or starts one, before any fragment. */
+static char *wire_url(const char *url, size_t len, size_t path_at, const tycho_buf_t *query)
 {
+    const char *frag = memchr(url + path_at, '#', len - path_at);
+    size_t upto = frag ? (size_t)(frag - url) : len;
+    const char *sep = "";
+    if (query->len) {
+        const char *q = memchr(url + path_at, '?', upto - path_at);
+        if (!q)
+            sep = "?";
+        else if (url[upto - 1] != '?' && url[upto - 1] != '&')
+            sep = "&";
+    }
     tycho_buf_t b = TYCHO_BUF_INIT;
     int rc = tycho_buf_append(&b, url, path_at);
-    if (rc == 0) rc = tycho_percent_encode(&b, url + path_at, len - path_at, is_ascii);
+    if (rc == 0) rc = tycho_percent_encode(&b, url + path_at, upto - path_at, is_ascii);
+    if (rc == 0) rc = tycho_buf_puts(&b, sep);
+    if (rc == 0 && query->len) rc = tycho_buf_append(&b, query->data, query->len);
+    if (rc == 0) rc = tycho_percent_encode(&b, url + upto, len - upto, is_ascii);
     if (rc == 0) return tycho_buf_steal(&b);
     tycho_buf_free(&b);
     return NULL;
@@ -375,7 +391,7 @@ static int takes_no_body(const char *method)
     return strcmp(method, "HEAD") == 0 || strcmp(method, "TRACE") == 0;
 }
 
-/* request(opts [, what]): opts { method, url, headers, body, timeout,
+/* request(opts [, what]): opts { method, url, query, headers, body, timeout,
  * connect_timeout, max_response_bytes }; what is the function the caller
  * called (tycho.http.get...), which every error names. */
 static int l_request(lua_State *L)
@@ -421,7 +437,21 @@ static int l_request(lua_State *L)
                                                    : "http:// or https:// with a host");
     }
     h->svc = svc;
-    h->url = wire_url(url, url_len, h->path_at);
+    tycho_buf_t query = TYCHO_BUF_INIT;
+    lua_getfield(L, 1, "query");
+    if (lua_istable(L, -1)) {
+        char err[160];
+        if (tycho_lua_url_query(L, -1, &query, err, sizeof err) != 0) {
+            op_free(h);
+            return luaL_error(L, "%s: %s", what, err);
+        }
+    } else if (!lua_isnil(L, -1)) {
+        op_free(h);
+        return luaL_error(L, "%s: query must be a table of parameters", what);
+    }
+    lua_pop(L, 1);
+    h->url = wire_url(url, url_len, h->path_at, &query);
+    tycho_buf_free(&query);
     h->method = strdup(method);
     if (!h->url || !h->method) goto nomem;
 
