@@ -401,7 +401,9 @@ static int l_request(lua_State *L)
     tycho_aws_services_t *svc = tycho_lua_services(L);
     if (!tycho_lua_can_suspend(L)) return tycho_lua_cannot_wait(L, what);
     lua_getfield(L, 1, "url");
-    if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "%s: url is required", what);
+    if (lua_isnil(L, -1)) return luaL_error(L, "%s: url is required", what);
+    if (lua_type(L, -1) != LUA_TSTRING) /* http.get{ url = ... }: the options given as the url */
+        return luaL_error(L, "%s: url must be a string, got %s", what, luaL_typename(L, -1));
     size_t url_len;
     const char *url = lua_tolstring(L, -1, &url_len);
     lua_getfield(L, 1, "method");
