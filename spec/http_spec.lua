@@ -368,6 +368,13 @@ describe("tycho.http", function()
     end
   end)
 
+  it("sends no trace context from a call with no request around it (as a timer run)", function()
+    local _, _, body = http.get(server.url .. "/echo")
+    for _, kv in ipairs(json.decode(body).headers) do
+      assert.is_nil(({ traceparent = true, tracestate = true })[kv[1]:lower()])
+    end
+  end)
+
   it("sends number header values as written by a response (integers without exponent)", function()
     local _, _, body = http.request { url = server.url .. "/echo",
       headers = { ["X-Int"] = 3, ["X-Big"] = 2 ^ 53, ["X-Frac"] = 0.5 } }
