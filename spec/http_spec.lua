@@ -476,6 +476,17 @@ describe("tycho.http", function()
     assert.is_nil(headers[""])
   end)
 
+  it("asks for no compression and returns an encoded body as it came", function()
+    http.post(server.url .. "/reset-stats")
+    http.get(server.url .. "/echo?plain")
+    assert.is_nil(raw_wire():lower():find("accept-encoding", 1, true))
+    -- not gzip data: curl would fail to decode it, were it decoding
+    local status, headers, body = wire("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc")
+    assert.equal(200, status)
+    assert.equal("gzip", headers["content-encoding"])
+    assert.equal("abc", body)
+  end)
+
   it("keeps the trailer fields of a chunked body out of the response headers", function()
     local status, headers, body = wire("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n" ..
       "Content-Type: text/plain\r\n\r\n5\r\nhello\r\n0\r\nX-T: late\r\nContent-Type: text/html\r\n\r\n")
