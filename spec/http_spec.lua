@@ -454,6 +454,26 @@ describe("tycho.http", function()
     assert.equal(200, ok)
     assert.equal("ok", body)
     assert.same({ "2", "2" }, headers["content-length"])
+    -- one field holding a list of the same number is that number (RFC 9110 8.6)
+    ok, _, body = wire("HTTP/1.1 200 OK\r\nContent-Length: 2 , 2\r\n\r\nok")
+    assert.equal(200, ok)
+    assert.equal("ok", body)
+  end)
+
+  it("refuses a Content-Length that is not a number, or a list of numbers that differ, never cutting the body", function()
+    -- curl read the leading digits: 200 with the body "a", and "ok" for "2, 3"
+    local cases = {
+      { "1e3", "abc", "is not a number" }, { "3x", "abc", "is not a number" }, { "2,", "ok", "is not a number" },
+      { "+2", "ok", "is not a number" }, { "0x2", "ok", "is not a number" },
+      { "2, 3", "okk", "values that differ" },
+    }
+    for _, c in ipairs(cases) do
+      local status, err, kind = wire("HTTP/1.1 200 OK\r\nContent-Length: " .. c[1] .. "\r\n\r\n" .. c[2])
+      assert.is_nil(status, c[1])
+      assert.equal("protocol", kind)
+      assert.matches("protocol error: the response", err, 1, true)
+      assert.matches(c[3], err, 1, true)
+    end
   end)
 
   it("calls a reply that is not HTTP/1.x a protocol error, not an invalid request", function()

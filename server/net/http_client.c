@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -50,15 +51,16 @@ struct tycho_http_req {
     char *body;           /* our copy, or NULL */
     const void *body_ref; /* what curl sends: body, or the caller's (body_kept) */
     size_t body_len;
-    size_t max_bytes;    /* of the body */
-    int truncate;        /* truncate_response */
-    size_t body_bytes;   /* received so far */
-    size_t header_bytes; /* received so far, every response of the exchange */
-    int too_large;       /* 0, TOO_LARGE_BODY or TOO_LARGE_HEADERS */
-    int block_done;      /* the blank line ending the current header block came */
-    size_t length_at;    /* offset of the Content-Length value in hdr_store; 0 = none */
-    size_t length_len;
+    size_t max_bytes;       /* of the body */
+    int truncate;           /* truncate_response */
+    size_t body_bytes;      /* received so far */
+    size_t header_bytes;    /* received so far, every response of the exchange */
+    int too_large;          /* 0, TOO_LARGE_BODY or TOO_LARGE_HEADERS */
+    int block_done;         /* the blank line ending the current header block came */
+    int has_length;         /* a Content-Length came in the current header block */
+    uint64_t length;        /* its value */
     int conflicting_length; /* two Content-Length values that differ */
+    int invalid_length;     /* a Content-Length that is not a number */
     int in_callback;
     tycho_http_done_fn cb;
     void *ud;
@@ -181,7 +183,7 @@ static int map_error(tycho_http_req_t *r, CURLcode code, const char **what)
         return TYCHO_HTTP_E_TOO_LARGE;
     case CURLE_WRITE_ERROR:
         if (r->too_large) return TYCHO_HTTP_E_TOO_LARGE;
-        if (r->conflicting_length) return TYCHO_HTTP_E_PROTOCOL;
+        if (r->conflicting_length || r->invalid_length) return TYCHO_HTTP_E_PROTOCOL;
         *what = "write error";
         return TYCHO_HTTP_E_OTHER;
     case CURLE_SSL_CONNECT_ERROR:
@@ -238,6 +240,9 @@ static void finish(tycho_http_req_t *r, CURLcode code, int cancelled_by_close)
         else if (r->conflicting_length)
             tycho_buf_puts(&msg, "protocol error: the response has Content-Length values that "
                                  "differ (RFC 9112 6.3): its framing cannot be trusted");
+        else if (r->invalid_length)
+            tycho_buf_puts(&msg, "protocol error: the response's Content-Length is not a number "
+                                 "(RFC 9112 6.3): its framing cannot be trusted");
         else if (res.error == TYCHO_HTTP_E_CANCELLED)
             tycho_buf_puts(&msg, "cancelled: http client closed");
         else
@@ -432,16 +437,49 @@ static int fold_into_last(tycho_http_req_t *r, const char *v, const char *end)
     return 0;
 }
 
-/* Remembers the Content-Length value stored in hdr_store at offset at; 0, or -1 when an earlier one
- * differs (RFC 9112 6.3: such a response cannot be framed, the connection must not be reused).
- * Repeated equal values are allowed. */
-static int check_length(tycho_http_req_t *r, size_t at, size_t vlen)
+/* The value of a Content-Length field: 1*DIGIT, or a list of one number
+ * repeated ("2, 2", which RFC 9110 8.6 lets a recipient take as 2). 0, -1
+ * when it is not a number ("1e3", "-1", "": curl would read the digits
+ * before the junk and cut the body there) or -2 for a list of numbers that
+ * differ ("2, 3"). */
+static int parse_length(const char *v, const char *end, uint64_t *out)
 {
-    const char *d = r->hdr_store.data;
-    if (r->length_at && (r->length_len != vlen || memcmp(d + r->length_at, d + at, vlen) != 0))
-        return -1;
-    r->length_at = at;
-    r->length_len = vlen;
+    int have = 0;
+    while (v < end) {
+        uint64_t n = 0;
+        const char *d = v;
+        for (; v < end && *v >= '0' && *v <= '9'; v++)
+            if (__builtin_mul_overflow(n, 10, &n) ||
+                __builtin_add_overflow(n, (uint64_t)(*v - '0'), &n))
+                return -1;
+        if (v == d) return -1;
+        if (have && n != *out) return -2;
+        *out = n;
+        have = 1;
+        while (v < end && (*v == ' ' || *v == '\t'))
+            v++;
+        if (v == end) break;
+        if (*v++ != ',') return -1;
+        while (v < end && (*v == ' ' || *v == '\t'))
+            v++;
+        if (v == end) return -1;
+    }
+    return have ? 0 : -1;
+}
+
+/* Takes the Content-Length value v..end of the current header block; 0, or
+ * -1 with invalid_length or conflicting_length set (RFC 9112 6.3: such a
+ * response cannot be framed, the connection must not be reused). Repeated
+ * equal values are allowed. */
+static int check_length(tycho_http_req_t *r, const char *v, const char *end)
+{
+    uint64_t n = 0;
+    int rc = parse_length(v, end, &n);
+    if (rc == -1) r->invalid_length = 1;
+    if (rc == -2 || (rc == 0 && r->has_length && n != r->length)) r->conflicting_length = 1;
+    if (r->invalid_length || r->conflicting_length) return -1;
+    r->has_length = 1;
+    r->length = n;
     return 0;
 }
 
@@ -462,7 +500,7 @@ static size_t header_cb(char *p, size_t size, size_t n, void *ud)
         tycho_buf_reset(&r->hdr_store);
         r->nhdr = 0;
         r->block_done = 0;
-        r->length_at = 0;
+        r->has_length = 0;
         return len;
     }
     const char *end = p + len;
@@ -483,14 +521,10 @@ static size_t header_cb(char *p, size_t size, size_t n, void *ud)
         v++;
     size_t vlen = (size_t)(end - v);
     if (tycho_buf_append(&r->hdr_store, p, nl) || tycho_buf_append(&r->hdr_store, "", 1)) return 0;
-    size_t at = r->hdr_store.len;
     if (tycho_buf_append(&r->hdr_store, v, vlen) || tycho_buf_append(&r->hdr_store, "", 1))
         return 0;
     r->nhdr++;
-    if (tycho_http_field_name_is(p, nl, "content-length") && check_length(r, at, vlen) != 0) {
-        r->conflicting_length = 1;
-        return 0;
-    }
+    if (tycho_http_field_name_is(p, nl, "content-length") && check_length(r, v, end) != 0) return 0;
     return len;
 }
 
