@@ -487,6 +487,15 @@ describe("tycho.http", function()
     assert.equal(200, (http.get(server.url .. "/echo")))
   end)
 
+  it("calls a Transfer-Encoding it cannot read a protocol error", function()
+    for _, te in ipairs { "foo", "gzip, chunked" } do
+      local status, err, kind = wire("HTTP/1.1 200 OK\r\nTransfer-Encoding: " .. te .. "\r\n\r\n2\r\nok\r\n0\r\n\r\n")
+      assert.is_nil(status)
+      assert.equal("protocol", kind)
+      assert.matches("^GET http://127%.0%.0%.1:%d+/wire%?%.%.%.: protocol error: the response's Transfer%-Encoding cannot be read: ", err)
+    end
+  end)
+
   it("reads a folded header line as its value's continuation and skips a line without a name", function()
     local status, headers = wire("HTTP/1.1 200 OK\r\nX-F: a\r\n  b: c\r\n\tdone\r\n: nameless\r\n" ..
       "Content-Length: 2\r\n\r\nok")

@@ -200,6 +200,12 @@ static int map_error(tycho_http_req_t *r, CURLcode code, const char **what)
         return TYCHO_HTTP_E_CONNECTION;
     case CURLE_WEIRD_SERVER_REPLY:
         return TYCHO_HTTP_E_PROTOCOL;
+    case CURLE_BAD_CONTENT_ENCODING:
+        /* no Content-Encoding is decoded (no CURLOPT_ACCEPT_ENCODING): this
+         * is a Transfer-Encoding the peer applied unasked (we send no TE)
+         * and curl does not know, or data that does not decode */
+        *what = "protocol error: the response's Transfer-Encoding cannot be read";
+        return TYCHO_HTTP_E_PROTOCOL;
     default:
         return TYCHO_HTTP_E_OTHER;
     }
