@@ -1,6 +1,8 @@
 -- routes/messages.lua: POST /send-message, GET /receive-messages
 local aws = require "tycho.aws"
+local sqs = require "tycho.sqs"
 local t = require "tycho.test"
+local uuid = require "tycho.uuid"
 local HERE = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
 local app = dofile(HERE .. "/fixtures/app/helper.lua")
 
@@ -109,6 +111,21 @@ describe("POST /send-message", function()
     assert.equal(400, status)
     assert.equal("SQS SendMessage: the data was refused", body.error)
     assert.equal("InvalidMessageContents", body.type)
+  end)
+
+  -- SQS's JSON protocol names this InvalidParameterValueException (the
+  -- local backend and the peer alike): a client's data, not a backend failure
+  it("answers 400 when the message is longer than the queue takes, and sends nothing", function()
+    local small = sqs.create_queue("app-spec-small-" .. uuid():sub(1, 8), { MaximumMessageSize = "1024" })
+    app.configure { SQS_MESSAGE_QUEUE_URL = small:url() }
+    local res = t.post("/send-message", { body = { content = ("x"):rep(2000) }, request_id = "rid-long" })
+    assert.equal(400, res.status)
+    assert.equal("SQS SendMessage: the data was refused", res.body.error)
+    assert.equal("InvalidParameterValueException", res.body.type)
+    assert.matches("shorter than 1024 bytes", res.body.message, 1, true)
+    assert.equal("rid-long", res.body.request_id)
+    assert.equal(202, t.post("/send-message", { body = { content = "short" } }).status)
+    assert.equal(1, #small:receive { max = 10, wait = 0 })
   end)
 
   it("answers 413 past MAX_PAYLOAD_BYTES", function()

@@ -56,9 +56,13 @@ function store.send(body, message_type, attributes)
 end
 
 -- The AWS error types that say the data was refused: DynamoDB's (a number
--- out of its range...), SQS's (characters it does not carry, a message too
--- large...) and tycho's own checks before a call (InvalidParameterValue).
-local REFUSED = { ValidationException = true, InvalidMessageContents = true, InvalidParameterValue = true }
+-- out of its range...), SQS's (characters it does not carry in a body,
+-- InvalidMessageContents; a message longer than the queue's
+-- MaximumMessageSize or an attribute value it cannot carry,
+-- InvalidParameterValueException, the type SQS's JSON protocol gives) and
+-- tycho's own checks before a call (InvalidParameterValue).
+local REFUSED = { ValidationException = true, InvalidMessageContents = true, InvalidParameterValue = true,
+                  InvalidParameterValueException = true }
 
 -- What a client may read of err's message: nil for an error about this
 -- server rather than the request (its AWS credentials, signature,
