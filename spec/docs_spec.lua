@@ -103,6 +103,22 @@ describe("GET /openapi.json and GET /docs", function()
     end
   end)
 
+  -- the answers the request above does not reach: refusals of a caller or
+  -- of its input, each a status the operation must list
+  it("lists the status of every refusal an operation gives", function()
+    local ops = {}
+    for _, o in ipairs(documented(t.get("/openapi.json").body)) do ops[o.key] = o.op end
+    for _, r in ipairs {
+      { "GET /health", "/health?deep=1", { peer_ip = "203.0.113.9" }, 403 },
+    } do
+      local key, path, opts, want = r[1], r[2], r[3], r[4]
+      local res = t.request(key:match("^%u+"), path, opts)
+      assert.equal(want, res.status, path)
+      assert.is_table(ops[key].responses[tostring(want)],
+        ("%s answered %d to %s, which it does not list"):format(key, want, path))
+    end
+  end)
+
   it("/openapi.json follows the configuration a reload reads", function()
     app.configure { MAX_PAYLOAD_BYTES = 1000 }
     local doc = t.get("/openapi.json").body

@@ -116,7 +116,7 @@ local function document()
         summary = "Health check (the load balancer's)",
         description = "200 while serving, 503 once draining after SIGTERM. With deep=1 it also "
           .. "checks the queue, the dead-letter queue and the table, and answers 503 when one fails, "
-          .. "with every check's result. Each check's call has a 2 s deadline and no retry: a "
+          .. "with every check's result; it answers 403 to a client outside the network. Each check's call has a 2 s deadline and no retry: a "
           .. "backend that hangs fails its check (\"timeout after 2s\") and the answer comes within "
           .. "seconds.",
         parameters = json.array { query("deep", "1 or true: check the AWS backend too",
@@ -128,6 +128,8 @@ local function document()
             checks = { type = "object", description = "with deep=1: each check's status and duration "
               .. "(and, failed, its error type and message)" },
           }, { "status", "timestamp" })),
+          ["403"] = failure("deep=1 from a client outside the network: only loopback, private and "
+            .. "unique-local addresses (the client a trusted proxy forwards for) may run the deep check"),
           ["503"] = json_reply("draining, or a deep check failed", object({
             status = text("draining or unhealthy"), timestamp = TIME,
             checks = { type = "object" } }, { "status" })),
