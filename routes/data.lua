@@ -23,7 +23,9 @@ return {
   -- the newest item saved under :id
   { "GET", "/get-data/:id", function(req)
       local id = req.params.id
-      if #id > 2048 then tycho.error(404, "not found") end -- longer than any DynamoDB key
+      -- longer than any DynamoDB key, or holding a NUL (no id the app gives
+      -- has one; the local backend refuses it in a key, which would be a 400)
+      if #id > 2048 or id:find("\0", 1, true) then tycho.error(404, "not found") end
       metrics.user_actions:inc { action = "get_data" }
       local ok, item = store.latest(id)
       if not ok then return store.failure(req, item, "DynamoDB Query") end

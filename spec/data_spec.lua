@@ -67,6 +67,10 @@ describe("POST /save-data and GET /get-data/:id", function()
     assert.same({ error = "not found", request_id = "rid-404" }, res.body)
     assert.equal(before + 1, app.count("user_actions_total", { action = "get_data" }))
     assert.equal(404, t.get("/get-data/" .. ("x"):rep(3000)).status)
+    -- a NUL: no id has one, and the local backend refuses it in a key
+    res = t.get("/get-data/a%00b", { request_id = "rid-nul" })
+    assert.equal(404, res.status)
+    assert.same({ error = "not found", request_id = "rid-nul" }, res.body)
   end)
 
   it("answers 400 to bad bodies and 413 past MAX_PAYLOAD_BYTES, storing nothing", function()

@@ -110,6 +110,8 @@ describe("GET /openapi.json and GET /docs", function()
     for _, o in ipairs(documented(t.get("/openapi.json").body)) do ops[o.key] = o.op end
     for _, r in ipairs {
       { "GET /health", "/health?deep=1", { peer_ip = "203.0.113.9" }, 403 },
+      -- an id no item has: one with a NUL, which the local backend cannot hold
+      { "GET /get-data/{id}", "/get-data/a%00b", {}, 404 },
     } do
       local key, path, opts, want = r[1], r[2], r[3], r[4]
       local res = t.request(key:match("^%u+"), path, opts)
