@@ -23,9 +23,9 @@ local function step(name, attrs, fn, ...)
   end, ...)
 end
 
-local function workflow(req)
+-- fields: the new item's (input.item_fields)
+local function workflow(req, fields)
   local t0 = time.monotonic()
-  local fields = input.item_fields(req)
   fields.status = "pending"
   metrics.user_actions:inc { action = "workflow" }
   local steps = json.array()
@@ -79,8 +79,11 @@ local function consume(msg)
 end
 
 local routes = {
-  { "GET", "/workflow", workflow },
-  { "POST", "/workflow", workflow }, -- optional body: the item's data, as for /save-data
+  -- generated data; a body sent with the GET is not read (a GET's body means
+  -- nothing in HTTP, and /openapi.json describes none)
+  { "GET", "/workflow", function(req) return workflow(req, input.sample_fields()) end },
+  -- optional body: the item's data, as for /save-data
+  { "POST", "/workflow", function(req) return workflow(req, input.item_fields(req)) end },
 }
 if config.consumer then
   routes.consumers = {

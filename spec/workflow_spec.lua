@@ -54,6 +54,16 @@ describe("/workflow", function()
     assert.matches(";Parent=" .. s["SQS.SendMessage"].span_id, m.trace_header, 1, true)
   end)
 
+  it("GET saves generated data and reads no body, as /openapi.json describes it", function()
+    local res = t.get("/workflow", { body = '{"user_id": "zed", "order": 1}' })
+    assert.equal(200, res.status)
+    local item = t.get("/get-data/" .. res.body.data_id).body.data
+    assert.equal("sample", item.data.action)
+    assert.matches("^user_%d+$", item.user_id)
+    assert.equal(200, t.get("/workflow", { body = "{" }).status)
+    assert.equal(200, t.get("/workflow", { body = ("x"):rep(70000) }).status)
+  end)
+
   it("POST stores the body as the item's data; bad JSON is a 400 and does nothing", function()
     local res = t.post("/workflow", { body = { user_id = "bob", order = 12 } })
     assert.equal(200, res.status)

@@ -38,7 +38,7 @@ return {
   work = work_range("SIMULATED_WORK_MS"),
   -- share of /test-telemetry requests that record a simulated error
   error_rate = range("SIMULATED_ERROR_RATE", env.number("SIMULATED_ERROR_RATE", 0.1), 0, 1),
-  -- largest JSON body /send-message, /save-data and /workflow accept
+  -- largest JSON body /send-message, /save-data and POST /workflow accept
   max_payload = range("MAX_PAYLOAD_BYTES", env.number("MAX_PAYLOAD_BYTES", 65536), 1, 262144),
   -- seconds between random sample log lines (routes/sample_log.lua); 0 or unset = off
   sample_log_interval = range("SAMPLE_LOG_INTERVAL", env.number("SAMPLE_LOG_INTERVAL", 0), 0, 86400),

@@ -56,14 +56,17 @@ function input.json_object(req)
   return value
 end
 
+-- The fields of a new item of generated sample data.
+function input.sample_fields()
+  return { user_id = "user_" .. math.random(1, 1000),
+           data = { action = "sample", value = math.random(1, 100), source = "tycho-sample-app" } }
+end
+
 -- The fields of a new item: from the body (stored as `data`; its `user_id`,
 -- a string, also becomes the item's user_id), or generated sample data.
 function input.item_fields(req)
   local body = input.json_object(req)
-  if not body then
-    return { user_id = "user_" .. math.random(1, 1000),
-             data = { action = "sample", value = math.random(1, 100), source = "tycho-sample-app" } }
-  end
+  if not body then return input.sample_fields() end
   local user_id = body.user_id
   if user_id ~= nil and (type(user_id) ~= "string" or user_id == "" or #user_id > 128) then
     reject(400, "user_id must be a string of 1 to 128 bytes")
