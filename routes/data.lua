@@ -9,8 +9,9 @@ local metrics = require "_app.metrics"
 local store = require "_app.store"
 
 return {
-  -- optional body: any JSON object, stored as `data` (a string `user_id` in
-  -- it also becomes the item's user_id); without one, sample data
+  -- optional body: any JSON object, stored as `data` (a `user_id` in it, a
+  -- string of 1 to 128 bytes, also becomes the item's user_id; any other is
+  -- a 400); without one, sample data
   { "POST", "/save-data", function(req)
       local fields = input.item_fields(req)
       metrics.user_actions:inc { action = "save_data" }

@@ -112,12 +112,20 @@ describe("GET /openapi.json and GET /docs", function()
       { "GET /health", "/health?deep=1", { peer_ip = "203.0.113.9" }, 403 },
       -- an id no item has: one with a NUL, which the local backend cannot hold
       { "GET /get-data/{id}", "/get-data/a%00b", {}, 404 },
+      -- a user_id the item cannot take: the answer's description says why
+      { "POST /save-data", "/save-data", { body = { user_id = 7 } }, 400, "user_id" },
+      { "POST /workflow", "/workflow", { body = { user_id = "" } }, 400, "user_id" },
     } do
-      local key, path, opts, want = r[1], r[2], r[3], r[4]
+      local key, path, opts, want, names = r[1], r[2], r[3], r[4], r[5]
       local res = t.request(key:match("^%u+"), path, opts)
       assert.equal(want, res.status, path)
-      assert.is_table(ops[key].responses[tostring(want)],
-        ("%s answered %d to %s, which it does not list"):format(key, want, path))
+      local reply = ops[key].responses[tostring(want)]
+      assert.is_table(reply, ("%s answered %d to %s, which it does not list"):format(key, want, path))
+      if names then
+        assert.truthy(reply.description:find(names, 1, true),
+          ("%s %d: the description does not name %s: %s"):format(key, want, names, reply.description))
+        assert.truthy(res.body.error:find(names, 1, true), res.body.error)
+      end
     end
   end)
 

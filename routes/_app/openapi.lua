@@ -66,10 +66,13 @@ local ANY_OBJECT = { type = "object", description = "any JSON object" }
 
 local ITEM_BODY = {
   required = false,
-  description = "the item's data, stored as `data` (a string `user_id` in it also becomes the "
-    .. "item's user_id); without a body, generated sample data",
+  description = "the item's data, stored as `data` (a `user_id` in it, which must be a string of 1 to "
+    .. "128 bytes, also becomes the item's user_id); without a body, generated sample data",
   content = { ["application/json"] = { schema = ANY_OBJECT } },
 }
+
+-- What else makes an item's body a 400 (input.item_fields, the backend).
+local ITEM_REFUSED = "a user_id that is not a string of 1 to 128 bytes, or data the backend refused"
 
 local SAVED = object({
   message = text("\"Data saved\""),
@@ -92,7 +95,7 @@ local function workflow_op(summary, with_body)
       .. "message naming it; the queue's consumer marks the item processed.",
     requestBody = with_body and ITEM_BODY or nil,
     responses = with_failures({ ["200"] = json_reply("both steps done", WORKFLOW) },
-      { body = with_body, validation = "the backend refused the data" }),
+      { body = with_body, validation = with_body and ITEM_REFUSED or "the backend refused the data" }),
   }
 end
 
@@ -195,7 +198,8 @@ local function document()
       ["/save-data"] = { post = {
         summary = "Saves an item to the DynamoDB table (it expires after a day)",
         requestBody = ITEM_BODY,
-        responses = with_failures({ ["201"] = json_reply("saved", SAVED) }, { body = true }),
+        responses = with_failures({ ["201"] = json_reply("saved", SAVED) },
+          { body = true, validation = ITEM_REFUSED }),
       } },
       ["/get-data/{id}"] = { get = {
         summary = "The newest item saved under an id",
