@@ -15,7 +15,8 @@ local metrics = require "_app.metrics"
 local store = require "_app.store"
 
 -- User message attributes: { name = "text" | number }, at most 8 (SQS
--- allows 10; MessageType and Source are the app's).
+-- allows 10; MessageType and Source are the app's), names of at most 64
+-- bytes.
 local function refuse(message)
   metrics.errors:inc { error_type = "validation" }
   tycho.error(400, message)
@@ -33,7 +34,7 @@ local function check_attributes(attrs)
     local ok_name = k:match("^[%w_%-]+$") and #k <= 64 and k ~= "MessageType" and k ~= "Source"
       and not k:lower():match("^aws") and not k:lower():match("^amazon")
     if not ok_name or (type(v) ~= "string" and type(v) ~= "number") or v == "" then
-      refuse(("attribute %q: named with letters, digits, _ and - (not MessageType, Source, "
+      refuse(("attribute %q: named with 1 to 64 letters, digits, _ and - (not MessageType, Source, "
         .. "AWS*, Amazon*), with a non-empty string or a number"):format(k))
     end
   end

@@ -74,11 +74,19 @@ describe("POST /send-message", function()
     res = t.post("/send-message", { body = { attributes = nine } })
     assert.equal(400, res.status)
     assert.equal("at most 8 attributes, got 9", res.body.error)
-    assert.equal(('attribute "bad name": named with letters, digits, _ and - (not MessageType, Source, '
-      .. 'AWS*, Amazon*), with a non-empty string or a number'),
+    local rule = ": named with 1 to 64 letters, digits, _ and - (not MessageType, Source, AWS*, Amazon*), "
+      .. "with a non-empty string or a number"
+    assert.equal('attribute "bad name"' .. rule,
       t.post("/send-message", { body = { attributes = { ["bad name"] = "x" } } }).body.error)
-    assert.equal(before + 8, app.count("errors_total", { error_type = "validation" }))
+    -- a name of valid characters, one too long: the message gives the limit
+    local long = ("a"):rep(65)
+    res = t.post("/send-message", { body = { attributes = { [long] = "x" } } })
+    assert.equal(400, res.status)
+    assert.equal('attribute "' .. long .. '"' .. rule, res.body.error)
+    assert.equal(before + 9, app.count("errors_total", { error_type = "validation" }))
     assert.same({}, app.drain(0))
+    assert.equal(202, t.post("/send-message", { body = { attributes = { [("a"):rep(64)] = "x" } } }).status)
+    assert.equal(1, #app.drain(0))
   end)
 
   it("answers 400 naming the field to what cannot be sent as JSON, and sends nothing", function()

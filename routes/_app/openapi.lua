@@ -157,8 +157,10 @@ local function document()
           content = { ["application/json"] = { schema = object({
             content = { description = "any JSON value: the message's content" },
             attributes = { type = "object", maxProperties = 8,
-              description = "message attributes: names of letters, digits, _ and -, "
+              description = "message attributes: names of 1 to 64 letters, digits, _ and - (not "
+                .. "MessageType or Source, nor starting with AWS or Amazon in any case), "
                 .. "values non-empty strings or numbers",
+              propertyNames = { pattern = "^[A-Za-z0-9_-]{1,64}$" },
               additionalProperties = { type = json.array { "string", "number" } } },
           }) } },
         },
