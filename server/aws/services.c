@@ -159,7 +159,20 @@ void tycho_aws_services_observe_http(tycho_aws_services_t *s, const char *host, 
     tycho_metric_observe(s->m_http, tycho_obs_shard(o), v, seconds);
 }
 
-/* The Host an AWS service's calls go to (for the HTTP client histogram). */
+/* Length of host[:port] without its ":port" ("[::1]:4566" keeps "[::1]"). */
+static size_t host_len(const char *host)
+{
+    if (host[0] == '[') {
+        const char *close = strchr(host, ']');
+        return close ? (size_t)(close + 1 - host) : strlen(host);
+    }
+    return strcspn(host, ":");
+}
+
+/* The host an AWS service's calls go to, without its port: the HTTP client
+ * histogram's `host`, as tycho.http labels its calls (an endpoint such as
+ * AWS_ENDPOINT_URL_SQS=http://localhost:4566 is "localhost", one series with
+ * tycho.http's calls to it). */
 static const char *service_host(tycho_aws_services_t *s, const char *service)
 {
     for (int i = 0; i < s->nhosts; i++)
@@ -167,13 +180,16 @@ static const char *service_host(tycho_aws_services_t *s, const char *service)
     tycho_aws_endpoint_t ep;
     char err[200];
     const char *host = service;
-    if (tycho_aws_endpoint_resolve(service, s->region, NULL, NULL, &ep, err, sizeof err) == 0)
+    size_t len = strlen(service);
+    if (tycho_aws_endpoint_resolve(service, s->region, NULL, NULL, &ep, err, sizeof err) == 0) {
         host = ep.host;
+        len = host_len(host);
+    }
     if (s->nhosts < (int)(sizeof s->hosts / sizeof s->hosts[0]) &&
         strlen(service) < sizeof s->hosts[0].service) {
         host_cache_t *h = &s->hosts[s->nhosts++];
         snprintf(h->service, sizeof h->service, "%s", service);
-        snprintf(h->host, sizeof h->host, "%s", host);
+        snprintf(h->host, sizeof h->host, "%.*s", (int)len, host);
         return h->host;
     }
     return service;

@@ -68,6 +68,16 @@ curl -sS "http://127.0.0.1:$ADMIN/metrics" >"$TEST_TMP/scrape.txt"
 serve_stop TERM
 check "tycho exited cleanly" [ "$SERVE_RC" = 0 ]
 
+# The outbound histogram's host is the host called without its port
+# (docs/telemetry.md), for AWS calls as for tycho.http: the peers listen on
+# 127.0.0.1:<port>.
+check "AWS calls' outbound series are labelled host=\"127.0.0.1\", without the port" \
+    grep -qF 'tycho_http_client_request_duration_seconds_count{host="127.0.0.1",status_class="2xx"} ' \
+    "$TEST_TMP/scrape.txt"
+check "no outbound series is labelled with a port" \
+    bash -c '! grep -E "^tycho_http_client_request_duration_seconds_count\{host=\"[^\"]*:[0-9]+\"" "$1"' _ \
+    "$TEST_TMP/scrape.txt"
+
 out=$("$TYCHO_SRC/tests/deploy/check_metric_names" "$TEST_TMP/scrape.txt" 2>&1)
 rc=$?
 echo "$out"
