@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every metric name the dashboards and alert rules use exists in what tycho
 # exports on /metrics — here against fixtures/metrics.txt (the metric
-# contract); the checker must also catch unknown names and bare histogram
-# names. To check against a live tycho:
+# contract); the checker must also catch unknown names, bare histogram
+# names and labels the metrics do not have. To check against a live tycho:
 #   curl -s http://127.0.0.1:9090/metrics > scrape.txt && tests/deploy/check_metric_names scrape.txt
 set -euo pipefail
 # shellcheck source=tests/deploy/env.sh
@@ -18,9 +18,14 @@ fi
 for want in "tycho_http_requests_count" "tycho_http_request_duration_seconds (histogram" "tycho_nonexistent_total" "tycho_queue_depth_typo"; do
   grep -qF "$want" <<<"$out" || fail "check_metric_names did not report: $want"$'\n'"$out"
 done
+for want in "no label 'outcom' (it has operation, outcome, service)" "grouping label 'servce' is on none of aws_requests_total" \
+  "legend label 'operaton' is on none of aws_requests_total" "label_values label 'rout' is on none of tycho_http_requests_total" \
+  "tycho_sqs_queue_depth: no label 'queue_name'"; do
+  grep -qF "$want" <<<"$out" || fail "check_metric_names did not report the label: $want"$'\n'"$out"
+done
 grep -qF "rate_interval" <<<"$out" && fail "check_metric_names reported a Grafana variable as a metric"$'\n'"$out"
 grep -qF "loki_only_label" <<<"$out" && fail "check_metric_names checked a Loki query"$'\n'"$out"
-echo "unknown names caught as expected"
+echo "unknown names and labels caught as expected"
 
 echo "--- a family declared by # TYPE alone (no series yet, as on a fresh tycho) is known"
 cat >"$deploy_tmp/type-only.txt" <<'EOT'
