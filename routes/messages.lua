@@ -10,6 +10,7 @@ local tycho = require "tycho"
 local uuid = require "tycho.uuid"
 
 local clock = require "_app.clock"
+local head = require "_app.head"
 local input = require "_app.input"
 local metrics = require "_app.metrics"
 local store = require "_app.store"
@@ -119,4 +120,6 @@ return {
       end
       return { message = text, messages = messages, timestamp = clock.iso() }
   end },
+  -- receives nothing: a HEAD's answer has no body to show messages in
+  { "HEAD", "/receive-messages", head.nothing_done },
 }

@@ -10,6 +10,7 @@ local trace = require "tycho.trace"
 
 local clock = require "_app.clock"
 local config = require "_app.config"
+local head = require "_app.head"
 local input = require "_app.input"
 local metrics = require "_app.metrics"
 local store = require "_app.store"
@@ -82,6 +83,7 @@ local routes = {
   -- generated data; a body sent with the GET is not read (a GET's body means
   -- nothing in HTTP, and /openapi.json describes none)
   { "GET", "/workflow", function(req) return workflow(req, input.sample_fields()) end },
+  { "HEAD", "/workflow", head.nothing_done }, -- saves and sends nothing
   -- optional body: the item's data, as for /save-data
   { "POST", "/workflow", function(req) return workflow(req, input.item_fields(req)) end },
 }

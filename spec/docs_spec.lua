@@ -6,7 +6,7 @@ local t = require "tycho.test"
 local HERE = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "spec"
 local app = dofile(HERE .. "/fixtures/app/helper.lua")
 
-local METHODS = { "get", "post", "put", "patch", "delete" }
+local METHODS = { "get", "head", "post", "put", "patch", "delete" }
 
 -- "GET /get-data/{id}" for each route the route files declare, as the
 -- loader finds them (`tycho check` lists them).

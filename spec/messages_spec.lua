@@ -200,6 +200,19 @@ describe("GET /receive-messages", function()
     assert.equal("[]", empty.raw:match('"messages":(%[%])'))
   end)
 
+  it("HEAD receives nothing: the messages stay for a GET", function()
+    local sent = t.post("/send-message").body
+    local before = app.count("user_actions_total", { action = "receive_messages" })
+    local res = t.request("HEAD", "/receive-messages?wait=0")
+    assert.equal(200, res.status)
+    assert.equal("", res.raw)
+    assert.matches("^application/json", res.headers["content-type"])
+    assert.equal(before, app.count("user_actions_total", { action = "receive_messages" }))
+    local got = t.get("/receive-messages?wait=1").body.messages
+    assert.equal(1, #got)
+    assert.equal(sent.sqs_message_id, got[1].message_id)
+  end)
+
   it("shows Binary attributes losslessly, as base64 with their DataType", function()
     local bytes = "\0\1\2\255"
     local id = app.queue:send("x", { attributes = { bin = { type = "Binary", value = bytes },
@@ -223,7 +236,7 @@ describe("GET /receive-messages", function()
     app.queue:send("gone")
     local receive
     for _, r in ipairs(app.load("messages.lua")) do
-      if r[2] == "/receive-messages" then receive = r[3] end
+      if r[1] == "GET" and r[2] == "/receive-messages" then receive = r[3] end
     end
     local store = require "_app.store"
     local real = store.queue.delete_batch

@@ -43,7 +43,7 @@ table { border-collapse: collapse; } td { padding: .1rem .6rem .1rem 0; vertical
 
 M.script = [==[
 "use strict";
-const METHODS = ["get", "post", "put", "patch", "delete"];
+const METHODS = ["get", "head", "post", "put", "patch", "delete"];
 
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);

@@ -57,6 +57,14 @@ local function with_failures(responses, opts)
   return responses
 end
 
+-- The HEAD of a GET that does something (routes/_app/head.lua): it does nothing.
+local function head_op(what)
+  return {
+    summary = "The GET's status and type, without its body and without " .. what,
+    responses = { ["200"] = { description = "nothing done: no body (Content-Type application/json)" } },
+  }
+end
+
 local function query(name, description, schema, example)
   return { name = name, ["in"] = "query", required = false, description = description,
            schema = schema, example = example }
@@ -196,7 +204,7 @@ local function document()
               .. "it will be delivered again after the visibility timeout" },
           }) },
         }, { "message", "messages" })) }, { validation = "max or wait out of range" }),
-      } },
+      }, head = head_op("receiving (or deleting) any message") },
       ["/save-data"] = { post = {
         summary = "Saves an item to the DynamoDB table (it expires after a day)",
         requestBody = ITEM_BODY,
@@ -214,6 +222,7 @@ local function document()
       } },
       ["/workflow"] = {
         get = workflow_op("Workflow with generated data: save an item, send a message", false),
+        head = head_op("saving or sending anything"),
         post = workflow_op("Workflow with the body's data: save an item, send a message", true),
       },
       ["/openapi.json"] = { get = {
