@@ -129,6 +129,35 @@ describe("GET /openapi.json and GET /docs", function()
     end
   end)
 
+  -- a failing backend: every member of the answer is one its schema lists
+  it("lists every member of an answer to a failed backend call", function()
+    local function members(key, path, overrides)
+      app.configure(overrides)
+      local op = {}
+      for _, o in ipairs(documented(t.get("/openapi.json").body)) do op[o.key] = o.op end
+      local res = t.request(key:match("^%u+"), path)
+      assert.equal(502, res.status, key)
+      local reply = op[key].responses[tostring(res.status)]
+      assert.is_table(reply, ("%s answered %d, which it does not list"):format(key, res.status))
+      local properties = reply.content["application/json"].schema.properties
+      for member in pairs(res.body) do
+        assert.is_table(properties[member], ("%s %d: the answer's %q is not in its schema"):format(
+          key, res.status, member))
+      end
+      return res
+    end
+    local no_queue = { SQS_MESSAGE_QUEUE_URL = "app-spec-no-such-queue!" }
+    local no_table = { DYNAMODB_APP_TABLE = "app-spec-no-such-table" }
+    -- the item saved, the message not sent: the answer says which item
+    assert.is_string(members("GET /workflow", "/workflow", no_queue).body.data_id)
+    members("POST /workflow", "/workflow", no_queue)
+    members("GET /workflow", "/workflow", no_table)
+    members("POST /send-message", "/send-message", no_queue)
+    members("GET /receive-messages", "/receive-messages?wait=0", no_queue)
+    members("POST /save-data", "/save-data", no_table)
+    members("GET /get-data/{id}", "/get-data/x", no_table)
+  end)
+
   it("/openapi.json follows the configuration a reload reads", function()
     app.configure { MAX_PAYLOAD_BYTES = 1000 }
     local doc = t.get("/openapi.json").body

@@ -24,16 +24,28 @@ local function json_reply(description, schema)
   return { description = description, content = { ["application/json"] = { schema = schema } } }
 end
 
-local ERROR = object({
-  error = text("what went wrong"),
-  request_id = text("the request's X-Request-Id, to find its log lines"),
-  type = text("the AWS error type, when a backend call failed"),
-  message = text("the AWS error message, when a backend call failed (absent when the server "
-    .. "itself is at fault: its AWS credentials, permissions or settings, or AWS not reached)"),
-}, { "error" })
+local function error_members()
+  return {
+    error = text("what went wrong"),
+    request_id = text("the request's X-Request-Id, to find its log lines"),
+    type = text("the AWS error type, when a backend call failed"),
+    message = text("the AWS error message, when a backend call failed (absent when the server "
+      .. "itself is at fault: its AWS credentials, permissions or settings, or AWS not reached)"),
+  }
+end
 
-local function failure(description)
-  return json_reply(description, ERROR)
+local ERROR = object(error_members(), { "error" })
+
+-- A workflow's failure: when the item was saved and the message could not
+-- be sent, the answer also names the item and the steps done.
+local WORKFLOW_ERROR = object(error_members(), { "error" })
+WORKFLOW_ERROR.properties.data_id = text("when the item was saved but the message not sent: "
+  .. "the item's id (it stays pending)")
+WORKFLOW_ERROR.properties.steps_completed = { type = "array", items = { type = "string" },
+  description = "with data_id: the steps done before the failure" }
+
+local function failure(description, schema)
+  return json_reply(description, schema or ERROR)
 end
 
 -- What makes a body a 400 (routes/_app/input.lua), whatever the route.
@@ -41,19 +53,22 @@ local BAD_BODY = "a body that is not a JSON object, or has a number too large fo
   .. "the message says where) or nesting deeper than 16 levels (the message names the field)"
 
 -- The answers of a route that reads a JSON body and calls the backend.
+-- opts: body (the route reads one), validation (what else is a 400), error
+-- (the schema of the error answers, ERROR when absent).
 local function with_failures(responses, opts)
   opts = opts or {}
+  local schema = opts.error
   if opts.body then
-    responses["400"] = failure(BAD_BODY .. "; " .. (opts.validation or "the backend refused the data"))
+    responses["400"] = failure(BAD_BODY .. "; " .. (opts.validation or "the backend refused the data"), schema)
     responses["413"] = failure(("a body larger than %d bytes (MAX_PAYLOAD_BYTES)")
       :format(config.max_payload))
   elseif opts.validation then
-    responses["400"] = failure(opts.validation)
+    responses["400"] = failure(opts.validation, schema)
   end
-  responses["502"] = failure("the AWS call failed (an AWS error, a refused or reset connection)")
+  responses["502"] = failure("the AWS call failed (an AWS error, a refused or reset connection)", schema)
   responses["503"] = failure("the AWS service throttled the app (after its retries) or was unavailable; "
-    .. "a Retry-After header says when to try again")
-  responses["504"] = failure("the AWS service did not answer in time")
+    .. "a Retry-After header says when to try again", schema)
+  responses["504"] = failure("the AWS service did not answer in time", schema)
   return responses
 end
 
@@ -103,7 +118,8 @@ local function workflow_op(summary, with_body)
       .. "message naming it; the queue's consumer marks the item processed.",
     requestBody = with_body and ITEM_BODY or nil,
     responses = with_failures({ ["200"] = json_reply("both steps done", WORKFLOW) },
-      { body = with_body, validation = with_body and ITEM_REFUSED or "the backend refused the data" }),
+      { body = with_body, validation = with_body and ITEM_REFUSED or "the backend refused the data",
+        error = WORKFLOW_ERROR }),
   }
 end
 
