@@ -50,8 +50,9 @@ local function workflow(req, fields)
 end
 
 -- The consumer: every message on the queue comes here. Workflow messages
--- mark their item processed; others are logged. An error leaves the message
--- on the queue for another try (after 3 receives, the dead-letter queue).
+-- mark their item processed; others are logged. An error, or a workflow
+-- message without its item's key, leaves the message on the queue for
+-- another try (after 3 receives, the dead-letter queue): none is lost.
 local function consume(msg)
   local message_type = (msg.message_attributes or {}).MessageType
   metrics.sqs_received:inc { message_type = metrics.message_type(message_type) }
@@ -63,8 +64,11 @@ local function consume(msg)
   if not ok or type(body) ~= "table" or type(body.data_id) ~= "string"
      or type(body.data_timestamp) ~= "string" then
     metrics.errors:inc { error_type = "invalid_message" }
-    log.warn("workflow message without data_id and data_timestamp: dropped")
-    return -- another try would not help
+    log.warn("workflow message without data_id and data_timestamp: left for the dead-letter queue",
+      { receive_count = msg.receive_count })
+    -- no try will process it, but deleted it would be gone unread: failed,
+    -- SQS's redrive moves it to the dead-letter queue, where it can be read
+    return false
   end
   local key = { id = body.data_id, timestamp = body.data_timestamp }
   local updated, err = metrics.aws("dynamodb", "UpdateItem", store.items.update, store.items, key,

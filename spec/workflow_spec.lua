@@ -121,15 +121,26 @@ describe("/workflow", function()
     assert.equal(item.processed_at, t.get("/get-data/" .. res.body.data_id).body.data.processed_at)
   end)
 
-  it("the consumer logs other messages and drops workflow messages without a key", function()
+  -- a handler returning false fails its message, which SQS delivers again
+  -- and, after maxReceiveCount deliveries, moves to the dead-letter queue
+  it("the consumer logs other messages and fails workflow messages without a key, for the DLQ", function()
     local consume = app.consumer()
-    t.post("/send-message")
+    local sent = t.post("/send-message").body.sqs_message_id
     app.queue:send({ nothing = true }, { attributes = { MessageType = "workflow" } })
     local invalid = app.count("errors_total", { error_type = "invalid_message" })
     local msgs = app.drain()
     assert.equal(2, #msgs)
-    for _, m in ipairs(msgs) do consume(m) end -- neither raises: retrying would not help
+    for _, m in ipairs(msgs) do
+      local ok, result = pcall(consume, m)
+      assert.is_true(ok, tostring(result)) -- raises nothing: a warning, not a traceback
+      if m.id == sent then
+        assert.is_not_false(result) -- handled: deleted
+      else
+        assert.is_false(result) -- failed: kept, then dead-lettered
+      end
+    end
     assert.equal(1, #app.logs("message consumed"))
+    assert.equal(1, #app.logs("workflow message without data_id and data_timestamp: left for the dead-letter queue"))
     assert.equal(invalid + 1, app.count("errors_total", { error_type = "invalid_message" }))
   end)
 
