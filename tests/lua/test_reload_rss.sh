@@ -3,6 +3,8 @@
 # flat (each retired generation's lua_State is closed, its timers cancelled).
 set -euo pipefail
 TYCHO_BIN=${TYCHO_BIN:-tycho}
+# shellcheck source=tests/lib/wait.sh
+. "$(dirname "$0")/../lib/wait.sh"
 work=$(mktemp -d)
 server_pid=""
 cleanup() {
@@ -23,7 +25,7 @@ LUA
 "$TYCHO_BIN" serve --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --routes "$work/routes" \
   --workers 2 --no-reload > "$work/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 100); do grep -q '"listening"' "$work/server.log" 2>/dev/null && break; sleep 0.05; done
+wait_until 30 grep -q '"listening"' "$work/server.log" || true
 port=$(grep -o '"public":"127.0.0.1:[0-9]*' "$work/server.log" | head -1 | grep -o '[0-9]*$')
 admin=$(grep -o '"admin":"127.0.0.1:[0-9]*' "$work/server.log" | head -1 | grep -o '[0-9]*$')
 [ -n "$port" ] || { echo "FAIL: server did not start"; cat "$work/server.log"; exit 1; }
@@ -40,14 +42,31 @@ reloads() {
 }
 rss() { ps -o rss= -p "$server_pid" | tr -d ' '; }
 lua_mem() { curl -s "http://127.0.0.1:$admin/metrics" | awk '/^tycho_lua_memory_bytes/ { s += $2 } END { print int(s) }'; }
+# settled_lua_mem: the Lua heap of both workers once it has stopped changing.
+# Right after a burst of reloads the gauge may still count generations on
+# their way out (one closes when its last request ends), and each worker
+# publishes it only once a second, so a reading may date from the middle of
+# the burst. Two readings 2 s apart that agree are neither; a loaded machine
+# may need a while to get there (up to 60 s). An idle server's heap does not
+# move: one that never settles fails here.
+settled_lua_mem() {
+  local prev cur i
+  prev=$(lua_mem)
+  for ((i = 0; i < 30; i++)); do
+    sleep 2
+    cur=$(lua_mem)
+    [ "$cur" = "$prev" ] && { echo "$cur"; return 0; }
+    prev=$cur
+  done
+  echo "FAIL: tycho_lua_memory_bytes still changing 60 s after the reloads (last $cur)" >&2
+  return 1
+}
 
 reloads 100
-sleep 0.5
-rss0=$(rss); lua0=$(lua_mem)
+lua0=$(settled_lua_mem); rss0=$(rss)
 reloads 1000
-sleep 0.5
 curl -sf "http://127.0.0.1:$port/x" > /dev/null
-rss1=$(rss); lua1=$(lua_mem)
+lua1=$(settled_lua_mem); rss1=$(rss)
 echo "after 100 reloads: rss ${rss0} KiB, lua ${lua0} B; after 1,100: rss ${rss1} KiB, lua ${lua1} B"
 fail=0
 # Under AddressSanitizer freed memory sits in its quarantine and RSS says
