@@ -33,6 +33,23 @@ metric_is() {
 }
 metric_ge() { local v; v=$(metric "$1"); [ -n "$v" ] && [ "${v%.*}" -ge "$2" ]; }
 send() { post /send "{\"body\":$1}" >/dev/null; }
+sqs_call() { post /aws "{\"service\":\"sqs\",\"target\":\"AmazonSQS.$1\",\"params\":$2}"; }
+# settled QUEUE: nothing more can happen to QUEUE's messages: the queue holds
+# none (visible, in flight or delayed) and every message the consumer received
+# has finished its run. Then the counts are final; a fixed wait would only
+# guess how long a redelivery takes on a loaded machine.
+settled() {
+    local url r
+    url=$(jget "$(sqs_call GetQueueUrl "{\"QueueName\":\"$1\"}")" result.QueueUrl)
+    r=$(sqs_call GetQueueAttributes "{\"QueueUrl\":\"$url\",\"AttributeNames\":[\"All\"]}")
+    [ "$(jget "$r" result.Attributes.ApproximateNumberOfMessages)" = 0 ] &&
+        [ "$(jget "$r" result.Attributes.ApproximateNumberOfMessagesNotVisible)" = 0 ] &&
+        [ "$(jget "$r" result.Attributes.ApproximateNumberOfMessagesDelayed)" = 0 ] || return 1
+    local q="{queue=\"$1\"}" rec done
+    rec=$(metric "tycho_sqs_consumer_received_total$q")
+    done=$(($(metric "tycho_sqs_consumer_processed_total$q") + $(metric "tycho_sqs_consumer_failed_total$q")))
+    [ -n "$rec" ] && [ "$rec" = "$done" ]
+}
 Q='{queue="tycho-test-jobs"}'
 
 suite() {
@@ -86,7 +103,7 @@ assert n >= 20, n' "$LOG" "$be"
     check "$be: a failing handler: 3 failures" wait_until 30 metric_is "tycho_sqs_consumer_failed_total$Q" 3
     check "$be: then the message is in the DLQ" \
         wait_until 20 metric_is 'tycho_sqs_queue_depth{queue="tycho-test-jobs-dlq"}' 1
-    sleep 1.5
+    check "$be: the queue settles" wait_until 30 settled tycho-test-jobs
     check "$be: and no more deliveries" metric_is "tycho_sqs_consumer_failed_total$Q" 3
     check "$be: the failures were logged with the error" grep -q "job $be-poison failed on purpose" "$LOG"
     # the third failure is followed by the redrive, not a delivery: the line
@@ -119,11 +136,13 @@ for s in failed:
     TEST_VISIBILITY=4 serve_start "$be-2" --workers 2 || return 1
     for i in 1 2 3 4; do send "{\"key\":\"$be-k$i\",\"sleep\":5}"; done
     check "$be: 4 handlers running" wait_until 10 metric_is "tycho_sqs_consumer_received_total$Q" 4
-    sleep 2.5 # past one visibility extension
+    check "$be: their visibility extended once" wait_until 10 metric_ge \
+        'aws_requests_total{service="sqs",operation="ChangeMessageVisibility",outcome="success"}' 4
+    check "$be: ... while they still run" metric_is "tycho_sqs_consumer_processed_total$Q" 0
     serve_stop KILL
     TEST_VISIBILITY=4 serve_start "$be-3" --workers 2 || return 1
     check "$be: after kill -9 the messages come back and are processed" wait_until 30 all_seen "$be-k" 4
-    sleep 5
+    check "$be: ... and the queue settles" wait_until 30 settled tycho-test-kill
     check "$be: ... exactly once" all_seen "$be-k" 4
     check "$be: ... on their second delivery" [ "$(jget "$(get "/seen/$be-k1")" item.receive_count)" -ge 2 ] 2>/dev/null
 
@@ -135,7 +154,7 @@ for s in failed:
     check "$be: drain: the log says it waited" grep -q 'finishing in-flight messages' "$LOG"
     TEST_VISIBILITY=4 serve_start "$be-4" --workers 2 || return 1
     check "$be: drain: the handler had finished" [ "$(count_of "$be-drain")" = 1 ]
-    sleep 5
+    check "$be: drain: the queue settles" wait_until 30 settled tycho-test-kill
     check "$be: drain: its message was deleted (not delivered again)" \
         metric_is "tycho_sqs_consumer_received_total$Q" 0 # the counter starts at 0
 
