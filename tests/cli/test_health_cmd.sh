@@ -4,6 +4,8 @@
 # Without --url it checks TYCHO_LISTEN's port; URLs are shown redacted.
 set -euo pipefail
 : "${TYCHO_BIN:?}" "${TYCHO_SRC:?}"
+# shellcheck source=tests/lib/wait.sh
+. "$TYCHO_SRC/tests/lib/wait.sh"
 work=$(mktemp -d)
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
@@ -13,7 +15,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 "$TYCHO_BIN" serve --routes "$TYCHO_SRC/routes" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
   --workers 1 --data-dir "$work/data" > "$work/serve.log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do grep -q '"listening"' "$work/serve.log" && break; sleep 0.05; done
+wait_until 30 grep -q '"listening"' "$work/serve.log" || true
 pub=$(grep -o '"public":"[^"]*"' "$work/serve.log" | head -1 | cut -d'"' -f4)
 [ -n "$pub" ] || fail "tycho did not start"
 

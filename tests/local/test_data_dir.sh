@@ -6,6 +6,8 @@
 # table stored with other keys is reported whole, however long its names.
 set -euo pipefail
 : "${TYCHO_BIN:?}" "${TYCHO_SRC:?}"
+# shellcheck source=tests/lib/wait.sh
+. "$TYCHO_SRC/tests/lib/wait.sh"
 work=$(mktemp -d)
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
@@ -28,7 +30,7 @@ expect_refused() { # expect_refused WANT ARGS...: exit 2, one stderr line "tycho
 "$TYCHO_BIN" serve --routes "$TYCHO_SRC/routes" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
   --workers 1 --data-dir "$work/data" > "$work/first.log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do grep -q '"listening"' "$work/first.log" && break; sleep 0.05; done
+wait_until 30 grep -q '"listening"' "$work/first.log" || true
 grep -q '"listening"' "$work/first.log" || fail "the first tycho did not start: $(cat "$work/first.log")"
 
 expect_refused "--data-dir $work/data: in use by another tycho (pid $pid)" --data-dir "$work/data"
@@ -46,7 +48,7 @@ kill -9 "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 "$TYCHO_BIN" serve --routes "$TYCHO_SRC/routes" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
   --workers 1 --data-dir "$work/data" > "$work/second.log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do grep -q '"listening"' "$work/second.log" && break; sleep 0.05; done
+wait_until 30 grep -q '"listening"' "$work/second.log" || true
 grep -q '"listening"' "$work/second.log" || fail "after the first tycho died: $(cat "$work/second.log")"
 kill -TERM "$pid"; wait "$pid" || true; pid=""
 
@@ -71,7 +73,7 @@ TYCHO_LOCAL_TABLES="$t:pk=customer_identifier/S:sk=event_timestamp_iso/S" "$TYCH
   --routes "$TYCHO_SRC/routes" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --workers 1 \
   --data-dir "$deep" > "$work/third.log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do grep -q '"listening"' "$work/third.log" && break; sleep 0.05; done
+wait_until 30 grep -q '"listening"' "$work/third.log" || true
 kill -TERM "$pid"; wait "$pid" || true; pid=""
 [ -f "$deep/local-aws.sqlite3" ] || fail "no store was created in $deep: $(cat "$work/third.log")"
 stored=pk=customer_identifier/S:sk=event_timestamp_iso/S

@@ -43,7 +43,7 @@ printf 'return { { "GET", "/keep", function() return 200, "kept" end } }\n' > "$
 "$TYCHO_BIN" serve --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --routes "$work/routes" \
   --workers 2 > "$work/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 100); do grep -q "\"listening\"" "$work/server.log" 2>/dev/null && break; sleep 0.05; done
+wait_until 30 grep -q "\"listening\"" "$work/server.log" || true
 port=$(grep -o '"public":"127.0.0.1:[0-9]*' "$work/server.log" | head -1 | grep -o '[0-9]*$')
 admin=$(grep -o '"admin":"127.0.0.1:[0-9]*' "$work/server.log" | head -1 | grep -o '[0-9]*$')
 [ -n "$port" ] || { echo "FAIL: server did not start"; cat "$work/server.log"; exit 1; }

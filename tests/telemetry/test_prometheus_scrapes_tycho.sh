@@ -4,6 +4,8 @@
 # the requests sent, and the latency histogram is usable by PromQL.
 set -euo pipefail
 : "${TYCHO_BIN:?}" "${TYCHO_SRC:?}"
+# shellcheck source=tests/lib/wait.sh
+. "$TYCHO_SRC/tests/lib/wait.sh"
 PY=/usr/bin/python3
 for bin in prometheus promtool curl "$PY"; do
     command -v "$bin" >/dev/null || { echo "FAIL: $bin not found (scripts/setup installs prometheus)"; exit 1; }
@@ -21,7 +23,7 @@ fail() { echo "FAIL: $*"; tail -5 "$work/prometheus.log" 2>/dev/null; exit 1; }
 "$TYCHO_BIN" serve --routes "$TYCHO_SRC/routes" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
     --workers 2 --data-dir "$work/data" > "$work/serve.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do grep -q '"listening"' "$work/serve.log" && break; sleep 0.05; done
+wait_until 30 grep -q '"listening"' "$work/serve.log" || true
 pub=$(grep -o '"public":"[^"]*"' "$work/serve.log" | head -1 | cut -d'"' -f4)
 adm=$(grep -o '"admin":"[^"]*"' "$work/serve.log" | head -1 | cut -d'"' -f4)
 [ -n "$pub" ] || fail "tycho did not start: $(head -3 "$work/serve.log")"
