@@ -177,8 +177,12 @@ void tycho_log_write_stderr(tycho_log_level_t level, const char *msg,
  * at once is lost and counted. An earlier bound stays. For a shutdown that
  * must end even when nobody reads stdout. Any thread. */
 void tycho_log_bound_writes(unsigned timeout_ms);
-/* Lines a direct write could not write whole (bounded out, or an error). */
+/* Lines a direct write could not write whole (bounded out, or an error),
+ * and those added by tycho_log_add_lost. */
 uint64_t tycho_log_lines_lost(void);
+/* n lines lost on their way to stdout that no line there reports (the log
+ * sink's, at shutdown): tycho_log_lines_lost counts them too. Any thread. */
+void tycho_log_add_lost(uint64_t n);
 
 /* RFC 3339 UTC time with nanoseconds, e.g. 2026-11-25T16:22:32.123456789Z
  * (out must hold 31 bytes). */

@@ -18,6 +18,7 @@
 
 #define SPAN_RING_CAPACITY 4096 /* 16 wake-ups' worth (TYCHO_HUB_WAKE_EVERY) */
 #define DRAIN_INTERVAL_MS 50    /* the longest a span waits in its ring */
+#define LOG_FLUSH_MAX_MS 2000u  /* the log sink's final flush, at most */
 /* Span blocks a worker's pool keeps: two default export batches
  * (OTEL_BSP_MAX_EXPORT_BATCH_SIZE 512), which come back all at once. */
 #define SPAN_POOL_MAX 1024
@@ -46,6 +47,7 @@ struct tycho_hub {
     uint64_t ring_drops_seen; /* the workers' queue_full span drops at the last look */
     tycho_ratelog_t ring_drop_log;
     tycho_buf_t scratch;
+    uint64_t stop_by_ms; /* tycho_hub_stop: when the telemetry's flush ends (uv_hrtime, ms) */
 };
 
 static int reg(tycho_hub_t *h, tycho_metric_t **out, const char *name, const char *help,
@@ -364,10 +366,17 @@ int tycho_hub_start(tycho_hub_t *h, uv_loop_t *loop)
     return 0;
 }
 
+/* The log sink's final flush: 2 s at most, and never past the stop's
+ * deadline (a stdout nobody reads must not hold the exit longer). The lines
+ * it could not write, and those whose loss no line on stdout reported, are
+ * left for the stderr line at exit (serve.c). */
 static void stop_logs(tycho_hub_t *h)
 {
     tycho_logsink_set_tap(h->logsink, NULL, NULL);
-    tycho_logsink_flush(h->logsink, 2000);
+    uint64_t now = uv_hrtime() / 1000000;
+    uint64_t left = h->stop_by_ms > now ? h->stop_by_ms - now : 0;
+    tycho_logsink_flush(h->logsink, left < LOG_FLUSH_MAX_MS ? (unsigned)left : LOG_FLUSH_MAX_MS);
+    tycho_log_add_lost(tycho_logsink_unreported(h->logsink));
     tycho_logsink_stop(h->logsink);
     tycho_log_set_sink(NULL, NULL);
     tycho_wakeup_stop(&h->wake);
@@ -386,16 +395,19 @@ void tycho_hub_stop(tycho_hub_t *h, uint64_t drain_left_ms)
 {
     if (!h->started) return;
     h->started = 0;
+    uint64_t flush_ms =
+        drain_left_ms > TYCHO_HUB_FLUSH_FLOOR_MS ? drain_left_ms : TYCHO_HUB_FLUSH_FLOOR_MS;
+    h->stop_by_ms = uv_hrtime() / 1000000 + flush_ms;
     drain_spans(h);
     if (!h->exporters) {
         stop_logs(h);
         return;
     }
     /* The exporters flush first (their "unsent" line must still reach
-     * stdout), then the log sink; the loop runs until both are done. */
+     * stdout), then the log sink, in what the exporters left of the same
+     * deadline (the sink keeps writing meanwhile); the loop runs until both
+     * are done. */
     tycho_logsink_drain(h->logsink);
-    uint64_t flush_ms =
-        drain_left_ms > TYCHO_HUB_FLUSH_FLOOR_MS ? drain_left_ms : TYCHO_HUB_FLUSH_FLOOR_MS;
     tycho_exporters_shutdown(h->exporters, flush_ms, on_exporters_flushed, h);
 }
 

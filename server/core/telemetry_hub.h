@@ -60,8 +60,10 @@ int tycho_hub_start(tycho_hub_t *h, uv_loop_t *loop);
 #define TYCHO_HUB_FLUSH_FLOOR_MS 1000
 /* Telemetry thread: drains what is queued, flushes the exporters (for
  * drain_left_ms — what the drain left of its timeout — or
- * TYCHO_HUB_FLUSH_FLOOR_MS if more) and then logs (bounded), restores
- * direct stdout logging, closes its handles. */
+ * TYCHO_HUB_FLUSH_FLOOR_MS if more) and then logs (2 s at most, and within
+ * that same deadline: lines stdout has not taken by then are dropped and
+ * added to tycho_log_lines_lost), restores direct stdout logging, closes
+ * its handles. */
 void tycho_hub_stop(tycho_hub_t *h, uint64_t drain_left_ms);
 /* Telemetry thread (the drain timer, every DRAIN_INTERVAL_MS; tests): the
  * spans the workers dropped for a full ring since the last look, logged as

@@ -83,6 +83,12 @@ struct tycho_logsink {
     uint64_t reported;           /* dropped_total at the last report */
     uint64_t reported_too_large; /* and the too_large count */
     uint64_t last_report_ms;
+    /* A report is written at the start of a batch; it has reached the
+     * output once batch_off passes report_end (0: no report in the batch),
+     * and only then do its report_total lines count as said. */
+    size_t report_end;
+    uint64_t report_total;
+    atomic_uint_fast64_t said; /* dropped_total of the last report the output took */
 };
 
 static atomic_uint_fast64_t g_gen = 1;
@@ -370,6 +376,13 @@ uint64_t tycho_logsink_dropped_total(const tycho_logsink_t *s)
     return n;
 }
 
+uint64_t tycho_logsink_unreported(const tycho_logsink_t *s)
+{
+    uint64_t said = atomic_load_explicit(&s->said, memory_order_relaxed);
+    uint64_t total = tycho_logsink_dropped_total(s);
+    return total > said ? total - said : 0;
+}
+
 size_t tycho_logsink_queued(const tycho_logsink_t *s)
 {
     uint64_t n = 0;
@@ -467,6 +480,8 @@ static void maybe_report(tycho_logsink_t *s, bool force)
                      s->o.max_line);
     if (n <= 0 || (size_t)n >= s->batch_cap - s->batch_len) return;
     s->batch_len += (size_t)n;
+    s->report_end = s->batch_len;
+    s->report_total = total;
     s->reported = total;
     s->reported_too_large = too_large;
     s->last_report_ms = now;
@@ -542,6 +557,10 @@ static int write_batch(tycho_logsink_t *s, size_t *written)
         if (n > 0) {
             s->batch_off += (size_t)n;
             if (written) *written += (size_t)n;
+            if (s->report_end && s->batch_off >= s->report_end) {
+                atomic_store_explicit(&s->said, s->report_total, memory_order_relaxed);
+                s->report_end = 0;
+            }
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
@@ -554,7 +573,7 @@ static int write_batch(tycho_logsink_t *s, size_t *written)
                        count_lines(s->batch + s->batch_off, s->batch_len - s->batch_off));
         break;
     }
-    s->batch_off = s->batch_len = 0;
+    s->batch_off = s->batch_len = s->report_end = 0;
     return 0;
 }
 
@@ -664,7 +683,7 @@ int tycho_logsink_start(tycho_logsink_t *s, uv_loop_t *loop)
 static void discard_rings(tycho_logsink_t *s)
 {
     uint64_t lost = count_lines(s->batch + s->batch_off, s->batch_len - s->batch_off);
-    s->batch_off = s->batch_len = 0;
+    s->batch_off = s->batch_len = s->report_end = 0;
     for (unsigned i = 0, rings = rings_in_use(s); i < rings; i++) {
         struct producer *p = ring_at(s, i, rings);
         if (atomic_load_explicit(&p->ready, memory_order_acquire) != 1) continue;
@@ -699,7 +718,7 @@ int tycho_logsink_flush(tycho_logsink_t *s, unsigned timeout_ms)
             discard_rings(s);
             maybe_report(s, true); /* best effort, without waiting */
             write_batch(s, NULL);
-            s->batch_off = s->batch_len = 0;
+            s->batch_off = s->batch_len = s->report_end = 0;
             return -ETIMEDOUT;
         }
         struct pollfd pfd = {.fd = s->o.fd, .events = POLLOUT};

@@ -85,6 +85,11 @@ void tycho_logsink_free(tycho_logsink_t *s);
 uint64_t tycho_logsink_dropped(const tycho_logsink_t *s, tycho_drop_reason_t reason);
 /* Lines dropped so far, every reason; any thread. */
 uint64_t tycho_logsink_dropped_total(const tycho_logsink_t *s);
+/* Lines dropped whose loss no report line on the output tells (the report
+ * was never written: the output stayed full until the flush deadline, or
+ * failed); after the final flush, what is left for another channel
+ * (stderr) to say. Any thread. */
+uint64_t tycho_logsink_unreported(const tycho_logsink_t *s);
 /* Lines queued in the rings, approximate; any thread. */
 size_t tycho_logsink_queued(const tycho_logsink_t *s);
 /* Wires the drop counters and the queue depth into the dropcount metrics

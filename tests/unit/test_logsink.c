@@ -162,6 +162,7 @@ static void test_drops_and_report(void **state)
         tycho_logsink_write("{\"after\":1}\n", 12, NULL, s);
     assert_int_equal(tycho_logsink_flush(s, 5000), 0);
     assert_int_equal(tycho_logsink_dropped(s, TYCHO_DROP_QUEUE_FULL), full);
+    assert_int_equal(tycho_logsink_unreported(s), 0); /* the report line was written */
     close_and_run(s, &loop);
     uv_loop_close(&loop);
     reader_finish(&rd);
@@ -234,6 +235,8 @@ static void test_flush_deadline(void **state)
     assert_true(took >= 190 && took < 1500);
     assert_true(tycho_logsink_dropped(s, TYCHO_DROP_SHUTDOWN) > 300);
     assert_int_equal(tycho_logsink_queued(s), 0);
+    /* the pipe never took the drop report: every loss is still to be told */
+    assert_int_equal(tycho_logsink_unreported(s), tycho_logsink_dropped_total(s));
     tycho_logsink_free(s);
     close(fds[0]);
     close(fds[1]);
