@@ -6,7 +6,10 @@
 #    lines): nothing is left unsent;
 #  - the flush gets what the drain left of TYCHO_DRAIN_TIMEOUT (at least 1 s):
 #    a 20 s receiver with TYCHO_DRAIN_TIMEOUT=1 holds the exit ~1 s, and one
-#    that answers after 5 s with TYCHO_DRAIN_TIMEOUT=8 gets the batch.
+#    that answers after 5 s with TYCHO_DRAIN_TIMEOUT=8 gets the batch;
+#  - the exporters' final batches go side by side: a traces receiver that
+#    answers after 10 s holds back only the spans (counted in the one
+#    "unsent" line), not the metrics' and the logs' final batches.
 source "$(dirname "$0")/lib.sh"
 start_receiver R
 OK='{"status":200,"delay_ms":0,"retry_after":null,"fail_first":0,"fail_status":503,"body":"","body_b64":null}'
@@ -76,4 +79,40 @@ echo "  $SUM"
 [ "$(jsget "$SUM" 's.acked >= 1')" = true ] || fail "the 5 s answer was not awaited: $SUM"
 jsget "$SUM" 's.distinct_acked' | grep -qv '^0$' || fail "$SUM"
 mode "$R_PORT" "$OK"
+
+echo "--- the traces receiver answers after 10 s, TYCHO_DRAIN_TIMEOUT=2: metrics and logs do not wait behind it"
+# The three exporters send their final batches side by side on the telemetry
+# loop: a slow receiver costs only its own signal's.
+start_receiver T
+mode "$T_PORT" "${OK%\}},\"delay_ms\":10000}"
+reset_captured "$R_PORT"
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://127.0.0.1:$T_PORT/v1/traces" OTEL_BSP_SCHEDULE_DELAY=60000 \
+    TYCHO_REMOTE_WRITE_URL="http://127.0.0.1:$R_PORT/api/v1/write" TYCHO_REMOTE_WRITE_INTERVAL=60 \
+    TYCHO_LOKI_URL="$LOKI_URL" TYCHO_LOKI_FLUSH_INTERVAL=60 TYCHO_DRAIN_TIMEOUT=2 start_serve
+for q in a b c; do curl -sf "http://$PUB/hello?q=$q" >/dev/null || fail "GET /hello failed"; done
+stop_serve
+echo "  shutdown took $ELAPSED_MS ms"
+[ "$ELAPSED_MS" -lt 3000 ] || fail "shutdown took $ELAPSED_MS ms with TYCHO_DRAIN_TIMEOUT=2"
+take_captured "$R_PORT" "$WORK/beside.json"
+node -e '
+const reqs = JSON.parse(require("fs").readFileSync(process.argv[1]));
+const {decodeLoki, decodeRemoteWrite} = require(process.argv[2] + "/decoders.js");
+const ok = (p) => reqs.filter((r) => r.path.startsWith(p) && r.status === 200 && !r.client_gone);
+const body = (r) => Buffer.from(r.body, "base64");
+// the final snapshot (its stale markers) and the log lines of the drain
+const stale = ok("/api/v1/write").some((r) => decodeRemoteWrite(body(r))
+    .timeseries.some((t) => t.samples.some((s) => Number.isNaN(s.value))));
+if (!stale) throw new Error("the final metrics snapshot was not delivered");
+const lines = ok("/loki").flatMap((r) => decodeLoki(body(r)).flatMap((s) => s.entries))
+    .map((e) => e.line);
+for (const want of ["\"q\":\"c\"", "shutting down"])
+  if (!lines.some((l) => l.includes(want))) throw new Error("no log line with " + want);' \
+    "$WORK/beside.json" "$EXP_DIR" ||
+    fail "the final batches beside the slow one were lost: $(summary "$WORK/beside.json" loki)"
+# the slow receiver's spans, and only they, are counted in the one line
+UNSENT=$(grep 'telemetry left unsent' "$WORK/serve.log" || true)
+[ "$(grep -c . <<<"$UNSENT")" = 1 ] || fail "want one 'left unsent' line: $UNSENT"
+jsget "$UNSENT" 's.spans >= 3 && s.samples === 0 && s.log_lines === 0' | grep -qx true ||
+    fail "the unsent count is not the slow signal's alone: $UNSENT"
+echo "  $UNSENT"
 echo "PASS"
