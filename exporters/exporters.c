@@ -36,16 +36,15 @@ void export_mem_release(tycho_exporters_t *e, size_t n)
 
 /* The drops of a reason no other line reports: the sender logs failed and
  * rejected batches, the shutdown its one "unsent" line. n: drops to count
- * now, 0 to report what the minute held back. A line about dropped log
- * lines reaches the Loki queue too, and is dropped there if it is full:
+ * now, 0 to report what the minute held back; every_ms: TYCHO_LOG_EVERY_MS,
+ * or 0 at shutdown, when no later minute will come. A line about dropped
+ * log lines reaches the Loki queue too, and is dropped there if it is full:
  * counted and held back like the rest, it never makes another line. */
-static void log_drops(export_pipe_t *p, tycho_drop_reason_t reason, uint64_t n)
+static void log_drops(export_pipe_t *p, tycho_drop_reason_t reason, uint64_t n, uint64_t every_ms)
 {
     if (reason != TYCHO_DROP_QUEUE_FULL && reason != TYCHO_DROP_TOO_LARGE) return;
     uint64_t count;
-    if (!tycho_ratelog_due(&p->drop_logs[reason], uv_now(p->e->loop), TYCHO_LOG_EVERY_MS, n,
-                           &count))
-        return;
+    if (!tycho_ratelog_due(&p->drop_logs[reason], uv_now(p->e->loop), every_ms, n, &count)) return;
     tycho_log_warn("exporter dropping telemetry", LF_STR("exporter", p->name),
                    LF_STR("signal", tycho_signal_name(p->signal)),
                    LF_STR("reason", tycho_drop_reason_name(reason)), LF_INT("dropped", count),
@@ -59,7 +58,7 @@ void export_pipe_drop(export_pipe_t *p, tycho_drop_reason_t reason, uint64_t n)
     p->drops[reason] += n;
     if (p->e->shutting_down) p->e->unsent[p->signal] += n;
     if (p->drop_series[reason]) tycho_series_inc(p->drop_series[reason], (double)n);
-    log_drops(p, reason, n);
+    log_drops(p, reason, n, TYCHO_LOG_EVERY_MS);
 }
 
 void export_pipe_depth(export_pipe_t *p)
@@ -147,7 +146,7 @@ static void on_pipe_timer(uv_timer_t *t)
 {
     export_pipe_t *p = t->data;
     for (int r = 0; r < TYCHO_DROP_COUNT_; r++)
-        log_drops(p, (tycho_drop_reason_t)r, 0);
+        log_drops(p, (tycho_drop_reason_t)r, 0, TYCHO_LOG_EVERY_MS);
     if (p->ops->tick)
         p->ops->tick(p);
     else
@@ -526,6 +525,10 @@ void tycho_exporters_shutdown(tycho_exporters_t *e, uint64_t deadline_ms, void (
         export_pipe_t *p = e->pipes[i];
         if (!p->enabled) continue;
         if (p->timer_started) uv_timer_stop(&p->timer);
+        /* the drops the last minute held back: no timer will tell them now
+         * (those from here on are in the "unsent" line) */
+        for (int r = 0; r < TYCHO_DROP_COUNT_; r++)
+            log_drops(p, (tycho_drop_reason_t)r, 0, 0);
         tycho_export_sender_set_deadline(p->sender, deadline);
         if (p->ops->shutdown) p->ops->shutdown(p);
     }

@@ -309,7 +309,7 @@ static void on_wake(void *ud)
 /* Spans the workers dropped because their ring was full (counted on their
  * shards, request_obs.c): logged as the exporters log their drops, at the
  * first and then at most once a minute with the count since the last line. */
-void tycho_hub_log_ring_drops(tycho_hub_t *h, uint64_t now_ms)
+static void log_ring_drops(tycho_hub_t *h, uint64_t now_ms, uint64_t every_ms)
 {
     uint64_t total = 0, n;
     for (int i = 0; i < h->nworkers; i++)
@@ -317,10 +317,15 @@ void tycho_hub_log_ring_drops(tycho_hub_t *h, uint64_t now_ms)
                                          TYCHO_DROP_QUEUE_FULL);
     uint64_t fresh = total - h->ring_drops_seen;
     h->ring_drops_seen = total;
-    if (!tycho_ratelog_due(&h->ring_drop_log, now_ms, TYCHO_LOG_EVERY_MS, fresh, &n)) return;
+    if (!tycho_ratelog_due(&h->ring_drop_log, now_ms, every_ms, fresh, &n)) return;
     tycho_log_warn("span ring full: dropping spans", LF_STR("signal", "spans"),
                    LF_STR("reason", "queue_full"), LF_INT("dropped", n),
                    LF_INT("dropped_total", total));
+}
+
+void tycho_hub_log_ring_drops(tycho_hub_t *h, uint64_t now_ms)
+{
+    log_ring_drops(h, now_ms, TYCHO_LOG_EVERY_MS);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -399,6 +404,8 @@ void tycho_hub_stop(tycho_hub_t *h, uint64_t drain_left_ms)
         drain_left_ms > TYCHO_HUB_FLUSH_FLOOR_MS ? drain_left_ms : TYCHO_HUB_FLUSH_FLOOR_MS;
     h->stop_by_ms = uv_hrtime() / 1000000 + flush_ms;
     drain_spans(h);
+    /* the drops the last minute held back: no later look will tell them */
+    log_ring_drops(h, uv_now(h->loop), 0);
     if (!h->exporters) {
         stop_logs(h);
         return;

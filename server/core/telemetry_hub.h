@@ -58,7 +58,8 @@ int tycho_hub_start(tycho_hub_t *h, uv_loop_t *loop);
 /* The least time the exporters' final flush gets, even when the drain used
  * all of TYCHO_DRAIN_TIMEOUT: one more try of what is queued. */
 #define TYCHO_HUB_FLUSH_FLOOR_MS 1000
-/* Telemetry thread: drains what is queued, flushes the exporters (for
+/* Telemetry thread: drains what is queued, logs the span ring drops
+ * tycho_hub_log_ring_drops held back, flushes the exporters (for
  * drain_left_ms — what the drain left of its timeout — or
  * TYCHO_HUB_FLUSH_FLOOR_MS if more) and then logs (2 s at most, and within
  * that same deadline: lines stdout has not taken by then are dropped and
