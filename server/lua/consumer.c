@@ -1195,9 +1195,34 @@ void tycho_consumers_drain(tycho_consumers_t *c, void (*done)(void *ud), void *u
     maybe_drained(c);
 }
 
+/* A message whose handler the worker's end cuts (drained: the drain
+ * timeout; else a stop without a drain): said in a line of its own, and
+ * its CONSUMER span ends in ERROR, error.type the reason, as a cut
+ * request's does (the spans the handler opened are ended with the task). */
+static void report_cut(cmsg_t *m, int drained)
+{
+    cqueue_t *q = m->q;
+    const char *reason = drained ? "drain_timeout" : "shutdown";
+    const tycho_log_context_t *prev = tycho_log_get_context();
+    tycho_log_set_context(&m->logctx);
+    tycho_log_warn("sqs consumer: handler cut by the shutdown; " REDELIVERED,
+                   LF_STR("queue", q->name), LF_STR("message_id", m->id),
+                   LF_INT("receive_count", m->receive_count), LF_STR("reason", reason));
+    tycho_log_set_context(prev);
+    tycho_obs_t *o = tycho_obs_current();
+    if (!m->span || !o) return;
+    tycho_span_set_attr(m->span, "error.type", TYCHO_AV_STR(reason));
+    tycho_span_set_status(m->span, TYCHO_SPAN_STATUS_ERROR,
+                          drained ? "shutdown: the drain timeout cut the handler"
+                                  : "shutdown cut the handler");
+    tycho_obs_span_finish(o, m->span);
+    m->span = NULL;
+}
+
 void tycho_consumers_free(tycho_consumers_t *c)
 {
     if (!c) return;
+    int drained = c->draining;
     c->draining = 1;
     tycho_drain_notice_cancel(&c->drained);
     while (c->queues) {
@@ -1205,7 +1230,10 @@ void tycho_consumers_free(tycho_consumers_t *c)
         stop_polling(q);
         while (q->msgs) {
             cmsg_t *m = q->msgs;
-            if (m->task) tycho_lua_task_cancel(m->task);
+            if (m->task) {
+                tycho_lua_task_cancel(m->task);
+                report_cut(m, drained);
+            }
             m->task = NULL;
             msg_unlink(m);
             msg_free(m);
