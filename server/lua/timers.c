@@ -380,11 +380,18 @@ void tycho_timers_drain(tycho_timers_t *tm, void (*done)(void *ud), void *ud)
 void tycho_timers_free(tycho_timers_t *tm)
 {
     if (!tm) return;
+    int drained = tm->draining;
     tm->draining = 1;
     tycho_drain_notice_cancel(&tm->drained);
     while (tm->timers) {
         ctimer_t *ct = tm->timers;
-        if (ct->task) tycho_lua_task_cancel(ct->task);
+        if (ct->task) {
+            /* a run the worker's end cuts (drained: at the drain timeout) */
+            tycho_lua_task_cancel(ct->task);
+            tycho_log_warn("timer run cut by the shutdown", LF_STR("timer", ct->name),
+                           LF_STR("handler", ct->where),
+                           LF_STR("reason", drained ? "drain_timeout" : "shutdown"));
+        }
         ct->task = NULL;
         ctimer_free(ct);
     }
