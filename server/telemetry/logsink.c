@@ -698,6 +698,21 @@ static void discard_rings(tycho_logsink_t *s)
     consumer_count(s, TYCHO_DROP_SHUTDOWN, lost);
 }
 
+/* The deadline came with a line half-written (a partial write into a full
+ * pipe): its rest is lost, and a newline ends the half, so that what comes
+ * next (the report, the lines written straight to the output after the
+ * sink) starts a line of its own instead of being glued to it. One byte:
+ * it goes out while the pipe has any room; if none, nothing after it does
+ * either. */
+static void end_torn_line(tycho_logsink_t *s)
+{
+    if (!s->batch_off || s->batch[s->batch_off - 1] == '\n' || s->output_dead) return;
+    ssize_t n;
+    do
+        n = write(s->o.fd, "\n", 1);
+    while (n < 0 && errno == EINTR);
+}
+
 int tycho_logsink_flush(tycho_logsink_t *s, unsigned timeout_ms)
 {
     uint64_t deadline = now_ms() + timeout_ms;
@@ -715,6 +730,7 @@ int tycho_logsink_flush(tycho_logsink_t *s, unsigned timeout_ms)
         }
         uint64_t now = now_ms();
         if (now >= deadline) {
+            end_torn_line(s);
             discard_rings(s);
             maybe_report(s, true); /* best effort, without waiting */
             write_batch(s, NULL);

@@ -12,7 +12,9 @@
  * while busy, up to poll_max_ms when idle) and as soon as a ring passes half
  * full; if the output is slow,
  * producers drop, and once it recovers one line reports how many were lost.
- * Lines are written whole: never torn, never interleaved. Each thread's lines
+ * Lines are written whole: never torn, never interleaved (but for the one a
+ * flush's deadline may cut half-written into a full pipe: a newline then
+ * ends it, so the lines after start lines of their own). Each thread's lines
  * keep their order; lines of different threads follow the drain, ring by
  * ring, not the order they were written in. */
 #ifndef TYCHO_TELEMETRY_LOGSINK_H

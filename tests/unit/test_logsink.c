@@ -552,6 +552,52 @@ static void test_stuck_output_waits_once(void **state)
     free(rd.data);
 }
 
+/* n bytes of line, its newline included. */
+static void write_line(tycho_logsink_t *s, size_t n)
+{
+    char line[2048];
+    assert_true(n <= sizeof line);
+    memset(line, 'y', n - 1);
+    line[n - 1] = '\n';
+    tycho_logsink_write(line, n, NULL, s);
+}
+
+/* The deadline of a flush can leave a line half-written (a partial write:
+ * Linux fills the pipe's last page with what fits); the lines after it,
+ * first the drop report, must not be glued to that half. A pipe of one
+ * page: 2000 bytes in it, then a 4196-byte batch of which 100 bytes fit
+ * (the rest needs another page); room for the report remains. */
+static void test_flush_deadline_torn_line(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(fcntl(fds[1], F_SETPIPE_SZ, 4096), 4096);
+    fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK);
+    tycho_logsink_opts_t o = {.fd = fds[1], .report_interval_ms = 1};
+    tycho_logsink_t *s = tycho_logsink_new(&o);
+    write_line(s, 1000);
+    write_line(s, 1000);
+    assert_int_equal(tycho_logsink_flush(s, 1000), 0);
+    for (int i = 0; i < 4; i++)
+        write_line(s, 1049);
+    assert_int_equal(tycho_logsink_flush(s, 100), -ETIMEDOUT);
+    assert_int_equal(tycho_logsink_dropped(s, TYCHO_DROP_SHUTDOWN), 4);
+    assert_int_equal(tycho_logsink_unreported(s), 0); /* the report went out */
+    tycho_logsink_free(s);
+    close(fds[1]);
+    char out[8192];
+    ssize_t n = read(fds[0], out, sizeof out - 1);
+    close(fds[0]);
+    assert_true(n > 2100);
+    out[n] = 0;
+    /* the whole lines, the torn one's first 100 bytes, then lines whole */
+    const char *rep = strstr(out, "{\"time\"");
+    if (!rep) fail_msg("no drop report after the torn line: %.200s", out + 1990);
+    assert_int_equal(rep[-1], '\n');
+    assert_non_null(strstr(rep, "\"dropped_total\":4,"));
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -560,6 +606,7 @@ int main(void)
         cmocka_unit_test(test_drops_and_report),
         cmocka_unit_test(test_too_large_report),
         cmocka_unit_test(test_flush_deadline),
+        cmocka_unit_test(test_flush_deadline_torn_line),
         cmocka_unit_test(test_more_threads_than_slots),
         cmocka_unit_test(test_tap_meta),
         cmocka_unit_test(test_wake_on_filling),
