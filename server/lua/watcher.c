@@ -16,6 +16,7 @@ typedef struct watch {
     struct tycho_watcher *w; /* NULL once stopped */
     int seen;                /* mark for the rescan */
     int dead;                /* the folder itself went away (IN_DELETE_SELF/IN_IGNORED) */
+    int file;                /* a route file reached through a symbolic link */
     dev_t dev;               /* the folder watched: a folder deleted and created */
     ino_t ino;               /* again under the same name needs a new watch */
 } watch_t;
@@ -86,6 +87,7 @@ static void add_watch(tycho_watcher_t *w, const char *path, const struct stat *s
     wt->h.data = wt;
     wt->w = w;
     wt->seen = 1;
+    wt->file = !S_ISDIR(st->st_mode);
     wt->dev = st->st_dev;
     wt->ino = st->st_ino;
     int rc = uv_fs_event_start(&wt->h, on_event, path, 0);
@@ -98,10 +100,27 @@ static void add_watch(tycho_watcher_t *w, const char *path, const struct stat *s
     w->watches[w->nwatches++] = wt;
 }
 
-static void scan(tycho_watcher_t *w, const char *dir, int depth)
+/* Whether path is a symbolic link itself (not what it points at). */
+static int is_link(const char *path)
 {
     struct stat st;
-    if (depth > 32 || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return;
+    return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+/* Watches dir and every folder under it. A *.lua file that is a symbolic
+ * link (to a shared file, a file of another checkout) is watched too: its
+ * folder's watch sees the link change, never an edit of the file it points
+ * at, while the loader reads that file. */
+static void scan(tycho_watcher_t *w, const char *dir, const char *name, int depth)
+{
+    struct stat st;
+    if (depth > 32 || stat(dir, &st) != 0) return;
+    if (!S_ISDIR(st.st_mode)) {
+        if (depth > 0 && S_ISREG(st.st_mode) &&
+            tycho_route_set_kind(name, 0) != TYCHO_ROUTE_SET_NONE && is_link(dir))
+            add_watch(w, dir, &st);
+        return;
+    }
     add_watch(w, dir, &st);
     DIR *d = opendir(dir);
     if (!d) return;
@@ -111,7 +130,7 @@ static void scan(tycho_watcher_t *w, const char *dir, int depth)
         char *p = NULL;
         if (asprintf(&p, "%s/%s", dir, e->d_name) < 0) continue;
         if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN || e->d_type == DT_LNK)
-            scan(w, p, depth + 1);
+            scan(w, p, e->d_name, depth + 1);
         free(p);
     }
     closedir(d);
@@ -130,11 +149,28 @@ static size_t roots_present(const tycho_watcher_t *w)
 
 static void on_quiet(uv_timer_t *t);
 
-/* A root folder appeared (created, moved back): an edit like any other. */
+/* Whether a root's name now leads to another folder than the one watched:
+ * a symbolic link on its path switched to another release (ln -sfn), whose
+ * own folder sees nothing of it. */
+static int root_switched(tycho_watcher_t *w)
+{
+    struct stat st;
+    for (size_t i = 0; i < w->nroots; i++) {
+        watch_t *wt = find(w, w->roots[i]);
+        if (wt && stat(w->roots[i], &st) == 0 && S_ISDIR(st.st_mode) &&
+            (wt->dev != st.st_dev || wt->ino != st.st_ino))
+            return 1;
+    }
+    return 0;
+}
+
+/* A root folder appeared (created, moved back) or was switched: an edit
+ * like any other. */
 static void on_poll(uv_timer_t *t)
 {
     tycho_watcher_t *w = t->data;
-    if (roots_present(w) > w->roots_present) uv_timer_start(w->timer, on_quiet, w->debounce_ms, 0);
+    if (roots_present(w) > w->roots_present || root_switched(w))
+        uv_timer_start(w->timer, on_quiet, w->debounce_ms, 0);
 }
 
 /* Watches every folder that exists now, drops watches of vanished ones. */
@@ -143,7 +179,7 @@ static void rescan(tycho_watcher_t *w)
     for (size_t i = 0; i < w->nwatches; i++)
         w->watches[i]->seen = 0;
     for (size_t i = 0; i < w->nroots; i++)
-        scan(w, w->roots[i], 0);
+        scan(w, w->roots[i], w->roots[i], 0);
     size_t k = 0;
     for (size_t i = 0; i < w->nwatches; i++) {
         watch_t *wt = w->watches[i];
@@ -156,10 +192,7 @@ static void rescan(tycho_watcher_t *w)
     }
     w->nwatches = k;
     w->roots_present = roots_present(w);
-    if (w->roots_present < w->nroots)
-        uv_timer_start(w->poll, on_poll, ROOT_POLL_MS, ROOT_POLL_MS);
-    else
-        uv_timer_stop(w->poll);
+    if (w->nroots) uv_timer_start(w->poll, on_poll, ROOT_POLL_MS, ROOT_POLL_MS);
 }
 
 static void on_quiet(uv_timer_t *t)
@@ -172,13 +205,16 @@ static void on_quiet(uv_timer_t *t)
 /* Whether an event on the entry `name` of the watched folder wt may change
  * the route set (route_set.h), judged by what the entry is: a folder, or a
  * *.lua file. An entry gone by now counts if it was a *.lua file or a folder
- * watched until now (deleted, or moved away).
+ * watched until now (deleted, or moved away). Any event on a linked route
+ * file counts; its watch is renewed by the rescan, since the file may have
+ * been replaced (an editor saving by rename) under a reused inode number.
  * libuv names events about the watched folder itself (deleted, its watch
  * gone) with the folder's own name; a child of that name is told apart by
  * existing. The folder may already be back (and even reuse the inode
  * number), so only this event says the watch is dead. */
 static int counts(tycho_watcher_t *w, watch_t *wt, const char *name)
 {
+    if (wt->file) return wt->dead = 1;
     char *child = NULL;
     if (asprintf(&child, "%s/%s", wt->path, name) < 0) return 1;
     struct stat st;

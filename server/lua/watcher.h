@@ -5,8 +5,10 @@
  * folders created later are watched too. Only events on entries of the
  * route set count (route_set.h: *.lua files and folders, whatever their
  * name, not hidden ones nor editor temporaries), judged by what the entry is.
- * A root folder that is missing (not created yet, deleted or moved away) is
- * looked for every second; its appearance counts as an edit.
+ * A route file that is a symbolic link has a watch of its own on the file it
+ * points at. Each root is looked at every second: its appearance (it was
+ * missing: not created yet, deleted or moved away) counts as an edit, and so
+ * does its name leading to another folder (a symbolic link switched).
  * Runs on the loop's thread (the main thread in tycho serve). */
 #ifndef TYCHO_LUA_WATCHER_H
 #define TYCHO_LUA_WATCHER_H
@@ -22,7 +24,7 @@ tycho_watcher_t *tycho_watcher_start(uv_loop_t *loop, const char *const *dirs, s
                                      unsigned debounce_ms, void (*on_change)(void *ud), void *ud);
 /* Stops and frees (its handles finish closing on the next loop iteration). */
 void tycho_watcher_stop(tycho_watcher_t *w);
-/* Number of folders currently watched (tests, /-/status). */
+/* Number of folders (and linked route files) currently watched (tests). */
 size_t tycho_watcher_count(const tycho_watcher_t *w);
 
 #endif

@@ -10,6 +10,10 @@
 3. An edit made while the workers start (here: the first worker's load
    writes a new route file, which only the second worker reads) reloads
    them all, so every worker ends up serving the same routes.
+4. Symbolic links: a routes folder that is a link switched to another
+   release (ln -sfn) reloads, and the old release's edits no longer do; a
+   route file that is a link to a file elsewhere reloads when that file is
+   edited, in place or saved by rename.
 """
 import json
 import os
@@ -123,6 +127,49 @@ def startup_race(routes):
         check(srv.stop() == 0, "clean exit")
 
 
+def switch_link(link, target):
+    """What `ln -sfn target link` does: a new link renamed over the old one."""
+    os.symlink(target, link + ".new")
+    os.rename(link + ".new", link)
+
+
+def symlinks(tmp):
+    rel1, rel2, shared = (os.path.join(tmp, n) for n in ("rel1", "rel2", "shared"))
+    for d in (rel1, rel2, shared):
+        os.mkdir(d)
+    write(os.path.join(rel1, "a.lua"), route("/a", "rel1"))
+    write(os.path.join(rel2, "a.lua"), route("/a", "rel2"))
+    write(os.path.join(shared, "s.lua"), route("/s", "one"))
+    os.symlink(os.path.join(shared, "s.lua"), os.path.join(rel2, "s.lua"))
+    current = os.path.join(tmp, "current")
+    os.symlink(rel1, current)
+    with tycho.Server(workers=2, routes=current, env={"TYCHO_RELOAD": "on"}) as srv:
+        serves(srv, "/a", 200, "rel1")
+        gen = status(srv)["generation"]
+        switch_link(current, rel2)
+        gen = wait_generation(srv, gen, "the routes link switched to another release")
+        serves(srv, "/a", 200, "rel2")
+        serves(srv, "/s", 200, "one")
+
+        write(os.path.join(rel1, "a.lua"), route("/a", "old"))
+        time.sleep(QUIET)
+        check(status(srv)["generation"] == gen, "an edit in the release no longer served reloaded")
+
+        write(os.path.join(shared, "s.lua"), route("/s", "two"))
+        gen = wait_generation(srv, gen, "the file a linked route file points at, edited")
+        serves(srv, "/s", 200, "two")
+
+        write(os.path.join(shared, ".s.lua.tmp"), route("/s", "three"))
+        os.rename(os.path.join(shared, ".s.lua.tmp"), os.path.join(shared, "s.lua"))
+        gen = wait_generation(srv, gen, "the file a linked route file points at, saved by rename")
+        serves(srv, "/s", 200, "three")
+
+        write(os.path.join(shared, "s.lua"), route("/s", "four"))
+        wait_generation(srv, gen, "the linked file edited again after its rename")
+        serves(srv, "/s", 200, "four")
+        check(srv.stop() == 0, "clean exit")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="tycho-watch-")
     try:
@@ -140,6 +187,9 @@ def main():
             dotted_folder(srv, routes, tmp)
             print("api.v2: created, edited, moved away: each reloaded")
             check(srv.stop() == 0, "clean exit")
+
+        symlinks(tmp)
+        print("routes link switched, linked route file edited in place and by rename: reloaded")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
