@@ -14,6 +14,13 @@
 
 #define MAX_RELOAD_WAITERS 64
 
+struct reload_result {
+    struct reload_result *next;
+    uint64_t covers, generation;
+    int ok;
+    char err[]; /* "" for none */
+};
+
 struct tycho_admin {
     const tycho_config_t *cfg;
     tycho_admin_hooks_t hooks;
@@ -26,9 +33,11 @@ struct tycho_admin {
     int fd;
     /* cross-thread: guarded by lock */
     uv_mutex_t lock;
-    int stop, reload_result_ready, reload_ok;
-    uint64_t reload_covers, reload_generation;
-    char *reload_err;
+    int stop;
+    /* reload results not yet answered, oldest first: two can come before
+     * the admin thread wakes (a reload ends, the next one is refused at
+     * once), and each answers its own POSTs */
+    struct reload_result *results, **results_tail;
     /* POST /-/reload received: written by the admin thread, read by main */
     _Atomic uint64_t reload_requests;
     /* admin thread only: each waiting POST with its number among them */
@@ -194,11 +203,12 @@ static void answer_waiters(tycho_admin_t *a, uint64_t covers, int ok, uint64_t g
                            const char *err)
 {
     tycho_buf_t b = TYCHO_BUF_INIT;
-    if (ok) {
+    if (ok == 1) {
         tycho_buf_printf(&b, "{\"status\":\"reloaded\",\"generation\":%llu}",
                          (unsigned long long)generation);
     } else {
-        tycho_buf_puts(&b, "{\"status\":\"failed\",\"error\":");
+        tycho_buf_printf(&b, "{\"status\":\"%s\",\"error\":",
+                         ok == TYCHO_ADMIN_RELOAD_REFUSED ? "refused" : "failed");
         tycho_buf_append_json_string(&b, err ? err : "reload failed",
                                      strlen(err ? err : "reload failed"));
         tycho_buf_puts(&b, "}");
@@ -207,7 +217,11 @@ static void answer_waiters(tycho_admin_t *a, uint64_t covers, int ok, uint64_t g
     a->nwaiters = 0;
     for (int i = 0; i < n; i++) {
         if (a->waiters[i].ticket <= covers)
-            reply_json(a->waiters[i].x, ok ? 200 : 422, b.data);
+            reply_json(a->waiters[i].x,
+                       ok == 1                            ? 200
+                       : ok == TYCHO_ADMIN_RELOAD_REFUSED ? 503
+                                                          : 422,
+                       b.data);
         else
             a->waiters[a->nwaiters++] = a->waiters[i];
     }
@@ -218,14 +232,17 @@ static void on_wake(uv_async_t *h)
 {
     tycho_admin_t *a = h->data;
     uv_mutex_lock(&a->lock);
-    int stop = a->stop, ready = a->reload_result_ready, ok = a->reload_ok;
-    uint64_t covers = a->reload_covers, generation = a->reload_generation;
-    char *err = a->reload_err;
-    a->reload_err = NULL;
-    a->reload_result_ready = 0;
+    int stop = a->stop;
+    struct reload_result *r = a->results;
+    a->results = NULL;
+    a->results_tail = &a->results;
     uv_mutex_unlock(&a->lock);
-    if (ready) answer_waiters(a, covers, ok, generation, err);
-    free(err);
+    while (r) {
+        struct reload_result *next = r->next;
+        answer_waiters(a, r->covers, r->ok, r->generation, r->err[0] ? r->err : NULL);
+        free(r);
+        r = next;
+    }
     if (stop) {
         if (a->hooks.on_stop) a->hooks.on_stop(a->hooks.ud);
         tycho_http_server_abort(&a->http, "shutdown");
@@ -257,6 +274,7 @@ tycho_admin_t *tycho_admin_start(const tycho_config_t *cfg, int fd, tycho_admin_
     uv_async_init(&a->loop, &a->wake, on_wake);
     a->wake.data = a;
     uv_mutex_init(&a->lock);
+    a->results_tail = &a->results;
     uv_sem_init(&a->started, 0);
     if (uv_thread_create(&a->thread, run, a) != 0) {
         *err = strdup("cannot create the admin thread");
@@ -279,13 +297,17 @@ uint64_t tycho_admin_reload_requests(tycho_admin_t *a)
 void tycho_admin_reload_done(tycho_admin_t *a, uint64_t covers, int ok, uint64_t generation,
                              const char *err)
 {
+    size_t n = err ? strlen(err) : 0;
+    struct reload_result *r = malloc(sizeof *r + n + 1);
+    if (!r) {
+        tycho_log_error("cannot answer POST /-/reload: out of memory");
+        return;
+    }
+    *r = (struct reload_result){NULL, covers, generation, ok};
+    memcpy(r->err, err ? err : "", n + 1);
     uv_mutex_lock(&a->lock);
-    a->reload_result_ready = 1;
-    a->reload_covers = covers;
-    a->reload_generation = generation;
-    a->reload_ok = ok;
-    free(a->reload_err);
-    a->reload_err = err ? strdup(err) : NULL;
+    *a->results_tail = r;
+    a->results_tail = &r->next;
     uv_async_send(&a->wake);
     uv_mutex_unlock(&a->lock);
 }
@@ -302,6 +324,10 @@ void tycho_admin_stop(tycho_admin_t *a)
     uv_loop_close(&a->loop);
     uv_mutex_destroy(&a->lock);
     uv_sem_destroy(&a->started);
-    free(a->reload_err);
+    while (a->results) {
+        struct reload_result *next = a->results->next;
+        free(a->results);
+        a->results = next;
+    }
     free(a);
 }

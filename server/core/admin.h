@@ -39,9 +39,14 @@ tycho_admin_t *tycho_admin_start(const tycho_config_t *cfg, int fd, tycho_admin_
 /* Any thread: how many POST /-/reload have come so far. A reload started
  * after this read answers those requests (it reads the files after them). */
 uint64_t tycho_admin_reload_requests(tycho_admin_t *a);
+/* What tycho_admin_reload_done passes as ok when no reload ran for the
+ * POSTs it covers (the shutdown began): they are answered 503. */
+#define TYCHO_ADMIN_RELOAD_REFUSED (-1)
+
 /* Main thread: a reload finished that started when
  * tycho_admin_reload_requests() was `covers`; answers the waiting POSTs it
- * covers with its result (generation: the one served after it). A POST that
+ * covers with its result: ok 1 (200, generation: the one served after it),
+ * 0 (422 with err) or TYCHO_ADMIN_RELOAD_REFUSED (503 with err). A POST that
  * came later, while it ran, waits for the reload it asked for. */
 void tycho_admin_reload_done(tycho_admin_t *a, uint64_t covers, int ok, uint64_t generation,
                              const char *err);

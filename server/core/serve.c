@@ -146,10 +146,26 @@ static void finish_reload(serve_t *s, int ok, const char *err)
                         LF_INT("generation", gen));
     }
     if (s->admin) tycho_admin_reload_done(s->admin, s->reload_covers, ok, gen, err);
-    if (s->reload_again && !s->shutting_down) {
+    if (s->reload_again) {
         s->reload_again = 0;
-        start_reload(s);
+        start_reload(s); /* refused if the shutdown began: its POSTs are answered */
     }
+}
+
+/* No reload once the shutdown began: a worker that drained has ended its
+ * loop and would never load (the reload, and the POSTs waiting for it, would
+ * hang until the exit). One under way stops before its workers switch (what
+ * a worker prepared is dropped when it ends). Not a failed reload: nothing
+ * is recorded; every POST /-/reload waiting is answered 503. */
+static void refuse_reload(serve_t *s)
+{
+    s->reload_phase = RELOAD_IDLE;
+    s->reload_again = 0;
+    tycho_log_warn("shutting down: the routes are not reloaded");
+    if (s->admin)
+        tycho_admin_reload_done(s->admin, tycho_admin_reload_requests(s->admin),
+                                TYCHO_ADMIN_RELOAD_REFUSED, atomic_load(&s->workers[0].generation),
+                                "shutting down: the routes are not reloaded");
 }
 
 static void start_phase(serve_t *s, int phase)
@@ -186,7 +202,9 @@ static void on_workers_reloaded(serve_t *s, int n)
     if (s->reload_phase != RELOAD_PREPARING && s->reload_phase != RELOAD_SWITCHING) return;
     s->reload_pending -= n;
     if (s->reload_pending > 0) return;
-    if (s->reload_phase == RELOAD_PREPARING)
+    if (s->reload_phase == RELOAD_PREPARING && s->shutting_down)
+        refuse_reload(s);
+    else if (s->reload_phase == RELOAD_PREPARING)
         on_prepared(s);
     else
         finish_reload(s, s->reload_ok, s->reload_ok ? NULL : s->reload_err);
@@ -197,6 +215,8 @@ static void on_checked(void *ud, int rc, const char *err)
     serve_t *s = ud;
     if (rc != 0)
         finish_reload(s, 0, err ? err : "reload check failed");
+    else if (s->shutting_down)
+        refuse_reload(s);
     else
         start_phase(s, RELOAD_PREPARING);
 }
@@ -209,6 +229,10 @@ static void start_reload(serve_t *s)
 {
     if (s->reload_phase != RELOAD_IDLE) {
         s->reload_again = 1;
+        return;
+    }
+    if (s->shutting_down) {
+        refuse_reload(s);
         return;
     }
     s->reload_covers = s->admin ? tycho_admin_reload_requests(s->admin) : 0;
@@ -326,7 +350,7 @@ static void on_signal(uv_signal_t *h, int signum)
 {
     serve_t *s = h->data;
     if (signum == SIGHUP) {
-        tycho_log_info("SIGHUP: reloading routes");
+        if (!s->shutting_down) tycho_log_info("SIGHUP: reloading routes");
         start_reload(s);
         return;
     }
