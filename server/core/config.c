@@ -97,6 +97,11 @@ int tycho_config_parse_addr(const char *s, tycho_addr_t *out, char *err, size_t 
     return -1;
 }
 
+void tycho_config_format_addr(const char *host, int port, char *out, size_t n)
+{
+    snprintf(out, n, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+}
+
 int tycho_config_parse_cidrs(const char *s, tycho_config_t *cfg, char *err, size_t errlen)
 {
     return tycho_cidr_parse_list(s, cfg->trusted_proxies, TYCHO_MAX_TRUSTED_PROXIES,
@@ -404,12 +409,35 @@ static int apply(tycho_config_t *cfg, const setting_t *s, const char *source, co
     return rc;
 }
 
+/* host (numeric: tycho_config_parse_addr checked it) as the 16 bytes of an
+ * IPv6 address, IPv4 in its IPv4-mapped form (::ffff:a.b.c.d), which is how
+ * a dual-stack socket binds it: one address has one key, however spelled. */
+static void addr_key(const char *host, unsigned char key[16])
+{
+    memset(key, 0, 16);
+    if (inet_pton(AF_INET, host, key + 12) == 1)
+        key[10] = key[11] = 0xff;
+    else
+        inet_pton(AF_INET6, host, key);
+}
+
+/* Whether the key is an any-address: ::, or 0.0.0.0 (::ffff:0.0.0.0). */
+static int any_addr(const unsigned char key[16])
+{
+    static const unsigned char any6[16], any4[16] = {[10] = 0xff, [11] = 0xff};
+    return !memcmp(key, any6, 16) || !memcmp(key, any4, 16);
+}
+
+/* Whether two listeners would share a port: the same address, or one on
+ * every address (0.0.0.0, ::) of the same port. Compared by value, not by
+ * text: "::ffff:127.0.0.1" is 127.0.0.1 and "::0" is "::". */
 static int same_addr(const tycho_addr_t *a, const tycho_addr_t *b)
 {
     if (a->port != b->port || a->port == 0) return 0;
-    int any_a = !strcmp(a->host, "0.0.0.0") || !strcmp(a->host, "::");
-    int any_b = !strcmp(b->host, "0.0.0.0") || !strcmp(b->host, "::");
-    return any_a || any_b || strcmp(a->host, b->host) == 0;
+    unsigned char ka[16], kb[16];
+    addr_key(a->host, ka);
+    addr_key(b->host, kb);
+    return any_addr(ka) || any_addr(kb) || memcmp(ka, kb, 16) == 0;
 }
 
 static uint64_t setting_bit(const setting_t *s);
@@ -430,9 +458,14 @@ static int setting_given(const tycho_config_t *cfg, const void *field)
 static int validate(const tycho_config_t *cfg, char *err, size_t errlen)
 {
     if (same_addr(&cfg->listen, &cfg->admin_listen)) {
-        snprintf(err, errlen, "%s: the admin listener must not share the public address %s:%d",
-                 tycho_config_source(cfg, &cfg->admin_listen), cfg->admin_listen.host,
-                 cfg->admin_listen.port);
+        char admin[80], pub[80];
+        tycho_config_format_addr(cfg->admin_listen.host, cfg->admin_listen.port, admin,
+                                 sizeof admin);
+        tycho_config_format_addr(cfg->listen.host, cfg->listen.port, pub, sizeof pub);
+        snprintf(err, errlen,
+                 "%s: the admin listener must not share the public address %s (%s: %s)",
+                 tycho_config_source(cfg, &cfg->admin_listen), admin,
+                 tycho_config_source(cfg, &cfg->listen), pub);
         return -1;
     }
     if (cfg->max_body_memory < cfg->max_body_bytes) {

@@ -65,6 +65,8 @@ int tycho_config_load(tycho_config_t *cfg, int argc, char **argv, char *err, siz
 void tycho_config_defaults(tycho_config_t *cfg);
 /* Parses "host:port" / "[v6]:port" / ":port" / "port". 0 or -1 with err. */
 int tycho_config_parse_addr(const char *s, tycho_addr_t *out, char *err, size_t errlen);
+/* Writes host and port as they are typed: "127.0.0.1:8080", "[::1]:8080". */
+void tycho_config_format_addr(const char *host, int port, char *out, size_t n);
 /* Parses a comma-separated CIDR list into cfg->trusted_proxies. */
 int tycho_config_parse_cidrs(const char *s, tycho_config_t *cfg, char *err, size_t errlen);
 /* 1 if the textual IP address is inside one of the trusted proxy ranges. */

@@ -45,8 +45,9 @@ static int default_url(char *url, size_t n)
     const char *host = a->host;
     if (!strcmp(host, "0.0.0.0")) host = "127.0.0.1";
     if (!strcmp(host, "::")) host = "::1";
-    int v6 = strchr(host, ':') != NULL;
-    snprintf(url, n, "http://%s%s%s:%d/health", v6 ? "[" : "", host, v6 ? "]" : "", a->port);
+    char hostport[80];
+    tycho_config_format_addr(host, a->port, hostport, sizeof hostport);
+    snprintf(url, n, "http://%s/health", hostport);
     return 0;
 }
 

@@ -385,11 +385,6 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_timer_start(&s->drain_timer, on_drain_timeout, (uint64_t)(s->cfg.drain_timeout * 1000), 0);
 }
 
-static void format_addr(char *out, size_t n, const tycho_addr_t *a, int port)
-{
-    snprintf(out, n, strchr(a->host, ':') ? "[%s]:%d" : "%s:%d", a->host, port);
-}
-
 /* Binds every socket before any thread starts, so a bad address fails fast. */
 static int open_sockets(serve_t *s, int *fds, int *admin_fd)
 {
@@ -405,7 +400,7 @@ static int open_sockets(serve_t *s, int *fds, int *admin_fd)
         }
         addr.port = port; /* an ephemeral port: every worker binds the one the first got */
     }
-    format_addr(s->public_addr, sizeof s->public_addr, &s->cfg.listen, port);
+    tycho_config_format_addr(s->cfg.listen.host, port, s->public_addr, sizeof s->public_addr);
     tycho_hub_set_listen_port(s->hub, port);
     int aport;
     *admin_fd =
@@ -419,7 +414,7 @@ static int open_sockets(serve_t *s, int *fds, int *admin_fd)
                 tycho_config_source(&s->cfg, &s->cfg.admin_listen));
         return -1;
     }
-    format_addr(s->admin_addr, sizeof s->admin_addr, &s->cfg.admin_listen, aport);
+    tycho_config_format_addr(s->cfg.admin_listen.host, aport, s->admin_addr, sizeof s->admin_addr);
     return 0;
 }
 

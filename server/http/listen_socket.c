@@ -48,8 +48,10 @@ int tycho_listen_socket(const tycho_addr_t *addr, tycho_listen_share_t share, in
         close(fd);
         return -1;
     }
+    char shown[80];
+    tycho_config_format_addr(addr->host, addr->port, shown, sizeof shown);
     if (bind(fd, (struct sockaddr *)&ss, sslen) != 0) {
-        snprintf(err, errlen, "cannot bind %s:%d: %s", addr->host, addr->port, strerror(errno));
+        snprintf(err, errlen, "cannot bind %s: %s", shown, strerror(errno));
         close(fd);
         return -1;
     }
@@ -63,7 +65,7 @@ int tycho_listen_socket(const tycho_addr_t *addr, tycho_listen_share_t share, in
     }
     /* listen() now, so connections queue in every worker's socket from the start */
     if (listen(fd, 1024) != 0) {
-        snprintf(err, errlen, "listen %s:%d: %s", addr->host, addr->port, strerror(errno));
+        snprintf(err, errlen, "listen %s: %s", shown, strerror(errno));
         close(fd);
         return -1;
     }

@@ -132,6 +132,13 @@ expect_bad "--admin-listen: the admin listener must not share the public address
   -- --listen 0.0.0.0:18182 --admin-listen 127.0.0.1:18182
 expect_bad "TYCHO_ADMIN_LISTEN: the admin listener must not share the public address" \
   TYCHO_LISTEN=127.0.0.1:18183 TYCHO_ADMIN_LISTEN=localhost:18183
+# one address however it is spelled, IPv6 written as typed ([::]:port), both settings named
+expect_bad "--admin-listen: the admin listener must not share the public address \[::ffff:127.0.0.1\]:18184 (--listen: 127.0.0.1:18184)$" \
+  -- --listen 127.0.0.1:18184 --admin-listen '[::ffff:127.0.0.1]:18184'
+expect_bad "--admin-listen: the admin listener must not share the public address \[::0\]:18185 (--listen: 127.0.0.1:18185)$" \
+  -- --listen 127.0.0.1:18185 --admin-listen '[::0]:18185'
+expect_bad "--admin-listen: the admin listener must not share the public address \[::\]:18186 (--listen: \[::1\]:18186)$" \
+  -- --listen '[::1]:18186' --admin-listen '[::]:18186'
 # a flag wins over a good environment value, and its own error names the flag
 expect_bad "--max-body-bytes: not a size: -5" TYCHO_MAX_BODY_BYTES=10 -- --max-body-bytes -5
 # a flag replaces its variable, which is not read: a bad one does not stop start-up
