@@ -174,6 +174,10 @@ static void dispatch(void *ctx, tycho_exchange_t *x)
         if (cross_site(&x->req)) return reply_error(x, 403, "a reload from a web page is refused");
         if (a->nwaiters == MAX_RELOAD_WAITERS)
             return reply_json(x, 429, "{\"error\":\"too many reloads waiting\"}");
+        /* as SIGHUP and the watcher say theirs: a reload's log shows who asked */
+        if (!tycho_lifecycle_draining())
+            tycho_log_info("POST /-/reload: reloading routes", LF_STR("client_ip", x->req.peer_ip),
+                           LF_STR("request_id", x->req.request_id));
         uint64_t ticket = atomic_fetch_add(&a->reload_requests, 1) + 1;
         a->waiters[a->nwaiters++] = (struct waiter){x, ticket};
         a->hooks.request_reload(a->hooks.ud);

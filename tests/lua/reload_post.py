@@ -7,7 +7,8 @@ its 200, not the 422 of a load that began before it.
 
 z_slow.lua computes for 1.5 s at load, then requires a missing module. A
 SIGHUP starts its reload; 0.5 s later the file is fixed and POST /-/reload
-sent while the pre-check still runs the broken text."""
+sent while the pre-check still runs the broken text. The POST is logged as
+the SIGHUP is, with the client's address and the request id."""
 import json
 import os
 import shutil
@@ -52,6 +53,11 @@ def main():
             check(failed and "nosuch" in failed["error"],
                   "the SIGHUP's reload of the broken text failed: %r" % [
                       x.get("msg") for x in srv.records()])
+            asked = [x for x in srv.records() if x.get("msg") == "POST /-/reload: reloading routes"]
+            check(len(asked) == 1 and asked[0].get("client_ip") == "127.0.0.1"
+                  and asked[0].get("request_id"),
+                  "want one line saying POST /-/reload asked for a reload (client_ip, "
+                  "request_id), as SIGHUP has: %r" % asked)
             r = tycho.request(srv.public, "GET", "/z")
             check(r.status == 200 and r.body == b"fixed", "GET /z: %d %r" % (r.status, r.body))
             print("a POST during a reload of an older text: answered by its own reload, 200")
