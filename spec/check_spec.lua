@@ -28,6 +28,18 @@ describe("tycho check", function()
     assert.matches("routes directory not found", out)
   end)
 
+  it("names a symbolic link loop, not a folder nested too deep", function()
+    local folder = dofile(here .. "/fixtures/folder.lua")
+    local dir = folder.new { ["a.lua"] = 'return { ["GET /a"] = function() return "a" end }' }
+    local made = os.execute(("mkdir %q && ln -s .. %q"):format(dir .. "/api", dir .. "/api/up"))
+    local ok, out = check(dir)
+    folder.remove(dir)
+    assert.is_true(made == 0 or made == true)
+    assert.is_false(ok)
+    local want = dir .. "/api/up: a symbolic link loop: this folder is " .. dir .. "\n"
+    assert.is_truthy(out:find(want, 1, true), out)
+  end)
+
   it("fails on a file, saying it takes the routes folder", function()
     local ok, out = check(here .. "/fixtures/basic/api.lua")
     assert.is_false(ok)

@@ -43,11 +43,33 @@ static int push_file(files_t *f, char *path)
     return 0;
 }
 
-static int scan(const char *dir, files_t *f, int depth, char **err)
+#define MAX_DEPTH 32
+
+/* The folders from the routes folder down to the one being read, to tell a
+ * symbolic link that leads back up (routes/self -> ..) from deep nesting. */
+typedef struct ancestors {
+    struct {
+        dev_t dev;
+        ino_t ino;
+        const char *path;
+    } v[MAX_DEPTH + 2];
+    int n;
+} ancestors_t;
+
+static int scan(const char *dir, const struct stat *dst, ancestors_t *up, files_t *f, char **err)
 {
-    if (depth > 32) return *err = tycho_lua_strdupf("%s: folders nested too deep", dir), -1;
+    for (int i = 0; i < up->n; i++)
+        if (up->v[i].dev == dst->st_dev && up->v[i].ino == dst->st_ino)
+            return *err = tycho_lua_strdupf("%s: a symbolic link loop: this folder is %s", dir,
+                                            up->v[i].path),
+                   -1;
+    if (up->n > MAX_DEPTH) return *err = tycho_lua_strdupf("%s: folders nested too deep", dir), -1;
     DIR *d = opendir(dir);
     if (!d) return *err = tycho_lua_strdupf("%s: cannot open directory: %m", dir), -1;
+    up->v[up->n].dev = dst->st_dev;
+    up->v[up->n].ino = dst->st_ino;
+    up->v[up->n].path = dir;
+    up->n++;
     struct dirent *e;
     int rc = 0;
     while (rc == 0 && (e = readdir(d)) != NULL) {
@@ -61,7 +83,7 @@ static int scan(const char *dir, files_t *f, int depth, char **err)
         if (stat(path, &st) == 0 &&
             tycho_route_set_kind(name, S_ISDIR(st.st_mode)) == TYCHO_ROUTE_SET_ROUTES) {
             if (S_ISDIR(st.st_mode)) {
-                rc = scan(path, f, depth + 1, err);
+                rc = scan(path, &st, up, f, err);
             } else if (S_ISREG(st.st_mode)) {
                 rc = push_file(f, path); /* takes path */
                 path = NULL;
@@ -70,6 +92,7 @@ static int scan(const char *dir, files_t *f, int depth, char **err)
         free(path);
     }
     closedir(d);
+    up->n--;
     if (rc != 0 && !*err) *err = tycho_lua_strdupf("%s: out of memory", dir);
     return rc;
 }
@@ -430,8 +453,11 @@ int tycho_lua_load_routes(tycho_lua_gen_t *g, const char *dir, tycho_watchdog_sl
                           char **err)
 {
     files_t f = {0};
+    ancestors_t up = {.n = 0};
+    struct stat st = {0};
     *err = NULL;
-    int rc = scan(dir, &f, 0, err);
+    (void)stat(dir, &st); /* a folder that is not there: opendir says so */
+    int rc = scan(dir, &st, &up, &f, err);
     if (rc == 0) {
         qsort(f.v, f.n, sizeof *f.v, cmp_str);
         rc = load_files(g, &f, wd, err);
