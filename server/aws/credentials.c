@@ -167,17 +167,19 @@ static void format_time(int64_t unix_secs, char *out, size_t n)
 /* A fetch that brought no usable set: the old one (if any) stays. Every
  * caller (each AWS call, each export) may retry it, so the same failure is
  * logged by core/ratelog's policy (the first, then at most one a minute,
- * with how many were not); a new error is logged at once. */
+ * with how many were not); a new error is logged at once, its count
+ * including the failures the old one held back. */
 static void fetch_failed(tycho_aws_creds_provider_t *p, int64_t now, const char *reason)
 {
-    if (p->failures == 0 || strcmp(p->last_error, reason) != 0)
-        p->failure_log = (tycho_ratelog_t){0};
+    if (p->failures == 0) p->failure_log = (tycho_ratelog_t){0};
     snprintf(p->last_error, sizeof p->last_error, "%s", reason);
     p->stats.fetch_failures++;
     p->failures++;
     if (p->fetch_is_advisory) p->next_advisory = now + ADVISORY_RETRY_SECS;
     uint64_t count;
-    if (!tycho_ratelog_due(&p->failure_log, (uint64_t)now * 1000, TYCHO_LOG_EVERY_MS, 1, &count))
+    /* the reason as kept: a longer one is the same reason each time */
+    if (!tycho_ratelog_due_reason(&p->failure_log, (uint64_t)now * 1000, TYCHO_LOG_EVERY_MS,
+                                  p->last_error, &count))
         return;
     tycho_log_warn("aws credentials refresh failed", LF_STR("provider", p->src.name),
                    LF_STR("error", p->last_error), LF_BOOL("advisory", p->fetch_is_advisory),

@@ -35,6 +35,7 @@ typedef struct fake_src {
     tycho_aws_creds_provider_t *p;
     int fetches;
     int fail_next;
+    const char *error; /* the failures' text; NULL: "fake: endpoint down" */
     int64_t lifetime; /* 0: no expiry */
     int sync;         /* complete inside fetch */
 } fake_src_t;
@@ -48,7 +49,7 @@ static void fake_complete(fake_src_t *s)
     if (s->fail_next) {
         s->fail_next--;
         memset(&f, 0, sizeof f);
-        f.error = "fake: endpoint down";
+        f.error = s->error ? s->error : "fake: endpoint down";
     }
     tycho_aws_creds_fetch_done(s->p, &f);
 }
@@ -277,6 +278,45 @@ static void test_failures_logged_once_a_minute(void **state)
     assert_int_equal(g.ok, 1);
     assert_int_equal(l.recovered, 1);
     assert_non_null(strstr(l.last, "\"failures\":6"));
+    done_provider(p, &s);
+}
+
+/* Fails one fetch of p at the fake clock's now. */
+static void fail_once(tycho_aws_creds_provider_t *p)
+{
+    got_t g = {0};
+    tycho_aws_creds_get(p, on_got, &g, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(g.ok, 0);
+}
+
+/* A reason past what the provider keeps of it (256 bytes: an endpoint's
+ * answer quoted whole) is still the same reason each time: one line a
+ * minute, not one a failure. A new reason is logged at once, counting the
+ * failures the old one held back. */
+static void test_long_and_changed_reasons(void **state)
+{
+    (void)state;
+    char long_reason[400];
+    memset(long_reason, 'x', sizeof long_reason - 1);
+    long_reason[sizeof long_reason - 1] = '\0';
+    fake_src_t s;
+    fake_now = 1700000000;
+    tycho_aws_creds_provider_t *p = new_provider(&s, 3600);
+    lines_t l = {0};
+    tycho_log_set_sink(capture, &l);
+    s.fail_next = 100;
+    s.error = long_reason;
+    for (int i = 0; i < 4; i++, fake_now += 10)
+        fail_once(p);
+    assert_int_equal(l.failed, 1);
+    s.error = "fake: access denied";
+    fail_once(p);
+    tycho_log_set_sink(NULL, NULL);
+    assert_int_equal(l.failed, 2);
+    assert_non_null(strstr(l.last, "fake: access denied"));
+    assert_non_null(strstr(l.last, "\"failures_not_logged\":3"));
+    s.fail_next = 0;
     done_provider(p, &s);
 }
 
@@ -550,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_refresh_windows),
         cmocka_unit_test(test_already_expired),
         cmocka_unit_test(test_failures_logged_once_a_minute),
+        cmocka_unit_test(test_long_and_changed_reasons),
         cmocka_unit_test(test_invalidate),
         cmocka_unit_test(test_cancel_and_close),
         cmocka_unit_test(test_sync_source),
