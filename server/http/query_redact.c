@@ -1,5 +1,7 @@
 #include "http/query_redact.h"
 
+#include "core/percent.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,14 +13,21 @@ static const char *const secret_names[] = {
 #define REDACTED "REDACTED"
 
 /* Whether the parameter p[0..n) ("name=value" or "name") names a secret
- * and has a value to hide. */
+ * and has a value to hide. The name is compared decoded, as req.query reads
+ * it (escapes, '+' a space): "Signatur%65" is the application's Signature. */
 static int is_secret(const char *p, size_t n)
 {
     const char *eq = memchr(p, '=', n);
     if (!eq) return 0;
     size_t klen = (size_t)(eq - p);
+    /* an escape is 3 bytes for 1: a name longer than 3 times the longest
+     * secret name cannot decode to one */
+    char name[3 * sizeof "X-Amz-Security-Token"];
+    if (klen > sizeof name) return 0;
+    size_t dlen = (size_t)tycho_percent_decode(p, klen, name, TYCHO_PCT_PLUS_SPACE);
     for (size_t i = 0; i < sizeof secret_names / sizeof *secret_names; i++)
-        if (strlen(secret_names[i]) == klen && strncasecmp(p, secret_names[i], klen) == 0) return 1;
+        if (strlen(secret_names[i]) == dlen && strncasecmp(name, secret_names[i], dlen) == 0)
+            return 1;
     return 0;
 }
 

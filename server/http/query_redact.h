@@ -1,9 +1,10 @@
 /* query_redact — a request's query string as telemetry may record it: the
  * value of each parameter that carries a credential in a signed URL
  * (AWSAccessKeyId, Signature, sig, X-Goog-Signature, X-Amz-Signature,
- * X-Amz-Credential, X-Amz-Security-Token; names in any case) becomes
- * "REDACTED", as the OpenTelemetry HTTP conventions ask of url.query. Pure
- * functions; any thread. */
+ * X-Amz-Credential, X-Amz-Security-Token; names in any case, compared
+ * percent-decoded as req.query reads them) becomes "REDACTED", as the
+ * OpenTelemetry HTTP conventions ask of url.query. Pure functions; any
+ * thread. */
 #ifndef TYCHO_HTTP_QUERY_REDACT_H
 #define TYCHO_HTTP_QUERY_REDACT_H
 

@@ -150,6 +150,10 @@ def server_span_attributes():
                      "&full=1", [], 200)
         check(sp["attributes"]["url.query"] == "AWSAccessKeyId=REDACTED&X-Amz-Signature=REDACTED"
               "&full=1", "signed query's span %r" % sp["attributes"].get("url.query"))
+        # ... also when a name is percent-encoded: req.query decodes it
+        sp = span_of("GET", "/items/46?x-amz-signatur%65=dead&Signatur%65=beef&full=1", [], 200)
+        check(sp["attributes"]["url.query"] == "x-amz-signatur%65=REDACTED&Signatur%65=REDACTED"
+              "&full=1", "encoded names' span %r" % sp["attributes"].get("url.query"))
 
         # W3C Trace Context: tracestate in two field lines is one list; a
         # traceparent sent twice is invalid, and the trace starts anew

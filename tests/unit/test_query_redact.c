@@ -37,6 +37,11 @@ static void test_redacts_signed_url_credentials(void **state)
     expect("x-goog-signature=a&SIG=b", "x-goog-signature=REDACTED&SIG=REDACTED");
     expect("sig=", "sig=REDACTED");
     expect("&sig=1&&", "&sig=REDACTED&&");
+    /* names as req.query decodes them; the name is shown as sent */
+    expect("Signatur%65=abc&X-Amz-Signatur%65=d&%73ig=e",
+           "Signatur%65=REDACTED&X-Amz-Signatur%65=REDACTED&%73ig=REDACTED");
+    expect("%58%2D%41%4D%5A%2D%53%45%43%55%52%49%54%59%2D%54%4F%4B%45%4E=t",
+           "%58%2D%41%4D%5A%2D%53%45%43%55%52%49%54%59%2D%54%4F%4B%45%4E=REDACTED");
 }
 
 static void test_leaves_the_rest(void **state)
@@ -46,6 +51,9 @@ static void test_leaves_the_rest(void **state)
     expect("signature_count=3&sigs=2&designation=x", "signature_count=3&sigs=2&designation=x");
     expect("sig", "sig"); /* no value to hide */
     expect("a=Signature=1", "a=Signature=1");
+    expect("Signature+=1&Signature%20=2&Signature%=3", "Signature+=1&Signature%20=2&Signature%=3");
+    expect("%58%2D%41%4D%5A%2D%53%45%43%55%52%49%54%59%2D%54%4F%4B%45%4E%41=t",
+           "%58%2D%41%4D%5A%2D%53%45%43%55%52%49%54%59%2D%54%4F%4B%45%4E%41=t");
     expect("", "");
 }
 
