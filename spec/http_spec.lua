@@ -505,6 +505,26 @@ describe("tycho.http", function()
     assert.is_nil(headers[""])
   end)
 
+  it("takes a field name without the whitespace before its colon, and refuses a framing field sent so", function()
+    local status, headers, body = wire("HTTP/1.1 200 OK\r\nX-A : 1\r\nX-B\t: 2\r\nX-A: 3\r\n" ..
+      "Content-Length: 2\r\n\r\nok")
+    assert.equal(200, status)
+    assert.equal("ok", body)
+    assert.same({ "1", "3" }, headers["x-a"])
+    assert.equal("2", headers["x-b"])
+    assert.is_nil(headers["x-a "])
+    -- curl does not frame by "Content-Length :": the body would run to the
+    -- connection's end, past the length the header gives
+    for _, name in ipairs { "Content-Length : 2", "transfer-encoding\t: chunked" } do
+      local s, err, kind = wire("HTTP/1.1 200 OK\r\n" .. name .. "\r\n\r\nokzzz")
+      assert.is_nil(s, name)
+      assert.equal("protocol", kind)
+      assert.matches("protocol error: the response has whitespace between a framing field's name and its colon",
+        err, 1, true)
+    end
+    assert.equal(200, (http.get(server.url .. "/echo")))
+  end)
+
   it("asks for no compression and returns an encoded body as it came", function()
     http.post(server.url .. "/reset-stats")
     http.get(server.url .. "/echo?plain")

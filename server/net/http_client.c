@@ -61,6 +61,8 @@ struct tycho_http_req {
     uint64_t length;        /* its value */
     int conflicting_length; /* two Content-Length values that differ */
     int invalid_length;     /* a Content-Length that is not a number */
+    int spaced_framing;     /* Content-Length or Transfer-Encoding with whitespace
+                               before its colon, which curl does not frame by */
     int in_callback;
     tycho_http_done_fn cb;
     void *ud;
@@ -183,7 +185,8 @@ static int map_error(tycho_http_req_t *r, CURLcode code, const char **what)
         return TYCHO_HTTP_E_TOO_LARGE;
     case CURLE_WRITE_ERROR:
         if (r->too_large) return TYCHO_HTTP_E_TOO_LARGE;
-        if (r->conflicting_length || r->invalid_length) return TYCHO_HTTP_E_PROTOCOL;
+        if (r->conflicting_length || r->invalid_length || r->spaced_framing)
+            return TYCHO_HTTP_E_PROTOCOL;
         *what = "write error";
         return TYCHO_HTTP_E_OTHER;
     case CURLE_SSL_CONNECT_ERROR:
@@ -249,6 +252,10 @@ static void finish(tycho_http_req_t *r, CURLcode code, int cancelled_by_close)
         else if (r->invalid_length)
             tycho_buf_puts(&msg, "protocol error: the response's Content-Length is not a number "
                                  "(RFC 9112 6.3): its framing cannot be trusted");
+        else if (r->spaced_framing)
+            tycho_buf_puts(&msg, "protocol error: the response has whitespace between a framing "
+                                 "field's name and its colon (RFC 9112 5.1): its framing cannot "
+                                 "be trusted");
         else if (res.error == TYCHO_HTTP_E_CANCELLED)
             tycho_buf_puts(&msg, "cancelled: http client closed");
         else
@@ -520,8 +527,20 @@ static size_t header_cb(char *p, size_t size, size_t n, void *ud)
     if (r->block_done) return len;
     if (*p == ' ' || *p == '\t') return fold_into_last(r, p, end) ? 0 : len;
     const char *colon = memchr(p, ':', (size_t)(end - p));
-    if (!colon || colon == p) return len; /* not a field: junk, or no name */
-    size_t nl = (size_t)(colon - p);
+    if (!colon) return len; /* not a field: junk */
+    size_t nl = (size_t)(colon - p), sent = nl;
+    /* RFC 9112 5.1: whitespace before the colon is no part of the name (a
+     * proxy removes it); the caller gets "x-a" for "X-A : 1" */
+    while (nl > 0 && (p[nl - 1] == ' ' || p[nl - 1] == '\t'))
+        nl--;
+    if (nl == 0) return len; /* no name */
+    if (nl != sent && (tycho_http_field_name_is(p, nl, "content-length") ||
+                       tycho_http_field_name_is(p, nl, "transfer-encoding"))) {
+        /* curl took it for another field and framed the body without it:
+         * a body its own header contradicts */
+        r->spaced_framing = 1;
+        return 0;
+    }
     const char *v = colon + 1;
     while (v < end && is_space(*v))
         v++;

@@ -66,8 +66,9 @@ enum {
     TYCHO_HTTP_E_TLS = -9,             /* handshake or certificate verification failed */
     TYCHO_HTTP_E_PROTOCOL = -10,       /* malformed HTTP from the peer (a reply that is
                                           not HTTP/1.x, Content-Length values that
-                                          differ among them or a Content-Length
-                                          that is not a number) */
+                                          differ among them, a Content-Length
+                                          that is not a number, whitespace before
+                                          a framing field's colon) */
     TYCHO_HTTP_E_OTHER = -11,
 };
 
