@@ -544,4 +544,17 @@ describe("tycho.http", function()
     assert.is_nil(headers["x-t"])
     assert.equal("text/plain", headers["content-type"])
   end)
+
+  it("json() takes a Content-Type sent twice that names one media type, and says when they differ", function()
+    local twice = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Type: %s\r\n" ..
+      "Content-Length: 7\r\n\r\n{\"a\":1}"
+    local status, headers, body = wire(twice:format("Application/JSON; charset=utf-8"))
+    assert.equal(200, status)
+    assert.same({ a = 1 }, http.json(headers, body))
+    status, headers, body = wire(twice:format("text/html"))
+    assert.equal(200, status)
+    local v, err = http.json(headers, body)
+    assert.is_nil(v)
+    assert.equal("the response has Content-Type values that differ: application/json, text/html", err)
+  end)
 end)

@@ -69,12 +69,34 @@ function http.put(url, body, opts)
   return core.request(with("put", opts, POST_OPTIONS, { url = url, method = "PUT", body = body }))
 end
 
+-- The media type of a Content-Type value: "type/subtype" in lower case,
+-- without its parameters (RFC 9110 8.3.1).
+local function media_type(value)
+  return (value:match("^[ \t]*([^;]-)[ \t]*;") or value:match("^[ \t]*(.-)[ \t]*$")):lower()
+end
+
+-- The Content-Type of a response's headers: a field sent several times
+-- (an array) is taken when its values name one media type, as a proxy
+-- joining two header blocks sends it; nil and why when they differ.
+local function content_type(headers)
+  local ct = headers and headers["content-type"]
+  if type(ct) ~= "table" then return ct end
+  for i = 2, #ct do
+    if media_type(ct[i]) ~= media_type(ct[1]) then
+      return nil, "the response has Content-Type values that differ: " .. table.concat(ct, ", ")
+    end
+  end
+  return ct[1]
+end
+
 -- The body decoded when the content type says JSON; else nil. A JSON
 -- content type with a body that does not parse (an HTML error page sent as
 -- application/json) gives nil and the decode error: a result the caller
 -- judges, as a 5xx status is, not an error raised into the handler.
+-- Content-Type values that differ give nil and an error saying so.
 function http.json(headers, body)
-  local ct = headers and headers["content-type"]
+  local ct, err = content_type(headers)
+  if err then return nil, err end
   if type(ct) == "string" and ct:find("json", 1, true) and body and #body > 0 then
     local ok, decoded = pcall(json.decode, body)
     if ok then return decoded end
