@@ -245,6 +245,12 @@ describe("tycho.http", function()
     assert.is_nil(http.json(ct, ""))
   end)
 
+  it("json() reads the media type in any case, and not its parameters", function()
+    assert.same({ a = 1 }, http.json({ ["content-type"] = "Application/JSON" }, '{"a":1}'))
+    assert.same({ a = 1 }, http.json({ ["content-type"] = "application/problem+JSON; charset=utf-8" }, '{"a":1}'))
+    assert.is_nil(http.json({ ["content-type"] = "text/plain; profile=json" }, '{"a":1}'))
+  end)
+
   it("shows URLs redacted in every message: no password, no query", function()
     local err = refusal { url = "ftp://user:s3cret@127.0.0.1/x?token=abc" }
     assert.equal("tycho.http.request: bad url 'ftp://***@127.0.0.1/x?...' (http:// or https:// with a host)",

@@ -97,7 +97,7 @@ end
 function http.json(headers, body)
   local ct, err = content_type(headers)
   if err then return nil, err end
-  if type(ct) == "string" and ct:find("json", 1, true) and body and #body > 0 then
+  if type(ct) == "string" and media_type(ct):find("json", 1, true) and body and #body > 0 then
     local ok, decoded = pcall(json.decode, body)
     if ok then return decoded end
     return nil, decoded
