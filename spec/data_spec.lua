@@ -132,9 +132,14 @@ describe("POST /save-data and GET /get-data/:id", function()
                   message = "item.data.n: NaN and infinity cannot be stored", request_id = "rid-nan" }, body)
   end)
 
+  -- counted as the client's mistake (validation), not as a DynamoDB fault
   it("answers 400 with DynamoDB's reason when it refuses the data", function()
+    local validation = app.count("errors_total", { error_type = "validation" })
+    local ddb_errors = app.count("errors_total", { error_type = "dynamodb_error" })
     local res = t.post("/save-data", { body = '{"n": 1e127}', request_id = "rid-refused" })
     assert.equal(400, res.status)
+    assert.equal(validation + 1, app.count("errors_total", { error_type = "validation" }))
+    assert.equal(ddb_errors, app.count("errors_total", { error_type = "dynamodb_error" }))
     assert.equal("rid-refused", res.body.request_id)
     assert.equal("DynamoDB PutItem: the data was refused", res.body.error)
     assert.equal("ValidationException", res.body.type)
@@ -202,6 +207,39 @@ describe("POST /save-data and GET /get-data/:id", function()
     assert.equal("DynamoDB PutItem failed", body.error)
     assert.equal(502, (answer { type = "InternalServerError", status = 500 }))
     assert.equal(502, (answer { type = "ResourceNotFoundException", status = 400 }))
+  end)
+
+  -- errors_total tells the client's mistakes from the backend's faults
+  it("counts a refused call as validation, a throttled, slow or failed one as the service's error", function()
+    local aws = require "tycho.aws"
+    local metrics = require "_app.metrics"
+    local function fail(service, fields)
+      fields.service, fields.operation, fields.message = service, "Op", fields.type
+      local err = aws.error(fields)
+      local v = app.count("errors_total", { error_type = "validation" })
+      local b = app.count("errors_total", { error_type = service .. "_error" })
+      local ok, got = metrics.aws(service, "PutItem", function() error(err, 0) end)
+      assert.is_false(ok)
+      assert.equal(err, got)
+      return app.count("errors_total", { error_type = "validation" }) - v,
+        app.count("errors_total", { error_type = service .. "_error" }) - b
+    end
+    local refused = { { "dynamodb", "ValidationException" }, { "dynamodb", "InvalidParameterValue" },
+      { "sqs", "InvalidMessageContents" }, { "sqs", "InvalidParameterValueException" } }
+    for _, r in ipairs(refused) do
+      local v, b = fail(r[1], { type = r[2], status = 400 })
+      assert.same({ 1, 0 }, { v, b }, r[2])
+    end
+    local faults = { { type = "ThrottlingException", status = 400, retryable = true },
+      { type = "InternalServerError", status = 500 }, { type = "ResourceNotFoundException", status = 400 },
+      { type = "TransportError", transport_error = -6 } }
+    for _, service in ipairs { "dynamodb", "sqs" } do
+      for _, f in ipairs(faults) do
+        local v, b = fail(service, { type = f.type, status = f.status, retryable = f.retryable,
+                                     transport_error = f.transport_error })
+        assert.same({ 0, 1 }, { v, b }, service .. " " .. f.type)
+      end
+    end
   end)
 
   -- the status an aws.Error maps to: throttling is the C client's list (the

@@ -123,11 +123,16 @@ describe("POST /send-message", function()
 
   -- SQS's JSON protocol names this InvalidParameterValueException (the
   -- local backend and the peer alike): a client's data, not a backend failure
+  -- counted as the client's mistake (validation), not as an SQS fault
   it("answers 400 when the message is longer than the queue takes, and sends nothing", function()
     local small = sqs.create_queue("app-spec-small-" .. uuid():sub(1, 8), { MaximumMessageSize = "1024" })
     app.configure { SQS_MESSAGE_QUEUE_URL = small:url() }
+    local validation = app.count("errors_total", { error_type = "validation" })
+    local sqs_errors = app.count("errors_total", { error_type = "sqs_error" })
     local res = t.post("/send-message", { body = { content = ("x"):rep(2000) }, request_id = "rid-long" })
     assert.equal(400, res.status)
+    assert.equal(validation + 1, app.count("errors_total", { error_type = "validation" }))
+    assert.equal(sqs_errors, app.count("errors_total", { error_type = "sqs_error" }))
     assert.equal("SQS SendMessage: the data was refused", res.body.error)
     assert.equal("InvalidParameterValueException", res.body.type)
     assert.matches("shorter than 1024 bytes", res.body.message, 1, true)

@@ -5,6 +5,8 @@ local metrics = require "tycho.metrics"
 local time = require "tycho.time"
 local aws = require "tycho.aws"
 
+local refusal = require "_app.refusal"
+
 local M = {
   user_actions = metrics.counter("user_actions_total", "User actions, by action.", { "action" }),
   errors = metrics.counter("errors_total", "Application errors, by type.", { "error_type" }),
@@ -45,7 +47,9 @@ end
 -- M.aws("dynamodb", "PutItem", fn, ...) runs fn(...) and records its duration
 -- (and, for DynamoDB, the operation's result). Returns pcall's results:
 -- true, fn's results — or false, the error. A failed condition is an
--- answer, not an error: it is not counted in errors_total.
+-- answer, not an error: it is not counted in errors_total. The backend
+-- refusing the client's data counts as error_type "validation" (the
+-- client's mistake, _app/refusal.lua); any other failure as "<service>_error".
 function M.aws(service, operation, fn, ...)
   local t0 = time.monotonic()
   local ok, a, b = pcall(fn, ...)
@@ -53,7 +57,9 @@ function M.aws(service, operation, fn, ...)
   local status = ok and "success" or aws.is_error(a, "ConditionalCheckFailedException")
     and "condition_failed" or "error"
   if service == "dynamodb" then M.dynamodb_ops:inc { operation = operation, status = status } end
-  if status == "error" then M.errors:inc { error_type = service .. "_error" } end
+  if status == "error" then
+    M.errors:inc { error_type = refusal.is_refusal(a) and "validation" or service .. "_error" }
+  end
   return ok, a, b
 end
 

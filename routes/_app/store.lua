@@ -12,6 +12,7 @@ local uuid = require "tycho.uuid"
 local config = require "_app.config"
 local clock = require "_app.clock"
 local metrics = require "_app.metrics"
+local refusal = require "_app.refusal"
 
 local store = {
   items = ddb.table(config.table),
@@ -55,15 +56,6 @@ function store.send(body, message_type, attributes)
   return true, id
 end
 
--- The AWS error types that say the data was refused: DynamoDB's (a number
--- out of its range...), SQS's (characters it does not carry in a body,
--- InvalidMessageContents; a message longer than the queue's
--- MaximumMessageSize or an attribute value it cannot carry,
--- InvalidParameterValueException, the type SQS's JSON protocol gives) and
--- tycho's own checks before a call (InvalidParameterValue).
-local REFUSED = { ValidationException = true, InvalidMessageContents = true, InvalidParameterValue = true,
-                  InvalidParameterValueException = true }
-
 -- What a client may read of err's message: nil for an error about this
 -- server rather than the request (its AWS credentials, signature,
 -- permissions, configuration, or AWS not reached: aws.is_server_fault), whose
@@ -85,14 +77,14 @@ local RETRY_AFTER = "1"
 -- the message says "storage full"); 504 when it did not answer in time; else
 -- 502 with the AWS error type (the backend failed us, not the client) — or
 -- 400 when the client's data was refused (the data the app stores and sends
--- is the client's). The body carries the request id, as the router's errors
--- do, and the error's message unless it is about the server itself
--- (store.public_message). Anything that is not an AWS error is a bug in the
--- app: raise it again (500, and a traceback in the log).
+-- is the client's: _app/refusal.lua). The body carries the request id, as
+-- the router's errors do, and the error's message unless it is about the
+-- server itself (store.public_message). Anything that is not an AWS error is
+-- a bug in the app: raise it again (500, and a traceback in the log).
 function store.failure(req, err, what)
   if not aws.is_error(err) then error(err, 0) end
   local status, summary, headers = 502, what .. " failed", nil
-  if REFUSED[err.type] then
+  if refusal.is_refusal(err) then
     status, summary = 400, what .. ": the data was refused"
   elseif err.http_status == 503 or err.status == 503 then
     status, summary = 503, what .. " failed: service unavailable"
