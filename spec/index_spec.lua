@@ -52,4 +52,15 @@ describe("GET /", function()
     assert.is_false(ok)
     assert.matches("SIMULATED_WORK_MS", tostring(err))
   end)
+
+  -- past the handler timeout (30 s) every visit would answer 504
+  it("refuses a SIMULATED_WORK_MS past 10000 ms at load, naming it", function()
+    for _, v in ipairs { "60000", "100-10001", "99999999999999999999" } do
+      local ok, err = pcall(app.configure, { SIMULATED_WORK_MS = v })
+      assert.is_false(ok, v)
+      assert.matches("SIMULATED_WORK_MS: %S+ is out of range %(0 to 10000 ms", tostring(err))
+    end
+    app.configure { SIMULATED_WORK_MS = "0-10000" }
+    app.configure { SIMULATED_WORK_MS = "10000" }
+  end)
 end)

@@ -55,14 +55,25 @@ describe("SAMPLE_LOG_INTERVAL", function()
     assert.equal(0, #got)
   end)
 
-  it("is checked when the routes load", function()
-    local out = os.tmpname()
-    local rc = os.execute(("SAMPLE_LOG_INTERVAL=-1 %q check %q > %q 2>&1"):format(t.exe(), ROUTES, out))
-    local f = io.open(out)
-    local text = f:read "*a"
-    f:close()
-    os.remove(out)
-    assert.is_false(rc == 0 or rc == true)
-    assert.matches("SAMPLE_LOG_INTERVAL", text)
+  -- 0.001 would write a thousand lines a second; NaN passed every comparison
+  it("is checked when the routes load: 0 (off) or 0.1 to 86400 seconds", function()
+    local function check(v)
+      local out = os.tmpname()
+      local rc = os.execute(("SAMPLE_LOG_INTERVAL=%s %q check %q > %q 2>&1"):format(v, t.exe(), ROUTES, out))
+      local f = io.open(out)
+      local text = f:read "*a"
+      f:close()
+      os.remove(out)
+      return rc == 0 or rc == true, text
+    end
+    for _, v in ipairs { "-1", "0.001", "0.09", "86401", "nan" } do
+      local ok, text = check(v)
+      assert.is_false(ok, v)
+      assert.matches("SAMPLE_LOG_INTERVAL: %S+ is out of range %(0.1 to 86400 seconds; 0 is off%)", text)
+    end
+    for _, v in ipairs { "0", "0.1", "86400" } do
+      local ok, text = check(v)
+      assert.is_true(ok, v .. ": " .. text)
+    end
   end)
 end)

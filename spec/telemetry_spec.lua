@@ -71,8 +71,10 @@ describe("GET /test-telemetry", function()
   end)
 
   it("refuses a SIMULATED_ERROR_RATE outside 0..1 at load", function()
-    local ok, err = pcall(app.configure, { SIMULATED_ERROR_RATE = 2 })
-    assert.is_false(ok)
-    assert.matches("SIMULATED_ERROR_RATE", tostring(err))
+    for _, v in ipairs { "2", "-0.5", "nan" } do -- NaN: no comparison holds, it passed the check
+      local ok, err = pcall(app.configure, { SIMULATED_ERROR_RATE = v })
+      assert.is_false(ok, v)
+      assert.matches("SIMULATED_ERROR_RATE: %S+ is out of range %(0 to 1%)", tostring(err))
+    end
   end)
 end)

@@ -5,14 +5,22 @@
 local env = require "tycho.env"
 local uuid = require "tycho.uuid"
 
-local function range(name, v, lo, hi)
-  if v < lo or v > hi then
-    error(("environment variable %s: %s is out of range (%s to %s)"):format(name, v, lo, hi), 0)
+-- v, when lo <= v <= hi (not NaN, which no comparison holds for); `unit`
+-- and `note` (optional) complete the message.
+local function range(name, v, lo, hi, unit, note)
+  if not (v >= lo and v <= hi) then
+    error(("environment variable %s: %s is out of range (%s to %s%s%s)")
+      :format(name, v, lo, hi, unit and " " .. unit or "", note and "; " .. note or ""), 0)
   end
   return v
 end
 
--- SIMULATED_WORK_MS: "250" or "100-500" (a random duration in that range)
+-- The simulated work ends well within the handler timeout (30 s by default;
+-- past it every GET / and /test-telemetry would answer 504).
+local MAX_WORK_MS = 10000
+
+-- SIMULATED_WORK_MS: "250" or "100-500" (a random duration in that range),
+-- at most MAX_WORK_MS
 local function work_range(name)
   local v = env.get(name, "0")
   local lo, hi = v:match("^(%d+)%-(%d+)$")
@@ -21,7 +29,17 @@ local function work_range(name)
     error(("environment variable %s: expected milliseconds (\"250\") or a range (\"100-500\"), got %q")
       :format(name, v), 0)
   end
+  range(name, tonumber(hi), 0, MAX_WORK_MS, "ms",
+    "a request must end within the handler timeout, 30 s by default")
   return { tonumber(lo) / 1000, tonumber(hi) / 1000 }
+end
+
+-- SAMPLE_LOG_INTERVAL: seconds, 0 (or unset) for none. At least 0.1: it
+-- stays a sample of lines (10 a second at most), not a flood of the log.
+local function sample_interval(name)
+  local v = env.number(name, 0)
+  if v == 0 then return 0 end
+  return range(name, v, 0.1, 86400, "seconds", "0 is off")
 end
 
 -- math.random starts from the same seed in every Lua state: seed it once per load.
@@ -41,7 +59,7 @@ return {
   -- largest JSON body /send-message, /save-data and POST /workflow accept
   max_payload = range("MAX_PAYLOAD_BYTES", env.number("MAX_PAYLOAD_BYTES", 65536), 1, 262144),
   -- seconds between random sample log lines (routes/sample_log.lua); 0 or unset = off
-  sample_log_interval = range("SAMPLE_LOG_INTERVAL", env.number("SAMPLE_LOG_INTERVAL", 0), 0, 86400),
+  sample_log_interval = sample_interval("SAMPLE_LOG_INTERVAL"),
   -- saved items expire (DynamoDB TTL) after a day
   ttl_seconds = 24 * 3600,
 }

@@ -23,7 +23,7 @@ start_receiver R
 # come at every level the app writes
 ROUTES="$TYCHO_SRC/routes" OTEL_SERVICE_NAME="$service" TYCHO_LOKI_LABELS="$labels" \
     TYCHO_LOKI_URL="http://127.0.0.1:$R_PORT/loki/api/v1/push" TYCHO_LOKI_FORMAT=json \
-    TYCHO_LOKI_FLUSH_INTERVAL=0.2 SIMULATED_ERROR_RATE=1 SAMPLE_LOG_INTERVAL=0.05 SQS_CONSUMER=off \
+    TYCHO_LOKI_FLUSH_INTERVAL=0.2 SIMULATED_ERROR_RATE=1 SAMPLE_LOG_INTERVAL=0.1 SQS_CONSUMER=off \
     start_serve --workers 1
 for path in / /test-telemetry /health /no-such-route; do
     curl -sS -o /dev/null --max-time 10 "http://$PUB$path" || fail "GET $path"
