@@ -2,9 +2,11 @@
 -- each at its own path: the page (html), its script (script: it reads
 -- /openapi.json and lists each operation with its parameters, body and
 -- answers, with a form that sends the request and shows the reply) and its
--- style sheet (style). Nothing comes from elsewhere, and nothing is inline,
--- so the page's Content-Security-Policy allows only its own origin; the
--- script puts text in the page only as text, never as HTML.
+-- style sheet (style). Every link and request is relative to the page, so
+-- it works where a proxy serves the app under a path prefix (/app/docs).
+-- Nothing comes from elsewhere, and nothing is inline, so the page's
+-- Content-Security-Policy allows only its own origin; the script puts text
+-- in the page only as text, never as HTML.
 local M = {}
 
 M.html = [==[<!doctype html>
@@ -58,6 +60,9 @@ function answers(op) {
   return el("table", {}, ...rows);
 }
 
+// The request's URL, relative to the page (path "/health" is "./health"):
+// behind a proxy that serves the app under a prefix (/app/docs), requests
+// go to /app/health as the page's own links do, not to the host's /health.
 function target(path, inputs) {
   const query = new URLSearchParams();
   for (const [p, input] of inputs) {
@@ -66,7 +71,7 @@ function target(path, inputs) {
     else if (p.in === "query") query.append(p.name, input.value);
   }
   const q = query.toString();
-  return path + (q ? "?" + q : "");
+  return "." + path + (q ? "?" + q : "");
 }
 
 async function send(method, url, body, out) {
