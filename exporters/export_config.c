@@ -428,13 +428,20 @@ bad_service:
     return -1;
 }
 
+/* The accepted form, for the messages: a bare number counts unit ms. */
+static const char *duration_form(uint64_t unit)
+{
+    return unit == 1 ? "decimal milliseconds, or with a unit: 500ms, 2s"
+                     : "decimal seconds, or with a unit: 500ms, 2s";
+}
+
 static int timeout_setting(ctx_t *x, const char *var, uint64_t unit, long *out)
 {
     const char *v = get(x, var);
     if (!v) return 0;
     uint64_t ms;
     if (tycho_parse_duration_ms(v, unit, &ms) != 0 || ms == 0 || ms > 3600000) {
-        fail(x, "%s: not a timeout between 1 ms and 1 h: %s", var, v);
+        fail(x, "%s: not a timeout between 1 ms and 1 h: %s (%s)", var, v, duration_form(unit));
         return -1;
     }
     *out = (long)ms;
@@ -448,8 +455,8 @@ static int duration_setting(ctx_t *x, const char *var, uint64_t unit, uint64_t m
     if (!v) return 0;
     uint64_t ms;
     if (tycho_parse_duration_ms(v, unit, &ms) != 0 || ms < min_ms || ms > max_ms) {
-        fail(x, "%s: not a duration between %llu ms and %llu ms: %s", var,
-             (unsigned long long)min_ms, (unsigned long long)max_ms, v);
+        fail(x, "%s: not a duration between %llu ms and %llu ms: %s (%s)", var,
+             (unsigned long long)min_ms, (unsigned long long)max_ms, v, duration_form(unit));
         return -1;
     }
     *out = ms;
@@ -463,7 +470,7 @@ static int count_setting(ctx_t *x, const char *var, unsigned long long min, unsi
     if (!v) return 0;
     unsigned long long n;
     if (parse_uint(v, max, &n) != 0 || n < min) {
-        fail(x, "%s: not an integer between %llu and %llu: %s", var, min, max, v);
+        fail(x, "%s: not an integer between %llu and %llu: %s (decimal digits)", var, min, max, v);
         return -1;
     }
     *out = (size_t)n;

@@ -141,17 +141,6 @@ static int p_path(tycho_config_t *cfg, const struct setting *s, void *f, const c
     return 0;
 }
 
-static int parse_number(const char *v, double *out, char *why, size_t wlen)
-{
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (*v == '\0' || *end != '\0' || errno || !isfinite(d))
-        return say(why, wlen, "not a number: %s", v), -1;
-    *out = d;
-    return 0;
-}
-
 static int p_bool(tycho_config_t *cfg, const struct setting *s, void *f, const char *v, char *why,
                   size_t wlen)
 {
@@ -278,8 +267,10 @@ static int p_int(tycho_config_t *cfg, const struct setting *s, void *f, const ch
 {
     (void)cfg;
     double d;
-    if (parse_number(v, &d, why, wlen) || check_range(s, d, v, "", why, wlen)) return -1;
-    if (d != floor(d)) return say(why, wlen, "not a whole number: %s", v), -1;
+    const char *end = tycho_parse_decimal(v, &d);
+    if (!end || *end || d != floor(d))
+        return say(why, wlen, "not a whole number: %s (decimal digits, e.g. 16)", v), -1;
+    if (check_range(s, d, v, "", why, wlen)) return -1;
     *(int *)f = (int)d;
     return 0;
 }

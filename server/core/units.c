@@ -7,6 +7,24 @@
 #include <string.h>
 #include <strings.h>
 
+const char *tycho_parse_decimal(const char *s, double *out)
+{
+    if (!s) return NULL;
+    size_t ints = strspn(s, "0123456789"), fracs = 0, n = ints;
+    if (s[n] == '.') fracs = strspn(s + n + 1, "0123456789"), n += 1 + fracs;
+    char digits[64];
+    if (ints + fracs == 0 || n >= sizeof digits) return NULL;
+    /* strtod reads a copy holding the number alone: on s it would go on
+     * into an exponent ("1e3") or read "0x10" as hex */
+    memcpy(digits, s, n);
+    digits[n] = '\0';
+    errno = 0;
+    double v = strtod(digits, NULL);
+    if (errno || !isfinite(v)) return NULL;
+    *out = v;
+    return s + n;
+}
+
 int tycho_parse_bool(const char *s, int *out)
 {
     static const char *const on[] = {"on", "true", "yes", "1"};
@@ -36,11 +54,9 @@ int tycho_parse_duration_ms(const char *s, uint64_t default_unit_ms, uint64_t *o
     if (!s) return -1;
     while (*s == ' ')
         s++;
-    if (!isdigit((unsigned char)*s) && *s != '.') return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || !isfinite(v) || v < 0) return -1;
+    double v;
+    const char *end = tycho_parse_decimal(s, &v);
+    if (!end) return -1;
     double unit = *end ? unit_ms(end) : (double)default_unit_ms;
     if (unit == 0) return -1;
     double ms = v * unit;

@@ -9,10 +9,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The one form of a number in a setting: decimal digits with an optional
+ * fraction ("16", "1.5", ".5"), no sign, exponent, hex, inf or nan (which
+ * strtod alone takes: 0x10 would be 16). Returns the first byte after the
+ * number (a unit, or the NUL), or NULL when s does not start with one. */
+const char *tycho_parse_decimal(const char *s, double *out);
 /* on, true, yes, 1 -> 1; off, false, no, 0 -> 0 (any case). 0, or -1 when
  * s is none of those. */
 int tycho_parse_bool(const char *s, int *out);
-/* A non-negative number with an optional unit ms, s, m or h ("250ms",
+/* A number (tycho_parse_decimal) with an optional unit ms, s, m or h ("250ms",
  * "1.5s", "2m"); a bare number counts default_unit_ms each ("15" with
  * 1000: 15 s). Milliseconds, rounded. 0, or -1 when s is not one. */
 int tycho_parse_duration_ms(const char *s, uint64_t default_unit_ms, uint64_t *out_ms);

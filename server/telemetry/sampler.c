@@ -1,4 +1,5 @@
 #include "telemetry/sampler.h"
+#include "core/units.h"
 
 #include <errno.h>
 #include <math.h>
@@ -68,15 +69,16 @@ int tycho_sampler_configure(tycho_sampler_t *s, const char *name, const char *ar
     if (s->kind != TYCHO_SAMPLER_TRACEIDRATIO && s->kind != TYCHO_SAMPLER_PARENTBASED_TRACEIDRATIO)
         return 0;
     if (!arg || !*arg) return 0;
-    char *end;
-    errno = 0;
-    double r = strtod(arg, &end);
-    while (*end == ' ')
+    double r;
+    const char *end = tycho_parse_decimal(arg, &r);
+    while (end && *end == ' ')
         end++;
-    if (errno || end == arg || *end || !(r >= 0 && r <= 1)) {
+    if (!end || *end || !(r >= 0 && r <= 1)) {
         if (msg)
             snprintf(msg, msglen,
-                     "OTEL_TRACES_SAMPLER_ARG: not a probability in [0, 1]: %s (using 1.0)", arg);
+                     "OTEL_TRACES_SAMPLER_ARG: not a probability from 0 to 1 (a decimal number: "
+                     "0.25): %s (using 1.0)",
+                     arg);
         return 1;
     }
     s->ratio = r;

@@ -62,7 +62,7 @@ expect_bad "TYCHO_LISTEN: not a numeric IP address: example.com" TYCHO_LISTEN=ex
 expect_bad "TYCHO_LISTEN: no port: 127.0.0.1 (host:port, \[ipv6\]:port, :port or port)$" TYCHO_LISTEN=127.0.0.1
 expect_bad "--admin-listen: no port: ::1 (host:port" -- --admin-listen ::1
 expect_bad "TYCHO_WORKERS: out of range" TYCHO_WORKERS=0
-expect_bad "TYCHO_WORKERS: not a number: many" TYCHO_WORKERS=many
+expect_bad "TYCHO_WORKERS: not a whole number: many" TYCHO_WORKERS=many
 expect_bad "TYCHO_MAX_HEADER_BYTES: out of range \[256, 1048576\] bytes: 10$" TYCHO_MAX_HEADER_BYTES=10
 expect_bad "TYCHO_MAX_URI_BYTES: not a size: 8q" TYCHO_MAX_URI_BYTES=8q
 expect_bad "TYCHO_MAX_URI_BYTES: out of range \[16, 1048576\] bytes: 2097152 (2MiB)" TYCHO_MAX_URI_BYTES=2MiB
@@ -83,6 +83,16 @@ expect_bad "--header-timeout: out of range \[0.01, 3600\] seconds: 7200 (2h)" --
 expect_bad "TYCHO_BODY_TIMEOUT: out of range" TYCHO_BODY_TIMEOUT=0
 expect_bad "TYCHO_KEEPALIVE_TIMEOUT: not a duration: forever" TYCHO_KEEPALIVE_TIMEOUT=forever
 expect_bad "TYCHO_DRAIN_TIMEOUT: not a duration: -1" TYCHO_DRAIN_TIMEOUT=-1
+# numbers are decimal everywhere: strtod took hex and exponents (0x10 was 16)
+expect_bad "TYCHO_WORKERS: not a whole number: 0x10 (decimal digits, e.g. 16)$" TYCHO_WORKERS=0x10
+expect_bad "--workers: not a whole number: 1e1 " -- --workers 1e1
+expect_bad "TYCHO_DRAIN_TIMEOUT: not a duration: 0x10 (seconds, or with a unit" TYCHO_DRAIN_TIMEOUT=0x10
+expect_bad "TYCHO_SQS_DEPTH_INTERVAL: expected a duration from 1ms to 24h .*\"1e3\"$" \
+  TYCHO_SQS_DEPTH_INTERVAL=1e3
+expect_bad "OTEL_BSP_SCHEDULE_DELAY: not a duration between 1 ms and 3600000 ms: 0x10 (decimal milliseconds" \
+  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:1 OTEL_BSP_SCHEDULE_DELAY=0x10
+expect_bad "TYCHO_REMOTE_WRITE_INTERVAL: not a duration between 100 ms and 86400000 ms: 1e3 (decimal seconds" \
+  TYCHO_REMOTE_WRITE_URL=http://127.0.0.1:1/api/v1/write TYCHO_REMOTE_WRITE_INTERVAL=1e3
 expect_bad "TYCHO_LOG_LEVEL: expected debug, info, warn or error: loud" TYCHO_LOG_LEVEL=loud
 expect_bad "TYCHO_RELOAD: expected on or off: sometimes" TYCHO_RELOAD=sometimes
 expect_bad "TYCHO_TRUSTED_PROXIES: bad prefix length" TYCHO_TRUSTED_PROXIES=10.0.0.0/40

@@ -139,10 +139,20 @@ static const bad_t bads[] = {
     {"TYCHO_ADMIN_LISTEN", "1.2.3.4:70000", "port out of range: 70000"},
     {"TYCHO_WORKERS", "0", "out of range"},
     {"TYCHO_WORKERS", "257", "out of range"},
-    {"TYCHO_WORKERS", "two", "not a number: two"},
+    {"TYCHO_WORKERS", "two", "not a whole number: two (decimal digits, e.g. 16)"},
     {"TYCHO_WORKERS", "1.5", "not a whole number: 1.5"},
-    {"TYCHO_WORKERS", "2x", "not a number: 2x"},
-    {"TYCHO_WORKERS", "2 x", "not a number: 2 x"},
+    {"TYCHO_WORKERS", "2x", "not a whole number: 2x"},
+    {"TYCHO_WORKERS", "2 x", "not a whole number: 2 x"},
+    /* decimal only: strtod read these as 16, 10 and 16 */
+    {"TYCHO_WORKERS", "0x10", "not a whole number: 0x10 (decimal digits, e.g. 16)"},
+    {"TYCHO_WORKERS", "1e1", "not a whole number: 1e1"},
+    {"TYCHO_WORKERS", "+16", "not a whole number: +16"},
+    {"TYCHO_MAX_CONNECTIONS", "inf", "not a whole number: inf"},
+    {"TYCHO_DRAIN_TIMEOUT", "0x10", "not a duration: 0x10 (seconds, or with a unit"},
+    {"TYCHO_DRAIN_TIMEOUT", "1e1", "not a duration: 1e1"},
+    {"TYCHO_HANDLER_TIMEOUT", "0x1p4s", "not a duration: 0x1p4s"},
+    {"TYCHO_MAX_BODY_BYTES", "0x10", "not a size: 0x10"},
+    {"TYCHO_MAX_BODY_BYTES", "1e3", "not a size: 1e3"},
     {"TYCHO_RELOAD", "maybe", "expected on or off: maybe"},
     {"TYCHO_ACCESS_LOG", "2", "expected on or off: 2"},
     {"TYCHO_LOG_LEVEL", "loud", "expected debug, info, warn or error: loud"},
@@ -296,7 +306,7 @@ static void test_empty_env_is_unset(void **state)
     assert_string_equal(cfg.routes_dir, "./routes");
     const char *empty_flag[] = {"--workers=", NULL};
     assert_int_equal(load(&cfg, err, sizeof err, empty_flag), -1);
-    assert_string_equal(err, "--workers: not a number: ");
+    assert_string_equal(err, "--workers: not a whole number:  (decimal digits, e.g. 16)");
 }
 
 /* Blanks around a value are trimmed, for every setting and source alike. */

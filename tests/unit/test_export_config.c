@@ -580,6 +580,15 @@ static void test_errors(void **state)
     BAD("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "3000", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE: ");
     BAD("OTEL_BSP_SCHEDULE_DELAY", "soon", "OTEL_BSP_SCHEDULE_DELAY: ");
     BAD("OTEL_BSP_EXPORT_TIMEOUT", "0", "OTEL_BSP_EXPORT_TIMEOUT: ");
+    /* numbers are decimal: strtod read these as 16 ms, 1000 ms and 16 s */
+    BAD("OTEL_BSP_SCHEDULE_DELAY", "0x10",
+        "OTEL_BSP_SCHEDULE_DELAY: not a duration between 1 ms and 3600000 ms: 0x10 (decimal "
+        "milliseconds, or with a unit: 500ms, 2s)");
+    BAD("OTEL_EXPORTER_OTLP_TIMEOUT", "1e3", "OTEL_EXPORTER_OTLP_TIMEOUT: ");
+    BAD("TYCHO_LOKI_FLUSH_INTERVAL", "0x10", "TYCHO_LOKI_FLUSH_INTERVAL: ");
+    BAD("TYCHO_EXPORT_BACKOFF_MAX", "inf", "TYCHO_EXPORT_BACKOFF_MAX: ");
+    BAD("OTEL_BSP_MAX_QUEUE_SIZE", "0x10",
+        "OTEL_BSP_MAX_QUEUE_SIZE: not an integer between 1 and 1000000: 0x10 (decimal digits)");
     BAD("OTEL_EXPORTER_OTLP_TIMEOUT", "0", "OTEL_EXPORTER_OTLP_TIMEOUT: ");
     BAD("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "OTEL_EXPORTER_OTLP_PROTOCOL: ");
     BAD("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: ");

@@ -33,6 +33,14 @@ static void test_configure(void **state)
     assert_true(s.ratio == 1.0);
     assert_int_equal(tycho_sampler_configure(&s, "traceidratio", "abc", msg, sizeof msg), 1);
     assert_int_equal(tycho_sampler_configure(&s, "traceidratio", "-0.1", msg, sizeof msg), 1);
+    /* decimal only: strtod read 0x0.8 as 0.5 and 5e-1 as 0.5 */
+    assert_int_equal(tycho_sampler_configure(&s, "traceidratio", "0x0.8", msg, sizeof msg), 1);
+    assert_non_null(strstr(msg, "a decimal number"));
+    assert_int_equal(tycho_sampler_configure(&s, "traceidratio", "5e-1", msg, sizeof msg), 1);
+    assert_int_equal(tycho_sampler_configure(&s, "traceidratio", "nan", msg, sizeof msg), 1);
+    assert_true(s.ratio == 1.0);
+    assert_int_equal(tycho_sampler_configure(&s, "traceidratio", ".5 ", msg, sizeof msg), 0);
+    assert_true(s.ratio == 0.5);
     /* The argument means nothing to the other samplers. */
     assert_int_equal(tycho_sampler_configure(&s, "always_on", "junk", msg, sizeof msg), 0);
     /* Names in any case, as the OTel spec asks of enum values. */

@@ -26,6 +26,44 @@ static void test_bools(void **state)
     assert_int_equal(tycho_parse_bool(NULL, &v), -1);
 }
 
+/* One form for every number a setting takes: decimal, a fraction allowed. */
+static void test_decimal(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        double v;
+        const char *rest;
+    } good[] = {{"16", 16, ""},     {"1.5", 1.5, ""}, {".5", 0.5, ""},
+                {"2.", 2, ""},      {"007", 7, ""},   {"250ms", 250, "ms"},
+                {"0x10", 0, "x10"}, {"1e3", 1, "e3"}, {"2.5s", 2.5, "s"}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        double v = -1;
+        const char *rest = tycho_parse_decimal(good[i].s, &v);
+        if (!rest) fail_msg("%s refused", good[i].s);
+        assert_true(v == good[i].v);
+        assert_string_equal(rest, good[i].rest);
+    }
+    /* hex, exponents, signs, inf and nan are strtod's, not ours */
+    const char *bad[] = {"",
+                         ".",
+                         "-1",
+                         "+1",
+                         " 1",
+                         "inf",
+                         "nan",
+                         "infinity",
+                         "e3",
+                         "x",
+                         "1111111111111111111111111111111111111111111111111111111111111111"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        double v;
+        if (tycho_parse_decimal(bad[i], &v)) fail_msg("%s taken", bad[i]);
+    }
+    double v;
+    assert_null(tycho_parse_decimal(NULL, &v));
+}
+
 static void test_durations_and_sizes(void **state)
 {
     (void)state;
@@ -42,7 +80,8 @@ static void test_durations_and_sizes(void **state)
     assert_int_equal(ms, 120000);
     assert_int_equal(tycho_parse_duration_ms("1h", 1, &ms), 0);
     assert_int_equal(ms, 3600000);
-    const char *bad[] = {"", "-1", "abc", "5x", "1e400", "nan", "s"};
+    const char *bad[] = {"",     "-1",  "abc",  "5x",    "1e400", "nan", "s",
+                         "0x10", "1e3", "1e3s", "0x1p4", "inf",   "+5",  "0x10ms"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(tycho_parse_duration_ms(bad[i], 1, &ms), -1);
 
@@ -66,6 +105,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bools),
+        cmocka_unit_test(test_decimal),
         cmocka_unit_test(test_durations_and_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
