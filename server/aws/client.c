@@ -16,7 +16,9 @@
 #include "aws/error_text.h"
 #include "aws/sigv4.h"
 #include "core/buf.h"
+#include "core/config.h"
 #include "core/log.h"
+#include "core/units.h"
 
 #define RETRY_COST 5
 #define TIMEOUT_RETRY_COST 10
@@ -196,12 +198,6 @@ uint32_t tycho_aws_crc32(const void *data, size_t n)
 
 /* --- client -------------------------------------------------------------- */
 
-static const char *env(const char *k)
-{
-    const char *v = getenv(k);
-    return v && *v ? v : NULL;
-}
-
 tycho_aws_client_t *tycho_aws_client_new(uv_loop_t *loop, tycho_http_client_t *http,
                                          tycho_aws_creds_provider_t *creds,
                                          const tycho_aws_client_options_t *opts, char *err,
@@ -227,22 +223,30 @@ tycho_aws_client_t *tycho_aws_client_new(uv_loop_t *loop, tycho_http_client_t *h
         tycho_aws_endpoints_check(&c->profile, err, errlen) != 0)
         goto fail;
     c->opts.region = c->opts.profile = NULL; /* not kept */
-    int ma = c->opts.max_attempts;
-    const char *src = "max_attempts option";
-    if (ma <= 0 && env("AWS_MAX_ATTEMPTS")) {
-        ma = atoi(env("AWS_MAX_ATTEMPTS"));
+    long ma = c->opts.max_attempts;
+    const char *src = "max_attempts option", *text = NULL;
+    char ev[64];
+    int set = ma > 0 ? 0 : tycho_config_env_trimmed("AWS_MAX_ATTEMPTS", ev, sizeof ev, err, errlen);
+    if (set < 0) goto fail;
+    if (set) {
+        text = ev;
         src = "AWS_MAX_ATTEMPTS";
     } else if (ma <= 0 && tycho_aws_profile_get(&c->profile, "max_attempts")) {
-        ma = atoi(tycho_aws_profile_get(&c->profile, "max_attempts"));
+        text = tycho_aws_profile_get(&c->profile, "max_attempts");
         src = "profile max_attempts";
     } else if (ma <= 0) {
         ma = 3;
     }
-    if (ma < 1 || ma > 50) {
-        snprintf(err, errlen, "%s: must be between 1 and 50", src);
+    /* decimal only: atoi read "5x" as 5 and "0x10" as 0 */
+    if (text ? tycho_parse_count(text, 1, 50, &ma) != 0 : ma < 1 || ma > 50) {
+        if (text)
+            snprintf(err, errlen, "%s: must be between 1 and 50 (decimal digits): %.40s", src,
+                     text);
+        else
+            snprintf(err, errlen, "%s: must be between 1 and 50", src);
         goto fail;
     }
-    c->max_attempts = ma;
+    c->max_attempts = (int)ma;
     if (c->opts.backoff_base <= 0) c->opts.backoff_base = 1.0;
     if (c->opts.backoff_cap <= 0) c->opts.backoff_cap = 20.0;
     c->quota = c->quota_max = c->opts.retry_quota > 0 ? c->opts.retry_quota : 500;

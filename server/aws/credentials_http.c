@@ -23,6 +23,8 @@
 #include "aws/error_text.h"
 #include "aws/sigv4.h"
 #include "core/buf.h"
+#include "core/config.h"
+#include "core/units.h"
 
 enum kind { WEB_IDENTITY, CONTAINER, IMDS };
 
@@ -776,11 +778,30 @@ int tycho_aws_source_imds(uv_loop_t *loop, tycho_http_client_t *http, tycho_aws_
         snprintf(err, errlen, "AWS_EC2_METADATA_SERVICE_ENDPOINT: not an http(s) URL");
         return -EINVAL;
     }
-    double timeout =
-        env("AWS_METADATA_SERVICE_TIMEOUT") ? atof(env("AWS_METADATA_SERVICE_TIMEOUT")) : 1.0;
-    int attempts = env("AWS_METADATA_SERVICE_NUM_ATTEMPTS")
-                       ? atoi(env("AWS_METADATA_SERVICE_NUM_ATTEMPTS"))
-                       : 1;
+    /* decimal only: atof read "0x10" as 16 s and "inf" as a timeout that
+     * overflowed long, atoi "abc" as 0 (then 1) */
+    uint64_t timeout_ms = 1000;
+    long attempts = 1;
+    char tv[64], av[64];
+    int tset = tycho_config_env_trimmed("AWS_METADATA_SERVICE_TIMEOUT", tv, sizeof tv, err, errlen);
+    int aset = tset < 0 ? 0
+                        : tycho_config_env_trimmed("AWS_METADATA_SERVICE_NUM_ATTEMPTS", av,
+                                                   sizeof av, err, errlen);
+    if (tset < 0 || aset < 0) return -EINVAL;
+    if (tset && (tycho_parse_duration_ms(tv, 1000, &timeout_ms) != 0 || timeout_ms == 0 ||
+                 timeout_ms > 3600000)) {
+        snprintf(err, errlen,
+                 "AWS_METADATA_SERVICE_TIMEOUT: not a timeout from 1ms to 1h (decimal seconds, or "
+                 "with a unit: 500ms, 2s): %s",
+                 tv);
+        return -EINVAL;
+    }
+    if (aset && tycho_parse_count(av, 1, 50, &attempts) != 0) {
+        snprintf(err, errlen,
+                 "AWS_METADATA_SERVICE_NUM_ATTEMPTS: must be between 1 and 50 (decimal digits): %s",
+                 av);
+        return -EINVAL;
+    }
     http_src_t *s = src_new(IMDS, loop, http, out, "imds");
     if (!s) goto oom;
     s->url = strdup(ep);
@@ -792,8 +813,8 @@ int tycho_aws_source_imds(uv_loop_t *loop, tycho_http_client_t *http, tycho_aws_
     while (n && s->url[n - 1] == '/')
         s->url[--n] = '\0';
     s->v1_disabled = truthy(env("AWS_EC2_METADATA_V1_DISABLED"));
-    s->timeout_ms = timeout > 0 ? (long)(timeout * 1000) : 1000;
-    s->max_attempts = attempts > 0 ? attempts : 1;
+    s->timeout_ms = (long)timeout_ms;
+    s->max_attempts = (int)attempts;
     s->retry_delay_ms = 100;
     return 1;
 oom:

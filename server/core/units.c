@@ -25,6 +25,15 @@ const char *tycho_parse_decimal(const char *s, double *out)
     return s + n;
 }
 
+int tycho_parse_count(const char *s, long lo, long hi, long *out)
+{
+    double v;
+    const char *end = tycho_parse_decimal(s, &v);
+    if (!end || *end || v != floor(v) || v < (double)lo || v > (double)hi) return -1;
+    *out = (long)v;
+    return 0;
+}
+
 int tycho_parse_bool(const char *s, int *out)
 {
     static const char *const on[] = {"on", "true", "yes", "1"};

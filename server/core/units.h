@@ -14,6 +14,9 @@
  * strtod alone takes: 0x10 would be 16). Returns the first byte after the
  * number (a unit, or the NUL), or NULL when s does not start with one. */
 const char *tycho_parse_decimal(const char *s, double *out);
+/* A whole number from lo to hi written as tycho_parse_decimal takes it
+ * ("16"; "16.0" too). 0, or -1 when s is not one or is out of range. */
+int tycho_parse_count(const char *s, long lo, long hi, long *out);
 /* on, true, yes, 1 -> 1; off, false, no, 0 -> 0 (any case). 0, or -1 when
  * s is none of those. */
 int tycho_parse_bool(const char *s, int *out);

@@ -74,6 +74,23 @@ check "a profile's services endpoint with a password: refused, redacted" \
     AWS_REGION= AWS_PROFILE=app
 check "AWS_MAX_ATTEMPTS out of range: refused" refused "AWS_MAX_ATTEMPTS: must be between 1 and 50" \
     AWS_MAX_ATTEMPTS=0
+# numbers are decimal: atoi took 5x as 5, atof 0x10 as 16 s and inf as an overflow
+check "AWS_MAX_ATTEMPTS=5x: refused, not read as 5" \
+    refused "AWS_MAX_ATTEMPTS: must be between 1 and 50 (decimal digits): 5x$" AWS_MAX_ATTEMPTS=5x
+check "AWS_MAX_ATTEMPTS=0x10: refused naming the value" \
+    refused "AWS_MAX_ATTEMPTS: must be between 1 and 50 (decimal digits): 0x10$" AWS_MAX_ATTEMPTS=0x10
+check "AWS_METADATA_SERVICE_TIMEOUT=0x10: refused" \
+    refused "AWS_METADATA_SERVICE_TIMEOUT: not a timeout from 1ms to 1h (decimal seconds, .*: 0x10$" \
+    -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_EC2_METADATA_DISABLED \
+    AWS_METADATA_SERVICE_TIMEOUT=0x10
+check "AWS_METADATA_SERVICE_TIMEOUT=inf: refused" \
+    refused "AWS_METADATA_SERVICE_TIMEOUT: not a timeout .*: inf$" \
+    -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_EC2_METADATA_DISABLED \
+    AWS_METADATA_SERVICE_TIMEOUT=inf
+check "AWS_METADATA_SERVICE_NUM_ATTEMPTS=abc: refused" \
+    refused "AWS_METADATA_SERVICE_NUM_ATTEMPTS: must be between 1 and 50 (decimal digits): abc$" \
+    -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_EC2_METADATA_DISABLED \
+    AWS_METADATA_SERVICE_NUM_ATTEMPTS=abc
 check "no credential source (IMDS off): refused" refused "aws credentials: none found" \
     -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY
 check "AWS_CONTAINER_CREDENTIALS_FULL_URI with a password: refused, not shown" \

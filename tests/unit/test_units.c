@@ -64,6 +64,21 @@ static void test_decimal(void **state)
     assert_null(tycho_parse_decimal(NULL, &v));
 }
 
+static void test_count(void **state)
+{
+    (void)state;
+    long n = -1;
+    assert_int_equal(tycho_parse_count("3", 1, 50, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(tycho_parse_count("50", 1, 50, &n), 0);
+    assert_int_equal(n, 50);
+    /* atoi took "5x" as 5 and "0x10" as 0 */
+    const char *bad[] = {"", "0", "51", "5x", "0x10", "1e1", "2.5", "-3", " 3", "inf", "nan"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (tycho_parse_count(bad[i], 1, 50, &n) == 0) fail_msg("%s taken", bad[i]);
+    assert_int_equal(n, 50);
+}
+
 static void test_durations_and_sizes(void **state)
 {
     (void)state;
@@ -106,6 +121,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bools),
         cmocka_unit_test(test_decimal),
+        cmocka_unit_test(test_count),
         cmocka_unit_test(test_durations_and_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
