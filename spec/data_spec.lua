@@ -88,6 +88,15 @@ describe("POST /save-data and GET /get-data/:id", function()
     assert.equal(before, app.count("dynamodb_operations_total", { operation = "PutItem", status = "success" }))
   end)
 
+  it("refuses MAX_PAYLOAD_BYTES=nan or 0x40 at load (nan passed the range check and lifted the limit)", function()
+    for _, v in ipairs { "nan", "0x40" } do
+      assert.error_matches(function() app.configure { MAX_PAYLOAD_BYTES = v } end,
+        ("MAX_PAYLOAD_BYTES: not a decimal number (10, 0.5): %q"):format(v), 1, true)
+    end
+    app.reset()
+    assert.equal(201, t.post("/save-data", { body = { blob = ("x"):rep(100) } }).status)
+  end)
+
   it("answers 400 to data nested deeper than 16 levels (DynamoDB's limit is 32)", function()
     local nested = function(n) return ('{"a":'):rep(n) .. "1" .. ("}"):rep(n) end
     local res = t.post("/save-data", { body = nested(17) })

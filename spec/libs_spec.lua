@@ -78,6 +78,30 @@ describe("tycho.env", function()
     assert.error_matches(function() env.require "TYCHO_SPEC_SURELY_UNSET" end,
       "TYCHO_SPEC_SURELY_UNSET is required")
   end)
+
+  it("reads numbers in decimal only, as tycho's settings (tonumber took 0x10, 1e3, nan)", function()
+    local ffi = require "ffi"
+    pcall(ffi.cdef, [[
+      int setenv(const char *name, const char *value, int overwrite);
+      int unsetenv(const char *name);
+    ]])
+    local name = "TYCHO_SPEC_ENV_NUMBER"
+    local function read(v)
+      ffi.C.setenv(name, v, 1)
+      return pcall(env.number, name, 7)
+    end
+    for v, want in pairs { ["16"] = 16, ["0.5"] = 0.5, [".5"] = 0.5, ["-3"] = -3, [" 16 "] = 16, ["2."] = 2 } do
+      local ok, n = read(v)
+      assert.is_true(ok, v)
+      assert.equal(want, n, v)
+    end
+    for _, v in ipairs { "0x10", "1e3", "nan", "inf", "-inf", "+1", "1,5", "16x", "." } do
+      local ok, err = read(v)
+      assert.is_false(ok, v)
+      assert.matches(("%s: not a decimal number (10, 0.5): %q"):format(name, v), err, 1, true)
+    end
+    ffi.C.unsetenv(name)
+  end)
 end)
 
 describe("tycho.log", function()

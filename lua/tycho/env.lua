@@ -1,7 +1,7 @@
 -- tycho.env — read the process environment with defaults and types.
 --   local env = require "tycho.env"
 --   env.get("TABLE", "items")      -- string, or the default when unset/empty
---   env.number("LIMIT", 10)        -- number (error if set but not a number)
+--   env.number("LIMIT", 10)        -- number: decimal, "10", "0.5", "-3" (error otherwise)
 --   env.bool("FEATURE_X", false)   -- true for 1/true/yes/on, false for 0/false/no/off
 --   env.require("QUEUE_URL")       -- error naming the variable when missing
 --   env.HOME                       -- same as env.get("HOME")
@@ -19,11 +19,22 @@ function env.get(name, default)
   return v
 end
 
+-- Numbers are written as tycho's own settings write them: decimal digits
+-- with an optional fraction (and sign). tonumber alone takes 0x10 (16),
+-- 1e3 and nan, which compares false to any bound and so passes every
+-- range check.
+local function decimal(v)
+  local s = v:match("^%s*(.-)%s*$")
+  if s:match("^%-?%d+%.?%d*$") or s:match("^%-?%.%d+$") then return tonumber(s) end
+end
+
 function env.number(name, default)
   local v = raw(name)
   if v == nil then return default end
-  local n = tonumber(v)
-  if n == nil then error(("environment variable %s: not a number: %q"):format(name, v), 2) end
+  local n = decimal(v)
+  if n == nil then
+    error(("environment variable %s: not a decimal number (10, 0.5): %q"):format(name, v), 2)
+  end
   return n
 end
 
