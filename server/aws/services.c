@@ -6,6 +6,7 @@
 #include "core/config.h"
 #include "core/durable_dir.h"
 #include "core/telemetry_hub.h"
+#include "http/url_redact.h"
 #include "telemetry/trace_context.h"
 
 #include <cJSON.h>
@@ -159,16 +160,6 @@ void tycho_aws_services_observe_http(tycho_aws_services_t *s, const char *host, 
     tycho_metric_observe(s->m_http, tycho_obs_shard(o), v, seconds);
 }
 
-/* Length of host[:port] without its ":port" ("[::1]:4566" keeps "[::1]"). */
-static size_t host_len(const char *host)
-{
-    if (host[0] == '[') {
-        const char *close = strchr(host, ']');
-        return close ? (size_t)(close + 1 - host) : strlen(host);
-    }
-    return strcspn(host, ":");
-}
-
 /* The host an AWS service's calls go to, without its port: the HTTP client
  * histogram's `host`, as tycho.http labels its calls (an endpoint such as
  * AWS_ENDPOINT_URL_SQS=http://localhost:4566 is "localhost", one series with
@@ -183,7 +174,8 @@ static const char *service_host(tycho_aws_services_t *s, const char *service)
     size_t len = strlen(service);
     if (tycho_aws_endpoint_resolve(service, s->region, NULL, NULL, &ep, err, sizeof err) == 0) {
         host = ep.host;
-        len = host_len(host);
+        size_t hl = tycho_url_host_len(host, strlen(host)); /* [::1]:4566 keeps [::1] */
+        len = hl ? hl : strlen(host);
     }
     if (s->nhosts < (int)(sizeof s->hosts / sizeof s->hosts[0]) &&
         strlen(service) < sizeof s->hosts[0].service) {

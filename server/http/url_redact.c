@@ -74,3 +74,15 @@ int tycho_url_redact(const char *url, char *out, size_t n)
              (int)(path - host), host, (int)plen, path, path[plen] ? "?..." : "");
     return host != auth;
 }
+
+size_t tycho_url_host_len(const char *s, size_t n)
+{
+    if (n && s[0] == '[') {
+        const char *close = memchr(s, ']', n);
+        return close ? (size_t)(close + 1 - s) : 0;
+    }
+    size_t i = 0;
+    while (i < n && !strchr(":/?#", s[i]))
+        i++;
+    return i;
+}

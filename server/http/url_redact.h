@@ -18,4 +18,9 @@ int tycho_url_redact(const char *url, char *out, size_t n);
  * its length in *len; NULL when url has none. */
 const char *tycho_url_userinfo(const char *url, size_t *len);
 
+/* The length of the host that s[0..n) ("host[:port]...", an authority
+ * after any userinfo) starts with: up to a ':', '/', '?' or '#', or a
+ * bracketed IPv6 literal with its brackets. 0 for a '[' never closed. */
+size_t tycho_url_host_len(const char *s, size_t n);
+
 #endif

@@ -234,15 +234,8 @@ static int parse_url(const char *url, size_t len, http_op_t *h)
     const char *hs = p; /* after the last '@', as tycho_url_redact reads it */
     for (const char *c = p; c < auth_end; c++)
         if (*c == '@') hs = c + 1;
-    const char *he;
-    if (*hs == '[') {
-        he = memchr(hs, ']', (size_t)(auth_end - hs));
-        if (!he) return URL_BAD;
-        he++;
-    } else {
-        he = hs + strcspn(hs, ":/?#");
-    }
-    size_t hl = (size_t)(he - hs);
+    size_t hl = tycho_url_host_len(hs, (size_t)(auth_end - hs));
+    const char *he = hs + hl;
     if (hl == 0 || hl >= sizeof h->host) return URL_BAD;
     memcpy(h->host, hs, hl);
     h->host[hl] = 0;
