@@ -350,4 +350,26 @@ end } }
     end
     assert.equal(3, value("spec_refold_total", { id = "v1000" }))
   end)
+
+  it("logs one warning naming the metric when it first folds a label set", function()
+    local c = metrics.counter("spec_fold_log_total", "Folds, logged once.", { "id" })
+    t.capture_logs()
+    for round = 1, 2 do
+      for i = 1, 1010 do
+        c:inc { id = "f" .. i }
+      end
+    end
+    local logs = t.logs()
+    t.capture_logs(false)
+    local warned = {}
+    for _, rec in ipairs(logs) do
+      if type(rec) == "table" and rec.metric == "spec_fold_log_total" then warned[#warned + 1] = rec end
+    end
+    assert.equal(20, value("tycho_metrics_overflow_total", { metric = "spec_fold_log_total" }))
+    assert.equal(1, #warned, "one line for 20 folded updates")
+    assert.equal("warn", warned[1].level)
+    assert.matches("label set cap", warned[1].msg)
+    assert.equal(1000, warned[1].max_series)
+    assert.equal("__overflow__", warned[1].overflow_value)
+  end)
 end)

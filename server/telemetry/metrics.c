@@ -1,5 +1,7 @@
 #include "telemetry/metrics.h"
 
+#include "core/log.h"
+
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -77,8 +79,9 @@ struct tycho_metric {
     size_t nsets, setcap;
     struct labelset **itab; /* open addressing on hash */
     size_t itcap;
-    size_t admitted;  /* non-overflow, non-callback label sets */
-    atomic_bool full; /* admitted reached max_series */
+    size_t admitted;         /* non-overflow, non-callback label sets */
+    atomic_bool full;        /* admitted reached max_series */
+    atomic_bool fold_logged; /* the line of its first folded label set was written */
     struct labelset *overflow_set;
 
     struct mshard *shards; /* nshards */
@@ -844,6 +847,18 @@ static tycho_series_t *overflow_series(tycho_metric_t *m, unsigned shard)
     return ls ? shard_insert(m, shard, ls) : NULL;
 }
 
+/* The first label set m folds: one warning line, so that whoever reads the
+ * logs learns that updates of new label sets lose their labels from now on
+ * (tycho_metrics_overflow_total goes on counting every one). Once per
+ * family: a reload's new definition is a new family. */
+static void log_first_fold(tycho_metric_t *m)
+{
+    if (atomic_exchange_explicit(&m->fold_logged, true, memory_order_relaxed)) return;
+    tycho_log_warn("metric reached its label set cap: new label sets go to its overflow series",
+                   LF_STR("metric", m->name), LF_INT("max_series", m->max_series),
+                   LF_STR("overflow_value", TYCHO_METRICS_OVERFLOW_VALUE));
+}
+
 /* Whether values are the overflow series' own: every label __overflow__. */
 static bool names_overflow(const tycho_metric_t *m, const char *const *values)
 {
@@ -911,7 +926,10 @@ static tycho_series_t *lookup(tycho_metric_t *m, unsigned shard, const char *con
         *rc = -ENOMEM;
         return NULL;
     }
-    if (folded && count_folds) count_overflow(m, shard);
+    if (folded && count_folds) {
+        count_overflow(m, shard);
+        log_first_fold(m);
+    }
     return s;
 }
 

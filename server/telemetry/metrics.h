@@ -134,7 +134,8 @@ int tycho_metrics_valid_label_name(const char *name); /* also rejects the reserv
  * (NULL values count as ""). Only on the thread owning `shard`. Return 0,
  * -EINVAL (wrong type, bad shard, negative counter increment, non-finite
  * observation, inc of a LAST gauge), -E2BIG (value too long) or -ENOMEM. A new label set past the
- * cap is folded into the overflow series and counted; it is not an error. */
+ * cap is folded into the overflow series and counted; it is not an error
+ * (the family's first fold writes one warning line). */
 int tycho_metric_inc(tycho_metric_t *m, unsigned shard, const char *const *values, double v);
 int tycho_metric_set(tycho_metric_t *m, unsigned shard, const char *const *values, double v);
 int tycho_metric_observe(tycho_metric_t *m, unsigned shard, const char *const *values, double v);

@@ -1,10 +1,12 @@
 /* telemetry_dump — fills a metrics registry with every kind of metric (from
  * several writer threads, one shard each) and prints its Prometheus text
  * exposition on stdout. tests/telemetry/test_promtool.sh feeds it to
- * `promtool check metrics` and to a real Prometheus scrape.
+ * `promtool check metrics` and to a real Prometheus scrape. Log lines (the
+ * capped metric's warning) go to stderr: stdout is the exposition alone.
  * Known values the script checks:
  *   tycho_demo_requests_total{method="GET",route="/users/:id",status="200"} 42
  *   tycho_demo_request_duration_seconds_count{route="/users/:id"} 30 */
+#include "core/log.h"
 #include "telemetry/dropcount.h"
 #include "telemetry/metrics.h"
 #include "telemetry/process_metrics.h"
@@ -24,6 +26,12 @@ static void die(const char *what, const char *err)
 {
     fprintf(stderr, "telemetry_dump: %s: %s\n", what, err);
     exit(1);
+}
+
+static void log_to_stderr(const char *line, size_t len, const tycho_log_meta_t *meta, void *ud)
+{
+    (void)meta, (void)ud;
+    fwrite(line, 1, len, stderr);
 }
 
 static tycho_metric_t *reg(tycho_metrics_t *r, tycho_metric_opts_t o)
@@ -52,6 +60,7 @@ static void *worker(void *p)
 
 int main(void)
 {
+    tycho_log_set_sink(log_to_stderr, NULL);
     tycho_metrics_t *r = tycho_metrics_new(WORKERS + 1, 0);
     if (!r) die("registry", "out of memory");
     char err[256];
