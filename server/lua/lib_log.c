@@ -1,7 +1,9 @@
 /* tycho.log — structured log lines through the core's JSON logger:
  *   log.info("order placed", { order = id, total = 12.5 })
  * debug/info/warn/error; fields: strings, numbers, booleans, tables (as
- * JSON), json.null (as null). Inside a request the route and the request's ids are attached:
+ * JSON), json.null (as null). A message that is not a string (an error
+ * object) is read as tycho.trace reads an error (tycho_lua_trace_describe).
+ * Inside a request the route and the request's ids are attached:
  * request_id, trace_id, and span_id (the innermost tycho.trace.span's, else
  * the server span's) come from the task's log context (runtime.c, lib_trace.c).
  * Numbers are written as tycho.json.encode writes them, NaN and infinities as
@@ -56,8 +58,16 @@ static tycho_log_field_t to_field(lua_State *L, const char *key, size_t klen, ty
 static int do_log(lua_State *L, tycho_log_level_t level)
 {
     if (!tycho_log_enabled(level)) return 0;
+    lua_settop(L, 2);
+    /* an error value passed whole (log.error(err)) is written as the span's
+     * exception message reads it: the line goes out, rather than a second
+     * error raised where the first was being handled */
+    if (lua_type(L, 1) != LUA_TSTRING) {
+        tycho_lua_trace_describe(L, 1);
+        lua_replace(L, 1);
+    }
     size_t msglen;
-    const char *msg = luaL_checklstring(L, 1, &msglen);
+    const char *msg = lua_tolstring(L, 1, &msglen);
     /* f[0] is fields_dropped (passed only when some were), then route:
      * tycho's own members come before the caller's fields, so that a field
      * of the same name is renamed (core/log.h TYCHO_LOG_FIELD_PREFIX) */

@@ -338,12 +338,7 @@ static int l_add_event(lua_State *L)
     return 0;
 }
 
-/* Pushes the error value at idx as an exception message and returns it: a
- * string or a number as is; else what tostring makes of it (an error object
- * with __tostring, such as tycho.error's, reads well), except that a table
- * tostring can only name by its address gives its own message (or error)
- * field, as handler errors are read (tycho_lua_error_message). */
-static const char *push_description(lua_State *L, int idx)
+const char *tycho_lua_trace_describe(lua_State *L, int idx)
 {
     idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
     int type = lua_type(L, idx);
@@ -371,7 +366,7 @@ static const char *push_description(lua_State *L, int idx)
 static int l_describe(lua_State *L)
 {
     luaL_checkany(L, 1);
-    push_description(L, 1);
+    tycho_lua_trace_describe(L, 1);
     return 1;
 }
 
@@ -386,7 +381,7 @@ static int l_record_error(lua_State *L)
         return luaL_argerror(L, 2,
                              "an error (a string, or a table with a message) expected, got nil");
     lua_settop(L, 3);
-    const char *msg = push_description(L, 2);
+    const char *msg = tycho_lua_trace_describe(L, 2);
     const char *tb = lua_isstring(L, 3) ? lua_tostring(L, 3) : NULL;
     tycho_req_trace_t *t;
     tycho_span_t *span = target(s, &t);

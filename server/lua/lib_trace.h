@@ -18,5 +18,14 @@ void tycho_lua_trace_end_task(lua_State *L, tycho_lua_task_t *task);
  * for the running coroutine L (a coroutine's span stops naming lines once
  * it yields). One flag test for a task that never started a span. */
 void tycho_lua_trace_sync_log(lua_State *L, tycho_lua_task_t *task);
+/* Pushes the value at idx as the message of an error and returns it (valid
+ * while it stays on the stack): a string or a number as is; else what
+ * tostring makes of it (an error object with __tostring, such as
+ * tycho.error's, reads well), except that a table tostring can only name by
+ * its address gives its own message (or error) field, as handler errors are
+ * read (tycho_lua_error_message). Never raises: a __tostring that fails gives
+ * "(error object is a <type> value)". The exception message of
+ * record_error and trace.span, and tycho.log's message that is no string. */
+const char *tycho_lua_trace_describe(lua_State *L, int idx);
 
 #endif
