@@ -83,6 +83,24 @@ describe("tycho.trace", function()
       assert.equal(1, n)
     end)
 
+    it("keeps a long error's message, cut, and its stack trace's frames", function()
+      assert.equal(500, t.get("/trace/long-error").status)
+      local spans = by_name(t.spans())
+      local s, c = spans["GET /trace/long-error"], spans["long child"]
+      assert.equal("ERROR", s.status)
+      assert.matches("^.*trace%.lua:%d+: EEEE+$", s.status_message)
+      assert.is_true(#s.status_message > 8000 and #s.status_message <= 8192, #s.status_message)
+      local e = event(s, "exception")
+      assert.equal(s.status_message, e.attributes["exception.message"])
+      local tb = e.attributes["exception.stacktrace"]
+      assert.is_true(#tb > 8000 and #tb <= 8192, #tb)
+      assert.matches("stack traceback:", tb)
+      -- cut on a character boundary: a two-byte character is never split
+      assert.equal("ERROR", c.status)
+      assert.equal(("\u{e9}"):rep(4096), c.status_message)
+      assert.equal(c.status_message, event(c, "exception").attributes["exception.message"])
+    end)
+
     it("is ERROR when the handler records an error but answers 200", function()
       local res = t.get("/trace/record-error")
       assert.equal(200, res.status)

@@ -314,13 +314,24 @@ int tycho_span_sampled(const tycho_span_t *s)
     return (s->flags & TYCHO_TRACE_FLAG_SAMPLED) != 0;
 }
 
+/* An error's text (status message, exception message and stack trace) gets
+ * at most an eighth of the byte budget (8 KiB by default) each: the three
+ * repeat one message (a Lua traceback starts with it), and a long one would
+ * otherwise not fit and be dropped from all three, leaving an ERROR span
+ * with no word of what failed. */
+static size_t error_text_max(const tycho_span_t *s)
+{
+    return s->limits.max_bytes / 8;
+}
+
 void tycho_span_set_status(tycho_span_t *s, tycho_span_status_t code, const char *message)
 {
     if (code == TYCHO_SPAN_STATUS_UNSET || s->status == TYCHO_SPAN_STATUS_OK) return;
     s->status = code;
     s->status_message = "";
     if (code == TYCHO_SPAN_STATUS_ERROR && message && *message) {
-        const char *m = arena_strndup(s, message, strlen(message), 1);
+        size_t n = utf8_cut(message, strlen(message), error_text_max(s));
+        const char *m = arena_strndup(s, message, n, 1);
         if (m) s->status_message = m;
     }
 }
@@ -601,10 +612,19 @@ int tycho_span_record_exception(tycho_span_t *s, const char *type, const char *m
     tycho_span_event_t *ev = tycho_span_add_event(s, "exception", time_ns);
     if (!ev) return -ENOSPC;
     int rc = 0;
+    size_t max = error_text_max(s);
     if (type) rc |= tycho_span_event_set_attr(s, ev, "exception.type", TYCHO_AV_STR(type));
-    if (message) rc |= tycho_span_event_set_attr(s, ev, "exception.message", TYCHO_AV_STR(message));
-    if (stacktrace)
-        rc |= tycho_span_event_set_attr(s, ev, "exception.stacktrace", TYCHO_AV_STR(stacktrace));
+    if (message) {
+        size_t n = utf8_cut(message, strlen(message), max);
+        rc |= tycho_span_event_set_attr(s, ev, "exception.message", TYCHO_AV_STRN(message, n));
+    }
+    if (stacktrace) { /* its end: the frames follow the message it starts with */
+        size_t n = strlen(stacktrace), skip = n > max ? n - max : 0;
+        while (skip < n && ((unsigned char)stacktrace[skip] & 0xC0) == 0x80)
+            skip++;
+        rc |= tycho_span_event_set_attr(s, ev, "exception.stacktrace",
+                                        TYCHO_AV_STRN(stacktrace + skip, n - skip));
+    }
     return rc ? -ENOSPC : 0;
 }
 

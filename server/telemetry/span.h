@@ -216,7 +216,7 @@ void tycho_span_end(tycho_span_t *s, uint64_t end_ns);
 int tycho_span_sampled(const tycho_span_t *s);
 
 /* OTel rules: UNSET is ignored; OK is final; the message is kept only for
- * ERROR. */
+ * ERROR, cut to max_bytes / 8 (on a UTF-8 boundary). */
 void tycho_span_set_status(tycho_span_t *s, tycho_span_status_t code, const char *message);
 
 /* Sets (or replaces) an attribute. 0; -ENOSPC when dropped (count limit or
@@ -262,7 +262,8 @@ tycho_span_event_t *tycho_span_add_event(tycho_span_t *s, const char *name, uint
 int tycho_span_event_set_attr(tycho_span_t *s, tycho_span_event_t *ev, const char *key,
                               tycho_attr_value_t v);
 /* An "exception" event with exception.type/.message/.stacktrace (NULLs are
- * skipped), per the OTel semantic conventions. time_ns 0 -> now. */
+ * skipped), per the OTel semantic conventions. time_ns 0 -> now. The
+ * message keeps its first max_bytes / 8 bytes, the stack trace its last. */
 int tycho_span_record_exception(tycho_span_t *s, const char *type, const char *message,
                                 const char *stacktrace, uint64_t time_ns);
 tycho_span_link_t *tycho_span_add_link(tycho_span_t *s, const uint8_t trace_id[16],
