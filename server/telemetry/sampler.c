@@ -42,6 +42,14 @@ int tycho_sampler_ratio_decide(uint64_t threshold, const uint8_t trace_id[16])
     return r >= threshold;
 }
 
+/* "one of always_on, always_off, ..." into out: what a bad name is told. */
+static void known_names(char *out, size_t cap)
+{
+    size_t off = (size_t)snprintf(out, cap, "one of");
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && off < cap; i++)
+        off += (size_t)snprintf(out + off, cap - off, "%s %s", i ? "," : "", names[i].name);
+}
+
 int tycho_sampler_configure(tycho_sampler_t *s, const char *name, const char *arg, char *msg,
                             size_t msglen)
 {
@@ -57,11 +65,14 @@ int tycho_sampler_configure(tycho_sampler_t *s, const char *name, const char *ar
             int unsupported = strcasecmp(name, "jaeger_remote") == 0 ||
                               strcasecmp(name, "parentbased_jaeger_remote") == 0 ||
                               strcasecmp(name, "xray") == 0;
-            if (msg)
+            if (msg) {
+                char known[160];
+                known_names(known, sizeof known);
                 snprintf(msg, msglen,
-                         unsupported ? "OTEL_TRACES_SAMPLER: %s is not supported by tycho"
-                                     : "OTEL_TRACES_SAMPLER: unknown sampler: %s",
-                         name);
+                         unsupported ? "OTEL_TRACES_SAMPLER: %s is not supported by tycho (%s)"
+                                     : "OTEL_TRACES_SAMPLER: unknown sampler: %s (%s)",
+                         name, known);
+            }
             return unsupported ? -ENOTSUP : -EINVAL;
         }
         s->kind = names[i].kind;

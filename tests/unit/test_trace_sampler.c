@@ -51,7 +51,12 @@ static void test_configure(void **state)
     assert_int_equal(s.kind, TYCHO_SAMPLER_PARENTBASED_TRACEIDRATIO);
     assert_int_equal(tycho_sampler_configure(&s, "sometimes", NULL, msg, sizeof msg), -EINVAL);
     assert_non_null(strstr(msg, "unknown sampler: sometimes"));
+    /* the error names the samplers there are, as the docs list them */
+    assert_non_null(strstr(msg, " (one of always_on, always_off, traceidratio, "
+                                "parentbased_always_on, parentbased_always_off, "
+                                "parentbased_traceidratio)"));
     assert_int_equal(tycho_sampler_configure(&s, "xray", NULL, msg, sizeof msg), -ENOTSUP);
+    assert_non_null(strstr(msg, "xray is not supported by tycho (one of always_on, "));
     assert_int_equal(tycho_sampler_configure(&s, "jaeger_remote", NULL, msg, sizeof msg), -ENOTSUP);
 
     setenv("OTEL_TRACES_SAMPLER", "parentbased_always_off", 1);
