@@ -148,6 +148,12 @@ end } }
         errmsg(metrics.counter, "spec_opt_labels_total", "h", { action = "visit" }))
       assert.matches("label names must be a list of strings .* got a table with key 3",
         errmsg(metrics.counter, "spec_opt_labels2_total", "h", { "a", [3] = "c" }))
+      -- buckets given as options (the gauge's are a table too), or with a stray key
+      assert.equal([[metric "spec_opt_buckets": buckets must be a list of numbers ({ 0.1, 0.5, 1 }), ]]
+        .. [[got a table with key "buckets"]],
+        errmsg(metrics.histogram, "spec_opt_buckets", "h", nil, { buckets = { 0.1, 1 } }))
+      assert.matches('buckets must be a list of numbers .* got a table with key "max"',
+        errmsg(metrics.histogram, "spec_opt_buckets2", "h", nil, { 0.1, 1, max = 10 }))
       -- what applies still passes
       metrics.counter("spec_opt_ok_total", "h", { "a" }, {})
       metrics.gauge("spec_opt_ok", "h", nil, { merge = "last" })

@@ -232,17 +232,17 @@ static void check_label_name(lua_State *L, const char *metric, const char *label
                    metric, label);
 }
 
-/* Raises unless the table at idx is a list (keys 1..#t only): a table keyed
- * by name ({ action = "visit" }) would read as no labels at all. */
-static void check_label_list(lua_State *L, const char *metric, int idx)
+/* Raises "<what>, got a table with key <k>" unless the table at idx is a
+ * list (keys 1..#t only): a table keyed by name ({ action = "visit" } for
+ * label names, { buckets = {...} } for buckets) would read as an empty list,
+ * and a stray key beside the items would be skipped unseen. */
+static void check_list(lua_State *L, const char *metric, int idx, const char *what)
 {
     if (!tycho_lua_list_stray_key(L, idx)) return;
     int str = lua_type(L, -1) == LUA_TSTRING;
     const char *key = lua_isstring(L, -1) ? lua_tostring(L, -1) : luaL_typename(L, -1);
-    luaL_error(L,
-               "metric \"%s\": label names must be a list of strings ({ \"a\", \"b\" }), "
-               "got a table with key %s%s%s",
-               metric, str ? "\"" : "", key, str ? "\"" : "");
+    luaL_error(L, "metric \"%s\": %s, got a table with key %s%s%s", metric, what, str ? "\"" : "",
+               key, str ? "\"" : "");
 }
 
 /* Raises "metric "<metric>": <type> options: unknown option ..." when the
@@ -285,7 +285,7 @@ static void read_def(lua_State *L, lmetric_t *m, tycho_metric_type_t type)
     if (!lua_isnoneornil(L, 3)) {
         if (!lua_istable(L, 3))
             luaL_error(L, "metric \"%s\": label names must be an array of strings", name);
-        check_label_list(L, name, 3);
+        check_list(L, name, 3, "label names must be a list of strings ({ \"a\", \"b\" })");
         size_t n = lua_objlen(L, 3);
         if (n > TYCHO_METRICS_MAX_LABELS)
             luaL_error(L, "metric \"%s\": at most %d labels", name, TYCHO_METRICS_MAX_LABELS);
@@ -306,6 +306,7 @@ static void read_def(lua_State *L, lmetric_t *m, tycho_metric_type_t type)
     if (type == TYCHO_METRIC_HISTOGRAM && !lua_isnoneornil(L, 4)) {
         if (!lua_istable(L, 4))
             luaL_error(L, "metric \"%s\": buckets must be an array of numbers", name);
+        check_list(L, name, 4, "buckets must be a list of numbers ({ 0.1, 0.5, 1 })");
         size_t n = lua_objlen(L, 4);
         if (n == 0 || n > TYCHO_METRICS_MAX_BUCKETS)
             luaL_error(L, "metric \"%s\": 1 to %d buckets", name, TYCHO_METRICS_MAX_BUCKETS);
