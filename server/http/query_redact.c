@@ -6,9 +6,12 @@
 #include <string.h>
 #include <strings.h>
 
+/* Signed URLs' credentials, and the OAuth 2.0 bearer token a client may
+ * send as a query parameter (RFC 6750, section 2.3). */
 static const char *const secret_names[] = {
-    "AWSAccessKeyId",   "Signature",           "sig", "X-Goog-Signature", "X-Amz-Signature",
-    "X-Amz-Credential", "X-Amz-Security-Token"};
+    "AWSAccessKeyId",       "Signature",       "sig",
+    "X-Goog-Signature",     "X-Amz-Signature", "X-Amz-Credential",
+    "X-Amz-Security-Token", "access_token"};
 
 #define REDACTED "REDACTED"
 

@@ -1,7 +1,8 @@
 /* query_redact — a request's query string as telemetry may record it: the
  * value of each parameter that carries a credential in a signed URL
  * (AWSAccessKeyId, Signature, sig, X-Goog-Signature, X-Amz-Signature,
- * X-Amz-Credential, X-Amz-Security-Token; names in any case, compared
+ * X-Amz-Credential, X-Amz-Security-Token), and the OAuth 2.0 bearer token
+ * of RFC 6750's access_token parameter (names in any case, compared
  * percent-decoded as req.query reads them) becomes "REDACTED", as the
  * OpenTelemetry HTTP conventions ask of url.query. Pure functions; any
  * thread. */

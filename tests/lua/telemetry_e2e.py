@@ -155,6 +155,11 @@ def server_span_attributes():
         check(sp["attributes"]["url.query"] == "x-amz-signatur%65=REDACTED&Signatur%65=REDACTED"
               "&full=1", "encoded names' span %r" % sp["attributes"].get("url.query"))
 
+        # ... and an OAuth 2.0 bearer token sent as a query parameter (RFC 6750)
+        sp = span_of("GET", "/items/47?access_token=mF_9.B5f-4.1JqM&full=1", [], 200)
+        check(sp["attributes"]["url.query"] == "access_token=REDACTED&full=1",
+              "bearer token's span %r" % sp["attributes"].get("url.query"))
+
         # W3C Trace Context: tracestate in two field lines is one list; a
         # traceparent sent twice is invalid, and the trace starts anew
         tid, parent = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"

@@ -34,6 +34,9 @@ static void test_redacts_signed_url_credentials(void **state)
            "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=REDACTED&X-Amz-Signature=REDACTED"
            "&X-Amz-Security-Token=REDACTED");
     expect("sv=2020&sig=s2", "sv=2020&sig=REDACTED");
+    /* RFC 6750 2.3: a bearer token sent in the query */
+    expect("access_token=mF_9.B5f-4.1JqM&p=q", "access_token=REDACTED&p=q");
+    expect("Access_Token=t&access%5Ftoken=u", "Access_Token=REDACTED&access%5Ftoken=REDACTED");
     expect("x-goog-signature=a&SIG=b", "x-goog-signature=REDACTED&SIG=REDACTED");
     expect("sig=", "sig=REDACTED");
     expect("&sig=1&&", "&sig=REDACTED&&");
@@ -49,6 +52,7 @@ static void test_leaves_the_rest(void **state)
     (void)state;
     expect("q=1", "q=1");
     expect("signature_count=3&sigs=2&designation=x", "signature_count=3&sigs=2&designation=x");
+    expect("access_tokens=1&token=2", "access_tokens=1&token=2");
     expect("sig", "sig"); /* no value to hide */
     expect("a=Signature=1", "a=Signature=1");
     expect("Signature+=1&Signature%20=2&Signature%=3", "Signature+=1&Signature%20=2&Signature%=3");
