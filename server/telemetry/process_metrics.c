@@ -114,16 +114,18 @@ static double cb_maxfds(void *ud)
     (void)ud;
     return tycho_process_max_fds();
 }
-/* The start time never changes: read once, serve the cached value. */
+/* Read at each scrape, as the other readings are (client_golang does the
+ * same): a value cached at registration would be state shared by every
+ * registry, and one registration that could not read /proc (no descriptor
+ * left) would spoil it for all of them. */
 static double cb_start(void *ud)
 {
-    return *(double *)ud;
+    (void)ud;
+    return tycho_process_start_time();
 }
 
 int tycho_process_metrics_register(tycho_metrics_t *reg, char *err, size_t errlen)
 {
-    static double start_time;
-    start_time = tycho_process_start_time();
     static const struct {
         const char *name, *help;
         tycho_metric_type_t type;
@@ -146,8 +148,7 @@ int tycho_process_metrics_register(tycho_metrics_t *reg, char *err, size_t errle
         tycho_metric_t *m;
         int rc = tycho_metrics_register(reg, &o, &m, err, errlen);
         if (rc) return rc;
-        rc = tycho_metric_set_callback(m, NULL, defs[i].fn,
-                                       defs[i].fn == cb_start ? (void *)&start_time : NULL);
+        rc = tycho_metric_set_callback(m, NULL, defs[i].fn, NULL);
         if (rc) {
             snprintf(err, errlen, "metric \"%s\": cannot set its callback", defs[i].name);
             return rc;

@@ -1,7 +1,9 @@
 /* process_metrics — the standard process_* metrics (as client_golang names
  * them), read from /proc and getrusage at scrape time through callback
- * series. Register once (main thread, before scraping starts); the callbacks
- * then run on whichever thread takes the snapshot. Linux only. */
+ * series. Register from any thread, into as many registries as wanted (each
+ * Lua state's scratch registry holds them too): nothing is shared between
+ * them. The callbacks run on whichever thread takes the snapshot. Linux
+ * only. */
 #ifndef TYCHO_TELEMETRY_PROCESS_METRICS_H
 #define TYCHO_TELEMETRY_PROCESS_METRICS_H
 
