@@ -106,6 +106,60 @@ function num(node: Node, key: string, fallback: number): number {
 }
 
 /**
+ * A whole number from context, min <= v <= max. `why` ends the message: what the
+ * bound protects, since CloudFormation would only refuse the value (or deploy a
+ * service that cannot work) well into a deploy.
+ */
+function whole(node: Node, key: string, fallback: number, min: number, max: number, why: string): number {
+  const v = num(node, key, fallback);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `${min} to ${max}`;
+    throw new Error(`context ${key}: ${v} is not a whole number ${range} (${why})`);
+  }
+  return v;
+}
+
+/** An ECR image tag (what Docker accepts): a letter, digit or _ then up to 127 of those, . and -. */
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+function imageTagOf(node: Node, key: string, fallback: string): string {
+  const tag = str(node, key, fallback);
+  if (!IMAGE_TAG.test(tag)) {
+    throw new Error(`context ${key}: not an image tag: ${JSON.stringify(tag)} (letters, digits, _ . -; at most 128)`);
+  }
+  return tag;
+}
+
+/** An ACM certificate ARN, or undefined when the key is unset. */
+function certificateArn(node: Node, key: string): string | undefined {
+  const arn = optStr(node, key);
+  if (arn !== undefined && !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(arn)) {
+    throw new Error(`context ${key}: not an ACM certificate ARN: ${JSON.stringify(arn)} `
+      + '(arn:aws:acm:<region>:<account>:certificate/<id>)');
+  }
+  return arn;
+}
+
+/** [first address, last address] of an IPv4 CIDR, as unsigned 32-bit numbers, and its prefix length. */
+function cidrRange(key: string, cidr: string): { first: number; last: number; bits: number } {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!m || m.slice(1, 5).some((o) => +o > 255) || +m[5] > 32) {
+    throw new Error(`context ${key}: not an IPv4 CIDR: ${JSON.stringify(cidr)}`);
+  }
+  const ip = ((+m[1] << 24) | (+m[2] << 16) | (+m[3] << 8) | +m[4]) >>> 0;
+  const bits = +m[5];
+  const size = 2 ** (32 - bits);
+  const first = ip - (ip % size);
+  return { first, last: first + size - 1, bits };
+}
+
+/**
+ * Loki's own retention in days: limits_config.retention_period in
+ * grafana/loki/loki.yaml (720h; test/stacks.test.ts keeps the two equal).
+ */
+export const LOKI_RETENTION_DAYS = 30;
+
+/**
  * A list from context: a comma-separated string (`-c key=a,b`) or a JSON array
  * (cdk.json). Blanks around items and empty items are dropped, duplicates kept once.
  */
@@ -167,13 +221,13 @@ export function loadConfig(node: Node): TychoConfig {
   const name = prefix.toLowerCase();
   // No default: the repositories are IMMUTABLE and nothing pushes `latest`, so a
   // synth without a tag would deploy a task that can never pull its image.
-  const imageTag = optStr(node, 'imageTag');
-  if (imageTag === undefined) {
+  if (optStr(node, 'imageTag') === undefined) {
     throw new Error('context imageTag: required, the tag pushed to ECR (deploy.yml uses scripts/image-tag: <commit sha>-base-<hash>): '
       + '-c imageTag=$(git rev-parse HEAD)');
   }
-  const vpnServerCertificateArn = optStr(node, 'vpnServerCertificateArn');
-  const vpnClientCertificateArn = optStr(node, 'vpnClientCertificateArn');
+  const imageTag = imageTagOf(node, 'imageTag', '');
+  const vpnServerCertificateArn = certificateArn(node, 'vpnServerCertificateArn');
+  const vpnClientCertificateArn = certificateArn(node, 'vpnClientCertificateArn');
   if ((vpnServerCertificateArn === undefined) !== (vpnClientCertificateArn === undefined)) {
     throw new Error('context vpnServerCertificateArn and vpnClientCertificateArn: give both (mutual TLS) or neither');
   }
@@ -181,27 +235,33 @@ export function loadConfig(node: Node): TychoConfig {
     prefix,
     name,
     vpcCidr: str(node, 'vpcCidr', '10.0.0.0/16'),
-    natGateways: num(node, 'natGateways', 1),
+    natGateways: whole(node, 'natGateways', 1, 1, 2,
+      'the private subnets reach ECR, SQS, AMP and X-Ray through a NAT gateway; 2 gives each AZ its own'),
     zoneName: str(node, 'zoneName', `${name}.internal`),
     imageTag,
-    grafanaImageTag: str(node, 'grafanaImageTag', imageTag),
-    lokiImageTag: str(node, 'lokiImageTag', imageTag),
+    grafanaImageTag: imageTagOf(node, 'grafanaImageTag', imageTag),
+    lokiImageTag: imageTagOf(node, 'lokiImageTag', imageTag),
     repositories: { tycho: name, grafana: `${name}-grafana`, loki: `${name}-loki` },
     vpnServerCertificateArn,
     vpnClientCertificateArn,
     vpnClientCidr: str(node, 'vpnClientCidr', '10.100.0.0/22'),
-    appCertificateArn: optStr(node, 'appCertificateArn'),
-    appDesiredCount: num(node, 'appDesiredCount', 2),
-    appMaxCount: num(node, 'appMaxCount', 6),
+    appCertificateArn: certificateArn(node, 'appCertificateArn'),
+    appDesiredCount: whole(node, 'appDesiredCount', 2, 1, Number.MAX_SAFE_INTEGER,
+      'the fewest tasks serving; target tracking does not scale out of 0'),
+    appMaxCount: whole(node, 'appMaxCount', 6, 1, Number.MAX_SAFE_INTEGER, 'the most tasks autoscaling starts'),
     appCpu: num(node, 'appCpu', 512),
     appMemoryMiB: num(node, 'appMemoryMiB', 1024),
-    scaleCpuPercent: num(node, 'scaleCpuPercent', 60),
-    scaleRequestsPerTarget: num(node, 'scaleRequestsPerTarget', 6000),
+    scaleCpuPercent: whole(node, 'scaleCpuPercent', 60, 1, 100,
+      "average CPU of the tasks, percent: past 100 the service never scales out on CPU"),
+    scaleRequestsPerTarget: whole(node, 'scaleRequestsPerTarget', 6000, 1, Number.MAX_SAFE_INTEGER,
+      'requests per task per minute'),
     traceSampleRatio: num(node, 'traceSampleRatio', 0.1),
     transactionSearch: bool(node, 'transactionSearch', true),
     transactionSearchIndexingPercent: num(node, 'transactionSearchIndexingPercent', 1),
     logRetentionDays: num(node, 'logRetentionDays', 30),
-    lokiObjectExpirationDays: num(node, 'lokiObjectExpirationDays', 100),
+    lokiObjectExpirationDays: whole(node, 'lokiObjectExpirationDays', 100, LOKI_RETENTION_DAYS + 1, Number.MAX_SAFE_INTEGER,
+      `longer than Loki's own ${LOKI_RETENTION_DAYS}-day retention: S3 would otherwise delete chunks and index `
+      + 'files Loki still serves, and queries within its retention would fail on the missing objects'),
     alertEmails: list(node, 'alertEmails'),
   };
   if (!(Object.values(RetentionDays) as number[]).includes(cfg.logRetentionDays)) {
@@ -228,6 +288,18 @@ export function loadConfig(node: Node): TychoConfig {
         + '(give a comma-separated list, e.g. -c alertEmails=oncall@example.com,team@example.com)');
     }
   }
+  if (cfg.vpnServerCertificateArn) {
+    // Client VPN refuses (at deploy) a client range outside /12-/22 or one that overlaps the VPC.
+    const vpn = cidrRange('vpnClientCidr', cfg.vpnClientCidr);
+    const vpc = cidrRange('vpcCidr', cfg.vpcCidr);
+    if (vpn.bits < 12 || vpn.bits > 22) {
+      throw new Error(`context vpnClientCidr: ${cfg.vpnClientCidr} must be a /12 to /22 range (Client VPN)`);
+    }
+    if (vpn.first <= vpc.last && vpc.first <= vpn.last) {
+      throw new Error(`context vpnClientCidr: ${cfg.vpnClientCidr} overlaps vpcCidr ${cfg.vpcCidr}; `
+        + 'the addresses given to VPN clients must lie outside the VPC');
+    }
+  }
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(cfg.zoneName)) {
     throw new Error(`context zoneName: not a DNS name: ${cfg.zoneName}`);
   }
@@ -236,11 +308,6 @@ export function loadConfig(node: Node): TychoConfig {
 
 /** The VPC's Amazon DNS resolver: base of the VPC CIDR + 2 (what Client VPN clients must use for the private zone). */
 export function vpcResolver(cidr: string): string {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
-  if (!m) throw new Error(`not an IPv4 CIDR: ${cidr}`);
-  const ip = ((+m[1] << 24) | (+m[2] << 16) | (+m[3] << 8) | +m[4]) >>> 0;
-  const bits = +m[5];
-  const base = bits === 0 ? 0 : (ip & (~0 << (32 - bits))) >>> 0;
-  const r = base + 2;
+  const r = cidrRange('vpcCidr', cidr).first + 2;
   return [r >>> 24, (r >>> 16) & 255, (r >>> 8) & 255, r & 255].join('.');
 }

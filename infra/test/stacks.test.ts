@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
-import { vpcResolver } from '../lib/config.js';
+import { LOKI_RETENTION_DAYS, vpcResolver } from '../lib/config.js';
 import { asArray, buildApp, only, resources, template, VPN_CONTEXT } from './helpers.js';
 
 const { stacks } = buildApp();
@@ -414,6 +414,42 @@ describe('configuration', () => {
     assert.throws(() => buildApp({ appDesiredCount: 4, appMaxCount: 2 }), /appMaxCount/);
     assert.throws(() => buildApp({ zoneName: 'not a zone' }), /zoneName/);
     assert.throws(() => buildApp({ transactionSearch: 'yes' }), /transactionSearch/);
+  });
+  it('refuses at synth the values CloudFormation or the running service would only fail on well into a deploy', () => {
+    // each was accepted before, and failed (or deployed a broken service) after the earlier stacks deployed
+    const refused: [Record<string, unknown>, RegExp][] = [
+      [{ natGateways: 0 }, /context natGateways: 0 is not a whole number 1 to 2 \(the private subnets reach ECR/],
+      [{ natGateways: '1.5' }, /natGateways: 1\.5 is not a whole number/],
+      [{ appDesiredCount: 0 }, /appDesiredCount: 0 is not a whole number at least 1/],
+      [{ appMaxCount: '2.5' }, /appMaxCount: 2\.5 is not a whole number/],
+      [{ scaleCpuPercent: 150 }, /scaleCpuPercent: 150 is not a whole number 1 to 100/],
+      [{ scaleCpuPercent: 0 }, /scaleCpuPercent: 0/],
+      [{ scaleRequestsPerTarget: 0 }, /scaleRequestsPerTarget: 0 is not a whole number at least 1/],
+      [{ lokiObjectExpirationDays: 7 }, /lokiObjectExpirationDays: 7 is not a whole number at least 31 \(longer than Loki's own 30-day retention/],
+      [{ imageTag: 'has space' }, /context imageTag: not an image tag: "has space"/],
+      [{ grafanaImageTag: 'a:b' }, /context grafanaImageTag: not an image tag/],
+      [{ lokiImageTag: '-x' }, /context lokiImageTag: not an image tag/],
+      [{ appCertificateArn: 'my-cert' }, /context appCertificateArn: not an ACM certificate ARN: "my-cert"/],
+      [{ ...VPN_CONTEXT, vpnServerCertificateArn: 'arn:aws:iam::111111111111:server-certificate/x' },
+        /context vpnServerCertificateArn: not an ACM certificate ARN/],
+      [{ ...VPN_CONTEXT, vpnClientCidr: '10.0.4.0/22' }, /vpnClientCidr: 10\.0\.4\.0\/22 overlaps vpcCidr 10\.0\.0\.0\/16/],
+      [{ ...VPN_CONTEXT, vpcCidr: '10.100.0.0/16' }, /vpnClientCidr: 10\.100\.0\.0\/22 overlaps vpcCidr 10\.100\.0\.0\/16/],
+      [{ ...VPN_CONTEXT, vpnClientCidr: '10.100.0.0/24' }, /vpnClientCidr: 10\.100\.0\.0\/24 must be a \/12 to \/22 range/],
+      [{ ...VPN_CONTEXT, vpnClientCidr: '10.100.0/22' }, /vpnClientCidr: not an IPv4 CIDR/],
+    ];
+    for (const [context, message] of refused) assert.throws(() => buildApp(context), message, JSON.stringify(context));
+    // the values these bounds still admit
+    const ok = buildApp({ ...VPN_CONTEXT, natGateways: 2, appDesiredCount: 1, appMaxCount: 1, scaleCpuPercent: 100,
+      lokiObjectExpirationDays: 31, imageTag: 'abc_1.2-base-9f', vpnClientCidr: '172.16.0.0/12',
+      appCertificateArn: 'arn:aws-us-gov:acm:us-gov-west-1:111111111111:certificate/0a1b-2c' }).stacks.config;
+    assert.equal(ok.natGateways, 2);
+    assert.equal(ok.lokiObjectExpirationDays, 31);
+  });
+  it("LOKI_RETENTION_DAYS is grafana/loki/loki.yaml's retention_period", () => {
+    const yaml = fs.readFileSync(path.join(__dirname, '..', '..', 'grafana', 'loki', 'loki.yaml'), 'utf8');
+    const m = /^\s*retention_period:\s*(\d+)([hd])\s*$/m.exec(yaml);
+    assert.ok(m, 'loki.yaml sets limits_config.retention_period in hours or days');
+    assert.equal(m[2] === 'h' ? Number(m[1]) / 24 : Number(m[1]), LOKI_RETENTION_DAYS);
   });
   it('refuses a task size Fargate does not run, at synth time', () => {
     // appCpu 4096 with the default 1024 MiB: ECS would refuse it only at deploy
