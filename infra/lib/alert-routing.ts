@@ -1,9 +1,11 @@
 // Where AMP's alerts go. AMP evaluates the rules of grafana/alerts; its alert
 // manager groups the firing alerts and publishes them to one SNS topic, which
 // people subscribe to (e-mail from context here; Chatbot, PagerDuty... by hand).
+// The CloudWatch alarms of the public load balancer (app stack) publish there too.
 //  - AlertTopic: the topic, encrypted with a customer-managed KMS key (AMP
 //    cannot use the AWS-managed alias/aws/sns key, whose policy nobody can
-//    edit), TLS-only, and the grants that let one workspace publish to it;
+//    edit), TLS-only, and the grants that let one workspace and this
+//    deployment's CloudWatch alarms publish to it;
 //  - alertManagerConfig / alertManagerDefinition: the workspace's alert
 //    manager definition, in AMP's format (AMP-alertmanager-config in the AMP
 //    user guide): a YAML document whose `alertmanager_config` key holds an
@@ -18,6 +20,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 
 const AMP_PRINCIPAL = 'aps.amazonaws.com';
+const CLOUDWATCH_PRINCIPAL = 'cloudwatch.amazonaws.com';
 
 /** The receiver every alert is routed to. */
 const RECEIVER = 'sns';
@@ -70,6 +73,8 @@ export interface AlertTopicProps {
   readonly displayName: string;
   /** E-mail subscriptions; SNS mails each address a confirmation link first. */
   readonly emails: readonly string[];
+  /** CloudWatch alarms of this account whose names start with this may publish to the topic. */
+  readonly alarmNamePrefix: string;
 }
 
 export class AlertTopic extends Construct {
@@ -77,6 +82,8 @@ export class AlertTopic extends Construct {
   readonly topic: sns.Topic;
   /** The topic's ARN, built from its name: usable where a Ref to the topic would close a cycle. */
   readonly topicArn: string;
+  /** Name every CloudWatch alarm that notifies this topic with this prefix: only those may publish. */
+  readonly alarmNamePrefix: string;
 
   constructor(scope: Construct, id: string, props: AlertTopicProps) {
     super(scope, id);
@@ -99,6 +106,8 @@ export class AlertTopic extends Construct {
       enforceSSL: true,
     });
     props.emails.forEach((email) => this.topic.addSubscription(new subscriptions.EmailSubscription(email)));
+    this.alarmNamePrefix = props.alarmNamePrefix;
+    this.allowCloudWatchAlarms();
   }
 
   /**
@@ -112,24 +121,44 @@ export class AlertTopic extends Construct {
    * compatibility between event sources from AWS services and encrypted topics").
    */
   allowPublishFrom(workspace: aps.CfnWorkspace): void {
-    const amp = new iam.ServicePrincipal(AMP_PRINCIPAL);
+    this.allowService('AmpAlertManager', AMP_PRINCIPAL, ['sns:Publish', 'sns:GetTopicAttributes'],
+      { ArnEquals: { 'aws:SourceArn': workspace.attrArn } },
+      `arn:${Aws.PARTITION}:aps:${Aws.REGION}:${Aws.ACCOUNT_ID}:workspace/*`);
+  }
+
+  /**
+   * Lets this account's CloudWatch alarms named `<alarmNamePrefix>...` publish
+   * (their ALARM and OK notifications) to the topic: the same two grants as
+   * AMP's, for the alarms' ARNs (topic and key policies alike).
+   */
+  private allowCloudWatchAlarms(): void {
+    const alarms = `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:${this.alarmNamePrefix}*`;
+    this.allowService('CloudWatchAlarms', CLOUDWATCH_PRINCIPAL, ['sns:Publish'], { ArnLike: { 'aws:SourceArn': alarms } }, alarms);
+  }
+
+  /**
+   * The topic-policy statement `<sid>Publishes` (topicActions, the service on
+   * behalf of sources matching `sourceCondition` in this account) and the
+   * key-policy statement `<sid>Encrypts` (the key for this topic's messages,
+   * on behalf of sources whose ARN is like `keySourceArn`).
+   */
+  private allowService(sid: string, service: string, topicActions: string[], sourceCondition: Record<string, object>,
+    keySourceArn: string): void {
+    const principal = new iam.ServicePrincipal(service);
     this.topic.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'AmpAlertManagerPublishes',
-      principals: [amp],
-      actions: ['sns:Publish', 'sns:GetTopicAttributes'],
+      sid: `${sid}Publishes`,
+      principals: [principal],
+      actions: topicActions,
       resources: [this.topic.topicArn],
-      conditions: {
-        ArnEquals: { 'aws:SourceArn': workspace.attrArn },
-        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-      },
+      conditions: { ...sourceCondition, StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
     }));
     this.key.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'AmpAlertManagerEncrypts',
-      principals: [amp],
+      sid: `${sid}Encrypts`,
+      principals: [principal],
       actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
       resources: ['*'],
       conditions: {
-        ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:aps:${Aws.REGION}:${Aws.ACCOUNT_ID}:workspace/*` },
+        ArnLike: { 'aws:SourceArn': keySourceArn },
         StringEquals: {
           'aws:SourceAccount': Aws.ACCOUNT_ID,
           'kms:EncryptionContext:aws:sns:topicArn': this.topicArn,

@@ -3,7 +3,8 @@
 // (`-c imageTag=<commit sha>-base-<hash>`, deploy.yml). tycho exports its own telemetry —
 // remote write to AMP, OTLP traces to X-Ray, log push to Loki — so the task has
 // a single container: no collector and no log-router sidecar (infra/README.md
-// shows how to add an ADOT collector sidecar instead, if preferred).
+// shows how to add an ADOT collector sidecar instead, if preferred). CloudWatch
+// alarms on the ALB (lib/alb-alarms.ts) notify the observability stack's alerts topic.
 import { Aws, CfnOutput, Duration, RemovalPolicy, Size, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -15,6 +16,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AccessLogBucket } from './access-logs.js';
+import { LoadBalancerAlarms } from './alb-alarms.js';
+import { AlertTopic } from './alert-routing.js';
 import { TYCHO, TychoConfig } from './config.js';
 
 export interface AppStackProps extends StackProps {
@@ -32,6 +35,8 @@ export interface AppStackProps extends StackProps {
   /** The internal ALB's security group: tycho's tasks are let in on its HTTP port (Loki push). */
   readonly lokiLoadBalancerSecurityGroup: ec2.ISecurityGroup;
   readonly lokiLoadBalancerPort: number;
+  /** The observability stack's alerts topic: the load balancer's alarms notify it. */
+  readonly alerts: AlertTopic;
 }
 
 /**
@@ -230,6 +235,11 @@ export class AppStack extends Stack {
       targetGroup: this.targetGroup,
       scaleInCooldown: Duration.seconds(120),
       scaleOutCooldown: Duration.seconds(60),
+    });
+
+    // ---- alarms: what the ALB answers itself, which tycho's metrics never see --------
+    new LoadBalancerAlarms(this, 'LoadBalancerAlarms', {
+      loadBalancer: this.loadBalancer, targetGroup: this.targetGroup, alerts: props.alerts,
     });
 
     new CfnOutput(this, 'Url', {

@@ -84,6 +84,7 @@ export class ObservabilityStack extends Stack {
       topicName: `${config.name}-alerts`,
       displayName: `${config.prefix} alerts`,
       emails: config.alertEmails,
+      alarmNamePrefix: `${config.name}-`,
     });
     this.workspace = new aps.CfnWorkspace(this, 'Workspace', {
       alias: config.name,

@@ -65,6 +65,7 @@ export function buildTycho(app: App): TychoStacks {
     lokiPushUrl: observability.lokiPushUrl,
     lokiLoadBalancerSecurityGroup: observability.internalLoadBalancerSecurityGroup,
     lokiLoadBalancerPort: INTERNAL_HTTP_PORT,
+    alerts: observability.alerts,
   });
 
   Tags.of(app).add('project', 'tycho');

@@ -145,6 +145,64 @@ describe('tycho service: deployment and scaling', () => {
   });
 });
 
+describe('tycho service: load balancer alarms (what tycho\'s metrics cannot see)', () => {
+  const alarms = Object.fromEntries(resources(t, 'AWS::CloudWatch::Alarm').map(([, a]) => [a.Properties.AlarmName, a.Properties]));
+  const topic = /TychoObservability.*AlertsTopic/;
+  const lbFullName = { 'Fn::GetAtt': [albId, 'LoadBalancerFullName'] };
+
+  it('two alarms, both notifying the alerts topic on ALARM and on OK', () => {
+    assert.deepEqual(Object.keys(alarms).sort(), ['tycho-alb-5xx-ratio', 'tycho-alb-no-healthy-targets']);
+    for (const a of Object.values<any>(alarms)) {
+      assert.equal(a.AlarmActions.length, 1);
+      assert.match(JSON.stringify(a.AlarmActions[0]), topic);
+      assert.deepEqual(a.OKActions, a.AlarmActions);
+      assert.match(a.AlarmDescription, /^critical: /);
+    }
+  });
+
+  it('no healthy target: HealthyHostCount of tycho\'s target group below 1 for 3 minutes, no data counting as none', () => {
+    const a = alarms['tycho-alb-no-healthy-targets'];
+    assert.equal(a.Namespace, 'AWS/ApplicationELB');
+    assert.equal(a.MetricName, 'HealthyHostCount');
+    assert.equal(a.Statistic, 'Minimum');
+    assert.equal(a.Period, 60);
+    assert.equal(a.ComparisonOperator, 'LessThanThreshold');
+    assert.equal(a.Threshold, 1);
+    assert.equal(a.EvaluationPeriods, 3);
+    assert.equal(a.TreatMissingData, 'breaching');
+    const [tgId] = only(resources(t, 'AWS::ElasticLoadBalancingV2::TargetGroup'), 'target group');
+    assert.deepEqual(a.Dimensions.find((d: any) => d.Name === 'TargetGroup').Value, { 'Fn::GetAtt': [tgId, 'TargetGroupFullName'] });
+    assert.ok(a.Dimensions.some((d: any) => d.Name === 'LoadBalancer'));
+  });
+
+  it('ALB-generated 5xx over 5 % of this ALB\'s requests for two 5-minute periods', () => {
+    const a = alarms['tycho-alb-5xx-ratio'];
+    assert.equal(a.ComparisonOperator, 'GreaterThanThreshold');
+    assert.equal(a.Threshold, 5);
+    assert.equal(a.EvaluationPeriods, 2);
+    assert.equal(a.DatapointsToAlarm, 2);
+    assert.equal(a.TreatMissingData, 'notBreaching');
+    const byId = Object.fromEntries(a.Metrics.map((m: any) => [m.Id, m]));
+    const expr = only<any>(a.Metrics.filter((m: any) => m.Expression), 'expression');
+    assert.equal(expr.Expression, 'IF(requests > 0, 100 * FILL(elb5xx, 0) / requests, 0)');
+    assert.equal(expr.ReturnData, true);
+    for (const [id, name] of [['elb5xx', 'HTTPCode_ELB_5XX_Count'], ['requests', 'RequestCount']]) {
+      const stat = byId[id].MetricStat;
+      assert.equal(stat.Metric.Namespace, 'AWS/ApplicationELB');
+      assert.equal(stat.Metric.MetricName, name);
+      assert.deepEqual(stat.Metric.Dimensions, [{ Name: 'LoadBalancer', Value: lbFullName }]);
+      assert.equal(stat.Stat, 'Sum');
+      assert.equal(stat.Period, 300);
+    }
+  });
+
+  it('another prefix names the alarms after it (the topic admits <prefix>-* alarms only)', () => {
+    const staging = template(buildApp({ prefix: 'Staging' }).stacks.app);
+    const names = resources(staging, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties.AlarmName).sort();
+    assert.deepEqual(names, ['staging-alb-5xx-ratio', 'staging-alb-no-healthy-targets']);
+  });
+});
+
 describe('tycho container: hardening', () => {
   it('read-only root file system with a writable /tmp volume, non-root user', () => {
     assert.equal(tycho.ReadonlyRootFilesystem, true);

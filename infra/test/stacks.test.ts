@@ -167,10 +167,46 @@ describe('observability: where the alerts go', () => {
     ]] } });
   });
 
-  it('the key policy grants no one else: the account (IAM policies decide) and AMP', () => {
+  // the CloudWatch alarms of the app stack (lib/alb-alarms.ts), named tycho-*, in this account
+  const cloudwatch = (s: any) => s.Principal?.Service === 'cloudwatch.amazonaws.com';
+  const alarmArns = { 'Fn::Join': ['', [
+    'arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:tycho-*',
+  ]] };
+
+  it("this account's alarms named tycho-* may publish, and only them", () => {
+    const publish = only<any>(statements.filter(cloudwatch), 'CloudWatch statement in the topic policy');
+    assert.equal(publish.Effect, 'Allow');
+    assert.deepEqual(asArray(publish.Action), ['sns:Publish']);
+    assert.deepEqual(publish.Resource, { Ref: topicId });
+    assert.deepEqual(publish.Condition, {
+      ArnLike: { 'aws:SourceArn': alarmArns },
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+    });
+    // another prefix, another pattern: the app stack names its alarms after the same prefix
+    const staging = template(buildApp({ prefix: 'Staging' }).stacks.observability);
+    assert.match(JSON.stringify(staging.toJSON()), /":alarm:staging-\*"/);
+  });
+
+  it("the alarms may use the topic's key for this topic's messages only", () => {
     const [, key] = only(resources(obs, 'AWS::KMS::Key'), 'KMS key');
-    const others = key.Properties.KeyPolicy.Statement.filter((s: any) => !amp(s));
-    const admin = only<any>(others, 'statement other than AMP in the key policy');
+    const use = only<any>(key.Properties.KeyPolicy.Statement.filter(cloudwatch), 'CloudWatch statement in the key policy');
+    assert.equal(use.Effect, 'Allow');
+    assert.deepEqual(asArray(use.Action).sort(), ['kms:Decrypt', 'kms:GenerateDataKey*']);
+    assert.deepEqual(use.Condition, {
+      ArnLike: { 'aws:SourceArn': alarmArns },
+      StringEquals: {
+        'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+        'kms:EncryptionContext:aws:sns:topicArn': { 'Fn::Join': ['', [
+          'arn:', { Ref: 'AWS::Partition' }, ':sns:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':tycho-alerts',
+        ]] },
+      },
+    });
+  });
+
+  it('the key policy grants no one else: the account (IAM policies decide), AMP and the alarms', () => {
+    const [, key] = only(resources(obs, 'AWS::KMS::Key'), 'KMS key');
+    const others = key.Properties.KeyPolicy.Statement.filter((s: any) => !amp(s) && !cloudwatch(s));
+    const admin = only<any>(others, 'statement other than AMP and CloudWatch in the key policy');
     assert.deepEqual(admin.Principal, { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } });
   });
 
