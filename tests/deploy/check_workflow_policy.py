@@ -29,6 +29,11 @@ deploy workflow:
     trigger: the weekly run that brings in republished base images, in a
     concurrency group of its own (a group shared with pushes lets a push
     cancel the scheduled run, and that week's base refresh with it);
+  - a manual run (`workflow_dispatch`) is gated as workflow_run is: a job
+    that every `id-token: write` job needs has a step, run only for
+    workflow_dispatch, that asks the API for a successful CI run on the
+    commit (`actions/workflows/<ci>.yml/runs?head_sha=...&status=success`)
+    with `actions: read`;
   - no `-c key=$VAR` where VAR comes from an optional repository variable
     (`vars.X` without a `||` default) unconditionally: an unset variable
     would pass an empty value that replaces cdk.json's;
@@ -136,6 +141,34 @@ def check_deploy(path, doc, ci_name, errors):
                 errors.append(f"{path}: job {job_id} has id-token: write and runs third-party action {uses}")
 
 
+def check_manual_gate(path, doc, errors):
+    """A workflow_dispatch run must also find a green CI run on its commit."""
+    if "workflow_dispatch" not in triggers(doc):
+        return
+    jobs = doc.get("jobs") or {}
+    gates = set()
+    for job_id, job in jobs.items():
+        for step in steps(job):
+            text = run_text(step)
+            if "workflow_dispatch" in str(step.get("if", "")) and re.search(r"actions/workflows/[\w.-]+/runs\?", text) \
+                    and "head_sha=" in text and "status=success" in text:
+                gates.add(job_id)
+                if (job.get("permissions") or {}).get("actions") not in ("read", "write"):
+                    errors.append(f"{path}: job {job_id} checks CI runs without `actions: read`")
+    if not gates:
+        errors.append(f"{path}: a manual run (workflow_dispatch) deploys without checking that CI succeeded on the "
+                      "commit (no step asks actions/workflows/<ci>/runs?head_sha=...&status=success)")
+        return
+    for job_id, job in jobs.items():
+        if (job.get("permissions") or doc.get("permissions") or {}).get("id-token") != "write":
+            continue
+        needs = job.get("needs") or []
+        needs = [needs] if isinstance(needs, str) else needs
+        if not gates & set(needs):
+            errors.append(f"{path}: job {job_id} has id-token: write but does not need the job that checks CI "
+                          f"for manual runs ({', '.join(sorted(gates))})")
+
+
 def run_text(step):
     return str(step.get("run", ""))
 
@@ -236,6 +269,7 @@ def main(argv):
         check_image_scans(os.path.relpath(path, root), doc, errors)
         check_sarif_uploads(os.path.relpath(path, root), doc, errors)
     check_deploy(os.path.relpath(deploy, root), deploy_doc, ci_doc.get("name"), errors)
+    check_manual_gate(os.path.relpath(deploy, root), deploy_doc, errors)
     check_ci(os.path.relpath(ci, root), ci_doc, errors)
     if errors:
         print(f"check_workflow_policy: {len(errors)} violation(s):")

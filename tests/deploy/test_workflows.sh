@@ -43,7 +43,8 @@ for want in "triggered by push" "lacks github.ref == 'refs/heads/main'" \
   "no step runs scripts/image-tag before \`docker build\`" "its \`if\` lacks github.event.workflow_run.event == 'schedule'" \
   "\`cdk deploy --all\` does not pass -c lokiImageTag" \
   "passes -c appCertificateArn from the optional variable APP_CERTIFICATE_ARN unconditionally" \
-  "SARIF upload 'Upload tycho image scan' lacks continue-on-error: true"; do
+  "SARIF upload 'Upload tycho image scan' lacks continue-on-error: true" \
+  "a manual run (workflow_dispatch) deploys without checking that CI succeeded on the commit"; do
   grep -qF "$want" <<<"$out" || fail "check_workflow_policy.py did not report: $want"$'\n'"$out"
 done
 echo "unsafe deploy workflow rejected as expected"
@@ -55,6 +56,24 @@ if out=$("$PY" "$TYCHO_SRC/tests/deploy/check_workflow_policy.py" "$TYCHO_SRC/.g
 fi
 grep -qF "probes /health with docker exec ... tycho health" <<<"$out" || fail "check_workflow_policy.py did not report the missing probe"$'\n'"$out"
 echo "ci.yml without the probe rejected as expected"
+
+echo "--- ... and a deploy.yml whose manual runs skip the CI check, or whose deploy job does not wait for it"
+sed '/^      - name: CI passed on this commit (manual runs)$/,/^      - uses: actions\/checkout@v4$/{/^      - uses:/!d}' \
+  "$TYCHO_SRC/.github/workflows/deploy.yml" > "$deploy_tmp/deploy.yml"
+! cmp -s "$deploy_tmp/deploy.yml" "$TYCHO_SRC/.github/workflows/deploy.yml" || fail "the edit removed no CI check step"
+if out=$("$PY" "$TYCHO_SRC/tests/deploy/check_workflow_policy.py" "$deploy_tmp/deploy.yml"); then
+  fail "check_workflow_policy.py accepted a deploy.yml whose manual runs skip the CI check"
+fi
+grep -qF "a manual run (workflow_dispatch) deploys without checking that CI succeeded" <<<"$out" ||
+  fail "check_workflow_policy.py did not report the missing CI check"$'\n'"$out"
+sed 's/^    needs: images$/    needs: []/' "$TYCHO_SRC/.github/workflows/deploy.yml" > "$deploy_tmp/deploy.yml"
+! cmp -s "$deploy_tmp/deploy.yml" "$TYCHO_SRC/.github/workflows/deploy.yml" || fail "the edit changed no needs"
+if out=$("$PY" "$TYCHO_SRC/tests/deploy/check_workflow_policy.py" "$deploy_tmp/deploy.yml"); then
+  fail "check_workflow_policy.py accepted a deploy job that does not need the CI check"
+fi
+grep -qF "job deploy has id-token: write but does not need the job that checks CI" <<<"$out" ||
+  fail "check_workflow_policy.py did not report the deploy job's missing needs"$'\n'"$out"
+echo "rejected as expected"
 
 echo "--- ... and a deploy.yml whose images keep their tag when the base image is republished, or whose Grafana"
 echo "    tag follows the commit, and a ci.yml without the weekly schedule"
