@@ -29,6 +29,11 @@ deploy workflow:
     trigger: the weekly run that brings in republished base images, in a
     concurrency group of its own (a group shared with pushes lets a push
     cancel the scheduled run, and that week's base refresh with it);
+  - only main's head is deployed: a job that every `id-token: write` job
+    needs asks the API for main's head (`commits/heads/main`) and sets an
+    output, which the job that builds the images tests in its `if` (a CI
+    run that ends after a newer push was deployed, or a re-run of an old
+    one, would otherwise roll production back);
   - a manual run (`workflow_dispatch`) is gated as workflow_run is: a job
     that every `id-token: write` job needs has a step, run only for
     workflow_dispatch, that asks the API for a successful CI run on the
@@ -141,32 +146,48 @@ def check_deploy(path, doc, ci_name, errors):
                 errors.append(f"{path}: job {job_id} has id-token: write and runs third-party action {uses}")
 
 
-def check_manual_gate(path, doc, errors):
-    """A workflow_dispatch run must also find a green CI run on its commit."""
-    if "workflow_dispatch" not in triggers(doc):
-        return
+def job_needs(job):
+    needs = job.get("needs") or []
+    return {needs} if isinstance(needs, str) else set(needs)
+
+
+def check_gates(path, doc, errors):
+    """Only main's head is deployed, and a workflow_dispatch run only after CI passed on it."""
     jobs = doc.get("jobs") or {}
-    gates = set()
+    manual, head = set(), set()
     for job_id, job in jobs.items():
         for step in steps(job):
             text = run_text(step)
             if "workflow_dispatch" in str(step.get("if", "")) and re.search(r"actions/workflows/[\w.-]+/runs\?", text) \
                     and "head_sha=" in text and "status=success" in text:
-                gates.add(job_id)
+                manual.add(job_id)
                 if (job.get("permissions") or {}).get("actions") not in ("read", "write"):
                     errors.append(f"{path}: job {job_id} checks CI runs without `actions: read`")
-    if not gates:
-        errors.append(f"{path}: a manual run (workflow_dispatch) deploys without checking that CI succeeded on the "
-                      "commit (no step asks actions/workflows/<ci>/runs?head_sha=...&status=success)")
-        return
+            if "commits/heads/main" in text and "GITHUB_OUTPUT" in text:
+                head.add(job_id)
+    gates = []
+    if "workflow_dispatch" in triggers(doc):
+        if manual:
+            gates.append(("the job that checks CI for manual runs", manual))
+        else:
+            errors.append(f"{path}: a manual run (workflow_dispatch) deploys without checking that CI succeeded on "
+                          "the commit (no step asks actions/workflows/<ci>/runs?head_sha=...&status=success)")
+    if head:
+        gates.append(("the job that checks the commit is main's head", head))
+    else:
+        errors.append(f"{path}: deploys a commit without checking that it is still main's head (no step asks "
+                      "commits/heads/main): a CI run that ends late, or a re-run, would roll production back")
     for job_id, job in jobs.items():
-        if (job.get("permissions") or doc.get("permissions") or {}).get("id-token") != "write":
-            continue
-        needs = job.get("needs") or []
-        needs = [needs] if isinstance(needs, str) else needs
-        if not gates & set(needs):
-            errors.append(f"{path}: job {job_id} has id-token: write but does not need the job that checks CI "
-                          f"for manual runs ({', '.join(sorted(gates))})")
+        if (job.get("permissions") or doc.get("permissions") or {}).get("id-token") == "write":
+            for what, ids in gates:
+                if not ids & job_needs(job):
+                    errors.append(f"{path}: job {job_id} has id-token: write but does not need {what} "
+                                  f"({', '.join(sorted(ids))})")
+        if head and any("docker build" in run_text(st) for st in steps(job)):
+            cond = str(job.get("if", ""))
+            if not any(h in job_needs(job) and f"needs.{h}.outputs." in cond for h in head):
+                errors.append(f"{path}: job {job_id} builds images without `needs` on {', '.join(sorted(head))} "
+                              "and an `if` on its output (a commit that is not main's head would be built)")
 
 
 def run_text(step):
@@ -269,7 +290,7 @@ def main(argv):
         check_image_scans(os.path.relpath(path, root), doc, errors)
         check_sarif_uploads(os.path.relpath(path, root), doc, errors)
     check_deploy(os.path.relpath(deploy, root), deploy_doc, ci_doc.get("name"), errors)
-    check_manual_gate(os.path.relpath(deploy, root), deploy_doc, errors)
+    check_gates(os.path.relpath(deploy, root), deploy_doc, errors)
     check_ci(os.path.relpath(ci, root), ci_doc, errors)
     if errors:
         print(f"check_workflow_policy: {len(errors)} violation(s):")

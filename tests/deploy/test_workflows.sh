@@ -44,7 +44,8 @@ for want in "triggered by push" "lacks github.ref == 'refs/heads/main'" \
   "\`cdk deploy --all\` does not pass -c lokiImageTag" \
   "passes -c appCertificateArn from the optional variable APP_CERTIFICATE_ARN unconditionally" \
   "SARIF upload 'Upload tycho image scan' lacks continue-on-error: true" \
-  "a manual run (workflow_dispatch) deploys without checking that CI succeeded on the commit"; do
+  "a manual run (workflow_dispatch) deploys without checking that CI succeeded on the commit" \
+  "deploys a commit without checking that it is still main's head"; do
   grep -qF "$want" <<<"$out" || fail "check_workflow_policy.py did not report: $want"$'\n'"$out"
 done
 echo "unsafe deploy workflow rejected as expected"
@@ -57,22 +58,22 @@ fi
 grep -qF "probes /health with docker exec ... tycho health" <<<"$out" || fail "check_workflow_policy.py did not report the missing probe"$'\n'"$out"
 echo "ci.yml without the probe rejected as expected"
 
-echo "--- ... and a deploy.yml whose manual runs skip the CI check, or whose deploy job does not wait for it"
-sed '/^      - name: CI passed on this commit (manual runs)$/,/^      - uses: actions\/checkout@v4$/{/^      - uses:/!d}' \
-  "$TYCHO_SRC/.github/workflows/deploy.yml" > "$deploy_tmp/deploy.yml"
-! cmp -s "$deploy_tmp/deploy.yml" "$TYCHO_SRC/.github/workflows/deploy.yml" || fail "the edit removed no CI check step"
-if out=$("$PY" "$TYCHO_SRC/tests/deploy/check_workflow_policy.py" "$deploy_tmp/deploy.yml"); then
-  fail "check_workflow_policy.py accepted a deploy.yml whose manual runs skip the CI check"
-fi
-grep -qF "a manual run (workflow_dispatch) deploys without checking that CI succeeded" <<<"$out" ||
-  fail "check_workflow_policy.py did not report the missing CI check"$'\n'"$out"
-sed 's/^    needs: images$/    needs: []/' "$TYCHO_SRC/.github/workflows/deploy.yml" > "$deploy_tmp/deploy.yml"
-! cmp -s "$deploy_tmp/deploy.yml" "$TYCHO_SRC/.github/workflows/deploy.yml" || fail "the edit changed no needs"
-if out=$("$PY" "$TYCHO_SRC/tests/deploy/check_workflow_policy.py" "$deploy_tmp/deploy.yml"); then
-  fail "check_workflow_policy.py accepted a deploy job that does not need the CI check"
-fi
-grep -qF "job deploy has id-token: write but does not need the job that checks CI" <<<"$out" ||
-  fail "check_workflow_policy.py did not report the deploy job's missing needs"$'\n'"$out"
+echo "--- ... and a deploy.yml that skips the CI check of manual runs, or deploys a commit that is not main's head"
+wf="$TYCHO_SRC/.github/workflows/deploy.yml"
+# reject EDIT MESSAGE: the policy check must report MESSAGE for deploy.yml edited with sed EDIT
+reject() {
+  sed "$1" "$wf" > "$deploy_tmp/deploy.yml"
+  ! cmp -s "$deploy_tmp/deploy.yml" "$wf" || fail "the edit $1 changed nothing"
+  if out=$("$PY" "$TYCHO_SRC/tests/deploy/check_workflow_policy.py" "$deploy_tmp/deploy.yml"); then
+    fail "check_workflow_policy.py accepted deploy.yml edited with $1"
+  fi
+  grep -qF "$2" <<<"$out" || fail "check_workflow_policy.py did not report: $2"$'\n'"$out"
+}
+reject '/^      - name: CI passed on this commit (manual runs)$/,/^          echo "ci passed on/d' \
+  "a manual run (workflow_dispatch) deploys without checking that CI succeeded on the commit"
+reject '/^      - name: Still the head of main$/,/^          fi$/d' "deploys a commit without checking that it is still main's head"
+reject 's/^    needs: \[gate, images\]$/    needs: images/' "job deploy has id-token: write but does not need the job that checks"
+reject "s/^    if: needs.gate.outputs.current == 'true'$/    if: always()/" "job images builds images without \`needs\` on gate"
 echo "rejected as expected"
 
 echo "--- ... and a deploy.yml whose images keep their tag when the base image is republished, or whose Grafana"
