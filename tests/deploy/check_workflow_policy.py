@@ -51,6 +51,10 @@ every workflow given:
     `continue-on-error: true` (a repository without code scanning must not
     fail the run), while no Trivy step that fails the job has it;
 ci workflow:
+  - the job that builds the Loki image runs it with -verify-config, and the
+    one that builds the Grafana image starts it (`docker run -d`) and asks
+    its API for /api/health, the provisioned data sources and dashboards
+    (/api/search): nothing else starts them before production;
   - a job builds the tycho image and fails on its Trivy scan (pull requests too);
   - before that scan, the same job runs the image's default command in the
     background (`docker run -d`) and probes /health with `docker exec ...
@@ -259,6 +263,16 @@ def check_ci(path, doc, errors):
     if conc and "github.event_name" not in group:
         errors.append(f"{path}: concurrency group '{group}' does not include github.event_name: a push "
                       "would cancel the weekly scheduled run (and its base-image refresh)")
+    for job_id, job in (doc.get("jobs") or {}).items():
+        texts = [run_text(st) for st in steps(job)]
+        if any(re.search(r"docker build\b.*-t tycho-loki:", t) for t in texts) and \
+                not any(re.search(r"docker run\b.*tycho-loki:", t, re.S) and "-verify-config" in t for t in texts):
+            errors.append(f"{path}: job {job_id} builds the Loki image but never runs it with -verify-config")
+        if any(re.search(r"docker build\b.*-t tycho-grafana:", t) for t in texts) and \
+                not any(re.search(r"docker run -d\b.*tycho-grafana:", t, re.S) and "/api/health" in t
+                        and "/api/datasources/" in t and "/api/search" in t for t in texts):
+            errors.append(f"{path}: job {job_id} builds the Grafana image but never starts it and checks its "
+                          "provisioning (/api/health, /api/datasources/, /api/search)")
     for job_id, job in (doc.get("jobs") or {}).items():
         for i, step in enumerate(steps(job)):
             w = step.get("with") or {}

@@ -58,6 +58,20 @@ fi
 grep -qF "probes /health with docker exec ... tycho health" <<<"$out" || fail "check_workflow_policy.py did not report the missing probe"$'\n'"$out"
 echo "ci.yml without the probe rejected as expected"
 
+echo "--- ... and a ci.yml that never starts the Loki or the Grafana image it builds"
+sed -e '/^      - name: Loki accepts its configuration/,/-verify-config$/d' \
+  -e '/^      - name: Grafana starts with its provisioning/,/Grafana did not start with its provisioning/d' \
+  "$TYCHO_SRC/.github/workflows/ci.yml" > "$deploy_tmp/ci.yml"
+! cmp -s "$deploy_tmp/ci.yml" "$TYCHO_SRC/.github/workflows/ci.yml" || fail "the edit removed no smoke step"
+if out=$("$PY" "$TYCHO_SRC/tests/deploy/check_workflow_policy.py" "$TYCHO_SRC/.github/workflows/deploy.yml" "$deploy_tmp/ci.yml"); then
+  fail "check_workflow_policy.py accepted a ci.yml without the Loki and Grafana smoke steps"
+fi
+for want in "builds the Loki image but never runs it with -verify-config" \
+  "builds the Grafana image but never starts it and checks its provisioning"; do
+  grep -qF "$want" <<<"$out" || fail "check_workflow_policy.py did not report: $want"$'\n'"$out"
+done
+echo "rejected as expected"
+
 echo "--- ... and a deploy.yml that skips the CI check of manual runs, or deploys a commit that is not main's head"
 wf="$TYCHO_SRC/.github/workflows/deploy.yml"
 # reject EDIT MESSAGE: the policy check must report MESSAGE for deploy.yml edited with sed EDIT
