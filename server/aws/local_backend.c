@@ -39,7 +39,8 @@ struct tycho_local_call {
     size_t rlen;
     /* long poll (owner thread) */
     int64_t deadline_ms;
-    int waiting; /* linked in the backend's waiters list */
+    int64_t armed_ms; /* when its timer fires */
+    int waiting;      /* linked in the backend's waiters list */
     char wait_queue[TYCHO_LOCAL_NAME_MAX];
     uv_timer_t timer;
 };
@@ -148,11 +149,29 @@ static void run(tycho_local_backend_t *b, tycho_local_call_t *c, int may_wait,
 }
 
 static void wake_queue(tycho_local_backend_t *b, const char *queue, int depth);
+static void waiter_timer_cb(uv_timer_t *t);
+
+/* A message of queue becomes receivable at at_ms, later than now: the
+ * queue's waiters whose timers would fire after that look again then
+ * (their next_ready_ms predates the message's delay or visibility). */
+static void wake_queue_at(tycho_local_backend_t *b, const char *queue, int64_t at_ms, int64_t now)
+{
+    for (tycho_local_call_t *c = b->waiters; c; c = c->wnext)
+        if (c->armed_ms > at_ms && strcmp(c->wait_queue, queue) == 0) {
+            c->armed_ms = at_ms;
+            uv_timer_start(&c->timer, waiter_timer_cb, (uint64_t)(at_ms - now), 0);
+        }
+}
 
 static void notify_all(tycho_local_backend_t *b, const tycho_local_result_t *res, int depth)
 {
-    for (int i = 0; i < res->nnotify; i++)
-        wake_queue(b, res->notify[i], depth);
+    int64_t now = tycho_local_now_ms();
+    for (int i = 0; i < res->nnotify; i++) {
+        if (res->notify[i].at_ms > now)
+            wake_queue_at(b, res->notify[i].queue, res->notify[i].at_ms, now);
+        else
+            wake_queue(b, res->notify[i].queue, depth);
+    }
 }
 
 static void waiter_timer_closed(uv_handle_t *h)
@@ -177,13 +196,12 @@ static void waiter_finish(tycho_local_backend_t *b, tycho_local_call_t *c)
     uv_close((uv_handle_t *)&c->timer, waiter_timer_closed);
 }
 
-static void waiter_timer_cb(uv_timer_t *t);
-
 static void waiter_arm(tycho_local_call_t *c, int64_t next_ready_ms)
 {
     int64_t now = tycho_local_now_ms();
     int64_t at = c->deadline_ms;
     if (next_ready_ms > 0 && next_ready_ms < at) at = next_ready_ms;
+    c->armed_ms = at;
     uv_timer_start(&c->timer, waiter_timer_cb, (uint64_t)(at > now ? at - now : 0), 0);
 }
 

@@ -8,7 +8,7 @@
  * owner thread (a timer per waiter) without blocking other requests, and is
  * woken at once when a SendMessage, a ChangeMessageVisibility to 0, a redrive
  * or a visibility expiry makes a message available in its queue — whichever
- * worker caused it.
+ * worker caused it, and whenever the message was delayed or hidden.
  *
  * Threading: tycho_local_backend_start/stop on one thread (main); a client is
  * created, used and closed on the thread that runs its loop. Callbacks always

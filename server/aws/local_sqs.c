@@ -953,7 +953,7 @@ static int store_message(tycho_local_store_t *s, const queue_t *q, const send_in
         internal(s, res);
         return -1;
     }
-    if (delay == 0) tycho_local_notify(res, q->name);
+    tycho_local_notify(res, q->name, now_ms + delay * 1000);
     cJSON_AddStringToObject(out, "MD5OfMessageBody", md5b);
     if (in->attrs) cJSON_AddStringToObject(out, "MD5OfMessageAttributes", md5a);
     if (in->sys) cJSON_AddStringToObject(out, "MD5OfMessageSystemAttributes", md5s);
@@ -1116,7 +1116,7 @@ static int change_visibility(tycho_local_store_t *s, const queue_t *q, const cha
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) return -1;
-    if (vt == 0) tycho_local_notify(res, q->name);
+    tycho_local_notify(res, q->name, now_ms + (int64_t)vt * 1000);
     return 0;
 }
 
@@ -1670,7 +1670,7 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, queue_t *q, i
                 internal(s, res);
                 goto done;
             }
-            tycho_local_notify(res, dlq.name);
+            tycho_local_notify(res, dlq.name, now_ms);
             continue;
         }
         cJSON *m = cJSON_CreateObject();
@@ -1765,7 +1765,7 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, queue_t *q, i
             internal(s, res);
             goto done;
         }
-        if (vt == 0) tycho_local_notify(res, q->name);
+        tycho_local_notify(res, q->name, now_ms + (int64_t)vt * 1000);
         got++;
     }
     tycho_local_ok(res, out);

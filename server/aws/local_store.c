@@ -444,11 +444,17 @@ void tycho_local_ok(tycho_local_result_t *res, const cJSON *obj)
     if (!res->body) tycho_local_error(res, 500, LT_SQS_INTERNAL, NULL, "out of memory");
 }
 
-void tycho_local_notify(tycho_local_result_t *res, const char *queue)
+void tycho_local_notify(tycho_local_result_t *res, const char *queue, int64_t at_ms)
 {
     for (int i = 0; i < res->nnotify; i++)
-        if (strcmp(res->notify[i], queue) == 0) return;
-    if (res->nnotify < 2) snprintf(res->notify[res->nnotify++], sizeof res->notify[0], "%s", queue);
+        if (strcmp(res->notify[i].queue, queue) == 0) {
+            if (at_ms < res->notify[i].at_ms) res->notify[i].at_ms = at_ms;
+            return;
+        }
+    if (res->nnotify < 2) {
+        snprintf(res->notify[res->nnotify].queue, sizeof res->notify[0].queue, "%s", queue);
+        res->notify[res->nnotify++].at_ms = at_ms;
+    }
 }
 
 int tycho_local_random(unsigned char *p, size_t n)

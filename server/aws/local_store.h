@@ -48,9 +48,15 @@ typedef struct tycho_local_result {
     char wait_queue[TYCHO_LOCAL_NAME_MAX];
     int64_t
         next_ready_ms; /* earliest time a hidden message of wait_queue becomes visible, 0 none */
-    /* Queues in which this request made messages receivable now. */
+    /* Queues in which this request made a message receivable, each with the
+     * earliest time one becomes so (epoch ms): the request's now for a send
+     * or a visibility of 0, later for a delay or a visibility timeout, so
+     * that a poll already waiting on the queue can look again then. */
     int nnotify;
-    char notify[2][TYCHO_LOCAL_NAME_MAX];
+    struct {
+        char queue[TYCHO_LOCAL_NAME_MAX];
+        int64_t at_ms;
+    } notify[2];
 } tycho_local_result_t;
 
 /* Defaults (above); then tycho_local_config_from_env reads the variables
@@ -137,7 +143,9 @@ void tycho_local_ok(tycho_local_result_t *res, const cJSON *obj);
  * do about it. Call it before ROLLBACK (which resets the error). */
 void tycho_local_db_error(tycho_local_store_t *s, tycho_local_result_t *res, int sqs,
                           const char *context);
-void tycho_local_notify(tycho_local_result_t *res, const char *queue);
+/* Records that a message of queue becomes receivable at at_ms (see
+ * tycho_local_result_t.notify; the earliest time a queue is kept). */
+void tycho_local_notify(tycho_local_result_t *res, const char *queue, int64_t at_ms);
 int tycho_local_random(unsigned char *p, size_t n);
 void tycho_local_uuid(char out[37]);
 /* A JSON number as a long, saturated to +-1e15 (a request's 1e49 must not

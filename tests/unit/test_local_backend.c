@@ -197,6 +197,60 @@ static void test_long_poll_deadline_and_visibility(void **state)
     finish_loop(&loop);
 }
 
+/* Waits for r (a call started earlier on loop); the milliseconds since t0. */
+static uint64_t wait_reply(uv_loop_t *loop, reply_t *r, uint64_t t0)
+{
+    while (!atomic_load(&r->done))
+        uv_run(loop, UV_RUN_ONCE);
+    return r->at_ms - t0;
+}
+
+/* A poll that began before a message was hidden for a while (sent with a
+ * delay, or its visibility changed to a few seconds) gets it when it becomes
+ * visible, not at the poll's deadline. */
+static void test_long_poll_sees_message_hidden_after_it_began(void **state)
+{
+    env_t *e = *state;
+    uv_loop_t loop;
+    tycho_local_client_t *c = open_client(e, &loop);
+    reply_t w, r;
+    start_long_poll(c, &w);
+    uint64_t t0 = uv_hrtime() / 1000000;
+    call_sync(c, &loop, "AmazonSQS.SendMessage",
+              "{\"QueueUrl\":\"http://localhost/000000000000/q\",\"MessageBody\":\"late\","
+              "\"DelaySeconds\":1}",
+              &r);
+    assert_int_equal(r.status, 200);
+    assert_false(atomic_load(&w.done));
+    uint64_t took = wait_reply(&loop, &w, t0);
+    assert_non_null(strstr(w.body, "\"Body\":\"late\""));
+    if (took < 900 || took > 3000)
+        fail_msg("a message delayed by 1 s reached the waiting poll after %llu ms",
+                 (unsigned long long)took);
+
+    /* the poll holds it for 30 s (the queue's default); another poll waits;
+     * the holder gives it back in 1 s */
+    char *h = strstr(w.body, "\"ReceiptHandle\":\"");
+    assert_non_null(h);
+    h += strlen("\"ReceiptHandle\":\"");
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"QueueUrl\":\"http://localhost/000000000000/q\",\"ReceiptHandle\":\"%.*s\","
+             "\"VisibilityTimeout\":1}",
+             (int)(strchr(h, '"') - h), h);
+    start_long_poll(c, &w);
+    t0 = uv_hrtime() / 1000000;
+    call_sync(c, &loop, "AmazonSQS.ChangeMessageVisibility", body, &r);
+    assert_int_equal(r.status, 200);
+    took = wait_reply(&loop, &w, t0);
+    assert_non_null(strstr(w.body, "\"Body\":\"late\""));
+    if (took < 900 || took > 3000)
+        fail_msg("a message given back in 1 s reached the waiting poll after %llu ms",
+                 (unsigned long long)took);
+    close_client(c, &loop);
+    finish_loop(&loop);
+}
+
 static void test_cancel(void **state)
 {
     env_t *e = *state;
@@ -272,6 +326,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_long_poll_woken_by_other_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_poll_deadline_and_visibility, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_poll_sees_message_hidden_after_it_began, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_with_waiter_then_call, setup, noop_teardown),
         cmocka_unit_test(test_start_error),

@@ -532,7 +532,8 @@ static void test_redrive(void **state)
         tycho_local_exec(e->s, "AmazonSQS.ReceiveMessage", body, strlen(body), e->now, &r), 0);
     assert_string_equal(r.body, "{}");
     assert_int_equal(r.nnotify, 1);
-    assert_string_equal(r.notify[0], "jobs-dlq");
+    assert_string_equal(r.notify[0].queue, "jobs-dlq");
+    assert_true(r.notify[0].at_ms == e->now);
     tycho_local_result_free(&r);
     sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "jobs-dlq\",\"AttributeNames\":[\"All\"]}");
     const cJSON *m = first_msg(e);
