@@ -407,7 +407,13 @@ static int validate_number_item(cJSON *it, tycho_av_err_t *err)
     const char *why;
     if (!cJSON_IsString(it))
         return fail(err, 1, "NUMBER_VALUE cannot be converted to String", NULL);
-    if (tycho_dec_parse(it->valuestring, &d, &why)) return fail(err, 0, "%s", why);
+    if (tycho_dec_parse(it->valuestring, &d, &why)) {
+        /* DynamoDB names the text it could not read (not an empty one). */
+        if (why == NUM_BAD && it->valuestring[0])
+            return fail(err, 0, "The parameter cannot be converted to a numeric value: %s",
+                        it->valuestring);
+        return fail(err, 0, "%s", why);
+    }
     char buf[TYCHO_DEC_STRLEN];
     tycho_dec_format(&d, buf);
     if (strcmp(buf, it->valuestring) != 0) {
@@ -440,6 +446,26 @@ static int set_has_dup(const cJSON *arr, tycho_av_type_t t)
             if (strcmp(a->valuestring, b->valuestring) == 0) return 1;
         }
     return 0;
+}
+
+/* DynamoDB's three wordings of a set with a duplicate: the elements of an
+ * SS or a BS (as sent, between brackets), none for an NS. */
+static int set_dup_error(const cJSON *set, tycho_av_type_t t, tycho_av_err_t *err)
+{
+    err->serialization = 0;
+    if (t == TYCHO_AV_NS) {
+        snprintf(err->msg, sizeof err->msg, "Input collection contains duplicates");
+        return -1;
+    }
+    size_t n = (size_t)snprintf(err->msg, sizeof err->msg,
+                                "One or more parameter values were invalid: Input collection [");
+    for (const cJSON *c = set->child; c && n < sizeof err->msg; c = c->next)
+        n += (size_t)snprintf(err->msg + n, sizeof err->msg - n, "%s%s",
+                              c == set->child ? "" : ", ", c->valuestring);
+    if (n < sizeof err->msg)
+        snprintf(err->msg + n, sizeof err->msg - n, "]%scontains duplicates.",
+                 t == TYCHO_AV_BS ? "of type BS " : " ");
+    return -1;
 }
 
 static int validate_depth(cJSON *av, tycho_av_err_t *err, int depth);
@@ -505,21 +531,16 @@ static int validate_depth(cJSON *av, tycho_av_err_t *err, int depth)
     case TYCHO_AV_BS:
         if (!cJSON_IsArray(v)) return fail(err, 1, "Unexpected value type in payload", NULL);
         if (!v->child)
-            return fail(err, 0,
-                        "One or more parameter values were invalid: An %s set  may not be empty",
-                        t == TYCHO_AV_SS   ? "string"
-                        : t == TYCHO_AV_NS ? "number"
-                                           : "binary");
+            return fail(err, 0, "One or more parameter values were invalid: %s",
+                        t == TYCHO_AV_SS   ? "An string set  may not be empty"
+                        : t == TYCHO_AV_NS ? "An number set  may not be empty"
+                                           : "Binary sets should not be empty");
         for (cJSON *c = v->child; c; c = c->next) {
             if (!cJSON_IsString(c)) return fail(err, 1, "Unexpected value type in payload", NULL);
             if (t == TYCHO_AV_NS && validate_number_item(c, err)) return -1;
             if (t == TYCHO_AV_BS && validate_binary_item(c, err)) return -1;
         }
-        if (set_has_dup(v, t))
-            return fail(
-                err, 0,
-                "One or more parameter values were invalid: Input collection contains duplicates",
-                NULL);
+        if (set_has_dup(v, t)) return set_dup_error(v, t, err);
         return 0;
     default:
         return fail(

@@ -72,20 +72,17 @@ static void not_found(tycho_local_result_t *res, const char *table)
                       "Requested resource not found: Table: %s not found", table);
 }
 
-static void av_error(tycho_local_result_t *res, const tycho_av_err_t *e, const char *prefix)
-{
-    if (e->serialization)
-        serr(res, e->msg);
-    else
-        verr(res, "%s%s", prefix ? prefix : "", e->msg);
-}
-
-/* An item, key or start key from the request: its AttributeValues valid. */
+/* An item, key or start key from the request: its AttributeValues valid.
+ * The messages are DynamoDB's own, with the "One or more parameter values
+ * were invalid: " prefix where it has one (local_av.c). */
 static int check_av_map(cJSON *m, tycho_local_result_t *res)
 {
     tycho_av_err_t e;
     if (!tycho_av_validate_map(m, &e)) return 0;
-    av_error(res, &e, "One or more parameter values were invalid: ");
+    if (e.serialization)
+        serr(res, e.msg);
+    else
+        verr(res, "%s", e.msg);
     return -1;
 }
 

@@ -14,11 +14,12 @@ Fixture (JSON lines; '#' lines are comments):
    "ignore": ["Attributes.X"], "why": "...", (a whole-string "${lek}" is
    "unordered": ["Items"],                   replaced by the captured JSON value)
    "quirks": ["empty-body"],
+   "compare_message": true,                  (the error message is compared too)
    "deviation": {"reason": "...", "local": {...}, "peer": {...}}}
 
 Comparison: HTTP status, then the normalized bodies. Normalization drops
 values that differ by design (ids, receipt handles, timestamps, error
-message text), replaces queue URL prefixes, sorts set values (SS/NS/BS) and
+message text, unless the entry has "compare_message"), replaces queue URL prefixes, sorts set values (SS/NS/BS) and
 the arrays listed in "unordered". A "deviation" entry is not compared with
 the peer: each side is checked against its own expectation, and both are
 printed. Exit status 0 only if every entry passed.
@@ -196,6 +197,9 @@ def normalize(v, qurl):
 def prepare(status, body, entry, qurl):
     """Paths in "ignore"/"unordered" start at the response: "body.Items"."""
     res = {"status": status, "body": normalize(body, qurl)}
+    if entry.get("compare_message") and isinstance(body, dict):
+        # dynalite spells the key "Message" in a SerializationException
+        res["body"]["message"] = body.get("message", body.get("Message"))
     for path in entry.get("ignore", []):
         del_path(res, path.split("."))
     for path in entry.get("unordered", []):
