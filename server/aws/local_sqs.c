@@ -24,6 +24,8 @@
 #define T_UNSUPPORTED "com.amazonaws.sqs#UnsupportedOperation"
 #define T_PURGE "com.amazonaws.sqs#PurgeQueueInProgress"
 
+#define DEFAULT_RETENTION_S 345600 /* MessageRetentionPeriod: 4 days */
+
 #define Q_MISSING "AWS.SimpleQueueService.NonExistentQueue"
 
 #define MAX_MESSAGE_SIZE 1048576
@@ -208,7 +210,7 @@ static void queue_decode(queue_t *q)
 {
     q->visibility = attr_int(q->attrs, "VisibilityTimeout", 30);
     q->delay = attr_int(q->attrs, "DelaySeconds", 0);
-    q->retention = attr_int(q->attrs, "MessageRetentionPeriod", 345600);
+    q->retention = attr_int(q->attrs, "MessageRetentionPeriod", DEFAULT_RETENTION_S);
     q->wait = attr_int(q->attrs, "ReceiveMessageWaitTimeSeconds", 0);
     q->max_size = attr_int(q->attrs, "MaximumMessageSize", MAX_MESSAGE_SIZE);
     q->max_receive = 0;
@@ -244,6 +246,11 @@ static int queue_load(tycho_local_store_t *s, const char *name, queue_t *q,
     return 1;
 }
 
+/* Writes a queue's attributes (a new queue when insert). An existing
+ * queue's messages then expire by its MessageRetentionPeriod as it is now,
+ * counted from their send (SetQueueAttributes: a change "will impact
+ * existing messages in the queue"); a moved message's send time is its
+ * first queue's, as for a redrive. 0 or -1. */
 static int queue_store(tycho_local_store_t *s, const char *name, const cJSON *attrs, int64_t now_ms,
                        int insert)
 {
@@ -263,6 +270,14 @@ static int queue_store(tycho_local_store_t *s, const char *name, const cJSON *at
         sqlite3_reset(st);
     }
     free(json);
+    if (rc || insert) return rc;
+    st = tycho_local_stmt(s, "UPDATE sqs_messages SET expires_ms = sent_ms + ?2 WHERE queue = ?1");
+    if (!st) return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(
+        st, 2, (int64_t)attr_int(attrs, "MessageRetentionPeriod", DEFAULT_RETENTION_S) * 1000);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_reset(st);
     return rc;
 }
 

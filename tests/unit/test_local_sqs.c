@@ -624,6 +624,29 @@ static void test_retention(void **state)
     e->now += 61000;
     sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "r\"}");
     assert_null(first_msg(e));
+
+    /* A new retention period applies to the messages already in the queue
+     * (SetQueueAttributes: a period reduced below their age expires them):
+     * lengthened, a message outlives the old period... */
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "r\",\"MessageBody\":\"kept\"}");
+    e->now += 30000;
+    sqs(e, "SetQueueAttributes",
+        "{\"QueueUrl\":\"" Q "r\",\"Attributes\":{\"MessageRetentionPeriod\":\"3600\"}}");
+    assert_int_equal(e->status, 200);
+    e->now += 60000;
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "r\",\"VisibilityTimeout\":0}");
+    assert_non_null(first_msg(e));
+    assert_string_equal(str(first_msg(e), "Body"), "kept");
+    /* ... and shortened below its age (90 s), it expires at once */
+    sqs(e, "SetQueueAttributes",
+        "{\"QueueUrl\":\"" Q "r\",\"Attributes\":{\"MessageRetentionPeriod\":\"60\"}}");
+    sqs(e, "GetQueueAttributes",
+        "{\"QueueUrl\":\"" Q "r\",\"AttributeNames\":[\"ApproximateNumberOfMessages\"]}");
+    assert_string_equal(
+        str(cJSON_GetObjectItemCaseSensitive(e->body, "Attributes"), "ApproximateNumberOfMessages"),
+        "0");
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "r\"}");
+    assert_null(first_msg(e));
 }
 
 static void test_config_and_auto_create(void **state)
