@@ -219,8 +219,11 @@ static void waiter_retry(tycho_local_backend_t *b, tycho_local_call_t *c, int de
     }
     set_result(c, res.status, res.body, res.len);
     res.body = NULL;
-    notify_all(b, &res, depth + 1);
+    /* Unlinked first: a receive with VisibilityTimeout 0 leaves its messages
+     * receivable and wakes its own queue, whose waiters must not include c
+     * (it would receive them again and be finished twice). */
     waiter_finish(b, c);
+    notify_all(b, &res, depth + 1);
 }
 
 static void waiter_timer_cb(uv_timer_t *t)

@@ -251,6 +251,39 @@ static void test_long_poll_sees_message_hidden_after_it_began(void **state)
     finish_loop(&loop);
 }
 
+/* A waiting poll with VisibilityTimeout 0 that a send wakes: it takes the
+ * message once (the message it leaves visible wakes the queue's waiters,
+ * itself no more), answers once, and the other waiters stay linked. */
+static void test_long_poll_visibility_zero_woken(void **state)
+{
+    env_t *e = *state;
+    uv_loop_t loop;
+    tycho_local_client_t *c = open_client(e, &loop);
+    reply_t w0, other, r;
+    const char *lp = "{\"QueueUrl\":\"http://localhost/000000000000/q\",\"WaitTimeSeconds\":10,"
+                     "\"VisibilityTimeout\":0,\"AttributeNames\":[\"ApproximateReceiveCount\"]}";
+    memset(&w0, 0, sizeof w0);
+    assert_non_null(
+        tycho_local_client_call(c, "AmazonSQS.ReceiveMessage", lp, strlen(lp), on_reply, &w0));
+    const char *lp2 = "{\"QueueUrl\":\"http://localhost/000000000000/q2\",\"WaitTimeSeconds\":2}";
+    memset(&other, 0, sizeof other);
+    assert_non_null(
+        tycho_local_client_call(c, "AmazonSQS.ReceiveMessage", lp2, strlen(lp2), on_reply, &other));
+    call_sync(c, &loop, "AmazonSQS.SendMessage",
+              "{\"QueueUrl\":\"http://localhost/000000000000/q\",\"MessageBody\":\"peek\"}", &r);
+    uint64_t t0 = uv_hrtime() / 1000000;
+    wait_reply(&loop, &w0, t0);
+    assert_int_equal(w0.status, 200);
+    assert_non_null(strstr(w0.body, "\"ApproximateReceiveCount\":\"1\""));
+    /* the other queue's poll still ends at its deadline */
+    call_sync(c, &loop, "AmazonSQS.SendMessage",
+              "{\"QueueUrl\":\"http://localhost/000000000000/q2\",\"MessageBody\":\"x\"}", &r);
+    wait_reply(&loop, &other, t0);
+    assert_non_null(strstr(other.body, "\"Body\":\"x\""));
+    close_client(c, &loop);
+    finish_loop(&loop);
+}
+
 static void test_cancel(void **state)
 {
     env_t *e = *state;
@@ -328,6 +361,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_long_poll_deadline_and_visibility, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_poll_sees_message_hidden_after_it_began, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_long_poll_visibility_zero_woken, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_with_waiter_then_call, setup, noop_teardown),
         cmocka_unit_test(test_start_error),
