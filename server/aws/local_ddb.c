@@ -2386,30 +2386,40 @@ static void op_update_ttl(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                   "satisfy constraint: Member must not be null");
         return;
     }
-    const cJSON *en = cJSON_GetObjectItemCaseSensitive(spec, "Enabled");
-    const cJSON *an = cJSON_GetObjectItemCaseSensitive(spec, "AttributeName");
-    if (!cJSON_IsBool(en) || !cJSON_IsString(an) || !an->valuestring[0] ||
-        strlen(an->valuestring) > 255) {
+    const char *attr;
+    int enable = -1; /* absent */
+    if (opt_bool(spec, "Enabled", &enable, res) || opt_str(spec, "AttributeName", &attr, res))
+        return;
+    if (enable < 0 || !attr) {
         verr(res,
              "1 validation error detected: Value null at 'timeToLiveSpecification.%s' failed to "
              "satisfy constraint: Member must not be null",
-             cJSON_IsBool(en) ? "attributeName" : "enabled");
+             enable >= 0 ? "attributeName" : "enabled");
+        return;
+    }
+    size_t attr_len = strlen(attr);
+    if (attr_len < 1 || attr_len > 255) {
+        verr(res,
+             "1 validation error detected: Value '%.*s%s' at "
+             "'timeToLiveSpecification.attributeName' failed to satisfy constraint: Member must "
+             "have length %s",
+             attr_len > 255 ? 64 : (int)attr_len, attr, attr_len > 255 ? "..." : "",
+             attr_len ? "less than or equal to 255" : "greater than or equal to 1");
         return;
     }
     if (request_table(s, name, &t, res)) return;
-    int enable = cJSON_IsTrue(en);
     if (enable && t.ttl_attr[0]) {
         verr(res, "TimeToLive is already enabled");
     } else if (!enable && !t.ttl_attr[0]) {
         verr(res, "TimeToLive is already disabled");
-    } else if (!enable && strcmp(t.ttl_attr, an->valuestring) != 0) {
+    } else if (!enable && strcmp(t.ttl_attr, attr) != 0) {
         verr(res, "The TimeToLive attribute name %s does not match the enabled attribute name %s",
-             an->valuestring, t.ttl_attr);
+             attr, t.ttl_attr);
     } else {
         sqlite3_stmt *st = tycho_local_stmt(s, "UPDATE ddb_tables SET ttl_attr = ? WHERE name = ?");
         int rc = SQLITE_ERROR;
         if (st) {
-            if (enable) sqlite3_bind_text(st, 1, an->valuestring, -1, SQLITE_STATIC);
+            if (enable) sqlite3_bind_text(st, 1, attr, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
             rc = sqlite3_step(st);
             sqlite3_reset(st);
@@ -2419,7 +2429,7 @@ static void op_update_ttl(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
         } else {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddBoolToObject(o, "Enabled", enable);
-            cJSON_AddStringToObject(o, "AttributeName", an->valuestring);
+            cJSON_AddStringToObject(o, "AttributeName", attr);
             answer_member(res, "TimeToLiveSpecification", o);
         }
     }

@@ -841,6 +841,33 @@ static void test_ttl(void **state)
         "{\"TableName\":\"app\",\"TimeToLiveSpecification\":{\"Enabled\":true,\"AttributeName\":"
         "\"ttl\"}}");
     EXPECT_ERR(e, VALIDATION, "TimeToLive is already enabled");
+    /* a name that was given, but empty or too long, is named as given */
+    ddb(e, "UpdateTimeToLive",
+        "{\"TableName\":\"app\",\"TimeToLiveSpecification\":{\"Enabled\":false,"
+        "\"AttributeName\":\"\"}}");
+    EXPECT_ERR(e, VALIDATION,
+               "1 validation error detected: Value '' at 'timeToLiveSpecification.attributeName' "
+               "failed to satisfy constraint: Member must have length greater than or equal to 1");
+    char longname[300];
+    memset(longname, 'x', 256);
+    longname[256] = '\0';
+    ddb(e, "UpdateTimeToLive",
+        "{\"TableName\":\"app\",\"TimeToLiveSpecification\":{\"Enabled\":true,"
+        "\"AttributeName\":\"%s\"}}",
+        longname);
+    EXPECT_ERR(e, VALIDATION,
+               "at 'timeToLiveSpecification.attributeName' failed to satisfy constraint: Member "
+               "must have length less than or equal to 255");
+    ddb(e, "UpdateTimeToLive",
+        "{\"TableName\":\"app\",\"TimeToLiveSpecification\":{\"Enabled\":true,"
+        "\"AttributeName\":7}}");
+    assert_int_equal(e->status, 400);
+    assert_string_equal(type_of(e), SERIALIZATION);
+    ddb(e, "UpdateTimeToLive",
+        "{\"TableName\":\"app\",\"TimeToLiveSpecification\":{\"Enabled\":true}}");
+    EXPECT_ERR(e, VALIDATION,
+               "Value null at 'timeToLiveSpecification.attributeName' failed to satisfy "
+               "constraint: Member must not be null");
     ddb(e, "DescribeTimeToLive", "{\"TableName\":\"app\"}");
     EXPECT_MEMBER(e, "TimeToLiveDescription",
                   "{\"TimeToLiveStatus\":\"ENABLED\",\"AttributeName\":\"ttl\"}");
