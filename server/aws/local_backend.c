@@ -214,6 +214,7 @@ static void waiter_retry(tycho_local_backend_t *b, tycho_local_call_t *c, int de
     run(b, c, !final, &res);
     if (res.wait_ms > 0 && !final) {
         waiter_arm(c, res.next_ready_ms);
+        notify_all(b, &res, depth + 1); /* a redrive it made while finding nothing */
         tycho_local_result_free(&res);
         return;
     }
@@ -279,6 +280,9 @@ static void process(tycho_local_backend_t *b, tycho_local_call_t *c)
         b->waiters_tail = c;
         c->waiting = 1;
         waiter_arm(c, res.next_ready_ms);
+        /* An empty receive may still have moved messages to a dead-letter
+         * queue, whose waiters are woken. */
+        notify_all(b, &res, 0);
         tycho_local_result_free(&res);
         return;
     }

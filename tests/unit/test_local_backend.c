@@ -284,6 +284,49 @@ static void test_long_poll_visibility_zero_woken(void **state)
     finish_loop(&loop);
 }
 
+/* A receive that moves a message to the dead-letter queue and then waits,
+ * finding nothing else, still wakes a poll waiting on the dead-letter
+ * queue. */
+static void test_long_poll_woken_by_redrive_of_waiting_receive(void **state)
+{
+    env_t *e = *state;
+    uv_loop_t loop;
+    tycho_local_client_t *c = open_client(e, &loop);
+    reply_t dl, src, r;
+    call_sync(c, &loop, "AmazonSQS.CreateQueue", "{\"QueueName\":\"dl\"}", &r);
+    call_sync(
+        c, &loop, "AmazonSQS.CreateQueue",
+        "{\"QueueName\":\"src\",\"Attributes\":{\"RedrivePolicy\":\"{\\\"deadLetterTargetArn\\\":"
+        "\\\"arn:aws:sqs:us-east-1:000000000000:dl\\\",\\\"maxReceiveCount\\\":1}\"}}",
+        &r);
+    assert_int_equal(r.status, 200);
+    call_sync(c, &loop, "AmazonSQS.SendMessage",
+              "{\"QueueUrl\":\"http://localhost/000000000000/src\",\"MessageBody\":\"poison\"}",
+              &r);
+    call_sync(c, &loop, "AmazonSQS.ReceiveMessage",
+              "{\"QueueUrl\":\"http://localhost/000000000000/src\",\"VisibilityTimeout\":0}", &r);
+    assert_non_null(strstr(r.body, "poison"));
+    const char *dlp = "{\"QueueUrl\":\"http://localhost/000000000000/dl\",\"WaitTimeSeconds\":10}";
+    memset(&dl, 0, sizeof dl);
+    assert_non_null(
+        tycho_local_client_call(c, "AmazonSQS.ReceiveMessage", dlp, strlen(dlp), on_reply, &dl));
+    uint64_t t0 = uv_hrtime() / 1000000;
+    /* the second receive moves it and waits for another message */
+    const char *srcp =
+        "{\"QueueUrl\":\"http://localhost/000000000000/src\",\"WaitTimeSeconds\":10}";
+    memset(&src, 0, sizeof src);
+    assert_non_null(
+        tycho_local_client_call(c, "AmazonSQS.ReceiveMessage", srcp, strlen(srcp), on_reply, &src));
+    uint64_t took = wait_reply(&loop, &dl, t0);
+    assert_non_null(strstr(dl.body, "\"Body\":\"poison\""));
+    if (took > 3000)
+        fail_msg("the dead-letter queue's poll got the moved message after %llu ms",
+                 (unsigned long long)took);
+    assert_false(atomic_load(&src.done));
+    close_client(c, &loop);
+    finish_loop(&loop);
+}
+
 static void test_cancel(void **state)
 {
     env_t *e = *state;
@@ -362,6 +405,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_long_poll_sees_message_hidden_after_it_began, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_long_poll_visibility_zero_woken, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_poll_woken_by_redrive_of_waiting_receive, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_with_waiter_then_call, setup, noop_teardown),
         cmocka_unit_test(test_start_error),
