@@ -412,23 +412,33 @@ static void addr_key(const char *host, unsigned char key[16])
         inet_pton(AF_INET6, host, key);
 }
 
-/* Whether the key is an any-address: ::, or 0.0.0.0 (::ffff:0.0.0.0). */
-static int any_addr(const unsigned char key[16])
+static const unsigned char any6[16], any4[16] = {[10] = 0xff, [11] = 0xff};
+
+/* Whether key is an IPv4 address (in its IPv4-mapped form). */
+static int is_v4(const unsigned char key[16])
 {
-    static const unsigned char any6[16], any4[16] = {[10] = 0xff, [11] = 0xff};
-    return !memcmp(key, any6, 16) || !memcmp(key, any4, 16);
+    return !memcmp(key, any4, 12);
+}
+
+/* Whether a socket bound to `wide` takes the address `key` of its port too:
+ * :: does every address (the sockets are dual-stack: IPV6_V6ONLY is left
+ * at Linux's default, off), 0.0.0.0 every IPv4 address and no IPv6 one
+ * (Linux binds 0.0.0.0:P and [::1]:P side by side). */
+static int covers(const unsigned char wide[16], const unsigned char key[16])
+{
+    return !memcmp(wide, any6, 16) || (!memcmp(wide, any4, 16) && is_v4(key));
 }
 
 /* Whether two listeners would share a port: the same address, or one on
- * every address (0.0.0.0, ::) of the same port. Compared by value, not by
- * text: "::ffff:127.0.0.1" is 127.0.0.1 and "::0" is "::". */
+ * the other's address through a wildcard (covers). Compared by value, not
+ * by text: "::ffff:127.0.0.1" is 127.0.0.1 and "::0" is "::". */
 static int same_addr(const tycho_addr_t *a, const tycho_addr_t *b)
 {
     if (a->port != b->port || a->port == 0) return 0;
     unsigned char ka[16], kb[16];
     addr_key(a->host, ka);
     addr_key(b->host, kb);
-    return any_addr(ka) || any_addr(kb) || memcmp(ka, kb, 16) == 0;
+    return covers(ka, kb) || covers(kb, ka) || memcmp(ka, kb, 16) == 0;
 }
 
 static uint64_t setting_bit(const setting_t *s);

@@ -436,6 +436,7 @@ static void test_admin_not_public(void **state)
         {"127.0.0.1:9090", "0.0.0.0:9090"},   {"[::]:7000", "127.0.0.1:7000"},
         {"localhost:7001", "127.0.0.1:7001"}, {"127.0.0.1:7002", "[::ffff:127.0.0.1]:7002"},
         {"127.0.0.1:7003", "[::0]:7003"},     {"[::1]:7004", "[0:0::1]:7004"},
+        {"[::]:7005", "[::1]:7005"},          {"0.0.0.0:7006", "[::ffff:127.0.0.1]:7006"},
     };
     for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
         const char *args[] = {"--listen", same[i][0], "--admin-listen", same[i][1], NULL};
@@ -476,6 +477,11 @@ static void test_admin_not_public(void **state)
     assert_int_equal(load(&cfg, err, sizeof err, ok2), 0);
     const char *ok3[] = {"--listen", "127.0.0.2:9090", NULL};
     assert_int_equal(load(&cfg, err, sizeof err, ok3), 0);
+    /* 0.0.0.0 takes the IPv4 addresses only: Linux binds [::1]:P beside it */
+    const char *v4any[] = {"--listen", "0.0.0.0:9095", "--admin-listen", "[::1]:9095", NULL};
+    if (load(&cfg, err, sizeof err, v4any) != 0) fail_msg("refused: %s", err);
+    const char *v6[] = {"--listen", "[2001:db8::1]:9096", "--admin-listen", "0.0.0.0:9096", NULL};
+    if (load(&cfg, err, sizeof err, v6) != 0) fail_msg("refused: %s", err);
 }
 
 static void test_parse_addr(void **state)
