@@ -466,6 +466,43 @@ describe("tycho.http", function()
     assert.equal("ok", body)
   end)
 
+  it("takes a field line starting with HTTP/ as a field, not as a new response that drops the fields before it", function()
+    -- it reset the fields: X-A was lost, and with it the first Content-Length,
+    -- so a second one that differs framed the body unnoticed
+    local status, err, kind = wire("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nHTTP/x: y\r\nContent-Length: 3\r\n\r\nokk")
+    assert.is_nil(status)
+    assert.equal("protocol", kind)
+    assert.matches("Content-Length values that differ", err, 1, true)
+    local ok, headers, body = wire("HTTP/1.1 200 OK\r\nX-A: 1\r\nHTTP/2: y\r\nContent-Length: 2\r\n\r\nok")
+    assert.equal(200, ok)
+    assert.equal("ok", body)
+    assert.equal("1", headers["x-a"])
+    assert.equal("y", headers["http/2"])
+    -- an interim response's block is followed by the final one's: only its fields are kept
+    ok, headers, body = wire("HTTP/1.1 100 Continue\r\nX-Early: 1\r\n\r\nHTTP/1.1 200 OK\r\nX-B: 2\r\nContent-Length: 2\r\n\r\nok")
+    assert.equal(200, ok)
+    assert.equal("ok", body)
+    assert.is_nil(headers["x-early"])
+    assert.equal("2", headers["x-b"])
+    -- a chunked body's trailer field is no new response either
+    ok, headers, body = wire("HTTP/1.1 200 OK\r\nX-C: 3\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nHTTP/x: y\r\n\r\n")
+    assert.equal(200, ok)
+    assert.equal("ok", body)
+    assert.equal("3", headers["x-c"])
+  end)
+
+  it("joins an obs-fold line into the value before it, and refuses a folded Content-Length", function()
+    local ok, headers = wire("HTTP/1.1 200 OK\r\nX-A: one\r\n two\r\nX-B:\r\n\tthree\r\nContent-Length: 2\r\n\r\nok")
+    assert.equal(200, ok)
+    assert.equal("one two", headers["x-a"])
+    assert.equal("three", headers["x-b"]) -- was " three": a value has no whitespace at its ends
+    -- the length was checked as 2, while the field read "2 3"
+    local status, err, kind = wire("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n 3\r\n\r\nok")
+    assert.is_nil(status)
+    assert.equal("protocol", kind)
+    assert.matches("Content-Length is not a number", err, 1, true)
+  end)
+
   it("refuses a Content-Length that is not a number, or a list of numbers that differ, never cutting the body", function()
     -- curl read the leading digits: 200 with the body "a", and "ok" for "2, 3"
     local cases = {

@@ -14,6 +14,7 @@
 
 #include "core/buf.h"
 #include "http/field.h"
+#include "net/response_fields.h"
 
 #ifndef TYCHO_VERSION
 #define TYCHO_VERSION "0"
@@ -22,9 +23,6 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000L
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_MAX_RESPONSE (16u << 20)
-/* every header line of the exchange (interim 1xx responses included): far
- * above what an API sends, and keeps a hostile peer from growing hdr_store */
-#define MAX_RESPONSE_HEADER_BYTES (64u << 10)
 #define DEFAULT_MAX_IDLE 64L
 
 struct tycho_http_client {
@@ -41,8 +39,6 @@ struct tycho_http_client {
     tycho_http_client_stats_t stats;
 };
 
-enum { TOO_LARGE_BODY = 1, TOO_LARGE_HEADERS = 2 };
-
 struct tycho_http_req {
     tycho_http_client_t *c;
     tycho_http_req_t *prev, *next;
@@ -51,25 +47,16 @@ struct tycho_http_req {
     char *body;           /* our copy, or NULL */
     const void *body_ref; /* what curl sends: body, or the caller's (body_kept) */
     size_t body_len;
-    size_t max_bytes;       /* of the body */
-    int truncate;           /* truncate_response */
-    size_t body_bytes;      /* received so far */
-    size_t header_bytes;    /* received so far, every response of the exchange */
-    int too_large;          /* 0, TOO_LARGE_BODY or TOO_LARGE_HEADERS */
-    int block_done;         /* the blank line ending the current header block came */
-    int has_length;         /* a Content-Length came in the current header block */
-    uint64_t length;        /* its value */
-    int conflicting_length; /* two Content-Length values that differ */
-    int invalid_length;     /* a Content-Length that is not a number */
-    int spaced_framing;     /* Content-Length or Transfer-Encoding with whitespace
-                               before its colon, which curl does not frame by */
+    size_t max_bytes;   /* of the body */
+    int truncate;       /* truncate_response */
+    size_t body_bytes;  /* received so far */
+    int body_too_large; /* past max_bytes */
+    tycho_response_fields_t fields;
     int in_callback;
     tycho_http_done_fn cb;
     void *ud;
     uint64_t start_ns;
     tycho_buf_t resp_body;
-    tycho_buf_t hdr_store; /* "name\0value\0" pairs */
-    size_t nhdr;
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -144,7 +131,7 @@ static void req_free(tycho_http_req_t *r)
     curl_slist_free_all(r->slist);
     free(r->body);
     tycho_buf_free(&r->resp_body);
-    tycho_buf_free(&r->hdr_store);
+    tycho_response_fields_free(&r->fields);
     free(r);
 }
 
@@ -184,8 +171,8 @@ static int map_error(tycho_http_req_t *r, CURLcode code, const char **what)
     case CURLE_FILESIZE_EXCEEDED:
         return TYCHO_HTTP_E_TOO_LARGE;
     case CURLE_WRITE_ERROR:
-        if (r->too_large) return TYCHO_HTTP_E_TOO_LARGE;
-        if (r->conflicting_length || r->invalid_length || r->spaced_framing)
+        if (r->body_too_large || r->fields.too_large) return TYCHO_HTTP_E_TOO_LARGE;
+        if (r->fields.conflicting_length || r->fields.invalid_length || r->fields.spaced_framing)
             return TYCHO_HTTP_E_PROTOCOL;
         *what = "write error";
         return TYCHO_HTTP_E_OTHER;
@@ -226,7 +213,7 @@ static void finish(tycho_http_req_t *r, CURLcode code, int cancelled_by_close)
     } else {
         res.error = map_error(r, code, &what);
     }
-    if (res.error == TYCHO_HTTP_E_TOO_LARGE && r->truncate && r->too_large == TOO_LARGE_BODY) {
+    if (res.error == TYCHO_HTTP_E_TOO_LARGE && r->truncate && r->body_too_large) {
         res.error = TYCHO_HTTP_OK; /* the status and headers came whole */
         res.body_truncated = 1;
     }
@@ -241,18 +228,18 @@ static void finish(tycho_http_req_t *r, CURLcode code, int cancelled_by_close)
     tycho_buf_t msg = TYCHO_BUF_INIT;
     if (res.error) {
         const char *detail = r->errbuf[0] ? r->errbuf : curl_easy_strerror(code);
-        if (res.error == TYCHO_HTTP_E_TOO_LARGE && r->too_large == TOO_LARGE_HEADERS)
+        if (res.error == TYCHO_HTTP_E_TOO_LARGE && r->fields.too_large)
             tycho_buf_printf(&msg, "response headers too large: more than %u bytes",
-                             MAX_RESPONSE_HEADER_BYTES);
+                             TYCHO_RESPONSE_FIELDS_MAX_BYTES);
         else if (res.error == TYCHO_HTTP_E_TOO_LARGE)
             tycho_buf_printf(&msg, "response body too large: more than %zu bytes", r->max_bytes);
-        else if (r->conflicting_length)
+        else if (r->fields.conflicting_length)
             tycho_buf_puts(&msg, "protocol error: the response has Content-Length values that "
                                  "differ (RFC 9112 6.3): its framing cannot be trusted");
-        else if (r->invalid_length)
+        else if (r->fields.invalid_length)
             tycho_buf_puts(&msg, "protocol error: the response's Content-Length is not a number "
                                  "(RFC 9112 6.3): its framing cannot be trusted");
-        else if (r->spaced_framing)
+        else if (r->fields.spaced_framing)
             tycho_buf_puts(&msg, "protocol error: the response has whitespace between a framing "
                                  "field's name and its colon (RFC 9112 5.1): its framing cannot "
                                  "be trusted");
@@ -268,19 +255,9 @@ static void finish(tycho_http_req_t *r, CURLcode code, int cancelled_by_close)
     res.elapsed = (double)(uv_hrtime() - r->start_ns) / 1e9;
 
     tycho_http_header_t *hv = NULL;
-    if (!res.error && r->nhdr) {
-        hv = calloc(r->nhdr, sizeof *hv);
-        if (hv) {
-            const char *p = r->hdr_store.data;
-            for (size_t i = 0; i < r->nhdr; i++) {
-                hv[i].name = p;
-                p += strlen(p) + 1;
-                hv[i].value = p;
-                p += strlen(p) + 1;
-            }
-            res.headers = hv;
-            res.nheaders = r->nhdr;
-        }
+    if (!res.error && (hv = tycho_response_fields_list(&r->fields))) {
+        res.headers = hv;
+        res.nheaders = r->fields.n;
     }
     if (!res.error) {
         if (tycho_buf_append(&r->resp_body, "", 0) == 0)
@@ -420,7 +397,7 @@ static size_t write_cb(char *p, size_t size, size_t n, void *ud)
     tycho_http_req_t *r = ud;
     size_t len = size * n;
     if (r->body_bytes + len > r->max_bytes) {
-        r->too_large = TOO_LARGE_BODY;
+        r->body_too_large = 1;
         /* truncate_response: the start is kept, the rest never read */
         if (r->truncate) tycho_buf_append(&r->resp_body, p, r->max_bytes - r->body_bytes);
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
@@ -430,127 +407,12 @@ static size_t write_cb(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-static int is_space(char ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
-}
-
-/* An obs-fold line (RFC 9112 5.2: it starts with a space or a tab) continues
- * the value before it: appended to it after one space. 0, or -ENOMEM. */
-static int fold_into_last(tycho_http_req_t *r, const char *v, const char *end)
-{
-    while (v < end && is_space(*v))
-        v++;
-    if (!r->nhdr || v == end) return 0;
-    r->hdr_store.len--; /* the last value's NUL */
-    if (tycho_buf_append(&r->hdr_store, " ", 1) ||
-        tycho_buf_append(&r->hdr_store, v, (size_t)(end - v)) ||
-        tycho_buf_append(&r->hdr_store, "", 1))
-        return -ENOMEM;
-    return 0;
-}
-
-/* The value of a Content-Length field: 1*DIGIT, or a list of one number
- * repeated ("2, 2", which RFC 9110 8.6 lets a recipient take as 2). 0, -1
- * when it is not a number ("1e3", "-1", "": curl would read the digits
- * before the junk and cut the body there) or -2 for a list of numbers that
- * differ ("2, 3"). */
-static int parse_length(const char *v, const char *end, uint64_t *out)
-{
-    int have = 0;
-    while (v < end) {
-        uint64_t n = 0;
-        const char *d = v;
-        for (; v < end && *v >= '0' && *v <= '9'; v++)
-            if (__builtin_mul_overflow(n, 10, &n) ||
-                __builtin_add_overflow(n, (uint64_t)(*v - '0'), &n))
-                return -1;
-        if (v == d) return -1;
-        if (have && n != *out) return -2;
-        *out = n;
-        have = 1;
-        while (v < end && (*v == ' ' || *v == '\t'))
-            v++;
-        if (v == end) break;
-        if (*v++ != ',') return -1;
-        while (v < end && (*v == ' ' || *v == '\t'))
-            v++;
-        if (v == end) return -1;
-    }
-    return have ? 0 : -1;
-}
-
-/* Takes the Content-Length value v..end of the current header block; 0, or
- * -1 with invalid_length or conflicting_length set (RFC 9112 6.3: such a
- * response cannot be framed, the connection must not be reused). Repeated
- * equal values are allowed. */
-static int check_length(tycho_http_req_t *r, const char *v, const char *end)
-{
-    uint64_t n = 0;
-    int rc = parse_length(v, end, &n);
-    if (rc == -1) r->invalid_length = 1;
-    if (rc == -2 || (rc == 0 && r->has_length && n != r->length)) r->conflicting_length = 1;
-    if (r->invalid_length || r->conflicting_length) return -1;
-    r->has_length = 1;
-    r->length = n;
-    return 0;
-}
-
-/* One line of a header block, as curl hands them: the status line, fields,
- * the blank line ending the block; after a chunked body, its trailer fields
- * and another blank line. Only the final response's fields are kept. */
+/* One line of a header block, as curl hands them (response_fields.h). */
 static size_t header_cb(char *p, size_t size, size_t n, void *ud)
 {
     tycho_http_req_t *r = ud;
     size_t len = size * n;
-    if (r->header_bytes + len > MAX_RESPONSE_HEADER_BYTES) {
-        r->too_large = TOO_LARGE_HEADERS;
-        return 0;
-    }
-    r->header_bytes += len;
-    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
-        /* a new response (after 100 Continue or an auth round): start over */
-        tycho_buf_reset(&r->hdr_store);
-        r->nhdr = 0;
-        r->block_done = 0;
-        r->has_length = 0;
-        return len;
-    }
-    const char *end = p + len;
-    while (end > p && is_space(end[-1]))
-        end--;
-    if (end == p) { /* the blank line */
-        r->block_done = 1;
-        return len;
-    }
-    /* trailer fields (RFC 9110 6.5) are not headers of the response */
-    if (r->block_done) return len;
-    if (*p == ' ' || *p == '\t') return fold_into_last(r, p, end) ? 0 : len;
-    const char *colon = memchr(p, ':', (size_t)(end - p));
-    if (!colon) return len; /* not a field: junk */
-    size_t nl = (size_t)(colon - p), sent = nl;
-    /* RFC 9112 5.1: whitespace before the colon is no part of the name (a
-     * proxy removes it); the caller gets "x-a" for "X-A : 1" */
-    while (nl > 0 && (p[nl - 1] == ' ' || p[nl - 1] == '\t'))
-        nl--;
-    if (nl == 0) return len; /* no name */
-    if (nl != sent && (tycho_http_field_name_is(p, nl, "content-length") ||
-                       tycho_http_field_name_is(p, nl, "transfer-encoding"))) {
-        /* curl took it for another field and framed the body without it:
-         * a body its own header contradicts */
-        r->spaced_framing = 1;
-        return 0;
-    }
-    const char *v = colon + 1;
-    while (v < end && is_space(*v))
-        v++;
-    size_t vlen = (size_t)(end - v);
-    if (tycho_buf_append(&r->hdr_store, p, nl) || tycho_buf_append(&r->hdr_store, "", 1)) return 0;
-    if (tycho_buf_append(&r->hdr_store, v, vlen) || tycho_buf_append(&r->hdr_store, "", 1))
-        return 0;
-    r->nhdr++;
-    if (tycho_http_field_name_is(p, nl, "content-length") && check_length(r, v, end) != 0) return 0;
-    return len;
+    return tycho_response_fields_line(&r->fields, p, len) == 0 ? len : 0;
 }
 
 /* --- public API ---------------------------------------------------------- */
@@ -632,6 +494,7 @@ int tycho_http_request(tycho_http_client_t *c, const tycho_http_request_t *req,
 
     tycho_http_req_t *r = calloc(1, sizeof *r);
     if (!r) return -ENOMEM;
+    tycho_response_fields_init(&r->fields);
     r->c = c;
     r->cb = cb;
     r->ud = ud;
