@@ -4,7 +4,7 @@
 # its seed corpus tests/fuzz/corpus/<name>/. Any crash, leak, UB report,
 # timeout or broken invariant (the target aborts) fails.
 #   run_fuzzer.sh <name>    e.g. run_fuzzer.sh router   (the test_fuzz_<name>.sh scripts call it)
-#   FUZZ_SECONDS=20         how long to fuzz (default 20: the ten targets here stay near 4 min of CI)
+#   FUZZ_SECONDS=20         how long to fuzz (default 20: the eleven targets here stay near 4 min of CI)
 #   FUZZ_RUNS=N             stop after N executions instead (libFuzzer -runs)
 #   FUZZ_ARGS="..."         extra libFuzzer flags (e.g. -jobs=4 -workers=4 for a long local run)
 # New inputs are kept in $TYCHO_BUILD/fuzz/corpus-<name>/ between runs; crash
@@ -27,6 +27,7 @@ router) srcs=(server/router/router.c server/core/{percent,buf,utf8}.c) pkgs=() ;
 json) srcs=(server/lua/lib_json.c server/lua/alloc.c server/core/{buf,utf8}.c) pkgs=(luajit) ;;
 trace_context) srcs=(server/telemetry/trace_context.c) pkgs=() ;;
 response_fields) srcs=(server/net/response_fields.c server/http/field.c server/core/{buf,utf8}.c) pkgs=() ;;
+query_redact) srcs=(server/http/query_redact.c server/core/{percent,buf,utf8}.c) pkgs=() ;;
 sigv4) srcs=(server/aws/sigv4.c server/core/{buf,percent,utf8}.c) pkgs=(libcrypto) ;;
 local_expr) srcs=(server/aws/local_expr.c server/aws/local_av.c server/core/{buf,utf8}.c) pkgs=(libcjson) ;;
 local_store)
