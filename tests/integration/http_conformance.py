@@ -227,6 +227,8 @@ ROWS = [
     Row("CONNECT", "CONNECT t:443 HTTP/1.1\r\nHost: t:443\r\n\r\n", [501], True),
     Row("HTTP/2.0 request line", "GET / HTTP/2.0\r\n" + H + "\r\n", [505], True),
     Row("HTTP/1.2", "GET / HTTP/1.2\r\n" + H + "\r\n", [400], True),
+    Row("HTTP/3.0 request line", "GET / HTTP/3.0\r\n" + H + "\r\n", [505], True,
+        check=error_is("HTTP version not supported")),
     Row("h2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", [400], True,
         check=error_is("HTTP/2 connection preface: tycho speaks HTTP/1.1 only")),
     Row("lower-case version", "GET / http/1.1\r\n" + H + "\r\n", [400], True),

@@ -75,6 +75,11 @@ static const pcase_t cases[] = {
       REQ_GET "H Connection: Upgrade\nH Upgrade: websocket\n" REQ_GET),
     C("HTTP/2.0", "GET / HTTP/2.0\r\n" HOST "\r\n", "ERR 505\n"),
     C("HTTP/1.2", "GET / HTTP/1.2\r\n" HOST "\r\n", "ERR 400\n"),
+    /* a well-formed version of another major one: 505, like 2.0 (it was 400) */
+    C("HTTP/3.0", "GET / HTTP/3.0\r\n" HOST "\r\n", "ERR 505\n"),
+    C("HTTP/9.1", "GET / HTTP/9.1\r\n" HOST "\r\n", "ERR 505\n"),
+    C("HTTP/x.1", "GET / HTTP/x.1\r\n" HOST "\r\n", "ERR 400\n"),
+    C("HTTP/3.x", "GET / HTTP/3.x\r\n" HOST "\r\n", "ERR 400\n"),
     C("lower-case version", "GET / http/1.1\r\n" HOST "\r\n", "ERR 400\n"),
     C("h2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "ERR 400\n"),
 
