@@ -89,8 +89,9 @@ static int check_length(tycho_response_fields_t *f, const char *v, const char *e
  * after an interim (1xx) response's block. Anywhere else a line starting
  * with "HTTP/" is a field line to curl, so it is one here too: taken for a
  * new response, it would drop the fields before it and the Content-Length
- * they framed the body by. (tycho's client follows no redirect and answers
- * no auth challenge: only a 1xx is followed by another response.) */
+ * they framed the body by. (tycho's client follows no redirect, answers no
+ * auth challenge and has curl keep a proxy's answer to CONNECT to itself:
+ * only a 1xx is followed by another response.) */
 static void start_block(tycho_response_fields_t *f, const char *p, size_t len)
 {
     tycho_buf_reset(&f->store);

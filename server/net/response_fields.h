@@ -1,7 +1,8 @@
 /* response_fields — the header lines of an outbound exchange as libcurl hands
  * them to its header callback, one whole line at a time: the status line of
  * each response (interim 1xx ones first), its fields, the blank line ending
- * the block, then a chunked body's trailer fields. Keeps the final
+ * the block, then a chunked body's trailer fields (a proxy's answer to
+ * CONNECT is not among them: CURLOPT_SUPPRESS_CONNECT_HEADERS). Keeps the final
  * response's fields (obs-fold lines joined, trailer fields left out) and
  * checks the ones that frame its body. Pure: no I/O; one per request, used
  * on the request's thread. */

@@ -1,6 +1,7 @@
 /* Outbound HTTP client against a loopback server (tests/aws/fake_http.py,
  * started here with /usr/bin/python3): concurrency, keep-alive reuse,
- * timeouts, size cap, refused and reset connections, cancel and close. */
+ * timeouts, size cap, refused and reset connections, cancel and close; https
+ * through a CONNECT proxy (tests/lib/tls_connect_proxy.py). */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,20 +25,28 @@ static pid_t server_pid;
 static int server_port;
 static uv_loop_t loop;
 
-static int start_server(void **state)
+/* Starts a python3 helper (a path from the source root); its stdout in *out. */
+static pid_t spawn_python(const char *script, FILE **out)
 {
-    (void)state;
     int fds[2];
     if (pipe(fds)) return -1;
-    server_pid = fork();
-    if (server_pid == 0) {
+    pid_t pid = fork();
+    if (pid == 0) {
         dup2(fds[1], 1);
         close(fds[0]);
-        execl("/usr/bin/python3", "python3", "tests/aws/fake_http.py", (char *)NULL);
+        execl("/usr/bin/python3", "python3", script, (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
+    *out = fdopen(fds[0], "r");
+    return pid;
+}
+
+static int start_server(void **state)
+{
+    (void)state;
+    FILE *f = NULL;
+    server_pid = spawn_python("tests/aws/fake_http.py", &f);
     if (!f || fscanf(f, "%d", &server_port) != 1) {
         fprintf(stderr, "fake_http.py did not start (run from the source root)\n");
         return -1;
@@ -453,6 +462,58 @@ static void test_close_from_callback(void **state)
     assert_int_equal(outstanding, 0);
 }
 
+typedef struct seen {
+    long status;
+    char body[16], real[16], proxy_agent[64];
+} seen_t;
+
+static void on_seen(const tycho_http_response_t *res, void *ud)
+{
+    seen_t *r = ud;
+    const char *real = tycho_http_response_header(res, "x-real");
+    const char *agent = tycho_http_response_header(res, "proxy-agent");
+    r->status = res->error ? -res->error : res->status;
+    snprintf(r->body, sizeof r->body, "%s", res->body ? res->body : "");
+    snprintf(r->real, sizeof r->real, "%s", real ? real : "");
+    snprintf(r->proxy_agent, sizeof r->proxy_agent, "%s", agent ? agent : "");
+    if (--outstanding == 0) uv_stop(&loop);
+}
+
+/* https through a proxy (https_proxy): curl hands the header callback the
+ * proxy's answer to CONNECT before the response. Its fields are no part of
+ * the response, and the response's status line that follows is no trailer:
+ * the response's own fields must come through. */
+static void test_https_through_connect_proxy(void **state)
+{
+    (void)state;
+    FILE *f = NULL;
+    int port = 0;
+    char cert[512] = "";
+    pid_t pid = spawn_python("tests/lib/tls_connect_proxy.py", &f);
+    assert_true(f && fscanf(f, "%d %511s", &port, cert) == 2);
+    fclose(f);
+    char proxy[64];
+    snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", port);
+    setenv("https_proxy", proxy, 1);
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    tycho_http_client_options_t opts = {.ca_file = cert};
+    tycho_http_client_t *c = tycho_http_client_new(&loop, &opts);
+    seen_t r = {0};
+    tycho_http_request_t req = {.url = "https://localhost/through"};
+    outstanding++;
+    assert_int_equal(tycho_http_request(c, &req, on_seen, &r, NULL), 0);
+    run();
+    unsetenv("https_proxy");
+    close_client(c);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "ok");
+    assert_string_equal(r.real, "1");
+    assert_string_equal(r.proxy_agent, "");
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -467,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_refused_and_reset),
         cmocka_unit_test(test_cancel_and_close),
         cmocka_unit_test(test_close_from_callback),
+        cmocka_unit_test(test_https_through_connect_proxy),
     };
     return cmocka_run_group_tests(tests, start_server, stop_server);
 }
