@@ -60,6 +60,8 @@ struct tycho_conn {
     size_t send_left;       /* bytes of it still queued at the last progress check */
     uint64_t send_progress; /* loop time (ms) the write last made progress */
     uint64_t first_byte_ns; /* uv_hrtime when the request being read started */
+    uint64_t accepted_ms;   /* loop time (ms) of the accept */
+    int started_one;        /* a request has started on this connection */
     write_req_t *spare;
     char request_id[TYCHO_REQUEST_ID_MAX + 1];
     char peer_ip[46], local_ip[46];
@@ -456,14 +458,24 @@ static int takes_requests(const tycho_conn_t *c)
     return !c->closing && (c->state == IDLE || c->state == READING);
 }
 
-/* A request's first bytes arrived (from IDLE): its read timeouts run. */
+/* A request's first bytes arrived (from IDLE): its read timeouts run. The
+ * header timeout counts from the first byte, but a new connection's first
+ * request has had it running since the accept: the wait for the first byte
+ * counts, or a client that sends its first byte just before the timeout
+ * (slowloris) would hold the connection for two header timeouts. */
 static void start_request(tycho_conn_t *c)
 {
     if (c->state != IDLE) return;
     c->state = READING;
     c->body_phase = 0;
     c->first_byte_ns = uv_hrtime();
-    arm_timer(c, c->srv->cfg->header_timeout);
+    uint64_t limit = ms(c->srv->cfg->header_timeout);
+    if (!c->started_one) {
+        uint64_t waited = uv_now(c->srv->loop) - c->accepted_ms;
+        limit = waited < limit ? limit - waited : 1;
+    }
+    c->started_one = 1;
+    uv_timer_start(&c->timer, on_timeout, limit, 0);
 }
 
 /* RFC 9110 10.1.1: to an Expect: 100-continue request whose answer is known
@@ -664,6 +676,7 @@ void tycho_conn_accept_fd(tycho_http_server_t *srv, int fd)
     if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
         addr_text(&ss, c->local_ip, sizeof c->local_ip, &c->local_port);
     c->state = IDLE;
+    c->accepted_ms = uv_now(srv->loop);
     arm_timer(c, srv->cfg->header_timeout);
     start_reading(c);
 }

@@ -376,6 +376,9 @@ ROWS = [
     Row("header timeout", "GET / HTTP/1.1\r\nHo", [408], True, timing=(0.8, 3.0)),
     Row("slow header trickle", ["GET / HT", 0.4, "TP/1.1\r\n", 0.4, "Host: t\r\n"], [408], True,
         timing=(0.0, 1.5)),
+    # a new connection's header timeout runs from the accept: a late first
+    # byte does not start a second one (it closed 1 s after that byte)
+    Row("header timeout from the accept", [0.7, "GET / HT"], [408], True, timing=(0.0, 0.7)),
     Row("body timeout", POST + "Content-Length: 10\r\n\r\nabc", [408], True, timing=(0.8, 3.0)),
     Row("chunked body timeout", POST + TE + "\r\n5\r\nhe", [408], True, timing=(0.8, 3.0)),
     Row("body timeout after 100-continue", [ECHO + "Expect: 100-continue\r\nContent-Length: 10\r\n\r\n", "WAIT100"],
