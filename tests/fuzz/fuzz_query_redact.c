@@ -25,8 +25,9 @@
 
 /* the names the header promises to redact */
 static const char *const credentials[] = {
-    "AWSAccessKeyId",   "Signature",           "sig", "X-Goog-Signature", "X-Amz-Signature",
-    "X-Amz-Credential", "X-Amz-Security-Token"};
+    "AWSAccessKeyId",       "Signature",       "sig",
+    "X-Goog-Signature",     "X-Amz-Signature", "X-Amz-Credential",
+    "X-Amz-Security-Token", "access_token"};
 
 static int names_credential(const char *p, size_t n)
 {
