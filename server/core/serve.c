@@ -583,7 +583,7 @@ int tycho_cmd_serve(int argc, char **argv)
     }
     tycho_lifecycle_set_serving();
     tycho_lifecycle_set_generation(atomic_load(&s->workers[0].generation));
-    tycho_hub_set_generation(s->hub, atomic_load(&s->workers[0].generation));
+    tycho_hub_routes_started(s->hub, atomic_load(&s->workers[0].generation));
     tycho_log_info("listening", LF_STR("public", s->public_addr), LF_STR("admin", s->admin_addr),
                    LF_INT("workers", s->nworkers), LF_STR("app", s->ops->name),
                    LF_STR("routes", s->cfg.routes_dir), LF_STR("aws_backend", s->cfg.aws_backend),

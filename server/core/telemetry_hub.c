@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SPAN_RING_CAPACITY 4096 /* 16 wake-ups' worth (TYCHO_HUB_WAKE_EVERY) */
 #define DRAIN_INTERVAL_MS 50    /* the longest a span waits in its ring */
@@ -105,6 +106,15 @@ static int register_builtins(tycho_hub_t *h, char *err, size_t errlen)
     rc |= reg(h, &f->reloads, "tycho_reloads_total", "Route reloads, by result.",
               TYCHO_METRIC_COUNTER, result, 1, NULL, 0, 0, err, errlen);
     rc |= reg(h, &f->generation, "tycho_reload_generation", "The route generation being served.",
+              TYCHO_METRIC_GAUGE, NULL, 0, NULL, 0, TYCHO_GAUGE_MERGE_LAST, err, errlen);
+    /* the counter's failures fall out of an increase() window while the
+     * files stay broken; these two say it for as long as it lasts */
+    rc |= reg(h, &f->reload_ok, "tycho_reload_last_successful",
+              "1 when the last load of the routes (start-up or reload) succeeded, 0 when it "
+              "failed and the previous routes keep serving.",
+              TYCHO_METRIC_GAUGE, NULL, 0, NULL, 0, TYCHO_GAUGE_MERGE_LAST, err, errlen);
+    rc |= reg(h, &f->reload_ok_time, "tycho_reload_last_success_timestamp_seconds",
+              "Unix time of the last successful load of the routes (start-up or reload).",
               TYCHO_METRIC_GAUGE, NULL, 0, NULL, 0, TYCHO_GAUGE_MERGE_LAST, err, errlen);
     return rc ? -1 : 0;
 }
@@ -447,14 +457,26 @@ void tycho_hub_set_listen_port(tycho_hub_t *h, int port)
     snprintf(h->listen_port, sizeof h->listen_port, "%d", port);
 }
 
-void tycho_hub_set_generation(tycho_hub_t *h, uint64_t generation)
+static void record_load(tycho_hub_t *h, int ok, uint64_t generation)
 {
-    tycho_metric_set(h->fam.generation, h->nshards - 1, NULL, (double)generation);
+    unsigned shard = h->nshards - 1;
+    tycho_metric_set(h->fam.generation, shard, NULL, (double)generation);
+    tycho_metric_set(h->fam.reload_ok, shard, NULL, ok ? 1 : 0);
+    if (!ok) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tycho_metric_set(h->fam.reload_ok_time, shard, NULL,
+                     (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+}
+
+void tycho_hub_routes_started(tycho_hub_t *h, uint64_t generation)
+{
+    record_load(h, 1, generation);
 }
 
 void tycho_hub_record_reload(tycho_hub_t *h, int ok, uint64_t generation)
 {
     tycho_metric_inc(h->fam.reloads, h->nshards - 1, (const char *[]){ok ? "success" : "failure"},
                      1);
-    tycho_hub_set_generation(h, generation);
+    record_load(h, ok, generation);
 }

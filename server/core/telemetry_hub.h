@@ -22,7 +22,7 @@
 typedef struct tycho_hub_families {
     tycho_metric_t *requests, *duration, *request_size, *response_size, *in_flight;
     tycho_metric_t *conns_open, *conns_accepted, *conns_closed, *send_timeouts, *lua_memory;
-    tycho_metric_t *reloads, *generation;
+    tycho_metric_t *reloads, *generation, *reload_ok, *reload_ok_time;
 } tycho_hub_families_t;
 
 typedef struct tycho_hub tycho_hub_t;
@@ -76,13 +76,15 @@ void tycho_hub_log_ring_drops(tycho_hub_t *h, uint64_t now_ms);
 int tycho_hub_render_metrics(tycho_hub_t *h, tycho_buf_t *out);
 /* Appends `,"telemetry":{...}` (queue depths, drops, spans handled). */
 void tycho_hub_status_json(tycho_hub_t *h, tycho_buf_t *out);
-/* Main thread: the generation being served. */
 /* The public listener's port once bound (an ephemeral one is known only
  * then): the default remote-write instance label takes it. Main thread,
  * before tycho_hub_start. */
 void tycho_hub_set_listen_port(tycho_hub_t *h, int port);
-void tycho_hub_set_generation(tycho_hub_t *h, uint64_t generation);
-/* Main thread: counts a reload outcome and the new generation. */
+/* Main thread: the first generation serves (start-up): the generation
+ * gauge, and the routes' last successful load is now. */
+void tycho_hub_routes_started(tycho_hub_t *h, uint64_t generation);
+/* Main thread: counts a reload outcome, sets the generation served, whether
+ * the last reload succeeded and, when it did, its time. */
 void tycho_hub_record_reload(tycho_hub_t *h, int ok, uint64_t generation);
 
 #endif
