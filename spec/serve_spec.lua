@@ -41,6 +41,18 @@ describe("tycho.test.serve", function()
     assert.equal(tricky, json.decode(body).value)
   end)
 
+  it("refuses an option it does not know instead of serving without it", function()
+    -- a misspelt `routes` would serve ./routes, the wrong app, without a word
+    local ok, err = pcall(function()
+      local srv = t.serve { rotues = here .. "/fixtures/v1" }
+      srv:stop() -- (only without the check: it served ./routes)
+    end)
+    assert.is_false(ok)
+    assert.matches("tycho.test.serve: unknown option 'rotues' %(routes, workers, env, args, "
+      .. "timeout, exe%)", err)
+    assert.matches("serve_spec.lua:%d+:", err) -- the caller's line
+  end)
+
   it("reports a server that exits before listening at once, with its output", function()
     local time = require "tycho.time"
     local started = time.monotonic()

@@ -177,7 +177,10 @@ end
 -- Starts `tycho serve` on free loopback ports for end-to-end specs. Waits (on
 -- the loop: other requests keep running) until it prints its "listening"
 -- line; raises with its output if it exits first or the timeout passes.
+local SERVE_OPTIONS = { "routes", "workers", "env", "args", "timeout", "exe" }
+
 function M.serve(opts)
+  options.check(opts, SERVE_OPTIONS, "tycho.test.serve", 2)
   opts = opts or {}
   local time = require "tycho.time"
   local tmp = os.tmpname()
