@@ -6,6 +6,9 @@
 -- ran no suite (a bad option, --version, --list), the exit status: 2 when it
 -- refused the command line (it said why on stderr), else 0.
 local test_core = require "tycho._test"
+-- loaded before busted insulates each spec file (its package.loaded is put
+-- back after the file): every file shares this one, and its list of servers
+local test = require "tycho.test"
 
 -- Output formats whose stdout is one machine-read document.
 local DOCUMENT_OUTPUTS = { junit = true, json = true }
@@ -188,6 +191,8 @@ return function(args, opts)
   end
   local ok, err = pcall(require "busted.runner", { standalone = false })
   os.exit = real_exit
+  -- servers a spec started and did not stop (it failed first) end with the run
+  test.stop_servers()
   package.loaded["busted.core"] = make_core
   package.loaded[loader_name] = make_loader
   io.stdout:flush()

@@ -179,6 +179,9 @@ end
 -- line; raises with its output if it exits first or the timeout passes.
 local SERVE_OPTIONS = { "routes", "workers", "env", "args", "timeout", "exe" }
 
+-- The servers serve started that were not stopped yet (keys).
+local live = {}
+
 function M.serve(opts)
   options.check(opts, SERVE_OPTIONS, "tycho.test.serve", 2)
   opts = opts or {}
@@ -207,13 +210,17 @@ function M.serve(opts)
       srv.port = tonumber(rec.public:match ":(%d+)$")
       srv.admin_port = rec.admin and tonumber(rec.admin:match ":(%d+)$")
       srv.url = function(path) return "http://" .. srv.public .. (path or "/") end
-      srv.stop = function(self)
+      srv.stop = function()
+        if not live[srv] then return end
+        live[srv] = nil
         os.execute(("kill -TERM %d 2>/dev/null"):format(pid))
         local until_ = time.monotonic() + 10
         while time.monotonic() < until_ and running(pid) do time.sleep(0.05) end
+        if running(pid) then os.execute(("kill -KILL %d 2>/dev/null"):format(pid)) end
         os.remove(tmp)
         os.execute("rm -rf " .. sh_quote(data))
       end
+      live[srv] = true
       return srv
     end
     if exited then
@@ -227,6 +234,13 @@ function M.serve(opts)
   os.remove(tmp)
   os.execute("rm -rf " .. sh_quote(data))
   error(("tycho.test.serve: %s; output:\n%s"):format(failure, out), 2)
+end
+
+-- Stops every server serve started that is still running, and removes its
+-- files: `tycho spec` calls it when the run ends, for the specs that failed
+-- (or never meant to stop them) before their srv:stop().
+function M.stop_servers()
+  for srv in pairs(live) do srv.stop() end
 end
 
 return M

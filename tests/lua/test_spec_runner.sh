@@ -216,4 +216,40 @@ else
   bad "os.exit at the top level: rc=$rc $(head -c 500 out) | $(head -c 300 err)"
 fi
 
+# --- tycho.test.serve's servers end with the run ---------------------------
+# a spec that fails between t.serve and srv:stop() (and one that never stops
+# its server) must not leave a tycho serve running, nor its data folder
+mkdir -p r
+printf 'return { ["GET /x"] = function() return "x" end }\n' >r/x.lua
+cat >s/orphan_spec.lua <<EOF
+local t = require "tycho.test"
+local function keep(srv)
+  local f = assert(io.open("servers", "a"))
+  f:write(srv.pid, " ", srv.log, ".data\\n")
+  f:close()
+end
+describe("servers", function()
+  it("fails before its stop", function()
+    local srv = t.serve { routes = "$tmp/r" }
+    keep(srv)
+    assert.equal(1, 2)
+    srv:stop()
+  end)
+  it("never stops its server", function() keep(t.serve { routes = "$tmp/r" }) end)
+end)
+EOF
+rm -f servers
+spec s/orphan_spec.lua
+left=""
+while read -r pid data; do
+  state=$(sed 's/^.*) \(.\).*/\1/' "/proc/$pid/stat" 2>/dev/null)
+  case "$state" in "" | Z | X) ;; *) left="$left server $pid ($state)"; kill "$pid" ;; esac
+  [ -e "$data" ] && left="$left $data" && rm -rf "$data"
+done <servers
+if [ $rc -eq 1 ] && [ "$(wc -l <servers)" -eq 2 ] && grep -qx "1 passed, 1 failed" out && [ -z "$left" ]; then
+  ok "servers tycho.test.serve started and no spec stopped: stopped, their data gone, at the end of the run"
+else
+  bad "servers left by specs: rc=$rc left:$left | $(head -c 300 out) | $(head -c 300 err)"
+fi
+
 if [ $fails -eq 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; exit 1; fi
