@@ -144,6 +144,39 @@ describe("request coroutines", function()
     assert.matches("memory limit", logs[1].msg)
   end)
 
+  it("says so when memory kept between requests holds half the limit or more", function()
+    local folder = dofile(here .. "/fixtures/folder.lua")
+    local dir = folder.new { ["keep.lua"] = [[
+local kept = {} -- module state: outlives every request
+return { ["GET /keep"] = function()
+  kept[#kept + 1] = ("k"):rep(1024 * 1024 - 64) .. #kept
+  return { kept = #kept }
+end }
+]] }
+    local routes = t.routes_dir()
+    assert(t.use_routes(dir))
+    t.set_limits { memory_limit = t.stats().memory + 8 * 1024 * 1024 }
+    t.capture_logs()
+    local statuses = {}
+    for i = 1, 12 do statuses[i] = t.get("/keep").status end
+    local logs = t.logs()
+    t.capture_logs(false)
+    t.set_limits { memory_limit = limits[2] }
+    assert(t.use_routes(routes)) -- a reload drops the kept memory
+    folder.remove(dir)
+    assert.equal(200, statuses[1])
+    assert.equal(500, statuses[12]) -- every request fails once the module's table fills the limit
+    local held = {}
+    for _, line in ipairs(logs) do
+      if line.msg:find("half of TYCHO_LUA_MEMORY_LIMIT", 1, true) then held[#held + 1] = line end
+    end
+    assert.equal(1, #held) -- once, not once per failed request
+    assert.equal("warn", held[1].level)
+    assert.matches("module%-level tables", held[1].msg)
+    assert.matches("until a reload or a restart", held[1].msg)
+    assert.is_true(held[1].lua_memory_bytes >= 0.5 * held[1].limit_bytes)
+  end)
+
   it("under tycho serve, the request after a memory-limit failure succeeds", function()
     local http = require "tycho.http"
     local folder = dofile(here .. "/fixtures/folder.lua")

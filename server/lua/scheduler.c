@@ -98,6 +98,28 @@ static void end_spans(tycho_lua_task_t *t)
     if (t->spans) tycho_lua_trace_end_task(t->gen->L, t);
 }
 
+/* After the full GC that follows a task refused memory: what is left is held
+ * by data kept between requests (module-level tables, caches) or by requests
+ * still running; the failed request's is gone. Half the limit or more left
+ * means little room for the next requests, which may keep failing the same
+ * way (a heuristic: a request that needs more than the other half fails
+ * either way). Said at once, then at most once a minute with the count. */
+#define RETAINED_SHARE 0.5
+static void report_retained(tycho_lua_sched_t *s)
+{
+    tycho_lua_alloc_t *a = s->alloc;
+    if (!a || !a->limit || (double)a->used < (double)a->limit * RETAINED_SHARE) return;
+    uint64_t n = 0;
+    if (!tycho_ratelog_due(&s->retained_log, s->loop ? uv_now(s->loop) : 0, TYCHO_LOG_EVERY_MS, 1,
+                           &n))
+        return;
+    tycho_log_warn("Lua memory still over half of TYCHO_LUA_MEMORY_LIMIT after a full GC: data "
+                   "kept between requests (module-level tables, caches) holds it; requests "
+                   "that need more keep failing until a reload or a restart frees it",
+                   LF_INT("lua_memory_bytes", a->used), LF_INT("limit_bytes", a->limit),
+                   LF_INT("failures", n));
+}
+
 /* The task has ended (or is dropped): its coroutine goes back to the pool when
  * it ended cleanly, the generation may be freed, the struct is recycled.
  * collect: a full GC once the coroutine is unreferenced (after a memory-limit
@@ -124,7 +146,10 @@ static void release(tycho_lua_task_t *t, int reusable, int collect)
         }
     }
     if (reusable != 2) luaL_unref(g->L, LUA_REGISTRYINDEX, t->co_ref);
-    if (collect) lua_gc(g->L, LUA_GCCOLLECT, 0);
+    if (collect) {
+        lua_gc(g->L, LUA_GCCOLLECT, 0);
+        report_retained(s);
+    }
     t->co = NULL;
     t->serial++;
     t->next = s->free_tasks;

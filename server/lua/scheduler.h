@@ -13,6 +13,7 @@
 #include "lua/gen.h"
 #include "lua/request.h"
 #include "core/log.h"
+#include "core/ratelog.h"
 
 #include <stdint.h>
 #include <uv.h>
@@ -63,6 +64,7 @@ struct tycho_lua_sched {
     void *gen_release_ud;
     struct tycho_watchdog_slot *watchdog;
     unsigned long long cpu_timeouts, timeouts, oom;
+    tycho_ratelog_t retained_log; /* memory still near the limit after an OOM's GC */
 };
 
 int tycho_lua_sched_init(tycho_lua_sched_t *s, uv_loop_t *loop, tycho_lua_alloc_t *alloc,
