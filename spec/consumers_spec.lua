@@ -85,3 +85,43 @@ describe("the consumer runner", function()
     assert.matches("MD5OfBody does not match", err)
   end)
 end)
+
+describe("a consumer handler under tycho serve", function()
+  it("that times out waiting is logged with where it waits", function()
+    local time = require "tycho.time"
+    local http = require "tycho.http"
+    local folder = dofile(HERE .. "/fixtures/folder.lua")
+    local dir = folder.new { ["c.lua"] = [[
+local sqs = require "tycho.sqs"
+local time = require "tycho.time"
+local function process() time.sleep(60) end
+return {
+  { "POST", "/send", function() sqs.create_queue("slow-jobs"):send("x") return 204 end },
+  consumers = { { queue = "slow-jobs", timeout = 0.3, handler = function() process() end } },
+}
+]] }
+    local srv = t.serve { routes = dir }
+    finally(function()
+      srv:stop()
+      folder.remove(dir)
+    end)
+    assert.equal(204, (http.post(srv.url "/send", { body = "" })))
+    local failed
+    local deadline = time.monotonic() + 10
+    while not failed and time.monotonic() < deadline do
+      local f = io.open(srv.log)
+      for line in (f and f:read "*a" or ""):gmatch "[^\n]+" do
+        local ok, rec = pcall(json.decode, line)
+        if ok and type(rec) == "table" and rec.msg and rec.msg:find("sqs consumer: handler failed", 1, true) then
+          failed = rec
+        end
+      end
+      if f then f:close() end
+      time.sleep(0.05)
+    end
+    assert.is_table(failed, "no 'handler failed' line")
+    assert.equal("handler timeout", failed.error)
+    assert.matches("in function 'sleep'", failed.traceback)
+    assert.matches("c%.lua:3: in function 'process'", failed.traceback)
+  end)
+end)

@@ -144,6 +144,31 @@ describe("request coroutines", function()
     assert.matches("memory limit", logs[1].msg)
   end)
 
+  it("logs where a handler waits when it times out waiting", function()
+    local folder = dofile(here .. "/fixtures/folder.lua")
+    local dir = folder.new { ["w.lua"] = [[
+local time = require "tycho.time"
+local function fetch() time.sleep(60) end
+return { ["GET /stuck"] = function() fetch() return "never" end }
+]] }
+    local routes = t.routes_dir()
+    assert(t.use_routes(dir))
+    t.set_limits { handler_timeout = 0.2 }
+    t.capture_logs()
+    local res = t.get("/stuck")
+    local logs = t.logs()
+    t.capture_logs(false)
+    t.set_limits { handler_timeout = limits[1] }
+    assert(t.use_routes(routes))
+    folder.remove(dir)
+    assert.equal(504, res.status)
+    assert.equal(1, #logs)
+    assert.equal("handler timeout: still waiting after TYCHO_HANDLER_TIMEOUT", logs[1].msg)
+    assert.matches("in function 'sleep'", logs[1].traceback) -- the call that never answered
+    assert.matches("w%.lua:2: in function 'fetch'", logs[1].traceback)
+    assert.matches("w%.lua:3: in function <", logs[1].traceback)
+  end)
+
   it("says so when memory kept between requests holds half the limit or more", function()
     local folder = dofile(here .. "/fixtures/folder.lua")
     local dir = folder.new { ["keep.lua"] = [[

@@ -206,6 +206,22 @@ describe("timers under tycho serve", function()
     assert.equal(200, status)
   end)
 
+  it("log where a run waits when it times out waiting", function()
+    local srv = serve { ["t.lua"] = [[
+      local time = require "tycho.time"
+      local function stuck() time.sleep(60) end
+      return { timers = { { name = "stuck", every = 0.05, timeout = 0.2, handler = function()
+        stuck()
+      end } } }]] }
+    wait_for("the timeout", function()
+      return #with_msg(srv, "timer handler timeout: still waiting after its timeout; cancelled") >= 1
+    end)
+    local e = with_msg(srv, "timer handler timeout: still waiting after its timeout; cancelled")[1]
+    assert.equal("stuck", e.timer)
+    assert.matches("in function 'sleep'", e.traceback)
+    assert.matches("t%.lua:2: in function 'stuck'", e.traceback)
+  end)
+
   it("read an error object raw: its failing metamethods are not run, the server goes on", function()
     local srv = serve { ["t.lua"] = [[
       local n = 0

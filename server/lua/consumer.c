@@ -598,7 +598,9 @@ static void on_task_done(tycho_lua_task_t *t, int status, int nres)
         const char *tb = "";
         lua_State *L = t->gen->L;
         int pushed = 0;
-        if (status == TYCHO_TASK_ERROR || status == TYCHO_TASK_CPU_TIMEOUT) {
+        /* a waiting timeout's: where it waits (the call that never answered) */
+        if (status == TYCHO_TASK_ERROR || status == TYCHO_TASK_CPU_TIMEOUT ||
+            status == TYCHO_TASK_TIMEOUT) {
             luaL_traceback(L, t->co, msg, 0);
             tb = lua_tostring(L, -1);
             pushed = 1;

@@ -397,8 +397,14 @@ static void on_done(tycho_lua_task_t *t, int status, int nres)
             tycho_response_set_error(&x->res, 500, "internal error", rid);
         }
     } else if (status == TYCHO_TASK_TIMEOUT) {
+        /* where it waits: which of its calls never answered */
+        lua_State *L = t->gen->L;
+        luaL_traceback(L, t->co, "waiting", 0);
+        const char *tb = lua_tostring(L, -1);
         tycho_log_warn("handler timeout: still waiting after TYCHO_HANDLER_TIMEOUT",
-                       HANDLER_FIELDS(x, route), LF_DBL("timeout", rt->cfg.handler_timeout));
+                       HANDLER_FIELDS(x, route), LF_DBL("timeout", rt->cfg.handler_timeout),
+                       LF_STR("traceback", tb ? tb : ""));
+        lua_pop(L, 1);
         tycho_response_set_error(&x->res, 504, "handler timeout", rid);
     } else {
         handler_failed(rt, t, status);

@@ -221,10 +221,14 @@ static void on_done(tycho_lua_task_t *t, int status, int nres)
     tycho_timers_t *tm = ct->tm;
     ct->task = NULL;
     if (status == TYCHO_TASK_TIMEOUT) {
-        tycho_log_error(
-            "timer handler timeout: still waiting after its timeout; cancelled",
-            LF_STR("timer", ct->name), LF_STR("handler", ct->where),
-            LF_DBL("timeout", ct->timeout > 0 ? ct->timeout : tm->cfg->handler_timeout));
+        lua_State *L = t->gen->L;
+        luaL_traceback(L, t->co, "waiting", 0); /* where: the call that never answered */
+        const char *tb = lua_tostring(L, -1);
+        tycho_log_error("timer handler timeout: still waiting after its timeout; cancelled",
+                        LF_STR("timer", ct->name), LF_STR("handler", ct->where),
+                        LF_DBL("timeout", ct->timeout > 0 ? ct->timeout : tm->cfg->handler_timeout),
+                        LF_STR("traceback", tb ? tb : ""));
+        lua_pop(L, 1);
     } else if (status != TYCHO_TASK_OK) {
         char buf[512];
         const char *msg = tycho_lua_error_text(t->co, buf, sizeof buf);
