@@ -40,6 +40,21 @@ describe("tycho check", function()
     assert.is_truthy(out:find(want, 1, true), out)
   end)
 
+  it("names a route file linked to a missing file, rather than dropping its routes", function()
+    local folder = dofile(here .. "/fixtures/folder.lua")
+    local dir = folder.new { ["a.lua"] = 'return { ["GET /a"] = function() return "a" end }' }
+    local made = os.execute(("ln -s %q %q"):format(dir .. "/gone/b.lua", dir .. "/b.lua"))
+    -- links that are no route files stay ignored, as the files would be
+    os.execute(("ln -s %q %q && ln -s %q %q"):format(dir .. "/gone", dir .. "/.#b.lua",
+      dir .. "/gone", dir .. "/NOTES"))
+    local ok, out = check(dir)
+    folder.remove(dir)
+    assert.is_true(made == 0 or made == true)
+    assert.is_false(ok)
+    local want = dir .. "/b.lua: a symbolic link to a missing file (" .. dir .. "/gone/b.lua)\n"
+    assert.equal(want, out)
+  end)
+
   it("fails on a file, saying it takes the routes folder", function()
     local ok, out = check(here .. "/fixtures/basic/api.lua")
     assert.is_false(ok)

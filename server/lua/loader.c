@@ -16,12 +16,14 @@
 #include "lua/watchdog.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <lauxlib.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <uv.h>
 
 typedef struct files {
@@ -56,6 +58,21 @@ typedef struct ancestors {
     int n;
 } ancestors_t;
 
+/* path is there (lstat) but stat failed with errno e: -1 with *err naming it
+ * and where it leads ("routes/b.lua: a symbolic link to a missing file
+ * (releases/41/b.lua)"). */
+static int broken_link(const char *path, int e, char **err)
+{
+    char to[PATH_MAX];
+    ssize_t n = readlink(path, to, sizeof to - 1);
+    to[n > 0 ? n : 0] = 0;
+    if (n > 0 && e == ENOENT)
+        *err = tycho_lua_strdupf("%s: a symbolic link to a missing file (%s)", path, to);
+    else
+        *err = tycho_lua_strdupf("%s: cannot read it: %s", path, strerror(e));
+    return -1;
+}
+
 static int scan(const char *dir, const struct stat *dst, ancestors_t *up, files_t *f, char **err)
 {
     for (int i = 0; i < up->n; i++)
@@ -80,8 +97,14 @@ static int scan(const char *dir, const struct stat *dst, ancestors_t *up, files_
             break;
         }
         struct stat st; /* an entry that vanished meanwhile (editor rename) is skipped */
-        if (stat(path, &st) == 0 &&
-            tycho_route_set_kind(name, S_ISDIR(st.st_mode)) == TYCHO_ROUTE_SET_ROUTES) {
+        int found = stat(path, &st) == 0, stat_errno = errno;
+        if (!found && lstat(path, &st) == 0 &&
+            tycho_route_set_kind(name, 0) == TYCHO_ROUTE_SET_ROUTES) {
+            /* a route file's link whose target is gone (a release folder
+             * removed): skipping it would drop its routes without a word */
+            rc = broken_link(path, stat_errno, err);
+        } else if (found &&
+                   tycho_route_set_kind(name, S_ISDIR(st.st_mode)) == TYCHO_ROUTE_SET_ROUTES) {
             if (S_ISDIR(st.st_mode)) {
                 rc = scan(path, &st, up, f, err);
             } else if (S_ISREG(st.st_mode)) {
