@@ -99,6 +99,21 @@ describe("handler errors", function()
     assert.matches('got the string "404"', err)
   end)
 
+  it("refuses a tycho.error message that is not a string at the call; writes a number", function()
+    local tycho = require "tycho"
+    local ok, err = pcall(tycho.error, 400, { field = "bad" })
+    assert.is_false(ok)
+    assert.equal("tycho.error: message must be a string, got a table", err)
+    ok, err = pcall(tycho.error, 400, true)
+    assert.is_false(ok)
+    assert.equal("tycho.error: message must be a string, got a boolean", err)
+    ok, err = pcall(tycho.error, 404, 42)
+    assert.is_false(ok)
+    assert.same({ 404, "42" }, { err.status, err.message })
+    ok, err = pcall(tycho.error, 404)
+    assert.is_nil(err.message) -- the reason phrase is answered
+  end)
+
   it("says why an error table's status that is not 400..599 answers 500", function()
     for s, given in pairs { ["302"] = "302", ["x"] = "x" } do
       t.capture_logs()

@@ -17,10 +17,17 @@ end
 -- Raises an HTTP error: the request is answered with `status` (an integer
 -- 400..599) and a JSON body { "error": message, "request_id": ... } instead
 -- of a 500. Not logged as a crash (5xx statuses are logged as warnings).
--- Another status is an error at the call.
+-- Another status, or a message that is not a string (a number is written as
+-- one), is an error at the call: the body has no room for it, and dropping
+-- it would answer the reason phrase without a word.
 function tycho.error(status, message)
   if type(status) ~= "number" or status ~= math.floor(status) or status < 400 or status > 599 then
     error("tycho.error: status must be an integer 400..599, got " .. shown(status), 2)
+  end
+  if type(message) == "number" then
+    message = tostring(message)
+  elseif message ~= nil and type(message) ~= "string" then
+    error("tycho.error: message must be a string, got a " .. type(message), 2)
   end
   error(setmetatable({ status = status, message = message }, ERROR_MT), 2)
 end
