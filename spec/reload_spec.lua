@@ -1,6 +1,7 @@
 -- Generations: a reload swaps the routes; in-flight requests finish on the
 -- handlers they started with; module state is rebuilt; nothing leaks.
 local t = require "tycho.test"
+local json = require "tycho.json"
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
 
 describe("reload", function()
@@ -82,5 +83,48 @@ end }
     -- every retired generation's state is closed: Lua memory stays flat
     assert.is_true(after < base + 512 * 1024, ("Lua memory grew from %d to %d"):format(base, after))
     assert.equal(retired, t.stats().retired)
+  end)
+end)
+
+describe("os.exit in route code under tycho serve", function()
+  local http = require "tycho.http"
+  local folder = dofile(here .. "/fixtures/folder.lua")
+
+  it("fails the handler or the reload, never the server", function()
+    local dir = folder.new { ["a.lua"] = [[
+return {
+  ["GET /a"] = function() return "a" end,
+  ["GET /exit"] = function() os.exit(3) end,
+}
+]] }
+    local srv = t.serve { routes = dir }
+    finally(function()
+      srv:stop()
+      folder.remove(dir)
+    end)
+    local admin = "http://" .. srv.admin
+    assert.equal(500, (http.get(srv.url "/exit")))
+    assert.equal(200, (http.get(srv.url "/a"))) -- still serving
+    -- a route file that gives up at load, as a command-line script would
+    folder.write(dir .. "/b.lua", [[
+if not os.getenv("TYCHO_SPEC_UNSET_QUEUE") then os.exit(1) end
+return {}
+]])
+    local status, _, body = http.post(admin .. "/-/reload", { body = "" })
+    assert.equal(422, status)
+    assert.matches("b%.lua:1: os%.exit%(1%) called: route files and handlers cannot end the "
+      .. "process", json.decode(body).error)
+    local code, _, text = http.get(srv.url "/a")
+    assert.equal(200, code) -- the previous routes keep serving
+    assert.equal("a", text)
+    local time = require "tycho.time"
+    local log, deadline = "", time.monotonic() + 5
+    repeat -- the server writes its log lines asynchronously
+      time.sleep(0.05)
+      local f = assert(io.open(srv.log))
+      log = f:read "*a"
+      f:close()
+    until log:find("os.exit(3) called", 1, true) or time.monotonic() > deadline
+    assert.matches('"msg":"handler error"[^\n]*os%.exit%(3%) called', log)
   end)
 end)

@@ -4,6 +4,7 @@
 #include "core/log.h"
 #include "lua/global_guard.h"
 #include "lua/libs.h"
+#include "lua/os_exit.h"
 #include "lua/request.h"
 #include "lua/require_retry.h"
 
@@ -226,6 +227,7 @@ tycho_lua_gen_t *tycho_lua_gen_new(const tycho_lua_gen_opts_t *o, char **err)
     luaL_openlibs(g->L);
     tycho_lua_require_retry_install(g->L);
     tycho_lua_global_guard_install(g->L);
+    tycho_lua_os_exit_install(g->L);
     if (o->jit_off) luaJIT_setmode(g->L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
     lua_pushlightuserdata(g->L, g);
     lua_setfield(g->L, LUA_REGISTRYINDEX, GEN_KEY);
