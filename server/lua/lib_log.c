@@ -132,6 +132,37 @@ static int l_enabled(lua_State *L)
     return 1;
 }
 
+/* print(...) as a log line: what Lua's print would write (each argument
+ * through the global tostring, tab-separated) is the message of an info line.
+ * Lua's own print wrote through stdio's buffer to the stdout that holds the
+ * JSON log lines: its text landed late, in blocks cut anywhere, inside them. */
+static int l_print(lua_State *L)
+{
+    int n = lua_gettop(L);
+    lua_getglobal(L, "tostring");
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 1; i <= n; i++) {
+        lua_pushvalue(L, n + 1);
+        lua_pushvalue(L, i);
+        lua_call(L, 1, 1);
+        if (!lua_isstring(L, -1))
+            return luaL_error(L, "'tostring' must return a string to 'print'");
+        if (i > 1) luaL_addchar(&b, '\t');
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    lua_replace(L, 1);
+    lua_settop(L, 1);
+    return do_log(L, TYCHO_LOG_INFO);
+}
+
+void tycho_lua_print_to_log(lua_State *L)
+{
+    lua_pushcfunction(L, l_print);
+    lua_setglobal(L, "print");
+}
+
 int luaopen_tycho_log(lua_State *L)
 {
     static const luaL_Reg fns[] = {{"debug", l_debug}, {"info", l_info},       {"warn", l_warn},

@@ -78,6 +78,7 @@ static tycho_lua_gen_t *load_gen(tycho_lua_runtime_t *rt, char **err)
         .cfg = &rt->cfg,
         .routes_dir = rt->cfg.routes_dir[0] ? rt->cfg.routes_dir : NULL,
         .routes_optional = rt->routes_optional,
+        .print_to_log = !rt->routes_optional, /* serve's workers, not specs */
         .lua_dir = rt->lua_dir,
         .alloc = &rt->alloc,
         .sched = &rt->sched,

@@ -1,0 +1,48 @@
+-- print() in route code under tycho serve: stdout is the JSON log, so a
+-- print is a log line of its own, never text inside another line.
+local t = require "tycho.test"
+local json = require "tycho.json"
+local http = require "tycho.http"
+local time = require "tycho.time"
+local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
+local folder = dofile(here .. "/fixtures/folder.lua")
+
+describe("print under tycho serve", function()
+  it("writes one info log line per call, with the request's ids, and no broken line", function()
+    local dir = folder.new { ["p.lua"] = [[
+return { ["GET /p/:n"] = function(req)
+  print("debug from handler", req.params.n, nil, true, { } ~= nil)
+  return "p"
+end }
+]] }
+    local srv = t.serve { routes = dir }
+    finally(function()
+      srv:stop()
+      folder.remove(dir)
+    end)
+    local N = 300
+    for i = 1, N do assert.equal(200, (http.get(srv.url("/p/" .. i)))) end
+    local lines, prints, deadline = {}, {}, time.monotonic() + 5
+    repeat -- the server writes its log lines asynchronously
+      time.sleep(0.05)
+      local f = assert(io.open(srv.log))
+      local text = f:read "*a"
+      f:close()
+      lines, prints = {}, {}
+      for line in text:gmatch "[^\n]+" do
+        local ok, rec = pcall(json.decode, line)
+        lines[#lines + 1] = ok and type(rec) == "table" and rec or line
+        if ok and type(rec) == "table" and rec.msg and rec.msg:find("^debug from handler") then
+          prints[#prints + 1] = rec
+        end
+      end
+    until #prints == N or time.monotonic() > deadline
+    for _, rec in ipairs(lines) do assert.is_table(rec, "not a JSON log line: " .. tostring(rec)) end
+    assert.equal(N, #prints)
+    local first = prints[1]
+    assert.equal("info", first.level)
+    assert.equal("debug from handler\t1\tnil\ttrue\ttrue", first.msg)
+    assert.equal("/p/:n", first.route)
+    assert.is_string(first.request_id)
+  end)
+end)
