@@ -45,4 +45,36 @@ end }
     assert.equal("/p/:n", first.route)
     assert.is_string(first.request_id)
   end)
+
+  it("writes log lines from a route file's top level, on a reload's pre-check too", function()
+    local dir = folder.new { ["p.lua"] = [[
+for i = 1, 200 do print("loading", i, ("x"):rep(40)) end -- more than stdio's 4 KiB buffer
+return { ["GET /p"] = function() return "p" end }
+]] }
+    local srv = t.serve { routes = dir }
+    finally(function()
+      srv:stop()
+      folder.remove(dir)
+    end)
+    -- the pre-check (a scratch state on a thread of its own) loads it, then the worker
+    local status = http.post("http://" .. srv.admin .. "/-/reload", { body = "" })
+    assert.equal(200, status)
+    local lines, loading, deadline = {}, 0, time.monotonic() + 5
+    repeat
+      time.sleep(0.05)
+      local f = assert(io.open(srv.log))
+      local text = f:read "*a"
+      f:close()
+      lines, loading = {}, 0
+      for line in text:gmatch "[^\n]+" do
+        local ok, rec = pcall(json.decode, line)
+        lines[#lines + 1] = ok and type(rec) == "table" and rec or line
+        if ok and type(rec) == "table" and rec.msg and rec.msg:find("^loading\t") then
+          loading = loading + 1
+        end
+      end
+    until loading >= 600 or time.monotonic() > deadline
+    for _, rec in ipairs(lines) do assert.is_table(rec, "not a JSON log line: " .. tostring(rec)) end
+    assert.equal(600, loading) -- the start's load, then the reload's pre-check and load
+  end)
 end)

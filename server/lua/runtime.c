@@ -564,15 +564,12 @@ void tycho_lua_runtime_free(tycho_lua_runtime_t *rt)
     free(rt);
 }
 
-int tycho_lua_check(const tycho_config_t *cfg, char **err)
-{
-    return tycho_lua_check_routes(cfg, NULL, NULL, err);
-}
-
-int tycho_lua_check_routes(const tycho_config_t *cfg,
-                           void (*fn)(void *ud, const char *method, const char *pattern,
-                                      const char *where),
-                           void *ud, char **err)
+/* print_to_log: the scratch state runs inside tycho serve (the pre-check),
+ * whose stdout is the JSON log, not in tycho check, whose stdout is its list */
+static int check_routes(const tycho_config_t *cfg,
+                        void (*fn)(void *ud, const char *method, const char *pattern,
+                                   const char *where),
+                        void *ud, int print_to_log, char **err)
 {
     tycho_lua_alloc_t alloc = {0};
     char lua_dir[4096];
@@ -588,6 +585,7 @@ int tycho_lua_check_routes(const tycho_config_t *cfg,
         .id = 0,
         .watchdog = wd,
         .jit_off = 1,
+        .print_to_log = print_to_log,
         .load = 1, /* the only one: its definitions are a route load's (not tycho's own) */
     };
     tycho_lua_gen_t *g = tycho_lua_gen_new(&o, err);
@@ -598,6 +596,19 @@ int tycho_lua_check_routes(const tycho_config_t *cfg,
     tycho_lua_alloc_release(&alloc); /* what the state's blocks left cached, either way */
     tycho_watchdog_unregister(wd);   /* (NULL: nothing) */
     return rc;
+}
+
+int tycho_lua_check(const tycho_config_t *cfg, char **err)
+{
+    return check_routes(cfg, NULL, NULL, 1, err);
+}
+
+int tycho_lua_check_routes(const tycho_config_t *cfg,
+                           void (*fn)(void *ud, const char *method, const char *pattern,
+                                      const char *where),
+                           void *ud, char **err)
+{
+    return check_routes(cfg, fn, ud, 0, err);
 }
 
 /* Internal accessors for the commands and tycho._test (same layer). */
