@@ -3,8 +3,10 @@
 # and the reference app: a container endpoint (tests/aws/fake_aws.py) that
 # answers credentials which had already expired is a failed refresh (a
 # warning) and a CredentialsError whose log line shows the Expiration and the
-# local time (what clock skew looks like), not "no credentials"; once the
-# endpoint answers a good set, the next call gets it.
+# local time (what clock skew looks like), not "no credentials", logged once
+# however many calls meet it (core/ratelog: the changing local time does
+# not make it a new error); once the endpoint answers a good set, the next
+# call gets it.
 . "$(dirname "$0")/lib.sh"
 aws_clean_env
 tycho_start_fake_aws || exit 1
@@ -26,6 +28,15 @@ check "the call's error says so too" wait_until 5 \
     grep -q "DynamoDB PutItem failed.*no AWS credentials: $EXPIRED" "$LOG"
 no_bare_message() { ! grep -q 'no AWS credentials: no credentials' "$LOG"; }
 check "not the bare 'no credentials'" no_bare_message
+# every call fetches again and meets the same stale set; the local time in
+# the message changes each second, and that must not make each a new error
+for i in 1 2 3; do
+    sleep 1.1
+    curl -sS -o /dev/null -X POST "http://127.0.0.1:$PORT/save-data" -d '{"n":1}'
+done
+warned() { grep -c '"aws credentials refresh failed"' "$LOG"; }
+check "the same stale set at calls in four different seconds: one warning ($(warned))" \
+    [ "$(warned)" = 1 ]
 
 fake_ctl config '{"expiration_secs": 3600}' >/dev/null
 out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/save-data" -d '{"n":1}')
