@@ -811,13 +811,21 @@ static void backoff(cqueue_t *q)
     if (q->backoff) uv_timer_start(q->backoff, on_backoff, backoff_ms(q->errors), 0);
 }
 
-/* A poll (what: its warning) failed with error: logged by core/ratelog's
- * policy (the first failure, then at most one line a minute with the
- * failures not logged), then the next poll waits (backoff). */
-static void poll_failed(cqueue_t *q, const char *what, const char *error)
+/* A poll (what: its warning) failed with r's error (r->ok: a GetQueueUrl
+ * answer without a QueueUrl): logged by core/ratelog's policy (the first
+ * failure, then at most one line a minute with the failures not logged; a
+ * different error at once), then the next poll waits (backoff). Errors are
+ * told apart by call, code, transport error and status, not by the message:
+ * curl's names the milliseconds a connect or a timeout took. */
+static void poll_failed(cqueue_t *q, const char *what, const tycho_aws_result_t *r)
 {
+    const char *error = r->ok ? "no QueueUrl in the answer" : r->message;
+    char reason[200];
+    snprintf(reason, sizeof reason, "%s|%s|%d|%ld", what, r->ok ? error : r->error_type,
+             r->transport_error, r->status);
     uint64_t n;
-    if (tycho_ratelog_due(&q->poll_log, uv_now(q->c->loop), TYCHO_LOG_EVERY_MS, 1, &n))
+    if (tycho_ratelog_due_reason(&q->poll_log, uv_now(q->c->loop), TYCHO_LOG_EVERY_MS, reason,
+                                 &n))
         tycho_log_warn(what, LF_STR("queue", q->name), LF_STR("error", error),
                        LF_INT("consecutive_errors", q->errors + 1),
                        LF_INT("failures_not_logged", (long long)n - 1));
@@ -842,7 +850,7 @@ static void on_received(const tycho_aws_result_t *r, void *ud)
     q->recv = NULL;
     if (!r->ok) {
         if (strcmp(r->error_type, "Cancelled") != 0)
-            poll_failed(q, "sqs consumer: ReceiveMessage failed; retrying", r->message);
+            poll_failed(q, "sqs consumer: ReceiveMessage failed; retrying", r);
         queue_maybe_free(q);
         maybe_drained(c);
         return;
@@ -872,8 +880,7 @@ static void on_resolved(const tycho_aws_result_t *r, void *ud)
         free(q->url);
         q->url = strdup(u->valuestring);
     } else if (strcmp(r->error_type, "Cancelled") != 0) {
-        poll_failed(q, "sqs consumer: cannot resolve the queue URL; retrying",
-                    r->ok ? "no QueueUrl" : r->message);
+        poll_failed(q, "sqs consumer: cannot resolve the queue URL; retrying", r);
     }
     cJSON_Delete(j);
     poll_queue(q);

@@ -3,8 +3,9 @@
 # connections refused) backs off instead of spinning: exponentially from
 # 1 s up to 30 s, with jitter (server/lua/consumer.c, backoff_ms); its
 # warning is rate-limited (core/ratelog: one line, then at most one a
-# minute); and once the emulator is back, the consumer polls and receives
-# again, saying so once, and a later failure starts from the first step.
+# minute, but a different error at once); and once the emulator is back,
+# the consumer polls and receives again, saying so once, and a later
+# failure starts from the first step.
 . "$(dirname "$0")/lib.sh"
 tycho_start_local_sqs || exit 1
 aws_clean_env
@@ -70,6 +71,23 @@ check "a new failure after recovering: logged at once, from the first step" \
 import json, sys
 ls = [json.loads(x) for x in open(sys.argv[1]) if "ReceiveMessage failed" in x]
 assert len(ls) == 2 and ls[1]["consecutive_errors"] == 1, ls' "$LOG"
+
+# a different error while failing is logged at once, not a minute later:
+# the emulator back without the queue, so the polls now meet QueueDoesNotExist
+_tycho_start local-aws-sqs-empty "$LOCAL_SQS_PORT" node "$TYCHO_PEERS_DIR/sqs_server.js" \
+    "$LOCAL_SQS_PORT" || exit 1
+LOCAL_SQS_PID=$_tycho_last_pid
+check "a new error while failing (the queue gone): logged at once, with its code" \
+    wait_until 20 /usr/bin/python3 -c '
+import json, sys
+ls = [json.loads(x) for x in open(sys.argv[1]) if "ReceiveMessage failed" in x]
+assert len(ls) == 3 and "does not exist" in ls[2]["error"], ls
+assert ls[2]["consecutive_errors"] > 1, ls' "$LOG"
+sleep 3
+check "the same new error again: not logged again" /usr/bin/python3 -c '
+import json, sys
+ls = [json.loads(x) for x in open(sys.argv[1]) if "ReceiveMessage failed" in x]
+assert len(ls) == 3, ls' "$LOG"
 
 serve_stop
 check "tycho exits 0" [ "$SERVE_RC" = 0 ]
