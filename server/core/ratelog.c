@@ -1,5 +1,7 @@
 #include "core/ratelog.h"
 
+#include <string.h>
+
 int tycho_ratelog_due(tycho_ratelog_t *r, uint64_t now_ms, uint64_t every_ms, uint64_t n,
                       uint64_t *count)
 {
@@ -13,12 +15,31 @@ int tycho_ratelog_due(tycho_ratelog_t *r, uint64_t now_ms, uint64_t every_ms, ui
     return 1;
 }
 
-/* FNV-1a: a collision (2^-64) only holds one line back as before */
+/* The length of the number at s when it counts milliseconds or bytes
+ * (curl's "after 1001 ms", "after 200 milliseconds with 0 out of 10 bytes
+ * received"), 0 otherwise: such numbers differ at every event of one error. */
+static size_t measure_at(const char *s)
+{
+    static const char *const units[] = {" ms", " milliseconds", " bytes", " out of "};
+    size_t n = 0;
+    while (s[n] >= '0' && s[n] <= '9')
+        n++;
+    if (!n) return 0;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strncmp(s + n, units[i], strlen(units[i])) == 0) return n;
+    return 0;
+}
+
+/* FNV-1a over the text, a measure counting as '#': a collision (2^-64)
+ * only holds one line back as before */
 static uint64_t text_hash(const char *s)
 {
     uint64_t h = 14695981039346656037ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    while (*s) {
+        size_t m = measure_at(s);
+        h = (h ^ (m ? '#' : (unsigned char)*s)) * 1099511628211ULL;
+        s += m ? m : 1;
+    }
     return h;
 }
 

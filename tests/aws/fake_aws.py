@@ -12,7 +12,9 @@ Control (JSON bodies):
   POST /__control/config  merge settings: {"container_token": "...",  # expected Authorization
                            "imds_token_status": 200, "imds_require_token": true,
                            "web_identity_token": "...", "expiration_secs": 3600,
-                           "expired_akids": [...], "sts_fail": 0}
+                           "expired_akids": [...], "sts_fail": 0,
+                           "creds_delay_ms": 0,   # before a container answer
+                           "imds_delay_ms": 0}    # before an IMDS token answer
   POST /__control/script  {"responses": [{"status": 400, "body": {...}, "headers": {...},
                            "delay_ms": 0, "action": "reset"|"close", "crc32": "bad"}, ...]}
                           consumed in order by AWS JSON requests; then 200 {"ok": true}.
@@ -42,7 +44,7 @@ def reset_state():
         "config": {"container_token": None, "imds_token_status": 200,
                    "imds_require_token": True, "web_identity_token": None,
                    "expiration_secs": 3600, "expired_akids": [], "sts_fail": 0,
-                   "creds_delay_ms": 0},
+                   "creds_delay_ms": 0, "imds_delay_ms": 0},
         "script": [], "log": [], "counts": {}, "serial": 0, "imds_tokens": set(),
     })
 
@@ -139,6 +141,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/latest/api/token" and self.command == "PUT":
             with LOCK:
                 count("imds_token")
+            time.sleep(cfg["imds_delay_ms"] / 1000)
             if not self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
                 return self.reply(400, "missing ttl", "text/plain")
             if cfg["imds_token_status"] != 200:

@@ -6,7 +6,8 @@
 # local time (what clock skew looks like), not "no credentials", logged once
 # however many calls meet it (core/ratelog: the changing local time does
 # not make it a new error); once the endpoint answers a good set, the next
-# call gets it.
+# call gets it. An IMDS that times out is warned about once too, though
+# curl's message names a slightly different number of milliseconds each time.
 . "$(dirname "$0")/lib.sh"
 aws_clean_env
 tycho_start_fake_aws || exit 1
@@ -41,5 +42,22 @@ check "the same stale set at calls in four different seconds: one warning ($(war
 fake_ctl config '{"expiration_secs": 3600}' >/dev/null
 out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/save-data" -d '{"n":1}')
 check "a good set afterwards: saved" [ "$(tail -n1 <<<"$out")" = 201 ]
+serve_stop
+
+# an instance metadata service that does not answer in time: every call
+# fails its fetch with curl's "timed out after N milliseconds", N a little
+# different each time; that is one error, warned about once
+unset AWS_CONTAINER_CREDENTIALS_FULL_URI
+export AWS_EC2_METADATA_DISABLED=false AWS_EC2_METADATA_SERVICE_ENDPOINT="$FAKE_AWS_URL"
+export AWS_EC2_METADATA_V1_DISABLED=true AWS_METADATA_SERVICE_TIMEOUT=50ms
+fake_ctl config '{"imds_delay_ms": 300}' >/dev/null
+ROUTES="$TYCHO_SRC/routes" serve_start imds-slow --workers 1 --data-dir "$TEST_TMP/data2" || exit 1
+for i in 1 2 3 4 5 6 7 8; do
+    curl -sS -o /dev/null -X POST "http://127.0.0.1:$PORT/save-data" -d '{"n":1}'
+done
+timeouts() { grep '"aws credentials refresh failed"' "$LOG" | grep -c 'timed out after'; }
+check "IMDS timing out at 8 calls: one warning ($(timeouts))" [ "$(timeouts)" = 1 ]
+check "the calls' errors name the timeout" \
+    grep -q 'PutItem failed.*no AWS credentials: imds: token request: .*timed out after' "$LOG"
 serve_stop
 finish

@@ -66,12 +66,53 @@ static void test_new_reason_at_once(void **state)
     assert_int_equal(n, 1);
 }
 
+/* curl names how long a connect or a timeout took: one error whatever the
+ * milliseconds and bytes, while another status is another error */
+static void test_measures_ignored(void **state)
+{
+    (void)state;
+    tycho_ratelog_t r = {0};
+    uint64_t n = 0;
+    assert_int_equal(tycho_ratelog_due_reason(&r, 1000, EVERY,
+                                              "imds: token request: timeout: Operation timed out "
+                                              "after 1000 milliseconds with 0 bytes received",
+                                              &n),
+                     1);
+    assert_int_equal(tycho_ratelog_due_reason(&r, 2000, EVERY,
+                                              "imds: token request: timeout: Operation timed out "
+                                              "after 1003 milliseconds with 12 bytes received",
+                                              &n),
+                     0);
+    assert_int_equal(tycho_ratelog_due_reason(&r, 3000, EVERY,
+                                              "imds: token request: timeout: Operation timed out "
+                                              "after 1001 milliseconds with 3 out of 9 bytes "
+                                              "received",
+                                              &n),
+                     1); /* "3 out of 9" is another form of the message */
+    r = (tycho_ratelog_t){0};
+    const char *refused = "container: connection failed: Failed to connect to 127.0.0.1 port "
+                          "8080 after 0 ms: Couldn't connect to server";
+    const char *refused_later = "container: connection failed: Failed to connect to 127.0.0.1 "
+                                "port 8080 after 2 ms: Couldn't connect to server";
+    const char *other_port = "container: connection failed: Failed to connect to 127.0.0.1 port "
+                             "8081 after 0 ms: Couldn't connect to server";
+    assert_int_equal(tycho_ratelog_due_reason(&r, 1000, EVERY, refused, &n), 1);
+    assert_int_equal(tycho_ratelog_due_reason(&r, 2000, EVERY, refused_later, &n), 0);
+    assert_int_equal(tycho_ratelog_due_reason(&r, 3000, EVERY, other_port, &n), 1);
+    assert_int_equal(n, 2);
+    assert_int_equal(tycho_ratelog_due_reason(&r, 4000, EVERY, "imds: credentials HTTP 404", &n),
+                     1);
+    assert_int_equal(tycho_ratelog_due_reason(&r, 5000, EVERY, "imds: credentials HTTP 500", &n),
+                     1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_then_every_interval),
         cmocka_unit_test(test_same_reason_held_back),
         cmocka_unit_test(test_new_reason_at_once),
+        cmocka_unit_test(test_measures_ignored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
