@@ -128,6 +128,24 @@ describe("tycho.sqs", function()
     assert.equal(23, r.successful[23].index)
   end)
 
+  it("splits a batch by size too: a request carries at most SQS's 1 MiB of messages", function()
+    local q = new_queue()
+    local entries = {}
+    for i = 1, 10 do
+      -- 10 x 200 KB is over the batch limit; each entry alone is fine
+      entries[i] = { body = ("%02d"):format(i) .. ("x"):rep(200000), attributes = { n = i } }
+    end
+    entries[11] = ("y"):rep(1048000) -- one big message after them goes alone
+    local r = q:send_batch(entries)
+    assert.equal(0, #r.failed, r.failed[1] and r.failed[1].message)
+    assert.equal(11, #r.successful)
+    for i, s in ipairs(r.successful) do assert.equal(i, s.index) end
+    local got = drain(q, 11)
+    assert.equal(11, #got)
+    assert.equal("01", got[1]:sub(1, 2))
+    assert.equal(1048000, #got[11])
+  end)
+
   it("reports a request that fails as a whole per entry, after the requests already sent", function()
     local q = new_queue()
     local entries = {}

@@ -245,16 +245,21 @@ local function failure(id, index, err)
     error = err }
 end
 
--- Runs a batch operation (op) over list, 10 entries per request (SQS's
--- limit), and reports every entry in `successful` or `failed`, never
--- raising after a request was sent: an entry that b.entry(item, i) refuses
--- (an aws.Error) is failed at once and the others go; a request that fails
--- as a whole (transport error, throttling after the retries) fails each of
--- its entries with that error, and the requests before it stay reported.
--- b.entry returns the request entry with its Id; b.done(s, entry) turns a
--- Successful answer into the record to keep, or nil and a problem.
--- A non-aws error (a bug) or a Cancelled call is raised. opts: the
--- aws.CALL_OPTIONS of every request.
+-- SQS's limits of one batch request: 10 entries, and the sizes of their
+-- messages (body, attribute names, types and values) 1 MiB in all.
+local BATCH_ENTRIES, BATCH_BYTES = 10, 1048576
+
+-- Runs a batch operation (op) over list in requests of up to BATCH_ENTRIES
+-- entries and, when b.size tells an entry's size, BATCH_BYTES (an entry
+-- larger than that goes alone, for SQS to judge), and reports every entry in
+-- `successful` or `failed`, never raising after a request was sent: an
+-- entry that b.entry(item, i) refuses (an aws.Error) is failed at once and
+-- the others go; a request that fails as a whole (transport error,
+-- throttling after the retries) fails each of its entries with that error,
+-- and the requests before it stay reported. b.entry returns the request
+-- entry with its Id; b.done(s, entry) turns a Successful answer into the
+-- record to keep, or nil and a problem. A non-aws error (a bug) or a
+-- Cancelled call is raised. opts: the aws.CALL_OPTIONS of every request.
 local function run_batches(q, op, list, b, opts)
   if type(list) ~= "table" then fail(q, op, "InvalidParameterValue", "expected a list of entries") end
   check_options(opts, aws.CALL_OPTIONS, op)
@@ -264,47 +269,65 @@ local function run_batches(q, op, list, b, opts)
     if not aws.is_error(err) or err.type == "Cancelled" then error(err, 0) end
     return err
   end
-  for first = 1, #list, 10 do
-    local entries, at, index = {}, {}, {} -- at[k]: entries[k]'s position in list
-    for i = first, math.min(first + 9, #list) do
-      local ok, e = pcall(b.entry, list[i], i)
-      if ok then
-        at[#entries + 1] = i
-        entries[#entries + 1] = e
-        index[e.Id] = index[e.Id] or i
-      else
-        out.failed[#out.failed + 1] = failure(b.id(list[i], i), i, refused(e))
-      end
-    end
-    local ok, res = true, {}
-    if #entries > 0 then
-      ok, res = pcall(call, q, op, { QueueUrl = url, Entries = entries }, opts, { producer = b.producer })
-    end
+  local entries, at, index, bytes -- at[k]: entries[k]'s position in list
+  local function send()
+    if #entries == 0 then return end
+    local ok, res = pcall(call, q, op, { QueueUrl = url, Entries = entries }, opts, { producer = b.producer })
     if not ok then
       refused(res)
       for k, e in ipairs(entries) do out.failed[#out.failed + 1] = failure(e.Id, at[k], res) end
-    else
-      local by_id = {}
-      for _, e in ipairs(entries) do by_id[e.Id] = e end
-      for _, s in ipairs(res.Successful or {}) do
-        local rec, problem = b.done(s, by_id[s.Id])
-        if rec then
-          rec.id, rec.index = s.Id, index[s.Id]
-          out.successful[#out.successful + 1] = rec
-        else
-          out.failed[#out.failed + 1] = { id = s.Id, index = index[s.Id], code = "MD5Mismatch",
-            message = problem, sender_fault = false }
-        end
-      end
-      for _, f in ipairs(res.Failed or {}) do
-        out.failed[#out.failed + 1] = { id = f.Id, index = index[f.Id], code = f.Code,
-          message = f.Message, sender_fault = f.SenderFault == true }
+      return
+    end
+    local by_id = {}
+    for _, e in ipairs(entries) do by_id[e.Id] = e end
+    for _, s in ipairs(res.Successful or {}) do
+      local rec, problem = b.done(s, by_id[s.Id])
+      if rec then
+        rec.id, rec.index = s.Id, index[s.Id]
+        out.successful[#out.successful + 1] = rec
+      else
+        out.failed[#out.failed + 1] = { id = s.Id, index = index[s.Id], code = "MD5Mismatch",
+          message = problem, sender_fault = false }
       end
     end
+    for _, f in ipairs(res.Failed or {}) do
+      out.failed[#out.failed + 1] = { id = f.Id, index = index[f.Id], code = f.Code,
+        message = f.Message, sender_fault = f.SenderFault == true }
+    end
   end
+  local function start() entries, at, index, bytes = {}, {}, {}, 0 end
+  start()
+  for i = 1, #list do
+    local ok, e = pcall(b.entry, list[i], i)
+    if ok then
+      local size = b.size and b.size(e) or 0
+      if #entries == BATCH_ENTRIES or (#entries > 0 and bytes + size > BATCH_BYTES) then
+        send()
+        start()
+      end
+      at[#entries + 1] = i
+      entries[#entries + 1] = e
+      index[e.Id] = index[e.Id] or i
+      bytes = bytes + size
+    else
+      out.failed[#out.failed + 1] = failure(b.id(list[i], i), i, refused(e))
+    end
+  end
+  send()
   table.sort(out.successful, function(a, b2) return (a.index or 0) < (b2.index or 0) end)
   table.sort(out.failed, function(a, b2) return (a.index or 0) < (b2.index or 0) end)
   return out
+end
+
+-- The size SQS counts for a SendMessage entry (wire form): its body and
+-- its attributes' names, types and values (a binary value as its base64
+-- text, which is longer than the bytes SQS counts: a batch never overflows).
+local function message_size(p)
+  local n = #p.MessageBody
+  for name, a in pairs(p.MessageAttributes or {}) do
+    n = n + #name + #a.DataType + #(a.StringValue or a.BinaryValue or "")
+  end
+  return n
 end
 
 -- A send_batch entry as a table: a body, or { body, id, ... }.
@@ -322,6 +345,7 @@ end
 local SEND_BATCH = {
   producer = true,
   id = batch_id,
+  size = message_size,
   entry = function(e, i)
     local t = batch_entry(e)
     local p = send_params(t.body, t, "SendMessageBatch", BATCH_ENTRY)
@@ -340,7 +364,8 @@ local SEND_BATCH = {
 --   -> { successful = { {id, index, message_id} },
 --        failed = { {id, index, code, message, sender_fault [, error]} } }
 -- entries: bodies, or { body, id, attributes, delay, group_id, dedup_id }.
--- Sent 10 per request; every entry is in `successful` or `failed` (see
+-- Sent 10 per request, and at most 1 MiB of messages per request; every
+-- entry is in `successful` or `failed` (see
 -- run_batches): an entry that fails the checks or a request that fails as
 -- a whole does not raise after other entries were sent.
 function Queue:send_batch(entries, opts)
