@@ -146,6 +146,21 @@ describe("tycho.sqs", function()
     assert.equal(1048000, #got[11])
   end)
 
+  it("receives ten messages near the size limit whose bodies double on the wire (JSON escapes)", function()
+    local q = new_queue()
+    local body = ('"'):rep(1000000) -- each '"' is sent as \" in the JSON answer
+    for i = 1, 10 do q:send(body) end
+    local got = {}
+    for _ = 1, 5 do
+      for _, m in ipairs(q:receive { max = 10, wait = 1 }) do
+        got[#got + 1] = m.body == body
+        q:delete(m)
+      end
+      if #got == 10 then break end
+    end
+    assert.same({ true, true, true, true, true, true, true, true, true, true }, got)
+  end)
+
   it("reports a request that fails as a whole per entry, after the requests already sent", function()
     local q = new_queue()
     local entries = {}

@@ -23,6 +23,11 @@
 #define RETRY_COST 5
 #define TIMEOUT_RETRY_COST 10
 #define NO_RETRY_INCREMENT 1
+/* An answer's size cap. Not the HTTP client's 16 MiB: a ReceiveMessage of
+ * 10 messages of SQS's 1 MiB each grows past 20 MiB when their text is
+ * JSON-escaped on the wire (every '"' of a JSON body sent as \"), and a
+ * DynamoDB BatchGetItem of its 16 MB of items more with base64 and escapes. */
+#define AWS_MAX_RESPONSE_BYTES ((size_t)64 << 20)
 
 typedef struct ep_cache {
     struct ep_cache *next;
@@ -252,6 +257,7 @@ tycho_aws_client_t *tycho_aws_client_new(uv_loop_t *loop, tycho_http_client_t *h
     c->quota = c->quota_max = c->opts.retry_quota > 0 ? c->opts.retry_quota : 500;
     if (c->opts.connect_timeout_ms <= 0) c->opts.connect_timeout_ms = 5000;
     if (c->opts.timeout_ms <= 0) c->opts.timeout_ms = 30000;
+    if (!c->opts.max_response_bytes) c->opts.max_response_bytes = AWS_MAX_RESPONSE_BYTES;
     return c;
 fail:
     tycho_aws_profile_free(&c->profile);

@@ -47,7 +47,7 @@ typedef struct tycho_aws_client_options {
     int retry_quota;           /* tokens; 0 = 500 */
     long connect_timeout_ms;   /* per attempt; 0 = 5000 */
     long timeout_ms;           /* per attempt; 0 = 30000 */
-    size_t max_response_bytes; /* 0 = 16 MiB */
+    size_t max_response_bytes; /* 0 = 64 MiB (ten 1 MiB SQS messages, escaped) */
     tycho_aws_attempt_fn on_attempt; /* called after every attempt; may be NULL */
     void *on_attempt_ud;
     double (*random)(void *ud); /* [0,1) for the jitter; NULL = tycho_prng_unit (core/prng.h) */
