@@ -204,8 +204,9 @@ struct cqueue {
     int aux; /* fire-and-forget calls in flight */
     aux_call_t *aux_calls;
     uv_timer_t *backoff;
-    int errors;               /* consecutive GetQueueUrl / ReceiveMessage failures */
-    tycho_ratelog_t poll_log; /* their warnings */
+    int errors;                /* consecutive GetQueueUrl / ReceiveMessage failures */
+    tycho_ratelog_t poll_log;  /* their warnings */
+    tycho_ratelog_t depth_log; /* the depth polls' failures */
     /* depth (worker 0) */
     uv_timer_t *depth_timer;
     tycho_aws_svc_call_t *depth_call;
@@ -811,6 +812,14 @@ static void backoff(cqueue_t *q)
     if (q->backoff) uv_timer_start(q->backoff, on_backoff, backoff_ms(q->errors), 0);
 }
 
+/* What tells one failed call's error from another's for core/ratelog: the
+ * call (what), the code, the transport error and the status. */
+static void failure_reason(char *out, size_t n, const char *what, const tycho_aws_result_t *r)
+{
+    snprintf(out, n, "%.200s|%.60s|%d|%ld", what,
+             r->ok ? "answer without its field" : r->error_type, r->transport_error, r->status);
+}
+
 /* A poll (what: its warning) failed with r's error (r->ok: a GetQueueUrl
  * answer without a QueueUrl): logged by core/ratelog's policy (the first
  * failure, then at most one line a minute with the failures not logged; a
@@ -820,12 +829,10 @@ static void backoff(cqueue_t *q)
 static void poll_failed(cqueue_t *q, const char *what, const tycho_aws_result_t *r)
 {
     const char *error = r->ok ? "no QueueUrl in the answer" : r->message;
-    char reason[200];
-    snprintf(reason, sizeof reason, "%s|%s|%d|%ld", what, r->ok ? error : r->error_type,
-             r->transport_error, r->status);
+    char reason[300];
+    failure_reason(reason, sizeof reason, what, r);
     uint64_t n;
-    if (tycho_ratelog_due_reason(&q->poll_log, uv_now(q->c->loop), TYCHO_LOG_EVERY_MS, reason,
-                                 &n))
+    if (tycho_ratelog_due_reason(&q->poll_log, uv_now(q->c->loop), TYCHO_LOG_EVERY_MS, reason, &n))
         tycho_log_warn(what, LF_STR("queue", q->name), LF_STR("error", error),
                        LF_INT("consecutive_errors", q->errors + 1),
                        LF_INT("failures_not_logged", (long long)n - 1));
@@ -926,6 +933,24 @@ static void poll_queue(cqueue_t *q)
 
 static void depth_next(cqueue_t *q);
 
+/* A depth poll's call (step: depth_step) failed. It comes back every
+ * TYCHO_SQS_DEPTH_INTERVAL, so it is logged by core/ratelog's policy, a
+ * different error at once; the line names the call and the queue it asked
+ * about, which is the dead-letter queue in steps 1 and 2. */
+static void depth_failed(cqueue_t *q, int step, const tycho_aws_result_t *r)
+{
+    const char *call = step == 1 ? "GetQueueUrl" : "GetQueueAttributes";
+    const char *of = step == 0 ? q->name : q->dlq_name ? q->dlq_name : "";
+    char reason[300], what[200];
+    snprintf(what, sizeof what, "%s %s", call, of);
+    failure_reason(reason, sizeof reason, what, r);
+    uint64_t n;
+    if (tycho_ratelog_due_reason(&q->depth_log, uv_now(q->c->loop), TYCHO_LOG_EVERY_MS, reason, &n))
+        tycho_log_warn("sqs consumer: queue depth poll failed", LF_STR("queue", q->name),
+                       LF_STR("call", call), LF_STR("of_queue", of), LF_STR("error", r->message),
+                       LF_INT("failures_not_logged", (long long)n - 1));
+}
+
 static void on_depth(const tycho_aws_result_t *r, void *ud)
 {
     cqueue_t *q = ud;
@@ -933,9 +958,7 @@ static void on_depth(const tycho_aws_result_t *r, void *ud)
     cJSON *j = r->ok ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
     int step = q->depth_step;
     if (!r->ok) {
-        if (strcmp(r->error_type, "Cancelled") != 0)
-            tycho_log_warn("sqs consumer: queue depth poll failed", LF_STR("queue", q->name),
-                           LF_STR("error", r->message));
+        if (strcmp(r->error_type, "Cancelled") != 0) depth_failed(q, step, r);
         cJSON_Delete(j);
         return;
     }

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The queue depth poll of an SQS consumer (worker 0, every
+# TYCHO_SQS_DEPTH_INTERVAL) against local-aws-sqs when its calls fail: the
+# queue's dead-letter queue was deleted, so each round's GetQueueUrl of it
+# fails. The warning names the call and the queue it asked about (the DLQ,
+# not the consumed queue, which is fine), and is rate-limited like the poll's
+# (core/ratelog: one line, then at most one a minute; a different error at
+# once), instead of one line per round.
+. "$(dirname "$0")/lib.sh"
+tycho_start_local_sqs || exit 1
+aws_clean_env
+export TYCHO_AWS_BACKEND=aws AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=fake AWS_REGION=us-east-1
+export AWS_ENDPOINT_URL_SQS="$LOCAL_SQS_URL" TYCHO_SQS_DEPTH_INTERVAL=100ms
+
+sqs_peer() {
+    curl -sS "$LOCAL_SQS_URL/" -H "X-Amz-Target: AmazonSQS.$1" \
+        -H 'Content-Type: application/x-amz-json-1.0' -d "$2" >/dev/null
+}
+sqs_peer CreateQueue '{"QueueName":"depth-dlq"}'
+sqs_peer CreateQueue '{"QueueName":"depth-main","Attributes":{"RedrivePolicy":"{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:123456789012:depth-dlq\",\"maxReceiveCount\":\"3\"}"}}'
+sqs_peer DeleteQueue "{\"QueueUrl\":\"$LOCAL_SQS_URL/123456789012/depth-dlq\"}"
+
+mkdir -p "$TEST_TMP/routes"
+cat >"$TEST_TMP/routes/app.lua" <<'LUA'
+return {
+  { "GET", "/health", function() return 200, { ok = true } end },
+  consumers = { { queue = "depth-main", handler = function() end, wait = 1 } },
+}
+LUA
+ROUTES="$TEST_TMP/routes" serve_start depth --workers 1 || exit 1
+depth_lines() { grep -c '"sqs consumer: queue depth poll failed"' "$LOG"; }
+rounds() { # GetQueueUrl attempts of the depth poll so far (the consumer's own was one)
+    local v
+    v=$(curl -sS "http://127.0.0.1:$ADMIN/metrics" | grep '^aws_requests_total{' |
+        grep 'operation="GetQueueUrl"' | grep 'outcome="client_error"' | awk '{print $NF}')
+    echo "${v:-0}"
+}
+rounds_ge() { [ "$(rounds)" -ge "$1" ]; }
+check "the depth poll runs its rounds, each failing on the DLQ" wait_until 15 rounds_ge 10
+check "one warning for $(rounds) failed rounds ($(depth_lines))" [ "$(depth_lines)" = 1 ]
+check "the warning names the call and the dead-letter queue" /usr/bin/python3 -c '
+import json, sys
+l = [json.loads(x) for x in open(sys.argv[1]) if "queue depth poll failed" in x][0]
+assert l["queue"] == "depth-main" and l["call"] == "GetQueueUrl" and l["of_queue"] == "depth-dlq", l
+assert "does not exist" in l["error"] and l["failures_not_logged"] == 0, l' "$LOG"
+
+# another error (SQS gone: the round's GetQueueAttributes cannot connect) at once
+kill "$LOCAL_SQS_PID"
+wait "$LOCAL_SQS_PID" 2>/dev/null
+check "a different error is logged at once" wait_until 10 /usr/bin/python3 -c '
+import json, sys
+ls = [json.loads(x) for x in open(sys.argv[1]) if "queue depth poll failed" in x]
+assert len(ls) == 2 and ls[1]["call"] == "GetQueueAttributes" and ls[1]["of_queue"] == "depth-main", ls' "$LOG"
+sleep 1
+check "and only once ($(depth_lines))" [ "$(depth_lines)" = 2 ]
+serve_stop
+check "tycho exits 0" [ "$SERVE_RC" = 0 ]
+finish
