@@ -16,7 +16,10 @@
 #include "core/log.h"
 #include "core/ratelog.h"
 
-#define ADVISORY_RETRY_SECS 30 /* after a failed advisory refresh */
+/* After a failed advisory refresh, and after any set arrived: the source is
+ * not asked again sooner, even when the set it gave is already inside a
+ * refresh window (it had nothing fresher), or every call would fetch. */
+#define ADVISORY_RETRY_SECS 30
 
 struct tycho_aws_creds_wait {
     tycho_aws_creds_provider_t *p;
@@ -33,6 +36,7 @@ struct tycho_aws_creds_provider {
     int have, stale;
     int fetching, fetch_is_advisory;
     int64_t next_advisory;
+    int64_t fetched_at; /* when the set in use arrived */
     uint64_t generation;
     tycho_aws_creds_wait_t *head, *tail;
     uv_timer_t kick; /* delivers to waiters from the loop, never inline */
@@ -111,11 +115,13 @@ static void waiter_unlink(tycho_aws_creds_wait_t *w)
     w->prev = w->next = NULL;
 }
 
-/* Fresh enough to hand out without waiting. */
+/* Fresh enough to hand out without waiting: outside the mandatory window,
+ * or inside it but just fetched (what the source has now) and not expired. */
 static int fresh(tycho_aws_creds_provider_t *p, int64_t now)
 {
     if (!p->have || p->stale) return 0;
-    return p->creds.expiration == 0 || p->creds.expiration - now > p->opts.mandatory_secs;
+    if (p->creds.expiration == 0 || p->creds.expiration - now > p->opts.mandatory_secs) return 1;
+    return now - p->fetched_at < ADVISORY_RETRY_SECS && p->creds.expiration > now;
 }
 
 static void start_fetch(tycho_aws_creds_provider_t *p, int advisory);
@@ -244,6 +250,8 @@ void tycho_aws_creds_fetch_done(tycho_aws_creds_provider_t *p, const tycho_aws_c
             p->creds.generation = ++p->generation;
             p->have = 1;
             p->stale = 0;
+            p->fetched_at = now;
+            p->next_advisory = now + ADVISORY_RETRY_SECS;
             p->last_error[0] = '\0';
             p->stats.fetches++;
             fetch_recovered(p);

@@ -101,6 +101,18 @@ a1=$(jget "$(sed -n 1p <<<"$r")" akid)
 a2=$(jget "$(sed -n 2p <<<"$r")" akid)
 check "container: forced refresh fetches a new set" [ -n "$a2" ] && [ "$a1" != "$a2" ]
 check "container: forced refresh counted" [ "$(jget "$(sed -n 2p <<<"$r")" fetches)" = 2 ]
+# an endpoint whose current set is already in a refresh window (14 minutes
+# left: advisory, 5: mandatory) is asked again after 30 s, not at every call
+for left in 840 300; do
+    fake_ctl reset '{}' >/dev/null
+    fake_ctl config "{\"expiration_secs\": $left}" >/dev/null
+    r=$(run_creds --rounds 10)
+    check "container: a set with $left s left: 10 calls served" \
+        [ "$(grep -c '"ok":1' <<<"$r")" = 10 ]
+    check "container: a set with $left s left: fetched once for 10 calls" \
+        [ "$(jget "$(fake_ctl log)" counts.container)" = 1 ]
+done
+fake_ctl config '{"expiration_secs": 3600}' >/dev/null
 
 # full URI + authorization token file, re-read on every fetch
 unset AWS_CONTAINER_CREDENTIALS_RELATIVE_URI

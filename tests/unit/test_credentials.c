@@ -207,6 +207,52 @@ static void test_refresh_windows(void **state)
     done_provider(p, &s);
 }
 
+/* A source whose current set is already inside a refresh window (14 or 5
+ * minutes left: it has nothing fresher yet) is asked again after 30 s, not
+ * at every call. */
+static void test_stale_source_asked_every_30s(void **state)
+{
+    (void)state;
+    fake_src_t s;
+    tycho_aws_creds_provider_t *p = new_provider(&s, 14 * 60);
+    got_t g = {0};
+    tycho_aws_creds_get(p, on_got, &g, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(g.ok, 1);
+    for (int i = 0; i < 5; i++) { /* advisory window: used, not fetched again */
+        assert_non_null(tycho_aws_creds_peek(p));
+        uv_run(&loop, UV_RUN_DEFAULT);
+    }
+    assert_int_equal(s.fetches, 1);
+    fake_now += 31;
+    assert_non_null(tycho_aws_creds_peek(p));
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(s.fetches, 2);
+    done_provider(p, &s);
+
+    p = new_provider(&s, 5 * 60);
+    got_t m = {0};
+    tycho_aws_creds_get(p, on_got, &m, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_string_equal(m.akid, "ASIATEST0001");
+    for (int i = 0; i < 5; i++) { /* mandatory window, just fetched: no wait */
+        got_t w = {0};
+        assert_non_null(tycho_aws_creds_peek(p));
+        tycho_aws_creds_get(p, on_got, &w, NULL);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        assert_string_equal(w.akid, "ASIATEST0001");
+    }
+    assert_int_equal(s.fetches, 1);
+    fake_now += 31; /* then callers wait for a fetch again */
+    assert_null(tycho_aws_creds_peek(p));
+    got_t later = {0};
+    tycho_aws_creds_get(p, on_got, &later, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_string_equal(later.akid, "ASIATEST0002");
+    assert_int_equal(s.fetches, 2);
+    done_provider(p, &s);
+}
+
 /* A source's set that expired before it arrived (clock skew, a stale
  * endpoint) is a failed fetch, and the error shows both clocks. */
 static void test_already_expired(void **state)
@@ -588,6 +634,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_waiters_share_one_fetch),
         cmocka_unit_test(test_refresh_windows),
+        cmocka_unit_test(test_stale_source_asked_every_30s),
         cmocka_unit_test(test_already_expired),
         cmocka_unit_test(test_failures_logged_once_a_minute),
         cmocka_unit_test(test_long_and_changed_reasons),
