@@ -60,6 +60,11 @@ size_t tycho_aws_scrub(const char *in, size_t n, char *out, size_t outlen)
         if (kl) {
             put(&o, in + i, kl);
             i += kl;
+            /* blanks after the separator, as in an echoed header */
+            size_t b = i;
+            while (i < n && (in[i] == ' ' || in[i] == '\t'))
+                i++;
+            put(&o, in + b, i - b);
             size_t v = i;
             while (i < n && value_char((unsigned char)in[i]) && !secret_key_at(in, n, i))
                 i++;
@@ -79,6 +84,9 @@ size_t tycho_aws_scrub(const char *in, size_t n, char *out, size_t outlen)
     return o.len;
 }
 
+/* what a non-JSON error answer shows of itself */
+#define NON_JSON_TEXT 160
+
 static const char *json_string(const cJSON *j, const char *key)
 {
     return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, key));
@@ -96,9 +104,18 @@ void tycho_aws_error_parse(const char *body, size_t len, const char *type_header
         snprintf(code, codelen, "%s", status >= 500 ? "ServiceError" : "ClientError");
     const char *m = json_string(j, "message");
     if (!m) m = json_string(j, "Message");
-    if (!m) m = "no message";
     char text[1024];
-    tycho_aws_scrub(m, strlen(m), text, sizeof text);
+    if (m) {
+        tycho_aws_scrub(m, strlen(m), text, sizeof text);
+    } else if (!j && len) {
+        /* not JSON: a proxy's, load balancer's or VPC endpoint's own answer
+         * ("upstream connect error...", an HTML page); its start says more
+         * than nothing would */
+        size_t k = tycho_aws_scrub(body, len, text, NON_JSON_TEXT + 1);
+        if (k == NON_JSON_TEXT) memcpy(text + k, "...", 4);
+    } else {
+        snprintf(text, sizeof text, "no message");
+    }
     snprintf(msg, msglen, "%s: %s (HTTP %ld)", code, text, status);
     cJSON_Delete(j);
 }

@@ -12,7 +12,7 @@
 
 /* Copies in[0..n) to out (NUL-terminated, cut to outlen - 1 bytes) with the
  * value after every x-amz-security-token, signature and credential key
- * (followed by ':' or '=', any case) replaced by "***", and every run of
+ * (followed by ':' or '=' and maybe blanks, any case) replaced by "***", and every run of
  * control characters (newlines...) as one space, trailing spaces dropped.
  * The cut comes after the redaction, so no part of a secret survives it.
  * Returns the length written. */
@@ -22,7 +22,8 @@ size_t tycho_aws_scrub(const char *in, size_t n, char *out, size_t outlen);
  * body's __type, else type_header (x-amzn-ErrorType, may be NULL), else the
  * body's "code", as tycho_aws_error_code cuts it; "ServiceError" (5xx) or
  * "ClientError" when none. msg: "<code>: <message, scrubbed> (HTTP <status>)"
- * from the body's "message" or "Message". */
+ * from the body's "message" or "Message"; a body that is not JSON (a proxy's
+ * answer) gives its first 160 bytes, scrubbed, and "..." when they are full. */
 void tycho_aws_error_parse(const char *body, size_t len, const char *type_header, long status,
                            char *code, size_t codelen, char *msg, size_t msglen);
 

@@ -40,6 +40,12 @@ check "5xx: gives up after 3 attempts" [ "$(jget "$r" ok)/$(jget "$r" attempts)/
 check "5xx: structured error" [ "$(jget "$r" type)/$(jget "$r" retryable)" = "InternalServerError/True" ]
 check "5xx: clear message" [ "$(jget "$r" message)" = "InternalServerError: boom 3 (HTTP 500)" ]
 check "5xx: server saw exactly 3 requests" [ "$(jget "$(fake_ctl log)" counts.aws)" = 3 ]
+# a proxy in front of AWS (a load balancer, a VPC endpoint) answers in its
+# own words, not AWS's JSON: they are the message, not "no message"
+script '[{"status":503,"body":"upstream connect error or disconnect/reset before headers. reset reason: connection failure","headers":{"Content-Type":"text/plain"}}]'
+r=$(result "$("${CALL[@]}" --max-attempts 1 dynamodb DynamoDB_20120810.PutItem '{}')")
+check "5xx not from AWS: the proxy's text is the message" [ "$(jget "$r" message)" = \
+    "ServiceError: upstream connect error or disconnect/reset before headers. reset reason: connection failure (HTTP 503)" ]
 script '[{"status":503,"body":{}},{"status":503,"body":{}}]'
 r=$(result "$("${CALL[@]}" --max-attempts 2 sqs AmazonSQS.SendMessage '{}')")
 check "max attempts option: 2" [ "$(jget "$r" attempts)/$(jget "$r" type)" = "2/ServiceError" ]

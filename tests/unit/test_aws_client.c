@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +61,10 @@ static void test_scrub(void **state)
     assert_string_equal(o, "x-amz-security-token:*** t");
     assert_int_equal(tycho_aws_scrub(m, strlen(m), o, 23), 22);
     assert_string_equal(o, "x-amz-security-token:*");
+    /* a header as an echo writes it, a blank after the colon */
+    m = "X-Amz-Security-Token: IQoJb3JpZ2luSECRET\r\nHost: h";
+    tycho_aws_scrub(m, strlen(m), o, sizeof o);
+    assert_string_equal(o, "X-Amz-Security-Token: *** Host: h");
 }
 
 static void test_error_parse(void **state)
@@ -74,8 +79,27 @@ static void test_error_parse(void **state)
     tycho_aws_error_parse("", 0, "ThrottlingException:http://x", 400, code, sizeof code, msg,
                           sizeof msg);
     assert_string_equal(msg, "ThrottlingException: no message (HTTP 400)");
+    /* not JSON (a proxy's or load balancer's answer): its start is the message */
     tycho_aws_error_parse("nope", 4, NULL, 503, code, sizeof code, msg, sizeof msg);
-    assert_string_equal(msg, "ServiceError: no message (HTTP 503)");
+    assert_string_equal(msg, "ServiceError: nope (HTTP 503)");
+    b = "upstream connect error or disconnect/reset before headers. reset reason: connection "
+        "failure\n";
+    tycho_aws_error_parse(b, strlen(b), NULL, 503, code, sizeof code, msg, sizeof msg);
+    assert_string_equal(msg, "ServiceError: upstream connect error or disconnect/reset before "
+                             "headers. reset reason: connection failure (HTTP 503)");
+    char page[400];
+    snprintf(page, sizeof page,
+             "<html><body><pre>echo of your request:\r\n"
+             "X-Amz-Security-Token: IQoJb3JpZ2luSECRET\r\n%0200d</pre></body></html>",
+             0);
+    tycho_aws_error_parse(page, strlen(page), NULL, 502, code, sizeof code, msg, sizeof msg);
+    assert_string_equal(code, "ServiceError");
+    assert_null(strstr(msg, "SECRET"));
+    assert_non_null(strstr(msg, "X-Amz-Security-Token: ***"));
+    assert_non_null(strstr(msg, "... (HTTP 502)")); /* cut, and said so */
+    /* JSON without a message: still said so */
+    tycho_aws_error_parse("{}", 2, NULL, 500, code, sizeof code, msg, sizeof msg);
+    assert_string_equal(msg, "ServiceError: no message (HTTP 500)");
 }
 
 static void test_server_fault(void **state)
