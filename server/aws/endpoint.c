@@ -99,7 +99,8 @@ int tycho_aws_region_resolve(const char *explicit_region, const tycho_aws_profil
         return -ENOENT;
     }
     if (!region_name_ok(r, n)) {
-        snprintf(err, errlen, "%s: not a region name (letters, digits, '-'): %.64s", label, r);
+        /* quoted: a blank copied along with the value is what is wrong */
+        snprintf(err, errlen, "%s: not a region name (letters, digits, '-'): \"%.64s\"", label, r);
         return -EINVAL;
     }
     snprintf(out, n, "%s", r);

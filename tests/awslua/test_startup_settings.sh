@@ -48,6 +48,9 @@ check "AWS_SECRET_ACCESS_KEY alone, nothing else: 'none found' says AWS_ACCESS_K
     -u AWS_ACCESS_KEY_ID
 check "a bad region name: refused naming where it came from" \
     refused "AWS_DEFAULT_REGION: not a region name" "AWS_DEFAULT_REGION=us east/1"
+check "a region with a trailing blank (an env file's): the value quoted, the blank seen" \
+    refused "AWS_REGION: not a region name (letters, digits, '-'): \"us-east-1 \"$" \
+    "AWS_REGION=us-east-1 "
 export AWS_REGION=us-east-1
 check "AWS_ENDPOINT_URL with a password: refused, redacted" \
     refused "AWS_ENDPOINT_URL: user:password@ is not allowed in an endpoint URL: http://\*\*\*@127.0.0.1:1$" \
