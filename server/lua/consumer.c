@@ -533,16 +533,25 @@ static void msg_free(cmsg_t *m)
     free(m);
 }
 
+/* An extension SQS refused for good (a 4xx that is not throttling: the
+ * handler deleted its message, the handle is no longer valid, no
+ * permission) stops that message's extensions: every later one would fail
+ * the same way, a warning each time. Others (throttling, 5xx, transport)
+ * are tried again at the next tick. */
 static void on_vis_done(const tycho_aws_result_t *r, void *ud)
 {
     cmsg_t *m = ud;
     m->vis_call = NULL;
-    if (!r->ok)
-        tycho_log_warn("sqs consumer: could not extend a message's visibility",
-                       LF_STR("queue", m->q->name), LF_STR("message_id", m->id),
-                       LF_STR("error", r->message));
-    else if (m->span)
-        tycho_span_add_event(m->span, "visibility_extended", 0);
+    if (r->ok) {
+        if (m->span) tycho_span_add_event(m->span, "visibility_extended", 0);
+        return;
+    }
+    int refused = r->status >= 400 && r->status < 500 && r->status != 429 &&
+                  !tycho_aws_is_throttling_code(r->error_type);
+    tycho_log_warn("sqs consumer: could not extend a message's visibility",
+                   LF_STR("queue", m->q->name), LF_STR("message_id", m->id),
+                   LF_STR("error", r->message), LF_BOOL("extensions_stopped", refused));
+    if (refused) timer_free(&m->vis_timer);
 }
 
 static void on_vis_timer(uv_timer_t *t)
