@@ -144,6 +144,37 @@ describe("request coroutines", function()
     assert.matches("memory limit", logs[1].msg)
   end)
 
+  it("reports a module required inside a handler that meets the memory limit as out of memory", function()
+    local folder = dofile(here .. "/fixtures/folder.lua")
+    local dir = folder.new {
+      ["lazy.lua"] = [[
+return { ["GET /lazy"] = function() return require("_lazy_big").n end }
+]],
+      ["_lazy_big.lua"] = [[
+local t, i = {}, 0
+while true do i = i + 1; t[i] = ("m"):rep(100) .. i end
+]],
+    }
+    local routes = t.routes_dir()
+    assert(t.use_routes(dir))
+    local oom, before = t.stats().oom, t.stats().memory
+    t.set_limits { memory_limit = before + 16 * 1024 * 1024 }
+    t.capture_logs()
+    local res = t.get("/lazy")
+    local logs = t.logs()
+    t.capture_logs(false)
+    local stats = t.stats()
+    t.set_limits { memory_limit = limits[2] }
+    assert(t.use_routes(routes))
+    folder.remove(dir)
+    assert.equal(500, res.status)
+    assert.equal(1, #logs)
+    assert.equal("handler error: Lua memory limit reached (TYCHO_LUA_MEMORY_LIMIT)", logs[1].msg)
+    assert.equal(oom + 1, stats.oom)
+    -- the full GC after it ran: the failed load's garbage is gone
+    assert.is_true(stats.memory < before + 8 * 1024 * 1024, "memory " .. stats.memory - before)
+  end)
+
   it("logs where a handler waits when it times out waiting", function()
     local folder = dofile(here .. "/fixtures/folder.lua")
     local dir = folder.new { ["w.lua"] = [[

@@ -70,6 +70,10 @@ void *tycho_lua_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize)
         }
         return NULL;
     }
+    if (nsize > old && a->refuse_next) {
+        a->refuse_next = 0;
+        return NULL;
+    }
     if (nsize > old && a->enforce && a->limit && a->used + (nsize - old) > a->limit) {
         a->refused++;
         return NULL; /* LuaJIT raises "not enough memory" in the running coroutine */
@@ -79,6 +83,15 @@ void *tycho_lua_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize)
     a->used = a->used - old + nsize;
     if (a->used > a->peak) a->peak = a->used;
     return q;
+}
+
+int tycho_lua_alloc_raise_nomem(lua_State *L)
+{
+    void *ud = NULL;
+    if (lua_getallocf(L, &ud) != tycho_lua_alloc_fn) return lua_error(L);
+    ((tycho_lua_alloc_t *)ud)->refuse_next = 1;
+    lua_newuserdata(L, 1); /* LuaJIT raises LUA_ERRMEM when the allocator says no */
+    return lua_error(L);   /* not reached */
 }
 
 void tycho_lua_alloc_release(tycho_lua_alloc_t *a)

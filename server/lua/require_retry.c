@@ -1,5 +1,7 @@
 #include "lua/require_retry.h"
 
+#include "lua/alloc.h"
+
 #include <lauxlib.h>
 
 #define PROBE "tycho.require_retry: sentinel probe"
@@ -8,7 +10,7 @@
  * sentinel. A module already in package.loaded (or a load of it under way:
  * the sentinel, a loop) goes to the original as is. Otherwise the load runs
  * protected; when it raises, the sentinel it left is removed and the error
- * raised unchanged. The cost: a traceback of that error starts at this
+ * raised unchanged (a memory error as a memory error). The cost: a traceback of that error starts at this
  * require, not inside the module (its message keeps the file:line). */
 static int require_retry(lua_State *L)
 {
@@ -24,7 +26,8 @@ static int require_retry(lua_State *L)
         lua_call(L, 1, 1);
         return 1;
     }
-    if (lua_pcall(L, 1, 1, 0) == 0) return 1;
+    int status = lua_pcall(L, 1, 1, 0);
+    if (status == 0) return 1;
     lua_getfield(L, 2, name);
     int stale = lua_rawequal(L, -1, lua_upvalueindex(2));
     lua_pop(L, 1);
@@ -32,7 +35,8 @@ static int require_retry(lua_State *L)
         lua_pushnil(L);
         lua_setfield(L, 2, name);
     }
-    return lua_error(L);
+    /* a memory error stays one: the scheduler counts it and collects after it */
+    return status == LUA_ERRMEM ? tycho_lua_alloc_raise_nomem(L) : lua_error(L);
 }
 
 /* The loader of PROBE: raises what package.loaded holds for it while it
