@@ -10,8 +10,9 @@
  * sentinel. A module already in package.loaded (or a load of it under way:
  * the sentinel, a loop) goes to the original as is. Otherwise the load runs
  * protected; when it raises, the sentinel it left is removed and the error
- * raised unchanged (a memory error as a memory error). The cost: a traceback of that error starts at this
- * require, not inside the module (its message keeps the file:line). */
+ * raised unchanged (a memory error as a memory error). The cost: a
+ * traceback of that error starts at this require, not inside the module
+ * (its message keeps the file:line). */
 static int require_retry(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
