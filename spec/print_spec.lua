@@ -77,4 +77,54 @@ return { ["GET /p"] = function() return "p" end }
     for _, rec in ipairs(lines) do assert.is_table(rec, "not a JSON log line: " .. tostring(rec)) end
     assert.equal(600, loading) -- the start's load, then the reload's pre-check and load
   end)
+
+  it("writes io.write and io.stdout:write as log lines, one per call, other files as usual", function()
+    local dir = folder.new { ["w.lua"] = [[
+return { ["GET /w"] = function(req)
+  local path = req.query.path
+  assert(io.write("total=", 12, "\n") == true) -- what LuaJIT's write returns
+  io.stdout:write("partial, no newline")
+  io.write("")
+  assert(io.output():write("chained\n") == true)
+  io.output():write("second")
+  local f = assert(io.open(path, "w"))
+  assert(f:write("to a file\n") == true)
+  f:close()
+  return "w"
+end }
+]] }
+    local srv = t.serve { routes = dir }
+    finally(function()
+      srv:stop()
+      folder.remove(dir)
+    end)
+    local path = dir .. "/out.txt"
+    assert.equal(200, (http.get(srv.url("/w?path=" .. path))))
+    local lines, msgs, deadline = {}, {}, time.monotonic() + 5
+    repeat
+      time.sleep(0.05)
+      local f = assert(io.open(srv.log))
+      local text = f:read "*a"
+      f:close()
+      lines, msgs = {}, {}
+      for line in text:gmatch "[^\n]+" do
+        local ok, rec = pcall(json.decode, line)
+        lines[#lines + 1] = ok and type(rec) == "table" and rec or line
+        if ok and type(rec) == "table" and rec.route == "/w" and rec.msg ~= "access" then
+          msgs[#msgs + 1] = rec
+        end
+      end
+    until #msgs >= 4 or time.monotonic() > deadline
+    for _, rec in ipairs(lines) do assert.is_table(rec, "not a JSON log line: " .. tostring(rec)) end
+    local got = {}
+    for i, rec in ipairs(msgs) do
+      got[i] = rec.msg
+      assert.equal("info", rec.level)
+      assert.is_string(rec.request_id)
+    end
+    assert.same({ "total=12", "partial, no newline", "chained", "second" }, got)
+    local f = assert(io.open(path))
+    assert.equal("to a file\n", f:read "*a")
+    f:close()
+  end)
 end)

@@ -233,7 +233,7 @@ tycho_lua_gen_t *tycho_lua_gen_new(const tycho_lua_gen_opts_t *o, char **err)
     lua_setfield(g->L, LUA_REGISTRYINDEX, GEN_KEY);
     set_paths(g->L, g->lua_dir, g->routes_dir);
     tycho_lua_open_libs(g->L);
-    if (o->print_to_log) tycho_lua_print_to_log(g->L);
+    if (o->stdout_to_log) tycho_lua_stdout_to_log(g->L);
     g->req_mt_ref = tycho_lua_request_init(g->L);
     if (g->routes_dir) {
         if (!is_dir(g->routes_dir)) {

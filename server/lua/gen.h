@@ -66,9 +66,10 @@ typedef struct tycho_lua_gen_opts {
     /* the JIT off for the whole state: every loop stays interruptible by the
      * watchdog (a scratch state that only loads: tycho check, the pre-check) */
     int jit_off;
-    /* print writes an info log line (tycho_lua_print_to_log): a state that
-     * serves, whose stdout is the JSON log (not specs: busted prints) */
-    int print_to_log;
+    /* print and writes to stdout are info log lines (tycho_lua_stdout_to_log):
+     * a state that serves, whose stdout is the JSON log (not specs: busted
+     * prints; not tycho check: its stdout is the list) */
+    int stdout_to_log;
     /* the runtime's count of loads, this one included (1: the first, and
      * the one load of `tycho check`; never 0, the stamp of tycho's own
      * metrics: tycho_metric_opts_t.stamp). Every worker's runtime counts

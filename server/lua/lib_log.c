@@ -15,6 +15,8 @@
 #include "lua/scheduler.h"
 
 #include <lauxlib.h>
+#include <lualib.h>
+#include <stdio.h>
 #include <string.h>
 
 /* The caller's fields a line keeps; the others (past it in pairs() order,
@@ -157,10 +159,92 @@ static int l_print(lua_State *L)
     return do_log(L, TYCHO_LOG_INFO);
 }
 
-void tycho_lua_print_to_log(lua_State *L)
+/* The text of io.write's arguments from `first` on (strings and numbers, as
+ * io.write takes them), one trailing newline dropped, as one info line; an
+ * empty text writes nothing. Each call is a line of its own: nothing is held
+ * back for a later call, so a write without a newline is never lost. */
+static void write_line(lua_State *L, int first)
+{
+    int n = lua_gettop(L);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = first; i <= n; i++) {
+        size_t len;
+        const char *s = luaL_checklstring(L, i, &len);
+        luaL_addlstring(&b, s, len);
+    }
+    luaL_pushresult(&b);
+    size_t len;
+    const char *text = lua_tolstring(L, -1, &len);
+    if (len == 0) return;
+    lua_pushcfunction(L, l_info);
+    lua_pushlstring(L, text, text[len - 1] == '\n' ? len - 1 : len);
+    lua_call(L, 1, 0);
+    lua_pop(L, 1);
+}
+
+/* Whether the value at idx is an io file on the C stdout (LuaJIT's file
+ * userdata starts with its FILE *, as Lua 5.1's does). */
+static int is_stdout(lua_State *L, int idx)
+{
+    FILE **f = lua_touserdata(L, idx);
+    if (!f || !lua_getmetatable(L, idx)) return 0;
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_FILEHANDLE);
+    int file = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return file && *f == stdout;
+}
+
+/* file:write(...) with upvalue 1 the original method: on stdout a log line
+ * (true returned, as LuaJIT's write does), on any other file the original. */
+static int l_file_write(lua_State *L)
+{
+    if (is_stdout(L, 1)) {
+        write_line(L, 2);
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* io.write(...) with upvalue 1 the original, 2 the original io.output: the
+ * same for the default output file (stdout unless io.output changed it). */
+static int l_io_write(lua_State *L)
+{
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_call(L, 0, 1);
+    if (is_stdout(L, -1)) {
+        lua_insert(L, 1);
+        write_line(L, 2);
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pop(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+void tycho_lua_stdout_to_log(lua_State *L)
 {
     lua_pushcfunction(L, l_print);
     lua_setglobal(L, "print");
+    lua_getglobal(L, "io");
+    lua_getfield(L, -1, "write");
+    lua_getfield(L, -2, "output");
+    lua_pushcclosure(L, l_io_write, 2);
+    lua_setfield(L, -2, "write");
+    lua_pop(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_FILEHANDLE); /* the files' methods (its __index) */
+    lua_getfield(L, -1, "write");
+    lua_pushcclosure(L, l_file_write, 1);
+    lua_setfield(L, -2, "write");
+    lua_pop(L, 1);
 }
 
 int luaopen_tycho_log(lua_State *L)

@@ -16,9 +16,11 @@ void tycho_lua_open_libs(lua_State *L);
 int luaopen_tycho_json(lua_State *L);
 int luaopen_tycho_time(lua_State *L);
 int luaopen_tycho_log(lua_State *L);
-/* Replaces L's global print with one writing an info log line (lib_log.c):
- * for states that serve, whose stdout holds the JSON log lines. */
-void tycho_lua_print_to_log(lua_State *L);
+/* Makes L's writes to stdout info log lines (lib_log.c): print, io.write to
+ * the default output when that is stdout, and the write method of a file on
+ * stdout (io.stdout:write). For states that serve, whose stdout holds the
+ * JSON log lines. Call after luaL_openlibs. */
+void tycho_lua_stdout_to_log(lua_State *L);
 int luaopen_tycho_uuid(lua_State *L);
 int luaopen_tycho_test(lua_State *L);
 int luaopen_tycho_http_core(lua_State *L); /* tycho._http (lib_http.c) */

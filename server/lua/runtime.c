@@ -78,7 +78,7 @@ static tycho_lua_gen_t *load_gen(tycho_lua_runtime_t *rt, char **err)
         .cfg = &rt->cfg,
         .routes_dir = rt->cfg.routes_dir[0] ? rt->cfg.routes_dir : NULL,
         .routes_optional = rt->routes_optional,
-        .print_to_log = !rt->routes_optional, /* serve's workers, not specs */
+        .stdout_to_log = !rt->routes_optional, /* serve's workers, not specs */
         .lua_dir = rt->lua_dir,
         .alloc = &rt->alloc,
         .sched = &rt->sched,
@@ -564,12 +564,12 @@ void tycho_lua_runtime_free(tycho_lua_runtime_t *rt)
     free(rt);
 }
 
-/* print_to_log: the scratch state runs inside tycho serve (the pre-check),
+/* stdout_to_log: the scratch state runs inside tycho serve (the pre-check),
  * whose stdout is the JSON log, not in tycho check, whose stdout is its list */
 static int check_routes(const tycho_config_t *cfg,
                         void (*fn)(void *ud, const char *method, const char *pattern,
                                    const char *where),
-                        void *ud, int print_to_log, char **err)
+                        void *ud, int stdout_to_log, char **err)
 {
     tycho_lua_alloc_t alloc = {0};
     char lua_dir[4096];
@@ -585,7 +585,7 @@ static int check_routes(const tycho_config_t *cfg,
         .id = 0,
         .watchdog = wd,
         .jit_off = 1,
-        .print_to_log = print_to_log,
+        .stdout_to_log = stdout_to_log,
         .load = 1, /* the only one: its definitions are a route load's (not tycho's own) */
     };
     tycho_lua_gen_t *g = tycho_lua_gen_new(&o, err);

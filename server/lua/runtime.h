@@ -80,11 +80,11 @@ void tycho_lua_runtime_free(tycho_lua_runtime_t *rt);
 
 /* Loads everything in a scratch state without serving (the pre-check of a
  * reload, on a thread of its own), the JIT off and within cfg->load_timeout;
- * print there writes log lines, as in the workers. Any thread but a worker's
+ * print and io writes to stdout are log lines there, as in the workers. Any thread but a worker's
  * (it registers a watchdog slot of its own). 0, or -1 + *err (malloc'd,
  * "routes/x.lua:12: ..."). */
 int tycho_lua_check(const tycho_config_t *cfg, char **err);
-/* Same for tycho check (print writes to stdout), and on success calls fn for
+/* Same for tycho check (print and io.write write to stdout), and on success calls fn for
  * every route (method, pattern, "file:line"). */
 int tycho_lua_check_routes(const tycho_config_t *cfg,
                            void (*fn)(void *ud, const char *method, const char *pattern,
