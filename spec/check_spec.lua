@@ -120,6 +120,45 @@ describe("tycho check: load errors say where", function()
     assert.is_true(ok, out)
   end)
 
+  it("lists the timers and SQS consumers the route files declare, with where, sorted by line", function()
+    local files = {
+      ["a.lua"] = [[
+return {
+  ["GET /a"] = function() return "a" end,
+  timers = {
+    { name = "flush", every = 30, handler = function() end },
+    { name = "sweep", every = 0.5,
+      handler = function() end },
+  },
+}
+]],
+      ["b.lua"] = [[
+local function handle(msg) end
+return {
+  consumers = {
+    { queue = "jobs", handler = handle },
+    { queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/mail",
+      handler = function(msg) end },
+  },
+}
+]],
+    }
+    local ok, out = dofile(here .. "/fixtures/check.lua").files(files)
+    assert.is_true(ok, out)
+    local lines = {}
+    for line in out:gmatch "[^\n]+" do lines[#lines + 1] = line:gsub("%s+", " ") end
+    local dir = lines[1]:match(" (%S+)/a%.lua:2$")
+    assert.is_string(dir, out)
+    assert.same({
+      " GET /a " .. dir .. "/a.lua:2",
+      " TIMER flush (every 30 s) " .. dir .. "/a.lua:4",
+      " TIMER sweep (every 0.5 s) " .. dir .. "/a.lua:6",
+      " SQS jobs " .. dir .. "/b.lua:1",
+      " SQS https://sqs.eu-west-1.amazonaws.com/123456789012/mail " .. dir .. "/b.lua:6",
+      "tycho check: " .. dir .. ": ok, 1 route, 2 timers, 2 SQS consumers",
+    }, lines)
+  end)
+
   it("refuses tycho's own metric names without the tycho_ prefix, as a worker would", function()
     for _, name in ipairs { "process_open_fds", "aws_requests_total", "aws_request_duration_seconds" } do
       fails(('local m = require "tycho.metrics"\nm.gauge("%s", "mine")\nreturn {}\n'):format(name),

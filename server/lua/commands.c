@@ -88,10 +88,76 @@ static int load_config(const char *cmd, int argc, char **argv, tycho_config_t *c
     return 0;
 }
 
+/* tycho check's listing: routes as the load declared them, then timers and
+ * consumers (handed over in no set order) sorted by where they are declared. */
+typedef struct check_list {
+    size_t routes, timers, consumers;
+    char **later; /* "where\tline": the timers' and consumers' lines */
+    size_t nlater, caplater;
+    int nomem;
+} check_list_t;
+
 static void print_route(void *ud, const char *method, const char *pattern, const char *where)
 {
-    ++*(size_t *)ud;
+    ++((check_list_t *)ud)->routes;
     printf("  %-7s %-40s %s\n", method, pattern, where);
+}
+
+static void keep_line(check_list_t *l, const char *where, const char *kind, const char *what)
+{
+    if (l->nlater == l->caplater) {
+        size_t cap = l->caplater ? l->caplater * 2 : 8;
+        char **v = realloc(l->later, cap * sizeof *v);
+        if (!v) {
+            l->nomem = 1;
+            return;
+        }
+        l->later = v;
+        l->caplater = cap;
+    }
+    char *line = tycho_lua_strdupf("%s\t  %-7s %-40s %s", where, kind, what, where);
+    if (line)
+        l->later[l->nlater++] = line;
+    else
+        l->nomem = 1;
+}
+
+static void list_timer(void *ud, const char *name, double every, const char *where)
+{
+    check_list_t *l = ud;
+    char what[300];
+    snprintf(what, sizeof what, "%s (every %g s)", name, every);
+    l->timers++;
+    keep_line(l, where, "TIMER", what);
+}
+
+static void list_consumer(void *ud, const char *queue, const char *where)
+{
+    check_list_t *l = ud;
+    l->consumers++;
+    keep_line(l, where, "SQS", queue);
+}
+
+/* "routes/a.lua:9" before "routes/a.lua:10": the file, then the line's number */
+static int cmp_where(const void *a, const void *b)
+{
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    const char *cx = strrchr(x, ':'), *cy = strrchr(y, ':');
+    size_t fx = cx ? (size_t)(cx - x) : strlen(x), fy = cy ? (size_t)(cy - y) : strlen(y);
+    int c = strncmp(x, y, fx < fy ? fx : fy);
+    if (c || fx != fy) return c ? c : (fx < fy ? -1 : 1);
+    long lx = cx ? atol(cx + 1) : 0, ly = cy ? atol(cy + 1) : 0;
+    return lx < ly ? -1 : lx > ly ? 1 : strcmp(x, y);
+}
+
+static void print_later(check_list_t *l)
+{
+    qsort(l->later, l->nlater, sizeof *l->later, cmp_where);
+    for (size_t i = 0; i < l->nlater; i++) {
+        printf("%s\n", strchr(l->later[i], '\t') + 1);
+        free(l->later[i]);
+    }
+    free(l->later);
 }
 
 /* `tycho check routes/users.lua` is the likely slip: a file where the routes
@@ -125,21 +191,28 @@ int tycho_cmd_check(int argc, char **argv)
         printf("usage: tycho check [ROUTES_DIR | --routes DIR] [--lua-dir DIR]\n\n"
                "Loads every route file (and the modules they require) the way `tycho serve`\n"
                "does, builds the route table, and exits non-zero with file:line on the first\n"
-               "error. One routes folder a run: ROUTES_DIR defaults to $TYCHO_ROUTES or\n"
-               "./routes.\n");
+               "error; on success lists the routes, timers and SQS consumers declared, each\n"
+               "with its file:line. One routes folder a run: ROUTES_DIR defaults to\n"
+               "$TYCHO_ROUTES or ./routes.\n");
         return 0;
     }
     if (rc != 0) return 2;
     if (refuse_file(cfg.routes_dir)) return 1;
     tycho_log_set_level(cfg.log_level);
     char *err = NULL;
-    size_t n = 0;
-    if (tycho_lua_check_routes(&cfg, print_route, &n, &err) != 0) {
-        fprintf(stderr, "%s\n", err ? err : "tycho check: failed");
+    check_list_t l = {0};
+    tycho_lua_listing_t list = {print_route, list_timer, list_consumer, &l};
+    int failed = tycho_lua_check_routes(&cfg, &list, &err) != 0;
+    print_later(&l);
+    if (failed || l.nomem) {
+        fprintf(stderr, "%s\n", err ? err : "tycho check: out of memory");
         free(err);
         return 1;
     }
-    printf("tycho check: %s: ok, %zu route%s\n", cfg.routes_dir, n, n == 1 ? "" : "s");
+    printf("tycho check: %s: ok, %zu route%s", cfg.routes_dir, l.routes, l.routes == 1 ? "" : "s");
+    if (l.timers) printf(", %zu timer%s", l.timers, l.timers == 1 ? "" : "s");
+    if (l.consumers) printf(", %zu SQS consumer%s", l.consumers, l.consumers == 1 ? "" : "s");
+    printf("\n");
     return 0;
 }
 

@@ -156,6 +156,22 @@ fail:
     return -1;
 }
 
+void tycho_lua_consumers_each(tycho_lua_gen_t *g,
+                              void (*fn)(void *ud, const char *queue, const char *where), void *ud)
+{
+    lua_State *L = g->L;
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_DECLS);
+    if (lua_istable(L, -1)) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) { /* the strings stay referenced by the registry */
+            lua_getfield(L, -1, "where");
+            fn(ud, lua_tostring(L, -3), lua_tostring(L, -1));
+            lua_pop(L, 2);
+        }
+    }
+    lua_pop(L, 1);
+}
+
 int tycho_lua_consumers_count(tycho_lua_gen_t *g)
 {
     lua_State *L = g->L;

@@ -51,6 +51,10 @@ int tycho_consumers_check_env(char *err, size_t errlen);
  * and records each consumer in the generation's registry. 0, or -1 with
  * *err ("routes/jobs.lua: consumers[1]: queue is required"). */
 int tycho_lua_consumers_read(tycho_lua_gen_t *g, const char *file, int idx, char **err);
+/* Calls fn for each consumer g declares (queue, "file:line"), in no set
+ * order. The strings live while g does. */
+void tycho_lua_consumers_each(tycho_lua_gen_t *g,
+                              void (*fn)(void *ud, const char *queue, const char *where), void *ud);
 /* Number of consumers the generation declares. */
 int tycho_lua_consumers_count(tycho_lua_gen_t *g);
 

@@ -566,10 +566,8 @@ void tycho_lua_runtime_free(tycho_lua_runtime_t *rt)
 
 /* stdout_to_log: the scratch state runs inside tycho serve (the pre-check),
  * whose stdout is the JSON log, not in tycho check, whose stdout is its list */
-static int check_routes(const tycho_config_t *cfg,
-                        void (*fn)(void *ud, const char *method, const char *pattern,
-                                   const char *where),
-                        void *ud, int stdout_to_log, char **err)
+static int check_routes(const tycho_config_t *cfg, const tycho_lua_listing_t *list,
+                        int stdout_to_log, char **err)
 {
     tycho_lua_alloc_t alloc = {0};
     char lua_dir[4096];
@@ -590,8 +588,10 @@ static int check_routes(const tycho_config_t *cfg,
     };
     tycho_lua_gen_t *g = tycho_lua_gen_new(&o, err);
     int rc = g ? 0 : -1;
-    for (size_t i = 0; g && fn && i < g->nroutes; i++)
-        fn(ud, g->routes[i]->method, g->routes[i]->pattern, g->routes[i]->where);
+    for (size_t i = 0; g && list && list->route && i < g->nroutes; i++)
+        list->route(list->ud, g->routes[i]->method, g->routes[i]->pattern, g->routes[i]->where);
+    if (g && list && list->timer) tycho_lua_timers_each(g, list->timer, list->ud);
+    if (g && list && list->consumer) tycho_lua_consumers_each(g, list->consumer, list->ud);
     tycho_lua_gen_free(g);           /* (NULL: nothing) */
     tycho_lua_alloc_release(&alloc); /* what the state's blocks left cached, either way */
     tycho_watchdog_unregister(wd);   /* (NULL: nothing) */
@@ -600,15 +600,12 @@ static int check_routes(const tycho_config_t *cfg,
 
 int tycho_lua_check(const tycho_config_t *cfg, char **err)
 {
-    return check_routes(cfg, NULL, NULL, 1, err);
+    return check_routes(cfg, NULL, 1, err);
 }
 
-int tycho_lua_check_routes(const tycho_config_t *cfg,
-                           void (*fn)(void *ud, const char *method, const char *pattern,
-                                      const char *where),
-                           void *ud, char **err)
+int tycho_lua_check_routes(const tycho_config_t *cfg, const tycho_lua_listing_t *list, char **err)
 {
-    return check_routes(cfg, fn, ud, 0, err);
+    return check_routes(cfg, list, 0, err);
 }
 
 /* Internal accessors for the commands and tycho._test (same layer). */

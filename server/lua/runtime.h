@@ -84,11 +84,18 @@ void tycho_lua_runtime_free(tycho_lua_runtime_t *rt);
  * (it registers a watchdog slot of its own). 0, or -1 + *err (malloc'd,
  * "routes/x.lua:12: ..."). */
 int tycho_lua_check(const tycho_config_t *cfg, char **err);
-/* Same for tycho check (print and io.write write to stdout), and on success calls fn for
- * every route (method, pattern, "file:line"). */
-int tycho_lua_check_routes(const tycho_config_t *cfg,
-                           void (*fn)(void *ud, const char *method, const char *pattern,
-                                      const char *where),
-                           void *ud, char **err);
+/* What tycho check lists of a load that worked: each route (method, pattern,
+ * "file:line"), timer (name, every seconds, "file:line") and SQS consumer
+ * (queue, "file:line"); a NULL function lists nothing of its kind. Timers
+ * and consumers come in no set order. */
+typedef struct tycho_lua_listing {
+    void (*route)(void *ud, const char *method, const char *pattern, const char *where);
+    void (*timer)(void *ud, const char *name, double every, const char *where);
+    void (*consumer)(void *ud, const char *queue, const char *where);
+    void *ud;
+} tycho_lua_listing_t;
+/* Same for tycho check (print and io.write write to stdout), and on success
+ * calls list's functions. */
+int tycho_lua_check_routes(const tycho_config_t *cfg, const tycho_lua_listing_t *list, char **err);
 
 #endif

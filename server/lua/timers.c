@@ -154,6 +154,24 @@ int tycho_lua_timers_read(tycho_lua_gen_t *g, const char *file, int idx, char **
     return rc;
 }
 
+void tycho_lua_timers_each(tycho_lua_gen_t *g,
+                           void (*fn)(void *ud, const char *name, double every, const char *where),
+                           void *ud)
+{
+    lua_State *L = g->L;
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_DECLS);
+    if (lua_istable(L, -1)) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) { /* the strings stay referenced by the registry */
+            lua_getfield(L, -1, "every");
+            lua_getfield(L, -2, "where");
+            fn(ud, lua_tostring(L, -4), lua_tonumber(L, -2), lua_tostring(L, -1));
+            lua_pop(L, 3);
+        }
+    }
+    lua_pop(L, 1);
+}
+
 /* --- runtime side ------------------------------------------------------------------ */
 
 typedef struct ctimer ctimer_t;

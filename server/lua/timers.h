@@ -36,6 +36,11 @@ typedef struct tycho_timers tycho_timers_t;
  * records each timer in the generation's registry. 0, or -1 with *err
  * ("routes/x.lua:12: timers[1] (sample-log): every must be a number > 0"). */
 int tycho_lua_timers_read(tycho_lua_gen_t *g, const char *file, int idx, char **err);
+/* Calls fn for each timer g declares (name, every seconds, "file:line"), in
+ * no set order. The strings live while g does. */
+void tycho_lua_timers_each(tycho_lua_gen_t *g,
+                           void (*fn)(void *ud, const char *name, double every, const char *where),
+                           void *ud);
 
 /* A worker's timers on the runtime's loop and scheduler. current_gen returns
  * the generation new runs use. NULL on out of memory. */
