@@ -175,6 +175,41 @@ while true do i = i + 1; t[i] = ("m"):rep(100) .. i end
     assert.is_true(stats.memory < before + 8 * 1024 * 1024, "memory " .. stats.memory - before)
   end)
 
+  it("under tycho serve, reports a request that meets the memory limit inside trace.span as out of memory", function()
+    local http = require "tycho.http"
+    local json = require "tycho.json"
+    local folder = dofile(here .. "/fixtures/folder.lua")
+    local dir = folder.new { ["s.lua"] = [[
+      local trace = require "tycho.trace"
+      return {
+        ["GET /fill"] = function()
+          return trace.span("fill", function()
+            local t, i = {}, 0
+            while true do i = i + 1; t[i] = ("s"):rep(100) .. i end
+          end)
+        end,
+      }]] }
+    local srv = t.serve { routes = dir, workers = 1, args = { "--lua-memory-limit", "33554432" },
+                          env = { TYCHO_DATA_DIR = dir .. "/.data", SQS_CONSUMER = "off" } }
+    finally(function()
+      srv:stop()
+      folder.remove(dir)
+    end)
+    assert.equal(500, (http.get(srv.url "/fill")))
+    local failed, deadline = nil, time.monotonic() + 5
+    repeat
+      time.sleep(0.05)
+      local f = assert(io.open(srv.log))
+      for line in f:lines() do
+        local ok, rec = pcall(json.decode, line)
+        if ok and type(rec) == "table" and rec.route == "/fill" and rec.level == "error" then failed = rec end
+      end
+      f:close()
+    until failed or time.monotonic() > deadline
+    assert.is_table(failed)
+    assert.equal("handler error: Lua memory limit reached (TYCHO_LUA_MEMORY_LIMIT)", failed.msg)
+  end)
+
   it("logs where a handler waits when it times out waiting", function()
     local folder = dofile(here .. "/fixtures/folder.lua")
     local dir = folder.new { ["w.lua"] = [[

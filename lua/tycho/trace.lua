@@ -13,7 +13,7 @@
 --   trace.headers()                    -- traceparent, tracestate, X-Amzn-Trace-Id for a call
 local C = require "tycho._trace"
 
-local start, finish, describe = C.start, C.finish, C.describe
+local start, finish, describe, raise_nomem = C.start, C.finish, C.describe, C.raise_nomem
 local traceback, xpcall, type, error = debug.traceback, xpcall, type, error
 
 local M = { current = C.current, headers = C.headers }
@@ -55,6 +55,9 @@ function M.span(name, attrs, fn, ...)
     end
     local err = ...
     finish(s, true, describe(err), tb)
+    -- LuaJIT calls no handler for a memory error: one stays a memory error,
+    -- so that the request is reported and collected as out of memory
+    if tb == nil and err == "not enough memory" then raise_nomem() end
     error(err, 0)
   end
   return close(xpcall(fn, handler, ...))
