@@ -87,8 +87,9 @@ expect_bad "TYCHO_DRAIN_TIMEOUT: not a duration: -1" TYCHO_DRAIN_TIMEOUT=-1
 expect_bad "TYCHO_WORKERS: not a whole number: 0x10 (decimal digits, e.g. 16)$" TYCHO_WORKERS=0x10
 expect_bad "--workers: not a whole number: 1e1 " -- --workers 1e1
 expect_bad "TYCHO_DRAIN_TIMEOUT: not a duration: 0x10 (seconds, or with a unit" TYCHO_DRAIN_TIMEOUT=0x10
+# (read once the listeners are bound, as the other SQS settings below: own ports)
 expect_bad "TYCHO_SQS_DEPTH_INTERVAL: expected a duration from 1ms to 24h .*\"1e3\"$" \
-  TYCHO_SQS_DEPTH_INTERVAL=1e3
+  TYCHO_SQS_DEPTH_INTERVAL=1e3 -- --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0
 expect_bad "OTEL_BSP_SCHEDULE_DELAY: not a duration between 1 ms and 3600000 ms: 0x10 (decimal milliseconds" \
   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:1 OTEL_BSP_SCHEDULE_DELAY=0x10
 expect_bad "TYCHO_REMOTE_WRITE_INTERVAL: not a duration between 100 ms and 86400000 ms: 1e3 (decimal seconds" \
