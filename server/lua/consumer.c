@@ -217,7 +217,11 @@ struct cqueue {
     tycho_aws_svc_call_t *del_call;
     pending_del_t *del_batch; /* the entries of del_call */
     int ndel_batch;
-    int aux; /* fire-and-forget calls in flight */
+    uv_timer_t *del_pause;       /* no DeleteMessageBatch before it fires */
+    int del_errors;              /* consecutive DeleteMessageBatch failures */
+    tycho_ratelog_t del_log;     /* their warnings and refused entries */
+    long long del_unlogged_lost; /* messages left undeleted since the last warning */
+    int aux;                     /* fire-and-forget calls in flight */
     aux_call_t *aux_calls;
     uv_timer_t *backoff;
     int errors;                /* consecutive GetQueueUrl / ReceiveMessage failures */
@@ -257,8 +261,8 @@ struct tycho_consumers {
     tycho_drain_notice_t drained;
     double depth_interval;
     tycho_metrics_t *registry;
-    tycho_metric_t *m_received, *m_processed, *m_failed, *m_duration, *m_depth;
-    unsigned long long received, processed, failed, deleted;
+    tycho_metric_t *m_received, *m_processed, *m_failed, *m_duration, *m_depth, *m_not_deleted;
+    unsigned long long received, processed, failed, deleted, not_deleted;
 };
 
 static void free_handle(uv_handle_t *h)
@@ -308,13 +312,18 @@ static int metrics(tycho_consumers_t *c, unsigned *shard)
     REG(m_failed, "tycho_sqs_consumer_failed_total",
         "SQS messages whose handler failed (left for redelivery)", TYCHO_METRIC_COUNTER,
         .max_series = 0);
+    REG(m_not_deleted, "tycho_sqs_consumer_not_deleted_total",
+        "SQS messages whose handler succeeded but that could not be deleted (delivered again "
+        "after their visibility timeout)",
+        TYCHO_METRIC_COUNTER, .max_series = 0);
     REG(m_duration, "tycho_sqs_consumer_handler_duration_seconds", "SQS consumer handler duration",
         TYCHO_METRIC_HISTOGRAM, .max_series = 0);
     REG(m_depth, "tycho_sqs_queue_depth",
         "ApproximateNumberOfMessages of consumed queues and their dead-letter queues",
         TYCHO_METRIC_GAUGE, .merge = TYCHO_GAUGE_MERGE_LAST);
 #undef REG
-    return c->m_received && c->m_processed && c->m_failed && c->m_duration && c->m_depth;
+    return c->m_received && c->m_processed && c->m_failed && c->m_duration && c->m_depth &&
+           c->m_not_deleted;
 }
 
 static void count(tycho_consumers_t *c, tycho_metric_t **m, const char *queue, double v)
@@ -338,6 +347,7 @@ static void counters_at_zero(cqueue_t *q)
     count(q->c, &q->c->m_received, q->name, 0);
     count(q->c, &q->c->m_processed, q->name, 0);
     count(q->c, &q->c->m_failed, q->name, 0);
+    count(q->c, &q->c->m_not_deleted, q->name, 0);
 }
 
 /* --- calls ----------------------------------------------------------------------------- */
@@ -415,9 +425,116 @@ static void fire(cqueue_t *q, const char *op, tycho_buf_t *body)
     q->aux++;
 }
 
+/* --- pauses after failures ---------------------------------------------------------------- */
+
+#define BACKOFF_FIRST_MS 1000
+#define BACKOFF_MAX_MS 30000
+/* Receipt handles are good for a visibility timeout only: a longer pause
+ * would mostly retry handles already expired. */
+#define DELETE_PAUSE_MAX_MS 5000
+
+/* The pause before calling again after the errors-th consecutive failure:
+ * 1 s doubling up to max_ms (30 s for polls, 5 s for deletes), the upper
+ * half of it random ("equal jitter"), so that the workers and processes
+ * calling one queue do not retry in step, while a pause is never shorter
+ * than half its step (no spinning). */
+static uint64_t backoff_ms(int errors, uint64_t max_ms)
+{
+    uint64_t ms = BACKOFF_FIRST_MS;
+    for (int i = 1; i < errors && ms < max_ms; i++)
+        ms *= 2;
+    if (ms > max_ms) ms = max_ms;
+    return ms / 2 + (uint64_t)(tycho_prng_unit() * (double)(ms / 2));
+}
+
+/* What tells one failed call's error from another's for core/ratelog: the
+ * call (what), the code, the transport error and the status. */
+static void failure_reason(char *out, size_t n, const char *what, const tycho_aws_result_t *r)
+{
+    snprintf(out, n, "%.200s|%.60s|%d|%ld", what,
+             r->ok ? "answer without its field" : r->error_type, r->transport_error, r->status);
+}
+
 /* --- deletes -------------------------------------------------------------------------- */
 
 static void flush_deletes(cqueue_t *q);
+
+/* Handled messages this worker gives up deleting (an entry SQS refused, a
+ * batch that failed its last try, a full list of pending deletes): SQS
+ * delivers them again after their visibility timeout, so they are counted
+ * (tycho_sqs_consumer_not_deleted_total) and said in the next warning. */
+static void lost_deletes(cqueue_t *q, int n)
+{
+    if (n <= 0) return;
+    q->c->not_deleted += (unsigned long long)n;
+    count(q->c, &q->c->m_not_deleted, q->name, n);
+    q->del_unlogged_lost += n;
+}
+
+/* One failed DeleteMessageBatch or refused entry (reason: what tells it from
+ * another, for core/ratelog), logged by core/ratelog's policy: the first,
+ * then at most one line a minute, a different error at once. retry_ms: the
+ * pause before the batch is sent again, -1 when nothing is retried. */
+static void delete_failed(cqueue_t *q, const char *reason, const char *error, int retrying,
+                          long long retry_ms)
+{
+    uint64_t n;
+    if (!tycho_ratelog_due_reason(&q->del_log, uv_now(q->c->loop), TYCHO_LOG_EVERY_MS, reason, &n))
+        return;
+    tycho_log_warn("sqs consumer: handled messages could not be deleted; a message not deleted "
+                   "comes back after its visibility timeout: " REDELIVERED,
+                   LF_STR("queue", q->name), LF_STR("error", error), LF_INT("retrying", retrying),
+                   LF_INT("retry_in_ms", retry_ms), LF_INT("not_deleted", q->del_unlogged_lost),
+                   LF_INT("failures_not_logged", (long long)n - 1));
+    q->del_unlogged_lost = 0;
+}
+
+static int dels_push(cqueue_t *q, pending_del_t d)
+{
+    if (q->ndels >= MAX_PENDING_DELETES) return -1;
+    if (q->ndels == q->capdels) {
+        int cap = q->capdels ? q->capdels * 2 : 16;
+        pending_del_t *v = realloc(q->dels, (size_t)cap * sizeof *v);
+        if (!v) return -1;
+        q->dels = v;
+        q->capdels = cap;
+    }
+    q->dels[q->ndels++] = d;
+    return 0;
+}
+
+static void on_del_pause(uv_timer_t *t)
+{
+    cqueue_t *q = t->data;
+    tycho_consumers_t *c = q->c;
+    flush_deletes(q);
+    queue_maybe_free(q);
+    maybe_drained(c);
+}
+
+/* A failed batch goes back to the list for another try (3 in all), and the
+ * next DeleteMessageBatch waits: a throttled or refused delete (no
+ * sqs:DeleteMessage) is not hammered. Returns the pause. */
+static long long deletes_retry(cqueue_t *q, pending_del_t *batch, int n, int *kept)
+{
+    int lost = 0;
+    *kept = 0;
+    for (int i = 0; i < n; i++) {
+        if (++batch[i].tries < 3 && dels_push(q, batch[i]) == 0) {
+            (*kept)++;
+        } else {
+            free(batch[i].handle);
+            lost++;
+        }
+    }
+    lost_deletes(q, lost);
+    q->del_errors++;
+    if (!q->del_pause) q->del_pause = timer_new(q->c, q);
+    if (!q->del_pause) return 0;
+    uint64_t ms = backoff_ms(q->del_errors, DELETE_PAUSE_MAX_MS);
+    uv_timer_start(q->del_pause, on_del_pause, ms, 0);
+    return (long long)ms;
+}
 
 static void on_deleted(const tycho_aws_result_t *r, void *ud)
 {
@@ -427,50 +544,36 @@ static void on_deleted(const tycho_aws_result_t *r, void *ud)
     pending_del_t *batch = q->del_batch;
     q->del_batch = NULL;
     q->ndel_batch = 0;
-    cJSON *j = r->ok ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
-    const cJSON *failed = cJSON_GetObjectItemCaseSensitive(j, "Failed");
-    int nfailed = 0;
+    char reason[300];
     if (r->ok) {
+        q->del_errors = 0;
+        cJSON *j = cJSON_ParseWithLength(r->body, r->body_len);
         const cJSON *f;
-        cJSON_ArrayForEach(f, failed)
+        int nfailed = 0;
+        const char *code = "?";
+        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(j, "Failed"))
         {
-            nfailed++;
-            const cJSON *code = cJSON_GetObjectItemCaseSensitive(f, "Code");
-            tycho_log_warn("sqs consumer: a processed message could not be deleted; " REDELIVERED,
-                           LF_STR("queue", q->name),
-                           LF_STR("error", cJSON_IsString(code) ? code->valuestring : "?"));
+            const cJSON *jc = cJSON_GetObjectItemCaseSensitive(f, "Code");
+            if (nfailed++ == 0 && cJSON_IsString(jc)) code = jc->valuestring;
         }
         q->c->deleted += (unsigned long long)(n - nfailed);
+        lost_deletes(q, nfailed);
+        if (nfailed) {
+            snprintf(reason, sizeof reason, "entry|%.200s", code);
+            delete_failed(q, reason, code, 0, -1);
+        }
+        cJSON_Delete(j);
         for (int i = 0; i < n; i++)
             free(batch[i].handle);
     } else if (strcmp(r->error_type, "Cancelled") != 0) {
-        /* put them back for another try (a few, then SQS redelivers them) */
-        int kept = 0;
-        for (int i = 0; i < n; i++) {
-            if (++batch[i].tries < 3 && q->ndels < MAX_PENDING_DELETES) {
-                if (q->ndels == q->capdels) {
-                    int cap = q->capdels ? q->capdels * 2 : 16;
-                    pending_del_t *v = realloc(q->dels, (size_t)cap * sizeof *v);
-                    if (!v) {
-                        free(batch[i].handle);
-                        continue;
-                    }
-                    q->dels = v;
-                    q->capdels = cap;
-                }
-                q->dels[q->ndels++] = batch[i];
-                kept++;
-            } else {
-                free(batch[i].handle);
-            }
-        }
-        tycho_log_warn("sqs consumer: DeleteMessageBatch failed", LF_STR("queue", q->name),
-                       LF_STR("error", r->message), LF_INT("retrying", kept));
+        int kept;
+        long long ms = deletes_retry(q, batch, n, &kept);
+        failure_reason(reason, sizeof reason, "DeleteMessageBatch", r);
+        delete_failed(q, reason, r->message, kept, kept ? ms : -1);
     } else {
         for (int i = 0; i < n; i++)
             free(batch[i].handle);
     }
-    cJSON_Delete(j);
     free(batch);
     tycho_consumers_t *c = q->c;
     if (!c->draining || q->ndels) flush_deletes(q);
@@ -481,6 +584,7 @@ static void on_deleted(const tycho_aws_result_t *r, void *ud)
 static void flush_deletes(cqueue_t *q)
 {
     if (q->del_call || q->ndels == 0 || !q->url) return;
+    if (q->del_pause && uv_is_active((uv_handle_t *)q->del_pause)) return;
     int n = q->ndels < 10 ? q->ndels : 10;
     pending_del_t *batch = malloc((size_t)n * sizeof *batch);
     if (!batch) return;
@@ -505,23 +609,19 @@ static void flush_deletes(cqueue_t *q)
         free(batch);
         q->del_batch = NULL;
         q->ndel_batch = 0;
+        lost_deletes(q, n);
     }
     tycho_buf_free(&b);
 }
 
 static void add_delete(cqueue_t *q, char *handle)
 {
-    if (q->ndels == q->capdels) {
-        int cap = q->capdels ? q->capdels * 2 : 16;
-        pending_del_t *v = realloc(q->dels, (size_t)cap * sizeof *v);
-        if (!v) {
-            free(handle);
-            return;
-        }
-        q->dels = v;
-        q->capdels = cap;
+    if (dels_push(q, (pending_del_t){handle, 0}) != 0) {
+        free(handle);
+        lost_deletes(q, 1);
+        delete_failed(q, "full", "too many deletes pending (SQS slow or failing)", 0, -1);
+        return;
     }
-    q->dels[q->ndels++] = (pending_del_t){handle, 0};
     flush_deletes(q);
 }
 
@@ -814,35 +914,12 @@ static void on_backoff(uv_timer_t *t)
     poll_queue(q);
 }
 
-#define BACKOFF_FIRST_MS 1000
-#define BACKOFF_MAX_MS 30000
-
-/* The pause before polling again after the errors-th consecutive failure:
- * 1 s doubling up to 30 s, the upper half of it random ("equal jitter"),
- * so that the workers and processes polling one queue do not retry in
- * step, while a pause is never shorter than half its step (no spinning). */
-static uint64_t backoff_ms(int errors)
-{
-    uint64_t ms = BACKOFF_FIRST_MS;
-    for (int i = 1; i < errors && ms < BACKOFF_MAX_MS; i++)
-        ms *= 2;
-    if (ms > BACKOFF_MAX_MS) ms = BACKOFF_MAX_MS;
-    return ms / 2 + (uint64_t)(tycho_prng_unit() * (double)(ms / 2));
-}
-
 static void backoff(cqueue_t *q)
 {
     q->errors++;
     if (!q->backoff) q->backoff = timer_new(q->c, q);
-    if (q->backoff) uv_timer_start(q->backoff, on_backoff, backoff_ms(q->errors), 0);
-}
-
-/* What tells one failed call's error from another's for core/ratelog: the
- * call (what), the code, the transport error and the status. */
-static void failure_reason(char *out, size_t n, const char *what, const tycho_aws_result_t *r)
-{
-    snprintf(out, n, "%.200s|%.60s|%d|%ld", what,
-             r->ok ? "answer without its field" : r->error_type, r->transport_error, r->status);
+    if (q->backoff)
+        uv_timer_start(q->backoff, on_backoff, backoff_ms(q->errors, BACKOFF_MAX_MS), 0);
 }
 
 /* A poll (what: its warning) failed with r's error (r->ok: a GetQueueUrl
@@ -1066,6 +1143,7 @@ static void queue_free(cqueue_t *q)
         }
     timer_free(&q->backoff);
     timer_free(&q->depth_timer);
+    timer_free(&q->del_pause);
     for (int i = 0; i < q->ndels; i++)
         free(q->dels[i].handle);
     free(q->dels);
@@ -1327,4 +1405,5 @@ void tycho_consumers_stats(const tycho_consumers_t *c, tycho_consumers_stats_t *
     out->processed = c->processed;
     out->failed = c->failed;
     out->deleted = c->deleted;
+    out->not_deleted = c->not_deleted;
 }

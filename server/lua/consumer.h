@@ -77,6 +77,7 @@ void tycho_consumers_free(tycho_consumers_t *c);
 typedef struct tycho_consumers_stats {
     int queues, polling, inflight;
     unsigned long long received, processed, failed, deleted;
+    unsigned long long not_deleted; /* handled, deletes given up: they come back */
 } tycho_consumers_stats_t;
 void tycho_consumers_stats(const tycho_consumers_t *c, tycho_consumers_stats_t *out);
 
