@@ -44,6 +44,8 @@ struct tycho_aws_creds_provider {
     char last_error[256]; /* the last failure's, "" after a success */
     unsigned failures;    /* since the last success */
     tycho_ratelog_t failure_log;
+    int past_expiry;                 /* the set in use expired: static stability */
+    tycho_ratelog_t past_expiry_log; /* its warnings */
     tycho_aws_creds_stats_t stats;
 };
 
@@ -116,11 +118,13 @@ static void waiter_unlink(tycho_aws_creds_wait_t *w)
 }
 
 /* Fresh enough to hand out without waiting: outside the mandatory window,
- * or inside it but just fetched (what the source has now) and not expired. */
+ * or inside it but just fetched (what the source has now) and not expired,
+ * or expired but kept in use past its expiry (use_past_expiry). */
 static int fresh(tycho_aws_creds_provider_t *p, int64_t now)
 {
     if (!p->have || p->stale) return 0;
     if (p->creds.expiration == 0 || p->creds.expiration - now > p->opts.mandatory_secs) return 1;
+    if (p->past_expiry && p->creds.expiration <= now) return 1;
     return now - p->fetched_at < ADVISORY_RETRY_SECS && p->creds.expiration > now;
 }
 
@@ -170,6 +174,33 @@ static void format_time(int64_t unix_secs, char *out, size_t n)
     strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Static stability (botocore's InstanceMetadataFetcher does this for a set
+ * IMDS answers already expired; the SDKs for a refresh that fails too):
+ * while the source of an expired set gives nothing newer, that set stays in
+ * use rather than every AWS call failing; AWS, not tycho, decides whether it
+ * is still accepted (an ExpiredToken answer invalidates it, and calls fail
+ * again). The source is asked again in the background every 30 s; the
+ * warning comes once, then at most once a minute, with the refreshes held
+ * back. why: the source's answer. */
+static void use_past_expiry(tycho_aws_creds_provider_t *p, int64_t now, const char *why)
+{
+    if (!p->past_expiry) p->past_expiry_log = (tycho_ratelog_t){0};
+    p->past_expiry = 1;
+    p->next_advisory = now + ADVISORY_RETRY_SECS;
+    uint64_t count;
+    if (!tycho_ratelog_due(&p->past_expiry_log, (uint64_t)now * 1000, TYCHO_LOG_EVERY_MS, 1,
+                           &count))
+        return;
+    char exp[32];
+    format_time(p->creds.expiration, exp, sizeof exp);
+    tycho_log_warn("aws credentials expired and still in use past their expiry: the source "
+                   "cannot renew them (static stability; AWS may refuse them)",
+                   LF_STR("provider", p->src.name), LF_STR("expired_at", exp),
+                   LF_INT("expired_secs_ago", now - p->creds.expiration),
+                   LF_STR("source_said", why), LF_INT("retry_in_secs", ADVISORY_RETRY_SECS),
+                   LF_INT("refreshes_not_logged", count - 1));
+}
+
 /* A fetch that brought no usable set: the old one (if any) stays. Every
  * caller (each AWS call, each export) may retry it, so the same failure is
  * logged by core/ratelog's policy (the first, then at most one a minute,
@@ -193,6 +224,17 @@ static void fetch_failed(tycho_aws_creds_provider_t *p, int64_t now, const char 
     tycho_log_warn("aws credentials refresh failed", LF_STR("provider", p->src.name),
                    LF_STR("error", p->last_error), LF_BOOL("advisory", p->fetch_is_advisory),
                    LF_INT("failures_not_logged", count - 1));
+}
+
+/* fetch_failed, then an expired set of a source with static stability
+ * stays in use. */
+static void refresh_failed(tycho_aws_creds_provider_t *p, int64_t now, const char *reason,
+                           const char *key)
+{
+    fetch_failed(p, now, reason, key);
+    if (p->src.outlives_expiry && p->have && !p->stale && p->creds.expiration &&
+        p->creds.expiration <= now)
+        use_past_expiry(p, now, p->last_error);
 }
 
 /* A set arrived after failures that were logged: say so once. */
@@ -228,8 +270,8 @@ void tycho_aws_creds_fetch_done(tycho_aws_creds_provider_t *p, const tycho_aws_c
     int64_t now = now_of(p);
     if (f->error || !f->access_key_id || !*f->access_key_id || !f->secret_access_key ||
         !*f->secret_access_key) {
-        fetch_failed(p, now, f->error ? f->error : "credentials incomplete", NULL);
-    } else if (f->expiration && f->expiration <= now) {
+        refresh_failed(p, now, f->error ? f->error : "credentials incomplete", NULL);
+    } else if (f->expiration && f->expiration <= now && !p->src.outlives_expiry) {
         fetch_expired(p, now, f->expiration);
     } else {
         tycho_aws_creds_t n = {0};
@@ -241,7 +283,7 @@ void tycho_aws_creds_fetch_done(tycho_aws_creds_provider_t *p, const tycho_aws_c
             creds_clear(&n);
             char reason[64];
             snprintf(reason, sizeof reason, "%.40s: out of memory", p->src.name);
-            fetch_failed(p, now, reason, NULL);
+            refresh_failed(p, now, reason, NULL);
         } else {
             creds_clear(&p->creds);
             p->creds = n;
@@ -254,7 +296,12 @@ void tycho_aws_creds_fetch_done(tycho_aws_creds_provider_t *p, const tycho_aws_c
             p->next_advisory = now + ADVISORY_RETRY_SECS;
             p->last_error[0] = '\0';
             p->stats.fetches++;
-            fetch_recovered(p);
+            if (f->expiration && f->expiration <= now) {
+                use_past_expiry(p, now, "answered a set that had already expired");
+            } else {
+                p->past_expiry = 0;
+                fetch_recovered(p);
+            }
             char d[160];
             tycho_aws_creds_describe_creds(&p->creds, d, sizeof d);
             tycho_log_debug("aws credentials fetched", LF_STR("credentials", d));

@@ -51,6 +51,10 @@ typedef struct tycho_aws_creds_source {
     void (*cancel)(void *ud);
     void (*destroy)(void *ud);
     void *ud;
+    /* static stability (IMDS): a set of this source that has expired stays
+     * in use while the source gives nothing newer (it answers an expired
+     * set, or fails), with a warning, and is asked again every 30 s */
+    int outlives_expiry;
 } tycho_aws_creds_source_t;
 
 /* Result of a fetch: on success akid and secret set (copied), error NULL. */
@@ -77,7 +81,8 @@ tycho_aws_creds_provider_t *tycho_aws_creds_provider_new(uv_loop_t *loop,
                                                          const tycho_aws_creds_source_t *src,
                                                          const tycho_aws_creds_options_t *opts);
 
-/* Fresh cached credentials (more than mandatory_secs from expiry) or NULL.
+/* Fresh cached credentials (more than mandatory_secs from expiry; or an
+ * expired set kept by static stability, see outlives_expiry) or NULL.
  * Inside the advisory window it also starts a background refresh. The
  * pointer is valid until control returns to the loop. */
 const tycho_aws_creds_t *tycho_aws_creds_peek(tycho_aws_creds_provider_t *p);

@@ -804,6 +804,7 @@ int tycho_aws_source_imds(uv_loop_t *loop, tycho_http_client_t *http, tycho_aws_
     }
     http_src_t *s = src_new(IMDS, loop, http, out, "imds");
     if (!s) goto oom;
+    out->outlives_expiry = 1;
     s->url = strdup(ep);
     if (!s->url) {
         src_destroy(s);

@@ -156,6 +156,40 @@ check "imds: v1 fallback after 404 on the token PUT" [ "$(jget "$(run_creds)" ok
 r=$(AWS_EC2_METADATA_V1_DISABLED=true run_creds)
 check "imds: no fallback when v1 is disabled" grep -q "token request HTTP 404" <<<"$(jget "$r" error)"
 fake_ctl config '{"imds_token_status":200,"imds_require_token":true}' >/dev/null
+# static stability: an expired IMDS set stays in use while IMDS has nothing
+# newer, with one warning, rather than every AWS call failing. (a) IMDS
+# answers a set that has already expired (its own outage: botocore extends it)
+fake_ctl reset '{}' >/dev/null
+fake_ctl config '{"expiration_secs": -120}' >/dev/null
+r=$("$CREDS" --rounds 3 2>"$TEST_TMP/stale.err")
+cat "$TEST_TMP/stale.err" >>"$OUT"
+check "imds: an expired set answered is used (3 calls served)" [ "$(grep -c '"ok":1' <<<"$r")" = 3 ]
+check "imds: ... and IMDS is not asked again at every call" \
+    [ "$(jget "$(fake_ctl log)" counts.imds_creds)" = 1 ]
+PAST='aws credentials expired and still in use past their expiry'
+check "imds: one warning saying the set is used past its expiry" \
+    [ "$(grep -c "$PAST" "$TEST_TMP/stale.err")" = 1 ]
+check "imds: the warning says when it expired and what IMDS did" /usr/bin/python3 -c '
+import json, sys
+l = [json.loads(x) for x in open(sys.argv[1]) if "past their expiry" in x][0]
+assert l["provider"] == "imds" and l["expired_at"].startswith("20") and l["expired_secs_ago"] >= 119, l
+assert "already expired" in l["source_said"], l' "$TEST_TMP/stale.err"
+# (b) the set in use expires while IMDS is down (token PUT: 500, then 401)
+fake_ctl reset '{}' >/dev/null
+fake_ctl config '{"expiration_secs": 2}' >/dev/null
+r=$("$CREDS" --rounds 3 --between "sleep 3; curl -sS -X POST $FAKE_AWS_URL/__control/config -d '{\"imds_token_status\":500}' >/dev/null" \
+    2>"$TEST_TMP/down.err")
+cat "$TEST_TMP/down.err" >>"$OUT"
+a1=$(jget "$(sed -n 1p <<<"$r")" akid)
+check "imds: down after its set expired: the calls are still served" \
+    [ "$(grep -c '"ok":1' <<<"$r")" = 3 ]
+check "imds: ... with the expired set ($a1)" \
+    [ "$(jget "$(sed -n 3p <<<"$r")" akid)" = "$a1" ] && [ -n "$a1" ]
+check "imds: ... one warning naming IMDS's failure" /usr/bin/python3 -c '
+import json, sys
+l = [json.loads(x) for x in open(sys.argv[1]) if "past their expiry" in x]
+assert len(l) == 1 and "500" in l[0]["source_said"], l' "$TEST_TMP/down.err"
+fake_ctl reset '{}' >/dev/null
 export AWS_EC2_METADATA_DISABLED=true
 r=$(run_creds)
 check "imds: AWS_EC2_METADATA_DISABLED leaves no source" grep -q "IMDS disabled" <<<"$(jget "$r" error)"

@@ -36,8 +36,8 @@ typedef struct fake_src {
     int fetches;
     int fail_next;
     const char *error; /* the failures' text; NULL: "fake: endpoint down" */
-    int64_t lifetime; /* 0: no expiry */
-    int sync;         /* complete inside fetch */
+    int64_t lifetime;  /* 0: no expiry */
+    int sync;          /* complete inside fetch */
 } fake_src_t;
 
 static void fake_complete(fake_src_t *s)
@@ -75,15 +75,26 @@ static void fake_cancel(void *ud)
     uv_timer_stop(&((fake_src_t *)ud)->t);
 }
 
-static tycho_aws_creds_provider_t *new_provider(fake_src_t *s, int64_t lifetime)
+/* outlives_expiry: the source's static stability flag (IMDS's) */
+static tycho_aws_creds_provider_t *new_provider_of(fake_src_t *s, int64_t lifetime,
+                                                   int outlives_expiry)
 {
     memset(s, 0, sizeof *s);
     s->lifetime = lifetime;
     uv_timer_init(&loop, &s->t);
     s->t.data = s;
-    tycho_aws_creds_source_t src = {"fake", fake_fetch, fake_cancel, NULL, s};
+    tycho_aws_creds_source_t src = {.name = "fake",
+                                    .fetch = fake_fetch,
+                                    .cancel = fake_cancel,
+                                    .ud = s,
+                                    .outlives_expiry = outlives_expiry};
     tycho_aws_creds_options_t o = {.now = clock_fn};
     return tycho_aws_creds_provider_new(&loop, &src, &o);
+}
+
+static tycho_aws_creds_provider_t *new_provider(fake_src_t *s, int64_t lifetime)
+{
+    return new_provider_of(s, lifetime, 0);
 }
 
 static void done_provider(tycho_aws_creds_provider_t *p, fake_src_t *s)
@@ -204,6 +215,81 @@ static void test_refresh_windows(void **state)
     tycho_aws_creds_stats_t st;
     tycho_aws_creds_stats(p, &st);
     assert_int_equal(st.fetch_failures, 3);
+    done_provider(p, &s);
+}
+
+/* A source with static stability (IMDS) whose set expired while it fails:
+ * the set stays in use without waiting, the source is asked again in the
+ * background every 30 s, a newer set replaces it; once AWS refused it
+ * (invalidated), calls fail again. */
+static void test_past_expiry(void **state)
+{
+    (void)state;
+    fake_src_t s;
+    tycho_aws_creds_provider_t *p = new_provider_of(&s, 700, 1);
+    got_t a = {0};
+    tycho_aws_creds_get(p, on_got, &a, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_string_equal(a.akid, "ASIATEST0001");
+    fake_now += 800; /* expired 100 s ago; the source is down */
+    s.fail_next = 3;
+    got_t b = {0};
+    tycho_aws_creds_get(p, on_got, &b, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(b.ok, 1);
+    assert_string_equal(b.akid, "ASIATEST0001");
+    assert_int_equal(s.fetches, 2);
+    fake_now += 10; /* within 30 s: no fetch */
+    for (int i = 0; i < 5; i++)
+        assert_non_null(tycho_aws_creds_peek(p));
+    assert_int_equal(s.fetches, 2);
+    fake_now += 25; /* asked again in the background; still down */
+    assert_non_null(tycho_aws_creds_peek(p));
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(s.fetches, 3);
+    assert_non_null(tycho_aws_creds_peek(p));
+    assert_int_equal(s.fetches, 3);
+    fake_now += 31; /* back up: a new set */
+    s.fail_next = 0;
+    assert_non_null(tycho_aws_creds_peek(p));
+    uv_run(&loop, UV_RUN_DEFAULT);
+    got_t c = {0};
+    tycho_aws_creds_get(p, on_got, &c, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_string_equal(c.akid, "ASIATEST0004");
+    /* it expires, the source fails, then AWS refuses the set: errors again */
+    fake_now += 800;
+    s.fail_next = 2;
+    got_t d = {0};
+    tycho_aws_creds_get(p, on_got, &d, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_string_equal(d.akid, "ASIATEST0004");
+    tycho_aws_creds_invalidate(p, d.gen);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    got_t e = {0};
+    s.fail_next = 1;
+    tycho_aws_creds_get(p, on_got, &e, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(e.ok, 0);
+    assert_string_equal(e.err, "fake: endpoint down");
+    done_provider(p, &s);
+}
+
+/* A source without it: an expired set is not used (an error). */
+static void test_past_expiry_only_with_static_stability(void **state)
+{
+    (void)state;
+    fake_src_t s;
+    tycho_aws_creds_provider_t *p = new_provider(&s, 700);
+    got_t a = {0};
+    tycho_aws_creds_get(p, on_got, &a, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    fake_now += 800;
+    s.fail_next = 1;
+    got_t b = {0};
+    tycho_aws_creds_get(p, on_got, &b, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(b.ok, 0);
     done_provider(p, &s);
 }
 
@@ -636,6 +722,8 @@ int main(void)
         cmocka_unit_test(test_refresh_windows),
         cmocka_unit_test(test_stale_source_asked_every_30s),
         cmocka_unit_test(test_already_expired),
+        cmocka_unit_test(test_past_expiry),
+        cmocka_unit_test(test_past_expiry_only_with_static_stability),
         cmocka_unit_test(test_failures_logged_once_a_minute),
         cmocka_unit_test(test_long_and_changed_reasons),
         cmocka_unit_test(test_invalidate),
