@@ -378,12 +378,13 @@ static void maybe_drained(tycho_consumers_t *c);
 static void poll_queue(cqueue_t *q);
 static void queue_maybe_free(cqueue_t *q);
 
-/* A call nobody waits for (visibility changes after a failure). */
+/* A call nobody waits for: the ChangeMessageVisibility that applies
+ * retry_delay to a failed message. */
 struct aux_call {
     cqueue_t *q;
     aux_call_t *next;
     tycho_aws_svc_call_t *call;
-    char what[40];
+    char message_id[128];
 };
 
 static void aux_unlink(aux_call_t *a)
@@ -402,21 +403,31 @@ static void on_aux_done(const tycho_aws_result_t *r, void *ud)
     cqueue_t *q = a->q;
     tycho_consumers_t *c = q->c;
     if (!r->ok && strcmp(r->error_type, "Cancelled") != 0)
-        tycho_log_warn("sqs consumer: call failed", LF_STR("queue", q->name),
-                       LF_STR("call", a->what), LF_STR("error", r->message));
+        tycho_log_warn("sqs consumer: could not apply retry_delay to a failed message "
+                       "(ChangeMessageVisibility); it comes back when its visibility timeout "
+                       "ends instead",
+                       LF_STR("queue", q->name), LF_STR("message_id", a->message_id),
+                       LF_INT("retry_delay", q->retry_delay), LF_STR("error", r->message));
     aux_unlink(a);
     free(a);
     queue_maybe_free(q);
     maybe_drained(c);
 }
 
-static void fire(cqueue_t *q, const char *op, tycho_buf_t *body)
+static void retry_later(cqueue_t *q, const char *message_id, const char *handle)
 {
     aux_call_t *a = calloc(1, sizeof *a);
     if (!a) return;
     a->q = q;
-    snprintf(a->what, sizeof a->what, "%s", op);
-    if (sqs_call(q, op, body->data, body->len, 0, on_aux_done, a, &a->call) != 0) {
+    snprintf(a->message_id, sizeof a->message_id, "%s", message_id ? message_id : "");
+    tycho_buf_t b = TYCHO_BUF_INIT;
+    tycho_buf_puts(&b, "{");
+    json_kv(&b, "QueueUrl", q->url, 1);
+    json_kv(&b, "ReceiptHandle", handle, 0);
+    tycho_buf_printf(&b, ",\"VisibilityTimeout\":%d}", q->retry_delay);
+    int rc = sqs_call(q, "ChangeMessageVisibility", b.data, b.len, 0, on_aux_done, a, &a->call);
+    tycho_buf_free(&b);
+    if (rc != 0) {
         free(a);
         return;
     }
@@ -743,15 +754,7 @@ static void on_task_done(tycho_lua_task_t *t, int status, int nres)
             tycho_span_set_status(m->span, TYCHO_SPAN_STATUS_ERROR, msg);
         }
         if (pushed) lua_pop(L, 1);
-        if (q->retry_delay >= 0 && q->url) {
-            tycho_buf_t b = TYCHO_BUF_INIT;
-            tycho_buf_puts(&b, "{");
-            json_kv(&b, "QueueUrl", q->url, 1);
-            json_kv(&b, "ReceiptHandle", m->handle, 0);
-            tycho_buf_printf(&b, ",\"VisibilityTimeout\":%d}", q->retry_delay);
-            fire(q, "ChangeMessageVisibility", &b);
-            tycho_buf_free(&b);
-        }
+        if (q->retry_delay >= 0 && q->url) retry_later(q, m->id, m->handle);
     }
     if (m->span && o) {
         tycho_obs_span_finish(o, m->span);
