@@ -5,7 +5,8 @@
 # request served. Families with no series yet (labelled histograms before
 # their first observation, the overflow counter) are listed by their HELP and
 # TYPE lines, and each consumed queue's received/processed/failed counters
-# start at 0 (so rate() sees the first failure of the process).
+# start at 0, and so does not_deleted (so rate() sees the first failure of
+# the process).
 # shellcheck source=tests/awslua/lib.sh
 . "$(dirname "$0")/../awslua/lib.sh" # serve_start, serve_stop; check, finish
 aws_clean_env
@@ -29,7 +30,7 @@ for fam in "tycho_http_client_request_duration_seconds histogram" "tycho_metrics
     "tycho_http_requests_total counter" "tycho_sqs_consumer_handler_duration_seconds histogram"; do
     check "a family without series is declared: $fam" grep -qx "# TYPE $fam" "$scrape"
 done
-for c in received processed failed; do
+for c in received processed failed not_deleted; do
     check "tycho_sqs_consumer_${c}_total starts at 0" \
         grep -qx "tycho_sqs_consumer_${c}_total{queue=\"tycho-messages\"} 0" "$scrape"
 done
