@@ -25,6 +25,9 @@ typedef struct tycho_app_ops {
     void (*commit)(void *app);
     void (*discard)(void *app);
     uint64_t (*generation)(void *app);
+    /* Which load of the app's code serves: the stamp of the metrics it
+     * defines (tycho_metric_opts_t.stamp). NULL: it defines none. */
+    uint64_t (*load)(void *app);
     size_t (*memory)(void *app); /* bytes (Lua heap) */
     /* Pre-check of a reload, without serving, on a thread of its own (any
      * thread but a worker's: core/precheck.h). NULL = always ok. */

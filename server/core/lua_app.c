@@ -32,6 +32,11 @@ static uint64_t generation(void *app)
     return tycho_lua_runtime_generation(app);
 }
 
+static uint64_t load(void *app)
+{
+    return tycho_lua_runtime_load(app);
+}
+
 static size_t memory(void *app)
 {
     return tycho_lua_runtime_memory(app);
@@ -59,6 +64,7 @@ const tycho_app_ops_t tycho_lua_app = {
     .commit = commit,
     .discard = discard,
     .generation = generation,
+    .load = load,
     .memory = memory,
     .check = check,
     .destroy = destroy,

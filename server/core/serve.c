@@ -139,6 +139,11 @@ static void finish_reload(serve_t *s, int ok, const char *err)
     uint64_t gen = atomic_load(&s->workers[0].generation);
     tycho_hub_record_reload(s->hub, ok, gen);
     if (ok) {
+        /* every worker serves the new load now: a metric none of its route
+         * files defines leaves /metrics and the remote write (whose next
+         * push ends its series). Only here: the Lua states that close at
+         * shutdown drop nothing, so the final push still has every metric. */
+        tycho_metrics_drop_older(tycho_hub_registry(s->hub), atomic_load(&s->workers[0].load));
         tycho_lifecycle_set_generation(gen);
         tycho_log_info("routes reloaded", LF_INT("generation", gen));
     } else {

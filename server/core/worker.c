@@ -56,6 +56,14 @@ static void on_app_drained(void *ud)
     maybe_finish(w);
 }
 
+/* The app's generation and load, for the main thread (after start and
+ * each reload). */
+static void publish_generation(tycho_worker_t *w)
+{
+    atomic_store(&w->load, w->ops->load ? w->ops->load(w->app) : 0);
+    atomic_store(&w->generation, w->ops->generation(w->app));
+}
+
 /* A reload's first phase: the new generation loads next to the serving one
  * (on this loop: the worker's requests wait for it). */
 static void prepare_reload(tycho_worker_t *w)
@@ -76,7 +84,7 @@ static void end_reload(tycho_worker_t *w)
 {
     void (*end)(void *) = atomic_load(&w->reload_commit) ? w->ops->commit : w->ops->discard;
     if (end) end(w->app);
-    atomic_store(&w->generation, w->ops->generation(w->app));
+    publish_generation(w);
     if (w->on_reloaded) w->on_reloaded(w->ud, w);
 }
 
@@ -177,7 +185,7 @@ static void run(void *arg)
         w->sync_timer.data = w;
         uv_timer_start(&w->sync_timer, on_sync, 0, 1000);
     }
-    atomic_store(&w->generation, w->ops->generation(w->app));
+    publish_generation(w);
     uv_sem_post(&w->started);
 
     uv_run(&w->loop, UV_RUN_DEFAULT);

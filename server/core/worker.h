@@ -30,6 +30,7 @@ struct tycho_worker {
     uv_mutex_t wake_lock; /* guards wake_closed: posts never race the close */
     int wake_closed;
     atomic_ullong generation; /* the app's, after start and each reload */
+    atomic_ullong load;       /* the app's load (app.h), set with generation */
     atomic_int want_drain, want_abort, want_prepare, want_end_reload;
     atomic_int reload_commit; /* the second phase: 1 commit, 0 discard */
     tycho_http_server_t http;

@@ -21,7 +21,9 @@
  * A reload that redefines a metric (other labels, type or buckets) replaces
  * it: each definition carries the number of the load that made it (the same
  * on every worker), and the newer load wins (tycho_metrics_register); within
- * one load it is a conflict, on every worker alike.
+ * one load it is a conflict, on every worker alike. A metric no file of a
+ * reload defines while loading is dropped once that reload succeeded on
+ * every worker (serve.c: tycho_metrics_drop_older).
  *
  * Resolved series are cached per metric (nested tables keyed by label value,
  * at most CACHE_MAX entries: past that, updates take the registry's keyed

@@ -239,6 +239,11 @@ uint64_t tycho_lua_runtime_generation(const tycho_lua_runtime_t *rt)
     return rt->cur->id;
 }
 
+uint64_t tycho_lua_runtime_load(const tycho_lua_runtime_t *rt)
+{
+    return rt->cur->load;
+}
+
 size_t tycho_lua_runtime_memory(const tycho_lua_runtime_t *rt)
 {
     return __atomic_load_n(&rt->alloc.used, __ATOMIC_RELAXED);

@@ -44,6 +44,9 @@ void tycho_lua_runtime_discard(tycho_lua_runtime_t *rt);
 /* prepare, then commit when it worked (a runtime on its own: tycho._test). */
 int tycho_lua_runtime_reload(tycho_lua_runtime_t *rt, char **err);
 uint64_t tycho_lua_runtime_generation(const tycho_lua_runtime_t *rt);
+/* Which load of the routes serves (tycho_lua_gen_opts_t.load: the stamp of
+ * its metric definitions), the same on every worker once a reload ended. */
+uint64_t tycho_lua_runtime_load(const tycho_lua_runtime_t *rt);
 size_t tycho_lua_runtime_memory(const tycho_lua_runtime_t *rt); /* bytes, all generations */
 
 typedef struct tycho_lua_runtime_stats {

@@ -100,6 +100,9 @@ struct tycho_metrics {
     size_t nfamilies, famcap;
     tycho_metric_t **retired; /* replaced by a newer definition: kept for their handles */
     size_t nretired, retcap;
+    /* families of loads older than this were dropped (tycho_metrics_drop_older):
+     * such a load's definitions get retired families from then on */
+    uint64_t dropped_below;
     tycho_metric_t *overflow_metric;
 };
 
@@ -664,7 +667,8 @@ static int register_locked(tycho_metrics_t *r, const tycho_metric_opts_t *o, con
         *out = old;
         return 0;
     }
-    if (old && newer(old->stamp, o->stamp))
+    /* a newer load replaced it, or every load since its own left it out */
+    if ((old && newer(old->stamp, o->stamp)) || (!old && newer(r->dropped_below, o->stamp)))
         return register_retired(r, o, bounds, nbounds, out, err, errlen);
     if (old && !newer(o->stamp, old->stamp)) {
         conflict(err, errlen, old, o);
@@ -711,6 +715,41 @@ void tycho_metric_release(tycho_metric_t *m)
         if (!m->borrowers) free_retired(r, m);
     }
     pthread_mutex_unlock(&r->lock);
+}
+
+/* Registry lock held. Takes m out of the families (the exposition keeps the
+ * others' order) into the retired list; freed at once when nothing refers
+ * to it. 0, or -ENOMEM: m stays. */
+static int retire_family(tycho_metrics_t *r, size_t i)
+{
+    tycho_metric_t *m = r->families[i];
+    if (reserve_one(&r->retired, r->nretired, &r->retcap) != 0) return -ENOMEM;
+    memmove(&r->families[i], &r->families[i + 1], (r->nfamilies - i - 1) * sizeof *r->families);
+    r->nfamilies--;
+    m->retired = true;
+    r->retired[r->nretired++] = m;
+    if (!m->holds) {
+        m->released = true;
+        if (!m->borrowers) free_retired(r, m);
+    }
+    return 0;
+}
+
+size_t tycho_metrics_drop_older(tycho_metrics_t *r, uint64_t stamp)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&r->lock);
+    if (stamp > r->dropped_below) r->dropped_below = stamp;
+    for (size_t i = 0; i < r->nfamilies;) {
+        tycho_metric_t *m = r->families[i];
+        if (newer(stamp, m->stamp) && retire_family(r, i) == 0) {
+            n++;
+            continue;
+        }
+        i++;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return n;
 }
 
 size_t tycho_metrics_nretired(tycho_metrics_t *r)

@@ -105,7 +105,9 @@ unsigned tycho_metrics_nshards(const tycho_metrics_t *r);
  * last claim on it is released (tycho_metric_release), or the registry is
  * freed. One from an older load (a generation still finishing)
  * gets the retired family of its own shape (made, retired, if there is
- * none). Anything else of another shape (stamp 0, the same load) is a
+ * none), and so does one from a load older than tycho_metrics_drop_older's
+ * when no family has the name. Anything else of another shape (stamp 0, the
+ * same load) is a
  * conflict. A definition with a stamp never gets a family first registered
  * without one (tycho's own), whatever its shape. Returns 0 and *out, or
  * -EINVAL (bad name/labels/buckets, or a conflict with an existing family) /
@@ -117,6 +119,14 @@ int tycho_metrics_register(tycho_metrics_t *r, const tycho_metric_opts_t *opts,
  * family is freed when its last claim is released, and must not be used
  * after that. Any thread. */
 void tycho_metric_release(tycho_metric_t *m);
+/* Drops the families no load since `stamp` defined: every family whose
+ * newest definition has a stamp older than it (tycho's own, stamp 0, stay).
+ * They leave snapshots at once, as a replaced family does (retired, freed
+ * with their last claim), and a later definition from an older load gets a
+ * retired family. For a reload that succeeded everywhere, with its load's
+ * stamp: the metrics its route files no longer define go. Returns how many
+ * (one that cannot be moved for want of memory stays). Any thread. */
+size_t tycho_metrics_drop_older(tycho_metrics_t *r, uint64_t stamp);
 /* Retired families not freed yet (tests, diagnostics). Any thread. */
 size_t tycho_metrics_nretired(tycho_metrics_t *r);
 /* The family of that name, or NULL. Any thread. */

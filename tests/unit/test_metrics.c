@@ -114,6 +114,79 @@ static tycho_metric_t *claim(tycho_metrics_t *r, tycho_metric_opts_t o)
     return m;
 }
 
+/* A reload that succeeded everywhere drops what its load did not define:
+ * those families leave snapshots (the others keep their order and values),
+ * a held one lives until released, tycho's own stay, and the previous
+ * load, still finishing, defining one again gets a retired family. */
+static void test_drop_older(void **state)
+{
+    (void)state;
+    tycho_metrics_t *r = tycho_metrics_new(2, 0);
+    assert_non_null(r);
+    char err[256] = "";
+    tycho_metric_t *own, *kept, *gone, *held, *again;
+    tycho_metric_opts_t own_o = {.name = "own_total", .type = TYCHO_METRIC_COUNTER};
+    tycho_metric_opts_t kept_o = {.name = "kept_total", .type = TYCHO_METRIC_COUNTER, .stamp = 1};
+    tycho_metric_opts_t gone_o = {.name = "gone", .type = TYCHO_METRIC_GAUGE, .stamp = 1};
+    tycho_metric_opts_t held_o = {.name = "held", .type = TYCHO_METRIC_GAUGE, .stamp = 1};
+    assert_int_equal(tycho_metrics_register(r, &own_o, &own, err, sizeof err), 0);
+    assert_int_equal(tycho_metrics_register(r, &gone_o, &gone, err, sizeof err), 0);
+    assert_int_equal(tycho_metrics_register(r, &kept_o, &kept, err, sizeof err), 0);
+    held = claim(r, held_o);
+    assert_int_equal(tycho_metric_set(gone, 0, NULL, 42), 0);
+    assert_int_equal(tycho_metric_set(held, 0, NULL, 7), 0);
+    assert_int_equal(tycho_metric_inc(kept, 0, NULL, 3), 0);
+    assert_int_equal(tycho_metric_inc(own, 0, NULL, 1), 0);
+    tycho_metrics_snapshot_t *before = tycho_metrics_snapshot(r); /* borrows "gone" */
+    assert_non_null(before);
+
+    /* load 2 defines kept_total only, then it is committed everywhere */
+    kept_o.stamp = 2;
+    assert_int_equal(tycho_metrics_register(r, &kept_o, &again, err, sizeof err), 0);
+    assert_ptr_equal(again, kept);
+    assert_int_equal(tycho_metrics_drop_older(r, 2), 2);
+    assert_int_equal(tycho_metrics_drop_older(r, 2), 0); /* nothing left to drop */
+    tycho_metrics_snapshot_t *s = tycho_metrics_snapshot(r);
+    assert_non_null(s);
+    assert_null(tycho_metrics_snapshot_find(s, "gone"));
+    assert_null(tycho_metrics_snapshot_find(s, "held"));
+    assert_non_null(tycho_metrics_snapshot_find(s, "own_total"));
+    assert_non_null(tycho_metrics_snapshot_find(s, TYCHO_METRICS_OVERFLOW_METRIC));
+    size_t at = 0;
+    while (strcmp(s->families[at].name, "own_total") != 0)
+        at++;
+    assert_string_equal(s->families[at + 1].name, "kept_total"); /* "gone" was between */
+    tycho_metrics_snapshot_free(s);
+    assert_true(value_of(r, "kept_total", NULL) == 3);
+    assert_true(value_of(r, "own_total", NULL) == 1);
+    assert_null(tycho_metrics_find(r, "gone"));
+    /* "gone" waits for the snapshot that borrows it, "held" for its claim */
+    assert_int_equal(tycho_metrics_nretired(r), 2);
+    assert_string_equal(tycho_metrics_snapshot_find(before, "gone")->name, "gone");
+    tycho_metrics_snapshot_free(before);
+    assert_int_equal(tycho_metrics_nretired(r), 1);
+    /* load 1, still finishing: its updates go to the retired family, unseen,
+     * and a definition of it again gets a retired family, not a new one */
+    assert_int_equal(tycho_metric_set(held, 1, NULL, 8), 0);
+    held_o.hold = 0;
+    assert_int_equal(tycho_metrics_register(r, &held_o, &again, err, sizeof err), 0);
+    assert_ptr_equal(again, held);
+    gone_o.type = TYCHO_METRIC_COUNTER; /* a shape never seen: retired from the start */
+    assert_int_equal(tycho_metrics_register(r, &gone_o, &again, err, sizeof err), 0);
+    assert_int_equal(tycho_metric_inc(again, 0, NULL, 1), 0);
+    assert_null(tycho_metrics_find(r, "gone"));
+    assert_null(tycho_metrics_find(r, "held"));
+    tycho_metric_release(held);
+    /* load 2 (the one serving) defining "gone" later: a family again, from 0 */
+    gone_o.stamp = 2;
+    assert_int_equal(tycho_metrics_register(r, &gone_o, &again, err, sizeof err), 0);
+    assert_ptr_equal(tycho_metrics_find(r, "gone"), again);
+    assert_true(value_of(r, "gone", NULL) == 0); /* not the retired 42 */
+    assert_int_equal(tycho_metric_inc(again, 0, NULL, 2), 0);
+    assert_true(value_of(r, "gone", NULL) == 2);
+    tycho_metrics_free(r); /* the retired ones too (ASan, valgrind) */
+}
+
 /* A reload that changes a metric: a newer stamp replaces the family (in
  * its place in the exposition), the same or no stamp is a conflict, an older
  * one (a generation still finishing) gets the retired family of its shape. */
@@ -697,6 +770,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_register_idempotent),
         cmocka_unit_test(test_redefine_on_reload),
+        cmocka_unit_test(test_drop_older),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_updates),
         cmocka_unit_test(test_gauge_merge_modes),
