@@ -588,18 +588,38 @@ static void conflict(char *err, size_t errlen, const tycho_metric_t *m,
            want, shape_extra(o->type, o->merge, " and these buckets"));
 }
 
-/* 0 when o's samples would not collide with another family's (old, which o
- * replaces, aside); else -EINVAL and why in err. */
-static int check_collisions(tycho_metrics_t *r, const tycho_metric_opts_t *o,
-                            const tycho_metric_t *old, char *err, size_t errlen)
+/* Stamp a is a later load than stamp b (0: neither is ordered). */
+static bool newer(uint64_t a, uint64_t b)
 {
-    for (size_t i = 0; i < r->nfamilies; i++) {
-        tycho_metric_t *f = r->families[i];
-        if (f != old && names_collide(o->name, o->type, f->name, f->type)) {
-            seterr(err, errlen, "metric \"%s\": its samples would collide with %s \"%s\"", o->name,
-                   tycho_metric_type_name(f->type), f->name);
-            return -EINVAL;
+    return a && b && a > b;
+}
+
+/* Registry lock held. Frees m, a retired family nothing refers to any
+ * more: no claim, no snapshot. */
+static void free_retired(tycho_metrics_t *r, tycho_metric_t *m)
+{
+    for (size_t i = 0; i < r->nretired; i++)
+        if (r->retired[i] == m) {
+            r->retired[i] = r->retired[--r->nretired];
+            break;
         }
+    metric_free(m, r->nshards);
+}
+
+/* Registry lock held. Takes m out of the families (the exposition keeps the
+ * others' order) into the retired list; freed at once when nothing refers
+ * to it. 0, or -ENOMEM: m stays. */
+static int retire_family(tycho_metrics_t *r, size_t i)
+{
+    tycho_metric_t *m = r->families[i];
+    if (reserve_one(&r->retired, r->nretired, &r->retcap) != 0) return -ENOMEM;
+    memmove(&r->families[i], &r->families[i + 1], (r->nfamilies - i - 1) * sizeof *r->families);
+    r->nfamilies--;
+    m->retired = true;
+    r->retired[r->nretired++] = m;
+    if (!m->holds) {
+        m->released = true;
+        if (!m->borrowers) free_retired(r, m);
     }
     return 0;
 }
@@ -608,6 +628,39 @@ static int nomem(char *err, size_t errlen, const tycho_metric_opts_t *o)
 {
     seterr(err, errlen, "metric \"%s\": out of memory", o->name);
     return -ENOMEM;
+}
+
+/* 0 when o's samples would not collide with another family's (old, which o
+ * replaces, aside); 1 when they would with a newer load's (o's load is
+ * still finishing: it gets a retired family); else -EINVAL and why in err.
+ * A family of an older load that o's would collide with is retired first:
+ * o's load left it out (it would have its stamp otherwise), as when a
+ * histogram x is replaced by a counter x_count. */
+static int check_collisions(tycho_metrics_t *r, const tycho_metric_opts_t *o,
+                            const tycho_metric_t *old, char *err, size_t errlen)
+{
+    int older = 0;
+    for (size_t i = 0; i < r->nfamilies; i++) {
+        tycho_metric_t *f = r->families[i];
+        if (f == old || !names_collide(o->name, o->type, f->name, f->type)) continue;
+        if (newer(f->stamp, o->stamp)) {
+            older = 1;
+        } else if (!newer(o->stamp, f->stamp)) {
+            seterr(err, errlen, "metric \"%s\": its samples would collide with %s \"%s\"", o->name,
+                   tycho_metric_type_name(f->type), f->name);
+            return -EINVAL;
+        }
+    }
+    if (older) return 1;
+    for (size_t i = 0; i < r->nfamilies;) {
+        tycho_metric_t *f = r->families[i];
+        if (f != old && names_collide(o->name, o->type, f->name, f->type)) {
+            if (retire_family(r, i) != 0) return nomem(err, errlen, o);
+            continue;
+        }
+        i++;
+    }
+    return 0;
 }
 
 /* Registry lock held. For a definition from a load older than the
@@ -625,12 +678,6 @@ static int register_retired(tycho_metrics_t *r, const tycho_metric_opts_t *o, co
     (*out)->retired = true;
     r->retired[r->nretired++] = *out;
     return 0;
-}
-
-/* Stamp a is a later load than stamp b (0: neither is ordered). */
-static bool newer(uint64_t a, uint64_t b)
-{
-    return a && b && a > b;
 }
 
 /* Registry lock held. old, of o's shape, as o's newer load defines it: its
@@ -675,6 +722,7 @@ static int register_locked(tycho_metrics_t *r, const tycho_metric_opts_t *o, con
         return -EINVAL;
     }
     int rc = check_collisions(r, o, old, err, errlen);
+    if (rc == 1) return register_retired(r, o, bounds, nbounds, out, err, errlen);
     if (rc) return rc;
     tycho_metric_t *m = NULL;
     if (reserve_one(&r->families, r->nfamilies, &r->famcap) != 0 ||
@@ -693,18 +741,6 @@ static int register_locked(tycho_metrics_t *r, const tycho_metric_opts_t *o, con
     return 0;
 }
 
-/* Registry lock held. Frees m, a retired family nothing refers to any
- * more: no claim, no snapshot. */
-static void free_retired(tycho_metrics_t *r, tycho_metric_t *m)
-{
-    for (size_t i = 0; i < r->nretired; i++)
-        if (r->retired[i] == m) {
-            r->retired[i] = r->retired[--r->nretired];
-            break;
-        }
-    metric_free(m, r->nshards);
-}
-
 void tycho_metric_release(tycho_metric_t *m)
 {
     tycho_metrics_t *r = m->reg;
@@ -715,24 +751,6 @@ void tycho_metric_release(tycho_metric_t *m)
         if (!m->borrowers) free_retired(r, m);
     }
     pthread_mutex_unlock(&r->lock);
-}
-
-/* Registry lock held. Takes m out of the families (the exposition keeps the
- * others' order) into the retired list; freed at once when nothing refers
- * to it. 0, or -ENOMEM: m stays. */
-static int retire_family(tycho_metrics_t *r, size_t i)
-{
-    tycho_metric_t *m = r->families[i];
-    if (reserve_one(&r->retired, r->nretired, &r->retcap) != 0) return -ENOMEM;
-    memmove(&r->families[i], &r->families[i + 1], (r->nfamilies - i - 1) * sizeof *r->families);
-    r->nfamilies--;
-    m->retired = true;
-    r->retired[r->nretired++] = m;
-    if (!m->holds) {
-        m->released = true;
-        if (!m->borrowers) free_retired(r, m);
-    }
-    return 0;
 }
 
 size_t tycho_metrics_drop_older(tycho_metrics_t *r, uint64_t stamp)

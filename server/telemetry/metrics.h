@@ -107,9 +107,11 @@ unsigned tycho_metrics_nshards(const tycho_metrics_t *r);
  * gets the retired family of its own shape (made, retired, if there is
  * none), and so does one from a load older than tycho_metrics_drop_older's
  * when no family has the name. Anything else of another shape (stamp 0, the
- * same load) is a
- * conflict. A definition with a stamp never gets a family first registered
- * without one (tycho's own), whatever its shape. Returns 0 and *out, or
+ * same load) is a conflict. A definition whose samples would collide with
+ * an older load's family (histogram x, gauge x_count) retires that family;
+ * with a newer load's, it gets a retired family. A definition with a stamp
+ * never gets a family first registered without one (tycho's own), whatever
+ * its shape. Returns 0 and *out, or
  * -EINVAL (bad name/labels/buckets, or a conflict with an existing family) /
  * -ENOMEM with a one-line reason in err. Any thread. */
 int tycho_metrics_register(tycho_metrics_t *r, const tycho_metric_opts_t *opts,

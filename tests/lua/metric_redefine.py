@@ -14,6 +14,10 @@ workers, POST /-/reload on the admin port):
 5. A handler that defines the metric again with another type, at request
    time, gets the registry's error on every worker: both workers count the
    same loads, so the two definitions are of one load everywhere.
+6. A reload that replaces a histogram `x` by a counter `x_count` (whose
+   samples the histogram's would collide with) succeeds: the histogram the
+   new routes no longer define is not in its way. It used to fail with
+   'its samples would collide with histogram "x"' until a restart.
 """
 import json
 import os
@@ -55,6 +59,14 @@ return {
   end },
 }
 ''' % NAME
+WORK_HIST = '''local metrics = require "tycho.metrics"
+local work = metrics.histogram("redef_work", "Work.", nil, { 1 })
+return { { "GET", "/work", function() work:observe(0.5) return 200, { kind = "histogram" } end } }
+'''
+WORK_COUNT = '''local metrics = require "tycho.metrics"
+local work = metrics.counter("redef_work_count", "Work done.")
+return { { "GET", "/work", function() work:inc() return 200, { kind = "counter" } end } }
+'''
 CONFLICT = '''local metrics = require "tycho.metrics"
 metrics.counter("%s", "The same name, other labels.", { "other" })
 return { { "GET", "/other", function() return 200, {} end } }
@@ -145,6 +157,22 @@ def main():
                 doc = json.loads(r.body)
                 check(not doc["ok"] and "already registered as counter" in doc["err"],
                       "request %d: a gauge redefining the counter at request time: %r" % (i, doc))
+            write(routes, "work.lua", WORK_HIST)
+            reload(srv, 200)
+            check(tycho.request(srv.public, "GET", "/work").status == 200, "GET /work (histogram)")
+            text = series(srv.admin)[1]
+            check("redef_work_count 1\n" in text, "the histogram counted one: %r"
+                  % [l for l in text.splitlines() if "redef_work" in l])
+            write(routes, "work.lua", WORK_COUNT)
+            doc = reload(srv, 200)
+            for _ in range(3):
+                r = tycho.request(srv.public, "GET", "/work")
+                check(json.loads(r.body)["kind"] == "counter", "GET /work after the reload: %r" % r)
+            text = series(srv.admin)[1]
+            work = [l for l in text.splitlines() if "redef_work" in l]
+            check("redef_work_count 3" in work and "# TYPE redef_work_count counter" in work
+                  and not any("redef_work_bucket" in l or "redef_work_sum" in l for l in work),
+                  "the counter alone, from 0: %r" % work)
             check(srv.stop() == 0, "clean exit")
         print("metric redefined by a reload: 10 -> 6 -> 3 visits, each under its own labels; "
               "a conflicting reload refused, an edited help taken, a conflicting handler refused on every worker")

@@ -187,6 +187,43 @@ static void test_drop_older(void **state)
     tycho_metrics_free(r); /* the retired ones too (ASan, valgrind) */
 }
 
+/* A newer load's definition whose samples would collide with a family of
+ * an older load (a histogram x replaced by a counter x_count) retires that
+ * family: the new load left it out. The same load, or tycho's own, is a
+ * conflict still; the older load, still finishing, gets a retired family. */
+static void test_collision_with_older_load(void **state)
+{
+    (void)state;
+    tycho_metrics_t *r = tycho_metrics_new(1, 0);
+    assert_non_null(r);
+    char err[256] = "";
+    tycho_metric_t *hist, *count, *again;
+    tycho_metric_opts_t h = {.name = "work", .type = TYCHO_METRIC_HISTOGRAM, .stamp = 1};
+    tycho_metric_opts_t c = {.name = "work_count", .type = TYCHO_METRIC_COUNTER, .stamp = 1};
+    assert_int_equal(tycho_metrics_register(r, &h, &hist, err, sizeof err), 0);
+    assert_int_equal(tycho_metric_observe(hist, 0, NULL, 0.5), 0);
+    assert_int_equal(tycho_metrics_register(r, &c, &count, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "its samples would collide with histogram \"work\""));
+    c.stamp = 2;
+    assert_int_equal(tycho_metrics_register(r, &c, &count, err, sizeof err), 0);
+    assert_null(tycho_metrics_find(r, "work"));
+    assert_ptr_equal(tycho_metrics_find(r, "work_count"), count);
+    assert_int_equal(tycho_metric_inc(count, 0, NULL, 1), 0);
+    assert_true(value_of(r, "work_count", NULL) == 1);
+    /* load 1 again (still finishing): a retired histogram, unseen */
+    assert_int_equal(tycho_metrics_register(r, &h, &again, err, sizeof err), 0);
+    assert_int_equal(tycho_metric_observe(again, 0, NULL, 0.5), 0);
+    assert_ptr_equal(tycho_metrics_find(r, "work_count"), count);
+    assert_null(tycho_metrics_find(r, "work"));
+    /* tycho's own are never moved aside */
+    tycho_metric_opts_t own = {.name = "own", .type = TYCHO_METRIC_HISTOGRAM};
+    tycho_metric_opts_t lua = {.name = "own_sum", .type = TYCHO_METRIC_GAUGE, .stamp = 3};
+    assert_int_equal(tycho_metrics_register(r, &own, &again, err, sizeof err), 0);
+    assert_int_equal(tycho_metrics_register(r, &lua, &again, err, sizeof err), -EINVAL);
+    assert_non_null(tycho_metrics_find(r, "own"));
+    tycho_metrics_free(r);
+}
+
 /* A reload that changes a metric: a newer stamp replaces the family (in
  * its place in the exposition), the same or no stamp is a conflict, an older
  * one (a generation still finishing) gets the retired family of its shape. */
@@ -771,6 +808,7 @@ int main(void)
         cmocka_unit_test(test_register_idempotent),
         cmocka_unit_test(test_redefine_on_reload),
         cmocka_unit_test(test_drop_older),
+        cmocka_unit_test(test_collision_with_older_load),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_updates),
         cmocka_unit_test(test_gauge_merge_modes),
