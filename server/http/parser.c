@@ -413,9 +413,13 @@ static int on_headers_complete(llhttp_t *ll)
     if (ff.host && !valid_host(ff.host)) return fail(p, 400, "invalid Host header");
     /* RFC 9112 3.2.2: with an absolute-form target, the target's authority
      * is the request's host, whatever Host says (a client must send the
-     * same), so routes and telemetry read one answer. (An HTTP/1.0 request
-     * may come without Host: it is left without.) */
-    if (p->authority.n && ff.host) *ff.host = p->authority;
+     * same), so routes and telemetry read one answer. An HTTP/1.0 request
+     * may come without Host: the authority is added as its Host (the slot
+     * past the last field is kept for it). */
+    if (p->authority.n && ff.host)
+        *ff.host = p->authority;
+    else if (p->authority.n)
+        p->f->headers[p->req.nheaders++] = (tycho_header_t){{"Host", 4}, p->authority};
 
     if (ff.content_lengths > 1) return fail(p, 400, "duplicate Content-Length");
     if (ff.content_lengths && ff.transfer_encodings)

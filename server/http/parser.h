@@ -48,7 +48,8 @@ typedef struct span_off {
 
 typedef struct tycho_http_fields {
     span_off_t name[TYCHO_MAX_HEADERS], value[TYCHO_MAX_HEADERS];
-    tycho_header_t headers[TYCHO_MAX_HEADERS];
+    /* + 1: the Host an absolute-form target gives a request without one */
+    tycho_header_t headers[TYCHO_MAX_HEADERS + 1];
 } tycho_http_fields_t;
 
 typedef struct tycho_http_parser {

@@ -167,6 +167,15 @@ ROWS = [
     Row("absolute-form authority is the host", "GET http://e.com:8080/request HTTP/1.1\r\nHost: other\r\n\r\n",
         [200], False, check=lambda rs: check(json.loads(rs[0].body)["host"] == "e.com:8080",
                                              "the route saw %r" % rs[0].body)),
+    # HTTP/1.0 may come without Host: the target's authority becomes it, also
+    # after the hundred fields a request may carry
+    Row("absolute-form HTTP/1.0 without Host", "GET http://e.com:8080/request HTTP/1.0\r\n\r\n",
+        [200], True, check=lambda rs: check(json.loads(rs[0].body)["host"] == "e.com:8080",
+                                            "the route saw %r" % rs[0].body)),
+    Row("absolute-form HTTP/1.0 with a hundred fields",
+        "GET http://e.com/request HTTP/1.0\r\n" + "".join("X-%03d: v\r\n" % i for i in range(100)) + "\r\n",
+        [200], True, check=lambda rs: check(json.loads(rs[0].body)["host"] == "e.com",
+                                            "the route saw %r" % rs[0].body)),
     Row("asterisk-form OPTIONS", "OPTIONS * HTTP/1.1\r\n" + H + "\r\n", [204], False,
         check=no_content(Allow="GET, HEAD, POST, OPTIONS")),
     Row("asterisk-form GET", "GET * HTTP/1.1\r\n" + H + "\r\n", [400], True,

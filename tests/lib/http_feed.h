@@ -88,14 +88,17 @@ static inline void feed_request(http_feed_t *f)
     FEED_CHECK(!memchr(r->path.p, '?', r->path.n));
     FEED_CHECK(r->http_minor == 0 || r->http_minor == 1);
     FEED_CHECK(r->body.n <= f->limits.max_body_bytes);
-    FEED_CHECK(r->nheaders <= TYCHO_MAX_HEADERS);
+    /* one more than were sent: the Host an absolute-form target adds */
+    FEED_CHECK(r->nheaders <= p->nheaders + (p->authority.n > 0) &&
+               p->nheaders <= TYCHO_MAX_HEADERS);
     FEED_CHECK(feed_inside(&r->method, &p->head) && feed_inside(&r->target, &p->head));
     FEED_CHECK(r->body.n == 0 || feed_inside(&r->body, &p->body));
     FEED_CHECK(p->head.len <= f->limits.max_header_bytes);
     int hosts = 0;
     for (size_t i = 0; i < r->nheaders; i++) {
         const tycho_header_t *h = &r->headers[i];
-        FEED_CHECK(h->name.n > 0 && feed_inside(&h->name, &p->head));
+        int added = i == p->nheaders; /* its name is the parser's, not the request's */
+        FEED_CHECK(h->name.n > 0 && (feed_inside(&h->name, &p->head) || added));
         FEED_CHECK(feed_inside(&h->value, &p->head) || h->value.n == 0);
         for (size_t k = 0; k < h->value.n; k++) {
             unsigned char c = (unsigned char)h->value.p[k];

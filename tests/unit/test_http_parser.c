@@ -108,7 +108,7 @@ static const pcase_t cases[] = {
     C("absolute-form https query only", "GET https://x.com:8443?q HTTP/1.1\r\nHost: x\r\n\r\n",
       "REQ GET https://x.com:8443?q path=/ query=q 1.1 ka=1\nH Host: x.com:8443\n"),
     C("absolute-form HTTP/1.0 without Host", "GET http://x.com/ HTTP/1.0\r\n\r\n",
-      "REQ GET http://x.com/ path=/ query= 1.0 ka=0\nCLOSE\n"),
+      "REQ GET http://x.com/ path=/ query= 1.0 ka=0\nH Host: x.com\nCLOSE\n"),
     /* RFC 9110 4.2.4: userinfo in an http(s) URI is an error */
     C("absolute-form with userinfo", "GET http://u:p@evil/ok HTTP/1.1\r\n" HOST "\r\n",
       "ERR 400\n"),
