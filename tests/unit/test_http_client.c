@@ -25,8 +25,9 @@ static pid_t server_pid;
 static int server_port;
 static uv_loop_t loop;
 
-/* Starts a python3 helper (a path from the source root); its stdout in *out. */
-static pid_t spawn_python(const char *script, FILE **out)
+/* Starts a python3 helper (a path from the source root) with one argument
+ * (or none: NULL); its stdout in *out. */
+static pid_t spawn_python(const char *script, const char *arg, FILE **out)
 {
     int fds[2];
     if (pipe(fds)) return -1;
@@ -34,7 +35,7 @@ static pid_t spawn_python(const char *script, FILE **out)
     if (pid == 0) {
         dup2(fds[1], 1);
         close(fds[0]);
-        execl("/usr/bin/python3", "python3", script, (char *)NULL);
+        execl("/usr/bin/python3", "python3", script, arg, (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -46,7 +47,7 @@ static int start_server(void **state)
 {
     (void)state;
     FILE *f = NULL;
-    server_pid = spawn_python("tests/aws/fake_http.py", &f);
+    server_pid = spawn_python("tests/aws/fake_http.py", NULL, &f);
     if (!f || fscanf(f, "%d", &server_port) != 1) {
         fprintf(stderr, "fake_http.py did not start (run from the source root)\n");
         return -1;
@@ -464,7 +465,7 @@ static void test_close_from_callback(void **state)
 
 typedef struct seen {
     long status;
-    char body[16], real[16], proxy_agent[64];
+    char body[16], real[16], proxy_agent[64], alpn[16];
 } seen_t;
 
 static void on_seen(const tycho_http_response_t *res, void *ud)
@@ -472,11 +473,45 @@ static void on_seen(const tycho_http_response_t *res, void *ud)
     seen_t *r = ud;
     const char *real = tycho_http_response_header(res, "x-real");
     const char *agent = tycho_http_response_header(res, "proxy-agent");
+    const char *alpn = tycho_http_response_header(res, "x-alpn");
     r->status = res->error ? -res->error : res->status;
     snprintf(r->body, sizeof r->body, "%s", res->body ? res->body : "");
     snprintf(r->real, sizeof r->real, "%s", real ? real : "");
     snprintf(r->proxy_agent, sizeof r->proxy_agent, "%s", agent ? agent : "");
+    snprintf(r->alpn, sizeof r->alpn, "%s", alpn ? alpn : "");
     if (--outstanding == 0) uv_stop(&loop);
+}
+
+/* One GET of https://localhost/<path> from tests/lib/tls_connect_proxy.py
+ * (a TLS server offering ALPN h2 first): through it as a CONNECT proxy
+ * (https_proxy), or straight to it when direct. */
+static void get_from_tls_peer(int direct, seen_t *r)
+{
+    FILE *f = NULL;
+    int port = 0;
+    char cert[512] = "";
+    pid_t pid = spawn_python("tests/lib/tls_connect_proxy.py", direct ? "--direct" : NULL, &f);
+    assert_true(f && fscanf(f, "%d %511s", &port, cert) == 2);
+    fclose(f);
+    char proxy[64], target[64];
+    snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", port);
+    if (direct)
+        snprintf(target, sizeof target, "https://localhost:%d/direct", port);
+    else
+        snprintf(target, sizeof target, "https://localhost/through");
+    if (!direct) setenv("https_proxy", proxy, 1);
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    tycho_http_client_options_t opts = {.ca_file = cert};
+    tycho_http_client_t *c = tycho_http_client_new(&loop, &opts);
+    tycho_http_request_t req = {.url = target};
+    outstanding++;
+    assert_int_equal(tycho_http_request(c, &req, on_seen, r, NULL), 0);
+    run();
+    unsetenv("https_proxy");
+    close_client(c);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
 }
 
 /* https through a proxy (https_proxy): curl hands the header callback the
@@ -486,32 +521,26 @@ static void on_seen(const tycho_http_response_t *res, void *ud)
 static void test_https_through_connect_proxy(void **state)
 {
     (void)state;
-    FILE *f = NULL;
-    int port = 0;
-    char cert[512] = "";
-    pid_t pid = spawn_python("tests/lib/tls_connect_proxy.py", &f);
-    assert_true(f && fscanf(f, "%d %511s", &port, cert) == 2);
-    fclose(f);
-    char proxy[64];
-    snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", port);
-    setenv("https_proxy", proxy, 1);
-    unsetenv("no_proxy");
-    unsetenv("NO_PROXY");
-    tycho_http_client_options_t opts = {.ca_file = cert};
-    tycho_http_client_t *c = tycho_http_client_new(&loop, &opts);
     seen_t r = {0};
-    tycho_http_request_t req = {.url = "https://localhost/through"};
-    outstanding++;
-    assert_int_equal(tycho_http_request(c, &req, on_seen, &r, NULL), 0);
-    run();
-    unsetenv("https_proxy");
-    close_client(c);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    get_from_tls_peer(0, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "ok");
     assert_string_equal(r.real, "1");
     assert_string_equal(r.proxy_agent, "");
+    assert_string_equal(r.alpn, "http/1.1");
+}
+
+/* The client speaks HTTP/1.1 only (response_fields reads HTTP/1.x): offered
+ * h2 by a TLS peer (ALPN), it takes http/1.1 (curl with nghttp2 would take
+ * h2 unless told). */
+static void test_https_refuses_h2(void **state)
+{
+    (void)state;
+    seen_t r = {0};
+    get_from_tls_peer(1, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "ok");
+    assert_string_equal(r.alpn, "http/1.1");
 }
 
 int main(void)
@@ -529,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_cancel_and_close),
         cmocka_unit_test(test_close_from_callback),
         cmocka_unit_test(test_https_through_connect_proxy),
+        cmocka_unit_test(test_https_refuses_h2),
     };
     return cmocka_run_group_tests(tests, start_server, stop_server);
 }
