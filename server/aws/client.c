@@ -4,6 +4,7 @@
 #include "aws/client.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,19 +182,26 @@ void tycho_aws_error_code(const char *type, char *out, size_t n)
     out[l] = '\0';
 }
 
+/* Filled once for the process: workers and the telemetry thread (gzip
+ * trailers) call tycho_aws_crc32 at once, and a plain "ready" flag was a
+ * data race (a thread could read the flag set before the table). */
+static uint32_t crc32_table[256];
+static pthread_once_t crc32_table_once = PTHREAD_ONCE_INIT;
+
+static void fill_crc32_table(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc32_table[i] = c;
+    }
+}
+
 uint32_t tycho_aws_crc32(const void *data, size_t n)
 {
-    static uint32_t table[256];
-    static int ready;
-    if (!ready) { /* idempotent: racing threads compute the same table */
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++)
-                c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[i] = c;
-        }
-        ready = 1;
-    }
+    pthread_once(&crc32_table_once, fill_crc32_table);
+    const uint32_t *table = crc32_table;
     const unsigned char *p = data;
     uint32_t crc = 0xFFFFFFFFu;
     for (size_t i = 0; i < n; i++)

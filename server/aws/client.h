@@ -136,7 +136,8 @@ void tycho_aws_error_code(const char *type, char *out, size_t n);
 /* Throttling / transient codes of the standard retry mode. */
 int tycho_aws_is_throttling_code(const char *code);
 int tycho_aws_is_transient_code(const char *code);
-/* CRC32 (IEEE 802.3, as zlib's crc32) of data, as DynamoDB's x-amz-crc32. */
+/* CRC32 (IEEE 802.3, as zlib's crc32) of data, as DynamoDB's x-amz-crc32.
+ * Any thread, at the same time. */
 uint32_t tycho_aws_crc32(const void *data, size_t n);
 
 #endif
