@@ -287,6 +287,46 @@ static int copy_head(tycho_http_parser_t *p, size_t end)
     return 0;
 }
 
+/* RFC 9110 7.2: Host = uri-host [ ":" port ], RFC 3986 3.2.2-3.2.3. The
+ * name is an IP literal in brackets (hex digits, ':' and '.'; an IPvFuture
+ * "v1.x" takes unreserved, sub-delims and ':') or a reg-name (unreserved,
+ * sub-delims, %XX), and what follows it only ":" and digits: "[::1", "a:b:c"
+ * and "a:80,b" are not a host, and would reach routes and telemetry as one. */
+static int unreserved_or_sub_delim(char c)
+{
+    return c && (isalnum((unsigned char)c) || strchr("-._~!$&'()*+,;=", c));
+}
+
+static int valid_host(const tycho_slice_t *v)
+{
+    const char *p = v->p, *end = p + v->n;
+    if (p < end && *p == '[') {
+        const char *close = memchr(p, ']', v->n);
+        if (!close || close == p + 1) return 0;
+        int future = p[1] == 'v' || p[1] == 'V';
+        for (const char *c = p + 1; c < close; c++)
+            if (!(isxdigit((unsigned char)*c) || *c == ':' || *c == '.' ||
+                  (future && unreserved_or_sub_delim(*c))))
+                return 0;
+        p = close + 1;
+    } else {
+        for (; p < end && *p != ':'; p++) {
+            if (*p == '%') {
+                if (end - p < 3 || !isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2]))
+                    return 0;
+                p += 2;
+            } else if (!unreserved_or_sub_delim(*p)) {
+                return 0;
+            }
+        }
+    }
+    if (p == end) return 1;
+    if (*p++ != ':') return 0;
+    for (; p < end; p++)
+        if (!isdigit((unsigned char)*p)) return 0;
+    return 1;
+}
+
 /* RFC 9112 3.2: origin-form, absolute-form, asterisk-form (OPTIONS only);
  * authority-form is CONNECT's, which tycho does not implement. *authority
  * is an absolute-form target's host[:port], else empty. */
@@ -323,6 +363,7 @@ static int split_target(tycho_http_parser_t *p, tycho_slice_t *authority)
         /* RFC 9110 4.2.4: userinfo in an http(s) URI is an error */
         if (memchr(authority->p, '@', authority->n))
             return fail(p, 400, "userinfo in request-target");
+        if (!valid_host(authority)) return fail(p, 400, "invalid host in request-target");
     }
     const char *end = t + n;
     const char *q = memchr(path, '?', (size_t)(end - path));
@@ -335,15 +376,6 @@ static int split_target(tycho_http_parser_t *p, tycho_slice_t *authority)
         r->path = (tycho_slice_t){path, (size_t)(pend - path)};
     r->query = q ? (tycho_slice_t){q + 1, (size_t)(end - q - 1)} : (tycho_slice_t){end, 0};
     return 0;
-}
-
-static int valid_host(const tycho_slice_t *v)
-{
-    for (size_t i = 0; i < v->n; i++) {
-        unsigned char c = (unsigned char)v->p[i];
-        if (!(isalnum(c) || strchr("-._~!$&'()*+,;=:%[]", c))) return 0;
-    }
-    return 1;
 }
 
 /* Next comma-separated token of a header value, OWS trimmed; 0 at the end. */

@@ -211,6 +211,12 @@ ROWS = [
     Row("duplicate Host", "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", [400], True),
     Row("Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", [400], True),
     Row("Host with userinfo", "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", [400], True),
+    Row("Host with an unclosed bracket", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", [400], True,
+        check=error_is("invalid Host header")),
+    Row("Host with a list after the port", "GET / HTTP/1.1\r\nHost: t:80,evil.com\r\n\r\n", [400], True,
+        check=error_is("invalid Host header")),
+    Row("absolute-form with an unclosed bracket", "GET http://[::1/ok HTTP/1.1\r\n" + H + "\r\n", [400], True,
+        check=error_is("invalid host in request-target")),
     Row("empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", [404], False),
     Row("Host IPv6 with port", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", [404], False),
     # --- header syntax (RFC 9112 5) ---

@@ -410,11 +410,18 @@ def test_admin_refuses_web_pages(srv):
     form POST (Origin, Sec-Fetch-Site) cannot reload."""
     port = srv.admin[1]
     for host in ("evil.example:%d" % port, "evil.example", "127.0.0.1.nip.io:%d" % port,
-                 "localhost.evil.example", "127.0.0.1:80x", "[::1", ""):
+                 "localhost.evil.example", ""):
         for method, path in (("GET", "/metrics"), ("GET", "/-/status"), ("POST", "/-/reload"),
                              ("GET", "/-/healthy")):
             r = tycho.request(srv.admin, method, path, headers=[("Host", host)])
             check(r.status == 421, "%s %s with Host %r: %r" % (method, path, host, r))
+    # a Host that is not host[:port] is refused before that, as on the public
+    # listener (RFC 9110 7.2)
+    for host in ("127.0.0.1:80x", "[::1"):
+        for method, path in (("GET", "/metrics"), ("POST", "/-/reload")):
+            r = tycho.request(srv.admin, method, path, headers=[("Host", host)])
+            check(r.status == 400 and b"invalid Host header" in r.body,
+                  "%s %s with Host %r: %r" % (method, path, host, r))
     for host in ("127.0.0.1:%d" % port, "127.0.0.1", "localhost:%d" % port, "LocalHost",
                  "[::1]:%d" % port, "[::ffff:10.0.0.1]", "10.1.2.3:9090"):
         r = tycho.request(srv.admin, path="/metrics", headers=[("Host", host)])
