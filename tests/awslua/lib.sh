@@ -6,6 +6,10 @@
 #   serve_stop [SIGNAL]                signals it (TERM) and waits (10 s)
 #   get PATH / post PATH JSON          curl the public port
 #   metric NAME_WITH_LABELS            a value from /metrics ("" when absent)
+#   use_local_sqs                      tycho's AWS backend: local-aws-sqs ($LOCAL_SQS_URL,
+#                                      tycho_start_local_sqs), test keys
+#   sqs_peer OPERATION JSON            one call straight to local-aws-sqs (JSON
+#                                      protocol); prints its answer
 . "$(dirname "${BASH_SOURCE[0]}")/../aws/lib.sh"
 : "${TYCHO_BIN:?}"
 ROUTES=${ROUTES:-$TYCHO_SRC/tests/awslua/routes}
@@ -41,4 +45,13 @@ get() { curl -sS --max-time 30 "http://127.0.0.1:$PORT$1"; }
 post() { curl -sS --max-time 60 -X POST "http://127.0.0.1:$PORT$1" -H 'Content-Type: application/json' -d "$2"; }
 metric() {
     curl -sS "http://127.0.0.1:$ADMIN/metrics" | grep -F "$1 " | head -n1 | awk '{print $NF}'
+}
+
+use_local_sqs() {
+    export TYCHO_AWS_BACKEND=aws AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=fake AWS_REGION=us-east-1
+    export AWS_ENDPOINT_URL_SQS="$LOCAL_SQS_URL"
+}
+sqs_peer() {
+    curl -sS "$LOCAL_SQS_URL/" -H "X-Amz-Target: AmazonSQS.$1" \
+        -H 'Content-Type: application/x-amz-json-1.0' -d "$2"
 }

@@ -9,14 +9,10 @@
 . "$(dirname "$0")/lib.sh"
 tycho_start_local_sqs || exit 1
 aws_clean_env
-export TYCHO_AWS_BACKEND=aws AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=fake AWS_REGION=us-east-1
-export AWS_ENDPOINT_URL_SQS="$LOCAL_SQS_URL" AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:1"
+use_local_sqs
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:1"
 export TEST_QUEUE=tycho-test-backoff TEST_CONCURRENCY=1 TEST_VISIBILITY=30
 
-sqs_peer() {
-    curl -sS "$LOCAL_SQS_URL/" -H "X-Amz-Target: AmazonSQS.$1" \
-        -H 'Content-Type: application/x-amz-json-1.0' -d "$2"
-}
 create_queue() { sqs_peer CreateQueue "{\"QueueName\":\"$TEST_QUEUE\"}" >/dev/null; }
 receives() { # ReceiveMessage attempts with outcome $1 so far
     local v

@@ -10,14 +10,9 @@
 . "$(dirname "$0")/lib.sh"
 tycho_start_local_sqs || exit 1
 aws_clean_env
-export TYCHO_AWS_BACKEND=aws AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=fake AWS_REGION=us-east-1
-export AWS_ENDPOINT_URL_SQS="$LOCAL_SQS_URL"
+use_local_sqs
 QURL="$LOCAL_SQS_URL/123456789012/del-fail"
-sqs_peer() {
-    curl -sS "$LOCAL_SQS_URL/" -H "X-Amz-Target: AmazonSQS.$1" \
-        -H 'Content-Type: application/x-amz-json-1.0' -d "$2" >/dev/null
-}
-sqs_peer CreateQueue '{"QueueName":"del-fail"}'
+sqs_peer CreateQueue '{"QueueName":"del-fail"}' >/dev/null
 
 mkdir -p "$TEST_TMP/routes"
 cat >"$TEST_TMP/routes/app.lua" <<'LUA'
@@ -33,10 +28,10 @@ LUA
 ROUTES="$TEST_TMP/routes" serve_start del --workers 1 || exit 1
 check "the not-deleted counter starts at 0" \
     [ "$(metric 'tycho_sqs_consumer_not_deleted_total{queue="del-fail"}')" = 0 ]
-sqs_peer SendMessage "{\"QueueUrl\":\"$QURL\",\"MessageBody\":\"work\"}"
+sqs_peer SendMessage "{\"QueueUrl\":\"$QURL\",\"MessageBody\":\"work\"}" >/dev/null
 received() { [ "$(metric 'tycho_sqs_consumer_received_total{queue="del-fail"}')" = 1 ]; }
 check "the handler got the message" wait_until 15 received
-sqs_peer DeleteQueue "{\"QueueUrl\":\"$QURL\"}"
+sqs_peer DeleteQueue "{\"QueueUrl\":\"$QURL\"}" >/dev/null
 
 delete_calls() {
     local v

@@ -9,16 +9,12 @@
 . "$(dirname "$0")/lib.sh"
 tycho_start_local_sqs || exit 1
 aws_clean_env
-export TYCHO_AWS_BACKEND=aws AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=fake AWS_REGION=us-east-1
-export AWS_ENDPOINT_URL_SQS="$LOCAL_SQS_URL" TYCHO_SQS_DEPTH_INTERVAL=100ms
+use_local_sqs
+export TYCHO_SQS_DEPTH_INTERVAL=100ms
 
-sqs_peer() {
-    curl -sS "$LOCAL_SQS_URL/" -H "X-Amz-Target: AmazonSQS.$1" \
-        -H 'Content-Type: application/x-amz-json-1.0' -d "$2" >/dev/null
-}
-sqs_peer CreateQueue '{"QueueName":"depth-dlq"}'
-sqs_peer CreateQueue '{"QueueName":"depth-main","Attributes":{"RedrivePolicy":"{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:123456789012:depth-dlq\",\"maxReceiveCount\":\"3\"}"}}'
-sqs_peer DeleteQueue "{\"QueueUrl\":\"$LOCAL_SQS_URL/123456789012/depth-dlq\"}"
+sqs_peer CreateQueue '{"QueueName":"depth-dlq"}' >/dev/null
+sqs_peer CreateQueue '{"QueueName":"depth-main","Attributes":{"RedrivePolicy":"{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:123456789012:depth-dlq\",\"maxReceiveCount\":\"3\"}"}}' >/dev/null
+sqs_peer DeleteQueue "{\"QueueUrl\":\"$LOCAL_SQS_URL/123456789012/depth-dlq\"}" >/dev/null
 
 mkdir -p "$TEST_TMP/routes"
 cat >"$TEST_TMP/routes/app.lua" <<'LUA'

@@ -10,13 +10,8 @@
 . "$(dirname "$0")/lib.sh"
 tycho_start_local_sqs || exit 1
 aws_clean_env
-export TYCHO_AWS_BACKEND=aws AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=fake AWS_REGION=us-east-1
-export AWS_ENDPOINT_URL_SQS="$LOCAL_SQS_URL"
+use_local_sqs
 QURL="$LOCAL_SQS_URL/123456789012/retry-refused"
-sqs_peer() {
-    curl -sS "$LOCAL_SQS_URL/" -H "X-Amz-Target: AmazonSQS.$1" \
-        -H 'Content-Type: application/x-amz-json-1.0' -d "$2"
-}
 sqs_peer CreateQueue '{"QueueName":"retry-refused"}' >/dev/null
 
 mkdir -p "$TEST_TMP/routes"

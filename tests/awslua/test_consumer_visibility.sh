@@ -8,14 +8,9 @@
 . "$(dirname "$0")/lib.sh"
 tycho_start_local_sqs || exit 1
 aws_clean_env
-export TYCHO_AWS_BACKEND=aws AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=fake AWS_REGION=us-east-1
-export AWS_ENDPOINT_URL_SQS="$LOCAL_SQS_URL"
+use_local_sqs
 QURL="$LOCAL_SQS_URL/123456789012/vis-early-delete"
-sqs_peer() {
-    curl -sS "$LOCAL_SQS_URL/" -H "X-Amz-Target: AmazonSQS.$1" \
-        -H 'Content-Type: application/x-amz-json-1.0' -d "$2" >/dev/null
-}
-sqs_peer CreateQueue '{"QueueName":"vis-early-delete"}'
+sqs_peer CreateQueue '{"QueueName":"vis-early-delete"}' >/dev/null
 
 mkdir -p "$TEST_TMP/routes"
 cat >"$TEST_TMP/routes/app.lua" <<'LUA'
@@ -32,7 +27,7 @@ return {
 }
 LUA
 ROUTES="$TEST_TMP/routes" serve_start vis --workers 1 || exit 1
-sqs_peer SendMessage "{\"QueueUrl\":\"$QURL\",\"MessageBody\":\"work\"}"
+sqs_peer SendMessage "{\"QueueUrl\":\"$QURL\",\"MessageBody\":\"work\"}" >/dev/null
 processed() { [ "$(metric 'tycho_sqs_consumer_processed_total{queue="vis-early-delete"}')" = 1 ]; }
 check "the handler ran to its end" wait_until 15 processed
 warned() { grep -c '"sqs consumer: could not extend a message'"'"'s visibility"' "$LOG"; }

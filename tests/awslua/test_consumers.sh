@@ -185,12 +185,11 @@ local_rc=$?
 [ -f "$TEST_TMP/local.out" ] && cat "$TEST_TMP/local.out"
 
 # real peers over HTTP: create the queues and the table there first
-export TYCHO_AWS_BACKEND=aws AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=fake AWS_REGION=us-east-1
-export AWS_ENDPOINT_URL_SQS="$LOCAL_SQS_URL" AWS_ENDPOINT_URL_DYNAMODB="$DYNALITE_URL"
-sqs() { curl -sS "$LOCAL_SQS_URL/" -H "X-Amz-Target: AmazonSQS.$1" -H 'Content-Type: application/x-amz-json-1.0' -d "$2"; }
-sqs CreateQueue '{"QueueName":"tycho-test-jobs-dlq"}' >/dev/null
-sqs CreateQueue '{"QueueName":"tycho-test-kill"}' >/dev/null
-sqs CreateQueue '{"QueueName":"tycho-test-jobs","Attributes":{"RedrivePolicy":"{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:123456789012:tycho-test-jobs-dlq\",\"maxReceiveCount\":\"3\"}"}}' >/dev/null
+use_local_sqs
+export AWS_ENDPOINT_URL_DYNAMODB="$DYNALITE_URL"
+sqs_peer CreateQueue '{"QueueName":"tycho-test-jobs-dlq"}' >/dev/null
+sqs_peer CreateQueue '{"QueueName":"tycho-test-kill"}' >/dev/null
+sqs_peer CreateQueue '{"QueueName":"tycho-test-jobs","Attributes":{"RedrivePolicy":"{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:123456789012:tycho-test-jobs-dlq\",\"maxReceiveCount\":\"3\"}"}}' >/dev/null
 tycho_aws_json "$DYNALITE_URL" DynamoDB_20120810.CreateTable \
     '{"TableName":"tycho-test-seen","AttributeDefinitions":[{"AttributeName":"key","AttributeType":"S"}],"KeySchema":[{"AttributeName":"key","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}' >/dev/null || exit 1
 tycho_table_wait_active "$DYNALITE_URL" tycho-test-seen || exit 1

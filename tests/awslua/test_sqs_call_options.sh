@@ -12,8 +12,8 @@
 . "$(dirname "$0")/lib.sh"
 tycho_start_local_sqs || exit 1
 aws_clean_env
-export TYCHO_AWS_BACKEND=aws AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=fake AWS_REGION=us-east-1
-export AWS_ENDPOINT_URL_SQS="$LOCAL_SQS_URL" TEST_CONSUMER=off
+use_local_sqs
+export TEST_CONSUMER=off
 Q=$(jget "$(curl -sS "$LOCAL_SQS_URL/" -H 'X-Amz-Target: AmazonSQS.CreateQueue' \
     -H 'Content-Type: application/x-amz-json-1.0' -d '{"QueueName":"tycho-test-opts"}')" QueueUrl)
 [ -n "$Q" ] || { echo "cannot create the queue on local-aws-sqs"; exit 1; }
