@@ -152,7 +152,8 @@ static int cmp_where(const void *a, const void *b)
 
 static void print_later(check_list_t *l)
 {
-    qsort(l->later, l->nlater, sizeof *l->later, cmp_where);
+    if (l->nlater) /* later is NULL while empty, and qsort takes no NULL */
+        qsort(l->later, l->nlater, sizeof *l->later, cmp_where);
     for (size_t i = 0; i < l->nlater; i++) {
         printf("%s\n", strchr(l->later[i], '\t') + 1);
         free(l->later[i]);
