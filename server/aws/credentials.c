@@ -205,11 +205,9 @@ static void use_past_expiry(tycho_aws_creds_provider_t *p, int64_t now, const ch
  * caller (each AWS call, each export) may retry it, so the same failure is
  * logged by core/ratelog's policy (the first, then at most one a minute,
  * with how many were not); a new error is logged at once, its count
- * including the failures the old one held back. key: what makes two
- * failures the same error, NULL for the reason as kept; a reason that
- * carries a time gives one without it, or every failure would be new. */
-static void fetch_failed(tycho_aws_creds_provider_t *p, int64_t now, const char *reason,
-                         const char *key)
+ * including the failures the old one held back (the times in a reason
+ * are not compared: core/ratelog.h). */
+static void fetch_failed(tycho_aws_creds_provider_t *p, int64_t now, const char *reason)
 {
     if (p->failures == 0) p->failure_log = (tycho_ratelog_t){0};
     snprintf(p->last_error, sizeof p->last_error, "%s", reason);
@@ -219,7 +217,7 @@ static void fetch_failed(tycho_aws_creds_provider_t *p, int64_t now, const char 
     uint64_t count;
     /* the reason as kept: a longer one is the same reason each time */
     if (!tycho_ratelog_due_reason(&p->failure_log, (uint64_t)now * 1000, TYCHO_LOG_EVERY_MS,
-                                  key ? key : p->last_error, &count))
+                                  p->last_error, &count))
         return;
     tycho_log_warn("aws credentials refresh failed", LF_STR("provider", p->src.name),
                    LF_STR("error", p->last_error), LF_BOOL("advisory", p->fetch_is_advisory),
@@ -228,10 +226,9 @@ static void fetch_failed(tycho_aws_creds_provider_t *p, int64_t now, const char 
 
 /* fetch_failed, then an expired set of a source with static stability
  * stays in use. */
-static void refresh_failed(tycho_aws_creds_provider_t *p, int64_t now, const char *reason,
-                           const char *key)
+static void refresh_failed(tycho_aws_creds_provider_t *p, int64_t now, const char *reason)
 {
-    fetch_failed(p, now, reason, key);
+    fetch_failed(p, now, reason);
     if (p->src.outlives_expiry && p->have && !p->stale && p->creds.expiration &&
         p->creds.expiration <= now)
         use_past_expiry(p, now, p->last_error);
@@ -251,16 +248,14 @@ static void fetch_recovered(tycho_aws_creds_provider_t *p)
  * message, since that is what clock skew looks like. */
 static void fetch_expired(tycho_aws_creds_provider_t *p, int64_t now, int64_t expiration)
 {
-    char exp[32], local[32], reason[200], key[100];
+    char exp[32], local[32], reason[200];
     format_time(expiration, exp, sizeof exp);
     format_time(now, local, sizeof local);
     snprintf(reason, sizeof reason,
              "%s: returned credentials that had already expired (Expiration %s, local time %s; "
              "is the clock right?)",
              p->src.name, exp, local);
-    /* the local time changes at every failure: the same error without it */
-    snprintf(key, sizeof key, "%s: returned credentials that had already expired", p->src.name);
-    fetch_failed(p, now, reason, key);
+    fetch_failed(p, now, reason);
 }
 
 void tycho_aws_creds_fetch_done(tycho_aws_creds_provider_t *p, const tycho_aws_creds_fetched_t *f)
@@ -270,7 +265,7 @@ void tycho_aws_creds_fetch_done(tycho_aws_creds_provider_t *p, const tycho_aws_c
     int64_t now = now_of(p);
     if (f->error || !f->access_key_id || !*f->access_key_id || !f->secret_access_key ||
         !*f->secret_access_key) {
-        refresh_failed(p, now, f->error ? f->error : "credentials incomplete", NULL);
+        refresh_failed(p, now, f->error ? f->error : "credentials incomplete");
     } else if (f->expiration && f->expiration <= now && !p->src.outlives_expiry) {
         fetch_expired(p, now, f->expiration);
     } else {
@@ -283,7 +278,7 @@ void tycho_aws_creds_fetch_done(tycho_aws_creds_provider_t *p, const tycho_aws_c
             creds_clear(&n);
             char reason[64];
             snprintf(reason, sizeof reason, "%.40s: out of memory", p->src.name);
-            refresh_failed(p, now, reason, NULL);
+            refresh_failed(p, now, reason);
         } else {
             creds_clear(&p->creds);
             p->creds = n;

@@ -15,13 +15,25 @@ int tycho_ratelog_due(tycho_ratelog_t *r, uint64_t now_ms, uint64_t every_ms, ui
     return 1;
 }
 
-/* The length of the number at s when it counts milliseconds or bytes
- * (curl's "after 1001 ms", "after 200 milliseconds with 0 out of 10 bytes
- * received"), 0 otherwise: such numbers differ at every event of one error. */
+/* The length of a UTC date-time at s ("2026-01-01T00:00:00Z", as tycho
+ * writes one in a message: an expired set's Expiration and local time),
+ * 0 otherwise. */
+static size_t datetime_at(const char *s)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+    for (size_t i = 0; i < sizeof shape - 1; i++)
+        if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i]) return 0;
+    return sizeof shape - 1;
+}
+
+/* The length of what at s changes at every event of one error, 0 for none:
+ * a date-time, or a number counting milliseconds or bytes (curl's "after
+ * 1001 ms", "after 200 milliseconds with 0 out of 10 bytes received"). */
 static size_t measure_at(const char *s)
 {
     static const char *const units[] = {" ms", " milliseconds", " bytes", " out of "};
-    size_t n = 0;
+    size_t n = datetime_at(s);
+    if (n) return n;
     while (s[n] >= '0' && s[n] <= '9')
         n++;
     if (!n) return 0;

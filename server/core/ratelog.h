@@ -29,9 +29,10 @@ int tycho_ratelog_due(tycho_ratelog_t *r, uint64_t now_ms, uint64_t every_ms, ui
                       uint64_t *count);
 
 /* tycho_ratelog_due for one event with a reason (an error's text, which
- * must not carry what changes at every event: a time, a request id; the
- * numbers of milliseconds and bytes in curl's messages, "after 1001 ms",
- * "with 0 bytes received", are not compared). An event whose reason is not
+ * must not carry what changes at every event, a request id say; UTC
+ * date-times written "2026-01-01T00:00:00Z" and the numbers of
+ * milliseconds and bytes in curl's messages, "after 1001 ms", "with 0 bytes
+ * received", are not compared). An event whose reason is not
  * the previous event's is due at once, as a first event is; *count then
  * includes the events held back under the old one. */
 int tycho_ratelog_due_reason(tycho_ratelog_t *r, uint64_t now_ms, uint64_t every_ms,

@@ -106,6 +106,31 @@ static void test_measures_ignored(void **state)
                      1);
 }
 
+/* A UTC date-time as tycho writes one is no part of the error either: an
+ * expired set's message carries the local time of each failure. */
+static void test_datetimes_ignored(void **state)
+{
+    (void)state;
+    tycho_ratelog_t r = {0};
+    uint64_t n = 0;
+    assert_int_equal(tycho_ratelog_due_reason(&r, 1000, EVERY,
+                                              "imds: expired (Expiration 2026-01-01T00:00:00Z, "
+                                              "local time 2026-01-01T00:10:01Z)",
+                                              &n),
+                     1);
+    assert_int_equal(tycho_ratelog_due_reason(&r, 2000, EVERY,
+                                              "imds: expired (Expiration 2026-01-01T00:00:00Z, "
+                                              "local time 2026-01-01T00:10:02Z)",
+                                              &n),
+                     0);
+    assert_int_equal(
+        tycho_ratelog_due_reason(&r, 3000, EVERY,
+                                 "container: expired (Expiration 2026-01-01T00:00:00Z, "
+                                 "local time 2026-01-01T00:10:03Z)",
+                                 &n),
+        1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -113,6 +138,7 @@ int main(void)
         cmocka_unit_test(test_same_reason_held_back),
         cmocka_unit_test(test_new_reason_at_once),
         cmocka_unit_test(test_measures_ignored),
+        cmocka_unit_test(test_datetimes_ignored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
