@@ -409,6 +409,15 @@ describe("tycho.http", function()
     assert.matches("header 'Host': empty", tostring(err), 1, true)
   end)
 
+  it("refuses a Host that is not host[:port], naming it; an IPv6 literal with a port goes out", function()
+    for _, bad in ipairs { "a b", "x/y", "h:8o", "[::1", "a:80,b", "user@h" } do
+      local ok, err = pcall(http.request, { url = server.url .. "/echo", headers = { Host = bad } })
+      assert.is_false(ok, bad)
+      assert.matches("header 'Host': not a host[:port]", tostring(err), 1, true)
+    end
+    assert.equal(200, (http.request { url = server.url .. "/echo", headers = { Host = "[::1]:8443" } }))
+  end)
+
   it("builds a query from a table: each name and value reaches the server as given", function()
     local function path(url, query)
       local status, _, body = http.get(url, { query = query })

@@ -1,4 +1,5 @@
 #include "http/parser.h"
+#include "http/host.h"
 #include "http/token.h"
 
 #include <ctype.h>
@@ -287,46 +288,6 @@ static int copy_head(tycho_http_parser_t *p, size_t end)
     return 0;
 }
 
-/* RFC 9110 7.2: Host = uri-host [ ":" port ], RFC 3986 3.2.2-3.2.3. The
- * name is an IP literal in brackets (hex digits, ':' and '.'; an IPvFuture
- * "v1.x" takes unreserved, sub-delims and ':') or a reg-name (unreserved,
- * sub-delims, %XX), and what follows it only ":" and digits: "[::1", "a:b:c"
- * and "a:80,b" are not a host, and would reach routes and telemetry as one. */
-static int unreserved_or_sub_delim(char c)
-{
-    return c && (isalnum((unsigned char)c) || strchr("-._~!$&'()*+,;=", c));
-}
-
-static int valid_host(const tycho_slice_t *v)
-{
-    const char *p = v->p, *end = p + v->n;
-    if (p < end && *p == '[') {
-        const char *close = memchr(p, ']', v->n);
-        if (!close || close == p + 1) return 0;
-        int future = p[1] == 'v' || p[1] == 'V';
-        for (const char *c = p + 1; c < close; c++)
-            if (!(isxdigit((unsigned char)*c) || *c == ':' || *c == '.' ||
-                  (future && unreserved_or_sub_delim(*c))))
-                return 0;
-        p = close + 1;
-    } else {
-        for (; p < end && *p != ':'; p++) {
-            if (*p == '%') {
-                if (end - p < 3 || !isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2]))
-                    return 0;
-                p += 2;
-            } else if (!unreserved_or_sub_delim(*p)) {
-                return 0;
-            }
-        }
-    }
-    if (p == end) return 1;
-    if (*p++ != ':') return 0;
-    for (; p < end; p++)
-        if (!isdigit((unsigned char)*p)) return 0;
-    return 1;
-}
-
 /* RFC 9112 3.2: origin-form, absolute-form, asterisk-form (OPTIONS only);
  * authority-form is CONNECT's, which tycho does not implement. *authority
  * is an absolute-form target's host[:port], else empty. */
@@ -363,7 +324,7 @@ static int split_target(tycho_http_parser_t *p, tycho_slice_t *authority)
         /* RFC 9110 4.2.4: userinfo in an http(s) URI is an error */
         if (memchr(authority->p, '@', authority->n))
             return fail(p, 400, "userinfo in request-target");
-        if (!valid_host(authority)) return fail(p, 400, "invalid host in request-target");
+        if (!tycho_host_valid(authority)) return fail(p, 400, "invalid host in request-target");
     }
     const char *end = t + n;
     const char *q = memchr(path, '?', (size_t)(end - path));
@@ -442,7 +403,7 @@ static int on_headers_complete(llhttp_t *ll)
     scan_framing_fields(p, &ff);
     if (ff.hosts > 1) return fail(p, 400, "duplicate Host header");
     if (ff.hosts == 0 && ll->http_minor == 1) return fail(p, 400, "missing Host header");
-    if (ff.host && !valid_host(ff.host)) return fail(p, 400, "invalid Host header");
+    if (ff.host && !tycho_host_valid(ff.host)) return fail(p, 400, "invalid Host header");
     /* RFC 9112 3.2.2: with an absolute-form target, the target's authority
      * is the request's host, whatever Host says (a client must send the
      * same), so routes and telemetry read one answer. An HTTP/1.0 request

@@ -16,6 +16,7 @@
 #include "core/percent.h"
 #include "core/server_span.h"
 #include "http/field.h"
+#include "http/host.h"
 #include "http/known_method.h"
 #include "http/url_redact.h"
 #include "lua/async.h"
@@ -308,12 +309,16 @@ static int add_header(http_op_t *h, const char *name, const char *value)
  * the connection (curl owns those: a Content-Length of the caller's would
  * let the body smuggle a second request onto a pooled connection), is
  * refused. 0, or -1 with err naming the header and what is wrong. */
-/* NULL, or why a Host field of vlen bytes cannot go out: an HTTP/1.1
- * request names its host, and an empty Host would stand for none. */
-static const char *host_problem(const char *name, size_t nlen, size_t vlen)
+/* NULL, or why a Host field cannot go out: an HTTP/1.1 request names its
+ * host, and an empty Host would stand for none; anything else must be a
+ * host[:port] the receiver can take as one (a server that refuses
+ * "a/b" or "x y" answers 400 for what is the caller's mistake). */
+static const char *host_problem(const char *name, size_t nlen, const char *value, size_t vlen)
 {
-    if (vlen || !tycho_http_field_name_is(name, nlen, "host")) return NULL;
-    return "empty: an HTTP/1.1 request names its host (leave Host out to send the URL's)";
+    if (!tycho_http_field_name_is(name, nlen, "host")) return NULL;
+    if (vlen == 0) return "empty: an HTTP/1.1 request names its host (leave Host out to send the URL's)";
+    if (!tycho_host_valid(&(tycho_slice_t){value, vlen})) return "not a host[:port] (RFC 9110 7.2)";
+    return NULL;
 }
 
 static int add_lua_header(lua_State *L, http_op_t *h, char *err, size_t errlen)
@@ -331,7 +336,7 @@ static int add_lua_header(lua_State *L, http_op_t *h, char *err, size_t errlen)
     if (tycho_lua_header_value(L, -1, &v, why_buf, sizeof why_buf) != 0 ||
         (why = tycho_http_field_invalid(name, nlen, v.p, v.n)) ||
         (why = tycho_http_field_connection_owned(name, nlen)) ||
-        (why = host_problem(name, nlen, v.n))) {
+        (why = host_problem(name, nlen, v.p, v.n))) {
         snprintf(err, errlen, "header '%.*s': %s", (int)(nlen > 64 ? 64 : nlen), name, why);
         return -1;
     }

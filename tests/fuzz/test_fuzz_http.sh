@@ -14,7 +14,7 @@ command -v clang >/dev/null || { echo "clang is not installed (scripts/setup ins
 bin=$OUT/fuzz_http_request
 flags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=gnu11
   -DLLHTTP_STRICT_MODE=1 -I/usr/share/include/llhttp -I"$SRC/server" -I"$SRC")
-srcs=("$SRC/tests/fuzz/fuzz_http_request.c" "$SRC"/server/http/{parser,block_pool,response_head,request_id,exchange,field,date}.c
+srcs=("$SRC/tests/fuzz/fuzz_http_request.c" "$SRC"/server/http/{parser,host,block_pool,response_head,request_id,exchange,field,date}.c
   "$SRC"/server/core/{buf,prng,utf8}.c)
 # llhttp (Debian node-llhttp) compiled with its own relaxed warnings
 for f in llhttp api http; do
