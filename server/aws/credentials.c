@@ -46,6 +46,8 @@ struct tycho_aws_creds_provider {
     tycho_ratelog_t failure_log;
     int past_expiry;                 /* the set in use expired: static stability */
     tycho_ratelog_t past_expiry_log; /* its warnings */
+    int rejected;      /* AWS refused the cached set as expired (tycho_aws_creds_invalidate) */
+    int64_t ask_after; /* the source answered such a set again: not asked before this time */
     tycho_aws_creds_stats_t stats;
 };
 
@@ -234,6 +236,32 @@ static void refresh_failed(tycho_aws_creds_provider_t *p, int64_t now, const cha
         use_past_expiry(p, now, p->last_error);
 }
 
+/* 1 when f is the set c (the same key id and session token). */
+static int same_set(const tycho_aws_creds_t *c, const tycho_aws_creds_fetched_t *f)
+{
+    const char *token = f->session_token && *f->session_token ? f->session_token : NULL;
+    if (!c->access_key_id || strcmp(c->access_key_id, f->access_key_id) != 0) return 0;
+    if (!c->session_token || !token) return !c->session_token && !token;
+    return strcmp(c->session_token, token) == 0;
+}
+
+/* After AWS refused the cached set as expired, the source answered that
+ * same set again, or another one that has already expired (IMDS during its
+ * own outage): nothing AWS will take. It is not used; callers get this error
+ * and the source is not asked again for ADVISORY_RETRY_SECS, or every AWS
+ * call would fetch (three IMDS requests) and be refused again. */
+static void answered_rejected(tycho_aws_creds_provider_t *p, int64_t now, int same)
+{
+    char reason[200];
+    snprintf(reason, sizeof reason,
+             "%s: AWS rejected its credentials as expired (ExpiredToken) and it answered %s; "
+             "not asked again for %d s",
+             p->src.name, same ? "the same set again" : "a set that has already expired",
+             ADVISORY_RETRY_SECS);
+    fetch_failed(p, now, reason);
+    p->ask_after = now + ADVISORY_RETRY_SECS;
+}
+
 /* A set arrived after failures that were logged: say so once. */
 static void fetch_recovered(tycho_aws_creds_provider_t *p)
 {
@@ -268,6 +296,8 @@ void tycho_aws_creds_fetch_done(tycho_aws_creds_provider_t *p, const tycho_aws_c
         refresh_failed(p, now, f->error ? f->error : "credentials incomplete");
     } else if (f->expiration && f->expiration <= now && !p->src.outlives_expiry) {
         fetch_expired(p, now, f->expiration);
+    } else if (p->rejected && (same_set(&p->creds, f) || (f->expiration && f->expiration <= now))) {
+        answered_rejected(p, now, same_set(&p->creds, f));
     } else {
         tycho_aws_creds_t n = {0};
         n.access_key_id = strdup(f->access_key_id);
@@ -287,6 +317,8 @@ void tycho_aws_creds_fetch_done(tycho_aws_creds_provider_t *p, const tycho_aws_c
             p->creds.generation = ++p->generation;
             p->have = 1;
             p->stale = 0;
+            p->rejected = 0;
+            p->ask_after = 0;
             p->fetched_at = now;
             p->next_advisory = now + ADVISORY_RETRY_SECS;
             p->last_error[0] = '\0';
@@ -308,6 +340,10 @@ void tycho_aws_creds_fetch_done(tycho_aws_creds_provider_t *p, const tycho_aws_c
 static void start_fetch(tycho_aws_creds_provider_t *p, int advisory)
 {
     if (p->fetching || p->closing) return;
+    if (now_of(p) < p->ask_after) { /* answered_rejected: its error meanwhile */
+        schedule_kick(p);
+        return;
+    }
     p->fetching = 1;
     p->fetch_is_advisory = advisory;
     if (advisory) p->stats.advisory_refreshes++;
@@ -382,6 +418,7 @@ void tycho_aws_creds_invalidate(tycho_aws_creds_provider_t *p, uint64_t generati
 {
     if (!p->have || p->creds.generation != generation || p->stale) return;
     p->stale = 1;
+    p->rejected = 1;
     start_fetch(p, 0);
 }
 

@@ -93,8 +93,11 @@ int tycho_aws_creds_get(tycho_aws_creds_provider_t *p, tycho_aws_creds_cb cb, vo
                         tycho_aws_creds_wait_t **w);
 void tycho_aws_creds_wait_cancel(tycho_aws_creds_wait_t *w);
 
-/* The service said the credentials of `generation` expired: unless a newer
- * set is already cached, drop them and start a fetch. */
+/* The service said the credentials of `generation` expired (ExpiredToken):
+ * unless a newer set is already cached, drop them and start a fetch. If the
+ * source answers that same set again, or one already expired (IMDS's static
+ * stability), it is not used: callers get an error saying so and the source
+ * is not asked again for 30 s. */
 void tycho_aws_creds_invalidate(tycho_aws_creds_provider_t *p, uint64_t generation);
 
 /* Redacted one-liner: "container ASIAXXXX... expires 2026-01-01T00:00:00Z"

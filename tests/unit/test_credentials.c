@@ -38,12 +38,13 @@ typedef struct fake_src {
     const char *error; /* the failures' text; NULL: "fake: endpoint down" */
     int64_t lifetime;  /* 0: no expiry */
     int sync;          /* complete inside fetch */
+    int repeat;        /* answer the first set (ASIATEST0001) every time */
 } fake_src_t;
 
 static void fake_complete(fake_src_t *s)
 {
     char akid[32];
-    snprintf(akid, sizeof akid, "ASIATEST%04d", s->fetches);
+    snprintf(akid, sizeof akid, "ASIATEST%04d", s->repeat ? 1 : s->fetches);
     tycho_aws_creds_fetched_t f = {akid, "super-secret-key", "super-session-token",
                                    s->lifetime ? fake_now + s->lifetime : 0, NULL};
     if (s->fail_next) {
@@ -272,6 +273,66 @@ static void test_past_expiry(void **state)
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(e.ok, 0);
     assert_string_equal(e.err, "fake: endpoint down");
+    done_provider(p, &s);
+}
+
+/* Gets credentials from p once; the answer in *g. */
+static void get_once(tycho_aws_creds_provider_t *p, got_t *g)
+{
+    memset(g, 0, sizeof *g);
+    tycho_aws_creds_get(p, on_got, g, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+}
+
+/* IMDS during its own outage keeps answering the set AWS refuses
+ * (ExpiredToken): after the drop it is asked once; when it answers the same
+ * set again, or another that has already expired, that set is not used,
+ * callers get the error at once, and IMDS is asked again 30 s later, not at
+ * every call (each call fetched, three IMDS requests, and was refused). */
+static void test_rejected_set_answered_again(void **state)
+{
+    (void)state;
+    fake_src_t s;
+    fake_now = 1700000000;
+    tycho_aws_creds_provider_t *p = new_provider_of(&s, 700, 1);
+    got_t g;
+    get_once(p, &g);
+    assert_string_equal(g.akid, "ASIATEST0001");
+    fake_now += 800; /* expired; IMDS answers the same set, expired 100 s ago */
+    s.repeat = 1;
+    s.lifetime = -100;
+    get_once(p, &g);
+    assert_string_equal(g.akid, "ASIATEST0001"); /* static stability */
+    assert_int_equal(s.fetches, 2);
+    tycho_aws_creds_invalidate(p, g.gen); /* AWS: ExpiredToken */
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(s.fetches, 3); /* asked once right away */
+    assert_null(tycho_aws_creds_peek(p));
+    for (int i = 0; i < 5; i++, fake_now += 5) {
+        get_once(p, &g);
+        assert_int_equal(g.ok, 0);
+        assert_string_equal(g.err, "fake: AWS rejected its credentials as expired (ExpiredToken) "
+                                   "and it answered the same set again; not asked again for 30 s");
+    }
+    assert_int_equal(s.fetches, 3);
+    fake_now += 6; /* 31 s later: asked again, another set, expired too */
+    s.repeat = 0;
+    get_once(p, &g);
+    assert_int_equal(s.fetches, 4);
+    assert_int_equal(g.ok, 0);
+    assert_non_null(strstr(g.err, "answered a set that has already expired; not asked again"));
+    get_once(p, &g);
+    assert_int_equal(s.fetches, 4);
+    fake_now += 30; /* then a fresh set is used at once */
+    s.lifetime = 3600;
+    get_once(p, &g);
+    assert_int_equal(g.ok, 1);
+    assert_string_equal(g.akid, "ASIATEST0005");
+    /* a later ExpiredToken of a set the source replaces at once: no pause */
+    tycho_aws_creds_invalidate(p, g.gen);
+    get_once(p, &g);
+    assert_string_equal(g.akid, "ASIATEST0006");
+    assert_int_equal(s.fetches, 6);
     done_provider(p, &s);
 }
 
@@ -724,6 +785,7 @@ int main(void)
         cmocka_unit_test(test_already_expired),
         cmocka_unit_test(test_past_expiry),
         cmocka_unit_test(test_past_expiry_only_with_static_stability),
+        cmocka_unit_test(test_rejected_set_answered_again),
         cmocka_unit_test(test_failures_logged_once_a_minute),
         cmocka_unit_test(test_long_and_changed_reasons),
         cmocka_unit_test(test_invalidate),
