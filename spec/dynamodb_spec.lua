@@ -260,6 +260,72 @@ describe("tycho.dynamodb", function()
     assert.has_error(function() ddb.set { "a", 1 } end)
   end)
 
+  it("writes and reads batches larger than one request, puts and deletes", function()
+    local items, keys = {}, {}
+    for i = 1, 60 do
+      items[i] = { pk = "batch", sk = i, n = i * 2, tags = ddb.set { "t" .. i }, big = ddb.number("12345678901234567890") }
+      keys[i] = { pk = "batch", sk = i }
+    end
+    t:batch_write { put = items }                     -- 3 requests: 25, 25, 10
+    keys[61] = { pk = "batch", sk = 999 }             -- no such item
+    local got = t:batch_get(keys)                     -- 1 request of 61 keys
+    assert.equal(60, #got)
+    assert.is_true(json.is_array(got))
+    table.sort(got, function(a, b) return a.sk < b.sk end)
+    for i = 1, 60 do
+      assert.equal(i, got[i].sk)
+      assert.equal(i * 2, got[i].n)
+      assert.equal("SS", ddb.set_type(got[i].tags))
+      assert.equal(ddb.number("12345678901234567890"), got[i].big)
+    end
+    local more = {}
+    for i = 1, 150 do more[i] = { pk = "batch", sk = i } end
+    assert.equal(60, #t:batch_get(more))             -- 2 requests: 100, 50
+    local deletes = {}
+    for i = 1, 30 do deletes[i] = { pk = "batch", sk = i } end
+    t:batch_write { put = { { pk = "batch", sk = 100, n = 1 } }, delete = deletes }
+    local left = t:batch_get(more, { projection = { "sk" }, consistent = true })
+    assert.equal(31, #left)
+    for _, it in ipairs(left) do
+      assert.is_nil(it.n)
+      assert.is_true(it.sk > 30)
+    end
+    assert.same({}, t:batch_get({}))
+    t:batch_write {}
+  end)
+
+  it("refuses bad batch arguments before any request", function()
+    local err = catch(t.batch_write, t, { put = { { pk = "b", sk = 1 }, { pk = "b", sk = 2, v = 0 / 0 } } })
+    assert.is_true(aws.is_error(err, "InvalidParameterValue"))
+    assert.equal("BatchWriteItem", err.operation)
+    assert.equal("put[2]: item.v: NaN and infinity cannot be stored", err.message)
+    assert.is_nil(t:get { pk = "b", sk = 1 })         -- nothing was written
+    err = catch(t.batch_write, t, { puts = {} })
+    assert.matches("unknown option 'puts'", err.message)
+    err = catch(t.batch_write, t, { put = {} }, { retries = 21 })
+    assert.equal("retries must be an integer from 0 to 20", err.message)
+    err = catch(t.batch_get, t, { { pk = "b", sk = 1 }, "nope" })
+    assert.equal("BatchGetItem", err.operation)
+    assert.equal("keys[2]: an item or key must be a table of attributes", err.message)
+    err = catch(t.batch_get, t, {}, { consistant = true })
+    assert.matches("unknown option 'consistant'", err.message)
+  end)
+
+  it("raises the service's error of a batch request with what was not done", function()
+    local items = {}
+    for i = 1, 30 do items[i] = { pk = "dup", sk = i } end
+    items[28] = { pk = "dup", sk = 27 }               -- a duplicate key in the second request
+    local err = catch(t.batch_write, t, { put = items })
+    assert.is_true(aws.is_error(err, "ValidationException"))
+    assert.equal("BatchWriteItem", err.operation)
+    assert.equal(5, #err.unprocessed.put)             -- the second request's
+    assert.equal(26, err.unprocessed.put[1].sk)
+    assert.equal(0, #err.unprocessed.delete)
+    local keys = {}
+    for i = 1, 30 do keys[i] = { pk = "dup", sk = i } end
+    assert.equal(25, #t:batch_get(keys))              -- the first request's were written
+  end)
+
   it("carries the service's errors as structured errors", function()
     local missing = ddb.table("spec-missing-" .. run)
     local err = catch(missing.get, missing, { pk = "x", sk = 1 })

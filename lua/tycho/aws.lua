@@ -204,6 +204,13 @@ function aws.call_options(opts, into)
   return into
 end
 
+-- The pause before retry n (1, 2, ...) of work AWS left undone (a batch's
+-- unprocessed entries): capped exponential backoff with full jitter, a
+-- random time from 0 to min(cap, base * 2^(n-1)) seconds.
+function aws.backoff(n, base, cap)
+  return core.random() * math.min(cap, base * 2 ^ (n - 1))
+end
+
 -- "local" (embedded backend) or "aws".
 aws.backend = core.backend
 aws.md5 = core.md5

@@ -20,6 +20,7 @@
 -- timeout (seconds per attempt) and max_attempts (1: no retry).
 local aws = require "tycho.aws"
 local json = require "tycho.json"
+local time = require "tycho.time"
 
 local ddb = {}
 local NULL = json.null
@@ -466,6 +467,179 @@ end
 -- for page in t:query_pages{ ... } do ... end: every page, following last_key
 function Table:query_pages(q) return pages(self, q or {}, Table.query) end
 function Table:scan_pages(q) return pages(self, q or {}, Table.scan) end
+
+-- --- batches ---------------------------------------------------------------------------
+
+-- DynamoDB's limits of one request: 25 writes (BatchWriteItem), 100 keys
+-- (BatchGetItem).
+local WRITES_PER_REQUEST, KEYS_PER_REQUEST = 25, 100
+-- What DynamoDB leaves unprocessed (its throughput, at the moment) is sent
+-- again after aws.backoff(n, BACKOFF_BASE, BACKOFF_CAP): from 0.1 s, doubling,
+-- at most 2 s, jittered; up to opts.retries times per request (default 5).
+local BACKOFF_BASE, BACKOFF_CAP, DEFAULT_RETRIES, MAX_RETRIES = 0.1, 2, 5, 20
+
+local function batch_retries(opts)
+  local r = opts.retries
+  if r == nil then return DEFAULT_RETRIES end
+  if type(r) ~= "number" or r < 0 or r > MAX_RETRIES or r ~= math.floor(r) then
+    invalid("retries must be an integer from 0 to %d", MAX_RETRIES)
+  end
+  return r
+end
+
+-- The entries not done: chunk's, then entries[from..].
+local function not_done(chunk, entries, from)
+  local out = {}
+  for _, e in ipairs(chunk) do out[#out + 1] = e end
+  for k = from, #entries do out[#out + 1] = entries[k] end
+  return out
+end
+
+-- Sends entries (the wire form) in requests of at most b.per, each built by
+-- b.params(t, chunk); b.got(res) takes what a request did, b.left(res, t)
+-- lists the entries it left unprocessed, which are sent again
+-- (aws.backoff) up to `retries` times. A request that fails, or entries
+-- still unprocessed after the retries (an aws.Error of type
+-- b.unprocessed_type), raise after b.fail(err, list) has put on err every
+-- entry not done (that request's and the later ones').
+local function run_batch(t, b, entries, opts, retries)
+  local function build(params) return params, opts end
+  for first = 1, #entries, b.per do
+    local chunk = {}
+    for k = first, math.min(first + b.per - 1, #entries) do chunk[#chunk + 1] = entries[k] end
+    local later = first + b.per
+    for n = 1, retries + 1 do
+      local ok, res = pcall(call, t, b.op, build, b.params(t, chunk))
+      if not ok then
+        if not aws.is_error(res) then error(res, 0) end
+        b.fail(res, not_done(chunk, entries, later))
+        error(res, 0)
+      end
+      b.got(res)
+      chunk = b.left(res, t)
+      if #chunk == 0 then break end
+      if n == retries + 1 then
+        local left = not_done(chunk, entries, later)
+        local err = aws.error { type = b.unprocessed_type, service = "dynamodb", operation = b.op,
+          retryable = true, http_status = 503,
+          message = ("%d of %d %s left unprocessed by DynamoDB after %d retries (its throughput "
+            .. "at the moment); err.unprocessed holds them"):format(#left, #entries, b.what, retries) }
+        b.fail(err, left)
+        error(err, 0)
+      end
+      time.sleep(aws.backoff(n, BACKOFF_BASE, BACKOFF_CAP))
+    end
+  end
+end
+
+-- fn(...)'s two results; an argument error it raises gets op's name.
+local function prepare(op, fn, ...)
+  local ok, x, y = pcall(fn, ...)
+  if ok then return x, y end
+  if aws.is_error(x) then x.operation = op end
+  error(x, 0)
+end
+
+-- ddb.marshal(value); an argument error names where the value was (put[3]).
+local function marshal_at(value, where)
+  local ok, m = pcall(ddb.marshal, value)
+  if ok then return m end
+  if aws.is_error(m) then m.message = where .. ": " .. m.message end
+  error(m, 0)
+end
+
+local BATCH_WRITE_OPTIONS = { "retries", unpack(aws.CALL_OPTIONS) }
+
+local function write_entries(writes, opts)
+  if type(writes) ~= "table" or getmetatable(writes) then
+    invalid("batch_write: expected { put = { items }, delete = { keys } }")
+  end
+  aws.check_options(writes, { "put", "delete" }, "dynamodb")
+  local out = {}
+  for i, item in ipairs(writes.put or {}) do
+    out[#out + 1] = { PutRequest = { Item = marshal_at(item, ("put[%d]"):format(i)) } }
+  end
+  for i, key in ipairs(writes.delete or {}) do
+    out[#out + 1] = { DeleteRequest = { Key = marshal_at(key, ("delete[%d]"):format(i)) } }
+  end
+  return out, batch_retries(opts)
+end
+
+local WRITE_BATCH = {
+  op = "BatchWriteItem", per = WRITES_PER_REQUEST, what = "writes", unprocessed_type = "UnprocessedItems",
+  params = function(t, chunk) return { RequestItems = { [t.name] = json.array(chunk) } } end,
+  got = function() end,
+  left = function(res, t) return (res.UnprocessedItems or {})[t.name] or {} end,
+  fail = function(err, left)
+    local u = { put = json.array {}, delete = json.array {} }
+    for _, e in ipairs(left) do
+      if e.PutRequest then u.put[#u.put + 1] = ddb.unmarshal(e.PutRequest.Item)
+      else u.delete[#u.delete + 1] = ddb.unmarshal(e.DeleteRequest.Key) end
+    end
+    err.unprocessed = u
+  end,
+}
+
+-- t:batch_write({ put = { item, ... }, delete = { key, ... } } [, { retries, timeout, max_attempts }])
+-- BatchWriteItem in requests of 25, unprocessed writes sent again (see
+-- run_batch). Every item and key is checked before the first request. On
+-- failure the aws.Error has err.unprocessed = { put = { items }, delete =
+-- { keys } }: the writes not done (the others were), type
+-- "UnprocessedItems" when DynamoDB kept leaving some, else the request's own.
+function Table:batch_write(writes, opts)
+  aws.check_options(opts, BATCH_WRITE_OPTIONS, "dynamodb", "BatchWriteItem")
+  opts = opts or {}
+  local entries, retries = prepare("BatchWriteItem", write_entries, writes, opts)
+  run_batch(self, WRITE_BATCH, entries, opts, retries)
+end
+
+local BATCH_GET_OPTIONS = { "consistent", "projection", "names", "retries", unpack(aws.CALL_OPTIONS) }
+
+-- The keys' wire form, and the request's other parameters.
+local function get_entries(keys, opts)
+  if type(keys) ~= "table" or getmetatable(keys) then invalid("batch_get: expected a list of keys") end
+  local out = {}
+  for i, key in ipairs(keys) do out[i] = marshal_at(key, ("keys[%d]"):format(i)) end
+  local gen = {}
+  local extra = { ConsistentRead = opts.consistent, ProjectionExpression = projection(opts.projection, gen) }
+  add_expr_attrs(extra, opts.names, nil, gen)
+  return out, extra
+end
+
+-- t:batch_get({ key, ... } [, { consistent, projection, names, retries, timeout, max_attempts }])
+-- -> the items found, decoded as t:get decodes them, in no particular order
+-- (DynamoDB's; a key without an item has none). BatchGetItem in requests of
+-- 100 keys, unprocessed keys sent again (see run_batch). On failure the
+-- aws.Error has err.items (those read) and err.unprocessed (the keys not
+-- read), type "UnprocessedKeys" when DynamoDB kept leaving some.
+function Table:batch_get(keys, opts)
+  aws.check_options(opts, BATCH_GET_OPTIONS, "dynamodb", "BatchGetItem")
+  opts = opts or {}
+  local wire, extra = prepare("BatchGetItem", get_entries, keys, opts)
+  local retries = prepare("BatchGetItem", batch_retries, opts)
+  local items = json.array {}
+  run_batch(self, {
+    op = "BatchGetItem", per = KEYS_PER_REQUEST, what = "keys", unprocessed_type = "UnprocessedKeys",
+    params = function(t, chunk)
+      local r = { Keys = json.array(chunk) }
+      for k, v in pairs(extra) do r[k] = v end
+      return { RequestItems = { [t.name] = r } }
+    end,
+    got = function(res)
+      for _, it in ipairs((res.Responses or {})[self.name] or {}) do items[#items + 1] = ddb.unmarshal(it) end
+    end,
+    left = function(res, t)
+      local u = (res.UnprocessedKeys or {})[t.name]
+      return u and u.Keys or {}
+    end,
+    fail = function(err, left)
+      local u = json.array {}
+      for _, k in ipairs(left) do u[#u + 1] = ddb.unmarshal(k) end
+      err.unprocessed, err.items = u, items
+    end,
+  }, wire, opts, retries)
+  return items
+end
 
 -- ddb.plain(value): a copy fit for tycho.json (a handler's response):
 -- ddb.number -> its decimal string, ddb.binary -> base64 text, sets -> arrays;

@@ -12,10 +12,12 @@
  *   md5(s) (hex), b64encode(s), b64decode(s) (nil on bad input), backend(),
  *   is_server_fault(type) (tycho_aws_is_server_fault_code), is_throttling(type)
  *   (tycho_aws_is_throttling_code: the codes the client retries as
- *   throttling). */
+ *   throttling), random() (a number in [0, 1) from core/prng, seeded per
+ *   thread: retry jitter that differs between workers and processes). */
 #include "aws/client.h"
 #include "aws/error_text.h"
 #include "core/buf.h"
+#include "core/prng.h"
 #include "lua/async.h"
 #include "lua/libs.h"
 #include "lua/outbound.h"
@@ -349,6 +351,12 @@ static int l_is_throttling(lua_State *L)
     return 1;
 }
 
+static int l_random(lua_State *L)
+{
+    lua_pushnumber(L, tycho_prng_unit());
+    return 1;
+}
+
 static int l_backend(lua_State *L)
 {
     tycho_aws_services_t *s = tycho_aws_services_current();
@@ -365,6 +373,7 @@ int luaopen_tycho_aws_core(lua_State *L)
                                    {"backend", l_backend},
                                    {"is_server_fault", l_is_server_fault},
                                    {"is_throttling", l_is_throttling},
+                                   {"random", l_random},
                                    {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);

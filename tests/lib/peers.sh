@@ -5,6 +5,9 @@
 #   tycho_start_local_sqs     # sets LOCAL_SQS_PORT, LOCAL_SQS_URL, LOCAL_SQS_PID
 #   tycho_start_fake_aws      # sets FAKE_AWS_PORT, FAKE_AWS_URL, FAKE_AWS_PID
 #                             #   (tests/aws/fake_aws.py: container/IMDS/STS + faults)
+#   tycho_start_tamper_proxy UPSTREAM_URL  # sets TAMPER_PORT, TAMPER_URL, TAMPER_PID
+#                             #   (tests/aws/tamper_proxy.py: unprocessed batch
+#                             #   entries, corrupted SQS digests)
 # Each function returns non-zero with a message (and the peer's log) when the
 # peer cannot start; a missing peer is a failure, never a skip. Peers log to
 # $TYCHO_PEERS_LOG_DIR (default: a temp dir). All peers started here are
@@ -99,4 +102,15 @@ tycho_start_fake_aws() {
         "$FAKE_AWS_PORT" || return 1
     FAKE_AWS_PID=$_tycho_last_pid
     FAKE_AWS_URL="http://127.0.0.1:$FAKE_AWS_PORT"
+}
+
+# tamper_proxy.py in front of a peer (dynalite, local-aws-sqs): forwards
+# everything, holds back batch entries or corrupts MD5 digests as told on
+# $TAMPER_URL/__control/config.
+tycho_start_tamper_proxy() {
+    TAMPER_PORT=$(tycho_free_port)
+    _tycho_start tamper-proxy "$TAMPER_PORT" /usr/bin/python3 "$TYCHO_AWS_TEST_DIR/tamper_proxy.py" \
+        "$TAMPER_PORT" "$1" || return 1
+    TAMPER_PID=$_tycho_last_pid
+    TAMPER_URL="http://127.0.0.1:$TAMPER_PORT"
 }
