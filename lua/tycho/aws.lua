@@ -211,6 +211,10 @@ function aws.backoff(n, base, cap)
   return core.random() * math.min(cap, base * 2 ^ (n - 1))
 end
 
+-- Counts a received SQS message refused for its MD5 digests in
+-- tycho_sqs_md5_mismatch_total{queue} (tycho.sqs's sqs.reject).
+aws.count_md5_mismatch = core.md5_mismatch
+
 -- "local" (embedded backend) or "aws".
 aws.backend = core.backend
 aws.md5 = core.md5

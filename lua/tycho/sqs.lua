@@ -14,9 +14,11 @@
 -- also bound the GetQueueUrl of a queue given by name. Bodies are strings; a
 -- table body is sent as JSON. Sends carry the current trace in the
 -- AWSTraceHeader system attribute. MD5 digests of bodies and message
--- attributes are checked both ways.
+-- attributes are checked both ways: a received message whose digests do not
+-- match is left on the queue, not handed out (sqs.reject).
 local aws = require "tycho.aws"
 local json = require "tycho.json"
+local log = require "tycho.log"
 local bit = require "bit"
 
 local sqs = {}
@@ -406,6 +408,19 @@ function sqs.message(m, queue)
   }, Message)
 end
 
+-- A received message m (the wire form) whose digests do not match
+-- (sqs.message's problem) is not handed out, and not deleted: it comes back
+-- after its visibility timeout (and with a redrive policy ends in the
+-- dead-letter queue), while the other messages of the receive are handled.
+-- One warning names it by its id, never its body; the counter
+-- tycho_sqs_md5_mismatch_total{queue = queue_name} counts it.
+function sqs.reject(m, queue_name, problem)
+  log.warn("sqs: received message rejected, left on the queue: its MD5 digest does not match", {
+    queue = queue_name, message_id = tostring(m.MessageId), problem = problem,
+    receive_count = tonumber((m.Attributes or {}).ApproximateReceiveCount) })
+  aws.count_md5_mismatch(queue_name)
+end
+
 local RECEIVE_OPTIONS = { "max", "wait", "visibility", "attributes", unpack(aws.CALL_OPTIONS) }
 
 -- A timeout not longer than the long poll's wait would cut every empty
@@ -421,7 +436,8 @@ end
 -- q:receive{ max = 1..10, wait = 0..20 (long poll), visibility = seconds,
 --            attributes = { "All" } (system attribute names),
 --            timeout (per attempt, longer than wait; default wait + 10),
---            max_attempts } -> { messages }
+--            max_attempts } -> { messages } (without a message whose digests
+--            do not match: sqs.reject)
 function Queue:receive(opts)
   check_options(opts, RECEIVE_OPTIONS, "ReceiveMessage")
   opts = opts or {}
@@ -441,8 +457,7 @@ function Queue:receive(opts)
   local out = {}
   for _, m in ipairs(res.Messages or {}) do
     local msg, problem = sqs.message(m, self)
-    if not msg then fail(self, "ReceiveMessage", "MD5Mismatch", problem .. " (message " .. tostring(m.MessageId) .. ")") end
-    out[#out + 1] = msg
+    if msg then out[#out + 1] = msg else sqs.reject(m, self.name, problem) end
   end
   return out
 end

@@ -33,7 +33,7 @@ struct tycho_aws_services {
     int nhosts;
     /* metric families, registered on first use in the worker's registry */
     tycho_metrics_t *registry;
-    tycho_metric_t *m_requests, *m_duration, *m_http;
+    tycho_metric_t *m_requests, *m_duration, *m_http, *m_md5;
 };
 
 struct tycho_aws_svc_call {
@@ -137,13 +137,31 @@ static int metrics_ready(tycho_aws_services_t *s, tycho_obs_t **obs)
     s->m_requests = fam[0];
     s->m_duration = fam[1];
     s->m_http = fam[2];
-    return s->m_requests && s->m_duration && s->m_http;
+    static const char *const queue_label[] = {"queue"};
+    static const tycho_metric_opts_t md5 = {
+        .name = "tycho_sqs_md5_mismatch_total",
+        .help = "SQS messages received whose MD5OfBody or MD5OfMessageAttributes did not match "
+                "(not handed out, left on the queue)",
+        .type = TYCHO_METRIC_COUNTER,
+        .label_names = queue_label,
+        .nlabels = 1};
+    s->m_md5 = NULL;
+    tycho_metrics_register(r, &md5, &s->m_md5, err, sizeof err);
+    return s->m_requests && s->m_duration && s->m_http && s->m_md5;
 }
 
 void tycho_aws_services_register_metrics(tycho_aws_services_t *s)
 {
     tycho_obs_t *o;
     metrics_ready(s, &o);
+}
+
+void tycho_aws_services_count_md5_mismatch(tycho_aws_services_t *s, const char *queue, double n)
+{
+    tycho_obs_t *o;
+    if (!metrics_ready(s, &o)) return;
+    const char *v[] = {queue ? queue : ""};
+    tycho_metric_inc(s->m_md5, tycho_obs_shard(o), v, n);
 }
 
 void tycho_aws_services_observe_http(tycho_aws_services_t *s, const char *host, long status,

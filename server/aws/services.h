@@ -116,11 +116,16 @@ void tycho_aws_trace_headers(const tycho_req_trace_t *t, const uint8_t span_id[8
  * registry (tycho check, the reload pre-check) these names are tycho's. */
 int tycho_aws_metric_families(tycho_metrics_t *r, tycho_metric_t *out[3], char *err, size_t errlen);
 
-/* Registers aws_requests_total, aws_request_duration_seconds and
- * tycho_http_client_request_duration_seconds in the thread's telemetry
+/* Registers aws_requests_total, aws_request_duration_seconds,
+ * tycho_http_client_request_duration_seconds and
+ * tycho_sqs_md5_mismatch_total in the thread's telemetry
  * (tycho_obs_current()) now rather than at the first call, so /metrics lists
  * them from the start. No-op without telemetry. The worker's thread. */
 void tycho_aws_services_register_metrics(tycho_aws_services_t *s);
+
+/* Adds n to tycho_sqs_md5_mismatch_total{queue} (n = 0: the series exists at
+ * 0). No-op without telemetry. The worker's thread. */
+void tycho_aws_services_count_md5_mismatch(tycho_aws_services_t *s, const char *queue, double n);
 
 /* tycho_http_client_request_duration_seconds{host,status_class}; status 0 =
  * a transport error ("error"). No-op without telemetry. */

@@ -348,6 +348,7 @@ static void counters_at_zero(cqueue_t *q)
     count(q->c, &q->c->m_processed, q->name, 0);
     count(q->c, &q->c->m_failed, q->name, 0);
     count(q->c, &q->c->m_not_deleted, q->name, 0);
+    tycho_aws_services_count_md5_mismatch(q->c->svc, q->name, 0);
 }
 
 /* --- calls ----------------------------------------------------------------------------- */
@@ -709,6 +710,16 @@ static const char *failure_type(int status)
     }
 }
 
+/* The task returned false, "rejected" (lua/tycho/sqs_consumer.lua): the
+ * message's digests do not match, so the handler did not run; tycho.sqs
+ * already logged and counted it (tycho_sqs_md5_mismatch_total). */
+static int rejected(lua_State *co, int status, int nres)
+{
+    if (status != TYCHO_TASK_OK || nres < 2) return 0;
+    const char *s = lua_tostring(co, lua_gettop(co) - nres + 2);
+    return s && strcmp(s, "rejected") == 0;
+}
+
 static void on_task_done(tycho_lua_task_t *t, int status, int nres)
 {
     cmsg_t *m = t->ud;
@@ -725,6 +736,13 @@ static void on_task_done(tycho_lua_task_t *t, int status, int nres)
         count(c, &c->m_processed, q->name, 1);
         add_delete(q, m->handle);
         m->handle = NULL;
+    } else if (rejected(t->co, status, nres)) {
+        if (m->span) {
+            tycho_span_set_attr(m->span, "error.type", TYCHO_AV_STR("md5_mismatch"));
+            tycho_span_set_status(m->span, TYCHO_SPAN_STATUS_ERROR,
+                                  "the message's MD5 digest does not match");
+        }
+        if (q->retry_delay >= 0 && q->url) retry_later(q, m->id, m->handle);
     } else {
         c->failed++;
         count(c, &c->m_failed, q->name, 1);
@@ -827,8 +845,8 @@ static int push_runner(lua_State *L)
     lua_getfield(L, LUA_REGISTRYINDEX, REG_RUNNER);
     if (lua_isfunction(L, -1)) return 0;
     lua_pop(L, 1);
-    static const char src[] = "local handler, raw, url = ...\n"
-                              "return require('tycho.sqs_consumer').run(handler, raw, url)\n";
+    static const char src[] = "local handler, raw, url, name = ...\n"
+                              "return require('tycho.sqs_consumer').run(handler, raw, url, name)\n";
     if (luaL_loadbuffer(L, src, sizeof src - 1, "=tycho.consumer") != 0) {
         lua_pop(L, 1);
         return -1;
@@ -906,7 +924,8 @@ static void dispatch(cqueue_t *q, const cJSON *jm)
     lua_pop(co, 1);
     lua_pushstring(co, m->raw);
     lua_pushstring(co, q->url);
-    tycho_lua_task_run(t, 3); /* may finish (and free m) right here */
+    lua_pushstring(co, q->name);
+    tycho_lua_task_run(t, 4); /* may finish (and free m) right here */
 }
 
 /* --- polling ------------------------------------------------------------------------------ */

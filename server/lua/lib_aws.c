@@ -13,7 +13,9 @@
  *   is_server_fault(type) (tycho_aws_is_server_fault_code), is_throttling(type)
  *   (tycho_aws_is_throttling_code: the codes the client retries as
  *   throttling), random() (a number in [0, 1) from core/prng, seeded per
- *   thread: retry jitter that differs between workers and processes). */
+ *   thread: retry jitter that differs between workers and processes),
+ *   md5_mismatch(queue) (counts a received SQS message refused for its
+ *   digests: tycho_sqs_md5_mismatch_total{queue}). */
 #include "aws/client.h"
 #include "aws/error_text.h"
 #include "core/buf.h"
@@ -351,6 +353,14 @@ static int l_is_throttling(lua_State *L)
     return 1;
 }
 
+static int l_md5_mismatch(lua_State *L)
+{
+    const char *queue = luaL_checkstring(L, 1);
+    tycho_aws_services_t *s = tycho_aws_services_current();
+    if (s) tycho_aws_services_count_md5_mismatch(s, queue, 1);
+    return 0;
+}
+
 static int l_random(lua_State *L)
 {
     lua_pushnumber(L, tycho_prng_unit());
@@ -374,6 +384,7 @@ int luaopen_tycho_aws_core(lua_State *L)
                                    {"is_server_fault", l_is_server_fault},
                                    {"is_throttling", l_is_throttling},
                                    {"random", l_random},
+                                   {"md5_mismatch", l_md5_mismatch},
                                    {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);
