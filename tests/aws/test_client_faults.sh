@@ -112,6 +112,24 @@ r=$(result "$("${CALL[@]}" sqs AmazonSQS.SendMessage '{}')")
 check "expired token: only once, then the error" \
     [ "$(jget "$r" type)/$(jget "$r" attempts)/$(jget "$(fake_ctl log)" counts.container)" = "ExpiredTokenException/2/2" ]
 
+# IMDS in its own outage answers expired sets (each a new key here), which
+# AWS refuses (ExpiredToken): after the first drop IMDS is asked once more,
+# then not again for 30 s; the calls meanwhile fail at once, naming why
+# (without the pause: two IMDS fetches and two refused attempts per call)
+fake_ctl reset '{}' >/dev/null
+fake_ctl config '{"expiration_secs":-120,"expired_akids":["ASIAFAKE0001","ASIAFAKE0002",
+  "ASIAFAKE0003","ASIAFAKE0004","ASIAFAKE0005","ASIAFAKE0006","ASIAFAKE0007","ASIAFAKE0008"]}' >/dev/null
+out=$(env -u AWS_CONTAINER_CREDENTIALS_RELATIVE_URI -u TYCHO_ECS_CREDENTIALS_HOST \
+    -u AWS_EC2_METADATA_DISABLED AWS_EC2_METADATA_SERVICE_ENDPOINT="$FAKE_AWS_URL/" \
+    "${CALL[@]}" --repeat 4 sqs AmazonSQS.SendMessage '{}' 2>/dev/null)
+log=$(fake_ctl log)
+check "imds answering refused sets: 4 calls, IMDS asked twice, AWS once" \
+    [ "$(jget "$log" counts.imds_creds)/$(jget "$log" counts.aws)" = 2/1 ]
+last=$(grep -v '"attempt":' <<<"$out" | tail -n1)
+check "imds answering refused sets: the calls fail naming the refused set" \
+    grep -q "AWS rejected its credentials as expired (ExpiredToken) and it answered a set that has already expired" \
+    <<<"$(jget "$last" message)"
+
 # retry quota: 10 tokens = two retries, then calls fail fast
 script '[{"status":500},{"status":500},{"status":500},{"status":500},{"status":500}]'
 out=$("${CALL[@]}" --retry-quota 10 --repeat 2 sqs AmazonSQS.SendMessage '{}')
