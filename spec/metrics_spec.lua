@@ -136,6 +136,28 @@ end } }
         errmsg(metrics.gauge, "spec_bad_merge", "", nil, { merge = "max" }))
     end)
 
+    it("refuses a NUL byte or invalid UTF-8 in a name, a help text or a label name", function()
+      -- the registry keeps C strings: "Visits.\0secret" would be "Visits." unseen
+      assert.equal([[metric "spec_nul_help_total": the help text holds a NUL byte]],
+        errmsg(metrics.counter, "spec_nul_help_total", "Visits.\0secret"))
+      assert.equal([[metric "spec_bad_help_total": the help text is not valid UTF-8]],
+        errmsg(metrics.counter, "spec_bad_help_total", "Visits \255"))
+      assert.equal([[metric "spec_nul": the name holds a NUL byte]],
+        errmsg(metrics.gauge, "spec_nul\0_gauge", "h"))
+      assert.equal([[metric "spec_nul_label_total": label name #2 holds a NUL byte]],
+        errmsg(metrics.counter, "spec_nul_label_total", "h", { "a", "b\0c" }))
+      assert.is_nil(metrics.value("spec_nul_help_total"))
+      assert.is_nil(metrics.value("spec_nul"))
+      assert.is_nil(metrics.value("spec_nul_label_total", { a = "x", b = "y" }))
+      -- a label key "a\0b" is not label "a": an unknown label, not dropped unseen
+      local c = metrics.counter("spec_nul_key_total", "h", { "a" })
+      assert.matches('unknown label "a"', errmsg(c.inc, c, { a = "x", ["a\0b"] = "y" }), 1, true)
+      c:inc { a = "x" }
+      assert.equal(1, value("spec_nul_key_total", { a = "x" }))
+      assert.is_nil(metrics.value("spec_nul_key_total", { a = "x\0y" }))
+      assert.is_nil(metrics.value("spec_nul_key_total\0", { a = "x" }))
+    end)
+
     it("refuses unknown or inapplicable options, and label names that are not a list", function()
       assert.equal([[metric "spec_opt_total": counter options: unknown option 'merge' (it takes none)]],
         errmsg(metrics.counter, "spec_opt_total", "h", nil, { merge = "last" }))
@@ -261,6 +283,15 @@ end } }
 
     it("names a missing label", function()
       assert.matches('missing label "code"', errmsg(c.inc, c, { method = "GET" }))
+      assert.equal([[tycho.metrics.value: "spec_labels_total" needs label "code"]],
+        errmsg(metrics.value, "spec_labels_total", { method = "GET" }):match "tycho.metrics.value.*")
+    end)
+
+    it("value() says what a label value of the wrong type is, not that it is missing", function()
+      assert.equal([[tycho.metrics.value: "spec_labels_total": label "code" must be a string or a number, not a boolean]],
+        errmsg(metrics.value, "spec_labels_total", { method = "GET", code = true }):match "tycho.metrics.value.*")
+      assert.matches('label "method" must be a string or a number, not a table',
+        errmsg(metrics.value, "spec_labels_total", { method = {}, code = 1 }), 1, true)
     end)
 
     it("refuses a label value with a NUL byte or invalid UTF-8, naming the label", function()

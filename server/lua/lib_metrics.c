@@ -10,12 +10,14 @@
  *   work:observe({ kind = "fast" }, 0.012)
  *
  * Registry: the process registry, reached through the calling thread's worker
- * observer (tycho_obs_current()); updates go to that worker's shard. Where a
- * state has no observer — `tycho check`, the reload pre-check (its own thread),
- * a worker's first load (the worker makes its observer after its app) — a
- * definition is registered in a scratch registry owned by the state, so names,
- * labels, buckets and conflicts are still checked at load time, and the
- * metric binds to the process registry at its first update on a worker.
+ * observer (tycho_obs_current()); updates go to that worker's shard. A
+ * worker makes its observer before its app, so every load on a worker (the
+ * first one included) registers in the process registry. Where a state has
+ * no observer — `tycho check`, the reload pre-check (its own thread) — a
+ * definition is registered in a scratch registry owned by the state, so
+ * names, labels, buckets and conflicts are still checked at load time; a
+ * metric made there binds to the process registry at its first update on a
+ * thread that has an observer.
  * The scratch registry also holds tycho's own metrics whose names lack the
  * tycho_ prefix (process_*, aws_*), so taking one fails at load time too.
  * A reload that redefines a metric (other labels, type or buckets) replaces
@@ -270,13 +272,27 @@ static void check_options(lua_State *L, const char *metric, tycho_metric_type_t 
     lua_pop(L, 2);
 }
 
+/* Raises unless the text (n bytes) is valid UTF-8 without a NUL byte: the
+ * registry keeps C strings, so a NUL would cut the text unseen, and the
+ * exposition would show invalid bytes as U+FFFD. */
+static void check_text(lua_State *L, const char *metric, const char *what, const char *text,
+                       size_t n)
+{
+    if (strlen(text) != n) luaL_error(L, "metric \"%s\": %s holds a NUL byte", metric, what);
+    if (!tycho_utf8_valid(text, n, 0))
+        luaL_error(L, "metric \"%s\": %s is not valid UTF-8", metric, what);
+}
+
 /* The definition's strings and arrays, copied out of the arguments. Raises on
  * a bad argument; m is freed by __gc either way. */
 static void read_def(lua_State *L, lmetric_t *m, tycho_metric_type_t type)
 {
     m->type = type;
-    const char *name = luaL_checkstring(L, 1);
-    const char *help = luaL_optstring(L, 2, "");
+    size_t name_len, help_len;
+    const char *name = luaL_checklstring(L, 1, &name_len);
+    const char *help = luaL_optlstring(L, 2, "", &help_len);
+    if (strlen(name) != name_len) luaL_error(L, "metric \"%s\": the name holds a NUL byte", name);
+    check_text(L, name, "the help text", help, help_len);
     if (strncmp(name, RESERVED_PREFIX, sizeof RESERVED_PREFIX - 1) == 0)
         luaL_error(L,
                    "metric \"%s\": names starting with \"" RESERVED_PREFIX
@@ -298,6 +314,8 @@ static void read_def(lua_State *L, lmetric_t *m, tycho_metric_type_t type)
             if (lua_type(L, -1) != LUA_TSTRING)
                 luaL_error(L, "metric \"%s\": label names must be strings (#%d is a %s)", name,
                            (int)i + 1, luaL_typename(L, -1));
+            if (strlen(lua_tostring(L, -1)) != lua_objlen(L, -1))
+                luaL_error(L, "metric \"%s\": label name #%d holds a NUL byte", name, (int)i + 1);
             check_label_name(L, name, lua_tostring(L, -1));
             if (!(m->labels[i] = strdup(lua_tostring(L, -1))))
                 luaL_error(L, "tycho.metrics: out of memory");
@@ -467,9 +485,10 @@ static void read_labels(lua_State *L, const lmetric_t *m, int idx, const char **
         if (lua_type(L, -1) != LUA_TSTRING)
             luaL_error(L, "metric \"%s\": label names are strings, not a %s", m->name,
                        luaL_typename(L, -1));
-        const char *k = lua_tostring(L, -1);
-        size_t i = 0;
-        while (i < m->nlabels && strcmp(k, m->labels[i]) != 0)
+        size_t klen;
+        const char *k = lua_tolstring(L, -1, &klen);
+        size_t i = 0; /* "a\0b" is not label "a" */
+        while (i < m->nlabels && (strcmp(k, m->labels[i]) != 0 || strlen(k) != klen))
             i++;
         if (i == m->nlabels)
             label_error(L, m,
@@ -754,7 +773,12 @@ static const tycho_snapshot_series_t *find_series(const tycho_snapshot_family_t 
  * diagnostics: it snapshots the whole registry, don't call it per request. */
 static int l_value(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
+    size_t name_len;
+    const char *name = luaL_checklstring(L, 1, &name_len);
+    if (strlen(name) != name_len) { /* no metric's name holds a NUL */
+        lua_pushnil(L);
+        return 1;
+    }
     unsigned shard;
     int bound;
     tycho_metrics_t *reg = target_registry(L, &shard, &bound);
@@ -775,17 +799,26 @@ static int l_value(lua_State *L)
     const char *vals[TYCHO_METRICS_MAX_LABELS] = {0};
     for (size_t i = 0; i < f->nlabels; i++) {
         lua_getfield(L, 2, f->label_names[i]);
-        if (lua_type(L, -1) == LUA_TNUMBER && number_to_label(L) != 0) {
-            tycho_metrics_snapshot_free(snap); /* no series has a NaN or infinite label */
+        int t = lua_type(L, -1);
+        size_t n = 0;
+        if (t == LUA_TNIL || (t != LUA_TSTRING && t != LUA_TNUMBER)) {
+            tycho_metrics_snapshot_free(snap);
+            if (t == LUA_TNIL)
+                return luaL_error(L, "tycho.metrics.value: \"%s\" needs label \"%s\"", name,
+                                  f->label_names[i]);
+            return luaL_error(L,
+                              "tycho.metrics.value: \"%s\": label \"%s\" must be a string or a "
+                              "number, not a %s",
+                              name, f->label_names[i], lua_typename(L, t));
+        }
+        /* no series has a NaN or infinite label, nor one holding a NUL
+         * (the value would read as its text up to the NUL) */
+        if ((t == LUA_TNUMBER && number_to_label(L) != 0) ||
+            ((vals[i] = lua_tolstring(L, -1, &n)) && strlen(vals[i]) != n)) {
+            tycho_metrics_snapshot_free(snap);
             lua_pushnil(L);
             return 1;
         }
-        if (!lua_isstring(L, -1)) {
-            tycho_metrics_snapshot_free(snap);
-            return luaL_error(L, "tycho.metrics.value: \"%s\" needs label \"%s\"", name,
-                              f->label_names[i]);
-        }
-        vals[i] = lua_tostring(L, -1);
     }
     const tycho_snapshot_series_t *s = find_series(f, vals);
     if (!s) {
