@@ -139,14 +139,20 @@ static void finish_reload(serve_t *s, int ok, const char *err)
     uint64_t gen = atomic_load(&s->workers[0].generation);
     tycho_hub_record_reload(s->hub, ok, gen);
     if (ok) {
-        /* every worker serves the new load now: a metric none of its route
-         * files defines leaves /metrics and the remote write (whose next
-         * push ends its series). Only here: the Lua states that close at
+        /* every worker serves the new load now: its metric definitions
+         * take effect together, and a metric none of its route files
+         * defines leaves /metrics and the remote write (whose next push
+         * ends its series). Only here: the Lua states that close at
          * shutdown drop nothing, so the final push still has every metric. */
-        tycho_metrics_drop_older(tycho_hub_registry(s->hub), atomic_load(&s->workers[0].load));
+        if (tycho_metrics_commit_load(tycho_hub_registry(s->hub), atomic_load(&s->workers[0].load),
+                                      NULL) != 0)
+            tycho_log_error("out of memory: the reload's metric definitions are not on /metrics",
+                            LF_INT("generation", gen));
         tycho_lifecycle_set_generation(gen);
         tycho_log_info("routes reloaded", LF_INT("generation", gen));
     } else {
+        /* what the discarded load defined never shows: /metrics is as before */
+        tycho_metrics_rollback_load(tycho_hub_registry(s->hub));
         tycho_log_error("reload failed; previous routes keep serving", LF_STR("error", err),
                         LF_INT("generation", gen));
     }
@@ -166,6 +172,7 @@ static void refuse_reload(serve_t *s)
 {
     s->reload_phase = RELOAD_IDLE;
     s->reload_again = 0;
+    tycho_metrics_rollback_load(tycho_hub_registry(s->hub)); /* (none under way: nothing) */
     tycho_log_warn("shutting down: the routes are not reloaded");
     if (s->admin)
         tycho_admin_reload_done(s->admin, tycho_admin_reload_requests(s->admin),
@@ -177,6 +184,9 @@ static void start_phase(serve_t *s, int phase)
 {
     s->reload_phase = phase;
     s->reload_pending = s->nworkers;
+    /* the prepared load's metric definitions wait for every worker's switch */
+    if (phase == RELOAD_PREPARING)
+        tycho_metrics_begin_load(tycho_hub_registry(s->hub), atomic_load(&s->workers[0].load));
     for (int i = 0; i < s->nworkers; i++) {
         if (phase == RELOAD_PREPARING)
             tycho_worker_prepare(&s->workers[i]);

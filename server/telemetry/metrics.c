@@ -67,7 +67,13 @@ struct tycho_metric {
     double *bounds;
     size_t nbounds;
     size_t max_series;
-    uint64_t stamp;   /* the newest load that defined it (tycho_metric_opts_t.stamp) */
+    uint64_t stamp; /* the newest load that defined it (tycho_metric_opts_t.stamp) */
+    /* a load being committed (tycho_metrics_begin_load) defined it again in
+     * its shape: the stamp and help text it takes at the commit (0, NULL:
+     * none); registry lock */
+    uint64_t pending_stamp;
+    char *pending_help;
+    bool staged;      /* made by that load, in the registry's staged list; registry lock */
     size_t holds;     /* claims (tycho_metric_opts_t.hold); registry lock */
     bool retired;     /* replaced: in the registry's retired list; registry lock */
     bool released;    /* retired, and its last claim released: freed once no
@@ -103,6 +109,12 @@ struct tycho_metrics {
     /* families of loads older than this were dropped (tycho_metrics_drop_older):
      * such a load's definitions get retired families from then on */
     uint64_t dropped_below;
+    /* a load being committed (tycho_metrics_begin_load): definitions with a
+     * stamp above `serving` are kept aside until commit or rollback */
+    bool loading;
+    uint64_t serving;
+    tycho_metric_t **staged; /* its new families, in definition order */
+    size_t nstaged, stagedcap;
     tycho_metric_t *overflow_metric;
 };
 
@@ -298,6 +310,7 @@ static void metric_free(tycho_metric_t *m, unsigned nshards)
     free(m->bounds);
     free(m->name);
     free(m->help);
+    free(m->pending_help);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
@@ -311,6 +324,9 @@ void tycho_metrics_free(tycho_metrics_t *r)
     for (size_t i = 0; i < r->nretired; i++)
         metric_free(r->retired[i], r->nshards);
     free(r->retired);
+    for (size_t i = 0; i < r->nstaged; i++)
+        metric_free(r->staged[i], r->nshards);
+    free(r->staged);
     if (r->shards) {
         for (unsigned i = 0; i < r->nshards; i++)
             pthread_mutex_destroy(&r->shards[i].lock);
@@ -606,6 +622,19 @@ static void free_retired(tycho_metrics_t *r, tycho_metric_t *m)
     metric_free(m, r->nshards);
 }
 
+/* Registry lock held, room for one more in r->retired. Puts m, which no
+ * snapshot will take any more, in the retired list; frees it at once when
+ * nothing refers to it. */
+static void retire(tycho_metrics_t *r, tycho_metric_t *m)
+{
+    m->retired = true;
+    r->retired[r->nretired++] = m;
+    if (!m->holds) {
+        m->released = true;
+        if (!m->borrowers) free_retired(r, m);
+    }
+}
+
 /* Registry lock held. Takes m out of the families (the exposition keeps the
  * others' order) into the retired list; freed at once when nothing refers
  * to it. 0, or -ENOMEM: m stays. */
@@ -615,12 +644,7 @@ static int retire_family(tycho_metrics_t *r, size_t i)
     if (reserve_one(&r->retired, r->nretired, &r->retcap) != 0) return -ENOMEM;
     memmove(&r->families[i], &r->families[i + 1], (r->nfamilies - i - 1) * sizeof *r->families);
     r->nfamilies--;
-    m->retired = true;
-    r->retired[r->nretired++] = m;
-    if (!m->holds) {
-        m->released = true;
-        if (!m->borrowers) free_retired(r, m);
-    }
+    retire(r, m);
     return 0;
 }
 
@@ -741,6 +765,209 @@ static int register_locked(tycho_metrics_t *r, const tycho_metric_opts_t *o, con
     return 0;
 }
 
+/* --- a load's definitions, committed together -------------------------- */
+
+static tycho_metric_t *staged_find(tycho_metrics_t *r, const char *name)
+{
+    for (size_t i = 0; i < r->nstaged; i++)
+        if (strcmp(r->staged[i]->name, name) == 0) return r->staged[i];
+    return NULL;
+}
+
+/* Registry lock held. -EINVAL (why in err) when o's samples would collide
+ * with a family o's load keeps at its commit (one it defined, or tycho's
+ * own); 0 otherwise: an older load's family in the way is retired by the
+ * commit (o's load left it out), as check_collisions does at once. old:
+ * the family of o's name, which o keeps or replaces. */
+static int staged_collisions(tycho_metrics_t *r, const tycho_metric_opts_t *o,
+                             const tycho_metric_t *old, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < r->nfamilies + r->nstaged; i++) {
+        const tycho_metric_t *f = i < r->nfamilies ? r->families[i] : r->staged[i - r->nfamilies];
+        bool kept = f->staged || !f->stamp || f->pending_stamp == o->stamp;
+        if (f == old || !kept || !names_collide(o->name, o->type, f->name, f->type)) continue;
+        seterr(err, errlen, "metric \"%s\": its samples would collide with %s \"%s\"", o->name,
+               tycho_metric_type_name(f->type), f->name);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Registry lock held. A definition of the load being committed: the same
+ * rules as register_locked (o is newer than every family), but what it
+ * changes waits for tycho_metrics_commit_load. A family of o's shape keeps
+ * serving updates as it is (its help text and stamp wait); one of another
+ * shape is a new family kept aside, which the commit puts in its place. */
+static int register_staged(tycho_metrics_t *r, const tycho_metric_opts_t *o, const double *bounds,
+                           size_t nbounds, tycho_metric_t **out, char *err, size_t errlen)
+{
+    tycho_metric_t *st = staged_find(r, o->name);
+    if (st) { /* this load defined it already, in another shape than the family's */
+        if (!same_shape(st, o, bounds, nbounds)) {
+            conflict(err, errlen, st, o);
+            return -EINVAL;
+        }
+        *out = st;
+        return 0;
+    }
+    tycho_metric_t *old = find_locked(r, o->name);
+    if (old && !old->stamp) {
+        seterr(err, errlen, "metric \"%s\": the name is one of tycho's own metrics; choose another",
+               o->name);
+        return -EINVAL;
+    }
+    bool same = old && same_shape(old, o, bounds, nbounds);
+    if (old && old->pending_stamp == o->stamp) { /* this load defined it already, in its shape */
+        if (!same) {
+            conflict(err, errlen, old, o);
+            return -EINVAL;
+        }
+        *out = old;
+        return 0;
+    }
+    int rc = staged_collisions(r, o, old, err, errlen);
+    if (rc) return rc;
+    if (same) {
+        char *help = strdup(help_of(o));
+        if (!help) return nomem(err, errlen, o);
+        free(old->pending_help);
+        old->pending_help = help;
+        old->pending_stamp = o->stamp;
+        *out = old;
+        return 0;
+    }
+    tycho_metric_t *m = NULL;
+    if (reserve_one(&r->staged, r->nstaged, &r->stagedcap) != 0 ||
+        !(m = metric_new(r, o, bounds, nbounds)))
+        return nomem(err, errlen, o);
+    m->staged = true;
+    r->staged[r->nstaged++] = m;
+    *out = m;
+    return 0;
+}
+
+/* Registry lock held. Room for n more pointers in *v. */
+static int reserve_n(tycho_metric_t ***v, size_t used, size_t *cap, size_t n)
+{
+    if (used + n <= *cap) return 0;
+    size_t ncap = used + n;
+    tycho_metric_t **nv = realloc(*v, ncap * sizeof *nv);
+    if (!nv) return -ENOMEM;
+    *v = nv;
+    *cap = ncap;
+    return 0;
+}
+
+/* Registry lock held. Forgets what the load being committed defined. */
+static void rollback_locked(tycho_metrics_t *r)
+{
+    for (size_t i = 0; i < r->nfamilies; i++) {
+        tycho_metric_t *f = r->families[i];
+        free(f->pending_help);
+        f->pending_help = NULL;
+        f->pending_stamp = 0;
+    }
+    for (size_t i = 0; i < r->nstaged; i++) {
+        tycho_metric_t *m = r->staged[i];
+        m->staged = false;
+        if (reserve_one(&r->retired, r->nretired, &r->retcap) == 0) {
+            retire(r, m);
+        } else if (!m->holds) {
+            metric_free(m, r->nshards);
+        } else { /* freed with its last claim all the same (free_retired) */
+            m->retired = m->released = true;
+        }
+    }
+    r->nstaged = 0;
+    r->loading = false;
+}
+
+/* Registry lock held. Retires every family no load since `stamp` defined. */
+static size_t drop_older_locked(tycho_metrics_t *r, uint64_t stamp)
+{
+    size_t n = 0;
+    if (stamp > r->dropped_below) r->dropped_below = stamp;
+    for (size_t i = 0; i < r->nfamilies;) {
+        tycho_metric_t *m = r->families[i];
+        if (newer(stamp, m->stamp) && retire_family(r, i) == 0) {
+            n++;
+            continue;
+        }
+        i++;
+    }
+    return n;
+}
+
+void tycho_metrics_begin_load(tycho_metrics_t *r, uint64_t serving)
+{
+    pthread_mutex_lock(&r->lock);
+    if (r->loading) rollback_locked(r);
+    r->loading = true;
+    r->serving = serving;
+    pthread_mutex_unlock(&r->lock);
+}
+
+void tycho_metrics_rollback_load(tycho_metrics_t *r)
+{
+    pthread_mutex_lock(&r->lock);
+    if (r->loading) rollback_locked(r);
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Room first, so that the load's definitions take effect together: every
+ * staged family enters the families, and at most every family and staged
+ * one is retired. */
+int tycho_metrics_commit_load(tycho_metrics_t *r, uint64_t stamp, size_t *dropped)
+{
+    pthread_mutex_lock(&r->lock);
+    size_t n = r->nfamilies + r->nstaged;
+    if (r->loading && (reserve_n(&r->families, r->nfamilies, &r->famcap, r->nstaged) != 0 ||
+                       reserve_n(&r->retired, r->nretired, &r->retcap, n) != 0)) {
+        rollback_locked(r);
+        pthread_mutex_unlock(&r->lock);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; r->loading && i < r->nfamilies; i++) {
+        tycho_metric_t *f = r->families[i];
+        if (!f->pending_stamp) continue;
+        free(f->help);
+        f->help = f->pending_help;
+        f->stamp = f->pending_stamp;
+        f->pending_help = NULL;
+        f->pending_stamp = 0;
+    }
+    for (size_t k = 0; r->loading && k < r->nstaged; k++) {
+        tycho_metric_t *m = r->staged[k];
+        m->staged = false;
+        tycho_metric_t *old = find_locked(r, m->name);
+        size_t i = 0;
+        while (old && r->families[i] != old)
+            i++;
+        r->families[old ? i : r->nfamilies++] = m; /* in old's place: the order stays */
+        if (old) retire(r, old);
+        /* an older load's family its samples would collide with (registered
+         * meanwhile by a generation still serving) */
+        for (i = 0; i < r->nfamilies;) {
+            tycho_metric_t *f = r->families[i];
+            if (f != m && f->stamp && newer(m->stamp, f->stamp) &&
+                names_collide(m->name, m->type, f->name, f->type)) {
+                memmove(&r->families[i], &r->families[i + 1],
+                        (r->nfamilies - i - 1) * sizeof *r->families);
+                r->nfamilies--;
+                retire(r, f);
+                continue;
+            }
+            i++;
+        }
+    }
+    r->nstaged = 0;
+    r->loading = false;
+    size_t d = drop_older_locked(r, stamp);
+    if (dropped) *dropped = d;
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
 void tycho_metric_release(tycho_metric_t *m)
 {
     tycho_metrics_t *r = m->reg;
@@ -755,17 +982,8 @@ void tycho_metric_release(tycho_metric_t *m)
 
 size_t tycho_metrics_drop_older(tycho_metrics_t *r, uint64_t stamp)
 {
-    size_t n = 0;
     pthread_mutex_lock(&r->lock);
-    if (stamp > r->dropped_below) r->dropped_below = stamp;
-    for (size_t i = 0; i < r->nfamilies;) {
-        tycho_metric_t *m = r->families[i];
-        if (newer(stamp, m->stamp) && retire_family(r, i) == 0) {
-            n++;
-            continue;
-        }
-        i++;
-    }
+    size_t n = drop_older_locked(r, stamp);
     pthread_mutex_unlock(&r->lock);
     return n;
 }
@@ -786,7 +1004,10 @@ int tycho_metrics_register(tycho_metrics_t *r, const tycho_metric_opts_t *o, tyc
     int rc = validate_opts(o, &bounds, &nbounds, err, errlen);
     if (rc) return rc;
     pthread_mutex_lock(&r->lock);
-    rc = register_locked(r, o, bounds, nbounds, out, err, errlen);
+    if (r->loading && o->stamp > r->serving)
+        rc = register_staged(r, o, bounds, nbounds, out, err, errlen);
+    else
+        rc = register_locked(r, o, bounds, nbounds, out, err, errlen);
     if (rc == 0 && o->hold) (*out)->holds++;
     pthread_mutex_unlock(&r->lock);
     return rc;

@@ -129,6 +129,25 @@ void tycho_metric_release(tycho_metric_t *m);
  * stamp: the metrics its route files no longer define go. Returns how many
  * (one that cannot be moved for want of memory stays). Any thread. */
 size_t tycho_metrics_drop_older(tycho_metrics_t *r, uint64_t stamp);
+/* A reload's definitions as one change (tycho serve: the main thread, one
+ * reload at a time). After begin_load, with the load every worker serves,
+ * a definition from a newer load (the one the workers prepare) changes
+ * nothing a snapshot shows: a new family, one that replaces a family of
+ * another shape (and retires what its samples would collide with), and a
+ * same-shape redefinition's help text wait. Such a definition is checked as
+ * tycho_metrics_register says and gets the family it will update: the
+ * serving family for its shape, else a new one kept aside. commit_load,
+ * with that load's stamp once every worker switched to it, makes them all
+ * take effect at once, then drops what the load left out
+ * (tycho_metrics_drop_older; *dropped: how many, when not NULL); 0, or
+ * -ENOMEM: nothing changed (as rollback). rollback_load (a reload that did
+ * not switch every worker) forgets them: the families made for the load
+ * are retired, freed with their last claim, and /metrics is as before the
+ * reload. Outside begin/commit every definition takes effect at once. Any
+ * thread. */
+void tycho_metrics_begin_load(tycho_metrics_t *r, uint64_t serving);
+int tycho_metrics_commit_load(tycho_metrics_t *r, uint64_t stamp, size_t *dropped);
+void tycho_metrics_rollback_load(tycho_metrics_t *r);
 /* Retired families not freed yet (tests, diagnostics). Any thread. */
 size_t tycho_metrics_nretired(tycho_metrics_t *r);
 /* The family of that name, or NULL. Any thread. */

@@ -187,6 +187,118 @@ static void test_drop_older(void **state)
     tycho_metrics_free(r); /* the retired ones too (ASan, valgrind) */
 }
 
+/* The help text of family `name` in a snapshot (copied into buf), or "". */
+static const char *help_of(tycho_metrics_t *r, const char *name, char *buf, size_t n)
+{
+    tycho_metrics_snapshot_t *s = tycho_metrics_snapshot(r);
+    assert_non_null(s);
+    const tycho_snapshot_family_t *f = tycho_metrics_snapshot_find(s, name);
+    snprintf(buf, n, "%s", f ? f->help : "");
+    tycho_metrics_snapshot_free(s);
+    return buf;
+}
+
+/* A reload's definitions between begin_load and its end: a rollback leaves
+ * every snapshot as before (a redefined shape, an edited help, a new name, a
+ * collision, the load's own conflicts all undone; the serving families keep
+ * counting), a commit applies them at once. */
+static void test_load_window(void **state)
+{
+    (void)state;
+    tycho_metrics_t *r = tycho_metrics_new(2, 0);
+    assert_non_null(r);
+    char err[256] = "", help[64];
+    static const char *const a[] = {"a"}, *const ab[] = {"a", "b"};
+    tycho_metric_opts_t visits = {.name = "visits_total",
+                                  .help = "Visits.",
+                                  .type = TYCHO_METRIC_COUNTER,
+                                  .label_names = a,
+                                  .nlabels = 1,
+                                  .stamp = 1};
+    tycho_metric_opts_t depth = {
+        .name = "depth", .help = "Depth.", .type = TYCHO_METRIC_GAUGE, .stamp = 1};
+    tycho_metric_opts_t work = {.name = "work", .type = TYCHO_METRIC_HISTOGRAM, .stamp = 1};
+    tycho_metric_t *v1 = claim(r, visits), *d1 = claim(r, depth), *w1 = claim(r, work);
+    assert_int_equal(tycho_metric_inc(v1, 0, (const char *[]){"x"}, 5), 0);
+    assert_int_equal(tycho_metric_set(d1, 0, NULL, 3), 0);
+
+    for (int round = 0; round < 2; round++) { /* 0: rolled back, 1: committed */
+        uint64_t load = 2 + (uint64_t)round;
+        tycho_metrics_begin_load(r, 1);
+        tycho_metric_opts_t v2 = visits, d2 = depth;
+        tycho_metric_opts_t n2 = {.name = "new_total", .type = TYCHO_METRIC_COUNTER};
+        tycho_metric_opts_t c2 = {.name = "work_count", .type = TYCHO_METRIC_COUNTER};
+        v2.label_names = ab, v2.nlabels = 2, v2.help = "Visits by b.";
+        d2.help = "Depth, edited.";
+        v2.stamp = d2.stamp = n2.stamp = c2.stamp = load;
+        tycho_metric_t *v = claim(r, v2), *d = claim(r, d2), *n = claim(r, n2), *c = claim(r, c2);
+        assert_ptr_not_equal(v, v1);
+        assert_ptr_equal(d, d1);              /* the same shape: the serving family, its values */
+        tycho_metric_t *again = claim(r, v2); /* again, as another worker's load */
+        assert_ptr_equal(again, v);
+        tycho_metric_release(again);
+        /* the load's own conflicts show at once */
+        tycho_metric_opts_t bad = v2;
+        bad.nlabels = 1;
+        assert_int_equal(tycho_metrics_register(r, &bad, &again, err, sizeof err), -EINVAL);
+        assert_non_null(strstr(err, "already registered as counter with labels [a,b]"));
+        bad = d2, bad.type = TYCHO_METRIC_COUNTER;
+        assert_int_equal(tycho_metrics_register(r, &bad, &again, err, sizeof err), -EINVAL);
+        bad = work, bad.stamp = load; /* its samples would collide with work_count */
+        assert_int_equal(tycho_metrics_register(r, &bad, &again, err, sizeof err), -EINVAL);
+        assert_non_null(strstr(err, "collide with counter \"work_count\""));
+        assert_int_equal(tycho_metric_inc(c, 0, NULL, 1), 0);
+        assert_int_equal(tycho_metric_inc(n, 1, NULL, 2), 0);
+        /* nothing shows yet; the serving load defines and counts as before */
+        assert_ptr_equal(tycho_metrics_find(r, "visits_total"), v1);
+        assert_null(tycho_metrics_find(r, "new_total"));
+        assert_null(tycho_metrics_find(r, "work_count"));
+        assert_ptr_equal(tycho_metrics_find(r, "work"), w1);
+        assert_string_equal(help_of(r, "depth", help, sizeof help), "Depth.");
+        assert_int_equal(tycho_metrics_register(r, &visits, &again, err, sizeof err), 0);
+        assert_ptr_equal(again, v1);
+        assert_int_equal(tycho_metric_inc(v1, 1, (const char *[]){"x"}, 1), 0);
+        assert_true(value_of(r, "visits_total", (const char *[]){"x"}) == 6 + round);
+        if (round == 0) {
+            size_t retired = tycho_metrics_nretired(r);
+            tycho_metrics_rollback_load(r);
+            tycho_metrics_rollback_load(r); /* none under way: nothing */
+            assert_ptr_equal(tycho_metrics_find(r, "visits_total"), v1);
+            assert_null(tycho_metrics_find(r, "new_total"));
+            assert_null(tycho_metrics_find(r, "work_count"));
+            assert_ptr_equal(tycho_metrics_find(r, "work"), w1);
+            assert_string_equal(help_of(r, "depth", help, sizeof help), "Depth.");
+            /* the load's new families wait for their claims, then go */
+            assert_int_equal(tycho_metrics_nretired(r), retired + 3);
+            tycho_metric_release(v);
+            tycho_metric_release(n);
+            tycho_metric_release(c);
+            tycho_metric_release(d);
+            assert_int_equal(tycho_metrics_nretired(r), retired);
+        } else {
+            size_t dropped = 99;
+            assert_int_equal(tycho_metrics_commit_load(r, load, &dropped), 0);
+            assert_int_equal(dropped, 0); /* work: retired by work_count, not dropped */
+            assert_ptr_equal(tycho_metrics_find(r, "visits_total"), v);
+            assert_true(isnan(value_of(r, "visits_total", (const char *[]){"x", "y"})));
+            assert_true(value_of(r, "new_total", NULL) == 2);
+            assert_true(value_of(r, "work_count", NULL) == 1);
+            assert_null(tycho_metrics_find(r, "work"));
+            assert_string_equal(help_of(r, "depth", help, sizeof help), "Depth, edited.");
+            assert_true(value_of(r, "depth", NULL) == 3);
+            tycho_metric_release(v);
+            tycho_metric_release(n);
+            tycho_metric_release(c);
+            tycho_metric_release(d);
+        }
+    }
+    tycho_metric_release(v1); /* retired by the commit: freed now */
+    tycho_metric_release(d1);
+    tycho_metric_release(w1);
+    assert_int_equal(tycho_metrics_nretired(r), 0);
+    tycho_metrics_free(r);
+}
+
 /* A newer load's definition whose samples would collide with a family of
  * an older load (a histogram x replaced by a counter x_count) retires that
  * family: the new load left it out. The same load, or tycho's own, is a
@@ -808,6 +920,7 @@ int main(void)
         cmocka_unit_test(test_register_idempotent),
         cmocka_unit_test(test_redefine_on_reload),
         cmocka_unit_test(test_drop_older),
+        cmocka_unit_test(test_load_window),
         cmocka_unit_test(test_collision_with_older_load),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_updates),
