@@ -50,10 +50,14 @@ struct mshard {
     tycho_series_t **table; /* open addressing, power-of-two capacity */
     size_t tcap;
     size_t count;
-    size_t admitted;               /* series of admitted label sets on this shard */
-    tycho_series_t *head;          /* every series, for the scraper */
-    tycho_series_t *overflow;      /* the overflow series, once needed */
-    tycho_series_t *overflow_hits; /* this family's overflow counter on this shard */
+    size_t admitted;          /* series of admitted label sets on this shard */
+    tycho_series_t *head;     /* every series, for the scraper */
+    tycho_series_t *overflow; /* the overflow series, once needed */
+    /* updates folded on this shard: TYCHO_METRICS_OVERFLOW_METRIC's series
+     * of this family is their sum, made by each snapshot, so that it goes
+     * with the family (a dropped or replaced one's count means nothing
+     * later) */
+    _Atomic uint64_t overflow_hits;
 };
 
 struct tycho_metric {
@@ -1089,17 +1093,12 @@ static tycho_series_t *shard_insert(tycho_metric_t *m, unsigned shard, const str
     return s;
 }
 
+static inline void cell_inc_u64(_Atomic uint64_t *cell);
+
+/* Owner thread of the shard: a relaxed load + store, as every cell. */
 static void count_overflow(tycho_metric_t *m, unsigned shard)
 {
-    tycho_metrics_t *r = m->reg;
-    if (m == r->overflow_metric) return; /* no recursion on our own counter */
-    struct mshard *ms = &m->shards[shard];
-    if (!ms->overflow_hits) {
-        const char *v[] = {m->name};
-        ms->overflow_hits = tycho_metric_series(r->overflow_metric, shard, v, NULL);
-        if (!ms->overflow_hits) return;
-    }
-    tycho_series_inc(ms->overflow_hits, 1);
+    cell_inc_u64(&m->shards[shard].overflow_hits);
 }
 
 static tycho_series_t *overflow_series(tycho_metric_t *m, unsigned shard)
@@ -1429,6 +1428,40 @@ static int snapshot_family(tycho_metrics_t *r, tycho_metric_t *m, tycho_snapshot
     return 0;
 }
 
+/* Registry lock held. TYCHO_METRICS_OVERFLOW_METRIC as f: one series per
+ * family in the snapshot's view (r->families) that folded an update, its
+ * label value that family's name (borrowed like every name: the snapshot
+ * holds each family). Its own label sets, never updated, are replaced. */
+static int snapshot_overflow(tycho_metrics_t *r, tycho_snapshot_family_t *f)
+{
+    size_t n = r->nfamilies;
+    const char **names = calloc(n ? n : 1, sizeof *names);
+    tycho_snapshot_series_t *series = calloc(n ? n : 1, sizeof *series);
+    if (!names || !series) {
+        free(names);
+        free(series);
+        return -ENOMEM;
+    }
+    size_t out = 0;
+    for (size_t i = 0; i < n; i++) {
+        const tycho_metric_t *m = r->families[i];
+        uint64_t hits = 0;
+        for (unsigned k = 0; k < r->nshards; k++)
+            hits += atomic_load_explicit(&m->shards[k].overflow_hits, memory_order_relaxed);
+        if (!hits) continue;
+        names[out] = m->name;
+        series[out].label_values = &names[out];
+        series[out].value = (double)hits;
+        out++;
+    }
+    free(f->series);
+    free(f->internal_);
+    f->series = series;
+    f->nseries = out;
+    f->internal_ = names; /* freed with the snapshot */
+    return 0;
+}
+
 tycho_metrics_snapshot_t *tycho_metrics_snapshot(tycho_metrics_t *r)
 {
     tycho_metrics_snapshot_t *s = calloc(1, sizeof *s);
@@ -1443,6 +1476,11 @@ tycho_metrics_snapshot_t *tycho_metrics_snapshot(tycho_metrics_t *r)
     if (!s->families) goto fail;
     for (size_t i = 0; i < r->nfamilies; i++) {
         if (snapshot_family(r, r->families[i], &s->families[i]) != 0) goto fail;
+        if (r->families[i] == r->overflow_metric && snapshot_overflow(r, &s->families[i]) != 0) {
+            free(s->families[i].internal_);
+            free(s->families[i].series);
+            goto fail;
+        }
         s->families[i].family_ = r->families[i];
         r->families[i]->borrowers++;
         s->nfamilies++;

@@ -914,6 +914,62 @@ static void test_overflow_labels_named(void **state)
     tycho_metrics_free(r);
 }
 
+/* tycho_metrics_overflow_total's series of a family goes with the family:
+ * a replaced or dropped family's count leaves snapshots (a held one still
+ * folds, unseen), a redefinition of the same shape keeps it, and a new
+ * family of that name counts from 0. */
+static void test_overflow_series_follows_family(void **state)
+{
+    (void)state;
+    tycho_metrics_t *r = tycho_metrics_new(2, 1000);
+    assert_non_null(r);
+    char err[256];
+    const char *l[] = {"a"}, *l2[] = {"a", "b"};
+    tycho_metric_opts_t ids = {.name = "ids_total",
+                               .type = TYCHO_METRIC_COUNTER,
+                               .label_names = l,
+                               .nlabels = 1,
+                               .max_series = 1,
+                               .stamp = 1};
+    tycho_metric_opts_t kept = ids;
+    kept.name = "kept_total";
+    tycho_metric_t *m = claim(r, ids), *k = claim(r, kept), *again;
+    for (unsigned shard = 0; shard < 2; shard++) {
+        assert_int_equal(tycho_metric_inc(m, shard, (const char *[]){"x"}, 1), 0);
+        assert_int_equal(tycho_metric_inc(m, shard, (const char *[]){"y"}, 1), 0); /* folded */
+        assert_int_equal(tycho_metric_inc(k, shard, (const char *[]){"x"}, 1), 0);
+        assert_int_equal(tycho_metric_inc(k, shard, (const char *[]){"z"}, 1), 0); /* folded */
+    }
+    const char *ov_ids[] = {"ids_total"}, *ov_kept[] = {"kept_total"};
+    assert_true(value_of(r, TYCHO_METRICS_OVERFLOW_METRIC, ov_ids) == 2);
+    assert_true(value_of(r, TYCHO_METRICS_OVERFLOW_METRIC, ov_kept) == 2);
+
+    /* load 2: ids_total with other labels, kept_total as it was */
+    ids.stamp = kept.stamp = 2;
+    ids.label_names = l2, ids.nlabels = 2;
+    assert_int_equal(tycho_metrics_register(r, &kept, &again, err, sizeof err), 0);
+    tycho_metric_t *m2 = claim(r, ids);
+    assert_int_equal(tycho_metrics_drop_older(r, 2), 0);
+    assert_true(isnan(value_of(r, TYCHO_METRICS_OVERFLOW_METRIC, ov_ids)));
+    assert_true(value_of(r, TYCHO_METRICS_OVERFLOW_METRIC, ov_kept) == 2);
+    assert_int_equal(tycho_metric_inc(m, 0, (const char *[]){"w"}, 1), 0); /* retired: unseen */
+    assert_true(isnan(value_of(r, TYCHO_METRICS_OVERFLOW_METRIC, ov_ids)));
+    assert_int_equal(tycho_metric_inc(m2, 1, (const char *[]){"x", "1"}, 1), 0);
+    assert_int_equal(tycho_metric_inc(m2, 1, (const char *[]){"x", "2"}, 1), 0); /* folded */
+    assert_true(value_of(r, TYCHO_METRICS_OVERFLOW_METRIC, ov_ids) == 1);
+
+    /* load 3 defines kept_total only: ids_total and its count go */
+    kept.stamp = 3;
+    assert_int_equal(tycho_metrics_register(r, &kept, &again, err, sizeof err), 0);
+    assert_int_equal(tycho_metrics_drop_older(r, 3), 1);
+    assert_true(isnan(value_of(r, TYCHO_METRICS_OVERFLOW_METRIC, ov_ids)));
+    assert_true(value_of(r, TYCHO_METRICS_OVERFLOW_METRIC, ov_kept) == 2);
+    tycho_metric_release(m);
+    tycho_metric_release(m2);
+    tycho_metric_release(k);
+    tycho_metrics_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -929,6 +985,7 @@ int main(void)
         cmocka_unit_test(test_shard_merge_threads),
         cmocka_unit_test(test_cardinality_cap),
         cmocka_unit_test(test_overflow_labels_named),
+        cmocka_unit_test(test_overflow_series_follows_family),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
