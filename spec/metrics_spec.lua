@@ -132,6 +132,10 @@ end } }
       assert.matches("bucket", errmsg(metrics.histogram, "spec_bad_buckets", "", nil, { 2, 1 }))
       assert.matches("reserved", errmsg(metrics.counter, "tycho_mine_total"))
       assert.matches("reserved", errmsg(metrics.counter, "tycho_metrics_overflow_total"))
+      -- a histogram "tycho" would expose tycho_bucket, tycho_sum and tycho_count
+      assert.matches("tycho_bucket, tycho_sum and tycho_count, names reserved",
+        errmsg(metrics.histogram, "tycho", "h"), 1, true)
+      metrics.counter("tycho", "Not tycho_ itself.") -- a counter or gauge "tycho" is its own name
       assert.matches('merge must be "sum" or "last"',
         errmsg(metrics.gauge, "spec_bad_merge", "", nil, { merge = "max" }))
     end)
@@ -217,8 +221,12 @@ end } }
       labels[17] = nil
       metrics.counter("spec_many_labels_total", "", labels)
       assert.matches("1 to 64 buckets", errmsg(metrics.histogram, "spec_many_buckets", "", nil, bounds))
+      bounds[65] = math.huge -- a trailing +Inf is no bound of its own: 64 buckets still
+      metrics.histogram("spec_many_buckets_inf", "", nil, bounds)
+      assert.equal(64, #metrics.value("spec_many_buckets_inf").buckets)
       bounds[65] = nil
       metrics.histogram("spec_many_buckets", "", nil, bounds)
+      assert.matches("1 to 64 buckets", errmsg(metrics.histogram, "spec_inf_bucket", "", nil, { math.huge }))
       local name = "spec_" .. string.rep("n", 195)
       metrics.gauge(name, "")
       assert.matches("at most 200 bytes", errmsg(metrics.gauge, name .. "n", ""))

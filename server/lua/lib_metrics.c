@@ -298,6 +298,10 @@ static void read_def(lua_State *L, lmetric_t *m, tycho_metric_type_t type)
                    "metric \"%s\": names starting with \"" RESERVED_PREFIX
                    "\" are reserved for tycho's own metrics",
                    name);
+    /* a histogram's samples are <name>_bucket, _sum and _count */
+    if (type == TYCHO_METRIC_HISTOGRAM && strcmp(name, "tycho") == 0)
+        luaL_error(L, "metric \"tycho\": a histogram's samples would be tycho_bucket, tycho_sum "
+                      "and tycho_count, names reserved for tycho's own metrics");
     if (!(m->name = strdup(name)) || !(m->help = strdup(help)))
         luaL_error(L, "tycho.metrics: out of memory");
     if (!lua_isnoneornil(L, 3)) {
@@ -328,7 +332,12 @@ static void read_def(lua_State *L, lmetric_t *m, tycho_metric_type_t type)
             luaL_error(L, "metric \"%s\": buckets must be an array of numbers", name);
         check_list(L, name, 4, "buckets must be a list of numbers ({ 0.1, 0.5, 1 })");
         size_t n = lua_objlen(L, 4);
-        if (n == 0 || n > TYCHO_METRICS_MAX_BUCKETS)
+        /* a trailing +Inf is no bound of its own (the registry drops it):
+         * 64 bounds and +Inf are 64 buckets */
+        lua_rawgeti(L, 4, (int)n);
+        size_t inf = lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) == HUGE_VAL;
+        lua_pop(L, 1);
+        if (n == inf || n - inf > TYCHO_METRICS_MAX_BUCKETS)
             luaL_error(L, "metric \"%s\": 1 to %d buckets", name, TYCHO_METRICS_MAX_BUCKETS);
         if (!(m->buckets = calloc(n, sizeof *m->buckets)))
             luaL_error(L, "tycho.metrics: out of memory");
