@@ -254,6 +254,7 @@ end } }
 
   describe("labels", function()
     local c = metrics.counter("spec_labels_total", "Labels.", { "method", "code" })
+    metrics.gauge("spec_unlabelled_value", "No labels, never set.")
     local g = metrics.gauge("spec_labels_gauge", "Labels.", { "pool" })
     local h = metrics.histogram("spec_labels_seconds", "Labels.", { "op" })
 
@@ -300,6 +301,20 @@ end } }
         errmsg(metrics.value, "spec_labels_total", { method = "GET", code = true }):match "tycho.metrics.value.*")
       assert.matches('label "method" must be a string or a number, not a table',
         errmsg(metrics.value, "spec_labels_total", { method = {}, code = 1 }), 1, true)
+    end)
+
+    it("value() names a label the metric does not have, as an update does", function()
+      c:inc { method = "PUT", code = 201 }
+      assert.equal([[tycho.metrics.value: "spec_labels_total": unknown label "cdoe" (labels: method, code)]],
+        errmsg(metrics.value, "spec_labels_total", { method = "PUT", code = 201, cdoe = 500 })
+          :match "tycho.metrics.value.*")
+      assert.matches('unknown label "(a number key)"',
+        errmsg(metrics.value, "spec_labels_total", { method = "PUT", code = 201, 1 }), 1, true)
+      assert.matches('"spec_unlabelled_value": unknown label "a" (labels: none)',
+        errmsg(metrics.value, "spec_unlabelled_value", { a = 1 }), 1, true)
+      assert.equal(1, metrics.value("spec_labels_total", { method = "PUT", code = 201 }))
+      assert.equal(0, metrics.value("spec_unlabelled_value", {}))
+      assert.equal(0, metrics.value("spec_unlabelled_value"))
     end)
 
     it("refuses a label value with a NUL byte or invalid UTF-8, naming the label", function()

@@ -776,6 +776,31 @@ static const tycho_snapshot_series_t *find_series(const tycho_snapshot_family_t 
     return NULL;
 }
 
+/* The first key of the table at 2 (if one) that is none of f's label
+ * names, as a string on the stack (a non-string key as its type name), or
+ * NULL. */
+static const char *unknown_label(lua_State *L, const tycho_snapshot_family_t *f)
+{
+    if (!lua_istable(L, 2)) return NULL;
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            const char *type = luaL_typename(L, -1);
+            lua_pop(L, 1);
+            lua_pushfstring(L, "(a %s key)", type);
+            return lua_tostring(L, -1);
+        }
+        size_t n;
+        const char *k = lua_tolstring(L, -1, &n);
+        size_t i = 0;
+        while (i < f->nlabels && (strcmp(k, f->label_names[i]) != 0 || strlen(k) != n))
+            i++;
+        if (i == f->nlabels) return k; /* the key stays on the stack */
+    }
+    return NULL;
+}
+
 /* value(name, labels) -> the merged value of one series across every worker
  * (counters, gauges), or { count, sum, buckets = { [bound] = cumulative } }
  * for a histogram; nil when there is no such metric or series. For specs and
@@ -804,6 +829,19 @@ static int l_value(lua_State *L)
     if (f->nlabels && !lua_istable(L, 2)) {
         tycho_metrics_snapshot_free(snap);
         return luaL_typerror(L, 2, "table");
+    }
+    /* a key the metric has no label of (a typo) is an error, as in an
+     * update: skipped, it would answer for another series than meant */
+    const char *unknown = unknown_label(L, f);
+    if (unknown) {
+        lua_pushfstring(L, "tycho.metrics.value: \"%s\": unknown label \"%s\" (labels: ", name,
+                        unknown);
+        for (size_t i = 0; i < f->nlabels; i++)
+            lua_pushfstring(L, "%s%s", i ? ", " : "", f->label_names[i]);
+        lua_pushstring(L, f->nlabels ? ")" : "none)");
+        lua_concat(L, (int)f->nlabels + 2);
+        tycho_metrics_snapshot_free(snap);
+        return lua_error(L);
     }
     const char *vals[TYCHO_METRICS_MAX_LABELS] = {0};
     for (size_t i = 0; i < f->nlabels; i++) {
