@@ -23,9 +23,11 @@
  * A reload that redefines a metric (other labels, type or buckets) replaces
  * it: each definition carries the number of the load that made it (the same
  * on every worker), and the newer load wins (tycho_metrics_register); within
- * one load it is a conflict, on every worker alike. A metric no file of a
- * reload defines while loading is dropped once that reload succeeded on
- * every worker (serve.c: tycho_metrics_drop_older).
+ * one load it is a conflict, on every worker alike. What a reload's
+ * definitions change shows on /metrics only once that reload succeeded on
+ * every worker, together with the drop of every metric no file of it
+ * defined while loading (serve.c: tycho_metrics_begin_load, then
+ * tycho_metrics_commit_load or, if a worker failed, _rollback_load).
  *
  * Resolved series are cached per metric (nested tables keyed by label value,
  * at most CACHE_MAX entries: past that, updates take the registry's keyed
