@@ -843,6 +843,9 @@ static int l_value(lua_State *L)
         lua_pushstring(L, f->nlabels ? ")" : "none)");
         lua_concat(L, (int)f->nlabels + 2);
         tycho_metrics_snapshot_free(snap);
+        luaL_where(L, 1);
+        lua_insert(L, -2);
+        lua_concat(L, 2);
         return lua_error(L);
     }
     const char *vals[TYCHO_METRICS_MAX_LABELS] = {0};
@@ -851,14 +854,20 @@ static int l_value(lua_State *L)
         int t = lua_type(L, -1);
         size_t n = 0;
         if (t == LUA_TNIL || (t != LUA_TSTRING && t != LUA_TNUMBER)) {
-            tycho_metrics_snapshot_free(snap);
+            /* the message first: f is the snapshot's */
             if (t == LUA_TNIL)
-                return luaL_error(L, "tycho.metrics.value: \"%s\" needs label \"%s\"", name,
-                                  f->label_names[i]);
-            return luaL_error(L,
-                              "tycho.metrics.value: \"%s\": label \"%s\" must be a string or a "
-                              "number, not a %s",
-                              name, f->label_names[i], lua_typename(L, t));
+                lua_pushfstring(L, "tycho.metrics.value: \"%s\" needs label \"%s\"", name,
+                                f->label_names[i]);
+            else
+                lua_pushfstring(L,
+                                "tycho.metrics.value: \"%s\": label \"%s\" must be a string or "
+                                "a number, not a %s",
+                                name, f->label_names[i], lua_typename(L, t));
+            tycho_metrics_snapshot_free(snap);
+            luaL_where(L, 1);
+            lua_insert(L, -2);
+            lua_concat(L, 2);
+            return lua_error(L);
         }
         /* no series has a NaN or infinite label, nor one holding a NUL
          * (the value would read as its text up to the NUL) */
