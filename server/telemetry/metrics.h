@@ -126,7 +126,8 @@ void tycho_metric_release(tycho_metric_t *m);
  * They leave snapshots at once, as a replaced family does (retired, freed
  * with their last claim), and a later definition from an older load gets a
  * retired family. For a reload that succeeded everywhere, with its load's
- * stamp: the metrics its route files no longer define go. Returns how many
+ * stamp: the metrics its route files no longer define go (serve does it
+ * through tycho_metrics_commit_load, below). Returns how many
  * (one that cannot be moved for want of memory stays). Any thread. */
 size_t tycho_metrics_drop_older(tycho_metrics_t *r, uint64_t stamp);
 /* A reload's definitions as one change (tycho serve: the main thread, one
