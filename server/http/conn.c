@@ -52,9 +52,10 @@ struct tycho_conn {
     tycho_exchange_t x;
     enum state state;
     int closing, handles_open, in_process, read_paused, close_after_response, writes_pending;
-    int peer_eof;   /* the client half-closed: answer what it sent, then close */
-    int body_phase; /* the body timeout is armed for the current request */
-    int keep_alive; /* the response being written leaves the connection open */
+    int peer_eof;     /* the client half-closed: answer what it sent, then close */
+    int body_phase;   /* the body timeout is armed for the current request */
+    int keep_alive;   /* the response being written leaves the connection open */
+    int write_failed; /* its write failed (its unsent bytes are unknown) */
     size_t bytes_in;
     size_t bytes_out;       /* the response being written: head and body */
     size_t send_left;       /* bytes of it still queued at the last progress check */
@@ -143,6 +144,11 @@ int tycho_conn_abort(tycho_conn_t *c, const char *reason)
         if (c->srv->handler.cancel) c->srv->handler.cancel(c->srv->handler.ctx, &c->x);
     } else if (c->state == WRITING) {
         size_t left = queued(c); /* a 100 Continue still queued counts as unsent */
+        /* A write that failed (the client reset) has left libuv's queue
+         * (before its callback runs): what it still held is unknown, so the
+         * count of the last progress check (start_send_timer, on_send_check)
+         * stands, the bytes known to have gone. */
+        if (left == 0 && (c->writes_pending || c->write_failed)) left = c->send_left;
         end_exchange(c, left < c->bytes_out ? c->bytes_out - left : 0, reason);
     }
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
@@ -224,6 +230,7 @@ static void on_write(uv_write_t *req, int status)
     }
     if (c->closing) return;
     if (status < 0) {
+        c->write_failed = response;
         tycho_conn_close(c);
         return;
     }
