@@ -352,17 +352,22 @@ static const char *cut_message(const char *reason)
     return "client closed the connection";
 }
 
-/* A request cut before its whole answer went out (the handler still running,
- * or the response partly written): an access line with status 0 and the
- * bytes written, a span ending in ERROR with error.type the reason. */
+/* A request cut before its whole answer went out (still arriving, the
+ * handler still running, or the response partly written): counted in
+ * tycho_http_requests_cut_total (never in the answered requests' series),
+ * an access line with status 0 and the bytes written, a span ending in
+ * ERROR with error.type the reason. */
 static void record_cut(tycho_obs_t *o, tycho_exchange_t *x, const char *reason, size_t bytes_in,
                        size_t bytes_out)
 {
+    tycho_series_t *cut = tycho_metric_series(
+        o->fam->requests_cut, o->shard, (const char *[]){x->route ? x->route : "", reason}, NULL);
+    if (cut) tycho_series_inc(cut, 1);
     char client_ip[TYCHO_CLIENT_IP_MAX];
     tycho_client_ip(o->cfg, &x->req, client_ip);
     log_access(o, x, 0, elapsed(&x->req), bytes_in, bytes_out, client_ip);
     tycho_req_trace_t *t = x->telemetry;
-    if (!t) return; /* an engine error (408...): no handler ran */
+    if (!t) return; /* no handler ran (cut while arriving), or no memory for a trace */
     tycho_series_inc(o->in_flight, -1);
     if (t->span) {
         tycho_span_set_status(t->span, TYCHO_SPAN_STATUS_ERROR, cut_message(reason));
@@ -376,7 +381,6 @@ static void cancel(void *ctx, tycho_exchange_t *x)
 {
     tycho_obs_t *o = ctx;
     if (o->inner.cancel) o->inner.cancel(o->inner.ctx, x);
-    if (!x->telemetry) return;
     record_cut(o, x, x->cancel.reason ? x->cancel.reason : "client_closed", x->cancel.bytes_in, 0);
 }
 

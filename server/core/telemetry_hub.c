@@ -7,6 +7,7 @@
 #include "exporters/export_config.h"
 #include "core/ratelog.h"
 #include "exporters/exporters.h"
+#include "http/exchange.h"
 #include "telemetry/logsink.h"
 #include "telemetry/process_metrics.h"
 #include "telemetry/prometheus_text.h"
@@ -72,6 +73,7 @@ static int register_builtins(tycho_hub_t *h, char *err, size_t errlen)
     static const char *const mrs[] = {"method", "route", "status"}, *const mr[] = {"method",
                                                                                    "route"};
     static const char *const worker[] = {"worker"}, *const result[] = {"result"};
+    static const char *const route_reason[] = {"route", "reason"};
     static const double sizes[] = {64, 256, 1024, 4096, 16384, 65536, 262144, 1048576};
     tycho_hub_families_t *f = &h->fam;
     const size_t ns = sizeof sizes / sizeof *sizes;
@@ -88,6 +90,11 @@ static int register_builtins(tycho_hub_t *h, char *err, size_t errlen)
     rc |= reg(h, &f->response_size, "tycho_http_response_size_bytes",
               "Response sizes as sent (head and body).", TYCHO_METRIC_HISTOGRAM, mr, 2, sizes, ns,
               0, err, errlen);
+    rc |= reg(h, &f->requests_cut, "tycho_http_requests_cut_total",
+              "HTTP requests that got no complete answer: the connection closed while the "
+              "request arrived, its handler ran or its response was being written, by route "
+              "pattern and reason.",
+              TYCHO_METRIC_COUNTER, route_reason, 2, NULL, 0, 0, err, errlen);
     rc |= reg(h, &f->in_flight, "tycho_http_requests_in_flight", "Requests being handled now.",
               TYCHO_METRIC_GAUGE, NULL, 0, NULL, 0, TYCHO_GAUGE_MERGE_SUM, err, errlen);
     rc |= reg(h, &f->conns_open, "tycho_http_connections_open", "Open client connections.",
@@ -208,9 +215,13 @@ tycho_hub_t *tycho_hub_new(const tycho_config_t *cfg, int nworkers, char *err, s
         return NULL;
     }
     tycho_dropcount_set_depth_source(h->drops, TYCHO_SIGNAL_SPANS, span_queue_depth, h);
-    /* Both outcomes exist from the first scrape, at 0. */
+    /* Both outcomes exist from the first scrape, at 0, and so does every
+     * reason a request is cut for (with no route: rate() sees the first). */
     tycho_metric_inc(h->fam.reloads, h->nshards - 1, (const char *[]){"success"}, 0);
     tycho_metric_inc(h->fam.reloads, h->nshards - 1, (const char *[]){"failure"}, 0);
+    for (size_t i = 0; i < TYCHO_HTTP_CUT_NREASONS; i++)
+        tycho_metric_inc(h->fam.requests_cut, h->nshards - 1,
+                         (const char *[]){"", tycho_http_cut_reasons[i]}, 0);
     return h;
 oom:
     snprintf(err, errlen, "out of memory");

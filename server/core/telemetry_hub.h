@@ -21,6 +21,7 @@
 
 typedef struct tycho_hub_families {
     tycho_metric_t *requests, *duration, *request_size, *response_size, *in_flight;
+    tycho_metric_t *requests_cut; /* route, reason (tycho_http_cut_reasons) */
     tycho_metric_t *conns_open, *conns_accepted, *conns_closed, *send_timeouts, *lua_memory;
     tycho_metric_t *reloads, *generation, *reload_ok, *reload_ok_time;
 } tycho_hub_families_t;

@@ -131,12 +131,27 @@ static void on_handle_closed(uv_handle_t *h)
     if (srv->draining && !srv->conns && !srv->listening && srv->on_empty) srv->on_empty(srv);
 }
 
+/* A request has started arriving and is not yet with the handler: its
+ * first bytes are in (READING), or a pipelined one was cut short by the
+ * client's EOF (IDLE, some of it parsed). */
+static int receiving(const tycho_conn_t *c)
+{
+    return (c->state == READING || c->state == IDLE) && c->bytes_in > 0;
+}
+
+static void engine_request(tycho_conn_t *c, uint64_t start_ns);
+
 int tycho_conn_abort(tycho_conn_t *c, const char *reason)
 {
     if (c->closing) return 0;
     c->closing = 1;
-    int cut = (c->state == ACTIVE && !c->x.finished) || c->state == WRITING;
-    if (c->state == ACTIVE && !c->x.finished) {
+    int cut = (c->state == ACTIVE && !c->x.finished) || c->state == WRITING || receiving(c);
+    if (receiving(c)) {
+        /* no answer, not even the engine's: the observer hears of it as of
+         * any request cut (a 408 or a 413 would have been an answer) */
+        engine_request(c, c->state == READING ? c->first_byte_ns : uv_hrtime());
+        end_exchange(c, 0, reason);
+    } else if (c->state == ACTIVE && !c->x.finished) {
         c->x.finished = 1;
         c->srv->stats.in_flight--;
         c->x.cancel.reason = reason;
@@ -355,25 +370,34 @@ fail:
     tycho_conn_close(c);
 }
 
-/* An error the engine answers itself (malformed request, limits, timeouts):
- * the connection closes after the response. */
-static void send_error(tycho_conn_t *c, int status, const char *reason)
+/* x->req of a request the engine ends without a handler (an error it
+ * answers, or one cut while it was being received). Once the header section
+ * was read (a body too large or too slow), the request line and headers are
+ * the request's: the access line shows them, and an incoming X-Request-Id
+ * is kept, as for any request. start_ns: where its duration counts from. */
+static void engine_request(tycho_conn_t *c, uint64_t start_ns)
 {
     tycho_exchange_t *x = &c->x;
-    /* Once the header section was read (a body too large or too slow), the
-     * request line and headers are the request's: the access line shows
-     * them, and an incoming X-Request-Id is kept, as for any request. */
     if (c->parser.in_message && c->parser.headers_done)
         x->req = c->parser.req;
     else
         memset(&x->req, 0, sizeof x->req);
     x->req.http_minor = 1;
     x->route = NULL;
+    x->telemetry = NULL;
     tycho_request_id_assign(&x->req, c->request_id);
     x->req.request_id = c->request_id;
     x->req.peer_ip = c->peer_ip;
+    x->req.start_ns = start_ns;
+}
+
+/* An error the engine answers itself (malformed request, limits, timeouts):
+ * the connection closes after the response. */
+static void send_error(tycho_conn_t *c, int status, const char *reason)
+{
+    tycho_exchange_t *x = &c->x;
     /* its duration counts from its first byte (a 408's is the whole wait) */
-    x->req.start_ns = c->state == READING ? c->first_byte_ns : uv_hrtime();
+    engine_request(c, c->state == READING ? c->first_byte_ns : uv_hrtime());
     tycho_response_set_error(&x->res, status, reason, c->request_id);
     tycho_log_info("request rejected", LF_INT("status", status), LF_STR("reason", reason),
                    LF_STR("client_ip", c->peer_ip), LF_STR("request_id", c->request_id));

@@ -5,6 +5,9 @@
 #include <string.h>
 #include <strings.h>
 
+const char *const tycho_http_cut_reasons[TYCHO_HTTP_CUT_NREASONS] = {
+    "client_closed", "send_timeout", "drain_timeout"};
+
 const tycho_slice_t *tycho_request_header(const tycho_request_t *req, const char *name)
 {
     size_t n = strlen(name);

@@ -64,6 +64,14 @@ typedef struct tycho_response {
     unsigned has_content_type : 1;
 } tycho_response_t;
 
+/* Why a connection's owner cuts a request before its whole answer went out,
+ * while the server serves: the client closed or reset the connection (or a
+ * write to it failed), its response made no write progress for
+ * TYCHO_SEND_TIMEOUT, the shutdown's drain timeout closed it. (A server
+ * that stops without a drain says "shutdown".) */
+#define TYCHO_HTTP_CUT_NREASONS 3
+extern const char *const tycho_http_cut_reasons[TYCHO_HTTP_CUT_NREASONS];
+
 typedef struct tycho_exchange tycho_exchange_t;
 typedef void (*tycho_exchange_finish_fn)(tycho_exchange_t *x);
 
@@ -76,8 +84,8 @@ struct tycho_exchange {
     tycho_exchange_finish_fn on_finish; /* the owner's: called by tycho_exchange_finish */
     void *owner;                        /* the owner's */
     /* set by the owner before handler->cancel: why it dropped the exchange
-     * (a span's error.type: "client_closed", "drain_timeout") and the bytes
-     * of the request it had received */
+     * (tycho_http_cut_reasons, a span's error.type) and the bytes of the
+     * request it had received */
     struct {
         const char *reason;
         size_t bytes_in;

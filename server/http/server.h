@@ -17,10 +17,14 @@ typedef struct tycho_conn tycho_conn_t;
 typedef struct tycho_http_server tycho_http_server_t;
 
 /* Called once per request when its response is written whole (cut NULL;
- * bytes_out: head and body), or when the connection closed before that
- * (cut: why, "client_closed", "send_timeout", "drain_timeout" or
- * "shutdown"; bytes_out: what was written). For the access log and metrics;
- * x is valid only during the call. */
+ * bytes_out: head and body), or when the connection closed before that:
+ * while the request was still arriving (x has no route, and its request
+ * line and headers only once they were read), while its handler ran, or
+ * while its response was being written (bytes_out: what was written). cut
+ * says why: one of tycho_http_cut_reasons (http/exchange.h), or "shutdown" (the server
+ * stopped without a drain: another worker failed to start). An answer the
+ * engine writes itself (400, 408, 413, 431...) is a response, not a cut.
+ * For the access log and metrics; x is valid only during the call. */
 typedef void (*tycho_http_observer_fn)(void *ud, const tycho_exchange_t *x, size_t bytes_in,
                                        size_t bytes_out, const char *cut);
 
@@ -73,8 +77,9 @@ int tycho_http_server_start(tycho_http_server_t *srv, uv_loop_t *loop, const tyc
  * served), closes idle connections after a short grace and lets in-flight
  * requests end with Connection: close; on_empty fires when none remain. */
 void tycho_http_server_drain(tycho_http_server_t *srv);
-/* What an abort closed: connections, and requests among them whose handler
- * was still running (cancelled) or whose response was still being written. */
+/* What an abort closed: connections, and requests among them still being
+ * received, whose handler was still running (cancelled) or whose response
+ * was still being written. */
 typedef struct tycho_http_cut {
     size_t connections, requests;
 } tycho_http_cut_t;
@@ -97,9 +102,9 @@ void tycho_conn_drain(tycho_conn_t *c);
 /* Closes c: the client went away (a request being handled is cancelled,
  * reason "client_closed"). */
 void tycho_conn_close(tycho_conn_t *c);
-/* Closes c, cancelling a request being handled, or cutting a response being
- * written, with reason. 0: c was closing already; 1: closed; 2: closed and a
- * request cut. */
+/* Closes c, cutting a request being received, cancelling one being
+ * handled, or cutting a response being written, with reason. 0: c was
+ * closing already; 1: closed; 2: closed and a request cut. */
 int tycho_conn_abort(tycho_conn_t *c, const char *reason);
 tycho_conn_t *tycho_conn_next(tycho_conn_t *c);
 
