@@ -8,6 +8,7 @@
 #include "core/prng.h"
 #include "core/ratelog.h"
 #include "core/request_obs.h"
+#include "core/work_trace.h"
 #include "core/telemetry_hub.h"
 #include "core/units.h"
 #include "telemetry/trace_context.h"
@@ -243,8 +244,7 @@ struct cmsg {
     uv_timer_t *vis_timer;
     tycho_aws_svc_call_t *vis_call;
     uint64_t start_ns;
-    tycho_req_trace_t trace;
-    tycho_span_t *span;
+    tycho_req_trace_t trace; /* its CONSUMER span in trace.span (core/work_trace.h) */
     tycho_log_context_t logctx;
 };
 
@@ -654,7 +654,7 @@ static void msg_free(cmsg_t *m)
 {
     timer_free(&m->vis_timer);
     if (m->vis_call) tycho_aws_services_cancel(m->vis_call);
-    if (m->span) tycho_span_free(m->span);
+    if (m->trace.span) tycho_span_free(m->trace.span);
     free(m->id);
     free(m->handle);
     free(m->raw);
@@ -671,7 +671,7 @@ static void on_vis_done(const tycho_aws_result_t *r, void *ud)
     cmsg_t *m = ud;
     m->vis_call = NULL;
     if (r->ok) {
-        if (m->span) tycho_span_add_event(m->span, "visibility_extended", 0);
+        if (m->trace.span) tycho_span_add_event(m->trace.span, "visibility_extended", 0);
         return;
     }
     int refused = r->status >= 400 && r->status < 500 && r->status != 429 &&
@@ -730,7 +730,6 @@ static void on_task_done(tycho_lua_task_t *t, int status, int nres)
     count(c, &c->m_duration, q->name, secs);
     int ok = status == TYCHO_TASK_OK &&
              (nres == 0 || lua_toboolean(t->co, lua_gettop(t->co) - nres + 1));
-    tycho_obs_t *o = tycho_obs_current();
     if (ok) {
         c->processed++;
         count(c, &c->m_processed, q->name, 1);
@@ -766,18 +765,11 @@ static void on_task_done(tycho_lua_task_t *t, int status, int nres)
                         LF_STR("message_id", m->id), LF_INT("receive_count", m->receive_count),
                         LF_STR("error", msg), LF_STR("traceback", tb ? tb : ""));
         tycho_log_set_context(prev);
-        if (m->span) {
-            tycho_span_record_exception(m->span, "LuaError", msg, tb, 0);
-            tycho_span_set_attr(m->span, "error.type", TYCHO_AV_STR(failure_type(status)));
-            tycho_span_set_status(m->span, TYCHO_SPAN_STATUS_ERROR, msg);
-        }
+        tycho_work_trace_fail(&m->trace, failure_type(status), msg, tb ? tb : "");
         if (pushed) lua_pop(L, 1);
         if (q->retry_delay >= 0 && q->url) retry_later(q, m->id, m->handle);
     }
-    if (m->span && o) {
-        tycho_obs_span_finish(o, m->span);
-        m->span = NULL;
-    }
+    tycho_work_trace_finish(&m->trace);
     msg_unlink(m);
     msg_free(m);
     poll_queue(q);
@@ -785,46 +777,21 @@ static void on_task_done(tycho_lua_task_t *t, int status, int nres)
     maybe_drained(c);
 }
 
-/* The trace of a message: continued from AWSTraceHeader when it has one. */
+/* The trace of a message: continued from AWSTraceHeader when it has one
+ * (its parent also linked, as X-Ray's SQS traces are), a CONSUMER span. */
 static void start_trace(cmsg_t *m, const char *xamzn)
 {
     cqueue_t *q = m->q;
-    tycho_req_trace_t *t = &m->trace;
-    memset(t, 0, sizeof *t);
     tycho_xray_header_t xh;
-    memset(&xh, 0, sizeof xh);
+    tycho_xray_header_init(&xh);
     int has_root = xamzn && tycho_xray_parse(xamzn, strlen(xamzn), &xh) == 0;
-    tycho_parent_state_t ps = TYCHO_PARENT_NONE;
-    if (has_root) {
-        memcpy(t->trace_id, xh.root, 16);
-        t->xray = xh;
-        ps = xh.sampled == TYCHO_XRAY_SAMPLED_YES  ? TYCHO_PARENT_SAMPLED
-             : xh.sampled == TYCHO_XRAY_SAMPLED_NO ? TYCHO_PARENT_NOT_SAMPLED
-                                                   : TYCHO_PARENT_UNDECIDED;
-    } else {
-        tycho_trace_new_trace_id(t->trace_id);
-        t->flags = TYCHO_TRACE_FLAG_RANDOM;
-    }
-    tycho_tracestate_init(&t->tracestate);
-    tycho_trace_new_span_id(t->span_id);
-    tycho_obs_t *o = tycho_obs_current();
-    tycho_hub_t *hub = o ? tycho_obs_hub(o) : NULL;
-    t->sampled = hub ? tycho_sampler_should_sample(tycho_hub_sampler(hub), t->trace_id, ps) : 0;
-    if (t->sampled) t->flags |= TYCHO_TRACE_FLAG_SAMPLED;
-    tycho_hex_encode(t->trace_id, 16, t->trace_hex);
-    tycho_hex_encode(t->span_id, 8, t->span_hex);
-    m->logctx = (tycho_log_context_t){m->id, t->trace_hex, t->span_hex,
-                                      TYCHO_LOG_PLAIN(TYCHO_LOG_KEY_TRACE_ID) |
-                                          TYCHO_LOG_PLAIN(TYCHO_LOG_KEY_SPAN_ID)};
-    t->logctx = m->logctx;
-    if (!t->sampled || !hub || !tycho_hub_spans_wanted(hub)) return; /* context only */
     char name[200];
     snprintf(name, sizeof name, "process %s", q->name);
-    tycho_span_t *s = tycho_obs_span_new(o, name, TYCHO_SPAN_KIND_CONSUMER);
-    if (!s) return;
-    int has_parent = has_root && xh.has_parent;
-    tycho_span_set_ids(s, t->trace_id, t->span_id, has_parent ? xh.parent : NULL, 1, t->flags);
-    if (has_parent)
+    tycho_span_t *s = tycho_work_trace_start(&m->trace, has_root ? &xh : NULL, name,
+                                             TYCHO_SPAN_KIND_CONSUMER, m->id);
+    m->logctx = m->trace.logctx;
+    if (!s) return; /* context only */
+    if (has_root && xh.has_parent)
         tycho_span_add_link(s, xh.root, xh.parent,
                             xh.sampled == TYCHO_XRAY_SAMPLED_YES ? TYCHO_TRACE_FLAG_SAMPLED : 0, 1,
                             "");
@@ -835,8 +802,6 @@ static void start_trace(cmsg_t *m, const char *xamzn)
     tycho_span_set_attr(s, "messaging.message.id", TYCHO_AV_STR(m->id));
     tycho_span_set_attr(s, "aws.sqs.receive_count", TYCHO_AV_INT(m->receive_count));
     if (q->url) tycho_span_set_attr(s, "aws.sqs.queue.url", TYCHO_AV_STR(q->url));
-    t->span = s;
-    m->span = s;
 }
 
 /* Pushes the task function of generation g (compiled once per state). */
@@ -1366,14 +1331,10 @@ static void report_cut(cmsg_t *m, int drained)
                    LF_STR("queue", q->name), LF_STR("message_id", m->id),
                    LF_INT("receive_count", m->receive_count), LF_STR("reason", reason));
     tycho_log_set_context(prev);
-    tycho_obs_t *o = tycho_obs_current();
-    if (!m->span || !o) return;
-    tycho_span_set_attr(m->span, "error.type", TYCHO_AV_STR(reason));
-    tycho_span_set_status(m->span, TYCHO_SPAN_STATUS_ERROR,
-                          drained ? "shutdown: the drain timeout cut the handler"
-                                  : "shutdown cut the handler");
-    tycho_obs_span_finish(o, m->span);
-    m->span = NULL;
+    tycho_work_trace_fail(
+        &m->trace, reason,
+        drained ? "shutdown: the drain timeout cut the handler" : "shutdown cut the handler", NULL);
+    tycho_work_trace_finish(&m->trace);
 }
 
 void tycho_consumers_free(tycho_consumers_t *c)
