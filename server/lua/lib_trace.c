@@ -60,8 +60,8 @@ typedef struct lspan {
     char trace_hex[33], span_hex[17];
 } lspan_t;
 
-/* A task's trace context: its request's, or (tasks without an exchange, such
- * as SQS consumer handlers) the one it was given. */
+/* A task's trace context: its request's, or (tasks without an exchange: SQS
+ * consumer handlers, timer runs) the one it was given (core/work_trace.h). */
 static tycho_req_trace_t *task_trace(const tycho_lua_task_t *t)
 {
     return t->rq.x ? tycho_obs_trace(t->rq.x) : t->rq.trace;

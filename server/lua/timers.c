@@ -2,6 +2,7 @@
 
 #include "lua/drain_notice.h"
 #include "core/log.h"
+#include "core/work_trace.h"
 
 #include <lauxlib.h>
 #include <stdio.h>
@@ -180,8 +181,9 @@ struct ctimer {
     tycho_timers_t *tm;
     char *name, *where;
     double every, timeout;
-    uv_timer_t *tick;       /* NULL once stopped */
-    tycho_lua_task_t *task; /* the run in progress */
+    uv_timer_t *tick;        /* NULL once stopped */
+    tycho_lua_task_t *task;  /* the run in progress */
+    tycho_req_trace_t trace; /* its trace and root span (core/work_trace.h) */
     unsigned long long skipped;
     int active;
     ctimer_t *next;
@@ -238,6 +240,9 @@ static void on_done(tycho_lua_task_t *t, int status, int nres)
     ctimer_t *ct = t->ud;
     tycho_timers_t *tm = ct->tm;
     ct->task = NULL;
+    /* the failure lines carry the run's trace, as its own lines did */
+    const tycho_log_context_t *prev = tycho_log_get_context();
+    tycho_log_set_context(&ct->trace.logctx);
     if (status == TYCHO_TASK_TIMEOUT) {
         lua_State *L = t->gen->L;
         luaL_traceback(L, t->co, "waiting", 0); /* where: the call that never answered */
@@ -246,6 +251,7 @@ static void on_done(tycho_lua_task_t *t, int status, int nres)
                         LF_STR("timer", ct->name), LF_STR("handler", ct->where),
                         LF_DBL("timeout", ct->timeout > 0 ? ct->timeout : tm->cfg->handler_timeout),
                         LF_STR("traceback", tb ? tb : ""));
+        tycho_work_trace_fail(&ct->trace, "timeout", "timer handler timeout", tb ? tb : "");
         lua_pop(L, 1);
     } else if (status != TYCHO_TASK_OK) {
         char buf[512];
@@ -260,8 +266,12 @@ static void on_done(tycho_lua_task_t *t, int status, int nres)
                             : "timer handler failed",
                         LF_STR("timer", ct->name), LF_STR("handler", ct->where),
                         LF_STR("error", msg), LF_STR("traceback", tb ? tb : ""));
+        tycho_work_trace_fail(&ct->trace, status == TYCHO_TASK_CPU_TIMEOUT ? "timeout" : "LuaError",
+                              msg, tb ? tb : "");
         lua_pop(L, 1);
     }
+    tycho_log_set_context(prev);
+    tycho_work_trace_finish(&ct->trace);
     if (!ct->active) ctimer_free(ct); /* dropped by a reload meanwhile */
     maybe_drained(tm);
 }
@@ -297,6 +307,14 @@ static void on_tick(uv_timer_t *h)
     if (ct->timeout > 0) t->deadline_ns = t->start_ns + (uint64_t)(ct->timeout * 1e9);
     t->rq.cfg = tm->cfg;
     ct->task = t;
+    /* a root span of its own: the calls it makes are its children */
+    char span_name[200];
+    snprintf(span_name, sizeof span_name, "timer %s", ct->name);
+    tycho_span_t *s =
+        tycho_work_trace_start(&ct->trace, NULL, span_name, TYCHO_SPAN_KIND_INTERNAL, NULL);
+    if (s) tycho_span_set_attr(s, "tycho.timer.name", TYCHO_AV_STR(ct->name));
+    t->rq.trace = &ct->trace;
+    t->logctx = ct->trace.logctx;
     lua_State *co = t->co;
     lua_getfield(co, LUA_REGISTRYINDEX, REG_DECLS);
     lua_getfield(co, -1, ct->name);
@@ -409,10 +427,18 @@ void tycho_timers_free(tycho_timers_t *tm)
         ctimer_t *ct = tm->timers;
         if (ct->task) {
             /* a run the worker's end cuts (drained: at the drain timeout) */
+            const char *reason = drained ? "drain_timeout" : "shutdown";
             tycho_lua_task_cancel(ct->task);
+            const tycho_log_context_t *prev = tycho_log_get_context();
+            tycho_log_set_context(&ct->trace.logctx);
             tycho_log_warn("timer run cut by the shutdown", LF_STR("timer", ct->name),
-                           LF_STR("handler", ct->where),
-                           LF_STR("reason", drained ? "drain_timeout" : "shutdown"));
+                           LF_STR("handler", ct->where), LF_STR("reason", reason));
+            tycho_log_set_context(prev);
+            tycho_work_trace_fail(&ct->trace, reason,
+                                  drained ? "shutdown: the drain timeout cut the timer run"
+                                          : "shutdown cut the timer run",
+                                  NULL);
+            tycho_work_trace_finish(&ct->trace);
         }
         ct->task = NULL;
         ctimer_free(ct);

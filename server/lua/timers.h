@@ -18,7 +18,9 @@
  * name still declared keeps its schedule (restarted if `every` changed) and
  * its next run uses the new handler; a name no longer declared stops firing;
  * a run in progress finishes on the handler it started with. Drain
- * (SIGTERM): ticks stop, running handlers finish, then done runs.
+ * (SIGTERM): ticks stop, running handlers finish, then done runs. Each run
+ * is traced (core/work_trace.h): a root span "timer <name>", INTERNAL,
+ * parent of the calls it makes, ERROR when it fails or is cut.
  * Worker thread only. */
 #ifndef TYCHO_LUA_TIMERS_H
 #define TYCHO_LUA_TIMERS_H
