@@ -506,11 +506,17 @@ static void check_finish(tycho_exporters_t *e)
     finish(e);
 }
 
-static void on_deadline(uv_timer_t *t)
+void tycho_exporters_cut(tycho_exporters_t *e)
 {
-    tycho_exporters_t *e = t->data;
+    if (e->finishing) return;
+    e->shutting_down = 1; /* what is dropped from here on is "unsent" */
     abort_all(e);
     finish(e);
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+    tycho_exporters_cut(t->data);
 }
 
 void tycho_exporters_shutdown(tycho_exporters_t *e, uint64_t deadline_ms, void (*done)(void *ud),
@@ -547,9 +553,5 @@ void tycho_exporters_free(tycho_exporters_t *e)
     }
     e->free_requested = 1;
     e->done = NULL;
-    if (!e->finishing) {
-        e->shutting_down = 1;
-        abort_all(e);
-        finish(e);
-    }
+    tycho_exporters_cut(e);
 }

@@ -78,6 +78,14 @@ size_t tycho_exporters_pending(const tycho_exporters_t *e, const char *exporter)
 void tycho_exporters_shutdown(tycho_exporters_t *e, uint64_t deadline_ms, void (*done)(void *ud),
                               void *ud);
 
+/* Gives up now, as the shutdown's deadline does (the shutdown cut short, or
+ * none to come: a second signal): everything queued or being sent is
+ * dropped, counted (reason "shutdown") and reported in the one "telemetry
+ * left unsent at shutdown" line (spans, samples, log_lines); then the
+ * handles close, and a shutdown's done(ud) runs as it would have. Once
+ * only: nothing more after the first call, or after the shutdown ended. */
+void tycho_exporters_cut(tycho_exporters_t *e);
+
 /* Frees e. After done() has run, this is immediate. Without a shutdown (or
  * before its done), queued telemetry is dropped, handles are closed and the
  * memory is released by the last close callback: run the loop once more

@@ -34,6 +34,7 @@ struct tycho_admin {
     /* cross-thread: guarded by lock */
     uv_mutex_t lock;
     int stop;
+    int wake_closed; /* under lock: stopped, nothing more to post */
     /* reload results not yet answered, oldest first: two can come before
      * the admin thread wakes (a reload ends, the next one is refused at
      * once), and each answers its own POSTs */
@@ -237,6 +238,7 @@ static void on_wake(uv_async_t *h)
     tycho_admin_t *a = h->data;
     uv_mutex_lock(&a->lock);
     int stop = a->stop;
+    a->wake_closed = stop;
     struct reload_result *r = a->results;
     a->results = NULL;
     a->results_tail = &a->results;
@@ -264,6 +266,7 @@ static void run(void *arg)
     uv_sem_post(&a->started);
     if (a->start_rc != 0) return;
     uv_run(&a->loop, UV_RUN_DEFAULT);
+    if (a->hooks.on_exit) a->hooks.on_exit(a->hooks.ud);
 }
 
 tycho_admin_t *tycho_admin_start(const tycho_config_t *cfg, int fd, tycho_admin_hooks_t hooks,
@@ -310,19 +313,29 @@ void tycho_admin_reload_done(tycho_admin_t *a, uint64_t covers, int ok, uint64_t
     *r = (struct reload_result){NULL, covers, generation, ok};
     memcpy(r->err, err ? err : "", n + 1);
     uv_mutex_lock(&a->lock);
+    if (a->wake_closed) { /* its waiters were closed with the listener */
+        uv_mutex_unlock(&a->lock);
+        free(r);
+        return;
+    }
     *a->results_tail = r;
     a->results_tail = &r->next;
     uv_async_send(&a->wake);
     uv_mutex_unlock(&a->lock);
 }
 
+void tycho_admin_stop_begin(tycho_admin_t *a)
+{
+    uv_mutex_lock(&a->lock);
+    if (!a->stop) uv_async_send(&a->wake); /* once: on_wake then closes it */
+    a->stop = 1;
+    uv_mutex_unlock(&a->lock);
+}
+
 void tycho_admin_stop(tycho_admin_t *a)
 {
     if (!a) return;
-    uv_mutex_lock(&a->lock);
-    a->stop = 1;
-    uv_async_send(&a->wake);
-    uv_mutex_unlock(&a->lock);
+    tycho_admin_stop_begin(a);
     uv_thread_join(&a->thread);
     uv_run(&a->loop, UV_RUN_DEFAULT);
     uv_loop_close(&a->loop);

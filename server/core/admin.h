@@ -30,6 +30,9 @@ typedef struct tycho_admin_hooks {
     /* On the admin (telemetry) thread: after its loop starts / before it ends. */
     void (*on_start)(void *ud, uv_loop_t *loop);
     void (*on_stop)(void *ud);
+    /* On the admin thread, once its loop has ended (the telemetry flushed):
+     * must be thread-safe. May be NULL. */
+    void (*on_exit)(void *ud);
     void *ud;
 } tycho_admin_hooks_t;
 
@@ -50,7 +53,11 @@ uint64_t tycho_admin_reload_requests(tycho_admin_t *a);
  * came later, while it ran, waits for the reload it asked for. */
 void tycho_admin_reload_done(tycho_admin_t *a, uint64_t covers, int ok, uint64_t generation,
                              const char *err);
-/* Stops the listener and joins the thread. */
+/* Asks the thread to stop (on_stop, the listener closed, its loop ended:
+ * on_exit tells when) and returns at once. Any thread; more than once is
+ * fine. */
+void tycho_admin_stop_begin(tycho_admin_t *a);
+/* Stops the listener and joins the thread (begins the stop if needed). */
 void tycho_admin_stop(tycho_admin_t *a);
 
 #endif

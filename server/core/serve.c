@@ -42,7 +42,7 @@ typedef struct serve {
     uv_async_t events; /* workers and the admin thread post here */
     tycho_watcher_t *watcher;
     char lua_dir[4096]; /* resolved framework dir, watched */
-    atomic_int reload_requested, workers_reloaded, workers_exited;
+    atomic_int reload_requested, workers_reloaded, workers_exited, admin_exited;
     atomic_int *worker_exited; /* [nworkers]: 1 once that worker's loop ended */
     tycho_precheck_t *precheck;
     /* a reload: the pre-check (its own thread), then every worker prepares,
@@ -52,6 +52,7 @@ typedef struct serve {
     uint64_t reload_covers; /* POST /-/reload requests the running reload answers */
     char *reload_err;       /* why the workers discard (malloc'd) */
     int shutting_down, exited;
+    int flushing; /* the workers ended, the admin thread flushes the telemetry */
     _Atomic uint64_t drain_started_ns; /* uv_hrtime() of the shutdown signal; 0 before */
     int stop_signal;                   /* the signal that started the shutdown */
     uint64_t stop_signal_seen_ns;      /* uv_hrtime() when on_signal last saw it */
@@ -116,6 +117,13 @@ static void admin_stop(void *ud)
 {
     serve_t *s = ud;
     tycho_hub_stop(s->hub, drain_left_ms(s));
+}
+
+/* The admin thread's loop ended: the telemetry is flushed. */
+static void admin_exit(void *ud)
+{
+    serve_t *s = ud;
+    post(s, &s->admin_exited);
 }
 
 static void admin_status(void *ud, tycho_buf_t *out)
@@ -302,7 +310,16 @@ static void on_events(uv_async_t *a)
     int reloaded = atomic_exchange(&s->workers_reloaded, 0);
     if (reloaded) on_workers_reloaded(s, reloaded);
     s->exited += atomic_exchange(&s->workers_exited, 0);
-    if (s->shutting_down && s->exited >= s->nworkers) stop_everything(s);
+    if (!s->shutting_down || s->exited < s->nworkers) return;
+    /* Every worker has ended: the telemetry's final flush runs on the admin
+     * thread while this loop keeps handling signals (a second one cuts the
+     * flush short, on_signal); the loop ends once that thread has. */
+    if (!s->flushing) {
+        s->flushing = 1;
+        uv_timer_stop(&s->drain_timer);
+        tycho_admin_stop_begin(s->admin);
+    }
+    if (atomic_exchange(&s->admin_exited, 0)) stop_everything(s);
 }
 
 /* Lines the shutdown could not write to stdout (nobody read it) are
@@ -354,6 +371,9 @@ static void on_drain_timeout(uv_timer_t *t)
 
 /* How long the last words of a second signal may wait for stderr. */
 #define LAST_WORDS_MS 100
+/* How long a second signal waits for the telemetry thread to give up what
+ * it holds and say so (tycho_hub_cut). */
+#define CUT_WAIT_MS 500
 /* The shutdown signal seen again within this is the same request to stop,
  * not an operator's second: timeout(1) (and kill 0) sends it to the process
  * and then to its process group, microseconds apart, and signals that came
@@ -381,6 +401,9 @@ static void on_signal(uv_signal_t *h, int signum)
         tycho_log_bound_writes(LAST_WORDS_MS);
         tycho_log_write_stderr(TYCHO_LOG_WARN, "second signal: exiting now",
                                &LF_INT("signal", signum), 1);
+        /* what the exporters still hold is lost: counted and said, as at
+         * the flush's deadline, before the exit */
+        tycho_hub_cut(s->hub, CUT_WAIT_MS);
         _exit(1);
     }
     s->shutting_down = 1;
@@ -577,10 +600,11 @@ int tycho_cmd_serve(int argc, char **argv)
      * span drain before any worker can log or finish a span. Its reload
      * requests reach the main loop, which runs only once workers are up. */
     char *aerr = NULL;
-    s->admin = tycho_admin_start(&s->cfg, admin_fd,
-                                 (tycho_admin_hooks_t){admin_request_reload, admin_status,
-                                                       admin_metrics, admin_start, admin_stop, s},
-                                 &aerr);
+    s->admin =
+        tycho_admin_start(&s->cfg, admin_fd,
+                          (tycho_admin_hooks_t){admin_request_reload, admin_status, admin_metrics,
+                                                admin_start, admin_stop, admin_exit, s},
+                          &aerr);
     if (!s->admin) {
         fprintf(stderr, "tycho: admin listener: %s\n", aerr ? aerr : "failed");
         free(aerr);

@@ -12,6 +12,7 @@
 #include "telemetry/process_metrics.h"
 #include "telemetry/prometheus_text.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,13 @@ struct tycho_hub {
     tycho_ratelog_t ring_drop_log;
     tycho_buf_t scratch;
     uint64_t stop_by_ms; /* tycho_hub_stop: when the telemetry's flush ends (uv_hrtime, ms) */
+    /* tycho_hub_cut: asked from another thread, done on the telemetry
+     * thread (cut_state under cut_lock: 0 none, 1 asked, 2 done) */
+    atomic_int cut_asked;
+    atomic_int cut_open; /* the telemetry loop still runs the cut (start to stop_logs) */
+    pthread_mutex_t cut_lock;
+    pthread_cond_t cut_cond;
+    int cut_state;
 };
 
 static int reg(tycho_hub_t *h, tycho_metric_t **out, const char *name, const char *help,
@@ -162,6 +170,8 @@ tycho_hub_t *tycho_hub_new(const tycho_config_t *cfg, int nworkers, char *err, s
     tycho_hub_t *h = calloc(1, sizeof *h);
     if (!h) return snprintf(err, errlen, "out of memory"), NULL;
     h->wake.fd = -1;
+    pthread_mutex_init(&h->cut_lock, NULL);
+    pthread_cond_init(&h->cut_cond, NULL);
     h->nworkers = nworkers;
     h->nshards = (unsigned)nworkers + 1;
     h->access_log = cfg->access_log;
@@ -248,6 +258,8 @@ void tycho_hub_free(tycho_hub_t *h)
     tycho_metrics_free(h->reg);
     tycho_buf_free(&h->scratch);
     tycho_wakeup_free(&h->wake);
+    pthread_mutex_destroy(&h->cut_lock);
+    pthread_cond_destroy(&h->cut_cond);
     free(h);
 }
 
@@ -322,9 +334,13 @@ static void drain_spans(tycho_hub_t *h)
             handle_span(h, p);
 }
 
+static void cut_now(tycho_hub_t *h);
+
 static void on_wake(void *ud)
 {
-    drain_spans(ud);
+    tycho_hub_t *h = ud;
+    drain_spans(h);
+    if (atomic_exchange(&h->cut_asked, 0)) cut_now(h);
 }
 
 /* Spans the workers dropped because their ring was full (counted on their
@@ -386,10 +402,50 @@ int tycho_hub_start(tycho_hub_t *h, uv_loop_t *loop)
     if ((rc = tycho_logsink_start(h->logsink, loop)) != 0) return rc;
     tycho_log_set_sink(tycho_logsink_write, h->logsink);
     h->started = 1;
+    atomic_store(&h->cut_open, 1);
     start_exporters(h);
     int wanted = h->traces_stdout || (h->exporters && tycho_exporters_wants_spans(h->exporters));
     atomic_store(&h->spans_wanted, wanted);
     return 0;
+}
+
+/* The cut's own lines (the exporters' "unsent" one) get this long to reach
+ * stdout before the caller exits. */
+#define CUT_LOG_FLUSH_MS 200u
+
+/* Telemetry thread: what the workers' rings still hold goes to the
+ * exporters (so it is counted with their queues), the exporters give up
+ * and report what they drop, and the log lines queued reach stdout while
+ * it takes them. Then the asking thread is told. */
+static void cut_now(tycho_hub_t *h)
+{
+    drain_spans(h);
+    if (h->exporters) tycho_exporters_cut(h->exporters);
+    tycho_logsink_flush(h->logsink, CUT_LOG_FLUSH_MS);
+    pthread_mutex_lock(&h->cut_lock);
+    h->cut_state = 2;
+    pthread_cond_broadcast(&h->cut_cond);
+    pthread_mutex_unlock(&h->cut_lock);
+}
+
+void tycho_hub_cut(tycho_hub_t *h, unsigned wait_ms)
+{
+    pthread_mutex_lock(&h->cut_lock);
+    if (!atomic_load(&h->cut_open) || h->cut_state) {
+        pthread_mutex_unlock(&h->cut_lock);
+        return;
+    }
+    h->cut_state = 1;
+    atomic_store(&h->cut_asked, 1);
+    tycho_wakeup_signal(&h->wake);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+    while (h->cut_state != 2)
+        if (pthread_cond_timedwait(&h->cut_cond, &h->cut_lock, &until) != 0) break;
+    pthread_mutex_unlock(&h->cut_lock);
 }
 
 /* The log sink's final flush: 2 s at most, and never past the stop's
@@ -398,6 +454,9 @@ int tycho_hub_start(tycho_hub_t *h, uv_loop_t *loop)
  * left for the stderr line at exit (serve.c). */
 static void stop_logs(tycho_hub_t *h)
 {
+    pthread_mutex_lock(&h->cut_lock); /* no cut to ask once the loop ends */
+    atomic_store(&h->cut_open, 0);
+    pthread_mutex_unlock(&h->cut_lock);
     tycho_logsink_set_tap(h->logsink, NULL, NULL);
     uint64_t now = uv_hrtime() / 1000000;
     uint64_t left = h->stop_by_ms > now ? h->stop_by_ms - now : 0;

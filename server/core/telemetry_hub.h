@@ -67,6 +67,15 @@ int tycho_hub_start(tycho_hub_t *h, uv_loop_t *loop);
  * added to tycho_log_lines_lost), restores direct stdout logging, closes
  * its handles. */
 void tycho_hub_stop(tycho_hub_t *h, uint64_t drain_left_ms);
+/* Any thread (a second signal, which then exits): the telemetry still
+ * queued is given up now, as the stop's deadline gives it up: the spans in
+ * the workers' rings and everything the exporters hold are dropped, counted
+ * (tycho_telemetry_dropped_total{reason="shutdown"}) and reported in the
+ * exporters' one "telemetry left unsent at shutdown" line, which is flushed
+ * to stdout with the lines queued before it. Waits for that up to wait_ms;
+ * returns at once when the telemetry thread has stopped, or a cut was
+ * asked already. */
+void tycho_hub_cut(tycho_hub_t *h, unsigned wait_ms);
 /* Telemetry thread (the drain timer, every DRAIN_INTERVAL_MS; tests): the
  * spans the workers dropped for a full ring since the last look, logged as
  * "span ring full: dropping spans" with dropped (since the last line) and
