@@ -9,7 +9,7 @@
 source "$(dirname "$0")/../exporters/lib.sh"
 start_receiver R
 ROUTES="$TYCHO_SRC/tests/integration/routes" TYCHO_DRAIN_TIMEOUT=1 TYCHO_REMOTE_WRITE_INTERVAL=60 \
-    TYCHO_REMOTE_WRITE_URL="http://127.0.0.1:$R_PORT/api/v1/write" start_serve
+    TYCHO_REMOTE_WRITE_URL="http://127.0.0.1:$R_PORT/api/v1/write" start_serve --workers 1
 HOST=${PUB%:*} PORT=${PUB##*:}
 
 # a handler that outlives the drain timeout, and an upload that never ends
