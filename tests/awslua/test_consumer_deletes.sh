@@ -43,7 +43,10 @@ calls_ge() { [ "$(delete_calls)" -ge "$1" ]; }
 check "the handler ended and its delete was tried" wait_until 15 calls_ge 1
 t0=$(date +%s.%N)
 sleep 0.3
-check "no second DeleteMessageBatch at once ($(delete_calls) after 0.3 s)" [ "$(delete_calls)" = 1 ]
+# The pauses are 0.5-1 s, then 1-2 s: the third try comes at least 1.5 s
+# after the first. Retries without a pause would all be done by now; a
+# second try may already be (the first is seen late on a loaded host).
+check "the retries wait ($(delete_calls) tries 0.3 s after the first was seen)" [ "$(delete_calls)" -lt 3 ]
 given_up() { [ "$(metric 'tycho_sqs_consumer_not_deleted_total{queue="del-fail"}')" = 1 ]; }
 check "after its third try the message is counted as not deleted" wait_until 20 given_up
 t1=$(date +%s.%N)
