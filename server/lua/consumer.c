@@ -736,11 +736,8 @@ static void on_task_done(tycho_lua_task_t *t, int status, int nres)
         add_delete(q, m->handle);
         m->handle = NULL;
     } else if (rejected(t->co, status, nres)) {
-        if (m->span) {
-            tycho_span_set_attr(m->span, "error.type", TYCHO_AV_STR("md5_mismatch"));
-            tycho_span_set_status(m->span, TYCHO_SPAN_STATUS_ERROR,
-                                  "the message's MD5 digest does not match");
-        }
+        tycho_work_trace_fail(&m->trace, "md5_mismatch", "the message's MD5 digest does not match",
+                              NULL);
         if (q->retry_delay >= 0 && q->url) retry_later(q, m->id, m->handle);
     } else {
         c->failed++;
