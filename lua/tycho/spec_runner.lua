@@ -19,6 +19,12 @@ local TIMED = {
   lazy_teardown = true, strict_setup = true, strict_teardown = true,
 }
 
+-- The blocks that still run once the run was interrupted (SIGINT, SIGTERM):
+-- they clean up (stop servers, remove files) what the tests set up.
+local CLEANUP = {
+  after_each = true, finally = true, lazy_teardown = true, strict_teardown = true,
+}
+
 local function full_name(busted, element)
   local names = {}
   while element and element.descriptor ~= "file" and element.descriptor ~= "suite" do
@@ -70,10 +76,20 @@ local function time_blocks(busted, seconds)
   end
   function busted.safe(descriptor, run, element)
     -- 'it' also names the publishing of a pending test's events: not a block
+    local stopped = test_core.interrupted()
+    -- what is left is skipped (busted.execute runs no more children), but
+    -- the cleanup of what ran
+    if stopped then busted.skipAll = true end
     if not TIMED[descriptor] or (descriptor == "it" and run ~= element.run) then
       return safe(descriptor, run, element)
     end
     local label = block_label(busted, descriptor, element)
+    if stopped and not CLEANUP[descriptor] then
+      return safe(descriptor, function()
+        traces[element] = element.trace
+        error(("%s not run: the run was interrupted by %s"):format(label, stopped), 0)
+      end, element)
+    end
     local function timed()
       local trace
       local function block()
@@ -89,6 +105,10 @@ local function time_blocks(busted, seconds)
         traces[element] = element.trace -- where the block was declared
         error(("%s timed out: still running after %g s (tycho spec --timeout)"):format(label,
           seconds), 0)
+      elseif outcome == "interrupted" then -- SIGINT, SIGTERM (spec_interrupt.h)
+        busted.skipAll = true
+        traces[element] = element.trace
+        error(("%s %s: the run stops here"):format(label, ok), 0)
       elseif outcome == "error" then -- the memory limit, a bare coroutine.yield()
         traces[element] = element.trace
         error(ok, 0)
@@ -132,7 +152,17 @@ return function(args, opts)
     local busted = make_core(...)
     time_blocks(busted, opts.timeout)
     -- not called under --list: busted's own handler swallows the event
+    local function stay_stopped()
+      if test_core.interrupted() then busted.skipAll = true end
+      return nil, true
+    end
     busted.subscribe({ "suite", "start" }, function()
+      if not ran then
+        -- after busted.runner's handlers, which set skipAll back to
+        -- --no-keep-going's choice on every error: an interrupted run stays stopped
+        busted.subscribe({ "error" }, stay_stopped)
+        busted.subscribe({ "failure" }, stay_stopped)
+      end
       ran = true
       return nil, true
     end)

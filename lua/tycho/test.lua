@@ -199,8 +199,30 @@ function M.serve(opts)
   local p = assert(io.popen(serve_command(opts.exe or core.exe(), args, opts.env or {}, tmp)))
   local pid = tonumber(p:read "*l")
   p:close()
-  local deadline = time.monotonic() + (opts.timeout or 10)
+  if not pid then error("tycho.test.serve: sh did not start the server (no process id)", 2) end
   local srv = { pid = pid, log = tmp }
+  -- Ends the server (TERM, then KILL after 10 s) and removes its files.
+  -- Runs to the end again if a first call was cut short (an interrupted run).
+  local function finish(signal)
+    if srv.stopped then return end
+    os.execute(("kill -%s %d 2>/dev/null"):format(signal, pid))
+    local until_ = time.monotonic() + 10
+    while time.monotonic() < until_ and running(pid) do time.sleep(0.05) end
+    if running(pid) then os.execute(("kill -KILL %d 2>/dev/null"):format(pid)) end
+    local out = read_all(tmp)
+    os.remove(tmp)
+    os.execute("rm -rf " .. sh_quote(data))
+    srv.stopped = true
+    live[srv] = nil
+    core.track_server(pid, false)
+    return out
+  end
+  srv.stop = function() finish "TERM" end
+  -- live from now on, not once it listens: a run interrupted while this
+  -- waits stops it too (stop_servers; a second signal kills it from C)
+  live[srv] = true
+  core.track_server(pid, true)
+  local deadline = time.monotonic() + (opts.timeout or 10)
   local failure = "no 'listening' line within the timeout"
   while time.monotonic() < deadline do
     local exited = not running(pid) -- checked first: its last lines are then in the file
@@ -210,17 +232,6 @@ function M.serve(opts)
       srv.port = tonumber(rec.public:match ":(%d+)$")
       srv.admin_port = rec.admin and tonumber(rec.admin:match ":(%d+)$")
       srv.url = function(path) return "http://" .. srv.public .. (path or "/") end
-      srv.stop = function()
-        if not live[srv] then return end
-        live[srv] = nil
-        os.execute(("kill -TERM %d 2>/dev/null"):format(pid))
-        local until_ = time.monotonic() + 10
-        while time.monotonic() < until_ and running(pid) do time.sleep(0.05) end
-        if running(pid) then os.execute(("kill -KILL %d 2>/dev/null"):format(pid)) end
-        os.remove(tmp)
-        os.execute("rm -rf " .. sh_quote(data))
-      end
-      live[srv] = true
       return srv
     end
     if exited then
@@ -229,11 +240,7 @@ function M.serve(opts)
     end
     time.sleep(0.05)
   end
-  os.execute(("kill -KILL %d 2>/dev/null"):format(pid))
-  local out = read_all(tmp)
-  os.remove(tmp)
-  os.execute("rm -rf " .. sh_quote(data))
-  error(("tycho.test.serve: %s; output:\n%s"):format(failure, out), 2)
+  error(("tycho.test.serve: %s; output:\n%s"):format(failure, finish "KILL"), 2)
 end
 
 -- Stops every server serve started that is still running, and removes its

@@ -12,6 +12,7 @@
 #include "lua/runtime.h"
 #include "lua/scheduler.h"
 #include "lua/spec_block.h"
+#include "lua/spec_interrupt.h"
 #include "lua/spec_telemetry.h"
 #include "lua/watchdog.h"
 
@@ -308,6 +309,8 @@ int tycho_cmd_spec(int argc, char **argv)
                "(on stderr for -o junit and -o json, whose stdout is the document);\n"
                "exits 1 when anything failed, 2 on an option busted refuses. -l lists\n"
                "the tests without running them (no summary).\n"
+               "SIGINT or SIGTERM stops the run: the waiting test fails, the cleanup hooks\n"
+               "run, tycho.test.serve's servers stop, the summary so far; exit 130 (143).\n"
                "Logs go to stderr.\n"
                "--timeout: a test (or a before_each...) running longer fails and the run\n"
                "goes on [60; 0 = none]. TYCHO_HANDLER_TIMEOUT limits the handlers specs\n"
@@ -388,6 +391,14 @@ int tycho_cmd_spec(int argc, char **argv)
         lua_pushnumber(co, timeout);
         lua_setfield(co, -2, "timeout");
         tycho_watchdog_on_stuck(spec_stuck);
+        /* without it, SIGINT or SIGTERM would end the process and leave the
+         * servers tycho.test.serve started running */
+        int irc = tycho_spec_interrupt_start(&loop);
+        if (irc != 0)
+            fprintf(stderr,
+                    "tycho spec: cannot handle SIGINT and SIGTERM (%s): an interrupted run "
+                    "leaves the servers its specs started running\n",
+                    uv_strerror(irc));
         tycho_lua_task_run(t, 2);
         uv_run(&loop, UV_RUN_DEFAULT);
         tycho_watchdog_on_stuck(NULL);
@@ -406,6 +417,9 @@ int tycho_cmd_spec(int argc, char **argv)
                     result.passed, result.failed);
             exit_code = result.failed > 0 || result.error ? 1 : 0;
         }
+        /* the shell's convention for a command a signal stopped: 130 for SIGINT */
+        if (tycho_spec_interrupt_signal()) exit_code = 128 + tycho_spec_interrupt_signal();
+        tycho_spec_interrupt_stop();
     }
     fflush(stdout);
     free(result.error);

@@ -5,7 +5,8 @@
  * and handler, yields included) and yields until the exchange finishes;
  * returns status, headers, body.
  * Also reload() and stats() of the runtime, exe() (this binary) and
- * run_block() (spec_block.h) for the spec runner's --timeout. */
+ * run_block() (spec_block.h) for the spec runner's --timeout, interrupted()
+ * and track_server(pid, on) (spec_interrupt.h) for SIGINT and SIGTERM. */
 #include "http/request_id.h"
 #include "http/response_head.h"
 #include "http/server.h"
@@ -15,6 +16,7 @@
 #include "lua/runtime.h"
 #include "lua/scheduler.h"
 #include "lua/spec_block.h"
+#include "lua/spec_interrupt.h"
 #include "lua/spec_telemetry.h"
 
 #include <ctype.h>
@@ -477,6 +479,30 @@ static int l_exe(lua_State *L)
     return 1;
 }
 
+/* interrupted() -> "SIGINT" | "SIGTERM" once the run was told to stop, else nil */
+static int l_interrupted(lua_State *L)
+{
+    const char *name = tycho_spec_interrupt_name();
+    if (!name) return 0;
+    lua_pushstring(L, name);
+    return 1;
+}
+
+/* track_server(pid, on): a second signal kills the tracked servers (on =
+ * true), as the run could not stop them; false when the table is full. */
+static int l_track_server(lua_State *L)
+{
+    pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+    if (pid <= 0) return luaL_argerror(L, 1, "not a process id");
+    if (!lua_toboolean(L, 2)) {
+        tycho_spec_interrupt_untrack(pid);
+        lua_pushboolean(L, 1);
+    } else {
+        lua_pushboolean(L, tycho_spec_interrupt_track(pid) == 0);
+    }
+    return 1;
+}
+
 int luaopen_tycho_test(lua_State *L)
 {
     luaL_newmetatable(L, HANDLE_MT);
@@ -497,6 +523,8 @@ int luaopen_tycho_test(lua_State *L)
                                    {"logs", l_logs},
                                    {"spans", tycho_spec_telemetry_spans},
                                    {"run_block", tycho_spec_block_run},
+                                   {"interrupted", l_interrupted},
+                                   {"track_server", l_track_server},
                                    {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);

@@ -25,6 +25,9 @@ typedef struct block_run {
 static char running_label[256];
 static double running_limit;
 
+/* The block the spec run waits for now, or NULL (tycho_spec_block_interrupt). */
+static block_run_t *waited;
+
 const char *tycho_spec_block_running(double *seconds)
 {
     *seconds = running_limit;
@@ -40,6 +43,7 @@ static void deliver(uv_timer_t *timer)
 {
     block_run_t *b = timer->data;
     b->waiting = 0;
+    if (waited == b) waited = NULL;
     tycho_lua_op_resume(&b->wait_op, b->nres);
     uv_close((uv_handle_t *)&b->defer, free_run);
 }
@@ -75,6 +79,7 @@ static void wait_cancel(tycho_lua_op_t *op)
 {
     block_run_t *b = (block_run_t *)op;
     b->waiting = 0;
+    if (waited == b) waited = NULL;
     if (b->task) tycho_lua_task_cancel(b->task);
     b->task = NULL;
     running_label[0] = '\0';
@@ -115,5 +120,21 @@ int tycho_spec_block_run(lua_State *L)
     uv_timer_init(cur->sched->loop, &b->defer);
     b->defer.data = b;
     b->waiting = 1;
+    waited = b;
     return tycho_lua_suspend(L, &b->wait_op);
+}
+
+int tycho_spec_block_interrupt(const char *reason)
+{
+    block_run_t *b = waited;
+    if (!b || b->ended || !b->task) return 0;
+    tycho_lua_task_cancel(b->task); /* its pending wait is cancelled: done is not called */
+    b->task = NULL;
+    b->ended = 1;
+    running_label[0] = '\0';
+    lua_pushliteral(b->caller, "interrupted");
+    lua_pushstring(b->caller, reason);
+    b->nres = 2;
+    uv_timer_start(&b->defer, deliver, 0, 0);
+    return 1;
 }

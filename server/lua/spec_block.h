@@ -10,7 +10,8 @@
 #include <lua.h>
 
 /* tycho._test.run_block(fn, seconds, label) -> "ok", fn's results... |
- * "error", err (fn raised, or the memory limit) | "timeout". Waits (yields)
+ * "error", err (fn raised, or the memory limit) | "timeout" |
+ * "interrupted", reason (tycho_spec_block_interrupt). Waits (yields)
  * while fn waits; seconds 0 = no limit; label names the block for
  * tycho_spec_block_running. */
 int tycho_spec_block_run(lua_State *L);
@@ -18,5 +19,12 @@ int tycho_spec_block_run(lua_State *L);
 /* The label and limit of the block that is running, for the watchdog thread's
  * report of a run it cannot interrupt (a JIT-compiled loop); "?" when none. */
 const char *tycho_spec_block_running(double *seconds);
+
+/* The spec run stops (SIGINT, SIGTERM: spec_interrupt.h): the block it waits
+ * for, if any, is dropped as a timed-out one is, and run_block returns
+ * "interrupted", reason (copied). Returns 1 if a block was dropped, 0 when
+ * none was waited for (none runs, or one runs Lua code without yielding: it
+ * goes on to its end or its --timeout). */
+int tycho_spec_block_interrupt(const char *reason);
 
 #endif
