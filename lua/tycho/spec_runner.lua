@@ -57,6 +57,43 @@ local function trace_at(get_trace, element, level, msg)
   return trace -- not a tail call, which would take this frame off the stack
 end
 
+-- The functions standing in for the one a block was declared without
+-- (require_functions): their failure is located at the declaration.
+local NO_FUNCTION = setmetatable({}, { __mode = "k" })
+
+-- busted takes `it("name")` with no function as the first half of the
+-- curried form `it "name" (function() ... end)`, and registers nothing when
+-- the second half never comes: the test vanished from the run and its
+-- report. It is registered at once, failing with what is missing, at its
+-- line; the curried form's function, when it comes, replaces that failure.
+-- The same for describe, the hooks and the aliases (pending has a default).
+local TESTS = { it = true, spec = true, test = true }
+local function require_functions(busted)
+  local register = busted.register
+  function busted.register(descriptor, ...)
+    register(descriptor, ...)
+    local publisher = busted.executors[descriptor]
+    if descriptor == "file" or descriptor == "pending" or not publisher then return end
+    local function declare(name, fn)
+      if fn ~= nil or type(name) == "function" then return publisher(name, fn) end
+      local label = name ~= nil and ("%s '%s'"):format(descriptor, tostring(name)) or descriptor
+      local hint = TESTS[descriptor]
+        and (": pending(%q) marks a test still to write"):format(tostring(name)) or ""
+      local function missing() error(("%s has no function%s"):format(label, hint), 0) end
+      NO_FUNCTION[missing] = true
+      publisher(name, missing)
+      local children = busted.context.children(busted.context.get())
+      local element = children[#children]
+      if element and element.run ~= missing then element = nil end -- a filter left it out
+      return function(f)
+        if element then element.run = f end
+      end
+    end
+    busted.executors[descriptor] = declare
+    busted.export(descriptor, declare)
+  end
+end
+
 -- Each block runs as a task of its own with the --timeout deadline (none for
 -- 0) (tycho._test.run_block), so the handler timeout's machinery ends it, and
 -- a block that cannot go on (a bare coroutine.yield()) fails alone instead of
@@ -70,6 +107,7 @@ local function time_blocks(busted, seconds)
   function busted.getTrace(element, level, msg)
     local trace = traces[element]
     traces[element] = nil
+    if NO_FUNCTION[element.run] then return element.trace end
     if trace then return trace end
     trace = trace_at(get_trace, element, level + 1, msg) -- one frame deeper: this one
     return trace
@@ -95,6 +133,11 @@ local function time_blocks(busted, seconds)
       local function block()
         -- not a tail call: busted's trace ends at "[C]: in function 'xpcall'"
         local ok, err = xpcall(run, function(msg)
+          -- a stand-in has no spec frame under it: its declaration is the place
+          if NO_FUNCTION[run] then
+            trace = element.trace
+            return msg
+          end
           trace = trace_at(get_trace, element, 3, msg) -- as busted.safe's own handler does
           return msg
         end)
@@ -151,6 +194,7 @@ return function(args, opts)
   package.loaded["busted.core"] = function(...)
     local busted = make_core(...)
     time_blocks(busted, opts.timeout)
+    require_functions(busted)
     -- not called under --list: busted's own handler swallows the event
     local function stay_stopped()
       if test_core.interrupted() then busted.skipAll = true end
