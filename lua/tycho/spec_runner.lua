@@ -164,6 +164,19 @@ local function time_blocks(busted, seconds)
   end
 end
 
+-- busted reports a spec file that does not load, a path that does not
+-- exist and "no test files found" with an empty trace, and the TAP and gtest
+-- outputs index its line: their error there ended the whole run (the other
+-- files did not run). The place is the message's own file:line, or the file.
+local function complete_trace(element, _, message, trace)
+  if type(trace) == "table" and trace.currentline == nil then
+    local src, line = tostring(message):match "^([^\n]-):(%d+): "
+    trace.short_src = trace.short_src or src or element.name or "(no file)"
+    trace.currentline = tonumber(line) or 0
+  end
+  return nil, true
+end
+
 -- busted's json output encodes its test records with dkjson, which raises on
 -- the function a pending test's record holds (busted 2.1.1): functions
 -- become null instead.
@@ -245,6 +258,8 @@ return function(args, opts)
       local restore = json_without_functions()
       load(busted, output, options)
       restore()
+      -- first: ahead of the output handler's own (priority 1 too)
+      busted.subscribe({ "error" }, complete_trace, { priority = 1 })
     end
   end
 

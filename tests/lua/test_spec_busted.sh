@@ -4,8 +4,9 @@
 # after_each, finally, teardown), pending, --filter/--tags/--exclude-tags,
 # luassert's assertions (a readable diff for nested tables), spies, stubs and
 # mocks, a failing before_each (its file:line, the run goes on), an `it`
-# without a function (fails, named, at its line; the curried form works),
-# --help, and the exit status of each.
+# without a function (fails, named, at its line; the curried form works), a
+# spec file that does not compile (named, the others run, under TAP and
+# gtest too), an empty folder, --help, and the exit status of each.
 set -uo pipefail
 BIN=$(realpath "${TYCHO_BIN:-$(dirname "$0")/../../build/tycho}")
 fails=0
@@ -162,6 +163,29 @@ if grep -qx "s/no_function_spec.lua:2: unfinished forgotten" out; then
 else
   bad "--list, no function: rc=$rc $(head -c 500 out) | $(head -c 300 err)"
 fi
+
+# --- files -------------------------------------------------------------------------
+mkdir -p mixed
+printf 'describe("b", function()\n  it("x", function() end\nend)\n' >mixed/a_syntax_spec.lua
+printf 'describe("z", function() it("runs", function() end) end)\n' >mixed/z_spec.lua
+# TAP and gtest indexed the missing line of busted's report of such a file:
+# their error ended the run there, the other files unrun
+for fmt in TAP gtest plainTerminal; do
+  spec -o $fmt mixed
+  if [ $rc -eq 1 ] && grep -q "mixed/a_syntax_spec.lua:3: ')' expected" out && [ ! -s err ] &&
+     [ "$(tail -n1 out)" = "1 passed, 1 failed" ]; then
+    ok "-o $fmt: a spec file that does not compile: its error at file:line, the other files run, exit 1"
+  else
+    bad "-o $fmt, syntax error: rc=$rc $(head -c 800 out) | $(head -c 300 err)"
+  fi
+  spec -o $fmt empty
+  if [ $rc -eq 1 ] && grep -q "No test files found matching Lua pattern: _spec" out && [ ! -s err ] &&
+     [ "$(tail -n1 out)" = "0 passed, 1 failed" ]; then
+    ok "-o $fmt: a folder without spec files: said so, exit 1"
+  else
+    bad "-o $fmt, empty folder: rc=$rc $(head -c 500 out) | $(head -c 300 err)"
+  fi
+done
 
 # --- options ---------------------------------------------------------------------------
 spec --help
