@@ -197,8 +197,19 @@ local function json_without_functions()
 end
 
 return function(args, opts)
-  arg = { [0] = "tycho spec" }
-  for i, a in ipairs(args) do arg[i] = a end
+  -- busted's --lua re-runs the command line under another interpreter
+  -- through a shell: here it ran `<lua> tycho spec ...`, which cannot work,
+  -- and lost its status (the run "passed" with 0 tests)
+  for _, a in ipairs(args) do
+    if a == "--lua" or a:find("^%-%-lua=") then
+      io.stderr:write("tycho spec: --lua: specs run in tycho's own LuaJIT, not in another ",
+        "interpreter\n")
+      return 0, 0, nil, false, 2
+    end
+  end
+  -- nor from a .busted file's lua = ...
+  arg = { [0] = "tycho spec", "--ignore-lua" }
+  for _, a in ipairs(args) do arg[#arg + 1] = a end
 
   local counts = { passed = 0, failed = 0 }
   local document, ran = false, false

@@ -6,7 +6,8 @@
 # mocks, a failing before_each (its file:line, the run goes on), an `it`
 # without a function (fails, named, at its line; the curried form works), a
 # spec file that does not compile (named, the others run, under TAP and
-# gtest too), an empty folder, --help, and the exit status of each.
+# gtest too), an empty folder, busted's --lua (refused), --help, and the
+# exit status of each.
 set -uo pipefail
 BIN=$(realpath "${TYCHO_BIN:-$(dirname "$0")/../../build/tycho}")
 fails=0
@@ -187,7 +188,25 @@ for fmt in TAP gtest plainTerminal; do
   fi
 done
 
-# --- options ---------------------------------------------------------------------------
+# --- options -------------------------------------------------------------------------
+for opt in --lua=luajit "--lua luajit"; do
+  # shellcheck disable=SC2086 # two words on purpose
+  spec $opt s/order_spec.lua
+  if [ $rc -eq 2 ] && grep -qx "tycho spec: --lua: specs run in tycho's own LuaJIT, not in another interpreter" err &&
+     ! grep -q "passed," out err; then
+    ok "$opt: refused, exit 2"
+  else
+    bad "$opt: rc=$rc $(head -c 300 out) | $(head -c 300 err)"
+  fi
+done
+printf 'return { default = { lua = "luajit" } }\n' >.busted
+spec -o TAP s/order_spec.lua
+rm .busted
+if [ $rc -eq 0 ] && [ "$(tail -n1 out)" = "3 passed, 0 failed" ]; then
+  ok "a .busted file's lua: ignored, the specs run here"
+else
+  bad ".busted lua: rc=$rc $(head -c 300 out) | $(head -c 300 err)"
+fi
 spec --help
 if [ $rc -eq 0 ] && grep -q "^usage: tycho spec" out && grep -q "filter" out; then
   ok "--help: the usage, exit 0"
