@@ -315,7 +315,10 @@ int tycho_cmd_spec(int argc, char **argv)
                "--timeout: a test (or a before_each...) running longer fails and the run\n"
                "goes on [60; 0 = none]. TYCHO_HANDLER_TIMEOUT limits the handlers specs\n"
                "call through tycho.test.request.\n"
-               "Other options are busted's (e.g. -o TAP, --filter PATTERN).\n");
+               "Other options are busted 2's: -o FORMAT (TAP, junit, json, gtest...),\n"
+               "--filter/--filter-out PATTERN, -t/--tags and --exclude-tags TAGS, -l,\n"
+               "--no-keep-going, --shuffle, --repeat N, -p/--pattern, -v; a .busted file\n"
+               "works too. --lua is refused: specs run in tycho's own LuaJIT.\n");
         free(rest);
         return 0;
     }

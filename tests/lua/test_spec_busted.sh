@@ -208,8 +208,9 @@ else
   bad ".busted lua: rc=$rc $(head -c 300 out) | $(head -c 300 err)"
 fi
 spec --help
-if [ $rc -eq 0 ] && grep -q "^usage: tycho spec" out && grep -q "filter" out; then
-  ok "--help: the usage, exit 0"
+if [ $rc -eq 0 ] && grep -q "^usage: tycho spec" out && grep -q -- "--filter/--filter-out PATTERN" out &&
+   grep -q -- "--exclude-tags" out && grep -q -- "--lua is refused" out; then
+  ok "--help: the usage, busted's options named, exit 0"
 else
   bad "--help: rc=$rc $(head -c 300 out) | $(head -c 300 err)"
 fi
