@@ -269,6 +269,7 @@ static void spec_stuck(double late_seconds)
             "tycho spec: %s: still running %.0f s past its %g s timeout, in a loop the JIT "
             "compiled that cannot be interrupted (docs/routes.md, Limits): stopping the run\n",
             label, late_seconds, limit);
+    tycho_spec_interrupt_kill_servers(); /* the runner that would stop them is the one stuck */
     _exit(1);
 }
 

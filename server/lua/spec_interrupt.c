@@ -37,11 +37,16 @@ static void on_signal(int sig)
                               "tycho.test.serve started, exiting now\n";
     ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
     (void)n;
+    tycho_spec_interrupt_kill_servers();
+    _exit(128 + sig);
+}
+
+void tycho_spec_interrupt_kill_servers(void)
+{
     for (int i = 0; i < MAX_SERVERS; i++) {
-        int pid = atomic_load(&servers[i]);
+        int pid = atomic_exchange(&servers[i], 0);
         if (pid > 0) kill(pid, SIGKILL);
     }
-    _exit(128 + sig);
 }
 
 /* On the loop: the block being waited for fails as interrupted, which makes

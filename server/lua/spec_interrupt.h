@@ -8,7 +8,7 @@
  * 128 + the signal, with no summary.
  * Threading: start/stop/track/untrack/signal on the spec thread; the signal
  * handler runs on any thread and only touches atomics, uv_async_send, kill,
- * write and _exit. */
+ * write and _exit, as kill_servers does. */
 #ifndef TYCHO_LUA_SPEC_INTERRUPT_H
 #define TYCHO_LUA_SPEC_INTERRUPT_H
 
@@ -31,5 +31,9 @@ const char *tycho_spec_interrupt_name(void);
  * (the runner stops it itself otherwise). -1 when the table is full (64). */
 int tycho_spec_interrupt_track(pid_t pid);
 void tycho_spec_interrupt_untrack(pid_t pid);
+/* SIGKILLs the tracked servers, for a process about to _exit without the
+ * runner (a second signal, a run stuck in a JIT-compiled loop). Any thread;
+ * async-signal-safe. */
+void tycho_spec_interrupt_kill_servers(void);
 
 #endif

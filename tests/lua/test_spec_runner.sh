@@ -2,8 +2,9 @@
 # `tycho spec` as CI drives it, against the real binary: the per-test
 # --timeout (a waiting test and a busy one fail, naming themselves and the
 # limit, and the run goes on; a loop the JIT compiled stops the run with a
-# message naming the test), -o junit and -o json keep stdout a valid document
-# (the summary goes to stderr; default and TAP keep it on stdout), a file of
+# message naming the test, killing the servers specs started), -o junit and
+# -o json keep stdout a valid document (the summary goes to stderr; default
+# and TAP keep it on stdout), a file of
 # pending tests passes under every output, and os.exit or coroutine.yield
 # inside a spec says what happened; an option busted refuses exits 2;
 # --list lists the tests with no summary (a file that does not load: its
@@ -71,6 +72,33 @@ if [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $took -le 10 ] && grep -q "^ok 1 - jit 
   ok "a loop the JIT compiled stops the run, naming the test (rc=$rc, ${took}s)"
 else
   bad "JIT loop: rc=$rc after ${took}s: $(head -c 300 out) | $(head -c 500 err)"
+fi
+
+# the stuck run ends the process: the servers tycho.test.serve started die with it
+mkdir -p r
+printf 'return { ["GET /x"] = function() return "x" end }\n' >r/x.lua
+cat >s/jit_server_spec.lua <<EOF
+describe("jit", function()
+  it("loops compiled with a server up", function()
+    local srv = require("tycho.test").serve { routes = "$tmp/r" }
+    local f = assert(io.open("jit_server", "w"))
+    f:write(srv.pid, "\\n")
+    f:close()
+    local x = 0 while true do x = x + 1 end
+  end)
+end)
+EOF
+rm -f jit_server
+spec --timeout 1 -o TAP s/jit_server_spec.lua
+srv_pid=$(cat jit_server 2>/dev/null)
+sleep 0.2 # SIGKILL is sent, not waited for
+state=$(sed 's/^.*) \(.\).*/\1/' "/proc/$srv_pid/stat" 2>/dev/null)
+if [ -n "$srv_pid" ] && [ $rc -eq 1 ] && case "$state" in "" | Z | X) true ;; *) false ;; esac &&
+   grep -q "tycho spec: test 'jit loops compiled with a server up': still running" err; then
+  ok "a loop the JIT compiled stops the run: the server a spec started is killed too"
+else
+  [ -n "$srv_pid" ] && kill -KILL "$srv_pid" 2>/dev/null
+  bad "JIT loop with a server: rc=$rc pid=$srv_pid state=$state | $(head -c 300 out) | $(head -c 500 err)"
 fi
 
 spec --timeout soon s/jit_spec.lua
@@ -219,8 +247,7 @@ fi
 # --- tycho.test.serve's servers end with the run ---------------------------
 # a spec that fails between t.serve and srv:stop() (and one that never stops
 # its server) must not leave a tycho serve running, nor its data folder
-mkdir -p r
-printf 'return { ["GET /x"] = function() return "x" end }\n' >r/x.lua
+# (routes: r/, made for the JIT case above)
 cat >s/orphan_spec.lua <<EOF
 local t = require "tycho.test"
 local function keep(srv)
