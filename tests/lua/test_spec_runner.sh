@@ -89,7 +89,7 @@ describe("jit", function()
 end)
 EOF
 rm -f jit_server
-spec --timeout 1 -o TAP s/jit_server_spec.lua
+spec --timeout 5 -o TAP s/jit_server_spec.lua # time for the server to start (ASan)
 srv_pid=$(cat jit_server 2>/dev/null)
 sleep 0.2 # SIGKILL is sent, not waited for
 state=$(sed 's/^.*) \(.\).*/\1/' "/proc/$srv_pid/stat" 2>/dev/null)
