@@ -94,7 +94,7 @@ for case in INT TERM INT:BREAK=1; do
   sig=${case%%:*}
   envs=()
   [ "$case" != "$sig" ] && envs=("${case#*:}")
-  want=$((128 + $(kill -l $sig)))
+  want=$((128 + $(kill -l "$sig")))
   if ! start "${envs[@]}"; then
     bad "$case: the spec's server never started: $(head -c 500 out) | $(head -c 500 err)"
     continue
@@ -103,7 +103,7 @@ for case in INT TERM INT:BREAK=1; do
   if ! (exec 3<>"/dev/tcp/127.0.0.1/$srv_port") 2>/dev/null; then
     bad "$case: the server does not listen on $srv_port before the signal"
   fi
-  kill -$sig "$spec_pid"
+  kill "-$sig" "$spec_pid"
   finish
   left=$(gone)
   summary="1 passed, 2 failed"
@@ -132,7 +132,7 @@ if start HANG=1; then
   finish
   left=$(gone)
   # the data folder is left: the process exits from the signal handler
-  left=${left% $srv_data}
+  left=${left% "$srv_data"}
   rm -rf "$srv_data"
   if [ $rc -eq 130 ] && [ -z "$left" ] &&
      grep -q "^tycho spec: interrupted again: killing the servers tycho.test.serve started, exiting now" err; then
