@@ -113,11 +113,11 @@ local function time_blocks(busted, seconds)
     return trace
   end
   function busted.safe(descriptor, run, element)
-    -- 'it' also names the publishing of a pending test's events: not a block
     local stopped = test_core.interrupted()
     -- what is left is skipped (busted.execute runs no more children), but
     -- the cleanup of what ran
     if stopped then busted.skipAll = true end
+    -- 'it' also names the publishing of a pending test's events: not a block
     if not TIMED[descriptor] or (descriptor == "it" and run ~= element.run) then
       return safe(descriptor, run, element)
     end
