@@ -621,17 +621,34 @@ int tycho_json_decode(lua_State *L, const char *s, size_t n, char *err, size_t e
     return -1;
 }
 
+/* json.encode writes into one buffer per state, upvalue 1 of encode (a
+ * userdata whose __gc frees it when the state closes). The buffer is
+ * malloc'd, not Lua memory, and pushing the text as a string may fail with
+ * a memory error (the Lua memory limit), which unwinds past l_encode: a
+ * buffer of l_encode's own would leak then, this one stays the state's.
+ * tycho_json_encode calls no Lua code, so no other encode can run while one
+ * uses it. Past ENCODE_KEEP bytes it is not kept for the next call. */
+#define ENCODE_BUF_MT "tycho.json.encode_buffer"
+#define ENCODE_KEEP (64 * 1024)
+
+static int encode_buf_gc(lua_State *L)
+{
+    tycho_buf_free(lua_touserdata(L, 1));
+    return 0;
+}
+
 static int l_encode(lua_State *L)
 {
     luaL_checkany(L, 1);
-    tycho_buf_t b = TYCHO_BUF_INIT;
+    tycho_buf_t *b = lua_touserdata(L, lua_upvalueindex(1));
     char err[160] = "";
-    if (tycho_json_encode(L, 1, &b, err, sizeof err) != 0) {
-        tycho_buf_free(&b);
-        return luaL_error(L, "json.encode: %s", err);
-    }
-    lua_pushlstring(L, b.data ? b.data : "", b.len);
-    tycho_buf_free(&b);
+    int rc = tycho_json_encode(L, 1, b, err, sizeof err);
+    if (rc == 0) lua_pushlstring(L, b->data ? b->data : "", b->len);
+    if (b->cap > ENCODE_KEEP)
+        tycho_buf_free(b);
+    else
+        tycho_buf_reset(b);
+    if (rc != 0) return luaL_error(L, "json.encode: %s", err);
     return 1;
 }
 
@@ -670,13 +687,19 @@ int luaopen_tycho_json(lua_State *L)
     lua_pushliteral(L, "array");
     lua_setfield(L, -2, "__jsontype");
     lua_pop(L, 1);
-    static const luaL_Reg fns[] = {{"encode", l_encode},
-                                   {"decode", l_decode},
-                                   {"array", l_array},
-                                   {"is_array", l_is_array},
-                                   {NULL, NULL}};
+    static const luaL_Reg fns[] = {
+        {"decode", l_decode}, {"array", l_array}, {"is_array", l_is_array}, {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);
+    tycho_buf_t *b = lua_newuserdata(L, sizeof *b);
+    *b = (tycho_buf_t)TYCHO_BUF_INIT;
+    if (luaL_newmetatable(L, ENCODE_BUF_MT)) {
+        lua_pushcfunction(L, encode_buf_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    lua_pushcclosure(L, l_encode, 1);
+    lua_setfield(L, -2, "encode");
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");
     luaL_getmetatable(L, ARRAY_MT);
