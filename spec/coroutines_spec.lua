@@ -221,6 +221,73 @@ end }
     assert_reported_as_oom(res, logs, before, after)
   end)
 
+  it("reports a lazily loaded tycho.* module that meets the memory limit as out of memory", function()
+    -- tycho.fill is found under _lib (a folder the loader skips) on the
+    -- path the route file adds; require("tycho").fill loads it
+    local res, logs, before, after = get_near_limit({
+      ["lazy.lua"] = [[
+local dir = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$")
+package.path = dir .. "/_lib/?.lua;" .. package.path
+return { ["GET /lazy-tycho"] = function() return { n = require("tycho").fill } end }
+]],
+      ["_lib/tycho/fill.lua"] = [[
+local t, i = {}, 0
+while true do i = i + 1; t[i] = ("m"):rep(100) .. i end
+]],
+    }, "/lazy-tycho")
+    assert_reported_as_oom(res, logs, before, after)
+  end)
+
+  it("reports a tycho.dynamodb call whose parameters meet the memory limit as out of memory", function()
+    -- 400k numbers (4 MiB here) marshal to 400k AttributeValue tables
+    local res, logs, before, after = get_near_limit({ ["ddb.lua"] = [[
+local ddb = require "tycho.dynamodb"
+local items = ddb.table("tycho-spec-never-reached")
+return { ["GET /ddb-big"] = function()
+  local list = {}
+  for i = 1, 400000 do list[i] = i end
+  items:put { id = "x", list = list }
+end }
+]] }, "/ddb-big")
+    assert_reported_as_oom(res, logs, before, after)
+  end)
+
+  it("reports an sqs batch entry whose body meets the memory limit as out of memory", function()
+    -- the body encodes to 32 MiB of JSON: past the limit in json.encode
+    local res, logs, before, after = get_near_limit({ ["sqs.lua"] = [[
+local sqs = require "tycho.sqs"
+local q = sqs.queue("http://127.0.0.1:9/000000000000/tycho-spec-never-reached")
+return { ["GET /sqs-big"] = function()
+  local mib, body = ("b"):rep(1024 * 1024), {}
+  for i = 1, 32 do body[i] = mib end
+  return q:send_batch { "small", { body = body } }
+end }
+]] }, "/sqs-big")
+    assert_reported_as_oom(res, logs, before, after)
+  end)
+
+  it("ends a trace.span that meets the memory limit as failed, and reports the request as out of memory", function()
+    t.spans() -- drops the spans of earlier tests
+    local res, logs, before, after = get_near_limit({ ["span.lua"] = [[
+local trace = require "tycho.trace"
+return { ["GET /span-fill"] = function()
+  return trace.span("fill", function()
+    local t, i = {}, 0
+    while true do i = i + 1; t[i] = ("s"):rep(100) .. i end
+  end)
+end }
+]] }, "/span-fill")
+    assert_reported_as_oom(res, logs, before, after)
+    local fill
+    for _, s in ipairs(t.spans()) do
+      if s.name == "fill" then fill = s end
+    end
+    assert.is_table(fill)
+    assert.equal("ERROR", fill.status)
+    assert.equal("not enough memory", fill.status_message)
+    assert.is_nil(fill.attributes["tycho.span.closed_by_server"]) -- trace.span ended it
+  end)
+
   it("under tycho serve, reports a request that meets the memory limit inside trace.span as out of memory", function()
     local http = require "tycho.http"
     local json = require "tycho.json"

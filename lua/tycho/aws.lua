@@ -23,6 +23,7 @@
 local core = require "tycho._aws"
 local json = require "tycho.json"
 local options = require "tycho.options"
+local protect = require "tycho.protect"
 
 local aws = {}
 
@@ -74,7 +75,7 @@ end
 
 local function decode(body)
   if body == nil or body == "" then return {} end -- SQS may answer 200 with no body
-  local ok, v = pcall(json.decode, body)
+  local ok, v = protect.pcall(json.decode, body)
   if ok and type(v) == "table" then return v end
   return nil
 end

@@ -21,6 +21,7 @@
 local aws = require "tycho.aws"
 local json = require "tycho.json"
 local time = require "tycho.time"
+local protect = require "tycho.protect"
 
 local ddb = {}
 local NULL = json.null
@@ -236,14 +237,14 @@ end
 -- Runs an operation on the parameters build(...) returns, with the
 -- aws.CALL_OPTIONS of the options table it returns after them. An argument
 -- error raised while building them gets the operation's name; a failed
--- condition gets condition_failed (and item).
+-- condition gets condition_failed (and item). A memory error goes on as one.
 local function call(t, op, build, ...)
-  local built, params, opts = pcall(build, ...)
+  local built, params, opts = protect.pcall(build, ...)
   if not built then
     if aws.is_error(params) then params.operation = op end
     error(params, 0)
   end
-  local ok, res = pcall(aws.call, "dynamodb", "DynamoDB_20120810." .. op, params,
+  local ok, res = protect.pcall(aws.call, "dynamodb", "DynamoDB_20120810." .. op, params,
     aws.call_options(opts, { table = t.name }))
   if ok then return res end
   if aws.is_error(res, "ConditionalCheckFailedException") then
@@ -509,7 +510,7 @@ local function run_batch(t, b, entries, opts, retries)
     for k = first, math.min(first + b.per - 1, #entries) do chunk[#chunk + 1] = entries[k] end
     local later = first + b.per
     for n = 1, retries + 1 do
-      local ok, res = pcall(call, t, b.op, build, b.params(t, chunk))
+      local ok, res = protect.pcall(call, t, b.op, build, b.params(t, chunk))
       if not ok then
         if not aws.is_error(res) then error(res, 0) end
         b.fail(res, not_done(chunk, entries, later))
@@ -534,7 +535,7 @@ end
 
 -- fn(...)'s two results; an argument error it raises gets op's name.
 local function prepare(op, fn, ...)
-  local ok, x, y = pcall(fn, ...)
+  local ok, x, y = protect.pcall(fn, ...)
   if ok then return x, y end
   if aws.is_error(x) then x.operation = op end
   error(x, 0)
@@ -542,7 +543,7 @@ end
 
 -- ddb.marshal(value); an argument error names where the value was (put[3]).
 local function marshal_at(value, where)
-  local ok, m = pcall(ddb.marshal, value)
+  local ok, m = protect.pcall(ddb.marshal, value)
   if ok then return m end
   if aws.is_error(m) then m.message = where .. ": " .. m.message end
   error(m, 0)

@@ -19,6 +19,7 @@
 local core = require "tycho._http"
 local json = require "tycho.json"
 local options = require "tycho.options"
+local protect = require "tycho.protect"
 
 local http = {}
 
@@ -98,7 +99,7 @@ function http.json(headers, body)
   local ct, err = content_type(headers)
   if err then return nil, err end
   if type(ct) == "string" and media_type(ct):find("json", 1, true) and body and #body > 0 then
-    local ok, decoded = pcall(json.decode, body)
+    local ok, decoded = protect.pcall(json.decode, body)
     if ok then return decoded end
     return nil, decoded
   end

@@ -1,6 +1,8 @@
 -- `require "tycho"`: every tycho module under one table, loaded on first use
 -- (tycho.json, tycho.time, tycho.log, tycho.uuid, tycho.env, tycho.test, and
 -- the modules other parts of tycho add: tycho.http, tycho.sqs, ...).
+local protect = require "tycho.protect"
+
 local tycho = {}
 
 local ERROR_MT = {
@@ -39,7 +41,7 @@ return setmetatable(tycho, {
   __index = function(t, name)
     if type(name) ~= "string" then return nil end
     local modname = "tycho." .. name
-    local ok, mod = pcall(require, modname)
+    local ok, mod = protect.pcall(require, modname) -- a memory error goes on as one
     if not ok then
       local not_found = "module '" .. modname .. "' not found:"
       if type(mod) == "string" and mod:sub(1, #not_found) == not_found then return nil end

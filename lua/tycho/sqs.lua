@@ -19,6 +19,7 @@
 local aws = require "tycho.aws"
 local json = require "tycho.json"
 local log = require "tycho.log"
+local protect = require "tycho.protect"
 local bit = require "bit"
 
 local sqs = {}
@@ -181,7 +182,7 @@ sqs.md5_of_attributes = md5_of_attributes
 
 local function body_string(body, op)
   if type(body) == "table" then
-    local ok, text = pcall(json.encode, body)
+    local ok, text = protect.pcall(json.encode, body)
     if not ok then
       fail(nil, op, "InvalidParameterValue",
         "the message body cannot be sent as JSON: " .. tostring(text):gsub("^json%.encode: ", ""))
@@ -260,8 +261,9 @@ local BATCH_ENTRIES, BATCH_BYTES = 10, 1048576
 -- throttling after the retries) fails each of its entries with that error,
 -- and the requests before it stay reported. b.entry returns the request
 -- entry with its Id; b.done(s, entry) turns a Successful answer into the
--- record to keep, or nil and a problem. A non-aws error (a bug) or a
--- Cancelled call is raised. opts: the aws.CALL_OPTIONS of every request.
+-- record to keep, or nil and a problem. A non-aws error (a bug), a
+-- Cancelled call or a memory error is raised. opts: the aws.CALL_OPTIONS
+-- of every request.
 local function run_batches(q, op, list, b, opts)
   if type(list) ~= "table" then fail(q, op, "InvalidParameterValue", "expected a list of entries") end
   check_options(opts, aws.CALL_OPTIONS, op)
@@ -274,7 +276,8 @@ local function run_batches(q, op, list, b, opts)
   local entries, at, index, bytes -- at[k]: entries[k]'s position in list
   local function send()
     if #entries == 0 then return end
-    local ok, res = pcall(call, q, op, { QueueUrl = url, Entries = entries }, opts, { producer = b.producer })
+    local ok, res = protect.pcall(call, q, op, { QueueUrl = url, Entries = entries }, opts,
+      { producer = b.producer })
     if not ok then
       refused(res)
       for k, e in ipairs(entries) do out.failed[#out.failed + 1] = failure(e.Id, at[k], res) end
@@ -300,7 +303,7 @@ local function run_batches(q, op, list, b, opts)
   local function start() entries, at, index, bytes = {}, {}, {}, 0 end
   start()
   for i = 1, #list do
-    local ok, e = pcall(b.entry, list[i], i)
+    local ok, e = protect.pcall(b.entry, list[i], i)
     if ok then
       local size = b.size and b.size(e) or 0
       if #entries == BATCH_ENTRIES or (#entries > 0 and bytes + size > BATCH_BYTES) then

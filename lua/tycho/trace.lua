@@ -12,9 +12,10 @@
 --   end, x)
 --   trace.headers()                    -- traceparent, tracestate, X-Amzn-Trace-Id for a call
 local C = require "tycho._trace"
+local protect = require "tycho.protect"
 
-local start, finish, describe, raise_nomem = C.start, C.finish, C.describe, C.raise_nomem
-local traceback, xpcall, type, error = debug.traceback, xpcall, type, error
+local start, finish, describe = C.start, C.finish, C.describe
+local traceback, type, error = debug.traceback, type, error
 
 local M = { current = C.current, headers = C.headers }
 
@@ -40,12 +41,16 @@ function M.span(name, attrs, fn, ...)
   check(name, attrs, fn)
   -- start raises for an attribute value it cannot take; called through
   -- pcall its message has no position, and gets the caller's
-  local started, s = pcall(start, name, attrs)
+  local started, s = protect.pcall(start, name, attrs)
   if not started then error(s, 2) end
   if not s then return fn(...) end
   local tb
-  local function handler(e)
-    tb = traceback(describe(e), 2)
+  local function handler(e, nomem)
+    if nomem then -- the memory error goes on once this returns: the span ends here
+      finish(s, true, e)
+    else
+      tb = traceback(describe(e), 2)
+    end
     return e
   end
   local function close(ok, ...)
@@ -55,12 +60,9 @@ function M.span(name, attrs, fn, ...)
     end
     local err = ...
     finish(s, true, describe(err), tb)
-    -- LuaJIT calls no handler for a memory error: one stays a memory error,
-    -- so that the request is reported and collected as out of memory
-    if tb == nil and err == "not enough memory" then raise_nomem() end
     error(err, 0)
   end
-  return close(xpcall(fn, handler, ...))
+  return close(protect.xpcall(fn, handler, ...))
 end
 
 return M

@@ -10,8 +10,6 @@
  *   headers()            -> traceparent / tracestate / X-Amzn-Trace-Id for a call
  *   describe(err)        -> the exception message of an error value (the one
  *                           reading for record_error and trace.span)
- *   raise_nomem()        -> raises a Lua memory error (trace.span passing one
- *                           on: error() would make it an ordinary error)
  *
  * "Current" is per request task, never per thread: the registry table
  * STACKS_KEY maps each task (by its coroutine, with the task's serial since
@@ -585,11 +583,6 @@ static int l_headers(lua_State *L)
     return 1;
 }
 
-static int l_raise_nomem(lua_State *L)
-{
-    return tycho_lua_alloc_raise_nomem(L);
-}
-
 int luaopen_tycho_trace_c(lua_State *L)
 {
     static const luaL_Reg methods[] = {{"set_attribute", l_set_attribute},
@@ -614,7 +607,6 @@ int luaopen_tycho_trace_c(lua_State *L)
                                    {"finish", l_finish},
                                    {"headers", l_headers},
                                    {"describe", l_describe},
-                                   {"raise_nomem", l_raise_nomem},
                                    {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);

@@ -2,6 +2,7 @@
 
 #include "lua/lib_metrics.h"
 #include "lua/lib_trace.h"
+#include "lua/protect.h"
 
 #include <lauxlib.h>
 
@@ -19,6 +20,7 @@ void tycho_lua_open_libs(lua_State *L)
         {"tycho._trace", luaopen_tycho_trace_c},
         {"tycho._http", luaopen_tycho_http_core},
         {"tycho._aws", luaopen_tycho_aws_core},
+        {"tycho._protect", luaopen_tycho_protect_c},
         {NULL, NULL},
     };
     lua_getglobal(L, "package");

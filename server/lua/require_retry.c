@@ -1,6 +1,6 @@
 #include "lua/require_retry.h"
 
-#include "lua/alloc.h"
+#include "lua/protect.h"
 
 #include <lauxlib.h>
 
@@ -36,8 +36,7 @@ static int require_retry(lua_State *L)
         lua_pushnil(L);
         lua_setfield(L, 2, name);
     }
-    /* a memory error stays one: the scheduler counts it and collects after it */
-    return status == LUA_ERRMEM ? tycho_lua_alloc_raise_nomem(L) : lua_error(L);
+    return tycho_lua_rethrow(L, status); /* a memory error stays one */
 }
 
 /* The loader of PROBE: raises what package.loaded holds for it while it
