@@ -104,6 +104,35 @@ describe("tycho.env", function()
   end)
 end)
 
+describe("tycho.protect", function()
+  local protect = require "tycho.protect"
+
+  it("is pcall and xpcall for results and ordinary errors", function()
+    assert.same({ true, 1, nil, 3 }, { protect.pcall(function(a, b, c) return a, b, c end, 1, nil, 3) })
+    local e = {}
+    assert.same({ false, e }, { protect.pcall(error, e) })
+    local ok, err = protect.xpcall(function() error("boom") end, function(m) return "handled: " .. m end)
+    assert.is_false(ok)
+    assert.matches("^handled: .*libs_spec%.lua:%d+: boom$", err)
+  end)
+
+  it("returns an ordinary error that reads 'not enough memory' (only LuaJIT's own is a memory error)", function()
+    local cleaned
+    assert.same({ false, "not enough memory" }, { protect.pcall(error, "not enough memory", 0) })
+    assert.same({ false, "seen" }, { protect.xpcall(error, function(_, nomem)
+      cleaned = nomem
+      return "seen"
+    end, "not enough memory", 0) })
+    assert.is_nil(cleaned) -- called as xpcall's handler, not for a memory error
+  end)
+
+  it("may be yielded across", function()
+    local time = require "tycho.time"
+    assert.same({ true, "after" }, { protect.pcall(function() time.sleep(0.001) return "after" end) })
+    assert.same({ false, "late" }, { protect.pcall(function() time.sleep(0.001) error("late", 0) end) })
+  end)
+end)
+
 describe("tycho.log", function()
   local log = require "tycho.log"
   setup(basic.setup)
