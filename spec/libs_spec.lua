@@ -102,6 +102,39 @@ describe("tycho.env", function()
     end
     ffi.C.unsetenv(name)
   end)
+
+  it("ignores blanks around a boolean, and takes a blank value for unset everywhere", function()
+    local ffi = require "ffi"
+    pcall(ffi.cdef, [[
+      int setenv(const char *name, const char *value, int overwrite);
+      int unsetenv(const char *name);
+    ]])
+    local name = "TYCHO_SPEC_ENV_BOOL"
+    finally(function() ffi.C.unsetenv(name) end)
+    local function bool(v)
+      ffi.C.setenv(name, v, 1)
+      return pcall(env.bool, name, "dflt")
+    end
+    for v, want in pairs { [" true "] = true, ["\tON\n"] = true, [" 1"] = true, ["no "] = false,
+                           [" Off\r\n"] = false, ["0"] = false } do
+      assert.same({ true, want }, { bool(v) }, v)
+    end
+    for _, v in ipairs { "t rue", "yes please", "2" } do
+      local ok, err = bool(v)
+      assert.is_false(ok, v)
+      assert.matches(("%s: expected on/off, true/false, yes/no or 1/0, got %q"):format(name, v), err, 1, true)
+    end
+    for _, blank in ipairs { "", " ", " \t\r\n " } do
+      ffi.C.setenv(name, blank, 1)
+      assert.same({ true, "dflt" }, { bool(blank) })
+      assert.equal(7, env.number(name, 7))
+      assert.equal("dflt", env.get(name, "dflt"))
+      assert.is_nil(env[name])
+      assert.error_matches(function() env.require(name) end, name .. " is required but not set")
+    end
+    ffi.C.setenv(name, " a b ", 1)
+    assert.equal(" a b ", env.get(name)) -- a string is given as it is set
+  end)
 end)
 
 describe("tycho.protect", function()

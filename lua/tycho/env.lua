@@ -5,13 +5,19 @@
 --   env.bool("FEATURE_X", false)   -- true for 1/true/yes/on, false for 0/false/no/off
 --   env.require("QUEUE_URL")       -- error naming the variable when missing
 --   env.HOME                       -- same as env.get("HOME")
+-- As for tycho's own settings, a value that is empty or only blanks (an env
+-- template or a quoted shell word leaves them) counts as unset everywhere,
+-- and env.number and env.bool ignore the blanks around a value (" on " is
+-- on); env.get and env.require return a value as it is set.
 local env = {}
 
 local function raw(name)
   local v = os.getenv(name)
-  if v == "" then return nil end
+  if v == nil or not v:find("%S") then return nil end
   return v
 end
+
+local function trimmed(v) return v:match("^%s*(.-)%s*$") end
 
 function env.get(name, default)
   local v = raw(name)
@@ -24,7 +30,7 @@ end
 -- 1e3 and nan, which compares false to any bound and so passes every
 -- range check.
 local function decimal(v)
-  local s = v:match("^%s*(.-)%s*$")
+  local s = trimmed(v)
   if s:match("^%-?%d+%.?%d*$") or s:match("^%-?%.%d+$") then return tonumber(s) end
 end
 
@@ -44,9 +50,9 @@ local falsy = { ["0"] = true, ["false"] = true, no = true, off = true }
 function env.bool(name, default)
   local v = raw(name)
   if v == nil then return default end
-  v = v:lower()
-  if truthy[v] then return true end
-  if falsy[v] then return false end
+  local word = trimmed(v):lower()
+  if truthy[word] then return true end
+  if falsy[word] then return false end
   error(("environment variable %s: expected on/off, true/false, yes/no or 1/0, got %q"):format(name, v), 2)
 end
 
