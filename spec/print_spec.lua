@@ -127,4 +127,59 @@ end }
     assert.equal("to a file\n", f:read "*a")
     f:close()
   end)
+
+  it("refuses io.output(file) and io.input(file) in a handler: the next request's io.write stays a log line", function()
+    local dir = folder.new { ["o.lua"] = [[
+local top = io.input() -- without a file: the current one, in a handler too
+return {
+  ["GET /redirect"] = function(req)
+    io.output(req.query.path) -- every later io.write of the worker would go there
+    io.write("first request")
+    return "redirected"
+  end,
+  ["GET /caught"] = function(req)
+    local ok, err = pcall(function() io.input(req.query.path) end)
+    return { ok = ok, err = err, same = io.output() == io.stdout and io.input() == top }
+  end,
+  ["GET /write"] = function()
+    io.write("second request")
+    return "written"
+  end,
+}
+]] }
+    local srv = t.serve { routes = dir, workers = 1 }
+    finally(function()
+      srv:stop()
+      folder.remove(dir)
+    end)
+    local path = dir .. "/redirected.txt"
+    assert.equal(500, (http.get(srv.url("/redirect?path=" .. path))))
+    local status, _, body = http.get(srv.url("/caught?path=" .. path))
+    assert.equal(200, status)
+    local caught = json.decode(body)
+    assert.is_false(caught.ok)
+    assert.matches("/o%.lua:9: io%.input%(file%) cannot run in a handler, timer or consumer: it changes "
+      .. "the default file of every request this worker serves; read a file of your own", caught.err)
+    assert.is_true(caught.same)
+    assert.equal(200, (http.get(srv.url "/write")))
+    local refused, second, deadline = nil, nil, time.monotonic() + 5
+    repeat
+      time.sleep(0.05)
+      local f = assert(io.open(srv.log))
+      for line in f:lines() do
+        local ok, rec = pcall(json.decode, line)
+        if ok and type(rec) == "table" and rec.route == "/redirect" and rec.error then refused = rec end
+        if ok and type(rec) == "table" and rec.route == "/write" and rec.msg == "second request" then
+          second = rec
+        end
+      end
+      f:close()
+    until (refused and second) or time.monotonic() > deadline
+    assert.is_table(refused)
+    assert.matches("o%.lua:4: io%.output%(file%) cannot run in a handler, timer or consumer", refused.error)
+    assert.matches("write to a file of your own", refused.error)
+    assert.is_table(second, "the second request's io.write is not a log line")
+    assert.equal("info", second.level)
+    assert.is_nil(io.open(path), "io.output opened the first request's file")
+  end)
 end)

@@ -3,6 +3,7 @@
 
 #include "core/log.h"
 #include "lua/blocking_calls.h"
+#include "lua/default_files.h"
 #include "lua/global_guard.h"
 #include "lua/libs.h"
 #include "lua/os_exit.h"
@@ -235,7 +236,10 @@ tycho_lua_gen_t *tycho_lua_gen_new(const tycho_lua_gen_opts_t *o, char **err)
     set_paths(g->L, g->lua_dir, g->routes_dir);
     tycho_lua_open_libs(g->L);
     if (o->stdout_to_log) tycho_lua_stdout_to_log(g->L);
-    if (o->refuse_blocking) tycho_lua_blocking_calls_install(g->L);
+    if (o->task_guards) {
+        tycho_lua_blocking_calls_install(g->L);
+        tycho_lua_default_files_install(g->L);
+    }
     g->req_mt_ref = tycho_lua_request_init(g->L);
     if (g->routes_dir) {
         if (!is_dir(g->routes_dir)) {

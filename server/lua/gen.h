@@ -70,9 +70,11 @@ typedef struct tycho_lua_gen_opts {
      * a state that serves, whose stdout is the JSON log (not specs: busted
      * prints; not tycho check: its stdout is the list) */
     int stdout_to_log;
-    /* os.execute and io.popen raise inside tasks (blocking_calls.h): the
-     * workers' states under tycho serve (not specs, whose own code uses them) */
-    int refuse_blocking;
+    /* calls that reach past the running task raise inside tasks: os.execute
+     * and io.popen (blocking_calls.h), io.input and io.output with a file
+     * (default_files.h). The workers' states under tycho serve (not specs,
+     * whose blocks run as tasks and whose own code uses them) */
+    int task_guards;
     /* the runtime's count of loads, this one included (1: the first, and
      * the one load of `tycho check`; never 0, the stamp of tycho's own
      * metrics: tycho_metric_opts_t.stamp). Every worker's runtime counts

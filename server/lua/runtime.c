@@ -79,7 +79,7 @@ static tycho_lua_gen_t *load_gen(tycho_lua_runtime_t *rt, char **err)
         .routes_dir = rt->cfg.routes_dir[0] ? rt->cfg.routes_dir : NULL,
         .routes_optional = rt->routes_optional,
         .stdout_to_log = !rt->routes_optional, /* serve's workers, not specs */
-        .refuse_blocking = !rt->routes_optional,
+        .task_guards = !rt->routes_optional,
         .lua_dir = rt->lua_dir,
         .alloc = &rt->alloc,
         .sched = &rt->sched,
