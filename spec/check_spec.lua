@@ -22,6 +22,20 @@ describe("tycho check", function()
     assert.matches("conflict/b.lua:3: route GET /same/:name is already declared at .*conflict/a.lua:2", out)
   end)
 
+  it("fails on a route file that returns no table, naming it and saying what it must return", function()
+    local folder = dofile(here .. "/fixtures/folder.lua")
+    for src, returned in pairs { ["local x = 1\n"] = "nothing", ["return nil"] = "nil",
+                                 ["return 42"] = "a number", ["return function() end"] = "a function" } do
+      local dir = folder.new { ["a.lua"] = 'return { ["GET /a"] = function() return "a" end }', ["b.lua"] = src }
+      local ok, out = check(dir)
+      folder.remove(dir)
+      assert.is_false(ok, src)
+      assert.equal(dir .. "/b.lua: returned " .. returned .. "; a route file must return a table of its "
+        .. 'routes, such as return { ["GET /hello"] = function(req) return "hi" end } (a module for '
+        .. "require that is no route file needs a name starting with '_')\n", out)
+    end
+  end)
+
   it("fails on a missing folder", function()
     local ok, out = check(here .. "/fixtures/does-not-exist")
     assert.is_false(ok)

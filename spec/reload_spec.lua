@@ -128,3 +128,29 @@ return {}
     assert.matches('"msg":"handler error"[^\n]*os%.exit%(3%) called', log)
   end)
 end)
+
+describe("a failed reload under tycho serve", function()
+  local http = require "tycho.http"
+  local folder = dofile(here .. "/fixtures/folder.lua")
+
+  it("fails a reload adding a route file that returns nothing, saying what it must return", function()
+    local dir = folder.new { ["a.lua"] = 'return { ["GET /a"] = function() return "a" end }' }
+    local srv = t.serve { routes = dir, args = { "--reload=off" } }
+    finally(function()
+      srv:stop()
+      folder.remove(dir)
+    end)
+    folder.write(dir .. "/helpers.lua", "local M = {}\nfunction M.f() end\n") -- no return: a slip
+    local status, _, body = http.post("http://" .. srv.admin .. "/-/reload", { body = "" })
+    assert.equal(422, status)
+    local want = dir .. "/helpers.lua: returned nothing; a route file must return a table of its "
+      .. 'routes, such as return { ["GET /hello"] = function(req) return "hi" end } (a module for '
+      .. "require that is no route file needs a name starting with '_')"
+    assert.equal(want, json.decode(body).error)
+    local _, _, st = http.get("http://" .. srv.admin .. "/-/status")
+    assert.equal(want, json.decode(st).last_error)
+    local code, _, text = http.get(srv.url "/a")
+    assert.equal(200, code) -- the previous routes keep serving
+    assert.equal("a", text)
+  end)
+end)

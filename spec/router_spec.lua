@@ -83,9 +83,12 @@ describe("router", function()
       assert.same({ who = "me" }, t.get("/users/me").body) -- still serving
     end)
 
-    it("reports a file that does not return a table", function()
+    it("reports a file that does not return a table, saying what a route file returns", function()
       local _, err = t.use_routes(here .. "/fixtures/badreturn")
-      assert.matches("badreturn/x.lua: a route file must return a table of routes %(got nil%)", err)
+      local want = "/badreturn/x.lua: returned nothing; a route file must return a table of its routes, "
+        .. 'such as return { ["GET /hello"] = function(req) return "hi" end } (a module for require '
+        .. "that is no route file needs a name starting with '_')"
+      assert.equal(want, err:sub(-#want))
     end)
 
     it("reports runtime errors while loading with file:line", function()

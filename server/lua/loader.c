@@ -427,17 +427,24 @@ static int load_file(tycho_lua_gen_t *g, const char *file, char **err)
         lua_settop(L, base);
         return -1;
     }
-    if (lua_pcall(L, 0, 1, base + 1) != 0) {
+    if (lua_pcall(L, 0, LUA_MULTRET, base + 1) != 0) {
         char *m = one_line(lua_tostring(L, -1));
         *err = tycho_lua_strdupf("%s (while loading %s)", m ? m : "error", file);
         free(m);
         lua_settop(L, base);
         return -1;
     }
-    int rc = 0;
+    int rc = 0, returned = lua_gettop(L) > base + 1;
+    lua_settop(L, base + 2); /* its first value (nil when it returned nothing) */
     if (!lua_istable(L, -1)) {
-        *err = tycho_lua_strdupf("%s: a route file must return a table of routes (got %s)", file,
-                                 luaL_typename(L, -1));
+        /* most often a file with no return at its end, or a helper module
+         * that is no route file: the message says both ways out */
+        const char *article = !returned || lua_isnil(L, -1) ? "" : "a ";
+        *err = tycho_lua_strdupf(
+            "%s: returned %s%s; a route file must return a table of its routes, such as return "
+            "{ [\"GET /hello\"] = function(req) return \"hi\" end } (a module for require "
+            "that is no route file needs a name starting with '_')",
+            file, article, returned ? luaL_typename(L, -1) : "nothing");
         rc = -1;
     } else {
         rc = read_routes(g, file, lua_gettop(L), err);
