@@ -255,18 +255,24 @@ static tycho_attr_value_t attr_value(lua_State *L, int idx, const char *key)
     case LUA_TTABLE:
         return strings_value(L, idx, key);
     default:
-        bad_value(L, key, lua_pushfstring(L, "a %s", luaL_typename(L, idx)));
+        bad_value(L, key,
+                  lua_isnil(L, idx) ? "nil" : lua_pushfstring(L, "a %s", luaL_typename(L, idx)));
         return TYCHO_AV_BOOL(0);
     }
 }
 
 /* The attribute name at idx: a non-empty string. Raises for anything else
  * (a number key is not turned into its text), as tycho.metrics does for
- * label names. */
-static const char *attr_key(lua_State *L, int idx)
+ * label names: naming the argument of method (set_attribute's key), else
+ * as a key of an attributes table (never nil there). */
+static const char *attr_key(lua_State *L, int idx, const char *method)
 {
-    if (lua_type(L, idx) != LUA_TSTRING)
+    if (lua_type(L, idx) != LUA_TSTRING) {
+        if (method)
+            luaL_error(L, "tycho.trace: %s: key must be a string, got %s", method,
+                       luaL_typename(L, idx));
         luaL_error(L, "tycho.trace: attribute names are strings, not a %s", luaL_typename(L, idx));
+    }
     const char *k = lua_tostring(L, idx);
     if (!*k) luaL_error(L, "tycho.trace: empty attribute name");
     return k;
@@ -281,7 +287,7 @@ static void set_attrs(lua_State *L, int idx, tycho_span_t *span, tycho_span_even
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         int value = lua_gettop(L);
-        const char *k = attr_key(L, value - 1);
+        const char *k = attr_key(L, value - 1, NULL);
         tycho_attr_value_t v = attr_value(L, value, k);
         if (span && ev)
             tycho_span_event_set_attr(span, ev, k, v);
@@ -319,7 +325,7 @@ static tycho_span_t *target(lspan_t *s, tycho_req_trace_t **t)
 static int l_set_attribute(lua_State *L)
 {
     lspan_t *s = luaL_checkudata(L, 1, SPAN_MT);
-    const char *k = attr_key(L, 2);
+    const char *k = attr_key(L, 2, "set_attribute");
     tycho_attr_value_t v = attr_value(L, 3, k);
     tycho_req_trace_t *t;
     tycho_span_t *span = target(s, &t);
@@ -602,12 +608,9 @@ int luaopen_tycho_trace_c(lua_State *L)
         lua_setfield(L, -2, "__metatable");
     }
     lua_pop(L, 1);
-    static const luaL_Reg fns[] = {{"current", l_current},
-                                   {"start", l_start},
-                                   {"finish", l_finish},
-                                   {"headers", l_headers},
-                                   {"describe", l_describe},
-                                   {NULL, NULL}};
+    static const luaL_Reg fns[] = {{"current", l_current},   {"start", l_start},
+                                   {"finish", l_finish},     {"headers", l_headers},
+                                   {"describe", l_describe}, {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);
     return 1;
