@@ -278,11 +278,12 @@ return { ["GET /span-fill"] = function()
 end }
 ]] }, "/span-fill")
     assert_reported_as_oom(res, logs, before, after)
-    local fill
+    local fill, names = nil, {}
     for _, s in ipairs(t.spans()) do
+      names[#names + 1] = s.name
       if s.name == "fill" then fill = s end
     end
-    assert.is_table(fill)
+    assert.is_table(fill, "no span named fill among: " .. table.concat(names, ", "))
     assert.equal("ERROR", fill.status)
     assert.equal("not enough memory", fill.status_message)
     assert.is_nil(fill.attributes["tycho.span.closed_by_server"]) -- trace.span ended it

@@ -495,12 +495,26 @@ static void export_span(tycho_span_t *span)
         tycho_span_free(span);
 }
 
-/* finish(s, failed, message, traceback): never raises before s is off the stack. */
+/* finish(s, failed, message, traceback): exports the span first, then takes
+ * s off the stack. After a memory error (trace.span ending its span) memory
+ * is still at the limit and the stack's upkeep may raise one again: the span
+ * is out by then, and s, ended, is skipped by tycho_lua_trace_end_task. */
 static int l_finish(lua_State *L)
 {
     lspan_t *s = luaL_checkudata(L, 1, SPAN_MT);
     if (s->server || s->ended) return 0;
     s->ended = 1;
+    tycho_span_t *span = s->span;
+    s->span = NULL;
+    if (span) {
+        if (lua_toboolean(L, 2)) {
+            const char *msg = lua_isstring(L, 3) ? lua_tostring(L, 3) : "error";
+            tycho_span_record_exception(span, "LuaError", msg,
+                                        lua_isstring(L, 4) ? lua_tostring(L, 4) : NULL, 0);
+            tycho_span_set_status(span, TYCHO_SPAN_STATUS_ERROR, msg);
+        }
+        export_span(span);
+    }
     tycho_req_trace_t *t = live_trace(s);
     if (t) {
         push_stack(L, s->task, 0);
@@ -529,16 +543,6 @@ static int l_finish(lua_State *L)
         lua_pop(L, 1);
         sync_log_context(L, s->task, t);
     }
-    tycho_span_t *span = s->span;
-    s->span = NULL;
-    if (!span) return 0;
-    if (lua_toboolean(L, 2)) {
-        const char *msg = lua_isstring(L, 3) ? lua_tostring(L, 3) : "error";
-        tycho_span_record_exception(span, "LuaError", msg,
-                                    lua_isstring(L, 4) ? lua_tostring(L, 4) : NULL, 0);
-        tycho_span_set_status(span, TYCHO_SPAN_STATUS_ERROR, msg);
-    }
-    export_span(span);
     return 0;
 }
 
