@@ -377,10 +377,15 @@ static void test_start_error(void **state)
     tycho_local_config_t cfg;
     tycho_local_backend_t *b = NULL;
     char err[512];
+    char dir[64];
+    /* a folder of its own: a store another tycho left in a shared one
+     * (another layout version, say) would fail the start first */
+    local_tmpdir_make(dir, sizeof dir, "/tmp/tycho-backend-XXXXXX");
     tycho_local_config_init(&cfg);
     snprintf(cfg.queues, sizeof cfg.queues, "bad name");
-    assert_int_equal(tycho_local_backend_start("/tmp", &cfg, &b, err, sizeof err), -1);
+    assert_int_equal(tycho_local_backend_start(dir, &cfg, &b, err, sizeof err), -1);
     assert_null(b);
+    local_tmpdir_remove(dir);
     assert_non_null(strstr(err, "TYCHO_LOCAL_QUEUES"));
     tycho_local_config_init(&cfg);
     assert_int_equal(tycho_local_backend_start("/proc/nonexistent/dir", &cfg, &b, err, sizeof err),
