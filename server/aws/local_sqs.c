@@ -29,6 +29,7 @@
 #define Q_MISSING "AWS.SimpleQueueService.NonExistentQueue"
 
 #define MAX_MESSAGE_SIZE 1048576
+#define MAX_VISIBILITY_S 43200  /* VisibilityTimeout, and a receive's total invisibility */
 #define SQS_NUMBER_MIN_EXP -128 /* smallest magnitude 10^-128 */
 #define ALLOWED_CHARS "#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"
 
@@ -1019,7 +1020,8 @@ static int parse_receipt(const char *h, receipt_t *r)
 typedef struct msg_state {
     int exists;
     int in_flight;
-    int current; /* token matches the latest receive */
+    int current;         /* token matches the latest receive */
+    int64_t received_ms; /* when the latest receive was */
 } msg_state_t;
 
 static int message_state(tycho_local_store_t *s, const receipt_t *r, int64_t now_ms,
@@ -1027,8 +1029,8 @@ static int message_state(tycho_local_store_t *s, const receipt_t *r, int64_t now
 {
     memset(ms, 0, sizeof *ms);
     sqlite3_stmt *st =
-        tycho_local_stmt(s, "SELECT receipt, visible_ms, receive_count FROM sqs_messages "
-                            "WHERE id = ? AND queue = ?");
+        tycho_local_stmt(s, "SELECT receipt, visible_ms, receive_count, received_ms FROM "
+                            "sqs_messages WHERE id = ? AND queue = ?");
     if (!st) return -1;
     sqlite3_bind_int64(st, 1, r->id);
     sqlite3_bind_text(st, 2, r->queue, -1, SQLITE_STATIC);
@@ -1038,6 +1040,7 @@ static int message_state(tycho_local_store_t *s, const receipt_t *r, int64_t now
         ms->exists = 1;
         ms->current = tok && strcmp(tok, r->token) == 0;
         ms->in_flight = sqlite3_column_int64(st, 1) > now_ms && sqlite3_column_int(st, 2) > 0;
+        ms->received_ms = sqlite3_column_int64(st, 3);
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
@@ -1122,6 +1125,18 @@ static int change_visibility(tycho_local_store_t *s, const queue_t *q, const cha
     if (!ms.current) {
         handle_rejected(e, T_INVALID_PARAM, "InvalidParameterValue", h,
                         "The receipt handle has expired.");
+        return 1;
+    }
+    /* SQS keeps a message invisible for at most 12 hours counted from the
+     * receive that returned the handle: an extension past that is refused
+     * (the ChangeMessageVisibility reference), with this message. */
+    if (now_ms + (int64_t)vt * 1000 - ms.received_ms > (int64_t)MAX_VISIBILITY_S * 1000) {
+        e->type = T_INVALID_PARAM;
+        e->code = "InvalidParameterValue";
+        snprintf(e->msg, sizeof e->msg,
+                 "Value %ld for parameter VisibilityTimeout is invalid. Reason: Total "
+                 "VisibilityTimeout for the message is beyond the limit [%d seconds]",
+                 vt, MAX_VISIBILITY_S);
         return 1;
     }
     sqlite3_stmt *st = tycho_local_stmt(s, "UPDATE sqs_messages SET visible_ms = ? WHERE id = ?");
@@ -1668,7 +1683,7 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, queue_t *q, i
             sqlite3_reset(st);
             sqlite3_stmt *mv = tycho_local_stmt(
                 s, "UPDATE sqs_messages SET queue = ?1, receive_count = 0, first_receive_ms = 0, "
-                   "receipt = NULL,"
+                   "receipt = NULL, received_ms = 0,"
                    " visible_ms = ?2, dlq_source = ?3, expires_ms = ?4 WHERE id = ?5");
             if (!mv) {
                 internal(s, res);
@@ -1765,7 +1780,8 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, queue_t *q, i
         sqlite3_reset(st);
         sqlite3_stmt *up = tycho_local_stmt(
             s, "UPDATE sqs_messages SET receive_count = receive_count + 1,"
-               " first_receive_ms = ?1, visible_ms = ?2, receipt = ?3 WHERE id = ?4");
+               " first_receive_ms = ?1, visible_ms = ?2, receipt = ?3, received_ms = ?5"
+               " WHERE id = ?4");
         if (!up) {
             internal(s, res);
             goto done;
@@ -1774,6 +1790,7 @@ static void op_receive_message(tycho_local_store_t *s, cJSON *req, queue_t *q, i
         sqlite3_bind_int64(up, 2, now_ms + (int64_t)vt * 1000);
         sqlite3_bind_text(up, 3, token, -1, SQLITE_STATIC);
         sqlite3_bind_int64(up, 4, id);
+        sqlite3_bind_int64(up, 5, now_ms);
         rc = sqlite3_step(up);
         sqlite3_reset(up);
         if (rc != SQLITE_DONE) {

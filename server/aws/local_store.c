@@ -18,9 +18,12 @@
 #include <sys/stat.h>
 #include <time.h>
 
-/* Schema version 1. Messages keep their queue by name; items keep the
+/* Layout version 2. Messages keep their queue by name; items keep the
  * order-preserving key bytes of local_av.h so SQLite's memcmp BLOB order is
- * DynamoDB's key order. */
+ * DynamoDB's key order. Version 1 had no sqs_messages.received_ms (the time
+ * of the receive that made the current receipt handle, for SQS's 12-hour cap
+ * on a message's visibility); upgrade_from_1 adds it. */
+#define LAYOUT_VERSION 2
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS sqs_queues(name TEXT PRIMARY KEY, attrs TEXT NOT NULL,"
@@ -31,7 +34,7 @@ static const char SCHEMA[] =
     " attrs TEXT, md5_attrs TEXT, trace_header TEXT, group_id TEXT, dlq_source TEXT,"
     " sent_ms INTEGER NOT NULL, visible_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
     " receive_count INTEGER NOT NULL DEFAULT 0, first_receive_ms INTEGER NOT NULL DEFAULT 0,"
-    " receipt TEXT);"
+    " receipt TEXT, received_ms INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS sqs_messages_ready ON sqs_messages(queue, visible_ms, id);"
     "CREATE TABLE IF NOT EXISTS ddb_tables(name TEXT PRIMARY KEY, def TEXT NOT NULL, ttl_attr "
     "TEXT);"
@@ -40,7 +43,7 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS ddb_index(tbl TEXT NOT NULL, idx TEXT NOT NULL, gpk BLOB NOT NULL,"
     " gsk BLOB NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL,"
     " PRIMARY KEY(tbl, idx, gpk, gsk, pk, sk)) WITHOUT ROWID;"
-    "INSERT OR IGNORE INTO meta(k, v) VALUES('schema', '1');";
+    "INSERT OR IGNORE INTO meta(k, v) VALUES('schema', '2');";
 
 void tycho_local_config_init(tycho_local_config_t *cfg)
 {
@@ -231,25 +234,48 @@ static void open_error(tycho_local_store_t *s, const char *path, const char *wha
              hint);
 }
 
-/* A store written by another tycho version (meta 'schema' other than 1) is
- * refused before anything touches it. 0, or -1 with err. */
-static int check_schema_version(tycho_local_store_t *s, const char *path, char *err, size_t errlen)
+/* The layout version of the store (0 for a new file); one this tycho does
+ * not read (other than 1, which is upgraded, and LAYOUT_VERSION) is refused
+ * before anything touches it. 0, or -1 with err. */
+static int stored_version(tycho_local_store_t *s, const char *path, int *version, char *err,
+                          size_t errlen)
 {
     sqlite3_stmt *st;
+    *version = 0;
     if (sqlite3_prepare_v2(s->db, "SELECT v FROM meta WHERE k = 'schema'", -1, &st, NULL) !=
         SQLITE_OK)
         return 0; /* no meta table: a new store */
     int rc = 0;
     const char *v = sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "1";
-    if (!v || strcmp(v, "1") != 0) {
+    if (v && (strcmp(v, "1") == 0 || strcmp(v, "2") == 0)) {
+        *version = v[0] - '0';
+    } else {
         snprintf(err, errlen,
-                 "local backend: %s: stored in layout version %s, this tycho reads version 1: run "
-                 "the tycho that wrote it, or use another TYCHO_DATA_DIR",
-                 path, v ? v : "(none)");
+                 "local backend: %s: stored in layout version %s, this tycho reads version %d "
+                 "(and upgrades version 1): run the tycho that wrote it, or use another "
+                 "TYCHO_DATA_DIR",
+                 path, v ? v : "(none)", LAYOUT_VERSION);
         rc = -1;
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+/* Version 1 -> 2, inside the start-up transaction: adds received_ms. A
+ * message in flight at the upgrade counts its 12 hours from the upgrade
+ * (version 1 did not keep when it was received). 0, or -1 (SQLite's error
+ * on s->db). */
+static int upgrade_from_1(tycho_local_store_t *s, int64_t now_ms)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "UPDATE sqs_messages SET received_ms = %lld WHERE receive_count > 0",
+             (long long)now_ms);
+    return tycho_local_exec_sql(s, "ALTER TABLE sqs_messages ADD COLUMN received_ms INTEGER NOT "
+                                   "NULL DEFAULT 0") ||
+                   tycho_local_exec_sql(s, sql) ||
+                   tycho_local_exec_sql(s, "UPDATE meta SET v = '2' WHERE k = 'schema'")
+               ? -1
+               : 0;
 }
 
 int tycho_local_store_open(const char *dir, const tycho_local_config_t *cfg, int64_t now_ms,
@@ -293,7 +319,8 @@ int tycho_local_store_open(const char *dir, const tycho_local_config_t *cfg, int
         sqlite3_free(emsg);
         goto fail;
     }
-    if (check_schema_version(s, path, err, errlen)) goto fail;
+    int version;
+    if (stored_version(s, path, &version, err, errlen)) goto fail;
     if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, &emsg) != SQLITE_OK) {
         open_error(s, path, emsg, err, errlen);
         sqlite3_free(emsg);
@@ -312,6 +339,11 @@ int tycho_local_store_open(const char *dir, const tycho_local_config_t *cfg, int
     }
     if (tycho_local_exec_sql(s, "BEGIN IMMEDIATE")) {
         open_error(s, path, NULL, err, errlen);
+        goto fail;
+    }
+    if (version == 1 && upgrade_from_1(s, now_ms)) {
+        open_error(s, path, NULL, err, errlen);
+        tycho_local_exec_sql(s, "ROLLBACK");
         goto fail;
     }
     if (configure(s, cfg, now_ms, err, errlen)) {

@@ -5,6 +5,7 @@
 #include "aws/local_sqs.h"
 #include "tests/lib/local_env.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -503,6 +504,106 @@ static void test_delay_and_visibility(void **state)
     assert_string_equal(err_type(e), SQS "MessageNotInflight");
 }
 
+/* SQS keeps a message invisible for at most 12 hours from the receive that
+ * returned its handle: a ChangeMessageVisibility (single or batch) past
+ * that is refused; a new receive starts a new 12 hours. */
+static void test_visibility_cap(void **state)
+{
+    env_t *e = *state;
+    const int64_t t0 = e->now;
+    char h[512];
+    sqs(e, "CreateQueue", "{\"QueueName\":\"cap\"}");
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "cap\",\"MessageBody\":\"long job\"}");
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "cap\",\"VisibilityTimeout\":60}");
+    snprintf(h, sizeof h, "%s", str(first_msg(e), "ReceiptHandle"));
+#define CHANGE(vt)                                                                                 \
+    sqs(e, "ChangeMessageVisibility",                                                              \
+        "{\"QueueUrl\":\"" Q "cap\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":%d}", h, (vt))
+    CHANGE(43200); /* 12 hours from the receive, exactly */
+    assert_int_equal(e->status, 200);
+    e->now += 1;
+    CHANGE(43200);
+    assert_int_equal(e->status, 400);
+    assert_string_equal(err_type(e), CORAL "InvalidParameterValueException");
+    assert_string_equal(local_env_str(e, "message"),
+                        "Value 43200 for parameter VisibilityTimeout is invalid. Reason: Total "
+                        "VisibilityTimeout for the message is beyond the limit [43200 seconds]");
+    e->now = t0 + 43000 * 1000LL;
+    CHANGE(200);
+    assert_int_equal(e->status, 200);
+    CHANGE(201);
+    assert_int_equal(e->status, 400);
+    sqs(e, "ChangeMessageVisibilityBatch",
+        "{\"QueueUrl\":\"" Q "cap\",\"Entries\":[{\"Id\":\"ok\",\"ReceiptHandle\":\"%s\","
+        "\"VisibilityTimeout\":200},{\"Id\":\"long\",\"ReceiptHandle\":\"%s\","
+        "\"VisibilityTimeout\":201}]}",
+        h, h);
+    const cJSON *f = batch_result(e, 1, 1);
+    assert_string_equal(str(f->child, "Id"), "long");
+    assert_string_equal(str(f->child, "Code"), "InvalidParameterValue");
+    assert_non_null(strstr(str(f->child, "Message"), "beyond the limit [43200 seconds]"));
+    /* visible again at the cap; the next receive has 12 hours of its own */
+    e->now = t0 + 43200 * 1000LL;
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "cap\",\"VisibilityTimeout\":1}");
+    snprintf(h, sizeof h, "%s", str(first_msg(e), "ReceiptHandle"));
+    e->now += 500;
+    CHANGE(43199);
+    assert_int_equal(e->status, 200);
+    CHANGE(43200);
+    assert_int_equal(e->status, 400);
+#undef CHANGE
+}
+
+/* A store of layout version 1 (no receive time) is upgraded when opened: a
+ * message in flight then counts its 12 hours from the upgrade. */
+static void test_layout_1_upgraded(void **state)
+{
+    env_t *e = *state;
+    char h[512], path[128];
+    sqs(e, "CreateQueue", "{\"QueueName\":\"old\"}");
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "old\",\"MessageBody\":\"in flight\"}");
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "old\",\"MessageBody\":\"waiting\"}");
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "old\",\"VisibilityTimeout\":3600}");
+    snprintf(h, sizeof h, "%s", str(first_msg(e), "ReceiptHandle"));
+    tycho_local_store_close(e->s);
+    e->s = NULL;
+    /* make it the layout tycho wrote before received_ms */
+    snprintf(path, sizeof path, "%s/%s", e->dir, TYCHO_LOCAL_DB_FILE);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "ALTER TABLE sqs_messages DROP COLUMN received_ms;"
+                                  "UPDATE meta SET v = '1' WHERE k = 'schema'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    e->now += 600 * 1000LL; /* upgraded 10 minutes after the receive */
+    const int64_t upgraded = e->now;
+    assert_int_equal(local_env_open(e, "", "", 0), 0);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT (SELECT v FROM meta WHERE k = 'schema'),"
+                                        " group_concat(body || '=' || received_ms, ',')"
+                                        " FROM (SELECT * FROM sqs_messages ORDER BY id)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    char want[128];
+    snprintf(want, sizeof want, "in flight=%lld,waiting=0", (long long)upgraded);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "2");
+    assert_string_equal((const char *)sqlite3_column_text(st, 1), want);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    sqs(e, "ChangeMessageVisibility",
+        "{\"QueueUrl\":\"" Q "old\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":43200}", h);
+    assert_int_equal(e->status, 200);
+    e->now += 1;
+    sqs(e, "ChangeMessageVisibility",
+        "{\"QueueUrl\":\"" Q "old\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":43200}", h);
+    assert_int_equal(e->status, 400);
+}
+
 static void test_redrive(void **state)
 {
     env_t *e = *state;
@@ -702,6 +803,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_attribute_values, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_nul_characters, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_delay_and_visibility, setup, local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_visibility_cap, setup, local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_layout_1_upgraded, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_redrive, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_batches_and_purge, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, local_env_teardown),
