@@ -453,6 +453,18 @@ static int redrive_normalize(tycho_local_store_t *s, const char *v, int64_t now_
         bad_redrive(res, v, "Only SQS queues are valid resources for deadLetterTargetArn.");
         goto done;
     }
+    /* SQS takes these two keys only (a misspelt key would otherwise be
+     * dropped unseen); local-aws-sqs's reason, plus the key. */
+    for (const cJSON *k = p->child; k; k = k->next)
+        if (strcmp(k->string, "deadLetterTargetArn") != 0 &&
+            strcmp(k->string, "maxReceiveCount") != 0) {
+            tycho_local_error(res, 400, T_INVALID_PARAM, "InvalidParameterValue",
+                              "Value %s for parameter RedrivePolicy is invalid. Reason: Only "
+                              "following attributes are supported: [maxReceiveCount, "
+                              "deadLetterTargetArn]. Unknown attribute: %s.",
+                              v, k->string);
+            goto done;
+        }
     queue_t dlq;
     int found = queue_load(s, parts[5], &dlq, res);
     queue_free(&dlq);

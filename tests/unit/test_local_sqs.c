@@ -649,6 +649,31 @@ static void test_redrive(void **state)
     assert_string_equal(err_type(e), CORAL "InvalidParameterValueException");
     if (!strstr(local_env_str(e, "message"), "Invalid value for maxReceiveCount: 0, valid values"))
         fail_msg("message: %s", local_env_str(e, "message"));
+    /* a key SQS does not take is refused by name, on create and on set;
+     * the policy in place stays */
+    const char *extra = "{\\\"deadLetterTargetArn\\\":\\\"arn:aws:sqs:us-east-1:000000000000:"
+                        "jobs-dlq\\\",\\\"maxReceiveCount\\\":5,\\\"maxRecieveCount\\\":7}";
+    sqs(e, "CreateQueue", "{\"QueueName\":\"typo\",\"Attributes\":{\"RedrivePolicy\":\"%s\"}}",
+        extra);
+    assert_int_equal(e->status, 400);
+    assert_string_equal(err_type(e), CORAL "InvalidParameterValueException");
+    assert_string_equal(local_env_str(e, "message"),
+                        "Value {\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:jobs-"
+                        "dlq\",\"maxReceiveCount\":5,\"maxRecieveCount\":7} for parameter "
+                        "RedrivePolicy is invalid. Reason: Only following attributes are "
+                        "supported: [maxReceiveCount, deadLetterTargetArn]. Unknown attribute: "
+                        "maxRecieveCount.");
+    sqs(e, "GetQueueUrl", "{\"QueueName\":\"typo\"}");
+    assert_string_equal(err_type(e), SQS "QueueDoesNotExist");
+    sqs(e, "SetQueueAttributes",
+        "{\"QueueUrl\":\"" Q "jobs\",\"Attributes\":{\"RedrivePolicy\":\"%s\"}}", extra);
+    assert_int_equal(e->status, 400);
+    assert_non_null(strstr(local_env_str(e, "message"), "Unknown attribute: maxRecieveCount."));
+    sqs(e, "GetQueueAttributes",
+        "{\"QueueUrl\":\"" Q "jobs\",\"AttributeNames\":[\"RedrivePolicy\"]}");
+    assert_non_null(
+        strstr(str(cJSON_GetObjectItemCaseSensitive(e->body, "Attributes"), "RedrivePolicy"),
+               "\"maxReceiveCount\":2}"));
 }
 
 static void test_batches_and_purge(void **state)
