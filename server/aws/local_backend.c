@@ -205,12 +205,27 @@ static void waiter_arm(tycho_local_call_t *c, int64_t next_ready_ms)
     uv_timer_start(&c->timer, waiter_timer_cb, (uint64_t)(at > now ? at - now : 0), 0);
 }
 
-/* Runs a waiting ReceiveMessage again: completes it when it got messages,
- * when its deadline passed, or when the backend is stopping. */
+/* Ends a long poll without looking again: the empty answer it would have
+ * had at its deadline. */
+static void waiter_end_empty(tycho_local_backend_t *b, tycho_local_call_t *c)
+{
+    char *body = strdup("{}");
+    set_result(c, body ? 200 : 0, body, body ? 2 : 0);
+    waiter_finish(b, c);
+}
+
+/* Runs a waiting ReceiveMessage again: completes it when it got messages or
+ * when its deadline passed. A stopping backend receives nothing for it:
+ * its caller is going away too, and a message it took would stay hidden
+ * for its visibility timeout with nobody to process it. */
 static void waiter_retry(tycho_local_backend_t *b, tycho_local_call_t *c, int depth)
 {
+    if (b->draining) {
+        waiter_end_empty(b, c);
+        return;
+    }
     tycho_local_result_t res;
-    int final = b->draining || tycho_local_now_ms() >= c->deadline_ms;
+    int final = tycho_local_now_ms() >= c->deadline_ms;
     run(b, c, !final, &res);
     if (res.wait_ms > 0 && !final) {
         waiter_arm(c, res.next_ready_ms);
@@ -340,9 +355,10 @@ static void backend_async_cb(uv_async_t *a)
         }
     }
     if (stopping) {
-        /* Remaining long polls get their answer now (an empty receive). */
+        /* Remaining long polls get their empty answer now, without a
+         * receive each (waiter_retry). */
         while (b->waiters)
-            waiter_retry(b, b->waiters, 0);
+            waiter_end_empty(b, b->waiters);
         uv_close((uv_handle_t *)&b->async, NULL);
         uv_close((uv_handle_t *)&b->sweep, NULL);
     }

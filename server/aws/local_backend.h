@@ -37,9 +37,10 @@ typedef void (*tycho_local_cb)(int status, const char *body, size_t len, void *u
 int tycho_local_backend_start(const char *dir, const tycho_local_config_t *cfg,
                               tycho_local_backend_t **out, char *err, size_t errlen);
 /* Stops accepting work, executes the requests already posted, ends waiting
- * long polls early with their (empty) answer, closes SQLite and joins the
- * thread. Clients stay valid until closed (new calls then fail with 503);
- * the backend's memory goes with the last client. Drops b. */
+ * long polls early with an empty answer (without receiving for them again,
+ * even when a message became available: nothing is hidden for a caller
+ * that is going away), closes SQLite and joins the thread. Clients stay valid until closed (new
+ * calls then fail with 503); the backend's memory goes with the last client. Drops b. */
 void tycho_local_backend_stop(tycho_local_backend_t *b);
 
 /* A client for the thread that runs loop (it owns a uv_async there, so the

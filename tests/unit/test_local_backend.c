@@ -371,6 +371,63 @@ static void test_stop_with_waiter_then_call(void **state)
     finish_loop(&loop);
 }
 
+/* Runs one SQS request straight on store s (a second connection to the
+ * backend's file, which the backend does not see) at the wall clock. */
+static void store_call(tycho_local_store_t *s, const char *op, const char *body, reply_t *r)
+{
+    char target[64];
+    tycho_local_result_t res;
+    snprintf(target, sizeof target, "AmazonSQS.%s", op);
+    assert_int_equal(tycho_local_exec(s, target, body, strlen(body), tycho_local_now_ms(), &res),
+                     0);
+    r->status = res.status;
+    snprintf(r->body, sizeof r->body, "%s", res.body);
+    tycho_local_result_free(&res);
+}
+
+/* Stop answers a waiting poll at once with {} and receives nothing for it,
+ * even with a message available that the poll was never woken for (sent
+ * through another connection): the message is still visible afterwards,
+ * never received. */
+static void test_stop_receives_nothing_for_waiters(void **state)
+{
+    env_t *e = *state;
+    uv_loop_t loop;
+    tycho_local_client_t *c = open_client(e, &loop);
+    reply_t w, r;
+    start_long_poll(c, &w);
+    /* answered in order: the poll is waiting once this is back */
+    call_sync(c, &loop, "AmazonSQS.ListQueues", "{}", &r);
+    assert_false(atomic_load(&w.done));
+    tycho_local_config_t cfg;
+    tycho_local_store_t *other;
+    char err[512];
+    tycho_local_config_init(&cfg);
+    cfg.queues[0] = cfg.tables[0] = '\0';
+    if (tycho_local_store_open(e->dir, &cfg, tycho_local_now_ms(), &other, err, sizeof err))
+        fail_msg("second connection: %s", err);
+    store_call(other, "SendMessage",
+               "{\"QueueUrl\":\"http://localhost/000000000000/q\",\"MessageBody\":\"unseen\"}", &r);
+    assert_int_equal(r.status, 200);
+    uint64_t t0 = uv_hrtime() / 1000000;
+    tycho_local_backend_stop(e->b);
+    e->b = NULL;
+    while (!atomic_load(&w.done))
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(w.status, 200);
+    assert_string_equal(w.body, "{}");
+    assert_true(w.at_ms - t0 < 3000); /* not at the poll's 20 s deadline */
+    store_call(other, "ReceiveMessage",
+               "{\"QueueUrl\":\"http://localhost/000000000000/q\","
+               "\"AttributeNames\":[\"ApproximateReceiveCount\"]}",
+               &r);
+    assert_non_null(strstr(r.body, "\"Body\":\"unseen\""));
+    assert_non_null(strstr(r.body, "\"ApproximateReceiveCount\":\"1\""));
+    tycho_local_store_close(other);
+    close_client(c, &loop);
+    finish_loop(&loop);
+}
+
 static void test_start_error(void **state)
 {
     (void)state;
@@ -414,6 +471,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_with_waiter_then_call, setup, noop_teardown),
+        cmocka_unit_test_setup_teardown(test_stop_receives_nothing_for_waiters, setup,
+                                        noop_teardown),
         cmocka_unit_test(test_start_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
