@@ -1436,7 +1436,12 @@ static int valid_batch_id(const cJSON *id)
     return 1;
 }
 
-/* Common checks of a batch request. Returns the Entries array or NULL with
+/* Common checks of a batch request, in local-aws-sqs's order (which is
+ * SQS's): Entries present, 1 to 10 of them, each with an Id (missing:
+ * "<what>.<n>.Id", the parameter's name in the SQS API reference) that is
+ * a string of the allowed characters; only then are the Ids compared, and
+ * the first entry whose Id comes again is named. what is the entry type
+ * ("SendMessageBatchRequestEntry"). Returns the Entries array or NULL with
  * the error set. */
 static const cJSON *batch_entries(const cJSON *req, const char *what, tycho_local_result_t *res)
 {
@@ -1462,10 +1467,16 @@ static const cJSON *batch_entries(const cJSON *req, const char *what, tycho_loca
                           "Maximum number of entries per request are 10. You have sent %d.", n);
         return NULL;
     }
-    for (const cJSON *x = e->child; x; x = x->next) {
+    int i = 1;
+    for (const cJSON *x = e->child; x; x = x->next, i++) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(x, "Id");
-        if (!cJSON_IsObject(x) || !id) {
-            missing(res, "Id");
+        if (!cJSON_IsObject(x) || !id || cJSON_IsNull(id)) {
+            tycho_local_error(res, 400, T_MISSING_PARAM, "MissingParameter",
+                              "The request must contain the parameter %s.%d.Id.", what, i);
+            return NULL;
+        }
+        if (cJSON_IsArray(id) || cJSON_IsObject(id)) {
+            type_error(res, id, "a String");
             return NULL;
         }
         if (!valid_batch_id(id)) {
@@ -1475,12 +1486,14 @@ static const cJSON *batch_entries(const cJSON *req, const char *what, tycho_loca
                               "and underscores. It can be at most 80 letters long.");
             return NULL;
         }
-        for (const cJSON *y = e->child; y != x; y = y->next)
-            if (strcmp(cJSON_GetObjectItemCaseSensitive(y, "Id")->valuestring, id->valuestring) ==
-                0) {
+    }
+    for (const cJSON *x = e->child; x; x = x->next) {
+        const char *id = cJSON_GetObjectItemCaseSensitive(x, "Id")->valuestring;
+        for (const cJSON *y = x->next; y; y = y->next)
+            if (strcmp(cJSON_GetObjectItemCaseSensitive(y, "Id")->valuestring, id) == 0) {
                 tycho_local_error(res, 400, "com.amazonaws.sqs#BatchEntryIdsNotDistinct",
                                   "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
-                                  "Id %s repeated.", id->valuestring);
+                                  "Id %s repeated.", id);
                 return NULL;
             }
     }

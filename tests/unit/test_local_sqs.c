@@ -697,7 +697,37 @@ static void test_batches_and_purge(void **state)
          SQS "BatchEntryIdsNotDistinct", ""},
         {"SendMessageBatch",
          "{\"QueueUrl\":\"" Q "b\",\"Entries\":[{\"Id\":\"a b\",\"MessageBody\":\"a\"}]}",
+         SQS "InvalidBatchEntryId",
+         "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It "
+         "can be at most 80 letters long."},
+        {"SendMessageBatch",
+         "{\"QueueUrl\":\"" Q "b\",\"Entries\":[{\"Id\":\"\",\"MessageBody\":\"a\"}]}",
+         SQS "InvalidBatchEntryId", "alphanumeric"},
+        /* the missing Id is named by entry, as local-aws-sqs and the SQS
+         * API reference name it */
+        {"SendMessageBatch",
+         "{\"QueueUrl\":\"" Q "b\",\"Entries\":[{\"Id\":\"a\",\"MessageBody\":\"a\"},"
+         "{\"MessageBody\":\"b\"}]}",
+         CORAL "MissingRequiredParameterException",
+         "The request must contain the parameter SendMessageBatchRequestEntry.2.Id."},
+        {"DeleteMessageBatch",
+         "{\"QueueUrl\":\"" Q "b\",\"Entries\":[{\"Id\":null,\"ReceiptHandle\":\"h\"}]}",
+         CORAL "MissingRequiredParameterException",
+         "The request must contain the parameter DeleteMessageBatchRequestEntry.1.Id."},
+        {"SendMessageBatch",
+         "{\"QueueUrl\":\"" Q "b\",\"Entries\":[{\"Id\":[\"a\"],\"MessageBody\":\"a\"}]}",
+         LT_SERIALIZATION, "Start of list found where not expected"},
+        /* every Id is checked before any two are compared */
+        {"SendMessageBatch",
+         "{\"QueueUrl\":\"" Q "b\",\"Entries\":[{\"Id\":\"a\",\"MessageBody\":\"a\"},"
+         "{\"Id\":\"a\",\"MessageBody\":\"b\"},{\"Id\":\"c!\",\"MessageBody\":\"c\"}]}",
          SQS "InvalidBatchEntryId", ""},
+        /* the first entry whose Id comes again is named */
+        {"ChangeMessageVisibilityBatch",
+         "{\"QueueUrl\":\"" Q "b\",\"Entries\":[{\"Id\":\"a\",\"ReceiptHandle\":\"h\"},"
+         "{\"Id\":\"b\",\"ReceiptHandle\":\"h\"},{\"Id\":\"b\",\"ReceiptHandle\":\"h\"},"
+         "{\"Id\":\"a\",\"ReceiptHandle\":\"h\"}]}",
+         SQS "BatchEntryIdsNotDistinct", "Id a repeated."},
     };
     local_env_expect_errs(e, SERVICE, batch_errors, LOCAL_COUNT_OF(batch_errors));
     char entries[4096] = "";
