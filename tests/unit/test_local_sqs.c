@@ -676,6 +676,59 @@ static void test_redrive(void **state)
                "\"maxReceiveCount\":2}"));
 }
 
+/* What LOCAL.md says of redrive beyond the move itself: the dead-letter
+ * queue's retention counts from the original send; the moved message's old
+ * handle is gone; without its dead-letter queue a policy moves nothing; a
+ * configuration that drops dlq= keeps the stored policy. */
+static void test_redrive_details(void **state)
+{
+    env_t *e = *state;
+    char h[512];
+    tycho_local_store_close(e->s);
+    e->s = NULL;
+    assert_int_equal(
+        local_env_open(e, "src:visibility=1:dlq=dead:max_receive=1;dead:retention=60", "", 0), 0);
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "src\",\"MessageBody\":\"m\"}");
+    e->now += 50000; /* sent 50 s before its first receive */
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "src\"}");
+    snprintf(h, sizeof h, "%s", str(first_msg(e), "ReceiptHandle"));
+    e->now += 1000;
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "src\"}"); /* moves it */
+    assert_null(first_msg(e));
+    sqs(e, "ChangeMessageVisibility",
+        "{\"QueueUrl\":\"" Q "src\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":5}", h);
+    assert_string_equal(err_type(e), SQS "ReceiptHandleIsInvalid");
+    sqs(e, "ReceiveMessage",
+        "{\"QueueUrl\":\"" Q "dead\",\"VisibilityTimeout\":0,\"AttributeNames\":[\"All\"]}");
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(first_msg(e), "Attributes");
+    assert_string_equal(str(a, "ApproximateReceiveCount"), "1");
+    e->now += 9000; /* 60 s after the send, not after the move */
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "dead\"}");
+    assert_null(first_msg(e));
+    /* the dead-letter queue deleted: messages are delivered, not moved */
+    sqs(e, "DeleteQueue", "{\"QueueUrl\":\"" Q "dead\"}");
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "src\",\"MessageBody\":\"kept\"}");
+    for (int i = 1; i <= 3; i++) {
+        sqs(e, "ReceiveMessage",
+            "{\"QueueUrl\":\"" Q "src\",\"AttributeNames\":[\"ApproximateReceiveCount\"]}");
+        char want[8];
+        snprintf(want, sizeof want, "%d", i);
+        assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(first_msg(e), "Attributes"),
+                                "ApproximateReceiveCount"),
+                            want);
+        e->now += 1000;
+    }
+    /* dlq= dropped from the configuration: the stored policy stays */
+    tycho_local_store_close(e->s);
+    e->s = NULL;
+    assert_int_equal(local_env_open(e, "src:visibility=1", "", 0), 0);
+    sqs(e, "GetQueueAttributes",
+        "{\"QueueUrl\":\"" Q "src\",\"AttributeNames\":[\"RedrivePolicy\"]}");
+    assert_non_null(
+        strstr(str(cJSON_GetObjectItemCaseSensitive(e->body, "Attributes"), "RedrivePolicy"),
+               ":dead\",\"maxReceiveCount\":1}"));
+}
+
 static void test_batches_and_purge(void **state)
 {
     env_t *e = *state;
@@ -861,6 +914,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_visibility_cap, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_layout_1_upgraded, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_redrive, setup, local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_redrive_details, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_batches_and_purge, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_config_and_auto_create, setup, local_env_teardown),
