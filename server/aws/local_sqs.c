@@ -417,8 +417,19 @@ static int redrive_normalize(tycho_local_store_t *s, const char *v, int64_t now_
     else if (cJSON_IsString(mrc) && parse_uint_str(mrc->valuestring, &max))
         max = -1;
     *out = NULL;
-    if (!cJSON_IsObject(p) || !cJSON_IsString(arn)) {
-        bad_redrive(res, v, "Redrive policy is not a valid JSON map with deadLetterTargetArn.");
+    /* Reasons and their order are local-aws-sqs's, except that a missing
+     * maxReceiveCount is SQS's default of 10 (PROTOCOLS.md §7 "Redrive"),
+     * where local-aws-sqs refuses it. */
+    if (!cJSON_IsObject(p) || (arn && !cJSON_IsString(arn))) {
+        tycho_local_error(res, 400, T_INVALID_PARAM, "InvalidParameterValue",
+                          "Invalid value for the parameter RedrivePolicy. Reason: Redrive policy "
+                          "is not a valid JSON map.");
+        goto done;
+    }
+    if (!arn) {
+        bad_redrive(res, v,
+                    "Redrive policy does not contain mandatory attribute: "
+                    "deadLetterTargetArn.");
         goto done;
     }
     if (!mrc) max = 10; /* SQS's default maxReceiveCount */
@@ -436,21 +447,24 @@ static int redrive_normalize(tycho_local_store_t *s, const char *v, int64_t now_
         cJSON_free(shown);
         goto done;
     }
-    /* arn:<partition>:sqs:<region>:<account>:<name> */
+    /* arn:<partition>:sqs:<region>:<account>:<name>: six parts, or it is
+     * no fully qualified ARN */
     char parts[6][128];
     int np = 0;
     const char *c = arn->valuestring;
     while (np < 6) {
-        const char *e = np < 5 ? strchr(c, ':') : c + strlen(c);
-        if (!e || (size_t)(e - c) >= sizeof parts[0]) break;
+        const char *e = strchr(c, ':');
+        if (!e) e = c + strlen(c);
+        if ((size_t)(e - c) >= sizeof parts[0]) break;
         memcpy(parts[np], c, (size_t)(e - c));
         parts[np][e - c] = '\0';
         np++;
-        c = *e ? e + 1 : e;
+        if (!*e) break;
+        c = e + 1;
+        if (np == 6) np++; /* a seventh part */
     }
-    if (np != 6 || strcmp(parts[0], "arn") != 0 || strcmp(parts[2], "sqs") != 0 ||
-        !valid_queue_name(parts[5])) {
-        bad_redrive(res, v, "Only SQS queues are valid resources for deadLetterTargetArn.");
+    if (np != 6 || strcmp(parts[0], "arn") != 0 || !parts[1][0]) {
+        bad_redrive(res, v, "Dead-letter target ARN should be fully qualified ARN.");
         goto done;
     }
     /* SQS takes these two keys only (a misspelt key would otherwise be
@@ -465,6 +479,10 @@ static int redrive_normalize(tycho_local_store_t *s, const char *v, int64_t now_
                               v, k->string);
             goto done;
         }
+    if (strcmp(parts[2], "sqs") != 0 || !valid_queue_name(parts[5])) {
+        bad_redrive(res, v, "Only SQS queues are valid resources for deadLetterTargetArn.");
+        goto done;
+    }
     queue_t dlq;
     int found = queue_load(s, parts[5], &dlq, res);
     queue_free(&dlq);

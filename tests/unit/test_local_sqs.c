@@ -649,6 +649,33 @@ static void test_redrive(void **state)
     assert_string_equal(err_type(e), CORAL "InvalidParameterValueException");
     if (!strstr(local_env_str(e, "message"), "Invalid value for maxReceiveCount: 0, valid values"))
         fail_msg("message: %s", local_env_str(e, "message"));
+        /* each reason as local-aws-sqs words it */
+#define RP(policy) "{\"QueueName\":\"x\",\"Attributes\":{\"RedrivePolicy\":\"" policy "\"}}"
+    static const local_err_case_t reasons[] = {
+        {"CreateQueue", RP("{nope"), CORAL "InvalidParameterValueException",
+         "Invalid value for the parameter RedrivePolicy. Reason: Redrive policy is not a valid "
+         "JSON map."},
+        {"CreateQueue", RP("{\\\"maxReceiveCount\\\":2}"), CORAL "InvalidParameterValueException",
+         "Value {\"maxReceiveCount\":2} for parameter RedrivePolicy is invalid. Reason: Redrive "
+         "policy does not contain mandatory attribute: deadLetterTargetArn."},
+        {"CreateQueue",
+         RP("{\\\"deadLetterTargetArn\\\":\\\"arn:aws:sqs:us-east-1:000000000000\\\"}"),
+         CORAL "InvalidParameterValueException",
+         "Reason: Dead-letter target ARN should be fully qualified ARN."},
+        {"CreateQueue",
+         RP("{\\\"deadLetterTargetArn\\\":\\\"arn:aws:sqs:us-east-1:000000000000:jobs-dlq:x\\\"}"),
+         CORAL "InvalidParameterValueException",
+         "Reason: Dead-letter target ARN should be fully qualified ARN."},
+        {"CreateQueue",
+         RP("{\\\"deadLetterTargetArn\\\":\\\"arn:aws:sns:us-east-1:000000000000:topic\\\"}"),
+         CORAL "InvalidParameterValueException",
+         "Reason: Only SQS queues are valid resources for deadLetterTargetArn."},
+        {"CreateQueue",
+         RP("{\\\"deadLetterTargetArn\\\":\\\"arn:aws:sqs:us-east-1:000000000000:nowhere\\\"}"),
+         CORAL "InvalidParameterValueException", "Reason: Dead letter target does not exist."},
+    };
+#undef RP
+    local_env_expect_errs(e, SERVICE, reasons, LOCAL_COUNT_OF(reasons));
     /* a key SQS does not take is refused by name, on create and on set;
      * the policy in place stays */
     const char *extra = "{\\\"deadLetterTargetArn\\\":\\\"arn:aws:sqs:us-east-1:000000000000:"
