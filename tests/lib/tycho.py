@@ -292,6 +292,35 @@ def free_port():
     return port
 
 
+_THIRD_LOAD_FAILS = '''local dir = %r
+local taken = 0
+for i = 1, 3 do
+  if os.rename(dir .. "/token" .. i, dir .. "/taken" .. i) then taken = i break end
+end
+if taken == 3 then error("flaky: the third load fails") end
+return { ["GET /flaky"] = function() return "flaky" end }
+'''
+
+
+def arm_third_load_failure(routes, tokens):
+    """Makes the next reload fail on one worker after its pre-check passed:
+    routes/flaky.lua takes one of three token files in tokens per load
+    (os.rename is atomic), and the load that takes the third (the second
+    worker's, after the pre-check's and the first worker's) raises
+    'flaky: the third load fails'. A later reload finds no token and loads."""
+    for i in (1, 2, 3):
+        with open(os.path.join(tokens, "token%d" % i), "w"):
+            pass
+    with open(os.path.join(routes, "flaky.lua"), "w") as f:
+        f.write(_THIRD_LOAD_FAILS % tokens)
+
+
+def check_three_loads(tokens):
+    """The reload armed by arm_third_load_failure loaded flaky.lua three times."""
+    check(sorted(os.listdir(tokens)) == ["taken1", "taken2", "taken3"],
+          "not three loads: %r" % os.listdir(tokens))
+
+
 def authority(addr):
     """host:port of an (ip, port) address, as a client puts it in Host."""
     host, port = addr[0], addr[1]

@@ -54,14 +54,6 @@ return { ["GET /visit"] = function()
   return "v2"
 end }
 '''
-FLAKY = '''local dir = %r
-local taken = 0
-for i = 1, 3 do
-  if os.rename(dir .. "/token" .. i, dir .. "/taken" .. i) then taken = i break end
-end
-if taken == 3 then error("flaky: the third load fails") end
-return { ["GET /flaky"] = function() return "flaky" end }
-'''
 NUL_HELP = '''require("tycho.metrics").counter("atom_nul_total", "Visits.\\0hidden")
 return {}
 '''
@@ -111,14 +103,11 @@ def main():
             check('atom_visits_total{action="visit"} 5' in before and "atom_work_count 5" in before,
                   "v1 counted: %r" % before)
 
-            for i in (1, 2, 3):
-                write(os.path.join(tokens, "token%d" % i), "")
             write(os.path.join(routes, "visit.lua"), V2)
-            write(os.path.join(routes, "flaky.lua"), FLAKY % tokens)
+            tycho.arm_third_load_failure(routes, tokens)
             body = reload(srv, 422)
             check("flaky: the third load fails" in body, "the reload failed on a worker: %s" % body)
-            check(sorted(os.listdir(tokens)) == ["taken1", "taken2", "taken3"],
-                  "not three loads: %r" % os.listdir(tokens))
+            tycho.check_three_loads(tokens)
             after = atom_lines(srv)
             print("  after the failed reload:\n    " + "\n    ".join(after))
             check(after == before, "the failed reload changed /metrics:\nbefore %r\nafter  %r"
