@@ -6,6 +6,7 @@
 local aws = require "tycho.aws"
 local json = require "tycho.json"
 local log = require "tycho.log"
+local protect = require "tycho.protect"
 local tycho = require "tycho"
 local uuid = require "tycho.uuid"
 
@@ -89,7 +90,7 @@ return {
 
       local messages = json.array()
       for _, m in ipairs(received) do
-        local is_json, body = pcall(m.json, m)
+        local is_json, body = protect.pcall(m.json, m)
         local attributes = shown_attributes(m)
         messages[#messages + 1] = {
           message_id = m.id,

@@ -5,6 +5,7 @@
 local ddb = require "tycho.dynamodb"
 local json = require "tycho.json"
 local log = require "tycho.log"
+local protect = require "tycho.protect"
 local time = require "tycho.time"
 local trace = require "tycho.trace"
 
@@ -60,7 +61,7 @@ local function consume(msg)
     log.info("message consumed", { message_type = tostring(message_type) })
     return
   end
-  local ok, body = pcall(msg.json, msg)
+  local ok, body = protect.pcall(msg.json, msg)
   if not ok or type(body) ~= "table" or type(body.data_id) ~= "string"
      or type(body.data_timestamp) ~= "string" then
     metrics.errors:inc { error_type = "invalid_message" }

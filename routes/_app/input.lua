@@ -2,6 +2,7 @@
 -- anything is done with them. Bad input answers 400 (413 when too large)
 -- and counts errors_total{error_type="validation"}.
 local json = require "tycho.json"
+local protect = require "tycho.protect"
 local tycho = require "tycho"
 
 local config = require "_app.config"
@@ -45,7 +46,7 @@ function input.json_object(req)
   if #req.body > config.max_payload then
     reject(413, ("the body is larger than %d bytes"):format(config.max_payload))
   end
-  local ok, value = pcall(req.json, req) -- raises a 400 naming the problem
+  local ok, value = protect.pcall(req.json, req) -- raises a 400 naming the problem
   if not ok then
     metrics.errors:inc { error_type = "validation" }
     error(value, 0)

@@ -4,6 +4,7 @@
 local metrics = require "tycho.metrics"
 local time = require "tycho.time"
 local aws = require "tycho.aws"
+local protect = require "tycho.protect"
 
 local refusal = require "_app.refusal"
 
@@ -46,13 +47,14 @@ end
 
 -- M.aws("dynamodb", "PutItem", fn, ...) runs fn(...) and records its duration
 -- (and, for DynamoDB, the operation's result). Returns pcall's results:
--- true, fn's results — or false, the error. A failed condition is an
+-- true, fn's results — or false, the error (a memory error is raised
+-- again, as one: tycho.protect). A failed condition is an
 -- answer, not an error: it is not counted in errors_total. The backend
 -- refusing the client's data counts as error_type "validation" (the
 -- client's mistake, _app/refusal.lua); any other failure as "<service>_error".
 function M.aws(service, operation, fn, ...)
   local t0 = time.monotonic()
-  local ok, a, b = pcall(fn, ...)
+  local ok, a, b = protect.pcall(fn, ...)
   M.aws_duration:observe({ service = service, operation = operation }, time.monotonic() - t0)
   local status = ok and "success" or aws.is_error(a, "ConditionalCheckFailedException")
     and "condition_failed" or "error"
