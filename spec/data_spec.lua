@@ -97,6 +97,13 @@ describe("POST /save-data and GET /get-data/:id", function()
     assert.equal(201, t.post("/save-data", { body = { blob = ("x"):rep(100) } }).status)
   end)
 
+  it("refuses a MAX_PAYLOAD_BYTES with a fraction at load: a byte count is whole", function()
+    assert.error_matches(function() app.configure { MAX_PAYLOAD_BYTES = "1000.5" } end,
+      "environment variable MAX_PAYLOAD_BYTES: 1000.5 is not a whole number", 1, true)
+    app.reset()
+    assert.equal(201, t.post("/save-data", { body = { blob = ("x"):rep(100) } }).status)
+  end)
+
   it("answers 400 to data nested deeper than 16 levels (DynamoDB's limit is 32)", function()
     local nested = function(n) return ('{"a":'):rep(n) .. "1" .. ("}"):rep(n) end
     local res = t.post("/save-data", { body = nested(17) })

@@ -15,6 +15,14 @@ local function range(name, v, lo, hi, unit, note)
   return v
 end
 
+-- v, when it is a whole number (a byte count: 1000.5 is a mistake).
+local function whole(name, v)
+  if v % 1 ~= 0 then
+    error(("environment variable %s: %s is not a whole number"):format(name, v), 0)
+  end
+  return v
+end
+
 -- The simulated work ends well within the handler timeout (30 s by default;
 -- past it every GET / and /test-telemetry would answer 504).
 local MAX_WORK_MS = 10000
@@ -57,7 +65,7 @@ return {
   -- share of /test-telemetry requests that record a simulated error
   error_rate = range("SIMULATED_ERROR_RATE", env.number("SIMULATED_ERROR_RATE", 0.1), 0, 1),
   -- largest JSON body /send-message, /save-data and POST /workflow accept
-  max_payload = range("MAX_PAYLOAD_BYTES", env.number("MAX_PAYLOAD_BYTES", 65536), 1, 262144),
+  max_payload = whole("MAX_PAYLOAD_BYTES", range("MAX_PAYLOAD_BYTES", env.number("MAX_PAYLOAD_BYTES", 65536), 1, 262144)),
   -- seconds between random sample log lines (routes/sample_log.lua); 0 or unset = off
   sample_log_interval = sample_interval("SAMPLE_LOG_INTERVAL"),
   -- saved items expire (DynamoDB TTL) after a day
