@@ -63,4 +63,20 @@ describe("GET /", function()
     app.configure { SIMULATED_WORK_MS = "0-10000" }
     app.configure { SIMULATED_WORK_MS = "10000" }
   end)
+
+  it("caps SIMULATED_WORK_MS at a third of the handler timeout it is served with", function()
+    local limits = { t.set_limits {} }
+    t.set_limits { handler_timeout = 6 }
+    local ok, err = pcall(app.configure, { SIMULATED_WORK_MS = "2001" })
+    local ok_at_cap = pcall(app.configure, { SIMULATED_WORK_MS = "100-2000" })
+    t.set_limits { handler_timeout = 90 }
+    local ok_longer = pcall(app.configure, { SIMULATED_WORK_MS = "30000" })
+    t.set_limits { handler_timeout = limits[1] }
+    app.reset()
+    assert.is_false(ok)
+    assert.matches("SIMULATED_WORK_MS: 2001 is out of range (0 to 2000 ms; a third of TYCHO_HANDLER_TIMEOUT",
+      tostring(err), 1, true)
+    assert.is_true(ok_at_cap)
+    assert.is_true(ok_longer)
+  end)
 end)

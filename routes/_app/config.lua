@@ -3,6 +3,7 @@
 -- embedded local backend (queue `tycho-messages`, table `tycho-app-data`).
 -- A bad value stops the load with a message naming the variable.
 local env = require "tycho.env"
+local server = require "tycho.server"
 local uuid = require "tycho.uuid"
 
 -- v, when lo <= v <= hi (not NaN, which no comparison holds for); `unit`
@@ -23,12 +24,17 @@ local function whole(name, v)
   return v
 end
 
--- The simulated work ends well within the handler timeout (30 s by default;
--- past it every GET / and /test-telemetry would answer 504).
-local MAX_WORK_MS = 10000
+-- The simulated work ends well within the handler timeout (past it every
+-- GET / and /test-telemetry would answer 504): at most a third of it, 10 s
+-- at its default of 30 s (and with no timeout).
+local function max_work_ms()
+  local timeout = server.handler_timeout()
+  if not timeout or timeout == 0 then timeout = 30 end
+  return math.floor(timeout * 1000 / 3)
+end
 
 -- SIMULATED_WORK_MS: "250" or "100-500" (a random duration in that range),
--- at most MAX_WORK_MS
+-- at most max_work_ms()
 local function work_range(name)
   local v = env.get(name, "0")
   local lo, hi = v:match("^(%d+)%-(%d+)$")
@@ -37,8 +43,8 @@ local function work_range(name)
     error(("environment variable %s: expected milliseconds (\"250\") or a range (\"100-500\"), got %q")
       :format(name, v), 0)
   end
-  range(name, tonumber(hi), 0, MAX_WORK_MS, "ms",
-    "a request must end within the handler timeout, 30 s by default")
+  range(name, tonumber(hi), 0, max_work_ms(), "ms",
+    "a third of TYCHO_HANDLER_TIMEOUT: a request must end well within it")
   return { tonumber(lo) / 1000, tonumber(hi) / 1000 }
 end
 

@@ -1,7 +1,9 @@
 /* tycho.server — the serving state a route may report: draining() (true
  * after SIGTERM, so a health route can answer 503 while the load balancer
  * deregisters the task), generation() (the route generation the calling code
- * belongs to), version. Reads core/lifecycle, which any thread may read. */
+ * belongs to), handler_timeout() (what a handler may take before its 504),
+ * version. Reads core/lifecycle, which any thread may read, and the calling
+ * state's configuration. */
 #include "core/lifecycle.h"
 #include "lua/gen.h"
 #include "lua/libs.h"
@@ -25,10 +27,25 @@ static int l_generation(lua_State *L)
     return 1;
 }
 
+/* TYCHO_HANDLER_TIMEOUT of the configuration the calling state serves or
+ * loads for, in seconds (0: none); nil for a state of no generation. */
+static int l_handler_timeout(lua_State *L)
+{
+    const tycho_lua_gen_t *g = tycho_lua_gen_of(L);
+    if (g && g->cfg)
+        lua_pushnumber(L, g->cfg->handler_timeout);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
 int luaopen_tycho_server(lua_State *L)
 {
     static const luaL_Reg fns[] = {
-        {"draining", l_draining}, {"generation", l_generation}, {NULL, NULL}};
+        {"draining", l_draining},
+        {"generation", l_generation},
+        {"handler_timeout", l_handler_timeout},
+        {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);
     lua_pushstring(L, TYCHO_VERSION);
