@@ -548,6 +548,33 @@ static long long deletes_retry(cqueue_t *q, pending_del_t *batch, int n, int *ke
     return (long long)ms;
 }
 
+/* The Failed entries of a DeleteMessageBatch answer j for batch (n entries,
+ * Id = index): *nfailed of them, *code the first one's Code. Those SQS
+ * failed on its side (SenderFault false: InternalError and the like) move
+ * to again (their handles taken out of batch), to be sent again; the
+ * others (a receipt handle SQS refuses) are not worth another try. Returns
+ * how many moved. */
+static int refused_entries(const cJSON *j, pending_del_t *batch, int n, pending_del_t *again,
+                           int *nfailed, const char **code)
+{
+    const cJSON *f;
+    int nagain = 0;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(j, "Failed"))
+    {
+        const cJSON *jc = cJSON_GetObjectItemCaseSensitive(f, "Code");
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(f, "Id");
+        if ((*nfailed)++ == 0 && cJSON_IsString(jc)) *code = jc->valuestring;
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "SenderFault")) || !cJSON_IsString(id))
+            continue;
+        char *end;
+        long i = strtol(id->valuestring, &end, 10);
+        if (*end || end == id->valuestring || i < 0 || i >= n || !batch[i].handle) continue;
+        again[nagain++] = batch[i];
+        batch[i].handle = NULL;
+    }
+    return nagain;
+}
+
 static void on_deleted(const tycho_aws_result_t *r, void *ud)
 {
     cqueue_t *q = ud;
@@ -560,19 +587,17 @@ static void on_deleted(const tycho_aws_result_t *r, void *ud)
     if (r->ok) {
         q->del_errors = 0;
         cJSON *j = cJSON_ParseWithLength(r->body, r->body_len);
-        const cJSON *f;
-        int nfailed = 0;
+        int nfailed = 0, kept = 0;
+        long long ms = -1;
         const char *code = "?";
-        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(j, "Failed"))
-        {
-            const cJSON *jc = cJSON_GetObjectItemCaseSensitive(f, "Code");
-            if (nfailed++ == 0 && cJSON_IsString(jc)) code = jc->valuestring;
-        }
+        pending_del_t again[10]; /* entries SQS failed on its side: sent again */
+        int nagain = refused_entries(j, batch, n, again, &nfailed, &code);
+        if (nagain) ms = deletes_retry(q, again, nagain, &kept);
         q->c->deleted += (unsigned long long)(n - nfailed);
-        lost_deletes(q, nfailed);
+        lost_deletes(q, nfailed - nagain);
         if (nfailed) {
             snprintf(reason, sizeof reason, "entry|%.200s", code);
-            delete_failed(q, reason, code, 0, -1);
+            delete_failed(q, reason, code, kept, kept ? ms : -1);
         }
         cJSON_Delete(j);
         for (int i = 0; i < n; i++)

@@ -8,11 +8,16 @@ services may answer, for what the peers never do:
   - ReceiveMessage: a message whose Body contains "corrupt_body" gets a wrong
     MD5OfBody, one whose Body contains "corrupt_attrs" a wrong
     MD5OfMessageAttributes (a message damaged on its way).
+  - DeleteMessageBatch: with "fail_deletes": N, the first entry of the next
+    N such requests is not forwarded and comes back in Failed, with
+    SenderFault "fail_sender_fault" (false: Code InternalError, SQS's own
+    trouble; true: ReceiptHandleIsInvalid).
 A changed DynamoDB answer gets its x-amz-crc32 recomputed.
 
 Control (JSON bodies):
   POST /__control/config  merge settings: {"defer": 0, "defer_requests": -1,
-                          "corrupt_body": null, "corrupt_attrs": null}
+                          "corrupt_body": null, "corrupt_attrs": null,
+                          "fail_deletes": 0, "fail_sender_fault": false}
   GET  /__control/log     {"requests": [{"target": ..., "entries": N, "deferred": N}],
                            "corrupted": [MessageId, ...]}
   POST /__control/reset   settings and log cleared
@@ -27,7 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 LOCK = threading.Lock()
-DEFAULTS = {"defer": 0, "defer_requests": -1, "corrupt_body": None, "corrupt_attrs": None}
+DEFAULTS = {"defer": 0, "defer_requests": -1, "corrupt_body": None, "corrupt_attrs": None,
+            "fail_deletes": 0, "fail_sender_fault": False}
 STATE = {}
 UPSTREAM = None
 
@@ -71,6 +77,22 @@ def defer_batch(op, req):
             v["Keys"] = keep
             held[table] = dict(v, Keys=back)
     return req, held, total, n_held
+
+
+def fail_first_delete(req):
+    """(request to forward, or None when nothing is left to forward; the
+    Failed entry for the one held back, or None)."""
+    with LOCK:
+        cfg = STATE["config"]
+        if cfg["fail_deletes"] <= 0 or not req.get("Entries"):
+            return req, None
+        cfg["fail_deletes"] -= 1
+        sender = bool(cfg["fail_sender_fault"])
+    entry = req["Entries"].pop(0)
+    failed = {"Id": entry["Id"], "SenderFault": sender,
+              "Code": "ReceiptHandleIsInvalid" if sender else "InternalError",
+              "Message": "tamper_proxy: entry failed on purpose"}
+    return (req if req["Entries"] else None), failed
 
 
 def corrupt_messages(res):
@@ -122,8 +144,17 @@ class Handler(BaseHTTPRequestHandler):
         target = self.headers.get("X-Amz-Target", "")
         op = target.rsplit(".", 1)[-1]
         held, entries, n_held = {}, 0, 0
+        failed = None
         if op in ("BatchWriteItem", "BatchGetItem"):
             req, held, entries, n_held = defer_batch(op, json.loads(body))
+            body = json.dumps(req).encode()
+        elif op == "DeleteMessageBatch":
+            req, failed = fail_first_delete(json.loads(body))
+            if req is None:  # its only entry failed: nothing goes upstream
+                with LOCK:
+                    STATE["requests"].append({"target": target, "entries": 1, "failed": 1})
+                return self.reply(200, json.dumps({"Successful": [], "Failed": [failed]}).encode(),
+                                  {"Content-Type": "application/x-amz-json-1.0"})
             body = json.dumps(req).encode()
         with LOCK:
             STATE["requests"].append({"target": target, "entries": entries, "deferred": n_held})
@@ -138,9 +169,11 @@ class Handler(BaseHTTPRequestHandler):
                                             "date")}
         conn.close()
         changed = False
-        if res.status == 200 and (held or op == "ReceiveMessage") and out:
+        if res.status == 200 and (held or failed or op == "ReceiveMessage") and out:
             doc = json.loads(out)
-            if op == "BatchWriteItem":
+            if failed:
+                doc.setdefault("Failed", []).append(failed)
+            elif op == "BatchWriteItem":
                 doc.setdefault("UnprocessedItems", {}).update(held)
             elif op == "BatchGetItem":
                 doc.setdefault("UnprocessedKeys", {}).update(held)
