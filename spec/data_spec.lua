@@ -97,6 +97,24 @@ describe("POST /save-data and GET /get-data/:id", function()
     assert.equal(201, t.post("/save-data", { body = { blob = ("x"):rep(100) } }).status)
   end)
 
+  it("reports a body whose decoding meets the Lua memory limit as out of memory, not as a bad body", function()
+    local body = '{"a":[' .. ("0,"):rep(30000) .. '0]}' -- 60 KB: a table of 30,001 numbers
+    local limits = { t.set_limits {} }
+    collectgarbage()
+    local before = t.stats()
+    local refused = app.count("errors_total", { error_type = "validation" })
+    t.set_limits { memory_limit = before.memory + 256 * 1024 }
+    t.capture_logs()
+    local res = t.post("/save-data", { body = body, headers = { ["content-type"] = "application/json" } })
+    local logs = t.logs()
+    t.set_limits { memory_limit = limits[2] }
+    app.reset()
+    assert.equal(500, res.status)
+    assert.equal("handler error: Lua memory limit reached (TYCHO_LUA_MEMORY_LIMIT)", logs[1].msg)
+    assert.equal(before.oom + 1, t.stats().oom)
+    assert.equal(refused, app.count("errors_total", { error_type = "validation" }))
+  end)
+
   it("refuses a MAX_PAYLOAD_BYTES with a fraction at load: a byte count is whole", function()
     assert.error_matches(function() app.configure { MAX_PAYLOAD_BYTES = "1000.5" } end,
       "environment variable MAX_PAYLOAD_BYTES: 1000.5 is not a whole number", 1, true)
