@@ -415,10 +415,15 @@ int tycho_cmd_spec(int argc, char **argv)
         } else if (result.early_exit) {
             exit_code = result.early_code; /* busted said why: nothing ran to sum up */
         } else {
-            if (result.error) fprintf(stderr, "tycho spec: %s\n", result.error);
+            /* busted itself failed (a memory error out of a spec, say): the
+             * tests after it did not run, and the run counts as one failure
+             * more, so that the summary agrees with the exit status */
+            if (result.error)
+                fprintf(stderr, "tycho spec: the run stopped: %s (the tests after it did not run)\n",
+                        result.error);
             fflush(stdout);
             fprintf(result.summary_to_stderr ? stderr : stdout, "%.0f passed, %.0f failed\n",
-                    result.passed, result.failed);
+                    result.passed, result.failed + (result.error ? 1 : 0));
             exit_code = result.failed > 0 || result.error ? 1 : 0;
         }
         /* the shell's convention for a command a signal stopped: 130 for SIGINT */

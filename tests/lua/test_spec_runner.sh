@@ -47,6 +47,35 @@ else
   bad "--timeout 1: rc=$rc after ${took}s: $(head -c 800 out) | $(head -c 300 err)"
 fi
 
+# a spec whose route turns a memory error into an ordinary one leaves the
+# state full: busted itself fails; the summary counts that as a failure
+mkdir -p m
+cat >m/oom.lua <<'EOF'
+return { ["GET /oom"] = function()
+  local ok, e = pcall(function() local t = {} for i = 1, 1e7 do t[i] = { i } end end)
+  error(e, 0)
+end }
+EOF
+cat >s/oom_spec.lua <<'EOF'
+local t = require "tycho.test"
+describe("oom", function()
+  it("passes first", function() end)
+  it("meets the memory limit", function()
+    assert(t.use_routes("m"))
+    t.set_limits { memory_limit = t.stats().memory + 1024 * 1024 }
+    t.get("/oom")
+  end)
+  it("never runs", function() end)
+end)
+EOF
+spec s/oom_spec.lua
+if [ $rc -eq 1 ] && grep -q "1 passed, 1 failed$" out &&
+   grep -q "tycho spec: the run stopped: not enough memory (the tests after it did not run)" err; then
+  ok "a run busted itself cannot finish says so and counts as a failure in the summary"
+else
+  bad "a run stopped short: rc=$rc $(head -c 300 out) | $(head -c 600 err)"
+fi
+
 cat >s/hook_spec.lua <<'EOF'
 describe("hooks", function()
   before_each(function() require("tycho.time").sleep(1e6) end)
