@@ -10,6 +10,9 @@
 #                                      tycho_start_local_sqs), test keys
 #   sqs_peer OPERATION JSON            one call straight to local-aws-sqs (JSON
 #                                      protocol); prints its answer
+#   use_tampered_sqs                   as use_local_sqs, but tycho's SQS calls go
+#                                      through tests/aws/tamper_proxy.py ($TAMPER_URL;
+#                                      told what to change on /__control/config)
 . "$(dirname "${BASH_SOURCE[0]}")/../aws/lib.sh"
 : "${TYCHO_BIN:?}"
 ROUTES=${ROUTES:-$TYCHO_SRC/tests/awslua/routes}
@@ -50,6 +53,11 @@ metric() {
 use_local_sqs() {
     export TYCHO_AWS_BACKEND=aws AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=fake AWS_REGION=us-east-1
     export AWS_ENDPOINT_URL_SQS="$LOCAL_SQS_URL"
+}
+use_tampered_sqs() {
+    use_local_sqs
+    tycho_start_tamper_proxy "$LOCAL_SQS_URL" || return 1
+    export AWS_ENDPOINT_URL_SQS="$TAMPER_URL"
 }
 sqs_peer() {
     curl -sS "$LOCAL_SQS_URL/" -H "X-Amz-Target: AmazonSQS.$1" \

@@ -11,9 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 tycho_start_local_sqs || exit 1
 aws_clean_env
-use_local_sqs
-tycho_start_tamper_proxy "$LOCAL_SQS_URL" || exit 1
-export AWS_ENDPOINT_URL_SQS="$TAMPER_URL"
+use_tampered_sqs || exit 1
 QURL="$LOCAL_SQS_URL/123456789012/del-entry"
 sqs_peer CreateQueue '{"QueueName":"del-entry","Attributes":{"VisibilityTimeout":"2"}}' >/dev/null
 

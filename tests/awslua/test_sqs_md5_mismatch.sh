@@ -14,9 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 tycho_start_local_sqs || exit 1
 aws_clean_env
-use_local_sqs
-tycho_start_tamper_proxy "$LOCAL_SQS_URL" || exit 1
-export AWS_ENDPOINT_URL_SQS="$TAMPER_URL"
+use_tampered_sqs || exit 1
 curl -sS -X POST "$TAMPER_URL/__control/config" -d '{"corrupt_body":"CORRUPT","corrupt_attrs":"ATTRS"}' >/dev/null
 
 ACCOUNT="$LOCAL_SQS_URL/123456789012"
