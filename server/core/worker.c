@@ -191,7 +191,6 @@ static void run(void *arg)
     uv_run(&w->loop, UV_RUN_DEFAULT);
     /* Every connection is closed and the wake handle too: nothing new
      * arrives. The app closes its own handles; anything left is closed here. */
-    if (w->on_exit) w->on_exit(w->ud, w);
     w->ops->destroy(w->app);
     w->app = NULL;
     tycho_aws_services_close(w->services); /* after the app: its calls are cancelled */
@@ -201,6 +200,10 @@ static void run(void *arg)
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_walk(&w->loop, close_walk, NULL);
     uv_run(&w->loop, UV_RUN_DEFAULT);
+    /* Only now: the telemetry's final flush starts once every worker said
+     * so, and the app's end still makes spans and lines (a consumer's
+     * handler cut by the drain timeout, its warning and CONSUMER span). */
+    if (w->on_exit) w->on_exit(w->ud, w);
 }
 
 int tycho_worker_start(tycho_worker_t *w, char **err)
