@@ -2,6 +2,7 @@
 
 #include "lua/drain_notice.h"
 #include "core/log.h"
+#include "core/own_metrics.h"
 #include "core/work_trace.h"
 
 #include <lauxlib.h>
@@ -189,7 +190,11 @@ struct ctimer {
     ctimer_t *next;
 };
 
+enum { M_RUNS, M_SKIPPED, M_DURATION, M_COUNT };
+
 struct tycho_timers {
+    tycho_metric_t *fams[M_COUNT];
+    tycho_own_metrics_t metrics; /* fams, in worker 0's registry */
     uv_loop_t *loop;
     tycho_lua_sched_t *sched;
     const tycho_config_t *cfg;
@@ -234,6 +239,81 @@ static void maybe_drained(tycho_timers_t *tm)
     tycho_drain_notice_deliver(&tm->drained, tm->loop);
 }
 
+/* --- metrics --------------------------------------------------------------------- */
+
+static const char *const timer_label[] = {"timer"};
+/* the request buckets, then up to the runs a long timeout allows */
+static const double duration_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                          1,     2.5,  5,     10,   30,  60,   300};
+static const char *const run_labels[] = {"timer", "outcome"};
+static const tycho_metric_opts_t metric_defs[M_COUNT] = {
+    [M_RUNS] = {.name = "tycho_timer_runs_total",
+                .help = "Timer handler runs by outcome: ok, error (raised or out of Lua "
+                        "memory), timeout, cut (ended by the shutdown)",
+                .type = TYCHO_METRIC_COUNTER,
+                .label_names = run_labels,
+                .nlabels = 2},
+    [M_SKIPPED] = {.name = "tycho_timer_skipped_total",
+                   .help = "Timer ticks skipped because the timer's previous run was still going",
+                   .type = TYCHO_METRIC_COUNTER,
+                   .label_names = timer_label,
+                   .nlabels = 1},
+    [M_DURATION] = {.name = "tycho_timer_run_duration_seconds",
+                    .help = "Timer handler run duration, whatever the outcome",
+                    .type = TYCHO_METRIC_HISTOGRAM,
+                    .label_names = timer_label,
+                    .nlabels = 1,
+                    .buckets = duration_buckets,
+                    .nbuckets = sizeof duration_buckets / sizeof *duration_buckets},
+};
+static const char *const outcomes[] = {"ok", "error", "timeout", "cut"};
+
+/* A run that ended: counted by outcome, its duration observed. */
+static void count_run(ctimer_t *ct, const char *outcome, uint64_t start_ns)
+{
+    unsigned shard;
+    if (!tycho_own_metrics_ready(&ct->tm->metrics, &shard)) return;
+    const char *lv[] = {ct->name, outcome};
+    tycho_metric_inc(ct->tm->fams[M_RUNS], shard, lv, 1);
+    tycho_metric_observe(ct->tm->fams[M_DURATION], shard, lv,
+                         (double)(uv_hrtime() - start_ns) / 1e9);
+}
+
+static void count_skip(ctimer_t *ct)
+{
+    unsigned shard;
+    if (!tycho_own_metrics_ready(&ct->tm->metrics, &shard)) return;
+    const char *lv[] = {ct->name};
+    tycho_metric_inc(ct->tm->fams[M_SKIPPED], shard, lv, 1);
+}
+
+/* A timer's counters are at 0 from its declaration: a series born at its
+ * first failure has no earlier sample for rate() and increase() to see. */
+static void counters_at_zero(ctimer_t *ct)
+{
+    unsigned shard;
+    if (!tycho_own_metrics_ready(&ct->tm->metrics, &shard)) return;
+    for (size_t i = 0; i < sizeof outcomes / sizeof *outcomes; i++) {
+        const char *lv[] = {ct->name, outcomes[i]};
+        tycho_metric_inc(ct->tm->fams[M_RUNS], shard, lv, 0);
+    }
+    const char *lv[] = {ct->name};
+    tycho_metric_inc(ct->tm->fams[M_SKIPPED], shard, lv, 0);
+}
+
+static const char *outcome_of(int status)
+{
+    switch (status) {
+    case TYCHO_TASK_OK:
+        return "ok";
+    case TYCHO_TASK_TIMEOUT:
+    case TYCHO_TASK_CPU_TIMEOUT:
+        return "timeout";
+    default:
+        return "error";
+    }
+}
+
 static void on_done(tycho_lua_task_t *t, int status, int nres)
 {
     (void)nres;
@@ -272,6 +352,7 @@ static void on_done(tycho_lua_task_t *t, int status, int nres)
     }
     tycho_log_set_context(prev);
     tycho_work_trace_finish(&ct->trace);
+    count_run(ct, outcome_of(status), t->start_ns);
     if (!ct->active) ctimer_free(ct); /* dropped by a reload meanwhile */
     maybe_drained(tm);
 }
@@ -283,6 +364,7 @@ static void on_tick(uv_timer_t *h)
     if (tm->draining) return;
     if (ct->task) {
         ct->skipped++;
+        count_skip(ct);
         tycho_log_warn("timer run skipped: the previous run is still going",
                        LF_STR("timer", ct->name), LF_DBL("every", ct->every),
                        LF_INT("skipped", (long long)ct->skipped));
@@ -335,6 +417,9 @@ tycho_timers_t *tycho_timers_new(uv_loop_t *loop, tycho_lua_sched_t *sched,
     tm->cfg = cfg;
     tm->current_gen = current_gen;
     tm->gen_ud = ud;
+    tm->metrics = (tycho_own_metrics_t){.defs = metric_defs, .fams = tm->fams, .n = M_COUNT};
+    unsigned shard;
+    tycho_own_metrics_ready(&tm->metrics, &shard); /* listed on /metrics before any timer runs */
     return tm;
 }
 
@@ -368,6 +453,7 @@ void tycho_timers_bind(tycho_timers_t *tm, tycho_lua_gen_t *g)
                 } else {
                     ct->next = tm->timers;
                     tm->timers = ct;
+                    counters_at_zero(ct);
                 }
             }
             if (!ct || !where) {
@@ -428,6 +514,7 @@ void tycho_timers_free(tycho_timers_t *tm)
         if (ct->task) {
             /* a run the worker's end cuts (drained: at the drain timeout) */
             const char *reason = drained ? "drain_timeout" : "shutdown";
+            uint64_t start_ns = ct->task->start_ns;
             tycho_lua_task_cancel(ct->task);
             const tycho_log_context_t *prev = tycho_log_get_context();
             tycho_log_set_context(&ct->trace.logctx);
@@ -439,6 +526,7 @@ void tycho_timers_free(tycho_timers_t *tm)
                                           : "shutdown cut the timer run",
                                   NULL);
             tycho_work_trace_finish(&ct->trace);
+            count_run(ct, "cut", start_ns);
         }
         ct->task = NULL;
         ctimer_free(ct);

@@ -20,7 +20,10 @@
  * a run in progress finishes on the handler it started with. Drain
  * (SIGTERM): ticks stop, running handlers finish, then done runs. Each run
  * is traced (core/work_trace.h): a root span "timer <name>", INTERNAL,
- * parent of the calls it makes, ERROR when it fails or is cut.
+ * parent of the calls it makes, ERROR when it fails or is cut. Counted on
+ * /metrics: tycho_timer_runs_total{timer,outcome} (ok, error, timeout, cut;
+ * at 0 from the declaration), tycho_timer_skipped_total{timer},
+ * tycho_timer_run_duration_seconds{timer}.
  * Worker thread only. */
 #ifndef TYCHO_LUA_TIMERS_H
 #define TYCHO_LUA_TIMERS_H
