@@ -3,7 +3,8 @@
 # tycho really exports (not only in fixtures/metrics.txt): tycho serves the
 # reference app as deployed (TYCHO_AWS_BACKEND=aws, here against dynalite and
 # local-aws-sqs, so AWS calls go over HTTP), traffic goes through every
-# route — the workflow and a message the consumer fails on included — and
+# route — the workflow and a message the consumer fails on included; the
+# sample-log timer on (SAMPLE_LOG_INTERVAL), so its series show their labels — and
 # check_metric_names reads a scrape of the admin /metrics; the contract
 # fixtures/metrics.txt must declare the same families and labels.
 # shellcheck source=tests/awslua/lib.sh
@@ -31,7 +32,7 @@ check "the dead-letter queue exists on local-aws-sqs" [ -n "$dlq" ]
 
 export TYCHO_AWS_BACKEND=aws AWS_ENDPOINT_URL_SQS="$LOCAL_SQS_URL" AWS_ENDPOINT_URL_DYNAMODB="$DYNALITE_URL" \
     SQS_MESSAGE_QUEUE_URL="$queue" SQS_DEAD_LETTER_QUEUE_URL="$dlq" DYNAMODB_APP_TABLE=tycho-app-data \
-    TYCHO_SQS_DEPTH_INTERVAL=1 SIMULATED_ERROR_RATE=0.5
+    TYCHO_SQS_DEPTH_INTERVAL=1 SIMULATED_ERROR_RATE=0.5 SAMPLE_LOG_INTERVAL=0.5
 ROUTES="$TYCHO_SRC/routes" serve_start app --workers 2 || exit 1
 
 code() { curl -sS -o /dev/null -w '%{http_code}' --max-time 30 "$@"; }
