@@ -5,6 +5,7 @@
 #include "aws/local_backend.h"
 #include "core/config.h"
 #include "core/durable_dir.h"
+#include "core/own_metrics.h"
 #include "core/telemetry_hub.h"
 #include "http/url_redact.h"
 #include "telemetry/trace_context.h"
@@ -21,6 +22,10 @@ typedef struct host_cache {
     char host[300];
 } host_cache_t;
 
+/* The families of aws_metric_defs, in order; the first three are what
+ * tycho_aws_metric_families registers. */
+enum { M_REQUESTS, M_DURATION, M_HTTP, M_MD5, M_COUNT };
+
 struct tycho_aws_services {
     uv_loop_t *loop;
     tycho_http_client_t *http;
@@ -31,9 +36,8 @@ struct tycho_aws_services {
     char region[64];
     host_cache_t hosts[8];
     int nhosts;
-    /* metric families, registered on first use in the worker's registry */
-    tycho_metrics_t *registry;
-    tycho_metric_t *m_requests, *m_duration, *m_http, *m_md5;
+    tycho_metric_t *fams[M_COUNT];
+    tycho_own_metrics_t metrics; /* fams, in the worker's registry */
 };
 
 struct tycho_aws_svc_call {
@@ -91,91 +95,72 @@ const char *tycho_aws_service_display(const char *service)
 
 /* --- metrics ------------------------------------------------------------------ */
 
+static const char *const req_labels[] = {"service", "operation", "outcome"};
+static const char *const dur_labels[] = {"service", "operation"};
+static const char *const http_labels[] = {"host", "status_class"};
+static const char *const queue_label[] = {"queue"};
+static const tycho_metric_opts_t aws_metric_defs[M_COUNT] = {
+    [M_REQUESTS] = {.name = "aws_requests_total",
+                    .help = "AWS API call attempts by outcome (success, throttled, client_error, "
+                            "server_error, transport_error, crc32_mismatch)",
+                    .type = TYCHO_METRIC_COUNTER,
+                    .label_names = req_labels,
+                    .nlabels = 3},
+    [M_DURATION] = {.name = "aws_request_duration_seconds",
+                    .help = "AWS API call attempt duration",
+                    .type = TYCHO_METRIC_HISTOGRAM,
+                    .label_names = dur_labels,
+                    .nlabels = 2},
+    [M_HTTP] = {.name = "tycho_http_client_request_duration_seconds",
+                .help = "Outbound HTTP request duration (tycho.http and AWS calls)",
+                .type = TYCHO_METRIC_HISTOGRAM,
+                .label_names = http_labels,
+                .nlabels = 2},
+    [M_MD5] = {.name = "tycho_sqs_md5_mismatch_total",
+               .help = "SQS messages received whose MD5OfBody or MD5OfMessageAttributes did not "
+                       "match (not handed out, left on the queue)",
+               .type = TYCHO_METRIC_COUNTER,
+               .label_names = queue_label,
+               .nlabels = 1},
+};
+
 int tycho_aws_metric_families(tycho_metrics_t *r, tycho_metric_t *out[3], char *err, size_t errlen)
 {
-    static const char *const req_labels[] = {"service", "operation", "outcome"};
-    static const char *const dur_labels[] = {"service", "operation"};
-    static const char *const http_labels[] = {"host", "status_class"};
-    static const tycho_metric_opts_t defs[3] = {
-        {.name = "aws_requests_total",
-         .help = "AWS API call attempts by outcome (success, throttled, client_error, "
-                 "server_error, transport_error, crc32_mismatch)",
-         .type = TYCHO_METRIC_COUNTER,
-         .label_names = req_labels,
-         .nlabels = 3},
-        {.name = "aws_request_duration_seconds",
-         .help = "AWS API call attempt duration",
-         .type = TYCHO_METRIC_HISTOGRAM,
-         .label_names = dur_labels,
-         .nlabels = 2},
-        {.name = "tycho_http_client_request_duration_seconds",
-         .help = "Outbound HTTP request duration (tycho.http and AWS calls)",
-         .type = TYCHO_METRIC_HISTOGRAM,
-         .label_names = http_labels,
-         .nlabels = 2},
-    };
     int first = 0;
     for (int i = 0; i < 3; i++) {
         out[i] = NULL;
-        int rc = tycho_metrics_register(r, &defs[i], &out[i], err, errlen);
+        int rc = tycho_metrics_register(r, &aws_metric_defs[i], &out[i], err, errlen);
         if (rc && !first) first = rc;
     }
     return first;
 }
 
-static int metrics_ready(tycho_aws_services_t *s, tycho_obs_t **obs)
-{
-    tycho_obs_t *o = tycho_obs_current();
-    *obs = o;
-    if (!o) return 0;
-    tycho_metrics_t *r = tycho_obs_registry(o);
-    if (s->registry == r) return s->m_requests && s->m_duration && s->m_http;
-    s->registry = r;
-    char err[200];
-    tycho_metric_t *fam[3] = {NULL, NULL, NULL};
-    tycho_aws_metric_families(r, fam, err, sizeof err);
-    s->m_requests = fam[0];
-    s->m_duration = fam[1];
-    s->m_http = fam[2];
-    static const char *const queue_label[] = {"queue"};
-    static const tycho_metric_opts_t md5 = {
-        .name = "tycho_sqs_md5_mismatch_total",
-        .help = "SQS messages received whose MD5OfBody or MD5OfMessageAttributes did not match "
-                "(not handed out, left on the queue)",
-        .type = TYCHO_METRIC_COUNTER,
-        .label_names = queue_label,
-        .nlabels = 1};
-    s->m_md5 = NULL;
-    tycho_metrics_register(r, &md5, &s->m_md5, err, sizeof err);
-    return s->m_requests && s->m_duration && s->m_http && s->m_md5;
-}
-
 void tycho_aws_services_register_metrics(tycho_aws_services_t *s)
 {
-    tycho_obs_t *o;
-    metrics_ready(s, &o);
+    unsigned shard;
+    tycho_own_metrics_ready(&s->metrics, &shard);
 }
 
 void tycho_aws_services_count_md5_mismatch(tycho_aws_services_t *s, const char *queue, double n)
 {
-    tycho_obs_t *o;
-    if (!metrics_ready(s, &o)) return;
+    unsigned shard;
+    if (!tycho_own_metrics_ready(&s->metrics, &shard)) return;
     const char *v[] = {queue ? queue : ""};
-    tycho_metric_inc(s->m_md5, tycho_obs_shard(o), v, n);
+    tycho_metric_inc(s->fams[M_MD5], shard, v, n);
 }
 
 void tycho_aws_services_observe_http(tycho_aws_services_t *s, const char *host, long status,
                                      double seconds)
 {
-    tycho_obs_t *o;
-    if (!metrics_ready(s, &o)) return;
+    unsigned shard;
+    if (!tycho_own_metrics_ready(&s->metrics, &shard)) return;
     char cls[8];
     if (status >= 100 && status <= 999)
         snprintf(cls, sizeof cls, "%ldxx", status / 100);
     else
         snprintf(cls, sizeof cls, "error");
     const char *v[] = {host ? host : "", cls};
-    tycho_metric_observe(s->m_http, tycho_obs_shard(o), v, seconds);
+    tycho_metric_observe(s->fams[M_HTTP], shard, v, seconds);
 }
 
 /* The host an AWS service's calls go to, without its port: the HTTP client
@@ -208,13 +193,12 @@ static const char *service_host(tycho_aws_services_t *s, const char *service)
 static void record_attempt(tycho_aws_services_t *s, const char *service, const char *operation,
                            const char *outcome, long status, double seconds)
 {
-    tycho_obs_t *o;
-    if (!metrics_ready(s, &o)) return;
-    unsigned shard = tycho_obs_shard(o);
+    unsigned shard;
+    if (!tycho_own_metrics_ready(&s->metrics, &shard)) return;
     const char *rv[] = {service, operation, outcome};
     const char *dv[] = {service, operation};
-    tycho_metric_inc(s->m_requests, shard, rv, 1);
-    tycho_metric_observe(s->m_duration, shard, dv, seconds);
+    tycho_metric_inc(s->fams[M_REQUESTS], shard, rv, 1);
+    tycho_metric_observe(s->fams[M_DURATION], shard, dv, seconds);
     if (!s->local) tycho_aws_services_observe_http(s, service_host(s, service), status, seconds);
 }
 
@@ -276,6 +260,7 @@ tycho_aws_services_t *tycho_aws_services_new(uv_loop_t *loop, const tycho_aws_se
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    s->metrics = (tycho_own_metrics_t){.defs = aws_metric_defs, .fams = s->fams, .n = M_COUNT};
     s->loop = loop;
     /* keep up to 1024 idle connections: a burst of concurrent calls to one
      * host (DynamoDB, a slow API) reuses its connections instead of closing

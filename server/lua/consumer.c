@@ -5,6 +5,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/own_metrics.h"
 #include "core/prng.h"
 #include "core/ratelog.h"
 #include "core/request_obs.h"
@@ -248,6 +249,8 @@ struct cmsg {
     tycho_log_context_t logctx;
 };
 
+enum { M_RECEIVED, M_PROCESSED, M_FAILED, M_NOT_DELETED, M_DURATION, M_DEPTH, M_COUNT };
+
 struct tycho_consumers {
     uv_loop_t *loop;
     tycho_lua_sched_t *sched;
@@ -260,8 +263,8 @@ struct tycho_consumers {
     int draining;
     tycho_drain_notice_t drained;
     double depth_interval;
-    tycho_metrics_t *registry;
-    tycho_metric_t *m_received, *m_processed, *m_failed, *m_duration, *m_depth, *m_not_deleted;
+    tycho_metric_t *fams[M_COUNT];
+    tycho_own_metrics_t metrics; /* fams, in the worker's registry */
     unsigned long long received, processed, failed, deleted, not_deleted;
 };
 
@@ -288,55 +291,45 @@ static void timer_free(uv_timer_t **t)
 
 /* --- metrics ------------------------------------------------------------------------- */
 
-static int metrics(tycho_consumers_t *c, unsigned *shard)
-{
-    tycho_obs_t *o = tycho_obs_current();
-    if (!o) return 0;
-    *shard = tycho_obs_shard(o);
-    tycho_metrics_t *r = tycho_obs_registry(o);
-    if (c->registry == r) return c->m_received != NULL;
-    c->registry = r;
-    static const char *const ql[] = {"queue"};
-    char err[200];
-#define REG(field, nm, hp, ty, extra)                                                              \
-    tycho_metrics_register(                                                                        \
-        r,                                                                                         \
-        &(tycho_metric_opts_t){                                                                    \
-            .name = nm, .help = hp, .type = ty, .label_names = ql, .nlabels = 1, extra},           \
-        &c->field, err, sizeof err)
-    REG(m_received, "tycho_sqs_consumer_received_total", "SQS messages received by consumers",
-        TYCHO_METRIC_COUNTER, .max_series = 0);
-    REG(m_processed, "tycho_sqs_consumer_processed_total",
-        "SQS messages whose handler succeeded (then deleted)", TYCHO_METRIC_COUNTER,
-        .max_series = 0);
-    REG(m_failed, "tycho_sqs_consumer_failed_total",
-        "SQS messages whose handler failed (left for redelivery)", TYCHO_METRIC_COUNTER,
-        .max_series = 0);
-    REG(m_not_deleted, "tycho_sqs_consumer_not_deleted_total",
-        "SQS messages whose handler succeeded but that could not be deleted (delivered again "
-        "after their visibility timeout)",
-        TYCHO_METRIC_COUNTER, .max_series = 0);
-    REG(m_duration, "tycho_sqs_consumer_handler_duration_seconds", "SQS consumer handler duration",
-        TYCHO_METRIC_HISTOGRAM, .max_series = 0);
-    REG(m_depth, "tycho_sqs_queue_depth",
-        "ApproximateNumberOfMessages of consumed queues and their dead-letter queues",
-        TYCHO_METRIC_GAUGE, .merge = TYCHO_GAUGE_MERGE_LAST);
-#undef REG
-    return c->m_received && c->m_processed && c->m_failed && c->m_duration && c->m_depth &&
-           c->m_not_deleted;
-}
+static const char *const queue_label[] = {"queue"};
+#define QUEUE_METRIC(nm, hp, ty)                                                                   \
+    {.name = nm, .help = hp, .type = ty, .label_names = queue_label, .nlabels = 1}
+static const tycho_metric_opts_t metric_defs[M_COUNT] = {
+    [M_RECEIVED] = QUEUE_METRIC("tycho_sqs_consumer_received_total",
+                                "SQS messages received by consumers", TYCHO_METRIC_COUNTER),
+    [M_PROCESSED] = QUEUE_METRIC("tycho_sqs_consumer_processed_total",
+                                 "SQS messages whose handler succeeded (then deleted)",
+                                 TYCHO_METRIC_COUNTER),
+    [M_FAILED] = QUEUE_METRIC("tycho_sqs_consumer_failed_total",
+                              "SQS messages whose handler failed (left for redelivery)",
+                              TYCHO_METRIC_COUNTER),
+    [M_NOT_DELETED] = QUEUE_METRIC("tycho_sqs_consumer_not_deleted_total",
+                                   "SQS messages whose handler succeeded but that could not be "
+                                   "deleted (delivered again after their visibility timeout)",
+                                   TYCHO_METRIC_COUNTER),
+    [M_DURATION] = QUEUE_METRIC("tycho_sqs_consumer_handler_duration_seconds",
+                                "SQS consumer handler duration", TYCHO_METRIC_HISTOGRAM),
+    [M_DEPTH] = {.name = "tycho_sqs_queue_depth",
+                 .help = "ApproximateNumberOfMessages of consumed queues and their dead-letter "
+                         "queues",
+                 .type = TYCHO_METRIC_GAUGE,
+                 .label_names = queue_label,
+                 .nlabels = 1,
+                 .merge = TYCHO_GAUGE_MERGE_LAST},
+};
+#undef QUEUE_METRIC
 
-static void count(tycho_consumers_t *c, tycho_metric_t **m, const char *queue, double v)
+static void count(tycho_consumers_t *c, int m, const char *queue, double v)
 {
     unsigned shard;
-    if (!metrics(c, &shard)) return;
+    if (!tycho_own_metrics_ready(&c->metrics, &shard)) return;
     const char *lv[] = {queue};
-    if (m == &c->m_duration)
-        tycho_metric_observe(*m, shard, lv, v);
-    else if (m == &c->m_depth)
-        tycho_metric_set(*m, shard, lv, v);
+    if (m == M_DURATION)
+        tycho_metric_observe(c->fams[m], shard, lv, v);
+    else if (m == M_DEPTH)
+        tycho_metric_set(c->fams[m], shard, lv, v);
     else
-        tycho_metric_inc(*m, shard, lv, v);
+        tycho_metric_inc(c->fams[m], shard, lv, v);
 }
 
 /* A queue this worker starts consuming has its counters at 0 from the start:
@@ -344,10 +337,10 @@ static void count(tycho_consumers_t *c, tycho_metric_t **m, const char *queue, d
  * increase() (and TychoSqsConsumerFailing) would miss that message. */
 static void counters_at_zero(cqueue_t *q)
 {
-    count(q->c, &q->c->m_received, q->name, 0);
-    count(q->c, &q->c->m_processed, q->name, 0);
-    count(q->c, &q->c->m_failed, q->name, 0);
-    count(q->c, &q->c->m_not_deleted, q->name, 0);
+    count(q->c, M_RECEIVED, q->name, 0);
+    count(q->c, M_PROCESSED, q->name, 0);
+    count(q->c, M_FAILED, q->name, 0);
+    count(q->c, M_NOT_DELETED, q->name, 0);
     tycho_aws_services_count_md5_mismatch(q->c->svc, q->name, 0);
 }
 
@@ -479,7 +472,7 @@ static void lost_deletes(cqueue_t *q, int n)
 {
     if (n <= 0) return;
     q->c->not_deleted += (unsigned long long)n;
-    count(q->c, &q->c->m_not_deleted, q->name, n);
+    count(q->c, M_NOT_DELETED, q->name, n);
     q->del_unlogged_lost += n;
 }
 
@@ -752,12 +745,12 @@ static void on_task_done(tycho_lua_task_t *t, int status, int nres)
     tycho_consumers_t *c = q->c;
     m->task = NULL;
     double secs = (double)(uv_hrtime() - m->start_ns) / 1e9;
-    count(c, &c->m_duration, q->name, secs);
+    count(c, M_DURATION, q->name, secs);
     int ok = status == TYCHO_TASK_OK &&
              (nres == 0 || lua_toboolean(t->co, lua_gettop(t->co) - nres + 1));
     if (ok) {
         c->processed++;
-        count(c, &c->m_processed, q->name, 1);
+        count(c, M_PROCESSED, q->name, 1);
         add_delete(q, m->handle);
         m->handle = NULL;
     } else if (rejected(t->co, status, nres)) {
@@ -766,7 +759,7 @@ static void on_task_done(tycho_lua_task_t *t, int status, int nres)
         if (q->retry_delay >= 0 && q->url) retry_later(q, m->id, m->handle);
     } else {
         c->failed++;
-        count(c, &c->m_failed, q->name, 1);
+        count(c, M_FAILED, q->name, 1);
         char buf[512];
         const char *msg = status == TYCHO_TASK_TIMEOUT ? "handler timeout"
                           : status == TYCHO_TASK_OK    ? "the handler returned false"
@@ -853,7 +846,7 @@ static void dispatch(cqueue_t *q, const cJSON *jm)
     const cJSON *rc = cJSON_GetObjectItemCaseSensitive(attrs, "ApproximateReceiveCount");
     if (!cJSON_IsString(rh)) return;
     c->received++;
-    count(c, &c->m_received, q->name, 1);
+    count(c, M_RECEIVED, q->name, 1);
     cmsg_t *m = calloc(1, sizeof *m);
     if (!m) return;
     m->q = q;
@@ -1077,7 +1070,7 @@ static void on_depth(const tycho_aws_result_t *r, void *ud)
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "Attributes");
         const cJSON *n = cJSON_GetObjectItemCaseSensitive(a, "ApproximateNumberOfMessages");
         if (cJSON_IsString(n))
-            count(q->c, &q->c->m_depth, step == 0 ? q->name : q->dlq_name, atof(n->valuestring));
+            count(q->c, M_DEPTH, step == 0 ? q->name : q->dlq_name, atof(n->valuestring));
         const cJSON *rp = cJSON_GetObjectItemCaseSensitive(a, "RedrivePolicy");
         if (step == 0 && cJSON_IsString(rp)) {
             cJSON *p = cJSON_Parse(rp->valuestring);
@@ -1232,6 +1225,7 @@ tycho_consumers_t *tycho_consumers_new(uv_loop_t *loop, tycho_lua_sched_t *sched
     c->svc = svc;
     c->current_gen = current_gen;
     c->gen_ud = ud;
+    c->metrics = (tycho_own_metrics_t){.defs = metric_defs, .fams = c->fams, .n = M_COUNT};
     depth_interval(&c->depth_interval, NULL, 0); /* checked at start (tycho_consumers_check_env) */
     return c;
 }
