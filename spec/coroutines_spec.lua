@@ -289,6 +289,32 @@ end }
     assert.is_nil(fill.attributes["tycho.span.closed_by_server"]) -- trace.span ended it
   end)
 
+  it("reports an error object whose __tostring meets the memory limit as out of memory, in log, record_error and trace.span", function()
+    -- each reads the object as an error message (tycho_lua_trace_describe),
+    -- calling its __tostring in a protected call: the memory error met there
+    -- is passed on, not read as "(error object is a table value)". One
+    -- allocation of 64 MiB is refused, leaving the memory free: with the
+    -- error swallowed, the log line went out, record_error answered 200 and
+    -- trace.span's error was a plain handler error
+    local routes = [[
+local log = require "tycho.log"
+local trace = require "tycho.trace"
+local function filling()
+  return setmetatable({}, { __tostring = function() return ("d"):rep(64 * 1024 * 1024) end })
+end
+return {
+  ["GET /describe/log"] = function() log.error(filling()); return "logged" end,
+  ["GET /describe/record"] = function() trace.current():record_error(filling()); return "recorded" end,
+  ["GET /describe/span"] = function() return trace.span("fails", function() error(filling()) end) end,
+}
+]]
+    for _, path in ipairs { "/describe/log", "/describe/record", "/describe/span" } do
+      local res, logs, before, after = get_near_limit({ ["describe.lua"] = routes }, path)
+      local ok, err = pcall(assert_reported_as_oom, res, logs, before, after)
+      assert(ok, path .. ": " .. tostring(err))
+    end
+  end)
+
   it("under tycho serve, reports a request that meets the memory limit inside trace.span as out of memory", function()
     local http = require "tycho.http"
     local json = require "tycho.json"

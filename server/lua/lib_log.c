@@ -63,7 +63,8 @@ static int do_log(lua_State *L, tycho_log_level_t level)
     lua_settop(L, 2);
     /* an error value passed whole (log.error(err)) is written as the span's
      * exception message reads it: the line goes out, rather than a second
-     * error raised where the first was being handled */
+     * error raised where the first was being handled (but a memory error
+     * met there, which is passed on) */
     if (lua_type(L, 1) != LUA_TSTRING) {
         tycho_lua_trace_describe(L, 1);
         lua_replace(L, 1);

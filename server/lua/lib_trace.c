@@ -32,6 +32,7 @@
 
 #include "core/buf.h"
 #include "lua/gen.h"
+#include "lua/protect.h"
 #include "lua/scheduler.h"
 #include "lua/trace_api.h"
 #include "telemetry/trace_context.h"
@@ -354,7 +355,11 @@ const char *tycho_lua_trace_describe(lua_State *L, int idx)
     }
     lua_getglobal(L, "tostring");
     lua_pushvalue(L, idx);
-    if (lua_pcall(L, 1, 1, 0) != 0 || !lua_isstring(L, -1)) {
+    int status = lua_pcall(L, 1, 1, 0);
+    /* a __tostring that met the memory limit: the memory error goes on,
+     * not read as a failing __tostring (the scheduler counts and collects) */
+    if (status == LUA_ERRMEM) tycho_lua_rethrow(L, status);
+    if (status != 0 || !lua_isstring(L, -1)) {
         lua_pop(L, 1);
         return lua_pushfstring(L, "(error object is a %s value)", lua_typename(L, type));
     }

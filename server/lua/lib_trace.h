@@ -23,8 +23,10 @@ void tycho_lua_trace_sync_log(lua_State *L, tycho_lua_task_t *task);
  * tostring makes of it (an error object with __tostring, such as
  * tycho.error's, reads well), except that a table tostring can only name by
  * its address gives its own message (or error) field, as handler errors are
- * read (tycho_lua_error_message). Never raises: a __tostring that fails gives
- * "(error object is a <type> value)". The exception message of
+ * read (tycho_lua_error_message). A __tostring that fails gives
+ * "(error object is a <type> value)"; one that meets the memory limit
+ * raises the memory error, as one (tycho_lua_rethrow), as does running
+ * short of memory here: the only errors it raises. The exception message of
  * record_error and trace.span, and tycho.log's message that is no string. */
 const char *tycho_lua_trace_describe(lua_State *L, int idx);
 
