@@ -9,6 +9,7 @@ local test_core = require "tycho._test"
 -- loaded before busted insulates each spec file (its package.loaded is put
 -- back after the file): every file shares this one, and its list of servers
 local test = require "tycho.test"
+local protect = require "tycho.protect"
 
 -- Output formats whose stdout is one machine-read document.
 local DOCUMENT_OUTPUTS = { junit = true, json = true }
@@ -131,14 +132,19 @@ local function time_blocks(busted, seconds)
     local function timed()
       local trace
       local function block()
-        -- not a tail call: busted's trace ends at "[C]: in function 'xpcall'"
-        local ok, err = xpcall(run, function(msg)
-          -- a stand-in has no spec frame under it: its declaration is the place
-          if NO_FUNCTION[run] then
+        -- not a tail call: busted's trace ends at "[C]: in function 'xpcall'".
+        -- A memory error goes on as one (protect.xpcall): the block ends with
+        -- it, the scheduler collects what the test left (run_block's "error")
+        local ok, err = protect.xpcall(run, function(msg, nomem)
+          -- a stand-in has no spec frame under it: its declaration is the
+          -- place; so for a memory error, whose stack is gone by now
+          if NO_FUNCTION[run] or nomem then
             trace = element.trace
             return msg
           end
-          trace = trace_at(get_trace, element, 3, msg) -- as busted.safe's own handler does
+          -- as busted.safe's own handler does (3), under protect.xpcall's
+          -- own handler, which calls this one
+          trace = trace_at(get_trace, element, 4, msg)
           return msg
         end)
         return ok, err
@@ -155,6 +161,12 @@ local function time_blocks(busted, seconds)
       elseif outcome == "error" then -- the memory limit, a bare coroutine.yield()
         traces[element] = element.trace
         error(ok, 0)
+      elseif outcome == "nomem_caught" then -- its garbage is collected: the run goes on
+        traces[element] = element.trace
+        error(("%s met the Lua memory limit (%d allocations refused) and no memory error came "
+          .. "out of it: caught as an ordinary error (by a pcall in the spec or a route; "
+          .. "tycho.protect.pcall passes one on), or met by LuaJIT's trace compiler (which "
+          .. "gives up the trace)"):format(label, ok), 0)
       elseif not ok then
         traces[element] = trace
         error(err, 0)

@@ -376,8 +376,11 @@ int tycho_cmd_spec(int argc, char **argv)
     spec_result_t result = {0};
     tycho_lua_task_t *t = tycho_lua_task_new(tycho_lua_runtime_sched(rt), g, spec_done, &result);
     /* the whole run is one task, without a deadline: the runner gives each
-     * block a task of its own with the --timeout one (spec_block.h) */
+     * block a task of its own with the --timeout one (spec_block.h). Nor is
+     * it held to the memory limit, which is the blocks': busted's own code
+     * goes on (and reports) after a block that left the state at its limit */
     tycho_lua_task_set_deadline(t, 0);
+    t->unlimited = 1;
     lua_State *co = t->co;
     lua_getglobal(co, "require");
     lua_pushliteral(co, "tycho.spec_runner");
@@ -415,9 +418,10 @@ int tycho_cmd_spec(int argc, char **argv)
         } else if (result.early_exit) {
             exit_code = result.early_code; /* busted said why: nothing ran to sum up */
         } else {
-            /* busted itself failed (a memory error out of a spec, say): the
-             * tests after it did not run, and the run counts as one failure
-             * more, so that the summary agrees with the exit status */
+            /* busted itself failed (the process out of memory, say: the Lua
+             * memory limit holds only the blocks, spec_block.h): the tests
+             * after it did not run, and the run counts as one failure more,
+             * so that the summary agrees with the exit status */
             if (result.error)
                 fprintf(stderr, "tycho spec: the run stopped: %s (the tests after it did not run)\n",
                         result.error);

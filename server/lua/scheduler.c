@@ -198,7 +198,7 @@ static void step(tycho_lua_task_t *t, int nargs)
         t->running = 1;
         t->suspended = 0;
         t->armed = 0;
-        if (s->alloc) s->alloc->enforce = 1;
+        if (s->alloc) s->alloc->enforce = !t->unlimited;
         if (s->watchdog) {
             prev_co = prev ? prev->co : NULL;
             prev_deadline = tycho_watchdog_enter(s->watchdog, t->co, t->deadline_ns);

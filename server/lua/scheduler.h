@@ -47,6 +47,9 @@ struct tycho_lua_task {
     tycho_lua_task_t *prev, *next;
     int resume_nres;
     unsigned spans : 1; /* tycho.trace started a child span (lib_trace.h) */
+    /* runs outside the Lua memory limit (the tycho spec run: busted's own
+     * code; the blocks it runs and the requests they make are held to it) */
+    unsigned unlimited : 1;
     unsigned running : 1, suspended : 1, starting : 1, resume_pending : 1, cancelled : 1,
         cpu_timeout : 1, live : 1, armed : 1;
 };

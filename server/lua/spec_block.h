@@ -11,9 +11,12 @@
 
 /* tycho._test.run_block(fn, seconds, label) -> "ok", fn's results... |
  * "error", err (fn raised, or the memory limit) | "timeout" |
- * "interrupted", reason (tycho_spec_block_interrupt). Waits (yields)
- * while fn waits; seconds 0 = no limit; label names the block for
- * tycho_spec_block_running. */
+ * "interrupted", reason (tycho_spec_block_interrupt) | "nomem_caught", n
+ * (fn returned, but the memory limit refused n allocations meanwhile and no
+ * memory error came out of fn or a request it made: caught as an ordinary
+ * error). Waits (yields) while fn waits; seconds 0 = no limit; label names
+ * the block for tycho_spec_block_running. After a block that met the limit,
+ * a full GC frees the garbage a caught memory error left. */
 int tycho_spec_block_run(lua_State *L);
 
 /* The label and limit of the block that is running, for the watchdog thread's
