@@ -321,6 +321,41 @@ def check_three_loads(tokens):
           "not three loads: %r" % os.listdir(tokens))
 
 
+_SLOW_WORKER_LOADS = '''local dir, seconds = %r, %r
+-- the first load, the reload's pre-check, takes the token and goes on
+if not os.rename(dir .. "/precheck", dir .. "/precheck.taken") then
+  local f = assert(io.open(dir .. "/loading", "a"))
+  f:write("a worker loads\\n")
+  f:close()
+  local mono = require("tycho.time").monotonic
+  local t = mono()
+  while mono() - t < seconds do end
+end
+return { ["GET /slow-load"] = function() return "slow-load" end }
+'''
+
+
+def arm_slow_worker_loads(routes, marks, seconds):
+    """Makes the next reload pass its pre-check at once, then keeps every
+    worker loading for `seconds` (wall clock, busy): routes/z_slow_load.lua
+    (loaded after the other route files) lets the load that takes the token
+    file marks/precheck go on, and each later one appends a line to
+    marks/loading before it waits. workers_loading(marks) counts them."""
+    with open(os.path.join(marks, "precheck"), "w"):
+        pass
+    with open(os.path.join(routes, "z_slow_load.lua"), "w") as f:
+        f.write(_SLOW_WORKER_LOADS % (marks, seconds))
+
+
+def workers_loading(marks):
+    """How many worker loads arm_slow_worker_loads' route file has started."""
+    try:
+        with open(os.path.join(marks, "loading")) as f:
+            return len(f.read().splitlines())
+    except FileNotFoundError:
+        return 0
+
+
 def authority(addr):
     """host:port of an (ip, port) address, as a client puts it in Host."""
     host, port = addr[0], addr[1]
