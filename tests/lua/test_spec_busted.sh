@@ -9,18 +9,8 @@
 # gtest too), an empty folder, busted's --lua (refused), --help, and the
 # exit status of each.
 set -uo pipefail
-BIN=$(realpath "${TYCHO_BIN:-$(dirname "$0")/../../build/tycho}")
-fails=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-export TYCHO_DATA_DIR="$tmp/data"
-spec() {
-  timeout 60 "$BIN" spec --routes "$tmp/none" "$@" >out 2>err
-  rc=$?
-}
+# shellcheck source=tests/lib/spec_cli.sh
+. "$(dirname "$0")/../lib/spec_cli.sh"
 mkdir -p s empty
 
 # --- hooks, in busted's order ------------------------------------------------
@@ -215,4 +205,4 @@ else
   bad "--help: rc=$rc $(head -c 300 out) | $(head -c 300 err)"
 fi
 
-if [ $fails -eq 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; exit 1; fi
+summary

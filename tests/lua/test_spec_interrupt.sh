@@ -6,20 +6,15 @@
 # summary so far and exits 128 + the signal. A second signal while a cleanup
 # hook hangs kills the server and exits at once.
 set -uo pipefail
-BIN=$(realpath "${TYCHO_BIN:-$(dirname "$0")/../../build/tycho}")
-fails=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
-tmp=$(mktemp -d)
+# shellcheck source=tests/lib/spec_cli.sh
+. "$(dirname "$0")/../lib/spec_cli.sh"
 spec_pid=""
 cleanup() {
   [ -n "$spec_pid" ] && kill -KILL "$spec_pid" 2>/dev/null
   [ -f "$tmp/server" ] && read -r pid _ <"$tmp/server" && kill -KILL "$pid" 2>/dev/null
-  rm -rf "$tmp"
+  remove_tmp
 }
 trap cleanup EXIT
-cd "$tmp" || exit 1
-export TYCHO_DATA_DIR="$tmp/data"
 mkdir -p r s
 printf 'return { ["GET /x"] = function() return "x" end }\n' >r/x.lua
 
@@ -62,7 +57,7 @@ start() {
   rm -f server hooks out err
   # not under timeout(1), which sends the signal it is given to its process
   # group too: tycho spec would take it twice (finish bounds the wait)
-  env "$@" "$BIN" spec --routes "$tmp/none" -o TAP s/wait_spec.lua >out 2>err &
+  env "$@" "${SPEC[@]}" -o TAP s/wait_spec.lua >out 2>err &
   spec_pid=$!
   for _ in $(seq 1 200); do [ -f server ] && return 0; sleep 0.1; done
   return 1
@@ -156,7 +151,7 @@ describe("early", function()
 end)
 EOF
 rm -f early.pid out err
-"$BIN" spec --routes "$tmp/none" -o TAP s/early_spec.lua >out 2>err &
+"${SPEC[@]}" -o TAP s/early_spec.lua >out 2>err &
 spec_pid=$!
 for _ in $(seq 1 100); do [ -s early.pid ] && break; sleep 0.1; done
 sleep 0.2
@@ -177,4 +172,4 @@ else
   bad "SIGINT during serve's wait: rc=$rc pid=$early state=$state | $(head -c 600 out) | $(head -c 600 err)"
 fi
 
-if [ $fails -eq 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; exit 1; fi
+summary

@@ -12,22 +12,8 @@
 # --list lists the tests with no summary (a file that does not load: its
 # error, exit 1).
 set -uo pipefail
-BIN=${TYCHO_BIN:-$(dirname "$0")/../../build/tycho}
-fails=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-export TYCHO_DATA_DIR="$tmp/data"
-# spec <args...>: runs tycho spec (no routes), stdout -> out, stderr -> err,
-# exit status -> rc, seconds -> took
-spec() {
-  local t0=$SECONDS
-  timeout 60 "$BIN" spec --routes "$tmp/none" "$@" >out 2>err
-  rc=$?
-  took=$((SECONDS - t0))
-}
+# shellcheck source=tests/lib/spec_cli.sh
+. "$(dirname "$0")/../lib/spec_cli.sh"
 
 # --- --timeout -------------------------------------------------------------
 mkdir -p s
@@ -345,4 +331,4 @@ else
   bad "servers left by specs: rc=$rc left:$left | $(head -c 300 out) | $(head -c 300 err)"
 fi
 
-if [ $fails -eq 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; exit 1; fi
+summary
