@@ -19,9 +19,12 @@ SRC = os.environ.get("TYCHO_SRC") or os.path.abspath(os.path.join(os.path.dirnam
 BIN = os.environ.get("TYCHO_BIN") or os.path.join(SRC, "build", "tycho")
 # The routes the HTTP engine tests use (JSON, echo, any status, a sleeping handler).
 ROUTES = os.path.join(SRC, "tests", "integration", "routes")
-SANITIZED = os.environ.get("TYCHO_SANITIZE", "").upper() in ("ON", "1", "TRUE", "YES")
-# Time scale: sanitizer and valgrind builds are slower.
-SLOW = 3.0 if SANITIZED else 1.0
+# TYCHO_SANITIZE is the build's CMake setting: ON (ASan + UBSan) or thread (TSan).
+SANITIZER = os.environ.get("TYCHO_SANITIZE", "").upper()
+THREAD_SANITIZED = SANITIZER == "THREAD"
+SANITIZED = THREAD_SANITIZED or SANITIZER in ("ON", "1", "TRUE", "YES")
+# Time scale: sanitizer and valgrind builds are slower, ThreadSanitizer most.
+SLOW = 5.0 if THREAD_SANITIZED else 3.0 if SANITIZED else 1.0
 
 
 class Failure(Exception):

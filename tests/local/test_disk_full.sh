@@ -30,7 +30,7 @@ if [ -z "${TYCHO_DISK_FULL_NS:-}" ]; then
     if sudo -n true 2>/dev/null; then
         exec sudo -n env TYCHO_DISK_FULL_NS=1 TYCHO_BIN="$TYCHO_BIN" TYCHO_SRC="$TYCHO_SRC" \
             TYCHO_BUILD="$TYCHO_BUILD" TYCHO_SANITIZE="${TYCHO_SANITIZE:-}" \
-            ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" PATH="$PATH" \
+            ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" TSAN_OPTIONS="${TSAN_OPTIONS:-}" PATH="$PATH" \
             unshare --mount --propagation private bash "$0"
     fi
     echo "FAIL - this test mounts a small tmpfs in a private mount namespace: run it as root or with passwordless sudo (sudo -n)"
