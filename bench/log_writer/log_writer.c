@@ -30,7 +30,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: log_writer [pairs > 0]\n");
         return 2;
     }
-    tycho_log_set_sink(count, NULL);
+    static const tycho_log_sink_t counter = {count, NULL};
+    tycho_log_set_sink(&counter);
     /* as the request observer sets it: the trace and span ids are hex it made */
     const tycho_log_context_t ctx = {
         "325d4d6f340385caa4d29c448bbac5e1", "6b0856e95e67d47050e52c2ff12fccf2", "094b7483269cd93a",

@@ -16,8 +16,10 @@
 /* Process-wide settings, written before worker threads start. */
 static tycho_log_level_t g_level = TYCHO_LOG_INFO;
 static char g_service[128] = TYCHO_SERVICE_NAME_DEFAULT;
-static tycho_log_sink_fn g_sink;
-static void *g_sink_ud;
+/* The sink changes while threads log (installed by the telemetry thread
+ * when it starts, removed when it stops, workers writing all along): one
+ * pointer, released and acquired, so a writer sees a whole sink. */
+static _Atomic(const tycho_log_sink_t *) g_sink;
 static _Thread_local const tycho_log_context_t *t_ctx;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
@@ -73,10 +75,9 @@ const char *tycho_log_service(void)
     return g_service;
 }
 
-void tycho_log_set_sink(tycho_log_sink_fn fn, void *ud)
+void tycho_log_set_sink(const tycho_log_sink_t *sink)
 {
-    g_sink = fn;
-    g_sink_ud = ud;
+    atomic_store_explicit(&g_sink, sink, memory_order_release);
 }
 
 void tycho_log_set_context(const tycho_log_context_t *ctx)
@@ -607,8 +608,9 @@ static inline void write_line(const line_t *l)
     format_fitting(&w, l);
     const tycho_log_meta_t *meta = w.vague ? NULL : &w.meta;
     if (w.b.data) {
-        if (g_sink)
-            g_sink(w.b.data, w.b.len, meta, g_sink_ud);
+        const tycho_log_sink_t *sink = atomic_load_explicit(&g_sink, memory_order_acquire);
+        if (sink)
+            sink->fn(w.b.data, w.b.len, meta, sink->ud);
         else
             write_fd(STDOUT_FILENO, w.b.data, w.b.len);
     }

@@ -129,6 +129,12 @@ typedef struct tycho_log_meta {
  * an allocation that failed, an LF_JSON member named like a missing id). */
 typedef void (*tycho_log_sink_fn)(const char *line, size_t len, const tycho_log_meta_t *meta,
                                   void *ud);
+/* A sink and its argument, installed as one: a line goes to one sink whole,
+ * never to the new function with the old argument. */
+typedef struct {
+    tycho_log_sink_fn fn;
+    void *ud;
+} tycho_log_sink_t;
 
 void tycho_log_set_level(tycho_log_level_t level);
 tycho_log_level_t tycho_log_get_level(void);
@@ -141,7 +147,11 @@ const char *tycho_log_level_name(tycho_log_level_t level);
 #define TYCHO_SERVICE_NAME_DEFAULT "unknown_service:tycho"
 void tycho_log_set_service(const char *service);            /* copied; call before threads start */
 const char *tycho_log_service(void);                        /* the one lines carry */
-void tycho_log_set_sink(tycho_log_sink_fn fn, void *ud);    /* NULL restores stdout */
+/* Installs sink (NULL restores stdout). Any thread, also while others log
+ * (the telemetry thread stops its sink while a worker past the drain
+ * timeout may still write): sink and its ud must stay valid until no thread
+ * can write through it any more, even after it was replaced. */
+void tycho_log_set_sink(const tycho_log_sink_t *sink);
 void tycho_log_set_context(const tycho_log_context_t *ctx); /* this thread; NULL clears */
 const tycho_log_context_t *tycho_log_get_context(void);
 int tycho_log_enabled(tycho_log_level_t level);

@@ -37,6 +37,7 @@ struct tycho_hub {
     tycho_ring_t **rings;
     tycho_span_pool_t **pools; /* one per worker; freed last, in tycho_hub_free */
     tycho_logsink_t *logsink;
+    tycho_log_sink_t log_sink; /* logsink as the logger's sink (set while started) */
     int access_log, traces_stdout;
     char listen_port[8];     /* the public listener's, for the exporters (export_env) */
     atomic_int spans_wanted; /* 0 once start found no consumer for spans */
@@ -400,7 +401,8 @@ int tycho_hub_start(tycho_hub_t *h, uv_loop_t *loop)
     uv_timer_start(&h->timer, on_timer, DRAIN_INTERVAL_MS, DRAIN_INTERVAL_MS);
     uv_unref((uv_handle_t *)&h->timer);
     if ((rc = tycho_logsink_start(h->logsink, loop)) != 0) return rc;
-    tycho_log_set_sink(tycho_logsink_write, h->logsink);
+    h->log_sink = (tycho_log_sink_t){tycho_logsink_write, h->logsink};
+    tycho_log_set_sink(&h->log_sink);
     h->started = 1;
     atomic_store(&h->cut_open, 1);
     start_exporters(h);
@@ -463,7 +465,7 @@ static void stop_logs(tycho_hub_t *h)
     tycho_logsink_flush(h->logsink, left < LOG_FLUSH_MAX_MS ? (unsigned)left : LOG_FLUSH_MAX_MS);
     tycho_log_add_lost(tycho_logsink_unreported(h->logsink));
     tycho_logsink_stop(h->logsink);
-    tycho_log_set_sink(NULL, NULL);
+    tycho_log_set_sink(NULL);
     tycho_wakeup_stop(&h->wake);
     uv_close((uv_handle_t *)&h->timer, NULL);
 }

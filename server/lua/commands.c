@@ -329,7 +329,8 @@ int tycho_cmd_spec(int argc, char **argv)
         return 2;
     }
     tycho_log_set_level(cfg.log_level);
-    tycho_log_set_sink(tycho_lua_test_log_sink, NULL);
+    static const tycho_log_sink_t test_sink = {tycho_lua_test_log_sink, NULL};
+    tycho_log_set_sink(&test_sink);
     /* before the runtime: route files register their metrics as they load */
     char terr[512];
     if (tycho_spec_telemetry_start(&cfg, terr, sizeof terr) != 0) {
@@ -443,6 +444,6 @@ int tycho_cmd_spec(int argc, char **argv)
     if (backend) tycho_local_backend_stop(backend);
     uv_loop_close(&loop);
     tycho_spec_telemetry_stop();
-    tycho_log_set_sink(NULL, NULL);
+    tycho_log_set_sink(NULL);
     return exit_code;
 }

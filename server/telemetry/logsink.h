@@ -49,7 +49,8 @@ tycho_logsink_t *tycho_logsink_new(const tycho_logsink_opts_t *opts);
  * only on other threads): sets the output O_NONBLOCK (restored by stop) and
  * starts draining on loop. 0 or a negative uv error. */
 int tycho_logsink_start(tycho_logsink_t *s, uv_loop_t *loop);
-/* The sink: tycho_log_set_sink(tycho_logsink_write, sink). Any thread, also
+/* The sink: tycho_log_set_sink(&(tycho_log_sink_t){tycho_logsink_write, sink}),
+ * that struct kept as long as the sink. Any thread, also
  * before start (lines wait in the ring) and after stop (they are dropped
  * when the ring fills; nothing is ever freed under a producer). Lines must
  * be valid UTF-8 without NUL bytes, as tycho_log_write's and

@@ -26,7 +26,7 @@ static struct {
     tycho_log_meta_t meta;
 } got;
 
-/* The sink: tycho_log_set_sink(capture, NULL). */
+/* The sink: tycho_log_set_sink(&capture_sink). */
 static void capture(const char *line, size_t len, const tycho_log_meta_t *meta, void *ud)
 {
     (void)ud;
@@ -39,6 +39,7 @@ static void capture(const char *line, size_t len, const tycho_log_meta_t *meta, 
     got.has_meta = meta != NULL;
     if (meta) got.meta = *meta;
 }
+static const tycho_log_sink_t capture_sink = {capture, NULL};
 
 static void log_capture_free(void)
 {

@@ -88,7 +88,8 @@ static void on_done(const tycho_aws_result_t *r, void *ud)
 
 int main(int argc, char **argv)
 {
-    tycho_log_set_sink(log_to_stderr, NULL);
+    static const tycho_log_sink_t to_stderr = {log_to_stderr, NULL};
+    tycho_log_set_sink(&to_stderr);
     tycho_aws_client_options_t o = {0};
     tycho_aws_request_t req = {0};
     tycho_http_header_t headers[16];

@@ -80,7 +80,8 @@ static void log_to_stderr(const char *line, size_t len, const tycho_log_meta_t *
 
 int main(int argc, char **argv)
 {
-    tycho_log_set_sink(log_to_stderr, NULL);
+    static const tycho_log_sink_t to_stderr = {log_to_stderr, NULL};
+    tycho_log_set_sink(&to_stderr);
     int concurrent = 1, invalidate = 0, rounds = 1;
     const char *profile = NULL, *between = NULL;
     for (int i = 1; i < argc; i++) {

@@ -60,7 +60,8 @@ static void *worker(void *p)
 
 int main(void)
 {
-    tycho_log_set_sink(log_to_stderr, NULL);
+    static const tycho_log_sink_t to_stderr = {log_to_stderr, NULL};
+    tycho_log_set_sink(&to_stderr);
     tycho_metrics_t *r = tycho_metrics_new(WORKERS + 1, 0);
     if (!r) die("registry", "out of memory");
     char err[256];

@@ -143,7 +143,8 @@ int main(int argc, char **argv)
     pthread_create(&tt, NULL, telemetry_thread, NULL);
     while (!atomic_load(&loop_ready))
         usleep(1000);
-    tycho_log_set_sink(tycho_logsink_write, sink);
+    const tycho_log_sink_t to_sink = {tycho_logsink_write, sink};
+    tycho_log_set_sink(&to_sink);
 
     uint64_t max1, max2, calls1;
     uint64_t t1 = run_phase(1, lines, &max1, &calls1);
@@ -155,7 +156,7 @@ int main(int argc, char **argv)
 
     uv_async_send(&stop_async);
     pthread_join(tt, NULL);
-    tycho_log_set_sink(NULL, NULL);
+    tycho_log_set_sink(NULL);
     uint64_t total = 0;
     for (int r = 0; r < TYCHO_DROP_COUNT_; r++)
         total += tycho_logsink_dropped(sink, r);

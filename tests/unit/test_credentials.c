@@ -447,7 +447,7 @@ static void test_failures_logged_once_a_minute(void **state)
     fake_now = 1700000000;
     tycho_aws_creds_provider_t *p = new_provider(&s, 3600);
     lines_t l = {0};
-    tycho_log_set_sink(capture, &l);
+    tycho_log_set_sink(&(tycho_log_sink_t){capture, &l});
     s.fail_next = 100;
     for (int i = 0; i < 5; i++) {
         got_t g = {0};
@@ -467,7 +467,7 @@ static void test_failures_logged_once_a_minute(void **state)
     memset(&g, 0, sizeof g);
     tycho_aws_creds_get(p, on_got, &g, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
-    tycho_log_set_sink(NULL, NULL);
+    tycho_log_set_sink(NULL);
     assert_int_equal(g.ok, 1);
     assert_int_equal(l.recovered, 1);
     assert_non_null(strstr(l.last, "\"failures\":6"));
@@ -497,7 +497,7 @@ static void test_long_and_changed_reasons(void **state)
     fake_now = 1700000000;
     tycho_aws_creds_provider_t *p = new_provider(&s, 3600);
     lines_t l = {0};
-    tycho_log_set_sink(capture, &l);
+    tycho_log_set_sink(&(tycho_log_sink_t){capture, &l});
     s.fail_next = 100;
     s.error = long_reason;
     for (int i = 0; i < 4; i++, fake_now += 10)
@@ -505,7 +505,7 @@ static void test_long_and_changed_reasons(void **state)
     assert_int_equal(l.failed, 1);
     s.error = "fake: access denied";
     fail_once(p);
-    tycho_log_set_sink(NULL, NULL);
+    tycho_log_set_sink(NULL);
     assert_int_equal(l.failed, 2);
     assert_non_null(strstr(l.last, "fake: access denied"));
     assert_non_null(strstr(l.last, "\"failures_not_logged\":3"));

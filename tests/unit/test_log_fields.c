@@ -14,7 +14,7 @@ static const tycho_log_context_t CTX = {"0d90d3b3efbe4f856c5bc7fd9c104b21",
 static int setup(void **state)
 {
     (void)state;
-    tycho_log_set_sink(capture, NULL);
+    tycho_log_set_sink(&capture_sink);
     tycho_log_set_level(TYCHO_LOG_DEBUG);
     tycho_log_set_service("tycho");
     tycho_log_set_context(&CTX);
@@ -24,7 +24,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    tycho_log_set_sink(NULL, NULL);
+    tycho_log_set_sink(NULL);
     tycho_log_set_level(TYCHO_LOG_INFO);
     tycho_log_set_context(NULL);
     log_capture_free();

@@ -8,7 +8,7 @@
 static int setup(void **state)
 {
     (void)state;
-    tycho_log_set_sink(capture, NULL);
+    tycho_log_set_sink(&capture_sink);
     tycho_log_set_level(TYCHO_LOG_DEBUG);
     tycho_log_set_service("tycho");
     tycho_log_set_context(NULL);
@@ -18,7 +18,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    tycho_log_set_sink(NULL, NULL);
+    tycho_log_set_sink(NULL);
     tycho_log_set_level(TYCHO_LOG_INFO);
     tycho_log_set_service("tycho");
     tycho_log_set_context(NULL);

@@ -225,7 +225,8 @@ static void test_panic_line(void **state)
         setrlimit(RLIMIT_CORE, &no_core);
         dup2(fds[1], STDERR_FILENO);
         close(fds[0]);
-        tycho_log_set_sink(drop_line, NULL);
+        static const tycho_log_sink_t drop = {drop_line, NULL};
+        tycho_log_set_sink(&drop);
         uv_loop_t loop;
         tycho_config_t cfg;
         tycho_lua_runtime_t *rt = start(&loop, &cfg);

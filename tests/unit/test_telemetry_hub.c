@@ -31,6 +31,7 @@ static void capture(const char *line, size_t len, const tycho_log_meta_t *meta, 
     if (g_nlines < 8) snprintf(g_lines[g_nlines], sizeof g_lines[0], "%.*s", (int)len, line);
     g_nlines++;
 }
+static const tycho_log_sink_t capture_sink = {capture, NULL};
 
 /* Finishes n spans on worker 0 (into its ring, or dropped). */
 static void finish_spans(tycho_obs_t *obs, size_t n)
@@ -74,7 +75,7 @@ static void test_full_ring_drops_counted_and_logged(void **state)
     assert_non_null(hub);
     tycho_obs_t *obs = tycho_obs_new(hub, &cfg, 0);
     assert_non_null(obs);
-    tycho_log_set_sink(capture, NULL);
+    tycho_log_set_sink(&capture_sink);
     tycho_dropcount_t *drops = tycho_hub_drops(hub);
     size_t cap = tycho_ring_capacity(tycho_hub_span_ring(hub, 0));
     assert_int_equal(cap, 4096);
@@ -124,7 +125,7 @@ static void test_full_ring_drops_counted_and_logged(void **state)
     assert_int_equal(field(g_lines[2], "dropped"), 1);
     assert_int_equal(field(g_lines[2], "dropped_total"), 9);
 
-    tycho_log_set_sink(NULL, NULL);
+    tycho_log_set_sink(NULL);
     tycho_obs_free(obs);
     tycho_hub_free(hub); /* frees the spans still in the ring */
 }
@@ -146,7 +147,7 @@ static void test_held_back_ring_drops_logged_at_stop(void **state)
     uv_loop_t loop;
     assert_int_equal(uv_loop_init(&loop), 0);
     assert_int_equal(tycho_hub_start(hub, &loop), 0);
-    tycho_log_set_sink(capture, NULL); /* instead of the hub's log sink */
+    tycho_log_set_sink(&capture_sink); /* instead of the hub's log sink */
     g_nlines = 0;
 
     finish_spans(obs, tycho_ring_capacity(tycho_hub_span_ring(hub, 0)) + 2);
@@ -164,7 +165,7 @@ static void test_held_back_ring_drops_logged_at_stop(void **state)
     assert_int_equal(field(g_lines[1], "dropped_total"), 9);
 
     uv_run(&loop, UV_RUN_DEFAULT); /* the exporters' (empty) flush, the handles' closing */
-    tycho_log_set_sink(NULL, NULL);
+    tycho_log_set_sink(NULL);
     assert_int_equal(uv_loop_close(&loop), 0);
     tycho_obs_free(obs);
     tycho_hub_free(hub);
