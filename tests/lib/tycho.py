@@ -285,6 +285,29 @@ class Conn:
             pass
 
 
+def write(path, text):
+    """Writes text to path (a route file, a fixture), replacing what was there."""
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def in_thread(fn):
+    """Runs fn in a daemon thread. Returns (thread, out): once the thread
+    ended, out["r"] holds fn's result or out["e"] the exception it raised,
+    and out["t"] when it ended (time.time())."""
+    out = {}
+
+    def run():
+        try:
+            out["r"] = fn()
+        except Exception as e:  # noqa: BLE001 - the caller checks out["e"]
+            out["e"] = e
+        out["t"] = time.time()
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, out
+
+
 def free_port():
     """A loopback port nothing listens on now (bound, then closed): a free
     port to give a server, or one that refuses connections."""

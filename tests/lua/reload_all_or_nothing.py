@@ -15,14 +15,10 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import tycho  # noqa: E402
+from tycho import write  # noqa: E402
 from tycho import check  # noqa: E402
 
 VERSION = 'return { ["GET /v"] = function() return "%s" end }\n'
-
-
-def write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
 
 
 def versions_served(srv, n=40):

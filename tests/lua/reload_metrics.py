@@ -17,15 +17,11 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import tycho  # noqa: E402
+from tycho import write  # noqa: E402
 from tycho import check  # noqa: E402
 
 GOOD = 'return { ["GET /v"] = function() return "%s" end }\n'
 BROKEN = 'return { ["GET /v"] = function() return "v2" end \n'
-
-
-def write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
 
 
 def gauges(srv):

@@ -26,6 +26,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import tycho  # noqa: E402
+from tycho import write  # noqa: E402
 from tycho import check  # noqa: E402
 
 V1 = '''local metrics = require "tycho.metrics"
@@ -57,11 +58,6 @@ end }
 NUL_HELP = '''require("tycho.metrics").counter("atom_nul_total", "Visits.\\0hidden")
 return {}
 '''
-
-
-def write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
 
 
 def atom_lines(srv, lint=False):

@@ -19,15 +19,11 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import tycho  # noqa: E402
+from tycho import write  # noqa: E402
 from tycho import check  # noqa: E402
 
 BROKEN = 'local t = os.clock() while os.clock() - t < 1.5 do end require "nosuch"\nreturn {}\n'
 FIXED = 'return { ["GET /z"] = function() return "fixed" end }\n'
-
-
-def write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
 
 
 def main():

@@ -19,11 +19,11 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import tycho  # noqa: E402
+from tycho import write, in_thread  # noqa: E402
 from tycho import check  # noqa: E402
 
 SLOW = 'return { ["GET /slow"] = function() require("tycho.time").sleep(3) return "slow" end }\n'
@@ -31,25 +31,6 @@ BUSY = ('local mono = require("tycho.time").monotonic\n'
         'local t = mono() while mono() - t < 1.5 do end\n'
         'return { ["GET /z"] = function() return "z" end }\n')
 REFUSED = "shutting down: the routes are not reloaded"
-
-
-def write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-
-
-def in_thread(fn):
-    out = {}
-
-    def run():
-        try:
-            out["r"] = fn()
-        except Exception as e:  # noqa: BLE001 - reported by the check below
-            out["e"] = e
-        out["t"] = time.time()
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t, out
 
 
 def answered_refused(what, t, out):

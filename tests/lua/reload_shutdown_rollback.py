@@ -21,11 +21,11 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import tycho  # noqa: E402
+from tycho import write, in_thread  # noqa: E402
 from tycho import check  # noqa: E402
 
 LOAD_SECONDS = 1.5 * tycho.SLOW
@@ -52,25 +52,6 @@ return { ["GET /visit"] = function()
 end }
 '''
 REFUSED = "shutting down: the routes are not reloaded"
-
-
-def write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-
-
-def in_thread(fn):
-    out = {}
-
-    def run():
-        try:
-            out["r"] = fn()
-        except Exception as e:  # noqa: BLE001 - reported by the checks below
-            out["e"] = e
-        out["t"] = time.time()
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t, out
 
 
 def halfway_lines(srv, when):

@@ -24,6 +24,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import tycho  # noqa: E402
+from tycho import write  # noqa: E402
 from tycho import check  # noqa: E402
 
 RELOAD_WAIT = 5.0 * tycho.SLOW
@@ -42,11 +43,6 @@ else
 end
 return { ["GET /a"] = function() return "a" end }
 '''
-
-
-def write(path, text):
-    with open(path, "w") as f:
-        f.write(text)
 
 
 def route(path, body):
