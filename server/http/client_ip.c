@@ -1,5 +1,7 @@
 #include "http/client_ip.h"
 
+#include "http/host.h"
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
@@ -118,8 +120,13 @@ const char *tycho_client_scheme(const tycho_config_t *cfg, const tycho_request_t
 
 tycho_slice_t tycho_client_host(const tycho_config_t *cfg, const tycho_request_t *req)
 {
+    /* The parser held Host to the host[:port] grammar; the proxy's word is
+     * held to it too, or a proxy passing on its client's bytes would put
+     * them where Host's checked value goes (server.address). An invalid one
+     * is ignored rather than answered 400: the request is the client's and
+     * may be fine, and Host still names the host. */
     tycho_slice_t e = nearest_hop_entry(cfg, req, "X-Forwarded-Host");
-    if (e.n) return e;
+    if (e.n && tycho_host_valid(&e)) return e;
     const tycho_slice_t *host = tycho_request_header(req, "Host");
     return host ? *host : (tycho_slice_t){"", 0};
 }

@@ -24,8 +24,9 @@ const char *tycho_client_scheme(const tycho_config_t *cfg, const tycho_request_t
 
 /* The host (and port) the client asked for: a trusted proxy's
  * X-Forwarded-Host (its last entry, as for the scheme, without blanks) when
- * it names one, else the Host header; empty when there is neither. Points
- * into req. */
+ * it names one valid by the host[:port] grammar (tycho_host_valid, as Host
+ * is checked), else the Host header; empty when there is neither. An invalid
+ * X-Forwarded-Host is ignored, not refused. Points into req. */
 tycho_slice_t tycho_client_host(const tycho_config_t *cfg, const tycho_request_t *req);
 
 #endif

@@ -10,7 +10,8 @@
    has nothing to say about the exposition.
 2. The SERVER span's attributes, as the OpenTelemetry HTTP conventions
    name them, for a plain request, one through a trusted proxy
-   (X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host), an unknown method, a 5xx, an IPv6
+   (X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host; an invalid
+   X-Forwarded-Host is ignored for Host), an unknown method, a 5xx, an IPv6
    Host, and a request the client abandons before its answer.
 3. A request cut before its answer — the client resets the connection, or
    the drain timeout closes it at shutdown — has an access line with status
@@ -184,6 +185,13 @@ def server_span_attributes():
                                           ("X-Forwarded-Host", "api.example.com")], 200)
         check(sp["attributes"]["server.address"] == "api.example.com"
               and sp["attributes"]["server.port"] == 443, "forwarded host's span %r" % sp)
+        # ... but not a value that is no host[:port] (as Host is checked): Host's
+        for bad in ("api.example.com/x?y", "evil.example:8o", "a\"b<c>"):
+            sp = span_of("GET", "/items/9", [("X-Forwarded-Proto", "https"),
+                                              ("X-Forwarded-Host", bad), ("Host", "t:8443")], 200)
+            check(sp["attributes"]["server.address"] == "t"
+                  and sp["attributes"]["server.port"] == 8443,
+                  "invalid forwarded host %r's span %r" % (bad, sp["attributes"]))
         # ... and the proxy (the socket's peer) as network.peer.*, absent
         # above where the peer is the client
         port = a.get("network.peer.port")

@@ -3,8 +3,9 @@
  * when the peer is a trusted proxy, read from the right, stopping at the
  * first untrusted address, ignored when an entry is not an IP address. And
  * the client's scheme: X-Forwarded-Proto's last entry from a trusted proxy,
- * else http; its host: X-Forwarded-Host's last entry from a trusted proxy,
- * else Host. A field sent as several lines is one list, the lines in order. */
+ * else http; its host: X-Forwarded-Host's last entry from a trusted proxy
+ * when it is a valid host[:port], else Host. A field sent as several lines
+ * is one list, the lines in order. */
 #include "core/config.h"
 #include "http/client_ip.h"
 
@@ -163,6 +164,16 @@ static void host_from_trusted_proxy(void **state)
     /* an empty last entry, or none: Host */
     r = req_hosts("10.1.2.3", "internal:8080", "edge, ", h);
     expect_host(&cfg, &r, "internal:8080");
+    /* a last entry that is no host[:port] (tycho_host_valid, as Host is
+     * checked): ignored, Host */
+    const char *invalid[] = {"api.example.com/x", "a b",   "h:8o",   "[::1",
+                             "evil\"<x>",         "\x01h", "h:80:90"};
+    for (size_t i = 0; i < sizeof invalid / sizeof *invalid; i++) {
+        r = req_hosts("10.1.2.3", "internal:8080", invalid[i], h);
+        expect_host(&cfg, &r, "internal:8080");
+    }
+    r = req_hosts("10.1.2.3", "internal", "[2001:db8::1]:8443", h);
+    expect_host(&cfg, &r, "[2001:db8::1]:8443");
     r = req_hosts("10.1.2.3", "internal:8080", NULL, h);
     expect_host(&cfg, &r, "internal:8080");
     /* an untrusted peer, or no trusted proxies at all: Host */
