@@ -154,12 +154,19 @@ describe("POST /save-data and GET /get-data/:id", function()
     assert.same({ m = 2 ^ 53, s = "\u{e9}\u{1f600}" }, item.data)
   end)
 
+  -- counted as invalid (the client's data), not as a DynamoDB error
   it("answers 400 to a value tycho.dynamodb refuses before calling DynamoDB", function()
     local aws = require "tycho.aws"
     local store = require "_app.store"
+    local function ops(status)
+      return app.count("dynamodb_operations_total", { operation = "PutItem", status = status })
+    end
+    local invalid, errors = ops("invalid"), ops("error")
     local ok, err = store.save { user_id = "u", data = { n = 0 / 0 } }
     assert.is_false(ok)
     assert.is_true(aws.is_error(err, "InvalidParameterValue"))
+    assert.equal(0, err.status) -- no request was sent
+    assert.same({ invalid + 1, errors }, { ops("invalid"), ops("error") })
     local status, body = store.failure({ id = "rid-nan" }, err, "DynamoDB PutItem")
     assert.equal(400, status)
     assert.same({ error = "DynamoDB PutItem: the data was refused", type = "InvalidParameterValue",
@@ -170,10 +177,15 @@ describe("POST /save-data and GET /get-data/:id", function()
   it("answers 400 with DynamoDB's reason when it refuses the data", function()
     local validation = app.count("errors_total", { error_type = "validation" })
     local ddb_errors = app.count("errors_total", { error_type = "dynamodb_error" })
+    local function ops(status)
+      return app.count("dynamodb_operations_total", { operation = "PutItem", status = status })
+    end
+    local invalid, op_errors = ops("invalid"), ops("error")
     local res = t.post("/save-data", { body = '{"n": 1e127}', request_id = "rid-refused" })
     assert.equal(400, res.status)
     assert.equal(validation + 1, app.count("errors_total", { error_type = "validation" }))
     assert.equal(ddb_errors, app.count("errors_total", { error_type = "dynamodb_error" }))
+    assert.same({ invalid + 1, op_errors }, { ops("invalid"), ops("error") })
     assert.equal("rid-refused", res.body.request_id)
     assert.equal("DynamoDB PutItem: the data was refused", res.body.error)
     assert.equal("ValidationException", res.body.type)
@@ -183,6 +195,7 @@ describe("POST /save-data and GET /get-data/:id", function()
   it("answers 502 with the AWS error type when the table does not exist", function()
     app.configure { DYNAMODB_APP_TABLE = "app-spec-no-such-table" }
     local before = app.count("dynamodb_operations_total", { operation = "PutItem", status = "error" })
+    local invalid = app.count("dynamodb_operations_total", { operation = "PutItem", status = "invalid" })
     local errors = app.count("errors_total", { error_type = "dynamodb_error" })
     local res = t.post("/save-data", { body = { a = 1 }, request_id = "rid-502" })
     assert.equal(502, res.status)
@@ -190,6 +203,7 @@ describe("POST /save-data and GET /get-data/:id", function()
     assert.equal("rid-502", res.body.request_id)
     assert.equal("ResourceNotFoundException", res.body.type)
     assert.equal(before + 1, app.count("dynamodb_operations_total", { operation = "PutItem", status = "error" }))
+    assert.equal(invalid, app.count("dynamodb_operations_total", { operation = "PutItem", status = "invalid" }))
     assert.equal(errors + 1, app.count("errors_total", { error_type = "dynamodb_error" }))
     local got = t.get("/get-data/x")
     assert.equal(502, got.status)
@@ -243,35 +257,43 @@ describe("POST /save-data and GET /get-data/:id", function()
     assert.equal(502, (answer { type = "ResourceNotFoundException", status = 400 }))
   end)
 
-  -- errors_total tells the client's mistakes from the backend's faults
+  -- errors_total tells the client's mistakes from the backend's faults, and
+  -- dynamodb_operations_total splits DynamoDB's the same way
   it("counts a refused call as validation, a throttled, slow or failed one as the service's error", function()
     local aws = require "tycho.aws"
     local metrics = require "_app.metrics"
+    local function ops(status)
+      return app.count("dynamodb_operations_total", { operation = "PutItem", status = status })
+    end
     local function fail(service, fields)
       fields.service, fields.operation, fields.message = service, "Op", fields.type
       local err = aws.error(fields)
       local v = app.count("errors_total", { error_type = "validation" })
       local b = app.count("errors_total", { error_type = service .. "_error" })
+      local i, e = ops("invalid"), ops("error")
       local ok, got = metrics.aws(service, "PutItem", function() error(err, 0) end)
       assert.is_false(ok)
       assert.equal(err, got)
       return app.count("errors_total", { error_type = "validation" }) - v,
-        app.count("errors_total", { error_type = service .. "_error" }) - b
+        app.count("errors_total", { error_type = service .. "_error" }) - b, ops("invalid") - i, ops("error") - e
     end
-    local refused = { { "dynamodb", "ValidationException" }, { "dynamodb", "InvalidParameterValue" },
-      { "sqs", "InvalidMessageContents" }, { "sqs", "InvalidParameterValueException" } }
+    -- DynamoDB's refusal, tycho's own check before any request (status 0), SQS's
+    local refused = { { "dynamodb", "ValidationException", 400 }, { "dynamodb", "InvalidParameterValue", 0 },
+      { "sqs", "InvalidMessageContents", 400 }, { "sqs", "InvalidParameterValueException", 400 } }
     for _, r in ipairs(refused) do
-      local v, b = fail(r[1], { type = r[2], status = 400 })
-      assert.same({ 1, 0 }, { v, b }, r[2])
+      local v, b, i, e = fail(r[1], { type = r[2], status = r[3] })
+      local counted = r[1] == "dynamodb" and 1 or 0 -- only DynamoDB's operations are counted
+      assert.same({ 1, 0, counted, 0 }, { v, b, i, e }, r[2])
     end
     local faults = { { type = "ThrottlingException", status = 400, retryable = true },
       { type = "InternalServerError", status = 500 }, { type = "ResourceNotFoundException", status = 400 },
       { type = "TransportError", transport_error = -6 } }
     for _, service in ipairs { "dynamodb", "sqs" } do
       for _, f in ipairs(faults) do
-        local v, b = fail(service, { type = f.type, status = f.status, retryable = f.retryable,
-                                     transport_error = f.transport_error })
-        assert.same({ 0, 1 }, { v, b }, service .. " " .. f.type)
+        local v, b, i, e = fail(service, { type = f.type, status = f.status, retryable = f.retryable,
+                                           transport_error = f.transport_error })
+        local counted = service == "dynamodb" and 1 or 0
+        assert.same({ 0, 1, 0, counted }, { v, b, i, e }, service .. " " .. f.type)
       end
     end
   end)

@@ -14,7 +14,9 @@ local M = {
   sqs_sent = metrics.counter("sqs_messages_sent_total", "Messages sent to SQS.", { "message_type" }),
   sqs_received = metrics.counter("sqs_messages_received_total", "Messages received from SQS.",
     { "message_type" }),
-  dynamodb_ops = metrics.counter("dynamodb_operations_total", "DynamoDB operations, by result.",
+  dynamodb_ops = metrics.counter("dynamodb_operations_total",
+    "DynamoDB operations, by result: success, condition_failed, invalid (the data was refused, "
+      .. "by tycho before any request or by DynamoDB), error (a backend fault).",
     { "operation", "status" }),
   aws_duration = metrics.histogram("aws_service_duration_seconds",
     "AWS calls as the app sees them (retries included).", { "service", "operation" }),
@@ -33,7 +35,7 @@ for _, l in ipairs(LABELS) do
   for _, v in ipairs(l[3]) do l[1]:inc({ [l[2]] = v }, 0) end
 end
 for _, op in ipairs { "PutItem", "Query", "UpdateItem", "GetItem" } do
-  for _, status in ipairs { "success", "condition_failed", "error" } do
+  for _, status in ipairs { "success", "condition_failed", "invalid", "error" } do
     M.dynamodb_ops:inc({ operation = op, status = status }, 0)
   end
 end
@@ -49,18 +51,23 @@ end
 -- (and, for DynamoDB, the operation's result). Returns pcall's results:
 -- true, fn's results — or false, the error (a memory error is raised
 -- again, as one: tycho.protect). A failed condition is an
--- answer, not an error: it is not counted in errors_total. The backend
--- refusing the client's data counts as error_type "validation" (the
--- client's mistake, _app/refusal.lua); any other failure as "<service>_error".
+-- answer, not an error: it is not counted in errors_total. The client's data
+-- refused — by tycho's checks before any request (InvalidParameterValue) or
+-- by the backend (_app/refusal.lua) — is status "invalid" and error_type
+-- "validation" (the client's mistake); any other failure is status "error"
+-- and error_type "<service>_error" (a backend fault): the two counters split
+-- failures the same way.
 function M.aws(service, operation, fn, ...)
   local t0 = time.monotonic()
   local ok, a, b = protect.pcall(fn, ...)
   M.aws_duration:observe({ service = service, operation = operation }, time.monotonic() - t0)
   local status = ok and "success" or aws.is_error(a, "ConditionalCheckFailedException")
-    and "condition_failed" or "error"
+    and "condition_failed" or refusal.is_refusal(a) and "invalid" or "error"
   if service == "dynamodb" then M.dynamodb_ops:inc { operation = operation, status = status } end
-  if status == "error" then
-    M.errors:inc { error_type = refusal.is_refusal(a) and "validation" or service .. "_error" }
+  if status == "invalid" then
+    M.errors:inc { error_type = "validation" }
+  elseif status == "error" then
+    M.errors:inc { error_type = service .. "_error" }
   end
   return ok, a, b
 end
