@@ -417,22 +417,22 @@ static int redrive_normalize(tycho_local_store_t *s, const char *v, int64_t now_
     else if (cJSON_IsString(mrc) && parse_uint_str(mrc->valuestring, &max))
         max = -1;
     *out = NULL;
-    /* Reasons and their order are local-aws-sqs's, except that a missing
-     * maxReceiveCount is SQS's default of 10 (PROTOCOLS.md §7 "Redrive"),
-     * where local-aws-sqs refuses it. */
+    /* Reasons and their order are local-aws-sqs's. Both keys are
+     * mandatory: the API reference gives maxReceiveCount a default of 10,
+     * but SQS, like local-aws-sqs, refuses a policy without it. */
     if (!cJSON_IsObject(p) || (arn && !cJSON_IsString(arn))) {
         tycho_local_error(res, 400, T_INVALID_PARAM, "InvalidParameterValue",
                           "Invalid value for the parameter RedrivePolicy. Reason: Redrive policy "
                           "is not a valid JSON map.");
         goto done;
     }
-    if (!arn) {
+    if (!mrc || !arn) {
         bad_redrive(res, v,
-                    "Redrive policy does not contain mandatory attribute: "
-                    "deadLetterTargetArn.");
+                    !mrc ? "Redrive policy does not contain mandatory attribute: maxReceiveCount."
+                         : "Redrive policy does not contain mandatory attribute: "
+                           "deadLetterTargetArn.");
         goto done;
     }
-    if (!mrc) max = 10; /* SQS's default maxReceiveCount */
     if (max < MAX_RECEIVE_LO || max > MAX_RECEIVE_HI) {
         char *shown = cJSON_IsString(mrc) ? NULL : cJSON_PrintUnformatted(mrc);
         tycho_local_error(

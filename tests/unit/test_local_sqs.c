@@ -658,20 +658,35 @@ static void test_redrive(void **state)
         {"CreateQueue", RP("{\\\"maxReceiveCount\\\":2}"), CORAL "InvalidParameterValueException",
          "Value {\"maxReceiveCount\":2} for parameter RedrivePolicy is invalid. Reason: Redrive "
          "policy does not contain mandatory attribute: deadLetterTargetArn."},
+        /* no default of 10: SQS and local-aws-sqs refuse it, and name it
+         * before a missing deadLetterTargetArn */
         {"CreateQueue",
-         RP("{\\\"deadLetterTargetArn\\\":\\\"arn:aws:sqs:us-east-1:000000000000\\\"}"),
+         RP("{\\\"deadLetterTargetArn\\\":\\\"arn:aws:sqs:us-east-1:000000000000:jobs-dlq\\\"}"),
+         CORAL "InvalidParameterValueException",
+         "Value {\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:jobs-dlq\"} for "
+         "parameter RedrivePolicy is invalid. Reason: Redrive policy does not contain mandatory "
+         "attribute: maxReceiveCount."},
+        {"CreateQueue", RP("{}"), CORAL "InvalidParameterValueException",
+         "Value {} for parameter RedrivePolicy is invalid. Reason: Redrive policy does not "
+         "contain mandatory attribute: maxReceiveCount."},
+        {"CreateQueue",
+         RP("{\\\"deadLetterTargetArn\\\":\\\"arn:aws:sqs:us-east-1:000000000000\\\","
+            "\\\"maxReceiveCount\\\":2}"),
          CORAL "InvalidParameterValueException",
          "Reason: Dead-letter target ARN should be fully qualified ARN."},
         {"CreateQueue",
-         RP("{\\\"deadLetterTargetArn\\\":\\\"arn:aws:sqs:us-east-1:000000000000:jobs-dlq:x\\\"}"),
+         RP("{\\\"deadLetterTargetArn\\\":\\\"arn:aws:sqs:us-east-1:000000000000:jobs-dlq:x\\\","
+            "\\\"maxReceiveCount\\\":2}"),
          CORAL "InvalidParameterValueException",
          "Reason: Dead-letter target ARN should be fully qualified ARN."},
         {"CreateQueue",
-         RP("{\\\"deadLetterTargetArn\\\":\\\"arn:aws:sns:us-east-1:000000000000:topic\\\"}"),
+         RP("{\\\"deadLetterTargetArn\\\":\\\"arn:aws:sns:us-east-1:000000000000:topic\\\","
+            "\\\"maxReceiveCount\\\":2}"),
          CORAL "InvalidParameterValueException",
          "Reason: Only SQS queues are valid resources for deadLetterTargetArn."},
         {"CreateQueue",
-         RP("{\\\"deadLetterTargetArn\\\":\\\"arn:aws:sqs:us-east-1:000000000000:nowhere\\\"}"),
+         RP("{\\\"deadLetterTargetArn\\\":\\\"arn:aws:sqs:us-east-1:000000000000:nowhere\\\","
+            "\\\"maxReceiveCount\\\":2}"),
          CORAL "InvalidParameterValueException", "Reason: Dead letter target does not exist."},
     };
 #undef RP
