@@ -1048,7 +1048,7 @@ static int parse_receipt(const char *h, receipt_t *r)
 }
 
 typedef struct msg_state {
-    int exists;
+    int exists; /* there, and within its retention period */
     int in_flight;
     int current;         /* token matches the latest receive */
     int64_t received_ms; /* when the latest receive was */
@@ -1058,12 +1058,15 @@ static int message_state(tycho_local_store_t *s, const receipt_t *r, int64_t now
                          msg_state_t *ms)
 {
     memset(ms, 0, sizeof *ms);
+    /* A message past its retention period is gone, whether or not a sweep
+     * (drop_expired, the store's timer) has deleted its row yet. */
     sqlite3_stmt *st =
         tycho_local_stmt(s, "SELECT receipt, visible_ms, receive_count, received_ms FROM "
-                            "sqs_messages WHERE id = ? AND queue = ?");
+                            "sqs_messages WHERE id = ?1 AND queue = ?2 AND expires_ms > ?3");
     if (!st) return -1;
     sqlite3_bind_int64(st, 1, r->id);
     sqlite3_bind_text(st, 2, r->queue, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, now_ms);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         const char *tok = (const char *)sqlite3_column_text(st, 0);

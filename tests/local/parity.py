@@ -11,6 +11,10 @@ Fixture (JSON lines; '#' lines are comments):
   {"target": "AmazonSQS.Op", "body": {...},  a request; "${QURL}" in strings is
    "capture": {"h": "Messages.0.ReceiptHandle"},   the queue URL prefix of the
    "sleep_ms": 1300,                         side; "${h}" uses a captured value
+   "mark": "sent",                           (the time this entry was answered)
+   "after": {"mark": "sent", "ms": 61000},   (waits until then, the entries
+                                             between included: a long wait
+                                             overlaps the rest of the run)
    "ignore": ["Attributes.X"], "why": "...", (a whole-string "${lek}" is
    "unordered": ["Items"],                   replaced by the captured JSON value)
    "quirks": ["empty-body"],
@@ -225,6 +229,7 @@ def main():
     peer = Peer(args["sqs"], args["ddb"])
     captures = {local: {}, peer: {}}
     passed = failed = deviations = 0
+    marks = {}
     with open(args["fixture"]) as f:
         lines = [l for l in f if l.strip() and not l.lstrip().startswith("#")]
     for n, line in enumerate(lines, 1):
@@ -234,6 +239,9 @@ def main():
             continue
         if entry.get("sleep_ms"):
             time.sleep(entry["sleep_ms"] / 1000.0)
+        if entry.get("after"):
+            until = marks[entry["after"]["mark"]] + entry["after"]["ms"] / 1000.0
+            time.sleep(max(0.0, until - time.monotonic()))
         target = entry["target"]
         res = {}
         for side in (local, peer):
@@ -242,6 +250,8 @@ def main():
             for name, path in entry.get("capture", {}).items():
                 captures[side][name] = get_path(rbody, path)
             res[side] = (status, rbody)
+        if entry.get("mark"):
+            marks[entry["mark"]] = time.monotonic()
         label = "%3d %s %s" % (n, target, entry.get("note", ""))
         for q in entry.get("quirks", []):
             if q not in quirks:

@@ -898,6 +898,34 @@ static void test_retention(void **state)
         "0");
     sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "r\"}");
     assert_null(first_msg(e));
+
+    /* A message in flight past its retention period is gone before any
+     * receive sweeps it: its handle changes no visibility, as the handle of
+     * a deleted message (local-aws-sqs drops it at that moment). */
+    char h[512], body[1024];
+    sqs(e, "SendMessage", "{\"QueueUrl\":\"" Q "r\",\"MessageBody\":\"late\"}");
+    int64_t sent = e->now;
+    sqs(e, "ReceiveMessage", "{\"QueueUrl\":\"" Q "r\",\"VisibilityTimeout\":600}");
+    snprintf(h, sizeof h, "%s", str(first_msg(e), "ReceiptHandle"));
+    e->now = sent + 59999;
+    sqs(e, "ChangeMessageVisibility",
+        "{\"QueueUrl\":\"" Q "r\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":600}", h);
+    assert_int_equal(e->status, 200);
+    e->now = sent + 60000;
+    sqs(e, "ChangeMessageVisibility",
+        "{\"QueueUrl\":\"" Q "r\",\"ReceiptHandle\":\"%s\",\"VisibilityTimeout\":600}", h);
+    assert_int_equal(e->status, 400);
+    assert_string_equal(err_type(e), SQS "ReceiptHandleIsInvalid");
+    snprintf(body, sizeof body, "The input receipt handle \"%s\" is not a valid receipt handle.",
+             h);
+    assert_string_equal(local_env_str(e, "message"), body);
+    sqs(e, "ChangeMessageVisibilityBatch",
+        "{\"QueueUrl\":\"" Q "r\",\"Entries\":[{\"Id\":\"x\",\"ReceiptHandle\":\"%s\","
+        "\"VisibilityTimeout\":0}]}",
+        h);
+    const cJSON *f = batch_result(e, 0, 1);
+    assert_string_equal(str(f->child, "Code"), "ReceiptHandleIsInvalid");
+    assert_string_equal(str(f->child, "Message"), body);
 }
 
 static void test_config_and_auto_create(void **state)
