@@ -6,8 +6,13 @@ EXP_DIR="$TYCHO_SRC/tests/exporters"
 DRIVER="$TYCHO_BUILD/tools/export_driver"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tycho-exp.XXXXXX")
 PIDS=()
+SERVES=() # the tycho servers of start_serve, also in PIDS
 
+# Stops what the test started: the tycho servers first, while the receivers
+# still answer their final flush (with a receiver gone a server retries it
+# until TYCHO_DRAIN_TIMEOUT, 25 s), then the rest.
 cleanup() {
+    for p in "${SERVES[@]:-}"; do [ -n "$p" ] && stop_pid "$p"; done
     for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
     for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
     rm -rf "$WORK"
@@ -74,6 +79,7 @@ start_serve() {
         --data-dir "$WORK/data" "$@" >"$WORK/serve.log" 2>&1 &
     SERVE=$!
     PIDS+=("$SERVE")
+    SERVES+=("$SERVE")
     for _ in $(seq 200); do grep -q '"listening"' "$WORK/serve.log" && break; sleep 0.05; done
     PUB=$(grep -o '"public":"[^"]*"' "$WORK/serve.log" | head -1 | cut -d'"' -f4)
     ADM=$(grep -o '"admin":"[^"]*"' "$WORK/serve.log" | head -1 | cut -d'"' -f4)
