@@ -16,7 +16,9 @@ command -v promtool >/dev/null || { echo "FAIL: promtool not installed (Debian p
 
 work=$(mktemp -d)
 server_pid=""
+wrk_pid=""
 cleanup() {
+  [ -n "$wrk_pid" ] && kill -KILL "$wrk_pid" 2>/dev/null || true
   [ -n "$server_pid" ] && kill -KILL "$server_pid" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -63,7 +65,9 @@ function done()
   io.write(("versions A=%d B=%d other=%d\n"):format(A, B, O))
 end
 LUA
-wrk -t2 -c16 -d25s -s "$work/count.lua" "$base/v" > "$work/wrk.txt" 2>&1 &
+# wrk loads the route for as long as the rewrites go on (about 20 s; the
+# duration is only a bound): SIGINT ends it, with its summary, once they end.
+wrk -t2 -c16 -d120s -s "$work/count.lua" "$base/v" > "$work/wrk.txt" 2>&1 &
 wrk_pid=$!
 sleep 0.5
 
@@ -85,7 +89,9 @@ for i in $(seq 1 100); do
   version "$last"
   sleep 0.2
 done
-wait "$wrk_pid"
+kill -INT "$wrk_pid"
+wait "$wrk_pid" || { echo "FAIL: wrk failed: $(cat "$work/wrk.txt")"; exit 1; }
+wrk_pid=""
 cat "$work/wrk.txt"
 wait_until 10 serves "$last" || { echo "FAIL: final version is not $last"; exit 1; }
 # the metric as the last version defines it, the other version's series gone
