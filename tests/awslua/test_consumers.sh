@@ -20,9 +20,16 @@ cp -r "$TYCHO_SRC/tests/awslua/routes" "$TEST_TMP/routes"
 export ROUTES="$TEST_TMP/routes" TYCHO_SQS_DEPTH_INTERVAL=1 TYCHO_DRAIN_TIMEOUT=20
 
 count_of() { jget "$(get "/seen/$1")" count; }
-all_seen() { # PREFIX N: keys PREFIX1..PREFIXN each processed exactly once
-    local k
-    for ((k = 1; k <= $2; k++)); do [ "$(count_of "$1$k")" = 1 ] || return 1; done
+# all_seen PREFIX N: keys PREFIX1..PREFIXN each processed exactly once. One
+# curl reads the N counts and one python3 checks them: it is polled, and a
+# process pair per key made each poll take seconds on a loaded machine.
+all_seen() {
+    local k urls=()
+    for ((k = 1; k <= $2; k++)); do urls+=("http://127.0.0.1:$PORT/seen/$1$k"); done
+    curl -sS --max-time 30 -w '\n' "${urls[@]}" | /usr/bin/python3 -c '
+import json, sys
+counts = [json.loads(line)["count"] for line in sys.stdin if line.strip()]
+sys.exit(0 if len(counts) == int(sys.argv[1]) and all(c == 1 for c in counts) else 1)' "$2"
 }
 metric_is() {
     local v
