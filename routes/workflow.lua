@@ -94,7 +94,7 @@ local routes = {
 }
 if config.consumer then
   routes.consumers = {
-    { queue = config.queue, handler = consume, concurrency = 4, visibility = 30 },
+    { queue = config.queue, handler = consume, concurrency = 4, visibility = 30, wait = config.consumer_wait },
   }
 end
 return routes

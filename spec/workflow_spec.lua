@@ -147,8 +147,19 @@ describe("/workflow", function()
   it("declares the consumer of the queue unless SQS_CONSUMER=off", function()
     local c = app.load("workflow.lua").consumers[1]
     assert.equal(app.queue:url(), c.queue)
+    assert.equal(20, c.wait)
+    app.configure { SQS_CONSUMER_WAIT = "1" }
+    assert.equal(1, app.load("workflow.lua").consumers[1].wait)
     app.configure { SQS_CONSUMER = "off" }
     assert.is_nil(app.load("workflow.lua").consumers)
+  end)
+
+  it("refuses an SQS_CONSUMER_WAIT past SQS's 0-20 s or with a fraction at load", function()
+    assert.error_matches(function() app.configure { SQS_CONSUMER_WAIT = "21" } end,
+      "environment variable SQS_CONSUMER_WAIT: 21 is out of range (0 to 20 seconds)", 1, true)
+    assert.error_matches(function() app.configure { SQS_CONSUMER_WAIT = "1.5" } end,
+      "environment variable SQS_CONSUMER_WAIT: 1.5 is not a whole number", 1, true)
+    app.reset()
   end)
 
   it("the consumer raises when the table fails, so the message is retried", function()
@@ -216,7 +227,10 @@ describe("/workflow under tycho serve", function()
   it("goes end to end: pending, consumed, processed, and the consumer span continues the trace", function()
     local dir = os.tmpname()
     os.remove(dir)
-    local env = { TYCHO_TRACES_STDOUT = "1", TYCHO_ACCESS_LOG = "off" }
+    -- a 1 s long poll: local-aws-sqs holds one for 10 messages until its wait
+    -- is over, even when fewer are there (SQS answers as soon as there is
+    -- one), so the default 20 s would make the message wait up to 20 s
+    local env = { TYCHO_TRACES_STDOUT = "1", TYCHO_ACCESS_LOG = "off", SQS_CONSUMER_WAIT = "1" }
     if aws.backend() == "local" then -- a store of its own, with the default queue and table
       env.SQS_MESSAGE_QUEUE_URL, env.SQS_DEAD_LETTER_QUEUE_URL = "tycho-messages", "tycho-messages-dlq"
       env.DYNAMODB_APP_TABLE = "tycho-app-data"
@@ -225,8 +239,6 @@ describe("/workflow under tycho serve", function()
     local ok, err = pcall(function()
       local res = curl(srv.url "/workflow")
       assert.is_string(res.data_id, tostring(res))
-      -- local-aws-sqs holds a long poll for 10 messages until its wait (20 s) is
-      -- over, even when fewer are there (SQS answers as soon as there is one)
       local item
       local deadline = time.monotonic() + 30
       repeat

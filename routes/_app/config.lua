@@ -66,6 +66,9 @@ return {
   table = env.get("DYNAMODB_APP_TABLE", "tycho-app-data"),
   -- consume the queue in this process (routes/workflow.lua)
   consumer = env.bool("SQS_CONSUMER", true),
+  -- its long poll: seconds each ReceiveMessage may wait for a message (SQS's 0-20)
+  consumer_wait = whole("SQS_CONSUMER_WAIT", range("SQS_CONSUMER_WAIT", env.number("SQS_CONSUMER_WAIT", 20), 0, 20,
+    "seconds")),
   -- simulated work before answering GET / and /test-telemetry (seconds; 0 = none)
   work = work_range("SIMULATED_WORK_MS"),
   -- share of /test-telemetry requests that record a simulated error
