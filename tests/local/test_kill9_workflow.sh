@@ -35,10 +35,10 @@ cleanup() {
 trap cleanup EXIT
 
 cp -r "$TYCHO_SRC/routes" "$ROUTES"
-sed -i -e "s/concurrency = 4, visibility = 30 }/concurrency = 4, visibility = $VISIBILITY }/" \
+sed -i -e "s/concurrency = 4, visibility = 30,/concurrency = 4, visibility = $VISIBILITY,/" \
     -e "s/^local function consume(msg)\$/&\n  time.sleep($DELAY) -- tests\/local\/test_kill9_workflow.sh/" \
     "$ROUTES/workflow.lua"
-if ! grep -q "visibility = $VISIBILITY }" "$ROUTES/workflow.lua" ||
+if ! grep -q "visibility = $VISIBILITY," "$ROUTES/workflow.lua" ||
     ! grep -q "^  time.sleep($DELAY)" "$ROUTES/workflow.lua"; then
     echo "FAIL - routes/workflow.lua changed: the consumer's visibility and delay edits no longer apply"
     exit 1
