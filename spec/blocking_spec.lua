@@ -7,6 +7,7 @@ local http = require "tycho.http"
 local time = require "tycho.time"
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
 local folder = dofile(here .. "/fixtures/folder.lua")
+local server_log = dofile(here .. "/fixtures/server_log.lua")
 
 describe("blocking calls under tycho serve", function()
   it("refuses os.execute and io.popen in a handler, with a clear error, not at the top level", function()
@@ -40,16 +41,10 @@ return {
     status = http.get(srv.url "/popen")
     assert.equal(500, status)
     assert.is_true(time.monotonic() - start < 2, "a refused call must not run the command")
-    local logged, deadline = nil, time.monotonic() + 5
-    repeat
-      time.sleep(0.05)
-      local f = assert(io.open(srv.log))
-      for line in f:lines() do
-        local ok, rec = pcall(json.decode, line)
-        if ok and type(rec) == "table" and rec.route == "/popen" and rec.error then logged = rec end
-      end
-      f:close()
-    until logged or time.monotonic() > deadline
+    local function popen_error(rec) return rec.route == "/popen" and rec.error end
+    local logged = server_log.select(server_log.wait(srv, function(recs)
+      return server_log.select(recs, popen_error)[1]
+    end), popen_error)[1]
     assert.is_table(logged)
     assert.matches("b%.lua:10: io%.popen cannot run in a handler", logged.error)
   end)

@@ -90,7 +90,6 @@ end)
 
 describe("a consumer handler under tycho serve", function()
   it("that times out waiting is logged with where it waits", function()
-    local time = require "tycho.time"
     local http = require "tycho.http"
     local folder = dofile(HERE .. "/fixtures/folder.lua")
     local dir = folder.new { ["c.lua"] = [[
@@ -108,19 +107,13 @@ return {
       folder.remove(dir)
     end)
     assert.equal(204, (http.post(srv.url "/send", { body = "" })))
-    local failed
-    local deadline = time.monotonic() + 10
-    while not failed and time.monotonic() < deadline do
-      local f = io.open(srv.log)
-      for line in (f and f:read "*a" or ""):gmatch "[^\n]+" do
-        local ok, rec = pcall(json.decode, line)
-        if ok and type(rec) == "table" and rec.msg and rec.msg:find("sqs consumer: handler failed", 1, true) then
-          failed = rec
-        end
-      end
-      if f then f:close() end
-      time.sleep(0.05)
+    local function handler_failed(rec)
+      return rec.msg and rec.msg:find("sqs consumer: handler failed", 1, true)
     end
+    local server_log = dofile(HERE .. "/fixtures/server_log.lua")
+    local failed = server_log.select(server_log.wait(srv, function(recs)
+      return server_log.select(recs, handler_failed)[1]
+    end, 10), handler_failed)[1]
     assert.is_table(failed, "no 'handler failed' line")
     assert.equal("handler timeout", failed.error)
     assert.matches("in function 'sleep'", failed.traceback)

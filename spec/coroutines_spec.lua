@@ -336,16 +336,11 @@ return {
       folder.remove(dir)
     end)
     assert.equal(500, (http.get(srv.url "/fill")))
-    local failed, deadline = nil, time.monotonic() + 5
-    repeat
-      time.sleep(0.05)
-      local f = assert(io.open(srv.log))
-      for line in f:lines() do
-        local ok, rec = pcall(json.decode, line)
-        if ok and type(rec) == "table" and rec.route == "/fill" and rec.level == "error" then failed = rec end
-      end
-      f:close()
-    until failed or time.monotonic() > deadline
+    local function fill_error(rec) return rec.route == "/fill" and rec.level == "error" end
+    local server_log = dofile(here .. "/fixtures/server_log.lua")
+    local failed = server_log.select(server_log.wait(srv, function(recs)
+      return server_log.select(recs, fill_error)[1]
+    end), fill_error)[1]
     assert.is_table(failed)
     assert.equal("handler error: Lua memory limit reached (TYCHO_LUA_MEMORY_LIMIT)", failed.msg)
   end)

@@ -70,6 +70,12 @@ end)
 
 describe("tycho.env", function()
   local env = require "tycho.env"
+  -- the process environment changed under tycho.env, which reads it afresh
+  local ffi = require "ffi"
+  pcall(ffi.cdef, [[
+    int setenv(const char *name, const char *value, int overwrite);
+    int unsetenv(const char *name);
+  ]])
   it("reads variables with defaults and types", function()
     assert.equal(os.getenv "HOME", env.HOME)
     assert.equal("dflt", env.get("TYCHO_SPEC_SURELY_UNSET", "dflt"))
@@ -80,11 +86,6 @@ describe("tycho.env", function()
   end)
 
   it("reads numbers in decimal only, as tycho's settings (tonumber took 0x10, 1e3, nan)", function()
-    local ffi = require "ffi"
-    pcall(ffi.cdef, [[
-      int setenv(const char *name, const char *value, int overwrite);
-      int unsetenv(const char *name);
-    ]])
     local name = "TYCHO_SPEC_ENV_NUMBER"
     local function read(v)
       ffi.C.setenv(name, v, 1)
@@ -104,11 +105,6 @@ describe("tycho.env", function()
   end)
 
   it("ignores blanks around a boolean, and takes a blank value for unset everywhere", function()
-    local ffi = require "ffi"
-    pcall(ffi.cdef, [[
-      int setenv(const char *name, const char *value, int overwrite);
-      int unsetenv(const char *name);
-    ]])
     local name = "TYCHO_SPEC_ENV_BOOL"
     finally(function() ffi.C.unsetenv(name) end)
     local function bool(v)

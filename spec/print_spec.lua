@@ -3,9 +3,9 @@
 local t = require "tycho.test"
 local json = require "tycho.json"
 local http = require "tycho.http"
-local time = require "tycho.time"
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
 local folder = dofile(here .. "/fixtures/folder.lua")
+local server_log = dofile(here .. "/fixtures/server_log.lua")
 
 describe("print under tycho serve", function()
   it("writes one info log line per call, with the request's ids, and no broken line", function()
@@ -22,22 +22,12 @@ end }
     end)
     local N = 300
     for i = 1, N do assert.equal(200, (http.get(srv.url("/p/" .. i)))) end
-    local lines, prints, deadline = {}, {}, time.monotonic() + 5
-    repeat -- the server writes its log lines asynchronously
-      time.sleep(0.05)
-      local f = assert(io.open(srv.log))
-      local text = f:read "*a"
-      f:close()
-      lines, prints = {}, {}
-      for line in text:gmatch "[^\n]+" do
-        local ok, rec = pcall(json.decode, line)
-        lines[#lines + 1] = ok and type(rec) == "table" and rec or line
-        if ok and type(rec) == "table" and rec.msg and rec.msg:find("^debug from handler") then
-          prints[#prints + 1] = rec
-        end
-      end
-    until #prints == N or time.monotonic() > deadline
-    for _, rec in ipairs(lines) do assert.is_table(rec, "not a JSON log line: " .. tostring(rec)) end
+    local function printed(rec) return rec.msg and rec.msg:find("^debug from handler") end
+    local recs, others = server_log.wait(srv, function(recs)
+      return #server_log.select(recs, printed) == N
+    end)
+    assert.is_nil(others[1], "not a JSON log line: " .. tostring(others[1]))
+    local prints = server_log.select(recs, printed)
     assert.equal(N, #prints)
     local first = prints[1]
     assert.equal("info", first.level)
@@ -59,23 +49,13 @@ return { ["GET /p"] = function() return "p" end }
     -- the pre-check (a scratch state on a thread of its own) loads it, then the worker
     local status = http.post("http://" .. srv.admin .. "/-/reload", { body = "" })
     assert.equal(200, status)
-    local lines, loading, deadline = {}, 0, time.monotonic() + 5
-    repeat
-      time.sleep(0.05)
-      local f = assert(io.open(srv.log))
-      local text = f:read "*a"
-      f:close()
-      lines, loading = {}, 0
-      for line in text:gmatch "[^\n]+" do
-        local ok, rec = pcall(json.decode, line)
-        lines[#lines + 1] = ok and type(rec) == "table" and rec or line
-        if ok and type(rec) == "table" and rec.msg and rec.msg:find("^loading\t") then
-          loading = loading + 1
-        end
-      end
-    until loading >= 600 or time.monotonic() > deadline
-    for _, rec in ipairs(lines) do assert.is_table(rec, "not a JSON log line: " .. tostring(rec)) end
-    assert.equal(600, loading) -- the start's load, then the reload's pre-check and load
+    local function loading(rec) return rec.msg and rec.msg:find("^loading\t") end
+    local recs, others = server_log.wait(srv, function(recs)
+      return #server_log.select(recs, loading) >= 600
+    end)
+    assert.is_nil(others[1], "not a JSON log line: " .. tostring(others[1]))
+    -- the start's load, then the reload's pre-check and load
+    assert.equal(600, #server_log.select(recs, loading))
   end)
 
   it("writes io.write and io.stdout:write as log lines, one per call, other files as usual", function()
@@ -100,22 +80,12 @@ end }
     end)
     local path = dir .. "/out.txt"
     assert.equal(200, (http.get(srv.url("/w?path=" .. path))))
-    local lines, msgs, deadline = {}, {}, time.monotonic() + 5
-    repeat
-      time.sleep(0.05)
-      local f = assert(io.open(srv.log))
-      local text = f:read "*a"
-      f:close()
-      lines, msgs = {}, {}
-      for line in text:gmatch "[^\n]+" do
-        local ok, rec = pcall(json.decode, line)
-        lines[#lines + 1] = ok and type(rec) == "table" and rec or line
-        if ok and type(rec) == "table" and rec.route == "/w" and rec.msg ~= "access" then
-          msgs[#msgs + 1] = rec
-        end
-      end
-    until #msgs >= 4 or time.monotonic() > deadline
-    for _, rec in ipairs(lines) do assert.is_table(rec, "not a JSON log line: " .. tostring(rec)) end
+    local function written(rec) return rec.route == "/w" and rec.msg ~= "access" end
+    local recs, others = server_log.wait(srv, function(recs)
+      return #server_log.select(recs, written) >= 4
+    end)
+    assert.is_nil(others[1], "not a JSON log line: " .. tostring(others[1]))
+    local msgs = server_log.select(recs, written)
     local got = {}
     for i, rec in ipairs(msgs) do
       got[i] = rec.msg
@@ -162,19 +132,13 @@ return {
       .. "the default file of every request this worker serves; read a file of your own", caught.err)
     assert.is_true(caught.same)
     assert.equal(200, (http.get(srv.url "/write")))
-    local refused, second, deadline = nil, nil, time.monotonic() + 5
-    repeat
-      time.sleep(0.05)
-      local f = assert(io.open(srv.log))
-      for line in f:lines() do
-        local ok, rec = pcall(json.decode, line)
-        if ok and type(rec) == "table" and rec.route == "/redirect" and rec.error then refused = rec end
-        if ok and type(rec) == "table" and rec.route == "/write" and rec.msg == "second request" then
-          second = rec
-        end
-      end
-      f:close()
-    until (refused and second) or time.monotonic() > deadline
+    local function is_refused(rec) return rec.route == "/redirect" and rec.error end
+    local function is_second(rec) return rec.route == "/write" and rec.msg == "second request" end
+    local recs = server_log.wait(srv, function(recs)
+      return server_log.select(recs, is_refused)[1] and server_log.select(recs, is_second)[1]
+    end)
+    local refused = server_log.select(recs, is_refused)[1]
+    local second = server_log.select(recs, is_second)[1]
     assert.is_table(refused)
     assert.matches("o%.lua:4: io%.output%(file%) cannot run in a handler, timer or consumer", refused.error)
     assert.matches("write to a file of your own", refused.error)

@@ -1,10 +1,10 @@
 -- routes/sample_log.lua: SAMPLE_LOG_INTERVAL=N logs a random sample line
 -- every N seconds (a timer: worker 0 of a real `tycho serve`); unset, none.
 local t = require "tycho.test"
-local json = require "tycho.json"
 local time = require "tycho.time"
 
-local ROUTES = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") .. "/../routes"
+local SPEC = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$")
+local ROUTES = SPEC .. "/../routes"
 
 local function serve(interval)
   local dir = os.tmpname()
@@ -16,15 +16,10 @@ local function serve(interval)
   return srv
 end
 
+local server_log = dofile(SPEC .. "/fixtures/server_log.lua")
+
 local function samples(srv)
-  local f = assert(io.open(srv.log))
-  local out = {}
-  for l in f:read("*a"):gmatch "[^\n]+" do
-    local ok, rec = pcall(json.decode, l)
-    if ok and type(rec) == "table" and rec.sample == true then out[#out + 1] = rec end
-  end
-  f:close()
-  return out
+  return server_log.select((server_log.read(srv)), function(rec) return rec.sample == true end)
 end
 
 local function stop(srv)

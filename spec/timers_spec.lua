@@ -3,7 +3,6 @@
 -- themselves run under a real `tycho serve` (worker 0 only), read back from
 -- its JSON log.
 local t = require "tycho.test"
-local json = require "tycho.json"
 local time = require "tycho.time"
 local HERE = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
 
@@ -11,17 +10,11 @@ local HERE = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
 local check = dofile(HERE .. "/fixtures/check.lua").files
 local folder = dofile(HERE .. "/fixtures/folder.lua")
 
+local server_log = dofile(HERE .. "/fixtures/server_log.lua")
+
 -- The server's log lines so far, decoded (the non-JSON ones skipped).
 local function lines(srv)
-  local f = io.open(srv.log)
-  local text = f and f:read "*a" or ""
-  if f then f:close() end
-  local out = {}
-  for l in text:gmatch "[^\n]+" do
-    local ok, rec = pcall(json.decode, l)
-    if ok and type(rec) == "table" then out[#out + 1] = rec end
-  end
-  return out
+  return (server_log.read(srv))
 end
 
 -- The lines in the order they were logged. The log shows each thread's lines
