@@ -14,7 +14,10 @@
 # background noise hits both alike; prints every run, medians with min-max,
 # the ratio on / off, what the exporters sent and dropped, and the CPU time
 # of each server's worker and telemetry thread per request (by thread name,
-# from /proc: 10 ms ticks, so a few per cent). A script, not
+# from /proc: 10 ms ticks, so a few per cent), how busy the server kept its
+# core, and the ratio of the CPU per request (off / on): when a server used
+# well under its whole core, the load set its rate and the req/s ratio says
+# little, while the CPU ratio still says what the exporters cost. A script, not
 # a timed test; it needs a Release build. Helpers: bench/lib/common.sh.
 #
 #   PAIRS=7 DURATION=5 CONNECTIONS=50 bench/exporters.sh
@@ -114,9 +117,11 @@ thread_ticks() { # pid -> "worker telemetry"
 }
 TICK=$(getconf CLK_TCK)
 measured_run() { # subject run url pid: run_wrk, plus each thread's CPU us per request
-  local subj=$1 run=$2 url=$3 pid=$4 before after n
+  local subj=$1 run=$2 url=$3 pid=$4 before after n t0 t1
   before=$(thread_ticks "$pid")
+  t0=$(date +%s%N)
   run_wrk exporters "$subj" "$run" "$url"
+  t1=$(date +%s%N)
   after=$(thread_ticks "$pid")
   n=$(awk '/requests in/ { print $1 }' "$RAW/exporters-$subj-$run.wrk")
   [ -n "$n" ] && [ "$n" -gt 0 ] || return 0
@@ -124,6 +129,9 @@ measured_run() { # subject run url pid: run_wrk, plus each thread's CPU us per r
   set -- $before $after
   record exporters "$subj" worker_us "$run" "$(awk -v d=$(($3 - $1)) -v n="$n" -v t="$TICK" 'BEGIN { printf "%.3f", d * 1e6 / t / n }')"
   record exporters "$subj" telemetry_us "$run" "$(awk -v d=$(($4 - $2)) -v n="$n" -v t="$TICK" 'BEGIN { printf "%.3f", d * 1e6 / t / n }')"
+  # how much of its core the server used: near 1, the server set the rate;
+  # well below, the load did (wrk's core, the host) and the ratio reads high
+  record exporters "$subj" core_busy "$run" "$(awk -v d=$(($3 + $4 - $1 - $2)) -v w=$((t1 - t0)) -v t="$TICK" 'BEGIN { printf "%.3f", d / t / (w / 1e9) }')"
 }
 
 # warm-up (JIT, caches, TCP), not recorded
@@ -160,9 +168,17 @@ for s in ("off", "on"):
 cpu = ["", "CPU per request, medians (us, user + system, by thread):"]
 for s in ("off", "on"):
     if (s, "worker_us") in vals:
-        cpu.append("- %s: worker %.2f, telemetry thread %.2f" % (s, statistics.median(vals[(s, "worker_us")]),
-                                                              statistics.median(vals[(s, "telemetry_us")])))
+        cpu.append("- %s: worker %.2f, telemetry thread %.2f; the server's core busy %.0f %% of each run" % (
+            s, statistics.median(vals[(s, "worker_us")]), statistics.median(vals[(s, "telemetry_us")]),
+            100 * statistics.median(vals[(s, "core_busy")])))
 if len(cpu) > 2:
+    cost = {s: statistics.median(vals[(s, "worker_us")]) + statistics.median(vals[(s, "telemetry_us")])
+            for s in ("off", "on")}
+    cpu.append("- CPU per request off / on: %.3f (the ratio a server saturating its core would show)" %
+               (cost["off"] / cost["on"]))
+    if min(statistics.median(vals[(s, "core_busy")]) for s in ("off", "on")) < 0.9:
+        cpu.append("- a server used less than 90 % of its core: the load, not the server, set its rate, "
+                   "so the req/s ratio below says more about the load than about the exporters")
     out += cpu
 pairs = [b / a for a, b in zip(vals[("off", "rps")], vals[("on", "rps")])]
 out += ["", "ratio on / off (req/s medians): %.3f over %d interleaved pairs; per pair median %.3f "
