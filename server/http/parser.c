@@ -2,7 +2,6 @@
 #include "http/host.h"
 #include "http/token.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -389,8 +388,12 @@ static int on_headers_complete(llhttp_t *ll)
     tycho_http_parser_t *p = P(ll);
     p->headers_done = 1;
     p->ll.upgrade = 0; /* tycho never switches protocols: Upgrade is ignored (RFC 9110 7.8) */
-    if (ll->http_major != 1 || ll->http_minor > 1)
-        return fail(p, 505, "HTTP version not supported");
+    if (ll->http_major != 1) return fail(p, 505, "HTTP version not supported");
+    /* RFC 9110 2.5: a higher minor version of a major one tycho speaks is
+     * read as the highest it speaks. HTTP/1.2 is HTTP/1.1 from here on: to
+     * llhttp's keep-alive and framing rules, Host, Expect and the answer's
+     * status line alike. */
+    if (ll->http_minor > 1) ll->http_minor = 1;
     size_t end = head_end(p);
     if (head_has_bare_lf(p, end)) return fail(p, 400, BARE_LF);
     if (copy_head(p, end) != 0) return -1;
@@ -509,6 +512,11 @@ void tycho_http_parser_init(tycho_http_parser_t *p, const tycho_http_limits_t *l
     memset(p, 0, sizeof *p);
     p->limits = *limits;
     llhttp_init(&p->ll, HTTP_REQUEST, &settings);
+    /* llhttp would refuse every version but 0.9, 1.0, 1.1 and 2.0 as
+     * malformed; with LENIENT_VERSION (8.1 has the flag, not its setter) it
+     * still wants "HTTP/" and one digit, a dot, one digit, and leaves the
+     * judging to on_headers_complete: 1.x served, any other major 505. */
+    p->ll.lenient_flags |= LENIENT_VERSION;
     p->ll.data = p;
 }
 
@@ -592,20 +600,6 @@ static tycho_parse_result_t stop_section_too_large(tycho_http_parser_t *p, size_
     return TYCHO_PARSE_ERROR;
 }
 
-/* llhttp refuses every version but 0.9, 1.0, 1.1 and 2.0 as malformed
- * ("Invalid HTTP version", once both digits are read). A well-formed one of
- * another major version ("HTTP/3.0") is a version tycho does not support:
- * 505, as for HTTP/2.0 (RFC 9110 15.6.6); "HTTP/1.2" stays a 400 (tycho
- * cannot serve it as 1.1, RFC 9110 2.5 asks, and it is not another major
- * version). Reads the version after the target, up to where llhttp stopped. */
-static int other_major_version(const tycho_http_parser_t *p, const char *base, const char *err_at)
-{
-    if (!err_at || p->url.len == 0) return 0;
-    const char *v = base + p->url.off + p->url.len + 1;
-    return err_at >= v + 8 && memcmp(v - 1, " HTTP/", 6) == 0 && isdigit((unsigned char)v[5]) &&
-           v[6] == '.' && isdigit((unsigned char)v[7]) && v[5] != '1';
-}
-
 tycho_parse_result_t tycho_http_parser_execute(tycho_http_parser_t *p, const char *base,
                                                size_t from, size_t len, size_t *consumed)
 {
@@ -657,8 +651,6 @@ tycho_parse_result_t tycho_http_parser_execute(tycho_http_parser_t *p, const cha
     }
     if (!p->error_status && e == HPE_INVALID_METHOD && err_at)
         return judge_method(p, base, (size_t)(err_at - base), from, len, consumed);
-    if (!p->error_status && e == HPE_INVALID_VERSION && other_major_version(p, base, err_at))
-        fail(p, 505, "HTTP version not supported");
     /* llhttp stops at the HTTP/2 connection preface (RFC 9113 3.4) with its
      * own "Pause on PRI/Upgrade": the client is told what it met instead */
     if (!p->error_status && e == HPE_PAUSED_H2_UPGRADE)

@@ -241,7 +241,10 @@ ROWS = [
     Row("control byte in a method", "GE\x01T / HTTP/1.1\r\n" + H + "\r\n", [400], True),
     Row("CONNECT", "CONNECT t:443 HTTP/1.1\r\nHost: t:443\r\n\r\n", [501], True),
     Row("HTTP/2.0 request line", "GET / HTTP/2.0\r\n" + H + "\r\n", [505], True),
-    Row("HTTP/1.2", "GET / HTTP/1.2\r\n" + H + "\r\n", [400], True),
+    # a higher minor version is answered as HTTP/1.1 (RFC 9110 2.5; the
+    # reader checks the status line says HTTP/1.1), keep-alive included
+    Row("HTTP/1.2 served as 1.1", ("GET / HTTP/1.2\r\n" + H + "\r\n") * 2, [404, 404], False, check=error_body),
+    Row("HTTP/1.9 without Host", "GET / HTTP/1.9\r\n\r\n", [400], True, check=error_is("missing Host header")),
     Row("HTTP/3.0 request line", "GET / HTTP/3.0\r\n" + H + "\r\n", [505], True,
         check=error_is("HTTP version not supported")),
     Row("h2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", [400], True,

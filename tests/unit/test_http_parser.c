@@ -74,8 +74,16 @@ static const pcase_t cases[] = {
     C("Upgrade is ignored", GET "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n" GET "\r\n",
       REQ_GET "H Connection: Upgrade\nH Upgrade: websocket\n" REQ_GET),
     C("HTTP/2.0", "GET / HTTP/2.0\r\n" HOST "\r\n", "ERR 505\n"),
-    C("HTTP/1.2", "GET / HTTP/1.2\r\n" HOST "\r\n", "ERR 400\n"),
+    /* a higher minor version is served as HTTP/1.1 (RFC 9110 2.5): Host
+     * required, keep-alive by default, Connection: close honoured */
+    C("HTTP/1.2", "GET / HTTP/1.2\r\n" HOST "\r\n", "REQ GET / path=/ query= 1.1 ka=1\nH Host: a\n"),
+    C("HTTP/1.9 without Host", "GET / HTTP/1.9\r\n\r\n", "ERR 400\n"),
+    C("HTTP/1.2 Connection: close", "GET / HTTP/1.2\r\n" HOST "Connection: close\r\n\r\n" GET "\r\n",
+      "REQ GET / path=/ query= 1.1 ka=0\nH Host: a\nH Connection: close\nCLOSE\n"),
+    C("HTTP/1.2 chunked body", "POST / HTTP/1.2\r\n" HOST "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+      REQ_POST "H Transfer-Encoding: chunked\nB \"abc\"\n"),
     /* a well-formed version of another major one: 505, like 2.0 (it was 400) */
+    C("HTTP/0.9 spelled out", "GET / HTTP/0.9\r\n" HOST "\r\n", "ERR 505\n"),
     C("HTTP/3.0", "GET / HTTP/3.0\r\n" HOST "\r\n", "ERR 505\n"),
     C("HTTP/9.1", "GET / HTTP/9.1\r\n" HOST "\r\n", "ERR 505\n"),
     C("HTTP/x.1", "GET / HTTP/x.1\r\n" HOST "\r\n", "ERR 400\n"),
