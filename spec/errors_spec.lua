@@ -27,6 +27,20 @@ describe("handler errors", function()
     assert.matches("basic/api.lua:%d+$", line.handler)
   end)
 
+  it("gives the traceback's top frame its line after a runtime error", function()
+    t.capture_logs()
+    assert.equal(500, t.get("/boom-index").status)
+    local logs = t.logs()
+    t.capture_logs(false)
+    local line = logs[1]
+    local at = line.error:match("^(.-basic/api%.lua:%d+): attempt to index local 't'")
+    assert.is_string(at, line.error)
+    -- every frame names its line; the top one is where the error happened
+    assert.truthy(line.traceback:find("\nstack traceback:\n\t" .. at .. ": in function 'field_of'", 1, true),
+      line.traceback)
+    assert.matches("basic/api%.lua:%d+: in function <", line.traceback)
+  end)
+
   it("describes non-string error values", function()
     t.capture_logs()
     assert.equal(500, t.get("/boom-table").status)

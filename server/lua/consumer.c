@@ -1,6 +1,7 @@
 #include "lua/consumer.h"
 
 #include "lua/drain_notice.h"
+#include "lua/task_traceback.h"
 #include "aws/services.h"
 #include "core/buf.h"
 #include "core/config.h"
@@ -770,8 +771,7 @@ static void on_task_done(tycho_lua_task_t *t, int status, int nres)
         /* a waiting timeout's: where it waits (the call that never answered) */
         if (status == TYCHO_TASK_ERROR || status == TYCHO_TASK_CPU_TIMEOUT ||
             status == TYCHO_TASK_TIMEOUT) {
-            luaL_traceback(L, t->co, msg, 0);
-            tb = lua_tostring(L, -1);
+            tb = tycho_lua_task_traceback(L, t->co, msg);
             pushed = 1;
         }
         const tycho_log_context_t *prev = tycho_log_get_context();

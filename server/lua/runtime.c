@@ -7,6 +7,7 @@
 #include "lua/gen.h"
 #include "lua/response.h"
 #include "lua/scheduler.h"
+#include "lua/task_traceback.h"
 #include "lua/timers.h"
 #include "lua/watchdog.h"
 
@@ -361,8 +362,7 @@ static void handler_failed(tycho_lua_runtime_t *rt, tycho_lua_task_t *t, int sta
     char buf[96];
     const char *msg = tycho_lua_error_text(co, buf, sizeof buf);
     lua_State *L = t->gen->L;
-    luaL_traceback(L, co, msg, 0);
-    const char *tb = lua_tostring(L, -1);
+    const char *tb = tycho_lua_task_traceback(L, co, msg);
     int code = 500;
     const char *what = "handler error";
     if (status == TYCHO_TASK_CPU_TIMEOUT) {

@@ -1,6 +1,7 @@
 #include "lua/timers.h"
 
 #include "lua/drain_notice.h"
+#include "lua/task_traceback.h"
 #include "core/log.h"
 #include "core/own_metrics.h"
 #include "core/work_trace.h"
@@ -337,8 +338,7 @@ static void on_done(tycho_lua_task_t *t, int status, int nres)
         char buf[512];
         const char *msg = tycho_lua_error_text(t->co, buf, sizeof buf);
         lua_State *L = t->gen->L;
-        luaL_traceback(L, t->co, msg, 0);
-        const char *tb = lua_tostring(L, -1);
+        const char *tb = tycho_lua_task_traceback(L, t->co, msg);
         tycho_log_error(status == TYCHO_TASK_NOMEM
                             ? "timer handler failed: Lua memory limit reached"
                         : status == TYCHO_TASK_CPU_TIMEOUT
