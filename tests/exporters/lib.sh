@@ -121,9 +121,28 @@ last_status() {
     sed -n 's/^STATUS //p' "$1" | tail -n1
 }
 
+# js BODY ARG...: runs BODY (JavaScript, the function of `args`, the ARG
+# strings) in the test's one long-lived node (js_eval.js) and prints what it
+# returns; fails (1, the exception on stderr) when it throws. Works inside
+# $(...) and pipelines too.
+coproc JS_EVAL { exec node "$EXP_DIR/js_eval.js"; }
+PIDS+=("$JS_EVAL_PID")
+# (bash closes a coproc's own descriptors in pipelines' subshells: copies)
+exec {JS_TO}>&"${JS_EVAL[1]}" {JS_FROM}<&"${JS_EVAL[0]}"
+js() {
+    local body=$1 status out
+    shift
+    printf '%s\0%d\0' "$body" "$#" >&"$JS_TO"
+    [ "$#" -eq 0 ] || printf '%s\0' "$@" >&"$JS_TO"
+    IFS= read -r -d '' status <&"$JS_FROM" || fail "js_eval.js stopped answering"
+    IFS= read -r -d '' out <&"$JS_FROM" || fail "js_eval.js stopped answering"
+    [ "$status" = 0 ] || { printf '%s\n' "$out" >&2; return 1; }
+    printf '%s\n' "$out"
+}
+
 # jsget JSON EXPR: evaluates a JS expression over the parsed JSON (as `s`).
 jsget() {
-    node -e 'const s = JSON.parse(process.argv[1]); const v = eval(process.argv[2]); console.log(typeof v === "object" ? JSON.stringify(v) : v)' "$1" "$2"
+    js 'const s = JSON.parse(args[0]); return eval(args[1]);' "$1" "$2"
 }
 
 tycho_version() {

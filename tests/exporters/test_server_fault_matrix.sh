@@ -38,14 +38,14 @@ status() { curl -sf "http://$ADM/-/status" || fail "no /-/status"; }
 # R(x, reason) the growth of its drops for that reason, ALL = the three,
 # SPANS the spans the telemetry thread handed to the exporters in between.
 holds() {
-    node -e '
-const sa = JSON.parse(process.argv[1]), sb = JSON.parse(process.argv[2]);
+    [ "$(js '
+const sa = JSON.parse(args[0]), sb = JSON.parse(args[1]);
 const a = sa.exporters, b = sb.exporters;
 const SPANS = sb.telemetry.spans_handled - sa.telemetry.spans_handled;
 const D = (x, k) => (b[x][k] || 0) - (a[x][k] || 0);
 const R = (x, r) => (b[x].dropped_by_reason[r] || 0) - (a[x].dropped_by_reason[r] || 0);
 const ALL = ["traces", "metrics", "logs"];
-process.exit(eval(process.argv[3]) ? 0 : 1);' "$1" "$2" "$3"
+return Boolean(eval(args[2]));' "$1" "$2" "$3")" = true ]
 }
 
 # until_status WHAT EXPR [SECONDS]: polls /-/status until EXPR holds against
