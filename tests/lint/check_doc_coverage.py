@@ -1,0 +1,196 @@
+#!/usr/bin/python3
+"""The user's documentation covers what the product reads and serves.
+
+  check_doc_coverage.py env SRC
+      every environment variable the code reads is named in the user's
+      documentation (README.md, docs/*.md, server/*/*.md, exporters/README.md):
+      the TYCHO_* list of server/core/env_names.c (tests/lint/test_env_names.sh
+      keeps it equal to what the C sources read), the AWS_*, OTEL_* and ECS_*
+      names the C sources read, and the variables the Lua side reads with
+      tycho.env or os.getenv (lua/, routes/; comment lines aside).
+  check_doc_coverage.py routes SRC CHECK_OUTPUT
+      README.md's endpoint table of the reference app and `tycho check
+      routes` (its output in CHECK_OUTPUT) name the same method/path pairs;
+      HEAD routes and the /docs page's assets may be named in the prose.
+  check_doc_coverage.py admin SRC
+      README.md's admin table and server/core/admin.c serve the same paths.
+
+A documented name may use the shorthands of the tables: a suffix after a
+full name in the same line (`TYCHO_LOKI_FLUSH_INTERVAL`, `_BATCH_BYTES` is
+TYCHO_LOKI_BATCH_BYTES), an optional part in brackets
+(`OTEL_EXPORTER_OTLP[_TRACES]_HEADERS`) and `<SERVICE>` in
+`AWS_ENDPOINT_URL_<SERVICE>`. Prints one "not ok" line per gap; exits 1 on
+any, 2 on a search that found too little to be believed.
+"""
+import glob
+import os
+import re
+import sys
+
+NAME = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+"
+
+
+def docs(src):
+    paths = ["README.md", "exporters/README.md"]
+    paths += sorted(glob.glob(os.path.join(src, "docs", "*.md")))
+    paths += sorted(glob.glob(os.path.join(src, "server", "*", "*.md")))
+    return [os.path.join(src, p) for p in paths]
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def expand_brackets(token):
+    """`A[_B]_C` -> A_C and A_B_C (nested brackets are not used)."""
+    m = re.search(r"\[([^\[\]]*)\]", token)
+    if not m:
+        return [token]
+    head, tail = token[: m.start()], token[m.end():]
+    return expand_brackets(head + tail) + expand_brackets(head + m.group(1) + tail)
+
+
+def documented_names(src):
+    """Every variable name the documentation spells out or abbreviates."""
+    names, patterns = set(), []
+    for path in docs(src):
+        for line in read(path).splitlines():
+            tokens = []
+            for t in re.findall(r"`([^`\s]+)`", line) + re.findall(r"\b" + NAME + r"\b", line):
+                tokens += expand_brackets(t.split("=", 1)[0])
+            full = [t for t in tokens if re.fullmatch(NAME, t)]
+            names.update(full)
+            for t in tokens:
+                if "<" in t and re.fullmatch(r"[A-Z0-9_]+<[A-Z]+>", t):
+                    patterns.append(re.compile(re.escape(t[: t.index("<")]) + r"[A-Z0-9_]+"))
+                if re.fullmatch(r"_[A-Z0-9_]+", t):
+                    for f in full:
+                        for i in [i for i, c in enumerate(f) if c == "_"]:
+                            names.add(f[:i] + t)
+    return names, patterns
+
+
+def read_by_code(src):
+    """(name, where) for every variable the code reads."""
+    found = {}
+    listed = os.path.join(src, "server", "core", "env_names.c")
+    for n in re.findall(r'^\s+"(TYCHO_[A-Z0-9_]+)",', read(listed), re.M):
+        found.setdefault(n, "server/core/env_names.c")
+    for root in ("server", "exporters"):
+        for path in sorted(glob.glob(os.path.join(src, root, "**", "*.[ch]"), recursive=True)):
+            for n in re.findall(r'"((?:AWS|OTEL|ECS)_[A-Z0-9_]+)"', read(path)):
+                found.setdefault(n, os.path.relpath(path, src))
+    call = re.compile(r'(?:\benv\.[a-z_]+\s*\(\s*|\bos\.getenv\s*\(?\s*|\b\w+\(\s*)"(' + NAME + r')"')
+    for root in ("lua", "routes"):
+        for path in sorted(glob.glob(os.path.join(src, root, "**", "*.lua"), recursive=True)):
+            text = read(path)
+            if root == "routes" and "tycho.env" not in text:
+                continue
+            for line in text.splitlines():
+                if line.lstrip().startswith("--"):
+                    continue
+                if root == "lua" and not re.search(r"\benv\.|os\.getenv", line):
+                    continue
+                for n in call.findall(line):
+                    found.setdefault(n, os.path.relpath(path, src))
+    return found
+
+
+def check_env(src):
+    names, patterns = documented_names(src)
+    code = read_by_code(src)
+    gaps = [(n, w) for n, w in sorted(code.items())
+            if n not in names and not any(p.fullmatch(n) for p in patterns)]
+    for n, w in gaps:
+        print(f"not ok - {n} (read in {w}) is in no user documentation "
+              "(README.md, docs/, server/*/*.md, exporters/README.md)")
+    print(f"checked {len(code)} variables the code reads against {len(names)} documented names")
+    if len(code) < 100 or not any(n.startswith("SQS_") for n in code):
+        print("not ok - too few variables found in the code: is the search broken?")
+        return 2
+    return 1 if gaps else 0
+
+
+def readme_table(src, header):
+    """The first-column cells of the README table whose header row starts with `header`."""
+    rows, inside = [], False
+    for line in read(os.path.join(src, "README.md")).splitlines():
+        if line.startswith("| " + header + " |"):
+            inside = True
+            continue
+        if inside:
+            if not line.startswith("|"):
+                break
+            if not line.startswith("| ---"):
+                rows.append(line.split("|")[1].strip())
+    return rows
+
+
+def endpoints(cell):
+    """`GET /x`, `GET` or `POST /y` -> {("GET", "/x")}, {("GET", "/y"), ("POST", "/y")}."""
+    path = re.search(r"(/[^`\s]*)`", cell)
+    methods = re.findall(r"`?\b([A-Z]+)\b", cell.split("/")[0])
+    return {(m, path.group(1)) for m in methods} if path else set()
+
+
+def check_routes(src, check_output):
+    rows = readme_table(src, "endpoint | file | does")
+    documented = set()
+    for cell in rows:
+        documented |= endpoints(cell)
+    served = set(re.findall(r"^\s*([A-Z]+)\s+(/\S*)\s+routes/", read(check_output), re.M))
+    readme = read(os.path.join(src, "README.md"))
+    table = "\n".join(l for l in readme.splitlines() if l.startswith("| `"))
+    fails = 0
+    for m, p in sorted(served - documented):
+        # a HEAD route is told in its GET's row ("`HEAD` receives nothing"),
+        # the /docs page's assets in the prose of its row
+        row = next((l for l in table.splitlines() if f" {p}` |" in l.split("|")[1] + "|"), "")
+        if not (m == "HEAD" and "`HEAD`" in row) and f"`{p}`" not in table and f"`{m} {p}`" not in table:
+            print(f"not ok - {m} {p} is served (tycho check routes) but README.md's endpoint table does not name it")
+            fails += 1
+    for m, p in sorted(documented - served):
+        print(f"not ok - README.md's endpoint table lists {m} {p} but tycho check routes does not serve it")
+        fails += 1
+    print(f"checked {len(documented)} documented endpoints against {len(served)} served routes")
+    if len(documented) < 10 or len(served) < 10:
+        print("not ok - too few endpoints found: is the search broken?")
+        return 2
+    return 1 if fails else 0
+
+
+def check_admin(src):
+    documented = set()
+    for cell in readme_table(src, "endpoint | answer"):
+        documented |= endpoints(cell)
+    code = read(os.path.join(src, "server", "core", "admin.c"))
+    served = set(re.findall(r'is\(p, "(/[^"]*)"\)', code))
+    fails = 0
+    for p in sorted(served - {q for _, q in documented}):
+        print(f"not ok - the admin listener serves {p} (server/core/admin.c) but README.md's admin table does not list it")
+        fails += 1
+    for m, p in sorted(documented):
+        if p not in served:
+            print(f"not ok - README.md's admin table lists {m} {p} but server/core/admin.c does not serve it")
+            fails += 1
+    print(f"checked {len(documented)} documented admin endpoints against {len(served)} in admin.c")
+    if len(documented) < 4:
+        print("not ok - too few admin endpoints found: is the search broken?")
+        return 2
+    return 1 if fails else 0
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[1] == "env":
+        return check_env(argv[2])
+    if len(argv) >= 4 and argv[1] == "routes":
+        return check_routes(argv[2], argv[3])
+    if len(argv) >= 3 and argv[1] == "admin":
+        return check_admin(argv[2])
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
