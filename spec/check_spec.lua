@@ -117,6 +117,15 @@ describe("tycho check: load errors say where", function()
     assert.matches("/b%.lua: consumer of queue q is already declared at [^\n]*/a%.lua\n", out)
   end)
 
+  it("names the file and line that required a missing module, however deep", function()
+    fails('local x = 1\nlocal m = require "no_such_module"\nreturn {}\n',
+          "a%.lua:2: module 'no_such_module' not found: [^\n]*%(while loading [^)]*a%.lua%)")
+    local ok, out = files { ["a.lua"] = 'local b = require "_lib.b"\nreturn {}\n',
+      ["_lib/b.lua"] = '\n\nlocal c = require "_lib.absent"\nreturn {}\n' }
+    assert.is_false(ok, out)
+    assert.matches("/_lib/b%.lua:3: module '_lib.absent' not found: [^\n]*%(while loading [^)]*/a%.lua%)\n$", out)
+  end)
+
   it("refuses extra elements in a route entry", function()
     fails('return {\n  { "GET", "/x", function() end, "extra" },\n}\n',
           "a%.lua:2: route #1: unexpected 4th element %(a string%)")

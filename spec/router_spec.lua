@@ -107,7 +107,7 @@ describe("router", function()
 
     it("reports a missing module with where it was looked for", function()
       local _, err = t.use_routes(here .. "/fixtures/nomodule")
-      assert.matches("module '_lib.absent' not found: .*nomodule/_lib/absent.lua", err)
+      assert.matches("nomodule/uses.lua:1: module '_lib.absent' not found: .*nomodule/_lib/absent.lua", err)
       assert.is_nil(err:find("\n", 1, true))
     end)
 

@@ -3,8 +3,27 @@
 #include "lua/protect.h"
 
 #include <lauxlib.h>
+#include <string.h>
 
 #define PROBE "tycho.require_retry: sentinel probe"
+
+/* LuaJIT's "module 'name' not found: ..." (on top) says neither which file
+ * nor which line asked for the module, and a route file's load error then
+ * names only the route file, not the module several requires down that
+ * lacks it: this prefixes the caller's file:line (nothing when the caller
+ * is C, such as pcall), once, where the module is first missed. */
+static void where_not_found(lua_State *L, const char *name)
+{
+    size_t n;
+    const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+    size_t nlen = strlen(name);
+    if (!msg || n < 8 + nlen + 12 || strncmp(msg, "module '", 8) != 0 ||
+        strncmp(msg + 8, name, nlen) != 0 || strncmp(msg + 8 + nlen, "' not found:", 12) != 0)
+        return;
+    luaL_where(L, 1);
+    lua_insert(L, -2);
+    lua_concat(L, 2);
+}
 
 /* require(name) with upvalue 1 the original require and upvalue 2 its
  * sentinel. A module already in package.loaded (or a load of it under way:
@@ -29,6 +48,7 @@ static int require_retry(lua_State *L)
     }
     int status = lua_pcall(L, 1, 1, 0);
     if (status == 0) return 1;
+    if (status == LUA_ERRRUN) where_not_found(L, name);
     lua_getfield(L, 2, name);
     int stale = lua_rawequal(L, -1, lua_upvalueindex(2));
     lua_pop(L, 1);
