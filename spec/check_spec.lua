@@ -100,6 +100,15 @@ describe("tycho check: load errors say where", function()
     fails('return {\n  foo = function() end,\n}\n', "a%.lua:2: key 'foo': expected")
   end)
 
+  it("says what a table key takes, and what came where a handler goes", function()
+    local out = fails('return {\n  timer = { { every = 1, handler = function() end } },\n}\n', "")
+    assert.matches("a%.lua: key 'timer': expected %[\"METHOD /path\"%] = handler, consumers = {...} "
+      .. "or timers = {...}\n$", out)
+    out = fails('return {\n  ["GET /a"] = "hi",\n}\n', "")
+    assert.matches("a%.lua: key 'GET /a': expected %[\"METHOD /path\"%] = handler, got a string "
+      .. "where the handler function goes\n$", out)
+  end)
+
   it("never gives a module's line as a line of the route file taking a handler from it", function()
     local module = "\n\n\n\n\n\nlocal M = {}\nfunction M.get() end\nreturn M\n" -- M.get: line 8
     local uses = 'local h = require "_h"\nreturn {\n  ["GET /x"] = h.get,\n'

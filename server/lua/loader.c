@@ -399,9 +399,18 @@ static int read_routes(tycho_lua_gen_t *g, const char *file, int t, char **err)
             continue;
         }
         const char *sp = strchr(key, ' ');
-        if (!sp || sp == key || sp[1] != '/' || lua_type(L, -1) != LUA_TFUNCTION) {
-            *err = tycho_lua_strdupf("%s: key '%s': expected [\"METHOD /path\"] = handler", where,
-                                     key);
+        if (!sp || sp == key || sp[1] != '/') {
+            /* a misspelt consumers/timers, or a route key without its space */
+            *err = tycho_lua_strdupf("%s: key '%s': expected [\"METHOD /path\"] = handler, "
+                                     "consumers = {...} or timers = {...}",
+                                     where, key);
+            return -1;
+        }
+        if (lua_type(L, -1) != LUA_TFUNCTION) {
+            *err =
+                tycho_lua_strdupf("%s: key '%s': expected [\"METHOD /path\"] = handler, got a %s "
+                                  "where the handler function goes",
+                                  where, key, luaL_typename(L, -1));
             return -1;
         }
         int fn = lua_gettop(L);
