@@ -23,7 +23,9 @@ static void usage(FILE *out)
                  "timeout, 503 while draining, ...), 2 on bad arguments. URL is http:// or\n"
                  "https://; by default /health on the port of TYCHO_LISTEN (8080 when unset),\n"
                  "at 127.0.0.1 (::1) when tycho listens on every address, else at the address\n"
-                 "it listens on. The container health check: the image needs no curl.\n");
+                 "it listens on. The container health check: the image needs no curl.\n"
+                 "--timeout: how long to wait for the whole answer, seconds or with a unit\n"
+                 "(500ms, 2s) [3]\n");
 }
 
 /* The URL a bare `tycho health` checks: /health where `tycho serve` with the
@@ -119,7 +121,7 @@ int tycho_cmd_health(int argc, char **argv)
 {
     const char *url = NULL;
     char fallback[128];
-    double timeout = 3;
+    double timeout = 3; /* --help and README.md say so */
     int rc = parse_args(argc, argv, &url, &timeout);
     if (rc != 0) return rc == 1 ? 0 : 2;
     if (url && !is_http_url(url)) {

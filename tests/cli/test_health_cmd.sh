@@ -67,6 +67,32 @@ for url in file:///etc/passwd "ftp://user:pw@$pub/health" gopher://127.0.0.1/; d
     || fail "$url: expected exit 2 and a clear line, got rc=$rc: $(cat "$work/err")"
   if grep -q "pw@" "$work/err"; then fail "secret printed: $(cat "$work/err")"; fi
 done
+# a server that takes the connection and never answers: given up after
+# --timeout, 3 s when not given (as --help says)
+"$TYCHO_BIN" health --help | grep -qF -- "--timeout: how long to wait for the whole answer" \
+  || fail "--help does not describe --timeout"
+"$TYCHO_BIN" health --help | grep -qF -- "(500ms, 2s) [3]" || fail "--help does not give --timeout's default"
+/usr/bin/python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True)
+conns = []
+while True:
+    conns.append(s.accept()[0])' > "$work/mute.port" &
+mute=$!
+wait_until 10 test -s "$work/mute.port" || true
+mport=$(cat "$work/mute.port")
+[ -n "$mport" ] || fail "the silent server did not start"
+for t in "" 1; do
+  start=$(date +%s%N)
+  "$TYCHO_BIN" health --url "http://127.0.0.1:$mport/health" ${t:+--timeout "$t"} 2> "$work/err"; rc=$?
+  ms=$((($(date +%s%N) - start) / 1000000))
+  want=${t:-3}
+  [ "$rc" = 1 ] && grep -q "Timeout was reached" "$work/err" \
+    || fail "silent server, --timeout '$t': expected exit 1 on a timeout, got rc=$rc: $(cat "$work/err")"
+  [ "$ms" -ge $((want * 1000 - 100)) ] && [ "$ms" -lt $((want * 1000 + 1500)) ] \
+    || fail "silent server, --timeout '$t': gave up after $ms ms, expected about ${want} s"
+done
+kill "$mute"; wait "$mute" 2>/dev/null
 kill -TERM "$pid"; wait "$pid"; pid=""
 "$TYCHO_BIN" health --url "http://$pub/health" --timeout 1 2> "$work/err"; rc=$?
 [ "$rc" = 1 ] || fail "nothing listening: expected exit 1, got $rc"
