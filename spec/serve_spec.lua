@@ -53,6 +53,31 @@ describe("tycho.test.serve", function()
     assert.matches("serve_spec.lua:%d+:", err) -- the caller's line
   end)
 
+  it("refuses at once a log level that would hide the line it waits for", function()
+    -- warn or error leave out the info line "listening" that gives serve the
+    -- ports: the spec waited its whole timeout for "no 'listening' line"
+    local time = require "tycho.time"
+    local started = time.monotonic()
+    for _, case in ipairs {
+      { want = "TYCHO_LOG_LEVEL=warn", opts = { env = { TYCHO_LOG_LEVEL = " WARN " } } },
+      { want = "%-%-log%-level error", opts = { args = { "--log-level", "error" } } },
+      { want = "%-%-log%-level warn", opts = { env = { TYCHO_LOG_LEVEL = "debug" }, args = { "--log-level=warn" } } },
+    } do
+      case.opts.routes = here .. "/fixtures/v1"
+      local ok, err = pcall(function() t.serve(case.opts):stop() end)
+      assert.is_false(ok)
+      assert.matches("serve_spec.lua:%d+: tycho.test.serve: " .. case.want .. " leaves out the server's "
+        .. "'listening' line %(level info%), which tells serve its ports; serve it at info or debug", err)
+    end
+    assert.is_true(time.monotonic() - started < 2)
+    -- a flag at info wins over a quiet variable, as it does for the server
+    local srv = t.serve { routes = here .. "/fixtures/v1", env = { TYCHO_LOG_LEVEL = "error" },
+      args = { "--log-level", "info" } }
+    local code = curl(srv.url "/version")
+    srv:stop()
+    assert.equal(200, code)
+  end)
+
   it("reports a server that exits before listening at once, with its output", function()
     local time = require "tycho.time"
     local started = time.monotonic()

@@ -174,6 +174,26 @@ local function listening(text)
   end
 end
 
+-- The log level the server would run at when it is above info (the
+-- "listening" line serve waits for is an info line), with where it came
+-- from, or nil: the last --log-level of args (a flag wins), else
+-- TYCHO_LOG_LEVEL of env, else of this process (the server inherits it).
+local function quiet_level(args, env)
+  local level, from
+  for i, a in ipairs(args) do
+    local v = a:match "^%-%-log%-level=(.*)$"
+    if a == "--log-level" then v = args[i + 1] end
+    if v then level, from = v, "--log-level " end
+  end
+  if not level then
+    level = env.TYCHO_LOG_LEVEL
+    if level == nil then level = os.getenv "TYCHO_LOG_LEVEL" end
+    from = "TYCHO_LOG_LEVEL="
+  end
+  level = tostring(level or ""):match "^%s*(.-)%s*$":lower()
+  if level == "warn" or level == "error" then return from .. level end
+end
+
 -- Starts `tycho serve` on free loopback ports for end-to-end specs. Waits (on
 -- the loop: other requests keep running) until it prints its "listening"
 -- line; raises with its output if it exits first or the timeout passes.
@@ -196,6 +216,12 @@ function M.serve(opts)
   local data = tmp .. ".data"
   args[#args + 1] = "--data-dir=" .. data
   for _, a in ipairs(opts.args or {}) do args[#args + 1] = a end
+  local quiet = quiet_level(opts.args or {}, opts.env or {})
+  if quiet then
+    error(("tycho.test.serve: %s leaves out the server's 'listening' line (level info), which "
+      .. "tells serve its ports; serve it at info or debug (and pick out the lines you need by "
+      .. "their level)"):format(quiet), 2)
+  end
   local p = assert(io.popen(serve_command(opts.exe or core.exe(), args, opts.env or {}, tmp)))
   local pid = tonumber(p:read "*l")
   p:close()
