@@ -195,7 +195,7 @@ static const setting_t settings[] = {
     {"--listen", "TYCHO_LISTEN", OFF(listen), p_addr, 0, 0,
      "public listener address [0.0.0.0:8080]", 0, 0},
     {"--admin-listen", "TYCHO_ADMIN_LISTEN", OFF(admin_listen), p_addr, 0, 0,
-     "admin listener (/metrics, /-/ready, /-/status, /-/reload); a port alone stays on "
+     "admin listener (/metrics, /-/healthy, /-/ready, /-/status, /-/reload); a port alone stays on "
      "127.0.0.1 [127.0.0.1:9090]",
      0, 0},
     {"--workers", "TYCHO_WORKERS", OFF(workers), p_int, 1, 256,

@@ -14,6 +14,9 @@
       HEAD routes and the /docs page's assets may be named in the prose.
   check_doc_coverage.py admin SRC
       README.md's admin table and server/core/admin.c serve the same paths.
+  check_doc_coverage.py flags SRC HELP_OUTPUT
+      README.md's server configuration table and `tycho serve --help` (its
+      output in HELP_OUTPUT) list the same flags, variables and defaults.
 
 A documented name may use the shorthands of the tables: a suffix after a
 full name in the same line (`TYCHO_LOKI_FLUSH_INTERVAL`, `_BATCH_BYTES` is
@@ -181,6 +184,44 @@ def check_admin(src):
     return 1 if fails else 0
 
 
+def check_flags(src, help_output):
+    """README's server configuration table and `tycho serve --help` (its
+    output in help_output): the same flags, each with the same variable, and
+    the same default where the README writes one as a value (`8192`)."""
+    helped = {}
+    for line in read(help_output).splitlines():
+        m = re.match(r"\s+(--[a-z-]+)\s+(TYCHO_[A-Z0-9_]+)?.*?(?:\[([^\]]*)\])?$", line)
+        if m:
+            helped[m.group(1)] = (m.group(2), m.group(3))
+    readme = read(os.path.join(src, "README.md"))
+    start = readme.index("### Configuration reference (server)")
+    rows = {}
+    for line in readme[start:readme.index("\n### ", start + 1)].splitlines():
+        m = re.match(r"\| `(--[a-z-]+)`(?: / `(--[a-z-]+)`)? \| `(TYCHO_[A-Z0-9_]+)` \| ([^|]*?) \|", line)
+        if m:
+            rows[m.group(1)] = (m.group(3), m.group(4))
+            if m.group(2):
+                rows[m.group(2)] = (None, None)
+    fails = 0
+    for flag in sorted(set(helped) | set(rows)):
+        if flag not in rows:
+            print(f"not ok - tycho serve --help lists {flag} but README.md's server table does not")
+        elif flag not in helped:
+            print(f"not ok - README.md's server table lists {flag} but tycho serve --help does not")
+        elif rows[flag][0] and rows[flag][0] != helped[flag][0]:
+            print(f"not ok - {flag}: README.md says {rows[flag][0]}, tycho serve --help {helped[flag][0]}")
+        elif (rows[flag][1] or "").startswith("`") and rows[flag][1].strip("`") != helped[flag][1]:
+            print(f"not ok - {flag}: default {rows[flag][1]} in README.md, [{helped[flag][1]}] in tycho serve --help")
+        else:
+            continue
+        fails += 1
+    print(f"checked {len(rows)} flags of README.md against {len(helped)} of tycho serve --help")
+    if len(rows) < 20 or len(helped) < 20:
+        print("not ok - too few flags found: is the search broken?")
+        return 2
+    return 1 if fails else 0
+
+
 def main(argv):
     if len(argv) >= 3 and argv[1] == "env":
         return check_env(argv[2])
@@ -188,6 +229,8 @@ def main(argv):
         return check_routes(argv[2], argv[3])
     if len(argv) >= 3 and argv[1] == "admin":
         return check_admin(argv[2])
+    if len(argv) >= 4 and argv[1] == "flags":
+        return check_flags(argv[2], argv[3])
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -2,7 +2,8 @@
 # The user's documentation keeps up with the product (check_doc_coverage.py):
 # every environment variable the code reads is documented, README.md's
 # endpoint table names every route `tycho check routes` lists and nothing
-# else, and its admin table the paths the admin listener serves. Then the
+# else, its admin table the paths the admin listener serves, and its server
+# table the flags, variables and defaults of `tycho serve --help`. Then the
 # checker is shown to catch each kind of drift, on a copy of the files it
 # reads with one gap made in each.
 set -euo pipefail
@@ -19,6 +20,8 @@ echo "--- the repository"
 $check env "$SRC" || fail "environment variables missing from the documentation"
 $check routes "$SRC" "$work/check.txt" || fail "README.md's endpoint table and the routes disagree"
 $check admin "$SRC" || fail "README.md's admin table and server/core/admin.c disagree"
+"$BIN" serve --help >"$work/help.txt"
+$check flags "$SRC" "$work/help.txt" || fail "README.md's server table and tycho serve --help disagree"
 
 echo "--- the checker catches drift (a copy with one gap of each kind)"
 copy="$work/copy"
@@ -37,7 +40,7 @@ expect_gap() { # what want-in-output args...
     if out=$($check "$@" 2>&1); then
         fail "$what: the checker passed"$'\n'"$out"
     fi
-    grep -qF "$want" <<<"$out" || fail "$what: the checker did not say: $want"$'\n'"$out"
+    grep -qF -- "$want" <<<"$out" || fail "$what: the checker did not say: $want"$'\n'"$out"
     echo "ok - $what"
 }
 
@@ -60,4 +63,10 @@ expect_gap "a documented route that is gone" "lists GET /openapi.json but tycho 
 sed -i 's|if (is(p, "/-/healthy")|if (is(p, "/-/debug") \&\& get) return 0;\n    &|' "$copy/server/core/admin.c"
 grep -q '/-/debug' "$copy/server/core/admin.c" || fail "could not add an admin path to the copy of admin.c"
 expect_gap "an undocumented admin path" "serves /-/debug (server/core/admin.c)" admin "$copy"
+# a flag --help has and the README does not; a default that drifted
+sed -e '/--send-timeout/d' -e 's/\[8192\]/[4096]/' "$work/help.txt" >"$work/help-drift.txt"
+expect_gap "a flag the README has and --help not" "README.md's server table lists --send-timeout but tycho serve --help does not" \
+    flags "$SRC" "$work/help-drift.txt"
+expect_gap "a default that drifted" "--max-uri-bytes: default \`8192\` in README.md, [4096] in tycho serve --help" \
+    flags "$SRC" "$work/help-drift.txt"
 echo "all documentation checks pass"
