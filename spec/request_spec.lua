@@ -3,6 +3,33 @@ local t = require "tycho.test"
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
 local basic = dofile(here .. "/fixtures/serve.lua")("basic")
 
+describe("req:json() called with a dot", function()
+  local folder = dofile(here .. "/fixtures/folder.lua")
+  local dir, previous
+  setup(function()
+    dir = folder.new { ["dot.lua"] = 'return {\n  ["POST /dot"] = function(req)\n'
+      .. '    local body = req.json()\n    return body\n  end,\n}\n' }
+    previous = t.routes_dir()
+    assert(t.use_routes(dir))
+  end)
+  teardown(function()
+    t.capture_logs(false)
+    t.use_routes(previous)
+    folder.remove(dir)
+  end)
+
+  it("says to write req:json(), at the handler's line", function()
+    t.capture_logs()
+    local res = t.post("/dot", { body = "{}" })
+    assert.equal(500, res.status)
+    local line
+    for _, l in ipairs(t.logs()) do if l.msg == "handler error" then line = l end end
+    assert.is_table(line)
+    assert.matches("/dot%.lua:3: req%.json%(%) without the request: write req:json%(%), with a colon "
+      .. "%(got no value%)$", line.error)
+  end)
+end)
+
 describe("req", function()
   setup(basic.setup)
   teardown(function()
