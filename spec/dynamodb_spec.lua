@@ -335,6 +335,7 @@ describe("tycho.dynamodb", function()
     assert.equal("dynamodb", err.service)
     assert.equal("GetItem", err.operation)
     assert.matches("DynamoDB.GetItem failed", tostring(err))
+    assert.is_truthy(err.message:find("spec-missing-" .. run, 1, true), err.message) -- which table
     local verr = catch(t.put, t, { pk = "" , sk = 1 })
     assert.is_true(aws.is_error(verr, "ValidationException"))
   end)

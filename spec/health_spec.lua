@@ -46,6 +46,9 @@ describe("GET /health", function()
     assert.equal("ok", res.body.checks.queue.status)
     assert.equal("error", res.body.checks.table.status)
     assert.equal("ResourceNotFoundException", res.body.checks.table.error)
+    -- which table (DynamoDB's own message does not say)
+    assert.is_truthy(res.body.checks.table.message:find("app-spec-no-such-table", 1, true),
+      res.body.checks.table.message)
     assert.equal(before + 1, app.count("dynamodb_operations_total", { operation = "GetItem", status = "error" }))
     -- the shallow check the ALB uses is not affected
     assert.equal(200, t.get("/health").status)
@@ -57,6 +60,8 @@ describe("GET /health", function()
     assert.equal(503, res.status)
     assert.equal("error", res.body.checks.queue.status)
     assert.equal("QueueDoesNotExist", res.body.checks.queue.error)
+    assert.is_truthy(res.body.checks.queue.message:find("(queue app-spec-no-such-queue!)", 1, true),
+      res.body.checks.queue.message)
     assert.equal("ok", res.body.checks.table.status)
   end)
 end)

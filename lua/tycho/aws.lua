@@ -142,6 +142,26 @@ local function check_call(service, target, params, opts)
   return operation
 end
 
+-- DynamoDB's "Requested resource not found" and SQS's "The specified queue
+-- does not exist." name neither the table nor the queue, so a first run
+-- against an emulator without them cannot tell which is missing: " (table
+-- t)" or " (queue q)" for the message, or "" (the local backend's messages
+-- name it already). A queue is named, not shown by its URL: an error's
+-- message may reach the client, and a URL holds the account id.
+local MISSING_QUEUE = { QueueDoesNotExist = true, ["AWS.SimpleQueueService.NonExistentQueue"] = true }
+local function missing_resource(info, params, opts)
+  local what
+  if info.type == "ResourceNotFoundException" and opts and opts.table then
+    what = "table " .. opts.table
+  elseif MISSING_QUEUE[info.type] then
+    local name = type(params) == "table" and params.QueueName
+      or opts and opts.queue_url and opts.queue_url:match("([^/]+)/*$")
+    what = name and "queue " .. name
+  end
+  if not what or info.message:find(what:match(" (.*)"), 1, true) then return "" end
+  return " (" .. what .. ")"
+end
+
 -- call(service, target, params [, opts]) -> decoded response, or raises aws.Error.
 -- opts: endpoint (URL), timeout (seconds per attempt, over 0; default 30),
 -- max_attempts (1 = no retry; default the client's 3), producer (true for
@@ -161,6 +181,7 @@ function aws.call(service, target, params, opts)
   info.operation = operation
   info.details = decode(body)
   if info.message == "" then info.message = info.type end
+  info.message = info.message .. missing_resource(info, params, opts)
   error(aws.error(info), 2)
 end
 
