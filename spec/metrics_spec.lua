@@ -345,6 +345,16 @@ end } }
       assert.matches("expected a number", errmsg(g.add, g, { pool = "a" }, "1"))
     end)
 
+    it("says the labels are a table given first when a label value comes alone", function()
+      -- c:inc("visit") for c:inc({ action = "visit" })
+      local msg = errmsg(c.inc, c, "GET")
+      assert.is_truthy(msg:find(': inc: expected a number, got a string: m:inc({ labels }, value) '
+        .. "(the labels are a table, given first)", 1, true), msg)
+      msg = errmsg(g.set, g, { pool = "a" }, "3") -- labels given: the value is what is wrong
+      local want = ": set: expected a number, got a string: m:set({ labels }, value)"
+      assert.equal(want, msg:sub(-#want))
+    end)
+
     it("refuses inc, add and dec on a gauge merged by \"last\": each worker would add to its own value", function()
       local last = metrics.gauge("spec_last_setting", "A setting.", nil, { merge = "last" })
       last:set(10)

@@ -628,8 +628,10 @@ static double value_at(lua_State *L, lmetric_t *m, const char *method, int vi, i
         luaL_error(L, "metric \"%s\": %s needs a number: m:%s(%s)", m->name, method, method,
                    usage(m));
     }
-    return luaL_error(L, "metric \"%s\": %s: expected a number, got a %s", m->name, method,
-                      lua_typename(L, t));
+    /* c:inc("visit") for c:inc({ action = "visit" }): the labels were meant */
+    return luaL_error(L, "metric \"%s\": %s: expected a number, got a %s: m:%s(%s)%s", m->name,
+                      method, lua_typename(L, t), method, usage(m),
+                      m->nlabels && !labels ? " (the labels are a table, given first)" : "");
 }
 
 /* Labels (a table, or nil: none) come first when given; the value follows.
