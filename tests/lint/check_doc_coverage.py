@@ -17,6 +17,9 @@
   check_doc_coverage.py flags SRC HELP_OUTPUT
       README.md's server configuration table and `tycho serve --help` (its
       output in HELP_OUTPUT) list the same flags, variables and defaults.
+  check_doc_coverage.py commands SRC HELP_DIR
+      every option in the usage lines of `tycho <command> --help` (its
+      output in HELP_DIR/<command>.txt) is in README.md's Commands row of it.
 
 A documented name may use the shorthands of the tables: a suffix after a
 full name in the same line (`TYCHO_LOKI_FLUSH_INTERVAL`, `_BATCH_BYTES` is
@@ -222,6 +225,36 @@ def check_flags(src, help_output):
     return 1 if fails else 0
 
 
+def check_commands(src, help_dir):
+    """Each `tycho <command> --help` (help_dir/<command>.txt): every option
+    of its usage lines is in README.md's Commands row of that command."""
+    readme = read(os.path.join(src, "README.md")).splitlines()
+    fails = n = 0
+    for path in sorted(glob.glob(os.path.join(help_dir, "*.txt"))):
+        cmd = os.path.basename(path)[:-4]
+        usage = []
+        for line in read(path).splitlines():
+            if not (line.startswith("usage: ") or (usage and line.startswith(" "))):
+                break
+            usage.append(line)
+        row = next((l for l in readme if l.startswith(f"| `tycho {cmd}")), None)
+        if not usage or row is None:
+            print(f"not ok - tycho {cmd}: " + ("no usage line in its --help" if not usage else
+                                               "no row in README.md's Commands table"))
+            fails += 1
+            continue
+        for flag in sorted(set(re.findall(r"--[a-z][a-z-]*", " ".join(usage)))):
+            n += 1
+            if flag not in re.split(r"(?<!\\)\|", row)[1]:  # a cell may hold an escaped \|
+                print(f"not ok - tycho {cmd} --help shows {flag} but README.md's Commands row does not")
+                fails += 1
+    print(f"checked {n} options of the commands' usage lines against README.md's Commands table")
+    if n < 5:
+        print("not ok - too few options found: is the search broken?")
+        return 2
+    return 1 if fails else 0
+
+
 def main(argv):
     if len(argv) >= 3 and argv[1] == "env":
         return check_env(argv[2])
@@ -231,6 +264,8 @@ def main(argv):
         return check_admin(argv[2])
     if len(argv) >= 4 and argv[1] == "flags":
         return check_flags(argv[2], argv[3])
+    if len(argv) >= 4 and argv[1] == "commands":
+        return check_commands(argv[2], argv[3])
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -3,7 +3,8 @@
 # every environment variable the code reads is documented, README.md's
 # endpoint table names every route `tycho check routes` lists and nothing
 # else, its admin table the paths the admin listener serves, and its server
-# table the flags, variables and defaults of `tycho serve --help`. Then the
+# table the flags, variables and defaults of `tycho serve --help`, and its
+# Commands table the options each command's --help shows. Then the
 # checker is shown to catch each kind of drift, on a copy of the files it
 # reads with one gap made in each.
 set -euo pipefail
@@ -22,6 +23,9 @@ $check routes "$SRC" "$work/check.txt" || fail "README.md's endpoint table and t
 $check admin "$SRC" || fail "README.md's admin table and server/core/admin.c disagree"
 "$BIN" serve --help >"$work/help.txt"
 $check flags "$SRC" "$work/help.txt" || fail "README.md's server table and tycho serve --help disagree"
+mkdir "$work/usage"
+for cmd in check spec health version; do "$BIN" "$cmd" --help >"$work/usage/$cmd.txt" || true; done
+$check commands "$SRC" "$work/usage" || fail "README.md's Commands table lacks options the commands' --help shows"
 
 echo "--- the checker catches drift (a copy with one gap of each kind)"
 copy="$work/copy"
@@ -69,4 +73,9 @@ expect_gap "a flag the README has and --help not" "README.md's server table list
     flags "$SRC" "$work/help-drift.txt"
 expect_gap "a default that drifted" "--max-uri-bytes: default \`8192\` in README.md, [4096] in tycho serve --help" \
     flags "$SRC" "$work/help-drift.txt"
+# an option a command's --help shows and README's Commands row does not
+mkdir "$work/usage-drift"
+sed '1s/$/ [--retries N]/' "$work/usage/health.txt" >"$work/usage-drift/health.txt"
+expect_gap "a command option the README lacks" "tycho health --help shows --retries but README.md's Commands row does not" \
+    commands "$SRC" "$work/usage-drift"
 echo "all documentation checks pass"
