@@ -36,10 +36,13 @@ describe("tycho check", function()
     end
   end)
 
-  it("fails on a missing folder", function()
+  it("fails on a missing folder, saying how the folder is named", function()
     local ok, out = check(here .. "/fixtures/does-not-exist")
     assert.is_false(ok)
-    assert.matches("routes directory not found", out)
+    local want = "tycho check: " .. here .. "/fixtures/does-not-exist: routes directory not found "
+      .. "(name the routes folder: tycho check DIR, --routes DIR or TYCHO_ROUTES; ./routes when none "
+      .. "is given)\n"
+    assert.equal(want, out)
   end)
 
   it("names a symbolic link loop, not a folder nested too deep", function()

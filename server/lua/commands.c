@@ -178,6 +178,20 @@ static int refuse_file(const char *path)
     return 1;
 }
 
+/* No folder there: `tycho check` run from another directory than the app's
+ * (./routes) or a misspelt folder. Says how the folder is given; 1 when the
+ * path does not exist. */
+static int refuse_missing(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0) return 0;
+    fprintf(stderr,
+            "tycho check: %s: routes directory not found (name the routes folder: tycho check "
+            "DIR, --routes DIR or TYCHO_ROUTES; ./routes when none is given)\n",
+            path);
+    return 1;
+}
+
 int tycho_cmd_check(int argc, char **argv)
 {
     tycho_config_t cfg;
@@ -199,7 +213,7 @@ int tycho_cmd_check(int argc, char **argv)
         return 0;
     }
     if (rc != 0) return 2;
-    if (refuse_file(cfg.routes_dir)) return 1;
+    if (refuse_file(cfg.routes_dir) || refuse_missing(cfg.routes_dir)) return 1;
     tycho_log_set_level(cfg.log_level);
     char *err = NULL;
     check_list_t l = {0};
