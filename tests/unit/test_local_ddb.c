@@ -960,6 +960,70 @@ static void test_config_tables(void **state)
     assert_int_equal(local_env_open(e, "", "", 1), 0);
 }
 
+/* SQLite VM steps the store's statements ran since the last call. */
+static long long vm_steps(tycho_local_store_t *s)
+{
+    long long n = 0;
+    for (int i = 0; i < s->nstmts; i++)
+        n += sqlite3_stmt_status(s->stmts[i].stmt, SQLITE_STMTSTATUS_VM_STEP, 1);
+    return n;
+}
+
+/* n items in both GSIs of APP_TABLE, ids "f<first>"..., 25 a BatchWriteItem. */
+static void fill(env_t *e, int first, int n)
+{
+    for (int done = 0; done < n;) {
+        char items[8192] = "";
+        for (int i = 0; i < 25 && done < n; i++, done++)
+            snprintf(items + strlen(items), sizeof items - strlen(items),
+                     "%s{\"PutRequest\":{\"Item\":{\"id\":{\"S\":\"f%d\"},\"ts\":{\"N\":\"1\"},"
+                     "\"user\":{\"S\":\"u%d\"},\"created\":{\"S\":\"2024\"}}}}",
+                     i ? "," : "", first + done, (first + done) % 7);
+        ddb(e, "BatchWriteItem", "{\"RequestItems\":{\"app\":[%s]}}", items);
+        assert_int_equal(e->status, 200);
+    }
+}
+
+/* VM steps of 20 items each put, updated (a GSI key changed) and deleted. */
+static long long write_steps(env_t *e, const char *prefix)
+{
+    vm_steps(e->s);
+    for (int i = 0; i < 20; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "%s%d", prefix, i);
+        put(e, id, "1", "alice", "2024-01", NULL);
+        ddb(e, "UpdateItem",
+            "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"%s\"},\"ts\":{\"N\":\"1\"}},"
+            "\"UpdateExpression\":\"SET created = :c\",\"ExpressionAttributeValues\":{\":c\":{"
+            "\"S\":\"2024-02\"}}}",
+            id);
+        assert_int_equal(e->status, 200);
+        ddb(e, "DeleteItem",
+            "{\"TableName\":\"app\",\"Key\":{\"id\":{\"S\":\"%s\"},\"ts\":{\"N\":\"1\"}}}", id);
+        assert_int_equal(e->status, 200);
+    }
+    return vm_steps(e->s);
+}
+
+/* A write's work does not grow with the table: each write replaces the
+ * item's index rows, found by its key (the ddb_index_item index); without
+ * that index every write read all of the table's index rows, and the
+ * local backend's CPU grew with the table (bench/soak_app.sh, 30k items). */
+static void test_write_cost_flat(void **state)
+{
+    env_t *e = *state;
+    ddb(e, "CreateTable", "%s", APP_TABLE);
+    fill(e, 0, 100);
+    long long small = write_steps(e, "a");
+    fill(e, 100, 4000);
+    long long large = write_steps(e, "b");
+    ddb(e, "Scan", "{\"TableName\":\"app\",\"Select\":\"COUNT\"}");
+    assert_int_equal((int)num(e, "Count"), 4100);
+    if (large > 2 * small)
+        fail_msg("60 writes took %lld SQLite steps beside 100 items, %lld beside 4,100", small,
+                 large);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -972,6 +1036,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_query_start_key_bounds, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_scan_and_batches, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_ttl, setup, local_env_teardown),
+        cmocka_unit_test_setup_teardown(test_write_cost_flat, setup, local_env_teardown),
         cmocka_unit_test_setup_teardown(test_config_tables, setup, local_env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
