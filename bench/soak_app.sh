@@ -150,6 +150,7 @@ while kill -0 "$WRK_PID" 2>/dev/null; do
     start_sink
   fi
 done
+((died == 0)) || stop_pid "$WRK_PID" INT # wrk still prints its summary
 wait "$WRK_PID" 2>/dev/null || true
 touch "$WORK/stop"
 wait "$SAMPLER_PID" 2>/dev/null || true
@@ -157,7 +158,8 @@ if ((died == 0)); then
   curl -sf -m 10 "$ADMIN/metrics" >"$RAW/metrics.txt" || die "the final scrape failed"
   curl -sf -m 10 "$ADMIN/-/status" >"$RAW/status.json" || true
 else
-  printf '%s\t0\n' "$((SECONDS - T0))" >>"$RAW/rows.tsv"
+  # the row that tells the report (unless the sampler wrote it already)
+  [ "$(tail -1 "$RAW/rows.tsv" | cut -f2)" = 0 ] || printf '%s\t0\n' "$((SECONDS - T0))" >>"$RAW/rows.tsv"
   : >"$RAW/metrics.txt"
 fi
 [ -n "$SINK_PID" ] && stop_sink
