@@ -1119,10 +1119,16 @@ static void depth_next(cqueue_t *q)
     tycho_buf_free(&b);
 }
 
+/* One round at a time: depth_step is the step of the call in flight, which
+ * on_depth reads to know what answered. A tick while a round's call is still
+ * out (calls slower than TYCHO_SQS_DEPTH_INTERVAL) is skipped; resetting the
+ * step under it made on_depth take the dead-letter queue's answer for the
+ * queue's own (its depth reported as the queue's, its failure logged as
+ * GetQueueAttributes of the queue). */
 static void on_depth_timer(uv_timer_t *t)
 {
     cqueue_t *q = t->data;
-    if (!q->active) return;
+    if (!q->active || q->depth_call) return;
     q->depth_step = 0;
     depth_next(q);
 }

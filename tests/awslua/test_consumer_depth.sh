@@ -5,11 +5,47 @@
 # fails. The warning names the call and the queue it asked about (the DLQ,
 # not the consumed queue, which is fine), and is rate-limited like the poll's
 # (core/ratelog: one line, then at most one a minute; a different error at
-# once), instead of one line per round.
+# once), instead of one line per round. First, rounds slower than the
+# interval (1ms: every call outlasts it): one round at a time, each answer
+# read as the call that asked for it. A tick during a call used to restart
+# the round's steps under it, so the dead-letter queue's answers were taken
+# for the queue's own (its depth reported as the queue's, or never).
 . "$(dirname "$0")/lib.sh"
 tycho_start_local_sqs || exit 1
 aws_clean_env
 use_local_sqs
+
+mkdir -p "$TEST_TMP/slow"
+cat >"$TEST_TMP/slow/app.lua" <<'LUA'
+return {
+  { "GET", "/health", function() return 200, { ok = true } end },
+  consumers = { { queue = "slow-main", handler = function() end, wait = 1 } },
+}
+LUA
+sqs_peer CreateQueue '{"QueueName":"slow-dlq"}' >/dev/null
+sqs_peer CreateQueue '{"QueueName":"slow-main","Attributes":{"RedrivePolicy":"{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:123456789012:slow-dlq\",\"maxReceiveCount\":\"3\"}"}}' >/dev/null
+for i in 1 2 3; do
+    sqs_peer SendMessage "{\"QueueUrl\":\"$LOCAL_SQS_URL/123456789012/slow-dlq\",\"MessageBody\":\"dead-$i\"}" >/dev/null
+done
+TYCHO_SQS_DEPTH_INTERVAL=1ms ROUTES="$TEST_TMP/slow" serve_start slow --workers 1 || exit 1
+dlq_depth() { [ "$(metric 'tycho_sqs_queue_depth{queue="slow-dlq"}')" = 3 ]; }
+check "1ms interval: the dead-letter queue's depth is reported (3)" wait_until 15 dlq_depth
+depths() { # both depths, as N scrapes saw them
+    local i
+    for ((i = 0; i < $1; i++)); do
+        curl -sS "http://127.0.0.1:$ADMIN/metrics" | grep '^tycho_sqs_queue_depth{' | sort | tr '\n' ' '
+        echo
+        sleep 0.05
+    done | sort | uniq -c
+}
+want='tycho_sqs_queue_depth{queue="slow-dlq"} 3 tycho_sqs_queue_depth{queue="slow-main"} 0 '
+seen=$(depths 20)
+check "... and each queue's own, in 20 scrapes: $(tr '\n' ';' <<<"$seen")" \
+    [ "$(sed 's/^ *[0-9]* //' <<<"$seen")" = "$want" ]
+check "... no depth poll failed" [ "$(grep -c '"sqs consumer: queue depth poll failed"' "$LOG")" = 0 ]
+serve_stop
+check "tycho exits 0" [ "$SERVE_RC" = 0 ]
+
 export TYCHO_SQS_DEPTH_INTERVAL=100ms
 
 sqs_peer CreateQueue '{"QueueName":"depth-dlq"}' >/dev/null
