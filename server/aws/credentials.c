@@ -71,6 +71,11 @@ static void creds_clear(tycho_aws_creds_t *c)
     c->access_key_id = c->secret_access_key = c->session_token = NULL;
 }
 
+static int two_digits(const char *s)
+{
+    return s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9';
+}
+
 int tycho_aws_parse_time(const char *s, int64_t *out)
 {
     int Y, M, D, h, m, sec, n = 0;
@@ -84,10 +89,14 @@ int tycho_aws_parse_time(const char *s, int64_t *out)
     if (*p == 'Z' || *p == 'z') {
         p++;
     } else if (*p == '+' || *p == '-') {
-        int oh, om;
-        if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2) return -EINVAL;
+        /* exactly "hh:mm": sscanf's %2d would also take "1:2" (and then
+         * p += 6 ran past the string's end) */
+        const char *o = p + 1;
+        if (!two_digits(o) || o[2] != ':' || !two_digits(o + 3)) return -EINVAL;
+        int oh = (o[0] - '0') * 10 + (o[1] - '0'), om = (o[3] - '0') * 10 + (o[4] - '0');
+        if (oh > 23 || om > 59) return -EINVAL;
         off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
-        p += 6;
+        p = o + 5;
     } else if (*p) {
         return -EINVAL;
     }

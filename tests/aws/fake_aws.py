@@ -14,7 +14,8 @@ Control (JSON bodies):
                            "web_identity_token": "...", "expiration_secs": 3600,
                            "expired_akids": [...], "sts_fail": 0,
                            "creds_delay_ms": 0,   # before a container answer
-                           "imds_delay_ms": 0}    # before an IMDS token answer
+                           "imds_delay_ms": 0,    # before an IMDS token answer
+                           "expiration_text": null}  # the Expiration sent as is
   POST /__control/script  {"responses": [{"status": 400, "body": {...}, "headers": {...},
                            "delay_ms": 0, "action": "reset"|"close", "crc32": "bad"}, ...]}
                           consumed in order by AWS JSON requests; then 200 {"ok": true}.
@@ -44,7 +45,7 @@ def reset_state():
         "config": {"container_token": None, "imds_token_status": 200,
                    "imds_require_token": True, "web_identity_token": None,
                    "expiration_secs": 3600, "expired_akids": [], "sts_fail": 0,
-                   "creds_delay_ms": 0, "imds_delay_ms": 0},
+                   "creds_delay_ms": 0, "imds_delay_ms": 0, "expiration_text": None},
         "script": [], "log": [], "counts": {}, "serial": 0, "imds_tokens": set(),
     })
 
@@ -62,7 +63,7 @@ def new_creds():
     return {"AccessKeyId": "ASIAFAKE%04d" % STATE["serial"],
             "SecretAccessKey": "fake-secret-%04d" % STATE["serial"],
             "Token": "fake-session-token-%04d" % STATE["serial"],
-            "Expiration": exp.strftime("%Y-%m-%dT%H:%M:%SZ")}
+            "Expiration": STATE["config"]["expiration_text"] or exp.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 class Handler(BaseHTTPRequestHandler):

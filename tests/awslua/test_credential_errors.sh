@@ -44,6 +44,19 @@ out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/save-data" -d
 check "a good set afterwards: saved" [ "$(tail -n1 <<<"$out")" = 201 ]
 serve_stop
 
+# an Expiration whose offset is not hh:mm ("+1:2") is refused, not read past
+# its end (it was: accepted, or an ASan heap-buffer-overflow in the sanitizer
+# build; tests/fuzz/corpus/peer_replies/time_short_offset)
+fake_ctl config '{"expiration_text": "2030-01-01T00:00:00+1:2"}' >/dev/null
+ROUTES="$TYCHO_SRC/routes" serve_start short-offset --workers 1 --data-dir "$TEST_TMP/data3" || exit 1
+out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/save-data" -d '{"n":1}')
+check "an Expiration with offset +1:2: 502 CredentialsError" \
+    [ "$(tail -n1 <<<"$out")/$(jget "$(head -n1 <<<"$out")" type)" = 502/CredentialsError ]
+check "the error says the Expiration is bad" wait_until 5 \
+    grep -q "no AWS credentials: container: bad Expiration" "$LOG"
+serve_stop
+fake_ctl config '{"expiration_text": null, "expiration_secs": 3600}' >/dev/null
+
 # an instance metadata service that does not answer in time: every call
 # fails its fetch with curl's "timed out after N milliseconds", N a little
 # different each time; that is one error, warned about once

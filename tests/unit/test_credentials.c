@@ -604,6 +604,17 @@ static void test_parse_time(void **state)
     assert_int_equal(tycho_aws_parse_time("2016-02-25 06:03:31", &t), -EINVAL);
     assert_int_equal(tycho_aws_parse_time("2016-13-25T06:03:31Z", &t), -EINVAL);
     assert_int_equal(tycho_aws_parse_time("", &t), -EINVAL);
+    assert_int_equal(tycho_aws_parse_time("2016-02-25T06:03:31-23:59", &t), 0);
+    assert_int_equal(t, 1456380211 + 23 * 3600 + 59 * 60);
+    /* the offset is exactly hh:mm. A short one ("+1:2") was read by sscanf
+     * and then skipped as 6 bytes, past the string's end: with the NULs
+     * below it was accepted (ASan: heap-buffer-overflow on an exact-size
+     * string, tests/fuzz/corpus/peer_replies/time_short_offset) */
+    static const char short_offset[] = "2016-02-25T06:03:31+1:2\0\0\0";
+    assert_int_equal(tycho_aws_parse_time(short_offset, &t), -EINVAL);
+    assert_int_equal(tycho_aws_parse_time("2016-02-25T06:03:31+01:2", &t), -EINVAL);
+    assert_int_equal(tycho_aws_parse_time("2016-02-25T06:03:31+0100", &t), -EINVAL);
+    assert_int_equal(tycho_aws_parse_time("2016-02-25T06:03:31+24:00", &t), -EINVAL);
 }
 
 static void write_file(const char *path, const char *text)
