@@ -47,6 +47,18 @@ otlp_encode)
   pkgs=(libprotobuf-c libcjson)
   protos=(otlp_trace)
   ;;
+export_config)
+  srcs=(exporters/export_config.c server/aws/{endpoint,credentials_profile}.c server/http/url_redact.c
+    server/core/{log,percent,units,buf,utf8}.c)
+  pkgs=()
+  ;;
+peer_replies)
+  srcs=(exporters/{export_retry,ecs_resource,export_config}.c
+    server/aws/{error_text,client,credentials,credentials_http,credentials_profile,endpoint,sigv4}.c
+    server/net/{http_client,response_fields}.c server/http/{url_redact,field}.c
+    server/core/{buf,prng,config,log,units,utf8,percent,ratelog,env_names,cidr}.c)
+  pkgs=(libcjson libuv libcurl libcrypto)
+  ;;
 *) echo "run_fuzzer.sh: unknown target '$name'"; exit 2 ;;
 esac
 
