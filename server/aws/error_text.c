@@ -99,7 +99,11 @@ void tycho_aws_error_parse(const char *body, size_t len, const char *type_header
     const char *type = json_string(j, "__type");
     if (!type) type = type_header;
     if (!type) type = json_string(j, "code");
-    tycho_aws_error_code(type, code, codelen);
+    /* the type is the peer's text as much as the message: one line,
+     * redacted (a "\n" in __type was passed on as sent) */
+    char raw[256];
+    tycho_aws_error_code(type, raw, sizeof raw);
+    tycho_aws_scrub(raw, strlen(raw), code, codelen);
     if (!code[0] && codelen)
         snprintf(code, codelen, "%s", status >= 500 ? "ServiceError" : "ClientError");
     const char *m = json_string(j, "message");

@@ -20,7 +20,8 @@ size_t tycho_aws_scrub(const char *in, size_t n, char *out, size_t outlen);
 
 /* The code and message of an AWS JSON error answer (status not 2xx). code:
  * body's __type, else type_header (x-amzn-ErrorType, may be NULL), else the
- * body's "code", as tycho_aws_error_code cuts it; "ServiceError" (5xx) or
+ * body's "code", as tycho_aws_error_code cuts it, then scrubbed as the
+ * message is (one line, secrets redacted); "ServiceError" (5xx) or
  * "ClientError" when none. msg: "<code>: <message, scrubbed> (HTTP <status>)"
  * from the body's "message" or "Message"; a body that is not JSON (a proxy's
  * answer) gives its first 160 bytes, scrubbed, and "..." when they are full. */

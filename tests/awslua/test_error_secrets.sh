@@ -25,7 +25,10 @@ class H(http.server.BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         tok = self.headers.get("X-Amz-Security-Token", "")
         tgt = self.headers.get("X-Amz-Target", "")
-        if mode[0] == "denied":
+        if mode[0] == "typeline":  # a __type with a newline and an echoed token in it
+            typ = "com.amazon.coral.service#Bad\nType Credential=%s" % tok
+            msg = "m"
+        elif mode[0] == "denied":
             typ = "com.amazon.coral.service#AccessDeniedException"
             msg = ("User: arn:aws:sts::123456789012:assumed-role/tycho-task/i-0abc is not authorized "
                    "to perform: dynamodb:Query on resource: arn:aws:dynamodb:us-east-1:123456789012:table/t")
@@ -77,6 +80,14 @@ check "the message has the session token redacted" has "$msg" "x-amz-security-to
 check "the message lacks the session token" lacks "$msg" "$TOKEN"
 check "the message is one line" [ "$(printf '%s' "$msg" | wc -l)" = 0 ]
 check "err.details lacks the session token" lacks "$(jget "$r" error.details)" "$TOKEN"
+# the type is AWS's text too: one line, redacted (it was passed on as sent)
+mode typeline
+r=$(post /aws "$GETITEM")
+check "a __type with a newline and a token: one line, redacted ($(jget "$r" error.type))" \
+    [ "$(jget "$r" error.type)" = "Bad Type Credential=***" ]
+check "the message built from it lacks the token and is one line" \
+    [ "$(lacks "$(jget "$r" error.message)" "$TOKEN" && jget "$r" error.message | wc -l)" = 1 ]
+mode signature
 
 out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/aws-raise" -d "$GETITEM")
 body=$(head -n1 <<<"$out")

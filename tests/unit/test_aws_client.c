@@ -100,6 +100,12 @@ static void test_error_parse(void **state)
     /* JSON without a message: still said so */
     tycho_aws_error_parse("{}", 2, NULL, 500, code, sizeof code, msg, sizeof msg);
     assert_string_equal(msg, "ServiceError: no message (HTTP 500)");
+    /* the type is scrubbed as the message is: one line, redacted
+     * (tests/fuzz/corpus/peer_replies/error_type_newline) */
+    b = "{\"__type\":\"com.x#Bad\\r\\nType Signature=abc123\",\"message\":\"m\"}";
+    tycho_aws_error_parse(b, strlen(b), NULL, 400, code, sizeof code, msg, sizeof msg);
+    assert_string_equal(code, "Bad Type Signature=***");
+    assert_string_equal(msg, "Bad Type Signature=***: m (HTTP 400)");
 }
 
 static void test_server_fault(void **state)
