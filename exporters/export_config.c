@@ -828,7 +828,10 @@ static int load_logs(ctx_t *x, tycho_export_config_t *c)
                  c->logs.labels.n);
             return -1;
         }
-        qsort(c->logs.labels.items, c->logs.labels.n, sizeof *c->logs.labels.items, cmp_kv);
+        /* a list of blanks (" , ") is no label: items is NULL, which qsort
+         * must not be given even with a count of 0 (UBSan: nonnull) */
+        if (c->logs.labels.n > 1)
+            qsort(c->logs.labels.items, c->logs.labels.n, sizeof *c->logs.labels.items, cmp_kv);
     }
     const char *tenant = get(x, "TYCHO_LOKI_TENANT");
     if (tenant) {

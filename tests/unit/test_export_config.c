@@ -496,6 +496,21 @@ static void test_sigv4_inference(void **state)
                  "TYCHO_REMOTE_WRITE_SIGV4_SERVICE: SigV4 signing (service aps) needs a region");
 }
 
+/* A TYCHO_LOKI_LABELS of blanks and commas is no label, accepted; its empty
+ * list was handed to qsort as (NULL, 0): UBSan's nonnull report in the
+ * sanitizer build (tests/fuzz/corpus/export_config/loki_labels_blank). */
+static void test_loki_labels_blank(void **state)
+{
+    (void)state;
+    const char *env[] = {"TYCHO_LOKI_URL", "http://loki:3100", "TYCHO_LOKI_LABELS", " , ,", NULL};
+    tycho_export_config_t c;
+    char err[256];
+    assert_int_equal(load(&c, env, err, sizeof err), 0);
+    assert_true(c.logs.enabled);
+    assert_int_equal(c.logs.labels.n, 0);
+    tycho_export_config_free(&c);
+}
+
 static void test_metrics_and_logs(void **state)
 {
     (void)state;
@@ -701,6 +716,7 @@ int main(void)
         cmocka_unit_test(test_traces_disabled),
         cmocka_unit_test(test_otel_enums_any_case),
         cmocka_unit_test(test_sigv4_inference),
+        cmocka_unit_test(test_loki_labels_blank),
         cmocka_unit_test(test_metrics_and_logs),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_header_errors_hide_values),
