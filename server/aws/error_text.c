@@ -60,11 +60,12 @@ size_t tycho_aws_scrub(const char *in, size_t n, char *out, size_t outlen)
         if (kl) {
             put(&o, in + i, kl);
             i += kl;
-            /* blanks after the separator, as in an echoed header */
-            size_t b = i;
-            while (i < n && (in[i] == ' ' || in[i] == '\t'))
+            /* blanks after the separator, as in an echoed header; a tab
+             * shown as a space, as every other control character is */
+            while (i < n && (in[i] == ' ' || in[i] == '\t')) {
+                put(&o, " ", 1);
                 i++;
-            put(&o, in + b, i - b);
+            }
             size_t v = i;
             while (i < n && value_char((unsigned char)in[i]) && !secret_key_at(in, n, i))
                 i++;

@@ -27,7 +27,7 @@ class H(http.server.BaseHTTPRequestHandler):
         tgt = self.headers.get("X-Amz-Target", "")
         if mode[0] == "typeline":  # a __type with a newline and an echoed token in it
             typ = "com.amazon.coral.service#Bad\nType Credential=%s" % tok
-            msg = "m"
+            msg = "echo x-amz-security-token:\t%s" % tok
         elif mode[0] == "denied":
             typ = "com.amazon.coral.service#AccessDeniedException"
             msg = ("User: arn:aws:sts::123456789012:assumed-role/tycho-task/i-0abc is not authorized "
@@ -87,6 +87,8 @@ check "a __type with a newline and a token: one line, redacted ($(jget "$r" erro
     [ "$(jget "$r" error.type)" = "Bad Type Credential=***" ]
 check "the message built from it lacks the token and is one line" \
     [ "$(lacks "$(jget "$r" error.message)" "$TOKEN" && jget "$r" error.message | wc -l)" = 1 ]
+check "a tab after a secret's key is a space, as every control character ($(jget "$r" error.message))" \
+    has "$(jget "$r" error.message)" "echo x-amz-security-token: ***"
 mode signature
 
 out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/aws-raise" -d "$GETITEM")

@@ -106,6 +106,11 @@ static void test_error_parse(void **state)
     tycho_aws_error_parse(b, strlen(b), NULL, 400, code, sizeof code, msg, sizeof msg);
     assert_string_equal(code, "Bad Type Signature=***");
     assert_string_equal(msg, "Bad Type Signature=***: m (HTTP 400)");
+    /* a tab after a key's separator is a space too, as anywhere else
+     * (tests/fuzz/corpus/peer_replies/scrub_tab_after_key) */
+    char out[64];
+    tycho_aws_scrub("x-amz-security-token:\tTOK\tz", 27, out, sizeof out);
+    assert_string_equal(out, "x-amz-security-token: *** z");
 }
 
 static void test_server_fault(void **state)
