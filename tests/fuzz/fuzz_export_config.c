@@ -102,7 +102,8 @@ static void check_kv_list(const char *s)
             CHECK(strlen(k) <= strlen(s) && strlen(v) <= strlen(s), "'%s': item grew", s);
             /* the value, percent-encoded again, decodes back to itself */
             tycho_buf_t enc = TYCHO_BUF_INIT;
-            CHECK(tycho_percent_encode(&enc, v, strlen(v), tycho_percent_unreserved) == 0, "ENOMEM");
+            CHECK(tycho_percent_encode(&enc, v, strlen(v), tycho_percent_unreserved) == 0,
+                  "ENOMEM");
             char *dec = malloc(enc.len + 1);
             size_t dl = 0;
             CHECK(dec, "ENOMEM");
@@ -204,8 +205,9 @@ static void check_config(env_t *e)
     CHECK(c.logs.labels.n <= 13, "%zu Loki labels accepted", c.logs.labels.n);
     for (size_t i = 0; i < c.logs.labels.n; i++) {
         CHECK(c.logs.labels.items[i].value[0], "empty Loki label value accepted");
-        if (i) CHECK(strcmp(c.logs.labels.items[i - 1].key, c.logs.labels.items[i].key) < 0,
-                     "Loki labels not sorted or repeated");
+        if (i)
+            CHECK(strcmp(c.logs.labels.items[i - 1].key, c.logs.labels.items[i].key) < 0,
+                  "Loki labels not sorted or repeated");
     }
     tycho_export_config_free(&c);
 }

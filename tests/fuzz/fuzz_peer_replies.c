@@ -14,8 +14,8 @@
  *    ':' or '=') never survives redaction, whatever text surrounds it and
  *    wherever the output is cut;
  *  - STS: success means an access key id and a secret;
- *  - ECS (the container's document, a newline, the task's): the count returned is the number of attributes added, and a key
- *    already there (the environment's) is never replaced.
+ *  - ECS (the container's document, a newline, the task's): the count returned is the number of
+ * attributes added, and a key already there (the environment's) is never replaced.
  *
  * Input: byte 0 picks the parser (modulo 6), the rest is the reply. Values
  * are copied to buffers of their exact size, so a read past the end is an
@@ -97,8 +97,8 @@ static void one_line(const char *what, const char *s)
  * whatever the output's size. */
 static void scrub_secret(const uint8_t *p, size_t n)
 {
-    static const char *const keys[] = {"Signature=", "credential=", "X-Amz-Security-Token:",
-                                       "x-amz-security-token: "};
+    static const char *const keys[] = {
+        "Signature=", "credential=", "X-Amz-Security-Token:", "x-amz-security-token: "};
     static const char SECRET[] = "QSECRETq9";
     if (n < 2) return;
     const char *key = keys[p[0] % 4];
@@ -119,8 +119,7 @@ static void scrub_secret(const uint8_t *p, size_t n)
         one_line("scrubbed text", out);
         /* no 'Q' but the secret's: none may survive, not even the
          * start of the secret before a cut */
-        if (!memchr(p + 2, 'Q', rest))
-            CHECK(!strchr(out, 'Q'), "secret survived in '%s'", out);
+        if (!memchr(p + 2, 'Q', rest)) CHECK(!strchr(out, 'Q'), "secret survived in '%s'", out);
     }
     free(in);
 }
@@ -174,12 +173,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *p = data + 1;
     size_t n = size - 1;
     switch (data[0] % 6) {
-    case 0: retry_after(p, n); break;
-    case 1: aws_time(p, n); break;
-    case 2: aws_error(p, n); break;
-    case 3: scrub_secret(p, n); break;
-    case 4: sts(p, n); break;
-    default: ecs(p, n); break;
+    case 0:
+        retry_after(p, n);
+        break;
+    case 1:
+        aws_time(p, n);
+        break;
+    case 2:
+        aws_error(p, n);
+        break;
+    case 3:
+        scrub_secret(p, n);
+        break;
+    case 4:
+        sts(p, n);
+        break;
+    default:
+        ecs(p, n);
+        break;
     }
     return 0;
 }
