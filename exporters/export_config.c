@@ -359,7 +359,7 @@ int tycho_export_aws_host(const char *host, char *service, size_t slen, char *re
     if (!base) return -1;
     h[base] = 0; /* "<svc>.<region>" */
     char *dot = strchr(h, '.');
-    if (!dot || strchr(dot + 1, '.')) return -1;
+    if (!dot || dot == h || strchr(dot + 1, '.')) return -1; /* no empty service label */
     *dot = 0;
     const char *svc = h, *reg = dot + 1;
     if (!valid_region(reg)) return -1;

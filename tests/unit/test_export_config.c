@@ -259,6 +259,10 @@ static void test_aws_host(void **state)
     assert_string_equal(reg, "cn-north-1");
     assert_int_equal(tycho_export_aws_host("localhost:9090", svc, sizeof svc, reg, sizeof reg), -1);
     assert_int_equal(tycho_export_aws_host("amazonaws.com", svc, sizeof svc, reg, sizeof reg), -1);
+    /* an empty service label is no AWS endpoint (it gave service "" and the
+     * region: tests/fuzz/corpus/export_config/aws_host_empty_service) */
+    assert_int_equal(
+        tycho_export_aws_host(".us-east-1.amazonaws.com", svc, sizeof svc, reg, sizeof reg), -1);
     assert_int_equal(tycho_export_aws_host("a.b.c.amazonaws.com", svc, sizeof svc, reg, sizeof reg),
                      -1);
 }
