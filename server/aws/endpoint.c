@@ -141,6 +141,7 @@ int tycho_aws_endpoint_parse(const char *url, tycho_aws_endpoint_t *out)
     }
     if (port) {
         *port++ = '\0';
+        if (!auth[0]) return -EINVAL; /* ":443": a port, no host */
         char *end;
         long v = strtol(port, &end, 10);
         if (!*port || *end || v <= 0 || v > 65535) return -EINVAL;

@@ -61,6 +61,9 @@ check "AWS_ENDPOINT_URL_DYNAMODB with a password: refused, redacted" \
 check "the endpoint of a service tycho does not know: refused too" \
     refused "AWS_ENDPOINT_URL_KINESIS: not an http(s)://host\[:port\]\[/path\] URL: localhost:4567$" \
     AWS_ENDPOINT_URL_KINESIS=localhost:4567
+check "an endpoint URL with a port and no host: refused" \
+    refused "AWS_ENDPOINT_URL_SQS: not an http(s)://host\[:port\]\[/path\] URL: http://:4566$" \
+    AWS_ENDPOINT_URL_SQS=http://:4566
 check "an endpoint URL with a space: refused" \
     refused "AWS_ENDPOINT_URL_SQS: a space, control or non-ASCII character in an endpoint URL" \
     "AWS_ENDPOINT_URL_SQS=http://127.0.0.1:1/a b"

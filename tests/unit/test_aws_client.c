@@ -222,6 +222,10 @@ static void test_endpoint_precedence(void **state)
     assert_string_equal(ep.host, "[::1]:8000");
     assert_int_equal(tycho_aws_endpoint_parse("http://user@host/", &ep), -EINVAL);
     assert_int_equal(tycho_aws_endpoint_parse("http://host:99999/", &ep), -EINVAL);
+    /* a port without a host was taken, with host "" (URL "https:///"):
+     * tests/fuzz/corpus/export_config/aws_endpoint_no_host */
+    assert_int_equal(tycho_aws_endpoint_parse("HTTPS://:443", &ep), -EINVAL);
+    assert_int_equal(tycho_aws_endpoint_parse("http://:8000/p", &ep), -EINVAL);
 }
 
 /* The path is signed as written: what curl would rewrite (a space, control
