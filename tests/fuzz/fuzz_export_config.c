@@ -183,10 +183,13 @@ static void check_outbound_url(const char *s)
     const char *q = strchr(out, '?');
     CHECK(!q || strcmp(q, "?...") == 0, "'%s': query shown in '%s'", s, out);
     if (ui && ul >= 4) {
-        /* the userinfo shows nowhere, unless the URL holds it twice */
+        /* the userinfo shows nowhere, unless the URL holds it twice or it
+         * holds a '*' (the "***@" that replaces it, with the host after it,
+         * can spell "*@host...") */
         char *u = strndup(ui, ul);
         CHECK(u, "ENOMEM");
-        if (!strstr(ui + ul, u)) CHECK(!strstr(out, u), "'%s': userinfo shown in '%s'", s, out);
+        if (!strstr(ui + ul, u) && !strchr(u, '*'))
+            CHECK(!strstr(out, u), "'%s': userinfo shown in '%s'", s, out);
         free(u);
     }
     tycho_url_redact(out, twice, sizeof twice);
