@@ -133,9 +133,16 @@ int tycho_export_parse_kv_list(const char *s, tycho_export_kvs_t *out, char *err
                 return -1;
             }
             char *k = malloc((size_t)(ke - kb) + 1), *v = malloc((size_t)(ve - vb) + 1);
+            size_t kl = 0, vl = 0;
             int bad = !k || !v;
-            if (!bad && tycho_export_percent_decode(kb, (size_t)(ke - kb), k, NULL) != 0) bad = 2;
-            if (!bad && tycho_export_percent_decode(vb, (size_t)(ve - vb), v, NULL) != 0) bad = 3;
+            /* a %00 is refused too: the key or value would end there (an
+             * empty key taken, a value silently cut) */
+            if (!bad && (tycho_export_percent_decode(kb, (size_t)(ke - kb), k, &kl) != 0 ||
+                         strlen(k) != kl))
+                bad = 2;
+            if (!bad && (tycho_export_percent_decode(vb, (size_t)(ve - vb), v, &vl) != 0 ||
+                         strlen(v) != vl))
+                bad = 3;
             if (!bad && tycho_export_kvs_set(out, k, v) != 0) bad = 1;
             free(k);
             free(v);

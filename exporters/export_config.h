@@ -110,7 +110,7 @@ char *tycho_export_otlp_traces_url(const char *generic, const char *specific);
 /* "k1=v1,k2=v2" with optional spaces around items, keys and values
  * percent-decoded (W3C baggage style, OTEL_EXPORTER_OTLP_HEADERS and
  * OTEL_RESOURCE_ATTRIBUTES). Empty items are skipped. 0, or -1 with the
- * reason in err (missing '=', empty key, bad %-escape). */
+ * reason in err (missing '=', empty key, bad %-escape or a %00). */
 int tycho_export_parse_kv_list(const char *s, tycho_export_kvs_t *out, char *err, size_t errlen);
 /* Percent-decodes n bytes into out (NUL-terminated, at most n+1 bytes). -1 on
  * a bad escape. '+' stays '+'. */
