@@ -183,12 +183,12 @@ static void check_outbound_url(const char *s)
     const char *q = strchr(out, '?');
     CHECK(!q || strcmp(q, "?...") == 0, "'%s': query shown in '%s'", s, out);
     if (ui && ul >= 4) {
-        /* the userinfo shows nowhere, unless the URL holds it twice or it
-         * holds a '*' (the "***@" that replaces it, with the host after it,
-         * can spell "*@host...") */
+        /* the userinfo shows nowhere, unless the URL holds it elsewhere
+         * too ("http:" in "http://http:@h") or it holds a '*' (the "***@"
+         * that replaces it, with the host after it, can spell "*@host...") */
         char *u = strndup(ui, ul);
         CHECK(u, "ENOMEM");
-        if (!strstr(ui + ul, u) && !strchr(u, '*'))
+        if (strstr(s, u) == ui && !strstr(ui + 1, u) && !strchr(u, '*'))
             CHECK(!strstr(out, u), "'%s': userinfo shown in '%s'", s, out);
         free(u);
     }
