@@ -66,6 +66,37 @@ describe("tycho.json", function()
     assert.error_matches(function() json.encode(cyc) end, "nested deeper than 128 levels %(a cycle%?%)")
   end)
 
+  it("names where in the value an error is, from the outermost key in", function()
+    local function err_of(v)
+      local ok, err = pcall(json.encode, v)
+      assert.is_false(ok)
+      return (err:gsub("^.-json%.encode: ", ""))
+    end
+    assert.equal("cannot encode a value of type function (at .user.tags[3])",
+      err_of { user = { tags = { "a", "b", print } } })
+    assert.equal('cannot encode NaN or infinity (at ["odd key"].x)', err_of { ["odd key"] = { x = 0 / 0 } })
+    assert.equal("cannot encode a table mixing array items and string keys (at .a.b)",
+      err_of { a = { b = { 1, x = 2 } } })
+    -- a table's own key error replaces the path of a value's error inside it
+    local f = json.array { { print } }
+    f.x = 1
+    assert.equal("cannot encode a table mixing array items and string keys (at .outer)", err_of { outer = f })
+    -- an array read by index (its items not in order in the table)
+    local t = {}
+    for i = 3, 1, -1 do t[i] = i end
+    t[2] = print
+    assert.equal("cannot encode a value of type function (at [2])", err_of(t))
+    -- a long key shortened; a path too long keeps its innermost part
+    assert.equal('cannot encode a value of type function (at ["' .. ("k"):rep(24) .. '..."])',
+      err_of { [("k"):rep(50)] = print })
+    local deep = print
+    for _ = 1, 40 do deep = { level = deep } end
+    assert.matches("^cannot encode a value of type function %(at %.%.%.[%.level]+%)$", err_of(deep))
+    assert.is_true(#err_of(deep) < 160)
+    -- the value itself: no path
+    assert.equal("cannot encode a value of type function", err_of(print))
+  end)
+
   it("names a sparse array's highest index, however large, instead of calling it no integer", function()
     assert.error_matches(function() json.encode { [1] = 1, [3] = 3 } end,
       "cannot encode a sparse array: index 3 with 2 items %(use json.null for holes%)")

@@ -94,6 +94,7 @@ describe("handler results", function()
     fails("/framing-header", "Content%-Length")
     fails("/bad-status", "invalid status 99")
     fails("/bad-body", "response body must be a table, a string or nil, got function")
+    fails("/unencodable-body", "response body: cannot encode NaN or infinity %(at %.items%[2%]%.id%)$")
     fails("/string-status", 'response status must be a number, got the string "404"')
   end)
 

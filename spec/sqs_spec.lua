@@ -207,7 +207,7 @@ describe("tycho.sqs", function()
     end
     assert.same({
       { 11, "the message body must be a non-empty string or a table" },
-      { 12, "the message body cannot be sent as JSON: cannot encode NaN or infinity" },
+      { 12, "the message body cannot be sent as JSON: cannot encode NaN or infinity (at .n)" },
       { 13, "message attribute n: NaN and infinity cannot be sent" },
       { 14, "unknown option 'delya' (body, id, attributes, delay, group_id, dedup_id)" },
     }, got)
@@ -297,7 +297,7 @@ describe("tycho.sqs", function()
     local err = catch(q.send, q, { n = 0 / 0 })
     assert.is_true(aws.is_error(err, "InvalidParameterValue"))
     assert.equal("SendMessage", err.operation)
-    assert.equal("the message body cannot be sent as JSON: cannot encode NaN or infinity", err.message)
+    assert.equal("the message body cannot be sent as JSON: cannot encode NaN or infinity (at .n)", err.message)
     err = catch(q.send, q, "x", { attributes = { n = 1 / 0 } })
     assert.equal("message attribute n: NaN and infinity cannot be sent", err.message)
     err = catch(q.send, q, "x", { attributes = { n = { type = "Number.big", value = -1 / 0 } } })

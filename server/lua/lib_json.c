@@ -14,6 +14,7 @@
 
 #include "core/utf8.h"
 
+#include <ctype.h>
 #include <lauxlib.h>
 #include <math.h>
 #include <stdarg.h>
@@ -33,6 +34,10 @@ typedef struct enc {
     char *err;
     size_t errlen;
     int depth;
+    /* where the error is: ".user.tags[3]", built from the innermost key out
+     * as the tables unwind (path_key); cut: the outer keys did not fit */
+    char path[96];
+    int cut;
 } enc_t;
 
 int tycho_json_is_null(lua_State *L, int idx)
@@ -50,6 +55,43 @@ static int enc_fail(enc_t *e, const char *fmt, ...)
         va_end(ap);
     }
     return -1;
+}
+
+/* The error is in the value under the key at kidx (a string or an array
+ * index) of the table being unwound: ".name", ["odd key"] or [3] goes in
+ * front of the path. */
+static void path_key(enc_t *e, int kidx)
+{
+    lua_State *L = e->L;
+    char seg[48];
+    if (lua_type(L, kidx) == LUA_TNUMBER) {
+        snprintf(seg, sizeof seg, "[%.0f]", lua_tonumber(L, kidx));
+    } else {
+        size_t n, i = 0;
+        const char *k = lua_tolstring(L, kidx, &n);
+        int plain = n > 0 && n <= 40 && !isdigit((unsigned char)k[0]);
+        for (; plain && i < n; i++)
+            plain = isalnum((unsigned char)k[i]) || k[i] == '_';
+        if (plain)
+            snprintf(seg, sizeof seg, ".%s", k);
+        else
+            snprintf(seg, sizeof seg, "[\"%.*s%s\"]", n > 24 ? 24 : (int)n, k, n > 24 ? "..." : "");
+    }
+    size_t have = strlen(e->path), add = strlen(seg);
+    if (e->cut || have + add >= sizeof e->path) {
+        e->cut = 1;
+        return;
+    }
+    memmove(e->path + add, e->path, have + 1);
+    memcpy(e->path, seg, add);
+}
+
+/* The table being unwound has an error of its own (check_keys): the path of
+ * a value's error inside it no longer applies. */
+static void path_clear(enc_t *e)
+{
+    e->path[0] = '\0';
+    e->cut = 0;
 }
 
 /* A literal token: its length is known at compile time. */
@@ -134,14 +176,17 @@ static int enc_array(enc_t *e, int idx, int marked)
             if (check_keys(e, idx, marked, &n) != 0) return -1;
             for (; i < n && rc == 0; i++) {
                 if (i > 0) rc |= PUT_LIT(e->out, ",");
+                lua_pushnumber(L, (lua_Number)(i + 1));
                 lua_rawgeti(L, idx, (int)(i + 1));
                 rc = rc ? rc : enc_value(e, lua_gettop(L));
-                lua_pop(L, 1);
+                if (rc) path_key(e, -2);
+                lua_pop(L, 2);
             }
             break;
         }
         if (i++ > 0) rc |= PUT_LIT(e->out, ",");
         rc = rc ? rc : enc_value(e, lua_gettop(L));
+        if (rc) path_key(e, -2);
         lua_pop(L, 1);
         if (rc) {
             lua_pop(L, 1);
@@ -149,7 +194,7 @@ static int enc_array(enc_t *e, int idx, int marked)
         }
     } while (lua_next(L, idx));
     if (rc == 0) return PUT_LIT(e->out, "]") ? -1 : 0;
-    check_keys(e, idx, marked, &n); /* a key error replaces the value's */
+    if (check_keys(e, idx, marked, &n) != 0) path_clear(e); /* a key error replaces the value's */
     return -1;
 }
 
@@ -175,6 +220,7 @@ static int enc_object(enc_t *e, int idx)
         rc |= tycho_buf_append_json_string(e->out, k, kl);
         rc |= PUT_LIT(e->out, ":");
         rc = rc ? rc : enc_value(e, lua_gettop(L));
+        if (rc) path_key(e, -2);
         lua_pop(L, 1);
         if (rc) {
             lua_pop(L, 1);
@@ -183,7 +229,7 @@ static int enc_object(enc_t *e, int idx)
     } while (lua_next(L, idx));
     if (rc == 0) return PUT_LIT(e->out, "}") ? -1 : 0;
     size_t n;
-    check_keys(e, idx, 0, &n); /* a key error replaces the value's */
+    if (check_keys(e, idx, 0, &n) != 0) path_clear(e); /* a key error replaces the value's */
     return -1;
 }
 
@@ -240,12 +286,16 @@ int tycho_json_encode(lua_State *L, int idx, tycho_buf_t *out, char *err, size_t
         if (err && errlen) snprintf(err, errlen, "out of Lua stack");
         return -1;
     }
-    enc_t e = {L, out, err, errlen, 0};
+    enc_t e = {.L = L, .out = out, .err = err, .errlen = errlen};
     int top = lua_gettop(L);
     int rc = enc_value(&e, idx);
     lua_settop(L, top);
-    if (rc != 0 && err && errlen && !err[0]) snprintf(err, errlen, "out of memory");
-    return rc ? -1 : 0;
+    if (rc == 0) return 0;
+    if (err && errlen && !err[0]) snprintf(err, errlen, "out of memory");
+    size_t have = err && errlen ? strlen(err) : 0;
+    if (e.path[0] && have + 1 < errlen)
+        snprintf(err + have, errlen - have, " (at %s%s)", e.cut ? "..." : "", e.path);
+    return -1;
 }
 
 /* --- decoding -----------------------------------------------------------------
@@ -641,7 +691,7 @@ static int l_encode(lua_State *L)
 {
     luaL_checkany(L, 1);
     tycho_buf_t *b = lua_touserdata(L, lua_upvalueindex(1));
-    char err[160] = "";
+    char err[256] = "";
     int rc = tycho_json_encode(L, 1, b, err, sizeof err);
     if (rc == 0) lua_pushlstring(L, b->data ? b->data : "", b->len);
     if (b->cap > ENCODE_KEEP)

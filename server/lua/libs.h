@@ -30,7 +30,8 @@ int luaopen_tycho_net(lua_State *L);
 
 /* Encodes the value at idx as JSON into out. Raises no Lua error and
  * allocates no Lua object (safe outside a protected call). Returns 0, or -1
- * with err ("cannot encode a function at .items[2]"). */
+ * with err, which names where in the value the error is: "cannot encode a
+ * value of type function (at .items[2])". */
 int tycho_json_encode(lua_State *L, int idx, tycho_buf_t *out, char *err, size_t errlen);
 /* Whether the value at idx is json.null (the light userdata holding NULL,
  * JSON null both ways). */

@@ -167,7 +167,7 @@ static int set_body(lua_State *co, int body, tycho_response_t *res, char *err, s
         if (tycho_response_set_body(res, s, n) != 0) goto nomem;
         type = "text/plain; charset=utf-8";
     } else if (bt == LUA_TTABLE || tycho_json_is_null(co, body)) {
-        char jerr[160] = "";
+        char jerr[256] = "";
         if (tycho_json_encode(co, body, &res->body, jerr, sizeof jerr) != 0) {
             snprintf(err, errlen, "response body: %s", jerr);
             return -1;
