@@ -271,6 +271,28 @@ describe("tycho.trace", function()
       assert.equal(rb.server.trace_id, seen[rb.inner_before])
     end)
 
+    it("hold the spans and log lines of tycho.all's functions called inside them", function()
+      t.capture_logs()
+      local res = t.get("/trace/all")
+      local logs = t.logs()
+      assert.equal(200, res.status)
+      local b = res.body
+      local spans = by_name(t.spans())
+      -- a's own span is a child of fanout; b and a third call outside any
+      -- span answer the span current where tycho.all was called
+      assert.equal(b.fanout, spans["fanout"].span_id)
+      assert.equal(b.fanout, spans["in-a"].parent_span_id)
+      assert.equal(b.a, spans["in-a"].span_id)
+      assert.equal(b.fanout, b.b)
+      assert.equal(b.server, b.c)
+      assert.equal(b.server, spans["fanout"].parent_span_id)
+      local by_msg = {}
+      for _, l in ipairs(logs) do by_msg[l.msg] = l end
+      assert.equal(b.a, by_msg["spec: in a's span"].span_id)
+      assert.equal(b.fanout, by_msg["spec: in b"].span_id)
+      assert.equal(spans["fanout"].trace_id, by_msg["spec: in b"].trace_id)
+    end)
+
     it("pass fn's results through", function()
       local b = t.get("/trace/results").body
       assert.equal(3, b.a)

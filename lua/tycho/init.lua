@@ -1,6 +1,7 @@
 -- `require "tycho"`: every tycho module under one table, loaded on first use
--- (tycho.json, tycho.time, tycho.log, tycho.uuid, tycho.env, tycho.test, and
--- the modules other parts of tycho add: tycho.http, tycho.sqs, ...).
+-- (tycho.json, tycho.time, tycho.log, tycho.uuid, tycho.env, tycho.test,
+-- tycho.all, and the modules other parts of tycho add: tycho.http,
+-- tycho.sqs, ...).
 local protect = require "tycho.protect"
 
 local tycho = {}

@@ -146,9 +146,23 @@ static int resuming(lua_State *co)
  * returns it, or returns NULL with nothing pushed: the innermost open span L
  * started, else the innermost one a coroutine resuming L started. Spans of
  * a suspended coroutine (yielded, maybe for good) are skipped. */
+/* Pushes the span a task without an open span of its own works under, and
+ * returns it: a tycho.all function's caller's (trace_base_ref), else NULL
+ * with nothing pushed (the request's span). */
+static lspan_t *push_base(lua_State *L, const tycho_lua_task_t *task)
+{
+    if (!task->trace_base_ref) return NULL;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, task->trace_base_ref);
+    lua_rawgeti(L, -1, 0);
+    lua_remove(L, -2);
+    lspan_t *s = lua_touserdata(L, -1);
+    if (!s) lua_pop(L, 1);
+    return s;
+}
+
 static lspan_t *push_top(lua_State *L, tycho_lua_task_t *task)
 {
-    if (!task->spans) return NULL;
+    if (!task->spans) return push_base(L, task);
     push_stack(L, task, 0);
     int n = lua_istable(L, -1) ? (int)lua_objlen(L, -1) : 0;
     int at = 0;
@@ -164,11 +178,17 @@ static lspan_t *push_top(lua_State *L, tycho_lua_task_t *task)
     }
     if (!at) {
         lua_pop(L, 1);
-        return NULL;
+        return push_base(L, task);
     }
     lua_rawgeti(L, -1, at);
     lua_remove(L, -2);
     return lua_touserdata(L, -1);
+}
+
+const char *tycho_lua_trace_push_current(lua_State *L, tycho_lua_task_t *task)
+{
+    lspan_t *top = push_top(L, task);
+    return top ? top->span_hex : NULL;
 }
 
 /* The task's log context follows the span current for L. */

@@ -14,6 +14,13 @@ int luaopen_tycho_trace_c(lua_State *L);
  * telemetry thread, with tycho.span.closed_by_server = true. Nothing to do
  * (one flag test) for a task that never started one. L: the task's state. */
 void tycho_lua_trace_end_task(lua_State *L, tycho_lua_task_t *task);
+/* For tycho.all: pushes the handle of the span current for the running
+ * coroutine L of task (one it, or a coroutine resuming it, started) and
+ * returns its id's hex (valid while the handle is kept), or returns NULL
+ * with nothing pushed when none is open. A task whose trace_base_ref holds
+ * it starts its spans and calls under it, and tycho.trace.current() there
+ * answers it. */
+const char *tycho_lua_trace_push_current(lua_State *L, tycho_lua_task_t *task);
 /* Before a log line from Lua: the task's log context names the span current
  * for the running coroutine L (a coroutine's span stops naming lines once
  * it yields). One flag test for a task that never started a span. */

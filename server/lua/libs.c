@@ -21,6 +21,7 @@ void tycho_lua_open_libs(lua_State *L)
         {"tycho._http", luaopen_tycho_http_core},
         {"tycho._aws", luaopen_tycho_aws_core},
         {"tycho._protect", luaopen_tycho_protect_c},
+        {"tycho._all", luaopen_tycho_all_c},
         {NULL, NULL},
     };
     lua_getglobal(L, "package");

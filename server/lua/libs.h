@@ -25,6 +25,7 @@ int luaopen_tycho_uuid(lua_State *L);
 int luaopen_tycho_test(lua_State *L);
 int luaopen_tycho_http_core(lua_State *L); /* tycho._http (lib_http.c) */
 int luaopen_tycho_aws_core(lua_State *L);  /* tycho._aws (lib_aws.c) */
+int luaopen_tycho_all_c(lua_State *L);     /* tycho._all (lib_all.c) */
 int luaopen_tycho_server(lua_State *L);
 int luaopen_tycho_net(lua_State *L);
 

@@ -46,6 +46,11 @@ struct tycho_lua_task {
     tycho_lua_reqctx_t rq;      /* request tasks: the exchange, route and params */
     tycho_lua_task_t *prev, *next;
     int resume_nres;
+    /* a tycho.all function's, when a span was open where tycho.all was
+     * called: registry ref of a table whose [0] is that span, which the
+     * function's own spans and calls go under (lib_trace.h); 0: none, its
+     * request's span */
+    int trace_base_ref;
     unsigned spans : 1; /* tycho.trace started a child span (lib_trace.h) */
     /* runs outside the Lua memory limit (the tycho spec run: busted's own
      * code; the blocks it runs and the requests they make are held to it) */

@@ -1,0 +1,215 @@
+/* tycho._all — the C half of tycho.all (lua/tycho/all.lua): runs functions
+ * side by side, each as a task of its own that shares the calling task's
+ * request (its req, log ids, trace, route, memory limit and deadline), and
+ * waits until every one has ended. The calling task is the group's owner: if
+ * it goes (client gone, handler timeout, shutdown), the functions still
+ * waiting are cancelled with it. Worker thread (or the tycho spec thread). */
+#include "lua/libs.h"
+
+#include "lua/async.h"
+#include "lua/lib_trace.h"
+#include "lua/scheduler.h"
+
+#include <lauxlib.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define MAX_FUNCTIONS 100
+
+enum { FAIL_ERROR = 1, FAIL_NOMEM, FAIL_TIMEOUT };
+
+typedef struct group group_t;
+
+typedef struct member {
+    group_t *g;
+    int i;                  /* 0-based: the function's argument index - 1 */
+    tycho_lua_task_t *task; /* NULL once it ended */
+    uint64_t serial;        /* task->serial: a task dropped without its done (the
+                               scheduler cancelling every task at shutdown) has
+                               another, and is not this member's any more */
+    int failed;             /* 0, or FAIL_*: its error is in the table at -(i + 1) */
+} member_t;
+
+struct group {
+    tycho_lua_op_t op; /* first: the scheduler hands it back to group_cancel */
+    lua_State *caller;
+    uv_timer_t defer; /* resumes the caller from a fresh loop callback */
+    /* registry: the table of results [i + 1] and errors [-(i + 1)], and at
+     * [0] the span open where tycho.all was called (the functions' parent) */
+    int ref;
+    const char *base_hex; /* that span's id, NULL: none open */
+    int n, left, waiting, nres;
+    member_t m[];
+};
+
+static void free_group(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+/* Pushes the outcome on the caller and returns how many values: true, the
+ * results table, n; or false, the error of the first function (by argument
+ * order) that failed, and "nomem" or "error". */
+static int push_outcome(group_t *g)
+{
+    lua_State *L = g->caller;
+    lua_checkstack(L, 4);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, g->ref);
+    for (int i = 0; i < g->n; i++) {
+        const member_t *m = &g->m[i];
+        if (!m->failed) continue;
+        lua_pushboolean(L, 0);
+        if (m->failed == FAIL_TIMEOUT)
+            lua_pushfstring(L, "tycho.all: function %d was still waiting at the deadline", i + 1);
+        else
+            lua_rawgeti(L, -2, -(i + 1));
+        lua_pushstring(L, m->failed == FAIL_NOMEM ? "nomem" : "error");
+        lua_remove(L, -4);
+        return 3;
+    }
+    lua_pushboolean(L, 1);
+    lua_insert(L, -2);
+    lua_pushinteger(L, g->n);
+    return 3;
+}
+
+static void deliver(uv_timer_t *timer)
+{
+    group_t *g = timer->data;
+    g->waiting = 0;
+    /* the table goes before the caller runs on: it may end, and its
+     * coroutine be collected, before this returns */
+    luaL_unref(g->caller, LUA_REGISTRYINDEX, g->ref);
+    tycho_lua_op_resume(&g->op, g->nres);
+    uv_close((uv_handle_t *)&g->defer, free_group);
+}
+
+/* A function ended: its first result, or its error, goes in the table.
+ * Runs outside the memory limit (the scheduler's done). */
+static void member_done(tycho_lua_task_t *t, int status, int nres)
+{
+    member_t *m = t->ud;
+    group_t *g = m->g;
+    lua_State *L = g->caller;
+    m->task = NULL;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, g->ref);
+    if (status == TYCHO_TASK_OK) {
+        if (nres > 0) {
+            lua_pushvalue(t->co, -nres);
+            lua_xmove(t->co, L, 1);
+            lua_rawseti(L, -2, m->i + 1);
+        }
+    } else if (status == TYCHO_TASK_TIMEOUT) {
+        m->failed = FAIL_TIMEOUT;
+    } else {
+        m->failed = status == TYCHO_TASK_NOMEM ? FAIL_NOMEM : FAIL_ERROR;
+        lua_xmove(t->co, L, 1);
+        lua_rawseti(L, -2, -(m->i + 1));
+    }
+    lua_pop(L, 1);
+    if (--g->left == 0 && g->waiting) {
+        g->nres = push_outcome(g);
+        uv_timer_start(&g->defer, deliver, 0, 0);
+    }
+}
+
+/* The caller is dropped while it waits: the functions still running go
+ * with it (their done is not called). */
+static void group_cancel(tycho_lua_op_t *op)
+{
+    group_t *g = (group_t *)op;
+    g->waiting = 0;
+    for (int i = 0; i < g->n; i++) {
+        tycho_lua_task_t *t = g->m[i].task;
+        g->m[i].task = NULL;
+        if (t && t->live && t->serial == g->m[i].serial) tycho_lua_task_cancel(t);
+    }
+    uv_timer_stop(&g->defer);
+    luaL_unref(g->caller, LUA_REGISTRYINDEX, g->ref);
+    uv_close((uv_handle_t *)&g->defer, free_group);
+}
+
+/* Starts function i as a task sharing cur's request; it runs until it
+ * first waits or ends. */
+static void start_member(group_t *g, int i, tycho_lua_task_t *cur)
+{
+    member_t *m = &g->m[i];
+    m->g = g;
+    m->i = i;
+    tycho_lua_task_t *t = tycho_lua_task_new(cur->sched, cur->gen, member_done, m);
+    if (!t) { /* C allocation: this one fails, the others run */
+        lua_State *L = g->caller;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, g->ref);
+        lua_pushliteral(L, "tycho.all: out of memory starting a function");
+        lua_rawseti(L, -2, -(i + 1));
+        lua_pop(L, 1);
+        m->failed = FAIL_ERROR;
+        g->left--;
+        return;
+    }
+    m->task = t;
+    m->serial = t->serial;
+    t->rq = cur->rq;
+    t->logctx = cur->logctx;
+    t->unlimited = cur->unlimited;
+    t->deadline_ns = cur->deadline_ns;
+    if (g->base_hex) { /* its spans, calls and log lines under the caller's span */
+        t->trace_base_ref = g->ref;
+        t->logctx.span_id = g->base_hex;
+    }
+    lua_pushvalue(g->caller, i + 1);
+    lua_xmove(g->caller, t->co, 1);
+    tycho_lua_task_run(t, 0);
+}
+
+/* run(f1, ..., fn) -> true, results, n | false, err, "error"|"nomem" */
+static int l_run(lua_State *L)
+{
+    int n = lua_gettop(L);
+    if (!tycho_lua_can_suspend(L)) return tycho_lua_cannot_wait(L, "tycho.all");
+    if (n > MAX_FUNCTIONS)
+        return luaL_error(L, "tycho.all: at most %d functions, got %d", MAX_FUNCTIONS, n);
+    for (int i = 1; i <= n; i++)
+        if (lua_type(L, i) != LUA_TFUNCTION)
+            return luaL_error(L, "tycho.all: argument %d is a %s, not a function", i,
+                              luaL_typename(L, i));
+    tycho_lua_task_t *cur = tycho_lua_task_current();
+    /* what may raise (a memory error) comes before anything is held */
+    const char *base_hex = tycho_lua_trace_push_current(L, cur);
+    lua_createtable(L, n, 1);
+    if (base_hex) {
+        lua_pushvalue(L, -2);
+        lua_rawseti(L, -2, 0);
+    }
+    int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    group_t *g = calloc(1, sizeof *g + (size_t)n * sizeof g->m[0]);
+    if (!g) {
+        luaL_unref(L, LUA_REGISTRYINDEX, ref);
+        return luaL_error(L, "tycho.all: out of memory");
+    }
+    g->caller = L;
+    g->ref = ref;
+    g->base_hex = base_hex;
+    g->n = g->left = n;
+    g->op.cancel = group_cancel;
+    uv_timer_init(cur->sched->loop, &g->defer);
+    g->defer.data = g;
+    for (int i = 0; i < n; i++)
+        start_member(g, i, cur);
+    if (g->left == 0) { /* every one ended without waiting */
+        int nres = push_outcome(g);
+        luaL_unref(L, LUA_REGISTRYINDEX, g->ref);
+        uv_close((uv_handle_t *)&g->defer, free_group);
+        return nres;
+    }
+    g->waiting = 1;
+    return tycho_lua_suspend(L, &g->op);
+}
+
+int luaopen_tycho_all_c(lua_State *L)
+{
+    lua_newtable(L);
+    lua_pushcfunction(L, l_run);
+    lua_setfield(L, -2, "run");
+    return 1;
+}
