@@ -9,15 +9,8 @@ local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
 local basic = dofile(here .. "/fixtures/serve.lua")("basic")
 
 describe("tycho.all", function()
-  local limits
-  setup(function()
-    basic.setup()
-    limits = { t.set_limits {} }
-  end)
-  teardown(function()
-    t.set_limits { handler_timeout = limits[1], memory_limit = limits[2] }
-    basic.teardown()
-  end)
+  setup(basic.setup)
+  teardown(basic.teardown)
 
   it("returns each function's first result, in argument order, nils kept", function()
     local a, b, c = tycho.all(function() time.sleep(0.02) return 1, "dropped" end, function() end,
@@ -118,7 +111,7 @@ describe("tycho.all", function()
     local res = t.get("/all-nomem")
     local logs = t.logs()
     t.capture_logs(false)
-    t.set_limits { memory_limit = limits[2] }
+    t.set_limits { memory_limit = basic.limits[2] }
     assert.equal(500, res.status)
     assert.equal("handler error: Lua memory limit reached (TYCHO_LUA_MEMORY_LIMIT)", logs[#logs].msg)
     assert.is_true(t.stats().oom > before)
@@ -128,7 +121,7 @@ describe("tycho.all", function()
   it("is cancelled with its request: a function still waiting at the handler timeout never goes on", function()
     t.set_limits { handler_timeout = 0.2 }
     local res = t.get("/all-slow")
-    t.set_limits { handler_timeout = limits[1] }
+    t.set_limits { handler_timeout = basic.limits[1] }
     assert.equal(504, res.status)
     time.sleep(0.6) -- past the 0.4 s the function would have slept
     assert.same({ late = false }, t.get("/all-late").body)

@@ -6,15 +6,8 @@ local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]+$") or "spec"
 local basic = dofile(here .. "/fixtures/serve.lua")("basic")
 
 describe("request coroutines", function()
-  local limits
-  setup(function()
-    basic.setup()
-    limits = { t.set_limits {} }
-  end)
-  teardown(function()
-    t.set_limits { handler_timeout = limits[1], memory_limit = limits[2] }
-    basic.teardown()
-  end)
+  setup(basic.setup)
+  teardown(basic.teardown)
 
   it("sleeps without blocking other requests", function()
     local start = time.monotonic()
@@ -91,7 +84,7 @@ describe("request coroutines", function()
     local res = t.get("/sleep/3000", { request_id = "rid-slow" })
     local logs = t.logs()
     t.capture_logs(false)
-    t.set_limits { handler_timeout = limits[1] }
+    t.set_limits { handler_timeout = basic.limits[1] }
     assert.equal(504, res.status)
     assert.same({ error = "handler timeout", request_id = "rid-slow" }, res.body)
     assert.is_true(time.monotonic() - start < 1.5)
@@ -107,7 +100,7 @@ describe("request coroutines", function()
     local res3 = t.get("/spin-jit/5")    -- JIT on, the loop calls os.clock()
     local logs = t.logs()
     t.capture_logs(false)
-    t.set_limits { handler_timeout = limits[1] }
+    t.set_limits { handler_timeout = basic.limits[1] }
     assert.equal(504, res.status)
     assert.equal(504, res2.status)
     assert.equal(504, res3.status)
@@ -126,7 +119,7 @@ describe("request coroutines", function()
     assert.equal(500, res.status)
     assert.matches("memory limit", logs[1].msg)
     assert.equal(200, t.get("/alloc/2").status) -- small requests still work
-    t.set_limits { memory_limit = limits[2] }
+    t.set_limits { memory_limit = basic.limits[2] }
     assert.is_true(t.stats().oom >= 1)
   end)
 
@@ -137,7 +130,7 @@ describe("request coroutines", function()
     local after = t.request("GET", "/echo", { body = { a = 1 } })
     local logs = t.logs()
     t.capture_logs(false)
-    t.set_limits { memory_limit = limits[2] }
+    t.set_limits { memory_limit = basic.limits[2] }
     assert.equal(500, res.status)
     assert.equal(200, after.status) -- its garbage was collected once it was unreferenced
     assert.equal(1, #logs)
@@ -164,7 +157,7 @@ while true do i = i + 1; t[i] = ("m"):rep(100) .. i end
     local logs = t.logs()
     t.capture_logs(false)
     local stats = t.stats()
-    t.set_limits { memory_limit = limits[2] }
+    t.set_limits { memory_limit = basic.limits[2] }
     assert(t.use_routes(routes))
     folder.remove(dir)
     assert.equal(500, res.status)
@@ -190,7 +183,7 @@ while true do i = i + 1; t[i] = ("m"):rep(100) .. i end
     local logs = t.logs()
     t.capture_logs(false)
     local after = t.stats()
-    t.set_limits { memory_limit = limits[2] }
+    t.set_limits { memory_limit = basic.limits[2] }
     assert(t.use_routes(routes))
     folder.remove(dir)
     return res, logs, before, after
@@ -359,7 +352,7 @@ return { ["GET /stuck"] = function() fetch() return "never" end }
     local res = t.get("/stuck")
     local logs = t.logs()
     t.capture_logs(false)
-    t.set_limits { handler_timeout = limits[1] }
+    t.set_limits { handler_timeout = basic.limits[1] }
     assert(t.use_routes(routes))
     folder.remove(dir)
     assert.equal(504, res.status)
@@ -387,7 +380,7 @@ end }
     for i = 1, 12 do statuses[i] = t.get("/keep").status end
     local logs = t.logs()
     t.capture_logs(false)
-    t.set_limits { memory_limit = limits[2] }
+    t.set_limits { memory_limit = basic.limits[2] }
     assert(t.use_routes(routes)) -- a reload drops the kept memory
     folder.remove(dir)
     assert.equal(200, statuses[1])
