@@ -47,14 +47,14 @@ static void free_group(uv_handle_t *h)
     free(h->data);
 }
 
-/* Pushes the outcome on the caller and returns how many values: true, the
- * results table, n; or false, the error of the first function (by argument
- * order) that failed, and "nomem" or "error". */
+/* With the group's table on top of the caller's stack: replaces it with the
+ * outcome and returns how many values: true, the results table, n; or
+ * false, the error of the first function (by argument order) that failed,
+ * and "nomem" or "error". */
 static int push_outcome(group_t *g)
 {
     lua_State *L = g->caller;
     lua_checkstack(L, 4);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, g->ref);
     for (int i = 0; i < g->n; i++) {
         const member_t *m = &g->m[i];
         if (!m->failed) continue;
@@ -108,6 +108,7 @@ static void member_done(tycho_lua_task_t *t, int status, int nres)
     }
     lua_pop(L, 1);
     if (--g->left == 0 && g->waiting) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, g->ref);
         g->nres = push_outcome(g);
         uv_timer_start(&g->defer, deliver, 0, 0);
     }
@@ -136,7 +137,14 @@ static void start_member(group_t *g, int i, tycho_lua_task_t *cur)
     member_t *m = &g->m[i];
     m->g = g;
     m->i = i;
+    /* the task's coroutine is the runtime's, not the caller's allocation:
+     * made outside the memory limit (a refusal here would leave the
+     * functions started before it without their group) */
+    tycho_lua_alloc_t *a = cur->sched->alloc;
+    int enforce = a ? a->enforce : 0;
+    if (a) a->enforce = 0;
     tycho_lua_task_t *t = tycho_lua_task_new(cur->sched, cur->gen, member_done, m);
+    if (a) a->enforce = enforce;
     if (!t) { /* C allocation: this one fails, the others run */
         lua_State *L = g->caller;
         lua_rawgeti(L, LUA_REGISTRYINDEX, g->ref);
@@ -197,10 +205,12 @@ static int l_run(lua_State *L)
     for (int i = 0; i < n; i++)
         start_member(g, i, cur);
     if (g->left == 0) { /* every one ended without waiting */
-        int nres = push_outcome(g);
+        /* released before the outcome's strings, which may meet the memory
+         * limit (g itself is freed by the loop, after this returns) */
+        lua_rawgeti(L, LUA_REGISTRYINDEX, g->ref);
         luaL_unref(L, LUA_REGISTRYINDEX, g->ref);
         uv_close((uv_handle_t *)&g->defer, free_group);
-        return nres;
+        return push_outcome(g);
     }
     g->waiting = 1;
     return tycho_lua_suspend(L, &g->op);
