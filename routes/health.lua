@@ -5,8 +5,9 @@
 -- answers 503 when one fails. Each check has a deadline of its own
 -- (CHECK_TIMEOUT per call, no retry), so a backend that hangs fails its
 -- check in seconds instead of holding the request to the handler timeout;
--- the checks run one after the other (a handler cannot wait on two calls
--- at once), at most about 5 × CHECK_TIMEOUT in all. Keep the ALB on the
+-- the checks run side by side (tycho.all), so the answer takes as long as
+-- the slowest check, about 2 × CHECK_TIMEOUT at most (a queue's URL
+-- lookup, then its attributes). Keep the ALB on the
 -- shallow check: a backend outage should not take every task out of the
 -- target group. The deep check is for callers inside the network
 -- (loopback, private and unique-local addresses, as req.client_ip sees
@@ -55,19 +56,27 @@ end
 -- match their IPv4-mapped IPv6 form too): the callers inside the network.
 local INTERNAL = "127.0.0.0/8,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,::1,fc00::/7"
 
--- Runs every check: healthy, { name = { status = "ok" | "error", duration_seconds, ... } }
+-- Runs one check: { status = "ok" | "error", duration_seconds, ... }
+local function run_check(c)
+  local name, service, operation, run = c[1], c[2], c[3], c[4]
+  local t0 = time.monotonic()
+  local ok, res = metrics.aws(service, operation, run)
+  if not ok and not aws.is_error(res) then error(res, 0) end -- a bug: 500, traceback logged
+  local out = ok and res or check_error(res, name)
+  out.status = ok and "ok" or "error"
+  out.duration_seconds = clock.since(t0)
+  return out
+end
+
+-- Runs every check, side by side: healthy, { name = check }
 local function deep_checks()
+  local runs = {}
+  for i, c in ipairs(CHECKS) do runs[i] = function() return run_check(c) end end
+  local results = { tycho.all(unpack(runs)) }
   local checks, healthy = {}, true
-  for _, c in ipairs(CHECKS) do
-    local name, service, operation, run = c[1], c[2], c[3], c[4]
-    local t0 = time.monotonic()
-    local ok, res = metrics.aws(service, operation, run)
-    if not ok and not aws.is_error(res) then error(res, 0) end -- a bug: 500, traceback logged
-    local out = ok and res or check_error(res, name)
-    out.status = ok and "ok" or "error"
-    out.duration_seconds = clock.since(t0)
-    checks[name] = out
-    healthy = healthy and ok
+  for i, c in ipairs(CHECKS) do
+    checks[c[1]] = results[i]
+    healthy = healthy and results[i].status == "ok"
   end
   return healthy, checks
 end

@@ -44,7 +44,8 @@ def main():
             print("%d after %.1fs: %s" % (r.status, took, r.body.decode()))
             body = json.loads(r.body)
             check(r.status == 503, "status %d (expected 503, not the handler timeout's 504)" % r.status)
-            check(took < 10 * tycho.SLOW, "took %.1fs: the checks are not bounded" % took)
+            # two 2 s timeouts side by side (tycho.all), not one after the other
+            check(took < 3.5 * tycho.SLOW, "took %.1fs: the checks are not bounded, or ran in turn" % took)
             c = body.get("checks") or {}
             check(set(c) == {"queue", "dead_letter_queue", "table"}, "checks %r" % c)
             for name in ("queue", "dead_letter_queue"):
