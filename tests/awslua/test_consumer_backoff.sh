@@ -59,14 +59,17 @@ check "the emulator back: the consumer receives again (within the 8 s pause)" \
 check "the recovery is logged once" \
     [ "$(grep -c '"sqs consumer: polling again after failures"' "$LOG")" = 1 ]
 
-# a new failure after the recovery is logged at once (the rate limit reset)
+# a new failure after the recovery is logged at once (the rate limit reset).
+# (The lines so far: the outage's, and maybe a QueueDoesNotExist of a poll
+# that met the emulator back before its queue was: counted, not assumed.)
 kill "$LOCAL_SQS_PID"
 wait "$LOCAL_SQS_PID" 2>/dev/null
+base=$(grep -c 'ReceiveMessage failed' "$LOG")
 check "a new failure after recovering: logged at once, from the first step" \
     wait_until 10 /usr/bin/python3 -c '
 import json, sys
-ls = [json.loads(x) for x in open(sys.argv[1]) if "ReceiveMessage failed" in x]
-assert len(ls) == 2 and ls[1]["consecutive_errors"] == 1, ls' "$LOG"
+ls = [json.loads(x) for x in open(sys.argv[1]) if "ReceiveMessage failed" in x][int(sys.argv[2]):]
+assert len(ls) == 1 and ls[0]["consecutive_errors"] == 1, ls' "$LOG" "$base"
 
 # a different error while failing is logged at once, not a minute later:
 # the emulator back without the queue, so the polls now meet QueueDoesNotExist
@@ -76,14 +79,14 @@ LOCAL_SQS_PID=$_tycho_last_pid
 check "a new error while failing (the queue gone): logged at once, with its code" \
     wait_until 20 /usr/bin/python3 -c '
 import json, sys
-ls = [json.loads(x) for x in open(sys.argv[1]) if "ReceiveMessage failed" in x]
-assert len(ls) == 3 and "does not exist" in ls[2]["error"], ls
-assert ls[2]["consecutive_errors"] > 1, ls' "$LOG"
+ls = [json.loads(x) for x in open(sys.argv[1]) if "ReceiveMessage failed" in x][int(sys.argv[2]):]
+assert len(ls) == 2 and "does not exist" in ls[1]["error"], ls
+assert ls[1]["consecutive_errors"] > 1, ls' "$LOG" "$base"
 sleep 3
 check "the same new error again: not logged again" /usr/bin/python3 -c '
 import json, sys
-ls = [json.loads(x) for x in open(sys.argv[1]) if "ReceiveMessage failed" in x]
-assert len(ls) == 3, ls' "$LOG"
+ls = [json.loads(x) for x in open(sys.argv[1]) if "ReceiveMessage failed" in x][int(sys.argv[2]):]
+assert len(ls) == 2, ls' "$LOG" "$base"
 
 serve_stop
 check "tycho exits 0" [ "$SERVE_RC" = 0 ]
