@@ -84,6 +84,18 @@ static void deliver(uv_timer_t *timer)
     uv_close((uv_handle_t *)&g->defer, free_group);
 }
 
+/* Function m failed (kind): its error, on top of the caller's stack, goes
+ * in the table at -(i + 1). */
+static void record_failure(group_t *g, member_t *m, int kind)
+{
+    lua_State *L = g->caller;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, g->ref);
+    lua_insert(L, -2);
+    lua_rawseti(L, -2, -(m->i + 1));
+    lua_pop(L, 1);
+    m->failed = kind;
+}
+
 /* A function ended: its first result, or its error, goes in the table.
  * Runs outside the memory limit (the scheduler's done). */
 static void member_done(tycho_lua_task_t *t, int status, int nres)
@@ -92,21 +104,18 @@ static void member_done(tycho_lua_task_t *t, int status, int nres)
     group_t *g = m->g;
     lua_State *L = g->caller;
     m->task = NULL;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, g->ref);
-    if (status == TYCHO_TASK_OK) {
-        if (nres > 0) {
-            lua_pushvalue(t->co, -nres);
-            lua_xmove(t->co, L, 1);
-            lua_rawseti(L, -2, m->i + 1);
-        }
+    if (status == TYCHO_TASK_OK && nres > 0) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, g->ref);
+        lua_pushvalue(t->co, -nres);
+        lua_xmove(t->co, L, 1);
+        lua_rawseti(L, -2, m->i + 1);
+        lua_pop(L, 1);
     } else if (status == TYCHO_TASK_TIMEOUT) {
         m->failed = FAIL_TIMEOUT;
-    } else {
-        m->failed = status == TYCHO_TASK_NOMEM ? FAIL_NOMEM : FAIL_ERROR;
+    } else if (status != TYCHO_TASK_OK) {
         lua_xmove(t->co, L, 1);
-        lua_rawseti(L, -2, -(m->i + 1));
+        record_failure(g, m, status == TYCHO_TASK_NOMEM ? FAIL_NOMEM : FAIL_ERROR);
     }
-    lua_pop(L, 1);
     if (--g->left == 0 && g->waiting) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, g->ref);
         g->nres = push_outcome(g);
@@ -146,12 +155,8 @@ static void start_member(group_t *g, int i, tycho_lua_task_t *cur)
     tycho_lua_task_t *t = tycho_lua_task_new(cur->sched, cur->gen, member_done, m);
     if (a) a->enforce = enforce;
     if (!t) { /* C allocation: this one fails, the others run */
-        lua_State *L = g->caller;
-        lua_rawgeti(L, LUA_REGISTRYINDEX, g->ref);
-        lua_pushliteral(L, "tycho.all: out of memory starting a function");
-        lua_rawseti(L, -2, -(i + 1));
-        lua_pop(L, 1);
-        m->failed = FAIL_ERROR;
+        lua_pushliteral(g->caller, "tycho.all: out of memory starting a function");
+        record_failure(g, m, FAIL_ERROR);
         g->left--;
         return;
     }

@@ -178,21 +178,11 @@ static void push_client_ip(lua_State *L, const tycho_lua_reqctx_t *rq)
     lua_pushstring(L, ip);
 }
 
-/* 1 when the value at idx is a req (its metatable is REQ_MT's). */
-static int is_req(lua_State *L, int idx)
-{
-    if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return 0;
-    luaL_getmetatable(L, REQ_MT);
-    int same = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    return same;
-}
-
 static int req_json(lua_State *L)
 {
     /* req.json() (a dot for the colon, Lua's most common slip) would read
      * "bad argument #1 to 'json' (tycho.req expected, got no value)" */
-    if (!is_req(L, 1))
+    if (!luaL_testudata(L, 1, REQ_MT))
         return luaL_error(L,
                           "req.json() without the request: write req:json(), with a colon (got %s)",
                           luaL_typename(L, 1));
