@@ -46,7 +46,7 @@ env -u AWS_PROFILE TYCHO_AWS_BACKEND=aws AWS_ENDPOINT_URL="http://127.0.0.1:$SLO
     TYCHO_DATA_DIR="$TMP/data" $PIN_TYCHO "$TYCHO_BIN" serve --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$ADMIN" \
     --routes "$ROOT/bench/nonblocking" --workers 1 --no-reload >"$TMP/tycho.log" 2>&1 &
 PIDS+=($!)
-tycho_wait_port "$PORT" 15 || { echo "tycho did not start:" >&2; cat "$TMP/tycho.log" >&2; exit 1; }
+tycho_wait_ready "$ADMIN" 15 || { echo "tycho did not start:" >&2; cat "$TMP/tycho.log" >&2; exit 1; }
 curl -sf "http://127.0.0.1:$PORT/slow-aws" >/dev/null || { echo "/slow-aws failed:" >&2; cat "$TMP/tycho.log" >&2; exit 1; }
 
 # p50/p99 in ms from wrk --latency output

@@ -2,7 +2,8 @@
 # tests/aws/lib.sh: check, jget, fake_ctl, finish, peers).
 #   serve_start NAME [serve args...]   starts tycho serve (routes: $ROUTES, default
 #                                      tests/awslua/routes) on free ports with the
-#                                      current environment; sets PORT, ADMIN, PID, LOG
+#                                      current environment, until /-/ready answers
+#                                      200; sets PORT, ADMIN, PID, LOG
 #   serve_stop [SIGNAL]                signals it (TERM) and waits (10 s)
 #   get PATH / post PATH JSON          curl the public port
 #   metric NAME_WITH_LABELS            a value from /metrics ("" when absent)
@@ -26,7 +27,7 @@ serve_start() {
     "$TYCHO_BIN" serve --listen "127.0.0.1:$PORT" --admin-listen "127.0.0.1:$ADMIN" \
         --routes "$ROUTES" "$@" >"$LOG" 2>&1 &
     PID=$!
-    if ! tycho_wait_port "$PORT" 15; then
+    if ! tycho_wait_ready "$ADMIN" 15; then
         echo "tycho did not start; its log:" >&2
         tail -n 30 "$LOG" >&2
         return 1
