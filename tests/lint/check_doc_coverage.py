@@ -77,6 +77,16 @@ def documented_names(src):
     return names, patterns
 
 
+def verdict(summary, too_few, what, fails):
+    """Prints a check's summary line; 2 when it found too few `what` to be
+    believed (the search is broken), else 1 on any gap, 0 on none."""
+    print(summary)
+    if too_few:
+        print(f"not ok - too few {what}: is the search broken?")
+        return 2
+    return 1 if fails else 0
+
+
 def read_by_code(src):
     """(name, where) for every variable the code reads."""
     found = {}
@@ -111,11 +121,9 @@ def check_env(src):
     for n, w in gaps:
         print(f"not ok - {n} (read in {w}) is in no user documentation "
               "(README.md, docs/, server/*/*.md, exporters/README.md)")
-    print(f"checked {len(code)} variables the code reads against {len(names)} documented names")
-    if len(code) < 100 or not any(n.startswith("SQS_") for n in code):
-        print("not ok - too few variables found in the code: is the search broken?")
-        return 2
-    return 1 if gaps else 0
+    return verdict(f"checked {len(code)} variables the code reads against {len(names)} documented names",
+                   len(code) < 100 or not any(n.startswith("SQS_") for n in code),
+                   "variables found in the code", gaps)
 
 
 def readme_table(src, header):
@@ -159,11 +167,8 @@ def check_routes(src, check_output):
     for m, p in sorted(documented - served):
         print(f"not ok - README.md's endpoint table lists {m} {p} but tycho check routes does not serve it")
         fails += 1
-    print(f"checked {len(documented)} documented endpoints against {len(served)} served routes")
-    if len(documented) < 10 or len(served) < 10:
-        print("not ok - too few endpoints found: is the search broken?")
-        return 2
-    return 1 if fails else 0
+    return verdict(f"checked {len(documented)} documented endpoints against {len(served)} served routes",
+                   len(documented) < 10 or len(served) < 10, "endpoints found", fails)
 
 
 def check_admin(src):
@@ -180,11 +185,8 @@ def check_admin(src):
         if p not in served:
             print(f"not ok - README.md's admin table lists {m} {p} but server/core/admin.c does not serve it")
             fails += 1
-    print(f"checked {len(documented)} documented admin endpoints against {len(served)} in admin.c")
-    if len(documented) < 4:
-        print("not ok - too few admin endpoints found: is the search broken?")
-        return 2
-    return 1 if fails else 0
+    return verdict(f"checked {len(documented)} documented admin endpoints against {len(served)} in admin.c",
+                   len(documented) < 4, "admin endpoints found", fails)
 
 
 def check_flags(src, help_output):
@@ -218,11 +220,8 @@ def check_flags(src, help_output):
         else:
             continue
         fails += 1
-    print(f"checked {len(rows)} flags of README.md against {len(helped)} of tycho serve --help")
-    if len(rows) < 20 or len(helped) < 20:
-        print("not ok - too few flags found: is the search broken?")
-        return 2
-    return 1 if fails else 0
+    return verdict(f"checked {len(rows)} flags of README.md against {len(helped)} of tycho serve --help",
+                   len(rows) < 20 or len(helped) < 20, "flags found", fails)
 
 
 def check_commands(src, help_dir):
@@ -248,11 +247,8 @@ def check_commands(src, help_dir):
             if flag not in re.split(r"(?<!\\)\|", row)[1]:  # a cell may hold an escaped \|
                 print(f"not ok - tycho {cmd} --help shows {flag} but README.md's Commands row does not")
                 fails += 1
-    print(f"checked {n} options of the commands' usage lines against README.md's Commands table")
-    if n < 5:
-        print("not ok - too few options found: is the search broken?")
-        return 2
-    return 1 if fails else 0
+    return verdict(f"checked {n} options of the commands' usage lines against README.md's Commands table",
+                   n < 5, "options found", fails)
 
 
 def main(argv):
