@@ -2,11 +2,10 @@
  * section 2). A line is read just enough to route it: its top-level "time"
  * (RFC 3339, ns), "level", "service", "trace_id", "span_id" and
  * "request_id"; a line of tycho's logger is not read at all, its meta says
- * where they are (tycho_loki_entry_from_log). Streams are keyed by a small fixed label set — service,
- * level and the static TYCHO_LOKI_LABELS — never by request data; trace,
- * span and request ids travel as structured metadata. Entries of a stream
- * are sent in timestamp order. The line itself is pushed unchanged (minus
- * its newline). Pure functions, any thread. */
+ * where they are (tycho_loki_entry_from_log). Streams are keyed by a small fixed label set —
+ * service, level and the static TYCHO_LOKI_LABELS — never by request data; trace, span and request
+ * ids travel as structured metadata. Entries of a stream are sent in timestamp order. The line
+ * itself is pushed unchanged (minus its newline). Pure functions, any thread. */
 #ifndef TYCHO_EXPORTERS_LOKI_ENCODE_H
 #define TYCHO_EXPORTERS_LOKI_ENCODE_H
 
@@ -35,7 +34,7 @@ typedef struct tycho_loki_entry {
     const char *service; /* NULL: the default service */
     const char *trace_id, *span_id, *request_id;
     uint32_t service_len, trace_id_len, span_id_len, request_id_len; /* at most 128 */
-    size_t mem; /* bytes this entry holds */
+    size_t mem;                                                      /* bytes this entry holds */
 } tycho_loki_entry_t;
 
 /* Flags of tycho_loki_entry_new. */

@@ -145,8 +145,8 @@ const char *tycho_log_level_name(tycho_log_level_t level);
  * executable>), so that log lines, Loki streams and the trace resource agree
  * (exporters/export_config.h resolves the configured one). */
 #define TYCHO_SERVICE_NAME_DEFAULT "unknown_service:tycho"
-void tycho_log_set_service(const char *service);            /* copied; call before threads start */
-const char *tycho_log_service(void);                        /* the one lines carry */
+void tycho_log_set_service(const char *service); /* copied; call before threads start */
+const char *tycho_log_service(void);             /* the one lines carry */
 /* Installs sink (NULL restores stdout). Any thread, also while others log
  * (the telemetry thread stops its sink while a worker past the drain
  * timeout may still write): sink and its ud must stay valid until no thread

@@ -50,7 +50,7 @@ struct tycho_worker {
     atomic_int reload_rc;
     char *reload_err; /* the failed prepare's error (worker thread writes, before the event) */
     tycho_worker_event_fn on_reloaded; /* a reload phase finished (prepare: reload_rc) */
-    tycho_worker_event_fn on_exit;     /* done: loop, app and observer ended (its spans handed over) */
+    tycho_worker_event_fn on_exit; /* done: loop, app and observer ended (its spans handed over) */
     void *ud;
 };
 

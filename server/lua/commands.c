@@ -438,7 +438,8 @@ int tycho_cmd_spec(int argc, char **argv)
              * after it did not run, and the run counts as one failure more,
              * so that the summary agrees with the exit status */
             if (result.error)
-                fprintf(stderr, "tycho spec: the run stopped: %s (the tests after it did not run)\n",
+                fprintf(stderr,
+                        "tycho spec: the run stopped: %s (the tests after it did not run)\n",
                         result.error);
             fflush(stdout);
             fprintf(result.summary_to_stderr ? stderr : stdout, "%.0f passed, %.0f failed\n",
