@@ -713,6 +713,21 @@ void tycho_http_parser_next(tycho_http_parser_t *p)
     p->authority = (tycho_slice_t){0};
 }
 
+int tycho_http_parser_whole_request(const tycho_http_limits_t *limits, const char *base,
+                                    size_t from, size_t len)
+{
+    tycho_http_parser_t p;
+    tycho_http_parser_init(&p, limits);
+    tycho_parse_result_t r = TYCHO_PARSE_HEADERS_CONTINUE;
+    while (r == TYCHO_PARSE_HEADERS_CONTINUE && from < len) {
+        size_t used = 0;
+        r = tycho_http_parser_execute(&p, base, from, len, &used);
+        from += used;
+    }
+    tycho_http_parser_free(&p);
+    return r == TYCHO_PARSE_REQUEST || r == TYCHO_PARSE_ERROR;
+}
+
 static int slice_eq(const tycho_slice_t *a, const tycho_slice_t *b)
 {
     return a->n == b->n && memcmp(a->p, b->p, a->n) == 0;

@@ -125,6 +125,17 @@ void tycho_http_parser_shift(tycho_http_parser_t *p, size_t shift);
  * the request's body memory is freed. */
 void tycho_http_parser_next(tycho_http_parser_t *p);
 
+/* Whether base[from, len) starts with a whole request, framed as a
+ * connection's parser frames it from a request boundary: 1 when its parser
+ * would return TYCHO_PARSE_REQUEST (after a 100 Continue, if asked for) or
+ * TYCHO_PARSE_ERROR (an error the connection answers), 0 when the bytes end
+ * first (none, or a partial request). A parser of its own reads the bytes;
+ * the server's body budget is not consulted (a body it would refuse is
+ * answered 503: whole all the same). For a drain (http/conn.c): which
+ * pipelined requests already read are answered. */
+int tycho_http_parser_whole_request(const tycho_http_limits_t *limits, const char *base,
+                                    size_t from, size_t len);
+
 /* A request line as an in-process request (tycho.test) would send it:
  * method and target in. Out: when the server takes the line, the target's
  * path and query (slices of target, or a static "/"), its authority (an

@@ -520,6 +520,64 @@ static void test_pipelining_many(void **state)
     tycho_buf_free(&want);
 }
 
+/* tycho_http_parser_whole_request (a drain's look at the requests a
+ * connection already read): every case's every prefix is whole exactly when
+ * a connection parsing it would come to an answer (a request or an error,
+ * past a 100 Continue) rather than wait for more bytes. */
+static void test_whole_request_prefixes(void **state)
+{
+    (void)state;
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const pcase_t *c = &cases[i];
+        for (size_t k = 0; k <= c->n; k++) {
+            http_feed_t f;
+            feed_init(&f, &LIMITS);
+            const char *log = feed_split(&f, c->in, k, NULL, 0);
+            if (strncmp(log, "CONTINUE\n", 9) == 0) log += 9;
+            int want = *log != '\0';
+            int got = tycho_http_parser_whole_request(&LIMITS, c->in, 0, k);
+            if (got != want) {
+                print_error("case '%s', first %zu bytes: whole %d, the parser says %s", c->name, k,
+                            got, *log ? log : "(waits)\n");
+                bad++;
+            }
+            feed_free(&f);
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* From a request boundary inside a buffer of pipelined requests: the next
+ * request is whole with its last byte, not one byte before; the bytes
+ * before `from` do not count. */
+static void test_whole_request_pipelined(void **state)
+{
+    (void)state;
+    static const char *const reqs[] = {
+        GET "\r\n",
+        POST "Content-Length: 3\r\n\r\nabc",
+        POST CHUNKED "\r\n2\r\nhi\r\n0\r\nX-T: 1\r\n\r\n",
+        POST "Expect: 100-continue\r\nContent-Length: 2\r\n\r\nhi",
+        "GET / HTTP/1.0\r\n\r\n",
+    };
+    size_t n = sizeof reqs / sizeof *reqs, at[sizeof reqs / sizeof *reqs + 1];
+    tycho_buf_t in = TYCHO_BUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        at[i] = in.len;
+        assert_int_equal(tycho_buf_puts(&in, reqs[i]), 0);
+    }
+    at[n] = in.len;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(tycho_http_parser_whole_request(&LIMITS, in.data, at[i], at[i + 1]), 1);
+        assert_int_equal(tycho_http_parser_whole_request(&LIMITS, in.data, at[i], in.len), 1);
+        assert_int_equal(tycho_http_parser_whole_request(&LIMITS, in.data, at[i], at[i + 1] - 1),
+                         0);
+        assert_int_equal(tycho_http_parser_whole_request(&LIMITS, in.data, at[i], at[i]), 0);
+    }
+    tycho_buf_free(&in);
+}
+
 /* A partly received request must hold on to the bytes it started with: a
  * header section that arrives over several reads keeps its slices right even
  * when pipelined requests before it are compacted away. */
@@ -687,6 +745,8 @@ int main(void)
         cmocka_unit_test(test_header_count_limit),
         cmocka_unit_test(test_body_limit_zero),
         cmocka_unit_test(test_pipelining_many),
+        cmocka_unit_test(test_whole_request_prefixes),
+        cmocka_unit_test(test_whole_request_pipelined),
         cmocka_unit_test(test_compaction_keeps_partial_header),
         cmocka_unit_test(test_trailers),
         cmocka_unit_test(test_chunk_extensions),
