@@ -53,6 +53,7 @@ struct tycho_conn {
     enum state state;
     int closing, handles_open, in_process, read_paused, close_after_response, writes_pending;
     int peer_eof;     /* the client half-closed: answer what it sent, then close */
+    int reads_over;   /* a drain ended its reading: bytes read now are dropped */
     int body_phase;   /* the body timeout is armed for the current request */
     int keep_alive;   /* the response being written leaves the connection open */
     int write_failed; /* its write failed (its unsent bytes are unknown) */
@@ -423,6 +424,23 @@ static void end_exchange(tycho_conn_t *c, size_t bytes_out, const char *cut)
     c->bytes_in = 0;
 }
 
+/* A draining connection takes no more bytes once a request is with its
+ * handler (tycho_conn_drain's rule): the requests whole in what it has read
+ * are all it answers. The socket is still read, and what comes is dropped,
+ * so that a client's reset still cancels the handler (on_read) and its EOF
+ * is still seen. */
+static void end_reads_for_drain(tycho_conn_t *c)
+{
+    c->reads_over = 1;
+}
+
+/* During a drain: another request is whole in the read buffer, so the
+ * response being sent keeps the connection open for it. */
+static int whole_request_next(const tycho_conn_t *c)
+{
+    return tycho_http_parser_whole_request(&c->srv->limits, c->rbuf, c->rpos, c->rlen);
+}
+
 static void on_exchange_finish(tycho_exchange_t *x)
 {
     tycho_conn_t *c = x->owner;
@@ -436,8 +454,9 @@ static void on_exchange_finish(tycho_exchange_t *x)
                         LF_INT("status", x->res.status), LF_STR("request_id", x->req.request_id));
         tycho_response_set_error(&x->res, 500, "invalid response status", x->req.request_id);
     }
-    int keep_alive = c->parser.keep_alive && !srv->draining && !c->close_after_response &&
-                     !(c->peer_eof && c->rpos == c->rlen);
+    int keep_alive = c->parser.keep_alive && !c->close_after_response &&
+                     !(c->peer_eof && c->rpos == c->rlen) &&
+                     (!srv->draining || whole_request_next(c));
     if (!keep_alive) uv_read_stop((uv_stream_t *)&c->tcp);
     send_response(c, keep_alive);
 }
@@ -464,6 +483,7 @@ static void dispatch(tycho_conn_t *c)
     tycho_response_reset(&x->res);
     c->state = ACTIVE;
     uv_timer_stop(&c->timer);
+    if (srv->draining) end_reads_for_drain(c);
     srv->stats.in_flight++;
     srv->handler.dispatch(srv->handler.ctx, x);
 }
@@ -537,7 +557,7 @@ static void process(tycho_conn_t *c)
         c->rpos += used;
         c->bytes_in += c->rpos - before;
         if (r == TYCHO_PARSE_MORE) {
-            if (c->peer_eof) { /* the rest of this request will never come */
+            if (c->peer_eof || c->reads_over) { /* the rest of this request will never come */
                 tycho_conn_close(c);
                 break;
             }
@@ -628,7 +648,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         tycho_conn_close(c);
         return;
     }
-    if (c->state == LINGER) return; /* discard */
+    if (c->state == LINGER || c->reads_over) return; /* discard */
     c->rlen += (size_t)n;
     if (c->state == ACTIVE || c->state == WRITING) {
         if (c->rlen - c->rpos > read_cap(c)) {
@@ -718,5 +738,8 @@ void tycho_conn_drain(tycho_conn_t *c)
                        ? c->srv->cfg->keepalive_timeout
                        : DRAIN_IDLE_GRACE_S;
     if (c->state == IDLE && !c->writes_pending && c->rpos == c->rlen) arm_timer(c, grace);
-    /* otherwise the response in progress goes out with Connection: close */
+    if (c->state == ACTIVE) end_reads_for_drain(c);
+    /* A request being received is read to its end (dispatch stops reading
+     * then); a keep-alive response being written is followed as on an idle
+     * connection (response_written calls this again). */
 }

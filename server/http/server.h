@@ -74,8 +74,8 @@ tycho_http_limits_t tycho_http_limits_of(const tycho_config_t *cfg);
 int tycho_http_server_start(tycho_http_server_t *srv, uv_loop_t *loop, const tycho_config_t *cfg,
                             int fd, tycho_handler_t handler, int worker_id);
 /* Stops accepting (connections already queued in the backlog are still
- * served), closes idle connections after a short grace and lets in-flight
- * requests end with Connection: close; on_empty fires when none remain. */
+ * served), drains each connection (tycho_conn_drain) and fires on_empty when
+ * none remain. */
 void tycho_http_server_drain(tycho_http_server_t *srv);
 /* What an abort closed: connections, and requests among them still being
  * received, whose handler was still running (cancelled) or whose response
@@ -98,6 +98,23 @@ void tycho_http_server_conn_closed(tycho_http_server_t *srv);
 #define TYCHO_CONN_READ_BUFFER (16 * 1024)
 /* Serves an already accepted socket (ownership moves; closed on failure). */
 void tycho_conn_accept_fd(tycho_http_server_t *srv, int fd);
+/* Drains c, so that no request a client already sent and the server took is
+ * lost (RFC 9112 9.3.2: a client cannot safely resend a POST it pipelined).
+ * A connection takes no more bytes once a request is with its handler (at
+ * once if one is; what it reads then is dropped, the socket is still read
+ * for the client's reset or EOF). Every request already whole in what it
+ * took is then answered in order, and the response to the last of them
+ * carries Connection: close (then the lingering close). Bytes that came
+ * later, and a partial request at the end of what it took, get no answer:
+ * the client sees the close after that response, and that nothing behind it
+ * was processed. A request being received is read to its end; an idle
+ * connection (or one whose keep-alive response is being written) waits up
+ * to 0.5 s (at most the keep-alive timeout) for a request already on its
+ * way. The usual Connection: close cases hold (HTTP/1.0 without keep-alive,
+ * a request's Connection: close, a body left unread, the client's EOF):
+ * nothing is answered after them. The drain timeout
+ * (tycho_http_server_abort) bounds it all. Called again by the connection
+ * when a response ends while draining. */
 void tycho_conn_drain(tycho_conn_t *c);
 /* Closes c: the client went away (a request being handled is cancelled,
  * reason "client_closed"). */
