@@ -103,18 +103,18 @@ void tycho_conn_accept_fd(tycho_http_server_t *srv, int fd);
  * A connection takes no more bytes once a request is with its handler (at
  * once if one is; what it reads then is dropped, the socket is still read
  * for the client's reset or EOF). Every request already whole in what it
- * took is then answered in order, and the response to the last of them
- * carries Connection: close (then the lingering close). Bytes that came
- * later, and a partial request at the end of what it took, get no answer:
- * the client sees the close after that response, and that nothing behind it
- * was processed. A request being received is read to its end; an idle
- * connection (or one whose keep-alive response is being written) waits up
- * to 0.5 s (at most the keep-alive timeout) for a request already on its
- * way. The usual Connection: close cases hold (HTTP/1.0 without keep-alive,
- * a request's Connection: close, a body left unread, the client's EOF):
- * nothing is answered after them. The drain timeout
- * (tycho_http_server_abort) bounds it all. Called again by the connection
- * when a response ends while draining. */
+ * took is then answered in order (one the parser refuses, with its error),
+ * and the response to the last of them carries Connection: close (then the
+ * lingering close). Bytes that came later, and a partial request at the end
+ * of what it took, get no answer: the client sees the close after that
+ * response, and that nothing behind it was processed. A request being
+ * received is read to its end; an idle connection (or one whose keep-alive
+ * response is being written) waits up to 0.5 s (at most the keep-alive
+ * timeout) for a request already on its way. The usual Connection: close
+ * cases hold (HTTP/1.0 without keep-alive, a request's Connection: close, a
+ * body left unread, the client's EOF): nothing is answered after them. The
+ * drain timeout (tycho_http_server_abort) bounds it all. Called again by the
+ * connection when a response ends while draining. */
 void tycho_conn_drain(tycho_conn_t *c);
 /* Closes c: the client went away (a request being handled is cancelled,
  * reason "client_closed"). */

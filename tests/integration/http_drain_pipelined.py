@@ -95,11 +95,12 @@ def pipeline_then_signal(srv, data, after=SIGNAL_AFTER):
 
 def read_answers(c, rids):
     """Reads one response per request id, in order; the responses (None for
-    each one the connection closed before)."""
+    each one the connection closed before). A None id: the engine answers
+    with an id of its own."""
     out = []
     for rid in rids:
         r = c.read_response(timeout=10)
-        if r is not None:
+        if r is not None and rid is not None:
             check(r.header("X-Request-Id") == rid, "answer out of order: %r for %s" % (r.raw, rid))
         out.append(r)
     return out
@@ -186,34 +187,42 @@ def test_partial_request_behind():
 def test_close_cases_still_close():
     """The usual Connection: close cases during the drain: the answer to
     the request that asks for it closes the connection, and nothing
-    pipelined after it is answered or run."""
+    pipelined after it is answered or run. A whole request the parser
+    refuses counts as whole: the answer before it keeps the connection
+    open, its error closes it."""
     rec = Recording()
     try:
         with start(routes=rec.routes) as srv:
             first = get("/sleep/%d" % FIRST_MS, "d1")
             after = post("/record/0", "d-after", b"must-not-run")
             cases = [
-                ("a request's Connection: close", get("/json", "d2", "Connection: close\r\n")),
-                ("HTTP/1.0 without keep-alive", b"GET /json HTTP/1.0\r\nX-Request-Id: d2\r\n\r\n"),
+                ("a request's Connection: close", get("/json", "d2", "Connection: close\r\n"), 200),
+                ("HTTP/1.0 without keep-alive", b"GET /json HTTP/1.0\r\nX-Request-Id: d2\r\n\r\n", 200),
                 # no route: 404 at once, the body left unread (close_after_response)
                 ("Expect: 100-continue answered without its body",
                  b"POST /nope HTTP/1.1\r\nHost: t\r\nX-Request-Id: d2\r\nExpect: 100-continue\r\n"
-                 b"Content-Length: 3\r\n\r\nabc"),
+                 b"Content-Length: 3\r\n\r\nabc", 404),
+                # a whole request the parser refuses: its error answers it
+                ("a malformed request (400)",
+                 b"GET /json HTTP/1.1\r\nHost: t\r\nX-Request-Id: d2\r\nContent-Length: 1\r\n"
+                 b"Content-Length: 2\r\n\r\n", 400),
             ]
             conns = []
-            for what, second in cases:
+            for what, second, status in cases:
                 c = tycho.Conn(srv.public, timeout=10)
                 c.send(first + second + after)
-                conns.append((what, c))
+                conns.append((what, c, status))
             # the client's EOF: its last request is answered with close
             eof = tycho.Conn(srv.public, timeout=10)
             eof.send(first + get("/json", "d2"))
             eof.sock.shutdown(socket.SHUT_WR)
+            conns.append(("the client's EOF", eof, 200))
             time.sleep(SIGNAL_AFTER)
             srv.signal(signal.SIGTERM)
-            for what, c in conns + [("the client's EOF", eof)]:
-                answers = read_answers(c, ["d1", "d2"])
+            for what, c, status in conns:
+                answers = read_answers(c, ["d1", "d2" if status != 400 else None])
                 check_keep_alive_then_close(answers, what)
+                check(answers[1].status == status, "%s: %r" % (what, answers[1].raw))
                 check(c.wait_closed(3), "%s: closed after the answer, nothing more: %r" % (what, c.buf[:200]))
                 c.close()
             check(srv.wait(20) == 0, "exit 0")
