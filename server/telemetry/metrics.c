@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdalign.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -34,10 +35,13 @@ struct labelset {
 };
 
 /* One value cell set of one label set on one shard. Only the owner thread
- * stores into the cells; the scraper loads them. */
+ * stores into the cells; the scraper loads them. A histogram's cells change
+ * together: seq is odd while an observation is half made (see
+ * tycho_series_observe and read_histogram). */
 struct tycho_series {
     _Atomic uint64_t value; /* double bits: counter/gauge value, histogram sum */
     _Atomic uint64_t stamp; /* gauges (LAST merge): CLOCK_MONOTONIC ns of the last write */
+    _Atomic uint64_t seq;   /* histograms: observations begun + observations done */
     struct tycho_series *next;
     const struct labelset *ls;
     tycho_metric_t *metric;
@@ -1042,6 +1046,7 @@ static tycho_series_t *series_alloc(tycho_metric_t *m, const struct labelset *ls
     tycho_series_t *s = p;
     atomic_init(&s->value, dbl_bits(0.0));
     atomic_init(&s->stamp, 0);
+    atomic_init(&s->seq, 0);
     for (size_t i = 0; i < nb; i++)
         atomic_init(&s->buckets[i], 0);
     s->ls = ls;
@@ -1093,12 +1098,12 @@ static tycho_series_t *shard_insert(tycho_metric_t *m, unsigned shard, const str
     return s;
 }
 
-static inline void cell_inc_u64(_Atomic uint64_t *cell);
+static inline void cell_inc_u64(_Atomic uint64_t *cell, memory_order order);
 
 /* Owner thread of the shard: a relaxed load + store, as every cell. */
 static void count_overflow(tycho_metric_t *m, unsigned shard)
 {
-    cell_inc_u64(&m->shards[shard].overflow_hits);
+    cell_inc_u64(&m->shards[shard].overflow_hits, memory_order_relaxed);
 }
 
 static tycho_series_t *overflow_series(tycho_metric_t *m, unsigned shard)
@@ -1219,17 +1224,18 @@ tycho_series_t *tycho_metric_series(tycho_metric_t *m, unsigned shard, const cha
 
 /* --- updates ------------------------------------------------------------- */
 
-/* Single writer per cell: relaxed load + store, no read-modify-write. */
-static inline void cell_add(_Atomic uint64_t *cell, double v)
+/* Single writer per cell: a relaxed load + a store, no read-modify-write.
+ * order: relaxed, or release for a histogram's cells (read_histogram). */
+static inline void cell_add(_Atomic uint64_t *cell, double v, memory_order order)
 {
     double cur = bits_dbl(atomic_load_explicit(cell, memory_order_relaxed));
-    atomic_store_explicit(cell, dbl_bits(cur + v), memory_order_relaxed);
+    atomic_store_explicit(cell, dbl_bits(cur + v), order);
 }
 
-static inline void cell_inc_u64(_Atomic uint64_t *cell)
+static inline void cell_inc_u64(_Atomic uint64_t *cell, memory_order order)
 {
     uint64_t cur = atomic_load_explicit(cell, memory_order_relaxed);
-    atomic_store_explicit(cell, cur + 1, memory_order_relaxed);
+    atomic_store_explicit(cell, cur + 1, order);
 }
 
 /* Counters go up by a finite amount; gauges merged by SUM take any amount.
@@ -1244,7 +1250,7 @@ static bool inc_allowed(const tycho_metric_t *m, double v)
 int tycho_series_inc(tycho_series_t *s, double v)
 {
     if (!inc_allowed(s->metric, v)) return -EINVAL;
-    cell_add(&s->value, v);
+    cell_add(&s->value, v, memory_order_relaxed);
     return 0;
 }
 
@@ -1265,8 +1271,15 @@ int tycho_series_observe(tycho_series_t *s, double v)
     size_t i = 0;
     while (i < m->nbounds && v > m->bounds[i])
         i++; /* le: v <= bound */
-    cell_inc_u64(&s->buckets[i]);
-    cell_add(&s->value, v);
+    /* A sequence lock the reader retries on, with no read-modify-write: seq
+     * odd, then the cells, each a release store (a reader that sees one of
+     * them sees seq odd after it), then seq even again (release: a reader
+     * that sees it sees both cells). On x86 every one is a plain store. */
+    uint64_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
+    atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
+    cell_inc_u64(&s->buckets[i], memory_order_release);
+    cell_add(&s->value, v, memory_order_release);
+    atomic_store_explicit(&s->seq, q + 2, memory_order_release);
     return 0;
 }
 
@@ -1346,6 +1359,32 @@ struct acc {
     bool seen;
 };
 
+/* A whole observation count of a histogram series s of nb cells: adds its
+ * buckets to b and returns its sum, both of the same observations, however
+ * its owner is observing meanwhile. The owner never waits: this retries
+ * while an observation is half made or one was made during the read
+ * (tycho_series_observe). Acquire loads, so that a cell seen from an
+ * observation makes its seq store seen too, and the last seq load cannot
+ * come before the cells'. */
+static double read_histogram(tycho_series_t *s, size_t nb, uint64_t *b)
+{
+    uint64_t cells[TYCHO_METRICS_MAX_BUCKETS + 1];
+    double sum;
+    for (unsigned tries = 0;; tries++) {
+        /* the owner was stopped mid-observation: let it run on this core */
+        if (tries >= 64) sched_yield();
+        uint64_t q = atomic_load_explicit(&s->seq, memory_order_acquire);
+        if (q & 1) continue;
+        sum = bits_dbl(atomic_load_explicit(&s->value, memory_order_acquire));
+        for (size_t i = 0; i < nb; i++)
+            cells[i] = atomic_load_explicit(&s->buckets[i], memory_order_acquire);
+        if (atomic_load_explicit(&s->seq, memory_order_relaxed) == q) break;
+    }
+    for (size_t i = 0; i < nb; i++)
+        b[i] += cells[i];
+    return sum;
+}
+
 static int snapshot_family(tycho_metrics_t *r, tycho_metric_t *m, tycho_snapshot_family_t *f)
 {
     f->name = m->name;
@@ -1384,7 +1423,8 @@ static int snapshot_family(tycho_metrics_t *r, tycho_metric_t *m, tycho_snapshot
             uint32_t idx = s->ls->idx;
             if (idx >= n) continue; /* created after we copied the table */
             struct acc *a = &acc[idx];
-            double v = bits_dbl(atomic_load_explicit(&s->value, memory_order_relaxed));
+            double v = nb ? read_histogram(s, nb, &buckets[idx * nb])
+                          : bits_dbl(atomic_load_explicit(&s->value, memory_order_relaxed));
             if (m->type == TYCHO_METRIC_GAUGE && m->merge == TYCHO_GAUGE_MERGE_LAST) {
                 uint64_t st = atomic_load_explicit(&s->stamp, memory_order_relaxed);
                 if (!a->seen || st >= a->stamp) {
@@ -1395,8 +1435,6 @@ static int snapshot_family(tycho_metrics_t *r, tycho_metric_t *m, tycho_snapshot
                 a->value += v;
             }
             a->seen = true;
-            for (size_t i = 0; i < nb; i++)
-                buckets[idx * nb + i] += atomic_load_explicit(&s->buckets[i], memory_order_relaxed);
         }
         pthread_mutex_unlock(&r->shards[k].lock);
     }

@@ -238,7 +238,9 @@ typedef struct tycho_metrics_snapshot {
 } tycho_metrics_snapshot_t;
 
 /* Merges every shard (counters and histograms summed, gauges per their merge
- * mode) and runs the callbacks. Any thread; the telemetry thread normally.
+ * mode) and runs the callbacks. A histogram series' buckets, count and sum
+ * are of the same observations, even while its owner observes (it may wait
+ * for an observation half made, never the owner for it). Any thread; the telemetry thread normally.
  * Blocks registration and series creation (not updates) while it runs.
  * Returns NULL on ENOMEM. Free with tycho_metrics_snapshot_free. */
 tycho_metrics_snapshot_t *tycho_metrics_snapshot(tycho_metrics_t *r);
