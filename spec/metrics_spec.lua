@@ -345,6 +345,60 @@ end } }
       assert.matches("expected a number", errmsg(g.add, g, { pool = "a" }, "1"))
     end)
 
+    it("refuses a non-finite amount or value, naming the metric and the value", function()
+      local fin = metrics.counter("spec_finite_total", "Finite.")
+      local gauge = metrics.gauge("spec_finite_level", "Finite.")
+      local hist = metrics.histogram("spec_finite_seconds", "Finite.", nil, { 1 })
+      local function refused(want, fn, ...)
+        local msg = errmsg(fn, ...)
+        assert.is_truthy(msg:find(want, 1, true), msg)
+      end
+      local up = 'metric "spec_finite_total": a counter only goes up (inc by a finite amount >= 0, got '
+      refused(up .. "+Inf)", fin.inc, fin, math.huge)
+      refused(up .. "NaN)", fin.inc, fin, 0 / 0)
+      refused(up .. "-1)", fin.inc, fin, -1)
+      refused('metric "spec_finite_level": set: the value must be finite, got NaN', gauge.set, gauge, 0 / 0)
+      refused('metric "spec_finite_level": add: the value must be finite, got -Inf', gauge.add, gauge, -math.huge)
+      refused('metric "spec_finite_level": inc: the value must be finite, got +Inf', gauge.inc, gauge, math.huge)
+      refused('metric "spec_finite_level": dec: the value must be finite, got NaN', gauge.dec, gauge, 0 / 0)
+      refused('metric "spec_finite_seconds": observe: the value must be finite, got +Inf', hist.observe, hist,
+        math.huge)
+      refused('metric "spec_finite_seconds": observe: the value must be finite, got NaN', hist.observe, hist, 0 / 0)
+      assert.equal(0, value("spec_finite_total"))
+      assert.equal(0, value("spec_finite_level"))
+      assert.equal(0, metrics.value("spec_finite_seconds").count)
+    end)
+
+    it("refuses an update that would take the value past the largest number, leaving it unchanged", function()
+      local big = metrics.counter("spec_huge_total", "Huge.")
+      big:inc(1e308)
+      local msg = errmsg(big.inc, big, 1e308)
+      assert.is_truthy(msg:find('metric "spec_huge_total": inc(1e+308) would make the value +Inf: '
+        .. "refused, the metric is unchanged", 1, true), msg)
+      assert.equal(1e308, value("spec_huge_total"))
+      big:inc(1) -- still counting: 1e308 + 1 rounds to 1e308
+      assert.equal(1e308, value("spec_huge_total"))
+
+      local level = metrics.gauge("spec_huge_level", "Huge.")
+      level:set(-1e308)
+      msg = errmsg(level.dec, level, 1e308)
+      assert.is_truthy(msg:find('dec(1e+308) would make the value -Inf', 1, true), msg)
+      msg = errmsg(level.add, level, -1e308)
+      assert.is_truthy(msg:find('add(-1e+308) would make the value -Inf', 1, true), msg)
+      level:add(1e308)
+      assert.equal(0, value("spec_huge_level"))
+
+      local hist = metrics.histogram("spec_huge_seconds", "Huge.", nil, { 1 })
+      hist:observe(1.5e308)
+      msg = errmsg(hist.observe, hist, 1e308)
+      assert.is_truthy(msg:find('metric "spec_huge_seconds": observe(1e+308) would make the sum +Inf: '
+        .. "refused, the metric is unchanged", 1, true), msg)
+      local h = metrics.value("spec_huge_seconds")
+      assert.equal(1, h.count)
+      assert.equal(1.5e308, h.sum)
+      assert.equal(1, h.buckets.inf)
+    end)
+
     it("says the labels are a table given first when a label value comes alone", function()
       -- c:inc("visit") for c:inc({ action = "visit" })
       local msg = errmsg(c.inc, c, "GET")

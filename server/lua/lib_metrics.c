@@ -44,6 +44,7 @@
 #include "lua/table_list.h"
 #include "telemetry/metrics.h"
 #include "telemetry/process_metrics.h"
+#include "telemetry/prometheus_text.h"
 
 #include <errno.h>
 #include <lauxlib.h>
@@ -662,6 +663,33 @@ static void check_addable(lua_State *L, const lmetric_t *m, const char *method)
                    m->name, method);
 }
 
+/* Raises unless v is finite: "metric "x": set: the value must be finite,
+ * got NaN" (NaN, +Inf, -Inf as Prometheus writes them). */
+static void check_finite(lua_State *L, const lmetric_t *m, const char *method, double v)
+{
+    char num[TYCHO_BUF_NUMBER_MAX];
+    if (isfinite(v)) return;
+    tycho_prom_format_double(v, num);
+    luaL_error(L, "metric \"%s\": %s: the value must be finite, got %s", m->name, method, num);
+}
+
+/* Raises for an update the registry refused (rc < 0, v the amount the
+ * caller gave). -ERANGE: the worker's value (a histogram's sum) would have
+ * gone past the largest double, to delta's infinity, and is unchanged. */
+static void check_updated(lua_State *L, const lmetric_t *m, const char *method, double v,
+                          double delta, int rc)
+{
+    char num[TYCHO_BUF_NUMBER_MAX];
+    if (rc == 0) return;
+    tycho_prom_format_double(v, num);
+    if (rc == -ERANGE)
+        luaL_error(L,
+                   "metric \"%s\": %s(%s) would make the %s %s: refused, the metric is unchanged",
+                   m->name, method, num, m->type == TYCHO_METRIC_HISTOGRAM ? "sum" : "value",
+                   delta > 0 ? "+Inf" : "-Inf");
+    luaL_error(L, "metric \"%s\": cannot %s %s (%s)", m->name, method, num, strerror(-rc));
+}
+
 /* counter:inc(labels?, n=1) (n >= 0); gauge:inc(labels?, n=1) */
 static int l_inc(lua_State *L)
 {
@@ -669,11 +697,14 @@ static int l_inc(lua_State *L)
     check_addable(L, m, "inc");
     int labels;
     double v = args(L, m, "inc", &labels, 1);
-    if (m->type == TYCHO_METRIC_COUNTER && !(v >= 0 && isfinite(v)))
-        luaL_error(L, "metric \"%s\": a counter only goes up (inc by a finite amount >= 0, got %f)",
-                   m->name, v);
-    if (!isfinite(v)) luaL_error(L, "metric \"%s\": inc: the value must be finite", m->name);
-    tycho_series_inc(resolve(L, m, labels, "inc"), v);
+    if (m->type == TYCHO_METRIC_COUNTER && !(v >= 0 && isfinite(v))) {
+        char num[TYCHO_BUF_NUMBER_MAX];
+        tycho_prom_format_double(v, num);
+        luaL_error(L, "metric \"%s\": a counter only goes up (inc by a finite amount >= 0, got %s)",
+                   m->name, num);
+    }
+    check_finite(L, m, "inc", v);
+    check_updated(L, m, "inc", v, v, tycho_series_inc(resolve(L, m, labels, "inc"), v));
     return 0;
 }
 
@@ -683,8 +714,9 @@ static int gauge_add(lua_State *L, const char *method, double sign, double dflt)
     check_addable(L, m, method);
     int labels;
     double v = args(L, m, method, &labels, dflt);
-    if (!isfinite(v)) luaL_error(L, "metric \"%s\": %s: the value must be finite", m->name, method);
-    tycho_series_inc(resolve(L, m, labels, method), sign * v);
+    check_finite(L, m, method, v);
+    check_updated(L, m, method, v, sign * v,
+                  tycho_series_inc(resolve(L, m, labels, method), sign * v));
     return 0;
 }
 
@@ -704,8 +736,8 @@ static int l_set(lua_State *L)
     lmetric_t *m = check_metric(L);
     int labels;
     double v = args(L, m, "set", &labels, NAN);
-    if (!isfinite(v)) luaL_error(L, "metric \"%s\": set: the value must be finite", m->name);
-    tycho_series_set(resolve(L, m, labels, "set"), v);
+    check_finite(L, m, "set", v);
+    check_updated(L, m, "set", v, v, tycho_series_set(resolve(L, m, labels, "set"), v));
     return 0;
 }
 
@@ -715,8 +747,8 @@ static int l_observe(lua_State *L)
     lmetric_t *m = check_metric(L);
     int labels;
     double v = args(L, m, "observe", &labels, NAN);
-    if (!isfinite(v)) luaL_error(L, "metric \"%s\": observe: the value must be finite", m->name);
-    tycho_series_observe(resolve(L, m, labels, "observe"), v);
+    check_finite(L, m, "observe", v);
+    check_updated(L, m, "observe", v, v, tycho_series_observe(resolve(L, m, labels, "observe"), v));
     return 0;
 }
 

@@ -1232,6 +1232,12 @@ static inline void cell_add(_Atomic uint64_t *cell, double v, memory_order order
     atomic_store_explicit(cell, dbl_bits(cur + v), order);
 }
 
+/* Whether adding v to the cell keeps it finite (the owner's own read). */
+static inline bool cell_add_finite(_Atomic uint64_t *cell, double v)
+{
+    return isfinite(bits_dbl(atomic_load_explicit(cell, memory_order_relaxed)) + v);
+}
+
 static inline void cell_inc_u64(_Atomic uint64_t *cell, memory_order order)
 {
     uint64_t cur = atomic_load_explicit(cell, memory_order_relaxed);
@@ -1243,13 +1249,15 @@ static inline void cell_inc_u64(_Atomic uint64_t *cell, memory_order order)
  * the scrape would show that shard's sum, not the last value set plus v. */
 static bool inc_allowed(const tycho_metric_t *m, double v)
 {
-    if (m->type == TYCHO_METRIC_COUNTER) return v >= 0 && !isinf(v);
+    if (!isfinite(v)) return false;
+    if (m->type == TYCHO_METRIC_COUNTER) return v >= 0;
     return m->type == TYCHO_METRIC_GAUGE && m->merge == TYCHO_GAUGE_MERGE_SUM;
 }
 
 int tycho_series_inc(tycho_series_t *s, double v)
 {
     if (!inc_allowed(s->metric, v)) return -EINVAL;
+    if (!cell_add_finite(&s->value, v)) return -ERANGE;
     cell_add(&s->value, v, memory_order_relaxed);
     return 0;
 }
@@ -1257,7 +1265,7 @@ int tycho_series_inc(tycho_series_t *s, double v)
 int tycho_series_set(tycho_series_t *s, double v)
 {
     tycho_metric_t *m = s->metric;
-    if (m->type != TYCHO_METRIC_GAUGE) return -EINVAL;
+    if (m->type != TYCHO_METRIC_GAUGE || !isfinite(v)) return -EINVAL;
     atomic_store_explicit(&s->value, dbl_bits(v), memory_order_relaxed);
     if (m->merge == TYCHO_GAUGE_MERGE_LAST)
         atomic_store_explicit(&s->stamp, now_mono_ns(), memory_order_relaxed);
@@ -1271,6 +1279,7 @@ int tycho_series_observe(tycho_series_t *s, double v)
     size_t i = 0;
     while (i < m->nbounds && v > m->bounds[i])
         i++; /* le: v <= bound */
+    if (!cell_add_finite(&s->value, v)) return -ERANGE;
     /* A sequence lock the reader retries on, with no read-modify-write: seq
      * odd, then the cells, each a release store (a reader that sees one of
      * them sees seq odd after it), then seq even again (release: a reader
@@ -1310,7 +1319,7 @@ int tycho_metric_inc(tycho_metric_t *m, unsigned shard, const char *const *value
 
 int tycho_metric_set(tycho_metric_t *m, unsigned shard, const char *const *values, double v)
 {
-    if (m->type != TYCHO_METRIC_GAUGE) return -EINVAL;
+    if (m->type != TYCHO_METRIC_GAUGE || !isfinite(v)) return -EINVAL;
     int rc = 0;
     tycho_series_t *s = lookup(m, shard, values, &rc, true);
     return s ? tycho_series_set(s, v) : rc;

@@ -164,8 +164,11 @@ int tycho_metrics_valid_label_name(const char *name); /* also rejects the reserv
 
 /* --- updates, keyed: label values in the order of the family's label names
  * (NULL values count as ""). Only on the thread owning `shard`. Return 0,
- * -EINVAL (wrong type, bad shard, negative counter increment, non-finite
- * observation, inc of a LAST gauge), -E2BIG (value too long) or -ENOMEM. A new label set past the
+ * -EINVAL (wrong type, bad shard, negative counter increment, a non-finite
+ * amount, value or observation, inc of a LAST gauge), -ERANGE (the shard's
+ * value, or a histogram's sum, would no longer be finite: nothing changed;
+ * the sum over the shards a snapshot makes may still overflow), -E2BIG
+ * (value too long) or -ENOMEM. A new label set past the
  * cap is folded into the overflow series and counted; it is not an error
  * (the family's first fold writes one warning line). */
 int tycho_metric_inc(tycho_metric_t *m, unsigned shard, const char *const *values, double v);
@@ -179,8 +182,8 @@ int tycho_metric_observe(tycho_metric_t *m, unsigned shard, const char *const *v
 tycho_series_t *tycho_metric_series(tycho_metric_t *m, unsigned shard, const char *const *values,
                                     int *rc);
 /* inc: counters (v >= 0) and gauges merged by SUM (any v, i.e. "add"; a
- * LAST gauge takes only set); set: gauges; observe: histograms. 0 or
- * -EINVAL. */
+ * LAST gauge takes only set); set: gauges; observe: histograms. 0,
+ * -EINVAL or -ERANGE, as the keyed updates above. */
 int tycho_series_inc(tycho_series_t *s, double v);
 int tycho_series_set(tycho_series_t *s, double v);
 int tycho_series_observe(tycho_series_t *s, double v);

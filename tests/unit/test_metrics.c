@@ -651,6 +651,45 @@ static void test_updates(void **state)
     tycho_metrics_free(r);
 }
 
+/* An update that would take a shard's value (a histogram's sum) past the
+ * largest double is refused and changes nothing; so is a non-finite set. */
+static void test_updates_stay_finite(void **state)
+{
+    (void)state;
+    tycho_metrics_t *r = tycho_metrics_new(2, 0);
+    tycho_metric_t *c, *g, *h;
+    tycho_metric_opts_t o = {.name = "big_total", .type = TYCHO_METRIC_COUNTER};
+    assert_int_equal(tycho_metrics_register(r, &o, &c, NULL, 0), 0);
+    o = (tycho_metric_opts_t){.name = "big", .type = TYCHO_METRIC_GAUGE};
+    assert_int_equal(tycho_metrics_register(r, &o, &g, NULL, 0), 0);
+    o = (tycho_metric_opts_t){.name = "big_seconds", .type = TYCHO_METRIC_HISTOGRAM};
+    assert_int_equal(tycho_metrics_register(r, &o, &h, NULL, 0), 0);
+
+    assert_int_equal(tycho_metric_inc(c, 0, NULL, 1e308), 0);
+    assert_int_equal(tycho_metric_inc(c, 0, NULL, 1e308), -ERANGE);
+    assert_int_equal(tycho_metric_inc(c, 0, NULL, INFINITY), -EINVAL);
+    assert_true(value_of(r, "big_total", NULL) == 1e308);
+
+    assert_int_equal(tycho_metric_set(g, 0, NULL, -1e308), 0);
+    assert_int_equal(tycho_metric_inc(g, 0, NULL, -1e308), -ERANGE);
+    assert_int_equal(tycho_metric_inc(g, 0, NULL, NAN), -EINVAL);
+    assert_int_equal(tycho_metric_set(g, 0, NULL, NAN), -EINVAL);
+    tycho_series_t *gs = tycho_metric_series(g, 0, NULL, NULL);
+    assert_int_equal(tycho_series_set(gs, -INFINITY), -EINVAL);
+    assert_true(value_of(r, "big", NULL) == -1e308);
+
+    tycho_series_t *hs = tycho_metric_series(h, 0, NULL, NULL);
+    assert_int_equal(tycho_series_observe(hs, 1e308), 0);
+    assert_int_equal(tycho_series_observe(hs, 1e308), -ERANGE);
+    assert_int_equal(tycho_metric_observe(h, 0, NULL, 1e308), -ERANGE);
+    tycho_metrics_snapshot_t *s = tycho_metrics_snapshot(r);
+    const tycho_snapshot_series_t *se = &tycho_metrics_snapshot_find(s, "big_seconds")->series[0];
+    assert_int_equal(se->count, 1);
+    assert_true(se->sum == 1e308);
+    tycho_metrics_snapshot_free(s);
+    tycho_metrics_free(r);
+}
+
 static void test_gauge_merge_modes(void **state)
 {
     (void)state;
@@ -980,6 +1019,7 @@ int main(void)
         cmocka_unit_test(test_collision_with_older_load),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_updates),
+        cmocka_unit_test(test_updates_stay_finite),
         cmocka_unit_test(test_gauge_merge_modes),
         cmocka_unit_test(test_callbacks),
         cmocka_unit_test(test_shard_merge_threads),
