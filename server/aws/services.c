@@ -2,6 +2,7 @@
 
 #include "aws/endpoint.h"
 #include "aws/error_text.h"
+#include "aws/host_label.h"
 #include "aws/local_backend.h"
 #include "core/config.h"
 #include "core/durable_dir.h"
@@ -37,7 +38,8 @@ struct tycho_aws_services {
     host_cache_t hosts[8];
     int nhosts;
     tycho_metric_t *fams[M_COUNT];
-    tycho_own_metrics_t metrics; /* fams, in the worker's registry */
+    tycho_own_metrics_t metrics;      /* fams, in the worker's registry */
+    tycho_host_labels_t *host_labels; /* the `host` of M_HTTP, bounded */
 };
 
 struct tycho_aws_svc_call {
@@ -159,7 +161,7 @@ void tycho_aws_services_observe_http(tycho_aws_services_t *s, const char *host, 
         snprintf(cls, sizeof cls, "%ldxx", status / 100);
     else
         snprintf(cls, sizeof cls, "error");
-    const char *v[] = {host ? host : "", cls};
+    const char *v[] = {tycho_host_labels_get(s->host_labels, host ? host : ""), cls};
     tycho_metric_observe(s->fams[M_HTTP], shard, v, seconds);
 }
 
@@ -262,6 +264,16 @@ tycho_aws_services_t *tycho_aws_services_new(uv_loop_t *loop, const tycho_aws_se
     }
     s->metrics = (tycho_own_metrics_t){.defs = aws_metric_defs, .fams = s->fams, .n = M_COUNT};
     s->loop = loop;
+    size_t max_hosts;
+    if (tycho_host_labels_max_from_env(&max_hosts, err, errlen) != 0) {
+        free(s);
+        return NULL;
+    }
+    if (!(s->host_labels = tycho_host_labels_new(max_hosts))) {
+        snprintf(err, errlen, "out of memory");
+        free(s);
+        return NULL;
+    }
     /* keep up to 1024 idle connections: a burst of concurrent calls to one
      * host (DynamoDB, a slow API) reuses its connections instead of closing
      * all but 64 of them after each exchange */
@@ -269,6 +281,7 @@ tycho_aws_services_t *tycho_aws_services_new(uv_loop_t *loop, const tycho_aws_se
     s->http = tycho_http_client_new(loop, &hopts);
     if (!s->http) {
         snprintf(err, errlen, "cannot create the outbound HTTP client (libcurl)");
+        tycho_host_labels_free(s->host_labels);
         free(s);
         return NULL;
     }
@@ -277,6 +290,7 @@ tycho_aws_services_t *tycho_aws_services_new(uv_loop_t *loop, const tycho_aws_se
         if (!s->local) {
             snprintf(err, errlen, "out of memory");
             tycho_http_client_close(s->http);
+            tycho_host_labels_free(s->host_labels);
             free(s);
             return NULL;
         }
@@ -321,6 +335,7 @@ void tycho_aws_services_close(tycho_aws_services_t *s)
     if (s->creds) tycho_aws_creds_provider_close(s->creds);
     if (s->local) tycho_local_client_close(s->local, NULL, NULL);
     tycho_http_client_close(s->http);
+    tycho_host_labels_free(s->host_labels);
     if (t_current == s) t_current = NULL;
     free(s);
 }

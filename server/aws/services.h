@@ -128,7 +128,9 @@ void tycho_aws_services_register_metrics(tycho_aws_services_t *s);
 void tycho_aws_services_count_md5_mismatch(tycho_aws_services_t *s, const char *queue, double n);
 
 /* tycho_http_client_request_duration_seconds{host,status_class}; status 0 =
- * a transport error ("error"). No-op without telemetry. */
+ * a transport error ("error"). host past the worker's first
+ * TYCHO_HTTP_CLIENT_MAX_HOSTS distinct ones is "other" (aws/host_label.h).
+ * No-op without telemetry. */
 void tycho_aws_services_observe_http(tycho_aws_services_t *s, const char *host, long status,
                                      double seconds);
 

@@ -2,6 +2,7 @@
  * admin thread, signals, reloads and the graceful shutdown sequence. */
 #include "core/serve.h"
 
+#include "aws/host_label.h"
 #include "aws/local_backend.h"
 #include "aws/services.h"
 #include "core/admin.h"
@@ -582,7 +583,9 @@ int tycho_cmd_serve(int argc, char **argv)
     /* the local AWS backend's owner thread runs before any worker and stops
      * after the last one (and its services) has gone; with the aws backend,
      * its settings are checked here rather than at each worker's first call */
+    size_t max_hosts;
     if (tycho_consumers_check_env(err, sizeof err) != 0 ||
+        tycho_host_labels_max_from_env(&max_hosts, err, sizeof err) != 0 ||
         tycho_aws_check_settings(&s->cfg, err, sizeof err) != 0 ||
         tycho_aws_local_start(&s->cfg, &s->aws_local, err, sizeof err) != 0) {
         fprintf(stderr, "tycho: %s\n", err);
