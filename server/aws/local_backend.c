@@ -63,6 +63,9 @@ struct tycho_local_backend {
     uv_loop_t loop;
     uv_async_t async;
     uv_timer_t sweep;
+    uv_idle_t sweep_more;      /* runs a sweep's next step, between requests */
+    int64_t sweep_now_ms;      /* the running sweep's clock */
+    int sweep_step;            /* its next step */
     tycho_ratelog_t sweep_log; /* owner thread: failed sweeps */
     long long sweep_failures;  /* consecutive */
     uv_sem_t ready;
@@ -312,12 +315,10 @@ static void process(tycho_local_backend_t *b, tycho_local_call_t *c)
  * SWEEP_FAILURE_LOG_EVERY_MS with the count (core/ratelog); a failure for
  * another reason (SQLite's text changed) at once, as a first one; a
  * recovery once. */
-static void sweep_cb(uv_timer_t *t)
+static void sweep_report(tycho_local_backend_t *b, int failed, const char *err)
 {
-    tycho_local_backend_t *b = t->data;
-    char err[1024];
     uint64_t now = uv_now(&b->loop), n;
-    if (tycho_local_store_sweep(b->store, tycho_local_now_ms(), err, sizeof err) == 0) {
+    if (!failed) {
         if (b->sweep_failures)
             tycho_log_info("local backend: housekeeping works again",
                            LF_INT("failures", b->sweep_failures));
@@ -330,6 +331,37 @@ static void sweep_cb(uv_timer_t *t)
         tycho_log_warn("local backend: housekeeping failed", LF_STR("error", err),
                        LF_INT("failures", b->sweep_failures),
                        LF_INT("failures_not_logged", (long long)n - 1));
+}
+
+/* One step of the running sweep (local_store.h). The next one runs from
+ * the idle handle: the loop polls between them, so the requests posted
+ * meanwhile wait for one step (a bounded batch), not for the whole sweep. */
+static void sweep_step_cb(uv_idle_t *h);
+
+static void sweep_step(tycho_local_backend_t *b)
+{
+    char err[1024];
+    int rc = tycho_local_store_sweep(b->store, b->sweep_now_ms, b->sweep_step++, err, sizeof err);
+    if (rc == 1) {
+        uv_idle_start(&b->sweep_more, sweep_step_cb);
+        return;
+    }
+    uv_idle_stop(&b->sweep_more);
+    sweep_report(b, rc < 0, err);
+}
+
+static void sweep_step_cb(uv_idle_t *h)
+{
+    sweep_step(h->data);
+}
+
+static void sweep_cb(uv_timer_t *t)
+{
+    tycho_local_backend_t *b = t->data;
+    if (uv_is_active((uv_handle_t *)&b->sweep_more)) return; /* the last one goes on */
+    b->sweep_now_ms = tycho_local_now_ms();
+    b->sweep_step = 0;
+    sweep_step(b);
 }
 
 static void backend_async_cb(uv_async_t *a)
@@ -361,6 +393,7 @@ static void backend_async_cb(uv_async_t *a)
             waiter_end_empty(b, b->waiters);
         uv_close((uv_handle_t *)&b->async, NULL);
         uv_close((uv_handle_t *)&b->sweep, NULL);
+        uv_close((uv_handle_t *)&b->sweep_more, NULL);
     }
 }
 
@@ -374,13 +407,21 @@ static void owner_main(void *arg)
         uv_sem_post(&b->ready);
         return;
     }
-    b->start_rc = tycho_local_store_open(b->dir, &b->cfg, tycho_local_now_ms(), &b->store,
-                                         b->start_err, sizeof b->start_err);
+    int64_t opened_ms = tycho_local_now_ms();
+    b->start_rc = tycho_local_store_open(b->dir, &b->cfg, opened_ms, &b->store, b->start_err,
+                                         sizeof b->start_err);
+    if (b->start_rc == 0 && tycho_local_store_upgraded_from(b->store))
+        tycho_log_info("local backend: store upgraded to this tycho's layout",
+                       LF_STR("data_dir", b->dir),
+                       LF_INT("from_version", tycho_local_store_upgraded_from(b->store)),
+                       LF_INT("ms", (long long)(tycho_local_now_ms() - opened_ms)));
     if (b->start_rc == 0) {
         uv_async_init(&b->loop, &b->async, backend_async_cb);
         b->async.data = b;
         uv_timer_init(&b->loop, &b->sweep);
         b->sweep.data = b;
+        uv_idle_init(&b->loop, &b->sweep_more);
+        b->sweep_more.data = b;
         uv_timer_start(&b->sweep, sweep_cb, 1000, SWEEP_INTERVAL_MS);
     }
     uv_sem_post(&b->ready);

@@ -515,15 +515,34 @@ static int check_index_keys(const table_t *t, const cJSON *item, tycho_local_res
     return 0;
 }
 
+/* The TTL an item carries under attribute attr: 1 and *ttl (epoch seconds)
+ * when attr is a Number attribute of item, else 0 (absent, another type,
+ * attr NULL or ""). The one reading of a TTL: reads (ttl_expired) and the
+ * ddb_items.ttl column the sweep finds items by (item_put, the
+ * tycho_ddb_ttl SQL function) agree by construction. */
+static int item_ttl(const char *attr, const cJSON *item, double *ttl)
+{
+    if (!attr || !attr[0]) return 0;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(item, attr);
+    if (tycho_av_type(v) != TYCHO_AV_N) return 0;
+    *ttl = strtod(tycho_av_payload(v)->valuestring, NULL);
+    return 1;
+}
+
+/* The TTLs that have passed at now_ms: [*lo, *hi] epoch seconds. DynamoDB
+ * ignores TTL values more than five years in the past. */
+static void ttl_window(int64_t now_ms, double *lo, double *hi)
+{
+    *hi = (double)now_ms / 1000.0;
+    *lo = *hi - 5.0 * 365 * 86400;
+}
+
 static int ttl_expired(const table_t *t, const cJSON *item, int64_t now_ms)
 {
-    if (!t->ttl_attr[0]) return 0;
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(item, t->ttl_attr);
-    if (tycho_av_type(v) != TYCHO_AV_N) return 0;
-    double ttl = strtod(tycho_av_payload(v)->valuestring, NULL);
-    double now = (double)now_ms / 1000.0;
-    /* DynamoDB ignores TTL values more than five years in the past. */
-    return ttl <= now && ttl >= now - 5.0 * 365 * 86400;
+    double ttl, lo, hi;
+    if (!item_ttl(t->ttl_attr, item, &ttl)) return 0;
+    ttl_window(now_ms, &lo, &hi);
+    return ttl <= hi && ttl >= lo;
 }
 
 /* Reads an item by key; an item past its TTL reads as absent. Returns the
@@ -555,18 +574,26 @@ static cJSON *item_get(tycho_local_store_t *s, const table_t *t, const item_key_
     return item;
 }
 
-static int index_rows(tycho_local_store_t *s, const table_t *t, const item_key_t *k,
-                      const cJSON *item)
+/* Deletes the index rows of item k of table tbl. 0 or -1. */
+static int index_rows_delete(tycho_local_store_t *s, const char *tbl, const item_key_t *k)
 {
     sqlite3_stmt *del =
         tycho_local_stmt(s, "DELETE FROM ddb_index WHERE tbl = ? AND pk = ? AND sk = ?");
     if (!del) return -1;
-    sqlite3_bind_text(del, 1, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(del, 1, tbl, -1, SQLITE_STATIC);
     sqlite3_bind_blob(del, 2, k->pk.data, (int)k->pk.len, SQLITE_STATIC);
     sqlite3_bind_blob(del, 3, k->sk.data, (int)k->sk.len, SQLITE_STATIC);
     int rc = sqlite3_step(del);
     sqlite3_reset(del);
-    if (rc != SQLITE_DONE) return -1;
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Replaces the index rows of item k by those of item (none when NULL). */
+static int index_rows(tycho_local_store_t *s, const table_t *t, const item_key_t *k,
+                      const cJSON *item)
+{
+    int rc = SQLITE_DONE;
+    if (index_rows_delete(s, t->name, k)) return -1;
     if (!item) return 0;
     for (int i = 0; i < t->ngsi; i++) {
         const gsi_t *g = &t->gsi[i];
@@ -605,15 +632,17 @@ static int item_put(tycho_local_store_t *s, const table_t *t, const item_key_t *
 {
     char *json = cJSON_PrintUnformatted(item);
     if (!json) return -1;
-    sqlite3_stmt *st = tycho_local_stmt(
-        s, "INSERT OR REPLACE INTO ddb_items(tbl, pk, sk, item, size) VALUES(?, ?, ?, ?, ?)");
+    sqlite3_stmt *st = tycho_local_stmt(s, "INSERT OR REPLACE INTO ddb_items(tbl, pk, sk, item, "
+                                           "size, ttl) VALUES(?, ?, ?, ?, ?, ?)");
     int rc = -1;
     if (st) {
+        double ttl;
         sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
         sqlite3_bind_blob(st, 2, k->pk.data, (int)k->pk.len, SQLITE_STATIC);
         sqlite3_bind_blob(st, 3, k->sk.data, (int)k->sk.len, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, json, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 5, (sqlite3_int64)tycho_av_item_size(item));
+        if (item_ttl(t->ttl_attr, item, &ttl)) sqlite3_bind_double(st, 6, ttl);
         rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
         sqlite3_reset(st);
     }
@@ -621,17 +650,23 @@ static int item_put(tycho_local_store_t *s, const table_t *t, const item_key_t *
     return rc ? rc : index_rows(s, t, k, item);
 }
 
-static int item_delete(tycho_local_store_t *s, const table_t *t, const item_key_t *k)
+/* Deletes item k of table tbl with its index rows. 0 or -1. */
+static int row_delete(tycho_local_store_t *s, const char *tbl, const item_key_t *k)
 {
     sqlite3_stmt *st =
         tycho_local_stmt(s, "DELETE FROM ddb_items WHERE tbl = ? AND pk = ? AND sk = ?");
     if (!st) return -1;
-    sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, k->pk.data, (int)k->pk.len, SQLITE_STATIC);
     sqlite3_bind_blob(st, 3, k->sk.data, (int)k->sk.len, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? index_rows(s, t, k, NULL) : -1;
+    return rc == SQLITE_DONE ? index_rows_delete(s, tbl, k) : -1;
+}
+
+static int item_delete(tycho_local_store_t *s, const table_t *t, const item_key_t *k)
+{
+    return row_delete(s, t->name, k);
 }
 
 /* ---- shared response pieces ---------------------------------------------- */
@@ -2372,6 +2407,62 @@ fail:
 
 /* ---- TTL ------------------------------------------------------------------ */
 
+/* tycho_ddb_ttl(item, attr): item_ttl as SQL, NULL when the item has none;
+ * what tycho_local_ddb_fill_ttl sets ddb_items.ttl with. An item that does
+ * not parse has none (as its reads find nothing). */
+static void sql_item_ttl(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *attr = (const char *)sqlite3_value_text(argv[1]);
+    const char *json = (const char *)sqlite3_value_text(argv[0]);
+    double ttl;
+    cJSON *item = attr && json ? cJSON_Parse(json) : NULL;
+    if (item && item_ttl(attr, item, &ttl))
+        sqlite3_result_double(ctx, ttl);
+    else
+        sqlite3_result_null(ctx);
+    cJSON_Delete(item);
+}
+
+int tycho_local_ddb_functions(tycho_local_store_t *s)
+{
+    return sqlite3_create_function(s->db, "tycho_ddb_ttl", 2,
+                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
+                                   sql_item_ttl, NULL, NULL) == SQLITE_OK
+               ? 0
+               : -1;
+}
+
+int tycho_local_ddb_fill_ttl(tycho_local_store_t *s, const char *table)
+{
+    sqlite3_stmt *st =
+        table ? tycho_local_stmt(s, "UPDATE ddb_items SET ttl = tycho_ddb_ttl(item, (SELECT "
+                                    "ttl_attr FROM ddb_tables WHERE name = ?1)) WHERE tbl = ?1")
+              : tycho_local_stmt(s, "UPDATE ddb_items SET ttl = tycho_ddb_ttl(item, (SELECT "
+                                    "ttl_attr FROM ddb_tables WHERE name = ddb_items.tbl)) WHERE "
+                                    "tbl IN (SELECT name FROM ddb_tables WHERE ttl_attr IS NOT "
+                                    "NULL)");
+    if (!st) return -1;
+    if (table) sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Sets (attr NULL: clears) table's TTL attribute and the TTL of each of its
+ * items under it: reads every item of the table once. 0, or -1 (SQLite's
+ * error on s->db). */
+static int set_ttl_attr(tycho_local_store_t *s, const char *table, const char *attr)
+{
+    sqlite3_stmt *st = tycho_local_stmt(s, "UPDATE ddb_tables SET ttl_attr = ? WHERE name = ?");
+    if (!st) return -1;
+    if (attr) sqlite3_bind_text(st, 1, attr, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, table, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? tycho_local_ddb_fill_ttl(s, table) : -1;
+}
+
 static void op_update_ttl(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
                           tycho_local_result_t *res)
 {
@@ -2416,15 +2507,7 @@ static void op_update_ttl(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
         verr(res, "The TimeToLive attribute name %s does not match the enabled attribute name %s",
              attr, t.ttl_attr);
     } else {
-        sqlite3_stmt *st = tycho_local_stmt(s, "UPDATE ddb_tables SET ttl_attr = ? WHERE name = ?");
-        int rc = SQLITE_ERROR;
-        if (st) {
-            if (enable) sqlite3_bind_text(st, 1, attr, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-            rc = sqlite3_step(st);
-            sqlite3_reset(st);
-        }
-        if (rc != SQLITE_DONE) {
+        if (set_ttl_attr(s, name, enable ? attr : NULL)) {
             internal(s, res);
         } else {
             cJSON *o = cJSON_CreateObject();
@@ -2532,72 +2615,52 @@ void tycho_local_ddb_exec(tycho_local_store_t *s, const char *op, cJSON *req, in
     tycho_local_error(res, 400, LT_UNKNOWN_OP, NULL, "Unknown operation DynamoDB_20120810.%s", op);
 }
 
-int tycho_local_ddb_sweep(tycho_local_store_t *s, int64_t now_ms)
+/* An expired item the sweep deletes. */
+typedef struct due {
+    char tbl[TYCHO_LOCAL_NAME_MAX];
+    item_key_t k;
+} due_t;
+
+int tycho_local_ddb_sweep(tycho_local_store_t *s, int64_t now_ms, int max)
 {
-    sqlite3_stmt *tables =
-        tycho_local_stmt(s, "SELECT name FROM ddb_tables WHERE ttl_attr IS NOT NULL");
-    if (!tables) return -1;
-    cJSON *names = cJSON_CreateArray();
-    while (sqlite3_step(tables) == SQLITE_ROW)
-        cJSON_AddItemToArray(names,
-                             cJSON_CreateString((const char *)sqlite3_column_text(tables, 0)));
-    sqlite3_reset(tables);
-    int rc = 0;
-    for (const cJSON *n = names->child; n && !rc; n = n->next) {
-        table_t t;
-        tycho_local_result_t tmp;
-        memset(&tmp, 0, sizeof tmp);
-        if (table_load(s, n->valuestring, &t, &tmp) != 1) {
-            tycho_local_result_free(&tmp);
-            continue;
-        }
-        /* Collect first, delete after: no writes while the cursor is open. */
-        cJSON *expired = cJSON_CreateArray();
-        sqlite3_stmt *st = tycho_local_stmt(s, "SELECT pk, sk, item FROM ddb_items WHERE tbl = ?");
-        if (!st) {
-            rc = -1;
-        } else {
-            sqlite3_bind_text(st, 1, t.name, -1, SQLITE_STATIC);
-            while (sqlite3_step(st) == SQLITE_ROW) {
-                cJSON *item = cJSON_Parse((const char *)sqlite3_column_text(st, 2));
-                if (item && ttl_expired(&t, item, now_ms)) {
-                    tycho_buf_t k = TYCHO_BUF_INIT;
-                    uint32_t pl = (uint32_t)sqlite3_column_bytes(st, 0);
-                    tycho_buf_append(&k, &pl, 4);
-                    tycho_buf_append(&k, sqlite3_column_blob(st, 0), pl);
-                    tycho_buf_append(&k, sqlite3_column_blob(st, 1),
-                                     (size_t)sqlite3_column_bytes(st, 1));
-                    tycho_buf_t hex = TYCHO_BUF_INIT;
-                    tycho_b64_encode(&hex, (const unsigned char *)k.data, k.len);
-                    cJSON_AddItemToArray(expired, cJSON_CreateString(hex.data));
-                    tycho_buf_free(&hex);
-                    tycho_buf_free(&k);
-                }
-                cJSON_Delete(item);
-            }
-            sqlite3_reset(st);
-        }
-        for (const cJSON *e = expired->child; e && !rc; e = e->next) {
-            unsigned char *raw;
-            size_t len;
-            uint32_t pl;
-            if (tycho_b64_decode(e->valuestring, strlen(e->valuestring), &raw, &len) || len < 4) {
-                free(raw);
-                continue;
-            }
-            memcpy(&pl, raw, 4);
-            item_key_t k = {TYCHO_BUF_INIT, TYCHO_BUF_INIT};
-            tycho_buf_append(&k.pk, raw + 4, pl);
-            tycho_buf_append(&k.sk, raw + 4 + pl, len - 4 - pl);
-            rc = item_delete(s, &t, &k);
-            key_free(&k);
-            free(raw);
-        }
-        cJSON_Delete(expired);
-        table_free(&t);
+    /* Through ddb_items_ttl, the items of each table with TTL whose TTL is in
+     * the window; collected first, deleted after, so no row changes under
+     * the open cursor. CROSS JOIN keeps the tables as the outer loop: SQLite
+     * (no ANALYZE statistics) would otherwise scan the whole index and look
+     * up each entry's table. */
+    sqlite3_stmt *st = tycho_local_stmt(
+        s, "SELECT i.tbl, i.pk, i.sk FROM ddb_tables t CROSS JOIN ddb_items i ON i.tbl = t.name"
+           " WHERE t.ttl_attr IS NOT NULL AND i.ttl >= ?1 AND i.ttl <= ?2 LIMIT ?3");
+    due_t *due = max > 0 ? calloc((size_t)max, sizeof *due) : NULL;
+    if (!st || !due) {
+        free(due);
+        return -1;
     }
-    cJSON_Delete(names);
-    return rc;
+    double lo, hi;
+    ttl_window(now_ms, &lo, &hi);
+    sqlite3_bind_double(st, 1, lo);
+    sqlite3_bind_double(st, 2, hi);
+    sqlite3_bind_int(st, 3, max);
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max) {
+        due_t *d = &due[n++];
+        snprintf(d->tbl, sizeof d->tbl, "%s", (const char *)sqlite3_column_text(st, 0));
+        if (tycho_buf_append(&d->k.pk, sqlite3_column_blob(st, 1),
+                             (size_t)sqlite3_column_bytes(st, 1)) ||
+            tycho_buf_append(&d->k.sk, sqlite3_column_blob(st, 2),
+                             (size_t)sqlite3_column_bytes(st, 2))) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    int out = rc == SQLITE_DONE || rc == SQLITE_ROW ? n : -1;
+    for (int i = 0; i < n; i++) {
+        if (out >= 0 && row_delete(s, due[i].tbl, &due[i].k)) out = -1;
+        key_free(&due[i].k);
+    }
+    free(due);
+    return out;
 }
 
 /* ---- configuration ------------------------------------------------------ */
@@ -2797,14 +2860,7 @@ static int table_conf_same_keys(const table_conf_t *c, const table_t *t, char *e
 /* Sets the TTL attribute of table c. 0, or -1 with err. */
 static int table_conf_ttl(tycho_local_store_t *s, const table_conf_t *c, char *err, size_t errlen)
 {
-    sqlite3_stmt *st = tycho_local_stmt(s, "UPDATE ddb_tables SET ttl_attr = ? WHERE name = ?");
-    int rc = -1;
-    if (st) {
-        sqlite3_bind_text(st, 1, c->ttl, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
-        sqlite3_reset(st);
-    }
+    int rc = set_ttl_attr(s, c->name, c->ttl);
     if (rc) snprintf(err, errlen, "table %s: %s", c->name, sqlite3_errmsg(s->db));
     return rc;
 }

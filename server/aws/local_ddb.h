@@ -10,6 +10,7 @@
 #include "aws/local_store.h"
 
 #include <cJSON.h>
+#include <stdint.h>
 
 /* Executes DynamoDB_20120810.<op> with the parsed request body. */
 void tycho_local_ddb_exec(tycho_local_store_t *s, const char *op, cJSON *req, int64_t now_ms,
@@ -21,7 +22,23 @@ void tycho_local_ddb_exec(tycho_local_store_t *s, const char *op, cJSON *req, in
 int tycho_local_ddb_configure(tycho_local_store_t *s, const char *spec, int64_t now_ms, char *err,
                               size_t errlen);
 
-/* Deletes items whose TTL attribute has passed (reads already hide them). */
-int tycho_local_ddb_sweep(tycho_local_store_t *s, int64_t now_ms);
+/* TTL. Each item keeps the TTL it carries under its table's TTL attribute
+ * (a Number, epoch seconds) in ddb_items.ttl, NULL without one, written with
+ * the item; the partial index ddb_items_ttl(tbl, ttl) finds the expired.
+ * Reads decide from the item itself, by the same rule (an item whose TTL is
+ * in [now - 5 years, now] reads as absent). */
+
+/* Registers tycho_ddb_ttl(item, attr), the SQL function the column is
+ * computed with, on s->db (on open, before any upgrade). 0 or -1. */
+int tycho_local_ddb_functions(tycho_local_store_t *s);
+/* Sets ddb_items.ttl of every item of table (NULL: of every table with TTL)
+ * from its table's TTL attribute: reads each of them (the layout upgrade,
+ * and a change of a table's TTL attribute). 0, or -1 (SQLite's error on
+ * s->db). */
+int tycho_local_ddb_fill_ttl(tycho_local_store_t *s, const char *table);
+/* Deletes at most max items whose TTL has passed at now_ms, found through
+ * the index (reads already hide them). The number deleted (max: more may be
+ * due), or -1 (SQLite's error on s->db, or out of memory). */
+int tycho_local_ddb_sweep(tycho_local_store_t *s, int64_t now_ms, int max);
 
 #endif

@@ -18,12 +18,16 @@
 #include <sys/stat.h>
 #include <time.h>
 
-/* Layout version 2. Messages keep their queue by name; items keep the
+/* Layout version 3. Messages keep their queue by name; items keep the
  * order-preserving key bytes of local_av.h so SQLite's memcmp BLOB order is
- * DynamoDB's key order. Version 1 had no sqs_messages.received_ms (the time
- * of the receive that made the current receipt handle, for SQS's 12-hour cap
- * on a message's visibility); upgrade_from_1 adds it. */
-#define LAYOUT_VERSION 2
+ * DynamoDB's key order, and their TTL (local_ddb.h) in ddb_items.ttl.
+ * Version 1 had no sqs_messages.received_ms (the time of the receive that
+ * made the current receipt handle, for SQS's 12-hour cap on a message's
+ * visibility); upgrade_from_1 adds it. Version 2 had no ddb_items.ttl (its
+ * sweep parsed every item of a table with TTL); upgrade_from_2 adds it.
+ * SCHEMA runs after the upgrades, so what it creates may use the new
+ * columns. */
+#define LAYOUT_VERSION 3
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS sqs_queues(name TEXT PRIMARY KEY, attrs TEXT NOT NULL,"
@@ -39,7 +43,11 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS ddb_tables(name TEXT PRIMARY KEY, def TEXT NOT NULL, ttl_attr "
     "TEXT);"
     "CREATE TABLE IF NOT EXISTS ddb_items(tbl TEXT NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL,"
-    " item TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY(tbl, pk, sk)) WITHOUT ROWID;"
+    " item TEXT NOT NULL, size INTEGER NOT NULL, ttl REAL, PRIMARY KEY(tbl, pk, sk)) WITHOUT "
+    "ROWID;"
+    /* The sweep's way to the expired items of a table; only the items with
+     * a TTL are in it. */
+    "CREATE INDEX IF NOT EXISTS ddb_items_ttl ON ddb_items(tbl, ttl) WHERE ttl IS NOT NULL;"
     "CREATE TABLE IF NOT EXISTS ddb_index(tbl TEXT NOT NULL, idx TEXT NOT NULL, gpk BLOB NOT NULL,"
     " gsk BLOB NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL,"
     " PRIMARY KEY(tbl, idx, gpk, gsk, pk, sk)) WITHOUT ROWID;"
@@ -49,7 +57,7 @@ static const char SCHEMA[] =
      * (bench/soak_app.sh: the local thread's CPU grew with the table).
      * Created on open, so files written before it get it too. */
     "CREATE INDEX IF NOT EXISTS ddb_index_item ON ddb_index(tbl, pk, sk);"
-    "INSERT OR IGNORE INTO meta(k, v) VALUES('schema', '2');";
+    "INSERT OR IGNORE INTO meta(k, v) VALUES('schema', '3');";
 
 void tycho_local_config_init(tycho_local_config_t *cfg)
 {
@@ -241,8 +249,8 @@ static void open_error(tycho_local_store_t *s, const char *path, const char *wha
 }
 
 /* The layout version of the store (0 for a new file); one this tycho does
- * not read (other than 1, which is upgraded, and LAYOUT_VERSION) is refused
- * before anything touches it. 0, or -1 with err. */
+ * not read (other than LAYOUT_VERSION and the older ones it upgrades) is
+ * refused before anything touches it. 0, or -1 with err. */
 static int stored_version(tycho_local_store_t *s, const char *path, int *version, char *err,
                           size_t errlen)
 {
@@ -253,12 +261,12 @@ static int stored_version(tycho_local_store_t *s, const char *path, int *version
         return 0; /* no meta table: a new store */
     int rc = 0;
     const char *v = sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "1";
-    if (v && (strcmp(v, "1") == 0 || strcmp(v, "2") == 0)) {
+    if (v && v[0] >= '1' && v[0] < '1' + LAYOUT_VERSION && !v[1]) {
         *version = v[0] - '0';
     } else {
         snprintf(err, errlen,
                  "local backend: %s: stored in layout version %s, this tycho reads version %d "
-                 "(and upgrades version 1): run the tycho that wrote it, or use another "
+                 "(and upgrades versions 1 and 2): run the tycho that wrote it, or use another "
                  "TYCHO_DATA_DIR",
                  path, v ? v : "(none)", LAYOUT_VERSION);
         rc = -1;
@@ -282,6 +290,44 @@ static int upgrade_from_1(tycho_local_store_t *s, int64_t now_ms)
                    tycho_local_exec_sql(s, "UPDATE meta SET v = '2' WHERE k = 'schema'")
                ? -1
                : 0;
+}
+
+/* Version 2 -> 3, inside the start-up transaction: adds ddb_items.ttl and
+ * fills it from the items of the tables with TTL (each is read once; SCHEMA
+ * then indexes it). 0, or -1 (SQLite's error on s->db). */
+static int upgrade_from_2(tycho_local_store_t *s)
+{
+    return tycho_local_exec_sql(s, "ALTER TABLE ddb_items ADD COLUMN ttl REAL") ||
+                   tycho_local_ddb_fill_ttl(s, NULL) ||
+                   tycho_local_exec_sql(s, "UPDATE meta SET v = '3' WHERE k = 'schema'")
+               ? -1
+               : 0;
+}
+
+/* Brings a store of an older layout version to LAYOUT_VERSION and creates
+ * what is missing (all of it in a new file), inside the start-up
+ * transaction. 0, or -1 with err. */
+static int upgrade_and_create(tycho_local_store_t *s, int version, int64_t now_ms, char *err,
+                              size_t errlen)
+{
+    char *emsg = NULL;
+    if ((version == 1 && upgrade_from_1(s, now_ms)) ||
+        (version >= 1 && version <= 2 && upgrade_from_2(s))) {
+        open_error(s, s->path, NULL, err, errlen);
+        return -1;
+    }
+    if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, &emsg) != SQLITE_OK) {
+        open_error(s, s->path, emsg, err, errlen);
+        sqlite3_free(emsg);
+        return -1;
+    }
+    if (version && version < LAYOUT_VERSION) s->upgraded_from = version;
+    return 0;
+}
+
+int tycho_local_store_upgraded_from(const tycho_local_store_t *s)
+{
+    return s->upgraded_from;
 }
 
 int tycho_local_store_open(const char *dir, const tycho_local_config_t *cfg, int64_t now_ms,
@@ -327,9 +373,8 @@ int tycho_local_store_open(const char *dir, const tycho_local_config_t *cfg, int
     }
     int version;
     if (stored_version(s, path, &version, err, errlen)) goto fail;
-    if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, &emsg) != SQLITE_OK) {
-        open_error(s, path, emsg, err, errlen);
-        sqlite3_free(emsg);
+    if (tycho_local_ddb_functions(s)) {
+        open_error(s, path, NULL, err, errlen);
         goto fail;
     }
     sqlite3_stmt *st;
@@ -347,12 +392,8 @@ int tycho_local_store_open(const char *dir, const tycho_local_config_t *cfg, int
         open_error(s, path, NULL, err, errlen);
         goto fail;
     }
-    if (version == 1 && upgrade_from_1(s, now_ms)) {
-        open_error(s, path, NULL, err, errlen);
-        tycho_local_exec_sql(s, "ROLLBACK");
-        goto fail;
-    }
-    if (configure(s, cfg, now_ms, err, errlen)) {
+    if (upgrade_and_create(s, version, now_ms, err, errlen) ||
+        configure(s, cfg, now_ms, err, errlen)) {
         tycho_local_exec_sql(s, "ROLLBACK");
         goto fail;
     }
@@ -402,21 +443,26 @@ static void describe_failure(tycho_local_store_t *s, const char *context, int na
              context ? ": " : "", sqlite3_errmsg(s->db), hint);
 }
 
-int tycho_local_store_sweep(tycho_local_store_t *s, int64_t now_ms, char *err, size_t errlen)
+int tycho_local_store_sweep(tycho_local_store_t *s, int64_t now_ms, int step, char *err,
+                            size_t errlen)
 {
     if (tycho_local_exec_sql(s, "BEGIN IMMEDIATE")) {
         describe_failure(s, NULL, 1, err, errlen);
         return -1;
     }
-    sqlite3_stmt *st = tycho_local_stmt(s, "DELETE FROM sqs_messages WHERE expires_ms <= ?");
-    int ok = st != NULL;
-    if (st) {
-        sqlite3_bind_int64(st, 1, now_ms);
-        ok = sqlite3_step(st) == SQLITE_DONE;
-        sqlite3_reset(st);
+    int ok = 1;
+    if (step == 0) {
+        sqlite3_stmt *st = tycho_local_stmt(s, "DELETE FROM sqs_messages WHERE expires_ms <= ?");
+        ok = st != NULL;
+        if (st) {
+            sqlite3_bind_int64(st, 1, now_ms);
+            ok = sqlite3_step(st) == SQLITE_DONE;
+            sqlite3_reset(st);
+        }
     }
-    ok = ok && tycho_local_ddb_sweep(s, now_ms) == 0;
-    if (ok && tycho_local_exec_sql(s, "COMMIT") == 0) return 0;
+    int items = ok ? tycho_local_ddb_sweep(s, now_ms, TYCHO_LOCAL_SWEEP_BATCH) : -1;
+    if (items >= 0 && tycho_local_exec_sql(s, "COMMIT") == 0)
+        return items == TYCHO_LOCAL_SWEEP_BATCH;
     describe_failure(s, NULL, 1, err, errlen);
     tycho_local_exec_sql(s, "ROLLBACK");
     return -1;

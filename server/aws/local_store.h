@@ -82,11 +82,25 @@ void tycho_local_result_free(tycho_local_result_t *res);
 
 int64_t tycho_local_now_ms(void); /* wall clock, Unix epoch ms */
 
-/* Housekeeping: deletes SQS messages past their retention period and items
- * past their TTL (reads already ignore both). 0, or -1 with err
- * "<path>: <SQLite message>", followed by what to do when the file is
- * damaged (as in a request's error). */
-int tycho_local_store_sweep(tycho_local_store_t *s, int64_t now_ms, char *err, size_t errlen);
+/* The layout version an older store was upgraded from when it was opened
+ * (its items re-read then: the caller may say so), or 0. */
+int tycho_local_store_upgraded_from(const tycho_local_store_t *s);
+
+/* Items past their TTL a sweep step deletes at most: a step is one
+ * transaction, and requests wait for it on the store's thread. Expired
+ * items lie on pages of their own (keys are not in TTL order), so a step
+ * writes and fsyncs about a page each: with 500 a step, a GetItem waited up
+ * to 175 ms behind one, with 100 up to 90 ms (bench/results/local_ttl.md). */
+#define TYCHO_LOCAL_SWEEP_BATCH 100
+/* Housekeeping, one step of a sweep a call, each its own transaction so
+ * that requests can run between steps: step 0 deletes the SQS messages past
+ * their retention period; every step deletes up to TYCHO_LOCAL_SWEEP_BATCH
+ * items past their TTL, found through an index (reads already ignore both).
+ * 1: more items may be due, call again with step + 1 and the same now_ms;
+ * 0: the sweep is done; -1 with err "<path>: <SQLite message>", followed by
+ * what to do when the file is damaged (as in a request's error). */
+int tycho_local_store_sweep(tycho_local_store_t *s, int64_t now_ms, int step, char *err,
+                            size_t errlen);
 
 /* ---- internal: shared by local_store.c, local_sqs.c, local_ddb.c only ---- */
 
@@ -97,6 +111,7 @@ struct tycho_local_store {
     sqlite3 *db;
     char path[4200]; /* <dir>/local-aws.sqlite3, for messages */
     int auto_create_queues;
+    int upgraded_from; /* tycho_local_store_upgraded_from */
     char region[32];
     char account[16];
     struct {

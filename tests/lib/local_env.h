@@ -140,6 +140,19 @@ static inline const char *local_env_str(const local_env_t *e, const char *name)
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
+/* Runs a whole housekeeping sweep at e->now, step after step as the local
+ * backend does (tycho_local_store_sweep); fails the test on an error.
+ * Returns the number of steps. */
+static inline int local_env_sweep(local_env_t *e)
+{
+    char err[1024] = "";
+    int step = 0, rc;
+    while ((rc = tycho_local_store_sweep(e->s, e->now, step, err, sizeof err)) == 1)
+        step++;
+    if (rc != 0) fail_msg("sweep step %d: %s", step, err);
+    return step + 1;
+}
+
 #define LOCAL_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* A request that must fail: 400, this __type, a message containing needle

@@ -6,8 +6,10 @@
 # first housekeeping run (1 s after start) logs one warning carrying SQLite's
 # reason, the data file's path and what to do (stop tycho, move the file
 # aside); a request that reads the page answers with the same reason, file
-# and advice; the server keeps running. The same with the page of the
-# DynamoDB items, which the sweep reads for a table with TTL.
+# and advice; the server keeps running. The same with the page of the TTL
+# index of the DynamoDB items (ddb_items_ttl), which the sweep reads to find
+# the expired items (it reads no other item's page: a damaged one is met by
+# the request that reads it, as above).
 # The checks below are single-quoted on purpose: `check` evals them.
 # shellcheck disable=SC2016
 set -uo pipefail
@@ -69,8 +71,8 @@ check "one housekeeping line so far" eval '[ "$(grep -c "housekeeping failed" "$
 check "tycho stops" app_stop
 APP_PID=
 
-# The items of a table with TTL: the sweep's scan of them meets the damage
-# too (it took an error for the end of the rows).
+# The TTL index of the items: the sweep's search of it meets the damage too
+# (it must not take an error for the end of the rows).
 DATA=$TEST_TMP/data2
 DB=$DATA/local-aws.sqlite3
 app_start "$DATA" || exit 1
@@ -78,9 +80,9 @@ http POST /save-data '{"user_id": "damaged", "n": 1}'
 check "an item is saved ($STATUS)" eval '[ "$STATUS" = 201 ]'
 check "tycho stops cleanly" app_stop
 APP_PID=
-damage "$DB" ddb_items
+damage "$DB" ddb_items_ttl
 app_start "$DATA" || exit 1
-check "housekeeping fails on the items and says so" wait_until 5 warned
+check "housekeeping fails on the TTL index and says so" wait_until 5 warned
 error=$(jget "$(grep -m1 '"msg":"local backend: housekeeping failed"' "$APP_LOG")" error)
 echo "  log: $error"
 check "the log line names the file, the reason and what to do" \

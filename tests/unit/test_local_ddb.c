@@ -894,8 +894,7 @@ static void test_ttl(void **state)
         "\"ConditionExpression\":\"attribute_not_exists(id)\"}");
     assert_int_equal(e->status, 200);
     e->now += 200000000000LL;
-    char err[512] = "";
-    assert_int_equal(tycho_local_store_sweep(e->s, e->now, err, sizeof err), 0);
+    assert_int_equal(local_env_sweep(e), 1);
     ddb(e, "Scan", "{\"TableName\":\"app\",\"Select\":\"COUNT\"}");
     assert_int_equal((int)num(e, "Count"), 3);
     ddb(e, "UpdateTimeToLive",

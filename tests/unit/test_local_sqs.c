@@ -573,6 +573,8 @@ static void test_layout_1_upgraded(void **state)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
                                   "ALTER TABLE sqs_messages DROP COLUMN received_ms;"
+                                  "DROP INDEX ddb_items_ttl;" /* and before the TTL column */
+                                  "ALTER TABLE ddb_items DROP COLUMN ttl;"
                                   "UPDATE meta SET v = '1' WHERE k = 'schema'",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
@@ -591,7 +593,7 @@ static void test_layout_1_upgraded(void **state)
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     char want[128];
     snprintf(want, sizeof want, "in flight=%lld,waiting=0", (long long)upgraded);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), "2");
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "3");
     assert_string_equal((const char *)sqlite3_column_text(st, 1), want);
     sqlite3_finalize(st);
     sqlite3_close(db);

@@ -389,13 +389,14 @@ static void test_open_errors(void **state)
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
                                   "CREATE TABLE meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);"
-                                  "INSERT INTO meta VALUES('schema', '3')",
+                                  "INSERT INTO meta VALUES('schema', '4')",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
     snprintf(want, sizeof want,
-             "local backend: %s: stored in layout version 3, this tycho reads version 2 (and "
-             "upgrades version 1): run the tycho that wrote it, or use another TYCHO_DATA_DIR",
+             "local backend: %s: stored in layout version 4, this tycho reads version 3 (and "
+             "upgrades versions 1 and 2): run the tycho that wrote it, or use another "
+             "TYCHO_DATA_DIR",
              path);
     assert_string_equal(open_error_of(e->dir, err, sizeof err), want);
 }
