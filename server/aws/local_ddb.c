@@ -2435,13 +2435,20 @@ int tycho_local_ddb_functions(tycho_local_store_t *s)
 
 int tycho_local_ddb_fill_ttl(tycho_local_store_t *s, const char *table)
 {
+    /* Only the rows whose TTL changes are written (SQLite would rewrite
+     * every row it matches): disabling TTL, or enabling it on an attribute
+     * few items have, writes few rows. tycho_ddb_ttl returns NULL without
+     * parsing when the attribute is NULL. */
     sqlite3_stmt *st =
-        table ? tycho_local_stmt(s, "UPDATE ddb_items SET ttl = tycho_ddb_ttl(item, (SELECT "
-                                    "ttl_attr FROM ddb_tables WHERE name = ?1)) WHERE tbl = ?1")
+        table ? tycho_local_stmt(s, "WITH a(attr) AS (SELECT ttl_attr FROM ddb_tables WHERE name "
+                                    "= ?1) UPDATE ddb_items SET ttl = tycho_ddb_ttl(item, (SELECT "
+                                    "attr FROM a)) WHERE tbl = ?1 AND ttl IS NOT "
+                                    "tycho_ddb_ttl(item, (SELECT attr FROM a))")
               : tycho_local_stmt(s, "UPDATE ddb_items SET ttl = tycho_ddb_ttl(item, (SELECT "
                                     "ttl_attr FROM ddb_tables WHERE name = ddb_items.tbl)) WHERE "
                                     "tbl IN (SELECT name FROM ddb_tables WHERE ttl_attr IS NOT "
-                                    "NULL)");
+                                    "NULL) AND ttl IS NOT tycho_ddb_ttl(item, (SELECT ttl_attr "
+                                    "FROM ddb_tables WHERE name = ddb_items.tbl))");
     if (!st) return -1;
     if (table) sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);

@@ -199,7 +199,10 @@ static void test_attribute_changes(void **state)
     assert_int_equal(rows(e, ""), 6); /* no TTL: nothing expires */
     assert_int_equal(scalar(e, "SELECT COUNT(ttl) FROM ddb_items"), 0);
 
+    /* only the items whose TTL changes are written (and the table's row) */
+    int before = sqlite3_total_changes(e->s->db);
     set_ttl(e, 1, "a");
+    assert_int_equal(sqlite3_total_changes(e->s->db) - before, 3 + 1);
     assert_int_equal(visible(e, "a"), 0);
     assert_int_equal(local_env_sweep(e), 1);
     assert_int_equal(rows(e, "a"), 0);
@@ -212,7 +215,10 @@ static void test_attribute_changes(void **state)
     assert_int_equal(rows(e, "a"), 3);
     assert_int_equal(scalar(e, "SELECT COUNT(ttl) FROM ddb_items"), 0);
 
+    fill(e, "c", 4, "");
+    before = sqlite3_total_changes(e->s->db);
     set_ttl(e, 1, "b");
+    assert_int_equal(sqlite3_total_changes(e->s->db) - before, 3 + 1);
     assert_int_equal(visible(e, "a"), 3);
     assert_int_equal(visible(e, "b"), 0);
     assert_int_equal(local_env_sweep(e), 1);
@@ -220,7 +226,10 @@ static void test_attribute_changes(void **state)
     assert_int_equal(rows(e, "b"), 0);
 
     /* TYCHO_LOCAL_TABLES sets a TTL on a table without one, at open */
+    fill(e, "b", 2, b);
+    before = sqlite3_total_changes(e->s->db);
     set_ttl(e, 0, "b");
+    assert_int_equal(sqlite3_total_changes(e->s->db) - before, 2 + 1);
     fill(e, "b", 3, b);
     tycho_local_store_close(e->s);
     assert_int_equal(local_env_open(e, "", "items:pk=id/S:ttl=a", 1), 0);
