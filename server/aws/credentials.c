@@ -71,36 +71,72 @@ static void creds_clear(tycho_aws_creds_t *c)
     c->access_key_id = c->secret_access_key = c->session_token = NULL;
 }
 
-static int two_digits(const char *s)
+/* The value of the n decimal digits at s, or -1 when one of them is not a
+ * digit (a NUL included: s is never read past it). */
+static int digits(const char *s, int n)
 {
-    return s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9';
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
 }
 
-int tycho_aws_parse_time(const char *s, int64_t *out)
+static int days_in_month(int year, int month)
 {
-    int Y, M, D, h, m, sec, n = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &Y, &M, &D, &h, &m, &sec, &n) != 6)
-        return -EINVAL;
-    const char *p = s + n;
-    if (*p == '.')
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return days[month - 1] + (month == 2 && leap);
+}
+
+static int bad_time(const char **why, const char *text)
+{
+    if (why) *why = text;
+    return -EINVAL;
+}
+
+/* RFC 3339 5.6 date-time, fixed widths: "YYYY-MM-DDThh:mm:ss", an optional
+ * fraction of 1 or more digits (dropped), then "Z" or an offset "+hh:mm".
+ * Each field is checked against the calendar, as botocore (Python's
+ * datetime) does: a day past the month's end, hour 24 or second 60 is
+ * refused, never carried into the next field by timegm. A leap second
+ * (RFC 3339 allows 23:59:60) is refused too: AWS smears leap seconds and
+ * never sends one, and botocore's datetime cannot hold it. */
+int tycho_aws_parse_time(const char *s, int64_t *out, const char **why)
+{
+    if (!s) return bad_time(why, "no time");
+    int Y = digits(s, 4);
+    int M = Y >= 0 && s[4] == '-' ? digits(s + 5, 2) : -1;
+    int D = M >= 0 && s[7] == '-' ? digits(s + 8, 2) : -1;
+    int h = D >= 0 && (s[10] == 'T' || s[10] == 't') ? digits(s + 11, 2) : -1;
+    int m = h >= 0 && s[13] == ':' ? digits(s + 14, 2) : -1;
+    int sec = m >= 0 && s[16] == ':' ? digits(s + 17, 2) : -1;
+    if (sec < 0) return bad_time(why, "not YYYY-MM-DDThh:mm:ss");
+    if (M < 1 || M > 12) return bad_time(why, "month out of range 01..12");
+    if (D < 1 || D > days_in_month(Y, M)) return bad_time(why, "day past the end of its month");
+    if (h > 23) return bad_time(why, "hour out of range 00..23");
+    if (m > 59) return bad_time(why, "minute out of range 00..59");
+    if (sec > 59) return bad_time(why, "second out of range 00..59 (no leap second)");
+    const char *p = s + 19;
+    if (*p == '.') {
+        if (p[1] < '0' || p[1] > '9') return bad_time(why, "a '.' without fraction digits");
         for (p++; *p >= '0' && *p <= '9'; p++)
             ;
+    }
     int off = 0;
     if (*p == 'Z' || *p == 'z') {
         p++;
     } else if (*p == '+' || *p == '-') {
-        /* exactly "hh:mm": sscanf's %2d would also take "1:2" (and then
-         * p += 6 ran past the string's end) */
-        const char *o = p + 1;
-        if (!two_digits(o) || o[2] != ':' || !two_digits(o + 3)) return -EINVAL;
-        int oh = (o[0] - '0') * 10 + (o[1] - '0'), om = (o[3] - '0') * 10 + (o[4] - '0');
-        if (oh > 23 || om > 59) return -EINVAL;
+        int oh = digits(p + 1, 2), om = oh >= 0 && p[3] == ':' ? digits(p + 4, 2) : -1;
+        if (om < 0) return bad_time(why, "offset not +hh:mm");
+        if (oh > 23 || om > 59) return bad_time(why, "offset out of range");
         off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
-        p = o + 5;
-    } else if (*p) {
-        return -EINVAL;
+        p += 6;
+    } else {
+        return bad_time(why, "no Z or +hh:mm offset");
     }
-    if (*p || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60) return -EINVAL;
+    if (*p) return bad_time(why, "text after the time");
     struct tm tm = {0};
     tm.tm_year = Y - 1900;
     tm.tm_mon = M - 1;

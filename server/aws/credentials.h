@@ -116,9 +116,13 @@ void tycho_aws_creds_stats(const tycho_aws_creds_provider_t *p, tycho_aws_creds_
  * fetch is cancelled, the provider is freed once its handles have closed. */
 void tycho_aws_creds_provider_close(tycho_aws_creds_provider_t *p);
 
-/* Parses ISO 8601 / RFC 3339 UTC times as AWS sends them ("2016-02-25T06:03:31Z",
- * with optional fraction and +hh:mm offset). 0 or -EINVAL. */
-int tycho_aws_parse_time(const char *s, int64_t *out);
+/* Parses an RFC 3339 date-time as AWS sends it ("2016-02-25T06:03:31Z",
+ * with an optional fraction and a +hh:mm offset for the Z) into seconds
+ * since the epoch. 0, or -EINVAL with *why (static text; why may be NULL)
+ * for anything else: a field out of the calendar (April 31, February 29 of
+ * a common year, hour 24, second 60: no leap second) is refused, not
+ * carried into the next one. */
+int tycho_aws_parse_time(const char *s, int64_t *out, const char **why);
 
 /* Built-in sources, exposed for tests; each reads its settings from the
  * environment (and profile) when created. 1 when configured; 0 when not

@@ -151,14 +151,15 @@ static void finish_json(http_src_t *s, const char *what, const tycho_http_respon
     const char *exps = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Expiration"));
     const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "Code"));
     int64_t exp = 0;
+    const char *why = NULL;
     if (!j)
         fail(s, "%s: reply is not JSON", what);
     else if (code && strcmp(code, "Success") != 0)
         fail(s, "%s: Code %.64s", what, code);
     else if (!akid || !sk)
         fail(s, "%s: reply lacks AccessKeyId/SecretAccessKey", what);
-    else if (exps && tycho_aws_parse_time(exps, &exp) != 0)
-        fail(s, "%s: bad Expiration", what);
+    else if (exps && tycho_aws_parse_time(exps, &exp, &why) != 0)
+        fail(s, "%s: bad Expiration: %s", what, why);
     else
         succeed(s, akid, sk, tok, exp);
     if (j) {
@@ -276,8 +277,9 @@ static void on_sts(const tycho_http_response_t *res, void *ud)
     tycho_aws_sts_creds_t c;
     if (tycho_aws_sts_parse(res->body, res->body_len, &c) == 0 && res->status == 200) {
         int64_t exp = 0;
-        if (c.expiration && tycho_aws_parse_time(c.expiration, &exp) != 0)
-            fail(s, "web-identity: bad Expiration in STS reply");
+        const char *why = NULL;
+        if (c.expiration && tycho_aws_parse_time(c.expiration, &exp, &why) != 0)
+            fail(s, "web-identity: bad Expiration in STS reply: %s", why);
         else
             succeed(s, c.access_key_id, c.secret_access_key, c.session_token, exp);
         tycho_aws_sts_creds_free(&c);

@@ -55,6 +55,17 @@ check "an Expiration with offset +1:2: 502 CredentialsError" \
 check "the error says the Expiration is bad" wait_until 5 \
     grep -q "no AWS credentials: container: bad Expiration" "$LOG"
 serve_stop
+
+# an Expiration out of the calendar (April 31) is refused with its reason,
+# not read as May 1 (timegm carries the day over)
+fake_ctl config '{"expiration_text": "2030-04-31T00:00:00Z"}' >/dev/null
+ROUTES="$TYCHO_SRC/routes" serve_start april-31 --workers 1 --data-dir "$TEST_TMP/data4" || exit 1
+out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/save-data" -d '{"n":1}')
+check "an Expiration on April 31: 502 CredentialsError" \
+    [ "$(tail -n1 <<<"$out")/$(jget "$(head -n1 <<<"$out")" type)" = 502/CredentialsError ]
+check "the error says why the Expiration is bad" wait_until 5 \
+    grep -q "no AWS credentials: container: bad Expiration: day past the end of its month" "$LOG"
+serve_stop
 fake_ctl config '{"expiration_text": null, "expiration_secs": 3600}' >/dev/null
 
 # an instance metadata service that does not answer in time: every call

@@ -8,7 +8,8 @@
  *  - Retry-After: delta-seconds give exactly their value in ms (9 digits at
  *    most); an accepted date is never more than its distance from now;
  *  - an accepted credential time, printed back as YYYY-MM-DDThh:mm:ssZ,
- *    parses to the same instant;
+ *    parses to the same instant, and a UTC one prints back as written (no
+ *    field carried into the next); a refused one has a reason;
  *  - AWS errors: a code and a message are always there, one line each; a
  *    secret after Signature=, Credential= or X-Amz-Security-Token (any case,
  *    ':' or '=') never survives redaction, whatever text surrounds it and
@@ -28,10 +29,12 @@
 #include "exporters/ecs_resource.h"
 #include "exporters/export_retry.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define FUZZ_TARGET "peer replies"
@@ -74,15 +77,22 @@ static void aws_time(const uint8_t *p, size_t n)
 {
     char *s = cstr(p, n);
     int64_t t = 0;
-    if (tycho_aws_parse_time(s, &t) == 0 && t >= 0 && t < 253402300800LL) {
+    const char *why = NULL;
+    int rc = tycho_aws_parse_time(s, &t, &why);
+    CHECK(rc == 0 || (rc == -EINVAL && why && *why), "'%s' refused (%d) without a reason", s, rc);
+    if (rc == 0 && t >= 0 && t < 253402300800LL) {
         time_t tt = (time_t)t;
         struct tm tm;
         CHECK(gmtime_r(&tt, &tm), "gmtime");
         char back[32];
         strftime(back, sizeof back, "%Y-%m-%dT%H:%M:%SZ", &tm);
         int64_t t2 = -1;
-        CHECK(tycho_aws_parse_time(back, &t2) == 0 && t2 == t,
+        CHECK(tycho_aws_parse_time(back, &t2, NULL) == 0 && t2 == t,
               "'%s' is %lld, printed back '%s' is %lld", s, (long long)t, back, (long long)t2);
+        /* a UTC time is taken as written: no field carried into the next
+         * (April 31 is no May 1) */
+        if (strlen(s) == 20 && (s[19] == 'Z' || s[19] == 'z'))
+            CHECK(strncasecmp(s, back, 19) == 0, "'%s' was read as '%s'", s, back);
     }
     free(s);
 }

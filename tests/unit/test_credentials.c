@@ -595,26 +595,80 @@ static void test_parse_time(void **state)
 {
     (void)state;
     int64_t t;
-    assert_int_equal(tycho_aws_parse_time("2016-02-25T06:03:31Z", &t), 0);
+    assert_int_equal(tycho_aws_parse_time("2016-02-25T06:03:31Z", &t, NULL), 0);
     assert_int_equal(t, 1456380211);
-    assert_int_equal(tycho_aws_parse_time("2016-02-25T06:03:31.123Z", &t), 0);
+    assert_int_equal(tycho_aws_parse_time("2016-02-25T06:03:31.123Z", &t, NULL), 0);
     assert_int_equal(t, 1456380211);
-    assert_int_equal(tycho_aws_parse_time("2016-02-25T08:03:31+02:00", &t), 0);
+    assert_int_equal(tycho_aws_parse_time("2016-02-25T08:03:31+02:00", &t, NULL), 0);
     assert_int_equal(t, 1456380211);
-    assert_int_equal(tycho_aws_parse_time("2016-02-25 06:03:31", &t), -EINVAL);
-    assert_int_equal(tycho_aws_parse_time("2016-13-25T06:03:31Z", &t), -EINVAL);
-    assert_int_equal(tycho_aws_parse_time("", &t), -EINVAL);
-    assert_int_equal(tycho_aws_parse_time("2016-02-25T06:03:31-23:59", &t), 0);
+    assert_int_equal(tycho_aws_parse_time("2016-02-25 06:03:31", &t, NULL), -EINVAL);
+    assert_int_equal(tycho_aws_parse_time("2016-13-25T06:03:31Z", &t, NULL), -EINVAL);
+    assert_int_equal(tycho_aws_parse_time("", &t, NULL), -EINVAL);
+    assert_int_equal(tycho_aws_parse_time("2016-02-25T06:03:31-23:59", &t, NULL), 0);
     assert_int_equal(t, 1456380211 + 23 * 3600 + 59 * 60);
     /* the offset is exactly hh:mm. A short one ("+1:2") was read by sscanf
      * and then skipped as 6 bytes, past the string's end: with the NULs
      * below it was accepted (ASan: heap-buffer-overflow on an exact-size
      * string, tests/fuzz/corpus/peer_replies/time_short_offset) */
     static const char short_offset[] = "2016-02-25T06:03:31+1:2\0\0\0";
-    assert_int_equal(tycho_aws_parse_time(short_offset, &t), -EINVAL);
-    assert_int_equal(tycho_aws_parse_time("2016-02-25T06:03:31+01:2", &t), -EINVAL);
-    assert_int_equal(tycho_aws_parse_time("2016-02-25T06:03:31+0100", &t), -EINVAL);
-    assert_int_equal(tycho_aws_parse_time("2016-02-25T06:03:31+24:00", &t), -EINVAL);
+    assert_int_equal(tycho_aws_parse_time(short_offset, &t, NULL), -EINVAL);
+    assert_int_equal(tycho_aws_parse_time("2016-02-25T06:03:31+01:2", &t, NULL), -EINVAL);
+    assert_int_equal(tycho_aws_parse_time("2016-02-25T06:03:31+0100", &t, NULL), -EINVAL);
+    assert_int_equal(tycho_aws_parse_time("2016-02-25T06:03:31+24:00", &t, NULL), -EINVAL);
+}
+
+/* A time out of the calendar is refused with its reason, as botocore
+ * (Python's datetime) refuses it; timegm would carry it into the next field
+ * (April 31 read as May 1). */
+static void test_parse_time_calendar(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *why; /* why NULL: accepted */
+        int64_t t;
+    } cases[] = {
+        {"2016-02-29T00:00:00Z", NULL, 1456704000}, /* leap year */
+        {"2000-02-29T12:00:00Z", NULL, 951825600},  /* divisible by 400: leap */
+        {"2015-02-29T00:00:00Z", "day past the end of its month", 0},
+        {"1900-02-29T00:00:00Z", "day past the end of its month", 0}, /* by 100, not 400 */
+        {"2016-04-31T00:00:00Z", "day past the end of its month", 0},
+        {"2016-04-30T23:59:59Z", NULL, 1462060799},
+        {"2016-12-31T23:59:59.999Z", NULL, 1483228799},
+        {"2016-01-00T00:00:00Z", "day past the end of its month", 0},
+        {"2016-00-10T00:00:00Z", "month out of range 01..12", 0},
+        {"2016-13-10T00:00:00Z", "month out of range 01..12", 0},
+        {"2016-01-10T24:00:00Z", "hour out of range 00..23", 0}, /* ISO 8601's end of day */
+        {"2016-01-10T25:00:00Z", "hour out of range 00..23", 0},
+        {"2016-01-10T10:60:00Z", "minute out of range 00..59", 0},
+        /* RFC 3339 allows a leap second; AWS never sends one */
+        {"2016-12-31T23:59:60Z", "second out of range 00..59 (no leap second)", 0},
+        {"2016-01-10T-1:00:00Z", "not YYYY-MM-DDThh:mm:ss", 0}, /* sscanf took "-1" */
+        {" 2016-01-10T10:00:00Z", "not YYYY-MM-DDThh:mm:ss", 0},
+        {"2016-1-10T10:00:00Z", "not YYYY-MM-DDThh:mm:ss", 0},
+        {"+016-01-10T10:00:00Z", "not YYYY-MM-DDThh:mm:ss", 0},
+        {"2016-01-10t10:00:00z", NULL, 1452420000}, /* RFC 3339 5.6: any case */
+        {"2016-01-10T10:00:00.Z", "a '.' without fraction digits", 0},
+        {"2016-01-10T10:00:00", "no Z or +hh:mm offset", 0},
+        {"2016-01-10T10:00:00Zjunk", "text after the time", 0},
+        {"2016-01-10T10:00:00+01:60", "offset out of range", 0},
+        {"2016-02-29T00:30:00+01:00", NULL, 1456702200}, /* the offset leaves the 28th */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int64_t t = -1;
+        const char *why = NULL;
+        int rc = tycho_aws_parse_time(cases[i].text, &t, &why);
+        if (!cases[i].why) {
+            if (rc != 0) fail_msg("'%s' refused: %s", cases[i].text, why);
+            assert_int_equal(t, cases[i].t);
+        } else {
+            if (rc != -EINVAL) fail_msg("'%s' accepted as %lld", cases[i].text, (long long)t);
+            assert_string_equal(why, cases[i].why);
+        }
+    }
+    const char *why = NULL;
+    int64_t t;
+    assert_int_equal(tycho_aws_parse_time(NULL, &t, &why), -EINVAL);
+    assert_string_equal(why, "no time");
 }
 
 static void write_file(const char *path, const char *text)
@@ -804,6 +858,7 @@ int main(void)
         cmocka_unit_test(test_sync_source),
         cmocka_unit_test(test_describe_redacts),
         cmocka_unit_test(test_parse_time),
+        cmocka_unit_test(test_parse_time_calendar),
         cmocka_unit_test(test_profile_files),
         cmocka_unit_test(test_sts_parse),
         cmocka_unit_test(test_container_host_rule),
