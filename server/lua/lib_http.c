@@ -18,6 +18,7 @@
 #include "http/field.h"
 #include "http/host.h"
 #include "http/known_method.h"
+#include "http/url_parse.h"
 #include "http/url_redact.h"
 #include "lua/async.h"
 #include "lua/header_value.h"
@@ -48,7 +49,7 @@ typedef struct http_op {
     size_t nheaders;
     char *url, *method, *body;
     size_t body_len;
-    char host[256];
+    char host[TYCHO_URL_HOST_MAX + 1];
     int port;
     size_t path_at; /* where the URL's path (or query, or fragment) starts */
     tycho_span_t *span;
@@ -198,53 +199,6 @@ static void op_cancel(tycho_lua_op_t *op)
     op_free(h);
 }
 
-enum { URL_BAD = -1, URL_BAD_PORT = -2, URL_BAD_BYTE = -3 };
-
-/* The port after ':' in [p, end): 0, or URL_BAD / URL_BAD_PORT. Empty is the
- * scheme's default, as curl has it. */
-static int parse_port(const char *p, const char *end, int *port)
-{
-    long v = 0;
-    if (p == end) return 0;
-    for (; p < end; p++) {
-        if (*p < '0' || *p > '9') return URL_BAD;
-        if ((v = v * 10 + (*p - '0')) > 65535) return URL_BAD_PORT;
-    }
-    if (v == 0) return URL_BAD_PORT;
-    *port = (int)v;
-    return 0;
-}
-
-/* scheme://[userinfo@]host[:port][/path][?query] of len bytes: host, port
- * and path_at into h. 0, URL_BAD, URL_BAD_PORT, or URL_BAD_BYTE for a space, a
- * control character or a NUL (which would cut the URL curl is given short). */
-static int parse_url(const char *url, size_t len, http_op_t *h)
-{
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)url[i] <= ' ' || url[i] == 0x7f) return URL_BAD_BYTE;
-    int https;
-    const char *p;
-    if (strncasecmp(url, "http://", 7) == 0)
-        https = 0, p = url + 7;
-    else if (strncasecmp(url, "https://", 8) == 0)
-        https = 1, p = url + 8;
-    else
-        return URL_BAD;
-    const char *auth_end = p + strcspn(p, "/?#");
-    h->path_at = (size_t)(auth_end - url);
-    const char *hs = p; /* after the last '@', as tycho_url_redact reads it */
-    for (const char *c = p; c < auth_end; c++)
-        if (*c == '@') hs = c + 1;
-    size_t hl = tycho_url_host_len(hs, (size_t)(auth_end - hs));
-    const char *he = hs + hl;
-    if (hl == 0 || hl >= sizeof h->host) return URL_BAD;
-    memcpy(h->host, hs, hl);
-    h->host[hl] = 0;
-    h->port = https ? 443 : 80;
-    if (*he == ':') return parse_port(he + 1, auth_end, &h->port);
-    return he == auth_end ? 0 : URL_BAD;
-}
-
 /* The URL curl is given: url with each non-ASCII byte of its path, query
  * and fragment percent-encoded (RFC 3986 2.1; what browsers send), as a
  * request line holds ASCII only (RFC 9112 3.2). A non-ASCII host is left to
@@ -316,7 +270,8 @@ static int add_header(http_op_t *h, const char *name, const char *value)
 static const char *host_problem(const char *name, size_t nlen, const char *value, size_t vlen)
 {
     if (!tycho_http_field_name_is(name, nlen, "host")) return NULL;
-    if (vlen == 0) return "empty: an HTTP/1.1 request names its host (leave Host out to send the URL's)";
+    if (vlen == 0)
+        return "empty: an HTTP/1.1 request names its host (leave Host out to send the URL's)";
     if (!tycho_host_valid(&(tycho_slice_t){value, vlen})) return "not a host[:port] (RFC 9110 7.2)";
     return NULL;
 }
@@ -426,16 +381,18 @@ static int l_request(lua_State *L)
     if (!h) return luaL_error(L, "out of memory");
     /* every message and the span show the URL redacted: no password, no query */
     tycho_url_redact(url, h->url_full, sizeof h->url_full);
-    int url_rc = parse_url(url, url_len, h);
+    tycho_url_t u;
+    int url_rc = tycho_url_parse(url, url_len, &u);
     if (url_rc != 0) {
         char shown[sizeof h->url_full];
         memcpy(shown, h->url_full, sizeof shown);
         free(h);
-        return luaL_error(L, "%s: bad url '%s' (%s)", what, shown,
-                          url_rc == URL_BAD_PORT   ? "port out of range: 1..65535"
-                          : url_rc == URL_BAD_BYTE ? "a space, a control character or a NUL byte"
-                                                   : "http:// or https:// with a host");
+        return luaL_error(L, "%s: bad url '%s' (%s)", what, shown, tycho_url_strerror(url_rc));
     }
+    memcpy(h->host, url + u.host_at, u.host_len);
+    h->host[u.host_len] = '\0';
+    h->port = u.port;
+    h->path_at = u.path_at;
     h->svc = svc;
     tycho_buf_t query = TYCHO_BUF_INIT;
     lua_getfield(L, 1, "query");

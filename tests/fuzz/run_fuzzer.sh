@@ -30,6 +30,7 @@ router) srcs=(server/router/router.c server/core/{percent,buf,utf8}.c) pkgs=() ;
 json) srcs=(server/lua/lib_json.c server/lua/alloc.c server/core/{buf,utf8}.c) pkgs=(luajit) ;;
 trace_context) srcs=(server/telemetry/trace_context.c) pkgs=() ;;
 response_fields) srcs=(server/net/response_fields.c server/http/field.c server/core/{buf,utf8}.c) pkgs=() ;;
+url_parse) srcs=(server/http/{url_parse,url_redact}.c) pkgs=(libcurl) ;;
 query_redact) srcs=(server/http/query_redact.c server/core/{percent,buf,utf8}.c) pkgs=() ;;
 sigv4) srcs=(server/aws/sigv4.c server/core/{buf,percent,utf8}.c) pkgs=(libcrypto) ;;
 local_expr) srcs=(server/aws/local_expr.c server/aws/local_av.c server/core/{buf,utf8}.c) pkgs=(libcjson) ;;
