@@ -1,12 +1,10 @@
 #include "core/admin.h"
 
+#include "core/admin_request.h"
 #include "core/lifecycle.h"
 #include "core/log.h"
 #include "core/thread_name.h"
-#include "http/field.h"
-#include "http/host.h"
 
-#include <arpa/inet.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,71 +61,6 @@ static void reply_error(tycho_exchange_t *x, int status, const char *msg)
     tycho_exchange_finish(x);
 }
 
-static int is(const tycho_slice_t *s, const char *lit)
-{
-    return s->n == strlen(lit) && memcmp(s->p, lit, s->n) == 0;
-}
-
-/* Whether host (a Host value) is an IP literal (v4, or v6 in brackets) or
- * localhost, with an optional port: a name a DNS-rebinding page cannot
- * point at this port, since that needs a DNS name of its own. */
-static int local_host(const tycho_slice_t *host)
-{
-    tycho_slice_t name, rest;
-    int bracketed;
-    char ip[INET6_ADDRSTRLEN];
-    unsigned char bin[16];
-    if (tycho_host_split(host, &name, &rest, &bracketed) != 0 || name.n >= sizeof ip) return 0;
-    memcpy(ip, name.p, name.n);
-    ip[name.n] = '\0';
-    int ok = bracketed ? inet_pton(AF_INET6, ip, bin) == 1
-                       : inet_pton(AF_INET, ip, bin) == 1 || strcasecmp(ip, "localhost") == 0;
-    if (!ok) return 0;
-    if (rest.n == 0) return 1;
-    if (rest.p[0] != ':') return 0;
-    for (size_t i = 1; i < rest.n; i++)
-        if (rest.p[i] < '0' || rest.p[i] > '9') return 0;
-    return 1;
-}
-
-/* A browser sends Origin on a cross-origin POST, and Sec-Fetch-Site says
- * where the request came from: neither may come from another site's page
- * (a form posted to http://127.0.0.1:9090/-/reload needs no preflight).
- * Every field is read, not the first: no browser sends Sec-Fetch-Site
- * twice, and a "none" before a "cross-site" must not let the request in. */
-static int cross_site(const tycho_request_t *req)
-{
-    int sites = 0;
-    for (size_t i = 0; i < req->nheaders; i++) {
-        const tycho_header_t *h = &req->headers[i];
-        if (tycho_http_field_name_is(h->name.p, h->name.n, "origin")) return 1;
-        if (!tycho_http_field_name_is(h->name.p, h->name.n, "sec-fetch-site")) continue;
-        if (++sites > 1 || (!is(&h->value, "same-origin") && !is(&h->value, "none"))) return 1;
-    }
-    return 0;
-}
-
-/* Why path is not one the admin listener reads, or NULL. Its paths are plain
- * ASCII: one with a percent-escape, an empty segment or a dot segment is
- * refused, not normalised (as the public port's router does), so that a
- * proxy in front which filters admin paths by their text (allows /metrics,
- * denies /-/reload) cannot be walked around with /-/%72eload: tycho and
- * the proxy always agree on what a path names. */
-static const char *unplain_path(const tycho_slice_t *path)
-{
-    const char *p = path->p, *end = p + path->n;
-    if (memchr(p, '%', path->n)) return "admin paths take no percent-escapes";
-    for (const char *seg = p; seg < end; seg++) {
-        if (*seg != '/') continue;
-        const char *next = memchr(seg + 1, '/', (size_t)(end - seg - 1));
-        size_t n = (size_t)((next ? next : end) - seg - 1);
-        if (next && n == 0) return "admin paths take no empty segments ('//')";
-        if ((n == 1 && seg[1] == '.') || (n == 2 && seg[1] == '.' && seg[2] == '.'))
-            return "admin paths take no dot segments ('/./', '/../')";
-    }
-    return NULL;
-}
-
 static void status_page(tycho_admin_t *a, tycho_exchange_t *x)
 {
     tycho_buf_t b = TYCHO_BUF_INIT;
@@ -155,24 +88,20 @@ static void metrics_page(tycho_admin_t *a, tycho_exchange_t *x)
 static void dispatch(void *ctx, tycho_exchange_t *x)
 {
     tycho_admin_t *a = ctx;
-    const tycho_slice_t *m = &x->req.method, *p = &x->req.path;
-    const tycho_slice_t *host = tycho_request_header(&x->req, "Host");
-    if (host && !local_host(host))
-        return reply_error(x, 421,
-                           "the admin listener answers only a Host that is an IP "
-                           "address or localhost");
-    const char *unplain = unplain_path(p);
-    if (unplain) return reply_error(x, 400, unplain);
-    int get = is(m, "GET") || is(m, "HEAD");
-    if (is(p, "/-/healthy") && get) return reply_json(x, 200, "{\"status\":\"ok\"}");
-    if (is(p, "/-/ready") && get)
+    tycho_admin_route_t r;
+    tycho_admin_route(&x->req, a->hooks.metrics != NULL, &r);
+    switch (r.page) {
+    case TYCHO_ADMIN_HEALTHY:
+        return reply_json(x, 200, "{\"status\":\"ok\"}");
+    case TYCHO_ADMIN_READY:
         return tycho_lifecycle_draining()   ? reply_json(x, 503, "{\"status\":\"draining\"}")
                : !tycho_lifecycle_serving() ? reply_json(x, 503, "{\"status\":\"starting\"}")
                                             : reply_json(x, 200, "{\"status\":\"ready\"}");
-    if (is(p, "/-/status") && get) return status_page(a, x);
-    if (is(p, "/metrics") && get && a->hooks.metrics) return metrics_page(a, x);
-    if (is(p, "/-/reload") && is(m, "POST")) {
-        if (cross_site(&x->req)) return reply_error(x, 403, "a reload from a web page is refused");
+    case TYCHO_ADMIN_STATUS:
+        return status_page(a, x);
+    case TYCHO_ADMIN_METRICS:
+        return metrics_page(a, x);
+    case TYCHO_ADMIN_RELOAD: {
         if (a->nwaiters == MAX_RELOAD_WAITERS)
             return reply_json(x, 429, "{\"error\":\"too many reloads waiting\"}");
         /* as SIGHUP and the watcher say theirs: a reload's log shows who asked */
@@ -184,15 +113,11 @@ static void dispatch(void *ctx, tycho_exchange_t *x)
         a->hooks.request_reload(a->hooks.ud);
         return;
     }
-    int known = is(p, "/-/healthy") || is(p, "/-/ready") || is(p, "/-/status") ||
-                is(p, "/-/reload") || (is(p, "/metrics") && a->hooks.metrics);
-    if (known) {
-        tycho_response_set_error(&x->res, 405, "method not allowed", x->req.request_id);
-        tycho_response_add_header(&x->res, "Allow", 5, is(p, "/-/reload") ? "POST" : "GET, HEAD",
-                                  is(p, "/-/reload") ? 4 : 9, NULL);
+    case TYCHO_ADMIN_REFUSED:
+        tycho_response_set_error(&x->res, r.status, r.message, x->req.request_id);
+        if (r.allow) tycho_response_add_header(&x->res, "Allow", 5, r.allow, strlen(r.allow), NULL);
         return tycho_exchange_finish(x);
     }
-    reply_error(x, 404, "not found");
 }
 
 static void cancel(void *ctx, tycho_exchange_t *x)

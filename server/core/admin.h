@@ -7,7 +7,8 @@
  * sent (any Origin, a Sec-Fetch-Site other than same-origin or none, or two
  * of them: 403). Started and stopped by the main thread; reload requests are
  * forwarded to the main thread through request_reload. Paths are matched as
- * sent (400 for a percent-escape, an empty or a dot segment). */
+ * sent (400 for a percent-escape, an empty or a dot segment). These checks
+ * of a request's head are core/admin_request.h's. */
 #ifndef TYCHO_ADMIN_H
 #define TYCHO_ADMIN_H
 

@@ -31,6 +31,7 @@ json) srcs=(server/lua/lib_json.c server/lua/alloc.c server/core/{buf,utf8}.c) p
 trace_context) srcs=(server/telemetry/trace_context.c) pkgs=() ;;
 response_fields) srcs=(server/net/response_fields.c server/http/field.c server/core/{buf,utf8}.c) pkgs=() ;;
 url_parse) srcs=(server/http/{url_parse,url_redact}.c) pkgs=(libcurl) ;;
+admin_request) srcs=(server/core/admin_request.c server/http/{host,field,exchange}.c server/core/{buf,utf8}.c) pkgs=() ;;
 query_redact) srcs=(server/http/query_redact.c server/core/{percent,buf,utf8}.c) pkgs=() ;;
 sigv4) srcs=(server/aws/sigv4.c server/core/{buf,percent,utf8}.c) pkgs=(libcrypto) ;;
 local_expr) srcs=(server/aws/local_expr.c server/aws/local_av.c server/core/{buf,utf8}.c) pkgs=(libcjson) ;;

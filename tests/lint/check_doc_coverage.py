@@ -13,7 +13,8 @@
       routes` (its output in CHECK_OUTPUT) name the same method/path pairs;
       HEAD routes and the /docs page's assets may be named in the prose.
   check_doc_coverage.py admin SRC
-      README.md's admin table and server/core/admin.c serve the same paths.
+      README.md's admin table and server/core/admin_request.c (the admin
+      listener's page table) serve the same paths.
   check_doc_coverage.py flags SRC HELP_OUTPUT
       README.md's server configuration table and `tycho serve --help` (its
       output in HELP_OUTPUT) list the same flags, variables and defaults.
@@ -175,17 +176,17 @@ def check_admin(src):
     documented = set()
     for cell in readme_table(src, "endpoint | answer"):
         documented |= endpoints(cell)
-    code = read(os.path.join(src, "server", "core", "admin.c"))
-    served = set(re.findall(r'is\(p, "(/[^"]*)"\)', code))
+    code = read(os.path.join(src, "server", "core", "admin_request.c"))
+    served = set(re.findall(r'\{"(/[^"]*)", TYCHO_ADMIN_[A-Z]+\}', code))
     fails = 0
     for p in sorted(served - {q for _, q in documented}):
-        print(f"not ok - the admin listener serves {p} (server/core/admin.c) but README.md's admin table does not list it")
+        print(f"not ok - the admin listener serves {p} (server/core/admin_request.c) but README.md's admin table does not list it")
         fails += 1
     for m, p in sorted(documented):
         if p not in served:
-            print(f"not ok - README.md's admin table lists {m} {p} but server/core/admin.c does not serve it")
+            print(f"not ok - README.md's admin table lists {m} {p} but server/core/admin_request.c does not serve it")
             fails += 1
-    return verdict(f"checked {len(documented)} documented admin endpoints against {len(served)} in admin.c",
+    return verdict(f"checked {len(documented)} documented admin endpoints against {len(served)} in admin_request.c",
                    len(documented) < 4, "admin endpoints found", fails)
 
 

@@ -20,7 +20,7 @@ echo "--- the repository"
     fail "tycho check routes failed: $(cat "$work/check.txt")"
 $check env "$SRC" || fail "environment variables missing from the documentation"
 $check routes "$SRC" "$work/check.txt" || fail "README.md's endpoint table and the routes disagree"
-$check admin "$SRC" || fail "README.md's admin table and server/core/admin.c disagree"
+$check admin "$SRC" || fail "README.md's admin table and server/core/admin_request.c disagree"
 "$BIN" serve --help >"$work/help.txt"
 $check flags "$SRC" "$work/help.txt" || fail "README.md's server table and tycho serve --help disagree"
 mkdir "$work/usage"
@@ -36,7 +36,7 @@ for d in "$SRC"/server/*/; do
     mkdir -p "$copy/server/$(basename "$d")"
     cp "$d"*.md "$copy/server/$(basename "$d")/" 2>/dev/null || true
 done
-cp "$SRC/server/core/env_names.c" "$SRC/server/core/admin.c" "$copy/server/core/"
+cp "$SRC/server/core/env_names.c" "$SRC/server/core/admin_request.c" "$copy/server/core/"
 
 expect_gap() { # what want-in-output args...
     local what=$1 want=$2 out
@@ -64,9 +64,9 @@ expect_gap "a documented route that is gone" "lists GET /openapi.json but tycho 
     routes "$SRC" "$work/check-less.txt"
 
 # an admin path the README's table does not list
-sed -i 's|if (is(p, "/-/healthy")|if (is(p, "/-/debug") \&\& get) return 0;\n    &|' "$copy/server/core/admin.c"
-grep -q '/-/debug' "$copy/server/core/admin.c" || fail "could not add an admin path to the copy of admin.c"
-expect_gap "an undocumented admin path" "serves /-/debug (server/core/admin.c)" admin "$copy"
+sed -i 's|{"/-/healthy", TYCHO_ADMIN_HEALTHY}|{"/-/debug", TYCHO_ADMIN_STATUS}, &|' "$copy/server/core/admin_request.c"
+grep -q '/-/debug' "$copy/server/core/admin_request.c" || fail "could not add an admin path to the copy of admin_request.c"
+expect_gap "an undocumented admin path" "serves /-/debug (server/core/admin_request.c)" admin "$copy"
 # a flag --help has and the README does not; a default that drifted
 sed -e '/--send-timeout/d' -e 's/\[8192\]/[4096]/' "$work/help.txt" >"$work/help-drift.txt"
 expect_gap "a flag the README has and --help not" "README.md's server table lists --send-timeout but tycho serve --help does not" \
