@@ -59,3 +59,33 @@ describe("tycho.aws.call arguments", function()
     end
   end)
 end)
+
+describe("tycho.aws base64", function()
+  it("round-trips every byte", function()
+    local all = {}
+    for i = 0, 255 do all[#all + 1] = string.char(i) end
+    all = table.concat(all)
+    for n = 0, 5 do
+      local s = all:sub(1, 250 + n)
+      assert.equal(s, aws.b64decode(aws.b64encode(s)))
+    end
+    assert.equal("AAEC/w==", aws.b64encode("\0\1\2\255"))
+    assert.equal("", aws.b64decode(""))
+  end)
+
+  it("refuses anything but padded standard base64, saying why (RFC 4648 4)", function()
+    for text, why in pairs({
+      ["aGVsbG8"] = "length not a multiple of 4 (padding missing?)",
+      ["aGVs\nbG8="] = "length not a multiple of 4 (padding missing?)",
+      ["aGV\nbG8="] = "a character outside A-Z a-z 0-9 + / =",
+      ["aGV-bG8_"] = "a character outside A-Z a-z 0-9 + / =",
+      ["aG=sbG8="] = "'=' padding before the last 2 characters",
+      ["aGVsbG=8"] = "data after '=' padding",
+      ["aGVsbG9="] = "non-zero unused bits before the padding (not canonical)",
+    }) do
+      local bytes, err = aws.b64decode(text)
+      assert.is_nil(bytes, text)
+      assert.equal("bad base64: " .. why, err)
+    end
+  end)
+end)

@@ -300,13 +300,20 @@ static int b64v(unsigned char c)
     return -1;
 }
 
-int tycho_b64_decode(const char *s, size_t n, unsigned char **out, size_t *outlen)
+static int b64_bad(unsigned char *o, const char **why, const char *text)
+{
+    free(o);
+    if (why) *why = text;
+    return -1;
+}
+
+int tycho_b64_decode(const char *s, size_t n, unsigned char **out, size_t *outlen, const char **why)
 {
     *out = NULL;
     *outlen = 0;
-    if (n % 4 != 0) return -1;
+    if (n % 4 != 0) return b64_bad(NULL, why, "length not a multiple of 4 (padding missing?)");
     unsigned char *o = malloc(n / 4 * 3 + 1);
-    if (!o) return -1;
+    if (!o) return b64_bad(NULL, why, "out of memory");
     size_t k = 0;
     for (size_t i = 0; i < n; i += 4) {
         int v[4], pad = 0;
@@ -317,22 +324,16 @@ int tycho_b64_decode(const char *s, size_t n, unsigned char **out, size_t *outle
                 pad++;
                 continue;
             }
-            if (pad) { /* data after padding */
-                free(o);
-                return -1;
-            }
+            if (pad) return b64_bad(o, why, "data after '=' padding");
+            if (c == '=') return b64_bad(o, why, "'=' padding before the last 2 characters");
             v[j] = b64v(c);
-            if (v[j] < 0) {
-                free(o);
-                return -1;
-            }
+            if (v[j] < 0) return b64_bad(o, why, "a character outside A-Z a-z 0-9 + / =");
         }
         unsigned triple = (unsigned)(v[0] << 18 | v[1] << 12 | v[2] << 6 | v[3]);
-        /* Unused bits of the last character must be zero (canonical form). */
-        if ((pad == 1 && (v[2] & 3)) || (pad == 2 && (v[1] & 15))) {
-            free(o);
-            return -1;
-        }
+        /* Unused bits of the last character must be zero (canonical form,
+         * RFC 4648 3.5): "QR==" and "QQ==" would be the same byte. */
+        if ((pad == 1 && (v[2] & 3)) || (pad == 2 && (v[1] & 15)))
+            return b64_bad(o, why, "non-zero unused bits before the padding (not canonical)");
         o[k++] = (unsigned char)(triple >> 16);
         if (pad < 2) o[k++] = (unsigned char)(triple >> 8);
         if (pad < 1) o[k++] = (unsigned char)triple;
@@ -430,7 +431,7 @@ static int validate_binary_item(const cJSON *it, tycho_av_err_t *err)
     unsigned char *raw;
     size_t n;
     if (!cJSON_IsString(it)) return fail(err, 1, "Unexpected value type in payload", NULL);
-    if (tycho_b64_decode(it->valuestring, strlen(it->valuestring), &raw, &n))
+    if (tycho_b64_decode(it->valuestring, strlen(it->valuestring), &raw, &n, NULL))
         return fail(err, 1, "Base64 encoded value is malformed: %s", it->valuestring);
     free(raw);
     return 0;
@@ -563,7 +564,8 @@ int tycho_av_validate_map(cJSON *map, tycho_av_err_t *err)
 
 static int bytes_of(const cJSON *s, tycho_av_type_t t, unsigned char **raw, size_t *n)
 {
-    if (t == TYCHO_AV_B) return tycho_b64_decode(s->valuestring, strlen(s->valuestring), raw, n);
+    if (t == TYCHO_AV_B)
+        return tycho_b64_decode(s->valuestring, strlen(s->valuestring), raw, n, NULL);
     *raw = NULL;
     *n = strlen(s->valuestring);
     return 0;
@@ -724,7 +726,7 @@ int tycho_av_key_bytes(const cJSON *av, tycho_buf_t *out)
     if (t == TYCHO_AV_B) {
         unsigned char *raw;
         size_t n;
-        if (tycho_b64_decode(p->valuestring, strlen(p->valuestring), &raw, &n)) return -1;
+        if (tycho_b64_decode(p->valuestring, strlen(p->valuestring), &raw, &n, NULL)) return -1;
         int rc = tycho_buf_append(out, raw, n) ? -1 : 0;
         free(raw);
         return rc;

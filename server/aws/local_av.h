@@ -41,9 +41,13 @@ int tycho_dec_from_long(long long v, tycho_dec_t *out);
 /* Order-preserving bytes (memcmp order == numeric order); returns length (<= 48). */
 size_t tycho_dec_key(const tycho_dec_t *v, unsigned char out[48]);
 
-/* Base64 (standard alphabet, padded). decode: 0 or -1 when malformed (then
- * *out is NULL); *out is malloc'd (NUL-terminated for convenience). */
-int tycho_b64_decode(const char *s, size_t n, unsigned char **out, size_t *outlen);
+/* Base64, RFC 4648 4: the standard alphabet, padded to a multiple of 4,
+ * canonical (the unused bits before '=' zero, 3.5); no whitespace, no
+ * URL-safe alphabet, no missing padding. decode: 0, or -1 when malformed
+ * (then *out is NULL and *why, if why is not NULL, says what is wrong:
+ * static text); *out is malloc'd (NUL-terminated for convenience). */
+int tycho_b64_decode(const char *s, size_t n, unsigned char **out, size_t *outlen,
+                     const char **why);
 int tycho_b64_encode(tycho_buf_t *b, const unsigned char *p, size_t n);
 
 typedef enum {

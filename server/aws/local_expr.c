@@ -1874,7 +1874,7 @@ static void operand_eval(const tycho_expr_t *e, const cJSON *item, operand_t *o)
         case TYCHO_AV_B: {
             unsigned char *raw;
             size_t len;
-            if (!tycho_b64_decode(p->valuestring, strlen(p->valuestring), &raw, &len)) {
+            if (!tycho_b64_decode(p->valuestring, strlen(p->valuestring), &raw, &len, NULL)) {
                 n = (long long)len;
                 free(raw);
             }
@@ -1908,8 +1908,8 @@ static int bytes_prefix(const cJSON *hay, const cJSON *needle, tycho_av_type_t t
     unsigned char *rh, *rn;
     size_t lh, ln;
     int r = 0;
-    if (tycho_b64_decode(h, strlen(h), &rh, &lh)) return 0;
-    if (tycho_b64_decode(n, strlen(n), &rn, &ln)) {
+    if (tycho_b64_decode(h, strlen(h), &rh, &lh, NULL)) return 0;
+    if (tycho_b64_decode(n, strlen(n), &rn, &ln, NULL)) {
         free(rh);
         return 0;
     }

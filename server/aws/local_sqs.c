@@ -636,7 +636,7 @@ int tycho_local_sqs_md5_attributes(const cJSON *attrs, char out[33])
         if (binary) {
             unsigned char *raw;
             size_t rn;
-            if (tycho_b64_decode(v->valuestring, strlen(v->valuestring), &raw, &rn)) goto out;
+            if (tycho_b64_decode(v->valuestring, strlen(v->valuestring), &raw, &rn, NULL)) goto out;
             int e = put_u32(&b, rn) || tycho_buf_append(&b, raw, rn);
             free(raw);
             if (e) goto out;
@@ -837,7 +837,7 @@ static int check_attributes(const cJSON *attrs, int system, size_t *size, const 
         if (is_b) {
             unsigned char *raw;
             size_t rn;
-            if (tycho_b64_decode(v->valuestring, strlen(v->valuestring), &raw, &rn)) {
+            if (tycho_b64_decode(v->valuestring, strlen(v->valuestring), &raw, &rn, NULL)) {
                 snprintf(msg, msglen,
                          "Message %s attribute '%s' has an invalid base64 BinaryValue.", kind,
                          name);
@@ -1032,7 +1032,7 @@ static int parse_receipt(const char *h, receipt_t *r)
 {
     unsigned char *raw;
     size_t n;
-    if (!h || tycho_b64_decode(h, strlen(h), &raw, &n)) return -1;
+    if (!h || tycho_b64_decode(h, strlen(h), &raw, &n, NULL)) return -1;
     int ok = 0;
     char *p = (char *)raw, *c1 = strchr(p, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
     if (c1 && c2 && c2 - c1 - 1 == 32 && strlen(c2 + 1) <= 80 && strlen(p) == n) {
@@ -2038,7 +2038,7 @@ static void op_list_queues(tycho_local_store_t *s, cJSON *req, int64_t now_ms,
     if (token) {
         unsigned char *raw;
         size_t n;
-        if (tycho_b64_decode(token, strlen(token), &raw, &n) || n > 80) {
+        if (tycho_b64_decode(token, strlen(token), &raw, &n, NULL) || n > 80) {
             free(raw);
             invalid(res, "Invalid NextToken value.%s%s", NULL, NULL);
             return;

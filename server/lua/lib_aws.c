@@ -9,7 +9,8 @@
  *     attempt, max_attempts = 1..50 (1: no retry), producer = true (a PRODUCER span, and the
  * AWSTraceHeader system attribute set on params and on each of params.Entries), table = name,
  * queue_url = url (span attributes) }. Its only caller, aws.call, checks the arguments first.
- *   md5(s) (hex), b64encode(s), b64decode(s) (nil on bad input), backend(),
+ *   md5(s) (hex), b64encode(s), b64decode(s) (nil, "bad base64: <why>" for
+ *   anything but padded standard base64: tycho_b64_decode), backend(),
  *   is_server_fault(type) (tycho_aws_is_server_fault_code), is_throttling(type)
  *   (tycho_aws_is_throttling_code: the codes the client retries as
  *   throttling), random() (a number in [0, 1) from core/prng, seeded per
@@ -18,6 +19,7 @@
  *   digests: tycho_sqs_md5_mismatch_total{queue}). */
 #include "aws/client.h"
 #include "aws/error_text.h"
+#include "aws/local_av.h"
 #include "core/buf.h"
 #include "core/prng.h"
 #include "lua/async.h"
@@ -279,65 +281,35 @@ static int l_md5(lua_State *L)
     return 1;
 }
 
-static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 static int l_b64encode(lua_State *L)
 {
     size_t n;
     const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)s[i] << 16;
-        if (i + 1 < n) v |= (unsigned)s[i + 1] << 8;
-        if (i + 2 < n) v |= s[i + 2];
-        luaL_addchar(&b, B64[(v >> 18) & 63]);
-        luaL_addchar(&b, B64[(v >> 12) & 63]);
-        luaL_addchar(&b, i + 1 < n ? B64[(v >> 6) & 63] : '=');
-        luaL_addchar(&b, i + 2 < n ? B64[v & 63] : '=');
+    tycho_buf_t b = TYCHO_BUF_INIT;
+    if (tycho_b64_encode(&b, s, n) != 0) {
+        tycho_buf_free(&b);
+        return luaL_error(L, "tycho.aws.b64encode: out of memory");
     }
-    luaL_pushresult(&b);
+    lua_pushlstring(L, b.data ? b.data : "", b.len);
+    tycho_buf_free(&b);
     return 1;
 }
 
-static int b64val(int c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-}
-
+/* b64decode(s) -> bytes, or nil, "bad base64: <why>" (tycho_b64_decode's
+ * rule: RFC 4648 4, padded, canonical, nothing else in it) */
 static int l_b64decode(lua_State *L)
 {
-    size_t n;
+    size_t n, len;
     const char *s = luaL_checklstring(L, 1, &n);
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    unsigned v = 0;
-    int bits = 0, pad = 0;
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)s[i];
-        if (c == '=') {
-            pad++;
-            continue;
-        }
-        if (c == '\n' || c == '\r') continue;
-        int d = b64val(c);
-        if (d < 0 || pad) {
-            lua_pushnil(L);
-            return 1;
-        }
-        v = (v << 6) | (unsigned)d;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            luaL_addchar(&b, (char)((v >> bits) & 0xff));
-        }
+    unsigned char *raw;
+    const char *why;
+    if (tycho_b64_decode(s, n, &raw, &len, &why) != 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "bad base64: %s", why);
+        return 2;
     }
-    luaL_pushresult(&b);
+    lua_pushlstring(L, (const char *)raw, len);
+    free(raw);
     return 1;
 }
 

@@ -159,17 +159,40 @@ static void test_base64(void **state)
     (void)state;
     unsigned char *out;
     size_t n;
-    assert_int_equal(tycho_b64_decode("aGVsbG8=", 8, &out, &n), 0);
+    assert_int_equal(tycho_b64_decode("aGVsbG8=", 8, &out, &n, NULL), 0);
     assert_int_equal(n, 5);
     assert_memory_equal(out, "hello", 5);
     free(out);
-    assert_int_equal(tycho_b64_decode("", 0, &out, &n), 0);
+    assert_int_equal(tycho_b64_decode("", 0, &out, &n, NULL), 0);
     assert_int_equal(n, 0);
     free(out);
-    assert_int_equal(tycho_b64_decode("aGVsbG8", 7, &out, &n), -1);
-    assert_int_equal(tycho_b64_decode("aGV$bG8=", 8, &out, &n), -1);
-    assert_int_equal(tycho_b64_decode("aG=sbG8=", 8, &out, &n), -1);
-    assert_int_equal(tycho_b64_decode("aGVsbG9=", 8, &out, &n), -1); /* non-canonical pad bits */
+    assert_int_equal(tycho_b64_decode("aGVsbG8", 7, &out, &n, NULL), -1);
+    assert_int_equal(tycho_b64_decode("aGV$bG8=", 8, &out, &n, NULL), -1);
+    assert_int_equal(tycho_b64_decode("aG=sbG8=", 8, &out, &n, NULL), -1);
+    assert_int_equal(tycho_b64_decode("aGVsbG9=", 8, &out, &n, NULL),
+                     -1); /* non-canonical pad bits */
+    /* each refusal says why (RFC 4648 4; 3.5 for the canonical bits) */
+    static const struct {
+        const char *text, *why;
+    } bad[] = {
+        {"aGVsbG8", "length not a multiple of 4 (padding missing?)"},
+        {"aGVs\nbG8=", "length not a multiple of 4 (padding missing?)"},
+        {"aGV\nbG8=", "a character outside A-Z a-z 0-9 + / ="},
+        {"aGV-bG8_", "a character outside A-Z a-z 0-9 + / ="}, /* base64url is another alphabet */
+        {"aG=sbG8=", "'=' padding before the last 2 characters"},
+        {"aGVs=G8=", "'=' padding before the last 2 characters"},
+        {"aGVsbG==", "non-zero unused bits before the padding (not canonical)"},
+        {"aGVsbG9=", "non-zero unused bits before the padding (not canonical)"},
+        {"aGVsb===", "'=' padding before the last 2 characters"},
+        {"aGVsbG=8", "data after '=' padding"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *why = NULL;
+        out = (unsigned char *)"not NULL";
+        assert_int_equal(tycho_b64_decode(bad[i].text, strlen(bad[i].text), &out, &n, &why), -1);
+        assert_null(out);
+        assert_string_equal(why, bad[i].why);
+    }
     tycho_buf_t b = TYCHO_BUF_INIT;
     assert_int_equal(tycho_b64_encode(&b, (const unsigned char *)"hello", 5), 0);
     assert_string_equal(b.data, "aGVsbG8=");
