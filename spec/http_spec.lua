@@ -275,6 +275,17 @@ describe("tycho.http", function()
     end
   end)
 
+  it("hides a password of digits, '/' and digits, though the URL reads as host:port then path", function()
+    -- RFC 3986 and curl read "u:99999" as host u, port 99999, "/34@..." as the path
+    local err = refusal { url = "http://u:99999/34@127.0.0.1/x" }
+    assert.equal("tycho.http.request: bad url 'http://***@127.0.0.1/x' (port out of range: 1..65535)", err)
+    -- sent as curl reads it: to 127.0.0.1 port 12 (nothing listens there)
+    local status, msg = http.request { url = "http://127.0.0.1:12/34@127.0.0.1/x", timeout = 2 }
+    assert.is_nil(status)
+    assert.is_nil(msg:find("12/34", 1, true), msg)
+    assert.truthy(msg:find("GET http://***@127.0.0.1/x: ", 1, true), msg)
+  end)
+
   it("says it cannot wait inside a coroutine the handler created", function()
     local ok, err = pcall(coroutine.wrap(function() return http.get(server.url .. "/echo") end))
     assert.is_false(ok)

@@ -53,6 +53,18 @@ static const char *find_host(const char *url, const char **auth_out)
      * '@', which hides more than it must in such a URL, never too little. */
     if (!is_host_port(host, strcspn(host, "/?#")) && (at = last_at(host, host + strlen(host))))
         host = at + 1;
+    /* A password holding '/' after digits only ("http://u:12/34@host/")
+     * leaves an authority that is a host:port ("u:12"; so curl_url reads
+     * it, the rest being the path): when the path, before any query or
+     * fragment, holds an '@' and a ':' stands before it (a host that is an
+     * IPv6 literal aside), the userinfo runs to that '@'. That takes in a
+     * password holding '@' and '/' ("u:a@b/c@host"). A path holding an '@'
+     * after a port ("http://h:80/u/a@b") is hidden too: more than needed,
+     * never a password. */
+    else if (auth != url && *host != '[' &&
+             (at = last_at(auth + alen, auth + strcspn(auth, "?#"))) &&
+             memchr(auth, ':', (size_t)(at - auth)))
+        host = at + 1;
     *auth_out = auth;
     return host;
 }

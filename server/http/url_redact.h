@@ -11,7 +11,16 @@
  * to the last '@' before the query is taken for userinfo; when what stands
  * before the first '/', '?' or '#' is no host[:port] (a password holding
  * one of them: "http://u:pa/ss@host/"), everything up to the URL's last
- * '@'. 1 when url had userinfo, else 0. */
+ * '@'. When it is a host:port but the path holds an '@' before any '?' or
+ * '#' and a ':' comes before that '@' (a password "12/34" in
+ * "http://u:12/34@host/", which RFC 3986 and curl read as host u, port 12,
+ * path "/34@host/"), everything up to that '@' is hidden too. So a path
+ * with an '@' after a port ("http://h:80/u/a@b" shows "***@b" after the
+ * scheme) loses more than it must, and a pasted password never shows. A
+ * host that is an IPv6 literal ("[::1]:80/a@b") keeps its path. The one
+ * password still shown in part is digits then '?' or '#' ("u:12?34@h"
+ * shows "u:12?..."): what follows a '?' is a query to every reader.
+ * 1 when url had userinfo, else 0. */
 int tycho_url_redact(const char *url, char *out, size_t n);
 
 /* The userinfo tycho_url_redact hides ("user:password", without its '@'),

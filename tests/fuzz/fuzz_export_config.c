@@ -15,7 +15,10 @@
  *  - an AWS host gives a non-empty service and a region of [a-z0-9-];
  *  - an AWS endpoint URL (aws/endpoint.c) parses back to itself, without
  *    userinfo; URL redaction (http/url_redact.c) agrees with the userinfo
- *    it finds, never shows that userinfo, and is idempotent.
+ *    it finds, never shows that userinfo, and is idempotent;
+ *  - each value made the user, password and rest of "http://u:pw@rest":
+ *    no byte of the password shows in its redaction, whatever it holds
+ *    ('/', '@', ':'; not '?' or '#', see url_redact.h).
  *
  * Input: lines; in each, byte 0 picks the variable (modulo the list below),
  * the rest is its value (a later line for the same variable wins).
@@ -197,6 +200,43 @@ static void check_outbound_url(const char *s)
         CHECK(strcmp(out, twice) == 0, "'%s': redacted '%s', again '%s'", s, out, twice);
 }
 
+/* s as a pasted password: "http://" user ":" password "@" rest, where s
+ * gives the user (up to its first ':', user characters only; "u" when
+ * there is none), the password (up to the first ' ', any bytes but '?' and
+ * '#': what follows those is a query or fragment to every reader, see
+ * url_redact.h) and the rest. The redaction is the scheme, "***@", and
+ * what it shows after that is the URL's text after an '@' at or past the
+ * password's end: no byte of the password shows. */
+static void check_password_hidden(const char *s)
+{
+    size_t n = strlen(s);
+    char *url = malloc(n + 16), *w = url;
+    CHECK(url, "ENOMEM");
+    w += sprintf(w, "http://");
+    const char *sp = strchr(s, ' '), *end = sp ? sp : s + n;
+    const char *colon = memchr(s, ':', (size_t)(end - s)), *pw = colon ? colon + 1 : s;
+    if (!colon) *w++ = 'u';
+    for (const char *c = s; colon && c < colon; c++)
+        if (!strchr("@:/?#[", *c)) *w++ = *c; /* no "[": an IPv6 literal starts so */
+    *w++ = ':';
+    for (const char *c = pw; c < end; c++)
+        if (*c != '?' && *c != '#') *w++ = *c;
+    size_t pw_end = (size_t)(w - url);
+    *w++ = '@';
+    if (sp) w = stpcpy(w, sp + 1);
+    *w = '\0';
+    char out[2200];
+    CHECK(tycho_url_redact(url, out, sizeof out) == 1, "'%s': no userinfo found", url);
+    CHECK(strncmp(out, "http://***@", 11) == 0, "'%s' shown as '%s'", url, out);
+    const char *rest = out + 11;
+    size_t rl = strcspn(rest, "?");
+    int from_after = 0;
+    for (const char *at = url + pw_end; (at = strchr(at, '@')); at++)
+        from_after |= strncmp(at + 1, rest, rl) == 0;
+    CHECK(from_after, "'%s' shown as '%s': not the text after the password", url, out);
+    free(url);
+}
+
 static void check_config(env_t *e)
 {
     tycho_export_config_t c;
@@ -236,6 +276,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_kv_list(e.value[i]);
         check_url(e.value[i]);
         check_outbound_url(e.value[i]);
+        check_password_hidden(e.value[i]);
     }
     check_config(&e);
     for (size_t i = 0; i < NVARS; i++)
