@@ -55,6 +55,20 @@ describe("req", function()
     assert.equal(string.rep("r", 128), t.get("/echo", { request_id = string.rep("r", 128) }).body.id)
   end)
 
+  it("gives the id tycho serve would: a valid X-Request-Id, else 32 hex digits", function()
+    local a, b = t.get("/echo").body.id, t.get("/echo").body.id
+    assert.matches("^[0-9a-f]+$", a)
+    assert.equal(32, #a)
+    assert.matches("^[0-9a-f]+$", b)
+    assert.are_not.equal(a, b)
+    assert.equal("from-header", t.get("/echo", { headers = { ["X-Request-Id"] = "from-header" } }).body.id)
+    local made = t.get("/echo", { headers = { ["x-request-id"] = "not valid" } }).body.id
+    assert.equal(32, #made)
+    assert.matches("^[0-9a-f]+$", made)
+    -- the option wins over the header, as documented
+    assert.equal("opt", t.get("/echo", { request_id = "opt", headers = { ["X-Request-Id"] = "hdr" } }).body.id)
+  end)
+
   it("decodes the query, repeated keys as arrays", function()
     local q = t.get("/echo?a=1&b=x%20y&a=2&c&d=e+f&a=3&&").body.query
     assert.same({ a = { "1", "2", "3" }, b = "x y", c = "", d = "e f" }, q)

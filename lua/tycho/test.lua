@@ -5,7 +5,8 @@
 --   res.status, res.headers["content-type"], res.body (decoded JSON, or the
 --   string), res.raw (the body as serve sends it: "" for HEAD, 204, 304),
 --   res.route (the matched pattern); opts: headers, body, peer_ip, request_id
---   (any other is an error). A request line the server refuses (a fragment,
+--   (any other is an error; without request_id the request gets the id tycho
+--   serve would give: a valid X-Request-Id header, else 32 hex digits). A request line the server refuses (a fragment,
 --   a space or a raw non-ASCII byte in the target, a lower-case method) gets
 --   the server's answer: 400 or 501 and its error body, no route runs.
 --   t.get / t.post / t.put / t.patch / t.delete (path, opts)

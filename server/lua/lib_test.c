@@ -37,6 +37,7 @@ typedef struct test_req {
     tycho_handler_t handler;
     tycho_header_t *headers;
     char *mem; /* every string of the request, in one block */
+    char request_id[TYCHO_REQUEST_ID_MAX + 1];
     uv_timer_t defer;
     int dispatched, finished, waiting;
 } test_req_t;
@@ -201,7 +202,7 @@ static int l_start(lua_State *L)
     const char *target = luaL_checklstring(L, 2, &tlen);
     int opts = lua_istable(L, 3) ? 3 : 0;
     const char *body = NULL, *peer = "", *rid = NULL;
-    size_t nheaders = 0, hbytes = 0;
+    size_t nheaders = 0, hbytes = 0, rid_len = 0;
     if (opts) {
         lua_getfield(L, opts, "body");
         body = lua_tolstring(L, -1, &blen); /* left on the stack: keeps it alive */
@@ -209,10 +210,9 @@ static int l_start(lua_State *L)
         if (lua_isstring(L, -1)) peer = lua_tostring(L, -1);
         lua_getfield(L, opts, "request_id");
         if (lua_isstring(L, -1)) {
-            size_t n;
-            rid = lua_tolstring(L, -1, &n);
+            rid = lua_tolstring(L, -1, &rid_len);
             /* what the server would take from X-Request-Id (it replaces any other) */
-            if (!tycho_request_id_valid(&(tycho_slice_t){rid, n}))
+            if (!tycho_request_id_valid(&(tycho_slice_t){rid, rid_len}))
                 return luaL_error(L,
                                   "request_id \"%s\": 1 to 128 printable ASCII characters, "
                                   "without spaces, '\"' or '\\'",
@@ -233,13 +233,8 @@ static int l_start(lua_State *L)
             }
         }
     }
-    char idbuf[37];
-    if (!rid) {
-        tycho_uuid_v4(idbuf);
-        rid = idbuf;
-    }
     test_req_t *tr = calloc(1, sizeof *tr);
-    size_t total = mlen + tlen + blen + hbytes + strlen(peer) + strlen(rid) + 8;
+    size_t total = mlen + tlen + blen + hbytes + strlen(peer) + 8;
     if (tr) tr->mem = malloc(total);
     if (tr) tr->headers = calloc(nheaders + 1, sizeof *tr->headers); /* + Host */
     if (!tr || !tr->mem || !tr->headers) {
@@ -265,7 +260,6 @@ static int l_start(lua_State *L)
         r->body = (tycho_slice_t){p, blen};
     }
     COPY(r->peer_ip, peer, strlen(peer));
-    COPY(r->request_id, rid, strlen(rid));
     r->local_ip = "";
     r->http_minor = 1;
     r->start_ns = uv_hrtime();
@@ -287,6 +281,13 @@ static int l_start(lua_State *L)
         r->nheaders = i;
     }
 #undef COPY
+    /* the id the server would give: the request_id option, else as
+     * tycho serve assigns it (a valid X-Request-Id, else 32 hex digits) */
+    if (rid)
+        memcpy(tr->request_id, rid, rid_len + 1);
+    else
+        tycho_request_id_assign(r, tr->request_id);
+    r->request_id = tr->request_id;
     tycho_request_line_t line = {.method = r->method, .target = r->target};
     int rc = tycho_http_parser_check_request_line(&limits, &line);
     if (rc != 0) {
