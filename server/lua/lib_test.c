@@ -228,13 +228,14 @@ static int l_start(lua_State *L)
                 lua_tolstring(L, -2, &kn);
                 lua_tolstring(L, -1, &vn);
                 nheaders++;
-                hbytes += kn + vn;
+                hbytes += kn + vn + 2; /* name and value, each with its NUL */
                 lua_pop(L, 1);
             }
         }
     }
     test_req_t *tr = calloc(1, sizeof *tr);
-    size_t total = mlen + tlen + blen + hbytes + strlen(peer) + 8;
+    /* method, target, body and peer ip, each with its NUL; the headers */
+    size_t total = mlen + 1 + tlen + 1 + blen + 1 + strlen(peer) + 1 + hbytes;
     if (tr) tr->mem = malloc(total);
     if (tr) tr->headers = calloc(nheaders + 1, sizeof *tr->headers); /* + Host */
     if (!tr || !tr->mem || !tr->headers) {
