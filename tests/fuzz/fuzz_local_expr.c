@@ -198,7 +198,8 @@ static void mode_base64(const char *s, size_t n)
     CHECK(tycho_b64_encode(&b, (const unsigned char *)s, n) == 0, "encode");
     unsigned char *dec = NULL;
     size_t dl = 0;
-    CHECK(tycho_b64_decode(b.data ? b.data : "", b.len, &dec, &dl, NULL) == 0, "own output refused");
+    CHECK(tycho_b64_decode(b.data ? b.data : "", b.len, &dec, &dl, NULL) == 0,
+          "own output refused");
     CHECK(dl == n && memcmp(dec, s, n) == 0, "base64 round trip");
     free(dec);
     tycho_buf_free(&b);
