@@ -18,10 +18,16 @@ export AWS_CONTAINER_CREDENTIALS_FULL_URI="$FAKE_AWS_URL/creds"
 export TYCHO_AWS_BACKEND=aws TEST_CONSUMER=off SQS_CONSUMER=off
 fake_ctl config '{"expiration_secs": -60}' >/dev/null
 
+# save_fails WHAT: POST /save-data answers 502 CredentialsError
+save_fails() {
+    local out
+    out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/save-data" -d '{"n":1}')
+    check "$1: 502 CredentialsError" \
+        [ "$(tail -n1 <<<"$out")/$(jget "$(head -n1 <<<"$out")" type)" = 502/CredentialsError ]
+}
+
 ROUTES="$TYCHO_SRC/routes" serve_start expired --workers 1 --data-dir "$TEST_TMP/data" || exit 1
-out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/save-data" -d '{"n":1}')
-check "expired container credentials: 502 CredentialsError" \
-    [ "$(tail -n1 <<<"$out")/$(jget "$(head -n1 <<<"$out")" type)" = 502/CredentialsError ]
+save_fails "expired container credentials"
 EXPIRED='container: returned credentials that had already expired (Expiration 20[0-9-]*T[0-9:]*Z, local time 20[0-9-]*T[0-9:]*Z; is the clock right?)'
 check "a refresh-failed warning says they had expired, with both times" wait_until 5 \
     grep -q "aws credentials refresh failed.*$EXPIRED" "$LOG"
@@ -44,28 +50,25 @@ out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/save-data" -d
 check "a good set afterwards: saved" [ "$(tail -n1 <<<"$out")" = 201 ]
 serve_stop
 
+# bad_expiration NAME TEXT WHAT LOGGED: the container endpoint answers an
+# Expiration TEXT; a save is refused (502 CredentialsError, WHAT) and the log
+# says LOGGED (a grep pattern) within 5 s
+bad_expiration() {
+    fake_ctl config "{\"expiration_text\": \"$2\"}" >/dev/null
+    ROUTES="$TYCHO_SRC/routes" serve_start "$1" --workers 1 --data-dir "$TEST_TMP/data-$1" || exit 1
+    save_fails "$3"
+    check "$3: the error says why" wait_until 5 grep -q "$4" "$LOG"
+    serve_stop
+}
 # an Expiration whose offset is not hh:mm ("+1:2") is refused, not read past
 # its end (it was: accepted, or an ASan heap-buffer-overflow in the sanitizer
 # build; tests/fuzz/corpus/peer_replies/time_short_offset)
-fake_ctl config '{"expiration_text": "2030-01-01T00:00:00+1:2"}' >/dev/null
-ROUTES="$TYCHO_SRC/routes" serve_start short-offset --workers 1 --data-dir "$TEST_TMP/data3" || exit 1
-out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/save-data" -d '{"n":1}')
-check "an Expiration with offset +1:2: 502 CredentialsError" \
-    [ "$(tail -n1 <<<"$out")/$(jget "$(head -n1 <<<"$out")" type)" = 502/CredentialsError ]
-check "the error says the Expiration is bad" wait_until 5 \
-    grep -q "no AWS credentials: container: bad Expiration" "$LOG"
-serve_stop
-
+bad_expiration short-offset "2030-01-01T00:00:00+1:2" "an Expiration with offset +1:2" \
+    "no AWS credentials: container: bad Expiration"
 # an Expiration out of the calendar (April 31) is refused with its reason,
 # not read as May 1 (timegm carries the day over)
-fake_ctl config '{"expiration_text": "2030-04-31T00:00:00Z"}' >/dev/null
-ROUTES="$TYCHO_SRC/routes" serve_start april-31 --workers 1 --data-dir "$TEST_TMP/data4" || exit 1
-out=$(curl -sS -w '\n%{http_code}' -X POST "http://127.0.0.1:$PORT/save-data" -d '{"n":1}')
-check "an Expiration on April 31: 502 CredentialsError" \
-    [ "$(tail -n1 <<<"$out")/$(jget "$(head -n1 <<<"$out")" type)" = 502/CredentialsError ]
-check "the error says why the Expiration is bad" wait_until 5 \
-    grep -q "no AWS credentials: container: bad Expiration: day past the end of its month" "$LOG"
-serve_stop
+bad_expiration april-31 "2030-04-31T00:00:00Z" "an Expiration on April 31" \
+    "no AWS credentials: container: bad Expiration: day past the end of its month"
 fake_ctl config '{"expiration_text": null, "expiration_secs": 3600}' >/dev/null
 
 # an instance metadata service that does not answer in time: every call
