@@ -126,4 +126,28 @@ describe("tycho.all", function()
     time.sleep(0.6) -- past the 0.4 s the function would have slept
     assert.same({ late = false }, t.get("/all-late").body)
   end)
+
+  it("ends as the handler's own timeout when a function runs out of the deadline it shares", function()
+    t.set_limits { handler_timeout = 0.2 }
+    t.capture_logs()
+    local res = t.get("/all-spin")
+    local alone = t.get("/all-spin-alone")
+    local logs = t.logs()
+    t.capture_logs(false)
+    t.set_limits { handler_timeout = basic.limits[1] }
+    assert.equal(504, res.status)
+    assert.equal("handler timeout", res.body.error)
+    assert.equal(504, alone.status)
+    local timeouts = 0
+    for _, l in ipairs(logs) do
+      if l.msg == "handler timeout: still waiting after TYCHO_HANDLER_TIMEOUT" then
+        timeouts = timeouts + 1
+        assert.matches("all", l.traceback) -- where it waited: tycho.all
+      end
+      assert.are_not.equal("handler error", l.msg)
+    end
+    assert.equal(2, timeouts)
+    time.sleep(0.6) -- past the 0.4 s the waiting function would have slept
+    assert.same({ late = false }, t.get("/all-late").body)
+  end)
 end)

@@ -3,7 +3,9 @@
  * request (its req, log ids, trace, route, memory limit and deadline), and
  * waits until every one has ended. The calling task is the group's owner: if
  * it goes (client gone, handler timeout, shutdown), the functions still
- * waiting are cancelled with it. Worker thread (or the tycho spec thread). */
+ * waiting are cancelled with it; a function that runs out of the deadline
+ * they share ends the caller as its own timeout (tycho_lua_task_expire).
+ * Worker thread (or the tycho spec thread). */
 #include "lua/libs.h"
 
 #include "lua/async.h"
@@ -16,7 +18,7 @@
 
 #define MAX_FUNCTIONS 100
 
-enum { FAIL_ERROR = 1, FAIL_NOMEM, FAIL_TIMEOUT };
+enum { FAIL_ERROR = 1, FAIL_NOMEM };
 
 typedef struct group group_t;
 
@@ -33,6 +35,8 @@ typedef struct member {
 struct group {
     tycho_lua_op_t op; /* first: the scheduler hands it back to group_cancel */
     lua_State *caller;
+    tycho_lua_task_t *task; /* the caller's */
+    int expired; /* a function ran out of the deadline it shares with the caller */
     uv_timer_t defer; /* resumes the caller from a fresh loop callback */
     /* registry: the table of results [i + 1] and errors [-(i + 1)], and at
      * [0] the span open where tycho.all was called (the functions' parent) */
@@ -59,10 +63,7 @@ static int push_outcome(group_t *g)
         const member_t *m = &g->m[i];
         if (!m->failed) continue;
         lua_pushboolean(L, 0);
-        if (m->failed == FAIL_TIMEOUT)
-            lua_pushfstring(L, "tycho.all: function %d was still waiting at the deadline", i + 1);
-        else
-            lua_rawgeti(L, -2, -(i + 1));
+        lua_rawgeti(L, -2, -(i + 1));
         lua_pushstring(L, m->failed == FAIL_NOMEM ? "nomem" : "error");
         lua_remove(L, -4);
         return 3;
@@ -73,9 +74,16 @@ static int push_outcome(group_t *g)
     return 3;
 }
 
+/* Resumes the caller with the outcome; or, when a function ran out of the
+ * deadline, ends the caller as its own timeout (a 504 for a handler, as if
+ * it had waited there itself): group_cancel then frees the group. */
 static void deliver(uv_timer_t *timer)
 {
     group_t *g = timer->data;
+    if (g->expired) {
+        tycho_lua_task_expire(g->task);
+        return;
+    }
     g->waiting = 0;
     /* the table goes before the caller runs on: it may end, and its
      * coroutine be collected, before this returns */
@@ -104,23 +112,25 @@ static void member_done(tycho_lua_task_t *t, int status, int nres)
     group_t *g = m->g;
     lua_State *L = g->caller;
     m->task = NULL;
-    if (status == TYCHO_TASK_OK && nres > 0) {
+    g->left--;
+    if (status == TYCHO_TASK_TIMEOUT || status == TYCHO_TASK_CPU_TIMEOUT) {
+        g->expired = 1;
+    } else if (status == TYCHO_TASK_OK && nres > 0) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, g->ref);
         lua_pushvalue(t->co, -nres);
         lua_xmove(t->co, L, 1);
         lua_rawseti(L, -2, m->i + 1);
         lua_pop(L, 1);
-    } else if (status == TYCHO_TASK_TIMEOUT) {
-        m->failed = FAIL_TIMEOUT;
     } else if (status != TYCHO_TASK_OK) {
         lua_xmove(t->co, L, 1);
         record_failure(g, m, status == TYCHO_TASK_NOMEM ? FAIL_NOMEM : FAIL_ERROR);
     }
-    if (--g->left == 0 && g->waiting) {
+    if (!g->waiting || (g->left > 0 && !g->expired)) return;
+    if (!g->expired) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, g->ref);
         g->nres = push_outcome(g);
-        uv_timer_start(&g->defer, deliver, 0, 0);
     }
+    uv_timer_start(&g->defer, deliver, 0, 0);
 }
 
 /* The caller is dropped while it waits: the functions still running go
@@ -201,6 +211,7 @@ static int l_run(lua_State *L)
         return luaL_error(L, "tycho.all: out of memory");
     }
     g->caller = L;
+    g->task = cur;
     g->ref = ref;
     g->base_hex = base_hex;
     g->n = g->left = n;
@@ -209,7 +220,7 @@ static int l_run(lua_State *L)
     g->defer.data = g;
     for (int i = 0; i < n; i++)
         start_member(g, i, cur);
-    if (g->left == 0) { /* every one ended without waiting */
+    if (g->left == 0 && !g->expired) { /* every one ended without waiting */
         /* released before the outcome's strings, which may meet the memory
          * limit (g itself is freed by the loop, after this returns) */
         lua_rawgeti(L, LUA_REGISTRYINDEX, g->ref);
@@ -218,6 +229,7 @@ static int l_run(lua_State *L)
         return push_outcome(g);
     }
     g->waiting = 1;
+    if (g->expired) uv_timer_start(&g->defer, deliver, 0, 0); /* once the caller waits */
     return tycho_lua_suspend(L, &g->op);
 }
 

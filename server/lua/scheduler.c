@@ -298,6 +298,18 @@ void tycho_lua_task_cancel(tycho_lua_task_t *t)
     release(t, 0, 0);
 }
 
+void tycho_lua_task_expire(tycho_lua_task_t *t)
+{
+    if (!t || !t->live || t->running) return;
+    tycho_lua_op_t *op = t->op;
+    t->op = NULL;
+    if (op) op->cancel(op);
+    t->sched->timeouts++;
+    end_spans(t);
+    t->done(t, TYCHO_TASK_TIMEOUT, 0);
+    release(t, 0, 0);
+}
+
 static void sweep_cb(uv_timer_t *timer)
 {
     tycho_lua_sched_t *s = timer->data;
@@ -307,13 +319,7 @@ static void sweep_cb(uv_timer_t *timer)
         again = 0;
         for (tycho_lua_task_t *t = s->live; t; t = t->next) {
             if (!t->suspended || t->running || !t->deadline_ns || now < t->deadline_ns) continue;
-            tycho_lua_op_t *op = t->op;
-            t->op = NULL;
-            if (op) op->cancel(op);
-            s->timeouts++;
-            end_spans(t);
-            t->done(t, TYCHO_TASK_TIMEOUT, 0);
-            release(t, 0, 0);
+            tycho_lua_task_expire(t);
             again = 1; /* done() may have changed the list: rescan */
             break;
         }

@@ -98,6 +98,12 @@ int tycho_lua_task_set_deadline(tycho_lua_task_t *t, double seconds);
  * coroutine; done is not called. Safe while the task is running (it then
  * ends at its next yield or return, silently). */
 void tycho_lua_task_cancel(tycho_lua_task_t *t);
+/* Ends a suspended task as one past its deadline, now: its op cancelled,
+ * its open spans ended, done with TYCHO_TASK_TIMEOUT. What the deadline
+ * sweep does; also for a task whose wait can only end in its own timeout
+ * (tycho.all when one of its functions ran out of the shared deadline).
+ * Nothing for a task that has ended or is running. */
+void tycho_lua_task_expire(tycho_lua_task_t *t);
 /* The task whose coroutine is running on this thread, or NULL. */
 tycho_lua_task_t *tycho_lua_task_current(void);
 
