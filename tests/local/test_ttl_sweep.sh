@@ -93,7 +93,7 @@ check "30 items that expire in an hour" put later 30 "$(exp_in 3600)"
 check "10 items without TTL" put none 10 ""
 check "10 items with a TTL that is a string" put string 10 ',"exp":{"S":"1"}'
 check "10 items with a TTL more than 5 years past" put ancient 10 ',"exp":{"N":"1000"}'
-check "1160 rows" eval '[ "$(rows)" = 1160 ]'
+check "1160 rows ($(rows))" eval '[ "$(rows)" = 1160 ]'
 check "reads hide the expired before the sweep" eval '[ "$(visible "")" = 60 ]'
 restart
 check "the 1100 expired were deleted: 60 rows left" eval '[ "$(rows)" = 60 ]'
