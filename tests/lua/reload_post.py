@@ -49,6 +49,9 @@ def main():
             check(failed and "nosuch" in failed["error"],
                   "the SIGHUP's reload of the broken text failed: %r" % [
                       x.get("msg") for x in srv.records()])
+            # log lines reach stdout through the log writer: the answer can
+            # come before its line has been read
+            srv.wait_log(lambda x: x.get("msg") == "POST /-/reload: reloading routes")
             asked = [x for x in srv.records() if x.get("msg") == "POST /-/reload: reloading routes"]
             check(len(asked) == 1 and asked[0].get("client_ip") == "127.0.0.1"
                   and asked[0].get("request_id"),
