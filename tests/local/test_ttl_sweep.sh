@@ -66,8 +66,18 @@ visible() { # what reads see: the items of $T whose id starts with $1
     ddb Scan "{\"TableName\":\"$T\",\"Select\":\"COUNT\",\"FilterExpression\":\"begins_with(id, :p)\",\"ExpressionAttributeValues\":{\":p\":{\"S\":\"$1\"}}}"
     jget "$BODY" result.Count
 }
-# An expired item in the marker table: a sweep that has run deleted it.
+# start: tycho serve on $DATA; STARTED: when (ns)
+start() {
+    app_start "$DATA" tests/awslua/routes || exit 1
+    STARTED=$(date +%s%N)
+}
+# An expired item in the marker table: a sweep that has run deleted it. Put
+# once the running tycho's first sweep (1 s after its start) is past, so
+# that only the next tycho's first sweep can delete it: were it put before,
+# this tycho could delete it on its way out, and the next one's first sweep
+# would come while the items of a check are being put.
 marker() {
+    while (($(date +%s%N) - STARTED < 2000000000)); do sleep 0.1; done
     ddb PutItem "{\"TableName\":\"ttl-marker\",\"Item\":{\"id\":{\"S\":\"m\"},\"exp\":{\"N\":\"$(($(now) - 10))\"}}}"
     check "marker put" ok
 }
@@ -78,11 +88,11 @@ restart() {
     marker
     check "tycho stops" app_stop
     APP_PID=
-    app_start "$DATA" tests/awslua/routes || exit 1
+    start
     check "the sweep ran" wait_until 10 marker_gone
 }
 
-app_start "$DATA" tests/awslua/routes || exit 1
+start
 create_table ttl-marker exp
 create_table "$T" exp
 restart # so that the sweep after start has run before the items are put
@@ -133,7 +143,7 @@ kept() { sql "$DB" "SELECT group_concat(item, ' ') FROM (SELECT item FROM ddb_it
 rows_before=$(sql "$DB" "SELECT COUNT(*) FROM ddb_items WHERE tbl = '$T'")
 kept_before=$(kept)
 sleep 3 # the up-due items expire
-app_start "$DATA" tests/awslua/routes || exit 1
+start
 check "the sweep ran" wait_until 10 marker_gone
 upgraded() { grep -c '"msg":"local backend: store upgraded to this tycho'"'"'s layout"' "$APP_LOG"; }
 line=$(grep -m1 '"msg":"local backend: store upgraded' "$APP_LOG")
