@@ -1,6 +1,7 @@
 #include "aws/host_label.h"
 
 #include "core/config.h"
+#include "core/fnv.h"
 #include "core/log.h"
 #include "core/units.h"
 
@@ -64,14 +65,6 @@ void tycho_host_labels_free(tycho_host_labels_t *b)
     free(b);
 }
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 14695981039346656037ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 static const char *other(const tycho_host_labels_t *b, const char *host)
 {
     if (!atomic_exchange(&g_logged, true))
@@ -84,7 +77,7 @@ static const char *other(const tycho_host_labels_t *b, const char *host)
 
 const char *tycho_host_labels_get(tycho_host_labels_t *b, const char *host)
 {
-    size_t i = (size_t)fnv1a(host) & b->mask;
+    size_t i = (size_t)tycho_fnv_str(host) & b->mask;
     for (; b->slots[i]; i = (i + 1) & b->mask)
         if (strcmp(b->slots[i], host) == 0) return b->slots[i];
     if (b->count >= b->max || !(b->slots[i] = strdup(host))) return other(b, host);

@@ -1,5 +1,7 @@
 #include "core/ratelog.h"
 
+#include "core/fnv.h"
+
 #include <string.h>
 
 int tycho_ratelog_due(tycho_ratelog_t *r, uint64_t now_ms, uint64_t every_ms, uint64_t n,
@@ -46,10 +48,10 @@ static size_t measure_at(const char *s)
  * only holds one line back as before */
 static uint64_t text_hash(const char *s)
 {
-    uint64_t h = 14695981039346656037ULL;
+    uint64_t h = TYCHO_FNV_OFFSET;
     while (*s) {
         size_t m = measure_at(s);
-        h = (h ^ (m ? '#' : (unsigned char)*s)) * 1099511628211ULL;
+        h = tycho_fnv_byte(h, m ? '#' : (unsigned char)*s);
         s += m ? m : 1;
     }
     return h;

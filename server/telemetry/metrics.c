@@ -1,5 +1,6 @@
 #include "telemetry/metrics.h"
 
+#include "core/fnv.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -168,14 +169,11 @@ static const char *val_or_empty(const char *const *values, size_t i)
 /* FNV-1a over the values, each followed by 0xff (never in UTF-8). */
 static uint64_t hash_values(const char *const *values, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = TYCHO_FNV_OFFSET;
     for (size_t i = 0; i < n; i++) {
-        for (const unsigned char *p = (const unsigned char *)val_or_empty(values, i); *p; p++) {
-            h ^= *p;
-            h *= 1099511628211ull;
-        }
-        h ^= 0xff;
-        h *= 1099511628211ull;
+        for (const unsigned char *p = (const unsigned char *)val_or_empty(values, i); *p; p++)
+            h = tycho_fnv_byte(h, *p);
+        h = tycho_fnv_byte(h, 0xff);
     }
     return h ? h : 1;
 }
