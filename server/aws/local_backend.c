@@ -65,7 +65,6 @@ struct tycho_local_backend {
     uv_timer_t sweep;
     uv_idle_t sweep_more;      /* runs a sweep's next step, between requests */
     int64_t sweep_now_ms;      /* the running sweep's clock */
-    int sweep_step;            /* its next step */
     tycho_ratelog_t sweep_log; /* owner thread: failed sweeps */
     long long sweep_failures;  /* consecutive */
     uv_sem_t ready;
@@ -341,7 +340,7 @@ static void sweep_step_cb(uv_idle_t *h);
 static void sweep_step(tycho_local_backend_t *b)
 {
     char err[1024];
-    int rc = tycho_local_store_sweep(b->store, b->sweep_now_ms, b->sweep_step++, err, sizeof err);
+    int rc = tycho_local_store_sweep(b->store, b->sweep_now_ms, err, sizeof err);
     if (rc == 1) {
         uv_idle_start(&b->sweep_more, sweep_step_cb);
         return;
@@ -360,7 +359,6 @@ static void sweep_cb(uv_timer_t *t)
     tycho_local_backend_t *b = t->data;
     if (uv_is_active((uv_handle_t *)&b->sweep_more)) return; /* the last one goes on */
     b->sweep_now_ms = tycho_local_now_ms();
-    b->sweep_step = 0;
     sweep_step(b);
 }
 

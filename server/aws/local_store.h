@@ -92,15 +92,21 @@ int tycho_local_store_upgraded_from(const tycho_local_store_t *s);
  * writes and fsyncs about a page each: with 500 a step, a GetItem waited up
  * to 175 ms behind one, with 100 up to 90 ms (bench/results/local_ttl.md). */
 #define TYCHO_LOCAL_SWEEP_BATCH 100
+/* Messages past their retention period a sweep step deletes at most. They
+ * were sent in id order with one period a queue, so they lie together on
+ * few pages and a step's fsync is most of its cost: a step of 1,000 took
+ * no longer than one of 100 (bench/results/local_sqs_backlog.md), in a
+ * tenth of the transactions. */
+#define TYCHO_LOCAL_SWEEP_MESSAGES 1000
 /* Housekeeping, one step of a sweep a call, each its own transaction so
- * that requests can run between steps: step 0 deletes the SQS messages past
- * their retention period; every step deletes up to TYCHO_LOCAL_SWEEP_BATCH
- * items past their TTL, found through an index (reads already ignore both).
- * 1: more items may be due, call again with step + 1 and the same now_ms;
- * 0: the sweep is done; -1 with err "<path>: <SQLite message>", followed by
- * what to do when the file is damaged (as in a request's error). */
-int tycho_local_store_sweep(tycho_local_store_t *s, int64_t now_ms, int step, char *err,
-                            size_t errlen);
+ * that requests can run between steps: every step deletes up to
+ * TYCHO_LOCAL_SWEEP_MESSAGES SQS messages past their retention period and
+ * up to TYCHO_LOCAL_SWEEP_BATCH items past their TTL, both found through
+ * an index (reads already ignore both). 1: more may be due, call again
+ * with the same now_ms; 0: the sweep is done; -1 with err "<path>:
+ * <SQLite message>", followed by what to do when the file is damaged (as
+ * in a request's error). */
+int tycho_local_store_sweep(tycho_local_store_t *s, int64_t now_ms, char *err, size_t errlen);
 
 /* ---- internal: shared by local_store.c, local_sqs.c, local_ddb.c only ---- */
 

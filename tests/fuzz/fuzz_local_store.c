@@ -149,8 +149,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[512];
     int step = 0, swept = 0;
     if (size && data[0] == 0xff) {
-        while ((swept = tycho_local_store_sweep(S, NOW_MS + 86400000LL * 30, step, err,
-                                                sizeof err)) == 1)
+        while ((swept = tycho_local_store_sweep(S, NOW_MS + 86400000LL * 30, err, sizeof err)) ==
+               1)
             step++;
         CHECK(swept == 0, "sweep step %d: %s", step, err);
     }

@@ -147,10 +147,31 @@ static inline int local_env_sweep(local_env_t *e)
 {
     char err[1024] = "";
     int step = 0, rc;
-    while ((rc = tycho_local_store_sweep(e->s, e->now, step, err, sizeof err)) == 1)
+    while ((rc = tycho_local_store_sweep(e->s, e->now, err, sizeof err)) == 1)
         step++;
     if (rc != 0) fail_msg("sweep step %d: %s", step, err);
     return step + 1;
+}
+
+/* One row's integer (or -1 when NULL) of a query on the store's file. */
+static inline long long local_env_scalar(local_env_t *e, const char *sql)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(e->s->db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    long long v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* SQLite VM steps the store's statements ran since the last call: the work
+ * a request or a sweep did, counted rather than timed. */
+static inline long long local_env_vm_steps(local_env_t *e)
+{
+    long long n = 0;
+    for (int i = 0; i < e->s->nstmts; i++)
+        n += sqlite3_stmt_status(e->s->stmts[i].stmt, SQLITE_STMTSTATUS_VM_STEP, 1);
+    return n;
 }
 
 #define LOCAL_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))

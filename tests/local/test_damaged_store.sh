@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A store file with a damaged page, as a bad disk sector or a partial copy
 # leaves it: the reference app runs on the local backend and sends a message;
-# while tycho is stopped, the page of the SQS messages table is overwritten
-# with garbage; tycho starts again (the schema page is intact). Checked: the
+# while tycho is stopped, the page of the index by which the sweep and every
+# receive find the messages past their retention period
+# (sqs_messages_expiry) is overwritten with garbage; tycho starts again (the
+# schema page is intact). Checked: the
 # first housekeeping run (1 s after start) logs one warning carrying SQLite's
 # reason, the data file's path and what to do (stop tycho, move the file
 # aside); a request that reads the page answers with the same reason, file
@@ -46,7 +48,7 @@ damage() {
         dd of="$db" bs="$page_size" seek=$((root - 1)) conv=notrunc status=none
     check "the file is damaged" eval '[ "$(sql "$db" "PRAGMA integrity_check" 2>&1)" != ok ]'
 }
-damage "$DB" sqs_messages
+damage "$DB" sqs_messages_expiry
 
 advice="it is damaged: stop tycho, then restore it from a backup, or move it (with its -wal and -shm files) aside"
 app_start "$DATA" || exit 1

@@ -8,7 +8,10 @@
  *
  * Input line:  {"target":"AmazonSQS.SendMessage","body":{...}}
  *              {"advance_ms":1500}            (moves the fixed clock)
+ *              {"sweep":true}                 (a whole housekeeping sweep)
  * Output line: {"status":200,"body":{...},"wait_ms":0}
+ *              {"steps":3,"max_step_ms":1.2,"total_ms":2.9} (the sweep's;
+ *              {"error":"..."} when it failed)
  * Without --now-ms the wall clock is used. --queues/--tables default to ""
  * (nothing preconfigured), unlike tycho serve. Each response is flushed
  * before the next line is read, so a caller may kill -9 after any answer. */
@@ -18,11 +21,48 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void usage(void)
 {
     fprintf(stderr, "usage: local_exec --dir DIR [--now-ms MS] [--queues SPEC] [--tables SPEC] "
                     "[--no-auto-create] [--sync normal|full] [--account ID] [--region NAME]\n");
+}
+
+static double mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* A whole sweep at now_ms, step after step as the local backend runs it,
+ * and what each step took (bench/local_sqs_backlog.sh). */
+static void sweep(tycho_local_store_t *s, int64_t now_ms)
+{
+    char err[512];
+    int steps = 0, rc;
+    double start = mono_ms(), longest = 0;
+    do {
+        double t = mono_ms();
+        rc = tycho_local_store_sweep(s, now_ms, err, sizeof err);
+        steps++;
+        t = mono_ms() - t;
+        if (t > longest) longest = t;
+    } while (rc == 1);
+    cJSON *out = cJSON_CreateObject();
+    if (rc < 0) {
+        cJSON_AddStringToObject(out, "error", err);
+    } else {
+        cJSON_AddNumberToObject(out, "steps", steps);
+        cJSON_AddNumberToObject(out, "max_step_ms", longest);
+        cJSON_AddNumberToObject(out, "total_ms", mono_ms() - start);
+    }
+    char *o = cJSON_PrintUnformatted(out);
+    printf("%s\n", o);
+    fflush(stdout);
+    free(o);
+    cJSON_Delete(out);
 }
 
 int main(int argc, char **argv)
@@ -80,6 +120,11 @@ int main(int argc, char **argv)
             if (now >= 0) now += (long long)adv->valuedouble;
             printf("{\"advanced\":%lld}\n", now);
             fflush(stdout);
+            cJSON_Delete(in);
+            continue;
+        }
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in, "sweep"))) {
+            sweep(s, now >= 0 ? now : tycho_local_now_ms());
             cJSON_Delete(in);
             continue;
         }

@@ -65,17 +65,6 @@ static void fill(env_t *e, const char *prefix, int n, const char *extra)
     }
 }
 
-/* One row's integer (or -1 when NULL) of a query on the store's file. */
-static long long scalar(env_t *e, const char *sql)
-{
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(e->s->db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    long long v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 /* Rows of table items whose id starts with prefix: items, and index rows. */
 static long long rows(env_t *e, const char *prefix)
 {
@@ -84,12 +73,12 @@ static long long rows(env_t *e, const char *prefix)
              "SELECT COUNT(*) FROM ddb_items WHERE tbl = 'items' AND json_extract(item, '$.id.S') "
              "LIKE '%s%%'",
              prefix);
-    return scalar(e, sql);
+    return local_env_scalar(e, sql);
 }
 
 static long long index_rows(env_t *e)
 {
-    return scalar(e, "SELECT COUNT(*) FROM ddb_index WHERE tbl = 'items'");
+    return local_env_scalar(e, "SELECT COUNT(*) FROM ddb_index WHERE tbl = 'items'");
 }
 
 /* What reads see: Scan's Count of items whose id starts with prefix. */
@@ -104,11 +93,11 @@ static long long visible(env_t *e, const char *prefix)
     return (long long)cJSON_GetObjectItemCaseSensitive(e->body, "Count")->valuedouble;
 }
 
-static int sweep_step(env_t *e, int step)
+static int sweep_step(env_t *e)
 {
     char err[1024] = "";
-    int rc = tycho_local_store_sweep(e->s, e->now, step, err, sizeof err);
-    if (rc < 0) fail_msg("sweep step %d: %s", step, err);
+    int rc = tycho_local_store_sweep(e->s, e->now, err, sizeof err);
+    if (rc < 0) fail_msg("sweep step: %s", err);
     return rc;
 }
 
@@ -150,12 +139,12 @@ static void test_sweep_in_batches(void **state)
     assert_int_equal(rows(e, ""), 1264);
     assert_int_equal(visible(e, ""), 60); /* reads hide the expired already */
 
-    /* 1203 - 1 + 1 + 1 due, TYCHO_LOCAL_SWEEP_BATCH a step (the first also
-     * for SQS), in as many steps as that takes */
+    /* 1203 - 1 + 1 + 1 due, TYCHO_LOCAL_SWEEP_BATCH a step, in as many
+     * steps as that takes */
     const int due = 1204, batch = TYCHO_LOCAL_SWEEP_BATCH;
-    assert_int_equal(sweep_step(e, 0), 1);
+    assert_int_equal(sweep_step(e), 1);
     assert_int_equal(rows(e, ""), 1264 - batch);
-    assert_int_equal(sweep_step(e, 1), 1);
+    assert_int_equal(sweep_step(e), 1);
     assert_int_equal(rows(e, ""), 1264 - 2 * batch);
     assert_int_equal(local_env_sweep(e), (due - 2 * batch) / batch + 1);
     assert_int_equal(rows(e, "due"), 1);
@@ -197,7 +186,7 @@ static void test_attribute_changes(void **state)
     fill(e, "b", 3, b);
     assert_int_equal(local_env_sweep(e), 1);
     assert_int_equal(rows(e, ""), 6); /* no TTL: nothing expires */
-    assert_int_equal(scalar(e, "SELECT COUNT(ttl) FROM ddb_items"), 0);
+    assert_int_equal(local_env_scalar(e, "SELECT COUNT(ttl) FROM ddb_items"), 0);
 
     /* only the items whose TTL changes are written (and the table's row) */
     int before = sqlite3_total_changes(e->s->db);
@@ -213,7 +202,7 @@ static void test_attribute_changes(void **state)
     assert_int_equal(visible(e, "a"), 3);
     assert_int_equal(local_env_sweep(e), 1);
     assert_int_equal(rows(e, "a"), 3);
-    assert_int_equal(scalar(e, "SELECT COUNT(ttl) FROM ddb_items"), 0);
+    assert_int_equal(local_env_scalar(e, "SELECT COUNT(ttl) FROM ddb_items"), 0);
 
     fill(e, "c", 4, "");
     before = sqlite3_total_changes(e->s->db);
@@ -239,15 +228,6 @@ static void test_attribute_changes(void **state)
     assert_int_equal(rows(e, "b"), 3);
 }
 
-/* SQLite VM steps the store's statements ran since the last call. */
-static long long vm_steps(tycho_local_store_t *s)
-{
-    long long n = 0;
-    for (int i = 0; i < s->nstmts; i++)
-        n += sqlite3_stmt_status(s->stmts[i].stmt, SQLITE_STMTSTATUS_VM_STEP, 1);
-    return n;
-}
-
 /* A sweep's work is that of the items due, not of the table: it finds them
  * through ddb_items_ttl (the sweep before it parsed every item). */
 static void test_sweep_cost_flat(void **state)
@@ -260,14 +240,14 @@ static void test_sweep_cost_flat(void **state)
     fill(e, "later", 100, later);
     fill(e, "due", 50, due);
     e->now += 60 * 1000LL;
-    vm_steps(e->s);
+    local_env_vm_steps(e);
     assert_int_equal(local_env_sweep(e), 1);
-    long long small = vm_steps(e->s);
+    long long small = local_env_vm_steps(e);
     fill(e, "bulk", 4000, later);
     fill(e, "due", 50, due);
-    vm_steps(e->s);
+    local_env_vm_steps(e);
     assert_int_equal(local_env_sweep(e), 1);
-    long long large = vm_steps(e->s);
+    long long large = local_env_vm_steps(e);
     assert_int_equal(rows(e, "due"), 0);
     assert_int_equal(rows(e, ""), 4100);
     if (large > 2 * small)
@@ -357,31 +337,31 @@ static void test_upgrade_from_2(void **state)
     snprintf(e->dir, sizeof e->dir, "%s", v2dir);
     assert_int_equal(local_env_open(e, "", "", 1), 0);
     assert_int_equal(tycho_local_store_upgraded_from(e->s), 2);
-    assert_int_equal(scalar(e, "SELECT v FROM meta WHERE k = 'schema'"), 3);
-    assert_int_equal(scalar(e, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'ddb_items_ttl'"),
+    assert_int_equal(local_env_scalar(e, "SELECT v FROM meta WHERE k = 'schema'"), 3);
+    assert_int_equal(local_env_scalar(e, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'ddb_items_ttl'"),
                      1);
 
     /* every item as it was, byte for byte */
     char attach[256];
     snprintf(attach, sizeof attach, "ATTACH '%s/%s' AS old", orig_dir, TYCHO_LOCAL_DB_FILE);
     assert_int_equal(sqlite3_exec(e->s->db, attach, NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(scalar(e, "SELECT COUNT(*) FROM ddb_items"), 61);
-    assert_int_equal(scalar(e, "SELECT COUNT(*) FROM (SELECT tbl, pk, sk, item, size FROM "
+    assert_int_equal(local_env_scalar(e, "SELECT COUNT(*) FROM ddb_items"), 61);
+    assert_int_equal(local_env_scalar(e, "SELECT COUNT(*) FROM (SELECT tbl, pk, sk, item, size FROM "
                                "ddb_items EXCEPT SELECT tbl, pk, sk, item, size FROM "
                                "old.ddb_items)"),
                      0);
     /* and the column as the current code writes it */
-    assert_int_equal(scalar(e, "SELECT COUNT(*) FROM ddb_items i JOIN old.ddb_items o USING "
+    assert_int_equal(local_env_scalar(e, "SELECT COUNT(*) FROM ddb_items i JOIN old.ddb_items o USING "
                                "(tbl, pk, sk) WHERE i.ttl IS o.ttl"),
                      61);
-    assert_int_equal(scalar(e, "SELECT COUNT(ttl) FROM ddb_items"), 50);
+    assert_int_equal(local_env_scalar(e, "SELECT COUNT(ttl) FROM ddb_items"), 50);
     assert_int_equal(sqlite3_exec(e->s->db, "DETACH old", NULL, NULL, NULL), SQLITE_OK);
 
     assert_int_equal(local_env_sweep(e), 1);
     assert_int_equal(rows(e, "due"), 0);
     assert_int_equal(rows(e, "later"), 20);
     assert_int_equal(rows(e, "none"), 10);
-    assert_int_equal(scalar(e, "SELECT COUNT(*) FROM ddb_items WHERE tbl = 'plain'"), 1);
+    assert_int_equal(local_env_scalar(e, "SELECT COUNT(*) FROM ddb_items WHERE tbl = 'plain'"), 1);
     assert_int_equal(index_rows(e), 30);
     local_env_call(e, "AmazonSQS", "ReceiveMessage",
                    "{\"QueueUrl\":\"http://localhost/000000000000/q\"}");
