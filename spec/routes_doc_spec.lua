@@ -1,7 +1,8 @@
 -- The examples of docs/routes.md, run as the guide shows them. Each ```lua
 -- block used here is read from the guide itself (found by a line of its
 -- text), never copied: an edit of the guide that breaks an example, or a
--- change of the API that leaves an example behind, fails here.
+-- change of the API that leaves an example behind, fails here. So does a
+-- field of tycho.test's stats() that its row in the guide does not name.
 --
 -- Not run: blocks that are sketches rather than code (`function(req) ...
 -- end` in the consumer and timer declarations, the tycho.trace tour's bare
@@ -252,6 +253,24 @@ end }
         assert.same({ id = "9" }, res.body)
       end)
     end)
+  end)
+
+  it("tycho.test's stats() row names the fields stats() returns", function()
+    local f = assert(io.open(here .. "/../docs/routes.md"))
+    local row
+    for line in f:lines() do
+      if line:find("^| `stats%(%)` |") then row = line end
+    end
+    f:close()
+    assert.is_string(row, "docs/routes.md: no `stats()` row in tycho.test's table")
+    local named, stats = {}, t.stats()
+    for field in row:gmatch("`([%w_]+)`") do
+      assert.is_not_nil(stats[field], "stats() has no field " .. field)
+      named[field] = true
+    end
+    for field in pairs(stats) do
+      assert.is_true(named[field], "the stats() row does not name " .. field)
+    end
   end)
 
   it("tycho.dynamodb's example puts and gets an item, and its condition recipe answers 409", function()
