@@ -79,6 +79,32 @@ describe("tycho.all", function()
       "tycho.all: cannot wait here")
   end)
 
+  it("names the line that called it in those errors, not the framework's", function()
+    -- f calls tycho.all on the line it is defined on: its error, and where
+    -- it should say it was raised; run as a coroutine of the spec's own
+    -- (where nothing can wait) when `own`
+    local function raised(f, own)
+      local ok, err
+      if own then
+        ok, err = coroutine.resume(coroutine.create(f)) -- the error as raised
+      else
+        ok, err = pcall(f)
+      end
+      assert.is_false(ok)
+      local at = debug.getinfo(f, "S")
+      return err, at.short_src .. ":" .. at.linedefined .. ": "
+    end
+    local err, at = raised(function() tycho.all(function() end, 3) end)
+    assert.equal(at .. "tycho.all: argument 2 is a number, not a function", err)
+    local many = {}
+    for i = 1, 101 do many[i] = function() end end
+    err, at = raised(function() tycho.all(unpack(many)) end)
+    assert.equal(at .. "tycho.all: at most 100 functions, got 101", err)
+    err, at = raised(function() tycho.all(function() end) end, true)
+    local want = at .. "tycho.all: cannot wait here: "
+    assert.equal(want, err:sub(1, #want))
+  end)
+
   it("shares the request: its req and the ids of its log lines", function()
     t.capture_logs()
     local res = t.get("/all?x=1", { request_id = "rid-all" })

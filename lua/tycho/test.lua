@@ -96,7 +96,7 @@ end
 -- Loads the routes again into a new generation (what a hot reload does);
 -- returns the new generation number, or nil and the error.
 M.reload = core.reload
--- The runtime's counters: generation, memory, inflight, reloads, errors...
+-- The runtime's counters: generation, memory, inflight, reloads, handler_errors... (docs/routes.md, tycho.test)
 M.stats = core.stats
 -- The path of the running tycho binary.
 M.exe = core.exe

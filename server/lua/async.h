@@ -68,7 +68,9 @@ int tycho_lua_can_suspend(lua_State *L);
 /* Raises the "cannot wait here" error, saying why (module load time, or a
  * coroutine the handler created), prefixed with "who: " unless who is NULL:
  * for a binding that checks tycho_lua_can_suspend before any work. Use as
- * `return tycho_lua_cannot_wait(L, "tycho.x.y");`. */
-int tycho_lua_cannot_wait(lua_State *L, const char *who);
+ * `return tycho_lua_cannot_wait(L, "tycho.x.y", 1);`. level is luaL_where's:
+ * 1 names the line that called the binding; 2 its caller's, for a binding
+ * only its Lua module calls (tycho.all's run, from lua/tycho/all.lua). */
+int tycho_lua_cannot_wait(lua_State *L, const char *who, int level);
 
 #endif

@@ -13,10 +13,14 @@
 #include "lua/scheduler.h"
 
 #include <lauxlib.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #define MAX_FUNCTIONS 100
+/* luaL_where's level of the line that called tycho.all: run (level 0) is
+ * called by lua/tycho/all.lua (1), which its caller called (2) */
+#define CALLER_LEVEL 2
 
 enum { FAIL_ERROR = 1, FAIL_NOMEM };
 
@@ -36,8 +40,8 @@ struct group {
     tycho_lua_op_t op; /* first: the scheduler hands it back to group_cancel */
     lua_State *caller;
     tycho_lua_task_t *task; /* the caller's */
-    int expired; /* a function ran out of the deadline it shares with the caller */
-    uv_timer_t defer; /* resumes the caller from a fresh loop callback */
+    int expired;            /* a function ran out of the deadline it shares with the caller */
+    uv_timer_t defer;       /* resumes the caller from a fresh loop callback */
     /* registry: the table of results [i + 1] and errors [-(i + 1)], and at
      * [0] the span open where tycho.all was called (the functions' parent) */
     int ref;
@@ -185,17 +189,31 @@ static void start_member(group_t *g, int i, tycho_lua_task_t *cur)
     tycho_lua_task_run(t, 0);
 }
 
+/* Raises a mistake in the call of tycho.all at the caller's line: run is
+ * called by lua/tycho/all.lua, whose own line (luaL_error's) would point
+ * into the framework. */
+static int raise_at_caller(lua_State *L, const char *fmt, ...)
+{
+    va_list ap;
+    luaL_where(L, CALLER_LEVEL);
+    va_start(ap, fmt);
+    lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
 /* run(f1, ..., fn) -> true, results, n | false, err, "error"|"nomem" */
 static int l_run(lua_State *L)
 {
     int n = lua_gettop(L);
-    if (!tycho_lua_can_suspend(L)) return tycho_lua_cannot_wait(L, "tycho.all");
+    if (!tycho_lua_can_suspend(L)) return tycho_lua_cannot_wait(L, "tycho.all", CALLER_LEVEL);
     if (n > MAX_FUNCTIONS)
-        return luaL_error(L, "tycho.all: at most %d functions, got %d", MAX_FUNCTIONS, n);
+        return raise_at_caller(L, "tycho.all: at most %d functions, got %d", MAX_FUNCTIONS, n);
     for (int i = 1; i <= n; i++)
         if (lua_type(L, i) != LUA_TFUNCTION)
-            return luaL_error(L, "tycho.all: argument %d is a %s, not a function", i,
-                              luaL_typename(L, i));
+            return raise_at_caller(L, "tycho.all: argument %d is a %s, not a function", i,
+                                   luaL_typename(L, i));
     tycho_lua_task_t *cur = tycho_lua_task_current();
     /* what may raise (a memory error) comes before anything is held */
     const char *base_hex = tycho_lua_trace_push_current(L, cur);

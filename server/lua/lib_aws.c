@@ -168,7 +168,7 @@ static int l_call(lua_State *L)
     const char *target = luaL_checkstring(L, 2);
     int opts = lua_istable(L, 4) ? 4 : 0;
     tycho_aws_services_t *svc = tycho_lua_services(L);
-    if (!tycho_lua_can_suspend(L)) return tycho_lua_cannot_wait(L, "tycho.aws.call");
+    if (!tycho_lua_can_suspend(L)) return tycho_lua_cannot_wait(L, "tycho.aws.call", 1);
     /* the arguments' types, ranges and option names were checked by aws.lua
      * (an InvalidParameterValue aws.Error); what is not a string is ignored */
     aws_op_t *a = calloc(1, sizeof *a);

@@ -352,7 +352,7 @@ static int l_request(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     const char *what = luaL_optstring(L, 2, "tycho.http.request");
     tycho_aws_services_t *svc = tycho_lua_services(L);
-    if (!tycho_lua_can_suspend(L)) return tycho_lua_cannot_wait(L, what);
+    if (!tycho_lua_can_suspend(L)) return tycho_lua_cannot_wait(L, what, 1);
     lua_getfield(L, 1, "url");
     if (lua_isnil(L, -1)) return luaL_error(L, "%s: url is required", what);
     if (lua_type(L, -1) != LUA_TSTRING) /* http.get{ url = ... }: the options given as the url */

@@ -365,7 +365,7 @@ int tycho_lua_can_suspend(lua_State *L)
     return t && t->co == L && t->running;
 }
 
-int tycho_lua_cannot_wait(lua_State *L, const char *who)
+int tycho_lua_cannot_wait(lua_State *L, const char *who, int level)
 {
     tycho_lua_task_t *t = tls_current;
     /* a task is running but L is not its coroutine: coroutine.wrap/create */
@@ -376,14 +376,17 @@ int tycho_lua_cannot_wait(lua_State *L, const char *who)
                           : "waiting functions (tycho.time.sleep, outbound calls...) work only "
                             "in a handler's own coroutine, not at module load time nor inside a "
                             "coroutine the handler created";
-    return luaL_error(L, "%s%scannot wait here: %s", who ? who : "", who ? ": " : "", why);
+    luaL_where(L, level);
+    lua_pushfstring(L, "%s%scannot wait here: %s", who ? who : "", who ? ": " : "", why);
+    lua_concat(L, 2);
+    return lua_error(L);
 }
 
 int tycho_lua_suspend(lua_State *L, tycho_lua_op_t *op)
 {
     if (!tycho_lua_can_suspend(L)) {
         op->cancel(op);
-        return tycho_lua_cannot_wait(L, NULL);
+        return tycho_lua_cannot_wait(L, NULL, 1);
     }
     tycho_lua_task_t *t = tls_current;
     if (t->op) { /* a previous suspend whose yield failed (caught by pcall) */
