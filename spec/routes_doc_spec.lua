@@ -5,8 +5,7 @@
 -- field of tycho.test's stats() that its row in the guide does not name.
 --
 -- Not run: blocks that are sketches rather than code (`function(req) ...
--- end` in the consumer and timer declarations, the tycho.trace tour's bare
--- expression line), and those that need an outside service or minutes
+-- end` in the consumer and timer declarations), and those that need an outside service or minutes
 -- (tycho.http's api.example.com call, tycho.aws's DescribeTable of a table
 -- `items`, tycho.sqs's 5 s delayed send); their modules' own specs cover
 -- the calls.
@@ -200,6 +199,52 @@ return { ["GET /visit"] = function() visits:inc { action = "visit" } return { ok
 ]]
     with_routes({ ["visit.lua"] = route }, function()
       assert.same({ "counts a visit and traces it" }, run_spec_example(src, name))
+    end)
+  end)
+
+  it("tycho.trace's tour runs in a handler and records what its comments say", function()
+    local tour = example('local sp = trace.current()')
+    -- the names the tour takes from the handler around it
+    local file = ([[
+return { ["GET /traced"] = function(req)
+  local user, key, err, id = { id = "u-1" }, "k-1", "payment refused", "o-1"
+  local items = { get = function(_, k) require("tycho.time").sleep(0) return { id = k.id, price = 3 } end }
+%s
+  return { order = order.id, price = price, ids = ids, traceparent = trace.headers().traceparent }
+end }
+]]):format(tour)
+    with_routes({ ["traced.lua"] = file }, function()
+      t.spans() -- forget earlier spans
+      local res = t.get("/traced")
+      assert.equal(200, res.status)
+      assert.equal("o-1", res.body.order)
+      assert.equal(3, res.body.price)
+      local trace_id, span_id, sampled = res.body.ids[1], res.body.ids[2], res.body.ids[3]
+      assert.matches("^%x+$", trace_id)
+      assert.equal(32, #trace_id)
+      assert.equal(trace_id:lower(), trace_id)
+      assert.equal(16, #span_id)
+      assert.is_true(sampled)
+      local flags = res.body.traceparent:match("^00%-" .. trace_id .. "%-" .. span_id .. "%-(%x%x)$")
+      assert.is_string(flags, res.body.traceparent)
+      assert.equal(1, tonumber(flags, 16) % 2) -- sampled
+      local server, child
+      for _, sp in ipairs(t.spans()) do
+        if sp.kind == "SERVER" then server = sp elseif sp.name == "load order" then child = sp end
+      end
+      assert.is_table(server, "no server span")
+      assert.is_table(child, "no 'load order' span")
+      assert.equal(span_id, server.span_id)
+      assert.equal(server.span_id, child.parent_span_id)
+      assert.equal("o-1", child.attributes["app.order_id"])
+      assert.equal("u-1", server.attributes["app.user_id"])
+      assert.same({ "a", "b" }, server.attributes["app.tags"])
+      assert.equal("ERROR", server.status) -- record_error, though it answered 200
+      local events = {}
+      for _, e in ipairs(server.events) do events[e.name] = e.attributes end
+      assert.same({ key = "k-1" }, events["cache miss"])
+      assert.is_table(events.exception, "no exception event")
+      assert.equal("payment refused", events.exception["exception.message"])
     end)
   end)
 
