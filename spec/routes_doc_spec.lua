@@ -4,11 +4,11 @@
 -- change of the API that leaves an example behind, fails here. So does a
 -- field of tycho.test's stats() that its row in the guide does not name.
 --
--- Not run: blocks that are sketches rather than code (`function(req) ...
--- end` in the consumer and timer declarations), and those that need an outside service or minutes
--- (tycho.http's api.example.com call, tycho.aws's DescribeTable of a table
--- `items`, tycho.sqs's 5 s delayed send); their modules' own specs cover
--- the calls.
+-- The timer and consumer declarations are loaded, their `function(req) ...
+-- end` sketches made functions. Not run: the blocks that need an outside
+-- service or minutes (tycho.http's api.example.com call, tycho.aws's
+-- DescribeTable of a table `items`, tycho.sqs's 5 s delayed send); their
+-- modules' own specs cover the calls.
 local t = require "tycho.test"
 local json = require "tycho.json"
 local metrics = require "tycho.metrics"
@@ -200,6 +200,24 @@ return { ["GET /visit"] = function() visits:inc { action = "visit" } return { ok
     with_routes({ ["visit.lua"] = route }, function()
       assert.same({ "counts a visit and traces it" }, run_spec_example(src, name))
     end)
+  end)
+
+  it("the timer and consumer declarations load, every option they show known", function()
+    -- their routes' bodies are the guide's `...`; purge_expired and process
+    -- the reader's own functions
+    local function loadable(src, prelude)
+      local file, n = src:gsub("function%(req%) %.%.%. end", "function() return \"\" end")
+      assert.equal(1, n, "the route sketch of\n" .. src)
+      return prelude .. file
+    end
+    local timers = loadable(example("timers = {"), "local function purge_expired() return 0 end\n")
+    local consumers = loadable(example("consumers = {"), "local function process() end\n")
+    local dir = folder.new { ["jobs.lua"] = timers, ["queue.lua"] = consumers }
+    local previous = t.routes_dir()
+    local gen, err = t.use_routes(dir)
+    assert(t.use_routes(previous))
+    folder.remove(dir)
+    assert.is_number(gen, err)
   end)
 
   it("tycho.trace's tour runs in a handler and records what its comments say", function()
