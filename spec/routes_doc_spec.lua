@@ -5,10 +5,10 @@
 -- field of tycho.test's stats() that its row in the guide does not name.
 --
 -- The timer and consumer declarations are loaded, their `function(req) ...
--- end` sketches made functions. Not run: the blocks that need an outside
--- service or minutes (tycho.http's api.example.com call, tycho.aws's
--- DescribeTable of a table `items`, tycho.sqs's 5 s delayed send); their
--- modules' own specs cover the calls.
+-- end` sketches made functions; the outbound calls go to a real tycho
+-- standing in for the hosts the guide names. Not run: tycho.aws's
+-- DescribeTable of a table `items` and tycho.sqs's 5 s delayed send on the
+-- shared queue; their modules' own specs cover those calls.
 local t = require "tycho.test"
 local json = require "tycho.json"
 local metrics = require "tycho.metrics"
@@ -266,8 +266,9 @@ end }
     end)
   end)
 
-  -- tycho.all and the redirect recipe call other services over HTTP: a
-  -- real tycho serves them here, the examples' hosts replaced by its URL.
+  -- tycho.all, tycho.http's example and its redirect recipe call other
+  -- services over HTTP: a real tycho serves them here, the examples' hosts
+  -- replaced by its URL.
   describe("against a real server", function()
     local peer, dir
     setup(function()
@@ -278,6 +279,10 @@ return {
   ["GET /users/:id"] = function(req) return { id = req.params.id } end,
   ["GET /orders"] = function(req) return json.array { { user = req.query.user, n = 1 } } end,
   ["GET /old/:id"] = function(req) return 301, nil, { Location = "/users/" .. req.params.id } end,
+  ["POST /v1/things"] = function(req)
+    return { query = req.query, authorization = req.headers.authorization,
+             content_type = req.headers.content_type, body = req:json() }
+  end,
 }
 ]],
       }
@@ -297,6 +302,30 @@ return {
         local res = t.get("/overview/7")
         assert.equal(200, res.status)
         assert.same({ user = { id = "7" }, orders = { { user = "7", n = 1 } } }, res.body)
+      end)
+    end)
+
+    it("tycho.http's request example sends what its comments say", function()
+      local src = example("local status, headers, body = http.request {")
+      local base = peer.url(""):gsub("/$", "")
+      local file, n = src:gsub("https://api%.example%.com", base)
+      assert.equal(2, n) -- the url, and the message in the comment
+      file = ([[
+return { ["GET /call"] = function(req)
+  local token = "t-1"
+%s
+  return { data = data, err = err }
+end }
+]]):format(file)
+      with_routes({ ["call.lua"] = file }, function()
+        local res = t.get("/call")
+        assert.equal(200, res.status)
+        assert.same({
+          query = { q = "a & b", tag = { "x", "y" } },
+          authorization = "Bearer t-1",
+          content_type = "application/json", -- a table is sent as JSON (Content-Type set)
+          body = { name = "x" },
+        }, res.body.data)
       end)
     end)
 
