@@ -52,6 +52,24 @@ describe("consumer declarations", function()
     assert.matches("consumers must be a list", out)
   end)
 
+  it("name the line of the entry's handler in their errors (docs/routes.md: file:line)", function()
+    local function entry(options) -- its handler on line 3
+      return ([[return { consumers = {
+        { queue = %s,
+          handler = function(m) end%s } } }]]):format(options.queue or '"q"', options.extra or "")
+    end
+    local cases = {
+      { "jobs.lua:3: consumers%[1%]: queue is required", queue = 'os.getenv "UNSET_QUEUE_VAR_XYZ"' },
+      { "jobs.lua:3: consumers%[1%]: unknown option 'batchsize'", extra = ", batchsize = 3" },
+      { "jobs.lua:3: consumers%[1%] %(q%): wait must be an integer from 0 to 20", extra = ", wait = 21" },
+    }
+    for _, c in ipairs(cases) do
+      local ok, out = check_source(entry(c))
+      assert.is_false(ok)
+      assert.matches(c[1], out)
+    end
+  end)
+
   it("reject the same queue declared twice", function()
     local ok, out = check_source [[return { consumers = {
       { queue = "q", handler = function() end }, { queue = "q", handler = function() end } } }]]

@@ -56,6 +56,21 @@ static int known_key(const char *k)
     return 0;
 }
 
+/* Pushes where the consumer entry at e is declared, for its errors and
+ * `tycho check`: "file:line" of its handler when that is a function defined
+ * in this file, else "file" (a table has no line of its own; a handler from
+ * a module has none here), as for route entries. */
+static void push_where(lua_State *L, int e, const char *file)
+{
+    lua_getfield(L, e, "handler");
+    int line = lua_isfunction(L, -1) ? tycho_lua_line_in_file(L, -1, file) : 0;
+    lua_pop(L, 1);
+    if (line > 0)
+        lua_pushfstring(L, "%s:%d", file, line);
+    else
+        lua_pushstring(L, file);
+}
+
 int tycho_lua_consumers_read(tycho_lua_gen_t *g, const char *file, int idx, char **err)
 {
     lua_State *L = g->L;
@@ -85,13 +100,16 @@ int tycho_lua_consumers_read(tycho_lua_gen_t *g, const char *file, int idx, char
                                      file, i);
             goto fail;
         }
+        push_where(L, e, file);
+        int where = lua_gettop(L);
+        const char *at = lua_tostring(L, where);
         lua_pushnil(L);
         while (lua_next(L, e)) {
             if (lua_type(L, -2) != LUA_TSTRING || !known_key(lua_tostring(L, -2))) {
                 *err = tycho_lua_strdupf(
                     "%s: consumers[%zu]: unknown option '%s' (queue, handler, "
                     "batch, concurrency, visibility, wait, timeout, retry_delay)",
-                    file, i, lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
+                    at, i, lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
                 goto fail;
             }
             lua_pop(L, 1);
@@ -100,22 +118,17 @@ int tycho_lua_consumers_read(tycho_lua_gen_t *g, const char *file, int idx, char
         if (lua_type(L, -1) != LUA_TSTRING || lua_objlen(L, -1) == 0) {
             *err = tycho_lua_strdupf("%s: consumers[%zu]: queue is required (a queue URL or name; "
                                      "an unset environment variable?)",
-                                     file, i);
+                                     at, i);
             goto fail;
         }
         const char *queue = lua_tostring(L, -1);
         lua_getfield(L, e, "handler");
-        if (lua_type(L, -1) != LUA_TFUNCTION) {
-            *err = tycho_lua_strdupf("%s: consumers[%zu] (%s): handler must be a function", file, i,
+        int handler = lua_gettop(L);
+        if (lua_type(L, handler) != LUA_TFUNCTION) {
+            *err = tycho_lua_strdupf("%s: consumers[%zu] (%s): handler must be a function", at, i,
                                      queue);
             goto fail;
         }
-        int line = tycho_lua_line_in_file(L, -1, file);
-        if (line > 0)
-            lua_pushfstring(L, "%s:%d", file, line);
-        else
-            lua_pushstring(L, file);
-        int where = lua_gettop(L);
         lua_getfield(L, decls, queue);
         if (!lua_isnil(L, -1)) {
             lua_getfield(L, -1, "where");
@@ -126,7 +139,7 @@ int tycho_lua_consumers_read(tycho_lua_gen_t *g, const char *file, int idx, char
         lua_pop(L, 1);
         lua_createtable(L, 0, 10);
         int d = lua_gettop(L);
-        lua_pushvalue(L, e + 2);
+        lua_pushvalue(L, handler);
         lua_setfield(L, d, "handler");
         lua_pushvalue(L, where);
         lua_setfield(L, d, "where");
@@ -139,7 +152,7 @@ int tycho_lua_consumers_read(tycho_lua_gen_t *g, const char *file, int idx, char
                 if (lua_type(L, -1) != LUA_TNUMBER || !(v >= o->lo && v <= o->hi) ||
                     (o->integer && v != (double)(long)v) || (o->lo == -1 && v < 0)) {
                     *err = tycho_lua_strdupf("%s: consumers[%zu] (%s): %s must be %s from %g to %g",
-                                             file, i, queue, o->name,
+                                             at, i, queue, o->name,
                                              o->integer ? "an integer" : "a number",
                                              o->lo < 0 ? 0 : o->lo, o->hi);
                     goto fail;
@@ -294,13 +307,15 @@ static void timer_free(uv_timer_t **t)
 
 static const char *const queue_label[] = {"queue"};
 #define QUEUE_METRIC(nm, hp, ty)                                                                   \
-    {.name = nm, .help = hp, .type = ty, .label_names = queue_label, .nlabels = 1}
+    {                                                                                              \
+        .name = nm, .help = hp, .type = ty, .label_names = queue_label, .nlabels = 1               \
+    }
 static const tycho_metric_opts_t metric_defs[M_COUNT] = {
     [M_RECEIVED] = QUEUE_METRIC("tycho_sqs_consumer_received_total",
                                 "SQS messages received by consumers", TYCHO_METRIC_COUNTER),
-    [M_PROCESSED] = QUEUE_METRIC("tycho_sqs_consumer_processed_total",
-                                 "SQS messages whose handler succeeded (then deleted)",
-                                 TYCHO_METRIC_COUNTER),
+    [M_PROCESSED] =
+        QUEUE_METRIC("tycho_sqs_consumer_processed_total",
+                     "SQS messages whose handler succeeded (then deleted)", TYCHO_METRIC_COUNTER),
     [M_FAILED] = QUEUE_METRIC("tycho_sqs_consumer_failed_total",
                               "SQS messages whose handler failed (left for redelivery)",
                               TYCHO_METRIC_COUNTER),

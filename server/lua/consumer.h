@@ -49,7 +49,8 @@ int tycho_consumers_check_env(char *err, size_t errlen);
 
 /* Loader: the `consumers` value of a route file is at idx of g->L; checks it
  * and records each consumer in the generation's registry. 0, or -1 with
- * *err ("routes/jobs.lua: consumers[1]: queue is required"). */
+ * *err ("routes/jobs.lua:12: consumers[1]: queue is required": the line of
+ * the entry's handler when it is a function of that file, else none). */
 int tycho_lua_consumers_read(tycho_lua_gen_t *g, const char *file, int idx, char **err);
 /* Calls fn for each consumer g declares (queue, "file:line"), in no set
  * order. The strings live while g does. */
