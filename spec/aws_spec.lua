@@ -60,6 +60,21 @@ describe("tycho.aws.call arguments", function()
   end)
 end)
 
+describe("aws.Error's text", function()
+  it("names the call, or what it knows of it, never '?'", function()
+    assert.equal("DynamoDB.PutItem failed: m", tostring(aws.error {
+      type = "ThrottlingException", message = "m", service = "dynamodb", operation = "PutItem" }))
+    assert.equal("SQS.SendMessage failed: m (after 3 attempts)", tostring(aws.error {
+      type = "ThrottlingException", message = "m", service = "sqs", operation = "SendMessage", attempts = 3 }))
+    assert.equal("SQS call failed: no", tostring(aws.error { type = "X", message = "no", service = "sqs" }))
+    assert.equal("AWS call failed: no", tostring(aws.error { type = "X", message = "no" }))
+    assert.equal("AWS call failed: X", tostring(aws.error { type = "X" }))
+    local ok, err = pcall(aws.check_options, { timout = 1 }, { "timeout" }, "sqs")
+    assert.is_false(ok)
+    assert.equal("SQS call failed: unknown option 'timout' (timeout)", tostring(err))
+  end)
+end)
+
 describe("tycho.aws base64", function()
   it("round-trips every byte", function()
     local all = {}

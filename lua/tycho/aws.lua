@@ -29,9 +29,14 @@ local aws = {}
 
 local Error = {}
 Error.__index = Error
+-- "DynamoDB.PutItem failed: <message>"; an error that does not know its
+-- operation (aws.error, aws.check_options given none) says what it knows
+-- rather than "?": "SQS call failed: ...", "AWS call failed: ...".
 Error.__tostring = function(e)
-  local s = ("%s.%s failed: %s"):format(e.service_name or e.service or "?", e.operation or "?",
-    e.message or e.type or "error")
+  local service = e.service_name or e.service
+  local what = service and e.operation and service .. "." .. e.operation
+    or (service or "AWS") .. " call"
+  local s = ("%s failed: %s"):format(what, e.message or e.type or "error")
   if (e.attempts or 0) > 1 then s = s .. (" (after %d attempts)"):format(e.attempts) end
   return s
 end
