@@ -3,6 +3,7 @@
 
 #include "core/log.h"
 #include "lua/blocking_calls.h"
+#include "lua/cstack.h"
 #include "lua/default_files.h"
 #include "lua/global_guard.h"
 #include "lua/libs.h"
@@ -230,6 +231,7 @@ tycho_lua_gen_t *tycho_lua_gen_new(const tycho_lua_gen_opts_t *o, char **err)
     tycho_lua_require_retry_install(g->L);
     tycho_lua_global_guard_install(g->L);
     tycho_lua_os_exit_install(g->L);
+    tycho_lua_cstack_install(g->L);
     if (o->jit_off) luaJIT_setmode(g->L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
     lua_pushlightuserdata(g->L, g);
     lua_setfield(g->L, LUA_REGISTRYINDEX, GEN_KEY);

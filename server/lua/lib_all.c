@@ -9,6 +9,7 @@
 #include "lua/libs.h"
 
 #include "lua/async.h"
+#include "lua/cstack.h"
 #include "lua/lib_trace.h"
 #include "lua/scheduler.h"
 
@@ -208,6 +209,7 @@ static int l_run(lua_State *L)
 {
     int n = lua_gettop(L);
     if (!tycho_lua_can_suspend(L)) return tycho_lua_cannot_wait(L, "tycho.all", CALLER_LEVEL);
+    tycho_lua_cstack_check(L, CALLER_LEVEL, "tycho.all");
     if (n > MAX_FUNCTIONS)
         return raise_at_caller(L, "tycho.all: at most %d functions, got %d", MAX_FUNCTIONS, n);
     for (int i = 1; i <= n; i++)

@@ -9,6 +9,7 @@
  * Numbers are written as tycho.json.encode writes them, NaN and infinities as
  * the strings "NaN", "Infinity", "-Infinity". */
 #include "core/log.h"
+#include "lua/cstack.h"
 #include "lua/gen.h"
 #include "lua/lib_trace.h"
 #include "lua/libs.h"
@@ -142,6 +143,7 @@ static int l_enabled(lua_State *L)
 static int l_print(lua_State *L)
 {
     int n = lua_gettop(L);
+    tycho_lua_cstack_check(L, 1, "print"); /* a __tostring that prints */
     lua_getglobal(L, "tostring");
     luaL_Buffer b;
     luaL_buffinit(L, &b);

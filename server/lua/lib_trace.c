@@ -31,6 +31,7 @@
 #include "lua/lib_trace.h"
 
 #include "core/buf.h"
+#include "lua/cstack.h"
 #include "lua/gen.h"
 #include "lua/protect.h"
 #include "lua/scheduler.h"
@@ -373,6 +374,7 @@ const char *tycho_lua_trace_describe(lua_State *L, int idx)
         lua_pushvalue(L, idx);
         return lua_tostring(L, -1);
     }
+    tycho_lua_cstack_check(L, 1, "tostring"); /* a __tostring that logs its object */
     lua_getglobal(L, "tostring");
     lua_pushvalue(L, idx);
     int status = lua_pcall(L, 1, 1, 0);
