@@ -58,18 +58,31 @@ static watch_t *find(tycho_watcher_t *w, const char *path)
     return NULL;
 }
 
+/* Drops the watch wt (a stale one: its folder was deleted or replaced). */
+static void drop_watch(tycho_watcher_t *w, watch_t *wt)
+{
+    for (size_t i = 0; i < w->nwatches; i++)
+        if (w->watches[i] == wt) w->watches[i] = w->watches[--w->nwatches];
+    wt->w = NULL;
+    uv_close((uv_handle_t *)&wt->h, free_watch);
+}
+
+/* Watches path (st: what it is now), renewing a watch of that name taken
+ * for dead or left by another folder. The new watch starts before the old
+ * one goes: when it cannot (the folder not readable: chmod 000, for any
+ * user but root), a watch of the same folder is kept — it was taken for
+ * dead on an event about the folder itself, which a chmod sends too (libuv
+ * reports it as UV_RENAME, like a deletion), and may well be alive. Dropped,
+ * the folder went unwatched for good: no edit reloaded, even once it was
+ * readable again. Kept, still marked dead, it sees that chmod back and the
+ * next rescan renews it. */
 static void add_watch(tycho_watcher_t *w, const char *path, const struct stat *st)
 {
     watch_t *wt = find(w, path);
-    if (wt && !wt->dead && wt->dev == st->st_dev && wt->ino == st->st_ino) {
+    int same = wt && wt->dev == st->st_dev && wt->ino == st->st_ino;
+    if (same && !wt->dead) {
         wt->seen = 1;
         return;
-    }
-    if (wt) { /* same name, another folder: drop the stale watch */
-        for (size_t i = 0; i < w->nwatches; i++)
-            if (w->watches[i] == wt) w->watches[i] = w->watches[--w->nwatches];
-        wt->w = NULL;
-        uv_close((uv_handle_t *)&wt->h, free_watch);
     }
     if (w->nwatches == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 16;
@@ -91,12 +104,18 @@ static void add_watch(tycho_watcher_t *w, const char *path, const struct stat *s
     wt->dev = st->st_dev;
     wt->ino = st->st_ino;
     int rc = uv_fs_event_start(&wt->h, on_event, path, 0);
+    watch_t *old = find(w, path);
     if (rc != 0) {
         tycho_log_warn("cannot watch folder for reload", LF_STR("path", path),
                        LF_STR("error", uv_strerror(rc)));
         uv_close((uv_handle_t *)&wt->h, free_watch);
+        if (old && same)
+            old->seen = 1; /* kept; renewed at a later rescan */
+        else if (old)
+            drop_watch(w, old);
         return;
     }
+    if (old) drop_watch(w, old);
     w->watches[w->nwatches++] = wt;
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -156,9 +157,74 @@ static void test_missing_root(void **state)
     finish(w, &loop, parent);
 }
 
+/* The chmod scenario of test_chmod_root, in a process of its own: 0 when
+ * every check held, else the line of the first that failed. */
+static int chmod_root_scenario(void)
+{
+    char root[] = "/tmp/tycho-watch-XXXXXX";
+    if (!mkdtemp(root)) return __LINE__;
+    char path[512], cmd[600];
+    snprintf(path, sizeof path, "%s/a.lua", root);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    FILE *f = fopen(path, "w");
+    if (!f || fputs("return {}\n", f) < 0 || fclose(f) != 0) return __LINE__;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    const char *dirs[] = {root};
+    tycho_watcher_t *w = tycho_watcher_start(&loop, dirs, 1, 50, on_change, NULL);
+    int line = 0;
+    if (!w || tycho_watcher_count(w) != 1) line = __LINE__;
+    for (int round = 0; round < 2 && !line; round++) {
+        if (chmod(root, 0) != 0) line = __LINE__;
+        spin(&loop, 200);
+        if (chmod(root, 0755) != 0) line = __LINE__;
+        spin(&loop, 1200); /* the rescan after the chmod back renews the watch */
+        if (tycho_watcher_count(w) != 1) line = __LINE__;
+        int base = changes;
+        f = fopen(path, "w");
+        if (!f || fputs(round ? "return { x = 2 }\n" : "return { x = 1 }\n", f) < 0 || fclose(f))
+            line = __LINE__;
+        spin(&loop, 300);
+        if (!line && changes != base + 1) line = __LINE__; /* still watched: the edit reloads */
+    }
+    if (w) tycho_watcher_stop(w);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    if (system(cmd) != 0 && !line) line = __LINE__;
+    return line;
+}
+
+/* chmod 000 on the watched folder itself, then back: the folder is still
+ * watched and the next edit reloads. The chmod sends an event about the
+ * folder itself that reads like its deletion: the watch was renewed, which
+ * fails while the folder is not readable (for any user but root, so as root
+ * the scenario runs as nobody, in a child), and the folder then went
+ * unwatched for good. */
+static void test_chmod_root(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        assert_int_equal(chmod_root_scenario(), 0);
+        return;
+    }
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (setgid(65534) != 0 || setuid(65534) != 0) _exit(1);
+        int line = chmod_root_scenario();
+        if (line) fprintf(stderr, "test_chmod_root: the check at line %d failed\n", line);
+        _exit(line ? 2 : 0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_recursive_debounced),
-                                       cmocka_unit_test(test_missing_root)};
+                                       cmocka_unit_test(test_missing_root),
+                                       cmocka_unit_test(test_chmod_root)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
