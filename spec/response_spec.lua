@@ -90,6 +90,20 @@ describe("handler results", function()
     assert.equal("a\tb", res.headers["x-b"])
   end)
 
+  it("names a header name holding a NUL or another control byte whole, the byte as \\xNN", function()
+    fails("/header-name-nul", "response header 'X%-A\\x00B': header name is not a token %(RFC 9110%)$")
+    fails("/set-header/X-A%0D%0AB", "response header 'X%-A\\x0D\\x0AB': header name is not a token", "/set-header/:name")
+  end)
+
+  it("refuses header lines past 64 KiB in all (the same header set many times too): clients would refuse them", function()
+    local res = t.get("/header-lines/655") -- 65,500 bytes
+    assert.equal(200, res.status)
+    local v, n = res.headers["x-many"], 0
+    for _ in (type(v) == "table" and table.concat(v, ",") or v):gmatch(string.rep("x", 90)) do n = n + 1 end
+    assert.equal(655, n)
+    fails("/header-lines/656", "response header 'X%-Many': the header lines pass 64 KiB %(65600 bytes with it%)$", "/header-lines/:n")
+  end)
+
   it("refuses framing headers, bad statuses and bad bodies", function()
     fails("/framing-header", "Content%-Length")
     fails("/bad-status", "invalid status 99")

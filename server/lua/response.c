@@ -29,10 +29,27 @@ static int stated_length(tycho_response_t *res, const tycho_lua_header_value_t *
     return 0;
 }
 
-/* -1, with err naming the header (its first 64 bytes) and why it is refused. */
+/* The header lines a handler may return, all together: what tycho.http
+ * reads of a response at most (docs/routes.md). Past it most clients and
+ * proxies refuse the response (nginx's proxy buffers hold 4 or 8 KiB), so the
+ * handler fails where it can be told why, not at the client. */
+#define MAX_HEADER_BYTES 65536
+
+/* -1, with err naming the header (its first 64 bytes, a control byte written
+ * \xNN: a NUL would cut the name short) and why it is refused. */
 static int header_error(const char *name, size_t nlen, const char *why, char *err, size_t errlen)
 {
-    snprintf(err, errlen, "response header '%.*s': %s", (int)(nlen > 64 ? 64 : nlen), name, why);
+    char shown[64 * 4 + 1];
+    size_t k = 0;
+    for (size_t i = 0; i < nlen && i < 64; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c < 0x20 || c == 0x7f)
+            k += (size_t)snprintf(shown + k, sizeof shown - k, "\\x%02X", c);
+        else
+            shown[k++] = (char)c;
+    }
+    shown[k] = 0;
+    snprintf(err, errlen, "response header '%s': %s", shown, why);
     return -1;
 }
 
@@ -50,7 +67,10 @@ static int add_header(tycho_response_t *res, int head_route, const char *name, s
         } else if (res->has_content_type && tycho_http_field_name_is(name, nlen, "content-type")) {
             why = "given twice: a response has one media type (RFC 9110 8.3)";
         } else if (tycho_response_add_header(res, name, nlen, val.p, val.n, &why) == 0) {
-            return 0;
+            if (res->header.len <= MAX_HEADER_BYTES) return 0;
+            snprintf(why_buf, sizeof why_buf, "the header lines pass 64 KiB (%zu bytes with it)",
+                     res->header.len);
+            why = why_buf;
         }
     }
     return header_error(name, nlen, why ? why : "invalid", err, errlen);

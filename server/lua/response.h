@@ -9,7 +9,8 @@
  * a status without content (204, 205, 304) drops the body and gets no default Content-Type.
  * headers: { Name = "value" | number | { "v1", "v2" } } (a table with other keys, or a second
  * Content-Type, is an error); validated by tycho_response_add_header (a control character but tab,
- * a header the server writes or a hop-by-hop one -> error); a number must be finite. A HEAD route
+ * a header the server writes or a hop-by-hop one -> error); a number must be finite; the
+ * header lines may take 64 KiB in all. A HEAD route
  * (head_route) may state Content-Length (the length a GET would get: a non-negative integer, equal
  * to the body's if it returns one); without it nor a body, its answer announces no length. Raises
  * no Lua error and allocates no Lua object. Worker thread only. */
