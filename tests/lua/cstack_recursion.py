@@ -8,9 +8,14 @@ and the whole process died of SIGSEGV, every worker and every request in
 flight with it. Each of these routes must answer 500 with a `handler error`
 line naming the route, the function and the line of the call, while
 another client's requests keep being answered, and the server must still
-run afterwards. The server runs with a 1 MiB stack limit (prlimit)."""
+run afterwards. So must a route file saved with such a recursion at its
+top level: the reload's pre-check (a thread of its own) died the same way,
+taking the server with it; now the reload fails naming the file and line,
+and the previous routes keep serving. The server runs with a 1 MiB stack
+limit (prlimit)."""
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -68,6 +73,10 @@ return {
 '''
 
 
+# a route file whose top level recurses: what a reload's pre-check runs
+RECURSING_FILE = 'local function r(s) return (s:gsub(".", r)) end r("a")\nreturn {}\n'
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="tycho-cstack-")
     try:
@@ -114,6 +123,20 @@ def main():
                   "the other client's requests: %r" % sorted(set(answered)))
             check(srv.proc.poll() is None, "the server died: %r" % srv.stderr[-5:])
             print("another client's %d requests meanwhile: all 200" % len(answered))
+
+            with open(os.path.join(tmp, "b.lua"), "w") as f:
+                f.write(RECURSING_FILE)
+            srv.signal(signal.SIGHUP)
+            rec = srv.wait_log(lambda x: x.get("msg", "").startswith("reload failed"),
+                               10 * tycho.SLOW)
+            check(rec is not None, "no reload failure line: %r" % srv.stderr[-5:])
+            want = "b.lua:1: string.gsub: C stack overflow"
+            check(want in rec.get("error", ""), "reload error %r does not say %r"
+                  % (rec.get("error"), want))
+            r = tycho.request(srv.public, "GET", "/ok")
+            check(r.status == 200, "GET /ok after the failed reload: %d" % r.status)
+            print("a route file recursing at its top level: reload failed, %s"
+                  % rec["error"][-120:])
             check(srv.stop() == 0, "clean exit")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
