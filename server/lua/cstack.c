@@ -29,7 +29,7 @@ static uintptr_t stack_floor(void)
 
 /* The frame's address, not a local's: under ASan a local may live on its
  * fake stack, on the heap. */
-static int low(void)
+int tycho_lua_cstack_low(void)
 {
     return (uintptr_t)__builtin_frame_address(0) < stack_floor();
 }
@@ -49,13 +49,13 @@ static int overflow(lua_State *L, int level, const char *what)
 
 int tycho_lua_cstack_check(lua_State *L, int level, const char *what)
 {
-    return low() ? overflow(L, level, what) : 0;
+    return tycho_lua_cstack_low() ? overflow(L, level, what) : 0;
 }
 
 /* check(what), called by the wrappers below: level 2 is their caller */
 static int l_check(lua_State *L)
 {
-    return low() ? overflow(L, 2, luaL_checkstring(L, 1)) : 0;
+    return tycho_lua_cstack_low() ? overflow(L, 2, luaL_checkstring(L, 1)) : 0;
 }
 
 /* Tail calls with the arguments as given: an argument error of the

@@ -374,15 +374,19 @@ const char *tycho_lua_trace_describe(lua_State *L, int idx)
         lua_pushvalue(L, idx);
         return lua_tostring(L, -1);
     }
-    tycho_lua_cstack_check(L, 1, "tostring"); /* a __tostring that logs its object */
-    lua_getglobal(L, "tostring");
-    lua_pushvalue(L, idx);
-    int status = lua_pcall(L, 1, 1, 0);
+    /* a __tostring that logs its own object would nest without end: read
+     * as one that fails (cstack.h) */
+    int status = LUA_ERRRUN, called = !tycho_lua_cstack_low();
+    if (called) {
+        lua_getglobal(L, "tostring");
+        lua_pushvalue(L, idx);
+        status = lua_pcall(L, 1, 1, 0);
+    }
     /* a __tostring that met the memory limit: the memory error goes on,
      * not read as a failing __tostring (the scheduler counts and collects) */
     if (status == LUA_ERRMEM) tycho_lua_rethrow(L, status);
     if (status != 0 || !lua_isstring(L, -1)) {
-        lua_pop(L, 1);
+        if (called) lua_pop(L, 1);
         return lua_pushfstring(L, "(error object is a %s value)", lua_typename(L, type));
     }
     if (type == LUA_TTABLE && strncmp(lua_tostring(L, -1), "table: ", 7) == 0) {

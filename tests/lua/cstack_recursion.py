@@ -114,6 +114,9 @@ def main():
                 # message cannot be read; the calls themselves go on
                 r = tycho.request(srv.public, "GET", "/log", timeout=30 * tycho.SLOW)
                 check(r.status == 200 and r.body == b"logged", "GET /log: %d %r" % (r.status, r.body))
+                rec = srv.wait_log(lambda x: x.get("route") == "/log" and
+                                   x.get("msg") == "(error object is a table value)", 5 * tycho.SLOW)
+                check(rec is not None, "GET /log: no line with the innermost message unread")
                 print("/log: 200, the innermost message read as an error object")
             finally:
                 stop.set()
