@@ -90,6 +90,14 @@ describe("handler results", function()
     assert.equal("a\tb", res.headers["x-b"])
   end)
 
+  it("sends header value bytes 0x80..0xFF as they are (RFC 9110 obs-text)", function()
+    for _, c in ipairs { 128, 195, 233, 255 } do
+      local res = t.get("/header-byte/" .. c)
+      assert.equal(200, res.status)
+      assert.equal("a" .. string.char(c) .. "b", res.headers["x-b"])
+    end
+  end)
+
   it("names a header name holding a NUL or another control byte whole, the byte as \\xNN", function()
     fails("/header-name-nul", "response header 'X%-A\\x00B': header name is not a token %(RFC 9110%)$")
     fails("/set-header/X-A%0D%0AB", "response header 'X%-A\\x0D\\x0AB': header name is not a token", "/set-header/:name")
