@@ -11,7 +11,17 @@ TYCHO_RELOAD=on) answering a client all along (docs/routes.md, Hot reload,
    the write that completes the file reloads.
 2. A file saved with a UTF-8 byte order mark and CRLF line endings loads,
    and a handler error in it names the line an editor shows.
+3. vim's save (a.lua renamed to the backup a.lua~, the new a.lua written,
+   the backup deleted) next to its swap file .a.lua.swp, and emacs' files
+   (#a.lua#, the lock .#a.lua: a symbolic link to nowhere): the answers are
+   the old or the new version, the editor's own files reload nothing.
+4. A Kubernetes ConfigMap volume updated as the kubelet does it: the files
+   are links into ..data, a link to a timestamped folder; a new folder is
+   written, ..data switched to it by rename, the old folder deleted. Every
+   update reloads, without a failed reload or a failed request, and the
+   process keeps the same number of open files.
 """
+import json
 import os
 import shutil
 import sys
@@ -121,6 +131,61 @@ def bom_crlf(srv, path):
     print("BOM and CRLF: loaded; the handler error names line 7")
 
 
+def editor_files(srv, routes, path):
+    client = Client(srv)
+    gen = status_generation(srv)
+    tycho.write(os.path.join(routes, ".a.lua.swp"), "b0VIM 9.0\0")
+    tycho.write(os.path.join(routes, "#a.lua#"), route("emacs autosave"))
+    os.symlink("user@host.1234:1700000000", os.path.join(routes, ".#a.lua"))
+    time.sleep(PAUSE)
+    check(status_generation(srv) == gen, "the editors' files reloaded")
+    os.rename(path, path + "~")
+    tycho.write(path, route("v4"))
+    os.remove(path + "~")
+    wait_answer(srv, b"v4")
+    for name in (".a.lua.swp", "#a.lua#", ".#a.lua"):
+        os.remove(os.path.join(routes, name))
+    time.sleep(0.2)
+    seen = client.stop()
+    check(set(seen) <= {(200, "v3"), (200, "v4")}, "answers during vim's save: %r" % seen)
+    print("vim's save by rename, swap and emacs files: %r" % seen)
+
+
+def configmap(srv, routes, path):
+    """The kubelet's AtomicWriter, as seen in a ConfigMap volume."""
+    os.remove(path)  # a.lua becomes the volume's link (n == 0), then the client starts
+    old = None
+    since = len(srv.records())
+    client = None
+    fds = None
+    for n in range(12):
+        ts = os.path.join(routes, "..2026_11_28_08_00_%02d.%d" % (n, os.getpid()))
+        os.mkdir(ts)
+        tycho.write(os.path.join(ts, "a.lua"), route("cm%d" % n))
+        os.symlink(os.path.basename(ts), os.path.join(routes, "..data_tmp"))
+        os.rename(os.path.join(routes, "..data_tmp"), os.path.join(routes, "..data"))
+        if not os.path.lexists(path):
+            os.symlink(os.path.join("..data", "a.lua"), path)
+        if old:
+            shutil.rmtree(old)
+        old = ts
+        wait_answer(srv, b"cm%d" % n)
+        client = client or Client(srv)
+        time.sleep(PAUSE / 2)
+        if n == 2:
+            fds = len(os.listdir("/proc/%d/fd" % srv.proc.pid))
+    seen = client.stop()
+    after = len(os.listdir("/proc/%d/fd" % srv.proc.pid))
+    check(all(s == 200 for s, _ in seen), "answers during the updates: %r" % seen)
+    check(not reload_errors(srv, since), "reload failures: %r" % reload_errors(srv, since))
+    check(after <= fds + 2, "open files %d after the updates, %d after the third" % (after, fds))
+    print("ConfigMap updated 12 times: every update served, open files %d -> %d" % (fds, after))
+
+
+def status_generation(srv):
+    return json.loads(tycho.request(srv.admin, "GET", "/-/status").body)["generation"]
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="tycho-midsave-")
     try:
@@ -129,6 +194,8 @@ def main():
         with tycho.Server(workers=2, routes=tmp, env={"TYCHO_RELOAD": "on"}) as srv:
             truncated_then_written(srv, path)
             bom_crlf(srv, path)
+            editor_files(srv, tmp, path)
+            configmap(srv, tmp, path)
             check(srv.stop() == 0, "clean exit")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
