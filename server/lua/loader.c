@@ -498,7 +498,9 @@ int tycho_lua_load_routes(tycho_lua_gen_t *g, const char *dir, tycho_watchdog_sl
     (void)stat(dir, &st); /* a folder that is not there: opendir says so */
     int rc = scan(dir, &st, &up, &f, err);
     if (rc == 0) {
-        qsort(f.v, f.n, sizeof *f.v, cmp_str);
+        /* no route file at all (every one deleted, a folder being refilled):
+         * f.v is NULL, which qsort may not be given even for 0 items */
+        if (f.n > 1) qsort(f.v, f.n, sizeof *f.v, cmp_str);
         rc = load_files(g, &f, wd, err);
     }
     for (size_t i = 0; i < f.n; i++)

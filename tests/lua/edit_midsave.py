@@ -15,7 +15,11 @@ TYCHO_RELOAD=on) answering a client all along (docs/routes.md, Hot reload,
    the backup deleted) next to its swap file .a.lua.swp, and emacs' files
    (#a.lua#, the lock .#a.lua: a symbolic link to nowhere): the answers are
    the old or the new version, the editor's own files reload nothing.
-4. A Kubernetes ConfigMap volume updated as the kubelet does it: the files
+4. Every route file deleted (a deploy that empties the folder before it
+   fills it again): the reload serves no routes (404), and the next file
+   written loads. (The sanitizer build aborted on that load: qsort given
+   the NULL list of no files.)
+5. A Kubernetes ConfigMap volume updated as the kubelet does it: the files
    are links into ..data, a link to a timestamped folder; a new folder is
    written, ..data switched to it by rename, the old folder deleted. Every
    update reloads, without a failed reload or a failed request, and the
@@ -151,6 +155,20 @@ def editor_files(srv, routes, path):
     print("vim's save by rename, swap and emacs files: %r" % seen)
 
 
+def emptied(srv, routes, path):
+    gen = status_generation(srv)
+    os.remove(path)
+    end = time.time() + 5 * tycho.SLOW
+    while status_generation(srv) == gen and time.time() < end:
+        time.sleep(0.05)
+    check(status_generation(srv) > gen, "no reload after the last route file was deleted")
+    r = tycho.request(srv.public, "GET", "/a")
+    check(r.status == 404, "GET /a with no route file: %d" % r.status)
+    tycho.write(path, route("v5"))
+    wait_answer(srv, b"v5")
+    print("every route file deleted: 404; the next file written: served")
+
+
 def configmap(srv, routes, path):
     """The kubelet's AtomicWriter, as seen in a ConfigMap volume."""
     os.remove(path)  # a.lua becomes the volume's link (n == 0), then the client starts
@@ -195,6 +213,7 @@ def main():
             truncated_then_written(srv, path)
             bom_crlf(srv, path)
             editor_files(srv, tmp, path)
+            emptied(srv, tmp, path)
             configmap(srv, tmp, path)
             check(srv.stop() == 0, "clean exit")
     finally:
