@@ -73,6 +73,13 @@ static const char *intern(void *ud, const char *s)
     return c;
 }
 
+static void free_interned(tycho_lua_runtime_t *rt)
+{
+    for (size_t i = 0; i < rt->ninterned; i++)
+        free(rt->interned[i]);
+    free(rt->interned);
+}
+
 static tycho_lua_gen_t *load_gen(tycho_lua_runtime_t *rt, char **err)
 {
     tycho_lua_gen_opts_t o = {
@@ -137,6 +144,7 @@ static tycho_lua_runtime_t *create(uv_loop_t *loop, const tycho_config_t *cfg, i
         tycho_lua_sched_close(&rt->sched);
         if (loop) uv_run(loop, UV_RUN_NOWAIT); /* finish closing the timer */
         tycho_lua_alloc_release(&rt->alloc);   /* the failed state's blocks */
+        free_interned(rt);                     /* the routes it read before it failed */
         free(rt);
         return NULL;
     }
@@ -563,9 +571,7 @@ void tycho_lua_runtime_free(tycho_lua_runtime_t *rt)
     tycho_lua_gen_free(rt->cur);
     tycho_lua_sched_close(&rt->sched);
     tycho_lua_alloc_release(&rt->alloc);
-    for (size_t i = 0; i < rt->ninterned; i++)
-        free(rt->interned[i]);
-    free(rt->interned);
+    free_interned(rt);
     free(rt->last_error);
     free(rt);
 }
