@@ -1,6 +1,10 @@
 -- GET /health: the load balancer's health check. 200 while serving, 503
 -- once tycho is draining after SIGTERM, so the ALB stops sending traffic
--- before the task goes away. GET /health?deep=1 also checks the AWS
+-- before the task goes away, and 503 while a worker is stuck in a loop the
+-- watchdog cannot interrupt (server.stuck_runs()): that worker answers
+-- nothing for good, so the task should be replaced, and the workers still
+-- serving say so (the container health check fails after its retries; a
+-- loop that ends on its own makes the task healthy again). GET /health?deep=1 also checks the AWS
 -- backend (queue attributes, a table read) and reports each check; it
 -- answers 503 when one fails. Each check has a deadline of its own
 -- (CHECK_TIMEOUT per call, no retry), so a backend that hangs fails its
@@ -85,6 +89,10 @@ return {
   { "GET", "/health", function(req)
       if server.draining() then
         return 503, { status = "draining", timestamp = clock.iso() }
+      end
+      local stuck = server.stuck_runs()
+      if stuck > 0 then
+        return 503, { status = "stuck", stuck_runs = stuck, timestamp = clock.iso() }
       end
       local body = { status = "healthy", timestamp = clock.iso(), generation = server.generation() }
       if req.query.deep == "1" or req.query.deep == "true" then

@@ -141,7 +141,9 @@ local function document()
       } },
       ["/health"] = { get = {
         summary = "Health check (the load balancer's)",
-        description = "200 while serving, 503 once draining after SIGTERM. With deep=1 it also "
+        description = "200 while serving, 503 once draining after SIGTERM, and 503 while a worker "
+          .. "is stuck in a loop the watchdog cannot interrupt (stuck_runs: how many; the task "
+          .. "should be replaced). With deep=1 it also "
           .. "checks the queue, the dead-letter queue and the table, and answers 503 when one fails, "
           .. "with every check's result; it answers 403 to a client outside the network. Each check's call has a 2 s deadline and no retry: a "
           .. "backend that hangs fails its check (\"timeout after 2s\") and the answer comes within "
@@ -157,8 +159,10 @@ local function document()
           }, { "status", "timestamp" })),
           ["403"] = failure("deep=1 from a client outside the network: only loopback, private and "
             .. "unique-local addresses (the client a trusted proxy forwards for) may run the deep check"),
-          ["503"] = json_reply("draining, or a deep check failed", object({
-            status = text("draining or unhealthy"), timestamp = TIME,
+          ["503"] = json_reply("draining, a worker stuck, or a deep check failed", object({
+            status = text("draining, stuck or unhealthy"), timestamp = TIME,
+            stuck_runs = { type = "integer", description = "with stuck: the runs stuck, each "
+              .. "blocking its worker" },
             checks = { type = "object" } }, { "status" })),
         },
       } },

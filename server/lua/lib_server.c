@@ -2,11 +2,14 @@
  * after SIGTERM, so a health route can answer 503 while the load balancer
  * deregisters the task), generation() (the route generation the calling code
  * belongs to), handler_timeout() (what a handler may take before its 504),
- * version. Reads core/lifecycle, which any thread may read, and the calling
- * state's configuration. */
+ * stuck_runs() (runs the watchdog cannot interrupt, each blocking its
+ * worker: a health route reports the process unhealthy), version. Reads
+ * core/lifecycle and the watchdog's count, which any thread may read, and
+ * the calling state's configuration. */
 #include "core/lifecycle.h"
 #include "lua/gen.h"
 #include "lua/libs.h"
+#include "lua/watchdog.h"
 
 #include <lauxlib.h>
 
@@ -39,12 +42,21 @@ static int l_handler_timeout(lua_State *L)
     return 1;
 }
 
+/* Lua runs of the whole process (any worker) past their deadline in a loop
+ * the JIT compiled: each blocks its worker for good (lua/watchdog.h). */
+static int l_stuck_runs(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number)tycho_watchdog_stuck_count());
+    return 1;
+}
+
 int luaopen_tycho_server(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         {"draining", l_draining},
         {"generation", l_generation},
         {"handler_timeout", l_handler_timeout},
+        {"stuck_runs", l_stuck_runs},
         {NULL, NULL}};
     lua_newtable(L);
     luaL_register(L, NULL, fns);

@@ -4,8 +4,12 @@ watchdog's hook cannot reach it) is reported: the worker cannot log, so the
 watchdog thread writes one error line naming the worker's thread, a couple
 of seconds past the deadline — once, not once per poll. The other worker
 keeps serving, and the admin port shows the stuck run (the gauge
-tycho_lua_stuck_runs, /-/status's stuck_runs). SIGTERM cannot stop the stuck worker: past the drain timeout
-and a short grace, the process names it in the log and exits 3 without it."""
+tycho_lua_stuck_runs, /-/status's stuck_runs). The routes are the reference
+app's (a copy of routes/) with the spinning route added: its /health, which
+reads tycho.server.stuck_runs(), answers 200 before and 503 "stuck" from the
+other worker after, so the task gets replaced. SIGTERM cannot stop the stuck
+worker: past the drain timeout and a short grace, the process names it in
+the log and exits 3 without it."""
 import json
 import os
 import shutil
@@ -38,15 +42,31 @@ def stuck_now(srv):
     return int(gauge[0]), status["stuck_runs"]
 
 
-def main():
-    d = tempfile.mkdtemp(prefix="tycho-stuck-")
+def health(srv):
+    """GET /health on a new connection: (status, body), or None when the
+    connection landed on the stuck worker (no answer)."""
     try:
+        r = tycho.request(srv.public, path="/health", timeout=2.0 * tycho.SLOW)
+        return r.status, json.loads(r.body)
+    except (OSError, tycho.Failure):
+        return None
+
+
+def main():
+    top = tempfile.mkdtemp(prefix="tycho-stuck-")
+    d = os.path.join(top, "routes")
+    try:
+        shutil.copytree(os.path.join(tycho.SRC, "routes"), d)
         with open(os.path.join(d, "spin.lua"), "w") as f:
             f.write(ROUTES)
-        srv = tycho.Server(workers=2, routes=d, args=("--handler-timeout", "300ms",
-                                                                "--drain-timeout", "1"))
+        srv = tycho.Server(workers=2, routes=d, env={"SQS_CONSUMER": "off"},
+                           args=("--handler-timeout", "300ms", "--drain-timeout", "1"))
         try:
             check(stuck_now(srv) == (0, []), "stuck runs before any: %r" % (stuck_now(srv),))
+            for _ in range(4):  # both workers, most likely
+                h = health(srv)
+                check(h is not None and h[0] == 200 and h[1]["status"] == "healthy",
+                      "/health before any stuck run: %r" % (h,))
             s = socket.create_connection(srv.public)
             s.sendall(b"GET /spin HTTP/1.1\r\nHost: t\r\n\r\n")  # never answered
             t0 = time.time()
@@ -76,6 +96,15 @@ def main():
                 if ok:
                     break
             check(ok, "no /ok answered by the other worker in 20 connections")
+            h = None
+            for _ in range(20):
+                h = health(srv)
+                if h:
+                    break
+            check(h is not None, "no /health answered by the other worker in 20 connections")
+            check(h[0] == 503 and h[1]["status"] == "stuck" and h[1]["stuck_runs"] == 1,
+                  "/health with a stuck worker: %r" % (h,))
+            print("  /health from the other worker: %d %r" % h)
             t0 = time.time()
             srv.signal()
             rc = srv.wait(10)
@@ -91,7 +120,7 @@ def main():
         finally:
             srv.kill()
     finally:
-        shutil.rmtree(d, ignore_errors=True)
+        shutil.rmtree(top, ignore_errors=True)
 
 
 if __name__ == "__main__":
