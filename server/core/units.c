@@ -29,8 +29,12 @@ int tycho_parse_count(const char *s, long lo, long hi, long *out)
 {
     double v;
     const char *end = tycho_parse_decimal(s, &v);
-    if (!end || *end || v != floor(v) || v < (double)lo || v > (double)hi) return -1;
-    *out = (long)v;
+    /* compared as longs: (double)LONG_MAX is 2^63, which no long holds, and
+     * a bound past 2^53 would round to a neighbour */
+    if (!end || *end || v != floor(v) || v >= 0x1p63) return -1;
+    long n = (long)v;
+    if (n < lo || n > hi) return -1;
+    *out = n;
     return 0;
 }
 

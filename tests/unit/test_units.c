@@ -1,6 +1,7 @@
 /* units: the switches, durations and sizes every setting shares. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -79,6 +80,25 @@ static void test_count(void **state)
     assert_int_equal(n, 50);
 }
 
+/* Found by fuzz_units: the bounds were compared as doubles, so with hi =
+ * LONG_MAX "9223372036854775807" (2^63 once read) passed and the cast to
+ * long overflowed (UBSan), and a bound past 2^53 let its rounded neighbour
+ * in. */
+static void test_count_wide_bounds(void **state)
+{
+    (void)state;
+    long n = -1;
+    assert_int_equal(tycho_parse_count("9223372036854775807", 0, LONG_MAX, &n), -1);
+    assert_int_equal(tycho_parse_count("9223372036854775808", LONG_MIN, LONG_MAX, &n), -1);
+    assert_int_equal(n, -1);
+    /* 2^62 + 1024 is a double; hi = 2^62 + 600 used to round up to it */
+    assert_int_equal(tycho_parse_count("4611686018427388928", 0, 4611686018427388504L, &n), -1);
+    assert_int_equal(tycho_parse_count("4611686018427387904", 0, 4611686018427388504L, &n), 0);
+    assert_int_equal(n, 4611686018427387904L);
+    assert_int_equal(tycho_parse_count("9223372036854774784", 0, LONG_MAX, &n), 0);
+    assert_int_equal(n, 9223372036854774784L);
+}
+
 static void test_durations_and_sizes(void **state)
 {
     (void)state;
@@ -122,6 +142,7 @@ int main(void)
         cmocka_unit_test(test_bools),
         cmocka_unit_test(test_decimal),
         cmocka_unit_test(test_count),
+        cmocka_unit_test(test_count_wide_bounds),
         cmocka_unit_test(test_durations_and_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
