@@ -2,9 +2,9 @@
 
 #include "lua/gen.h"
 #include "lua/libs.h"
+#include "lua/query_table.h"
 #include "lua/scheduler.h"
 #include "http/client_ip.h"
-#include "core/percent.h"
 
 #include <ctype.h>
 #include <lauxlib.h>
@@ -19,24 +19,6 @@ typedef struct req_ud {
     tycho_lua_task_t *t;
     uint64_t serial;
 } req_ud_t;
-
-void tycho_lua_push_decoded(lua_State *L, const char *s, size_t n, int plus)
-{
-    size_t i = 0;
-    while (i < n && s[i] != '%' && !(plus && s[i] == '+'))
-        i++;
-    if (i == n) {
-        lua_pushlstring(L, s, n);
-        return;
-    }
-    /* a long one decodes into a userdata (collected even if the push below
-     * raises), a short one on the stack */
-    char small[512];
-    char *out = n <= sizeof small ? small : lua_newuserdata(L, n);
-    ssize_t len = tycho_percent_decode(s, n, out, plus ? TYCHO_PCT_PLUS_SPACE : 0);
-    lua_pushlstring(L, out, (size_t)len);
-    if (out != small) lua_remove(L, -2);
-}
 
 static void raise_http_error(lua_State *L, int status, const char *msg)
 {
@@ -64,46 +46,6 @@ static tycho_lua_reqctx_t *live_req(lua_State *L, int idx)
     req_ud_t *u = luaL_checkudata(L, idx, REQ_MT);
     if (!u->t || u->t->serial != u->serial || !u->t->live || !u->t->rq.x) return NULL;
     return &u->t->rq;
-}
-
-static void push_query(lua_State *L, tycho_slice_t q)
-{
-    lua_newtable(L);
-    int t = lua_gettop(L);
-    size_t i = 0;
-    while (i < q.n) {
-        size_t start = i;
-        while (i < q.n && q.p[i] != '&')
-            i++;
-        const char *part = q.p + start;
-        size_t plen = i - start;
-        i++;
-        if (plen == 0) continue;
-        const char *eq = memchr(part, '=', plen);
-        size_t klen = eq ? (size_t)(eq - part) : plen;
-        tycho_lua_push_decoded(L, part, klen, 1);
-        if (eq)
-            tycho_lua_push_decoded(L, eq + 1, plen - klen - 1, 1);
-        else
-            lua_pushliteral(L, "");
-        lua_pushvalue(L, -2);
-        lua_rawget(L, t);
-        if (lua_isnil(L, -1)) {
-            lua_pop(L, 1);
-            lua_rawset(L, t);
-        } else if (lua_istable(L, -1)) {
-            lua_pushvalue(L, -2);
-            lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
-            lua_pop(L, 3);
-        } else { /* second occurrence: becomes an array */
-            lua_createtable(L, 2, 0);
-            lua_insert(L, -2);
-            lua_rawseti(L, -2, 1);
-            lua_insert(L, -2);
-            lua_rawseti(L, -2, 2);
-            lua_rawset(L, t);
-        }
-    }
 }
 
 /* req.headers: names in lower case, repeated fields joined. A lookup may
@@ -275,7 +217,7 @@ static int req_index(lua_State *L)
         break;
     case 'q':
         if (strcmp(k, "query") == 0)
-            push_query(L, r->query);
+            tycho_lua_push_query(L, r->query.p, r->query.n);
         else if (strcmp(k, "query_string") == 0)
             lua_pushlstring(L, r->query.p, r->query.n);
         else

@@ -31,7 +31,4 @@ int tycho_lua_request_init(lua_State *L);
 /* Pushes the req object of task t (its rq must be filled) onto co. */
 void tycho_lua_request_push(lua_State *co, struct tycho_lua_task *t);
 
-/* Percent-decodes s into L's stack as a string ('+' as space when plus). */
-void tycho_lua_push_decoded(lua_State *L, const char *s, size_t n, int plus);
-
 #endif
