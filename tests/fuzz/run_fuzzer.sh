@@ -40,6 +40,7 @@ local_store)
   pkgs=(libcjson sqlite3 libcrypto)
   ;;
 units) srcs=(server/core/units.c) pkgs=() ;;
+aws_profile) srcs=(server/aws/credentials_profile.c) pkgs=() ;;
 config) srcs=(server/core/config.c server/core/env_names.c server/core/cidr.c server/core/log.c server/core/{buf,units,utf8}.c) pkgs=() ;;
 loki_entry)
   srcs=(exporters/{loki_encode,export_arena,export_snappy,pb_write}.c server/core/{buf,utf8}.c)
