@@ -353,9 +353,11 @@ static int next_field(pb_in_t *in, pb_field_t *f)
     *f = (pb_field_t){0};
     int rc = read_varint(in, &tag);
     if (rc) return rc;
+    /* field numbers are 1 to 2^29 - 1 (protobuf's encoding): a larger one,
+     * cut to an unsigned, could pass for field 1 */
+    if (tag >> 3 == 0 || tag >> 3 > 0x1fffffff) return -1;
     f->num = (unsigned)(tag >> 3);
     f->type = (unsigned)(tag & 7);
-    if (!f->num) return -1;
     size_t left = (size_t)(in->end - in->p), n;
     switch (f->type) {
     case TYCHO_PB_VARINT:

@@ -46,7 +46,7 @@ loki_entry)
   srcs=(exporters/{loki_encode,export_arena,export_snappy,pb_write}.c server/core/{buf,utf8}.c)
   pkgs=(snappy)
   ;;
-otlp_encode)
+otlp_encode | otlp_response) # the encoder, and the reading of the receiver's answer
   srcs=(exporters/{otlp_encode,export_arena,pb_write}.c server/telemetry/{span,span_pool,trace_context,prometheus_text}.c server/core/{buf,utf8}.c)
   pkgs=(libprotobuf-c libcjson)
   protos=(otlp_trace)

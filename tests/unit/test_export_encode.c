@@ -523,6 +523,17 @@ static void test_otlp_response(void **state)
     /* not a response: wire type 7, field 0 */
     assert_int_equal(tycho_otlp_parse_response("\x0f", 1, &rejected, msg, sizeof msg), -EINVAL);
     assert_int_equal(tycho_otlp_parse_response("\x00\x01", 2, &rejected, msg, sizeof msg), -EINVAL);
+    /* Found by fuzz_otlp_response's review: field 2^32 + 1 (a 6-byte tag)
+     * was cut to an unsigned and read as partial_success {rejected_spans: 5};
+     * protobuf refuses a field number past 2^29 - 1 */
+    assert_int_equal(tycho_otlp_parse_response("\x8a\x80\x80\x80\x80\x01\x02\x08\x05", 9,
+                                               &rejected, msg, sizeof msg),
+                     -EINVAL);
+    /* the largest field number is an unknown field, skipped */
+    assert_int_equal(tycho_otlp_parse_response("\xfa\xff\xff\xff\x0f\x02\x08\x05", 8,
+                                               &rejected, msg, sizeof msg),
+                     0);
+    assert_int_equal(rejected, 0);
 }
 
 /* --- remote write ------------------------------------------------------- */
