@@ -28,6 +28,10 @@ protos=() # exporters/proto/<name>.proto a target needs compiled
 case $name in
 router) srcs=(server/router/router.c server/core/{percent,buf,utf8}.c) pkgs=() ;;
 json) srcs=(server/lua/lib_json.c server/lua/alloc.c server/core/{buf,utf8}.c) pkgs=(luajit) ;;
+query_table)
+  srcs=(server/lua/{query_table,url_query,header_value,alloc}.c server/core/{percent,buf,utf8}.c)
+  pkgs=(luajit)
+  ;;
 trace_context) srcs=(server/telemetry/trace_context.c) pkgs=() ;;
 response_fields) srcs=(server/net/response_fields.c server/http/field.c server/core/{buf,utf8}.c) pkgs=() ;;
 url_parse) srcs=(server/http/{url_parse,url_redact}.c) pkgs=(libcurl) ;;
