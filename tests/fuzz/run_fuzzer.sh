@@ -25,7 +25,13 @@ command -v clang >/dev/null || { echo "clang is not installed (scripts/setup ins
 # packages it links. Keep these minimal: a target that needs the whole core
 # belongs in an integration test, not here.
 protos=() # exporters/proto/<name>.proto a target needs compiled
+llhttp=0  # 1: links llhttp (Debian node-llhttp), what a target reads HTTP with
 case $name in
+response_head)
+  srcs=(server/http/{exchange,response_head,field,date}.c server/core/{buf,utf8}.c)
+  pkgs=()
+  llhttp=1
+  ;;
 router) srcs=(server/router/router.c server/core/{percent,buf,utf8}.c) pkgs=() ;;
 json) srcs=(server/lua/lib_json.c server/lua/alloc.c server/core/{buf,utf8}.c) pkgs=(luajit) ;;
 query_table)
@@ -88,8 +94,16 @@ if [ ! -x "$bin" ] || [ -n "$(find "$SRC/server" "$SRC/exporters" "$SRC/tests/fu
     protoc-c --proto_path="$SRC/exporters/proto" --c_out="$OUT/proto" "$SRC/exporters/proto/$proto.proto"
     gen+=("$OUT/proto/$proto.pb-c.c")
   done
+  # llhttp's generated C, compiled with its own relaxed warnings
+  if [ "$llhttp" = 1 ]; then
+    for f in llhttp api http; do
+      clang -g -O1 -fsanitize=fuzzer-no-link,address,undefined -w -c "/usr/share/llhttp/$f.c" \
+        -I/usr/share/include/llhttp -o "$OUT/llhttp-$f.o"
+      gen+=("$OUT/llhttp-$f.o")
+    done
+  fi
   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -std=gnu11 \
-    -Wall -Wextra -Werror -Wshadow -I"$SRC/server" -I"$SRC" -I"$OUT/proto" \
+    -Wall -Wextra -Werror -Wshadow -I"$SRC/server" -I"$SRC" -I"$OUT/proto" -I/usr/share/include/llhttp \
     "$SRC/tests/fuzz/fuzz_$name.c" "${srcs[@]/#/$SRC/}" "${gen[@]}" "${pc[@]}" -lm -lpthread -o "$bin"
 fi
 
