@@ -61,7 +61,7 @@ static int read_section(const char *path, int is_config, const char *want,
     char *line = NULL;
     size_t cap = 0;
     int in = 0, rc = 0, lineno = 0;
-    char parent[128] = "";
+    char *parent = NULL; /* the key with an empty value nested keys go under */
     while (getline(&line, &cap, f) > 0) {
         lineno++;
         int indented = line[0] == ' ' || line[0] == '\t';
@@ -86,7 +86,8 @@ static int read_section(const char *path, int is_config, const char *want,
                 name = ""; /* config: a profile other than default needs "profile " */
             in = strcmp(name, want) == 0;
             if (in) *found = 1;
-            parent[0] = '\0';
+            free(parent);
+            parent = NULL;
             continue;
         }
         if (!in) continue;
@@ -94,19 +95,29 @@ static int read_section(const char *path, int is_config, const char *want,
         if (!eq) continue;
         *eq = '\0';
         char *k = trim(s), *v = trim(eq + 1);
-        if (indented && parent[0]) {
-            char full[300];
-            snprintf(full, sizeof full, "%s.%s", parent, k);
+        if (indented && parent) {
+            /* whole, however long: a key cut to a buffer could end in a
+             * space or run into another long key */
+            size_t plen = strlen(parent), klen = strlen(k);
+            char *full = malloc(plen + 1 + klen + 1);
+            if (!full) {
+                rc = -ENOMEM;
+                break;
+            }
+            memcpy(full, parent, plen);
+            full[plen] = '.';
+            memcpy(full + plen + 1, k, klen + 1);
             rc = kv_set(kv, n, full, v, !is_config);
+            free(full);
         } else {
-            if (!*v)
-                snprintf(parent, sizeof parent, "%s", k);
-            else
-                parent[0] = '\0';
-            rc = kv_set(kv, n, k, v, !is_config);
+            free(parent);
+            parent = NULL;
+            if (!*v && *k && !(parent = strdup(k))) rc = -ENOMEM;
+            if (!rc) rc = kv_set(kv, n, k, v, !is_config);
         }
         if (rc) break;
     }
+    free(parent);
     free(line);
     fclose(f);
     return rc;

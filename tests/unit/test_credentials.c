@@ -758,6 +758,44 @@ static void test_profile_files(void **state)
     rmdir(dir);
 }
 
+/* A nested key was cut to 299 bytes ("parent.key" in a stack buffer) and
+ * its parent to 127, so a long one could end in a space and two long ones
+ * sharing their start became one (fuzz_aws_profile's "not trimmed" check
+ * on the seed long_nested_key). */
+static void test_profile_long_nested_keys(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/tycho-profile-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cfg[256];
+    snprintf(cfg, sizeof cfg, "%s/config", dir);
+    char a295[296], a300[301], parent[201], text[2048], key[600];
+    memset(a295, 'a', 295), a295[295] = '\0';
+    memset(a300, 'a', 300), a300[300] = '\0';
+    memset(parent, 'p', 200), parent[200] = '\0';
+    snprintf(text, sizeof text,
+             "[default]\ns3 =\n  %s b = 1\n  %sx = 2\n  %sy = 3\n%s =\n  k = 4\n", a295, a300, a300,
+             parent);
+    write_file(cfg, text);
+    tycho_aws_profile_t p;
+    assert_int_equal(tycho_aws_profile_load_files(NULL, cfg, NULL, &p), 0);
+    snprintf(key, sizeof key, "s3.%s b", a295);
+    assert_non_null(tycho_aws_profile_get(&p, key));
+    assert_string_equal(tycho_aws_profile_get(&p, key), "1");
+    snprintf(key, sizeof key, "s3.%sx", a300);
+    assert_non_null(tycho_aws_profile_get(&p, key));
+    assert_string_equal(tycho_aws_profile_get(&p, key), "2");
+    snprintf(key, sizeof key, "s3.%sy", a300);
+    assert_non_null(tycho_aws_profile_get(&p, key));
+    assert_string_equal(tycho_aws_profile_get(&p, key), "3");
+    snprintf(key, sizeof key, "%s.k", parent);
+    assert_non_null(tycho_aws_profile_get(&p, key));
+    assert_string_equal(tycho_aws_profile_get(&p, key), "4");
+    tycho_aws_profile_free(&p);
+    unlink(cfg);
+    rmdir(dir);
+}
+
 static void test_sts_parse(void **state)
 {
     (void)state;
@@ -860,6 +898,7 @@ int main(void)
         cmocka_unit_test(test_parse_time),
         cmocka_unit_test(test_parse_time_calendar),
         cmocka_unit_test(test_profile_files),
+        cmocka_unit_test(test_profile_long_nested_keys),
         cmocka_unit_test(test_sts_parse),
         cmocka_unit_test(test_container_host_rule),
     };
