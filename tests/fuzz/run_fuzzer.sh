@@ -55,6 +55,7 @@ client_ip)
   srcs=(server/http/{client_ip,host,field,exchange}.c server/core/{config,env_names,cidr,log,buf,units,utf8}.c)
   pkgs=()
   ;;
+config_load) srcs=(server/core/config.c server/core/env_names.c server/core/cidr.c server/core/log.c server/core/{buf,units,utf8}.c) pkgs=() ;;
 config) srcs=(server/core/config.c server/core/env_names.c server/core/cidr.c server/core/log.c server/core/{buf,units,utf8}.c) pkgs=() ;;
 loki_entry)
   srcs=(exporters/{loki_encode,export_arena,export_snappy,pb_write}.c server/core/{buf,utf8}.c)
