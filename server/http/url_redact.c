@@ -1,6 +1,7 @@
 #include "http/url_redact.h"
 
 #include <stdio.h>
+#include <arpa/inet.h>
 #include <string.h>
 
 /* After "scheme://" (RFC 3986 scheme characters only, so that a "://" in
@@ -27,7 +28,19 @@ static int is_host_port(const char *h, size_t m)
     const char *end = h + m;
     const char *p = m && *h == '[' ? memchr(h, ']', m) : memchr(h, ':', m);
     if (!p) return *h != '[';
-    if (*p == ']') p++;
+    /* a bracketed host is an IPv6 address, with a zone ("%25eth0") or not:
+     * a password holding "@[" and "]/" ("u:a@[x]/c@host") is none, and its
+     * end must not show */
+    if (*p == ']') {
+        char lit[INET6_ADDRSTRLEN];
+        unsigned char addr[16];
+        size_t ln = strcspn(h + 1, "%]");
+        if (ln >= sizeof lit) return 0;
+        memcpy(lit, h + 1, ln);
+        lit[ln] = '\0';
+        if (inet_pton(AF_INET6, lit, addr) != 1) return 0;
+        p++;
+    }
     if (p == end) return 1;
     if (*p != ':') return 0;
     for (p++; p < end; p++)

@@ -11,8 +11,10 @@
  * to the last '@' before the query is taken for userinfo; when what stands
  * before the first '/', '?' or '#' is no host[:port] (a password holding
  * one of them: "http://u:pa/ss@host/"), everything up to the URL's last
- * '@'. When it is a host:port but the path holds an '@' before any '?' or
- * '#' and a ':' comes before that '@' (a password "12/34" in
+ * '@' (a bracketed host is a host only when it holds an IPv6 address:
+ * "u:a@[x]/c@host" hides "u:a@[x]/c"). When it is a host:port but the
+ * path holds an '@' before any '?' or '#' and a ':' comes before that '@'
+ * (a password "12/34" in
  * "http://u:12/34@host/", which RFC 3986 and curl read as host u, port 12,
  * path "/34@host/"), everything up to that '@' is hidden too. So a path
  * with an '@' after a port ("http://h:80/u/a@b" shows "***@b" after the

@@ -13,6 +13,17 @@ static void test_url_redact(void **state)
     char out[200];
     assert_int_equal(tycho_url_redact("http://user:pw@127.0.0.1:1", out, sizeof out), 1);
     assert_string_equal(out, "http://***@127.0.0.1:1");
+    /* Found by fuzz_export_config (seed password_with_bracketed_at): a
+     * password holding "@[", "]" and "/" left "[x]" for an IPv6 literal,
+     * so "[x]/c" of the password showed */
+    assert_int_equal(tycho_url_redact("http://u:a@[x]/c@host/p", out, sizeof out), 1);
+    assert_string_equal(out, "http://***@host/p");
+    assert_int_equal(tycho_url_redact("http://u:a@[bad]/c@host/p", out, sizeof out), 1);
+    assert_string_equal(out, "http://***@host/p");
+    assert_int_equal(tycho_url_redact("http://u:pw@[::1]:4318/v1", out, sizeof out), 1);
+    assert_string_equal(out, "http://***@[::1]:4318/v1");
+    assert_int_equal(tycho_url_redact("http://u:pw@[fe80::1%25eth0]/v1", out, sizeof out), 1);
+    assert_string_equal(out, "http://***@[fe80::1%25eth0]/v1");
     assert_int_equal(tycho_url_redact("https://a@b@host/p?token=pw#f", out, sizeof out), 1);
     assert_string_equal(out, "https://***@host/p?...");
     /* an '@' in the path after a port: it could end a password holding a
