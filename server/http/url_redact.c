@@ -73,10 +73,12 @@ static const char *find_host(const char *url, const char **auth_out)
      * IPv6 literal aside), the userinfo runs to that '@'. That takes in a
      * password holding '@' and '/' ("u:a@b/c@host"). A path holding an '@'
      * after a port ("http://h:80/u/a@b") is hidden too: more than needed,
-     * never a password. */
-    else if (auth != url && *host != '[' &&
-             (at = last_at(auth + alen, auth + strcspn(auth, "?#"))) &&
-             memchr(auth, ':', (size_t)(at - auth)))
+     * never a password. Before a host that is an IPv6 literal the ':' must
+     * stand in a userinfo (the literal has its own): a password holding
+     * "@[::1]/" ("u:pw@[::1]/x@host") must not show its end either. */
+    else if (auth != url && (at = last_at(auth + alen, auth + strcspn(auth, "?#"))) &&
+             (*host != '[' ? memchr(auth, ':', (size_t)(at - auth)) != NULL
+                           : host != auth && memchr(auth, ':', (size_t)(host - 1 - auth)) != NULL))
         host = at + 1;
     *auth_out = auth;
     return host;

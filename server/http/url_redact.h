@@ -19,7 +19,9 @@
  * path "/34@host/"), everything up to that '@' is hidden too. So a path
  * with an '@' after a port ("http://h:80/u/a@b" shows "***@b" after the
  * scheme) loses more than it must, and a pasted password never shows. A
- * host that is an IPv6 literal ("[::1]:80/a@b") keeps its path. The one
+ * host that is an IPv6 literal ("[::1]:80/a@b") keeps its path, unless a
+ * userinfo with a ':' comes before it ("u:pw@[::1]/x@b" shows "***@b":
+ * the password may be "pw@[::1]/x"). The one
  * password still shown in part is digits then '?' or '#' ("u:12?34@h"
  * shows "u:12?..."): what follows a '?' is a query to every reader.
  * 1 when url had userinfo, else 0. */
