@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* asprintf */
 /* INI reading follows the AWS CLI / botocore configloader: '#' and ';' start
  * comment lines, keys are case-insensitive, an indented "k = v" after a key
  * with an empty value is a nested key (used by the services section). */
@@ -98,15 +99,11 @@ static int read_section(const char *path, int is_config, const char *want,
         if (indented && parent) {
             /* whole, however long: a key cut to a buffer could end in a
              * space or run into another long key */
-            size_t plen = strlen(parent), klen = strlen(k);
-            char *full = malloc(plen + 1 + klen + 1);
-            if (!full) {
+            char *full;
+            if (asprintf(&full, "%s.%s", parent, k) < 0) {
                 rc = -ENOMEM;
                 break;
             }
-            memcpy(full, parent, plen);
-            full[plen] = '.';
-            memcpy(full + plen + 1, k, klen + 1);
             rc = kv_set(kv, n, full, v, !is_config);
             free(full);
         } else {

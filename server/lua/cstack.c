@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "lua/cstack.h"
 
+#include "lua/gen.h"
+
 #include <lauxlib.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -37,14 +39,11 @@ int tycho_lua_cstack_low(void)
 /* Raises at the line of the Lua function `level` levels up. */
 static int overflow(lua_State *L, int level, const char *what)
 {
-    luaL_where(L, level);
-    lua_pushfstring(L,
-                    "%s: C stack overflow: Lua functions called back from functions written in "
-                    "C (string.gsub, table.sort, coroutines, tostring...) nest too deep; a "
-                    "recursion that never ends?",
-                    what);
-    lua_concat(L, 2);
-    return lua_error(L);
+    return tycho_lua_error_at(L, level,
+                              "%s: C stack overflow: Lua functions called back from functions "
+                              "written in C (string.gsub, table.sort, coroutines, tostring...) "
+                              "nest too deep; a recursion that never ends?",
+                              what);
 }
 
 int tycho_lua_cstack_check(lua_State *L, int level, const char *what)

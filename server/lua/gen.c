@@ -33,6 +33,17 @@ char *tycho_lua_strdupf(const char *fmt, ...)
     return s;
 }
 
+int tycho_lua_error_at(lua_State *L, int level, const char *fmt, ...)
+{
+    va_list ap;
+    luaL_where(L, level);
+    va_start(ap, fmt);
+    lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
 static int is_dir(const char *p)
 {
     struct stat st;

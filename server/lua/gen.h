@@ -134,4 +134,10 @@ int tycho_lua_line_in_file(lua_State *L, int idx, const char *file);
 /* malloc'd printf, for error strings handed to callers. */
 char *tycho_lua_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Raises the lua_pushfstring message fmt with, before it, the "file:line: "
+ * of the Lua function `level` levels up (luaL_where's count: 1 is the
+ * caller of the running C function; 2 its caller, for a binding that only
+ * its Lua module calls). Does not return. */
+int tycho_lua_error_at(lua_State *L, int level, const char *fmt, ...);
+
 #endif

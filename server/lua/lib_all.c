@@ -10,17 +10,19 @@
 
 #include "lua/async.h"
 #include "lua/cstack.h"
+#include "lua/gen.h"
 #include "lua/lib_trace.h"
 #include "lua/scheduler.h"
 
 #include <lauxlib.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #define MAX_FUNCTIONS 100
 /* luaL_where's level of the line that called tycho.all: run (level 0) is
- * called by lua/tycho/all.lua (1), which its caller called (2) */
+ * called by lua/tycho/all.lua (1), which its caller called (2). Mistakes in
+ * the call are raised there: all.lua's own line would point into the
+ * framework. */
 #define CALLER_LEVEL 2
 
 enum { FAIL_ERROR = 1, FAIL_NOMEM };
@@ -190,20 +192,6 @@ static void start_member(group_t *g, int i, tycho_lua_task_t *cur)
     tycho_lua_task_run(t, 0);
 }
 
-/* Raises a mistake in the call of tycho.all at the caller's line: run is
- * called by lua/tycho/all.lua, whose own line (luaL_error's) would point
- * into the framework. */
-static int raise_at_caller(lua_State *L, const char *fmt, ...)
-{
-    va_list ap;
-    luaL_where(L, CALLER_LEVEL);
-    va_start(ap, fmt);
-    lua_pushvfstring(L, fmt, ap);
-    va_end(ap);
-    lua_concat(L, 2);
-    return lua_error(L);
-}
-
 /* run(f1, ..., fn) -> true, results, n | false, err, "error"|"nomem" */
 static int l_run(lua_State *L)
 {
@@ -211,11 +199,13 @@ static int l_run(lua_State *L)
     if (!tycho_lua_can_suspend(L)) return tycho_lua_cannot_wait(L, "tycho.all", CALLER_LEVEL);
     tycho_lua_cstack_check(L, CALLER_LEVEL, "tycho.all");
     if (n > MAX_FUNCTIONS)
-        return raise_at_caller(L, "tycho.all: at most %d functions, got %d", MAX_FUNCTIONS, n);
+        return tycho_lua_error_at(L, CALLER_LEVEL, "tycho.all: at most %d functions, got %d",
+                                  MAX_FUNCTIONS, n);
     for (int i = 1; i <= n; i++)
         if (lua_type(L, i) != LUA_TFUNCTION)
-            return raise_at_caller(L, "tycho.all: argument %d is a %s, not a function", i,
-                                   luaL_typename(L, i));
+            return tycho_lua_error_at(L, CALLER_LEVEL,
+                                      "tycho.all: argument %d is a %s, not a function", i,
+                                      luaL_typename(L, i));
     tycho_lua_task_t *cur = tycho_lua_task_current();
     /* what may raise (a memory error) comes before anything is held */
     const char *base_hex = tycho_lua_trace_push_current(L, cur);

@@ -1,5 +1,6 @@
 #include "lua/scheduler.h"
 
+#include "lua/gen.h"
 #include "lua/lib_trace.h"
 #include "lua/watchdog.h"
 
@@ -376,10 +377,8 @@ int tycho_lua_cannot_wait(lua_State *L, const char *who, int level)
                           : "waiting functions (tycho.time.sleep, outbound calls...) work only "
                             "in a handler's own coroutine, not at module load time nor inside a "
                             "coroutine the handler created";
-    luaL_where(L, level);
-    lua_pushfstring(L, "%s%scannot wait here: %s", who ? who : "", who ? ": " : "", why);
-    lua_concat(L, 2);
-    return lua_error(L);
+    return tycho_lua_error_at(L, level, "%s%scannot wait here: %s", who ? who : "", who ? ": " : "",
+                              why);
 }
 
 int tycho_lua_suspend(lua_State *L, tycho_lua_op_t *op)

@@ -78,10 +78,10 @@ static void drop_watch(tycho_watcher_t *w, watch_t *wt)
  * next rescan renews it. */
 static void add_watch(tycho_watcher_t *w, const char *path, const struct stat *st)
 {
-    watch_t *wt = find(w, path);
-    int same = wt && wt->dev == st->st_dev && wt->ino == st->st_ino;
-    if (same && !wt->dead) {
-        wt->seen = 1;
+    watch_t *old = find(w, path);
+    int same = old && old->dev == st->st_dev && old->ino == st->st_ino;
+    if (same && !old->dead) {
+        old->seen = 1;
         return;
     }
     if (w->nwatches == w->cap) {
@@ -91,7 +91,7 @@ static void add_watch(tycho_watcher_t *w, const char *path, const struct stat *s
         w->watches = v;
         w->cap = cap;
     }
-    wt = calloc(1, sizeof *wt);
+    watch_t *wt = calloc(1, sizeof *wt);
     if (!wt || !(wt->path = strdup(path))) {
         free(wt);
         return;
@@ -104,7 +104,6 @@ static void add_watch(tycho_watcher_t *w, const char *path, const struct stat *s
     wt->dev = st->st_dev;
     wt->ino = st->st_ino;
     int rc = uv_fs_event_start(&wt->h, on_event, path, 0);
-    watch_t *old = find(w, path);
     if (rc != 0) {
         tycho_log_warn("cannot watch folder for reload", LF_STR("path", path),
                        LF_STR("error", uv_strerror(rc)));
